@@ -1,0 +1,1 @@
+"""Entities, value objects, policies and ports. Imports only the standard library, numpy and pandas."""

@@ -1,0 +1,50 @@
+"""Errors the domain and use cases raise; entrypoints map them to exit code 2 / HTTP 4xx."""
+
+from __future__ import annotations
+
+
+class FraudDetectionError(Exception):
+    """Base of every expected, user-facing failure (never shown as a traceback)."""
+
+
+class InvalidDataError(FraudDetectionError):
+    """Input data breaks the transaction schema; names the source, column, row and problem."""
+
+    def __init__(self, source: str, problem: str, column: str | None = None, row: int | None = None) -> None:
+        self.source, self.problem, self.column, self.row = source, problem, column, row
+        where = "".join(
+            [f" column '{column}'" if column else "", f" row {row + 1}" if row is not None else ""]
+        )
+        super().__init__(f"{source}:{where + ':' if where else ''} {problem}")
+
+
+class DataSourceError(FraudDetectionError):
+    """A source could not be found, opened or downloaded."""
+
+
+class ObjectNotFoundError(FraudDetectionError):
+    """No object under that key in the store."""
+
+
+class DatasetNotFoundError(FraudDetectionError):
+    """No stored dataset matches that id or prefix."""
+
+
+class InsufficientDataError(FraudDetectionError):
+    """Too few rows or frauds to train and evaluate honestly."""
+
+
+class ValidationFailedError(FraudDetectionError):
+    """The dataset failed its expectation suite; training must not start."""
+
+    def __init__(self, message: str, report_uri: str | None = None) -> None:
+        self.report_uri = report_uri
+        super().__init__(message)
+
+
+class ModelNotFoundError(FraudDetectionError):
+    """No registered model version matches the request."""
+
+
+class IncompatibleModelError(FraudDetectionError):
+    """A model was built for another feature version than this code computes."""

@@ -1,0 +1,42 @@
+"""Domain events other parts of the system react to (retraining, reloading a model, alerts)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+@dataclass(frozen=True)
+class DomainEvent:
+    kind: ClassVar[str] = "DomainEvent"
+    occurred_at: str = field(default_factory=_now, kw_only=True)
+
+    def payload(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ModelRegistered(DomainEvent):
+    kind: ClassVar[str] = "ModelRegistered"
+    model_name: str
+    version: int
+
+
+@dataclass(frozen=True)
+class ModelPromoted(DomainEvent):
+    kind: ClassVar[str] = "ModelPromoted"
+    model_name: str
+    version: int
+    previous_version: int | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class RetrainRequested(DomainEvent):
+    kind: ClassVar[str] = "RetrainRequested"
+    reason: str

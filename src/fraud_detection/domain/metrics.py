@@ -1,0 +1,129 @@
+"""Ranking and cost metrics for a rare positive class.
+
+Written against numpy rather than scikit-learn so the domain stays free of vendor SDKs; the unit tests pin
+each function to scikit-learn's result on random data. Definitions follow scikit-learn: average precision is
+the step-wise area under the PR curve, ROC AUC the trapezoidal area under the ROC curve (ties averaged).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Curve:
+    """Cumulative true/false positives when flagging every score >= each distinct threshold (descending)."""
+
+    thresholds: np.ndarray
+    true_positives: np.ndarray
+    false_positives: np.ndarray
+
+    @classmethod
+    def of(cls, labels: np.ndarray, scores: np.ndarray) -> Curve:
+        labels = np.asarray(labels, dtype=np.float64)
+        scores = np.asarray(scores, dtype=np.float64)
+        if labels.shape != scores.shape or labels.size == 0:
+            raise ValueError("labels and scores must be non-empty and of the same length")
+        order = np.argsort(-scores, kind="mergesort")
+        sorted_scores, sorted_labels = scores[order], labels[order]
+        last_of_each = np.r_[np.flatnonzero(np.diff(sorted_scores)), sorted_scores.size - 1]
+        tps = np.cumsum(sorted_labels)[last_of_each]
+        return cls(sorted_scores[last_of_each], tps, (last_of_each + 1) - tps)
+
+    @property
+    def precision(self) -> np.ndarray:
+        return self.true_positives / (self.true_positives + self.false_positives)
+
+    @property
+    def recall(self) -> np.ndarray:
+        positives = self.true_positives[-1]
+        return self.true_positives / positives if positives else np.zeros_like(self.true_positives)
+
+
+def average_precision(labels: np.ndarray, scores: np.ndarray) -> float:
+    curve = Curve.of(labels, scores)
+    if curve.true_positives[-1] == 0:
+        return 0.0
+    recall_steps = np.diff(np.r_[0.0, curve.recall])
+    return float(np.sum(recall_steps * curve.precision))
+
+
+def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    curve = Curve.of(labels, scores)
+    positives, negatives = curve.true_positives[-1], curve.false_positives[-1]
+    if positives == 0 or negatives == 0:
+        return float("nan")
+    tpr = np.r_[0.0, curve.true_positives / positives]
+    fpr = np.r_[0.0, curve.false_positives / negatives]
+    return float(np.trapezoid(tpr, fpr))
+
+
+def recall_at_precision(labels: np.ndarray, scores: np.ndarray, min_precision: float) -> float:
+    """Best recall over thresholds whose precision is at least `min_precision` (0 when none reaches it)."""
+    curve = Curve.of(labels, scores)
+    reachable = curve.precision >= min_precision
+    return float(curve.recall[reachable].max()) if reachable.any() else 0.0
+
+
+def precision_at_k(labels: np.ndarray, scores: np.ndarray, k: int) -> float:
+    """Share of frauds among the k highest scores: what a team reviewing k alerts would find."""
+    k = min(k, len(scores))
+    if k <= 0:
+        return 0.0
+    top = np.argsort(-np.asarray(scores), kind="mergesort")[:k]
+    return float(np.asarray(labels)[top].mean())
+
+
+def alert_cost(
+    labels: np.ndarray, scores: np.ndarray, amounts: np.ndarray, threshold: float, review_cost: float
+) -> float:
+    """Missed fraud amounts plus a fixed cost per alert raised (score >= threshold)."""
+    flagged = np.asarray(scores) >= threshold
+    missed = (np.asarray(labels) == 1) & ~flagged
+    return float(np.asarray(amounts)[missed].sum() + review_cost * flagged.sum())
+
+
+@dataclass(frozen=True)
+class ClassificationMetrics:
+    auprc: float
+    roc_auc: float
+    recall_at_precision_90: float
+    precision_at_k: float
+    k: int
+    cost: float
+    precision: float
+    recall: float
+    alerts: int
+    rows: int
+    frauds: int
+
+    def as_dict(self) -> dict[str, float]:
+        return {key: float(value) for key, value in asdict(self).items()}
+
+
+def classification_metrics(
+    labels: np.ndarray,
+    scores: np.ndarray,
+    amounts: np.ndarray,
+    threshold: float,
+    review_cost: float,
+    top_k: int,
+) -> ClassificationMetrics:
+    labels = np.asarray(labels, dtype=np.float64)
+    flagged = np.asarray(scores) >= threshold
+    hits = float((flagged & (labels == 1)).sum())
+    return ClassificationMetrics(
+        auprc=average_precision(labels, scores),
+        roc_auc=roc_auc(labels, scores),
+        recall_at_precision_90=recall_at_precision(labels, scores, 0.9),
+        precision_at_k=precision_at_k(labels, scores, top_k),
+        k=top_k,
+        cost=alert_cost(labels, scores, amounts, threshold, review_cost),
+        precision=hits / flagged.sum() if flagged.any() else 0.0,
+        recall=hits / labels.sum() if labels.any() else 0.0,
+        alerts=int(flagged.sum()),
+        rows=int(labels.size),
+        frauds=int(labels.sum()),
+    )

@@ -1,0 +1,34 @@
+"""Model versions in the registry and what travels with a trained model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+
+
+@dataclass(frozen=True)
+class ModelMetadata:
+    """Stored with every registered version; checked when a model is loaded for scoring."""
+
+    feature_version: str
+    threshold: float
+    dataset_id: str
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    name: str
+    version: int
+    aliases: tuple[str, ...]
+    run_id: str | None
+    created_at: str
+    metadata: ModelMetadata | None
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        aliases = f" ({', '.join(self.aliases)})" if self.aliases else ""
+        return f"{self.name} v{self.version}{aliases}"

@@ -1,0 +1,40 @@
+"""Fitting and scoring: the LightGBM adapter implements both."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+import pandas as pd
+
+from fraud_detection.domain.training import LabelledData, TrainingParams
+
+
+class FraudModel(ABC):
+    """A fitted model over the feature frame the `FeatureTransform` produces."""
+
+    @property
+    @abstractmethod
+    def feature_names(self) -> tuple[str, ...]: ...
+
+    @property
+    @abstractmethod
+    def best_iteration(self) -> int: ...
+
+    @abstractmethod
+    def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
+        """Fraud probability per row, shape (n,)."""
+
+    @abstractmethod
+    def contributions(self, features: pd.DataFrame) -> np.ndarray:
+        """Per-feature contributions to the raw score, shape (n, n_features + 1); the last column is the bias."""
+
+    @abstractmethod
+    def feature_importance(self) -> dict[str, float]:
+        """Total split gain per feature."""
+
+
+class ModelTrainer(ABC):
+    @abstractmethod
+    def fit(self, train: LabelledData, valid: LabelledData, params: TrainingParams) -> FraudModel:
+        """Fit on `train`, early-stopping on `valid`."""

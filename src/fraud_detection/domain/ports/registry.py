@@ -1,0 +1,43 @@
+"""The model registry: versions, the champion/challenger aliases, loading a version for scoring."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+from fraud_detection.domain.model import ModelMetadata, ModelVersion
+from fraud_detection.domain.ports.modelling import FraudModel
+
+
+class ModelRegistry(ABC):
+    """One registered model name per registry instance (configured in the adapter)."""
+
+    @property
+    @abstractmethod
+    def model_name(self) -> str: ...
+
+    @abstractmethod
+    def register(self, model_uri: str, run_id: str, metadata: ModelMetadata) -> ModelVersion: ...
+
+    @abstractmethod
+    def get(self, version: int) -> ModelVersion:
+        """Raises `ModelNotFoundError`."""
+
+    @abstractmethod
+    def get_by_alias(self, alias: str) -> ModelVersion | None: ...
+
+    @abstractmethod
+    def set_alias(self, alias: str, version: int) -> None:
+        """Point `alias` at `version` (moving it off any other version)."""
+
+    @abstractmethod
+    def remove_alias(self, alias: str) -> None: ...
+
+    @abstractmethod
+    def set_tag(self, version: int, key: str, value: str) -> None: ...
+
+    @abstractmethod
+    def list_versions(self) -> list[ModelVersion]:
+        """Newest first; empty when nothing is registered yet."""
+
+    @abstractmethod
+    def load_model(self, version: int) -> FraudModel: ...

@@ -1,0 +1,46 @@
+"""Object storage by key: the local folder and S3 adapters implement it."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import BinaryIO
+
+
+class ObjectStore(ABC):
+    """Keys are '/'-separated relative paths ('raw/ab12.parquet'). Writes are atomic: a reader sees the
+    old object, or the whole new one, never a part. Reads stream, so large objects need not fit in memory.
+    Missing keys raise `ObjectNotFoundError`."""
+
+    @abstractmethod
+    def open_read(self, key: str) -> AbstractContextManager[BinaryIO]:
+        """A binary stream over the object."""
+
+    @abstractmethod
+    def write_bytes(self, key: str, data: bytes) -> None:
+        """Store `data` under `key`, replacing any object there, atomically."""
+
+    @abstractmethod
+    def write_file(self, key: str, path: Path) -> None:
+        """Upload a local file under `key` atomically, streaming it (no full read into memory)."""
+
+    @abstractmethod
+    def exists(self, key: str) -> bool: ...
+
+    @abstractmethod
+    def list_keys(self, prefix: str = "") -> Iterator[str]:
+        """Keys under `prefix`, in lexical order."""
+
+    @abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove the object; a missing key is not an error."""
+
+    @abstractmethod
+    def uri_for(self, key: str) -> str:
+        """Where a human or another tool finds the object: `file:///...` or `s3://bucket/...`."""
+
+    def read_bytes(self, key: str) -> bytes:
+        with self.open_read(key) as stream:
+            return stream.read()

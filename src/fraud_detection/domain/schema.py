@@ -1,0 +1,66 @@
+"""The transaction schema of the ULB/Kaggle credit-card dataset, and its hard (non-statistical) rules.
+
+These rules are checked on every ingest before anything is stored; the statistical checks live in the
+validation suite. Keeping both here means one definition of "a transaction" for training and scoring.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from fraud_detection.domain.errors import InvalidDataError
+
+TIME = "Time"
+AMOUNT = "Amount"
+LABEL = "Class"
+V_COLUMNS: tuple[str, ...] = tuple(f"V{i}" for i in range(1, 29))
+INPUT_COLUMNS: tuple[str, ...] = (TIME, *V_COLUMNS, AMOUNT)
+TRANSACTION_COLUMNS: tuple[str, ...] = (*INPUT_COLUMNS, LABEL)
+
+
+def check_columns(columns: list[str], source: str) -> None:
+    """Require exactly the Kaggle header, in its order; name what is missing, extra or out of place."""
+    expected = list(TRANSACTION_COLUMNS)
+    if columns == expected:
+        return
+    missing = [c for c in expected if c not in columns]
+    extra = [c for c in columns if c not in expected]
+    duplicated = sorted({c for c in columns if columns.count(c) > 1})
+    if duplicated:
+        raise InvalidDataError(source, f"duplicated columns {duplicated}", column=duplicated[0])
+    if missing:
+        raise InvalidDataError(source, f"missing columns {missing}", column=missing[0])
+    if extra:
+        raise InvalidDataError(source, f"unexpected columns {extra}", column=extra[0])
+    first = next(i for i, (a, b) in enumerate(zip(columns, expected, strict=True)) if a != b)
+    raise InvalidDataError(
+        source,
+        f"columns out of order: position {first + 1} is '{columns[first]}', expected '{expected[first]}'",
+        column=columns[first],
+    )
+
+
+def check_transactions(frame: pd.DataFrame, source: str) -> pd.DataFrame:
+    """Return the frame as float64 columns in schema order, or raise naming the first bad column and row."""
+    check_columns([str(c) for c in frame.columns], source)
+    if frame.empty:
+        raise InvalidDataError(source, "no rows (header only or empty file)")
+    for column in TRANSACTION_COLUMNS:
+        values = frame[column]
+        if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            raise InvalidDataError(source, f"non-numeric values (dtype {values.dtype})", column=column)
+        array = values.to_numpy(dtype=np.float64, na_value=np.nan)
+        _require(source, column, array, np.isfinite(array), "missing or non-finite value")
+        if column in (TIME, AMOUNT):
+            _require(source, column, array, array >= 0, "negative value")
+        if column == LABEL:
+            _require(source, column, array, (array == 0) | (array == 1), "value outside {0, 1}")
+    return frame.astype(np.float64)
+
+
+def _require(source: str, column: str, array: np.ndarray, ok: np.ndarray, problem: str) -> None:
+    if bool(ok.all()):
+        return
+    row = int(np.argmin(ok))
+    raise InvalidDataError(source, f"{problem} ({array[row]!r})", column=column, row=row)

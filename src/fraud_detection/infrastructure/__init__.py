@@ -1,0 +1,1 @@
+"""Adapters: each subpackage implements domain ports with one vendor library or service."""

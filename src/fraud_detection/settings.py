@@ -1,0 +1,76 @@
+"""Every setting, read from environment variables (prefix `FRAUD_`, plus MLflow's own `MLFLOW_TRACKING_URI`).
+
+The defaults are the embedded mode: a local folder store and SQLite MLflow under `FRAUD_HOME`, no server.
+README's configuration reference is generated from this class (`fraud config`); keep the descriptions true.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FRAUD_", extra="ignore", frozen=True)
+
+    home: Path = Field(Path(".fraud"), description="Data dir of the embedded mode (store, MLflow DB, reports).")
+    storage_uri: str | None = Field(
+        None, description="Object store: `s3://bucket/prefix` or a folder path; default `<home>/store`."
+    )
+    s3_endpoint_url: str | None = Field(
+        None, description="Endpoint of an S3-compatible server (SeaweedFS, MinIO); unset for AWS S3."
+    )
+    aws_region: str = Field(
+        "eu-west-1",
+        validation_alias=AliasChoices("FRAUD_AWS_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"),
+        description="AWS region for S3 and EventBridge.",
+    )
+    mlflow_tracking_uri: str | None = Field(
+        None,
+        validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "FRAUD_MLFLOW_TRACKING_URI"),
+        description="MLflow tracking/registry server; default SQLite `<home>/mlflow.db`.",
+    )
+    mlflow_experiment: str = Field("fraud-detection", description="MLflow experiment for training runs.")
+    model_name: str = Field("fraud-lgbm", description="Registered model name.")
+    event_bus: str | None = Field(
+        None, description="EventBridge bus name for domain events; unset = in-process (logged)."
+    )
+    dataset_path: Path | None = Field(
+        None, description="Default source of `fraud pipeline run`; default `<home>/data/creditcard.csv`."
+    )
+    generator_rows: int = Field(284_807, gt=0, description="Rows `fraud data generate` writes by default.")
+    seed: int = Field(42, description="Seed of the generator and of training.")
+    review_cost: float = Field(5.0, ge=0, description="Cost of reviewing one alert (euros), for the threshold.")
+    top_k: int = Field(100, gt=0, description="k of precision@k (alerts a team reviews per test period).")
+    promotion_metric: str = Field("auprc", description="Test metric the promotion gate compares.")
+    promotion_margin: float = Field(
+        0.0, ge=0, description="The challenger must beat the champion by more than this."
+    )
+    train_fraction: float = Field(0.6, gt=0, lt=1, description="Earliest share of rows used for training.")
+    valid_fraction: float = Field(0.2, gt=0, lt=1, description="Next share: early stopping and threshold.")
+    split_gap_seconds: float = Field(600.0, ge=0, description="Transactions dropped after each split boundary.")
+    train_max_rounds: int = Field(2_000, gt=0, description="Upper bound of boosting rounds.")
+    train_threads: int = Field(2, gt=0, description="Threads LightGBM uses.")
+    validation_min_rows: int = Field(1_000, gt=0, description="Fewest rows a dataset may have.")
+    validation_fraud_rate_min: float = Field(0.0002, ge=0, description="Lowest plausible fraud rate.")
+    validation_fraud_rate_max: float = Field(0.05, le=1, description="Highest plausible fraud rate.")
+    validation_amount_max: float = Field(100_000.0, gt=0, description="Largest plausible Amount.")
+
+    @property
+    def resolved_storage_uri(self) -> str:
+        return self.storage_uri or str((self.home / "store").resolve())
+
+    @property
+    def resolved_tracking_uri(self) -> str:
+        return self.mlflow_tracking_uri or f"sqlite:///{(self.home / 'mlflow.db').resolve()}"
+
+    @property
+    def resolved_dataset_path(self) -> Path:
+        return self.dataset_path or self.home / "data" / "creditcard.csv"
+
+    @property
+    def mlflow_artifact_root(self) -> str:
+        """Artifacts of the embedded mode live beside the SQLite DB (a server decides its own)."""
+        return (self.home / "mlartifacts").resolve().as_uri()
