@@ -34,7 +34,7 @@ class Curve:
 
     @property
     def precision(self) -> np.ndarray:
-        return self.true_positives / (self.true_positives + self.false_positives)
+        return np.asarray(self.true_positives / (self.true_positives + self.false_positives))
 
     @property
     def recall(self) -> np.ndarray:

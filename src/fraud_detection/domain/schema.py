@@ -47,16 +47,26 @@ def check_transactions(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     if frame.empty:
         raise InvalidDataError(source, "no rows (header only or empty file)")
     for column in TRANSACTION_COLUMNS:
-        values = frame[column]
-        if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
-            raise InvalidDataError(source, f"non-numeric values (dtype {values.dtype})", column=column)
-        array = values.to_numpy(dtype=np.float64, na_value=np.nan)
+        array = _as_float(frame[column], source, column)
         _require(source, column, array, np.isfinite(array), "missing or non-finite value")
         if column in (TIME, AMOUNT):
             _require(source, column, array, array >= 0, "negative value")
         if column == LABEL:
             _require(source, column, array, (array == 0) | (array == 1), "value outside {0, 1}")
     return frame.astype(np.float64)
+
+
+def _as_float(values: pd.Series, source: str, column: str) -> np.ndarray:
+    if pd.api.types.is_bool_dtype(values):
+        raise InvalidDataError(source, "boolean values, expected numbers", column=column)
+    if not pd.api.types.is_numeric_dtype(values):
+        numbers = pd.to_numeric(values, errors="coerce")
+        bad = numbers.isna() & values.notna()
+        if bool(bad.any()):
+            row = int(np.argmax(bad.to_numpy()))
+            raise InvalidDataError(source, f"{values.iloc[row]!r} is not a number", column=column, row=row)
+        values = numbers
+    return values.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def _require(source: str, column: str, array: np.ndarray, ok: np.ndarray, problem: str) -> None:

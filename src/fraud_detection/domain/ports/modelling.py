@@ -27,7 +27,7 @@ class FraudModel(ABC):
 
     @abstractmethod
     def contributions(self, features: pd.DataFrame) -> np.ndarray:
-        """Per-feature contributions to the raw score, shape (n, n_features + 1); the last column is the bias."""
+        """Per-feature contributions to the raw score, shape (n, n_features + 1); last column: bias."""
 
     @abstractmethod
     def feature_importance(self) -> dict[str, float]:

@@ -1,0 +1,1 @@
+"""Use cases: ingest, validate, train, evaluate, register, promote, manage models. Import only `domain`."""

@@ -1,0 +1,41 @@
+"""Evaluate a model on held-out rows at its threshold; render the evaluation plots."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from fraud_detection.domain.metrics import ClassificationMetrics, classification_metrics
+from fraud_detection.domain.ports.modelling import FraudModel
+from fraud_detection.domain.ports.plotting import EvaluationPlotter
+from fraud_detection.domain.training import LabelledData
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    metrics: ClassificationMetrics
+    scores: np.ndarray
+
+
+class EvaluateModel:
+    def __init__(self, review_cost: float, top_k: int) -> None:
+        self._review_cost = review_cost
+        self._top_k = top_k
+
+    def __call__(self, model: FraudModel, data: LabelledData, threshold: float) -> Evaluation:
+        scores = model.predict_proba(data.features)
+        metrics = classification_metrics(
+            data.labels, scores, data.amounts, threshold, self._review_cost, self._top_k
+        )
+        return Evaluation(metrics, scores)
+
+
+class RenderEvaluationPlots:
+    def __init__(self, plotter: EvaluationPlotter) -> None:
+        self._plotter = plotter
+
+    def __call__(
+        self, model: FraudModel, data: LabelledData, evaluation: Evaluation, threshold: float
+    ) -> dict[str, bytes]:
+        return self._plotter.render(data.labels, evaluation.scores, threshold, model.feature_importance())

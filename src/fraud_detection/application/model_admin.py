@@ -1,0 +1,43 @@
+"""Operator actions on the registry: list versions, promote by hand, roll back."""
+
+from __future__ import annotations
+
+from fraud_detection.application.promote import PREVIOUS_CHAMPION_TAG, set_champion
+from fraud_detection.domain.errors import ModelNotFoundError
+from fraud_detection.domain.events import ModelPromoted
+from fraud_detection.domain.model import CHAMPION, ModelVersion
+from fraud_detection.domain.ports.events import EventPublisher
+from fraud_detection.domain.ports.registry import ModelRegistry
+
+
+class ModelAdministration:
+    def __init__(self, registry: ModelRegistry, publisher: EventPublisher) -> None:
+        self._registry = registry
+        self._publisher = publisher
+
+    def list_versions(self) -> list[ModelVersion]:
+        return self._registry.list_versions()
+
+    def promote(self, version: int, reason: str = "promoted by an operator") -> ModelVersion:
+        self._registry.get(version)  # raises ModelNotFoundError for an unknown version
+        set_champion(self._registry, self._publisher, version, reason)
+        return self._registry.get(version)
+
+    def rollback(self, to_version: int | None = None) -> ModelVersion:
+        """Champion back to `to_version`, or to the champion the current one replaced. The target keeps its
+        own `previous_champion` tag, so repeated rollbacks walk further back through history."""
+        current = self._registry.get_by_alias(CHAMPION)
+        if to_version is None:
+            previous = current.tags.get(PREVIOUS_CHAMPION_TAG) if current else None
+            if previous is None:
+                raise ModelNotFoundError("no previous champion recorded to roll back to; name one with --to")
+            to_version = int(previous)
+        if current is not None and current.version == to_version:
+            raise ModelNotFoundError(f"version {to_version} is already the champion")
+        self._registry.get(to_version)
+        self._registry.set_alias(CHAMPION, to_version)
+        replaced = current.version if current else None
+        if replaced is not None:
+            self._registry.set_tag(to_version, "rolled_back_from", str(replaced))
+        self._publisher.publish(ModelPromoted(self._registry.model_name, to_version, replaced, "rollback"))
+        return self._registry.get(to_version)

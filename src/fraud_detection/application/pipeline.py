@@ -1,0 +1,218 @@
+"""One training-pipeline run: ingest -> validate -> features -> train -> evaluate -> register -> promote.
+
+Each stage is a method, so an orchestrator (the Prefect flow) can run it as a task with its own retries and
+logs, while the state between stages (the frame, the split, the model) stays in memory in this object. The
+MLflow run spans validate..promote: a failed validation leaves a FAILED run holding the report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import pandas as pd
+
+from fraud_detection.application.evaluate import EvaluateModel, Evaluation, RenderEvaluationPlots
+from fraud_detection.application.ingest import IngestDataset
+from fraud_detection.application.progress import StageClock
+from fraud_detection.application.promote import PromoteChallenger
+from fraud_detection.application.train import FeatureSplit, TrainingResult, TrainModel
+from fraud_detection.application.validate import ValidateDataset, ValidationResult
+from fraud_detection.domain.dataset import DatasetRef
+from fraud_detection.domain.events import ModelRegistered
+from fraud_detection.domain.features import FEATURE_VERSION
+from fraud_detection.domain.model import CHALLENGER, ModelMetadata, ModelVersion
+from fraud_detection.domain.ports.datasets import DatasetStore
+from fraud_detection.domain.ports.events import EventPublisher
+from fraud_detection.domain.ports.registry import ModelRegistry
+from fraud_detection.domain.ports.tracking import ExperimentTracker, TrackingRun
+from fraud_detection.domain.promotion import PromotionDecision
+from fraud_detection.domain.split import SplitPolicy, time_ordered_split
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class PipelineSteps:
+    """The use cases and ports one run needs; built by the composition root."""
+
+    ingest: IngestDataset
+    datasets: DatasetStore
+    validate: ValidateDataset
+    train: TrainModel
+    evaluate: EvaluateModel
+    plots: RenderEvaluationPlots
+    tracker: ExperimentTracker
+    registry: ModelRegistry
+    promote: PromoteChallenger
+    publisher: EventPublisher
+    split_policy: SplitPolicy
+
+
+@dataclass
+class PipelineSummary:
+    dataset: DatasetRef
+    validation: ValidationResult | None = None
+    split: dict[str, int] = field(default_factory=dict)
+    training: TrainingResult | None = None
+    evaluation: Evaluation | None = None
+    version: ModelVersion | None = None
+    decision: PromotionDecision | None = None
+    run_id: str = ""
+    run_location: str = ""
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        training, evaluation = self.training, self.evaluation
+        return {
+            "dataset": self.dataset.to_dict(),
+            "validation": self.validation.report.to_dict()["statistics"] | {
+                "success": self.validation.report.success, "report": self.validation.html_uri
+            } if self.validation else None,
+            "split": self.split,
+            "training": {
+                "imbalance_strategy": training.chosen.strategy,
+                "candidates": [vars(c) for c in training.candidates],
+                "best_iteration": training.chosen.best_iteration,
+                "threshold": training.threshold.threshold,
+                "threshold_rule": training.threshold.rule,
+            } if training else None,
+            "test_metrics": evaluation.metrics.as_dict() if evaluation else None,
+            "model": {"name": self.version.name, "version": self.version.version} if self.version else None,
+            "promotion": self.decision.as_dict() if self.decision else None,
+            "mlflow_run": {"id": self.run_id, "location": self.run_location},
+            "stage_seconds": self.stage_seconds,
+        }  # fmt: skip
+
+
+class TrainingPipeline:
+    """Per-run object (the container builds a new one for every run)."""
+
+    def __init__(self, steps: PipelineSteps, clock: StageClock) -> None:
+        self._steps = steps
+        self._clock = clock
+
+    def ingest(self, source: str) -> DatasetRef:
+        with self._clock.stage("ingest") as detail:
+            ref = self._steps.ingest(source)
+            detail.append(f"{ref.rows:,} rows, {ref.frauds:,} frauds -> dataset {ref.id.short}")
+        return ref
+
+    @contextmanager
+    def session(self, dataset: DatasetRef) -> Iterator[PipelineSession]:
+        tags = {"dataset_id": dataset.id.value, "feature_version": FEATURE_VERSION, "source": dataset.source}
+        with self._steps.tracker.start_run(f"train-{dataset.id.short}", tags) as run:
+            yield PipelineSession(self._steps, self._clock, dataset, run)
+
+
+class PipelineSession:
+    def __init__(
+        self, steps: PipelineSteps, clock: StageClock, dataset: DatasetRef, run: TrackingRun
+    ) -> None:
+        self._steps, self._clock, self._run = steps, clock, run
+        self.summary = PipelineSummary(dataset, run_id=run.run_id, run_location=run.location)
+        self.summary.stage_seconds = clock.seconds
+        self._frame: pd.DataFrame | None = None
+        self._data: FeatureSplit | None = None
+
+    def validate(self) -> ValidationResult:
+        with self._clock.stage("validate") as detail:
+            dataset = self.summary.dataset
+            self._frame = self._steps.datasets.load(dataset.id)
+            result = self._steps.validate(self._frame, dataset.id.value)
+            self._run.log_dict(result.report.to_dict(), "validation/report.json")
+            self._run.log_bytes(result.html.encode(), "validation/report.html")
+            self._run.log_metrics({"validation_failed_expectations": len(result.report.failures)})
+            self.summary.validation = result
+            detail.append(result.report.summary())
+            result.raise_if_failed()
+        return result
+
+    def build_features(self) -> FeatureSplit:
+        with self._clock.stage("features") as detail:
+            split = time_ordered_split(self._require(self._frame, "validate"), self._steps.split_policy)
+            self._data = FeatureSplit.of(split)
+            self.summary.split = split.describe()
+            self._run.log_params(self.summary.split | {"feature_version": FEATURE_VERSION})
+            detail.append(
+                ", ".join(f"{k} {v:,}" for k, v in self.summary.split.items() if k.endswith("rows"))
+            )
+        return self._data
+
+    def train(self) -> TrainingResult:
+        with self._clock.stage("train") as detail:
+            data = self._require(self._data, "build_features")
+            result = self._steps.train(data)
+            self._run.log_params(result.params.as_dict() | {"imbalance_strategy": result.chosen.strategy})
+            self._run.log_metrics(
+                {f"valid_auprc_{c.strategy}": c.valid_auprc for c in result.candidates}
+                | {"best_iteration": result.chosen.best_iteration, "threshold": result.threshold.threshold}
+            )
+            self.summary.training = result
+            detail.append(
+                f"{result.chosen.strategy} (valid AUPRC {result.chosen.valid_auprc:.4f}), "
+                f"{result.chosen.best_iteration} rounds, threshold {result.threshold.threshold:.4f}"
+            )
+        return result
+
+    def evaluate(self) -> Evaluation:
+        with self._clock.stage("evaluate") as detail:
+            data, training = (
+                self._require(self._data, "build_features"),
+                self._require(self.summary.training, "train"),
+            )
+            evaluation = self._steps.evaluate(training.model, data.test, training.threshold.threshold)
+            self._run.log_metrics({f"test_{k}": v for k, v in evaluation.metrics.as_dict().items()})
+            for name, png in self._steps.plots(
+                training.model, data.test, evaluation, training.threshold.threshold
+            ).items():
+                self._run.log_bytes(png, f"plots/{name}")
+            self.summary.evaluation = evaluation
+            m = evaluation.metrics
+            detail.append(
+                f"test AUPRC {m.auprc:.4f}, ROC AUC {m.roc_auc:.4f}, precision@{m.k} {m.precision_at_k:.3f}"
+            )
+        return evaluation
+
+    def register(self) -> ModelVersion:
+        with self._clock.stage("register") as detail:
+            data, training = (
+                self._require(self._data, "build_features"),
+                self._require(self.summary.training, "train"),
+            )
+            evaluation = self._require(self.summary.evaluation, "evaluate")
+            metadata = ModelMetadata(
+                feature_version=FEATURE_VERSION,
+                threshold=training.threshold.threshold,
+                dataset_id=self.summary.dataset.id.value,
+                metrics=evaluation.metrics.as_dict(),
+            )
+            uri = self._run.log_model(training.model, metadata, data.test.features.head(5))
+            registry = self._steps.registry
+            version = registry.register(uri, self._run.run_id, metadata)
+            registry.set_alias(CHALLENGER, version.version)
+            self._steps.publisher.publish(ModelRegistered(registry.model_name, version.version))
+            self.summary.version = registry.get(version.version)
+            detail.append(f"{registry.model_name} v{version.version} @{CHALLENGER}")
+        return self.summary.version
+
+    def promote(self) -> PromotionDecision:
+        with self._clock.stage("promote") as detail:
+            version = self._require(self.summary.version, "register")
+            evaluation = self._require(self.summary.evaluation, "evaluate")
+            data = self._require(self._data, "build_features")
+            decision = self._steps.promote(version, evaluation.metrics.as_dict(), data.test)
+            self._run.set_tags({"promotion_decision": "promote" if decision.promote else "keep"})
+            self._run.log_dict(decision.as_dict(), "promotion/decision.json")
+            self.summary.decision = decision
+            self.summary.version = self._steps.registry.get(version.version)
+            detail.append(decision.reason)
+        return decision
+
+    @staticmethod
+    def _require(value: T | None, stage: str) -> T:
+        if value is None:
+            raise RuntimeError(f"stage '{stage}' must run first")
+        return value

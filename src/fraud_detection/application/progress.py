@@ -1,0 +1,43 @@
+"""How long-running work reports progress: the CLI shows it, tests and flows may stay silent."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+class PipelineObserver:
+    """Receives stage events; the base class ignores them (the silent default)."""
+
+    def stage_started(self, stage: str) -> None:
+        """A stage begins."""
+
+    def stage_finished(self, stage: str, seconds: float, detail: str) -> None:
+        """A stage ended; `detail` is a one-line summary of what it produced."""
+
+    def stage_failed(self, stage: str, seconds: float, error: BaseException) -> None:
+        """A stage raised; the error propagates after this call."""
+
+
+class StageClock:
+    """Times each stage and forwards events to the observer; the times end up in the run summary."""
+
+    def __init__(self, observer: PipelineObserver) -> None:
+        self.observer = observer
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[list[str]]:
+        """Yields a list the stage may append its one-line detail to."""
+        detail: list[str] = []
+        self.observer.stage_started(name)
+        start = time.perf_counter()
+        try:
+            yield detail
+        except BaseException as error:
+            self.seconds[name] = time.perf_counter() - start
+            self.observer.stage_failed(name, self.seconds[name], error)
+            raise
+        self.seconds[name] = time.perf_counter() - start
+        self.observer.stage_finished(name, self.seconds[name], "; ".join(detail))

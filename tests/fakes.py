@@ -1,0 +1,282 @@
+"""In-memory fakes of every port, for unit tests of the domain and use cases (no vendor library)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+import pandas as pd
+
+from fraud_detection.domain.dataset import DatasetId, DatasetRef
+from fraud_detection.domain.errors import DatasetNotFoundError, ModelNotFoundError, ObjectNotFoundError
+from fraud_detection.domain.events import DomainEvent
+from fraud_detection.domain.model import ModelMetadata, ModelVersion
+from fraud_detection.domain.ports import (
+    DatasetStore,
+    DataValidator,
+    EvaluationPlotter,
+    EventPublisher,
+    ExperimentTracker,
+    FraudModel,
+    ModelRegistry,
+    ModelTrainer,
+    ObjectStore,
+    TrackingRun,
+    TransactionSource,
+)
+from fraud_detection.domain.schema import V_COLUMNS
+from fraud_detection.domain.training import LabelledData, TrainingParams
+from fraud_detection.domain.validation import ExpectationOutcome, ValidationReport
+
+
+class FakeObjectStore(ObjectStore):
+    def __init__(self) -> None:
+        self.objects: dict[str, bytes] = {}
+
+    @contextmanager
+    def _open(self, key: str) -> Iterator[BinaryIO]:
+        if key not in self.objects:
+            raise ObjectNotFoundError(key)
+        yield io.BytesIO(self.objects[key])
+
+    def open_read(self, key: str) -> AbstractContextManager[BinaryIO]:
+        return self._open(key)
+
+    def write_bytes(self, key: str, data: bytes) -> None:
+        self.objects[key] = bytes(data)
+
+    def write_file(self, key: str, path: Path) -> None:
+        self.objects[key] = path.read_bytes()
+
+    def exists(self, key: str) -> bool:
+        return key in self.objects
+
+    def list_keys(self, prefix: str = "") -> Iterator[str]:
+        return iter(sorted(k for k in self.objects if k.startswith(prefix)))
+
+    def delete(self, key: str) -> None:
+        self.objects.pop(key, None)
+
+    def uri_for(self, key: str) -> str:
+        return f"memory://{key}"
+
+
+class FakeDatasetStore(DatasetStore):
+    def __init__(self) -> None:
+        self.frames: dict[str, pd.DataFrame] = {}
+        self.refs: dict[str, DatasetRef] = {}
+
+    def save(self, frame: pd.DataFrame, source: str) -> DatasetRef:
+        dataset_id = DatasetId.of(frame)
+        if dataset_id.value not in self.refs:
+            self.frames[dataset_id.value] = frame.copy()
+            self.refs[dataset_id.value] = DatasetRef(
+                dataset_id, f"memory://{dataset_id}", len(frame), int(frame["Class"].sum()), source,
+                datetime.now(UTC).isoformat(),
+            )  # fmt: skip
+        return self.refs[dataset_id.value]
+
+    def load(self, dataset_id: DatasetId) -> pd.DataFrame:
+        return self.frames[self.get(dataset_id).id.value].copy()
+
+    def get(self, dataset_id: DatasetId) -> DatasetRef:
+        if dataset_id.value not in self.refs:
+            raise DatasetNotFoundError(dataset_id.value)
+        return self.refs[dataset_id.value]
+
+    def list(self) -> list[DatasetRef]:
+        return sorted(self.refs.values(), key=lambda r: r.created_at, reverse=True)
+
+
+class FakeSource(TransactionSource):
+    def __init__(self, frames: Mapping[str, pd.DataFrame]) -> None:
+        self.frames = dict(frames)
+
+    def read(self, source: str) -> pd.DataFrame:
+        return self.frames[source].copy()
+
+
+class FakeValidator(DataValidator):
+    def __init__(self, fail: bool = False) -> None:
+        self.fail = fail
+
+    def validate(self, frame: pd.DataFrame, dataset_id: str) -> ValidationReport:
+        outcomes = (
+            ExpectationOutcome(
+                "expect_table_row_count_to_be_between", None, True, {"min_value": 1}, len(frame)
+            ),
+            ExpectationOutcome(
+                "expect_column_mean_to_be_between", "Class", not self.fail, {"max_value": 0.05}, 0.5
+            ),
+        )
+        return ValidationReport(dataset_id, "fake", outcomes, "2026-01-01T00:00:00+00:00")
+
+
+class FakeModel(FraudModel):
+    """Scores with a fixed linear rule on V14 (frauds have very negative V14 in the test data)."""
+
+    def __init__(self, weight: float = 1.0, rounds: int = 10) -> None:
+        self.weight = weight
+        self.rounds = rounds
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        return (*V_COLUMNS, "log_amount")
+
+    @property
+    def best_iteration(self) -> int:
+        return self.rounds
+
+    def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
+        return np.asarray(1 / (1 + np.exp(self.weight * features["V14"].to_numpy())))
+
+    def contributions(self, features: pd.DataFrame) -> np.ndarray:
+        return np.zeros((len(features), len(self.feature_names) + 1))
+
+    def feature_importance(self) -> dict[str, float]:
+        return {name: 1.0 if name == "V14" else 0.0 for name in self.feature_names}
+
+
+class FakeTrainer(ModelTrainer):
+    """Returns a model whose quality depends on scale_pos_weight, so the strategy choice is observable."""
+
+    def __init__(self, weight_by_spw: Mapping[float, float] | None = None) -> None:
+        self.calls: list[TrainingParams] = []
+        self.weight_by_spw = dict(weight_by_spw or {})
+
+    def fit(self, train: LabelledData, valid: LabelledData, params: TrainingParams) -> FraudModel:
+        self.calls.append(params)
+        return FakeModel(self.weight_by_spw.get(params.scale_pos_weight, 1.0))
+
+
+class FakeRun(TrackingRun):
+    def __init__(self, run_id: str) -> None:
+        self._id = run_id
+        self.params: dict[str, Any] = {}
+        self.metrics: dict[str, float] = {}
+        self.tags: dict[str, str] = {}
+        self.artifacts: dict[str, Any] = {}
+        self.models: list[tuple[FraudModel, ModelMetadata]] = []
+        self.status = "RUNNING"
+
+    @property
+    def run_id(self) -> str:
+        return self._id
+
+    @property
+    def location(self) -> str:
+        return f"memory://runs/{self._id}"
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        self.params.update(params)
+
+    def log_metrics(self, metrics: Mapping[str, float]) -> None:
+        self.metrics.update(metrics)
+
+    def set_tags(self, tags: Mapping[str, str]) -> None:
+        self.tags.update(tags)
+
+    def log_dict(self, data: Mapping[str, Any], artifact_file: str) -> None:
+        self.artifacts[artifact_file] = dict(data)
+
+    def log_bytes(self, data: bytes, artifact_file: str) -> None:
+        self.artifacts[artifact_file] = data
+
+    def log_model(self, model: FraudModel, metadata: ModelMetadata, input_example: pd.DataFrame) -> str:
+        self.models.append((model, metadata))
+        return f"models:/m-{self._id}-{len(self.models)}"
+
+
+class FakeTracker(ExperimentTracker):
+    def __init__(self) -> None:
+        self.runs: list[FakeRun] = []
+
+    @contextmanager
+    def _run(self, run_name: str, tags: Mapping[str, str]) -> Iterator[TrackingRun]:
+        run = FakeRun(f"run{len(self.runs) + 1}")
+        run.tags.update(tags)
+        self.runs.append(run)
+        try:
+            yield run
+        except BaseException:
+            run.status = "FAILED"
+            raise
+        run.status = "FINISHED"
+
+    def start_run(self, run_name: str, tags: Mapping[str, str]) -> AbstractContextManager[TrackingRun]:
+        return self._run(run_name, tags)
+
+
+class FakeRegistry(ModelRegistry):
+    def __init__(self) -> None:
+        self.versions: dict[int, ModelVersion] = {}
+        self.models: dict[int, FraudModel] = {}
+        self.aliases: dict[str, int] = {}
+        self.uri_models: dict[str, FraudModel] = {}
+
+    @property
+    def model_name(self) -> str:
+        return "fake-model"
+
+    def register(self, model_uri: str, run_id: str, metadata: ModelMetadata) -> ModelVersion:
+        number = len(self.versions) + 1
+        self.versions[number] = ModelVersion(
+            self.model_name, number, (), run_id, f"2026-01-01T00:00:{number:02d}+00:00", metadata, {}
+        )
+        self.models[number] = self.uri_models.get(model_uri, FakeModel())
+        return self.get(number)
+
+    def get(self, version: int) -> ModelVersion:
+        if version not in self.versions:
+            raise ModelNotFoundError(f"{self.model_name} v{version}")
+        stored = self.versions[version]
+        aliases = tuple(sorted(a for a, v in self.aliases.items() if v == version))
+        return ModelVersion(
+            stored.name,
+            version,
+            aliases,
+            stored.run_id,
+            stored.created_at,
+            stored.metadata,
+            dict(stored.tags),
+        )
+
+    def get_by_alias(self, alias: str) -> ModelVersion | None:
+        return self.get(self.aliases[alias]) if alias in self.aliases else None
+
+    def set_alias(self, alias: str, version: int) -> None:
+        self.get(version)
+        self.aliases[alias] = version
+
+    def remove_alias(self, alias: str) -> None:
+        self.aliases.pop(alias, None)
+
+    def set_tag(self, version: int, key: str, value: str) -> None:
+        self.versions[version].tags[key] = value
+
+    def list_versions(self) -> list[ModelVersion]:
+        return [self.get(v) for v in sorted(self.versions, reverse=True)]
+
+    def load_model(self, version: int) -> FraudModel:
+        self.get(version)
+        return self.models[version]
+
+
+class FakePublisher(EventPublisher):
+    def __init__(self) -> None:
+        self.events: list[DomainEvent] = []
+
+    def publish(self, event: DomainEvent) -> None:
+        self.events.append(event)
+
+
+class FakePlotter(EvaluationPlotter):
+    def render(
+        self, labels: np.ndarray, scores: np.ndarray, threshold: float, importance: dict[str, float]
+    ) -> dict[str, bytes]:
+        return {"pr_curve.png": b"\x89PNG fake"}

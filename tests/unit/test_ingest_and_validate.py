@@ -1,0 +1,43 @@
+import json
+
+import pytest
+
+from fraud_detection.application.ingest import IngestDataset
+from fraud_detection.application.validate import ValidateDataset
+from fraud_detection.domain.errors import InvalidDataError, ValidationFailedError
+from tests.fakes import FakeDatasetStore, FakeObjectStore, FakeSource, FakeValidator
+
+
+def test_ingest_stores_content_addressed_and_is_idempotent(world):
+    ingest = IngestDataset(world.source, world.datasets)
+    first, second = ingest("good.csv"), ingest("good.csv")
+    assert first == second
+    assert first.rows == 4_000
+    assert first.frauds == int(world.frame["Class"].sum())
+    assert len(world.datasets.list()) == 1
+
+
+def test_ingest_of_bad_rows_stores_nothing(world):
+    bad = world.frame.copy()
+    bad.loc[5, "Amount"] = -3.0
+    datasets = FakeDatasetStore()
+    with pytest.raises(InvalidDataError, match="column 'Amount' row 6: negative"):
+        IngestDataset(FakeSource({"bad.csv": bad}), datasets)("bad.csv")
+    assert datasets.list() == []
+
+
+def test_validation_report_is_stored_as_json_and_html(world):
+    store = FakeObjectStore()
+    result = ValidateDataset(FakeValidator(), store)(world.frame, "abc123")
+    assert result.report.success
+    stored = json.loads(store.objects["reports/validation/abc123.json"])
+    assert stored["success"] is True
+    assert stored["statistics"]["evaluated"] == 2
+    assert b"Data validation: PASSED" in store.objects["reports/validation/abc123.html"]
+    result.raise_if_failed()  # no error
+
+
+def test_failed_validation_names_the_expectation(world):
+    result = ValidateDataset(FakeValidator(fail=True), FakeObjectStore())(world.frame, "abc123")
+    with pytest.raises(ValidationFailedError, match=r"expect_column_mean_to_be_between\[Class\]"):
+        result.raise_if_failed()

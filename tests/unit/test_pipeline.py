@@ -1,0 +1,80 @@
+import json
+
+import pytest
+
+from fraud_detection.domain.errors import ValidationFailedError
+from fraud_detection.domain.events import ModelPromoted, ModelRegistered
+from fraud_detection.domain.features import FEATURE_VERSION
+from fraud_detection.domain.model import CHALLENGER, CHAMPION
+
+STAGES = ["ingest", "validate", "features", "train", "evaluate", "register", "promote"]
+
+
+def test_first_run_registers_and_promotes_a_champion(world):
+    summary = world.run_pipeline()
+    assert summary.version.version == 1
+    assert world.registry.aliases == {CHAMPION: 1}  # challenger alias moved off once promoted
+    assert summary.decision.promote
+    assert summary.decision.reason == "no champion yet"
+    run = world.tracker.runs[0]
+    assert run.status == "FINISHED"
+    assert run.tags["dataset_id"] == summary.dataset.id.value
+    assert {"validation/report.json", "validation/report.html", "plots/pr_curve.png",
+            "promotion/decision.json"} <= set(run.artifacts)  # fmt: skip
+    assert run.metrics["test_auprc"] == pytest.approx(summary.evaluation.metrics.auprc)
+    _, metadata = run.models[0]
+    assert metadata.feature_version == FEATURE_VERSION
+    assert metadata.threshold == summary.training.threshold.threshold
+    assert [type(e) for e in world.publisher.events] == [ModelRegistered, ModelPromoted]
+
+
+def test_second_identical_run_keeps_the_champion_and_logs_why(world):
+    world.run_pipeline()
+    summary = world.run_pipeline()
+    assert summary.version.version == 2
+    assert world.registry.aliases == {CHAMPION: 1, CHALLENGER: 2}
+    assert not summary.decision.promote
+    assert summary.decision.reason.startswith("champion kept: auprc")
+    assert world.registry.get(2).tags["promotion_decision"] == "keep"
+    assert world.tracker.runs[1].tags["promotion_decision"] == "keep"
+
+
+def test_better_challenger_replaces_champion_and_remembers_it(world):
+    world.run_pipeline()
+    world.registry.models[1].weight = -1.0  # the champion now ranks frauds last on the same rows
+    summary = world.run_pipeline()
+    assert summary.decision.promote
+    assert "challenger better" in summary.decision.reason
+    assert world.registry.aliases == {CHAMPION: 2}
+    assert world.registry.get(2).tags["previous_champion"] == "1"
+
+
+def test_failed_validation_stops_before_training(world):
+    world.validator.fail = True
+    with pytest.raises(ValidationFailedError):
+        world.run_pipeline()
+    run = world.tracker.runs[0]
+    assert run.status == "FAILED"
+    assert "validation/report.json" in run.artifacts  # the reason is kept with the failed run
+    assert world.trainer.calls == []
+    assert world.registry.versions == {}
+    assert world.publisher.events == []
+    assert ("failed", "validate") in world.observer.events
+
+
+def test_stages_report_progress_and_time_and_the_summary_is_json(world):
+    summary = world.run_pipeline()
+    assert [stage for kind, stage in world.observer.events if kind == "done"] == STAGES
+    assert list(summary.stage_seconds) == STAGES
+    document = json.loads(json.dumps(summary.to_dict()))
+    assert document["model"] == {"name": "fake-model", "version": 1}
+    assert document["training"]["imbalance_strategy"] == "none"
+
+
+def test_stages_out_of_order_are_refused(world):
+    pipeline = world.pipeline()
+    with (
+        pipeline.session(pipeline.ingest("good.csv")) as session,
+        pytest.raises(RuntimeError, match="validate"),
+    ):
+        session.build_features()
