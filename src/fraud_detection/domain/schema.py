@@ -73,4 +73,4 @@ def _require(source: str, column: str, array: np.ndarray, ok: np.ndarray, proble
     if bool(ok.all()):
         return
     row = int(np.argmin(ok))
-    raise InvalidDataError(source, f"{problem} ({array[row]!r})", column=column, row=row)
+    raise InvalidDataError(source, f"{problem} ({float(array[row])!r})", column=column, row=row)

@@ -1,0 +1,119 @@
+"""Datasets as Parquet files in any object store, keyed by their content hash.
+
+Layout: `datasets/<id>/data.parquet`, then `datasets/<id>/manifest.json`. The manifest is written last and
+is the commit marker: a crash between the two leaves data that `list()` ignores and the next save rewrites.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from fraud_detection.domain.dataset import DatasetId, DatasetRef, count_frauds
+from fraud_detection.domain.errors import DatasetNotFoundError, DataSourceError, ObjectNotFoundError
+from fraud_detection.domain.ports.datasets import DatasetStore
+from fraud_detection.domain.ports.storage import ObjectStore
+from fraud_detection.domain.schema import TRANSACTION_COLUMNS, check_transactions
+
+PREFIX = "datasets/"
+DATA_FILE = "data.parquet"
+MANIFEST_FILE = "manifest.json"
+COMPRESSION = "zstd"
+
+
+class ParquetDatasetStore(DatasetStore):
+    def __init__(self, store: ObjectStore) -> None:
+        self._store = store
+
+    def save(self, frame: pd.DataFrame, source: str) -> DatasetRef:
+        frame = check_transactions(frame, source)
+        dataset_id = DatasetId.of(frame)
+        if self._store.exists(_manifest_key(dataset_id)):
+            return self.get(dataset_id)  # same content: keep the first ref (and its source)
+        data_key = _data_key(dataset_id)
+        with tempfile.TemporaryDirectory(prefix="fraud-dataset-") as folder:
+            path = Path(folder) / DATA_FILE
+            table = pa.Table.from_pandas(frame.loc[:, list(TRANSACTION_COLUMNS)], preserve_index=False)
+            pq.write_table(table, path, compression=COMPRESSION)
+            self._store.write_file(data_key, path)
+        ref = DatasetRef(
+            id=dataset_id,
+            uri=self._store.uri_for(data_key),
+            rows=len(frame),
+            frauds=count_frauds(frame),
+            source=source,
+            created_at=datetime.now(UTC).isoformat(),
+        )
+        manifest = json.dumps(ref.to_dict(), indent=2).encode()
+        self._store.write_bytes(_manifest_key(dataset_id), manifest)
+        return ref
+
+    def load(self, dataset_id: DatasetId) -> pd.DataFrame:
+        ref = self.get(dataset_id)
+        try:
+            with self._store.open_read(_data_key(dataset_id)) as stream:
+                table = _read_table(stream)
+        except ObjectNotFoundError as error:
+            raise DataSourceError(f"dataset {dataset_id.short}: manifest present but data missing") from error
+        except (pa.ArrowException, OSError) as error:
+            raise DataSourceError(f"dataset {dataset_id.short}: unreadable Parquet at {ref.uri}") from error
+        frame: pd.DataFrame = table.to_pandas()
+        if list(frame.columns) != list(TRANSACTION_COLUMNS) or DatasetId.of(frame) != dataset_id:
+            raise DataSourceError(f"dataset {dataset_id.short}: content at {ref.uri} does not match its id")
+        return frame
+
+    def get(self, dataset_id: DatasetId) -> DatasetRef:
+        try:
+            manifest = self._store.read_bytes(_manifest_key(dataset_id))
+        except ObjectNotFoundError as error:
+            raise DatasetNotFoundError(f"no stored dataset {dataset_id.value}") from error
+        return _parse_manifest(manifest, _manifest_key(dataset_id))
+
+    def list(self) -> list[DatasetRef]:
+        refs = [
+            _parse_manifest(self._store.read_bytes(key), key)
+            for key in self._store.list_keys(PREFIX)
+            if key.endswith(f"/{MANIFEST_FILE}")
+        ]
+        return sorted(refs, key=lambda ref: (_created(ref), ref.id.value), reverse=True)
+
+
+def _data_key(dataset_id: DatasetId) -> str:
+    return f"{PREFIX}{dataset_id.value}/{DATA_FILE}"
+
+
+def _manifest_key(dataset_id: DatasetId) -> str:
+    return f"{PREFIX}{dataset_id.value}/{MANIFEST_FILE}"
+
+
+def _read_table(stream: IO[bytes]) -> pa.Table:
+    """Parquet needs random access; a non-seekable stream (S3) is spooled to a temporary file first."""
+    if stream.seekable():
+        return pq.read_table(stream)
+    with tempfile.TemporaryFile(prefix="fraud-dataset-") as spool:
+        shutil.copyfileobj(stream, spool, 1024 * 1024)
+        spool.seek(0)
+        return pq.read_table(spool)
+
+
+def _parse_manifest(data: bytes, key: str) -> DatasetRef:
+    try:
+        return DatasetRef.from_dict(json.loads(data))
+    except (ValueError, KeyError, TypeError) as error:
+        raise DataSourceError(f"corrupt dataset manifest {key}: {error}") from error
+
+
+def _created(ref: DatasetRef) -> datetime:
+    try:
+        created = datetime.fromisoformat(ref.created_at)
+    except ValueError:
+        created = datetime.min
+    return created if created.tzinfo else created.replace(tzinfo=UTC)

@@ -1,0 +1,109 @@
+"""The default object store: a folder on local disk, with atomic replace-on-write."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, suppress
+from pathlib import Path
+from typing import BinaryIO
+
+from fraud_detection.domain.errors import DataSourceError, ObjectNotFoundError
+from fraud_detection.domain.ports.storage import ObjectStore
+
+# Writes land in a hidden sibling first; listing skips these names and keys may not use them.
+TEMP_PREFIX = ".~write-"
+_COPY_CHUNK = 1024 * 1024
+
+
+class LocalObjectStore(ObjectStore):
+    """Objects are files under `root`; a key is their '/'-separated path relative to it."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root).expanduser().resolve()
+
+    def open_read(self, key: str) -> AbstractContextManager[BinaryIO]:
+        path = self._path(key)
+        try:
+            return path.open("rb")
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as error:
+            raise ObjectNotFoundError(f"no object '{key}' in {self.root}") from error
+        except OSError as error:
+            raise DataSourceError(f"cannot read {path}: {error.strerror or error}") from error
+
+    def write_bytes(self, key: str, data: bytes) -> None:
+        self._write_atomically(key, lambda out: out.write(data))
+
+    def write_file(self, key: str, path: Path) -> None:
+        with Path(path).open("rb") as source:
+            self._write_atomically(key, lambda out: shutil.copyfileobj(source, out, _COPY_CHUNK))
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def list_keys(self, prefix: str = "") -> Iterator[str]:
+        folder, _, _ = prefix.rpartition("/")
+        base = self._path(folder) if folder else self.root
+        keys = sorted(key for key in self._walk(base) if key.startswith(prefix))
+        yield from keys
+
+    def delete(self, key: str) -> None:
+        # A directory under that name is not an object, so there is nothing to delete.
+        with suppress(FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            self._path(key).unlink()
+
+    def uri_for(self, key: str) -> str:
+        return self._path(key).as_uri()
+
+    def _path(self, key: str) -> Path:
+        segments = key.split("/")
+        unsafe = any(
+            segment in ("", ".", "..")
+            or segment.startswith(TEMP_PREFIX)
+            or "\\" in segment
+            or "\x00" in segment
+            for segment in segments
+        )
+        if unsafe:
+            raise ValueError(f"invalid object key {key!r}: use a relative 'a/b/c' path inside the store")
+        return self.root.joinpath(*segments)
+
+    def _walk(self, base: Path) -> Iterator[str]:
+        for directory, _, files in os.walk(base):
+            relative = Path(directory).relative_to(self.root).as_posix()
+            for name in files:
+                if not name.startswith(TEMP_PREFIX):
+                    yield name if relative == "." else f"{relative}/{name}"
+
+    def _write_atomically(self, key: str, fill: Callable[[BinaryIO], object]) -> None:
+        """Readers see the old file or the whole new one: write a temp sibling, fsync, then rename."""
+        target = self._path(key)
+        temp = target.parent / f"{TEMP_PREFIX}{uuid.uuid4().hex}"
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with temp.open("xb") as out:
+                fill(out)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temp, target)
+        except BaseException as error:
+            with suppress(OSError):
+                temp.unlink()
+            if isinstance(error, OSError):
+                raise DataSourceError(f"cannot write {target}: {error.strerror or error}") from error
+            raise
+        _fsync_directory(target.parent)
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the rename itself durable (POSIX); platforms that cannot open a directory skip it."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

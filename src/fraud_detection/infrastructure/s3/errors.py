@@ -1,0 +1,43 @@
+"""Translate botocore failures into the domain's errors, naming the bucket and key."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from boto3.exceptions import Boto3Error
+from botocore.exceptions import BotoCoreError, ClientError
+
+from fraud_detection.domain.errors import DataSourceError, ObjectNotFoundError
+
+_MISSING_OBJECT = {"NoSuchKey", "404", "NotFound"}
+
+
+@contextmanager
+def s3_errors(action: str, uri: str) -> Iterator[None]:
+    """`action` reads like a verb phrase ("read", "upload to") in "cannot <action> <uri>"."""
+    try:
+        yield
+    except ClientError as error:
+        raise _translate(error, action, uri) from error
+    except (BotoCoreError, Boto3Error) as error:
+        if isinstance(error.__context__, ClientError):  # boto3's transfer manager re-raises without `from`
+            raise _translate(error.__context__, action, uri) from error
+        # Connection refused, timeouts after retries, missing credentials.
+        raise DataSourceError(f"cannot {action} {uri}: {_one_line(error)}") from error
+
+
+def _translate(error: ClientError, action: str, uri: str) -> Exception:
+    details = error.response.get("Error", {})
+    code = str(details.get("Code", "Unknown"))
+    if code in _MISSING_OBJECT:
+        return ObjectNotFoundError(f"no object at {uri}")
+    if code == "NoSuchBucket":
+        bucket = uri.removeprefix("s3://").split("/", 1)[0]
+        return DataSourceError(f"cannot {action} {uri}: bucket '{bucket}' does not exist")
+    message = details.get("Message") or error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", "")
+    return DataSourceError(f"cannot {action} {uri}: {code} {message}".rstrip())
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split()) or type(error).__name__

@@ -1,0 +1,98 @@
+"""The object store on S3 or an S3-compatible server, through boto3."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
+from botocore.exceptions import ClientError
+
+from fraud_detection.domain.ports.storage import ObjectStore
+from fraud_detection.infrastructure.s3.body_stream import open_body_stream
+from fraud_detection.infrastructure.s3.client import make_s3_client
+from fraud_detection.infrastructure.s3.errors import s3_errors
+from fraud_detection.infrastructure.s3.uri import S3Location
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+
+class S3ObjectStore(ObjectStore):
+    """Keys live under `prefix` in `bucket`. A PUT is atomic in S3 and a multipart upload only appears
+    when it completes, so readers never see part of an object."""
+
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str = "",
+        *,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        client: S3Client | None = None,
+    ) -> None:
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self._client = client or make_s3_client(endpoint_url=endpoint_url, region=region)
+
+    @classmethod
+    def from_uri(
+        cls,
+        uri: str,
+        *,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        client: S3Client | None = None,
+    ) -> S3ObjectStore:
+        """`s3://bucket/prefix` -> a store rooted at that prefix."""
+        location = S3Location.parse(uri)
+        return cls(location.bucket, location.key, endpoint_url=endpoint_url, region=region, client=client)
+
+    def open_read(self, key: str) -> AbstractContextManager[BinaryIO]:
+        full_key = self._full_key(key)
+        uri = self.uri_for(key)
+        with s3_errors("read", uri):
+            response = self._client.get_object(Bucket=self.bucket, Key=full_key)
+        return open_body_stream(response["Body"], uri)
+
+    def write_bytes(self, key: str, data: bytes) -> None:
+        with s3_errors("write", self.uri_for(key)):
+            self._client.put_object(Bucket=self.bucket, Key=self._full_key(key), Body=data)
+
+    def write_file(self, key: str, path: Path) -> None:
+        # upload_file streams from disk and switches to multipart (parallel parts) above 8 MB.
+        with s3_errors("upload to", self.uri_for(key)):
+            self._client.upload_file(str(path), self.bucket, self._full_key(key))
+
+    def exists(self, key: str) -> bool:
+        full_key = self._full_key(key)
+        with s3_errors("check", self.uri_for(key)):
+            try:
+                self._client.head_object(Bucket=self.bucket, Key=full_key)
+            except ClientError as error:
+                if error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
+                    return False
+                raise
+        return True
+
+    def list_keys(self, prefix: str = "") -> Iterator[str]:
+        base = f"{self.prefix}/" if self.prefix else ""
+        paginator = self._client.get_paginator("list_objects_v2")
+        with s3_errors("list", f"s3://{self.bucket}/{base}{prefix}"):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=base + prefix):
+                for item in page.get("Contents", []):
+                    yield item["Key"][len(base) :]
+
+    def delete(self, key: str) -> None:
+        with s3_errors("delete", self.uri_for(key)):
+            self._client.delete_object(Bucket=self.bucket, Key=self._full_key(key))
+
+    def uri_for(self, key: str) -> str:
+        return f"s3://{self.bucket}/{self._full_key(key)}"
+
+    def _full_key(self, key: str) -> str:
+        # The same key rules as the local store, so data moves between the two without surprises.
+        if any(segment in ("", ".", "..") or "\\" in segment for segment in key.split("/")):
+            raise ValueError(f"invalid object key {key!r}: use a relative 'a/b/c' path inside the store")
+        return f"{self.prefix}/{key}" if self.prefix else key

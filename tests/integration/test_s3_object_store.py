@@ -1,0 +1,216 @@
+"""One contract for every ObjectStore: the local folder, S3 under moto, and a real SeaweedFS server."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
+
+import pandas as pd
+import pyarrow.csv as pa_csv
+import pytest
+from moto import mock_aws
+
+from fraud_detection.domain.errors import DataSourceError, ObjectNotFoundError
+from fraud_detection.domain.ports.storage import ObjectStore
+from fraud_detection.infrastructure.local import LocalObjectStore
+from fraud_detection.infrastructure.s3 import S3ObjectStore, make_s3_client
+from tests.fixtures.seaweedfs import SeaweedFS
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+pytestmark = pytest.mark.integration
+
+REGION = "us-east-1"
+STORE_PREFIX = "team/store"
+LARGE_SIZE = 20 * 1024 * 1024
+
+
+@pytest.fixture(params=["local", "moto", "seaweedfs"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ObjectStore]:
+    if request.param == "local":
+        yield LocalObjectStore(tmp_path / "store")
+    elif request.param == "moto":
+        with mock_aws():
+            client = make_s3_client(region=REGION)
+            client.create_bucket(Bucket="fraud-contract")
+            yield S3ObjectStore("fraud-contract", STORE_PREFIX, client=client)
+    else:
+        server: SeaweedFS = request.getfixturevalue("seaweedfs")
+        bucket: str = request.getfixturevalue("seaweedfs_bucket")
+        # The store builds its own client from the endpoint, as in production; credentials come from env.
+        monkeypatch: pytest.MonkeyPatch = request.getfixturevalue("monkeypatch")
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", server.access_key)
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", server.secret_key)
+        # One bucket per module (SeaweedFS spends ~0.4 s growing volumes for each new bucket); a fresh
+        # prefix per test keeps tests apart just as well.
+        prefix = f"{uuid.uuid4().hex}/{STORE_PREFIX}"
+        yield S3ObjectStore(bucket, prefix, endpoint_url=server.endpoint_url, region=REGION)
+
+
+@pytest.fixture(scope="module")
+def seaweedfs_bucket(seaweedfs: SeaweedFS) -> str:
+    return seaweedfs.create_bucket("contract")
+
+
+def test_round_trip(store: ObjectStore) -> None:
+    store.write_bytes("raw/ab12.csv", b"Time,Amount\n0,1.5\n")
+    with store.open_read("raw/ab12.csv") as stream:
+        assert stream.read(5) == b"Time,"
+        assert stream.read() == b"Amount\n0,1.5\n"
+    assert store.read_bytes("raw/ab12.csv") == b"Time,Amount\n0,1.5\n"
+
+
+def test_overwrite_replaces_the_whole_object(store: ObjectStore) -> None:
+    store.write_bytes("reports/latest.json", b'{"version": 1, "padding": "xxxxxxxxxxxx"}')
+    store.write_bytes("reports/latest.json", b'{"version": 2}')
+    assert store.read_bytes("reports/latest.json") == b'{"version": 2}'
+
+
+def test_exists_and_delete(store: ObjectStore) -> None:
+    assert not store.exists("models/a.bin")
+    store.write_bytes("models/a.bin", b"\x00\x01")
+    assert store.exists("models/a.bin")
+    assert not store.exists("models")  # a "folder" is not an object
+    store.delete("models/a.bin")
+    assert not store.exists("models/a.bin")
+    store.delete("models/a.bin")  # deleting a missing key is not an error
+
+
+def test_list_keys_by_prefix_in_lexical_order(store: ObjectStore) -> None:
+    for key in ("b/4", "a/2", "ab/3", "a/1", "a/sub/5"):
+        store.write_bytes(key, key.encode())
+    assert list(store.list_keys()) == ["a/1", "a/2", "a/sub/5", "ab/3", "b/4"]
+    assert list(store.list_keys("a/")) == ["a/1", "a/2", "a/sub/5"]
+    assert list(store.list_keys("a")) == ["a/1", "a/2", "a/sub/5", "ab/3"]
+    assert list(store.list_keys("zzz/")) == []
+
+
+def test_missing_key_raises_object_not_found_naming_the_key(store: ObjectStore) -> None:
+    with pytest.raises(ObjectNotFoundError, match=r"raw/missing\.csv"):
+        store.open_read("raw/missing.csv")
+    with pytest.raises(ObjectNotFoundError):
+        store.read_bytes("raw/missing.csv")
+
+
+@pytest.mark.parametrize("key", ["../outside", "/absolute", "a//b", "a/./b", "a/", ""])
+def test_keys_must_stay_inside_the_store(store: ObjectStore, key: str) -> None:
+    with pytest.raises(ValueError, match="invalid object key"):
+        store.write_bytes(key, b"x")
+
+
+def test_large_file_upload_and_streamed_read(store: ObjectStore, tmp_path: Path) -> None:
+    payload = os.urandom(LARGE_SIZE)  # above boto3's 8 MB multipart threshold: exercises multipart
+    source = tmp_path / "large.bin"
+    source.write_bytes(payload)
+    store.write_file("artifacts/large.bin", source)
+    digest, size = hashlib.sha256(), 0
+    with store.open_read("artifacts/large.bin") as stream:
+        while chunk := stream.read(1024 * 1024):
+            digest.update(chunk)
+            size += len(chunk)
+    assert size == LARGE_SIZE
+    assert digest.hexdigest() == hashlib.sha256(payload).hexdigest()
+
+
+def test_stream_feeds_pandas_and_pyarrow_readers(store: ObjectStore) -> None:
+    store.write_bytes("raw/small.csv", b"Time,Amount\r\n0,1.5\r\n1,2.25\r\n")
+    with store.open_read("raw/small.csv") as stream:
+        assert pd.read_csv(stream)["Amount"].tolist() == [1.5, 2.25]
+    with store.open_read("raw/small.csv") as stream:
+        assert pa_csv.read_csv(stream).column("Time").to_pylist() == [0, 1]
+
+
+def test_uri_for_names_the_object(store: ObjectStore) -> None:
+    store.write_bytes("raw/x.csv", b"data")
+    uri = store.uri_for("raw/x.csv")
+    if isinstance(store, LocalObjectStore):
+        assert uri.startswith("file:///")
+        assert Path(url2pathname(urlsplit(uri).path)).read_bytes() == b"data"
+    else:
+        assert isinstance(store, S3ObjectStore)
+        assert uri == f"s3://{store.bucket}/{store.prefix}/raw/x.csv"
+        assert store.prefix.endswith(STORE_PREFIX)
+
+
+# S3 specifics ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def moto_client() -> Iterator[S3Client]:
+    with mock_aws():
+        client = make_s3_client(region=REGION)
+        client.create_bucket(Bucket="fraud-specifics")
+        yield client
+
+
+def test_from_uri_roots_the_store_at_the_prefix(moto_client: S3Client) -> None:
+    store = S3ObjectStore.from_uri("s3://fraud-specifics/env/prod/", client=moto_client)
+    assert (store.bucket, store.prefix) == ("fraud-specifics", "env/prod")
+    store.write_bytes("k", b"v")
+    assert store.uri_for("k") == "s3://fraud-specifics/env/prod/k"
+    assert list(S3ObjectStore("fraud-specifics", client=moto_client).list_keys()) == ["env/prod/k"]
+
+
+def test_from_uri_rejects_other_schemes() -> None:
+    with pytest.raises(DataSourceError, match="expected s3://bucket"):
+        S3ObjectStore.from_uri("gs://bucket/prefix", region=REGION)
+
+
+def test_missing_bucket_is_a_clear_data_source_error(moto_client: S3Client) -> None:
+    store = S3ObjectStore("no-such-bucket", client=moto_client)
+    with pytest.raises(DataSourceError, match="bucket 'no-such-bucket' does not exist"):
+        store.write_bytes("a", b"x")
+    with pytest.raises(DataSourceError, match="bucket 'no-such-bucket' does not exist"):
+        store.open_read("a")
+    with pytest.raises(DataSourceError, match="no-such-bucket"):
+        list(store.list_keys())
+
+
+def test_upload_failure_names_the_target(moto_client: S3Client, tmp_path: Path) -> None:
+    source = tmp_path / "f.bin"
+    source.write_bytes(b"x" * 10)
+    store = S3ObjectStore("no-such-bucket", "p", client=moto_client)
+    with pytest.raises(DataSourceError, match=r"s3://no-such-bucket/p/f\.bin.*does not exist"):
+        store.write_file("f.bin", source)
+
+
+def test_streamed_body_is_closed_with_the_context(moto_client: S3Client) -> None:
+    store = S3ObjectStore("fraud-specifics", client=moto_client)
+    store.write_bytes("k", b"abc")
+    with store.open_read("k") as stream:
+        assert isinstance(stream, io.BufferedReader)
+        assert not stream.seekable()
+    assert stream.closed
+
+
+def test_client_uses_standard_retries_and_path_style_for_endpoints() -> None:
+    config: Any = make_s3_client(endpoint_url="http://127.0.0.1:9", region=REGION).meta.config
+    assert config.retries == {"mode": "standard", "total_max_attempts": 5}
+    assert config.s3 == {"addressing_style": "path"}
+    aws_config: Any = make_s3_client(region=REGION).meta.config
+    assert aws_config.s3 is None
+
+
+def test_unreachable_endpoint_is_a_data_source_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "y")
+    monkeypatch.setattr("fraud_detection.infrastructure.s3.client.MAX_ATTEMPTS", 1)
+    store = S3ObjectStore("b", endpoint_url="http://127.0.0.1:9", region=REGION)  # port 9: discard, closed
+    with pytest.raises(DataSourceError, match=r"cannot write s3://b/k: Could not connect"):
+        store.write_bytes("k", b"x")
+
+
+def test_wrong_credentials_on_a_real_server(seaweedfs: SeaweedFS) -> None:
+    bucket = seaweedfs.create_bucket("creds")
+    wrong = SeaweedFS(seaweedfs.endpoint_url, seaweedfs.access_key, "not-the-secret").client()
+    store = S3ObjectStore(bucket, client=wrong)
+    with pytest.raises(DataSourceError, match=rf"cannot write s3://{bucket}/k: SignatureDoesNotMatch"):
+        store.write_bytes("k", b"x")
