@@ -1,0 +1,160 @@
+"""The MLflow model registry behind the `ModelRegistry` port: one registered model name per instance."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cached_property
+
+import mlflow.artifacts
+import mlflow.lightgbm
+from mlflow import MlflowClient
+from mlflow.entities.model_registry import ModelVersion as MlflowModelVersion
+from mlflow.exceptions import MlflowException
+
+from fraud_detection.domain.errors import ModelNotFoundError
+from fraud_detection.domain.model import ModelMetadata, ModelVersion
+from fraud_detection.domain.ports.registry import ModelRegistry
+from fraud_detection.infrastructure.lightgbm.model import LightGBMFraudModel
+from fraud_detection.infrastructure.mlflow.connection import (
+    apply_env_defaults,
+    client_for,
+    error_code,
+    reaching,
+)
+from fraud_detection.infrastructure.mlflow.fluent_scope import global_tracking_uri
+from fraud_detection.infrastructure.mlflow.version_mapping import metadata_tags, to_model_version
+
+READY_TIMEOUT_SECONDS = 120
+LOGGED_MODEL_URI_PREFIX = "models:/m-"
+NOT_FOUND = "RESOURCE_DOES_NOT_EXIST"
+
+
+class MlflowModelRegistry(ModelRegistry):
+    def __init__(self, tracking_uri: str, model_name: str) -> None:
+        if not model_name or "'" in model_name:
+            raise ValueError(f"invalid registered model name {model_name!r} (empty or contains a quote)")
+        self._tracking_uri = tracking_uri
+        apply_env_defaults(tracking_uri)
+        self._name = model_name
+
+    @cached_property
+    def _client(self) -> MlflowClient:
+        """Made on first use: MLflow opens (and migrates) a SQLite store as soon as a client exists."""
+        with reaching(self._tracking_uri):
+            return client_for(self._tracking_uri)
+
+    @property
+    def model_name(self) -> str:
+        return self._name
+
+    def register(self, model_uri: str, run_id: str, metadata: ModelMetadata) -> ModelVersion:
+        """A new version from a `log_model` URI, tagged with `metadata`; returns once it is READY."""
+        model_id = (
+            model_uri.removeprefix("models:/") if model_uri.startswith(LOGGED_MODEL_URI_PREFIX) else None
+        )
+        with reaching(self._tracking_uri):
+            self._ensure_registered_model()
+            # The SQL registry store looks up a `models:/m-<id>` source with a client on the global
+            # tracking URI (an MLflow TODO), so the call runs in the scoped, locked global URI.
+            with global_tracking_uri(self._tracking_uri):
+                created = self._client.create_model_version(
+                    self._name,
+                    source=model_uri,
+                    run_id=run_id,
+                    tags=metadata_tags(metadata),
+                    await_creation_for=READY_TIMEOUT_SECONDS,  # raises unless READY within the bound
+                    model_id=model_id,
+                )
+            return to_model_version(self._client.get_model_version(self._name, created.version))
+
+    def get(self, version: int) -> ModelVersion:
+        with self._version_lookup(version):
+            return to_model_version(self._client.get_model_version(self._name, str(version)))
+
+    def get_by_alias(self, alias: str) -> ModelVersion | None:
+        """None when the alias (or the registered model itself) does not exist.
+
+        Read from the registered model's alias map: a missing alias in `get_model_version_by_alias` is
+        INVALID_PARAMETER_VALUE on the server, the same code as a malformed request."""
+        with reaching(self._tracking_uri):
+            try:
+                version = self._client.get_registered_model(self._name).aliases.get(alias)
+                if version is None:
+                    return None
+                return to_model_version(self._client.get_model_version(self._name, str(version)))
+            except MlflowException as error:
+                if error_code(error) == NOT_FOUND:
+                    return None
+                raise
+
+    def set_alias(self, alias: str, version: int) -> None:
+        with self._version_lookup(version):
+            self._client.get_model_version(self._name, str(version))  # name the version if it is missing
+            self._client.set_registered_model_alias(self._name, alias, str(version))
+
+    def remove_alias(self, alias: str) -> None:
+        """Removing an alias that is not set is not an error."""
+        with reaching(self._tracking_uri):
+            try:
+                self._client.delete_registered_model_alias(self._name, alias)
+            except MlflowException as error:
+                if error_code(error) != NOT_FOUND:
+                    raise
+
+    def set_tag(self, version: int, key: str, value: str) -> None:
+        with self._version_lookup(version):
+            self._client.set_model_version_tag(self._name, str(version), key, value)
+
+    def list_versions(self) -> list[ModelVersion]:
+        with reaching(self._tracking_uri):
+            found: list[MlflowModelVersion] = []
+            page_token = None
+            while True:
+                page = self._client.search_model_versions(f"name = '{self._name}'", page_token=page_token)
+                found.extend(page)
+                page_token = page.token
+                if not page_token:
+                    break
+        versions = [to_model_version(version) for version in found]
+        return sorted(versions, key=lambda version: version.version, reverse=True)
+
+    def load_model(self, version: int) -> LightGBMFraudModel:
+        """Resolve the version's artifacts through this registry's client, download, load the booster.
+
+        Not `mlflow.lightgbm.load_model("models:/<name>/<version>")`: MLflow resolves `models:/` URIs with
+        the process-wide registry URI (it ignores the tracking_uri given to `download_artifacts`)."""
+        with self._version_lookup(version):
+            source = self._client.get_model_version_download_uri(self._name, str(version))
+            with tempfile.TemporaryDirectory(prefix="fraud-model-") as scratch:
+                local = mlflow.artifacts.download_artifacts(
+                    artifact_uri=source, dst_path=scratch, tracking_uri=self._tracking_uri
+                )
+                booster = mlflow.lightgbm.load_model(local)
+        return LightGBMFraudModel(booster)
+
+    def _ensure_registered_model(self) -> None:
+        try:
+            self._client.get_registered_model(self._name)
+        except MlflowException as error:
+            if error_code(error) != NOT_FOUND:
+                raise
+            try:
+                self._client.create_registered_model(self._name)
+            except MlflowException as race:  # another process registered the name first
+                if error_code(race) != "RESOURCE_ALREADY_EXISTS":
+                    raise
+
+    @contextmanager
+    def _version_lookup(self, version: int) -> Iterator[None]:
+        """Missing model or version -> `ModelNotFoundError` naming both; a down store -> unavailable."""
+        with reaching(self._tracking_uri):
+            try:
+                yield
+            except MlflowException as error:
+                if error_code(error) == NOT_FOUND:
+                    raise ModelNotFoundError(
+                        f"registered model '{self._name}' has no version {version}"
+                    ) from error
+                raise

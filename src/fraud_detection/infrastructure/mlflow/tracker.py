@@ -1,0 +1,103 @@
+"""MLflow experiment tracking: one experiment per tracker, one run per `start_run` block.
+
+Runs are created and ended through an `MlflowClient` bound to this tracker's URI with explicit run ids, not
+through `mlflow.start_run`: the fluent active-run stack and tracking URI are process (or thread) state, and
+one process may hold several trackers while Prefect runs tasks in threads.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from functools import cached_property
+
+from mlflow import MlflowClient
+from mlflow.entities import RunStatus
+from mlflow.exceptions import MlflowException
+
+from fraud_detection.domain.ports.tracking import ExperimentTracker, TrackingRun
+from fraud_detection.infrastructure.mlflow.connection import (
+    apply_env_defaults,
+    client_for,
+    display_uri,
+    error_code,
+    reaching,
+)
+from fraud_detection.infrastructure.mlflow.run import MlflowTrackingRun
+
+_log = logging.getLogger(__name__)
+
+
+class MlflowExperimentTracker(ExperimentTracker):
+    """`artifact_location` applies only when this tracker creates the experiment: embedded mode passes a
+    file:// folder next to the SQLite file; with a tracking server leave it None (the server proxies)."""
+
+    def __init__(self, tracking_uri: str, experiment_name: str, artifact_location: str | None = None) -> None:
+        self._tracking_uri = tracking_uri
+        apply_env_defaults(tracking_uri)
+        self._experiment_name = experiment_name
+        self._artifact_location = artifact_location
+        self._experiment_id: str | None = None
+        self._lock = threading.Lock()
+
+    @cached_property
+    def _client(self) -> MlflowClient:
+        """Made on first use: MLflow opens (and migrates) a SQLite store as soon as a client exists."""
+        with reaching(self._tracking_uri):
+            return client_for(self._tracking_uri)
+
+    @property
+    def experiment_id(self) -> str:
+        """Looked up (or created) on first use, so building the tracker needs no reachable server."""
+        with self._lock:
+            if self._experiment_id is None:
+                with reaching(self._tracking_uri):
+                    self._experiment_id = self._get_or_create_experiment()
+            return self._experiment_id
+
+    @contextmanager
+    def start_run(self, run_name: str, tags: Mapping[str, str]) -> Iterator[TrackingRun]:
+        experiment_id = self.experiment_id
+        with reaching(self._tracking_uri):
+            run = self._client.create_run(experiment_id, run_name=run_name, tags=dict(tags))
+        run_id = str(run.info.run_id)
+        try:
+            yield MlflowTrackingRun(self._client, self._tracking_uri, run)
+        except Exception:
+            self._end_after_error(run_id, RunStatus.FAILED)
+            raise
+        except BaseException:  # Ctrl-C, SystemExit: the run did not fail, it was stopped
+            self._end_after_error(run_id, RunStatus.KILLED)
+            raise
+        with reaching(self._tracking_uri):
+            self._client.set_terminated(run_id, RunStatus.to_string(RunStatus.FINISHED))
+
+    def _end_after_error(self, run_id: str, status: int) -> None:
+        """Mark the run; if even that fails, log it and let the block's own error propagate."""
+        try:
+            self._client.set_terminated(run_id, RunStatus.to_string(status))
+        except Exception:
+            where = display_uri(self._tracking_uri)
+            _log.warning("could not mark MLflow run %s as failed on %s", run_id, where, exc_info=True)
+
+    def _get_or_create_experiment(self) -> str:
+        found = self._client.get_experiment_by_name(self._experiment_name)
+        if found is None:
+            try:
+                return str(
+                    self._client.create_experiment(
+                        self._experiment_name, artifact_location=self._artifact_location
+                    )
+                )
+            except MlflowException as error:  # another process created it first
+                if error_code(error) != "RESOURCE_ALREADY_EXISTS":
+                    raise
+                found = self._client.get_experiment_by_name(self._experiment_name)
+                if found is None:
+                    raise
+        if found.lifecycle_stage == "deleted":
+            _log.warning("restoring deleted MLflow experiment '%s'", self._experiment_name)
+            self._client.restore_experiment(found.experiment_id)
+        return str(found.experiment_id)

@@ -1,0 +1,202 @@
+"""The MLflow model registry against a SQLite store and a real `mlflow server`."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+
+from fraud_detection.domain.errors import ModelNotFoundError
+from fraud_detection.domain.model import CHALLENGER, CHAMPION, ModelMetadata
+from fraud_detection.infrastructure.lightgbm.model import LightGBMFraudModel
+from fraud_detection.infrastructure.mlflow import (
+    MlflowExperimentTracker,
+    MlflowModelRegistry,
+    TrackingStoreUnavailableError,
+)
+from tests.fixtures.mlflow_server import MlflowBackend
+
+pytestmark = pytest.mark.integration
+
+METADATA = ModelMetadata(
+    feature_version="fe-1",
+    threshold=0.123456789012345,
+    dataset_id="ab" * 32,
+    metrics={"auprc": 0.8125, "roc_auc": 0.975, "precision_at_k": 0.4},
+)
+
+
+class Registrar:
+    """Logs the tiny model in a fresh run and registers it, as the training use case does."""
+
+    def __init__(self, backend: MlflowBackend, booster: lgb.Booster, rows: pd.DataFrame) -> None:
+        suffix = uuid.uuid4().hex[:8]
+        self.tracker = MlflowExperimentTracker(
+            backend.tracking_uri, f"registry-{suffix}", backend.artifact_location
+        )
+        self.registry = MlflowModelRegistry(backend.tracking_uri, f"fraud-lgbm-{suffix}")
+        self.model = LightGBMFraudModel(booster)
+        self.rows = rows
+
+    def register(self, metadata: ModelMetadata = METADATA) -> tuple[str, int]:
+        with self.tracker.start_run("train", {}) as run:
+            model_uri = run.log_model(self.model, metadata, self.rows)
+            version = self.registry.register(model_uri, run.run_id, metadata)
+        return run.run_id, version.version
+
+
+@pytest.fixture
+def registrar(
+    mlflow_backend: MlflowBackend, tiny_booster: lgb.Booster, feature_rows: pd.DataFrame
+) -> Registrar:
+    return Registrar(mlflow_backend, tiny_booster, feature_rows)
+
+
+def test_register_creates_version_one_tagged_with_the_metadata(registrar: Registrar) -> None:
+    before = datetime.now(UTC) - timedelta(minutes=5)
+
+    run_id, number = registrar.register()
+
+    version = registrar.registry.get(number)
+    assert version.version == 1
+    assert version.name == registrar.registry.model_name
+    assert version.run_id == run_id
+    assert version.aliases == ()
+    assert version.metadata == METADATA
+    assert version.tags == {
+        "feature_version": "fe-1",
+        "threshold": "0.123456789012345",
+        "dataset_id": "ab" * 32,
+        "metric.auprc": "0.8125",
+        "metric.roc_auc": "0.975",
+        "metric.precision_at_k": "0.4",
+    }
+    created = datetime.fromisoformat(version.created_at)
+    assert created.utcoffset() == timedelta(0)
+    assert before < created < datetime.now(UTC) + timedelta(minutes=5)
+
+
+def test_register_waits_until_the_version_is_ready(
+    registrar: Registrar, mlflow_backend: MlflowBackend
+) -> None:
+    _, number = registrar.register()
+
+    client = MlflowClient(mlflow_backend.tracking_uri, registry_uri=mlflow_backend.tracking_uri)
+    assert client.get_model_version(registrar.registry.model_name, str(number)).status == "READY"
+
+
+def test_loaded_model_scores_exactly_like_the_booster_it_was_logged_from(
+    registrar: Registrar, tiny_booster: lgb.Booster, feature_rows: pd.DataFrame
+) -> None:
+    _, number = registrar.register()
+
+    loaded = registrar.registry.load_model(number)
+
+    assert isinstance(loaded, LightGBMFraudModel)
+    assert loaded.feature_names == tuple(feature_rows.columns)
+    expected = tiny_booster.predict(feature_rows.to_numpy())
+    np.testing.assert_array_equal(loaded.predict_proba(feature_rows), expected)
+
+
+def test_aliases_move_between_versions(registrar: Registrar) -> None:
+    registry = registrar.registry
+    _, first = registrar.register()
+    _, second = registrar.register()
+    assert registry.get_by_alias(CHAMPION) is None
+
+    registry.set_alias(CHAMPION, first)
+    registry.set_alias(CHALLENGER, second)
+    champion, challenger = registry.get_by_alias(CHAMPION), registry.get_by_alias(CHALLENGER)
+    assert champion is not None
+    assert (champion.version, champion.aliases) == (first, (CHAMPION,))
+    assert challenger is not None
+    assert (challenger.version, challenger.aliases) == (second, (CHALLENGER,))
+
+    registry.set_alias(CHAMPION, second)
+    registry.remove_alias(CHALLENGER)
+    assert registry.get(first).aliases == ()
+    assert registry.get(second).aliases == (CHAMPION,)
+    assert registry.get_by_alias(CHALLENGER) is None
+    registry.remove_alias(CHALLENGER)  # removing an unset alias is not an error
+
+
+def test_list_versions_is_newest_first_and_empty_before_any_registration(registrar: Registrar) -> None:
+    assert registrar.registry.list_versions() == []
+    assert registrar.registry.get_by_alias(CHAMPION) is None
+
+    registrar.register()
+    registrar.register(ModelMetadata("fe-1", 0.5, "cd" * 32, {"auprc": 0.9}))
+    registrar.register()
+
+    versions = registrar.registry.list_versions()
+    assert [version.version for version in versions] == [3, 2, 1]
+    assert versions[1].metadata == ModelMetadata("fe-1", 0.5, "cd" * 32, {"auprc": 0.9})
+
+
+def test_nan_metrics_round_trip_through_the_tags(registrar: Registrar) -> None:
+    _, number = registrar.register(ModelMetadata("fe-1", 0.5, "ef" * 32, {"roc_auc": float("nan")}))
+
+    metadata = registrar.registry.get(number).metadata
+    assert metadata is not None
+    assert math.isnan(metadata.metrics["roc_auc"])
+
+
+def test_set_tag_is_visible_on_the_version(registrar: Registrar) -> None:
+    _, number = registrar.register()
+
+    registrar.registry.set_tag(number, "promotion", "kept: auprc 0.81 vs 0.82")
+
+    assert registrar.registry.get(number).tags["promotion"] == "kept: auprc 0.81 vs 0.82"
+
+
+def test_version_registered_without_our_tags_has_no_metadata(
+    registrar: Registrar, mlflow_backend: MlflowBackend
+) -> None:
+    _, number = registrar.register()
+    client = MlflowClient(mlflow_backend.tracking_uri, registry_uri=mlflow_backend.tracking_uri)
+    client.delete_model_version_tag(registrar.registry.model_name, str(number), "threshold")
+
+    assert registrar.registry.get(number).metadata is None
+
+
+def test_missing_versions_raise_model_not_found_naming_model_and_version(registrar: Registrar) -> None:
+    name = registrar.registry.model_name
+    with pytest.raises(ModelNotFoundError, match=f"'{name}' has no version 1"):
+        registrar.registry.get(1)
+
+    registrar.register()
+    expected = f"'{name}' has no version 7"
+    with pytest.raises(ModelNotFoundError, match=expected):
+        registrar.registry.get(7)
+    with pytest.raises(ModelNotFoundError, match=expected):
+        registrar.registry.set_alias(CHAMPION, 7)
+    with pytest.raises(ModelNotFoundError, match=expected):
+        registrar.registry.load_model(7)
+    with pytest.raises(ModelNotFoundError, match=expected):
+        registrar.registry.set_tag(7, "key", "value")
+
+
+def test_unreachable_server_raises_a_domain_error_naming_the_uri(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")  # the retry schedule is measured elsewhere
+    registry = MlflowModelRegistry("http://127.0.0.1:9", "fraud-lgbm")
+
+    with pytest.raises(TrackingStoreUnavailableError, match=r"http://127\.0\.0\.1:9 is unavailable"):
+        registry.get_by_alias(CHAMPION)
+    with pytest.raises(TrackingStoreUnavailableError, match=r"http://127\.0\.0\.1:9 is unavailable"):
+        registry.list_versions()
+
+
+def test_unopenable_sqlite_store_raises_a_domain_error_naming_the_uri(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the store's folder should be")
+    uri = f"sqlite:///{blocker / 'mlflow.db'}"
+
+    with pytest.raises(TrackingStoreUnavailableError, match="not-a-folder"):
+        MlflowModelRegistry(uri, "fraud-lgbm").list_versions()
