@@ -12,4 +12,5 @@ pytest_plugins = [
     "tests.fixtures.data",
     "tests.fixtures.seaweedfs",
     "tests.fixtures.mlflow_server",
+    "tests.fixtures.prefect_server",
 ]

@@ -15,7 +15,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FRAUD_", extra="ignore", frozen=True)
 
-    home: Path = Field(Path(".fraud"), description="Data dir of the embedded mode (store, MLflow DB, reports).")
+    home: Path = Field(
+        Path(".fraud"), description="Data dir of the embedded mode (store, MLflow DB, reports)."
+    )
     storage_uri: str | None = Field(
         None, description="Object store: `s3://bucket/prefix` or a folder path; default `<home>/store`."
     )
@@ -42,7 +44,9 @@ class Settings(BaseSettings):
     )
     generator_rows: int = Field(284_807, gt=0, description="Rows `fraud data generate` writes by default.")
     seed: int = Field(42, description="Seed of the generator and of training.")
-    review_cost: float = Field(5.0, ge=0, description="Cost of reviewing one alert (euros), for the threshold.")
+    review_cost: float = Field(
+        5.0, ge=0, description="Cost of reviewing one alert (euros), for the threshold."
+    )
     top_k: int = Field(100, gt=0, description="k of precision@k (alerts a team reviews per test period).")
     promotion_metric: str = Field("auprc", description="Test metric the promotion gate compares.")
     promotion_margin: float = Field(
@@ -50,7 +54,9 @@ class Settings(BaseSettings):
     )
     train_fraction: float = Field(0.6, gt=0, lt=1, description="Earliest share of rows used for training.")
     valid_fraction: float = Field(0.2, gt=0, lt=1, description="Next share: early stopping and threshold.")
-    split_gap_seconds: float = Field(600.0, ge=0, description="Transactions dropped after each split boundary.")
+    split_gap_seconds: float = Field(
+        600.0, ge=0, description="Transactions dropped after each split boundary."
+    )
     train_max_rounds: int = Field(2_000, gt=0, description="Upper bound of boosting rounds.")
     train_threads: int = Field(2, gt=0, description="Threads LightGBM uses.")
     validation_min_rows: int = Field(1_000, gt=0, description="Fewest rows a dataset may have.")

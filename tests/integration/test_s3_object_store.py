@@ -17,7 +17,7 @@ import pyarrow.csv as pa_csv
 import pytest
 from moto import mock_aws
 
-from fraud_detection.domain.errors import DataSourceError, ObjectNotFoundError
+from fraud_detection.domain.errors import DataSourceError, ObjectNotFoundError, ServiceUnavailableError
 from fraud_detection.domain.ports.storage import ObjectStore
 from fraud_detection.infrastructure.local import LocalObjectStore
 from fraud_detection.infrastructure.s3 import S3ObjectStore, make_s3_client
@@ -199,12 +199,12 @@ def test_client_uses_standard_retries_and_path_style_for_endpoints() -> None:
     assert aws_config.s3 is None
 
 
-def test_unreachable_endpoint_is_a_data_source_error(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unreachable_endpoint_is_a_service_unavailable_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "y")
     monkeypatch.setattr("fraud_detection.infrastructure.s3.client.MAX_ATTEMPTS", 1)
     store = S3ObjectStore("b", endpoint_url="http://127.0.0.1:9", region=REGION)  # port 9: discard, closed
-    with pytest.raises(DataSourceError, match=r"cannot write s3://b/k: Could not connect"):
+    with pytest.raises(ServiceUnavailableError, match=r"cannot write s3://b/k: Could not connect"):
         store.write_bytes("k", b"x")
 
 

@@ -22,6 +22,11 @@ class DataSourceError(FraudDetectionError):
     """A source could not be found, opened or downloaded."""
 
 
+class ServiceUnavailableError(FraudDetectionError):
+    """A backing service (object store, tracking server, broker) could not be reached; worth retrying,
+    unlike bad input."""
+
+
 class ObjectNotFoundError(FraudDetectionError):
     """No object under that key in the store."""
 

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from boto3.exceptions import Boto3Error
 from botocore.exceptions import BotoCoreError, ClientError
 
-from fraud_detection.domain.errors import DataSourceError, ObjectNotFoundError
+from fraud_detection.domain.errors import DataSourceError, ObjectNotFoundError, ServiceUnavailableError
 
 _MISSING_OBJECT = {"NoSuchKey", "404", "NotFound"}
 
@@ -24,7 +24,7 @@ def s3_errors(action: str, uri: str) -> Iterator[None]:
         if isinstance(error.__context__, ClientError):  # boto3's transfer manager re-raises without `from`
             raise _translate(error.__context__, action, uri) from error
         # Connection refused, timeouts after retries, missing credentials.
-        raise DataSourceError(f"cannot {action} {uri}: {_one_line(error)}") from error
+        raise ServiceUnavailableError(f"cannot {action} {uri}: {_one_line(error)}") from error
 
 
 def _translate(error: ClientError, action: str, uri: str) -> Exception:

@@ -1,0 +1,193 @@
+"""The composition root: one dependency-injector container picks adapters from `Settings`.
+
+Adapter factories import their vendor SDK inside the function, so a command that needs only the registry
+(`fraud model list`) does not pay Great Expectations' or LightGBM's import time (seconds each).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+from dependency_injector import containers, providers
+
+from fraud_detection.application.evaluate import EvaluateModel, RenderEvaluationPlots
+from fraud_detection.application.ingest import IngestDataset
+from fraud_detection.application.model_admin import ModelAdministration
+from fraud_detection.application.pipeline import PipelineSteps, TrainingPipeline
+from fraud_detection.application.progress import PipelineObserver, StageClock
+from fraud_detection.application.promote import PromoteChallenger
+from fraud_detection.application.train import TrainModel
+from fraud_detection.application.validate import ValidateDataset
+from fraud_detection.domain.promotion import PromotionPolicy
+from fraud_detection.domain.split import SplitPolicy
+from fraud_detection.domain.training import TrainingParams
+from fraud_detection.domain.validation import ValidationRules
+from fraud_detection.settings import Settings
+
+if TYPE_CHECKING:
+    from fraud_detection.domain.ports import (
+        DatasetStore,
+        DataValidator,
+        EvaluationPlotter,
+        EventPublisher,
+        ExperimentTracker,
+        ModelRegistry,
+        ModelTrainer,
+        ObjectStore,
+        TransactionSource,
+    )
+
+
+def make_object_store(settings: Settings) -> ObjectStore:
+    uri = settings.resolved_storage_uri
+    if uri.startswith("s3://"):
+        from fraud_detection.infrastructure.s3 import S3ObjectStore
+
+        return S3ObjectStore.from_uri(uri, endpoint_url=settings.s3_endpoint_url, region=settings.aws_region)
+    from fraud_detection.infrastructure.local import LocalObjectStore
+
+    return LocalObjectStore(Path(uri.removeprefix("file://")))
+
+
+def make_dataset_store(store: ObjectStore) -> DatasetStore:
+    from fraud_detection.infrastructure.datasets import ParquetDatasetStore
+
+    return ParquetDatasetStore(store)
+
+
+def make_transaction_source(settings: Settings) -> TransactionSource:
+    from fraud_detection.infrastructure.sources import FileTransactionSource
+
+    return FileTransactionSource(endpoint_url=settings.s3_endpoint_url, region=settings.aws_region)
+
+
+def make_validator(rules: ValidationRules) -> DataValidator:
+    from fraud_detection.infrastructure.great_expectations import GreatExpectationsValidator
+
+    return GreatExpectationsValidator(rules)
+
+
+def make_tracker(settings: Settings) -> ExperimentTracker:
+    from fraud_detection.infrastructure.mlflow import MlflowExperimentTracker
+
+    embedded = settings.mlflow_tracking_uri is None
+    if embedded:
+        settings.home.mkdir(parents=True, exist_ok=True)
+    return MlflowExperimentTracker(
+        settings.resolved_tracking_uri,
+        settings.mlflow_experiment,
+        artifact_location=settings.mlflow_artifact_root if embedded else None,
+    )
+
+
+def make_registry(settings: Settings) -> ModelRegistry:
+    from fraud_detection.infrastructure.mlflow import MlflowModelRegistry
+
+    if settings.mlflow_tracking_uri is None:
+        settings.home.mkdir(parents=True, exist_ok=True)
+    return MlflowModelRegistry(settings.resolved_tracking_uri, settings.model_name)
+
+
+def make_trainer() -> ModelTrainer:
+    from fraud_detection.infrastructure.lightgbm import LightGBMTrainer
+
+    return LightGBMTrainer()
+
+
+def make_plotter() -> EvaluationPlotter:
+    from fraud_detection.infrastructure.plots import MatplotlibPlotter
+
+    return MatplotlibPlotter()
+
+
+def make_publisher(settings: Settings) -> EventPublisher:
+    if settings.event_bus:
+        from fraud_detection.infrastructure.events import EventBridgePublisher
+
+        return EventBridgePublisher(settings.event_bus, settings.aws_region)
+    from fraud_detection.infrastructure.events import InProcessPublisher
+
+    return InProcessPublisher()
+
+
+def make_validation_rules(settings: Settings) -> ValidationRules:
+    return ValidationRules(
+        min_rows=settings.validation_min_rows,
+        fraud_rate_min=settings.validation_fraud_rate_min,
+        fraud_rate_max=settings.validation_fraud_rate_max,
+        amount_max=settings.validation_amount_max,
+    )
+
+
+def make_training_params(settings: Settings) -> TrainingParams:
+    return TrainingParams(
+        seed=settings.seed, max_rounds=settings.train_max_rounds, threads=settings.train_threads
+    )
+
+
+def make_split_policy(settings: Settings) -> SplitPolicy:
+    return SplitPolicy(settings.train_fraction, settings.valid_fraction, settings.split_gap_seconds)
+
+
+def make_promotion_policy(settings: Settings) -> PromotionPolicy:
+    return PromotionPolicy(settings.promotion_metric, settings.promotion_margin)
+
+
+class Container(containers.DeclarativeContainer):
+    settings = providers.Singleton(Settings)
+    observer = providers.Singleton(PipelineObserver)
+
+    # Adapters (one instance per process)
+    object_store = providers.Singleton(make_object_store, settings)
+    datasets = providers.Singleton(make_dataset_store, object_store)
+    transaction_source = providers.Singleton(make_transaction_source, settings)
+    validation_rules = providers.Singleton(make_validation_rules, settings)
+    validator = providers.Singleton(make_validator, validation_rules)
+    tracker = providers.Singleton(make_tracker, settings)
+    registry = providers.Singleton(make_registry, settings)
+    trainer = providers.Singleton(make_trainer)
+    plotter = providers.Singleton(make_plotter)
+    publisher = providers.Singleton(make_publisher, settings)
+
+    # Use cases
+    ingest = providers.Factory(IngestDataset, transaction_source, datasets)
+    validate = providers.Factory(ValidateDataset, validator, object_store)
+    evaluate = providers.Factory(EvaluateModel, settings.provided.review_cost, settings.provided.top_k)
+    train = providers.Factory(
+        TrainModel, trainer, providers.Callable(make_training_params, settings), settings.provided.review_cost
+    )
+    promote = providers.Factory(
+        PromoteChallenger, registry, providers.Callable(make_promotion_policy, settings), evaluate, publisher
+    )
+    model_admin = providers.Factory(ModelAdministration, registry, publisher)
+    pipeline_steps = providers.Factory(
+        PipelineSteps,
+        ingest=ingest,
+        datasets=datasets,
+        validate=validate,
+        train=train,
+        evaluate=evaluate,
+        plots=providers.Factory(RenderEvaluationPlots, plotter),
+        tracker=tracker,
+        registry=registry,
+        promote=promote,
+        publisher=publisher,
+        split_policy=providers.Callable(make_split_policy, settings),
+    )
+    training_pipeline = providers.Factory(
+        TrainingPipeline, pipeline_steps, providers.Factory(StageClock, observer)
+    )
+
+
+WIRED_PACKAGES = ("fraud_detection.flows", "fraud_detection.entrypoints")
+
+
+def bootstrap(settings: Settings | None = None, modules: tuple[ModuleType, ...] = ()) -> Container:
+    """Build the container (from the environment unless `settings` is given) and wire the entrypoints."""
+    container = Container()
+    if settings is not None:
+        container.settings.override(providers.Object(settings))
+    container.wire(packages=list(WIRED_PACKAGES), modules=list(modules))
+    return container

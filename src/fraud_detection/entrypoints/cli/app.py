@@ -1,0 +1,41 @@
+"""`fraud`: the command line of the fraud-detection pipeline."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from fraud_detection.entrypoints.cli.environment import apply_defaults
+
+app = typer.Typer(
+    help="Credit-card fraud detection: data, validation, training pipeline, model registry.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def main_options(
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show Prefect's and MLflow's logs.")
+    ] = False,
+) -> None:
+    apply_defaults(verbose)
+
+
+def _register() -> None:
+    from fraud_detection.entrypoints.cli import config, data, model, pipeline, validate
+
+    app.add_typer(data.app, name="data")
+    app.add_typer(pipeline.app, name="pipeline")
+    app.add_typer(model.app, name="model")
+    app.command("validate")(validate.validate)
+    app.command("config")(config.show)
+
+
+_register()
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,63 @@
+"""`fraud model list|promote|rollback`: operate the registry by hand."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from fraud_detection.domain.model import ModelVersion
+from fraud_detection.entrypoints.cli.context import console, container, stdout
+from fraud_detection.entrypoints.cli.errors import handles_user_errors
+
+app = typer.Typer(help="List, promote and roll back registered model versions.", no_args_is_help=True)
+
+
+@app.command("list")
+@handles_user_errors
+def list_versions() -> None:
+    """Registered versions, newest first, with their aliases and test metrics."""
+    versions = container().model_admin().list_versions()
+    if not versions:
+        console.print("no model registered yet; run `fraud pipeline run`")
+        return
+    table = Table("version", "aliases", "created", "test AUPRC", "threshold", "features", "dataset", "gate")
+    for v in versions:
+        meta = v.metadata
+        table.add_row(
+            str(v.version),
+            ", ".join(v.aliases),
+            v.created_at[:19],
+            f"{meta.metrics.get('auprc', float('nan')):.4f}" if meta else "",
+            f"{meta.threshold:.4f}" if meta else "",
+            meta.feature_version if meta else "",
+            meta.dataset_id[:12] if meta else "",
+            v.tags.get("promotion_decision", ""),
+        )
+    stdout.print(table)
+
+
+@app.command()
+@handles_user_errors
+def promote(
+    version: Annotated[int, typer.Argument(min=1, help="Version to make champion.")],
+    reason: Annotated[str, typer.Option(help="Why (recorded in the event).")] = "promoted by an operator",
+) -> None:
+    """Make VERSION the champion now (bypasses the gate; the replaced champion is remembered)."""
+    _report(container().model_admin().promote(version, reason))
+
+
+@app.command()
+@handles_user_errors
+def rollback(
+    to: Annotated[
+        int | None, typer.Option(min=1, help="Version to restore (default: the previous champion).")
+    ] = None,
+) -> None:
+    """Put the previous champion (or --to VERSION) back."""
+    _report(container().model_admin().rollback(to))
+
+
+def _report(version: ModelVersion) -> None:
+    stdout.print(f"champion is now {version.label}")

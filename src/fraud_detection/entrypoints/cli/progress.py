@@ -1,0 +1,31 @@
+"""Stage progress on stderr: a spinner while a stage runs, one line with its time when it ends."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.status import Status
+
+from fraud_detection.application.progress import PipelineObserver
+
+
+class ConsoleProgress(PipelineObserver):
+    def __init__(self, console: Console) -> None:
+        self._console = console
+        self._status: Status | None = None
+
+    def stage_started(self, stage: str) -> None:
+        self._status = self._console.status(f"{stage}...")
+        self._status.start()
+
+    def stage_finished(self, stage: str, seconds: float, detail: str) -> None:
+        self._stop()
+        self._console.print(f"[green]✓[/] {stage:<9} {seconds:6.1f}s  {detail}", highlight=False)
+
+    def stage_failed(self, stage: str, seconds: float, error: BaseException) -> None:
+        self._stop()
+        self._console.print(f"[red]✗[/] {stage:<9} {seconds:6.1f}s  {type(error).__name__}", highlight=False)
+
+    def _stop(self) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None

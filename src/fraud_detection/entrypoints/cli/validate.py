@@ -1,0 +1,40 @@
+"""`fraud validate DATASET`: run the expectation suite on a stored dataset or a file."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+import typer
+
+from fraud_detection.domain.dataset import DatasetId
+from fraud_detection.domain.schema import check_transactions
+from fraud_detection.entrypoints.cli.context import console, container, stdout
+from fraud_detection.entrypoints.cli.errors import handles_user_errors
+
+HEX_PREFIX = re.compile(r"^[0-9a-f]{6,64}$")
+SUITE_FAILED = 1
+
+
+@handles_user_errors
+def validate(
+    dataset: Annotated[str, typer.Argument(help="Stored dataset id (or unique prefix), or a file path/URI.")],
+) -> None:
+    """Validate data; prints each failed expectation. Exit 0 when it passes, 1 when the suite fails."""
+    c = container()
+    with console.status("validating..."):
+        if HEX_PREFIX.match(dataset):
+            ref = c.datasets().resolve(dataset)
+            frame, dataset_id = c.datasets().load(ref.id), ref.id.value
+        else:
+            frame = check_transactions(c.transaction_source().read(dataset), dataset)
+            dataset_id = DatasetId.of(frame).value
+        result = c.validate()(frame, dataset_id)
+    report = result.report
+    for failure in report.failures:
+        stdout.print(f"[red]FAILED[/] {failure.describe()}", highlight=False)
+    verdict = "[green]PASSED[/]" if report.success else "[red]FAILED[/]"
+    stdout.print(f"{verdict} {report.summary() if report.success else ''}".rstrip(), highlight=False)
+    console.print(f"report: {result.html_uri}")
+    if not report.success:
+        raise typer.Exit(SUITE_FAILED)

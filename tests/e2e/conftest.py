@@ -1,0 +1,38 @@
+"""Drive the `fraud` console script in subprocesses, as a user would, on an isolated FRAUD_HOME."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+FRAUD = str(Path(sys.executable).parent / "fraud")
+
+
+@dataclass
+class Cli:
+    home: Path
+    env: dict[str, str]
+
+    def __call__(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [FRAUD, *args], env=self.env, cwd=self.home, capture_output=True, text=True, timeout=timeout
+        )
+
+
+def make_cli(home: Path, **extra: str) -> Cli:
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("FRAUD_", "MLFLOW_TRACKING", "PREFECT_API"))
+    }
+    env |= {"FRAUD_HOME": str(home), "COLUMNS": "200", "NO_COLOR": "1"} | extra
+    return Cli(home, env)
+
+
+@pytest.fixture
+def cli(tmp_path: Path, prefect_api_url: str) -> Cli:
+    """The CLI against the session's Prefect server (the embedded temporary server is tested once)."""
+    return make_cli(tmp_path, PREFECT_API_URL=prefect_api_url)

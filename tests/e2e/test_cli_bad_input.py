@@ -1,0 +1,83 @@
+"""Bad input through the CLI: exit code 2, one line naming file, column and problem; nothing stored."""
+
+import gzip
+
+import pytest
+
+from fraud_detection.domain.schema import TRANSACTION_COLUMNS
+from tests.e2e.conftest import make_cli
+
+pytestmark = pytest.mark.e2e
+
+HEADER = ",".join(TRANSACTION_COLUMNS)
+ROW = ",".join(["0", *["0.5"] * 28, "12.5", "0"])
+
+
+def csv(*rows: str, header: str = HEADER) -> str:
+    return "\n".join([header, *rows]) + "\n"
+
+
+BAD_FILES = {
+    "empty.csv": ("", "empty"),
+    "header_only.csv": (csv(), "no rows"),
+    "missing_column.csv": (csv(",".join(ROW.split(",")[:-1]), header=HEADER.replace(",Class", "")), "Class"),
+    "extra_column.csv": (csv(ROW + ",1", header=HEADER + ",Extra"), "Extra"),
+    "reordered.csv": (csv(ROW, header=HEADER.replace("V1,V2", "V2,V1")), "V2"),
+    "text_in_v3.csv": (csv(ROW, ROW.replace("0.5", "abc", 3)), "V3"),
+    "nan_amount.csv": (csv(ROW, ROW.replace("12.5", "NaN")), "Amount"),
+    "negative_amount.csv": (csv(ROW, ROW.replace("12.5", "-4")), "Amount"),
+    "class_two.csv": (csv(ROW, ROW[:-1] + "2"), "Class"),
+}
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory):
+    return tmp_path_factory.mktemp("bad-input")
+
+
+@pytest.mark.parametrize("name", sorted(BAD_FILES))
+def test_bad_file_is_refused_with_a_one_line_message(home, name):
+    content, named = BAD_FILES[name]
+    path = home / name
+    path.write_text(content)
+    result = make_cli(home)("data", "ingest", str(path))
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    assert name in lines[0]
+    assert named in lines[0]
+    assert "Traceback" not in result.stderr
+    stored = home / "store" / "datasets"
+    assert not stored.exists() or not any(stored.iterdir())
+
+
+def test_missing_file(tmp_path):
+    result = make_cli(tmp_path)("data", "ingest", str(tmp_path / "nope.csv"))
+    assert result.returncode == 2
+    assert "nope.csv" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_gzip_file_is_ingested_and_identified_by_content(tmp_path):
+    plain, packed = tmp_path / "a.csv", tmp_path / "b.csv.gz"
+    plain.write_text(csv(ROW, ROW.replace("12.5", "3.25").replace(",0\n", ",1\n")))
+    packed.write_bytes(gzip.compress(plain.read_bytes().replace(b"12.5", b"12.50")))
+    cli = make_cli(tmp_path)
+    first, second = cli("data", "ingest", str(plain)), cli("data", "ingest", str(packed))
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.strip() == second.stdout.strip()  # same values -> same content address
+
+
+def test_kaggle_offline_fails_clearly(tmp_path):
+    result = make_cli(tmp_path)("data", "ingest", "kaggle://mlg-ulb/creditcardfraud", timeout=120)
+    assert result.returncode == 2
+    assert "kaggle" in result.stderr.lower()
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_configuration_is_named(tmp_path):
+    result = make_cli(tmp_path, FRAUD_TOP_K="many")("model", "list")
+    assert result.returncode == 2
+    assert "FRAUD_TOP_K" in result.stderr
