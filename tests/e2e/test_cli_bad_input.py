@@ -11,6 +11,7 @@ pytestmark = pytest.mark.e2e
 
 HEADER = ",".join(TRANSACTION_COLUMNS)
 ROW = ",".join(["0", *["0.5"] * 28, "12.5", "0"])
+ROW_TEXT_IN_V3 = ",".join(["0", "0.5", "0.5", "abc", *["0.5"] * 25, "12.5", "0"])
 
 
 def csv(*rows: str, header: str = HEADER) -> str:
@@ -23,7 +24,7 @@ BAD_FILES = {
     "missing_column.csv": (csv(",".join(ROW.split(",")[:-1]), header=HEADER.replace(",Class", "")), "Class"),
     "extra_column.csv": (csv(ROW + ",1", header=HEADER + ",Extra"), "Extra"),
     "reordered.csv": (csv(ROW, header=HEADER.replace("V1,V2", "V2,V1")), "V2"),
-    "text_in_v3.csv": (csv(ROW, ROW.replace("0.5", "abc", 3)), "V3"),
+    "text_in_v3.csv": (csv(ROW, ROW_TEXT_IN_V3), "column 'V3' row 2: 'abc' is not a number"),
     "nan_amount.csv": (csv(ROW, ROW.replace("12.5", "NaN")), "Amount"),
     "negative_amount.csv": (csv(ROW, ROW.replace("12.5", "-4")), "Amount"),
     "class_two.csv": (csv(ROW, ROW[:-1] + "2"), "Class"),

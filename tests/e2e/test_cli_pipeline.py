@@ -38,11 +38,11 @@ def test_two_runs_give_a_champion_then_a_logged_gate_decision(cli):
     assert decision["reason"].startswith("champion kept: auprc")
     assert "KEPT CHAMPION" in second.stderr
 
-    listing = cli("model", "list")
+    listing = cli("model", "list", "--json")
     assert listing.returncode == 0
-    rows = [line for line in listing.stdout.splitlines() if line.strip().startswith(("1", "2"))]
-    assert "champion" in next(r for r in rows if r.strip().startswith("1"))
-    assert "challenger" in next(r for r in rows if r.strip().startswith("2"))
+    aliases = {v["version"]: v["aliases"] for v in json.loads(listing.stdout)}
+    assert aliases == {2: ["challenger"], 1: ["champion"]}
+    assert "champion" in cli("model", "list").stdout  # the table for people
 
     assert "champion is now fraud-lgbm v2" in cli("model", "promote", "2").stdout
     assert "champion is now fraud-lgbm v1" in cli("model", "rollback").stdout

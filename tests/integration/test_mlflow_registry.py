@@ -140,6 +140,16 @@ def test_list_versions_is_newest_first_and_empty_before_any_registration(registr
     assert versions[1].metadata == ModelMetadata("fe-1", 0.5, "cd" * 32, {"auprc": 0.9})
 
 
+def test_list_versions_carries_the_aliases(registrar: Registrar) -> None:
+    for _ in range(3):
+        registrar.register()
+    registrar.registry.set_alias(CHAMPION, 1)
+    registrar.registry.set_alias(CHALLENGER, 3)
+    registrar.registry.set_alias("canary", 3)
+    aliases = {v.version: v.aliases for v in registrar.registry.list_versions()}
+    assert aliases == {3: ("canary", CHALLENGER), 2: (), 1: (CHAMPION,)}
+
+
 def test_nan_metrics_round_trip_through_the_tags(registrar: Registrar) -> None:
     _, number = registrar.register(ModelMetadata("fe-1", 0.5, "ef" * 32, {"roc_auc": float("nan")}))
 

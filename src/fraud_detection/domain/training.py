@@ -24,19 +24,22 @@ class LabelledData:
 
 @dataclass(frozen=True)
 class TrainingParams:
-    """Defaults chosen on the real rows' validation split (learning rate 0.02, 15 leaves and half the
-    features per tree led a 48-point grid); early stopping picks the number of rounds."""
+    """Defaults chosen on validation AUPRC (real rows and the default synthetic set). The L2 penalty and a
+    minimum leaf hessian matter most: at a 0.17% fraud rate, leaves holding a handful of frauds otherwise get
+    extreme values and early stopping halts after 1-4 rounds (a plain LGBMClassifier scores AUPRC 0.12 on
+    the synthetic set for that reason). Early stopping picks the number of rounds."""
 
-    learning_rate: float = 0.02
+    learning_rate: float = 0.05
     num_leaves: int = 15
     min_child_samples: int = 20
+    min_sum_hessian_in_leaf: float = 1.0
     feature_fraction: float = 0.5
     bagging_fraction: float = 0.8
     bagging_freq: int = 1
-    lambda_l2: float = 0.0
+    lambda_l2: float = 10.0
     scale_pos_weight: float = 1.0
     max_rounds: int = 2_000
-    early_stopping_rounds: int = 100
+    early_stopping_rounds: int = 50
     seed: int = 42
     threads: int = 2
 

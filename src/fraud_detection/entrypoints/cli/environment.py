@@ -14,6 +14,8 @@ QUIET_OFFLINE_DEFAULTS = {
     # The temporary server needs longer than the 20 s default on a busy 2-core machine.
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
     "GIT_PYTHON_REFRESH": "quiet",
+    # MLflow logs database migrations and run URLs at INFO on the console.
+    "MLFLOW_LOGGING_LEVEL": "WARNING",
 }
 
 
@@ -23,3 +25,4 @@ def apply_defaults(verbose: bool = False) -> None:
         os.environ.setdefault(name, value)
     if verbose:
         os.environ["PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"] = "INFO"
+        os.environ["MLFLOW_LOGGING_LEVEL"] = "INFO"

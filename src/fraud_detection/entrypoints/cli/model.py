@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
 from typing import Annotated
 
 import typer
@@ -16,9 +18,14 @@ app = typer.Typer(help="List, promote and roll back registered model versions.",
 
 @app.command("list")
 @handles_user_errors
-def list_versions() -> None:
+def list_versions(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
     """Registered versions, newest first, with their aliases and test metrics."""
     versions = container().model_admin().list_versions()
+    if as_json:
+        print(json.dumps([asdict(v) for v in versions], indent=2))
+        return
     if not versions:
         console.print("no model registered yet; run `fraud pipeline run`")
         return

@@ -12,7 +12,7 @@ from fraud_detection.settings import Settings
 def print_summary(console: Console, summary: PipelineSummary, settings: Settings) -> None:
     table = Table(title="Training pipeline", show_header=False, title_justify="left")
     table.add_column(style="bold")
-    table.add_column()
+    table.add_column(overflow="fold")
     ds = summary.dataset
     table.add_row("dataset", f"{ds.id.short} ({ds.rows:,} rows, {ds.frauds:,} frauds, {ds.fraud_rate:.3%})")
     table.add_row("source", ds.source)

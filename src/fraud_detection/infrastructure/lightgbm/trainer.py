@@ -17,6 +17,7 @@ def booster_params(params: TrainingParams) -> dict[str, object]:
         "learning_rate": params.learning_rate,
         "num_leaves": params.num_leaves,
         "min_child_samples": params.min_child_samples,
+        "min_sum_hessian_in_leaf": params.min_sum_hessian_in_leaf,
         "feature_fraction": params.feature_fraction,
         "bagging_fraction": params.bagging_fraction,
         "bagging_freq": params.bagging_freq,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from functools import cached_property
 
 import mlflow.artifacts
@@ -108,7 +109,15 @@ class MlflowModelRegistry(ModelRegistry):
             self._client.set_model_version_tag(self._name, str(version), key, value)
 
     def list_versions(self) -> list[ModelVersion]:
+        """Aliases come from the registered model: `search_model_versions` leaves them empty."""
         with reaching(self._tracking_uri):
+            aliases_of: dict[int, list[str]] = {}
+            try:
+                for alias, number in self._client.get_registered_model(self._name).aliases.items():
+                    aliases_of.setdefault(int(number), []).append(alias)
+            except MlflowException as error:
+                if error_code(error) != NOT_FOUND:
+                    raise
             found: list[MlflowModelVersion] = []
             page_token = None
             while True:
@@ -117,7 +126,10 @@ class MlflowModelRegistry(ModelRegistry):
                 page_token = page.token
                 if not page_token:
                     break
-        versions = [to_model_version(version) for version in found]
+        versions = [
+            replace(to_model_version(v), aliases=tuple(sorted(aliases_of.get(int(v.version), ()))))
+            for v in found
+        ]
         return sorted(versions, key=lambda version: version.version, reverse=True)
 
     def load_model(self, version: int) -> LightGBMFraudModel:

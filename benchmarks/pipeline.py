@@ -1,0 +1,131 @@
+"""Benchmark of `fraud pipeline run` on the 284,807-row default dataset, against a bare `lightgbm.train`.
+
+Prints, per run: wall time and peak RSS of the CLI process tree, the time of each stage, and the share that
+is orchestration/start-up (wall minus the stages). Then a bare `lightgbm.train` with the chosen parameters on
+the same training rows, in this process, so the figures compare within one run on one machine.
+
+    .venv/bin/python benchmarks/pipeline.py [--runs 2] [--rows 284807] [--workdir benchmarks/out/pipeline]
+
+The first run pays cold caches (a new MLflow DB, Prefect's server DB); later runs are "warm".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+
+
+def run_cli(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, str]:
+    """Wall seconds and peak RSS (MiB) of the largest process in the command's tree."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [str(BIN / "fraud"), *args], env=env, cwd=cwd, stderr=subprocess.PIPE, text=True
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    stderr = process.stderr.read() if process.stderr else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"fraud {' '.join(args)} failed:\n{stderr[-3000:]}")
+    return wall, usage.ru_maxrss / 1024, stderr
+
+
+def bare_lightgbm(dataset: Path, summary: dict[str, object]) -> dict[str, float]:
+    import lightgbm as lgb
+
+    from fraud_detection.application.train import labelled
+    from fraud_detection.domain.schema import check_transactions
+    from fraud_detection.domain.split import SplitPolicy, time_ordered_split
+    from fraud_detection.domain.training import TrainingParams
+    from fraud_detection.infrastructure.lightgbm.trainer import booster_params
+    from fraud_detection.infrastructure.sources import FileTransactionSource
+
+    frame = check_transactions(FileTransactionSource().read(str(dataset)), str(dataset))
+    train = labelled(time_ordered_split(frame, SplitPolicy()).train)
+    training = summary["training"]
+    assert isinstance(training, dict)
+    chosen = next(c for c in training["candidates"] if c["strategy"] == training["imbalance_strategy"])
+    params = booster_params(TrainingParams(scale_pos_weight=chosen["scale_pos_weight"]))
+    figures = {}
+    for label, rounds in (("chosen_rounds", int(chosen["best_iteration"])), ("100_rounds", 100)):
+        started = time.perf_counter()
+        lgb.train(params, lgb.Dataset(train.features, label=train.labels), num_boost_round=rounds)
+        figures[f"bare_train_{label}_s"] = time.perf_counter() - started
+        figures[f"{label}"] = rounds
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--rows", type=int, default=284_807)
+    parser.add_argument("--workdir", type=Path, default=Path("benchmarks/out/pipeline"))
+    options = parser.parse_args()
+
+    home = options.workdir.resolve()
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("FRAUD_", "MLFLOW_TRACKING", "PREFECT_API"))
+    }
+    env |= {"FRAUD_HOME": str(home), "NO_COLOR": "1"}
+    run_cli(["data", "generate", "--rows", str(options.rows)], env, home)
+    dataset = home / "data" / "creditcard.csv"
+
+    started = time.perf_counter()
+    run_cli(["--help"], env, home)
+    cli_start = time.perf_counter() - started
+
+    results = []
+    for index in range(options.runs):
+        summary_path = home / f"summary-{index + 1}.json"
+        wall, rss, _ = run_cli(["pipeline", "run", "--summary-json", str(summary_path)], env, home)
+        summary = json.loads(summary_path.read_text())
+        stages = summary["stage_seconds"]
+        results.append(
+            {"run": index + 1, "wall_s": wall, "peak_rss_mib": rss, "stages": stages, "summary": summary}
+        )
+        staged = sum(stages.values())
+        print(
+            f"run {index + 1}: wall {wall:5.1f} s, peak RSS {rss:6.0f} MiB, "
+            f"test AUPRC {summary['test_metrics']['auprc']:.4f}, "
+            f"promotion {'promote' if summary['promotion']['promote'] else 'keep'}"
+        )
+        print("  stages: " + "  ".join(f"{k} {v:.2f}s" for k, v in stages.items()))
+        tracking = stages["register"] + stages["promote"]
+        print(
+            f"  stages total {staged:.1f} s; orchestration + start-up (wall - stages) {wall - staged:.1f} s"
+            f" = {(wall - staged) / wall:.0%} of wall;"
+            f" register+promote {tracking:.1f} s = {tracking / wall:.0%}"
+        )
+
+    bare = bare_lightgbm(dataset, results[-1]["summary"])
+    train_stage = results[-1]["stages"]["train"]
+    print(
+        f"bare lightgbm.train, same params and rows: {bare['chosen_rounds']} rounds "
+        f"{bare['bare_train_chosen_rounds_s']:.2f} s, 100 rounds {bare['bare_train_100_rounds_s']:.2f} s"
+    )
+    print(
+        f"train stage (2 imbalance candidates with early stopping + threshold) {train_stage:.2f} s = "
+        f"{train_stage / bare['bare_train_chosen_rounds_s']:.1f}x one bare fit"
+    )
+    print(
+        f"whole pipeline (last run) = {results[-1]['wall_s'] / bare['bare_train_chosen_rounds_s']:.1f}x "
+        f"one bare fit; `fraud --help` start-up {cli_start:.2f} s"
+    )
+    (home / "results.json").write_text(
+        json.dumps({"runs": results, "bare": bare, "cli_start_s": cli_start}, indent=2, default=str)
+    )
+
+
+if __name__ == "__main__":
+    main()
