@@ -19,8 +19,13 @@ class Cli:
     env: dict[str, str]
 
     def __call__(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        return self.run([FRAUD, *args], timeout=timeout)
+
+    def run(
+        self, command: list[str], cwd: Path | None = None, timeout: float = 300
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [FRAUD, *args], env=self.env, cwd=self.home, capture_output=True, text=True, timeout=timeout
+            command, env=self.env, cwd=cwd or self.home, capture_output=True, text=True, timeout=timeout
         )
 
 

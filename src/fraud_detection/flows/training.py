@@ -6,6 +6,7 @@ when it is set. Tasks receive the per-run pipeline objects, so results are not c
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 
 from dependency_injector.wiring import Provide, inject
@@ -92,7 +93,9 @@ def new_pipeline() -> tuple[TrainingPipeline, Settings]:
     deployment) builds its container from the environment here."""
     make, settings = _provided()
     if isinstance(make, Provide):  # type: ignore[arg-type]  # the stubs type markers loosely
-        bootstrap()
+        # Wire this very module object: a worker loads the flow from its file path, so it is not the
+        # `fraud_detection.flows.training` that bootstrap() wires by package name.
+        bootstrap(modules=(sys.modules[__name__],))
         make, settings = _provided()
     return make(), settings
 

@@ -1,0 +1,34 @@
+"""prefect.yaml: deployments register with a schedule, and a worker runs the flow from a deployment."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import make_cli
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+PREFECT = str(Path(sys.executable).parent / "prefect")
+
+
+def test_deployments_register_and_a_worker_trains_a_champion(tmp_path, prefect_api_url):
+    cli = make_cli(tmp_path, PREFECT_API_URL=prefect_api_url, FRAUD_PROJECT_DIR=str(ROOT))
+    assert cli("data", "generate", "--rows", "30000", "--fraud-rate", "0.005").returncode == 0
+
+    def prefect(*args: str, timeout: float = 180):
+        result = cli.run([PREFECT, "--no-prompt", *args], cwd=ROOT, timeout=timeout)
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result
+
+    prefect("work-pool", "create", "fraud-training", "--type", "process", "--overwrite")
+    prefect("deploy", "--all")
+    nightly = prefect("deployment", "inspect", "training_pipeline/retrain-nightly").stdout
+    assert "0 3 * * *" in nightly
+    prefect("deployment", "run", "training_pipeline/retrain-on-demand")
+    prefect("worker", "start", "--pool", "fraud-training", "--run-once", timeout=300)
+
+    versions = json.loads(cli("model", "list", "--json").stdout)
+    assert [v["aliases"] for v in versions] == [["champion"]]
