@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from fraud_detection.domain.errors import DataSourceError, InvalidDataError
-from fraud_detection.domain.schema import TRANSACTION_COLUMNS, V_COLUMNS
+from fraud_detection.domain.schema import TRANSACTION_COLUMNS, V_COLUMNS, check_transactions
 from fraud_detection.infrastructure.sources import FileTransactionSource
 
 HEADER = ",".join(TRANSACTION_COLUMNS)
@@ -140,8 +140,10 @@ def test_no_header(source: FileTransactionSource, tmp_path: Path, data: bytes) -
 
 
 def test_header_only(source: FileTransactionSource, tmp_path: Path) -> None:
+    frame = source.read(str(_write(tmp_path, _csv([]))))
+    assert frame.empty
     with pytest.raises(InvalidDataError, match="no rows"):
-        source.read(str(_write(tmp_path, _csv([]))))
+        check_transactions(frame, "tx.csv")
 
 
 @pytest.mark.parametrize(
@@ -201,8 +203,9 @@ def test_schema_rules_on_values(
     source: FileTransactionSource, tmp_path: Path, row: str, message: str
 ) -> None:
     path = _write(tmp_path, _csv([_row(), row]))
+    frame = source.read(str(path))  # parses: the value rules are the domain's
     with pytest.raises(InvalidDataError, match=message):
-        source.read(str(path))
+        check_transactions(frame, str(path))
 
 
 def test_invalid_utf8_in_a_value(source: FileTransactionSource, tmp_path: Path) -> None:

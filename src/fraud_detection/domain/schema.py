@@ -41,19 +41,29 @@ def check_columns(columns: list[str], source: str) -> None:
     )
 
 
+def numeric_frame(frame: pd.DataFrame, source: str) -> pd.DataFrame:
+    """The schema's columns as float64, or InvalidDataError naming the first cell that is not a number.
+    Sources call this to parse; `check_transactions` adds the value rules."""
+    check_columns([str(c) for c in frame.columns], source)
+    return pd.DataFrame(
+        {column: _as_float(frame[column], source, column) for column in TRANSACTION_COLUMNS},
+        index=frame.index,
+    )
+
+
 def check_transactions(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     """Return the frame as float64 columns in schema order, or raise naming the first bad column and row."""
-    check_columns([str(c) for c in frame.columns], source)
+    frame = numeric_frame(frame, source)
     if frame.empty:
         raise InvalidDataError(source, "no rows (header only or empty file)")
     for column in TRANSACTION_COLUMNS:
-        array = _as_float(frame[column], source, column)
+        array = frame[column].to_numpy()
         _require(source, column, array, np.isfinite(array), "missing or non-finite value")
         if column in (TIME, AMOUNT):
             _require(source, column, array, array >= 0, "negative value")
         if column == LABEL:
             _require(source, column, array, (array == 0) | (array == 1), "value outside {0, 1}")
-    return frame.astype(np.float64)
+    return frame
 
 
 def _as_float(values: pd.Series, source: str, column: str) -> np.ndarray:

@@ -10,5 +10,7 @@ import pandas as pd
 class TransactionSource(ABC):
     @abstractmethod
     def read(self, source: str) -> pd.DataFrame:
-        """Read a CSV (plain or gzip) or Parquet file in the Kaggle schema. Raises `DataSourceError` when it
-        cannot be opened and `InvalidDataError` (naming column and row) when its content breaks the schema."""
+        """Read a CSV (plain or gzip) or Parquet file in the Kaggle schema into float64 columns. Raises
+        `DataSourceError` when it cannot be opened and `InvalidDataError` (naming column and row) when it
+        cannot be parsed (header, a cell that is not a number). Value rules (NaN, negative Amount, Class)
+        are the caller's: `domain.schema.check_transactions`."""

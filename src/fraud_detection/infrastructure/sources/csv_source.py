@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 
 from fraud_detection.domain.errors import InvalidDataError
-from fraud_detection.domain.schema import TRANSACTION_COLUMNS, check_columns, check_transactions
+from fraud_detection.domain.schema import TRANSACTION_COLUMNS, check_columns
 from fraud_detection.infrastructure.sources.csv_diagnosis import locate_csv_problem
 from fraud_detection.infrastructure.sources.formats import FileFormat, open_csv_bytes
 
@@ -42,7 +42,7 @@ def read_csv_transactions(path: Path, source: str, file_format: FileFormat) -> p
     except (pa.ArrowException, *_DECODE_ERRORS) as error:
         located = locate_csv_problem(path, source, file_format)
         raise (located or _from_arrow_message(error, source)) from error
-    return check_transactions(table.to_pandas(), source)
+    return table.to_pandas()
 
 
 def _read_header(path: Path, source: str, file_format: FileFormat) -> list[str]:

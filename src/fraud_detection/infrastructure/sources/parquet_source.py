@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from fraud_detection.domain.errors import InvalidDataError
-from fraud_detection.domain.schema import TRANSACTION_COLUMNS, check_columns, check_transactions
+from fraud_detection.domain.schema import TRANSACTION_COLUMNS, check_columns, numeric_frame
 
 
 def read_parquet_transactions(path: Path, source: str) -> pd.DataFrame:
@@ -23,7 +23,7 @@ def read_parquet_transactions(path: Path, source: str) -> pd.DataFrame:
         frame = table.to_pandas(ignore_metadata=True)
     except (pa.ArrowException, OSError) as error:
         raise InvalidDataError(source, f"unreadable Parquet data ({_one_line(error)})") from error
-    return check_transactions(frame, source)
+    return numeric_frame(frame, source)
 
 
 def _data_columns(schema: pa.Schema) -> list[str]:

@@ -1,0 +1,34 @@
+"""The README stays true: its opening commands, and a configuration table matching `Settings`."""
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from fraud_detection.entrypoints.cli.app import app
+from fraud_detection.entrypoints.cli.config import variables
+
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+
+
+def test_readme_opens_with_the_two_commands():
+    opening = "\n".join(README.splitlines()[:8])
+    assert "make run" in opening
+    assert "make test" in opening
+
+
+def test_every_setting_is_documented_with_its_default():
+    for env, default, description in variables():
+        row = f"| `{env}` | `{default}` | {description} |".replace("``", "(unset)")
+        assert row in README, (
+            f"README's configuration table is stale for {env}; paste `fraud config --markdown`"
+        )
+
+
+def test_every_documented_command_exists():
+    runner = CliRunner()
+    for command in (["data", "generate"], ["data", "ingest"], ["data", "list"], ["data", "scenarios"],
+                    ["validate"], ["pipeline", "run"], ["model", "list"], ["model", "promote"],
+                    ["model", "rollback"], ["config"]):  # fmt: skip
+        assert f"fraud {' '.join(command)}" in README
+        result = runner.invoke(app, [*command, "--help"])
+        assert result.exit_code == 0, (command, result.output)
