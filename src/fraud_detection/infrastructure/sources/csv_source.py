@@ -42,7 +42,8 @@ def read_csv_transactions(path: Path, source: str, file_format: FileFormat) -> p
     except (pa.ArrowException, *_DECODE_ERRORS) as error:
         located = locate_csv_problem(path, source, file_format)
         raise (located or _from_arrow_message(error, source)) from error
-    return table.to_pandas()
+    frame: pd.DataFrame = table.to_pandas()
+    return frame
 
 
 def _read_header(path: Path, source: str, file_format: FileFormat) -> list[str]:
