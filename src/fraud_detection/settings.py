@@ -74,7 +74,7 @@ class Settings(BaseSettings):
 
     @property
     def resolved_dataset_path(self) -> Path:
-        return self.dataset_path or self.home / "data" / "creditcard.csv"
+        return (self.dataset_path or self.home / "data" / "creditcard.csv").resolve()
 
     @property
     def mlflow_artifact_root(self) -> str:
