@@ -49,7 +49,7 @@ def test_bad_file_is_refused_with_a_one_line_message(home, name):
     assert name in lines[0]
     assert named in lines[0]
     assert "Traceback" not in result.stderr
-    stored = home / "store" / "datasets"
+    stored = home / "store" / "raw"
     assert not stored.exists() or not any(stored.iterdir())
 
 

@@ -59,7 +59,7 @@ def test_embedded_defaults_need_no_server(tmp_path):
     assert result.returncode == 0, result.stderr
     assert (tmp_path / ".fraud" / "mlflow.db").exists() is False  # FRAUD_HOME is tmp_path itself
     assert (tmp_path / "mlflow.db").exists()
-    assert any((tmp_path / "store" / "datasets").iterdir())
+    assert any((tmp_path / "store" / "raw").iterdir())
     assert "PROMOTED" in result.stderr
 
 

@@ -36,10 +36,10 @@ def test_pipeline_on_s3_storage_and_an_mlflow_server(tmp_path, seaweedfs, mlflow
 
     summary = json.loads((tmp_path / "summary.json").read_text())
     dataset_id = summary["dataset"]["id"]
-    assert summary["dataset"]["uri"].startswith(f"s3://{bucket}/fraud/datasets/{dataset_id}")
+    assert summary["dataset"]["uri"].startswith(f"s3://{bucket}/fraud/raw/{dataset_id}")
     assert summary["mlflow_run"]["location"].startswith(mlflow_server)
     keys = {o["Key"] for o in seaweedfs.client().list_objects_v2(Bucket=bucket)["Contents"]}
-    assert {f"fraud/datasets/{dataset_id}/data.parquet", f"fraud/datasets/{dataset_id}/manifest.json",
+    assert {f"fraud/raw/{dataset_id}/data.parquet", f"fraud/raw/{dataset_id}/manifest.json",
             f"fraud/reports/validation/{dataset_id}.json"} <= keys  # fmt: skip
     assert not (tmp_path / "store").exists()  # nothing fell back to the embedded defaults
     assert not (tmp_path / "mlflow.db").exists()

@@ -56,13 +56,13 @@ def test_save_writes_parquet_and_a_manifest(datasets: ParquetDatasetStore, objec
     ref = datasets.save(frame, source="data/creditcard.csv")
     assert ref.id == DatasetId.of(frame)
     assert (ref.rows, ref.frauds, ref.source) == (500, int(frame["Class"].sum()), "data/creditcard.csv")
-    assert ref.uri == object_store.uri_for(f"datasets/{ref.id}/data.parquet")
+    assert ref.uri == object_store.uri_for(f"raw/{ref.id}/data.parquet")
     assert datetime.fromisoformat(ref.created_at).utcoffset() == UTC.utcoffset(None)
-    manifest = json.loads(object_store.read_bytes(f"datasets/{ref.id}/manifest.json"))
+    manifest = json.loads(object_store.read_bytes(f"raw/{ref.id}/manifest.json"))
     assert manifest == ref.to_dict()
-    assert list(object_store.list_keys("datasets/")) == [
-        f"datasets/{ref.id}/data.parquet",
-        f"datasets/{ref.id}/manifest.json",
+    assert list(object_store.list_keys("raw/")) == [
+        f"raw/{ref.id}/data.parquet",
+        f"raw/{ref.id}/manifest.json",
     ]
 
 
@@ -92,7 +92,7 @@ def test_list_is_newest_first_and_ignores_uncommitted_data(
 ) -> None:
     older = datasets.save(_transactions(100, seed=4), "a")
     newer = datasets.save(_transactions(100, seed=5), "b")
-    object_store.write_bytes(f"datasets/{'f' * 64}/data.parquet", b"crashed before its manifest")
+    object_store.write_bytes(f"raw/{'f' * 64}/data.parquet", b"crashed before its manifest")
     assert datasets.list() == [newer, older]
     with pytest.raises(DatasetNotFoundError):
         datasets.get(DatasetId("f" * 64))
@@ -122,13 +122,13 @@ def test_manifest_is_written_after_the_data(tmp_path: Path) -> None:
 
     store = RecordingStore(tmp_path)
     ref = ParquetDatasetStore(store).save(_transactions(50, seed=6), "x")
-    assert store.writes == [f"datasets/{ref.id}/data.parquet", f"datasets/{ref.id}/manifest.json"]
+    assert store.writes == [f"raw/{ref.id}/data.parquet", f"raw/{ref.id}/manifest.json"]
 
 
 def test_parquet_layout_is_compressed_float64_in_schema_order(tmp_path: Path) -> None:
     store = LocalObjectStore(tmp_path)
     ref = ParquetDatasetStore(store).save(_transactions(100, seed=7), "x")
-    parquet = pq.ParquetFile(tmp_path / "datasets" / ref.id.value / "data.parquet")
+    parquet = pq.ParquetFile(tmp_path / "raw" / ref.id.value / "data.parquet")
     assert parquet.schema_arrow.names == list(TRANSACTION_COLUMNS)
     assert {str(field.type) for field in parquet.schema_arrow} == {"double"}
     assert parquet.metadata.row_group(0).column(0).compression in {"ZSTD", "SNAPPY"}
@@ -140,11 +140,11 @@ def test_load_refuses_content_that_does_not_match_its_id(
     ref = datasets.save(_transactions(100, seed=8), "a")
     other = datasets.save(_transactions(100, seed=9), "b")
     object_store.write_bytes(
-        f"datasets/{ref.id}/data.parquet", object_store.read_bytes(f"datasets/{other.id}/data.parquet")
+        f"raw/{ref.id}/data.parquet", object_store.read_bytes(f"raw/{other.id}/data.parquet")
     )
     with pytest.raises(DataSourceError, match="does not match its id"):
         datasets.load(ref.id)
-    object_store.write_bytes(f"datasets/{ref.id}/data.parquet", b"not parquet")
+    object_store.write_bytes(f"raw/{ref.id}/data.parquet", b"not parquet")
     with pytest.raises(DataSourceError, match="unreadable Parquet"):
         datasets.load(ref.id)
 

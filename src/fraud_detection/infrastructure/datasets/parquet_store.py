@@ -23,7 +23,7 @@ from fraud_detection.domain.ports.datasets import DatasetStore
 from fraud_detection.domain.ports.storage import ObjectStore
 from fraud_detection.domain.schema import TRANSACTION_COLUMNS, check_transactions
 
-PREFIX = "datasets/"
+PREFIX = "raw/"
 DATA_FILE = "data.parquet"
 MANIFEST_FILE = "manifest.json"
 COMPRESSION = "zstd"
