@@ -13,7 +13,12 @@ import numpy as np
 import pandas as pd
 
 from fraud_detection.domain.dataset import DatasetId, DatasetRef
-from fraud_detection.domain.errors import DatasetNotFoundError, ModelNotFoundError, ObjectNotFoundError
+from fraud_detection.domain.errors import (
+    DatasetNotFoundError,
+    ModelNotFoundError,
+    ObjectNotFoundError,
+    ServiceUnavailableError,
+)
 from fraud_detection.domain.events import DomainEvent
 from fraud_detection.domain.model import ModelMetadata, ModelVersion
 from fraud_detection.domain.ports import (
@@ -23,9 +28,13 @@ from fraud_detection.domain.ports import (
     EventPublisher,
     ExperimentTracker,
     FraudModel,
+    ModelCache,
     ModelRegistry,
     ModelTrainer,
     ObjectStore,
+    PredictionBatch,
+    PredictionLog,
+    ScoringTelemetry,
     TrackingRun,
     TransactionSource,
 )
@@ -138,6 +147,15 @@ class FakeModel(FraudModel):
     def contributions(self, features: pd.DataFrame) -> np.ndarray:
         return np.zeros((len(features), len(self.feature_names) + 1))
 
+    def predict_matrix(self, features: np.ndarray) -> np.ndarray:
+        return np.asarray(1 / (1 + np.exp(self.weight * features[:, self.feature_names.index("V14")])))
+
+    def contributions_matrix(self, features: np.ndarray) -> np.ndarray:
+        """V14 carries the whole (negated, scaled) score; the bias column is zero."""
+        out = np.zeros((len(features), len(self.feature_names) + 1))
+        out[:, self.feature_names.index("V14")] = -self.weight * features[:, self.feature_names.index("V14")]
+        return out
+
     def feature_importance(self) -> dict[str, float]:
         return {name: 1.0 if name == "V14" else 0.0 for name in self.feature_names}
 
@@ -218,6 +236,8 @@ class FakeRegistry(ModelRegistry):
         self.models: dict[int, FraudModel] = {}
         self.aliases: dict[str, int] = {}
         self.uri_models: dict[str, FraudModel] = {}
+        self.down = False  # every call raises ServiceUnavailableError, as an unreachable server would
+        self.broken: set[int] = set()  # versions whose artifacts fail to load
 
     @property
     def model_name(self) -> str:
@@ -247,6 +267,7 @@ class FakeRegistry(ModelRegistry):
         )
 
     def get_by_alias(self, alias: str) -> ModelVersion | None:
+        self._reachable()
         return self.get(self.aliases[alias]) if alias in self.aliases else None
 
     def set_alias(self, alias: str, version: int) -> None:
@@ -263,8 +284,15 @@ class FakeRegistry(ModelRegistry):
         return [self.get(v) for v in sorted(self.versions, reverse=True)]
 
     def load_model(self, version: int) -> FraudModel:
+        self._reachable()
         self.get(version)
+        if version in self.broken:
+            raise RuntimeError(f"artifact of v{version} is corrupt")
         return self.models[version]
+
+    def _reachable(self) -> None:
+        if self.down:
+            raise ServiceUnavailableError("registry at fake:// is unreachable")
 
 
 class FakePublisher(EventPublisher):
@@ -280,3 +308,45 @@ class FakePlotter(EvaluationPlotter):
         self, labels: np.ndarray, scores: np.ndarray, threshold: float, importance: dict[str, float]
     ) -> dict[str, bytes]:
         return {"pr_curve.png": b"\x89PNG fake"}
+
+
+class FakePredictionLog(PredictionLog):
+    def __init__(self) -> None:
+        self.batches: list[PredictionBatch] = []
+        self.closed = False
+
+    def append(self, batch: PredictionBatch) -> None:
+        self.batches.append(batch)
+
+    def flush(self) -> int:
+        return sum(len(b) for b in self.batches)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class FakeModelCache(ModelCache):
+    def __init__(self) -> None:
+        self.saved: tuple[ModelVersion, FraudModel] | None = None
+
+    def save(self, version: ModelVersion, model: FraudModel) -> None:
+        self.saved = (version, model)
+
+    def load(self) -> tuple[ModelVersion, FraudModel] | None:
+        return self.saved
+
+
+class RecordingTelemetry(ScoringTelemetry):
+    def __init__(self) -> None:
+        self.scored = 0
+        self.loaded: list[tuple[int, str]] = []
+        self.failures: list[str] = []
+
+    def scores(self, probabilities: np.ndarray, decisions: np.ndarray) -> None:
+        self.scored += len(probabilities)
+
+    def model_loaded(self, version: ModelVersion, source: str) -> None:
+        self.loaded.append((version.version, source))
+
+    def model_load_failed(self, reason: str) -> None:
+        self.failures.append(reason)

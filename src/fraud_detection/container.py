@@ -18,6 +18,11 @@ from fraud_detection.application.model_admin import ModelAdministration
 from fraud_detection.application.pipeline import PipelineSteps, TrainingPipeline
 from fraud_detection.application.progress import PipelineObserver, StageClock
 from fraud_detection.application.promote import PromoteChallenger
+from fraud_detection.application.serving.champion_loader import ChampionLoader
+from fraud_detection.application.serving.model_holder import ModelHolder
+from fraud_detection.application.serving.retrain import RequestRetrain
+from fraud_detection.application.serving.runtime import ServingRuntime
+from fraud_detection.application.serving.score import ScoreTransactions
 from fraud_detection.application.train import TrainModel
 from fraud_detection.application.validate import ValidateDataset
 from fraud_detection.domain.promotion import PromotionPolicy
@@ -33,9 +38,12 @@ if TYPE_CHECKING:
         EvaluationPlotter,
         EventPublisher,
         ExperimentTracker,
+        ModelCache,
         ModelRegistry,
         ModelTrainer,
         ObjectStore,
+        PredictionLog,
+        ScoringTelemetry,
         TransactionSource,
     )
 
@@ -112,6 +120,26 @@ def make_publisher(settings: Settings) -> EventPublisher:
     return InProcessPublisher()
 
 
+def make_model_cache(settings: Settings) -> ModelCache:
+    from fraud_detection.infrastructure.lightgbm.model_cache import LightGBMModelCache
+
+    return LightGBMModelCache(settings.model_cache_dir)
+
+
+def make_prediction_log(store: ObjectStore, settings: Settings) -> PredictionLog:
+    from fraud_detection.infrastructure.prediction_log import ParquetPredictionLog
+
+    return ParquetPredictionLog(
+        store, max_rows=settings.capture_max_rows, max_seconds=settings.capture_max_seconds
+    )
+
+
+def make_scoring_telemetry() -> ScoringTelemetry:
+    from fraud_detection.infrastructure.prometheus.metrics import PrometheusScoringTelemetry
+
+    return PrometheusScoringTelemetry()
+
+
 def make_validation_rules(settings: Settings) -> ValidationRules:
     return ValidationRules(
         min_rows=settings.validation_min_rows,
@@ -150,6 +178,23 @@ class Container(containers.DeclarativeContainer):
     trainer = providers.Singleton(make_trainer)
     plotter = providers.Singleton(make_plotter)
     publisher = providers.Singleton(make_publisher, settings)
+
+    model_cache = providers.Singleton(make_model_cache, settings)
+    prediction_log = providers.Singleton(make_prediction_log, object_store, settings)
+    scoring_telemetry = providers.Singleton(make_scoring_telemetry)
+
+    # Online scoring (one of each per serving process)
+    model_holder = providers.Singleton(ModelHolder)
+    champion_loader = providers.Singleton(
+        ChampionLoader, registry, model_cache, model_holder, scoring_telemetry
+    )
+    score_transactions = providers.Singleton(
+        ScoreTransactions, model_holder, prediction_log, scoring_telemetry, settings.provided.top_reasons
+    )
+    serving_runtime = providers.Singleton(
+        ServingRuntime, champion_loader, prediction_log, settings.provided.model_poll_seconds
+    )
+    request_retrain = providers.Factory(RequestRetrain, publisher)
 
     # Use cases
     ingest = providers.Factory(IngestDataset, transaction_source, datasets)

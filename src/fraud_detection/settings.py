@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -64,6 +64,20 @@ class Settings(BaseSettings):
     validation_fraud_rate_max: float = Field(0.05, le=1, description="Highest plausible fraud rate.")
     validation_amount_max: float = Field(100_000.0, gt=0, description="Largest plausible Amount.")
 
+    admin_token: SecretStr | None = Field(
+        None, description="Bearer token of the /admin endpoints; unset = admin endpoints disabled (403)."
+    )
+    model_poll_seconds: float = Field(
+        30.0, ge=0, description="How often the API checks the registry for a new champion (0 = never)."
+    )
+    score_batch_max: int = Field(10_000, gt=0, description="Most transactions in one /v1/score/batch call.")
+    max_body_bytes: int = Field(16 * 1024 * 1024, gt=0, description="Largest request body the API accepts.")
+    top_reasons: int = Field(5, ge=0, description="Feature contributions returned per explained transaction.")
+    capture_max_rows: int = Field(10_000, gt=0, description="Captured predictions per Parquet micro-batch.")
+    capture_max_seconds: float = Field(
+        5.0, gt=0, description="Longest a captured prediction waits unwritten."
+    )
+
     @property
     def resolved_storage_uri(self) -> str:
         return self.storage_uri or str((self.home / "store").resolve())
@@ -75,6 +89,11 @@ class Settings(BaseSettings):
     @property
     def resolved_dataset_path(self) -> Path:
         return (self.dataset_path or self.home / "data" / "creditcard.csv").resolve()
+
+    @property
+    def model_cache_dir(self) -> Path:
+        """The served model's local copy (per host: it is what survives a registry outage)."""
+        return (self.home / "serving").resolve()
 
     @property
     def mlflow_artifact_root(self) -> str:

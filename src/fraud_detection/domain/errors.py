@@ -51,5 +51,9 @@ class ModelNotFoundError(FraudDetectionError):
     """No registered model version matches the request."""
 
 
+class ModelNotReadyError(FraudDetectionError):
+    """No model is loaded yet (no champion registered, or the registry and the local copy both failed)."""
+
+
 class IncompatibleModelError(FraudDetectionError):
     """A model was built for another feature version than this code computes."""

@@ -17,14 +17,19 @@ from fraud_detection.domain.schema import AMOUNT, V_COLUMNS
 
 FEATURE_VERSION = "fe-1"
 FEATURE_COLUMNS: tuple[str, ...] = (*V_COLUMNS, "log_amount")
+SCORING_INPUTS: tuple[str, ...] = (*V_COLUMNS, AMOUNT)
+
+
+def feature_matrix(inputs: np.ndarray) -> np.ndarray:
+    """The transformation itself, on an (n, 29) array of `SCORING_INPUTS` (V1..V28, Amount) -> (n, 29) in
+    `FEATURE_COLUMNS` order. Online scoring calls it directly (no pandas on the request path); training and
+    batch scoring reach it through `build_features`, so every path computes the same numbers."""
+    matrix = np.array(inputs, dtype=np.float64, copy=True, ndmin=2)
+    matrix[:, -1] = np.log1p(matrix[:, -1])
+    return matrix
 
 
 def build_features(transactions: pd.DataFrame) -> pd.DataFrame:
     """Model inputs from transactions (any extra columns, such as `Time` or `Class`, are ignored)."""
-    features = pd.DataFrame(
-        transactions.loc[:, list(V_COLUMNS)].to_numpy(dtype=np.float64),
-        columns=list(V_COLUMNS),
-        index=transactions.index,
-    )
-    features["log_amount"] = np.log1p(transactions[AMOUNT].to_numpy(dtype=np.float64))
-    return features
+    inputs = transactions.loc[:, list(SCORING_INPUTS)].to_numpy(dtype=np.float64)
+    return pd.DataFrame(feature_matrix(inputs), columns=list(FEATURE_COLUMNS), index=transactions.index)

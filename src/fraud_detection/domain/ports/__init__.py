@@ -2,11 +2,14 @@
 
 from fraud_detection.domain.ports.datasets import DatasetStore
 from fraud_detection.domain.ports.events import EventPublisher
+from fraud_detection.domain.ports.model_cache import ModelCache
 from fraud_detection.domain.ports.modelling import FraudModel, ModelTrainer
 from fraud_detection.domain.ports.plotting import EvaluationPlotter
+from fraud_detection.domain.ports.prediction_log import PredictionBatch, PredictionLog
 from fraud_detection.domain.ports.registry import ModelRegistry
 from fraud_detection.domain.ports.sources import TransactionSource
 from fraud_detection.domain.ports.storage import ObjectStore
+from fraud_detection.domain.ports.telemetry import ScoringTelemetry
 from fraud_detection.domain.ports.tracking import ExperimentTracker, TrackingRun
 from fraud_detection.domain.ports.validation import DataValidator
 
@@ -17,9 +20,13 @@ __all__ = [
     "EventPublisher",
     "ExperimentTracker",
     "FraudModel",
+    "ModelCache",
     "ModelRegistry",
     "ModelTrainer",
     "ObjectStore",
+    "PredictionBatch",
+    "PredictionLog",
+    "ScoringTelemetry",
     "TrackingRun",
     "TransactionSource",
 ]

@@ -30,6 +30,15 @@ class FraudModel(ABC):
         """Per-feature contributions to the raw score, shape (n, n_features + 1); last column: bias."""
 
     @abstractmethod
+    def predict_matrix(self, features: np.ndarray) -> np.ndarray:
+        """`predict_proba` for an (n, n_features) array already in `feature_names` order: the fast path
+        of online scoring (no DataFrame); only the width is checked."""
+
+    @abstractmethod
+    def contributions_matrix(self, features: np.ndarray) -> np.ndarray:
+        """`contributions` for an array in `feature_names` order."""
+
+    @abstractmethod
     def feature_importance(self) -> dict[str, float]:
         """Total split gain per feature."""
 

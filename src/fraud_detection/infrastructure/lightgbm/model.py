@@ -32,9 +32,31 @@ class LightGBMFraudModel(FraudModel):
         matrix = self._matrix(features)
         return np.asarray(self.booster.predict(matrix, pred_contrib=True, num_threads=self._threads))
 
+    def predict_matrix(self, features: np.ndarray) -> np.ndarray:
+        return np.asarray(self.booster.predict(self._checked(features), num_threads=self._threads))
+
+    def contributions_matrix(self, features: np.ndarray) -> np.ndarray:
+        checked = self._checked(features)
+        return np.asarray(self.booster.predict(checked, pred_contrib=True, num_threads=self._threads))
+
+    def to_text(self) -> str:
+        """The booster as LightGBM's text model (what the local cache stores)."""
+        return str(self.booster.model_to_string())
+
+    @classmethod
+    def from_text(cls, text: str, threads: int = 2) -> LightGBMFraudModel:
+        return cls(lgb.Booster(model_str=text), threads=threads)
+
     def feature_importance(self) -> dict[str, float]:
         gains = self.booster.feature_importance(importance_type="gain")
         return {name: float(gain) for name, gain in zip(self._features, gains, strict=True)}
+
+    def _checked(self, features: np.ndarray) -> np.ndarray:
+        if features.ndim != 2 or features.shape[1] != len(self._features):
+            raise IncompatibleModelError(
+                f"model expects {len(self._features)} feature columns, got array of shape {features.shape}"
+            )
+        return features
 
     def _matrix(self, features: pd.DataFrame) -> np.ndarray:
         if tuple(features.columns) != self._features:

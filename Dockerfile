@@ -1,0 +1,67 @@
+# syntax=docker/dockerfile:1
+# Scoring API image (also runs `fraud worker`): a builder stage makes /opt/venv, the final stage copies only it.
+#
+# The base is pinned by exact tag, not digest: digests cannot be resolved on the offline machine this was
+# written on. Pin the digest (`python:3.11.14-slim-bookworm@sha256:...`) when a registry is reachable.
+# Both stages must use the same base: the venv's interpreter is a symlink to /usr/local/bin/python3.11.
+ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
+
+FROM ${PYTHON_IMAGE} AS builder
+
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PYTHONDONTWRITEBYTECODE=1
+
+WORKDIR /build
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+
+# Dependencies first, from pyproject's runtime list pinned by constraints.txt (which also pins dev tools that
+# must not reach the image), so a change under src/ reuses this layer instead of reinstalling everything.
+COPY pyproject.toml constraints.txt ./
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
+        > requirements.txt \
+    && pip install --no-cache-dir -c constraints.txt -r requirements.txt
+
+# Then the project itself: its dependencies are already satisfied, so only the package is built and installed.
+COPY README.md LICENSE ./
+COPY src/ src/
+RUN pip install --no-cache-dir -c constraints.txt .
+
+
+FROM ${PYTHON_IMAGE} AS runtime
+
+# LightGBM's shared library links against GNU OpenMP. The version is the one bookworm ships; a Debian point
+# release that supersedes it fails this step loudly rather than drifting silently.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libgomp1=12.2.0-14+deb12u1 \
+    && rm -rf /var/lib/apt/lists/*
+
+# Fixed IDs so volume ownership is the same on every host and in every orchestrator.
+RUN groupadd --system --gid 10001 fraud \
+    && useradd --system --uid 10001 --gid fraud --home-dir /var/lib/fraud --no-create-home \
+        --shell /usr/sbin/nologin fraud \
+    && mkdir -p /var/lib/fraud \
+    && chown fraud:fraud /var/lib/fraud
+
+COPY --from=builder /opt/venv /opt/venv
+
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    FRAUD_HOME=/var/lib/fraud \
+    MLFLOW_DISABLE_TELEMETRY=true \
+    DO_NOT_TRACK=true \
+    PREFECT_SERVER_ANALYTICS_ENABLED=false
+
+WORKDIR /var/lib/fraud
+USER 10001:10001
+
+EXPOSE 8000
+
+# Liveness only (/readyz stays 503 until a model is loaded, which is not a reason to restart the container).
+# urllib raises on connection errors and on non-2xx answers, so the exit status is the verdict; no curl needed.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
+
+CMD ["uvicorn", "--factory", "fraud_detection.entrypoints.api.app:create_app", "--host", "0.0.0.0", "--port", "8000"]

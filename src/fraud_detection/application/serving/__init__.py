@@ -1,0 +1,1 @@
+"""Online scoring: the model being served, its lifecycle, and the scoring use case."""

@@ -1,0 +1,117 @@
+"""Load the champion from the registry (or, when the registry is down, the local copy) and swap it in.
+
+A failed load never replaces a serving model: the current one keeps serving and the failure is counted.
+`refresh` is called at start, by the poller, and by the admin reload; a lock keeps two refreshes from
+loading the same version at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from fraud_detection.application.serving.model_holder import LOCAL_CACHE, REGISTRY, ModelHolder, ServingModel
+from fraud_detection.domain.errors import IncompatibleModelError, ServiceUnavailableError
+from fraud_detection.domain.features import FEATURE_VERSION
+from fraud_detection.domain.model import CHAMPION, ModelVersion
+from fraud_detection.domain.ports.model_cache import ModelCache
+from fraud_detection.domain.ports.registry import ModelRegistry
+from fraud_detection.domain.ports.telemetry import ScoringTelemetry
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RefreshOutcome:
+    changed: bool
+    detail: str
+
+
+class ChampionLoader:
+    def __init__(
+        self,
+        registry: ModelRegistry,
+        cache: ModelCache,
+        holder: ModelHolder,
+        telemetry: ScoringTelemetry,
+        alias: str = CHAMPION,
+    ) -> None:
+        self._registry, self._cache, self._holder = registry, cache, holder
+        self._telemetry, self._alias = telemetry, alias
+        self._lock = threading.Lock()
+        self.registry_reachable: bool | None = None  # None until the first refresh
+
+    def refresh(self) -> RefreshOutcome:
+        with self._lock:
+            try:
+                version = self._registry.get_by_alias(self._alias)
+            except ServiceUnavailableError as error:
+                self.registry_reachable = False
+                logger.warning("model registry unreachable: %s", error)
+                return self._fall_back_to_cache(f"registry unreachable: {error}")
+            self.registry_reachable = True
+            if version is None:
+                return RefreshOutcome(False, f"no version has the alias '{self._alias}' yet")
+            current = self._holder.current
+            if current is not None and current.version.version == version.version:
+                if current.source != REGISTRY:  # the registry is back and agrees with the local copy
+                    self._holder.swap(
+                        ServingModel(version, current.model, current.threshold, REGISTRY, time.time())
+                    )
+                return RefreshOutcome(False, f"v{version.version} already serving")
+            return self._load(version)
+
+    def _load(self, version: ModelVersion) -> RefreshOutcome:
+        try:
+            threshold = compatible_threshold(version)
+            model = self._registry.load_model(version.version)
+        except (
+            Exception
+        ) as error:  # any failure (network, corrupt artifact, wrong features) keeps the current
+            return self._failed(f"loading {version.label} failed: {type(error).__name__}: {error}")
+        previous = self._holder.current
+        self._holder.swap(ServingModel(version, model, threshold, REGISTRY, time.time()))
+        self._telemetry.model_loaded(version, REGISTRY)
+        try:
+            self._cache.save(version, model)
+        except Exception:  # the cache only matters for the next restart: serve on, say why
+            logger.exception("could not keep a local copy of %s", version.label)
+        was = f" (was v{previous.version.version})" if previous else ""
+        logger.info("serving %s%s", version.label, was)
+        return RefreshOutcome(True, f"now serving v{version.version}{was}")
+
+    def _fall_back_to_cache(self, reason: str) -> RefreshOutcome:
+        if self._holder.current is not None:
+            return RefreshOutcome(False, f"{reason}; still serving v{self._holder.current.version.version}")
+        cached = self._cache.load()
+        if cached is None:
+            return self._failed(f"{reason}; and no local copy of a model")
+        version, model = cached
+        try:
+            threshold = compatible_threshold(version)
+        except IncompatibleModelError as error:
+            return self._failed(f"{reason}; local copy unusable: {error}")
+        self._holder.swap(ServingModel(version, model, threshold, LOCAL_CACHE, time.time()))
+        self._telemetry.model_loaded(version, LOCAL_CACHE)
+        logger.warning("serving the local copy of %s: %s", version.label, reason)
+        return RefreshOutcome(True, f"{reason}; serving the local copy of v{version.version}")
+
+    def _failed(self, detail: str) -> RefreshOutcome:
+        self._telemetry.model_load_failed(detail)
+        logger.error("%s", detail)
+        return RefreshOutcome(False, detail)
+
+
+def compatible_threshold(version: ModelVersion) -> float:
+    """The version's decision threshold, once its feature version matches this code's."""
+    metadata = version.metadata
+    if metadata is None:
+        raise IncompatibleModelError(f"{version.label} has no feature version or threshold recorded")
+    if metadata.feature_version != FEATURE_VERSION:
+        raise IncompatibleModelError(
+            f"{version.label} was trained on features {metadata.feature_version}, this code computes "
+            f"{FEATURE_VERSION}"
+        )
+    return metadata.threshold

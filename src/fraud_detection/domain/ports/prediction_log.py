@@ -1,0 +1,44 @@
+"""Capture of every scored row, for drift checks and for joining with feedback labels later."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class PredictionBatch:
+    """Rows scored by one request (or one chunk of a batch job), column-wise so capture costs no per-row
+    Python objects on the request path. `inputs` holds V1..V28 and Amount in schema order."""
+
+    inputs: np.ndarray  # (n, 29) float64
+    times: np.ndarray  # (n,) float64, NaN where the client sent no Time
+    transaction_ids: tuple[str | None, ...]
+    probabilities: np.ndarray  # (n,) float64
+    decisions: np.ndarray  # (n,) bool, True = fraud
+    model_name: str
+    model_version: int
+    request_id: str
+    scored_at: float  # Unix seconds
+
+    def __len__(self) -> int:
+        return len(self.probabilities)
+
+
+class PredictionLog(ABC):
+    """Buffers batches and writes them in micro-batches off the request path; nothing accepted is lost on
+    a graceful shutdown (`close` flushes)."""
+
+    @abstractmethod
+    def append(self, batch: PredictionBatch) -> None:
+        """Queue a batch; returns at once (no I/O on the caller's thread)."""
+
+    @abstractmethod
+    def flush(self) -> int:
+        """Write everything queued so far; return the number of rows written."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Flush and stop the background writer."""

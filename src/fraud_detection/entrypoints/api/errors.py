@@ -1,0 +1,69 @@
+"""Every error is JSON naming what was wrong: 422 for bad input, 401/403 for auth, 503 when not ready."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from fraud_detection.domain.errors import (
+    FraudDetectionError,
+    IncompatibleModelError,
+    InvalidDataError,
+    ModelNotFoundError,
+    ModelNotReadyError,
+    ServiceUnavailableError,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def error_body(error: str, problems: list[dict[str, str | None]] | None = None) -> dict[str, object]:
+    return {"error": error, "problems": problems or []}
+
+
+def _field(location: tuple[int | str, ...]) -> str | None:
+    """('body', 'transactions', 3, 'V2') -> 'transactions[3].V2'; the body itself -> None."""
+    parts = [p for p in location if p != "body"]
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or None
+
+
+async def invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's default echoes the input, which fails to render for NaN (a 500): never echo it."""
+    assert isinstance(exc, RequestValidationError)
+    problems = [
+        {"field": _field(tuple(e.get("loc", ()))), "problem": str(e.get("msg"))} for e in exc.errors()
+    ]
+    return JSONResponse(error_body("invalid request", problems), status_code=422)
+
+
+async def http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return JSONResponse(error_body(str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
+
+
+async def domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, FraudDetectionError)
+    if isinstance(exc, ModelNotReadyError | ServiceUnavailableError):
+        status = 503
+    elif isinstance(exc, ModelNotFoundError):
+        status = 404
+    elif isinstance(exc, InvalidDataError | IncompatibleModelError):
+        status = 422
+    else:
+        status = 400
+    if status == 503:
+        logger.warning("%s %s: %s", request.method, request.url.path, exc)
+    return JSONResponse(error_body(str(exc)), status_code=status)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, invalid_request)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(FraudDetectionError, domain_error)

@@ -1,0 +1,43 @@
+"""Liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+import os
+
+from dependency_injector.wiring import Provide, inject
+from fastapi import APIRouter, Depends, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+
+from fraud_detection.application.serving.model_holder import ModelHolder
+from fraud_detection.container import Container
+from fraud_detection.entrypoints.api.schemas import Health
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", response_model=Health)
+async def healthz() -> dict[str, str]:
+    """The process is alive (it may not have a model yet: see /readyz)."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", response_model=Health, responses={503: {"model": Health}})
+@inject
+async def readyz(holder: ModelHolder = Depends(Provide[Container.model_holder])) -> JSONResponse:
+    """Ready once a model is loaded: route traffic here only then."""
+    serving = holder.current
+    if serving is None:
+        return JSONResponse({"status": "not ready", "reason": "no model loaded"}, status_code=503)
+    return JSONResponse({"status": "ready", "model_version": serving.version.version})
+
+
+@router.get("/metrics", include_in_schema=False)
+def metrics() -> Response:
+    """Served as a plain route: mounting prometheus_client's ASGI app answers 307 to /metrics/."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,143 @@
+"""Request and response bodies. Strict: no string numbers, no booleans as numbers, no NaN/Infinity, no
+unknown fields, so a malformed client fails loudly (422) instead of being scored on garbage."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from fraud_detection.domain.features import SCORING_INPUTS
+from fraud_detection.domain.schema import V_COLUMNS
+from fraud_detection.domain.validation import ValidationRules
+
+AMOUNT_MAX = ValidationRules().amount_max
+STRICT = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
+
+
+class _TransactionBase(BaseModel):
+    model_config = STRICT
+
+    transaction_id: str | None = Field(
+        None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:\-]+$",
+        description="The client's id, echoed back and kept with the captured prediction (for feedback).",
+    )  # fmt: skip
+    Time: float | None = Field(None, ge=0, description="Seconds since the start of the client's period.")
+    Amount: float = Field(ge=0, le=AMOUNT_MAX, description="Transaction amount in euros.")
+
+    def inputs(self) -> list[float]:
+        """V1..V28, Amount: the scoring inputs in the domain's order."""
+        values = self.__dict__
+        return [values[name] for name in SCORING_INPUTS]
+
+
+_V_FIELDS: dict[str, Any] = {name: (float, Field(description="PCA component.")) for name in V_COLUMNS}
+TransactionIn: type[_TransactionBase] = create_model(
+    "TransactionIn", __base__=_TransactionBase, __doc__="One card transaction to score.", **_V_FIELDS
+)
+
+
+def inputs_matrix(transactions: Sequence[_TransactionBase]) -> tuple[np.ndarray, np.ndarray]:
+    """(n, 29) scoring inputs and (n,) times (NaN where absent)."""
+    inputs = np.array([t.inputs() for t in transactions], dtype=np.float64)
+    times = np.array([np.nan if t.Time is None else t.Time for t in transactions], dtype=np.float64)
+    return inputs, times
+
+
+class BatchIn(BaseModel):
+    model_config = STRICT
+    transactions: list[TransactionIn] = Field(
+        min_length=1, description="At most FRAUD_SCORE_BATCH_MAX (default 10,000) transactions."
+    )
+
+
+class Contribution(BaseModel):
+    feature: str
+    contribution: float = Field(description="Contribution to the log-odds (LightGBM TreeSHAP).")
+
+
+class ModelRef(BaseModel):
+    name: str
+    version: int
+
+
+class ScoreItem(BaseModel):
+    transaction_id: str | None
+    fraud_probability: float
+    decision: Literal["fraud", "legit"]
+    top_contributions: list[Contribution] | None = Field(
+        description="Why: for every fraud decision, and for all rows when `explain=true`; else null."
+    )
+
+
+class ScoreOut(ScoreItem):
+    request_id: str
+    threshold: float
+    model: ModelRef
+
+
+class BatchScoreOut(BaseModel):
+    request_id: str
+    threshold: float
+    model: ModelRef
+    results: list[ScoreItem]
+
+
+class ModelInfo(BaseModel):
+    name: str
+    version: int
+    aliases: list[str]
+    source: Literal["registry", "local-cache"] = Field(
+        description="local-cache: the registry was unreachable when this process loaded its model."
+    )
+    registry_reachable: bool | None
+    loaded_at: float
+    registered_at: str
+    run_id: str | None
+    feature_version: str
+    threshold: float
+    dataset_id: str
+    metrics: dict[str, float | None]
+
+
+class ModelVersionOut(BaseModel):
+    version: int
+    aliases: list[str]
+    registered_at: str
+    run_id: str | None
+    tags: dict[str, str]
+
+
+class ReloadOut(BaseModel):
+    changed: bool
+    detail: str
+    model: ModelInfo | None
+
+
+class RetrainIn(BaseModel):
+    model_config = STRICT
+    reason: str = Field("requested by an operator", min_length=1, max_length=500)
+
+
+class RetrainOut(BaseModel):
+    event: str
+    reason: str
+    occurred_at: str
+
+
+class Problem(BaseModel):
+    field: str | None
+    problem: str
+
+
+class ErrorOut(BaseModel):
+    error: str
+    problems: list[Problem] = []
+
+
+class Health(BaseModel):
+    status: str
+    model_version: int | None = None
+    reason: str | None = None

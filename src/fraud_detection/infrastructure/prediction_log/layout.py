@@ -1,0 +1,53 @@
+"""Where prediction files live: `<prefix>/date=YYYY-MM-DD/hour=HH/<YYYYmmddTHHMMSS>-<pid>-<seq>-<uuid8>.parquet`.
+
+Partitions by UTC date and hour let readers skip whole days; pid, a per-log sequence and a random suffix keep
+names unique across uvicorn workers and replicas writing to the same store, so no write replaces another.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+SECONDS_PER_HOUR = 3600
+PARTITION_SPAN = timedelta(hours=1)
+_PARTITION = re.compile(r"date=(\d{4}-\d{2}-\d{2})/hour=(\d{2})/[^/]+")
+
+
+def normalise_prefix(prefix: str) -> str:
+    cleaned = prefix.strip("/")
+    if not cleaned:
+        raise ValueError("prediction log prefix must be a non-empty key prefix such as 'predictions'")
+    return cleaned
+
+
+def hour_bucket(scored_at: float) -> int:
+    """UTC hours since the epoch: rows sharing it share a partition (Unix time has no leap seconds)."""
+    return int(scored_at // SECONDS_PER_HOUR)
+
+
+def file_key(prefix: str, first_scored_at: float, pid: int, sequence: int) -> str:
+    at = datetime.fromtimestamp(first_scored_at, UTC)
+    name = f"{at:%Y%m%dT%H%M%S}-{pid}-{sequence:06d}-{uuid.uuid4().hex[:8]}.parquet"
+    return f"{prefix}/date={at:%Y-%m-%d}/hour={at:%H}/{name}"
+
+
+def partition_start(prefix: str, key: str) -> datetime | None:
+    """The UTC hour a key's partition covers, or None for a key outside the layout."""
+    relative = key.removeprefix(f"{prefix}/")
+    match = _PARTITION.fullmatch(relative) if relative != key else None
+    if match is None:
+        return None
+    try:
+        day = date.fromisoformat(match.group(1))
+        return datetime(day.year, day.month, day.day, int(match.group(2)), tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def date_prefixes(prefix: str, since: datetime, until: datetime) -> list[str]:
+    """The `date=` folders that can hold rows scored in [since, until)."""
+    last = (until - timedelta(microseconds=1)).date()
+    days = (last - since.date()).days + 1
+    return [f"{prefix}/date={since.date() + timedelta(days=i):%Y-%m-%d}/" for i in range(max(days, 0))]
