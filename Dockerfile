@@ -1,16 +1,16 @@
-# syntax=docker/dockerfile:1
 # Scoring API image (also runs `fraud worker`): a builder stage makes /opt/venv, the final stage copies only it.
 #
 # The base is pinned by exact tag, not digest: digests cannot be resolved on the offline machine this was
 # written on. Pin the digest (`python:3.11.14-slim-bookworm@sha256:...`) when a registry is reachable.
+# No `# syntax=` line: it would pull a BuildKit frontend image by a floating tag at every build.
 # Both stages must use the same base: the venv's interpreter is a symlink to /usr/local/bin/python3.11.
 ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS builder
 
-ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    PIP_NO_CACHE_DIR=1 \
-    PYTHONDONTWRITEBYTECODE=1
+# Bytecode is written here on purpose: pip compiles every module at install time, so the read-only venv of the
+# runtime stage (owned by root, run as 10001) starts without compiling mlflow, prefect and friends each time.
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /build
 RUN python -m venv /opt/venv

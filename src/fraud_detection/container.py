@@ -226,13 +226,20 @@ class Container(containers.DeclarativeContainer):
     )
 
 
-WIRED_PACKAGES = ("fraud_detection.flows", "fraud_detection.entrypoints")
+PIPELINE_PACKAGES = ("fraud_detection.flows", "fraud_detection.entrypoints.cli")
+API_PACKAGES = ("fraud_detection.entrypoints.api",)
 
 
-def bootstrap(settings: Settings | None = None, modules: tuple[ModuleType, ...] = ()) -> Container:
-    """Build the container (from the environment unless `settings` is given) and wire the entrypoints."""
+def bootstrap(
+    settings: Settings | None = None,
+    modules: tuple[ModuleType, ...] = (),
+    packages: tuple[str, ...] = PIPELINE_PACKAGES,
+) -> Container:
+    """Build the container (from the environment unless `settings` is given) and wire `packages`: the CLI
+    and flows by default; the API wires only itself (importing Prefect would cost it 1.5 s and a logging
+    setup it does not want)."""
     container = Container()
     if settings is not None:
         container.settings.override(providers.Object(settings))
-    container.wire(packages=list(WIRED_PACKAGES), modules=list(modules))
+    container.wire(packages=list(packages), modules=list(modules))
     return container

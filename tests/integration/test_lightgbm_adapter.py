@@ -62,3 +62,20 @@ def test_same_seed_same_model(data):
     np.testing.assert_array_equal(
         first.predict_proba(data.test.features), second.predict_proba(data.test.features)
     )
+
+
+def test_single_row_fast_path_matches_the_batch_predict_exactly(model, data):
+    matrix = data.test.features.to_numpy()[:300]
+    expected = model.predict_matrix(matrix)
+    got = np.array([model.predict_row(row) for row in matrix])
+    np.testing.assert_array_equal(got, expected)
+    with pytest.raises(IncompatibleModelError, match="one row of 29 features"):
+        model.predict_row(matrix[0][:5])
+
+
+def test_fast_path_survives_a_text_round_trip(model, data):
+    from fraud_detection.infrastructure.lightgbm import LightGBMFraudModel
+
+    copy = LightGBMFraudModel.from_text(model.to_text())
+    row = data.test.features.to_numpy()[7]
+    assert copy.predict_row(row) == model.predict_row(row)

@@ -45,7 +45,10 @@ class ScoreTransactions:
         """`inputs`: (n, 29) V1..V28, Amount. Raises ModelNotReadyError when nothing is loaded."""
         serving = self._holder.require()  # read once: the whole request uses this one model
         features = feature_matrix(inputs)
-        probabilities = serving.model.predict_matrix(features)
+        if len(features) == 1:  # the online case: the model's single-row fast path
+            probabilities = np.array([serving.model.predict_row(features[0])])
+        else:
+            probabilities = serving.model.predict_matrix(features)
         decisions = probabilities >= serving.threshold
         explained = np.arange(len(probabilities)) if explain else np.flatnonzero(decisions)
         reasons = self._reasons(serving, features, explained) if explained.size else {}

@@ -34,6 +34,10 @@ class FraudModel(ABC):
         """`predict_proba` for an (n, n_features) array already in `feature_names` order: the fast path
         of online scoring (no DataFrame); only the width is checked."""
 
+    def predict_row(self, features: np.ndarray) -> float:
+        """Probability of one row (1-D, `feature_names` order); adapters may override with a faster path."""
+        return float(self.predict_matrix(features.reshape(1, -1))[0])
+
     @abstractmethod
     def contributions_matrix(self, features: np.ndarray) -> np.ndarray:
         """`contributions` for an array in `feature_names` order."""

@@ -38,8 +38,7 @@ class RequestMetrics:
             await self.app(scope, receive, send_with_status)
         finally:
             HTTP_IN_FLIGHT.dec()
-            route = scope.get("route")
-            path = getattr(route, "path", UNMATCHED)
+            path = route_template(scope)
             method = scope["method"]
             self._child(self._latency, HTTP_LATENCY, path, method).observe(time.perf_counter() - started)
             self._child(self._requests, HTTP_REQUESTS, path, method, status).inc()
@@ -51,6 +50,15 @@ class RequestMetrics:
         if child is None:
             child = cache[labels] = metric.labels(*(str(label) for label in labels))
         return child
+
+
+def route_template(scope: Scope) -> str:
+    """FastAPI routes leave themselves in the scope; the plain Starlette /v1/score route has no path
+    parameters, so its path is its template; a request no route matched gets one shared label."""
+    route = scope.get("route")
+    if route is not None:
+        return str(route.path)
+    return str(scope["path"]) if "endpoint" in scope else UNMATCHED
 
 
 class BodySizeLimit:

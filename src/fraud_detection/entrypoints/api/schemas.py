@@ -17,7 +17,7 @@ AMOUNT_MAX = ValidationRules().amount_max
 STRICT = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
 
 
-class _TransactionBase(BaseModel):
+class TransactionBase(BaseModel):
     model_config = STRICT
 
     transaction_id: str | None = Field(
@@ -34,12 +34,12 @@ class _TransactionBase(BaseModel):
 
 
 _V_FIELDS: dict[str, Any] = {name: (float, Field(description="PCA component.")) for name in V_COLUMNS}
-TransactionIn: type[_TransactionBase] = create_model(
-    "TransactionIn", __base__=_TransactionBase, __doc__="One card transaction to score.", **_V_FIELDS
+TransactionIn: type[TransactionBase] = create_model(
+    "TransactionIn", __base__=TransactionBase, __doc__="One card transaction to score.", **_V_FIELDS
 )
 
 
-def inputs_matrix(transactions: Sequence[_TransactionBase]) -> tuple[np.ndarray, np.ndarray]:
+def inputs_matrix(transactions: Sequence[TransactionBase]) -> tuple[np.ndarray, np.ndarray]:
     """(n, 29) scoring inputs and (n,) times (NaN where absent)."""
     inputs = np.array([t.inputs() for t in transactions], dtype=np.float64)
     times = np.array([np.nan if t.Time is None else t.Time for t in transactions], dtype=np.float64)

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import hmac
 
-from dependency_injector.wiring import Provide, inject
 from fastapi import Depends, HTTPException
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from fraud_detection.container import Container
+from fraud_detection.entrypoints.api import dependencies
 from fraud_detection.settings import Settings
 
 bearer = HTTPBearer(auto_error=False, description="FRAUD_ADMIN_TOKEN")
 
 
-@inject
-def require_admin(
+async def require_admin(
     credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
-    settings: Settings = Depends(Provide[Container.settings]),
+    settings: Settings = Depends(dependencies.settings),
 ) -> None:
     if settings.admin_token is None:
         raise HTTPException(403, "admin endpoints are disabled: FRAUD_ADMIN_TOKEN is not set")

@@ -22,22 +22,27 @@ from fraud_detection.infrastructure.prediction_log.record_schema import (
 
 COMPRESSION = "zstd"
 BUILD_ERRORS = (ValueError, TypeError, pa.ArrowException)
+LAST_SCORED_AT = 253_402_300_800.0  # 10000-01-01T00:00:00Z: later times have no YYYY key
 
 
 def batch_problem(batch: PredictionBatch) -> str | None:
     """What makes a batch unwritable (shapes that disagree, an unusable timestamp), or None."""
-    rows = len(batch)
-    shapes = {
-        "inputs": np.shape(batch.inputs) == (rows, len(INPUT_NAMES)),
-        "times": np.shape(batch.times) == (rows,),
-        "transaction_ids": len(batch.transaction_ids) == rows,
-        "decisions": np.shape(batch.decisions) == (rows,),
-    }
+    try:
+        rows = len(batch)
+        shapes = {
+            "inputs": np.shape(batch.inputs) == (rows, len(INPUT_NAMES)),
+            "times": np.shape(batch.times) == (rows,),
+            "transaction_ids": len(batch.transaction_ids) == rows,
+            "decisions": np.shape(batch.decisions) == (rows,),
+        }
+        in_range = math.isfinite(batch.scored_at) and 0 <= batch.scored_at < LAST_SCORED_AT
+    except (TypeError, ValueError, AttributeError) as error:
+        return f"malformed batch ({error})"
     wrong = [name for name, ok in shapes.items() if not ok]
     if wrong:
         return f"{', '.join(wrong)} do not match {rows} probabilities"
-    if not math.isfinite(batch.scored_at):
-        return f"scored_at is {batch.scored_at!r}"
+    if not in_range:
+        return f"scored_at {batch.scored_at!r} is not a Unix time in years 1970-9999"
     return None
 
 

@@ -1,4 +1,5 @@
-"""Where prediction files live: `<prefix>/date=YYYY-MM-DD/hour=HH/<YYYYmmddTHHMMSS>-<pid>-<seq>-<uuid8>.parquet`.
+"""Where prediction files live:
+`<prefix>/date=YYYY-MM-DD/hour=HH/<YYYYmmddTHHMMSS>-<pid>-<seq>-<uuid8>.parquet`.
 
 Partitions by UTC date and hour let readers skip whole days; pid, a per-log sequence and a random suffix keep
 names unique across uvicorn workers and replicas writing to the same store, so no write replaces another.

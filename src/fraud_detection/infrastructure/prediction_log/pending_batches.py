@@ -38,6 +38,8 @@ class PendingBatches:
         with self._lock:
             if self._closed:
                 raise RuntimeError("prediction log is closed: no batch can be appended after close()")
+            if not rows:
+                return False, 0
             was_empty = not self._entries
             self._entries.append((self._clock(), batch))
             before, self._rows = self._rows, self._rows + rows

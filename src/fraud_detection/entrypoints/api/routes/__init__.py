@@ -1,1 +1,1 @@
-"""HTTP routes; each module is wired by the container (see container.WIRED_PACKAGES)."""
+"""HTTP routes; each module is wired by the container (see container.API_PACKAGES)."""

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from dependency_injector.wiring import Provide, inject
 from fastapi import APIRouter, Depends
 
 from fraud_detection.application.model_admin import ModelAdministration
 from fraud_detection.application.serving.champion_loader import ChampionLoader
 from fraud_detection.application.serving.model_holder import ModelHolder
 from fraud_detection.application.serving.retrain import RequestRetrain
-from fraud_detection.container import Container
+from fraud_detection.entrypoints.api import dependencies
 from fraud_detection.entrypoints.api.routes.model import model_info
 from fraud_detection.entrypoints.api.schemas import (
     ErrorOut,
@@ -35,10 +34,9 @@ router = APIRouter(
 
 
 @router.post("/model/reload", response_model=ReloadOut)
-@inject
 def reload_model(
-    loader: ChampionLoader = Depends(Provide[Container.champion_loader]),
-    holder: ModelHolder = Depends(Provide[Container.model_holder]),
+    loader: ChampionLoader = Depends(dependencies.loader),
+    holder: ModelHolder = Depends(dependencies.holder),
 ) -> dict[str, Any]:
     """Load the current champion now (the poller would within FRAUD_MODEL_POLL_SECONDS)."""
     outcome = loader.refresh()
@@ -51,10 +49,9 @@ def reload_model(
 
 
 @router.post("/retrain", response_model=RetrainOut, status_code=202)
-@inject
 def retrain(
     request: RetrainIn | None = None,
-    request_retrain: RequestRetrain = Depends(Provide[Container.request_retrain]),
+    request_retrain: RequestRetrain = Depends(dependencies.retrain),
 ) -> dict[str, Any]:
     """Publish RetrainRequested; whatever subscribes (an EventBridge rule, the local flow) trains."""
     event = request_retrain((request or RetrainIn()).reason)
@@ -62,9 +59,8 @@ def retrain(
 
 
 @router.get("/models", response_model=list[ModelVersionOut])
-@inject
 def registered_models(
-    admin: ModelAdministration = Depends(Provide[Container.model_admin]),
+    admin: ModelAdministration = Depends(dependencies.model_admin),
 ) -> list[dict[str, Any]]:
     return [
         {"version": v.version, "aliases": list(v.aliases), "registered_at": v.created_at, "run_id": v.run_id,

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 
-from dependency_injector.wiring import Provide, inject
 from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from fraud_detection.application.serving.model_holder import ModelHolder
-from fraud_detection.container import Container
+from fraud_detection.entrypoints.api import dependencies
 from fraud_detection.entrypoints.api.schemas import Health
 
 router = APIRouter(tags=["operations"])
@@ -24,8 +23,7 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", response_model=Health, responses={503: {"model": Health}})
-@inject
-async def readyz(holder: ModelHolder = Depends(Provide[Container.model_holder])) -> JSONResponse:
+async def readyz(holder: ModelHolder = Depends(dependencies.holder)) -> JSONResponse:
     """Ready once a model is loaded: route traffic here only then."""
     serving = holder.current
     if serving is None:

@@ -5,22 +5,20 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from dependency_injector.wiring import Provide, inject
 from fastapi import APIRouter, Depends
 
 from fraud_detection.application.serving.champion_loader import ChampionLoader
 from fraud_detection.application.serving.model_holder import ModelHolder, ServingModel
-from fraud_detection.container import Container
+from fraud_detection.entrypoints.api import dependencies
 from fraud_detection.entrypoints.api.schemas import ErrorOut, ModelInfo
 
 router = APIRouter(prefix="/v1", tags=["model"])
 
 
 @router.get("/model", response_model=ModelInfo, responses={503: {"model": ErrorOut}})
-@inject
 def served_model(
-    holder: ModelHolder = Depends(Provide[Container.model_holder]),
-    loader: ChampionLoader = Depends(Provide[Container.champion_loader]),
+    holder: ModelHolder = Depends(dependencies.holder),
+    loader: ChampionLoader = Depends(dependencies.loader),
 ) -> dict[str, Any]:
     return model_info(holder.require(), loader.registry_reachable)
 

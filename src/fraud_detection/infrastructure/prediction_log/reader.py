@@ -1,0 +1,110 @@
+"""Read captured predictions back for drift checks and feedback joins, pruning by the date=/hour= keys.
+
+A bad file (not Parquet, another schema) is skipped and named rather than failing the whole read, so one
+stray object cannot stop drift monitoring; storage errors still raise, since skipping would hide rows.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from fraud_detection.domain.errors import ObjectNotFoundError
+from fraud_detection.domain.ports.storage import ObjectStore
+from fraud_detection.infrastructure.prediction_log.layout import (
+    PARTITION_SPAN,
+    date_prefixes,
+    normalise_prefix,
+    partition_start,
+)
+from fraud_detection.infrastructure.prediction_log.record_schema import (
+    PREDICTION_SCHEMA,
+    SCORED_AT,
+    SCORED_AT_TYPE,
+)
+
+logger = logging.getLogger(__name__)
+
+MAX_DAYS_LISTED_ONE_BY_ONE = 366
+
+
+@dataclass(frozen=True)
+class LoggedPredictions:
+    frame: pd.DataFrame  # PREDICTION_SCHEMA columns, in scored_at order
+    skipped: tuple[str, ...]  # keys under the prefix that could not be used
+
+
+def read_predictions(
+    store: ObjectStore,
+    prefix: str = "predictions",
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> LoggedPredictions:
+    """Rows scored in [since, until) (naive datetimes are taken as UTC)."""
+    prefix = normalise_prefix(prefix)
+    start, end = _as_utc(since), _as_utc(until)
+    tables: list[pa.Table] = []
+    skipped: list[str] = []
+    for key in _candidate_keys(store, prefix, start, end):
+        hour = partition_start(prefix, key)
+        if hour is None:
+            _skip(skipped, key, "not in the date=YYYY-MM-DD/hour=HH layout")
+        elif (start is None or hour + PARTITION_SPAN > start) and (end is None or hour < end):
+            table = _read_table(store, key, skipped)
+            if table is not None:
+                tables.append(_within(table, start, end))
+    combined = pa.concat_tables(tables) if tables else PREDICTION_SCHEMA.empty_table()
+    frame = combined.to_pandas().sort_values(SCORED_AT, kind="stable", ignore_index=True)
+    return LoggedPredictions(frame=frame, skipped=tuple(skipped))
+
+
+def _candidate_keys(
+    store: ObjectStore, prefix: str, start: datetime | None, end: datetime | None
+) -> Iterator[str]:
+    """List only the date folders of a bounded window; an open window lists the whole prefix."""
+    if start is None or end is None or end - start > timedelta(days=MAX_DAYS_LISTED_ONE_BY_ONE):
+        yield from store.list_keys(f"{prefix}/")
+        return
+    for folder in date_prefixes(prefix, start, end):
+        yield from store.list_keys(folder)
+
+
+def _read_table(store: ObjectStore, key: str, skipped: list[str]) -> pa.Table | None:
+    try:
+        table = pq.read_table(pa.BufferReader(store.read_bytes(key)))
+    except ObjectNotFoundError:
+        _skip(skipped, key, "deleted while reading")
+        return None
+    except (pa.ArrowException, OSError) as error:
+        _skip(skipped, key, f"not readable Parquet ({error})")
+        return None
+    if not table.schema.equals(PREDICTION_SCHEMA, check_metadata=False):
+        _skip(skipped, key, f"another schema (columns {table.schema.names})")
+        return None
+    return table
+
+
+def _within(table: pa.Table, start: datetime | None, end: datetime | None) -> pa.Table:
+    if start is not None:
+        table = table.filter(pc.greater_equal(table[SCORED_AT], pa.scalar(start, SCORED_AT_TYPE)))
+    if end is not None:
+        table = table.filter(pc.less(table[SCORED_AT], pa.scalar(end, SCORED_AT_TYPE)))
+    return table
+
+
+def _skip(skipped: list[str], key: str, reason: str) -> None:
+    logger.warning("prediction log: skipped %s: %s", key, reason)
+    skipped.append(key)
+
+
+def _as_utc(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -1,0 +1,196 @@
+"""The scoring API in-process (real FastAPI and pydantic; fakes behind the registry and capture ports)."""
+
+import json
+
+import pytest
+from dependency_injector import providers
+from fastapi.testclient import TestClient
+
+from fraud_detection.container import API_PACKAGES, bootstrap
+from fraud_detection.domain.model import CHAMPION, ModelMetadata
+from fraud_detection.domain.schema import V_COLUMNS
+from fraud_detection.entrypoints.api.app import create_app
+from fraud_detection.settings import Settings
+from tests.fakes import FakeModel, FakeModelCache, FakePredictionLog, FakeRegistry
+
+pytestmark = pytest.mark.integration
+TOKEN = "s3cret-token"
+
+
+def transaction(**changes):
+    body = {name: 0.1 for name in V_COLUMNS} | {"Amount": 12.5, "Time": 10.0, "transaction_id": "tx-1"}
+    return body | changes
+
+
+class Api:
+    def __init__(self, tmp_path, champion: bool = True, **settings):
+        base = {"home": tmp_path, "admin_token": TOKEN, "model_poll_seconds": 0, "score_batch_max": 5}
+        self.container = bootstrap(Settings(**(base | settings)), packages=API_PACKAGES)
+        self.registry, self.log = FakeRegistry(), FakePredictionLog()
+        self.container.registry.override(providers.Object(self.registry))
+        self.container.prediction_log.override(providers.Object(self.log))
+        self.container.model_cache.override(providers.Object(FakeModelCache()))
+        if champion:
+            self.promote(weight=1.0)
+        self.client = TestClient(create_app(self.container))
+
+    def promote(self, weight: float) -> int:
+        uri = f"models:/{len(self.registry.versions) + 1}"
+        self.registry.uri_models[uri] = FakeModel(weight)
+        version = self.registry.register(uri, "run-1", ModelMetadata("fe-1", 0.5, "d" * 64, {"auprc": 0.9}))
+        self.registry.set_alias(CHAMPION, version.version)
+        return version.version
+
+
+@pytest.fixture
+def api(tmp_path):
+    service = Api(tmp_path)
+    with service.client:
+        yield service
+
+
+def test_score_returns_probability_decision_model_and_request_id(api):
+    response = api.client.post("/v1/score", json=transaction(V14=-5.0), headers={"X-Request-ID": "abc-1"})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["decision"] == "fraud"
+    assert body["fraud_probability"] > 0.99
+    assert body["model"] == {"name": "fake-model", "version": 1}
+    assert body["request_id"] == "abc-1" == response.headers["X-Request-ID"]
+    assert body["transaction_id"] == "tx-1"
+    assert body["top_contributions"][0]["feature"] == "V14"
+    legit = api.client.post("/v1/score", json=transaction(V14=3.0)).json()
+    assert legit["decision"] == "legit"
+    assert legit["top_contributions"] is None
+    assert len(legit["request_id"]) == 32
+    explained = api.client.post("/v1/score?explain=true", json=transaction(V14=3.0)).json()
+    assert explained["top_contributions"]
+    assert [b.request_id for b in api.log.batches][:1] == ["abc-1"]
+
+
+def test_batch_scores_every_row_and_refuses_over_the_limit(api):
+    rows = [transaction(V14=-5.0, transaction_id="a"), transaction(V14=2.0, transaction_id="b")]
+    body = api.client.post("/v1/score/batch", json={"transactions": rows}).json()
+    assert [(r["transaction_id"], r["decision"]) for r in body["results"]] == [("a", "fraud"), ("b", "legit")]
+    too_many = api.client.post("/v1/score/batch", json={"transactions": [transaction()] * 6})
+    assert too_many.status_code == 422
+    assert too_many.json()["problems"] == [
+        {"field": "transactions", "problem": "6 transactions exceed the limit of 5 per call"}
+    ]
+    empty = api.client.post("/v1/score/batch", json={"transactions": []})
+    assert empty.status_code == 422
+    assert empty.json()["problems"][0]["field"] == "transactions"
+
+
+BAD = {
+    "missing field": (transaction() | {"V7": None}, "V7"),
+    "extra field": (transaction(colour="red"), "colour"),
+    "string number": (transaction(V3="1.5"), "V3"),
+    "boolean": (transaction(V3=False), "V3"),
+    "negative amount": (transaction(Amount=-1), "Amount"),
+    "amount too large": (transaction(Amount=1e9), "Amount"),
+    "bad transaction id": (transaction(transaction_id="a b"), "transaction_id"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_bodies_are_422_naming_the_field(api, case):
+    body, field = BAD[case]
+    if case == "missing field":
+        body = {k: v for k, v in body.items() if k != "V7"}
+    response = api.client.post("/v1/score", json=body)
+    assert response.status_code == 422, response.text
+    assert field in [p["field"] for p in response.json()["problems"]]
+
+
+@pytest.mark.parametrize(
+    ("raw", "content_type", "field"),
+    [
+        (json.dumps(transaction()).replace('"V1": 0.1', '"V1": NaN'), "application/json", "V1"),
+        (json.dumps(transaction()).replace('"V2": 0.1', '"V2": Infinity'), "application/json", "V2"),
+        ('{"V1": 0.1,', "application/json", None),
+        (json.dumps(transaction()), "text/plain", None),
+        ("[]", "application/json", None),
+    ],
+)
+def test_non_finite_malformed_and_wrong_content_type_are_422(api, raw, content_type, field):
+    response = api.client.post("/v1/score", content=raw, headers={"content-type": content_type})
+    assert response.status_code == 422, response.text
+    problems = response.json()["problems"]
+    assert problems
+    if field:
+        assert problems[0]["field"] == field
+
+
+def test_body_over_the_limit_is_413(tmp_path):
+    service = Api(tmp_path, max_body_bytes=2_000)
+    with service.client:
+        big = {"transactions": [transaction()] * 10}
+        response = service.client.post("/v1/score/batch", json=big)
+    assert response.status_code == 413
+    assert "exceeds the limit of 2000 bytes" in response.json()["error"]
+
+
+def test_admin_needs_the_bearer_token(api):
+    assert api.client.get("/admin/models").status_code == 401
+    wrong = api.client.get("/admin/models", headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401
+    assert wrong.headers["WWW-Authenticate"] == "Bearer"
+    ok = api.client.get("/admin/models", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert ok.status_code == 200
+    assert ok.json()[0]["aliases"] == ["champion"]
+
+
+def test_admin_is_disabled_without_a_configured_token(tmp_path):
+    service = Api(tmp_path, admin_token=None)
+    with service.client:
+        response = service.client.post("/admin/model/reload", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert response.status_code == 403
+    assert "FRAUD_ADMIN_TOKEN" in response.json()["error"]
+
+
+def test_reload_and_retrain(api):
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    api.promote(weight=2.0)
+    reloaded = api.client.post("/admin/model/reload", headers=auth).json()
+    assert reloaded["changed"] is True
+    assert reloaded["model"]["version"] == 2
+    assert api.client.get("/v1/model").json()["version"] == 2
+    retrain = api.client.post("/admin/retrain", json={"reason": "drift on V14"}, headers=auth)
+    assert retrain.status_code == 202
+    assert retrain.json()["event"] == "RetrainRequested"
+    published = api.container.publisher().published
+    assert published[-1].reason == "drift on V14"
+
+
+def test_readiness_follows_the_model(tmp_path):
+    service = Api(tmp_path, champion=False)
+    with service.client as client:
+        assert client.get("/healthz").status_code == 200
+        assert client.get("/readyz").status_code == 503
+        assert client.post("/v1/score", json=transaction()).status_code == 503
+        assert client.get("/v1/model").status_code == 503
+        service.promote(weight=1.0)
+        client.post("/admin/model/reload", headers={"Authorization": f"Bearer {TOKEN}"})
+        assert client.get("/readyz").json() == {"status": "ready", "model_version": 1}
+
+
+def test_model_info(api):
+    info = api.client.get("/v1/model").json()
+    assert info["source"] == "registry"
+    assert info["registry_reachable"] is True
+    assert info["threshold"] == 0.5
+    assert info["feature_version"] == "fe-1"
+    assert info["metrics"] == {"auprc": 0.9}
+
+
+def test_metrics_name_routes_decisions_and_the_model(api):
+    api.client.post("/v1/score", json=transaction(V14=-5.0))
+    api.client.get("/no/such/path")
+    text = api.client.get("/metrics").text
+    assert 'fraud_http_requests_total{method="POST",route="/v1/score",status="200"}' in text
+    assert 'route="unmatched"' in text
+    assert 'fraud_predictions_total{decision="fraud"}' in text
+    assert 'fraud_model_info{name="fake-model",source="registry",version="1"} 1.0' in text
+    assert "fraud_http_request_duration_seconds_bucket" in text
+    assert "fraud_prediction_score_bucket" in text
