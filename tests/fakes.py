@@ -142,13 +142,14 @@ class FakeModel(FraudModel):
         return self.rounds
 
     def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
-        return np.asarray(1 / (1 + np.exp(self.weight * features["V14"].to_numpy())))
+        return np.asarray(1 / (1 + np.exp(np.clip(self.weight * features["V14"].to_numpy(), -700, 700))))
 
     def contributions(self, features: pd.DataFrame) -> np.ndarray:
         return np.zeros((len(features), len(self.feature_names) + 1))
 
     def predict_matrix(self, features: np.ndarray) -> np.ndarray:
-        return np.asarray(1 / (1 + np.exp(self.weight * features[:, self.feature_names.index("V14")])))
+        logits = np.clip(self.weight * features[:, self.feature_names.index("V14")], -700, 700)
+        return np.asarray(1 / (1 + np.exp(logits)))
 
     def contributions_matrix(self, features: np.ndarray) -> np.ndarray:
         """V14 carries the whole (negated, scaled) score; the bias column is zero."""

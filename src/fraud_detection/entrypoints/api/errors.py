@@ -27,7 +27,7 @@ def error_body(error: str, problems: list[dict[str, str | None]] | None = None) 
 
 def _field(location: tuple[int | str, ...]) -> str | None:
     """('body', 'transactions', 3, 'V2') -> 'transactions[3].V2'; the body itself -> None."""
-    parts = [p for p in location if p != "body"]
+    parts = [p for p in location if p not in ("body", "query", "header")]
     text = ""
     for part in parts:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
@@ -45,6 +45,9 @@ async def invalid_request(request: Request, exc: Exception) -> JSONResponse:
 
 async def http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:  # FastAPI's answer to a body it cannot decode (bytes that are not UTF-8)
+        problem = {"field": None, "problem": f"the body is not valid JSON ({exc.detail})"}
+        return JSONResponse(error_body("invalid request", [problem]), status_code=422)
     return JSONResponse(error_body(str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
 
 

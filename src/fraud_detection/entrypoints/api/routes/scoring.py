@@ -36,14 +36,14 @@ REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
 RequestIdHeader = Annotated[str | None, Header(alias="X-Request-ID", include_in_schema=False)]
 EXPLAIN_HELP = "Return feature contributions for every row, not only alerts."
 Explain = Annotated[bool, Query(description=EXPLAIN_HELP)]
-TRUE = {"true", "1", "yes"}
+FLAGS = dict.fromkeys(("true", "1", "yes", "on"), True) | dict.fromkeys(("false", "0", "no", "off"), False)
 SCORE_OPENAPI: dict[str, Any] = {
     "parameters": [
         {"name": "explain", "in": "query", "required": False, "schema": {"type": "boolean", "default": False},
          "description": EXPLAIN_HELP},
-        {"name": "X-Request-ID", "in": "header", "required": False,
-         "schema": {"type": "string", "pattern": REQUEST_ID.pattern},
-         "description": "Echoed back and kept with the captured prediction; generated when absent."},
+        {"name": "X-Request-ID", "in": "header", "required": False, "schema": {"type": "string"},
+         "description": "Echoed back and kept with the captured prediction when it is 1-64 characters of "
+                        "[A-Za-z0-9._:-]; otherwise (or when absent) a new id is generated."},
     ],
     "requestBody": {
         "required": True,
@@ -69,7 +69,7 @@ async def score(request: Request) -> JSONResponse:
     """
     transaction = parse_transaction(request.headers.get("content-type", ""), await request.body())
     request_id = request_id_from(request.headers.get("x-request-id"))
-    explain = request.query_params.get("explain", "false").lower() in TRUE
+    explain = parse_flag(request.query_params.get("explain", "false"), "explain")
     scorer: ScoreTransactions = request.app.state.score_transactions
     inputs = np.array([transaction.inputs()], dtype=np.float64)
     time = np.array([np.nan if transaction.Time is None else transaction.Time])
@@ -77,6 +77,15 @@ async def score(request: Request) -> JSONResponse:
     body = _item(scored, 0, transaction.transaction_id)
     body |= {"request_id": request_id, "threshold": scored.serving.threshold, "model": _model(scored)}
     return JSONResponse(body, headers={"X-Request-ID": request_id})
+
+
+def parse_flag(value: str, name: str) -> bool:
+    """A boolean query parameter, read as FastAPI's `bool` would be."""
+    flag = FLAGS.get(value.lower())
+    if flag is None:
+        problem = {"type": "bool_parsing", "loc": ("query", name), "msg": "Input should be a valid boolean"}
+        raise RequestValidationError([problem])
+    return flag
 
 
 def parse_transaction(content_type: str, raw: bytes) -> TransactionBase:
