@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIN_TOKEN_LENGTH = 16
 
 
 class Settings(BaseSettings):
@@ -77,6 +79,17 @@ class Settings(BaseSettings):
     capture_max_seconds: float = Field(
         5.0, gt=0, description="Longest a captured prediction waits unwritten."
     )
+
+    @field_validator("admin_token", mode="before")
+    @classmethod
+    def _admin_token(cls, value: object) -> object:
+        """Empty means unset (admin disabled); a set token must be long enough to resist guessing."""
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if text is None or text == "":
+            return None
+        if isinstance(text, str) and len(text) < MIN_TOKEN_LENGTH:
+            raise ValueError(f"must be at least {MIN_TOKEN_LENGTH} characters (or empty to disable admin)")
+        return value
 
     @property
     def resolved_storage_uri(self) -> str:

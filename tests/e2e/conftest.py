@@ -41,3 +41,19 @@ def make_cli(home: Path, **extra: str) -> Cli:
 def cli(tmp_path: Path, prefect_api_url: str) -> Cli:
     """The CLI against the session's Prefect server (the embedded temporary server is tested once)."""
     return make_cli(tmp_path, PREFECT_API_URL=prefect_api_url)
+
+
+@pytest.fixture(scope="session")
+def trained_home(tmp_path_factory: pytest.TempPathFactory, prefect_api_url: str) -> Path:
+    """A FRAUD_HOME where the pipeline registered two versions: v1 (champion) and v2, on different data."""
+    home = tmp_path_factory.mktemp("trained")
+    cli = make_cli(home, PREFECT_API_URL=prefect_api_url)
+    for seed in ("1", "2"):
+        generated = cli(
+            "data", "generate", "--rows", "30000", "--fraud-rate", "0.005", "--seed", seed, "--force"
+        )
+        assert generated.returncode == 0, generated.stderr
+        run = cli("pipeline", "run")
+        assert run.returncode == 0, run.stderr
+    cli("model", "promote", "1")
+    return home

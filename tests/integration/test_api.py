@@ -14,7 +14,7 @@ from fraud_detection.settings import Settings
 from tests.fakes import FakeModel, FakeModelCache, FakePredictionLog, FakeRegistry
 
 pytestmark = pytest.mark.integration
-TOKEN = "s3cret-token"
+TOKEN = "s3cret-token-for-tests"
 
 
 def transaction(**changes):

@@ -32,3 +32,15 @@ def test_every_documented_command_exists():
         assert f"fraud {' '.join(command)}" in README
         result = runner.invoke(app, [*command, "--help"])
         assert result.exit_code == 0, (command, result.output)
+
+
+def test_admin_token_empty_means_disabled_and_short_is_refused():
+    import pytest
+    from pydantic import ValidationError
+
+    from fraud_detection.settings import Settings
+
+    assert Settings(admin_token="").admin_token is None
+    assert Settings(admin_token="x" * 16).admin_token is not None
+    with pytest.raises(ValidationError, match="at least 16 characters"):
+        Settings(admin_token="short")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -31,8 +32,20 @@ def document_limits(app: FastAPI, batch_max: int) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def show_application_logs() -> None:
+    """uvicorn configures only its own loggers; give ours a handler so model loads and capture problems
+    reach the service's output (once, and not when the host application already configured it)."""
+    ours = logging.getLogger("fraud_detection")
+    if not ours.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+        ours.addHandler(handler)
+        ours.setLevel(logging.INFO)
+
+
 def create_app(container: Container | None = None) -> FastAPI:
     """Build the app around `container` (default: one built from the environment and wired here)."""
+    show_application_logs()
     container = container or bootstrap(packages=API_PACKAGES)
     settings = container.settings()
 

@@ -1,0 +1,74 @@
+"""Real `fraud serve` processes for e2e tests, on homes holding models trained by the pipeline."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from tests.e2e.conftest import Cli, make_cli
+from tests.fixtures.servers import free_port, http_ok
+
+FRAUD = str(Path(sys.executable).parent / "fraud")
+TOKEN = "e2e-admin-token-7f3a"
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=30)
+
+    def terminate(self, timeout: float = 60) -> int:
+        """SIGTERM, as an orchestrator stops a container; the exit code once it is gone."""
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout)
+
+
+@contextmanager
+def serve(cli: Cli, **env: str) -> Iterator[Server]:
+    port = free_port()
+    log = cli.home / f"serve-{port}.log"
+    environment = cli.env | {"FRAUD_ADMIN_TOKEN": TOKEN, "FRAUD_MODEL_POLL_SECONDS": "1"} | env
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [FRAUD, "serve", "--port", str(port)], env=environment, cwd=cli.home, stdout=sink, stderr=sink
+        )
+    server = Server(f"http://127.0.0.1:{port}", process, log)
+    try:
+        deadline, ready = time.monotonic() + 90, http_ok(f"{server.url}/healthz")
+        while not ready():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"fraud serve did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.2)
+        yield server
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+
+
+def copy_home(trained: Path, target: Path) -> Cli:
+    """A private copy of a trained FRAUD_HOME (the registry is SQLite inside it)."""
+    shutil.copytree(trained, target)
+    return make_cli(target)
+
+
+def wait_until(condition, timeout: float = 30, interval: float = 0.2) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(interval)
+    return False
