@@ -15,11 +15,15 @@ import pandas as pd
 from fraud_detection.domain.dataset import DatasetId, DatasetRef
 from fraud_detection.domain.errors import (
     DatasetNotFoundError,
+    DataSourceError,
+    JobExistsError,
+    JobNotFoundError,
     ModelNotFoundError,
     ObjectNotFoundError,
     ServiceUnavailableError,
 )
 from fraud_detection.domain.events import DomainEvent
+from fraud_detection.domain.jobs import Chunk, JobPlan, JobRequest, JobState, JobStatus
 from fraud_detection.domain.model import ModelMetadata, ModelVersion
 from fraud_detection.domain.ports import (
     DatasetStore,
@@ -38,6 +42,7 @@ from fraud_detection.domain.ports import (
     TrackingRun,
     TransactionSource,
 )
+from fraud_detection.domain.ports.jobs import BatchFiles, ChunkRows, InputDescription, JobQueue, JobStore
 from fraud_detection.domain.schema import V_COLUMNS
 from fraud_detection.domain.training import LabelledData, TrainingParams
 from fraud_detection.domain.validation import ExpectationOutcome, ValidationReport
@@ -351,3 +356,102 @@ class RecordingTelemetry(ScoringTelemetry):
 
     def model_load_failed(self, reason: str) -> None:
         self.failures.append(reason)
+
+
+class FakeJobStore(JobStore):
+    def __init__(self) -> None:
+        self.requests: dict[str, JobRequest] = {}
+        self.plans: dict[str, JobPlan] = {}
+        self.done: dict[str, dict[int, int]] = {}
+        self.outcomes: dict[str, tuple[JobState, str | None]] = {}
+
+    def create(self, request: JobRequest) -> None:
+        if request.job_id in self.requests:
+            raise JobExistsError(request.job_id)
+        self.requests[request.job_id] = request
+        self.done[request.job_id] = {}
+
+    def request(self, job_id: str) -> JobRequest:
+        if job_id not in self.requests:
+            raise JobNotFoundError(job_id)
+        return self.requests[job_id]
+
+    def save_plan(self, job_id: str, plan: JobPlan) -> None:
+        self.plans[job_id] = plan
+
+    def plan(self, job_id: str) -> JobPlan | None:
+        return self.plans.get(job_id)
+
+    def mark_chunk_done(self, job_id: str, index: int, rows: int) -> None:
+        self.done[job_id][index] = rows
+
+    def finish(self, job_id: str, state: JobState, error: str | None = None) -> None:
+        self.outcomes.setdefault(job_id, (state, error))
+
+    def status(self, job_id: str) -> JobStatus:
+        request = self.request(job_id)
+        plan = self.plans.get(job_id)
+        state, error = self.outcomes.get(job_id, (JobState.RUNNING if plan else JobState.QUEUED, None))
+        return JobStatus(
+            job_id, state, request, plan.rows if plan else None, sum(self.done[job_id].values()),
+            len(plan.chunks) if plan else None, len(self.done[job_id]),
+            plan.model_version if plan else None, error,
+        )  # fmt: skip
+
+    def delete(self, job_id: str) -> None:
+        self.requests.pop(job_id, None)
+
+
+class FakeJobQueue(JobQueue):
+    def __init__(self, down: bool = False) -> None:
+        self.enqueued: list[str] = []
+        self.cancelled: list[str] = []
+        self.down = down
+
+    def enqueue(self, job_id: str) -> None:
+        if self.down:
+            raise ServiceUnavailableError("broker at fake:// is unreachable")
+        self.enqueued.append(job_id)
+
+    def cancel(self, job_id: str) -> None:
+        self.cancelled.append(job_id)
+
+
+class FakeBatchFiles(BatchFiles):
+    """Inputs are frames registered by URI; parts and outputs are kept in dictionaries."""
+
+    def __init__(self) -> None:
+        self.inputs: dict[str, pd.DataFrame] = {}
+        self.staged: dict[str, pd.DataFrame] = {}
+        self.parts: dict[tuple[str, int], dict[str, np.ndarray]] = {}
+        self.outputs: dict[str, pd.DataFrame] = {}
+        self.cleaned: list[str] = []
+
+    def describe(self, input_uri: str) -> InputDescription:
+        if input_uri not in self.inputs:
+            raise DataSourceError(f"{input_uri}: no such file")
+        frame = self.inputs[input_uri]
+        return InputDescription("parquet", tuple(frame.columns), len(frame))
+
+    def stage(self, job_id: str, input_uri: str, chunk_rows: int) -> Iterator[Chunk]:
+        frame = self.inputs[input_uri]
+        for index, start in enumerate(range(0, len(frame), chunk_rows)):
+            key = f"jobs/{job_id}/input/{index}"
+            self.staged[key] = frame.iloc[start : start + chunk_rows]
+            yield Chunk(index, key, len(self.staged[key]), start)
+
+    def read_chunk(self, chunk: Chunk) -> ChunkRows:
+        frame = self.staged[chunk.key]
+        ids = frame["transaction_id"].to_numpy(dtype=object) if "transaction_id" in frame else None
+        return ChunkRows(frame[[*V_COLUMNS, "Amount"]].to_numpy(dtype=np.float64), ids)
+
+    def write_part(self, job_id: str, chunk: Chunk, columns: dict[str, np.ndarray]) -> None:
+        self.parts[(job_id, chunk.index)] = columns
+
+    def commit(self, job_id: str, chunks: tuple[Chunk, ...], output_uri: str) -> int:
+        frames = [pd.DataFrame(self.parts[(job_id, chunk.index)]) for chunk in chunks]
+        self.outputs[output_uri] = pd.concat(frames, ignore_index=True)
+        return len(self.outputs[output_uri])
+
+    def clean(self, job_id: str) -> None:
+        self.cleaned.append(job_id)

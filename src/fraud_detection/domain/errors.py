@@ -51,6 +51,14 @@ class ModelNotFoundError(FraudDetectionError):
     """No registered model version matches the request."""
 
 
+class JobNotFoundError(FraudDetectionError):
+    """No batch job with that id."""
+
+
+class JobExistsError(FraudDetectionError):
+    """A batch job with that id was already submitted."""
+
+
 class ModelNotReadyError(FraudDetectionError):
     """No model is loaded yet (no champion registered, or the registry and the local copy both failed)."""
 

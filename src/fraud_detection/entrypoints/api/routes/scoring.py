@@ -33,7 +33,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     503: {"model": ErrorOut, "description": "No model loaded yet."},
 }
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
-RequestIdHeader = Annotated[str | None, Header(alias="X-Request-ID", include_in_schema=False)]
+REQUEST_ID_HELP = (
+    "Echoed back and kept with the captured prediction when it is 1-64 characters of [A-Za-z0-9._:-]; "
+    "otherwise (or when absent) a new id is generated."
+)
+RequestIdHeader = Annotated[str | None, Header(alias="X-Request-ID", description=REQUEST_ID_HELP)]
 EXPLAIN_HELP = "Return feature contributions for every row, not only alerts."
 Explain = Annotated[bool, Query(description=EXPLAIN_HELP)]
 FLAGS = dict.fromkeys(("true", "1", "yes", "on"), True) | dict.fromkeys(("false", "0", "no", "off"), False)
@@ -42,8 +46,7 @@ SCORE_OPENAPI: dict[str, Any] = {
         {"name": "explain", "in": "query", "required": False, "schema": {"type": "boolean", "default": False},
          "description": EXPLAIN_HELP},
         {"name": "X-Request-ID", "in": "header", "required": False, "schema": {"type": "string"},
-         "description": "Echoed back and kept with the captured prediction when it is 1-64 characters of "
-                        "[A-Za-z0-9._:-]; otherwise (or when absent) a new id is generated."},
+         "description": REQUEST_ID_HELP},
     ],
     "requestBody": {
         "required": True,

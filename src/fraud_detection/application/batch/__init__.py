@@ -1,0 +1,1 @@
+"""Batch scoring jobs: submit, prepare (stage + plan), score chunks, commit, cancel, report status."""

@@ -1,0 +1,125 @@
+"""The three steps of a job, each safe to run twice (a redelivered task after a worker died):
+
+- prepare: pin the model version, stage the input as chunk files, record the plan;
+- score_chunk: score one chunk into its part file, mark it done (skipped when already done or cancelled);
+- commit: concatenate the parts into the output in one atomic write, record success, clean up.
+
+Bad data fails the job with a message naming the problem and row; storage outages raise
+`ServiceUnavailableError` for the queue to retry with backoff.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from fraud_detection.application.batch.models import JobModels
+from fraud_detection.domain.errors import FraudDetectionError, InvalidDataError, ServiceUnavailableError
+from fraud_detection.domain.features import SCORING_INPUTS, feature_matrix
+from fraud_detection.domain.jobs import Chunk, JobPlan, JobState
+from fraud_detection.domain.ports.jobs import BatchFiles, ChunkRows, JobStore
+
+logger = logging.getLogger(__name__)
+DEFAULT_CHUNK_ROWS = 250_000
+
+
+class JobSteps:
+    def __init__(
+        self, store: JobStore, files: BatchFiles, models: JobModels, chunk_rows: int = DEFAULT_CHUNK_ROWS
+    ) -> None:
+        self._store, self._files, self._models, self._chunk_rows = store, files, models, chunk_rows
+
+    def prepare(self, job_id: str) -> JobPlan | None:
+        """Returns the plan (the existing one on a rerun), or None when the job already ended."""
+        status = self._store.status(job_id)
+        if status.state.finished:
+            return None
+        existing = self._store.plan(job_id)
+        if existing is not None:
+            return existing
+        request = self._store.request(job_id)
+        try:
+            version, threshold = self._models.resolve(request.model)
+            columns = self._files.describe(request.input_uri).columns
+            chunks = tuple(self._files.stage(job_id, request.input_uri, self._chunk_rows))
+            if not chunks:
+                raise InvalidDataError(request.input_uri, "no rows to score")
+        except ServiceUnavailableError:
+            raise
+        except FraudDetectionError as error:
+            self._fail(job_id, error)
+            return None
+        plan = JobPlan(version.name, version.version, threshold, chunks, "transaction_id" in columns)
+        self._store.save_plan(job_id, plan)
+        return plan
+
+    def score_chunk(self, job_id: str, index: int) -> int:
+        """Rows scored (0 when skipped: done already, cancelled, or failed)."""
+        status = self._store.status(job_id)
+        plan = self._store.plan(job_id)
+        if status.state.finished or plan is None:
+            return 0
+        chunk = plan.chunks[index]
+        try:
+            rows = self._files.read_chunk(chunk)
+            scores = self._score(plan, chunk, rows)
+        except ServiceUnavailableError:
+            raise
+        except FraudDetectionError as error:
+            self._fail(job_id, error)
+            return 0
+        self._files.write_part(job_id, chunk, scores)
+        self._store.mark_chunk_done(job_id, index, chunk.rows)
+        return chunk.rows
+
+    def commit(self, job_id: str) -> JobState:
+        status = self._store.status(job_id)
+        plan = self._store.plan(job_id)
+        if status.state.finished or plan is None:
+            if status.state is not JobState.SUCCEEDED:
+                self._files.clean(job_id)
+            return status.state
+        if status.chunks_done < len(plan.chunks):
+            missing = len(plan.chunks) - status.chunks_done
+            self._fail(job_id, FraudDetectionError(f"{missing} chunk(s) were never scored"))
+            return JobState.FAILED
+        written = self._files.commit(job_id, plan.chunks, self._store.request(job_id).output_uri)
+        self._store.finish(job_id, JobState.SUCCEEDED)
+        self._files.clean(job_id)
+        logger.info(
+            "job %s: %d rows scored with %s v%d", job_id, written, plan.model_name, plan.model_version
+        )
+        return JobState.SUCCEEDED
+
+    def _score(self, plan: JobPlan, chunk: Chunk, rows: ChunkRows) -> dict[str, np.ndarray]:
+        inputs = rows.inputs
+        bad = ~np.isfinite(inputs)
+        if bad.any():
+            row, column = np.argwhere(bad)[0]
+            raise InvalidDataError(
+                "input",
+                "missing or non-finite value",
+                column=SCORING_INPUTS[column],
+                row=chunk.first_row + row,
+            )
+        negative = inputs[:, -1] < 0
+        if negative.any():
+            row = int(np.argmax(negative))
+            raise InvalidDataError("input", "negative value", column="Amount", row=chunk.first_row + row)
+        model = self._models.get(plan.model_version)
+        probabilities = model.predict_matrix(feature_matrix(inputs))
+        columns: dict[str, np.ndarray] = {
+            "row": np.arange(chunk.first_row, chunk.first_row + chunk.rows, dtype=np.int64)
+        }
+        if rows.transaction_ids is not None:
+            columns["transaction_id"] = rows.transaction_ids
+        columns["probability"] = probabilities
+        columns["decision"] = np.where(probabilities >= plan.threshold, "fraud", "legit")
+        columns["model_version"] = np.full(chunk.rows, plan.model_version, dtype=np.int32)
+        return columns
+
+    def _fail(self, job_id: str, error: Exception) -> None:
+        logger.warning("job %s failed: %s", job_id, error)
+        self._store.finish(job_id, JobState.FAILED, str(error))
+        self._files.clean(job_id)

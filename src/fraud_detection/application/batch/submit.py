@@ -1,0 +1,46 @@
+"""Submit a scoring job: check the input now (fail fast), record the job, queue it; undo the record if the
+queue refuses, so a broker outage leaves nothing half-recorded."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from fraud_detection.domain.errors import InvalidDataError, ServiceUnavailableError
+from fraud_detection.domain.features import SCORING_INPUTS
+from fraud_detection.domain.jobs import JOB_ID, JobRequest, JobStatus
+from fraud_detection.domain.ports.jobs import BatchFiles, JobQueue, JobStore
+from fraud_detection.domain.schema import TIME
+
+OPTIONAL_COLUMNS = frozenset({TIME, "Class", "transaction_id"})
+
+
+class SubmitScoringJob:
+    def __init__(self, store: JobStore, queue: JobQueue, files: BatchFiles) -> None:
+        self._store, self._queue, self._files = store, queue, files
+
+    def __call__(
+        self, input_uri: str, output_uri: str, model: str = "champion", job_id: str | None = None
+    ) -> JobStatus:
+        job_id = job_id or uuid.uuid4().hex[:16]
+        if not JOB_ID.match(job_id):
+            raise InvalidDataError("job_id", "use 1-64 letters, digits, '.', '_' or '-'", column="job_id")
+        check_columns(input_uri, self._files.describe(input_uri).columns)
+        request = JobRequest(job_id, input_uri, output_uri, model, datetime.now(UTC).isoformat())
+        self._store.create(request)
+        try:
+            self._queue.enqueue(job_id)
+        except ServiceUnavailableError:
+            self._store.delete(job_id)
+            raise
+        return self._store.status(job_id)
+
+
+def check_columns(source: str, columns: tuple[str, ...]) -> None:
+    """Scoring needs V1..V28 and Amount; Time, Class and transaction_id may be there; nothing else."""
+    missing = [c for c in SCORING_INPUTS if c not in columns]
+    if missing:
+        raise InvalidDataError(source, f"missing columns {missing}", column=missing[0])
+    unknown = [c for c in columns if c not in SCORING_INPUTS and c not in OPTIONAL_COLUMNS]
+    if unknown:
+        raise InvalidDataError(source, f"unexpected columns {unknown}", column=unknown[0])

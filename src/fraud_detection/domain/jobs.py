@@ -1,0 +1,76 @@
+"""Batch scoring jobs: what was asked, how it was split, and where it stands."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+class JobState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        return self in (JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED)
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """What a client submitted. `model` is an alias ('champion') or a version number as text."""
+
+    job_id: str
+    input_uri: str
+    output_uri: str
+    model: str
+    submitted_at: str
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A slice of the input scored by one task; `key` is its staged Parquet file in the work store."""
+
+    index: int
+    key: str
+    rows: int
+    first_row: int  # row number of the chunk's first row in the input (for error messages and row ids)
+
+
+@dataclass(frozen=True)
+class JobPlan:
+    """Fixed before any chunk is scored: every chunk uses the same model version."""
+
+    model_name: str
+    model_version: int
+    threshold: float
+    chunks: tuple[Chunk, ...]
+    has_transaction_id: bool
+
+    @property
+    def rows(self) -> int:
+        return sum(chunk.rows for chunk in self.chunks)
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    job_id: str
+    state: JobState
+    request: JobRequest
+    rows_total: int | None = None
+    rows_scored: int = 0
+    chunks_total: int | None = None
+    chunks_done: int = 0
+    model_version: int | None = None
+    error: str | None = None
+    updated_at: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def progress(self) -> float:
+        return self.rows_scored / self.rows_total if self.rows_total else 0.0

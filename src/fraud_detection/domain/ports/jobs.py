@@ -1,0 +1,103 @@
+"""Ports of batch scoring: where job records live, how work is queued, how input and output are read
+and written."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from fraud_detection.domain.jobs import Chunk, JobPlan, JobRequest, JobState, JobStatus
+
+
+class JobStore(ABC):
+    """Durable job records shared by every worker; each write is atomic and chunk marks are idempotent."""
+
+    @abstractmethod
+    def create(self, request: JobRequest) -> None:
+        """Record a new job (state queued). Raises `JobExistsError` if the id is taken."""
+
+    @abstractmethod
+    def request(self, job_id: str) -> JobRequest:
+        """Raises `JobNotFoundError`."""
+
+    @abstractmethod
+    def save_plan(self, job_id: str, plan: JobPlan) -> None: ...
+
+    @abstractmethod
+    def plan(self, job_id: str) -> JobPlan | None: ...
+
+    @abstractmethod
+    def mark_chunk_done(self, job_id: str, index: int, rows: int) -> None: ...
+
+    @abstractmethod
+    def finish(self, job_id: str, state: JobState, error: str | None = None) -> None:
+        """Record the outcome (succeeded, failed or cancelled); the first outcome wins."""
+
+    @abstractmethod
+    def status(self, job_id: str) -> JobStatus:
+        """Derived from the records; raises `JobNotFoundError`."""
+
+    @abstractmethod
+    def delete(self, job_id: str) -> None:
+        """Forget the job entirely (used to undo a submission the queue refused)."""
+
+
+class JobQueue(ABC):
+    """Runs jobs: Celery workers in production, a thread in this process in the embedded mode."""
+
+    @abstractmethod
+    def enqueue(self, job_id: str) -> None:
+        """Schedule the job; raises `ServiceUnavailableError` when the broker cannot be reached."""
+
+    @abstractmethod
+    def cancel(self, job_id: str) -> None:
+        """Stop queued work for the job as far as the queue can (chunks also check the record)."""
+
+    def depth(self) -> int | None:
+        """Tasks waiting, when the queue can tell."""
+        return None
+
+
+@dataclass(frozen=True)
+class InputDescription:
+    format: str  # "csv", "csv.gz" or "parquet"
+    columns: tuple[str, ...]
+    rows: int | None  # known for Parquet without reading it
+
+
+@dataclass(frozen=True)
+class ChunkRows:
+    """One chunk's rows: (n, 29) scoring inputs (V1..V28, Amount) and the ids to write beside scores."""
+
+    inputs: np.ndarray
+    transaction_ids: np.ndarray | None  # object array of str, or None when the input has no such column
+
+
+class BatchFiles(ABC):
+    """Reads inputs (local path or s3://, CSV/CSV.gz/Parquet) and writes staged chunks, parts and outputs."""
+
+    @abstractmethod
+    def describe(self, input_uri: str) -> InputDescription:
+        """Cheap look at the input (existence, format, header); raises DataSourceError / InvalidDataError."""
+
+    @abstractmethod
+    def stage(self, job_id: str, input_uri: str, chunk_rows: int) -> Iterator[Chunk]:
+        """Stream the input into chunk files of at most `chunk_rows` rows, in order (bounded memory)."""
+
+    @abstractmethod
+    def read_chunk(self, chunk: Chunk) -> ChunkRows: ...
+
+    @abstractmethod
+    def write_part(self, job_id: str, chunk: Chunk, columns: dict[str, np.ndarray]) -> None:
+        """The chunk's scores, atomically, under a key fixed by (job, chunk): a retry overwrites it."""
+
+    @abstractmethod
+    def commit(self, job_id: str, chunks: tuple[Chunk, ...], output_uri: str) -> int:
+        """Concatenate the parts in chunk order into `output_uri` atomically; return rows written."""
+
+    @abstractmethod
+    def clean(self, job_id: str) -> None:
+        """Remove the job's staged chunks and parts."""

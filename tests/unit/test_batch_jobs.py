@@ -1,0 +1,137 @@
+"""Batch scoring use cases on fakes: submit (fail fast, undo on broker outage), steps, reruns, cancel."""
+
+import numpy as np
+import pytest
+
+from fraud_detection.application.batch.control import JobControl
+from fraud_detection.application.batch.inline import run_job
+from fraud_detection.application.batch.models import JobModels
+from fraud_detection.application.batch.steps import JobSteps
+from fraud_detection.application.batch.submit import SubmitScoringJob
+from fraud_detection.domain.errors import DataSourceError, InvalidDataError, ServiceUnavailableError
+from fraud_detection.domain.jobs import JobState
+from fraud_detection.domain.model import CHAMPION, ModelMetadata
+from fraud_detection.domain.ports.acceleration import ModelAccelerator
+from tests.builders import transactions
+from tests.fakes import FakeBatchFiles, FakeJobQueue, FakeJobStore, FakeModel, FakeRegistry
+
+
+class Batch:
+    def __init__(self) -> None:
+        self.store, self.queue, self.files, self.registry = (
+            FakeJobStore(),
+            FakeJobQueue(),
+            FakeBatchFiles(),
+            FakeRegistry(),
+        )
+        self.registry.uri_models["models:/1"] = FakeModel()
+        self.registry.register("models:/1", "run", ModelMetadata("fe-1", 0.5, "d"))
+        self.registry.set_alias(CHAMPION, 1)
+        frame = transactions(1_000, fraud_rate=0.05).drop(columns=["Class"])
+        frame["transaction_id"] = [f"t{i}" for i in range(len(frame))]
+        self.files.inputs["in.parquet"] = frame
+        self.submit = SubmitScoringJob(self.store, self.queue, self.files)
+        self.steps = JobSteps(
+            self.store, self.files, JobModels(self.registry, ModelAccelerator()), chunk_rows=300
+        )
+        self.control = JobControl(self.store, self.queue, self.files)
+
+
+@pytest.fixture
+def batch() -> Batch:
+    return Batch()
+
+
+def test_a_job_runs_to_one_output_in_input_order(batch):
+    status = batch.submit("in.parquet", "out.parquet", job_id="job-1")
+    assert status.state is JobState.QUEUED
+    assert batch.queue.enqueued == ["job-1"]
+    assert run_job(batch.steps, "job-1") is JobState.SUCCEEDED
+    output = batch.files.outputs["out.parquet"]
+    assert len(output) == 1_000
+    assert output["row"].tolist() == list(range(1_000))
+    assert output["transaction_id"].tolist()[:2] == ["t0", "t1"]
+    assert set(output["decision"]) <= {"fraud", "legit"}
+    assert (output["model_version"] == 1).all()
+    final = batch.control.status("job-1")
+    assert (final.state, final.rows_scored, final.chunks_done, final.chunks_total) == (
+        JobState.SUCCEEDED,
+        1_000,
+        4,
+        4,
+    )
+    assert "job-1" in batch.files.cleaned
+
+
+def test_a_rerun_step_does_not_duplicate_work(batch):
+    batch.submit("in.parquet", "out.parquet", job_id="job-2")
+    first_plan = batch.steps.prepare("job-2")
+    assert batch.steps.prepare("job-2") == first_plan  # redelivered: the same plan, nothing restaged
+    assert batch.steps.score_chunk("job-2", 0) == 300
+    assert batch.steps.score_chunk("job-2", 0) == 300  # idempotent: same part key, same mark
+    for chunk in first_plan.chunks[1:]:
+        batch.steps.score_chunk("job-2", chunk.index)
+    batch.steps.commit("job-2")
+    assert batch.steps.commit("job-2") is JobState.SUCCEEDED
+    assert len(batch.files.outputs["out.parquet"]) == 1_000
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda f: f.drop(columns=["V3"]), "missing columns \\['V3'\\]"),
+        (lambda f: f.assign(colour="red"), "unexpected columns \\['colour'\\]"),
+    ],
+)
+def test_bad_columns_fail_at_submit_and_record_nothing(batch, change, message):
+    batch.files.inputs["bad.parquet"] = change(batch.files.inputs["in.parquet"])
+    with pytest.raises(InvalidDataError, match=message):
+        batch.submit("bad.parquet", "out.parquet")
+    assert batch.store.requests == {}
+    assert batch.queue.enqueued == []
+
+
+def test_missing_input_fails_at_submit(batch):
+    with pytest.raises(DataSourceError, match=r"nope\.csv"):
+        batch.submit("nope.csv", "out.parquet")
+
+
+def test_broker_down_at_submit_leaves_no_record(batch):
+    batch.queue.down = True
+    with pytest.raises(ServiceUnavailableError):
+        batch.submit("in.parquet", "out.parquet", job_id="job-3")
+    assert batch.store.requests == {}
+
+
+def test_bad_values_fail_the_job_naming_row_and_column_and_write_no_output(batch):
+    frame = batch.files.inputs["in.parquet"].copy()
+    frame.loc[650, "V5"] = np.nan
+    batch.files.inputs["nan.parquet"] = frame
+    batch.submit("nan.parquet", "out.parquet", job_id="job-4")
+    assert run_job(batch.steps, "job-4") is JobState.FAILED
+    status = batch.control.status("job-4")
+    assert status.state is JobState.FAILED
+    assert "column 'V5' row 651" in status.error
+    assert "out.parquet" not in batch.files.outputs
+
+
+def test_cancel_stops_the_job_before_commit(batch):
+    batch.submit("in.parquet", "out.parquet", job_id="job-5")
+    plan = batch.steps.prepare("job-5")
+    batch.steps.score_chunk("job-5", 0)
+    assert batch.control.cancel("job-5").state is JobState.CANCELLED
+    assert batch.queue.cancelled == ["job-5"]
+    assert batch.steps.score_chunk("job-5", plan.chunks[1].index) == 0
+    assert batch.steps.commit("job-5") is JobState.CANCELLED
+    assert "out.parquet" not in batch.files.outputs
+
+
+def test_unknown_alias_fails_the_job(batch):
+    batch.submit("in.parquet", "out.parquet", model="canary", job_id="job-6")
+    assert batch.steps.prepare("job-6") is None
+    assert "alias 'canary'" in batch.control.status("job-6").error
+
+
+def test_job_ids_are_checked(batch):
+    with pytest.raises(InvalidDataError, match="job_id"):
+        batch.submit("in.parquet", "out.parquet", job_id="../etc")
