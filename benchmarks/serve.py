@@ -16,7 +16,9 @@ of the model's `predict_row` fast path. Prints a table with the aims and writes 
 
 Without --home it generates the default dataset and runs `fraud pipeline run` (~30 s) in
 <workdir>/home first. Exit status: 0 when every target was measured validly (aims may still be missed),
-1 when a server did not become ready or a target answered with errors.
+1 when a server did not become ready or a target answered with errors. Under this closed-loop load p50 is
+about connections / throughput, so the p50 aim tracks throughput; the tail (p99) of `fraud serve` is
+explained by benchmarks/serve_gc_tail.py.
 """
 
 from __future__ import annotations

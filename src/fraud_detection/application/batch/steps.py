@@ -48,7 +48,7 @@ class JobSteps:
         except ServiceUnavailableError:
             raise
         except FraudDetectionError as error:
-            self._fail(job_id, error)
+            self.fail(job_id, error)
             return None
         plan = JobPlan(version.name, version.version, threshold, chunks, "transaction_id" in columns)
         self._store.save_plan(job_id, plan)
@@ -67,7 +67,7 @@ class JobSteps:
         except ServiceUnavailableError:
             raise
         except FraudDetectionError as error:
-            self._fail(job_id, error)
+            self.fail(job_id, error)
             return 0
         self._files.write_part(job_id, chunk, scores)
         self._store.mark_chunk_done(job_id, index, chunk.rows)
@@ -82,7 +82,7 @@ class JobSteps:
             return status.state
         if status.chunks_done < len(plan.chunks):
             missing = len(plan.chunks) - status.chunks_done
-            self._fail(job_id, FraudDetectionError(f"{missing} chunk(s) were never scored"))
+            self.fail(job_id, FraudDetectionError(f"{missing} chunk(s) were never scored"))
             return JobState.FAILED
         written = self._files.commit(job_id, plan.chunks, self._store.request(job_id).output_uri)
         self._store.finish(job_id, JobState.SUCCEEDED)
@@ -119,7 +119,8 @@ class JobSteps:
         columns["model_version"] = np.full(chunk.rows, plan.model_version, dtype=np.int32)
         return columns
 
-    def _fail(self, job_id: str, error: Exception) -> None:
+    def fail(self, job_id: str, error: Exception) -> None:
+        """End the job as failed with the error's message, and drop its staged data."""
         logger.warning("job %s failed: %s", job_id, error)
         self._store.finish(job_id, JobState.FAILED, str(error))
         self._files.clean(job_id)

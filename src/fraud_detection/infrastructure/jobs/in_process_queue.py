@@ -1,0 +1,53 @@
+"""The embedded job queue: jobs run one after another on a thread of this process (no broker to run).
+
+The same job steps as the Celery workers, in order; what it cannot do is survive this process, so the CLI
+waits for its job and the API runs its jobs while it lives.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from fraud_detection.domain.jobs import JobState
+from fraud_detection.domain.ports.jobs import JobQueue
+
+logger = logging.getLogger(__name__)
+
+
+class InProcessJobQueue(JobQueue):
+    def __init__(self, run: Callable[[str], JobState]) -> None:
+        self._run = run
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch-job")
+        self._futures: dict[str, Future[JobState]] = {}
+        self._lock = threading.Lock()
+
+    def enqueue(self, job_id: str) -> None:
+        with self._lock:
+            self._futures[job_id] = self._executor.submit(self._guarded, job_id)
+
+    def cancel(self, job_id: str) -> None:
+        with self._lock:
+            future = self._futures.get(job_id)
+        if future is not None:
+            future.cancel()  # not started yet: never starts; running: its next chunk sees the record
+
+    def depth(self) -> int:
+        with self._lock:
+            return sum(1 for future in self._futures.values() if not future.done())
+
+    def wait(self, job_id: str, timeout: float | None = None) -> JobState | None:
+        """Block until the job ends (the CLI's embedded mode); None when it was cancelled before starting."""
+        future = self._futures.get(job_id)
+        if future is None or future.cancelled():
+            return None
+        return future.result(timeout)
+
+    def _guarded(self, job_id: str) -> JobState:
+        try:
+            return self._run(job_id)
+        except Exception:
+            logger.exception("batch job %s crashed", job_id)
+            raise

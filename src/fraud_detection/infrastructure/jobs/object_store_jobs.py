@@ -1,0 +1,102 @@
+"""Job records as small JSON objects under `jobs/<id>/` in the object store every worker already shares:
+
+    request.json   what was submitted            plan.json     model version and chunks
+    done/<n>.json  one per scored chunk           outcome.json  succeeded / failed / cancelled
+
+Every write is one atomic object; a chunk mark is written once per chunk key, so redelivered tasks cannot
+double-count; status is derived from what exists. No database to run, local or S3 alike.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+from fraud_detection.domain.errors import JobExistsError, JobNotFoundError, ObjectNotFoundError
+from fraud_detection.domain.jobs import Chunk, JobPlan, JobRequest, JobState, JobStatus
+from fraud_detection.domain.ports.jobs import JobStore
+from fraud_detection.domain.ports.storage import ObjectStore
+
+PREFIX = "jobs"
+
+
+class ObjectStoreJobStore(JobStore):
+    def __init__(self, store: ObjectStore) -> None:
+        self._store = store
+
+    def create(self, request: JobRequest) -> None:
+        if self._store.exists(self._key(request.job_id, "request.json")):
+            raise JobExistsError(f"job '{request.job_id}' already exists; choose another id")
+        self._write(request.job_id, "request.json", asdict(request))
+
+    def request(self, job_id: str) -> JobRequest:
+        return JobRequest(**self._read_required(job_id, "request.json"))
+
+    def save_plan(self, job_id: str, plan: JobPlan) -> None:
+        self._write(job_id, "plan.json", asdict(plan))
+
+    def plan(self, job_id: str) -> JobPlan | None:
+        document = self._read(job_id, "plan.json")
+        if document is None:
+            return None
+        chunks = tuple(Chunk(**chunk) for chunk in document.pop("chunks"))
+        return JobPlan(**document, chunks=chunks)
+
+    def mark_chunk_done(self, job_id: str, index: int, rows: int) -> None:
+        self._write(job_id, f"done/{index:06d}.json", {"rows": rows, "at": _now()})
+
+    def finish(self, job_id: str, state: JobState, error: str | None = None) -> None:
+        if self._read(job_id, "outcome.json") is None:  # the first outcome wins (e.g. a cancel)
+            self._write(job_id, "outcome.json", {"state": state.value, "error": error, "at": _now()})
+
+    def status(self, job_id: str) -> JobStatus:
+        request = self.request(job_id)
+        plan = self.plan(job_id)
+        outcome = self._read(job_id, "outcome.json")
+        done = [key for key in self._store.list_keys(self._key(job_id, "done/")) if key.endswith(".json")]
+        done_rows = sum(plan.chunks[int(key.rsplit("/", 1)[1][:-5])].rows for key in done) if plan else 0
+        if outcome is not None:
+            state, error = JobState(outcome["state"]), outcome["error"]
+        else:
+            state, error = (JobState.RUNNING if plan or done else JobState.QUEUED), None
+        return JobStatus(
+            job_id=job_id,
+            state=state,
+            request=request,
+            rows_total=plan.rows if plan else None,
+            rows_scored=done_rows,
+            chunks_total=len(plan.chunks) if plan else None,
+            chunks_done=len(done),
+            model_version=plan.model_version if plan else None,
+            error=error,
+            updated_at=outcome["at"] if outcome else None,
+        )
+
+    def delete(self, job_id: str) -> None:
+        for key in list(self._store.list_keys(f"{PREFIX}/{job_id}/")):
+            self._store.delete(key)
+
+    def _key(self, job_id: str, name: str) -> str:
+        return f"{PREFIX}/{job_id}/{name}"
+
+    def _write(self, job_id: str, name: str, document: dict[str, Any]) -> None:
+        self._store.write_bytes(self._key(job_id, name), json.dumps(document).encode())
+
+    def _read(self, job_id: str, name: str) -> dict[str, Any] | None:
+        try:
+            document: dict[str, Any] = json.loads(self._store.read_bytes(self._key(job_id, name)))
+        except ObjectNotFoundError:
+            return None
+        return document
+
+    def _read_required(self, job_id: str, name: str) -> dict[str, Any]:
+        document = self._read(job_id, name)
+        if document is None:
+            raise JobNotFoundError(f"no job '{job_id}'")
+        return document
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
