@@ -6,12 +6,18 @@ Adapter factories import their vendor SDK inside the function, so a command that
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
 from dependency_injector import containers, providers
 
+from fraud_detection.application.batch.control import JobControl
+from fraud_detection.application.batch.inline import run_job
+from fraud_detection.application.batch.models import JobModels
+from fraud_detection.application.batch.steps import JobSteps
+from fraud_detection.application.batch.submit import SubmitScoringJob
 from fraud_detection.application.evaluate import EvaluateModel, RenderEvaluationPlots
 from fraud_detection.application.ingest import IngestDataset
 from fraud_detection.application.model_admin import ModelAdministration
@@ -25,6 +31,7 @@ from fraud_detection.application.serving.runtime import ServingRuntime
 from fraud_detection.application.serving.score import ScoreTransactions
 from fraud_detection.application.train import TrainModel
 from fraud_detection.application.validate import ValidateDataset
+from fraud_detection.domain.ports.acceleration import ModelAccelerator
 from fraud_detection.domain.promotion import PromotionPolicy
 from fraud_detection.domain.split import SplitPolicy
 from fraud_detection.domain.training import TrainingParams
@@ -46,6 +53,7 @@ if TYPE_CHECKING:
         ScoringTelemetry,
         TransactionSource,
     )
+    from fraud_detection.domain.ports.jobs import BatchFiles, JobQueue, JobStore
 
 
 def make_object_store(settings: Settings) -> ObjectStore:
@@ -140,6 +148,37 @@ def make_scoring_telemetry() -> ScoringTelemetry:
     return PrometheusScoringTelemetry()
 
 
+def make_job_store(store: ObjectStore) -> JobStore:
+    from fraud_detection.infrastructure.jobs import ObjectStoreJobStore
+
+    return ObjectStoreJobStore(store)
+
+
+def make_batch_files(store: ObjectStore, settings: Settings) -> BatchFiles:
+    from fraud_detection.infrastructure.batch import ParquetBatchFiles
+
+    return ParquetBatchFiles(store, endpoint_url=settings.s3_endpoint_url, region=settings.aws_region)
+
+
+def make_model_accelerator(settings: Settings) -> ModelAccelerator:
+    if not settings.model_compile:
+        return ModelAccelerator()
+    from fraud_detection.infrastructure.lightgbm.compiled import CompilingAccelerator
+
+    return CompilingAccelerator(settings.home / "compiled-models")
+
+
+def make_job_queue(settings: Settings, steps: JobSteps) -> JobQueue:
+    """Celery (Redis) when FRAUD_BROKER_URL is set; otherwise jobs run on a thread of this process."""
+    if settings.broker_url:
+        from fraud_detection.infrastructure.celery import CeleryJobQueue, make_celery_app
+
+        return CeleryJobQueue(make_celery_app(settings))
+    from fraud_detection.infrastructure.jobs import InProcessJobQueue
+
+    return InProcessJobQueue(partial(run_job, steps))
+
+
 def make_validation_rules(settings: Settings) -> ValidationRules:
     return ValidationRules(
         min_rows=settings.validation_min_rows,
@@ -195,6 +234,18 @@ class Container(containers.DeclarativeContainer):
         ServingRuntime, champion_loader, prediction_log, settings.provided.model_poll_seconds
     )
     request_retrain = providers.Factory(RequestRetrain, publisher)
+
+    # Batch scoring jobs
+    job_store = providers.Singleton(make_job_store, object_store)
+    batch_files = providers.Singleton(make_batch_files, object_store, settings)
+    model_accelerator = providers.Singleton(make_model_accelerator, settings)
+    job_models = providers.Singleton(JobModels, registry, model_accelerator)
+    job_steps = providers.Singleton(
+        JobSteps, job_store, batch_files, job_models, settings.provided.batch_chunk_rows
+    )
+    job_queue = providers.Singleton(make_job_queue, settings, job_steps)
+    submit_job = providers.Factory(SubmitScoringJob, job_store, job_queue, batch_files)
+    job_control = providers.Factory(JobControl, job_store, job_queue, batch_files)
 
     # Use cases
     ingest = providers.Factory(IngestDataset, transaction_source, datasets)

@@ -80,6 +80,21 @@ class Settings(BaseSettings):
         5.0, gt=0, description="Longest a captured prediction waits unwritten."
     )
 
+    broker_url: str | None = Field(
+        None, description="Celery broker for batch jobs (redis://...); unset = jobs run in this process."
+    )
+    result_backend: str | None = Field(None, description="Celery result backend; default: the broker URL.")
+    broker_visibility_timeout: int = Field(
+        3600, gt=0, description="Seconds before a task a dead worker held is handed to another worker."
+    )
+    batch_chunk_rows: int = Field(250_000, gt=0, description="Rows per batch-scoring task (chunk).")
+    worker_metrics_port: int = Field(
+        9100, ge=0, le=65535, description="`fraud worker`'s /metrics port (0=off)."
+    )
+    model_compile: bool = Field(
+        True, description="Compile models for batch scoring (lleaves) when available; else plain LightGBM."
+    )
+
     @field_validator("admin_token", mode="before")
     @classmethod
     def _admin_token(cls, value: object) -> object:

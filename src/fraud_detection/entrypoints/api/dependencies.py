@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dependency_injector.wiring import Provide, inject
 
+from fraud_detection.application.batch.control import JobControl
+from fraud_detection.application.batch.submit import SubmitScoringJob
 from fraud_detection.application.model_admin import ModelAdministration
 from fraud_detection.application.serving.champion_loader import ChampionLoader
 from fraud_detection.application.serving.model_holder import ModelHolder
@@ -47,6 +49,24 @@ def _retrain(use_case: RequestRetrain = Provide[Container.request_retrain]) -> R
 @inject
 def _model_admin(use_case: ModelAdministration = Provide[Container.model_admin]) -> ModelAdministration:
     return use_case
+
+
+@inject
+def _submit_job(use_case: SubmitScoringJob = Provide[Container.submit_job]) -> SubmitScoringJob:
+    return use_case
+
+
+@inject
+def _job_control(use_case: JobControl = Provide[Container.job_control]) -> JobControl:
+    return use_case
+
+
+async def submit_job() -> SubmitScoringJob:
+    return _submit_job()
+
+
+async def job_control() -> JobControl:
+    return _job_control()
 
 
 async def scorer() -> ScoreTransactions:

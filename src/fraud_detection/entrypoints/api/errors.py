@@ -10,9 +10,12 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fraud_detection.domain.errors import (
+    DataSourceError,
     FraudDetectionError,
     IncompatibleModelError,
     InvalidDataError,
+    JobExistsError,
+    JobNotFoundError,
     ModelNotFoundError,
     ModelNotReadyError,
     ServiceUnavailableError,
@@ -55,9 +58,11 @@ async def domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, FraudDetectionError)
     if isinstance(exc, ModelNotReadyError | ServiceUnavailableError):
         status = 503
-    elif isinstance(exc, ModelNotFoundError):
+    elif isinstance(exc, ModelNotFoundError | JobNotFoundError):
         status = 404
-    elif isinstance(exc, InvalidDataError | IncompatibleModelError):
+    elif isinstance(exc, JobExistsError):
+        status = 409
+    elif isinstance(exc, InvalidDataError | IncompatibleModelError | DataSourceError):
         status = 422
     else:
         status = 400

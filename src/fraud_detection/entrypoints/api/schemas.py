@@ -141,3 +141,30 @@ class Health(BaseModel):
     status: str
     model_version: int | None = None
     reason: str | None = None
+
+
+class JobIn(BaseModel):
+    model_config = STRICT
+    input_uri: str = Field(
+        min_length=1, max_length=2048, description="CSV, CSV.gz or Parquet: path or s3://."
+    )
+    output_uri: str = Field(min_length=1, max_length=2048, description="Parquet to write: path or s3://.")
+    model: str = Field("champion", min_length=1, max_length=64, description="Alias or version number.")
+    job_id: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+class JobOut(BaseModel):
+    job_id: str
+    state: Literal["queued", "running", "succeeded", "failed", "cancelled"]
+    input_uri: str
+    output_uri: str
+    model: str
+    submitted_at: str
+    rows_total: int | None
+    rows_scored: int
+    chunks_total: int | None
+    chunks_done: int
+    progress: float
+    model_version: int | None
+    error: str | None
+    updated_at: str | None

@@ -25,11 +25,12 @@ def main_options(
 
 
 def _register() -> None:
-    from fraud_detection.entrypoints.cli import config, data, model, pipeline, serve, validate
+    from fraud_detection.entrypoints.cli import batch, config, data, model, pipeline, serve, validate
 
     app.add_typer(data.app, name="data")
     app.add_typer(pipeline.app, name="pipeline")
     app.add_typer(model.app, name="model")
+    app.add_typer(batch.app, name="batch")
     app.command("validate")(validate.validate)
     app.command("config")(config.show)
     app.command("serve")(serve.serve)

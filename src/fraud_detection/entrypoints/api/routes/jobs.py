@@ -1,0 +1,71 @@
+"""Batch scoring jobs over HTTP: submit (202), status, cancel. Behind the admin token: a job reads and
+writes files wherever the service's credentials reach."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from fastapi import APIRouter, Depends, Response
+
+from fraud_detection.application.batch.control import JobControl
+from fraud_detection.application.batch.submit import SubmitScoringJob
+from fraud_detection.domain.jobs import JobStatus
+from fraud_detection.entrypoints.api import dependencies
+from fraud_detection.entrypoints.api.schemas import ErrorOut, JobIn, JobOut
+from fraud_detection.entrypoints.api.security import require_admin
+
+router = APIRouter(
+    prefix="/v1/jobs",
+    tags=["batch jobs"],
+    dependencies=[Depends(require_admin)],
+    responses={
+        401: {"model": ErrorOut, "description": "Missing or wrong bearer token."},
+        403: {"model": ErrorOut, "description": "Disabled: FRAUD_ADMIN_TOKEN is not set."},
+        404: {"model": ErrorOut, "description": "No such job."},
+    },
+)
+
+
+@router.post(
+    "",
+    response_model=JobOut,
+    status_code=202,
+    responses={
+        409: {"model": ErrorOut, "description": "The job id is taken."},
+        422: {"model": ErrorOut, "description": "The input is missing, unreadable or of another schema."},
+        503: {"model": ErrorOut, "description": "The broker is unreachable; nothing was recorded."},
+    },
+)
+def submit_job(
+    job: JobIn, response: Response, submit: SubmitScoringJob = Depends(dependencies.submit_job)
+) -> dict[str, Any]:
+    """Check the input, record the job and queue it; poll GET /v1/jobs/{job_id}."""
+    status = submit(job.input_uri, job.output_uri, job.model, job.job_id)
+    response.headers["Location"] = f"/v1/jobs/{status.job_id}"
+    return job_out(status)
+
+
+@router.get("/{job_id}", response_model=JobOut)
+def job_status(job_id: str, control: JobControl = Depends(dependencies.job_control)) -> dict[str, Any]:
+    return job_out(control.status(job_id))
+
+
+@router.delete("/{job_id}", response_model=JobOut)
+def cancel_job(job_id: str, control: JobControl = Depends(dependencies.job_control)) -> dict[str, Any]:
+    """Cancel: no output will be written (a finished job is left as it ended)."""
+    return job_out(control.cancel(job_id))
+
+
+def job_out(status: JobStatus) -> dict[str, Any]:
+    document = asdict(status)
+    request = document.pop("request")
+    document.pop("extra")
+    return document | {
+        "state": status.state.value,
+        "input_uri": request["input_uri"],
+        "output_uri": request["output_uri"],
+        "model": request["model"],
+        "submitted_at": request["submitted_at"],
+        "progress": status.progress,
+    }

@@ -1,0 +1,89 @@
+"""`fraud batch submit|status|cancel`: score whole files as jobs (Celery workers, or this process)."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from fraud_detection.domain.jobs import JobState, JobStatus
+from fraud_detection.entrypoints.cli.context import console, container, stdout
+from fraud_detection.entrypoints.cli.errors import BAD_INPUT, fail, handles_user_errors
+
+app = typer.Typer(help="Batch scoring jobs.", no_args_is_help=True)
+POLL_SECONDS = 0.5
+
+
+@app.command()
+@handles_user_errors
+def submit(
+    input_uri: Annotated[str, typer.Argument(metavar="INPUT", help="CSV, CSV.gz or Parquet: path or s3://.")],
+    output_uri: Annotated[str, typer.Argument(metavar="OUTPUT", help="Parquet to write: path or s3://.")],
+    model: Annotated[str, typer.Option(help="Alias or version number.")] = "champion",
+    job_id: Annotated[str | None, typer.Option(help="Your id for the job (default: generated).")] = None,
+    wait: Annotated[bool, typer.Option(help="Follow the job with a progress bar until it ends.")] = False,
+) -> None:
+    """Queue a scoring job. Without FRAUD_BROKER_URL the job runs in this process, so the command waits."""
+    c = container()
+    status = c.submit_job()(input_uri, output_uri, model, job_id)
+    stdout.print(status.job_id)
+    embedded = not c.settings().broker_url
+    if embedded:
+        console.print("no FRAUD_BROKER_URL: the job runs in this process")
+    if wait or embedded:
+        _follow(status.job_id)
+
+
+@app.command()
+@handles_user_errors
+def status(
+    job_id: Annotated[str, typer.Argument(metavar="JOB")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """State, progress, model version, output and error of a job."""
+    current = container().job_control().status(job_id)
+    if as_json:
+        print(json.dumps(asdict(current), default=str, indent=2))
+        return
+    _describe(current)
+
+
+@app.command()
+@handles_user_errors
+def cancel(job_id: Annotated[str, typer.Argument(metavar="JOB")]) -> None:
+    """Cancel a job: no output is written; chunks already running finish and are discarded."""
+    _describe(container().job_control().cancel(job_id))
+
+
+def _follow(job_id: str) -> None:
+    control = container().job_control()
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed:,} rows"))
+    with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as progress:
+        task = progress.add_task(f"job {job_id}", total=None)
+        current = control.status(job_id)
+        while not current.state.finished:
+            progress.update(task, completed=current.rows_scored, total=current.rows_total)
+            time.sleep(POLL_SECONDS)
+            current = control.status(job_id)
+    _describe(current)
+    if current.state is JobState.FAILED:
+        raise fail(f"job {job_id} failed: {current.error}", BAD_INPUT)
+    if current.state is JobState.CANCELLED:
+        raise typer.Exit(1)
+
+
+def _describe(current: JobStatus) -> None:
+    total = f"{current.rows_total:,}" if current.rows_total is not None else "?"
+    model = f"v{current.model_version}" if current.model_version else current.request.model
+    stdout.print(
+        f"{current.job_id}: {current.state.value}, {current.rows_scored:,}/{total} rows, "
+        f"{current.chunks_done}/{current.chunks_total or '?'} chunks, model {model}"
+    )
+    if current.state is JobState.SUCCEEDED:
+        stdout.print(f"output: {current.request.output_uri}")
+    if current.error:
+        stdout.print(f"error: {current.error}")
