@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 
 from fraud_detection.container import API_PACKAGES, bootstrap
 from fraud_detection.domain.model import CHAMPION, ModelMetadata
+from fraud_detection.domain.ports.acceleration import ModelAccelerator
 from fraud_detection.domain.schema import V_COLUMNS
 from fraud_detection.entrypoints.api.app import create_app
 from fraud_detection.settings import Settings
@@ -30,6 +31,7 @@ class Api:
         self.container.registry.override(providers.Object(self.registry))
         self.container.prediction_log.override(providers.Object(self.log))
         self.container.model_cache.override(providers.Object(FakeModelCache()))
+        self.container.model_accelerator.override(providers.Object(ModelAccelerator()))
         if champion:
             self.promote(weight=1.0)
         self.client = TestClient(create_app(self.container))
@@ -194,3 +196,51 @@ def test_metrics_name_routes_decisions_and_the_model(api):
     assert 'fraud_model_info{name="fake-model",source="registry",version="1"} 1.0' in text
     assert "fraud_http_request_duration_seconds_bucket" in text
     assert "fraud_prediction_score_bucket" in text
+
+
+def test_jobs_need_the_token_run_in_process_and_report_progress(api):
+    from tests.builders import transactions
+    from tests.fakes import FakeBatchFiles
+
+    files = FakeBatchFiles()
+    files.inputs["in.parquet"] = transactions(900).drop(columns=["Class"])
+    api.container.batch_files.override(providers.Object(files))
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    job = {"input_uri": "in.parquet", "output_uri": "out.parquet", "job_id": "api-job-1"}
+    assert api.client.post("/v1/jobs", json=job).status_code == 401
+    submitted = api.client.post("/v1/jobs", json=job, headers=auth)
+    assert submitted.status_code == 202
+    assert submitted.headers["Location"] == "/v1/jobs/api-job-1"
+    api.container.job_queue().wait("api-job-1", timeout=30)
+    done = api.client.get("/v1/jobs/api-job-1", headers=auth).json()
+    assert (done["state"], done["rows_scored"], done["progress"], done["model_version"]) == (
+        "succeeded",
+        900,
+        1.0,
+        1,
+    )
+    assert len(files.outputs["out.parquet"]) == 900
+    assert api.client.post("/v1/jobs", json=job, headers=auth).status_code == 409
+    assert api.client.get("/v1/jobs/nope", headers=auth).status_code == 404
+    missing = api.client.post(
+        "/v1/jobs", json=job | {"job_id": "j2", "input_uri": "missing.csv"}, headers=auth
+    )
+    assert missing.status_code == 422
+    assert "missing.csv" in missing.json()["error"]
+    cancelled = api.client.delete("/v1/jobs/api-job-1", headers=auth).json()
+    assert cancelled["state"] == "succeeded"  # a finished job stays as it ended
+
+
+def test_jobs_answer_503_when_the_queue_is_down(api):
+    from tests.builders import transactions
+    from tests.fakes import FakeBatchFiles, FakeJobQueue
+
+    files = FakeBatchFiles()
+    files.inputs["in.parquet"] = transactions(100).drop(columns=["Class"])
+    api.container.batch_files.override(providers.Object(files))
+    api.container.job_queue.override(providers.Object(FakeJobQueue(down=True)))
+    job = {"input_uri": "in.parquet", "output_uri": "out.parquet", "job_id": "down-1"}
+    response = api.client.post("/v1/jobs", json=job, headers={"Authorization": f"Bearer {TOKEN}"})
+    assert response.status_code == 503
+    assert "unreachable" in response.json()["error"]
+    assert api.client.get("/v1/jobs/down-1", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 404
