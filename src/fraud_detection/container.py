@@ -157,7 +157,12 @@ def make_job_store(store: ObjectStore) -> JobStore:
 def make_batch_files(store: ObjectStore, settings: Settings) -> BatchFiles:
     from fraud_detection.infrastructure.batch import ParquetBatchFiles
 
-    return ParquetBatchFiles(store, endpoint_url=settings.s3_endpoint_url, region=settings.aws_region)
+    return ParquetBatchFiles(
+        store,
+        endpoint_url=settings.s3_endpoint_url,
+        region=settings.aws_region,
+        scratch_dir=settings.home / "scratch",
+    )
 
 
 def make_model_accelerator(settings: Settings) -> ModelAccelerator:

@@ -1,0 +1,135 @@
+"""The BatchFiles adapter: inputs (local or s3://; CSV, CSV.gz, Parquet) are streamed into zstd Parquet
+chunks in the shared work store, scored parts sit beside them, and the output is one Parquet file moved
+into place atomically. Memory follows the chunk size, never the input size.
+
+Work store layout (the job records under jobs/<id>/ belong to the job store and are left alone):
+    jobs/<id>/input/<n:06d>.parquet   staged chunk n: V1..V28, Amount (float64) [, transaction_id]
+    jobs/<id>/parts/<n:06d>.parquet   scores of chunk n, as the use case built them
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyarrow as pa
+
+from fraud_detection.domain.errors import DataSourceError
+from fraud_detection.domain.features import SCORING_INPUTS
+from fraud_detection.domain.jobs import JOB_ID, Chunk
+from fraud_detection.domain.ports.jobs import BatchFiles, ChunkRows, InputDescription
+from fraud_detection.domain.ports.storage import ObjectStore
+from fraud_detection.infrastructure.batch.input_batches import TRANSACTION_ID, input_batches
+from fraud_detection.infrastructure.batch.input_description import describe_local_file
+from fraud_detection.infrastructure.batch.locations import parse_location
+from fraud_detection.infrastructure.batch.output_files import concatenate, replacing
+from fraud_detection.infrastructure.batch.rebatch import fixed_size_tables
+from fraud_detection.infrastructure.batch.s3_transfers import S3Transfers
+from fraud_detection.infrastructure.batch.work_files import load_table, scratch_folder, store_table
+from fraud_detection.infrastructure.s3.client import make_s3_client
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+PREFIX = "jobs"
+
+
+class ParquetBatchFiles(BatchFiles):
+    """`s3_client_factory` wins over `endpoint_url`/`region`; the client is built on the first s3:// URI.
+    `scratch_dir` holds temporary files (downloaded S3 inputs, chunks before upload, outputs before
+    upload) and is created when missing; default: the system's temp folder."""
+
+    def __init__(
+        self,
+        work: ObjectStore,
+        *,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        s3_client_factory: Callable[[], S3Client] | None = None,
+        scratch_dir: Path | None = None,
+    ) -> None:
+        self._work = work
+        self._s3 = S3Transfers(
+            s3_client_factory or partial(make_s3_client, endpoint_url=endpoint_url, region=region)
+        )
+        self._scratch_dir = scratch_dir
+
+    def describe(self, input_uri: str) -> InputDescription:
+        location = parse_location(input_uri)
+        if isinstance(location, Path):
+            return describe_local_file(location, input_uri)
+        return self._s3.describe(location)
+
+    def stage(self, job_id: str, input_uri: str, chunk_rows: int) -> Iterator[Chunk]:
+        location = parse_location(input_uri)
+        if isinstance(location, Path):
+            yield from self._stage_file(job_id, location, input_uri, chunk_rows)
+            return
+        with scratch_folder(self._scratch_dir) as folder:
+            self._s3.download(location, folder / "input")
+            yield from self._stage_file(job_id, folder / "input", input_uri, chunk_rows)
+
+    def read_chunk(self, chunk: Chunk) -> ChunkRows:
+        table = load_table(self._work, chunk.key, f"staged chunk {chunk.index}")
+        inputs = np.empty((table.num_rows, len(SCORING_INPUTS)), dtype=np.float64)
+        for position, name in enumerate(SCORING_INPUTS):
+            inputs[:, position] = table.column(name).to_numpy()
+        has_ids = TRANSACTION_ID in table.column_names
+        return ChunkRows(inputs, table.column(TRANSACTION_ID).to_numpy() if has_ids else None)
+
+    def write_part(self, job_id: str, chunk: Chunk, columns: dict[str, np.ndarray]) -> None:
+        table = pa.table({name: _arrow_array(values) for name, values in columns.items()})
+        store_table(self._work, _key(job_id, "parts", chunk.index), table, self._scratch_dir)
+
+    def commit(self, job_id: str, chunks: tuple[Chunk, ...], output_uri: str) -> int:
+        location = parse_location(output_uri)
+        parts = (self._part(job_id, chunk) for chunk in chunks)
+        if isinstance(location, Path):
+            with replacing(location, output_uri) as temp:
+                return concatenate(parts, temp)
+        with scratch_folder(self._scratch_dir) as folder:
+            rows = concatenate(parts, folder / "output.parquet")
+            self._s3.upload(folder / "output.parquet", location)
+        return rows
+
+    def clean(self, job_id: str) -> None:
+        for folder in ("input", "parts"):
+            for key in list(self._work.list_keys(f"{_job_prefix(job_id)}/{folder}/")):
+                self._work.delete(key)
+
+    def _stage_file(self, job_id: str, path: Path, source: str, chunk_rows: int) -> Iterator[Chunk]:
+        batches = input_batches(path, source, describe_local_file(path, source))
+        first_row = 0
+        for index, table in enumerate(fixed_size_tables(batches, chunk_rows)):
+            key = _key(job_id, "input", index)
+            store_table(self._work, key, table, self._scratch_dir, dictionary=False)
+            yield Chunk(index, key, table.num_rows, first_row)
+            first_row += table.num_rows
+
+    def _part(self, job_id: str, chunk: Chunk) -> pa.Table:
+        key = _key(job_id, "parts", chunk.index)
+        what = f"the scores of chunk {chunk.index} of job '{job_id}'"
+        table = load_table(self._work, key, what)
+        if table.num_rows != chunk.rows:
+            raise DataSourceError(
+                f"{what} hold {table.num_rows} rows, expected {chunk.rows} ({self._work.uri_for(key)})"
+            )
+        return table
+
+
+def _job_prefix(job_id: str) -> str:
+    if not JOB_ID.match(job_id):
+        raise ValueError(f"invalid job id {job_id!r}")
+    return f"{PREFIX}/{job_id}"
+
+
+def _key(job_id: str, folder: str, index: int) -> str:
+    return f"{_job_prefix(job_id)}/{folder}/{index:06d}.parquet"
+
+
+def _arrow_array(values: np.ndarray) -> pa.Array:
+    """Text columns (numpy str or object arrays) are stored as Parquet strings."""
+    return pa.array(values, type=pa.string()) if values.dtype.kind in "OUS" else pa.array(values)
