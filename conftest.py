@@ -13,4 +13,5 @@ pytest_plugins = [
     "tests.fixtures.seaweedfs",
     "tests.fixtures.mlflow_server",
     "tests.fixtures.prefect_server",
+    "tests.fixtures.redis_server",
 ]
