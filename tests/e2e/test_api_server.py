@@ -148,7 +148,7 @@ def test_restart_with_the_registry_down_serves_the_last_good_model(tmp_path, tra
 
 def test_sigterm_flushes_every_captured_prediction(tmp_path, trained_home, rows):
     cli = copy_home(trained_home, tmp_path / "home")
-    hold = {"FRAUD_CAPTURE_MAX_SECONDS": "3600", "FRAUD_CAPTURE_MAX_ROWS": "1000000"}  # nothing flushes early
+    hold = {"FRAUD_CAPTURE_MAX_SECONDS": "3600", "FRAUD_CAPTURE_MAX_ROWS": "100000"}  # nothing flushes early
     with serve(cli, **hold) as server, server.client() as client:
         for i in range(37):
             assert client.post("/v1/score", json=body(rows.iloc[i], f"s-{i}")).status_code == 200

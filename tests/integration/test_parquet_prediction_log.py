@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import re
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import replace
@@ -79,17 +81,23 @@ class FakeClock:
 
 
 class FlakyStore(ObjectStore):
-    """A local store whose first `failures` writes raise, as S3 does while unreachable; `gate`, when given,
-    holds every write until it is set (a hanging store call)."""
+    """A local store whose first `failures` writes (and those numbered in `failing`) raise, as S3 does while
+    unreachable; `gate`, when given, holds every write until it is set (a hanging store call)."""
 
-    def __init__(self, inner: ObjectStore, failures: int = 0, gate: threading.Event | None = None) -> None:
-        self.inner, self.failures, self.gate, self.attempts = inner, failures, gate, 0
+    def __init__(
+        self,
+        inner: ObjectStore,
+        failures: int = 0,
+        gate: threading.Event | None = None,
+        failing: frozenset[int] = frozenset(),
+    ) -> None:
+        self.inner, self.failures, self.gate, self.failing, self.attempts = inner, failures, gate, failing, 0
 
     def write_bytes(self, key: str, data: bytes) -> None:
         self.attempts += 1
         if self.gate is not None:
             self.gate.wait(10)
-        if self.attempts <= self.failures:
+        if self.attempts <= self.failures or self.attempts in self.failing:
             raise ServiceUnavailableError(f"cannot write {key}: storage down (attempt {self.attempts})")
         self.inner.write_bytes(key, data)
 
@@ -152,6 +160,67 @@ def test_rows_appended_from_many_threads_land_exactly_once(store: LocalObjectSto
     assert (log.rows_written, log.pending_rows, log.rows_dropped, log.write_failures) == (8_000, 0, 0, 0)
     assert log.files_written == len(parquet_keys(store)) >= 16
     assert max(rows_per_file(store)) <= 500
+
+
+def test_batches_of_any_size_from_many_threads_keep_every_value(store: LocalObjectStore) -> None:
+    """Batches of 1-19 rows into buffers of 7: most of them are split across buffers, and so files."""
+    log = ParquetPredictionLog(store, max_rows=7, max_seconds=0.01)
+    start = threading.Barrier(4)
+    sent: dict[str, np.ndarray] = {}
+
+    def append_all(thread: int) -> None:
+        batches = [make_batch(f"{thread}-{i}", rows=1 + (7 * i + thread) % 19, seed=i) for i in range(40)]
+        sent.update({tx: row for b in batches for tx, row in zip(b.transaction_ids, b.inputs, strict=True)})
+        start.wait()
+        for batch in batches:
+            log.append(batch)
+
+    threads = [threading.Thread(target=append_all, args=(t,)) for t in range(3)]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    for _ in range(20):
+        log.flush()
+    for thread in threads:
+        thread.join()
+    log.close()
+
+    frame = read_predictions(store).frame
+    assert sorted(frame["transaction_id"]) == sorted(sent)
+    received = frame.set_index("transaction_id")[EXPECTED_COLUMNS[:29]]
+    expected = np.array([sent[tx] for tx in received.index])
+    assert np.array_equal(received.to_numpy(), expected)
+    assert max(rows_per_file(store)) <= 7
+    assert (log.rows_written, log.pending_rows, log.rows_dropped) == (len(sent), 0, 0)
+
+
+def test_appends_keep_no_batch_alive_however_many_rows_are_queued(store: LocalObjectStore) -> None:
+    """What the request path leaves behind: no PredictionBatch, none of its arrays, and no GC-tracked object
+    per row (queued batches used to survive into the old generation and set off full collections)."""
+    log = ParquetPredictionLog(store, max_rows=10_000, max_seconds=NEVER)
+    refs: list[weakref.ref[object]] = []
+    for i in range(200):
+        batch = make_batch(f"r{i}", rows=1 + i % 3, seed=i)
+        refs += [weakref.ref(batch), weakref.ref(batch.inputs), weakref.ref(batch.probabilities)]
+        log.append(batch)
+    del batch
+    assert [ref for ref in refs if ref() is not None] == []  # freed at once, by reference counting
+    del refs
+
+    def tracked_after_appending(first: int, count: int) -> tuple[int, int, int]:
+        for i in range(first, first + count):
+            log.append(make_batch(f"r{i}", seed=i))
+        gc.collect()  # only unreachable objects go: whatever the log holds stays counted
+        objects = gc.get_objects()
+        return log.pending_rows, sum(isinstance(o, PredictionBatch) for o in objects), len(objects)
+
+    rows_1, batches_1, tracked_1 = tracked_after_appending(200, 1_000)
+    rows_2, batches_2, tracked_2 = tracked_after_appending(1_200, 4_000)
+    assert (rows_2 - rows_1, batches_1, batches_2) == (4_000, 0, 0)
+    assert tracked_2 - tracked_1 < 100  # 4,000 more queued rows, no more objects for the collector
+    log.close()
+    row = read_predictions(store).frame.set_index("request_id").loc["r4321"]
+    assert row[EXPECTED_COLUMNS[:29]].tolist() == make_batch("r4321", seed=4321).inputs[0].tolist()
 
 
 def test_size_trigger_writes_files_of_max_rows(store: LocalObjectStore) -> None:
@@ -375,6 +444,41 @@ def test_unwritable_batches_are_dropped_and_the_rest_written(
     assert "short-inputs" in caplog.text
     assert "text-inputs" in caplog.text
     assert set(read_predictions(store).frame["request_id"]) == {"good"}
+
+
+def test_batches_with_ids_that_are_not_text_are_dropped_whole_when_written(
+    store: LocalObjectStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    good = make_batch("good", rows=2)
+    number_id = replace(make_batch("number-in-ids", rows=3), transaction_ids=("tx-ok", 42, None))
+    not_text_request = replace(make_batch("x"), request_id=7)
+    surrogate = replace(make_batch("surrogate"), transaction_ids=("\ud800",))
+    same_request_id = replace(make_batch("good"), transaction_ids=(3.5,))  # only this batch of "good" goes
+    later = make_batch("later", rows=1)
+    with caplog.at_level(logging.ERROR, logger=LOGGER), ParquetPredictionLog(store, max_seconds=NEVER) as log:
+        for batch in (good, number_id, not_text_request, surrogate, same_request_id, later):
+            log.append(batch)
+        assert log.pending_rows == 9  # appends checked shapes only; the text columns are checked when written
+    assert (log.rows_written, log.rows_dropped, log.pending_rows) == (3, 6, 0)
+    for request_id in ("number-in-ids", "request 7 ", "surrogate", "3 rows", "is not text"):
+        assert request_id in caplog.text
+    frame = read_predictions(store).frame
+    assert frame["transaction_id"].tolist() == ["good/0", "good/1", "later/0"]
+
+
+def test_a_failed_write_of_one_hour_keeps_only_that_hours_rows(store: LocalObjectStore) -> None:
+    flaky = FlakyStore(store, failing=frozenset({2}))
+    hour5 = datetime(2026, 3, 4, 5, 30, tzinfo=UTC).timestamp()
+    with ParquetPredictionLog(flaky, max_seconds=NEVER) as log:
+        for i, at in enumerate([hour5, hour5 + 3600, hour5 + 1, hour5 + 3601, hour5 + 3602]):
+            log.append(make_batch(f"r{i}", scored_at=at))
+        with pytest.raises(ServiceUnavailableError):
+            log.flush()  # hour 05 written, hour 06 failed
+        assert (log.rows_written, log.pending_rows, log.write_failures) == (2, 3, 1)
+        assert log.flush() == 3
+    frame = read_predictions(store).frame
+    assert frame["request_id"].tolist() == ["r0", "r2", "r1", "r3", "r4"]
+    assert [key.split("/")[2] for key in parquet_keys(store)] == ["hour=05", "hour=06"]
 
 
 # Reading --------------------------------------------------------------------------------------------

@@ -1,81 +1,80 @@
-"""Column-wise concatenation of queued batches into one Arrow table, and its encoding as Parquet.
+"""A column buffer's pending rows as one Arrow table, and its encoding as Parquet.
 
-Runs on the writer thread only, so the request path never pays for numpy concatenation or Arrow arrays.
+Runs on the writer thread only. Every column goes to Arrow whole (`pa.array` over a numpy slice), so a
+10,000-row flush does no per-row Python; the string columns are converted by Arrow's C++ loop.
 """
 
 from __future__ import annotations
-
-import itertools
-import math
-from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from fraud_detection.domain.ports.prediction_log import PredictionBatch
+from fraud_detection.infrastructure.prediction_log.column_buffer import INPUT_WIDTH, ColumnBuffer
 from fraud_detection.infrastructure.prediction_log.record_schema import (
-    INPUT_NAMES,
+    MODEL_NAME,
+    MODEL_VERSION,
     PREDICTION_SCHEMA,
+    REQUEST_ID,
     SCORED_AT_TYPE,
 )
 
 COMPRESSION = "zstd"
+# Dictionary pages only where values repeat: on the float columns (nearly all distinct) Parquet builds a
+# dictionary, finds it too large and falls back to plain, which made encoding 2.5x slower (20 ms against
+# 8 ms for 10,000 rows) and the file larger.
+DICTIONARY_COLUMNS = [REQUEST_ID, MODEL_NAME, MODEL_VERSION]
 BUILD_ERRORS = (ValueError, TypeError, pa.ArrowException)
-LAST_SCORED_AT = 253_402_300_800.0  # 10000-01-01T00:00:00Z: later times have no YYYY key
+MICROSECONDS = 1_000_000
 
 
-def batch_problem(batch: PredictionBatch) -> str | None:
-    """What makes a batch unwritable (shapes that disagree, an unusable timestamp), or None."""
-    try:
-        rows = len(batch)
-        shapes = {
-            "inputs": np.shape(batch.inputs) == (rows, len(INPUT_NAMES)),
-            "times": np.shape(batch.times) == (rows,),
-            "transaction_ids": len(batch.transaction_ids) == rows,
-            "decisions": np.shape(batch.decisions) == (rows,),
-        }
-        in_range = math.isfinite(batch.scored_at) and 0 <= batch.scored_at < LAST_SCORED_AT
-    except (TypeError, ValueError, AttributeError) as error:
-        return f"malformed batch ({error})"
-    wrong = [name for name, ok in shapes.items() if not ok]
-    if wrong:
-        return f"{', '.join(wrong)} do not match {rows} probabilities"
-    if not in_range:
-        return f"scored_at {batch.scored_at!r} is not a Unix time in years 1970-9999"
-    return None
-
-
-def batches_to_table(batches: Sequence[PredictionBatch]) -> pa.Table:
-    """One table in PREDICTION_SCHEMA order; raises one of BUILD_ERRORS for values of the wrong type."""
-    counts = np.fromiter((len(b) for b in batches), dtype=np.int64, count=len(batches))
-    inputs = np.concatenate([b.inputs for b in batches]).astype(np.float64, copy=False)
-    per_batch = {
-        "request_id": np.array([b.request_id for b in batches], dtype=object),
-        "model_name": np.array([b.model_name for b in batches], dtype=object),
-        "model_version": np.array([b.model_version for b in batches], dtype=np.int64),
-        "scored_at": np.array([round(b.scored_at * 1_000_000) for b in batches], dtype=np.int64),
-    }
-    per_row = {name: np.repeat(values, counts) for name, values in per_batch.items()}
-    arrays = [pa.array(inputs[:, i]) for i in range(len(INPUT_NAMES))]
+def buffer_table(buffer: ColumnBuffer) -> pa.Table:
+    """The rows `start:stop` in PREDICTION_SCHEMA order; raises one of BUILD_ERRORS when an object column
+    holds something other than text or None. Numeric columns may share the buffer's memory (no copy), so
+    encode the table before the buffer is released for reuse."""
+    rows = slice(buffer.start, buffer.stop)
+    inputs = buffer.inputs[rows]
+    arrays = [pa.array(inputs[:, column]) for column in range(INPUT_WIDTH)]
     arrays += [
-        pa.array(_concat(b.times for b in batches).astype(np.float64, copy=False)),
-        pa.array(list(itertools.chain.from_iterable(b.transaction_ids for b in batches)), pa.string()),
-        pa.array(per_row["request_id"], pa.string()),
-        pa.array(_concat(b.probabilities for b in batches).astype(np.float64, copy=False)),
-        pa.array(_concat(b.decisions for b in batches).astype(np.bool_, copy=False)),
-        pa.array(per_row["model_name"], pa.string()),
-        pa.array(per_row["model_version"], pa.int64()),
-        pa.array(per_row["scored_at"], SCORED_AT_TYPE),
+        pa.array(buffer.times[rows]),
+        pa.array(buffer.transaction_ids[rows], pa.string()),
+        pa.array(buffer.request_ids[rows], pa.string()),
+        pa.array(buffer.probabilities[rows]),
+        pa.array(buffer.decisions[rows]),
+        pa.array(buffer.model_names[rows], pa.string()),
+        pa.array(buffer.model_versions[rows]),
+        pa.array(np.round(buffer.scored_at[rows] * MICROSECONDS).astype(np.int64), SCORED_AT_TYPE),
     ]
     return pa.Table.from_arrays(arrays, schema=PREDICTION_SCHEMA)
 
 
+def unconvertible_rows(buffer: ColumnBuffer) -> np.ndarray:
+    """Mask over the pending rows whose transaction id, request id or model name Arrow cannot store as a
+    string. Calls Python per value, so it runs only after `buffer_table` has failed (never for good data)."""
+    rows = slice(buffer.start, buffer.stop)
+    is_text = np.frompyfunc(_is_text_or_none, 1, 1)
+    columns = (buffer.transaction_ids[rows], buffer.request_ids[rows], buffer.model_names[rows])
+    convertible = [is_text(column).astype(np.bool_) for column in columns]
+    bad: np.ndarray = ~(convertible[0] & convertible[1] & convertible[2])
+    return bad
+
+
 def encode_parquet(table: pa.Table) -> bytes:
     sink = pa.BufferOutputStream()
-    pq.write_table(table, sink, compression=COMPRESSION)
+    pq.write_table(table, sink, compression=COMPRESSION, use_dictionary=DICTIONARY_COLUMNS)
     return bytes(sink.getvalue().to_pybytes())
 
 
-def _concat(arrays: Iterable[np.ndarray]) -> np.ndarray:
-    return np.concatenate(list(arrays))
+def _is_text_or_none(value: object) -> bool:
+    """What `pa.array(..., pa.string())` accepts: None, and str or bytes that are valid UTF-8 (a str with a
+    lone surrogate is not)."""
+    try:
+        if isinstance(value, str):
+            value.encode("utf-8")
+        elif isinstance(value, bytes):
+            value.decode("utf-8")
+        else:
+            return value is None
+    except UnicodeError:
+        return False
+    return True

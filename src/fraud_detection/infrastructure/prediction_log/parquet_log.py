@@ -12,18 +12,20 @@ import time
 from collections.abc import Callable
 from types import TracebackType
 
+import numpy as np
 import pyarrow as pa
 
 from fraud_detection.domain.ports.prediction_log import PredictionBatch, PredictionLog
 from fraud_detection.domain.ports.storage import ObjectStore
 from fraud_detection.infrastructure.prediction_log.arrow_table import (
     BUILD_ERRORS,
-    batch_problem,
-    batches_to_table,
+    buffer_table,
     encode_parquet,
+    unconvertible_rows,
 )
-from fraud_detection.infrastructure.prediction_log.layout import file_key, hour_bucket, normalise_prefix
-from fraud_detection.infrastructure.prediction_log.pending_batches import Entry, PendingBatches
+from fraud_detection.infrastructure.prediction_log.column_buffer import ColumnBuffer
+from fraud_detection.infrastructure.prediction_log.layout import file_key, hour_runs, normalise_prefix
+from fraud_detection.infrastructure.prediction_log.pending_rows import PendingRows, UnwritableBatchError
 
 logger = logging.getLogger(__name__)
 
@@ -32,10 +34,14 @@ JOIN_GRACE_SECONDS = 0.5
 
 
 class ParquetPredictionLog(PredictionLog):
-    """`append` only queues (no I/O, no arrays built); a daemon thread writes one zstd Parquet file per
-    micro-batch (split by UTC hour, so each file sits in the partition of all its rows) once `max_rows` rows
-    are pending or the oldest is `max_seconds` old by `clock`. A failed write is retried with exponential
-    backoff while rows stay queued, up to `max_pending_rows`; beyond that the oldest are dropped and counted.
+    """`append` copies the batch's values into preallocated column buffers of `max_rows` rows and keeps no
+    reference to the batch (no I/O, nothing per request left for the garbage collector); a daemon thread
+    writes one zstd Parquet file per micro-batch (split by UTC hour, so each file sits in the partition of
+    all its rows) once a buffer is full or its oldest row is `max_seconds` old by `clock`. A batch that
+    cannot be stored (shapes that disagree, values of the wrong type, a bad timestamp) is dropped, counted
+    and logged with its request id, at append or, for text columns, when its buffer is written. A failed
+    write is retried with exponential backoff while rows stay queued, up to `max_pending_rows`; beyond that
+    the oldest rows are dropped and counted.
     `close` drains within `close_timeout_seconds`; rows it cannot write are logged and counted as dropped.
 
     Counters for metrics: rows_written, files_written, write_failures, rows_dropped, pending_rows.
@@ -69,7 +75,7 @@ class ParquetPredictionLog(PredictionLog):
         self._close_timeout = close_timeout_seconds
         self._close_attempts = close_attempts
         self._close_deadline = math.inf
-        self._pending = PendingBatches(max_rows=max_pending_rows, wake_rows=max_rows, clock=clock)
+        self._pending = PendingRows(buffer_rows=max_rows, max_rows=max_pending_rows, clock=clock)
         self._write_lock = threading.Lock()  # one writer at a time: the thread, flush() or close()
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -91,22 +97,32 @@ class ParquetPredictionLog(PredictionLog):
         return self._pending.rows_dropped
 
     def append(self, batch: PredictionBatch) -> None:
-        wake, dropped = self._pending.add(batch)
+        try:
+            wake, dropped = self._pending.add(batch)
+        except UnwritableBatchError as error:
+            logger.error(
+                "prediction log: dropped %d rows of request %s (model %s v%s): %s",
+                error.rows,
+                getattr(batch, "request_id", "?"),
+                getattr(batch, "model_name", "?"),
+                getattr(batch, "model_version", "?"),
+                error.problem,
+            )
+            return
         if wake and not self._wake.is_set():
             self._wake.set()
         if dropped:
             self._report_drop(dropped)
 
     def flush(self) -> int:
+        """Write what is queued when called (rows appended meanwhile wait for the next write)."""
         with self._write_lock:
-            remaining = self._pending.queued_batches()
             written = 0
-            while remaining > 0:
-                chunk = self._pending.take(self._max_rows, max_batches=remaining)
-                if not chunk:
+            for _ in range(self._pending.seal()):
+                buffer = self._pending.take()
+                if buffer is None:
                     break
-                remaining -= len(chunk)
-                written += self._write_chunk(chunk)
+                written += self._write_buffer(buffer)
             return written
 
     def close(self) -> None:
@@ -117,7 +133,7 @@ class ParquetPredictionLog(PredictionLog):
         self._stopping.set()
         self._wake.set()
         self._thread.join(max(deadline - time.monotonic(), 0.0) + JOIN_GRACE_SECONDS)
-        if not self._thread.is_alive() and self._pending.queued_batches():
+        if not self._thread.is_alive() and self._pending.queued_rows():
             self._drain_before_exit()  # no writer ran here (a forked child) or it died: drain ourselves
         elif self._thread.is_alive():
             lost = self._pending.abandon()
@@ -148,8 +164,8 @@ class ParquetPredictionLog(PredictionLog):
                 continue
             try:
                 with self._write_lock:
-                    while self._due():
-                        self._write_chunk(self._pending.take(self._max_rows))
+                    while (buffer := self._pending.take(self._max_seconds)) is not None:
+                        self._write_buffer(buffer)
             except Exception as error:
                 failures += 1
                 delay = self._backoff(failures)
@@ -170,21 +186,13 @@ class ParquetPredictionLog(PredictionLog):
         now = time.monotonic()
         if retry_at > now:
             return retry_at - now
-        if self._pending.rows >= self._max_rows:
+        if self._pending.queued_rows() >= self._max_rows:
             return 0.0
         oldest = self._pending.oldest_appended_at()
         if oldest is None:
             return None  # until append or close wakes us
         # Capped at max_seconds so an injected clock that jumps ahead is noticed within that time.
         return min(max(self._max_seconds - (self._clock() - oldest), 0.0), self._max_seconds)
-
-    def _due(self) -> bool:
-        if self._pending.queued_batches() == 0:
-            return False
-        if self._pending.rows >= self._max_rows:
-            return True
-        oldest = self._pending.oldest_appended_at()
-        return oldest is not None and self._clock() - oldest >= self._max_seconds
 
     def _drain_before_exit(self) -> None:
         for attempt in itertools.count(1):
@@ -210,62 +218,75 @@ class ParquetPredictionLog(PredictionLog):
 
     # Writing (the caller holds _write_lock) --------------------------------------------------------
 
-    def _write_chunk(self, entries: list[Entry]) -> int:
-        """Write taken batches, one file per UTC hour; on failure put the unwritten ones back and raise."""
-        groups = _by_hour([entry for entry in entries if self._is_writable(entry)])
-        written = 0
-        for index, group in enumerate(groups):
-            groups[index], table = self._buildable(group)
-            if table is None:
-                continue
-            try:
-                key = file_key(self._prefix, groups[index][0][1].scored_at, os.getpid(), next(self._sequence))
-                self._store.write_bytes(key, encode_parquet(table))
-            except Exception:
-                self.write_failures += 1
-                dropped = self._pending.put_back([entry for rest in groups[index:] for entry in rest])
-                self._wake.set()
-                if dropped:
-                    self._report_drop(dropped)
-                raise
-            self._pending.settle(table.num_rows)
-            self.rows_written += table.num_rows
-            self.files_written += 1
-            written += table.num_rows
+    def _write_buffer(self, buffer: ColumnBuffer) -> int:
+        """Write a taken buffer, one file per UTC hour of its rows, then keep it as a spare; on a failure put
+        the unwritten rows back and raise."""
+        try:
+            buffer.group_by_hour()
+            table = self._table(buffer)
+            written = self._write_hours(buffer, table) if table is not None else 0
+        except Exception:
+            dropped = self._pending.put_back(buffer) if buffer.rows else 0
+            self._wake.set()
+            if dropped:
+                self._report_drop(dropped)
+            raise
+        self._pending.release(buffer)
         return written
 
-    def _is_writable(self, entry: Entry) -> bool:
-        problem = batch_problem(entry[1])
-        if problem is not None:
-            self._drop_unwritable(entry, problem)
-        return problem is None
+    def _write_hours(self, buffer: ColumnBuffer, table: pa.Table) -> int:
+        """One file per run of rows sharing a UTC hour; `buffer.start` follows the rows written."""
+        written = 0
+        for run in hour_runs(buffer.scored_at[buffer.start : buffer.stop]):
+            part = table.slice(run.start, run.stop - run.start)
+            try:
+                first_scored_at = float(buffer.scored_at[buffer.start])
+                key = file_key(self._prefix, first_scored_at, os.getpid(), next(self._sequence))
+                self._store.write_bytes(key, encode_parquet(part))
+            except Exception:
+                self.write_failures += 1
+                raise
+            buffer.start += part.num_rows
+            self._pending.settle(part.num_rows)
+            self.rows_written += part.num_rows
+            self.files_written += 1
+            written += part.num_rows
+        return written
 
-    def _buildable(self, group: list[Entry]) -> tuple[list[Entry], pa.Table | None]:
-        """The table of a group; batches whose values cannot be converted are dropped, not retried forever."""
+    def _table(self, buffer: ColumnBuffer) -> pa.Table | None:
+        """The buffer's rows as a table. Batches with a value Arrow cannot store as text are dropped first
+        (not retried forever); None when no row is left."""
         try:
-            return group, batches_to_table([batch for _, batch in group])
+            return buffer_table(buffer)
         except BUILD_ERRORS:
-            kept = []
-            for entry in group:
-                try:
-                    batches_to_table([entry[1]])
-                except BUILD_ERRORS as error:
-                    self._drop_unwritable(entry, str(error))
-                else:
-                    kept.append(entry)
-            return kept, batches_to_table([batch for _, batch in kept]) if kept else None
+            self._drop_batches(
+                buffer, unconvertible_rows(buffer), "a transaction, request or model id is not text"
+            )
+        if not buffer.rows:
+            return None
+        try:
+            return buffer_table(buffer)
+        except BUILD_ERRORS as error:  # not foreseen by unconvertible_rows: give up on the buffer's rows
+            self._drop_batches(buffer, np.ones(buffer.rows, dtype=np.bool_), str(error))
+            return None
 
-    def _drop_unwritable(self, entry: Entry, problem: str) -> None:
-        batch = entry[1]
-        self._pending.settle(len(batch), dropped=True)
-        logger.error(
-            "prediction log: dropped %d rows of request %s (model %s v%s): %s",
-            len(batch),
-            batch.request_id,
-            batch.model_name,
-            batch.model_version,
-            problem,
-        )
+    def _drop_batches(self, buffer: ColumnBuffer, bad_rows: np.ndarray, problem: str) -> None:
+        """Drop every batch with a row in the `bad_rows` mask, logging each with its request id."""
+        numbers = buffer.batch_numbers[buffer.start : buffer.stop]
+        doomed = np.isin(numbers, numbers[bad_rows])
+        rows = buffer.start + np.flatnonzero(doomed)
+        _, firsts, counts = np.unique(buffer.batch_numbers[rows], return_index=True, return_counts=True)
+        for first, count in zip(rows[firsts].tolist(), counts.tolist(), strict=True):
+            logger.error(
+                "prediction log: dropped %d rows of request %s (model %s v%s): %s",
+                count,
+                buffer.request_ids[first],
+                buffer.model_names[first],
+                buffer.model_versions[first],
+                problem,
+            )
+        self._pending.settle(len(rows), dropped=True)
+        buffer.keep(buffer.start + np.flatnonzero(~doomed))
 
     def _report_drop(self, dropped: int) -> None:
         now = time.monotonic()
@@ -278,10 +299,3 @@ class ParquetPredictionLog(PredictionLog):
             dropped,
             self.rows_dropped,
         )
-
-
-def _by_hour(entries: list[Entry]) -> list[list[Entry]]:
-    groups: dict[int, list[Entry]] = {}
-    for entry in entries:
-        groups.setdefault(hour_bucket(entry[1].scored_at), []).append(entry)
-    return list(groups.values())
