@@ -249,7 +249,7 @@ class Container(containers.DeclarativeContainer):
         JobSteps, job_store, batch_files, job_models, settings.provided.batch_chunk_rows
     )
     job_queue = providers.Singleton(make_job_queue, settings, job_steps)
-    submit_job = providers.Factory(SubmitScoringJob, job_store, job_queue, batch_files)
+    submit_job = providers.Factory(SubmitScoringJob, job_store, job_queue)
     job_control = providers.Factory(JobControl, job_store, job_queue, batch_files)
 
     # Use cases

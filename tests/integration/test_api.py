@@ -225,8 +225,11 @@ def test_jobs_need_the_token_run_in_process_and_report_progress(api):
     missing = api.client.post(
         "/v1/jobs", json=job | {"job_id": "j2", "input_uri": "missing.csv"}, headers=auth
     )
-    assert missing.status_code == 422
-    assert "missing.csv" in missing.json()["error"]
+    assert missing.status_code == 202  # accepted, then failed at once with the reason in its status
+    api.container.job_queue().wait("j2", timeout=30)
+    failed = api.client.get("/v1/jobs/j2", headers=auth).json()
+    assert failed["state"] == "failed"
+    assert "missing.csv" in failed["error"]
     cancelled = api.client.delete("/v1/jobs/api-job-1", headers=auth).json()
     assert cancelled["state"] == "succeeded"  # a finished job stays as it ended
 

@@ -1,5 +1,7 @@
 """Batch scoring use cases on fakes: submit (fail fast, undo on broker outage), steps, reruns, cancel."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -8,7 +10,7 @@ from fraud_detection.application.batch.inline import run_job
 from fraud_detection.application.batch.models import JobModels
 from fraud_detection.application.batch.steps import JobSteps
 from fraud_detection.application.batch.submit import SubmitScoringJob
-from fraud_detection.domain.errors import DataSourceError, InvalidDataError, ServiceUnavailableError
+from fraud_detection.domain.errors import InvalidDataError, ServiceUnavailableError
 from fraud_detection.domain.jobs import JobState
 from fraud_detection.domain.model import CHAMPION, ModelMetadata
 from fraud_detection.domain.ports.acceleration import ModelAccelerator
@@ -30,7 +32,7 @@ class Batch:
         frame = transactions(1_000, fraud_rate=0.05).drop(columns=["Class"])
         frame["transaction_id"] = [f"t{i}" for i in range(len(frame))]
         self.files.inputs["in.parquet"] = frame
-        self.submit = SubmitScoringJob(self.store, self.queue, self.files)
+        self.submit = SubmitScoringJob(self.store, self.queue)
         self.steps = JobSteps(
             self.store, self.files, JobModels(self.registry, ModelAccelerator()), chunk_rows=300
         )
@@ -83,17 +85,20 @@ def test_a_rerun_step_does_not_duplicate_work(batch):
         (lambda f: f.assign(colour="red"), "unexpected columns \\['colour'\\]"),
     ],
 )
-def test_bad_columns_fail_at_submit_and_record_nothing(batch, change, message):
+def test_bad_columns_fail_the_job_at_once_with_the_problem(batch, change, message):
     batch.files.inputs["bad.parquet"] = change(batch.files.inputs["in.parquet"])
-    with pytest.raises(InvalidDataError, match=message):
-        batch.submit("bad.parquet", "out.parquet")
-    assert batch.store.requests == {}
-    assert batch.queue.enqueued == []
+    batch.submit("bad.parquet", "out.parquet", job_id="bad-1")
+    assert run_job(batch.steps, "bad-1") is JobState.FAILED
+    assert re.search(message, batch.control.status("bad-1").error)
+    assert batch.files.outputs == {}
 
 
-def test_missing_input_fails_at_submit(batch):
-    with pytest.raises(DataSourceError, match=r"nope\.csv"):
-        batch.submit("nope.csv", "out.parquet")
+def test_missing_input_fails_the_job_naming_it(batch):
+    batch.submit("nope.csv", "out.parquet", job_id="missing-1")
+    assert batch.steps.prepare("missing-1") is None
+    status = batch.control.status("missing-1")
+    assert status.state is JobState.FAILED
+    assert "nope.csv" in status.error
 
 
 def test_broker_down_at_submit_leaves_no_record(batch):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from fraud_detection.domain.jobs import JobState, JobStatus
+from fraud_detection.domain.errors import JobNotFoundError
+from fraud_detection.domain.jobs import JOB_ID, JobState, JobStatus
 from fraud_detection.domain.ports.jobs import BatchFiles, JobQueue, JobStore
 
 
@@ -11,14 +12,21 @@ class JobControl:
         self._store, self._queue, self._files = store, queue, files
 
     def status(self, job_id: str) -> JobStatus:
-        return self._store.status(job_id)
+        return self._store.status(_checked(job_id))
 
     def cancel(self, job_id: str) -> JobStatus:
         """A finished job stays as it ended; otherwise no output will be written (chunks still running
         finish, but the commit step sees the cancellation and only cleans up)."""
-        status = self._store.status(job_id)
+        status = self._store.status(_checked(job_id))
         if not status.state.finished:
             self._store.finish(job_id, JobState.CANCELLED, "cancelled by request")
             self._queue.cancel(job_id)
             self._files.clean(job_id)
         return self._store.status(job_id)
+
+
+def _checked(job_id: str) -> str:
+    """A malformed id names no job (and must never reach the store as a key)."""
+    if not JOB_ID.match(job_id):
+        raise JobNotFoundError(f"no job '{job_id}': job ids are 1-64 letters, digits, '.', '_' or '-'")
+    return job_id

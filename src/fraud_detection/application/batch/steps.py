@@ -15,6 +15,7 @@ import logging
 import numpy as np
 
 from fraud_detection.application.batch.models import JobModels
+from fraud_detection.application.batch.submit import check_columns
 from fraud_detection.domain.errors import FraudDetectionError, InvalidDataError, ServiceUnavailableError
 from fraud_detection.domain.features import SCORING_INPUTS, feature_matrix
 from fraud_detection.domain.jobs import Chunk, JobPlan, JobState
@@ -42,6 +43,7 @@ class JobSteps:
         try:
             version, threshold = self._models.resolve(request.model)
             columns = self._files.describe(request.input_uri).columns
+            check_columns(request.input_uri, columns)
             chunks = tuple(self._files.stage(job_id, request.input_uri, self._chunk_rows))
             if not chunks:
                 raise InvalidDataError(request.input_uri, "no rows to score")

@@ -1,5 +1,6 @@
-"""Submit a scoring job: check the input now (fail fast), record the job, queue it; undo the record if the
-queue refuses, so a broker outage leaves nothing half-recorded."""
+"""Submit a scoring job: record it and queue it, undoing the record if the queue refuses, so a broker outage
+leaves nothing half-recorded. The input is checked by the job's first step, which fails the job at once
+with the problem in its status (a file can also appear or vanish between submit and run)."""
 
 from __future__ import annotations
 
@@ -9,15 +10,15 @@ from datetime import UTC, datetime
 from fraud_detection.domain.errors import InvalidDataError, ServiceUnavailableError
 from fraud_detection.domain.features import SCORING_INPUTS
 from fraud_detection.domain.jobs import JOB_ID, JobRequest, JobStatus
-from fraud_detection.domain.ports.jobs import BatchFiles, JobQueue, JobStore
+from fraud_detection.domain.ports.jobs import JobQueue, JobStore
 from fraud_detection.domain.schema import TIME
 
 OPTIONAL_COLUMNS = frozenset({TIME, "Class", "transaction_id"})
 
 
 class SubmitScoringJob:
-    def __init__(self, store: JobStore, queue: JobQueue, files: BatchFiles) -> None:
-        self._store, self._queue, self._files = store, queue, files
+    def __init__(self, store: JobStore, queue: JobQueue) -> None:
+        self._store, self._queue = store, queue
 
     def __call__(
         self, input_uri: str, output_uri: str, model: str = "champion", job_id: str | None = None
@@ -25,7 +26,6 @@ class SubmitScoringJob:
         job_id = job_id or uuid.uuid4().hex[:16]
         if not JOB_ID.match(job_id):
             raise InvalidDataError("job_id", "use 1-64 letters, digits, '.', '_' or '-'", column="job_id")
-        check_columns(input_uri, self._files.describe(input_uri).columns)
         request = JobRequest(job_id, input_uri, output_uri, model, datetime.now(UTC).isoformat())
         self._store.create(request)
         try:

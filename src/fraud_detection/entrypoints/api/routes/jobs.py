@@ -33,14 +33,15 @@ router = APIRouter(
     status_code=202,
     responses={
         409: {"model": ErrorOut, "description": "The job id is taken."},
-        422: {"model": ErrorOut, "description": "The input is missing, unreadable or of another schema."},
+        422: {"model": ErrorOut, "description": "Invalid body."},
         503: {"model": ErrorOut, "description": "The broker is unreachable; nothing was recorded."},
     },
 )
 def submit_job(
     job: JobIn, response: Response, submit: SubmitScoringJob = Depends(dependencies.submit_job)
 ) -> dict[str, Any]:
-    """Check the input, record the job and queue it; poll GET /v1/jobs/{job_id}."""
+    """Record and queue the job; poll GET /v1/jobs/{job_id}. A missing or malformed input fails the job at
+    once, with the problem in its `error`."""
     status = submit(job.input_uri, job.output_uri, job.model, job.job_id)
     response.headers["Location"] = f"/v1/jobs/{status.job_id}"
     return job_out(status)
