@@ -445,7 +445,7 @@ def job_runner(work: LocalObjectStore, files: ParquetBatchFiles) -> tuple[Submit
     registry.set_alias(CHAMPION, 1)
     store = ObjectStoreJobStore(work)
     steps = JobSteps(store, files, JobModels(registry, ModelAccelerator()), chunk_rows=400)
-    return SubmitScoringJob(store, FakeJobQueue(), files), steps
+    return SubmitScoringJob(store, FakeJobQueue()), steps
 
 
 def test_a_whole_job_through_the_use_cases(

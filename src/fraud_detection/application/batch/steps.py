@@ -65,7 +65,7 @@ class JobSteps:
         chunk = plan.chunks[index]
         try:
             rows = self._files.read_chunk(chunk)
-            scores = self._score(plan, chunk, rows)
+            scores = self._score(plan, chunk, rows, self._store.request(job_id).input_uri)
         except ServiceUnavailableError:
             raise
         except FraudDetectionError as error:
@@ -94,7 +94,7 @@ class JobSteps:
         )
         return JobState.SUCCEEDED
 
-    def _score(self, plan: JobPlan, chunk: Chunk, rows: ChunkRows) -> dict[str, np.ndarray]:
+    def _score(self, plan: JobPlan, chunk: Chunk, rows: ChunkRows, source: str) -> dict[str, np.ndarray]:
         inputs = rows.inputs
         bad = ~np.isfinite(inputs)
         if bad.any():
@@ -108,7 +108,7 @@ class JobSteps:
         negative = inputs[:, -1] < 0
         if negative.any():
             row = int(np.argmax(negative))
-            raise InvalidDataError("input", "negative value", column="Amount", row=chunk.first_row + row)
+            raise InvalidDataError(source, "negative value", column="Amount", row=chunk.first_row + row)
         model = self._models.get(plan.model_version)
         probabilities = model.predict_matrix(feature_matrix(inputs))
         columns: dict[str, np.ndarray] = {

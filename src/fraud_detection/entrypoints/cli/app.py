@@ -25,7 +25,7 @@ def main_options(
 
 
 def _register() -> None:
-    from fraud_detection.entrypoints.cli import batch, config, data, model, pipeline, serve, validate
+    from fraud_detection.entrypoints.cli import batch, config, data, model, pipeline, serve, validate, worker
 
     app.add_typer(data.app, name="data")
     app.add_typer(pipeline.app, name="pipeline")
@@ -34,6 +34,7 @@ def _register() -> None:
     app.command("validate")(validate.validate)
     app.command("config")(config.show)
     app.command("serve")(serve.serve)
+    app.command("worker")(worker.worker)
 
 
 _register()

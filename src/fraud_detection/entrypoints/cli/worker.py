@@ -1,0 +1,43 @@
+"""`fraud worker`: a Celery worker that runs batch-scoring jobs queued on FRAUD_BROKER_URL."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Annotated
+
+import typer
+
+from fraud_detection.entrypoints.cli.context import console
+from fraud_detection.entrypoints.cli.errors import BAD_INPUT, fail, handles_user_errors
+
+
+@handles_user_errors
+def worker(
+    concurrency: Annotated[
+        int, typer.Option(min=1, help="Tasks run at once: 1 = one process (solo pool), N = N children.")
+    ] = 1,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(min=0, max=65535, help="/metrics port (default FRAUD_WORKER_METRICS_PORT; 0 = off)."),
+    ] = None,
+    metrics_host: Annotated[str, typer.Option(help="Interface of the /metrics server.")] = "0.0.0.0",
+    loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "info",
+) -> None:
+    """Run batch-scoring tasks (prepare, score chunks, commit) from the broker until stopped."""
+    from fraud_detection.settings import Settings
+
+    settings = Settings()
+    if not settings.broker_url:
+        raise fail(
+            "FRAUD_BROKER_URL is not set: a worker needs a broker (e.g. redis://host:6379/0)", BAD_INPUT
+        )
+    if concurrency > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        # Must precede the first import of prometheus_client: children write samples there, /metrics sums.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="fraud-worker-metrics-")
+    from fraud_detection.workers.runner import WorkerOptions, run_worker
+
+    port = settings.worker_metrics_port if metrics_port is None else metrics_port
+    where = f"/metrics on {metrics_host}:{port}" if port else "no /metrics"
+    console.print(f"batch worker: concurrency {concurrency}, {where}")
+    run_worker(settings, WorkerOptions(concurrency, port, metrics_host, loglevel))

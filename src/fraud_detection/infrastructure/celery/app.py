@@ -1,0 +1,71 @@
+"""The Celery application of batch scoring, configured from `Settings` (one place for both sides).
+
+Choices that matter for correctness, not only speed:
+- late acks, one message prefetched, rejected back on worker loss: a worker killed mid-chunk leaves its
+  message unacknowledged, and Redis hands it to another worker after the visibility timeout;
+- the unacked-message sweep runs a few times per visibility timeout (kombu's default sweep is every ~100 s,
+  far longer than a short timeout);
+- short connect timeouts and few publish retries: submitting to a dead broker fails in seconds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+
+from fraud_detection.infrastructure.celery.names import QUEUE
+from fraud_detection.settings import Settings
+
+# A refused connection fails at once; these bound a broker that is unreachable (2 s per connect attempt,
+# three attempts) or hung (one 5 s read). Broker commands are small, and BRPOP waits only 1 s per call.
+CONNECT_TIMEOUT_SECONDS = 2.0
+SOCKET_TIMEOUT_SECONDS = 5.0
+RESULT_SOCKET_TIMEOUT_SECONDS = 15.0
+SWEEPS_PER_VISIBILITY_TIMEOUT = 5
+LONGEST_SWEEP_SECONDS = 60
+PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
+
+
+def make_celery_app(settings: Settings, main: str = "fraud") -> Celery:
+    """Raises ValueError when FRAUD_BROKER_URL is unset (callers decide whether that is an error)."""
+    if not settings.broker_url:
+        raise ValueError("FRAUD_BROKER_URL is not set")
+    app = Celery(
+        main,
+        broker=settings.broker_url,
+        backend=settings.result_backend or settings.broker_url,
+        set_as_current=False,
+    )
+    app.conf.update(celery_settings(settings))
+    return app
+
+
+def celery_settings(settings: Settings) -> dict[str, Any]:
+    visibility = settings.broker_visibility_timeout
+    sweep = max(1, min(LONGEST_SWEEP_SECONDS, visibility // SWEEPS_PER_VISIBILITY_TIMEOUT))
+    transport = {
+        "visibility_timeout": visibility,
+        "unacked_restore_interval": sweep,
+        "unacked_restore_throttle": 1,
+        "socket_connect_timeout": CONNECT_TIMEOUT_SECONDS,
+        "socket_timeout": SOCKET_TIMEOUT_SECONDS,
+    }
+    return {
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "task_default_queue": QUEUE,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        "worker_send_task_events": False,
+        "broker_transport_options": transport,
+        "result_backend_transport_options": {"visibility_timeout": visibility},
+        "broker_connection_retry_on_startup": True,
+        "broker_connection_timeout": CONNECT_TIMEOUT_SECONDS,
+        "task_publish_retry_policy": PUBLISH_RETRY_POLICY,
+        "redis_socket_connect_timeout": CONNECT_TIMEOUT_SECONDS,
+        "redis_socket_timeout": RESULT_SOCKET_TIMEOUT_SECONDS,
+    }

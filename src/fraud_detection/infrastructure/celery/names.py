@@ -1,0 +1,27 @@
+"""Task names, queue and task ids shared by the submitting side and the workers.
+
+Explicit, stable names: messages already queued must still find their task after a refactor or a rolling
+upgrade. The infrastructure side sends by name only, so it never imports the worker code.
+"""
+
+from __future__ import annotations
+
+QUEUE = "fraud.batch"
+PREPARE = "fraud.batch.prepare"
+SCORE_CHUNK = "fraud.batch.score_chunk"
+COMMIT = "fraud.batch.commit"
+ABORT = "fraud.batch.abort"
+
+
+def prepare_task_id(job_id: str) -> str:
+    """Fixed per job, so a cancel can revoke the prepare task without having stored anything."""
+    return f"{job_id}.prepare"
+
+
+def chunk_task_id(job_id: str, index: int) -> str:
+    """Fixed per (job, chunk): a second copy of a chunk task is recognisable in logs and chord counts."""
+    return f"{job_id}.chunk.{index:06d}"
+
+
+def commit_task_id(job_id: str) -> str:
+    return f"{job_id}.commit"

@@ -1,0 +1,64 @@
+"""`JobQueue` over Celery: submit sends the prepare task by name; the workers fan the chunks out."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlsplit
+
+from celery import Celery
+from kombu.exceptions import OperationalError
+from kombu.utils.url import maybe_sanitize_url
+
+from fraud_detection.domain.errors import ServiceUnavailableError
+from fraud_detection.domain.ports.jobs import JobQueue
+from fraud_detection.infrastructure.celery.names import PREPARE, QUEUE, prepare_task_id
+
+logger = logging.getLogger(__name__)
+BROKER_ERRORS: tuple[type[Exception], ...] = (OperationalError, OSError)
+REDIS_SCHEMES = frozenset({"redis", "rediss", "redis+socket", "sentinel"})
+
+
+class CeleryJobQueue(JobQueue):
+    def __init__(self, app: Celery) -> None:
+        self._app = app
+        self._broker = str(maybe_sanitize_url(app.conf.broker_url))
+
+    @property
+    def broker(self) -> str:
+        """The broker URL with any password masked (safe for messages and logs)."""
+        return self._broker
+
+    def enqueue(self, job_id: str) -> None:
+        try:
+            self._app.send_task(
+                PREPARE, args=[job_id], task_id=prepare_task_id(job_id), queue=QUEUE, ignore_result=True
+            )
+        except BROKER_ERRORS as error:
+            raise self._unavailable(error) from error
+
+    def cancel(self, job_id: str) -> None:
+        """Revoke the prepare task if it has not started. Chunks need nothing: each checks the job record,
+        and the commit task must still run to clean up the parts of chunks that were already running."""
+        try:
+            self._app.control.revoke(prepare_task_id(job_id))
+        except BROKER_ERRORS as error:
+            logger.warning("could not revoke job %s's tasks: %s", job_id, self._unavailable(error))
+
+    def depth(self) -> int | None:
+        """Task messages waiting in the Redis queue (every priority list), or None for another broker or
+        when the broker cannot be reached."""
+        if urlsplit(self._app.conf.broker_url).scheme not in REDIS_SCHEMES:
+            return None
+        with self._app.connection_for_read() as connection:
+            errors = (*BROKER_ERRORS, *connection.connection_errors, *connection.channel_errors)
+            try:
+                connection.ensure_connection(max_retries=0)
+                # kombu's own count: LLEN of the queue's list for each priority step.
+                return int(connection.default_channel._size(QUEUE))
+            except errors as error:
+                logger.debug("queue depth unknown: %s", error)
+                return None
+
+    def _unavailable(self, error: Exception) -> ServiceUnavailableError:
+        reason = " ".join(str(error).split()) or type(error).__name__
+        return ServiceUnavailableError(f"message broker {self._broker} is unreachable: {reason}")

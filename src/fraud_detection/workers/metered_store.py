@@ -1,0 +1,41 @@
+"""A `JobStore` decorator that counts job outcomes where they are recorded, keeping metrics out of the use
+cases: whichever worker process writes a job's first outcome counts it once in `fraud_batch_jobs_total`."""
+
+from __future__ import annotations
+
+from fraud_detection.domain.jobs import JobPlan, JobRequest, JobState, JobStatus
+from fraud_detection.domain.ports.jobs import JobStore
+from fraud_detection.workers.metrics import JOBS
+
+
+class MeteredJobStore(JobStore):
+    def __init__(self, inner: JobStore) -> None:
+        self._inner = inner
+
+    def finish(self, job_id: str, state: JobState, error: str | None = None) -> None:
+        # Same check as the store's "first outcome wins"; a job ended by another process is not recounted.
+        already_ended = self._inner.status(job_id).state.finished
+        self._inner.finish(job_id, state, error)
+        if not already_ended:
+            JOBS.labels(state=state.value).inc()
+
+    def create(self, request: JobRequest) -> None:
+        self._inner.create(request)
+
+    def request(self, job_id: str) -> JobRequest:
+        return self._inner.request(job_id)
+
+    def save_plan(self, job_id: str, plan: JobPlan) -> None:
+        self._inner.save_plan(job_id, plan)
+
+    def plan(self, job_id: str) -> JobPlan | None:
+        return self._inner.plan(job_id)
+
+    def mark_chunk_done(self, job_id: str, index: int, rows: int) -> None:
+        self._inner.mark_chunk_done(job_id, index, rows)
+
+    def status(self, job_id: str) -> JobStatus:
+        return self._inner.status(job_id)
+
+    def delete(self, job_id: str) -> None:
+        self._inner.delete(job_id)

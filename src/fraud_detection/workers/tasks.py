@@ -1,0 +1,113 @@
+"""The batch-scoring tasks: thin calls into `JobSteps`, one task per step.
+
+prepare(job) stages the input and fans out a chord: score_chunk(job, i) for every chunk, then commit(job).
+Every task retries outages (`ServiceUnavailableError`, a broker error) with exponential backoff and jitter;
+any failure that escapes a task for good ends the job as failed (`JobTask.on_failure`), and a chord whose
+header failed runs `abort` as well, so no job stays "running" forever. Each step is idempotent, so late
+acknowledgement and redelivery after a worker dies are safe.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from celery import Task, chord, shared_task
+from celery.utils.log import get_task_logger
+from kombu.exceptions import OperationalError
+
+from fraud_detection.domain.errors import FraudDetectionError, JobNotFoundError, ServiceUnavailableError
+from fraud_detection.infrastructure.celery.names import (
+    ABORT,
+    COMMIT,
+    PREPARE,
+    SCORE_CHUNK,
+    chunk_task_id,
+    commit_task_id,
+)
+from fraud_detection.workers.composition import job_steps
+from fraud_detection.workers.metrics import CHUNK_SECONDS, ROWS_SCORED, TASK_FAILURES
+
+logger = get_task_logger(__name__)
+MAX_RETRIES = 5
+
+
+class JobTask(Task):  # type: ignore[misc]
+    """Retry policy and failure handling shared by the batch tasks (the first argument is the job id)."""
+
+    autoretry_for = (ServiceUnavailableError, OperationalError)
+    retry_backoff = True
+    retry_backoff_max = 60
+    retry_jitter = True
+    max_retries = MAX_RETRIES
+    acks_late = True
+    reject_on_worker_lost = True
+
+    def on_failure(
+        self, exc: BaseException, task_id: str, args: tuple[Any, ...], kwargs: dict[str, Any], einfo: Any
+    ) -> None:
+        TASK_FAILURES.labels(task=self.name).inc()
+        job_id = args[0] if args else kwargs.get("job_id")
+        if job_id is None or isinstance(exc, JobNotFoundError):
+            logger.error("%s for job %s failed: %s", self.name, job_id, exc)
+            return
+        try:
+            job_steps().fail(str(job_id), FraudDetectionError(failure_reason(self, exc)))
+        except Exception:
+            logger.exception("could not record the failure of job %s", job_id)
+
+
+def failure_reason(task: JobTask, error: BaseException) -> str:
+    step = task.name.rsplit(".", 1)[-1]
+    if isinstance(error, ServiceUnavailableError | OperationalError):
+        return f"{step}: {error} (gave up after {task.request.retries} retries)"
+    if isinstance(error, FraudDetectionError):
+        return f"{step}: {error}"
+    return f"{step}: unexpected {type(error).__name__}: {error}"
+
+
+@shared_task(name=PREPARE, base=JobTask, bind=True, ignore_result=True)  # type: ignore[untyped-decorator]
+def prepare(self: JobTask, job_id: str) -> int:
+    """Stage and plan the job, then queue its chunks; returns the number of chunks queued. Signatures are
+    built by name on this task's own app (no reliance on a process-wide "current app")."""
+    plan = job_steps().prepare(job_id)
+    if plan is None:
+        return 0  # the job already ended (cancelled, failed on bad input, or done)
+    app = self.app
+    header = [
+        app.signature(
+            SCORE_CHUNK, (job_id, chunk.index), task_id=chunk_task_id(job_id, chunk.index), immutable=True
+        )
+        for chunk in plan.chunks
+    ]
+    callback = app.signature(COMMIT, (job_id,), task_id=commit_task_id(job_id), immutable=True)
+    callback.on_error(app.signature(ABORT, (job_id,), immutable=True))
+    chord(header, app=app)(callback)
+    logger.info("job %s: %d chunk(s) of %d rows queued", job_id, len(plan.chunks), plan.rows)
+    return len(plan.chunks)
+
+
+@shared_task(name=SCORE_CHUNK, base=JobTask)  # type: ignore[untyped-decorator]
+def score_chunk(job_id: str, index: int) -> int:
+    started = time.perf_counter()
+    rows = job_steps().score_chunk(job_id, index)
+    if rows:
+        seconds = time.perf_counter() - started
+        ROWS_SCORED.inc(rows)
+        CHUNK_SECONDS.observe(seconds)
+        logger.info("job %s chunk %d: %d rows scored in %.2f s", job_id, index, rows, seconds)
+    return rows
+
+
+@shared_task(name=COMMIT, base=JobTask, ignore_result=True)  # type: ignore[untyped-decorator]
+def commit(job_id: str) -> str:
+    state = job_steps().commit(job_id)
+    logger.info("job %s: %s", job_id, state.value)
+    return state.value
+
+
+@shared_task(name=ABORT, base=JobTask, ignore_result=True)  # type: ignore[untyped-decorator]
+def abort(job_id: str) -> None:
+    """Error callback of a job's chord: a chunk (or the commit) failed for good. `on_failure` has usually
+    recorded the precise error already; the first recorded outcome wins."""
+    job_steps().fail(job_id, FraudDetectionError("a task of the job failed for good; see the worker logs"))
