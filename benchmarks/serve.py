@@ -427,12 +427,12 @@ def measure_in_process(home: Path, transaction: dict[str, float], calls: int) ->
     """Single-row latency of the scoring use case as the API calls it, and of what it is built on."""
     import numpy as np
 
-    from fraud_detection.container import API_PACKAGES, bootstrap
+    from fraud_detection.container import bootstrap
     from fraud_detection.domain.features import feature_matrix
     from fraud_detection.infrastructure.lightgbm.model import LightGBMFraudModel
     from fraud_detection.settings import Settings
 
-    container = bootstrap(Settings(home=home, model_poll_seconds=0), packages=API_PACKAGES)
+    container = bootstrap(Settings(home=home, model_poll_seconds=0), packages=())
     outcome = container.champion_loader().refresh()
     try:
         serving = container.model_holder().require()

@@ -283,7 +283,6 @@ class Container(containers.DeclarativeContainer):
 
 
 PIPELINE_PACKAGES = ("fraud_detection.flows", "fraud_detection.entrypoints.cli")
-API_PACKAGES = ("fraud_detection.entrypoints.api",)
 
 
 def bootstrap(
@@ -291,9 +290,8 @@ def bootstrap(
     modules: tuple[ModuleType, ...] = (),
     packages: tuple[str, ...] = PIPELINE_PACKAGES,
 ) -> Container:
-    """Build the container (from the environment unless `settings` is given) and wire `packages`: the CLI
-    and flows by default; the API wires only itself (importing Prefect would cost it 1.5 s and a logging
-    setup it does not want)."""
+    """Build the container (from the environment unless `settings` is given) and wire `packages` (the CLI
+    and the flows; the API takes its container from the app instead, and must not import Prefect)."""
     container = Container()
     if settings is not None:
         container.settings.override(providers.Object(settings))

@@ -6,7 +6,7 @@ import pytest
 from dependency_injector import providers
 from fastapi.testclient import TestClient
 
-from fraud_detection.container import API_PACKAGES, bootstrap
+from fraud_detection.container import bootstrap
 from fraud_detection.domain.model import CHAMPION, ModelMetadata
 from fraud_detection.domain.ports.acceleration import ModelAccelerator
 from fraud_detection.domain.schema import V_COLUMNS
@@ -26,7 +26,7 @@ def transaction(**changes):
 class Api:
     def __init__(self, tmp_path, champion: bool = True, **settings):
         base = {"home": tmp_path, "admin_token": TOKEN, "model_poll_seconds": 0, "score_batch_max": 5}
-        self.container = bootstrap(Settings(**(base | settings)), packages=API_PACKAGES)
+        self.container = bootstrap(Settings(**(base | settings)), packages=())
         self.registry, self.log = FakeRegistry(), FakePredictionLog()
         self.container.registry.override(providers.Object(self.registry))
         self.container.prediction_log.override(providers.Object(self.log))

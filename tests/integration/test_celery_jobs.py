@@ -17,7 +17,7 @@ from dependency_injector import providers
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 
-from fraud_detection.container import API_PACKAGES, bootstrap
+from fraud_detection.container import bootstrap
 from fraud_detection.domain.errors import ServiceUnavailableError
 from fraud_detection.domain.jobs import JobState
 from fraud_detection.domain.model import CHAMPION, ModelMetadata
@@ -264,7 +264,7 @@ def test_an_outage_that_outlasts_the_retries_fails_the_job(jobs, monkeypatch):
 def test_the_api_answers_503_and_records_nothing_when_the_broker_is_down(tmp_path):
     closed = f"redis://:hunter2-secret@127.0.0.1:{free_port()}/0"
     settings = Settings(home=tmp_path, admin_token=TOKEN, model_poll_seconds=0, broker_url=closed)
-    container = bootstrap(settings, packages=API_PACKAGES)
+    container = bootstrap(settings, packages=())
     container.registry.override(providers.Object(FakeRegistry()))
     container.prediction_log.override(providers.Object(FakePredictionLog()))
     container.model_cache.override(providers.Object(FakeModelCache()))

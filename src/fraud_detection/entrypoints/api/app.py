@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from starlette.routing import Route
 
 from fraud_detection import __version__
-from fraud_detection.container import API_PACKAGES, Container, bootstrap
+from fraud_detection.container import Container
 from fraud_detection.entrypoints.api import errors
 from fraud_detection.entrypoints.api.middleware import BodySizeLimit, RequestMetrics
 from fraud_detection.entrypoints.api.routes import admin, health, jobs, model, scoring
@@ -47,7 +47,7 @@ def show_application_logs() -> None:
 def create_app(container: Container | None = None) -> FastAPI:
     """Build the app around `container` (default: one built from the environment and wired here)."""
     show_application_logs()
-    container = container or bootstrap(packages=API_PACKAGES)
+    container = container or Container()  # settings from the environment
     settings = container.settings()
 
     @asynccontextmanager

@@ -1,1 +1,1 @@
-"""HTTP routes; each module is wired by the container (see container.API_PACKAGES)."""
+"""HTTP routes; use cases come from the app's container through `dependencies`."""
