@@ -27,12 +27,13 @@ from fraud_detection.application.batch.steps import JobSteps
 from fraud_detection.application.batch.submit import SubmitScoringJob
 from fraud_detection.domain.errors import DataSourceError, InvalidDataError, ServiceUnavailableError
 from fraud_detection.domain.features import SCORING_INPUTS
-from fraud_detection.domain.jobs import Chunk, JobState
+from fraud_detection.domain.jobs import Chunk, JobPlan, JobRequest, JobState
 from fraud_detection.domain.model import CHAMPION, ModelMetadata
 from fraud_detection.domain.ports.acceleration import ModelAccelerator
 from fraud_detection.domain.ports.storage import ObjectStore
 from fraud_detection.domain.schema import TRANSACTION_COLUMNS, V_COLUMNS
 from fraud_detection.infrastructure.batch import ParquetBatchFiles
+from fraud_detection.infrastructure.batch.row_group_plan import group_row_groups
 from fraud_detection.infrastructure.jobs import ObjectStoreJobStore
 from fraud_detection.infrastructure.local import LocalObjectStore
 from fraud_detection.infrastructure.s3 import S3ObjectStore, make_s3_client
@@ -245,7 +246,7 @@ def test_stage_splits_into_chunks_in_order(
         (1, 5_000, 5_000),
         (2, 500, 10_000),
     ]
-    assert [c.key for c in chunks] == [f"jobs/job-1/input/{n:06d}.parquet" for n in range(3)]
+    assert [c.key for c in chunks] == [f"jobs/job-1/input/{n:06d}.arrow" for n in range(3)]
     assert all(work.exists(c.key) for c in chunks)
     for chunk in chunks:
         rows = files.read_chunk(chunk)
@@ -326,6 +327,147 @@ def test_stage_reads_the_real_rows(files: ParquetBatchFiles, real_sample_path: P
     np.testing.assert_array_equal(staged, expected)
 
 
+# Parquet inputs read in place
+
+
+def write_row_groups(frame: pd.DataFrame, path: Path, group_rows: int) -> Path:
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path, row_group_size=group_rows)
+    return path
+
+
+def test_row_groups_are_grouped_into_chunks_near_the_chunk_size() -> None:
+    assert group_row_groups([1_000] * 10 + [500], 3_000) == [(0, 1, 2), (3, 4, 5), (6, 7, 8), (9, 10)]
+    assert group_row_groups([4_000, 1_000, 1_000, 0, 3_000], 3_000) == [(0,), (1, 2), (4,)]
+    assert group_row_groups([6_000, 10], 3_000) == [(0,), (1,)]  # up to twice the chunk size in place
+    assert group_row_groups([6_001], 3_000) is None  # one group larger than that: stage the file
+    assert group_row_groups([], 3_000) == []
+
+
+def test_a_parquet_input_is_read_in_place_by_row_groups(
+    files: ParquetBatchFiles, work: LocalObjectStore, tmp_path: Path
+) -> None:
+    frame = transactions(10_500)
+    path = write_row_groups(frame, tmp_path / "input.parquet", 1_000)
+    chunks = tuple(files.stage("direct", str(path), 3_000))
+    assert [(c.index, c.key, c.rows, c.first_row, c.row_groups) for c in chunks] == [
+        (0, str(path), 3_000, 0, (0, 1, 2)),
+        (1, str(path), 3_000, 3_000, (3, 4, 5)),
+        (2, str(path), 3_000, 6_000, (6, 7, 8)),
+        (3, str(path), 1_500, 9_000, (9, 10)),
+    ]
+    assert list(work.list_keys("jobs/")) == []  # nothing staged
+    for chunk in chunks:
+        rows = files.read_chunk(chunk)
+        expected = frame.iloc[chunk.first_row : chunk.first_row + chunk.rows]
+        np.testing.assert_array_equal(rows.inputs, expected[list(SCORING_INPUTS)].to_numpy())
+        assert rows.transaction_ids is not None
+        assert rows.transaction_ids.tolist() == expected["transaction_id"].tolist()
+
+
+def test_an_s3_parquet_input_is_read_in_place_fetching_only_the_chunk(
+    s3_files: ParquetBatchFiles, s3: S3Client, work: LocalObjectStore, tmp_path: Path
+) -> None:
+    frame = transactions(20_000)
+    path = write_row_groups(frame, tmp_path / "input.parquet", 2_500)
+    uri = put(s3, "in/input.parquet", path)
+    chunks = tuple(s3_files.stage("s3-direct", uri, 5_000))
+    assert [(c.key, c.rows, c.row_groups) for c in chunks] == [
+        (uri, 5_000, (0, 1)),
+        (uri, 5_000, (2, 3)),
+        (uri, 5_000, (4, 5)),
+        (uri, 5_000, (6, 7)),
+    ]
+    assert list(work.list_keys("jobs/")) == []
+    sizes = bytes_downloaded(s3)
+    rows = s3_files.read_chunk(chunks[2])
+    expected = frame.iloc[10_000:15_000]
+    np.testing.assert_array_equal(rows.inputs, expected[list(SCORING_INPUTS)].to_numpy())
+    assert rows.transaction_ids is not None
+    assert rows.transaction_ids.tolist() == expected["transaction_id"].tolist()
+    # A quarter of the rows, without Time and Class: well under a third of the object.
+    assert 0 < sum(sizes) < path.stat().st_size / 3, f"read {sum(sizes)} of {path.stat().st_size} bytes"
+
+
+def test_a_parquet_file_of_one_huge_row_group_is_staged(
+    files: ParquetBatchFiles, work: LocalObjectStore, tmp_path: Path
+) -> None:
+    frame = transactions(10_000)
+    path = write_row_groups(frame, tmp_path / "input.parquet", 10_000)
+    chunks = tuple(files.stage("huge", str(path), 4_000))
+    assert [(c.key, c.rows, c.row_groups) for c in chunks] == [
+        (f"jobs/huge/input/{n:06d}.arrow", rows, ()) for n, rows in enumerate([4_000, 4_000, 2_000])
+    ]
+    assert all(work.exists(c.key) for c in chunks)
+    staged = np.concatenate([files.read_chunk(chunk).inputs for chunk in chunks])
+    np.testing.assert_array_equal(staged, frame[list(SCORING_INPUTS)].to_numpy())
+
+
+def test_clean_never_touches_an_input_read_in_place(
+    files: ParquetBatchFiles, s3_files: ParquetBatchFiles, s3: S3Client, tmp_path: Path
+) -> None:
+    path = write_row_groups(transactions(3_000), tmp_path / "input.parquet", 1_000)
+    before = path.read_bytes()
+    uri = put(s3, "in/kept.parquet", path)
+    for batch_files, source in ((files, str(path)), (s3_files, uri)):
+        chunks = tuple(batch_files.stage("keep", source, 1_000))
+        assert all(chunk.row_groups for chunk in chunks)
+        score_all(batch_files, "keep", chunks)
+        assert batch_files.commit("keep", chunks, str(tmp_path / "out.parquet")) == 3_000
+        batch_files.clean("keep")
+    assert path.read_bytes() == before
+    assert s3.get_object(Bucket=BUCKET, Key="in/kept.parquet")["Body"].read() == before
+
+
+def test_in_place_reads_name_a_bad_cell_and_refuse_other_types_when_planning(
+    files: ParquetBatchFiles, tmp_path: Path
+) -> None:
+    text = transactions(4_000).astype({"V7": str})
+    text.loc[3_456, "V7"] = "1.2.3"
+    chunks = tuple(files.stage("text", str(write_row_groups(text, tmp_path / "text.parquet", 1_000)), 2_000))
+    assert [c.row_groups for c in chunks] == [(0, 1), (2, 3)]
+    np.testing.assert_array_equal(files.read_chunk(chunks[0]).inputs[:, 6], text["V7"][:2_000].astype(float))
+    with pytest.raises(InvalidDataError, match=r"'1\.2\.3' is not a number") as caught:
+        files.read_chunk(chunks[1])
+    assert (caught.value.column, caught.value.row) == ("V7", 3_456)
+    dates = transactions(100).assign(Amount=pd.Timestamp("2024-01-01"))
+    with pytest.raises(InvalidDataError, match=r"holds timestamp\[.*\] values, expected numbers") as caught:
+        list(files.stage("dates", str(write_row_groups(dates, tmp_path / "dates.parquet", 10)), 50))
+    assert caught.value.column == "Amount"
+
+
+def test_an_input_replaced_while_the_job_runs_is_refused(files: ParquetBatchFiles, tmp_path: Path) -> None:
+    path = write_row_groups(transactions(2_000), tmp_path / "input.parquet", 500)
+    chunks = tuple(files.stage("moving", str(path), 1_000))
+    write_row_groups(transactions(2_000), path, 400)
+    with pytest.raises(InvalidDataError, match="the input changed while the job ran"):
+        files.read_chunk(chunks[0])
+    path.unlink()
+    with pytest.raises(DataSourceError, match="file not found"):
+        files.read_chunk(chunks[0])
+
+
+def test_chunks_read_in_place_survive_the_job_records(work: LocalObjectStore) -> None:
+    store = ObjectStoreJobStore(work)
+    store.create(
+        JobRequest("round-trip", "in.parquet", "out.parquet", "champion", "2026-01-01T00:00:00+00:00")
+    )
+    chunks = (Chunk(0, "s3://b/in.parquet", 30, 0, row_groups=(0, 1, 2)), Chunk(1, "jobs/x/input/1", 5, 30))
+    plan = JobPlan("fraud-lgbm", 3, 0.5, chunks, has_transaction_id=True)
+    store.save_plan("round-trip", plan)
+    assert store.plan("round-trip") == plan
+
+
+def test_a_chunk_staged_as_parquet_by_an_earlier_version_is_still_read(
+    files: ParquetBatchFiles, work: LocalObjectStore, tmp_path: Path
+) -> None:
+    frame = transactions(100)
+    table = pa.Table.from_pandas(frame[[*SCORING_INPUTS, "transaction_id"]], preserve_index=False)
+    pq.write_table(table, tmp_path / "old.parquet", compression="zstd")
+    work.write_file("jobs/old/input/000000.parquet", tmp_path / "old.parquet")
+    rows = files.read_chunk(Chunk(0, "jobs/old/input/000000.parquet", 100, 0))
+    np.testing.assert_array_equal(rows.inputs, frame[list(SCORING_INPUTS)].to_numpy())
+
+
 # write_part, commit, clean
 
 
@@ -401,7 +543,7 @@ def test_failed_commit_leaves_the_old_output_and_no_litter(
     previous = out_dir / "previous.parquet"
     assert files.commit("job-5", chunks, str(previous)) == 3_000
     before = previous.read_bytes()
-    work.delete("jobs/job-5/parts/000002.parquet")
+    work.delete("jobs/job-5/parts/000002.arrow")
     for output in (fresh, previous):
         with pytest.raises(DataSourceError, match="scores of chunk 2 of job 'job-5' is missing"):
             files.commit("job-5", chunks, str(output))
@@ -476,6 +618,41 @@ def test_a_job_over_bad_data_fails_naming_column_and_row(
     assert "column 'V3' row 901" in status.error
     assert not (tmp_path / "out.parquet").exists()
     assert not [key for key in work.list_keys("jobs/bad/") if "/input/" in key]
+
+
+def test_a_job_over_a_parquet_input_read_in_place(
+    files: ParquetBatchFiles, work: LocalObjectStore, tmp_path: Path
+) -> None:
+    submit, steps = job_runner(work, files)
+    frame = transactions(1_000).drop(columns=["Class"])
+    source = write_row_groups(frame, tmp_path / "in.parquet", 200)
+    output = tmp_path / "scores.parquet"
+    submit(str(source), str(output), job_id="in-place")
+    assert run_job(steps, "in-place") is JobState.SUCCEEDED
+    plan = ObjectStoreJobStore(work).plan("in-place")
+    assert plan is not None
+    assert [chunk.row_groups for chunk in plan.chunks] == [(0, 1), (2, 3), (4,)]
+    table = pq.read_table(output)
+    assert table.column("row").to_pylist() == list(range(1_000))
+    assert table.column("transaction_id").to_pylist() == frame["transaction_id"].tolist()
+    assert source.exists()
+
+
+def test_a_missing_value_read_in_place_fails_the_job_naming_column_and_row(
+    files: ParquetBatchFiles, work: LocalObjectStore, tmp_path: Path
+) -> None:
+    submit, steps = job_runner(work, files)
+    frame = transactions(1_000)
+    frame.loc[777, "V12"] = np.nan
+    source = write_row_groups(frame, tmp_path / "in.parquet", 250)
+    submit(str(source), str(tmp_path / "out.parquet"), job_id="gap")
+    assert run_job(steps, "gap") is JobState.FAILED
+    error = ObjectStoreJobStore(work).status("gap").error
+    assert error is not None
+    assert "column 'V12' row 778" in error
+    assert "missing or non-finite value" in error
+    assert source.exists()
+    assert not (tmp_path / "out.parquet").exists()
 
 
 # bounded memory

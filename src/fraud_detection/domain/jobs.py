@@ -34,12 +34,15 @@ class JobRequest:
 
 @dataclass(frozen=True)
 class Chunk:
-    """A slice of the input scored by one task; `key` is its staged Parquet file in the work store."""
+    """A slice of the input scored by one task. `key` is its staged file in the work store; when
+    `row_groups` is set, the chunk is instead those row groups of the Parquet input, read in place, and
+    `key` is the input's URI (never the job's to delete)."""
 
     index: int
     key: str
     rows: int
     first_row: int  # row number of the chunk's first row in the input (for error messages and row ids)
+    row_groups: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import threading
 
 from dependency_injector import providers
 
+from fraud_detection.application.batch.models import JobModels
 from fraud_detection.application.batch.steps import JobSteps
 from fraud_detection.container import Container, bootstrap, make_job_store
 from fraud_detection.settings import Settings
@@ -26,11 +27,16 @@ def build_worker_container(settings: Settings | None = None) -> Container:
 
 
 def worker_container() -> Container:
-    global _container
     with _lock:
-        if _container is None:
-            _container = build_worker_container()
-        return _container
+        return _built()
+
+
+def _built() -> Container:
+    """The container, built on first use; the caller holds `_lock`."""
+    global _container
+    if _container is None:
+        _container = build_worker_container()
+    return _container
 
 
 def use_container(container: Container | None) -> None:
@@ -41,8 +47,18 @@ def use_container(container: Container | None) -> None:
 
 
 def job_steps() -> JobSteps:
-    steps: JobSteps = worker_container().job_steps()
+    # Built under the lock, as `job_models` is: the container's singletons are not thread-safe, and the
+    # thread preloading the champion may be building them while the first task arrives.
+    with _lock:
+        steps: JobSteps = _built().job_steps()
     return steps
+
+
+def job_models() -> JobModels:
+    """This process's loaded (and accelerated) models, shared by every task."""
+    with _lock:
+        models: JobModels = _built().job_models()
+    return models
 
 
 def _forget_after_fork() -> None:

@@ -14,6 +14,7 @@ from fraud_detection.infrastructure.celery.names import QUEUE
 from fraud_detection.settings import Settings
 from fraud_detection.workers.app import create_worker_app
 from fraud_detection.workers.metrics import serve_metrics
+from fraud_detection.workers.preload import preload_at_start
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ def worker_argv(options: WorkerOptions) -> list[str]:
 def run_worker(settings: Settings, options: WorkerOptions) -> None:
     """Blocks until the worker stops (SIGTERM: warm shutdown, running tasks finish first)."""
     app = create_worker_app(settings)
+    preload_at_start(prefork=options.concurrency > 1)
     if options.metrics_port:
         serve_metrics(options.metrics_port, options.metrics_host, CeleryJobQueue(app).depth)
     app.worker_main(argv=worker_argv(options))

@@ -66,7 +66,7 @@ def _parquet_batches(path: Path, source: str, with_ids: bool) -> Iterator[pa.Rec
         for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=names):
             arrays = [as_float64(batch.column(name), name, source, rows) for name in SCORING_INPUTS]
             if with_ids:
-                arrays.append(_as_text(batch.column(TRANSACTION_ID), source))
+                arrays.append(as_text(batch.column(TRANSACTION_ID), source))
             yield pa.RecordBatch.from_arrays(arrays, names=names)
             rows += batch.num_rows
     except (pa.ArrowException, OSError) as error:
@@ -75,7 +75,8 @@ def _parquet_batches(path: Path, source: str, with_ids: bool) -> Iterator[pa.Rec
         raise InvalidDataError(source, f"unreadable Parquet data{where} ({message})") from error
 
 
-def _as_text(values: pa.Array, source: str) -> pa.Array:
+def as_text(values: pa.Array | pa.ChunkedArray, source: str) -> pa.Array | pa.ChunkedArray:
+    """Ids of any type that casts to text, as text (an array, or a chunked array from a whole table)."""
     try:
         return pc.cast(values, pa.string())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:

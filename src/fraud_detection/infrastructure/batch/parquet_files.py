@@ -1,10 +1,12 @@
-"""The BatchFiles adapter: inputs (local or s3://; CSV, CSV.gz, Parquet) are streamed into zstd Parquet
-chunks in the shared work store, scored parts sit beside them, and the output is one Parquet file moved
-into place atomically. Memory follows the chunk size, never the input size.
+"""The BatchFiles adapter: a Parquet input (local or s3://) is read in place, each chunk task reading its
+own row groups; other inputs (CSV, CSV.gz, Parquet with row groups far larger than a chunk) are streamed
+into Arrow IPC chunks in the shared work store. Scored parts sit beside them, and the output is one zstd
+Parquet file moved into place atomically. Memory follows the chunk size, never the input size.
 
 Work store layout (the job records under jobs/<id>/ belong to the job store and are left alone):
-    jobs/<id>/input/<n:06d>.parquet   staged chunk n: V1..V28, Amount (float64) [, transaction_id]
-    jobs/<id>/parts/<n:06d>.parquet   scores of chunk n, as the use case built them
+    jobs/<id>/input/<n:06d>.arrow   staged chunk n: V1..V28, Amount (float64) [, transaction_id]
+    jobs/<id>/parts/<n:06d>.arrow   scores of chunk n, as the use case built them
+A chunk read in place has no staged file: its key is the input's URI, which `clean` never touches.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
-from fraud_detection.domain.errors import DataSourceError
+from fraud_detection.domain.errors import DataSourceError, InvalidDataError
 from fraud_detection.domain.features import SCORING_INPUTS
 from fraud_detection.domain.jobs import JOB_ID, Chunk
 from fraud_detection.domain.ports.jobs import BatchFiles, ChunkRows, InputDescription
@@ -27,9 +30,12 @@ from fraud_detection.infrastructure.batch.input_description import describe_loca
 from fraud_detection.infrastructure.batch.locations import parse_location
 from fraud_detection.infrastructure.batch.output_files import concatenate, replacing
 from fraud_detection.infrastructure.batch.rebatch import fixed_size_tables
+from fraud_detection.infrastructure.batch.row_group_plan import plan_in_place
+from fraud_detection.infrastructure.batch.row_group_reads import read_row_groups
 from fraud_detection.infrastructure.batch.s3_transfers import S3Transfers
-from fraud_detection.infrastructure.batch.work_files import load_table, scratch_folder, store_table
+from fraud_detection.infrastructure.batch.work_files import SUFFIX, load_table, scratch_folder, store_table
 from fraud_detection.infrastructure.s3.client import make_s3_client
+from fraud_detection.infrastructure.s3.uri import S3Location
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -64,7 +70,12 @@ class ParquetBatchFiles(BatchFiles):
         return self._s3.describe(location)
 
     def stage(self, job_id: str, input_uri: str, chunk_rows: int) -> Iterator[Chunk]:
+        """Chunks over the input's own row groups when it is Parquet and they fit; staged files otherwise."""
         location = parse_location(input_uri)
+        in_place = self._plan_in_place(location, input_uri, chunk_rows)
+        if in_place is not None:
+            yield from in_place
+            return
         if isinstance(location, Path):
             yield from self._stage_file(job_id, location, input_uri, chunk_rows)
             return
@@ -73,6 +84,8 @@ class ParquetBatchFiles(BatchFiles):
             yield from self._stage_file(job_id, folder / "input", input_uri, chunk_rows)
 
     def read_chunk(self, chunk: Chunk) -> ChunkRows:
+        if chunk.row_groups:
+            return read_row_groups(self._open_parquet(parse_location(chunk.key), chunk.key), chunk)
         table = load_table(self._work, chunk.key, f"staged chunk {chunk.index}")
         inputs = np.empty((table.num_rows, len(SCORING_INPUTS)), dtype=np.float64)
         for position, name in enumerate(SCORING_INPUTS):
@@ -105,9 +118,29 @@ class ParquetBatchFiles(BatchFiles):
         first_row = 0
         for index, table in enumerate(fixed_size_tables(batches, chunk_rows)):
             key = _key(job_id, "input", index)
-            store_table(self._work, key, table, self._scratch_dir, dictionary=False)
+            store_table(self._work, key, table, self._scratch_dir)
             yield Chunk(index, key, table.num_rows, first_row)
             first_row += table.num_rows
+
+    def _plan_in_place(self, location: Path | S3Location, uri: str, chunk_rows: int) -> list[Chunk] | None:
+        if isinstance(location, Path):
+            description = describe_local_file(location, uri)
+        else:
+            description = self._s3.describe(location)
+        if description.format != "parquet":
+            return None
+        return plan_in_place(self._open_parquet(location, uri), uri, chunk_rows)
+
+    def _open_parquet(self, location: Path | S3Location, uri: str) -> pq.ParquetFile:
+        if not isinstance(location, Path):
+            return self._s3.open_parquet(location)
+        try:
+            return pq.ParquetFile(location)
+        except FileNotFoundError as error:
+            raise DataSourceError(f"{uri}: file not found") from error
+        except (pa.ArrowException, OSError) as error:
+            message = " ".join(str(error).split()) or type(error).__name__
+            raise InvalidDataError(uri, f"not a readable Parquet file ({message})") from error
 
     def _part(self, job_id: str, chunk: Chunk) -> pa.Table:
         key = _key(job_id, "parts", chunk.index)
@@ -127,7 +160,7 @@ def _job_prefix(job_id: str) -> str:
 
 
 def _key(job_id: str, folder: str, index: int) -> str:
-    return f"{_job_prefix(job_id)}/{folder}/{index:06d}.parquet"
+    return f"{_job_prefix(job_id)}/{folder}/{index:06d}{SUFFIX}"
 
 
 def _arrow_array(values: np.ndarray) -> pa.Array:

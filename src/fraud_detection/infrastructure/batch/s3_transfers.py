@@ -1,4 +1,5 @@
-"""The batch files' S3 side: look at an input cheaply, download it for streaming, upload the output.
+"""The batch files' S3 side: look at an input cheaply, open a Parquet input for ranged reads, download
+other inputs for streaming, upload the output.
 
 The client is built on first use, so a deployment that only reads local files never needs S3 settings.
 Outages surface as `ServiceUnavailableError` (worth a retry), a missing object as `DataSourceError`.
@@ -11,9 +12,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
-from fraud_detection.domain.errors import DataSourceError, ObjectNotFoundError
+from fraud_detection.domain.errors import DataSourceError, InvalidDataError, ObjectNotFoundError
 from fraud_detection.domain.ports.jobs import InputDescription
 from fraud_detection.infrastructure.batch.input_description import HEAD_BYTES, describe_head
 from fraud_detection.infrastructure.batch.s3_ranges import S3RangeReader, read_range
@@ -40,6 +42,19 @@ class S3Transfers:
             return pq.ParquetFile(S3RangeReader(client, location, size))
 
         return describe_head(head, len(head) >= size, location.uri, footer)
+
+    def open_parquet(self, location: S3Location) -> pq.ParquetFile:
+        """The Parquet object as a file whose every read is a ranged GET: the footer now, then only the
+        row groups and columns a reader asks for (HEAD for the size first)."""
+        client = self._s3(location.uri)
+        with _missing_object(location.uri), s3_errors("read", location.uri):
+            size = client.head_object(Bucket=location.bucket, Key=location.key)["ContentLength"]
+        with _missing_object(location.uri):
+            try:
+                return pq.ParquetFile(S3RangeReader(client, location, size))
+            except (pa.ArrowException, OSError) as error:
+                message = " ".join(str(error).split()) or type(error).__name__
+                raise InvalidDataError(location.uri, f"not a readable Parquet file ({message})") from error
 
     def download(self, location: S3Location, target: Path) -> None:
         """Streamed to disk (in parallel ranges for large objects), never held in memory."""

@@ -41,7 +41,10 @@ class ObjectStoreJobStore(JobStore):
         document = self._read(job_id, "plan.json")
         if document is None:
             return None
-        chunks = tuple(Chunk(**chunk) for chunk in document.pop("chunks"))
+        chunks = tuple(
+            Chunk(**chunk | {"row_groups": tuple(chunk.get("row_groups", ()))})
+            for chunk in document.pop("chunks")
+        )
         return JobPlan(**document, chunks=chunks)
 
     def mark_chunk_done(self, job_id: str, index: int, rows: int) -> None:
