@@ -18,12 +18,16 @@ from fraud_detection.application.batch.inline import run_job
 from fraud_detection.application.batch.models import JobModels
 from fraud_detection.application.batch.steps import JobSteps
 from fraud_detection.application.batch.submit import SubmitScoringJob
+from fraud_detection.application.drift.check import CheckDrift
+from fraud_detection.application.drift.reference import StoreReferenceProfile
 from fraud_detection.application.evaluate import EvaluateModel, RenderEvaluationPlots
+from fraud_detection.application.feedback import MeasureRealisedQuality, RecordFeedback
 from fraud_detection.application.ingest import IngestDataset
 from fraud_detection.application.model_admin import ModelAdministration
 from fraud_detection.application.pipeline import PipelineSteps, TrainingPipeline
 from fraud_detection.application.progress import PipelineObserver, StageClock
 from fraud_detection.application.promote import PromoteChallenger
+from fraud_detection.application.retraining import BuildRetrainingSet
 from fraud_detection.application.serving.champion_loader import ChampionLoader
 from fraud_detection.application.serving.model_holder import ModelHolder
 from fraud_detection.application.serving.retrain import RequestRetrain
@@ -31,6 +35,8 @@ from fraud_detection.application.serving.runtime import ServingRuntime
 from fraud_detection.application.serving.score import ScoreTransactions
 from fraud_detection.application.train import TrainModel
 from fraud_detection.application.validate import ValidateDataset
+from fraud_detection.domain.drift.policy import DriftPolicy
+from fraud_detection.domain.events import DriftDetected, RetrainRequested
 from fraud_detection.domain.ports.acceleration import ModelAccelerator
 from fraud_detection.domain.promotion import PromotionPolicy
 from fraud_detection.domain.split import SplitPolicy
@@ -53,7 +59,16 @@ if TYPE_CHECKING:
         ScoringTelemetry,
         TransactionSource,
     )
+    from fraud_detection.domain.ports.drift import (
+        CapturedPredictions,
+        DistributionTests,
+        DriftChart,
+        DriftReports,
+        ReferenceProfiles,
+    )
+    from fraud_detection.domain.ports.feedback import FeedbackStore
     from fraud_detection.domain.ports.jobs import BatchFiles, JobQueue, JobStore
+    from fraud_detection.infrastructure.events.retrain_launcher import LaunchMode
 
 
 def make_object_store(settings: Settings) -> ObjectStore:
@@ -118,14 +133,22 @@ def make_plotter() -> EvaluationPlotter:
     return MatplotlibPlotter()
 
 
-def make_publisher(settings: Settings) -> EventPublisher:
+def make_publisher(settings: Settings, retrain_launch: LaunchMode) -> EventPublisher:
     if settings.event_bus:
         from fraud_detection.infrastructure.events import EventBridgePublisher
 
         return EventBridgePublisher(settings.event_bus, settings.aws_region)
     from fraud_detection.infrastructure.events import InProcessPublisher
+    from fraud_detection.infrastructure.events.retrain_launcher import SubprocessRetrainLauncher
+    from fraud_detection.infrastructure.events.retrain_lock import lock_path
 
-    return InProcessPublisher()
+    publisher = InProcessPublisher()
+    if settings.retrain_on_events:
+        home = settings.home.resolve()
+        launcher = SubprocessRetrainLauncher(retrain_launch, home / "logs", lock=lock_path(home))
+        for kind in (DriftDetected.kind, RetrainRequested.kind):
+            publisher.subscribe(kind, launcher)
+    return publisher
 
 
 def make_model_cache(settings: Settings) -> ModelCache:
@@ -146,6 +169,25 @@ def make_scoring_telemetry() -> ScoringTelemetry:
     from fraud_detection.infrastructure.prometheus.metrics import PrometheusScoringTelemetry
 
     return PrometheusScoringTelemetry()
+
+
+def make_feedback_store(settings: Settings) -> FeedbackStore:
+    """Redis when FRAUD_FEEDBACK_URL is set (several replicas); else SQLite under FRAUD_HOME (one host)."""
+    if settings.feedback_url:
+        from fraud_detection.infrastructure.feedback import RedisFeedbackStore
+
+        return RedisFeedbackStore.from_url(
+            settings.feedback_url, retention_days=settings.feedback_retention_days
+        )
+    from fraud_detection.infrastructure.feedback import SqliteFeedbackStore
+
+    return SqliteFeedbackStore(settings.feedback_db_path, retention_days=settings.feedback_retention_days)
+
+
+def make_indexing_prediction_log(log: PredictionLog, store: FeedbackStore) -> PredictionLog:
+    from fraud_detection.infrastructure.feedback import IndexingPredictionLog
+
+    return IndexingPredictionLog(log, store)
 
 
 def make_job_store(store: ObjectStore) -> JobStore:
@@ -182,6 +224,44 @@ def make_job_queue(settings: Settings, steps: JobSteps) -> JobQueue:
     from fraud_detection.infrastructure.jobs import InProcessJobQueue
 
     return InProcessJobQueue(partial(run_job, steps))
+
+
+def make_drift_policy(settings: Settings) -> DriftPolicy:
+    return DriftPolicy(
+        family_alpha=settings.drift_family_alpha,
+        min_rows=settings.drift_min_rows,
+        min_psi=settings.drift_min_psi,
+    )
+
+
+def make_reference_profiles(store: ObjectStore) -> ReferenceProfiles:
+    from fraud_detection.infrastructure.drift import ObjectStoreReferenceProfiles
+
+    return ObjectStoreReferenceProfiles(store)
+
+
+def make_drift_reports(store: ObjectStore) -> DriftReports:
+    from fraud_detection.infrastructure.drift import ObjectStoreDriftReports
+
+    return ObjectStoreDriftReports(store)
+
+
+def make_captured_predictions(store: ObjectStore) -> CapturedPredictions:
+    from fraud_detection.infrastructure.drift import PredictionLogWindow
+
+    return PredictionLogWindow(store)
+
+
+def make_distribution_tests() -> DistributionTests:
+    from fraud_detection.infrastructure.drift import ScipyDistributionTests
+
+    return ScipyDistributionTests()
+
+
+def make_drift_chart(policy: DriftPolicy) -> DriftChart:
+    from fraud_detection.infrastructure.drift import MatplotlibDriftChart
+
+    return MatplotlibDriftChart(policy.min_psi)
 
 
 def make_validation_rules(settings: Settings) -> ValidationRules:
@@ -221,11 +301,21 @@ class Container(containers.DeclarativeContainer):
     registry = providers.Singleton(make_registry, settings)
     trainer = providers.Singleton(make_trainer)
     plotter = providers.Singleton(make_plotter)
-    publisher = providers.Singleton(make_publisher, settings)
+    # How a local retrain starts: the CLI waits for it, the API overrides this with "detach".
+    retrain_launch = providers.Object("wait")
+    publisher = providers.Singleton(make_publisher, settings, retrain_launch)
 
     model_cache = providers.Singleton(make_model_cache, settings)
     prediction_log = providers.Singleton(make_prediction_log, object_store, settings)
     scoring_telemetry = providers.Singleton(make_scoring_telemetry)
+
+    # feedback: chargeback labels joined with the decisions served, and realised quality. Scoring captures
+    # through `indexed_prediction_log`: the capture log above, wrapped to record scored transaction ids in
+    # the feedback store off the request path (tests that override `prediction_log` still get it wrapped).
+    feedback_store = providers.Singleton(make_feedback_store, settings)
+    indexed_prediction_log = providers.Singleton(make_indexing_prediction_log, prediction_log, feedback_store)
+    record_feedback = providers.Factory(RecordFeedback, feedback_store)
+    measure_quality = providers.Factory(MeasureRealisedQuality, feedback_store, object_store)
 
     # Online scoring (one of each per serving process)
     model_holder = providers.Singleton(ModelHolder)
@@ -233,10 +323,14 @@ class Container(containers.DeclarativeContainer):
         ChampionLoader, registry, model_cache, model_holder, scoring_telemetry
     )
     score_transactions = providers.Singleton(
-        ScoreTransactions, model_holder, prediction_log, scoring_telemetry, settings.provided.top_reasons
+        ScoreTransactions,
+        model_holder,
+        indexed_prediction_log,
+        scoring_telemetry,
+        settings.provided.top_reasons,
     )
     serving_runtime = providers.Singleton(
-        ServingRuntime, champion_loader, prediction_log, settings.provided.model_poll_seconds
+        ServingRuntime, champion_loader, indexed_prediction_log, settings.provided.model_poll_seconds
     )
     request_retrain = providers.Factory(RequestRetrain, publisher)
 
@@ -251,6 +345,33 @@ class Container(containers.DeclarativeContainer):
     job_queue = providers.Singleton(make_job_queue, settings, job_steps)
     submit_job = providers.Factory(SubmitScoringJob, job_store, job_queue)
     job_control = providers.Factory(JobControl, job_store, job_queue, batch_files)
+
+    # Drift monitoring
+    drift_policy = providers.Singleton(make_drift_policy, settings)
+    reference_profiles = providers.Singleton(make_reference_profiles, object_store)
+    drift_reports = providers.Singleton(make_drift_reports, object_store)
+    captured_predictions = providers.Singleton(make_captured_predictions, object_store)
+    check_drift = providers.Factory(
+        CheckDrift,
+        captured=captured_predictions,
+        profiles=reference_profiles,
+        reports=drift_reports,
+        tests=providers.Singleton(make_distribution_tests),
+        chart=providers.Singleton(make_drift_chart, drift_policy),
+        publisher=publisher,
+        policy=drift_policy,
+        model_name=settings.provided.model_name,
+    )
+
+    # Retraining: the champion's data plus labelled captured rows
+    build_retraining_set = providers.Factory(
+        BuildRetrainingSet,
+        registry,
+        datasets,
+        captured_predictions,
+        feedback_store,
+        settings.provided.retrain_lookback_days,
+    )
 
     # Use cases
     ingest = providers.Factory(IngestDataset, transaction_source, datasets)
@@ -276,6 +397,7 @@ class Container(containers.DeclarativeContainer):
         promote=promote,
         publisher=publisher,
         split_policy=providers.Callable(make_split_policy, settings),
+        reference_profile=providers.Factory(StoreReferenceProfile, reference_profiles),
     )
     training_pipeline = providers.Factory(
         TrainingPipeline, pipeline_steps, providers.Factory(StageClock, observer)

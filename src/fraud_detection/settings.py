@@ -12,6 +12,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIN_TOKEN_LENGTH = 16
+FEEDBACK_URL_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
 class Settings(BaseSettings):
@@ -95,6 +96,38 @@ class Settings(BaseSettings):
         True, description="Compile models for batch scoring (lleaves) when available; else plain LightGBM."
     )
 
+    drift_family_alpha: float = Field(
+        0.01, gt=0, lt=1, description="Chance of a false drift alarm per check (Bonferroni over all tests)."
+    )
+    drift_min_rows: int = Field(1_000, ge=2, description="Fewest captured rows a drift check decides on.")
+    drift_min_psi: float = Field(0.02, ge=0, description="Smallest PSI that counts as drift for an input.")
+    drift_window_hours: float = Field(
+        24.0, gt=0, description="Default drift-check window: predictions captured in the last N hours."
+    )
+
+    feedback_url: str | None = Field(
+        None,
+        description="Label feedback store for several API replicas (redis://...); unset = SQLite "
+        "`<home>/feedback.db` (one host).",
+    )
+    feedback_retention_days: float = Field(
+        180.0, gt=0, description="Days scored transaction ids and their labels are kept for feedback."
+    )
+    feedback_batch_max: int = Field(1_000, gt=0, description="Most labels in one POST /v1/feedback call.")
+    quality_window_days: float = Field(
+        30.0,
+        gt=0,
+        description="Default `fraud quality measure` window: transactions scored in the last N days.",
+    )
+
+    retrain_lookback_days: float = Field(
+        30.0, gt=0, description="Captured, labelled transactions of the last N days join a retrain's data."
+    )
+    retrain_on_events: bool = Field(
+        True,
+        description="Without an event bus: DriftDetected / RetrainRequested start `fraud retrain` locally.",
+    )
+
     @field_validator("admin_token", mode="before")
     @classmethod
     def _admin_token(cls, value: object) -> object:
@@ -104,6 +137,17 @@ class Settings(BaseSettings):
             return None
         if isinstance(text, str) and len(text) < MIN_TOKEN_LENGTH:
             raise ValueError(f"must be at least {MIN_TOKEN_LENGTH} characters (or empty to disable admin)")
+        return value
+
+    @field_validator("feedback_url", mode="before")
+    @classmethod
+    def _feedback_url(cls, value: object) -> object:
+        """Empty means unset (SQLite); otherwise only a Redis URL is understood."""
+        if value == "":
+            return None
+        if isinstance(value, str) and not value.startswith(FEEDBACK_URL_SCHEMES):
+            schemes = ", ".join(FEEDBACK_URL_SCHEMES)
+            raise ValueError(f"must start with one of {schemes} (or be empty for SQLite)")
         return value
 
     @property
@@ -127,3 +171,8 @@ class Settings(BaseSettings):
     def mlflow_artifact_root(self) -> str:
         """Artifacts of the embedded mode live beside the SQLite DB (a server decides its own)."""
         return (self.home / "mlartifacts").resolve().as_uri()
+
+    @property
+    def feedback_db_path(self) -> Path:
+        """The SQLite feedback store (when FRAUD_FEEDBACK_URL is unset), shared by this host's API workers."""
+        return (self.home / "feedback.db").resolve()

@@ -33,7 +33,9 @@ def make_cli(home: Path, **extra: str) -> Cli:
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("FRAUD_", "MLFLOW_TRACKING", "PREFECT_API"))
     }
-    env |= {"FRAUD_HOME": str(home), "COLUMNS": "200", "NO_COLOR": "1"} | extra
+    # Retraining on events only where a test asks for it (see the root conftest).
+    env |= {"FRAUD_HOME": str(home), "COLUMNS": "200", "NO_COLOR": "1", "FRAUD_RETRAIN_ON_EVENTS": "false"}
+    env |= extra
     return Cli(home, env)
 
 

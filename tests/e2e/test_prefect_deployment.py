@@ -32,3 +32,13 @@ def test_deployments_register_and_a_worker_trains_a_champion(tmp_path, prefect_a
 
     versions = json.loads(cli("model", "list", "--json").stdout)
     assert [v["aliases"] for v in versions] == [["champion"]]
+
+    hourly = prefect("deployment", "inspect", "drift_check/drift-check-hourly").stdout
+    assert "17 * * * *" in hourly
+    prefect("deployment", "run", "drift_check/drift-check-hourly")
+    prefect("worker", "start", "--pool", "fraud-training", "--run-once", timeout=300)
+    shown = cli("drift", "show", "--json")
+    assert shown.returncode == 0, shown.stderr
+    report = json.loads(shown.stdout)
+    assert report["status"] == "insufficient_data"  # nothing was scored yet: a report, no event
+    assert report["reason"] == "insufficient data: no captured predictions in the window"

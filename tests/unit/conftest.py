@@ -1,5 +1,6 @@
 import pytest
 
+from fraud_detection.application.drift.reference import StoreReferenceProfile
 from fraud_detection.application.evaluate import EvaluateModel, RenderEvaluationPlots
 from fraud_detection.application.ingest import IngestDataset
 from fraud_detection.application.pipeline import PipelineSteps, TrainingPipeline
@@ -11,6 +12,7 @@ from fraud_detection.domain.promotion import PromotionPolicy
 from fraud_detection.domain.split import SplitPolicy
 from fraud_detection.domain.training import TrainingParams
 from tests.builders import transactions
+from tests.drift_fakes import FakeReferenceProfiles
 from tests.fakes import (
     FakeDatasetStore,
     FakeObjectStore,
@@ -51,6 +53,7 @@ class World:
         self.tracker = FakeTracker()
         self.registry = FakeRegistry()
         self.publisher = FakePublisher()
+        self.profiles = FakeReferenceProfiles()
         self.observer = RecordingObserver()
         self.evaluate = EvaluateModel(review_cost=5.0, top_k=20)
         self.promote = PromoteChallenger(self.registry, PromotionPolicy(), self.evaluate, self.publisher)
@@ -68,6 +71,7 @@ class World:
             promote=self.promote,
             publisher=self.publisher,
             split_policy=SplitPolicy(),
+            reference_profile=StoreReferenceProfile(self.profiles),
         )
         return TrainingPipeline(steps, StageClock(self.observer))
 

@@ -12,8 +12,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import numpy as np
 import pandas as pd
 
+from fraud_detection.application.drift.reference import StoreReferenceProfile
 from fraud_detection.application.evaluate import EvaluateModel, Evaluation, RenderEvaluationPlots
 from fraud_detection.application.ingest import IngestDataset
 from fraud_detection.application.progress import StageClock
@@ -29,7 +31,9 @@ from fraud_detection.domain.ports.events import EventPublisher
 from fraud_detection.domain.ports.registry import ModelRegistry
 from fraud_detection.domain.ports.tracking import ExperimentTracker, TrackingRun
 from fraud_detection.domain.promotion import PromotionDecision
+from fraud_detection.domain.schema import V_COLUMNS
 from fraud_detection.domain.split import SplitPolicy, time_ordered_split
+from fraud_detection.domain.training import LabelledData
 
 T = TypeVar("T")
 
@@ -49,6 +53,7 @@ class PipelineSteps:
     promote: PromoteChallenger
     publisher: EventPublisher
     split_policy: SplitPolicy
+    reference_profile: StoreReferenceProfile
 
 
 @dataclass
@@ -193,6 +198,13 @@ class PipelineSession:
             registry = self._steps.registry
             version = registry.register(uri, self._run.run_id, metadata)
             registry.set_alias(CHALLENGER, version.version)
+            self._steps.reference_profile(
+                registry.model_name,
+                version.version,
+                training_inputs(data.train),
+                evaluation.scores,
+                training.threshold.threshold,
+            )
             self._steps.publisher.publish(ModelRegistered(registry.model_name, version.version))
             self.summary.version = registry.get(version.version)
             detail.append(f"{registry.model_name} v{version.version} @{CHALLENGER}")
@@ -216,3 +228,8 @@ class PipelineSession:
         if value is None:
             raise RuntimeError(f"stage '{stage}' must run first")
         return value
+
+
+def training_inputs(data: LabelledData) -> np.ndarray:
+    """The raw inputs (V1..V28, Amount) of labelled rows, as drift checks see captured rows."""
+    return np.column_stack([data.features[list(V_COLUMNS)].to_numpy(dtype=np.float64), data.amounts])

@@ -65,3 +65,7 @@ class ModelNotReadyError(FraudDetectionError):
 
 class IncompatibleModelError(FraudDetectionError):
     """A model was built for another feature version than this code computes."""
+
+
+class ReferenceProfileMissingError(FraudDetectionError):
+    """The model version to check has no stored reference profile (it predates them): retrain to get one."""

@@ -40,3 +40,16 @@ class ModelPromoted(DomainEvent):
 class RetrainRequested(DomainEvent):
     kind: ClassVar[str] = "RetrainRequested"
     reason: str
+
+
+@dataclass(frozen=True)
+class DriftDetected(DomainEvent):
+    """A drift check found the served model's inputs or outputs moved; subscribers retrain."""
+
+    kind: ClassVar[str] = "DriftDetected"
+    model_name: str
+    version: int
+    drifted_columns: tuple[str, ...]
+    window_rows: int
+    report: str  # where the report is stored
+    reason: str

@@ -8,14 +8,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from dependency_injector import providers
 from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
 from starlette.routing import Route
 
 from fraud_detection import __version__
+from fraud_detection.application.feedback import QUALITY_LATEST_KEY
 from fraud_detection.container import Container
 from fraud_detection.entrypoints.api import errors
 from fraud_detection.entrypoints.api.middleware import BodySizeLimit, RequestMetrics
-from fraud_detection.entrypoints.api.routes import admin, health, jobs, model, scoring
+from fraud_detection.entrypoints.api.routes import admin, feedback, health, jobs, model, scoring
+from fraud_detection.infrastructure.prometheus.drift_collector import CachedLatest, DriftCollector
+from fraud_detection.infrastructure.prometheus.quality_collector import LatestQualityReport, QualityCollector
 
 
 def document_limits(app: FastAPI, batch_max: int) -> None:
@@ -44,11 +49,21 @@ def show_application_logs() -> None:
         ours.setLevel(logging.INFO)
 
 
+def report_metrics(container: Container) -> CollectorRegistry:
+    """Gauges read from stored reports at scrape time (see routes/health.py `metrics`)."""
+    registry = CollectorRegistry(auto_describe=True)
+    registry.register(DriftCollector(CachedLatest(container.drift_reports())))
+    registry.register(QualityCollector(LatestQualityReport(container.object_store(), QUALITY_LATEST_KEY)))
+    return registry
+
+
 def create_app(container: Container | None = None) -> FastAPI:
     """Build the app around `container` (default: one built from the environment and wired here)."""
     show_application_logs()
     container = container or Container()  # settings from the environment
     settings = container.settings()
+    # A retrain the API triggers locally (no event bus) runs detached: a request must not wait for training.
+    container.retrain_launch.override(providers.Object("detach"))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -72,13 +87,15 @@ def create_app(container: Container | None = None) -> FastAPI:
     )
     app.state.container = container
     app.state.score_transactions = container.score_transactions()  # the hot path skips per-request DI
-    for router in (scoring.router, model.router, jobs.router, admin.router, health.router):
+    app.state.report_metrics = report_metrics(container)
+    for router in (scoring.router, model.router, jobs.router, feedback.router, admin.router, health.router):
         app.include_router(router)
     # /v1/score runs as a plain Starlette route placed first: same endpoint function, without FastAPI's
     # per-request wrapper (~10% of throughput in benchmarks/serve.py). The FastAPI route of the same path
     # stays in the router for the OpenAPI document; requests never reach it.
     app.router.routes.insert(0, Route("/v1/score", scoring.score, methods=["POST"]))
     document_limits(app, settings.score_batch_max)
+    feedback.document_feedback_limit(app, settings.feedback_batch_max)
     errors.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMetrics)

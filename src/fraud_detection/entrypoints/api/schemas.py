@@ -10,6 +10,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from fraud_detection.domain.features import SCORING_INPUTS
+from fraud_detection.domain.feedback import TRANSACTION_ID
 from fraud_detection.domain.schema import V_COLUMNS
 from fraud_detection.domain.validation import ValidationRules
 
@@ -21,7 +22,7 @@ class TransactionBase(BaseModel):
     model_config = STRICT
 
     transaction_id: str | None = Field(
-        None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:\-]+$",
+        None, min_length=1, max_length=128, pattern=TRANSACTION_ID.pattern,
         description="The client's id, echoed back and kept with the captured prediction (for feedback).",
     )  # fmt: skip
     Time: float | None = Field(None, ge=0, description="Seconds since the start of the client's period.")

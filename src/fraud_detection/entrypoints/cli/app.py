@@ -25,15 +25,31 @@ def main_options(
 
 
 def _register() -> None:
-    from fraud_detection.entrypoints.cli import batch, config, data, model, pipeline, serve, validate, worker
+    from fraud_detection.entrypoints.cli import (
+        batch,
+        config,
+        data,
+        drift,
+        feedback,
+        model,
+        pipeline,
+        retrain,
+        serve,
+        validate,
+        worker,
+    )
 
     app.add_typer(data.app, name="data")
     app.add_typer(pipeline.app, name="pipeline")
     app.add_typer(model.app, name="model")
     app.add_typer(batch.app, name="batch")
+    app.add_typer(drift.app, name="drift")
+    app.add_typer(feedback.app, name="feedback")
+    app.add_typer(feedback.quality_app, name="quality")
     app.command("validate")(validate.validate)
     app.command("config")(config.show)
     app.command("serve")(serve.serve)
+    app.command("retrain")(retrain.retrain)
     app.command("worker")(worker.worker)
 
 

@@ -25,10 +25,10 @@ class MatplotlibPlotter(EvaluationPlotter):
     ) -> dict[str, bytes]:
         curve = Curve.of(labels, scores)
         return {
-            "pr_curve.png": _png(self._pr(curve, labels, scores)),
-            "roc_curve.png": _png(self._roc(curve, labels, scores)),
-            "confusion_matrix.png": _png(self._confusion(labels, scores, threshold)),
-            "feature_importance.png": _png(self._importance(importance)),
+            "pr_curve.png": png_bytes(self._pr(curve, labels, scores)),
+            "roc_curve.png": png_bytes(self._roc(curve, labels, scores)),
+            "confusion_matrix.png": png_bytes(self._confusion(labels, scores, threshold)),
+            "feature_importance.png": png_bytes(self._importance(importance)),
         }
 
     @staticmethod
@@ -79,7 +79,7 @@ class MatplotlibPlotter(EvaluationPlotter):
         return figure
 
 
-def _png(figure: Figure) -> bytes:
+def png_bytes(figure: Figure) -> bytes:
     buffer = io.BytesIO()
     figure.tight_layout()
     figure.savefig(buffer, format="png", dpi=90)

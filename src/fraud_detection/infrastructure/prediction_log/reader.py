@@ -65,6 +65,43 @@ def read_predictions(
     return LoggedPredictions(frame=frame, skipped=tuple(skipped))
 
 
+def read_latest_predictions(
+    store: ObjectStore,
+    rows: int,
+    prefix: str = "predictions",
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> LoggedPredictions:
+    """The latest `rows` rows scored in [since, until): files are read newest hour first and reading stops
+    once enough rows are in, so a short window over a long history reads little."""
+    prefix = normalise_prefix(prefix)
+    start, end = _as_utc(since), _as_utc(until)
+    dated: list[tuple[datetime, str]] = []
+    skipped: list[str] = []
+    for key in _candidate_keys(store, prefix, start, end):
+        hour = partition_start(prefix, key)
+        if hour is None:
+            _skip(skipped, key, "not in the date=YYYY-MM-DD/hour=HH layout")
+        elif (start is None or hour + PARTITION_SPAN > start) and (end is None or hour < end):
+            dated.append((hour, key))
+    tables: list[pa.Table] = []
+    found, last_hour = 0, None
+    for hour, key in sorted(dated, reverse=True):
+        # Files of one hour may interleave (several writers): finish the hour before stopping.
+        if found >= rows and hour != last_hour:
+            break
+        last_hour = hour
+        table = _read_table(store, key, skipped)
+        if table is not None:
+            table = _within(table, start, end)
+            tables.append(table)
+            found += table.num_rows
+    combined = pa.concat_tables(tables) if tables else PREDICTION_SCHEMA.empty_table()
+    frame = combined.to_pandas().sort_values(SCORED_AT, kind="stable", ignore_index=True)
+    return LoggedPredictions(frame=frame.iloc[-rows:].reset_index(drop=True) if rows else frame.iloc[:0],
+                             skipped=tuple(skipped))  # fmt: skip
+
+
 def _candidate_keys(
     store: ObjectStore, prefix: str, start: datetime | None, end: datetime | None
 ) -> Iterator[str]:

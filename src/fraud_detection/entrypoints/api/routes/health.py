@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -32,10 +32,17 @@ async def readyz(holder: ModelHolder = Depends(dependencies.holder)) -> JSONResp
 
 
 @router.get("/metrics", include_in_schema=False)
-def metrics() -> Response:
-    """Served as a plain route: mounting prometheus_client's ASGI app answers 307 to /metrics/."""
+def metrics(request: Request) -> Response:
+    """Served as a plain route: mounting prometheus_client's ASGI app answers 307 to /metrics/. Gauges read
+    from stored reports (drift, realised quality) come from `app.state.report_metrics`, apart from the
+    process metrics, so they appear once even when several workers' samples are merged."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
-    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+    else:
+        registry = REGISTRY
+    body = generate_latest(registry)
+    reports: CollectorRegistry | None = getattr(request.app.state, "report_metrics", None)
+    if reports is not None:
+        body += generate_latest(reports)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,103 @@
+"""`BuildRetrainingSet`: the dataset a retrain learns from, the champion's training data plus the recent
+captured transactions that have been labelled through feedback.
+
+Captured rows get `Time` values after the base data's last one, in the order they were scored, spaced at
+the base data's mean interval between transactions (scoring times can bunch up: a backfill scores a day in
+seconds, and the split's gap after each boundary would then swallow every recent row). The split is
+time-ordered, so recent rows fill the validation and test parts first and the promotion gate compares
+challenger and champion on the newest data, the data that drifted. A challenger learns from recent rows
+once they are more than the last 40% of the set (the valid and test shares of the split).
+Rows without a label are left out: an unlabelled transaction is not known to be legit yet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+
+from fraud_detection.domain.dataset import DatasetId, DatasetRef
+from fraud_detection.domain.errors import ModelNotFoundError
+from fraud_detection.domain.features import SCORING_INPUTS
+from fraud_detection.domain.model import CHAMPION
+from fraud_detection.domain.ports.datasets import DatasetStore
+from fraud_detection.domain.ports.drift import CapturedPredictions
+from fraud_detection.domain.ports.feedback import FeedbackStore
+from fraud_detection.domain.ports.registry import ModelRegistry
+from fraud_detection.domain.schema import LABEL, TIME, TRANSACTION_COLUMNS
+
+SECONDS_AFTER_BASE = 1.0
+
+
+@dataclass(frozen=True)
+class RetrainingSet:
+    base: DatasetRef
+    dataset: DatasetRef | None  # None: nothing new to learn from (no labelled captured rows)
+    labelled_rows: int
+    labelled_frauds: int
+    labels_without_capture: int  # labels whose captured row is outside the lookback or unreadable
+    detail: str
+
+
+class BuildRetrainingSet:
+    def __init__(
+        self,
+        registry: ModelRegistry,
+        datasets: DatasetStore,
+        captured: CapturedPredictions,
+        feedback: FeedbackStore,
+        lookback_days: float,
+    ) -> None:
+        self._registry, self._datasets, self._captured, self._feedback = (
+            registry,
+            datasets,
+            captured,
+            feedback,
+        )
+        self._lookback = timedelta(days=lookback_days)
+
+    def __call__(self, now: datetime | None = None) -> RetrainingSet:
+        since = (now or datetime.now(UTC)) - self._lookback
+        base = self._base()
+        labels = {record.transaction_id: record.is_fraud for record in self._feedback.labels()}
+        recent = self._labelled_rows(labels, since)
+        matched = len(recent)
+        if not matched:
+            detail = (
+                f"no labelled captured transactions in the last {self._lookback.days} days "
+                f"({len(labels):,} labels in all); nothing new to learn from"
+            )
+            return RetrainingSet(base, None, 0, 0, len(labels), detail)
+        frame = self._datasets.load(base.id)
+        times = frame[TIME].to_numpy(dtype=np.float64)
+        interval = (times.max() - times.min()) / max(len(times) - 1, 1) or SECONDS_AFTER_BASE
+        recent[TIME] = times.max() + SECONDS_AFTER_BASE + interval * np.arange(matched, dtype=np.float64)
+        combined = pd.concat([frame, recent[list(TRANSACTION_COLUMNS)]], ignore_index=True)
+        dataset = self._datasets.save(combined, f"retrain:{base.id.short}+{matched}-labelled")
+        frauds = int(recent[LABEL].sum())
+        detail = (
+            f"{base.rows:,} rows of dataset {base.id.short} + {matched:,} labelled captured rows "
+            f"({frauds:,} frauds) -> dataset {dataset.id.short}"
+        )
+        return RetrainingSet(base, dataset, matched, frauds, len(labels) - matched, detail)
+
+    def _base(self) -> DatasetRef:
+        champion = self._registry.get_by_alias(CHAMPION)
+        if champion is None or champion.metadata is None:
+            raise ModelNotFoundError("no champion to retrain from; run `fraud pipeline run` first")
+        return self._datasets.get(DatasetId(champion.metadata.dataset_id))
+
+    def _labelled_rows(self, labels: dict[str, bool], since: datetime) -> pd.DataFrame:
+        rows = self._captured.read(since, None, None)
+        columns = [TIME, *SCORING_INPUTS, LABEL]
+        if not len(rows) or rows.transaction_ids is None or not labels:
+            return pd.DataFrame(columns=columns, dtype=np.float64)
+        ids = pd.Series(rows.transaction_ids)
+        # The latest scoring of an id scored twice (a client retry): the rows arrive in scoring order.
+        keep = ids.isin(labels.keys()).to_numpy() & ~ids.duplicated(keep="last").to_numpy()
+        frame = pd.DataFrame(rows.inputs[keep], columns=list(SCORING_INPUTS))
+        frame.insert(0, TIME, 0.0)  # set by the caller, after the base
+        frame[LABEL] = ids[keep].map(labels).astype(np.float64).to_numpy()
+        return frame

@@ -1,0 +1,1 @@
+"""Drift monitoring: reference profiles, per-column statistics, the decision rule and the report."""

@@ -1,0 +1,77 @@
+"""What a drift check needs from outside: captured rows, stored profiles and reports, and p-values."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+from fraud_detection.domain.drift.profile import ReferenceProfile
+from fraud_detection.domain.drift.report import DriftReport
+
+
+@dataclass(frozen=True)
+class CapturedRows:
+    """Predictions captured by the scoring service, column-wise, in scoring order."""
+
+    inputs: np.ndarray  # (n, 29) float64, SCORING_INPUTS order
+    probabilities: np.ndarray  # (n,)
+    decisions: np.ndarray  # (n,) bool
+    model_names: np.ndarray  # (n,) str
+    model_versions: np.ndarray  # (n,) int
+    scored_at: np.ndarray  # (n,) datetime64[us] UTC
+    skipped_files: tuple[str, ...] = ()
+    transaction_ids: np.ndarray | None = None  # (n,) object: str or None (the client sent no id)
+    times: np.ndarray | None = None  # (n,) float64 `Time` as the client sent it, NaN when absent
+
+    def __len__(self) -> int:
+        return len(self.probabilities)
+
+
+class CapturedPredictions(ABC):
+    @abstractmethod
+    def read(self, since: datetime | None, until: datetime | None, last_rows: int | None) -> CapturedRows:
+        """Rows scored in [since, until), then only the latest `last_rows` of them when given. Unreadable
+        files are skipped and named in `skipped_files`, never fatal."""
+
+
+class ReferenceProfiles(ABC):
+    @abstractmethod
+    def save(self, profile: ReferenceProfile) -> None: ...
+
+    @abstractmethod
+    def load(self, model_name: str, version: int) -> ReferenceProfile | None:
+        """None when that version has no profile (registered before profiles existed)."""
+
+
+class DriftReports(ABC):
+    @abstractmethod
+    def save(self, report: DriftReport, chart: bytes | None) -> str:
+        """Store the report (and its chart) and make it the latest; return where it went."""
+
+    @abstractmethod
+    def latest(self) -> DriftReport | None: ...
+
+
+class DistributionTests(ABC):
+    """p-values of the tests the decision rule uses (scipy in production)."""
+
+    @abstractmethod
+    def ks_p_value(self, statistic: float, rows: int) -> float:
+        """P(D >= statistic) for a one-sample KS test on `rows` rows."""
+
+    @abstractmethod
+    def binomial_p_value(self, successes: int, trials: int, probability: float) -> float:
+        """Two-sided exact binomial test."""
+
+    @abstractmethod
+    def chi2_p_value(self, statistic: float, degrees_of_freedom: int) -> float:
+        """P(X >= statistic) for X ~ chi-square(degrees_of_freedom)."""
+
+
+class DriftChart(ABC):
+    @abstractmethod
+    def render(self, report: DriftReport) -> bytes:
+        """A PNG a person can read: per-column PSI and KS against the decision thresholds."""

@@ -1,0 +1,152 @@
+"""POST /v1/feedback: confirmed fraud/legit labels from the chargeback process, matched with the decisions
+served. Machine to machine, behind the admin bearer token: a forged label would skew retraining and the
+realised-quality metrics."""
+
+from __future__ import annotations
+
+from collections import Counter as Tally
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.responses import JSONResponse
+from prometheus_client import Counter
+
+from fraud_detection.application.feedback import RecordFeedback
+from fraud_detection.domain.feedback import LabelInput, LabelOutcome, LabelResult, label_name
+from fraud_detection.entrypoints.api import dependencies
+from fraud_detection.entrypoints.api.errors import error_body
+from fraud_detection.entrypoints.api.feedback_schemas import FeedbackErrorOut, FeedbackIn, FeedbackOut
+from fraud_detection.entrypoints.api.schemas import ErrorOut
+from fraud_detection.entrypoints.api.security import require_admin
+from fraud_detection.settings import Settings
+
+FEEDBACK_LABELS = Counter(
+    "fraud_feedback_labels",
+    "Labels received on POST /v1/feedback, by label and outcome.",
+    ["label", "outcome"],
+)
+IDS_NAMED = 20  # ids quoted in an error message; `problems` names every one
+
+record_feedback = dependencies.provided("record_feedback")
+router = APIRouter(
+    prefix="/v1",
+    tags=["feedback"],
+    dependencies=[Depends(require_admin)],
+    responses={
+        401: {"model": ErrorOut, "description": "Missing or wrong bearer token."},
+        403: {"model": ErrorOut, "description": "Disabled: FRAUD_ADMIN_TOKEN is not set."},
+    },
+)
+DESCRIPTION = """Record confirmed outcomes for scored transactions, matched by `transaction_id`.
+
+Needs `Authorization: Bearer <FRAUD_ADMIN_TOKEN>`, like `/admin`: the caller is the chargeback system, not a
+card holder. Each label gets an outcome, in order: `new` (recorded), `duplicate` (the same label was already
+recorded: a retry is harmless), `conflict` (the other label is recorded; it is kept, never overwritten) or
+`unknown` (no scored transaction with that id: never scored, scored without an id, scored within the last
+second and not indexed yet, or past FRAUD_FEEDBACK_RETENTION_DAYS). A repeated id in one call sees the
+earlier item.
+
+Status codes, including mixed batches:
+- **200** when at least one label is `new` or `duplicate`; the other items may be `unknown` or `conflict`
+  (read `results`).
+- **404** when every label is `unknown` (a single unknown label included); the body names the ids.
+- **409** when no label is `new` or `duplicate` and at least one conflicts (every item conflicts, or
+  conflicts mixed with unknown ids). Nothing was changed.
+- **422** for an invalid body (each problem names the field), or more than FRAUD_FEEDBACK_BATCH_MAX labels.
+
+404 and 409 bodies carry `error` and `problems` like every error, plus the per-item `results` and `counts`.
+"""
+
+
+@router.post(
+    "/feedback",
+    response_model=FeedbackOut,
+    description=DESCRIPTION,
+    responses={
+        404: {"model": FeedbackErrorOut, "description": "Every label names an unknown transaction id."},
+        409: {"model": FeedbackErrorOut, "description": "No label accepted; at least one conflicts."},
+        413: {"model": ErrorOut, "description": "Body over FRAUD_MAX_BODY_BYTES."},
+        422: {"model": ErrorOut, "description": "Invalid body: each problem names the field."},
+        503: {"model": ErrorOut, "description": "The feedback store is unreachable; nothing was recorded."},
+    },
+)
+def post_feedback(
+    body: FeedbackIn,
+    record: RecordFeedback = Depends(record_feedback),
+    settings: Settings = Depends(dependencies.settings),
+) -> JSONResponse:
+    labels = body.labels
+    if len(labels) > settings.feedback_batch_max:
+        problem = f"{len(labels)} labels exceed the limit of {settings.feedback_batch_max} per call"
+        return JSONResponse(error_body("invalid request", [{"field": "labels", "problem": problem}]), 422)
+    results = record([LabelInput(item.transaction_id, item.is_fraud, item.labelled_at) for item in labels])
+    count_labels(results)
+    status = feedback_status([result.outcome for result in results])
+    document = feedback_document(results)
+    if status == 200:
+        return JSONResponse(document)
+    return JSONResponse(error_body(*rejection(results)) | document, status_code=status)
+
+
+def feedback_status(outcomes: Sequence[LabelOutcome]) -> int:
+    if any(outcome.accepted for outcome in outcomes):
+        return 200
+    if all(outcome is LabelOutcome.UNKNOWN for outcome in outcomes):
+        return 404
+    return 409
+
+
+def rejection(results: Sequence[LabelResult]) -> tuple[str, list[dict[str, str | None]]]:
+    """The error line and one problem per rejected item (404 and 409 bodies)."""
+    unknown = [r.transaction_id for r in results if r.outcome is LabelOutcome.UNKNOWN]
+    conflicts = [r.transaction_id for r in results if r.outcome is LabelOutcome.CONFLICT]
+    parts = []
+    if unknown:
+        parts.append(f"no scored transaction with id {_quoted(unknown)}")
+    if conflicts:
+        parts.append(f"the other label is already recorded for {_quoted(conflicts)} (kept)")
+    problems: list[dict[str, str | None]] = []
+    for i, result in enumerate(results):
+        if result.outcome.accepted:
+            continue
+        if result.outcome is LabelOutcome.UNKNOWN:
+            problem = f"unknown transaction id '{result.transaction_id}'"
+        else:
+            recorded = label_name(not result.is_fraud)
+            problem = f"'{result.transaction_id}' is already labelled {recorded}; not changed"
+        problems.append({"field": f"labels[{i}].transaction_id", "problem": problem})
+    return "; ".join(parts), problems
+
+
+def feedback_document(results: Sequence[LabelResult]) -> dict[str, Any]:
+    tally = Tally(result.outcome for result in results)
+    return {
+        "results": [
+            {"transaction_id": r.transaction_id, "label": label_name(r.is_fraud), "outcome": r.outcome.value}
+            for r in results
+        ],
+        "counts": {outcome.value: tally[outcome] for outcome in LabelOutcome},
+    }
+
+
+def count_labels(results: Sequence[LabelResult]) -> None:
+    for (is_fraud, outcome), n in Tally((r.is_fraud, r.outcome) for r in results).items():
+        FEEDBACK_LABELS.labels(label_name(is_fraud), outcome.value).inc(n)
+
+
+def document_feedback_limit(app: FastAPI, labels_max: int) -> None:
+    """State the configured FRAUD_FEEDBACK_BATCH_MAX as `maxItems` in the OpenAPI document."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        document = generate()
+        document["components"]["schemas"]["FeedbackIn"]["properties"]["labels"]["maxItems"] = labels_max
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _quoted(ids: list[str]) -> str:
+    named = ", ".join(f"'{transaction_id}'" for transaction_id in ids[:IDS_NAMED])
+    return named + (f" and {len(ids) - IDS_NAMED} more" if len(ids) > IDS_NAMED else "")

@@ -1,0 +1,118 @@
+"""`fraud drift check|show`: compare recent captured predictions with the served model's reference."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from fraud_detection.application.drift.check import DriftWindowSpec
+from fraud_detection.domain.drift.report import DriftReport
+from fraud_detection.entrypoints.cli.context import console, container, stdout
+from fraud_detection.entrypoints.cli.errors import fail, handles_user_errors
+
+app = typer.Typer(help="Check captured predictions for drift; show the latest report.", no_args_is_help=True)
+
+TIME_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"]
+SHOWN_COLUMNS = 10
+
+
+@app.command()
+@handles_user_errors
+def check(
+    hours: Annotated[
+        float | None,
+        typer.Option(min=0.0, help="Window: the last N hours (default: FRAUD_DRIFT_WINDOW_HOURS)."),
+    ] = None,
+    since: Annotated[
+        datetime | None,
+        typer.Option(formats=TIME_FORMATS, help="Window start (UTC unless an offset is given)."),
+    ] = None,
+    until: Annotated[
+        datetime | None, typer.Option(formats=TIME_FORMATS, help="Window end (exclusive).")
+    ] = None,
+    last_rows: Annotated[
+        int | None, typer.Option(min=1, help="Only the latest N rows of the window (e.g. 5000).")
+    ] = None,
+    publish: Annotated[
+        bool, typer.Option(help="Publish DriftDetected on drift (starts retraining where subscribed).")
+    ] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Check the window, store the report (JSON and chart) and, on drift, publish DriftDetected."""
+    if hours is not None and since is not None:
+        raise fail("give --hours or --since, not both")
+    if hours == 0:
+        raise fail("--hours must be greater than 0")
+    ioc = container()
+    end = _utc(until)
+    start = _utc(since) or (end or datetime.now(UTC)) - timedelta(
+        hours=hours or ioc.settings().drift_window_hours
+    )
+    try:
+        spec = DriftWindowSpec(start, end, last_rows)
+    except ValueError as error:
+        raise fail(str(error)) from None
+    outcome = ioc.check_drift()(spec, publish=publish)
+    if as_json:
+        print(json.dumps(outcome.report.to_dict(), indent=2))
+    else:
+        _print(outcome.report)
+        console.print(f"report: {outcome.location}")
+        if outcome.event is not None:
+            console.print(f"published {outcome.event.kind}")
+
+
+@app.command()
+@handles_user_errors
+def show(as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False) -> None:
+    """The latest stored drift report."""
+    report = container().drift_reports().latest()
+    if report is None:
+        raise fail("no drift report yet; run `fraud drift check`")
+    if as_json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        _print(report)
+
+
+def _print(report: DriftReport) -> None:
+    window = report.window
+    stdout.print(
+        f"[bold]{report.status}[/bold] {report.model_name} v{report.model_version}: {report.reason}\n"
+        f"window: {window.rows:,} rows, {window.start or '-'} .. {window.end or '-'}"
+        + (
+            f" ({window.other_version_rows:,} rows of other versions left out)"
+            if window.other_version_rows
+            else ""
+        )
+    )
+    if window.skipped_files:
+        console.print(f"[yellow]skipped {len(window.skipped_files)} unreadable captured file(s)[/yellow]")
+    if not report.columns:
+        return
+    table = Table(
+        "column", "PSI", "KS", "p-value", "drifted", title=f"largest PSI (test alpha {report.test_alpha:.2g})"
+    )
+    for column in sorted(report.columns, key=lambda c: -c.psi if c.psi == c.psi else 0)[:SHOWN_COLUMNS]:
+        table.add_row(
+            column.name, f"{column.psi:.4f}", f"{column.ks_statistic:.4f}", f"{column.p_value:.2g}",
+            "yes" if column.drifted else "",
+        )  # fmt: skip
+    stdout.print(table)
+    if report.alert_rate is not None:
+        alert = report.alert_rate
+        stdout.print(
+            f"alert rate {alert.observed_rate:.3%} ({alert.observed_alerts} of {alert.window_rows:,}) vs "
+            f"{alert.reference_rate:.3%} in the reference (p {alert.p_value:.2g})"
+            + (" [red]drifted[/red]" if alert.drifted else "")
+        )
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -1,0 +1,197 @@
+"""`fraud feedback add|import` (labels from the chargeback process) and `fraud quality measure`."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from fraud_detection.application.feedback import StoredQualityReport
+from fraud_detection.domain.errors import DataSourceError, InvalidDataError
+from fraud_detection.domain.feedback import TRANSACTION_ID, LabelInput, LabelOutcome, LabelResult, label_name
+from fraud_detection.entrypoints.cli.context import console, container, stdout
+from fraud_detection.entrypoints.cli.errors import fail, handles_user_errors
+
+app = typer.Typer(help="Record confirmed fraud/legit labels for scored transactions.", no_args_is_help=True)
+quality_app = typer.Typer(help="Realised model quality on labelled transactions.", no_args_is_help=True)
+
+ID, IS_FRAUD, LABELLED_AT = "transaction_id", "is_fraud", "labelled_at"
+LABEL_VALUES = {"1": True, "1.0": True, "true": True, "fraud": True} | {
+    "0": False, "0.0": False, "false": False, "legit": False,
+}  # fmt: skip
+IMPORT_CHUNK = 1_000  # labels recorded per store transaction
+IDS_SHOWN = 10
+
+
+@app.command()
+@handles_user_errors
+def add(
+    transaction_id: Annotated[str, typer.Option("--id", help="The transaction_id it was scored with.")],
+    is_fraud: Annotated[bool, typer.Option("--fraud/--legit", help="Confirmed fraud, or confirmed legit.")],
+    at: Annotated[
+        str | None, typer.Option(help="When it was established (ISO 8601; UTC if no zone). Default: now.")
+    ] = None,
+) -> None:
+    """Record one label. Exits 2 when the id is unknown or already has the other label (kept)."""
+    check_id(transaction_id, "--id")
+    labelled_at = parse_time(at, "--at") if at else None
+    result = container().record_feedback()([LabelInput(transaction_id, is_fraud, labelled_at)])[0]
+    if result.outcome is LabelOutcome.UNKNOWN:
+        raise fail(f"no scored transaction with id '{transaction_id}' (never scored, or past retention)")
+    if result.outcome is LabelOutcome.CONFLICT:
+        raise fail(f"'{transaction_id}' is already labelled {label_name(not is_fraud)}; the label was kept")
+    stdout.print(f"{transaction_id}: {label_name(is_fraud)} ({result.outcome.value})", soft_wrap=True)
+
+
+@app.command("import")
+@handles_user_errors
+def import_labels(
+    path: Annotated[
+        Path, typer.Argument(metavar="FILE.csv", help="Header transaction_id,is_fraud[,labelled_at].")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Record labels from a CSV file. is_fraud: 1/0, true/false or fraud/legit; labelled_at: ISO 8601 (UTC if
+    no zone), default now. The whole file is checked before anything is recorded."""
+    rows = sum(1 for _ in read_labels(path))  # first pass: a bad row refuses the file, nothing recorded
+    if not rows:
+        raise InvalidDataError(str(path), "no rows (header only)")
+    record = container().record_feedback()
+    results: list[LabelResult] = []
+    labels = read_labels(path)
+    while chunk := list(itertools.islice(labels, IMPORT_CHUNK)):
+        results += record(chunk)
+    report_import(path, results, as_json)
+
+
+@quality_app.command()
+@handles_user_errors
+def measure(
+    days: Annotated[
+        float | None,
+        typer.Option(
+            help="Window: transactions scored in the last N days. Default: FRAUD_QUALITY_WINDOW_DAYS."
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the stored JSON report.")] = False,
+) -> None:
+    """Precision and recall of the served decisions per model version, over labelled transactions; stores the
+    report as quality/latest.json (what the API's /metrics exports) and a timestamped copy."""
+    c = container()
+    stored = c.measure_quality()(days if days is not None else c.settings().quality_window_days)
+    if as_json:
+        print(json.dumps(stored.report.to_dict(), indent=2))
+        return
+    describe_quality(stored)
+
+
+def check_id(text: str, source: str, row: int | None = None, column: str | None = None) -> None:
+    if not TRANSACTION_ID.match(text):
+        problem = f"'{text}' is not a transaction id (1-128 of A-Z a-z 0-9 . _ : -)"
+        raise InvalidDataError(source, problem, column=column, row=row)
+
+
+def parse_time(text: str, source: str, row: int | None = None, column: str | None = None) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        problem = f"'{text}' is not an ISO 8601 time"
+        raise InvalidDataError(source, problem, column=column, row=row) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def read_labels(path: Path) -> Iterator[LabelInput]:
+    """Labels of a CSV file, streamed; InvalidDataError names the file, column and row of a bad value."""
+    source = str(path)
+    try:
+        handle = path.open(newline="", encoding="utf-8-sig")
+    except OSError as error:
+        raise DataSourceError(f"cannot open {source}: {error.strerror or error}") from None
+    with handle:
+        reader = csv.reader(handle)
+        header = [name.strip() for name in next(reader, [])]
+        check_header(header, source)
+        at_column = header.index(LABELLED_AT) if LABELLED_AT in header else None
+        id_column, label_column = header.index(ID), header.index(IS_FRAUD)
+        for row, values in enumerate(reader):
+            if not values:
+                continue  # a blank line
+            if len(values) != len(header):
+                problem = f"{len(values)} fields, expected {len(header)} ({', '.join(header)})"
+                raise InvalidDataError(source, problem, row=row)
+            text = values[label_column].strip().lower()
+            if text not in LABEL_VALUES:
+                problem = f"'{values[label_column]}' is not a label: use 1/0, true/false or fraud/legit"
+                raise InvalidDataError(source, problem, column=IS_FRAUD, row=row)
+            transaction_id = values[id_column].strip()
+            check_id(transaction_id, source, row, ID)
+            at = values[at_column].strip() if at_column is not None else ""
+            labelled_at = parse_time(at, source, row, LABELLED_AT) if at else None
+            yield LabelInput(transaction_id, LABEL_VALUES[text], labelled_at)
+
+
+def check_header(header: Sequence[str], source: str) -> None:
+    if not header:
+        raise InvalidDataError(source, "empty file (expected a header transaction_id,is_fraud[,labelled_at])")
+    missing = [name for name in (ID, IS_FRAUD) if name not in header]
+    if missing:
+        raise InvalidDataError(source, f"missing columns {missing}", column=missing[0])
+    extra = [name for name in header if name not in (ID, IS_FRAUD, LABELLED_AT)]
+    if extra:
+        raise InvalidDataError(source, f"unexpected columns {extra}", column=extra[0])
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        raise InvalidDataError(source, f"duplicated columns {repeated}", column=repeated[0])
+
+
+def report_import(path: Path, results: list[LabelResult], as_json: bool) -> None:
+    counts = Counter(result.outcome for result in results)
+    rejected = {
+        outcome: [r.transaction_id for r in results if r.outcome is outcome]
+        for outcome in (LabelOutcome.UNKNOWN, LabelOutcome.CONFLICT)
+    }
+    if as_json:
+        document = {"file": str(path), "counts": {o.value: counts[o] for o in LabelOutcome}}
+        print(json.dumps(document | {o.value: ids for o, ids in rejected.items()}, indent=2))
+        return
+    summary = ", ".join(f"{counts[outcome]} {outcome.value}" for outcome in LabelOutcome)
+    stdout.print(f"{path}: {len(results)} labels: {summary}", soft_wrap=True)
+    for outcome, ids in rejected.items():
+        if ids:
+            more = f" and {len(ids) - IDS_SHOWN} more" if len(ids) > IDS_SHOWN else ""
+            console.print(f"{outcome.value}: {', '.join(ids[:IDS_SHOWN])}{more}", soft_wrap=True)
+
+
+def describe_quality(stored: StoredQualityReport) -> None:
+    report = stored.report
+    window = f"{report.window.start:%Y-%m-%d %H:%M} to {report.window.end:%Y-%m-%d %H:%M} UTC"
+    stdout.print(
+        f"realised quality of transactions scored {window}: {report.labelled} labelled", soft_wrap=True
+    )
+    if report.models:
+        table = Table("model version", "labelled", "alerts confirmed", "false alerts", "missed frauds",
+                      "true legit", "precision", "recall")  # fmt: skip
+        for model in report.models:
+            table.add_row(
+                str(model.model_version), str(model.labelled), str(model.true_positives),
+                str(model.false_positives), str(model.false_negatives), str(model.true_negatives),
+                _ratio(model.precision), _ratio(model.recall),
+            )  # fmt: skip
+        stdout.print(table)
+    else:
+        console.print(
+            "no labelled transactions in the window: `fraud feedback add|import`, POST /v1/feedback"
+        )
+    stdout.print(f"stored: {stored.latest_uri} (copy: {stored.copy_uri})", soft_wrap=True)
+
+
+def _ratio(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"

@@ -1,0 +1,33 @@
+"""`fraud retrain`: the retrain flow by hand (events start it too; see flows/retraining.py)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from fraud_detection.entrypoints.cli.context import console, container
+from fraud_detection.entrypoints.cli.errors import UNAVAILABLE, fail, handles_user_errors
+from fraud_detection.entrypoints.cli.progress import ConsoleProgress
+from fraud_detection.entrypoints.cli.summary import print_summary
+from fraud_detection.infrastructure.events.retrain_lock import RetrainRunningError, holding, lock_path
+
+
+@handles_user_errors
+def retrain(
+    reason: Annotated[str, typer.Option(help="Why (logged with the run).")] = "requested by an operator",
+) -> None:
+    """Train a challenger on the champion's data plus labelled captured transactions; the gate decides."""
+    c = container()
+    c.observer.override(ConsoleProgress(console))
+    try:
+        with holding(lock_path(c.settings().home)):
+            console.print(f"retrain ({reason}): starting the Prefect flow...")
+            from fraud_detection.flows.retraining import retrain as retrain_flow  # Prefect's import is slow
+
+            outcome = retrain_flow(reason=reason)
+    except RetrainRunningError as error:
+        raise fail(str(error), UNAVAILABLE) from None
+    console.print(f"retraining set: {outcome.retraining_set.detail}")
+    if outcome.summary is not None:
+        print_summary(console, outcome.summary, c.settings())

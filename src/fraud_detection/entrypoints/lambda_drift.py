@@ -1,0 +1,81 @@
+"""AWS Lambda entry point of the drift check: `handler(event, context)`.
+
+Deployed as a container image (pandas, pyarrow and scipy exceed the zip limit) and started by an EventBridge
+schedule. Settings come from the function's environment like any other process: FRAUD_STORAGE_URI (the
+bucket holding captured predictions and reference profiles), FRAUD_EVENT_BUS (where DriftDetected goes),
+FRAUD_MODEL_NAME. The handler needs neither MLflow nor Prefect: profiles live in the bucket.
+
+The event may carry the window, at its top level or under `detail` (an EventBridge rule's input):
+    {"hours": 24, "last_rows": 5000, "publish": true}
+Bad event input returns {"status": "error", ...} rather than raising, since a retry would fail the same way;
+an unreachable bucket or bus raises, so Lambda's retry policy applies.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from fraud_detection.application.drift.check import DriftWindowSpec
+from fraud_detection.container import Container
+
+logger = logging.getLogger(__name__)
+logging.getLogger().setLevel(logging.INFO)  # Lambda's root handler drops INFO by default
+
+_container: Container | None = None  # reused across warm invocations
+
+
+class DriftCheckRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    hours: float | None = Field(None, gt=0, description="Window: the last N hours (default: the setting).")
+    last_rows: int | None = Field(None, ge=1, description="Only the latest N rows of the window.")
+    publish: bool = True
+
+
+def handler(event: dict[str, Any] | None, context: object = None) -> dict[str, Any]:
+    try:
+        request = DriftCheckRequest.model_validate(_window_fields(event or {}))
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        logger.error("drift check refused: %s", problems)
+        return {"status": "error", "error": f"invalid event: {problems}"}
+    container = _shared_container()
+    hours = request.hours or container.settings().drift_window_hours
+    spec = DriftWindowSpec(since=datetime.now(UTC) - timedelta(hours=hours), last_rows=request.last_rows)
+    outcome = container.check_drift()(spec, publish=request.publish)  # outages raise: Lambda retries
+    report = outcome.report
+    return {
+        "status": report.status,
+        "reason": report.reason,
+        "model": {"name": report.model_name, "version": report.model_version},
+        "window_rows": report.window.rows,
+        "drifted_columns": list(report.drifted_columns),
+        "drifted_tests": list(report.drifted_tests),
+        "report": outcome.location,
+        "event": outcome.event.kind if outcome.event else None,
+    }
+
+
+def _window_fields(event: dict[str, Any]) -> dict[str, Any]:
+    """A scheduled EventBridge event wraps everything in an envelope (source, detail-type, detail...)."""
+    if "detail-type" in event or "source" in event:
+        detail = event.get("detail") or {}
+        return detail if isinstance(detail, dict) else {"detail": detail}
+    return event
+
+
+def _shared_container() -> Container:
+    global _container
+    if _container is None:
+        _container = Container()  # settings from the environment; nothing to wire
+    return _container
+
+
+def reset() -> None:
+    """Forget the cached container (tests change the environment between invocations)."""
+    global _container
+    _container = None

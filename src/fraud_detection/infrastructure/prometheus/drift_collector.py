@@ -1,0 +1,111 @@
+"""Drift gauges for /metrics, read from the latest stored drift report at scrape time.
+
+Checks run elsewhere (the CLI, the Prefect flow, the Lambda); the API is the process Prometheus already
+scrapes, so it exports what the latest check found. The read is cached for `ttl_seconds` so a scrape every
+few seconds costs one small object-store read per interval; no report yet means no series.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime
+
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from fraud_detection.domain.drift.report import DriftReport
+from fraud_detection.domain.errors import FraudDetectionError
+from fraud_detection.domain.ports.drift import DriftReports
+
+logger = logging.getLogger(__name__)
+
+
+class CachedLatest:
+    """The latest report, re-read at most every `ttl_seconds`; a failed read keeps the previous one."""
+
+    def __init__(
+        self, reports: DriftReports, ttl_seconds: float = 15.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._reports, self._ttl, self._clock = reports, ttl_seconds, clock
+        self._lock = threading.Lock()
+        self._report: DriftReport | None = None
+        self._read_at: float | None = None
+
+    def get(self) -> DriftReport | None:
+        with self._lock:
+            now = self._clock()
+            if self._read_at is None or now - self._read_at >= self._ttl:
+                self._read_at = now
+                try:
+                    self._report = self._reports.latest()
+                except (FraudDetectionError, ValueError, KeyError) as error:
+                    logger.warning("could not read the latest drift report: %s", error)
+            return self._report
+
+
+class DriftCollector(Collector):
+    def __init__(self, latest: CachedLatest) -> None:
+        self._latest = latest
+
+    def collect(self) -> Iterator[Metric]:
+        report = self._latest.get()
+        if report is None:
+            return
+        yield _gauge("fraud_drift_detected", "1 when the latest drift check found drift.", report.drifted)
+        yield _gauge(
+            "fraud_drift_insufficient_data",
+            "1 when the latest drift check had too few rows to decide.",
+            report.status == "insufficient_data",
+        )
+        yield _gauge(
+            "fraud_drift_window_rows", "Rows in the latest drift check's window.", report.window.rows
+        )
+        yield _gauge(
+            "fraud_drift_last_check_timestamp_seconds",
+            "When the latest drift check ran.",
+            datetime.fromisoformat(report.checked_at).timestamp(),
+        )
+        yield _gauge(
+            "fraud_drift_skipped_files",
+            "Captured files the latest drift check skipped (corrupt or another schema).",
+            len(report.window.skipped_files),
+        )
+        yield from self._columns(report)
+        if report.alert_rate is not None:
+            rate = GaugeMetricFamily(
+                "fraud_drift_alert_rate", "Share of rows flagged as fraud.", labels=["window"]
+            )
+            rate.add_metric(["observed"], report.alert_rate.observed_rate)
+            rate.add_metric(["reference"], report.alert_rate.reference_rate)
+            yield rate
+
+    @staticmethod
+    def _columns(report: DriftReport) -> Iterator[Metric]:
+        if not report.columns:
+            return
+        families = {
+            "psi": GaugeMetricFamily(
+                "fraud_drift_feature_psi", "PSI of each input (and the score) in the latest check.",
+                labels=["feature"],
+            ),
+            "ks": GaugeMetricFamily(
+                "fraud_drift_feature_ks_statistic", "KS distance of each input (and the score).",
+                labels=["feature"],
+            ),
+            "drifted": GaugeMetricFamily(
+                "fraud_drift_feature_drifted", "1 for inputs the latest check found drifted.",
+                labels=["feature"],
+            ),
+        }  # fmt: skip
+        for column in report.columns:
+            families["psi"].add_metric([column.name], column.psi)
+            families["ks"].add_metric([column.name], column.ks_statistic)
+            families["drifted"].add_metric([column.name], float(column.drifted))
+        yield from families.values()
+
+
+def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, documentation, value=float(value))

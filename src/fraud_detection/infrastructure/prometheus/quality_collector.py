@@ -1,0 +1,92 @@
+"""Realised-quality gauges for /metrics, read from the latest stored quality report at scrape time.
+
+`fraud quality measure` (a schedule, an operator) writes the report; the API, which Prometheus already
+scrapes, exports it. The read is cached for `ttl_seconds`, so frequent scrapes cost one small object-store
+read per interval. No report means no series; a version whose precision (no alerts among its labelled
+transactions) or recall (no frauds among them) is undefined gets no series for that gauge, rather than a
+made-up 0 that would fire alerts.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from fraud_detection.domain.errors import FraudDetectionError, ObjectNotFoundError
+from fraud_detection.domain.feedback import QualityReport
+from fraud_detection.domain.ports.storage import ObjectStore
+
+logger = logging.getLogger(__name__)
+
+PRECISION = ("fraud_realised_precision", "Share of alerts later confirmed as fraud, per model version.")
+RECALL = ("fraud_realised_recall", "Share of confirmed frauds the model flagged, per model version.")
+LABELLED = ("fraud_labelled_transactions", "Labelled transactions in the latest quality report's window.")
+
+
+class LatestQualityReport:
+    """The report under `key`, re-read at most every `ttl_seconds`; a failed read keeps the previous one."""
+
+    def __init__(
+        self,
+        store: ObjectStore,
+        key: str,
+        ttl_seconds: float = 15.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._store, self._key, self._ttl, self._clock = store, key, ttl_seconds, clock
+        self._lock = threading.Lock()
+        self._report: QualityReport | None = None
+        self._read_at: float | None = None
+
+    def get(self) -> QualityReport | None:
+        with self._lock:
+            now = self._clock()
+            if self._read_at is None or now - self._read_at >= self._ttl:
+                self._read_at = now
+                self._report = self._read(self._report)
+            return self._report
+
+    def _read(self, previous: QualityReport | None) -> QualityReport | None:
+        try:
+            return QualityReport.from_dict(json.loads(self._store.read_bytes(self._key)))
+        except ObjectNotFoundError:
+            return None
+        except (FraudDetectionError, ValueError, KeyError, TypeError) as error:
+            logger.warning("could not read the quality report %s: %s", self._key, error)
+            return previous
+
+
+class QualityCollector(Collector):
+    def __init__(self, latest: LatestQualityReport) -> None:
+        self._latest = latest
+
+    def describe(self) -> Iterator[Metric]:
+        """The names without reading the store (the registry calls this when the collector is registered)."""
+        return iter(self._families())
+
+    def collect(self) -> Iterator[Metric]:
+        report = self._latest.get()
+        if report is None:
+            return
+        precision, recall, labelled = self._families()
+        for model in report.models:
+            version = [str(model.model_version)]
+            labelled.add_metric(version, model.labelled)
+            if model.precision is not None:
+                precision.add_metric(version, model.precision)
+            if model.recall is not None:
+                recall.add_metric(version, model.recall)
+        yield from (family for family in (precision, recall, labelled) if family.samples)
+
+    @staticmethod
+    def _families() -> list[GaugeMetricFamily]:
+        return [
+            GaugeMetricFamily(name, documentation, labels=["model_version"])
+            for name, documentation in (PRECISION, RECALL, LABELLED)
+        ]

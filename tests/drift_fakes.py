@@ -1,0 +1,109 @@
+"""In-memory fakes of the drift ports, for unit tests of the drift use cases."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from fraud_detection.domain.drift.profile import ReferenceProfile
+from fraud_detection.domain.drift.report import DriftReport
+from fraud_detection.domain.ports.drift import (
+    CapturedPredictions,
+    CapturedRows,
+    DistributionTests,
+    DriftChart,
+    DriftReports,
+    ReferenceProfiles,
+)
+
+
+class FakeReferenceProfiles(ReferenceProfiles):
+    def __init__(self) -> None:
+        self.profiles: dict[tuple[str, int], ReferenceProfile] = {}
+
+    def save(self, profile: ReferenceProfile) -> None:
+        self.profiles[profile.model_name, profile.model_version] = profile
+
+    def load(self, model_name: str, version: int) -> ReferenceProfile | None:
+        return self.profiles.get((model_name, version))
+
+
+class FakeDriftReports(DriftReports):
+    def __init__(self) -> None:
+        self.saved: list[tuple[DriftReport, bytes | None]] = []
+
+    def save(self, report: DriftReport, chart: bytes | None) -> str:
+        self.saved.append((report, chart))
+        return f"memory://drift/{report.id}.json"
+
+    def latest(self) -> DriftReport | None:
+        return self.saved[-1][0] if self.saved else None
+
+
+class FakeCapturedPredictions(CapturedPredictions):
+    """Serves whatever rows a test put in `rows`, honouring `last_rows` (time bounds are not modelled)."""
+
+    def __init__(self) -> None:
+        self.rows = captured(np.empty((0, 29)), np.empty(0))
+        self.requests: list[tuple[datetime | None, datetime | None, int | None]] = []
+
+    def read(self, since: datetime | None, until: datetime | None, last_rows: int | None) -> CapturedRows:
+        self.requests.append((since, until, last_rows))
+        if last_rows is None or last_rows >= len(self.rows):
+            return self.rows
+        keep = slice(len(self.rows) - last_rows, None)
+        r = self.rows
+        return CapturedRows(
+            r.inputs[keep], r.probabilities[keep], r.decisions[keep], r.model_names[keep],
+            r.model_versions[keep], r.scored_at[keep], r.skipped_files,
+        )  # fmt: skip
+
+
+class AsymptoticTests(DistributionTests):
+    """Kolmogorov's limiting distribution and a normal approximation: close to scipy's exact figures on
+    the window sizes the unit tests use, with no scipy in the unit layer."""
+
+    def ks_p_value(self, statistic: float, rows: int) -> float:
+        x = math.sqrt(rows) * statistic
+        if x < 0.2:
+            return 1.0
+        return min(1.0, 2 * sum((-1) ** (k - 1) * math.exp(-2 * k * k * x * x) for k in range(1, 101)))
+
+    def binomial_p_value(self, successes: int, trials: int, probability: float) -> float:
+        mean = trials * probability
+        sd = math.sqrt(trials * probability * (1 - probability)) or 1.0
+        return math.erfc(abs(successes - mean) / sd / math.sqrt(2))
+
+    def chi2_p_value(self, statistic: float, degrees_of_freedom: int) -> float:
+        """Wilson-Hilferty: (X/k)^(1/3) is nearly normal."""
+        k = degrees_of_freedom
+        z = ((statistic / k) ** (1 / 3) - (1 - 2 / (9 * k))) / math.sqrt(2 / (9 * k))
+        return 0.5 * math.erfc(z / math.sqrt(2))
+
+
+class FakeDriftChart(DriftChart):
+    def render(self, report: DriftReport) -> bytes:
+        return f"chart of {report.id}".encode()
+
+
+def captured(
+    inputs: np.ndarray,
+    probabilities: np.ndarray,
+    version: int = 1,
+    name: str = "fraud-lgbm",
+    threshold: float = 0.5,
+    skipped: tuple[str, ...] = (),
+) -> CapturedRows:
+    n = len(probabilities)
+    start = np.datetime64(datetime(2026, 11, 1, tzinfo=UTC).replace(tzinfo=None), "us")
+    return CapturedRows(
+        inputs=np.asarray(inputs, dtype=np.float64).reshape(n, 29),
+        probabilities=np.asarray(probabilities, dtype=np.float64),
+        decisions=np.asarray(probabilities) >= threshold,
+        model_names=np.full(n, name, dtype=object).astype(str),
+        model_versions=np.full(n, version, dtype=np.int64),
+        scored_at=start + np.arange(n) * np.timedelta64(timedelta(seconds=1)),
+        skipped_files=skipped,
+    )

@@ -1,0 +1,130 @@
+"""The monitoring loop end to end, through the real CLI and HTTP API: serve a champion, normal traffic (no
+drift), drifted traffic (drift reported, DriftDetected published), labels through POST /v1/feedback, the
+retrain flow trains a challenger on the champion's data plus the labelled rows, the gate decides and says
+why, and the API serves the new champion by itself."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+
+from fraud_detection.domain.features import SCORING_INPUTS
+from fraud_detection.infrastructure.local import LocalObjectStore
+from fraud_detection.infrastructure.prediction_log import read_predictions
+from fraud_detection.infrastructure.synthetic import generate_transactions
+from fraud_detection.infrastructure.synthetic.scenarios import (
+    NEW_PATTERN_FEATURES,
+    QUIET_FEATURES,
+    TOP_FRAUD_FEATURES,
+    DriftScenario,
+)
+from tests.e2e.conftest import make_cli
+from tests.e2e.serving import TOKEN, serve, wait_until
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+BATCH = 5_000
+LABELS_PER_CALL = 1_000
+# Inputs move (detectable without labels) and frauds take a pattern the champion never saw (a retrain on
+# labelled recent rows can learn it): the case where retraining should win the gate.
+SHIFT_AND_NEW_PATTERN = DriftScenario(
+    "shift_and_new_pattern",
+    "covariate shift of the quiet features, and frauds with a new pattern at 2%",
+    {
+        "shift_features": QUIET_FEATURES,
+        "shift_std": 0.5,
+        "pattern_from": TOP_FRAUD_FEATURES,
+        "pattern_to": NEW_PATTERN_FEATURES,
+        "fraud_rate": 0.02,
+    },
+)
+
+
+def score(client: httpx.Client, frame: pd.DataFrame, prefix: str) -> None:
+    for start in range(0, len(frame), BATCH):
+        part = frame.iloc[start : start + BATCH]
+        rows = [
+            {name: float(row[name]) for name in ("Time", *SCORING_INPUTS)}
+            | {"transaction_id": f"{prefix}-{i}"}
+            for i, (_, row) in enumerate(part.iterrows(), start=start)
+        ]
+        response = client.post("/v1/score/batch", json={"transactions": rows})
+        assert response.status_code == 200, response.text
+
+
+def test_drift_triggers_a_retrain_whose_champion_the_api_serves(tmp_path, trained_home, prefect_api_url):
+    home = tmp_path / "home"
+    shutil.copytree(trained_home, home)
+    cli = make_cli(
+        home,
+        PREFECT_API_URL=prefect_api_url,
+        FRAUD_CAPTURE_MAX_SECONDS="0.5",
+        FRAUD_RETRAIN_ON_EVENTS="true",
+    )
+    before = json.loads(cli("model", "list", "--json").stdout)
+    champion = next(v["version"] for v in before if "champion" in v["aliases"])
+
+    with serve(cli) as server, server.client() as client:
+        normal = generate_transactions(6_000, seed=101, fraud_rate=0.005)
+        score(client, normal, "n")
+        assert wait_until(lambda: captured_rows_in(home) >= 6_000, timeout=30)
+        quiet = cli("drift", "check", "--last-rows", "6000", "--json")
+        assert quiet.returncode == 0, quiet.stderr
+        report = json.loads(quiet.stdout)
+        assert report["status"] == "no_drift", report["reason"]
+        assert report["model_version"] == champion
+
+        drifted = generate_transactions(30_000, seed=202, scenario=SHIFT_AND_NEW_PATTERN)
+        score(client, drifted, "d")
+        assert wait_until(lambda: captured_rows_in(home) >= 36_000, timeout=30)
+        labels = [
+            {"transaction_id": f"d-{i}", "is_fraud": bool(label)} for i, label in enumerate(drifted["Class"])
+        ]
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        for start in range(0, len(labels), LABELS_PER_CALL):
+            response = client.post(
+                "/v1/feedback", json={"labels": labels[start : start + LABELS_PER_CALL]}, headers=headers
+            )
+            assert response.status_code == 200, response.text
+
+        checked = cli("drift", "check", "--last-rows", "30000", timeout=900)
+        output = checked.stdout + checked.stderr
+        assert checked.returncode == 0, output
+        assert "drift" in output
+        assert "V15" in output
+        assert "published DriftDetected" in output
+        assert "30,000 labelled captured rows" in output, output[-4000:]  # the retrain's set: base + labels
+
+        after = json.loads(cli("model", "list", "--json").stdout)
+        new = next(v for v in after if v["version"] not in {b["version"] for b in before})
+        decision = new["tags"]["promotion_decision"]
+        assert decision in {"promote", "keep"}
+        assert ("PROMOTED: " if decision == "promote" else "KEPT CHAMPION: ") in output  # and the reason
+        if decision == "promote":
+            served = lambda: client.get("/v1/model").json().get("version") == new["version"]  # noqa: E731
+            assert wait_until(served, timeout=30), "the API did not pick up the new champion"
+        assert decision == "promote", (
+            f"expected the retrain on the new pattern to win the gate: {output[-3000:]}"
+        )
+    latest = json.loads(cli("drift", "show", "--json").stdout)
+    assert latest["status"] == "drift"
+    assert set(latest["drifted_columns"]) >= {"V15", "V22", "V24"}
+
+
+def captured_rows_in(home: Path) -> int:
+    return len(read_predictions(LocalObjectStore(home / "store")).frame)
+
+
+def test_normal_windows_differ_from_the_drifted_one() -> None:
+    """The scenario above really moves the quiet features (guards the test's premise, cheaply)."""
+    normal = generate_transactions(5_000, seed=1, fraud_rate=0.005)
+    drifted = generate_transactions(5_000, seed=2, scenario=SHIFT_AND_NEW_PATTERN)
+    for name in QUIET_FEATURES:
+        assert drifted[name].mean() - normal[name].mean() > 0.2 * normal[name].std()
+    assert np.isclose(drifted["Class"].mean(), 0.02, atol=0.002)

@@ -1,0 +1,150 @@
+"""The drift-check Lambda handler against moto's S3, EventBridge and SQS: captured predictions and the
+reference profile in the bucket, DriftDetected routed by an EventBridge rule to a queue we read back."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import boto3
+import numpy as np
+import pytest
+from moto import mock_aws
+
+from fraud_detection.application.drift.reference import StoreReferenceProfile
+from fraud_detection.domain.features import SCORING_INPUTS
+from fraud_detection.domain.ports.prediction_log import PredictionBatch
+from fraud_detection.entrypoints import lambda_drift
+from fraud_detection.infrastructure.drift import ObjectStoreReferenceProfiles
+from fraud_detection.infrastructure.events.eventbridge import EVENT_SOURCE
+from fraud_detection.infrastructure.prediction_log import ParquetPredictionLog
+from fraud_detection.infrastructure.s3 import S3ObjectStore
+from fraud_detection.infrastructure.synthetic.generator import generate_transactions
+
+pytestmark = pytest.mark.integration
+
+REGION, BUCKET, BUS = "eu-west-1", "fraud-data", "fraud"
+THRESHOLD = 0.5
+
+
+def scores(inputs: np.ndarray) -> np.ndarray:
+    """A stand-in model: fraud rows have very negative V14 and V17."""
+    logit = -1.2 * inputs[:, 13] - 0.8 * inputs[:, 16] - 9.0
+    return 1 / (1 + np.exp(-logit))
+
+
+def inputs_of(rows: int, seed: int, scenario: str = "none") -> np.ndarray:
+    frame = generate_transactions(rows, seed=seed, scenario=scenario)
+    return frame[list(SCORING_INPUTS)].to_numpy(dtype=np.float64)
+
+
+class Aws:
+    def __init__(self) -> None:
+        self.s3 = boto3.client("s3", region_name=REGION)
+        self.s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+        self.store = S3ObjectStore(BUCKET, "prod", region=REGION)
+        events, sqs = boto3.client("events", region_name=REGION), boto3.client("sqs", region_name=REGION)
+        events.create_event_bus(Name=BUS)
+        self.queue = sqs.create_queue(QueueName="retrain")["QueueUrl"]
+        attributes = sqs.get_queue_attributes(QueueUrl=self.queue, AttributeNames=["QueueArn"])
+        pattern = {"source": [EVENT_SOURCE], "detail-type": ["DriftDetected"]}
+        events.put_rule(Name="drift-retrain", EventBusName=BUS, EventPattern=json.dumps(pattern))
+        target = {"Id": "retrain", "Arn": attributes["Attributes"]["QueueArn"]}
+        events.put_targets(Rule="drift-retrain", EventBusName=BUS, Targets=[target])
+        self.sqs = sqs
+        reference = inputs_of(60_000, seed=1)
+        StoreReferenceProfile(ObjectStoreReferenceProfiles(self.store))(
+            "fraud-lgbm", 4, reference, scores(inputs_of(20_000, seed=2)), THRESHOLD
+        )
+
+    def capture(self, inputs: np.ndarray, version: int = 4) -> None:
+        log = ParquetPredictionLog(self.store, max_rows=1_000_000, max_seconds=60)
+        probabilities = scores(inputs)
+        log.append(
+            PredictionBatch(
+                inputs=inputs,
+                times=np.zeros(len(inputs)),
+                transaction_ids=tuple(f"tx-{i}" for i in range(len(inputs))),
+                probabilities=probabilities,
+                decisions=probabilities >= THRESHOLD,
+                model_name="fraud-lgbm",
+                model_version=version,
+                request_id="batch",
+                scored_at=time.time(),
+            )
+        )
+        log.close()
+
+    def messages(self) -> list[dict[str, object]]:
+        received = self.sqs.receive_message(QueueUrl=self.queue, WaitTimeSeconds=1, MaxNumberOfMessages=10)
+        return [json.loads(m["Body"]) for m in received.get("Messages", [])]
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION,
+        "FRAUD_STORAGE_URI": f"s3://{BUCKET}/prod", "FRAUD_EVENT_BUS": BUS, "FRAUD_AWS_REGION": REGION,
+    }.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("FRAUD_S3_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        lambda_drift.reset()
+        yield Aws()
+        lambda_drift.reset()
+
+
+def test_normal_traffic_reports_no_drift_and_publishes_nothing(aws: Aws) -> None:
+    aws.capture(inputs_of(5_000, seed=3))
+    result = lambda_drift.handler({"hours": 1}, None)
+    assert result["status"] == "no_drift", result["reason"]
+    assert result["window_rows"] == 5_000
+    assert result["model"] == {"name": "fraud-lgbm", "version": 4}
+    assert result["event"] is None
+    assert aws.messages() == []
+    stored = json.loads(aws.store.read_bytes("drift/latest.json"))
+    assert stored["status"] == "no_drift"
+    assert result["report"] == aws.store.uri_for(f"drift/reports/{stored['id']}.json")
+    assert aws.store.exists(f"drift/reports/{stored['id']}.png")
+
+
+def test_shifted_traffic_publishes_drift_detected_through_the_rule(aws: Aws) -> None:
+    aws.capture(inputs_of(5_000, seed=4, scenario="covariate_shift"))
+    scheduled = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {"last_rows": 5_000}}
+    result = lambda_drift.handler(scheduled, None)
+    assert result["status"] == "drift"
+    assert result["drifted_columns"] == ["V15", "V22", "V24"]
+    assert result["event"] == "DriftDetected"
+    [delivered] = aws.messages()
+    assert delivered["detail-type"] == "DriftDetected"
+    assert delivered["detail"]["version"] == 4
+    assert delivered["detail"]["drifted_columns"] == ["V15", "V22", "V24"]
+    assert delivered["detail"]["report"] == result["report"]
+
+
+def test_a_small_window_is_insufficient_data_without_an_event(aws: Aws) -> None:
+    aws.capture(inputs_of(400, seed=5, scenario="covariate_shift"))
+    result = lambda_drift.handler({}, None)
+    assert result["status"] == "insufficient_data"
+    assert "400 rows of v4, at least 1,000 needed" in result["reason"]
+    assert aws.messages() == []
+
+
+def test_a_corrupt_captured_file_is_skipped_and_named(aws: Aws) -> None:
+    aws.capture(inputs_of(3_000, seed=6))
+    hour = time.strftime("date=%Y-%m-%d/hour=%H", time.gmtime())
+    aws.store.write_bytes(f"predictions/{hour}/garbage.parquet", b"not parquet at all")
+    result = lambda_drift.handler({"hours": 2}, None)
+    assert result["status"] == "no_drift"
+    assert result["window_rows"] == 3_000
+    stored = json.loads(aws.store.read_bytes("drift/latest.json"))
+    assert stored["window"]["skipped_files"] == [f"predictions/{hour}/garbage.parquet"]
+
+
+def test_a_bad_event_is_refused_naming_the_field(aws: Aws) -> None:
+    result = lambda_drift.handler({"hours": -3, "colour": "blue"}, None)
+    assert result["status"] == "error"
+    assert "hours: Input should be greater than 0" in result["error"]
+    assert "colour: Extra inputs are not permitted" in result["error"]
+    assert not aws.store.exists("drift/latest.json")

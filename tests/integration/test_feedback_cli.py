@@ -1,0 +1,117 @@
+"""`fraud feedback add|import` and `fraud quality measure` in-process (typer's runner) over a real container:
+SQLite feedback store and local object store under a temporary FRAUD_HOME."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from typer.testing import CliRunner
+
+from fraud_detection.container import bootstrap
+from fraud_detection.domain.feedback import ScoredTransaction
+from fraud_detection.entrypoints.cli import feedback as feedback_cli
+from fraud_detection.entrypoints.cli.app import app
+from fraud_detection.settings import Settings
+
+pytestmark = pytest.mark.integration
+NOW = datetime.now(UTC)
+
+
+@pytest.fixture
+def container(tmp_path, monkeypatch):
+    built = bootstrap(Settings(home=tmp_path), packages=())
+    monkeypatch.setattr(feedback_cli, "container", lambda: built)
+    hour = timedelta(hours=1)
+    built.feedback_store().record_scored([
+        ScoredTransaction("a", 1, 0.9, True, NOW - hour), ScoredTransaction("b", 1, 0.2, False, NOW - hour),
+        ScoredTransaction("c", 1, 0.8, True, NOW - hour), ScoredTransaction("d", 1, 0.1, False, NOW - hour),
+    ])  # fmt: skip
+    return built
+
+
+def run(*args: str):
+    return CliRunner().invoke(app, list(args))
+
+
+def test_add_records_a_label_and_reports_duplicates(container):
+    result = run("feedback", "add", "--id", "a", "--fraud")
+    assert result.exit_code == 0, result.output
+    assert "a: fraud (new)" in result.stdout
+    assert "(duplicate)" in run("feedback", "add", "--id", "a", "--fraud").stdout
+    at = run("feedback", "add", "--id", "b", "--legit", "--at", "2026-01-02T03:04:05")
+    assert at.exit_code == 0
+    labelled = {r.transaction_id: r for r in container.feedback_store().labels()}
+    assert labelled["b"].labelled_at == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    assert labelled["a"].is_fraud
+    assert not labelled["b"].is_fraud
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--id", "zzz", "--fraud"], "no scored transaction with id 'zzz'"),
+        (["--id", "a b", "--fraud"], "'a b' is not a transaction id"),
+        (["--id", "a", "--fraud", "--at", "soon"], "'soon' is not an ISO 8601 time"),
+    ],
+)
+def test_add_bad_input_exits_2_with_one_line(container, args, message):
+    result = run("feedback", "add", *args)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: ")
+    assert message in result.stderr
+
+
+def test_add_a_conflicting_label_exits_2_and_keeps_the_first(container):
+    run("feedback", "add", "--id", "a", "--fraud")
+    result = run("feedback", "add", "--id", "a", "--legit")
+    assert result.exit_code == 2
+    assert "'a' is already labelled fraud" in result.stderr
+    assert container.feedback_store().labels()[0].is_fraud is True
+
+
+def test_add_needs_fraud_or_legit(container):
+    assert run("feedback", "add", "--id", "a").exit_code == 2
+
+
+def test_import_then_measure(container, tmp_path):
+    path = tmp_path / "labels.csv"
+    path.write_text("transaction_id,is_fraud\na,1\nb,fraud\nc,0\nd,legit\nnobody,1\n")
+    result = run("feedback", "import", str(path), "--json")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["counts"] == {"new": 4, "duplicate": 0, "conflict": 0, "unknown": 1}
+    assert document["unknown"] == ["nobody"]
+    again = run("feedback", "import", str(path))
+    assert "0 new, 4 duplicate, 0 conflict, 1 unknown" in again.stdout
+
+    # a: flagged fraud (TP); b: passed, fraud (FN); c: flagged, legit (FP); d: passed, legit (TN)
+    measured = run("quality", "measure", "--days", "2", "--json")
+    assert measured.exit_code == 0, measured.output
+    (model,) = json.loads(measured.stdout)["models"]
+    assert (model["labelled"], model["precision"], model["recall"]) == (4, 0.5, 0.5)
+    table = run("quality", "measure")
+    assert "0.5000" in table.stdout
+    assert "quality/latest.json" in table.stdout
+
+
+def test_a_bad_file_records_nothing(container, tmp_path):
+    path = tmp_path / "labels.csv"
+    path.write_text("transaction_id,is_fraud\na,1\nb,maybe\n")
+    result = run("feedback", "import", str(path))
+    assert result.exit_code == 2
+    assert f"{path}: column 'is_fraud' row 2: 'maybe' is not a label" in result.stderr
+    assert container.feedback_store().labels() == []  # the first row was not recorded either
+    header_only = tmp_path / "empty.csv"
+    header_only.write_text("transaction_id,is_fraud\n")
+    assert "no rows" in run("feedback", "import", str(header_only)).stderr
+    missing = run("feedback", "import", str(tmp_path / "missing.csv"))
+    assert missing.exit_code == 2
+    assert "missing.csv" in missing.stderr
+
+
+def test_measure_refuses_a_window_that_makes_no_sense(container):
+    result = run("quality", "measure", "--days", "0")
+    assert result.exit_code == 2
+    assert "days" in result.stderr

@@ -1,0 +1,72 @@
+"""Local retraining on events: the launcher starts `fraud retrain` in a child process, one at a time."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from fraud_detection.domain.events import DriftDetected, RetrainRequested
+from fraud_detection.infrastructure.events import InProcessPublisher
+from fraud_detection.infrastructure.events.retrain_launcher import SubprocessRetrainLauncher
+from fraud_detection.infrastructure.events.retrain_lock import RetrainRunningError, holding, is_held
+
+pytestmark = pytest.mark.integration
+
+RECORDER = """
+import pathlib, sys
+pathlib.Path(sys.argv[1]).write_text(" ".join(sys.argv[2:]))
+print("retrain output")
+"""
+
+
+def recorder(tmp_path: Path) -> tuple[list[str], Path]:
+    script = tmp_path / "recorder.py"
+    script.write_text(RECORDER)
+    return [sys.executable, str(script), str(tmp_path / "argv.txt")], tmp_path / "argv.txt"
+
+
+def drift() -> DriftDetected:
+    return DriftDetected("fraud-lgbm", 3, ("V15",), 5_000, "s3://b/drift/reports/x.json", "drift in V15")
+
+
+def test_an_event_starts_fraud_retrain_with_its_reason_and_waits(tmp_path: Path) -> None:
+    command, argv = recorder(tmp_path)
+    publisher = InProcessPublisher()
+    launcher = SubprocessRetrainLauncher("wait", tmp_path / "logs", command, lock=tmp_path / "retrain.lock")
+    publisher.subscribe(DriftDetected.kind, launcher)
+    publisher.publish(drift())
+    assert argv.read_text() == "retrain --reason DriftDetected: drift in V15"
+
+
+def test_the_detached_launch_logs_to_a_file_and_returns_at_once(tmp_path: Path) -> None:
+    command, argv = recorder(tmp_path)
+    SubprocessRetrainLauncher("detach", tmp_path / "logs", command)(RetrainRequested("operator"))
+    deadline = time.monotonic() + 20
+    while not argv.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert argv.read_text() == "retrain --reason RetrainRequested: operator"
+    [log] = (tmp_path / "logs").glob("retrain-*.log")
+    deadline = time.monotonic() + 10
+    while "retrain output" not in log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "retrain output" in log.read_text()
+
+
+def test_no_second_retrain_while_one_holds_the_lock(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    command, argv = recorder(tmp_path)
+    lock = tmp_path / "retrain.lock"
+    launcher = SubprocessRetrainLauncher("wait", tmp_path / "logs", command, lock=lock)
+    with holding(lock):
+        assert is_held(lock)
+        with pytest.raises(RetrainRunningError, match=rf"already running \(pid {os.getpid()}"), holding(lock):
+            pass
+        launcher(drift())
+    assert not argv.exists()
+    assert "one is already running" in caplog.text
+    assert not is_held(lock)  # released with the block
+    launcher(drift())
+    assert argv.exists()

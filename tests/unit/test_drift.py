@@ -1,0 +1,287 @@
+"""Drift statistics, the decision rule and the CheckDrift use case, on in-memory fakes."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from fraud_detection.application.drift.check import CheckDrift, DriftWindowSpec
+from fraud_detection.application.drift.reference import StoreReferenceProfile
+from fraud_detection.domain.drift.policy import DriftPolicy
+from fraud_detection.domain.drift.profile import SCORE, DistributionProfile, ReferenceProfile
+from fraud_detection.domain.drift.report import DriftReport
+from fraud_detection.domain.drift.statistics import ks_statistic, population_stability_index
+from fraud_detection.domain.errors import ReferenceProfileMissingError
+from fraud_detection.domain.events import DriftDetected
+from fraud_detection.domain.features import SCORING_INPUTS
+from tests.drift_fakes import (
+    AsymptoticTests,
+    FakeCapturedPredictions,
+    FakeDriftChart,
+    FakeDriftReports,
+    FakeReferenceProfiles,
+    captured,
+)
+from tests.fakes import FakePublisher
+
+FEATURES = len(SCORING_INPUTS)
+
+
+def sample(rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Standard-normal inputs (Amount log-normal, rounded to cents: a point-mass-rich column) and scores."""
+    rng = np.random.default_rng(seed)
+    inputs = rng.standard_normal((rows, FEATURES))
+    inputs[:, -1] = np.round(np.exp(rng.normal(3, 1.2, rows)), 0)
+    scores = rng.beta(0.3, 30, rows)
+    return inputs, scores
+
+
+# profile and statistics
+
+
+def test_the_profile_cdf_follows_the_empirical_cdf_with_point_masses() -> None:
+    rng = np.random.default_rng(1)
+    for values in (rng.standard_normal(50_000), np.round(np.exp(rng.normal(2, 1, 50_000)))):
+        profile = DistributionProfile.of("x", values)
+        probes = np.quantile(values, np.linspace(0.01, 0.99, 37))
+        at_or_below = (values[:, None] <= probes).mean(axis=0)
+        below = (values[:, None] < probes).mean(axis=0)
+        np.testing.assert_allclose(profile.cdf(probes), at_or_below, atol=0.002)
+        np.testing.assert_allclose(profile.cdf(probes, strict=True), below, atol=0.002)
+    assert profile.cdf(np.array([-1.0, 1e9])).tolist() == [0.0, 1.0]
+
+
+def test_ks_statistic_matches_scipy_two_sample_ks() -> None:
+    rng = np.random.default_rng(2)
+    reference = rng.standard_normal(200_000)
+    profile = DistributionProfile.of("x", reference)
+    for shift in (0.0, 0.1, 0.5):
+        window = rng.standard_normal(5_000) + shift
+        expected = stats.ks_2samp(window, reference).statistic
+        assert ks_statistic(profile, window) == pytest.approx(expected, abs=0.002)
+    amounts = np.round(np.exp(rng.normal(3, 1, 200_000)))
+    window = np.round(np.exp(rng.normal(3, 1, 5_000)) * 1.5)
+    expected = stats.ks_2samp(window, amounts).statistic
+    assert ks_statistic(DistributionProfile.of("a", amounts), window) == pytest.approx(expected, abs=0.003)
+
+
+def test_psi_is_near_zero_without_change_and_large_for_half_a_standard_deviation() -> None:
+    rng = np.random.default_rng(3)
+    profile = DistributionProfile.of("x", rng.standard_normal(100_000))
+    assert population_stability_index(profile, rng.standard_normal(5_000)) < 0.01
+    assert 0.2 < population_stability_index(profile, rng.standard_normal(5_000) + 0.5) < 0.35
+    assert math.isnan(population_stability_index(profile, np.array([np.nan])))
+
+
+def test_a_profile_survives_its_json_form_and_refuses_a_broken_one() -> None:
+    inputs, scores = sample(2_000, 4)
+    profiles = FakeReferenceProfiles()
+    profile = StoreReferenceProfile(profiles)("fraud-lgbm", 3, inputs, scores, threshold=0.05)
+    assert profiles.load("fraud-lgbm", 3) is profile
+    assert profile.alerts == int((scores >= 0.05).sum())
+    assert profile.scored_rows == 2_000
+    again = ReferenceProfile.from_dict(profile.to_dict())
+    assert [f.name for f in again.features] == list(SCORING_INPUTS)
+    np.testing.assert_array_equal(again.features[5].quantiles, profile.features[5].quantiles)
+    broken = profile.features[0].to_dict() | {"quantiles": [3.0, 2.0, 1.0]}
+    with pytest.raises(ValueError, match="expected 1001 sorted quantiles"):
+        DistributionProfile.from_dict(broken)
+
+
+def test_the_policy_states_bonferroni_and_refuses_nonsense() -> None:
+    policy = DriftPolicy()
+    assert policy.test_alpha(31) == pytest.approx(0.01 / 31)
+    assert "Bonferroni" in policy.describe()
+    with pytest.raises(ValueError, match="family_alpha"):
+        DriftPolicy(family_alpha=1.5)
+    with pytest.raises(ValueError, match="min_rows"):
+        DriftPolicy(min_rows=1)
+
+
+# the use case
+
+
+class Drift:
+    def __init__(self, policy: DriftPolicy | None = None) -> None:
+        self.captured = FakeCapturedPredictions()
+        self.profiles = FakeReferenceProfiles()
+        self.reports = FakeDriftReports()
+        self.publisher = FakePublisher()
+        self.check = CheckDrift(
+            self.captured, self.profiles, self.reports, AsymptoticTests(), FakeDriftChart(),
+            self.publisher, policy or DriftPolicy(), model_name="fraud-lgbm",
+        )  # fmt: skip
+        inputs, scores = sample(60_000, 10)
+        self.threshold = float(np.quantile(scores, 0.995))
+        StoreReferenceProfile(self.profiles)("fraud-lgbm", 1, inputs, scores, self.threshold)
+
+    def serve(self, inputs: np.ndarray, scores: np.ndarray, version: int = 1) -> None:
+        self.captured.rows = captured(inputs, scores, version=version, threshold=self.threshold)
+
+
+@pytest.fixture
+def drift() -> Drift:
+    return Drift()
+
+
+def test_no_captured_rows_is_insufficient_data_and_publishes_nothing(drift: Drift) -> None:
+    outcome = drift.check()
+    assert outcome.report.status == "insufficient_data"
+    assert "no captured predictions" in outcome.report.reason
+    assert outcome.event is None
+    assert drift.publisher.events == []
+    assert drift.reports.latest() == outcome.report  # stored all the same: dashboards see the check ran
+
+
+def test_a_window_below_the_minimum_is_insufficient_data(drift: Drift) -> None:
+    drift.serve(*sample(999, 11))
+    report = drift.check().report
+    assert report.status == "insufficient_data"
+    assert report.reason == "insufficient data: 999 rows of v1, at least 1,000 needed"
+    assert report.columns == ()
+    assert drift.reports.saved[-1][1] is None
+
+
+def test_a_window_like_the_reference_is_not_drift(drift: Drift) -> None:
+    drift.serve(*sample(5_000, 12))
+    outcome = drift.check()
+    report = outcome.report
+    assert report.status == "no_drift", report.reason
+    assert [c.name for c in report.columns] == [*SCORING_INPUTS, SCORE]
+    assert report.test_alpha == pytest.approx(0.01 / 32)  # 29 inputs, score, alert rate, outlier pattern
+    assert report.window.rows == 5_000
+    assert report.window.start
+    assert report.window.end
+    assert outcome.event is None
+    assert drift.publisher.events == []
+    assert drift.reports.saved[-1][1] == f"chart of {report.id}".encode()
+
+
+def test_shifted_inputs_are_drift_and_publish_an_event_naming_them(drift: Drift) -> None:
+    inputs, scores = sample(5_000, 13)
+    inputs[:, [14, 21, 23]] += 0.5  # V15, V22, V24 by half a standard deviation
+    drift.serve(inputs, scores)
+    outcome = drift.check()
+    assert outcome.report.status == "drift"
+    assert outcome.report.drifted_columns == ("V15", "V22", "V24")
+    assert isinstance(outcome.event, DriftDetected)
+    assert outcome.event.drifted_columns == ("V15", "V22", "V24")
+    assert outcome.event.window_rows == 5_000
+    assert outcome.event.report == outcome.location
+    assert drift.publisher.events == [outcome.event]
+    assert outcome.report.reason.startswith("drift in V")
+
+
+def test_more_alerts_than_the_reference_is_drift_of_the_alert_rate(drift: Drift) -> None:
+    inputs, scores = sample(5_000, 14)
+    scores[:100] = 0.99  # 2% flagged against 0.5% in the reference
+    drift.serve(inputs, scores)
+    report = drift.check().report
+    assert report.status == "drift"
+    assert report.alert_rate is not None
+    assert report.alert_rate.drifted
+    assert report.alert_rate.observed_rate > 0.02
+    assert "alert rate" in report.reason
+    assert drift.publisher.events[-1].drifted_columns[-1] == "alert_rate"
+
+
+def test_publish_false_reports_drift_without_an_event(drift: Drift) -> None:
+    inputs, scores = sample(5_000, 15)
+    inputs[:, 0] += 1.0
+    drift.serve(inputs, scores)
+    outcome = drift.check(publish=False)
+    assert outcome.report.drifted
+    assert outcome.event is None
+    assert drift.publisher.events == []
+
+
+def test_only_the_latest_versions_rows_are_checked(drift: Drift) -> None:
+    old_inputs, old_scores = sample(3_000, 16)
+    old_inputs += 2.0  # whatever v0 saw must not count against v1
+    new_inputs, new_scores = sample(2_000, 17)
+    a, b = captured(old_inputs, old_scores, version=0), captured(new_inputs, new_scores, version=1)
+    drift.captured.rows = type(a)(
+        *(np.concatenate([getattr(a, f), getattr(b, f)]) for f in
+          ("inputs", "probabilities", "decisions", "model_names", "model_versions", "scored_at")),
+    )  # fmt: skip
+    report = drift.check().report
+    assert report.model_version == 1
+    assert report.window.rows == 2_000
+    assert report.window.other_version_rows == 3_000
+    assert report.status == "no_drift", report.reason
+
+
+def test_a_version_without_a_profile_is_a_clear_error(drift: Drift) -> None:
+    drift.serve(*sample(2_000, 18), version=7)
+    with pytest.raises(ReferenceProfileMissingError, match="'fraud-lgbm' v7 has no reference profile"):
+        drift.check()
+
+
+def test_last_rows_reaches_the_reader_and_bad_windows_are_refused(drift: Drift) -> None:
+    drift.serve(*sample(3_000, 19))
+    assert drift.check(DriftWindowSpec(last_rows=1_500)).report.window.rows == 1_500
+    assert drift.captured.requests[-1] == (None, None, 1_500)
+    with pytest.raises(ValueError, match="last_rows must be at least 1"):
+        DriftWindowSpec(last_rows=0)
+
+
+def test_the_report_round_trips_through_json_with_nan_and_skipped_files(drift: Drift) -> None:
+    inputs, scores = sample(2_000, 20)
+    inputs[:, 3] = np.nan  # a column the clients never sent
+    drift.captured.rows = captured(inputs, scores, skipped=("predictions/bad.parquet",))
+    report = drift.check().report
+    document = report.to_dict()
+    assert document["columns"][3]["psi"] is None  # JSON has no NaN
+    again = DriftReport.from_dict(document)
+    assert again.window.skipped_files == ("predictions/bad.parquet",)
+    assert math.isnan(again.columns[3].psi)
+    assert not again.columns[3].drifted
+    assert again.alert_rate == report.alert_rate
+    assert again.drifted_columns == report.drifted_columns
+
+
+def test_the_pipeline_stores_a_profile_for_each_registered_version(world) -> None:  # type: ignore[no-untyped-def]
+    summary = world.run_pipeline()
+    profile = world.profiles.load(world.registry.model_name, summary.version.version)
+    assert profile is not None
+    assert profile.threshold == summary.training.threshold.threshold
+    assert profile.scored_rows == summary.split["test_rows"]
+    assert profile.features[0].rows == summary.split["train_rows"]
+
+
+def test_outliers_standing_out_on_other_columns_are_drift_of_the_outlier_pattern() -> None:
+    """Reference outliers ("frauds") are extreme on columns 0-4; the window's on columns 10-14."""
+    drift = Drift()
+    rng = np.random.default_rng(21)
+    inputs, scores = sample(60_000, 22)
+    inputs[:40, :5] -= 8.0
+    drift.profiles.profiles.clear()
+    StoreReferenceProfile(drift.profiles)("fraud-lgbm", 1, inputs, scores, drift.threshold)
+    signature = drift.profiles.load("fraud-lgbm", 1).outliers
+    assert signature is not None
+    assert signature.rows >= 40
+    assert sum(signature.cells[:5]) >= 200
+
+    window, window_scores = sample(5_000, 23)
+    window[:10, :5] -= 8.0  # the usual outliers: no drift
+    drift.serve(window, window_scores)
+    usual = drift.check().report
+    assert usual.outliers is not None
+    assert not usual.outliers.drifted, usual.reason
+    assert usual.status == "no_drift"
+
+    moved, moved_scores = sample(5_000, 24)
+    moved[:10, 10:15] -= 8.0 * rng.choice([-1, 1], size=(10, 5))  # as many outliers, elsewhere
+    drift.serve(moved, moved_scores)
+    report = drift.check().report
+    assert report.outliers is not None
+    assert report.outliers.drifted
+    assert report.outliers.outlying_rows == 10
+    assert set(report.outliers.unusual_columns) == {"V11", "V12", "V13", "V14", "V15"}
+    assert report.drifted_tests[-1] == "outlier_pattern"
+    assert "outlier pattern: outlying rows now stand out on V1" in report.reason
+    again = DriftReport.from_dict(report.to_dict())
+    assert again.outliers == report.outliers

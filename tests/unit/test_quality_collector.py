@@ -1,0 +1,98 @@
+"""Realised-quality gauges exported from the latest stored report: cached, absent without a report."""
+
+import json
+import logging
+from datetime import UTC, datetime
+
+from prometheus_client import CollectorRegistry, generate_latest
+
+from fraud_detection.domain.feedback import ConfusionCounts, QualityReport, RealisedQuality, TimeWindow
+from fraud_detection.infrastructure.prometheus.quality_collector import LatestQualityReport, QualityCollector
+from tests.fakes import FakeObjectStore
+
+KEY = "quality/latest.json"
+NOW = datetime(2026, 5, 1, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def write_report(store: FakeObjectStore, *models: tuple[int, ConfusionCounts]) -> None:
+    window = TimeWindow.last_days(30, NOW)
+    report = QualityReport(NOW, window, tuple(RealisedQuality.of(v, counts, window) for v, counts in models))
+    store.write_bytes(KEY, json.dumps(report.to_dict()).encode())
+
+
+def exposition(store: FakeObjectStore, clock: Clock) -> tuple[CollectorRegistry, LatestQualityReport]:
+    registry = CollectorRegistry(auto_describe=True)
+    latest = LatestQualityReport(store, KEY, ttl_seconds=15, clock=clock)
+    registry.register(QualityCollector(latest))
+    return registry, latest
+
+
+def text(registry: CollectorRegistry) -> str:
+    return generate_latest(registry).decode()
+
+
+def test_gauges_per_model_version_from_the_latest_report():
+    store = FakeObjectStore()
+    write_report(store, (3, ConfusionCounts(3, 1, 2, 2)), (4, ConfusionCounts(0, 1, 0, 1)))
+    registry, _ = exposition(store, Clock())
+    assert registry.get_sample_value("fraud_realised_precision", {"model_version": "3"}) == 0.75
+    assert registry.get_sample_value("fraud_realised_recall", {"model_version": "3"}) == 0.6
+    assert registry.get_sample_value("fraud_labelled_transactions", {"model_version": "3"}) == 8
+    assert registry.get_sample_value("fraud_realised_precision", {"model_version": "4"}) == 0.0
+    # version 4 had no fraud among its labels: recall is undefined, so no series rather than a false 0
+    assert registry.get_sample_value("fraud_realised_recall", {"model_version": "4"}) is None
+    assert "# TYPE fraud_realised_recall gauge" in text(registry)
+
+
+class CountingStore(FakeObjectStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    def read_bytes(self, key: str) -> bytes:
+        self.reads += 1
+        return super().read_bytes(key)
+
+
+def test_no_report_means_no_series_and_registration_reads_nothing():
+    store = CountingStore()
+    registry, _ = exposition(store, Clock())
+    assert store.reads == 0  # the app factory registers it: no store call at start-up
+    assert "fraud_realised" not in text(registry)
+    assert store.reads == 1
+    assert "fraud_labelled_transactions" not in text(registry)
+
+
+def test_the_read_is_cached_for_the_ttl():
+    store, clock = FakeObjectStore(), Clock()
+    write_report(store, (1, ConfusionCounts(1, 1, 0, 0)))
+    registry, _ = exposition(store, clock)
+    assert registry.get_sample_value("fraud_realised_precision", {"model_version": "1"}) == 0.5
+    write_report(store, (1, ConfusionCounts(1, 0, 0, 0)))
+    clock.now = 14.9
+    assert registry.get_sample_value("fraud_realised_precision", {"model_version": "1"}) == 0.5
+    clock.now = 15.0
+    assert registry.get_sample_value("fraud_realised_precision", {"model_version": "1"}) == 1.0
+
+
+def test_an_unreadable_report_keeps_the_previous_one_and_is_logged(caplog):
+    store, clock = FakeObjectStore(), Clock()
+    write_report(store, (1, ConfusionCounts(1, 1, 0, 0)))
+    registry, _ = exposition(store, clock)
+    assert registry.get_sample_value("fraud_realised_precision", {"model_version": "1"}) == 0.5
+    store.write_bytes(KEY, b'{"not": "a report"}')
+    clock.now = 100
+    with caplog.at_level(logging.WARNING):
+        assert registry.get_sample_value("fraud_realised_precision", {"model_version": "1"}) == 0.5
+    assert "quality/latest.json" in caplog.text
+    store.delete(KEY)  # deleted on purpose: no report, no series
+    clock.now = 200
+    assert registry.get_sample_value("fraud_realised_precision", {"model_version": "1"}) is None
