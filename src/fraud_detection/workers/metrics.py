@@ -14,6 +14,9 @@ from prometheus_client.core import REGISTRY, GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
+from fraud_detection.domain.jobs import JobState
+from fraud_detection.infrastructure.celery.names import ABORT, COMMIT, PREPARE, SCORE_CHUNK
+
 CHUNK_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 
 JOBS = Counter("fraud_batch_jobs", "Batch jobs ended by this worker, by final state.", ["state"])
@@ -24,6 +27,13 @@ CHUNK_SECONDS = Histogram(
 TASK_FAILURES = Counter(
     "fraud_batch_task_failures", "Batch tasks that failed for good (after any retries), by task.", ["task"]
 )
+
+# Every series exists from the start at 0: a counter born at its first increment hides that increment
+# from `increase()`, so the first failed job would never fire an alert.
+for _state in (state for state in JobState if state.finished):
+    JOBS.labels(state=_state.value)
+for _task in (PREPARE, SCORE_CHUNK, COMMIT, ABORT):
+    TASK_FAILURES.labels(task=_task)
 
 
 class QueueDepthCollector(Collector):
