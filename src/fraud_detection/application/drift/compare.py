@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fraud_detection.domain.drift.outliers import g_statistic, outlier_cells, unusual_columns
+from fraud_detection.domain.drift.outliers import g_statistic, unusual_columns, window_cells
 from fraud_detection.domain.drift.policy import DriftPolicy
 from fraud_detection.domain.drift.profile import SCORE, DistributionProfile, ReferenceProfile
 from fraud_detection.domain.drift.report import AlertRateDrift, ColumnDrift, OutlierDrift
@@ -69,7 +69,7 @@ def _outliers(
 ) -> OutlierDrift | None:
     if reference.outliers is None:
         return None
-    cells, rows = outlier_cells(inputs, reference.features)
+    cells, rows = window_cells(inputs, reference.features, reference.outliers)
     statistic = g_statistic(cells, reference.outliers)
     p_value = tests.chi2_p_value(statistic, len(reference.features) - 1) if cells.sum() else 1.0
     names = tuple(profile.name for profile in reference.features)

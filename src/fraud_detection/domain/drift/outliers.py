@@ -23,23 +23,38 @@ MIN_EXTREME_COLUMNS = 3
 TAIL_INDEX = 2  # quantiles[2] is the 0.2% point, quantiles[-3] the 99.8% point
 
 
-def extreme_cells(inputs: np.ndarray, profiles: tuple[DistributionProfile, ...]) -> np.ndarray:
-    """(n, columns) booleans: the value lies beyond its column's 0.2% or 99.8% reference quantile."""
-    low = np.array([p.quantiles[TAIL_INDEX] for p in profiles])
-    high = np.array([p.quantiles[-1 - TAIL_INDEX] for p in profiles])
+def extreme_cells(
+    inputs: np.ndarray, profiles: tuple[DistributionProfile, ...], tail_index: int = TAIL_INDEX
+) -> np.ndarray:
+    """(n, columns) booleans: the value lies beyond its column's quantile at `tail_index` from either end
+    (by default the 0.2% and 99.8% points)."""
+    low = np.array([p.quantiles[tail_index] for p in profiles])
+    high = np.array([p.quantiles[-1 - tail_index] for p in profiles])
     return (inputs < low) | (inputs > high)
 
 
-def outlier_cells(inputs: np.ndarray, profiles: tuple[DistributionProfile, ...]) -> tuple[np.ndarray, int]:
+def outlier_cells(
+    inputs: np.ndarray,
+    profiles: tuple[DistributionProfile, ...],
+    tail_index: int = TAIL_INDEX,
+    min_columns: int = MIN_EXTREME_COLUMNS,
+) -> tuple[np.ndarray, int]:
     """Extreme cells per column over the outlying rows, and how many rows were outlying."""
-    extreme = extreme_cells(inputs, profiles)
-    outlying = extreme.sum(axis=1) >= MIN_EXTREME_COLUMNS
+    extreme = extreme_cells(inputs, profiles, tail_index)
+    outlying = extreme.sum(axis=1) >= min_columns
     return extreme[outlying].sum(axis=0), int(np.count_nonzero(outlying))
 
 
 def signature_of(inputs: np.ndarray, profiles: tuple[DistributionProfile, ...]) -> OutlierSignature:
     cells, rows = outlier_cells(inputs, profiles)
-    return OutlierSignature(tuple(float(c) for c in cells), rows)
+    return OutlierSignature(tuple(float(c) for c in cells), rows, TAIL_INDEX, MIN_EXTREME_COLUMNS)
+
+
+def window_cells(
+    inputs: np.ndarray, profiles: tuple[DistributionProfile, ...], signature: OutlierSignature
+) -> tuple[np.ndarray, int]:
+    """A window's outlier cells, counted as the signature's were."""
+    return outlier_cells(inputs, profiles, signature.tail_index, signature.min_columns)
 
 
 def g_statistic(cells: np.ndarray, signature: OutlierSignature) -> float:

@@ -77,10 +77,14 @@ class DistributionProfile:
 
 @dataclass(frozen=True)
 class OutlierSignature:
-    """Where the reference's outlying rows are extreme: cells per column, over `rows` outlying rows."""
+    """Where the reference's outlying rows are extreme: cells per column, over `rows` outlying rows. A cell
+    is extreme beyond the quantiles at `tail_index` from either end; a row is outlying with at least
+    `min_columns` extreme cells. Both are stored: a check must count the window's cells the same way."""
 
     cells: tuple[float, ...]
     rows: int
+    tail_index: int
+    min_columns: int
 
     def shares(self) -> np.ndarray:
         smoothed = np.asarray(self.cells) + PSEUDO_COUNT
@@ -88,11 +92,21 @@ class OutlierSignature:
         return shares
 
     def to_dict(self) -> dict[str, Any]:
-        return {"cells": list(self.cells), "rows": self.rows}
+        return {
+            "cells": list(self.cells),
+            "rows": self.rows,
+            "tail_index": self.tail_index,
+            "min_columns": self.min_columns,
+        }
 
     @classmethod
     def from_dict(cls, document: dict[str, Any]) -> OutlierSignature:
-        return cls(tuple(float(c) for c in document["cells"]), int(document["rows"]))
+        return cls(
+            tuple(float(c) for c in document["cells"]),
+            int(document["rows"]),
+            int(document["tail_index"]),
+            int(document["min_columns"]),
+        )
 
 
 @dataclass(frozen=True)
