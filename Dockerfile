@@ -1,4 +1,6 @@
-# Scoring API image (also runs `fraud worker`): a builder stage makes /opt/venv, the final stage copies only it.
+# Scoring API image (also runs `fraud worker`): a builder stage makes /opt/venv, the runtime stage copies only it.
+# Targets: `service` (the default: it is the LAST stage, so plain `docker build` makes it; keep it last) and
+# `lambda` (the drift-check Lambda: the same runtime plus the AWS Lambda runtime interface client).
 #
 # The base is pinned by exact tag, not digest: digests cannot be resolved on the offline machine this was
 # written on. Pin the digest (`python:3.11.14-slim-bookworm@sha256:...`) when a registry is reachable.
@@ -55,6 +57,30 @@ ENV PATH=/opt/venv/bin:$PATH \
     PREFECT_SERVER_ANALYTICS_ENABLED=false
 
 WORKDIR /var/lib/fraud
+USER 10001:10001
+
+
+# The drift Lambda (`docker build --target lambda`, pushed as `<sha>-lambda`). awslambdaric is installed here and
+# not in pyproject: only this image talks to the Lambda Runtime API. Its two dependencies are pinned alongside it.
+FROM runtime AS lambda
+
+USER 0:0
+RUN pip install --no-cache-dir awslambdaric==4.2.2 simplejson==4.3.0 snapshot-restore-py==1.0.0
+USER 10001:10001
+
+# Lambda mounts the image read-only except /tmp: the embedded-mode home and matplotlib's cache (drift charts) go there.
+# No HEALTHCHECK: Lambda ignores it, and the inherited one would probe an API this image does not serve.
+ENV FRAUD_HOME=/tmp/fraud \
+    MPLCONFIGDIR=/tmp/matplotlib
+HEALTHCHECK NONE
+
+ENTRYPOINT ["python", "-m", "awslambdaric"]
+CMD ["fraud_detection.entrypoints.lambda_drift.handler"]
+
+
+# The service image: the default target, so it stays the last stage.
+FROM runtime AS service
+
 USER 10001:10001
 
 EXPOSE 8000

