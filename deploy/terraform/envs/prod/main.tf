@@ -1,0 +1,187 @@
+provider "aws" {
+  region = var.aws_region
+
+  default_tags {
+    tags = {
+      Project     = "fraud-detection"
+      Environment = local.environment
+      ManagedBy   = "terraform"
+    }
+  }
+}
+
+locals {
+  environment = "prod"
+  name_prefix = "fraud-${local.environment}"
+
+  # Sizes of this environment (prod: larger tasks, 2+ API tasks, protection, longer retention).
+  sizes = {
+    log_retention_days = 365
+    api = {
+      cpu                  = 1024
+      memory               = 2048
+      min_count            = 2
+      max_count            = 10
+      cpu_target_percent   = 60
+      requests_per_target  = 1000
+      scale_in_cooldown_s  = 300
+      scale_out_cooldown_s = 60
+    }
+    worker              = { cpu = 2048, memory = 4096, count = 2 }
+    retrain             = { cpu = 4096, memory = 16384 }
+    protect             = true
+    nat_gateway_per_az  = true
+    redis_node_type     = "cache.m7g.large"
+    mlflow_instance     = "m6i.large"
+    mlflow_disk_gb      = 100
+    force_destroy_store = false
+  }
+
+  ecr_repository_url = var.create_shared ? module.ecr[0].repository_url : data.aws_ecr_repository.shared[0].repository_url
+  ecr_repository_arn = var.create_shared ? module.ecr[0].repository_arn : data.aws_ecr_repository.shared[0].arn
+}
+
+module "observability" {
+  source = "../../modules/observability"
+
+  name_prefix        = local.name_prefix
+  log_retention_days = local.sizes.log_retention_days
+}
+
+module "storage" {
+  source = "../../modules/storage"
+
+  name_prefix   = local.name_prefix
+  kms_key_arn   = module.observability.kms_key_arn
+  force_destroy = local.sizes.force_destroy_store
+}
+
+module "ecr" {
+  source = "../../modules/ecr"
+  count  = var.create_shared ? 1 : 0
+
+  kms_key_arn = module.observability.kms_key_arn
+}
+
+data "aws_ecr_repository" "shared" {
+  count = var.create_shared ? 0 : 1
+
+  name = "fraud-detection"
+}
+
+module "network" {
+  source = "../../modules/network"
+
+  name_prefix        = local.name_prefix
+  cidr_block         = var.vpc_cidr
+  nat_gateway_per_az = local.sizes.nat_gateway_per_az
+  flow_log_group_arn = module.observability.log_group_arns["vpc"]
+}
+
+module "secrets" {
+  source = "../../modules/secrets"
+
+  environment = local.environment
+  kms_key_arn = module.observability.kms_key_arn
+}
+
+module "redis" {
+  source = "../../modules/redis"
+
+  name_prefix               = local.name_prefix
+  vpc_id                    = module.network.vpc_id
+  subnet_ids                = module.network.private_subnet_ids
+  client_security_group_ids = [module.ecs.tasks_security_group_id]
+  kms_key_arn               = module.observability.kms_key_arn
+  node_type                 = local.sizes.redis_node_type
+}
+
+module "mlflow_host" {
+  source = "../../modules/mlflow_host"
+
+  name_prefix               = local.name_prefix
+  vpc_id                    = module.network.vpc_id
+  subnet_id                 = module.network.private_subnet_ids[0]
+  client_security_group_ids = [module.ecs.tasks_security_group_id]
+  admin_cidr                = var.admin_cidr
+  artifact_bucket_arn       = module.storage.mlflow_bucket_arn
+  kms_key_arn               = module.observability.kms_key_arn
+  instance_type             = local.sizes.mlflow_instance
+  root_volume_gb            = local.sizes.mlflow_disk_gb
+  key_name                  = var.mlflow_key_name
+  termination_protection    = local.sizes.protect
+}
+
+module "ecs" {
+  source = "../../modules/ecs"
+
+  name_prefix                  = local.name_prefix
+  vpc_id                       = module.network.vpc_id
+  vpc_cidr_block               = module.network.vpc_cidr_block
+  public_subnet_ids            = module.network.public_subnet_ids
+  private_subnet_ids           = module.network.private_subnet_ids
+  certificate_arn              = var.certificate_arn
+  alb_ingress_cidrs            = var.alb_ingress_cidrs
+  logs_bucket_name             = module.storage.logs_bucket_name
+  image_repository_url         = local.ecr_repository_url
+  image_repository_arn         = local.ecr_repository_arn
+  image_tag                    = var.image_tag
+  data_bucket_name             = module.storage.data_bucket_name
+  data_bucket_arn              = module.storage.data_bucket_arn
+  kms_key_arn                  = module.observability.kms_key_arn
+  event_bus_name               = module.events.bus_name
+  event_bus_arn                = module.events.bus_arn
+  log_group_names              = module.observability.log_group_names
+  log_group_arns               = module.observability.log_group_arns
+  admin_token_secret_arn       = module.secrets.admin_token_secret_arn
+  mlflow_basic_auth_secret_arn = module.secrets.mlflow_basic_auth_secret_arn
+  redis_urls_secret_arn        = module.redis.urls_secret_arn
+  mlflow_tracking_uri          = "https://${module.mlflow_host.private_dns}"
+  mlflow_insecure_tls          = var.mlflow_insecure_tls
+  extra_environment            = var.extra_environment
+  api                          = local.sizes.api
+  worker                       = local.sizes.worker
+  retrain                      = local.sizes.retrain
+  deletion_protection          = local.sizes.protect
+}
+
+module "lambda_drift" {
+  source = "../../modules/lambda_drift"
+
+  name_prefix          = local.name_prefix
+  vpc_id               = module.network.vpc_id
+  private_subnet_ids   = module.network.private_subnet_ids
+  image_repository_url = local.ecr_repository_url
+  image_tag            = var.image_tag
+  data_bucket_name     = module.storage.data_bucket_name
+  data_bucket_arn      = module.storage.data_bucket_arn
+  kms_key_arn          = module.observability.kms_key_arn
+  event_bus_name       = module.events.bus_name
+  event_bus_arn        = module.events.bus_arn
+  log_group_arn        = module.observability.log_group_arns["lambda"]
+}
+
+module "events" {
+  source = "../../modules/events"
+
+  name_prefix             = local.name_prefix
+  cluster_arn             = module.ecs.cluster_arn
+  retrain_task_family     = module.ecs.task_definition_families["retrain"]
+  retrain_role_arns       = [module.ecs.task_role_arns["retrain"], module.ecs.execution_role_arn]
+  private_subnet_ids      = module.network.private_subnet_ids
+  tasks_security_group_id = module.ecs.tasks_security_group_id
+  drift_function_arn      = module.lambda_drift.function_arn
+  drift_function_name     = module.lambda_drift.function_name
+}
+
+module "github_oidc" {
+  source = "../../modules/github_oidc"
+
+  environment         = local.environment
+  github_repository   = var.github_repository
+  create_shared       = var.create_shared
+  ecr_repository_arn  = local.ecr_repository_arn
+  ecs_service_arns    = values(module.ecs.service_arns)
+  pass_role_arns      = concat(values(module.ecs.task_role_arns), [module.ecs.execution_role_arn])
+  lambda_function_arn = module.lambda_drift.function_arn
+}

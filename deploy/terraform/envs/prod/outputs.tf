@@ -1,0 +1,99 @@
+# What the GitHub repository and the operators need after `terraform apply` (README: "Outputs").
+output "aws_region" {
+  description = "GitHub variable AWS_REGION."
+  value       = var.aws_region
+}
+
+output "ecr_repository" {
+  description = "GitHub variable ECR_REPOSITORY."
+  value       = "fraud-detection"
+}
+
+output "ecr_repository_url" {
+  description = "Registry URL of fraud-detection."
+  value       = local.ecr_repository_url
+}
+
+output "aws_release_role_arn" {
+  description = "GitHub repository variable AWS_RELEASE_ROLE_ARN (null unless create_shared)."
+  value       = module.github_oidc.release_role_arn
+}
+
+output "aws_deploy_role_arn" {
+  description = "GitHub environment variable AWS_DEPLOY_ROLE_ARN of this environment."
+  value       = module.github_oidc.deploy_role_arn
+}
+
+output "ecs_cluster" {
+  description = "ECS cluster name."
+  value       = module.ecs.cluster_name
+}
+
+output "ecs_services" {
+  description = "ECS service names (api, worker)."
+  value       = module.ecs.service_names
+}
+
+output "api_load_balancer_dns" {
+  description = "Point the certificate's DNS name at this ALB."
+  value       = module.ecs.alb_dns_name
+}
+
+output "data_bucket" {
+  description = "FRAUD_STORAGE_URI is s3://<this>/fraud."
+  value       = module.storage.data_bucket_name
+}
+
+output "mlflow_bucket" {
+  description = "Ansible's MLflow artifact root is s3://<this>/mlflow."
+  value       = module.storage.mlflow_bucket_name
+}
+
+output "logs_bucket" {
+  description = "ALB and S3 access logs."
+  value       = module.storage.logs_bucket_name
+}
+
+output "mlflow_host_private_dns" {
+  description = "Ansible inventory host of the MLflow server; MLFLOW_TRACKING_URI=https://<this>."
+  value       = module.mlflow_host.private_dns
+}
+
+output "mlflow_host_instance_id" {
+  description = "EC2 instance id of the MLflow host."
+  value       = module.mlflow_host.instance_id
+}
+
+output "redis_endpoint" {
+  description = "Primary endpoint of Redis (URLs with the token are in the redis secret)."
+  value       = module.redis.primary_endpoint
+}
+
+output "secret_arns" {
+  description = "Secrets an operator reads or rotates (Ansible reads mlflow_basic_auth)."
+  value = {
+    admin_token       = module.secrets.admin_token_secret_arn
+    mlflow_basic_auth = module.secrets.mlflow_basic_auth_secret_arn
+    redis_urls        = module.redis.urls_secret_arn
+  }
+}
+
+output "event_bus" {
+  description = "EventBridge bus (FRAUD_EVENT_BUS)."
+  value       = module.events.bus_name
+}
+
+output "event_rules" {
+  description = "The three EventBridge rules."
+  value       = module.events.rule_names
+}
+
+output "drift_function" {
+  description = "Drift Lambda name."
+  value       = module.lambda_drift.function_name
+}
+
+output "drift_dead_letter_queue" {
+  description = "Failed drift-check invocations land here."
+  value       = module.lambda_drift.dead_letter_queue_url
+}

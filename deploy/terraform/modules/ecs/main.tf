@@ -1,0 +1,435 @@
+# ECS Fargate: the API behind an HTTPS ALB (autoscaled on CPU and on requests per task), the Celery batch
+# worker, and the retrain task definition that EventBridge runs. Terraform creates the first task definition
+# revisions; the deploy workflow registers later ones, hence `ignore_changes = [task_definition]`.
+data "aws_region" "current" {}
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+
+locals {
+  image = "${var.image_repository_url}:${var.image_tag}"
+
+  environment = merge(
+    {
+      FRAUD_STORAGE_URI                = "s3://${var.data_bucket_name}/fraud"
+      FRAUD_AWS_REGION                 = data.aws_region.current.name
+      FRAUD_EVENT_BUS                  = var.event_bus_name
+      MLFLOW_TRACKING_URI              = var.mlflow_tracking_uri
+      MLFLOW_TRACKING_INSECURE_TLS     = var.mlflow_insecure_tls ? "true" : "false"
+      MLFLOW_DISABLE_TELEMETRY         = "true"
+      DO_NOT_TRACK                     = "true"
+      PREFECT_SERVER_ANALYTICS_ENABLED = "false"
+    },
+    var.extra_environment,
+  )
+
+  shared_secrets = {
+    MLFLOW_TRACKING_USERNAME = "${var.mlflow_basic_auth_secret_arn}:username::"
+    MLFLOW_TRACKING_PASSWORD = "${var.mlflow_basic_auth_secret_arn}:password::"
+    FRAUD_BROKER_URL         = "${var.redis_urls_secret_arn}:broker_url::"
+    FRAUD_FEEDBACK_URL       = "${var.redis_urls_secret_arn}:feedback_url::"
+  }
+
+  containers = {
+    api = {
+      command = null
+      ports   = [8000]
+      secrets = merge(local.shared_secrets, { FRAUD_ADMIN_TOKEN = var.admin_token_secret_arn })
+      cpu     = var.api.cpu
+      memory  = var.api.memory
+    }
+    worker = {
+      command = ["fraud", "worker", "--concurrency", "2", "--metrics-port", "9100"]
+      ports   = [9100]
+      secrets = local.shared_secrets
+      cpu     = var.worker.cpu
+      memory  = var.worker.memory
+    }
+    retrain = {
+      command = ["fraud", "retrain", "--reason", "event"]
+      ports   = []
+      secrets = local.shared_secrets
+      cpu     = var.retrain.cpu
+      memory  = var.retrain.memory
+    }
+  }
+}
+
+resource "aws_ecs_cluster" "main" {
+  name = var.name_prefix
+
+  setting {
+    name  = "containerInsights"
+    value = "enabled"
+  }
+}
+
+# ---------------------------------------------------------------- IAM
+data "aws_iam_policy_document" "tasks_trust" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["ecs-tasks.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+  }
+}
+
+# Execution role: what ECS itself needs to start a task (pull the image, write logs, inject the secrets).
+resource "aws_iam_role" "execution" {
+  name               = "${var.name_prefix}-ecs-execution"
+  assume_role_policy = data.aws_iam_policy_document.tasks_trust.json
+}
+
+data "aws_iam_policy_document" "execution" {
+  statement {
+    sid       = "EcrLogin"
+    actions   = ["ecr:GetAuthorizationToken"]
+    resources = ["*"] # GetAuthorizationToken has no resource-level permissions
+  }
+
+  statement {
+    sid       = "PullServiceImage"
+    actions   = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]
+    resources = [var.image_repository_arn]
+  }
+
+  statement {
+    sid       = "WriteContainerLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = [for key in keys(local.containers) : "${var.log_group_arns[key]}:*"]
+  }
+
+  statement {
+    sid     = "ReadOwnSecrets"
+    actions = ["secretsmanager:GetSecretValue"]
+    resources = [
+      var.admin_token_secret_arn,
+      var.mlflow_basic_auth_secret_arn,
+      var.redis_urls_secret_arn,
+    ]
+  }
+
+  statement {
+    sid       = "DecryptOwnSecrets"
+    actions   = ["kms:Decrypt"]
+    resources = [var.kms_key_arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["secretsmanager.${data.aws_region.current.name}.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "execution" {
+  name   = "start-tasks"
+  role   = aws_iam_role.execution.id
+  policy = data.aws_iam_policy_document.execution.json
+}
+
+# Task roles: what the application code does (the object store under fraud/, the event bus).
+resource "aws_iam_role" "task" {
+  for_each = local.containers
+
+  name               = "${var.name_prefix}-${each.key}-task"
+  assume_role_policy = data.aws_iam_policy_document.tasks_trust.json
+}
+
+data "aws_iam_policy_document" "task" {
+  statement {
+    sid       = "ListObjectStore"
+    actions   = ["s3:ListBucket"]
+    resources = [var.data_bucket_arn]
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["fraud/*", "fraud"]
+    }
+  }
+
+  statement {
+    sid       = "ReadWriteObjectStore"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
+    resources = ["${var.data_bucket_arn}/fraud/*"]
+  }
+
+  statement {
+    sid       = "UseDataBucketKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [var.kms_key_arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["s3.${data.aws_region.current.name}.amazonaws.com"]
+    }
+  }
+
+  statement {
+    sid       = "PublishDomainEvents"
+    actions   = ["events:PutEvents"]
+    resources = [var.event_bus_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "task" {
+  for_each = aws_iam_role.task
+
+  name   = "application"
+  role   = each.value.id
+  policy = data.aws_iam_policy_document.task.json
+}
+
+# ---------------------------------------------------------------- network
+resource "aws_security_group" "alb" {
+  name        = "${var.name_prefix}-alb"
+  description = "API load balancer: HTTPS in, the API port out"
+  vpc_id      = var.vpc_id
+
+  ingress {
+    description = "HTTPS from the allowed callers"
+    from_port   = 443
+    to_port     = 443
+    protocol    = "tcp"
+    cidr_blocks = var.alb_ingress_cidrs
+  }
+
+  egress {
+    description = "To the API tasks"
+    from_port   = 8000
+    to_port     = 8000
+    protocol    = "tcp"
+    cidr_blocks = [var.vpc_cidr_block]
+  }
+}
+
+resource "aws_security_group" "tasks" {
+  name        = "${var.name_prefix}-tasks"
+  description = "ECS tasks: the API port from the ALB; HTTPS and Redis out"
+  vpc_id      = var.vpc_id
+
+  ingress {
+    description     = "API from the load balancer"
+    from_port       = 8000
+    to_port         = 8000
+    protocol        = "tcp"
+    security_groups = [aws_security_group.alb.id]
+  }
+
+  egress {
+    description = "HTTPS: S3, ECR, EventBridge, Secrets Manager, MLflow"
+    from_port   = 443
+    to_port     = 443
+    protocol    = "tcp"
+    cidr_blocks = ["0.0.0.0/0"]
+  }
+
+  egress {
+    description = "Redis (TLS) inside the VPC"
+    from_port   = 6379
+    to_port     = 6379
+    protocol    = "tcp"
+    cidr_blocks = [var.vpc_cidr_block]
+  }
+}
+
+# ---------------------------------------------------------------- load balancer
+resource "aws_lb" "api" {
+  #checkov:skip=CKV2_AWS_28:WAF is an account-level choice (shared web ACL, cost); attach one with aws_wafv2_web_acl_association.
+  name                       = "${var.name_prefix}-api"
+  load_balancer_type         = "application"
+  internal                   = false
+  subnets                    = var.public_subnet_ids
+  security_groups            = [aws_security_group.alb.id]
+  drop_invalid_header_fields = true
+  enable_deletion_protection = var.deletion_protection
+
+  access_logs {
+    bucket  = var.logs_bucket_name
+    prefix  = "alb"
+    enabled = true
+  }
+}
+
+resource "aws_lb_target_group" "api" {
+  #checkov:skip=CKV_AWS_378:TLS ends at the ALB; ALB to task traffic stays inside the VPC's private subnets.
+  name                 = "${var.name_prefix}-api"
+  target_type          = "ip"
+  port                 = 8000
+  protocol             = "HTTP"
+  vpc_id               = var.vpc_id
+  deregistration_delay = 30
+
+  health_check {
+    path                = "/readyz"
+    matcher             = "200"
+    interval            = 15
+    timeout             = 5
+    healthy_threshold   = 2
+    unhealthy_threshold = 3
+  }
+}
+
+resource "aws_lb_listener" "https" {
+  load_balancer_arn = aws_lb.api.arn
+  port              = 443
+  protocol          = "HTTPS"
+  ssl_policy        = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+  certificate_arn   = var.certificate_arn
+
+  default_action {
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.api.arn
+  }
+}
+
+# ---------------------------------------------------------------- task definitions
+resource "aws_ecs_task_definition" "main" {
+  #checkov:skip=CKV_AWS_336:The app writes model caches and temporary Parquet under FRAUD_HOME; Fargate has no tmpfs, so the root stays writable for the non-root user.
+  for_each = local.containers
+
+  family                   = "${var.name_prefix}-${each.key}"
+  requires_compatibilities = ["FARGATE"]
+  network_mode             = "awsvpc"
+  cpu                      = tostring(each.value.cpu)
+  memory                   = tostring(each.value.memory)
+  execution_role_arn       = aws_iam_role.execution.arn
+  task_role_arn            = aws_iam_role.task[each.key].arn
+
+  runtime_platform {
+    operating_system_family = "LINUX"
+    cpu_architecture        = "X86_64"
+  }
+
+  container_definitions = jsonencode([
+    merge(
+      {
+        name         = each.key
+        image        = local.image
+        essential    = true
+        environment  = [for name in sort(keys(local.environment)) : { name = name, value = local.environment[name] }]
+        secrets      = [for name in sort(keys(each.value.secrets)) : { name = name, valueFrom = each.value.secrets[name] }]
+        portMappings = [for port in each.value.ports : { containerPort = port, protocol = "tcp" }]
+        logConfiguration = {
+          logDriver = "awslogs"
+          options = {
+            awslogs-group         = var.log_group_names[each.key]
+            awslogs-region        = data.aws_region.current.name
+            awslogs-stream-prefix = each.key
+          }
+        }
+      },
+      { for key, value in { command = each.value.command } : key => value if value != null },
+    )
+  ])
+}
+
+# ---------------------------------------------------------------- services
+resource "aws_ecs_service" "api" {
+  name                              = "${var.name_prefix}-api"
+  cluster                           = aws_ecs_cluster.main.id
+  task_definition                   = aws_ecs_task_definition.main["api"].arn
+  desired_count                     = var.api.min_count
+  launch_type                       = "FARGATE"
+  platform_version                  = "LATEST"
+  health_check_grace_period_seconds = 120
+  propagate_tags                    = "SERVICE"
+
+  network_configuration {
+    subnets          = var.private_subnet_ids
+    security_groups  = [aws_security_group.tasks.id]
+    assign_public_ip = false
+  }
+
+  load_balancer {
+    target_group_arn = aws_lb_target_group.api.arn
+    container_name   = "api"
+    container_port   = 8000
+  }
+
+  deployment_circuit_breaker {
+    enable   = true
+    rollback = true
+  }
+
+  lifecycle {
+    ignore_changes = [task_definition, desired_count]
+  }
+
+  depends_on = [aws_lb_listener.https]
+}
+
+resource "aws_ecs_service" "worker" {
+  name             = "${var.name_prefix}-worker"
+  cluster          = aws_ecs_cluster.main.id
+  task_definition  = aws_ecs_task_definition.main["worker"].arn
+  desired_count    = var.worker.count
+  launch_type      = "FARGATE"
+  platform_version = "LATEST"
+  propagate_tags   = "SERVICE"
+
+  network_configuration {
+    subnets          = var.private_subnet_ids
+    security_groups  = [aws_security_group.tasks.id]
+    assign_public_ip = false
+  }
+
+  deployment_circuit_breaker {
+    enable   = true
+    rollback = true
+  }
+
+  lifecycle {
+    ignore_changes = [task_definition]
+  }
+}
+
+# ---------------------------------------------------------------- autoscaling of the API
+resource "aws_appautoscaling_target" "api" {
+  service_namespace  = "ecs"
+  resource_id        = "service/${aws_ecs_cluster.main.name}/${aws_ecs_service.api.name}"
+  scalable_dimension = "ecs:service:DesiredCount"
+  min_capacity       = var.api.min_count
+  max_capacity       = var.api.max_count
+}
+
+resource "aws_appautoscaling_policy" "api_cpu" {
+  name               = "${var.name_prefix}-api-cpu"
+  policy_type        = "TargetTrackingScaling"
+  service_namespace  = aws_appautoscaling_target.api.service_namespace
+  resource_id        = aws_appautoscaling_target.api.resource_id
+  scalable_dimension = aws_appautoscaling_target.api.scalable_dimension
+
+  target_tracking_scaling_policy_configuration {
+    target_value       = var.api.cpu_target_percent
+    scale_in_cooldown  = var.api.scale_in_cooldown_s
+    scale_out_cooldown = var.api.scale_out_cooldown_s
+
+    predefined_metric_specification {
+      predefined_metric_type = "ECSServiceAverageCPUUtilization"
+    }
+  }
+}
+
+resource "aws_appautoscaling_policy" "api_requests" {
+  name               = "${var.name_prefix}-api-requests"
+  policy_type        = "TargetTrackingScaling"
+  service_namespace  = aws_appautoscaling_target.api.service_namespace
+  resource_id        = aws_appautoscaling_target.api.resource_id
+  scalable_dimension = aws_appautoscaling_target.api.scalable_dimension
+
+  target_tracking_scaling_policy_configuration {
+    target_value       = var.api.requests_per_target
+    scale_in_cooldown  = var.api.scale_in_cooldown_s
+    scale_out_cooldown = var.api.scale_out_cooldown_s
+
+    predefined_metric_specification {
+      predefined_metric_type = "ALBRequestCountPerTarget"
+      resource_label         = "${aws_lb.api.arn_suffix}/${aws_lb_target_group.api.arn_suffix}"
+    }
+  }
+}

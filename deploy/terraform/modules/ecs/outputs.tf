@@ -1,0 +1,44 @@
+output "cluster_name" {
+  description = "ECS cluster name, fraud-<env>."
+  value       = aws_ecs_cluster.main.name
+}
+
+output "cluster_arn" {
+  description = "ECS cluster ARN."
+  value       = aws_ecs_cluster.main.arn
+}
+
+output "service_names" {
+  description = "ECS service names: api and worker."
+  value       = { api = aws_ecs_service.api.name, worker = aws_ecs_service.worker.name }
+}
+
+output "service_arns" {
+  description = "ECS service ARNs: api and worker (the deploy role may update only these)."
+  value       = { api = aws_ecs_service.api.id, worker = aws_ecs_service.worker.id }
+}
+
+output "task_definition_families" {
+  description = "Task definition families: api, worker, retrain."
+  value       = { for key, definition in aws_ecs_task_definition.main : key => definition.family }
+}
+
+output "execution_role_arn" {
+  description = "Task execution role (passed by EventBridge and the deploy role)."
+  value       = aws_iam_role.execution.arn
+}
+
+output "task_role_arns" {
+  description = "Task roles: api, worker, retrain."
+  value       = { for key, role in aws_iam_role.task : key => role.arn }
+}
+
+output "tasks_security_group_id" {
+  description = "Security group of every task (Redis and MLflow accept it)."
+  value       = aws_security_group.tasks.id
+}
+
+output "alb_dns_name" {
+  description = "DNS name of the API load balancer: point the certificate's domain at it (CNAME/alias)."
+  value       = aws_lb.api.dns_name
+}

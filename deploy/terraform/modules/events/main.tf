@@ -1,0 +1,134 @@
+# The event bus of the domain events and the three rules of the contract. Schedule expressions work only on
+# the account's default bus, so the two scheduled rules live there; the event-pattern rule on fraud-<env>.
+data "aws_region" "current" {}
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+
+locals {
+  # Without a revision, EventBridge runs the family's latest ACTIVE revision: deploys need no rule change.
+  retrain_task_definition = "arn:${data.aws_partition.current.partition}:ecs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:task-definition/${var.retrain_task_family}"
+  retrain_rules = {
+    drift-retrain = {
+      bus      = aws_cloudwatch_event_bus.main.name
+      pattern  = jsonencode({ source = ["fraud-detection"], "detail-type" = ["DriftDetected", "RetrainRequested"] })
+      schedule = null
+    }
+    retrain-nightly = {
+      bus      = "default"
+      pattern  = null
+      schedule = var.retrain_schedule
+    }
+  }
+}
+
+resource "aws_cloudwatch_event_bus" "main" {
+  name = var.name_prefix
+}
+
+resource "aws_cloudwatch_event_rule" "retrain" {
+  for_each = local.retrain_rules
+
+  name                = "${var.name_prefix}-${each.key}"
+  description         = "Start ${var.retrain_task_family} (${each.key})"
+  event_bus_name      = each.value.bus
+  event_pattern       = each.value.pattern
+  schedule_expression = each.value.schedule
+}
+
+data "aws_iam_policy_document" "trust" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "run_retrain" {
+  name               = "${var.name_prefix}-events-run-retrain"
+  assume_role_policy = data.aws_iam_policy_document.trust.json
+}
+
+data "aws_iam_policy_document" "run_retrain" {
+  statement {
+    sid       = "RunRetrainTaskOnly"
+    actions   = ["ecs:RunTask"]
+    resources = [local.retrain_task_definition, "${local.retrain_task_definition}:*"]
+    condition {
+      test     = "ArnEquals"
+      variable = "ecs:cluster"
+      values   = [var.cluster_arn]
+    }
+  }
+
+  statement {
+    sid       = "PassRetrainRolesOnly"
+    actions   = ["iam:PassRole"]
+    resources = var.retrain_role_arns
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = ["ecs-tasks.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "run_retrain" {
+  name   = "run-retrain-task"
+  role   = aws_iam_role.run_retrain.id
+  policy = data.aws_iam_policy_document.run_retrain.json
+}
+
+resource "aws_cloudwatch_event_target" "retrain" {
+  for_each = aws_cloudwatch_event_rule.retrain
+
+  rule           = each.value.name
+  event_bus_name = each.value.event_bus_name
+  target_id      = "retrain"
+  arn            = var.cluster_arn
+  role_arn       = aws_iam_role.run_retrain.arn
+
+  ecs_target {
+    task_definition_arn = local.retrain_task_definition
+    task_count          = 1
+    launch_type         = "FARGATE"
+    platform_version    = "LATEST"
+
+    network_configuration {
+      subnets          = var.private_subnet_ids
+      security_groups  = [var.tasks_security_group_id]
+      assign_public_ip = false
+    }
+  }
+
+  retry_policy {
+    maximum_event_age_in_seconds = 3600
+    maximum_retry_attempts       = 3
+  }
+}
+
+resource "aws_cloudwatch_event_rule" "drift_check" {
+  name                = "${var.name_prefix}-drift-check"
+  description         = "Run the drift check Lambda"
+  schedule_expression = var.drift_check_schedule
+}
+
+resource "aws_cloudwatch_event_target" "drift_check" {
+  rule      = aws_cloudwatch_event_rule.drift_check.name
+  target_id = "drift-check"
+  arn       = var.drift_function_arn
+}
+
+resource "aws_lambda_permission" "drift_check" {
+  statement_id  = "AllowEventBridgeDriftCheck"
+  action        = "lambda:InvokeFunction"
+  function_name = var.drift_function_name
+  principal     = "events.amazonaws.com"
+  source_arn    = aws_cloudwatch_event_rule.drift_check.arn
+}

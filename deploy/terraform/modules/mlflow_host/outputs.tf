@@ -1,0 +1,14 @@
+output "instance_id" {
+  description = "EC2 instance id of the MLflow host."
+  value       = aws_instance.host.id
+}
+
+output "private_dns" {
+  description = "Private DNS name: MLFLOW_TRACKING_URI=https://<this>; Ansible's inventory host."
+  value       = aws_instance.host.private_dns
+}
+
+output "private_ip" {
+  description = "Private IP of the MLflow host."
+  value       = aws_instance.host.private_ip
+}

@@ -1,0 +1,9 @@
+output "admin_token_secret_arn" {
+  description = "ARN of fraud/<env>/admin-token."
+  value       = aws_secretsmanager_secret.admin_token.arn
+}
+
+output "mlflow_basic_auth_secret_arn" {
+  description = "ARN of fraud/<env>/mlflow-basic-auth (JSON: username, password)."
+  value       = aws_secretsmanager_secret.mlflow_basic_auth.arn
+}

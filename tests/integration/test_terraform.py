@@ -1,0 +1,514 @@
+"""Static checks of deploy/terraform: no Terraform binary or AWS account here, so these tests parse every .tf
+file with python-hcl2 and hold the modules to the wiring rules and the deployment naming contract, then run
+checkov once (module-scoped fixture) and require no failed check and no skip missing from the allow-list.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import hcl2
+import pytest
+from hcl2 import SerializationOptions
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+TERRAFORM = REPO / "deploy" / "terraform"
+MODULES = TERRAFORM / "modules"
+ENVS = TERRAFORM / "envs"
+CHECKOV = REPO / ".venv-tools" / "bin" / "checkov"
+
+EXPECTED_MODULES = {
+    "storage",
+    "storage/bucket",
+    "ecr",
+    "network",
+    "redis",
+    "secrets",
+    "mlflow_host",
+    "ecs",
+    "lambda_drift",
+    "events",
+    "github_oidc",
+    "observability",
+}
+
+# Module outputs no caller reads: they exist for operators (terraform output / console) or other tooling.
+OPERATOR_OUTPUTS = {
+    ("ecr", "repository_name"): "ECR_REPOSITORY for a repository set up outside the envs",
+    ("mlflow_host", "private_ip"): "SSH target when the private DNS does not resolve from the VPN",
+}
+
+# Every `#checkov:skip` in the tree, by module file and check, with the reason it is acceptable.
+ALLOWED_SKIPS = {
+    ("modules/storage/bucket/main.tf", "CKV_AWS_144"): "cross-region replication is the operator's DR choice",
+    ("modules/storage/bucket/main.tf", "CKV2_AWS_62"): "nothing consumes S3 event notifications",
+    ("modules/observability/main.tf", "CKV_AWS_338"): "dev keeps logs 30 days on purpose; prod 365",
+    ("modules/observability/main.tf", "CKV_AWS_111"): "KMS key policy: '*' means the key itself",
+    ("modules/observability/main.tf", "CKV_AWS_356"): "KMS key policy: '*' means the key itself",
+    ("modules/observability/main.tf", "CKV_AWS_109"): "KMS key policy: root must administer its key",
+    ("modules/redis/main.tf", "CKV2_AWS_57"): "the AUTH token is rotated by Terraform, no rotation Lambda",
+    ("modules/secrets/main.tf", "CKV2_AWS_57"): "static tokens rotated by operators / Ansible",
+    ("modules/ecs/main.tf", "CKV2_AWS_28"): "WAF is an account-level choice",
+    ("modules/ecs/main.tf", "CKV_AWS_378"): "TLS ends at the ALB; ALB to task traffic stays in the VPC",
+    ("modules/ecs/main.tf", "CKV_AWS_336"): "the non-root app writes under FRAUD_HOME; Fargate has no tmpfs",
+    ("modules/lambda_drift/main.tf", "CKV_AWS_272"): "code signing exists only for .zip functions",
+}
+
+MODULE_META_ARGUMENTS = {"source", "version", "count", "for_each", "providers", "depends_on"}
+MODULE_OUTPUT_REFERENCE = re.compile(r"module\.(\w+)(?:\[[^\]]*\])?\.(\w+)")
+SKIP_COMMENT = re.compile(r"#\s*checkov:skip=(CKV2?_[A-Z]+_\d+):(.*)")
+
+
+# ---------------------------------------------------------------- parsing
+
+
+@cache
+def parse(path: Path) -> dict[str, Any]:
+    with path.open() as handle:
+        document: dict[str, Any] = hcl2.load(
+            handle,
+            serialization_options=SerializationOptions(strip_string_quotes=True, explicit_blocks=False),
+        )
+    return document
+
+
+def blocks(path: Path, kind: str) -> Iterator[tuple[str, Any]]:
+    """(name, body) of every `variable`, `output`, `module` or `locals` block of one file."""
+    for entry in parse(path).get(kind, []):
+        yield from entry.items()
+
+
+def typed_blocks(path: Path, kind: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(type, name, body) of every `resource` or `data` block of one file."""
+    for entry in parse(path).get(kind, []):
+        for type_name, named in entry.items():
+            for name, body in named.items():
+                yield type_name, name, body
+
+
+@dataclass
+class Module:
+    path: Path
+    variables: dict[str, dict[str, Any]] = field(default_factory=dict)
+    outputs: set[str] = field(default_factory=set)
+
+    @property
+    def key(self) -> str:
+        return self.path.relative_to(MODULES).as_posix()
+
+    @property
+    def required(self) -> set[str]:
+        return {name for name, body in self.variables.items() if "default" not in body}
+
+    def text(self, *, with_variables: bool = True) -> str:
+        return "\n".join(
+            tf.read_text()
+            for tf in sorted(self.path.glob("*.tf"))
+            if with_variables or tf.name != "variables.tf"
+        )
+
+
+def load_module(path: Path) -> Module:
+    module = Module(path)
+    for tf in sorted(path.glob("*.tf")):
+        module.variables.update(blocks(tf, "variable"))
+        module.outputs.update(name for name, _ in blocks(tf, "output"))
+    return module
+
+
+def all_modules() -> dict[str, Module]:
+    return {
+        module.key: module
+        for module in (load_module(main.parent) for main in sorted(MODULES.rglob("main.tf")))
+    }
+
+
+def callers() -> list[Path]:
+    """Every directory that calls modules: the envs and modules with submodules."""
+    folders = {tf.parent for tf in TERRAFORM.rglob("*.tf")}
+    return sorted(folder for folder in folders if any(blocks(tf, "module") for tf in folder.glob("*.tf")))
+
+
+def module_calls(folder: Path) -> Iterator[tuple[Path, str, dict[str, Any], Module]]:
+    """(file, call name, arguments, called module) of every local module call in one folder."""
+    for tf in sorted(folder.glob("*.tf")):
+        for name, body in blocks(tf, "module"):
+            source = (folder / body["source"]).resolve()
+            yield tf, name, body, load_module(source)
+
+
+def resources(path: Path) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(kind, name): body for kind, name, body in typed_blocks(path, "resource")}
+
+
+def env_folders() -> list[Path]:
+    return sorted(folder for folder in ENVS.iterdir() if folder.is_dir())
+
+
+# ---------------------------------------------------------------- layout and wiring
+
+
+def test_every_expected_module_exists_with_its_three_files() -> None:
+    found = set(all_modules())
+
+    assert found == EXPECTED_MODULES
+    for key in EXPECTED_MODULES:
+        for name in ("variables.tf", "main.tf", "outputs.tf"):
+            assert (MODULES / key / name).is_file(), f"modules/{key} lacks {name}"
+
+
+def test_every_variable_has_a_type_and_a_description() -> None:
+    for folder in [*(MODULES / key for key in EXPECTED_MODULES), *env_folders()]:
+        for name, body in load_module(folder).variables.items():
+            assert "type" in body, f"{folder.relative_to(TERRAFORM)}: variable {name} has no type"
+            assert body.get("description"), (
+                f"{folder.relative_to(TERRAFORM)}: variable {name} has no description"
+            )
+
+
+def test_envs_have_the_files_operators_need() -> None:
+    assert [folder.name for folder in env_folders()] == ["dev", "prod"]
+    for folder in env_folders():
+        for name in ("main.tf", "variables.tf", "versions.tf", "outputs.tf", "terraform.tfvars.example"):
+            assert (folder / name).is_file(), f"envs/{folder.name} lacks {name}"
+        versions = parse(folder / "versions.tf")["terraform"][0]
+        assert versions["required_version"] == ">= 1.6.0"
+        providers = versions["required_providers"][0]
+        assert providers["aws"]["version"].startswith("~> 5.")
+        assert "random" in providers
+        assert 'backend "s3"' in (folder / "versions.tf").read_text(), "document the S3 backend"
+
+
+def test_module_calls_pass_every_required_variable_and_only_declared_ones() -> None:
+    calls = [call for folder in callers() for call in module_calls(folder)]
+
+    assert len(calls) >= 2 * 11
+    for tf, name, body, module in calls:
+        passed = {key for key in body if key not in MODULE_META_ARGUMENTS and not key.startswith("__")}
+        where = f"{tf.relative_to(TERRAFORM)}: module {name}"
+        assert not module.required - passed, f"{where} misses required {sorted(module.required - passed)}"
+        assert not passed - set(module.variables), (
+            f"{where} passes undeclared {sorted(passed - set(module.variables))}"
+        )
+
+
+def test_every_module_output_a_caller_reads_exists() -> None:
+    checked = 0
+    for folder in callers():
+        sources = {name: module for _, name, _, module in module_calls(folder)}
+        text = "\n".join(tf.read_text() for tf in folder.glob("*.tf"))
+        for call, output in MODULE_OUTPUT_REFERENCE.findall(text):
+            assert call in sources, (
+                f"{folder.relative_to(TERRAFORM)} reads module.{call}, which it never calls"
+            )
+            assert output in sources[call].outputs, f"{folder.relative_to(TERRAFORM)}: module.{call}.{output}"
+            checked += 1
+
+    assert checked > 50
+
+
+def test_every_module_variable_is_used_by_its_module() -> None:
+    for key, module in all_modules().items():
+        code = module.text(with_variables=False)
+        for name in module.variables:
+            assert re.search(rf"\bvar\.{name}\b", code), f"modules/{key}: variable {name} is never used"
+
+
+def test_every_module_output_is_read_by_a_caller_or_listed_for_operators() -> None:
+    read: set[tuple[str, str]] = set()
+    for folder in callers():
+        sources = {name: module.key for _, name, _, module in module_calls(folder)}
+        text = "\n".join(tf.read_text() for tf in folder.glob("*.tf"))
+        read |= {(sources[call], output) for call, output in MODULE_OUTPUT_REFERENCE.findall(text)}
+
+    for key, module in all_modules().items():
+        for output in module.outputs:
+            assert (key, output) in read or (key, output) in OPERATOR_OUTPUTS, (
+                f"modules/{key}: output {output} is neither used nor listed in OPERATOR_OUTPUTS"
+            )
+
+
+# ---------------------------------------------------------------- security properties
+
+
+def grants_everything(statement: dict[str, Any]) -> bool:
+    """An Allow statement with both action "*" and resource "*" (admin rights)."""
+    allowed = statement.get("effect", "Allow") == "Allow"
+    return allowed and "*" in statement.get("actions", []) and "*" in statement.get("resources", [])
+
+
+def policy_statements() -> Iterator[tuple[Path, str, dict[str, Any]]]:
+    for tf in sorted(TERRAFORM.rglob("*.tf")):
+        for kind, name, body in typed_blocks(tf, "data"):
+            if kind == "aws_iam_policy_document":
+                for statement in body.get("statement", []):
+                    yield tf, name, statement
+
+
+def test_the_wildcard_rule_recognises_an_admin_statement() -> None:
+    assert grants_everything({"actions": ["*"], "resources": ["*"]})
+    assert not grants_everything({"actions": ["s3:GetObject"], "resources": ["*"]})
+    assert not grants_everything({"effect": "Deny", "actions": ["*"], "resources": ["*"]})
+
+
+def test_no_iam_policy_document_allows_every_action_on_every_resource() -> None:
+    statements = list(policy_statements())
+
+    assert len(statements) > 20
+    for tf, name, statement in statements:
+        assert not grants_everything(statement), f"{tf.relative_to(TERRAFORM)}: policy {name} grants */*"
+    policies = [
+        tf
+        for tf in TERRAFORM.rglob("*.tf")
+        if re.search(r'"(Action|Resource)"\s*[:=]\s*"\*"', tf.read_text())
+    ]
+    assert not policies, f"hand-written JSON policies with wildcards: {policies}"
+
+
+def test_every_s3_bucket_has_versioning_encryption_and_a_public_access_block() -> None:
+    buckets = 0
+    for tf in sorted(TERRAFORM.rglob("*.tf")):
+        found = resources(tf)
+        for kind, name in [key for key in found if key[0] == "aws_s3_bucket"]:
+            buckets += 1
+            reference = f"${{aws_s3_bucket.{name}.id}}"
+            controls = {
+                control: [
+                    body for (k, _), body in found.items() if k == control and body["bucket"] == reference
+                ]
+                for control in (
+                    "aws_s3_bucket_versioning",
+                    "aws_s3_bucket_server_side_encryption_configuration",
+                    "aws_s3_bucket_public_access_block",
+                )
+            }
+            where = f"{tf.relative_to(TERRAFORM)}: {kind}.{name}"
+            assert all(controls.values()), (
+                f"{where} lacks {[c for c, found in controls.items() if not found]}"
+            )
+            (versioning,) = controls["aws_s3_bucket_versioning"]
+            assert versioning["versioning_configuration"][0]["status"] == "Enabled", where
+            (block,) = controls["aws_s3_bucket_public_access_block"]
+            flags = (
+                "block_public_acls",
+                "block_public_policy",
+                "ignore_public_acls",
+                "restrict_public_buckets",
+            )
+            assert all(block[flag] is True for flag in flags), where
+
+    assert buckets >= 1
+    calls = [
+        name for _, name, _, module in module_calls(MODULES / "storage") if module.key == "storage/bucket"
+    ]
+    assert sorted(calls) == ["data", "logs", "mlflow"]
+
+
+def test_every_bucket_policy_denies_plain_http() -> None:
+    bucket = MODULES / "storage" / "bucket" / "main.tf"
+    documents = {
+        name: body for kind, name, body in typed_blocks(bucket, "data") if kind == "aws_iam_policy_document"
+    }
+    (deny,) = documents["tls_only"]["statement"]
+
+    assert deny["effect"] == "Deny"
+    assert deny["condition"][0]["variable"] == "aws:SecureTransport"
+    assert deny["condition"][0]["values"] == ["false"]
+    assert "tls_only" in documents["this"]["source_policy_documents"]
+
+
+def test_mlflow_host_requires_imdsv2_and_an_encrypted_root_volume() -> None:
+    host = resources(MODULES / "mlflow_host" / "main.tf")[("aws_instance", "host")]
+    group = resources(MODULES / "mlflow_host" / "main.tf")[("aws_security_group", "host")]
+
+    assert host["metadata_options"][0]["http_tokens"] == "required"
+    assert host["root_block_device"][0]["encrypted"] is True
+    assert host["associate_public_ip_address"] is False
+    ssh = [rule for rule in group["ingress"] if rule["from_port"] == 22]
+    assert ssh == [rule for rule in ssh if rule.get("cidr_blocks") == ["${var.admin_cidr}"]]
+    assert all("0.0.0.0/0" not in rule.get("cidr_blocks", []) for rule in group["ingress"])
+
+
+# ---------------------------------------------------------------- naming contract
+
+
+def test_ecs_names_follow_the_contract() -> None:
+    ecs = resources(MODULES / "ecs" / "main.tf")
+    containers = next(
+        body for name, body in blocks(MODULES / "ecs" / "main.tf", "locals") if name == "containers"
+    )
+
+    assert ecs[("aws_ecs_cluster", "main")]["name"] == "${var.name_prefix}"
+    assert ecs[("aws_ecs_cluster", "main")]["setting"][0] == {"name": "containerInsights", "value": "enabled"}
+    assert ecs[("aws_ecs_service", "api")]["name"] == "${var.name_prefix}-api"
+    assert ecs[("aws_ecs_service", "worker")]["name"] == "${var.name_prefix}-worker"
+    assert ecs[("aws_ecs_task_definition", "main")]["family"] == "${var.name_prefix}-${each.key}"
+    assert set(containers) == {"api", "worker", "retrain"}
+    assert containers["worker"]["command"] == [
+        "fraud",
+        "worker",
+        "--concurrency",
+        "2",
+        "--metrics-port",
+        "9100",
+    ]
+    assert containers["retrain"]["command"] == ["fraud", "retrain", "--reason", "event"]
+    assert containers["api"]["ports"] == [8000]
+    for service in ("api", "worker"):
+        assert "task_definition" in ecs[("aws_ecs_service", service)]["lifecycle"][0]["ignore_changes"]
+    assert ecs[("aws_lb_target_group", "api")]["health_check"][0]["path"] == "/readyz"
+    assert ecs[("aws_lb_listener", "https")]["protocol"] == "HTTPS"
+    metrics = {
+        ecs[("aws_appautoscaling_policy", name)]["target_tracking_scaling_policy_configuration"][0][
+            "predefined_metric_specification"
+        ][0]["predefined_metric_type"]
+        for name in ("api_cpu", "api_requests")
+    }
+    assert metrics == {"ECSServiceAverageCPUUtilization", "ALBRequestCountPerTarget"}
+
+
+def test_event_and_lambda_names_follow_the_contract() -> None:
+    events_tf = MODULES / "events" / "main.tf"
+    events = resources(events_tf)
+    rules = next(body for name, body in blocks(events_tf, "locals") if name == "retrain_rules")
+    event_variables = load_module(MODULES / "events").variables
+    lambda_tf = MODULES / "lambda_drift" / "main.tf"
+    function = resources(lambda_tf)[("aws_lambda_function", "drift")]
+    lambda_variables = load_module(MODULES / "lambda_drift").variables
+
+    assert events[("aws_cloudwatch_event_bus", "main")]["name"] == "${var.name_prefix}"
+    assert set(rules) == {"drift-retrain", "retrain-nightly"}
+    assert events[("aws_cloudwatch_event_rule", "retrain")]["name"] == "${var.name_prefix}-${each.key}"
+    assert events[("aws_cloudwatch_event_rule", "drift_check")]["name"] == "${var.name_prefix}-drift-check"
+    assert event_variables["retrain_schedule"]["default"] == "cron(0 3 * * ? *)"
+    assert event_variables["drift_check_schedule"]["default"] == "rate(1 hour)"
+    assert '"DriftDetected", "RetrainRequested"' in events_tf.read_text()
+    assert "${var.name_prefix}-drift-check" in lambda_tf.read_text()
+    assert function["package_type"] == "Image"
+    assert function["image_uri"].endswith("${var.image_tag}-lambda")
+    assert lambda_variables["memory_mb"]["default"] == 2048
+    assert lambda_variables["timeout_seconds"]["default"] == 300
+
+
+def test_storage_secret_log_and_registry_names_follow_the_contract() -> None:
+    storage = (MODULES / "storage" / "main.tf").read_text()
+    log_groups = next(
+        body for name, body in blocks(MODULES / "observability" / "main.tf", "locals") if name == "log_groups"
+    )
+    secrets = resources(MODULES / "secrets" / "main.tf")
+    ecr = load_module(MODULES / "ecr").variables
+    repository = resources(MODULES / "ecr" / "main.tf")[("aws_ecr_repository", "main")]
+
+    for purpose in ("data", "mlflow", "logs"):
+        assert f"${{var.name_prefix}}-{purpose}-${{local.account_id}}" in storage
+    assert {log_groups[key] for key in ("api", "worker", "retrain", "lambda")} == {
+        "/ecs/${var.name_prefix}/api",
+        "/ecs/${var.name_prefix}/worker",
+        "/ecs/${var.name_prefix}/retrain",
+        "/aws/lambda/${var.name_prefix}-drift-check",
+    }
+    assert (
+        secrets[("aws_secretsmanager_secret", "admin_token")]["name"]
+        == "fraud/${var.environment}/admin-token"
+    )
+    assert (
+        secrets[("aws_secretsmanager_secret", "mlflow_basic_auth")]["name"]
+        == "fraud/${var.environment}/mlflow-basic-auth"
+    )
+    assert ecr["repository_name"]["default"] == "fraud-detection"
+    assert repository["image_tag_mutability"] == "IMMUTABLE"
+    assert repository["image_scanning_configuration"][0]["scan_on_push"] is True
+    redis = resources(MODULES / "redis" / "main.tf")[("aws_elasticache_replication_group", "redis")]
+    assert redis["replication_group_id"] == "${var.name_prefix}-redis"
+    assert redis["transit_encryption_enabled"] is True
+    host = resources(MODULES / "mlflow_host" / "main.tf")[("aws_instance", "host")]
+    assert host["tags"]["Name"] == "${var.name_prefix}-mlflow"
+
+
+def test_github_roles_follow_the_contract() -> None:
+    oidc_tf = MODULES / "github_oidc" / "main.tf"
+    roles = resources(oidc_tf)
+    text = oidc_tf.read_text()
+
+    assert roles[("aws_iam_role", "release")]["name"] == "fraud-github-release"
+    assert roles[("aws_iam_role", "deploy")]["name"] == "fraud-${var.environment}-github-deploy"
+    assert 'oidc_host    = "token.actions.githubusercontent.com"' in text
+    assert "repo:${var.github_repository}:ref:refs/heads/main" in text
+    assert "repo:${var.github_repository}:ref:refs/tags/*" in text
+    assert "repo:${var.github_repository}:environment:${var.environment}" in text
+
+
+def test_envs_name_themselves_and_prod_is_bigger_and_protected() -> None:
+    sizes = {}
+    for folder in env_folders():
+        local = {name: body for tf in folder.glob("*.tf") for name, body in blocks(tf, "locals")}
+        variables = load_module(folder).variables
+        assert local["environment"] == folder.name
+        assert local["name_prefix"] == "fraud-${local.environment}"
+        assert variables["aws_region"]["default"] == "eu-west-1"
+        sizes[folder.name] = local["sizes"]
+
+    dev, prod = sizes["dev"], sizes["prod"]
+    assert prod["api"]["min_count"] >= 2
+    assert prod["api"]["cpu"] > dev["api"]["cpu"]
+    assert prod["retrain"]["memory"] > dev["retrain"]["memory"]
+    assert prod["protect"] is True
+    assert dev["protect"] is False
+    assert prod["log_retention_days"] > dev["log_retention_days"]
+    assert prod["force_destroy_store"] is False
+
+
+# ---------------------------------------------------------------- checkov
+
+
+def skip_comments() -> dict[tuple[str, str], str]:
+    found: dict[tuple[str, str], str] = {}
+    for tf in sorted(TERRAFORM.rglob("*.tf")):
+        for check, reason in SKIP_COMMENT.findall(tf.read_text()):
+            found[(tf.relative_to(TERRAFORM).as_posix(), check)] = reason.strip()
+    return found
+
+
+def test_every_checkov_skip_is_allowed_and_has_a_reason() -> None:
+    found = skip_comments()
+
+    new, stale = sorted(set(found) - set(ALLOWED_SKIPS)), sorted(set(ALLOWED_SKIPS) - set(found))
+    assert not new, f"skips missing from ALLOWED_SKIPS: {new}"
+    assert not stale, f"ALLOWED_SKIPS lists skips no longer in the code: {stale}"
+    for key, reason in found.items():
+        assert len(reason) >= 20, f"{key}: the skip needs a real reason"
+
+
+@pytest.fixture(scope="module")
+def checkov_report() -> list[dict[str, Any]]:
+    if not CHECKOV.is_file():
+        pytest.skip(f"checkov is not installed at {CHECKOV} (make tools)")
+    command = [str(CHECKOV), "-d", str(TERRAFORM), "--quiet", "--compact", "--framework", "terraform"]
+    command += ["--download-external-modules", "false", "--skip-download", "--output", "json"]
+    env = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false"}
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env, check=False)
+    assert finished.stdout.strip(), f"checkov printed nothing: {finished.stderr[-2000:]}"
+    report = json.loads(finished.stdout)
+    return report if isinstance(report, list) else [report]
+
+
+@pytest.mark.slow
+def test_checkov_reports_no_failed_check(checkov_report: list[dict[str, Any]]) -> None:
+    failed = [
+        f"{check['check_id']} {check['resource']} ({check['file_path']}): {check['check_name']}"
+        for report in checkov_report
+        for check in report.get("results", {}).get("failed_checks", [])
+    ]
+
+    assert checkov_report, "checkov returned no report"
+    assert not failed, "\n".join(failed)
