@@ -42,3 +42,9 @@ def test_deployments_register_and_a_worker_trains_a_champion(tmp_path, prefect_a
     report = json.loads(shown.stdout)
     assert report["status"] == "insufficient_data"  # nothing was scored yet: a report, no event
     assert report["reason"] == "insufficient data: no captured predictions in the window"
+
+    daily = prefect("deployment", "inspect", "quality_measure/quality-daily").stdout
+    assert "30 4 * * *" in daily
+    prefect("deployment", "run", "quality_measure/quality-daily")
+    prefect("worker", "start", "--pool", "fraud-training", "--run-once", timeout=300)
+    assert (tmp_path / "store" / "quality" / "latest.json").exists()  # no labels yet: an empty report
