@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     worker_metrics_port: int = Field(
         9100, ge=0, le=65535, description="`fraud worker`'s /metrics port (0=off)."
     )
+    worker_preload: bool = Field(
+        True, description="`fraud worker` loads (and compiles) the champion as it starts, not in a first job."
+    )
     model_compile: bool = Field(
         True, description="Compile models for batch scoring (lleaves) when available; else plain LightGBM."
     )

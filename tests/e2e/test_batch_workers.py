@@ -97,8 +97,10 @@ class Cluster:
     settings: Settings
     workers: dict[str, Worker] = field(default_factory=dict)
 
-    def start_workers(self, *names: str) -> None:
-        """Start them all, then wait for each to say "ready" (startup costs seconds of imports)."""
+    def start_workers(self, *names: str, preload: bool = True) -> None:
+        """Start them all, then wait for each to say "ready" (startup costs seconds of imports). Without
+        `preload` a worker loads the model inside its first chunk task: seconds in which to catch it."""
+        env = self.cli.env | {"FRAUD_WORKER_PRELOAD": str(preload).lower()}
         command = [FRAUD, "worker", "--metrics-host", "127.0.0.1", "--metrics-port"]
         for name in names:
             worker = self.workers.setdefault(
@@ -106,7 +108,7 @@ class Cluster:
             )
             with worker.log.open("wb") as sink:  # a restarted worker's log holds only its own lines
                 worker.process = subprocess.Popen(
-                    [*command, str(worker.metrics_port)], env=self.cli.env, cwd=self.cli.home,
+                    [*command, str(worker.metrics_port)], env=env, cwd=self.cli.home,
                     stdout=sink, stderr=subprocess.STDOUT, start_new_session=True,
                 )  # fmt: skip
         deadline = time.monotonic() + WORKER_START_TIMEOUT
@@ -246,9 +248,10 @@ def test_a_job_is_split_across_both_workers_into_one_ordered_output(cluster: Clu
 
 
 def test_a_worker_killed_mid_chunk_loses_nothing_and_the_job_completes_once(cluster: Cluster):
-    # A fresh worker "a" loads the model inside its first chunk task (seconds): a wide window to kill it in.
+    # A fresh worker "a" without preloading loads the model inside its first chunk task (seconds): a wide
+    # window to kill it in.
     cluster.stop_workers("a")
-    cluster.start_workers("a")
+    cluster.start_workers("a", preload=False)
     victim = cluster.workers["a"]
     source = scored_input(100_000, seed=12, prefix="kill")
     cluster.submit(cluster.put_input("in/kill.parquet", source), "out/kill.parquet", "kill-1")
@@ -274,6 +277,9 @@ def test_a_worker_killed_mid_chunk_loses_nothing_and_the_job_completes_once(clus
 
 
 def test_a_cancelled_job_ends_cancelled_and_writes_no_output(cluster: Cluster):
+    # Cold workers load the model inside their first chunk task: the job stays running for seconds.
+    cluster.stop_workers(*cluster.workers)
+    cluster.start_workers(*cluster.workers, preload=False)
     source = scored_input(100_000, seed=13, prefix="cancel")
     cluster.submit(cluster.put_input("in/cancel.parquet", source), "out/cancel.parquet", "cancel-1")
     cluster.wait("cancel-1", until=lambda s: s.state is JobState.RUNNING or s.state.finished, poll=0.02)

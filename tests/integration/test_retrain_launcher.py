@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from fraud_detection.domain.events import DriftDetected, RetrainRequested
-from fraud_detection.infrastructure.events import InProcessPublisher
+from fraud_detection.infrastructure.events import InProcessPublisher, retrain_launcher
 from fraud_detection.infrastructure.events.retrain_launcher import SubprocessRetrainLauncher
 from fraud_detection.infrastructure.events.retrain_lock import RetrainRunningError, holding, is_held
 
@@ -57,6 +58,8 @@ def test_the_detached_launch_logs_to_a_file_and_returns_at_once(tmp_path: Path) 
 
 
 def test_no_second_retrain_while_one_holds_the_lock(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # Listen on the launcher's own logger: other tests may configure the package's loggers.
+    logging.getLogger(retrain_launcher.__name__).addHandler(caplog.handler)
     command, argv = recorder(tmp_path)
     lock = tmp_path / "retrain.lock"
     launcher = SubprocessRetrainLauncher("wait", tmp_path / "logs", command, lock=lock)
@@ -67,6 +70,7 @@ def test_no_second_retrain_while_one_holds_the_lock(tmp_path: Path, caplog: pyte
         launcher(drift())
     assert not argv.exists()
     assert "one is already running" in caplog.text
+    logging.getLogger(retrain_launcher.__name__).removeHandler(caplog.handler)
     assert not is_held(lock)  # released with the block
     launcher(drift())
     assert argv.exists()

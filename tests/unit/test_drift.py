@@ -134,6 +134,9 @@ def test_no_captured_rows_is_insufficient_data_and_publishes_nothing(drift: Drif
     assert outcome.event is None
     assert drift.publisher.events == []
     assert drift.reports.latest() == outcome.report  # stored all the same: dashboards see the check ran
+    again = DriftReport.from_dict(outcome.report.to_dict())  # NaN test alpha: null in JSON
+    assert math.isnan(again.test_alpha)
+    assert again.status == "insufficient_data"
 
 
 def test_a_window_below_the_minimum_is_insufficient_data(drift: Drift) -> None:

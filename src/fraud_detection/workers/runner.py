@@ -44,7 +44,8 @@ def worker_argv(options: WorkerOptions) -> list[str]:
 def run_worker(settings: Settings, options: WorkerOptions) -> None:
     """Blocks until the worker stops (SIGTERM: warm shutdown, running tasks finish first)."""
     app = create_worker_app(settings)
-    preload_at_start(prefork=options.concurrency > 1)
+    if settings.worker_preload:
+        preload_at_start(prefork=options.concurrency > 1)
     if options.metrics_port:
         serve_metrics(options.metrics_port, options.metrics_host, CeleryJobQueue(app).depth)
     app.worker_main(argv=worker_argv(options))

@@ -116,7 +116,7 @@ class DriftReport:
             reason=document["reason"],
             window=DriftWindow(**window),
             rule=document["rule"],
-            test_alpha=float(document["test_alpha"]),
+            test_alpha=_number(document["test_alpha"]),
             checked_at=document["checked_at"],
             columns=tuple(ColumnDrift(**_numbers(c)) for c in document.get("columns", ())),
             alert_rate=None if alert is None else AlertRateDrift(**_numbers(_fields(alert, AlertRateDrift))),
@@ -130,6 +130,10 @@ class DriftReport:
 def _fields(document: dict[str, Any], kind: type) -> dict[str, Any]:
     names = {f.name for f in fields(kind)}
     return {key: value for key, value in document.items() if key in names}
+
+
+def _number(value: float | None) -> float:
+    return float("nan") if value is None else float(value)
 
 
 def _numbers(document: dict[str, Any]) -> dict[str, Any]:
