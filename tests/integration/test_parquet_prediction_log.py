@@ -27,6 +27,7 @@ from fraud_detection.domain.ports.prediction_log import PredictionBatch
 from fraud_detection.domain.ports.storage import ObjectStore
 from fraud_detection.infrastructure.local import LocalObjectStore
 from fraud_detection.infrastructure.prediction_log import ParquetPredictionLog, read_predictions
+from fraud_detection.infrastructure.prediction_log.reader import read_latest_predictions
 from fraud_detection.infrastructure.s3 import S3ObjectStore, make_s3_client
 
 pytestmark = pytest.mark.integration
@@ -548,3 +549,30 @@ def test_round_trip_on_s3() -> None:
     assert all(re.fullmatch(r"predictions/date=2026-03-04/hour=05/[^/]+\.parquet", key) for key in keys)
     assert result.frame["request_id"].tolist() == [f"r{i}" for i in range(10)]
     assert result.skipped == ()
+
+
+class CountingStore(LocalObjectStore):
+    """Counts whole-object reads, to see how many files a read touched."""
+
+    reads = 0
+
+    def read_bytes(self, key: str) -> bytes:
+        self.reads += 1
+        return super().read_bytes(key)
+
+
+def test_the_latest_rows_are_read_newest_hour_first_and_stop_early(tmp_path: Path) -> None:
+    store = CountingStore(tmp_path / "store")
+    log = ParquetPredictionLog(store, max_rows=1_000_000, max_seconds=NEVER)
+    for hour in range(6):  # one file per hour, 100 rows each
+        log.append(make_batch(f"h{hour}", rows=100, scored_at=T0 + hour * 3600, seed=hour))
+        log.flush()
+    log.close()
+    store.reads = 0
+    latest = read_latest_predictions(store, 150).frame
+    assert len(latest) == 150
+    assert latest["request_id"].tolist() == ["h4"] * 50 + ["h5"] * 100  # in scoring order
+    assert store.reads == 2  # the two newest hours only
+    bounded = read_latest_predictions(store, 1_000, until=datetime.fromtimestamp(T0 + 2 * 3600, UTC)).frame
+    assert set(bounded["request_id"]) == {"h0", "h1"}  # [since, until) holds
+    assert read_latest_predictions(store, 0).frame.empty

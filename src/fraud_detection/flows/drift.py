@@ -3,7 +3,6 @@ DriftDetected; what subscribes (an EventBridge rule on AWS, the local retrain la
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,8 +12,9 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from fraud_detection.application.drift.check import CheckDrift, DriftWindowSpec
-from fraud_detection.container import Container, bootstrap
+from fraud_detection.container import Container
 from fraud_detection.flows.training import retry_unless_bad_input
+from fraud_detection.flows.wiring import injected
 from fraud_detection.settings import Settings
 
 
@@ -40,10 +40,7 @@ def _provided(
 
 def new_check() -> tuple[CheckDrift, Settings]:
     """As `flows.training.new_pipeline`: a worker that loaded this file by path wires it here."""
-    make, settings = _provided()
-    if isinstance(make, Provide):  # type: ignore[arg-type]
-        bootstrap(modules=(sys.modules[__name__],))
-        make, settings = _provided()
+    make, settings = injected(_provided, __name__)
     return make(), settings
 
 

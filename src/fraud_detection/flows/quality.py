@@ -3,7 +3,6 @@ so the fraud_realised_* gauges and the low-recall alert follow the labels as the
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -12,8 +11,9 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from fraud_detection.application.feedback import MeasureRealisedQuality
-from fraud_detection.container import Container, bootstrap
+from fraud_detection.container import Container
 from fraud_detection.flows.training import retry_unless_bad_input
+from fraud_detection.flows.wiring import injected
 from fraud_detection.settings import Settings
 
 
@@ -40,8 +40,5 @@ def _provided(
 @flow(name="quality_measure", validate_parameters=True)
 def quality_measure(days: float | None = None) -> dict[str, Any]:
     """Measure over the last `days` of scoring (default FRAUD_QUALITY_WINDOW_DAYS) and store the report."""
-    make, settings = _provided()
-    if isinstance(make, Provide):  # type: ignore[arg-type]  # a worker loaded this file by path
-        bootstrap(modules=(sys.modules[__name__],))
-        make, settings = _provided()
+    make, settings = injected(_provided, __name__)
     return measure(make(), days or settings.quality_window_days)

@@ -8,7 +8,6 @@ and the API's poller serves a new champion by itself.
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -18,7 +17,7 @@ from prefect.cache_policies import NO_CACHE
 
 from fraud_detection.application.pipeline import PipelineSummary
 from fraud_detection.application.retraining import BuildRetrainingSet, RetrainingSet
-from fraud_detection.container import Container, bootstrap
+from fraud_detection.container import Container
 from fraud_detection.flows.training import (
     build_features,
     evaluate,
@@ -29,6 +28,7 @@ from fraud_detection.flows.training import (
     train,
     validate,
 )
+from fraud_detection.flows.wiring import injected
 
 logger = logging.getLogger(__name__)
 
@@ -52,11 +52,7 @@ def _provided(
 
 
 def new_builder() -> BuildRetrainingSet:
-    make = _provided()
-    if isinstance(make, Provide):  # type: ignore[arg-type]
-        bootstrap(modules=(sys.modules[__name__],))
-        make = _provided()
-    return make()
+    return injected(_provided, __name__)()
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ when it is set. Tasks receive the per-run pipeline objects, so results are not c
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 
 from dependency_injector.wiring import Provide, inject
@@ -15,9 +14,10 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import TaskRun
 
 from fraud_detection.application.pipeline import PipelineSession, PipelineSummary, TrainingPipeline
-from fraud_detection.container import Container, bootstrap
+from fraud_detection.container import Container
 from fraud_detection.domain.dataset import DatasetRef
 from fraud_detection.domain.errors import FraudDetectionError, ServiceUnavailableError
+from fraud_detection.flows.wiring import injected
 from fraud_detection.settings import Settings
 
 
@@ -91,12 +91,7 @@ def _provided(
 def new_pipeline() -> tuple[TrainingPipeline, Settings]:
     """The container's per-run pipeline; a process nobody bootstrapped (a Prefect worker running a
     deployment) builds its container from the environment here."""
-    make, settings = _provided()
-    if isinstance(make, Provide):  # type: ignore[arg-type]  # the stubs type markers loosely
-        # Wire this very module object: a worker loads the flow from its file path, so it is not the
-        # `fraud_detection.flows.training` that bootstrap() wires by package name.
-        bootstrap(modules=(sys.modules[__name__],))
-        make, settings = _provided()
+    make, settings = injected(_provided, __name__)
     return make(), settings
 
 

@@ -48,21 +48,14 @@ def read_predictions(
     until: datetime | None = None,
 ) -> LoggedPredictions:
     """Rows scored in [since, until) (naive datetimes are taken as UTC)."""
-    prefix = normalise_prefix(prefix)
     start, end = _as_utc(since), _as_utc(until)
-    tables: list[pa.Table] = []
     skipped: list[str] = []
-    for key in _candidate_keys(store, prefix, start, end):
-        hour = partition_start(prefix, key)
-        if hour is None:
-            _skip(skipped, key, "not in the date=YYYY-MM-DD/hour=HH layout")
-        elif (start is None or hour + PARTITION_SPAN > start) and (end is None or hour < end):
-            table = _read_table(store, key, skipped)
-            if table is not None:
-                tables.append(_within(table, start, end))
-    combined = pa.concat_tables(tables) if tables else PREDICTION_SCHEMA.empty_table()
-    frame = combined.to_pandas().sort_values(SCORED_AT, kind="stable", ignore_index=True)
-    return LoggedPredictions(frame=frame, skipped=tuple(skipped))
+    tables: list[pa.Table] = []
+    for _, key in _dated_keys(store, normalise_prefix(prefix), start, end, skipped):
+        table = _read_table(store, key, skipped)
+        if table is not None:
+            tables.append(_within(table, start, end))
+    return _logged(tables, skipped)
 
 
 def read_latest_predictions(
@@ -74,16 +67,9 @@ def read_latest_predictions(
 ) -> LoggedPredictions:
     """The latest `rows` rows scored in [since, until): files are read newest hour first and reading stops
     once enough rows are in, so a short window over a long history reads little."""
-    prefix = normalise_prefix(prefix)
     start, end = _as_utc(since), _as_utc(until)
-    dated: list[tuple[datetime, str]] = []
     skipped: list[str] = []
-    for key in _candidate_keys(store, prefix, start, end):
-        hour = partition_start(prefix, key)
-        if hour is None:
-            _skip(skipped, key, "not in the date=YYYY-MM-DD/hour=HH layout")
-        elif (start is None or hour + PARTITION_SPAN > start) and (end is None or hour < end):
-            dated.append((hour, key))
+    dated = _dated_keys(store, normalise_prefix(prefix), start, end, skipped)
     tables: list[pa.Table] = []
     found, last_hour = 0, None
     for hour, key in sorted(dated, reverse=True):
@@ -96,10 +82,30 @@ def read_latest_predictions(
             table = _within(table, start, end)
             tables.append(table)
             found += table.num_rows
+    logged = _logged(tables, skipped)
+    frame = logged.frame.iloc[-rows:].reset_index(drop=True) if rows else logged.frame.iloc[:0]
+    return LoggedPredictions(frame=frame, skipped=logged.skipped)
+
+
+def _dated_keys(
+    store: ObjectStore, prefix: str, start: datetime | None, end: datetime | None, skipped: list[str]
+) -> list[tuple[datetime, str]]:
+    """The files whose hour partition overlaps [start, end), with that hour; keys outside the layout are
+    named in `skipped`."""
+    dated: list[tuple[datetime, str]] = []
+    for key in _candidate_keys(store, prefix, start, end):
+        hour = partition_start(prefix, key)
+        if hour is None:
+            _skip(skipped, key, "not in the date=YYYY-MM-DD/hour=HH layout")
+        elif (start is None or hour + PARTITION_SPAN > start) and (end is None or hour < end):
+            dated.append((hour, key))
+    return dated
+
+
+def _logged(tables: list[pa.Table], skipped: list[str]) -> LoggedPredictions:
     combined = pa.concat_tables(tables) if tables else PREDICTION_SCHEMA.empty_table()
     frame = combined.to_pandas().sort_values(SCORED_AT, kind="stable", ignore_index=True)
-    return LoggedPredictions(frame=frame.iloc[-rows:].reset_index(drop=True) if rows else frame.iloc[:0],
-                             skipped=tuple(skipped))  # fmt: skip
+    return LoggedPredictions(frame=frame, skipped=tuple(skipped))
 
 
 def _candidate_keys(
