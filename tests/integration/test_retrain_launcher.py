@@ -57,9 +57,14 @@ def test_the_detached_launch_logs_to_a_file_and_returns_at_once(tmp_path: Path) 
     assert "retrain output" in log.read_text()
 
 
-def test_no_second_retrain_while_one_holds_the_lock(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    # Listen on the launcher's own logger: other tests may configure the package's loggers.
-    logging.getLogger(retrain_launcher.__name__).addHandler(caplog.handler)
+def test_no_second_retrain_while_one_holds_the_lock(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Listen on the launcher's own logger: libraries other tests run (Prefect, uvicorn) configure logging
+    # with disable_existing_loggers, which silences loggers created before them.
+    logger = logging.getLogger(retrain_launcher.__name__)
+    monkeypatch.setattr(logger, "disabled", False)
+    logger.addHandler(caplog.handler)
     command, argv = recorder(tmp_path)
     lock = tmp_path / "retrain.lock"
     launcher = SubprocessRetrainLauncher("wait", tmp_path / "logs", command, lock=lock)
@@ -70,7 +75,7 @@ def test_no_second_retrain_while_one_holds_the_lock(tmp_path: Path, caplog: pyte
         launcher(drift())
     assert not argv.exists()
     assert "one is already running" in caplog.text
-    logging.getLogger(retrain_launcher.__name__).removeHandler(caplog.handler)
+    logger.removeHandler(caplog.handler)
     assert not is_held(lock)  # released with the block
     launcher(drift())
     assert argv.exists()
