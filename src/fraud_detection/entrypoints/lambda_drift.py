@@ -14,7 +14,6 @@ an unreachable bucket or bus raises, so Lambda's retry policy applies.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -45,7 +44,7 @@ def handler(event: dict[str, Any] | None, context: object = None) -> dict[str, A
         return {"status": "error", "error": f"invalid event: {problems}"}
     container = _shared_container()
     hours = request.hours or container.settings().drift_window_hours
-    spec = DriftWindowSpec(since=datetime.now(UTC) - timedelta(hours=hours), last_rows=request.last_rows)
+    spec = DriftWindowSpec.last_hours(hours, last_rows=request.last_rows)
     outcome = container.check_drift()(spec, publish=request.publish)  # outages raise: Lambda retries
     report = outcome.report
     return {

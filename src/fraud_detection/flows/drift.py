@@ -4,7 +4,6 @@ DriftDetected; what subscribes (an EventBridge rule on AWS, the local retrain la
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dependency_injector.wiring import Provide, inject
@@ -51,5 +50,6 @@ def drift_check(
     """Check predictions captured in the last `hours` (default FRAUD_DRIFT_WINDOW_HOURS), optionally only
     the latest `last_rows` of them; returns the stored report."""
     check, settings = new_check()
-    since = datetime.now(UTC) - timedelta(hours=hours or settings.drift_window_hours)
-    return check_window(check, DriftWindowSpec(since=since, last_rows=last_rows), publish)
+    hours = settings.drift_window_hours if hours is None else hours
+    spec = DriftWindowSpec.last_hours(hours, last_rows=last_rows)
+    return check_window(check, spec, publish)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
@@ -40,6 +40,15 @@ class DriftWindowSpec:
             raise ValueError(f"last_rows must be at least 1, got {self.last_rows}")
         if self.since and self.until and self.since >= self.until:
             raise ValueError(f"the window is empty: since {self.since} is not before until {self.until}")
+
+    @classmethod
+    def last_hours(
+        cls, hours: float, until: datetime | None = None, last_rows: int | None = None
+    ) -> DriftWindowSpec:
+        """The `hours` before `until` (default now), as every entry point counts its default window."""
+        if not hours > 0:
+            raise ValueError(f"hours must be greater than 0, got {hours}")
+        return cls((until or datetime.now(UTC)) - timedelta(hours=hours), until, last_rows)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -45,15 +45,14 @@ def check(
     """Check the window, store the report (JSON and chart) and, on drift, publish DriftDetected."""
     if hours is not None and since is not None:
         raise fail("give --hours or --since, not both")
-    if hours == 0:
-        raise fail("--hours must be greater than 0")
     ioc = container()
-    end = _utc(until)
-    start = _utc(since) or (end or datetime.now(UTC)) - timedelta(
-        hours=hours or ioc.settings().drift_window_hours
-    )
     try:
-        spec = DriftWindowSpec(start, end, last_rows)
+        if since is not None:
+            spec = DriftWindowSpec(_utc(since), _utc(until), last_rows)
+        else:
+            spec = DriftWindowSpec.last_hours(
+                ioc.settings().drift_window_hours if hours is None else hours, _utc(until), last_rows
+            )
     except ValueError as error:
         raise fail(str(error)) from None
     outcome = ioc.check_drift()(spec, publish=publish)

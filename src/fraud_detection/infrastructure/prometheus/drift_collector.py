@@ -7,8 +7,6 @@ few seconds costs one small object-store read per interval; no report yet means 
 
 from __future__ import annotations
 
-import logging
-import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -17,33 +15,17 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from fraud_detection.domain.drift.report import DriftReport
-from fraud_detection.domain.errors import FraudDetectionError
 from fraud_detection.domain.ports.drift import DriftReports
+from fraud_detection.infrastructure.prometheus.cached_read import CachedRead
 
-logger = logging.getLogger(__name__)
 
-
-class CachedLatest:
-    """The latest report, re-read at most every `ttl_seconds`; a failed read keeps the previous one."""
+class CachedLatest(CachedRead[DriftReport]):
+    """The latest drift report, re-read at most every `ttl_seconds`."""
 
     def __init__(
         self, reports: DriftReports, ttl_seconds: float = 15.0, clock: Callable[[], float] = time.monotonic
     ) -> None:
-        self._reports, self._ttl, self._clock = reports, ttl_seconds, clock
-        self._lock = threading.Lock()
-        self._report: DriftReport | None = None
-        self._read_at: float | None = None
-
-    def get(self) -> DriftReport | None:
-        with self._lock:
-            now = self._clock()
-            if self._read_at is None or now - self._read_at >= self._ttl:
-                self._read_at = now
-                try:
-                    self._report = self._reports.latest()
-                except (FraudDetectionError, ValueError, KeyError) as error:
-                    logger.warning("could not read the latest drift report: %s", error)
-            return self._report
+        super().__init__(reports.latest, "the latest drift report", ttl_seconds, clock)
 
 
 class DriftCollector(Collector):

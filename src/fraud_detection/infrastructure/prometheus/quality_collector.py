@@ -10,26 +10,24 @@ made-up 0 that would fire alerts.
 from __future__ import annotations
 
 import json
-import logging
-import threading
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from fraud_detection.domain.errors import FraudDetectionError, ObjectNotFoundError
+from fraud_detection.domain.errors import ObjectNotFoundError
 from fraud_detection.domain.feedback import QualityReport
 from fraud_detection.domain.ports.storage import ObjectStore
-
-logger = logging.getLogger(__name__)
+from fraud_detection.infrastructure.prometheus.cached_read import CachedRead
 
 PRECISION = ("fraud_realised_precision", "Share of alerts later confirmed as fraud, per model version.")
 RECALL = ("fraud_realised_recall", "Share of confirmed frauds the model flagged, per model version.")
 LABELLED = ("fraud_labelled_transactions", "Labelled transactions in the latest quality report's window.")
 
 
-class LatestQualityReport:
+class LatestQualityReport(CachedRead[QualityReport]):
     """The report under `key`, re-read at most every `ttl_seconds`; a failed read keeps the previous one."""
 
     def __init__(
@@ -39,27 +37,14 @@ class LatestQualityReport:
         ttl_seconds: float = 15.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._store, self._key, self._ttl, self._clock = store, key, ttl_seconds, clock
-        self._lock = threading.Lock()
-        self._report: QualityReport | None = None
-        self._read_at: float | None = None
+        super().__init__(partial(_read_report, store, key), f"the quality report {key}", ttl_seconds, clock)
 
-    def get(self) -> QualityReport | None:
-        with self._lock:
-            now = self._clock()
-            if self._read_at is None or now - self._read_at >= self._ttl:
-                self._read_at = now
-                self._report = self._read(self._report)
-            return self._report
 
-    def _read(self, previous: QualityReport | None) -> QualityReport | None:
-        try:
-            return QualityReport.from_dict(json.loads(self._store.read_bytes(self._key)))
-        except ObjectNotFoundError:
-            return None
-        except (FraudDetectionError, ValueError, KeyError, TypeError) as error:
-            logger.warning("could not read the quality report %s: %s", self._key, error)
-            return previous
+def _read_report(store: ObjectStore, key: str) -> QualityReport | None:
+    try:
+        return QualityReport.from_dict(json.loads(store.read_bytes(key)))
+    except ObjectNotFoundError:
+        return None
 
 
 class QualityCollector(Collector):

@@ -1,0 +1,57 @@
+"""`fraud drift check|show` in-process (typer's runner) over a real container on a temporary FRAUD_HOME:
+window arguments, an empty window, and refusals with exit code 2."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from fraud_detection.container import bootstrap
+from fraud_detection.entrypoints.cli import drift as drift_cli
+from fraud_detection.entrypoints.cli.app import app
+from fraud_detection.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(autouse=True)
+def container(tmp_path, monkeypatch):
+    built = bootstrap(Settings(home=tmp_path), packages=())
+    monkeypatch.setattr(drift_cli, "container", lambda: built)
+    return built
+
+
+def run(*args: str):
+    return CliRunner().invoke(app, list(args))
+
+
+def test_no_report_yet_is_said_plainly() -> None:
+    result = run("drift", "show")
+    assert result.exit_code == 2
+    assert "no drift report yet; run `fraud drift check`" in result.output
+
+
+def test_an_empty_window_is_a_stored_insufficient_data_report() -> None:
+    checked = run("drift", "check", "--hours", "2", "--json")
+    assert checked.exit_code == 0, checked.output
+    report = json.loads(checked.output)
+    assert report["status"] == "insufficient_data"
+    shown = run("drift", "show", "--json")
+    assert json.loads(shown.output)["id"] == report["id"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--hours", "0"], "hours must be greater than 0"),
+        (["--hours", "2", "--since", "2026-01-01"], "give --hours or --since, not both"),
+        (["--since", "2026-01-02", "--until", "2026-01-01"], "the window is empty"),
+        (["--last-rows", "0"], "--last-rows"),
+    ],
+)
+def test_bad_windows_exit_2_naming_the_problem(args: list[str], message: str) -> None:
+    result = run("drift", "check", *args)
+    assert result.exit_code == 2
+    assert message in result.output
