@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.programs import require_program
 from tests.fixtures.servers import free_port
 
 pytestmark = pytest.mark.integration
@@ -261,8 +262,8 @@ def _as_cluster_owner(command: list[str]) -> list[str]:
 def throwaway_postgres() -> Iterator[tuple[Path, int]]:
     """A PostgreSQL cluster in a temporary folder on a free port: (socket dir, port); superuser `pgadmin`
     trusted on the socket, passwords (scram) on 127.0.0.1 like a distribution's default cluster."""
-    if shutil.which("initdb") is None or shutil.which("pg_ctl") is None or shutil.which("psql") is None:
-        pytest.skip("initdb, pg_ctl and psql are needed on PATH")
+    initdb, pg_ctl = str(require_program("initdb")), str(require_program("pg_ctl"))
+    require_program("psql")
     root = Path(tempfile.mkdtemp(prefix="ansible-pg-"))
     root.chmod(0o755)
     if os.geteuid() == 0:
@@ -270,18 +271,18 @@ def throwaway_postgres() -> Iterator[tuple[Path, int]]:
     data, port = root / "data", free_port()
     subprocess.run(
         _as_cluster_owner(
-            ["initdb", "-D", str(data), "-U", "pgadmin", "--auth-local=trust", "--auth-host=scram-sha-256"]
+            [initdb, "-D", str(data), "-U", "pgadmin", "--auth-local=trust", "--auth-host=scram-sha-256"]
         ),
         check=True,
         capture_output=True,
     )
     options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1"
-    start = ["pg_ctl", "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "-t", "60", "start"]
+    start = [pg_ctl, "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "-t", "60", "start"]
     subprocess.run(_as_cluster_owner(start), check=True, capture_output=True)
     try:
         yield root, port
     finally:
-        stop = ["pg_ctl", "-D", str(data), "-m", "fast", "-w", "-t", "30", "stop"]
+        stop = [pg_ctl, "-D", str(data), "-m", "fast", "-w", "-t", "30", "stop"]
         subprocess.run(_as_cluster_owner(stop), check=False, capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
 
@@ -312,7 +313,7 @@ def test_postgres_tag_creates_a_login_with_an_awkward_password(
     assert (_recap(second.stdout).failed, _recap(second.stdout).changed) == (0, 0), second.stdout[-5000:]
     login = subprocess.run(
         [
-            "psql",
+            str(require_program("psql")),
             "-h",
             "127.0.0.1",
             "-p",

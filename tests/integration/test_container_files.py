@@ -24,6 +24,8 @@ import yaml
 from docker.utils.build import exclude_paths
 from dockerfile_parse import DockerfileParser
 
+from tests.fixtures.programs import require_program
+
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
@@ -417,9 +419,7 @@ def test_prometheus_scrapes_the_api_and_the_worker(services: dict[str, dict[str,
 
 
 def test_prometheus_config_passes_promtool() -> None:
-    promtool = _binary("promtool")
-    if promtool is None:
-        pytest.skip("promtool is not installed (Debian package `prometheus`)")
+    promtool = require_program("promtool")
     result = _run([str(promtool), "check", "config", "--syntax-only", str(PROMETHEUS_CONFIG)])
     assert result.returncode == 0, result.stdout + result.stderr
 

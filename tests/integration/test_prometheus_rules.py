@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +18,8 @@ from typing import Any
 import promql_parser
 import pytest
 import yaml
+
+from tests.fixtures.programs import require_program
 
 pytestmark = pytest.mark.integration
 
@@ -165,10 +166,7 @@ def metric_names(promql: str) -> set[str]:
 
 @pytest.fixture(scope="module")
 def promtool() -> str:
-    binary = shutil.which("promtool")
-    if binary is None:
-        pytest.fail("promtool not found on PATH: apt-get install -y prometheus", pytrace=False)
-    return binary
+    return str(require_program("promtool"))
 
 
 def run_promtool(promtool: str, *args: str) -> subprocess.CompletedProcess[str]:
