@@ -10,6 +10,13 @@ ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS builder
 
+# Where pip finds packages: PyPI unless these are given. A machine that cannot reach the index builds from a
+# folder of wheels made on the host and mounted for the build (what tests/image does with podman):
+#   --build-arg PIP_NO_INDEX=1 --build-arg PIP_FIND_LINKS=/wheels --volume "$PWD/wheelhouse:/wheels:ro"
+# Unset build arguments stay out of the environment, so a plain `docker build` uses PyPI.
+ARG PIP_NO_INDEX
+ARG PIP_FIND_LINKS
+
 # Bytecode is written here on purpose: pip compiles every module at install time, so the read-only venv of the
 # runtime stage (owned by root, run as 10001) starts without compiling mlflow, prefect and friends each time.
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -64,6 +71,8 @@ USER 10001:10001
 # not in pyproject: only this image talks to the Lambda Runtime API. Its two dependencies are pinned alongside it.
 FROM runtime AS lambda
 
+ARG PIP_NO_INDEX
+ARG PIP_FIND_LINKS
 USER 0:0
 RUN pip install --no-cache-dir awslambdaric==4.2.2 simplejson==4.3.0 snapshot-restore-py==1.0.0
 USER 10001:10001

@@ -14,6 +14,9 @@ from pathlib import Path
 
 import httpx
 
+from fraud_detection.container import bootstrap
+from fraud_detection.infrastructure.synthetic import generate_transactions
+from fraud_detection.settings import Settings
 from tests.e2e.conftest import Cli, make_cli
 from tests.fixtures.servers import free_port, http_ok
 
@@ -72,3 +75,17 @@ def wait_until(condition, timeout: float = 30, interval: float = 0.2) -> bool:
             return True
         time.sleep(interval)
     return False
+
+
+def train_champion(home: Path) -> None:
+    """A small champion in the home's SQLite registry, by the application's own pipeline (no Prefect)."""
+    source = home / "train.parquet"
+    generate_transactions(10_000, seed=5, fraud_rate=0.02).to_parquet(source)
+    pipeline = bootstrap(Settings(home=home, train_max_rounds=100), packages=()).training_pipeline()
+    with pipeline.session(pipeline.ingest(str(source))) as session:
+        session.validate()
+        session.build_features()
+        session.train()
+        session.evaluate()
+        session.register()
+        assert session.promote().promote

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 import subprocess
 import time
 import urllib.error
@@ -30,11 +29,11 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from fraud_detection.container import bootstrap
 from fraud_detection.domain.features import SCORING_INPUTS
 from fraud_detection.infrastructure.synthetic import generate_transactions
-from fraud_detection.settings import Settings
 from tests.e2e.conftest import FRAUD, Cli, make_cli
+from tests.e2e.serving import train_champion
+from tests.fixtures.programs import require_program
 from tests.fixtures.servers import free_port, http_ok, start, stop
 from tests.integration.test_prometheus_rules import (
     PROMETHEUS_DIR,
@@ -111,20 +110,6 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str, interval:
         time.sleep(interval)
 
 
-def train_champion(home: Path) -> None:
-    """A small champion in the home's SQLite registry, by the application's own pipeline (no Prefect)."""
-    source = home / "train.parquet"
-    generate_transactions(10_000, seed=5, fraud_rate=0.02).to_parquet(source)
-    pipeline = bootstrap(Settings(home=home, train_max_rounds=100), packages=()).training_pipeline()
-    with pipeline.session(pipeline.ingest(str(source))) as session:
-        session.validate()
-        session.build_features()
-        session.train()
-        session.evaluate()
-        session.register()
-        assert session.promote().promote
-
-
 def prometheus_config(folder: Path, ports: dict[str, int]) -> Path:
     """The project's prometheus.yml with this stack's targets (by job name), its rule files by absolute path
     and a 1 s scrape and evaluation interval."""
@@ -142,11 +127,8 @@ def prometheus_config(folder: Path, ports: dict[str, int]) -> Path:
 
 
 def start_prometheus(folder: Path, port: int, config: Path) -> subprocess.Popen[bytes]:
-    binary = shutil.which("prometheus")
-    if binary is None:
-        pytest.fail("prometheus not found on PATH: apt-get install -y prometheus", pytrace=False)
     command = [
-        binary,
+        str(require_program("prometheus")),
         f"--config.file={config}",
         f"--storage.tsdb.path={folder / 'tsdb'}",
         f"--web.listen-address=127.0.0.1:{port}",
