@@ -13,7 +13,11 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := true
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: run test test-fast lint format bench clean distclean constraints tools tools-constraints stack stack-down
+# Test processes: the suite's servers and trainings keep two cores busy; more workers than cores only thrash.
+TEST_WORKERS ?= 2
+
+.PHONY: run test test-fast lint format bench clean distclean constraints tools tools-constraints stack stack-down \
+	services image mutation
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,9 +39,14 @@ run: $(STAMP)
 	$(BIN)/fraud data generate --if-absent
 	$(BIN)/fraud pipeline run
 
-## test: the whole suite (unit, integration against real libraries and servers, e2e through the CLI)
-test: $(STAMP) $(TOOLS_STAMP)
-	$(BIN)/pytest
+## services: find or install the system programs the tests run (Redis, Prometheus, PostgreSQL, podman)
+services:
+	scripts/services.sh
+
+## test: the whole suite (unit, integration against real libraries and servers, e2e through the CLI and HTTP,
+## the container image built and run), on $(TEST_WORKERS) xdist workers
+test: $(STAMP) $(TOOLS_STAMP) services
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 ## test-fast: unit tests only
 test-fast: $(STAMP)
@@ -53,6 +62,10 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff check --fix src tests benchmarks scripts
 	$(BIN)/ruff format src tests benchmarks scripts
+
+## image: build the service and Lambda images with podman, offline (scripts/container_image.py)
+image: $(STAMP) services
+	$(BIN)/python scripts/container_image.py
 
 ## bench: pipeline benchmark on the 284,807-row default dataset (prints figures; not part of the tests)
 bench: $(STAMP)
@@ -71,7 +84,7 @@ constraints:
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^fraud-detection' > constraints.txt
 
 clean:
-	rm -rf .fraud .pytest_cache .mypy_cache .ruff_cache .import_linter_cache benchmarks/out
+	rm -rf .fraud .pytest_cache .mypy_cache .ruff_cache .import_linter_cache benchmarks/out .cache
 
 ## tools-constraints: re-pin the lint tools from the current tools venv
 tools-constraints:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.shared import shared_folder
+
 FRAUD = str(Path(sys.executable).parent / "fraud")
 
 
@@ -47,15 +49,24 @@ def cli(tmp_path: Path, prefect_api_url: str) -> Cli:
 
 @pytest.fixture(scope="session")
 def trained_home(tmp_path_factory: pytest.TempPathFactory, prefect_api_url: str) -> Path:
-    """A FRAUD_HOME where the pipeline registered two versions: v1 (champion) and v2, on different data."""
-    home = tmp_path_factory.mktemp("trained")
+    """A FRAUD_HOME where the pipeline, run through the CLI, registered v1 (champion) and v2 on other data
+    (which the gate keeps as challenger: test_cli_pipeline checks that).
+
+    Built once per test run, whatever the number of xdist workers, and never changed: tests copy it
+    (`tests.e2e.serving.copy_home`). Each run's summary and stderr are kept under `runs/` for the pipeline
+    test to read, so that test trains nothing itself.
+    """
+    return shared_folder(tmp_path_factory, "trained-home", lambda home: _train(home, prefect_api_url))
+
+
+def _train(home: Path, prefect_api_url: str) -> None:
     cli = make_cli(home, PREFECT_API_URL=prefect_api_url)
+    (home / "runs").mkdir()
     for seed in ("1", "2"):
         generated = cli(
             "data", "generate", "--rows", "30000", "--fraud-rate", "0.005", "--seed", seed, "--force"
         )
         assert generated.returncode == 0, generated.stderr
-        run = cli("pipeline", "run")
+        run = cli("pipeline", "run", "--summary-json", f"runs/{seed}.json")
         assert run.returncode == 0, run.stderr
-    cli("model", "promote", "1")
-    return home
+        (home / "runs" / f"{seed}.stderr").write_text(run.stderr)

@@ -1,43 +1,46 @@
-"""The main job through the CLI: generate, run (champion), run again (challenger + gate), operate."""
+"""The main job through the CLI: generate, run (champion), run again (challenger + gate), operate.
+
+The two pipeline runs are the session's `trained_home` (tests/e2e/conftest.py): the CLI ran them there, with
+`--summary-json`, and kept their stderr; this test reads what they printed and wrote instead of training twice
+more. Commands that change the registry run on a copy. (A tie between identical models keeping the champion
+is tested on the policy, tests/unit/test_promotion_policy.py, and training being deterministic on the
+adapter, tests/integration/test_lightgbm_adapter.py.)
+"""
 
 import json
 
 import pytest
 
 from tests.e2e.conftest import make_cli
+from tests.e2e.serving import copy_home
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 SMALL = ["--rows", "40000", "--fraud-rate", "0.005"]
+STAGES = ["ingest", "validate", "features", "train", "evaluate", "register", "promote"]
 
 
-def test_two_runs_give_a_champion_then_a_logged_gate_decision(cli):
-    generated = cli("data", "generate", *SMALL)
-    assert generated.returncode == 0, generated.stderr
-    assert (cli.home / "data" / "creditcard.csv").exists()
-    assert cli("data", "generate", "--if-absent").returncode == 0
-
-    first = cli("pipeline", "run", "--summary-json", "first.json")
-    assert first.returncode == 0, first.stderr
-    summary = json.loads((cli.home / "first.json").read_text())
+def test_two_runs_give_a_champion_then_a_logged_gate_decision(trained_home, tmp_path):
+    runs = trained_home / "runs"
+    summary = json.loads((runs / "1.json").read_text())
+    stderr = (runs / "1.stderr").read_text()
     assert summary["model"]["version"] == 1
     assert summary["promotion"]["promote"] is True
     assert summary["validation"]["success"] is True
     assert summary["test_metrics"]["auprc"] > 0.3
-    assert list(summary["stage_seconds"]) == [
-        "ingest", "validate", "features", "train", "evaluate", "register", "promote",
-    ]  # fmt: skip
+    assert list(summary["stage_seconds"]) == STAGES
     for stage in ("ingest", "validate", "train", "promote"):
-        assert f"✓ {stage}" in first.stderr  # progress was shown
-    assert "PROMOTED" in first.stderr
+        assert f"✓ {stage}" in stderr  # progress was shown
+    assert "PROMOTED" in stderr
 
-    second = cli("pipeline", "run", "--summary-json", "second.json")
-    assert second.returncode == 0, second.stderr
-    decision = json.loads((cli.home / "second.json").read_text())["promotion"]
-    assert decision["promote"] is False  # same data, same seed: a tie keeps the champion
+    second = json.loads((runs / "2.json").read_text())
+    decision = second["promotion"]
+    assert second["model"]["version"] == 2
+    assert decision["promote"] is False  # other data: v2 scores below v1 on v2's own test rows
     assert decision["reason"].startswith("champion kept: auprc")
-    assert "KEPT CHAMPION" in second.stderr
+    assert "KEPT CHAMPION" in (runs / "2.stderr").read_text()
 
+    cli = copy_home(trained_home, tmp_path / "home")
     listing = cli("model", "list", "--json")
     assert listing.returncode == 0
     aliases = {v["version"]: v["aliases"] for v in json.loads(listing.stdout)}
@@ -55,6 +58,10 @@ def test_embedded_defaults_need_no_server(tmp_path):
     """No PREFECT_API_URL, no MLflow server: Prefect's temporary server and SQLite, as on a fresh clone."""
     cli = make_cli(tmp_path)
     assert cli("data", "generate", *SMALL).returncode == 0
+    generated = tmp_path / "data" / "creditcard.csv"
+    written = generated.stat().st_mtime_ns
+    assert cli("data", "generate", "--if-absent").returncode == 0
+    assert generated.stat().st_mtime_ns == written  # present: left alone
     result = cli("pipeline", "run", timeout=600)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / ".fraud" / "mlflow.db").exists() is False  # FRAUD_HOME is tmp_path itself

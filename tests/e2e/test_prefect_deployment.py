@@ -16,7 +16,7 @@ PREFECT = str(Path(sys.executable).parent / "prefect")
 
 def test_deployments_register_and_a_worker_trains_a_champion(tmp_path, prefect_api_url):
     cli = make_cli(tmp_path, PREFECT_API_URL=prefect_api_url, FRAUD_PROJECT_DIR=str(ROOT))
-    assert cli("data", "generate", "--rows", "30000", "--fraud-rate", "0.005").returncode == 0
+    assert cli("data", "generate", "--rows", "15000", "--fraud-rate", "0.005").returncode == 0
 
     def prefect(*args: str, timeout: float = 180):
         result = cli.run([PREFECT, "--no-prompt", *args], cwd=ROOT, timeout=timeout)

@@ -3,6 +3,7 @@ reference profile in the bucket, DriftDetected routed by an EventBridge rule to 
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Iterator
@@ -34,6 +35,7 @@ def scores(inputs: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-logit))
 
 
+@functools.cache  # the reference rows are the same for every test: generate them once
 def inputs_of(rows: int, seed: int, scenario: str = "none") -> np.ndarray:
     frame = generate_transactions(rows, seed=seed, scenario=scenario)
     return frame[list(SCORING_INPUTS)].to_numpy(dtype=np.float64)

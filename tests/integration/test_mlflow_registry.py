@@ -56,7 +56,18 @@ class Registrar:
 def registrar(
     mlflow_backend: MlflowBackend, tiny_booster: lgb.Booster, feature_rows: pd.DataFrame
 ) -> Registrar:
+    """On both backends: for what crosses the transport (model files up and down, readiness)."""
     return Registrar(mlflow_backend, tiny_booster, feature_rows)
+
+
+@pytest.fixture
+def metadata_registrar(
+    mlflow_sqlite_store: MlflowBackend, tiny_booster: lgb.Booster, feature_rows: pd.DataFrame
+) -> Registrar:
+    """SQLite only: aliases, tags and listings are the same client calls whatever the store, so running them
+    against the server as well would only repeat them (the server path is covered by the tests above and by
+    the e2e runs on a real server)."""
+    return Registrar(mlflow_sqlite_store, tiny_booster, feature_rows)
 
 
 def test_register_creates_version_one_tagged_with_the_metadata(registrar: Registrar) -> None:
@@ -105,10 +116,10 @@ def test_loaded_model_scores_exactly_like_the_booster_it_was_logged_from(
     np.testing.assert_array_equal(loaded.predict_proba(feature_rows), expected)
 
 
-def test_aliases_move_between_versions(registrar: Registrar) -> None:
-    registry = registrar.registry
-    _, first = registrar.register()
-    _, second = registrar.register()
+def test_aliases_move_between_versions(metadata_registrar: Registrar) -> None:
+    registry = metadata_registrar.registry
+    _, first = metadata_registrar.register()
+    _, second = metadata_registrar.register()
     assert registry.get_by_alias(CHAMPION) is None
 
     registry.set_alias(CHAMPION, first)
@@ -127,43 +138,45 @@ def test_aliases_move_between_versions(registrar: Registrar) -> None:
     registry.remove_alias(CHALLENGER)  # removing an unset alias is not an error
 
 
-def test_list_versions_is_newest_first_and_empty_before_any_registration(registrar: Registrar) -> None:
-    assert registrar.registry.list_versions() == []
-    assert registrar.registry.get_by_alias(CHAMPION) is None
+def test_list_versions_is_newest_first_and_empty_before_any_registration(
+    metadata_registrar: Registrar,
+) -> None:
+    assert metadata_registrar.registry.list_versions() == []
+    assert metadata_registrar.registry.get_by_alias(CHAMPION) is None
 
-    registrar.register()
-    registrar.register(ModelMetadata("fe-1", 0.5, "cd" * 32, {"auprc": 0.9}))
-    registrar.register()
+    metadata_registrar.register()
+    metadata_registrar.register(ModelMetadata("fe-1", 0.5, "cd" * 32, {"auprc": 0.9}))
+    metadata_registrar.register()
 
-    versions = registrar.registry.list_versions()
+    versions = metadata_registrar.registry.list_versions()
     assert [version.version for version in versions] == [3, 2, 1]
     assert versions[1].metadata == ModelMetadata("fe-1", 0.5, "cd" * 32, {"auprc": 0.9})
 
 
-def test_list_versions_carries_the_aliases(registrar: Registrar) -> None:
+def test_list_versions_carries_the_aliases(metadata_registrar: Registrar) -> None:
     for _ in range(3):
-        registrar.register()
-    registrar.registry.set_alias(CHAMPION, 1)
-    registrar.registry.set_alias(CHALLENGER, 3)
-    registrar.registry.set_alias("canary", 3)
-    aliases = {v.version: v.aliases for v in registrar.registry.list_versions()}
+        metadata_registrar.register()
+    metadata_registrar.registry.set_alias(CHAMPION, 1)
+    metadata_registrar.registry.set_alias(CHALLENGER, 3)
+    metadata_registrar.registry.set_alias("canary", 3)
+    aliases = {v.version: v.aliases for v in metadata_registrar.registry.list_versions()}
     assert aliases == {3: ("canary", CHALLENGER), 2: (), 1: (CHAMPION,)}
 
 
-def test_nan_metrics_round_trip_through_the_tags(registrar: Registrar) -> None:
-    _, number = registrar.register(ModelMetadata("fe-1", 0.5, "ef" * 32, {"roc_auc": float("nan")}))
+def test_nan_metrics_round_trip_through_the_tags(metadata_registrar: Registrar) -> None:
+    _, number = metadata_registrar.register(ModelMetadata("fe-1", 0.5, "ef" * 32, {"roc_auc": float("nan")}))
 
-    metadata = registrar.registry.get(number).metadata
+    metadata = metadata_registrar.registry.get(number).metadata
     assert metadata is not None
     assert math.isnan(metadata.metrics["roc_auc"])
 
 
-def test_set_tag_is_visible_on_the_version(registrar: Registrar) -> None:
-    _, number = registrar.register()
+def test_set_tag_is_visible_on_the_version(metadata_registrar: Registrar) -> None:
+    _, number = metadata_registrar.register()
 
-    registrar.registry.set_tag(number, "promotion", "kept: auprc 0.81 vs 0.82")
+    metadata_registrar.registry.set_tag(number, "promotion", "kept: auprc 0.81 vs 0.82")
 
-    assert registrar.registry.get(number).tags["promotion"] == "kept: auprc 0.81 vs 0.82"
+    assert metadata_registrar.registry.get(number).tags["promotion"] == "kept: auprc 0.81 vs 0.82"
 
 
 def test_version_registered_without_our_tags_has_no_metadata(
@@ -176,21 +189,23 @@ def test_version_registered_without_our_tags_has_no_metadata(
     assert registrar.registry.get(number).metadata is None
 
 
-def test_missing_versions_raise_model_not_found_naming_model_and_version(registrar: Registrar) -> None:
-    name = registrar.registry.model_name
+def test_missing_versions_raise_model_not_found_naming_model_and_version(
+    metadata_registrar: Registrar,
+) -> None:
+    name = metadata_registrar.registry.model_name
     with pytest.raises(ModelNotFoundError, match=f"'{name}' has no version 1"):
-        registrar.registry.get(1)
+        metadata_registrar.registry.get(1)
 
-    registrar.register()
+    metadata_registrar.register()
     expected = f"'{name}' has no version 7"
     with pytest.raises(ModelNotFoundError, match=expected):
-        registrar.registry.get(7)
+        metadata_registrar.registry.get(7)
     with pytest.raises(ModelNotFoundError, match=expected):
-        registrar.registry.set_alias(CHAMPION, 7)
+        metadata_registrar.registry.set_alias(CHAMPION, 7)
     with pytest.raises(ModelNotFoundError, match=expected):
-        registrar.registry.load_model(7)
+        metadata_registrar.registry.load_model(7)
     with pytest.raises(ModelNotFoundError, match=expected):
-        registrar.registry.set_tag(7, "key", "value")
+        metadata_registrar.registry.set_tag(7, "key", "value")
 
 
 def test_unreachable_server_raises_a_domain_error_naming_the_uri(monkeypatch: pytest.MonkeyPatch) -> None:
