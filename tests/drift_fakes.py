@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -43,7 +44,8 @@ class FakeDriftReports(DriftReports):
 
 
 class FakeCapturedPredictions(CapturedPredictions):
-    """Serves whatever rows a test put in `rows`, honouring `last_rows` (time bounds are not modelled)."""
+    """Serves the rows a test put in `rows` that were scored in [since, until), the latest `last_rows` of
+    them when given: the port's contract, so a use case that passes the wrong window gets the wrong rows."""
 
     def __init__(self) -> None:
         self.rows = captured(np.empty((0, 29)), np.empty(0))
@@ -51,14 +53,25 @@ class FakeCapturedPredictions(CapturedPredictions):
 
     def read(self, since: datetime | None, until: datetime | None, last_rows: int | None) -> CapturedRows:
         self.requests.append((since, until, last_rows))
-        if last_rows is None or last_rows >= len(self.rows):
-            return self.rows
-        keep = slice(len(self.rows) - last_rows, None)
         r = self.rows
-        return CapturedRows(
-            r.inputs[keep], r.probabilities[keep], r.decisions[keep], r.model_names[keep],
-            r.model_versions[keep], r.scored_at[keep], r.skipped_files,
-        )  # fmt: skip
+        keep = np.ones(len(r.probabilities), dtype=bool)
+        if since is not None:
+            keep &= r.scored_at >= _naive_utc(since)
+        if until is not None:
+            keep &= r.scored_at < _naive_utc(until)
+        positions = np.flatnonzero(keep)
+        if last_rows is not None:
+            positions = positions[-last_rows:]
+        columns = {
+            f.name: getattr(r, f.name)[positions]
+            for f in fields(r)
+            if isinstance(getattr(r, f.name), np.ndarray)
+        }
+        return replace(r, **columns)
+
+
+def _naive_utc(moment: datetime) -> np.datetime64:
+    return np.datetime64(moment.astimezone(UTC).replace(tzinfo=None), "us")
 
 
 class AsymptoticTests(DistributionTests):

@@ -1,6 +1,7 @@
 """The scoring API in-process (real FastAPI and pydantic; fakes behind the registry and capture ports)."""
 
 import json
+import re
 
 import pytest
 from dependency_injector import providers
@@ -141,6 +142,41 @@ def test_admin_needs_the_bearer_token(api):
     ok = api.client.get("/admin/models", headers={"Authorization": f"Bearer {TOKEN}"})
     assert ok.status_code == 200
     assert ok.json()[0]["aliases"] == ["champion"]
+
+
+def guarded_routes(app) -> list[tuple[str, str]]:
+    """(method, path) of every operation the OpenAPI document marks as needing the bearer token, path
+    parameters filled in."""
+    found = []
+    for path, operations in app.openapi()["paths"].items():
+        for method, operation in operations.items():
+            if any("HTTPBearer" in requirement for requirement in operation.get("security", [])):
+                found.append((method.upper(), re.sub(r"\{[^}]+\}", "job-1", path)))
+    return found
+
+
+NEAR_MISSES = {
+    "no header": None,
+    "empty": "Bearer ",
+    "a prefix": f"Bearer {TOKEN[:-1]}",
+    "the first 4 bytes": f"Bearer {TOKEN[:4]}",
+    "one character more": f"Bearer {TOKEN}x",
+    "other case": f"Bearer {TOKEN.upper()}",
+    "another scheme": f"Basic {TOKEN}",
+}
+
+
+def test_every_guarded_route_refuses_every_near_miss_and_takes_the_token(api):
+    routes = guarded_routes(api.client.app)
+    assert {path for _, path in routes} >= {"/admin/models", "/admin/model/reload", "/admin/retrain",
+                                            "/v1/feedback", "/v1/jobs", "/v1/jobs/job-1"}  # fmt: skip
+    for method, path in routes:
+        for what, header in NEAR_MISSES.items():
+            headers = {"Authorization": header} if header else {}
+            response = api.client.request(method, path, headers=headers, json={})
+            assert response.status_code == 401, (method, path, what, response.text)
+        accepted = api.client.request(method, path, headers={"Authorization": f"Bearer {TOKEN}"}, json={})
+        assert accepted.status_code not in (401, 403), (method, path, accepted.text)
 
 
 def test_admin_is_disabled_without_a_configured_token(tmp_path):

@@ -20,6 +20,7 @@ from fraud_detection.domain.errors import ServiceUnavailableError
 from fraud_detection.domain.feedback import LabelInput, LabelOutcome, ScoredTransaction, TimeWindow
 from fraud_detection.domain.ports.feedback import FeedbackStore
 from fraud_detection.infrastructure.feedback import RedisFeedbackStore, SqliteFeedbackStore
+from tests.feedback_fakes import FakeFeedbackStore
 from tests.fixtures.servers import free_port
 
 pytestmark = pytest.mark.integration
@@ -33,9 +34,15 @@ def scored(transaction_id: str, version: int = 1, at: datetime = T0, probability
     return ScoredTransaction(transaction_id, version, probability, probability >= 0.5, at)
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=["sqlite", "redis", "fake"])
 def make_store(request, tmp_path) -> Callable[..., FeedbackStore]:
+    """The contract below holds for both adapters, and for the unit tests' in-memory fake: the use-case
+    tests that rely on the fake's outcomes (duplicate, conflict, latest scoring) rely on what is checked
+    here."""
+
     def build(retention_days: float = 180.0, clock: Callable[[], float] = time.time) -> FeedbackStore:
+        if request.param == "fake":
+            return FakeFeedbackStore()
         if request.param == "sqlite":
             return SqliteFeedbackStore(tmp_path / "feedback.db", retention_days=retention_days, clock=clock)
         server = request.getfixturevalue("redis_server")

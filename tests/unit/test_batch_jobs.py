@@ -11,6 +11,7 @@ from fraud_detection.application.batch.models import JobModels
 from fraud_detection.application.batch.steps import JobSteps
 from fraud_detection.application.batch.submit import SubmitScoringJob
 from fraud_detection.domain.errors import InvalidDataError, ServiceUnavailableError
+from fraud_detection.domain.features import SCORING_INPUTS, feature_matrix
 from fraud_detection.domain.jobs import JobState
 from fraud_detection.domain.model import CHAMPION, ModelMetadata
 from fraud_detection.domain.ports.acceleration import ModelAccelerator
@@ -140,3 +141,90 @@ def test_unknown_alias_fails_the_job(batch):
 def test_job_ids_are_checked(batch):
     with pytest.raises(InvalidDataError, match="job_id"):
         batch.submit("in.parquet", "out.parquet", job_id="../etc")
+
+
+class AmountModel(FakeModel):
+    """Scores on the model's own `log_amount` feature: raw inputs given as features would score otherwise."""
+
+    def predict_matrix(self, features: np.ndarray) -> np.ndarray:
+        log_amount = features[:, self.feature_names.index("log_amount")]
+        return np.asarray(1 / (1 + np.exp(-(log_amount - 3.0))))
+
+
+def staged_once(batch: Batch) -> list[str]:
+    """Record every staging of the fake files (a redelivered prepare must not stage again)."""
+    calls: list[str] = []
+    stage = batch.files.stage
+
+    def counting(job_id, input_uri, chunk_rows):
+        calls.append(job_id)
+        return stage(job_id, input_uri, chunk_rows)
+
+    batch.files.stage = counting
+    return calls
+
+
+def test_a_redelivered_prepare_keeps_the_plan_and_stages_nothing_again(batch):
+    calls = staged_once(batch)
+    batch.submit("in.parquet", "out.parquet", job_id="job-r")
+    plan = batch.steps.prepare("job-r")
+    assert batch.steps.prepare("job-r") is not None
+    assert batch.store.plan("job-r") == plan
+    assert calls == ["job-r"]
+
+
+def test_commit_with_a_chunk_never_scored_fails_and_writes_nothing(batch):
+    batch.submit("in.parquet", "out.parquet", job_id="job-m")
+    plan = batch.steps.prepare("job-m")
+    for chunk in plan.chunks[:-1]:
+        batch.steps.score_chunk("job-m", chunk.index)
+    assert batch.steps.commit("job-m") is JobState.FAILED
+    status = batch.control.status("job-m")
+    assert status.error == "1 chunk(s) were never scored"
+    assert "out.parquet" not in batch.files.outputs
+
+
+def test_a_storage_failure_at_commit_records_nothing_and_the_retry_commits_once(batch):
+    batch.submit("in.parquet", "out.parquet", job_id="job-c")
+    plan = batch.steps.prepare("job-c")
+    for chunk in plan.chunks:
+        batch.steps.score_chunk("job-c", chunk.index)
+    commit, attempts = batch.files.commit, []
+
+    def flaky(job_id, chunks, output_uri):
+        attempts.append(job_id)
+        if len(attempts) == 1:
+            raise ServiceUnavailableError("object store unreachable")
+        return commit(job_id, chunks, output_uri)
+
+    batch.files.commit = flaky
+    with pytest.raises(ServiceUnavailableError):
+        batch.steps.commit("job-c")
+    assert batch.control.status("job-c").state is JobState.RUNNING  # not SUCCEEDED without an output
+    assert "job-c" not in batch.files.cleaned  # the parts are still there for the retry
+    assert batch.steps.commit("job-c") is JobState.SUCCEEDED
+    assert batch.steps.commit("job-c") is JobState.SUCCEEDED  # a duplicate delivery commits nothing more
+    assert len(attempts) == 2
+    assert len(batch.files.outputs["out.parquet"]) == 1_000
+
+
+def test_a_row_scored_exactly_at_the_threshold_is_fraud_in_batch_as_online(batch):
+    frame = batch.files.inputs["in.parquet"].head(3).copy()
+    frame["V14"] = [0.0, 1e-9, -1e-9]  # the fake model scores 0.5, just under and just over
+    batch.files.inputs["edge.parquet"] = frame
+    batch.submit("edge.parquet", "edge-out.parquet", job_id="edge")
+    assert run_job(batch.steps, "edge") is JobState.SUCCEEDED
+    output = batch.files.outputs["edge-out.parquet"]
+    assert output["probability"].tolist()[0] == 0.5
+    assert output["decision"].tolist() == ["fraud", "legit", "fraud"]
+
+
+def test_batch_scores_the_models_features_not_the_raw_inputs(batch):
+    model = AmountModel()
+    batch.registry.uri_models["models:/2"] = model
+    batch.registry.register("models:/2", "run", ModelMetadata("fe-1", 0.5, "d"))
+    batch.submit("in.parquet", "out.parquet", job_id="features", model="2")
+    assert run_job(batch.steps, "features") is JobState.SUCCEEDED
+    frame = batch.files.inputs["in.parquet"]
+    expected = model.predict_matrix(feature_matrix(frame[list(SCORING_INPUTS)].to_numpy(dtype=np.float64)))
+    np.testing.assert_allclose(batch.files.outputs["out.parquet"]["probability"], expected, rtol=0, atol=0)

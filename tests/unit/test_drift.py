@@ -9,6 +9,7 @@ import pytest
 from scipy import stats
 
 from fraud_detection.application.drift.check import CheckDrift, DriftWindowSpec
+from fraud_detection.application.drift.compare import Comparison, compare
 from fraud_detection.application.drift.reference import StoreReferenceProfile
 from fraud_detection.domain.drift.policy import DriftPolicy
 from fraud_detection.domain.drift.profile import SCORE, DistributionProfile, ReferenceProfile
@@ -17,6 +18,7 @@ from fraud_detection.domain.drift.statistics import ks_statistic, population_sta
 from fraud_detection.domain.errors import ReferenceProfileMissingError
 from fraud_detection.domain.events import DriftDetected
 from fraud_detection.domain.features import SCORING_INPUTS
+from fraud_detection.domain.ports.drift import DistributionTests
 from tests.drift_fakes import (
     AsymptoticTests,
     FakeCapturedPredictions,
@@ -288,3 +290,125 @@ def test_outliers_standing_out_on_other_columns_are_drift_of_the_outlier_pattern
     assert "outlier pattern: outlying rows now stand out on V1" in report.reason
     again = DriftReport.from_dict(report.to_dict())
     assert again.outliers == report.outliers
+
+
+# the decision rule at its limits: p-values stubbed on either side of each level
+
+
+class FixedTests(DistributionTests):
+    """Answers the p-value it was given for each kind of test: isolates the rule from the statistics."""
+
+    def __init__(self, ks: float = 1.0, binomial: float = 1.0, chi2: float = 1.0) -> None:
+        self.ks, self.binomial, self.chi2 = ks, binomial, chi2
+
+    def ks_p_value(self, statistic: float, rows: int) -> float:
+        return self.ks
+
+    def binomial_p_value(self, successes: int, trials: int, probability: float) -> float:
+        return self.binomial
+
+    def chi2_p_value(self, statistic: float, degrees_of_freedom: int) -> float:
+        return self.chi2
+
+
+ALPHA = DriftPolicy().test_alpha(
+    32
+)  # Bonferroni: the family's 1% over 29 inputs, score, alert rate, outliers
+JUST_BELOW, JUST_ABOVE = ALPHA * 0.99, ALPHA * 1.01  # both far below the family's 1%
+
+
+@pytest.fixture(scope="module")
+def reference() -> ReferenceProfile:
+    drift = Drift()
+    profile = drift.profiles.load("fraud-lgbm", 1)
+    assert profile is not None
+    return profile
+
+
+def shifted(column: int, by: float, seed: int = 40) -> tuple[np.ndarray, np.ndarray]:
+    inputs, scores = sample(5_000, seed)
+    inputs[:, column] += by
+    return inputs, scores
+
+
+@pytest.mark.parametrize(("p_value", "drifted"), [(JUST_BELOW, True), (JUST_ABOVE, False)])
+def test_a_column_is_judged_at_the_bonferroni_level_not_the_family_level(
+    reference: ReferenceProfile, p_value: float, drifted: bool
+) -> None:
+    inputs, scores = shifted(0, 1.0)  # PSI far above the floor: only the p-value decides
+    found = compare(reference, inputs, scores, DriftPolicy(), FixedTests(ks=p_value))
+    assert found.columns[0].drifted is drifted
+    assert found.drifted is drifted
+
+
+def test_a_significant_column_needs_the_psi_floor_which_is_inclusive(reference: ReferenceProfile) -> None:
+    inputs, scores = shifted(0, 0.3)
+    psi = population_stability_index(reference.features[0], inputs[:, 0])
+    significant = FixedTests(ks=1e-12)
+    at_floor = compare(reference, inputs, scores, DriftPolicy(min_psi=psi), significant)
+    over_floor = DriftPolicy(min_psi=float(np.nextafter(psi, np.inf)))
+    below = compare(reference, inputs, scores, over_floor, significant)
+    assert at_floor.columns[0].drifted
+    assert not below.columns[0].drifted
+
+
+def test_a_large_shift_without_significance_is_not_drift(reference: ReferenceProfile) -> None:
+    inputs, scores = shifted(0, 2.0)
+    found = compare(reference, inputs, scores, DriftPolicy(), FixedTests(ks=JUST_ABOVE))
+    assert population_stability_index(reference.features[0], inputs[:, 0]) > 1.0
+    assert not found.drifted
+    assert found.fired() == []
+
+
+def alert_rate_change(found: Comparison) -> float:
+    """The relative change, computed as the rule computes it (so a floor set to it sits exactly on it)."""
+    rate = found.alert_rate
+    reference_rate = rate.reference_alerts / rate.reference_rows
+    return abs(rate.observed_alerts / rate.window_rows - reference_rate) / reference_rate
+
+
+def test_the_alert_rate_needs_both_significance_and_the_change_floor(reference: ReferenceProfile) -> None:
+    inputs, scores = sample(5_000, 41)
+    scores[:60] = 0.99  # about 1.7% flagged against 0.5% in the reference
+    probe = compare(reference, inputs, scores, DriftPolicy(), FixedTests(binomial=JUST_BELOW))
+    change = alert_rate_change(probe)
+    assert probe.alert_rate.drifted
+    assert probe.fired() == ["alert_rate"]
+
+    def judged(policy: DriftPolicy, p_value: float) -> bool:
+        return compare(reference, inputs, scores, policy, FixedTests(binomial=p_value)).alert_rate.drifted
+
+    assert judged(DriftPolicy(min_alert_rate_change=change), JUST_BELOW)  # the floor is inclusive
+    assert not judged(DriftPolicy(min_alert_rate_change=float(np.nextafter(change, np.inf))), JUST_BELOW)
+    assert not judged(DriftPolicy(), JUST_ABOVE)  # a big change alone is not enough
+
+
+def test_the_outlier_pattern_is_judged_at_the_bonferroni_level(reference: ReferenceProfile) -> None:
+    inputs, scores = sample(5_000, 42)
+    inputs[:30, 10:15] += 12.0  # rows outlying on five columns: the G-test has cells to count
+    below = compare(reference, inputs, scores, DriftPolicy(), FixedTests(chi2=JUST_BELOW))
+    above = compare(reference, inputs, scores, DriftPolicy(), FixedTests(chi2=JUST_ABOVE))
+    assert below.outliers is not None
+    assert below.outliers.extreme_cells > 0
+    assert below.outliers.drifted
+    assert below.fired() == ["outlier_pattern"]
+    assert above.outliers is not None
+    assert not above.outliers.drifted
+    assert not above.drifted
+
+
+def test_exactly_the_minimum_rows_of_the_serving_version_is_enough(drift: Drift) -> None:
+    drift.serve(*sample(1_000, 43))
+    assert drift.check().report.status != "insufficient_data"
+
+
+def test_the_minimum_counts_the_serving_versions_rows_not_the_whole_window(drift: Drift) -> None:
+    """1,400 rows in the window, but only 900 scored by the version being checked."""
+    a, b = captured(*sample(500, 44), version=0), captured(*sample(900, 45), version=1)
+    drift.captured.rows = type(a)(
+        *(np.concatenate([getattr(a, f), getattr(b, f)]) for f in
+          ("inputs", "probabilities", "decisions", "model_names", "model_versions", "scored_at")),
+    )  # fmt: skip
+    report = drift.check().report
+    assert report.status == "insufficient_data"
+    assert report.reason == "insufficient data: 900 rows of v1, at least 1,000 needed"

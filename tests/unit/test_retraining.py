@@ -96,3 +96,15 @@ def test_no_champion_is_a_clear_error() -> None:
     world.registry.remove_alias(CHAMPION)
     with pytest.raises(ModelNotFoundError, match="no champion to retrain from"):
         world.build(NOW)
+
+
+def test_labelled_rows_scored_before_the_lookback_stay_out() -> None:
+    """Captured rows are scored from 2026-11-01 00:00:00, one per second; a lookback of 30 days from
+    2026-12-01 00:00:02 starts at 2026-11-01 00:00:02, so the first two rows are too old."""
+    world = Retraining()
+    world.capture(4, ["a", "b", "c", "d"])
+    for tid in ("a", "b", "c", "d"):
+        world.label(tid, True)
+    built = world.build(datetime(2026, 12, 1, 0, 0, 2, tzinfo=UTC))
+    assert (built.labelled_rows, built.labels_without_capture) == (2, 2)
+    assert world.captured.requests[-1][0] == datetime(2026, 11, 1, 0, 0, 2, tzinfo=UTC)

@@ -121,3 +121,13 @@ def test_explain_returns_reasons_for_every_row(serving):
     serving.loader.refresh()
     scored = serving.score(rows([3.0, 2.0]), np.array([0.0, 0.0]), (None, None), "r", explain=True)
     assert sorted(scored.reasons) == [0, 1]
+
+
+def test_a_score_equal_to_the_threshold_is_an_alert(serving):
+    """V14 = 0 scores exactly 0.5 with the fake model: the rule is `score >= threshold`."""
+    serving.champion(threshold=0.5)
+    serving.loader.refresh()
+    scored = serving.score(rows([0.0, 1e-9]), np.array([1.0, 1.0]), (None, None), "edge")
+    assert scored.probabilities[0] == 0.5
+    assert scored.probabilities[1] < 0.5
+    assert scored.decisions.tolist() == [True, False]

@@ -24,3 +24,14 @@ def test_no_alert_when_reviews_cost_more_than_frauds():
     assert choice.alerts == 0
     assert (scores >= choice.threshold).sum() == 0
     assert choice.cost == 2.0
+
+
+def test_rows_sharing_a_score_are_flagged_together_never_split():
+    """Flagging only the fraud among the two 0.5 scores would cost 20, but no threshold does that: the
+    candidates are 0.9 (cost 100 missed + 10), 0.5 (3 alerts: 30) and 0.1 (4 alerts: 40)."""
+    labels = np.array([1.0, 1.0, 0.0, 0.0])
+    scores = np.array([0.9, 0.5, 0.5, 0.1])
+    amounts = np.array([100.0, 100.0, 1.0, 1.0])
+    choice = choose_threshold(labels, scores, amounts, review_cost=10.0)
+    assert (choice.threshold, choice.cost, choice.alerts) == (0.5, 30.0, 3)
+    assert alert_cost(labels, scores, amounts, choice.threshold, 10.0) == choice.cost
