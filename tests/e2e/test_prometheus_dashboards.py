@@ -3,10 +3,9 @@
 One stack per module: a champion trained by the application's pipeline, a real `fraud serve` and a real
 `fraud worker` (Redis broker, its own /metrics port) on one FRAUD_HOME, scoring traffic with invalid requests
 among it, three batch jobs (one succeeds, two fail), labels posted to /v1/feedback, `fraud drift check` and
-`fraud quality measure` where this build has them, and a real Prometheus (1 s scrapes) loading the project's
-rule files. Then each expression must parse, every metric it names must have series, and each dashboard
-expression must return data. Expressions that need a report from a command this build lacks are skipped with
-the reason (`pytest -ra` lists them).
+`fraud quality measure`, and a real Prometheus (1 s scrapes) loading the project's rule files. Then each
+expression must parse, every metric it names must have series, and each dashboard expression must return data.
+Nothing is skipped: a command or endpoint that disappears fails the expressions that depend on it.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -85,21 +84,6 @@ class Prometheus:
 @dataclass
 class Stack:
     prometheus: Prometheus
-    missing_commands: dict[str, str] = field(default_factory=dict)  # metric family prefix -> reason
-
-    def unverifiable(self, names: set[str]) -> list[str]:
-        return [
-            f"{name}: {reason}"
-            for name in sorted(names)
-            for prefix, reason in self.missing_commands.items()
-            if name.startswith(prefix)
-        ]
-
-
-# Metric families that only exist once a command or endpoint built by others has run.
-DRIFT_FAMILIES = ("fraud_drift_",)
-QUALITY_FAMILIES = ("fraud_realised_", "fraud_labelled_transactions")
-FEEDBACK_FAMILIES = ("fraud_feedback_labels",)
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str, interval: float = 0.2) -> None:
@@ -240,12 +224,6 @@ def send_feedback(client: httpx.Client, decisions: dict[str, str]) -> None:
     assert posted.status_code == 200, posted.text[:1000]
 
 
-def probe_command(cli: Cli, group: str) -> subprocess.Popen[bytes]:
-    """`fraud GROUP --help`, whose exit code says whether this build has the command group."""
-    command = [FRAUD, group, "--help"]
-    return subprocess.Popen(command, env=cli.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
 def scraped(prometheus: Prometheus, jobs: list[str], scrapes: int) -> Callable[[], bool]:
     """Every job's target is up and was scraped successfully at least `scrapes` times."""
 
@@ -259,28 +237,14 @@ def scraped(prometheus: Prometheus, jobs: list[str], scrapes: int) -> Callable[[
     return check
 
 
-def produce_reports(cli: Cli, available: dict[str, bool], has_feedback: bool) -> dict[str, str]:
-    """Run `fraud drift check` and `fraud quality measure` side by side where they exist; returns the metric
-    families that cannot be verified, with the reason."""
-    missing: dict[str, str] = {}
-    reports = {}
-    if available["drift"]:
-        reports["drift"] = launch(cli, ["drift", "check"], cli.home / "drift.log")
-    else:
-        missing |= dict.fromkeys(DRIFT_FAMILIES, "`fraud drift check` does not exist in this build")
-    if not has_feedback:
-        missing |= dict.fromkeys(FEEDBACK_FAMILIES, "POST /v1/feedback does not exist in this build")
-        missing |= dict.fromkeys(
-            QUALITY_FAMILIES, "no labels: POST /v1/feedback does not exist in this build"
-        )
-    elif available["quality"]:
-        reports["quality"] = launch(cli, ["quality", "measure"], cli.home / "quality.log")
-    else:
-        missing |= dict.fromkeys(QUALITY_FAMILIES, "`fraud quality measure` does not exist in this build")
+def produce_reports(cli: Cli) -> None:
+    """`fraud drift check` and `fraud quality measure`, side by side: every drift and quality series the
+    dashboards and rules name comes from their reports."""
+    reports = {group: launch(cli, [group, verb], cli.home / f"{group}.log")
+               for group, verb in (("drift", "check"), ("quality", "measure"))}  # fmt: skip
     for group, report in reports.items():
         code = report.wait(120)
         assert code == 0, f"fraud {group}: exit {code}\n{(cli.home / f'{group}.log').read_text()[-3000:]}"
-    return missing
 
 
 def build_stack(cli: Cli, processes: list[subprocess.Popen[bytes]]) -> Stack:
@@ -292,7 +256,6 @@ def build_stack(cli: Cli, processes: list[subprocess.Popen[bytes]]) -> Stack:
     prometheus_port = free_port()
     processes.append(start_prometheus(home, prometheus_port, prometheus_config(home, ports)))
     prometheus = Prometheus(f"http://127.0.0.1:{prometheus_port}")
-    probes = {group: probe_command(cli, group) for group in ("drift", "quality")}
     train_champion(home)
 
     api_log, worker_log = home / "api.log", home / "worker.log"
@@ -310,19 +273,12 @@ def build_stack(cli: Cli, processes: list[subprocess.Popen[bytes]]) -> Stack:
         decisions = send_traffic(client, rows)
         run_batch_jobs(client, home, rows)
         wait_for(lambda: captured_rows(home) == len(decisions), 30, "captured predictions")
-        has_feedback = "/v1/feedback" in client.get("/openapi.json").json()["paths"]
-        if has_feedback:
-            send_feedback(client, decisions)
-    available = {group: probe.wait(60) == 0 for group, probe in probes.items()}
-    stack = Stack(prometheus, produce_reports(cli, available, has_feedback))
+        send_feedback(client, decisions)
+    produce_reports(cli)
+    stack = Stack(prometheus)
 
     wait_for(scraped(prometheus, list(ports), scrapes=3), 30, "both targets up and scraped")
-    expected = {
-        name
-        for expression in EXPRESSIONS
-        for name in metric_names(expression.promql)
-        if not stack.unverifiable({name})
-    }
+    expected = {name for expression in EXPRESSIONS for name in metric_names(expression.promql)}
     # Bounded, and not fatal: a name still missing then fails the tests that use it, by name.
     deadline = time.monotonic() + SERIES_TIMEOUT
     while not expected <= prometheus.names() and time.monotonic() < deadline:
@@ -367,8 +323,6 @@ def test_an_expression_parses_names_live_series_and_a_dashboard_one_returns_data
     assert answer["status"] == "success", f"{expression.promql}\n{answer.get('error')}"
 
     names = metric_names(expression.promql)
-    if unverifiable := stack.unverifiable(names):
-        pytest.skip("; ".join(unverifiable))
     assert names - stack.prometheus.names() == set(), expression.promql
     if expression.from_dashboard:
         results = lambda: stack.prometheus.query(expression.promql)["data"]["result"]  # noqa: E731
@@ -380,8 +334,6 @@ def test_an_expression_parses_names_live_series_and_a_dashboard_one_returns_data
 
 @pytest.mark.parametrize("variable", label_values_queries(), ids=lambda v: v.source)
 def test_a_dashboard_variable_offers_values_and_its_default(stack: Stack, variable: LabelValuesQuery):
-    if unverifiable := stack.unverifiable(metric_names(variable.selector)):
-        pytest.skip("; ".join(unverifiable))
     answer = stack.prometheus.api(f"label/{variable.label}/values", **{"match[]": variable.selector})
 
     assert answer["status"] == "success", answer
@@ -407,12 +359,10 @@ def test_the_stack_saw_the_traffic_it_was_sent(stack: Stack):
     assert value('sum(fraud_batch_task_failures_total{task="fraud.batch.commit"})') == 1
     assert value("sum(fraud_batch_rows_scored_total)") >= BATCH_JOB_ROWS
     assert value('sum(up{job=~"fraud-api|fraud-worker"})') == 2
-    if not stack.unverifiable({"fraud_drift_window_rows"}):
-        assert value("max(fraud_drift_window_rows)") == SCORED_ONE_BY_ONE + SCORED_IN_BATCH
-    if not stack.unverifiable({"fraud_feedback_labels_total", "fraud_labelled_transactions"}):
-        labelled = FEEDBACK_LABELS + 1  # and the last scored id, labelled while waiting for it
-        assert value('sum(fraud_feedback_labels_total{outcome="new"})') == labelled
-        assert value("sum(fraud_labelled_transactions)") == labelled
+    assert value("max(fraud_drift_window_rows)") == SCORED_ONE_BY_ONE + SCORED_IN_BATCH
+    labelled = FEEDBACK_LABELS + 1  # and the last scored id, labelled while waiting for it
+    assert value('sum(fraud_feedback_labels_total{outcome="new"})') == labelled
+    assert value("sum(fraud_labelled_transactions)") == labelled
     rule_groups = stack.prometheus.api("rules")["data"]["groups"]
     assert rule_groups
     assert all(rule["health"] == "ok" for g in rule_groups for rule in g["rules"])
@@ -438,8 +388,6 @@ def test_the_live_alerts_are_the_ones_this_traffic_should_raise(stack: Stack):
 
 def test_the_recall_alert_joins_the_report_with_the_served_version(stack: Stack):
     """The realised-quality gauges and fraud_model_info spell the version alike ("1"), as the alert needs."""
-    if unverifiable := stack.unverifiable({"fraud_realised_recall"}):
-        pytest.skip("; ".join(unverifiable))
     served = 'label_replace(fraud_model_info, "model_version", "$1", "version", "(.+)")'
     joined = stack.prometheus.query(
         "max by (job, model_version) (fraud_realised_recall) "
