@@ -42,13 +42,21 @@ missing_programs=()
 for program in "${!PACKAGE_OF[@]}"; do
   found "$program" || missing_programs+=("$program")
 done
-if [ ${#missing_programs[@]} -eq 0 ]; then
+# debootstrap checks Debian's archive signatures with this keyring (Debian has it; Ubuntu runners may not).
+KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
+extra_packages=()
+[ -f "$KEYRING" ] || extra_packages+=(debian-archive-keyring)
+if [ ${#missing_programs[@]} -eq 0 ] && [ ${#extra_packages[@]} -eq 0 ]; then
   echo "services: redis-server, prometheus, promtool, postgres, podman, runc and debootstrap are present"
   exit 0
 fi
 
-packages=$(for program in "${missing_programs[@]}"; do echo "${PACKAGE_OF[$program]}"; done | sort -u | xargs)
-programs=$(printf '%s\n' "${missing_programs[@]}" | sort | xargs)
+packages=$(
+  for program in "${missing_programs[@]}"; do echo "${PACKAGE_OF[$program]}"; done
+  printf '%s\n' "${extra_packages[@]}"
+)
+packages=$(echo "$packages" | sort -u | xargs)
+programs=$(printf '%s\n' "${missing_programs[@]}" "${extra_packages[@]}" | sort | xargs)
 if [ "$(id -u)" = 0 ]; then
   sudo=()
 elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
