@@ -71,13 +71,27 @@ if ! command -v apt-get >/dev/null 2>&1; then
 fi
 
 echo "services: installing ${packages} (for ${programs})"
-"${sudo[@]}" apt-get update -qq >/dev/null
-# shellcheck disable=SC2086  # a list of package names, split on purpose
+apt=("${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 -qq)
 log=$(mktemp)
-if ! "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${packages} >"$log" 2>&1; then
-  tail -n 20 "$log" >&2
-  echo "services: apt-get install ${packages} failed (above)" >&2
-  exit 1
+# A machine whose last package run was cut off refuses every install ("dpkg was interrupted, you must
+# manually run 'dpkg --configure -a'"); finishing that run first is what the message asks for and is a no-op
+# on a healthy machine.
+if [ -n "$("${sudo[@]}" dpkg --audit 2>/dev/null)" ] || [ -n "$(ls -A /var/lib/dpkg/updates 2>/dev/null)" ]; then
+  echo "services: finishing an interrupted package run (dpkg --configure -a)"
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive dpkg --configure -a >"$log" 2>&1 || tail -n 20 "$log" >&2
+fi
+"${apt[@]}" update >"$log" 2>&1 || tail -n 20 "$log" >&2
+# shellcheck disable=SC2086  # a list of package names, split on purpose
+if ! "${apt[@]}" install -y ${packages} >"$log" 2>&1; then
+  # One repair and retry: an interrupted run or broken dependencies left by an earlier install.
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive dpkg --configure -a >/dev/null 2>&1 || true
+  "${apt[@]}" install -y -f >/dev/null 2>&1 || true
+  # shellcheck disable=SC2086
+  if ! "${apt[@]}" install -y ${packages} >"$log" 2>&1; then
+    tail -n 20 "$log" >&2
+    echo "services: apt-get install ${packages} failed (above)" >&2
+    exit 1
+  fi
 fi
 rm -f "$log"
 for program in "${missing_programs[@]}"; do
