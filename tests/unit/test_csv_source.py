@@ -133,7 +133,9 @@ def test_empty_file(source: FileTransactionSource, tmp_path: Path) -> None:
         source.read(str(_write(tmp_path, b"")))
 
 
-@pytest.mark.parametrize("data", [b"\n", b"   \r\n", gzip.compress(b"")])
+@pytest.mark.parametrize(
+    "data", [b"\n", b"   \r\n", gzip.compress(b"", mtime=0)], ids=["newline", "blank", "empty-gzip"]
+)
 def test_no_header(source: FileTransactionSource, tmp_path: Path, data: bytes) -> None:
     with pytest.raises(InvalidDataError, match="no header row"):
         source.read(str(_write(tmp_path, data)))
