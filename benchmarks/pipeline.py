@@ -66,10 +66,10 @@ def prefect_server(home: Path) -> Iterator[str]:
 
 def bare_lightgbm(dataset: Path, summary: dict[str, object]) -> dict[str, float]:
     import lightgbm as lgb
+    from fraud_detection.domain.split import SplitPolicy, time_ordered_split
 
     from fraud_detection.application.train import labelled
     from fraud_detection.domain.schema import check_transactions
-    from fraud_detection.domain.split import SplitPolicy, time_ordered_split
     from fraud_detection.domain.training import TrainingParams
     from fraud_detection.infrastructure.lightgbm.trainer import booster_params
     from fraud_detection.infrastructure.sources import FileTransactionSource

@@ -43,6 +43,7 @@ from fraud_detection.domain.ports import (
     TransactionSource,
 )
 from fraud_detection.domain.ports.jobs import BatchFiles, ChunkRows, InputDescription, JobQueue, JobStore
+from fraud_detection.domain.ports.modelling import FoldFit
 from fraud_detection.domain.schema import V_COLUMNS
 from fraud_detection.domain.training import LabelledData, TrainingParams
 from fraud_detection.domain.validation import ExpectationOutcome, ValidationReport
@@ -166,16 +167,47 @@ class FakeModel(FraudModel):
         return {name: 1.0 if name == "V14" else 0.0 for name in self.feature_names}
 
 
+class FakeFoldFit(FoldFit):
+    def __init__(self, model: FakeModel, valid_loss: np.ndarray) -> None:
+        self.model = model
+        self._valid_loss = valid_loss
+        self.rounds_asked: list[int] = []
+
+    @property
+    def valid_loss(self) -> np.ndarray:
+        return self._valid_loss
+
+    def scores(self, features: pd.DataFrame, rounds: int) -> np.ndarray:
+        self.rounds_asked.append(rounds)
+        return self.model.predict_proba(features)
+
+
 class FakeTrainer(ModelTrainer):
-    """Returns a model whose quality depends on scale_pos_weight, so the strategy choice is observable."""
+    """Returns models whose quality depends on scale_pos_weight, so the strategy choice is observable; every
+    fold's log-loss curve bottoms out at `best_round`."""
 
-    def __init__(self, weight_by_spw: Mapping[float, float] | None = None) -> None:
-        self.calls: list[TrainingParams] = []
+    def __init__(self, weight_by_spw: Mapping[float, float] | None = None, best_round: int = 10) -> None:
+        self.calls: list[TrainingParams] = []  # one per fold fit
+        self.folds: list[tuple[LabelledData, LabelledData]] = []
+        self.fold_fits: list[FakeFoldFit] = []
+        self.refits: list[tuple[LabelledData, TrainingParams, int]] = []
         self.weight_by_spw = dict(weight_by_spw or {})
+        self.best_round = best_round
 
-    def fit(self, train: LabelledData, valid: LabelledData, params: TrainingParams) -> FraudModel:
+    def fit_fold(self, train: LabelledData, valid: LabelledData, params: TrainingParams) -> FoldFit:
         self.calls.append(params)
-        return FakeModel(self.weight_by_spw.get(params.scale_pos_weight, 1.0))
+        self.folds.append((train, valid))
+        rounds = np.arange(1, self.best_round + 30, dtype=np.float64)
+        fit = FakeFoldFit(FakeModel(self._weight(params)), 0.1 + (rounds - self.best_round) ** 2 / 1e4)
+        self.fold_fits.append(fit)
+        return fit
+
+    def fit(self, train: LabelledData, params: TrainingParams, rounds: int) -> FraudModel:
+        self.refits.append((train, params, rounds))
+        return FakeModel(self._weight(params), rounds)
+
+    def _weight(self, params: TrainingParams) -> float:
+        return self.weight_by_spw.get(params.scale_pos_weight, 1.0)
 
 
 class FakeRun(TrackingRun):

@@ -37,9 +37,9 @@ from fraud_detection.application.train import TrainModel
 from fraud_detection.application.validate import ValidateDataset
 from fraud_detection.domain.drift.policy import DriftPolicy
 from fraud_detection.domain.events import DriftDetected, RetrainRequested
+from fraud_detection.domain.folds import FoldPolicy
 from fraud_detection.domain.ports.acceleration import ModelAccelerator
 from fraud_detection.domain.promotion import PromotionPolicy
-from fraud_detection.domain.split import SplitPolicy
 from fraud_detection.domain.training import TrainingParams
 from fraud_detection.domain.validation import ValidationRules
 from fraud_detection.settings import Settings
@@ -279,8 +279,8 @@ def make_training_params(settings: Settings) -> TrainingParams:
     )
 
 
-def make_split_policy(settings: Settings) -> SplitPolicy:
-    return SplitPolicy(settings.train_fraction, settings.valid_fraction, settings.split_gap_seconds)
+def make_fold_policy(settings: Settings) -> FoldPolicy:
+    return FoldPolicy(settings.train_folds, settings.first_fit_fraction, settings.split_gap_seconds)
 
 
 def make_promotion_policy(settings: Settings) -> PromotionPolicy:
@@ -381,7 +381,12 @@ class Container(containers.DeclarativeContainer):
         TrainModel, trainer, providers.Callable(make_training_params, settings), settings.provided.review_cost
     )
     promote = providers.Factory(
-        PromoteChallenger, registry, providers.Callable(make_promotion_policy, settings), evaluate, publisher
+        PromoteChallenger,
+        registry,
+        providers.Callable(make_promotion_policy, settings),
+        evaluate,
+        publisher,
+        datasets,
     )
     model_admin = providers.Factory(ModelAdministration, registry, publisher)
     pipeline_steps = providers.Factory(
@@ -396,7 +401,7 @@ class Container(containers.DeclarativeContainer):
         registry=registry,
         promote=promote,
         publisher=publisher,
-        split_policy=providers.Callable(make_split_policy, settings),
+        fold_policy=providers.Callable(make_fold_policy, settings),
         reference_profile=providers.Factory(StoreReferenceProfile, reference_profiles),
     )
     training_pipeline = providers.Factory(

@@ -51,14 +51,23 @@ class Settings(BaseSettings):
         5.0, ge=0, description="Cost of reviewing one alert (euros), for the threshold."
     )
     top_k: int = Field(100, gt=0, description="k of precision@k (alerts a team reviews per test period).")
-    promotion_metric: str = Field("auprc", description="Test metric the promotion gate compares.")
+    promotion_metric: str = Field(
+        "auprc", description="Metric the promotion gate compares on rows neither model was fitted on."
+    )
     promotion_margin: float = Field(
         0.0, ge=0, description="The challenger must beat the champion by more than this."
     )
-    train_fraction: float = Field(0.6, gt=0, lt=1, description="Earliest share of rows used for training.")
-    valid_fraction: float = Field(0.2, gt=0, lt=1, description="Next share: early stopping and threshold.")
+    train_folds: int = Field(
+        4, ge=1, le=20, description="Time-ordered folds that choose the model and give out-of-time scores."
+    )
+    first_fit_fraction: float = Field(
+        0.5,
+        gt=0,
+        lt=1,
+        description="Earliest share of rows that is only fitted on (never scored out of fold).",
+    )
     split_gap_seconds: float = Field(
-        600.0, ge=0, description="Transactions dropped after each split boundary."
+        600.0, ge=0, description="Transactions dropped after each fold's last fitted row."
     )
     train_max_rounds: int = Field(2_000, gt=0, description="Upper bound of boosting rounds.")
     train_threads: int = Field(2, gt=0, description="Threads LightGBM uses.")

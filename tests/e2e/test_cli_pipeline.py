@@ -27,7 +27,11 @@ def test_two_runs_give_a_champion_then_a_logged_gate_decision(trained_home, tmp_
     assert summary["model"]["version"] == 1
     assert summary["promotion"]["promote"] is True
     assert summary["validation"]["success"] is True
-    assert summary["test_metrics"]["auprc"] > 0.3
+    assert summary["out_of_time_metrics"]["auprc"] > 0.3
+    assert summary["folds"]["folds"] == 4
+    training = summary["training"]
+    assert training["refit_rows"] == summary["dataset"]["rows"]  # the registered model saw every row
+    assert training["refit_rounds"] > training["rounds"]
     assert list(summary["stage_seconds"]) == STAGES
     for stage in ("ingest", "validate", "train", "promote"):
         assert f"✓ {stage}" in stderr  # progress was shown
@@ -36,8 +40,9 @@ def test_two_runs_give_a_champion_then_a_logged_gate_decision(trained_home, tmp_
     second = json.loads((runs / "2.json").read_text())
     decision = second["promotion"]
     assert second["model"]["version"] == 2
-    assert decision["promote"] is False  # other data: v2 scores below v1 on v2's own test rows
-    assert decision["reason"].startswith("champion kept: auprc")
+    assert decision["promote"] is False  # the same data: no row is new to v1, nothing fair to compare on
+    assert decision["rows"] == 0
+    assert "nothing to compare on" in decision["reason"]
     assert "KEPT CHAMPION" in (runs / "2.stderr").read_text()
 
     cli = copy_home(trained_home, tmp_path / "home")

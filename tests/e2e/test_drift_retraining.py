@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from fraud_detection.domain.features import SCORING_INPUTS
+from fraud_detection.domain.metrics import average_precision
 from fraud_detection.infrastructure.local import LocalObjectStore
 from fraud_detection.infrastructure.prediction_log import read_predictions
 from fraud_detection.infrastructure.synthetic import generate_transactions
@@ -46,7 +47,10 @@ SHIFT_AND_NEW_PATTERN = DriftScenario(
 )
 
 
-def score(client: httpx.Client, frame: pd.DataFrame, prefix: str) -> None:
+def score(client: httpx.Client, frame: pd.DataFrame, prefix: str) -> tuple[np.ndarray, set[int]]:
+    """Score `frame` through the API; the probabilities and the model versions that gave them."""
+    probabilities: list[float] = []
+    versions: set[int] = set()
     for start in range(0, len(frame), BATCH):
         part = frame.iloc[start : start + BATCH]
         rows = [
@@ -56,6 +60,10 @@ def score(client: httpx.Client, frame: pd.DataFrame, prefix: str) -> None:
         ]
         response = client.post("/v1/score/batch", json={"transactions": rows})
         assert response.status_code == 200, response.text
+        body = response.json()
+        versions.add(body["model"]["version"])
+        probabilities += [item["fraud_probability"] for item in body["results"]]
+    return np.asarray(probabilities), versions
 
 
 def test_drift_triggers_a_retrain_whose_champion_the_api_serves(tmp_path, trained_home, prefect_api_url):
@@ -70,10 +78,14 @@ def test_drift_triggers_a_retrain_whose_champion_the_api_serves(tmp_path, traine
     before = json.loads(cli("model", "list", "--json").stdout)
     champion = next(v["version"] for v in before if "champion" in v["aliases"])
 
+    # Fresh rows of the new pattern, never labelled: how well each champion scores it.
+    fresh = generate_transactions(4_000, seed=303, scenario=SHIFT_AND_NEW_PATTERN)
     with serve(cli) as server, server.client() as client:
+        old_scores, old_versions = score(client, fresh, "h")
+        assert old_versions == {champion}
         normal = generate_transactions(6_000, seed=101, fraud_rate=0.005)
         score(client, normal, "n")
-        assert wait_until(lambda: captured_rows_in(home) >= 6_000, timeout=30)
+        assert wait_until(lambda: captured_rows_in(home) >= 10_000, timeout=30)
         quiet = cli("drift", "check", "--last-rows", "6000", "--json")
         assert quiet.returncode == 0, quiet.stderr
         report = json.loads(quiet.stdout)
@@ -82,7 +94,7 @@ def test_drift_triggers_a_retrain_whose_champion_the_api_serves(tmp_path, traine
 
         drifted = generate_transactions(30_000, seed=202, scenario=SHIFT_AND_NEW_PATTERN)
         score(client, drifted, "d")
-        assert wait_until(lambda: captured_rows_in(home) >= 36_000, timeout=30)
+        assert wait_until(lambda: captured_rows_in(home) >= 40_000, timeout=30)
         labels = [
             {"transaction_id": f"d-{i}", "is_fraud": bool(label)} for i, label in enumerate(drifted["Class"])
         ]
@@ -112,6 +124,13 @@ def test_drift_triggers_a_retrain_whose_champion_the_api_serves(tmp_path, traine
         assert decision == "promote", (
             f"expected the retrain on the new pattern to win the gate: {output[-3000:]}"
         )
+        assert "labelled rows" in new["tags"]["promotion_reason"]  # compared on rows new to the champion
+        new_scores, new_versions = score(client, fresh, "h2")
+        assert new_versions == {new["version"]}
+        truth = fresh["Class"].to_numpy()
+        before, after = average_precision(truth, old_scores), average_precision(truth, new_scores)
+        print(f"fresh rows of the new pattern: AUPRC {before:.4f} before the retrain, {after:.4f} after")
+        assert after > before + 0.05, (before, after)
     latest = json.loads(cli("drift", "show", "--json").stdout)
     assert latest["status"] == "drift"
     assert set(latest["drifted_columns"]) >= {"V15", "V22", "V24"}

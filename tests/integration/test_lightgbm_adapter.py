@@ -3,32 +3,61 @@
 import numpy as np
 import pytest
 
-from fraud_detection.application.train import FeatureSplit
+from fraud_detection.application.train import labelled
 from fraud_detection.domain.errors import IncompatibleModelError
 from fraud_detection.domain.features import FEATURE_COLUMNS
 from fraud_detection.domain.metrics import average_precision
-from fraud_detection.domain.split import SplitPolicy, time_ordered_split
-from fraud_detection.domain.training import TrainingParams
+from fraud_detection.domain.training import LabelledData, TrainingParams
 from fraud_detection.infrastructure.lightgbm import LightGBMTrainer
 from tests.builders import transactions
 
 pytestmark = pytest.mark.integration
 
 
+class Parts:
+    """Time-ordered thirds of the builder's rows: fitted, evaluated (a fold's block), tested."""
+
+    def __init__(self) -> None:
+        frame = transactions(6_000, fraud_rate=0.03, seed=3).sort_values("Time", kind="stable")
+        self.train: LabelledData = labelled(frame.iloc[:3_600])
+        self.valid: LabelledData = labelled(frame.iloc[3_600:4_800])
+        self.test: LabelledData = labelled(frame.iloc[4_800:])
+
+
 @pytest.fixture(scope="module")
-def data() -> FeatureSplit:
-    return FeatureSplit.of(time_ordered_split(transactions(6_000, fraud_rate=0.03, seed=3), SplitPolicy()))
+def data() -> Parts:
+    return Parts()
+
+
+@pytest.fixture(scope="module")
+def fold(data):
+    return LightGBMTrainer().fit_fold(
+        data.train, data.valid, TrainingParams(learning_rate=0.3, max_rounds=300, early_stopping_rounds=20)
+    )
 
 
 @pytest.fixture(scope="module")
 def model(data):
-    return LightGBMTrainer().fit(
-        data.train, data.valid, TrainingParams(max_rounds=300, early_stopping_rounds=20)
-    )
+    return LightGBMTrainer().fit(data.train, TrainingParams(), rounds=60)
 
 
-def test_early_stopping_bounds_the_rounds_and_the_model_learns(model, data):
-    assert 1 <= model.best_iteration < 300
+def test_a_fold_records_its_evaluation_log_loss_per_round_and_stops_on_it(fold, data):
+    loss = fold.valid_loss
+    assert 21 <= len(loss) < 300  # stopped 20 rounds after its best, before the cap
+    best = int(np.argmin(loss)) + 1
+    assert len(loss) == best + 20
+    assert loss[best - 1] < loss[0]
+    # the recorded loss is the binary log-loss of the fold's scores at that many rounds
+    scores = np.clip(fold.scores(data.valid.features, best), 1e-15, 1 - 1e-15)
+    y = data.valid.labels
+    logloss = -np.mean(y * np.log(scores) + (1 - y) * np.log(1 - scores))
+    assert logloss == pytest.approx(loss[best - 1], rel=1e-6)
+    assert not np.array_equal(fold.scores(data.valid.features, 1), fold.scores(data.valid.features, best))
+
+
+def test_the_refit_trains_exactly_the_rounds_asked_and_the_model_learns(model, data):
+    assert model.best_iteration == 60
+    assert model.booster.num_trees() == 60
     scores = model.predict_proba(data.test.features)
     assert scores.shape == (len(data.test),)
     assert ((scores >= 0) & (scores <= 1)).all()
@@ -56,9 +85,8 @@ def test_columns_in_another_order_are_refused(model, data):
 
 
 def test_same_seed_same_model(data):
-    params = TrainingParams(max_rounds=50, early_stopping_rounds=10)
-    first = LightGBMTrainer().fit(data.train, data.valid, params)
-    second = LightGBMTrainer().fit(data.train, data.valid, params)
+    first = LightGBMTrainer().fit(data.train, TrainingParams(), rounds=30)
+    second = LightGBMTrainer().fit(data.train, TrainingParams(), rounds=30)
     np.testing.assert_array_equal(
         first.predict_proba(data.test.features), second.predict_proba(data.test.features)
     )

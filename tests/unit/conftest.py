@@ -1,3 +1,4 @@
+import pandas as pd
 import pytest
 
 from fraud_detection.application.drift.reference import StoreReferenceProfile
@@ -8,8 +9,8 @@ from fraud_detection.application.progress import PipelineObserver, StageClock
 from fraud_detection.application.promote import PromoteChallenger
 from fraud_detection.application.train import TrainModel
 from fraud_detection.application.validate import ValidateDataset
+from fraud_detection.domain.folds import FoldPolicy
 from fraud_detection.domain.promotion import PromotionPolicy
-from fraud_detection.domain.split import SplitPolicy
 from fraud_detection.domain.training import TrainingParams
 from tests.builders import transactions
 from tests.drift_fakes import FakeReferenceProfiles
@@ -45,7 +46,10 @@ class World:
 
     def __init__(self) -> None:
         self.frame = transactions(4_000, fraud_rate=0.03)
-        self.source = FakeSource({"good.csv": self.frame})
+        later = transactions(2_000, fraud_rate=0.03, seed=5)
+        later["Time"] += self.frame["Time"].max() + 1.0
+        # good.csv, then the same rows and 2,000 labelled since (what a retrain trains on)
+        self.source = FakeSource({"good.csv": self.frame, "more.csv": pd.concat([self.frame, later])})
         self.datasets = FakeDatasetStore()
         self.store = FakeObjectStore()
         self.validator = FakeValidator()
@@ -56,7 +60,9 @@ class World:
         self.profiles = FakeReferenceProfiles()
         self.observer = RecordingObserver()
         self.evaluate = EvaluateModel(review_cost=5.0, top_k=20)
-        self.promote = PromoteChallenger(self.registry, PromotionPolicy(), self.evaluate, self.publisher)
+        self.promote = PromoteChallenger(
+            self.registry, PromotionPolicy(), self.evaluate, self.publisher, self.datasets
+        )
 
     def pipeline(self) -> TrainingPipeline:
         steps = PipelineSteps(
@@ -70,7 +76,7 @@ class World:
             registry=self.registry,
             promote=self.promote,
             publisher=self.publisher,
-            split_policy=SplitPolicy(),
+            fold_policy=FoldPolicy(),
             reference_profile=StoreReferenceProfile(self.profiles),
         )
         return TrainingPipeline(steps, StageClock(self.observer))

@@ -12,17 +12,19 @@ import pandas as pd
 import pytest
 
 from fraud_detection.application.evaluate import EvaluateModel
-from fraud_detection.application.promote import PromoteChallenger, set_champion
+from fraud_detection.application.promote import ChallengerEvidence, PromoteChallenger, set_champion
 from fraud_detection.application.retraining import BuildRetrainingSet, RetrainingSet
-from fraud_detection.application.train import FeatureSplit, TrainModel, imbalance_strategies, labelled
+from fraud_detection.application.train import FoldedData, TrainModel, imbalance_strategies, labelled
 from fraud_detection.domain.errors import ModelNotFoundError
 from fraud_detection.domain.events import ModelPromoted
 from fraud_detection.domain.features import SCORING_INPUTS
 from fraud_detection.domain.feedback import ScoredTransaction
+from fraud_detection.domain.folds import FoldPolicy, time_ordered_folds
+from fraud_detection.domain.metrics import average_precision
 from fraud_detection.domain.model import CHALLENGER, CHAMPION, ModelMetadata
 from fraud_detection.domain.promotion import PromotionDecision, PromotionPolicy
 from fraud_detection.domain.schema import LABEL, TIME, TRANSACTION_COLUMNS
-from fraud_detection.domain.split import SplitPolicy, time_ordered_split
+from fraud_detection.domain.threshold import choose_threshold
 from fraud_detection.domain.training import LabelledData, TrainingParams
 from tests.builders import transactions
 from tests.drift_fakes import FakeCapturedPredictions, captured
@@ -42,7 +44,7 @@ def test_a_better_challenger_is_promoted_with_both_scores_and_the_comparison():
     assert decision == PromotionDecision(
         True,
         "challenger better: auprc 0.8200 vs champion v3 0.8000 (needs > 0.8100, margin 0.01) "
-        "on the same test rows",
+        "on the same rows",
         "auprc",
         0.82,
         0.8,
@@ -53,8 +55,7 @@ def test_a_challenger_within_the_margin_keeps_the_champion_with_both_scores():
     decision = PromotionPolicy("auprc", 0.01).decide({"auprc": 0.805}, {"auprc": 0.8}, "v3")
     assert decision == PromotionDecision(
         False,
-        "champion kept: auprc 0.8050 vs champion v3 0.8000 (needs > 0.8100, margin 0.01) "
-        "on the same test rows",
+        "champion kept: auprc 0.8050 vs champion v3 0.8000 (needs > 0.8100, margin 0.01) on the same rows",
         "auprc",
         0.805,
         0.8,
@@ -64,7 +65,7 @@ def test_a_challenger_within_the_margin_keeps_the_champion_with_both_scores():
 def test_without_a_label_the_champion_is_named_by_nothing():
     decision = PromotionPolicy().decide({"auprc": 0.5}, {"auprc": 0.5})
     assert decision.reason == (
-        "champion kept: auprc 0.5000 vs champion  0.5000 (needs > 0.5000, margin 0) on the same test rows"
+        "champion kept: auprc 0.5000 vs champion  0.5000 (needs > 0.5000, margin 0) on the same rows"
     )
 
 
@@ -76,6 +77,9 @@ def test_a_decision_as_a_document():
         "metric": "auprc",
         "challenger_score": 0.5,
         "champion_score": 0.6,
+        "rows": 0,
+        "frauds": 0,
+        "forced": False,
     }
 
 
@@ -83,26 +87,48 @@ def test_a_decision_as_a_document():
 
 
 class Gate:
-    """A champion v1 and a challenger v2 in a fake registry; the gate compares on 600 test rows."""
+    """A champion v1 fitted on `fitted` (1,000 rows); a challenger v2 whose out-of-fold rows are the last 200
+    of those plus 600 rows labelled since (`new`, later `Time`s): only those 600 are fair to compare on."""
 
     def __init__(self, champion_features: str = "fe-1") -> None:
-        self.registry, self.publisher = FakeRegistry(), FakePublisher()
-        self.registry.register("models:/1", "run-1", ModelMetadata(champion_features, 0.5, "d"))
+        self.registry, self.publisher, self.datasets = FakeRegistry(), FakePublisher(), FakeDatasetStore()
+        self.fitted = transactions(1_000, fraud_rate=0.05, seed=1)
+        base = self.datasets.save(self.fitted, "base")
+        self.registry.register("models:/1", "run-1", ModelMetadata(champion_features, 0.5, base.id.value))
         self.registry.set_alias(CHAMPION, 1)
-        self.registry.register("models:/2", "run-2", ModelMetadata("fe-1", 0.5, "d"))
+        self.registry.register("models:/2", "run-2", ModelMetadata("fe-1", 0.5, "d2"))
         self.registry.set_alias(CHALLENGER, 2)
+        self.new = transactions(600, fraud_rate=0.05, seed=3)
+        self.new[TIME] += self.fitted[TIME].max() + 1.0
         self.evaluate = EvaluateModel(review_cost=5.0, top_k=20)
-        self.test = labelled(transactions(600, fraud_rate=0.05, seed=3))
-        self.gate = PromoteChallenger(self.registry, PromotionPolicy(), self.evaluate, self.publisher)
+        self.gate = PromoteChallenger(
+            self.registry, PromotionPolicy(), self.evaluate, self.publisher, self.datasets
+        )
+
+    def evidence(
+        self, new_scores: np.ndarray, old_scores: np.ndarray | None = None, rows: pd.DataFrame | None = None
+    ) -> ChallengerEvidence:
+        """Out-of-fold evidence: the last 200 fitted rows scored `old_scores` (default: perfectly), then the
+        new rows scored `new_scores`."""
+        old = self.fitted.tail(200)
+        frame = pd.concat([old, self.new], ignore_index=True) if rows is None else rows
+        perfect = old[LABEL].to_numpy(dtype=float)
+        scores = np.concatenate([perfect if old_scores is None else old_scores, new_scores])[: len(frame)]
+        return ChallengerEvidence(frame, labelled(frame), scores, 0.5, {"auprc": 0.77, "recall": 0.9})
+
+    def champion_scores(self) -> np.ndarray:
+        return self.registry.models[1].predict_proba(labelled(self.new).features)
 
     def champion_auprc(self) -> float:
-        return self.evaluate(self.registry.models[1], self.test, 0.5).metrics.auprc
+        return self.evaluate(self.registry.models[1], labelled(self.new), 0.5).metrics.auprc
+
+    def better_scores(self) -> np.ndarray:
+        return 0.5 * self.champion_scores() + 0.5 * self.new[LABEL].to_numpy(dtype=float)
 
 
 def test_a_promotion_is_tagged_moves_the_aliases_and_publishes_the_reason():
     gate = Gate()
-    score = gate.champion_auprc() + 0.01
-    decision = gate.gate(gate.registry.get(2), {"auprc": score}, gate.test)
+    decision = gate.gate(gate.registry.get(2), gate.evidence(gate.better_scores()))
     assert decision.promote
     assert "vs champion v1 " in decision.reason
     assert gate.registry.get(2).tags == {
@@ -120,28 +146,91 @@ def test_a_promotion_is_tagged_moves_the_aliases_and_publishes_the_reason():
     )
 
 
-def test_a_kept_champion_is_tagged_keep_with_the_reason_and_nothing_moves():
+def test_the_gate_compares_only_the_rows_the_champion_was_not_fitted_on_and_names_them():
+    """The challenger scores the champion's own rows perfectly, and the new rows as the champion does: a
+    tie on the fair rows, so the champion stays; its rows would have made the challenger look better."""
     gate = Gate()
+    decision = gate.gate(gate.registry.get(2), gate.evidence(gate.champion_scores()))
+    frauds = int(gate.new[LABEL].sum())
     champion = gate.champion_auprc()
-    decision = gate.gate(gate.registry.get(2), {"auprc": champion}, gate.test)
-    expected = PromotionPolicy().decide({"auprc": champion}, {"auprc": champion}, "v1")
-    assert decision.reason == expected.reason
-    assert (decision.promote, decision.champion_score) == (False, pytest.approx(champion))
+    assert (decision.promote, decision.rows, decision.frauds) == (False, 600, frauds)
+    assert decision.challenger_score == pytest.approx(champion)
+    assert decision.champion_score == pytest.approx(champion)
+    assert decision.reason == (
+        f"champion kept: auprc {champion:.4f} vs champion v1 {champion:.4f} (needs > {champion:.4f}, "
+        f"margin 0) on 600 labelled rows ({frauds} frauds) neither model was fitted on"
+    )
     assert gate.registry.get(2).tags == {"promotion_decision": "keep", "promotion_reason": decision.reason}
     assert gate.registry.aliases == {CHAMPION: 1, CHALLENGER: 2}
     assert gate.publisher.events == []
 
 
+def test_the_challenger_is_scored_at_its_own_threshold_and_the_champion_at_its_own():
+    gate = Gate()
+    gate.registry.versions[1] = replace(
+        gate.registry.versions[1], metadata=replace(gate.registry.versions[1].metadata, threshold=0.99)
+    )
+    evidence = gate.evidence(gate.champion_scores())
+    decision = gate.gate(gate.registry.get(2), evidence)
+    assert PromotionPolicy("recall").metric == "recall"
+    gate_recall = PromoteChallenger(
+        gate.registry, PromotionPolicy("recall"), gate.evaluate, gate.publisher, gate.datasets
+    )
+    by_recall = gate_recall(gate.registry.get(2), evidence)
+    assert not decision.promote  # same AUPRC
+    assert by_recall.promote  # recall at 0.5 beats recall at 0.99 on the same scores
+    assert by_recall.champion_score < by_recall.challenger_score
+
+
+def test_no_rows_new_to_the_champion_keeps_it_and_says_so():
+    gate = Gate()
+    old = gate.fitted.tail(200)
+    decision = gate.gate(gate.registry.get(2), gate.evidence(np.array([]), rows=old))
+    assert not decision.promote
+    assert (decision.rows, decision.frauds, decision.champion_score) == (0, 0, None)
+    assert decision.reason == (
+        "champion v1 kept (`fraud model promote 2` overrides): the challenger's out-of-fold rows hold 0 rows "
+        "that champion v1 was not fitted on, with 0 frauds: nothing to compare on"
+    )
+    assert gate.registry.aliases == {CHAMPION: 1, CHALLENGER: 2}
+
+
+def test_new_rows_without_a_fraud_are_not_compared_on():
+    gate = Gate()
+    gate.new[LABEL] = 0.0
+    decision = gate.gate(gate.registry.get(2), gate.evidence(gate.champion_scores()))
+    assert (decision.promote, decision.rows, decision.frauds) == (False, 600, 0)
+    assert "nothing to compare on" in decision.reason
+
+
+def test_a_champion_whose_training_data_is_gone_is_kept():
+    gate = Gate()
+    gate.datasets.refs.clear()
+    decision = gate.gate(gate.registry.get(2), gate.evidence(gate.better_scores()))
+    assert not decision.promote
+    assert "is not in the store, so no rows can be shown to be new to it" in decision.reason
+
+
+def test_force_promotes_where_the_gate_would_keep_and_keeps_its_reason():
+    gate = Gate()
+    old = gate.fitted.tail(200)
+    decision = gate.gate(gate.registry.get(2), gate.evidence(np.array([]), rows=old), force=True)
+    assert decision.promote
+    assert decision.forced
+    assert decision.reason.startswith("forced by the operator; the gate said: champion v1 kept")
+    assert gate.registry.aliases == {CHAMPION: 2}
+
+
 def test_a_champion_built_for_other_features_is_replaced_without_being_loaded():
     gate = Gate(champion_features="fe-0")
     gate.registry.broken.add(1)  # loading it would fail: the gate must not try
-    decision = gate.gate(gate.registry.get(2), {"auprc": 0.3, "recall": 0.9}, gate.test)
+    decision = gate.gate(gate.registry.get(2), gate.evidence(gate.better_scores()))
     assert decision == PromotionDecision(
         True,
         "champion v1 uses feature version fe-0, this code computes fe-1: it cannot be served or compared, "
         "so the challenger replaces it",
         "auprc",
-        0.3,
+        0.77,
         None,
     )
     assert gate.registry.aliases == {CHAMPION: 2}
@@ -151,10 +240,10 @@ def test_a_champion_built_for_other_features_is_replaced_without_being_loaded():
 def test_a_champion_without_metadata_is_replaced_as_of_unknown_features():
     gate = Gate()
     gate.registry.versions[1] = replace(gate.registry.versions[1], metadata=None)
-    decision = gate.gate(gate.registry.get(2), {"auprc": 0.3}, gate.test)
+    decision = gate.gate(gate.registry.get(2), gate.evidence(gate.better_scores()))
     assert decision.promote
     assert decision.reason.startswith("champion v1 uses feature version unknown, this code computes fe-1")
-    assert (decision.metric, decision.challenger_score, decision.champion_score) == ("auprc", 0.3, None)
+    assert (decision.metric, decision.challenger_score, decision.champion_score) == ("auprc", 0.77, None)
 
 
 def test_set_champion_remembers_and_announces_the_replaced_version():
@@ -202,29 +291,50 @@ def test_the_weighted_strategy_uses_the_square_root_of_negatives_per_positive(la
     assert imbalance_strategies(small(labels)) == [("none", 1.0), ("sqrt_balanced", weight)]
 
 
-class RecordingTrainer(FakeTrainer):
-    def __init__(self) -> None:
-        super().__init__()
-        self.data: list[tuple[LabelledData, LabelledData]] = []
-
-    def fit(self, train: LabelledData, valid: LabelledData, params: TrainingParams) -> FakeModel:
-        self.data.append((train, valid))
-        model = super().fit(train, valid, params)
-        model.rounds = 7 * len(self.data)
-        return model
+def folded(rows: int = 4_000) -> FoldedData:
+    return FoldedData.of(time_ordered_folds(transactions(rows, 0.03), FoldPolicy()))
 
 
-def test_each_strategy_is_fitted_on_train_stopped_on_valid_and_recorded_as_tried():
-    data = FeatureSplit.of(time_ordered_split(transactions(4_000, 0.03), SplitPolicy()))
-    trainer = RecordingTrainer()
+def test_each_strategy_is_fitted_on_every_fold_and_scored_on_its_evaluation_rows():
+    data = folded()
+    trainer = FakeTrainer(best_round=37)
     result = TrainModel(trainer, TrainingParams(), review_cost=5.0)(data)
-    assert all(train is data.train and valid is data.valid for train, valid in trainer.data)
-    weight = math.sqrt((len(data.train) - data.train.frauds) / data.train.frauds)
-    assert [(c.strategy, c.scale_pos_weight, c.best_iteration) for c in result.candidates] == [
-        ("none", 1.0, 7),
-        ("sqrt_balanced", weight, 14),
+    expected = [(data.parts(fold)) for fold in data.folds.folds] * 2
+    assert len(trainer.folds) == 8
+    for (train, valid), (want_train, want_valid) in zip(trainer.folds, expected, strict=True):
+        assert train.labels.tolist() == want_train.labels.tolist()
+        assert valid.labels.tolist() == want_valid.labels.tolist()
+    assert all(fit.rounds_asked == [37] for fit in trainer.fold_fits)  # scored at the chosen rounds
+    weight = math.sqrt((len(data.data) - data.data.frauds) / data.data.frauds)
+    assert [(c.strategy, c.scale_pos_weight, c.rounds) for c in result.candidates] == [
+        ("none", 1.0, 37),
+        ("sqrt_balanced", weight, 37),
     ]
     assert result.chosen == result.candidates[0]
+    assert len(result.chosen.fold_auprc) == 4
+
+
+def test_the_refit_sees_every_row_for_the_scaled_rounds():
+    data = folded()
+    trainer = FakeTrainer(best_round=37)
+    result = TrainModel(trainer, TrainingParams(), review_cost=5.0)(data)
+    ((train, params, rounds),) = trainer.refits
+    assert train.labels.tolist() == data.data.labels.tolist()  # every labelled row, the newest included
+    mean_fit = np.mean([len(fold.fit) for fold in data.folds.folds])
+    assert rounds == result.refit_rounds == round(37 * len(data.data) / mean_fit)
+    assert params == result.params
+    assert result.model.best_iteration == rounds
+
+
+def test_out_of_fold_scores_give_the_metrics_rows_and_threshold():
+    data = folded()
+    result = TrainModel(FakeTrainer(), TrainingParams(), review_cost=5.0)(data)
+    oof = data.out_of_fold
+    assert result.out_of_fold.labels.tolist() == oof.labels.tolist()
+    expected_scores = FakeModel().predict_proba(oof.features)
+    assert result.oof_scores.tolist() == pytest.approx(expected_scores.tolist())
+    assert result.chosen.oof_auprc == pytest.approx(average_precision(oof.labels, expected_scores))
+    assert result.threshold == choose_threshold(oof.labels, expected_scores, oof.amounts, 5.0)
 
 
 # --- BuildRetrainingSet --------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ def test_first_run_registers_and_promotes_a_champion(world):
     assert run.tags["dataset_id"] == summary.dataset.id.value
     assert {"validation/report.json", "validation/report.html", "plots/pr_curve.png",
             "promotion/decision.json"} <= set(run.artifacts)  # fmt: skip
-    assert run.metrics["test_auprc"] == pytest.approx(summary.evaluation.metrics.auprc)
+    assert run.metrics["oot_auprc"] == pytest.approx(summary.evaluation.metrics.auprc)
     _, metadata = run.models[0]
     assert metadata.feature_version == FEATURE_VERSION
     assert metadata.threshold == summary.training.threshold.threshold
@@ -29,20 +29,33 @@ def test_first_run_registers_and_promotes_a_champion(world):
 
 
 def test_second_identical_run_keeps_the_champion_and_logs_why(world):
+    """Same data: no row is new to the champion, so there is nothing fair to compare on."""
     world.run_pipeline()
     summary = world.run_pipeline()
     assert summary.version.version == 2
     assert world.registry.aliases == {CHAMPION: 1, CHALLENGER: 2}
     assert not summary.decision.promote
-    assert summary.decision.reason.startswith("champion kept: auprc")
+    assert summary.decision.rows == 0
+    assert summary.decision.reason.startswith("champion v1 kept (`fraud model promote 2` overrides)")
+    assert "nothing to compare on" in summary.decision.reason
     assert world.registry.get(2).tags["promotion_decision"] == "keep"
     assert world.tracker.runs[1].tags["promotion_decision"] == "keep"
 
 
+def test_an_equal_challenger_on_new_rows_keeps_the_champion(world):
+    world.run_pipeline()
+    summary = world.run_pipeline("more.csv")
+    assert not summary.decision.promote
+    assert summary.decision.reason.startswith("champion kept: auprc")
+    assert summary.decision.reason.endswith("neither model was fitted on")
+    # the new rows, all in the out-of-fold blocks, less those within the gap after each fold's fitted rows
+    assert 1_900 < summary.decision.rows < 2_000
+
+
 def test_better_challenger_replaces_champion_and_remembers_it(world):
     world.run_pipeline()
-    world.registry.models[1].weight = -1.0  # the champion now ranks frauds last on the same rows
-    summary = world.run_pipeline()
+    world.registry.models[1].weight = -1.0  # the champion now ranks frauds last
+    summary = world.run_pipeline("more.csv")
     assert summary.decision.promote
     assert "challenger better" in summary.decision.reason
     assert world.registry.aliases == {CHAMPION: 2}

@@ -1,28 +1,53 @@
-from fraud_detection.application.train import FeatureSplit, TrainModel
-from fraud_detection.domain.split import SplitPolicy, time_ordered_split
+import numpy as np
+import pytest
+
+from fraud_detection.application.train import FoldedData, TrainModel
+from fraud_detection.domain.folds import FoldPolicy, time_ordered_folds
+from fraud_detection.domain.selection import refit_rounds, rounds_by_mean_loss
 from fraud_detection.domain.training import TrainingParams
 from tests.builders import transactions
 from tests.fakes import FakeTrainer
 
 
-def feature_split():
-    return FeatureSplit.of(time_ordered_split(transactions(4_000, 0.03), SplitPolicy()))
+def folded() -> FoldedData:
+    return FoldedData.of(time_ordered_folds(transactions(4_000, 0.03), FoldPolicy()))
 
 
-def test_the_strategy_with_the_best_validation_auprc_wins():
-    data = feature_split()
-    ratio = (len(data.train) - data.train.frauds) / data.train.frauds
+def test_the_strategy_with_the_best_out_of_fold_auprc_wins():
+    data = folded()
+    ratio = (len(data.data) - data.data.frauds) / data.data.frauds
     # the weighted model ranks by -V14 (good), the unweighted one by +V14 (bad)
     trainer = FakeTrainer({1.0: -1.0, ratio**0.5: 1.0})
     result = TrainModel(trainer, TrainingParams(), review_cost=5.0)(data)
-    assert [p.scale_pos_weight for p in trainer.calls] == [1.0, ratio**0.5]
+    assert [p.scale_pos_weight for p in trainer.calls] == [1.0] * 4 + [ratio**0.5] * 4
     assert result.chosen.strategy == "sqrt_balanced"
     assert result.params.scale_pos_weight == ratio**0.5
-    assert result.chosen.valid_auprc > result.candidates[0].valid_auprc
+    assert trainer.refits[0][1].scale_pos_weight == ratio**0.5  # the refit uses the winner's weight
+    assert result.chosen.oof_auprc > result.candidates[0].oof_auprc
 
 
 def test_ties_keep_the_unweighted_model_and_a_threshold_is_chosen():
-    result = TrainModel(FakeTrainer(), TrainingParams(), review_cost=5.0)(feature_split())
+    result = TrainModel(FakeTrainer(), TrainingParams(), review_cost=5.0)(folded())
     assert result.chosen.strategy == "none"
     assert 0.0 < result.threshold.threshold < 1.0
     assert result.threshold.alerts > 0
+
+
+def test_rounds_are_the_minimum_of_the_fold_averaged_loss_within_the_common_length():
+    a = np.array([0.5, 0.375, 0.25, 0.375, 0.125])  # its own minimum at 5: beyond the other fold's length
+    b = np.array([0.5, 0.125, 0.25, 0.5])
+    assert rounds_by_mean_loss([a, b]) == 2  # means 0.5, 0.25, 0.25, 0.4375: the first minimum
+    assert rounds_by_mean_loss([a]) == 5
+    with pytest.raises(ValueError, match="at least one round"):
+        rounds_by_mean_loss([])
+    with pytest.raises(ValueError, match="at least one round"):
+        rounds_by_mean_loss([a, np.array([])])
+
+
+def test_the_refit_rounds_grow_with_the_rows_and_never_shrink():
+    assert refit_rounds(100, 5_000, 10_000) == 200
+    assert refit_rounds(100, 10_000, 10_000) == 100
+    assert refit_rounds(100, 20_000, 10_000) == 100
+    assert refit_rounds(1, 3, 4) == 1
+    with pytest.raises(ValueError, match="positive"):
+        refit_rounds(100, 0, 10)

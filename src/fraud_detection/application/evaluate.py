@@ -1,4 +1,4 @@
-"""Evaluate a model on held-out rows at its threshold; render the evaluation plots."""
+"""Evaluate scores of rows a model was not fitted on, at its threshold; render the evaluation plots."""
 
 from __future__ import annotations
 
@@ -24,7 +24,10 @@ class EvaluateModel:
         self._top_k = top_k
 
     def __call__(self, model: FraudModel, data: LabelledData, threshold: float) -> Evaluation:
-        scores = model.predict_proba(data.features)
+        return self.of_scores(data, model.predict_proba(data.features), threshold)
+
+    def of_scores(self, data: LabelledData, scores: np.ndarray, threshold: float) -> Evaluation:
+        """Metrics of scores already computed (the out-of-fold scores of the folds' models)."""
         metrics = classification_metrics(
             data.labels, scores, data.amounts, threshold, self._review_cost, self._top_k
         )

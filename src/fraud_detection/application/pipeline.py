@@ -1,7 +1,7 @@
 """One training-pipeline run: ingest -> validate -> features -> train -> evaluate -> register -> promote.
 
 Each stage is a method, so an orchestrator (the Prefect flow) can run it as a task with its own retries and
-logs, while the state between stages (the frame, the split, the model) stays in memory in this object. The
+logs, while the state between stages (the frame, the folds, the model) stays in memory in this object. The
 MLflow run spans validate..promote: a failed validation leaves a FAILED run holding the report.
 """
 
@@ -19,12 +19,13 @@ from fraud_detection.application.drift.reference import StoreReferenceProfile
 from fraud_detection.application.evaluate import EvaluateModel, Evaluation, RenderEvaluationPlots
 from fraud_detection.application.ingest import IngestDataset
 from fraud_detection.application.progress import StageClock
-from fraud_detection.application.promote import PromoteChallenger
-from fraud_detection.application.train import FeatureSplit, TrainingResult, TrainModel
+from fraud_detection.application.promote import ChallengerEvidence, PromoteChallenger
+from fraud_detection.application.train import FoldedData, TrainingResult, TrainModel
 from fraud_detection.application.validate import ValidateDataset, ValidationResult
 from fraud_detection.domain.dataset import DatasetRef
 from fraud_detection.domain.events import ModelRegistered
 from fraud_detection.domain.features import FEATURE_VERSION
+from fraud_detection.domain.folds import FoldPolicy, time_ordered_folds
 from fraud_detection.domain.model import CHALLENGER, ModelMetadata, ModelVersion
 from fraud_detection.domain.ports.datasets import DatasetStore
 from fraud_detection.domain.ports.events import EventPublisher
@@ -32,7 +33,6 @@ from fraud_detection.domain.ports.registry import ModelRegistry
 from fraud_detection.domain.ports.tracking import ExperimentTracker, TrackingRun
 from fraud_detection.domain.promotion import PromotionDecision
 from fraud_detection.domain.schema import V_COLUMNS
-from fraud_detection.domain.split import SplitPolicy, time_ordered_split
 from fraud_detection.domain.training import LabelledData
 
 T = TypeVar("T")
@@ -52,7 +52,7 @@ class PipelineSteps:
     registry: ModelRegistry
     promote: PromoteChallenger
     publisher: EventPublisher
-    split_policy: SplitPolicy
+    fold_policy: FoldPolicy
     reference_profile: StoreReferenceProfile
 
 
@@ -60,7 +60,7 @@ class PipelineSteps:
 class PipelineSummary:
     dataset: DatasetRef
     validation: ValidationResult | None = None
-    split: dict[str, int] = field(default_factory=dict)
+    folds: dict[str, int] = field(default_factory=dict)
     training: TrainingResult | None = None
     evaluation: Evaluation | None = None
     version: ModelVersion | None = None
@@ -76,15 +76,17 @@ class PipelineSummary:
             "validation": self.validation.report.to_dict()["statistics"] | {
                 "success": self.validation.report.success, "report": self.validation.html_uri
             } if self.validation else None,
-            "split": self.split,
+            "folds": self.folds,
             "training": {
                 "imbalance_strategy": training.chosen.strategy,
                 "candidates": [vars(c) for c in training.candidates],
-                "best_iteration": training.chosen.best_iteration,
+                "rounds": training.chosen.rounds,
+                "refit_rounds": training.refit_rounds,
+                "refit_rows": self.folds.get("rows"),
                 "threshold": training.threshold.threshold,
                 "threshold_rule": training.threshold.rule,
             } if training else None,
-            "test_metrics": evaluation.metrics.as_dict() if evaluation else None,
+            "out_of_time_metrics": evaluation.metrics.as_dict() if evaluation else None,
             "model": {"name": self.version.name, "version": self.version.version} if self.version else None,
             "promotion": self.decision.as_dict() if self.decision else None,
             "mlflow_run": {"id": self.run_id, "location": self.run_location},
@@ -120,7 +122,7 @@ class PipelineSession:
         self.summary = PipelineSummary(dataset, run_id=run.run_id, run_location=run.location)
         self.summary.stage_seconds = clock.seconds
         self._frame: pd.DataFrame | None = None
-        self._data: FeatureSplit | None = None
+        self._data: FoldedData | None = None
 
     def validate(self) -> ValidationResult:
         with self._clock.stage("validate") as detail:
@@ -135,14 +137,17 @@ class PipelineSession:
             result.raise_if_failed()
         return result
 
-    def build_features(self) -> FeatureSplit:
+    def build_features(self) -> FoldedData:
         with self._clock.stage("features") as detail:
-            split = time_ordered_split(self._require(self._frame, "validate"), self._steps.split_policy)
-            self._data = FeatureSplit.of(split)
-            self.summary.split = split.describe()
-            self._run.log_params(self.summary.split | {"feature_version": FEATURE_VERSION})
+            folds = time_ordered_folds(self._require(self._frame, "validate"), self._steps.fold_policy)
+            self._data = FoldedData.of(folds)
+            self.summary.folds = folds.describe()
+            self._run.log_params(self.summary.folds | {"feature_version": FEATURE_VERSION})
+            described = self.summary.folds
             detail.append(
-                ", ".join(f"{k} {v:,}" for k, v in self.summary.split.items() if k.endswith("rows"))
+                f"{described['folds']} time-ordered folds over {described['rows']:,} rows: "
+                f"{described['out_of_fold_rows']:,} rows ({described['out_of_fold_frauds']:,} frauds) "
+                "scored out of fold"
             )
         return self._data
 
@@ -152,32 +157,35 @@ class PipelineSession:
             result = self._steps.train(data)
             self._run.log_params(result.params.as_dict() | {"imbalance_strategy": result.chosen.strategy})
             self._run.log_metrics(
-                {f"valid_auprc_{c.strategy}": c.valid_auprc for c in result.candidates}
-                | {"best_iteration": result.chosen.best_iteration, "threshold": result.threshold.threshold}
+                {f"oof_auprc_{c.strategy}": c.oof_auprc for c in result.candidates}
+                | {f"fold{n}_auprc": v for n, v in enumerate(result.chosen.fold_auprc, start=1)}
+                | {"rounds": result.chosen.rounds, "refit_rounds": result.refit_rounds}
+                | {"threshold": result.threshold.threshold}
             )
+            self._run.log_dict({"candidates": [vars(c) for c in result.candidates]}, "training/folds.json")
             self.summary.training = result
             detail.append(
-                f"{result.chosen.strategy} (valid AUPRC {result.chosen.valid_auprc:.4f}), "
-                f"{result.chosen.best_iteration} rounds, threshold {result.threshold.threshold:.4f}"
+                f"{result.chosen.strategy} (out-of-fold AUPRC {result.chosen.oof_auprc:.4f}, "
+                f"{result.chosen.rounds} rounds), refit on all {len(data.data):,} rows for "
+                f"{result.refit_rounds} rounds, threshold {result.threshold.threshold:.4f}"
             )
         return result
 
     def evaluate(self) -> Evaluation:
         with self._clock.stage("evaluate") as detail:
-            data, training = (
-                self._require(self._data, "build_features"),
-                self._require(self.summary.training, "train"),
-            )
-            evaluation = self._steps.evaluate(training.model, data.test, training.threshold.threshold)
-            self._run.log_metrics({f"test_{k}": v for k, v in evaluation.metrics.as_dict().items()})
+            training = self._require(self.summary.training, "train")
+            threshold = training.threshold.threshold
+            evaluation = self._steps.evaluate.of_scores(training.out_of_fold, training.oof_scores, threshold)
+            self._run.log_metrics({f"oot_{k}": v for k, v in evaluation.metrics.as_dict().items()})
             for name, png in self._steps.plots(
-                training.model, data.test, evaluation, training.threshold.threshold
+                training.model, training.out_of_fold, evaluation, threshold
             ).items():
                 self._run.log_bytes(png, f"plots/{name}")
             self.summary.evaluation = evaluation
             m = evaluation.metrics
             detail.append(
-                f"test AUPRC {m.auprc:.4f}, ROC AUC {m.roc_auc:.4f}, precision@{m.k} {m.precision_at_k:.3f}"
+                f"out-of-time AUPRC {m.auprc:.4f}, ROC AUC {m.roc_auc:.4f}, "
+                f"precision@{m.k} {m.precision_at_k:.3f}"
             )
         return evaluation
 
@@ -194,15 +202,15 @@ class PipelineSession:
                 dataset_id=self.summary.dataset.id.value,
                 metrics=evaluation.metrics.as_dict(),
             )
-            uri = self._run.log_model(training.model, metadata, data.test.features.head(5))
+            uri = self._run.log_model(training.model, metadata, data.data.features.head(5))
             registry = self._steps.registry
             version = registry.register(uri, self._run.run_id, metadata)
             registry.set_alias(CHALLENGER, version.version)
             self._steps.reference_profile(
                 registry.model_name,
                 version.version,
-                training_inputs(data.train),
-                evaluation.scores,
+                training_inputs(data.data),
+                training.oof_scores,
                 training.threshold.threshold,
             )
             self._steps.publisher.publish(ModelRegistered(registry.model_name, version.version))
@@ -210,12 +218,21 @@ class PipelineSession:
             detail.append(f"{registry.model_name} v{version.version} @{CHALLENGER}")
         return self.summary.version
 
-    def promote(self) -> PromotionDecision:
+    def promote(self, force: bool = False) -> PromotionDecision:
+        """The gate; `force` promotes even when it would keep the champion (the decision says so)."""
         with self._clock.stage("promote") as detail:
             version = self._require(self.summary.version, "register")
             evaluation = self._require(self.summary.evaluation, "evaluate")
             data = self._require(self._data, "build_features")
-            decision = self._steps.promote(version, evaluation.metrics.as_dict(), data.test)
+            training = self._require(self.summary.training, "train")
+            evidence = ChallengerEvidence(
+                rows=data.folds.ordered.iloc[data.folds.out_of_fold],
+                data=training.out_of_fold,
+                scores=training.oof_scores,
+                threshold=training.threshold.threshold,
+                metrics=evaluation.metrics.as_dict(),
+            )
+            decision = self._steps.promote(version, evidence, force)
             self._run.set_tags({"promotion_decision": "promote" if decision.promote else "keep"})
             self._run.log_dict(decision.as_dict(), "promotion/decision.json")
             self.summary.decision = decision

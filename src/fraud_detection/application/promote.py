@@ -1,17 +1,44 @@
-"""The promotion gate: champion and challenger scored on the same test rows, decision logged on both."""
+"""The promotion gate: champion and challenger scored on labelled rows neither was fitted on.
+
+The challenger's rows are its out-of-fold rows: each was scored by the fold model that had only seen earlier
+rows (the newest rows, where a retraining set's newly labelled transactions sit, by its last-fold model).
+The champion was refit on every row of its own dataset, so only the rows that are not in that dataset are
+fair: in a retrain, the newly labelled rows. When there are none, or they hold no fraud, the gate says so
+and keeps the champion, unless forced: comparing a model on its own training rows says nothing.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
 from fraud_detection.application.evaluate import EvaluateModel
+from fraud_detection.domain.dataset import DatasetId
+from fraud_detection.domain.errors import DatasetNotFoundError
 from fraud_detection.domain.events import ModelPromoted
 from fraud_detection.domain.features import FEATURE_VERSION
 from fraud_detection.domain.model import CHALLENGER, CHAMPION, ModelVersion
+from fraud_detection.domain.ports.datasets import DatasetStore
 from fraud_detection.domain.ports.events import EventPublisher
 from fraud_detection.domain.ports.registry import ModelRegistry
-from fraud_detection.domain.promotion import PromotionDecision, PromotionPolicy
+from fraud_detection.domain.promotion import PromotionDecision, PromotionPolicy, rows_not_in
 from fraud_detection.domain.training import LabelledData
 
 PREVIOUS_CHAMPION_TAG = "previous_champion"
+
+
+@dataclass(frozen=True)
+class ChallengerEvidence:
+    """The challenger's out-of-fold rows: raw transactions, their features, scores and the out-of-time
+    metrics over all of them."""
+
+    rows: pd.DataFrame
+    data: LabelledData
+    scores: np.ndarray
+    threshold: float
+    metrics: dict[str, float]
 
 
 class PromoteChallenger:
@@ -21,17 +48,26 @@ class PromoteChallenger:
         policy: PromotionPolicy,
         evaluate: EvaluateModel,
         publisher: EventPublisher,
+        datasets: DatasetStore,
     ) -> None:
         self._registry = registry
         self._policy = policy
         self._evaluate = evaluate
         self._publisher = publisher
+        self._datasets = datasets
 
     def __call__(
-        self, challenger: ModelVersion, challenger_metrics: dict[str, float], test: LabelledData
+        self, challenger: ModelVersion, evidence: ChallengerEvidence, force: bool = False
     ) -> PromotionDecision:
         champion = self._registry.get_by_alias(CHAMPION)
-        decision = self._decide(challenger, challenger_metrics, champion, test)
+        decision = self._decide(challenger, evidence, champion)
+        if force and not decision.promote:
+            decision = replace(
+                decision,
+                promote=True,
+                forced=True,
+                reason=f"forced by the operator; the gate said: {decision.reason}",
+            )
         self._registry.set_tag(
             challenger.version, "promotion_decision", "promote" if decision.promote else "keep"
         )
@@ -42,25 +78,48 @@ class PromoteChallenger:
         return decision
 
     def _decide(
-        self,
-        challenger: ModelVersion,
-        challenger_metrics: dict[str, float],
-        champion: ModelVersion | None,
-        test: LabelledData,
+        self, challenger: ModelVersion, evidence: ChallengerEvidence, champion: ModelVersion | None
     ) -> PromotionDecision:
+        metric = self._policy.metric
         if champion is None or champion.version == challenger.version:
-            return self._policy.decide(challenger_metrics, None)
+            return self._policy.decide(evidence.metrics, None)
         if champion.metadata is None or champion.metadata.feature_version != FEATURE_VERSION:
             built_for = champion.metadata.feature_version if champion.metadata else "unknown"
-            score = challenger_metrics[self._policy.metric]
             reason = (
                 f"champion v{champion.version} uses feature version {built_for}, this code computes "
                 f"{FEATURE_VERSION}: it cannot be served or compared, so the challenger replaces it"
             )
-            return PromotionDecision(True, reason, self._policy.metric, score, None)
-        incumbent = self._registry.load_model(champion.version)
-        evaluation = self._evaluate(incumbent, test, champion.metadata.threshold)
-        return self._policy.decide(challenger_metrics, evaluation.metrics.as_dict(), f"v{champion.version}")
+            return PromotionDecision(True, reason, metric, evidence.metrics[metric], None)
+        keep = f"champion v{champion.version} kept (`fraud model promote {challenger.version}` overrides)"
+        try:
+            fitted = self._datasets.load(DatasetId(champion.metadata.dataset_id))
+        except DatasetNotFoundError:
+            reason = (
+                f"{keep}: its training data, dataset {champion.metadata.dataset_id[:12]}, is not in the "
+                "store, so no rows can be shown to be new to it"
+            )
+            return PromotionDecision(False, reason, metric, evidence.metrics[metric], None)
+        unseen = rows_not_in(evidence.rows, fitted)
+        rows, frauds = int(unseen.sum()), int(evidence.data.labels[unseen].sum())
+        if frauds == 0 or frauds == rows:
+            reason = (
+                f"{keep}: the challenger's out-of-fold rows hold {rows:,} rows that champion "
+                f"v{champion.version} was not fitted on, with {frauds:,} frauds: nothing to compare on"
+            )
+            return PromotionDecision(False, reason, metric, evidence.metrics[metric], None, rows, frauds)
+        data = evidence.data.take(np.flatnonzero(unseen))
+        mine = self._evaluate.of_scores(data, evidence.scores[unseen], evidence.threshold)
+        theirs = self._evaluate(
+            self._registry.load_model(champion.version), data, champion.metadata.threshold
+        )
+        described = f"{rows:,} labelled rows ({frauds:,} frauds) neither model was fitted on"
+        decision = self._policy.decide(
+            mine.metrics.as_dict(), theirs.metrics.as_dict(), f"v{champion.version}", described
+        )
+        return PromotionDecision(
+            decision.promote, decision.reason, metric, decision.challenger_score, decision.champion_score,
+            rows, frauds,
+        )  # fmt: skip
 
 
 def set_champion(registry: ModelRegistry, publisher: EventPublisher, version: int, reason: str) -> int | None:

@@ -1,8 +1,14 @@
-"""The promotion gate: a challenger replaces the champion only when it is better by a margin."""
+"""The promotion gate: a challenger replaces the champion only when it is better, by a margin, on labelled
+rows that neither model was fitted on."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from fraud_detection.domain.schema import TRANSACTION_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -12,6 +18,9 @@ class PromotionDecision:
     metric: str
     challenger_score: float
     champion_score: float | None
+    rows: int = 0  # the rows both models were scored on (0: no comparison was made)
+    frauds: int = 0
+    forced: bool = False
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -20,19 +29,26 @@ class PromotionDecision:
             "metric": self.metric,
             "challenger_score": self.challenger_score,
             "champion_score": self.champion_score,
+            "rows": self.rows,
+            "frauds": self.frauds,
+            "forced": self.forced,
         }
 
 
 @dataclass(frozen=True)
 class PromotionPolicy:
-    """Compare on the same test rows: the challenger must exceed champion + `min_improvement` on `metric`
+    """Compare on the same unseen rows: the challenger must exceed champion + `min_improvement` on `metric`
     (higher is better). With no champion, the challenger is promoted."""
 
     metric: str = "auprc"
     min_improvement: float = 0.0
 
     def decide(
-        self, challenger: dict[str, float], champion: dict[str, float] | None, champion_label: str = ""
+        self,
+        challenger: dict[str, float],
+        champion: dict[str, float] | None,
+        champion_label: str = "",
+        rows: str = "the same rows",
     ) -> PromotionDecision:
         score = challenger[self.metric]
         if champion is None:
@@ -41,8 +57,17 @@ class PromotionPolicy:
         needed = incumbent + self.min_improvement
         comparison = (
             f"{self.metric} {score:.4f} vs champion {champion_label} {incumbent:.4f} "
-            f"(needs > {needed:.4f}, margin {self.min_improvement:g}) on the same test rows"
+            f"(needs > {needed:.4f}, margin {self.min_improvement:g}) on {rows}"
         )
         if score > needed:
             return PromotionDecision(True, f"challenger better: {comparison}", self.metric, score, incumbent)
         return PromotionDecision(False, f"champion kept: {comparison}", self.metric, score, incumbent)
+
+
+def rows_not_in(rows: pd.DataFrame, fitted: pd.DataFrame) -> np.ndarray:
+    """Mask of `rows` (transactions with `Time`) that are not rows of `fitted`, matched on every column, so
+    a retraining set's base rows are recognised and its newly labelled rows (given new `Time`s) are not."""
+    columns = list(TRANSACTION_COLUMNS)
+    known = pd.util.hash_pandas_object(fitted[columns], index=False).to_numpy()
+    keys = pd.util.hash_pandas_object(rows[columns], index=False).to_numpy()
+    return np.asarray(~np.isin(keys, known))

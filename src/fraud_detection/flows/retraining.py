@@ -63,7 +63,7 @@ class RetrainOutcome:
 
 
 @flow(name="retrain", validate_parameters=True)
-def retrain(reason: str = "requested") -> RetrainOutcome:
+def retrain(reason: str = "requested", force_promotion: bool = False) -> RetrainOutcome:
     """Retrain on the champion's data plus labelled captured rows; the gate decides."""
     logger.info("retrain: %s", reason)
     built = build_set(new_builder())
@@ -77,5 +77,5 @@ def retrain(reason: str = "requested") -> RetrainOutcome:
         train(session)
         evaluate(session)
         register(session)
-        promote(session)
+        promote(session, force_promotion)
     return RetrainOutcome(reason, built, session.summary)

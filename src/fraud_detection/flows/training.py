@@ -76,8 +76,8 @@ def register(session: PipelineSession) -> None:
     retry_delay_seconds=2,
     retry_condition_fn=retry_unless_bad_input,
 )
-def promote(session: PipelineSession) -> None:
-    session.promote()
+def promote(session: PipelineSession, force: bool = False) -> None:
+    session.promote(force)
 
 
 @inject
@@ -96,8 +96,9 @@ def new_pipeline() -> tuple[TrainingPipeline, Settings]:
 
 
 @flow(name="training_pipeline", validate_parameters=True)
-def training_pipeline(source: str | None = None) -> PipelineSummary:
-    """Train a challenger on `source` (default: the configured dataset path) and run the promotion gate."""
+def training_pipeline(source: str | None = None, force_promotion: bool = False) -> PipelineSummary:
+    """Train a challenger on `source` (default: the configured dataset path) and run the promotion gate
+    (`force_promotion`: promote even where the gate would keep the champion)."""
     pipeline, settings = new_pipeline()
     dataset = ingest(pipeline, source or str(settings.resolved_dataset_path))
     with pipeline.session(dataset) as session:
@@ -106,5 +107,5 @@ def training_pipeline(source: str | None = None) -> PipelineSummary:
         train(session)
         evaluate(session)
         register(session)
-        promote(session)
+        promote(session, force_promotion)
     return session.summary

@@ -25,7 +25,7 @@ class StoreReferenceProfile:
         threshold: float,
     ) -> ReferenceProfile:
         """`training_inputs` are the raw inputs (n, 29) the model was fitted on, in `SCORING_INPUTS` order;
-        `held_out_scores` its scores on rows it never saw (the test split)."""
+        `held_out_scores` scores of rows no model that scored them had seen (the out-of-fold scores)."""
         features = tuple(
             DistributionProfile.of(name, training_inputs[:, position])
             for position, name in enumerate(SCORING_INPUTS)

@@ -47,7 +47,26 @@ class FraudModel(ABC):
         """Total split gain per feature."""
 
 
+class FoldFit(ABC):
+    """A model fitted on one fold's earlier rows, trained round by round while its log-loss on the fold's
+    evaluation rows still improved (the trainer's patience)."""
+
+    @property
+    @abstractmethod
+    def valid_loss(self) -> np.ndarray:
+        """Binary log-loss on the evaluation rows after each round, shape (rounds trained,)."""
+
+    @abstractmethod
+    def scores(self, features: pd.DataFrame, rounds: int) -> np.ndarray:
+        """Fraud probability per row from the first `rounds` rounds."""
+
+
 class ModelTrainer(ABC):
     @abstractmethod
-    def fit(self, train: LabelledData, valid: LabelledData, params: TrainingParams) -> FraudModel:
-        """Fit on `train`, early-stopping on `valid`."""
+    def fit_fold(self, train: LabelledData, valid: LabelledData, params: TrainingParams) -> FoldFit:
+        """Fit on `train`, recording the log-loss on `valid` after each round."""
+
+    @abstractmethod
+    def fit(self, train: LabelledData, params: TrainingParams, rounds: int) -> FraudModel:
+        """Fit on every row of `train` for exactly `rounds` rounds (no validation rows: the rounds were
+        chosen on the folds)."""

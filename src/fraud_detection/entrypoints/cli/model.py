@@ -29,7 +29,9 @@ def list_versions(
     if not versions:
         console.print("no model registered yet; run `fraud pipeline run`")
         return
-    table = Table("version", "aliases", "created", "test AUPRC", "threshold", "features", "dataset", "gate")
+    table = Table(
+        "version", "aliases", "created", "out-of-time AUPRC", "threshold", "features", "dataset", "gate"
+    )
     for v in versions:
         meta = v.metadata
         table.add_row(

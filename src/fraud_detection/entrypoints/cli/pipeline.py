@@ -27,6 +27,9 @@ def run(
     summary_json: Annotated[
         Path | None, typer.Option(help="Also write the run summary as JSON here.")
     ] = None,
+    force_promotion: Annotated[
+        bool, typer.Option(help="Promote the new model even where the gate would keep the champion.")
+    ] = False,
 ) -> None:
     """Ingest -> validate -> features -> train -> evaluate -> register (challenger) -> promotion gate."""
     c = container()
@@ -40,7 +43,7 @@ def run(
     # Imported here: Prefect's import costs ~1.5 s that the other commands should not pay.
     from fraud_detection.flows.training import training_pipeline
 
-    summary = training_pipeline(source=source)
+    summary = training_pipeline(source=source, force_promotion=force_promotion)
     print_summary(console, summary, settings)
     if summary_json is not None:
         write_atomically(summary_json, json.dumps(summary.to_dict(), indent=2, default=str))

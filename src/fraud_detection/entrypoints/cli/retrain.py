@@ -16,6 +16,9 @@ from fraud_detection.infrastructure.events.retrain_lock import RetrainRunningErr
 @handles_user_errors
 def retrain(
     reason: Annotated[str, typer.Option(help="Why (logged with the run).")] = "requested by an operator",
+    force_promotion: Annotated[
+        bool, typer.Option(help="Promote the new model even where the gate would keep the champion.")
+    ] = False,
 ) -> None:
     """Train a challenger on the champion's data plus labelled captured transactions; the gate decides."""
     c = container()
@@ -25,7 +28,7 @@ def retrain(
             console.print(f"retrain ({reason}): starting the Prefect flow...")
             from fraud_detection.flows.retraining import retrain as retrain_flow  # Prefect's import is slow
 
-            outcome = retrain_flow(reason=reason)
+            outcome = retrain_flow(reason=reason, force_promotion=force_promotion)
     except RetrainRunningError as error:
         raise fail(str(error), UNAVAILABLE) from None
     console.print(f"retraining set: {outcome.retraining_set.detail}")

@@ -18,19 +18,25 @@ def print_summary(console: Console, summary: PipelineSummary, settings: Settings
     table.add_row("source", ds.source)
     if summary.validation:
         table.add_row("validation", summary.validation.report.summary())
-    if summary.split:
-        table.add_row("split", ", ".join(f"{k} {v:,}" for k, v in summary.split.items()))
+    if summary.folds:
+        f = summary.folds
+        table.add_row(
+            "folds",
+            f"{f['folds']} expanding time-ordered folds over {f['rows']:,} rows; {f['out_of_fold_rows']:,} "
+            f"rows ({f['out_of_fold_frauds']:,} frauds) scored out of fold",
+        )
     if summary.training:
         t = summary.training
         table.add_row(
             "training",
-            f"imbalance {t.chosen.strategy}, {t.chosen.best_iteration} rounds, "
-            f"threshold {t.threshold.threshold:.4f} ({t.threshold.rule})",
+            f"imbalance {t.chosen.strategy}, {t.chosen.rounds} rounds on the folds; refit on every row "
+            f"for {t.refit_rounds} rounds; threshold {t.threshold.threshold:.4f} on the out-of-fold scores "
+            f"({t.threshold.rule})",
         )
     if summary.evaluation:
         m = summary.evaluation.metrics
         table.add_row(
-            "test metrics",
+            "out-of-time metrics",
             f"AUPRC {m.auprc:.4f}  ROC AUC {m.roc_auc:.4f}  recall@P90 {m.recall_at_precision_90:.3f}  "
             f"precision@{m.k} {m.precision_at_k:.3f}\n"
             f"at threshold: precision {m.precision:.3f} recall {m.recall:.3f} alerts {m.alerts:,} "
