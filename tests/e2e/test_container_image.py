@@ -28,7 +28,8 @@ from tests.e2e.serving import TOKEN, serve, train_champion, wait_until
 from tests.fixtures.programs import require_program
 from tests.fixtures.servers import free_port
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+# The first test builds the images (cold: ~5 min, more while the other xdist worker is busy)
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(1800)]
 
 TAG = "localhost/fraud-detection:e2e"
 UID = "10001"

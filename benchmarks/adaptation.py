@@ -1,0 +1,234 @@
+"""Does a retrain learn a fraud pattern the champion never saw? Real rows, through the CLI and HTTP API.
+
+The frauds of the shared real rows are clustered (k-means on V1..V28) and one cluster is held out of the base
+training data: the new pattern. The other rows, in time order, are cut in two: the earlier 60% (without the
+held-out frauds) train the champion (`fraud pipeline run`); the later 40% plus the held-out frauds are the
+post-drift traffic. Half of the held-out frauds, with the earliest later rows, make a labelled stream of at
+most 2,000 rows: scored through `POST /v1/score/batch`, labelled through `POST /v1/feedback`, then
+`fraud retrain` runs. The rest of the traffic (never labelled) is the fresh evaluation set, scored through
+`fraud batch submit` by: the champion before, the retrained champion, and a model trained with the cluster
+from the start (`fraud pipeline run` on the base rows plus the stream's rows at their own times).
+
+    .venv/bin/python benchmarks/adaptation.py [--source PATH.csv.gz] [--labels 2000] [--clusters 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pandas as pd
+from sklearn.cluster import KMeans
+
+from fraud_detection.domain.features import SCORING_INPUTS
+from fraud_detection.domain.metrics import average_precision
+from fraud_detection.domain.schema import LABEL, TIME, V_COLUMNS, check_transactions
+from fraud_detection.infrastructure.sources import FileTransactionSource
+
+DEFAULT_SOURCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "creditcard_real_sample.csv.gz"
+FRAUD = str(Path(sys.executable).parent / "fraud")
+TOKEN = "adaptation-benchmark-token"
+BATCH = 1_000
+
+
+class Home:
+    """One FRAUD_HOME and the CLI against it."""
+
+    def __init__(self, path: Path) -> None:
+        shutil.rmtree(path, ignore_errors=True)
+        path.mkdir(parents=True)
+        self.path = path
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("FRAUD_", "MLFLOW_TRACKING", "PREFECT_API"))
+        }
+        self.env = env | {
+            "FRAUD_HOME": str(path),
+            "FRAUD_ADMIN_TOKEN": TOKEN,
+            "FRAUD_RETRAIN_ON_EVENTS": "false",
+        }
+
+    def run(self, *args: str) -> str:
+        done = subprocess.run([FRAUD, *args], env=self.env, capture_output=True, text=True, cwd=self.path)
+        if done.returncode:
+            sys.exit(f"fraud {' '.join(args[:2])} failed:\n{done.stderr[-3000:]}")
+        return done.stdout + done.stderr
+
+    def train(self, frame: pd.DataFrame, name: str) -> dict:
+        frame.to_csv(self.path / f"{name}.csv", index=False)
+        summary = self.path / f"{name}.json"
+        self.run(
+            "pipeline", "run", "--source", str(self.path / f"{name}.csv"), "--summary-json", str(summary)
+        )
+        return json.loads(summary.read_text())
+
+    def score(self, frame: pd.DataFrame, name: str) -> pd.DataFrame:
+        """`fraud batch submit` of `frame` (its labels removed) with the current champion."""
+        frame.drop(columns=[LABEL]).to_csv(self.path / f"{name}.csv", index=False)
+        output = self.path / f"{name}-scored.parquet"
+        self.run("batch", "submit", str(self.path / f"{name}.csv"), str(output), "--wait")
+        return pd.read_parquet(output).sort_values("row").reset_index(drop=True)
+
+    def champion(self) -> dict:
+        versions = json.loads(self.run("model", "list", "--json"))
+        return next(v for v in versions if "champion" in v["aliases"])
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def split_rows(frame: pd.DataFrame, clusters: int, labels: int) -> dict[str, pd.DataFrame]:
+    frame = frame.sort_values(TIME, kind="stable").reset_index(drop=True)
+    frauds = frame[frame[LABEL] == 1]
+    found = KMeans(n_clusters=clusters, n_init=10, random_state=0).fit_predict(frauds[list(V_COLUMNS)])
+    sizes = np.bincount(found, minlength=clusters)
+    # The held-out pattern: the cluster closest to a quarter of the frauds (big enough to measure, small
+    # enough that the others still teach the champion what fraud looks like).
+    held = int(np.argmin(np.abs(sizes - len(frauds) / 4)))
+    pattern = frauds.index[found == held]
+    print(f"fraud clusters (k-means, k={clusters}): sizes {sizes.tolist()}; held out: {sizes[held]} frauds")
+    others = frame.drop(index=pattern)
+    cut = int(len(others) * 0.6)
+    base, later = others.iloc[:cut], others.iloc[cut:]
+    labelled_pattern, fresh_pattern = frame.loc[pattern[::2]], frame.loc[pattern[1::2]]
+    stream_later = later.iloc[: labels - len(labelled_pattern)]
+    stream = pd.concat([stream_later, labelled_pattern]).sort_values(TIME, kind="stable")
+    fresh = pd.concat([later.iloc[len(stream_later) :], fresh_pattern]).sort_values(TIME, kind="stable")
+    return {"base": base, "stream": stream, "fresh": fresh, "fresh_pattern": fresh_pattern}
+
+
+def label_through_the_api(home: Home, stream: pd.DataFrame) -> tuple[float, int]:
+    """Serve the champion, score the stream, post its labels; then retrain and wait until the API serves the
+    new champion. Returns the seconds from the last label to the new champion being served, and its
+    version."""
+    port = free_port()
+    log = (home.path / "serve.log").open("wb")
+    env = home.env | {"FRAUD_MODEL_POLL_SECONDS": "1", "FRAUD_CAPTURE_MAX_SECONDS": "0.5"}
+    server = subprocess.Popen([FRAUD, "serve", "--port", str(port)], env=env, stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=url, timeout=60) as client:
+            deadline = time.monotonic() + 90
+            while True:
+                try:
+                    if client.get("/readyz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    sys.exit("fraud serve did not become ready")
+                time.sleep(0.3)
+            before = client.get("/v1/model").json()["version"]
+            ids = [f"s-{i}" for i in range(len(stream))]
+            rows = [
+                {name: float(value) for name, value in zip(("Time", *SCORING_INPUTS), values, strict=True)}
+                | {"transaction_id": tid}
+                for tid, values in zip(ids, stream[[TIME, *SCORING_INPUTS]].to_numpy(), strict=True)
+            ]
+            for start in range(0, len(rows), BATCH):
+                response = client.post("/v1/score/batch", json={"transactions": rows[start : start + BATCH]})
+                response.raise_for_status()
+            time.sleep(2)  # the capture flushes every 0.5 s
+            labels = [
+                {"transaction_id": tid, "is_fraud": bool(y)}
+                for tid, y in zip(ids, stream[LABEL], strict=True)
+            ]
+            headers = {"Authorization": f"Bearer {TOKEN}"}
+            for start in range(0, len(labels), BATCH):
+                response = client.post(
+                    "/v1/feedback", json={"labels": labels[start : start + BATCH]}, headers=headers
+                )
+                response.raise_for_status()
+            last_label = time.perf_counter()
+            output = home.run("retrain", "--reason", "adaptation benchmark")
+            if home.champion()["version"] == before:
+                sys.exit(f"the gate kept the champion:\n{output[-2000:]}")
+            while (served := client.get("/v1/model").json()["version"]) == before:
+                if time.perf_counter() - last_label > 600:
+                    sys.exit(
+                        "the API did not serve a new champion within 10 minutes (the gate kept the old one?)"
+                    )
+                time.sleep(0.2)
+            return time.perf_counter() - last_label, int(served)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(30)
+        log.close()
+
+
+def quality(scored: pd.DataFrame, truth: pd.DataFrame, pattern: pd.DataFrame) -> dict[str, float]:
+    labels = truth[LABEL].to_numpy()
+    flagged = scored["decision"].to_numpy() == "fraud"
+    in_pattern = truth.index.isin(pattern.index)  # rows keep their index in the real file
+    return {
+        "auprc": average_precision(labels, scored["probability"].to_numpy()),
+        "recall": float(flagged[labels == 1].mean()),
+        "pattern_recall": float(flagged[in_pattern & (labels == 1)].mean()),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
+    parser.add_argument("--workdir", type=Path, default=Path("benchmarks/out/adaptation"))
+    parser.add_argument("--labels", type=int, default=2_000, help="Most labelled post-drift rows.")
+    parser.add_argument("--clusters", type=int, default=4)
+    options = parser.parse_args()
+    if not options.source.exists():
+        sys.exit(f"no real rows at {options.source}")
+    frame = check_transactions(FileTransactionSource().read(str(options.source)), str(options.source))
+    parts = split_rows(frame, options.clusters, options.labels)
+    base, stream, fresh, pattern = parts["base"], parts["stream"], parts["fresh"], parts["fresh_pattern"]
+    for name, part in (("base", base), ("stream", stream), ("fresh", fresh)):
+        print(f"{name}: {len(part):,} rows, {int(part[LABEL].sum())} frauds")
+    workdir = options.workdir.resolve()
+
+    live = Home(workdir / "live")
+    live.train(base, "base")
+    before = quality(live.score(fresh, "fresh-before"), fresh, pattern)
+    seconds, version = label_through_the_api(live, stream)
+    after = quality(live.score(fresh, "fresh-after"), fresh, pattern)
+
+    oracle_home = Home(workdir / "oracle")
+    oracle_home.train(pd.concat([base, stream]).sort_values(TIME, kind="stable"), "with-pattern")
+    oracle = quality(oracle_home.score(fresh, "fresh"), fresh, pattern)
+
+    print(
+        f"\nfresh post-drift rows ({len(fresh):,}, {int(fresh[LABEL].sum())} frauds, "
+        f"{len(pattern)} of the new pattern)"
+    )
+    print(f"{'model':<40} {'AUPRC':>7} {'recall':>7} {'recall, new pattern':>20}")
+    for name, figures in (
+        ("champion before", before),
+        (f"retrained champion (v{version})", after),
+        ("trained with the pattern from the start", oracle),
+    ):
+        print(
+            f"{name:<40} {figures['auprc']:>7.4f} {figures['recall']:>7.3f} "
+            f"{figures['pattern_recall']:>20.3f}"
+        )
+    for metric in ("auprc", "recall", "pattern_recall"):
+        gap = oracle[metric] - before[metric]
+        recovered = (after[metric] - before[metric]) / gap if abs(gap) > 1e-9 else float("nan")
+        print(f"gap recovered, {metric}: {recovered:.0%} (aim: >= 80%)")
+    print(f"from the last label to the new champion served: {seconds:.1f} s ({len(stream):,} labelled rows)")
+
+
+if __name__ == "__main__":
+    main()
