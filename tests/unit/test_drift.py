@@ -253,7 +253,7 @@ def test_the_pipeline_stores_a_profile_for_each_registered_version(world) -> Non
     profile = world.profiles.load(world.registry.model_name, summary.version.version)
     assert profile is not None
     assert profile.threshold == summary.training.threshold.threshold
-    assert profile.scored_rows == summary.folds["out_of_fold_rows"]  # scores of rows no fold model saw
+    assert profile.scored_rows == summary.folds["rows"]  # the refit model's scores of its own rows
     assert profile.features[0].rows == summary.folds["rows"]  # inputs: every row the model was fitted on
 
 

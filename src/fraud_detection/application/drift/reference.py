@@ -21,16 +21,16 @@ class StoreReferenceProfile:
         model_name: str,
         version: int,
         training_inputs: np.ndarray,
-        held_out_scores: np.ndarray,
+        reference_scores: np.ndarray,
         threshold: float,
     ) -> ReferenceProfile:
         """`training_inputs` are the raw inputs (n, 29) the model was fitted on, in `SCORING_INPUTS` order;
-        `held_out_scores` scores of rows no model that scored them had seen (the out-of-fold scores)."""
+        `reference_scores` the served model's scores of its reference rows (see the register stage)."""
         features = tuple(
             DistributionProfile.of(name, training_inputs[:, position])
             for position, name in enumerate(SCORING_INPUTS)
         )
-        scores = np.asarray(held_out_scores, dtype=np.float64)
+        scores = np.asarray(reference_scores, dtype=np.float64)
         profile = ReferenceProfile(
             model_name=model_name,
             model_version=version,
