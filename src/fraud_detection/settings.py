@@ -58,7 +58,7 @@ class Settings(BaseSettings):
         0.0, ge=0, description="The challenger must beat the champion by more than this."
     )
     train_folds: int = Field(
-        4, ge=1, le=20, description="Time-ordered folds that choose the model and give out-of-time scores."
+        3, ge=1, le=20, description="Time-ordered folds that choose the model and give out-of-time scores."
     )
     first_fit_fraction: float = Field(
         0.5,

@@ -28,7 +28,7 @@ def test_two_runs_give_a_champion_then_a_logged_gate_decision(trained_home, tmp_
     assert summary["promotion"]["promote"] is True
     assert summary["validation"]["success"] is True
     assert summary["out_of_time_metrics"]["auprc"] > 0.3
-    assert summary["folds"]["folds"] == 4
+    assert summary["folds"]["folds"] == 3
     training = summary["training"]
     assert training["refit_rows"] == summary["dataset"]["rows"]  # the registered model saw every row
     assert training["refit_rounds"] > training["rounds"]

@@ -19,7 +19,7 @@ def test_the_strategy_with_the_best_out_of_fold_auprc_wins():
     # the weighted model ranks by -V14 (good), the unweighted one by +V14 (bad)
     trainer = FakeTrainer({1.0: -1.0, ratio**0.5: 1.0})
     result = TrainModel(trainer, TrainingParams(), review_cost=5.0)(data)
-    assert [p.scale_pos_weight for p in trainer.calls] == [1.0] * 4 + [ratio**0.5] * 4
+    assert [p.scale_pos_weight for p in trainer.calls] == [1.0] * 3 + [ratio**0.5] * 3
     assert result.chosen.strategy == "sqrt_balanced"
     assert result.params.scale_pos_weight == ratio**0.5
     assert trainer.refits[0][1].scale_pos_weight == ratio**0.5  # the refit uses the winner's weight

@@ -22,7 +22,7 @@ from fraud_detection.domain.schema import LABEL, TIME
 
 @dataclass(frozen=True)
 class FoldPolicy:
-    folds: int = 4
+    folds: int = 3
     first_fit_fraction: float = 0.5
     gap_seconds: float = 600.0
 

@@ -38,7 +38,7 @@ class TrainingParams:
     folds pick the number of rounds: each fold trains until its evaluation log-loss has not improved for
     `early_stopping_rounds` rounds, at most `max_rounds`."""
 
-    learning_rate: float = 0.05
+    learning_rate: float = 0.1
     num_leaves: int = 15
     min_child_samples: int = 20
     min_sum_hessian_in_leaf: float = 1.0
@@ -48,7 +48,7 @@ class TrainingParams:
     lambda_l2: float = 10.0
     scale_pos_weight: float = 1.0
     max_rounds: int = 2_000
-    early_stopping_rounds: int = 50
+    early_stopping_rounds: int = 30
     seed: int = 42
     threads: int = 2
 
