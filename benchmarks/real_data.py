@@ -124,7 +124,9 @@ def main() -> None:
     best = max(BASELINES, key=lambda name: means[name])
     margin = means["pipeline"] - means[best]
     print(f"pipeline - best baseline ({best}): {margin:+.4f} (aim: >= +0.01)")
-    print(f"per direction:\n{table.groupby('direction')[['pipeline', *BASELINES]].mean().round(4)}")
+    print(
+        "per direction:\n" + table.groupby("direction")[["pipeline", *BASELINES]].mean().round(4).to_string()
+    )
     print(f"spread of the pipeline over seeds: {np.ptp(table['pipeline']):.4f}")
 
 
