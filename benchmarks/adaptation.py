@@ -124,7 +124,14 @@ def split_rows(frame: pd.DataFrame, clusters: int, labels: int) -> dict[str, pd.
     base, later = others[key % 2 == 0], others[key % 2 == 1]
     labelled_pattern, fresh_pattern = frame.loc[pattern[::2]], frame.loc[pattern[1::2]]
     stream_later = later.iloc[: labels - len(labelled_pattern)]
-    stream = pd.concat([stream_later, labelled_pattern]).sort_values(TIME, kind="stable")
+    # The new pattern arrives spread through the traffic, not as one burst at its end: each row's place in
+    # the stream is its rank within its own part (a time cut would put the pattern's frauds, drawn from
+    # both days, after the earliest hours of other traffic).
+    place = np.r_[
+        (np.arange(len(stream_later)) + 0.5) / len(stream_later),
+        (np.arange(len(labelled_pattern)) + 0.5) / len(labelled_pattern),
+    ]
+    stream = pd.concat([stream_later, labelled_pattern]).iloc[np.argsort(place, kind="stable")]
     fresh = pd.concat([later.iloc[len(stream_later) :], fresh_pattern]).sort_values(TIME, kind="stable")
     return {"base": base, "stream": stream, "fresh": fresh, "fresh_pattern": fresh_pattern}
 

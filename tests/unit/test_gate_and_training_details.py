@@ -24,6 +24,7 @@ from fraud_detection.domain.metrics import average_precision
 from fraud_detection.domain.model import CHALLENGER, CHAMPION, ModelMetadata
 from fraud_detection.domain.promotion import PromotionDecision, PromotionPolicy
 from fraud_detection.domain.schema import LABEL, TIME, TRANSACTION_COLUMNS
+from fraud_detection.domain.selection import refit_rounds
 from fraud_detection.domain.threshold import choose_threshold
 from fraud_detection.domain.training import LabelledData, TrainingParams
 from tests.builders import transactions
@@ -484,3 +485,42 @@ def test_no_champion_or_one_without_metadata_is_the_same_clear_error(metadata):
     with pytest.raises(ModelNotFoundError) as error:
         world.build(NOW)
     assert str(error.value) == "no champion to retrain from; run `fraud pipeline run` first"
+
+
+# --- The gate's rescoring of rows new to the champion ------------------------------------------------------
+
+
+def test_prequential_scores_fit_every_row_before_each_block_less_the_gap():
+    data = folded()
+    trainer = FakeTrainer(best_round=37)
+    train = TrainModel(trainer, TrainingParams(), review_cost=5.0)
+    result = train(data)
+    trainer.refits.clear()
+    positions = np.arange(3_000, 4_000)
+    times = data.folds.ordered["Time"].to_numpy()
+    scores = train.prequential_scores(data, result, positions, blocks=4, gap_seconds=600.0)
+    starts = [3_000, 3_250, 3_500, 3_750]
+    expected_fit = [int(np.searchsorted(times, times[s] - 600.0, side="right")) for s in starts]
+    assert [len(fit) for fit, _, _ in trainer.refits] == expected_fit
+    assert all(0 < n <= s for n, s in zip(expected_fit, starts, strict=True))  # nothing from the block on
+    for (fit, params, rounds), n in zip(trainer.refits, expected_fit, strict=True):
+        assert fit.labels.tolist() == data.data.labels[:n].tolist()
+        assert params == result.params
+        assert rounds == refit_rounds(37, result.mean_fold_fit_rows, n)
+    block_rows = data.data.take(positions)
+    assert scores.tolist() == pytest.approx(FakeModel().predict_proba(block_rows.features).tolist())
+
+
+def test_the_gate_scores_the_new_rows_through_rescore_when_given():
+    gate = Gate()
+    asked: list[np.ndarray] = []
+
+    def rescore(mask: np.ndarray) -> np.ndarray:
+        asked.append(mask)
+        return gate.better_scores()
+
+    evidence = replace(gate.evidence(gate.champion_scores()), rescore=rescore)
+    decision = gate.gate(gate.registry.get(2), evidence)
+    (mask,) = asked
+    assert mask.tolist() == [False] * 200 + [True] * 600  # only the rows new to the champion
+    assert decision.promote  # the fold scores tie with the champion; the rescored ones beat it

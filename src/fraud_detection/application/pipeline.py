@@ -19,7 +19,7 @@ from fraud_detection.application.drift.reference import StoreReferenceProfile
 from fraud_detection.application.evaluate import EvaluateModel, Evaluation, RenderEvaluationPlots
 from fraud_detection.application.ingest import IngestDataset
 from fraud_detection.application.progress import StageClock
-from fraud_detection.application.promote import ChallengerEvidence, PromoteChallenger
+from fraud_detection.application.promote import GATE_BLOCKS, ChallengerEvidence, PromoteChallenger
 from fraud_detection.application.train import FoldedData, TrainingResult, TrainModel
 from fraud_detection.application.validate import ValidateDataset, ValidationResult
 from fraud_detection.domain.dataset import DatasetRef
@@ -228,12 +228,19 @@ class PipelineSession:
             evaluation = self._require(self.summary.evaluation, "evaluate")
             data = self._require(self._data, "build_features")
             training = self._require(self.summary.training, "train")
+            positions = data.folds.out_of_fold
+            gap = self._steps.fold_policy.gap_seconds
+
+            def rescore(mask: np.ndarray) -> np.ndarray:
+                return self._steps.train.prequential_scores(data, training, positions[mask], GATE_BLOCKS, gap)
+
             evidence = ChallengerEvidence(
-                rows=data.folds.ordered.iloc[data.folds.out_of_fold],
+                rows=data.folds.ordered.iloc[positions],
                 data=training.out_of_fold,
                 scores=training.oof_scores,
                 threshold=training.threshold.threshold,
                 metrics=evaluation.metrics.as_dict(),
+                rescore=rescore,
             )
             decision = self._steps.promote(version, evidence, force)
             self._run.set_tags({"promotion_decision": "promote" if decision.promote else "keep"})

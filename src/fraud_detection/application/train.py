@@ -77,6 +77,7 @@ class TrainingResult:
     out_of_fold: LabelledData  # the rows scored out of fold, in time order
     oof_scores: np.ndarray  # their scores, each from the fold model that never saw the row
     refit_rounds: int
+    mean_fold_fit_rows: float
 
 
 def imbalance_strategies(train: LabelledData) -> list[tuple[str, float]]:
@@ -106,7 +107,31 @@ class TrainModel:
         model = self._trainer.fit(data.data, params, rounds)
         threshold = choose_threshold(oof.labels, oof_scores, oof.amounts, self._review_cost)
         candidates = tuple(candidate for candidate, _, _ in tried)
-        return TrainingResult(model, params, chosen, candidates, threshold, oof, oof_scores, rounds)
+        return TrainingResult(
+            model, params, chosen, candidates, threshold, oof, oof_scores, rounds, mean_fit_rows
+        )
+
+    def prequential_scores(
+        self, data: FoldedData, result: TrainingResult, positions: np.ndarray, blocks: int, gap_seconds: float
+    ) -> np.ndarray:
+        """Scores of the rows at `positions` (ascending, in the time-ordered data), cut into `blocks`
+        consecutive blocks, each scored by a model fit with the chosen settings on every row more than
+        `gap_seconds` before the block: what the challenger makes of rows it has not seen, having learnt
+        from all the rows before them. The gate uses it on the rows new to the champion, where the folds'
+        models (whose blocks are wider) had seen few or none of the new rows before them."""
+        times = data.folds.ordered["Time"].to_numpy(dtype=np.float64)
+        scores = np.empty(len(positions), dtype=np.float64)
+        done = 0
+        for block in np.array_split(np.asarray(positions), max(1, min(blocks, len(positions)))):
+            if not len(block):
+                continue
+            end = int(np.searchsorted(times, times[block[0]] - gap_seconds, side="right"))
+            fitted = np.arange(min(end, int(block[0])))
+            rounds = refit_rounds(result.chosen.rounds, result.mean_fold_fit_rows, len(fitted))
+            model = self._trainer.fit(data.data.take(fitted), result.params, rounds)
+            scores[done : done + len(block)] = model.predict_proba(data.data.take(block).features)
+            done += len(block)
+        return scores
 
     def _cross_validate(
         self, data: FoldedData, strategy: str, params: TrainingParams
