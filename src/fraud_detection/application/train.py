@@ -21,7 +21,7 @@ from fraud_detection.domain.features import build_features
 from fraud_detection.domain.folds import Fold, TimeFolds
 from fraud_detection.domain.metrics import average_precision
 from fraud_detection.domain.ports.modelling import FraudModel, ModelTrainer
-from fraud_detection.domain.schema import AMOUNT, LABEL
+from fraud_detection.domain.schema import AMOUNT, LABEL, TIME
 from fraud_detection.domain.selection import refit_rounds, rounds_by_mean_loss
 from fraud_detection.domain.threshold import ThresholdChoice, choose_threshold
 from fraud_detection.domain.training import LabelledData, TrainingParams
@@ -119,7 +119,7 @@ class TrainModel:
         `gap_seconds` before the block: what the challenger makes of rows it has not seen, having learnt
         from all the rows before them. The gate uses it on the rows new to the champion, where the folds'
         models (whose blocks are wider) had seen few or none of the new rows before them."""
-        times = data.folds.ordered["Time"].to_numpy(dtype=np.float64)
+        times = data.folds.ordered[TIME].to_numpy(dtype=np.float64)
         scores = np.empty(len(positions), dtype=np.float64)
         done = 0
         for block in np.array_split(np.asarray(positions), max(1, min(blocks, len(positions)))):
