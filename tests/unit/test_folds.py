@@ -55,6 +55,7 @@ def test_rows_are_ordered_by_time_whatever_the_input_order():
     folds = time_ordered_folds(frame_of(TIMES, LABELS).iloc[::-1], POLICY)
     assert folds.ordered["Time"].tolist() == sorted(TIMES)
     assert folds.ordered.index.tolist() == list(range(12))
+    assert list(folds.ordered.columns) == list(TRANSACTION_COLUMNS)  # the old index is not kept as a column
 
 
 def test_simultaneous_transactions_keep_their_input_order():
@@ -97,7 +98,11 @@ def test_no_fold_sees_its_future_and_every_evaluation_row_is_scored_once(gaps, f
 @pytest.mark.parametrize(
     ("labels", "message"),
     [
-        ([0, 0, 0, 0, 0, 0, 1, 1, 0, 1, 1, 0], "fold 1 of 2: its fitted rows (6) hold only one class"),
+        (
+            [0, 0, 0, 0, 0, 0, 1, 1, 0, 1, 1, 0],
+            "fold 1 of 2: its fitted rows (6) hold only one class; the dataset is too small or its frauds "
+            "too concentrated in time",
+        ),
         ([1, 0, 1, 0, 0, 0, 1, 0, 0, 1, 1, 0], "fold 1 of 2: its evaluation rows (2) hold only one class"),
         ([1, 0, 1, 0, 0, 0, 1, 1, 0, 1, 0, 0], "fold 2 of 2: its evaluation rows (2) hold only one class"),
     ],
@@ -112,7 +117,15 @@ def test_a_single_row_is_refused():
         time_ordered_folds(frame_of([0.0], [1.0]), POLICY)
 
 
-@pytest.mark.parametrize(("folds", "first", "gap"), [(0, 0.5, 0), (2, 0.0, 0), (2, 1.0, 0), (2, 0.5, -1)])
-def test_the_policy_refuses_impossible_settings(folds, first, gap):
-    with pytest.raises(ValueError, match="must"):
+@pytest.mark.parametrize(
+    ("folds", "first", "gap", "message"),
+    [
+        (0, 0.5, 0, "folds must be at least 1"),
+        (2, 0.0, 0, "first_fit_fraction must be between 0 and 1"),
+        (2, 1.0, 0, "first_fit_fraction must be between 0 and 1"),
+        (2, 0.5, -1, "gap_seconds must not be negative"),
+    ],
+)
+def test_the_policy_refuses_impossible_settings(folds, first, gap, message):
+    with pytest.raises(ValueError, match=f"^{message}$"):
         FoldPolicy(folds, first, gap)

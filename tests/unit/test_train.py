@@ -38,7 +38,7 @@ def test_rounds_are_the_minimum_of_the_fold_averaged_loss_within_the_common_leng
     b = np.array([0.5, 0.125, 0.25, 0.5])
     assert rounds_by_mean_loss([a, b]) == 2  # means 0.5, 0.25, 0.25, 0.4375: the first minimum
     assert rounds_by_mean_loss([a]) == 5
-    with pytest.raises(ValueError, match="at least one round"):
+    with pytest.raises(ValueError, match=r"^every fold needs a log-loss curve of at least one round$"):
         rounds_by_mean_loss([])
     with pytest.raises(ValueError, match="at least one round"):
         rounds_by_mean_loss([a, np.array([])])
@@ -49,5 +49,15 @@ def test_the_refit_rounds_grow_with_the_rows_and_never_shrink():
     assert refit_rounds(100, 10_000, 10_000) == 100
     assert refit_rounds(100, 20_000, 10_000) == 100
     assert refit_rounds(1, 3, 4) == 1
-    with pytest.raises(ValueError, match="positive"):
+    assert refit_rounds(5, 1, 3) == 15  # a single fitted row is still a valid mean
+    with pytest.raises(ValueError, match=r"^mean_fit_rows must be positive$"):
         refit_rounds(100, 0, 10)
+
+
+def test_taking_rows_keeps_the_feature_columns_and_renumbers_them():
+    data = folded().data
+    taken = data.take(np.array([5, 2, 9]))
+    assert list(taken.features.columns) == list(data.features.columns)
+    assert taken.features.index.tolist() == [0, 1, 2]
+    assert taken.labels.tolist() == data.labels[[5, 2, 9]].tolist()
+    assert taken.amounts.tolist() == data.amounts[[5, 2, 9]].tolist()
