@@ -343,7 +343,12 @@ class FakePublisher(EventPublisher):
 
 class FakePlotter(EvaluationPlotter):
     def render(
-        self, labels: np.ndarray, scores: np.ndarray, threshold: float, importance: dict[str, float]
+        self,
+        labels: np.ndarray,
+        scores: np.ndarray,
+        threshold: float,
+        importance: dict[str, float],
+        chance: np.ndarray | None = None,
     ) -> dict[str, bytes]:
         return {"pr_curve.png": b"\x89PNG fake"}
 

@@ -22,6 +22,7 @@ from fraud_detection.application.drift.check import CheckDrift
 from fraud_detection.application.drift.reference import StoreReferenceProfile
 from fraud_detection.application.evaluate import EvaluateModel, RenderEvaluationPlots
 from fraud_detection.application.feedback import MeasureRealisedQuality, RecordFeedback
+from fraud_detection.application.feedback.measure import VersionCalibration, latest_quality_report
 from fraud_detection.application.ingest import IngestDataset
 from fraud_detection.application.model_admin import ModelAdministration
 from fraud_detection.application.pipeline import PipelineSteps, TrainingPipeline
@@ -231,35 +232,39 @@ def make_drift_policy(settings: Settings) -> DriftPolicy:
         family_alpha=settings.drift_family_alpha,
         min_rows=settings.drift_min_rows,
         min_psi=settings.drift_min_psi,
+        min_score_psi=settings.drift_min_score_psi,
+        precision_tolerance=settings.drift_precision_tolerance,
+        recall_tolerance=settings.drift_recall_tolerance,
+        realised_tolerance=settings.drift_realised_tolerance,
     )
 
 
 def make_reference_profiles(store: ObjectStore) -> ReferenceProfiles:
-    from fraud_detection.infrastructure.drift import ObjectStoreReferenceProfiles
+    from fraud_detection.infrastructure.drift.documents import ObjectStoreReferenceProfiles
 
     return ObjectStoreReferenceProfiles(store)
 
 
 def make_drift_reports(store: ObjectStore) -> DriftReports:
-    from fraud_detection.infrastructure.drift import ObjectStoreDriftReports
+    from fraud_detection.infrastructure.drift.documents import ObjectStoreDriftReports
 
     return ObjectStoreDriftReports(store)
 
 
 def make_captured_predictions(store: ObjectStore) -> CapturedPredictions:
-    from fraud_detection.infrastructure.drift import PredictionLogWindow
+    from fraud_detection.infrastructure.drift.captured import PredictionLogWindow
 
     return PredictionLogWindow(store)
 
 
 def make_distribution_tests() -> DistributionTests:
-    from fraud_detection.infrastructure.drift import ScipyDistributionTests
+    from fraud_detection.infrastructure.drift.scipy_tests import ScipyDistributionTests
 
     return ScipyDistributionTests()
 
 
 def make_drift_chart(policy: DriftPolicy) -> DriftChart:
-    from fraud_detection.infrastructure.drift import MatplotlibDriftChart
+    from fraud_detection.infrastructure.drift.chart import MatplotlibDriftChart
 
     return MatplotlibDriftChart(policy.min_psi)
 
@@ -315,7 +320,13 @@ class Container(containers.DeclarativeContainer):
     feedback_store = providers.Singleton(make_feedback_store, settings)
     indexed_prediction_log = providers.Singleton(make_indexing_prediction_log, prediction_log, feedback_store)
     record_feedback = providers.Factory(RecordFeedback, feedback_store)
-    measure_quality = providers.Factory(MeasureRealisedQuality, feedback_store, object_store)
+    reference_profiles = providers.Singleton(make_reference_profiles, object_store)
+    measure_quality = providers.Factory(
+        MeasureRealisedQuality,
+        feedback_store,
+        object_store,
+        calibrate=providers.Factory(VersionCalibration, reference_profiles, settings.provided.model_name),
+    )
 
     # Online scoring (one of each per serving process)
     model_holder = providers.Singleton(ModelHolder)
@@ -348,7 +359,6 @@ class Container(containers.DeclarativeContainer):
 
     # Drift monitoring
     drift_policy = providers.Singleton(make_drift_policy, settings)
-    reference_profiles = providers.Singleton(make_reference_profiles, object_store)
     drift_reports = providers.Singleton(make_drift_reports, object_store)
     captured_predictions = providers.Singleton(make_captured_predictions, object_store)
     check_drift = providers.Factory(
@@ -361,6 +371,7 @@ class Container(containers.DeclarativeContainer):
         publisher=publisher,
         policy=drift_policy,
         model_name=settings.provided.model_name,
+        latest_quality=providers.Factory(partial, latest_quality_report, object_store),
     )
 
     # Retraining: the champion's data plus labelled captured rows

@@ -109,10 +109,24 @@ class Settings(BaseSettings):
     )
 
     drift_family_alpha: float = Field(
-        0.01, gt=0, lt=1, description="Chance of a false drift alarm per check (Bonferroni over all tests)."
+        0.01, gt=0, lt=1, description="Chance of a false alarm per check for each verdict (Bonferroni)."
     )
     drift_min_rows: int = Field(1_000, ge=2, description="Fewest captured rows a drift check decides on.")
-    drift_min_psi: float = Field(0.02, ge=0, description="Smallest PSI that counts as drift for an input.")
+    drift_min_psi: float = Field(
+        0.05, ge=0, description="Smallest PSI that counts as input drift (a diagnostic) for a column."
+    )
+    drift_min_score_psi: float = Field(
+        0.1, ge=0, description="Smallest score PSI that counts as evidence that the model is at risk."
+    )
+    drift_precision_tolerance: float = Field(
+        0.05, ge=0, description="Fall of the estimated precision (no labels) that puts the model at risk."
+    )
+    drift_recall_tolerance: float = Field(
+        0.02, ge=0, description="Fall of the estimated recall (no labels) that puts the model at risk."
+    )
+    drift_realised_tolerance: float = Field(
+        0.10, ge=0, description="Fall of the realised precision or recall (labels) that puts it at risk."
+    )
     drift_window_hours: float = Field(
         24.0, gt=0, description="Default drift-check window: predictions captured in the last N hours."
     )

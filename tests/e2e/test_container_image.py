@@ -175,7 +175,8 @@ def test_the_lambda_image_answers_a_drift_event(
             logs = podman("logs", name, check=False)
             podman("rm", "--force", "--time", "0", name, check=False)
     assert kind == "response", (answer, logs.stderr[-3000:])
-    assert answer["status"] in ("no_drift", "drift"), answer
+    assert answer["status"] in ("no_drift", "input_drift", "model_at_risk"), answer
+    assert isinstance(answer["model_at_risk"], bool), answer
     assert answer["model"] == {"name": "fraud-lgbm", "version": 1}
     assert answer["window_rows"] == captured
     assert answer["report"].startswith(home.as_uri())

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(autouse=True)
 def container(tmp_path, monkeypatch):
     built = bootstrap(Settings(home=tmp_path), packages=())
-    monkeypatch.setattr(drift_cli, "container", lambda: built)
+    monkeypatch.setattr(drift_cli, "unwired_container", lambda: built)
     return built
 
 

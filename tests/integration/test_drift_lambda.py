@@ -111,17 +111,28 @@ def test_normal_traffic_reports_no_drift_and_publishes_nothing(aws: Aws) -> None
     assert aws.store.exists(f"drift/reports/{stored['id']}.png")
 
 
-def test_shifted_traffic_publishes_drift_detected_through_the_rule(aws: Aws) -> None:
+def test_shifted_inputs_are_reported_as_input_drift_and_publish_nothing(aws: Aws) -> None:
+    """Input drift is a diagnostic: the Lambda reports it and leaves retraining alone."""
     aws.capture(inputs_of(5_000, seed=4, scenario="covariate_shift"))
+    result = lambda_drift.handler({"last_rows": 5_000}, None)
+    assert result["status"] == "input_drift", result["reason"]
+    assert result["model_at_risk"] is False
+    assert result["drifted_inputs"] == ["V15", "V22", "V24"]
+    assert result["event"] is None
+    assert aws.messages() == []
+
+
+def test_a_model_at_risk_publishes_drift_detected_through_the_rule(aws: Aws) -> None:
+    aws.capture(inputs_of(5_000, seed=7, scenario="fraud_rate_change"))  # 1% frauds: the alert rate moves
     scheduled = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {"last_rows": 5_000}}
     result = lambda_drift.handler(scheduled, None)
-    assert result["status"] == "drift"
-    assert result["drifted_columns"] == ["V15", "V22", "V24"]
+    assert result["status"] == "model_at_risk", result["reason"]
+    assert "alert_rate" in result["evidence"]
     assert result["event"] == "DriftDetected"
     [delivered] = aws.messages()
     assert delivered["detail-type"] == "DriftDetected"
     assert delivered["detail"]["version"] == 4
-    assert delivered["detail"]["drifted_columns"] == ["V15", "V22", "V24"]
+    assert delivered["detail"]["evidence"] == result["evidence"]
     assert delivered["detail"]["report"] == result["report"]
 
 

@@ -17,13 +17,17 @@ PNG = b"\x89PNG\r\n\x1a\n"
 REGION = "eu-west-1"
 
 
-def test_plotter_renders_the_four_evaluation_pngs():
+def test_plotter_renders_the_five_evaluation_pngs():
     rng = np.random.default_rng(0)
     labels = (rng.random(500) < 0.1).astype(float)
     scores = np.clip(rng.normal(0.2 + 0.5 * labels, 0.2), 0, 1)
     pngs = MatplotlibPlotter().render(labels, scores, 0.5, {"V14": 3.0, "V4": 1.0, "log_amount": 0.5})
-    assert set(pngs) == {"pr_curve.png", "roc_curve.png", "confusion_matrix.png", "feature_importance.png"}
+    assert set(pngs) == {
+        "pr_curve.png", "roc_curve.png", "confusion_matrix.png", "feature_importance.png", "reliability.png",
+    }  # fmt: skip
     assert all(png.startswith(PNG) and len(png) > 5_000 for png in pngs.values())
+    calibrated = MatplotlibPlotter().render(labels, scores, 0.5, {"V14": 1.0}, chance=scores / 2)
+    assert calibrated["reliability.png"] != pngs["reliability.png"]  # drawn from the chance when given
 
 
 def test_in_process_subscribers_receive_their_kind_only():

@@ -79,11 +79,11 @@ def test_events_are_stamped_in_utc_and_carry_their_fields():
     assert moment.utcoffset() == timedelta(0)
     assert abs(datetime.now(UTC) - moment) < timedelta(minutes=5)
     assert event.payload() == {"model_name": "fraud-detector", "version": 3, "occurred_at": event.occurred_at}
-    drift = DriftDetected("m", 2, ("V1",), 500, "memory://r.json", "psi", occurred_at="t0")
+    drift = DriftDetected("m", 2, ("score_distribution",), 500, "memory://r.json", "psi", occurred_at="t0")
     assert drift.payload() == {
         "model_name": "m",
         "version": 2,
-        "drifted_columns": ("V1",),
+        "evidence": ("score_distribution",),
         "window_rows": 500,
         "report": "memory://r.json",
         "reason": "psi",

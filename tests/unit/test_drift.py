@@ -11,6 +11,7 @@ from scipy import stats
 from fraud_detection.application.drift.check import CheckDrift, DriftWindowSpec
 from fraud_detection.application.drift.compare import Comparison, compare
 from fraud_detection.application.drift.reference import StoreReferenceProfile
+from fraud_detection.domain.drift.estimate import estimate_performance
 from fraud_detection.domain.drift.policy import DriftPolicy
 from fraud_detection.domain.drift.profile import SCORE, DistributionProfile, ReferenceProfile
 from fraud_detection.domain.drift.report import DriftReport
@@ -85,9 +86,13 @@ def test_a_profile_survives_its_json_form_and_refuses_a_broken_one() -> None:
     assert profiles.load("fraud-lgbm", 3) is profile
     assert profile.alerts == int((scores >= 0.05).sum())
     assert profile.scored_rows == 2_000
+    # without held-out rows the reference scores stand in for the estimate, and nothing is realised
+    assert profile.estimate == estimate_performance(scores, 0.05)
+    assert (profile.realised_precision, profile.realised_recall, profile.positive_weight) == (None, None, 1.0)
     again = ReferenceProfile.from_dict(profile.to_dict())
     assert [f.name for f in again.features] == list(SCORING_INPUTS)
     np.testing.assert_array_equal(again.features[5].quantiles, profile.features[5].quantiles)
+    assert again.estimate == profile.estimate
     broken = profile.features[0].to_dict() | {"quantiles": [3.0, 2.0, 1.0]}
     with pytest.raises(ValueError, match="expected 1001 sorted quantiles"):
         DistributionProfile.from_dict(broken)
@@ -95,8 +100,10 @@ def test_a_profile_survives_its_json_form_and_refuses_a_broken_one() -> None:
 
 def test_the_policy_states_bonferroni_and_refuses_nonsense() -> None:
     policy = DriftPolicy()
-    assert policy.test_alpha(31) == pytest.approx(0.01 / 31)
-    assert "Bonferroni" in policy.describe()
+    assert policy.input_alpha(29) == pytest.approx(0.01 / 29)  # the input diagnostic, over its columns
+    assert policy.risk_alpha == pytest.approx(0.01 / 7)  # the seven pieces of model-at-risk evidence
+    assert "p < 0.0014" in policy.describe()
+    assert "0.01 / columns" in policy.describe()
     with pytest.raises(ValueError, match="family_alpha"):
         DriftPolicy(family_alpha=1.5)
     with pytest.raises(ValueError, match="min_rows"):
@@ -155,8 +162,17 @@ def test_a_window_like_the_reference_is_not_drift(drift: Drift) -> None:
     outcome = drift.check()
     report = outcome.report
     assert report.status == "no_drift", report.reason
+    assert not report.at_risk
+    assert not report.input_drift
+    assert report.fired_evidence == ()
     assert [c.name for c in report.columns] == [*SCORING_INPUTS, SCORE]
-    assert report.test_alpha == pytest.approx(0.01 / 32)  # 29 inputs, score, alert rate, outlier pattern
+    assert report.test_alpha == pytest.approx(0.01 / 7)  # the seven pieces of model-at-risk evidence
+    assert [e.name for e in report.evidence] == [
+        "score_distribution", "alert_rate", "outlier_pattern", "estimated_precision", "estimated_recall",
+    ]  # fmt: skip
+    assert report.estimate == estimate_performance(drift.captured.rows.probabilities, drift.threshold)
+    assert report.reason.startswith("model not at risk (closest: ")
+    assert report.reason.endswith("; no input drift")
     assert report.window.rows == 5_000
     assert report.window.start
     assert report.window.end
@@ -165,40 +181,77 @@ def test_a_window_like_the_reference_is_not_drift(drift: Drift) -> None:
     assert drift.reports.saved[-1][1] == f"chart of {report.id}".encode()
 
 
-def test_shifted_inputs_are_drift_and_publish_an_event_naming_them(drift: Drift) -> None:
+def test_shifted_inputs_alone_are_input_drift_reported_but_never_published(drift: Drift) -> None:
     inputs, scores = sample(5_000, 13)
-    inputs[:, [14, 21, 23]] += 0.5  # V15, V22, V24 by half a standard deviation
+    inputs[:, [14, 21, 23]] += 0.5  # V15, V22, V24 by half a standard deviation; the scores unchanged
     drift.serve(inputs, scores)
     outcome = drift.check()
-    assert outcome.report.status == "drift"
-    assert outcome.report.drifted_columns == ("V15", "V22", "V24")
+    report = outcome.report
+    assert report.status == "input_drift", report.reason
+    assert report.input_drift
+    assert not report.at_risk
+    assert report.drifted_inputs == ("V15", "V22", "V24")
+    assert report.fired_evidence == ()
+    assert outcome.event is None
+    assert drift.publisher.events == []  # no retrain on input drift alone
+    assert report.reason.startswith("model not at risk (closest: ")
+    assert "; input drift (diagnostic) in V" in report.reason
+
+
+def test_a_shifted_score_distribution_puts_the_model_at_risk_and_publishes(drift: Drift) -> None:
+    inputs, scores = sample(5_000, 13)
+    drift.serve(inputs, np.sqrt(scores))  # every score moved up: far beyond the score PSI floor
+    outcome = drift.check()
+    report = outcome.report
+    assert report.status == "model_at_risk", report.reason
+    assert report.at_risk
+    assert not report.input_drift
+    assert "score_distribution" in report.fired_evidence
+    assert report.columns[-1].name == SCORE
+    assert report.columns[-1].drifted
+    assert report.drifted_inputs == ()  # the score column is evidence, not an input
     assert isinstance(outcome.event, DriftDetected)
-    assert outcome.event.drifted_columns == ("V15", "V22", "V24")
+    assert outcome.event.evidence == report.fired_evidence
     assert outcome.event.window_rows == 5_000
     assert outcome.event.report == outcome.location
+    assert outcome.event.reason == report.reason
     assert drift.publisher.events == [outcome.event]
-    assert outcome.report.reason.startswith("drift in V")
+    assert report.reason.startswith("model at risk: score PSI ")
+    assert report.reason.endswith("; no input drift")
 
 
-def test_more_alerts_than_the_reference_is_drift_of_the_alert_rate(drift: Drift) -> None:
+def test_shifted_inputs_and_an_at_risk_model_report_both_verdicts(drift: Drift) -> None:
+    inputs, scores = sample(5_000, 13)
+    inputs[:, 14] += 0.5
+    drift.serve(inputs, np.sqrt(scores))
+    outcome = drift.check()
+    assert outcome.report.status == "model_at_risk"  # at risk wins over input drift
+    assert outcome.report.input_drift
+    assert outcome.report.drifted_inputs == ("V15",)
+    assert outcome.event is not None
+    assert "; input drift (diagnostic) in V15 (PSI " in outcome.report.reason
+
+
+def test_more_alerts_than_the_reference_is_evidence_from_the_alert_rate(drift: Drift) -> None:
     inputs, scores = sample(5_000, 14)
     scores[:100] = 0.99  # 2% flagged against 0.5% in the reference
     drift.serve(inputs, scores)
     report = drift.check().report
-    assert report.status == "drift"
+    assert report.status == "model_at_risk"
     assert report.alert_rate is not None
     assert report.alert_rate.drifted
     assert report.alert_rate.observed_rate > 0.02
     assert "alert rate" in report.reason
-    assert drift.publisher.events[-1].drifted_columns[-1] == "alert_rate"
+    assert report.fired_evidence == ("alert_rate",)
+    assert drift.publisher.events[-1].evidence == ("alert_rate",)
 
 
-def test_publish_false_reports_drift_without_an_event(drift: Drift) -> None:
+def test_publish_false_reports_a_model_at_risk_without_an_event(drift: Drift) -> None:
     inputs, scores = sample(5_000, 15)
-    inputs[:, 0] += 1.0
+    scores[:100] = 0.99
     drift.serve(inputs, scores)
     outcome = drift.check(publish=False)
-    assert outcome.report.drifted
+    assert outcome.report.at_risk
     assert outcome.event is None
     assert drift.publisher.events == []
 
@@ -245,16 +298,36 @@ def test_the_report_round_trips_through_json_with_nan_and_skipped_files(drift: D
     assert math.isnan(again.columns[3].psi)
     assert not again.columns[3].drifted
     assert again.alert_rate == report.alert_rate
-    assert again.drifted_columns == report.drifted_columns
+    assert again.drifted_inputs == report.drifted_inputs
+    assert again.evidence == report.evidence
+    assert again.estimate == report.estimate
+    assert again.status == report.status
 
 
 def test_the_pipeline_stores_a_profile_for_each_registered_version(world) -> None:  # type: ignore[no-untyped-def]
     summary = world.run_pipeline()
     profile = world.profiles.load(world.registry.model_name, summary.version.version)
     assert profile is not None
-    assert profile.threshold == summary.training.threshold.threshold
-    assert profile.scored_rows == summary.folds["rows"]  # the refit model's scores of its own rows
+    training = summary.training
+    threshold = training.threshold.threshold
+    assert profile.threshold == threshold
+    assert profile.score.rows == summary.folds["rows"]  # the refit model's scores of its own rows
     assert profile.features[0].rows == summary.folds["rows"]  # inputs: every row the model was fitted on
+    # the alert rate and the estimated and realised figures: the out-of-fold rows
+    oof, labels = training.oof_scores, training.out_of_fold.labels
+    assert profile.scored_rows == len(oof) < summary.folds["rows"]
+    assert profile.alerts == int((oof >= threshold).sum())
+    weight = training.chosen.scale_pos_weight
+    assert profile.positive_weight == weight
+    assert profile.estimate == estimate_performance(oof, threshold, weight)
+    hits = int(((oof >= threshold) & (labels == 1)).sum())
+    assert profile.realised_precision == pytest.approx(hits / int((oof >= threshold).sum()))
+    assert profile.realised_recall == pytest.approx(hits / int((labels == 1).sum()))
+    # how far the estimates can be trusted is logged with the training
+    run = world.tracker.runs[0]
+    assert 0.0 <= run.metrics["oot_brier"] <= 1.0
+    bins = run.artifacts["training/reliability.json"]["bins"]
+    assert sum(b["rows"] for b in bins) == len(oof)
 
 
 def test_outliers_standing_out_on_other_columns_are_drift_of_the_outlier_pattern() -> None:
@@ -276,7 +349,7 @@ def test_outliers_standing_out_on_other_columns_are_drift_of_the_outlier_pattern
     usual = drift.check().report
     assert usual.outliers is not None
     assert not usual.outliers.drifted, usual.reason
-    assert usual.status == "no_drift"
+    assert usual.status == "no_drift", usual.reason
 
     moved, moved_scores = sample(5_000, 24)
     moved[:10, 10:15] -= 8.0 * rng.choice([-1, 1], size=(10, 5))  # as many outliers, elsewhere
@@ -286,8 +359,10 @@ def test_outliers_standing_out_on_other_columns_are_drift_of_the_outlier_pattern
     assert report.outliers.drifted
     assert report.outliers.outlying_rows == 10
     assert set(report.outliers.unusual_columns) == {"V11", "V12", "V13", "V14", "V15"}
-    assert report.drifted_tests[-1] == "outlier_pattern"
-    assert "outlier pattern: outlying rows now stand out on V1" in report.reason
+    assert report.outliers.shift >= DriftPolicy().min_outlier_shift
+    assert report.status == "model_at_risk"
+    assert "outlier_pattern" in report.fired_evidence
+    assert "outlying rows stand out on V1" in report.reason
     again = DriftReport.from_dict(report.to_dict())
     assert again.outliers == report.outliers
 
@@ -311,10 +386,13 @@ class FixedTests(DistributionTests):
         return self.chi2
 
 
-ALPHA = DriftPolicy().test_alpha(
-    32
-)  # Bonferroni: the family's 1% over 29 inputs, score, alert rate, outliers
-JUST_BELOW, JUST_ABOVE = ALPHA * 0.99, ALPHA * 1.01  # both far below the family's 1%
+# Bonferroni: the family's 1% over the 29 input columns (the diagnostic), and over the four pieces of
+# pieces of model-at-risk evidence (score, alert rate, outlier pattern, estimated and realised precision
+# and recall).
+INPUT_ALPHA = DriftPolicy().input_alpha(FEATURES)
+RISK_ALPHA = DriftPolicy().risk_alpha
+JUST_BELOW, JUST_ABOVE = INPUT_ALPHA * 0.99, INPUT_ALPHA * 1.01  # both far below the family's 1%
+RISK_BELOW, RISK_ABOVE = RISK_ALPHA * 0.99, RISK_ALPHA * 1.01
 
 
 @pytest.fixture(scope="module")
@@ -338,7 +416,9 @@ def test_a_column_is_judged_at_the_bonferroni_level_not_the_family_level(
     inputs, scores = shifted(0, 1.0)  # PSI far above the floor: only the p-value decides
     found = compare(reference, inputs, scores, DriftPolicy(), FixedTests(ks=p_value))
     assert found.columns[0].drifted is drifted
-    assert found.drifted is drifted
+    assert found.input_drift is drifted
+    assert not found.at_risk  # an input is a diagnostic: never evidence, whatever its p-value
+    assert not found.columns[-1].drifted  # the score's p-value is as small, its PSI far below the floor
 
 
 def test_a_significant_column_needs_the_psi_floor_which_is_inclusive(reference: ReferenceProfile) -> None:
@@ -356,8 +436,20 @@ def test_a_large_shift_without_significance_is_not_drift(reference: ReferencePro
     inputs, scores = shifted(0, 2.0)
     found = compare(reference, inputs, scores, DriftPolicy(), FixedTests(ks=JUST_ABOVE))
     assert population_stability_index(reference.features[0], inputs[:, 0]) > 1.0
-    assert not found.drifted
+    assert not found.input_drift
     assert found.fired() == []
+
+
+@pytest.mark.parametrize(("p_value", "fired"), [(RISK_BELOW, True), (RISK_ABOVE, False)])
+def test_the_score_is_judged_at_the_risk_level_not_the_input_level(
+    reference: ReferenceProfile, p_value: float, fired: bool
+) -> None:
+    inputs, scores = sample(5_000, 40)
+    found = compare(reference, inputs, np.sqrt(scores), DriftPolicy(), FixedTests(ks=p_value))
+    assert p_value > INPUT_ALPHA  # an input with this p-value would not count
+    assert found.columns[-1].drifted is fired
+    assert ("score_distribution" in found.fired()) is fired
+    assert not found.input_drift
 
 
 def alert_rate_change(found: Comparison) -> float:
@@ -370,7 +462,7 @@ def alert_rate_change(found: Comparison) -> float:
 def test_the_alert_rate_needs_both_significance_and_the_change_floor(reference: ReferenceProfile) -> None:
     inputs, scores = sample(5_000, 41)
     scores[:60] = 0.99  # about 1.7% flagged against 0.5% in the reference
-    probe = compare(reference, inputs, scores, DriftPolicy(), FixedTests(binomial=JUST_BELOW))
+    probe = compare(reference, inputs, scores, DriftPolicy(), FixedTests(binomial=RISK_BELOW))
     change = alert_rate_change(probe)
     assert probe.alert_rate.drifted
     assert probe.fired() == ["alert_rate"]
@@ -378,23 +470,24 @@ def test_the_alert_rate_needs_both_significance_and_the_change_floor(reference: 
     def judged(policy: DriftPolicy, p_value: float) -> bool:
         return compare(reference, inputs, scores, policy, FixedTests(binomial=p_value)).alert_rate.drifted
 
-    assert judged(DriftPolicy(min_alert_rate_change=change), JUST_BELOW)  # the floor is inclusive
-    assert not judged(DriftPolicy(min_alert_rate_change=float(np.nextafter(change, np.inf))), JUST_BELOW)
-    assert not judged(DriftPolicy(), JUST_ABOVE)  # a big change alone is not enough
+    assert judged(DriftPolicy(min_alert_rate_change=change), RISK_BELOW)  # the floor is inclusive
+    assert not judged(DriftPolicy(min_alert_rate_change=float(np.nextafter(change, np.inf))), RISK_BELOW)
+    assert not judged(DriftPolicy(), RISK_ABOVE)  # a big change alone is not enough
 
 
 def test_the_outlier_pattern_is_judged_at_the_bonferroni_level(reference: ReferenceProfile) -> None:
     inputs, scores = sample(5_000, 42)
     inputs[:30, 10:15] += 12.0  # rows outlying on five columns: the G-test has cells to count
-    below = compare(reference, inputs, scores, DriftPolicy(), FixedTests(chi2=JUST_BELOW))
-    above = compare(reference, inputs, scores, DriftPolicy(), FixedTests(chi2=JUST_ABOVE))
+    below = compare(reference, inputs, scores, DriftPolicy(), FixedTests(chi2=RISK_BELOW))
+    above = compare(reference, inputs, scores, DriftPolicy(), FixedTests(chi2=RISK_ABOVE))
     assert below.outliers is not None
     assert below.outliers.extreme_cells > 0
+    assert below.outliers.shift >= DriftPolicy().min_outlier_shift
     assert below.outliers.drifted
     assert below.fired() == ["outlier_pattern"]
     assert above.outliers is not None
     assert not above.outliers.drifted
-    assert not above.drifted
+    assert not above.at_risk
 
 
 def test_exactly_the_minimum_rows_of_the_serving_version_is_enough(drift: Drift) -> None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import logging
 import math
-from dataclasses import asdict
+from collections.abc import Sequence
+from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -17,6 +18,7 @@ import pytest
 
 from fraud_detection.application.drift.check import CheckDrift, DriftWindowSpec, _reason
 from fraud_detection.application.drift.compare import Comparison, compare
+from fraud_detection.domain.drift.estimate import PerformanceEstimate
 from fraud_detection.domain.drift.outliers import (
     extreme_cells,
     g_statistic,
@@ -37,7 +39,9 @@ from fraud_detection.domain.drift.report import (
     ColumnDrift,
     DriftReport,
     DriftWindow,
+    Evidence,
     OutlierDrift,
+    Status,
 )
 from fraud_detection.domain.drift.statistics import (
     effective_rows,
@@ -70,9 +74,10 @@ def point_mass() -> DistributionProfile:
 
 
 class RecordingTests(DistributionTests):
-    """Answers fixed p-values and records what it was asked."""
+    """Answers fixed p-values and records what it was asked. `ks` may be one p-value per KS call, in the
+    order compare asks (the input columns with values, then the score)."""
 
-    def __init__(self, ks: float = 1.0, binomial: float = 1.0, chi2: float = 1.0) -> None:
+    def __init__(self, ks: float | Sequence[float] = 1.0, binomial: float = 1.0, chi2: float = 1.0) -> None:
         self.ks, self.binomial, self.chi2 = ks, binomial, chi2
         self.ks_calls: list[tuple[float, int]] = []
         self.binomial_calls: list[tuple[int, int, float]] = []
@@ -80,7 +85,7 @@ class RecordingTests(DistributionTests):
 
     def ks_p_value(self, statistic: float, rows: int) -> float:
         self.ks_calls.append((statistic, rows))
-        return self.ks
+        return self.ks if isinstance(self.ks, float | int) else self.ks[len(self.ks_calls) - 1]
 
     def binomial_p_value(self, successes: int, trials: int, probability: float) -> float:
         self.binomial_calls.append((successes, trials, probability))
@@ -205,34 +210,55 @@ def test_a_broken_profile_document_is_refused_by_name(quantiles: list[float]) ->
 
 
 def assert_same_profile(again: ReferenceProfile, profile: ReferenceProfile) -> None:
-    for name in ("model_name", "model_version", "alerts", "scored_rows", "threshold", "created_at"):
+    for name in (
+        "model_name", "model_version", "alerts", "scored_rows", "threshold", "created_at", "outliers",
+        "estimate", "realised_precision", "realised_recall", "positive_weight",
+    ):  # fmt: skip
         assert getattr(again, name) == getattr(profile, name), name
-    assert again.outliers == profile.outliers
     for a, b in zip((again.score, *again.features), (profile.score, *profile.features), strict=True):
         assert (a.name, a.rows) == (b.name, b.rows)
         np.testing.assert_array_equal(a.quantiles, b.quantiles)
 
 
-@pytest.mark.parametrize("with_outliers", [True, False])
-def test_a_reference_profile_round_trips_through_json(with_outliers: bool) -> None:
+@pytest.mark.parametrize("complete", [True, False])
+def test_a_reference_profile_round_trips_through_json(complete: bool) -> None:
     signature = OutlierSignature((4.0, 0.0, 2.0), rows=2, tail_index=2, min_columns=3)
-    profile = small_reference(alerts=7, scored_rows=900, outliers=signature if with_outliers else None)
+    estimate = PerformanceEstimate(
+        rows=900, alerts=7, expected_frauds=12.5, expected_true_positives=3.5, precision_error=0.02,
+        recall_error=0.04,
+    )  # fmt: skip
+    profile = replace(
+        small_reference(alerts=7, scored_rows=900, outliers=signature if complete else None),
+        estimate=estimate if complete else None,
+        realised_precision=0.75 if complete else None,
+        realised_recall=0.5 if complete else None,
+        positive_weight=3.0 if complete else 1.0,
+    )
     document = json.loads(json.dumps(profile.to_dict()))
     assert set(document) == {
         "model_name", "model_version", "created_at", "threshold", "alerts", "scored_rows", "score",
-        "features", "outliers",
+        "features", "outliers", "estimate", "realised_precision", "realised_recall", "positive_weight",
     }  # fmt: skip
     expected_outliers = {"cells": [4.0, 0.0, 2.0], "rows": 2, "tail_index": 2, "min_columns": 3}
-    assert document["outliers"] == (expected_outliers if with_outliers else None)
+    assert document["outliers"] == (expected_outliers if complete else None)
+    expected_estimate = {
+        "rows": 900, "alerts": 7, "expected_frauds": 12.5, "expected_true_positives": 3.5,
+        "precision_error": 0.02, "recall_error": 0.04, "precision": 0.5, "recall": 0.28,
+    }  # fmt: skip
+    assert document["estimate"] == (expected_estimate if complete else None)
     again = ReferenceProfile.from_dict(document)
     assert_same_profile(again, profile)
     assert again.alert_rate == pytest.approx(7 / 900)
 
 
-def test_a_profile_stored_before_the_outlier_test_has_no_signature() -> None:
+def test_a_profile_stored_before_the_outlier_test_and_the_estimates_still_reads() -> None:
     document = small_reference().to_dict()
-    del document["outliers"]
-    assert ReferenceProfile.from_dict(document).outliers is None
+    for key in ("outliers", "estimate", "realised_precision", "realised_recall", "positive_weight"):
+        del document[key]
+    old = ReferenceProfile.from_dict(document)
+    assert old.outliers is None
+    assert old.estimate is None
+    assert (old.realised_precision, old.realised_recall, old.positive_weight) == (None, None, 1.0)
 
 
 def test_an_outlier_signature_round_trips_and_smooths_its_shares() -> None:
@@ -274,26 +300,54 @@ def test_the_family_alpha_must_be_strictly_between_0_and_1(alpha: float) -> None
         DriftPolicy(family_alpha=alpha)
 
 
+FLOORS = (
+    "min_psi", "min_score_psi", "min_alert_rate_change", "min_outlier_shift", "precision_tolerance",
+    "recall_tolerance", "min_expected_frauds", "realised_tolerance", "min_labelled_frauds",
+)  # fmt: skip
+
+
+def test_the_default_policy() -> None:
+    policy = DriftPolicy()
+    assert (policy.family_alpha, policy.min_rows) == (0.01, 1_000)
+    assert [getattr(policy, name) for name in FLOORS] == [0.05, 0.1, 0.25, 0.1, 0.05, 0.02, 10, 0.10, 20]
+
+
 def test_the_smallest_policy_limits_are_accepted() -> None:
-    policy = DriftPolicy(family_alpha=1e-9, min_rows=2, min_psi=0.0, min_alert_rate_change=0.0)
-    assert (policy.min_rows, policy.min_psi, policy.min_alert_rate_change) == (2, 0.0, 0.0)
+    policy = DriftPolicy(family_alpha=1e-9, min_rows=2, **dict.fromkeys(FLOORS, 0))
+    assert policy.min_rows == 2
+    assert [getattr(policy, name) for name in FLOORS] == [0] * len(FLOORS)
     with pytest.raises(ValueError, match=r"^min_rows must be at least 2, got 1$"):
         DriftPolicy(min_rows=1)
 
 
-@pytest.mark.parametrize(("min_psi", "min_change"), [(-0.01, 0.25), (0.02, -0.01)])
-def test_negative_floors_are_refused(min_psi: float, min_change: float) -> None:
-    with pytest.raises(ValueError, match=r"^min_psi and min_alert_rate_change must not be negative$"):
-        DriftPolicy(min_psi=min_psi, min_alert_rate_change=min_change)
+@pytest.mark.parametrize("floor", FLOORS)
+def test_a_negative_floor_is_refused_by_name(floor: str) -> None:
+    with pytest.raises(ValueError, match=rf"^{floor} must not be negative$"):
+        DriftPolicy(**{floor: -0.01})
+
+
+def test_every_negative_floor_is_named_at_once() -> None:
+    with pytest.raises(ValueError, match=r"^min_psi, min_alert_rate_change must not be negative$"):
+        DriftPolicy(min_psi=-0.01, min_alert_rate_change=-0.01)
+
+
+def test_the_two_levels_split_the_family_alpha() -> None:
+    policy = DriftPolicy(family_alpha=0.05)
+    assert policy.input_alpha(5) == pytest.approx(0.01)
+    assert policy.input_alpha(29) == pytest.approx(0.05 / 29)
+    assert policy.risk_alpha == pytest.approx(0.05 / 7)  # seven pieces of model-at-risk evidence
 
 
 def test_the_rule_text_states_each_limit() -> None:
-    policy = DriftPolicy(family_alpha=0.05, min_rows=12_345, min_psi=0.1, min_alert_rate_change=0.5)
+    policy = DriftPolicy(
+        family_alpha=0.05, min_rows=12_345, min_psi=0.03, min_score_psi=0.2, min_alert_rate_change=0.5,
+        min_outlier_shift=0.15, precision_tolerance=0.04, recall_tolerance=0.03, realised_tolerance=0.12,
+    )  # fmt: skip
     assert policy.describe() == (
-        "Bonferroni at family alpha 0.05 over every test of the window; a column also needs PSI >= 0.1, "
-        "the alert rate a change of at least 50%; at least 12,345 rows"
+        "model at risk: p < 0.0071 and score PSI >= 0.2, alert rate change >= 50%, outlier shift >= 0.15; "
+        "or estimated precision/recall down > 0.04/0.03; or realised down > 0.12. Input drift "
+        "(diagnostic): PSI >= 0.03 and KS p below 0.05 / columns. At least 12,345 rows"
     )
-    assert policy.test_alpha(5) == pytest.approx(0.01)
 
 
 # outliers
@@ -358,22 +412,35 @@ def test_unusual_columns_are_the_five_largest_excesses_in_order() -> None:
 # compare
 
 
-ALPHA_5 = DriftPolicy().test_alpha(5)  # three inputs, the score and the alert rate
-ALPHA_6 = DriftPolicy().test_alpha(6)  # ... and the outlier pattern
+INPUT_ALPHA_3 = DriftPolicy().input_alpha(3)  # the small reference's three input columns
+RISK_ALPHA = DriftPolicy().risk_alpha  # the seven pieces of model-at-risk evidence
 
 
-def test_a_p_value_equal_to_the_level_is_not_drift() -> None:
-    """Every test is significant strictly below its Bonferroni level."""
+def test_a_p_value_equal_to_its_level_fires_nothing() -> None:
+    """Each test is significant strictly below its level: an input's Bonferroni level, or the risk level."""
     inputs = even_inputs(1_000) + 2_000.0  # far beyond the reference: PSI is huge
-    probabilities = np.r_[np.full(100, 0.9), np.full(900, 0.1)]  # 10% alerts against 0.5%
-    at_level = compare(
-        small_reference(), inputs, probabilities, DriftPolicy(), RecordingTests(ks=ALPHA_5, binomial=ALPHA_5)
-    )
-    assert not at_level.drifted
-    assert at_level.fired() == []
-    below = RecordingTests(ks=ALPHA_5 * 0.999, binomial=ALPHA_5 * 0.999)
+    probabilities = np.r_[np.full(100, 0.9), np.full(900, 0.1)]  # 10% alerts against 0.5%; score PSI huge
+    at_level = RecordingTests(ks=[INPUT_ALPHA_3] * 3 + [RISK_ALPHA], binomial=RISK_ALPHA)
+    found = compare(small_reference(), inputs, probabilities, DriftPolicy(), at_level)
+    assert not found.input_drift
+    assert not found.at_risk
+    assert found.fired() == []
+    below = RecordingTests(ks=[INPUT_ALPHA_3 * 0.999] * 3 + [RISK_ALPHA * 0.999], binomial=RISK_ALPHA * 0.999)
     found = compare(small_reference(), inputs, probabilities, DriftPolicy(), below)
-    assert found.fired() == ["c0", "c1", "c2", SCORE, "alert_rate"]
+    assert [c.name for c in found.columns if c.drifted] == ["c0", "c1", "c2", SCORE]
+    assert found.input_drift
+    assert found.fired() == ["score_distribution", "alert_rate"]  # the inputs are no evidence
+
+
+def test_an_input_p_value_between_the_two_levels_counts_for_the_score_only() -> None:
+    """The input level (family / columns) is stricter than the risk level (family / 4)."""
+    between = (INPUT_ALPHA_3 + RISK_ALPHA) / 2
+    assert INPUT_ALPHA_3 > RISK_ALPHA  # three columns: the input level is the looser one here
+    inputs = even_inputs(1_000) + 2_000.0
+    probabilities = np.r_[np.full(100, 0.9), np.full(900, 0.1)]
+    found = compare(small_reference(), inputs, probabilities, DriftPolicy(), RecordingTests(ks=between))
+    assert [c.name for c in found.columns if c.drifted] == ["c0", "c1", "c2"]
+    assert found.fired() == []
 
 
 def test_each_column_reports_its_own_p_value_and_a_column_without_values_has_none() -> None:
@@ -399,6 +466,7 @@ def test_a_score_equal_to_the_threshold_is_an_alert() -> None:
     found = compare(small_reference(alerts=5), even_inputs(1_000), probabilities, DriftPolicy(), tests)
     assert found.alert_rate == AlertRateDrift(5, 1_000, 5, 1_000, 0.3, False)  # as many alerts: p as given
     assert tests.binomial_calls == [(5, 10, 0.5)]
+    assert found.estimate.alerts == 5
 
 
 def test_no_alerts_on_either_side_is_no_test_at_all() -> None:
@@ -419,48 +487,102 @@ def test_alerts_against_a_reference_without_any_are_an_unbounded_change() -> Non
     )
     assert found.alert_rate == AlertRateDrift(3, 1_000, 0, 1_000, 1e-12, True)
     assert found.fired() == ["alert_rate"]
+    (alert,) = (item for item in found.evidence if item.name == "alert_rate")
+    assert (alert.observed, alert.reference, alert.effect, alert.floor) == (0.003, 0.0, math.inf, 1e6)
 
 
-def outlier_reference() -> ReferenceProfile:
-    signature = OutlierSignature((10.0, 10.0, 10.0), rows=10, tail_index=2, min_columns=3)
+def test_the_evidence_without_an_estimate_or_outliers_in_the_reference() -> None:
+    """A reference stored before the estimate and the outlier signature: only score and alert rate."""
+    probabilities = np.full(1_000, 0.1)
+    found = compare(small_reference(), even_inputs(1_000), probabilities, DriftPolicy(), RecordingTests())
+    assert [item.name for item in found.evidence] == ["score_distribution", "alert_rate"]
+    assert found.outliers is None
+    assert (found.estimate.rows, found.estimate.alerts, found.estimate.expected_true_positives) == (
+        1_000,
+        0,
+        0.0,
+    )
+    assert found.estimate.expected_frauds == pytest.approx(100.0)
+
+
+def outlier_reference(cells: tuple[float, ...] = (10.0, 10.0, 10.0)) -> ReferenceProfile:
+    signature = OutlierSignature(cells, rows=10, tail_index=2, min_columns=3)
     return small_reference(outliers=signature)
 
 
 def test_a_window_without_outlying_rows_has_no_outlier_test() -> None:
     tests = RecordingTests(chi2=1e-12)
     found = compare(outlier_reference(), even_inputs(1_000), np.full(1_000, 0.1), DriftPolicy(), tests)
-    assert found.outliers == OutlierDrift(0, 0, 0.0, 1.0, False, ())
+    assert found.outliers == OutlierDrift(0, 0, 0.0, 1.0, False, (), shift=0.0)
     assert tests.chi2_calls == []
 
 
-def test_the_outlier_test_has_one_degree_of_freedom_fewer_than_the_columns() -> None:
+def four_outlying_rows() -> np.ndarray:
     inputs = even_inputs(1_000)
-    inputs[:4] = 5_000.0  # four rows extreme on all three columns, as in the reference: G = 0
-    tests = RecordingTests(chi2=ALPHA_6)
-    found = compare(outlier_reference(), inputs, np.full(1_000, 0.1), DriftPolicy(), tests)
+    inputs[:4] = 5_000.0  # four rows extreme on all three columns: cells (4, 4, 4)
+    return inputs
+
+
+def test_the_outlier_test_has_one_degree_of_freedom_fewer_than_the_columns() -> None:
+    """The reference's outliers are spread as the window's: G = 0 and a shift of 0, so even a p-value
+    below the level is no evidence (the p-value never decides alone)."""
+    tests = RecordingTests(chi2=RISK_ALPHA)
+    found = compare(outlier_reference(), four_outlying_rows(), np.full(1_000, 0.1), DriftPolicy(), tests)
     assert tests.chi2_calls == [(pytest.approx(0.0, abs=1e-12), 2)]
     assert found.outliers is not None
-    assert found.outliers == OutlierDrift(4, 12, found.outliers.g_statistic, ALPHA_6, False, ())
-    below = RecordingTests(chi2=ALPHA_6 * 0.999)
-    assert compare(outlier_reference(), inputs, np.full(1_000, 0.1), DriftPolicy(), below).fired() == [
-        "outlier_pattern"
-    ]
+    assert found.outliers == OutlierDrift(4, 12, found.outliers.g_statistic, RISK_ALPHA, False, (), 0.0)
+    tiny = RecordingTests(chi2=1e-300)
+    found = compare(outlier_reference(), four_outlying_rows(), np.full(1_000, 0.1), DriftPolicy(), tiny)
+    assert found.fired() == []
 
 
-def comparison(
-    columns: tuple[ColumnDrift, ...] = (),
-    alert_drifted: bool = False,
-    outliers: OutlierDrift | None = None,
-) -> Comparison:
-    alert = AlertRateDrift(10, 1_000, 5, 1_000, 1e-6 if alert_drifted else 0.2, alert_drifted)
-    return Comparison(columns, alert, outliers)
+def test_the_outlier_shift_is_the_total_variation_distance_and_needs_its_floor() -> None:
+    """Reference cells (20, 5, 5), smoothed to (20.5, 5.5, 5.5) / 31.5; the window's a third each."""
+    reference = outlier_reference((20.0, 5.0, 5.0))
+    by_hand = 0.5 * float(np.abs(1 / 3 - np.array([20.5, 5.5, 5.5]) / 31.5).sum())
+    probabilities = np.full(1_000, 0.1)
+
+    def judged(policy: DriftPolicy, p_value: float) -> OutlierDrift:
+        found = compare(reference, four_outlying_rows(), probabilities, policy, RecordingTests(chi2=p_value))
+        assert found.outliers is not None
+        return found.outliers
+
+    probe = judged(DriftPolicy(), RISK_ALPHA * 0.999)
+    assert probe.shift == pytest.approx(by_hand, rel=1e-12)
+    assert probe.shift > DriftPolicy().min_outlier_shift
+    assert probe.drifted
+    assert judged(DriftPolicy(min_outlier_shift=probe.shift), RISK_ALPHA * 0.999).drifted  # inclusive
+    above = DriftPolicy(min_outlier_shift=float(np.nextafter(probe.shift, np.inf)))
+    assert not judged(above, RISK_ALPHA * 0.999).drifted
+    assert not judged(DriftPolicy(), RISK_ALPHA).drifted  # a large shift alone is not enough
 
 
-def test_fired_names_the_columns_then_the_alert_rate_then_the_outlier_pattern() -> None:
-    columns = (ColumnDrift("V1", 0.3, 0.2, 1e-9, True), ColumnDrift("V2", 0.0, 0.01, 0.9, False))
-    outliers = OutlierDrift(3, 9, 40.0, 1e-9, True, ("V5",))
-    assert comparison(columns, True, outliers).fired() == ["V1", "alert_rate", "outlier_pattern"]
-    assert comparison(columns, True).fired() == ["V1", "alert_rate"]
+def item(name: str, fired: bool, effect: float | None = 0.05, floor: float = 0.1) -> Evidence:
+    return Evidence(name, effect, 0.0, effect, floor, 1e-9 if fired else 0.5, fired, f"{name} says so")
+
+
+def comparison(columns: tuple[ColumnDrift, ...] = (), evidence: tuple[Evidence, ...] = ()) -> Comparison:
+    """`columns` are the inputs; a quiet score column is added last, as compare does."""
+    alert = AlertRateDrift(10, 1_000, 5, 1_000, 0.2, False)
+    score = ColumnDrift(SCORE, 0.0, 0.01, 0.9, False)
+    return Comparison((*columns, score), alert, None, evidence, PerformanceEstimate(1_000, 10, 5.0, 4.0))
+
+
+def test_fired_names_the_evidence_that_fired_in_its_order() -> None:
+    evidence = (item("score_distribution", True), item("alert_rate", False), item("estimated_recall", True))
+    found = comparison(evidence=evidence)
+    assert found.fired() == ["score_distribution", "estimated_recall"]
+    assert found.at_risk
+    assert not comparison(evidence=evidence[1:2]).at_risk
+
+
+def test_input_drift_is_any_drifted_input_and_never_the_score() -> None:
+    drifted_score = ColumnDrift(SCORE, 0.5, 0.3, 1e-9, True)
+    alert = AlertRateDrift(10, 1_000, 5, 1_000, 0.2, False)
+    only_score = Comparison((drifted_score,), alert, None, (), PerformanceEstimate(1_000, 10, 5.0, 4.0))
+    assert not only_score.input_drift
+    assert comparison(COLUMNS).input_drift
+    assert not comparison(COLUMNS[2:]).input_drift
 
 
 # the reason a report gives
@@ -473,52 +595,74 @@ COLUMNS = (
 )
 
 
-def test_the_reason_lists_drifted_columns_largest_psi_first_then_the_other_tests() -> None:
-    outliers = OutlierDrift(3, 9, 40.0, 1e-9, True, ("V11", "V12"))
-    assert _reason(comparison(COLUMNS, True, outliers)) == (
-        "drift in V2 (PSI 0.300, KS 0.200), V1 (PSI 0.050, KS 0.100), "
-        "alert rate 1.000% vs 0.500% in the reference, "
-        "outlier pattern: outlying rows now stand out on V11, V12"
+def test_the_reason_names_the_fired_evidence_then_the_input_drift_largest_psi_first() -> None:
+    evidence = (item("score_distribution", True), item("alert_rate", False), item("outlier_pattern", True))
+    assert _reason(comparison(COLUMNS, evidence)) == (
+        "model at risk: score_distribution says so; outlier_pattern says so; "
+        "input drift (diagnostic) in V2 (PSI 0.300), V1 (PSI 0.050)"
     )
 
 
-def test_the_reason_leaves_out_tests_that_did_not_fire() -> None:
-    quiet = OutlierDrift(3, 9, 4.0, 0.5, False, ("V11",))
-    assert _reason(comparison(COLUMNS[:1], False, quiet)) == "drift in V1 (PSI 0.050, KS 0.100)"
-    assert _reason(comparison(COLUMNS[:1], False, None)) == "drift in V1 (PSI 0.050, KS 0.100)"
-
-
-def test_the_reason_says_other_columns_when_no_column_stands_out() -> None:
-    outliers = OutlierDrift(3, 9, 40.0, 1e-9, True, ())
-    assert _reason(comparison(COLUMNS[2:], False, outliers)) == (
-        "drift in outlier pattern: outlying rows now stand out on other columns"
+def test_the_reason_at_risk_without_input_drift() -> None:
+    assert _reason(comparison(COLUMNS[2:], (item("realised_recall", True),))) == (
+        "model at risk: realised_recall says so; no input drift"
     )
 
 
-def test_the_reason_without_drift_names_the_largest_psi() -> None:
-    assert _reason(comparison(COLUMNS[2:], False, None)) == (
-        "no drift: largest PSI 0.500 (V3); alert rate 1.000% vs 0.500% in the reference"
+def test_the_reason_names_five_drifted_inputs_and_counts_the_rest() -> None:
+    columns = tuple(ColumnDrift(f"V{i}", i / 100, 0.1, 1e-9, True) for i in range(1, 8))
+    assert _reason(comparison(columns)) == (
+        "model not at risk; input drift (diagnostic) in V7 (PSI 0.070), V6 (PSI 0.060), V5 (PSI 0.050), "
+        "V4 (PSI 0.040), V3 (PSI 0.030) and 2 more"
     )
+
+
+def test_the_reason_not_at_risk_names_the_closest_call_relative_to_its_floor() -> None:
+    """The closest call is the largest effect relative to its floor: 0.05 of 0.1 (half the floor) beats
+    0.08 of 0.25 (a third), though 0.08 is the larger figure."""
+    evidence = (
+        item("alert_rate", False, effect=0.08, floor=0.25),
+        item("score_distribution", False, effect=0.05, floor=0.1),
+        item("estimated_precision", False, effect=None, floor=0.05),  # no figure: never the closest
+        item("outlier_pattern", False, effect=5.0, floor=0.0),  # no floor: no ratio to rank by
+    )
+    assert _reason(comparison(COLUMNS[:1], evidence)) == (
+        "model not at risk (closest: score_distribution says so, floor 0.1); "
+        "input drift (diagnostic) in V1 (PSI 0.050)"
+    )
+
+
+def test_the_reason_without_any_evidence_to_rank() -> None:
+    assert _reason(comparison(COLUMNS[2:])) == "model not at risk; no input drift"
 
 
 # the report's JSON form
+
+
+EVIDENCE = (
+    Evidence("score_distribution", 0.2, None, 0.3, 0.1, 1e-9, True, "score PSI 0.300, KS 0.200"),
+    Evidence("alert_rate", 0.01, 0.005, 1.0, 0.25, 1e-6, True, "alert rate 1.000% vs 0.500%"),
+    Evidence("estimated_recall", None, 0.4, None, 0.02, None, False, "estimated recall n/a vs 0.400"),
+)
 
 
 def full_report() -> DriftReport:
     return DriftReport(
         model_name="fraud-lgbm",
         model_version=3,
-        status="drift",
-        reason="drift in V2",
+        status="model_at_risk",
+        reason="model at risk: score PSI 0.300, KS 0.200; input drift (diagnostic) in V2 (PSI 0.300)",
         window=DriftWindow(
             2_000, "2026-11-01T00:00:00+00:00", "2026-11-01T01:00:00+00:00", 7, ("bad.parquet",)
         ),
         rule="the rule",
-        test_alpha=0.01 / 32,
+        test_alpha=0.01 / 7,
         checked_at="2026-11-01T02:00:00+00:00",
-        columns=COLUMNS,
+        columns=(*COLUMNS, ColumnDrift(SCORE, 0.3, 0.2, 1e-9, True)),
         alert_rate=AlertRateDrift(10, 1_000, 5, 1_000, 1e-6, True),
-        outliers=OutlierDrift(3, 9, 40.0, 1e-9, True, ("V11", "V12")),
+        outliers=OutlierDrift(3, 9, 40.0, 1e-9, True, ("V11", "V12"), 0.4),
+        evidence=EVIDENCE,
+        estimate=PerformanceEstimate(2_000, 10, 8.0, 6.0, 0.05, 0.1),
         id="20261101T020000000000Z-v3",
     )
 
@@ -527,16 +671,27 @@ def test_the_report_json_adds_the_derived_figures_under_fixed_keys() -> None:
     document = json.loads(json.dumps(full_report().to_dict()))
     assert set(document) == {
         "model_name", "model_version", "status", "reason", "window", "rule", "test_alpha", "checked_at",
-        "columns", "alert_rate", "outliers", "id", "drifted_columns", "drifted_tests",
+        "columns", "alert_rate", "outliers", "evidence", "estimate", "id", "model_at_risk", "input_drift",
+        "drifted_inputs", "fired_evidence",
     }  # fmt: skip
-    assert document["drifted_columns"] == ["V1", "V2"]
-    assert document["drifted_tests"] == ["V1", "V2", "alert_rate", "outlier_pattern"]
+    assert (document["model_at_risk"], document["input_drift"]) == (True, True)
+    assert document["drifted_inputs"] == ["V1", "V2"]  # the drifted score column is no input
+    assert document["fired_evidence"] == ["score_distribution", "alert_rate"]
     assert document["alert_rate"] == {
         "observed_alerts": 10, "window_rows": 1_000, "reference_alerts": 5, "reference_rows": 1_000,
         "p_value": 1e-6, "drifted": True, "observed_rate": 0.01, "reference_rate": 0.005,
     }  # fmt: skip
+    assert document["evidence"][2] == {
+        "name": "estimated_recall", "observed": None, "reference": 0.4, "effect": None, "floor": 0.02,
+        "p_value": None, "fired": False, "detail": "estimated recall n/a vs 0.400",
+    }  # fmt: skip
+    assert document["estimate"] == {
+        "rows": 2_000, "alerts": 10, "expected_frauds": 8.0, "expected_true_positives": 6.0,
+        "precision_error": 0.05, "recall_error": 0.1, "precision": 0.6, "recall": 0.75,
+    }  # fmt: skip
     assert document["window"]["skipped_files"] == ["bad.parquet"]
     assert document["outliers"]["unusual_columns"] == ["V11", "V12"]
+    assert document["outliers"]["shift"] == 0.4
 
 
 def test_the_report_round_trips_through_json_exactly() -> None:
@@ -544,9 +699,29 @@ def test_the_report_round_trips_through_json_exactly() -> None:
     assert DriftReport.from_dict(json.loads(json.dumps(report.to_dict()))) == report
 
 
-def test_a_report_stored_before_ids_columns_and_skipped_files_still_reads() -> None:
+@pytest.mark.parametrize(
+    ("status", "evidence", "columns", "verdicts"),
+    [
+        ("model_at_risk", EVIDENCE, COLUMNS[2:], (True, False)),
+        ("input_drift", EVIDENCE[2:], COLUMNS, (False, True)),
+        ("no_drift", EVIDENCE[2:], COLUMNS[2:], (False, False)),
+    ],
+)
+def test_the_two_verdicts_are_read_from_the_status_and_the_inputs(
+    status: Status,
+    evidence: tuple[Evidence, ...],
+    columns: tuple[ColumnDrift, ...],
+    verdicts: tuple[bool, bool],
+) -> None:
+    report = replace(full_report(), status=status, evidence=evidence, columns=columns)
+    assert (report.at_risk, report.input_drift) == verdicts
+    document = report.to_dict()
+    assert (document["model_at_risk"], document["input_drift"]) == verdicts
+
+
+def test_a_report_stored_before_ids_columns_evidence_and_skipped_files_still_reads() -> None:
     document = asdict(full_report())
-    for key in ("id", "columns", "alert_rate", "outliers"):
+    for key in ("id", "columns", "alert_rate", "outliers", "evidence", "estimate"):
         del document[key]
     del document["window"]["skipped_files"]
     old = DriftReport.from_dict(document)
@@ -554,13 +729,23 @@ def test_a_report_stored_before_ids_columns_and_skipped_files_still_reads() -> N
     assert old.columns == ()
     assert old.alert_rate is None
     assert old.outliers is None
+    assert old.evidence == ()
+    assert old.estimate is None
     assert old.window == DriftWindow(2_000, "2026-11-01T00:00:00+00:00", "2026-11-01T01:00:00+00:00", 7)
+
+
+def test_an_outlier_result_stored_before_the_shift_reads_as_no_shift() -> None:
+    document = full_report().to_dict()
+    del document["outliers"]["shift"]
+    outliers = DriftReport.from_dict(document).outliers
+    assert outliers is not None
+    assert outliers.shift == 0.0
 
 
 def test_a_null_test_alpha_reads_back_as_nan_and_a_number_as_itself() -> None:
     document = full_report().to_dict() | {"test_alpha": None}
     assert math.isnan(DriftReport.from_dict(document).test_alpha)
-    assert DriftReport.from_dict(full_report().to_dict()).test_alpha == 0.01 / 32
+    assert DriftReport.from_dict(full_report().to_dict()).test_alpha == 0.01 / 7
 
 
 # the window spec
@@ -683,21 +868,39 @@ def test_a_checked_window_reports_when_in_utc_under_an_id_made_of_that_moment() 
     assert report.id == f"{checked_at:%Y%m%dT%H%M%S%fZ}-v1"
     assert (report.model_name, report.model_version, report.status) == ("fraud-lgbm", 1, "no_drift")
     assert report.rule == world.policy.describe()
-    assert report.test_alpha == DriftPolicy().test_alpha(5)
+    assert report.test_alpha == DriftPolicy().risk_alpha
 
 
-def test_drift_publishes_an_event_carrying_the_report(caplog: pytest.LogCaptureFixture) -> None:
+def test_input_drift_alone_is_reported_logged_but_never_published(caplog: pytest.LogCaptureFixture) -> None:
     world = World(RecordingTests(ks=1e-12))
     inputs = even_inputs(20)
     inputs[:, 0] += 2_000.0
     world.captured.rows = world.serve(inputs)
     with caplog.at_level(logging.INFO, logger="fraud_detection.application.drift.check"):
         outcome = world.check()
+    report = outcome.report
+    assert report.status == "input_drift"
+    assert report.drifted_inputs == ("c0",)
+    assert outcome.event is None
+    assert world.publisher.events == []
+    assert report.reason.startswith("model not at risk (closest: ")
+    assert report.reason.endswith("; input drift (diagnostic) in c0 (PSI " + f"{report.columns[0].psi:.3f})")
+    assert f"drift check: input_drift ({report.reason})" in caplog.messages
+    assert world.reports.latest() == report  # stored all the same
+
+
+def test_a_model_at_risk_publishes_an_event_carrying_the_report(caplog: pytest.LogCaptureFixture) -> None:
+    """Half the window's rows are alerts against 0.5% in the reference, and the binomial test agrees."""
+    world = World(RecordingTests(binomial=1e-12))
+    world.captured.rows = world.serve(even_inputs(20))
+    with caplog.at_level(logging.INFO, logger="fraud_detection.application.drift.check"):
+        outcome = world.check()
     report, event = outcome.report, outcome.event
-    assert report.status == "drift"
+    assert report.status == "model_at_risk"
+    assert not report.input_drift
     assert event is not None
-    assert (event.model_name, event.version, event.drifted_columns) == ("fraud-lgbm", 1, ("c0",))
+    assert (event.model_name, event.version, event.evidence) == ("fraud-lgbm", 1, ("alert_rate",))
     assert (event.window_rows, event.report, event.reason) == (20, outcome.location, report.reason)
-    assert report.reason.startswith("drift in c0 (PSI ")
+    assert report.reason == "model at risk: alert rate 50.000% vs 0.500%; no input drift"
     assert world.publisher.events == [event]
-    assert f"drift check: drift ({report.reason})" in caplog.messages
+    assert f"drift check: model_at_risk ({report.reason})" in caplog.messages

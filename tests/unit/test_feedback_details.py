@@ -52,13 +52,33 @@ def test_confusion_counts_accumulate_each_cell():
     assert counts.labelled == 14
 
 
+def test_confusion_counts_sum_the_chances_of_every_row_and_of_the_alerts():
+    """The label-free estimate: every row's chance counts towards the expected frauds, an alert's also
+    towards the expected true positives, whatever its label."""
+    counts = ConfusionCounts()
+    for decision, is_fraud, chance in ((True, True, 0.5), (True, False, 0.25), (False, True, 0.125)):
+        counts.add(decision, is_fraud, chance)
+    assert (counts.expected_true_positives, counts.expected_frauds) == (0.75, 0.875)
+    quality = RealisedQuality.of(1, counts, WINDOW)
+    assert (quality.estimated_precision, quality.estimated_recall) == (0.75 / 2, 0.75 / 0.875)
+    assert (quality.precision, quality.recall) == (0.5, 0.5)
+
+
+def test_estimated_figures_are_undefined_without_alerts_or_expected_frauds():
+    no_alert = RealisedQuality.of(1, ConfusionCounts(true_negatives=3, expected_frauds=0.2), WINDOW)
+    assert (no_alert.estimated_precision, no_alert.estimated_recall) == (None, 0.0)
+    no_chance = RealisedQuality.of(1, ConfusionCounts(true_positives=1), WINDOW)
+    assert (no_chance.estimated_precision, no_chance.estimated_recall) == (0.0, None)
+
+
 def test_recall_when_as_many_frauds_are_caught_as_missed():
     quality = RealisedQuality.of(1, ConfusionCounts(1, 0, 1, 0), WINDOW)
     assert (quality.precision, quality.recall, quality.labelled) == (1.0, 0.5, 2)
 
 
 def test_quality_document_has_its_exact_keys():
-    model = RealisedQuality.of(3, ConfusionCounts(2, 1, 1, 4), WINDOW)
+    counts = ConfusionCounts(2, 1, 1, 4, expected_true_positives=1.5, expected_frauds=2.5)
+    model = RealisedQuality.of(3, counts, WINDOW)
     report = QualityReport(NOW, WINDOW, (model,))
     assert report.to_dict() == {
         "measured_at": "2026-05-01T12:00:00+00:00",
@@ -74,6 +94,8 @@ def test_quality_document_has_its_exact_keys():
                 "false_positives": 1,
                 "false_negatives": 1,
                 "true_negatives": 4,
+                "estimated_precision": 1.5 / 3,  # expected true positives over the 3 alerts
+                "estimated_recall": 1.5 / 2.5,  # over the expected frauds
             }
         ],
     }

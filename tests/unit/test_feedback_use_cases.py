@@ -117,6 +117,7 @@ def test_the_report_is_stored_as_latest_and_as_a_timestamped_copy(store):
     assert document["models"][1] == {
         "model_version": 2, "labelled": 2, "precision": 0.0, "recall": None, "true_positives": 0,
         "false_positives": 1, "false_negatives": 0, "true_negatives": 1,
+        "estimated_precision": 0.9, "estimated_recall": 0.9,  # x scored 0.9 (the alert), y 0.1
     }  # fmt: skip
     assert QualityReport.from_dict(document) == stored.report
 

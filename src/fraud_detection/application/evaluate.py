@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fraud_detection.domain.drift.estimate import calibrated
 from fraud_detection.domain.metrics import ClassificationMetrics, classification_metrics
 from fraud_detection.domain.ports.modelling import FraudModel
 from fraud_detection.domain.ports.plotting import EvaluationPlotter
@@ -39,6 +40,14 @@ class RenderEvaluationPlots:
         self._plotter = plotter
 
     def __call__(
-        self, model: FraudModel, data: LabelledData, evaluation: Evaluation, threshold: float
+        self,
+        model: FraudModel,
+        data: LabelledData,
+        evaluation: Evaluation,
+        threshold: float,
+        positive_weight: float = 1.0,
     ) -> dict[str, bytes]:
-        return self._plotter.render(data.labels, evaluation.scores, threshold, model.feature_importance())
+        chance = calibrated(evaluation.scores, positive_weight)
+        return self._plotter.render(
+            data.labels, evaluation.scores, threshold, model.feature_importance(), chance
+        )

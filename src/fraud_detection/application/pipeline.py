@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar
 
 import numpy as np
@@ -23,6 +23,7 @@ from fraud_detection.application.promote import GATE_BLOCKS, ChallengerEvidence,
 from fraud_detection.application.train import FoldedData, TrainingResult, TrainModel
 from fraud_detection.application.validate import ValidateDataset, ValidationResult
 from fraud_detection.domain.dataset import DatasetRef
+from fraud_detection.domain.drift.estimate import brier_score, calibrated, reliability
 from fraud_detection.domain.events import ModelRegistered
 from fraud_detection.domain.features import FEATURE_VERSION
 from fraud_detection.domain.folds import FoldPolicy, time_ordered_folds
@@ -177,8 +178,16 @@ class PipelineSession:
             threshold = training.threshold.threshold
             evaluation = self._steps.evaluate.of_scores(training.out_of_fold, training.oof_scores, threshold)
             self._run.log_metrics({f"oot_{k}": v for k, v in evaluation.metrics.as_dict().items()})
+            weight = training.chosen.scale_pos_weight
+            chance = calibrated(training.oof_scores, weight)
+            # Calibration decides how far the label-free estimates (drift checks) can be trusted.
+            self._run.log_metrics({"oot_brier": brier_score(training.out_of_fold.labels, chance)})
+            self._run.log_dict(
+                {"bins": [asdict(b) for b in reliability(training.out_of_fold.labels, chance)]},
+                "training/reliability.json",
+            )
             for name, png in self._steps.plots(
-                training.model, training.out_of_fold, evaluation, threshold
+                training.model, training.out_of_fold, evaluation, threshold, weight
             ).items():
                 self._run.log_bytes(png, f"plots/{name}")
             self.summary.evaluation = evaluation
@@ -215,6 +224,9 @@ class PipelineSession:
                 # on the real rows, 0.06 against these).
                 training.model.predict_proba(data.data.features),
                 training.threshold.threshold,
+                held_out_scores=training.oof_scores,
+                held_out_labels=training.out_of_fold.labels,
+                positive_weight=training.chosen.scale_pos_weight,
             )
             self._steps.publisher.publish(ModelRegistered(registry.model_name, version.version))
             self.summary.version = registry.get(version.version)

@@ -44,12 +44,14 @@ class RetrainRequested(DomainEvent):
 
 @dataclass(frozen=True)
 class DriftDetected(DomainEvent):
-    """A drift check found the served model's inputs or outputs moved; subscribers retrain."""
+    """A drift check found the served model at risk (input drift alone never publishes this); subscribers
+    retrain. `evidence` names what fired (score_distribution, alert_rate, outlier_pattern,
+    estimated_precision, estimated_recall, realised_precision, realised_recall)."""
 
     kind: ClassVar[str] = "DriftDetected"
     model_name: str
     version: int
-    drifted_columns: tuple[str, ...]
+    evidence: tuple[str, ...]
     window_rows: int
     report: str  # where the report is stored
     reason: str

@@ -4,7 +4,7 @@ decisions the service served, measured on the transactions that have since been 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -100,8 +100,15 @@ class ConfusionCounts:
     false_positives: int = 0
     false_negatives: int = 0
     true_negatives: int = 0
+    # The label-free estimate of the same rows (domain/drift/estimate.py), shown beside the realised one.
+    expected_true_positives: float = 0.0
+    expected_frauds: float = 0.0
 
-    def add(self, decision: bool, is_fraud: bool) -> None:
+    def add(self, decision: bool, is_fraud: bool, chance: float = 0.0) -> None:
+        """`chance`: the row's calibrated fraud probability (for the estimate)."""
+        self.expected_frauds += chance
+        if decision:
+            self.expected_true_positives += chance
         if decision and is_fraud:
             self.true_positives += 1
         elif decision:
@@ -130,10 +137,13 @@ class RealisedQuality:
     false_positives: int = 0
     false_negatives: int = 0
     true_negatives: int = 0
+    estimated_precision: float | None = None  # from the probabilities of the same rows, no labels used
+    estimated_recall: float | None = None
 
     @classmethod
     def of(cls, model_version: int, counts: ConfusionCounts, window: TimeWindow) -> RealisedQuality:
         tp, fp, fn = counts.true_positives, counts.false_positives, counts.false_negatives
+        expected_tp, alerts = counts.expected_true_positives, tp + fp
         return cls(
             model_version=model_version,
             labelled=counts.labelled,
@@ -144,6 +154,8 @@ class RealisedQuality:
             false_positives=fp,
             false_negatives=fn,
             true_negatives=counts.true_negatives,
+            estimated_precision=expected_tp / alerts if alerts else None,
+            estimated_recall=expected_tp / counts.expected_frauds if counts.expected_frauds > 0 else None,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -156,16 +168,24 @@ class RealisedQuality:
             "false_positives": self.false_positives,
             "false_negatives": self.false_negatives,
             "true_negatives": self.true_negatives,
+            "estimated_precision": self.estimated_precision,
+            "estimated_recall": self.estimated_recall,
         }
 
 
-def realised_quality(records: Iterable[LabelRecord], window: TimeWindow) -> list[RealisedQuality]:
-    """One entry per model version with labelled transactions scored in `window`, by version."""
+def realised_quality(
+    records: Iterable[LabelRecord],
+    window: TimeWindow,
+    calibrate: Callable[[int, float], float] = lambda version, probability: probability,
+) -> list[RealisedQuality]:
+    """One entry per model version with labelled transactions scored in `window`, by version. `calibrate`
+    turns a version's probability into a fraud chance for the estimate (see domain/drift/estimate.py)."""
     counts: dict[int, ConfusionCounts] = {}
     for record in records:
         if window.contains(record.scored.scored_at):
             version = record.scored.model_version
-            counts.setdefault(version, ConfusionCounts()).add(record.scored.decision, record.is_fraud)
+            chance = calibrate(version, record.scored.probability)
+            counts.setdefault(version, ConfusionCounts()).add(record.scored.decision, record.is_fraud, chance)
     return [RealisedQuality.of(version, counts[version], window) for version in sorted(counts)]
 
 
@@ -205,6 +225,8 @@ class QualityReport:
                 false_positives=int(entry.get("false_positives", 0)),
                 false_negatives=int(entry.get("false_negatives", 0)),
                 true_negatives=int(entry.get("true_negatives", 0)),
+                estimated_precision=_optional_float(entry.get("estimated_precision")),
+                estimated_recall=_optional_float(entry.get("estimated_recall")),
             )
             for entry in data["models"]
         )

@@ -52,8 +52,10 @@ def handler(event: dict[str, Any] | None, context: object = None) -> dict[str, A
         "reason": report.reason,
         "model": {"name": report.model_name, "version": report.model_version},
         "window_rows": report.window.rows,
-        "drifted_columns": list(report.drifted_columns),
-        "drifted_tests": list(report.drifted_tests),
+        "model_at_risk": report.at_risk,
+        "evidence": list(report.fired_evidence),
+        "input_drift": report.input_drift,
+        "drifted_inputs": list(report.drifted_inputs),
         "report": outcome.location,
         "event": outcome.event.kind if outcome.event else None,
     }

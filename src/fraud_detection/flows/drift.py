@@ -1,5 +1,6 @@
-"""`drift_check`: the scheduled drift check (see prefect.yaml). On drift the use case publishes
-DriftDetected; what subscribes (an EventBridge rule on AWS, the local retrain launcher) retrains."""
+"""`drift_check`: the scheduled drift check (see prefect.yaml). When the model is at risk the use case
+publishes DriftDetected (input drift alone is only reported); what subscribes (an EventBridge rule on AWS,
+the local retrain launcher) retrains."""
 
 from __future__ import annotations
 

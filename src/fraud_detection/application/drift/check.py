@@ -1,19 +1,22 @@
 """`CheckDrift`: read a window of captured predictions, compare it with the serving version's reference
-profile, store the report (JSON and chart) and, on drift, publish `DriftDetected`."""
+profile, store the report (JSON and chart) and, when the model is at risk (not on input drift alone),
+publish `DriftDetected`."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from fraud_detection.application.drift.compare import Comparison, compare, tests_per_window
+from fraud_detection.application.drift.compare import Comparison, compare
 from fraud_detection.domain.drift.policy import DriftPolicy
 from fraud_detection.domain.drift.report import DriftReport, DriftWindow, Status
 from fraud_detection.domain.errors import ReferenceProfileMissingError
 from fraud_detection.domain.events import DriftDetected
+from fraud_detection.domain.feedback import QualityReport, RealisedQuality
 from fraud_detection.domain.ports.drift import (
     CapturedPredictions,
     CapturedRows,
@@ -69,23 +72,30 @@ class CheckDrift:
         publisher: EventPublisher,
         policy: DriftPolicy,
         model_name: str,
+        latest_quality: Callable[[], QualityReport | None] = lambda: None,
     ) -> None:
+        """`latest_quality`: the latest realised-quality report (`fraud quality measure`), whose entry for
+        the serving version is the realised evidence."""
         self._captured, self._profiles, self._reports = captured, profiles, reports
         self._tests, self._chart, self._publisher = tests, chart, publisher
         self._policy, self._model_name = policy, model_name
+        self._latest_quality = latest_quality
 
-    def __call__(self, spec: DriftWindowSpec | None = None, *, publish: bool = True) -> DriftOutcome:
+    def __call__(
+        self, spec: DriftWindowSpec | None = None, *, publish: bool = True, chart: bool = True
+    ) -> DriftOutcome:
+        """`chart`: also store the report as a chart (PNG); the CLI skips it unless asked, to answer fast."""
         spec = spec or DriftWindowSpec()
         rows = self._captured.read(spec.since, spec.until, spec.last_rows)
         report = self._assess(rows)
-        chart = self._chart.render(report) if report.columns else None
-        location = self._reports.save(report, chart)
+        png = self._chart.render(report) if chart and report.columns else None
+        location = self._reports.save(report, png)
         event = None
-        if report.drifted and publish:
+        if report.at_risk and publish:
             event = DriftDetected(
                 model_name=report.model_name,
                 version=report.model_version,
-                drifted_columns=report.drifted_tests,
+                evidence=report.fired_evidence,
                 window_rows=report.window.rows,
                 report=location,
                 reason=report.reason,
@@ -120,10 +130,18 @@ class CheckDrift:
                 f"model '{name}' v{version} has no reference profile (registered before drift profiles were "
                 "stored); train a new version to monitor drift"
             )
-        found = compare(reference, rows.inputs[mine], rows.probabilities[mine], self._policy, self._tests)
-        status: Status = "drift" if found.drifted else "no_drift"
-        tests = tests_per_window(reference)
-        return self._report(name, version, status, _reason(found), window, checked_at, found, tests)
+        found = compare(
+            reference, rows.inputs[mine], rows.probabilities[mine], self._policy, self._tests,
+            self._realised(version),
+        )  # fmt: skip
+        status: Status = (
+            "model_at_risk" if found.at_risk else "input_drift" if found.input_drift else "no_drift"
+        )
+        return self._report(name, version, status, _reason(found), window, checked_at, found)
+
+    def _realised(self, version: int) -> RealisedQuality | None:
+        report = self._latest_quality()
+        return next((m for m in report.models if m.model_version == version), None) if report else None
 
     def _report(
         self,
@@ -134,7 +152,6 @@ class CheckDrift:
         window: DriftWindow,
         checked_at: datetime,
         found: Comparison | None = None,
-        tests: int = 0,
     ) -> DriftReport:
         return DriftReport(
             model_name=name,
@@ -143,29 +160,37 @@ class CheckDrift:
             reason=reason,
             window=window,
             rule=self._policy.describe(),
-            test_alpha=self._policy.test_alpha(tests) if tests else float("nan"),
+            test_alpha=self._policy.risk_alpha if found else float("nan"),
             checked_at=checked_at.isoformat(),
             columns=found.columns if found else (),
             alert_rate=found.alert_rate if found else None,
             outliers=found.outliers if found else None,
+            evidence=found.evidence if found else (),
+            estimate=found.estimate if found else None,
             id=f"{checked_at:%Y%m%dT%H%M%S%fZ}-v{version}",
         )
 
 
 def _reason(found: Comparison) -> str:
-    drifted = sorted((c for c in found.columns if c.drifted), key=lambda c: c.psi, reverse=True)
-    rate = found.alert_rate
-    alert = f"alert rate {rate.observed_rate:.3%} vs {rate.reference_rate:.3%} in the reference"
-    if found.drifted:
-        parts = [f"{c.name} (PSI {c.psi:.3f}, KS {c.ks_statistic:.3f})" for c in drifted]
-        if rate.drifted:
-            parts.append(alert)
-        if found.outliers and found.outliers.drifted:
-            where = ", ".join(found.outliers.unusual_columns) or "other columns"
-            parts.append(f"outlier pattern: outlying rows now stand out on {where}")
-        return "drift in " + ", ".join(parts)
-    largest = max(found.columns, key=lambda c: c.psi)
-    return f"no drift: largest PSI {largest.psi:.3f} ({largest.name}); {alert}"
+    """One line: the verdict with the evidence that fired (or the closest call), then any input drift."""
+    fired = [item for item in found.evidence if item.fired]
+    inputs = sorted((c for c in found.columns[:-1] if c.drifted), key=lambda c: c.psi, reverse=True)
+    drift = (
+        "input drift (diagnostic) in "
+        + ", ".join(f"{c.name} (PSI {c.psi:.3f})" for c in inputs[:5])
+        + (f" and {len(inputs) - 5} more" if len(inputs) > 5 else "")
+        if inputs
+        else "no input drift"
+    )
+    if fired:
+        return "model at risk: " + "; ".join(item.detail for item in fired) + f"; {drift}"
+    closest = max(
+        (item for item in found.evidence if item.effect is not None and item.floor > 0),
+        key=lambda item: (item.effect or 0.0) / item.floor,
+        default=None,
+    )
+    near = f" (closest: {closest.detail}, floor {closest.floor:g})" if closest else ""
+    return f"model not at risk{near}; {drift}"
 
 
 def _iso(moment: np.datetime64) -> str:

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from fraud_detection.application.feedback.record import utc_now
-from fraud_detection.domain.errors import InvalidDataError
+from fraud_detection.domain.errors import InvalidDataError, ObjectNotFoundError
 from fraud_detection.domain.feedback import QualityReport, TimeWindow, realised_quality
+from fraud_detection.domain.ports.drift import ReferenceProfiles
 from fraud_detection.domain.ports.feedback import FeedbackStore
 from fraud_detection.domain.ports.storage import ObjectStore
 
@@ -26,16 +27,45 @@ class StoredQualityReport:
     copy_uri: str
 
 
+def latest_quality_report(objects: ObjectStore) -> QualityReport | None:
+    """The latest stored realised-quality report, or None before the first `fraud quality measure`."""
+    try:
+        return QualityReport.from_dict(json.loads(objects.read_bytes(QUALITY_LATEST_KEY)))
+    except ObjectNotFoundError:
+        return None
+
+
 def report_key(measured_at: datetime) -> str:
     """A timestamped copy: microseconds keep two measurements in one second apart; keys sort by time."""
     return f"{QUALITY_REPORTS_PREFIX}{measured_at:%Y%m%dT%H%M%S.%f}Z.json"
 
 
+class VersionCalibration:
+    """A version's probability -> fraud chance, undoing its training's positive weight (read once per
+    version from its reference profile; a version without one is taken as calibrated)."""
+
+    def __init__(self, profiles: ReferenceProfiles, model_name: str) -> None:
+        self._profiles, self._model_name = profiles, model_name
+        self._weights: dict[int, float] = {}
+
+    def __call__(self, version: int, probability: float) -> float:
+        if version not in self._weights:
+            profile = self._profiles.load(self._model_name, version)
+            self._weights[version] = profile.positive_weight if profile else 1.0
+        weight = self._weights[version]
+        return probability if weight == 1.0 else probability / (probability + (1 - probability) * weight)
+
+
 class MeasureRealisedQuality:
     def __init__(
-        self, store: FeedbackStore, objects: ObjectStore, clock: Callable[[], datetime] = utc_now
+        self,
+        store: FeedbackStore,
+        objects: ObjectStore,
+        clock: Callable[[], datetime] = utc_now,
+        calibrate: Callable[[int, float], float] = lambda version, probability: probability,
     ) -> None:
         self._store, self._objects, self._clock = store, objects, clock
+        self._calibrate = calibrate
 
     def __call__(self, days: float) -> StoredQualityReport:
         """Measure over [now - days, now) of scoring time. Each write is atomic (ObjectStore); the copy is
@@ -44,7 +74,7 @@ class MeasureRealisedQuality:
             raise InvalidDataError("days", f"must be more than 0 and less than {MAX_DAYS}, got {days!r}")
         measured_at = self._clock()
         window = TimeWindow.last_days(days, measured_at)
-        models = realised_quality(self._store.labelled_in(window), window)
+        models = realised_quality(self._store.labelled_in(window), window, self._calibrate)
         report = QualityReport(measured_at, window, tuple(models))
         document = json.dumps(report.to_dict() | {"days": days}, indent=2).encode()
         copy_key = report_key(measured_at)

@@ -1,4 +1,5 @@
-"""What a drift check found: per-column figures, the alert-rate test, the decision and the window."""
+"""What a drift check found: the two verdicts (model at risk, input drift), the evidence behind the first,
+per-column figures, the performance estimate and the window."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
-Status = Literal["drift", "no_drift", "insufficient_data"]
+from fraud_detection.domain.drift.estimate import PerformanceEstimate
+
+# "model_at_risk" wins over "input_drift": the report carries both verdicts as booleans as well.
+Status = Literal["model_at_risk", "input_drift", "no_drift", "insufficient_data"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,22 @@ class OutlierDrift:
     p_value: float
     drifted: bool
     unusual_columns: tuple[str, ...]  # where the window's outliers deviate more than the reference's
+    shift: float = 0.0  # total variation distance between the window's and the reference's cell shares
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One piece of model-at-risk evidence: what was observed against the reference, the effect size that
+    decides with its floor, and the p-value where the evidence has one."""
+
+    name: str  # score_distribution, alert_rate, outlier_pattern, estimated_/realised_ precision|recall
+    observed: float | None
+    reference: float | None
+    effect: float | None
+    floor: float
+    p_value: float | None
+    fired: bool
+    detail: str
 
 
 @dataclass(frozen=True)
@@ -72,30 +92,38 @@ class DriftReport:
     columns: tuple[ColumnDrift, ...] = ()
     alert_rate: AlertRateDrift | None = None
     outliers: OutlierDrift | None = None
+    evidence: tuple[Evidence, ...] = ()
+    estimate: PerformanceEstimate | None = None
     id: str = field(default="")
 
     @property
-    def drifted(self) -> bool:
-        return self.status == "drift"
+    def at_risk(self) -> bool:
+        """The verdict that publishes DriftDetected and starts a retrain."""
+        return self.status == "model_at_risk"
 
     @property
-    def drifted_columns(self) -> tuple[str, ...]:
-        return tuple(column.name for column in self.columns if column.drifted)
+    def input_drift(self) -> bool:
+        """The diagnostic verdict: some input column moved (reported, never a retrain by itself)."""
+        return bool(self.drifted_inputs)
 
     @property
-    def drifted_tests(self) -> tuple[str, ...]:
-        """Drifted columns, then "alert_rate" and "outlier_pattern" when those tests fired."""
-        alert = ("alert_rate",) if self.alert_rate and self.alert_rate.drifted else ()
-        outliers = ("outlier_pattern",) if self.outliers and self.outliers.drifted else ()
-        return self.drifted_columns + alert + outliers
+    def drifted_inputs(self) -> tuple[str, ...]:
+        return tuple(column.name for column in self.columns if column.drifted and column.name != "score")
+
+    @property
+    def fired_evidence(self) -> tuple[str, ...]:
+        return tuple(item.name for item in self.evidence if item.fired)
 
     def to_dict(self) -> dict[str, Any]:
         document = asdict(self)
         document["window"]["skipped_files"] = list(self.window.skipped_files)
+        document["estimate"] = self.estimate.to_dict() if self.estimate else None
         if self.outliers is not None:
             document["outliers"]["unusual_columns"] = list(self.outliers.unusual_columns)
-        document["drifted_columns"] = list(self.drifted_columns)
-        document["drifted_tests"] = list(self.drifted_tests)
+        document["model_at_risk"] = self.at_risk
+        document["input_drift"] = self.input_drift
+        document["drifted_inputs"] = list(self.drifted_inputs)
+        document["fired_evidence"] = list(self.fired_evidence)
         if self.alert_rate is not None:
             document["alert_rate"] |= {
                 "observed_rate": self.alert_rate.observed_rate,
@@ -108,7 +136,11 @@ class DriftReport:
     def from_dict(cls, document: dict[str, Any]) -> DriftReport:
         window = dict(document["window"])
         window["skipped_files"] = tuple(window.get("skipped_files", ()))
-        alert, outliers = document.get("alert_rate"), document.get("outliers")
+        alert, outliers, estimate = (
+            document.get("alert_rate"),
+            document.get("outliers"),
+            document.get("estimate"),
+        )
         return cls(
             model_name=document["model_name"],
             model_version=int(document["model_version"]),
@@ -123,6 +155,8 @@ class DriftReport:
             outliers=None
             if outliers is None
             else OutlierDrift(**_numbers(outliers) | {"unusual_columns": tuple(outliers["unusual_columns"])}),
+            evidence=tuple(Evidence(**_fields(item, Evidence)) for item in document.get("evidence", ())),
+            estimate=None if estimate is None else PerformanceEstimate.from_dict(estimate),
             id=document.get("id", ""),
         )
 

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from fraud_detection.application.drift.check import DriftWindowSpec
 from fraud_detection.domain.drift.report import DriftReport
-from fraud_detection.entrypoints.cli.context import console, container, stdout
+from fraud_detection.entrypoints.cli.context import console, stdout, unwired_container
 from fraud_detection.entrypoints.cli.errors import fail, handles_user_errors
 
 app = typer.Typer(help="Check captured predictions for drift; show the latest report.", no_args_is_help=True)
@@ -38,14 +38,21 @@ def check(
         int | None, typer.Option(min=1, help="Only the latest N rows of the window (e.g. 5000).")
     ] = None,
     publish: Annotated[
-        bool, typer.Option(help="Publish DriftDetected on drift (starts retraining where subscribed).")
+        bool,
+        typer.Option(
+            help="Publish DriftDetected when the model is at risk (starts retraining where subscribed)."
+        ),
     ] = True,
+    chart: Annotated[
+        bool, typer.Option(help="Also store the report as a chart (PNG; adds about 1 s).")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Check the window, store the report (JSON and chart) and, on drift, publish DriftDetected."""
+    """Check the window, store the report (JSON and chart) and, when the model is at risk, publish
+    DriftDetected. Input drift alone is reported, never published."""
     if hours is not None and since is not None:
         raise fail("give --hours or --since, not both")
-    ioc = container()
+    ioc = unwired_container()
     try:
         if since is not None:
             spec = DriftWindowSpec(_utc(since), _utc(until), last_rows)
@@ -55,7 +62,7 @@ def check(
             )
     except ValueError as error:
         raise fail(str(error)) from None
-    outcome = ioc.check_drift()(spec, publish=publish)
+    outcome = ioc.check_drift()(spec, publish=publish, chart=chart)
     if as_json:
         print(json.dumps(outcome.report.to_dict(), indent=2))
     else:
@@ -69,7 +76,7 @@ def check(
 @handles_user_errors
 def show(as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False) -> None:
     """The latest stored drift report."""
-    report = container().drift_reports().latest()
+    report = unwired_container().drift_reports().latest()
     if report is None:
         raise fail("no drift report yet; run `fraud drift check`")
     if as_json:
@@ -91,10 +98,20 @@ def _print(report: DriftReport) -> None:
     )
     if window.skipped_files:
         console.print(f"[yellow]skipped {len(window.skipped_files)} unreadable captured file(s)[/yellow]")
+    if report.evidence:
+        evidence = Table("evidence", "observed", "reference", "effect", "floor", "p-value", "fired",
+                         title="model at risk?")  # fmt: skip
+        for item in report.evidence:
+            evidence.add_row(
+                item.name, _figure(item.observed), _figure(item.reference), _figure(item.effect),
+                f"{item.floor:g}", "-" if item.p_value is None else f"{item.p_value:.2g}",
+                "[red]yes[/red]" if item.fired else "",
+            )  # fmt: skip
+        stdout.print(evidence)
     if not report.columns:
         return
     table = Table(
-        "column", "PSI", "KS", "p-value", "drifted", title=f"largest PSI (test alpha {report.test_alpha:.2g})"
+        "column", "PSI", "KS", "p-value", "drifted", title="input drift (diagnostic), largest PSI first"
     )
     for column in sorted(report.columns, key=lambda c: -c.psi if c.psi == c.psi else 0)[:SHOWN_COLUMNS]:
         table.add_row(
@@ -102,13 +119,10 @@ def _print(report: DriftReport) -> None:
             "yes" if column.drifted else "",
         )  # fmt: skip
     stdout.print(table)
-    if report.alert_rate is not None:
-        alert = report.alert_rate
-        stdout.print(
-            f"alert rate {alert.observed_rate:.3%} ({alert.observed_alerts} of {alert.window_rows:,}) vs "
-            f"{alert.reference_rate:.3%} in the reference (p {alert.p_value:.2g})"
-            + (" [red]drifted[/red]" if alert.drifted else "")
-        )
+
+
+def _figure(value: float | None) -> str:
+    return "-" if value is None or value != value else f"{value:.4g}"
 
 
 def _utc(moment: datetime | None) -> datetime | None:

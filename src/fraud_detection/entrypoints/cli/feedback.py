@@ -178,12 +178,14 @@ def describe_quality(stored: StoredQualityReport) -> None:
     )
     if report.models:
         table = Table("model version", "labelled", "alerts confirmed", "false alerts", "missed frauds",
-                      "true legit", "precision", "recall")  # fmt: skip
+                      "true legit", "precision", "recall", "estimated precision", "estimated recall",
+                      caption="estimated: from the same rows' scores alone, as a drift check")  # fmt: skip
         for model in report.models:
             table.add_row(
                 str(model.model_version), str(model.labelled), str(model.true_positives),
                 str(model.false_positives), str(model.false_negatives), str(model.true_negatives),
                 _ratio(model.precision), _ratio(model.recall),
+                _ratio(model.estimated_precision), _ratio(model.estimated_recall),
             )  # fmt: skip
         stdout.print(table)
     else:

@@ -1,18 +1,26 @@
-"""Drift adapters: captured rows from the prediction log, JSON documents in the object store, scipy tests,
-the matplotlib chart."""
+"""Drift adapters: captured rows from the prediction log (captured.py), JSON documents in the object store
+(documents.py), p-values (scipy_tests.py), the matplotlib chart (chart.py).
 
-from fraud_detection.infrastructure.drift.captured import PredictionLogWindow
-from fraud_detection.infrastructure.drift.chart import MatplotlibDriftChart
-from fraud_detection.infrastructure.drift.documents import (
-    ObjectStoreDriftReports,
-    ObjectStoreReferenceProfiles,
-)
-from fraud_detection.infrastructure.drift.scipy_tests import ScipyDistributionTests
+Names are resolved on first use (PEP 562), so importing one adapter does not load the others' libraries: a
+drift check must start fast (see entrypoints/cli/drift.py)."""
 
-__all__ = [
-    "MatplotlibDriftChart",
-    "ObjectStoreDriftReports",
-    "ObjectStoreReferenceProfiles",
-    "PredictionLogWindow",
-    "ScipyDistributionTests",
-]
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+_MODULES = {
+    "MatplotlibDriftChart": "chart",
+    "ObjectStoreDriftReports": "documents",
+    "ObjectStoreReferenceProfiles": "documents",
+    "PredictionLogWindow": "captured",
+    "ScipyDistributionTests": "scipy_tests",
+}
+
+__all__ = sorted(_MODULES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _MODULES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{_MODULES[name]}"), name)

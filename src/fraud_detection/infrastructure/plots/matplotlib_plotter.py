@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
+from fraud_detection.domain.drift.estimate import brier_score, reliability
 from fraud_detection.domain.metrics import Curve, average_precision, roc_auc
 from fraud_detection.domain.ports.plotting import EvaluationPlotter
 
@@ -21,7 +22,12 @@ class MatplotlibPlotter(EvaluationPlotter):
         self._top_features = top_features
 
     def render(
-        self, labels: np.ndarray, scores: np.ndarray, threshold: float, importance: dict[str, float]
+        self,
+        labels: np.ndarray,
+        scores: np.ndarray,
+        threshold: float,
+        importance: dict[str, float],
+        chance: np.ndarray | None = None,
     ) -> dict[str, bytes]:
         curve = Curve.of(labels, scores)
         return {
@@ -29,7 +35,24 @@ class MatplotlibPlotter(EvaluationPlotter):
             "roc_curve.png": png_bytes(self._roc(curve, labels, scores)),
             "confusion_matrix.png": png_bytes(self._confusion(labels, scores, threshold)),
             "feature_importance.png": png_bytes(self._importance(importance)),
+            "reliability.png": png_bytes(self._reliability(labels, scores if chance is None else chance)),
         }
+
+    @staticmethod
+    def _reliability(labels: np.ndarray, chance: np.ndarray) -> Figure:
+        bins = reliability(labels, chance)
+        figure, axes = plt.subplots(figsize=(5, 5))
+        axes.plot([1e-5, 1], [1e-5, 1], color="grey", linestyle="--", label="calibrated")
+        axes.plot(
+            [max(b.mean_probability, 1e-5) for b in bins], [max(b.fraud_rate, 1e-5) for b in bins],
+            marker="o", label=f"out of fold (Brier {brier_score(labels, chance):.5f})",
+        )  # fmt: skip
+        axes.set(
+            xscale="log", yscale="log", xlabel="mean predicted fraud chance", ylabel="observed fraud rate",
+            title="Reliability (fixed bins; log scales, 0 drawn at 1e-5)",
+        )  # fmt: skip
+        axes.legend(loc="upper left")
+        return figure
 
     @staticmethod
     def _pr(curve: Curve, labels: np.ndarray, scores: np.ndarray) -> Figure:

@@ -36,7 +36,16 @@ class DriftCollector(Collector):
         report = self._latest.get()
         if report is None:
             return
-        yield _gauge("fraud_drift_detected", "1 when the latest drift check found drift.", report.drifted)
+        yield _gauge(
+            "fraud_model_at_risk",
+            "1 when the latest drift check found the served model at risk (this starts a retrain).",
+            report.at_risk,
+        )
+        yield _gauge(
+            "fraud_input_drift_detected",
+            "1 when the latest drift check found input drift (a diagnostic: it never retrains by itself).",
+            report.input_drift,
+        )
         yield _gauge(
             "fraud_drift_insufficient_data",
             "1 when the latest drift check had too few rows to decide.",
@@ -56,6 +65,7 @@ class DriftCollector(Collector):
             len(report.window.skipped_files),
         )
         yield from self._columns(report)
+        yield from self._evidence(report)
         if report.alert_rate is not None:
             rate = GaugeMetricFamily(
                 "fraud_drift_alert_rate", "Share of rows flagged as fraud.", labels=["window"]
@@ -63,6 +73,37 @@ class DriftCollector(Collector):
             rate.add_metric(["observed"], report.alert_rate.observed_rate)
             rate.add_metric(["reference"], report.alert_rate.reference_rate)
             yield rate
+
+    @staticmethod
+    def _evidence(report: DriftReport) -> Iterator[Metric]:
+        if not report.evidence:
+            return
+        fired = GaugeMetricFamily(
+            "fraud_drift_evidence_fired",
+            "1 for each piece of model-at-risk evidence that fired.",
+            labels=["evidence"],
+        )
+        effect = GaugeMetricFamily(
+            "fraud_drift_evidence_effect",
+            "Each piece of evidence's effect size and the floor it must reach.",
+            labels=["evidence", "value"],
+        )
+        estimated = GaugeMetricFamily(
+            "fraud_estimated_quality",
+            "Precision and recall at the threshold estimated from the scores (no labels), and the "
+            "reference's estimate.", labels=["metric", "window"],
+        )  # fmt: skip
+        for item in report.evidence:
+            fired.add_metric([item.name], float(item.fired))
+            if item.effect is not None:
+                effect.add_metric([item.name, "effect"], item.effect)
+                effect.add_metric([item.name, "floor"], item.floor)
+            metric = item.name.removeprefix("estimated_")
+            if metric != item.name:
+                for window, value in (("observed", item.observed), ("reference", item.reference)):
+                    if value is not None:
+                        estimated.add_metric([metric, window], value)
+        yield from (fired, effect, estimated)
 
     @staticmethod
     def _columns(report: DriftReport) -> Iterator[Metric]:

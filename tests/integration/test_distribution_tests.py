@@ -1,0 +1,48 @@
+"""The drift check's p-values (scipy.special, for start-up time) held to scipy.stats, which computes the same
+tests with more machinery."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from fraud_detection.infrastructure.drift.scipy_tests import ScipyDistributionTests
+
+pytestmark = pytest.mark.integration
+TESTS = ScipyDistributionTests()
+
+
+@pytest.mark.parametrize("rows", [300, 1_000, 4_000, 20_000, 100_000])
+@pytest.mark.parametrize("p_value", [0.5, 0.1, 0.01, 1e-3, 1e-4, 1e-6])
+def test_the_ks_p_value_is_within_4_percent_of_the_exact_distribution(rows: int, p_value: float) -> None:
+    statistic = float(stats.kstwo.isf(p_value, rows))
+    exact = float(stats.kstwo.sf(statistic, rows))
+    assert TESTS.ks_p_value(statistic, rows) == pytest.approx(exact, rel=0.04)
+
+
+@pytest.mark.parametrize(
+    ("successes", "trials", "probability"),
+    [(5, 100, 0.05), (60, 200, 0.2), (0, 50, 0.3), (50, 50, 0.3), (300, 2_000, 0.1), (130, 1_130, 0.1),
+     (12, 13, 0.5), (7, 1_500, 0.004)],
+)  # fmt: skip
+def test_the_binomial_p_value_is_scipys_exact_two_sided_test(
+    successes: int, trials: int, probability: float
+) -> None:
+    expected = stats.binomtest(successes, trials, probability).pvalue
+    assert TESTS.binomial_p_value(successes, trials, probability) == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.parametrize(("statistic", "degrees"), [(0.5, 1), (28.0, 28), (60.0, 28), (200.0, 28)])
+def test_the_chi2_tail_is_scipys(statistic: float, degrees: int) -> None:
+    expected = stats.chi2.sf(statistic, degrees)
+    assert TESTS.chi2_p_value(statistic, degrees) == pytest.approx(expected, rel=1e-9)
+
+
+def test_a_random_window_gets_the_same_decision_as_scipys_two_sample_test() -> None:
+    """Where it matters: a drift of 0.05 standard deviations on 5,000 rows against 50,000."""
+    rng = np.random.default_rng(0)
+    reference, window = rng.standard_normal(50_000), rng.standard_normal(5_000) + 0.05
+    exact = stats.ks_2samp(window, reference)
+    effective = round(5_000 * 50_000 / 55_000)
+    assert TESTS.ks_p_value(float(exact.statistic), effective) == pytest.approx(exact.pvalue, rel=0.1)
