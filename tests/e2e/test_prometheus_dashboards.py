@@ -58,6 +58,16 @@ SERIES_TIMEOUT = 60.0  # report gauges may be cached ~15 s by the API's collecto
 DATA_TIMEOUT = 10.0
 FEEDBACK_LABELS = 200
 EXPRESSIONS = dashboard_expressions() + rule_expressions()
+DRIFT_VERDICT_ALERTS = ("FraudModelAtRisk", "FraudInputDrift")
+DRIFT_EVIDENCE = {
+    "score_distribution",
+    "alert_rate",
+    "outlier_pattern",
+    "estimated_precision",
+    "estimated_recall",
+    "realised_precision",
+    "realised_recall",
+}
 
 
 @dataclass(frozen=True)
@@ -384,6 +394,58 @@ def test_the_live_alerts_are_the_ones_this_traffic_should_raise(stack: Stack):
         "FraudDriftCheckMissing",
     }
     assert firing() & quiet == set()
+
+
+def test_the_drift_alerts_follow_the_two_verdicts_and_name_what_fired(stack: Stack):
+    """Whatever this traffic's check decided: FraudModelAtRisk (warning) fires exactly when the exported
+    verdict is "at risk" and names the evidence that fired; FraudInputDrift (info) exactly when inputs
+    drifted, naming them. The score is evidence, never an input."""
+    query = stack.prometheus.query
+
+    def label_values(promql: str, label: str) -> set[str]:
+        return {series["metric"][label] for series in query(promql)["data"]["result"]}
+
+    def verdict(name: str) -> bool:
+        result = query(f"max({name})")["data"]["result"]
+        assert result, f"no {name}"
+        return float(result[0]["value"][1]) == 1
+
+    at_risk, input_drift = verdict("fraud_model_at_risk"), verdict("fraud_input_drift_detected")
+    evidence = label_values("max by (evidence) (fraud_drift_evidence_fired)", "evidence")
+    fired = label_values("max by (evidence) (fraud_drift_evidence_fired) == 1", "evidence")
+    drifted = label_values('max by (feature) (fraud_drift_feature_drifted{feature!="score"}) == 1', "feature")
+    estimated = {
+        (series["metric"]["metric"], series["metric"]["window"])
+        for series in query("max by (metric, window) (fraud_estimated_quality)")["data"]["result"]
+    }
+
+    assert {"score_distribution", "alert_rate", "estimated_precision", "estimated_recall"} <= evidence
+    assert evidence <= DRIFT_EVIDENCE
+    assert estimated == {(m, w) for m in ("precision", "recall") for w in ("observed", "reference")}
+    assert at_risk == bool(fired)
+    assert input_drift == bool(drifted)
+
+    expected = {"FraudModelAtRisk"} if at_risk else set()
+    expected |= {"FraudInputDrift"} if input_drift else set()
+
+    def drift_alerts() -> dict[str, dict[str, Any]]:
+        alerts = stack.prometheus.api("alerts")["data"]["alerts"]
+        return {
+            alert["labels"]["alertname"]: alert
+            for alert in alerts
+            if alert["state"] == "firing" and alert["labels"]["alertname"] in DRIFT_VERDICT_ALERTS
+        }
+
+    wait_for(lambda: set(drift_alerts()) == expected, DATA_TIMEOUT, f"exactly the drift alerts {expected}")
+    alerts = drift_alerts()
+    if at_risk:
+        alert = alerts["FraudModelAtRisk"]
+        assert alert["labels"]["severity"] == "warning"
+        assert f"Evidence: {' '.join(sorted(fired))}." in alert["annotations"]["description"]
+    if input_drift:
+        alert = alerts["FraudInputDrift"]
+        assert alert["labels"]["severity"] == "info"
+        assert f"reference: {' '.join(sorted(drifted))}." in alert["annotations"]["description"]
 
 
 def test_the_recall_alert_joins_the_report_with_the_served_version(stack: Stack):
