@@ -23,6 +23,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -92,8 +94,8 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def split_rows(frame: pd.DataFrame, clusters: int, labels: int) -> dict[str, pd.DataFrame]:
-    frame = frame.sort_values(TIME, kind="stable").reset_index(drop=True)
+def held_out_pattern(frame: pd.DataFrame, clusters: int) -> pd.Index:
+    """The index of the frauds of one k-means cluster (on V1..V28) of `frame`'s frauds: the new pattern."""
     frauds = frame[frame[LABEL] == 1]
     found = KMeans(n_clusters=clusters, n_init=10, random_state=0).fit_predict(frauds[list(V_COLUMNS)])
     sizes = np.bincount(found, minlength=clusters)
@@ -116,6 +118,12 @@ def split_rows(frame: pd.DataFrame, clusters: int, labels: int) -> dict[str, pd.
         f"by a model fit without it: { {c: round(v, 3) for c, v in unseen_score.items()} }; "
         f"held out: cluster {held}, {sizes[held]} frauds"
     )
+    return pattern
+
+
+def split_rows(frame: pd.DataFrame, clusters: int, labels: int) -> dict[str, pd.DataFrame]:
+    frame = frame.sort_values(TIME, kind="stable").reset_index(drop=True)
+    pattern = held_out_pattern(frame, clusters)
     others = frame.drop(index=pattern)
     # Base and post-drift rows by a hash of (Time, Amount, V1), as benchmarks/real_data.py: the shared rows
     # over-represent the first hours of the file, and a time cut leaves a base whose V3 mean (0.65) fails
@@ -140,13 +148,52 @@ def label_through_the_api(home: Home, stream: pd.DataFrame) -> tuple[float | Non
     """Serve the champion, score the stream, post its labels; then retrain and wait until the API serves the
     new champion. Returns the seconds from the last label to the new champion being served (None when the
     gate kept the old one), the retrained version and the gate's reason."""
+    with serving(home) as client:
+        before = client.get("/v1/model").json()["version"]
+        ids = [f"s-{i}" for i in range(len(stream))]
+        rows = [
+            {name: float(value) for name, value in zip(("Time", *SCORING_INPUTS), values, strict=True)}
+            | {"transaction_id": tid}
+            for tid, values in zip(ids, stream[[TIME, *SCORING_INPUTS]].to_numpy(), strict=True)
+        ]
+        for start in range(0, len(rows), BATCH):
+            response = client.post("/v1/score/batch", json={"transactions": rows[start : start + BATCH]})
+            response.raise_for_status()
+        time.sleep(2)  # the capture flushes every 0.5 s
+        labels = [
+            {"transaction_id": tid, "is_fraud": bool(y)} for tid, y in zip(ids, stream[LABEL], strict=True)
+        ]
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        for start in range(0, len(labels), BATCH):
+            response = client.post(
+                "/v1/feedback", json={"labels": labels[start : start + BATCH]}, headers=headers
+            )
+            response.raise_for_status()
+        last_label = time.perf_counter()
+        home.run("retrain", "--reason", "adaptation benchmark")
+        versions = json.loads(home.run("model", "list", "--json"))
+        new = max(versions, key=lambda v: v["version"])
+        reason = new["tags"].get("promotion_reason", "")
+        if "champion" not in new["aliases"]:
+            return None, int(new["version"]), reason
+        while (served := client.get("/v1/model").json()["version"]) == before:
+            if time.perf_counter() - last_label > 600:
+                sys.exit(
+                    "the API did not serve a new champion within 10 minutes (the gate kept the old one?)"
+                )
+            time.sleep(0.2)
+        return time.perf_counter() - last_label, int(served), reason
+
+
+@contextmanager
+def serving(home: Home) -> Iterator[httpx.Client]:
+    """`fraud serve` on a free port of loopback (captures flushed every 0.5 s), a client once it is ready."""
     port = free_port()
     log = (home.path / "serve.log").open("wb")
     env = home.env | {"FRAUD_MODEL_POLL_SECONDS": "1", "FRAUD_CAPTURE_MAX_SECONDS": "0.5"}
     server = subprocess.Popen([FRAUD, "serve", "--port", str(port)], env=env, stdout=log, stderr=log)
-    url = f"http://127.0.0.1:{port}"
     try:
-        with httpx.Client(base_url=url, timeout=60) as client:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
             deadline = time.monotonic() + 90
             while True:
                 try:
@@ -157,41 +204,7 @@ def label_through_the_api(home: Home, stream: pd.DataFrame) -> tuple[float | Non
                 if time.monotonic() > deadline:
                     sys.exit("fraud serve did not become ready")
                 time.sleep(0.3)
-            before = client.get("/v1/model").json()["version"]
-            ids = [f"s-{i}" for i in range(len(stream))]
-            rows = [
-                {name: float(value) for name, value in zip(("Time", *SCORING_INPUTS), values, strict=True)}
-                | {"transaction_id": tid}
-                for tid, values in zip(ids, stream[[TIME, *SCORING_INPUTS]].to_numpy(), strict=True)
-            ]
-            for start in range(0, len(rows), BATCH):
-                response = client.post("/v1/score/batch", json={"transactions": rows[start : start + BATCH]})
-                response.raise_for_status()
-            time.sleep(2)  # the capture flushes every 0.5 s
-            labels = [
-                {"transaction_id": tid, "is_fraud": bool(y)}
-                for tid, y in zip(ids, stream[LABEL], strict=True)
-            ]
-            headers = {"Authorization": f"Bearer {TOKEN}"}
-            for start in range(0, len(labels), BATCH):
-                response = client.post(
-                    "/v1/feedback", json={"labels": labels[start : start + BATCH]}, headers=headers
-                )
-                response.raise_for_status()
-            last_label = time.perf_counter()
-            home.run("retrain", "--reason", "adaptation benchmark")
-            versions = json.loads(home.run("model", "list", "--json"))
-            new = max(versions, key=lambda v: v["version"])
-            reason = new["tags"].get("promotion_reason", "")
-            if "champion" not in new["aliases"]:
-                return None, int(new["version"]), reason
-            while (served := client.get("/v1/model").json()["version"]) == before:
-                if time.perf_counter() - last_label > 600:
-                    sys.exit(
-                        "the API did not serve a new champion within 10 minutes (the gate kept the old one?)"
-                    )
-                time.sleep(0.2)
-            return time.perf_counter() - last_label, int(served), reason
+            yield client
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(30)

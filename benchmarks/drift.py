@@ -5,14 +5,16 @@ gives the reference profile (stored at training) and the model that scores every
   windows   for each of the generator's scenarios, `--windows` windows of `--window-rows` rows drawn with
             fresh seeds (never the training seed), scored by the champion, and compared with the profile
             by the project's decision rule (application/drift/compare.py, scipy p-values). Scenario "none"
-            gives the false-alarm rate, the others the detection rate; per scenario it also counts which
-            test fired (input columns, score, alert rate).
+            gives the false-alarm rate of the "model at risk" verdict; for the others it counts the windows
+            that hurt the model (realised precision or recall more than 0.10 below scenario none's) and
+            how many of those were judged at risk, the input-drift diagnostic, and the evidence fired.
   timing    a 100,000-row window captured through the real prediction log (Parquet in a local store),
             checked end to end by the CheckDrift use case (read, compare, chart, store), and the compare
             step alone; the baseline is the textbook check in the same run: scipy's two-sample
             `ks_2samp` of every column against the training rows themselves (what the quantile profile
             replaces), reported as a ratio.
-Aims (issue 5): false alarms <= 1%, detection >= 99% per drift scenario, a 100k-row check under 2 s.
+Aims (issue 12): "model at risk" on at most 1% of unchanged windows, at least 99% of the windows that hurt
+the model detected, a 100k-row check under 2 s.
 Writes benchmarks/out/drift.json.
 
     .venv/bin/python benchmarks/drift.py [--home <home trained after profiles existed>] [--windows 200]
@@ -60,6 +62,7 @@ from fraud_detection.settings import Settings
 
 TIMING_ROWS = 100_000
 TIMING_REPEATS = 3
+HARM = 0.10  # DriftPolicy.realised_tolerance: a fall of realised precision or recall that counts as harm
 TRAINING_SEED = 42
 
 
@@ -93,36 +96,74 @@ def champion(home: Path) -> tuple[FraudModel, ReferenceProfile, Settings]:
 
 def scored_windows(
     model: FraudModel, scenario: str, windows: int, rows: int, seed: int
-) -> list[tuple[np.ndarray, np.ndarray]]:
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     frame = generate_transactions(windows * rows, seed=seed, scenario=scenario)
     # Windows are random draws, not consecutive slices of time-sorted rows: production windows mix the
     # hours of a day less than a time slice of two generated days would (diurnal Amount patterns).
     order = np.random.default_rng(seed).permutation(len(frame))
     inputs = frame[list(SCORING_INPUTS)].to_numpy(dtype=np.float64)[order]
+    labels = frame["Class"].to_numpy(dtype=np.int64)[order]
     probabilities = model.predict_matrix(feature_matrix(inputs))
     return [
-        (inputs[i * rows : (i + 1) * rows], probabilities[i * rows : (i + 1) * rows]) for i in range(windows)
+        (
+            inputs[i * rows : (i + 1) * rows],
+            probabilities[i * rows : (i + 1) * rows],
+            labels[i * rows : (i + 1) * rows],
+        )
+        for i in range(windows)
     ]
 
 
+def realised(labels: np.ndarray, probabilities: np.ndarray, threshold: float) -> tuple[float, float]:
+    alerts, frauds = probabilities >= threshold, labels == 1
+    hits = int(np.count_nonzero(alerts & frauds))
+    return hits / max(int(alerts.sum()), 1), hits / max(int(frauds.sum()), 1)
+
+
 def detection(model: FraudModel, profile: ReferenceProfile, windows: int, rows: int) -> dict[str, Any]:
+    """Per scenario: windows judged "model at risk" (the verdict that retrains), windows with input drift
+    (the diagnostic), the evidence fired, and the realised precision/recall at the threshold; a window
+    "hurt" when either fell more than HARM below the unchanged windows' mean."""
     policy, tests = DriftPolicy(), ScipyDistributionTests()
     results: dict[str, Any] = {}
+    baseline: tuple[float, float] | None = None
     for number, name in enumerate(SCENARIOS):
         started = time.perf_counter()
-        flagged, fired = 0, Counter[str]()
-        for inputs, probabilities in scored_windows(model, name, windows, rows, seed=1_000 + number):
-            drifted = compare(profile, inputs, probabilities, policy, tests).fired()
-            flagged += bool(drifted)
-            fired.update(drifted)
+        at_risk, input_drift, hurt, hurt_detected, fired = 0, 0, 0, 0, Counter[str]()
+        quality = []
+        for inputs, probabilities, labels in scored_windows(model, name, windows, rows, seed=1_000 + number):
+            found = compare(profile, inputs, probabilities, policy, tests)
+            at_risk += found.at_risk
+            input_drift += found.input_drift
+            fired.update(found.fired())
+            quality.append(realised(labels, probabilities, profile.threshold))
+            if (
+                baseline is not None
+                and max(baseline[0] - quality[-1][0], baseline[1] - quality[-1][1]) > HARM
+            ):
+                hurt += 1
+                hurt_detected += found.at_risk
+        precision, recall = (float(np.mean(values)) for values in zip(*quality, strict=True))
+        if baseline is None:  # SCENARIOS starts with "none"
+            baseline = (precision, recall)
         results[name] = {
             "windows": windows,
-            "flagged": flagged,
-            "rate": flagged / windows,
-            "tests_fired": dict(fired.most_common()),
+            "at_risk": at_risk,
+            "rate": at_risk / windows,
+            "input_drift": input_drift,
+            "evidence_fired": dict(fired.most_common()),
+            "realised_precision": precision,
+            "realised_recall": recall,
+            "hurt": hurt,
+            "hurt_detected": hurt_detected,
             "seconds": time.perf_counter() - started,
         }
-        print(f"  {name:<18} flagged {flagged:>3}/{windows}  {dict(fired.most_common(4))}", flush=True)
+        print(
+            f"  {name:<22} at risk {at_risk:>3}/{windows}  input drift {input_drift:>3}  realised P/R "
+            f"{precision:.3f}/{recall:.3f}  hurt {hurt:>3} (detected {hurt_detected:>3})  "
+            f"{dict(fired.most_common(4))}",
+            flush=True,
+        )
     return results
 
 
@@ -186,11 +227,13 @@ def main() -> int:
     windows = detection(model, profile, options.windows, options.window_rows)
     print(f"time to check a {TIMING_ROWS:,}-row window:", flush=True)
     timed = timing(model, profile, home)
-    aims = [bench.Aim("false alarms, scenario none", 100 * windows["none"]["rate"], "<=", 1.0, "%")]
+    aims = [bench.Aim("model at risk without change (none)", 100 * windows["none"]["rate"], "<=", 1.0, "%")]
     aims += [
-        bench.Aim(f"detection, {name}", 100 * result["rate"], ">=", 99.0, "%")
+        bench.Aim(
+            f"hurt windows detected, {name}", 100 * result["hurt_detected"] / result["hurt"], ">=", 99.0, "%"
+        )
         for name, result in windows.items()
-        if name != "none"
+        if name != "none" and result["hurt"]
     ]
     aims += [
         bench.Aim(f"check {TIMING_ROWS // 1000}k rows end to end", timed["end_to_end_s"], "<", 2.0, " s"),
