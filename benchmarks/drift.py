@@ -5,9 +5,9 @@ gives the reference profile (stored at training) and the model that scores every
   windows   for each of the generator's scenarios, `--windows` windows of `--window-rows` rows drawn with
             fresh seeds (never the training seed), scored by the champion, and compared with the profile
             by the project's decision rule (application/drift/compare.py, scipy p-values). Scenario "none"
-            gives the false-alarm rate of the "model at risk" verdict; for the others it counts the windows
-            that hurt the model (realised precision or recall more than 0.10 below scenario none's) and
-            how many of those were judged at risk, the input-drift diagnostic, and the evidence fired.
+            gives the false-alarm rate of the "model at risk" verdict; a scenario whose mean realised
+            precision or recall falls more than 0.10 below none's hurts, and must be judged at risk in
+            99% of its windows; also the input-drift diagnostic and the evidence fired.
   timing    a 100,000-row window captured through the real prediction log (Parquet in a local store),
             checked end to end by the CheckDrift use case (read, compare, chart, store), and the compare
             step alone; the baseline is the textbook check in the same run: scipy's two-sample
@@ -122,14 +122,16 @@ def realised(labels: np.ndarray, probabilities: np.ndarray, threshold: float) ->
 
 def detection(model: FraudModel, profile: ReferenceProfile, windows: int, rows: int) -> dict[str, Any]:
     """Per scenario: windows judged "model at risk" (the verdict that retrains), windows with input drift
-    (the diagnostic), the evidence fired, and the realised precision/recall at the threshold; a window
-    "hurt" when either fell more than HARM below the unchanged windows' mean."""
+    (the diagnostic), the evidence fired, and the mean realised precision/recall at the threshold. A
+    scenario hurts when either mean falls more than HARM below scenario none's; judged per scenario, not per
+    window: a 5,000-row window of generated traffic holds about 9 frauds, so one window's recall moves by
+    0.1 on its own."""
     policy, tests = DriftPolicy(), ScipyDistributionTests()
     results: dict[str, Any] = {}
     baseline: tuple[float, float] | None = None
     for number, name in enumerate(SCENARIOS):
         started = time.perf_counter()
-        at_risk, input_drift, hurt, hurt_detected, fired = 0, 0, 0, 0, Counter[str]()
+        at_risk, input_drift, fired = 0, 0, Counter[str]()
         quality = []
         for inputs, probabilities, labels in scored_windows(model, name, windows, rows, seed=1_000 + number):
             found = compare(profile, inputs, probabilities, policy, tests)
@@ -137,15 +139,9 @@ def detection(model: FraudModel, profile: ReferenceProfile, windows: int, rows: 
             input_drift += found.input_drift
             fired.update(found.fired())
             quality.append(realised(labels, probabilities, profile.threshold))
-            if (
-                baseline is not None
-                and max(baseline[0] - quality[-1][0], baseline[1] - quality[-1][1]) > HARM
-            ):
-                hurt += 1
-                hurt_detected += found.at_risk
         precision, recall = (float(np.mean(values)) for values in zip(*quality, strict=True))
-        if baseline is None:  # SCENARIOS starts with "none"
-            baseline = (precision, recall)
+        baseline = baseline or (precision, recall)  # SCENARIOS starts with "none"
+        harm = max(baseline[0] - precision, baseline[1] - recall)
         results[name] = {
             "windows": windows,
             "at_risk": at_risk,
@@ -154,13 +150,13 @@ def detection(model: FraudModel, profile: ReferenceProfile, windows: int, rows: 
             "evidence_fired": dict(fired.most_common()),
             "realised_precision": precision,
             "realised_recall": recall,
-            "hurt": hurt,
-            "hurt_detected": hurt_detected,
+            "harm": harm,
+            "hurt": harm > HARM,
             "seconds": time.perf_counter() - started,
         }
         print(
             f"  {name:<22} at risk {at_risk:>3}/{windows}  input drift {input_drift:>3}  realised P/R "
-            f"{precision:.3f}/{recall:.3f}  hurt {hurt:>3} (detected {hurt_detected:>3})  "
+            f"{precision:.3f}/{recall:.3f} (harm {harm:+.3f}{', hurts' if harm > HARM else ''})  "
             f"{dict(fired.most_common(4))}",
             flush=True,
         )

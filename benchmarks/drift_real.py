@@ -168,6 +168,9 @@ def summarise(scenario: str, results: list[dict[str, Any]], baseline: dict[str, 
         "estimated_recall": mean("estimated_recall"),
         "mae_precision": mae("precision"),
         "mae_recall": mae("recall"),
+        "harm": max(
+            baseline["precision"] - mean("realised_precision"), baseline["recall"] - mean("realised_recall")
+        ),
         "hurt": len(hurt),
         "hurt_detected": sum(r["at_risk"] for r in hurt),
         "check_seconds_median": statistics.median(r["seconds"] for r in results),
@@ -177,7 +180,8 @@ def summarise(scenario: str, results: list[dict[str, Any]], baseline: dict[str, 
         f"input drift {summary['input_drift']:>3}  "
         f"realised P/R {summary['realised_precision']:.3f}/{summary['realised_recall']:.3f}  "
         f"estimated {summary['estimated_precision']:.3f}/{summary['estimated_recall']:.3f} "
-        f"(MAE {summary['mae_precision']:.3f}/{summary['mae_recall']:.3f})  hurt {summary['hurt']:>3}, "
+        f"(MAE {summary['mae_precision']:.3f}/{summary['mae_recall']:.3f})  harm {summary['harm']:+.3f}, "
+        f"windows hurt {summary['hurt']:>3}, "
         f"detected {summary['hurt_detected']:>3}  fired {summary['fired']}",
         flush=True,
     )

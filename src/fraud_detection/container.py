@@ -136,10 +136,10 @@ def make_plotter() -> EvaluationPlotter:
 
 def make_publisher(settings: Settings, retrain_launch: LaunchMode) -> EventPublisher:
     if settings.event_bus:
-        from fraud_detection.infrastructure.events import EventBridgePublisher
+        from fraud_detection.infrastructure.events.eventbridge import EventBridgePublisher
 
         return EventBridgePublisher(settings.event_bus, settings.aws_region)
-    from fraud_detection.infrastructure.events import InProcessPublisher
+    from fraud_detection.infrastructure.events.in_process import InProcessPublisher
     from fraud_detection.infrastructure.events.retrain_launcher import SubprocessRetrainLauncher
     from fraud_detection.infrastructure.events.retrain_lock import lock_path
 

@@ -91,8 +91,12 @@ def test_import_then_measure(container, tmp_path):
     assert measured.exit_code == 0, measured.output
     (model,) = json.loads(measured.stdout)["models"]
     assert (model["labelled"], model["precision"], model["recall"]) == (4, 0.5, 0.5)
+    # from the scores alone: alerts a (0.9) and c (0.8) of 2.0 expected frauds
+    assert model["estimated_precision"] == pytest.approx(0.85)
+    assert model["estimated_recall"] == pytest.approx(0.85)
     table = run("quality", "measure")
     assert "0.5000" in table.stdout
+    assert "0.8500" in table.stdout  # shown beside the realised figures
     assert "quality/latest.json" in table.stdout
 
 
