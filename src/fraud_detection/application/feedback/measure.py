@@ -8,7 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
+
 from fraud_detection.application.feedback.record import utc_now
+from fraud_detection.domain.drift.estimate import calibrated
 from fraud_detection.domain.errors import InvalidDataError, ObjectNotFoundError
 from fraud_detection.domain.feedback import QualityReport, TimeWindow, realised_quality
 from fraud_detection.domain.ports.drift import ReferenceProfiles
@@ -53,7 +56,7 @@ class VersionCalibration:
             profile = self._profiles.load(self._model_name, version)
             self._weights[version] = profile.positive_weight if profile else 1.0
         weight = self._weights[version]
-        return probability if weight == 1.0 else probability / (probability + (1 - probability) * weight)
+        return float(calibrated(np.asarray(probability), weight))
 
 
 class MeasureRealisedQuality:
