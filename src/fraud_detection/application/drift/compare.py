@@ -47,7 +47,7 @@ def compare(
             score.drifted, f"score PSI {score.psi:.3f}, KS {score.ks_statistic:.3f}",
         ),
         Evidence(
-            "alert_rate", alert_rate.observed_rate, alert_rate.reference_rate, _relative_change(alert_rate),
+            "alert_rate", alert_rate.observed_rate, alert_rate.reference_rate, alert_rate.relative_change,
             policy.min_alert_rate_change, alert_rate.p_value, alert_rate.drifted,
             f"alert rate {alert_rate.observed_rate:.3%} vs {alert_rate.reference_rate:.3%}",
         ),
@@ -124,11 +124,6 @@ def _column(
     return ColumnDrift(name or profile.name, psi, statistic, p_value, drifted)
 
 
-def _relative_change(rate: AlertRateDrift) -> float:
-    reference = rate.reference_rate
-    return abs(rate.observed_rate - reference) / reference if reference else float("inf")
-
-
 def _alert_rate(
     reference: ReferenceProfile,
     probabilities: np.ndarray,
@@ -142,7 +137,7 @@ def _alert_rate(
     k, big_k = int(np.count_nonzero(probabilities >= reference.threshold)), reference.alerts
     p_value = 1.0 if k + big_k == 0 else tests.binomial_p_value(k, k + big_k, n / (n + big_n))
     found = AlertRateDrift(k, n, big_k, big_n, p_value, False)
-    drifted = bool(p_value < alpha and _relative_change(found) >= policy.min_alert_rate_change)
+    drifted = bool(p_value < alpha and found.relative_change >= policy.min_alert_rate_change)
     return AlertRateDrift(k, n, big_k, big_n, p_value, drifted)
 
 

@@ -39,6 +39,12 @@ class AlertRateDrift:
     def reference_rate(self) -> float:
         return self.reference_alerts / self.reference_rows
 
+    @property
+    def relative_change(self) -> float:
+        """How far the observed rate moved, as a share of the reference's (infinite from a zero rate)."""
+        reference = self.reference_rate
+        return abs(self.observed_rate - reference) / reference if reference else float("inf")
+
 
 @dataclass(frozen=True)
 class OutlierDrift:
