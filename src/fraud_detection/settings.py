@@ -6,13 +6,21 @@ README's configuration reference is generated from this class (`fraud config`); 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from fraud_detection.domain.batch_roots import BatchRoots, check_roots, normalize_root
 
 MIN_TOKEN_LENGTH = 16
 FEEDBACK_URL_SCHEMES = ("redis://", "rediss://", "unix://")
+# FRAUD_HOME entries that are the system's own state: batch roots may not overlap them.
+STATE_ENTRIES = (
+    "store", "mlflow.db", "mlartifacts", "serving", "compiled-models", "scratch", "logs", "feedback.db",
+    "api-clients.json", "reports",
+)  # fmt: skip
 
 
 class Settings(BaseSettings):
@@ -98,6 +106,16 @@ class Settings(BaseSettings):
         3600, gt=0, description="Seconds before a task a dead worker held is handed to another worker."
     )
     batch_chunk_rows: int = Field(250_000, gt=0, description="Rows per batch-scoring task (chunk).")
+    batch_input_roots: str | None = Field(
+        None,
+        description="Where batch jobs may read: comma-separated folders and/or `s3://bucket/prefix`; "
+        "default `<home>/batch/in`. Never inside the system's own state.",
+    )
+    batch_output_roots: str | None = Field(
+        None,
+        description="Where batch jobs may write (never overwriting): folders and/or `s3://bucket/prefix`; "
+        "default `<home>/batch/out`. Never inside the system's own state.",
+    )
     worker_metrics_port: int = Field(
         9100, ge=0, le=65535, description="`fraud worker`'s /metrics port (0=off)."
     )
@@ -176,6 +194,23 @@ class Settings(BaseSettings):
             raise ValueError(f"must start with one of {schemes} (or be empty for SQLite)")
         return value
 
+    @field_validator("batch_input_roots", "batch_output_roots", mode="after")
+    @classmethod
+    def _batch_roots(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """A root inside FRAUD_HOME's state (store, MLflow, model cache...) is refused at start."""
+        if value is not None:
+            setting = f"FRAUD_{str(info.field_name).upper()}"
+            check_roots(setting, _roots(value), batch_state(info.data), _home(info.data))
+        return value
+
+    @property
+    def batch_roots(self) -> BatchRoots:
+        """Resolved (realpath) input and output roots of batch jobs."""
+        home = self.home.resolve()
+        inputs = _roots(self.batch_input_roots or str(home / "batch" / "in"))
+        outputs = _roots(self.batch_output_roots or str(home / "batch" / "out"))
+        return BatchRoots(inputs, outputs)
+
     @property
     def resolved_storage_uri(self) -> str:
         return self.storage_uri or str((self.home / "store").resolve())
@@ -202,3 +237,31 @@ class Settings(BaseSettings):
     def feedback_db_path(self) -> Path:
         """The SQLite feedback store (when FRAUD_FEEDBACK_URL is unset), shared by this host's API workers."""
         return (self.home / "feedback.db").resolve()
+
+
+def _roots(text: str) -> tuple[str, ...]:
+    """Comma-separated roots: S3 prefixes as given, folders resolved (realpath) against the working folder."""
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    return tuple(
+        normalize_root(item if item.startswith("s3://") else os.path.realpath(os.path.expanduser(item)))
+        for item in items
+    )
+
+
+def _home(data: dict[str, object]) -> str:
+    return os.path.realpath(Path(str(data.get("home", ".fraud"))).expanduser())
+
+
+def batch_state(data: dict[str, object]) -> dict[str, str]:
+    """The system's own state that batch roots must stay clear of (name -> normalised location)."""
+    home = Path(_home(data))
+    store = str(data.get("storage_uri") or home / "store")
+    state = {name: str(home / name) for name in STATE_ENTRIES}
+    state["FRAUD_STORAGE_URI"] = store.removeprefix("file://") if not store.startswith("s3://") else store
+    tracking = str(data.get("mlflow_tracking_uri") or "")
+    if tracking.startswith("sqlite:///"):
+        state["MLFLOW_TRACKING_URI"] = tracking.removeprefix("sqlite:///")
+    return {
+        name: normalize_root(location if location.startswith("s3://") else os.path.realpath(location))
+        for name, location in state.items()
+    }

@@ -69,3 +69,9 @@ class IncompatibleModelError(FraudDetectionError):
 
 class ReferenceProfileMissingError(FraudDetectionError):
     """The model version to check has no stored reference profile (it predates them): retrain to get one."""
+
+
+class LocationNotAllowedError(DataSourceError):
+    """A batch job's input or output is outside the configured roots, missing, a symlink or unreadable (one
+    message for all, so a refusal reveals nothing about files outside the roots), or an output that
+    already exists (outputs never overwrite anything)."""
