@@ -173,7 +173,7 @@ def test_a_taken_buffer_put_back_is_written_first_and_abandon_counts_it_as_lost(
     taken = rows.take()
     assert taken is not None
     taken.start += 1  # its first row was written, then the store failed
-    rows.settle(1)
+    rows.settle(1, taken.bytes_of(0, 1))
     assert rows.put_back(taken) == 0
     rows.seal()
     assert [pending_values(buffer) for buffer in iter(rows.take, None)] == [[1.0], [10.0]]

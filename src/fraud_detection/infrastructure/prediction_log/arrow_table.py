@@ -28,11 +28,11 @@ BUILD_ERRORS = (ValueError, TypeError, pa.ArrowException)
 MICROSECONDS = 1_000_000
 
 
-def buffer_table(buffer: ColumnBuffer) -> pa.Table:
-    """The rows `start:stop` in PREDICTION_SCHEMA order; raises one of BUILD_ERRORS when an object column
-    holds something other than text or None. Numeric columns may share the buffer's memory (no copy), so
-    encode the table before the buffer is released for reuse."""
-    rows = slice(buffer.start, buffer.stop)
+def buffer_table(buffer: ColumnBuffer, rows: slice | None = None) -> pa.Table:
+    """The rows `start:stop` (or `rows`) in PREDICTION_SCHEMA order; raises one of BUILD_ERRORS when an
+    object column holds something other than text or None. Numeric columns may share the buffer's memory
+    (no copy), so encode the table before the buffer is released for reuse."""
+    rows = slice(buffer.start, buffer.stop) if rows is None else rows
     inputs = buffer.inputs[rows]
     arrays = [pa.array(inputs[:, column]) for column in range(INPUT_WIDTH)]
     arrays += [

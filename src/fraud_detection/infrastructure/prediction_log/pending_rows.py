@@ -1,23 +1,28 @@
-"""The in-memory queue between request threads and the writer: column buffers, bounded in rows.
+"""The in-memory queue between request threads and the writer: column buffers, bounded in bytes (and rows).
 
 Request threads copy rows into the current buffer; when it is full (or the writer finds its first row old
 enough) it is sealed and queued, and a spare takes its place, so appends never wait for a write (double
 buffering). The writer takes sealed buffers, writes them and hands them back as spares. While storage is
-down sealed buffers pile up; above `max_rows` the oldest rows are dropped (and counted) so memory stays
-bounded and the request path never blocks. Rows a writer has taken stay counted as pending until it settles
-them (written or dropped) or puts the buffer back (failed write).
+down (and the local spill too) sealed buffers pile up; above `max_bytes` (or `max_rows`) the oldest rows
+are dropped (and counted) so memory stays bounded and the request path never blocks. Rows a writer has
+taken stay counted as pending until it settles them (written, spilled or dropped) or puts the buffer back
+(failed write).
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 import threading
 from collections import deque
 from collections.abc import Callable
 
+import numpy as np
+
 from fraud_detection.domain.ports.prediction_log import PredictionBatch
 from fraud_detection.infrastructure.prediction_log.column_buffer import (
     COPY_ERRORS,
+    SLOT_BYTES,
     ColumnBuffer,
     batch_problem,
 )
@@ -35,16 +40,26 @@ class UnwritableBatchError(ValueError):
 
 
 class PendingRows:
-    def __init__(self, *, buffer_rows: int, max_rows: int, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        *,
+        buffer_rows: int,
+        max_rows: int,
+        clock: Callable[[], float],
+        max_bytes: float = math.inf,
+    ) -> None:
         self._lock = threading.Lock()
         self._buffer_rows = buffer_rows
         self._current = ColumnBuffer(buffer_rows)
         self._spares = [ColumnBuffer(buffer_rows)]
         self._sealed: deque[ColumnBuffer] = deque()
         self._max_rows = max_rows
+        self._max_bytes = max_bytes
         self._clock = clock
         self._numbers = itertools.count()
         self._rows = 0
+        self._bytes = 0
+        self._discarded: list[ColumnBuffer] = []  # dropped whole while queued: their journals can go
         self._closed = False
         self._abandoned = False
         self.rows_dropped = 0
@@ -52,6 +67,23 @@ class PendingRows:
     @property
     def rows(self) -> int:
         return self._rows
+
+    @property
+    def bytes(self) -> int:
+        """Bytes held by the pending rows (slots and strings), taken ones included."""
+        return self._bytes
+
+    def unjournaled(self) -> list[tuple[ColumnBuffer, int, int]]:
+        """(buffer, generation, stop) of queued buffers with rows past their journaled mark."""
+        with self._lock:
+            buffers = [*self._sealed, self._current]
+            return [(b, b.generation, b.stop) for b in buffers if b.stop > b.journaled]
+
+    def take_discarded(self) -> list[ColumnBuffer]:
+        """Buffers whose rows were all dropped since the last call (their journal files are stale)."""
+        with self._lock:
+            discarded, self._discarded = self._discarded, []
+            return discarded
 
     def add(self, batch: PredictionBatch) -> tuple[bool, int]:
         """Copy a batch's rows in; return (the writer should look now, rows dropped to stay within the bound).
@@ -103,10 +135,11 @@ class PendingRows:
                 self._seal_current()
             return self._sealed.popleft() if self._sealed else None
 
-    def settle(self, rows: int, *, dropped: bool = False) -> None:
-        """Taken rows are done with: written, or dropped as unwritable."""
+    def settle(self, rows: int, nbytes: int, *, dropped: bool = False) -> None:
+        """Taken rows (holding `nbytes`) are done with: written or spilled, or dropped as unwritable."""
         with self._lock:
             self._rows -= rows
+            self._bytes -= nbytes
             if dropped:
                 self.rows_dropped += rows
 
@@ -117,10 +150,11 @@ class PendingRows:
             if self._abandoned:
                 lost = buffer.rows
                 self._rows -= lost
+                self._bytes -= buffer.bytes_of(buffer.start, buffer.stop)
                 self.rows_dropped += lost
                 return lost
             self._sealed.appendleft(buffer)
-            return self._drop_oldest() if self._rows > self._max_rows else 0
+            return self._drop_oldest() if self._over() else 0
 
     def release(self, buffer: ColumnBuffer) -> None:
         """A taken buffer whose rows are all settled: keep it as a spare."""
@@ -140,6 +174,7 @@ class PendingRows:
         with self._lock:
             self._abandoned = True
             lost = self._queued_rows()
+            self._bytes -= sum(b.bytes_of(b.start, b.stop) for b in [*self._sealed, self._current])
             self._sealed.clear()
             self._current.start = self._current.stop
             self._rows -= lost
@@ -170,33 +205,31 @@ class PendingRows:
         was_empty = buffer.stop == buffer.start and not self._sealed
         number = next(self._numbers)
         if buffer.stop + rows > buffer.capacity:
-            sealed = self._copy_across(batch, rows, number)
+            sealed, nbytes = self._copy_across(batch, rows, number)
         else:
             if buffer.stop == buffer.start:
                 buffer.appended_at = self._clock()
-            if rows == 1:
-                buffer.put_row(batch, number)
-            else:
-                buffer.put(batch, number, 0, rows)
+            nbytes = buffer.put_row(batch, number) if rows == 1 else buffer.put(batch, number, 0, rows)
             sealed = buffer.stop == buffer.capacity
             if sealed:
                 self._seal_current()
         self._rows += rows
-        dropped = self._drop_oldest() if self._rows > self._max_rows else 0
+        self._bytes += nbytes
+        dropped = self._drop_oldest() if self._over() else 0
         return was_empty or sealed, dropped
 
-    def _copy_across(self, batch: PredictionBatch, rows: int, number: int) -> bool:
+    def _copy_across(self, batch: PredictionBatch, rows: int, number: int) -> tuple[bool, int]:
         """A batch larger than the room left fills the current buffer, then fresh ones. Nothing is sealed
         until every row is in, so a value numpy rejects midway is undone (the lock is held throughout)."""
         first, first_stop = self._current, self._current.stop
         filled: list[ColumnBuffer] = []
-        buffer, begin = first, 0
+        buffer, begin, nbytes = first, 0, 0
         try:
             while begin < rows:
                 if buffer.stop == buffer.start:
                     buffer.appended_at = self._clock()
                 end = begin + min(rows - begin, buffer.capacity - buffer.stop)
-                buffer.put(batch, number, begin, end)
+                nbytes += buffer.put(batch, number, begin, end)
                 begin = end
                 if buffer.stop == buffer.capacity:
                     filled.append(buffer)
@@ -210,7 +243,7 @@ class PendingRows:
             raise
         self._sealed.extend(filled)
         self._current = buffer
-        return True
+        return True, nbytes
 
     def _seal_current(self) -> None:
         self._sealed.append(self._current)
@@ -219,17 +252,25 @@ class PendingRows:
     def _fresh(self) -> ColumnBuffer:
         return self._spares.pop() if self._spares else ColumnBuffer(self._buffer_rows)
 
+    def _over(self) -> bool:
+        return self._rows > self._max_rows or self._bytes > self._max_bytes
+
     def _drop_oldest(self) -> int:
-        """Skip the oldest queued rows (never those a writer has taken) until the bound holds."""
-        excess = self._rows - self._max_rows
+        """Skip the oldest queued rows (never those a writer has taken) until both bounds hold."""
         dropped = 0
-        while excess > dropped and (self._sealed or self._current.rows):
+        while self._over() and (self._sealed or self._current.rows):
             buffer = self._sealed[0] if self._sealed else self._current
-            skipped = min(excess - dropped, buffer.rows)
-            buffer.start += skipped
-            dropped += skipped
+            skip = max(self._rows - self._max_rows, 0)
+            excess_bytes = self._bytes - self._max_bytes
+            if excess_bytes > 0:
+                sizes = np.cumsum(buffer.text_bytes[buffer.start : buffer.stop] + SLOT_BYTES)
+                skip = max(skip, int(np.searchsorted(sizes, excess_bytes)) + 1)
+            skip = min(skip, buffer.rows)
+            self._bytes -= buffer.bytes_of(buffer.start, buffer.start + skip)
+            self._rows -= skip
+            buffer.start += skip
+            dropped += skip
             if self._sealed and not buffer.rows:
-                self._sealed.popleft()
-        self._rows -= dropped
+                self._discarded.append(self._sealed.popleft())
         self.rows_dropped += dropped
         return dropped
