@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -82,6 +83,7 @@ def test_register_creates_version_one_tagged_with_the_metadata(registrar: Regist
     assert version.aliases == ()
     assert version.metadata == METADATA
     assert version.tags == {
+        "model_sha256": hashlib.sha256(registrar.model.to_text().encode()).hexdigest(),
         "feature_version": "fe-1",
         "threshold": "0.123456789012345",
         "dataset_id": "ab" * 32,

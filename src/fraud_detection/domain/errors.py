@@ -71,6 +71,11 @@ class ReferenceProfileMissingError(FraudDetectionError):
     """The model version to check has no stored reference profile (it predates them): retrain to get one."""
 
 
+class UntrustedModelError(FraudDetectionError):
+    """A model artifact failed its integrity or format check (no recorded digest, digest mismatch, a flavour
+    that would unpickle, a cache file someone else could have written); it is never loaded."""
+
+
 class LocationNotAllowedError(DataSourceError):
     """A batch job's input or output is outside the configured roots, missing, a symlink or unreadable (one
     message for all, so a refusal reveals nothing about files outside the roots), or an output that

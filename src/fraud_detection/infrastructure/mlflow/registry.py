@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from functools import cached_property
+from pathlib import Path
 
 import mlflow.artifacts
-import mlflow.lightgbm
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion as MlflowModelVersion
 from mlflow.exceptions import MlflowException
 
-from fraud_detection.domain.errors import ModelNotFoundError
+from fraud_detection.domain.errors import ModelNotFoundError, UntrustedModelError
 from fraud_detection.domain.model import ModelMetadata, ModelVersion
 from fraud_detection.domain.ports.registry import ModelRegistry
 from fraud_detection.infrastructure.lightgbm.model import LightGBMFraudModel
@@ -25,11 +26,22 @@ from fraud_detection.infrastructure.mlflow.connection import (
     reaching,
 )
 from fraud_detection.infrastructure.mlflow.fluent_scope import global_tracking_uri
-from fraud_detection.infrastructure.mlflow.version_mapping import metadata_tags, to_model_version
+from fraud_detection.infrastructure.mlflow.trusted_model import (
+    MLMODEL_FILE,
+    booster_data_file,
+    booster_from_text,
+    verified_text,
+)
+from fraud_detection.infrastructure.mlflow.version_mapping import (
+    MODEL_DIGEST_TAG,
+    metadata_tags,
+    to_model_version,
+)
 
 READY_TIMEOUT_SECONDS = 120
 LOGGED_MODEL_URI_PREFIX = "models:/m-"
 NOT_FOUND = "RESOURCE_DOES_NOT_EXIST"
+SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 class MlflowModelRegistry(ModelRegistry):
@@ -51,11 +63,21 @@ class MlflowModelRegistry(ModelRegistry):
         return self._name
 
     def register(self, model_uri: str, run_id: str, metadata: ModelMetadata) -> ModelVersion:
-        """A new version from a `log_model` URI, tagged with `metadata`; returns once it is READY."""
-        model_id = (
-            model_uri.removeprefix("models:/") if model_uri.startswith(LOGGED_MODEL_URI_PREFIX) else None
-        )
+        """A new version from a `log_model` URI, tagged with `metadata` and the model file's SHA-256;
+        returns once it is READY.
+
+        The digest is the one the training process recorded on the LoggedModel; the uploaded artifact must
+        be a native Booster whose file still matches it, or nothing is registered (`UntrustedModelError`).
+        """
+        if not model_uri.startswith(LOGGED_MODEL_URI_PREFIX):
+            raise UntrustedModelError(
+                f"only models logged by a training run (models:/m-<id>) can be registered, got {model_uri!r}"
+            )
+        model_id = model_uri.removeprefix("models:/")
         with reaching(self._tracking_uri):
+            logged = self._client.get_logged_model(model_id)
+            digest = _checked_digest(logged.tags.get(MODEL_DIGEST_TAG), f"logged model {model_id}")
+            self._verified_text(str(logged.artifact_location), digest, f"logged model {model_id}")
             self._ensure_registered_model()
             # The SQL registry store looks up a `models:/m-<id>` source with a client on the global
             # tracking URI (an MLflow TODO), so the call runs in the scoped, locked global URI.
@@ -64,7 +86,7 @@ class MlflowModelRegistry(ModelRegistry):
                     self._name,
                     source=model_uri,
                     run_id=run_id,
-                    tags=metadata_tags(metadata),
+                    tags=metadata_tags(metadata) | {MODEL_DIGEST_TAG: digest},
                     await_creation_for=READY_TIMEOUT_SECONDS,  # raises unless READY within the bound
                     model_id=model_id,
                 )
@@ -133,18 +155,33 @@ class MlflowModelRegistry(ModelRegistry):
         return sorted(versions, key=lambda version: version.version, reverse=True)
 
     def load_model(self, version: int) -> LightGBMFraudModel:
-        """Resolve the version's artifacts through this registry's client, download, load the booster.
+        """The version's Booster, once its artifact passed `trusted_model`'s checks (`UntrustedModelError`).
 
-        Not `mlflow.lightgbm.load_model("models:/<name>/<version>")`: MLflow resolves `models:/` URIs with
-        the process-wide registry URI (it ignores the tracking_uri given to `download_artifacts`)."""
+        Artifacts are resolved through this registry's client, not `mlflow.lightgbm.load_model("models:/..")`:
+        MLflow resolves `models:/` URIs with the process-wide registry URI, and its loader unpickles any
+        scikit-learn model class an MLmodel file names."""
+        label = f"{self._name} v{version}"
         with self._version_lookup(version):
+            found = self._client.get_model_version(self._name, str(version))
+            digest = _checked_digest((found.tags or {}).get(MODEL_DIGEST_TAG), label)
             source = self._client.get_model_version_download_uri(self._name, str(version))
-            with tempfile.TemporaryDirectory(prefix="fraud-model-") as scratch:
-                local = mlflow.artifacts.download_artifacts(
-                    artifact_uri=source, dst_path=scratch, tracking_uri=self._tracking_uri
-                )
-                booster = mlflow.lightgbm.load_model(local)
-        return LightGBMFraudModel(booster)
+            text = self._verified_text(source, digest, label)
+        return LightGBMFraudModel(booster_from_text(text, label))
+
+    def _verified_text(self, location: str, digest: str, label: str) -> str:
+        """Download the MLmodel file, then only the Booster file it names, and check that file's digest."""
+        base = location.rstrip("/")
+        with tempfile.TemporaryDirectory(prefix="fraud-model-") as scratch:
+            mlmodel = self._download(f"{base}/{MLMODEL_FILE}", Path(scratch) / "meta")
+            data_file = booster_data_file(mlmodel, label)
+            return verified_text(self._download(f"{base}/{data_file}", Path(scratch) / "data"), digest, label)
+
+    def _download(self, artifact_uri: str, folder: Path) -> Path:
+        folder.mkdir()
+        local = mlflow.artifacts.download_artifacts(
+            artifact_uri=artifact_uri, dst_path=str(folder), tracking_uri=self._tracking_uri
+        )
+        return Path(local)
 
     def _ensure_registered_model(self) -> None:
         try:
@@ -170,3 +207,13 @@ class MlflowModelRegistry(ModelRegistry):
                         f"registered model '{self._name}' has no version {version}"
                     ) from error
                 raise
+
+
+def _checked_digest(value: object, label: str) -> str:
+    """The recorded SHA-256, or `UntrustedModelError` when it is missing or malformed."""
+    if not isinstance(value, str) or not SHA256_HEX.fullmatch(value):
+        raise UntrustedModelError(
+            f"{label} has no valid '{MODEL_DIGEST_TAG}' digest recorded at registration, so its artifact "
+            "cannot be verified and is not loaded (retrain to register a verifiable version)"
+        )
+    return value

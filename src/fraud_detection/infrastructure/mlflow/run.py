@@ -23,6 +23,8 @@ from fraud_detection.domain.ports.tracking import TrackingRun
 from fraud_detection.infrastructure.lightgbm.model import LightGBMFraudModel
 from fraud_detection.infrastructure.mlflow.connection import display_uri, is_http, reaching
 from fraud_detection.infrastructure.mlflow.fluent_scope import global_tracking_uri
+from fraud_detection.infrastructure.mlflow.trusted_model import text_digest
+from fraud_detection.infrastructure.mlflow.version_mapping import MODEL_DIGEST_TAG
 
 MODEL_ARTIFACT_NAME = "model"
 INPUT_EXAMPLE_ROWS = 5
@@ -102,6 +104,10 @@ class MlflowTrackingRun(TrackingRun):
         The LoggedModel is created first through the bound client, in this run's experiment: left to
         itself, `log_model(run_id=...)` files it under the process's active experiment, which is the
         default experiment "0" (artifacts in `./mlruns`) when no run is active in this thread.
+
+        The SHA-256 of the model file is computed here, from the booster this process trained (its text is
+        byte for byte what `log_model` writes), and kept as a LoggedModel tag: registration copies it onto
+        the version only if the uploaded file still matches, and every load checks it again.
         """
         if not isinstance(model, LightGBMFraudModel):
             raise TypeError(f"MLflow tracking logs LightGBM models, got {type(model).__name__}")
@@ -128,4 +134,7 @@ class MlflowTrackingRun(TrackingRun):
                     # (measured 5.8 s vs 0.2 s per log), and the scorer loads with the lightgbm flavor.
                     pip_requirements=mlflow.lightgbm.get_default_pip_requirements(),
                 )
+            self._client.set_logged_model_tags(
+                logged.model_id, {MODEL_DIGEST_TAG: text_digest(model.to_text())}
+            )
         return str(info.model_uri)

@@ -1,0 +1,84 @@
+"""Model artifacts accepted for loading: a native LightGBM Booster in text form, matching its recorded digest.
+
+`mlflow.lightgbm.load_model` unpickles the data file whenever the MLmodel file names a scikit-learn class
+(`serialization_format: cloudpickle`), so whoever can write a model version's artifacts could run code in
+every process that loads it. Here the MLmodel file is read with `yaml.safe_load`, only the `lightgbm` flavour
+of a `lightgbm.basic.Booster` is accepted, its data file must sit in the model folder, and its SHA-256 must
+equal the digest recorded as a model-version tag when the training process registered it. Only then does
+LightGBM's text parser read it; nothing is ever unpickled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import lightgbm as lgb
+import yaml  # type: ignore[import-untyped]
+
+from fraud_detection.domain.errors import UntrustedModelError
+
+MLMODEL_FILE = "MLmodel"
+FLAVOR = "lightgbm"
+BOOSTER_CLASS = "lightgbm.basic.Booster"
+MAX_MLMODEL_BYTES = 1024 * 1024  # a real MLmodel file is ~1-3 kB; refuse to parse anything huge
+
+
+def text_digest(text: str) -> str:
+    """SHA-256 (hex) of a LightGBM text model as written to its file (`model_to_string` == `save_model`)."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def booster_data_file(mlmodel: Path, label: str) -> str:
+    """The Booster's data file named by an MLmodel file; refuses every other flavour or class."""
+    try:
+        if mlmodel.stat().st_size > MAX_MLMODEL_BYTES:
+            raise UntrustedModelError(f"{label}: the MLmodel file is larger than {MAX_MLMODEL_BYTES} bytes")
+        document: Any = yaml.safe_load(mlmodel.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        raise UntrustedModelError(f"{label}: unreadable MLmodel file ({error})") from error
+    flavors = document.get("flavors") if isinstance(document, dict) else None
+    flavor = flavors.get(FLAVOR) if isinstance(flavors, dict) else None
+    if not isinstance(flavor, dict):
+        raise UntrustedModelError(f"{label}: not a LightGBM model (no '{FLAVOR}' flavour in MLmodel)")
+    model_class = flavor.get("model_class", BOOSTER_CLASS)
+    if model_class != BOOSTER_CLASS:
+        raise UntrustedModelError(
+            f"{label}: model_class {model_class!r} is refused; only a native {BOOSTER_CLASS} in LightGBM's "
+            "text format is loaded (other classes are pickled)"
+        )
+    data = flavor.get("data")
+    name = PurePosixPath(data) if isinstance(data, str) else None
+    if name is None or len(name.parts) != 1 or name.name in ("", ".", "..") or "\\" in str(data):
+        raise UntrustedModelError(
+            f"{label}: the model's data file {data!r} is not a file in the model folder"
+        )
+    return name.name
+
+
+def verified_text(model_file: Path, expected_digest: str, label: str) -> str:
+    """The model file's text once its SHA-256 equals `expected_digest` (compared in constant time)."""
+    try:
+        data = model_file.read_bytes()
+    except OSError as error:
+        raise UntrustedModelError(f"{label}: cannot read the model file ({error})") from error
+    actual = hashlib.sha256(data).hexdigest()
+    if not hmac.compare_digest(actual, expected_digest.lower()):
+        raise UntrustedModelError(
+            f"{label}: the model file's SHA-256 {actual} differs from the digest recorded at registration "
+            f"{expected_digest}; the artifact was changed after it was registered"
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise UntrustedModelError(f"{label}: the model file is not LightGBM's text format") from error
+
+
+def booster_from_text(text: str, label: str) -> lgb.Booster:
+    """Parse a verified text model (LightGBM's own parser: no code runs)."""
+    try:
+        return lgb.Booster(model_str=text)
+    except lgb.basic.LightGBMError as error:
+        raise UntrustedModelError(f"{label}: not a valid LightGBM text model ({error})") from error

@@ -1,0 +1,179 @@
+"""Replays of attacks through model artifacts in a real MLflow registry (SQLite store, file artifacts).
+
+A crafted version whose MLmodel names a scikit-learn class with a cloudpickle payload ran code on load
+(`mlflow.lightgbm.load_model` unpickles it); a tampered model file was served as if it were the one trained.
+Both are now refused with `UntrustedModelError` before anything is parsed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
+
+import lightgbm as lgb
+import mlflow.lightgbm
+import pandas as pd
+import pytest
+import yaml
+from mlflow import MlflowClient
+
+from fraud_detection.domain.errors import UntrustedModelError
+from fraud_detection.domain.model import ModelMetadata
+from fraud_detection.infrastructure.lightgbm.model import LightGBMFraudModel
+from fraud_detection.infrastructure.mlflow import MlflowExperimentTracker, MlflowModelRegistry
+from fraud_detection.infrastructure.mlflow.version_mapping import MODEL_DIGEST_TAG, metadata_tags
+from tests.fixtures.mlflow_server import MlflowBackend
+
+pytestmark = pytest.mark.integration
+
+METADATA = ModelMetadata("fe-1", 0.5, "ab" * 32, {"auprc": 0.8})
+
+
+class MarkerPayload:
+    """Unpickling this creates `path`: the stand-in for arbitrary code run by `pickle.load`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __reduce__(self) -> tuple[object, tuple[str, str]]:
+        return (open, (str(self.path), "w"))
+
+
+class Store:
+    def __init__(self, backend: MlflowBackend) -> None:
+        suffix = uuid.uuid4().hex[:8]
+        self.uri = backend.tracking_uri
+        self.tracker = MlflowExperimentTracker(self.uri, f"trusted-{suffix}", backend.artifact_location)
+        self.registry = MlflowModelRegistry(self.uri, f"fraud-lgbm-{suffix}")
+        self.client = MlflowClient(self.uri, registry_uri=self.uri)
+
+    def register(self, model: LightGBMFraudModel, rows: pd.DataFrame) -> int:
+        with self.tracker.start_run("train", {}) as run:
+            uri = run.log_model(model, METADATA, rows)
+            return self.registry.register(uri, run.run_id, METADATA).version
+
+    def local_folder(self, version: int) -> Path:
+        """The version's artifact folder on disk (the SQLite store's artifacts are file:// URIs)."""
+        uri = self.client.get_model_version_download_uri(self.registry.model_name, str(version))
+        return Path(url2pathname(urlsplit(uri).path))
+
+
+@pytest.fixture
+def store(mlflow_sqlite_store: MlflowBackend) -> Store:
+    return Store(mlflow_sqlite_store)
+
+
+def craft_pickled_version(store: Store, folder: Path, marker: Path, digest_of_payload: bool) -> int:
+    """What an attacker with write access to the registry and its artifacts can create: an MLmodel naming
+    `lightgbm.sklearn.LGBMClassifier` in cloudpickle format, whose data file runs code when unpickled."""
+    folder.mkdir()
+    payload = pickle.dumps(MarkerPayload(marker))
+    (folder / "model.pkl").write_bytes(payload)
+    mlmodel = {
+        "flavors": {
+            "lightgbm": {
+                "data": "model.pkl",
+                "lgb_version": lgb.__version__,
+                "model_class": "lightgbm.sklearn.LGBMClassifier",
+                "serialization_format": "cloudpickle",
+                "code": None,
+            },
+            "python_function": {"loader_module": "mlflow.lightgbm", "data": "model.pkl"},
+        },
+        "mlflow_version": mlflow.__version__,
+    }
+    (folder / "MLmodel").write_text(yaml.safe_dump(mlmodel))
+    tags = metadata_tags(METADATA)
+    if digest_of_payload:  # the attacker records the right digest of their own file
+        tags[MODEL_DIGEST_TAG] = hashlib.sha256(payload).hexdigest()
+    name = store.registry.model_name
+    store.client.create_registered_model(name)
+    return int(store.client.create_model_version(name, source=folder.as_uri(), tags=tags).version)
+
+
+def attacker_model(rows: pd.DataFrame) -> str:
+    """Another valid LightGBM model over the same features (one that clears every transaction), as text."""
+    labels = (rows["V1"] > rows["V1"].quantile(0.9)).astype(int)
+    params = {"objective": "binary", "num_leaves": 3, "verbose": -1, "num_threads": 1}
+    return str(lgb.train(params, lgb.Dataset(rows, label=labels), num_boost_round=2).model_to_string())
+
+
+@pytest.mark.parametrize(
+    ("digest_of_payload", "refusal"),
+    [
+        (True, r"model_class 'lightgbm\.sklearn\.LGBMClassifier' is refused"),
+        (False, r"no valid 'model_sha256' digest"),
+    ],
+    ids=["with-digest", "without-digest"],
+)
+def test_a_pickled_sklearn_model_version_is_refused_and_never_unpickled(
+    store: Store, tmp_path: Path, digest_of_payload: bool, refusal: str
+) -> None:
+    marker = tmp_path / "pwned"
+    version = craft_pickled_version(store, tmp_path / "crafted", marker, digest_of_payload)
+
+    with pytest.raises(UntrustedModelError, match=refusal):
+        store.registry.load_model(version)
+
+    assert not marker.exists()
+    # The replay is a real attack: MLflow's own loader runs the payload from the same artifact.
+    mlflow.lightgbm.load_model(str(tmp_path / "crafted"))
+    assert marker.exists()
+
+
+def test_a_model_file_changed_after_registration_is_refused(
+    store: Store, tiny_booster: lgb.Booster, feature_rows: pd.DataFrame
+) -> None:
+    version = store.register(LightGBMFraudModel(tiny_booster), feature_rows)
+    model_file = store.local_folder(version) / "model.lgb"
+    model_file.write_text(attacker_model(feature_rows))
+
+    with pytest.raises(UntrustedModelError, match="differs from the digest recorded at registration"):
+        store.registry.load_model(version)
+
+
+def test_a_version_without_the_digest_tag_is_refused(
+    store: Store, tiny_booster: lgb.Booster, feature_rows: pd.DataFrame
+) -> None:
+    version = store.register(LightGBMFraudModel(tiny_booster), feature_rows)
+    store.client.delete_model_version_tag(store.registry.model_name, str(version), MODEL_DIGEST_TAG)
+
+    with pytest.raises(UntrustedModelError, match="no valid 'model_sha256' digest"):
+        store.registry.load_model(version)
+
+
+def test_registration_records_the_digest_of_the_trained_model_file(
+    store: Store, tiny_booster: lgb.Booster, feature_rows: pd.DataFrame
+) -> None:
+    model = LightGBMFraudModel(tiny_booster)
+    version = store.register(model, feature_rows)
+
+    recorded = store.registry.get(version).tags[MODEL_DIGEST_TAG]
+    file_bytes = (store.local_folder(version) / "model.lgb").read_bytes()
+    assert recorded == hashlib.sha256(model.to_text().encode()).hexdigest()
+    assert recorded == hashlib.sha256(file_bytes).hexdigest()
+    assert store.registry.load_model(version).to_text() == model.to_text()
+
+
+def test_a_model_file_changed_between_logging_and_registration_is_not_registered(
+    store: Store, tiny_booster: lgb.Booster, feature_rows: pd.DataFrame
+) -> None:
+    with store.tracker.start_run("train", {}) as run:
+        uri = run.log_model(LightGBMFraudModel(tiny_booster), METADATA, feature_rows)
+        logged = store.client.get_logged_model(uri.removeprefix("models:/"))
+        folder = Path(url2pathname(urlsplit(str(logged.artifact_location)).path))
+        (folder / "model.lgb").write_text((folder / "model.lgb").read_text() + "\n")
+
+        with pytest.raises(UntrustedModelError, match="differs from the digest"):
+            store.registry.register(uri, run.run_id, METADATA)
+
+    assert store.registry.list_versions() == []
+
+
+def test_only_logged_models_can_be_registered(store: Store) -> None:
+    with pytest.raises(UntrustedModelError, match=r"models:/m-<id>"):
+        store.registry.register("runs:/abc/model", "abc", METADATA)
