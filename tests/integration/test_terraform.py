@@ -58,7 +58,6 @@ ALLOWED_SKIPS = {
     ("modules/observability/main.tf", "CKV_AWS_109"): "KMS key policy: root must administer its key",
     ("modules/redis/main.tf", "CKV2_AWS_57"): "the AUTH token is rotated by Terraform, no rotation Lambda",
     ("modules/secrets/main.tf", "CKV2_AWS_57"): "static tokens rotated by operators / Ansible",
-    ("modules/ecs/main.tf", "CKV2_AWS_28"): "WAF is an account-level choice",
     ("modules/ecs/main.tf", "CKV_AWS_378"): "TLS ends at the ALB; ALB to task traffic stays in the VPC",
     ("modules/ecs/main.tf", "CKV_AWS_336"): "the non-root app writes under FRAUD_HOME; Fargate has no tmpfs",
     ("modules/lambda_drift/main.tf", "CKV_AWS_272"): "code signing exists only for .zip functions",
@@ -444,7 +443,7 @@ def test_github_roles_follow_the_contract() -> None:
     assert roles[("aws_iam_role", "deploy")]["name"] == "fraud-${var.environment}-github-deploy"
     assert 'oidc_host    = "token.actions.githubusercontent.com"' in text
     assert "repo:${var.github_repository}:ref:refs/heads/main" in text
-    assert "repo:${var.github_repository}:ref:refs/tags/*" in text
+    assert "repo:${var.github_repository}:ref:refs/tags/v*" in text
     assert "repo:${var.github_repository}:environment:${var.environment}" in text
 
 
@@ -466,6 +465,253 @@ def test_envs_name_themselves_and_prod_is_bigger_and_protected() -> None:
     assert dev["protect"] is False
     assert prod["log_retention_days"] > dev["log_retention_days"]
     assert prod["force_destroy_store"] is False
+
+
+# ---------------------------------------------------------------- security findings (MLflow identities, TLS,
+# ingress, WAF, CI trust, retention, internal paths)
+
+
+def module_locals(path: Path) -> dict[str, Any]:
+    return {name: body for name, body in blocks(path, "locals")}
+
+
+def trust_conditions(path: Path, document: str) -> dict[str, tuple[str, list[str]]]:
+    """{claim: (test, values)} of the one statement of an `aws_iam_policy_document` trust policy."""
+    documents = {
+        name: body for kind, name, body in typed_blocks(path, "data") if kind == "aws_iam_policy_document"
+    }
+    (statement,) = documents[document]["statement"]
+    conditions = {}
+    for condition in statement["condition"]:
+        claim = condition["variable"].split(":", 1)[1]
+        conditions[claim] = (condition["test"], condition["values"])
+    return conditions
+
+
+def test_api_and_workers_read_mlflow_with_the_reader_and_only_retrain_writes() -> None:
+    ecs_tf = MODULES / "ecs" / "main.tf"
+    local = module_locals(ecs_tf)
+    containers = local["containers"]
+    execution = {
+        body["sid"]: body
+        for kind, name, body in typed_blocks(ecs_tf, "data")
+        if kind == "aws_iam_policy_document" and name == "execution"
+        for body in body["statement"]
+    }
+    secrets = resources(MODULES / "secrets" / "main.tf")
+
+    assert set(local["mlflow_reader_secrets"].values()) == {
+        "${var.mlflow_reader_secret_arn}:username::",
+        "${var.mlflow_reader_secret_arn}:password::",
+    }
+    assert set(local["mlflow_writer_secrets"].values()) == {
+        "${var.mlflow_basic_auth_secret_arn}:username::",
+        "${var.mlflow_basic_auth_secret_arn}:password::",
+    }
+    for reader in ("api", "worker"):
+        assert "local.mlflow_reader_secrets" in containers[reader]["secrets"], reader
+        assert "mlflow_writer" not in containers[reader]["secrets"], (
+            f"{reader} must not get the MLflow writer"
+        )
+    assert "local.mlflow_writer_secrets" in containers["retrain"]["secrets"]
+    assert "mlflow_reader" not in containers["retrain"]["secrets"]
+    assert "${var.mlflow_reader_secret_arn}" in execution["ReadOwnSecrets"]["resources"]
+    assert (
+        secrets[("aws_secretsmanager_secret", "mlflow_reader")]["name"]
+        == "fraud/${var.environment}/mlflow-reader"
+    )
+    for folder in env_folders():
+        calls = {name: body for _, name, body, _ in module_calls(folder)}
+        assert calls["ecs"]["mlflow_reader_secret_arn"] == "${module.secrets.mlflow_reader_secret_arn}"
+        assert (
+            calls["ecs"]["mlflow_basic_auth_secret_arn"] == "${module.secrets.mlflow_basic_auth_secret_arn}"
+        )
+
+
+INSECURE_TLS_SETTING = re.compile(r"MLFLOW_TRACKING_INSECURE_TLS[\"']?\s*[:=]")
+
+
+def deployment_files() -> list[Path]:
+    """Every file that configures a deployment: Terraform, Ansible, the workflows, the compose stack."""
+    files = [path for path in (REPO / "deploy").rglob("*") if path.is_file()]
+    files += sorted((REPO / ".github" / "workflows").glob("*.yml"))
+    files += sorted(REPO.glob("docker-compose*.y*ml")) + sorted(REPO.glob("compose*.y*ml"))
+    return [path for path in files if ".cache" not in path.parts]
+
+
+def test_the_insecure_tls_detector_finds_every_spelling() -> None:
+    assert INSECURE_TLS_SETTING.search('MLFLOW_TRACKING_INSECURE_TLS     = var.x ? "true" : "false"')
+    assert INSECURE_TLS_SETTING.search("MLFLOW_TRACKING_INSECURE_TLS: 'true'")
+    assert INSECURE_TLS_SETTING.search("export MLFLOW_TRACKING_INSECURE_TLS=true")
+    assert INSECURE_TLS_SETTING.search('{"MLFLOW_TRACKING_INSECURE_TLS": "true"}')
+    assert not INSECURE_TLS_SETTING.search('contains(names, "MLFLOW_TRACKING_INSECURE_TLS")')
+
+
+def test_nothing_turns_tls_verification_towards_mlflow_off() -> None:
+    files = deployment_files()
+    settings = [
+        f"{path.relative_to(REPO)}:{number}: {line.strip()}"
+        for path in files
+        for number, line in enumerate(path.read_text(errors="replace").splitlines(), start=1)
+        if INSECURE_TLS_SETTING.search(line)
+    ]
+    variables = [
+        f"{folder.relative_to(TERRAFORM)}: {name}"
+        for folder in [*(MODULES / key for key in EXPECTED_MODULES), *env_folders()]
+        for name in load_module(folder).variables
+        if "insecure" in name
+    ]
+    extra = load_module(MODULES / "ecs").variables["extra_environment"]
+
+    assert len(files) > 40
+    assert settings == [], "MLFLOW_TRACKING_INSECURE_TLS is set somewhere:\n" + "\n".join(settings)
+    assert variables == [], f"variables that switch TLS verification off: {variables}"
+    assert any("MLFLOW_TRACKING_INSECURE_TLS" in rule["condition"] for rule in extra["validation"]), (
+        "extra_environment must refuse MLFLOW_TRACKING_INSECURE_TLS"
+    )
+
+
+def test_alb_ingress_is_a_required_input_and_public_ingress_is_opt_in() -> None:
+    group = resources(MODULES / "ecs" / "main.tf")[("aws_security_group", "alb")]
+    (precondition,) = group["lifecycle"][0]["precondition"]
+
+    for folder in env_folders():
+        variables = load_module(folder).variables
+        assert "default" not in variables["alb_ingress_cidrs"], (
+            f"envs/{folder.name}: alb_ingress_cidrs has a default"
+        )
+        assert variables["alb_ingress_cidrs"]["validation"], (
+            f"envs/{folder.name}: alb_ingress_cidrs unchecked"
+        )
+        assert variables["allow_public_ingress"]["default"] is False
+        calls = {name: body for _, name, body, _ in module_calls(folder)}
+        assert calls["ecs"]["allow_public_ingress"] == "${var.allow_public_ingress}"
+        example = (folder / "terraform.tfvars.example").read_text()
+        (line,) = [line for line in example.splitlines() if line.startswith("alb_ingress_cidrs")]
+        assert "0.0.0.0/0" not in line.split("#")[0], f"envs/{folder.name}: the example opens the API to all"
+    assert "default" not in load_module(MODULES / "ecs").variables["alb_ingress_cidrs"]
+    assert precondition["condition"].startswith("${var.allow_public_ingress ||")
+    assert ">= 8" in precondition["condition"], "0.0.0.0/0 and other ranges wider than /8 need the opt-in"
+    assert group["ingress"][0]["cidr_blocks"] == "${var.alb_ingress_cidrs}"
+
+
+def test_a_waf_web_acl_with_a_rate_limit_guards_the_load_balancer() -> None:
+    waf = resources(MODULES / "ecs" / "waf.tf")
+    acl = waf[("aws_wafv2_web_acl", "api")]
+    rules = {rule["name"]: rule for rule in acl["rule"]}
+    logging = waf[("aws_wafv2_web_acl_logging_configuration", "api")]
+    log_groups = module_locals(MODULES / "observability" / "main.tf")["log_groups"]
+
+    assert acl["scope"] == "REGIONAL"
+    rate = rules["rate-limit-per-ip"]["statement"][0]["rate_based_statement"][0]
+    assert rate == {"limit": "${var.waf_rate_limit}", "aggregate_key_type": "IP"}
+    assert "block" in rules["rate-limit-per-ip"]["action"][0]
+    assert waf[("aws_wafv2_web_acl_association", "api")] == {
+        "resource_arn": "${aws_lb.api.arn}",
+        "web_acl_arn": "${aws_wafv2_web_acl.api.arn}",
+    }
+    assert logging["redacted_fields"][0]["single_header"][0]["name"] == "authorization"
+    assert logging["log_destination_configs"] == ['${var.log_group_arns["waf"]}']
+    assert log_groups["waf"].startswith("aws-waf-logs-")
+    assert "default" in load_module(MODULES / "ecs").variables["waf_rate_limit"]
+    for folder in env_folders():
+        calls = {name: body for _, name, body, _ in module_calls(folder)}
+        assert calls["ecs"]["waf_rate_limit"] == "${var.waf_rate_limit}"
+    assert not any(check == "CKV2_AWS_28" for _, check in skip_comments()), "the ALB has its WAF now"
+
+
+def test_docs_openapi_and_metrics_are_not_served_through_the_load_balancer() -> None:
+    ecs_tf = MODULES / "ecs" / "main.tf"
+    ecs = resources(ecs_tf)
+    local = module_locals(ecs_tf)
+    rule = ecs[("aws_lb_listener_rule", "hide_internal_paths")]
+    waf_rule = next(
+        rule
+        for rule in resources(MODULES / "ecs" / "waf.tf")[("aws_wafv2_web_acl", "api")]["rule"]
+        if rule["name"] == "internal-paths"
+    )
+    tasks = ecs[("aws_security_group", "tasks")]
+
+    assert set(local["internal_paths"]) >= {"/docs", "/redoc", "/openapi.json", "/metrics"}
+    assert local["internal_path_patterns"] == '${[for path in local.internal_paths : "${path}*"]}'
+    assert rule["listener_arn"] == "${aws_lb_listener.https.arn}"
+    assert rule["action"][0]["type"] == "fixed-response"
+    assert rule["action"][0]["fixed_response"][0]["status_code"] == "404"
+    assert rule["condition"][0]["path_pattern"][0]["values"] == "${local.internal_path_patterns}"
+    assert waf_rule["action"][0]["block"][0]["custom_response"][0]["response_code"] == 404
+    match = waf_rule["statement"][0]["or_statement"][0]["dynamic"][0]["statement"]
+    assert match["for_each"] == "${local.internal_paths}"
+    transformations = {
+        item["type"] for item in match["content"][0]["byte_match_statement"][0]["text_transformation"]
+    }
+    assert transformations == {"URL_DECODE", "NORMALIZE_PATH"}
+    # Prometheus reaches /metrics on the tasks from inside the VPC only, from the scrapers' security groups.
+    (scrape,) = tasks["dynamic"]
+    assert scrape["ingress"]["content"][0]["security_groups"] == "${var.metrics_scraper_sg_ids}"
+    assert all("cidr_blocks" not in rule for rule in tasks["ingress"])
+
+
+def test_captured_predictions_expire_after_the_retention_variable() -> None:
+    storage_tf = MODULES / "storage" / "main.tf"
+    local = module_locals(storage_tf)
+    data = {name: body for _, name, body, _ in module_calls(MODULES / "storage")}["data"]
+    variables = load_module(MODULES / "storage").variables
+    bucket = resources(MODULES / "storage" / "bucket" / "main.tf")[
+        ("aws_s3_bucket_lifecycle_configuration", "this")
+    ]
+    prefix_rule = bucket["dynamic"][0]["rule"]
+    dynamic_blocks = {name for block in prefix_rule["content"][0]["dynamic"] for name in block}
+    # The prediction log writes under FRAUD_STORAGE_URI (s3://<data bucket>/fraud) + its prefix.
+    storage_uri = module_locals(MODULES / "ecs" / "main.tf")["environment"]
+    app_prefix = re.search(
+        r'prefix: str = "(\w+)"',
+        (REPO / "src/fraud_detection/infrastructure/prediction_log/parquet_log.py").read_text(),
+    )
+
+    assert app_prefix, "the prediction log's default prefix moved: update the lifecycle rule"
+    assert "s3://${var.data_bucket_name}/fraud" in str(storage_uri)
+    assert local["predictions_prefix"] == f"fraud/{app_prefix[1]}/"
+    assert data["expiry_days_by_prefix"] == {
+        "${(local.predictions_prefix)}": "${var.predictions_retention_days}"
+    }
+    assert variables["predictions_retention_days"]["default"] == 90
+    assert prefix_rule["for_each"] == "${local.prefix_rules}"
+    assert {"expiration", "noncurrent_version_expiration", "transition"} <= dynamic_blocks
+    for folder in env_folders():
+        calls = {name: body for _, name, body, _ in module_calls(folder)}
+        assert calls["storage"]["predictions_retention_days"] == "${var.predictions_retention_days}"
+        assert load_module(folder).variables["predictions_retention_days"]["default"] == 90
+
+
+def test_ci_roles_trust_only_their_workflow_file_and_refs() -> None:
+    oidc_tf = MODULES / "github_oidc" / "main.tf"
+    local = module_locals(oidc_tf)
+    release = trust_conditions(oidc_tf, "release_trust")
+    deploy = trust_conditions(oidc_tf, "deploy_trust")
+    workflows = REPO / ".github" / "workflows"
+
+    assert local["release_workflow"] == "${var.github_repository}/.github/workflows/release.yml"
+    assert local["deploy_workflow"] == "${var.github_repository}/.github/workflows/deploy.yml"
+    assert (workflows / "release.yml").is_file()
+    assert (workflows / "deploy.yml").is_file()
+    assert release["aud"] == ("StringEquals", ["sts.amazonaws.com"])
+    assert release["sub"] == (
+        "StringLike",
+        [
+            "repo:${var.github_repository}:ref:refs/heads/main",
+            "repo:${var.github_repository}:ref:refs/tags/v*",
+        ],
+    )
+    assert release["job_workflow_ref"] == (
+        "StringLike",
+        ["${local.release_workflow}@refs/heads/main", "${local.release_workflow}@refs/tags/v*"],
+    )
+    assert deploy["aud"] == ("StringEquals", ["sts.amazonaws.com"])
+    assert deploy["sub"] == ("StringEquals", ["repo:${var.github_repository}:environment:${var.environment}"])
+    assert deploy["job_workflow_ref"] == ("StringEquals", ["${local.deploy_workflow}@refs/heads/main"])
+    for test, _ in [*release.values(), *deploy.values()]:
+        assert not test.endswith("IfExists"), test
+        assert not test.startswith("ForAllValues"), test
 
 
 # ---------------------------------------------------------------- checkov

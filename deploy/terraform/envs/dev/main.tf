@@ -54,6 +54,8 @@ module "storage" {
   name_prefix   = local.name_prefix
   kms_key_arn   = module.observability.kms_key_arn
   force_destroy = local.sizes.force_destroy_store
+
+  predictions_retention_days = var.predictions_retention_days
 }
 
 module "ecr" {
@@ -122,6 +124,9 @@ module "ecs" {
   private_subnet_ids           = module.network.private_subnet_ids
   certificate_arn              = var.certificate_arn
   alb_ingress_cidrs            = var.alb_ingress_cidrs
+  allow_public_ingress         = var.allow_public_ingress
+  waf_rate_limit               = var.waf_rate_limit
+  metrics_scraper_sg_ids       = var.metrics_scraper_security_group_ids
   logs_bucket_name             = module.storage.logs_bucket_name
   image_repository_url         = local.ecr_repository_url
   image_repository_arn         = local.ecr_repository_arn
@@ -135,9 +140,9 @@ module "ecs" {
   log_group_arns               = module.observability.log_group_arns
   admin_token_secret_arn       = module.secrets.admin_token_secret_arn
   mlflow_basic_auth_secret_arn = module.secrets.mlflow_basic_auth_secret_arn
+  mlflow_reader_secret_arn     = module.secrets.mlflow_reader_secret_arn
   redis_urls_secret_arn        = module.redis.urls_secret_arn
   mlflow_tracking_uri          = "https://${module.mlflow_host.private_dns}"
-  mlflow_insecure_tls          = var.mlflow_insecure_tls
   extra_environment            = var.extra_environment
   api                          = local.sizes.api
   worker                       = local.sizes.worker

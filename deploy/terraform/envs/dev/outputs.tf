@@ -70,10 +70,11 @@ output "redis_endpoint" {
 }
 
 output "secret_arns" {
-  description = "Secrets an operator reads or rotates (Ansible reads mlflow_basic_auth)."
+  description = "Secrets an operator reads or rotates (Ansible's vault holds mlflow_basic_auth and mlflow_reader)."
   value = {
     admin_token       = module.secrets.admin_token_secret_arn
     mlflow_basic_auth = module.secrets.mlflow_basic_auth_secret_arn
+    mlflow_reader     = module.secrets.mlflow_reader_secret_arn
     redis_urls        = module.redis.urls_secret_arn
   }
 }

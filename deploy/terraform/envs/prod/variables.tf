@@ -31,9 +31,37 @@ variable "certificate_arn" {
 }
 
 variable "alb_ingress_cidrs" {
-  description = "CIDRs allowed to call the API."
+  description = "CIDRs allowed to call the API (required: your callers' ranges; 0.0.0.0/0 only with allow_public_ingress = true)."
   type        = list(string)
-  default     = ["0.0.0.0/0"]
+
+  validation {
+    condition     = length(var.alb_ingress_cidrs) > 0 && alltrue([for cidr in var.alb_ingress_cidrs : can(cidrnetmask(cidr))])
+    error_message = "alb_ingress_cidrs must be a non-empty list of IPv4 CIDRs."
+  }
+}
+
+variable "allow_public_ingress" {
+  description = "Set true, on purpose, to let alb_ingress_cidrs hold 0.0.0.0/0 (the API open to the internet, behind the WAF)."
+  type        = bool
+  default     = false
+}
+
+variable "waf_rate_limit" {
+  description = "Requests per client IP per 5 minutes the API's WAF lets through before answering 429."
+  type        = number
+  default     = 20000
+}
+
+variable "predictions_retention_days" {
+  description = "Days after which captured predictions (fraud/predictions/ in the data bucket) are deleted."
+  type        = number
+  default     = 90
+}
+
+variable "metrics_scraper_security_group_ids" {
+  description = "Security groups of Prometheus scrapers inside the VPC allowed to reach the tasks' /metrics (8000, 9100)."
+  type        = list(string)
+  default     = []
 }
 
 variable "admin_cidr" {
@@ -53,14 +81,8 @@ variable "mlflow_key_name" {
   default     = null
 }
 
-variable "mlflow_insecure_tls" {
-  description = "Containers skip TLS verification towards MLflow while it serves the self-signed first-boot certificate."
-  type        = bool
-  default     = false
-}
-
 variable "extra_environment" {
-  description = "Extra FRAUD_* settings for every ECS container."
+  description = "Extra FRAUD_* settings for every ECS container (MLFLOW_TRACKING_INSECURE_TLS is refused)."
   type        = map(string)
   default     = {}
 }

@@ -8,13 +8,16 @@ data "aws_partition" "current" {}
 locals {
   image = "${var.image_repository_url}:${var.image_tag}"
 
+  # Paths the API serves that the internet must not reach (OpenAPI documents, Prometheus metrics).
+  internal_paths         = ["/docs", "/redoc", "/openapi.json", "/metrics"]
+  internal_path_patterns = [for path in local.internal_paths : "${path}*"]
+
   environment = merge(
     {
       FRAUD_STORAGE_URI                = "s3://${var.data_bucket_name}/fraud"
       FRAUD_AWS_REGION                 = data.aws_region.current.name
       FRAUD_EVENT_BUS                  = var.event_bus_name
       MLFLOW_TRACKING_URI              = var.mlflow_tracking_uri
-      MLFLOW_TRACKING_INSECURE_TLS     = var.mlflow_insecure_tls ? "true" : "false"
       MLFLOW_DISABLE_TELEMETRY         = "true"
       DO_NOT_TRACK                     = "true"
       PREFECT_SERVER_ANALYTICS_ENABLED = "false"
@@ -22,32 +25,42 @@ locals {
     var.extra_environment,
   )
 
-  shared_secrets = {
+  redis_secrets = {
+    FRAUD_BROKER_URL   = "${var.redis_urls_secret_arn}:broker_url::"
+    FRAUD_FEEDBACK_URL = "${var.redis_urls_secret_arn}:feedback_url::"
+  }
+
+  # Two MLflow identities: the API and the batch workers only read the registry (champion alias, versions,
+  # artifacts), so they get the read-only user; only the retrain task, which logs runs and registers
+  # versions, gets the writer. nginx on the MLflow host enforces the difference (deploy/ansible).
+  mlflow_reader_secrets = {
+    MLFLOW_TRACKING_USERNAME = "${var.mlflow_reader_secret_arn}:username::"
+    MLFLOW_TRACKING_PASSWORD = "${var.mlflow_reader_secret_arn}:password::"
+  }
+  mlflow_writer_secrets = {
     MLFLOW_TRACKING_USERNAME = "${var.mlflow_basic_auth_secret_arn}:username::"
     MLFLOW_TRACKING_PASSWORD = "${var.mlflow_basic_auth_secret_arn}:password::"
-    FRAUD_BROKER_URL         = "${var.redis_urls_secret_arn}:broker_url::"
-    FRAUD_FEEDBACK_URL       = "${var.redis_urls_secret_arn}:feedback_url::"
   }
 
   containers = {
     api = {
       command = null
       ports   = [8000]
-      secrets = merge(local.shared_secrets, { FRAUD_ADMIN_TOKEN = var.admin_token_secret_arn })
+      secrets = merge(local.redis_secrets, local.mlflow_reader_secrets, { FRAUD_ADMIN_TOKEN = var.admin_token_secret_arn })
       cpu     = var.api.cpu
       memory  = var.api.memory
     }
     worker = {
       command = ["fraud", "worker", "--concurrency", "2", "--metrics-port", "9100"]
       ports   = [9100]
-      secrets = local.shared_secrets
+      secrets = merge(local.redis_secrets, local.mlflow_reader_secrets)
       cpu     = var.worker.cpu
       memory  = var.worker.memory
     }
     retrain = {
       command = ["fraud", "retrain", "--reason", "event"]
       ports   = []
-      secrets = local.shared_secrets
+      secrets = merge(local.redis_secrets, local.mlflow_writer_secrets)
       cpu     = var.retrain.cpu
       memory  = var.retrain.memory
     }
@@ -110,6 +123,7 @@ data "aws_iam_policy_document" "execution" {
     resources = [
       var.admin_token_secret_arn,
       var.mlflow_basic_auth_secret_arn,
+      var.mlflow_reader_secret_arn,
       var.redis_urls_secret_arn,
     ]
   }
@@ -205,6 +219,16 @@ resource "aws_security_group" "alb" {
     protocol    = "tcp"
     cidr_blocks = [var.vpc_cidr_block]
   }
+
+  lifecycle {
+    # Nobody opens the API to the internet by accident: 0.0.0.0/0, or any range wider than a /8 (such as
+    # 0.0.0.0/1 + 128.0.0.0/1), needs allow_public_ingress = true. A precondition, not a variable validation:
+    # validations may not read another variable before Terraform 1.9.
+    precondition {
+      condition     = var.allow_public_ingress || alltrue([for cidr in var.alb_ingress_cidrs : tonumber(split("/", cidr)[1]) >= 8])
+      error_message = "alb_ingress_cidrs opens the API to the internet (0.0.0.0/0 or wider than /8): list your callers' ranges, or set allow_public_ingress = true on purpose."
+    }
+  }
 }
 
 resource "aws_security_group" "tasks" {
@@ -218,6 +242,19 @@ resource "aws_security_group" "tasks" {
     to_port         = 8000
     protocol        = "tcp"
     security_groups = [aws_security_group.alb.id]
+  }
+
+  # /metrics is not reachable through the load balancer (listener rule and WAF below): Prometheus scrapes
+  # the tasks directly from inside the VPC, from the security groups named here (none by default).
+  dynamic "ingress" {
+    for_each = { for name, port in { api = 8000, worker = 9100 } : name => port if length(var.metrics_scraper_sg_ids) > 0 }
+    content {
+      description     = "Prometheus scrape of the ${ingress.key} /metrics"
+      from_port       = ingress.value
+      to_port         = ingress.value
+      protocol        = "tcp"
+      security_groups = var.metrics_scraper_sg_ids
+    }
   }
 
   egress {
@@ -239,7 +276,6 @@ resource "aws_security_group" "tasks" {
 
 # ---------------------------------------------------------------- load balancer
 resource "aws_lb" "api" {
-  #checkov:skip=CKV2_AWS_28:WAF is an account-level choice (shared web ACL, cost); attach one with aws_wafv2_web_acl_association.
   name                       = "${var.name_prefix}-api"
   load_balancer_type         = "application"
   internal                   = false
@@ -284,6 +320,30 @@ resource "aws_lb_listener" "https" {
   default_action {
     type             = "forward"
     target_group_arn = aws_lb_target_group.api.arn
+  }
+}
+
+# The API's documentation and metrics are not for the internet: the load balancer answers 404 itself for
+# /docs, /redoc, /openapi.json and /metrics (and anything below them). Prometheus scrapes the tasks directly
+# inside the VPC (metrics_scraper_sg_ids); the WAF rule below also catches encoded variants.
+resource "aws_lb_listener_rule" "hide_internal_paths" {
+  listener_arn = aws_lb_listener.https.arn
+  priority     = 10
+
+  action {
+    type = "fixed-response"
+
+    fixed_response {
+      content_type = "application/json"
+      message_body = jsonencode({ detail = "Not Found" })
+      status_code  = "404"
+    }
+  }
+
+  condition {
+    path_pattern {
+      values = local.internal_path_patterns
+    }
   }
 }
 

@@ -44,13 +44,36 @@ variable "certificate_arn" {
 }
 
 variable "alb_ingress_cidrs" {
-  description = "CIDRs allowed to call the API on 443."
+  description = "CIDRs allowed to call the API on 443 (required; 0.0.0.0/0 only with allow_public_ingress)."
   type        = list(string)
 
   validation {
-    condition     = alltrue([for cidr in var.alb_ingress_cidrs : can(cidrhost(cidr, 0))])
-    error_message = "alb_ingress_cidrs must be IPv4 CIDRs."
+    condition     = length(var.alb_ingress_cidrs) > 0 && alltrue([for cidr in var.alb_ingress_cidrs : can(cidrnetmask(cidr))])
+    error_message = "alb_ingress_cidrs must be a non-empty list of IPv4 CIDRs."
   }
+}
+
+variable "allow_public_ingress" {
+  description = "Allow 0.0.0.0/0 in alb_ingress_cidrs (an API open to the internet, behind the WAF)."
+  type        = bool
+  default     = false
+}
+
+variable "waf_rate_limit" {
+  description = "Requests per client IP per 5 minutes the WAF lets through before it answers 429."
+  type        = number
+  default     = 20000
+
+  validation {
+    condition     = var.waf_rate_limit >= 10 && var.waf_rate_limit <= 2000000000
+    error_message = "waf_rate_limit must be between 10 and 2,000,000,000 (AWS WAF's limits)."
+  }
+}
+
+variable "metrics_scraper_sg_ids" {
+  description = "Security groups of the Prometheus scrapers that may reach the tasks' /metrics (8000, 9100) inside the VPC."
+  type        = list(string)
+  default     = []
 }
 
 variable "logs_bucket_name" {
@@ -114,8 +137,13 @@ variable "log_group_names" {
 }
 
 variable "log_group_arns" {
-  description = "CloudWatch log group ARNs with keys api, worker, retrain."
+  description = "CloudWatch log group ARNs with keys api, worker, retrain and waf (aws-waf-logs-<prefix>)."
   type        = map(string)
+
+  validation {
+    condition     = alltrue([for key in ["api", "worker", "retrain", "waf"] : contains(keys(var.log_group_arns), key)])
+    error_message = "log_group_arns must have the keys api, worker, retrain and waf."
+  }
 }
 
 variable "admin_token_secret_arn" {
@@ -124,7 +152,12 @@ variable "admin_token_secret_arn" {
 }
 
 variable "mlflow_basic_auth_secret_arn" {
-  description = "Secret fraud/<env>/mlflow-basic-auth (JSON keys username, password)."
+  description = "Secret fraud/<env>/mlflow-basic-auth (JSON keys username, password): the writer MLflow identity of the retrain task."
+  type        = string
+}
+
+variable "mlflow_reader_secret_arn" {
+  description = "Secret fraud/<env>/mlflow-reader (JSON keys username, password): the read-only MLflow identity of the API and workers."
   type        = string
 }
 
@@ -143,16 +176,15 @@ variable "mlflow_tracking_uri" {
   }
 }
 
-variable "mlflow_insecure_tls" {
-  description = "Skip TLS verification towards MLflow (MLFLOW_TRACKING_INSECURE_TLS) while the host has the self-signed first-boot certificate."
-  type        = bool
-  default     = false
-}
-
 variable "extra_environment" {
   description = "More FRAUD_* settings for every container (see `fraud config`)."
   type        = map(string)
   default     = {}
+
+  validation {
+    condition     = !contains([for name in keys(var.extra_environment) : upper(name)], "MLFLOW_TRACKING_INSECURE_TLS")
+    error_message = "TLS verification towards MLflow stays on: give the host a certificate the containers trust (MLFLOW_TRACKING_SERVER_CERT_PATH for a private CA) instead of MLFLOW_TRACKING_INSECURE_TLS."
+  }
 }
 
 variable "api" {

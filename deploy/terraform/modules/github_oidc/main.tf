@@ -1,9 +1,26 @@
 # Keyless CI: GitHub's OIDC tokens are exchanged for short-lived credentials of two narrow roles.
-# fraud-github-release: push images (main and tags only). fraud-<env>-github-deploy: roll the services and
-# the Lambda of one environment (GitHub environment `<env>` only; prod's reviewers guard it).
+# fraud-github-release: push images, only from release.yml running for main or a v* tag.
+# fraud-<env>-github-deploy: roll the services and the Lambda of one environment, only from deploy.yml as it is
+# on main, in a job of the GitHub environment `<env>` (prod's required reviewers approve that job).
+#
+# Which claims the trust policies check, and why these keys:
+# - `sub` (GitHub's default template, no customisation): `repo:<org>/<repo>:ref:<ref>` for a job without an
+#   environment (release), `repo:<org>/<repo>:environment:<env>` for a job with one (deploy).
+# - `job_workflow_ref` (`<org>/<repo>/.github/workflows/<file>@<ref>`): the workflow file, and the ref it was
+#   read from, that runs the job. Without it any other workflow running on main or a tag, or any job that
+#   names the environment on any branch, could assume the roles. AWS STS validates it as
+#   the condition key `token.actions.githubusercontent.com:job_workflow_ref` since its January 2026 support for
+#   provider-specific GitHub claims (actor, job_workflow_ref, ref, environment, repository_id, ...). Before
+#   that, IAM saw only aud/sub/amr and the same pinning needed a customised sub template (GitHub API
+#   PUT /repos/{owner}/{repo}/actions/oidc/customization/sub with include_claim_keys [repo, context,
+#   job_workflow_ref]); it is not needed now, and the default sub keeps the console's and docs' format.
+#   A token without the claim fails the condition: StringLike/StringEquals, never an ...IfExists operator.
 locals {
   oidc_host    = "token.actions.githubusercontent.com"
   provider_arn = var.create_shared ? aws_iam_openid_connect_provider.github[0].arn : data.aws_iam_openid_connect_provider.github[0].arn
+
+  release_workflow = "${var.github_repository}/.github/workflows/release.yml"
+  deploy_workflow  = "${var.github_repository}/.github/workflows/deploy.yml"
 }
 
 resource "aws_iam_openid_connect_provider" "github" {
@@ -39,7 +56,16 @@ data "aws_iam_policy_document" "release_trust" {
       variable = "${local.oidc_host}:sub"
       values = [
         "repo:${var.github_repository}:ref:refs/heads/main",
-        "repo:${var.github_repository}:ref:refs/tags/*",
+        "repo:${var.github_repository}:ref:refs/tags/v*",
+      ]
+    }
+    # Only release.yml, read from main or from a v* tag, pushes images.
+    condition {
+      test     = "StringLike"
+      variable = "${local.oidc_host}:job_workflow_ref"
+      values = [
+        "${local.release_workflow}@refs/heads/main",
+        "${local.release_workflow}@refs/tags/v*",
       ]
     }
   }
@@ -101,6 +127,14 @@ data "aws_iam_policy_document" "deploy_trust" {
       test     = "StringEquals"
       variable = "${local.oidc_host}:sub"
       values   = ["repo:${var.github_repository}:environment:${var.environment}"]
+    }
+    # Only deploy.yml as it is on main deploys, to dev (after a release of main) as to prod: a branch with an
+    # edited deploy.yml, or any other workflow naming the environment, gets no credentials. For prod this is
+    # the mandatory main-only branch policy, whatever the repository's environment settings say.
+    condition {
+      test     = "StringEquals"
+      variable = "${local.oidc_host}:job_workflow_ref"
+      values   = ["${local.deploy_workflow}@refs/heads/main"]
     }
   }
 }

@@ -12,6 +12,7 @@ locals {
     retrain = "/ecs/${var.name_prefix}/retrain"
     lambda  = "/aws/lambda/${var.name_prefix}-drift-check"
     vpc     = "/vpc/${var.name_prefix}/flow-logs"
+    waf     = "aws-waf-logs-${var.name_prefix}" # WAF accepts only groups named aws-waf-logs-*
   }
 }
 

@@ -10,6 +10,11 @@ resource "random_password" "mlflow" {
   special = false
 }
 
+resource "random_password" "mlflow_reader" {
+  length  = 32
+  special = false
+}
+
 resource "aws_secretsmanager_secret" "admin_token" {
   #checkov:skip=CKV2_AWS_57:Rotated by operators (put-secret-value) with an API restart; no rotation Lambda for a static bearer token.
   name        = "fraud/${var.environment}/admin-token"
@@ -29,7 +34,7 @@ resource "aws_secretsmanager_secret_version" "admin_token" {
 resource "aws_secretsmanager_secret" "mlflow_basic_auth" {
   #checkov:skip=CKV2_AWS_57:The nginx htpasswd on the MLflow host is rendered by Ansible from this value; rotation is an Ansible run, not a Lambda.
   name        = "fraud/${var.environment}/mlflow-basic-auth"
-  description = "MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD (JSON keys username, password)"
+  description = "Writer MLflow identity of the retrain task: MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD (JSON keys username, password)"
   kms_key_id  = var.kms_key_arn
 }
 
@@ -38,6 +43,29 @@ resource "aws_secretsmanager_secret_version" "mlflow_basic_auth" {
   secret_string = jsonencode({
     username = var.mlflow_username
     password = random_password.mlflow.result
+  })
+
+  lifecycle {
+    ignore_changes = [secret_string]
+  }
+}
+
+# The read-only MLflow identity of the API and the batch workers: nginx on the MLflow host lets this user
+# read (GET/HEAD, and POST only to the search endpoints) and refuses every write with 403, so a compromised
+# API task cannot log runs, register versions or move the champion alias. Ansible writes the same
+# username/password into the host's htpasswd (deploy/ansible: mlflow_reader_user / mlflow_reader_password).
+resource "aws_secretsmanager_secret" "mlflow_reader" {
+  #checkov:skip=CKV2_AWS_57:The nginx htpasswd on the MLflow host is rendered by Ansible from this value; rotation is an Ansible run, not a Lambda.
+  name        = "fraud/${var.environment}/mlflow-reader"
+  description = "Read-only MLflow identity of the API and the batch workers (JSON keys username, password)"
+  kms_key_id  = var.kms_key_arn
+}
+
+resource "aws_secretsmanager_secret_version" "mlflow_reader" {
+  secret_id = aws_secretsmanager_secret.mlflow_reader.id
+  secret_string = jsonencode({
+    username = var.mlflow_reader_username
+    password = random_password.mlflow_reader.result
   })
 
   lifecycle {

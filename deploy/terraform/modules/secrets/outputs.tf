@@ -7,3 +7,8 @@ output "mlflow_basic_auth_secret_arn" {
   description = "ARN of fraud/<env>/mlflow-basic-auth (JSON: username, password)."
   value       = aws_secretsmanager_secret.mlflow_basic_auth.arn
 }
+
+output "mlflow_reader_secret_arn" {
+  description = "ARN of fraud/<env>/mlflow-reader (JSON: username, password): the read-only MLflow identity."
+  value       = aws_secretsmanager_secret.mlflow_reader.arn
+}

@@ -14,12 +14,23 @@ variable "kms_key_arn" {
 }
 
 variable "mlflow_username" {
-  description = "Basic-auth user nginx accepts in front of MLflow."
+  description = "Basic-auth user of the writer MLflow identity (retrain task); Ansible's mlflow_basic_auth_user."
   type        = string
   default     = "fraud"
 
   validation {
     condition     = can(regex("^[a-z][a-z0-9_-]{2,31}$", var.mlflow_username))
     error_message = "mlflow_username must be 3-32 lowercase letters, digits, _ or -."
+  }
+}
+
+variable "mlflow_reader_username" {
+  description = "Basic-auth user of the read-only MLflow identity (API, workers); Ansible's mlflow_reader_user."
+  type        = string
+  default     = "fraud-reader"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9_-]{2,31}$", var.mlflow_reader_username))
+    error_message = "mlflow_reader_username must be 3-32 lowercase letters, digits, _ or -."
   }
 }

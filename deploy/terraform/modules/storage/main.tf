@@ -6,6 +6,15 @@ data "aws_elb_service_account" "current" {}
 locals {
   account_id  = data.aws_caller_identity.current.account_id
   logs_bucket = "${var.name_prefix}-logs-${local.account_id}"
+
+  # Captured predictions: the API's prediction log writes under FRAUD_STORAGE_URI (s3://<data bucket>/fraud)
+  # + "predictions/". They expire after predictions_retention_days, and move to STANDARD_IA first only when
+  # they live longer than predictions_ia_after_days.
+  predictions_prefix = "fraud/predictions/"
+  predictions_to_ia = {
+    for prefix, days in { (local.predictions_prefix) = var.predictions_ia_after_days } :
+    prefix => days if days < var.predictions_retention_days
+  }
 }
 
 # Who may write into the logs bucket: the region's ELB log account (ALB access logs, prefix alb/) and the
@@ -59,7 +68,8 @@ module "data" {
   kms_key_arn            = var.kms_key_arn
   force_destroy          = var.force_destroy
   noncurrent_expiry_days = var.noncurrent_expiry_days
-  transitions_to_ia      = { "fraud/predictions/" = var.predictions_ia_after_days }
+  transitions_to_ia      = local.predictions_to_ia
+  expiry_days_by_prefix  = { (local.predictions_prefix) = var.predictions_retention_days }
   access_log_bucket      = local.logs_bucket
 
   depends_on = [module.logs] # access logging needs the logs bucket and its delivery policy first

@@ -35,6 +35,17 @@ variable "predictions_ia_after_days" {
   }
 }
 
+variable "predictions_retention_days" {
+  description = "Days after which captured predictions (fraud/predictions/ in the data bucket) are deleted."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = var.predictions_retention_days >= 1
+    error_message = "predictions_retention_days must be at least 1."
+  }
+}
+
 variable "noncurrent_expiry_days" {
   description = "Days after which noncurrent object versions are deleted."
   type        = number

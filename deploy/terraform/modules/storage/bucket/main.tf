@@ -44,6 +44,15 @@ resource "aws_s3_bucket_ownership_controls" "this" {
   }
 }
 
+locals {
+  prefix_rules = {
+    for prefix in distinct(concat(keys(var.transitions_to_ia), keys(var.expiry_days_by_prefix))) : prefix => {
+      ia_after_days = lookup(var.transitions_to_ia, prefix, null)
+      expiry_days   = lookup(var.expiry_days_by_prefix, prefix, null)
+    }
+  }
+}
+
 resource "aws_s3_bucket_lifecycle_configuration" "this" {
   bucket = aws_s3_bucket.this.id
 
@@ -68,19 +77,39 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
     }
   }
 
+  # One rule per key prefix: an optional move to STANDARD_IA and an optional expiry. An expiring prefix also
+  # drops its noncurrent versions a day later, so expired data (captured predictions) is really gone then,
+  # not kept for noncurrent_expiry_days more by versioning.
   dynamic "rule" {
-    for_each = var.transitions_to_ia
+    for_each = local.prefix_rules
     content {
-      id     = "to-infrequent-access-${trimsuffix(replace(rule.key, "/", "-"), "-")}"
+      id     = "prefix-${trimsuffix(replace(rule.key, "/", "-"), "-")}"
       status = "Enabled"
 
       filter {
         prefix = rule.key
       }
 
-      transition {
-        days          = rule.value
-        storage_class = "STANDARD_IA"
+      dynamic "transition" {
+        for_each = rule.value.ia_after_days == null ? [] : [rule.value.ia_after_days]
+        content {
+          days          = transition.value
+          storage_class = "STANDARD_IA"
+        }
+      }
+
+      dynamic "expiration" {
+        for_each = rule.value.expiry_days == null ? [] : [rule.value.expiry_days]
+        content {
+          days = expiration.value
+        }
+      }
+
+      dynamic "noncurrent_version_expiration" {
+        for_each = rule.value.expiry_days == null ? [] : [1]
+        content {
+          noncurrent_days = noncurrent_version_expiration.value
+        }
       }
     }
   }

@@ -36,6 +36,17 @@ variable "transitions_to_ia" {
   }
 }
 
+variable "expiry_days_by_prefix" {
+  description = "Key prefixes whose objects expire, with the age in days (captured predictions)."
+  type        = map(number)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for days in values(var.expiry_days_by_prefix) : days >= 1])
+    error_message = "Expiry ages must be at least 1 day."
+  }
+}
+
 variable "expiry_days" {
   description = "Days after which current objects expire (logs); null keeps them."
   type        = number
