@@ -347,6 +347,26 @@ def test_deploy_rolls_out_every_workload_named_in_the_contract() -> None:
     assert "${IMAGE_TAG}-lambda" in scripts
 
 
+def test_ci_jobs_match_what_the_aws_roles_trust() -> None:
+    """The roles trust only release.yml (main, v* tags; a job without environment, so `sub` is ref-based)
+    and deploy.yml from main (deploy/terraform/modules/github_oidc): the files keep those names, the release
+    job names no environment, and the deploy job refuses a run outside main before it asks for a role."""
+    release = _jobs("release.yml")["images"]
+    deploy = _jobs("deploy.yml")["deploy"]
+    trust = (REPO / "deploy" / "terraform" / "modules" / "github_oidc" / "main.tf").read_text()
+    steps = _steps(deploy)
+    role_step = next(i for i, step in enumerate(steps) if step.get("uses", "").startswith(f"{ROLE_ACTION}@"))
+    guard = steps[0]
+
+    assert "/.github/workflows/release.yml" in trust
+    assert "/.github/workflows/deploy.yml" in trust
+    assert "environment" not in release
+    assert _triggers(_load(WORKFLOWS / "release.yml"))["push"]["tags"] == ["v*"]
+    assert role_step > 0
+    assert 'if [ "${GITHUB_REF}" != refs/heads/main ]; then' in guard["run"]
+    assert "exit 1" in guard["run"].split("refs/heads/main ]; then", 1)[1].split("fi", 1)[0]
+
+
 # ---------------------------------------------------------------- the image the release builds
 
 
