@@ -160,9 +160,19 @@ def make_model_cache(settings: Settings) -> ModelCache:
 
 def make_prediction_log(store: ObjectStore, settings: Settings) -> PredictionLog:
     from fraud_detection.infrastructure.prediction_log import ParquetPredictionLog
+    from fraud_detection.infrastructure.prometheus.metrics import PrometheusCaptureTelemetry
 
+    local_store = not settings.resolved_storage_uri.startswith("s3://")
     return ParquetPredictionLog(
-        store, max_rows=settings.capture_max_rows, max_seconds=settings.capture_max_seconds
+        store,
+        max_rows=settings.capture_max_rows,
+        max_seconds=settings.capture_max_seconds,
+        max_pending_bytes=settings.capture_max_pending_bytes,
+        spill_dir=settings.resolved_capture_spill_dir,
+        spill_max_bytes=settings.capture_spill_max_bytes,
+        journal_seconds=settings.capture_journal_seconds,
+        retention_days=settings.capture_retention_days if local_store else 0.0,
+        telemetry=PrometheusCaptureTelemetry(),
     )
 
 

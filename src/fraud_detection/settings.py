@@ -97,6 +97,31 @@ class Settings(BaseSettings):
     capture_max_seconds: float = Field(
         5.0, gt=0, description="Longest a captured prediction waits unwritten."
     )
+    capture_max_pending_bytes: int = Field(
+        64 * 1024 * 1024,
+        gt=0,
+        description="Memory bound of captured predictions waiting to be written (the oldest dropped beyond).",
+    )
+    capture_spill_dir: Path | None = Field(
+        None,
+        description="Local folder for captured predictions the store refused and the write-ahead journal; "
+        "default `<home>/capture-spill`.",
+    )
+    capture_spill_max_bytes: int = Field(
+        1024 * 1024 * 1024, gt=0, description="Disk bound of the capture spill folder."
+    )
+    capture_journal_seconds: float = Field(
+        1.0,
+        ge=0,
+        description="Captured rows are journaled to local disk this often: a killed API loses at most this "
+        "interval (0 = no journal).",
+    )
+    capture_retention_days: float = Field(
+        90.0,
+        ge=0,
+        description="Captured predictions in a local store are deleted after N days (0 = kept forever; S3: "
+        "bucket lifecycle rule).",
+    )
 
     broker_url: str | None = Field(
         None, description="Celery broker for batch jobs (redis://...); unset = jobs run in this process."
@@ -222,6 +247,10 @@ class Settings(BaseSettings):
     @property
     def resolved_dataset_path(self) -> Path:
         return (self.dataset_path or self.home / "data" / "creditcard.csv").resolve()
+
+    @property
+    def resolved_capture_spill_dir(self) -> Path:
+        return (self.capture_spill_dir or self.home / "capture-spill").resolve()
 
     @property
     def model_cache_dir(self) -> Path:

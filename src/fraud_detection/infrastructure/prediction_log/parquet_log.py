@@ -273,6 +273,7 @@ class ParquetPredictionLog(PredictionLog):
                     self._log_failure(self._last_store_error, failures, retry_at)
                 elif store_up:
                     failures, retry_at = 0, 0.0
+            self._report_state()
         self._drain_before_exit()
         self._maintain()
 

@@ -47,6 +47,44 @@ MODEL_CREATED = Gauge(
 MODEL_LOADS = Counter("fraud_model_loads", "Models loaded for serving, by source.", ["source"])
 MODEL_LOAD_FAILURES = Counter("fraud_model_load_failures", "Failed attempts to load a model for serving.")
 
+# Prediction capture (infrastructure/prediction_log): what reached the store, what waits, what was lost.
+CAPTURE_ROWS_WRITTEN = Counter(
+    "fraud_capture_rows_written", "Captured predictions the object store took (resent spill files included)."
+)
+CAPTURE_WRITE_FAILURES = Counter(
+    "fraud_capture_write_failures", "Writes of captured predictions the object store refused."
+)
+CAPTURE_ROWS_SPILLED = Counter(
+    "fraud_capture_rows_spilled", "Captured predictions kept on local disk because the object store failed."
+)
+CAPTURE_ROWS_DROPPED = Counter(
+    "fraud_capture_rows_dropped",
+    "Captured predictions lost: queue over its bound with the spill full, unwritable, or unwritten at stop.",
+)
+CAPTURE_PENDING_ROWS = Gauge(
+    "fraud_capture_pending_rows", "Captured predictions queued in memory.", multiprocess_mode="livesum"
+)
+CAPTURE_PENDING_BYTES = Gauge(
+    "fraud_capture_pending_bytes",
+    "Bytes of the captured predictions queued in memory.",
+    multiprocess_mode="livesum",
+)
+CAPTURE_PENDING_MAX_BYTES = Gauge(
+    "fraud_capture_pending_max_bytes",
+    "Bound of the capture queue in memory (FRAUD_CAPTURE_MAX_PENDING_BYTES); older rows dropped beyond.",
+    multiprocess_mode="livesum",
+)
+CAPTURE_SPILL_FILES = Gauge(
+    "fraud_capture_spill_files",
+    "Capture files on local disk waiting for the object store.",
+    multiprocess_mode="livemax",
+)
+CAPTURE_SPILL_BYTES = Gauge(
+    "fraud_capture_spill_bytes",
+    "Bytes of capture files on local disk waiting for the object store.",
+    multiprocess_mode="livemax",
+)
+
 
 class PrometheusScoringTelemetry(ScoringTelemetry):
     def __init__(self) -> None:
@@ -74,6 +112,36 @@ class PrometheusScoringTelemetry(ScoringTelemetry):
 
     def model_load_failed(self, reason: str) -> None:
         MODEL_LOAD_FAILURES.inc()
+
+
+class PrometheusCaptureTelemetry:
+    """The prediction log's counters (infrastructure/prediction_log/telemetry.py's CaptureTelemetry)."""
+
+    def rows_written(self, rows: int) -> None:
+        CAPTURE_ROWS_WRITTEN.inc(rows)
+
+    def write_failed(self) -> None:
+        CAPTURE_WRITE_FAILURES.inc()
+
+    def rows_spilled(self, rows: int) -> None:
+        CAPTURE_ROWS_SPILLED.inc(rows)
+
+    def rows_dropped(self, rows: int) -> None:
+        CAPTURE_ROWS_DROPPED.inc(rows)
+
+    def state(
+        self,
+        pending_rows: int,
+        pending_bytes: int,
+        max_pending_bytes: float,
+        spill_files: int,
+        spill_bytes: int,
+    ) -> None:
+        CAPTURE_PENDING_ROWS.set(pending_rows)
+        CAPTURE_PENDING_BYTES.set(pending_bytes)
+        CAPTURE_PENDING_MAX_BYTES.set(max_pending_bytes)
+        CAPTURE_SPILL_FILES.set(spill_files)
+        CAPTURE_SPILL_BYTES.set(spill_bytes)
 
 
 def _unix_seconds(iso: str) -> float | None:

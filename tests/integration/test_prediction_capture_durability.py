@@ -1,0 +1,369 @@
+"""Captured predictions survive a storage outage, a full queue and a killed process, or their loss is counted.
+
+Each test replays one way rows used to vanish silently: an outage that only logged (rows queued in memory,
+then dropped or lost at exit), a queue bounded in rows only (1,000,000 rows against a 1 GiB task), and a
+SIGKILL that lost every row not yet written (400 of 400). Against the real adapter, a local folder store and
+a store that fails on demand (as S3 does while unreachable), then recovers.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import pytest
+from prometheus_client import REGISTRY
+
+from fraud_detection.domain.errors import ServiceUnavailableError
+from fraud_detection.domain.ports.prediction_log import PredictionBatch
+from fraud_detection.domain.ports.storage import ObjectStore
+from fraud_detection.infrastructure.local import LocalObjectStore
+from fraud_detection.infrastructure.prediction_log import ParquetPredictionLog, read_predictions
+from fraud_detection.infrastructure.prediction_log.column_buffer import SLOT_BYTES
+from fraud_detection.infrastructure.prometheus.metrics import PrometheusCaptureTelemetry
+
+pytestmark = pytest.mark.integration
+
+T0 = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC).timestamp()
+NEVER = 3600.0
+
+
+def make_batch(request_id: str, rows: int = 1, scored_at: float = T0, id_length: int = 8) -> PredictionBatch:
+    return PredictionBatch(
+        inputs=np.ones((rows, 29)),
+        times=np.arange(rows, dtype=np.float64),
+        transaction_ids=tuple(f"{request_id}/{i}".ljust(id_length, "x") for i in range(rows)),
+        probabilities=np.full(rows, 0.25),
+        decisions=np.zeros(rows, dtype=np.bool_),
+        model_name="fraud-lgbm",
+        model_version=7,
+        request_id=request_id,
+        scored_at=scored_at,
+    )
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return condition()
+
+
+class OutageStore(ObjectStore):
+    """A local store that refuses every write while `down` is set (S3 unreachable), and notes whether the
+    spilled copy of each key still existed when the store took it."""
+
+    def __init__(self, inner: LocalObjectStore, spill: Path | None = None) -> None:
+        self.inner, self.spill, self.down = inner, spill, threading.Event()
+        self.failed_writes = 0
+        self.spilled_copy_present: dict[str, bool] = {}
+
+    def write_bytes(self, key: str, data: bytes) -> None:
+        if self.down.is_set():
+            self.failed_writes += 1
+            raise ServiceUnavailableError(f"cannot write {key}: storage down")
+        if self.spill is not None:
+            self.spilled_copy_present[key] = (self.spill / key).exists()
+        self.inner.write_bytes(key, data)
+
+    def write_file(self, key: str, path: Path) -> None:
+        self.write_bytes(key, path.read_bytes())
+
+    def open_read(self, key: str) -> AbstractContextManager[BinaryIO]:
+        return self.inner.open_read(key)
+
+    def exists(self, key: str) -> bool:
+        return self.inner.exists(key)
+
+    def list_keys(self, prefix: str = "") -> Iterator[str]:
+        return self.inner.list_keys(prefix)
+
+    def delete(self, key: str) -> None:
+        self.inner.delete(key)
+
+    def uri_for(self, key: str) -> str:
+        return self.inner.uri_for(key)
+
+
+def spilled(spill: Path) -> list[Path]:
+    return sorted((spill / "predictions").rglob("*.parquet"))
+
+
+def stored_request_ids(store: ObjectStore) -> list[str]:
+    return sorted(read_predictions(store).frame["request_id"])
+
+
+@pytest.fixture
+def local(tmp_path: Path) -> LocalObjectStore:
+    return LocalObjectStore(tmp_path / "store")
+
+
+# Outage: spill to local disk, resend on recovery ---------------------------------------------------
+
+
+def test_an_outage_spills_to_disk_and_the_rows_reach_the_store_when_it_recovers(
+    local: LocalObjectStore, tmp_path: Path
+) -> None:
+    spill = tmp_path / "spill"
+    store = OutageStore(local, spill)
+    store.down.set()
+    log = ParquetPredictionLog(
+        store,
+        max_rows=10,
+        max_seconds=NEVER,
+        spill_dir=spill,
+        retry_initial_seconds=0.05,
+        retry_max_seconds=0.1,
+    )
+    for i in range(50):
+        log.append(make_batch(f"r{i:02d}"))
+    assert wait_until(lambda: log.rows_spilled == 50)
+    assert (log.pending_rows, log.rows_dropped, log.rows_written) == (0, 0, 0)  # safe on disk, not in memory
+    assert list(local.list_keys()) == []
+    assert len(spilled(spill)) == 5
+    assert store.failed_writes >= 1
+
+    store.down.clear()
+    assert wait_until(lambda: not spilled(spill))
+    assert stored_request_ids(local) == [f"r{i:02d}" for i in range(50)]
+    assert store.spilled_copy_present
+    assert all(store.spilled_copy_present.values())
+    assert (log.rows_resent, log.rows_dropped) == (50, 0)
+    log.close()
+
+
+def test_close_during_an_outage_spills_what_is_queued_and_the_next_start_resends_it(
+    local: LocalObjectStore, tmp_path: Path
+) -> None:
+    spill = tmp_path / "spill"
+    store = OutageStore(local)
+    store.down.set()
+    first = ParquetPredictionLog(store, max_seconds=NEVER, spill_dir=spill, close_attempts=1)
+    first.append(make_batch("before-stop", rows=7))
+    first.close()
+    assert (first.rows_dropped, first.rows_spilled) == (0, 7)  # used to be "7 rows lost"
+    assert len(spilled(spill)) == 1
+
+    store.down.clear()
+    second = ParquetPredictionLog(store, max_seconds=NEVER, spill_dir=spill)
+    assert wait_until(lambda: not spilled(spill))
+    second.close()
+    assert stored_request_ids(local) == ["before-stop"] * 7
+
+
+def test_the_spill_is_bounded_in_bytes_and_beyond_it_rows_wait_in_memory(
+    local: LocalObjectStore, tmp_path: Path
+) -> None:
+    spill = tmp_path / "spill"
+    store = OutageStore(local)
+    store.down.set()
+    log = ParquetPredictionLog(
+        store, max_rows=10, max_seconds=NEVER, spill_dir=spill, spill_max_bytes=12_000,
+        retry_initial_seconds=0.02, retry_max_seconds=0.05, close_attempts=1,
+    )  # fmt: skip
+    for i in range(100):
+        log.append(make_batch(f"r{i:03d}"))
+    assert wait_until(lambda: log.rows_spilled > 0 and log.pending_rows == 100 - log.rows_spilled)
+    time.sleep(0.2)
+    on_disk = sum(path.stat().st_size for path in spilled(spill))
+    assert 0 < on_disk <= 12_000
+    assert log.rows_spilled < 100
+    assert log.pending_rows > 0
+    assert log.rows_dropped == 0
+    store.down.clear()
+    assert wait_until(lambda: log.pending_rows == 0 and not spilled(spill))
+    log.close()
+    assert stored_request_ids(local) == [f"r{i:03d}" for i in range(100)]
+
+
+# The memory bound is in bytes --------------------------------------------------------------------
+
+
+def test_the_queue_is_bounded_in_bytes_and_rows_over_it_are_dropped_and_counted(
+    local: LocalObjectStore,
+) -> None:
+    store = OutageStore(local)
+    store.down.set()  # and no spill: rows can only wait in memory
+    bound = 200_000
+    log = ParquetPredictionLog(
+        store, max_rows=100, max_seconds=NEVER, max_pending_bytes=bound, close_attempts=1
+    )
+    for i in range(100):
+        log.append(make_batch(f"r{i:03d}", rows=10, id_length=100))  # ~480 bytes a row with its id
+        assert log.pending_bytes <= bound + 10 * 600
+    assert log.pending_bytes <= bound
+    assert log.pending_rows * SLOT_BYTES <= bound
+    assert log.rows_dropped == 1_000 - log.pending_rows > 0
+    assert log.pending_rows < 1_000 * bound // (1_000 * SLOT_BYTES)  # the ids count, not only the slots
+    kept = log.pending_rows
+    store.down.clear()
+    log.close()
+    ids = stored_request_ids(local)
+    assert len(ids) == kept
+    assert ids[-1] == "r099"
+
+
+def test_the_default_bound_keeps_the_queue_well_under_a_1_gib_task() -> None:
+    log = ParquetPredictionLog(LocalObjectStore(Path("/nonexistent-store")), max_seconds=NEVER)
+    try:
+        assert log._max_pending_bytes <= 64 * 1024 * 1024
+    finally:
+        log.close()
+
+
+# Metrics -----------------------------------------------------------------------------------------
+
+
+def sample(name: str) -> float:
+    return REGISTRY.get_sample_value(name) or 0.0
+
+
+def test_written_failed_spilled_dropped_and_pending_rows_are_exported_to_prometheus(
+    local: LocalObjectStore, tmp_path: Path
+) -> None:
+    before = {
+        name: sample(name)
+        for name in (
+            "fraud_capture_rows_written_total",
+            "fraud_capture_write_failures_total",
+            "fraud_capture_rows_spilled_total",
+            "fraud_capture_rows_dropped_total",
+        )
+    }
+    spill = tmp_path / "spill"
+    store = OutageStore(local)
+    store.down.set()
+    log = ParquetPredictionLog(
+        store, max_rows=10, max_seconds=NEVER, spill_dir=spill, spill_max_bytes=1, max_pending_rows=25,
+        retry_initial_seconds=0.02, retry_max_seconds=0.05, telemetry=PrometheusCaptureTelemetry(),
+        close_attempts=1,
+    )  # fmt: skip
+    for i in range(40):
+        log.append(make_batch(f"r{i:02d}"))
+    assert wait_until(lambda: sample("fraud_capture_rows_dropped_total") - before[
+        "fraud_capture_rows_dropped_total"] == 15)  # fmt: skip
+    assert wait_until(lambda: sample("fraud_capture_pending_rows") == 25)
+    assert sample("fraud_capture_pending_bytes") > 25 * SLOT_BYTES
+    assert sample("fraud_capture_pending_max_bytes") == 64 * 1024 * 1024
+    assert wait_until(
+        lambda: sample("fraud_capture_write_failures_total") > before["fraud_capture_write_failures_total"]
+    )
+    assert sample("fraud_capture_rows_spilled_total") == before["fraud_capture_rows_spilled_total"]  # full
+
+    store.down.clear()
+    assert wait_until(lambda: sample("fraud_capture_pending_rows") == 0)  # the gauge follows the writes
+    assert sample("fraud_capture_rows_written_total") - before["fraud_capture_rows_written_total"] == 25
+    log.close()
+    assert sample("fraud_capture_spill_files") == 0
+
+
+# Retention of a local store ----------------------------------------------------------------------
+
+
+def test_partitions_older_than_the_retention_are_deleted_at_start(local: LocalObjectStore) -> None:
+    now = datetime(2026, 6, 1, 12, tzinfo=UTC)
+    for days in (200, 91, 89, 0):
+        old = ParquetPredictionLog(local, max_seconds=NEVER)
+        old.append(make_batch(f"{days}-days-old", scored_at=(now - timedelta(days=days)).timestamp()))
+        old.close()
+    keep_forever = ParquetPredictionLog(local, max_seconds=NEVER, retention_days=0, clock=now.timestamp)
+    keep_forever.close()
+    assert len(stored_request_ids(local)) == 4
+
+    log = ParquetPredictionLog(local, max_seconds=NEVER, retention_days=90, clock=now.timestamp)
+    assert wait_until(lambda: len(list(local.list_keys())) == 2)
+    log.close()
+    assert stored_request_ids(local) == ["0-days-old", "89-days-old"]
+
+
+# SIGKILL: the journal bounds the loss --------------------------------------------------------------
+
+CHILD = """
+import sys, time
+from pathlib import Path
+import numpy as np
+from fraud_detection.domain.ports.prediction_log import PredictionBatch
+from fraud_detection.infrastructure.local import LocalObjectStore
+from fraud_detection.infrastructure.prediction_log import ParquetPredictionLog
+
+store, spill, rate, journal = Path(sys.argv[1]), Path(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+log = ParquetPredictionLog(LocalObjectStore(store), spill_dir=spill, journal_seconds=journal)
+print("ready", flush=True)
+i, start = 0, time.monotonic()
+while True:
+    now = time.time()
+    log.append(PredictionBatch(
+        inputs=np.zeros((1, 29)), times=np.zeros(1), transaction_ids=(f"tx-{i}",), probabilities=np.zeros(1),
+        decisions=np.zeros(1, dtype=np.bool_), model_name="fraud-lgbm", model_version=1, request_id=f"r-{i}",
+        scored_at=now,
+    ))
+    print(i, now, flush=True)
+    i += 1
+    time.sleep(max(start + i / rate - time.monotonic(), 0.0))
+"""
+
+
+def scored_then_killed(
+    store: Path, spill: Path, rate: float, journal: float, seconds: float
+) -> dict[int, float]:
+    """Run a capturing process at `rate` rows/s (default write triggers: 10,000 rows or 5 s) for `seconds`,
+    SIGKILL it; return when each row was appended (by its index)."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(store), str(spill), str(rate), str(journal)],
+        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    assert child.stdout is not None
+    appended: dict[int, float] = {}
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        started = time.monotonic()
+        while time.monotonic() - started < seconds:
+            index, at = child.stdout.readline().split()
+            appended[int(index)] = float(at)
+        child.send_signal(signal.SIGKILL)
+        for line in child.stdout:  # rows appended before the signal landed
+            index, at = line.split()
+            appended[int(index)] = float(at)
+    finally:
+        child.kill()
+        child.wait(10)
+    assert child.returncode == -signal.SIGKILL
+    return appended
+
+
+@pytest.mark.slow
+def test_after_sigkill_a_restart_recovers_every_row_but_the_last_journal_interval(tmp_path: Path) -> None:
+    store, spill = tmp_path / "store", tmp_path / "spill"
+    rate, journal = 200.0, 1.0  # journal: the default FRAUD_CAPTURE_JOURNAL_SECONDS
+    appended = scored_then_killed(store, spill, rate, journal, seconds=3.0)  # under the 5 s write trigger
+    killed_at = max(appended.values())
+    assert list(LocalObjectStore(store).list_keys()) == []  # nothing reached the store before the kill
+
+    restarted = ParquetPredictionLog(LocalObjectStore(store), spill_dir=spill, max_seconds=NEVER)
+    assert wait_until(lambda: restarted.rows_recovered > 0 and not spilled(spill))
+    restarted.close()
+    frame = read_predictions(LocalObjectStore(store)).frame
+    recovered = {int(request_id.removeprefix("r-")) for request_id in frame["request_id"]}
+    lost = sorted(set(appended) - recovered)
+    lost_window = killed_at - max(appended[i] for i in recovered)
+
+    print(f"SIGKILL after {len(appended)} rows: {len(lost)} lost, covering the last {lost_window:.3f} s")
+    assert len(appended) >= 500
+    assert recovered <= set(appended) | {max(appended) + 1}  # nothing invented (one row may miss its print)
+    assert lost == list(range(len(appended) - len(lost), len(appended)))  # only the newest rows
+    assert lost_window <= journal + 0.25
+    assert len(lost) <= rate * (journal + 0.25)
+    assert len(frame) == len(set(frame["transaction_id"]))  # no duplicates
+    assert not list((spill / "journal").iterdir())  # the dead process's journal was consumed
