@@ -18,6 +18,7 @@ from fraud_detection.domain.errors import (
     DataSourceError,
     JobExistsError,
     JobNotFoundError,
+    LocationNotAllowedError,
     ModelNotFoundError,
     ObjectNotFoundError,
     ServiceUnavailableError,
@@ -462,6 +463,7 @@ class FakeBatchFiles(BatchFiles):
         self.staged: dict[str, pd.DataFrame] = {}
         self.parts: dict[tuple[str, int], dict[str, np.ndarray]] = {}
         self.outputs: dict[str, pd.DataFrame] = {}
+        self.output_jobs: dict[str, str] = {}
         self.cleaned: list[str] = []
 
     def describe(self, input_uri: str) -> InputDescription:
@@ -486,8 +488,14 @@ class FakeBatchFiles(BatchFiles):
         self.parts[(job_id, chunk.index)] = columns
 
     def commit(self, job_id: str, chunks: tuple[Chunk, ...], output_uri: str) -> int:
+        """Like the real adapter, never replaces an output (except this job's own, on a rerun)."""
+        if output_uri in self.outputs:
+            if self.output_jobs.get(output_uri) != job_id:
+                raise LocationNotAllowedError(f"output '{output_uri}' already exists")
+            return len(self.outputs[output_uri])
         frames = [pd.DataFrame(self.parts[(job_id, chunk.index)]) for chunk in chunks]
         self.outputs[output_uri] = pd.concat(frames, ignore_index=True)
+        self.output_jobs[output_uri] = job_id
         return len(self.outputs[output_uri])
 
     def clean(self, job_id: str) -> None:

@@ -215,6 +215,7 @@ def make_batch_files(store: ObjectStore, settings: Settings) -> BatchFiles:
         endpoint_url=settings.s3_endpoint_url,
         region=settings.aws_region,
         scratch_dir=settings.home / "scratch",
+        roots=settings.batch_roots,
     )
 
 
@@ -364,7 +365,7 @@ class Container(containers.DeclarativeContainer):
         JobSteps, job_store, batch_files, job_models, settings.provided.batch_chunk_rows
     )
     job_queue = providers.Singleton(make_job_queue, settings, job_steps)
-    submit_job = providers.Factory(SubmitScoringJob, job_store, job_queue)
+    submit_job = providers.Factory(SubmitScoringJob, job_store, job_queue, settings.provided.batch_roots)
     job_control = providers.Factory(JobControl, job_store, job_queue, batch_files)
 
     # Drift monitoring

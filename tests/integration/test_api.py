@@ -239,10 +239,12 @@ def test_jobs_need_the_token_run_in_process_and_report_progress(api):
     from tests.fakes import FakeBatchFiles
 
     files = FakeBatchFiles()
-    files.inputs["in.parquet"] = transactions(900).drop(columns=["Class"])
+    roots = api.container.settings().batch_roots  # default: <home>/batch/in and <home>/batch/out
+    source, target = f"{roots.inputs[0]}/in.parquet", f"{roots.outputs[0]}/out.parquet"
+    files.inputs[source] = transactions(900).drop(columns=["Class"])
     api.container.batch_files.override(providers.Object(files))
     auth = {"Authorization": f"Bearer {TOKEN}"}
-    job = {"input_uri": "in.parquet", "output_uri": "out.parquet", "job_id": "api-job-1"}
+    job = {"input_uri": source, "output_uri": target, "job_id": "api-job-1"}
     assert api.client.post("/v1/jobs", json=job).status_code == 401
     submitted = api.client.post("/v1/jobs", json=job, headers=auth)
     assert submitted.status_code == 202
@@ -255,11 +257,11 @@ def test_jobs_need_the_token_run_in_process_and_report_progress(api):
         1.0,
         1,
     )
-    assert len(files.outputs["out.parquet"]) == 900
+    assert len(files.outputs[target]) == 900
     assert api.client.post("/v1/jobs", json=job, headers=auth).status_code == 409
     assert api.client.get("/v1/jobs/nope", headers=auth).status_code == 404
     missing = api.client.post(
-        "/v1/jobs", json=job | {"job_id": "j2", "input_uri": "missing.csv"}, headers=auth
+        "/v1/jobs", json=job | {"job_id": "j2", "input_uri": f"{roots.inputs[0]}/missing.csv"}, headers=auth
     )
     assert missing.status_code == 202  # accepted, then failed at once with the reason in its status
     api.container.job_queue().wait("j2", timeout=30)
@@ -275,11 +277,44 @@ def test_jobs_answer_503_when_the_queue_is_down(api):
     from tests.fakes import FakeBatchFiles, FakeJobQueue
 
     files = FakeBatchFiles()
-    files.inputs["in.parquet"] = transactions(100).drop(columns=["Class"])
+    roots = api.container.settings().batch_roots
+    source, target = f"{roots.inputs[0]}/in.parquet", f"{roots.outputs[0]}/out.parquet"
+    files.inputs[source] = transactions(100).drop(columns=["Class"])
     api.container.batch_files.override(providers.Object(files))
     api.container.job_queue.override(providers.Object(FakeJobQueue(down=True)))
-    job = {"input_uri": "in.parquet", "output_uri": "out.parquet", "job_id": "down-1"}
+    job = {"input_uri": source, "output_uri": target, "job_id": "down-1"}
     response = api.client.post("/v1/jobs", json=job, headers={"Authorization": f"Bearer {TOKEN}"})
     assert response.status_code == 503
     assert "unreachable" in response.json()["error"]
     assert api.client.get("/v1/jobs/down-1", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("input_uri", "output_uri"),
+    [
+        ("{inputs}/in.parquet", "/tmp/x"),  # attack: overwrite any file the process can reach
+        ("{inputs}/in.parquet", "{home}/mlflow.db"),  # attack: the registry (the next start failed)
+        ("{inputs}/in.parquet", "{home}/store/jobs/victim/outcome.json"),  # attack: a job's outcome
+        ("{inputs}/in.parquet", "{home}/serving/served-model.json"),  # attack: the served model
+        ("{inputs}/in.parquet", "{outputs}/../../mlflow.db"),  # attack: `..` out of the output root
+        ("{inputs}/in.parquet", "s3://any-bucket/x.parquet"),  # attack: S3 outside the roots
+        ("/etc/passwd", "{outputs}/x.parquet"),  # attack: input existence oracle
+        ("/etc/no-such-file", "{outputs}/x.parquet"),
+        ("in.parquet", "out.parquet"),  # relative: no working folder to resolve them against
+    ],
+)
+def test_jobs_outside_the_batch_roots_answer_422_and_record_nothing(api, tmp_path, input_uri, output_uri):
+    roots = api.container.settings().batch_roots
+    where = {"home": tmp_path.resolve(), "inputs": roots.inputs[0], "outputs": roots.outputs[0]}
+    job = {
+        "input_uri": input_uri.format(**where),
+        "output_uri": output_uri.format(**where),
+        "job_id": "attack",
+    }
+    response = api.client.post("/v1/jobs", json=job, headers={"Authorization": f"Bearer {TOKEN}"})
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert "not found or not allowed" in error
+    assert "FRAUD_BATCH_INPUT_ROOTS" in error or "FRAUD_BATCH_OUTPUT_ROOTS" in error
+    recorded = api.client.get("/v1/jobs/attack", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert recorded.status_code == 404  # nothing recorded

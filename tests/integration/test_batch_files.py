@@ -1,4 +1,5 @@
-"""ParquetBatchFiles against real pyarrow, a local work store and S3 under moto."""
+"""ParquetBatchFiles against real pyarrow, a local work store and S3 under moto (batch roots: the test's
+folder and the whole test bucket; the confinement's own attacks are in test_batch_confinement)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,13 @@ from fraud_detection.application.batch.inline import run_job
 from fraud_detection.application.batch.models import JobModels
 from fraud_detection.application.batch.steps import JobSteps
 from fraud_detection.application.batch.submit import SubmitScoringJob
-from fraud_detection.domain.errors import DataSourceError, InvalidDataError, ServiceUnavailableError
+from fraud_detection.domain.batch_roots import BatchRoots
+from fraud_detection.domain.errors import (
+    DataSourceError,
+    InvalidDataError,
+    LocationNotAllowedError,
+    ServiceUnavailableError,
+)
 from fraud_detection.domain.features import SCORING_INPUTS
 from fraud_detection.domain.jobs import Chunk, JobPlan, JobRequest, JobState
 from fraud_detection.domain.model import CHAMPION, ModelMetadata
@@ -92,6 +99,11 @@ def files_under(folder: Path) -> list[str]:
     return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
 
 
+def roots(folder: Path) -> BatchRoots:
+    """Inputs and outputs anywhere in the test's folder or the test bucket."""
+    return BatchRoots((str(folder), f"s3://{BUCKET}"), (str(folder), f"s3://{BUCKET}"))
+
+
 @pytest.fixture
 def scratch(tmp_path: Path) -> Path:
     return tmp_path / "scratch"
@@ -104,7 +116,7 @@ def work(tmp_path: Path) -> LocalObjectStore:
 
 @pytest.fixture
 def files(work: LocalObjectStore, scratch: Path) -> ParquetBatchFiles:
-    return ParquetBatchFiles(work, scratch_dir=scratch)
+    return ParquetBatchFiles(work, roots=roots(work.root.parent), scratch_dir=scratch)
 
 
 @pytest.fixture
@@ -117,7 +129,9 @@ def s3() -> Iterator[S3Client]:
 
 @pytest.fixture
 def s3_files(s3: S3Client, work: LocalObjectStore, scratch: Path) -> ParquetBatchFiles:
-    return ParquetBatchFiles(work, s3_client_factory=lambda: s3, scratch_dir=scratch)
+    return ParquetBatchFiles(
+        work, roots=roots(work.root.parent), s3_client_factory=lambda: s3, scratch_dir=scratch
+    )
 
 
 def put(s3: S3Client, key: str, path: Path) -> str:
@@ -174,13 +188,18 @@ def test_describe_errors_name_the_input(
     files: ParquetBatchFiles, s3_files: ParquetBatchFiles, tmp_path: Path
 ) -> None:
     missing = tmp_path / "missing.csv"
-    with pytest.raises(DataSourceError, match=r"missing\.csv: file not found"):
+    with pytest.raises(LocationNotAllowedError, match=r"input '.*missing\.csv': not found or not allowed"):
         files.describe(str(missing))
-    with pytest.raises(DataSourceError, match="is a directory"):
-        files.describe(str(tmp_path))
-    with pytest.raises(DataSourceError, match=rf"s3://{BUCKET}/nope\.csv: no such S3 object"):
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(LocationNotAllowedError, match="not found or not allowed"):
+        files.describe(str(tmp_path / "folder"))
+    with pytest.raises(
+        LocationNotAllowedError, match=rf"'s3://{BUCKET}/nope\.csv': not found or not allowed"
+    ):
         s3_files.describe(f"s3://{BUCKET}/nope.csv")
-    with pytest.raises(DataSourceError, match=r"unsupported URI 'https://example\.com/a\.csv'"):
+    with pytest.raises(
+        LocationNotAllowedError, match=r"'https://example\.com/a\.csv': not found or not allowed"
+    ):
         files.describe("https://example.com/a.csv")
     archive = tmp_path / "input.zip"
     archive.write_bytes(b"PK\x03\x04" + b"\x00" * 30)
@@ -219,7 +238,9 @@ def test_storage_outage_is_retryable(
     config = Config(retries={"total_max_attempts": 1}, connect_timeout=1, s3={"addressing_style": "path"})
     session = boto3.session.Session()
     client = session.client("s3", endpoint_url="http://127.0.0.1:9", region_name=REGION, config=config)
-    files = ParquetBatchFiles(work, s3_client_factory=lambda: client, scratch_dir=tmp_path / "scratch")
+    files = ParquetBatchFiles(
+        work, roots=roots(tmp_path), s3_client_factory=lambda: client, scratch_dir=tmp_path / "scratch"
+    )
     with pytest.raises(ServiceUnavailableError, match=rf"s3://{BUCKET}/in\.csv"):
         files.describe(f"s3://{BUCKET}/in.csv")
     with pytest.raises(ServiceUnavailableError, match=rf"s3://{BUCKET}/in\.csv"):
@@ -320,8 +341,10 @@ def test_stage_of_a_header_only_file_yields_no_chunk(files: ParquetBatchFiles, t
     assert list(files.stage("empty", str(path), 10)) == []
 
 
-def test_stage_reads_the_real_rows(files: ParquetBatchFiles, real_sample_path: Path) -> None:
-    chunks = tuple(files.stage("real", str(real_sample_path), 5_000))
+def test_stage_reads_the_real_rows(files: ParquetBatchFiles, real_sample_path: Path, tmp_path: Path) -> None:
+    source = tmp_path / real_sample_path.name  # inputs sit under the roots: a copy, not a symlink
+    source.write_bytes(real_sample_path.read_bytes())
+    chunks = tuple(files.stage("real", str(source), 5_000))
     expected = pd.read_csv(real_sample_path)[list(SCORING_INPUTS)].to_numpy(dtype=np.float64)
     staged = np.concatenate([files.read_chunk(chunk).inputs for chunk in chunks])
     np.testing.assert_array_equal(staged, expected)
@@ -442,7 +465,7 @@ def test_an_input_replaced_while_the_job_runs_is_refused(files: ParquetBatchFile
     with pytest.raises(InvalidDataError, match="the input changed while the job ran"):
         files.read_chunk(chunks[0])
     path.unlink()
-    with pytest.raises(DataSourceError, match="file not found"):
+    with pytest.raises(LocationNotAllowedError, match="not found or not allowed"):
         files.read_chunk(chunks[0])
 
 
@@ -477,13 +500,17 @@ def any_work_files(
 ) -> Iterator[ParquetBatchFiles]:
     """The work store in both kinds settings allow (an S3 body cannot seek: a different read path)."""
     if request.param == "local":
-        yield ParquetBatchFiles(LocalObjectStore(tmp_path / "work"), scratch_dir=scratch)
+        yield ParquetBatchFiles(
+            LocalObjectStore(tmp_path / "work"), roots=roots(tmp_path), scratch_dir=scratch
+        )
         return
     with mock_aws():
         client = make_s3_client(region=REGION)
         client.create_bucket(Bucket="work")
         store: ObjectStore = S3ObjectStore("work", "fraud", client=client)
-        yield ParquetBatchFiles(store, s3_client_factory=lambda: client, scratch_dir=scratch)
+        yield ParquetBatchFiles(
+            store, roots=roots(tmp_path), s3_client_factory=lambda: client, scratch_dir=scratch
+        )
 
 
 def test_write_part_then_commit_in_chunk_order(any_work_files: ParquetBatchFiles, tmp_path: Path) -> None:
@@ -504,7 +531,9 @@ def test_write_part_then_commit_in_chunk_order(any_work_files: ParquetBatchFiles
     assert files_under(output.parent) == ["scores.parquet"]
 
 
-def test_recommit_overwrites_without_duplicating_rows(files: ParquetBatchFiles, tmp_path: Path) -> None:
+def test_a_recommit_finds_its_own_output_and_another_job_cannot_replace_it(
+    files: ParquetBatchFiles, tmp_path: Path
+) -> None:
     chunks = tuple(
         files.stage("job-3", str(write_input(transactions(1_500), tmp_path / "in.csv", "csv")), 1_000)
     )
@@ -513,8 +542,12 @@ def test_recommit_overwrites_without_duplicating_rows(files: ParquetBatchFiles, 
     files.write_part("job-3", chunks[0], retried)  # a retried task overwrites its part
     output = tmp_path / "out.parquet"
     assert files.commit("job-3", chunks, output.as_uri()) == 1_500
-    assert files.commit("job-3", chunks, str(output)) == 1_500
-    assert pq.read_table(output).num_rows == 1_500
+    before = output.read_bytes()
+    assert files.commit("job-3", chunks, str(output)) == 1_500  # a redelivered commit: its own output
+    score_all(files, "job-3b", chunks)
+    with pytest.raises(LocationNotAllowedError, match="already exists"):
+        files.commit("job-3b", chunks, str(output))
+    assert output.read_bytes() == before
     assert [name for name in files_under(tmp_path) if "out" in name] == ["out.parquet"]
 
 
@@ -525,7 +558,9 @@ def test_commit_to_s3(s3_files: ParquetBatchFiles, s3: S3Client, tmp_path: Path,
     score_all(s3_files, "job-4", chunks)
     uri = f"s3://{BUCKET}/out/scores.parquet"
     assert s3_files.commit("job-4", chunks, uri) == 1_200
-    assert s3_files.commit("job-4", chunks, uri) == 1_200
+    assert s3_files.commit("job-4", chunks, uri) == 1_200  # a redelivered commit finds its own output
+    with pytest.raises(LocationNotAllowedError, match="already exists"):
+        s3_files.commit("job-4b", chunks, uri)
     body = s3.get_object(Bucket=BUCKET, Key="out/scores.parquet")["Body"].read()
     assert pq.read_table(io.BytesIO(body)).column("row").to_pylist() == list(range(1_200))
     assert files_under(scratch) == []
@@ -544,9 +579,11 @@ def test_failed_commit_leaves_the_old_output_and_no_litter(
     assert files.commit("job-5", chunks, str(previous)) == 3_000
     before = previous.read_bytes()
     work.delete("jobs/job-5/parts/000002.arrow")
-    for output in (fresh, previous):
-        with pytest.raises(DataSourceError, match="scores of chunk 2 of job 'job-5' is missing"):
-            files.commit("job-5", chunks, str(output))
+    with pytest.raises(DataSourceError, match="scores of chunk 2 of job 'job-5' is missing"):
+        files.commit("job-5", chunks, str(fresh))
+    score_all(files, "job-5b", chunks[:2])
+    with pytest.raises(LocationNotAllowedError, match="already exists"):  # never replaced, even by a job
+        files.commit("job-5b", chunks[:2], str(previous))
     assert previous.read_bytes() == before
     assert files_under(out_dir) == ["previous.parquet"]
     assert files_under(scratch) == []
@@ -587,7 +624,7 @@ def job_runner(work: LocalObjectStore, files: ParquetBatchFiles) -> tuple[Submit
     registry.set_alias(CHAMPION, 1)
     store = ObjectStoreJobStore(work)
     steps = JobSteps(store, files, JobModels(registry, ModelAccelerator()), chunk_rows=400)
-    return SubmitScoringJob(store, FakeJobQueue()), steps
+    return SubmitScoringJob(store, FakeJobQueue(), roots(work.root.parent)), steps
 
 
 def test_a_whole_job_through_the_use_cases(
@@ -663,6 +700,7 @@ MEMORY_SCRIPT = textwrap.dedent(
     import json, sys, time
     from pathlib import Path
     import numpy as np
+    from fraud_detection.domain.batch_roots import BatchRoots
     from fraud_detection.infrastructure.batch import ParquetBatchFiles
     from fraud_detection.infrastructure.local import LocalObjectStore
 
@@ -672,7 +710,8 @@ MEMORY_SCRIPT = textwrap.dedent(
                 return int(line.split()[1]) * 1024
 
     source, folder, chunk_rows = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
-    files = ParquetBatchFiles(LocalObjectStore(folder / "work"), scratch_dir=folder / "scratch")
+    roots = BatchRoots((str(folder),), (str(folder),))
+    files = ParquetBatchFiles(LocalObjectStore(folder / "work"), roots=roots, scratch_dir=folder / "scratch")
     baseline = status("VmRSS:")
     started = time.perf_counter()
     chunks = tuple(files.stage("memory", source, chunk_rows))

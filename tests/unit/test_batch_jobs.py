@@ -10,13 +10,16 @@ from fraud_detection.application.batch.inline import run_job
 from fraud_detection.application.batch.models import JobModels
 from fraud_detection.application.batch.steps import JobSteps
 from fraud_detection.application.batch.submit import SubmitScoringJob
-from fraud_detection.domain.errors import InvalidDataError, ServiceUnavailableError
+from fraud_detection.domain.batch_roots import BatchRoots
+from fraud_detection.domain.errors import InvalidDataError, LocationNotAllowedError, ServiceUnavailableError
 from fraud_detection.domain.features import SCORING_INPUTS, feature_matrix
 from fraud_detection.domain.jobs import JobState
 from fraud_detection.domain.model import CHAMPION, ModelMetadata
 from fraud_detection.domain.ports.acceleration import ModelAccelerator
 from tests.builders import transactions
 from tests.fakes import FakeBatchFiles, FakeJobQueue, FakeJobStore, FakeModel, FakeRegistry
+
+ROOTS = BatchRoots(("/in",), ("/out",))
 
 
 class Batch:
@@ -32,8 +35,8 @@ class Batch:
         self.registry.set_alias(CHAMPION, 1)
         frame = transactions(1_000, fraud_rate=0.05).drop(columns=["Class"])
         frame["transaction_id"] = [f"t{i}" for i in range(len(frame))]
-        self.files.inputs["in.parquet"] = frame
-        self.submit = SubmitScoringJob(self.store, self.queue)
+        self.files.inputs["/in/in.parquet"] = frame
+        self.submit = SubmitScoringJob(self.store, self.queue, ROOTS)
         self.steps = JobSteps(
             self.store, self.files, JobModels(self.registry, ModelAccelerator()), chunk_rows=300
         )
@@ -46,11 +49,11 @@ def batch() -> Batch:
 
 
 def test_a_job_runs_to_one_output_in_input_order(batch):
-    status = batch.submit("in.parquet", "out.parquet", job_id="job-1")
+    status = batch.submit("/in/in.parquet", "/out/out.parquet", job_id="job-1")
     assert status.state is JobState.QUEUED
     assert batch.queue.enqueued == ["job-1"]
     assert run_job(batch.steps, "job-1") is JobState.SUCCEEDED
-    output = batch.files.outputs["out.parquet"]
+    output = batch.files.outputs["/out/out.parquet"]
     assert len(output) == 1_000
     assert output["row"].tolist() == list(range(1_000))
     assert output["transaction_id"].tolist()[:2] == ["t0", "t1"]
@@ -67,7 +70,7 @@ def test_a_job_runs_to_one_output_in_input_order(batch):
 
 
 def test_a_rerun_step_does_not_duplicate_work(batch):
-    batch.submit("in.parquet", "out.parquet", job_id="job-2")
+    batch.submit("/in/in.parquet", "/out/out.parquet", job_id="job-2")
     first_plan = batch.steps.prepare("job-2")
     assert batch.steps.prepare("job-2") == first_plan  # redelivered: the same plan, nothing restaged
     assert batch.steps.score_chunk("job-2", 0) == 300
@@ -76,7 +79,7 @@ def test_a_rerun_step_does_not_duplicate_work(batch):
         batch.steps.score_chunk("job-2", chunk.index)
     batch.steps.commit("job-2")
     assert batch.steps.commit("job-2") is JobState.SUCCEEDED
-    assert len(batch.files.outputs["out.parquet"]) == 1_000
+    assert len(batch.files.outputs["/out/out.parquet"]) == 1_000
 
 
 @pytest.mark.parametrize(
@@ -87,60 +90,60 @@ def test_a_rerun_step_does_not_duplicate_work(batch):
     ],
 )
 def test_bad_columns_fail_the_job_at_once_with_the_problem(batch, change, message):
-    batch.files.inputs["bad.parquet"] = change(batch.files.inputs["in.parquet"])
-    batch.submit("bad.parquet", "out.parquet", job_id="bad-1")
+    batch.files.inputs["/in/bad.parquet"] = change(batch.files.inputs["/in/in.parquet"])
+    batch.submit("/in/bad.parquet", "/out/out.parquet", job_id="bad-1")
     assert run_job(batch.steps, "bad-1") is JobState.FAILED
     assert re.search(message, batch.control.status("bad-1").error)
     assert batch.files.outputs == {}
 
 
 def test_missing_input_fails_the_job_naming_it(batch):
-    batch.submit("nope.csv", "out.parquet", job_id="missing-1")
+    batch.submit("/in/nope.csv", "/out/out.parquet", job_id="missing-1")
     assert batch.steps.prepare("missing-1") is None
     status = batch.control.status("missing-1")
     assert status.state is JobState.FAILED
-    assert "nope.csv" in status.error
+    assert "/in/nope.csv" in status.error
 
 
 def test_broker_down_at_submit_leaves_no_record(batch):
     batch.queue.down = True
     with pytest.raises(ServiceUnavailableError):
-        batch.submit("in.parquet", "out.parquet", job_id="job-3")
+        batch.submit("/in/in.parquet", "/out/out.parquet", job_id="job-3")
     assert batch.store.requests == {}
 
 
 def test_bad_values_fail_the_job_naming_row_and_column_and_write_no_output(batch):
-    frame = batch.files.inputs["in.parquet"].copy()
+    frame = batch.files.inputs["/in/in.parquet"].copy()
     frame.loc[650, "V5"] = np.nan
-    batch.files.inputs["nan.parquet"] = frame
-    batch.submit("nan.parquet", "out.parquet", job_id="job-4")
+    batch.files.inputs["/in/nan.parquet"] = frame
+    batch.submit("/in/nan.parquet", "/out/out.parquet", job_id="job-4")
     assert run_job(batch.steps, "job-4") is JobState.FAILED
     status = batch.control.status("job-4")
     assert status.state is JobState.FAILED
     assert "column 'V5' row 651" in status.error
-    assert "out.parquet" not in batch.files.outputs
+    assert "/out/out.parquet" not in batch.files.outputs
 
 
 def test_cancel_stops_the_job_before_commit(batch):
-    batch.submit("in.parquet", "out.parquet", job_id="job-5")
+    batch.submit("/in/in.parquet", "/out/out.parquet", job_id="job-5")
     plan = batch.steps.prepare("job-5")
     batch.steps.score_chunk("job-5", 0)
     assert batch.control.cancel("job-5").state is JobState.CANCELLED
     assert batch.queue.cancelled == ["job-5"]
     assert batch.steps.score_chunk("job-5", plan.chunks[1].index) == 0
     assert batch.steps.commit("job-5") is JobState.CANCELLED
-    assert "out.parquet" not in batch.files.outputs
+    assert "/out/out.parquet" not in batch.files.outputs
 
 
 def test_unknown_alias_fails_the_job(batch):
-    batch.submit("in.parquet", "out.parquet", model="canary", job_id="job-6")
+    batch.submit("/in/in.parquet", "/out/out.parquet", model="canary", job_id="job-6")
     assert batch.steps.prepare("job-6") is None
     assert "alias 'canary'" in batch.control.status("job-6").error
 
 
 def test_job_ids_are_checked(batch):
     with pytest.raises(InvalidDataError, match="job_id"):
-        batch.submit("in.parquet", "out.parquet", job_id="../etc")
+        batch.submit("/in/in.parquet", "/out/out.parquet", job_id="../etc")
 
 
 class AmountModel(FakeModel):
@@ -166,7 +169,7 @@ def staged_once(batch: Batch) -> list[str]:
 
 def test_a_redelivered_prepare_keeps_the_plan_and_stages_nothing_again(batch):
     calls = staged_once(batch)
-    batch.submit("in.parquet", "out.parquet", job_id="job-r")
+    batch.submit("/in/in.parquet", "/out/out.parquet", job_id="job-r")
     plan = batch.steps.prepare("job-r")
     assert batch.steps.prepare("job-r") is not None
     assert batch.store.plan("job-r") == plan
@@ -174,18 +177,18 @@ def test_a_redelivered_prepare_keeps_the_plan_and_stages_nothing_again(batch):
 
 
 def test_commit_with_a_chunk_never_scored_fails_and_writes_nothing(batch):
-    batch.submit("in.parquet", "out.parquet", job_id="job-m")
+    batch.submit("/in/in.parquet", "/out/out.parquet", job_id="job-m")
     plan = batch.steps.prepare("job-m")
     for chunk in plan.chunks[:-1]:
         batch.steps.score_chunk("job-m", chunk.index)
     assert batch.steps.commit("job-m") is JobState.FAILED
     status = batch.control.status("job-m")
     assert status.error == "1 chunk(s) were never scored"
-    assert "out.parquet" not in batch.files.outputs
+    assert "/out/out.parquet" not in batch.files.outputs
 
 
 def test_a_storage_failure_at_commit_records_nothing_and_the_retry_commits_once(batch):
-    batch.submit("in.parquet", "out.parquet", job_id="job-c")
+    batch.submit("/in/in.parquet", "/out/out.parquet", job_id="job-c")
     plan = batch.steps.prepare("job-c")
     for chunk in plan.chunks:
         batch.steps.score_chunk("job-c", chunk.index)
@@ -205,16 +208,16 @@ def test_a_storage_failure_at_commit_records_nothing_and_the_retry_commits_once(
     assert batch.steps.commit("job-c") is JobState.SUCCEEDED
     assert batch.steps.commit("job-c") is JobState.SUCCEEDED  # a duplicate delivery commits nothing more
     assert len(attempts) == 2
-    assert len(batch.files.outputs["out.parquet"]) == 1_000
+    assert len(batch.files.outputs["/out/out.parquet"]) == 1_000
 
 
 def test_a_row_scored_exactly_at_the_threshold_is_fraud_in_batch_as_online(batch):
-    frame = batch.files.inputs["in.parquet"].head(3).copy()
+    frame = batch.files.inputs["/in/in.parquet"].head(3).copy()
     frame["V14"] = [0.0, 1e-9, -1e-9]  # the fake model scores 0.5, just under and just over
-    batch.files.inputs["edge.parquet"] = frame
-    batch.submit("edge.parquet", "edge-out.parquet", job_id="edge")
+    batch.files.inputs["/in/edge.parquet"] = frame
+    batch.submit("/in/edge.parquet", "/out/edge-out.parquet", job_id="edge")
     assert run_job(batch.steps, "edge") is JobState.SUCCEEDED
-    output = batch.files.outputs["edge-out.parquet"]
+    output = batch.files.outputs["/out/edge-out.parquet"]
     assert output["probability"].tolist()[0] == 0.5
     assert output["decision"].tolist() == ["fraud", "legit", "fraud"]
 
@@ -223,8 +226,55 @@ def test_batch_scores_the_models_features_not_the_raw_inputs(batch):
     model = AmountModel()
     batch.registry.uri_models["models:/2"] = model
     batch.registry.register("models:/2", "run", ModelMetadata("fe-1", 0.5, "d"))
-    batch.submit("in.parquet", "out.parquet", job_id="features", model="2")
+    batch.submit("/in/in.parquet", "/out/out.parquet", job_id="features", model="2")
     assert run_job(batch.steps, "features") is JobState.SUCCEEDED
-    frame = batch.files.inputs["in.parquet"]
+    frame = batch.files.inputs["/in/in.parquet"]
     expected = model.predict_matrix(feature_matrix(frame[list(SCORING_INPUTS)].to_numpy(dtype=np.float64)))
-    np.testing.assert_allclose(batch.files.outputs["out.parquet"]["probability"], expected, rtol=0, atol=0)
+    np.testing.assert_allclose(
+        batch.files.outputs["/out/out.parquet"]["probability"], expected, rtol=0, atol=0
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "target"),
+    [
+        ("/in/in.parquet", "/tmp/x"),  # attack: overwrite any file the process can reach
+        ("/in/in.parquet", "/home/app/.fraud/mlflow.db"),  # attack: the registry's database
+        ("/in/in.parquet", "/home/app/.fraud/store/jobs/job-1/outcome.json"),  # attack: a job's outcome
+        ("/in/in.parquet", "/out/../home/app/.fraud/serving/served-model.json"),  # attack: `..` escape
+        ("/in/in.parquet", "s3://other-bucket/anything.parquet"),  # attack: S3 outside the roots
+        ("/etc/passwd", "/out/x.parquet"),  # attack: read any file
+        ("in.parquet", "/out/x.parquet"),  # relative: the CLI resolves it first; the API must not guess
+    ],
+)
+def test_a_job_outside_the_roots_is_refused_at_submit_and_nothing_is_recorded(batch, source, target):
+    with pytest.raises(LocationNotAllowedError, match="not found or not allowed"):
+        batch.submit(source, target, job_id="attack")
+    assert batch.store.requests == {}
+    assert batch.queue.enqueued == []
+
+
+def test_the_refusal_of_an_input_is_the_same_whether_it_exists_or_not(batch):
+    """No existence oracle: a real file outside the roots and a missing one get the same answer."""
+    answers = []
+    for source in ("/etc/passwd", "/etc/no-such-file"):
+        with pytest.raises(LocationNotAllowedError) as refused:
+            batch.submit(source, "/out/x.parquet")
+        answers.append(str(refused.value).replace(source, "<input>"))
+    assert answers[0] == answers[1]
+
+
+def test_submit_records_the_normalised_locations(batch):
+    status = batch.submit("file:///in//in.parquet", "/out/./day/out.parquet", job_id="norm")
+    assert (status.request.input_uri, status.request.output_uri) == ("/in/in.parquet", "/out/day/out.parquet")
+
+
+def test_an_existing_output_fails_the_job_and_is_left_as_it_was(batch):
+    batch.submit("/in/in.parquet", "/out/out.parquet", job_id="first")
+    assert run_job(batch.steps, "first") is JobState.SUCCEEDED
+    before = batch.files.outputs["/out/out.parquet"]
+    batch.submit("/in/in.parquet", "/out/out.parquet", job_id="second")
+    assert run_job(batch.steps, "second") is JobState.FAILED
+    assert "already exists" in batch.control.status("second").error
+    assert batch.files.outputs["/out/out.parquet"] is before
+    assert batch.control.status("first").state is JobState.SUCCEEDED

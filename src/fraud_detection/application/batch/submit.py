@@ -1,12 +1,15 @@
 """Submit a scoring job: record it and queue it, undoing the record if the queue refuses, so a broker outage
-leaves nothing half-recorded. The input is checked by the job's first step, which fails the job at once
-with the problem in its status (a file can also appear or vanish between submit and run)."""
+leaves nothing half-recorded. The input and output must sit under the configured roots (refused here, before
+anything is recorded, with one message whatever exists there); what the files hold is checked by the job's
+first step, which fails the job at once with the problem in its status (a file can also appear or vanish
+between submit and run, and the workers check the roots again as they open each file)."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
 
+from fraud_detection.domain.batch_roots import BatchRoots, Direction
 from fraud_detection.domain.errors import InvalidDataError, ServiceUnavailableError
 from fraud_detection.domain.features import SCORING_INPUTS
 from fraud_detection.domain.jobs import JOB_ID, JobRequest, JobStatus
@@ -17,8 +20,8 @@ OPTIONAL_COLUMNS = frozenset({TIME, "Class", "transaction_id"})
 
 
 class SubmitScoringJob:
-    def __init__(self, store: JobStore, queue: JobQueue) -> None:
-        self._store, self._queue = store, queue
+    def __init__(self, store: JobStore, queue: JobQueue, roots: BatchRoots) -> None:
+        self._store, self._queue, self._roots = store, queue, roots
 
     def __call__(
         self, input_uri: str, output_uri: str, model: str = "champion", job_id: str | None = None
@@ -26,7 +29,9 @@ class SubmitScoringJob:
         job_id = job_id or uuid.uuid4().hex[:16]
         if not JOB_ID.match(job_id):
             raise InvalidDataError("job_id", "use 1-64 letters, digits, '.', '_' or '-'", column="job_id")
-        request = JobRequest(job_id, input_uri, output_uri, model, datetime.now(UTC).isoformat())
+        source = self._roots.place(input_uri, Direction.INPUT).uri
+        target = self._roots.place(output_uri, Direction.OUTPUT).uri
+        request = JobRequest(job_id, source, target, model, datetime.now(UTC).isoformat())
         self._store.create(request)
         try:
             self._queue.enqueue(job_id)

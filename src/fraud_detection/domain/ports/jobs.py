@@ -77,7 +77,9 @@ class ChunkRows:
 
 
 class BatchFiles(ABC):
-    """Reads inputs (local path or s3://, CSV/CSV.gz/Parquet) and writes staged chunks, parts and outputs."""
+    """Reads inputs (local path or s3://, CSV/CSV.gz/Parquet) and writes staged chunks, parts and outputs.
+    Inputs and outputs are confined to the batch roots: whatever is outside them, missing, reached through
+    a symlink or unreadable raises the one `LocationNotAllowedError` of `BatchRoots.refusal`."""
 
     @abstractmethod
     def describe(self, input_uri: str) -> InputDescription:
@@ -96,7 +98,9 @@ class BatchFiles(ABC):
 
     @abstractmethod
     def commit(self, job_id: str, chunks: tuple[Chunk, ...], output_uri: str) -> int:
-        """Concatenate the parts in chunk order into `output_uri` atomically; return rows written."""
+        """Concatenate the parts in chunk order into `output_uri` atomically; return rows written. Nothing
+        is ever replaced: an existing file or object there raises `LocationNotAllowedError`, unless it is
+        this job's own output from an earlier run of the commit (then its rows are returned)."""
 
     @abstractmethod
     def clean(self, job_id: str) -> None:

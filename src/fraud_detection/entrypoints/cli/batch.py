@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import asdict
 from typing import Annotated
@@ -21,15 +22,27 @@ POLL_SECONDS = 0.5
 @app.command()
 @handles_user_errors
 def submit(
-    input_uri: Annotated[str, typer.Argument(metavar="INPUT", help="CSV, CSV.gz or Parquet: path or s3://.")],
-    output_uri: Annotated[str, typer.Argument(metavar="OUTPUT", help="Parquet to write: path or s3://.")],
+    input_uri: Annotated[
+        str,
+        typer.Argument(
+            metavar="INPUT", help="CSV, CSV.gz or Parquet under FRAUD_BATCH_INPUT_ROOTS: path or s3://."
+        ),
+    ],
+    output_uri: Annotated[
+        str,
+        typer.Argument(
+            metavar="OUTPUT", help="New Parquet file under FRAUD_BATCH_OUTPUT_ROOTS: path or s3://."
+        ),
+    ],
     model: Annotated[str, typer.Option(help="Alias or version number.")] = "champion",
     job_id: Annotated[str | None, typer.Option(help="Your id for the job (default: generated).")] = None,
     wait: Annotated[bool, typer.Option(help="Follow the job with a progress bar until it ends.")] = False,
 ) -> None:
-    """Queue a scoring job. Without FRAUD_BROKER_URL the job runs in this process, so the command waits."""
+    """Queue a scoring job. Without FRAUD_BROKER_URL the job runs in this process, so the command waits.
+    Paths are resolved here (against this folder, symlinks followed) and must then sit under the roots;
+    the output must not exist yet."""
     c = container()
-    status = c.submit_job()(input_uri, output_uri, model, job_id)
+    status = c.submit_job()(_resolved(input_uri), _resolved(output_uri), model, job_id)
     stdout.print(status.job_id)
     embedded = not c.settings().broker_url
     if embedded:
@@ -57,6 +70,14 @@ def status(
 def cancel(job_id: Annotated[str, typer.Argument(metavar="JOB")]) -> None:
     """Cancel a job: no output is written; chunks already running finish and are discarded."""
     _describe(container().job_control().cancel(job_id))
+
+
+def _resolved(uri: str) -> str:
+    """A local path as the submitter means it: absolute, resolved against this process's folder (realpath);
+    URIs (s3://, file://) are left to the roots' rule."""
+    if "://" in uri or uri.startswith("file:") or not uri.strip():
+        return uri
+    return os.path.realpath(os.path.expanduser(uri))
 
 
 def _follow(job_id: str) -> None:

@@ -1,16 +1,13 @@
-"""Writing the job's output so that nobody ever sees half of it.
+"""Writing the job's output so that nobody ever sees half of it, and recognising it afterwards.
 
-Local: the file is built beside its destination under a hidden temporary name, then renamed over it
-(`os.replace` is atomic on POSIX). S3: it is built in scratch space and sent with one `upload_file`,
-whose multipart upload only becomes visible when it completes.
+Where it goes and how it appears without replacing anything is `confined_files` (local) and
+`s3_transfers` (S3); this module encodes the parts as one Parquet file that records the job that wrote it,
+so a commit run again after a crash recognises its own output instead of failing on it.
 """
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Iterable
 from pathlib import Path
 
 import pyarrow as pa
@@ -23,11 +20,13 @@ from fraud_detection.infrastructure.batch.work_files import COMPRESSION
 # A column is dictionary-encoded when a sample of it has at most one distinct value per this many rows.
 DICTIONARY_SAMPLE_ROWS = 10_000
 ROWS_PER_DISTINCT_VALUE = 100
+JOB_KEY = b"fraud.job_id"
 
 
-def concatenate(tables: Iterable[pa.Table], path: Path) -> int:
+def concatenate(tables: Iterable[pa.Table], path: Path, job_id: str) -> int:
     """Write the tables in order into one zstd Parquet file (a row group or more each); return the rows.
-    Only one table is held at a time. Encodings are chosen from the first table (see `encodings`)."""
+    Only one table is held at a time. Encodings are chosen from the first table (see `encodings`). The
+    file's metadata records `job_id` (see `written_by`)."""
     writer: pq.ParquetWriter | None = None
     rows = 0
     try:
@@ -36,7 +35,7 @@ def concatenate(tables: Iterable[pa.Table], path: Path) -> int:
                 dictionary, column_encoding = encodings(table)
                 writer = pq.ParquetWriter(
                     path,
-                    table.schema,
+                    table.schema.with_metadata({JOB_KEY: job_id.encode()}),
                     compression=COMPRESSION,
                     use_dictionary=dictionary,
                     column_encoding=column_encoding,
@@ -70,24 +69,14 @@ def encodings(table: pa.Table) -> tuple[list[str], dict[str, str]]:
     return dictionary, delta
 
 
-@contextmanager
-def replacing(target: Path, uri: str) -> Iterator[Path]:
-    """A temporary path beside `target`; on a clean exit it replaces `target`, on an error it is removed."""
-    if target.is_dir():
-        raise DataSourceError(f"{uri}: is a directory, expected a file path for the output")
-    temp = target.parent / f".{target.name}.{uuid.uuid4().hex}.tmp"
+def written_by(path: Path) -> tuple[str, int] | None:
+    """The job id recorded in a Parquet output and its rows; None when it is not one (or unreadable)."""
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        yield temp
-        _fsync(temp, os.O_RDONLY)
-        os.replace(temp, target)
-        _fsync(target.parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except BaseException as error:
-        with suppress(OSError):
-            temp.unlink()
-        if isinstance(error, OSError):
-            raise DataSourceError(f"cannot write {uri}: {error.strerror or error}") from error
-        raise
+        metadata = pq.read_metadata(path)
+    except (pa.ArrowException, OSError):
+        return None
+    job = (metadata.metadata or {}).get(JOB_KEY)
+    return (job.decode(errors="replace"), metadata.num_rows) if job is not None else None
 
 
 def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
@@ -99,11 +88,3 @@ def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
         raise DataSourceError(
             f"the parts disagree on columns: {table.schema.names} after {schema.names} ({error})"
         ) from error
-
-
-def _fsync(path: Path, flags: int) -> None:
-    fd = os.open(path, flags)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

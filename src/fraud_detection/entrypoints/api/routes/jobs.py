@@ -33,15 +33,20 @@ router = APIRouter(
     status_code=202,
     responses={
         409: {"model": ErrorOut, "description": "The job id is taken."},
-        422: {"model": ErrorOut, "description": "Invalid body."},
+        422: {
+            "model": ErrorOut,
+            "description": "Invalid body, or an input or output not under FRAUD_BATCH_INPUT_ROOTS / "
+            "FRAUD_BATCH_OUTPUT_ROOTS (absolute paths or s3:// URIs; one answer whatever exists there).",
+        },
         503: {"model": ErrorOut, "description": "The broker is unreachable; nothing was recorded."},
     },
 )
 def submit_job(
     job: JobIn, response: Response, submit: SubmitScoringJob = Depends(dependencies.submit_job)
 ) -> dict[str, Any]:
-    """Record and queue the job; poll GET /v1/jobs/{job_id}. A missing or malformed input fails the job at
-    once, with the problem in its `error`."""
+    """Record and queue the job; poll GET /v1/jobs/{job_id}. The input and output must sit under the batch
+    roots (else 422, nothing recorded). A missing or malformed input fails the job at once, with the problem
+    in its `error`; so does an output that already exists (nothing is ever overwritten)."""
     status = submit(job.input_uri, job.output_uri, job.model, job.job_id)
     response.headers["Location"] = f"/v1/jobs/{status.job_id}"
     return job_out(status)
