@@ -349,3 +349,20 @@ def test_every_expression_parses_and_every_recording_rule_a_dashboard_uses_exist
             assert "$" not in expression.promql, expression.source  # every variable was substituted
         used_recordings = {name for name in names if ":" in name}
         assert used_recordings <= recorded, f"{expression.source}: {used_recordings - recorded}"
+
+
+def test_the_prediction_capture_alerts_exist_and_select_metrics_the_api_exports():
+    from prometheus_client import REGISTRY
+
+    import fraud_detection.infrastructure.prometheus.metrics  # noqa: F401  (defines the families)
+
+    capture = {rule["alert"]: rule for path, rule in rules("alert") if path.name == "fraud_capture.yml"}
+    exported = {sample.name for family in REGISTRY.collect() for sample in family.samples}
+
+    assert set(capture) == {
+        "FraudPredictionCaptureDropping",
+        "FraudPredictionCaptureFailing",
+        "FraudPredictionCaptureBacklog",
+    }
+    for name, rule in capture.items():
+        assert metric_names(str(rule["expr"])) <= exported, name
