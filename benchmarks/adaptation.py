@@ -40,7 +40,7 @@ from fraud_detection.infrastructure.sources import FileTransactionSource
 
 DEFAULT_SOURCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "creditcard_real_sample.csv.gz"
 FRAUD = str(Path(sys.executable).parent / "fraud")
-TOKEN = "adaptation-benchmark-token"
+TOKEN = "adaptation-benchmark-token-0123456789"
 BATCH = 1_000
 
 

@@ -57,12 +57,17 @@ QUIET_ENV = {
 # A typical legit transaction, used only when the home has no generated dataset to take a real row from.
 FALLBACK_TRANSACTION: dict[str, float] = {name: 0.0 for name in V_NAMES} | {"Amount": 22.0, "Time": 3600.0}
 STOP_TIMEOUT_SECONDS = 20.0
+# Every target gets the same request bytes, this header included; only `fraud serve` checks it (a client
+# with the score and explain scopes, in a clients file of the workdir so a given --home is left alone).
+BENCH_KEY = "fdk_benchmark-client-key-000000000000000"
+AUTHORIZATION = f"Bearer {BENCH_KEY}"
 LOG_TAIL_LINES = 40
 
 # POSTs the body file's bytes on every request; prints wrk's own figures as one JSON line when done.
 WRK_SCRIPT = """\
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = os.getenv("WRK_AUTHORIZATION")
 local file = assert(io.open(os.getenv("WRK_BODY_FILE"), "rb"))
 wrk.body = file:read("*a")
 file:close()
@@ -189,6 +194,17 @@ def sample_transaction(home: Path) -> dict[str, float]:
 # Targets --------------------------------------------------------------------------------------------------
 
 
+def write_bench_clients(path: Path) -> None:
+    from fraud_detection.domain.clients import ApiClient, ApiKey, ClientDirectory, Scope, key_digest
+    from fraud_detection.infrastructure.clients.key_file import write_document
+
+    scopes = frozenset({Scope.SCORE, Scope.EXPLAIN})
+    write_document(
+        path,
+        ClientDirectory([ApiClient("bench", "bench", scopes, (ApiKey("bench", key_digest(BENCH_KEY)),))]),
+    )
+
+
 def make_targets(home: Path, transaction: dict[str, float]) -> dict[str, Target]:
     env = clean_env(home)
     service_body = json.dumps(transaction | {"transaction_id": "bench-1"}).encode()
@@ -214,7 +230,9 @@ def make_targets(home: Path, transaction: dict[str, float]) -> dict[str, Target]
             "--factory", "--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--log-level", "info",
         ]  # fmt: skip
 
-    service_env = env | {"FRAUD_MODEL_POLL_SECONDS": "0"}
+    clients = home.parent / "bench-api-clients.json"
+    write_bench_clients(clients)
+    service_env = env | {"FRAUD_MODEL_POLL_SECONDS": "0", "FRAUD_API_CLIENTS_FILE": str(clients)}
     mlflow_env = env | {"MLFLOW_TRACKING_URI": f"sqlite:///{home / 'mlflow.db'}"}
     return {
         "this": Target(
@@ -309,7 +327,8 @@ def running_server(target: Target, log_path: Path, ready_timeout: float) -> Iter
 
 def probe(url: str, body: bytes) -> Any:
     """One request before the load: it must be a 200 with JSON, or the load figures would be of errors."""
-    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json", "Authorization": AUTHORIZATION}
+    request = urllib.request.Request(url, data=body, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=10) as answer:
             return json.loads(answer.read())
@@ -335,7 +354,10 @@ def run_wrk(url: str, body_file: Path, script: Path, connections: int, duration:
         "-s", str(script), url,
     ]  # fmt: skip
     result = subprocess.run(
-        command, env=os.environ | {"WRK_BODY_FILE": str(body_file)}, capture_output=True, text=True
+        command,
+        env=os.environ | {"WRK_BODY_FILE": str(body_file), "WRK_AUTHORIZATION": AUTHORIZATION},
+        capture_output=True,
+        text=True,
     )
     line = next((x for x in result.stdout.splitlines() if x.startswith("WRK_JSON ")), None)
     if result.returncode != 0 or line is None:

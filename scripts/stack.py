@@ -120,6 +120,7 @@ class Plan:
     layout: Layout
     ports: dict[str, int]
     admin_token: str
+    api_key: str
     s3_secret: str
     pg_password: str
     prefect: bool
@@ -141,6 +142,7 @@ class Plan:
             "FRAUD_BROKER_URL": f"redis://127.0.0.1:{self.ports['redis']}/0",
             "FRAUD_FEEDBACK_URL": f"redis://127.0.0.1:{self.ports['redis']}/1",
             "FRAUD_ADMIN_TOKEN": self.admin_token,
+            "FRAUD_STACK_API_KEY": self.api_key,  # the `stack` client: score, explain, feedback, jobs
             "FRAUD_WORKER_METRICS_PORT": str(self.ports["worker"]),
             "FRAUD_STACK_API_URL": self.url("api"),
             "FRAUD_STACK_PROMETHEUS_URL": self.url("prometheus"),
@@ -619,7 +621,18 @@ def _start_prometheus(plan: Plan) -> Running:
     return _launch(plan, "prometheus", command, plan.url("prometheus"))
 
 
+def _write_api_clients(plan: Plan) -> None:
+    """One client, `stack`, holding the generated key (FRAUD_HOME/api-clients.json, re-written each up)."""
+    from fraud_detection.domain.clients import ApiClient, ApiKey, ClientDirectory, Scope, key_digest
+    from fraud_detection.infrastructure.clients.key_file import write_document
+
+    scopes = frozenset({Scope.SCORE, Scope.EXPLAIN, Scope.FEEDBACK, Scope.JOBS})
+    client = ApiClient("stack", "stack", scopes, (ApiKey("stack", key_digest(plan.api_key)),))
+    write_document(plan.layout.root / "api-clients.json", ClientDirectory([client]))
+
+
 def _start_api(plan: Plan) -> Running:
+    _write_api_clients(plan)
     command = [str(BIN / "fraud"), "serve", "--host", "127.0.0.1", "--port", str(plan.ports["api"])]
     return _launch(plan, "api", command, plan.url("api"), _base_env() | plan.app_env())
 
@@ -653,6 +666,7 @@ def up(args: argparse.Namespace) -> int:
         layout=layout,
         ports=_choose_ports(fixed, args.free_ports, not args.no_prefect),
         admin_token=_secret(layout, "admin-token"),
+        api_key=_secret(layout, "api-key"),
         s3_secret=_secret(layout, "s3-secret-key"),
         pg_password=_secret(layout, "postgres-password"),
         prefect=not args.no_prefect,

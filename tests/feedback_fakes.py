@@ -18,9 +18,7 @@ class FakeFeedbackStore(FeedbackStore):
     def record_scored(self, rows: Sequence[ScoredTransaction]) -> None:
         self.record_calls += 1
         for row in rows:
-            previous = self.scored.get(row.transaction_id)
-            if previous is None or previous.scored_at <= row.scored_at:
-                self.scored[row.transaction_id] = row
+            self.scored.setdefault(row.transaction_id, row)  # the first scoring is kept, as the real stores
 
     def add_label(self, transaction_id: str, is_fraud: bool, labelled_at: datetime) -> LabelOutcome:
         if transaction_id not in self.scored:

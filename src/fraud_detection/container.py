@@ -67,6 +67,7 @@ if TYPE_CHECKING:
         DriftReports,
         ReferenceProfiles,
     )
+    from fraud_detection.domain.ports.clients import ClientSource
     from fraud_detection.domain.ports.feedback import FeedbackStore
     from fraud_detection.domain.ports.jobs import BatchFiles, JobQueue, JobStore
     from fraud_detection.infrastructure.events.retrain_launcher import LaunchMode
@@ -155,7 +156,7 @@ def make_publisher(settings: Settings, retrain_launch: LaunchMode) -> EventPubli
 def make_model_cache(settings: Settings) -> ModelCache:
     from fraud_detection.infrastructure.lightgbm.model_cache import LightGBMModelCache
 
-    return LightGBMModelCache(settings.model_cache_dir)
+    return LightGBMModelCache(settings.model_cache_dir, _cache_key(settings))
 
 
 def make_prediction_log(store: ObjectStore, settings: Settings) -> PredictionLog:
@@ -201,6 +202,18 @@ def make_indexing_prediction_log(log: PredictionLog, store: FeedbackStore) -> Pr
     return IndexingPredictionLog(log, store)
 
 
+def make_client_source(settings: Settings) -> ClientSource:
+    if settings.api_clients_secret:
+        from fraud_detection.infrastructure.clients.secrets_manager import SecretsManagerClients
+
+        return SecretsManagerClients(
+            settings.api_clients_secret, settings.aws_region, settings.api_clients_refresh_seconds
+        )
+    from fraud_detection.infrastructure.clients.key_file import KeyFileClients
+
+    return KeyFileClients(settings.resolved_api_clients_file)
+
+
 def make_job_store(store: ObjectStore) -> JobStore:
     from fraud_detection.infrastructure.jobs import ObjectStoreJobStore
 
@@ -224,7 +237,11 @@ def make_model_accelerator(settings: Settings) -> ModelAccelerator:
         return ModelAccelerator()
     from fraud_detection.infrastructure.lightgbm.compiled import CompilingAccelerator
 
-    return CompilingAccelerator(settings.home / "compiled-models")
+    return CompilingAccelerator(settings.home / "compiled-models", cache_key=_cache_key(settings))
+
+
+def _cache_key(settings: Settings) -> str | None:
+    return settings.cache_key.get_secret_value() if settings.cache_key else None
 
 
 def make_job_queue(settings: Settings, steps: JobSteps) -> JobQueue:
@@ -340,6 +357,7 @@ class Container(containers.DeclarativeContainer):
     )
 
     # Online scoring (one of each per serving process)
+    api_clients = providers.Singleton(make_client_source, settings)
     model_holder = providers.Singleton(ModelHolder)
     champion_loader = providers.Singleton(
         ChampionLoader, registry, model_cache, model_holder, scoring_telemetry

@@ -14,7 +14,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from fraud_detection.domain.batch_roots import BatchRoots, check_roots, normalize_root
 
-MIN_TOKEN_LENGTH = 16
+MIN_TOKEN_LENGTH = 32
+PLACEHOLDER = "change-me"  # .env.example's placeholders start with it
 FEEDBACK_URL_SCHEMES = ("redis://", "rediss://", "unix://")
 # FRAUD_HOME entries that are the system's own state: batch roots may not overlap them.
 STATE_ENTRIES = (
@@ -87,6 +88,29 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = Field(
         None, description="Bearer token of the /admin endpoints; unset = admin endpoints disabled (403)."
     )
+    api_clients_file: Path | None = Field(
+        None,
+        description="JSON file of API clients, scopes and hashed keys (`fraud clients`); "
+        "default `<home>/api-clients.json`. Re-read when it changes.",
+    )
+    api_clients_secret: str | None = Field(
+        None, description="AWS Secrets Manager secret holding the API clients document (instead of the file)."
+    )
+    api_clients_refresh_seconds: float = Field(
+        60.0, gt=0, description="How often the API re-reads FRAUD_API_CLIENTS_SECRET (key rotation)."
+    )
+    api_docs: bool = Field(
+        False, description="Serve /docs and /openapi.json (off by default: they map the API for anyone)."
+    )
+    api_concurrency_max: int = Field(
+        256, gt=0, description="Most requests `fraud serve` handles at once; more get 503 at once."
+    )
+    api_body_seconds: float = Field(
+        10.0, gt=0, description="Longest the API waits for the rest of a request body (slow clients: 408)."
+    )
+    api_header_seconds: float = Field(
+        10.0, gt=0, description="`fraud serve` closes a connection whose request headers take longer."
+    )
     model_poll_seconds: float = Field(
         30.0, ge=0, description="How often the API checks the registry for a new champion (0 = never)."
     )
@@ -150,6 +174,11 @@ class Settings(BaseSettings):
     model_compile: bool = Field(
         True, description="Compile models for batch scoring (lleaves) when available; else plain LightGBM."
     )
+    cache_key: SecretStr | None = Field(
+        None,
+        description="Secret (32+ characters) sealing the local model copy and compiled-model cache "
+        "(HMAC-SHA256); unset = a generated 0600 key file per cache folder. Set it when those are shared.",
+    )
 
     drift_family_alpha: float = Field(
         0.01, gt=0, lt=1, description="Chance of a false alarm per check for each verdict (Bonferroni)."
@@ -204,8 +233,21 @@ class Settings(BaseSettings):
         text = value.get_secret_value() if isinstance(value, SecretStr) else value
         if text is None or text == "":
             return None
+        if isinstance(text, str) and text.startswith(PLACEHOLDER):
+            raise ValueError("is still the .env.example placeholder; generate one: `openssl rand -hex 32`")
         if isinstance(text, str) and len(text) < MIN_TOKEN_LENGTH:
             raise ValueError(f"must be at least {MIN_TOKEN_LENGTH} characters (or empty to disable admin)")
+        return value
+
+    @field_validator("cache_key", mode="before")
+    @classmethod
+    def _cache_key(cls, value: object) -> object:
+        """Empty means unset (a generated key file); a set key must be long enough to resist guessing."""
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if text is None or text == "":
+            return None
+        if isinstance(text, str) and len(text) < 32:
+            raise ValueError("must be at least 32 characters (or empty for a generated key file)")
         return value
 
     @field_validator("feedback_url", mode="before")
@@ -261,6 +303,10 @@ class Settings(BaseSettings):
     def mlflow_artifact_root(self) -> str:
         """Artifacts of the embedded mode live beside the SQLite DB (a server decides its own)."""
         return (self.home / "mlartifacts").resolve().as_uri()
+
+    @property
+    def resolved_api_clients_file(self) -> Path:
+        return (self.api_clients_file or self.home / "api-clients.json").resolve()
 
     @property
     def feedback_db_path(self) -> Path:

@@ -17,11 +17,12 @@ import httpx
 from fraud_detection.container import bootstrap
 from fraud_detection.infrastructure.synthetic import generate_transactions
 from fraud_detection.settings import Settings
+from tests.api_clients import SERVICE, write_clients
 from tests.e2e.conftest import Cli, make_cli
 from tests.fixtures.servers import free_port, http_ok
 
 FRAUD = str(Path(sys.executable).parent / "fraud")
-TOKEN = "e2e-admin-token-7f3a"
+TOKEN = "e2e-admin-token-7f3a-0123456789abcdef"
 
 
 @dataclass
@@ -30,8 +31,9 @@ class Server:
     process: subprocess.Popen[bytes]
     log: Path
 
-    def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=30)
+    def client(self, headers: dict[str, str] | None = None) -> httpx.Client:
+        """Authenticated as the test `service` client (score, explain, feedback, jobs) unless told so."""
+        return httpx.Client(base_url=self.url, timeout=30, headers=SERVICE if headers is None else headers)
 
     def terminate(self, timeout: float = 60) -> int:
         """SIGTERM, as an orchestrator stops a container; the exit code once it is gone."""
@@ -43,6 +45,8 @@ class Server:
 def serve(cli: Cli, **env: str) -> Iterator[Server]:
     port = free_port()
     log = cli.home / f"serve-{port}.log"
+    if not (cli.home / "api-clients.json").exists():
+        write_clients(cli.home)
     environment = cli.env | {"FRAUD_ADMIN_TOKEN": TOKEN, "FRAUD_MODEL_POLL_SECONDS": "1"} | env
     with log.open("wb") as sink:
         process = subprocess.Popen(

@@ -74,7 +74,7 @@ def test_scores_match_the_registered_model_exactly(shared, rows):
 
 
 def test_admin_needs_the_token_and_it_never_reaches_the_log(shared):
-    with shared.client() as client:
+    with shared.client(headers={}) as client:
         assert client.get("/admin/models").status_code == 401
         assert client.get("/admin/models", headers={"Authorization": "Bearer wrong"}).status_code == 401
         models = client.get("/admin/models", headers=ADMIN)

@@ -22,6 +22,7 @@ from scripts import container_image as builder
 
 from fraud_detection.domain.features import SCORING_INPUTS
 from fraud_detection.infrastructure.synthetic import generate_transactions
+from tests.api_clients import SERVICE
 from tests.e2e.conftest import make_cli
 from tests.e2e.lambda_runtime import LambdaRuntimeApi
 from tests.e2e.serving import TOKEN, serve, train_champion, wait_until
@@ -116,7 +117,7 @@ def _status(url: str) -> int:
 
 
 def test_the_service_image_answers_exactly_as_fraud_serve_does(container: dict[str, Any]) -> None:
-    with httpx.Client(base_url=container["url"], timeout=30) as client:
+    with httpx.Client(base_url=container["url"], timeout=30, headers=SERVICE) as client:
         answers = [client.post("/v1/score", json=body).json() for body in container["probe"]]
         assert client.get("/v1/model").json()["source"] == "registry"
     for served, expected in zip(answers, container["expected"], strict=True):
@@ -150,7 +151,7 @@ def test_the_healthcheck_passes_on_a_live_api_and_fails_without_one(
 def test_the_lambda_image_answers_a_drift_event(
     images: dict[str, Any], container: dict[str, Any], home: Path
 ):
-    with httpx.Client(base_url=container["url"], timeout=60) as client:
+    with httpx.Client(base_url=container["url"], timeout=60, headers=SERVICE) as client:
         scored = client.post("/v1/score/batch", json={"transactions": rows(BATCH_ROWS, seed=4)})
         assert scored.status_code == 200, scored.text
     podman("stop", "--time", "30", container["name"])  # SIGTERM flushes the captured predictions

@@ -26,8 +26,9 @@ from fraud_detection.infrastructure.synthetic.scenarios import (
     TOP_FRAUD_FEATURES,
     DriftScenario,
 )
+from tests.api_clients import SERVICE
 from tests.e2e.conftest import make_cli
-from tests.e2e.serving import TOKEN, serve, wait_until
+from tests.e2e.serving import serve, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -100,7 +101,7 @@ def test_drift_triggers_a_retrain_whose_champion_the_api_serves(tmp_path, traine
         labels = [
             {"transaction_id": f"d-{i}", "is_fraud": bool(label)} for i, label in enumerate(drifted["Class"])
         ]
-        headers = {"Authorization": f"Bearer {TOKEN}"}
+        headers = SERVICE  # the feedback scope, in the namespace that scored the ids
         for start in range(0, len(labels), LABELS_PER_CALL):
             response = client.post(
                 "/v1/feedback", json={"labels": labels[start : start + LABELS_PER_CALL]}, headers=headers

@@ -30,6 +30,7 @@ import yaml
 
 from fraud_detection.domain.features import SCORING_INPUTS
 from fraud_detection.infrastructure.synthetic import generate_transactions
+from tests.api_clients import SERVICE, write_clients
 from tests.e2e.conftest import FRAUD, Cli, make_cli
 from tests.e2e.serving import train_champion
 from tests.fixtures.programs import require_program
@@ -46,8 +47,8 @@ from tests.integration.test_prometheus_rules import (
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-TOKEN = "observability-e2e-token-4b1d"
-ADMIN = {"Authorization": f"Bearer {TOKEN}"}
+TOKEN = "observability-e2e-token-4b1d-0123456789"
+ADMIN = SERVICE  # a client with the jobs and feedback scopes (the admin token no longer opens them)
 REDIS_DB = 7  # test_batch_workers uses 3: separate queues on the session's Redis
 SCORED_ONE_BY_ONE = 150
 SCORED_IN_BATCH = 2_500
@@ -269,6 +270,7 @@ def build_stack(cli: Cli, processes: list[subprocess.Popen[bytes]]) -> Stack:
     train_champion(home)
 
     api_log, worker_log = home / "api.log", home / "worker.log"
+    write_clients(home)
     serve_args = ["serve", "--port", str(ports["fraud-api"]), "--log-level", "warning"]
     processes.append(api := launch(cli, serve_args, api_log))
     worker_args = ["worker", "--metrics-host", "127.0.0.1", "--metrics-port", str(ports["fraud-worker"])]
@@ -279,7 +281,7 @@ def build_stack(cli: Cli, processes: list[subprocess.Popen[bytes]]) -> Stack:
     wait_for(ready(worker, worker_log, worker_ready), START_TIMEOUT, "fraud worker")
 
     rows = generate_transactions(SCORED_ONE_BY_ONE + SCORED_IN_BATCH, seed=77, fraud_rate=0.02)
-    with httpx.Client(base_url=api_url, timeout=60) as client:
+    with httpx.Client(base_url=api_url, timeout=60, headers=SERVICE) as client:
         decisions = send_traffic(client, rows)
         run_batch_jobs(client, home, rows)
         wait_for(lambda: captured_rows(home) == len(decisions), 30, "captured predictions")

@@ -68,9 +68,9 @@ class Stack:
         return [item["Key"] for page in pages for item in page.get("Contents", [])]
 
     def api(self) -> httpx.Client:
-        token = self.env["FRAUD_ADMIN_TOKEN"]
+        key = self.env["FRAUD_STACK_API_KEY"]
         return httpx.Client(
-            base_url=self.env["FRAUD_STACK_API_URL"], headers={"Authorization": f"Bearer {token}"}, timeout=60
+            base_url=self.env["FRAUD_STACK_API_URL"], headers={"Authorization": f"Bearer {key}"}, timeout=60
         )
 
     def mlflow(self, path: str, **params: str) -> dict[str, Any]:
@@ -209,7 +209,9 @@ def test_the_stack_runs_the_whole_model_lifecycle(stack: Stack) -> None:
     with stack.api() as api:
         # The API started before any model existed; a reload serves the new champion now.
         assert api.get("/readyz").status_code == 503
-        assert api.post("/admin/model/reload").status_code == 200
+        admin = {"Authorization": f"Bearer {stack.env['FRAUD_ADMIN_TOKEN']}"}
+        assert api.post("/admin/model/reload").status_code == 403  # the client's key has no admin scope
+        assert api.post("/admin/model/reload", headers=admin).status_code == 200
         assert api.get("/readyz").status_code == 200
 
         traffic = generate_transactions(SCORED_ROWS, seed=7, fraud_rate=0.01)

@@ -8,15 +8,17 @@ from dependency_injector import providers
 from fastapi.testclient import TestClient
 
 from fraud_detection.container import bootstrap
+from fraud_detection.domain.clients import ClientDirectory, Scope
 from fraud_detection.domain.model import CHAMPION, ModelMetadata
 from fraud_detection.domain.ports.acceleration import ModelAccelerator
 from fraud_detection.domain.schema import V_COLUMNS
 from fraud_detection.entrypoints.api.app import create_app
 from fraud_detection.settings import Settings
+from tests.api_clients import KEYS, SERVICE, bearer, clients, write_clients
 from tests.fakes import FakeModel, FakeModelCache, FakePredictionLog, FakeRegistry
 
 pytestmark = pytest.mark.integration
-TOKEN = "s3cret-token-for-tests"
+TOKEN = "s3cret-token-for-tests-0123456789abcdef"
 
 
 def transaction(**changes):
@@ -25,7 +27,7 @@ def transaction(**changes):
 
 
 class Api:
-    def __init__(self, tmp_path, champion: bool = True, **settings):
+    def __init__(self, tmp_path, champion: bool = True, directory=None, **settings):
         base = {"home": tmp_path, "admin_token": TOKEN, "model_poll_seconds": 0, "score_batch_max": 5}
         self.container = bootstrap(Settings(**(base | settings)), packages=())
         self.registry, self.log = FakeRegistry(), FakePredictionLog()
@@ -35,7 +37,10 @@ class Api:
         self.container.model_accelerator.override(providers.Object(ModelAccelerator()))
         if champion:
             self.promote(weight=1.0)
-        self.client = TestClient(create_app(self.container))
+        write_clients(tmp_path, directory)
+        app = create_app(self.container)
+        self.client = TestClient(app, headers=SERVICE)
+        self.anonymous = TestClient(app)  # no default credentials
 
     def promote(self, weight: float) -> int:
         uri = f"models:/{len(self.registry.versions) + 1}"
@@ -135,13 +140,15 @@ def test_body_over_the_limit_is_413(tmp_path):
 
 
 def test_admin_needs_the_bearer_token(api):
-    assert api.client.get("/admin/models").status_code == 401
-    wrong = api.client.get("/admin/models", headers={"Authorization": "Bearer nope"})
+    assert api.anonymous.get("/admin/models").status_code == 401
+    wrong = api.anonymous.get("/admin/models", headers={"Authorization": "Bearer nope"})
     assert wrong.status_code == 401
     assert wrong.headers["WWW-Authenticate"] == "Bearer"
-    ok = api.client.get("/admin/models", headers={"Authorization": f"Bearer {TOKEN}"})
+    ok = api.anonymous.get("/admin/models", headers={"Authorization": f"Bearer {TOKEN}"})
     assert ok.status_code == 200
     assert ok.json()[0]["aliases"] == ["champion"]
+    assert api.anonymous.get("/admin/models", headers=bearer("operator")).status_code == 200  # admin scope
+    assert api.client.get("/admin/models").status_code == 403  # a client without the admin scope
 
 
 def guarded_routes(app) -> list[tuple[str, str]]:
@@ -155,32 +162,53 @@ def guarded_routes(app) -> list[tuple[str, str]]:
     return found
 
 
-NEAR_MISSES = {
-    "no header": None,
-    "empty": "Bearer ",
-    "a prefix": f"Bearer {TOKEN[:-1]}",
-    "the first 4 bytes": f"Bearer {TOKEN[:4]}",
-    "one character more": f"Bearer {TOKEN}x",
-    "other case": f"Bearer {TOKEN.upper()}",
-    "another scheme": f"Basic {TOKEN}",
-}
+def near_misses(key: str) -> dict[str, str | None]:
+    return {
+        "no header": None,
+        "empty": "Bearer ",
+        "a prefix": f"Bearer {key[:-1]}",
+        "the first 4 bytes": f"Bearer {key[:4]}",
+        "one character more": f"Bearer {key}x",
+        "other case": f"Bearer {key.upper()}",
+        "another scheme": f"Basic {key}",
+    }
 
 
-def test_every_guarded_route_refuses_every_near_miss_and_takes_the_token(api):
+# The key that opens each guarded route, and one that authenticates but lacks the route's scope.
+OPENS = {"/admin": (TOKEN, KEYS["service"][0]), "/v1/feedback": (KEYS["chargebacks"][0], KEYS["checkout"][0]),
+         "/v1/jobs": (KEYS["service"][0], KEYS["chargebacks"][0]),
+         "/v1/score": (KEYS["checkout"][0], KEYS["chargebacks"][0])}  # fmt: skip
+
+
+def test_every_guarded_route_refuses_every_near_miss_and_the_wrong_scope(api):
     routes = guarded_routes(api.client.app)
     assert {path for _, path in routes} >= {"/admin/models", "/admin/model/reload", "/admin/retrain",
-                                            "/v1/feedback", "/v1/jobs", "/v1/jobs/job-1"}  # fmt: skip
+                                            "/v1/feedback", "/v1/jobs", "/v1/jobs/job-1",
+                                            "/v1/score", "/v1/score/batch"}  # fmt: skip
     for method, path in routes:
-        for what, header in NEAR_MISSES.items():
+        key, other_scope = next(keys for prefix, keys in OPENS.items() if path.startswith(prefix))
+        for what, header in near_misses(key).items():
             headers = {"Authorization": header} if header else {}
-            response = api.client.request(method, path, headers=headers, json={})
+            response = api.anonymous.request(method, path, headers=headers, json={})
             assert response.status_code == 401, (method, path, what, response.text)
-        accepted = api.client.request(method, path, headers={"Authorization": f"Bearer {TOKEN}"}, json={})
+        wrong = api.anonymous.request(
+            method, path, headers={"Authorization": f"Bearer {other_scope}"}, json={}
+        )
+        assert wrong.status_code == 403, (method, path, wrong.text)
+        assert "scope" in wrong.json()["error"]
+        accepted = api.anonymous.request(method, path, headers={"Authorization": f"Bearer {key}"}, json={})
         assert accepted.status_code not in (401, 403), (method, path, accepted.text)
 
 
+def test_the_admin_token_alone_no_longer_opens_feedback_jobs_or_scoring(api):
+    admin = {"Authorization": f"Bearer {TOKEN}"}
+    for method, path in (("POST", "/v1/feedback"), ("POST", "/v1/jobs"), ("POST", "/v1/score")):
+        assert api.anonymous.request(method, path, headers=admin, json={}).status_code == 401, path
+
+
 def test_admin_is_disabled_without_a_configured_token(tmp_path):
-    service = Api(tmp_path, admin_token=None)
+    no_admins = ClientDirectory(c for c in clients().clients.values() if not c.allows(Scope.ADMIN))
+    service = Api(tmp_path, admin_token=None, directory=no_admins)
     with service.client:
         response = service.client.post("/admin/model/reload", headers={"Authorization": f"Bearer {TOKEN}"})
     assert response.status_code == 403
@@ -243,9 +271,9 @@ def test_jobs_need_the_token_run_in_process_and_report_progress(api):
     source, target = f"{roots.inputs[0]}/in.parquet", f"{roots.outputs[0]}/out.parquet"
     files.inputs[source] = transactions(900).drop(columns=["Class"])
     api.container.batch_files.override(providers.Object(files))
-    auth = {"Authorization": f"Bearer {TOKEN}"}
+    auth = SERVICE  # the jobs scope; the admin token no longer opens file I/O
     job = {"input_uri": source, "output_uri": target, "job_id": "api-job-1"}
-    assert api.client.post("/v1/jobs", json=job).status_code == 401
+    assert api.anonymous.post("/v1/jobs", json=job).status_code == 401
     submitted = api.client.post("/v1/jobs", json=job, headers=auth)
     assert submitted.status_code == 202
     assert submitted.headers["Location"] == "/v1/jobs/api-job-1"
@@ -283,10 +311,10 @@ def test_jobs_answer_503_when_the_queue_is_down(api):
     api.container.batch_files.override(providers.Object(files))
     api.container.job_queue.override(providers.Object(FakeJobQueue(down=True)))
     job = {"input_uri": source, "output_uri": target, "job_id": "down-1"}
-    response = api.client.post("/v1/jobs", json=job, headers={"Authorization": f"Bearer {TOKEN}"})
+    response = api.client.post("/v1/jobs", json=job, headers=SERVICE)
     assert response.status_code == 503
     assert "unreachable" in response.json()["error"]
-    assert api.client.get("/v1/jobs/down-1", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 404
+    assert api.client.get("/v1/jobs/down-1", headers=SERVICE).status_code == 404
 
 
 @pytest.mark.parametrize(
@@ -311,10 +339,9 @@ def test_jobs_outside_the_batch_roots_answer_422_and_record_nothing(api, tmp_pat
         "output_uri": output_uri.format(**where),
         "job_id": "attack",
     }
-    response = api.client.post("/v1/jobs", json=job, headers={"Authorization": f"Bearer {TOKEN}"})
+    response = api.client.post("/v1/jobs", json=job, headers=SERVICE)
     assert response.status_code == 422, response.text
     error = response.json()["error"]
     assert "not found or not allowed" in error
     assert "FRAUD_BATCH_INPUT_ROOTS" in error or "FRAUD_BATCH_OUTPUT_ROOTS" in error
-    recorded = api.client.get("/v1/jobs/attack", headers={"Authorization": f"Bearer {TOKEN}"})
-    assert recorded.status_code == 404  # nothing recorded
+    assert api.client.get("/v1/jobs/attack", headers=SERVICE).status_code == 404  # nothing recorded

@@ -31,12 +31,13 @@ from fraud_detection.workers.app import create_worker_app
 from fraud_detection.workers.composition import build_worker_container, use_container
 from fraud_detection.workers.metrics import QueueDepthCollector
 from fraud_detection.workers.runner import WorkerOptions, worker_argv
+from tests.api_clients import SERVICE, write_clients
 from tests.builders import transactions
 from tests.fakes import FakeModel, FakeModelCache, FakePredictionLog, FakeRegistry
 from tests.fixtures.servers import free_port
 
 pytestmark = pytest.mark.integration
-TOKEN = "s3cret-token-for-celery-tests"
+TOKEN = "s3cret-token-for-celery-tests-0123456789"
 WORKER_DB, IDLE_DB = 1, 2  # the worker consumes db 1; db 2 has no consumer, so its messages stay queued
 JOB_TIMEOUT_SECONDS = 60
 
@@ -271,7 +272,8 @@ def test_the_api_answers_503_and_records_nothing_when_the_broker_is_down(tmp_pat
     container.model_accelerator.override(providers.Object(ModelAccelerator()))
     source = tmp_path / "in.parquet"
     transactions(50).to_parquet(source)
-    auth = {"Authorization": f"Bearer {TOKEN}"}
+    auth = SERVICE  # the jobs scope
+    write_clients(tmp_path)
     job = {"input_uri": str(source), "output_uri": str(tmp_path / "out.parquet"), "job_id": "api-down"}
     with TestClient(create_app(container)) as client:
         response = client.post("/v1/jobs", json=job, headers=auth)

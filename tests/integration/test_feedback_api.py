@@ -11,23 +11,26 @@ from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 
 from fraud_detection.container import bootstrap
+from fraud_detection.domain.clients import ApiClient, ApiKey, ClientDirectory, Scope, key_digest
 from fraud_detection.domain.errors import ServiceUnavailableError
 from fraud_detection.domain.feedback import LabelOutcome
 from fraud_detection.domain.model import CHAMPION, ModelMetadata
 from fraud_detection.domain.ports.acceleration import ModelAccelerator
 from fraud_detection.entrypoints.api.app import create_app
 from fraud_detection.settings import Settings
+from tests.api_clients import NAMESPACE, SERVICE, bearer, clients, write_clients
 from tests.fakes import FakeModel, FakeModelCache, FakeRegistry
 from tests.feedback_fakes import FakeFeedbackStore
 from tests.integration.test_api import TOKEN, transaction
 
 pytestmark = pytest.mark.integration
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
+AUTH = SERVICE  # a client with the feedback scope, in the namespace that scored the ids
+EVIL_KEY = "fdk_attacker-key-with-its-own-namespace-0005"
 FRAUD_V14, LEGIT_V14 = -5.0, 5.0  # version 1 (weight 1) flags negative V14; version 2 (weight -1) positive
 
 
 class Service:
-    def __init__(self, tmp_path, override_store: FakeFeedbackStore | None = None, **settings):
+    def __init__(self, tmp_path, override_store: FakeFeedbackStore | None = None, directory=None, **settings):
         base = {"home": tmp_path, "admin_token": TOKEN, "model_poll_seconds": 0, "feedback_batch_max": 20}
         self.container = bootstrap(Settings(**(base | settings)), packages=())
         self.registry = FakeRegistry()
@@ -37,7 +40,8 @@ class Service:
         if override_store is not None:
             self.container.feedback_store.override(providers.Object(override_store))
         self.promote(weight=1.0)
-        self.client = TestClient(create_app(self.container))
+        write_clients(tmp_path, directory)
+        self.client = TestClient(create_app(self.container), headers=SERVICE)
 
     def promote(self, weight: float) -> None:
         uri = f"models:/{len(self.registry.versions) + 1}"
@@ -82,7 +86,12 @@ def test_labels_realised_quality_and_metrics_end_to_end(service):
     single = service.client.post("/v1/score", json=transaction(transaction_id="h", V14=LEGIT_V14))
     assert single.json()["decision"] == "legit"
     service.promote(weight=-1.0)  # version 2 becomes champion
-    assert service.client.post("/admin/model/reload", headers=AUTH).json()["changed"] is True
+    assert (
+        service.client.post("/admin/model/reload", headers={"Authorization": f"Bearer {TOKEN}"}).json()[
+            "changed"
+        ]
+        is True
+    )
     assert service.score(("x", LEGIT_V14), ("y", FRAUD_V14)) == ["fraud", "legit"]
     service.index()
     new_frauds = counter("fraud", "new")
@@ -187,22 +196,59 @@ def test_bad_bodies_are_422_naming_the_field(service, case):
     assert field in [problem["field"] for problem in response.json()["problems"]]
 
 
-def test_feedback_needs_the_admin_bearer_token(service, tmp_path):
+def test_feedback_needs_a_client_with_the_feedback_scope(service):
     body = {"labels": [{"transaction_id": "a", "is_fraud": True}]}
-    assert service.client.post("/v1/feedback", json=body).status_code == 401
-    wrong = service.client.post("/v1/feedback", json=body, headers={"Authorization": "Bearer wrong"})
-    assert wrong.status_code == 401
-    disabled = Service(tmp_path / "no-token", admin_token=None)
-    with disabled.client:
-        assert disabled.client.post("/v1/feedback", json=body, headers=AUTH).status_code == 403
+    anonymous = TestClient(service.client.app)
+    assert anonymous.post("/v1/feedback", json=body).status_code == 401
+    assert (
+        anonymous.post("/v1/feedback", json=body, headers={"Authorization": "Bearer wrong"}).status_code
+        == 401
+    )
+    admin = {"Authorization": f"Bearer {TOKEN}"}  # the admin token alone no longer opens feedback
+    assert anonymous.post("/v1/feedback", json=body, headers=admin).status_code == 401
+    assert anonymous.post("/v1/feedback", json=body, headers=bearer("checkout")).status_code == 403
+    assert anonymous.post("/v1/feedback", json=body, headers=bearer("chargebacks")).status_code == 404
 
 
-def test_openapi_documents_the_limit_the_statuses_and_the_token(service):
-    document = service.client.get("/openapi.json").json()
+def test_a_rescore_by_another_client_cannot_plant_features_on_a_labelled_id(tmp_path):
+    """The label-poisoning attack replayed: an attacker scores a victim's transaction id with its own
+    features, before and after the victim; the chargeback label lands on the victim's first scoring."""
+    victims = clients(NAMESPACE)
+    attacker = ApiClient(
+        "attacker", "evil", frozenset({Scope.SCORE}), (ApiKey("evil", key_digest(EVIL_KEY)),)
+    )
+    service = Service(tmp_path, directory=ClientDirectory([*victims.clients.values(), attacker]))
+    evil = {"Authorization": f"Bearer {EVIL_KEY}"}
+    with service.client:
+        row = transaction(transaction_id="victim-1", V14=LEGIT_V14)
+        assert service.client.post("/v1/score/batch", json={"transactions": [row]}).status_code == 200
+        forged = transaction(transaction_id="victim-1", V14=FRAUD_V14, Amount=999.0)
+        for _ in range(2):
+            assert service.client.post("/v1/score", json=forged, headers=evil).status_code == 200
+        service.client.post("/v1/score", json=forged)  # the victim's own retry with other features
+        service.index()
+        status, body = service.label(("victim-1", True))
+        assert status == 200, body
+        (record,) = service.container.feedback_store().labels()
+        assert record.transaction_id == f"{NAMESPACE}:victim-1"
+        assert record.scored.decision is False  # the first, legit-looking scoring, not the forged one
+        # The attacker's own namespace holds its scorings; it cannot label the victim's id either.
+        assert (
+            service.client.post(
+                "/v1/feedback",
+                json={"labels": [{"transaction_id": "victim-1", "is_fraud": False}]},
+                headers=evil,
+            ).status_code
+            == 403
+        )
+
+
+def test_openapi_documents_the_limit_the_statuses_and_the_scope(service):
+    document = service.client.app.openapi()
     assert document["components"]["schemas"]["FeedbackIn"]["properties"]["labels"]["maxItems"] == 20
     operation = document["paths"]["/v1/feedback"]["post"]
     assert {"200", "401", "403", "404", "409", "422", "503"} <= set(operation["responses"])
-    assert "FRAUD_ADMIN_TOKEN" in operation["description"]
+    assert "`feedback` scope" in operation["description"]
     assert "conflicts mixed with unknown ids" in operation["description"]
     assert operation["security"] == [{"HTTPBearer": []}]
 

@@ -119,3 +119,17 @@ def test_measure_refuses_a_window_that_makes_no_sense(container):
     result = run("quality", "measure", "--days", "0")
     assert result.exit_code == 2
     assert "days" in result.stderr
+
+
+def test_namespace_labels_ids_the_api_scored_for_that_namespace(container, tmp_path):
+    container.feedback_store().record_scored([ScoredTransaction("acme:tx-9", 1, 0.9, True, NOW)])
+    assert run("feedback", "add", "--id", "tx-9", "--fraud").exit_code == 2  # not an id of its own
+    added = run("feedback", "add", "--id", "tx-9", "--fraud", "--namespace", "acme")
+    assert added.exit_code == 0, added.output
+    assert "tx-9: fraud (new)" in added.stdout
+    assert run("feedback", "add", "--id", "tx-9", "--fraud", "--namespace", "Bad:NS").exit_code == 2
+    path = tmp_path / "labels.csv"
+    path.write_text("transaction_id,is_fraud\ntx-9,1\ntx-10,0\n")
+    imported = json.loads(run("feedback", "import", str(path), "--json", "--namespace", "acme").stdout)
+    assert imported["counts"]["duplicate"] == 1
+    assert imported["counts"]["unknown"] == 1

@@ -37,7 +37,7 @@ def scored(transaction_id: str, version: int = 1, at: datetime = T0, probability
 @pytest.fixture(params=["sqlite", "redis", "fake"])
 def make_store(request, tmp_path) -> Callable[..., FeedbackStore]:
     """The contract below holds for both adapters, and for the unit tests' in-memory fake: the use-case
-    tests that rely on the fake's outcomes (duplicate, conflict, latest scoring) rely on what is checked
+    tests that rely on the fake's outcomes (duplicate, conflict, first scoring kept) rely on what is checked
     here."""
 
     def build(retention_days: float = 180.0, clock: Callable[[], float] = time.time) -> FeedbackStore:
@@ -82,17 +82,20 @@ def test_a_batch_is_applied_in_order_and_stamped_when_received(make_store):
     assert store.add_labels([], received) == []
 
 
-def test_the_latest_scoring_wins_and_keeps_the_label(make_store):
+def test_the_first_scoring_is_kept_and_a_rescore_never_replaces_it(make_store):
+    """The label-poisoning attack: a later scoring of the same id (with other features) must not become
+    what the label is matched with."""
     store = make_store()
     store.record_scored([scored("a", version=1)])
-    store.add_label("a", True, T0 + timedelta(days=1))
     store.record_scored([scored("a", version=2, at=T0 + timedelta(seconds=10), probability=0.125)])
-    store.record_scored([scored("a", version=3, at=T0 - timedelta(seconds=5))])  # older: ignored
+    store.add_label("a", True, T0 + timedelta(days=1))
+    store.record_scored([scored("a", version=3, at=T0 + timedelta(seconds=20), probability=0.875)])
     (record,) = store.labels()
     assert record.is_fraud is True
-    assert record.scored == scored("a", version=2, at=T0 + timedelta(seconds=10), probability=0.125)
-    window = TimeWindow(T0 + timedelta(seconds=10), T0 + timedelta(seconds=11))
-    assert [r.transaction_id for r in store.labelled_in(window)] == ["a"]  # re-indexed at its new time
+    assert record.scored == scored("a", version=1)
+    window = TimeWindow(T0, T0 + timedelta(seconds=1))
+    assert [r.transaction_id for r in store.labelled_in(window)] == ["a"]  # indexed at its first time
+    assert list(store.labelled_in(TimeWindow(T0 + timedelta(seconds=10), T0 + timedelta(seconds=30)))) == []
 
 
 def test_labels_since_and_the_scoring_window(make_store):

@@ -41,6 +41,9 @@ def test_admin_token_empty_means_disabled_and_short_is_refused():
     from fraud_detection.settings import Settings
 
     assert Settings(admin_token="").admin_token is None
-    assert Settings(admin_token="x" * 16).admin_token is not None
-    with pytest.raises(ValidationError, match="at least 16 characters"):
-        Settings(admin_token="short")
+    assert Settings(admin_token="x" * 32).admin_token is not None
+    with pytest.raises(ValidationError, match="at least 32 characters"):
+        Settings(admin_token="x" * 31)
+    # The .env.example placeholder is long enough, and still refused.
+    with pytest.raises(ValidationError, match="placeholder"):
+        Settings(admin_token="change-me-admin-token-0123456789abcdef")

@@ -71,7 +71,8 @@ def test_labelled_captured_rows_join_the_champions_data_after_its_last_time() ->
     assert "2 labelled captured rows (1 frauds)" in built.detail
 
 
-def test_an_id_scored_twice_counts_once_with_its_latest_scoring() -> None:
+def test_an_id_scored_twice_counts_once_with_its_first_scoring() -> None:
+    """A later re-score of an id (another caller's features) never becomes the labelled row."""
     world = Retraining()
     inputs = world.capture(3, ["a", "b", "a"])
     world.label("a", True)
@@ -79,7 +80,7 @@ def test_an_id_scored_twice_counts_once_with_its_latest_scoring() -> None:
     assert built.labelled_rows == 1
     assert built.dataset is not None
     recent = world.datasets.load(built.dataset.id).iloc[-1:]
-    np.testing.assert_array_equal(recent[list(SCORING_INPUTS)].to_numpy(), inputs[[2]])
+    np.testing.assert_array_equal(recent[list(SCORING_INPUTS)].to_numpy(), inputs[[0]])
 
 
 def test_without_labelled_captured_rows_there_is_nothing_to_train_on() -> None:

@@ -97,8 +97,10 @@ class BuildRetrainingSet:
         if not len(rows) or rows.transaction_ids is None or not labels:
             return pd.DataFrame(columns=columns, dtype=np.float64)  # pragma: no mutate
         ids = pd.Series(rows.transaction_ids)
-        # The latest scoring of an id scored twice (a client retry): the rows arrive in scoring order.
-        keep = ids.isin(labels.keys()).to_numpy() & ~ids.duplicated(keep="last").to_numpy()
+        # The first scoring of an id scored twice, as the feedback store keeps it: the label was matched with
+        # that decision, and a later re-score (a retry, or another caller naming the id) never replaces it.
+        # The rows arrive in scoring order.
+        keep = ids.isin(labels.keys()).to_numpy() & ~ids.duplicated(keep="first").to_numpy()
         frame = pd.DataFrame(rows.inputs[keep], columns=list(SCORING_INPUTS))
         frame.insert(0, TIME, 0.0)  # set by the caller, after the base
         frame[LABEL] = ids[keep].map(labels).astype(np.float64).to_numpy()

@@ -32,7 +32,7 @@ def label_name(is_fraud: bool) -> str:
 
 @dataclass(frozen=True, slots=True)
 class ScoredTransaction:
-    """What the service decided for one transaction id (the latest scoring, if it was scored twice)."""
+    """What the service decided for one transaction id (the first scoring, if it was scored twice)."""
 
     transaction_id: str
     model_version: int

@@ -22,8 +22,9 @@ class FeedbackStore(ABC):
 
     @abstractmethod
     def record_scored(self, rows: Sequence[ScoredTransaction]) -> None:
-        """Remember what was served (called off the request path). An id scored again keeps its latest
-        scoring (by `scored_at`) and any label it already has."""
+        """Remember what was served (called off the request path). An id scored again keeps its FIRST
+        scoring and any label it has: a re-score (a retry, or a caller naming an id it does not own) must
+        never replace the decision and features a later label is matched with."""
 
     @abstractmethod
     def add_label(self, transaction_id: str, is_fraud: bool, labelled_at: datetime) -> LabelOutcome:

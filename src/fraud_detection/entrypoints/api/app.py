@@ -19,8 +19,10 @@ from fraud_detection.container import Container
 from fraud_detection.entrypoints.api import errors
 from fraud_detection.entrypoints.api.middleware import BodySizeLimit, RequestMetrics
 from fraud_detection.entrypoints.api.routes import admin, feedback, health, jobs, model, scoring
+from fraud_detection.entrypoints.api.security import Authenticate
 from fraud_detection.infrastructure.prometheus.drift_collector import CachedLatest, DriftCollector
 from fraud_detection.infrastructure.prometheus.quality_collector import LatestQualityReport, QualityCollector
+from fraud_detection.settings import Settings
 
 
 def document_limits(app: FastAPI, batch_max: int) -> None:
@@ -57,11 +59,16 @@ def report_metrics(container: Container) -> CollectorRegistry:
     return registry
 
 
+def admin_token(settings: Settings) -> str | None:
+    return settings.admin_token.get_secret_value() if settings.admin_token else None
+
+
 def create_app(container: Container | None = None) -> FastAPI:
     """Build the app around `container` (default: one built from the environment and wired here)."""
     show_application_logs()
     container = container or Container()  # settings from the environment
     settings = container.settings()
+    container.api_clients()  # a malformed clients file or secret stops the start here, with its reason
     # A retrain the API triggers locally (no event bus) runs detached: a request must not wait for training.
     container.retrain_launch.override(providers.Object("detach"))
 
@@ -79,11 +86,16 @@ def create_app(container: Container | None = None) -> FastAPI:
         finally:
             runtime.stop()  # SIGTERM lands here: captured predictions are flushed before exit
 
+    docs = settings.api_docs  # off by default: a map of every route is for operators, not the public
     app = FastAPI(
         title="Fraud scoring API",
         version=__version__,
-        description="Scores card transactions with the champion model; admin endpoints need a bearer token.",
+        description="Scores card transactions with the champion model; every call but the probes needs an "
+        "API client's key (`Authorization: Bearer <key>`) with the route's scope.",
         lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
     )
     app.state.container = container
     app.state.score_transactions = container.score_transactions()  # the hot path skips per-request DI
@@ -97,6 +109,11 @@ def create_app(container: Container | None = None) -> FastAPI:
     document_limits(app, settings.score_batch_max)
     feedback.document_feedback_limit(app, settings.feedback_batch_max)
     errors.install(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # Outermost first: metrics see every answer; authentication decides before any body is read; the size
+    # and time limits apply to the bodies of authenticated callers.
+    app.add_middleware(
+        BodySizeLimit, max_bytes=settings.max_body_bytes, body_seconds=settings.api_body_seconds
+    )
+    app.add_middleware(Authenticate, clients=container.api_clients, admin_token=lambda: admin_token(settings))
     app.add_middleware(RequestMetrics)
     return app

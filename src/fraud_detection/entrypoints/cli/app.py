@@ -27,6 +27,7 @@ def main_options(
 def _register() -> None:
     from fraud_detection.entrypoints.cli import (
         batch,
+        clients,
         config,
         data,
         drift,
@@ -46,6 +47,7 @@ def _register() -> None:
     app.add_typer(drift.app, name="drift")
     app.add_typer(feedback.app, name="feedback")
     app.add_typer(feedback.quality_app, name="quality")
+    app.add_typer(clients.app, name="clients")
     app.command("validate")(validate.validate)
     app.command("config")(config.show)
     app.command("serve")(serve.serve)

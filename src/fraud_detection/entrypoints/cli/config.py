@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
+from urllib.parse import urlsplit, urlunsplit
 
 import typer
 from pydantic import AliasChoices
@@ -24,6 +25,26 @@ def variables() -> list[tuple[str, str, str]]:
     return rows
 
 
+def shown(value: Any) -> str:
+    """A value as `fraud config` prints it: secrets stay masked (pydantic's SecretStr), and so does the
+    password inside a URL (redis://:pw@host, https://user:pw@mlflow), which is a plain string setting."""
+    if value is None:
+        return ""
+    text = str(value)
+    if "://" not in text or "@" not in text:
+        return text
+    try:
+        parts = urlsplit(text)
+        _ = parts.port  # a malformed port makes the parse unreliable: mask the whole credentials part
+    except ValueError:
+        return text.split("://", 1)[0] + "://**@" + text.rsplit("@", 1)[1]
+    if parts.password is None:
+        return text
+    credentials, host = parts.netloc.rsplit("@", 1)
+    user = credentials.split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:**@{host}"))
+
+
 @handles_user_errors
 def show(
     markdown: Annotated[bool, typer.Option(help="Print the README's Markdown table instead.")] = False,
@@ -37,5 +58,5 @@ def show(
         return
     table = Table("variable", "value", "meaning")
     for (env, _, description), value in zip(variables(), current.values(), strict=True):
-        table.add_row(env, "" if value is None else str(value), description)
+        table.add_row(env, shown(value), description)
     stdout.print(table)

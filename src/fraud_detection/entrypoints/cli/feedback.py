@@ -7,6 +7,7 @@ import itertools
 import json
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -15,6 +16,7 @@ import typer
 from rich.table import Table
 
 from fraud_detection.application.feedback import StoredQualityReport
+from fraud_detection.domain.clients import NAME, scoped_id
 from fraud_detection.domain.errors import DataSourceError, InvalidDataError
 from fraud_detection.domain.feedback import TRANSACTION_ID, LabelInput, LabelOutcome, LabelResult, label_name
 from fraud_detection.entrypoints.cli.context import console, container, stdout
@@ -28,6 +30,11 @@ LABEL_VALUES = {"1": True, "1.0": True, "true": True, "fraud": True} | {
     "0": False, "0.0": False, "false": False, "legit": False,
 }  # fmt: skip
 IMPORT_CHUNK = 1_000  # labels recorded per store transaction
+NAMESPACE_HELP = (
+    "Namespace of the API client that scored the transactions: the API stores ids as NAMESPACE:ID. "
+    "Omit it for ids stored without one."
+)
+Namespace = Annotated[str | None, typer.Option(help=NAMESPACE_HELP)]
 IDS_SHOWN = 10
 
 
@@ -39,11 +46,14 @@ def add(
     at: Annotated[
         str | None, typer.Option(help="When it was established (ISO 8601; UTC if no zone). Default: now.")
     ] = None,
+    namespace: Namespace = None,
 ) -> None:
     """Record one label. Exits 2 when the id is unknown or already has the other label (kept)."""
     check_id(transaction_id, "--id")
+    check_namespace(namespace)
     labelled_at = parse_time(at, "--at") if at else None
-    result = container().record_feedback()([LabelInput(transaction_id, is_fraud, labelled_at)])[0]
+    stored = scoped_id(namespace, transaction_id) if namespace else transaction_id
+    result = container().record_feedback()([LabelInput(stored, is_fraud, labelled_at)])[0]
     if result.outcome is LabelOutcome.UNKNOWN:
         raise fail(f"no scored transaction with id '{transaction_id}' (never scored, or past retention)")
     if result.outcome is LabelOutcome.CONFLICT:
@@ -58,9 +68,11 @@ def import_labels(
         Path, typer.Argument(metavar="FILE.csv", help="Header transaction_id,is_fraud[,labelled_at].")
     ],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+    namespace: Namespace = None,
 ) -> None:
     """Record labels from a CSV file. is_fraud: 1/0, true/false or fraud/legit; labelled_at: ISO 8601 (UTC if
     no zone), default now. The whole file is checked before anything is recorded."""
+    check_namespace(namespace)
     rows = sum(1 for _ in read_labels(path))  # first pass: a bad row refuses the file, nothing recorded
     if not rows:
         raise InvalidDataError(str(path), "no rows (header only)")
@@ -68,7 +80,17 @@ def import_labels(
     results: list[LabelResult] = []
     labels = read_labels(path)
     while chunk := list(itertools.islice(labels, IMPORT_CHUNK)):
-        results += record(chunk)
+        if namespace:
+            stored = record(
+                [replace(label, transaction_id=scoped_id(namespace, label.transaction_id)) for label in chunk]
+            )
+            chunk_results = [
+                replace(r, transaction_id=label.transaction_id)
+                for r, label in zip(stored, chunk, strict=True)
+            ]
+        else:
+            chunk_results = record(chunk)
+        results += chunk_results
     report_import(path, results, as_json)
 
 
@@ -91,6 +113,11 @@ def measure(
         print(json.dumps(stored.report.to_dict(), indent=2))
         return
     describe_quality(stored)
+
+
+def check_namespace(namespace: str | None) -> None:
+    if namespace is not None and not NAME.match(namespace):
+        raise InvalidDataError("--namespace", f"'{namespace}' is not a namespace ({NAME.pattern})")
 
 
 def check_id(text: str, source: str, row: int | None = None, column: str | None = None) -> None:

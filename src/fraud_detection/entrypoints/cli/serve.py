@@ -26,9 +26,25 @@ def serve(
 
     from fraud_detection.settings import Settings
 
-    Settings()  # a malformed setting fails here, as one line, not inside every worker
+    settings = Settings()  # a malformed setting fails here, as one line, not inside every worker
+    from fraud_detection.container import make_client_source
+
+    make_client_source(settings)  # so does a malformed clients file or secret
+    from fraud_detection.entrypoints.api.header_deadline import HeaderDeadlineProtocol
+
     if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         # Each worker keeps its metrics in files here; /metrics sums them (prometheus_client multiprocess).
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="fraud-metrics-")
-    console.print(f"serving on http://{host}:{port} with {workers} worker(s); docs at /docs")
-    uvicorn.run(APP, factory=True, host=host, port=port, workers=workers, log_level=log_level)
+    docs = "docs at /docs" if settings.api_docs else "docs off (FRAUD_API_DOCS=true to serve /docs)"
+    console.print(f"serving on http://{host}:{port} with {workers} worker(s); {docs}")
+    uvicorn.run(
+        APP,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        http=HeaderDeadlineProtocol,  # closes connections whose headers crawl in (slowloris)
+        limit_concurrency=settings.api_concurrency_max,  # beyond it, 503 at once rather than a queue
+        timeout_keep_alive=5,
+    )

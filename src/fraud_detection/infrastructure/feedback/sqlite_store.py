@@ -48,13 +48,12 @@ SCHEMA = (
     "CREATE INDEX IF NOT EXISTS feedback_labelled_scored_at ON feedback (scored_at) "
     "WHERE labelled_at IS NOT NULL",
 )
-UPSERT_SCORED = """
+# The first scoring of an id is kept: a re-score (a retry, or someone else naming the id) is answered but
+# never replaces the decision a later label is matched with.
+INSERT_SCORED = """
     INSERT INTO feedback (transaction_id, model_version, probability, decision, scored_at)
     VALUES (?, ?, ?, ?, ?)
-    ON CONFLICT (transaction_id) DO UPDATE SET
-        model_version = excluded.model_version, probability = excluded.probability,
-        decision = excluded.decision, scored_at = excluded.scored_at
-    WHERE excluded.scored_at >= feedback.scored_at
+    ON CONFLICT (transaction_id) DO NOTHING
 """
 JOINED = (
     "SELECT transaction_id, is_fraud, labelled_at, model_version, probability, decision, scored_at "
@@ -104,7 +103,7 @@ class SqliteFeedbackStore(FeedbackStore):
         # NORMAL is durable in WAL mode against a process crash; a power cut may lose the last commits of
         # this index, which only turns a few later labels into `unknown`.
         with self._connect(synchronous="NORMAL") as connection, _immediate(connection):
-            connection.executemany(UPSERT_SCORED, values)
+            connection.executemany(INSERT_SCORED, values)
         if time.monotonic() >= self._next_prune:
             self._next_prune = time.monotonic() + self._prune_interval
             self.prune()

@@ -1,4 +1,5 @@
-"""Operator endpoints behind the admin bearer token: reload the champion, request a retrain, list versions."""
+"""Operator endpoints for clients with the `admin` scope (or FRAUD_ADMIN_TOKEN): reload the champion,
+request a retrain, list versions."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from fraud_detection.application.model_admin import ModelAdministration
 from fraud_detection.application.serving.champion_loader import ChampionLoader
 from fraud_detection.application.serving.model_holder import ModelHolder
 from fraud_detection.application.serving.retrain import RequestRetrain
+from fraud_detection.domain.clients import Scope
 from fraud_detection.entrypoints.api import dependencies
 from fraud_detection.entrypoints.api.routes.model import model_info
 from fraud_detection.entrypoints.api.schemas import (
@@ -19,15 +21,18 @@ from fraud_detection.entrypoints.api.schemas import (
     RetrainIn,
     RetrainOut,
 )
-from fraud_detection.entrypoints.api.security import require_admin
+from fraud_detection.entrypoints.api.security import require_scope
 
 router = APIRouter(
     prefix="/admin",
     tags=["admin"],
-    dependencies=[Depends(require_admin)],
+    dependencies=[Depends(require_scope(Scope.ADMIN))],
     responses={
         401: {"model": ErrorOut, "description": "Missing or wrong bearer token."},
-        403: {"model": ErrorOut, "description": "Admin disabled: FRAUD_ADMIN_TOKEN is not set."},
+        403: {
+            "model": ErrorOut,
+            "description": "No `admin` scope, or admin disabled (no token, no admin client).",
+        },
         503: {"model": ErrorOut, "description": "The registry is unreachable."},
     },
 )

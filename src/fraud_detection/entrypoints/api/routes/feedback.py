@@ -1,24 +1,26 @@
 """POST /v1/feedback: confirmed fraud/legit labels from the chargeback process, matched with the decisions
-served. Machine to machine, behind the admin bearer token: a forged label would skew retraining and the
-realised-quality metrics."""
+served. For clients with the `feedback` scope, and only on ids scored within the client's namespace: a
+forged label would skew retraining and the realised-quality metrics."""
 
 from __future__ import annotations
 
 from collections import Counter as Tally
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from prometheus_client import Counter
 
 from fraud_detection.application.feedback import RecordFeedback
+from fraud_detection.domain.clients import Scope
 from fraud_detection.domain.feedback import LabelInput, LabelOutcome, LabelResult, label_name
 from fraud_detection.entrypoints.api import dependencies
 from fraud_detection.entrypoints.api.errors import error_body
 from fraud_detection.entrypoints.api.feedback_schemas import FeedbackErrorOut, FeedbackIn, FeedbackOut
 from fraud_detection.entrypoints.api.schemas import ErrorOut
-from fraud_detection.entrypoints.api.security import require_admin
+from fraud_detection.entrypoints.api.security import client_of, require_scope
 from fraud_detection.settings import Settings
 
 FEEDBACK_LABELS = Counter(
@@ -32,17 +34,20 @@ record_feedback = dependencies.provided("record_feedback")
 router = APIRouter(
     prefix="/v1",
     tags=["feedback"],
-    dependencies=[Depends(require_admin)],
+    dependencies=[Depends(require_scope(Scope.FEEDBACK))],
     responses={
-        401: {"model": ErrorOut, "description": "Missing or wrong bearer token."},
-        403: {"model": ErrorOut, "description": "Disabled: FRAUD_ADMIN_TOKEN is not set."},
+        401: {"model": ErrorOut, "description": "Missing or unknown API key."},
+        403: {"model": ErrorOut, "description": "The client lacks the `feedback` scope."},
     },
 )
 DESCRIPTION = """Record confirmed outcomes for scored transactions, matched by `transaction_id`.
 
-Needs `Authorization: Bearer <FRAUD_ADMIN_TOKEN>`, like `/admin`: the caller is the chargeback system, not a
-card holder. Each label gets an outcome, in order: `new` (recorded), `duplicate` (the same label was already
-recorded: a retry is harmless), `conflict` (the other label is recorded; it is kept, never overwritten) or
+Needs `Authorization: Bearer <key>` of a client with the `feedback` scope (the chargeback system, not a card
+holder; the admin token does not open it). Ids are matched within the client's namespace: a label reaches
+only transactions scored by clients of the same namespace.
+
+Each label gets an outcome, in order: `new` (recorded), `duplicate` (the same label was already recorded: a
+retry is harmless), `conflict` (the other label is recorded; it is kept, never overwritten) or
 `unknown` (no scored transaction with that id: never scored, scored without an id, scored within the last
 second and not indexed yet, or past FRAUD_FEEDBACK_RETENTION_DAYS). A repeated id in one call sees the
 earlier item.
@@ -72,6 +77,7 @@ Status codes, including mixed batches:
     },
 )
 def post_feedback(
+    request: Request,
     body: FeedbackIn,
     record: RecordFeedback = Depends(record_feedback),
     settings: Settings = Depends(dependencies.settings),
@@ -80,7 +86,12 @@ def post_feedback(
     if len(labels) > settings.feedback_batch_max:
         problem = f"{len(labels)} labels exceed the limit of {settings.feedback_batch_max} per call"
         return JSONResponse(error_body("invalid request", [{"field": "labels", "problem": problem}]), 422)
-    results = record([LabelInput(item.transaction_id, item.is_fraud, item.labelled_at) for item in labels])
+    client = client_of(request)
+    scoped = record(
+        [LabelInput(client.scoped_id(i.transaction_id), i.is_fraud, i.labelled_at) for i in labels]
+    )
+    # Answer in the client's own ids.
+    results = [replace(r, transaction_id=item.transaction_id) for r, item in zip(scoped, labels, strict=True)]
     count_labels(results)
     status = feedback_status([result.outcome for result in results])
     document = feedback_document(results)

@@ -1,5 +1,5 @@
-"""Batch scoring jobs over HTTP: submit (202), status, cancel. Behind the admin token: a job reads and
-writes files wherever the service's credentials reach."""
+"""Batch scoring jobs over HTTP: submit (202), status, cancel. For clients with the `jobs` scope only: a job
+reads and writes files (under the configured batch roots) with the service's own credentials."""
 
 from __future__ import annotations
 
@@ -10,18 +10,19 @@ from fastapi import APIRouter, Depends, Response
 
 from fraud_detection.application.batch.control import JobControl
 from fraud_detection.application.batch.submit import SubmitScoringJob
+from fraud_detection.domain.clients import Scope
 from fraud_detection.domain.jobs import JobStatus
 from fraud_detection.entrypoints.api import dependencies
 from fraud_detection.entrypoints.api.schemas import ErrorOut, JobIn, JobOut
-from fraud_detection.entrypoints.api.security import require_admin
+from fraud_detection.entrypoints.api.security import require_scope
 
 router = APIRouter(
     prefix="/v1/jobs",
     tags=["batch jobs"],
-    dependencies=[Depends(require_admin)],
+    dependencies=[Depends(require_scope(Scope.JOBS))],
     responses={
         401: {"model": ErrorOut, "description": "Missing or wrong bearer token."},
-        403: {"model": ErrorOut, "description": "Disabled: FRAUD_ADMIN_TOKEN is not set."},
+        403: {"model": ErrorOut, "description": "The client lacks the `jobs` scope."},
         404: {"model": ErrorOut, "description": "No such job."},
     },
 )

@@ -8,12 +8,13 @@ from typing import Annotated, Any
 
 import numpy as np
 import orjson
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from fraud_detection.application.serving.score import ScoredTransactions, ScoreTransactions
+from fraud_detection.domain.clients import ApiClient, Scope
 from fraud_detection.entrypoints.api import dependencies
 from fraud_detection.entrypoints.api.errors import error_body
 from fraud_detection.entrypoints.api.schemas import (
@@ -25,10 +26,13 @@ from fraud_detection.entrypoints.api.schemas import (
     TransactionIn,
     inputs_matrix,
 )
+from fraud_detection.entrypoints.api.security import client_of, require_scope
 from fraud_detection.settings import Settings
 
-router = APIRouter(prefix="/v1", tags=["scoring"])
+router = APIRouter(prefix="/v1", tags=["scoring"], dependencies=[Depends(require_scope(Scope.SCORE))])
 ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "Missing or unknown API key."},
+    403: {"model": ErrorOut, "description": "The client lacks `score` (or `explain` for explain=true)."},
     413: {"model": ErrorOut, "description": "Body over FRAUD_MAX_BODY_BYTES."},
     422: {"model": ErrorOut, "description": "Invalid body: each problem names the field."},
     503: {"model": ErrorOut, "description": "No model loaded yet."},
@@ -39,7 +43,7 @@ REQUEST_ID_HELP = (
     "otherwise (or when absent) a new id is generated."
 )
 RequestIdHeader = Annotated[str | None, Header(alias="X-Request-ID", description=REQUEST_ID_HELP)]
-EXPLAIN_HELP = "Return feature contributions for every row, not only alerts."
+EXPLAIN_HELP = "Return feature contributions for every row, not only alerts (needs the `explain` scope)."
 Explain = Annotated[bool, Query(description=EXPLAIN_HELP)]
 FLAGS = dict.fromkeys(("true", "1", "yes", "on"), True) | dict.fromkeys(("false", "0", "no", "off"), False)
 SCORE_OPENAPI: dict[str, Any] = {
@@ -79,16 +83,26 @@ async def score(request: Request) -> JSONResponse:
     the body, `explain` and X-Request-ID (SCORE_OPENAPI). Async: ~30 us of CPU, cheaper on the event loop
     than a thread hop.
     """
+    client = client_of(request)  # authenticated by the middleware, before the body was read
+    explain = parse_flag(request.query_params.get("explain", "false"), "explain")
+    check_explain(client, explain)
     transaction = parse_transaction(request.headers.get("content-type", ""), await request.body())
     request_id = request_id_from(request.headers.get("x-request-id"))
-    explain = parse_flag(request.query_params.get("explain", "false"), "explain")
     scorer: ScoreTransactions = request.app.state.score_transactions
     inputs = np.array([transaction.inputs()], dtype=np.float64)
     time = np.array([np.nan if transaction.Time is None else transaction.Time])
-    scored = scorer(inputs, time, (transaction.transaction_id,), request_id, explain)
+    scored = scorer(inputs, time, client.scoped_ids((transaction.transaction_id,)), request_id, explain)
     body = _item(scored, 0, transaction.transaction_id)
     body |= {"request_id": request_id, "threshold": scored.serving.threshold, "model": _model(scored)}
     return FastJSONResponse(body, headers={"X-Request-ID": request_id})
+
+
+def check_explain(client: ApiClient, explain: bool) -> None:
+    """Contributions for every row answer "what would move this score": a model oracle, so its own scope."""
+    if explain and not client.allows(Scope.EXPLAIN):
+        raise HTTPException(
+            403, f"client '{client.name}' lacks the 'explain' scope (needed for explain=true)"
+        )
 
 
 def parse_flag(value: str, name: str) -> bool:
@@ -116,6 +130,7 @@ def parse_transaction(content_type: str, raw: bytes) -> TransactionBase:
 
 @router.post("/score/batch", response_model=BatchScoreOut, responses=ERRORS)
 def score_batch(
+    request: Request,
     batch: BatchIn,
     explain: Explain = False,
     x_request_id: RequestIdHeader = None,
@@ -124,6 +139,8 @@ def score_batch(
 ) -> JSONResponse:
     """Score up to FRAUD_SCORE_BATCH_MAX transactions (a worker thread: a large batch must not stall the
     event loop that serves single scores)."""
+    client = client_of(request)
+    check_explain(client, explain)
     rows = batch.transactions
     if len(rows) > settings.score_batch_max:
         problem = f"{len(rows)} transactions exceed the limit of {settings.score_batch_max} per call"
@@ -133,7 +150,7 @@ def score_batch(
     request_id = request_id_from(x_request_id)
     inputs, times = inputs_matrix(rows)
     ids = tuple(row.transaction_id for row in rows)
-    scored = scorer(inputs, times, ids, request_id, explain)
+    scored = scorer(inputs, times, client.scoped_ids(ids), request_id, explain)
     body = {
         "request_id": request_id,
         "threshold": scored.serving.threshold,

@@ -1,0 +1,184 @@
+"""`fraud clients`: API clients, their scopes and keys, in FRAUD_API_CLIENTS_FILE.
+
+A key is shown once, when it is made; the file keeps only its SHA-256. A running API re-reads the file
+within a second, so adding, rotating and revoking need no restart. For FRAUD_API_CLIENTS_SECRET, `--print`
+shows the document to store in the secret instead (`aws secretsmanager put-secret-value`).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from fraud_detection.domain.clients import (
+    NAME,
+    ApiClient,
+    ApiKey,
+    ClientDirectory,
+    Scope,
+    key_digest,
+    parse_clients,
+)
+from fraud_detection.domain.errors import InvalidDataError
+from fraud_detection.entrypoints.cli.context import stdout
+from fraud_detection.entrypoints.cli.errors import fail, handles_user_errors
+from fraud_detection.settings import Settings
+
+app = typer.Typer(help="API clients: scopes, keys, rotation (FRAUD_API_CLIENTS_FILE).", no_args_is_help=True)
+
+KEY_PREFIX = "fdk_"  # recognisable in logs and by secret scanners
+ClientName = Annotated[str, typer.Argument(help="Client name: 1-63 of a-z 0-9 _ -.")]
+
+
+def new_key() -> tuple[ApiKey, str]:
+    """A 256-bit random key and its stored form."""
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    return ApiKey(secrets.token_hex(4), key_digest(key)), key
+
+
+def clients_file() -> Path:
+    settings = Settings()
+    if settings.api_clients_secret:
+        raise fail(
+            "FRAUD_API_CLIENTS_SECRET is set: the clients live in that secret. Run with --print and store "
+            "the document with `aws secretsmanager put-secret-value`."
+        )
+    return settings.resolved_api_clients_file
+
+
+def load(path: Path) -> ClientDirectory:
+    from fraud_detection.infrastructure.clients.key_file import read_document
+
+    return parse_clients(read_document(path)) if path.exists() else ClientDirectory(())
+
+
+def save(path: Path, directory: ClientDirectory, print_only: bool) -> None:
+    if print_only:
+        print(json.dumps(directory.to_document(), indent=2))
+        return
+    from fraud_detection.infrastructure.clients.key_file import write_document
+
+    write_document(path, directory)
+
+
+def show_key(client: ApiClient, key_id: str, key: str) -> None:
+    typer.echo(
+        f"client '{client.name}' key {key_id} (shown once; store it in the client's secret store):", err=True
+    )
+    print(key)
+
+
+PrintOnly = Annotated[
+    bool, typer.Option("--print", help="Print the new document instead of writing the file.")
+]
+
+
+@app.command()
+@handles_user_errors
+def add(
+    name: ClientName,
+    scope: Annotated[list[Scope], typer.Option("--scope", "-s", help="Repeat for several scopes.")],
+    namespace: Annotated[
+        str | None,
+        typer.Option(
+            help="Whose transaction ids it names; clients that score and label the same ids share one."
+        ),
+    ] = None,
+    print_only: PrintOnly = False,
+) -> None:
+    """Add a client with its first key (printed once)."""
+    if not NAME.match(name):
+        raise InvalidDataError("NAME", f"'{name}' is not a client name ({NAME.pattern})")
+    path = clients_file() if not print_only else Settings().resolved_api_clients_file
+    directory = load(path)
+    if name in directory.clients:
+        raise fail(f"client '{name}' exists; use `fraud clients rotate {name}` for a new key")
+    key, text = new_key()
+    client = ApiClient(name, namespace or name, frozenset(scope), (key,))
+    document = directory.to_document()
+    document["clients"][name] = ClientDirectory([client]).to_document()["clients"][name]
+    save(path, parse_clients(document), print_only)  # parse: the same checks as the API's load
+    show_key(client, key.key_id, text)
+
+
+@app.command()
+@handles_user_errors
+def rotate(name: ClientName, print_only: PrintOnly = False) -> None:
+    """Give a client a new key; its old keys keep working until `fraud clients revoke`."""
+    path = clients_file() if not print_only else Settings().resolved_api_clients_file
+    directory = load(path)
+    client = _existing(directory, name)
+    key, text = new_key()
+    changed = replace(client, keys=(*client.keys, key))
+    save(
+        path,
+        ClientDirectory([*(c for c in directory.clients.values() if c.name != name), changed]),
+        print_only,
+    )
+    show_key(changed, key.key_id, text)
+
+
+@app.command()
+@handles_user_errors
+def revoke(
+    name: ClientName,
+    key_id: Annotated[str, typer.Argument(help="The key id `fraud clients list` shows.")],
+    print_only: PrintOnly = False,
+) -> None:
+    """Remove one key of a client (the API refuses it within a second)."""
+    path = clients_file() if not print_only else Settings().resolved_api_clients_file
+    directory = load(path)
+    client = _existing(directory, name)
+    kept = tuple(key for key in client.keys if key.key_id != key_id)
+    if len(kept) == len(client.keys):
+        raise fail(
+            f"client '{name}' has no key '{key_id}' (keys: {', '.join(k.key_id for k in client.keys)})"
+        )
+    changed = replace(client, keys=kept)
+    save(
+        path,
+        ClientDirectory([*(c for c in directory.clients.values() if c.name != name), changed]),
+        print_only,
+    )
+    typer.echo(f"revoked key {key_id} of '{name}' ({len(kept)} left)", err=True)
+
+
+@app.command("remove")
+@handles_user_errors
+def remove(name: ClientName, print_only: PrintOnly = False) -> None:
+    """Remove a client and all its keys."""
+    path = clients_file() if not print_only else Settings().resolved_api_clients_file
+    directory = load(path)
+    _existing(directory, name)
+    save(path, ClientDirectory([c for c in directory.clients.values() if c.name != name]), print_only)
+    typer.echo(f"removed client '{name}'", err=True)
+
+
+@app.command("list")
+@handles_user_errors
+def list_clients(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Clients, namespaces, scopes and key ids (never the keys)."""
+    directory = load(clients_file())
+    if as_json:
+        print(json.dumps(directory.to_document(), indent=2))
+        return
+    table = Table("client", "namespace", "scopes", "key ids")
+    for client in sorted(directory.clients.values(), key=lambda c: c.name):
+        scopes = ", ".join(sorted(s.value for s in client.scopes))
+        table.add_row(client.name, client.namespace, scopes, ", ".join(k.key_id for k in client.keys))
+    stdout.print(table)
+
+
+def _existing(directory: ClientDirectory, name: str) -> ApiClient:
+    if name not in directory.clients:
+        known = ", ".join(sorted(directory.clients)) or "none"
+        raise fail(f"no client '{name}' (clients: {known})")
+    return directory.clients[name]

@@ -1,0 +1,1 @@
+"""Sources of the API's clients: a JSON file on disk, or a secret in AWS Secrets Manager."""

@@ -1,0 +1,98 @@
+"""The clients document as a local JSON file, re-read when it changes: `fraud clients rotate` on the host
+(or a mounted Kubernetes/ECS secret being replaced) takes effect within a second, without a restart."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from fraud_detection.domain.clients import ClientConfigError, ClientDirectory, parse_clients
+from fraud_detection.domain.ports.clients import ClientSource
+
+logger = logging.getLogger(__name__)
+
+EMPTY = ClientDirectory(())
+
+
+class KeyFileClients(ClientSource):
+    def __init__(
+        self, path: Path, check_seconds: float = 1.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.path = Path(path)
+        self._check_seconds = check_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._stamp: tuple[int, int, int] | None = None
+        self._next_check = 0.0
+        self._directory = EMPTY
+        self._load(first=True)
+
+    def directory(self) -> ClientDirectory:
+        """A stat at most once per `check_seconds` (~2 us), a re-read only when the file changed."""
+        if self._clock() >= self._next_check:
+            with self._lock:
+                if self._clock() >= self._next_check:
+                    self._load(first=False)
+        return self._directory
+
+    def _load(self, first: bool) -> None:
+        self._next_check = self._clock() + self._check_seconds
+        try:
+            status = self.path.stat()
+        except FileNotFoundError:
+            if self._stamp is not None:
+                logger.warning(
+                    "API clients file %s is gone: no client is accepted until it is back", self.path
+                )
+            self._stamp, self._directory = None, EMPTY
+            return
+        stamp = (status.st_mtime_ns, status.st_size, status.st_ino)
+        if stamp == self._stamp:
+            return
+        try:
+            directory = parse_clients(read_document(self.path))
+        except ClientConfigError as error:
+            if first:
+                raise
+            # Keep serving the last good clients: a half-edited file must not lock every client out.
+            logger.error(
+                "API clients file %s not reloaded, keeping the previous clients: %s", self.path, error
+            )
+            self._stamp = stamp
+            return
+        self._stamp, self._directory = stamp, directory
+        logger.info("API clients loaded from %s: %d client(s)", self.path, len(directory.clients))
+
+
+def read_document(path: Path) -> dict[str, Any]:
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ClientConfigError(f"API clients file {path}: cannot read JSON ({error})") from None
+    if not isinstance(document, dict):
+        raise ClientConfigError(f"API clients file {path}: must hold a JSON object")
+    return document
+
+
+def write_document(path: Path, directory: ClientDirectory) -> None:
+    """Atomically, readable by the owner only (it names every client and its key digests)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w") as file:
+            json.dump(directory.to_document(), file, indent=2)
+            file.write("\n")
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

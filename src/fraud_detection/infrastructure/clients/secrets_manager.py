@@ -1,0 +1,65 @@
+"""The clients document as a secret in AWS Secrets Manager (a JSON string), refreshed in the background.
+
+A rotation is `put-secret-value` with the new document; every replica picks it up within the refresh
+interval. Requests never wait on AWS: they read the last fetched directory.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from fraud_detection.domain.clients import ClientConfigError, ClientDirectory, parse_clients
+from fraud_detection.domain.ports.clients import ClientSource
+
+logger = logging.getLogger(__name__)
+
+
+class SecretsManagerClients(ClientSource):
+    def __init__(
+        self, secret_id: str, region: str, refresh_seconds: float = 60.0, client: Any | None = None
+    ) -> None:
+        self.secret_id = secret_id
+        self._client = client or boto3.client("secretsmanager", region_name=region)
+        self._refresh_seconds = refresh_seconds
+        self._directory = self.fetch()  # a missing or malformed secret stops the start, with its reason
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._refresh_loop, name="api-clients-refresh", daemon=True)
+        self._thread.start()
+
+    def directory(self) -> ClientDirectory:
+        return self._directory
+
+    def fetch(self) -> ClientDirectory:
+        try:
+            secret = self._client.get_secret_value(SecretId=self.secret_id)
+        except (BotoCoreError, ClientError) as error:
+            raise ClientConfigError(
+                f"API clients secret '{self.secret_id}': cannot read it ({error})"
+            ) from None
+        try:
+            document = json.loads(secret.get("SecretString") or "")
+        except json.JSONDecodeError as error:
+            raise ClientConfigError(f"API clients secret '{self.secret_id}': not JSON ({error})") from None
+        if not isinstance(document, dict):
+            raise ClientConfigError(f"API clients secret '{self.secret_id}': must hold a JSON object")
+        return parse_clients(document)
+
+    def refresh(self) -> None:
+        """Keep the previous clients when the fetch fails: an AWS hiccup must not lock every client out."""
+        try:
+            self._directory = self.fetch()
+        except ClientConfigError as error:
+            logger.error("%s; keeping the previous clients", error)
+
+    def close(self) -> None:
+        self._stop.set()
+
+    def _refresh_loop(self) -> None:
+        while not self._stop.wait(self._refresh_seconds):
+            self.refresh()

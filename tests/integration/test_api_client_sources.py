@@ -1,0 +1,132 @@
+"""Where API clients come from: the JSON file (re-read on change: rotation without restart), AWS Secrets
+Manager (moto), and the `fraud clients` commands that write the file."""
+
+import json
+import os
+
+import boto3
+import pytest
+from moto import mock_aws
+from typer.testing import CliRunner
+
+from fraud_detection.domain.clients import (
+    ApiClient,
+    ApiKey,
+    ClientConfigError,
+    ClientDirectory,
+    Scope,
+    key_digest,
+)
+from fraud_detection.entrypoints.cli.app import app
+from fraud_detection.infrastructure.clients.key_file import KeyFileClients, write_document
+from fraud_detection.infrastructure.clients.secrets_manager import SecretsManagerClients
+
+pytestmark = pytest.mark.integration
+OLD, NEW = "fdk_old-key-of-the-checkout-client-0001", "fdk_new-key-of-the-checkout-client-0002"
+
+
+def directory(*keys: str) -> ClientDirectory:
+    stored = tuple(ApiKey(key[4:7], key_digest(key)) for key in keys)
+    return ClientDirectory([ApiClient("checkout", "acme", frozenset({Scope.SCORE}), stored)])
+
+
+class Clock:
+    now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_file_is_re_read_when_it_changes_so_rotation_needs_no_restart(tmp_path):
+    path, clock = tmp_path / "clients.json", Clock()
+    write_document(path, directory(OLD))
+    source = KeyFileClients(path, check_seconds=1.0, clock=clock)
+    assert source.directory().authenticate(OLD) is not None
+    write_document(path, directory(OLD, NEW))  # rotate: both keys valid
+    assert source.directory().authenticate(NEW) is None  # checked at most once a second
+    clock.now = 1.5
+    assert source.directory().authenticate(NEW) is not None
+    assert source.directory().authenticate(OLD) is not None
+    write_document(path, directory(NEW))  # revoke the old key
+    clock.now = 3.0
+    assert source.directory().authenticate(OLD) is None
+    assert source.directory().authenticate(NEW) is not None
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+
+
+def test_a_broken_edit_keeps_the_last_good_clients_and_a_broken_start_fails(tmp_path):
+    path, clock = tmp_path / "clients.json", Clock()
+    write_document(path, directory(OLD))
+    source = KeyFileClients(path, clock=clock)
+    path.write_text('{"clients": {"checkout": ')  # half written by hand
+    clock.now = 2.0
+    assert source.directory().authenticate(OLD) is not None
+    with pytest.raises(ClientConfigError, match="cannot read JSON"):
+        KeyFileClients(path)
+
+
+def test_no_file_means_no_client_until_one_appears(tmp_path):
+    path, clock = tmp_path / "clients.json", Clock()
+    source = KeyFileClients(path, clock=clock)
+    assert source.directory().clients == {}
+    write_document(path, directory(OLD))
+    clock.now = 1.0
+    assert source.directory().authenticate(OLD) is not None
+
+
+@mock_aws
+def test_secrets_manager_clients_refresh_and_keep_the_last_good_document():
+    aws = boto3.client("secretsmanager", region_name="eu-west-1")
+    aws.create_secret(Name="fraud/api-clients", SecretString=json.dumps(directory(OLD).to_document()))
+    source = SecretsManagerClients("fraud/api-clients", "eu-west-1", refresh_seconds=3600, client=aws)
+    try:
+        assert source.directory().authenticate(OLD) is not None
+        aws.put_secret_value(
+            SecretId="fraud/api-clients", SecretString=json.dumps(directory(NEW).to_document())
+        )
+        source.refresh()
+        assert source.directory().authenticate(NEW) is not None
+        assert source.directory().authenticate(OLD) is None
+        aws.put_secret_value(SecretId="fraud/api-clients", SecretString="not json")
+        source.refresh()
+        assert source.directory().authenticate(NEW) is not None
+    finally:
+        source.close()
+    with pytest.raises(ClientConfigError, match="cannot read it"):
+        SecretsManagerClients("fraud/missing", "eu-west-1", client=aws)
+
+
+def test_fraud_clients_add_rotate_revoke_remove(tmp_path):
+    runner, env = CliRunner(), {"FRAUD_HOME": str(tmp_path), "COLUMNS": "200"}
+    added = runner.invoke(app, ["clients", "add", "checkout", "-s", "score", "--namespace", "acme"], env=env)
+    assert added.exit_code == 0, added.output
+    first = added.stdout.strip().splitlines()[-1]
+    path = tmp_path / "api-clients.json"
+    assert first.startswith("fdk_")
+    assert len(first) >= 32
+    assert first not in path.read_text()  # only the digest is stored
+    assert oct(os.stat(path).st_mode & 0o777) == "0o600"
+    source = KeyFileClients(path)
+    assert source.directory().authenticate(first).namespace == "acme"
+
+    rotated = runner.invoke(app, ["clients", "rotate", "checkout"], env=env)
+    second = rotated.stdout.strip().splitlines()[-1]
+    listed = json.loads(runner.invoke(app, ["clients", "list", "--json"], env=env).stdout)
+    old_id, new_id = (key["id"] for key in listed["clients"]["checkout"]["keys"])
+    fresh = KeyFileClients(path)
+    assert fresh.directory().authenticate(first)
+    assert fresh.directory().authenticate(second)
+    assert runner.invoke(app, ["clients", "revoke", "checkout", old_id], env=env).exit_code == 0
+    fresh = KeyFileClients(path)
+    assert fresh.directory().authenticate(first) is None
+    assert fresh.directory().authenticate(second) is not None
+    assert new_id in path.read_text()
+
+    again = runner.invoke(app, ["clients", "add", "checkout", "-s", "score"], env=env)
+    assert again.exit_code == 2
+    assert "exists" in again.output
+    bad = runner.invoke(app, ["clients", "revoke", "checkout", "nope"], env=env)
+    assert bad.exit_code == 2
+    assert "no key 'nope'" in bad.output
+    assert runner.invoke(app, ["clients", "remove", "checkout"], env=env).exit_code == 0
+    assert KeyFileClients(path).directory().clients == {}

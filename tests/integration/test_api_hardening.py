@@ -1,0 +1,116 @@
+"""Attacks on the API replayed in-process: bodies read before authentication, chunked and slow bodies,
+random HTTP methods as metric labels, the model oracle, the published API map. Each now fails safe."""
+
+import asyncio
+import random
+import string
+
+import pytest
+from fastapi.testclient import TestClient
+
+from fraud_detection.domain.clients import ClientDirectory
+from fraud_detection.entrypoints.api.middleware import OTHER_METHOD
+from tests.api_clients import SERVICE, bearer
+from tests.integration.test_api import Api, transaction
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def api(tmp_path):
+    service = Api(tmp_path, max_body_bytes=2_000, api_body_seconds=0.3)
+    with service.client:
+        yield service
+
+
+def call(app, path: str, headers: dict[str, str], chunks: list[bytes], stall: bool = False):
+    """One raw ASGI request; returns (status, whether the app asked for the body). `stall`: the client
+    announces more body after the last chunk and never sends it."""
+    read = []
+    sent: list[dict] = []
+
+    async def receive():
+        read.append(True)
+        index = len(read) - 1
+        if index < len(chunks):
+            more = stall or index < len(chunks) - 1
+            return {"type": "http.request", "body": chunks[index], "more_body": more}
+        await asyncio.sleep(3600)  # a client that never sends the rest
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+        "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80),
+    }  # fmt: skip
+    asyncio.run(asyncio.wait_for(app(scope, receive, send), 10))
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    return start["status"], bool(read)
+
+
+@pytest.mark.parametrize(
+    "path", ["/v1/score", "/v1/score/batch", "/v1/feedback", "/v1/jobs", "/admin/retrain"]
+)
+def test_an_unauthenticated_body_is_never_read(api, path):
+    status, read = call(api.client.app, path, {"content-type": "application/json"}, [b"{" * 10_000_000])
+    assert (status, read) == (401, False)
+
+
+def test_a_chunked_body_over_the_limit_is_413_not_422(api):
+    chunks = [b'{"transactions": [' + b" " * 1_500, b" " * 1_500, b"]}"]
+    status, _ = call(
+        api.client.app, "/v1/score/batch", SERVICE | {"content-type": "application/json"}, chunks
+    )
+    assert status == 413
+    status, _ = call(api.client.app, "/v1/feedback", SERVICE | {"content-type": "application/json"}, chunks)
+    assert status == 413
+
+
+def test_a_body_that_stops_arriving_is_408(api):
+    headers = SERVICE | {"content-type": "application/json"}
+    assert call(api.client.app, "/v1/score", headers, [b'{"V1": '], stall=True)[0] == 408
+    assert call(api.client.app, "/v1/score/batch", headers, [b'{"transactions": ['], stall=True)[0] == 408
+
+
+def test_random_methods_share_one_metric_label(api):
+    before = len(api.client.get("/metrics").text)
+    methods = ["".join(random.choices(string.ascii_uppercase, k=400)) for _ in range(50)]
+    for method in methods:
+        assert api.client.request(method, "/v1/model").status_code in (400, 405)
+    metrics = api.client.get("/metrics").text
+    assert not any(method in metrics for method in methods)
+    assert f'method="{OTHER_METHOD}"' in metrics
+    assert len(metrics) - before < 5_000  # was ~3.8 MB for 50 methods of 400 characters
+
+
+def test_explain_needs_its_own_scope(api):
+    anonymous = TestClient(api.client.app)
+    oracle = anonymous.post("/v1/score?explain=true", json=transaction(), headers=bearer("checkout"))
+    assert oracle.status_code == 403
+    assert "explain" in oracle.json()["error"]
+    batch = {"transactions": [transaction()]}
+    assert (
+        anonymous.post("/v1/score/batch?explain=true", json=batch, headers=bearer("checkout")).status_code
+        == 403
+    )
+    assert anonymous.post("/v1/score", json=transaction(), headers=bearer("checkout")).status_code == 200
+    assert api.client.post("/v1/score?explain=true", json=transaction()).status_code == 200
+
+
+def test_no_client_configured_means_every_score_is_refused_with_how_to_add_one(tmp_path):
+    bare = Api(tmp_path, directory=ClientDirectory(()))
+    response = bare.anonymous.post("/v1/score", json=transaction(), headers=SERVICE)
+    assert response.status_code == 401
+    assert "fraud clients add" in response.json()["error"]
+
+
+def test_docs_and_the_openapi_document_are_off_unless_asked_for(tmp_path):
+    closed = Api(tmp_path / "closed")
+    for path in ("/docs", "/redoc", "/openapi.json"):
+        assert closed.client.get(path).status_code == 404, path
+    opened = Api(tmp_path / "open", api_docs=True)
+    assert opened.client.get("/openapi.json").status_code == 200
+    assert opened.client.get("/docs").status_code == 200
