@@ -22,8 +22,10 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from tests.fixtures.programs import require_program
 from tests.fixtures.servers import free_port
@@ -110,6 +112,114 @@ def _playbook(inventory: Path, extra_vars: dict[str, object], *args: str) -> sub
     return _run(command, PLAYBOOK_TIMEOUT_SECONDS)
 
 
+# ---------------------------------------------------------------- secrets stay out of logs (no_log)
+
+ROLE_DIR = ANSIBLE_DIR / "roles" / "mlflow_host"
+SECRET_WORD = re.compile(r"password|secret|token", re.IGNORECASE)
+# Task keywords that are not the module's arguments (a secret's *name* in a task's title is fine).
+TASK_KEYWORDS = {
+    "name", "when", "tags", "notify", "register", "changed_when", "failed_when", "check_mode", "listen",
+    "become", "become_user", "no_log", "loop_control", "delay", "retries", "until",
+}  # fmt: skip
+# assert only evaluates a condition: on failure it prints fail_msg, which names the variable, never its value
+# (no_log would hide that message, and with it which secret is missing).
+NO_VALUE_MODULES = {"ansible.builtin.assert"}
+
+
+def _yaml_documents(folder: Path) -> dict[str, Any]:
+    return {path.stem: yaml.safe_load(path.read_text()) or {} for path in sorted(folder.glob("*.yml"))}
+
+
+def secret_bearing_variables() -> set[str]:
+    """Role variables that hold a secret: named like one, or defined from one (vars/ and defaults/)."""
+    definitions: dict[str, str] = {}
+    for folder in (ROLE_DIR / "defaults", ROLE_DIR / "vars"):
+        for document in _yaml_documents(folder).values():
+            definitions.update({name: json.dumps(value) for name, value in document.items()})
+    found = {name for name in definitions if SECRET_WORD.search(name)}
+    while True:
+        more = {
+            name
+            for name, text in definitions.items()
+            if name not in found and any(re.search(rf"\b{secret}\b", text) for secret in found)
+        }
+        if not more:
+            return found
+        found |= more
+
+
+def _tasks(items: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    for item in items or []:
+        nested = [item[key] for key in ("block", "rescue", "always") if key in item]
+        if nested:
+            for tasks in nested:
+                yield from _tasks(tasks)
+        else:
+            yield item
+
+
+JINJA = re.compile(r"{{.*?}}|{%.*?%}", re.DOTALL)
+
+
+def _template_expressions(name: str) -> str:
+    """The Jinja expressions of a template: its literal text (comments, prose) holds no value."""
+    return " ".join(JINJA.findall((ROLE_DIR / "templates" / name).read_text()))
+
+
+def mentions_a_secret(task: dict[str, Any], secrets: set[str]) -> bool:
+    """True when a task's arguments (or the template it renders) use a secret or a secret-bearing variable."""
+    keywords = TASK_KEYWORDS | {"vars", "loop", "args"}
+    module = next((key for key in task if key not in keywords), "")
+    if module in NO_VALUE_MODULES or module.endswith("import_tasks"):
+        return False
+    text = json.dumps({key: value for key, value in task.items() if key not in TASK_KEYWORDS})
+    arguments = task.get(module) if isinstance(task.get(module), dict) else {}
+    templates = re.findall(r"'([\w.-]+\.j2)'", text)
+    if module.endswith("template") and arguments.get("src"):
+        templates.append(arguments["src"])
+    text += " ".join(_template_expressions(name) for name in templates)
+    return bool(SECRET_WORD.search(text)) or any(re.search(rf"\b{name}\b", text) for name in secrets)
+
+
+def all_tasks() -> Iterator[tuple[str, dict[str, Any]]]:
+    for folder in (ROLE_DIR / "tasks", ROLE_DIR / "handlers"):
+        for stem, document in _yaml_documents(folder).items():
+            for task in _tasks(document):
+                yield f"{folder.name}/{stem}.yml: {task.get('name')}", task
+    for stem, document in _yaml_documents(ANSIBLE_DIR / "playbooks").items():
+        for play in document:
+            for task in _tasks(
+                play.get("tasks", []) + play.get("pre_tasks", []) + play.get("post_tasks", [])
+            ):
+                yield f"playbooks/{stem}.yml: {task.get('name')}", task
+
+
+def test_the_secret_detector_sees_values_not_names() -> None:
+    secrets = secret_bearing_variables()
+
+    assert {"mlflow_db_password", "mlflow_basic_auth_password", "mlflow_reader_password"} <= secrets
+    assert {"mlflow_postgres_uri", "mlflow_effective_backend_store_uri"} <= secrets, "derived from a password"
+    assert "mlflow_prefix" not in secrets
+    assert mentions_a_secret({"name": "x", "ansible.builtin.copy": {"content": "{{ x_token }}"}}, secrets)
+    assert mentions_a_secret({"name": "x", "ansible.builtin.template": {"src": "mlflow.env.j2"}}, secrets)
+    assert not mentions_a_secret(
+        {"name": "Set the password", "ansible.builtin.file": {"path": "/x"}}, secrets
+    )
+    assert not mentions_a_secret({"name": "x", "ansible.builtin.assert": {"that": "x_password"}}, secrets)
+
+
+def test_every_task_that_writes_or_passes_a_secret_has_no_log() -> None:
+    secrets = secret_bearing_variables()
+    tasks = list(all_tasks())
+    exposed = [
+        where for where, task in tasks if mentions_a_secret(task, secrets) and task.get("no_log") is not True
+    ]
+
+    assert len(tasks) > 30
+    assert sum(task.get("no_log") is True for _, task in tasks) >= 6
+    assert exposed == [], f"tasks that handle a secret without no_log: true: {exposed}"
+
+
 @pytest.mark.slow
 def test_ansible_lint_passes_with_the_configured_profile() -> None:
     result = _run([str(_tool("ansible-lint")), "--offline", "--nocolor"])
@@ -126,24 +236,44 @@ def test_playbook_syntax_is_valid(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.slow
-def test_dry_run_of_every_tag_completes_without_failures(tmp_path: Path) -> None:
-    """Local PostgreSQL, venv, systemd unit and nginx in check mode: nothing is written, nothing fails."""
-    prefix = tmp_path / "prefix"
-    extra_vars = _as_invoking_user() | {
-        "mlflow_prefix": str(prefix),
-        "mlflow_db_password": "check-only",
-        "mlflow_basic_auth_password": "check-only",
-        "mlflow_artifacts_bucket": "fraud-dev-mlflow-000000000000",
-    }
+# Values no output may contain: the dry run below shows every file it would write (--diff).
+DRY_RUN_SECRETS = {
+    "mlflow_db_password": "db-secret-7Qx",
+    "mlflow_basic_auth_password": "writer-secret-4Jm",
+    "mlflow_reader_password": "reader-secret-9Vk",
+}
 
-    result = _playbook(_inventory(tmp_path), extra_vars, "--check")
+
+@pytest.mark.slow
+def test_dry_run_of_every_tag_completes_without_failures_or_secrets(tmp_path: Path) -> None:
+    """Local PostgreSQL, venv, systemd unit and nginx in check mode with --diff: nothing is written, nothing
+    fails, and no secret shows in the output (the environment file holds the database URI, the htpasswd file
+    the hashes: both are no_log). The nginx site lets the read-only user read and refuses its writes."""
+    prefix = tmp_path / "prefix"
+    extra_vars = (
+        _as_invoking_user()
+        | {
+            "mlflow_prefix": str(prefix),
+            "mlflow_artifacts_bucket": "fraud-dev-mlflow-000000000000",
+        }
+        | DRY_RUN_SECRETS
+    )
+
+    result = _playbook(_inventory(tmp_path), extra_vars, "--check", "--diff")
 
     recap = _recap(result.stdout)
+    output = result.stdout + result.stderr
     assert (recap.failed, recap.unreachable) == (0, 0), result.stdout[-5000:]
     assert "Install the systemd unit" in result.stdout
     assert "Write the MLflow site" in result.stdout
     assert not prefix.exists(), "check mode created the prefix"
+    for name, value in DRY_RUN_SECRETS.items():
+        assert value not in output, f"{name} shows in the output of a --check --diff run"
+    site = result.stdout.split("Write the MLflow site", 1)[1]
+    assert "map $remote_user $mlflow_is_writer {" in site
+    assert '"fraud" 1;' in site, "only the writer may write"
+    assert "if ($mlflow_refused) {" in site
+    assert "return 403;" in site
 
 
 def test_missing_secret_fails_early_with_its_name(tmp_path: Path) -> None:
