@@ -367,3 +367,39 @@ def test_after_sigkill_a_restart_recovers_every_row_but_the_last_journal_interva
     assert len(lost) <= rate * (journal + 0.25)
     assert len(frame) == len(set(frame["transaction_id"]))  # no duplicates
     assert not list((spill / "journal").iterdir())  # the dead process's journal was consumed
+
+
+# Wiring ------------------------------------------------------------------------------------------
+
+
+def test_the_container_builds_the_log_with_the_capture_settings(tmp_path: Path) -> None:
+    from fraud_detection.container import bootstrap
+    from fraud_detection.settings import Settings
+
+    settings = Settings(
+        home=tmp_path, capture_max_pending_bytes=1_000_000, capture_spill_max_bytes=2_000_000,
+        capture_journal_seconds=0.5, capture_retention_days=30,
+    )  # fmt: skip
+    log = bootstrap(settings).prediction_log()
+    try:
+        assert isinstance(log, ParquetPredictionLog)
+        assert log._max_pending_bytes == 1_000_000
+        assert log._spill is not None
+        assert log._spill.root == (tmp_path / "capture-spill").resolve()
+        assert log._journal is not None
+        assert log._journal.folder.is_dir()
+        assert log._journal_seconds == 0.5
+        assert log._sweep is not None  # a local store expires its partitions
+        assert isinstance(log._telemetry, PrometheusCaptureTelemetry)
+    finally:
+        log.close()
+    assert not log._journal.folder.exists()  # closed cleanly: nothing left to recover
+
+    defaults = Settings(home=tmp_path, storage_uri="s3://bucket/prefix")
+    assert defaults.capture_max_pending_bytes == 64 * 1024 * 1024
+    assert (defaults.capture_journal_seconds, defaults.capture_retention_days) == (1.0, 90.0)
+    s3_log = bootstrap(defaults).prediction_log()
+    try:
+        assert s3_log._sweep is None  # S3 expires captured rows with a bucket lifecycle rule
+    finally:
+        s3_log.close()

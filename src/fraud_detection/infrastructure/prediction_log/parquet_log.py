@@ -360,6 +360,8 @@ class ParquetPredictionLog(PredictionLog):
                 if not spill.put(f"{key}/{name}", encode_parquet(part), force=True):
                     raise SpillRefusedError(f"cannot spill the journal of {owner}")
             delete()
+            if not table.num_rows:
+                continue
             self.rows_recovered += table.num_rows
             logger.warning(
                 "prediction log: recovered %d rows a stopped process (%s) had not written; resending them",
