@@ -299,10 +299,11 @@ from fraud_detection.infrastructure.local import LocalObjectStore
 from fraud_detection.infrastructure.prediction_log import ParquetPredictionLog
 
 store, spill, rate, journal = Path(sys.argv[1]), Path(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+rows = int(sys.argv[5]) if len(sys.argv) > 5 else None
 log = ParquetPredictionLog(LocalObjectStore(store), spill_dir=spill, journal_seconds=journal)
 print("ready", flush=True)
 i, start = 0, time.monotonic()
-while True:
+while rows is None or i < rows:
     now = time.time()
     log.append(PredictionBatch(
         inputs=np.zeros((1, 29)), times=np.zeros(1), transaction_ids=(f"tx-{i}",), probabilities=np.zeros(1),
@@ -312,6 +313,8 @@ while True:
     print(i, now, flush=True)
     i += 1
     time.sleep(max(start + i / rate - time.monotonic(), 0.0))
+print("done", flush=True)
+time.sleep(3600)
 """
 
 
@@ -403,3 +406,55 @@ def test_the_container_builds_the_log_with_the_capture_settings(tmp_path: Path) 
         assert s3_log._sweep is None  # S3 expires captured rows with a bucket lifecycle rule
     finally:
         s3_log.close()
+
+
+@pytest.mark.slow
+def test_400_scores_then_sigkill_after_the_journal_interval_lose_nothing(tmp_path: Path) -> None:
+    """The reported case (400 of 400 lost): 400 scores, no write to the store due yet (5 s, 10,000 rows),
+    SIGKILL once the journal interval has passed: the restart finds all 400."""
+    store, spill = tmp_path / "store", tmp_path / "spill"
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(store), str(spill), "100000", "1.0", "400"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert child.stdout is not None
+    try:
+        while (line := child.stdout.readline().strip()) != "done":
+            assert line, "the capturing process ended early"
+        time.sleep(1.0 + 0.3)  # one journal interval, and the chunk's write
+        child.send_signal(signal.SIGKILL)
+        child.wait(10)
+    finally:
+        child.kill()
+        child.wait(10)
+    assert list(LocalObjectStore(store).list_keys()) == []
+
+    restarted = ParquetPredictionLog(LocalObjectStore(store), spill_dir=spill, max_seconds=NEVER)
+    assert wait_until(lambda: restarted.rows_recovered == 400 and not spilled(spill))
+    restarted.close()
+    assert stored_request_ids(LocalObjectStore(store)) == sorted(f"r-{i}" for i in range(400))
+
+
+def test_a_live_process_journal_is_not_taken_and_a_flushed_buffer_leaves_no_chunk(
+    local: LocalObjectStore, tmp_path: Path
+) -> None:
+    """Two API workers share one spill folder: the second must not resend the first's journaled rows while
+    the first runs (they would be stored twice); once written, a buffer's journal chunks are deleted."""
+    spill = tmp_path / "spill"
+    first = ParquetPredictionLog(local, max_seconds=NEVER, spill_dir=spill, journal_seconds=0.02)
+    first.append(make_batch("first", rows=3))
+    assert first._journal is not None
+    chunks = lambda: sorted(first._journal.folder.glob("*.parquet"))  # noqa: E731
+    assert wait_until(lambda: len(chunks()) == 1)
+
+    second = ParquetPredictionLog(local, max_seconds=NEVER, spill_dir=spill, journal_seconds=0.02)
+    time.sleep(0.2)
+    assert second.rows_recovered == 0
+    assert len(chunks()) == 1
+
+    assert first.flush() == 3
+    assert chunks() == []
+    first.close()
+    second.close()
+    assert stored_request_ids(local) == ["first"] * 3
+    assert not (spill / "journal").exists() or not list((spill / "journal").iterdir())
