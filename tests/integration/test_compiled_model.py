@@ -1,6 +1,9 @@
 """Batch scoring through lleaves-compiled trees: same scores as LightGBM, cached per model, safe fallbacks."""
 
+import hashlib
 import logging
+import os
+import stat
 import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -17,8 +20,10 @@ from fraud_detection.domain.errors import IncompatibleModelError
 from fraud_detection.domain.features import FEATURE_COLUMNS
 from fraud_detection.domain.model import ModelVersion
 from fraud_detection.infrastructure.lightgbm import LightGBMFraudModel
+from fraud_detection.infrastructure.lightgbm import compiled as compiled_module
 from fraud_detection.infrastructure.lightgbm.compiled import CompiledFraudModel, CompilingAccelerator
-from fraud_detection.infrastructure.lightgbm.compiled_cache import MAGIC, CompiledObjectCache
+from fraud_detection.infrastructure.lightgbm.compiled_cache import MAGIC, PURPOSE, CompiledObjectCache
+from fraud_detection.infrastructure.local.cache_seal import KEY_FILE, CacheSeal
 from tests.fakes import FakeModel
 
 pytestmark = pytest.mark.integration
@@ -94,7 +99,8 @@ def compile_count(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 def forest_files(directory: Path) -> list[Path]:
-    return sorted(directory.iterdir())
+    """Every file but the generated cache key."""
+    return sorted(path for path in directory.iterdir() if path.name != KEY_FILE)
 
 
 @pytest.mark.slow
@@ -252,3 +258,130 @@ def test_readers_never_see_a_torn_file_while_workers_rewrite_the_entry(tmp_path)
             writer.result()
     assert all(payload in payloads for payload in seen)
     assert [path.name for path in forest_files(tmp_path)] == [cache.path("key").name]
+
+
+@pytest.fixture
+def cached_loads(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Object files handed to LLVM to load (rather than written by a fresh compile)."""
+    loads: list[Path] = []
+    original = compiled_module._compile
+
+    def spying(lleaves_module: Any, model_file: Path, object_file: Path) -> Any:
+        if object_file.exists():
+            loads.append(object_file)
+        return original(lleaves_module, model_file, object_file)
+
+    monkeypatch.setattr(compiled_module, "_compile", spying)
+    return loads
+
+
+def foreign_object(tmp_path: Path) -> bytes:
+    """Genuine machine code of another model: what an attacker would plant (here harmless)."""
+    folder = tmp_path / "elsewhere"
+    CompilingAccelerator(folder).accelerate(VERSION, train(rounds=3, early_stopping=None))
+    (entry,) = forest_files(folder)
+    return CompiledObjectCache(folder).load(entry.name.removesuffix(".forest")) or b""
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [
+        pytest.param(
+            lambda key, payload: (
+                b"fraud-detection compiled forest v1\n" + hashlib.sha256(payload).digest() + payload
+            ),
+            id="unkeyed-sha256",
+        ),
+        pytest.param(
+            lambda key, payload: (
+                MAGIC + CacheSeal(b"attacker-key-0123456789", PURPOSE).seal(key, payload) + payload
+            ),
+            id="hmac-with-another-key",
+        ),
+    ],
+)
+def test_a_forest_swapped_into_the_cache_is_never_loaded(
+    small_model, tmp_path, compile_count, cached_loads, forge: Callable[[str, bytes], bytes]
+):
+    cache_dir = tmp_path / "cache"
+    CompilingAccelerator(cache_dir).accelerate(VERSION, small_model)
+    (entry,) = forest_files(cache_dir)
+    entry.write_bytes(forge(entry.name.removesuffix(".forest"), foreign_object(tmp_path)))
+    compile_count[0] = 0
+
+    again = CompilingAccelerator(cache_dir).accelerate(VERSION, small_model)
+
+    assert cached_loads == []  # the planted object never reached LLVM
+    assert isinstance(again, CompiledFraudModel)
+    assert not again.from_cache
+    assert compile_count[0] == 1
+    assert CompilingAccelerator(cache_dir).accelerate(VERSION, small_model).from_cache  # resealed
+
+
+@pytest.mark.parametrize(
+    "loosen",
+    [
+        pytest.param(lambda path: path.chmod(0o666), id="world-writable"),
+        pytest.param(lambda path: path.chmod(0o620), id="group-writable"),
+        pytest.param(
+            lambda path: (
+                os.chown(path, 54321, -1) if os.geteuid() == 0 else pytest.skip("needs root to chown")
+            ),
+            id="owned-by-another-user",
+        ),
+    ],
+)
+def test_a_genuine_forest_others_could_have_written_is_refused(
+    small_model, tmp_path, compile_count, cached_loads, loosen: Callable[[Path], None]
+):
+    CompilingAccelerator(tmp_path).accelerate(VERSION, small_model)
+    (entry,) = forest_files(tmp_path)
+    loosen(entry)
+
+    again = CompilingAccelerator(tmp_path).accelerate(VERSION, small_model)
+
+    assert cached_loads == []
+    assert isinstance(again, CompiledFraudModel)
+    assert not again.from_cache
+    (rewritten,) = forest_files(tmp_path)
+    info = rewritten.stat()
+    assert (info.st_uid, stat.S_IMODE(info.st_mode)) == (os.geteuid(), 0o600)
+
+
+def test_a_symbolic_link_in_the_cache_is_refused(small_model, tmp_path, cached_loads):
+    CompilingAccelerator(tmp_path).accelerate(VERSION, small_model)
+    (entry,) = forest_files(tmp_path)
+    target = tmp_path.parent / f"{tmp_path.name}-target.forest"
+    entry.rename(target)
+    entry.symlink_to(target)
+
+    again = CompilingAccelerator(tmp_path).accelerate(VERSION, small_model)
+
+    assert cached_loads == []
+    assert isinstance(again, CompiledFraudModel)
+    assert not again.from_cache
+
+
+def test_the_generated_key_is_private_and_a_shared_key_writes_none(small_model, tmp_path):
+    CompilingAccelerator(tmp_path / "own").accelerate(VERSION, small_model)
+    key = (tmp_path / "own" / KEY_FILE).stat()
+    assert (key.st_uid, stat.S_IMODE(key.st_mode)) == (os.geteuid(), 0o600)
+
+    shared = tmp_path / "shared"
+    CompilingAccelerator(shared, cache_key="k" * 32).accelerate(VERSION, small_model)
+    reloaded = CompilingAccelerator(shared, cache_key="k" * 32).accelerate(VERSION, small_model)
+    assert isinstance(reloaded, CompiledFraudModel)
+    assert reloaded.from_cache
+    assert not (shared / KEY_FILE).exists()
+    other_key = CompilingAccelerator(shared, cache_key="x" * 32).accelerate(VERSION, small_model)
+    assert isinstance(other_key, CompiledFraudModel)
+    assert not other_key.from_cache
+
+
+def test_a_key_file_others_can_read_is_refused_and_lightgbm_scores(small_model, tmp_path, caplog):
+    CompilingAccelerator(tmp_path).accelerate(VERSION, small_model)
+    (tmp_path / KEY_FILE).chmod(0o644)
+
+    with caplog.at_level(logging.WARNING, logger=LOGGER):
+        assert CompilingAccelerator(tmp_path).accelerate(VERSION, small_model) is small_model
+    assert "readable by group or others" in caplog.text

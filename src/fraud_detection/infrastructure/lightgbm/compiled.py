@@ -2,8 +2,10 @@
 
 Compiling takes seconds (0.8 s for 100 trees of 15 leaves, ~5 s for 200 of 31 on the 2-core dev machine),
 so the object is cached per model text, toolchain and CPU, and later worker processes load it in
-milliseconds. A compiled forest is used only after it matches LightGBM on probe rows; anything that goes
-wrong leaves batch scoring on the LightGBM model, with one warning.
+milliseconds. A cached object reaches LLVM only after its keyed seal and file ownership check out
+(`CompiledObjectCache`), and it is copied into this process's private temporary folder first, so nobody can
+swap it between the check and the load. A compiled forest is used only after it matches LightGBM on probe
+rows; anything that goes wrong leaves batch scoring on the LightGBM model, with one warning.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from fraud_detection.domain.errors import IncompatibleModelError
+from fraud_detection.domain.errors import IncompatibleModelError, UntrustedModelError
 from fraud_detection.domain.model import ModelVersion
 from fraud_detection.domain.ports.acceleration import ModelAccelerator
 from fraud_detection.domain.ports.modelling import FraudModel
@@ -96,10 +98,11 @@ class ForestRejectedError(Exception):
 
 
 class CompilingAccelerator(ModelAccelerator):
-    def __init__(self, cache_dir: Path, threads: int = 2) -> None:
+    def __init__(self, cache_dir: Path, threads: int = 2, cache_key: str | None = None) -> None:
+        """`cache_key`: the deployment's secret sealing cached objects (None: a key file in `cache_dir`)."""
         if threads < 1:
             raise ValueError(f"threads must be at least 1, got {threads}")
-        self._cache = CompiledObjectCache(cache_dir)
+        self._cache = CompiledObjectCache(cache_dir, cache_key)
         self._threads = threads
 
     def accelerate(self, version: ModelVersion, model: FraudModel) -> FraudModel:
@@ -153,7 +156,8 @@ class CompilingAccelerator(ModelAccelerator):
         probe: np.ndarray,
         expected: np.ndarray,
     ) -> CompiledForest | None:
-        """The cached forest if there is one that loads and agrees with LightGBM; a bad one is dropped."""
+        """The cached forest if there is one that passes the cache's checks, loads and agrees with LightGBM;
+        a bad one is dropped. The checks run before LLVM sees the bytes."""
         payload = self._cache.load(key)
         if payload is None:
             return None
@@ -176,7 +180,7 @@ class CompilingAccelerator(ModelAccelerator):
         """Cache the object; a failure costs later processes a compile, never this one its forest."""
         try:
             self._cache.store(key, object_file.read_bytes())
-        except OSError as error:
+        except (OSError, UntrustedModelError) as error:
             logger.warning("cannot cache the compiled forest under %s: %s", self._cache.path(key), error)
 
 
