@@ -3,11 +3,13 @@
 import numpy as np
 import pytest
 
-from fraud_detection.application.serving.champion_loader import ChampionLoader
+from fraud_detection.application.serving.champion_loader import ChampionLoader, RefreshOutcome
 from fraud_detection.application.serving.model_holder import LOCAL_CACHE, REGISTRY, ModelHolder
+from fraud_detection.application.serving.runtime import ServingRuntime
 from fraud_detection.application.serving.score import ScoreTransactions
-from fraud_detection.domain.errors import ModelNotReadyError
-from fraud_detection.domain.model import CHAMPION, ModelMetadata
+from fraud_detection.domain.errors import ModelNotReadyError, UntrustedModelError
+from fraud_detection.domain.model import CHAMPION, ModelMetadata, ModelVersion
+from fraud_detection.domain.ports.modelling import FraudModel
 from tests.fakes import FakeModel, FakeModelCache, FakePredictionLog, FakeRegistry, RecordingTelemetry
 
 
@@ -131,3 +133,78 @@ def test_a_score_equal_to_the_threshold_is_an_alert(serving):
     assert scored.probabilities[0] == 0.5
     assert scored.probabilities[1] < 0.5
     assert scored.decisions.tolist() == [True, False]
+
+
+class FailingLookup(FakeRegistry):
+    """A registry that answers every alias lookup with `error` (auth failure, corrupt store, a bug)."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__()
+        self.error = error
+
+    def get_by_alias(self, alias: str) -> ModelVersion | None:
+        raise self.error
+
+
+REGISTRY_FAILURES = [
+    pytest.param(PermissionError("403 Forbidden: PERMISSION_DENIED"), id="forbidden"),
+    pytest.param(RuntimeError("401 Unauthorized after a password rotation"), id="unauthorized"),
+    pytest.param(ValueError("(sqlite3.DatabaseError) file is not a database"), id="corrupt-store"),
+]
+
+
+@pytest.mark.parametrize("error", REGISTRY_FAILURES)
+def test_any_registry_failure_at_start_serves_the_local_copy(serving, error):
+    serving.champion()
+    serving.loader.refresh()  # leaves a local copy
+    restarted = Serving()
+    restarted.cache = serving.cache
+    restarted.loader = ChampionLoader(
+        FailingLookup(error), serving.cache, restarted.holder, restarted.telemetry
+    )
+    runtime = ServingRuntime(restarted.loader, restarted.log, poll_seconds=0)
+
+    runtime.start()
+
+    assert restarted.holder.require().source == LOCAL_CACHE
+    assert restarted.holder.require().version.version == 1
+    assert restarted.loader.registry_reachable is False
+
+
+@pytest.mark.parametrize("error", REGISTRY_FAILURES)
+def test_any_registry_failure_at_start_without_a_copy_is_live_and_not_ready(serving, error):
+    serving.loader = ChampionLoader(FailingLookup(error), serving.cache, serving.holder, serving.telemetry)
+
+    ServingRuntime(serving.loader, serving.log, poll_seconds=0).start()  # does not raise
+
+    assert serving.holder.current is None
+    assert serving.telemetry.failures
+    assert type(error).__name__ in serving.telemetry.failures[-1]
+
+
+def test_a_refused_champion_at_start_serves_the_verified_local_copy(serving):
+    number = serving.champion()
+    serving.loader.refresh()  # leaves a local copy of v1
+    restarted = Serving()
+    restarted.loader = ChampionLoader(serving.registry, serving.cache, restarted.holder, restarted.telemetry)
+
+    def refused(version: int) -> FraudModel:
+        raise UntrustedModelError(f"v{version}: digest mismatch")
+
+    serving.registry.load_model = refused  # type: ignore[method-assign]
+    outcome = restarted.loader.refresh()
+
+    assert restarted.holder.require().source == LOCAL_CACHE
+    assert restarted.holder.require().version.version == number
+    assert "UntrustedModelError" in outcome.detail
+    assert restarted.telemetry.failures  # the refusal is still counted
+
+
+def test_a_loader_that_raises_at_start_leaves_the_service_not_ready(serving):
+    class Exploding(ChampionLoader):
+        def refresh(self) -> RefreshOutcome:
+            raise RuntimeError("unexpected")
+
+    loader = Exploding(serving.registry, serving.cache, serving.holder, serving.telemetry)
+    ServingRuntime(loader, serving.log, poll_seconds=0).start()
+    assert serving.holder.current is None

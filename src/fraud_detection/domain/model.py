@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
+# Version tag holding the SHA-256 (hex) of the model file recorded at registration; every load of the
+# version, from the registry or a local copy, must match it.
+MODEL_DIGEST_TAG = "model_sha256"
 
 
 @dataclass(frozen=True)

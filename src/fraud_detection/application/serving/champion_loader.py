@@ -1,8 +1,10 @@
-"""Load the champion from the registry (or, when the registry is down, the local copy) and swap it in.
+"""Load the champion from the registry (or, when the registry fails, the verified local copy) and swap it in.
 
 A failed load never replaces a serving model: the current one keeps serving and the failure is counted.
-`refresh` is called at start, by the poller, and by the admin reload; a lock keeps two refreshes from
-loading the same version at once.
+Any registry failure (unreachable, 401/403 after a credential rotation, a corrupt SQLite file, a refused
+artifact) while nothing is served falls back to the local copy, which the cache adapter verifies before
+returning it; without a usable copy the service stays live and not ready. `refresh` is called at start, by
+the poller, and by the admin reload; a lock keeps two refreshes from loading the same version at once.
 """
 
 from __future__ import annotations
@@ -51,6 +53,10 @@ class ChampionLoader:
                 self.registry_reachable = False
                 logger.warning("model registry unreachable: %s", error)
                 return self._fall_back_to_cache(f"registry unreachable: {error}")
+            except Exception as error:  # auth, a corrupt store, a bug: the service must stay up regardless
+                self.registry_reachable = False
+                logger.error("model registry failed: %s: %s", type(error).__name__, error)
+                return self._fall_back_to_cache(f"registry failed: {type(error).__name__}: {error}")
             self.registry_reachable = True
             if version is None:
                 return RefreshOutcome(False, f"no version has the alias '{self._alias}' yet")
@@ -67,10 +73,15 @@ class ChampionLoader:
         try:
             threshold = compatible_threshold(version)
             model = self._registry.load_model(version.version)
-        except (
-            Exception
-        ) as error:  # any failure (network, corrupt artifact, wrong features) keeps the current
-            return self._failed(f"loading {version.label} failed: {type(error).__name__}: {error}")
+        except Exception as error:  # network, refused or corrupt artifact, wrong features: keep the current
+            detail = f"loading {version.label} failed: {type(error).__name__}: {error}"
+            if self._holder.current is not None:
+                return self._failed(detail)
+            outcome = self._fall_back_to_cache(detail)  # nothing served yet: the verified local copy
+            if outcome.changed:  # else `_failed` already counted and logged it
+                self._telemetry.model_load_failed(detail)
+                logger.error("%s", detail)
+            return outcome
         previous = self._holder.current
         self._holder.swap(ServingModel(version, model, threshold, REGISTRY, time.time()))
         self._telemetry.model_loaded(version, REGISTRY)
@@ -85,7 +96,11 @@ class ChampionLoader:
     def _fall_back_to_cache(self, reason: str) -> RefreshOutcome:
         if self._holder.current is not None:
             return RefreshOutcome(False, f"{reason}; still serving v{self._holder.current.version.version}")
-        cached = self._cache.load()
+        try:
+            cached = self._cache.load()
+        except Exception as error:  # the adapter verifies and returns None; anything else is no copy either
+            logger.exception("the local model copy could not be read")
+            return self._failed(f"{reason}; local copy unreadable: {type(error).__name__}: {error}")
         if cached is None:
             return self._failed(f"{reason}; and no local copy of a model")
         version, model = cached

@@ -18,9 +18,13 @@ class ServingRuntime:
         self._poller: threading.Thread | None = None
 
     def start(self) -> None:
-        """Load the champion now (a failure leaves the service up but not ready), then poll for changes."""
-        outcome = self._loader.refresh()
-        logger.info("model at start: %s", outcome.detail)
+        """Load the champion now, then poll for changes. No failure stops the start: the service comes up
+        serving the verified local copy, or live and not ready until a poll loads a model."""
+        try:
+            outcome = self._loader.refresh()
+            logger.info("model at start: %s", outcome.detail)
+        except Exception:
+            logger.exception("no model at start; live and not ready until a refresh succeeds")
         if self._poll_seconds > 0:
             self._poller = threading.Thread(target=self._poll, name="champion-poller", daemon=True)
             self._poller.start()

@@ -16,7 +16,7 @@ from mlflow.entities.model_registry import ModelVersion as MlflowModelVersion
 from mlflow.exceptions import MlflowException
 
 from fraud_detection.domain.errors import ModelNotFoundError, UntrustedModelError
-from fraud_detection.domain.model import ModelMetadata, ModelVersion
+from fraud_detection.domain.model import MODEL_DIGEST_TAG, ModelMetadata, ModelVersion
 from fraud_detection.domain.ports.registry import ModelRegistry
 from fraud_detection.infrastructure.lightgbm.model import LightGBMFraudModel
 from fraud_detection.infrastructure.mlflow.connection import (
@@ -32,11 +32,7 @@ from fraud_detection.infrastructure.mlflow.trusted_model import (
     booster_from_text,
     verified_text,
 )
-from fraud_detection.infrastructure.mlflow.version_mapping import (
-    MODEL_DIGEST_TAG,
-    metadata_tags,
-    to_model_version,
-)
+from fraud_detection.infrastructure.mlflow.version_mapping import metadata_tags, to_model_version
 
 READY_TIMEOUT_SECONDS = 120
 LOGGED_MODEL_URI_PREFIX = "models:/m-"

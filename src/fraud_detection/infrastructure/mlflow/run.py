@@ -17,14 +17,13 @@ from mlflow.entities import Metric, Param, Run, RunTag
 from mlflow.models import infer_signature
 from mlflow.utils.validation import MAX_PARAM_VAL_LENGTH
 
-from fraud_detection.domain.model import ModelMetadata
+from fraud_detection.domain.model import MODEL_DIGEST_TAG, ModelMetadata
 from fraud_detection.domain.ports.modelling import FraudModel
 from fraud_detection.domain.ports.tracking import TrackingRun
 from fraud_detection.infrastructure.lightgbm.model import LightGBMFraudModel
 from fraud_detection.infrastructure.mlflow.connection import display_uri, is_http, reaching
 from fraud_detection.infrastructure.mlflow.fluent_scope import global_tracking_uri
 from fraud_detection.infrastructure.mlflow.trusted_model import text_digest
-from fraud_detection.infrastructure.mlflow.version_mapping import MODEL_DIGEST_TAG
 
 MODEL_ARTIFACT_NAME = "model"
 INPUT_EXAMPLE_ROWS = 5

@@ -16,9 +16,6 @@ FEATURE_VERSION_TAG = "feature_version"
 THRESHOLD_TAG = "threshold"
 DATASET_ID_TAG = "dataset_id"
 METRIC_TAG_PREFIX = "metric."
-# SHA-256 of the model's LightGBM text file, set by the training process on the LoggedModel and copied onto
-# the model version at registration; every load compares the downloaded file with the version's tag.
-MODEL_DIGEST_TAG = "model_sha256"
 
 
 def metadata_tags(metadata: ModelMetadata) -> dict[str, str]:

@@ -1,0 +1,147 @@
+"""The served model's local copy (sealed, verified) and a service start on a registry that fails.
+
+Replays: a corrupt SQLite registry at start (the service stays live and serves the verified local copy),
+and local copies that were swapped, re-written without the key, or left writable by others (refused: the
+service stays live and not ready rather than serve them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+from pathlib import Path
+
+import lightgbm as lgb
+import pandas as pd
+import pytest
+
+from fraud_detection.application.serving.model_holder import LOCAL_CACHE
+from fraud_detection.container import Container, bootstrap
+from fraud_detection.domain.errors import UntrustedModelError
+from fraud_detection.domain.model import CHAMPION, MODEL_DIGEST_TAG, ModelMetadata, ModelVersion
+from fraud_detection.infrastructure.lightgbm.model import LightGBMFraudModel
+from fraud_detection.infrastructure.lightgbm.model_cache import FILE_NAME, MAGIC, LightGBMModelCache
+from fraud_detection.infrastructure.local.cache_seal import KEY_FILE
+from fraud_detection.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+CACHE_KEY = "k" * 40
+
+
+def version_of(model: LightGBMFraudModel, **tags: str) -> ModelVersion:
+    digest = hashlib.sha256(model.to_text().encode()).hexdigest()
+    return ModelVersion(
+        "fraud-lgbm", 4, (CHAMPION,), "run-4", "2026-12-01T00:00:00+00:00",
+        ModelMetadata("fe-1", 0.5, "d" * 64), {MODEL_DIGEST_TAG: digest} | tags,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def model(tiny_booster: lgb.Booster) -> LightGBMFraudModel:
+    return LightGBMFraudModel(tiny_booster)
+
+
+def start_service(home: Path, cache_key: str | None = None) -> Container:
+    container = bootstrap(
+        Settings(home=home, model_poll_seconds=0, model_compile=False, cache_key=cache_key), packages=()
+    )
+    container.serving_runtime().start()
+    return container
+
+
+def corrupt_registry(home: Path) -> None:
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "mlflow.db").write_bytes(os.urandom(8192))  # "file is not a database"
+
+
+@pytest.mark.parametrize("cache_key", [None, CACHE_KEY], ids=["key-file", "FRAUD_CACHE_KEY"])
+def test_a_corrupt_registry_at_start_serves_the_verified_local_copy(
+    tmp_path: Path, model: LightGBMFraudModel, feature_rows: pd.DataFrame, cache_key: str | None
+) -> None:
+    home = tmp_path / "home"
+    corrupt_registry(home)
+    version = version_of(model)
+    LightGBMModelCache(Settings(home=home).model_cache_dir, cache_key).save(version, model)
+
+    container = start_service(home, cache_key)
+
+    serving = container.model_holder().require()
+    assert (serving.source, serving.version) == (LOCAL_CACHE, version)
+    assert (
+        serving.model.predict_matrix(feature_rows.to_numpy()).tolist()
+        == model.predict_matrix(feature_rows.to_numpy()).tolist()
+    )
+    assert container.champion_loader().registry_reachable is False
+
+
+def test_a_corrupt_registry_and_no_copy_is_live_and_not_ready(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    corrupt_registry(home)
+
+    container = start_service(home)
+
+    assert container.model_holder().current is None
+
+
+def swap_model(path: Path, other: str) -> None:
+    """Keep the sealed header, replace the model text: what an attacker without the key can do."""
+    data = path.read_bytes()
+    header_size = len(MAGIC) + hashlib.sha256().digest_size
+    document = json.loads(data[header_size:])
+    document["model"] = other
+    path.write_bytes(data[:header_size] + json.dumps(document).encode())
+
+
+def reseal_without_key(path: Path, other: str) -> None:
+    """Write a copy in the old unsealed format, version and digest tag made to match the swapped model."""
+    data = path.read_bytes()
+    document = json.loads(data[len(MAGIC) + hashlib.sha256().digest_size :])
+    document["model"] = other
+    document["version"]["tags"][MODEL_DIGEST_TAG] = hashlib.sha256(other.encode()).hexdigest()
+    path.write_text(json.dumps(document))
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        pytest.param(swap_model, id="model-text-swapped"),
+        pytest.param(reseal_without_key, id="unsealed-consistent-copy"),
+        pytest.param(lambda path, other: path.chmod(0o666), id="world-writable"),
+        pytest.param(lambda path, other: path.chmod(0o660), id="group-writable"),
+    ],
+)
+def test_a_tampered_local_copy_is_refused_and_the_service_is_not_ready(
+    tmp_path: Path, model: LightGBMFraudModel, tamper: object
+) -> None:
+    home = tmp_path / "home"
+    corrupt_registry(home)
+    folder = Settings(home=home).model_cache_dir
+    LightGBMModelCache(folder).save(version_of(model), model)
+    other = lgb.Booster(model_str=model.to_text())
+    other_text = str(other.model_to_string(num_iteration=1))  # a valid, different model
+    tamper(folder / FILE_NAME, other_text)  # type: ignore[operator]
+
+    container = start_service(home)
+
+    assert container.model_holder().current is None
+
+
+def test_the_copy_and_the_key_file_are_private_and_a_foreign_key_reads_nothing(
+    tmp_path: Path, model: LightGBMFraudModel
+) -> None:
+    LightGBMModelCache(tmp_path).save(version_of(model), model)
+
+    for name in (FILE_NAME, KEY_FILE):
+        info = (tmp_path / name).stat()
+        assert (info.st_uid, stat.S_IMODE(info.st_mode)) == (os.geteuid(), 0o600)
+    assert LightGBMModelCache(tmp_path).load() is not None
+    assert LightGBMModelCache(tmp_path, secret=CACHE_KEY).load() is None
+
+
+def test_a_version_without_a_recorded_digest_is_never_kept(tmp_path: Path, model: LightGBMFraudModel) -> None:
+    with pytest.raises(UntrustedModelError, match="not the registry's recorded digest"):
+        LightGBMModelCache(tmp_path).save(version_of(model, **{MODEL_DIGEST_TAG: ""}), model)
+    assert not (tmp_path / FILE_NAME).exists()
