@@ -22,10 +22,11 @@ import yaml
 from mlflow import MlflowClient
 
 from fraud_detection.domain.errors import UntrustedModelError
-from fraud_detection.domain.model import ModelMetadata
+from fraud_detection.domain.model import MODEL_DIGEST_TAG, ModelMetadata
 from fraud_detection.infrastructure.lightgbm.model import LightGBMFraudModel
 from fraud_detection.infrastructure.mlflow import MlflowExperimentTracker, MlflowModelRegistry
-from fraud_detection.infrastructure.mlflow.version_mapping import MODEL_DIGEST_TAG, metadata_tags
+from fraud_detection.infrastructure.mlflow.connection import InsecureTlsRefusedError
+from fraud_detection.infrastructure.mlflow.version_mapping import metadata_tags
 from tests.fixtures.mlflow_server import MlflowBackend
 
 pytestmark = pytest.mark.integration
@@ -177,3 +178,14 @@ def test_a_model_file_changed_between_logging_and_registration_is_not_registered
 def test_only_logged_models_can_be_registered(store: Store) -> None:
     with pytest.raises(UntrustedModelError, match=r"models:/m-<id>"):
         store.registry.register("runs:/abc/model", "abc", METADATA)
+
+
+@pytest.mark.parametrize("value", ["true", "True", "1"])
+def test_switching_off_tls_verification_towards_mlflow_is_refused(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_INSECURE_TLS", value)
+    registry = MlflowModelRegistry("https://mlflow.example.internal", "fraud-lgbm")
+
+    with pytest.raises(InsecureTlsRefusedError, match="MLFLOW_TRACKING_INSECURE_TLS"):
+        registry.get_by_alias("champion")

@@ -30,10 +30,27 @@ QUIET_DEFAULTS = {
     "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
 }
 UNAVAILABLE_CODES = {"TEMPORARILY_UNAVAILABLE", "REQUEST_LIMIT_EXCEEDED"}
+# Turns off certificate checks for every MLflow request (model downloads included): refused, so a network
+# attacker can never hand this service a registry answer or a model file. A private CA goes in
+# MLFLOW_TRACKING_SERVER_CERT_PATH instead.
+INSECURE_TLS_VARIABLE = "MLFLOW_TRACKING_INSECURE_TLS"
 
 
 class TrackingStoreUnavailableError(ServiceUnavailableError):
     """The MLflow tracking server or store could not be reached or written."""
+
+
+class InsecureTlsRefusedError(FraudDetectionError):
+    """MLFLOW_TRACKING_INSECURE_TLS is set: this service never talks to MLflow without verifying TLS."""
+
+
+def refuse_insecure_tls() -> None:
+    value = os.environ.get(INSECURE_TLS_VARIABLE, "").strip().lower()
+    if value not in ("", "false", "0", "no"):
+        raise InsecureTlsRefusedError(
+            f"{INSECURE_TLS_VARIABLE}={value!r} would turn off TLS verification towards MLflow; unset it "
+            "(for a private CA, set MLFLOW_TRACKING_SERVER_CERT_PATH)"
+        )
 
 
 def is_http(uri: str) -> bool:
@@ -56,7 +73,10 @@ def apply_env_defaults(tracking_uri: str) -> None:
 
 
 def client_for(tracking_uri: str) -> MlflowClient:
-    """A client bound to `tracking_uri` for tracking and registry alike, never to MLflow's global URIs."""
+    """A client bound to `tracking_uri` for tracking and registry alike, never to MLflow's global URIs.
+    Refuses to exist while TLS verification is switched off (checked here, on first use, so a serving
+    process that starts with it set stays up on its verified local copy)."""
+    refuse_insecure_tls()
     apply_env_defaults(tracking_uri)
     return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
 
