@@ -67,12 +67,13 @@ class Jobs:
         frame["transaction_id"] = [f"{name}-{i}" for i in range(rows)]
         for column, (row, value) in cells.items():
             frame.loc[row, column] = value
-        path = self.folder / f"{name}.parquet"
+        path = self.folder / "batch" / "in" / f"{name}.parquet"  # under the default input root
+        path.parent.mkdir(parents=True, exist_ok=True)
         frame.to_parquet(path)
         return str(path)
 
     def run(self, input_path: str, job_id: str, model: str = "champion"):
-        output = str(self.folder / f"{job_id}-out.parquet")
+        output = str(self.folder / "batch" / "out" / f"{job_id}-out.parquet")
         self.container.submit_job()(input_path, output, model, job_id)
         control = self.container.job_control()
         deadline = time.monotonic() + JOB_TIMEOUT_SECONDS
@@ -270,11 +271,13 @@ def test_the_api_answers_503_and_records_nothing_when_the_broker_is_down(tmp_pat
     container.prediction_log.override(providers.Object(FakePredictionLog()))
     container.model_cache.override(providers.Object(FakeModelCache()))
     container.model_accelerator.override(providers.Object(ModelAccelerator()))
-    source = tmp_path / "in.parquet"
+    source = tmp_path / "batch" / "in" / "in.parquet"  # under the default input root
+    source.parent.mkdir(parents=True)
     transactions(50).to_parquet(source)
     auth = SERVICE  # the jobs scope
     write_clients(tmp_path)
-    job = {"input_uri": str(source), "output_uri": str(tmp_path / "out.parquet"), "job_id": "api-down"}
+    target = tmp_path / "batch" / "out" / "out.parquet"
+    job = {"input_uri": str(source), "output_uri": str(target), "job_id": "api-down"}
     with TestClient(create_app(container)) as client:
         response = client.post("/v1/jobs", json=job, headers=auth)
         assert response.status_code == 503

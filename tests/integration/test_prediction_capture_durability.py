@@ -403,6 +403,7 @@ def test_the_container_builds_the_log_with_the_capture_settings(tmp_path: Path) 
     assert (defaults.capture_journal_seconds, defaults.capture_retention_days) == (1.0, 90.0)
     s3_log = bootstrap(defaults).prediction_log()
     try:
+        assert isinstance(s3_log, ParquetPredictionLog)
         assert s3_log._sweep is None  # S3 expires captured rows with a bucket lifecycle rule
     finally:
         s3_log.close()
@@ -444,7 +445,11 @@ def test_a_live_process_journal_is_not_taken_and_a_flushed_buffer_leaves_no_chun
     first = ParquetPredictionLog(local, max_seconds=NEVER, spill_dir=spill, journal_seconds=0.02)
     first.append(make_batch("first", rows=3))
     assert first._journal is not None
-    chunks = lambda: sorted(first._journal.folder.glob("*.parquet"))  # noqa: E731
+    folder = first._journal.folder
+
+    def chunks() -> list[Path]:
+        return sorted(folder.glob("*.parquet"))
+
     assert wait_until(lambda: len(chunks()) == 1)
 
     second = ParquetPredictionLog(local, max_seconds=NEVER, spill_dir=spill, journal_seconds=0.02)
