@@ -141,6 +141,8 @@ class Plan:
             "MLFLOW_TRACKING_URI": self.url("mlflow"),
             "FRAUD_BROKER_URL": f"redis://127.0.0.1:{self.ports['redis']}/0",
             "FRAUD_FEEDBACK_URL": f"redis://127.0.0.1:{self.ports['redis']}/1",
+            "FRAUD_BATCH_INPUT_ROOTS": f"s3://{BUCKET}/inputs",  # where batch jobs may read and write
+            "FRAUD_BATCH_OUTPUT_ROOTS": f"s3://{BUCKET}/outputs",
             "FRAUD_ADMIN_TOKEN": self.admin_token,
             "FRAUD_STACK_API_KEY": self.api_key,  # the `stack` client: score, explain, feedback, jobs
             "FRAUD_WORKER_METRICS_PORT": str(self.ports["worker"]),

@@ -154,7 +154,7 @@ class Cluster:
     def control(self) -> JobControl:
         """The submitting side's own objects (what `fraud batch status|cancel` and the API use)."""
         work = S3ObjectStore(self.bucket, "work", client=self.s3)
-        files = ParquetBatchFiles(work, s3_client_factory=lambda: self.s3)
+        files = ParquetBatchFiles(work, roots=self.settings.batch_roots, s3_client_factory=lambda: self.s3)
         return JobControl(ObjectStoreJobStore(work), CeleryJobQueue(make_celery_app(self.settings)), files)
 
     def wait(
@@ -184,9 +184,16 @@ def cluster(
         "FRAUD_BATCH_CHUNK_ROWS": str(CHUNK_ROWS),
         "FRAUD_BROKER_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT),
         "FRAUD_MODEL_COMPILE": "false",
+        "FRAUD_BATCH_INPUT_ROOTS": f"s3://{bucket}/in",
+        "FRAUD_BATCH_OUTPUT_ROOTS": f"s3://{bucket}/out",
     }
     cli = make_cli(tmp_path_factory.mktemp("batch-cluster"), **env)
-    settings = Settings(broker_url=broker, broker_visibility_timeout=VISIBILITY_TIMEOUT)
+    settings = Settings(
+        broker_url=broker,
+        broker_visibility_timeout=VISIBILITY_TIMEOUT,
+        batch_input_roots=env["FRAUD_BATCH_INPUT_ROOTS"],
+        batch_output_roots=env["FRAUD_BATCH_OUTPUT_ROOTS"],
+    )
     cluster = Cluster(cli, bucket, seaweedfs.client(), settings)
     try:
         cluster.start_workers("a", "b")
@@ -331,10 +338,10 @@ def test_a_missing_input_fails_its_job_at_once_with_the_reason(cluster: Cluster)
         "batch", "submit", missing, f"s3://{cluster.bucket}/out/nope.parquet", "--job-id", "nope-1", "--wait"
     )
     assert result.returncode == 2
-    assert f"{missing}: no such S3 object" in result.stderr
+    assert f"input '{missing}': not found or not allowed" in result.stderr
     status = cluster.wait("nope-1")
     assert status.state is JobState.FAILED
-    assert "no such S3 object" in status.error
+    assert "not found or not allowed" in status.error
     assert cluster.keys("out/nope.parquet") == []
 
 
@@ -372,16 +379,61 @@ def test_without_a_broker_the_cli_runs_the_job_itself_with_a_progress_bar(tmp_pa
         TTY_COMPATIBLE="1",
     )
     source = scored_input(12_000, seed=17, prefix="embedded")
-    source.to_csv(tmp_path / "in.csv", index=False)
+    inputs = tmp_path / "batch" / "in"  # the default roots: <home>/batch/in and <home>/batch/out
+    inputs.mkdir(parents=True)
+    source.to_csv(inputs / "in.csv", index=False)
 
-    result = cli("batch", "submit", "in.csv", "out.parquet", "--job-id", "embedded-1", timeout=120)
+    # Relative paths are resolved against the submitter's folder, then must sit under the roots.
+    command = [FRAUD, "batch", "submit", "in.csv", "../out/out.parquet", "--job-id", "embedded-1"]
+    result = cli.run(command, cwd=inputs, timeout=120)
 
     assert result.returncode == 0, result.stderr
     assert "no FRAUD_BROKER_URL: the job runs in this process" in result.stderr
     assert re.search(r"job embedded-1.* rows", result.stderr)  # the progress bar's line
     stdout = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", result.stdout)  # the forced terminal adds bold digits
     assert "embedded-1: succeeded, 12,000/12,000 rows, 6/6 chunks, model v1" in stdout
-    assert_complete_output(pd.read_parquet(tmp_path / "out.parquet"), source)
+    assert_complete_output(pd.read_parquet(tmp_path / "batch" / "out" / "out.parquet"), source)
+
+
+def test_the_cli_refuses_jobs_outside_the_roots_with_exit_2(tmp_path: Path, champion_uri: str):
+    """Each attack now ends in one line on stderr and exit code 2; nothing is overwritten or recorded."""
+    cli = make_cli(tmp_path, MLFLOW_TRACKING_URI=champion_uri, FRAUD_MODEL_COMPILE="false")
+    inputs, outputs = tmp_path / "batch" / "in", tmp_path / "batch" / "out"
+    inputs.mkdir(parents=True)
+    outputs.mkdir(parents=True)
+    scored_input(100, seed=18, prefix="cli").to_csv(inputs / "in.csv", index=False)
+    victim = tmp_path / "mlflow.db"  # stands for any of FRAUD_HOME's state
+    victim.write_bytes(b"registry")
+    (outputs / "planted.parquet").symlink_to(victim)
+    taken = outputs / "taken.parquet"
+    taken.write_bytes(b"earlier results")
+    source = str(inputs / "in.csv")
+    attacks = {
+        "outside": (source, str(tmp_path.parent / "x.parquet")),
+        "state": (source, str(victim)),
+        "dotdot": (source, f"{outputs}/../../mlflow.db"),
+        "symlink": (source, str(outputs / "planted.parquet")),  # resolved by the CLI: FRAUD_HOME's state
+        "s3": (source, "s3://somebody-else/x.parquet"),
+        "exists": (str(victim), str(outputs / "o1.parquet")),  # input existence oracle: a file that exists
+        "missing": (str(tmp_path / "no-such.db"), str(outputs / "o2.parquet")),  # ... and one that does not
+    }
+    answers = {}
+    for name, (input_uri, output_uri) in attacks.items():
+        result = cli("batch", "submit", input_uri, output_uri, "--job-id", f"attack-{name}", timeout=60)
+        assert result.returncode == 2, (name, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, (name, result.stderr)
+        assert "not found or not allowed" in lines[0], (name, result.stderr)
+        answers[name] = lines[0].replace(input_uri, "<input>")
+    assert answers["exists"] == answers["missing"]
+    assert victim.read_bytes() == b"registry"
+    assert sorted(p.name for p in outputs.iterdir()) == ["planted.parquet", "taken.parquet"]
+    assert not list(tmp_path.glob("store/jobs/attack-*"))  # nothing recorded
+
+    result = cli("batch", "submit", source, str(taken), "--job-id", "overwrite", timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert "already exists" in result.stderr
+    assert taken.read_bytes() == b"earlier results"
 
 
 def test_a_worker_needs_a_broker(tmp_path: Path):

@@ -184,14 +184,18 @@ def run_batch_jobs(client: httpx.Client, home: Path, rows: pd.DataFrame) -> None
     """A job that succeeds, one whose second chunk holds a missing value (bad input fails the job), and one
     whose output path lies under a file (its commit task fails for good: a task failure)."""
     frame = rows.drop(columns=["Class"]).iloc[:BATCH_JOB_ROWS].reset_index(drop=True)
-    frame.to_parquet(home / "batch-good.parquet")
+    inputs, outputs = home / "batch" / "in", home / "batch" / "out"  # the default batch roots
+    inputs.mkdir(parents=True, exist_ok=True)
+    outputs.mkdir(parents=True, exist_ok=True)
+    frame.to_parquet(inputs / "batch-good.parquet")
     bad = frame.copy()
     bad.loc[1_500, "V3"] = math.nan
-    bad.to_csv(home / "batch-bad.csv", index=False)
+    bad.to_csv(inputs / "batch-bad.csv", index=False)
+    (outputs / "a-file").write_text("not a folder")
     jobs = {
-        "obs-good": (home / "batch-good.parquet", home / "obs-good.parquet"),
-        "obs-bad": (home / "batch-bad.csv", home / "obs-bad.parquet"),
-        "obs-unwritable": (home / "batch-good.parquet", home / "batch-bad.csv" / "out.parquet"),
+        "obs-good": (inputs / "batch-good.parquet", outputs / "obs-good.parquet"),
+        "obs-bad": (inputs / "batch-bad.csv", outputs / "obs-bad.parquet"),
+        "obs-unwritable": (inputs / "batch-good.parquet", outputs / "a-file" / "out.parquet"),
     }
     for job_id, (source, output) in jobs.items():
         body = {"input_uri": str(source), "output_uri": str(output), "job_id": job_id}
