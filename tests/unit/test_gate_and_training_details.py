@@ -15,13 +15,14 @@ from fraud_detection.application.evaluate import EvaluateModel
 from fraud_detection.application.promote import ChallengerEvidence, PromoteChallenger, set_champion
 from fraud_detection.application.retraining import BuildRetrainingSet, RetrainingSet
 from fraud_detection.application.train import FoldedData, TrainModel, imbalance_strategies, labelled
-from fraud_detection.domain.errors import ModelNotFoundError
+from fraud_detection.domain.errors import ModelNotFoundError, UntrustedModelError
 from fraud_detection.domain.events import ModelPromoted
 from fraud_detection.domain.features import SCORING_INPUTS
 from fraud_detection.domain.feedback import ScoredTransaction
 from fraud_detection.domain.folds import FoldPolicy, time_ordered_folds
 from fraud_detection.domain.metrics import average_precision
 from fraud_detection.domain.model import CHALLENGER, CHAMPION, ModelMetadata
+from fraud_detection.domain.ports.modelling import FraudModel
 from fraud_detection.domain.promotion import PromotionDecision, PromotionPolicy
 from fraud_detection.domain.schema import LABEL, TIME, TRANSACTION_COLUMNS
 from fraud_detection.domain.selection import refit_rounds
@@ -524,3 +525,21 @@ def test_the_gate_scores_the_new_rows_through_rescore_when_given():
     (mask,) = asked
     assert mask.tolist() == [False] * 200 + [True] * 600  # only the rows new to the champion
     assert decision.promote  # the fold scores tie with the champion; the rescored ones beat it
+
+
+def test_a_champion_that_fails_its_integrity_check_is_kept_for_a_person_to_decide(monkeypatch):
+    """A tampered champion artifact is a security event: the gate neither loads it nor lets the challenger
+    through on its own; `fraud model promote` (or --force-promotion) is the way on."""
+    gate = Gate()
+
+    def refused(version: int) -> FraudModel:
+        raise UntrustedModelError(f"fake-model v{version}: SHA-256 differs from the recorded digest")
+
+    monkeypatch.setattr(gate.registry, "load_model", refused)
+    decision = gate.gate(gate.registry.get(2), gate.evidence(gate.better_scores()))
+
+    assert not decision.promote
+    assert decision.champion_score is None
+    assert "failed its integrity check" in decision.reason
+    assert "`fraud model promote 2` overrides" in decision.reason
+    assert gate.registry.aliases == {CHAMPION: 1, CHALLENGER: 2}

@@ -17,7 +17,7 @@ import pandas as pd
 
 from fraud_detection.application.evaluate import EvaluateModel
 from fraud_detection.domain.dataset import DatasetId
-from fraud_detection.domain.errors import DatasetNotFoundError
+from fraud_detection.domain.errors import DatasetNotFoundError, UntrustedModelError
 from fraud_detection.domain.events import ModelPromoted
 from fraud_detection.domain.features import FEATURE_VERSION
 from fraud_detection.domain.model import CHALLENGER, CHAMPION, ModelVersion
@@ -119,9 +119,15 @@ class PromoteChallenger:
         data = evidence.data.take(np.flatnonzero(unseen))
         scores = evidence.rescore(unseen) if evidence.rescore else evidence.scores[unseen]
         mine = self._evaluate.of_scores(data, scores, evidence.threshold)
-        theirs = self._evaluate(
-            self._registry.load_model(champion.version), data, champion.metadata.threshold
-        )
+        try:
+            champion_model = self._registry.load_model(champion.version)
+        except UntrustedModelError as error:  # a security event: a person decides, not the gate
+            reason = (
+                f"{keep}: it failed its integrity check, so it was not loaded and nothing was compared "
+                f"({error})"
+            )
+            return PromotionDecision(False, reason, metric, evidence.metrics[metric], None, rows, frauds)
+        theirs = self._evaluate(champion_model, data, champion.metadata.threshold)
         described = f"{rows:,} labelled rows ({frauds:,} frauds) neither model was fitted on"
         decision = self._policy.decide(
             mine.metrics.as_dict(), theirs.metrics.as_dict(), f"v{champion.version}", described
