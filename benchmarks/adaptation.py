@@ -78,9 +78,11 @@ class Home:
 
     def score(self, frame: pd.DataFrame, name: str, model: str = "champion") -> pd.DataFrame:
         """`fraud batch submit` of `frame` (its labels removed) with `model` (alias or version)."""
-        frame.drop(columns=[LABEL]).to_csv(self.path / f"{name}.csv", index=False)
-        output = self.path / f"{name}-scored.parquet"
-        self.run("batch", "submit", str(self.path / f"{name}.csv"), str(output), "--model", model, "--wait")
+        source = self.path / "batch" / "in" / f"{name}.csv"  # the default batch roots of this home
+        output = self.path / "batch" / "out" / f"{name}-scored.parquet"
+        source.parent.mkdir(parents=True, exist_ok=True)
+        frame.drop(columns=[LABEL]).to_csv(source, index=False)
+        self.run("batch", "submit", str(source), str(output), "--model", model, "--wait")
         return pd.read_parquet(output).sort_values("row").reset_index(drop=True)
 
     def champion(self) -> dict:

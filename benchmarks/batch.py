@@ -60,6 +60,7 @@ from batch_cluster import (
 )
 
 from fraud_detection.container import Container, bootstrap
+from fraud_detection.domain.batch_roots import BatchRoots
 from fraud_detection.domain.features import SCORING_INPUTS, feature_matrix
 from fraud_detection.domain.jobs import Chunk, JobState
 from fraud_detection.domain.model import ModelVersion
@@ -101,6 +102,7 @@ def make_input(path: Path, rows: int, scratch: Path) -> Path:
         return path
     started = time.perf_counter()
     scratch.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.part")
     writer: pq.ParquetWriter | None = None
     try:
@@ -230,7 +232,8 @@ def measure_steps(model: Model, source: Path, workdir: Path, chunk_rows: int) ->
     same chunks is reported beside it, as is the Parquet decoding inside read_chunk, and staging taken
     apart in a second pass. Indented names are parts or alternatives, not counted in the total."""
     store = LocalObjectStore(workdir / "steps-store")
-    files = ParquetBatchFiles(store, scratch_dir=workdir / "steps-scratch")
+    roots = BatchRoots((str(source.parent),), (str(workdir),))
+    files = ParquetBatchFiles(store, roots=roots, scratch_dir=workdir / "steps-scratch")
     scorer = model.compiled or model.lightgbm
     spent: dict[str, float] = {}
 
@@ -260,6 +263,7 @@ def measure_steps(model: Model, source: Path, workdir: Path, chunk_rows: int) ->
         with clock("write_part"):
             files.write_part(job, chunk, columns)
     output = workdir / "steps-output.parquet"
+    output.unlink(missing_ok=True)  # left by an interrupted run: outputs are never overwritten
     with clock("commit"):
         files.commit(job, chunks, str(output))
     with clock("clean"):
@@ -746,14 +750,15 @@ def main() -> int:
     try:
         options.home = bench.prepare_home(options.home, options.workdir)
         print("inputs", flush=True)
-        inputs = {"1M": make_input(options.workdir / "input-1m.parquet", ROWS, options.workdir / "scratch")}
+        inputs_dir = options.workdir / "inputs"  # the jobs' batch roots: inputs/ and outputs/
+        inputs = {"1M": make_input(inputs_dir / "input-1m.parquet", ROWS, options.workdir / "scratch")}
         if options.big:
-            inputs["5M"] = make_input(
-                options.workdir / "input-5m.parquet", BIG_ROWS, options.workdir / "scratch"
-            )
-        env = bench.clean_env(options.home)
+            inputs["5M"] = make_input(inputs_dir / "input-5m.parquet", BIG_ROWS, options.workdir / "scratch")
+        roots = {"batch_input_roots": str(inputs_dir), "batch_output_roots": str(options.workdir / "outputs")}
+        env = bench.clean_env(options.home) | {f"FRAUD_{key.upper()}": value for key, value in roots.items()}
         with redis_server(options.workdir / "redis") as broker:
-            container = bootstrap(Settings(home=options.home, broker_url=broker), packages=())
+            settings = Settings(home=options.home, broker_url=broker, **roots)
+            container = bootstrap(settings, packages=())
             model, bare = measure_bare(container, inputs["1M"], options.bare_repeats)
             print(
                 f"bare, in process: LightGBM predict {median(bare['lightgbm_predict_s']):.2f} s, compiled "

@@ -62,7 +62,9 @@ def pipeline_auprc(train: pd.DataFrame, test: pd.DataFrame, seed: int, home: Pat
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
     train.to_csv(home / "train.csv", index=False)
-    test.drop(columns=["Class"]).to_csv(home / "score.csv", index=False)
+    source, scored_path = home / "batch" / "in" / "score.csv", home / "batch" / "out" / "scored.parquet"
+    source.parent.mkdir(parents=True)  # the default batch roots: <home>/batch/in and <home>/batch/out
+    test.drop(columns=["Class"]).to_csv(source, index=False)
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("FRAUD_", "MLFLOW_TRACKING", "PREFECT_API"))
     }
@@ -71,12 +73,12 @@ def pipeline_auprc(train: pd.DataFrame, test: pd.DataFrame, seed: int, home: Pat
     summary_path = home / "summary.json"
     for command in (
         [fraud, "pipeline", "run", "--source", str(home / "train.csv"), "--summary-json", str(summary_path)],
-        [fraud, "batch", "submit", str(home / "score.csv"), str(home / "scored.parquet"), "--wait"],
+        [fraud, "batch", "submit", str(source), str(scored_path), "--wait"],
     ):
         done = subprocess.run(command, env=env, capture_output=True, text=True)
         if done.returncode:
             sys.exit(f"{' '.join(command[1:3])} failed:\n{done.stderr[-3000:]}")
-    scored = pd.read_parquet(home / "scored.parquet").sort_values("row")
+    scored = pd.read_parquet(scored_path).sort_values("row")
     return average_precision(test["Class"].to_numpy(), scored["probability"].to_numpy()), json.loads(
         summary_path.read_text()
     )
