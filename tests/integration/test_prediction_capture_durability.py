@@ -463,3 +463,22 @@ def test_a_live_process_journal_is_not_taken_and_a_flushed_buffer_leaves_no_chun
     second.close()
     assert stored_request_ids(local) == ["first"] * 3
     assert not (spill / "journal").exists() or not list((spill / "journal").iterdir())
+
+
+def test_a_file_in_the_spill_that_is_not_a_prediction_file_is_never_sent(
+    local: LocalObjectStore, tmp_path: Path
+) -> None:
+    spill = tmp_path / "spill"
+    planted = spill / "predictions" / "date=2026-03-04" / "hour=05" / "planted.parquet"
+    planted.parent.mkdir(parents=True)
+    planted.write_bytes(b"not parquet")
+    first = ParquetPredictionLog(local, max_seconds=NEVER, spill_dir=spill)
+    first.append(make_batch("real", rows=2))
+    first.close()
+    assert (spill.stat().st_mode & 0o077) == 0  # owner-only: it holds scored transactions
+
+    second = ParquetPredictionLog(local, max_seconds=NEVER, spill_dir=spill)
+    assert wait_until(lambda: planted.with_name("planted.parquet.rejected").exists())
+    second.close()
+    assert list(local.list_keys("predictions/date=2026-03-04/hour=05/planted")) == []
+    assert stored_request_ids(local) == ["real", "real"]

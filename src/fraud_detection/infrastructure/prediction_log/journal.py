@@ -43,7 +43,7 @@ class Journal:
         self._pid = os.getpid()  # a forked child must not write (or delete) its parent's chunks
         self.owner = f"{self._pid}-{uuid.uuid4().hex[:8]}"
         self.folder = self.root / self.owner
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._lock_file: BinaryIO | None = (self.folder / LOCK_NAME).open("ab")
         fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         self._ids = itertools.count()

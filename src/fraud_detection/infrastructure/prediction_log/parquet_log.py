@@ -15,7 +15,6 @@ from types import TracebackType
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from fraud_detection.domain.ports.prediction_log import PredictionBatch, PredictionLog
 from fraud_detection.domain.ports.storage import ObjectStore
@@ -409,13 +408,15 @@ class ParquetPredictionLog(PredictionLog):
             data = self._spill.read(key)
             if data is None:
                 continue  # another process resent it
+            rows = self._spill.rows_if_valid(key, data)
+            if rows is None:
+                continue
             try:
                 self._store.write_bytes(key, data)
             except Exception as error:
                 self._store_failed(error)
                 return False
             self._spill.remove(key, size)
-            rows = _parquet_rows(data)
             self.rows_resent += rows
             self.rows_written += rows
             self.files_written += 1
@@ -569,10 +570,3 @@ class ParquetPredictionLog(PredictionLog):
             dropped,
             self.rows_dropped,
         )
-
-
-def _parquet_rows(data: bytes) -> int:
-    try:
-        return int(pq.read_metadata(pa.BufferReader(data)).num_rows)
-    except (pa.ArrowException, OSError):
-        return 0

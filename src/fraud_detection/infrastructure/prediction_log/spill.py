@@ -4,7 +4,9 @@ A spilled file keeps the key it was meant to have in the store (`<prefix>/date=.
 so sending it again later is one `write_bytes` of the same bytes to the same key: resending twice (a crash
 between the store's write and the spill's delete, or two processes sharing the directory) overwrites, never
 duplicates. Files are written atomically (temp file, fsync, rename) by the local object store. The folder is
-bounded in bytes: a file that does not fit is refused and its rows stay in memory.
+bounded in bytes: a file that does not fit is refused and its rows stay in memory. The folder is created
+owner-only (0700): it holds scored transactions. A file that is not a prediction-log Parquet file is never
+sent: it is renamed `*.rejected` and named in the log.
 """
 
 from __future__ import annotations
@@ -12,10 +14,15 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from contextlib import suppress
 from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from fraud_detection.domain.errors import ObjectNotFoundError
 from fraud_detection.infrastructure.local import LocalObjectStore
+from fraud_detection.infrastructure.prediction_log.record_schema import PREDICTION_SCHEMA
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +36,9 @@ class SpillDir:
         if max_bytes < 1:
             raise ValueError("spill max_bytes must be at least 1")
         self.root = Path(root).expanduser().resolve()
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with suppress(OSError):  # a folder made earlier (by hand, by an older version) is narrowed too
+            self.root.chmod(0o700)
         self._files = LocalObjectStore(self.root)
         self._prefix = prefix
         self._max_bytes = max_bytes
@@ -76,6 +86,21 @@ class SpillDir:
             return self._files.read_bytes(key)
         except ObjectNotFoundError:
             return None
+
+    def rows_if_valid(self, key: str, data: bytes) -> int | None:
+        """The file's row count when it is a prediction-log Parquet file; otherwise set it aside, None."""
+        try:
+            metadata = pq.read_metadata(pa.BufferReader(data))
+            valid = metadata.schema.to_arrow_schema().equals(PREDICTION_SCHEMA, check_metadata=False)
+        except (pa.ArrowException, OSError):
+            valid = False
+        if valid:
+            return int(metadata.num_rows)
+        logger.error("prediction log: spilled file %s is not a prediction-log file; renamed *.rejected", key)
+        path = self.root / key
+        with suppress(OSError):
+            path.rename(path.with_name(path.name + ".rejected"))
+        return None
 
     def remove(self, key: str, size: int) -> None:
         """Called only once the store has the file."""
