@@ -20,7 +20,7 @@ FEEDBACK_URL_SCHEMES = ("redis://", "rediss://", "unix://")
 # FRAUD_HOME entries that are the system's own state: batch roots may not overlap them.
 STATE_ENTRIES = (
     "store", "mlflow.db", "mlartifacts", "serving", "compiled-models", "scratch", "logs", "feedback.db",
-    "api-clients.json", "reports",
+    "api-clients.json", "reports", "capture-spill",
 )  # fmt: skip
 
 
@@ -336,6 +336,8 @@ def batch_state(data: dict[str, object]) -> dict[str, str]:
     tracking = str(data.get("mlflow_tracking_uri") or "")
     if tracking.startswith("sqlite:///"):
         state["MLFLOW_TRACKING_URI"] = tracking.removeprefix("sqlite:///")
+    if data.get("capture_spill_dir"):  # captured predictions waiting for the store: never a batch root
+        state["FRAUD_CAPTURE_SPILL_DIR"] = os.path.expanduser(str(data["capture_spill_dir"]))
     return {
         name: normalize_root(location if location.startswith("s3://") else os.path.realpath(location))
         for name, location in state.items()

@@ -482,3 +482,16 @@ def test_a_file_in_the_spill_that_is_not_a_prediction_file_is_never_sent(
     second.close()
     assert list(local.list_keys("predictions/date=2026-03-04/hour=05/planted")) == []
     assert stored_request_ids(local) == ["real", "real"]
+
+
+def test_batch_roots_may_not_overlap_the_capture_spill(tmp_path: Path) -> None:
+    """A batch job writing into the spill folder would plant rows that are then sent as captured ones."""
+    from fraud_detection.settings import Settings
+
+    home = tmp_path / "home"
+    with pytest.raises(ValueError, match=r"FRAUD_BATCH_OUTPUT_ROOTS.*capture-spill"):
+        Settings(home=home, batch_output_roots=str(home / "capture-spill"))
+    with pytest.raises(ValueError, match=r"FRAUD_BATCH_INPUT_ROOTS.*FRAUD_CAPTURE_SPILL_DIR"):
+        Settings(
+            home=home, capture_spill_dir=tmp_path / "spill", batch_input_roots=str(tmp_path / "spill" / "x")
+        )
