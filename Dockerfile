@@ -99,4 +99,7 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
 
-CMD ["uvicorn", "--factory", "fraud_detection.entrypoints.api.app:create_app", "--host", "0.0.0.0", "--port", "8000"]
+# `fraud serve` runs uvicorn in this process (signals reach it) with the service's limits: header deadline
+# (FRAUD_API_HEADER_SECONDS) and concurrency limit (FRAUD_API_CONCURRENCY_MAX); API clients from
+# FRAUD_API_CLIENTS_FILE or FRAUD_API_CLIENTS_SECRET.
+CMD ["fraud", "serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -36,7 +36,6 @@ ENV_EXAMPLE = REPO / ".env.example"
 PROMETHEUS_CONFIG = REPO / "deploy" / "docker" / "prometheus.yml"
 SEAWEEDFS_CONFIG = REPO / "deploy" / "docker" / "s3.json"
 
-APP_FACTORY = "fraud_detection.entrypoints.api.app:create_app"
 API_PORT = "8000"
 STACK_SERVICES = {"api", "worker", "redis", "postgres", "mlflow", "s3", "prometheus", "grafana"}
 SECRET_KEY_WORDS = ("SECRET", "PASSWORD", "TOKEN")
@@ -176,9 +175,9 @@ def test_runtime_stage_serves_the_app_factory_with_a_healthcheck(stages: list[li
     commands = _of(runtime, "CMD") + _of(runtime, "ENTRYPOINT")
     assert commands, "no CMD or ENTRYPOINT"
     argv = json.loads(commands[-1])  # exec form: JSON, so signals reach uvicorn, not a shell
-    assert argv[0] == "uvicorn", argv
-    assert APP_FACTORY in argv, argv
-    assert "--factory" in argv, argv
+    # `fraud serve`, not bare uvicorn: it adds the header deadline and the concurrency limit.
+    assert argv[:2] == ["fraud", "serve"], argv
+    assert argv[argv.index("--host") + 1] == "0.0.0.0", argv
     assert argv[argv.index("--port") + 1] == API_PORT, argv
 
 
@@ -298,7 +297,7 @@ def test_app_services_share_the_built_image(services: dict[str, dict[str, Any]])
     assert api["image"] == worker["image"]
     assert worker["command"] == ["fraud", "worker"]
     assert {"path": ".env", "required": False} in api["env_file"]
-    assert "command" not in api, "the api runs the image's CMD (uvicorn with the app factory)"
+    assert "command" not in api, "the api runs the image's CMD (fraud serve)"
 
 
 def test_no_secret_is_written_in_the_compose_file(services: dict[str, dict[str, Any]]) -> None:
