@@ -6,7 +6,6 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from dependency_injector import providers
 from fastapi import FastAPI
@@ -23,21 +22,6 @@ from fraud_detection.entrypoints.api.security import Authenticate
 from fraud_detection.infrastructure.prometheus.drift_collector import CachedLatest, DriftCollector
 from fraud_detection.infrastructure.prometheus.quality_collector import LatestQualityReport, QualityCollector
 from fraud_detection.settings import Settings
-
-
-def document_limits(app: FastAPI, batch_max: int) -> None:
-    """The batch limit is a setting, so the schema states the configured value (clients and fuzzers read
-    the OpenAPI document, not our settings)."""
-    generate = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            document = generate()
-            document["components"]["schemas"]["BatchIn"]["properties"]["transactions"]["maxItems"] = batch_max
-            app.openapi_schema = document
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def show_application_logs() -> None:
@@ -100,14 +84,14 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.state.container = container
     app.state.score_transactions = container.score_transactions()  # the hot path skips per-request DI
     app.state.report_metrics = report_metrics(container)
-    for router in (scoring.router, model.router, jobs.router, feedback.router, admin.router, health.router):
+    scoring_router = scoring.build_router(settings.score_batch_max)
+    feedback_router = feedback.build_router(settings.feedback_batch_max)
+    for router in (scoring_router, model.router, jobs.router, feedback_router, admin.router, health.router):
         app.include_router(router)
     # /v1/score runs as a plain Starlette route placed first: same endpoint function, without FastAPI's
     # per-request wrapper (~10% of throughput in benchmarks/serve.py). The FastAPI route of the same path
     # stays in the router for the OpenAPI document; requests never reach it.
     app.router.routes.insert(0, Route("/v1/score", scoring.score, methods=["POST"]))
-    document_limits(app, settings.score_batch_max)
-    feedback.document_feedback_limit(app, settings.feedback_batch_max)
     errors.install(app)
     # Outermost first: metrics see every answer; authentication decides before any body is read; the size
     # and time limits apply to the bodies of authenticated callers.

@@ -40,10 +40,18 @@ def _field(location: tuple[int | str, ...]) -> str | None:
 async def invalid_request(request: Request, exc: Exception) -> JSONResponse:
     """FastAPI's default echoes the input, which fails to render for NaN (a 500): never echo it."""
     assert isinstance(exc, RequestValidationError)
-    problems = [
-        {"field": _field(tuple(e.get("loc", ()))), "problem": str(e.get("msg"))} for e in exc.errors()
-    ]
+    problems = [{"field": _field(tuple(e.get("loc", ()))), "problem": _problem(e)} for e in exc.errors()]
     return JSONResponse(error_body("invalid request", problems), status_code=422)
+
+
+def _problem(error: dict[str, object]) -> str:
+    """pydantic's message, except for a list over its limit: say how many, and the limit per call."""
+    context = error.get("ctx")
+    if error.get("type") == "too_long" and isinstance(context, dict) and "actual_length" in context:
+        location = error.get("loc")
+        what = location[-1] if isinstance(location, tuple) and location else "items"
+        return f"{context['actual_length']} {what} exceed the limit of {context['max_length']} per call"
+    return str(error.get("msg"))
 
 
 async def http_error(request: Request, exc: Exception) -> JSONResponse:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from prometheus_client import Counter
 
@@ -17,11 +17,11 @@ from fraud_detection.application.feedback import RecordFeedback
 from fraud_detection.domain.clients import Scope
 from fraud_detection.domain.feedback import LabelInput, LabelOutcome, LabelResult, label_name
 from fraud_detection.entrypoints.api import dependencies
+from fraud_detection.entrypoints.api.bodies import limited, with_body
 from fraud_detection.entrypoints.api.errors import error_body
 from fraud_detection.entrypoints.api.feedback_schemas import FeedbackErrorOut, FeedbackIn, FeedbackOut
 from fraud_detection.entrypoints.api.schemas import ErrorOut
 from fraud_detection.entrypoints.api.security import client_of, require_scope
-from fraud_detection.settings import Settings
 
 FEEDBACK_LABELS = Counter(
     "fraud_feedback_labels",
@@ -31,15 +31,6 @@ FEEDBACK_LABELS = Counter(
 IDS_NAMED = 20  # ids quoted in an error message; `problems` names every one
 
 record_feedback = dependencies.provided("record_feedback")
-router = APIRouter(
-    prefix="/v1",
-    tags=["feedback"],
-    dependencies=[Depends(require_scope(Scope.FEEDBACK))],
-    responses={
-        401: {"model": ErrorOut, "description": "Missing or unknown API key."},
-        403: {"model": ErrorOut, "description": "The client lacks the `feedback` scope."},
-    },
-)
 DESCRIPTION = """Record confirmed outcomes for scored transactions, matched by `transaction_id`.
 
 Needs `Authorization: Bearer <key>` of a client with the `feedback` scope (the chargeback system, not a card
@@ -64,28 +55,34 @@ Status codes, including mixed batches:
 """
 
 
-@router.post(
-    "/feedback",
-    response_model=FeedbackOut,
-    description=DESCRIPTION,
-    responses={
-        404: {"model": FeedbackErrorOut, "description": "Every label names an unknown transaction id."},
-        409: {"model": FeedbackErrorOut, "description": "No label accepted; at least one conflicts."},
-        413: {"model": ErrorOut, "description": "Body over FRAUD_MAX_BODY_BYTES."},
-        422: {"model": ErrorOut, "description": "Invalid body: each problem names the field."},
-        503: {"model": ErrorOut, "description": "The feedback store is unreachable; nothing was recorded."},
-    },
-)
+def build_router(labels_max: int) -> APIRouter:
+    """The feedback route of one app, the body capped at FRAUD_FEEDBACK_BATCH_MAX by its schema."""
+    router = APIRouter(prefix="/v1", tags=["feedback"], dependencies=[Depends(require_scope(Scope.FEEDBACK))])
+    endpoint = with_body(post_feedback, "body", limited(FeedbackIn, "labels", labels_max))
+    router.add_api_route(
+        "/feedback", endpoint, methods=["POST"], response_model=FeedbackOut, description=DESCRIPTION,
+        responses=RESPONSES,
+    )  # fmt: skip
+    return router
+
+
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "Missing or unknown API key."},
+    403: {"model": ErrorOut, "description": "The client lacks the `feedback` scope."},
+    404: {"model": FeedbackErrorOut, "description": "Every label names an unknown transaction id."},
+    409: {"model": FeedbackErrorOut, "description": "No label accepted; at least one conflicts."},
+    413: {"model": ErrorOut, "description": "Body over FRAUD_MAX_BODY_BYTES."},
+    422: {"model": ErrorOut, "description": "Invalid body: each problem names the field."},
+    503: {"model": ErrorOut, "description": "The feedback store is unreachable; nothing was recorded."},
+}
+
+
 def post_feedback(
     request: Request,
     body: FeedbackIn,
     record: RecordFeedback = Depends(record_feedback),
-    settings: Settings = Depends(dependencies.settings),
 ) -> JSONResponse:
-    labels = body.labels
-    if len(labels) > settings.feedback_batch_max:
-        problem = f"{len(labels)} labels exceed the limit of {settings.feedback_batch_max} per call"
-        return JSONResponse(error_body("invalid request", [{"field": "labels", "problem": problem}]), 422)
+    labels = body.labels  # at most FRAUD_FEEDBACK_BATCH_MAX: the app's body model says so
     client = client_of(request)
     scoped = record(
         [LabelInput(client.scoped_id(i.transaction_id), i.is_fraud, i.labelled_at) for i in labels]
@@ -144,18 +141,6 @@ def feedback_document(results: Sequence[LabelResult]) -> dict[str, Any]:
 def count_labels(results: Sequence[LabelResult]) -> None:
     for (is_fraud, outcome), n in Tally((r.is_fraud, r.outcome) for r in results).items():
         FEEDBACK_LABELS.labels(label_name(is_fraud), outcome.value).inc(n)
-
-
-def document_feedback_limit(app: FastAPI, labels_max: int) -> None:
-    """State the configured FRAUD_FEEDBACK_BATCH_MAX as `maxItems` in the OpenAPI document."""
-    generate = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        document = generate()
-        document["components"]["schemas"]["FeedbackIn"]["properties"]["labels"]["maxItems"] = labels_max
-        return document
-
-    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _quoted(ids: list[str]) -> str:

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from fraud_detection.application.serving.score import ScoredTransactions, ScoreTransactions
 from fraud_detection.domain.clients import ApiClient, Scope
 from fraud_detection.entrypoints.api import dependencies
-from fraud_detection.entrypoints.api.errors import error_body
+from fraud_detection.entrypoints.api.bodies import limited, with_body
 from fraud_detection.entrypoints.api.schemas import (
     BatchIn,
     BatchScoreOut,
@@ -27,9 +27,7 @@ from fraud_detection.entrypoints.api.schemas import (
     inputs_matrix,
 )
 from fraud_detection.entrypoints.api.security import client_of, require_scope
-from fraud_detection.settings import Settings
 
-router = APIRouter(prefix="/v1", tags=["scoring"], dependencies=[Depends(require_scope(Scope.SCORE))])
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut, "description": "Missing or unknown API key."},
     403: {"model": ErrorOut, "description": "The client lacks `score` (or `explain` for explain=true)."},
@@ -73,7 +71,24 @@ def request_id_from(header: str | None) -> str:
     return header if header is not None and REQUEST_ID.match(header) else uuid.uuid4().hex
 
 
-@router.post("/score", response_model=ScoreOut, responses=ERRORS, openapi_extra=SCORE_OPENAPI)
+def build_router(batch_max: int) -> APIRouter:
+    """The scoring routes of one app, the batch body capped at FRAUD_SCORE_BATCH_MAX by its schema."""
+    router = APIRouter(prefix="/v1", tags=["scoring"], dependencies=[Depends(require_scope(Scope.SCORE))])
+    router.add_api_route(
+        "/score",
+        score,
+        methods=["POST"],
+        response_model=ScoreOut,
+        responses=ERRORS,
+        openapi_extra=SCORE_OPENAPI,
+    )
+    batch = with_body(score_batch, "batch", limited(BatchIn, "transactions", batch_max))
+    router.add_api_route(
+        "/score/batch", batch, methods=["POST"], response_model=BatchScoreOut, responses=ERRORS
+    )
+    return router
+
+
 async def score(request: Request) -> JSONResponse:
     """Score one transaction.
 
@@ -128,25 +143,18 @@ def parse_transaction(content_type: str, raw: bytes) -> TransactionBase:
         ) from None
 
 
-@router.post("/score/batch", response_model=BatchScoreOut, responses=ERRORS)
 def score_batch(
     request: Request,
     batch: BatchIn,
     explain: Explain = False,
     x_request_id: RequestIdHeader = None,
     scorer: ScoreTransactions = Depends(dependencies.scorer),
-    settings: Settings = Depends(dependencies.settings),
 ) -> JSONResponse:
     """Score up to FRAUD_SCORE_BATCH_MAX transactions (a worker thread: a large batch must not stall the
     event loop that serves single scores)."""
     client = client_of(request)
     check_explain(client, explain)
-    rows = batch.transactions
-    if len(rows) > settings.score_batch_max:
-        problem = f"{len(rows)} transactions exceed the limit of {settings.score_batch_max} per call"
-        return JSONResponse(
-            error_body("invalid request", [{"field": "transactions", "problem": problem}]), 422
-        )
+    rows = batch.transactions  # at most FRAUD_SCORE_BATCH_MAX: the app's body model says so
     request_id = request_id_from(x_request_id)
     inputs, times = inputs_matrix(rows)
     ids = tuple(row.transaction_id for row in rows)

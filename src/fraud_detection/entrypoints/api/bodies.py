@@ -1,0 +1,41 @@
+"""Request bodies whose list limits come from settings, enforced by the schema itself.
+
+FastAPI builds a route's body model from the endpoint's annotations at import time, but the limits
+(FRAUD_SCORE_BATCH_MAX, FRAUD_FEEDBACK_BATCH_MAX) are settings. Each app therefore gets its own body model,
+`max_length` included: pydantic stops validating items past the limit (half the work on an oversized
+batch), the OpenAPI document states `maxItems`, and no handler counts rows after the fact.
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from pydantic import BaseModel, Field, create_model
+
+
+def limited(base: type[BaseModel], field: str, limit: int) -> type[BaseModel]:
+    """`base` with its list `field` capped at `limit` items (same name: the OpenAPI schema keeps it)."""
+    info = base.model_fields[field]
+    capped: Any = (info.annotation, Field(min_length=1, max_length=limit, description=info.description))
+    return create_model(base.__name__, __base__=base, **{field: capped})
+
+
+def with_body(endpoint: Callable[..., Any], parameter: str, model: type[BaseModel]) -> Callable[..., Any]:
+    """`endpoint` with `parameter` annotated as `model`; every other annotation resolved as written."""
+    hints = typing.get_type_hints(endpoint, include_extras=True) | {parameter: model}
+    signature = inspect.signature(endpoint)
+
+    @wraps(endpoint)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return endpoint(*args, **kwargs)
+
+    parameters = [
+        p.replace(annotation=hints.get(p.name, p.annotation)) for p in signature.parameters.values()
+    ]
+    call.__signature__ = signature.replace(parameters=parameters, return_annotation=hints.get("return"))  # type: ignore[attr-defined]
+    del call.__wrapped__  # FastAPI must read the signature above, not the original's string annotations
+    return call
