@@ -68,32 +68,34 @@ def store(mlflow_sqlite_store: MlflowBackend) -> Store:
     return Store(mlflow_sqlite_store)
 
 
-def craft_pickled_version(store: Store, folder: Path, marker: Path, digest_of_payload: bool) -> int:
-    """What an attacker with write access to the registry and its artifacts can create: an MLmodel naming
-    `lightgbm.sklearn.LGBMClassifier` in cloudpickle format, whose data file runs code when unpickled."""
+def craft_version(
+    store: Store, folder: Path, files: dict[str, bytes], flavor: dict[str, object], digest: str
+) -> int:
+    """A version made straight in the registry, as someone with write access to it and its artifacts can."""
     folder.mkdir()
-    payload = pickle.dumps(MarkerPayload(marker))
-    (folder / "model.pkl").write_bytes(payload)
-    mlmodel = {
-        "flavors": {
-            "lightgbm": {
-                "data": "model.pkl",
-                "lgb_version": lgb.__version__,
-                "model_class": "lightgbm.sklearn.LGBMClassifier",
-                "serialization_format": "cloudpickle",
-                "code": None,
-            },
-            "python_function": {"loader_module": "mlflow.lightgbm", "data": "model.pkl"},
-        },
-        "mlflow_version": mlflow.__version__,
-    }
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    mlmodel = {"flavors": {"lightgbm": flavor}, "mlflow_version": mlflow.__version__}
     (folder / "MLmodel").write_text(yaml.safe_dump(mlmodel))
-    tags = metadata_tags(METADATA)
-    if digest_of_payload:  # the attacker records the right digest of their own file
-        tags[MODEL_DIGEST_TAG] = hashlib.sha256(payload).hexdigest()
     name = store.registry.model_name
     store.client.create_registered_model(name)
+    tags = metadata_tags(METADATA) | ({MODEL_DIGEST_TAG: digest} if digest else {})
     return int(store.client.create_model_version(name, source=folder.as_uri(), tags=tags).version)
+
+
+def craft_pickled_version(store: Store, folder: Path, marker: Path, digest_of_payload: bool) -> int:
+    """An MLmodel naming `lightgbm.sklearn.LGBMClassifier` in cloudpickle format, whose data file runs code
+    when unpickled; with or without the right digest of that file recorded on the version."""
+    payload = pickle.dumps(MarkerPayload(marker))
+    flavor = {
+        "data": "model.pkl",
+        "lgb_version": lgb.__version__,
+        "model_class": "lightgbm.sklearn.LGBMClassifier",
+        "serialization_format": "cloudpickle",
+        "code": None,
+    }
+    digest = hashlib.sha256(payload).hexdigest() if digest_of_payload else ""
+    return craft_version(store, folder, {"model.pkl": payload}, flavor, digest)
 
 
 def attacker_model(rows: pd.DataFrame) -> str:
@@ -189,3 +191,34 @@ def test_switching_off_tls_verification_towards_mlflow_is_refused(
 
     with pytest.raises(InsecureTlsRefusedError, match="MLFLOW_TRACKING_INSECURE_TLS"):
         registry.get_by_alias("champion")
+
+
+def mangled(model_text: str) -> str:
+    """Leaf values longer than the header's tree sizes allow: LightGBM's parser kills the process on it."""
+    lines = model_text.splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        if line.startswith("leaf_value="):
+            lines[i] = "leaf_value=" + " ".join(["10"] * len(line.split())) + "\n"
+    return "".join(lines)
+
+
+def test_a_booster_file_that_would_crash_the_parser_is_refused_and_the_process_lives(
+    store: Store, tmp_path: Path, tiny_booster: lgb.Booster
+) -> None:
+    text = mangled(str(tiny_booster.model_to_string())).encode()
+    flavor = {"data": "model.lgb", "model_class": "lightgbm.basic.Booster", "lgb_version": lgb.__version__}
+    version = craft_version(
+        store, tmp_path / "crafted", {"model.lgb": text}, flavor, hashlib.sha256(text).hexdigest()
+    )
+
+    with pytest.raises(UntrustedModelError, match="LightGBM cannot parse the model file"):
+        store.registry.load_model(version)
+
+
+@pytest.mark.parametrize("data", ["../../outside.lgb", "/etc/passwd", "sub/model.lgb", ".."])
+def test_a_data_file_outside_the_model_folder_is_refused(store: Store, tmp_path: Path, data: str) -> None:
+    flavor = {"data": data, "model_class": "lightgbm.basic.Booster"}
+    version = craft_version(store, tmp_path / "crafted", {}, flavor, "0" * 64)
+
+    with pytest.raises(UntrustedModelError, match="is not a file in the model folder"):
+        store.registry.load_model(version)
