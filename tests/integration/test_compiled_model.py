@@ -385,3 +385,13 @@ def test_a_key_file_others_can_read_is_refused_and_lightgbm_scores(small_model, 
     with caplog.at_level(logging.WARNING, logger=LOGGER):
         assert CompilingAccelerator(tmp_path).accelerate(VERSION, small_model) is small_model
     assert "readable by group or others" in caplog.text
+
+
+def test_workers_racing_to_create_the_key_all_use_one_key(tmp_path):
+    def seal(_: int) -> bytes:
+        return CacheSeal.for_folder(tmp_path, PURPOSE).seal("entry", b"payload")
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        seals = set(pool.map(seal, range(32)))
+    assert len(seals) == 1
+    assert [path.name for path in tmp_path.iterdir()] == [KEY_FILE]  # no temporary key left behind
