@@ -145,3 +145,10 @@ def test_a_version_without_a_recorded_digest_is_never_kept(tmp_path: Path, model
     with pytest.raises(UntrustedModelError, match="not the registry's recorded digest"):
         LightGBMModelCache(tmp_path).save(version_of(model, **{MODEL_DIGEST_TAG: ""}), model)
     assert not (tmp_path / FILE_NAME).exists()
+
+
+def test_the_cache_key_setting_must_be_long_and_empty_means_a_key_file() -> None:
+    assert Settings(cache_key="").cache_key is None
+    assert Settings(cache_key=CACHE_KEY).cache_key is not None
+    with pytest.raises(ValueError, match="at least 32 characters"):
+        Settings(cache_key="k" * 31)
