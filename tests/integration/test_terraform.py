@@ -528,6 +528,34 @@ def test_api_and_workers_read_mlflow_with_the_reader_and_only_retrain_writes() -
         )
 
 
+def test_only_the_api_reads_its_clients_document_from_secrets_manager() -> None:
+    ecs_tf = MODULES / "ecs" / "main.tf"
+    ecs = resources(ecs_tf)
+    local = module_locals(ecs_tf)
+    documents = {
+        name: body for kind, name, body in typed_blocks(ecs_tf, "data") if kind == "aws_iam_policy_document"
+    }
+    secrets = resources(MODULES / "secrets" / "main.tf")
+
+    assert local["container_environment"]["api"] == {
+        "FRAUD_API_CLIENTS_SECRET": "${var.api_clients_secret_arn}"
+    }
+    assert local["container_environment"]["worker"] == {}
+    assert local["container_environment"]["retrain"] == {}
+    assert ecs[("aws_iam_role_policy", "api_clients")]["role"] == '${aws_iam_role.task["api"].id}'
+    (read, _decrypt) = documents["api_clients"]["statement"]
+    assert read["actions"] == ["secretsmanager:GetSecretValue"]
+    assert read["resources"] == ["${var.api_clients_secret_arn}"]
+    assert "secretsmanager" not in json.dumps(documents["task"]), "other tasks read no secret themselves"
+    assert (
+        secrets[("aws_secretsmanager_secret", "api_clients")]["name"]
+        == "fraud/${var.environment}/api-clients"
+    )
+    for folder in env_folders():
+        calls = {name: body for _, name, body, _ in module_calls(folder)}
+        assert calls["ecs"]["api_clients_secret_arn"] == "${module.secrets.api_clients_secret_arn}"
+
+
 INSECURE_TLS_SETTING = re.compile(r"MLFLOW_TRACKING_INSECURE_TLS[\"']?\s*[:=]")
 
 

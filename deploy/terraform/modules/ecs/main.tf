@@ -42,6 +42,13 @@ locals {
     MLFLOW_TRACKING_PASSWORD = "${var.mlflow_basic_auth_secret_arn}:password::"
   }
 
+  # Settings only one container has: the API authenticates its clients from Secrets Manager (task role).
+  container_environment = {
+    api     = { FRAUD_API_CLIENTS_SECRET = var.api_clients_secret_arn }
+    worker  = {}
+    retrain = {}
+  }
+
   containers = {
     api = {
       command = null
@@ -196,6 +203,32 @@ resource "aws_iam_role_policy" "task" {
   name   = "application"
   role   = each.value.id
   policy = data.aws_iam_policy_document.task.json
+}
+
+# The API alone reads its clients document at run time (the key digests it authenticates callers with).
+data "aws_iam_policy_document" "api_clients" {
+  statement {
+    sid       = "ReadApiClients"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [var.api_clients_secret_arn]
+  }
+
+  statement {
+    sid       = "DecryptApiClients"
+    actions   = ["kms:Decrypt"]
+    resources = [var.kms_key_arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["secretsmanager.${data.aws_region.current.name}.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "api_clients" {
+  name   = "api-clients"
+  role   = aws_iam_role.task["api"].id
+  policy = data.aws_iam_policy_document.api_clients.json
 }
 
 # ---------------------------------------------------------------- network
@@ -371,7 +404,7 @@ resource "aws_ecs_task_definition" "main" {
         name         = each.key
         image        = local.image
         essential    = true
-        environment  = [for name in sort(keys(local.environment)) : { name = name, value = local.environment[name] }]
+        environment  = [for name, value in merge(local.environment, local.container_environment[each.key]) : { name = name, value = value }]
         secrets      = [for name in sort(keys(each.value.secrets)) : { name = name, valueFrom = each.value.secrets[name] }]
         portMappings = [for port in each.value.ports : { containerPort = port, protocol = "tcp" }]
         logConfiguration = {

@@ -156,6 +156,11 @@ variable "mlflow_basic_auth_secret_arn" {
   type        = string
 }
 
+variable "api_clients_secret_arn" {
+  description = "Secret fraud/<env>/api-clients: the API reads its clients document there (FRAUD_API_CLIENTS_SECRET)."
+  type        = string
+}
+
 variable "mlflow_reader_secret_arn" {
   description = "Secret fraud/<env>/mlflow-reader (JSON keys username, password): the read-only MLflow identity of the API and workers."
   type        = string

@@ -72,3 +72,23 @@ resource "aws_secretsmanager_secret_version" "mlflow_reader" {
     ignore_changes = [secret_string]
   }
 }
+
+# The API's clients (FRAUD_API_CLIENTS_SECRET): names, scopes and SHA-256 digests of their keys, never the keys.
+# The API reads it with its task role and re-reads it every minute; operators change it with `fraud clients
+# ... --print` and `aws secretsmanager put-secret-value`. It starts with no client: only /admin (admin token)
+# and the health checks answer until the first client is added.
+resource "aws_secretsmanager_secret" "api_clients" {
+  #checkov:skip=CKV2_AWS_57:Client keys are added, rotated and revoked with `fraud clients` and put-secret-value; there is nothing for a rotation Lambda to generate.
+  name        = "fraud/${var.environment}/api-clients"
+  description = "FRAUD_API_CLIENTS_SECRET: the API clients document (scopes and key digests)"
+  kms_key_id  = var.kms_key_arn
+}
+
+resource "aws_secretsmanager_secret_version" "api_clients" {
+  secret_id     = aws_secretsmanager_secret.api_clients.id
+  secret_string = jsonencode({ clients = {} })
+
+  lifecycle {
+    ignore_changes = [secret_string]
+  }
+}

@@ -12,3 +12,8 @@ output "mlflow_reader_secret_arn" {
   description = "ARN of fraud/<env>/mlflow-reader (JSON: username, password): the read-only MLflow identity."
   value       = aws_secretsmanager_secret.mlflow_reader.arn
 }
+
+output "api_clients_secret_arn" {
+  description = "ARN of fraud/<env>/api-clients (FRAUD_API_CLIENTS_SECRET of the API)."
+  value       = aws_secretsmanager_secret.api_clients.arn
+}
