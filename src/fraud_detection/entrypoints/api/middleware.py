@@ -89,14 +89,15 @@ class BodySizeLimit:
             return
         received = 0
         refusal: tuple[int, str] | None = None
-        deadline = time.monotonic() + self.body_seconds
+        deadline = asyncio.get_running_loop().time() + self.body_seconds
 
         async def limited() -> Message:
             nonlocal received, refusal
             if refusal is not None:
                 return {"type": "http.disconnect"}
             try:
-                message = await asyncio.wait_for(receive(), max(deadline - time.monotonic(), 0.001))
+                async with asyncio.timeout_at(deadline):  # no task per call, unlike wait_for
+                    message = await receive()
             except TimeoutError:
                 refusal = (408, f"request body not received within {self.body_seconds:g} s")
                 return {"type": "http.request", "body": b"", "more_body": False}
