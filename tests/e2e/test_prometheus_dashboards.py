@@ -175,7 +175,8 @@ def send_traffic(client: httpx.Client, rows: pd.DataFrame) -> dict[str, str]:
     )
     assert client.post("/v1/score", content=b"{}", headers={"content-type": "text/plain"}).status_code == 422
     assert client.get("/no/such/route").status_code == 404
-    assert client.get("/v1/jobs/obs-none").status_code == 401  # no token
+    unknown_key = {"Authorization": "Bearer fdk_not-a-key-of-any-client-000000000"}
+    assert client.get("/v1/jobs/obs-none", headers=unknown_key).status_code == 401
     assert client.get("/readyz").status_code == 200
     return decisions
 

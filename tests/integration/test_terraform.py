@@ -711,6 +711,26 @@ def test_captured_predictions_expire_after_the_retention_variable() -> None:
         assert load_module(folder).variables["predictions_retention_days"]["default"] == 90
 
 
+def test_batch_jobs_are_confined_to_their_roots_in_the_task_settings_and_iam() -> None:
+    """The app refuses roots that overlap its store; the task roles may read inputs and create outputs
+    under those roots only, and never delete there (outputs are created, not replaced)."""
+    environment = str(module_locals(MODULES / "ecs" / "main.tf")["environment"])  # merge(...) as text
+    settings = dict(re.findall(r'(FRAUD_\w+) = "([^"]*)"', environment))
+    inputs, outputs = settings["FRAUD_BATCH_INPUT_ROOTS"], settings["FRAUD_BATCH_OUTPUT_ROOTS"]
+    store = settings["FRAUD_STORAGE_URI"]
+    assert inputs.endswith("/batch/in") and outputs.endswith("/batch/out")
+    assert not inputs.startswith(store) and not outputs.startswith(store)
+    statements = {
+        body.get("sid"): body
+        for path, _, body in policy_statements()
+        if path == MODULES / "ecs" / "main.tf" and body.get("sid")
+    }
+    assert statements["ReadBatchInputs"]["actions"] == ["s3:GetObject"]
+    assert statements["ReadBatchInputs"]["resources"] == ["${var.data_bucket_arn}/batch/in/*"]
+    assert "s3:DeleteObject" not in statements["WriteBatchOutputs"]["actions"]
+    assert statements["WriteBatchOutputs"]["resources"] == ["${var.data_bucket_arn}/batch/out/*"]
+
+
 def test_ci_roles_trust_only_their_workflow_file_and_refs() -> None:
     oidc_tf = MODULES / "github_oidc" / "main.tf"
     local = module_locals(oidc_tf)

@@ -15,6 +15,8 @@ locals {
   environment = merge(
     {
       FRAUD_STORAGE_URI                = "s3://${var.data_bucket_name}/fraud"
+      FRAUD_BATCH_INPUT_ROOTS          = "s3://${var.data_bucket_name}/batch/in"
+      FRAUD_BATCH_OUTPUT_ROOTS         = "s3://${var.data_bucket_name}/batch/out"
       FRAUD_AWS_REGION                 = data.aws_region.current.name
       FRAUD_EVENT_BUS                  = var.event_bus_name
       MLFLOW_TRACKING_URI              = var.mlflow_tracking_uri
@@ -169,7 +171,7 @@ data "aws_iam_policy_document" "task" {
     condition {
       test     = "StringLike"
       variable = "s3:prefix"
-      values   = ["fraud/*", "fraud"]
+      values   = ["fraud/*", "fraud", "batch/in/*", "batch/out/*"]
     }
   }
 
@@ -177,6 +179,20 @@ data "aws_iam_policy_document" "task" {
     sid       = "ReadWriteObjectStore"
     actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
     resources = ["${var.data_bucket_arn}/fraud/*"]
+  }
+
+  # Batch jobs (FRAUD_BATCH_*_ROOTS): read inputs, create outputs; never delete or overwrite either (the
+  # app writes outputs with If-None-Match: *; no DeleteObject here).
+  statement {
+    sid       = "ReadBatchInputs"
+    actions   = ["s3:GetObject"]
+    resources = ["${var.data_bucket_arn}/batch/in/*"]
+  }
+
+  statement {
+    sid       = "WriteBatchOutputs"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"]
+    resources = ["${var.data_bucket_arn}/batch/out/*"]
   }
 
   statement {
