@@ -60,6 +60,7 @@ if TYPE_CHECKING:
         ScoringTelemetry,
         TransactionSource,
     )
+    from fraud_detection.domain.ports.clients import ClientSource
     from fraud_detection.domain.ports.drift import (
         CapturedPredictions,
         DistributionTests,
@@ -67,7 +68,6 @@ if TYPE_CHECKING:
         DriftReports,
         ReferenceProfiles,
     )
-    from fraud_detection.domain.ports.clients import ClientSource
     from fraud_detection.domain.ports.feedback import FeedbackStore
     from fraud_detection.domain.ports.jobs import BatchFiles, JobQueue, JobStore
     from fraud_detection.infrastructure.events.retrain_launcher import LaunchMode

@@ -718,8 +718,10 @@ def test_batch_jobs_are_confined_to_their_roots_in_the_task_settings_and_iam() -
     settings = dict(re.findall(r'(FRAUD_\w+) = "([^"]*)"', environment))
     inputs, outputs = settings["FRAUD_BATCH_INPUT_ROOTS"], settings["FRAUD_BATCH_OUTPUT_ROOTS"]
     store = settings["FRAUD_STORAGE_URI"]
-    assert inputs.endswith("/batch/in") and outputs.endswith("/batch/out")
-    assert not inputs.startswith(store) and not outputs.startswith(store)
+    assert inputs.endswith("/batch/in")
+    assert outputs.endswith("/batch/out")
+    assert not inputs.startswith(store)
+    assert not outputs.startswith(store)
     statements = {
         body.get("sid"): body
         for path, _, body in policy_statements()

@@ -6,7 +6,8 @@ index the labelled ids by labelling time and by scoring time; their members past
 as labels arrive (the hashes themselves expire by TTL).
 """
 
-# KEYS[1]: the scored-time index (untouched: a kept first scoring never moves in it); KEYS[2..]: records. ARGV[1]: TTL seconds; then per record: id, version,
+# KEYS[1]: the scored-time index (untouched: a kept first scoring never moves in it);
+# KEYS[2..]: records. ARGV[1]: TTL seconds; then per record: id, version,
 # probability, decision, scored_at. The first scoring is kept (a re-score never replaces it); the TTL is
 # refreshed either way.
 RECORD_SCORED = """
@@ -14,7 +15,8 @@ local ttl = ARGV[1]
 for i = 2, #KEYS do
   local base = (i - 2) * 5 + 1
   if redis.call('HEXISTS', KEYS[i], 's') == 0 then
-    redis.call('HSET', KEYS[i], 'v', ARGV[base + 2], 'p', ARGV[base + 3], 'd', ARGV[base + 4], 's', ARGV[base + 5])
+    redis.call('HSET', KEYS[i], 'v', ARGV[base + 2], 'p', ARGV[base + 3], 'd', ARGV[base + 4],
+      's', ARGV[base + 5])
   end
   redis.call('EXPIRE', KEYS[i], ttl)
 end
