@@ -11,12 +11,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from fraud_detection.domain.clients import ClientDirectory, Scope
 from fraud_detection.domain.features import SCORING_INPUTS, feature_matrix
 from fraud_detection.domain.model import CHAMPION
 from fraud_detection.infrastructure.local import LocalObjectStore
 from fraud_detection.infrastructure.mlflow import MlflowModelRegistry
 from fraud_detection.infrastructure.prediction_log import read_predictions
 from fraud_detection.infrastructure.synthetic import generate_transactions
+from tests.api_clients import NAMESPACE, clients, write_clients
 from tests.e2e.serving import TOKEN, Server, copy_home, serve, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -87,6 +89,8 @@ def test_admin_needs_the_token_and_it_never_reaches_the_log(shared):
 
 def test_admin_is_disabled_when_no_token_is_configured(tmp_path, trained_home):
     cli = copy_home(trained_home, tmp_path / "home")
+    no_admins = ClientDirectory(c for c in clients().clients.values() if not c.allows(Scope.ADMIN))
+    write_clients(cli.home, no_admins)  # no client holds `admin` either
     with serve(cli, FRAUD_ADMIN_TOKEN="") as server, server.client() as client:
         assert client.post("/admin/model/reload", headers=ADMIN).status_code == 403
 
@@ -183,8 +187,9 @@ def test_sigterm_flushes_every_captured_prediction(tmp_path, trained_home, rows)
     logged = read_predictions(LocalObjectStore(cli.home / "store"))
     assert logged.skipped == ()
     assert len(logged.frame) == 37 + 250
-    assert set(logged.frame["transaction_id"]) == {f"s-{i}" for i in range(37)} | {
-        f"b-{i}" for i in range(250)
+    # Stored in the scoring client's namespace (what feedback labels are matched within).
+    assert set(logged.frame["transaction_id"]) == {f"{NAMESPACE}:s-{i}" for i in range(37)} | {
+        f"{NAMESPACE}:b-{i}" for i in range(250)
     }
     assert (logged.frame["model_version"] == 1).all()
 

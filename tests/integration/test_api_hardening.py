@@ -114,3 +114,12 @@ def test_docs_and_the_openapi_document_are_off_unless_asked_for(tmp_path):
     opened = Api(tmp_path / "open", api_docs=True)
     assert opened.client.get("/openapi.json").status_code == 200
     assert opened.client.get("/docs").status_code == 200
+
+
+def test_refusals_are_counted_under_their_protected_prefix_not_as_unmatched(api):
+    anonymous = TestClient(api.client.app)
+    assert anonymous.get("/v1/jobs/some-job").status_code == 401
+    assert anonymous.post("/v1/feedback", json={}, headers=bearer("checkout")).status_code == 403
+    metrics = api.client.get("/metrics").text
+    assert 'route="/v1/jobs",status="401"' in metrics
+    assert 'route="/v1/feedback",status="403"' in metrics

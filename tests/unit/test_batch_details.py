@@ -16,6 +16,7 @@ from fraud_detection.domain.model import CHAMPION, ModelMetadata
 from fraud_detection.domain.ports.acceleration import ModelAccelerator
 from tests.builders import transactions
 from tests.fakes import FakeBatchFiles, FakeJobQueue, FakeJobStore, FakeModel, FakeRegistry
+from tests.unit.test_batch_jobs import ROOTS
 
 STEPS_LOGGER = "fraud_detection.application.batch.steps"
 
@@ -37,16 +38,16 @@ class Jobs:
         frame["Amount"] = frame["Amount"] + 1.0  # strictly positive everywhere
         frame["transaction_id"] = [f"t{i}" for i in range(len(frame))]
         self.frame = frame
-        self.files.inputs["in.parquet"] = frame
-        self.submit = SubmitScoringJob(self.store, self.queue)
+        self.files.inputs["/in/in.parquet"] = frame
+        self.submit = SubmitScoringJob(self.store, self.queue, ROOTS)
         self.steps = JobSteps(
             self.store, self.files, JobModels(self.registry, ModelAccelerator()), chunk_rows=300
         )
         self.control = JobControl(self.store, self.queue, self.files)
 
     def job_on(self, frame, job_id: str) -> str:
-        self.files.inputs[f"{job_id}.parquet"] = frame
-        self.submit(f"{job_id}.parquet", f"{job_id}-out.parquet", job_id=job_id)
+        self.files.inputs[f"/in/{job_id}.parquet"] = frame
+        self.submit(f"/in/{job_id}.parquet", f"/out/{job_id}-out.parquet", job_id=job_id)
         return job_id
 
 
@@ -57,7 +58,7 @@ def jobs() -> Jobs:
 
 def test_the_plan_pins_the_models_name_version_threshold_and_knows_the_ids_column(jobs):
     """Every chunk is scored with what the plan pinned, and the output keeps the client's ids."""
-    jobs.submit("in.parquet", "out.parquet", job_id="plan")
+    jobs.submit("/in/in.parquet", "/out/out.parquet", job_id="plan")
     plan = jobs.steps.prepare("plan")
     assert (plan.model_name, plan.model_version, plan.threshold) == ("fake-model", 1, 0.5)
     assert plan.has_transaction_id is True
@@ -74,7 +75,7 @@ def test_an_input_without_ids_is_planned_and_written_without_them(jobs):
     job = jobs.job_on(jobs.frame.drop(columns=["transaction_id"]), "no-ids")
     assert jobs.steps.prepare(job).has_transaction_id is False
     assert run_job(jobs.steps, job) is JobState.SUCCEEDED
-    assert list(jobs.files.outputs["no-ids-out.parquet"].columns) == [
+    assert list(jobs.files.outputs["/out/no-ids-out.parquet"].columns) == [
         "row",
         "probability",
         "decision",
@@ -84,7 +85,7 @@ def test_an_input_without_ids_is_planned_and_written_without_them(jobs):
 
 def test_a_part_file_holds_row_numbers_ids_probabilities_decisions_and_the_version_in_order(jobs):
     """The part of chunk 1 starts at input row 300; model_version is stored as int32."""
-    jobs.submit("in.parquet", "out.parquet", job_id="parts")
+    jobs.submit("/in/in.parquet", "/out/out.parquet", job_id="parts")
     jobs.steps.prepare("parts")
     assert jobs.steps.score_chunk("parts", 1) == 300
     part = jobs.files.parts[("parts", 1)]
@@ -103,14 +104,14 @@ def test_a_part_file_holds_row_numbers_ids_probabilities_decisions_and_the_versi
 def test_bad_columns_fail_with_a_message_naming_the_input(jobs):
     job = jobs.job_on(jobs.frame.drop(columns=["V3"]), "cols")
     assert jobs.steps.prepare(job) is None
-    assert jobs.control.status(job).error == "cols.parquet: column 'V3': missing columns ['V3']"
+    assert jobs.control.status(job).error == "/in/cols.parquet: column 'V3': missing columns ['V3']"
 
 
 def test_an_input_with_no_rows_fails_the_job_saying_so(jobs):
     job = jobs.job_on(jobs.frame.iloc[:0], "empty")
     assert jobs.steps.prepare(job) is None
     status = jobs.control.status(job)
-    assert (status.state, status.error) == (JobState.FAILED, "empty.parquet: no rows to score")
+    assert (status.state, status.error) == (JobState.FAILED, "/in/empty.parquet: no rows to score")
     assert jobs.files.cleaned == ["empty"]
     assert jobs.store.plan(job) is None
 
@@ -137,7 +138,7 @@ def test_a_negative_amount_names_the_input_the_first_such_row_and_amount(jobs):
     assert jobs.steps.score_chunk(job, 1) == 0
     status = jobs.control.status(job)
     assert status.state is JobState.FAILED
-    assert status.error == "neg.parquet: column 'Amount' row 451: negative value"
+    assert status.error == "/in/neg.parquet: column 'Amount' row 451: negative value"
     assert jobs.steps.score_chunk(job, 2) == 0  # the job has ended: later chunks are skipped
 
 
@@ -146,7 +147,7 @@ def test_a_negative_amount_in_the_first_row_of_a_chunk(jobs):
     frame.loc[300, "Amount"] = -0.01
     job = jobs.job_on(frame, "neg0")
     assert run_job(jobs.steps, job) is JobState.FAILED
-    assert jobs.control.status(job).error == "neg0.parquet: column 'Amount' row 301: negative value"
+    assert jobs.control.status(job).error == "/in/neg0.parquet: column 'Amount' row 301: negative value"
 
 
 def test_an_amount_of_zero_is_valid(jobs):
@@ -154,11 +155,11 @@ def test_an_amount_of_zero_is_valid(jobs):
     frame.loc[[0, 999], "Amount"] = 0.0
     job = jobs.job_on(frame, "zero")
     assert run_job(jobs.steps, job) is JobState.SUCCEEDED
-    assert len(jobs.files.outputs["zero-out.parquet"]) == 1_000
+    assert len(jobs.files.outputs["/out/zero-out.parquet"]) == 1_000
 
 
 def test_a_successful_job_is_cleaned_once_and_a_repeated_commit_does_not_clean_its_output_away(jobs):
-    jobs.submit("in.parquet", "out.parquet", job_id="ok")
+    jobs.submit("/in/in.parquet", "/out/out.parquet", job_id="ok")
     assert run_job(jobs.steps, "ok") is JobState.SUCCEEDED
     assert jobs.files.cleaned == ["ok"]
     assert jobs.steps.commit("ok") is JobState.SUCCEEDED
@@ -167,7 +168,7 @@ def test_a_successful_job_is_cleaned_once_and_a_repeated_commit_does_not_clean_i
 
 def test_a_redelivered_commit_of_a_cancelled_job_cleans_up_again(jobs):
     """A chunk may have written a part after the cancel's own clean-up: the commit removes it."""
-    jobs.submit("in.parquet", "out.parquet", job_id="cx")
+    jobs.submit("/in/in.parquet", "/out/out.parquet", job_id="cx")
     jobs.steps.prepare("cx")
     jobs.control.cancel("cx")
     assert jobs.files.cleaned == ["cx"]
@@ -176,7 +177,7 @@ def test_a_redelivered_commit_of_a_cancelled_job_cleans_up_again(jobs):
 
 
 def test_a_commit_before_any_plan_cleans_and_reports_the_state(jobs):
-    jobs.submit("in.parquet", "out.parquet", job_id="early")
+    jobs.submit("/in/in.parquet", "/out/out.parquet", job_id="early")
     assert jobs.steps.commit("early") is JobState.QUEUED
     assert jobs.files.cleaned == ["early"]
     assert jobs.files.outputs == {}
@@ -184,7 +185,7 @@ def test_a_commit_before_any_plan_cleans_and_reports_the_state(jobs):
 
 def test_the_worker_logs_the_rows_written_and_the_model(jobs, caplog):
     caplog.set_level(logging.INFO, logger=STEPS_LOGGER)
-    jobs.submit("in.parquet", "out.parquet", job_id="logged")
+    jobs.submit("/in/in.parquet", "/out/out.parquet", job_id="logged")
     assert run_job(jobs.steps, "logged") is JobState.SUCCEEDED
     messages = [r.getMessage() for r in caplog.records if r.name == STEPS_LOGGER]
     assert messages == ["job logged: 1000 rows scored with fake-model v1"]
@@ -196,5 +197,5 @@ def test_a_failure_is_logged_with_the_job_and_its_error(jobs, caplog):
     jobs.steps.prepare(job)
     records = [r for r in caplog.records if r.name == STEPS_LOGGER]
     assert [(r.levelno, r.getMessage()) for r in records] == [
-        (logging.WARNING, "job quiet failed: quiet.parquet: no rows to score")
+        (logging.WARNING, "job quiet failed: /in/quiet.parquet: no rows to score")
     ]

@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from fraud_detection.domain.clients import ApiClient
 from fraud_detection.domain.clients import Scope as ClientScope
 from fraud_detection.domain.ports.clients import ClientSource
-from fraud_detection.entrypoints.api.middleware import refuse
+from fraud_detection.entrypoints.api.middleware import ROUTE_KEY, refuse
 
 CHALLENGE = ((b"www-authenticate", b"Bearer"),)
 CLIENT_KEY = "fraud.client"  # where the authenticated client sits in the ASGI scope
@@ -46,10 +46,11 @@ NO_CLIENTS = (
 bearer = HTTPBearer(auto_error=False, description="An API client's key (`fraud clients add`).")
 
 
-def required_scope(path: str) -> ClientScope | None:
+def protected_prefix(path: str) -> tuple[str, ClientScope] | None:
+    """The protected prefix `path` falls under, and the scope it needs; None for open paths."""
     for prefix, scope in PROTECTED:
         if path == prefix or path.startswith(prefix + "/"):
-            return scope
+            return prefix, scope
     return None
 
 
@@ -72,17 +73,20 @@ class Authenticate:
         self._admin_token = admin_token
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        needed = required_scope(scope["path"]) if scope["type"] == "http" else None
-        if needed is None:
+        protected = protected_prefix(scope["path"]) if scope["type"] == "http" else None
+        if protected is None:
             await self.app(scope, receive, send)
             return
+        prefix, needed = protected
         token = bearer_token(scope)
         client = self._client(token, needed) if token else None
         if client is None:
+            scope[ROUTE_KEY] = prefix  # no route ran: the metrics label the refusal by its protected prefix
             status, problem = self._unauthenticated(needed)
             await refuse(send, status, problem, CHALLENGE if status == 401 else ())
             return
         if not client.allows(needed):
+            scope[ROUTE_KEY] = prefix
             await refuse(send, 403, f"client '{client.name}' lacks the '{needed}' scope")
             return
         scope[CLIENT_KEY] = client
