@@ -67,11 +67,6 @@ def scoped_id(namespace: str, transaction_id: str) -> str:
     return f"{namespace}{NAMESPACE_SEPARATOR}{transaction_id}"
 
 
-def unscoped_id(stored: str) -> str:
-    """The client's own id back from a stored one (ids stored before namespaces are returned as they are)."""
-    return stored.split(NAMESPACE_SEPARATOR, 1)[1] if NAMESPACE_SEPARATOR in stored else stored
-
-
 def key_digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 

@@ -126,11 +126,3 @@ def require_scope(needed: ClientScope) -> Callable[..., Awaitable[None]]:
 
     dependency.__name__ = f"require_{needed}"
     return dependency
-
-
-def require_explain(request: Request) -> None:
-    client = client_of(request)
-    if not client.allows(ClientScope.EXPLAIN):
-        raise HTTPException(
-            403, f"client '{client.name}' lacks the 'explain' scope (needed for explain=true)"
-        )
