@@ -59,7 +59,7 @@ from batch_cluster import (
     task_runs,
 )
 
-from fraud_detection.container import Container, bootstrap
+from fraud_detection.composition import Container
 from fraud_detection.domain.batch_roots import BatchRoots
 from fraud_detection.domain.features import SCORING_INPUTS, feature_matrix
 from fraud_detection.domain.jobs import Chunk, JobState
@@ -153,8 +153,8 @@ def timed(call: Callable[[], Any], repeats: int) -> tuple[list[float], Any]:
 
 
 def measure_bare(container: Container, source: Path, repeats: int) -> tuple[Model, dict[str, Any]]:
-    version, threshold = container.job_models().resolve("champion")
-    loaded = container.registry().load_model(version.version)
+    version, threshold = container.batch.job_models().resolve("champion")
+    loaded = container.adapters.registry().load_model(version.version)
     if not isinstance(loaded, LightGBMFraudModel):
         raise bench.BenchmarkError(f"expected the LightGBM adapter, got {type(loaded).__name__}")
     inputs = read_inputs(source)
@@ -366,10 +366,10 @@ def run_job(
 ) -> JobRun:
     job_id = f"{label}-{uuid.uuid4().hex[:8]}"
     output = outputs / f"{job_id}.parquet"
-    store = container.job_store()
+    store = container.adapters.job_store()
     with MemoryProbe(workers) as probe:
         submitted = time.time()
-        container.submit_job()(str(source), str(output), "champion", job_id)
+        container.batch.submit_job()(str(source), str(output), "champion", job_id)
         deadline = time.monotonic() + JOB_TIMEOUT_SECONDS
         while not (status := store.status(job_id)).state.finished:
             if time.monotonic() > deadline:
@@ -533,7 +533,7 @@ def embedded_run(
         stderr = errors.read()
     if process.returncode != 0:
         raise bench.BenchmarkError(f"fraud batch submit (embedded) failed:\n{stderr[-3000:]}")
-    status = container.job_store().status(job_id)
+    status = container.adapters.job_store().status(job_id)
     if status.state is not JobState.SUCCEEDED:
         raise bench.BenchmarkError(f"embedded job ended {status.state.value}: {status.error}")
     gap = check_output(output, ROWS, model.reference)
@@ -758,7 +758,7 @@ def main() -> int:
         env = bench.clean_env(options.home) | {f"FRAUD_{key.upper()}": value for key, value in roots.items()}
         with redis_server(options.workdir / "redis") as broker:
             settings = Settings(home=options.home, broker_url=broker, **roots)
-            container = bootstrap(settings, packages=())
+            container = Container(settings)
             model, bare = measure_bare(container, inputs["1M"], options.bare_repeats)
             print(
                 f"bare, in process: LightGBM predict {median(bare['lightgbm_predict_s']):.2f} s, compiled "

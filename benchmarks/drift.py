@@ -39,7 +39,7 @@ from scipy import stats
 
 from fraud_detection.application.drift.check import CheckDrift, DriftWindowSpec
 from fraud_detection.application.drift.compare import compare
-from fraud_detection.container import bootstrap
+from fraud_detection.composition import Container
 from fraud_detection.domain.drift.policy import DriftPolicy
 from fraud_detection.domain.drift.profile import ReferenceProfile
 from fraud_detection.domain.features import SCORING_INPUTS, feature_matrix
@@ -81,12 +81,12 @@ def parse_args() -> argparse.Namespace:
 def champion(home: Path) -> tuple[FraudModel, ReferenceProfile, Settings]:
     os.environ["FRAUD_HOME"] = str(home)
     settings = Settings(home=home)
-    container = bootstrap(settings, packages=())
-    registry = container.registry()
+    container = Container(settings)
+    registry = container.adapters.registry()
     version = registry.get_by_alias(CHAMPION)
     if version is None:
         raise bench.BenchmarkError(f"{home}: no champion")
-    profile = container.reference_profiles().load(registry.model_name, version.version)
+    profile = container.adapters.reference_profiles().load(registry.model_name, version.version)
     if profile is None:
         raise bench.BenchmarkError(
             f"{version.label} has no drift profile: train it with this code (no --home)"

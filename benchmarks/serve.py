@@ -449,20 +449,20 @@ def measure_in_process(home: Path, transaction: dict[str, float], calls: int) ->
     """Single-row latency of the scoring use case as the API calls it, and of what it is built on."""
     import numpy as np
 
-    from fraud_detection.container import bootstrap
+    from fraud_detection.composition import Container
     from fraud_detection.domain.features import feature_matrix
     from fraud_detection.infrastructure.lightgbm.model import LightGBMFraudModel
     from fraud_detection.settings import Settings
 
-    container = bootstrap(Settings(home=home, model_poll_seconds=0), packages=())
-    outcome = container.champion_loader().refresh()
+    container = Container(Settings(home=home, model_poll_seconds=0))
+    outcome = container.serving.champion_loader().refresh()
     try:
-        serving = container.model_holder().require()
+        serving = container.serving.model_holder().require()
         model = serving.model
         if not isinstance(model, LightGBMFraudModel):
             raise BenchmarkError(f"expected the LightGBM adapter, got {type(model).__name__}")
         print(f"in process ({outcome.detail}), {calls:,} calls each after warm-up", flush=True)
-        score = container.score_transactions()
+        score = container.serving.score_transactions()
         inputs = np.array([[transaction[name] for name in (*V_NAMES, "Amount")]], dtype=np.float64)
         times = np.array([transaction["Time"]])
         ids = ("bench-1",)
@@ -477,7 +477,7 @@ def measure_in_process(home: Path, transaction: dict[str, float], calls: int) ->
         }
         return {name: latency_of(call, calls, warmup) for name, call in cases.items()}
     finally:
-        container.prediction_log().close()
+        container.serving.prediction_log().close()
 
 
 # Report ---------------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from fraud_detection.container import bootstrap
+from fraud_detection.composition import Container
 from fraud_detection.infrastructure.synthetic import generate_transactions
 from fraud_detection.settings import Settings
 from tests.api_clients import SERVICE, write_clients
@@ -85,7 +85,7 @@ def train_champion(home: Path) -> None:
     """A small champion in the home's SQLite registry, by the application's own pipeline (no Prefect)."""
     source = home / "train.parquet"
     generate_transactions(10_000, seed=5, fraud_rate=0.02).to_parquet(source)
-    pipeline = bootstrap(Settings(home=home, train_max_rounds=100), packages=()).training_pipeline()
+    pipeline = Container(Settings(home=home, train_max_rounds=100)).training.pipeline()
     with pipeline.session(pipeline.ingest(str(source))) as session:
         session.validate()
         session.build_features()

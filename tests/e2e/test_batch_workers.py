@@ -21,7 +21,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from fraud_detection.application.batch.control import JobControl
-from fraud_detection.container import bootstrap
+from fraud_detection.composition import Container
 from fraud_detection.domain.jobs import JobState, JobStatus
 from fraud_detection.infrastructure.batch import ParquetBatchFiles
 from fraud_detection.infrastructure.celery import CeleryJobQueue, make_celery_app
@@ -53,7 +53,7 @@ def champion_uri(tmp_path_factory: pytest.TempPathFactory) -> str:
     source = home / "train.parquet"
     write_transactions(generate_transactions(30_000, seed=5, fraud_rate=0.005), source)
     settings = Settings(home=home, train_max_rounds=300)
-    pipeline = bootstrap(settings, packages=()).training_pipeline()
+    pipeline = Container(settings).training.pipeline()
     with pipeline.session(pipeline.ingest(str(source))) as session:
         session.validate()
         session.build_features()

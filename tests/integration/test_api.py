@@ -7,7 +7,7 @@ import pytest
 from dependency_injector import providers
 from fastapi.testclient import TestClient
 
-from fraud_detection.container import bootstrap
+from fraud_detection.composition import Container
 from fraud_detection.domain.clients import ClientDirectory, Scope
 from fraud_detection.domain.model import CHAMPION, ModelMetadata
 from fraud_detection.domain.ports.acceleration import ModelAccelerator
@@ -29,12 +29,12 @@ def transaction(**changes):
 class Api:
     def __init__(self, tmp_path, champion: bool = True, directory=None, **settings):
         base = {"home": tmp_path, "admin_token": TOKEN, "model_poll_seconds": 0, "score_batch_max": 5}
-        self.container = bootstrap(Settings(**(base | settings)), packages=())
+        self.container = Container(Settings(**(base | settings)))
         self.registry, self.log = FakeRegistry(), FakePredictionLog()
-        self.container.registry.override(providers.Object(self.registry))
-        self.container.prediction_log.override(providers.Object(self.log))
-        self.container.model_cache.override(providers.Object(FakeModelCache()))
-        self.container.model_accelerator.override(providers.Object(ModelAccelerator()))
+        self.container.adapters.registry.override(providers.Object(self.registry))
+        self.container.serving.prediction_log.override(providers.Object(self.log))
+        self.container.serving.model_cache.override(providers.Object(FakeModelCache()))
+        self.container.batch.model_accelerator.override(providers.Object(ModelAccelerator()))
         if champion:
             self.promote(weight=1.0)
         write_clients(tmp_path, directory)
@@ -225,7 +225,7 @@ def test_reload_and_retrain(api):
     retrain = api.client.post("/admin/retrain", json={"reason": "drift on V14"}, headers=auth)
     assert retrain.status_code == 202
     assert retrain.json()["event"] == "RetrainRequested"
-    published = api.container.publisher().published
+    published = api.container.adapters.publisher().published
     assert published[-1].reason == "drift on V14"
 
 
@@ -270,14 +270,14 @@ def test_jobs_need_the_token_run_in_process_and_report_progress(api):
     roots = api.container.settings().batch_roots  # default: <home>/batch/in and <home>/batch/out
     source, target = f"{roots.inputs[0]}/in.parquet", f"{roots.outputs[0]}/out.parquet"
     files.inputs[source] = transactions(900).drop(columns=["Class"])
-    api.container.batch_files.override(providers.Object(files))
+    api.container.batch.batch_files.override(providers.Object(files))
     auth = SERVICE  # the jobs scope; the admin token no longer opens file I/O
     job = {"input_uri": source, "output_uri": target, "job_id": "api-job-1"}
     assert api.anonymous.post("/v1/jobs", json=job).status_code == 401
     submitted = api.client.post("/v1/jobs", json=job, headers=auth)
     assert submitted.status_code == 202
     assert submitted.headers["Location"] == "/v1/jobs/api-job-1"
-    api.container.job_queue().wait("api-job-1", timeout=30)
+    api.container.batch.job_queue().wait("api-job-1", timeout=30)
     done = api.client.get("/v1/jobs/api-job-1", headers=auth).json()
     assert (done["state"], done["rows_scored"], done["progress"], done["model_version"]) == (
         "succeeded",
@@ -292,7 +292,7 @@ def test_jobs_need_the_token_run_in_process_and_report_progress(api):
         "/v1/jobs", json=job | {"job_id": "j2", "input_uri": f"{roots.inputs[0]}/missing.csv"}, headers=auth
     )
     assert missing.status_code == 202  # accepted, then failed at once with the reason in its status
-    api.container.job_queue().wait("j2", timeout=30)
+    api.container.batch.job_queue().wait("j2", timeout=30)
     failed = api.client.get("/v1/jobs/j2", headers=auth).json()
     assert failed["state"] == "failed"
     assert "missing.csv" in failed["error"]
@@ -308,8 +308,8 @@ def test_jobs_answer_503_when_the_queue_is_down(api):
     roots = api.container.settings().batch_roots
     source, target = f"{roots.inputs[0]}/in.parquet", f"{roots.outputs[0]}/out.parquet"
     files.inputs[source] = transactions(100).drop(columns=["Class"])
-    api.container.batch_files.override(providers.Object(files))
-    api.container.job_queue.override(providers.Object(FakeJobQueue(down=True)))
+    api.container.batch.batch_files.override(providers.Object(files))
+    api.container.batch.job_queue.override(providers.Object(FakeJobQueue(down=True)))
     job = {"input_uri": source, "output_uri": target, "job_id": "down-1"}
     response = api.client.post("/v1/jobs", json=job, headers=SERVICE)
     assert response.status_code == 503

@@ -21,7 +21,7 @@ EXAMPLES = 100
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
     api = Api(tmp_path_factory.mktemp("schemathesis"), api_docs=True)
-    api.container.champion_loader().refresh()  # what the lifespan does; schemathesis' calls skip it
+    api.container.serving.champion_loader().refresh()  # what the lifespan does; schemathesis' calls skip it
     return api
 
 

@@ -17,7 +17,7 @@ from dependency_injector import providers
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 
-from fraud_detection.container import bootstrap
+from fraud_detection.composition import Container, use_container
 from fraud_detection.domain.errors import ServiceUnavailableError
 from fraud_detection.domain.jobs import JobState
 from fraud_detection.domain.model import CHAMPION, ModelMetadata
@@ -28,7 +28,7 @@ from fraud_detection.infrastructure.celery.names import PREPARE, QUEUE
 from fraud_detection.settings import Settings
 from fraud_detection.workers import tasks
 from fraud_detection.workers.app import create_worker_app
-from fraud_detection.workers.composition import build_worker_container, use_container
+from fraud_detection.workers.composition import meter_job_outcomes
 from fraud_detection.workers.metrics import QueueDepthCollector
 from fraud_detection.workers.runner import WorkerOptions, worker_argv
 from tests.api_clients import SERVICE, write_clients
@@ -74,8 +74,8 @@ class Jobs:
 
     def run(self, input_path: str, job_id: str, model: str = "champion"):
         output = str(self.folder / "batch" / "out" / f"{job_id}-out.parquet")
-        self.container.submit_job()(input_path, output, model, job_id)
-        control = self.container.job_control()
+        self.container.batch.submit_job()(input_path, output, model, job_id)
+        control = self.container.batch.job_control()
         deadline = time.monotonic() + JOB_TIMEOUT_SECONDS
         while not (status := control.status(job_id)).state.finished:
             assert time.monotonic() < deadline, (
@@ -102,8 +102,8 @@ def jobs(redis_server, tmp_path_factory):
     registry.uri_models["models:/2"] = FakeModel()
     registry.register("models:/2", "run-2", ModelMetadata("fe-1", 0.5, "d" * 64))
     registry.broken.add(2)  # loading v2 raises RuntimeError: a crash no retry can fix
-    container = build_worker_container(settings)
-    container.registry.override(providers.Object(registry))
+    container = meter_job_outcomes(Container(settings))  # as the worker process does
+    container.adapters.registry.override(providers.Object(registry))
     use_container(container)
     app = create_worker_app(settings)
     try:
@@ -266,11 +266,11 @@ def test_an_outage_that_outlasts_the_retries_fails_the_job(jobs, monkeypatch):
 def test_the_api_answers_503_and_records_nothing_when_the_broker_is_down(tmp_path):
     closed = f"redis://:hunter2-secret@127.0.0.1:{free_port()}/0"
     settings = Settings(home=tmp_path, admin_token=TOKEN, model_poll_seconds=0, broker_url=closed)
-    container = bootstrap(settings, packages=())
-    container.registry.override(providers.Object(FakeRegistry()))
-    container.prediction_log.override(providers.Object(FakePredictionLog()))
-    container.model_cache.override(providers.Object(FakeModelCache()))
-    container.model_accelerator.override(providers.Object(ModelAccelerator()))
+    container = Container(settings)
+    container.adapters.registry.override(providers.Object(FakeRegistry()))
+    container.serving.prediction_log.override(providers.Object(FakePredictionLog()))
+    container.serving.model_cache.override(providers.Object(FakeModelCache()))
+    container.batch.model_accelerator.override(providers.Object(ModelAccelerator()))
     source = tmp_path / "batch" / "in" / "in.parquet"  # under the default input root
     source.parent.mkdir(parents=True)
     transactions(50).to_parquet(source)

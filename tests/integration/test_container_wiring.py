@@ -1,13 +1,15 @@
-"""The composition root: adapters chosen from settings, and injection into the flow really happening."""
+"""The composition root: adapters chosen from settings; one container per process, rebuilt after a fork."""
 
 import importlib.util
+import os
+import sys
 from pathlib import Path
 
 import pytest
 
 import fraud_detection.flows.training as training_module
 from fraud_detection.application.pipeline import TrainingPipeline
-from fraud_detection.container import Container, bootstrap
+from fraud_detection.composition import Container, get_container, process, use_container
 from fraud_detection.infrastructure.events import EventBridgePublisher, InProcessPublisher
 from fraud_detection.infrastructure.local import LocalObjectStore
 from fraud_detection.infrastructure.s3 import S3ObjectStore
@@ -17,9 +19,9 @@ pytestmark = pytest.mark.integration
 
 
 def test_embedded_defaults_need_no_server(tmp_path):
-    container = bootstrap(Settings(home=tmp_path))
-    assert isinstance(container.object_store(), LocalObjectStore)
-    assert isinstance(container.publisher(), InProcessPublisher)
+    container = Container(Settings(home=tmp_path))
+    assert isinstance(container.adapters.object_store(), LocalObjectStore)
+    assert isinstance(container.adapters.publisher(), InProcessPublisher)
     assert container.settings().resolved_tracking_uri == f"sqlite:///{tmp_path.resolve()}/mlflow.db"
 
 
@@ -29,30 +31,52 @@ def test_settings_from_the_environment_switch_adapters(monkeypatch, tmp_path):
     monkeypatch.setenv("FRAUD_EVENT_BUS", "fraud-events")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5000")
     container = Container()
-    store = container.object_store()
+    store = container.adapters.object_store()
     assert isinstance(store, S3ObjectStore)
     assert store.uri_for("k") == "s3://bucket/prefix/k"
-    assert isinstance(container.publisher(), EventBridgePublisher)
+    assert isinstance(container.adapters.publisher(), EventBridgePublisher)
     assert container.settings().resolved_tracking_uri == "http://127.0.0.1:5000"
 
 
-def test_bootstrap_wires_the_flow_and_overrides_reach_it(tmp_path):
-    container = bootstrap(Settings(home=tmp_path))
-    pipeline, settings = training_module.new_pipeline()
-    assert isinstance(pipeline, TrainingPipeline)  # not a 'Provide' marker: injection happened
-    assert settings.home == tmp_path
-    container.unwire()
+def test_the_process_container_is_built_from_the_environment_once(monkeypatch, tmp_path):
+    monkeypatch.setenv("FRAUD_HOME", str(tmp_path))
+    use_container(None)
+    try:
+        container = get_container()
+        assert get_container() is container
+        assert container.settings().home == tmp_path
+        assert isinstance(container.training.pipeline(), TrainingPipeline)
+    finally:
+        use_container(None)
 
 
-def test_a_flow_module_loaded_from_its_file_wires_itself(monkeypatch, tmp_path):
-    """How a Prefect worker runs a deployment: it imports the entrypoint file by path, nobody bootstraps."""
+def test_a_forked_child_builds_its_own_container(tmp_path):
+    use_container(Container(Settings(home=tmp_path)))
+    try:
+        get_container().adapters.object_store()
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: its storage clients must not be the parent's
+            os.write(write, b"1" if process._container is None else b"0")
+            os._exit(0)
+        os.waitpid(pid, 0)
+        assert os.read(read, 1) == b"1"
+        assert process._container is not None
+    finally:
+        use_container(None)
+
+
+def test_a_flow_module_loaded_from_its_file_uses_the_process_container(monkeypatch, tmp_path):
+    """How a Prefect worker runs a deployment: it imports the entrypoint file by path; nothing is wired."""
     monkeypatch.setenv("FRAUD_HOME", str(tmp_path))
     spec = importlib.util.spec_from_file_location("deployed_flow", Path(training_module.__file__))
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(__import__("sys").modules, "deployed_flow", module)
+    monkeypatch.setitem(sys.modules, "deployed_flow", module)
     spec.loader.exec_module(module)
-    pipeline, settings = module.new_pipeline()
-    assert isinstance(pipeline, TrainingPipeline)
-    assert settings.home == tmp_path
+    use_container(None)
+    try:
+        assert module.get_container().settings().home == tmp_path
+    finally:
+        use_container(None)

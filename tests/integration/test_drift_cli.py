@@ -8,8 +8,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from fraud_detection.container import bootstrap
-from fraud_detection.entrypoints.cli import drift as drift_cli
+from fraud_detection.composition import Container, use_container
 from fraud_detection.entrypoints.cli.app import app
 from fraud_detection.settings import Settings
 
@@ -18,9 +17,10 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(autouse=True)
 def container(tmp_path, monkeypatch):
-    built = bootstrap(Settings(home=tmp_path), packages=())
-    monkeypatch.setattr(drift_cli, "unwired_container", lambda: built)
-    return built
+    built = Container(Settings(home=tmp_path))
+    use_container(built)
+    yield built
+    use_container(None)
 
 
 def run(*args: str):

@@ -14,6 +14,7 @@ import pytest
 from moto import mock_aws
 
 from fraud_detection.application.drift.reference import StoreReferenceProfile
+from fraud_detection.composition import use_container
 from fraud_detection.domain.features import SCORING_INPUTS
 from fraud_detection.domain.ports.prediction_log import PredictionBatch
 from fraud_detection.entrypoints import lambda_drift
@@ -92,9 +93,9 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("FRAUD_S3_ENDPOINT_URL", raising=False)
     with mock_aws():
-        lambda_drift.reset()
+        use_container(None)
         yield Aws()
-        lambda_drift.reset()
+        use_container(None)
 
 
 def test_normal_traffic_reports_no_drift_and_publishes_nothing(aws: Aws) -> None:

@@ -10,7 +10,7 @@ from dependency_injector import providers
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 
-from fraud_detection.container import bootstrap
+from fraud_detection.composition import Container
 from fraud_detection.domain.clients import ApiClient, ApiKey, ClientDirectory, Scope, key_digest
 from fraud_detection.domain.errors import ServiceUnavailableError
 from fraud_detection.domain.feedback import LabelOutcome
@@ -32,13 +32,13 @@ FRAUD_V14, LEGIT_V14 = -5.0, 5.0  # version 1 (weight 1) flags negative V14; ver
 class Service:
     def __init__(self, tmp_path, override_store: FakeFeedbackStore | None = None, directory=None, **settings):
         base = {"home": tmp_path, "admin_token": TOKEN, "model_poll_seconds": 0, "feedback_batch_max": 20}
-        self.container = bootstrap(Settings(**(base | settings)), packages=())
+        self.container = Container(Settings(**(base | settings)))
         self.registry = FakeRegistry()
-        self.container.registry.override(providers.Object(self.registry))
-        self.container.model_cache.override(providers.Object(FakeModelCache()))
-        self.container.model_accelerator.override(providers.Object(ModelAccelerator()))
+        self.container.adapters.registry.override(providers.Object(self.registry))
+        self.container.serving.model_cache.override(providers.Object(FakeModelCache()))
+        self.container.batch.model_accelerator.override(providers.Object(ModelAccelerator()))
         if override_store is not None:
-            self.container.feedback_store.override(providers.Object(override_store))
+            self.container.adapters.feedback_store.override(providers.Object(override_store))
         self.promote(weight=1.0)
         write_clients(tmp_path, directory)
         self.client = TestClient(create_app(self.container), headers=SERVICE)
@@ -57,7 +57,7 @@ class Service:
 
     def index(self) -> None:
         """What the indexer thread does within a second, now."""
-        self.container.indexed_prediction_log().flush()
+        self.container.serving.indexed_prediction_log().flush()
 
     def label(self, *labels: tuple[str, bool], **extra) -> tuple[int, dict]:
         body = {"labels": [{"transaction_id": tid, "is_fraud": is_fraud} | extra for tid, is_fraud in labels]}
@@ -109,7 +109,7 @@ def test_labels_realised_quality_and_metrics_end_to_end(service):
     # By hand. v1 decisions a b c g fraud, d e f h legit; labels fraud a b d g h:
     #   TP a b g = 3, FP c = 1, FN d h = 2, TN e f = 2 -> precision 3/4, recall 3/5.
     # v2: x flagged but legit (FP), y passed but fraud (FN) -> precision 0, recall 0.
-    stored = service.container.measure_quality()(days=1)
+    stored = service.container.feedback.measure_quality()(days=1)
     v1, v2 = stored.report.models
     assert (v1.model_version, v1.labelled, v1.precision, v1.recall) == (1, 8, 0.75, 0.6)
     assert (v2.model_version, v2.labelled, v2.precision, v2.recall) == (2, 2, 0.0, 0.0)
@@ -165,7 +165,7 @@ def test_the_label_time_is_kept(service):
     service.index()
     status, _ = service.label(("a", True), labelled_at="2026-03-04T05:06:07+01:00")
     assert status == 200
-    (record,) = service.container.feedback_store().labels()
+    (record,) = service.container.adapters.feedback_store().labels()
     assert record.labelled_at.isoformat() == "2026-03-04T04:06:07+00:00"
 
 
@@ -229,7 +229,7 @@ def test_a_rescore_by_another_client_cannot_plant_features_on_a_labelled_id(tmp_
         service.index()
         status, body = service.label(("victim-1", True))
         assert status == 200, body
-        (record,) = service.container.feedback_store().labels()
+        (record,) = service.container.adapters.feedback_store().labels()
         assert record.transaction_id == f"{NAMESPACE}:victim-1"
         assert record.scored.decision is False  # the first, legit-looking scoring, not the forged one
         # The attacker's own namespace holds its scorings; it cannot label the victim's id either.

@@ -9,9 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from typer.testing import CliRunner
 
-from fraud_detection.container import bootstrap
+from fraud_detection.composition import Container, use_container
 from fraud_detection.domain.feedback import ScoredTransaction
-from fraud_detection.entrypoints.cli import feedback as feedback_cli
 from fraud_detection.entrypoints.cli.app import app
 from fraud_detection.settings import Settings
 
@@ -21,14 +20,15 @@ NOW = datetime.now(UTC)
 
 @pytest.fixture
 def container(tmp_path, monkeypatch):
-    built = bootstrap(Settings(home=tmp_path), packages=())
-    monkeypatch.setattr(feedback_cli, "container", lambda: built)
+    built = Container(Settings(home=tmp_path))
+    use_container(built)
     hour = timedelta(hours=1)
-    built.feedback_store().record_scored([
+    built.adapters.feedback_store().record_scored([
         ScoredTransaction("a", 1, 0.9, True, NOW - hour), ScoredTransaction("b", 1, 0.2, False, NOW - hour),
         ScoredTransaction("c", 1, 0.8, True, NOW - hour), ScoredTransaction("d", 1, 0.1, False, NOW - hour),
     ])  # fmt: skip
-    return built
+    yield built
+    use_container(None)
 
 
 def run(*args: str):
@@ -42,7 +42,7 @@ def test_add_records_a_label_and_reports_duplicates(container):
     assert "(duplicate)" in run("feedback", "add", "--id", "a", "--fraud").stdout
     at = run("feedback", "add", "--id", "b", "--legit", "--at", "2026-01-02T03:04:05")
     assert at.exit_code == 0
-    labelled = {r.transaction_id: r for r in container.feedback_store().labels()}
+    labelled = {r.transaction_id: r for r in container.adapters.feedback_store().labels()}
     assert labelled["b"].labelled_at == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     assert labelled["a"].is_fraud
     assert not labelled["b"].is_fraud
@@ -68,7 +68,7 @@ def test_add_a_conflicting_label_exits_2_and_keeps_the_first(container):
     result = run("feedback", "add", "--id", "a", "--legit")
     assert result.exit_code == 2
     assert "'a' is already labelled fraud" in result.stderr
-    assert container.feedback_store().labels()[0].is_fraud is True
+    assert container.adapters.feedback_store().labels()[0].is_fraud is True
 
 
 def test_add_needs_fraud_or_legit(container):
@@ -106,7 +106,7 @@ def test_a_bad_file_records_nothing(container, tmp_path):
     result = run("feedback", "import", str(path))
     assert result.exit_code == 2
     assert f"{path}: column 'is_fraud' row 2: 'maybe' is not a label" in result.stderr
-    assert container.feedback_store().labels() == []  # the first row was not recorded either
+    assert container.adapters.feedback_store().labels() == []  # the first row was not recorded either
     header_only = tmp_path / "empty.csv"
     header_only.write_text("transaction_id,is_fraud\n")
     assert "no rows" in run("feedback", "import", str(header_only)).stderr
@@ -122,7 +122,7 @@ def test_measure_refuses_a_window_that_makes_no_sense(container):
 
 
 def test_namespace_labels_ids_the_api_scored_for_that_namespace(container, tmp_path):
-    container.feedback_store().record_scored([ScoredTransaction("acme:tx-9", 1, 0.9, True, NOW)])
+    container.adapters.feedback_store().record_scored([ScoredTransaction("acme:tx-9", 1, 0.9, True, NOW)])
     assert run("feedback", "add", "--id", "tx-9", "--fraud").exit_code == 2  # not an id of its own
     added = run("feedback", "add", "--id", "tx-9", "--fraud", "--namespace", "acme")
     assert added.exit_code == 0, added.output

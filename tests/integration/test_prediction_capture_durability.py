@@ -376,14 +376,14 @@ def test_after_sigkill_a_restart_recovers_every_row_but_the_last_journal_interva
 
 
 def test_the_container_builds_the_log_with_the_capture_settings(tmp_path: Path) -> None:
-    from fraud_detection.container import bootstrap
+    from fraud_detection.composition import Container
     from fraud_detection.settings import Settings
 
     settings = Settings(
         home=tmp_path, capture_max_pending_bytes=1_000_000, capture_spill_max_bytes=2_000_000,
         capture_journal_seconds=0.5, capture_retention_days=30,
     )  # fmt: skip
-    log = bootstrap(settings).prediction_log()
+    log = Container(settings).serving.prediction_log()
     try:
         assert isinstance(log, ParquetPredictionLog)
         assert log._max_pending_bytes == 1_000_000
@@ -401,7 +401,7 @@ def test_the_container_builds_the_log_with_the_capture_settings(tmp_path: Path) 
     defaults = Settings(home=tmp_path, storage_uri="s3://bucket/prefix")
     assert defaults.capture_max_pending_bytes == 64 * 1024 * 1024
     assert (defaults.capture_journal_seconds, defaults.capture_retention_days) == (1.0, 90.0)
-    s3_log = bootstrap(defaults).prediction_log()
+    s3_log = Container(defaults).serving.prediction_log()
     try:
         assert isinstance(s3_log, ParquetPredictionLog)
         assert s3_log._sweep is None  # S3 expires captured rows with a bucket lifecycle rule

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from fraud_detection.application.serving.model_holder import LOCAL_CACHE
-from fraud_detection.container import Container, bootstrap
+from fraud_detection.composition import Container
 from fraud_detection.domain.errors import UntrustedModelError
 from fraud_detection.domain.model import CHAMPION, MODEL_DIGEST_TAG, ModelMetadata, ModelVersion
 from fraud_detection.infrastructure.lightgbm.model import LightGBMFraudModel
@@ -45,10 +45,8 @@ def model(tiny_booster: lgb.Booster) -> LightGBMFraudModel:
 
 
 def start_service(home: Path, cache_key: str | None = None) -> Container:
-    container = bootstrap(
-        Settings(home=home, model_poll_seconds=0, model_compile=False, cache_key=cache_key), packages=()
-    )
-    container.serving_runtime().start()
+    container = Container(Settings(home=home, model_poll_seconds=0, model_compile=False, cache_key=cache_key))
+    container.serving.runtime().start()
     return container
 
 
@@ -68,13 +66,13 @@ def test_a_corrupt_registry_at_start_serves_the_verified_local_copy(
 
     container = start_service(home, cache_key)
 
-    serving = container.model_holder().require()
+    serving = container.serving.model_holder().require()
     assert (serving.source, serving.version) == (LOCAL_CACHE, version)
     assert (
         serving.model.predict_matrix(feature_rows.to_numpy()).tolist()
         == model.predict_matrix(feature_rows.to_numpy()).tolist()
     )
-    assert container.champion_loader().registry_reachable is False
+    assert container.serving.champion_loader().registry_reachable is False
 
 
 def test_a_corrupt_registry_and_no_copy_is_live_and_not_ready(tmp_path: Path) -> None:
@@ -83,7 +81,7 @@ def test_a_corrupt_registry_and_no_copy_is_live_and_not_ready(tmp_path: Path) ->
 
     container = start_service(home)
 
-    assert container.model_holder().current is None
+    assert container.serving.model_holder().current is None
 
 
 def swap_model(path: Path, other: str) -> None:
@@ -126,7 +124,7 @@ def test_a_tampered_local_copy_is_refused_and_the_service_is_not_ready(
 
     container = start_service(home)
 
-    assert container.model_holder().current is None
+    assert container.serving.model_holder().current is None
 
 
 def test_the_copy_and_the_key_file_are_private_and_a_foreign_key_reads_nothing(

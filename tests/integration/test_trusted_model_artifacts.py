@@ -26,7 +26,7 @@ from fraud_detection.domain.model import MODEL_DIGEST_TAG, ModelMetadata
 from fraud_detection.infrastructure.lightgbm.model import LightGBMFraudModel
 from fraud_detection.infrastructure.mlflow import MlflowExperimentTracker, MlflowModelRegistry
 from fraud_detection.infrastructure.mlflow.connection import InsecureTlsRefusedError
-from fraud_detection.infrastructure.mlflow.version_mapping import metadata_tags
+from fraud_detection.infrastructure.mlflow.version_tags import metadata_tags
 from tests.fixtures.mlflow_server import MlflowBackend
 
 pytestmark = pytest.mark.integration

@@ -1,17 +1,14 @@
+from pathlib import Path
+
 import pandas as pd
 import pytest
+from dependency_injector import providers
 
-from fraud_detection.application.drift.reference import StoreReferenceProfile
-from fraud_detection.application.evaluate import EvaluateModel, RenderEvaluationPlots
-from fraud_detection.application.ingest import IngestDataset
-from fraud_detection.application.pipeline import PipelineSteps, TrainingPipeline
-from fraud_detection.application.progress import PipelineObserver, StageClock
-from fraud_detection.application.promote import PromoteChallenger
-from fraud_detection.application.train import TrainModel
-from fraud_detection.application.validate import ValidateDataset
-from fraud_detection.domain.folds import FoldPolicy
-from fraud_detection.domain.promotion import PromotionPolicy
-from fraud_detection.domain.training import TrainingParams
+from fraud_detection.application.pipeline import TrainingPipeline
+from fraud_detection.application.pipeline_stages import run_stages
+from fraud_detection.application.progress import PipelineObserver
+from fraud_detection.composition import Container
+from fraud_detection.settings import Settings
 from tests.builders import transactions
 from tests.drift_fakes import FakeReferenceProfiles
 from tests.fakes import (
@@ -42,7 +39,7 @@ class RecordingObserver(PipelineObserver):
 
 
 class World:
-    """Every port faked, and the use cases wired over them as the container would."""
+    """Every port faked, overriding the real container's adapters: use cases wired as in production."""
 
     def __init__(self) -> None:
         self.frame = transactions(4_000, fraud_rate=0.03)
@@ -59,39 +56,30 @@ class World:
         self.publisher = FakePublisher()
         self.profiles = FakeReferenceProfiles()
         self.observer = RecordingObserver()
-        self.evaluate = EvaluateModel(review_cost=5.0, top_k=20)
-        self.promote = PromoteChallenger(
-            self.registry, PromotionPolicy(), self.evaluate, self.publisher, self.datasets
-        )
+        self.container = Container(Settings(home=Path("/nonexistent/unit-tests"), review_cost=5.0, top_k=20))
+        for provider, fake in (
+            (self.container.adapters.transaction_source, self.source),
+            (self.container.adapters.datasets, self.datasets),
+            (self.container.adapters.object_store, self.store),
+            (self.container.adapters.tracker, self.tracker),
+            (self.container.adapters.registry, self.registry),
+            (self.container.adapters.publisher, self.publisher),
+            (self.container.adapters.reference_profiles, self.profiles),
+            (self.container.training.validator, self.validator),
+            (self.container.training.trainer, self.trainer),
+            (self.container.training.plotter, FakePlotter()),
+            (self.container.observer, self.observer),
+        ):
+            provider.override(providers.Object(fake))
 
     def pipeline(self) -> TrainingPipeline:
-        steps = PipelineSteps(
-            ingest=IngestDataset(self.source, self.datasets),
-            datasets=self.datasets,
-            validate=ValidateDataset(self.validator, self.store),
-            train=TrainModel(self.trainer, TrainingParams(), review_cost=5.0),
-            evaluate=self.evaluate,
-            plots=RenderEvaluationPlots(FakePlotter()),
-            tracker=self.tracker,
-            registry=self.registry,
-            promote=self.promote,
-            publisher=self.publisher,
-            fold_policy=FoldPolicy(),
-            reference_profile=StoreReferenceProfile(self.profiles),
-        )
-        return TrainingPipeline(steps, StageClock(self.observer))
+        return self.container.training.pipeline()
 
     def run_pipeline(self, source: str = "good.csv"):
         pipeline = self.pipeline()
         dataset = pipeline.ingest(source)
         with pipeline.session(dataset) as session:
-            session.validate()
-            session.build_features()
-            session.train()
-            session.evaluate()
-            session.register()
-            session.promote()
-        return session.summary
+            return run_stages(session)
 
 
 @pytest.fixture

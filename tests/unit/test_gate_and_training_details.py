@@ -11,8 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from fraud_detection.application.champion import set_champion
 from fraud_detection.application.evaluate import EvaluateModel
-from fraud_detection.application.promote import ChallengerEvidence, PromoteChallenger, set_champion
+from fraud_detection.application.promote import ChallengerEvidence, PromoteChallenger
 from fraud_detection.application.retraining import BuildRetrainingSet, RetrainingSet
 from fraud_detection.application.train import FoldedData, TrainModel, imbalance_strategies, labelled
 from fraud_detection.domain.errors import ModelNotFoundError, UntrustedModelError

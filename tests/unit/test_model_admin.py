@@ -12,7 +12,7 @@ def admin():
     registry = FakeRegistry()
     for _ in range(3):
         registry.register("models:/x", "run", ModelMetadata("fe-1", 0.5, "d"))
-    return ModelAdministration(registry, FakePublisher()), registry
+    return ModelAdministration(registry, lambda: registry, FakePublisher()), registry
 
 
 def test_promote_by_hand_then_roll_back_walks_history(admin):

@@ -2,21 +2,34 @@
 
 from __future__ import annotations
 
-from fraud_detection.application.promote import PREVIOUS_CHAMPION_TAG, set_champion
+from collections.abc import Callable
+from functools import cached_property
+
+from fraud_detection.application.champion import PREVIOUS_CHAMPION_TAG, set_champion
 from fraud_detection.domain.errors import ModelNotFoundError
 from fraud_detection.domain.events import ModelPromoted
 from fraud_detection.domain.model import CHAMPION, ModelVersion
 from fraud_detection.domain.ports.events import EventPublisher
-from fraud_detection.domain.ports.registry import ModelRegistry
+from fraud_detection.domain.ports.registry import ModelCatalog, ModelRegistry
 
 
 class ModelAdministration:
-    def __init__(self, registry: ModelRegistry, publisher: EventPublisher) -> None:
-        self._registry = registry
+    """`registry` is built on first use: listing reads the catalog alone, and a registry client costs
+    seconds of start-up (MLflow's import) that `fraud model list` should not pay."""
+
+    def __init__(
+        self, catalog: ModelCatalog, registry: Callable[[], ModelRegistry], publisher: EventPublisher
+    ) -> None:
+        self._catalog = catalog
+        self._registry_of = registry
         self._publisher = publisher
 
+    @cached_property
+    def _registry(self) -> ModelRegistry:
+        return self._registry_of()
+
     def list_versions(self) -> list[ModelVersion]:
-        return self._registry.list_versions()
+        return self._catalog.list_versions()
 
     def promote(self, version: int, reason: str = "promoted by an operator") -> ModelVersion:
         self._registry.get(version)  # raises ModelNotFoundError for an unknown version

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
-from typing import Any, TypeVar
+from dataclasses import asdict, dataclass
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -18,6 +18,7 @@ import pandas as pd
 from fraud_detection.application.drift.reference import StoreReferenceProfile
 from fraud_detection.application.evaluate import EvaluateModel, Evaluation, RenderEvaluationPlots
 from fraud_detection.application.ingest import IngestDataset
+from fraud_detection.application.pipeline_summary import PipelineSummary
 from fraud_detection.application.progress import StageClock
 from fraud_detection.application.promote import GATE_BLOCKS, ChallengerEvidence, PromoteChallenger
 from fraud_detection.application.train import FoldedData, TrainingResult, TrainModel
@@ -55,44 +56,6 @@ class PipelineSteps:
     publisher: EventPublisher
     fold_policy: FoldPolicy
     reference_profile: StoreReferenceProfile
-
-
-@dataclass
-class PipelineSummary:
-    dataset: DatasetRef
-    validation: ValidationResult | None = None
-    folds: dict[str, int] = field(default_factory=dict)
-    training: TrainingResult | None = None
-    evaluation: Evaluation | None = None
-    version: ModelVersion | None = None
-    decision: PromotionDecision | None = None
-    run_id: str = ""
-    run_location: str = ""
-    stage_seconds: dict[str, float] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        training, evaluation = self.training, self.evaluation
-        return {
-            "dataset": self.dataset.to_dict(),
-            "validation": self.validation.report.to_dict()["statistics"] | {
-                "success": self.validation.report.success, "report": self.validation.html_uri
-            } if self.validation else None,
-            "folds": self.folds,
-            "training": {
-                "imbalance_strategy": training.chosen.strategy,
-                "candidates": [vars(c) for c in training.candidates],
-                "rounds": training.chosen.rounds,
-                "refit_rounds": training.refit_rounds,
-                "refit_rows": self.folds.get("rows"),
-                "threshold": training.threshold.threshold,
-                "threshold_rule": training.threshold.rule,
-            } if training else None,
-            "out_of_time_metrics": evaluation.metrics.as_dict() if evaluation else None,
-            "model": {"name": self.version.name, "version": self.version.version} if self.version else None,
-            "promotion": self.decision.as_dict() if self.decision else None,
-            "mlflow_run": {"id": self.run_id, "location": self.run_location},
-            "stage_seconds": self.stage_seconds,
-        }  # fmt: skip
 
 
 class TrainingPipeline:

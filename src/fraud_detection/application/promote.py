@@ -15,10 +15,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+from fraud_detection.application.champion import set_champion
 from fraud_detection.application.evaluate import EvaluateModel
 from fraud_detection.domain.dataset import DatasetId
 from fraud_detection.domain.errors import DatasetNotFoundError, UntrustedModelError
-from fraud_detection.domain.events import ModelPromoted
 from fraud_detection.domain.features import FEATURE_VERSION
 from fraud_detection.domain.model import CHALLENGER, CHAMPION, ModelVersion
 from fraud_detection.domain.ports.datasets import DatasetStore
@@ -27,7 +27,6 @@ from fraud_detection.domain.ports.registry import ModelRegistry
 from fraud_detection.domain.promotion import PromotionDecision, PromotionPolicy, rows_not_in
 from fraud_detection.domain.training import LabelledData
 
-PREVIOUS_CHAMPION_TAG = "previous_champion"
 # Blocks of the rows new to the champion that the challenger scores one by one, each with a model fit on
 # every row before it (see ChallengerEvidence.rescore): 4 keeps a retrain's extra fits to seconds.
 GATE_BLOCKS = 4
@@ -136,14 +135,3 @@ class PromoteChallenger:
             decision.promote, decision.reason, metric, decision.challenger_score, decision.champion_score,
             rows, frauds,
         )  # fmt: skip
-
-
-def set_champion(registry: ModelRegistry, publisher: EventPublisher, version: int, reason: str) -> int | None:
-    """Move the champion alias, remembering the one it replaces so an operator can roll back."""
-    previous = registry.get_by_alias(CHAMPION)
-    previous_version = previous.version if previous and previous.version != version else None
-    if previous_version is not None:
-        registry.set_tag(version, PREVIOUS_CHAMPION_TAG, str(previous_version))
-    registry.set_alias(CHAMPION, version)
-    publisher.publish(ModelPromoted(registry.model_name, version, previous_version, reason))
-    return previous_version

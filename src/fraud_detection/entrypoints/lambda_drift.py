@@ -19,12 +19,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from fraud_detection.application.drift.check import DriftWindowSpec
-from fraud_detection.container import Container
+from fraud_detection.composition import get_container
 
 logger = logging.getLogger(__name__)
 logging.getLogger().setLevel(logging.INFO)  # Lambda's root handler drops INFO by default
-
-_container: Container | None = None  # reused across warm invocations
 
 
 class DriftCheckRequest(BaseModel):
@@ -42,10 +40,10 @@ def handler(event: dict[str, Any] | None, context: object = None) -> dict[str, A
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
         logger.error("drift check refused: %s", problems)
         return {"status": "error", "error": f"invalid event: {problems}"}
-    container = _shared_container()
+    container = get_container()  # reused across warm invocations
     hours = request.hours or container.settings().drift_window_hours
     spec = DriftWindowSpec.last_hours(hours, last_rows=request.last_rows)
-    outcome = container.check_drift()(spec, publish=request.publish)  # outages raise: Lambda retries
+    outcome = container.drift.check()(spec, publish=request.publish)  # outages raise: Lambda retries
     report = outcome.report
     return {
         "status": report.status,
@@ -67,16 +65,3 @@ def _window_fields(event: dict[str, Any]) -> dict[str, Any]:
         detail = event.get("detail") or {}
         return detail if isinstance(detail, dict) else {"detail": detail}
     return event
-
-
-def _shared_container() -> Container:
-    global _container
-    if _container is None:
-        _container = Container()  # settings from the environment; nothing to wire
-    return _container
-
-
-def reset() -> None:
-    """Forget the cached container (tests change the environment between invocations)."""
-    global _container
-    _container = None

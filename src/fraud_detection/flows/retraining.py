@@ -8,51 +8,21 @@ and the API's poller serves a new champion by itself.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 
-from dependency_injector.wiring import Provide, inject
-from prefect import flow, task
-from prefect.cache_policies import NO_CACHE
+from prefect import flow
 
-from fraud_detection.application.pipeline import PipelineSummary
+from fraud_detection.application.pipeline_summary import PipelineSummary
 from fraud_detection.application.retraining import BuildRetrainingSet, RetrainingSet
-from fraud_detection.container import Container
-from fraud_detection.flows.training import (
-    build_features,
-    evaluate,
-    new_pipeline,
-    promote,
-    register,
-    retry_unless_bad_input,
-    train,
-    validate,
-)
-from fraud_detection.flows.wiring import injected
+from fraud_detection.composition import get_container
+from fraud_detection.flows.tasks import io_task, run_stage_tasks
 
 logger = logging.getLogger(__name__)
 
 
-@task(
-    name="build-retraining-set",
-    cache_policy=NO_CACHE,
-    retries=2,
-    retry_delay_seconds=2,
-    retry_condition_fn=retry_unless_bad_input,
-)
+@io_task("build-retraining-set")
 def build_set(build: BuildRetrainingSet) -> RetrainingSet:
     return build()
-
-
-@inject
-def _provided(
-    make: Callable[[], BuildRetrainingSet] = Provide[Container.build_retraining_set.provider],
-) -> Callable[[], BuildRetrainingSet]:
-    return make
-
-
-def new_builder() -> BuildRetrainingSet:
-    return injected(_provided, __name__)()
 
 
 @dataclass(frozen=True)
@@ -66,16 +36,10 @@ class RetrainOutcome:
 def retrain(reason: str = "requested", force_promotion: bool = False) -> RetrainOutcome:
     """Retrain on the champion's data plus labelled captured rows; the gate decides."""
     logger.info("retrain: %s", reason)
-    built = build_set(new_builder())
+    training = get_container().training
+    built = build_set(training.build_retraining_set())
     if built.dataset is None:
         logger.info("retrain skipped: %s", built.detail)
         return RetrainOutcome(reason, built, None)
-    pipeline, _ = new_pipeline()
-    with pipeline.session(built.dataset) as session:
-        validate(session)
-        build_features(session)
-        train(session)
-        evaluate(session)
-        register(session)
-        promote(session, force_promotion)
-    return RetrainOutcome(reason, built, session.summary)
+    with training.pipeline().session(built.dataset) as session:
+        return RetrainOutcome(reason, built, run_stage_tasks(session, force_promotion))

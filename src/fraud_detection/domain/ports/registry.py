@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING
 
 from fraud_detection.domain.model import ModelMetadata, ModelVersion
-from fraud_detection.domain.ports.modelling import FraudModel
+
+if TYPE_CHECKING:
+    from fraud_detection.domain.ports.modelling import FraudModel
 
 
-class ModelRegistry(ABC):
-    """One registered model name per registry instance (configured in the adapter)."""
+class ModelCatalog(ABC):
+    """The registered versions, read only: what an operator's listing needs, without a registry client."""
 
     @property
     @abstractmethod
     def model_name(self) -> str: ...
+
+    @abstractmethod
+    def list_versions(self) -> list[ModelVersion]:
+        """Newest first; empty when nothing is registered yet."""
+
+
+class ModelRegistry(ModelCatalog):
+    """One registered model name per registry instance (configured in the adapter)."""
 
     @abstractmethod
     def register(self, model_uri: str, run_id: str, metadata: ModelMetadata) -> ModelVersion: ...
@@ -34,10 +45,6 @@ class ModelRegistry(ABC):
 
     @abstractmethod
     def set_tag(self, version: int, key: str, value: str) -> None: ...
-
-    @abstractmethod
-    def list_versions(self) -> list[ModelVersion]:
-        """Newest first; empty when nothing is registered yet."""
 
     @abstractmethod
     def load_model(self, version: int) -> FraudModel: ...

@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from fraud_detection import __version__
 from fraud_detection.application.feedback import QUALITY_LATEST_KEY
-from fraud_detection.container import Container
+from fraud_detection.composition import Container, get_container
 from fraud_detection.entrypoints.api import errors
 from fraud_detection.entrypoints.api.middleware import BodySizeLimit, RequestMetrics
 from fraud_detection.entrypoints.api.routes import admin, feedback, health, jobs, model, scoring
@@ -38,8 +38,9 @@ def show_application_logs() -> None:
 def report_metrics(container: Container) -> CollectorRegistry:
     """Gauges read from stored reports at scrape time (see routes/health.py `metrics`)."""
     registry = CollectorRegistry(auto_describe=True)
-    registry.register(DriftCollector(CachedLatest(container.drift_reports())))
-    registry.register(QualityCollector(LatestQualityReport(container.object_store(), QUALITY_LATEST_KEY)))
+    registry.register(DriftCollector(CachedLatest(container.adapters.drift_reports())))
+    quality = LatestQualityReport(container.adapters.object_store(), QUALITY_LATEST_KEY)
+    registry.register(QualityCollector(quality))
     return registry
 
 
@@ -48,17 +49,17 @@ def admin_token(settings: Settings) -> str | None:
 
 
 def create_app(container: Container | None = None) -> FastAPI:
-    """Build the app around `container` (default: one built from the environment and wired here)."""
+    """Build the app around `container` (default: this process's, built from the environment)."""
     show_application_logs()
-    container = container or Container()  # settings from the environment
+    container = container or get_container()
     settings = container.settings()
-    container.api_clients()  # a malformed clients file or secret stops the start here, with its reason
+    container.serving.api_clients()  # a malformed clients file or secret stops the start here, saying why
     # A retrain the API triggers locally (no event bus) runs detached: a request must not wait for training.
-    container.retrain_launch.override(providers.Object("detach"))
+    container.adapters.retrain_launch.override(providers.Object("detach"))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = container.serving_runtime()
+        runtime = container.serving.runtime()
         runtime.start()  # loads the champion (or the local copy); the app starts even without one
         # Everything imported and loaded so far lives as long as the process: move it out of the cyclic
         # GC's sight. Otherwise each full collection walks ~350k such objects, a ~180 ms stall under load
@@ -82,7 +83,7 @@ def create_app(container: Container | None = None) -> FastAPI:
         openapi_url="/openapi.json" if docs else None,
     )
     app.state.container = container
-    app.state.score_transactions = container.score_transactions()  # the hot path skips per-request DI
+    app.state.score_transactions = container.serving.score_transactions()  # the hot path skips per-request DI
     app.state.report_metrics = report_metrics(container)
     scoring_router = scoring.build_router(settings.score_batch_max)
     feedback_router = feedback.build_router(settings.feedback_batch_max)
@@ -98,6 +99,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.add_middleware(
         BodySizeLimit, max_bytes=settings.max_body_bytes, body_seconds=settings.api_body_seconds
     )
-    app.add_middleware(Authenticate, clients=container.api_clients, admin_token=lambda: admin_token(settings))
+    clients = container.serving.api_clients
+    app.add_middleware(Authenticate, clients=clients, admin_token=lambda: admin_token(settings))
     app.add_middleware(RequestMetrics)
     return app

@@ -6,14 +6,15 @@ import json
 import os
 import time
 from dataclasses import asdict
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from fraud_detection.domain.jobs import JobState, JobStatus
 from fraud_detection.entrypoints.cli.context import console, container, stdout
 from fraud_detection.entrypoints.cli.errors import BAD_INPUT, fail, handles_user_errors
+
+if TYPE_CHECKING:
+    from fraud_detection.domain.jobs import JobStatus
 
 app = typer.Typer(help="Batch scoring jobs.", no_args_is_help=True)
 POLL_SECONDS = 0.5
@@ -42,7 +43,7 @@ def submit(
     Paths are resolved here (against this folder, symlinks followed) and must then sit under the roots;
     the output must not exist yet."""
     c = container()
-    status = c.submit_job()(_resolved(input_uri), _resolved(output_uri), model, job_id)
+    status = c.batch.submit_job()(_resolved(input_uri), _resolved(output_uri), model, job_id)
     stdout.print(status.job_id)
     embedded = not c.settings().broker_url
     if embedded:
@@ -58,7 +59,7 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """State, progress, model version, output and error of a job."""
-    current = container().job_control().status(job_id)
+    current = container().batch.job_control().status(job_id)
     if as_json:
         print(json.dumps(asdict(current), default=str, indent=2))
         return
@@ -69,7 +70,7 @@ def status(
 @handles_user_errors
 def cancel(job_id: Annotated[str, typer.Argument(metavar="JOB")]) -> None:
     """Cancel a job: no output is written; chunks already running finish and are discarded."""
-    _describe(container().job_control().cancel(job_id))
+    _describe(container().batch.job_control().cancel(job_id))
 
 
 def _resolved(uri: str) -> str:
@@ -81,7 +82,11 @@ def _resolved(uri: str) -> str:
 
 
 def _follow(job_id: str) -> None:
-    control = container().job_control()
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from fraud_detection.domain.jobs import JobState
+
+    control = container().batch.job_control()
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed:,} rows"))
     with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as progress:
         task = progress.add_task(f"job {job_id}", total=None)
@@ -98,6 +103,8 @@ def _follow(job_id: str) -> None:
 
 
 def _describe(current: JobStatus) -> None:
+    from fraud_detection.domain.jobs import JobState
+
     total = f"{current.rows_total:,}" if current.rows_total is not None else "?"
     model = f"v{current.model_version}" if current.model_version else current.request.model
     stdout.print(

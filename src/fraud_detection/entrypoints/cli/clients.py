@@ -11,7 +11,7 @@ import json
 import secrets
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -26,9 +26,11 @@ from fraud_detection.domain.clients import (
     parse_clients,
 )
 from fraud_detection.domain.errors import InvalidDataError
-from fraud_detection.entrypoints.cli.context import stdout
+from fraud_detection.entrypoints.cli.context import print_table
 from fraud_detection.entrypoints.cli.errors import fail, handles_user_errors
-from fraud_detection.settings import Settings
+
+if TYPE_CHECKING:
+    from fraud_detection.settings import Settings
 
 app = typer.Typer(help="API clients: scopes, keys, rotation (FRAUD_API_CLIENTS_FILE).", no_args_is_help=True)
 
@@ -42,8 +44,14 @@ def new_key() -> tuple[ApiKey, str]:
     return ApiKey(secrets.token_hex(4), key_digest(key)), key
 
 
+def _settings() -> Settings:
+    from fraud_detection.settings import Settings  # pydantic-settings: paid only by commands that run
+
+    return Settings()
+
+
 def clients_file() -> Path:
-    settings = Settings()
+    settings = _settings()
     if settings.api_clients_secret:
         raise fail(
             "FRAUD_API_CLIENTS_SECRET is set: the clients live in that secret. Run with --print and store "
@@ -95,7 +103,7 @@ def add(
     """Add a client with its first key (printed once)."""
     if not NAME.match(name):
         raise InvalidDataError("NAME", f"'{name}' is not a client name ({NAME.pattern})")
-    path = clients_file() if not print_only else Settings().resolved_api_clients_file
+    path = clients_file() if not print_only else _settings().resolved_api_clients_file
     directory = load(path)
     if name in directory.clients:
         raise fail(f"client '{name}' exists; use `fraud clients rotate {name}` for a new key")
@@ -111,7 +119,7 @@ def add(
 @handles_user_errors
 def rotate(name: ClientName, print_only: PrintOnly = False) -> None:
     """Give a client a new key; its old keys keep working until `fraud clients revoke`."""
-    path = clients_file() if not print_only else Settings().resolved_api_clients_file
+    path = clients_file() if not print_only else _settings().resolved_api_clients_file
     directory = load(path)
     client = _existing(directory, name)
     key, text = new_key()
@@ -132,7 +140,7 @@ def revoke(
     print_only: PrintOnly = False,
 ) -> None:
     """Remove one key of a client (the API refuses it within a second)."""
-    path = clients_file() if not print_only else Settings().resolved_api_clients_file
+    path = clients_file() if not print_only else _settings().resolved_api_clients_file
     directory = load(path)
     client = _existing(directory, name)
     kept = tuple(key for key in client.keys if key.key_id != key_id)
@@ -153,7 +161,7 @@ def revoke(
 @handles_user_errors
 def remove(name: ClientName, print_only: PrintOnly = False) -> None:
     """Remove a client and all its keys."""
-    path = clients_file() if not print_only else Settings().resolved_api_clients_file
+    path = clients_file() if not print_only else _settings().resolved_api_clients_file
     directory = load(path)
     _existing(directory, name)
     save(path, ClientDirectory([c for c in directory.clients.values() if c.name != name]), print_only)
@@ -174,7 +182,7 @@ def list_clients(
     for client in sorted(directory.clients.values(), key=lambda c: c.name):
         scopes = ", ".join(sorted(s.value for s in client.scopes))
         table.add_row(client.name, client.namespace, scopes, ", ".join(k.key_id for k in client.keys))
-    stdout.print(table)
+    print_table(table)
 
 
 def _existing(directory: ClientDirectory, name: str) -> ApiClient:

@@ -6,16 +6,18 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import typer
-from pydantic import AliasChoices
 from rich.table import Table
 
-from fraud_detection.entrypoints.cli.context import stdout
+from fraud_detection.entrypoints.cli.context import print_table
 from fraud_detection.entrypoints.cli.errors import handles_user_errors
-from fraud_detection.settings import Settings
 
 
 def variables() -> list[tuple[str, str, str]]:
     """(environment variable, default, description) per setting, in declaration order."""
+    from pydantic import AliasChoices
+
+    from fraud_detection.settings import Settings
+
     rows = []
     for name, field in Settings.model_fields.items():
         alias = field.validation_alias
@@ -50,6 +52,8 @@ def show(
     markdown: Annotated[bool, typer.Option(help="Print the README's Markdown table instead.")] = False,
 ) -> None:
     """Show the configuration reference (and the values in effect)."""
+    from fraud_detection.settings import Settings
+
     current = Settings().model_dump()
     if markdown:
         print("| variable | default | meaning |\n|---|---|---|")
@@ -59,4 +63,4 @@ def show(
     table = Table("variable", "value", "meaning")
     for (env, _, description), value in zip(variables(), current.values(), strict=True):
         table.add_row(env, shown(value), description)
-    stdout.print(table)
+    print_table(table)

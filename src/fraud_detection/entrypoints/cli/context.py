@@ -1,24 +1,35 @@
-"""The container for a CLI command, built once per process from the environment."""
+"""The consoles, and the process's container for a CLI command.
+
+The container is imported when a command first asks for it: building it imports the use cases (pandas,
+numpy), which `fraud --help` and the commands that do not need them should not pay.
+"""
 
 from __future__ import annotations
 
-from functools import cache
+from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.table import Table
 
-from fraud_detection.container import Container, bootstrap
+if TYPE_CHECKING:
+    from fraud_detection.composition import Container
 
 console = Console(stderr=True)
 stdout = Console()
 
 
-@cache
 def container() -> Container:
-    return bootstrap()
+    from fraud_detection.composition import get_container
+
+    return get_container()
 
 
-@cache
-def unwired_container() -> Container:
-    """For commands that run no flow: nothing is wired, because wiring imports every module of the wired
-    packages, Prefect among them (about 2.5 s of a `fraud drift check` that needs well under 1 s)."""
-    return bootstrap(packages=())
+def print_table(table: Table) -> None:
+    """Rich's box on a terminal; piped, plain tab-separated lines with every cell whole, so
+    `fraud model list | grep champion` and `cut -f` work whatever the width."""
+    if stdout.is_terminal:
+        stdout.print(table)
+        return
+    print("\t".join(str(column.header) for column in table.columns))
+    for row in zip(*(list(column.cells) for column in table.columns), strict=True):
+        print("\t".join(str(cell) for cell in row))

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from fraud_detection.entrypoints.cli.context import console, container, stdout
+from fraud_detection.entrypoints.cli.context import console, container, print_table, stdout
 from fraud_detection.entrypoints.cli.errors import fail, handles_user_errors
 
 app = typer.Typer(help="Generate, ingest and list datasets.", no_args_is_help=True)
@@ -75,7 +75,7 @@ def ingest(
 ) -> None:
     """Read a raw creditcard CSV (plain or gzip) or Parquet and store it content-addressed as Parquet."""
     with console.status(f"ingesting {source}..."):
-        ref = container().ingest()(source)
+        ref = container().training.ingest()(source)
     console.print(f"dataset {ref.id.value}\n  {ref.rows:,} rows, {ref.frauds:,} frauds -> {ref.uri}")
     stdout.print(ref.id.value)
 
@@ -85,6 +85,6 @@ def ingest(
 def list_datasets() -> None:
     """Stored datasets, newest first."""
     table = Table("id", "rows", "frauds", "created", "source")
-    for ref in container().datasets().list():
+    for ref in container().adapters.datasets().list():
         table.add_row(ref.id.short, f"{ref.rows:,}", f"{ref.frauds:,}", ref.created_at[:19], ref.source)
-    stdout.print(table)
+    print_table(table)

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from fraud_detection.application.drift.check import DriftWindowSpec
-from fraud_detection.domain.drift.report import DriftReport
-from fraud_detection.entrypoints.cli.context import console, stdout, unwired_container
+from fraud_detection.entrypoints.cli.context import console, container, print_table, stdout
 from fraud_detection.entrypoints.cli.errors import fail, handles_user_errors
+
+if TYPE_CHECKING:
+    from fraud_detection.domain.drift.report import DriftReport
 
 app = typer.Typer(help="Check captured predictions for drift; show the latest report.", no_args_is_help=True)
 
@@ -52,7 +53,9 @@ def check(
     DriftDetected. Input drift alone is reported, never published."""
     if hours is not None and since is not None:
         raise fail("give --hours or --since, not both")
-    ioc = unwired_container()
+    from fraud_detection.application.drift.check import DriftWindowSpec
+
+    ioc = container()
     try:
         if since is not None:
             spec = DriftWindowSpec(_utc(since), _utc(until), last_rows)
@@ -62,7 +65,7 @@ def check(
             )
     except ValueError as error:
         raise fail(str(error)) from None
-    outcome = ioc.check_drift()(spec, publish=publish, chart=chart)
+    outcome = ioc.drift.check()(spec, publish=publish, chart=chart)
     if as_json:
         print(json.dumps(outcome.report.to_dict(), indent=2))
     else:
@@ -76,7 +79,7 @@ def check(
 @handles_user_errors
 def show(as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False) -> None:
     """The latest stored drift report."""
-    report = unwired_container().drift_reports().latest()
+    report = container().adapters.drift_reports().latest()
     if report is None:
         raise fail("no drift report yet; run `fraud drift check`")
     if as_json:
@@ -118,7 +121,7 @@ def _print(report: DriftReport) -> None:
             column.name, f"{column.psi:.4f}", f"{column.ks_statistic:.4f}", f"{column.p_value:.2g}",
             "yes" if column.drifted else "",
         )  # fmt: skip
-    stdout.print(table)
+    print_table(table)
 
 
 def _figure(value: float | None) -> str:

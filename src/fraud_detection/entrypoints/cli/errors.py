@@ -9,7 +9,6 @@ from functools import wraps
 from typing import ParamSpec, TypeVar
 
 import typer
-from pydantic import ValidationError
 
 from fraud_detection.domain.errors import FraudDetectionError, ServiceUnavailableError
 
@@ -33,12 +32,18 @@ def user_errors() -> Iterator[None]:
         raise fail(f"{error} (a service is down or unreachable; try again)", UNAVAILABLE) from None
     except FraudDetectionError as error:
         raise fail(str(error)) from None
-    except ValidationError as error:  # a setting from the environment has the wrong form
-        problems = "; ".join(f"{_variable(e['loc'])}: {e['msg']}" for e in error.errors())
-        raise fail(f"invalid configuration: {problems}") from None
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
+    except Exception as error:
+        # Looked up, not imported: pydantic costs ~0.2 s of every command's start, and its errors can only
+        # come from a process that has imported it already.
+        pydantic = sys.modules.get("pydantic")
+        if pydantic is None or not isinstance(error, pydantic.ValidationError):
+            raise
+        # a setting from the environment has the wrong form
+        problems = "; ".join(f"{_variable(e['loc'])}: {e['msg']}" for e in error.errors())
+        raise fail(f"invalid configuration: {problems}") from None
 
 
 def _variable(location: tuple[int | str, ...]) -> str:

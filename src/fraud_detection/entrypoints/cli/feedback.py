@@ -10,17 +10,19 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from fraud_detection.application.feedback import StoredQualityReport
 from fraud_detection.domain.clients import NAME, scoped_id
 from fraud_detection.domain.errors import DataSourceError, InvalidDataError
 from fraud_detection.domain.feedback import TRANSACTION_ID, LabelInput, LabelOutcome, LabelResult, label_name
-from fraud_detection.entrypoints.cli.context import console, container, stdout
+from fraud_detection.entrypoints.cli.context import console, container, print_table, stdout
 from fraud_detection.entrypoints.cli.errors import fail, handles_user_errors
+
+if TYPE_CHECKING:
+    from fraud_detection.application.feedback import StoredQualityReport
 
 app = typer.Typer(help="Record confirmed fraud/legit labels for scored transactions.", no_args_is_help=True)
 quality_app = typer.Typer(help="Realised model quality on labelled transactions.", no_args_is_help=True)
@@ -53,7 +55,7 @@ def add(
     check_namespace(namespace)
     labelled_at = parse_time(at, "--at") if at else None
     stored = scoped_id(namespace, transaction_id) if namespace else transaction_id
-    result = container().record_feedback()([LabelInput(stored, is_fraud, labelled_at)])[0]
+    result = container().feedback.record()([LabelInput(stored, is_fraud, labelled_at)])[0]
     if result.outcome is LabelOutcome.UNKNOWN:
         raise fail(f"no scored transaction with id '{transaction_id}' (never scored, or past retention)")
     if result.outcome is LabelOutcome.CONFLICT:
@@ -76,7 +78,7 @@ def import_labels(
     rows = sum(1 for _ in read_labels(path))  # first pass: a bad row refuses the file, nothing recorded
     if not rows:
         raise InvalidDataError(str(path), "no rows (header only)")
-    record = container().record_feedback()
+    record = container().feedback.record()
     results: list[LabelResult] = []
     labels = read_labels(path)
     while chunk := list(itertools.islice(labels, IMPORT_CHUNK)):
@@ -108,7 +110,7 @@ def measure(
     """Precision and recall of the served decisions per model version, over labelled transactions; stores the
     report as quality/latest.json (what the API's /metrics exports) and a timestamped copy."""
     c = container()
-    stored = c.measure_quality()(days if days is not None else c.settings().quality_window_days)
+    stored = c.feedback.measure_quality()(days if days is not None else c.settings().quality_window_days)
     if as_json:
         print(json.dumps(stored.report.to_dict(), indent=2))
         return
@@ -212,7 +214,7 @@ def describe_quality(stored: StoredQualityReport) -> None:
                 str(model.false_positives), str(model.false_negatives), str(model.true_negatives),
                 _ratio(model.precision), _ratio(model.recall),
             )  # fmt: skip
-        stdout.print(table)
+        print_table(table)
         side = Table("model version", "precision", "estimated", "recall", "estimated",
                      title="realised vs estimated from the scores alone (as a drift check)")  # fmt: skip
         for model in report.models:

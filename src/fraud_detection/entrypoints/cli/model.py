@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from fraud_detection.domain.model import ModelVersion
-from fraud_detection.entrypoints.cli.context import console, container, stdout
+from fraud_detection.entrypoints.cli.context import console, container, print_table, stdout
 from fraud_detection.entrypoints.cli.errors import handles_user_errors
 
 app = typer.Typer(help="List, promote and roll back registered model versions.", no_args_is_help=True)
@@ -22,7 +22,7 @@ def list_versions(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Registered versions, newest first, with their aliases and test metrics."""
-    versions = container().model_admin().list_versions()
+    versions = container().models.admin().list_versions()
     if as_json:
         print(json.dumps([asdict(v) for v in versions], indent=2))
         return
@@ -44,7 +44,7 @@ def list_versions(
             meta.dataset_id[:12] if meta else "",
             v.tags.get("promotion_decision", ""),
         )
-    stdout.print(table)
+    print_table(table)
 
 
 @app.command()
@@ -54,7 +54,7 @@ def promote(
     reason: Annotated[str, typer.Option(help="Why (recorded in the event).")] = "promoted by an operator",
 ) -> None:
     """Make VERSION the champion now (bypasses the gate; the replaced champion is remembered)."""
-    _report(container().model_admin().promote(version, reason))
+    _report(container().models.admin().promote(version, reason))
 
 
 @app.command()
@@ -65,7 +65,7 @@ def rollback(
     ] = None,
 ) -> None:
     """Put the previous champion (or --to VERSION) back."""
-    _report(container().model_admin().rollback(to))
+    _report(container().models.admin().rollback(to))
 
 
 def _report(version: ModelVersion) -> None:

@@ -13,7 +13,6 @@ import typer
 from fraud_detection.entrypoints.cli.context import console, container
 from fraud_detection.entrypoints.cli.errors import fail, handles_user_errors
 from fraud_detection.entrypoints.cli.progress import ConsoleProgress
-from fraud_detection.entrypoints.cli.summary import print_summary
 
 app = typer.Typer(help="Run the training pipeline.", no_args_is_help=True)
 
@@ -41,6 +40,7 @@ def run(
     c.observer.override(ConsoleProgress(console))
     console.print("starting the Prefect flow (a temporary local server unless PREFECT_API_URL is set)...")
     # Imported here: Prefect's import costs ~1.5 s that the other commands should not pay.
+    from fraud_detection.entrypoints.cli.summary import print_summary
     from fraud_detection.flows.training import training_pipeline
 
     summary = training_pipeline(source=source, force_promotion=force_promotion)

@@ -9,7 +9,6 @@ import typer
 from fraud_detection.entrypoints.cli.context import console, container
 from fraud_detection.entrypoints.cli.errors import UNAVAILABLE, fail, handles_user_errors
 from fraud_detection.entrypoints.cli.progress import ConsoleProgress
-from fraud_detection.entrypoints.cli.summary import print_summary
 from fraud_detection.infrastructure.events.retrain_lock import RetrainRunningError, holding, lock_path
 
 
@@ -31,6 +30,8 @@ def retrain(
             outcome = retrain_flow(reason=reason, force_promotion=force_promotion)
     except RetrainRunningError as error:
         raise fail(str(error), UNAVAILABLE) from None
+    from fraud_detection.entrypoints.cli.summary import print_summary
+
     console.print(f"retraining set: {outcome.retraining_set.detail}")
     if outcome.summary is not None:
         print_summary(console, outcome.summary, c.settings())

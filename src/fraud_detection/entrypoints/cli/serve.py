@@ -27,7 +27,7 @@ def serve(
     from fraud_detection.settings import Settings
 
     settings = Settings()  # a malformed setting fails here, as one line, not inside every worker
-    from fraud_detection.container import make_client_source
+    from fraud_detection.composition.serving import make_client_source
 
     make_client_source(settings)  # so does a malformed clients file or secret
     from fraud_detection.entrypoints.api.header_deadline import HeaderDeadlineProtocol

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from fraud_detection.application.pipeline import PipelineSummary
+from fraud_detection.application.pipeline_summary import PipelineSummary
 from fraud_detection.settings import Settings
 
 

@@ -7,8 +7,6 @@ from typing import Annotated
 
 import typer
 
-from fraud_detection.domain.dataset import DatasetId
-from fraud_detection.domain.schema import check_transactions
 from fraud_detection.entrypoints.cli.context import console, container, stdout
 from fraud_detection.entrypoints.cli.errors import handles_user_errors
 
@@ -21,15 +19,18 @@ def validate(
     dataset: Annotated[str, typer.Argument(help="Stored dataset id (or unique prefix), or a file path/URI.")],
 ) -> None:
     """Validate data; prints each failed expectation. Exit 0 when it passes, 1 when the suite fails."""
+    from fraud_detection.domain.dataset import DatasetId
+    from fraud_detection.domain.schema import check_transactions
+
     c = container()
     with console.status("validating..."):
         if HEX_PREFIX.match(dataset):
-            ref = c.datasets().resolve(dataset)
-            frame, dataset_id = c.datasets().load(ref.id), ref.id.value
+            ref = c.adapters.datasets().resolve(dataset)
+            frame, dataset_id = c.adapters.datasets().load(ref.id), ref.id.value
         else:
-            frame = check_transactions(c.transaction_source().read(dataset), dataset)
+            frame = check_transactions(c.adapters.transaction_source().read(dataset), dataset)
             dataset_id = DatasetId.of(frame).value
-        result = c.validate()(frame, dataset_id)
+        result = c.training.validate()(frame, dataset_id)
     report = result.report
     for failure in report.failures:
         stdout.print(f"[red]FAILED[/] {failure.describe()}", highlight=False)

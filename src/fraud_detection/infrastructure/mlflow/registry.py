@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import mlflow.artifacts
 from mlflow import MlflowClient
@@ -18,7 +19,6 @@ from mlflow.exceptions import MlflowException
 from fraud_detection.domain.errors import ModelNotFoundError, UntrustedModelError
 from fraud_detection.domain.model import MODEL_DIGEST_TAG, ModelMetadata, ModelVersion
 from fraud_detection.domain.ports.registry import ModelRegistry
-from fraud_detection.infrastructure.lightgbm.model import LightGBMFraudModel
 from fraud_detection.infrastructure.mlflow.connection import (
     apply_env_defaults,
     client_for,
@@ -32,11 +32,15 @@ from fraud_detection.infrastructure.mlflow.trusted_model import (
     booster_from_text,
     verified_text,
 )
-from fraud_detection.infrastructure.mlflow.version_mapping import metadata_tags, to_model_version
+from fraud_detection.infrastructure.mlflow.version_mapping import to_model_version
+from fraud_detection.infrastructure.mlflow.version_tags import metadata_tags
 
 READY_TIMEOUT_SECONDS = 120
 LOGGED_MODEL_URI_PREFIX = "models:/m-"
 NOT_FOUND = "RESOURCE_DOES_NOT_EXIST"
+if TYPE_CHECKING:
+    from fraud_detection.infrastructure.lightgbm.model import LightGBMFraudModel
+
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
@@ -162,6 +166,8 @@ class MlflowModelRegistry(ModelRegistry):
             digest = _checked_digest((found.tags or {}).get(MODEL_DIGEST_TAG), label)
             source = self._client.get_model_version_download_uri(self._name, str(version))
             text = self._verified_text(source, digest, label)
+        from fraud_detection.infrastructure.lightgbm.model import LightGBMFraudModel
+
         return LightGBMFraudModel(booster_from_text(text, label))
 
     def _verified_text(self, location: str, digest: str, label: str) -> str:

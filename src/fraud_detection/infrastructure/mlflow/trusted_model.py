@@ -21,12 +21,14 @@ import hmac
 import subprocess
 import sys
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import lightgbm as lgb
 import yaml  # type: ignore[import-untyped]
 
 from fraud_detection.domain.errors import UntrustedModelError
+
+if TYPE_CHECKING:
+    import lightgbm as lgb
 
 MLMODEL_FILE = "MLmodel"
 FLAVOR = "lightgbm"
@@ -95,6 +97,8 @@ def verified_text(model_file: Path, expected_digest: str, label: str) -> str:
 
 def booster_from_text(text: str, label: str) -> lgb.Booster:
     """Parse a verified text model (LightGBM's own parser: no code runs), once a child process survived it."""
+    import lightgbm as lgb  # imported where a model is parsed: 2 s of start-up a registry listing skips
+
     _parses_in_a_child(text, label)
     try:
         return lgb.Booster(model_str=text)
@@ -103,6 +107,8 @@ def booster_from_text(text: str, label: str) -> lgb.Booster:
 
 
 def _parses_in_a_child(text: str, label: str) -> None:
+    import lightgbm as lgb
+
     library = str(lgb.basic._LIB._name)  # type: ignore[attr-defined]
     try:
         probe = subprocess.run(

@@ -30,7 +30,7 @@ FEEDBACK_LABELS = Counter(
 )
 IDS_NAMED = 20  # ids quoted in an error message; `problems` names every one
 
-record_feedback = dependencies.provided("record_feedback")
+
 DESCRIPTION = """Record confirmed outcomes for scored transactions, matched by `transaction_id`.
 
 Needs `Authorization: Bearer <key>` of a client with the `feedback` scope (the chargeback system, not a card
@@ -80,7 +80,7 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 def post_feedback(
     request: Request,
     body: FeedbackIn,
-    record: RecordFeedback = Depends(record_feedback),
+    record: RecordFeedback = Depends(dependencies.record_feedback),
 ) -> JSONResponse:
     labels = body.labels  # at most FRAUD_FEEDBACK_BATCH_MAX: the app's body model says so
     client = client_of(request)

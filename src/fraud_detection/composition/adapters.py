@@ -1,0 +1,167 @@
+"""The adapters every capability shares: storage, datasets, the registry and tracker, events, feedback.
+
+Each factory imports its vendor SDK inside the function, so a command that needs only the registry
+(`fraud model list`) does not pay Great Expectations', LightGBM's or boto3's import time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dependency_injector import containers, providers
+
+from fraud_detection.domain.events import DriftDetected, RetrainRequested
+from fraud_detection.settings import Settings
+
+if TYPE_CHECKING:
+    from fraud_detection.domain.ports import (
+        DatasetStore,
+        EventPublisher,
+        ExperimentTracker,
+        ModelCatalog,
+        ModelRegistry,
+        ObjectStore,
+        TransactionSource,
+    )
+    from fraud_detection.domain.ports.drift import CapturedPredictions, DriftReports, ReferenceProfiles
+    from fraud_detection.domain.ports.feedback import FeedbackStore
+    from fraud_detection.domain.ports.jobs import JobStore
+    from fraud_detection.infrastructure.events.retrain_launcher import LaunchMode
+
+
+def make_object_store(settings: Settings) -> ObjectStore:
+    uri = settings.resolved_storage_uri
+    if uri.startswith("s3://"):
+        from fraud_detection.infrastructure.s3 import S3ObjectStore
+
+        return S3ObjectStore.from_uri(uri, endpoint_url=settings.s3_endpoint_url, region=settings.aws_region)
+    from fraud_detection.infrastructure.local import LocalObjectStore
+
+    return LocalObjectStore(Path(uri.removeprefix("file://")))
+
+
+def make_dataset_store(store: ObjectStore) -> DatasetStore:
+    from fraud_detection.infrastructure.datasets import ParquetDatasetStore
+
+    return ParquetDatasetStore(store)
+
+
+def make_transaction_source(settings: Settings) -> TransactionSource:
+    from fraud_detection.infrastructure.sources import FileTransactionSource
+
+    return FileTransactionSource(endpoint_url=settings.s3_endpoint_url, region=settings.aws_region)
+
+
+def make_tracker(settings: Settings) -> ExperimentTracker:
+    from fraud_detection.infrastructure.mlflow import MlflowExperimentTracker
+
+    embedded = settings.mlflow_tracking_uri is None
+    if embedded:
+        settings.home.mkdir(parents=True, exist_ok=True)
+    return MlflowExperimentTracker(
+        settings.resolved_tracking_uri,
+        settings.mlflow_experiment,
+        artifact_location=settings.mlflow_artifact_root if embedded else None,
+    )
+
+
+def make_registry(settings: Settings) -> ModelRegistry:
+    from fraud_detection.infrastructure.mlflow import MlflowModelRegistry
+
+    if settings.mlflow_tracking_uri is None:
+        settings.home.mkdir(parents=True, exist_ok=True)
+    return MlflowModelRegistry(settings.resolved_tracking_uri, settings.model_name)
+
+
+def make_catalog(settings: Settings, registry: Callable[[], ModelRegistry]) -> ModelCatalog:
+    """The embedded registry's SQLite file read directly (milliseconds, no MLflow import); any other
+    tracking URI lists through the registry client."""
+    if settings.mlflow_tracking_uri is None:
+        from fraud_detection.infrastructure.mlflow.sqlite_catalog import SqliteModelCatalog
+
+        database = Path(settings.resolved_tracking_uri.removeprefix("sqlite:///"))
+        return SqliteModelCatalog(database, settings.model_name, registry)
+    return registry()
+
+
+def make_publisher(settings: Settings, retrain_launch: LaunchMode) -> EventPublisher:
+    if settings.event_bus:
+        from fraud_detection.infrastructure.events.eventbridge import EventBridgePublisher
+
+        return EventBridgePublisher(settings.event_bus, settings.aws_region)
+    from fraud_detection.infrastructure.events.in_process import InProcessPublisher
+    from fraud_detection.infrastructure.events.retrain_launcher import SubprocessRetrainLauncher
+    from fraud_detection.infrastructure.events.retrain_lock import lock_path
+
+    publisher = InProcessPublisher()
+    if settings.retrain_on_events:
+        home = settings.home.resolve()
+        launcher = SubprocessRetrainLauncher(retrain_launch, home / "logs", lock=lock_path(home))
+        for kind in (DriftDetected.kind, RetrainRequested.kind):
+            publisher.subscribe(kind, launcher)
+    return publisher
+
+
+def make_feedback_store(settings: Settings) -> FeedbackStore:
+    """Redis when FRAUD_FEEDBACK_URL is set (several replicas); else SQLite under FRAUD_HOME (one host)."""
+    if settings.feedback_url:
+        from fraud_detection.infrastructure.feedback import RedisFeedbackStore
+
+        return RedisFeedbackStore.from_url(
+            settings.feedback_url, retention_days=settings.feedback_retention_days
+        )
+    from fraud_detection.infrastructure.feedback import SqliteFeedbackStore
+
+    return SqliteFeedbackStore(settings.feedback_db_path, retention_days=settings.feedback_retention_days)
+
+
+def make_reference_profiles(store: ObjectStore) -> ReferenceProfiles:
+    from fraud_detection.infrastructure.drift.documents import ObjectStoreReferenceProfiles
+
+    return ObjectStoreReferenceProfiles(store)
+
+
+def make_drift_reports(store: ObjectStore) -> DriftReports:
+    from fraud_detection.infrastructure.drift.documents import ObjectStoreDriftReports
+
+    return ObjectStoreDriftReports(store)
+
+
+def make_captured_predictions(store: ObjectStore) -> CapturedPredictions:
+    from fraud_detection.infrastructure.drift.captured import PredictionLogWindow
+
+    return PredictionLogWindow(store)
+
+
+def make_job_store(store: ObjectStore) -> JobStore:
+    from fraud_detection.infrastructure.jobs import ObjectStoreJobStore
+
+    return ObjectStoreJobStore(store)
+
+
+def cache_key(settings: Settings) -> str | None:
+    """The key that seals local model copies (FRAUD_CACHE_KEY), if any."""
+    return settings.cache_key.get_secret_value() if settings.cache_key else None
+
+
+class Adapters(containers.DeclarativeContainer):
+    """One instance of each shared adapter per process."""
+
+    settings = providers.Dependency(instance_of=Settings)
+    # How a local retrain starts: the CLI waits for it, the API overrides this with "detach".
+    retrain_launch = providers.Object("wait")
+
+    object_store = providers.Singleton(make_object_store, settings)
+    datasets = providers.Singleton(make_dataset_store, object_store)
+    transaction_source = providers.Singleton(make_transaction_source, settings)
+    tracker = providers.Singleton(make_tracker, settings)
+    registry = providers.Singleton(make_registry, settings)
+    catalog = providers.Singleton(make_catalog, settings, registry.provider)
+    publisher = providers.Singleton(make_publisher, settings, retrain_launch)
+    feedback_store = providers.Singleton(make_feedback_store, settings)
+    reference_profiles = providers.Singleton(make_reference_profiles, object_store)
+    drift_reports = providers.Singleton(make_drift_reports, object_store)
+    captured_predictions = providers.Singleton(make_captured_predictions, object_store)
+    job_store = providers.Singleton(make_job_store, object_store)

@@ -1,0 +1,69 @@
+"""Batch scoring jobs: files in and out under the configured roots, the queue that runs them."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING
+
+from dependency_injector import containers, providers
+
+from fraud_detection.application.batch.control import JobControl
+from fraud_detection.application.batch.inline import run_job
+from fraud_detection.application.batch.models import JobModels
+from fraud_detection.application.batch.steps import JobSteps
+from fraud_detection.application.batch.submit import SubmitScoringJob
+from fraud_detection.composition.adapters import cache_key
+from fraud_detection.domain.ports.acceleration import ModelAccelerator
+from fraud_detection.settings import Settings
+
+if TYPE_CHECKING:
+    from fraud_detection.domain.ports import ObjectStore
+    from fraud_detection.domain.ports.jobs import BatchFiles, JobQueue
+
+
+def make_batch_files(store: ObjectStore, settings: Settings) -> BatchFiles:
+    from fraud_detection.infrastructure.batch import ParquetBatchFiles
+
+    return ParquetBatchFiles(
+        store,
+        endpoint_url=settings.s3_endpoint_url,
+        region=settings.aws_region,
+        scratch_dir=settings.home / "scratch",
+        roots=settings.batch_roots,
+    )
+
+
+def make_model_accelerator(settings: Settings) -> ModelAccelerator:
+    if not settings.model_compile:
+        return ModelAccelerator()
+    from fraud_detection.infrastructure.lightgbm.compiled import CompilingAccelerator
+
+    return CompilingAccelerator(settings.home / "compiled-models", cache_key=cache_key(settings))
+
+
+def make_job_queue(settings: Settings, steps: JobSteps) -> JobQueue:
+    """Celery (Redis) when FRAUD_BROKER_URL is set; otherwise jobs run on a thread of this process."""
+    if settings.broker_url:
+        from fraud_detection.infrastructure.celery import CeleryJobQueue, make_celery_app
+
+        return CeleryJobQueue(make_celery_app(settings))
+    from fraud_detection.infrastructure.jobs import InProcessJobQueue
+
+    return InProcessJobQueue(partial(run_job, steps))
+
+
+class Batch(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+    adapters = providers.DependenciesContainer()
+
+    batch_files = providers.Singleton(make_batch_files, adapters.object_store, settings)
+    model_accelerator = providers.Singleton(make_model_accelerator, settings)
+    job_models = providers.Singleton(JobModels, adapters.registry, model_accelerator)
+    job_steps = providers.Singleton(
+        JobSteps, adapters.job_store, batch_files, job_models, settings.provided.batch_chunk_rows
+    )
+    job_queue = providers.Singleton(make_job_queue, settings, job_steps)
+    submit_job = providers.Factory(
+        SubmitScoringJob, adapters.job_store, job_queue, settings.provided.batch_roots
+    )
+    job_control = providers.Factory(JobControl, adapters.job_store, job_queue, batch_files)

@@ -1,0 +1,18 @@
+"""Operating the registry by hand: list, promote, roll back (`fraud model`, `/admin/model`).
+
+Kept apart from training so that listing versions imports neither the training use cases nor MLflow.
+"""
+
+from __future__ import annotations
+
+from dependency_injector import containers, providers
+
+from fraud_detection.application.model_admin import ModelAdministration
+
+
+class Models(containers.DeclarativeContainer):
+    adapters = providers.DependenciesContainer()
+
+    admin = providers.Factory(
+        ModelAdministration, adapters.catalog, adapters.registry.provider, adapters.publisher
+    )

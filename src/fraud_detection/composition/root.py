@@ -1,0 +1,80 @@
+"""The composition root: dependency-injector containers, one per capability, pick adapters from `Settings`
+(environment variables).
+
+`Container` only ties the capability containers together. It is a plain class so that every path through
+it is typed: `container.serving.score_transactions` is a `Singleton[ScoreTransactions]` to mypy, and a
+renamed provider fails the type check, not a request. Each capability is built (and its modules imported)
+on first access, so `fraud model list` imports neither pandas' use cases nor MLflow. Nothing is wired:
+entry points ask `get_container()` (one per process) for what they need, and tests override ports on a
+real container (`container.adapters.registry.override(...)`), as dependency-injector's examples do.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from dependency_injector import providers
+
+from fraud_detection.application.progress import PipelineObserver
+from fraud_detection.settings import Settings
+
+if TYPE_CHECKING:
+    from fraud_detection.composition.adapters import Adapters
+    from fraud_detection.composition.batch import Batch
+    from fraud_detection.composition.models import Models
+    from fraud_detection.composition.monitoring import Drift, Feedback
+    from fraud_detection.composition.serving import Serving
+    from fraud_detection.composition.training import Training
+
+
+class Container:
+    def __init__(self, settings: Settings | None = None) -> None:
+        """`settings`: fixed settings (tests, benchmarks); by default they are read from the environment
+        when first needed."""
+        self.settings: providers.Provider[Settings] = (
+            providers.Object(settings) if settings is not None else providers.Singleton(Settings)
+        )
+        self.observer = providers.Singleton(PipelineObserver)
+
+    @cached_property
+    def adapters(self) -> Adapters:
+        from fraud_detection.composition.adapters import Adapters
+
+        return Adapters(settings=self.settings)
+
+    @cached_property
+    def models(self) -> Models:
+        from fraud_detection.composition.models import Models
+
+        return Models(adapters=self.adapters)
+
+    @cached_property
+    def training(self) -> Training:
+        from fraud_detection.composition.training import Training
+
+        return Training(settings=self.settings, observer=self.observer, adapters=self.adapters)
+
+    @cached_property
+    def serving(self) -> Serving:
+        from fraud_detection.composition.serving import Serving
+
+        return Serving(settings=self.settings, adapters=self.adapters)
+
+    @cached_property
+    def batch(self) -> Batch:
+        from fraud_detection.composition.batch import Batch
+
+        return Batch(settings=self.settings, adapters=self.adapters)
+
+    @cached_property
+    def drift(self) -> Drift:
+        from fraud_detection.composition.monitoring import Drift
+
+        return Drift(settings=self.settings, adapters=self.adapters)
+
+    @cached_property
+    def feedback(self) -> Feedback:
+        from fraud_detection.composition.monitoring import Feedback
+
+        return Feedback(settings=self.settings, adapters=self.adapters)

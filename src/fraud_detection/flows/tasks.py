@@ -1,0 +1,54 @@
+"""How the flows turn use cases into Prefect tasks: one retry policy, and one task per pipeline stage."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from prefect import State, Task, task
+from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import TaskRun
+
+from fraud_detection.application.pipeline import PipelineSession
+from fraud_detection.application.pipeline_stages import STAGES, Stage, run_stages
+from fraud_detection.application.pipeline_summary import PipelineSummary
+from fraud_detection.domain.errors import FraudDetectionError, ServiceUnavailableError
+
+R = TypeVar("R")
+
+
+def retry_unless_bad_input(task: Task[..., object], task_run: TaskRun, state: State[object]) -> bool:
+    """Retry I/O failures (a flaky S3 or MLflow server), never bad input: it would fail the same way."""
+    error = state.result(raise_on_failure=False)
+    return isinstance(error, ServiceUnavailableError) or not isinstance(error, FraudDetectionError)
+
+
+def io_task(name: str, delay_seconds: float = 2) -> Callable[[Callable[..., R]], Task[..., R]]:
+    """A task that reads or writes remote state: retried twice after an outage, never on bad input.
+    Nothing is cached: tasks receive per-run objects, whose results must not be persisted."""
+
+    def decorate(fn: Callable[..., R]) -> Task[..., R]:
+        options: dict[str, Any] = {"retries": 2, "retry_delay_seconds": delay_seconds}
+        return task(name=name, cache_policy=NO_CACHE, retry_condition_fn=retry_unless_bad_input, **options)(
+            fn
+        )
+
+    return decorate
+
+
+def _stage_task(stage: Stage) -> Task[..., object]:
+    def run(session: PipelineSession, force: bool) -> object:
+        return stage.run(session, force)
+
+    run.__qualname__ = run.__name__ = f"stage_{stage.name}"
+    if stage.retried:
+        return io_task(stage.name)(run)
+    return task(name=stage.name, cache_policy=NO_CACHE)(run)
+
+
+_TASKS = {stage.name: _stage_task(stage) for stage in STAGES}
+
+
+def run_stage_tasks(session: PipelineSession, force: bool) -> PipelineSummary:
+    """Every pipeline stage in order, each as a Prefect task named after it."""
+    return run_stages(session, force, lambda stage, session, force: _TASKS[stage.name](session, force))
