@@ -1,15 +1,11 @@
-"""A batch on its way into the queue: checked first, then copied whole into column buffers, or not at all."""
+"""A batch on its way into the queue: copied whole into column buffers, or refused whole."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from fraud_detection.domain.ports.prediction_log import PredictionBatch
-from fraud_detection.infrastructure.prediction_log.column_buffer import (
-    COPY_ERRORS,
-    ColumnBuffer,
-    batch_problem,
-)
+from fraud_detection.infrastructure.prediction_log.column_buffer import COPY_ERRORS, ColumnBuffer
 
 
 class UnwritableBatchError(ValueError):
@@ -19,16 +15,6 @@ class UnwritableBatchError(ValueError):
     def __init__(self, rows: int, problem: str) -> None:
         self.rows, self.problem = rows, problem
         super().__init__(problem)
-
-
-def check_batch(batch: PredictionBatch) -> tuple[int, str | None]:
-    """(rows, what makes the batch unwritable or None); a batch missing its arrays is malformed, not fatal."""
-    rows = 0
-    try:
-        rows = len(batch.probabilities)
-        return rows, batch_problem(batch, rows)
-    except (AttributeError, TypeError, ValueError) as error:
-        return rows, f"malformed batch ({error})"
 
 
 def copy_across(

@@ -23,11 +23,12 @@ from fraud_detection.domain.ports.prediction_log import PredictionBatch
 from fraud_detection.infrastructure.prediction_log.batch_copy import (
     UnwritableBatchError as UnwritableBatchError,
 )
-from fraud_detection.infrastructure.prediction_log.batch_copy import check_batch, copy_across
+from fraud_detection.infrastructure.prediction_log.batch_copy import copy_across
 from fraud_detection.infrastructure.prediction_log.column_buffer import (
     COPY_ERRORS,
     SLOT_BYTES,
     ColumnBuffer,
+    batch_problem,
 )
 
 SPARE_BUFFERS = 2
@@ -82,7 +83,12 @@ class PendingRows:
     def add(self, batch: PredictionBatch) -> tuple[bool, int]:
         """Copy a batch's rows in; return (the writer should look now, rows dropped to stay within the bound).
         Raises UnwritableBatchError for a batch it cannot hold, RuntimeError after `close`."""
-        rows, problem = check_batch(batch)
+        rows = 0
+        try:
+            rows = len(batch.probabilities)
+            problem = batch_problem(batch, rows)
+        except (AttributeError, TypeError, ValueError) as error:
+            problem = f"malformed batch ({error})"
         self._lock.acquire()  # not `with`: ~70 ns against ~150 ns, on the request path
         try:
             if self._closed:
