@@ -123,15 +123,14 @@ class BackgroundWriter:
         for attempt in itertools.count(1):
             try:
                 self._flush()
+                return True
             except Exception as error:
                 delay = self._backoff.seconds(attempt)
                 if attempt >= self._close_attempts or time.monotonic() + delay > self._deadline:
                     self._on_gave_up(error, attempt)
                     return False
                 time.sleep(delay)
-            else:
-                return True
-        raise AssertionError("unreachable")  # pragma: no cover
+        return False  # not reached: count() never ends
 
     def _run(self) -> None:
         self._on_start()
