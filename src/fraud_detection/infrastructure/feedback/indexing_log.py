@@ -13,12 +13,12 @@ Counters for metrics: rows_indexed, store_calls, store_failures, rows_dropped, p
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 
 from fraud_detection.domain.ports.feedback import FeedbackStore
 from fraud_detection.domain.ports.prediction_log import PredictionBatch, PredictionLog
+from fraud_detection.infrastructure.background_writer import BackgroundWriter, Backoff
 from fraud_detection.infrastructure.feedback.scored_ids import PendingScoredIds, ScoredIdColumns
 
 logger = logging.getLogger(__name__)
@@ -39,21 +39,24 @@ class IndexingPredictionLog(PredictionLog):
             raise ValueError("interval, retry and close timings must be positive")
         self.inner = inner
         self._store = store
-        self._interval = interval_seconds
-        self._retry_max = retry_max_seconds
         self._close_timeout = close_timeout_seconds
         self._pending = PendingScoredIds(max_pending_rows)
         self._held: ScoredIdColumns | None = None  # taken, not yet recorded (kept across failures)
         self._index_lock = threading.Lock()  # one indexer at a time: the thread, flush() or close()
-        self._stopping = threading.Event()
-        self._failures = 0
         self.rows_indexed = 0
         self.store_calls = 0
         self.store_failures = 0
         self.store_seconds = 0.0
         self.malformed_batches = 0
-        self._thread = threading.Thread(target=self._run, name="feedback-indexer", daemon=True)
-        self._thread.start()
+        self._writer = BackgroundWriter(
+            "feedback-indexer",
+            write=self._record,
+            flush=self._record,
+            idle_seconds=lambda: interval_seconds,
+            backoff=Backoff(interval_seconds, retry_max_seconds),
+            on_failure=self._log_failure,
+            on_gave_up=self._log_unrecorded,
+        ).start()
 
     @property
     def rows_dropped(self) -> int:
@@ -75,54 +78,41 @@ class IndexingPredictionLog(PredictionLog):
         """Flush the wrapped log, then record every id appended before this call (raises when the store
         fails; the rows stay queued for the thread)."""
         written = self.inner.flush()
-        with self._index_lock:
-            self._index_pending()
+        self._record()
         return written
 
     def close(self) -> None:
-        if not self._stopping.is_set():
-            self._stopping.set()
-            self._thread.join(self._close_timeout)
-            if self._thread.is_alive():
-                logger.error(
-                    "feedback index: store still busy after %.0f s; %d scored ids not recorded",
-                    self._close_timeout,
-                    self.pending_rows,
-                )
+        if not self._writer.stopping and not self._writer.stop(self._close_timeout):
+            logger.error(
+                "feedback index: store still busy after %.0f s; %d scored ids not recorded",
+                self._close_timeout,
+                self.pending_rows,
+            )
         self.inner.close()
 
-    def _run(self) -> None:
-        while not self._stopping.wait(self._delay()):
-            self._attempt()
-        deadline = time.monotonic() + self._close_timeout
-        while not self._attempt() and time.monotonic() + self._delay() < deadline:
-            time.sleep(min(self._delay(), 1.0))
-        if self.pending_rows:
-            logger.error("feedback index: %d scored ids not recorded at close", self.pending_rows)
-
-    def _delay(self) -> float:
-        if not self._failures:
-            return self._interval
-        ceiling = min(self._retry_max, self._interval * 2.0 ** (self._failures - 1))
-        return ceiling * random.uniform(0.5, 1.0)  # jitter: replicas that failed together retry apart
-
-    def _attempt(self) -> bool:
-        """Record what is pending; False after a failure (logged; the rows stay held for the next try)."""
-        try:
-            with self._index_lock:
-                self._index_pending()
-        except Exception as error:
-            self._failures += 1
-            logger.warning(
-                "feedback index: recording scored ids failed (%s); %d pending, retry %d",
-                error,
-                self.pending_rows,
-                self._failures,
-                exc_info=self._failures == 1,
-            )
-            return False
-        self._failures = 0
+    def _record(self, primary: bool = True) -> bool:
+        """Record what is pending (there is no fallback target: `primary` is always True)."""
+        with self._index_lock:
+            self._index_pending()
         return True
+
+    def _log_failure(self, error: BaseException | None, failures: int, retry_in: float) -> None:
+        logger.warning(
+            "feedback index: recording scored ids failed (%s); %d pending, retry %d in %.2f s",
+            error,
+            self.pending_rows,
+            failures,
+            retry_in,
+            exc_info=failures == 1,
+        )
+
+    def _log_unrecorded(self, error: BaseException, attempts: int) -> None:
+        logger.error(
+            "feedback index: %d scored ids not recorded at close (%d attempts, last error: %s)",
+            self.pending_rows,
+            attempts,
+            error,
+        )
 
     def _index_pending(self) -> None:
         """The held rows (a failed earlier attempt), then what was queued until now. Caller holds the lock."""

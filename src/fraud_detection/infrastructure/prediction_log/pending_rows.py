@@ -20,6 +20,10 @@ from collections.abc import Callable
 import numpy as np
 
 from fraud_detection.domain.ports.prediction_log import PredictionBatch
+from fraud_detection.infrastructure.prediction_log.batch_copy import (
+    UnwritableBatchError as UnwritableBatchError,
+)
+from fraud_detection.infrastructure.prediction_log.batch_copy import copy_across
 from fraud_detection.infrastructure.prediction_log.column_buffer import (
     COPY_ERRORS,
     SLOT_BYTES,
@@ -28,15 +32,6 @@ from fraud_detection.infrastructure.prediction_log.column_buffer import (
 )
 
 SPARE_BUFFERS = 2
-
-
-class UnwritableBatchError(ValueError):
-    """A batch the log cannot hold (shapes that disagree, values of the wrong type, a bad timestamp). Its
-    rows were counted as dropped; nothing of it was queued."""
-
-    def __init__(self, rows: int, problem: str) -> None:
-        self.rows, self.problem = rows, problem
-        super().__init__(problem)
 
 
 class PendingRows:
@@ -205,7 +200,11 @@ class PendingRows:
         was_empty = buffer.stop == buffer.start and not self._sealed
         number = next(self._numbers)
         if buffer.stop + rows > buffer.capacity:
-            sealed, nbytes = self._copy_across(batch, rows, number)
+            filled, self._current, nbytes = copy_across(
+                buffer, batch, rows, number, self._fresh, self._spares.append, self._clock
+            )  # all rows or none: a value numpy rejects midway leaves the queue as it was
+            self._sealed.extend(filled)
+            sealed = True
         else:
             if buffer.stop == buffer.start:
                 buffer.appended_at = self._clock()
@@ -217,33 +216,6 @@ class PendingRows:
         self._bytes += nbytes
         dropped = self._drop_oldest() if self._over() else 0
         return was_empty or sealed, dropped
-
-    def _copy_across(self, batch: PredictionBatch, rows: int, number: int) -> tuple[bool, int]:
-        """A batch larger than the room left fills the current buffer, then fresh ones. Nothing is sealed
-        until every row is in, so a value numpy rejects midway is undone (the lock is held throughout)."""
-        first, first_stop = self._current, self._current.stop
-        filled: list[ColumnBuffer] = []
-        buffer, begin, nbytes = first, 0, 0
-        try:
-            while begin < rows:
-                if buffer.stop == buffer.start:
-                    buffer.appended_at = self._clock()
-                end = begin + min(rows - begin, buffer.capacity - buffer.stop)
-                nbytes += buffer.put(batch, number, begin, end)
-                begin = end
-                if buffer.stop == buffer.capacity:
-                    filled.append(buffer)
-                    buffer = self._fresh()
-        except COPY_ERRORS:
-            first.stop = first_stop
-            for fresh in [*filled, buffer]:
-                if fresh is not first:
-                    fresh.reset()
-                    self._spares.append(fresh)
-            raise
-        self._sealed.extend(filled)
-        self._current = buffer
-        return True, nbytes
 
     def _seal_current(self) -> None:
         self._sealed.append(self._current)

@@ -51,3 +51,15 @@ class NoTelemetry:
         spill_bytes: int,
     ) -> None:
         pass
+
+
+class CaptureCounters:
+    """Counters for metrics, read as attributes of the log; each part of the log counts what it does."""
+
+    rows_written: int = 0
+    files_written: int = 0
+    write_failures: int = 0
+    rows_spilled: int = 0
+    rows_resent: int = 0
+    rows_recovered: int = 0
+    journal_failures: int = 0
