@@ -16,6 +16,7 @@ import numpy as np
 
 from fraud_detection.application.batch.models import JobModels
 from fraud_detection.application.batch.submit import check_columns
+from fraud_detection.domain.decision import flagged
 from fraud_detection.domain.errors import FraudDetectionError, InvalidDataError, ServiceUnavailableError
 from fraud_detection.domain.features import SCORING_INPUTS, feature_matrix
 from fraud_detection.domain.jobs import Chunk, JobPlan, JobState
@@ -117,7 +118,7 @@ class JobSteps:
         if rows.transaction_ids is not None:
             columns["transaction_id"] = rows.transaction_ids
         columns["probability"] = probabilities
-        columns["decision"] = np.where(probabilities >= plan.threshold, "fraud", "legit")
+        columns["decision"] = np.where(flagged(probabilities, plan.threshold), "fraud", "legit")
         columns["model_version"] = np.full(chunk.rows, plan.model_version, dtype=np.int32)
         return columns
 
