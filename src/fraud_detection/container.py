@@ -41,6 +41,7 @@ from fraud_detection.domain.events import DriftDetected, RetrainRequested
 from fraud_detection.domain.folds import FoldPolicy
 from fraud_detection.domain.ports.acceleration import ModelAccelerator
 from fraud_detection.domain.promotion import PromotionPolicy
+from fraud_detection.domain.scoring_input import ScoringInput
 from fraud_detection.domain.training import TrainingParams
 from fraud_detection.domain.validation import ValidationRules
 from fraud_detection.settings import Settings
@@ -330,6 +331,7 @@ class Container(containers.DeclarativeContainer):
     transaction_source = providers.Singleton(make_transaction_source, settings)
     validation_rules = providers.Singleton(make_validation_rules, settings)
     validator = providers.Singleton(make_validator, validation_rules)
+    scoring_input = providers.Singleton(ScoringInput.of, validation_rules)
     tracker = providers.Singleton(make_tracker, settings)
     registry = providers.Singleton(make_registry, settings)
     trainer = providers.Singleton(make_trainer)
@@ -380,7 +382,7 @@ class Container(containers.DeclarativeContainer):
     model_accelerator = providers.Singleton(make_model_accelerator, settings)
     job_models = providers.Singleton(JobModels, registry, model_accelerator)
     job_steps = providers.Singleton(
-        JobSteps, job_store, batch_files, job_models, settings.provided.batch_chunk_rows
+        JobSteps, job_store, batch_files, job_models, scoring_input, settings.provided.batch_chunk_rows
     )
     job_queue = providers.Singleton(make_job_queue, settings, job_steps)
     submit_job = providers.Factory(SubmitScoringJob, job_store, job_queue, settings.provided.batch_roots)

@@ -18,6 +18,7 @@ from fraud_detection.container import Container
 from fraud_detection.entrypoints.api import errors
 from fraud_detection.entrypoints.api.middleware import BodySizeLimit, RequestMetrics
 from fraud_detection.entrypoints.api.routes import admin, feedback, health, jobs, model, scoring
+from fraud_detection.entrypoints.api.schemas import transaction_model
 from fraud_detection.entrypoints.api.security import Authenticate
 from fraud_detection.infrastructure.prometheus.drift_collector import CachedLatest, DriftCollector
 from fraud_detection.infrastructure.prometheus.quality_collector import LatestQualityReport, QualityCollector
@@ -84,7 +85,9 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.state.container = container
     app.state.score_transactions = container.score_transactions()  # the hot path skips per-request DI
     app.state.report_metrics = report_metrics(container)
-    scoring_router = scoring.build_router(settings.score_batch_max)
+    # The limits of a transaction (FRAUD_VALIDATION_AMOUNT_MAX...) are this app's settings, as in batch jobs.
+    app.state.transaction_model = transaction_model(container.scoring_input())
+    scoring_router = scoring.build_router(settings.score_batch_max, app.state.transaction_model)
     feedback_router = feedback.build_router(settings.feedback_batch_max)
     for router in (scoring_router, model.router, jobs.router, feedback_router, admin.router, health.router):
         app.include_router(router)
