@@ -25,11 +25,11 @@ def test_the_limits_come_from_the_validation_rules():
 )
 def test_columns_name_what_is_missing_or_unknown(columns, message):
     with pytest.raises(InvalidDataError, match=message):
-        ScoringInput.check_columns("in.csv", columns)
+        ScoringInput.check_columns(columns, "in.csv")
 
 
 def test_optional_columns_are_accepted():
-    ScoringInput.check_columns("in.csv", ("transaction_id", "Time", *SCORING_INPUTS, "Class"))
+    ScoringInput.check_columns(("transaction_id", "Time", *SCORING_INPUTS, "Class"), "in.csv")
 
 
 @pytest.mark.parametrize(
@@ -45,11 +45,11 @@ def test_values_name_column_row_and_problem(column, value, problem):
     inputs = np.ones((5, len(SCORING_INPUTS)))
     inputs[3, SCORING_INPUTS.index(column)] = value
     with pytest.raises(InvalidDataError) as error:
-        RULES.check_inputs("in.csv", inputs, first_row=100)
+        RULES.check_inputs(inputs, "in.csv", first_row=100)
     assert str(error.value) == f"in.csv: column '{column}' row 104: {problem}"
 
 
 def test_the_bounds_are_inclusive():
     inputs = np.ones((2, len(SCORING_INPUTS)))
     inputs[:, -1] = [0.0, 500.0]
-    RULES.check_inputs("in.csv", inputs)
+    RULES.check_inputs(inputs, "in.csv")

@@ -55,8 +55,9 @@ class ScoringInput:
         return cls(amount=Bounds(0.0, rules.amount_max))
 
     @staticmethod
-    def check_columns(source: str, columns: Sequence[str]) -> None:
-        """Refuse a header missing a scoring input or carrying a column scoring does not know."""
+    def check_columns(columns: Sequence[str], source: str) -> None:
+        """Refuse a header missing a scoring input or carrying a column scoring does not know (the
+        training header, exact and ordered, is `schema.check_columns`)."""
         missing = [c for c in SCORING_INPUTS if c not in columns]
         if missing:
             raise InvalidDataError(source, f"missing columns {missing}", column=missing[0])
@@ -64,7 +65,7 @@ class ScoringInput:
         if unknown:
             raise InvalidDataError(source, f"unexpected columns {unknown}", column=unknown[0])
 
-    def check_inputs(self, source: str, inputs: np.ndarray, first_row: int = 0) -> None:
+    def check_inputs(self, inputs: np.ndarray, source: str, first_row: int = 0) -> None:
         """`inputs`: (n, 29) in SCORING_INPUTS order, its row 0 being row `first_row` of `source`. Raises
         InvalidDataError naming the column and row of the first refused value."""
         bad = ~np.isfinite(inputs)

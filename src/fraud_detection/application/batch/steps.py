@@ -51,7 +51,7 @@ class JobSteps:
         try:
             version, threshold = self._models.resolve(request.model)
             columns = self._files.describe(request.input_uri).columns
-            self._rules.check_columns(request.input_uri, columns)
+            self._rules.check_columns(columns, request.input_uri)
             chunks = tuple(self._files.stage(job_id, request.input_uri, self._chunk_rows))
             if not chunks:
                 raise InvalidDataError(request.input_uri, "no rows to score")
@@ -103,7 +103,7 @@ class JobSteps:
         return JobState.SUCCEEDED
 
     def _score(self, plan: JobPlan, chunk: Chunk, rows: ChunkRows, source: str) -> dict[str, np.ndarray]:
-        self._rules.check_inputs(source, rows.inputs, chunk.first_row)
+        self._rules.check_inputs(rows.inputs, source, chunk.first_row)
         model = self._models.get(plan.model_version)
         probabilities = model.predict_matrix(feature_matrix(rows.inputs))
         columns: dict[str, np.ndarray] = {

@@ -34,7 +34,7 @@ PARQUET_BUFFER_BYTES = 1024 * 1024
 
 
 def input_batches(path: Path, source: str, description: InputDescription) -> Iterator[pa.RecordBatch]:
-    ScoringInput.check_columns(source, description.columns)  # again: the file may have changed since
+    ScoringInput.check_columns(description.columns, source)  # again: the file may have changed since
     with_ids = TRANSACTION_ID in description.columns
     if description.format == "parquet":
         return _parquet_batches(path, source, with_ids)
