@@ -22,7 +22,7 @@ from fraud_detection.application.drift.check import CheckDrift
 from fraud_detection.application.drift.reference import StoreReferenceProfile
 from fraud_detection.application.evaluate import EvaluateModel, RenderEvaluationPlots
 from fraud_detection.application.feedback import MeasureRealisedQuality, RecordFeedback
-from fraud_detection.application.feedback.measure import VersionCalibration, latest_quality_report
+from fraud_detection.application.feedback.measure import VersionCalibration
 from fraud_detection.application.ingest import IngestDataset
 from fraud_detection.application.model_admin import ModelAdministration
 from fraud_detection.application.pipeline import PipelineSteps, TrainingPipeline
@@ -66,11 +66,11 @@ if TYPE_CHECKING:
         CapturedPredictions,
         DistributionTests,
         DriftChart,
-        DriftReports,
         ReferenceProfiles,
     )
     from fraud_detection.domain.ports.feedback import FeedbackStore
     from fraud_detection.domain.ports.jobs import BatchFiles, JobQueue, JobStore
+    from fraud_detection.domain.ports.reports import Reports
     from fraud_detection.infrastructure.events.retrain_launcher import LaunchMode
 
 
@@ -274,10 +274,10 @@ def make_reference_profiles(store: ObjectStore) -> ReferenceProfiles:
     return ObjectStoreReferenceProfiles(store)
 
 
-def make_drift_reports(store: ObjectStore) -> DriftReports:
-    from fraud_detection.infrastructure.drift.documents import ObjectStoreDriftReports
+def make_reports(store: ObjectStore) -> Reports:
+    from fraud_detection.infrastructure.reports import ObjectStoreReports
 
-    return ObjectStoreDriftReports(store)
+    return ObjectStoreReports(store)
 
 
 def make_captured_predictions(store: ObjectStore) -> CapturedPredictions:
@@ -327,6 +327,7 @@ class Container(containers.DeclarativeContainer):
 
     # Adapters (one instance per process)
     object_store = providers.Singleton(make_object_store, settings)
+    reports = providers.Singleton(make_reports, object_store)
     datasets = providers.Singleton(make_dataset_store, object_store)
     transaction_source = providers.Singleton(make_transaction_source, settings)
     validation_rules = providers.Singleton(make_validation_rules, settings)
@@ -354,7 +355,7 @@ class Container(containers.DeclarativeContainer):
     measure_quality = providers.Factory(
         MeasureRealisedQuality,
         feedback_store,
-        object_store,
+        reports,
         calibrate=providers.Factory(VersionCalibration, reference_profiles, settings.provided.model_name),
     )
 
@@ -390,19 +391,17 @@ class Container(containers.DeclarativeContainer):
 
     # Drift monitoring
     drift_policy = providers.Singleton(make_drift_policy, settings)
-    drift_reports = providers.Singleton(make_drift_reports, object_store)
     captured_predictions = providers.Singleton(make_captured_predictions, object_store)
     check_drift = providers.Factory(
         CheckDrift,
         captured=captured_predictions,
         profiles=reference_profiles,
-        reports=drift_reports,
+        reports=reports,
         tests=providers.Singleton(make_distribution_tests),
         chart=providers.Singleton(make_drift_chart, drift_policy),
         publisher=publisher,
         policy=drift_policy,
         model_name=settings.provided.model_name,
-        latest_quality=providers.Factory(partial, latest_quality_report, object_store),
     )
 
     # Retraining: the champion's data plus labelled captured rows
@@ -417,7 +416,7 @@ class Container(containers.DeclarativeContainer):
 
     # Use cases
     ingest = providers.Factory(IngestDataset, transaction_source, datasets)
-    validate = providers.Factory(ValidateDataset, validator, object_store)
+    validate = providers.Factory(ValidateDataset, validator, reports)
     evaluate = providers.Factory(EvaluateModel, settings.provided.review_cost, settings.provided.top_k)
     train = providers.Factory(
         TrainModel, trainer, providers.Callable(make_training_params, settings), settings.provided.review_cost

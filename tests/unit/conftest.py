@@ -12,6 +12,7 @@ from fraud_detection.application.validate import ValidateDataset
 from fraud_detection.domain.folds import FoldPolicy
 from fraud_detection.domain.promotion import PromotionPolicy
 from fraud_detection.domain.training import TrainingParams
+from fraud_detection.infrastructure.reports import ObjectStoreReports
 from tests.builders import transactions
 from tests.drift_fakes import FakeReferenceProfiles
 from tests.fakes import (
@@ -68,7 +69,7 @@ class World:
         steps = PipelineSteps(
             ingest=IngestDataset(self.source, self.datasets),
             datasets=self.datasets,
-            validate=ValidateDataset(self.validator, self.store),
+            validate=ValidateDataset(self.validator, ObjectStoreReports(self.store)),
             train=TrainModel(self.trainer, TrainingParams(), review_cost=5.0),
             evaluate=self.evaluate,
             plots=RenderEvaluationPlots(FakePlotter()),

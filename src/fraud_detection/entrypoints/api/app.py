@@ -13,15 +13,16 @@ from prometheus_client import CollectorRegistry
 from starlette.routing import Route
 
 from fraud_detection import __version__
-from fraud_detection.application.feedback import QUALITY_LATEST_KEY
 from fraud_detection.container import Container
+from fraud_detection.domain.reports import DRIFT, QUALITY
 from fraud_detection.entrypoints.api import errors
 from fraud_detection.entrypoints.api.middleware import BodySizeLimit, RequestMetrics
 from fraud_detection.entrypoints.api.routes import admin, feedback, health, jobs, model, scoring
 from fraud_detection.entrypoints.api.schemas import transaction_model
 from fraud_detection.entrypoints.api.security import Authenticate
-from fraud_detection.infrastructure.prometheus.drift_collector import CachedLatest, DriftCollector
-from fraud_detection.infrastructure.prometheus.quality_collector import LatestQualityReport, QualityCollector
+from fraud_detection.infrastructure.prometheus.cached_read import CachedLatest
+from fraud_detection.infrastructure.prometheus.drift_collector import DriftCollector
+from fraud_detection.infrastructure.prometheus.quality_collector import QualityCollector
 from fraud_detection.settings import Settings
 
 
@@ -38,9 +39,9 @@ def show_application_logs() -> None:
 
 def report_metrics(container: Container) -> CollectorRegistry:
     """Gauges read from stored reports at scrape time (see routes/health.py `metrics`)."""
-    registry = CollectorRegistry(auto_describe=True)
-    registry.register(DriftCollector(CachedLatest(container.drift_reports())))
-    registry.register(QualityCollector(LatestQualityReport(container.object_store(), QUALITY_LATEST_KEY)))
+    registry, reports = CollectorRegistry(auto_describe=True), container.reports()
+    registry.register(DriftCollector(CachedLatest(reports, DRIFT)))
+    registry.register(QualityCollector(CachedLatest(reports, QUALITY)))
     return registry
 
 

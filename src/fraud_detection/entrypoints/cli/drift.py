@@ -11,6 +11,7 @@ from rich.table import Table
 
 from fraud_detection.application.drift.check import DriftWindowSpec
 from fraud_detection.domain.drift.report import DriftReport
+from fraud_detection.domain.reports import DRIFT
 from fraud_detection.entrypoints.cli.context import console, stdout, unwired_container
 from fraud_detection.entrypoints.cli.errors import fail, handles_user_errors
 
@@ -76,7 +77,7 @@ def check(
 @handles_user_errors
 def show(as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False) -> None:
     """The latest stored drift report."""
-    report = unwired_container().drift_reports().latest()
+    report = unwired_container().reports().latest(DRIFT)
     if report is None:
         raise fail("no drift report yet; run `fraud drift check`")
     if as_json:
