@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -15,9 +16,12 @@ from fraud_detection.domain.ports.drift import (
     CapturedRows,
     DistributionTests,
     DriftChart,
-    DriftReports,
     ReferenceProfiles,
 )
+from fraud_detection.domain.ports.reports import Attachments, Document, Reports, SavedReport
+from fraud_detection.domain.reports import ReportKind
+
+T = TypeVar("T")
 
 
 class FakeReferenceProfiles(ReferenceProfiles):
@@ -31,16 +35,22 @@ class FakeReferenceProfiles(ReferenceProfiles):
         return self.profiles.get((model_name, version))
 
 
-class FakeDriftReports(DriftReports):
+class FakeReports(Reports):
+    """Every saved report in memory, in order: (kind, name, document, attachments)."""
+
     def __init__(self) -> None:
-        self.saved: list[tuple[DriftReport, bytes | None]] = []
+        self.saved: list[tuple[str, str, dict[str, Any], dict[str, bytes]]] = []
 
-    def save(self, report: DriftReport, chart: bytes | None) -> str:
-        self.saved.append((report, chart))
-        return f"memory://drift/{report.id}.json"
+    def save(
+        self, kind: ReportKind[Any], name: str, document: Document, attachments: Attachments = None
+    ) -> SavedReport:
+        self.saved.append((kind.name, name, dict(document), dict(attachments or {})))
+        uris = {suffix: f"memory://{kind.name}/{name}{suffix}" for suffix in attachments or {}}
+        return SavedReport(f"memory://{kind.name}/{name}.json", f"memory://{kind.name}/latest.json", uris)
 
-    def latest(self) -> DriftReport | None:
-        return self.saved[-1][0] if self.saved else None
+    def latest(self, kind: ReportKind[T]) -> T | None:
+        documents = [document for saved_kind, _, document, _ in self.saved if saved_kind == kind.name]
+        return kind.parse(documents[-1]) if documents else None
 
 
 class FakeCapturedPredictions(CapturedPredictions):

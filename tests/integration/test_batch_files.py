@@ -39,6 +39,8 @@ from fraud_detection.domain.model import CHAMPION, ModelMetadata
 from fraud_detection.domain.ports.acceleration import ModelAccelerator
 from fraud_detection.domain.ports.storage import ObjectStore
 from fraud_detection.domain.schema import TRANSACTION_COLUMNS, V_COLUMNS
+from fraud_detection.domain.scoring_input import ScoringInput
+from fraud_detection.domain.validation import ValidationRules
 from fraud_detection.infrastructure.batch import ParquetBatchFiles
 from fraud_detection.infrastructure.batch.row_group_plan import group_row_groups
 from fraud_detection.infrastructure.jobs import ObjectStoreJobStore
@@ -623,7 +625,8 @@ def job_runner(work: LocalObjectStore, files: ParquetBatchFiles) -> tuple[Submit
     registry.register("models:/1", "run", ModelMetadata("fe-1", 0.5, "dataset"))
     registry.set_alias(CHAMPION, 1)
     store = ObjectStoreJobStore(work)
-    steps = JobSteps(store, files, JobModels(registry, ModelAccelerator()), chunk_rows=400)
+    models, rules = JobModels(registry, ModelAccelerator()), ScoringInput.of(ValidationRules())
+    steps = JobSteps(store, files, models, rules, chunk_rows=400)
     return SubmitScoringJob(store, FakeJobQueue(), roots(work.root.parent)), steps
 
 

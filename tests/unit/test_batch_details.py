@@ -14,6 +14,8 @@ from fraud_detection.application.batch.submit import SubmitScoringJob
 from fraud_detection.domain.jobs import JobState
 from fraud_detection.domain.model import CHAMPION, ModelMetadata
 from fraud_detection.domain.ports.acceleration import ModelAccelerator
+from fraud_detection.domain.scoring_input import ScoringInput
+from fraud_detection.domain.validation import ValidationRules
 from tests.builders import transactions
 from tests.fakes import FakeBatchFiles, FakeJobQueue, FakeJobStore, FakeModel, FakeRegistry
 from tests.unit.test_batch_jobs import ROOTS
@@ -41,7 +43,11 @@ class Jobs:
         self.files.inputs["/in/in.parquet"] = frame
         self.submit = SubmitScoringJob(self.store, self.queue, ROOTS)
         self.steps = JobSteps(
-            self.store, self.files, JobModels(self.registry, ModelAccelerator()), chunk_rows=300
+            self.store,
+            self.files,
+            JobModels(self.registry, ModelAccelerator()),
+            ScoringInput.of(ValidationRules()),
+            chunk_rows=300,
         )
         self.control = JobControl(self.store, self.queue, self.files)
 
@@ -122,7 +128,8 @@ def test_a_non_finite_value_names_its_column_and_input_row(jobs):
     job = jobs.job_on(frame, "inf")
     jobs.steps.prepare(job)
     assert jobs.steps.score_chunk(job, 2) == 0  # failed: nothing scored
-    assert jobs.control.status(job).error == "input: column 'V5' row 651: missing or non-finite value"
+    error = jobs.control.status(job).error
+    assert error == "/in/inf.parquet: column 'V5' row 651: missing or non-finite value"
     assert jobs.files.cleaned == ["inf"]
     assert ("inf", 2) not in jobs.files.parts
 

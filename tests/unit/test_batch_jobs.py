@@ -16,6 +16,8 @@ from fraud_detection.domain.features import SCORING_INPUTS, feature_matrix
 from fraud_detection.domain.jobs import JobState
 from fraud_detection.domain.model import CHAMPION, ModelMetadata
 from fraud_detection.domain.ports.acceleration import ModelAccelerator
+from fraud_detection.domain.scoring_input import ScoringInput
+from fraud_detection.domain.validation import ValidationRules
 from tests.builders import transactions
 from tests.fakes import FakeBatchFiles, FakeJobQueue, FakeJobStore, FakeModel, FakeRegistry
 
@@ -38,7 +40,11 @@ class Batch:
         self.files.inputs["/in/in.parquet"] = frame
         self.submit = SubmitScoringJob(self.store, self.queue, ROOTS)
         self.steps = JobSteps(
-            self.store, self.files, JobModels(self.registry, ModelAccelerator()), chunk_rows=300
+            self.store,
+            self.files,
+            JobModels(self.registry, ModelAccelerator()),
+            ScoringInput.of(ValidationRules()),
+            chunk_rows=300,
         )
         self.control = JobControl(self.store, self.queue, self.files)
 

@@ -20,12 +20,13 @@ from fraud_detection.domain.errors import ReferenceProfileMissingError
 from fraud_detection.domain.events import DriftDetected
 from fraud_detection.domain.features import SCORING_INPUTS
 from fraud_detection.domain.ports.drift import DistributionTests
+from fraud_detection.domain.reports import DRIFT
 from tests.drift_fakes import (
     AsymptoticTests,
     FakeCapturedPredictions,
     FakeDriftChart,
-    FakeDriftReports,
     FakeReferenceProfiles,
+    FakeReports,
     captured,
 )
 from tests.fakes import FakePublisher
@@ -117,7 +118,7 @@ class Drift:
     def __init__(self, policy: DriftPolicy | None = None) -> None:
         self.captured = FakeCapturedPredictions()
         self.profiles = FakeReferenceProfiles()
-        self.reports = FakeDriftReports()
+        self.reports = FakeReports()
         self.publisher = FakePublisher()
         self.check = CheckDrift(
             self.captured, self.profiles, self.reports, AsymptoticTests(), FakeDriftChart(),
@@ -142,7 +143,9 @@ def test_no_captured_rows_is_insufficient_data_and_publishes_nothing(drift: Drif
     assert "no captured predictions" in outcome.report.reason
     assert outcome.event is None
     assert drift.publisher.events == []
-    assert drift.reports.latest() == outcome.report  # stored all the same: dashboards see the check ran
+    stored = drift.reports.latest(DRIFT)  # stored all the same: dashboards see the check ran
+    assert stored is not None
+    assert stored.id == outcome.report.id
     again = DriftReport.from_dict(outcome.report.to_dict())  # NaN test alpha: null in JSON
     assert math.isnan(again.test_alpha)
     assert again.status == "insufficient_data"
@@ -154,7 +157,7 @@ def test_a_window_below_the_minimum_is_insufficient_data(drift: Drift) -> None:
     assert report.status == "insufficient_data"
     assert report.reason == "insufficient data: 999 rows of v1, at least 1,000 needed"
     assert report.columns == ()
-    assert drift.reports.saved[-1][1] is None
+    assert drift.reports.saved[-1][3] == {}
 
 
 def test_a_window_like_the_reference_is_not_drift(drift: Drift) -> None:
@@ -178,7 +181,7 @@ def test_a_window_like_the_reference_is_not_drift(drift: Drift) -> None:
     assert report.window.end
     assert outcome.event is None
     assert drift.publisher.events == []
-    assert drift.reports.saved[-1][1] == f"chart of {report.id}".encode()
+    assert drift.reports.saved[-1][3] == {".png": f"chart of {report.id}".encode()}
 
 
 def test_shifted_inputs_alone_are_input_drift_reported_but_never_published(drift: Drift) -> None:

@@ -50,11 +50,12 @@ from fraud_detection.domain.drift.statistics import (
 )
 from fraud_detection.domain.errors import ReferenceProfileMissingError
 from fraud_detection.domain.ports.drift import CapturedRows, DistributionTests
+from fraud_detection.domain.reports import DRIFT
 from tests.drift_fakes import (
     FakeCapturedPredictions,
     FakeDriftChart,
-    FakeDriftReports,
     FakeReferenceProfiles,
+    FakeReports,
     captured,
 )
 from tests.fakes import FakePublisher
@@ -790,7 +791,7 @@ class World:
     def __init__(self, tests: RecordingTests | None = None, min_rows: int = 10) -> None:
         self.captured = FakeCapturedPredictions()
         self.profiles = FakeReferenceProfiles()
-        self.reports = FakeDriftReports()
+        self.reports = FakeReports()
         self.publisher = FakePublisher()
         self.policy = DriftPolicy(min_rows=min_rows)
         self.tests = tests or RecordingTests()
@@ -886,7 +887,7 @@ def test_input_drift_alone_is_reported_logged_but_never_published(caplog: pytest
     assert report.reason.startswith("model not at risk (closest: ")
     assert report.reason.endswith("; input drift (diagnostic) in c0 (PSI " + f"{report.columns[0].psi:.3f})")
     assert f"drift check: input_drift ({report.reason})" in caplog.messages
-    assert world.reports.latest() == report  # stored all the same
+    assert world.reports.latest(DRIFT) == report  # stored all the same
 
 
 def test_a_model_at_risk_publishes_an_event_carrying_the_report(caplog: pytest.LogCaptureFixture) -> None:

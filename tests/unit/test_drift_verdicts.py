@@ -34,8 +34,8 @@ from fraud_detection.domain.ports.drift import DistributionTests
 from tests.drift_fakes import (
     FakeCapturedPredictions,
     FakeDriftChart,
-    FakeDriftReports,
     FakeReferenceProfiles,
+    FakeReports,
     captured,
 )
 from tests.fakes import FakePublisher
@@ -541,7 +541,7 @@ class Checks:
     def __init__(self, tests: StubTests, quality: QualityReport | None = None, **changes: object) -> None:
         self.captured = FakeCapturedPredictions()
         self.profiles = FakeReferenceProfiles()
-        self.reports = FakeDriftReports()
+        self.reports = FakeReports()
         self.publisher = FakePublisher()
         self.check = CheckDrift(
             self.captured, self.profiles, self.reports, tests, FakeDriftChart(), self.publisher,

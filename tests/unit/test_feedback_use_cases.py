@@ -5,12 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from fraud_detection.application.feedback import (
-    QUALITY_LATEST_KEY,
-    QUALITY_REPORTS_PREFIX,
-    MeasureRealisedQuality,
-    RecordFeedback,
-)
+from fraud_detection.application.feedback import MeasureRealisedQuality, RecordFeedback
 from fraud_detection.domain.errors import InvalidDataError
 from fraud_detection.domain.feedback import (
     ConfusionCounts,
@@ -23,6 +18,7 @@ from fraud_detection.domain.feedback import (
     TimeWindow,
     realised_quality,
 )
+from fraud_detection.infrastructure.reports import ObjectStoreReports
 from tests.fakes import FakeObjectStore
 from tests.feedback_fakes import FakeFeedbackStore
 
@@ -92,7 +88,7 @@ def labelled_world(store: FakeFeedbackStore) -> None:
 
 def test_realised_precision_and_recall_per_version_match_a_hand_count(store):
     labelled_world(store)
-    stored = MeasureRealisedQuality(store, FakeObjectStore(), clock=lambda: NOW)(days=30)
+    stored = MeasureRealisedQuality(store, ObjectStoreReports(FakeObjectStore()), clock=lambda: NOW)(days=30)
     first, second = stored.report.models
     assert (first.model_version, first.labelled) == (1, 8)
     assert (first.true_positives, first.false_positives, first.false_negatives, first.true_negatives) == (
@@ -104,10 +100,13 @@ def test_realised_precision_and_recall_per_version_match_a_hand_count(store):
     assert stored.report.labelled == 10  # "old" was scored before the window
 
 
+QUALITY_REPORTS_PREFIX, QUALITY_LATEST_KEY = "quality/reports/", "quality/latest.json"
+
+
 def test_the_report_is_stored_as_latest_and_as_a_timestamped_copy(store):
     labelled_world(store)
     objects = FakeObjectStore()
-    stored = MeasureRealisedQuality(store, objects, clock=lambda: NOW)(days=30)
+    stored = MeasureRealisedQuality(store, ObjectStoreReports(objects), clock=lambda: NOW)(days=30)
     copies = [key for key in objects.objects if key.startswith(QUALITY_REPORTS_PREFIX)]
     assert copies == [f"{QUALITY_REPORTS_PREFIX}20260501T120000.000000Z.json"]
     assert objects.objects[copies[0]] == objects.objects[QUALITY_LATEST_KEY]
@@ -123,7 +122,7 @@ def test_the_report_is_stored_as_latest_and_as_a_timestamped_copy(store):
 
 
 def test_no_labels_gives_an_empty_report(store):
-    stored = MeasureRealisedQuality(store, FakeObjectStore(), clock=lambda: NOW)(days=7)
+    stored = MeasureRealisedQuality(store, ObjectStoreReports(FakeObjectStore()), clock=lambda: NOW)(days=7)
     assert stored.report.models == ()
     assert stored.report.labelled == 0
 
@@ -131,7 +130,7 @@ def test_no_labels_gives_an_empty_report(store):
 @pytest.mark.parametrize("days", [0, -1, float("nan"), 1e9])
 def test_a_window_that_makes_no_sense_is_refused_naming_days(store, days):
     with pytest.raises(InvalidDataError, match="days"):
-        MeasureRealisedQuality(store, FakeObjectStore(), clock=lambda: NOW)(days=days)
+        MeasureRealisedQuality(store, ObjectStoreReports(FakeObjectStore()), clock=lambda: NOW)(days=days)
 
 
 def test_window_is_half_open_over_scoring_time():

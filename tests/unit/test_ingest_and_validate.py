@@ -5,6 +5,7 @@ import pytest
 from fraud_detection.application.ingest import IngestDataset
 from fraud_detection.application.validate import ValidateDataset
 from fraud_detection.domain.errors import InvalidDataError, ValidationFailedError
+from fraud_detection.infrastructure.reports import ObjectStoreReports
 from tests.fakes import FakeDatasetStore, FakeObjectStore, FakeSource, FakeValidator
 
 
@@ -28,7 +29,7 @@ def test_ingest_of_bad_rows_stores_nothing(world):
 
 def test_validation_report_is_stored_as_json_and_html(world):
     store = FakeObjectStore()
-    result = ValidateDataset(FakeValidator(), store)(world.frame, "abc123")
+    result = ValidateDataset(FakeValidator(), ObjectStoreReports(store))(world.frame, "abc123")
     assert result.report.success
     stored = json.loads(store.objects["reports/validation/abc123.json"])
     assert stored["success"] is True
@@ -38,6 +39,8 @@ def test_validation_report_is_stored_as_json_and_html(world):
 
 
 def test_failed_validation_names_the_expectation(world):
-    result = ValidateDataset(FakeValidator(fail=True), FakeObjectStore())(world.frame, "abc123")
+    result = ValidateDataset(FakeValidator(fail=True), ObjectStoreReports(FakeObjectStore()))(
+        world.frame, "abc123"
+    )
     with pytest.raises(ValidationFailedError, match=r"expect_column_mean_to_be_between\[Class\]"):
         result.raise_if_failed()

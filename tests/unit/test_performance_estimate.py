@@ -11,7 +11,7 @@ import pytest
 from sklearn.metrics import brier_score_loss
 
 from fraud_detection.application.feedback import MeasureRealisedQuality
-from fraud_detection.application.feedback.measure import VersionCalibration, latest_quality_report
+from fraud_detection.application.feedback.measure import VersionCalibration
 from fraud_detection.domain.drift.estimate import (
     RELIABILITY_EDGES,
     PerformanceEstimate,
@@ -28,6 +28,8 @@ from fraud_detection.domain.feedback import (
     TimeWindow,
     realised_quality,
 )
+from fraud_detection.domain.reports import QUALITY
+from fraud_detection.infrastructure.reports import ObjectStoreReports
 from tests.drift_fakes import FakeReferenceProfiles
 from tests.fakes import FakeObjectStore
 from tests.feedback_fakes import FakeFeedbackStore
@@ -343,19 +345,23 @@ def test_a_versions_calibration_uses_its_profiles_positive_weight_read_once() ->
 
 
 def test_the_measured_report_carries_the_calibrated_estimate_and_is_the_latest() -> None:
-    store, objects, profiles = FakeFeedbackStore(), FakeObjectStore(), FakeReferenceProfiles()
-    assert latest_quality_report(objects) is None  # before the first measurement
+    store, reports, profiles = (
+        FakeFeedbackStore(),
+        ObjectStoreReports(FakeObjectStore()),
+        FakeReferenceProfiles(),
+    )
+    assert reports.latest(QUALITY) is None  # before the first measurement
     profiles.save(profile(1, 3.0))
     for item in RECORDS[:4]:
         store.record_scored([item.scored])
         store.add_label(item.transaction_id, item.is_fraud, NOW)
     measure = MeasureRealisedQuality(
-        store, objects, clock=lambda: NOW, calibrate=VersionCalibration(profiles, "fraud-lgbm")
+        store, reports, clock=lambda: NOW, calibrate=VersionCalibration(profiles, "fraud-lgbm")
     )
     (model,) = measure(days=1).report.models
     chance = calibrated(np.array([0.9, 0.6, 0.3, 0.1]), 3.0)
     assert model.estimated_precision == pytest.approx(chance[:2].sum() / 2)
     assert model.estimated_recall == pytest.approx(chance[:2].sum() / chance.sum())
-    latest = latest_quality_report(objects)
+    latest = reports.latest(QUALITY)
     assert latest is not None
     assert latest.models == (model,)

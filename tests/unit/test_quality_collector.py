@@ -7,7 +7,10 @@ from datetime import UTC, datetime
 from prometheus_client import CollectorRegistry, generate_latest
 
 from fraud_detection.domain.feedback import ConfusionCounts, QualityReport, RealisedQuality, TimeWindow
-from fraud_detection.infrastructure.prometheus.quality_collector import LatestQualityReport, QualityCollector
+from fraud_detection.domain.reports import QUALITY
+from fraud_detection.infrastructure.prometheus.cached_read import CachedLatest
+from fraud_detection.infrastructure.prometheus.quality_collector import QualityCollector
+from fraud_detection.infrastructure.reports import ObjectStoreReports
 from tests.fakes import FakeObjectStore
 
 KEY = "quality/latest.json"
@@ -28,9 +31,9 @@ def write_report(store: FakeObjectStore, *models: tuple[int, ConfusionCounts]) -
     store.write_bytes(KEY, json.dumps(report.to_dict()).encode())
 
 
-def exposition(store: FakeObjectStore, clock: Clock) -> tuple[CollectorRegistry, LatestQualityReport]:
+def exposition(store: FakeObjectStore, clock: Clock) -> tuple[CollectorRegistry, CachedLatest[QualityReport]]:
     registry = CollectorRegistry(auto_describe=True)
-    latest = LatestQualityReport(store, KEY, ttl_seconds=15, clock=clock)
+    latest = CachedLatest(ObjectStoreReports(store), QUALITY, ttl_seconds=15, clock=clock)
     registry.register(QualityCollector(latest))
     return registry, latest
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import pandas as pd
 
 from fraud_detection.application.validation_report import render_html
 from fraud_detection.domain.errors import ValidationFailedError
-from fraud_detection.domain.ports.storage import ObjectStore
+from fraud_detection.domain.ports.reports import Reports
 from fraud_detection.domain.ports.validation import DataValidator
+from fraud_detection.domain.reports import VALIDATION
 from fraud_detection.domain.validation import ValidationReport
+
+HTML_SUFFIX = ".html"
 
 
 @dataclass(frozen=True)
@@ -31,18 +33,14 @@ class ValidationResult:
 
 
 class ValidateDataset:
-    def __init__(self, validator: DataValidator, store: ObjectStore) -> None:
+    def __init__(self, validator: DataValidator, reports: Reports) -> None:
         self._validator = validator
-        self._store = store
+        self._reports = reports
 
     def __call__(self, frame: pd.DataFrame, dataset_id: str) -> ValidationResult:
-        """Run the suite and store the report (JSON + HTML) under `reports/validation/<id>`; never raises
-        for a failed suite, so callers decide (the pipeline stops, `fraud validate` reports)."""
+        """Run the suite and store the report (JSON + HTML page) as the dataset's validation report; never
+        raises for a failed suite, so callers decide (the pipeline stops, `fraud validate` reports)."""
         report = self._validator.validate(frame, dataset_id)
-        base = f"reports/validation/{dataset_id}"
-        self._store.write_bytes(f"{base}.json", json.dumps(report.to_dict(), indent=2).encode())
         page = render_html(report)
-        self._store.write_bytes(f"{base}.html", page.encode())
-        return ValidationResult(
-            report, self._store.uri_for(f"{base}.json"), self._store.uri_for(f"{base}.html"), page
-        )
+        saved = self._reports.save(VALIDATION, dataset_id, report.to_dict(), {HTML_SUFFIX: page.encode()})
+        return ValidationResult(report, saved.uri, saved.attachments[HTML_SUFFIX], page)

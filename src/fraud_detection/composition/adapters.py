@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 from dependency_injector import containers, providers
 
 from fraud_detection.domain.events import DriftDetected, RetrainRequested
+from fraud_detection.domain.scoring_input import ScoringInput
+from fraud_detection.domain.validation import ValidationRules
 from fraud_detection.settings import Settings
 
 if TYPE_CHECKING:
@@ -25,9 +27,10 @@ if TYPE_CHECKING:
         ObjectStore,
         TransactionSource,
     )
-    from fraud_detection.domain.ports.drift import CapturedPredictions, DriftReports, ReferenceProfiles
+    from fraud_detection.domain.ports.drift import CapturedPredictions, ReferenceProfiles
     from fraud_detection.domain.ports.feedback import FeedbackStore
     from fraud_detection.domain.ports.jobs import JobStore
+    from fraud_detection.domain.ports.reports import Reports
     from fraud_detection.infrastructure.events.retrain_launcher import LaunchMode
 
 
@@ -123,10 +126,10 @@ def make_reference_profiles(store: ObjectStore) -> ReferenceProfiles:
     return ObjectStoreReferenceProfiles(store)
 
 
-def make_drift_reports(store: ObjectStore) -> DriftReports:
-    from fraud_detection.infrastructure.drift.documents import ObjectStoreDriftReports
+def make_reports(store: ObjectStore) -> Reports:
+    from fraud_detection.infrastructure.reports import ObjectStoreReports
 
-    return ObjectStoreDriftReports(store)
+    return ObjectStoreReports(store)
 
 
 def make_captured_predictions(store: ObjectStore) -> CapturedPredictions:
@@ -141,17 +144,30 @@ def make_job_store(store: ObjectStore) -> JobStore:
     return ObjectStoreJobStore(store)
 
 
+def make_validation_rules(settings: Settings) -> ValidationRules:
+    return ValidationRules(
+        min_rows=settings.validation_min_rows,
+        fraud_rate_min=settings.validation_fraud_rate_min,
+        fraud_rate_max=settings.validation_fraud_rate_max,
+        amount_max=settings.validation_amount_max,
+    )
+
+
 def cache_key(settings: Settings) -> str | None:
     """The key that seals local model copies (FRAUD_CACHE_KEY), if any."""
     return settings.cache_key.get_secret_value() if settings.cache_key else None
 
 
 class Adapters(containers.DeclarativeContainer):
-    """One instance of each shared adapter per process."""
+    """One instance of each shared adapter per process, and the rules every capability applies alike."""
 
     settings = providers.Dependency(instance_of=Settings)
     # How a local retrain starts: the CLI waits for it, the API overrides this with "detach".
     retrain_launch = providers.Object("wait")
+
+    # What a dataset must satisfy to train on, and a row to be scored: API, batch and training alike.
+    validation_rules = providers.Singleton(make_validation_rules, settings)
+    scoring_input = providers.Singleton(ScoringInput.of, validation_rules)
 
     object_store = providers.Singleton(make_object_store, settings)
     datasets = providers.Singleton(make_dataset_store, object_store)
@@ -162,6 +178,6 @@ class Adapters(containers.DeclarativeContainer):
     publisher = providers.Singleton(make_publisher, settings, retrain_launch)
     feedback_store = providers.Singleton(make_feedback_store, settings)
     reference_profiles = providers.Singleton(make_reference_profiles, object_store)
-    drift_reports = providers.Singleton(make_drift_reports, object_store)
+    reports = providers.Singleton(make_reports, object_store)
     captured_predictions = providers.Singleton(make_captured_predictions, object_store)
     job_store = providers.Singleton(make_job_store, object_store)

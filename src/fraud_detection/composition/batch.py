@@ -60,7 +60,12 @@ class Batch(containers.DeclarativeContainer):
     model_accelerator = providers.Singleton(make_model_accelerator, settings)
     job_models = providers.Singleton(JobModels, adapters.registry, model_accelerator)
     job_steps = providers.Singleton(
-        JobSteps, adapters.job_store, batch_files, job_models, settings.provided.batch_chunk_rows
+        JobSteps,
+        adapters.job_store,
+        batch_files,
+        job_models,
+        adapters.scoring_input,
+        settings.provided.batch_chunk_rows,
     )
     job_queue = providers.Singleton(make_job_queue, settings, job_steps)
     submit_job = providers.Factory(

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import TYPE_CHECKING
 
 from dependency_injector import containers, providers
 
 from fraud_detection.application.drift.check import CheckDrift
 from fraud_detection.application.feedback import MeasureRealisedQuality, RecordFeedback
-from fraud_detection.application.feedback.measure import VersionCalibration, latest_quality_report
+from fraud_detection.application.feedback.measure import VersionCalibration
 from fraud_detection.domain.drift.policy import DriftPolicy
 from fraud_detection.settings import Settings
 
@@ -50,13 +49,12 @@ class Drift(containers.DeclarativeContainer):
         CheckDrift,
         captured=adapters.captured_predictions,
         profiles=adapters.reference_profiles,
-        reports=adapters.drift_reports,
+        reports=adapters.reports,
         tests=providers.Singleton(make_distribution_tests),
         chart=providers.Singleton(make_drift_chart, policy),
         publisher=adapters.publisher,
         policy=policy,
         model_name=settings.provided.model_name,
-        latest_quality=providers.Factory(partial, latest_quality_report, adapters.object_store),
     )
 
 
@@ -70,7 +68,7 @@ class Feedback(containers.DeclarativeContainer):
     measure_quality = providers.Factory(
         MeasureRealisedQuality,
         adapters.feedback_store,
-        adapters.object_store,
+        adapters.reports,
         calibrate=providers.Factory(
             VersionCalibration, adapters.reference_profiles, settings.provided.model_name
         ),

@@ -43,15 +43,6 @@ def make_plotter() -> EvaluationPlotter:
     return MatplotlibPlotter()
 
 
-def make_validation_rules(settings: Settings) -> ValidationRules:
-    return ValidationRules(
-        min_rows=settings.validation_min_rows,
-        fraud_rate_min=settings.validation_fraud_rate_min,
-        fraud_rate_max=settings.validation_fraud_rate_max,
-        amount_max=settings.validation_amount_max,
-    )
-
-
 def make_training_params(settings: Settings) -> TrainingParams:
     return TrainingParams(
         seed=settings.seed, max_rounds=settings.train_max_rounds, threads=settings.train_threads
@@ -73,13 +64,12 @@ class Training(containers.DeclarativeContainer):
     observer = providers.Dependency(instance_of=PipelineObserver)
     adapters = providers.DependenciesContainer()
 
-    validation_rules = providers.Singleton(make_validation_rules, settings)
-    validator = providers.Singleton(make_validator, validation_rules)
+    validator = providers.Singleton(make_validator, adapters.validation_rules)
     trainer = providers.Singleton(make_trainer)
     plotter = providers.Singleton(make_plotter)
 
     ingest = providers.Factory(IngestDataset, adapters.transaction_source, adapters.datasets)
-    validate = providers.Factory(ValidateDataset, validator, adapters.object_store)
+    validate = providers.Factory(ValidateDataset, validator, adapters.reports)
     evaluate = providers.Factory(EvaluateModel, settings.provided.review_cost, settings.provided.top_k)
     train = providers.Factory(
         TrainModel, trainer, providers.Callable(make_training_params, settings), settings.provided.review_cost

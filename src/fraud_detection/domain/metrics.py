@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from fraud_detection.domain import decision
+
 
 @dataclass(frozen=True)
 class Curve:
@@ -80,7 +82,7 @@ def alert_cost(
     labels: np.ndarray, scores: np.ndarray, amounts: np.ndarray, threshold: float, review_cost: float
 ) -> float:
     """Missed fraud amounts plus a fixed cost per alert raised (score >= threshold)."""
-    flagged = np.asarray(scores) >= threshold
+    flagged = decision.flagged(scores, threshold)
     missed = (np.asarray(labels) == 1) & ~flagged
     return float(np.asarray(amounts)[missed].sum() + review_cost * flagged.sum())
 
@@ -112,7 +114,7 @@ def classification_metrics(
     top_k: int,
 ) -> ClassificationMetrics:
     labels = np.asarray(labels, dtype=np.float64)
-    flagged = np.asarray(scores) >= threshold
+    flagged = decision.flagged(scores, threshold)
     hits = float((flagged & (labels == 1)).sum())
     return ClassificationMetrics(
         auprc=average_precision(labels, scores),

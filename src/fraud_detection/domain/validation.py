@@ -82,3 +82,9 @@ class ValidationReport:
             "statistics": {"evaluated": len(self.outcomes), "failed": len(self.failures)},
             "outcomes": [asdict(outcome) for outcome in self.outcomes],
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ValidationReport:
+        """The report `to_dict` wrote (success and statistics are derived, so not read back)."""
+        outcomes = tuple(ExpectationOutcome(**outcome) for outcome in data["outcomes"])
+        return cls(data["dataset_id"], data["suite"], outcomes, data["validated_at"])

@@ -15,11 +15,12 @@ import logging
 import numpy as np
 
 from fraud_detection.application.batch.models import JobModels
-from fraud_detection.application.batch.submit import check_columns
+from fraud_detection.domain.decision import flagged
 from fraud_detection.domain.errors import FraudDetectionError, InvalidDataError, ServiceUnavailableError
-from fraud_detection.domain.features import SCORING_INPUTS, feature_matrix
+from fraud_detection.domain.features import feature_matrix
 from fraud_detection.domain.jobs import Chunk, JobPlan, JobState
 from fraud_detection.domain.ports.jobs import BatchFiles, ChunkRows, JobStore
+from fraud_detection.domain.scoring_input import TRANSACTION_ID_COLUMN, ScoringInput
 
 logger = logging.getLogger(__name__)
 DEFAULT_CHUNK_ROWS = 250_000
@@ -27,9 +28,16 @@ DEFAULT_CHUNK_ROWS = 250_000
 
 class JobSteps:
     def __init__(
-        self, store: JobStore, files: BatchFiles, models: JobModels, chunk_rows: int = DEFAULT_CHUNK_ROWS
+        self,
+        store: JobStore,
+        files: BatchFiles,
+        models: JobModels,
+        rules: ScoringInput,
+        chunk_rows: int = DEFAULT_CHUNK_ROWS,
     ) -> None:
+        """`rules`: what a row must hold to be scored (limits from settings, as the API applies them)."""
         self._store, self._files, self._models, self._chunk_rows = store, files, models, chunk_rows
+        self._rules = rules
 
     def prepare(self, job_id: str) -> JobPlan | None:
         """Returns the plan (the existing one on a rerun), or None when the job already ended."""
@@ -43,7 +51,7 @@ class JobSteps:
         try:
             version, threshold = self._models.resolve(request.model)
             columns = self._files.describe(request.input_uri).columns
-            check_columns(request.input_uri, columns)
+            self._rules.check_columns(columns, request.input_uri)
             chunks = tuple(self._files.stage(job_id, request.input_uri, self._chunk_rows))
             if not chunks:
                 raise InvalidDataError(request.input_uri, "no rows to score")
@@ -52,7 +60,7 @@ class JobSteps:
         except FraudDetectionError as error:
             self.fail(job_id, error)
             return None
-        plan = JobPlan(version.name, version.version, threshold, chunks, "transaction_id" in columns)
+        plan = JobPlan(version.name, version.version, threshold, chunks, TRANSACTION_ID_COLUMN in columns)
         self._store.save_plan(job_id, plan)
         return plan
 
@@ -95,29 +103,16 @@ class JobSteps:
         return JobState.SUCCEEDED
 
     def _score(self, plan: JobPlan, chunk: Chunk, rows: ChunkRows, source: str) -> dict[str, np.ndarray]:
-        inputs = rows.inputs
-        bad = ~np.isfinite(inputs)
-        if bad.any():
-            row, column = np.argwhere(bad)[0]
-            raise InvalidDataError(
-                "input",
-                "missing or non-finite value",
-                column=SCORING_INPUTS[column],
-                row=chunk.first_row + row,
-            )
-        negative = inputs[:, -1] < 0
-        if negative.any():
-            row = int(np.argmax(negative))
-            raise InvalidDataError(source, "negative value", column="Amount", row=chunk.first_row + row)
+        self._rules.check_inputs(rows.inputs, source, chunk.first_row)
         model = self._models.get(plan.model_version)
-        probabilities = model.predict_matrix(feature_matrix(inputs))
+        probabilities = model.predict_matrix(feature_matrix(rows.inputs))
         columns: dict[str, np.ndarray] = {
             "row": np.arange(chunk.first_row, chunk.first_row + chunk.rows, dtype=np.int64)
         }
         if rows.transaction_ids is not None:
             columns["transaction_id"] = rows.transaction_ids
         columns["probability"] = probabilities
-        columns["decision"] = np.where(probabilities >= plan.threshold, "fraud", "legit")
+        columns["decision"] = np.where(flagged(probabilities, plan.threshold), "fraud", "legit")
         columns["model_version"] = np.full(chunk.rows, plan.model_version, dtype=np.int32)
         return columns
 

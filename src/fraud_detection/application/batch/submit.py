@@ -11,12 +11,8 @@ from datetime import UTC, datetime
 
 from fraud_detection.domain.batch_roots import BatchRoots, Direction
 from fraud_detection.domain.errors import InvalidDataError, ServiceUnavailableError
-from fraud_detection.domain.features import SCORING_INPUTS
 from fraud_detection.domain.jobs import JOB_ID, JobRequest, JobStatus
 from fraud_detection.domain.ports.jobs import JobQueue, JobStore
-from fraud_detection.domain.schema import TIME
-
-OPTIONAL_COLUMNS = frozenset({TIME, "Class", "transaction_id"})
 
 
 class SubmitScoringJob:
@@ -39,13 +35,3 @@ class SubmitScoringJob:
             self._store.delete(job_id)
             raise
         return self._store.status(job_id)
-
-
-def check_columns(source: str, columns: tuple[str, ...]) -> None:
-    """Scoring needs V1..V28 and Amount; Time, Class and transaction_id may be there; nothing else."""
-    missing = [c for c in SCORING_INPUTS if c not in columns]
-    if missing:
-        raise InvalidDataError(source, f"missing columns {missing}", column=missing[0])
-    unknown = [c for c in columns if c not in SCORING_INPUTS and c not in OPTIONAL_COLUMNS]
-    if unknown:
-        raise InvalidDataError(source, f"unexpected columns {unknown}", column=unknown[0])

@@ -22,12 +22,14 @@ from fraud_detection.domain.ports.drift import (
     CapturedRows,
     DistributionTests,
     DriftChart,
-    DriftReports,
     ReferenceProfiles,
 )
 from fraud_detection.domain.ports.events import EventPublisher
+from fraud_detection.domain.ports.reports import Reports
+from fraud_detection.domain.reports import DRIFT, QUALITY
 
 logger = logging.getLogger(__name__)
+CHART_SUFFIX = ".png"
 
 
 @dataclass(frozen=True)
@@ -66,20 +68,20 @@ class CheckDrift:
         self,
         captured: CapturedPredictions,
         profiles: ReferenceProfiles,
-        reports: DriftReports,
+        reports: Reports,
         tests: DistributionTests,
         chart: DriftChart,
         publisher: EventPublisher,
         policy: DriftPolicy,
         model_name: str,
-        latest_quality: Callable[[], QualityReport | None] = lambda: None,
+        latest_quality: Callable[[], QualityReport | None] | None = None,
     ) -> None:
         """`latest_quality`: the latest realised-quality report (`fraud quality measure`), whose entry for
-        the serving version is the realised evidence."""
+        the serving version is the realised evidence; by default the one stored in `reports`."""
         self._captured, self._profiles, self._reports = captured, profiles, reports
         self._tests, self._chart, self._publisher = tests, chart, publisher
         self._policy, self._model_name = policy, model_name
-        self._latest_quality = latest_quality
+        self._latest_quality = latest_quality or (lambda: reports.latest(QUALITY))
 
     def __call__(
         self, spec: DriftWindowSpec | None = None, *, publish: bool = True, chart: bool = True
@@ -89,7 +91,8 @@ class CheckDrift:
         rows = self._captured.read(spec.since, spec.until, spec.last_rows)
         report = self._assess(rows)
         png = self._chart.render(report) if chart and report.columns else None
-        location = self._reports.save(report, png)
+        attachments = {CHART_SUFFIX: png} if png is not None else None
+        location = self._reports.save(DRIFT, report.id, report.to_dict(), attachments).uri
         event = None
         if report.at_risk and publish:
             event = DriftDetected(

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fraud_detection.domain.decision import alert_count
 from fraud_detection.domain.drift.estimate import PerformanceEstimate, estimate_performance
 from fraud_detection.domain.drift.outliers import g_statistic, unusual_columns, window_cells
 from fraud_detection.domain.drift.policy import DriftPolicy
@@ -134,7 +135,7 @@ def _alert_rate(
     """Window and reference alert counts compared exactly: given k + K alerts in all, under no change the
     window's k follow Binomial(k + K, n / (n + N)). This accounts for the reference being a sample too."""
     n, big_n = len(probabilities), reference.scored_rows
-    k, big_k = int(np.count_nonzero(probabilities >= reference.threshold)), reference.alerts
+    k, big_k = alert_count(probabilities, reference.threshold), reference.alerts
     p_value = 1.0 if k + big_k == 0 else tests.binomial_p_value(k, k + big_k, n / (n + big_n))
     found = AlertRateDrift(k, n, big_k, big_n, p_value, False)
     drifted = bool(p_value < alpha and found.relative_change >= policy.min_alert_rate_change)

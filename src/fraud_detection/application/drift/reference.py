@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from fraud_detection.domain.decision import alert_count, flagged
 from fraud_detection.domain.drift.estimate import estimate_performance
 from fraud_detection.domain.drift.outliers import signature_of
 from fraud_detection.domain.drift.profile import DistributionProfile, ReferenceProfile
@@ -46,7 +47,7 @@ class StoreReferenceProfile:
             model_version=version,
             features=features,
             score=DistributionProfile.of("score", scores),
-            alerts=int(np.count_nonzero(held_out >= threshold)),
+            alerts=alert_count(held_out, threshold),
             scored_rows=len(held_out),
             threshold=threshold,
             created_at=datetime.now(UTC).isoformat(),
@@ -65,7 +66,7 @@ def _realised(
 ) -> tuple[float | None, float | None]:
     if labels is None:
         return None, None
-    alerts, frauds = scores >= threshold, np.asarray(labels) == 1
+    alerts, frauds = flagged(scores, threshold), np.asarray(labels) == 1
     hits = int(np.count_nonzero(alerts & frauds))
     return (
         hits / int(alerts.sum()) if alerts.any() else None,

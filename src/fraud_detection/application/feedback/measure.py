@@ -3,7 +3,6 @@ scored in the last N days; the report is stored for `/metrics` (the API exports 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,14 +11,13 @@ import numpy as np
 
 from fraud_detection.application.feedback.record import utc_now
 from fraud_detection.domain.drift.estimate import calibrated
-from fraud_detection.domain.errors import InvalidDataError, ObjectNotFoundError
+from fraud_detection.domain.errors import InvalidDataError
 from fraud_detection.domain.feedback import QualityReport, TimeWindow, realised_quality
 from fraud_detection.domain.ports.drift import ReferenceProfiles
 from fraud_detection.domain.ports.feedback import FeedbackStore
-from fraud_detection.domain.ports.storage import ObjectStore
+from fraud_detection.domain.ports.reports import Reports
+from fraud_detection.domain.reports import QUALITY
 
-QUALITY_LATEST_KEY = "quality/latest.json"
-QUALITY_REPORTS_PREFIX = "quality/reports/"
 MAX_DAYS = 36_500  # a window reaching before year 1 cannot be represented
 
 
@@ -30,17 +28,9 @@ class StoredQualityReport:
     copy_uri: str
 
 
-def latest_quality_report(objects: ObjectStore) -> QualityReport | None:
-    """The latest stored realised-quality report, or None before the first `fraud quality measure`."""
-    try:
-        return QualityReport.from_dict(json.loads(objects.read_bytes(QUALITY_LATEST_KEY)))
-    except ObjectNotFoundError:
-        return None
-
-
-def report_key(measured_at: datetime) -> str:
-    """A timestamped copy: microseconds keep two measurements in one second apart; keys sort by time."""
-    return f"{QUALITY_REPORTS_PREFIX}{measured_at:%Y%m%dT%H%M%S.%f}Z.json"
+def report_name(measured_at: datetime) -> str:
+    """A timestamped name: microseconds keep two measurements in one second apart; names sort by time."""
+    return f"{measured_at:%Y%m%dT%H%M%S.%f}Z"
 
 
 class VersionCalibration:
@@ -63,26 +53,21 @@ class MeasureRealisedQuality:
     def __init__(
         self,
         store: FeedbackStore,
-        objects: ObjectStore,
+        reports: Reports,
         clock: Callable[[], datetime] = utc_now,
         calibrate: Callable[[int, float], float] = lambda version, probability: probability,
     ) -> None:
-        self._store, self._objects, self._clock = store, objects, clock
+        self._store, self._reports, self._clock = store, reports, clock
         self._calibrate = calibrate
 
     def __call__(self, days: float) -> StoredQualityReport:
-        """Measure over [now - days, now) of scoring time. Each write is atomic (ObjectStore); the copy is
-        written first, so `latest.json` never names a report that was not kept."""
+        """Measure over [now - days, now) of scoring time and store the report (a timestamped copy, then
+        the latest, which /metrics exports)."""
         if not 0 < days < MAX_DAYS:
             raise InvalidDataError("days", f"must be more than 0 and less than {MAX_DAYS}, got {days!r}")
         measured_at = self._clock()
         window = TimeWindow.last_days(days, measured_at)
         models = realised_quality(self._store.labelled_in(window), window, self._calibrate)
         report = QualityReport(measured_at, window, tuple(models))
-        document = json.dumps(report.to_dict() | {"days": days}, indent=2).encode()
-        copy_key = report_key(measured_at)
-        self._objects.write_bytes(copy_key, document)
-        self._objects.write_bytes(QUALITY_LATEST_KEY, document)
-        return StoredQualityReport(
-            report, self._objects.uri_for(QUALITY_LATEST_KEY), self._objects.uri_for(copy_key)
-        )
+        saved = self._reports.save(QUALITY, report_name(measured_at), report.to_dict() | {"days": days})
+        return StoredQualityReport(report, saved.latest_uri or saved.uri, saved.uri)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fraud_detection.application.serving.model_holder import ModelHolder, ServingModel
+from fraud_detection.domain.decision import flagged
 from fraud_detection.domain.features import feature_matrix
 from fraud_detection.domain.ports.prediction_log import PredictionBatch, PredictionLog
 from fraud_detection.domain.ports.telemetry import ScoringTelemetry
@@ -49,7 +50,7 @@ class ScoreTransactions:
             probabilities = np.array([serving.model.predict_row(features[0])])
         else:
             probabilities = serving.model.predict_matrix(features)
-        decisions = probabilities >= serving.threshold
+        decisions = flagged(probabilities, serving.threshold)
         explained = np.arange(len(probabilities)) if explain else np.flatnonzero(decisions)
         reasons = self._reasons(serving, features, explained) if explained.size else {}
         version = serving.version

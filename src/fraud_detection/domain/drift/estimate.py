@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from fraud_detection.domain.decision import flagged
+
 
 @dataclass(frozen=True)
 class PerformanceEstimate:
@@ -88,7 +90,7 @@ def estimate_performance(
     raw = np.asarray(probabilities, dtype=np.float64)
     raw = raw[np.isfinite(raw)]
     chance = calibrated(raw, positive_weight)
-    alerts = raw >= threshold
+    alerts = flagged(raw, threshold)
     hits = np.where(alerts, chance, 0.0)  # each row's expected true positive
     return PerformanceEstimate(
         rows=len(raw),

@@ -1,4 +1,5 @@
-"""What a drift check needs from outside: captured rows, stored profiles and reports, and p-values."""
+"""What a drift check needs from outside: captured rows, stored profiles, p-values and a chart (reports go
+through `ports.reports.Reports`)."""
 
 from __future__ import annotations
 
@@ -44,15 +45,6 @@ class ReferenceProfiles(ABC):
     @abstractmethod
     def load(self, model_name: str, version: int) -> ReferenceProfile | None:
         """None when that version has no profile (registered before profiles existed)."""
-
-
-class DriftReports(ABC):
-    @abstractmethod
-    def save(self, report: DriftReport, chart: bytes | None) -> str:
-        """Store the report (and its chart) and make it the latest; return where it went."""
-
-    @abstractmethod
-    def latest(self) -> DriftReport | None: ...
 
 
 class DistributionTests(ABC):

@@ -13,14 +13,16 @@ from prometheus_client import CollectorRegistry
 from starlette.routing import Route
 
 from fraud_detection import __version__
-from fraud_detection.application.feedback import QUALITY_LATEST_KEY
 from fraud_detection.composition import Container, get_container
+from fraud_detection.domain.reports import DRIFT, QUALITY
 from fraud_detection.entrypoints.api import errors
 from fraud_detection.entrypoints.api.middleware import BodySizeLimit, RequestMetrics
 from fraud_detection.entrypoints.api.routes import admin, feedback, health, jobs, model, scoring
+from fraud_detection.entrypoints.api.schemas import transaction_model
 from fraud_detection.entrypoints.api.security import Authenticate
-from fraud_detection.infrastructure.prometheus.drift_collector import CachedLatest, DriftCollector
-from fraud_detection.infrastructure.prometheus.quality_collector import LatestQualityReport, QualityCollector
+from fraud_detection.infrastructure.prometheus.cached_read import CachedLatest
+from fraud_detection.infrastructure.prometheus.drift_collector import DriftCollector
+from fraud_detection.infrastructure.prometheus.quality_collector import QualityCollector
 from fraud_detection.settings import Settings
 
 
@@ -37,10 +39,9 @@ def show_application_logs() -> None:
 
 def report_metrics(container: Container) -> CollectorRegistry:
     """Gauges read from stored reports at scrape time (see routes/health.py `metrics`)."""
-    registry = CollectorRegistry(auto_describe=True)
-    registry.register(DriftCollector(CachedLatest(container.adapters.drift_reports())))
-    quality = LatestQualityReport(container.adapters.object_store(), QUALITY_LATEST_KEY)
-    registry.register(QualityCollector(quality))
+    registry, reports = CollectorRegistry(auto_describe=True), container.adapters.reports()
+    registry.register(DriftCollector(CachedLatest(reports, DRIFT)))
+    registry.register(QualityCollector(CachedLatest(reports, QUALITY)))
     return registry
 
 
@@ -85,7 +86,9 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.state.container = container
     app.state.score_transactions = container.serving.score_transactions()  # the hot path skips per-request DI
     app.state.report_metrics = report_metrics(container)
-    scoring_router = scoring.build_router(settings.score_batch_max)
+    # The limits of a transaction (FRAUD_VALIDATION_AMOUNT_MAX...) are this app's settings, as in batch jobs.
+    app.state.transaction_model = transaction_model(container.adapters.scoring_input())
+    scoring_router = scoring.build_router(settings.score_batch_max, app.state.transaction_model)
     feedback_router = feedback.build_router(settings.feedback_batch_max)
     for router in (scoring_router, model.router, jobs.router, feedback_router, admin.router, health.router):
         app.include_router(router)

@@ -1,7 +1,8 @@
 """Request bodies whose list limits come from settings, enforced by the schema itself.
 
 FastAPI builds a route's body model from the endpoint's annotations at import time, but the limits
-(FRAUD_SCORE_BATCH_MAX, FRAUD_FEEDBACK_BATCH_MAX) are settings. Each app therefore gets its own body model,
+(FRAUD_SCORE_BATCH_MAX, FRAUD_FEEDBACK_BATCH_MAX, the scoring-input rules such as
+FRAUD_VALIDATION_AMOUNT_MAX) are settings. Each app therefore gets its own body model,
 `max_length` included: pydantic stops validating items past the limit (half the work on an oversized
 batch), the OpenAPI document states `maxItems`, and no handler counts rows after the fact.
 """
@@ -17,10 +18,14 @@ from typing import Any
 from pydantic import BaseModel, Field, create_model
 
 
-def limited(base: type[BaseModel], field: str, limit: int) -> type[BaseModel]:
-    """`base` with its list `field` capped at `limit` items (same name: the OpenAPI schema keeps it)."""
+def limited(
+    base: type[BaseModel], field: str, limit: int, item: type[BaseModel] | None = None
+) -> type[BaseModel]:
+    """`base` with its list `field` capped at `limit` items, of the app's `item` model when given (same
+    name: the OpenAPI schema keeps it)."""
     info = base.model_fields[field]
-    capped: Any = (info.annotation, Field(min_length=1, max_length=limit, description=info.description))
+    annotation = info.annotation if item is None else list[item]  # type: ignore[valid-type]
+    capped: Any = (annotation, Field(min_length=1, max_length=limit, description=info.description))
     return create_model(base.__name__, __base__=base, **{field: capped})
 
 

@@ -11,22 +11,23 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from fraud_detection.domain.features import SCORING_INPUTS
 from fraud_detection.domain.feedback import TRANSACTION_ID
-from fraud_detection.domain.schema import V_COLUMNS
-from fraud_detection.domain.validation import ValidationRules
+from fraud_detection.domain.schema import AMOUNT, TIME, V_COLUMNS
+from fraud_detection.domain.scoring_input import ScoringInput
 
-AMOUNT_MAX = ValidationRules().amount_max
 STRICT = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
 
 
 class TransactionBase(BaseModel):
+    """The fields every transaction body has; `transaction_model` adds V1..V28 and the app's limits."""
+
     model_config = STRICT
 
     transaction_id: str | None = Field(
         None, min_length=1, max_length=128, pattern=TRANSACTION_ID.pattern,
         description="The client's id, echoed back and kept with the captured prediction (for feedback).",
     )  # fmt: skip
-    Time: float | None = Field(None, ge=0, description="Seconds since the start of the client's period.")
-    Amount: float = Field(ge=0, le=AMOUNT_MAX, description="Transaction amount in euros.")
+    Time: float | None = Field(None, description="Seconds since the start of the client's period.")
+    Amount: float = Field(description="Transaction amount in euros.")
 
     def inputs(self) -> list[float]:
         """V1..V28, Amount: the scoring inputs in the domain's order."""
@@ -35,9 +36,24 @@ class TransactionBase(BaseModel):
 
 
 _V_FIELDS: dict[str, Any] = {name: (float, Field(description="PCA component.")) for name in V_COLUMNS}
-TransactionIn: type[TransactionBase] = create_model(
-    "TransactionIn", __base__=TransactionBase, __doc__="One card transaction to score.", **_V_FIELDS
-)
+
+
+def transaction_model(rules: ScoringInput) -> type[TransactionBase]:
+    """One app's transaction body, bounded by its scoring-input rules (built from its settings when the app
+    is), so FRAUD_VALIDATION_AMOUNT_MAX is enforced by the schema and stated in the OpenAPI document."""
+    fields = TransactionBase.model_fields
+    bounded: dict[str, Any] = {
+        name: (fields[name].annotation, Field(fields[name].default, ge=bounds.low, le=bounds.high,
+                                              description=fields[name].description))
+        for name, bounds in ((TIME, rules.time), (AMOUNT, rules.amount))
+    }  # fmt: skip
+    return create_model(
+        "TransactionIn",
+        __base__=TransactionBase,
+        __doc__="One card transaction to score.",
+        **bounded,
+        **_V_FIELDS,
+    )
 
 
 def inputs_matrix(transactions: Sequence[TransactionBase]) -> tuple[np.ndarray, np.ndarray]:
@@ -48,8 +64,10 @@ def inputs_matrix(transactions: Sequence[TransactionBase]) -> tuple[np.ndarray, 
 
 
 class BatchIn(BaseModel):
+    """The template of one app's batch body (`bodies.limited` caps it and types its items)."""
+
     model_config = STRICT
-    transactions: list[TransactionIn] = Field(
+    transactions: list[TransactionBase] = Field(
         min_length=1, description="At most FRAUD_SCORE_BATCH_MAX (default 10,000) transactions."
     )
 

@@ -79,7 +79,9 @@ def check(
 @handles_user_errors
 def show(as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False) -> None:
     """The latest stored drift report."""
-    report = container().adapters.drift_reports().latest()
+    from fraud_detection.domain.reports import DRIFT
+
+    report = container().adapters.reports().latest(DRIFT)
     if report is None:
         raise fail("no drift report yet; run `fraud drift check`")
     if as_json:

@@ -1,5 +1,5 @@
-"""Drift adapters: captured rows from the prediction log (captured.py), JSON documents in the object store
-(documents.py), p-values (scipy_tests.py), the matplotlib chart (chart.py).
+"""Drift adapters: captured rows from the prediction log (captured.py), reference profiles in the object
+store (documents.py), p-values (scipy_tests.py), the matplotlib chart (chart.py).
 
 Names are resolved on first use (PEP 562), so importing one adapter does not load the others' libraries: a
 drift check must start fast (see entrypoints/cli/drift.py)."""
@@ -11,7 +11,6 @@ from typing import Any
 
 _MODULES = {
     "MatplotlibDriftChart": "chart",
-    "ObjectStoreDriftReports": "documents",
     "ObjectStoreReferenceProfiles": "documents",
     "PredictionLogWindow": "captured",
     "ScipyDistributionTests": "scipy_tests",

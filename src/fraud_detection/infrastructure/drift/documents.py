@@ -1,8 +1,6 @@
-"""Reference profiles and drift reports as JSON documents in the object store.
+"""Reference profiles as JSON documents in the object store (drift reports go through `Reports`).
 
     drift/profiles/<model name>/v<version>.json   one per registered version (written at training)
-    drift/reports/<report id>.json (+ .png)       every check
-    drift/latest.json                             a copy of the newest report, for dashboards and alerts
 
 Each object is one atomic write, so a reader sees a whole document or the previous one. The Lambda handler
 reads profiles from here too: it needs the bucket, not the MLflow server.
@@ -14,16 +12,13 @@ import json
 import logging
 
 from fraud_detection.domain.drift.profile import ReferenceProfile
-from fraud_detection.domain.drift.report import DriftReport
 from fraud_detection.domain.errors import ObjectNotFoundError
-from fraud_detection.domain.ports.drift import DriftReports, ReferenceProfiles
+from fraud_detection.domain.ports.drift import ReferenceProfiles
 from fraud_detection.domain.ports.storage import ObjectStore
 
 logger = logging.getLogger(__name__)
 
 PROFILES = "drift/profiles"
-REPORTS = "drift/reports"
-LATEST = "drift/latest.json"
 
 
 class ObjectStoreReferenceProfiles(ReferenceProfiles):
@@ -40,27 +35,6 @@ class ObjectStoreReferenceProfiles(ReferenceProfiles):
         except ObjectNotFoundError:
             return None
         return ReferenceProfile.from_dict(document)
-
-
-class ObjectStoreDriftReports(DriftReports):
-    def __init__(self, store: ObjectStore) -> None:
-        self._store = store
-
-    def save(self, report: DriftReport, chart: bytes | None) -> str:
-        key = f"{REPORTS}/{report.id}.json"
-        document = json.dumps(report.to_dict(), indent=2).encode()
-        if chart is not None:
-            self._store.write_bytes(f"{REPORTS}/{report.id}.png", chart)
-        self._store.write_bytes(key, document)
-        self._store.write_bytes(LATEST, document)
-        return self._store.uri_for(key)
-
-    def latest(self) -> DriftReport | None:
-        try:
-            document = json.loads(self._store.read_bytes(LATEST))
-        except ObjectNotFoundError:
-            return None
-        return DriftReport.from_dict(document)
 
 
 def _profile_key(model_name: str, version: int) -> str:

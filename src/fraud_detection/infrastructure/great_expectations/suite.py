@@ -21,6 +21,7 @@ from great_expectations.expectations import (  # type: ignore[attr-defined]
 )
 
 from fraud_detection.domain.schema import AMOUNT, LABEL, TIME, TRANSACTION_COLUMNS, V_COLUMNS
+from fraud_detection.domain.scoring_input import ScoringInput
 from fraud_detection.domain.validation import ValidationRules
 
 SUITE_NAME = "transactions"
@@ -46,9 +47,15 @@ def _completeness() -> list[Expectation]:
 
 
 def _ranges(rules: ValidationRules) -> list[Expectation]:
+    """Amount's range and Time's floor are the scoring-input rules (what the API and batch jobs accept);
+    training data also bounds Time above, which scoring does not (a client's Time counts from its own
+    period's start)."""
+    scoring = ScoringInput.of(rules)
     return [
-        ExpectColumnValuesToBeBetween(column=TIME, min_value=0.0, max_value=rules.time_max),
-        ExpectColumnValuesToBeBetween(column=AMOUNT, min_value=0.0, max_value=rules.amount_max),
+        ExpectColumnValuesToBeBetween(column=TIME, min_value=scoring.time.low, max_value=rules.time_max),
+        ExpectColumnValuesToBeBetween(
+            column=AMOUNT, min_value=scoring.amount.low, max_value=scoring.amount.high
+        ),
         ExpectColumnValuesToBeInSet(column=LABEL, value_set=list(LABEL_VALUES)),
     ]
 

@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
+from fraud_detection.domain.decision import flagged
 from fraud_detection.domain.drift.estimate import brier_score, reliability
 from fraud_detection.domain.metrics import Curve, average_precision, roc_auc
 from fraud_detection.domain.ports.plotting import EvaluationPlotter
@@ -75,12 +76,12 @@ class MatplotlibPlotter(EvaluationPlotter):
 
     @staticmethod
     def _confusion(labels: np.ndarray, scores: np.ndarray, threshold: float) -> Figure:
-        flagged = scores >= threshold
+        alerts = flagged(scores, threshold)
         fraud = labels == 1
         counts = np.array(
             [
-                [(~fraud & ~flagged).sum(), (~fraud & flagged).sum()],
-                [(fraud & ~flagged).sum(), (fraud & flagged).sum()],
+                [(~fraud & ~alerts).sum(), (~fraud & alerts).sum()],
+                [(fraud & ~alerts).sum(), (fraud & alerts).sum()],
             ]
         )
         figure, axes = plt.subplots(figsize=(4.5, 4))

@@ -6,9 +6,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Generic, TypeVar
 
 from fraud_detection.domain.errors import FraudDetectionError
+from fraud_detection.domain.ports.reports import Reports
+from fraud_detection.domain.reports import ReportKind
 
 logger = logging.getLogger(__name__)
 
@@ -42,3 +45,16 @@ class CachedRead(Generic[T]):
                 except (FraudDetectionError, ValueError, KeyError, TypeError) as error:
                     logger.warning("could not read %s: %s", self._what, error)
             return self._value
+
+
+class CachedLatest(CachedRead[T]):
+    """The latest report of `kind`, re-read at most every `ttl_seconds`."""
+
+    def __init__(
+        self,
+        reports: Reports,
+        kind: ReportKind[T],
+        ttl_seconds: float = 15.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(partial(reports.latest, kind), f"the latest {kind.name} report", ttl_seconds, clock)

@@ -7,29 +7,18 @@ few seconds costs one small object-store read per interval; no report yet means 
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from fraud_detection.domain.drift.report import DriftReport
-from fraud_detection.domain.ports.drift import DriftReports
 from fraud_detection.infrastructure.prometheus.cached_read import CachedRead
 
 
-class CachedLatest(CachedRead[DriftReport]):
-    """The latest drift report, re-read at most every `ttl_seconds`."""
-
-    def __init__(
-        self, reports: DriftReports, ttl_seconds: float = 15.0, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        super().__init__(reports.latest, "the latest drift report", ttl_seconds, clock)
-
-
 class DriftCollector(Collector):
-    def __init__(self, latest: CachedLatest) -> None:
+    def __init__(self, latest: CachedRead[DriftReport]) -> None:
         self._latest = latest
 
     def collect(self) -> Iterator[Metric]:

@@ -9,17 +9,12 @@ made-up 0 that would fire alerts.
 
 from __future__ import annotations
 
-import json
-import time
-from collections.abc import Callable, Iterator
-from functools import partial
+from collections.abc import Iterator
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from fraud_detection.domain.errors import ObjectNotFoundError
 from fraud_detection.domain.feedback import QualityReport
-from fraud_detection.domain.ports.storage import ObjectStore
 from fraud_detection.infrastructure.prometheus.cached_read import CachedRead
 
 PRECISION = ("fraud_realised_precision", "Share of alerts later confirmed as fraud, per model version.")
@@ -27,28 +22,8 @@ RECALL = ("fraud_realised_recall", "Share of confirmed frauds the model flagged,
 LABELLED = ("fraud_labelled_transactions", "Labelled transactions in the latest quality report's window.")
 
 
-class LatestQualityReport(CachedRead[QualityReport]):
-    """The report under `key`, re-read at most every `ttl_seconds`; a failed read keeps the previous one."""
-
-    def __init__(
-        self,
-        store: ObjectStore,
-        key: str,
-        ttl_seconds: float = 15.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        super().__init__(partial(_read_report, store, key), f"the quality report {key}", ttl_seconds, clock)
-
-
-def _read_report(store: ObjectStore, key: str) -> QualityReport | None:
-    try:
-        return QualityReport.from_dict(json.loads(store.read_bytes(key)))
-    except ObjectNotFoundError:
-        return None
-
-
 class QualityCollector(Collector):
-    def __init__(self, latest: LatestQualityReport) -> None:
+    def __init__(self, latest: CachedRead[QualityReport]) -> None:
         self._latest = latest
 
     def describe(self) -> Iterator[Metric]:

@@ -23,7 +23,6 @@ from fraud_detection.entrypoints.api.schemas import (
     ErrorOut,
     ScoreOut,
     TransactionBase,
-    TransactionIn,
     inputs_matrix,
 )
 from fraud_detection.entrypoints.api.security import client_of, require_scope
@@ -44,18 +43,13 @@ RequestIdHeader = Annotated[str | None, Header(alias="X-Request-ID", description
 EXPLAIN_HELP = "Return feature contributions for every row, not only alerts (needs the `explain` scope)."
 Explain = Annotated[bool, Query(description=EXPLAIN_HELP)]
 FLAGS = dict.fromkeys(("true", "1", "yes", "on"), True) | dict.fromkeys(("false", "0", "no", "off"), False)
-SCORE_OPENAPI: dict[str, Any] = {
-    "parameters": [
+SCORE_PARAMETERS: list[dict[str, Any]] = [
+
         {"name": "explain", "in": "query", "required": False, "schema": {"type": "boolean", "default": False},
          "description": EXPLAIN_HELP},
         {"name": "X-Request-ID", "in": "header", "required": False, "schema": {"type": "string"},
          "description": REQUEST_ID_HELP},
-    ],
-    "requestBody": {
-        "required": True,
-        "content": {"application/json": {"schema": TransactionIn.model_json_schema()}},
-    },
-}  # fmt: skip
+]  # fmt: skip
 
 
 class FastJSONResponse(JSONResponse):
@@ -71,8 +65,11 @@ def request_id_from(header: str | None) -> str:
     return header if header is not None and REQUEST_ID.match(header) else uuid.uuid4().hex
 
 
-def build_router(batch_max: int) -> APIRouter:
-    """The scoring routes of one app, the batch body capped at FRAUD_SCORE_BATCH_MAX by its schema."""
+def build_router(batch_max: int, transaction: type[TransactionBase]) -> APIRouter:
+    """The scoring routes of one app, the batch body capped at FRAUD_SCORE_BATCH_MAX by its schema and
+    every transaction parsed as the app's `transaction` model (`schemas.transaction_model`, bounded by
+    its settings); the app keeps that model in `state.transaction_model` for `score`."""
+    body = {"required": True, "content": {"application/json": {"schema": transaction.model_json_schema()}}}
     router = APIRouter(prefix="/v1", tags=["scoring"], dependencies=[Depends(require_scope(Scope.SCORE))])
     router.add_api_route(
         "/score",
@@ -80,9 +77,9 @@ def build_router(batch_max: int) -> APIRouter:
         methods=["POST"],
         response_model=ScoreOut,
         responses=ERRORS,
-        openapi_extra=SCORE_OPENAPI,
+        openapi_extra={"parameters": SCORE_PARAMETERS, "requestBody": body},
     )
-    batch = with_body(score_batch, "batch", limited(BatchIn, "transactions", batch_max))
+    batch = with_body(score_batch, "batch", limited(BatchIn, "transactions", batch_max, transaction))
     router.add_api_route(
         "/score/batch", batch, methods=["POST"], response_model=BatchScoreOut, responses=ERRORS
     )
@@ -95,13 +92,14 @@ async def score(request: Request) -> JSONResponse:
     The body is parsed by pydantic straight from the bytes, the query and header read by hand, and the use
     case taken from the app's container: FastAPI's per-parameter machinery (a `Depends`, a `Query`, a
     `Header`) cost ~15-20% of throughput each in benchmarks/serve.py. The OpenAPI document still describes
-    the body, `explain` and X-Request-ID (SCORE_OPENAPI). Async: ~30 us of CPU, cheaper on the event loop
+    the body, `explain` and X-Request-ID (`build_router`). Async: ~30 us of CPU, cheaper on the event loop
     than a thread hop.
     """
     client = client_of(request)  # authenticated by the middleware, before the body was read
     explain = parse_flag(request.query_params.get("explain", "false"), "explain")
     check_explain(client, explain)
-    transaction = parse_transaction(request.headers.get("content-type", ""), await request.body())
+    model: type[TransactionBase] = request.app.state.transaction_model
+    transaction = parse_transaction(request.headers.get("content-type", ""), await request.body(), model)
     request_id = request_id_from(request.headers.get("x-request-id"))
     scorer: ScoreTransactions = request.app.state.score_transactions
     inputs = np.array([transaction.inputs()], dtype=np.float64)
@@ -129,14 +127,14 @@ def parse_flag(value: str, name: str) -> bool:
     return flag
 
 
-def parse_transaction(content_type: str, raw: bytes) -> TransactionBase:
+def parse_transaction(content_type: str, raw: bytes, model: type[TransactionBase]) -> TransactionBase:
     """The same strict model FastAPI would apply, parsed from JSON bytes by pydantic-core; problems are
     raised as FastAPI's RequestValidationError so they render like every other 422."""
     if content_type.split(";", 1)[0].strip().lower() != "application/json":
         problem = {"type": "content_type", "loc": ("body",), "msg": "Content-Type must be application/json"}
         raise RequestValidationError([problem])
     try:
-        return TransactionIn.model_validate_json(raw)
+        return model.model_validate_json(raw)
     except ValidationError as error:
         raise RequestValidationError(
             [dict(e) | {"loc": ("body", *e["loc"])} for e in error.errors()]
