@@ -6,14 +6,12 @@ Each factory imports its vendor SDK inside the function, so a command that needs
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dependency_injector import containers, providers
 
 from fraud_detection.domain.events import DriftDetected, RetrainRequested
-from fraud_detection.domain.scoring_input import ScoringInput
 from fraud_detection.domain.validation import ValidationRules
 from fraud_detection.settings import Settings
 
@@ -31,6 +29,7 @@ if TYPE_CHECKING:
     from fraud_detection.domain.ports.feedback import FeedbackStore
     from fraud_detection.domain.ports.jobs import JobStore
     from fraud_detection.domain.ports.reports import Reports
+    from fraud_detection.domain.scoring_input import ScoringInput
     from fraud_detection.infrastructure.events.retrain_launcher import LaunchMode
 
 
@@ -78,10 +77,10 @@ def make_registry(settings: Settings) -> ModelRegistry:
     return MlflowModelRegistry(settings.resolved_tracking_uri, settings.model_name)
 
 
-def make_catalog(settings: Settings, registry: Callable[[], ModelRegistry]) -> ModelCatalog:
+def make_catalog(settings: Settings, registry: providers.Provider[ModelRegistry]) -> ModelCatalog:
     """The embedded registry's SQLite file read directly (milliseconds, no MLflow import); any other
-    tracking URI lists through the registry client."""
-    if settings.mlflow_tracking_uri is None:
+    tracking URI, or a registry substituted by a test, lists through the registry itself."""
+    if settings.mlflow_tracking_uri is None and not registry.overridden:
         from fraud_detection.infrastructure.mlflow.sqlite_catalog import SqliteModelCatalog
 
         database = Path(settings.resolved_tracking_uri.removeprefix("sqlite:///"))
@@ -153,6 +152,12 @@ def make_validation_rules(settings: Settings) -> ValidationRules:
     )
 
 
+def make_scoring_input(rules: ValidationRules) -> ScoringInput:
+    from fraud_detection.domain.scoring_input import ScoringInput  # numpy and pandas: not for every command
+
+    return ScoringInput.of(rules)
+
+
 def cache_key(settings: Settings) -> str | None:
     """The key that seals local model copies (FRAUD_CACHE_KEY), if any."""
     return settings.cache_key.get_secret_value() if settings.cache_key else None
@@ -167,7 +172,7 @@ class Adapters(containers.DeclarativeContainer):
 
     # What a dataset must satisfy to train on, and a row to be scored: API, batch and training alike.
     validation_rules = providers.Singleton(make_validation_rules, settings)
-    scoring_input = providers.Singleton(ScoringInput.of, validation_rules)
+    scoring_input = providers.Singleton(make_scoring_input, validation_rules)
 
     object_store = providers.Singleton(make_object_store, settings)
     datasets = providers.Singleton(make_dataset_store, object_store)

@@ -10,10 +10,14 @@ trained with and refuse to load under another):
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 from fraud_detection.domain.schema import AMOUNT, V_COLUMNS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FEATURE_VERSION = "fe-1"
 FEATURE_COLUMNS: tuple[str, ...] = (*V_COLUMNS, "log_amount")
@@ -31,5 +35,7 @@ def feature_matrix(inputs: np.ndarray) -> np.ndarray:
 
 def build_features(transactions: pd.DataFrame) -> pd.DataFrame:
     """Model inputs from transactions (any extra columns, such as `Time` or `Class`, are ignored)."""
+    import pandas as pd  # here, not at the top: the drift check reads the column names without pandas
+
     inputs = transactions.loc[:, list(SCORING_INPUTS)].to_numpy(dtype=np.float64)
     return pd.DataFrame(feature_matrix(inputs), columns=list(FEATURE_COLUMNS), index=transactions.index)

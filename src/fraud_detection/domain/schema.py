@@ -6,10 +6,14 @@ validation suite. Keeping both here means one definition of "a transaction" for 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 from fraud_detection.domain.errors import InvalidDataError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 TIME = "Time"
 AMOUNT = "Amount"
@@ -44,6 +48,8 @@ def check_columns(columns: list[str], source: str) -> None:
 def numeric_frame(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     """The schema's columns as float64, or InvalidDataError naming the first cell that is not a number.
     Sources call this to parse; `check_transactions` adds the value rules."""
+    import pandas as pd  # imported where used: the column names are read by commands without pandas
+
     check_columns([str(c) for c in frame.columns], source)
     return pd.DataFrame(
         {column: _as_float(frame[column], source, column) for column in TRANSACTION_COLUMNS},
@@ -67,6 +73,8 @@ def check_transactions(frame: pd.DataFrame, source: str) -> pd.DataFrame:
 
 
 def _as_float(values: pd.Series, source: str, column: str) -> np.ndarray:
+    import pandas as pd  # imported where used: the column names are read by commands without pandas
+
     if pd.api.types.is_bool_dtype(values):
         raise InvalidDataError(source, "boolean values, expected numbers", column=column)
     if not pd.api.types.is_numeric_dtype(values):

@@ -33,15 +33,17 @@ class PredictionLogWindow(CapturedPredictions):
             logged = read_predictions(self._store, self._prefix, since, until)
         else:
             logged = read_latest_predictions(self._store, last_rows, self._prefix, since, until)
-        frame = logged.frame
+        column = logged.column  # Arrow columns as NumPy: no pandas on the drift check's path
         return CapturedRows(
-            inputs=frame[list(SCORING_INPUTS)].to_numpy(dtype=np.float64),
-            probabilities=frame[PROBABILITY].to_numpy(dtype=np.float64),
-            decisions=frame[DECISION].to_numpy(dtype=bool),
-            model_names=frame[MODEL_NAME].to_numpy(dtype=str),
-            model_versions=frame[MODEL_VERSION].to_numpy(dtype=np.int64),
-            scored_at=frame[SCORED_AT].dt.tz_convert(None).to_numpy(dtype="datetime64[us]"),
+            inputs=np.column_stack([column(name) for name in SCORING_INPUTS]).astype(np.float64, copy=False)
+            if logged.table.num_rows
+            else np.empty((0, len(SCORING_INPUTS))),
+            probabilities=column(PROBABILITY).astype(np.float64, copy=False),
+            decisions=column(DECISION).astype(bool, copy=False),
+            model_names=column(MODEL_NAME).astype(str),
+            model_versions=column(MODEL_VERSION).astype(np.int64, copy=False),
+            scored_at=column(SCORED_AT).astype("datetime64[us]"),
             skipped_files=logged.skipped,
-            transaction_ids=frame[TRANSACTION_ID].to_numpy(dtype=object),
-            times=frame[TIME].to_numpy(dtype=np.float64),
+            transaction_ids=column(TRANSACTION_ID).astype(object, copy=False),
+            times=column(TIME).astype(np.float64, copy=False),
         )
