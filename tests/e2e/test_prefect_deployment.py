@@ -25,9 +25,9 @@ def test_deployments_register_and_a_worker_trains_a_champion(tmp_path, prefect_a
 
     prefect("work-pool", "create", "fraud-training", "--type", "process", "--overwrite")
     prefect("deploy", "--all")
-    nightly = prefect("deployment", "inspect", "training_pipeline/retrain-nightly").stdout
+    nightly = prefect("deployment", "inspect", "training_pipeline/training-pipeline-nightly").stdout
     assert "0 3 * * *" in nightly
-    prefect("deployment", "run", "training_pipeline/retrain-on-demand")
+    prefect("deployment", "run", "training_pipeline/training-pipeline-on-demand")
     prefect("worker", "start", "--pool", "fraud-training", "--run-once", timeout=300)
 
     versions = json.loads(cli("model", "list", "--json").stdout)

@@ -1,1 +1,2 @@
-"""Entrypoints: the `fraud` CLI (and later the HTTP API and Lambda handler). No business rules here."""
+"""Entrypoints: the `fraud` CLI (cli/), the HTTP scoring API (api/) and the drift-check Lambda handler
+(lambda_drift.py). No business rules here."""

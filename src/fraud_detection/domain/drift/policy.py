@@ -1,4 +1,7 @@
-"""When a window counts as drifted: two verdicts, each stated once.
+"""When a window counts as drifted: the two verdicts' thresholds and levels (`DriftPolicy`), and why.
+
+This module holds the policy only; `application/drift/compare.py` applies it (runs the tests, weighs each
+piece of evidence against these floors and levels and returns the verdicts).
 
 *Input drift* is a diagnostic. One KS test per input column (29), Bonferroni over them at `family_alpha`, and
 a column also needs a PSI of at least `min_psi`: on a large window KS finds shifts too small to matter, and

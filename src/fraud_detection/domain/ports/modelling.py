@@ -11,7 +11,7 @@ from fraud_detection.domain.training import LabelledData, TrainingParams
 
 
 class FraudModel(ABC):
-    """A fitted model over the feature frame the `FeatureTransform` produces."""
+    """A fitted model over the features `domain.features` computes (`build_features`, `feature_matrix`)."""
 
     @property
     @abstractmethod

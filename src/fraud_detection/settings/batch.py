@@ -1,0 +1,102 @@
+"""Batch jobs and their workers: the broker, chunking, the roots jobs may read and write, model caches."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
+from pydantic_settings import BaseSettings
+
+from fraud_detection.domain.batch_roots import check_roots, normalize_root
+
+# FRAUD_HOME entries that are the system's own state: batch roots may not overlap them.
+STATE_ENTRIES = (
+    "store", "mlflow.db", "mlartifacts", "serving", "compiled-models", "scratch", "logs", "feedback.db",
+    "api-clients.json", "reports", "capture-spill",
+)  # fmt: skip
+
+
+class BatchSettings(BaseSettings):
+    broker_url: str | None = Field(
+        None, description="Celery broker for batch jobs (redis://...); unset = jobs run in this process."
+    )
+    result_backend: str | None = Field(None, description="Celery result backend; default: the broker URL.")
+    broker_visibility_timeout: int = Field(
+        3600, gt=0, description="Seconds before a task a dead worker held is handed to another worker."
+    )
+    batch_chunk_rows: int = Field(250_000, gt=0, description="Rows per batch-scoring task (chunk).")
+    batch_input_roots: str | None = Field(
+        None,
+        description="Where batch jobs may read: comma-separated folders and/or `s3://bucket/prefix`; "
+        "default `<home>/batch/in`. Never inside the system's own state.",
+    )
+    batch_output_roots: str | None = Field(
+        None,
+        description="Where batch jobs may write (never overwriting): folders and/or `s3://bucket/prefix`; "
+        "default `<home>/batch/out`. Never inside the system's own state.",
+    )
+    worker_metrics_port: int = Field(
+        9100, ge=0, le=65535, description="`fraud worker`'s /metrics port (0=off)."
+    )
+    worker_preload: bool = Field(
+        True, description="`fraud worker` loads (and compiles) the champion as it starts, not in a first job."
+    )
+    model_compile: bool = Field(
+        True, description="Compile models for batch scoring (lleaves) when available; else plain LightGBM."
+    )
+    cache_key: SecretStr | None = Field(
+        None,
+        description="Secret (32+ characters) sealing the local model copy and compiled-model cache "
+        "(HMAC-SHA256); unset = a generated 0600 key file per cache folder. Set it when those are shared.",
+    )
+
+    @field_validator("cache_key", mode="before")
+    @classmethod
+    def _cache_key(cls, value: object) -> object:
+        """Empty means unset (a generated key file); a set key must be long enough to resist guessing."""
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if text is None or text == "":
+            return None
+        if isinstance(text, str) and len(text) < 32:
+            raise ValueError("must be at least 32 characters (or empty for a generated key file)")
+        return value
+
+    @field_validator("batch_input_roots", "batch_output_roots", mode="after")
+    @classmethod
+    def _batch_roots(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """A root inside FRAUD_HOME's state (store, MLflow, model cache...) is refused at start."""
+        if value is not None:
+            setting = f"FRAUD_{str(info.field_name).upper()}"
+            check_roots(setting, split_roots(value), batch_state(info.data), _home(info.data))
+        return value
+
+
+def split_roots(text: str) -> tuple[str, ...]:
+    """Comma-separated roots: S3 prefixes as given, folders resolved (realpath) against the working folder."""
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    return tuple(
+        normalize_root(item if item.startswith("s3://") else os.path.realpath(os.path.expanduser(item)))
+        for item in items
+    )
+
+
+def _home(data: dict[str, object]) -> str:
+    return os.path.realpath(Path(str(data.get("home", ".fraud"))).expanduser())
+
+
+def batch_state(data: dict[str, object]) -> dict[str, str]:
+    """The system's own state that batch roots must stay clear of (name -> normalised location)."""
+    home = Path(_home(data))
+    store = str(data.get("storage_uri") or home / "store")
+    state = {name: str(home / name) for name in STATE_ENTRIES}
+    state["FRAUD_STORAGE_URI"] = store.removeprefix("file://") if not store.startswith("s3://") else store
+    tracking = str(data.get("mlflow_tracking_uri") or "")
+    if tracking.startswith("sqlite:///"):
+        state["MLFLOW_TRACKING_URI"] = tracking.removeprefix("sqlite:///")
+    if data.get("capture_spill_dir"):  # captured predictions waiting for the store: never a batch root
+        state["FRAUD_CAPTURE_SPILL_DIR"] = os.path.expanduser(str(data["capture_spill_dir"]))
+    return {
+        name: normalize_root(location if location.startswith("s3://") else os.path.realpath(location))
+        for name, location in state.items()
+    }

@@ -1,0 +1,88 @@
+"""The scoring API: admin and client credentials, request limits, and prediction capture."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings
+
+MIN_TOKEN_LENGTH = 32
+PLACEHOLDER = "change-me"  # .env.example's placeholders start with it
+
+
+class ServingSettings(BaseSettings):
+    admin_token: SecretStr | None = Field(
+        None, description="Bearer token of the /admin endpoints; unset = admin endpoints disabled (403)."
+    )
+    api_clients_file: Path | None = Field(
+        None,
+        description="JSON file of API clients, scopes and hashed keys (`fraud clients`); "
+        "default `<home>/api-clients.json`. Re-read when it changes.",
+    )
+    api_clients_secret: str | None = Field(
+        None, description="AWS Secrets Manager secret holding the API clients document (instead of the file)."
+    )
+    api_clients_refresh_seconds: float = Field(
+        60.0, gt=0, description="How often the API re-reads FRAUD_API_CLIENTS_SECRET (key rotation)."
+    )
+    api_docs: bool = Field(
+        False, description="Serve /docs and /openapi.json (off by default: they map the API for anyone)."
+    )
+    api_concurrency_max: int = Field(
+        256, gt=0, description="Most requests `fraud serve` handles at once; more get 503 at once."
+    )
+    api_body_seconds: float = Field(
+        10.0, gt=0, description="Longest the API waits for the rest of a request body (slow clients: 408)."
+    )
+    api_header_seconds: float = Field(
+        10.0, gt=0, description="`fraud serve` closes a connection whose request headers take longer."
+    )
+    model_poll_seconds: float = Field(
+        30.0, ge=0, description="How often the API checks the registry for a new champion (0 = never)."
+    )
+    score_batch_max: int = Field(10_000, gt=0, description="Most transactions in one /v1/score/batch call.")
+    max_body_bytes: int = Field(16 * 1024 * 1024, gt=0, description="Largest request body the API accepts.")
+    top_reasons: int = Field(5, ge=0, description="Feature contributions returned per explained transaction.")
+    capture_max_rows: int = Field(10_000, gt=0, description="Captured predictions per Parquet micro-batch.")
+    capture_max_seconds: float = Field(
+        5.0, gt=0, description="Longest a captured prediction waits unwritten."
+    )
+    capture_max_pending_bytes: int = Field(
+        64 * 1024 * 1024,
+        gt=0,
+        description="Memory bound of captured predictions waiting to be written (the oldest dropped beyond).",
+    )
+    capture_spill_dir: Path | None = Field(
+        None,
+        description="Local folder for captured predictions the store refused and the write-ahead journal; "
+        "default `<home>/capture-spill`.",
+    )
+    capture_spill_max_bytes: int = Field(
+        1024 * 1024 * 1024, gt=0, description="Disk bound of the capture spill folder."
+    )
+    capture_journal_seconds: float = Field(
+        1.0,
+        ge=0,
+        description="Captured rows are journaled to local disk this often: a killed API loses at most this "
+        "interval (0 = no journal).",
+    )
+    capture_retention_days: float = Field(
+        90.0,
+        ge=0,
+        description="Captured predictions in a local store are deleted after N days (0 = kept forever; S3: "
+        "bucket lifecycle rule).",
+    )
+
+    @field_validator("admin_token", mode="before")
+    @classmethod
+    def _admin_token(cls, value: object) -> object:
+        """Empty means unset (admin disabled); a set token must be long enough to resist guessing."""
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if text is None or text == "":
+            return None
+        if isinstance(text, str) and text.startswith(PLACEHOLDER):
+            raise ValueError("is still the .env.example placeholder; generate one: `openssl rand -hex 32`")
+        if isinstance(text, str) and len(text) < MIN_TOKEN_LENGTH:
+            raise ValueError(f"must be at least {MIN_TOKEN_LENGTH} characters (or empty to disable admin)")
+        return value

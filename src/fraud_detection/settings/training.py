@@ -1,0 +1,39 @@
+"""Generating data, training, the threshold, the promotion gate and dataset validation."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings
+
+
+class TrainingSettings(BaseSettings):
+    generator_rows: int = Field(284_807, gt=0, description="Rows `fraud data generate` writes by default.")
+    seed: int = Field(42, description="Seed of the generator and of training.")
+    review_cost: float = Field(
+        5.0, ge=0, description="Cost of reviewing one alert (euros), for the threshold."
+    )
+    top_k: int = Field(100, gt=0, description="k of precision@k (alerts a team reviews per test period).")
+    promotion_metric: str = Field(
+        "auprc", description="Metric the promotion gate compares on rows neither model was fitted on."
+    )
+    promotion_margin: float = Field(
+        0.0, ge=0, description="The challenger must beat the champion by more than this."
+    )
+    train_folds: int = Field(
+        3, ge=1, le=20, description="Time-ordered folds that choose the model and give out-of-time scores."
+    )
+    first_fit_fraction: float = Field(
+        0.5,
+        gt=0,
+        lt=1,
+        description="Earliest share of rows that is only fitted on (never scored out of fold).",
+    )
+    split_gap_seconds: float = Field(
+        600.0, ge=0, description="Transactions dropped after each fold's last fitted row."
+    )
+    train_max_rounds: int = Field(2_000, gt=0, description="Upper bound of boosting rounds.")
+    train_threads: int = Field(2, gt=0, description="Threads LightGBM uses.")
+    validation_min_rows: int = Field(1_000, gt=0, description="Fewest rows a dataset may have.")
+    validation_fraud_rate_min: float = Field(0.0002, ge=0, description="Lowest plausible fraud rate.")
+    validation_fraud_rate_max: float = Field(0.05, le=1, description="Highest plausible fraud rate.")
+    validation_amount_max: float = Field(100_000.0, gt=0, description="Largest plausible Amount.")
