@@ -36,7 +36,7 @@ from sklearn.cluster import KMeans
 from fraud_detection.domain.features import SCORING_INPUTS, build_features
 from fraud_detection.domain.metrics import average_precision
 from fraud_detection.domain.schema import LABEL, TIME, V_COLUMNS, check_transactions
-from fraud_detection.infrastructure.sources import FileTransactionSource
+from fraud_detection.infrastructure.arrow.sources import FileTransactionSource
 
 DEFAULT_SOURCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "creditcard_real_sample.csv.gz"
 FRAUD = str(Path(sys.executable).parent / "fraud")

@@ -65,16 +65,16 @@ from fraud_detection.domain.features import SCORING_INPUTS, feature_matrix
 from fraud_detection.domain.jobs import Chunk, JobState
 from fraud_detection.domain.model import ModelVersion
 from fraud_detection.domain.ports.jobs import ChunkRows
-from fraud_detection.infrastructure.batch import ParquetBatchFiles
-from fraud_detection.infrastructure.batch.input_batches import input_batches
-from fraud_detection.infrastructure.batch.input_description import describe_local_file
-from fraud_detection.infrastructure.batch.rebatch import fixed_size_tables
-from fraud_detection.infrastructure.batch.work_files import COMPRESSION, load_table
+from fraud_detection.infrastructure.arrow.batch import ParquetBatchFiles
+from fraud_detection.infrastructure.arrow.batch.input_batches import input_batches
+from fraud_detection.infrastructure.arrow.batch.input_description import describe_local_file
+from fraud_detection.infrastructure.arrow.batch.rebatch import fixed_size_tables
+from fraud_detection.infrastructure.arrow.batch.work_files import COMPRESSION, load_table
 from fraud_detection.infrastructure.lightgbm.compiled import CompiledFraudModel, CompilingAccelerator
 from fraud_detection.infrastructure.lightgbm.model import LightGBMFraudModel
 from fraud_detection.infrastructure.local import LocalObjectStore
-from fraud_detection.infrastructure.synthetic import generate_transactions, write_transactions
 from fraud_detection.settings import Settings
+from fraud_detection.simulation import generate_transactions, write_transactions
 
 ROWS = 1_000_000
 BIG_ROWS = 5_000_000

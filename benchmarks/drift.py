@@ -49,19 +49,17 @@ from fraud_detection.domain.features import SCORING_INPUTS, feature_matrix
 from fraud_detection.domain.model import CHAMPION
 from fraud_detection.domain.ports.modelling import FraudModel
 from fraud_detection.domain.ports.prediction_log import PredictionBatch
-from fraud_detection.infrastructure.drift import (
-    MatplotlibDriftChart,
-    ObjectStoreReferenceProfiles,
-    PredictionLogWindow,
-    ScipyDistributionTests,
-)
-from fraud_detection.infrastructure.events import InProcessPublisher
+from fraud_detection.infrastructure.arrow.prediction_log import ParquetPredictionLog
+from fraud_detection.infrastructure.arrow.prediction_log.drift_window import PredictionLogWindow
+from fraud_detection.infrastructure.documents.reference_profiles import ObjectStoreReferenceProfiles
+from fraud_detection.infrastructure.documents.reports import ObjectStoreReports
 from fraud_detection.infrastructure.local import LocalObjectStore
-from fraud_detection.infrastructure.prediction_log import ParquetPredictionLog
-from fraud_detection.infrastructure.reports import ObjectStoreReports
-from fraud_detection.infrastructure.synthetic.generator import generate_transactions
-from fraud_detection.infrastructure.synthetic.scenarios import SCENARIOS
+from fraud_detection.infrastructure.local.in_process_events import InProcessPublisher
+from fraud_detection.infrastructure.matplotlib.drift_chart import MatplotlibDriftChart
+from fraud_detection.infrastructure.scipy.distribution_tests import ScipyDistributionTests
 from fraud_detection.settings import Settings
+from fraud_detection.simulation.generator import generate_transactions
+from fraud_detection.simulation.scenarios import SCENARIOS
 
 TIMING_ROWS = 100_000
 TIMING_REPEATS = 3

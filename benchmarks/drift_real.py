@@ -44,7 +44,7 @@ from drift import champion as champion_model
 
 from fraud_detection.domain.features import SCORING_INPUTS
 from fraud_detection.domain.schema import LABEL, TIME, check_transactions
-from fraud_detection.infrastructure.sources import FileTransactionSource
+from fraud_detection.infrastructure.arrow.sources import FileTransactionSource
 
 WINDOW_ROWS = 5_000
 HARM = 0.10  # DriftPolicy.realised_tolerance

@@ -72,8 +72,8 @@ def bare_lightgbm(dataset: Path, summary: dict[str, object]) -> dict[str, float]
     from fraud_detection.application.train import labelled
     from fraud_detection.domain.schema import check_transactions
     from fraud_detection.domain.training import TrainingParams
+    from fraud_detection.infrastructure.arrow.sources import FileTransactionSource
     from fraud_detection.infrastructure.lightgbm.trainer import booster_params
-    from fraud_detection.infrastructure.sources import FileTransactionSource
 
     frame = check_transactions(FileTransactionSource().read(str(dataset)), str(dataset))
     train = labelled(frame)

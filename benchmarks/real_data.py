@@ -30,7 +30,7 @@ from sklearn.preprocessing import StandardScaler
 from fraud_detection.application.train import labelled
 from fraud_detection.domain.metrics import average_precision
 from fraud_detection.domain.schema import check_transactions
-from fraud_detection.infrastructure.sources import FileTransactionSource
+from fraud_detection.infrastructure.arrow.sources import FileTransactionSource
 
 DEFAULT_SOURCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "creditcard_real_sample.csv.gz"
 BASELINES = ("logistic regression", "LGBMClassifier()", "LGBMClassifier(300, 0.05)")

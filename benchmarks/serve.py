@@ -196,7 +196,7 @@ def sample_transaction(home: Path) -> dict[str, float]:
 
 def write_bench_clients(path: Path) -> None:
     from fraud_detection.domain.clients import ApiClient, ApiKey, ClientDirectory, Scope, key_digest
-    from fraud_detection.infrastructure.clients.key_file import write_document
+    from fraud_detection.infrastructure.local.client_key_file import write_document
 
     scopes = frozenset({Scope.SCORE, Scope.EXPLAIN})
     write_document(

@@ -23,9 +23,9 @@ from fraud_detection.domain.folds import FoldPolicy, time_ordered_folds
 from fraud_detection.domain.metrics import average_precision
 from fraud_detection.domain.schema import TIME, check_transactions
 from fraud_detection.domain.training import TrainingParams
+from fraud_detection.infrastructure.arrow.sources import FileTransactionSource
 from fraud_detection.infrastructure.lightgbm import LightGBMTrainer
 from fraud_detection.infrastructure.lightgbm.trainer import booster_params
-from fraud_detection.infrastructure.sources import FileTransactionSource
 
 GAP_SECONDS = 600.0
 DEFAULT_REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "creditcard_real_sample.csv.gz"

@@ -16,12 +16,12 @@ from pathlib import Path
 import pandas as pd
 
 from fraud_detection.domain.schema import LABEL, check_transactions
-from fraud_detection.infrastructure.synthetic.calibration import CALIBRATION_FILE
-from fraud_detection.infrastructure.synthetic.fitting import fit_calibration
+from fraud_detection.simulation.calibration import CALIBRATION_FILE
+from fraud_detection.simulation.fitting import fit_calibration
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_INPUT = REPO.parent / "shared" / "data" / "creditcard_real_sample.csv.gz"
-DEFAULT_OUTPUT = REPO / "src" / "fraud_detection" / "infrastructure" / "synthetic" / CALIBRATION_FILE
+DEFAULT_OUTPUT = REPO / "src" / "fraud_detection" / "simulation" / CALIBRATION_FILE
 
 
 def main(argv: list[str] | None = None) -> int:

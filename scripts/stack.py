@@ -626,7 +626,7 @@ def _start_prometheus(plan: Plan) -> Running:
 def _write_api_clients(plan: Plan) -> None:
     """One client, `stack`, holding the generated key (FRAUD_HOME/api-clients.json, re-written each up)."""
     from fraud_detection.domain.clients import ApiClient, ApiKey, ClientDirectory, Scope, key_digest
-    from fraud_detection.infrastructure.clients.key_file import write_document
+    from fraud_detection.infrastructure.local.client_key_file import write_document
 
     scopes = frozenset({Scope.SCORE, Scope.EXPLAIN, Scope.FEEDBACK, Scope.JOBS})
     client = ApiClient("stack", "stack", scopes, (ApiKey("stack", key_digest(plan.api_key)),))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fraud_detection.domain.clients import ApiClient, ApiKey, ClientDirectory, Scope, key_digest
-from fraud_detection.infrastructure.clients.key_file import write_document
+from fraud_detection.infrastructure.local.client_key_file import write_document
 
 NAMESPACE = "acme"
 KEYS = {  # name -> (key, scopes); every key is 32+ characters, as real ones are

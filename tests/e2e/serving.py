@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 
 from fraud_detection.composition import Container
-from fraud_detection.infrastructure.synthetic import generate_transactions
 from fraud_detection.settings import Settings
+from fraud_detection.simulation import generate_transactions
 from tests.api_clients import SERVICE, write_clients
 from tests.e2e.conftest import Cli, make_cli
 from tests.fixtures.servers import free_port, http_ok

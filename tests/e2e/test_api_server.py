@@ -14,10 +14,10 @@ import pytest
 from fraud_detection.domain.clients import ClientDirectory, Scope
 from fraud_detection.domain.features import SCORING_INPUTS, feature_matrix
 from fraud_detection.domain.model import CHAMPION
+from fraud_detection.infrastructure.arrow.prediction_log import read_predictions
 from fraud_detection.infrastructure.local import LocalObjectStore
 from fraud_detection.infrastructure.mlflow import MlflowModelRegistry
-from fraud_detection.infrastructure.prediction_log import read_predictions
-from fraud_detection.infrastructure.synthetic import generate_transactions
+from fraud_detection.simulation import generate_transactions
 from tests.api_clients import NAMESPACE, clients, write_clients
 from tests.e2e.serving import TOKEN, Server, copy_home, serve, wait_until
 

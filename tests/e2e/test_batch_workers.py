@@ -23,12 +23,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from fraud_detection.application.batch.control import JobControl
 from fraud_detection.composition import Container
 from fraud_detection.domain.jobs import JobState, JobStatus
-from fraud_detection.infrastructure.batch import ParquetBatchFiles
+from fraud_detection.infrastructure.arrow.batch import ParquetBatchFiles
 from fraud_detection.infrastructure.celery import CeleryJobQueue, make_celery_app
-from fraud_detection.infrastructure.jobs import ObjectStoreJobStore
+from fraud_detection.infrastructure.documents.job_records import ObjectStoreJobStore
 from fraud_detection.infrastructure.s3 import S3ObjectStore
-from fraud_detection.infrastructure.synthetic import generate_transactions, write_transactions
 from fraud_detection.settings import Settings
+from fraud_detection.simulation import generate_transactions, write_transactions
 from tests.builders import transactions
 from tests.e2e.conftest import FRAUD, Cli, make_cli
 from tests.fixtures.servers import free_port, stop

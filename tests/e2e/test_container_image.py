@@ -21,7 +21,7 @@ import pytest
 from scripts import container_image as builder
 
 from fraud_detection.domain.features import SCORING_INPUTS
-from fraud_detection.infrastructure.synthetic import generate_transactions
+from fraud_detection.simulation import generate_transactions
 from tests.api_clients import SERVICE
 from tests.e2e.conftest import make_cli
 from tests.e2e.lambda_runtime import LambdaRuntimeApi

@@ -17,10 +17,10 @@ import pytest
 
 from fraud_detection.domain.features import SCORING_INPUTS
 from fraud_detection.domain.metrics import average_precision
+from fraud_detection.infrastructure.arrow.prediction_log import read_predictions
 from fraud_detection.infrastructure.local import LocalObjectStore
-from fraud_detection.infrastructure.prediction_log import read_predictions
-from fraud_detection.infrastructure.synthetic import generate_transactions
-from fraud_detection.infrastructure.synthetic.scenarios import (
+from fraud_detection.simulation import generate_transactions
+from fraud_detection.simulation.scenarios import (
     NEW_PATTERN_FEATURES,
     QUIET_FEATURES,
     TOP_FRAUD_FEATURES,

@@ -29,7 +29,7 @@ import pytest
 import yaml
 
 from fraud_detection.domain.features import SCORING_INPUTS
-from fraud_detection.infrastructure.synthetic import generate_transactions
+from fraud_detection.simulation import generate_transactions
 from tests.api_clients import SERVICE, write_clients
 from tests.e2e.conftest import FRAUD, Cli, make_cli
 from tests.e2e.serving import train_champion

@@ -26,7 +26,7 @@ import pytest
 from botocore.config import Config
 
 from fraud_detection.domain.features import SCORING_INPUTS
-from fraud_detection.infrastructure.synthetic import generate_transactions
+from fraud_detection.simulation import generate_transactions
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

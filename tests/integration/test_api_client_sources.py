@@ -18,8 +18,8 @@ from fraud_detection.domain.clients import (
     key_digest,
 )
 from fraud_detection.entrypoints.cli.app import app
-from fraud_detection.infrastructure.clients.key_file import KeyFileClients, write_document
-from fraud_detection.infrastructure.clients.secrets_manager import SecretsManagerClients
+from fraud_detection.infrastructure.aws.secrets_manager import SecretsManagerClients
+from fraud_detection.infrastructure.local.client_key_file import KeyFileClients, write_document
 
 pytestmark = pytest.mark.integration
 OLD, NEW = "fdk_old-key-of-the-checkout-client-0001", "fdk_new-key-of-the-checkout-client-0002"

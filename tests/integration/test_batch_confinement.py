@@ -18,8 +18,8 @@ from moto import mock_aws
 from fraud_detection.domain.batch_roots import BatchRoots
 from fraud_detection.domain.errors import LocationNotAllowedError
 from fraud_detection.domain.jobs import Chunk
-from fraud_detection.infrastructure.batch import ParquetBatchFiles
-from fraud_detection.infrastructure.batch.s3_transfers import S3Transfers
+from fraud_detection.infrastructure.arrow.batch import ParquetBatchFiles
+from fraud_detection.infrastructure.arrow.batch.s3_transfers import S3Transfers
 from fraud_detection.infrastructure.local import LocalObjectStore
 from fraud_detection.infrastructure.s3 import make_s3_client
 from fraud_detection.infrastructure.s3.uri import S3Location
@@ -198,7 +198,7 @@ def test_s3_outputs_are_created_never_replaced(files, layout, s3):
 
 @pytest.mark.parametrize("size", [100, 5 * 1024 * 1024 + 1])  # one PUT; a multipart upload of two parts
 def test_the_conditional_upload_refuses_a_taken_key_under_moto(s3, tmp_path, size, monkeypatch):
-    monkeypatch.setattr("fraud_detection.infrastructure.batch.s3_transfers.PART_BYTES", 5 * 1024 * 1024)
+    monkeypatch.setattr("fraud_detection.infrastructure.arrow.batch.s3_transfers.PART_BYTES", 5 * 1024 * 1024)
     assert_conditional_upload(S3Transfers(lambda: s3), BUCKET, tmp_path, size)
 
 
@@ -206,7 +206,7 @@ def test_the_conditional_upload_refuses_a_taken_key_under_moto(s3, tmp_path, siz
 def test_the_conditional_upload_refuses_a_taken_key_on_seaweedfs(
     seaweedfs: SeaweedFS, tmp_path, size, monkeypatch
 ):
-    monkeypatch.setattr("fraud_detection.infrastructure.batch.s3_transfers.PART_BYTES", 5 * 1024 * 1024)
+    monkeypatch.setattr("fraud_detection.infrastructure.arrow.batch.s3_transfers.PART_BYTES", 5 * 1024 * 1024)
     bucket = seaweedfs.create_bucket("confined")
     assert_conditional_upload(S3Transfers(seaweedfs.client), bucket, tmp_path, size)
 

@@ -41,9 +41,9 @@ from fraud_detection.domain.ports.storage import ObjectStore
 from fraud_detection.domain.schema import TRANSACTION_COLUMNS, V_COLUMNS
 from fraud_detection.domain.scoring_input import ScoringInput
 from fraud_detection.domain.validation import ValidationRules
-from fraud_detection.infrastructure.batch import ParquetBatchFiles
-from fraud_detection.infrastructure.batch.row_group_plan import group_row_groups
-from fraud_detection.infrastructure.jobs import ObjectStoreJobStore
+from fraud_detection.infrastructure.arrow.batch import ParquetBatchFiles
+from fraud_detection.infrastructure.arrow.batch.row_group_plan import group_row_groups
+from fraud_detection.infrastructure.documents.job_records import ObjectStoreJobStore
 from fraud_detection.infrastructure.local import LocalObjectStore
 from fraud_detection.infrastructure.s3 import S3ObjectStore, make_s3_client
 from tests.fakes import FakeJobQueue, FakeRegistry
@@ -704,7 +704,7 @@ MEMORY_SCRIPT = textwrap.dedent(
     from pathlib import Path
     import numpy as np
     from fraud_detection.domain.batch_roots import BatchRoots
-    from fraud_detection.infrastructure.batch import ParquetBatchFiles
+    from fraud_detection.infrastructure.arrow.batch import ParquetBatchFiles
     from fraud_detection.infrastructure.local import LocalObjectStore
 
     def status(field):

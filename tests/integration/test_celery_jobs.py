@@ -25,11 +25,11 @@ from fraud_detection.domain.ports.acceleration import ModelAccelerator
 from fraud_detection.entrypoints.api.app import create_app
 from fraud_detection.infrastructure.celery import CeleryJobQueue, make_celery_app
 from fraud_detection.infrastructure.celery.names import PREPARE, QUEUE
+from fraud_detection.infrastructure.prometheus.worker_metrics import QueueDepthCollector
 from fraud_detection.settings import Settings
 from fraud_detection.workers import tasks
 from fraud_detection.workers.app import create_worker_app
 from fraud_detection.workers.composition import meter_job_outcomes
-from fraud_detection.workers.metrics import QueueDepthCollector
 from fraud_detection.workers.runner import WorkerOptions, worker_argv
 from tests.api_clients import SERVICE, write_clients
 from tests.builders import transactions

@@ -10,8 +10,9 @@ import pytest
 import fraud_detection.flows.training as training_module
 from fraud_detection.application.pipeline import TrainingPipeline
 from fraud_detection.composition import Container, get_container, process, use_container
-from fraud_detection.infrastructure.events import EventBridgePublisher, InProcessPublisher
+from fraud_detection.infrastructure.aws.eventbridge import EventBridgePublisher
 from fraud_detection.infrastructure.local import LocalObjectStore
+from fraud_detection.infrastructure.local.in_process_events import InProcessPublisher
 from fraud_detection.infrastructure.s3 import S3ObjectStore
 from fraud_detection.settings import Settings
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from fraud_detection.infrastructure.drift.scipy_tests import ScipyDistributionTests
+from fraud_detection.infrastructure.scipy.distribution_tests import ScipyDistributionTests
 
 pytestmark = pytest.mark.integration
 TESTS = ScipyDistributionTests()

@@ -18,11 +18,11 @@ from fraud_detection.composition import use_container
 from fraud_detection.domain.features import SCORING_INPUTS
 from fraud_detection.domain.ports.prediction_log import PredictionBatch
 from fraud_detection.entrypoints import lambda_drift
-from fraud_detection.infrastructure.drift import ObjectStoreReferenceProfiles
-from fraud_detection.infrastructure.events.eventbridge import EVENT_SOURCE
-from fraud_detection.infrastructure.prediction_log import ParquetPredictionLog
+from fraud_detection.infrastructure.arrow.prediction_log import ParquetPredictionLog
+from fraud_detection.infrastructure.aws.eventbridge import EVENT_SOURCE
+from fraud_detection.infrastructure.documents.reference_profiles import ObjectStoreReferenceProfiles
 from fraud_detection.infrastructure.s3 import S3ObjectStore
-from fraud_detection.infrastructure.synthetic.generator import generate_transactions
+from fraud_detection.simulation.generator import generate_transactions
 
 pytestmark = pytest.mark.integration
 

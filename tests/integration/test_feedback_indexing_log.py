@@ -14,9 +14,10 @@ import pytest
 from fraud_detection.domain.errors import ServiceUnavailableError
 from fraud_detection.domain.feedback import LabelInput, LabelOutcome, ScoredTransaction, TimeWindow
 from fraud_detection.domain.ports.prediction_log import PredictionBatch
-from fraud_detection.infrastructure.feedback import IndexingPredictionLog, SqliteFeedbackStore
+from fraud_detection.infrastructure.arrow.prediction_log import ParquetPredictionLog, read_predictions
 from fraud_detection.infrastructure.local import LocalObjectStore
-from fraud_detection.infrastructure.prediction_log import ParquetPredictionLog, read_predictions
+from fraud_detection.infrastructure.local.feedback.indexing_log import IndexingPredictionLog
+from fraud_detection.infrastructure.sqlite.feedback_store import SqliteFeedbackStore
 from tests.feedback_fakes import FakeFeedbackStore
 
 pytestmark = pytest.mark.integration

@@ -19,7 +19,8 @@ import redis
 from fraud_detection.domain.errors import ServiceUnavailableError
 from fraud_detection.domain.feedback import LabelInput, LabelOutcome, ScoredTransaction, TimeWindow
 from fraud_detection.domain.ports.feedback import FeedbackStore
-from fraud_detection.infrastructure.feedback import RedisFeedbackStore, SqliteFeedbackStore
+from fraud_detection.infrastructure.redis.feedback_store import RedisFeedbackStore
+from fraud_detection.infrastructure.sqlite.feedback_store import SqliteFeedbackStore
 from tests.feedback_fakes import FakeFeedbackStore
 from tests.fixtures.servers import free_port
 

@@ -17,7 +17,7 @@ from fraud_detection.domain.dataset import DatasetId
 from fraud_detection.domain.errors import DatasetNotFoundError, DataSourceError, InvalidDataError
 from fraud_detection.domain.ports.storage import ObjectStore
 from fraud_detection.domain.schema import TRANSACTION_COLUMNS
-from fraud_detection.infrastructure.datasets import ParquetDatasetStore
+from fraud_detection.infrastructure.arrow.dataset_store import ParquetDatasetStore
 from fraud_detection.infrastructure.local import LocalObjectStore
 from fraud_detection.infrastructure.s3 import S3ObjectStore, make_s3_client
 

@@ -26,14 +26,14 @@ from moto import mock_aws
 from fraud_detection.domain.errors import ServiceUnavailableError
 from fraud_detection.domain.ports.prediction_log import PredictionBatch
 from fraud_detection.domain.ports.storage import ObjectStore
+from fraud_detection.infrastructure.arrow.prediction_log import ParquetPredictionLog, read_predictions
+from fraud_detection.infrastructure.arrow.prediction_log.reader import read_latest_predictions
 from fraud_detection.infrastructure.local import LocalObjectStore
-from fraud_detection.infrastructure.prediction_log import ParquetPredictionLog, read_predictions
-from fraud_detection.infrastructure.prediction_log.reader import read_latest_predictions
 from fraud_detection.infrastructure.s3 import S3ObjectStore, make_s3_client
 
 pytestmark = pytest.mark.integration
 
-LOGGER = "fraud_detection.infrastructure.prediction_log"
+LOGGER = "fraud_detection.infrastructure.arrow.prediction_log"
 T0 = datetime(2026, 3, 4, 5, 6, 7, 123456, tzinfo=UTC).timestamp()
 NEVER = 3600.0  # max_seconds that no test waits for
 EXPECTED_COLUMNS = [

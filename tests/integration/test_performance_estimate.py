@@ -17,7 +17,7 @@ from fraud_detection.domain.drift.estimate import brier_score, calibrated, estim
 from fraud_detection.domain.folds import FoldPolicy, time_ordered_folds
 from fraud_detection.domain.training import TrainingParams
 from fraud_detection.infrastructure.lightgbm import LightGBMTrainer
-from fraud_detection.infrastructure.synthetic.generator import generate_transactions
+from fraud_detection.simulation.generator import generate_transactions
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

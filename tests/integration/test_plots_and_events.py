@@ -8,9 +8,13 @@ import pytest
 from moto import mock_aws
 
 from fraud_detection.domain.events import ModelPromoted, RetrainRequested
-from fraud_detection.infrastructure.events import EventBridgePublisher, InProcessPublisher
-from fraud_detection.infrastructure.events.eventbridge import EVENT_SOURCE, EventPublishError
-from fraud_detection.infrastructure.plots import MatplotlibPlotter
+from fraud_detection.infrastructure.aws.eventbridge import (
+    EVENT_SOURCE,
+    EventBridgePublisher,
+    EventPublishError,
+)
+from fraud_detection.infrastructure.local.in_process_events import InProcessPublisher
+from fraud_detection.infrastructure.matplotlib.plotter import MatplotlibPlotter
 
 pytestmark = pytest.mark.integration
 PNG = b"\x89PNG\r\n\x1a\n"

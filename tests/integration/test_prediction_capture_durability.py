@@ -27,9 +27,9 @@ from prometheus_client import REGISTRY
 from fraud_detection.domain.errors import ServiceUnavailableError
 from fraud_detection.domain.ports.prediction_log import PredictionBatch
 from fraud_detection.domain.ports.storage import ObjectStore
+from fraud_detection.infrastructure.arrow.prediction_log import ParquetPredictionLog, read_predictions
+from fraud_detection.infrastructure.arrow.prediction_log.column_buffer import SLOT_BYTES
 from fraud_detection.infrastructure.local import LocalObjectStore
-from fraud_detection.infrastructure.prediction_log import ParquetPredictionLog, read_predictions
-from fraud_detection.infrastructure.prediction_log.column_buffer import SLOT_BYTES
 from fraud_detection.infrastructure.prometheus.metrics import PrometheusCaptureTelemetry
 
 pytestmark = pytest.mark.integration
@@ -296,7 +296,7 @@ from pathlib import Path
 import numpy as np
 from fraud_detection.domain.ports.prediction_log import PredictionBatch
 from fraud_detection.infrastructure.local import LocalObjectStore
-from fraud_detection.infrastructure.prediction_log import ParquetPredictionLog
+from fraud_detection.infrastructure.arrow.prediction_log import ParquetPredictionLog
 
 store, spill, rate, journal = Path(sys.argv[1]), Path(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
 rows = int(sys.argv[5]) if len(sys.argv) > 5 else None

@@ -11,8 +11,8 @@ from fraud_detection.domain.folds import FoldPolicy, time_ordered_folds
 from fraud_detection.domain.metrics import average_precision
 from fraud_detection.domain.schema import TIME, check_transactions
 from fraud_detection.domain.training import TrainingParams
+from fraud_detection.infrastructure.arrow.sources import FileTransactionSource
 from fraud_detection.infrastructure.lightgbm import LightGBMTrainer
-from fraud_detection.infrastructure.sources import FileTransactionSource
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

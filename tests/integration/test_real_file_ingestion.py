@@ -16,8 +16,8 @@ from moto import mock_aws
 from fraud_detection.domain.dataset import DatasetId
 from fraud_detection.domain.errors import DataSourceError
 from fraud_detection.domain.schema import LABEL, TRANSACTION_COLUMNS
+from fraud_detection.infrastructure.arrow.sources import FileTransactionSource
 from fraud_detection.infrastructure.s3 import make_s3_client
-from fraud_detection.infrastructure.sources import FileTransactionSource
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

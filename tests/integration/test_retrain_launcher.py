@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from fraud_detection.domain.events import DriftDetected, RetrainRequested
-from fraud_detection.infrastructure.events import InProcessPublisher, retrain_launcher
-from fraud_detection.infrastructure.events.retrain_launcher import SubprocessRetrainLauncher
-from fraud_detection.infrastructure.events.retrain_lock import RetrainRunningError, holding, is_held
+from fraud_detection.infrastructure.local import retrain_launcher
+from fraud_detection.infrastructure.local.in_process_events import InProcessPublisher
+from fraud_detection.infrastructure.local.retrain_launcher import SubprocessRetrainLauncher
+from fraud_detection.infrastructure.local.retrain_lock import RetrainRunningError, holding, is_held
 
 pytestmark = pytest.mark.integration
 

@@ -20,9 +20,9 @@ import pytest
 from fraud_detection.domain.features import build_features
 from fraud_detection.domain.metrics import average_precision
 from fraud_detection.domain.schema import AMOUNT, LABEL, TIME
-from fraud_detection.infrastructure.synthetic import generate_transactions
-from fraud_detection.infrastructure.synthetic.calibration import COPULA_COLUMNS, default_calibration
-from fraud_detection.infrastructure.synthetic.scenarios import TOP_FRAUD_FEATURES
+from fraud_detection.simulation import generate_transactions
+from fraud_detection.simulation.calibration import COPULA_COLUMNS, default_calibration
+from fraud_detection.simulation.scenarios import TOP_FRAUD_FEATURES
 
 pytestmark = pytest.mark.integration
 
@@ -124,7 +124,7 @@ def test_the_calibration_script_reproduces_the_packaged_file(real_sample_path: P
     spec.loader.exec_module(script)
     output = tmp_path / "calibration.json"
     assert script.main(["--input", str(real_sample_path), "--output", str(output)]) == 0
-    packaged = resources.files("fraud_detection.infrastructure.synthetic").joinpath("calibration.json")
+    packaged = resources.files("fraud_detection.simulation").joinpath("calibration.json")
     assert output.read_text(encoding="utf-8") == packaged.read_text(encoding="utf-8")
 
 

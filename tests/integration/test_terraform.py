@@ -693,7 +693,7 @@ def test_captured_predictions_expire_after_the_retention_variable() -> None:
     storage_uri = module_locals(MODULES / "ecs" / "main.tf")["environment"]
     app_prefix = re.search(
         r'prefix: str = "(\w+)"',
-        (REPO / "src/fraud_detection/infrastructure/prediction_log/parquet_log.py").read_text(),
+        (REPO / "src/fraud_detection/infrastructure/arrow/prediction_log/parquet_log.py").read_text(),
     )
 
     assert app_prefix, "the prediction log's default prefix moved: update the lifecycle rule"

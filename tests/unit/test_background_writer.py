@@ -9,7 +9,11 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from fraud_detection.infrastructure.background_writer import JOIN_GRACE_SECONDS, BackgroundWriter, Backoff
+from fraud_detection.infrastructure.local.background_writer import (
+    JOIN_GRACE_SECONDS,
+    BackgroundWriter,
+    Backoff,
+)
 
 NEVER = 3600.0  # an idle time no test waits for
 FAST = Backoff(0.05, 0.05)

@@ -14,7 +14,7 @@ import pytest
 
 from fraud_detection.domain.errors import DataSourceError, InvalidDataError
 from fraud_detection.domain.schema import TRANSACTION_COLUMNS, V_COLUMNS, check_transactions
-from fraud_detection.infrastructure.sources import FileTransactionSource
+from fraud_detection.infrastructure.arrow.sources import FileTransactionSource
 
 HEADER = ",".join(TRANSACTION_COLUMNS)
 

@@ -11,7 +11,7 @@ from fraud_detection.domain.feedback import LabelOutcome
 from fraud_detection.domain.ports.prediction_log import PredictionBatch
 from fraud_detection.entrypoints.api.routes.feedback import feedback_status
 from fraud_detection.entrypoints.cli.feedback import read_labels
-from fraud_detection.infrastructure.feedback.scored_ids import PendingScoredIds
+from fraud_detection.infrastructure.local.feedback.scored_ids import PendingScoredIds
 
 T0 = 1_777_000_000.0
 

@@ -18,7 +18,7 @@ from fraud_detection.domain.feedback import (
     TimeWindow,
     realised_quality,
 )
-from fraud_detection.infrastructure.reports import ObjectStoreReports
+from fraud_detection.infrastructure.documents.reports import ObjectStoreReports
 from tests.fakes import FakeObjectStore
 from tests.feedback_fakes import FakeFeedbackStore
 

@@ -5,7 +5,7 @@ import pytest
 from fraud_detection.application.ingest import IngestDataset
 from fraud_detection.application.validate import ValidateDataset
 from fraud_detection.domain.errors import InvalidDataError, ValidationFailedError
-from fraud_detection.infrastructure.reports import ObjectStoreReports
+from fraud_detection.infrastructure.documents.reports import ObjectStoreReports
 from tests.fakes import FakeDatasetStore, FakeObjectStore, FakeSource, FakeValidator
 
 

@@ -29,7 +29,7 @@ from fraud_detection.domain.feedback import (
     realised_quality,
 )
 from fraud_detection.domain.reports import QUALITY
-from fraud_detection.infrastructure.reports import ObjectStoreReports
+from fraud_detection.infrastructure.documents.reports import ObjectStoreReports
 from tests.drift_fakes import FakeReferenceProfiles
 from tests.fakes import FakeObjectStore
 from tests.feedback_fakes import FakeFeedbackStore

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from fraud_detection.domain.ports.prediction_log import PredictionBatch
-from fraud_detection.infrastructure.prediction_log.column_buffer import ColumnBuffer, batch_problem
-from fraud_detection.infrastructure.prediction_log.layout import (
+from fraud_detection.infrastructure.arrow.prediction_log.column_buffer import ColumnBuffer, batch_problem
+from fraud_detection.infrastructure.arrow.prediction_log.layout import (
     date_prefixes,
     file_key,
     hour_order,
@@ -18,7 +18,7 @@ from fraud_detection.infrastructure.prediction_log.layout import (
     normalise_prefix,
     partition_start,
 )
-from fraud_detection.infrastructure.prediction_log.pending_rows import PendingRows, UnwritableBatchError
+from fraud_detection.infrastructure.arrow.prediction_log.pending_rows import PendingRows, UnwritableBatchError
 
 HOUR = 3600.0
 

@@ -8,9 +8,9 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from fraud_detection.domain.feedback import ConfusionCounts, QualityReport, RealisedQuality, TimeWindow
 from fraud_detection.domain.reports import QUALITY
+from fraud_detection.infrastructure.documents.reports import ObjectStoreReports
 from fraud_detection.infrastructure.prometheus.cached_read import CachedLatest
 from fraud_detection.infrastructure.prometheus.quality_collector import QualityCollector
-from fraud_detection.infrastructure.reports import ObjectStoreReports
 from tests.fakes import FakeObjectStore
 
 KEY = "quality/latest.json"

@@ -9,7 +9,7 @@ from fraud_detection.domain.errors import InvalidDataError
 from fraud_detection.domain.feedback import QualityReport, TimeWindow
 from fraud_detection.domain.reports import DRIFT, QUALITY, VALIDATION
 from fraud_detection.domain.validation import ExpectationOutcome, ValidationReport
-from fraud_detection.infrastructure.reports import ObjectStoreReports
+from fraud_detection.infrastructure.documents.reports import ObjectStoreReports
 from tests.fakes import FakeObjectStore
 
 NOW = datetime(2026, 5, 1, tzinfo=UTC)

@@ -14,7 +14,7 @@ import pytest
 from fraud_detection.domain.errors import InvalidDataError
 from fraud_detection.domain.schema import AMOUNT, LABEL, TIME, TRANSACTION_COLUMNS, V_COLUMNS
 from fraud_detection.domain.validation import REFERENCE_V_STD, ValidationRules
-from fraud_detection.infrastructure.synthetic import (
+from fraud_detection.simulation import (
     SCENARIOS,
     DriftScenario,
     fraud_count,
@@ -22,10 +22,10 @@ from fraud_detection.infrastructure.synthetic import (
     get_scenario,
     write_transactions,
 )
-from fraud_detection.infrastructure.synthetic import writer as writer_module
-from fraud_detection.infrastructure.synthetic.calibration import Calibration, default_calibration
-from fraud_detection.infrastructure.synthetic.diurnal import sample_times
-from fraud_detection.infrastructure.synthetic.scenarios import (
+from fraud_detection.simulation import writer as writer_module
+from fraud_detection.simulation.calibration import Calibration, default_calibration
+from fraud_detection.simulation.diurnal import sample_times
+from fraud_detection.simulation.scenarios import (
     NEW_PATTERN_FEATURES,
     TOP_FRAUD_FEATURES,
 )

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from fraud_detection.domain.ports.jobs import JobStore
     from fraud_detection.domain.ports.reports import Reports
     from fraud_detection.domain.scoring_input import ScoringInput
-    from fraud_detection.infrastructure.events.retrain_launcher import LaunchMode
+    from fraud_detection.infrastructure.local.retrain_launcher import LaunchMode
 
 
 def make_object_store(settings: Settings) -> ObjectStore:
@@ -45,13 +45,13 @@ def make_object_store(settings: Settings) -> ObjectStore:
 
 
 def make_dataset_store(store: ObjectStore) -> DatasetStore:
-    from fraud_detection.infrastructure.datasets import ParquetDatasetStore
+    from fraud_detection.infrastructure.arrow.dataset_store import ParquetDatasetStore
 
     return ParquetDatasetStore(store)
 
 
 def make_transaction_source(settings: Settings) -> TransactionSource:
-    from fraud_detection.infrastructure.sources import FileTransactionSource
+    from fraud_detection.infrastructure.arrow.sources import FileTransactionSource
 
     return FileTransactionSource(endpoint_url=settings.s3_endpoint_url, region=settings.aws_region)
 
@@ -90,12 +90,12 @@ def make_catalog(settings: Settings, registry: providers.Provider[ModelRegistry]
 
 def make_publisher(settings: Settings, retrain_launch: LaunchMode) -> EventPublisher:
     if settings.event_bus:
-        from fraud_detection.infrastructure.events.eventbridge import EventBridgePublisher
+        from fraud_detection.infrastructure.aws.eventbridge import EventBridgePublisher
 
         return EventBridgePublisher(settings.event_bus, settings.aws_region)
-    from fraud_detection.infrastructure.events.in_process import InProcessPublisher
-    from fraud_detection.infrastructure.events.retrain_launcher import SubprocessRetrainLauncher
-    from fraud_detection.infrastructure.events.retrain_lock import lock_path
+    from fraud_detection.infrastructure.local.in_process_events import InProcessPublisher
+    from fraud_detection.infrastructure.local.retrain_launcher import SubprocessRetrainLauncher
+    from fraud_detection.infrastructure.local.retrain_lock import lock_path
 
     publisher = InProcessPublisher()
     if settings.retrain_on_events:
@@ -109,36 +109,36 @@ def make_publisher(settings: Settings, retrain_launch: LaunchMode) -> EventPubli
 def make_feedback_store(settings: Settings) -> FeedbackStore:
     """Redis when FRAUD_FEEDBACK_URL is set (several replicas); else SQLite under FRAUD_HOME (one host)."""
     if settings.feedback_url:
-        from fraud_detection.infrastructure.feedback import RedisFeedbackStore
+        from fraud_detection.infrastructure.redis.feedback_store import RedisFeedbackStore
 
         return RedisFeedbackStore.from_url(
             settings.feedback_url, retention_days=settings.feedback_retention_days
         )
-    from fraud_detection.infrastructure.feedback import SqliteFeedbackStore
+    from fraud_detection.infrastructure.sqlite.feedback_store import SqliteFeedbackStore
 
     return SqliteFeedbackStore(settings.feedback_db_path, retention_days=settings.feedback_retention_days)
 
 
 def make_reference_profiles(store: ObjectStore) -> ReferenceProfiles:
-    from fraud_detection.infrastructure.drift.documents import ObjectStoreReferenceProfiles
+    from fraud_detection.infrastructure.documents.reference_profiles import ObjectStoreReferenceProfiles
 
     return ObjectStoreReferenceProfiles(store)
 
 
 def make_reports(store: ObjectStore) -> Reports:
-    from fraud_detection.infrastructure.reports import ObjectStoreReports
+    from fraud_detection.infrastructure.documents.reports import ObjectStoreReports
 
     return ObjectStoreReports(store)
 
 
 def make_captured_predictions(store: ObjectStore) -> CapturedPredictions:
-    from fraud_detection.infrastructure.drift.captured import PredictionLogWindow
+    from fraud_detection.infrastructure.arrow.prediction_log.drift_window import PredictionLogWindow
 
     return PredictionLogWindow(store)
 
 
 def make_job_store(store: ObjectStore) -> JobStore:
-    from fraud_detection.infrastructure.jobs import ObjectStoreJobStore
+    from fraud_detection.infrastructure.documents.job_records import ObjectStoreJobStore
 
     return ObjectStoreJobStore(store)
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 
 def make_batch_files(store: ObjectStore, settings: Settings) -> BatchFiles:
-    from fraud_detection.infrastructure.batch import ParquetBatchFiles
+    from fraud_detection.infrastructure.arrow.batch import ParquetBatchFiles
 
     return ParquetBatchFiles(
         store,
@@ -47,7 +47,7 @@ def make_job_queue(settings: Settings, steps: JobSteps) -> JobQueue:
         from fraud_detection.infrastructure.celery import CeleryJobQueue, make_celery_app
 
         return CeleryJobQueue(make_celery_app(settings))
-    from fraud_detection.infrastructure.jobs import InProcessJobQueue
+    from fraud_detection.infrastructure.local.in_process_jobs import InProcessJobQueue
 
     return InProcessJobQueue(partial(run_job, steps))
 

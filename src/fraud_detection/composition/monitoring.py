@@ -29,13 +29,13 @@ def make_drift_policy(settings: Settings) -> DriftPolicy:
 
 
 def make_distribution_tests() -> DistributionTests:
-    from fraud_detection.infrastructure.drift.scipy_tests import ScipyDistributionTests
+    from fraud_detection.infrastructure.scipy.distribution_tests import ScipyDistributionTests
 
     return ScipyDistributionTests()
 
 
 def make_drift_chart(policy: DriftPolicy) -> DriftChart:
-    from fraud_detection.infrastructure.drift.chart import MatplotlibDriftChart
+    from fraud_detection.infrastructure.matplotlib.drift_chart import MatplotlibDriftChart
 
     return MatplotlibDriftChart(policy.min_psi)
 

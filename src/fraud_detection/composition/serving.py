@@ -27,7 +27,7 @@ def make_model_cache(settings: Settings) -> ModelCache:
 
 
 def make_prediction_log(store: ObjectStore, settings: Settings) -> PredictionLog:
-    from fraud_detection.infrastructure.prediction_log import ParquetPredictionLog
+    from fraud_detection.infrastructure.arrow.prediction_log import ParquetPredictionLog
     from fraud_detection.infrastructure.prometheus.metrics import PrometheusCaptureTelemetry
 
     local_store = not settings.resolved_storage_uri.startswith("s3://")
@@ -51,19 +51,19 @@ def make_scoring_telemetry() -> ScoringTelemetry:
 
 
 def make_indexing_prediction_log(log: PredictionLog, store: FeedbackStore) -> PredictionLog:
-    from fraud_detection.infrastructure.feedback import IndexingPredictionLog
+    from fraud_detection.infrastructure.local.feedback.indexing_log import IndexingPredictionLog
 
     return IndexingPredictionLog(log, store)
 
 
 def make_client_source(settings: Settings) -> ClientSource:
     if settings.api_clients_secret:
-        from fraud_detection.infrastructure.clients.secrets_manager import SecretsManagerClients
+        from fraud_detection.infrastructure.aws.secrets_manager import SecretsManagerClients
 
         return SecretsManagerClients(
             settings.api_clients_secret, settings.aws_region, settings.api_clients_refresh_seconds
         )
-    from fraud_detection.infrastructure.clients.key_file import KeyFileClients
+    from fraud_detection.infrastructure.local.client_key_file import KeyFileClients
 
     return KeyFileClients(settings.resolved_api_clients_file)
 

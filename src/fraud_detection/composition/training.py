@@ -38,7 +38,7 @@ def make_trainer() -> ModelTrainer:
 
 
 def make_plotter() -> EvaluationPlotter:
-    from fraud_detection.infrastructure.plots import MatplotlibPlotter
+    from fraud_detection.infrastructure.matplotlib.plotter import MatplotlibPlotter
 
     return MatplotlibPlotter()
 

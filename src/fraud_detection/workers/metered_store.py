@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fraud_detection.domain.jobs import JobPlan, JobRequest, JobState, JobStatus
 from fraud_detection.domain.ports.jobs import JobStore
-from fraud_detection.workers.metrics import JOBS
+from fraud_detection.infrastructure.prometheus.worker_metrics import JOBS
 
 
 class MeteredJobStore(JobStore):

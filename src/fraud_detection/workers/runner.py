@@ -11,9 +11,9 @@ from prometheus_client import multiprocess
 
 from fraud_detection.infrastructure.celery import CeleryJobQueue
 from fraud_detection.infrastructure.celery.names import QUEUE
+from fraud_detection.infrastructure.prometheus.worker_metrics import serve_metrics
 from fraud_detection.settings import Settings
 from fraud_detection.workers.app import create_worker_app
-from fraud_detection.workers.metrics import serve_metrics
 from fraud_detection.workers.preload import preload_at_start
 
 

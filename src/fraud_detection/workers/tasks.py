@@ -25,8 +25,8 @@ from fraud_detection.infrastructure.celery.names import (
     chunk_task_id,
     commit_task_id,
 )
+from fraud_detection.infrastructure.prometheus.worker_metrics import CHUNK_SECONDS, ROWS_SCORED, TASK_FAILURES
 from fraud_detection.workers.composition import job_steps
-from fraud_detection.workers.metrics import CHUNK_SECONDS, ROWS_SCORED, TASK_FAILURES
 
 logger = get_task_logger(__name__)
 MAX_RETRIES = 5

@@ -61,7 +61,7 @@ def clients_file() -> Path:
 
 
 def load(path: Path) -> ClientDirectory:
-    from fraud_detection.infrastructure.clients.key_file import read_document
+    from fraud_detection.infrastructure.local.client_key_file import read_document
 
     return parse_clients(read_document(path)) if path.exists() else ClientDirectory(())
 
@@ -70,7 +70,7 @@ def save(path: Path, directory: ClientDirectory, print_only: bool) -> None:
     if print_only:
         print(json.dumps(directory.to_document(), indent=2))
         return
-    from fraud_detection.infrastructure.clients.key_file import write_document
+    from fraud_detection.infrastructure.local.client_key_file import write_document
 
     write_document(path, directory)
 

@@ -27,7 +27,7 @@ def generate(
     force: Annotated[bool, typer.Option(help="Overwrite an existing output.")] = False,
 ) -> None:
     """Write a synthetic dataset with the exact schema of Kaggle's creditcard.csv."""
-    from fraud_detection.infrastructure.synthetic import (
+    from fraud_detection.simulation import (
         generate_transactions,
         get_scenario,
         write_transactions,
@@ -62,7 +62,7 @@ def generate(
 @app.command()
 def scenarios() -> None:
     """List the generator's drift scenarios."""
-    from fraud_detection.infrastructure.synthetic import SCENARIOS
+    from fraud_detection.simulation import SCENARIOS
 
     for name, scenario in SCENARIOS.items():
         stdout.print(f"[bold]{name}[/]: {scenario.description}")

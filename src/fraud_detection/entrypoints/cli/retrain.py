@@ -9,7 +9,7 @@ import typer
 from fraud_detection.entrypoints.cli.context import console, container
 from fraud_detection.entrypoints.cli.errors import UNAVAILABLE, fail, handles_user_errors
 from fraud_detection.entrypoints.cli.progress import ConsoleProgress
-from fraud_detection.infrastructure.events.retrain_lock import RetrainRunningError, holding, lock_path
+from fraud_detection.infrastructure.local.retrain_lock import RetrainRunningError, holding, lock_path
 
 
 @handles_user_errors

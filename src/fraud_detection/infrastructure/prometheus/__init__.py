@@ -1,1 +1,3 @@
-"""Prometheus metrics of the scoring service (names follow Prometheus conventions: _total, _seconds)."""
+"""Prometheus metrics (names follow Prometheus conventions: _total, _seconds): the scoring
+service's metrics and its report collectors, and the batch workers' metrics and /metrics server.
+"""

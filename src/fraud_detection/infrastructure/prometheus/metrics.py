@@ -47,7 +47,7 @@ MODEL_CREATED = Gauge(
 MODEL_LOADS = Counter("fraud_model_loads", "Models loaded for serving, by source.", ["source"])
 MODEL_LOAD_FAILURES = Counter("fraud_model_load_failures", "Failed attempts to load a model for serving.")
 
-# Prediction capture (infrastructure/prediction_log): what reached the store, what waits, what was lost.
+# Prediction capture (infrastructure/arrow/prediction_log): what reached the store, what waits, what was lost.
 CAPTURE_ROWS_WRITTEN = Counter(
     "fraud_capture_rows_written", "Captured predictions the object store took (resent spill files included)."
 )
@@ -115,7 +115,7 @@ class PrometheusScoringTelemetry(ScoringTelemetry):
 
 
 class PrometheusCaptureTelemetry:
-    """The prediction log's counters (infrastructure/prediction_log/telemetry.py's CaptureTelemetry)."""
+    """The prediction log's counters (infrastructure/arrow/prediction_log/telemetry.py's CaptureTelemetry)."""
 
     def rows_written(self, rows: int) -> None:
         CAPTURE_ROWS_WRITTEN.inc(rows)

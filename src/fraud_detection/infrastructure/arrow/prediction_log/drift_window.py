@@ -1,0 +1,49 @@
+"""Captured predictions for drift checks, read from the prediction log's Parquet files."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+
+from fraud_detection.domain.features import SCORING_INPUTS
+from fraud_detection.domain.ports.drift import CapturedPredictions, CapturedRows
+from fraud_detection.domain.ports.storage import ObjectStore
+from fraud_detection.domain.schema import TIME
+from fraud_detection.infrastructure.arrow.prediction_log.reader import (
+    read_latest_predictions,
+    read_predictions,
+)
+from fraud_detection.infrastructure.arrow.prediction_log.record_schema import (
+    DECISION,
+    MODEL_NAME,
+    MODEL_VERSION,
+    PROBABILITY,
+    SCORED_AT,
+    TRANSACTION_ID,
+)
+
+
+class PredictionLogWindow(CapturedPredictions):
+    def __init__(self, store: ObjectStore, prefix: str = "predictions") -> None:
+        self._store, self._prefix = store, prefix
+
+    def read(self, since: datetime | None, until: datetime | None, last_rows: int | None) -> CapturedRows:
+        if last_rows is None:
+            logged = read_predictions(self._store, self._prefix, since, until)
+        else:
+            logged = read_latest_predictions(self._store, last_rows, self._prefix, since, until)
+        column = logged.column  # Arrow columns as NumPy: no pandas on the drift check's path
+        return CapturedRows(
+            inputs=np.column_stack([column(name) for name in SCORING_INPUTS]).astype(np.float64, copy=False)
+            if logged.table.num_rows
+            else np.empty((0, len(SCORING_INPUTS))),
+            probabilities=column(PROBABILITY).astype(np.float64, copy=False),
+            decisions=column(DECISION).astype(bool, copy=False),
+            model_names=column(MODEL_NAME).astype(str),
+            model_versions=column(MODEL_VERSION).astype(np.int64, copy=False),
+            scored_at=column(SCORED_AT).astype("datetime64[us]"),
+            skipped_files=logged.skipped,
+            transaction_ids=column(TRANSACTION_ID).astype(object, copy=False),
+            times=column(TIME).astype(np.float64, copy=False),
+        )

@@ -1,5 +1,0 @@
-"""Batch scoring files: inputs streamed into staged Parquet chunks, scored parts, one atomic output."""
-
-from fraud_detection.infrastructure.batch.parquet_files import ParquetBatchFiles
-
-__all__ = ["ParquetBatchFiles"]

@@ -1,0 +1,136 @@
+"""A PredictionLog that also tells the FeedbackStore which transaction ids were scored, so labels arriving
+days later can be matched with the decision that was served.
+
+`append` forwards the batch to the wrapped log, then copies the rows that carry a transaction id into
+preallocated columns (~1 us for one row; no I/O, no lock held across a store call). A daemon thread records
+them with one `record_scored` call per `interval_seconds`; a failing store is retried with backoff while new
+rows wait, up to `max_pending_rows`, beyond which rows are dropped and counted (their labels will be
+`unknown`). Capture itself never depends on the feedback store.
+
+Counters for metrics: rows_indexed, store_calls, store_failures, rows_dropped, pending_rows, store_seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from fraud_detection.domain.ports.feedback import FeedbackStore
+from fraud_detection.domain.ports.prediction_log import PredictionBatch, PredictionLog
+from fraud_detection.infrastructure.local.background_writer import BackgroundWriter, Backoff
+from fraud_detection.infrastructure.local.feedback.scored_ids import PendingScoredIds, ScoredIdColumns
+
+logger = logging.getLogger(__name__)
+
+
+class IndexingPredictionLog(PredictionLog):
+    def __init__(
+        self,
+        inner: PredictionLog,
+        store: FeedbackStore,
+        *,
+        interval_seconds: float = 1.0,
+        max_pending_rows: int = 100_000,
+        retry_max_seconds: float = 30.0,
+        close_timeout_seconds: float = 10.0,
+    ) -> None:
+        if min(interval_seconds, retry_max_seconds, close_timeout_seconds) <= 0:
+            raise ValueError("interval, retry and close timings must be positive")
+        self.inner = inner
+        self._store = store
+        self._close_timeout = close_timeout_seconds
+        self._pending = PendingScoredIds(max_pending_rows)
+        self._held: ScoredIdColumns | None = None  # taken, not yet recorded (kept across failures)
+        self._index_lock = threading.Lock()  # one indexer at a time: the thread, flush() or close()
+        self.rows_indexed = 0
+        self.store_calls = 0
+        self.store_failures = 0
+        self.store_seconds = 0.0
+        self.malformed_batches = 0
+        self._writer = BackgroundWriter(
+            "feedback-indexer",
+            write=self._record,
+            flush=self._record,
+            idle_seconds=lambda: interval_seconds,
+            backoff=Backoff(interval_seconds, retry_max_seconds),
+            on_failure=self._log_failure,
+            on_gave_up=self._log_unrecorded,
+        ).start()
+
+    @property
+    def rows_dropped(self) -> int:
+        return self._pending.rows_dropped
+
+    @property
+    def pending_rows(self) -> int:
+        held = self._held
+        return self._pending.queued_rows + (held.stop if held is not None else 0)
+
+    def append(self, batch: PredictionBatch) -> None:
+        self.inner.append(batch)  # capture first: it must not depend on indexing
+        try:
+            self._pending.add(batch)
+        except Exception:  # a malformed batch: the inner log has dropped and reported it already
+            self.malformed_batches += 1
+
+    def flush(self) -> int:
+        """Flush the wrapped log, then record every id appended before this call (raises when the store
+        fails; the rows stay queued for the thread)."""
+        written = self.inner.flush()
+        self._record()
+        return written
+
+    def close(self) -> None:
+        if not self._writer.stopping and not self._writer.stop(self._close_timeout):
+            logger.error(
+                "feedback index: store still busy after %.0f s; %d scored ids not recorded",
+                self._close_timeout,
+                self.pending_rows,
+            )
+        self.inner.close()
+
+    def _record(self, primary: bool = True) -> bool:
+        """Record what is pending (there is no fallback target: `primary` is always True)."""
+        with self._index_lock:
+            self._index_pending()
+        return True
+
+    def _log_failure(self, error: BaseException | None, failures: int, retry_in: float) -> None:
+        logger.warning(
+            "feedback index: recording scored ids failed (%s); %d pending, retry %d in %.2f s",
+            error,
+            self.pending_rows,
+            failures,
+            retry_in,
+            exc_info=failures == 1,
+        )
+
+    def _log_unrecorded(self, error: BaseException, attempts: int) -> None:
+        logger.error(
+            "feedback index: %d scored ids not recorded at close (%d attempts, last error: %s)",
+            self.pending_rows,
+            attempts,
+            error,
+        )
+
+    def _index_pending(self) -> None:
+        """The held rows (a failed earlier attempt), then what was queued until now. Caller holds the lock."""
+        for _ in range(2):
+            if self._held is None:
+                self._held = self._pending.take()
+                if self._held is None:
+                    return
+            rows = self._held.rows()
+            started = time.perf_counter()
+            self.store_calls += 1
+            try:
+                self._store.record_scored(rows)
+            except Exception:
+                self.store_failures += 1
+                raise
+            finally:
+                self.store_seconds += time.perf_counter() - started
+            self.rows_indexed += len(rows)
+            self._pending.release(self._held)
+            self._held = None

@@ -1,0 +1,63 @@
+"""Local retraining on events: with no event bus (the embedded mode), DriftDetected and RetrainRequested
+start `fraud retrain` in a child process, the local stand-in for the EventBridge rule -> ECS task on AWS.
+
+A child process, not a thread: training takes a CPU and a gigabyte for tens of seconds, which must not
+happen inside the scoring API, and a crash in training must not take the caller down. The CLI waits for
+it (the user sees the retrain's progress after the drift report); the API starts it detached, logging to
+`<home>/logs/retrain-<UTC stamp>.log`, and answers at once. While a retrain runs (it holds
+`<home>/retrain.lock`), further events start nothing: one training at a time per home.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from fraud_detection.domain.events import DomainEvent
+from fraud_detection.infrastructure.local.retrain_lock import is_held
+
+logger = logging.getLogger(__name__)
+
+LaunchMode = Literal["wait", "detach"]
+
+
+def fraud_command() -> list[str]:
+    """The `fraud` console script beside this interpreter (a venv or an image), else the one on PATH."""
+    beside = Path(sys.executable).parent / "fraud"
+    found = str(beside) if beside.exists() else shutil.which("fraud")
+    if found is None:
+        raise FileNotFoundError("the `fraud` command is not installed beside this Python nor on PATH")
+    return [found]
+
+
+class SubprocessRetrainLauncher:
+    def __init__(
+        self, mode: LaunchMode, log_dir: Path, command: list[str] | None = None, lock: Path | None = None
+    ) -> None:
+        self._mode, self._log_dir, self._command, self._lock = mode, log_dir, command, lock
+
+    def __call__(self, event: DomainEvent) -> None:
+        if self._lock is not None and is_held(self._lock):
+            logger.warning("%s: not starting a retrain, one is already running (%s)", event.kind, self._lock)
+            return
+        reason = str(getattr(event, "reason", "") or event.kind)
+        argv = [*(self._command or fraud_command()), "retrain", "--reason", f"{event.kind}: {reason}"]
+        if self._mode == "wait":
+            logger.info("%s: retraining now (%s)", event.kind, " ".join(argv[1:]))
+            result = subprocess.run(argv, env=os.environ.copy(), check=False)  # output goes to the user
+            if result.returncode != 0:
+                logger.error("retrain after %s failed (exit %d)", event.kind, result.returncode)
+            return
+        self._log_dir.mkdir(parents=True, exist_ok=True)
+        log_path = self._log_dir / f"retrain-{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}.log"
+        with log_path.open("ab") as log:
+            process = subprocess.Popen(
+                argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+            )
+        logger.info("%s: retrain started as process %d, log %s", event.kind, process.pid, log_path)

@@ -1,0 +1,1 @@
+"""Matplotlib rendering (headless Agg backend): evaluation plots and the drift chart."""

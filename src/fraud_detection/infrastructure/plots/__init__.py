@@ -1,5 +1,0 @@
-"""Matplotlib rendering of evaluation plots."""
-
-from fraud_detection.infrastructure.plots.matplotlib_plotter import MatplotlibPlotter
-
-__all__ = ["MatplotlibPlotter"]

@@ -1,0 +1,1 @@
+"""scipy adapters: the p-values of the drift tests (KS distribution, binomial, chi-square)."""

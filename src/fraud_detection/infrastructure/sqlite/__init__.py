@@ -1,0 +1,1 @@
+"""SQLite adapters: the default feedback store, one file under FRAUD_HOME."""
