@@ -42,10 +42,10 @@ def test_a_batch_job_refuses_a_row_over_the_configured_maximum(api):
     frame["Amount"] = frame["Amount"].clip(upper=AMOUNT_MAX)
     frame.loc[123, "Amount"] = AMOUNT_MAX + 0.5
     files.inputs[source] = frame
-    api.container.batch_files.override(providers.Object(files))
+    api.container.batch.batch_files.override(providers.Object(files))
     job = {"input_uri": source, "output_uri": target, "job_id": "over-max"}
     assert api.client.post("/v1/jobs", json=job).status_code == 202
-    api.container.job_queue().wait("over-max", timeout=30)
+    api.container.batch.job_queue().wait("over-max", timeout=30)
     status = api.client.get("/v1/jobs/over-max").json()
     assert status["state"] == "failed"
     assert status["error"] == f"{source}: column 'Amount' row 124: above the maximum 1000"

@@ -118,3 +118,17 @@ def test_fraud_model_list_reads_the_catalog_without_mlflow_or_training_libraries
     assert [version["version"] for version in json.loads(out)] == [3, 2, 1]
     assert "fraud_detection" in modules
     assert not modules & HEAVY
+
+
+def test_the_table_piped_keeps_every_cell_whole(store) -> None:
+    """Not a terminal: tab-separated lines, so `fraud model list | grep champion` finds the champion."""
+    database, _ = store
+    _, out = imported_by(
+        "from fraud_detection.entrypoints.cli.app import main; main()",
+        "model",
+        "list",
+        env={"FRAUD_HOME": str(database.parent), "FRAUD_MODEL_NAME": NAME, "COLUMNS": "40"},
+    )
+    lines = out.splitlines()
+    assert lines[0].split("\t")[:2] == ["version", "aliases"]
+    assert [line.split("\t")[:2] for line in lines[1:]] == [["3", CHALLENGER], ["2", CHAMPION], ["1", ""]]
