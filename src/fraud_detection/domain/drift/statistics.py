@@ -27,12 +27,15 @@ def ks_statistic(reference: DistributionProfile, values: np.ndarray) -> float:
 def population_stability_index(reference: DistributionProfile, values: np.ndarray) -> float:
     """PSI over the reference's decile bins: sum of (window - reference) * ln(window / reference) shares.
     Conventional reading: < 0.1 stable, 0.1-0.25 moderate, > 0.25 a major shift."""
-    window = values[np.isfinite(values)]
+    window = np.sort(values[np.isfinite(values)])
     if not len(window):
         return float("nan")
     edges = reference.bin_edges()
     expected = np.maximum(reference.bin_shares(edges), EMPTY_BIN_SHARE)
-    counts = np.bincount(np.searchsorted(edges, window, side="right"), minlength=len(edges) + 1)
+    # Bin k holds the values v with edges[k-1] <= v < edges[k]: counted from the sorted window by placing the
+    # few edges in it (a value equal to an edge falls in the bin above, as searching each value would give).
+    below = np.searchsorted(window, edges, side="left")
+    counts = np.diff(np.concatenate(([0], below, [len(window)])))
     actual = np.maximum(counts / len(window), EMPTY_BIN_SHARE)
     return float(np.sum((actual - expected) * np.log(actual / expected)))
 
