@@ -153,7 +153,7 @@ def make_validation_rules(settings: Settings) -> ValidationRules:
 
 
 def make_scoring_input(rules: ValidationRules) -> ScoringInput:
-    from fraud_detection.domain.scoring_input import ScoringInput  # numpy and pandas: not for every command
+    from fraud_detection.domain.scoring_input import ScoringInput  # numpy: not for every command
 
     return ScoringInput.of(rules)
 
