@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from prefect import State, Task, task
 from prefect.cache_policies import NO_CACHE
@@ -28,10 +28,13 @@ def io_task(name: str, delay_seconds: float = 2) -> Callable[[Callable[..., R]],
     Nothing is cached: tasks receive per-run objects, whose results must not be persisted."""
 
     def decorate(fn: Callable[..., R]) -> Task[..., R]:
-        options: dict[str, Any] = {"retries": 2, "retry_delay_seconds": delay_seconds}
-        return task(name=name, cache_policy=NO_CACHE, retry_condition_fn=retry_unless_bad_input, **options)(
-            fn
-        )
+        return task(
+            name=name,
+            cache_policy=NO_CACHE,
+            retries=2,
+            retry_delay_seconds=delay_seconds,
+            retry_condition_fn=retry_unless_bad_input,
+        )(fn)
 
     return decorate
 
