@@ -55,3 +55,18 @@ class DriftDetected(DomainEvent):
     window_rows: int
     report: str  # where the report is stored
     reason: str
+
+
+@dataclass(frozen=True)
+class RolloutTransitioned(DomainEvent):
+    """A challenger moved between rollout stages (shadow, canary p%, champion, rolled_back), by the policy
+    or by an operator; `evidence` is what the decision saw (domain/rollout.py)."""
+
+    kind: ClassVar[str] = "RolloutTransitioned"
+    model_name: str
+    version: int
+    from_stage: str
+    to_stage: str
+    percent: float
+    reason: str
+    evidence: dict[str, Any] = field(default_factory=dict)

@@ -6,7 +6,7 @@ README's configuration reference is generated from `Settings` (`fraud config`); 
 The fields are grouped by capability, one pydantic-settings mixin per module; `Settings` combines them.
 pydantic orders fields from the last base to the first, so the bases are listed in reverse: the README's
 table (and the validators that read earlier fields, such as the batch roots reading `home`) keep the order
-stores, training, serving, batch, monitoring.
+stores, training, serving, batch, monitoring, rollout.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pydantic_settings import SettingsConfigDict
 from fraud_detection.domain.batch_roots import BatchRoots
 from fraud_detection.settings.batch import STATE_ENTRIES, BatchSettings, batch_state, split_roots
 from fraud_detection.settings.monitoring import FEEDBACK_URL_SCHEMES, MonitoringSettings
+from fraud_detection.settings.rollout import RolloutSettings
 from fraud_detection.settings.serving import MIN_TOKEN_LENGTH, PLACEHOLDER, ServingSettings
 from fraud_detection.settings.stores import StoreSettings
 from fraud_detection.settings.training import TrainingSettings
@@ -32,7 +33,9 @@ __all__ = [
 ]
 
 
-class Settings(MonitoringSettings, BatchSettings, ServingSettings, TrainingSettings, StoreSettings):
+class Settings(
+    RolloutSettings, MonitoringSettings, BatchSettings, ServingSettings, TrainingSettings, StoreSettings
+):
     model_config = SettingsConfigDict(env_prefix="FRAUD_", extra="ignore", frozen=True)
 
     @property

@@ -1,0 +1,20 @@
+"""Where the rollout state lives: with the registry, so every replica and the CLI read the same one."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+from fraud_detection.domain.rollout import Rollout
+
+
+class RolloutStore(ABC):
+    """The rollout of the configured model name. The adapter keeps the challenger alias on the rollout's
+    challenger while it is active, so `fraud model list` shows it too."""
+
+    @abstractmethod
+    def load(self) -> Rollout | None:
+        """The current (or last finished) rollout; None when there never was one."""
+
+    @abstractmethod
+    def save(self, rollout: Rollout) -> None:
+        """Store the state (replacing the previous one). Storage failures raise ServiceUnavailableError."""

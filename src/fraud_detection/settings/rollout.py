@@ -1,0 +1,79 @@
+"""Staged promotion: the rollout policy (shadow, canary steps, tolerances) and the serving side's budgets."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings
+
+from fraud_detection.domain.rollout import RolloutPolicy
+
+
+class RolloutSettings(BaseSettings):
+    rollout_min_shadow_hours: float = Field(
+        24.0, ge=0, description="Least time a challenger spends in shadow."
+    )
+    rollout_min_shadow_rows: int = Field(
+        10_000, ge=0, description="Fewest live transactions both models must score before a canary."
+    )
+    rollout_min_labels: int = Field(
+        2_000, ge=0, description="Fewest matured labels on transactions both scored before a canary."
+    )
+    rollout_min_frauds: int = Field(20, ge=0, description="Fewest labelled frauds among them.")
+    rollout_canary_steps: str = Field(
+        "10,50", description="Canary shares in percent, in order (comma-separated), before champion."
+    )
+    rollout_min_canary_hours: float = Field(6.0, ge=0, description="Least time at each canary step.")
+    rollout_min_canary_rows: int = Field(
+        2_000, ge=0, description="Fewest transactions the canary must serve at each step."
+    )
+    rollout_alert_rate_tolerance: float = Field(
+        0.5, gt=0, description="Largest relative change of the alert rate (challenger vs champion) tolerated."
+    )
+    rollout_precision_tolerance: float = Field(
+        0.05, ge=0, description="Largest fall of realised precision (same labelled rows) tolerated."
+    )
+    rollout_recall_tolerance: float = Field(
+        0.05, ge=0, description="Largest fall of realised recall (same labelled rows) tolerated."
+    )
+    rollout_max_error_rate: float = Field(
+        0.01, ge=0, le=1, description="Share of challenger scorings that may fail or run out of time."
+    )
+    rollout_max_latency_ratio: float = Field(
+        2.0, gt=0, description="Largest challenger/champion p99 latency ratio tolerated."
+    )
+    rollout_poll_seconds: float = Field(
+        10.0, gt=0, description="How often each API replica re-reads the rollout state from the registry."
+    )
+    rollout_shadow_budget_ms: float = Field(
+        50.0, gt=0, description="A shadow score not done this long after its request is dropped (counted)."
+    )
+    rollout_shadow_queue_max: int = Field(
+        1_000, gt=0, description="Requests waiting for shadow scoring; beyond it they are dropped (counted)."
+    )
+    rollout_shadow_share: float = Field(
+        1.0, gt=0, le=1, description="Share of requests the challenger scores in shadow (1 = every request)."
+    )
+
+    @field_validator("rollout_canary_steps")
+    @classmethod
+    def _steps(cls, value: str) -> str:
+        steps = tuple(float(part) for part in value.split(",") if part.strip())
+        RolloutPolicy(canary_steps=steps)  # raises ValueError naming the rule
+        return value
+
+    @property
+    def rollout_policy(self) -> RolloutPolicy:
+        return RolloutPolicy(
+            min_shadow_hours=self.rollout_min_shadow_hours,
+            min_shadow_rows=self.rollout_min_shadow_rows,
+            min_labels=self.rollout_min_labels,
+            min_frauds=self.rollout_min_frauds,
+            canary_steps=tuple(float(part) for part in self.rollout_canary_steps.split(",") if part.strip()),
+            min_canary_hours=self.rollout_min_canary_hours,
+            min_canary_rows=self.rollout_min_canary_rows,
+            alert_rate_tolerance=self.rollout_alert_rate_tolerance,
+            precision_tolerance=self.rollout_precision_tolerance,
+            recall_tolerance=self.rollout_recall_tolerance,
+            max_error_rate=self.rollout_max_error_rate,
+            max_latency_ratio=self.rollout_max_latency_ratio,
+        )
