@@ -8,8 +8,8 @@ rollout compares them on the same live transactions, first without serving the c
 Realised quality is compared on the transactions both models scored and that have a matured label, as
 paired counts: among the labelled frauds, those only the challenger caught against those only the champion
 caught (and the same for false alarms). A difference is acted on only when it is beyond the tolerance with
-confidence (a Wilson interval on the share of discordant pairs), so a handful of labels never promotes or
-rolls back by chance; while the interval still straddles the tolerance, the rollout holds.
+confidence (a Wilson interval on the share of discordant pairs), so a handful of labels never rolls back
+by chance; a challenger behind by more than the tolerance, not yet with confidence, holds for more labels.
 """
 
 from __future__ import annotations
@@ -157,8 +157,9 @@ def _harm_checks(evidence: RolloutEvidence, policy: RolloutPolicy) -> list[Check
 
 
 def _quality_checks(labels: PairedLabels, policy: RolloutPolicy) -> list[Check]:
-    """Worse beyond the tolerance with confidence: roll back. Not yet shown within it: hold (with the
-    label requirements of the stage)."""
+    """Worse beyond the tolerance with confidence (the whole interval below it): roll back. Behind by more
+    than the tolerance but not yet with confidence: hold for more labels. Otherwise it passes; the stage's
+    label minimums keep a handful of labels from deciding."""
     checks = []
     for name, difference, tolerance in (
         ("realised_recall", labels.recall_difference(policy.confidence_z), policy.recall_tolerance),
@@ -174,7 +175,11 @@ def _quality_checks(labels: PairedLabels, policy: RolloutPolicy) -> list[Check]:
             checks.append(Check(name, False, f"{text}: worse", harmful=True))
         else:
             checks.append(
-                Check(name, low >= -tolerance, text + ("" if low >= -tolerance else ": not yet shown"))
+                Check(
+                    name,
+                    delta >= -tolerance,
+                    text + ("" if delta >= -tolerance else ": behind, not yet shown"),
+                )
             )
     return checks
 
