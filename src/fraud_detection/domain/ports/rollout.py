@@ -6,6 +6,12 @@ from abc import ABC, abstractmethod
 
 from fraud_detection.domain.rollout import Rollout
 
+# Scores of the model that did NOT answer (the challenger in shadow and for the champion's canary-excluded
+# rows; the champion for canary rows) are captured in the object store under this prefix, in the same
+# layout and schema as the served ones under "predictions". A challenger scoring that failed or ran out of
+# time is captured there with probability NaN and decision False, so every replica's errors are counted.
+SHADOW_CAPTURE_PREFIX = "shadow"
+
 
 class RolloutStore(ABC):
     """The rollout of the configured model name. The adapter keeps the challenger alias on the rollout's
