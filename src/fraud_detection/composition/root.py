@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from fraud_detection.composition.batch import Batch
     from fraud_detection.composition.models import Models
     from fraud_detection.composition.monitoring import Drift, Feedback
+    from fraud_detection.composition.rollout import Rollout
     from fraud_detection.composition.serving import Serving
     from fraud_detection.composition.training import Training
 
@@ -78,3 +79,9 @@ class Container:
         from fraud_detection.composition.monitoring import Feedback
 
         return Feedback(settings=self.settings, adapters=self.adapters)
+
+    @cached_property
+    def rollout(self) -> Rollout:
+        from fraud_detection.composition.rollout import Rollout
+
+        return Rollout(settings=self.settings, adapters=self.adapters)
