@@ -106,7 +106,7 @@ def _show(decision: RolloutDecision, as_json: bool) -> None:
         )
         _say(f"labels: {labels.labelled:,} on transactions both scored, {labels.frauds:,} frauds")
     verdict = decision.verdict
-    _say(f"{'applied' if decision.applied else 'verdict'}: {decision.detail}")
+    _say(f"{'applied' if decision.applied else 'verdict'}: {_verdict_line(decision)}")
     if verdict.checks:
         table = Table("check", "passed", "detail", title="checks")
         for check in verdict.checks:
@@ -115,6 +115,20 @@ def _show(decision: RolloutDecision, as_json: bool) -> None:
         print_table(table)
     if decision.report:
         _say(f"report: {decision.report}")
+
+
+def _verdict_line(decision: RolloutDecision) -> str:
+    """The whole reason when there is no table to read it from; else what happens, the table says why."""
+    from fraud_detection.domain.rollout import Action
+
+    verdict = decision.verdict
+    if not verdict.checks:
+        return decision.detail
+    if verdict.action is Action.HOLD:
+        waiting = sum(not check.passed for check in verdict.checks)
+        return f"hold ({waiting} of {len(verdict.checks)} checks not yet met)" if waiting else verdict.reason
+    target = f"canary {verdict.percent:g}%" if verdict.percent else str(verdict.to)
+    return f"{verdict.action} to {target}"
 
 
 def _share(value: float | None) -> str:
@@ -127,4 +141,4 @@ def _figure(value: float | None) -> str:
 
 def _say(text: str) -> None:
     """Plain text: model names and reasons are not rich markup."""
-    stdout.print(text, markup=False, highlight=False)
+    stdout.print(text, markup=False, highlight=False, soft_wrap=True)
