@@ -4,11 +4,14 @@ abort with their refusals, and the policy applied (or only reported) by Evaluate
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
+from dependency_injector import providers
 from scipy.stats import spearmanr
 
+from fraud_detection.application.pipeline_stages import run_stages
 from fraud_detection.application.rollout import (
     AbortRollout,
     AdvanceRollout,
@@ -24,10 +27,12 @@ from fraud_detection.domain.events import ModelPromoted, RolloutTransitioned
 from fraud_detection.domain.feedback import ScoredTransaction
 from fraud_detection.domain.model import CHAMPION, ModelMetadata
 from fraud_detection.domain.rollout import Action, Rollout, RolloutPolicy, Stage
+from fraud_detection.settings import Settings
 from tests.drift_fakes import FakeCapturedPredictions, FakeReports
 from tests.fakes import FakePublisher, FakeRegistry
 from tests.feedback_fakes import FakeFeedbackStore
 from tests.rollout_fakes import START, FakeRolloutStore, joined, scored
+from tests.unit.conftest import World as PipelineWorld
 
 T0 = START.timestamp()  # the rollout starts when the first captured row is scored
 HOUR = 3600.0
@@ -348,3 +353,55 @@ def test_evaluate_of_a_finished_rollout_holds_and_reads_nothing(world: World) ->
 def test_evaluate_without_a_rollout_says_so(world: World) -> None:
     with pytest.raises(NoActiveRolloutError, match="fraud rollout start"):
         world.evaluate()
+
+
+# --- FRAUD_PROMOTION_MODE=staged --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def staged() -> tuple[PipelineWorld, FakeRolloutStore]:
+    """The training pipeline wired as in production, its gate in staged mode, the rollout state in memory."""
+    world = PipelineWorld()
+    settings = Settings(
+        home=Path("/nonexistent/unit-tests"), review_cost=5.0, top_k=20, promotion_mode="staged"
+    )
+    world.container.settings.override(providers.Object(settings))
+    store = FakeRolloutStore()
+    world.container.rollout.store.override(providers.Object(store))
+    return world, store
+
+
+def test_staged_mode_starts_a_shadow_rollout_instead_of_promoting(staged) -> None:
+    world, store = staged
+    first = world.run_pipeline()  # no champion yet: promoted directly
+    assert first.decision.promote
+    assert world.registry.aliases[CHAMPION] == 1
+    world.registry.models[1].weight = -1.0  # the champion now ranks frauds last
+
+    summary = world.run_pipeline("more.csv")
+
+    assert summary.decision.promote
+    assert "staged: v2 starts in shadow" in summary.decision.reason
+    assert world.registry.aliases[CHAMPION] == 1  # not moved
+    rollout = store.load()
+    assert rollout is not None
+    assert (rollout.challenger, rollout.champion, rollout.stage) == (2, 1, Stage.SHADOW)
+    assert rollout.history[0].reason.startswith("the promotion gate passed: ")
+    assert world.registry.get(2).tags["promotion_decision"] == "staged"
+    assert any(isinstance(e, RolloutTransitioned) and e.version == 2 for e in world.publisher.events)
+
+
+def test_staged_mode_leaves_a_new_version_registered_while_another_rolls_out(staged) -> None:
+    world, store = staged
+    world.run_pipeline()
+    world.registry.models[1].weight = -1.0
+    world.run_pipeline("more.csv")  # v2 in shadow
+
+    pipeline = world.pipeline()
+    with pipeline.session(pipeline.ingest("more.csv")) as session:
+        summary = run_stages(session, force=True)
+
+    assert not summary.decision.promote
+    assert "not rolled out: a rollout of v2 is active" in summary.decision.reason
+    assert store.load().challenger == 2
+    assert world.registry.aliases[CHAMPION] == 1

@@ -56,6 +56,20 @@ def positive_weights(profiles: ReferenceProfiles, model_name: str) -> Callable[[
     return weight
 
 
+def staged_start(
+    settings: Settings, start: Callable[[], StartRollout]
+) -> Callable[[int, str], object] | None:
+    """What the promotion gate calls instead of moving the champion alias, under FRAUD_PROMOTION_MODE=staged
+    (None, the direct promotion, otherwise; the rollout store is then never built)."""
+    if settings.promotion_mode != "staged":
+        return None
+
+    def begin(version: int, reason: str) -> object:
+        return start()(version, reason=reason)
+
+    return begin
+
+
 class Rollout(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
     adapters = providers.DependenciesContainer()
