@@ -17,6 +17,7 @@ import pandas as pd
 
 from fraud_detection.application.champion import set_champion
 from fraud_detection.application.evaluate import EvaluateModel
+from fraud_detection.application.rollout.control import RolloutRefusedError
 from fraud_detection.domain.dataset import DatasetId
 from fraud_detection.domain.errors import DatasetNotFoundError, UntrustedModelError
 from fraud_detection.domain.features import FEATURE_VERSION
@@ -57,12 +58,16 @@ class PromoteChallenger:
         evaluate: EvaluateModel,
         publisher: EventPublisher,
         datasets: DatasetStore,
+        start_rollout: Callable[[int, str], object] | None = None,
     ) -> None:
+        """`start_rollout` (FRAUD_PROMOTION_MODE=staged): a challenger that passes the gate starts a shadow
+        rollout against the champion (`version, reason`) instead of taking the champion alias at once."""
         self._registry = registry
         self._policy = policy
         self._evaluate = evaluate
         self._publisher = publisher
         self._datasets = datasets
+        self._start_rollout = start_rollout
 
     def __call__(
         self, challenger: ModelVersion, evidence: ChallengerEvidence, force: bool = False
@@ -76,14 +81,37 @@ class PromoteChallenger:
                 forced=True,
                 reason=f"forced by the operator; the gate said: {decision.reason}",
             )
-        self._registry.set_tag(
-            challenger.version, "promotion_decision", "promote" if decision.promote else "keep"
+        # Staged only against a champion that serves (one built for other features is simply replaced).
+        staged = bool(
+            decision.promote
+            and self._start_rollout is not None
+            and champion is not None
+            and champion.metadata is not None
+            and champion.metadata.feature_version == FEATURE_VERSION
         )
+        if staged and self._start_rollout is not None:
+            decision = self._staged(self._start_rollout, challenger.version, decision)
+        outcome = ("staged" if staged else "promote") if decision.promote else "keep"
+        self._registry.set_tag(challenger.version, "promotion_decision", outcome)
         self._registry.set_tag(challenger.version, "promotion_reason", decision.reason)
-        if decision.promote:
+        if decision.promote and not staged:
             set_champion(self._registry, self._publisher, challenger.version, decision.reason)
             self._registry.remove_alias(CHALLENGER)
         return decision
+
+    @staticmethod
+    def _staged(
+        start: Callable[[int, str], object], version: int, decision: PromotionDecision
+    ) -> PromotionDecision:
+        """Shadow first: the champion alias moves only when the rollout reaches champion. A rollout of
+        another version under way keeps this one registered, not rolled out (an operator chooses)."""
+        try:
+            start(version, f"the promotion gate passed: {decision.reason}")
+        except RolloutRefusedError as refused:
+            reason = f"{decision.reason}; not rolled out: {refused} (`fraud rollout start {version}` later)"
+            return replace(decision, promote=False, reason=reason)
+        staged = f"{decision.reason}; staged: v{version} starts in shadow (`fraud rollout status`)"
+        return replace(decision, reason=staged)
 
     def _decide(
         self, challenger: ModelVersion, evidence: ChallengerEvidence, champion: ModelVersion | None

@@ -20,10 +20,12 @@ from fraud_detection.application.progress import PipelineObserver
 from fraud_detection.settings import Settings
 
 if TYPE_CHECKING:
+    from fraud_detection.application.rollout import StartRollout
     from fraud_detection.composition.adapters import Adapters
     from fraud_detection.composition.batch import Batch
     from fraud_detection.composition.models import Models
     from fraud_detection.composition.monitoring import Drift, Feedback
+    from fraud_detection.composition.rollout import Rollout
     from fraud_detection.composition.serving import Serving
     from fraud_detection.composition.training import Training
 
@@ -51,9 +53,21 @@ class Container:
 
     @cached_property
     def training(self) -> Training:
+        from fraud_detection.composition.rollout import staged_start
         from fraud_detection.composition.training import Training
 
-        return Training(settings=self.settings, observer=self.observer, adapters=self.adapters)
+        training = Training(settings=self.settings, observer=self.observer, adapters=self.adapters)
+        # FRAUD_PROMOTION_MODE=staged: the gate starts a shadow rollout (the Rollout container is built,
+        # and its store reached, only then).
+        training.promote.add_kwargs(
+            start_rollout=providers.Callable(
+                staged_start, self.settings, providers.Object(self._rollout_start)
+            )
+        )
+        return training
+
+    def _rollout_start(self) -> StartRollout:
+        return self.rollout.start()
 
     @cached_property
     def serving(self) -> Serving:
@@ -78,3 +92,9 @@ class Container:
         from fraud_detection.composition.monitoring import Feedback
 
         return Feedback(settings=self.settings, adapters=self.adapters)
+
+    @cached_property
+    def rollout(self) -> Rollout:
+        from fraud_detection.composition.rollout import Rollout
+
+        return Rollout(settings=self.settings, adapters=self.adapters)

@@ -1,6 +1,7 @@
-"""The kinds of stored report: validation (per dataset), realised quality and drift (each check).
+"""The kinds of stored report: validation (per dataset), realised quality, drift (each check) and rollout
+(each applied rollout evaluation).
 
-One port (`ports.reports.Reports`) stores all three, so writing, locating and reading a report back is one
+One port (`ports.reports.Reports`) stores them all, so writing, locating and reading a report back is one
 piece of code; a kind says only its name (where the adapter files it) and how its document reads back.
 """
 
@@ -26,3 +27,5 @@ class ReportKind(Generic[T]):
 VALIDATION: ReportKind[ValidationReport] = ReportKind("validation", ValidationReport.from_dict)
 QUALITY: ReportKind[QualityReport] = ReportKind("quality", QualityReport.from_dict)
 DRIFT: ReportKind[DriftReport] = ReportKind("drift", DriftReport.from_dict)
+# A rollout evaluation as `RolloutDecision.to_dict()` left it: read back as the document itself.
+ROLLOUT: ReportKind[dict[str, Any]] = ReportKind("rollout", dict)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings
 
@@ -18,6 +20,11 @@ class TrainingSettings(BaseSettings):
     )
     promotion_margin: float = Field(
         0.0, ge=0, description="The challenger must beat the champion by more than this."
+    )
+    promotion_mode: Literal["direct", "staged"] = Field(
+        "direct",
+        description="When the gate passes: `direct` makes the challenger champion; `staged` starts a shadow "
+        "rollout against the champion (`fraud rollout`).",
     )
     train_folds: int = Field(
         3, ge=1, le=20, description="Time-ordered folds that choose the model and give out-of-time scores."

@@ -38,6 +38,7 @@ def _register() -> None:
         model,
         pipeline,
         retrain,
+        rollout,
         serve,
         validate,
         worker,
@@ -46,6 +47,7 @@ def _register() -> None:
     app.add_typer(data.app, name="data")
     app.add_typer(pipeline.app, name="pipeline")
     app.add_typer(model.app, name="model")
+    app.add_typer(rollout.app, name="rollout")
     app.add_typer(batch.app, name="batch")
     app.add_typer(drift.app, name="drift")
     app.add_typer(feedback.app, name="feedback")

@@ -5,6 +5,8 @@
     quality/latest.json                              a copy of the newest, exported on /metrics
     drift/reports/<report id>.json (+ .png)          every drift check
     drift/latest.json                                a copy of the newest, for dashboards and alerts
+    rollout/reports/<evaluated at>Z-v<version>.json  every applied rollout evaluation
+    rollout/latest.json                              a copy of the newest
 
 Each object is one atomic write, so a reader sees a whole document or the previous one.
 """
@@ -18,7 +20,7 @@ from typing import Any, TypeVar
 from fraud_detection.domain.errors import InvalidDataError, ObjectNotFoundError
 from fraud_detection.domain.ports.reports import Attachments, Document, Reports, SavedReport
 from fraud_detection.domain.ports.storage import ObjectStore
-from fraud_detection.domain.reports import DRIFT, QUALITY, VALIDATION, ReportKind
+from fraud_detection.domain.reports import DRIFT, QUALITY, ROLLOUT, VALIDATION, ReportKind
 
 T = TypeVar("T")
 
@@ -33,6 +35,7 @@ LAYOUTS: dict[str, Layout] = {
     VALIDATION.name: Layout("reports/validation", None),
     QUALITY.name: Layout("quality/reports", "quality/latest.json"),
     DRIFT.name: Layout("drift/reports", "drift/latest.json"),
+    ROLLOUT.name: Layout("rollout/reports", "rollout/latest.json"),
 }
 
 

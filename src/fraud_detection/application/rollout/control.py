@@ -1,0 +1,193 @@
+"""Operator actions on a rollout (start, advance, abort) and the one way any of them moves the state:
+store it, move the champion alias when it reaches champion, publish `RolloutTransitioned`."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from fraud_detection.application.champion import set_champion
+from fraud_detection.domain.errors import FraudDetectionError
+from fraud_detection.domain.events import RolloutTransitioned
+from fraud_detection.domain.model import CHAMPION
+from fraud_detection.domain.ports.events import EventPublisher
+from fraud_detection.domain.ports.registry import ModelRegistry
+from fraud_detection.domain.ports.rollout import RolloutStore
+from fraud_detection.domain.rollout import Rollout, RolloutEvidence, RolloutPolicy, Stage, next_step
+
+logger = logging.getLogger(__name__)
+Gather = Callable[[Rollout, float], RolloutEvidence]
+
+
+class RolloutRefusedError(FraudDetectionError):
+    """The rollout action does not apply to the registry's or the rollout's state (named in the message)."""
+
+
+class NoActiveRolloutError(RolloutRefusedError):
+    """No rollout is in shadow or canary (there never was one, or the last one is over)."""
+
+
+def active_rollout(store: RolloutStore) -> Rollout:
+    rollout = store.load()
+    if rollout is None:
+        raise NoActiveRolloutError("no rollout yet; start one with `fraud rollout start VERSION`")
+    if not rollout.active:
+        raise NoActiveRolloutError(
+            f"no active rollout: the last one, of v{rollout.challenger}, is over ({rollout.stage})"
+        )
+    return rollout
+
+
+def compact_evidence(evidence: RolloutEvidence) -> dict[str, Any]:
+    """The figures a transition keeps with the state (the registry tag has little room); the event carries
+    the whole evidence."""
+    mine, theirs, labels = evidence.challenger, evidence.champion, evidence.labels
+    return {
+        "paired_rows": evidence.paired_rows, "canary_rows": evidence.canary_rows,
+        "agreement": _rounded(evidence.agreement), "score_correlation": _rounded(evidence.score_correlation),
+        "challenger": [mine.rows, mine.alerts, mine.errors], "champion": [theirs.rows, theirs.alerts],
+        "labels": [labels.labelled, labels.frauds, labels.caught_by_challenger_only,
+                   labels.caught_by_champion_only, labels.false_alarms_of_challenger_only,
+                   labels.false_alarms_of_champion_only],
+    }  # fmt: skip
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def transition(
+    rollout: Rollout,
+    to: Stage,
+    percent: float,
+    reason: str,
+    now: float,
+    evidence: RolloutEvidence | None,
+    registry: ModelRegistry,
+    store: RolloutStore,
+    publisher: EventPublisher,
+) -> Rollout:
+    """Champion alias first (a failure there leaves the rollout where it was), then the state, then the
+    event."""
+    moved = rollout.moved(to, percent, reason, now, compact_evidence(evidence) if evidence else None)
+    if to is Stage.CHAMPION:
+        set_champion(registry, publisher, rollout.challenger, f"rollout: {reason}")
+    store.save(moved)
+    publisher.publish(
+        RolloutTransitioned(
+            model_name=rollout.model_name, version=rollout.challenger, from_stage=str(rollout.stage),
+            to_stage=str(to), percent=moved.canary_percent, reason=reason,
+            evidence=evidence.to_dict() if evidence else {},
+        )
+    )  # fmt: skip
+    logger.info(
+        "rollout of %s v%d: %s -> %s (%s)", rollout.model_name, rollout.challenger, rollout.stage, to, reason
+    )
+    return moved
+
+
+class StartRollout:
+    def __init__(self, registry: ModelRegistry, store: RolloutStore, publisher: EventPublisher) -> None:
+        self._registry, self._store, self._publisher = registry, store, publisher
+
+    def __call__(
+        self,
+        version: int,
+        shadow_only: bool = False,
+        now: float | None = None,
+        reason: str = "started by an operator",
+    ) -> Rollout:
+        """Shadow for `version` against the current champion. Starting the rollout already active for the
+        same version returns it unchanged (a retried command)."""
+        self._registry.get(version)  # ModelNotFoundError naming the version
+        current = self._store.load()
+        if current is not None and current.active:
+            if current.challenger == version:
+                return current
+            raise RolloutRefusedError(
+                f"a rollout of v{current.challenger} is active ({_where(current)}); "
+                "abort it first with `fraud rollout abort`"
+            )
+        champion = self._registry.get_by_alias(CHAMPION)
+        if champion is None:
+            raise RolloutRefusedError(
+                f"no champion to compare v{version} with; "
+                f"make it champion with `fraud model promote {version}`"
+            )
+        if champion.version == version:
+            raise RolloutRefusedError(f"v{version} is already the champion")
+        moment = time.time() if now is None else now
+        rollout = Rollout.start(
+            self._registry.model_name, version, champion.version, moment, shadow_only, reason
+        )
+        self._store.save(rollout)
+        self._publisher.publish(
+            RolloutTransitioned(
+                model_name=rollout.model_name, version=version, from_stage=str(Stage.OFFLINE),
+                to_stage=str(Stage.SHADOW), percent=0.0, reason=reason,
+            )
+        )  # fmt: skip
+        logger.info("rollout of %s v%d started in shadow (champion v%d)", rollout.model_name, version,
+                    champion.version)  # fmt: skip
+        return rollout
+
+
+class AdvanceRollout:
+    """The operator's step forward (`next_step`: shadow -> first canary share -> ... -> champion), whatever
+    the evidence says; the evidence at that moment is recorded with the transition when it can be read."""
+
+    def __init__(
+        self,
+        registry: ModelRegistry,
+        store: RolloutStore,
+        publisher: EventPublisher,
+        policy: RolloutPolicy,
+        gather: Gather | None = None,
+    ) -> None:
+        self._registry, self._store, self._publisher = registry, store, publisher
+        self._policy, self._gather = policy, gather
+
+    def __call__(self, reason: str = "advanced by an operator", now: float | None = None) -> Rollout:
+        rollout = active_rollout(self._store)
+        moment = time.time() if now is None else now
+        to, percent = next_step(rollout, self._policy)
+        evidence = _evidence_if_readable(self._gather, rollout, moment)
+        return transition(rollout, to, percent, reason, moment, evidence, self._registry, self._store,
+                          self._publisher)  # fmt: skip
+
+
+class AbortRollout:
+    """Roll back now: the champion serves everything again. Never blocked by unreadable evidence."""
+
+    def __init__(
+        self,
+        registry: ModelRegistry,
+        store: RolloutStore,
+        publisher: EventPublisher,
+        gather: Gather | None = None,
+    ) -> None:
+        self._registry, self._store, self._publisher = registry, store, publisher
+        self._gather = gather
+
+    def __call__(self, reason: str = "aborted by an operator", now: float | None = None) -> Rollout:
+        rollout = active_rollout(self._store)
+        moment = time.time() if now is None else now
+        evidence = _evidence_if_readable(self._gather, rollout, moment)
+        return transition(rollout, Stage.ROLLED_BACK, 0.0, reason, moment, evidence, self._registry,
+                          self._store, self._publisher)  # fmt: skip
+
+
+def _evidence_if_readable(gather: Gather | None, rollout: Rollout, now: float) -> RolloutEvidence | None:
+    if gather is None:
+        return None
+    try:
+        return gather(rollout, now)
+    except FraudDetectionError as error:  # a store down must not keep an operator from acting
+        logger.warning("rollout evidence unreadable, transition recorded without it: %s", error)
+        return None
+
+
+def _where(rollout: Rollout) -> str:
+    return f"canary {rollout.canary_percent:g}%" if rollout.stage is Stage.CANARY else str(rollout.stage)

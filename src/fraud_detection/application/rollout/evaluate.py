@@ -1,0 +1,112 @@
+"""`EvaluateRollout`: gather the stage's evidence, judge it with the policy and, when asked to apply, move
+the rollout (advance, or roll back on harm). The scheduled flow, `fraud rollout evaluate` and `fraud rollout
+status` / `GET /admin/rollout` (apply=False) all call it."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from fraud_detection.application.rollout.control import Gather, NoActiveRolloutError, transition
+from fraud_detection.domain.ports.events import EventPublisher
+from fraud_detection.domain.ports.registry import ModelRegistry
+from fraud_detection.domain.ports.reports import Reports
+from fraud_detection.domain.ports.rollout import RolloutStore
+from fraud_detection.domain.reports import ROLLOUT
+from fraud_detection.domain.rollout import (
+    Action,
+    RoleEvidence,
+    Rollout,
+    RolloutEvidence,
+    RolloutPolicy,
+    Verdict,
+    judge,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RolloutDecision:
+    """`rollout` is the state after the decision (moved when `applied`); `detail` one line for people."""
+
+    rollout: Rollout
+    evidence: RolloutEvidence
+    verdict: Verdict
+    applied: bool
+    detail: str
+    report: str | None = None  # where the evaluation was stored, when it was
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rollout": self.rollout.to_dict(), "evidence": self.evidence.to_dict(),
+            "verdict": self.verdict.to_dict(), "applied": self.applied, "detail": self.detail,
+            "report": self.report,
+        }  # fmt: skip
+
+
+class EvaluateRollout:
+    def __init__(
+        self,
+        store: RolloutStore,
+        gather: Gather,
+        policy: RolloutPolicy,
+        registry: ModelRegistry,
+        publisher: EventPublisher,
+        reports: Reports | None = None,
+    ) -> None:
+        self._store, self._gather, self._policy = store, gather, policy
+        self._registry, self._publisher, self._reports = registry, publisher, reports
+
+    def __call__(self, apply: bool = True, now: float | None = None) -> RolloutDecision:
+        """Raises `NoActiveRolloutError` when there never was a rollout; a finished one is reported as
+        over (HOLD), with no evidence read."""
+        rollout = self._store.load()
+        if rollout is None:
+            raise NoActiveRolloutError("no rollout yet; start one with `fraud rollout start VERSION`")
+        moment = time.time() if now is None else now
+        if rollout.active:
+            evidence = self._gather(rollout, moment)
+        else:
+            evidence = RolloutEvidence(RoleEvidence(rollout.champion or 0), RoleEvidence(rollout.challenger))
+        verdict = judge(rollout, evidence, self._policy, moment)
+        moves = verdict.action is not Action.HOLD and verdict.to is not None
+        after = rollout
+        if apply and moves and verdict.to is not None:
+            after = transition(rollout, verdict.to, verdict.percent, verdict.reason, moment, evidence,
+                               self._registry, self._store, self._publisher)  # fmt: skip
+        decision = RolloutDecision(
+            after, evidence, verdict, apply and moves, _detail(rollout, verdict, apply)
+        )
+        if apply and rollout.active:
+            logger.info("rollout evaluation: %s", decision.detail)
+            decision = self._stored(decision, moment)
+        return decision
+
+    def _stored(self, decision: RolloutDecision, now: float) -> RolloutDecision:
+        if self._reports is None:
+            return decision
+        at = datetime.fromtimestamp(now, tz=UTC)
+        name = f"{at:%Y%m%dT%H%M%S%fZ}-v{decision.rollout.challenger}"
+        saved = self._reports.save(ROLLOUT, name, decision.to_dict() | {"evaluated_at": at.isoformat()})
+        return RolloutDecision(
+            decision.rollout,
+            decision.evidence,
+            decision.verdict,
+            decision.applied,
+            decision.detail,
+            saved.uri,
+        )
+
+
+def _detail(rollout: Rollout, verdict: Verdict, apply: bool) -> str:
+    where = f"canary {rollout.canary_percent:g}%" if rollout.canary_percent else str(rollout.stage)
+    label = f"{rollout.model_name} v{rollout.challenger} ({where})"
+    if verdict.action is Action.HOLD:
+        return f"{label} holds: {verdict.reason}"
+    target = f"canary {verdict.percent:g}%" if verdict.percent else str(verdict.to)
+    verb = "moved" if apply else "would move"
+    return f"{label} {verb} to {target} ({verdict.action}): {verdict.reason}"

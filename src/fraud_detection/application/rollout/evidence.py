@@ -1,0 +1,194 @@
+"""`GatherEvidence`: both models' captured scores since the stage began, paired by transaction id, and the
+matured labels on the transactions both scored (what `domain.rollout.judge` decides on).
+
+Served captures ("predictions") hold the answer given: the champion's, or the challenger's on canary rows.
+Shadow captures (SHADOW_CAPTURE_PREFIX) hold the other model's score of the same request; a scoring that
+failed or ran out of time is a shadow row with probability NaN (an error of that version). Everything is
+column arithmetic on NumPy arrays: 100,000 captured rows take a few tens of milliseconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+
+from fraud_detection.domain.drift.estimate import PerformanceEstimate, calibrated
+from fraud_detection.domain.feedback import TimeWindow
+from fraud_detection.domain.ports.drift import CapturedPredictions, CapturedRows
+from fraud_detection.domain.ports.feedback import FeedbackStore
+from fraud_detection.domain.rollout import PairedLabels, RoleEvidence, Rollout, RolloutEvidence
+
+NO_ID = hash(None)  # the key of a row whose client sent no transaction id
+
+
+@dataclass(frozen=True)
+class _Scores:
+    """One version's scorings of the stage: every finite one, and those with a transaction id (the first
+    scoring of each id), sorted by id for pairing."""
+
+    version: int
+    rows: int
+    alerts: int
+    errors: int
+    probabilities: np.ndarray
+    decisions: np.ndarray
+    ids: np.ndarray  # keys of the transaction ids (see `_keys`), sorted, unique
+    id_probabilities: np.ndarray
+    id_decisions: np.ndarray
+
+
+class GatherEvidence:
+    def __init__(
+        self,
+        served: CapturedPredictions,
+        shadow: CapturedPredictions,
+        feedback: FeedbackStore,
+        positive_weight: Callable[[int], float] | None = None,
+    ) -> None:
+        """`positive_weight`: a version's training weight of positives, undone before estimating its
+        precision and recall (1.0, i.e. calibrated, when not given)."""
+        self._served, self._shadow, self._feedback = served, shadow, feedback
+        self._weight = positive_weight or (lambda version: 1.0)
+
+    def __call__(self, rollout: Rollout, now: float) -> RolloutEvidence:
+        since, until = _moment(rollout.stage_since), _moment(now)
+        served = self._served.read(since, until, None)
+        shadow = self._shadow.read(since, until, None)
+        name = rollout.model_name
+        champion = _scores(rollout.champion or 0, name, served, shadow)
+        challenger = _scores(rollout.challenger, name, served, shadow)
+        _, mine, theirs = np.intersect1d(
+            challenger.ids, champion.ids, assume_unique=True, return_indices=True
+        )
+        paired = challenger.ids[mine]
+        h_decisions, c_decisions = challenger.id_decisions[mine], champion.id_decisions[theirs]
+        agreement = float(np.mean(h_decisions == c_decisions)) if len(paired) else None
+        correlation = spearman(challenger.id_probabilities[mine], champion.id_probabilities[theirs])
+        labels = self._labels(paired, h_decisions, c_decisions, TimeWindow(since, until))
+        return RolloutEvidence(
+            champion=self._role(champion),
+            challenger=self._role(challenger),
+            paired_rows=len(paired),
+            agreement=agreement,
+            score_correlation=correlation,
+            labels=labels,
+            canary_rows=_finite_rows_of(served, rollout.challenger, name),
+        )
+
+    def _role(self, scores: _Scores) -> RoleEvidence:
+        chance = calibrated(scores.probabilities, self._weight(scores.version)) if scores.rows else None
+        estimate = PerformanceEstimate(
+            rows=scores.rows,
+            alerts=scores.alerts,
+            expected_frauds=float(chance.sum()) if chance is not None else 0.0,
+            expected_true_positives=float(chance[scores.decisions].sum()) if chance is not None else 0.0,
+        )
+        return RoleEvidence(
+            version=scores.version,
+            rows=scores.rows,
+            alerts=scores.alerts,
+            errors=scores.errors,
+            estimated_precision=estimate.precision,
+            estimated_recall=estimate.recall,
+        )
+
+    def _labels(
+        self, paired: np.ndarray, challenger: np.ndarray, champion: np.ndarray, window: TimeWindow
+    ) -> PairedLabels:
+        records = list(self._feedback.labelled_in(window))
+        if not records or not len(paired):
+            return PairedLabels()
+        ids = _keys(np.array([record.transaction_id for record in records], dtype=object))
+        fraud = np.array([record.is_fraud for record in records], dtype=bool)
+        ids, first = np.unique(ids, return_index=True)
+        fraud = fraud[first]
+        _, at_label, at_pair = np.intersect1d(ids, paired, assume_unique=True, return_indices=True)
+        y, h, c = fraud[at_label], challenger[at_pair], champion[at_pair]
+
+        def count(mask: np.ndarray) -> int:
+            return int(np.count_nonzero(mask))
+
+        return PairedLabels(
+            labelled=len(y),
+            frauds=count(y),
+            caught_by_both=count(y & h & c),
+            caught_by_challenger_only=count(y & h & ~c),
+            caught_by_champion_only=count(y & ~h & c),
+            false_alarms_of_challenger_only=count(~y & h & ~c),
+            false_alarms_of_champion_only=count(~y & ~h & c),
+            false_alarms_of_both=count(~y & h & c),
+        )
+
+
+def spearman(x: np.ndarray, y: np.ndarray) -> float | None:
+    """Spearman's rank correlation (ties take their average rank); None when either side is constant or
+    there are fewer than 3 pairs."""
+    if len(x) < 3:
+        return None
+    rx, ry = _ranks(x), _ranks(y)
+    rx, ry = rx - rx.mean(), ry - ry.mean()
+    spread = float(np.sqrt((rx * rx).sum() * (ry * ry).sum()))
+    return float((rx * ry).sum() / spread) if spread > 0 else None
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    """Average ranks, 1-based."""
+    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    ends = np.cumsum(counts).astype(np.float64)
+    average: np.ndarray = (ends - (counts - 1) / 2.0)[inverse]
+    return average
+
+
+def _scores(version: int, name: str, served: CapturedRows, shadow: CapturedRows) -> _Scores:
+    mine = [(rows, _of(rows, version, name)) for rows in (served, shadow)]
+    probabilities = np.concatenate([rows.probabilities[m] for rows, m in mine])
+    decisions = np.concatenate([rows.decisions[m] for rows, m in mine]).astype(bool, copy=False)
+    ids = np.concatenate([_ids(rows)[m] for rows, m in mine])
+    finite = np.isfinite(probabilities)
+    probabilities, decisions, ids = probabilities[finite], decisions[finite], ids[finite]
+    keys = _keys(ids)
+    has_id = keys != NO_ID
+    ids, first = np.unique(keys[has_id], return_index=True)  # a retried id: its first scoring
+    id_probabilities, id_decisions = probabilities[has_id][first], decisions[has_id][first]
+    kept_probabilities = np.concatenate([probabilities[~has_id], id_probabilities])
+    kept_decisions = np.concatenate([decisions[~has_id], id_decisions])
+    return _Scores(
+        version=version,
+        rows=len(kept_probabilities),
+        alerts=int(np.count_nonzero(kept_decisions)),
+        errors=int(np.count_nonzero(~finite)),
+        probabilities=kept_probabilities,
+        decisions=kept_decisions,
+        ids=ids,
+        id_probabilities=id_probabilities,
+        id_decisions=id_decisions,
+    )
+
+
+def _of(rows: CapturedRows, version: int, name: str) -> np.ndarray:
+    mask: np.ndarray = (rows.model_versions == version) & (rows.model_names == name)
+    return mask
+
+
+def _ids(rows: CapturedRows) -> np.ndarray:
+    if rows.transaction_ids is None:
+        return np.full(len(rows), None, dtype=object)
+    return rows.transaction_ids.astype(object, copy=False)
+
+
+def _keys(ids: np.ndarray) -> np.ndarray:
+    """Transaction ids as 64-bit hashes: sorting and matching integers is ten times faster than strings
+    (100,000 ids: ~10 ms against ~150 ms), and two of a window's ids share a hash with odds of about
+    n^2 / 2^64 (hashes are per process, and only compared within one call)."""
+    return np.fromiter(map(hash, ids), dtype=np.int64, count=len(ids))
+
+
+def _finite_rows_of(rows: CapturedRows, version: int, name: str) -> int:
+    return int(np.count_nonzero(_of(rows, version, name) & np.isfinite(rows.probabilities)))
+
+
+def _moment(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=UTC)

@@ -1,0 +1,120 @@
+"""`fraud rollout ...` in-process (typer's runner) over a real container on a temporary FRAUD_HOME: the
+embedded MLflow registry holds the state, empty captures give empty evidence, refusals exit 2."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+from mlflow import MlflowClient
+from typer.testing import CliRunner
+
+from fraud_detection.composition import Container, use_container
+from fraud_detection.domain.model import CHALLENGER, CHAMPION
+from fraud_detection.entrypoints.cli.app import app
+from fraud_detection.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One embedded home for the module (creating MLflow's schema costs seconds); each test has its own
+    model name."""
+    return tmp_path_factory.mktemp("rollout-home")
+
+
+@pytest.fixture
+def registry(home: Path):
+    """Versions 1..3 of a fresh model name, v1 champion, and the process's container on that home."""
+    settings = Settings(home=home, model_name=f"fraud-{uuid.uuid4().hex[:8]}")
+    built = Container(settings)
+    built.rollout.store()  # creates the home and the embedded store
+    client = MlflowClient(settings.resolved_tracking_uri, settings.resolved_tracking_uri)
+    client.create_registered_model(settings.model_name)
+    for _ in range(3):
+        client.create_model_version(settings.model_name, source=(home / "artifacts").as_uri())
+    client.set_registered_model_alias(settings.model_name, CHAMPION, "1")
+    use_container(built)
+    yield client, settings.model_name
+    use_container(None)
+
+
+def run(*args: str):
+    return CliRunner().invoke(app, ["rollout", *args])
+
+
+def aliases(client: MlflowClient, name: str) -> dict[str, str]:
+    return {alias: str(version) for alias, version in client.get_registered_model(name).aliases.items()}
+
+
+def test_no_rollout_yet_is_said_plainly(registry) -> None:
+    for command in (["status"], ["evaluate"], ["advance"], ["abort"]):
+        result = run(*command)
+        assert result.exit_code == 2, (command, result.output)
+        assert "no rollout yet; start one with `fraud rollout start VERSION`" in result.output
+
+
+@pytest.mark.parametrize(
+    ("version", "message"),
+    [("9", "has no version 9"), ("1", "v1 is already the champion"), ("0", "greater than or equal to 1")],
+)
+def test_start_refuses_bad_versions_with_exit_2(registry, version: str, message: str) -> None:
+    result = run("start", version)
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_shadow_status_evaluate_advance_abort(registry) -> None:
+    client, name = registry
+    started = run("start", "2", "--shadow-only")
+    assert started.exit_code == 0, started.output
+    assert f"{name} v2: shadow since" in started.output
+    assert aliases(client, name)[CHALLENGER] == "2"
+
+    status = run("status", "--json")
+    assert status.exit_code == 0, status.output
+    decision = json.loads(status.output)
+    assert decision["rollout"]["stage"] == "shadow"
+    assert decision["verdict"]["action"] == "hold"
+    assert decision["evidence"]["paired_rows"] == 0
+    assert decision["applied"] is False
+
+    evaluated = run("evaluate")
+    assert evaluated.exit_code == 0, evaluated.output
+    assert "verdict: hold (4 of 4 checks not yet met)" in evaluated.output
+    assert "shadow_rows" in evaluated.output  # the checks table
+    assert "report: " in evaluated.output
+
+    again = run("start", "3")
+    assert again.exit_code == 2
+    assert "a rollout of v2 is active (shadow)" in again.output
+
+    advanced = run("advance")
+    assert advanced.exit_code == 0, advanced.output
+    assert "canary 10%" in advanced.output
+
+    aborted = run("abort", "--reason", "alert storm", "--json")
+    assert aborted.exit_code == 0, aborted.output
+    state = json.loads(aborted.output)
+    assert state["stage"] == "rolled_back"
+    assert state["history"][-1]["reason"] == "alert storm"
+    assert CHALLENGER not in aliases(client, name)
+    assert aliases(client, name)[CHAMPION] == "1"
+
+    over = run("abort")
+    assert over.exit_code == 2
+    assert "no active rollout: the last one, of v2, is over (rolled_back)" in over.output
+
+
+def test_advancing_past_the_last_canary_step_makes_the_challenger_champion(registry) -> None:
+    client, name = registry
+    assert run("start", "3").exit_code == 0
+    for _ in range(3):  # shadow -> 10% -> 50% -> champion
+        result = run("advance", "--reason", "looks good")
+        assert result.exit_code == 0, result.output
+    assert f"{name} v3: champion since" in result.output
+    assert aliases(client, name) == {CHAMPION: "3"}
+    assert client.get_model_version(name, "3").tags["previous_champion"] == "1"

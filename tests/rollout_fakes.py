@@ -1,0 +1,71 @@
+"""An in-memory RolloutStore and captured rows for both models, for unit tests of the rollout use cases."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from fraud_detection.domain.errors import ServiceUnavailableError
+from fraud_detection.domain.ports.drift import CapturedRows
+from fraud_detection.domain.ports.rollout import RolloutStore
+from fraud_detection.domain.rollout import Rollout
+
+START = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+class FakeRolloutStore(RolloutStore):
+    """Keeps every saved state, as JSON round trips (what the registry tag does to it)."""
+
+    def __init__(self) -> None:
+        self.saved: list[Rollout] = []
+        self.down = False
+
+    def load(self) -> Rollout | None:
+        self._reachable()
+        return self.saved[-1] if self.saved else None
+
+    def save(self, rollout: Rollout) -> None:
+        self._reachable()
+        self.saved.append(Rollout.from_dict(rollout.to_dict()))
+
+    def _reachable(self) -> None:
+        if self.down:
+            raise ServiceUnavailableError("rollout store at fake:// is unreachable")
+
+
+def scored(
+    ids: list[str | None] | np.ndarray,
+    probabilities: list[float] | np.ndarray,
+    version: int,
+    name: str = "fake-model",
+    threshold: float = 0.5,
+    start: datetime = START,
+) -> CapturedRows:
+    """Rows of one version, scored a second apart from `start`, with their transaction ids."""
+    p = np.asarray(probabilities, dtype=np.float64)
+    n = len(p)
+    moment = np.datetime64(start.replace(tzinfo=None), "us")
+    return CapturedRows(
+        inputs=np.zeros((n, 29)),
+        probabilities=p,
+        decisions=np.nan_to_num(p, nan=0.0) >= threshold,
+        model_names=np.full(n, name).astype(str),
+        model_versions=np.full(n, version, dtype=np.int64),
+        scored_at=moment + np.arange(n) * np.timedelta64(timedelta(seconds=1)),
+        transaction_ids=np.asarray(list(ids), dtype=object),
+        times=np.full(n, np.nan),
+    )
+
+
+def joined(*parts: CapturedRows) -> CapturedRows:
+    """Several captures as one, in order."""
+
+    def cat(name: str) -> np.ndarray:
+        return np.concatenate([getattr(part, name) for part in parts])
+
+    return CapturedRows(
+        inputs=cat("inputs"), probabilities=cat("probabilities"), decisions=cat("decisions"),
+        model_names=cat("model_names"), model_versions=cat("model_versions"), scored_at=cat("scored_at"),
+        transaction_ids=cat("transaction_ids"), times=cat("times"),
+    )  # fmt: skip

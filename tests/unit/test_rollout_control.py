@@ -1,0 +1,407 @@
+"""The rollout use cases over fakes: evidence paired by transaction id, the operator's start / advance /
+abort with their refusals, and the policy applied (or only reported) by EvaluateRollout."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+from dependency_injector import providers
+from scipy.stats import spearmanr
+
+from fraud_detection.application.pipeline_stages import run_stages
+from fraud_detection.application.rollout import (
+    AbortRollout,
+    AdvanceRollout,
+    EvaluateRollout,
+    GatherEvidence,
+    NoActiveRolloutError,
+    RolloutRefusedError,
+    StartRollout,
+)
+from fraud_detection.application.rollout.evidence import spearman
+from fraud_detection.domain.errors import ModelNotFoundError, ServiceUnavailableError
+from fraud_detection.domain.events import ModelPromoted, RolloutTransitioned
+from fraud_detection.domain.feedback import ScoredTransaction
+from fraud_detection.domain.model import CHAMPION, ModelMetadata
+from fraud_detection.domain.rollout import Action, Rollout, RolloutPolicy, Stage
+from fraud_detection.settings import Settings
+from tests.drift_fakes import FakeCapturedPredictions, FakeReports
+from tests.fakes import FakePublisher, FakeRegistry
+from tests.feedback_fakes import FakeFeedbackStore
+from tests.rollout_fakes import START, FakeRolloutStore, joined, scored
+from tests.unit.conftest import World as PipelineWorld
+
+T0 = START.timestamp()  # the rollout starts when the first captured row is scored
+HOUR = 3600.0
+POLICY = RolloutPolicy(
+    min_shadow_hours=1, min_shadow_rows=10, min_labels=4, min_frauds=2, canary_steps=(10.0, 50.0),
+    min_canary_hours=1, min_canary_rows=5, min_rows_for_rates=1_000,
+)  # fmt: skip
+
+
+class World:
+    def __init__(self) -> None:
+        self.registry = FakeRegistry()
+        for _ in range(3):
+            self.registry.register("models:/x", "run", ModelMetadata("fe-1", 0.5, "d"))
+        self.registry.set_alias(CHAMPION, 1)
+        self.store = FakeRolloutStore()
+        self.publisher = FakePublisher()
+        self.served, self.shadow = FakeCapturedPredictions(), FakeCapturedPredictions()
+        self.feedback = FakeFeedbackStore()
+        self.reports = FakeReports()
+        self.gather = GatherEvidence(self.served, self.shadow, self.feedback)
+
+    def start(self, version: int = 2, **options: object) -> Rollout:
+        return StartRollout(self.registry, self.store, self.publisher)(version, now=T0, **options)  # type: ignore[arg-type]
+
+    def advance(self, now: float = T0 + HOUR) -> Rollout:
+        return AdvanceRollout(self.registry, self.store, self.publisher, POLICY, self.gather)(now=now)
+
+    def abort(self, reason: str = "bad", now: float = T0 + HOUR) -> Rollout:
+        return AbortRollout(self.registry, self.store, self.publisher, self.gather)(reason, now=now)
+
+    def evaluate(self, apply: bool = True, now: float = T0 + 2 * HOUR):
+        evaluate = EvaluateRollout(
+            self.store, self.gather, POLICY, self.registry, self.publisher, self.reports
+        )
+        return evaluate(apply=apply, now=now)
+
+    def label(self, ids: list[str], frauds: set[str]) -> None:
+        for n, tid in enumerate(ids):
+            at = START + timedelta(seconds=n)
+            self.feedback.record_scored([ScoredTransaction(tid, 1, 0.0, False, at)])
+            self.feedback.add_label(tid, tid in frauds, at + timedelta(days=1))
+
+
+@pytest.fixture
+def world() -> World:
+    return World()
+
+
+def ids(n: int, prefix: str = "t") -> list[str]:
+    return [f"{prefix}{i}" for i in range(n)]
+
+
+# --- evidence ---------------------------------------------------------------------------------------------
+
+
+def test_evidence_pairs_the_served_champion_with_the_shadow_challenger(world: World) -> None:
+    rollout = world.start()
+    champion_p = np.linspace(0.0, 0.95, 20)
+    challenger_p = champion_p[::-1].copy()  # opposite ranking
+    challenger_p[3] = np.nan  # a shadow scoring that failed
+    world.served.rows = scored(ids(20), champion_p, version=1)
+    world.shadow.rows = scored(ids(20), challenger_p, version=2)
+
+    evidence = world.gather(rollout, T0 + HOUR)
+
+    assert (evidence.champion.version, evidence.champion.rows, evidence.champion.errors) == (1, 20, 0)
+    assert (evidence.challenger.version, evidence.challenger.rows, evidence.challenger.errors) == (2, 19, 1)
+    assert evidence.champion.alerts == int((champion_p >= 0.5).sum())
+    assert evidence.paired_rows == 19
+    assert evidence.canary_rows == 0
+    keep = np.isfinite(challenger_p)
+    agree = (champion_p[keep] >= 0.5) == (challenger_p[keep] >= 0.5)
+    assert evidence.agreement == pytest.approx(agree.mean())
+    assert evidence.score_correlation == pytest.approx(-1.0)
+
+
+def test_canary_rows_are_served_challenger_rows_paired_with_the_shadow_champion(world: World) -> None:
+    rollout = world.start()
+    world.served.rows = joined(
+        scored(ids(6), [0.1] * 6, version=1), scored(ids(4, "c"), [0.9, 0.2, 0.3, 0.4], version=2)
+    )
+    world.shadow.rows = joined(
+        scored(ids(6), [0.2] * 6, version=2), scored(ids(4, "c"), [0.8, 0.1, 0.6, 0.5], version=1)
+    )
+    evidence = world.gather(rollout, T0 + HOUR)
+    assert evidence.canary_rows == 4
+    assert evidence.paired_rows == 10
+    assert evidence.challenger.rows == evidence.champion.rows == 10
+    assert evidence.agreement == pytest.approx(0.8)  # c2 and c3 differ
+
+
+def test_rows_before_the_stage_began_other_models_and_retries_are_left_out(world: World) -> None:
+    rollout = world.start()
+    early = START - timedelta(hours=1)
+    world.served.rows = joined(
+        scored(ids(5, "old"), [0.9] * 5, version=1, start=early),
+        scored(ids(5), [0.1] * 5, version=1),
+        scored(["t0", "t1"], [0.9, 0.9], version=1),  # retried: the first scoring counts
+        scored(ids(5), [0.1] * 5, version=1, name="other-model"),
+    )
+    world.shadow.rows = scored([*ids(5), None, None], [0.1] * 7, version=2)
+    evidence = world.gather(rollout, T0 + HOUR)
+    assert (evidence.champion.rows, evidence.champion.alerts) == (5, 0)
+    assert evidence.challenger.rows == 7  # rows without an id count, but pair with nothing
+    assert evidence.paired_rows == 5
+    assert evidence.agreement == 1.0
+    assert evidence.score_correlation is None  # constant scores
+
+
+def test_paired_labels_count_who_caught_which_fraud(world: World) -> None:
+    rollout = world.start()
+    champion_p = [0.9, 0.9, 0.1, 0.1, 0.9, 0.1, 0.9, 0.1]
+    challenger_p = [0.9, 0.1, 0.9, 0.1, 0.1, 0.9, 0.9, 0.1]
+    world.served.rows = scored(ids(8), champion_p, version=1)
+    world.shadow.rows = scored(ids(8), challenger_p, version=2)
+    world.label(ids(9), frauds={"t0", "t1", "t2", "t3", "t8"})  # t8: labelled, never paired
+
+    labels = world.gather(rollout, T0 + HOUR).labels
+
+    assert (labels.labelled, labels.frauds) == (8, 4)
+    assert labels.caught_by_both == 1  # t0
+    assert labels.caught_by_champion_only == 1  # t1
+    assert labels.caught_by_challenger_only == 1  # t2
+    assert labels.false_alarms_of_champion_only == 1  # t4
+    assert labels.false_alarms_of_challenger_only == 1  # t5
+    assert labels.false_alarms_of_both == 1  # t6
+
+
+def test_estimated_quality_undoes_each_versions_positive_weight(world: World) -> None:
+    rollout = world.start()
+    p = np.array([0.9, 0.6, 0.2, 0.1])
+    world.served.rows = scored(ids(4), p, version=1)
+    world.shadow.rows = scored(ids(4), p, version=2)
+    weighted = GatherEvidence(world.served, world.shadow, world.feedback, lambda version: float(version))
+    evidence = weighted(rollout, T0 + HOUR)
+    assert evidence.champion.estimated_precision == pytest.approx(0.75)
+    chance = p / (p + (1 - p) * 2.0)
+    assert evidence.challenger.estimated_precision == pytest.approx(chance[:2].mean())
+    assert evidence.challenger.estimated_recall == pytest.approx(chance[:2].sum() / chance.sum())
+
+
+def test_spearman_matches_scipy_with_ties() -> None:
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 5, 200).astype(float)
+    y = x + rng.integers(0, 3, 200)
+    assert spearman(x, y) == pytest.approx(spearmanr(x, y).statistic)
+
+
+def test_a_hundred_thousand_rows_are_paired_whole(world: World) -> None:
+    rollout = world.start()
+    rng = np.random.default_rng(1)
+    n = 100_000
+    names = np.array([f"tx-{i}" for i in rng.permutation(n)], dtype=object)
+    world.served.rows = scored(names, rng.random(n), version=1)
+    world.shadow.rows = scored(names[::-1], rng.random(n), version=2)
+    evidence = world.gather(rollout, T0 + 2 * n)
+    assert evidence.paired_rows == n
+    assert abs(evidence.score_correlation or 1.0) < 0.02  # independent scores
+
+
+# --- operator actions -------------------------------------------------------------------------------------
+
+
+def test_start_puts_the_challenger_in_shadow_against_the_champion(world: World) -> None:
+    rollout = world.start(shadow_only=True)
+    assert (rollout.challenger, rollout.champion, rollout.stage, rollout.shadow_only) == (
+        2,
+        1,
+        "shadow",
+        True,
+    )
+    assert world.store.load() == rollout
+    event = world.publisher.events[-1]
+    assert isinstance(event, RolloutTransitioned)
+    assert (event.version, event.from_stage, event.to_stage) == (2, "offline", "shadow")
+
+
+def test_start_again_for_the_same_version_changes_nothing(world: World) -> None:
+    first = world.start()
+    assert world.start() == first
+    assert len(world.store.saved) == 1
+
+
+@pytest.mark.parametrize(
+    ("setup", "version", "error", "message"),
+    [
+        (None, 9, ModelNotFoundError, "v9"),
+        (None, 1, RolloutRefusedError, "v1 is already the champion"),
+        ("active", 3, RolloutRefusedError, "a rollout of v2 is active"),
+        ("no champion", 2, RolloutRefusedError, "no champion to compare v2 with"),
+    ],
+)
+def test_start_refuses_naming_the_problem(world, setup, version, error, message) -> None:
+    if setup == "active":
+        world.start(2)
+    if setup == "no champion":
+        world.registry.remove_alias(CHAMPION)
+    with pytest.raises(error, match=message):
+        world.start(version)
+
+
+def test_advance_walks_shadow_canary_steps_then_champion(world: World) -> None:
+    world.start()
+    stages = [(r.stage, r.canary_percent) for r in (world.advance(), world.advance(), world.advance())]
+    assert stages == [(Stage.CANARY, 10.0), (Stage.CANARY, 50.0), (Stage.CHAMPION, 0.0)]
+    assert world.registry.aliases[CHAMPION] == 2
+    assert world.registry.get(2).tags["previous_champion"] == "1"
+    assert any(isinstance(e, ModelPromoted) and e.version == 2 for e in world.publisher.events)
+    with pytest.raises(NoActiveRolloutError, match="is over"):
+        world.advance()
+
+
+def test_abort_rolls_back_and_keeps_the_champion(world: World) -> None:
+    world.start()
+    world.advance()
+    rollout = world.abort("alert storm")
+    assert (rollout.stage, rollout.canary_percent) == (Stage.ROLLED_BACK, 0.0)
+    assert rollout.history[-1].reason == "alert storm"
+    assert world.registry.aliases[CHAMPION] == 1
+    event = world.publisher.events[-1]
+    assert isinstance(event, RolloutTransitioned)
+    assert (event.from_stage, event.to_stage, event.reason) == ("canary", "rolled_back", "alert storm")
+    assert "challenger" in event.evidence  # the full evidence travels with the event
+
+
+def test_abort_is_not_blocked_by_unreadable_evidence(world: World) -> None:
+    world.start()
+
+    def down(rollout: Rollout, now: float):
+        raise ServiceUnavailableError("object store down")
+
+    rollout = AbortRollout(world.registry, world.store, world.publisher, down)("now", now=T0 + 1)
+    assert rollout.stage is Stage.ROLLED_BACK
+
+
+def test_abort_without_a_rollout_says_so(world: World) -> None:
+    with pytest.raises(NoActiveRolloutError, match="no rollout yet"):
+        world.abort()
+
+
+# --- the policy applied -----------------------------------------------------------------------------------
+
+
+def healthy_shadow(world: World, n: int = 20) -> None:
+    p = np.linspace(0.0, 0.99, n)
+    world.served.rows = scored(ids(n), p, version=1)
+    world.shadow.rows = scored(ids(n), p, version=2)
+    world.label(ids(n), frauds={f"t{i}" for i in range(n - 3, n)})
+
+
+def test_status_reports_what_the_policy_would_do_without_moving(world: World) -> None:
+    world.start()
+    healthy_shadow(world)
+    decision = world.evaluate(apply=False)
+    assert decision.verdict.action is Action.ADVANCE
+    assert not decision.applied
+    assert decision.rollout.stage is Stage.SHADOW
+    assert "would move to canary 10%" in decision.detail
+    assert len(world.store.saved) == 1
+    assert world.reports.saved == []
+    assert decision.to_dict()["verdict"]["action"] == "advance"
+
+
+def test_evaluate_applies_an_advance_and_stores_the_evidence(world: World) -> None:
+    world.start()
+    healthy_shadow(world)
+    decision = world.evaluate()
+    assert decision.applied
+    assert (decision.rollout.stage, decision.rollout.canary_percent) == (Stage.CANARY, 10.0)
+    assert world.store.load() == decision.rollout
+    assert decision.rollout.history[-1].evidence["paired_rows"] == 20
+    assert world.reports.saved[-1][0] == "rollout"
+    assert decision.report is not None
+    assert decision.report.startswith("memory://rollout/")
+    event = world.publisher.events[-1]
+    assert isinstance(event, RolloutTransitioned)
+    assert event.to_stage == "canary"
+    assert event.percent == 10.0
+
+
+def test_evaluate_holds_while_evidence_is_short(world: World) -> None:
+    world.start()
+    decision = world.evaluate()
+    assert decision.verdict.action is Action.HOLD
+    assert not decision.applied
+    assert decision.rollout.stage is Stage.SHADOW
+    assert "holds" in decision.detail
+
+
+def test_evaluate_rolls_back_a_challenger_that_misses_frauds(world: World) -> None:
+    world.start()
+    n = 60
+    champion_p = np.full(n, 0.1)
+    frauds = {f"t{i}" for i in range(40)}
+    champion_p[:40] = 0.9  # the champion catches every fraud, the challenger none
+    world.served.rows = scored(ids(n), champion_p, version=1)
+    world.shadow.rows = scored(ids(n), np.full(n, 0.1), version=2)
+    world.label(ids(n), frauds)
+    decision = world.evaluate()
+    assert decision.verdict.action is Action.ROLL_BACK
+    assert decision.applied
+    assert decision.rollout.stage is Stage.ROLLED_BACK
+    assert world.registry.aliases[CHAMPION] == 1
+    assert "worse" in decision.rollout.history[-1].reason
+
+
+def test_evaluate_of_a_finished_rollout_holds_and_reads_nothing(world: World) -> None:
+    world.start()
+    world.abort()
+    world.served.requests.clear()
+    decision = world.evaluate()
+    assert decision.verdict.action is Action.HOLD
+    assert "over" in decision.verdict.reason
+    assert world.served.requests == []
+
+
+def test_evaluate_without_a_rollout_says_so(world: World) -> None:
+    with pytest.raises(NoActiveRolloutError, match="fraud rollout start"):
+        world.evaluate()
+
+
+# --- FRAUD_PROMOTION_MODE=staged --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def staged() -> tuple[PipelineWorld, FakeRolloutStore]:
+    """The training pipeline wired as in production, its gate in staged mode, the rollout state in memory."""
+    world = PipelineWorld()
+    settings = Settings(
+        home=Path("/nonexistent/unit-tests"), review_cost=5.0, top_k=20, promotion_mode="staged"
+    )
+    world.container.settings.override(providers.Object(settings))
+    store = FakeRolloutStore()
+    world.container.rollout.store.override(providers.Object(store))
+    return world, store
+
+
+def test_staged_mode_starts_a_shadow_rollout_instead_of_promoting(staged) -> None:
+    world, store = staged
+    first = world.run_pipeline()  # no champion yet: promoted directly
+    assert first.decision.promote
+    assert world.registry.aliases[CHAMPION] == 1
+    world.registry.models[1].weight = -1.0  # the champion now ranks frauds last
+
+    summary = world.run_pipeline("more.csv")
+
+    assert summary.decision.promote
+    assert "staged: v2 starts in shadow" in summary.decision.reason
+    assert world.registry.aliases[CHAMPION] == 1  # not moved
+    rollout = store.load()
+    assert rollout is not None
+    assert (rollout.challenger, rollout.champion, rollout.stage) == (2, 1, Stage.SHADOW)
+    assert rollout.history[0].reason.startswith("the promotion gate passed: ")
+    assert world.registry.get(2).tags["promotion_decision"] == "staged"
+    assert any(isinstance(e, RolloutTransitioned) and e.version == 2 for e in world.publisher.events)
+
+
+def test_staged_mode_leaves_a_new_version_registered_while_another_rolls_out(staged) -> None:
+    world, store = staged
+    world.run_pipeline()
+    world.registry.models[1].weight = -1.0
+    world.run_pipeline("more.csv")  # v2 in shadow
+
+    pipeline = world.pipeline()
+    with pipeline.session(pipeline.ingest("more.csv")) as session:
+        summary = run_stages(session, force=True)
+
+    assert not summary.decision.promote
+    assert "not rolled out: a rollout of v2 is active" in summary.decision.reason
+    assert store.load().challenger == 2
+    assert world.registry.aliases[CHAMPION] == 1
