@@ -17,9 +17,8 @@ import pandas as pd
 
 from fraud_detection.application.champion import set_champion
 from fraud_detection.application.evaluate import EvaluateModel
-from fraud_detection.application.rollout.control import RolloutRefusedError
 from fraud_detection.domain.dataset import DatasetId
-from fraud_detection.domain.errors import DatasetNotFoundError, UntrustedModelError
+from fraud_detection.domain.errors import DatasetNotFoundError, RolloutRefusedError, UntrustedModelError
 from fraud_detection.domain.features import FEATURE_VERSION
 from fraud_detection.domain.model import CHALLENGER, CHAMPION, ModelVersion
 from fraud_detection.domain.ports.datasets import DatasetStore

@@ -80,3 +80,11 @@ class LocationNotAllowedError(DataSourceError):
     """A batch job's input or output is outside the configured roots, missing, a symlink or unreadable (one
     message for all, so a refusal reveals nothing about files outside the roots), or an output that
     already exists (outputs never overwrite anything)."""
+
+
+class RolloutRefusedError(FraudDetectionError):
+    """The rollout action does not apply to the registry's or the rollout's state (named in the message)."""
+
+
+class NoActiveRolloutError(RolloutRefusedError):
+    """No rollout is in shadow or canary (there never was one, or the last one is over)."""

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fraud_detection.application.champion import set_champion
-from fraud_detection.domain.errors import FraudDetectionError
+from fraud_detection.domain.errors import FraudDetectionError, NoActiveRolloutError, RolloutRefusedError
 from fraud_detection.domain.events import RolloutTransitioned
 from fraud_detection.domain.model import CHAMPION
 from fraud_detection.domain.ports.events import EventPublisher
@@ -19,14 +19,6 @@ from fraud_detection.domain.rollout import Rollout, RolloutEvidence, RolloutPoli
 
 logger = logging.getLogger(__name__)
 Gather = Callable[[Rollout, float], RolloutEvidence]
-
-
-class RolloutRefusedError(FraudDetectionError):
-    """The rollout action does not apply to the registry's or the rollout's state (named in the message)."""
-
-
-class NoActiveRolloutError(RolloutRefusedError):
-    """No rollout is in shadow or canary (there never was one, or the last one is over)."""
 
 
 def active_rollout(store: RolloutStore) -> Rollout:

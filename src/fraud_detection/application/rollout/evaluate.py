@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from fraud_detection.application.rollout.control import Gather, NoActiveRolloutError, transition
+from fraud_detection.application.rollout.control import Gather, transition
+from fraud_detection.domain.errors import NoActiveRolloutError
 from fraud_detection.domain.ports.events import EventPublisher
 from fraud_detection.domain.ports.registry import ModelRegistry
 from fraud_detection.domain.ports.reports import Reports

@@ -18,6 +18,8 @@ from fraud_detection.domain.errors import (
     JobNotFoundError,
     ModelNotFoundError,
     ModelNotReadyError,
+    NoActiveRolloutError,
+    RolloutRefusedError,
     ServiceUnavailableError,
 )
 
@@ -66,9 +68,9 @@ async def domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, FraudDetectionError)
     if isinstance(exc, ModelNotReadyError | ServiceUnavailableError):
         status = 503
-    elif isinstance(exc, ModelNotFoundError | JobNotFoundError):
+    elif isinstance(exc, ModelNotFoundError | JobNotFoundError | NoActiveRolloutError):
         status = 404
-    elif isinstance(exc, JobExistsError):
+    elif isinstance(exc, (RolloutRefusedError, JobExistsError)):
         status = 409
     elif isinstance(exc, InvalidDataError | IncompatibleModelError | DataSourceError):
         status = 422
