@@ -17,7 +17,7 @@ from fraud_detection.composition import Container, get_container
 from fraud_detection.domain.reports import DRIFT, QUALITY
 from fraud_detection.entrypoints.api import errors
 from fraud_detection.entrypoints.api.middleware import BodySizeLimit, RequestMetrics
-from fraud_detection.entrypoints.api.routes import admin, feedback, health, jobs, model, scoring
+from fraud_detection.entrypoints.api.routes import admin, feedback, health, jobs, model, rollout, scoring
 from fraud_detection.entrypoints.api.schemas import transaction_model
 from fraud_detection.entrypoints.api.security import Authenticate
 from fraud_detection.infrastructure.prometheus.cached_read import CachedLatest
@@ -90,7 +90,15 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.state.transaction_model = transaction_model(container.adapters.scoring_input())
     scoring_router = scoring.build_router(settings.score_batch_max, app.state.transaction_model)
     feedback_router = feedback.build_router(settings.feedback_batch_max)
-    for router in (scoring_router, model.router, jobs.router, feedback_router, admin.router, health.router):
+    for router in (
+        scoring_router,
+        model.router,
+        jobs.router,
+        feedback_router,
+        admin.router,
+        rollout.router,
+        health.router,
+    ):
         app.include_router(router)
     # /v1/score runs as a plain Starlette route placed first: same endpoint function, without FastAPI's
     # per-request wrapper (~10% of throughput in benchmarks/serve.py). The FastAPI route of the same path

@@ -14,6 +14,7 @@ from fraud_detection.application.batch.control import JobControl
 from fraud_detection.application.batch.submit import SubmitScoringJob
 from fraud_detection.application.feedback import RecordFeedback
 from fraud_detection.application.model_admin import ModelAdministration
+from fraud_detection.application.rollout import AbortRollout, EvaluateRollout
 from fraud_detection.application.serving.champion_loader import ChampionLoader
 from fraud_detection.application.serving.model_holder import ModelHolder
 from fraud_detection.application.serving.retrain import RequestRetrain
@@ -56,3 +57,11 @@ async def job_control(request: Request) -> JobControl:
 
 async def record_feedback(request: Request) -> RecordFeedback:
     return _container(request).feedback.record()
+
+
+async def rollout_evaluate(request: Request) -> EvaluateRollout:
+    return _container(request).rollout.evaluate()
+
+
+async def rollout_abort(request: Request) -> AbortRollout:
+    return _container(request).rollout.abort()

@@ -1,0 +1,75 @@
+"""Operator endpoints of a staged promotion (admin scope): the rollout as the policy sees it, and the abort
+an operator or Alertmanager calls when a canary misbehaves (observability/alertmanager/alertmanager.yml)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+
+from fraud_detection.domain.clients import Scope
+from fraud_detection.entrypoints.api.dependencies import rollout_abort, rollout_evaluate
+from fraud_detection.entrypoints.api.schemas import ErrorOut
+from fraud_detection.entrypoints.api.security import require_scope
+
+router = APIRouter(
+    prefix="/admin/rollout",
+    tags=["admin"],
+    dependencies=[Depends(require_scope(Scope.ADMIN))],
+    responses={
+        401: {"model": ErrorOut, "description": "Missing or wrong bearer token."},
+        403: {"model": ErrorOut, "description": "No `admin` scope, or admin disabled."},
+        404: {"model": ErrorOut, "description": "No rollout yet, or none active (abort)."},
+        503: {"model": ErrorOut, "description": "The registry or the capture store is unreachable."},
+    },
+)
+ABORT_EXAMPLE = {"reason": "canary alert rate doubled"}
+MAX_REASON = 500
+
+
+@router.get("")
+async def rollout_status(request: Request) -> dict[str, Any]:
+    """The rollout state, both models' evidence on the same transactions, what the policy would do now
+    (nothing is applied), and this replica's own view (the challenger it holds, its counters)."""
+    evaluate = await rollout_evaluate(request)
+    decision = await run_in_threadpool(evaluate, False)
+    body = decision.to_dict()
+    runtime = request.app.state.container.serving.runtime()
+    view = getattr(runtime, "replica_view", None)
+    body["replica"] = view() if callable(view) else None
+    return body
+
+
+@router.post("/abort")
+async def abort_rollout(
+    request: Request, payload: dict[str, Any] = Body(default={}, examples=[ABORT_EXAMPLE])
+) -> dict[str, Any]:
+    """Roll the active challenger back now. The body is `{"reason": "..."}` or an Alertmanager webhook
+    (the reason names the firing alerts); a resolved-only webhook changes nothing."""
+    reason = abort_reason(payload)
+    if reason is None:
+        return {"aborted": False, "detail": "no firing alert in the notification"}
+    abort = await rollout_abort(request)
+    rollout = await run_in_threadpool(abort, reason)
+    return {"aborted": True, "detail": reason, "rollout": rollout.to_dict()}
+
+
+def abort_reason(payload: dict[str, Any]) -> str | None:
+    """The reason to record: the caller's, or Alertmanager's firing alerts (name: summary)."""
+    alerts = payload.get("alerts")
+    if isinstance(alerts, list):
+        firing = [alert for alert in alerts if isinstance(alert, dict) and alert.get("status") == "firing"]
+        if not firing:
+            return None
+        names = [_alert_name(alert) for alert in firing]
+        return ("alert " + "; ".join(names))[:MAX_REASON]
+    reason = payload.get("reason", "aborted by an operator (API)")
+    return str(reason)[:MAX_REASON] if str(reason).strip() else "aborted by an operator (API)"
+
+
+def _alert_name(alert: dict[str, Any]) -> str:
+    labels, annotations = alert.get("labels"), alert.get("annotations")
+    name = labels.get("alertname", "alert") if isinstance(labels, dict) else "alert"
+    summary = annotations.get("summary", "") if isinstance(annotations, dict) else ""
+    return f"{name}: {summary}" if summary else str(name)
