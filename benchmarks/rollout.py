@@ -18,8 +18,11 @@ each window `judge` sees the evidence of the current stage (rows scored since th
 those that have arrived, the label-free estimate of each model at its threshold) and ADVANCE/ROLL_BACK
 move the `Rollout`. Volume minimums are scaled to the sample (about 260 transactions and 4 frauds an
 hour); the tolerances are the defaults. 20 seeds vary the challengers' subsamples and LightGBM seed, the
-label delays, which legitimate rows are labelled, and the canary salt. Other policies are replayed on the
-same scores to show what the outcome depends on. Figures, not asserts; writes benchmarks/out/rollout.json.
+label delays, which legitimate rows are labelled, and the canary salt. Other policies (and labels pooled over
+every stage instead of the current one) are replayed on the same scores to show what the outcome depends
+on. Each challenger is also classed by the whole live part: within the policy's tolerances of the champion
+(precision, recall, alert rate at the served thresholds) or not, and its cost (missed fraud Amount + 5 per
+alert, the rule its threshold was chosen by). Figures, not asserts; writes benchmarks/out/rollout.json.
 
     .venv/bin/python benchmarks/rollout.py [--seeds 20] [--source PATH.csv.gz]
 """
@@ -82,7 +85,11 @@ VARIANTS = {
     "tolerances 0.10": replace(SCALED, precision_tolerance=0.10, recall_tolerance=0.10),
     "tolerances 0.02": replace(SCALED, precision_tolerance=0.02, recall_tolerance=0.02),
     "alert-rate tolerance 1.0": replace(SCALED, alert_rate_tolerance=1.0),
+    "labels since the rollout began": SCALED,
 }
+# Production's evidence is the current stage's; this variant pools the labels of every stage (both models
+# score every transaction in every stage), so a canary step does not start again from no labels.
+CUMULATIVE = {"labels since the rollout began"}
 
 
 @dataclass(frozen=True)
@@ -182,7 +189,7 @@ def role(model: Scored, version: int, rows: slice) -> RoleEvidence:
 
 
 def replay(
-    stream: Stream, champion: Scored, challenger: Scored, policy: RolloutPolicy, salt: str
+    stream: Stream, champion: Scored, challenger: Scored, policy: RolloutPolicy, salt: str, pooled: bool
 ) -> dict[str, Any]:
     """Stream the live part window by window through `judge`; the outcome and what it took."""
     start = float(stream.times[0])
@@ -199,6 +206,7 @@ def replay(
                 routes_to_challenger(k, rollout.canary_percent, salt) for k in stream.keys[done:end]
             ]
         done, rows = end, slice(stage_start, end)
+        pairs = slice(0, end) if pooled else rows  # the rows whose labels count
         paired = end - stage_start
         correlation = (
             float(spearmanr(challenger.scores[rows], champion.scores[rows])[0]) if paired > 2 else None
@@ -206,7 +214,8 @@ def replay(
         evidence = RolloutEvidence(
             champion=role(champion, 1, rows), challenger=role(challenger, 2, rows), paired_rows=paired,
             agreement=float(np.mean(mine[rows] == theirs[rows])) if paired else None,
-            score_correlation=correlation, labels=paired_labels(stream, rows, now, mine[rows], theirs[rows]),
+            score_correlation=correlation,
+            labels=paired_labels(stream, pairs, now, mine[pairs], theirs[pairs]),
             canary_rows=int(served[rows].sum()),
         )  # fmt: skip
         verdict = judge(rollout, evidence, policy, now)
@@ -295,7 +304,9 @@ def main() -> None:
             ok = acceptable(challenger, champion, labels, amounts)
             quality[kind].append(challenger.quality(labels, amounts) | {"acceptable": ok})
             for variant, policy in VARIANTS.items():
-                runs[variant][kind].append(replay(stream, champion, challenger, policy, f"rollout-{seed}"))
+                runs[variant][kind].append(
+                    replay(stream, champion, challenger, policy, f"rollout-{seed}", variant in CUMULATIVE)
+                )
             q = quality[kind][-1]
             line.append(
                 f"{kind} AUPRC {q['auprc']:.3f} P {q['precision']:.3f} R {q['recall']:.3f} "
