@@ -14,11 +14,12 @@ by chance; a challenger behind by more than the tolerance, not yet with confiden
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
-from fraud_detection.domain.rollout.evidence import PairedLabels, RolloutEvidence
+from fraud_detection.domain.rollout.evidence import PairedLabels, RoleEvidence, RolloutEvidence, wilson
 from fraud_detection.domain.rollout.state import Rollout, Stage
 
 
@@ -129,17 +130,7 @@ def _harm_checks(evidence: RolloutEvidence, policy: RolloutPolicy) -> list[Check
             )
         )
     if min(mine.rows, theirs.rows) >= policy.min_rows_for_rates and theirs.alert_rate:
-        change = (mine.alert_rate or 0.0) / theirs.alert_rate - 1
-        bad = abs(change) > policy.alert_rate_tolerance
-        checks.append(
-            Check(
-                "alert_rate",
-                not bad,
-                f"alert rate {mine.alert_rate:.3%} vs {theirs.alert_rate:.3%} "
-                f"({change:+.0%}, tolerance ±{policy.alert_rate_tolerance:.0%})",
-                harmful=bad,
-            )
-        )
+        checks.append(_alert_rate_check(mine, theirs, policy))
     if mine.latency_p99_ms is not None and theirs.latency_p99_ms:
         ratio = mine.latency_p99_ms / theirs.latency_p99_ms
         bad = ratio > policy.max_latency_ratio
@@ -154,6 +145,27 @@ def _harm_checks(evidence: RolloutEvidence, policy: RolloutPolicy) -> list[Check
         )
     checks.extend(_quality_checks(evidence.labels, policy))
     return checks
+
+
+def _alert_rate_check(mine: RoleEvidence, theirs: RoleEvidence, policy: RolloutPolicy) -> Check:
+    """Changed beyond the tolerance with confidence (the whole interval of the ratio outside it): roll back.
+    Outside it on the point estimate only: hold for more rows. A stage's first thousand rows hold a handful
+    of alerts, and a ratio of handfuls moves by more than the tolerance by chance. The interval combines each
+    side's Wilson bounds (conservative, as for precision: the two alert sets overlap)."""
+    mine_rate, theirs_rate = mine.alert_rate or 0.0, theirs.alert_rate or 0.0
+    change, tolerance = mine_rate / theirs_rate - 1, policy.alert_rate_tolerance
+    low_mine, high_mine = wilson(mine_rate, mine.rows, policy.confidence_z)
+    low_theirs, high_theirs = wilson(theirs_rate, theirs.rows, policy.confidence_z)
+    low = low_mine / high_theirs - 1
+    high = high_mine / low_theirs - 1 if low_theirs > 0 else math.inf
+    text = (
+        f"alert rate {mine_rate:.3%} vs {theirs_rate:.3%} ({change:+.0%}, 95% {low:+.0%}..{high:+.0%}, "
+        f"tolerance ±{tolerance:.0%})"
+    )
+    if high < -tolerance or low > tolerance:
+        return Check("alert_rate", False, f"{text}: changed", harmful=True)
+    outside = abs(change) > tolerance
+    return Check("alert_rate", not outside, text + (": outside, not yet shown" if outside else ""))
 
 
 def _quality_checks(labels: PairedLabels, policy: RolloutPolicy) -> list[Check]:
