@@ -162,6 +162,27 @@ def test_paired_labels_count_who_caught_which_fraud(world: World) -> None:
     assert labels.false_alarms_of_both == 1  # t6
 
 
+def test_labels_are_pooled_over_the_rollout_while_rates_count_the_stage_only(world: World) -> None:
+    """Labels mature after a canary step has begun: the shadow stage's labelled pairs still count."""
+    rollout = world.start().moved(Stage.CANARY, 10.0, "ok", now=T0 + HOUR)
+    later = START + timedelta(hours=1, minutes=1)
+    world.served.rows = joined(
+        scored(ids(8), [0.9, 0.9, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1], version=1),  # shadow stage
+        scored(ids(3, "k"), [0.1] * 3, version=1, start=later),  # canary stage
+    )
+    world.shadow.rows = joined(
+        scored(ids(8), [0.9, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1], version=2),
+        scored(ids(3, "k"), [0.1] * 3, version=2, start=later),
+    )
+    world.label(ids(8), frauds={"t0", "t1"})
+
+    evidence = world.gather(rollout, T0 + 2 * HOUR)
+
+    assert (evidence.champion.rows, evidence.challenger.rows, evidence.paired_rows) == (3, 3, 3)
+    assert (evidence.labels.labelled, evidence.labels.frauds) == (8, 2)
+    assert (evidence.labels.caught_by_both, evidence.labels.caught_by_champion_only) == (1, 1)
+
+
 def test_estimated_quality_undoes_each_versions_positive_weight(world: World) -> None:
     rollout = world.start()
     p = np.array([0.9, 0.6, 0.2, 0.1])

@@ -1,5 +1,6 @@
 """`GatherEvidence`: both models' captured scores since the stage began, paired by transaction id, and the
-matured labels on the transactions both scored (what `domain.rollout.judge` decides on).
+matured labels on the transactions both scored since the rollout began (what `domain.rollout.judge`
+decides on).
 
 Served captures ("predictions") hold the answer given: the champion's, or the challenger's on canary rows.
 Shadow captures (SHADOW_CAPTURE_PREFIX) hold the other model's score of the same request; a scoring that
@@ -10,7 +11,7 @@ column arithmetic on NumPy arrays: 100,000 captured rows take a few tens of mill
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import numpy as np
@@ -54,24 +55,33 @@ class GatherEvidence:
         self._weight = positive_weight or (lambda version: 1.0)
 
     def __call__(self, rollout: Rollout, now: float) -> RolloutEvidence:
-        since, until = _moment(rollout.stage_since), _moment(now)
-        served = self._served.read(since, until, None)
-        shadow = self._shadow.read(since, until, None)
+        """Rates, agreement and canary volume over the current stage; matured labels over the whole
+        rollout. Labels arrive hours or days after scoring, so a canary step rarely has labelled frauds of
+        its own: pooled since the start, the realised checks keep judging at every step
+        (benchmarks/rollout.py: with labels per stage, 2 of 18 out-of-tolerance challengers were promoted;
+        pooled, none)."""
+        start, stage, until = _moment(rollout.started_at), _moment(rollout.stage_since), _moment(now)
+        served_all = self._served.read(start, until, None)
+        shadow_all = self._shadow.read(start, until, None)
         name = rollout.model_name
+        served, shadow = _since(served_all, stage), _since(shadow_all, stage)
         champion = _scores(rollout.champion or 0, name, served, shadow)
         challenger = _scores(rollout.challenger, name, served, shadow)
         _, mine, theirs = np.intersect1d(
             challenger.ids, champion.ids, assume_unique=True, return_indices=True
         )
-        paired = challenger.ids[mine]
         h_decisions, c_decisions = challenger.id_decisions[mine], champion.id_decisions[theirs]
-        agreement = float(np.mean(h_decisions == c_decisions)) if len(paired) else None
+        agreement = float(np.mean(h_decisions == c_decisions)) if len(mine) else None
         correlation = spearman(challenger.id_probabilities[mine], champion.id_probabilities[theirs])
-        labels = self._labels(paired, h_decisions, c_decisions, TimeWindow(since, until))
+        whole = _paired(
+            _scores(rollout.challenger, name, served_all, shadow_all),
+            _scores(rollout.champion or 0, name, served_all, shadow_all),
+        )
+        labels = self._labels(*whole, TimeWindow(start, until))
         return RolloutEvidence(
             champion=self._role(champion),
             challenger=self._role(challenger),
-            paired_rows=len(paired),
+            paired_rows=len(mine),
             agreement=agreement,
             score_correlation=correlation,
             labels=labels,
@@ -121,6 +131,30 @@ class GatherEvidence:
             false_alarms_of_champion_only=count(~y & ~h & c),
             false_alarms_of_both=count(~y & h & c),
         )
+
+
+def _paired(challenger: _Scores, champion: _Scores) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ids both scored, with the challenger's and the champion's decisions on them."""
+    _, mine, theirs = np.intersect1d(challenger.ids, champion.ids, assume_unique=True, return_indices=True)
+    return challenger.ids[mine], challenger.id_decisions[mine], champion.id_decisions[theirs]
+
+
+def _since(rows: CapturedRows, moment: datetime) -> CapturedRows:
+    """The rows scored at or after `moment` (captures are UTC datetime64[us])."""
+    keep = rows.scored_at >= np.datetime64(moment.replace(tzinfo=None), "us")
+    if keep.all():
+        return rows
+    return replace(
+        rows,
+        inputs=rows.inputs[keep],
+        probabilities=rows.probabilities[keep],
+        decisions=rows.decisions[keep],
+        model_names=rows.model_names[keep],
+        model_versions=rows.model_versions[keep],
+        scored_at=rows.scored_at[keep],
+        transaction_ids=None if rows.transaction_ids is None else rows.transaction_ids[keep],
+        times=None if rows.times is None else rows.times[keep],
+    )
 
 
 def spearman(x: np.ndarray, y: np.ndarray) -> float | None:
