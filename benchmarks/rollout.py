@@ -14,12 +14,13 @@ The rollout is replayed with the domain as production uses it: the live part str
 of `Time`; both models score every transaction; in canary a transaction is served by the challenger when
 `routes_to_challenger(key, percent, salt)`; labels arrive with a delay (frauds: all, legitimate rows: 80%,
 each after a delay drawn uniformly in 1-4 hours of `Time`, a scaled stand-in for days of chargebacks); after
-each window `judge` sees the evidence of the current stage (rows scored since the stage began, the labels of
-those that have arrived, the label-free estimate of each model at its threshold) and ADVANCE/ROLL_BACK
+each window `judge` sees the evidence as production gathers it (rows scored since the stage began, the
+labels that have arrived on every transaction since the rollout began, the label-free estimate of each
+model at its threshold) and ADVANCE/ROLL_BACK
 move the `Rollout`. Volume minimums are scaled to the sample (about 260 transactions and 4 frauds an
 hour); the tolerances are the defaults. 20 seeds vary the challengers' subsamples and LightGBM seed, the
-label delays, which legitimate rows are labelled, and the canary salt. Other policies (and labels pooled over
-every stage instead of the current one) are replayed on the same scores to show what the outcome depends
+label delays, which legitimate rows are labelled, and the canary salt. Other policies (and labels of the
+current stage only, instead of pooled) are replayed on the same scores to show what the outcome depends
 on. Each challenger is also classed by the whole live part: within the policy's tolerances of the champion
 (precision, recall, alert rate at the served thresholds) or not, and its cost (missed fraud Amount + 5 per
 alert, the rule its threshold was chosen by). Figures, not asserts; writes benchmarks/out/rollout.json.
@@ -85,11 +86,12 @@ VARIANTS = {
     "tolerances 0.10": replace(SCALED, precision_tolerance=0.10, recall_tolerance=0.10),
     "tolerances 0.02": replace(SCALED, precision_tolerance=0.02, recall_tolerance=0.02),
     "alert-rate tolerance 1.0": replace(SCALED, alert_rate_tolerance=1.0),
-    "labels since the rollout began": SCALED,
+    "labels of the current stage only": SCALED,
 }
-# Production's evidence is the current stage's; this variant pools the labels of every stage (both models
-# score every transaction in every stage), so a canary step does not start again from no labels.
-CUMULATIVE = {"labels since the rollout began"}
+# Production pools the matured labels of every stage (application/rollout/evidence.py; both models score
+# every transaction in every stage), so a canary step does not start again from no labels; this variant
+# counts only the current stage's labels, as the first version of the policy did.
+PER_STAGE = {"labels of the current stage only"}
 
 
 @dataclass(frozen=True)
@@ -305,7 +307,7 @@ def main() -> None:
             quality[kind].append(challenger.quality(labels, amounts) | {"acceptable": ok})
             for variant, policy in VARIANTS.items():
                 runs[variant][kind].append(
-                    replay(stream, champion, challenger, policy, f"rollout-{seed}", variant in CUMULATIVE)
+                    replay(stream, champion, challenger, policy, f"rollout-{seed}", variant not in PER_STAGE)
                 )
             q = quality[kind][-1]
             line.append(
