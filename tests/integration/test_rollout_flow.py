@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import sys
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -139,6 +139,14 @@ def prefect_server() -> Iterator[None]:
         yield
 
 
+@pytest.fixture
+def flow_lines(caplog: pytest.LogCaptureFixture) -> Callable[[], list[str]]:
+    """What the flow module logged to its run (Prefect's run loggers), Prefect's own lines left out."""
+    caplog.set_level(logging.INFO, logger="prefect")
+    here = Path(rollout_flow.__file__)
+    return lambda: [r.getMessage() for r in caplog.records if Path(r.pathname) == here]
+
+
 def run(monkeypatch: pytest.MonkeyPatch, use_case: FakeEvaluate) -> dict[str, Any]:
     monkeypatch.setattr(rollout_flow, "get_container", lambda: FakeContainer(use_case))
     monkeypatch.setattr(rollout_flow, "evaluate", rollout_flow.evaluate.with_options(retry_delay_seconds=0))
@@ -146,57 +154,51 @@ def run(monkeypatch: pytest.MonkeyPatch, use_case: FakeEvaluate) -> dict[str, An
     return result
 
 
-def flow_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [record.getMessage() for record in caplog.records if record.name == rollout_flow.__name__]
-
-
 @pytest.mark.parametrize(
     "decision", [advanced(), rolled_back(), held()], ids=["advance", "roll-back", "hold"]
 )
 def test_the_flow_applies_one_evaluation_and_logs_the_decision_and_its_evidence(
-    monkeypatch, caplog, decision
+    monkeypatch, flow_lines, decision
 ):
     use_case = FakeEvaluate(decision)
 
-    with caplog.at_level(logging.INFO, logger=rollout_flow.__name__):
-        result = run(monkeypatch, use_case)
+    result = run(monkeypatch, use_case)
 
     assert use_case.calls == [{"apply": True, "now": None}]
     assert result == decision.to_dict()
     outcome = "applied" if decision.applied else "nothing to apply"
-    assert flow_lines(caplog) == [f"{decision.detail} ({outcome})", f"rollout evidence: {EVIDENCE.to_dict()}"]
+    assert flow_lines() == [f"{decision.detail} ({outcome})", f"rollout evidence: {EVIDENCE.to_dict()}"]
 
 
-def test_without_any_rollout_the_flow_says_so_and_succeeds(monkeypatch, caplog):
+def test_without_any_rollout_the_flow_says_so_and_succeeds(monkeypatch, flow_lines):
     never = NoActiveRolloutError("no rollout yet; start one with `fraud rollout start VERSION`")
     use_case = FakeEvaluate(held(), failures=[never])
 
-    with caplog.at_level(logging.INFO, logger=rollout_flow.__name__):
-        result = run(monkeypatch, use_case)
+    result = run(monkeypatch, use_case)
 
     assert len(use_case.calls) == 1  # not retried
     assert result == {"rollout": None, "applied": False, "detail": "no rollout"}
-    assert flow_lines(caplog) == [f"no rollout to evaluate: {never}"]
+    assert flow_lines() == [f"no rollout to evaluate: {never}"]
 
 
-def test_after_a_finished_rollout_the_flow_does_nothing_else(monkeypatch, caplog):
+def test_after_a_finished_rollout_the_flow_does_nothing_else(monkeypatch, flow_lines):
     use_case = FakeEvaluate(over())
 
-    with caplog.at_level(logging.INFO, logger=rollout_flow.__name__):
-        result = run(monkeypatch, use_case)
+    result = run(monkeypatch, use_case)
 
     assert use_case.calls == [{"apply": True, "now": None}]
     assert result["applied"] is False
-    assert flow_lines(caplog) == ["no active rollout, nothing to evaluate (v7 is rolled_back)"]
+    assert flow_lines() == ["no active rollout, nothing to evaluate (v7 is rolled_back)"]
 
 
-def test_an_outage_is_retried_and_the_second_attempt_decides(monkeypatch):
+def test_an_outage_is_retried_and_the_second_attempt_decides(monkeypatch, flow_lines):
     use_case = FakeEvaluate(advanced(), failures=[ServiceUnavailableError("registry unreachable")])
 
     result = run(monkeypatch, use_case)
 
     assert len(use_case.calls) == 2
     assert result["applied"] is True
+    assert flow_lines()[0] == f"{advanced().detail} (applied)"
 
 
 def test_bad_input_fails_the_run_at_once(monkeypatch):

@@ -5,10 +5,9 @@ alerts of observability/ act faster, between runs, through POST /admin/rollout/a
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Any
 
-from prefect import flow
+from prefect import flow, get_run_logger
 
 from fraud_detection.application.rollout import NoActiveRolloutError
 from fraud_detection.composition import get_container
@@ -16,8 +15,6 @@ from fraud_detection.flows.tasks import io_task
 
 if TYPE_CHECKING:
     from fraud_detection.application.rollout import EvaluateRollout, RolloutDecision
-
-logger = logging.getLogger(__name__)
 
 
 @io_task("evaluate-rollout", delay_seconds=10)
@@ -27,7 +24,7 @@ def evaluate(use_case: EvaluateRollout) -> RolloutDecision | None:
     try:
         return use_case(apply=True)
     except NoActiveRolloutError as error:
-        logger.info("no rollout to evaluate: %s", error)
+        get_run_logger().info("no rollout to evaluate: %s", error)
         return None
 
 
@@ -40,6 +37,7 @@ def evaluated(decision: RolloutDecision) -> bool:
 def rollout_evaluation() -> dict[str, Any]:
     """Evaluate the active rollout once and apply the verdict; a no-op when none is active. Returns the
     decision (rollout, evidence, verdict, applied, detail)."""
+    logger = get_run_logger()  # the run's logs: in the Prefect UI, with no logging configuration
     decision = evaluate(get_container().rollout.evaluate())
     if decision is None:
         return {"rollout": None, "applied": False, "detail": "no rollout"}
