@@ -19,7 +19,7 @@ import promql_parser
 import pytest
 import yaml
 
-from tests.fixtures.programs import require_program
+from tests.fixtures.programs import find_program, require_program
 
 pytestmark = pytest.mark.integration
 
@@ -366,3 +366,135 @@ def test_the_prediction_capture_alerts_exist_and_select_metrics_the_api_exports(
     }
     for name, rule in capture.items():
         assert metric_names(str(rule["expr"])) <= exported, name
+
+
+# ---------------------------------------------------------------- staged rollout: rules, dashboard, routing
+
+ALERTMANAGER_CONFIG = OBSERVABILITY / "alertmanager" / "alertmanager.yml"
+ABORT_PATH = "/admin/rollout/abort"
+# The rollout metrics every API replica exports (names are the contract with the serving side).
+ROLLOUT_METRICS = {
+    "fraud_rollout_scored_rows_total",
+    "fraud_rollout_alerts_total",
+    "fraud_rollout_errors_total",
+    "fraud_rollout_shadow_dropped_total",
+    "fraud_rollout_score_seconds_bucket",
+    "fraud_rollout_score_seconds_count",
+    "fraud_rollout_score_seconds_sum",
+    "fraud_rollout_stage",
+    "fraud_rollout_canary_percent",
+    "fraud_rollout_challenger_version",
+}
+ROLLBACK_ALERTS = {"FraudRolloutChallengerErrors", "FraudRolloutCanarySlow", "FraudRolloutAlertRateDiverges"}
+
+
+def test_the_rollout_alerts_exist_and_only_the_harmful_ones_roll_back():
+    rollout = {rule["alert"]: rule for path, rule in rules("alert") if path.name == "fraud_rollout.yml"}
+    labelled = {rule["alert"] for _, rule in rules("alert") if "rollout_action" in rule["labels"]}
+
+    assert set(rollout) == ROLLBACK_ALERTS | {"FraudRolloutShadowDropping", "FraudRolloutStuck"}
+    assert labelled == ROLLBACK_ALERTS
+    assert {rollout[name]["labels"]["rollout_action"] for name in ROLLBACK_ALERTS} == {"rollback"}
+
+
+def _names(expressions: list[Expression], source_prefix: str) -> set[str]:
+    return {
+        name
+        for expression in expressions
+        if expression.source.startswith(source_prefix)
+        for name in metric_names(expression.promql)
+    }
+
+
+def test_the_rollout_rules_and_dashboard_select_only_the_exported_rollout_metrics():
+    recorded = {rule["record"] for _, rule in rules("record")}
+    in_rules = _names(rule_expressions(), "fraud_rollout.yml:")
+    in_dashboard = _names(dashboard_expressions(), "fraud-rollout:")
+
+    assert (in_rules | in_dashboard) - recorded - {"fraud_http_requests_total"} <= ROLLOUT_METRICS
+    assert ROLLOUT_METRICS - {"fraud_rollout_score_seconds_sum"} <= in_rules | in_dashboard  # each one read
+
+
+def test_the_rollout_dashboard_compares_every_role():
+    dashboard = json.loads((GRAFANA_DIR / "dashboards" / "fraud-rollout.json").read_text())
+    titles = {panel["title"]: panel for panel in panels(dashboard)}
+
+    for title in (
+        "Rows scored/s by role",
+        "Alert rate by role",
+        "Error rate by role",
+        "p99 scoring time by role",
+    ):
+        (target,) = titles[title]["targets"]
+        assert "{{role}}" in target["legendFormat"], title
+    assert {"Stage", "Canary share", "Challenger version", "Shadow drops/s by reason"} <= set(titles)
+
+
+def alertmanager() -> dict[str, Any]:
+    config: dict[str, Any] = load_yaml(ALERTMANAGER_CONFIG)
+    return config
+
+
+def test_rollback_alerts_route_to_the_abort_webhook_with_a_token_from_a_file():
+    config = alertmanager()
+    routes = config["route"]["routes"]
+    (rollback,) = [route for route in routes if 'rollout_action="rollback"' in route.get("matchers", [])]
+    receivers = {receiver["name"]: receiver for receiver in config["receivers"]}
+    (webhook,) = receivers[rollback["receiver"]]["webhook_configs"]
+    authorization = webhook["http_config"]["authorization"]
+
+    assert rollback["continue"] is True  # people hear of a roll-back too
+    assert webhook["url"].endswith(ABORT_PATH)
+    assert webhook["send_resolved"] is False
+    assert authorization["type"] == "Bearer"
+    assert authorization["credentials_file"].startswith("/")
+    assert "credentials:" not in ALERTMANAGER_CONFIG.read_text()  # no secret in the file
+    assert "password" not in ALERTMANAGER_CONFIG.read_text()
+
+
+@pytest.fixture(scope="module")
+def amtool() -> str:
+    path = find_program("amtool")
+    if path is None:
+        pytest.skip("amtool not found: apt-get install -y prometheus-alertmanager")
+    return str(path)
+
+
+def run_amtool(amtool: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [amtool, *args], cwd=OBSERVABILITY, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_amtool_accepts_the_alertmanager_config(amtool: str):
+    result = run_amtool(amtool, "check-config", str(ALERTMANAGER_CONFIG))
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout
+
+
+def test_amtool_flags_a_broken_alertmanager_config(amtool: str, tmp_path: Path):
+    broken = tmp_path / "alertmanager.yml"
+    broken.write_text(ALERTMANAGER_CONFIG.read_text().replace("receiver: rollout-abort", "receiver: nobody"))
+
+    result = run_amtool(amtool, "check-config", str(broken))
+
+    assert result.returncode != 0
+    assert "nobody" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("alert", [rule for _, rule in rules("alert")], ids=lambda rule: rule["alert"])
+def test_every_alert_reaches_its_receivers(amtool: str, alert: dict[str, Any]):
+    labels = {"alertname": alert["alert"], "job": "fraud-api"} | alert["labels"]
+    if labels.get("rollout_action") == "rollback":
+        expected = "rollout-abort,people"
+    else:
+        expected = "quiet" if labels["severity"] == "info" else "people"
+
+    result = run_amtool(
+        amtool, "config", "routes", "test", f"--config.file={ALERTMANAGER_CONFIG}",
+        *(f"{name}={value}" for name, value in labels.items()),
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == expected
