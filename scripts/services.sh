@@ -19,6 +19,7 @@ declare -A PACKAGE_OF=(
   [redis-server]=redis-server
   [prometheus]=prometheus
   [promtool]=prometheus
+  [amtool]=prometheus-alertmanager
   [postgres]=postgresql
   [pg_ctl]=postgresql
   [initdb]=postgresql
@@ -47,7 +48,7 @@ KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 extra_packages=()
 [ -f "$KEYRING" ] || extra_packages+=(debian-archive-keyring)
 if [ ${#missing_programs[@]} -eq 0 ] && [ ${#extra_packages[@]} -eq 0 ]; then
-  echo "services: redis-server, prometheus, promtool, postgres, podman, runc and debootstrap are present"
+  echo "services: redis-server, prometheus, promtool, amtool, postgres, podman, runc and debootstrap are present"
   exit 0
 fi
 

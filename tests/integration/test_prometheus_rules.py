@@ -19,7 +19,7 @@ import promql_parser
 import pytest
 import yaml
 
-from tests.fixtures.programs import find_program, require_program
+from tests.fixtures.programs import require_program
 
 pytestmark = pytest.mark.integration
 
@@ -454,10 +454,7 @@ def test_rollback_alerts_route_to_the_abort_webhook_with_a_token_from_a_file():
 
 @pytest.fixture(scope="module")
 def amtool() -> str:
-    path = find_program("amtool")
-    if path is None:
-        pytest.skip("amtool not found: apt-get install -y prometheus-alertmanager")
-    return str(path)
+    return str(require_program("amtool"))
 
 
 def run_amtool(amtool: str, *args: str) -> subprocess.CompletedProcess[str]:

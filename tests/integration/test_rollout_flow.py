@@ -6,8 +6,6 @@ capability of the container is faked."""
 from __future__ import annotations
 
 import logging
-import sys
-import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +16,12 @@ import yaml
 from prefect.flows import load_flow_from_entrypoint
 from prefect.testing.utilities import prefect_test_harness
 
-from fraud_detection.domain.errors import FraudDetectionError, ModelNotFoundError, ServiceUnavailableError
+import fraud_detection.flows.rollout as rollout_flow
+from fraud_detection.domain.errors import (
+    ModelNotFoundError,
+    NoActiveRolloutError,
+    ServiceUnavailableError,
+)
 from fraud_detection.domain.rollout import (
     Action,
     Check,
@@ -28,19 +31,6 @@ from fraud_detection.domain.rollout import (
     Stage,
     Verdict,
 )
-
-try:
-    from fraud_detection.application.rollout import NoActiveRolloutError
-except ModuleNotFoundError:  # the control plane's use cases are not merged yet: the flow needs this one name
-    _stub = types.ModuleType("fraud_detection.application.rollout")
-
-    class NoActiveRolloutError(FraudDetectionError):  # type: ignore[no-redef]
-        pass
-
-    _stub.NoActiveRolloutError = NoActiveRolloutError  # type: ignore[attr-defined]
-    sys.modules[_stub.__name__] = _stub
-
-import fraud_detection.flows.rollout as rollout_flow  # after the stub above, when it is needed
 
 pytestmark = pytest.mark.integration
 

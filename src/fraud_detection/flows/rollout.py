@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from prefect import flow, get_run_logger
 
-from fraud_detection.application.rollout import NoActiveRolloutError
 from fraud_detection.composition import get_container
+from fraud_detection.domain.errors import NoActiveRolloutError
 from fraud_detection.flows.tasks import io_task
 
 if TYPE_CHECKING:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 
 from fraud_detection.domain.clients import Scope
+from fraud_detection.domain.errors import NoActiveRolloutError
 from fraud_detection.entrypoints.api.dependencies import rollout_abort, rollout_evaluate
 from fraud_detection.entrypoints.api.schemas import ErrorOut
 from fraud_detection.entrypoints.api.security import require_scope
@@ -51,7 +52,13 @@ async def abort_rollout(
     if reason is None:
         return {"aborted": False, "detail": "no firing alert in the notification"}
     abort = await rollout_abort(request)
-    rollout = await run_in_threadpool(abort, reason)
+    try:
+        rollout = await run_in_threadpool(abort, reason)
+    except NoActiveRolloutError as error:
+        if "alerts" not in payload:
+            raise
+        # Alertmanager repeats a firing alert (hourly): once the rollout is over, that is not an error.
+        return {"aborted": False, "detail": str(error)}
     return {"aborted": True, "detail": reason, "rollout": rollout.to_dict()}
 
 
