@@ -7,7 +7,6 @@ on the state within one poll interval."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 
 import httpx
