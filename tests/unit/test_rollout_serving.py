@@ -75,14 +75,19 @@ class Rig:
 
     def __init__(self, queue_max: int = 100, chaos: float = 0.0, challenger: FakeModel | None = None) -> None:
         self.registry, self.holder, self.store = FakeRegistry(), ModelHolder(), MemoryRolloutStore()
-        self.telemetry, self.log, self.shadow_log = RolloutTelemetry(), FakePredictionLog(), FakePredictionLog()
+        self.telemetry, self.log, self.shadow_log = (
+            RolloutTelemetry(),
+            FakePredictionLog(),
+            FakePredictionLog(),
+        )
         self.loader = ChampionLoader(
             self.registry, FakeModelCache(), self.holder, self.telemetry, rollouts=self.store
         )
         self.now = 0.0
         self.recorder = RolloutRecorder(self.telemetry)
+        chaos_of = ChallengerChaos(chaos)
         self.shadow = ShadowScorer(self.shadow_log, self.recorder, queue_max, budget_ms=50.0,
-                                   chaos=ChallengerChaos(chaos), clock=lambda: self.now, background=False)  # fmt: skip
+                                   chaos=chaos_of, clock=lambda: self.now, background=False)  # fmt: skip
         self.rollout = RolloutScoring(self.shadow, self.recorder, ChallengerChaos(chaos))
         self.score = ScoreTransactions(self.holder, self.log, self.telemetry, 3, self.rollout)
         self.register(FakeModel(1.0))
@@ -135,7 +140,8 @@ def test_the_loader_keeps_the_challenger_of_an_active_rollout_and_drops_it_when_
     assert rig.holder.snapshot.challenger is snapshot.challenger  # not loaded again
     rig.store.save(canary.moved(Stage.ROLLED_BACK, 0.0, "worse", now=3.0))
     assert rig.loader.refresh_rollout().changed
-    assert rig.holder.snapshot.challenger is None and rig.holder.snapshot.rollout is None
+    assert rig.holder.snapshot.challenger is None
+    assert rig.holder.snapshot.rollout is None
     assert rig.telemetry.states[-3:] == [("shadow", 0.0, 2), ("canary", 10.0, 2), ("none", 0.0, None)]
 
 
@@ -145,8 +151,9 @@ def test_a_request_reads_one_snapshot_while_the_holder_swaps():
     before = rig.holder.snapshot
     rig.store.save(replace(rig.store.rollout, stage=Stage.ROLLED_BACK))
     rig.loader.refresh()
-    assert before.challenger is not None and rig.holder.snapshot.challenger is None  # the old one unchanged
-    with pytest.raises(ValueError):
+    assert before.challenger is not None
+    assert rig.holder.snapshot.challenger is None
+    with pytest.raises(ValueError, match="with its rollout"):
         rig.holder.set_challenger(before.challenger, None)
 
 
@@ -156,7 +163,8 @@ def test_an_unreadable_state_keeps_the_snapshot_and_is_counted():
     before = rig.holder.snapshot
     rig.store.down = True
     outcome = rig.loader.refresh()
-    assert not outcome.changed and "unreadable" in outcome.detail
+    assert not outcome.changed
+    assert "unreadable" in outcome.detail
     assert rig.holder.snapshot is before
     assert rig.telemetry.rollout_failures == ["read"]
 
@@ -169,7 +177,8 @@ def test_a_challenger_that_fails_to_load_is_counted_and_the_champion_serves_alon
     else:
         rig.register(FakeModel(-1.0), feature_version="fe-0")
     rig.start(challenger=2 if problem == "broken" else 3)
-    assert rig.holder.snapshot.challenger is None and rig.holder.current.version.version == 1
+    assert rig.holder.snapshot.challenger is None
+    assert rig.holder.current.version.version == 1
     assert rig.telemetry.rollout_failures == ["load"]
     assert rig.request([-5.0]).decisions.tolist() == [True]  # served as without a rollout
     assert rig.shadow_log.batches == []
@@ -200,7 +209,8 @@ def test_shadow_never_changes_the_answer_and_captures_the_challenger_in_the_dark
     assert rig.shadow_log.batches == []  # off the response path: nothing scored in the dark yet
     assert rig.shadow.drain() == 1
     dark = captured(rig.shadow_log)
-    assert set(dark) == {"t0", "t1", "t2"} and {v for v, _ in dark.values()} == {2}
+    assert set(dark) == {"t0", "t1", "t2"}
+    assert {v for v, _ in dark.values()} == {2}
     assert dark["t0"][1] == pytest.approx(1 - expected.probabilities[0])  # the challenger's own score
     assert rig.telemetry.rows == {("champion", 1): 3, ("shadow", 2): 3}
 
@@ -209,8 +219,8 @@ def test_canary_routing_serves_its_share_within_two_points():
     rollout = Rollout.start("fake-model", 2, 1, now=0.0).moved(Stage.CANARY, 10.0, "ok", now=1.0)
     routed = RolloutScoring.routing(rollout, tuple(f"client:{i}" for i in range(10_000)), "r")
     assert abs(routed.mean() - 0.10) <= 0.02
-    half = RolloutScoring.routing(replace(rollout, canary_percent=50.0), tuple(f"c{i}" for i in range(10_000)),
-                                  "r")  # fmt: skip
+    ids = tuple(f"c{i}" for i in range(10_000))
+    half = RolloutScoring.routing(replace(rollout, canary_percent=50.0), ids, "r")
     assert abs(half.mean() - 0.50) <= 0.02
     no_ids = RolloutScoring.routing(rollout, (None,) * 10_000, "request-7")  # keyed by request id and row
     assert abs(no_ids.mean() - 0.10) <= 0.02
@@ -245,11 +255,13 @@ def test_a_failing_canary_falls_back_to_the_champion_and_is_counted(how):
     rig.start(Stage.CANARY, 100.0)
     scored = rig.request([-5.0, 5.0])
     np.testing.assert_allclose(scored.probabilities, 1 / (1 + np.exp([-5.0, 5.0])))
-    assert scored.answered(0).version.version == 1 and scored.challenger is None
+    assert scored.answered(0).version.version == 1
+    assert scored.challenger is None
     assert {v for v, _ in captured(rig.log).values()} == {1}
     assert rig.telemetry.errors == {("canary", 2): 2}
     dark = captured(rig.shadow_log)  # captured at once, as NaN of the challenger
-    assert {v for v, _ in dark.values()} == {2} and all(np.isnan(p) for _, p in dark.values())
+    assert {v for v, _ in dark.values()} == {2}
+    assert all(np.isnan(p) for _, p in dark.values())
     assert rig.shadow.drain() == 0  # the champion answered every row: nothing left to pair
 
 
@@ -259,7 +271,9 @@ def test_a_failing_shadow_is_captured_as_nan_and_counted():
     assert rig.request([-5.0]).decisions.tolist() == [True]
     rig.shadow.drain()
     (batch,) = rig.shadow_log.batches
-    assert np.isnan(batch.probabilities).all() and not batch.decisions.any() and batch.model_version == 2
+    assert np.isnan(batch.probabilities).all()
+    assert not batch.decisions.any()
+    assert batch.model_version == 2
     assert rig.telemetry.errors == {("shadow", 2): 1}
 
 
@@ -303,11 +317,13 @@ def test_the_replica_view_reports_stage_models_counts_and_p99():
     assert {(c["role"], c["version"], c["rows"], c["alerts"]) for c in view["counts"]} == {
         ("canary", 2, 1, 0), ("shadow", 1, 1, 1),
     }  # fmt: skip
-    assert set(view["p99_ms"]) == {"canary", "shadow"} and all(v >= 0 for v in view["p99_ms"].values())
+    assert set(view["p99_ms"]) == {"canary", "shadow"}
+    assert all(v >= 0 for v in view["p99_ms"].values())
     runtime.stop()
-    assert rig.log.closed and rig.shadow_log.closed
+    assert rig.log.closed
+    assert rig.shadow_log.closed
 
 
 def test_chaos_rates_outside_zero_to_one_are_refused():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"within 0\.\.1"):
         ChallengerChaos(1.5)
