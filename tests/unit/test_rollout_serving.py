@@ -327,3 +327,36 @@ def test_the_replica_view_reports_stage_models_counts_and_p99():
 def test_chaos_rates_outside_zero_to_one_are_refused():
     with pytest.raises(ValueError, match=r"within 0\.\.1"):
         ChallengerChaos(1.5)
+
+
+def test_prometheus_names_the_rollout_metrics_as_the_alert_rules_expect():
+    from prometheus_client import REGISTRY
+
+    from fraud_detection.infrastructure.prometheus.metrics import PrometheusScoringTelemetry
+
+    def value(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    before = {
+        "rows": value("fraud_rollout_scored_rows_total", role="canary", version="97"),
+        "alerts": value("fraud_rollout_alerts_total", role="canary", version="97"),
+        "errors": value("fraud_rollout_errors_total", role="shadow", version="97"),
+        "dropped": value("fraud_rollout_shadow_dropped_total", reason="over_budget"),
+        "timed": value("fraud_rollout_score_seconds_count", role="canary"),
+    }
+    telemetry = PrometheusScoringTelemetry()
+    telemetry.rollout_state("canary", 10.0, 97)
+    telemetry.rollout_scored("canary", 97, rows=3, alerts=1, seconds=0.001)
+    telemetry.rollout_errors("shadow", 97, 2)
+    telemetry.shadow_dropped("over_budget", 2)
+    assert value("fraud_rollout_scored_rows_total", role="canary", version="97") == before["rows"] + 3
+    assert value("fraud_rollout_alerts_total", role="canary", version="97") == before["alerts"] + 1
+    assert value("fraud_rollout_errors_total", role="shadow", version="97") == before["errors"] + 2
+    assert value("fraud_rollout_shadow_dropped_total", reason="over_budget") == before["dropped"] + 2
+    assert value("fraud_rollout_score_seconds_count", role="canary") == before["timed"] + 1
+    assert value("fraud_rollout_stage", stage="canary") == 1.0
+    assert value("fraud_rollout_stage", stage="none") == 0.0
+    assert value("fraud_rollout_canary_percent") == 10.0
+    assert value("fraud_rollout_challenger_version") == 97.0
+    telemetry.rollout_state("none", 0.0, None)
+    assert value("fraud_rollout_challenger_version") == 0.0
