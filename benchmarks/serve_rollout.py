@@ -69,9 +69,11 @@ assert ROLLOUT_WRK_SCRIPT != WRK_SCRIPT, "serve.py's wrk script changed: update 
 
 
 def registry_client(home: Path) -> Any:
-    from mlflow import MlflowClient
+    import mlflow
 
-    return MlflowClient(f"sqlite:///{home / 'mlflow.db'}")
+    uri = f"sqlite:///{home / 'mlflow.db'}"
+    mlflow.set_tracking_uri(uri)  # create_model_version resolves a models:/ source with the global client
+    return mlflow.MlflowClient(uri)
 
 
 def ensure_challenger(home: Path) -> tuple[int, int]:

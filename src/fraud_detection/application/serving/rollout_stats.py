@@ -28,7 +28,6 @@ class RolloutRecorder:
     Called from the request path and the shadow worker: a lock keeps the counts whole."""
 
     telemetry: ScoringTelemetry
-    started_at: float = 0.0
     _counts: dict[tuple[str, int], _Counts] = field(default_factory=dict)
     _dropped: dict[str, int] = field(default_factory=dict)
     _latencies: dict[str, deque[float]] = field(default_factory=dict)
