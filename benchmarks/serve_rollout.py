@@ -29,11 +29,13 @@ from typing import Any
 
 from serve import (
     MODEL_NAME,
+    V_NAMES,
     WRK_SCRIPT,
     Aim,
     BenchmarkError,
     Target,
     TargetFigures,
+    latency_of,
     make_targets,
     prepare_home,
     probe,
@@ -80,8 +82,9 @@ def ensure_challenger(home: Path) -> tuple[int, int]:
     """(champion, challenger): a second version of the champion's artifact, registered once per home."""
     client = registry_client(home)
     champion = client.get_model_version_by_alias(MODEL_NAME, "champion")
-    for version in client.search_model_versions(f"name='{MODEL_NAME}'"):
-        if (version.tags or {}).get(BENCH_TAG) == champion.version:
+    for found in client.search_model_versions(f"name='{MODEL_NAME}'"):
+        version = client.get_model_version(MODEL_NAME, found.version)  # the search leaves tags out
+        if (version.tags or {}).get(BENCH_TAG) == str(champion.version):
             return int(champion.version), int(version.version)
     tags = dict(champion.tags or {}) | {BENCH_TAG: str(champion.version)}
     created = client.create_model_version(MODEL_NAME, champion.source, champion.run_id, tags=tags)
@@ -168,6 +171,45 @@ def measure_mode(
     return counts
 
 
+def measure_in_process(home: Path, transaction: dict[str, float], calls: int) -> dict[str, dict[str, Any]]:
+    """Single-row scoring use case per mode, as the API calls it (a new transaction id per call), with the
+    real registry, rollout store and Parquet captures; the dark work runs on its worker thread meanwhile."""
+    import itertools
+
+    import numpy as np
+
+    from fraud_detection.composition import Container
+    from fraud_detection.settings import Settings
+
+    champion, challenger = ensure_challenger(home)
+    inputs = np.array([[transaction[name] for name in (*V_NAMES, "Amount")]], dtype=np.float64)
+    times = np.array([transaction["Time"]])
+    figures: dict[str, dict[str, Any]] = {}
+    for mode in MODES:
+        set_mode(home, mode, champion, challenger)
+        container = Container(Settings(home=home, model_poll_seconds=0, rollout_poll_seconds=3600))
+        runtime = container.serving.runtime()
+        container.serving.champion_loader().refresh()
+        score = container.serving.score_transactions()
+        counter = itertools.count()
+        try:
+            figures[mode] = latency_of(
+                lambda score=score, counter=counter: score(inputs, times, (f"bench-{next(counter)}",), "b"),
+                calls,
+                max(calls // 20, 100),
+            )
+            time.sleep(0.5)  # the dark queue drains
+            view = runtime.replica_view()
+            figures[mode] |= {"shadow_dropped": view["shadow_dropped"], "counts": view["counts"]}
+        finally:
+            runtime.stop()
+        shown = figures[mode]
+        print(f"  in process, {mode:<7} median {shown['median_us']:7.1f} us  p99 {shown['p99_us']:7.1f} us"
+              f"  dropped {shown['shadow_dropped']}", flush=True)  # fmt: skip
+    set_mode(home, "off", champion, challenger)
+    return figures
+
+
 def run_rollout_benchmark(options: argparse.Namespace) -> int:
     started = time.perf_counter()
     try:
@@ -185,6 +227,7 @@ def run_rollout_benchmark(options: argparse.Namespace) -> int:
                 set_mode(home, mode, champion, challenger)
                 counts[mode].append(measure_mode(targets[mode], figures[mode], options, home, round_index))
         set_mode(home, "off", champion, challenger)
+        in_process = measure_in_process(home, transaction, options.calls)
     except BenchmarkError as error:
         print(f"benchmark failed: {error}", flush=True)
         return 1
@@ -213,6 +256,7 @@ def run_rollout_benchmark(options: argparse.Namespace) -> int:
                    "median": {n: f.median(n) for n in ("rps", "p50_ms", "p99_ms")}, "captured": counts[mode]}
             for mode, f in figures.items()
         },
+        in_process=in_process,
         aims=[asdict(aim) | {"verdict": aim.verdict} for aim in aims],
         elapsed_seconds=elapsed,
     )  # fmt: skip

@@ -360,3 +360,33 @@ def test_prometheus_names_the_rollout_metrics_as_the_alert_rules_expect():
     assert value("fraud_rollout_challenger_version") == 97.0
     telemetry.rollout_state("none", 0.0, None)
     assert value("fraud_rollout_challenger_version") == 0.0
+
+
+class CountingModel(FakeModel):
+    def __init__(self, weight: float) -> None:
+        super().__init__(weight)
+        self.calls = 0
+
+    def predict_row(self, features: np.ndarray) -> float:
+        self.calls += 1
+        return super().predict_row(features)
+
+    def predict_matrix(self, features: np.ndarray) -> np.ndarray:
+        self.calls += 1
+        return super().predict_matrix(features)
+
+
+def test_the_worker_scores_the_waiting_jobs_in_one_call_and_captures_each_request():
+    challenger = CountingModel(-1.0)
+    rig = Rig(challenger=challenger)
+    rig.start()
+    rig.request([-5.0], ids=["a1"], request_id="a")
+    rig.request([0.0, 5.0], ids=["b1", "b2"], request_id="b")
+    assert rig.shadow.drain() == 2
+    assert challenger.calls == 1
+    assert [(b.request_id, b.transaction_ids) for b in rig.shadow_log.batches] == [
+        ("a", ("a1",)), ("b", ("b1", "b2")),
+    ]  # fmt: skip
+    assert captured(rig.shadow_log)["b2"][1] == pytest.approx(
+        1 / (1 + np.exp(-5.0))
+    )  # the challenger: V14 mirrored

@@ -24,8 +24,11 @@ class ChallengerChaos:
             raise ValueError(f"the chaos error rate must be within 0..1, got {error_rate}")
         self.error_rate, self._draw = error_rate, draw
 
+    def fails(self) -> bool:
+        return self.error_rate > 0 and self._draw() < self.error_rate
+
     def strike(self) -> None:
-        if self.error_rate > 0 and self._draw() < self.error_rate:
+        if self.fails():
             raise ChallengerChaosError(
                 f"chaos: a challenger scoring failed on purpose (rate {self.error_rate})"
             )

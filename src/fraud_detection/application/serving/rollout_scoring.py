@@ -64,9 +64,10 @@ class RolloutScoring:
         scorer: ScoreTransactions,
     ) -> ScoredTransactions:
         n = len(features)
-        routed = (
-            self.routing(rollout, ids, request_id) if rollout.stage is Stage.CANARY else np.zeros(n, bool)
-        )
+        routed = self.routing(rollout, ids, request_id) if rollout.stage is Stage.CANARY else None
+        if routed is None or not routed.any():  # shadow, or no canary row: the champion answers everything
+            return self._champion_answers(champion, challenger, features, inputs, times, ids, request_id,
+                                          explain, scorer)  # fmt: skip
         probabilities, decisions = np.empty(n), np.zeros(n, bool)
         reasons: dict[int, Reasons] = {}
         dark_champion = routed.copy()  # rows the champion scores in the dark: those the canary answers
@@ -104,6 +105,31 @@ class RolloutScoring:
                                                request_id, now))  # fmt: skip
         return ScoredTransactions(champion, probabilities, decisions, reasons,
                                   challenger if answered.any() else None, answered)  # fmt: skip
+
+    def _champion_answers(
+        self,
+        champion: ServingModel,
+        challenger: ServingModel,
+        features: np.ndarray,
+        inputs: np.ndarray,
+        times: np.ndarray,
+        ids: tuple[str | None, ...],
+        request_id: str,
+        explain: bool,
+        scorer: ScoreTransactions,
+    ) -> ScoredTransactions:
+        """The path without a canary row: as without a rollout, plus the challenger's dark job."""
+        probabilities, decisions, seconds = timed_scores(champion, features)
+        explained = np.arange(len(probabilities)) if explain else np.flatnonzero(decisions)
+        reasons = scorer.reasons(champion, features, explained) if explained.size else {}
+        capture(scorer.log, champion, inputs, times, ids, probabilities, decisions, request_id)
+        scorer.telemetry.scores(probabilities, decisions)
+        self.recorder.scored(Role.CHAMPION, champion.version.version, len(probabilities),
+                             int(np.count_nonzero(decisions)), seconds)  # fmt: skip
+        if self._share >= 1.0 or self._draw() < self._share:
+            self.shadow.submit(DarkJob(challenger, True, features, inputs, times, ids, request_id,
+                                       self.shadow.clock()))  # fmt: skip
+        return ScoredTransactions(champion, probabilities, decisions, reasons)
 
     @staticmethod
     def routing(rollout: Rollout, ids: tuple[str | None, ...], request_id: str) -> np.ndarray:

@@ -55,10 +55,16 @@ class RolloutRecorder:
     def view(self) -> dict[str, Any]:
         with self._lock:
             counts = [
-                {"role": role, "version": version, "rows": c.rows, "alerts": c.alerts, "errors": c.errors}
+                {
+                    "role": str(role),
+                    "version": version,
+                    "rows": c.rows,
+                    "alerts": c.alerts,
+                    "errors": c.errors,
+                }
                 for (role, version), c in sorted(self._counts.items())
             ]
-            p99 = {role: _p99_ms(samples) for role, samples in sorted(self._latencies.items())}
+            p99 = {str(role): _p99_ms(samples) for role, samples in sorted(self._latencies.items())}
             dropped = dict(self._dropped)
         return {"counts": counts, "p99_ms": p99, "shadow_dropped": dropped}
 

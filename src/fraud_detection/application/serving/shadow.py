@@ -5,6 +5,10 @@ The queue is bounded and each job has a budget: a job still waiting `budget_ms` 
 dropped when picked up, and a job arriving at a full queue is dropped at once. Both are counted (as errors
 when the dropped model is the challenger) and captured as NaN, so the evidence sees them: a challenger that
 cannot keep up with live traffic fails its error-rate check instead of hiding behind the drops.
+
+The worker takes every job waiting (up to `batch_max`) at once and scores each model's rows in one call:
+per row, a batch costs a fraction of single-row calls, and fewer wake-ups mean fewer GIL hand-offs with the
+request path. The shadow role's scoring time is that call's, shared among its jobs by rows.
 """
 
 from __future__ import annotations
@@ -56,7 +60,9 @@ class ShadowScorer:
         chaos: ChallengerChaos | None = None,
         clock: Callable[[], float] = time.monotonic,
         background: bool = True,  # False in tests: `drain` runs the queued jobs on the caller's thread
+        batch_max: int = 256,
     ) -> None:
+        self._batch_max = batch_max
         self._log, self._recorder, self._budget = log, recorder, budget_ms / 1000
         self._chaos, self.clock, self._background = chaos or ChallengerChaos(), clock, background
         self._queue: queue.Queue[DarkJob] = queue.Queue(maxsize=queue_max)
@@ -80,32 +86,63 @@ class ShadowScorer:
     def drain(self) -> int:
         """Run every queued job now, on this thread; return how many ran."""
         done = 0
-        while True:
-            try:
-                job = self._queue.get_nowait()
-            except queue.Empty:
-                return done
-            self.run(job)
-            done += 1
+        while jobs := self._take(None):
+            self.run(jobs)
+            done += len(jobs)
+        return done
 
-    def run(self, job: DarkJob) -> None:
-        """Score one job, or drop it when it waited past its budget. Never raises."""
-        if self.clock() - job.submitted_at > self._budget:
-            self._drop(job, OVER_BUDGET)
-            return
-        version = job.serving.version.version
+    def run(self, jobs: list[DarkJob]) -> None:
+        """Score the jobs (each model's rows in one call), dropping those past their budget. Never raises."""
+        now, groups = self.clock(), dict[int, list[DarkJob]]()
+        for job in jobs:
+            if now - job.submitted_at > self._budget:
+                self._drop(job, OVER_BUDGET)
+            elif job.is_challenger and self._chaos.fails():
+                self._failed([job], "chaos: a challenger scoring failed on purpose")
+            else:
+                groups.setdefault(id(job.serving), []).append(job)
+        for group in groups.values():
+            self._score(group)
+
+    def _score(self, jobs: list[DarkJob]) -> None:
+        serving = jobs[0].serving
         try:
-            if job.is_challenger:
-                self._chaos.strike()
-            probabilities, decisions, seconds = timed_scores(job.serving, job.features)
+            features = jobs[0].features if len(jobs) == 1 else np.concatenate([job.features for job in jobs])
+            probabilities, decisions, seconds = timed_scores(serving, features)
         except Exception as error:  # a challenger's bug must not take the worker down
-            logger.warning("dark scoring by v%d failed: %s: %s", version, type(error).__name__, error)
+            self._failed(jobs, f"{type(error).__name__}: {error}")
+            return
+        start, version = 0, serving.version.version
+        for job in jobs:
+            end = start + len(job.inputs)
+            scores, alerts = probabilities[start:end], decisions[start:end]
+            share = seconds * (end - start) / len(probabilities)
+            self._recorder.scored(Role.SHADOW, version, end - start, int(alerts.sum()), share)
+            capture(
+                self._log, serving, job.inputs, job.times, job.transaction_ids, scores, alerts, job.request_id
+            )
+            start = end
+
+    def _failed(self, jobs: list[DarkJob], reason: str) -> None:
+        version = jobs[0].serving.version.version
+        logger.warning("dark scoring by v%d failed: %s", version, reason)
+        for job in jobs:
             self._recorder.errors(Role.SHADOW, version, len(job.inputs))
             self._capture_failed(job)
-            return
-        self._recorder.scored(Role.SHADOW, version, len(probabilities), int(decisions.sum()), seconds)
-        capture(self._log, job.serving, job.inputs, job.times, job.transaction_ids, probabilities, decisions,
-                job.request_id)  # fmt: skip
+
+    def _take(self, timeout: float | None) -> list[DarkJob]:
+        """The jobs waiting (up to `batch_max`); with a timeout, waits that long for the first."""
+        try:
+            first = self._queue.get_nowait() if timeout is None else self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return []
+        jobs = [first]
+        while len(jobs) < self._batch_max:
+            try:
+                jobs.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return jobs
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop the worker, run what is still queued (mostly over budget by now), then close the log."""
@@ -123,11 +160,9 @@ class ShadowScorer:
 
     def _work(self) -> None:
         while not self._stop.is_set():
-            try:
-                job = self._queue.get(timeout=0.2)
-            except queue.Empty:
-                continue
-            self.run(job)
+            jobs = self._take(0.2)
+            if jobs:
+                self.run(jobs)
 
     def _drop(self, job: DarkJob, reason: str) -> None:
         rows = len(job.inputs)
