@@ -12,7 +12,10 @@ Then, in this process, the single-row latency of the scoring use case, of LightG
 of the model's `predict_row` fast path. Prints a table with the aims and writes benchmarks/out/serve.json.
 
     .venv/bin/python benchmarks/serve.py [--rounds 2] [--connections 16] [--duration 10]
-        [--home <trained FRAUD_HOME>] [--workdir benchmarks/out/serve] [--calls 20000]
+        [--home <trained FRAUD_HOME>] [--workdir benchmarks/out/serve] [--calls 20000] [--rollout]
+
+With --rollout it measures instead what a rollout costs: `fraud serve` with no rollout, a challenger in
+shadow on every request, and a 10% canary, interleaved (benchmarks/serve_rollout.py; serve_rollout.json).
 
 Without --home it generates the default dataset and runs `fraud pipeline run` (~30 s) in
 <workdir>/home first. Exit status: 0 when every target was measured validly (aims may still be missed),
@@ -617,6 +620,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--output", type=Path, default=REPO / "benchmarks" / "out" / "serve.json")
     parser.add_argument("--calls", type=int, default=20_000, help="In-process calls per measurement.")
     parser.add_argument("--ready-timeout", type=float, default=120.0, help="Seconds a server may take.")
+    parser.add_argument(
+        "--rollout",
+        action="store_true",
+        help="Instead: rollout off vs shadow vs canary 10%% (serve_rollout.py).",
+    )
     options = parser.parse_args()
     if options.rounds < 1 or options.connections < 1 or options.duration <= 0 or options.calls < 1:
         parser.error("--rounds, --connections, --calls must be positive and --duration above 0")
@@ -635,6 +643,10 @@ def main() -> int:
     signal.signal(signal.SIGTERM, raise_on_sigterm)
     options.workdir = options.workdir.resolve()
     options.workdir.mkdir(parents=True, exist_ok=True)
+    if options.rollout:
+        from serve_rollout import run_rollout_benchmark
+
+        return run_rollout_benchmark(options)
     started = time.perf_counter()
     try:
         home = prepare_home(options.home, options.workdir)

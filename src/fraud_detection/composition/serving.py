@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from dependency_injector import containers, providers
 
 from fraud_detection.application.serving.champion_loader import ChampionLoader
 from fraud_detection.application.serving.model_holder import ModelHolder
+from fraud_detection.application.serving.model_scoring import ChallengerChaos
 from fraud_detection.application.serving.retrain import RequestRetrain
+from fraud_detection.application.serving.rollout_scoring import RolloutScoring
+from fraud_detection.application.serving.rollout_stats import RolloutRecorder
 from fraud_detection.application.serving.runtime import ServingRuntime
 from fraud_detection.application.serving.score import ScoreTransactions
+from fraud_detection.application.serving.shadow import ShadowScorer
 from fraud_detection.composition.adapters import cache_key
+from fraud_detection.domain.ports.rollout import SHADOW_CAPTURE_PREFIX
 from fraud_detection.settings import Settings
 
 if TYPE_CHECKING:
     from fraud_detection.domain.ports import ModelCache, ObjectStore, PredictionLog, ScoringTelemetry
     from fraud_detection.domain.ports.clients import ClientSource
     from fraud_detection.domain.ports.feedback import FeedbackStore
+    from fraud_detection.domain.ports.registry import ModelRegistry
+    from fraud_detection.domain.ports.rollout import RolloutStore
 
 
 def make_model_cache(settings: Settings) -> ModelCache:
@@ -26,22 +34,37 @@ def make_model_cache(settings: Settings) -> ModelCache:
     return LightGBMModelCache(settings.model_cache_dir, cache_key(settings))
 
 
-def make_prediction_log(store: ObjectStore, settings: Settings) -> PredictionLog:
+def make_prediction_log(store: ObjectStore, settings: Settings, shadow: bool = False) -> PredictionLog:
+    """The capture log; `shadow`: the one of dark scores, under SHADOW_CAPTURE_PREFIX with its own spill
+    folder and journal (a journal's recovery writes under its log's prefix) and without the capture
+    metrics (their gauges describe the served capture)."""
     from fraud_detection.infrastructure.arrow.prediction_log import ParquetPredictionLog
     from fraud_detection.infrastructure.prometheus.metrics import PrometheusCaptureTelemetry
 
     local_store = not settings.resolved_storage_uri.startswith("s3://")
+    spill_dir = settings.resolved_capture_spill_dir
     return ParquetPredictionLog(
         store,
         max_rows=settings.capture_max_rows,
         max_seconds=settings.capture_max_seconds,
+        prefix=SHADOW_CAPTURE_PREFIX if shadow else "predictions",
         max_pending_bytes=settings.capture_max_pending_bytes,
-        spill_dir=settings.resolved_capture_spill_dir,
+        spill_dir=spill_dir / SHADOW_CAPTURE_PREFIX if shadow else spill_dir,
         spill_max_bytes=settings.capture_spill_max_bytes,
         journal_seconds=settings.capture_journal_seconds,
         retention_days=settings.capture_retention_days if local_store else 0.0,
-        telemetry=PrometheusCaptureTelemetry(),
+        telemetry=None if shadow else PrometheusCaptureTelemetry(),
     )
+
+
+def make_rollout_store(settings: Settings, registry: ModelRegistry) -> RolloutStore | None:
+    """The rollout state kept with the MLflow registry (a registered-model tag and the challenger alias).
+    A registry substituted by a test has none: tests that need one override `rollout_store`."""
+    if not type(registry).__module__.startswith("fraud_detection.infrastructure.mlflow."):
+        return None
+    from fraud_detection.infrastructure.mlflow.rollout_store import MlflowRolloutStore
+
+    return MlflowRolloutStore(settings.resolved_tracking_uri, settings.model_name)
 
 
 def make_scoring_telemetry() -> ScoringTelemetry:
@@ -54,6 +77,17 @@ def make_indexing_prediction_log(log: PredictionLog, store: FeedbackStore) -> Pr
     from fraud_detection.infrastructure.local.feedback.indexing_log import IndexingPredictionLog
 
     return IndexingPredictionLog(log, store)
+
+
+def make_rollout_scoring(
+    store: RolloutStore | None,
+    shadow: Callable[[], ShadowScorer],
+    recorder: RolloutRecorder,
+    chaos: ChallengerChaos,
+    share: float,
+) -> RolloutScoring | None:
+    """None without a rollout store: no shadow log, no worker, scoring as it always was."""
+    return None if store is None else RolloutScoring(shadow(), recorder, chaos, share)
 
 
 def make_client_source(settings: Settings) -> ClientSource:
@@ -84,8 +118,35 @@ class Serving(containers.DeclarativeContainer):
         make_indexing_prediction_log, prediction_log, adapters.feedback_store
     )
     model_holder = providers.Singleton(ModelHolder)
+    # Staged promotion: the rollout state, dark scores (not indexed for feedback: the served capture has
+    # every transaction id already), the shadow worker, and the scoring of an active rollout.
+    rollout_store = providers.Singleton(make_rollout_store, settings, adapters.registry)
+    shadow_prediction_log = providers.Singleton(make_prediction_log, adapters.object_store, settings, True)
+    rollout_recorder = providers.Singleton(RolloutRecorder, scoring_telemetry)
+    challenger_chaos = providers.Singleton(ChallengerChaos, settings.provided.chaos_challenger_error_rate)
+    shadow_scorer = providers.Singleton(
+        ShadowScorer,
+        shadow_prediction_log,
+        rollout_recorder,
+        settings.provided.rollout_shadow_queue_max,
+        settings.provided.rollout_shadow_budget_ms,
+        challenger_chaos,
+    )
+    rollout_scoring = providers.Singleton(
+        make_rollout_scoring,
+        rollout_store,
+        shadow_scorer.provider,
+        rollout_recorder,
+        challenger_chaos,
+        settings.provided.rollout_shadow_share,
+    )
     champion_loader = providers.Singleton(
-        ChampionLoader, adapters.registry, model_cache, model_holder, scoring_telemetry
+        ChampionLoader,
+        adapters.registry,
+        model_cache,
+        model_holder,
+        scoring_telemetry,
+        rollouts=rollout_store,
     )
     score_transactions = providers.Singleton(
         ScoreTransactions,
@@ -93,8 +154,15 @@ class Serving(containers.DeclarativeContainer):
         indexed_prediction_log,
         scoring_telemetry,
         settings.provided.top_reasons,
+        rollout_scoring,
     )
     runtime = providers.Singleton(
-        ServingRuntime, champion_loader, indexed_prediction_log, settings.provided.model_poll_seconds
+        ServingRuntime,
+        champion_loader,
+        indexed_prediction_log,
+        settings.provided.model_poll_seconds,
+        settings.provided.rollout_poll_seconds,
+        model_holder,
+        rollout_scoring,
     )
     request_retrain = providers.Factory(RequestRetrain, adapters.publisher)

@@ -53,6 +53,13 @@ class RolloutSettings(BaseSettings):
     rollout_shadow_share: float = Field(
         1.0, gt=0, le=1, description="Share of requests the challenger scores in shadow (1 = every request)."
     )
+    chaos_challenger_error_rate: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="For game days and tests only: this share of challenger scorings fail on purpose, so the "
+        "roll-back path can be exercised on real replicas (0 = never).",
+    )
 
     @field_validator("rollout_canary_steps")
     @classmethod

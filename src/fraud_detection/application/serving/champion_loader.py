@@ -5,6 +5,9 @@ Any registry failure (unreachable, 401/403 after a credential rotation, a corrup
 artifact) while nothing is served falls back to the local copy, which the cache adapter verifies before
 returning it; without a usable copy the service stays live and not ready. `refresh` is called at start, by
 the poller, and by the admin reload; a lock keeps two refreshes from loading the same version at once.
+
+With a RolloutStore, each refresh also reads the rollout (see challenger_loader.py): the challenger of an
+active rollout is loaded beside the champion, and dropped when the rollout ends.
 """
 
 from __future__ import annotations
@@ -14,13 +17,17 @@ import threading
 import time
 from dataclasses import dataclass
 
+from fraud_detection.application.serving.challenger_loader import ChallengerLoader
+from fraud_detection.application.serving.compatibility import compatible_threshold
 from fraud_detection.application.serving.model_holder import LOCAL_CACHE, REGISTRY, ModelHolder, ServingModel
 from fraud_detection.domain.errors import IncompatibleModelError, ServiceUnavailableError
-from fraud_detection.domain.features import FEATURE_VERSION
 from fraud_detection.domain.model import CHAMPION, ModelVersion
 from fraud_detection.domain.ports.model_cache import ModelCache
 from fraud_detection.domain.ports.registry import ModelRegistry
+from fraud_detection.domain.ports.rollout import RolloutStore
 from fraud_detection.domain.ports.telemetry import ScoringTelemetry
+
+__all__ = ["ChampionLoader", "RefreshOutcome", "compatible_threshold"]
 
 logger = logging.getLogger(__name__)
 
@@ -39,35 +46,57 @@ class ChampionLoader:
         holder: ModelHolder,
         telemetry: ScoringTelemetry,
         alias: str = CHAMPION,
+        rollouts: RolloutStore | None = None,
     ) -> None:
         self._registry, self._cache, self._holder = registry, cache, holder
         self._telemetry, self._alias = telemetry, alias
         self._lock = threading.Lock()
         self.registry_reachable: bool | None = None  # None until the first refresh
+        self._challengers = ChallengerLoader(registry, holder, telemetry, rollouts) if rollouts else None
 
     def refresh(self) -> RefreshOutcome:
+        """The champion, then the rollout's challenger."""
         with self._lock:
-            try:
-                version = self._registry.get_by_alias(self._alias)
-            except ServiceUnavailableError as error:
-                self.registry_reachable = False
-                logger.warning("model registry unreachable: %s", error)
-                return self._fall_back_to_cache(f"registry unreachable: {error}")
-            except Exception as error:  # auth, a corrupt store, a bug: the service must stay up regardless
-                self.registry_reachable = False
-                logger.error("model registry failed: %s: %s", type(error).__name__, error)
-                return self._fall_back_to_cache(f"registry failed: {type(error).__name__}: {error}")
-            self.registry_reachable = True
-            if version is None:
-                return RefreshOutcome(False, f"no version has the alias '{self._alias}' yet")
-            current = self._holder.current
-            if current is not None and current.version.version == version.version:
-                if current.source != REGISTRY:  # the registry is back and agrees with the local copy
-                    self._holder.swap(
-                        ServingModel(version, current.model, current.threshold, REGISTRY, time.time())
-                    )
-                return RefreshOutcome(False, f"v{version.version} already serving")
-            return self._load(version)
+            outcome = self._refresh_champion()
+            if self._challengers is None:
+                return outcome
+            changed, detail = self._challengers.refresh()
+            return RefreshOutcome(outcome.changed or changed, f"{outcome.detail}; {detail}")
+
+    def refresh_rollout(self) -> RefreshOutcome:
+        """The rollout's challenger only (between champion polls); a rollout that just promoted its
+        challenger refreshes the champion at once, so replicas agree within one rollout poll."""
+        if self._challengers is None:
+            return RefreshOutcome(False, "no rollout store")
+        with self._lock:
+            changed, detail = self._challengers.refresh()
+            if not self._challengers.promoted_elsewhere():
+                return RefreshOutcome(changed, detail)
+            outcome = self._refresh_champion()
+            return RefreshOutcome(outcome.changed or changed, f"{detail}; {outcome.detail}")
+
+    def _refresh_champion(self) -> RefreshOutcome:
+        try:
+            version = self._registry.get_by_alias(self._alias)
+        except ServiceUnavailableError as error:
+            self.registry_reachable = False
+            logger.warning("model registry unreachable: %s", error)
+            return self._fall_back_to_cache(f"registry unreachable: {error}")
+        except Exception as error:  # auth, a corrupt store, a bug: the service must stay up regardless
+            self.registry_reachable = False
+            logger.error("model registry failed: %s: %s", type(error).__name__, error)
+            return self._fall_back_to_cache(f"registry failed: {type(error).__name__}: {error}")
+        self.registry_reachable = True
+        if version is None:
+            return RefreshOutcome(False, f"no version has the alias '{self._alias}' yet")
+        current = self._holder.current
+        if current is not None and current.version.version == version.version:
+            if current.source != REGISTRY:  # the registry is back and agrees with the local copy
+                self._holder.swap(
+                    ServingModel(version, current.model, current.threshold, REGISTRY, time.time())
+                )
+            return RefreshOutcome(False, f"v{version.version} already serving")
+        return self._load(version)
 
     def _load(self, version: ModelVersion) -> RefreshOutcome:
         try:
@@ -117,16 +146,3 @@ class ChampionLoader:
         self._telemetry.model_load_failed(detail)
         logger.error("%s", detail)
         return RefreshOutcome(False, detail)
-
-
-def compatible_threshold(version: ModelVersion) -> float:
-    """The version's decision threshold, once its feature version matches this code's."""
-    metadata = version.metadata
-    if metadata is None:
-        raise IncompatibleModelError(f"{version.label} has no feature version or threshold recorded")
-    if metadata.feature_version != FEATURE_VERSION:
-        raise IncompatibleModelError(
-            f"{version.label} was trained on features {metadata.feature_version}, this code computes "
-            f"{FEATURE_VERSION}"
-        )
-    return metadata.threshold

@@ -18,3 +18,21 @@ class ScoringTelemetry:
 
     def model_load_failed(self, reason: str) -> None:
         """A load was attempted and failed; the previous model (if any) keeps serving."""
+
+    # Staged promotion. `role`: champion (served by the champion), canary (served by the challenger) or
+    # shadow (scored in the dark, by whichever model did not answer; `version` says which).
+
+    def rollout_state(self, stage: str, percent: float, challenger: int | None) -> None:
+        """This process's view: stage 'none', 'shadow' or 'canary', the canary share, the challenger."""
+
+    def rollout_scored(self, role: str, version: int, rows: int, alerts: int, seconds: float) -> None:
+        """One request part scored by one model in `seconds` (model time only)."""
+
+    def rollout_errors(self, role: str, version: int, rows: int) -> None:
+        """Challenger scorings that failed, were dropped over budget or for a full queue."""
+
+    def shadow_dropped(self, reason: str, rows: int) -> None:
+        """Dark scorings not done: reason 'queue_full' or 'over_budget'."""
+
+    def rollout_failed(self, what: str) -> None:
+        """Reading the rollout state ('read') or loading its challenger ('load') failed; serving goes on."""

@@ -93,15 +93,24 @@ class ScoreItem(BaseModel):
 
 class ScoreOut(ScoreItem):
     request_id: str
-    threshold: float
-    model: ModelRef
+    threshold: float = Field(description="The threshold of the model that answered.")
+    model: ModelRef = Field(
+        description="The version that answered: the champion, or the challenger for a canary transaction."
+    )
+
+
+class BatchItem(ScoreItem):
+    model_version: int = Field(
+        description="The version that answered this transaction: the batch's `model` (the champion), or the "
+        "challenger for a canary transaction (decided at that version's own threshold)."
+    )
 
 
 class BatchScoreOut(BaseModel):
     request_id: str
-    threshold: float
-    model: ModelRef
-    results: list[ScoreItem]
+    threshold: float = Field(description="The champion's threshold.")
+    model: ModelRef = Field(description="The champion.")
+    results: list[BatchItem]
 
 
 class ModelInfo(BaseModel):

@@ -86,9 +86,66 @@ CAPTURE_SPILL_BYTES = Gauge(
 )
 
 
+# Staged promotion (application/serving/rollout_scoring.py). role: champion (served by the champion), canary
+# (served by the challenger), shadow (scored in the dark; `version` says by which model).
+ROLLOUT_ROLES = ("champion", "shadow", "canary")
+ROLLOUT_STAGES = ("none", "shadow", "canary")
+ROLLOUT_SCORE_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
+ROLLOUT_SCORED_ROWS = Counter(
+    "fraud_rollout_scored_rows", "Rows scored during a rollout, served or in the dark.", ["role", "version"]
+)
+ROLLOUT_ALERTS = Counter(
+    "fraud_rollout_alerts",
+    "Alerts (decision fraud) among the rows scored during a rollout.",
+    ["role", "version"],
+)
+ROLLOUT_ERRORS = Counter(
+    "fraud_rollout_errors",
+    "Challenger scorings (rows) that failed, ran over the shadow budget or found the shadow queue full.",
+    ["role", "version"],
+)
+ROLLOUT_SHADOW_DROPPED = Counter(
+    "fraud_rollout_shadow_dropped", "Rows whose dark scoring was dropped, by reason.", ["reason"]
+)
+ROLLOUT_SCORE_SECONDS = Histogram(
+    "fraud_rollout_score_seconds",
+    "Model time of one request part during a rollout, by role.",
+    ["role"],
+    buckets=ROLLOUT_SCORE_BUCKETS,
+)
+ROLLOUT_STAGE = Gauge(
+    "fraud_rollout_stage",
+    "1 for this process's view of the rollout stage, 0 for the others.",
+    ["stage"],
+    multiprocess_mode="livemax",
+)
+ROLLOUT_CANARY_PERCENT = Gauge(
+    "fraud_rollout_canary_percent", "Canary share in percent (0 outside canary).", multiprocess_mode="livemax"
+)
+ROLLOUT_CHALLENGER_VERSION = Gauge(
+    "fraud_rollout_challenger_version",
+    "The challenger version loaded (0 when none).",
+    multiprocess_mode="livemax",
+)
+ROLLOUT_FAILURES = Counter(
+    "fraud_rollout_failures",
+    "Reading the rollout state (what=read) or loading its challenger (what=load) failed; serving went on.",
+    ["what"],
+)
+# Series that exist from the start at 0 (a counter born at its first increment hides it from `increase()`).
+for _reason in ("queue_full", "over_budget"):
+    ROLLOUT_SHADOW_DROPPED.labels(reason=_reason)
+for _what in ("read", "load"):
+    ROLLOUT_FAILURES.labels(what=_what)
+for _stage in ROLLOUT_STAGES:
+    ROLLOUT_STAGE.labels(stage=_stage)
+
+
 class PrometheusScoringTelemetry(ScoringTelemetry):
     def __init__(self) -> None:
         self._fraud, self._legit = PREDICTIONS.labels("fraud"), PREDICTIONS.labels("legit")
+        self._seconds = {role: ROLLOUT_SCORE_SECONDS.labels(role) for role in ROLLOUT_ROLES}
+        self._scored: dict[tuple[str, int], tuple[Counter, Counter]] = {}  # label lookups cost ~3 us each
 
     def scores(self, probabilities: np.ndarray, decisions: np.ndarray) -> None:
         frauds = int(np.count_nonzero(decisions))
@@ -112,6 +169,34 @@ class PrometheusScoringTelemetry(ScoringTelemetry):
 
     def model_load_failed(self, reason: str) -> None:
         MODEL_LOAD_FAILURES.inc()
+
+    def rollout_state(self, stage: str, percent: float, challenger: int | None) -> None:
+        for name in ROLLOUT_STAGES:
+            ROLLOUT_STAGE.labels(name).set(1 if name == stage else 0)
+        ROLLOUT_CANARY_PERCENT.set(percent)
+        ROLLOUT_CHALLENGER_VERSION.set(challenger or 0)
+
+    def rollout_scored(self, role: str, version: int, rows: int, alerts: int, seconds: float) -> None:
+        children = self._scored.get((role, version))
+        if children is None:  # first rows of this role and version: its series, alerts at 0 included
+            label = str(version)
+            if role != "champion":  # the error series exists at 0 beside every challenger's rows
+                ROLLOUT_ERRORS.labels(role, label)
+            children = ROLLOUT_SCORED_ROWS.labels(role, label), ROLLOUT_ALERTS.labels(role, label)
+            self._scored[(role, version)] = children
+        children[0].inc(rows)
+        if alerts:
+            children[1].inc(alerts)
+        (self._seconds.get(role) or ROLLOUT_SCORE_SECONDS.labels(role)).observe(seconds)
+
+    def rollout_errors(self, role: str, version: int, rows: int) -> None:
+        ROLLOUT_ERRORS.labels(role, str(version)).inc(rows)
+
+    def shadow_dropped(self, reason: str, rows: int) -> None:
+        ROLLOUT_SHADOW_DROPPED.labels(reason).inc(rows)
+
+    def rollout_failed(self, what: str) -> None:
+        ROLLOUT_FAILURES.labels(what).inc()
 
 
 class PrometheusCaptureTelemetry:

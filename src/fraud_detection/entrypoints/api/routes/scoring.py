@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
+from fraud_detection.application.serving.model_holder import ServingModel
 from fraud_detection.application.serving.score import ScoredTransactions, ScoreTransactions
 from fraud_detection.domain.clients import ApiClient, Scope
 from fraud_detection.entrypoints.api import dependencies
@@ -106,7 +107,8 @@ async def score(request: Request) -> JSONResponse:
     time = np.array([np.nan if transaction.Time is None else transaction.Time])
     scored = scorer(inputs, time, client.scoped_ids((transaction.transaction_id,)), request_id, explain)
     body = _item(scored, 0, transaction.transaction_id)
-    body |= {"request_id": request_id, "threshold": scored.serving.threshold, "model": _model(scored)}
+    answered = scored.answered(0)  # the champion, or the challenger for a canary transaction
+    body |= {"request_id": request_id, "threshold": answered.threshold, "model": _model(answered)}
     return FastJSONResponse(body, headers={"X-Request-ID": request_id})
 
 
@@ -160,8 +162,10 @@ def score_batch(
     body = {
         "request_id": request_id,
         "threshold": scored.serving.threshold,
-        "model": _model(scored),
-        "results": [_item(scored, i, ids[i]) for i in range(len(rows))],
+        "model": _model(scored.serving),
+        "results": [
+            _item(scored, i, ids[i]) | {"model_version": _version(scored, i)} for i in range(len(rows))
+        ],
     }
     return FastJSONResponse(body, headers={"X-Request-ID": request_id})
 
@@ -178,5 +182,9 @@ def _item(scored: ScoredTransactions, row: int, transaction_id: str | None) -> d
     }
 
 
-def _model(scored: ScoredTransactions) -> dict[str, Any]:
-    return {"name": scored.serving.version.name, "version": scored.serving.version.version}
+def _model(serving: ServingModel) -> dict[str, Any]:
+    return {"name": serving.version.name, "version": serving.version.version}
+
+
+def _version(scored: ScoredTransactions, row: int) -> int:
+    return scored.answered(row).version.version

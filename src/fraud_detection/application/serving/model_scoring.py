@@ -1,0 +1,80 @@
+"""Scoring one part of a request with one model, and capturing it: shared by the request path and the
+shadow worker. `ChallengerChaos` makes a share of challenger scorings fail on purpose (game days, tests)."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from fraud_detection.application.serving.model_holder import ServingModel
+from fraud_detection.domain.decision import flagged
+from fraud_detection.domain.ports.prediction_log import PredictionBatch, PredictionLog
+
+
+class ChallengerChaosError(RuntimeError):
+    """A challenger scoring failed on purpose (FRAUD_CHAOS_CHALLENGER_ERROR_RATE)."""
+
+
+class ChallengerChaos:
+    def __init__(self, error_rate: float = 0.0, draw: Callable[[], float] = random.random) -> None:
+        if not 0.0 <= error_rate <= 1.0:
+            raise ValueError(f"the chaos error rate must be within 0..1, got {error_rate}")
+        self.error_rate, self._draw = error_rate, draw
+
+    def fails(self) -> bool:
+        return self.error_rate > 0 and self._draw() < self.error_rate
+
+    def strike(self) -> None:
+        if self.fails():
+            raise ChallengerChaosError(
+                f"chaos: a challenger scoring failed on purpose (rate {self.error_rate})"
+            )
+
+
+def probabilities_of(serving: ServingModel, features: np.ndarray) -> np.ndarray:
+    if len(features) == 1:  # the online case: the model's single-row fast path
+        return np.array([serving.model.predict_row(features[0])])
+    return serving.model.predict_matrix(features)
+
+
+def timed_scores(serving: ServingModel, features: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """Probabilities, decisions and the model time in seconds."""
+    start = time.perf_counter()
+    probabilities = probabilities_of(serving, features)
+    decisions = flagged(probabilities, serving.threshold)
+    return probabilities, decisions, time.perf_counter() - start
+
+
+def capture(
+    log: PredictionLog,
+    serving: ServingModel,
+    inputs: np.ndarray,
+    times: np.ndarray,
+    transaction_ids: Sequence[str | None],
+    probabilities: np.ndarray,
+    decisions: np.ndarray,
+    request_id: str,
+) -> None:
+    version = serving.version
+    log.append(
+        PredictionBatch(inputs, times, tuple(transaction_ids), probabilities, decisions, version.name,
+                        version.version, request_id, time.time())
+    )  # fmt: skip
+
+
+def capture_failed(
+    log: PredictionLog,
+    serving: ServingModel,
+    inputs: np.ndarray,
+    times: np.ndarray,
+    transaction_ids: Sequence[str | None],
+    request_id: str,
+) -> None:
+    """A scoring that failed or was dropped: probability NaN, decision False (SHADOW_CAPTURE_PREFIX)."""
+    rows = len(inputs)
+    capture(
+        log, serving, inputs, times, transaction_ids, np.full(rows, np.nan), np.zeros(rows, bool), request_id
+    )

@@ -1,0 +1,174 @@
+"""Scoring while a rollout is active.
+
+SHADOW: the champion answers, as without a rollout; the challenger scores the same rows in the dark.
+CANARY(p%): each row is routed by a stable hash of its transaction id (the client-scoped id, or
+`<request id>/<row>` without one), so a retried transaction meets the same model on every replica. Routed
+rows get the challenger's answer, computed on the request path; if it raises they fall back to the champion's
+answer (counted, and captured in the shadow log as NaN). The model that did not answer scores the rows in the
+dark, so both models' scores are paired on every transaction. Served rows go to the main capture log with the
+version that answered, dark ones to the shadow log.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from fraud_detection.application.serving.model_holder import ServingModel
+from fraud_detection.application.serving.model_scoring import (
+    ChallengerChaos,
+    capture,
+    capture_failed,
+    timed_scores,
+)
+from fraud_detection.application.serving.rollout_stats import RolloutRecorder
+from fraud_detection.application.serving.score import Reasons, ScoredTransactions
+from fraud_detection.application.serving.shadow import DarkJob, ShadowScorer
+from fraud_detection.domain.rollout import Role, Rollout, Stage, routes_to_challenger
+
+if TYPE_CHECKING:
+    from fraud_detection.application.serving.score import ScoreTransactions
+
+logger = logging.getLogger(__name__)
+
+
+class RolloutScoring:
+    def __init__(
+        self,
+        shadow: ShadowScorer,
+        recorder: RolloutRecorder,
+        chaos: ChallengerChaos | None = None,
+        shadow_share: float = 1.0,
+        draw: Callable[[], float] = random.random,
+    ) -> None:
+        if not 0.0 < shadow_share <= 1.0:
+            raise ValueError(f"the shadow share must be within (0, 1], got {shadow_share}")
+        self.shadow, self.recorder, self._chaos = shadow, recorder, chaos or ChallengerChaos()
+        self._share, self._draw = shadow_share, draw
+
+    def __call__(
+        self,
+        rollout: Rollout,
+        champion: ServingModel,
+        challenger: ServingModel,
+        features: np.ndarray,
+        inputs: np.ndarray,
+        times: np.ndarray,
+        ids: tuple[str | None, ...],
+        request_id: str,
+        explain: bool,
+        scorer: ScoreTransactions,
+    ) -> ScoredTransactions:
+        n = len(features)
+        routed = self.routing(rollout, ids, request_id) if rollout.stage is Stage.CANARY else None
+        if routed is None or not routed.any():  # shadow, or no canary row: the champion answers everything
+            return self._champion_answers(champion, challenger, features, inputs, times, ids, request_id,
+                                          explain, scorer)  # fmt: skip
+        probabilities, decisions = np.empty(n), np.zeros(n, bool)
+        reasons: dict[int, Reasons] = {}
+        dark_champion = routed.copy()  # rows the champion scores in the dark: those the canary answers
+        answered = np.zeros(n, bool)
+        if routed.any():
+            rows = np.flatnonzero(routed)
+            version = challenger.version.version
+            try:
+                self._chaos.strike()
+                part = timed_scores(challenger, _take(features, rows))
+            except Exception as error:  # fall back to the champion's answer; the failure is evidence
+                logger.warning("canary v%d failed, the champion answers: %s: %s", version,
+                               type(error).__name__, error)  # fmt: skip
+                self.recorder.errors(Role.CANARY, version, rows.size)
+                capture_failed(self.shadow.log, challenger, _take(inputs, rows), _take(times, rows),
+                               _pick(ids, rows), request_id)  # fmt: skip
+                dark_champion[:] = False
+            else:
+                answered[rows] = True
+                self._serve(Role.CANARY, challenger, rows, part, probabilities, decisions, reasons, explain,
+                            features, inputs, times, ids, request_id, scorer)  # fmt: skip
+        rows = np.flatnonzero(~answered)
+        if rows.size:
+            part = timed_scores(champion, _take(features, rows))
+            self._serve(Role.CHAMPION, champion, rows, part, probabilities, decisions, reasons, explain,
+                        features, inputs, times, ids, request_id, scorer)  # fmt: skip
+        scorer.telemetry.scores(probabilities, decisions)
+        if self._share >= 1.0 or self._draw() < self._share:
+            now = self.shadow.clock()
+            for serving, dark in ((challenger, ~routed), (champion, dark_champion)):
+                rows = np.flatnonzero(dark)
+                if rows.size:
+                    self.shadow.submit(DarkJob(serving, serving is challenger, _take(features, rows),
+                                               _take(inputs, rows), _take(times, rows), _pick(ids, rows),
+                                               request_id, now))  # fmt: skip
+        return ScoredTransactions(champion, probabilities, decisions, reasons,
+                                  challenger if answered.any() else None, answered)  # fmt: skip
+
+    def _champion_answers(
+        self,
+        champion: ServingModel,
+        challenger: ServingModel,
+        features: np.ndarray,
+        inputs: np.ndarray,
+        times: np.ndarray,
+        ids: tuple[str | None, ...],
+        request_id: str,
+        explain: bool,
+        scorer: ScoreTransactions,
+    ) -> ScoredTransactions:
+        """The path without a canary row: as without a rollout, plus the challenger's dark job."""
+        probabilities, decisions, seconds = timed_scores(champion, features)
+        explained = np.arange(len(probabilities)) if explain else np.flatnonzero(decisions)
+        reasons = scorer.reasons(champion, features, explained) if explained.size else {}
+        capture(scorer.log, champion, inputs, times, ids, probabilities, decisions, request_id)
+        scorer.telemetry.scores(probabilities, decisions)
+        self.recorder.scored(Role.CHAMPION, champion.version.version, len(probabilities),
+                             int(np.count_nonzero(decisions)), seconds)  # fmt: skip
+        if self._share >= 1.0 or self._draw() < self._share:
+            self.shadow.submit(DarkJob(challenger, True, features, inputs, times, ids, request_id,
+                                       self.shadow.clock()))  # fmt: skip
+        return ScoredTransactions(champion, probabilities, decisions, reasons)
+
+    @staticmethod
+    def routing(rollout: Rollout, ids: tuple[str | None, ...], request_id: str) -> np.ndarray:
+        """Rows the canary answers."""
+        salt, percent = f"{rollout.model_name}:{rollout.challenger}", rollout.canary_percent
+        keys = (f"{request_id}/{row}" if tid is None else tid for row, tid in enumerate(ids))
+        return np.fromiter((routes_to_challenger(key, percent, salt) for key in keys), bool, len(ids))
+
+    def _serve(
+        self,
+        role: Role,
+        serving: ServingModel,
+        rows: np.ndarray,
+        part: tuple[np.ndarray, np.ndarray, float],
+        probabilities: np.ndarray,
+        decisions: np.ndarray,
+        reasons: dict[int, Reasons],
+        explain: bool,
+        features: np.ndarray,
+        inputs: np.ndarray,
+        times: np.ndarray,
+        ids: tuple[str | None, ...],
+        request_id: str,
+        scorer: ScoreTransactions,
+    ) -> None:
+        """Put one model's answer for `rows` into the response, explain it, capture it, count it."""
+        scores, alerts, seconds = part
+        probabilities[rows], decisions[rows] = scores, alerts
+        explained = rows if explain else rows[alerts]
+        if explained.size:
+            reasons.update(scorer.reasons(serving, features, explained))
+        capture(scorer.log, serving, _take(inputs, rows), _take(times, rows), _pick(ids, rows), scores,
+                alerts, request_id)  # fmt: skip
+        self.recorder.scored(role, serving.version.version, rows.size, int(alerts.sum()), seconds)
+
+
+def _take(array: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    return array if rows.size == len(array) else array[rows]
+
+
+def _pick(ids: tuple[str | None, ...], rows: np.ndarray) -> tuple[str | None, ...]:
+    return ids if rows.size == len(ids) else tuple(ids[i] for i in rows.tolist())

@@ -1,0 +1,97 @@
+"""A rollout served through the real API app and captured by the real Parquet logs: served rows under
+"predictions" with the version that answered, dark rows under the shadow prefix with the other version."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from dependency_injector import providers
+from fastapi.testclient import TestClient
+
+from fraud_detection.composition import Container
+from fraud_detection.domain.model import CHAMPION, ModelMetadata
+from fraud_detection.domain.ports.acceleration import ModelAccelerator
+from fraud_detection.domain.ports.rollout import SHADOW_CAPTURE_PREFIX, RolloutStore
+from fraud_detection.domain.rollout import Rollout, Stage
+from fraud_detection.domain.schema import V_COLUMNS
+from fraud_detection.entrypoints.api.app import create_app
+from fraud_detection.infrastructure.arrow.prediction_log import read_predictions
+from fraud_detection.settings import Settings
+from tests.api_clients import SERVICE, write_clients
+from tests.fakes import FakeModel, FakeModelCache, FakeRegistry
+
+pytestmark = pytest.mark.integration
+
+
+class MemoryRolloutStore(RolloutStore):
+    def __init__(self, rollout: Rollout | None) -> None:
+        self.rollout = rollout
+
+    def load(self) -> Rollout | None:
+        return self.rollout
+
+    def save(self, rollout: Rollout) -> None:
+        self.rollout = rollout
+
+
+def transaction(v14: float, transaction_id: str) -> dict[str, object]:
+    return {name: 0.1 for name in V_COLUMNS} | {"V14": v14, "Amount": 12.5, "transaction_id": transaction_id}
+
+
+def serve(tmp_path, rollout: Rollout) -> tuple[Container, TestClient]:
+    settings = Settings(home=tmp_path, model_poll_seconds=0, rollout_shadow_budget_ms=60_000.0)
+    container = Container(settings)
+    registry = FakeRegistry()
+    for weight in (1.0, -1.0):  # v1 the champion, v2 the challenger: their answers always differ
+        uri = f"models:/{weight}"
+        registry.uri_models[uri] = FakeModel(weight)
+        registry.register(uri, "run", ModelMetadata("fe-1", 0.5, "d" * 64))
+    registry.set_alias(CHAMPION, 1)
+    container.adapters.registry.override(providers.Object(registry))
+    container.serving.model_cache.override(providers.Object(FakeModelCache()))
+    container.serving.rollout_store.override(providers.Object(MemoryRolloutStore(rollout)))
+    container.batch.model_accelerator.override(providers.Object(ModelAccelerator()))
+    write_clients(tmp_path, None)
+    return container, TestClient(create_app(container), headers=SERVICE)
+
+
+def test_shadow_rows_land_under_the_shadow_prefix_with_the_challengers_version(tmp_path):
+    container, client = serve(tmp_path, Rollout.start("fake-model", 2, 1, now=0.0))
+    with client:
+        single = client.post("/v1/score", json=transaction(-5.0, "tx-1")).json()
+        rows = [transaction(2.0, "tx-2"), transaction(-3.0, "tx-3")]
+        batch = client.post("/v1/score/batch", json={"transactions": rows}).json()
+        metrics = client.get("/metrics").text
+    assert single["model"]["version"] == 1
+    assert single["decision"] == "fraud"
+    assert [item["model_version"] for item in batch["results"]] == [1, 1]
+    store = container.adapters.object_store()
+    served = read_predictions(store).frame
+    dark = read_predictions(store, SHADOW_CAPTURE_PREFIX).frame
+    assert len(served) == len(dark) == 3
+    assert set(served["model_version"]) == {1}
+    assert set(dark["model_version"]) == {2}
+    assert sorted(served["transaction_id"]) == sorted(dark["transaction_id"])
+    paired = (
+        served.set_index("transaction_id")["probability"] + dark.set_index("transaction_id")["probability"]
+    )
+    np.testing.assert_allclose(paired.to_numpy(), 1.0)  # the challenger's own (mirrored) scores
+    assert 'fraud_rollout_scored_rows_total{role="shadow",version="2"} 3.0' in metrics
+    assert 'fraud_rollout_stage{stage="shadow"} 1.0' in metrics
+
+
+def test_canary_answers_carry_the_challengers_version_and_the_champion_scores_them_in_the_dark(tmp_path):
+    canary = Rollout.start("fake-model", 2, 1, now=0.0).moved(Stage.CANARY, 100.0, "test", now=1.0)
+    container, client = serve(tmp_path, canary)
+    with client:
+        single = client.post("/v1/score", json=transaction(-5.0, "tx-1")).json()
+        batch = client.post("/v1/score/batch", json={"transactions": [transaction(2.0, "tx-2")]}).json()
+        view = container.serving.runtime().replica_view()
+    assert single["model"] == {"name": "fake-model", "version": 2}
+    assert single["decision"] == "legit"
+    assert batch["model"]["version"] == 1
+    assert batch["results"][0]["model_version"] == 2
+    assert (view["stage"], view["challenger_version"]) == ("canary", 2)
+    store = container.adapters.object_store()
+    assert set(read_predictions(store).frame["model_version"]) == {2}
+    assert set(read_predictions(store, SHADOW_CAPTURE_PREFIX).frame["model_version"]) == {1}
