@@ -10,7 +10,7 @@ or answers a stable share of transactions (canary); without one this is the only
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -85,6 +85,14 @@ class ScoreTransactions:
         )  # fmt: skip
         self._telemetry.scores(probabilities, decisions)
         return ScoredTransactions(serving, probabilities, decisions, reasons)
+
+    def dark_work(self) -> Callable[[], object] | None:
+        """What to run once the response is sent: the dark scorings this request queued (None when there
+        are none). See shadow.py for why after the response and not on a thread of their own."""
+        rollout = self._rollout
+        if rollout is None or not rollout.shadow.pending():
+            return None
+        return rollout.shadow.drain
 
     @property
     def log(self) -> PredictionLog:

@@ -6,9 +6,13 @@ dropped when picked up, and a job arriving at a full queue is dropped at once. B
 when the dropped model is the challenger) and captured as NaN, so the evidence sees them: a challenger that
 cannot keep up with live traffic fails its error-rate check instead of hiding behind the drops.
 
-The worker takes every job waiting (up to `batch_max`) at once and scores each model's rows in one call:
-per row, a batch costs a fraction of single-row calls, and fewer wake-ups mean fewer GIL hand-offs with the
-request path. The shadow role's scoring time is that call's, shared among its jobs by rows.
+Where the jobs run: the API drains the queue right after each response is sent (a Starlette background
+task, on the thread that served the request), so no second thread competes for the GIL on every request.
+A thread that wakes once per sweep (half the budget) and wakes nobody on submit runs what no one drained
+(callers without a response to hang it on). A worker woken per job, as first built, halved the API's
+throughput in benchmarks/serve.py --rollout (each hand-off of the GIL stalls the event loop up to the 5 ms
+switch interval). A drain takes every job waiting (up to `batch_max`) and scores each model's rows in one
+call; the shadow role's scoring time is that call's, shared among its jobs by rows.
 """
 
 from __future__ import annotations
@@ -74,8 +78,11 @@ class ShadowScorer:
     def log(self) -> PredictionLog:
         return self._log
 
+    def pending(self) -> bool:
+        return not self._queue.empty()
+
     def submit(self, job: DarkJob) -> None:
-        """Queue a job; never blocks (a full queue drops it)."""
+        """Queue a job; never blocks (a full queue drops it) and wakes no thread."""
         if self._background and self._worker is None:
             self._start()
         try:
@@ -159,10 +166,9 @@ class ShadowScorer:
                 self._worker.start()
 
     def _work(self) -> None:
-        while not self._stop.is_set():
-            jobs = self._take(0.2)
-            if jobs:
-                self.run(jobs)
+        sweep = min(self._budget / 2, 0.25)
+        while not self._stop.wait(sweep):
+            self.drain()
 
     def _drop(self, job: DarkJob, reason: str) -> None:
         rows = len(job.inputs)

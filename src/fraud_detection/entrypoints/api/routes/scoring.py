@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from starlette.background import BackgroundTask
 
 from fraud_detection.application.serving.model_holder import ServingModel
 from fraud_detection.application.serving.score import ScoredTransactions, ScoreTransactions
@@ -109,7 +110,9 @@ async def score(request: Request) -> JSONResponse:
     body = _item(scored, 0, transaction.transaction_id)
     answered = scored.answered(0)  # the champion, or the challenger for a canary transaction
     body |= {"request_id": request_id, "threshold": answered.threshold, "model": _model(answered)}
-    return FastJSONResponse(body, headers={"X-Request-ID": request_id})
+    return FastJSONResponse(
+        body, headers={"X-Request-ID": request_id}, background=_after(scorer, inline=True)
+    )
 
 
 def check_explain(client: ApiClient, explain: bool) -> None:
@@ -167,7 +170,7 @@ def score_batch(
             _item(scored, i, ids[i]) | {"model_version": _version(scored, i)} for i in range(len(rows))
         ],
     }
-    return FastJSONResponse(body, headers={"X-Request-ID": request_id})
+    return FastJSONResponse(body, headers={"X-Request-ID": request_id}, background=_after(scorer))
 
 
 def _item(scored: ScoredTransactions, row: int, transaction_id: str | None) -> dict[str, Any]:
@@ -180,6 +183,23 @@ def _item(scored: ScoredTransactions, row: int, transaction_id: str | None) -> d
         if reasons is None
         else [{"feature": name, "contribution": value} for name, value in reasons],
     }
+
+
+def _after(scorer: ScoreTransactions, inline: bool = False) -> BackgroundTask | None:
+    """The rollout's dark scorings, run once the response is on its way (application/serving/shadow.py).
+    `inline`: on the event loop itself, for a single score's few microseconds of work (a plain function
+    would go to the thread pool: a thread hop per request cost half the throughput in
+    benchmarks/serve.py --rollout); a batch's dark scoring is larger: to the pool, as its request was."""
+    work = scorer.dark_work()
+    if work is None:
+        return None
+    if not inline:
+        return BackgroundTask(work)
+
+    async def on_the_loop() -> None:
+        work()
+
+    return BackgroundTask(on_the_loop)
 
 
 def _model(serving: ServingModel) -> dict[str, Any]:
