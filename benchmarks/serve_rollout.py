@@ -4,7 +4,7 @@ Three modes of the same `fraud serve` (1 worker, the same champion), interleaved
 times, the median per mode reported:
   off      no rollout: the scoring path without a challenger
   shadow   a challenger in shadow on every request (FRAUD_ROLLOUT_SHADOW_SHARE=1): dark scoring and its
-           capture on the shadow worker thread
+           capture, batched after responses once 32 jobs wait (or by the sweep thread)
   canary   the challenger answers 10% of transactions (by a stable hash of the transaction id), the other
            model scores every transaction in the dark
 The challenger is a second registered version of the champion's own artifact (same tags, so the same

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 from dependency_injector import providers
@@ -61,7 +63,11 @@ def test_shadow_rows_land_under_the_shadow_prefix_with_the_challengers_version(t
         single = client.post("/v1/score", json=transaction(-5.0, "tx-1")).json()
         rows = [transaction(2.0, "tx-2"), transaction(-3.0, "tx-3")]
         batch = client.post("/v1/score/batch", json={"transactions": rows}).json()
-        metrics = client.get("/metrics").text
+        # A few jobs wait for the shadow sweep (a drain after a response needs a batch's worth queued).
+        shown = 'fraud_rollout_scored_rows_total{role="shadow",version="2"} 3.0'
+        deadline = time.monotonic() + 5
+        while shown not in (metrics := client.get("/metrics").text) and time.monotonic() < deadline:
+            time.sleep(0.02)
     assert single["model"]["version"] == 1
     assert single["decision"] == "fraud"
     assert [item["model_version"] for item in batch["results"]] == [1, 1]

@@ -390,3 +390,20 @@ def test_the_worker_scores_the_waiting_jobs_in_one_call_and_captures_each_reques
     assert captured(rig.shadow_log)["b2"][1] == pytest.approx(
         1 / (1 + np.exp(-5.0))
     )  # the challenger: V14 mirrored
+
+
+def test_a_drain_after_the_response_is_offered_only_once_a_batch_of_dark_jobs_waits():
+    """Single requests leave their dark job queued; a response carries the drain once `drain_min` wait, so
+    the dark work runs batched (one scoring and capture per model) rather than once per request."""
+    rig = Rig()
+    rig.start()
+    for n in range(31):
+        rig.request([-5.0], ids=[f"s{n}"])
+        assert rig.score.dark_work() is None
+    rig.request([-5.0], ids=["s31"])
+    drain = rig.score.dark_work()
+    assert drain is not None
+    drain()
+    assert len(captured(rig.shadow_log)) == 32
+    assert len(rig.shadow_log.batches) == 32  # one capture per request, all written by one drain
+    assert rig.score.dark_work() is None

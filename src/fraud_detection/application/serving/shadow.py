@@ -65,8 +65,9 @@ class ShadowScorer:
         clock: Callable[[], float] = time.monotonic,
         background: bool = True,  # False in tests: `drain` runs the queued jobs on the caller's thread
         batch_max: int = 256,
+        drain_min: int = 32,
     ) -> None:
-        self._batch_max = batch_max
+        self._batch_max, self._drain_min = batch_max, drain_min
         self._log, self._recorder, self._budget = log, recorder, budget_ms / 1000
         self._chaos, self.clock, self._background = chaos or ChallengerChaos(), clock, background
         self._queue: queue.Queue[DarkJob] = queue.Queue(maxsize=queue_max)
@@ -79,7 +80,9 @@ class ShadowScorer:
         return self._log
 
     def pending(self) -> bool:
-        return not self._queue.empty()
+        """Enough jobs wait to be worth a drain now (one batched scoring and capture per model); fewer are
+        left for the next request or the sweep."""
+        return self._queue.qsize() >= self._drain_min
 
     def submit(self, job: DarkJob) -> None:
         """Queue a job; never blocks (a full queue drops it) and wakes no thread."""
