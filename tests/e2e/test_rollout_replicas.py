@@ -171,13 +171,15 @@ def test_an_injected_challenger_error_rate_rolls_the_rollout_back(cli: Cli) -> N
         rollout(cli, "start", "2")
         agreed_within_a_poll(servers, lambda view: view["challenger_version"] == 2)
         bodies, _ = transactions(3_000, seed=41, prefix="faulty")
-        assert set(score(servers, bodies)) == {1}  # a failing challenger never reaches an answer
+        # Chaos fails whole dark jobs (one per request): 15 requests reach the faulty replica, so the
+        # chance that none fails is 2^-15.
+        assert set(score(servers, bodies, size=100)) == {1}  # a failing challenger never reaches an answer
         assert wait_until(lambda: len(captured(cli, SHADOW_CAPTURE_PREFIX)) >= 3_000, timeout=30)
 
         decision = rollout(cli, "evaluate")
         assert (decision["verdict"]["action"], decision["applied"]) == ("roll_back", True)  # type: ignore[index]
         assert "error rate" in decision["verdict"]["reason"]  # type: ignore[index]
-        assert decision["evidence"]["challenger"]["errors"] > 500  # type: ignore[index]
+        assert decision["evidence"]["challenger"]["errors"] >= 100  # type: ignore[index]
         agreed_within_a_poll(servers, lambda view: view["challenger_version"] is None)
         assert set(score(servers, bodies[:500])) == {1}
 
