@@ -263,6 +263,23 @@ def produce_reports(cli: Cli) -> None:
         assert code == 0, f"fraud {group}: exit {code}\n{(cli.home / f'{group}.log').read_text()[-3000:]}"
 
 
+def start_shadow_rollout(cli: Cli) -> None:
+    """A second version of the champion's artifact in shadow, so the rollout dashboard and rules see live
+    series (rows, alerts and errors per role, drops, stage) from the same traffic."""
+    import mlflow
+
+    uri, previous = f"sqlite:///{cli.home / 'mlflow.db'}", mlflow.get_tracking_uri()
+    client = mlflow.MlflowClient(uri)
+    champion = client.get_model_version_by_alias("fraud-lgbm", "champion")
+    mlflow.set_tracking_uri(uri)  # a models:/ source resolves through the global tracking URI
+    try:
+        client.create_model_version("fraud-lgbm", champion.source, champion.run_id, tags=champion.tags)
+    finally:
+        mlflow.set_tracking_uri(previous)
+    started = cli("rollout", "start", "2")
+    assert started.returncode == 0, started.stderr
+
+
 def build_stack(cli: Cli, processes: list[subprocess.Popen[bytes]]) -> Stack:
     """Start everything (appending each process to `processes` for the caller to stop), drive it, and
     return once Prometheus has every series it can get."""
@@ -273,6 +290,7 @@ def build_stack(cli: Cli, processes: list[subprocess.Popen[bytes]]) -> Stack:
     processes.append(start_prometheus(home, prometheus_port, prometheus_config(home, ports)))
     prometheus = Prometheus(f"http://127.0.0.1:{prometheus_port}")
     train_champion(home)
+    start_shadow_rollout(cli)
 
     api_log, worker_log = home / "api.log", home / "worker.log"
     write_clients(home)
