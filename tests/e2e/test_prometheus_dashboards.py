@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.parse
@@ -265,17 +266,18 @@ def produce_reports(cli: Cli) -> None:
 
 def start_shadow_rollout(cli: Cli) -> None:
     """A second version of the champion's artifact in shadow, so the rollout dashboard and rules see live
-    series (rows, alerts and errors per role, drops, stage) from the same traffic."""
-    import mlflow
-
-    uri, previous = f"sqlite:///{cli.home / 'mlflow.db'}", mlflow.get_tracking_uri()
-    client = mlflow.MlflowClient(uri)
-    champion = client.get_model_version_by_alias("fraud-lgbm", "champion")
-    mlflow.set_tracking_uri(uri)  # a models:/ source resolves through the global tracking URI
-    try:
-        client.create_model_version("fraud-lgbm", champion.source, champion.run_id, tags=champion.tags)
-    finally:
-        mlflow.set_tracking_uri(previous)
+    series (rows, alerts and errors per role, drops, stage) from the same traffic. Registered in a child
+    process: MLflow resolves a models:/ source through its global tracking URI, which must not leak into
+    this test process."""
+    register = (
+        "import mlflow; client = mlflow.MlflowClient(); "
+        "champion = client.get_model_version_by_alias('fraud-lgbm', 'champion'); "
+        "client.create_model_version('fraud-lgbm', champion.source, champion.run_id, tags=champion.tags)"
+    )
+    uri = f"sqlite:///{cli.home / 'mlflow.db'}"
+    done = subprocess.run([sys.executable, "-c", register], env=cli.env | {"MLFLOW_TRACKING_URI": uri},
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
     started = cli("rollout", "start", "2")
     assert started.returncode == 0, started.stderr
 

@@ -8,6 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
+import numpy as np
+import pyarrow as pa
+
 from fraud_detection.domain.ports.prediction_log import PredictionBatch, PredictionLog
 from fraud_detection.domain.ports.storage import ObjectStore
 from fraud_detection.infrastructure.arrow.prediction_log.batch_copy import UnwritableBatchError
@@ -88,6 +91,10 @@ class ParquetPredictionLog(CaptureCounters, PredictionLog):
         self._max_rows = max_rows
         self._max_seconds = max_seconds
         self._clock = clock
+        # pyarrow imports pandas on its first NumPy conversion (0.4-1 s); paid here, at start, rather than
+        # by the first journal chunk, which must land within one journal interval to survive a SIGKILL.
+        # (The drift check's reader never converts this way, so it never pays it.)
+        pa.array(np.zeros(1))
         self._close_timeout = close_timeout_seconds
         self._max_pending_bytes = max_pending_bytes
         self._pending = PendingRows(
