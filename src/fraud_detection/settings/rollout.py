@@ -64,8 +64,7 @@ class RolloutSettings(BaseSettings):
     @field_validator("rollout_canary_steps")
     @classmethod
     def _steps(cls, value: str) -> str:
-        steps = tuple(float(part) for part in value.split(",") if part.strip())
-        RolloutPolicy(canary_steps=steps)  # raises ValueError naming the rule
+        RolloutPolicy(canary_steps=canary_steps(value))  # raises ValueError naming the rule
         return value
 
     @property
@@ -75,7 +74,7 @@ class RolloutSettings(BaseSettings):
             min_shadow_rows=self.rollout_min_shadow_rows,
             min_labels=self.rollout_min_labels,
             min_frauds=self.rollout_min_frauds,
-            canary_steps=tuple(float(part) for part in self.rollout_canary_steps.split(",") if part.strip()),
+            canary_steps=canary_steps(self.rollout_canary_steps),
             min_canary_hours=self.rollout_min_canary_hours,
             min_canary_rows=self.rollout_min_canary_rows,
             alert_rate_tolerance=self.rollout_alert_rate_tolerance,
@@ -84,3 +83,8 @@ class RolloutSettings(BaseSettings):
             max_error_rate=self.rollout_max_error_rate,
             max_latency_ratio=self.rollout_max_latency_ratio,
         )
+
+
+def canary_steps(text: str) -> tuple[float, ...]:
+    """ "10,50" -> (10.0, 50.0); a part that is not a number raises ValueError."""
+    return tuple(float(part) for part in text.split(",") if part.strip())
