@@ -72,23 +72,22 @@ class RolloutScoring:
         reasons: dict[int, Reasons] = {}
         dark_champion = routed.copy()  # rows the champion scores in the dark: those the canary answers
         answered = np.zeros(n, bool)
-        if routed.any():
-            rows = np.flatnonzero(routed)
-            version = challenger.version.version
-            try:
-                self._chaos.strike()
-                part = timed_scores(challenger, _take(features, rows))
-            except Exception as error:  # fall back to the champion's answer; the failure is evidence
-                logger.warning("canary v%d failed, the champion answers: %s: %s", version,
-                               type(error).__name__, error)  # fmt: skip
-                self.recorder.errors(Role.CANARY, version, rows.size)
-                capture_failed(self.shadow.log, challenger, _take(inputs, rows), _take(times, rows),
-                               _pick(ids, rows), request_id)  # fmt: skip
-                dark_champion[:] = False
-            else:
-                answered[rows] = True
-                self._serve(Role.CANARY, challenger, rows, part, probabilities, decisions, reasons, explain,
-                            features, inputs, times, ids, request_id, scorer)  # fmt: skip
+        rows = np.flatnonzero(routed)
+        version = challenger.version.version
+        try:
+            self._chaos.strike()
+            part = timed_scores(challenger, _take(features, rows))
+        except Exception as error:  # fall back to the champion's answer; the failure is evidence
+            logger.warning("canary v%d failed, the champion answers: %s: %s", version,
+                           type(error).__name__, error)  # fmt: skip
+            self.recorder.errors(Role.CANARY, version, rows.size)
+            capture_failed(self.shadow.log, challenger, _take(inputs, rows), _take(times, rows),
+                           _pick(ids, rows), request_id)  # fmt: skip
+            dark_champion[:] = False
+        else:
+            answered[rows] = True
+            self._serve(Role.CANARY, challenger, rows, part, probabilities, decisions, reasons, explain,
+                        features, inputs, times, ids, request_id, scorer)  # fmt: skip
         rows = np.flatnonzero(~answered)
         if rows.size:
             part = timed_scores(champion, _take(features, rows))
