@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """A local production-like stack without Docker: the same services and settings as the AWS deployment, as
 native processes on 127.0.0.1 with their state in one folder.
 

@@ -10,6 +10,7 @@ import typer
 
 from fraud_detection.entrypoints.cli.context import console
 from fraud_detection.entrypoints.cli.errors import handles_user_errors
+from fraud_detection.entrypoints.cli.listen import check_bindable
 
 APP = "fraud_detection.entrypoints.api.app:create_app"
 
@@ -30,6 +31,7 @@ def serve(
     from fraud_detection.composition.serving import make_client_source
 
     make_client_source(settings)  # so does a malformed clients file or secret
+    check_bindable(host, port)  # and a taken port, before any worker loads a model
     from fraud_detection.entrypoints.api.header_deadline import HeaderDeadlineProtocol
 
     if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
