@@ -171,6 +171,15 @@ class Health(BaseModel):
     reason: str | None = None
 
 
+class Alive(BaseModel):
+    """/healthz: always both fields, so a probe or an operator reads the served version without /readyz."""
+
+    status: Literal["ok"]
+    model_version: int | None = Field(
+        description="The model version this process serves; null until one is loaded (see /readyz)."
+    )
+
+
 class JobIn(BaseModel):
     model_config = STRICT
     input_uri: str = Field(

@@ -11,15 +11,16 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from fraud_detection.application.serving.model_holder import ModelHolder
 from fraud_detection.entrypoints.api import dependencies
-from fraud_detection.entrypoints.api.schemas import Health
+from fraud_detection.entrypoints.api.schemas import Alive, Health
 
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz", response_model=Health)
-async def healthz() -> dict[str, str]:
-    """The process is alive (it may not have a model yet: see /readyz)."""
-    return {"status": "ok"}
+@router.get("/healthz", response_model=Alive)
+async def healthz(holder: ModelHolder = Depends(dependencies.holder)) -> dict[str, object]:
+    """The process is alive, and the model version it serves (null before one is loaded: see /readyz)."""
+    serving = holder.current
+    return {"status": "ok", "model_version": serving.version.version if serving else None}
 
 
 @router.get("/readyz", response_model=Health, responses={503: {"model": Health}})
