@@ -4,7 +4,8 @@ start `fraud retrain` in a child process, the local stand-in for the EventBridge
 A child process, not a thread: training takes a CPU and a gigabyte for tens of seconds, which must not
 happen inside the scoring API, and a crash in training must not take the caller down. The CLI waits for
 it (the user sees the retrain's progress after the drift report); the API starts it detached, logging to
-`<home>/logs/retrain-<UTC stamp>.log`, and answers at once. While a retrain runs (it holds
+`<home>/logs/retrain-<UTC stamp>.log`, and answers at once; a daemon thread waits for the child, so it
+is reaped when it ends (no zombie per request) and its exit code is logged. While a retrain runs (it holds
 `<home>/retrain.lock`), further events start nothing: one training at a time per home.
 """
 
@@ -15,6 +16,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
@@ -61,3 +63,18 @@ class SubprocessRetrainLauncher:
                 argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
             )
         logger.info("%s: retrain started as process %d, log %s", event.kind, process.pid, log_path)
+        threading.Thread(
+            target=_reap,
+            args=(process, event.kind, log_path),
+            name=f"reap-retrain-{process.pid}",
+            daemon=True,
+        ).start()
+
+
+def _reap(process: subprocess.Popen[bytes], kind: str, log_path: Path) -> None:
+    """Wait for a detached retrain: the kernel keeps an exited child as a zombie until its parent does."""
+    code = process.wait()
+    if code != 0:
+        logger.error("retrain after %s failed (exit %d), log %s", kind, code, log_path)
+    else:
+        logger.info("retrain after %s finished, log %s", kind, log_path)
