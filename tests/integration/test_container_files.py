@@ -295,7 +295,8 @@ def test_app_services_share_the_built_image(services: dict[str, dict[str, Any]])
 
     assert api["build"]["context"] == "."
     assert api["image"] == worker["image"]
-    assert worker["command"] == ["fraud", "worker"]
+    # `fraud worker` serves /metrics on loopback by default; Prometheus is another container
+    assert worker["command"] == ["fraud", "worker", "--metrics-host", "0.0.0.0"]
     assert {"path": ".env", "required": False} in api["env_file"]
     assert "command" not in api, "the api runs the image's CMD (fraud serve)"
 

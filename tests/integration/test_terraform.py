@@ -360,6 +360,8 @@ def test_ecs_names_follow_the_contract() -> None:
         "2",
         "--metrics-port",
         "9100",
+        "--metrics-host",  # the default is loopback; Prometheus scrapes the task from the VPC
+        "0.0.0.0",
     ]
     assert containers["retrain"]["command"] == ["fraud", "retrain", "--reason", "event"]
     assert containers["api"]["ports"] == [8000]

@@ -21,7 +21,7 @@ from fraud_detection.workers.preload import preload_at_start
 class WorkerOptions:
     concurrency: int = 1
     metrics_port: int = 0  # 0 = no /metrics server
-    metrics_host: str = "0.0.0.0"  # scraped from outside the container
+    metrics_host: str = "127.0.0.1"  # as `fraud serve`: a container's command passes 0.0.0.0 to be scraped
     loglevel: str = "info"
 
 

@@ -60,7 +60,8 @@ locals {
       memory  = var.api.memory
     }
     worker = {
-      command = ["fraud", "worker", "--concurrency", "2", "--metrics-port", "9100"]
+      # /metrics on all interfaces (the default is loopback): Prometheus scrapes the task from the VPC.
+      command = ["fraud", "worker", "--concurrency", "2", "--metrics-port", "9100", "--metrics-host", "0.0.0.0"]
       ports   = [9100]
       secrets = merge(local.redis_secrets, local.mlflow_reader_secrets)
       cpu     = var.worker.cpu

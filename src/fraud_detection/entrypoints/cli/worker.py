@@ -21,7 +21,9 @@ def worker(
         int | None,
         typer.Option(min=0, max=65535, help="/metrics port (default FRAUD_WORKER_METRICS_PORT; 0 = off)."),
     ] = None,
-    metrics_host: Annotated[str, typer.Option(help="Interface of the /metrics server.")] = "0.0.0.0",
+    metrics_host: Annotated[
+        str, typer.Option(help="Interface of the /metrics server (0.0.0.0 in a container, to be scraped).")
+    ] = "127.0.0.1",
     loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "info",
 ) -> None:
     """Run batch-scoring tasks (prepare, score chunks, commit) from the broker until stopped."""
