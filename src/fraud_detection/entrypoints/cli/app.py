@@ -35,6 +35,7 @@ def _register() -> None:
         data,
         drift,
         feedback,
+        mlflow_ui,
         model,
         pipeline,
         retrain,
@@ -58,6 +59,7 @@ def _register() -> None:
     app.command("serve")(serve.serve)
     app.command("retrain")(retrain.retrain)
     app.command("worker")(worker.worker)
+    app.command("mlflow-ui")(mlflow_ui.mlflow_ui)
 
 
 _register()
