@@ -1,7 +1,11 @@
 """The scoring API in-process (real FastAPI and pydantic; fakes behind the registry and capture ports)."""
 
 import json
+import os
 import re
+import sys
+import time
+from pathlib import Path
 
 import pytest
 from dependency_injector import providers
@@ -13,6 +17,7 @@ from fraud_detection.domain.model import CHAMPION, ModelMetadata
 from fraud_detection.domain.ports.acceleration import ModelAccelerator
 from fraud_detection.domain.schema import V_COLUMNS
 from fraud_detection.entrypoints.api.app import create_app
+from fraud_detection.infrastructure.local import retrain_launcher
 from fraud_detection.settings import Settings
 from tests.api_clients import KEYS, SERVICE, bearer, clients, write_clients
 from tests.fakes import FakeModel, FakeModelCache, FakePredictionLog, FakeRegistry
@@ -229,16 +234,63 @@ def test_reload_and_retrain(api):
     assert published[-1].reason == "drift on V14"
 
 
+# Stands in for `fraud retrain`: says who it is and ends at once.
+QUICK_RETRAIN = """
+import os, pathlib, sys
+with pathlib.Path(sys.argv[1]).open("a") as out:
+    out.write(f"{os.getpid()}\\n")
+"""
+
+
+def zombie_or_child(pid: int) -> str | None:
+    """'zombie' if `pid` is an exited child of this process nobody waited for, 'running' if a live child."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return None  # reaped (and not reused by now)
+    state, parent = stat.rpartition(")")[2].split()[:2]
+    if int(parent) != os.getpid():
+        return None
+    return "zombie" if state == "Z" else "running"
+
+
+def test_each_retrain_the_api_starts_is_reaped_when_it_ends(tmp_path, monkeypatch):
+    """/admin/retrain starts a detached child and answers at once; once the child ends it must not stay a
+    zombie of the API process (one per call, for as long as the API runs)."""
+    script, started = tmp_path / "quick_retrain.py", tmp_path / "started.txt"
+    script.write_text(QUICK_RETRAIN)
+    monkeypatch.setattr(
+        retrain_launcher, "fraud_command", lambda: [sys.executable, str(script), str(started)]
+    )
+    service = Api(tmp_path, retrain_on_events=True)
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    with service.client as client:
+        for _ in range(3):
+            assert client.post("/admin/retrain", json={"reason": "zombies"}, headers=auth).status_code == 202
+        deadline, pids, states = time.monotonic() + 60, [], []
+        while time.monotonic() < deadline:  # until all three started, ended and were waited for
+            pids = [int(line) for line in started.read_text().split()] if started.exists() else []
+            states = [zombie_or_child(pid) for pid in pids]
+            if len(pids) == 3 and states == [None, None, None]:
+                break
+            time.sleep(0.1)
+        assert len(pids) == 3, "the three retrains did not all start"
+        left = {pid: state for pid, state in zip(pids, states, strict=True) if state}
+        assert not left, f"children of the API left behind: {left}"
+    assert len(list((tmp_path / "logs").glob("retrain-*.log"))) == 3
+
+
 def test_readiness_follows_the_model(tmp_path):
     service = Api(tmp_path, champion=False)
     with service.client as client:
-        assert client.get("/healthz").status_code == 200
+        assert client.get("/healthz").json() == {"status": "ok", "model_version": None}
         assert client.get("/readyz").status_code == 503
         assert client.post("/v1/score", json=transaction()).status_code == 503
         assert client.get("/v1/model").status_code == 503
         service.promote(weight=1.0)
         client.post("/admin/model/reload", headers={"Authorization": f"Bearer {TOKEN}"})
         assert client.get("/readyz").json() == {"status": "ready", "model_version": 1}
+        assert client.get("/healthz").json() == {"status": "ok", "model_version": 1}
 
 
 def test_model_info(api):
