@@ -47,6 +47,14 @@ def test_serve_on_a_taken_port_says_so_in_one_line_before_loading_the_model(home
     assert "fraud-lgbm" not in output
 
 
+def test_serve_on_an_address_not_of_this_machine_is_bad_input(home: Cli) -> None:
+    result = home("serve", "--host", "192.0.2.1", "--port", str(free_port()), timeout=120)  # TEST-NET-1
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith("error: --host/--port: cannot listen on 192.0.2.1:"), line
+    assert "fraud-lgbm" not in result.stdout + result.stderr
+
+
 def test_healthz_reports_the_version_it_serves(home: Cli) -> None:
     with serve(home) as server, server.client(headers={}) as client:
         assert client.get("/healthz").json() == {"status": "ok", "model_version": 1}

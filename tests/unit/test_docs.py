@@ -28,7 +28,7 @@ def test_every_documented_command_exists():
     runner = CliRunner()
     for command in (["data", "generate"], ["data", "ingest"], ["data", "list"], ["data", "scenarios"],
                     ["validate"], ["pipeline", "run"], ["model", "list"], ["model", "promote"],
-                    ["model", "rollback"], ["config"]):  # fmt: skip
+                    ["model", "rollback"], ["config"], ["mlflow-ui"]):  # fmt: skip
         assert f"fraud {' '.join(command)}" in README
         result = runner.invoke(app, [*command, "--help"])
         assert result.exit_code == 0, (command, result.output)
