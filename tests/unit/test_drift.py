@@ -566,3 +566,5 @@ def test_a_window_is_historical_only_when_it_ends_by_the_time_of_the_check() -> 
     assert DriftWindowSpec(since=now - 2 * hour, until=now).historical(now)
     assert DriftWindowSpec.last_hours(2, until=now - hour).historical(now)
     assert DriftWindowSpec(until=now - hour, last_rows=5).historical(now)
+    assert DriftWindowSpec(until=datetime(2026, 12, 3, 11)).historical(now)  # naive: UTC
+    assert not DriftWindowSpec(until=datetime(2026, 12, 3, 13)).historical(now)

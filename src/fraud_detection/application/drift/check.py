@@ -47,8 +47,11 @@ class DriftWindowSpec:
     last_rows: int | None = None
 
     def historical(self, now: datetime) -> bool:
-        """Does the window end at or before `now` (so it cannot hold the traffic being served)?"""
-        return self.until is not None and self.until <= now
+        """Does the window end at or before `now` (so it cannot hold the traffic being served)? A naive
+        `until` is taken as UTC, as the captured rows' times are."""
+        if self.until is None:
+            return False
+        return (self.until if self.until.tzinfo else self.until.replace(tzinfo=UTC)) <= now
 
     def __post_init__(self) -> None:
         if self.last_rows is not None and self.last_rows < 1:
@@ -101,7 +104,8 @@ class CheckDrift:
     def __call__(
         self, spec: DriftWindowSpec | None = None, *, publish: bool = True, chart: bool = True
     ) -> DriftOutcome:
-        """`chart`: also store the report as a chart (PNG); the CLI skips it unless asked, to answer fast."""
+        """`chart`: also store the report as a chart (PNG); the CLI skips it unless asked, to answer fast.
+        `publish` applies to live checks only: a historical one never publishes (see the module's doc)."""
         spec = spec or DriftWindowSpec()
         checked_at = datetime.now(UTC)
         historical = spec.historical(checked_at)
