@@ -36,21 +36,40 @@ class FakeReferenceProfiles(ReferenceProfiles):
 
 
 class FakeReports(Reports):
-    """Every saved report in memory, in order: (kind, name, document, attachments)."""
+    """Every saved report in memory, in order: (kind, name, document, attachments); `kept_out_of_latest`
+    names those saved with `as_latest=False`, which `latest` passes over as the adapter does."""
 
     def __init__(self) -> None:
         self.saved: list[tuple[str, str, dict[str, Any], dict[str, bytes]]] = []
+        self.kept_out_of_latest: set[tuple[str, str]] = set()
 
     def save(
-        self, kind: ReportKind[Any], name: str, document: Document, attachments: Attachments = None
+        self,
+        kind: ReportKind[Any],
+        name: str,
+        document: Document,
+        attachments: Attachments = None,
+        *,
+        as_latest: bool = True,
     ) -> SavedReport:
         self.saved.append((kind.name, name, dict(document), dict(attachments or {})))
+        if not as_latest:
+            self.kept_out_of_latest.add((kind.name, name))
         uris = {suffix: f"memory://{kind.name}/{name}{suffix}" for suffix in attachments or {}}
-        return SavedReport(f"memory://{kind.name}/{name}.json", f"memory://{kind.name}/latest.json", uris)
+        latest = f"memory://{kind.name}/latest.json" if as_latest else None
+        return SavedReport(f"memory://{kind.name}/{name}.json", latest, uris)
 
     def latest(self, kind: ReportKind[T]) -> T | None:
-        documents = [document for saved_kind, _, document, _ in self.saved if saved_kind == kind.name]
+        documents = [
+            document
+            for saved_kind, name, document, _ in self.saved
+            if saved_kind == kind.name and (saved_kind, name) not in self.kept_out_of_latest
+        ]
         return kind.parse(documents[-1]) if documents else None
+
+    def recent(self, kind: ReportKind[T], limit: int) -> list[tuple[str, T]]:
+        mine = sorted((name, doc) for saved_kind, name, doc, _ in self.saved if saved_kind == kind.name)
+        return [(name, kind.parse(doc)) for name, doc in mine[::-1][:limit]]
 
 
 class FakeCapturedPredictions(CapturedPredictions):

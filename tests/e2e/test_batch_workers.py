@@ -440,3 +440,59 @@ def test_a_worker_needs_a_broker(tmp_path: Path):
     result = make_cli(tmp_path)("worker", timeout=60)
     assert result.returncode == 2
     assert "FRAUD_BROKER_URL is not set" in result.stderr
+
+
+RELATIVE_DB = 4  # the cluster uses 3, the dashboards test 7: a queue of this test's own
+
+
+@pytest.mark.integration
+def test_a_relative_path_is_the_submitters_not_the_workers(tmp_path: Path, redis_server, champion_uri: str):
+    """`fraud batch submit in.csv ...` from the inputs folder, scored by a Celery worker started in another
+    folder: the CLI resolves the paths where it runs, so the worker opens the file the submitter meant."""
+    home = tmp_path / "home"
+    cli = make_cli(
+        home,
+        MLFLOW_TRACKING_URI=champion_uri,
+        FRAUD_MODEL_COMPILE="false",
+        FRAUD_BROKER_URL=redis_server.url(RELATIVE_DB),
+        FRAUD_BATCH_CHUNK_ROWS="2000",
+    )
+    inputs = home / "batch" / "in"  # the default roots: <home>/batch/in and <home>/batch/out
+    inputs.mkdir(parents=True)
+    source = scored_input(5_000, seed=19, prefix="relative")
+    source.to_csv(inputs / "in.csv", index=False)
+    elsewhere = tmp_path / "worker-cwd"  # holds no in.csv: a path resolved here would not be found
+    elsewhere.mkdir()
+    log = tmp_path / "worker.log"
+    command = [FRAUD, "worker", "--metrics-host", "127.0.0.1", "--metrics-port", str(free_port())]
+    with log.open("wb") as sink:
+        worker = subprocess.Popen(
+            command, env=cli.env, cwd=elsewhere, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        deadline = time.monotonic() + WORKER_START_TIMEOUT
+        while " ready." not in log.read_text(errors="replace"):
+            assert worker.poll() is None, log.read_text()[-3000:]
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.1)
+
+        submit = [
+            FRAUD,
+            "batch",
+            "submit",
+            "in.csv",
+            "../out/out.parquet",
+            "--job-id",
+            "relative-1",
+            "--wait",
+        ]
+        result = cli.run(submit, cwd=inputs, timeout=180)
+
+        assert result.returncode == 0, result.stderr + log.read_text()[-3000:]
+        assert "no FRAUD_BROKER_URL" not in result.stderr  # the worker scored it, not the CLI
+        assert "relative-1: succeeded, 5,000/5,000 rows" in result.stdout
+        assert f"output: {(home / 'batch' / 'out' / 'out.parquet').resolve()}" in result.stdout
+        assert_complete_output(pd.read_parquet(home / "batch" / "out" / "out.parquet"), source)
+        assert "job relative-1: succeeded" in log.read_text()
+    finally:
+        stop(worker, grace=20)

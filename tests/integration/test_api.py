@@ -380,7 +380,6 @@ def test_jobs_answer_503_when_the_queue_is_down(api):
         ("{inputs}/in.parquet", "s3://any-bucket/x.parquet"),  # attack: S3 outside the roots
         ("/etc/passwd", "{outputs}/x.parquet"),  # attack: input existence oracle
         ("/etc/no-such-file", "{outputs}/x.parquet"),
-        ("in.parquet", "out.parquet"),  # relative: no working folder to resolve them against
     ],
 )
 def test_jobs_outside_the_batch_roots_answer_422_and_record_nothing(api, tmp_path, input_uri, output_uri):
@@ -397,3 +396,29 @@ def test_jobs_outside_the_batch_roots_answer_422_and_record_nothing(api, tmp_pat
     assert "not found or not allowed" in error
     assert "FRAUD_BATCH_INPUT_ROOTS" in error or "FRAUD_BATCH_OUTPUT_ROOTS" in error
     assert api.client.get("/v1/jobs/attack", headers=SERVICE).status_code == 404  # nothing recorded
+
+
+@pytest.mark.parametrize(
+    ("field", "job"),
+    [
+        ("input_uri", {"input_uri": "in.csv", "output_uri": "{outputs}/x.parquet"}),
+        ("input_uri", {"input_uri": "./batch/in/in.csv", "output_uri": "{outputs}/x.parquet"}),
+        ("output_uri", {"input_uri": "{inputs}/in.csv", "output_uri": "out/x.parquet"}),
+    ],
+)
+def test_a_relative_path_over_http_is_refused_naming_its_field(api, field, job):
+    """Over HTTP there is no working folder: the API neither guesses one (the server's, a root) nor gives
+    the uniform not-allowed answer, but says which field is relative and what to send instead."""
+    roots = api.container.settings().batch_roots
+    (Path(roots.inputs[0])).mkdir(parents=True, exist_ok=True)
+    (Path(roots.inputs[0]) / "in.csv").write_text("Time,Amount\n0,1\n")  # exists under the first root
+    where = {"inputs": roots.inputs[0], "outputs": roots.outputs[0]}
+    body = {key: value.format(**where) for key, value in job.items()} | {"job_id": "relative"}
+    response = api.client.post("/v1/jobs", json=body, headers=SERVICE)
+    assert response.status_code == 422, response.text
+    (problem,) = response.json()["problems"]
+    assert problem["field"] == field
+    setting = "FRAUD_BATCH_INPUT_ROOTS" if field == "input_uri" else "FRAUD_BATCH_OUTPUT_ROOTS"
+    assert f"'{body[field]}' is a relative path" in problem["problem"]
+    assert f"give an absolute path under {setting} or an s3:// URI" in problem["problem"]
+    assert api.client.get("/v1/jobs/relative", headers=SERVICE).status_code == 404  # nothing recorded

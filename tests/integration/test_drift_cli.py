@@ -55,3 +55,30 @@ def test_bad_windows_exit_2_naming_the_problem(args: list[str], message: str) ->
     result = run("drift", "check", *args)
     assert result.exit_code == 2
     assert message in result.output
+
+
+def test_a_past_window_is_stored_as_historical_and_show_keeps_the_live_report() -> None:
+    live = json.loads(run("drift", "check", "--hours", "2", "--json").output)
+    past = run("drift", "check", "--since", "2020-01-01", "--until", "2020-01-02", "--no-publish")
+    assert past.exit_code == 0, past.output
+    assert "stored as a historical report" in past.output
+    assert "the live verdict (`fraud drift show`, /metrics) is unchanged" in past.output
+    assert json.loads(run("drift", "show", "--json").output)["id"] == live["id"]
+    listed = json.loads(run("drift", "list", "--json").output)
+    assert [(r["historical"], r["id"]) for r in listed][1] == (False, live["id"])
+    assert listed[0]["historical"] is True
+    assert listed[0]["window"]["rows"] == 0
+
+
+def test_a_window_ending_ahead_is_a_live_check() -> None:
+    ahead = run("drift", "check", "--since", "2020-01-01", "--until", "2999-01-01", "--json")
+    assert ahead.exit_code == 0, ahead.output
+    report = json.loads(ahead.output)
+    assert report["historical"] is False
+    assert json.loads(run("drift", "show", "--json").output)["id"] == report["id"]
+
+
+def test_no_report_to_list_is_said_plainly() -> None:
+    result = run("drift", "list")
+    assert result.exit_code == 0
+    assert "no drift report yet" in result.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -508,3 +509,62 @@ def test_the_minimum_counts_the_serving_versions_rows_not_the_whole_window(drift
     report = drift.check().report
     assert report.status == "insufficient_data"
     assert report.reason == "insufficient data: 900 rows of v1, at least 1,000 needed"
+
+
+# historical checks: a window that ends before the check runs
+
+
+PAST = DriftWindowSpec(since=datetime(2020, 1, 1, tzinfo=UTC), until=datetime(2020, 1, 2, tzinfo=UTC))
+
+
+def test_an_empty_past_window_is_stored_as_historical_and_the_live_verdict_stays(drift: Drift) -> None:
+    inputs, scores = sample(5_000, 13)
+    drift.serve(inputs, np.sqrt(scores))  # the traffic now: model at risk
+    live = drift.check()
+    assert live.report.at_risk
+    assert not live.historical
+
+    past = drift.check(PAST, publish=False)
+
+    assert past.historical
+    assert past.report.historical
+    assert past.report.status == "insufficient_data"
+    assert drift.captured.requests[-1] == (PAST.since, PAST.until, None)
+    assert [name for _, name, _, _ in drift.reports.saved] == [live.report.id, past.report.id]  # stored
+    assert DriftReport.from_dict(drift.reports.saved[-1][2]).historical  # and says what it is
+    latest = drift.reports.latest(DRIFT)
+    assert latest is not None
+    assert latest.id == live.report.id  # what `fraud drift show` and /metrics read
+    assert latest.at_risk
+    listed = drift.reports.recent(DRIFT, 10)
+    assert [(r.id, r.historical) for _, r in listed] == [(past.report.id, True), (live.report.id, False)]
+
+
+def test_a_past_window_at_risk_publishes_nothing_even_when_asked(drift: Drift) -> None:
+    inputs, scores = sample(5_000, 13)
+    drift.serve(inputs, np.sqrt(scores))  # captured from 2026-11-01 00:00 UTC, one row a second
+    window = DriftWindowSpec(
+        since=datetime(2026, 11, 1, tzinfo=UTC), until=datetime(2026, 11, 1, 1, tzinfo=UTC)
+    )
+    outcome = drift.check(window, publish=True)
+    assert outcome.report.at_risk  # the verdict on that past hour is reported...
+    assert outcome.report.window.rows == 3_600
+    assert outcome.historical
+    assert outcome.event is None  # ...but the model serving now is not retrained on it
+    assert drift.publisher.events == []
+    assert drift.reports.latest(DRIFT) is None  # no live check yet
+
+
+def test_a_window_is_historical_only_when_it_ends_by_the_time_of_the_check() -> None:
+    now = datetime(2026, 12, 3, 12, tzinfo=UTC)
+    hour = timedelta(hours=1)
+    assert not DriftWindowSpec().historical(now)
+    assert not DriftWindowSpec(since=now - hour).historical(now)  # open-ended: reaches now
+    assert not DriftWindowSpec(last_rows=10).historical(now)
+    assert not DriftWindowSpec.last_hours(24).historical(now + hour)  # the scheduled checks
+    assert not DriftWindowSpec(since=now - hour, until=now + hour).historical(now)  # ends ahead
+    assert DriftWindowSpec(since=now - 2 * hour, until=now).historical(now)
+    assert DriftWindowSpec.last_hours(2, until=now - hour).historical(now)
+    assert DriftWindowSpec(until=now - hour, last_rows=5).historical(now)
+    assert DriftWindowSpec(until=datetime(2026, 12, 3, 11)).historical(now)  # naive: UTC
+    assert not DriftWindowSpec(until=datetime(2026, 12, 3, 13)).historical(now)

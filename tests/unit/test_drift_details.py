@@ -673,7 +673,7 @@ def test_the_report_json_adds_the_derived_figures_under_fixed_keys() -> None:
     assert set(document) == {
         "model_name", "model_version", "status", "reason", "window", "rule", "test_alpha", "checked_at",
         "columns", "alert_rate", "outliers", "evidence", "estimate", "id", "model_at_risk", "input_drift",
-        "drifted_inputs", "fired_evidence",
+        "drifted_inputs", "fired_evidence", "historical",
     }  # fmt: skip
     assert (document["model_at_risk"], document["input_drift"]) == (True, True)
     assert document["drifted_inputs"] == ["V1", "V2"]  # the drifted score column is no input

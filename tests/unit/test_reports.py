@@ -50,3 +50,29 @@ def test_an_unreadable_latest_names_its_object():
     store.write_bytes("quality/latest.json", b'{"not": "a report"}')
     with pytest.raises(InvalidDataError, match=r"quality/latest\.json: not a quality report"):
         ObjectStoreReports(store).latest(QUALITY)
+
+
+def test_a_report_kept_out_of_the_latest_is_stored_and_listed_but_never_read_as_latest():
+    """A historical drift check: its document and chart are kept, the latest copy is the live one's."""
+    store = FakeObjectStore()
+    reports = ObjectStoreReports(store)
+    live = reports.save(DRIFT, "20261101T000000Z-v1", {"id": "live"})
+    past = reports.save(DRIFT, "20261102T000000Z-v0", {"id": "past"}, {".png": b"PNG"}, as_latest=False)
+    assert live.latest_uri == "memory://drift/latest.json"
+    assert past.latest_uri is None
+    assert past.attachments == {".png": "memory://drift/reports/20261102T000000Z-v0.png"}
+    assert json.loads(store.objects["drift/latest.json"]) == {"id": "live"}
+    assert json.loads(store.objects["drift/reports/20261102T000000Z-v0.json"]) == {"id": "past"}
+
+
+def test_recent_reports_are_listed_newest_first_within_the_limit():
+    store = FakeObjectStore()
+    reports = ObjectStoreReports(store)
+    assert reports.recent(QUALITY, 5) == []
+    for day in (1, 3, 2):
+        report = QualityReport(NOW.replace(day=day), TimeWindow.last_days(1, NOW.replace(day=day)), ())
+        reports.save(QUALITY, f"2026050{day}T000000.000000Z", report.to_dict(), as_latest=day != 3)
+    listed = reports.recent(QUALITY, 2)
+    assert [name for name, _ in listed] == ["20260503T000000.000000Z", "20260502T000000.000000Z"]
+    assert listed[0][1].measured_at == NOW.replace(day=3)
+    assert reports.latest(QUALITY).measured_at == NOW.replace(day=2)  # the last one saved as latest

@@ -53,6 +53,12 @@ class Placement:
         return self.uri[len(S3) + len(self.bucket) + 1 :]
 
 
+def is_relative_path(uri: str) -> bool:
+    """A local path without its leading `/`: it means something only against a working folder, which the
+    CLI has (it resolves such paths before submitting) and an HTTP request or a worker does not."""
+    return bool(uri.strip()) and "://" not in uri and not uri.startswith(("/", "file:"))
+
+
 def normalize_root(text: str) -> str:
     """A root as the rule compares it; raises ValueError for a relative path, `..`, or an empty bucket."""
     text = text.strip()

@@ -1,12 +1,18 @@
 """`CheckDrift`: read a window of captured predictions, compare it with the serving version's reference
 profile, store the report (JSON and chart) and, when the model is at risk (not on input drift alone),
-publish `DriftDetected`."""
+publish `DriftDetected`.
+
+A *historical* check (its window ends at or before the moment the check runs: `until` given and not in the
+future) looks back at a past stretch of traffic. Its report is stored and listed like any other, but it
+never becomes the live verdict (`drift/latest.json`, what `fraud drift show` and /metrics read) and never
+publishes `DriftDetected`: the past says nothing about whether the model serving now should be retrained.
+A window without `until`, or with `until` still ahead, reaches now and is live."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -40,6 +46,13 @@ class DriftWindowSpec:
     until: datetime | None = None
     last_rows: int | None = None
 
+    def historical(self, now: datetime) -> bool:
+        """Does the window end at or before `now` (so it cannot hold the traffic being served)? A naive
+        `until` is taken as UTC, as the captured rows' times are."""
+        if self.until is None:
+            return False
+        return (self.until if self.until.tzinfo else self.until.replace(tzinfo=UTC)) <= now
+
     def __post_init__(self) -> None:
         if self.last_rows is not None and self.last_rows < 1:
             raise ValueError(f"last_rows must be at least 1, got {self.last_rows}")
@@ -61,6 +74,11 @@ class DriftOutcome:
     report: DriftReport
     location: str
     event: DriftDetected | None
+
+    @property
+    def historical(self) -> bool:
+        """Stored for the record only: the live verdict was left as it was and nothing was published."""
+        return self.report.historical
 
 
 class CheckDrift:
@@ -86,15 +104,19 @@ class CheckDrift:
     def __call__(
         self, spec: DriftWindowSpec | None = None, *, publish: bool = True, chart: bool = True
     ) -> DriftOutcome:
-        """`chart`: also store the report as a chart (PNG); the CLI skips it unless asked, to answer fast."""
+        """`chart`: also store the report as a chart (PNG); the CLI skips it unless asked, to answer fast.
+        `publish` applies to live checks only: a historical one never publishes (see the module's doc)."""
         spec = spec or DriftWindowSpec()
+        checked_at = datetime.now(UTC)
+        historical = spec.historical(checked_at)
         rows = self._captured.read(spec.since, spec.until, spec.last_rows)
-        report = self._assess(rows)
+        report = replace(self._assess(rows, checked_at), historical=historical)
         png = self._chart.render(report) if chart and report.columns else None
         attachments = {CHART_SUFFIX: png} if png is not None else None
-        location = self._reports.save(DRIFT, report.id, report.to_dict(), attachments).uri
+        saved = self._reports.save(DRIFT, report.id, report.to_dict(), attachments, as_latest=not historical)
+        location = saved.uri
         event = None
-        if report.at_risk and publish:
+        if report.at_risk and publish and not historical:
             event = DriftDetected(
                 model_name=report.model_name,
                 version=report.model_version,
@@ -104,11 +126,11 @@ class CheckDrift:
                 reason=report.reason,
             )
             self._publisher.publish(event)
-        logger.info("drift check: %s (%s)", report.status, report.reason)
+        past = " [historical: stored, the live verdict unchanged, nothing published]" if historical else ""
+        logger.info("drift check: %s (%s)%s", report.status, report.reason, past)
         return DriftOutcome(report, location, event)
 
-    def _assess(self, rows: CapturedRows) -> DriftReport:
-        checked_at = datetime.now(UTC)
+    def _assess(self, rows: CapturedRows, checked_at: datetime) -> DriftReport:
         if not len(rows):
             window = DriftWindow(0, None, None, skipped_files=rows.skipped_files)
             reason = "insufficient data: no captured predictions in the window"

@@ -101,6 +101,9 @@ class DriftReport:
     evidence: tuple[Evidence, ...] = ()
     estimate: PerformanceEstimate | None = None
     id: str = field(default="")
+    # A check of a window that ended before it ran: kept and listed, never the live verdict (drift/latest,
+    # /metrics) and never published.
+    historical: bool = False
 
     @property
     def at_risk(self) -> bool:
@@ -164,6 +167,7 @@ class DriftReport:
             evidence=tuple(Evidence(**_fields(item, Evidence)) for item in document.get("evidence", ())),
             estimate=None if estimate is None else PerformanceEstimate.from_dict(estimate),
             id=document.get("id", ""),
+            historical=bool(document.get("historical", False)),
         )
 
 

@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, create_model, field_validator
 
+from fraud_detection.domain.batch_roots import Direction, is_relative_path
 from fraud_detection.domain.features import SCORING_INPUTS
 from fraud_detection.domain.feedback import TRANSACTION_ID
 from fraud_detection.domain.schema import AMOUNT, TIME, V_COLUMNS
@@ -188,6 +189,19 @@ class JobIn(BaseModel):
     output_uri: str = Field(min_length=1, max_length=2048, description="Parquet to write: path or s3://.")
     model: str = Field("champion", min_length=1, max_length=64, description="Alias or version number.")
     job_id: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+    @field_validator("input_uri", "output_uri")
+    @classmethod
+    def _absolute(cls, uri: str, info: ValidationInfo) -> str:
+        """Over HTTP a relative path has no working folder to mean anything against (and guessing one, such
+        as the first root, would read or write a file the client did not name): refused, naming the field."""
+        if is_relative_path(uri):
+            direction = Direction.INPUT if info.field_name == "input_uri" else Direction.OUTPUT
+            raise ValueError(
+                f"'{uri}' is a relative path, which has no working folder over HTTP: give an absolute path "
+                f"under {direction.setting} or an s3:// URI"
+            )
+        return uri
 
 
 class JobOut(BaseModel):

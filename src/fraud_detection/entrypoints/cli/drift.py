@@ -1,4 +1,7 @@
-"""`fraud drift check|show`: compare recent captured predictions with the served model's reference."""
+"""`fraud drift check|show|list`: compare captured predictions with the served model's reference.
+
+A check whose --until is not in the future is historical: its report is stored (and listed) but the live
+verdict that `show` and /metrics read stays as the last live check left it, and nothing is published."""
 
 from __future__ import annotations
 
@@ -50,7 +53,9 @@ def check(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Check the window, store the report (JSON and chart) and, when the model is at risk, publish
-    DriftDetected. Input drift alone is reported, never published."""
+    DriftDetected. Input drift alone is reported, never published. A window that ends in the past (--until
+    not in the future) is a historical check: stored and listed, but it leaves the live verdict (`fraud
+    drift show`, /metrics) as it was and never publishes."""
     if hours is not None and since is not None:
         raise fail("give --hours or --since, not both")
     from fraud_detection.application.drift.check import DriftWindowSpec
@@ -73,6 +78,13 @@ def check(
         console.print(f"report: {outcome.location}")
         if outcome.event is not None:
             console.print(f"published {outcome.event.kind}")
+    if outcome.historical:
+        unpublished = "; DriftDetected not published (a past window never retrains)"
+        console.print(
+            "stored as a historical report (the window ends before now): the live verdict "
+            "(`fraud drift show`, /metrics) is unchanged" + (unpublished if outcome.report.at_risk else ""),
+            soft_wrap=True,
+        )
 
 
 @app.command()
@@ -88,6 +100,33 @@ def show(as_json: Annotated[bool, typer.Option("--json", help="Print the report 
         print(json.dumps(report.to_dict(), indent=2))
     else:
         _print(report)
+
+
+@app.command("list")
+@handles_user_errors
+def list_reports(
+    limit: Annotated[int, typer.Option(min=1, help="How many reports, newest first.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Stored drift reports, newest first, live and historical; `show` is the latest live one."""
+    from fraud_detection.domain.reports import DRIFT
+
+    reports = container().adapters.reports().recent(DRIFT, limit)
+    if as_json:
+        print(json.dumps([{"name": name} | r.to_dict() for name, r in reports], indent=2))
+        return
+    if not reports:
+        console.print("no drift report yet; run `fraud drift check`")
+        return
+    table = Table("report", "kind", "status", "model", "rows", "window", title="drift reports, newest first")
+    for name, report in reports:
+        window = report.window
+        table.add_row(
+            name, "historical" if report.historical else "live", report.status,
+            f"{report.model_name} v{report.model_version}", f"{window.rows:,}",
+            f"{window.start or '-'} .. {window.end or '-'}",
+        )  # fmt: skip
+    print_table(table)
 
 
 def _print(report: DriftReport) -> None:

@@ -4,7 +4,8 @@
     quality/reports/<measured at>Z.json              every `fraud quality measure`
     quality/latest.json                              a copy of the newest, exported on /metrics
     drift/reports/<report id>.json (+ .png)          every drift check
-    drift/latest.json                                a copy of the newest, for dashboards and alerts
+    drift/latest.json                                a copy of the newest live check, for dashboards and
+                                                     alerts (a historical check never replaces it)
     rollout/reports/<evaluated at>Z-v<version>.json  every applied rollout evaluation
     rollout/latest.json                              a copy of the newest
 
@@ -44,7 +45,13 @@ class ObjectStoreReports(Reports):
         self._store = store
 
     def save(
-        self, kind: ReportKind[Any], name: str, document: Document, attachments: Attachments = None
+        self,
+        kind: ReportKind[Any],
+        name: str,
+        document: Document,
+        attachments: Attachments = None,
+        *,
+        as_latest: bool = True,
     ) -> SavedReport:
         layout = LAYOUTS[kind.name]
         attached: dict[str, str] = {}
@@ -52,7 +59,7 @@ class ObjectStoreReports(Reports):
             attached[suffix] = self._write(f"{layout.folder}/{name}{suffix}", content)
         body = json.dumps(document, indent=2).encode()
         uri = self._write(f"{layout.folder}/{name}.json", body)
-        latest = None if layout.latest is None else self._write(layout.latest, body)
+        latest = None if layout.latest is None or not as_latest else self._write(layout.latest, body)
         return SavedReport(uri, latest, attached)
 
     def latest(self, kind: ReportKind[T]) -> T | None:
@@ -63,11 +70,21 @@ class ObjectStoreReports(Reports):
             raw = self._store.read_bytes(key)
         except ObjectNotFoundError:
             return None
-        try:
-            return kind.parse(json.loads(raw))
-        except (KeyError, TypeError, ValueError) as error:
-            raise InvalidDataError(key, f"not a {kind.name} report ({error!r})") from error
+        return _parse(kind, key, raw)
+
+    def recent(self, kind: ReportKind[T], limit: int) -> list[tuple[str, T]]:
+        folder = LAYOUTS[kind.name].folder + "/"
+        keys = sorted(k for k in self._store.list_keys(folder) if k.endswith(".json"))
+        chosen = keys[::-1][: max(limit, 0)]
+        return [(k[len(folder) : -len(".json")], _parse(kind, k, self._store.read_bytes(k))) for k in chosen]
 
     def _write(self, key: str, content: bytes) -> str:
         self._store.write_bytes(key, content)
         return self._store.uri_for(key)
+
+
+def _parse(kind: ReportKind[T], key: str, raw: bytes) -> T:
+    try:
+        return kind.parse(json.loads(raw))
+    except (KeyError, TypeError, ValueError) as error:
+        raise InvalidDataError(key, f"not a {kind.name} report ({error!r})") from error
