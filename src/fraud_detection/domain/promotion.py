@@ -4,11 +4,17 @@ rows that neither model was fitted on."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 import numpy as np
 import pandas as pd
 
 from fraud_detection.domain.schema import TRANSACTION_COLUMNS
+
+# The metrics the gate can compare: fields of `ClassificationMetrics` where higher is better (`cost` is
+# lower-is-better; `k`, `rows`, `alerts`, `frauds` are counts). FRAUD_PROMOTION_METRIC is typed with this.
+GateMetric = Literal["auprc", "roc_auc", "recall_at_precision_90", "precision_at_k", "precision", "recall"]
+GATE_METRICS: tuple[GateMetric, ...] = get_args(GateMetric)
 
 
 @dataclass(frozen=True)
@@ -40,8 +46,16 @@ class PromotionPolicy:
     """Compare on the same unseen rows: the challenger must exceed champion + `min_improvement` on `metric`
     (higher is better). With no champion, the challenger is promoted."""
 
-    metric: str = "auprc"
+    metric: GateMetric = "auprc"
     min_improvement: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.metric not in GATE_METRICS:
+            raise ValueError(
+                f"the promotion metric must be one of {', '.join(GATE_METRICS)}, not {self.metric!r}"
+            )
+        if not 0 <= self.min_improvement < 1:
+            raise ValueError(f"the promotion margin must be in [0, 1), got {self.min_improvement}")
 
     def decide(
         self,
