@@ -64,6 +64,10 @@ BAD = {
     "drift tolerance beyond a rate": ({"FRAUD_DRIFT_RECALL_TOLERANCE": "2"}, "less than or equal to 1"),
     "storage scheme": ({"FRAUD_STORAGE_URI": "gs://bucket/prefix"}, "s3://"),
     "storage bucket missing": ({"FRAUD_STORAGE_URI": "s3:///prefix"}, "s3://bucket"),
+    "dataset path as a URL": ({"FRAUD_DATASET_PATH": "s3://bucket/raw.csv"}, "must be a local path"),
+    "home as a URL": ({"FRAUD_HOME": "s3://bucket/home"}, "must be a local path"),
+    "clients file as a URL": ({"FRAUD_API_CLIENTS_FILE": "s3://bucket/c.json"}, "must be a local path"),
+    "spill folder as a URL": ({"FRAUD_CAPTURE_SPILL_DIR": "gs://bucket/spill"}, "must be a local path"),
     "storage URL with a slash lost": ({"FRAUD_STORAGE_URI": "s3:/bucket/prefix"}, "s3://"),
     "endpoint without scheme": ({"FRAUD_S3_ENDPOINT_URL": "localhost:8333"}, "http://"),
     "endpoint port": ({"FRAUD_S3_ENDPOINT_URL": "http://localhost:port"}, "not a valid URL"),
@@ -140,7 +144,8 @@ def test_good_values_are_accepted(monkeypatch, name, value):
 @pytest.mark.parametrize(
     "name",
     ["FRAUD_STORAGE_URI", "FRAUD_S3_ENDPOINT_URL", "FRAUD_BROKER_URL", "FRAUD_RESULT_BACKEND",
-     "FRAUD_EVENT_BUS", "MLFLOW_TRACKING_URI", "FRAUD_API_CLIENTS_SECRET", "FRAUD_FEEDBACK_URL"],
+     "FRAUD_EVENT_BUS", "MLFLOW_TRACKING_URI", "FRAUD_API_CLIENTS_SECRET", "FRAUD_FEEDBACK_URL",
+     "FRAUD_DATASET_PATH", "FRAUD_API_CLIENTS_FILE", "FRAUD_CAPTURE_SPILL_DIR"],
 )  # fmt: skip
 def test_empty_means_unset(monkeypatch, name):
     """As a compose or .env file writes an unset value (`FRAUD_BROKER_URL=`)."""

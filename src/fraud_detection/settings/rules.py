@@ -3,14 +3,24 @@ instead of failing a stage minutes later."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from pydantic import ValidationInfo
+
+URL_LIKE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")  # `gs://b`, or `s3:/b` with a slash lost on the way
 
 
 def unset_if_empty(value: object) -> object:
     """`FRAUD_X=` (as a .env file or a compose file writes an unset value) means unset."""
     return None if isinstance(value, str) and not value.strip() else value
+
+
+def local_path(value: object) -> object:
+    """A setting that is a local file or folder: `s3://b/k` would silently become the folder `s3:/b/k`."""
+    if isinstance(value, str) and URL_LIKE.match(value):
+        raise ValueError(f"must be a local path, got {value!r}")
+    return value
 
 
 def check_url(value: str, schemes: tuple[str, ...], *, needs_host: bool = True) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings
 
-from fraud_detection.settings.rules import unset_if_empty
+from fraud_detection.settings.rules import local_path, unset_if_empty
 
 MIN_TOKEN_LENGTH = 32
 PLACEHOLDER = "change-me"  # .env.example's placeholders start with it
@@ -80,6 +80,11 @@ class ServingSettings(BaseSettings):
     @classmethod
     def _serving_empty_is_unset(cls, value: object) -> object:
         return unset_if_empty(value)
+
+    @field_validator("api_clients_file", "capture_spill_dir", mode="before")
+    @classmethod
+    def _serving_local_paths(cls, value: object) -> object:
+        return local_path(value)
 
     @field_validator("admin_token", mode="before")
     @classmethod

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings
 
-from fraud_detection.settings.rules import check_url, unset_if_empty
+from fraud_detection.settings.rules import URL_LIKE, check_url, local_path, unset_if_empty
 
 STORAGE_SCHEMES = ("s3://", "file://")
 # MLflow's tracking stores (a plain path is a file store too); `+driver` variants such as postgresql+psycopg.
 TRACKING_SCHEMES = ("http", "https", "file", "sqlite", "postgresql", "mysql", "mssql", "databricks")
-URL_LIKE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")  # `gs://b`, or `s3:/b` with a slash lost on the way
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"  # safe as an MLflow name and inside object-store keys
 
 
@@ -54,6 +52,11 @@ class StoreSettings(BaseSettings):
     @classmethod
     def _store_empty_is_unset(cls, value: object) -> object:
         return unset_if_empty(value)
+
+    @field_validator("home", "dataset_path", mode="before")
+    @classmethod
+    def _store_local_paths(cls, value: object, info: ValidationInfo) -> object:
+        return local_path(value if info.field_name == "home" else unset_if_empty(value))
 
     @field_validator("home")
     @classmethod

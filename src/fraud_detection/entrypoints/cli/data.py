@@ -20,7 +20,9 @@ app = typer.Typer(help="Generate, ingest and list datasets.", no_args_is_help=Tr
 def generate(
     output: Annotated[
         str | None,
-        typer.Option(help="File to write (.csv, .csv.gz, .parquet): a path or s3://bucket/key."),
+        typer.Option(
+            metavar="PATH", help="File to write (.csv, .csv.gz, .parquet): a path or s3://bucket/key."
+        ),
     ] = None,
     rows: Annotated[int | None, typer.Option(min=1, help="Rows (default FRAUD_GENERATOR_ROWS).")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed (default FRAUD_SEED).")] = None,

@@ -22,7 +22,10 @@ def run(
         str | None, typer.Option(help="Raw data: path, s3:// or kaggle:// (default: FRAUD_DATASET_PATH).")
     ] = None,
     summary_json: Annotated[
-        str | None, typer.Option(help="Also write the run summary as JSON here: a path or s3://bucket/key.")
+        str | None,
+        typer.Option(
+            metavar="PATH", help="Also write the run summary as JSON here: a path or s3://bucket/key."
+        ),
     ] = None,
     force_promotion: Annotated[
         bool, typer.Option(help="Promote the new model even where the gate would keep the champion.")
