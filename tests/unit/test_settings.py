@@ -181,3 +181,13 @@ def test_no_mixin_hides_another_ones_validator():
     declared = [name for mixin in mixins for name in mixin.__pydantic_decorators__.field_validators]
     assert len(declared) == len(set(declared))
     assert set(declared) <= set(Settings.__pydantic_decorators__.field_validators)
+
+
+def test_reading_the_settings_imports_no_numpy_or_pandas():
+    """Every command reads them first: numpy and pandas (~0.4 s) are for the commands that compute."""
+    import subprocess
+    import sys
+
+    code = "import sys, fraud_detection.settings; print(sorted({'numpy', 'pandas'} & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

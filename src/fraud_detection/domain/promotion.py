@@ -4,17 +4,12 @@ rows that neither model was fitted on."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, get_args
 
 import numpy as np
 import pandas as pd
 
+from fraud_detection.domain.gate_metrics import GATE_METRICS, GateMetric
 from fraud_detection.domain.schema import TRANSACTION_COLUMNS
-
-# The metrics the gate can compare: fields of `ClassificationMetrics` where higher is better (`cost` is
-# lower-is-better; `k`, `rows`, `alerts`, `frauds` are counts). FRAUD_PROMOTION_METRIC is typed with this.
-GateMetric = Literal["auprc", "roc_auc", "recall_at_precision_90", "precision_at_k", "precision", "recall"]
-GATE_METRICS: tuple[GateMetric, ...] = get_args(GateMetric)
 
 
 @dataclass(frozen=True)

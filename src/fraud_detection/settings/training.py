@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings
 
-from fraud_detection.domain.promotion import GATE_METRICS, GateMetric
+from fraud_detection.domain.gate_metrics import GATE_METRICS, GateMetric
 from fraud_detection.domain.validation import ValidationRules
 from fraud_detection.settings.rules import check_above
 
