@@ -162,3 +162,15 @@ def test_a_bad_event_is_refused_naming_the_field(aws: Aws) -> None:
     assert "hours: Input should be greater than 0" in result["error"]
     assert "colour: Extra inputs are not permitted" in result["error"]
     assert not aws.store.exists("drift/latest.json")
+
+
+def test_a_bad_setting_is_an_error_result_naming_the_variable(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A retry would fail the same way: an answer naming the variable, not a traceback Lambda retries."""
+    monkeypatch.setenv("FRAUD_DRIFT_WINDOW_HOURS", "nan")
+    use_container(None)  # the function's next cold start reads the environment again
+    result = lambda_drift.handler({"hours": 3}, None)
+    assert result["status"] == "error"
+    assert result["error"].startswith("invalid configuration: FRAUD_DRIFT_WINDOW_HOURS: ")
+    assert not aws.store.exists("drift/latest.json")

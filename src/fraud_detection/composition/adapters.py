@@ -34,7 +34,12 @@ if TYPE_CHECKING:
 
 
 def make_object_store(settings: Settings) -> ObjectStore:
-    uri = settings.resolved_storage_uri
+    return object_store_at(settings, settings.resolved_storage_uri)
+
+
+def object_store_at(settings: Settings, uri: str) -> ObjectStore:
+    """A store rooted at `uri`, `s3://bucket[/prefix]` or a folder: the system's own store, or where a
+    command writes a file the user named (`fraud data generate --output s3://...`)."""
     if uri.startswith("s3://"):
         from fraud_detection.infrastructure.s3 import S3ObjectStore
 

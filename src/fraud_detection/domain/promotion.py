@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from fraud_detection.domain.gate_metrics import GATE_METRICS, GateMetric
 from fraud_detection.domain.schema import TRANSACTION_COLUMNS
 
 
@@ -40,8 +41,16 @@ class PromotionPolicy:
     """Compare on the same unseen rows: the challenger must exceed champion + `min_improvement` on `metric`
     (higher is better). With no champion, the challenger is promoted."""
 
-    metric: str = "auprc"
+    metric: GateMetric = "auprc"
     min_improvement: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.metric not in GATE_METRICS:
+            raise ValueError(
+                f"the promotion metric must be one of {', '.join(GATE_METRICS)}, not {self.metric!r}"
+            )
+        if not 0 <= self.min_improvement < 1:
+            raise ValueError(f"the promotion margin must be in [0, 1), got {self.min_improvement}")
 
     def decide(
         self,

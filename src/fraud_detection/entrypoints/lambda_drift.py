@@ -7,8 +7,8 @@ FRAUD_MODEL_NAME. The handler needs neither MLflow nor Prefect: profiles live in
 
 The event may carry the window, at its top level or under `detail` (an EventBridge rule's input):
     {"hours": 24, "last_rows": 5000, "publish": true}
-Bad event input returns {"status": "error", ...} rather than raising, since a retry would fail the same way;
-an unreachable bucket or bus raises, so Lambda's retry policy applies.
+Bad event input or a bad setting returns {"status": "error", ...} rather than raising, since a retry would
+fail the same way; an unreachable bucket or bus raises, so Lambda's retry policy applies.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from fraud_detection.application.drift.check import DriftWindowSpec
 from fraud_detection.composition import get_container
+from fraud_detection.entrypoints.configuration import configuration_problems
 
 logger = logging.getLogger(__name__)
 logging.getLogger().setLevel(logging.INFO)  # Lambda's root handler drops INFO by default
@@ -41,7 +42,13 @@ def handler(event: dict[str, Any] | None, context: object = None) -> dict[str, A
         logger.error("drift check refused: %s", problems)
         return {"status": "error", "error": f"invalid event: {problems}"}
     container = get_container()  # reused across warm invocations
-    hours = request.hours or container.settings().drift_window_hours
+    try:
+        settings = container.settings()
+    except ValidationError as error:  # the function's environment: a retry would fail the same way
+        problem = configuration_problems(error.errors())
+        logger.error("drift check refused: %s", problem)
+        return {"status": "error", "error": problem}
+    hours = request.hours or settings.drift_window_hours
     spec = DriftWindowSpec.last_hours(hours, last_rows=request.last_rows)
     outcome = container.drift.check()(spec, publish=request.publish)  # outages raise: Lambda retries
     report = outcome.report

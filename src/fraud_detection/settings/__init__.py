@@ -36,7 +36,8 @@ __all__ = [
 class Settings(
     RolloutSettings, MonitoringSettings, BatchSettings, ServingSettings, TrainingSettings, StoreSettings
 ):
-    model_config = SettingsConfigDict(env_prefix="FRAUD_", extra="ignore", frozen=True)
+    # allow_inf_nan=False: `nan` slips past every bound (comparisons with it are false), `inf` past open ones.
+    model_config = SettingsConfigDict(env_prefix="FRAUD_", extra="ignore", frozen=True, allow_inf_nan=False)
 
     @property
     def batch_roots(self) -> BatchRoots:

@@ -9,6 +9,10 @@ from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings
 
 from fraud_detection.domain.batch_roots import check_roots, normalize_root
+from fraud_detection.settings.rules import check_url, unset_if_empty
+
+# Celery's Redis transport (the visibility timeout and sweeps are Redis's); memory:// for in-process tests.
+BROKER_SCHEMES = ("redis://", "rediss://", "redis+socket://", "memory://")
 
 # FRAUD_HOME entries that are the system's own state: batch roots may not overlap them.
 STATE_ENTRIES = (
@@ -50,6 +54,16 @@ class BatchSettings(BaseSettings):
         description="Secret (32+ characters) sealing the local model copy and compiled-model cache "
         "(HMAC-SHA256); unset = a generated 0600 key file per cache folder. Set it when those are shared.",
     )
+
+    @field_validator("broker_url", "result_backend", mode="before")
+    @classmethod
+    def _broker(cls, value: object) -> object:
+        """Empty means unset; otherwise a URL Celery's Redis transport understands (checked here, not when
+        the first job is queued)."""
+        value = unset_if_empty(value)
+        if isinstance(value, str):
+            check_url(value, BROKER_SCHEMES, needs_host=value.startswith(("redis://", "rediss://")))
+        return value
 
     @field_validator("cache_key", mode="before")
     @classmethod

@@ -20,13 +20,19 @@ class MonitoringSettings(BaseSettings):
         0.1, ge=0, description="Smallest score PSI that counts as evidence that the model is at risk."
     )
     drift_precision_tolerance: float = Field(
-        0.05, ge=0, description="Fall of the estimated precision (no labels) that puts the model at risk."
+        0.05,
+        ge=0,
+        le=1,
+        description="Fall of the estimated precision (no labels) that puts the model at risk.",
     )
     drift_recall_tolerance: float = Field(
-        0.02, ge=0, description="Fall of the estimated recall (no labels) that puts the model at risk."
+        0.02, ge=0, le=1, description="Fall of the estimated recall (no labels) that puts the model at risk."
     )
     drift_realised_tolerance: float = Field(
-        0.10, ge=0, description="Fall of the realised precision or recall (labels) that puts it at risk."
+        0.10,
+        ge=0,
+        le=1,
+        description="Fall of the realised precision or recall (labels) that puts it at risk.",
     )
     drift_window_hours: float = Field(
         24.0, gt=0, description="Default drift-check window: predictions captured in the last N hours."

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings
 
 from fraud_detection.domain.rollout import RolloutPolicy
@@ -18,7 +18,9 @@ class RolloutSettings(BaseSettings):
     rollout_min_labels: int = Field(
         2_000, ge=0, description="Fewest matured labels on transactions both scored before a canary."
     )
-    rollout_min_frauds: int = Field(20, ge=0, description="Fewest labelled frauds among them.")
+    rollout_min_frauds: int = Field(
+        20, ge=0, description="Fewest labelled frauds among them (at most the fewest labels)."
+    )
     rollout_canary_steps: str = Field(
         "10,50", description="Canary shares in percent, in order (comma-separated), before champion."
     )
@@ -30,10 +32,10 @@ class RolloutSettings(BaseSettings):
         0.5, gt=0, description="Largest relative change of the alert rate (challenger vs champion) tolerated."
     )
     rollout_precision_tolerance: float = Field(
-        0.05, ge=0, description="Largest fall of realised precision (same labelled rows) tolerated."
+        0.05, ge=0, le=1, description="Largest fall of realised precision (same labelled rows) tolerated."
     )
     rollout_recall_tolerance: float = Field(
-        0.05, ge=0, description="Largest fall of realised recall (same labelled rows) tolerated."
+        0.05, ge=0, le=1, description="Largest fall of realised recall (same labelled rows) tolerated."
     )
     rollout_max_error_rate: float = Field(
         0.01, ge=0, le=1, description="Share of challenger scorings that may fail or run out of time."
@@ -60,6 +62,15 @@ class RolloutSettings(BaseSettings):
         description="For game days and tests only: this share of challenger scorings fail on purpose, so the "
         "roll-back path can be exercised on real replicas (0 = never).",
     )
+
+    @field_validator("rollout_min_frauds")
+    @classmethod
+    def _frauds_among_labels(cls, value: int, info: ValidationInfo) -> int:
+        """More frauds than labels can never be gathered: the rollout would wait in shadow forever."""
+        labels = info.data.get("rollout_min_labels")
+        if isinstance(labels, int) and value > labels:
+            raise ValueError(f"must not exceed FRAUD_ROLLOUT_MIN_LABELS ({labels}), got {value}")
+        return value
 
     @field_validator("rollout_canary_steps")
     @classmethod

@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings
 
+from fraud_detection.settings.rules import local_path, unset_if_empty
+
 MIN_TOKEN_LENGTH = 32
 PLACEHOLDER = "change-me"  # .env.example's placeholders start with it
 
@@ -73,6 +75,16 @@ class ServingSettings(BaseSettings):
         description="Captured predictions in a local store are deleted after N days (0 = kept forever; S3: "
         "bucket lifecycle rule).",
     )
+
+    @field_validator("api_clients_secret", "api_clients_file", "capture_spill_dir", mode="before")
+    @classmethod
+    def _serving_empty_is_unset(cls, value: object) -> object:
+        return unset_if_empty(value)
+
+    @field_validator("api_clients_file", "capture_spill_dir", mode="before")
+    @classmethod
+    def _serving_local_paths(cls, value: object) -> object:
+        return local_path(value)
 
     @field_validator("admin_token", mode="before")
     @classmethod

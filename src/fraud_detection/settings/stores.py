@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings
+
+from fraud_detection.settings.rules import URL_LIKE, check_url, local_path, unset_if_empty
+
+STORAGE_SCHEMES = ("s3://", "file://")
+# MLflow's tracking stores (a plain path is a file store too); `+driver` variants such as postgresql+psycopg.
+TRACKING_SCHEMES = ("http", "https", "file", "sqlite", "postgresql", "mysql", "mssql", "databricks")
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"  # safe as an MLflow name and inside object-store keys
 
 
 class StoreSettings(BaseSettings):
@@ -20,6 +28,7 @@ class StoreSettings(BaseSettings):
     )
     aws_region: str = Field(
         "eu-west-1",
+        pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$",
         validation_alias=AliasChoices("FRAUD_AWS_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"),
         description="AWS region for S3 and EventBridge.",
     )
@@ -28,11 +37,63 @@ class StoreSettings(BaseSettings):
         validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "FRAUD_MLFLOW_TRACKING_URI"),
         description="MLflow tracking/registry server; default SQLite `<home>/mlflow.db`.",
     )
-    mlflow_experiment: str = Field("fraud-detection", description="MLflow experiment for training runs.")
-    model_name: str = Field("fraud-lgbm", description="Registered model name.")
+    mlflow_experiment: str = Field(
+        "fraud-detection", min_length=1, description="MLflow experiment for training runs."
+    )
+    model_name: str = Field("fraud-lgbm", pattern=NAME_PATTERN, description="Registered model name.")
     event_bus: str | None = Field(
         None, description="EventBridge bus name for domain events; unset = in-process (logged)."
     )
     dataset_path: Path | None = Field(
         None, description="Default source of `fraud pipeline run`; default `<home>/data/creditcard.csv`."
     )
+
+    @field_validator("storage_uri", "s3_endpoint_url", "mlflow_tracking_uri", "event_bus", mode="before")
+    @classmethod
+    def _store_empty_is_unset(cls, value: object) -> object:
+        return unset_if_empty(value)
+
+    @field_validator("home", "dataset_path", mode="before")
+    @classmethod
+    def _store_local_paths(cls, value: object, info: ValidationInfo) -> object:
+        return local_path(value if info.field_name == "home" else unset_if_empty(value))
+
+    @field_validator("home")
+    @classmethod
+    def _home(cls, value: Path) -> Path:
+        if value.expanduser().exists() and not value.expanduser().is_dir():
+            raise ValueError(f"{value} is a file, not a folder")
+        return value
+
+    @field_validator("storage_uri")
+    @classmethod
+    def _storage_uri(cls, value: str | None) -> str | None:
+        """A folder, `file://folder` or `s3://bucket[/prefix]`; another scheme would become a folder named
+        `gs:` (the bug class of a URL read as a path)."""
+        if value is None or not URL_LIKE.match(value):
+            return value
+        if not value.startswith(STORAGE_SCHEMES):
+            raise ValueError(
+                f"must be a folder or start with one of {', '.join(STORAGE_SCHEMES)}, got {value!r}"
+            )
+        parts = urlsplit(value)
+        if parts.scheme == "s3" and (not parts.netloc or parts.query or parts.fragment):
+            raise ValueError(f"must be s3://bucket or s3://bucket/prefix, got {value!r}")
+        return value
+
+    @field_validator("s3_endpoint_url")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        return None if value is None else check_url(value, ("http://", "https://"))
+
+    @field_validator("mlflow_tracking_uri")
+    @classmethod
+    def _tracking_uri(cls, value: str | None) -> str | None:
+        if value is None or "://" not in value:
+            return value  # a local path: MLflow's file store
+        scheme = value.split("://", 1)[0].split("+", 1)[0]
+        if scheme not in TRACKING_SCHEMES:
+            raise ValueError(f"has scheme {scheme!r}; MLflow understands {', '.join(TRACKING_SCHEMES)}")
+        if scheme in ("http", "https"):
+            check_url(value, ("http://", "https://"))
+        return value

@@ -4,22 +4,30 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings
+
+from fraud_detection.domain.gate_metrics import GATE_METRICS, GateMetric
+from fraud_detection.domain.validation import ValidationRules
+from fraud_detection.settings.rules import check_above
+
+SEED_MAX = 2**31 - 1  # LightGBM's seed is a C int; numpy's generator refuses negative seeds
 
 
 class TrainingSettings(BaseSettings):
     generator_rows: int = Field(284_807, gt=0, description="Rows `fraud data generate` writes by default.")
-    seed: int = Field(42, description="Seed of the generator and of training.")
+    seed: int = Field(42, ge=0, le=SEED_MAX, description="Seed of the generator and of training.")
     review_cost: float = Field(
         5.0, ge=0, description="Cost of reviewing one alert (euros), for the threshold."
     )
     top_k: int = Field(100, gt=0, description="k of precision@k (alerts a team reviews per test period).")
-    promotion_metric: str = Field(
-        "auprc", description="Metric the promotion gate compares on rows neither model was fitted on."
+    promotion_metric: GateMetric = Field(
+        "auprc",
+        description=f"Metric the promotion gate compares on rows neither model was fitted on: "
+        f"{', '.join(GATE_METRICS)}.",
     )
     promotion_margin: float = Field(
-        0.0, ge=0, description="The challenger must beat the champion by more than this."
+        0.0, ge=0, lt=1, description="The challenger must beat the champion by more than this."
     )
     promotion_mode: Literal["direct", "staged"] = Field(
         "direct",
@@ -40,7 +48,24 @@ class TrainingSettings(BaseSettings):
     )
     train_max_rounds: int = Field(2_000, gt=0, description="Upper bound of boosting rounds.")
     train_threads: int = Field(2, gt=0, description="Threads LightGBM uses.")
-    validation_min_rows: int = Field(1_000, gt=0, description="Fewest rows a dataset may have.")
-    validation_fraud_rate_min: float = Field(0.0002, ge=0, description="Lowest plausible fraud rate.")
-    validation_fraud_rate_max: float = Field(0.05, le=1, description="Highest plausible fraud rate.")
+    validation_min_rows: int = Field(
+        1_000, gt=0, le=ValidationRules.max_rows, description="Fewest rows a dataset may have."
+    )
+    validation_fraud_rate_min: float = Field(0.0002, ge=0, lt=1, description="Lowest plausible fraud rate.")
+    validation_fraud_rate_max: float = Field(
+        0.05, gt=0, le=1, description="Highest plausible fraud rate (above the lowest)."
+    )
     validation_amount_max: float = Field(100_000.0, gt=0, description="Largest plausible Amount.")
+
+    @field_validator("promotion_metric", mode="before")
+    @classmethod
+    def _gate_metric(cls, value: object) -> object:
+        """Only a metric the gate computes, higher-is-better (one list: domain/promotion.py)."""
+        if value not in GATE_METRICS:
+            raise ValueError(f"must be one of {', '.join(GATE_METRICS)}, got {value!r}")
+        return value
+
+    @field_validator("validation_fraud_rate_max")
+    @classmethod
+    def _fraud_rate_band(cls, value: float, info: ValidationInfo) -> float:
+        return check_above(value, info, "validation_fraud_rate_min")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,6 +10,7 @@ from rich.table import Table
 
 from fraud_detection.entrypoints.cli.context import console, container, print_table, stdout
 from fraud_detection.entrypoints.cli.errors import fail, handles_user_errors
+from fraud_detection.entrypoints.cli.outputs import Output
 
 app = typer.Typer(help="Generate, ingest and list datasets.", no_args_is_help=True)
 
@@ -18,7 +18,12 @@ app = typer.Typer(help="Generate, ingest and list datasets.", no_args_is_help=Tr
 @app.command()
 @handles_user_errors
 def generate(
-    output: Annotated[Path | None, typer.Option(help="File to write (.csv, .csv.gz, .parquet).")] = None,
+    output: Annotated[
+        str | None,
+        typer.Option(
+            metavar="PATH", help="File to write (.csv, .csv.gz, .parquet): a path or s3://bucket/key."
+        ),
+    ] = None,
     rows: Annotated[int | None, typer.Option(min=1, help="Rows (default FRAUD_GENERATOR_ROWS).")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed (default FRAUD_SEED).")] = None,
     fraud_rate: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of frauds.")] = 0.00172,
@@ -27,34 +32,40 @@ def generate(
     force: Annotated[bool, typer.Option(help="Overwrite an existing output.")] = False,
 ) -> None:
     """Write a synthetic dataset with the exact schema of Kaggle's creditcard.csv."""
+    from fraud_detection.settings.training import SEED_MAX
     from fraud_detection.simulation import (
         generate_transactions,
         get_scenario,
         write_transactions,
     )
+    from fraud_detection.simulation.writer import SUFFIXES
 
     settings = container().settings()
-    target = output or settings.resolved_dataset_path
-    if target.exists() and if_absent:
-        console.print(f"{target} exists; nothing to do")
-        return
-    if target.exists() and not force:
-        raise fail(f"{target} exists; pass --force to overwrite or --if-absent to keep it")
+    option = "--output" if output else "FRAUD_DATASET_PATH"
+    target = Output.parse(output or str(settings.resolved_dataset_path), option)
+    if not target.name.lower().endswith(SUFFIXES):  # checked before minutes of generating, not after
+        raise fail(f"{option}: '{target.text}' has an unsupported suffix; use one of {', '.join(SUFFIXES)}")
+    if seed is not None and not 0 <= seed <= SEED_MAX:
+        raise fail(f"--seed: must be between 0 and {SEED_MAX}, got {seed}")
     try:
         drift = get_scenario(scenario)
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="--scenario") from None
+    if (if_absent or not force) and target.exists():
+        if if_absent:
+            console.print(f"{target.text} exists; nothing to do")
+            return
+        raise fail(f"{target.text} exists; pass --force to overwrite or --if-absent to keep it")
     n = rows or settings.generator_rows
     started = time.perf_counter()
     with console.status(f"generating {n:,} transactions..."):
         frame = generate_transactions(
             n, seed=settings.seed if seed is None else seed, fraud_rate=fraud_rate, scenario=drift
         )
-        target.parent.mkdir(parents=True, exist_ok=True)
-        write_transactions(frame, target)
+        target.write_with(lambda path: write_transactions(frame, path))
     frauds = int(frame["Class"].sum())
     console.print(
-        f"wrote {target} ({len(frame):,} rows, {frauds:,} frauds, scenario {drift.name}) "
+        f"wrote {target.text} ({len(frame):,} rows, {frauds:,} frauds, scenario {drift.name}) "
         f"in {time.perf_counter() - started:.1f}s"
     )
 

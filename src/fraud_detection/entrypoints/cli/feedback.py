@@ -20,6 +20,7 @@ from fraud_detection.domain.errors import DataSourceError, InvalidDataError
 from fraud_detection.domain.feedback import TRANSACTION_ID, LabelInput, LabelOutcome, LabelResult, label_name
 from fraud_detection.entrypoints.cli.context import console, container, print_table, stdout
 from fraud_detection.entrypoints.cli.errors import fail, handles_user_errors
+from fraud_detection.entrypoints.cli.outputs import URL_LIKE
 
 if TYPE_CHECKING:
     from fraud_detection.application.feedback import StoredQualityReport
@@ -66,8 +67,9 @@ def add(
 @app.command("import")
 @handles_user_errors
 def import_labels(
-    path: Annotated[
-        Path, typer.Argument(metavar="FILE.csv", help="Header transaction_id,is_fraud[,labelled_at].")
+    file: Annotated[
+        str,
+        typer.Argument(metavar="FILE.csv", help="Local file; header transaction_id,is_fraud[,labelled_at]."),
     ],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
     namespace: Namespace = None,
@@ -75,6 +77,9 @@ def import_labels(
     """Record labels from a CSV file. is_fraud: 1/0, true/false or fraud/legit; labelled_at: ISO 8601 (UTC if
     no zone), default now. The whole file is checked before anything is recorded."""
     check_namespace(namespace)
+    if URL_LIKE.match(file):  # a `Path` argument would read `s3://b/k` as the local `s3:/b/k`
+        raise fail(f"FILE.csv: cannot read '{file}'; labels are imported from a local file")
+    path = Path(file).expanduser()
     rows = sum(1 for _ in read_labels(path))  # first pass: a bad row refuses the file, nothing recorded
     if not rows:
         raise InvalidDataError(str(path), "no rows (header only)")

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from fraud_detection.entrypoints.cli.context import console, container
 from fraud_detection.entrypoints.cli.errors import fail, handles_user_errors
+from fraud_detection.entrypoints.cli.outputs import Output
 from fraud_detection.entrypoints.cli.progress import ConsoleProgress
 
 app = typer.Typer(help="Run the training pipeline.", no_args_is_help=True)
@@ -24,13 +22,17 @@ def run(
         str | None, typer.Option(help="Raw data: path, s3:// or kaggle:// (default: FRAUD_DATASET_PATH).")
     ] = None,
     summary_json: Annotated[
-        Path | None, typer.Option(help="Also write the run summary as JSON here.")
+        str | None,
+        typer.Option(
+            metavar="PATH", help="Also write the run summary as JSON here: a path or s3://bucket/key."
+        ),
     ] = None,
     force_promotion: Annotated[
         bool, typer.Option(help="Promote the new model even where the gate would keep the champion.")
     ] = False,
 ) -> None:
     """Ingest -> validate -> features -> train -> evaluate -> register (challenger) -> promotion gate."""
+    summary_output = Output.parse(summary_json, "--summary-json") if summary_json else None  # before the run
     c = container()
     settings = c.settings()
     if source is None and not settings.resolved_dataset_path.exists():
@@ -45,12 +47,5 @@ def run(
 
     summary = training_pipeline(source=source, force_promotion=force_promotion)
     print_summary(console, summary, settings)
-    if summary_json is not None:
-        write_atomically(summary_json, json.dumps(summary.to_dict(), indent=2, default=str))
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """A reader (a benchmark, a CI step) sees the old file or the whole new one."""
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.", delete=False) as out:
-        out.write(text)
-    os.replace(out.name, path)
+    if summary_output is not None:
+        summary_output.write_text(json.dumps(summary.to_dict(), indent=2, default=str))

@@ -1,0 +1,50 @@
+"""Checks several settings share, so that a bad value stops the process at start, naming its variable,
+instead of failing a stage minutes later."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from pydantic import ValidationInfo
+
+URL_LIKE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")  # `gs://b`, or `s3:/b` with a slash lost on the way
+
+
+def unset_if_empty(value: object) -> object:
+    """`FRAUD_X=` (as a .env file or a compose file writes an unset value) means unset."""
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def local_path(value: object) -> object:
+    """A setting that is a local file or folder: `s3://b/k` would silently become the folder `s3:/b/k`."""
+    if isinstance(value, str) and URL_LIKE.match(value):
+        raise ValueError(f"must be a local path, got {value!r}")
+    return value
+
+
+def check_url(value: str, schemes: tuple[str, ...], *, needs_host: bool = True) -> str:
+    """`value` starts with one of `schemes` (`redis://`...) and, when `needs_host`, names a host."""
+    if not value.startswith(schemes):
+        raise ValueError(f"must start with one of {', '.join(schemes)}, got {value!r}")
+    try:
+        parts = urlsplit(value)
+        _ = parts.port  # a port that is not a number raises here
+    except ValueError as error:
+        raise ValueError(f"is not a valid URL ({error})") from None
+    if needs_host and not parts.hostname:
+        raise ValueError(f"names no host: {value!r}")
+    return value
+
+
+def variable(field: str) -> str:
+    return f"FRAUD_{field.upper()}"
+
+
+def check_above(value: float, info: ValidationInfo, lower_field: str) -> float:
+    """A `..._max` setting must exceed its `..._min` (validated before it, so it is in `info.data`;
+    absent when the minimum was itself invalid, which is then the error reported)."""
+    lower = info.data.get(lower_field)
+    if isinstance(lower, int | float) and not lower < value:
+        raise ValueError(f"must be greater than {variable(lower_field)} ({lower:g}), got {value:g}")
+    return value

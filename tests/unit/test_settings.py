@@ -1,0 +1,193 @@
+"""Every setting is checked when the process starts: a bad value is refused, naming its environment variable
+(one line, as the CLI prints it), instead of failing a stage minutes into a run."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import fields
+
+import pytest
+from pydantic import ValidationError
+
+from fraud_detection.domain.metrics import ClassificationMetrics
+from fraud_detection.domain.promotion import GATE_METRICS, PromotionPolicy
+from fraud_detection.entrypoints.configuration import configuration_problems
+from fraud_detection.settings import Settings
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """Only what each test sets: the developer's own FRAUD_* variables must not decide a test."""
+    for name in list(os.environ):
+        if name.startswith(("FRAUD_", "MLFLOW_TRACKING", "AWS_REGION", "AWS_DEFAULT_REGION")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("FRAUD_HOME", str(tmp_path / "home"))
+
+
+def refusal(monkeypatch: pytest.MonkeyPatch, **variables: str) -> str:
+    """The one line a process prints for these variables (it must refuse them)."""
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError) as refused:
+        Settings()
+    return configuration_problems(refused.value.errors())
+
+
+# (variables, text the line must hold besides the variable's name)
+BAD = {
+    "metric not computed by the gate": ({"FRAUD_PROMOTION_METRIC": "f1"}, "must be one of auprc, roc_auc"),
+    "lower-is-better metric": ({"FRAUD_PROMOTION_METRIC": "cost"}, "must be one of"),
+    "margin of a whole metric": ({"FRAUD_PROMOTION_MARGIN": "1"}, "less than 1"),
+    "promotion mode": ({"FRAUD_PROMOTION_MODE": "yolo"}, "'direct' or 'staged'"),
+    "negative seed": ({"FRAUD_SEED": "-1"}, "greater than or equal to 0"),
+    "seed beyond a C int": ({"FRAUD_SEED": str(2**31)}, "less than or equal to"),
+    "first-fit fraction of 1": ({"FRAUD_FIRST_FIT_FRACTION": "1"}, "less than 1"),
+    "no folds": ({"FRAUD_TRAIN_FOLDS": "0"}, "greater than or equal to 1"),
+    "nan slips past bounds": ({"FRAUD_REVIEW_COST": "nan"}, "finite"),
+    "infinite window": ({"FRAUD_DRIFT_WINDOW_HOURS": "inf"}, "finite"),
+    "fraud-rate band upside down": (
+        {"FRAUD_VALIDATION_FRAUD_RATE_MIN": "0.1", "FRAUD_VALIDATION_FRAUD_RATE_MAX": "0.05"},
+        "must be greater than FRAUD_VALIDATION_FRAUD_RATE_MIN (0.1)",
+    ),
+    "fraud-rate band empty": (
+        {"FRAUD_VALIDATION_FRAUD_RATE_MIN": "0.05", "FRAUD_VALIDATION_FRAUD_RATE_MAX": "0.05"},
+        "FRAUD_VALIDATION_FRAUD_RATE_MIN",
+    ),
+    "more rows than any dataset may have": ({"FRAUD_VALIDATION_MIN_ROWS": "60000000"}, "less than"),
+    "more frauds than labels": (
+        {"FRAUD_ROLLOUT_MIN_LABELS": "10", "FRAUD_ROLLOUT_MIN_FRAUDS": "20"},
+        "must not exceed FRAUD_ROLLOUT_MIN_LABELS (10)",
+    ),
+    "canary steps falling": ({"FRAUD_ROLLOUT_CANARY_STEPS": "50,10"}, "increasing"),
+    "canary step not a number": ({"FRAUD_ROLLOUT_CANARY_STEPS": "10,half"}, "half"),
+    "tolerance beyond a rate": ({"FRAUD_ROLLOUT_PRECISION_TOLERANCE": "5"}, "less than or equal to 1"),
+    "drift tolerance beyond a rate": ({"FRAUD_DRIFT_RECALL_TOLERANCE": "2"}, "less than or equal to 1"),
+    "storage scheme": ({"FRAUD_STORAGE_URI": "gs://bucket/prefix"}, "s3://"),
+    "storage bucket missing": ({"FRAUD_STORAGE_URI": "s3:///prefix"}, "s3://bucket"),
+    "dataset path as a URL": ({"FRAUD_DATASET_PATH": "s3://bucket/raw.csv"}, "must be a local path"),
+    "home as a URL": ({"FRAUD_HOME": "s3://bucket/home"}, "must be a local path"),
+    "clients file as a URL": ({"FRAUD_API_CLIENTS_FILE": "s3://bucket/c.json"}, "must be a local path"),
+    "spill folder as a URL": ({"FRAUD_CAPTURE_SPILL_DIR": "gs://bucket/spill"}, "must be a local path"),
+    "storage URL with a slash lost": ({"FRAUD_STORAGE_URI": "s3:/bucket/prefix"}, "s3://"),
+    "endpoint without scheme": ({"FRAUD_S3_ENDPOINT_URL": "localhost:8333"}, "http://"),
+    "endpoint port": ({"FRAUD_S3_ENDPOINT_URL": "http://localhost:port"}, "not a valid URL"),
+    "broker scheme": ({"FRAUD_BROKER_URL": "localhost:6379"}, "redis://"),
+    "result backend scheme": ({"FRAUD_RESULT_BACKEND": "mongodb://x"}, "redis://"),
+    "feedback scheme": ({"FRAUD_FEEDBACK_URL": "postgres://x"}, "redis://"),
+    "tracking scheme": ({"MLFLOW_TRACKING_URI": "mlfow://host"}, "MLflow understands"),
+    "model name": ({"FRAUD_MODEL_NAME": "fraud lgbm/v2"}, "should match pattern"),
+    "empty experiment": ({"FRAUD_MLFLOW_EXPERIMENT": ""}, "at least 1 character"),
+    "region": ({"FRAUD_AWS_REGION": "EU West 1"}, "should match pattern"),
+    "port": ({"FRAUD_WORKER_METRICS_PORT": "70000"}, "less than or equal to 65535"),
+    "not a number": ({"FRAUD_TOP_K": "many"}, "valid integer"),
+    "short admin token": ({"FRAUD_ADMIN_TOKEN": "x" * 31}, "at least 32 characters"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_a_bad_setting_is_refused_in_one_line_naming_its_variable(monkeypatch, case):
+    variables, expected = BAD[case]
+    line = refusal(monkeypatch, **variables)
+    assert line.startswith("invalid configuration: ")
+    assert "\n" not in line
+    assert f"{list(variables)[-1]}: " in line  # the variable the rule is reported on
+    assert expected in line
+    assert "Value error," not in line  # pydantic's wording, not the user's concern
+
+
+def test_home_that_is_a_file_is_refused(monkeypatch, tmp_path):
+    (tmp_path / "file").write_text("")
+    line = refusal(monkeypatch, FRAUD_HOME=str(tmp_path / "file"))
+    assert "FRAUD_HOME: " in line
+    assert "is a file" in line
+
+
+def test_several_bad_settings_are_named_together(monkeypatch):
+    line = refusal(monkeypatch, FRAUD_TOP_K="0", FRAUD_PROMOTION_METRIC="f1")
+    assert "FRAUD_TOP_K: " in line
+    assert "FRAUD_PROMOTION_METRIC: " in line
+
+
+def test_an_alias_names_the_variable_as_set(monkeypatch):
+    assert "MLFLOW_TRACKING_URI: " in refusal(monkeypatch, MLFLOW_TRACKING_URI="ftp://x")
+
+
+def test_defaults_are_valid():
+    settings = Settings()
+    assert settings.promotion_metric == "auprc"
+    settings.rollout_policy  # noqa: B018 - builds the domain policy from the settings
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("FRAUD_STORAGE_URI", "s3://bucket/prefix"),
+        ("FRAUD_STORAGE_URI", "s3://bucket"),
+        ("FRAUD_STORAGE_URI", "file:///tmp/store"),
+        ("FRAUD_STORAGE_URI", "/tmp/store"),
+        ("FRAUD_S3_ENDPOINT_URL", "http://127.0.0.1:8333"),
+        ("FRAUD_BROKER_URL", "redis://:secret@redis:6379/0"),
+        ("FRAUD_BROKER_URL", "memory://"),
+        ("MLFLOW_TRACKING_URI", "http://mlflow:5000"),
+        ("MLFLOW_TRACKING_URI", "postgresql+psycopg://u:p@db/mlflow"),
+        ("MLFLOW_TRACKING_URI", "/srv/mlruns"),
+        ("FRAUD_AWS_REGION", "us-east-1"),
+        ("FRAUD_PROMOTION_METRIC", "recall"),
+        ("FRAUD_VALIDATION_FRAUD_RATE_MIN", "0"),
+    ],
+)
+def test_good_values_are_accepted(monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    Settings()
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["FRAUD_STORAGE_URI", "FRAUD_S3_ENDPOINT_URL", "FRAUD_BROKER_URL", "FRAUD_RESULT_BACKEND",
+     "FRAUD_EVENT_BUS", "MLFLOW_TRACKING_URI", "FRAUD_API_CLIENTS_SECRET", "FRAUD_FEEDBACK_URL",
+     "FRAUD_DATASET_PATH", "FRAUD_API_CLIENTS_FILE", "FRAUD_CAPTURE_SPILL_DIR"],
+)  # fmt: skip
+def test_empty_means_unset(monkeypatch, name):
+    """As a compose or .env file writes an unset value (`FRAUD_BROKER_URL=`)."""
+    monkeypatch.setenv(name, "")
+    field = name.removeprefix("FRAUD_").lower()
+    assert getattr(Settings(), field) is None
+
+
+def test_every_gate_metric_is_one_the_evaluation_computes():
+    """The gate's metric list lives in one place (domain/promotion.py); it must name real metrics."""
+    computed = {f.name for f in fields(ClassificationMetrics)}
+    assert set(GATE_METRICS) <= computed
+    assert "cost" not in GATE_METRICS  # lower is better: the gate's comparison would be backwards
+    for metric in GATE_METRICS:
+        Settings(promotion_metric=metric)
+        PromotionPolicy(metric)
+
+
+def test_the_policy_refuses_what_the_setting_refuses():
+    with pytest.raises(ValueError, match="one of"):
+        PromotionPolicy("f1")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="margin"):
+        PromotionPolicy("auprc", 1.0)
+
+
+def test_no_mixin_hides_another_ones_validator():
+    """Validators are looked up by name through the bases: two mixins with a `_same_name` validator would
+    silently drop one of them (it happened with `_empty_is_unset`)."""
+    from fraud_detection.settings import batch, monitoring, rollout, serving, stores, training
+
+    mixins = [stores.StoreSettings, training.TrainingSettings, serving.ServingSettings, batch.BatchSettings,
+              monitoring.MonitoringSettings, rollout.RolloutSettings]  # fmt: skip
+    declared = [name for mixin in mixins for name in mixin.__pydantic_decorators__.field_validators]
+    assert len(declared) == len(set(declared))
+    assert set(declared) <= set(Settings.__pydantic_decorators__.field_validators)
+
+
+def test_reading_the_settings_imports_no_numpy_or_pandas():
+    """Every command reads them first: numpy and pandas (~0.4 s) are for the commands that compute."""
+    import subprocess
+    import sys
+
+    code = "import sys, fraud_detection.settings; print(sorted({'numpy', 'pandas'} & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
