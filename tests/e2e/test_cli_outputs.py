@@ -74,7 +74,15 @@ def test_if_absent_and_force_apply_to_s3(s3_cli, seaweedfs):
         (["pipeline", "run", "--summary-json", "gs://bucket/summary.json"], "--summary-json"),
         (["feedback", "import", "s3://bucket/labels.csv"], "local file"),
     ],
-    ids=["other scheme", "bucket only", "folder key", "slash lost", "suffix", "summary scheme", "labels from s3"],
+    ids=[
+        "other scheme",
+        "bucket only",
+        "folder key",
+        "slash lost",
+        "suffix",
+        "summary scheme",
+        "labels from s3",
+    ],
 )
 def test_an_unsupported_output_is_refused_in_one_line(tmp_path, args, named):
     cli = make_cli(tmp_path)
