@@ -25,6 +25,9 @@ def test_a_stored_dataset_outside_the_bands_fails_with_names(tmp_path):
     assert result.returncode == 1
     assert "FAILED expect_column_mean_to_be_between[Class]" in result.stdout
     assert f"{dataset_id}.html" in result.stderr
+    shortest = cli("validate", dataset_id[:1])  # the only dataset: one character is a unique prefix
+    assert shortest.returncode == 1, shortest.stderr
+    assert f"{dataset_id}.html" in shortest.stderr
     unknown = cli("validate", "abcdef123456")
     assert unknown.returncode == 2
     assert "matches no stored dataset" in unknown.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -10,7 +11,7 @@ import typer
 from fraud_detection.entrypoints.cli.context import console, container, stdout
 from fraud_detection.entrypoints.cli.errors import handles_user_errors
 
-HEX_PREFIX = re.compile(r"^[0-9a-f]{6,64}$")
+HEX_PREFIX = re.compile(r"^[0-9a-f]{1,64}$")  # a dataset id or any prefix of it
 SUITE_FAILED = 1
 
 
@@ -24,7 +25,7 @@ def validate(
 
     c = container()
     with console.status("validating..."):
-        if HEX_PREFIX.match(dataset):
+        if HEX_PREFIX.match(dataset) and not Path(dataset).exists():  # a file named like hex stays a file
             ref = c.adapters.datasets().resolve(dataset)
             frame, dataset_id = c.adapters.datasets().load(ref.id), ref.id.value
         else:
