@@ -162,7 +162,8 @@ class PipelineSession:
         return evaluation
 
     def register(self) -> ModelVersion:
-        with self._clock.stage("register") as detail:
+        # atomic: a version registered without its alias and reference profile would be half a version
+        with self._clock.stage("register", atomic=True) as detail:
             data, training = (
                 self._require(self._data, "build_features"),
                 self._require(self.summary.training, "train"),

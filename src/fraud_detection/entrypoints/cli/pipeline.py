@@ -12,6 +12,7 @@ import typer
 
 from fraud_detection.entrypoints.cli.context import console, container
 from fraud_detection.entrypoints.cli.errors import fail, handles_user_errors
+from fraud_detection.entrypoints.cli.interrupts import exit_code, stopping_on_signals, what_was_left
 from fraud_detection.entrypoints.cli.progress import ConsoleProgress
 
 app = typer.Typer(help="Run the training pipeline.", no_args_is_help=True)
@@ -37,13 +38,24 @@ def run(
         raise fail(
             f"no dataset at {settings.resolved_dataset_path}; run `fraud data generate` or pass --source"
         )
-    c.observer.override(ConsoleProgress(console))
+    progress = ConsoleProgress(console)
+    c.observer.override(progress)
+    interruption = c.interruption()
     console.print("starting the Prefect flow (a temporary local server unless PREFECT_API_URL is set)...")
     # Imported here: Prefect's import costs ~1.5 s that the other commands should not pay.
     from fraud_detection.entrypoints.cli.summary import print_summary
+    from fraud_detection.flows.temporary_server import detach_temporary_server
     from fraud_detection.flows.training import training_pipeline
 
-    summary = training_pipeline(source=source, force_promotion=force_promotion)
+    detach_temporary_server()  # Ctrl-C must stop the run, not the server it reports to
+    try:
+        with stopping_on_signals(interruption):
+            summary = training_pipeline(source=source, force_promotion=force_promotion)
+    except KeyboardInterrupt:
+        interruption.request()
+    if interruption.requested:
+        typer.echo(what_was_left(progress), err=True)
+        raise typer.Exit(exit_code(interruption))
     print_summary(console, summary, settings)
     if summary_json is not None:
         write_atomically(summary_json, json.dumps(summary.to_dict(), indent=2, default=str))

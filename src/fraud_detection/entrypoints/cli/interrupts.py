@@ -1,0 +1,56 @@
+"""Ctrl-C and SIGTERM during a pipeline run: stop at once where that is safe, say in one line what was left.
+
+The default SIGINT handling raises KeyboardInterrupt wherever the main thread happens to be, in the middle of
+registering a model version too. This handler asks the run to stop through `Interruption`, which lets the
+`register` stage finish and keeps every later stage from starting.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+from fraud_detection.application.interruption import Interrupted, Interruption
+from fraud_detection.entrypoints.cli.progress import ConsoleProgress
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextmanager
+def stopping_on_signals(interruption: Interruption) -> Iterator[None]:
+    """While the block runs, SIGINT and SIGTERM ask `interruption` to stop (main thread only)."""
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        if interruption.request(signum):
+            raise Interrupted(signal.Signals(signum).name)
+
+    previous = {number: signal.signal(number, handle) for number in SIGNALS}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def exit_code(interruption: Interruption) -> int:
+    """The shell's convention: 128 + the signal's number (130 for Ctrl-C)."""
+    return 128 + (interruption.signal or signal.SIGINT)
+
+
+def what_was_left(progress: ConsoleProgress) -> str:
+    """One line on how far the run got, from the stages the progress display saw finish."""
+    verb = "interrupted"
+    if "register" not in progress.finished:
+        if progress.running == "register":
+            # only a second signal kind (SIGTERM's Prefect handler) can cut `register` short
+            return f"{verb}: the pipeline stopped while registering; run `fraud model list` to see what is there"
+        where = f"during {progress.running}" if progress.running else "between stages"
+        if not progress.finished and progress.running is None:
+            where = "before its first stage"
+        return f"{verb}: the pipeline stopped {where}, before registering; nothing was registered"
+    registered = progress.finished["register"]
+    if "promote" not in progress.finished:
+        return f"{verb}: the pipeline stopped after registering {registered}; the promotion gate did not run"
+    return f"{verb}: the pipeline had finished ({registered}, gate: {progress.finished['promote']})"
