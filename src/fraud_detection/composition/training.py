@@ -9,8 +9,8 @@ from dependency_injector import containers, providers
 from fraud_detection.application.drift.reference import StoreReferenceProfile
 from fraud_detection.application.evaluate import EvaluateModel, RenderEvaluationPlots
 from fraud_detection.application.ingest import IngestDataset
-from fraud_detection.application.pipeline import PipelineSteps, TrainingPipeline
 from fraud_detection.application.interruption import Interruption
+from fraud_detection.application.pipeline import PipelineSteps, TrainingPipeline
 from fraud_detection.application.progress import PipelineObserver, StageClock
 from fraud_detection.application.promote import PromoteChallenger
 from fraud_detection.application.retraining import BuildRetrainingSet
@@ -108,4 +108,6 @@ class Training(containers.DeclarativeContainer):
         fold_policy=providers.Callable(make_fold_policy, settings),
         reference_profile=providers.Factory(StoreReferenceProfile, adapters.reference_profiles),
     )
-    pipeline = providers.Factory(TrainingPipeline, steps, providers.Factory(StageClock, observer, interruption))
+    pipeline = providers.Factory(
+        TrainingPipeline, steps, providers.Factory(StageClock, observer, interruption)
+    )

@@ -39,13 +39,15 @@ def exit_code(interruption: Interruption) -> int:
     return 128 + (interruption.signal or signal.SIGINT)
 
 
-def what_was_left(progress: ConsoleProgress) -> str:
+def what_was_left(progress: ConsoleProgress, interruption: Interruption) -> str:
     """One line on how far the run got, from the stages the progress display saw finish."""
-    verb = "interrupted"
+    verb = "terminated" if interruption.signal == signal.SIGTERM else "interrupted"
     if "register" not in progress.finished:
         if progress.running == "register":
             # only a second signal kind (SIGTERM's Prefect handler) can cut `register` short
-            return f"{verb}: the pipeline stopped while registering; run `fraud model list` to see what is there"
+            return (
+                f"{verb}: the pipeline stopped while registering; run `fraud model list` to see what is there"
+            )
         where = f"during {progress.running}" if progress.running else "between stages"
         if not progress.finished and progress.running is None:
             where = "before its first stage"

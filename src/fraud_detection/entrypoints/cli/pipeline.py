@@ -54,7 +54,7 @@ def run(
     except KeyboardInterrupt:
         interruption.request()
     if interruption.requested:
-        typer.echo(what_was_left(progress), err=True)
+        typer.echo(what_was_left(progress, interruption), err=True)
         raise typer.Exit(exit_code(interruption))
     print_summary(console, summary, settings)
     if summary_json is not None:

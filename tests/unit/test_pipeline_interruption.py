@@ -1,0 +1,74 @@
+"""A stop request (the CLI's Ctrl-C handler) ends a run at a stage boundary and never halfway through
+`register`: the pipeline with every port faked, wired by the real container (tests/unit/conftest.py)."""
+
+import pytest
+
+from fraud_detection.application.interruption import Interrupted, Interruption
+from fraud_detection.domain.events import ModelRegistered
+from fraud_detection.domain.model import CHALLENGER
+
+
+def started(world) -> list[str]:
+    return [stage for kind, stage in world.observer.events if kind == "start"]
+
+
+def test_a_stop_the_running_stage_did_not_act_on_keeps_the_next_stage_from_starting(world, monkeypatch):
+    """Say a library swallowed the KeyboardInterrupt during training: evaluate and register never start."""
+    interruption = world.container.interruption()
+    fit = world.trainer.fit_fold
+
+    def fit_then_stop(*args, **kwargs):
+        assert interruption.request() is True  # outside `register` the handler may stop the work at once
+        return fit(*args, **kwargs)
+
+    monkeypatch.setattr(world.trainer, "fit_fold", fit_then_stop)
+    with pytest.raises(Interrupted, match="before evaluate"):
+        world.run_pipeline()
+    assert started(world) == ["ingest", "validate", "features", "train"]
+    assert world.registry.versions == {}
+    assert world.publisher.events == []
+
+
+def test_a_stop_during_register_lets_it_finish_whole_and_the_gate_never_runs(world, monkeypatch):
+    interruption = world.container.interruption()
+    register = world.registry.register
+
+    def register_then_stop(*args, **kwargs):
+        version = register(*args, **kwargs)
+        assert interruption.request() is False  # the handler must not raise: the stage is atomic
+        return version
+
+    monkeypatch.setattr(world.registry, "register", register_then_stop)
+    with pytest.raises(Interrupted, match="before promote"):
+        world.run_pipeline()
+    # the whole version: alias, reference profile and event, and no gate decision
+    assert world.registry.aliases == {CHALLENGER: 1}
+    assert ("fake-model", 1) in world.profiles.profiles
+    assert [(type(e), e.version) for e in world.publisher.events] == [(ModelRegistered, 1)]
+    assert ("done", "register") in world.observer.events
+    assert "promote" not in started(world)
+
+
+def test_a_stop_requested_before_register_keeps_it_from_starting(world):
+    interruption = world.container.interruption()
+    pipeline = world.pipeline()
+    with pipeline.session(pipeline.ingest("good.csv")) as session:
+        session.validate()
+        session.build_features()
+        session.train()
+        session.evaluate()
+        interruption.request()
+        with pytest.raises(Interrupted, match="before register"):
+            session.register()
+    assert world.registry.versions == {}
+    assert "register" not in started(world)
+
+
+def test_the_first_signal_is_the_one_reported():
+    interruption = Interruption()
+    assert not interruption.requested
+    interruption.check("train")  # nothing requested: no-op
+    assert interruption.request(15) is True
+    interruption.request(2)
+    assert interruption.requested
+    assert interruption.signal == 15
