@@ -1,11 +1,16 @@
 """A stop request (the CLI's Ctrl-C handler) ends a run at a stage boundary and never halfway through
 `register`: the pipeline with every port faked, wired by the real container (tests/unit/conftest.py)."""
 
+import io
+
 import pytest
+from rich.console import Console
 
 from fraud_detection.application.interruption import Interrupted, Interruption
 from fraud_detection.domain.events import ModelRegistered
 from fraud_detection.domain.model import CHALLENGER
+from fraud_detection.entrypoints.cli.interrupts import what_was_left
+from fraud_detection.entrypoints.cli.progress import ConsoleProgress
 
 
 def started(world) -> list[str]:
@@ -72,3 +77,48 @@ def test_the_first_signal_is_the_one_reported():
     interruption.request(2)
     assert interruption.requested
     assert interruption.signal == 15
+
+
+def report(running: str | None, finished: list[str], signal: int = 2) -> str:
+    progress = ConsoleProgress(Console(file=io.StringIO()))
+    progress.running = running
+    progress.finished = {
+        stage: "fraud-lgbm v3 @challenger" if stage == "register" else "" for stage in finished
+    }
+    interruption = Interruption()
+    interruption.request(signal)
+    return what_was_left(progress, interruption)
+
+
+@pytest.mark.parametrize(
+    ("running", "finished", "signal", "expected"),
+    [
+        (None, [], 2, "interrupted: the pipeline stopped before its first stage; nothing was registered"),
+        (
+            "train",
+            ["ingest"],
+            2,
+            "interrupted: the pipeline stopped during train, before registering; nothing",
+        ),
+        (
+            None,
+            ["ingest", "evaluate"],
+            15,
+            "terminated: the pipeline stopped before registering; nothing was",
+        ),
+        (
+            None,
+            ["evaluate", "register"],
+            2,
+            "after registering fraud-lgbm v3 @challenger; the promotion gate did",
+        ),
+        (
+            "register",
+            ["evaluate"],
+            15,
+            "terminated: the pipeline stopped while registering; run `fraud model",
+        ),
+    ],
+)
+def test_the_report_says_how_far_the_run_got(running, finished, signal, expected):
+    assert expected in report(running, finished, signal)

@@ -48,10 +48,11 @@ def what_was_left(progress: ConsoleProgress, interruption: Interruption) -> str:
             return (
                 f"{verb}: the pipeline stopped while registering; run `fraud model list` to see what is there"
             )
-        where = f"during {progress.running}" if progress.running else "between stages"
-        if not progress.finished and progress.running is None:
-            where = "before its first stage"
-        return f"{verb}: the pipeline stopped {where}, before registering; nothing was registered"
+        if progress.running:
+            where = f"during {progress.running}, before registering"
+        else:
+            where = "before registering" if progress.finished else "before its first stage"
+        return f"{verb}: the pipeline stopped {where}; nothing was registered"
     registered = progress.finished["register"]
     if "promote" not in progress.finished:
         return f"{verb}: the pipeline stopped after registering {registered}; the promotion gate did not run"

@@ -31,8 +31,10 @@ class ConsoleProgress(PipelineObserver):
 
     def stage_failed(self, stage: str, seconds: float, error: BaseException) -> None:
         self._stop()
-        if isinstance(error, KeyboardInterrupt):
-            return  # the command reports the interruption, once, with what it left behind
+        if not isinstance(error, Exception):
+            # Ctrl-C, or SIGTERM (Prefect's TerminationSignal): the command reports it, once, with what it
+            # left behind
+            return
         self.running = None
         self._console.print(f"[red]✗[/] {stage:<9} {seconds:6.1f}s  {type(error).__name__}", highlight=False)
 
