@@ -145,6 +145,6 @@ def test_ctrl_c_right_before_registering_leaves_what_it_says(dataset: Path, tmp_
         assert versions == []
         assert not any(line.startswith("✓ register") for line in stderr)
     else:
-        assert "after registering fraud-lgbm v1 @challenger; the promotion gate did not run" in report
+        assert "after registering fraud-lgbm v1 @challenger; the promotion gate decided nothing" in report
         assert [(v["version"], v["aliases"]) for v in versions] == [(1, ["challenger"])]
     assert survivors(tmp_path) == []

@@ -8,7 +8,7 @@ from rich.console import Console
 
 from fraud_detection.application.interruption import Interrupted, Interruption
 from fraud_detection.domain.events import ModelRegistered
-from fraud_detection.domain.model import CHALLENGER
+from fraud_detection.domain.model import CHALLENGER, CHAMPION
 from fraud_detection.entrypoints.cli.interrupts import what_was_left
 from fraud_detection.entrypoints.cli.progress import ConsoleProgress
 
@@ -110,15 +110,48 @@ def report(running: str | None, finished: list[str], signal: int = 2) -> str:
             None,
             ["evaluate", "register"],
             2,
-            "after registering fraud-lgbm v3 @challenger; the promotion gate did",
+            "after registering fraud-lgbm v3 @challenger; the promotion gate decided",
         ),
         (
             "register",
             ["evaluate"],
             15,
-            "terminated: the pipeline stopped while registering; run `fraud model",
+            "terminated: the pipeline stopped while registering; `fraud model list` shows",
         ),
     ],
 )
 def test_the_report_says_how_far_the_run_got(running, finished, signal, expected):
     assert expected in report(running, finished, signal)
+
+
+def test_a_stop_while_the_gate_decides_records_no_decision(world, monkeypatch):
+    interruption = world.container.interruption()
+    get_by_alias = world.registry.get_by_alias
+
+    def read_then_stop(alias):
+        interruption.request()  # say the KeyboardInterrupt was swallowed: the gate still records nothing
+        return get_by_alias(alias)
+
+    monkeypatch.setattr(world.registry, "get_by_alias", read_then_stop)
+    with pytest.raises(Interrupted, match="before promote"):
+        world.run_pipeline()
+    assert world.registry.aliases == {CHALLENGER: 1}
+    assert "promotion_decision" not in world.registry.get(1).tags
+    assert "promotion_decision" not in world.tracker.runs[0].tags
+
+
+def test_a_stop_while_the_gate_records_lets_it_record_everything(world, monkeypatch):
+    interruption = world.container.interruption()
+    set_tag = world.registry.set_tag
+
+    def tag_then_stop(*args, **kwargs):
+        assert interruption.request() is False
+        return set_tag(*args, **kwargs)
+
+    monkeypatch.setattr(world.registry, "set_tag", tag_then_stop)
+    summary = world.run_pipeline()  # promote is the last stage: the run ends, the CLI reports the stop
+    assert interruption.requested
+    assert summary.decision.promote
+    assert world.registry.aliases == {CHAMPION: 1}
+    assert world.registry.get(1).tags["promotion_decision"] == "promote"
+    assert world.tracker.runs[0].tags["promotion_decision"] == "promote"

@@ -42,18 +42,22 @@ def exit_code(interruption: Interruption) -> int:
 def what_was_left(progress: ConsoleProgress, interruption: Interruption) -> str:
     """One line on how far the run got, from the stages the progress display saw finish."""
     verb = "terminated" if interruption.signal == signal.SIGTERM else "interrupted"
+    see = "`fraud model list` shows what was recorded"
     if "register" not in progress.finished:
         if progress.running == "register":
-            # only a second signal kind (SIGTERM's Prefect handler) can cut `register` short
-            return (
-                f"{verb}: the pipeline stopped while registering; run `fraud model list` to see what is there"
-            )
+            # only SIGTERM can cut `register` short (Prefect's own handler, installed for the flow's run)
+            return f"{verb}: the pipeline stopped while registering; {see}"
         if progress.running:
             where = f"during {progress.running}, before registering"
         else:
             where = "before registering" if progress.finished else "before its first stage"
         return f"{verb}: the pipeline stopped {where}; nothing was registered"
     registered = progress.finished["register"]
+    if progress.running == "promote" and interruption.signal == signal.SIGTERM:
+        # Prefect's own SIGTERM handler (installed for the flow's run) does not wait for the gate's records
+        return f"{verb}: the pipeline stopped after registering {registered}, during the gate; {see}"
     if "promote" not in progress.finished:
-        return f"{verb}: the pipeline stopped after registering {registered}; the promotion gate did not run"
+        return (
+            f"{verb}: the pipeline stopped after registering {registered}; the promotion gate decided nothing"
+        )
     return f"{verb}: the pipeline had finished ({registered}, gate: {progress.finished['promote']})"
