@@ -162,7 +162,8 @@ class PipelineSession:
         return evaluation
 
     def register(self) -> ModelVersion:
-        with self._clock.stage("register") as detail:
+        # atomic: a version registered without its alias and reference profile would be half a version
+        with self._clock.stage("register", atomic=True) as detail:
             data, training = (
                 self._require(self._data, "build_features"),
                 self._require(self.summary.training, "train"),
@@ -217,9 +218,12 @@ class PipelineSession:
                 metrics=evaluation.metrics.as_dict(),
                 rescore=rescore,
             )
-            decision = self._steps.promote(version, evidence, force)
-            self._run.set_tags({"promotion_decision": "promote" if decision.promote else "keep"})
-            self._run.log_dict(decision.as_dict(), "promotion/decision.json")
+            decision, champion = self._steps.promote.decide(version, evidence, force)
+            # Recorded whole or not at all: a stop requested from here waits for the run's tags too.
+            with self._clock.interruption.atomic("promote"):
+                decision = self._steps.promote.record(version, decision, champion)
+                self._run.set_tags({"promotion_decision": "promote" if decision.promote else "keep"})
+                self._run.log_dict(decision.as_dict(), "promotion/decision.json")
             self.summary.decision = decision
             self.summary.version = self._steps.registry.get(version.version)
             detail.append(decision.reason)

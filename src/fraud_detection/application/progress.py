@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
+
+from fraud_detection.application.interruption import Interruption
 
 
 class PipelineObserver:
@@ -21,20 +23,25 @@ class PipelineObserver:
 
 
 class StageClock:
-    """Times each stage and forwards events to the observer; the times end up in the run summary."""
+    """Times each stage and forwards events to the observer; the times end up in the run summary. A stage
+    does not start once a stop was requested (`interruption`)."""
 
-    def __init__(self, observer: PipelineObserver) -> None:
+    def __init__(self, observer: PipelineObserver, interruption: Interruption | None = None) -> None:
         self.observer = observer
+        self.interruption = interruption or Interruption()
         self.seconds: dict[str, float] = {}
 
     @contextmanager
-    def stage(self, name: str) -> Iterator[list[str]]:
-        """Yields a list the stage may append its one-line detail to."""
+    def stage(self, name: str, atomic: bool = False) -> Iterator[list[str]]:
+        """Yields a list the stage may append its one-line detail to. `atomic`: a stop requested while the
+        stage runs lets it finish (the next stage refuses to start)."""
+        self.interruption.check(name)
         detail: list[str] = []
         self.observer.stage_started(name)
         start = time.perf_counter()
         try:
-            yield detail
+            with self.interruption.atomic(name) if atomic else nullcontext():
+                yield detail
         except BaseException as error:
             self.seconds[name] = time.perf_counter() - start
             self.observer.stage_failed(name, self.seconds[name], error)

@@ -71,6 +71,12 @@ class PromoteChallenger:
     def __call__(
         self, challenger: ModelVersion, evidence: ChallengerEvidence, force: bool = False
     ) -> PromotionDecision:
+        return self.record(challenger, *self.decide(challenger, evidence, force))
+
+    def decide(
+        self, challenger: ModelVersion, evidence: ChallengerEvidence, force: bool = False
+    ) -> tuple[PromotionDecision, ModelVersion | None]:
+        """The decision and the champion it was taken against; reads only (a run may stop here)."""
         champion = self._registry.get_by_alias(CHAMPION)
         decision = self._decide(challenger, evidence, champion)
         if force and not decision.promote:
@@ -80,6 +86,12 @@ class PromoteChallenger:
                 forced=True,
                 reason=f"forced by the operator; the gate said: {decision.reason}",
             )
+        return decision, champion
+
+    def record(
+        self, challenger: ModelVersion, decision: PromotionDecision, champion: ModelVersion | None
+    ) -> PromotionDecision:
+        """Write the decision: tags, then the champion alias and its event, or a staged rollout."""
         # Staged only against a champion that serves (one built for other features is simply replaced).
         staged = bool(
             decision.promote

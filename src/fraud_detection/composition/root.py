@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from dependency_injector import providers
 
+from fraud_detection.application.interruption import Interruption
 from fraud_detection.application.progress import PipelineObserver
 from fraud_detection.settings import Settings
 
@@ -38,6 +39,8 @@ class Container:
             providers.Object(settings) if settings is not None else providers.Singleton(Settings)
         )
         self.observer = providers.Singleton(PipelineObserver)
+        # The entry point's signal handler asks the running pipeline to stop through this one object.
+        self.interruption = providers.Singleton(Interruption)
 
     @cached_property
     def adapters(self) -> Adapters:
@@ -56,7 +59,12 @@ class Container:
         from fraud_detection.composition.rollout import staged_start
         from fraud_detection.composition.training import Training
 
-        training = Training(settings=self.settings, observer=self.observer, adapters=self.adapters)
+        training = Training(
+            settings=self.settings,
+            observer=self.observer,
+            interruption=self.interruption,
+            adapters=self.adapters,
+        )
         # FRAUD_PROMOTION_MODE=staged: the gate starts a shadow rollout (the Rollout container is built,
         # and its store reached, only then).
         training.promote.add_kwargs(

@@ -9,6 +9,7 @@ from dependency_injector import containers, providers
 from fraud_detection.application.drift.reference import StoreReferenceProfile
 from fraud_detection.application.evaluate import EvaluateModel, RenderEvaluationPlots
 from fraud_detection.application.ingest import IngestDataset
+from fraud_detection.application.interruption import Interruption
 from fraud_detection.application.pipeline import PipelineSteps, TrainingPipeline
 from fraud_detection.application.progress import PipelineObserver, StageClock
 from fraud_detection.application.promote import PromoteChallenger
@@ -62,6 +63,7 @@ class Training(containers.DeclarativeContainer):
 
     settings = providers.Dependency(instance_of=Settings)
     observer = providers.Dependency(instance_of=PipelineObserver)
+    interruption = providers.Dependency(instance_of=Interruption)
     adapters = providers.DependenciesContainer()
 
     validator = providers.Singleton(make_validator, adapters.validation_rules)
@@ -106,4 +108,6 @@ class Training(containers.DeclarativeContainer):
         fold_policy=providers.Callable(make_fold_policy, settings),
         reference_profile=providers.Factory(StoreReferenceProfile, adapters.reference_profiles),
     )
-    pipeline = providers.Factory(TrainingPipeline, steps, providers.Factory(StageClock, observer))
+    pipeline = providers.Factory(
+        TrainingPipeline, steps, providers.Factory(StageClock, observer, interruption)
+    )

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from fraud_detection.entrypoints.cli.context import console, container
 from fraud_detection.entrypoints.cli.errors import fail, handles_user_errors
+from fraud_detection.entrypoints.cli.interrupts import exit_code, stopping_on_signals, what_was_left
 from fraud_detection.entrypoints.cli.outputs import Output
 from fraud_detection.entrypoints.cli.progress import ConsoleProgress
+
+if TYPE_CHECKING:
+    from fraud_detection.application.pipeline_summary import PipelineSummary
 
 app = typer.Typer(help="Run the training pipeline.", no_args_is_help=True)
 
@@ -39,13 +43,30 @@ def run(
         raise fail(
             f"no dataset at {settings.resolved_dataset_path}; run `fraud data generate` or pass --source"
         )
-    c.observer.override(ConsoleProgress(console))
+    progress = ConsoleProgress(console)
+    c.observer.override(progress)
+    interruption = c.interruption()
     console.print("starting the Prefect flow (a temporary local server unless PREFECT_API_URL is set)...")
-    # Imported here: Prefect's import costs ~1.5 s that the other commands should not pay.
+    try:
+        with stopping_on_signals(interruption):  # from here: Ctrl-C while Prefect imports reports the same
+            summary = _run_flow(source, force_promotion)
+    except KeyboardInterrupt:
+        interruption.request()
+    if interruption.requested:
+        typer.echo(what_was_left(progress, interruption), err=True)
+        raise typer.Exit(exit_code(interruption))
     from fraud_detection.entrypoints.cli.summary import print_summary
-    from fraud_detection.flows.training import training_pipeline
 
-    summary = training_pipeline(source=source, force_promotion=force_promotion)
     print_summary(console, summary, settings)
     if summary_output is not None:
         summary_output.write_text(json.dumps(summary.to_dict(), indent=2, default=str))
+
+
+def _run_flow(source: str | None, force_promotion: bool) -> PipelineSummary:
+    # Imported here: Prefect's import costs ~1.5 s that the other commands should not pay.
+    from fraud_detection.flows.temporary_server import detach_temporary_server
+    from fraud_detection.flows.training import training_pipeline
+
+    detach_temporary_server()  # Ctrl-C must stop the run, not the server it reports to
+    return training_pipeline(source=source, force_promotion=force_promotion)
+

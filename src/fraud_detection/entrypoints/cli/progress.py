@@ -9,20 +9,33 @@ from fraud_detection.application.progress import PipelineObserver
 
 
 class ConsoleProgress(PipelineObserver):
+    """Also remembers which stages finished (with their detail) and which one was running, so that an
+    interrupted command can say how far the run got."""
+
     def __init__(self, console: Console) -> None:
         self._console = console
         self._status: Status | None = None
+        self.running: str | None = None
+        self.finished: dict[str, str] = {}
 
     def stage_started(self, stage: str) -> None:
+        self.running = stage
         self._status = self._console.status(f"{stage}...")
         self._status.start()
 
     def stage_finished(self, stage: str, seconds: float, detail: str) -> None:
         self._stop()
+        self.running = None
+        self.finished[stage] = detail
         self._console.print(f"[green]✓[/] {stage:<9} {seconds:6.1f}s  {detail}", highlight=False)
 
     def stage_failed(self, stage: str, seconds: float, error: BaseException) -> None:
         self._stop()
+        if not isinstance(error, Exception):
+            # Ctrl-C, or SIGTERM (Prefect's TerminationSignal): the command reports it, once, with what it
+            # left behind
+            return
+        self.running = None
         self._console.print(f"[red]✗[/] {stage:<9} {seconds:6.1f}s  {type(error).__name__}", highlight=False)
 
     def _stop(self) -> None:
