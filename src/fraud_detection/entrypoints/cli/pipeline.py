@@ -69,4 +69,3 @@ def _run_flow(source: str | None, force_promotion: bool) -> PipelineSummary:
 
     detach_temporary_server()  # Ctrl-C must stop the run, not the server it reports to
     return training_pipeline(source=source, force_promotion=force_promotion)
-
