@@ -1,4 +1,5 @@
-"""Ctrl-C and SIGTERM during a pipeline run: stop at once where that is safe, say in one line what was left.
+"""Ctrl-C and SIGTERM during a training run (`fraud pipeline run`, `fraud retrain`): stop at once where that
+is safe, say in one line what was left.
 
 The default SIGINT handling raises KeyboardInterrupt wherever the main thread happens to be, in the middle of
 registering a model version too. This handler asks the run to stop through `Interruption`, which lets the
@@ -8,14 +9,41 @@ registering a model version too. This handler asks the run to stop through `Inte
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import TypeVar
+
+import typer
 
 from fraud_detection.application.interruption import Interrupted, Interruption
 from fraud_detection.entrypoints.cli.progress import ConsoleProgress
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
+T = TypeVar("T")
+
+
+def run_flow_until_stopped(
+    run: str, progress: ConsoleProgress, interruption: Interruption, flow: Callable[[], T]
+) -> T:
+    """`flow()` under the signal handler, with Prefect's temporary server detached from the terminal. On a
+    stop: one line on stderr saying how far `run` got (`what_was_left`), then exit 128 + the signal.
+
+    `flow` imports the flow module itself: Ctrl-C during Prefect's slow import is reported the same way.
+    """
+    try:
+        with stopping_on_signals(interruption):
+            from fraud_detection.flows.temporary_server import detach_temporary_server
+
+            detach_temporary_server()  # Ctrl-C must stop the run, not the server it reports to
+            result = flow()
+    except KeyboardInterrupt:
+        interruption.request()
+    else:
+        if not interruption.requested:  # a stop may have waited for the last, atomic stage to finish
+            return result
+    typer.echo(what_was_left(progress, interruption, run), err=True)
+    raise typer.Exit(exit_code(interruption))
 
 
 @contextmanager
@@ -39,25 +67,24 @@ def exit_code(interruption: Interruption) -> int:
     return 128 + (interruption.signal or signal.SIGINT)
 
 
-def what_was_left(progress: ConsoleProgress, interruption: Interruption) -> str:
-    """One line on how far the run got, from the stages the progress display saw finish."""
+def what_was_left(progress: ConsoleProgress, interruption: Interruption, run: str = "pipeline") -> str:
+    """One line on how far `run` (the command's name: pipeline, retrain) got, from the stages the progress
+    display saw finish."""
     verb = "terminated" if interruption.signal == signal.SIGTERM else "interrupted"
     see = "`fraud model list` shows what was recorded"
     if "register" not in progress.finished:
         if progress.running == "register":
             # only SIGTERM can cut `register` short (Prefect's own handler, installed for the flow's run)
-            return f"{verb}: the pipeline stopped while registering; {see}"
+            return f"{verb}: the {run} stopped while registering; {see}"
         if progress.running:
             where = f"during {progress.running}, before registering"
         else:
             where = "before registering" if progress.finished else "before its first stage"
-        return f"{verb}: the pipeline stopped {where}; nothing was registered"
+        return f"{verb}: the {run} stopped {where}; nothing was registered"
     registered = progress.finished["register"]
     if progress.running == "promote" and interruption.signal == signal.SIGTERM:
         # Prefect's own SIGTERM handler (installed for the flow's run) does not wait for the gate's records
-        return f"{verb}: the pipeline stopped after registering {registered}, during the gate; {see}"
+        return f"{verb}: the {run} stopped after registering {registered}, during the gate; {see}"
     if "promote" not in progress.finished:
-        return (
-            f"{verb}: the pipeline stopped after registering {registered}; the promotion gate decided nothing"
-        )
-    return f"{verb}: the pipeline had finished ({registered}, gate: {progress.finished['promote']})"
+        return f"{verb}: the {run} stopped after registering {registered}; the promotion gate decided nothing"
+    return f"{verb}: the {run} had finished ({registered}, gate: {progress.finished['promote']})"

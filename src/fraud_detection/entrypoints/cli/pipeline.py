@@ -9,7 +9,7 @@ import typer
 
 from fraud_detection.entrypoints.cli.context import console, container
 from fraud_detection.entrypoints.cli.errors import fail, handles_user_errors
-from fraud_detection.entrypoints.cli.interrupts import exit_code, stopping_on_signals, what_was_left
+from fraud_detection.entrypoints.cli.interrupts import run_flow_until_stopped
 from fraud_detection.entrypoints.cli.outputs import Output
 from fraud_detection.entrypoints.cli.progress import ConsoleProgress
 
@@ -45,16 +45,10 @@ def run(
         )
     progress = ConsoleProgress(console)
     c.observer.override(progress)
-    interruption = c.interruption()
     console.print("starting the Prefect flow (a temporary local server unless PREFECT_API_URL is set)...")
-    try:
-        with stopping_on_signals(interruption):  # from here: Ctrl-C while Prefect imports reports the same
-            summary = _run_flow(source, force_promotion)
-    except KeyboardInterrupt:
-        interruption.request()
-    if interruption.requested:
-        typer.echo(what_was_left(progress, interruption), err=True)
-        raise typer.Exit(exit_code(interruption))
+    summary = run_flow_until_stopped(
+        "pipeline", progress, c.interruption(), lambda: _run_flow(source, force_promotion)
+    )
     from fraud_detection.entrypoints.cli.summary import print_summary
 
     print_summary(console, summary, settings)
@@ -64,8 +58,6 @@ def run(
 
 def _run_flow(source: str | None, force_promotion: bool) -> PipelineSummary:
     # Imported here: Prefect's import costs ~1.5 s that the other commands should not pay.
-    from fraud_detection.flows.temporary_server import detach_temporary_server
     from fraud_detection.flows.training import training_pipeline
 
-    detach_temporary_server()  # Ctrl-C must stop the run, not the server it reports to
     return training_pipeline(source=source, force_promotion=force_promotion)

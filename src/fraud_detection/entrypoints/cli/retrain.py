@@ -1,15 +1,23 @@
-"""`fraud retrain`: the retrain flow by hand (events start it too; see flows/retraining.py)."""
+"""`fraud retrain`: the retrain flow by hand (events start it too; see flows/retraining.py).
+
+Ctrl-C and SIGTERM (an ECS task stopped, the API's local launcher shut down) stop it as they stop
+`fraud pipeline run` (entrypoints/cli/interrupts.py), and the retrain lock is released on the way out.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from fraud_detection.entrypoints.cli.context import console, container
 from fraud_detection.entrypoints.cli.errors import UNAVAILABLE, fail, handles_user_errors
+from fraud_detection.entrypoints.cli.interrupts import run_flow_until_stopped
 from fraud_detection.entrypoints.cli.progress import ConsoleProgress
 from fraud_detection.infrastructure.local.retrain_lock import RetrainRunningError, holding, lock_path
+
+if TYPE_CHECKING:
+    from fraud_detection.flows.retraining import RetrainOutcome
 
 
 @handles_user_errors
@@ -21,13 +29,14 @@ def retrain(
 ) -> None:
     """Train a challenger on the champion's data plus labelled captured transactions; the gate decides."""
     c = container()
-    c.observer.override(ConsoleProgress(console))
+    progress = ConsoleProgress(console)
+    c.observer.override(progress)
     try:
-        with holding(lock_path(c.settings().home)):
+        with holding(lock_path(c.settings().home)):  # released however the block ends, a stop included
             console.print(f"retrain ({reason}): starting the Prefect flow...")
-            from fraud_detection.flows.retraining import retrain as retrain_flow  # Prefect's import is slow
-
-            outcome = retrain_flow(reason=reason, force_promotion=force_promotion)
+            outcome = run_flow_until_stopped(
+                "retrain", progress, c.interruption(), lambda: _run_flow(reason, force_promotion)
+            )
     except RetrainRunningError as error:
         raise fail(str(error), UNAVAILABLE) from None
     from fraud_detection.entrypoints.cli.summary import print_summary
@@ -35,3 +44,9 @@ def retrain(
     console.print(f"retraining set: {outcome.retraining_set.detail}")
     if outcome.summary is not None:
         print_summary(console, outcome.summary, c.settings())
+
+
+def _run_flow(reason: str, force_promotion: bool) -> RetrainOutcome:
+    from fraud_detection.flows.retraining import retrain as retrain_flow  # Prefect's import is slow
+
+    return retrain_flow(reason=reason, force_promotion=force_promotion)

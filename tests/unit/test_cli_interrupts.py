@@ -1,0 +1,100 @@
+"""`run_flow_until_stopped`, the part `fraud pipeline run` and `fraud retrain` share: a flow under the Ctrl-C
+and SIGTERM handler, the one-line report and the exit code, with the temporary Prefect server detached first.
+The flow is a plain function here; the real commands are driven in tests/e2e/test_cli_interrupt.py."""
+
+import io
+import os
+import signal
+
+import pytest
+import typer
+from rich.console import Console
+
+from fraud_detection.application.interruption import Interruption
+from fraud_detection.entrypoints.cli.interrupts import run_flow_until_stopped
+from fraud_detection.entrypoints.cli.progress import ConsoleProgress
+from fraud_detection.flows import temporary_server
+
+
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """What happened, in order; the real detach would register a server for the whole test process."""
+    happened: list[str] = []
+    monkeypatch.setattr(temporary_server, "detach_temporary_server", lambda: happened.append("detach"))
+    return happened
+
+
+@pytest.fixture
+def progress() -> ConsoleProgress:
+    return ConsoleProgress(Console(file=io.StringIO()))
+
+
+def test_a_run_nobody_stops_returns_the_flows_result_and_restores_the_handlers(calls, progress, capsys):
+    before = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+
+    def flow() -> str:
+        calls.append("flow")
+        assert signal.getsignal(signal.SIGINT) is not before[signal.SIGINT]  # ours, while the flow runs
+        return "summary"
+
+    assert run_flow_until_stopped("retrain", progress, Interruption(), flow) == "summary"
+    assert calls == ["detach", "flow"]  # detached before the flow can start the server
+    assert {number: signal.getsignal(number) for number in before} == before
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize(
+    ("signum", "code", "verb"), [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")]
+)
+def test_a_signal_during_a_stage_stops_the_run_with_one_line_and_128_plus_the_signal(
+    calls, progress, capsys, signum, code, verb
+):
+    def flow() -> str:
+        progress.stage_finished("validate", 0.1, "")
+        progress.stage_started("train")
+        os.kill(os.getpid(), signum)  # delivered to the main thread before the next bytecodes
+        calls.append("went on after the signal")
+        return "summary"
+
+    interruption = Interruption()
+    with pytest.raises(typer.Exit) as stopped:
+        run_flow_until_stopped("retrain", progress, interruption, flow)
+    assert stopped.value.exit_code == code
+    assert calls == ["detach"]
+    assert interruption.signal == signum
+    assert capsys.readouterr().err == (
+        f"{verb}: the retrain stopped during train, before registering; nothing was registered\n"
+    )
+
+
+def test_a_stop_that_waited_for_the_last_stage_is_still_reported(calls, progress, capsys):
+    """The gate's records are atomic: a stop during them lets the flow return; the command still stops."""
+    interruption = Interruption()
+
+    def flow() -> str:
+        for stage, detail in (("register", "fraud-lgbm v3 @challenger"), ("promote", "keep")):
+            progress.stage_started(stage)
+            progress.stage_finished(stage, 0.1, detail)
+        interruption.request(signal.SIGINT)
+        return "summary"
+
+    with pytest.raises(typer.Exit) as stopped:
+        run_flow_until_stopped("pipeline", progress, interruption, flow)
+    assert stopped.value.exit_code == 130
+    assert capsys.readouterr().err == (
+        "interrupted: the pipeline had finished (fraud-lgbm v3 @challenger, gate: keep)\n"
+    )
+
+
+def test_a_keyboard_interrupt_from_elsewhere_counts_as_ctrl_c(calls, progress, capsys):
+    """Ctrl-C that arrived before the handler was installed, or re-raised by a library, reports the same."""
+
+    def flow() -> str:
+        raise KeyboardInterrupt
+
+    with pytest.raises(typer.Exit) as stopped:
+        run_flow_until_stopped("retrain", progress, Interruption(), flow)
+    assert stopped.value.exit_code == 130
+    assert capsys.readouterr().err == (
+        "interrupted: the retrain stopped before its first stage; nothing was registered\n"
+    )
