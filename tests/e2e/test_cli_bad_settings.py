@@ -31,6 +31,10 @@ BAD_SETTINGS = {
     "store scheme": ({"FRAUD_STORAGE_URI": "gs://bucket/fraud"}, "FRAUD_STORAGE_URI", "s3://"),
     "negative seed": ({"FRAUD_SEED": "-3"}, "FRAUD_SEED", "greater than or equal to 0"),
     "tracking scheme": ({"MLFLOW_TRACKING_URI": "htp://mlflow:5000"}, "MLFLOW_TRACKING_URI", "htp"),
+    "misspelt setting": (
+        {"FRAUD_PROMOTION_METRC": "auprc"}, "FRAUD_PROMOTION_METRC", "did you mean FRAUD_PROMOTION_METRIC",
+    ),
+    "retired setting": ({"FRAUD_TRAIN_FRACTION": "0.9"}, "FRAUD_TRAIN_FRACTION", "FRAUD_FIRST_FIT_FRACTION"),
 }  # fmt: skip
 
 
@@ -74,3 +78,12 @@ def test_every_command_checks_the_settings_first(home, command):
     """Even a command that does not use the bad setting: the configuration is wrong for the whole system."""
     result = make_cli(home, FRAUD_PROMOTION_METRIC="f1")(*command, timeout=120)
     assert_refused_at_start(result, "FRAUD_PROMOTION_METRIC", "must be one of")
+
+
+def test_other_tools_fraud_variables_are_left_alone(home):
+    """The prefix is shared (`FRAUD_IMAGE_TAG` in CI, `FRAUD_REAL_SAMPLE` in the tests): only near misses of a
+    setting are refused."""
+    result = make_cli(home, FRAUD_IMAGE_TAG="sha-1", FRAUD_REAL_SAMPLE="x.csv.gz")(
+        "data", "list", timeout=120
+    )
+    assert result.returncode == 0, result.stderr

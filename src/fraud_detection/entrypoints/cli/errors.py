@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -64,5 +65,9 @@ def check_settings() -> None:
     `--help`). Not through the container: `fraud clients` and `fraud config` do not import it (~0.1 s);
     the commands that do read the settings again there, ~3 ms."""
     from fraud_detection.settings import Settings
+    from fraud_detection.settings.unknown import setting_variables, unknown_setting_problems
 
     Settings()
+    problems = unknown_setting_problems(os.environ, setting_variables())
+    if problems:
+        raise fail(f"invalid configuration: {'; '.join(problems)}")
