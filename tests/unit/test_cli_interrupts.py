@@ -98,3 +98,31 @@ def test_a_keyboard_interrupt_from_elsewhere_counts_as_ctrl_c(calls, progress, c
     assert capsys.readouterr().err == (
         "interrupted: the retrain stopped before its first stage; nothing was registered\n"
     )
+
+
+def test_a_stop_the_orchestrator_turned_into_another_error_is_still_a_stop(calls, progress, capsys):
+    """Seen in CI: SIGINT while Prefect created a task run; its crash handling raised `ValueError("Task run is
+    not set")` in place of the interrupt, and the command ended in a traceback with exit 1."""
+
+    def flow() -> str:
+        progress.stage_finished("features", 0.1, "")
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+        except KeyboardInterrupt:
+            raise ValueError("Task run is not set") from None
+        return "summary"
+
+    with pytest.raises(typer.Exit) as stopped:
+        run_flow_until_stopped("pipeline", progress, Interruption(), flow)
+    assert stopped.value.exit_code == 130
+    assert capsys.readouterr().err == (
+        "interrupted: the pipeline stopped before registering; nothing was registered\n"
+    )
+
+
+def test_an_error_nobody_asked_for_is_not_hidden(calls, progress):
+    def flow() -> str:
+        raise ValueError("a bug")
+
+    with pytest.raises(ValueError, match="a bug"):
+        run_flow_until_stopped("pipeline", progress, Interruption(), flow)

@@ -39,6 +39,11 @@ def run_flow_until_stopped(
             result = flow()
     except KeyboardInterrupt:
         interruption.request()
+    except Exception:
+        if not interruption.requested:
+            raise
+        # The signal landed inside Prefect's own bookkeeping (e.g. while it creates a task run), and its crash
+        # handling turned the interrupt into another error ("Task run is not set"): still our stop.
     else:
         if not interruption.requested:  # a stop may have waited for the last, atomic stage to finish
             return result
