@@ -126,3 +126,33 @@ def test_an_error_nobody_asked_for_is_not_hidden(calls, progress):
 
     with pytest.raises(ValueError, match="a bug"):
         run_flow_until_stopped("pipeline", progress, Interruption(), flow)
+
+
+def test_a_sigterm_prefect_turned_into_another_error_is_still_a_sigterm(calls, progress, capsys):
+    """Seen in CI: SIGTERM while a flow runs goes to Prefect's own handler (TerminationSignal); landing while
+    Prefect created a task run, it came out as `ValueError("Task run is not set")`; our handler never ran."""
+    from prefect.exceptions import TerminationSignal
+
+    def flow() -> str:
+        progress.stage_finished("features", 0.1, "")
+        try:
+            raise TerminationSignal(signal=signal.SIGTERM)
+        except TerminationSignal:
+            raise ValueError("Task run is not set") from None  # `from None` still keeps __context__
+        return "summary"
+
+    interruption = Interruption()
+    with pytest.raises(typer.Exit) as stopped:
+        run_flow_until_stopped("retrain", progress, interruption, flow)
+    assert stopped.value.exit_code == 143
+    assert capsys.readouterr().err == (
+        "terminated: the retrain stopped before registering; nothing was registered\n"
+    )
+
+
+def test_system_exit_is_not_a_stop(calls, progress):
+    def flow() -> str:
+        raise SystemExit(3)
+
+    with pytest.raises(SystemExit):
+        run_flow_until_stopped("pipeline", progress, Interruption(), flow)

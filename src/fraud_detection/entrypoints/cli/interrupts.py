@@ -37,18 +37,35 @@ def run_flow_until_stopped(
 
             detach_temporary_server()  # Ctrl-C must stop the run, not the server it reports to
             result = flow()
-    except KeyboardInterrupt:
-        interruption.request()
-    except Exception:
-        if not interruption.requested:
-            raise
-        # The signal landed inside Prefect's own bookkeeping (e.g. while it creates a task run), and its crash
-        # handling turned the interrupt into another error ("Task run is not set"): still our stop.
+    except BaseException as error:
+        stop = signal_behind(error)
+        if stop is None and not (interruption.requested and isinstance(error, Exception)):
+            raise  # a bug, or SystemExit: not a stop
+        # A stop may reach here as another error: a signal that landed in Prefect's own bookkeeping (while it
+        # creates a task run) comes out of its crash handling as ValueError("Task run is not set").
+        interruption.request(stop)
     else:
         if not interruption.requested:  # a stop may have waited for the last, atomic stage to finish
             return result
     typer.echo(what_was_left(progress, interruption, run), err=True)
     raise typer.Exit(exit_code(interruption))
+
+
+def signal_behind(error: BaseException) -> int | None:
+    """The signal that stopped the run, if `error` is one or was raised while handling one: Ctrl-C (a
+    KeyboardInterrupt, ours included) or Prefect's TerminationSignal (SIGTERM while a flow runs: Prefect's
+    own handler, a BaseException carrying `.signal`)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, KeyboardInterrupt):
+            return signal.SIGINT
+        number = getattr(current, "signal", None)
+        if not isinstance(current, Exception | SystemExit | GeneratorExit) and isinstance(number, int):
+            return number
+        current = current.__cause__ or current.__context__
+    return None
 
 
 @contextmanager
