@@ -11,6 +11,9 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Mapping
 
+from pydantic import AliasChoices
+from pydantic.fields import FieldInfo
+
 PREFIX = "FRAUD_"
 # A ratio of 0.85 is about one edit in a name of this length (`FRAUD_ADMINTOKEN`, `FRAUD_MODEL_POLL_SECOND`);
 # measured on every `FRAUD_*` name the repository's other tooling uses: none comes near a setting.
@@ -21,18 +24,21 @@ RETIRED = {
 }
 
 
+def field_variables(name: str, field: FieldInfo) -> list[str]:
+    """The environment variables a settings field is read from, the documented one first."""
+    alias = field.validation_alias
+    if isinstance(alias, AliasChoices):
+        return [str(choice) for choice in alias.choices]
+    return [f"{PREFIX}{name.upper()}"]
+
+
 def setting_variables() -> set[str]:
     """Every environment variable a setting is read from (all of an alias's choices)."""
-    from pydantic import AliasChoices
-
     from fraud_detection.settings import Settings
 
-    names = set()
-    for name, field in Settings.model_fields.items():
-        alias = field.validation_alias
-        choices = alias.choices if isinstance(alias, AliasChoices) else [f"{PREFIX}{name.upper()}"]
-        names |= {str(choice) for choice in choices}
-    return names
+    return {
+        variable for name, field in Settings.model_fields.items() for variable in field_variables(name, field)
+    }
 
 
 def unknown_setting_problems(environment: Mapping[str, str], settings: Iterable[str]) -> list[str]:

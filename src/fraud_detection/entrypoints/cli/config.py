@@ -14,14 +14,12 @@ from fraud_detection.entrypoints.cli.errors import handles_user_errors
 
 def variables() -> list[tuple[str, str, str]]:
     """(environment variable, default, description) per setting, in declaration order."""
-    from pydantic import AliasChoices
-
     from fraud_detection.settings import Settings
+    from fraud_detection.settings.unknown import field_variables
 
     rows = []
     for name, field in Settings.model_fields.items():
-        alias = field.validation_alias
-        env = alias.choices[0] if isinstance(alias, AliasChoices) else f"FRAUD_{name.upper()}"
+        env = field_variables(name, field)[0]
         default = "" if field.default is None else str(field.default)
         rows.append((str(env), default, field.description or ""))
     return rows
