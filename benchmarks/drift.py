@@ -56,7 +56,7 @@ from fraud_detection.infrastructure.documents.reports import ObjectStoreReports
 from fraud_detection.infrastructure.local import LocalObjectStore
 from fraud_detection.infrastructure.local.in_process_events import InProcessPublisher
 from fraud_detection.infrastructure.matplotlib.drift_chart import MatplotlibDriftChart
-from fraud_detection.infrastructure.scipy.distribution_tests import ScipyDistributionTests
+from fraud_detection.infrastructure.numpy.distribution_tests import ClosedFormDistributionTests
 from fraud_detection.settings import Settings
 from fraud_detection.simulation.generator import generate_transactions
 from fraud_detection.simulation.scenarios import SCENARIOS
@@ -128,7 +128,7 @@ def detection(model: FraudModel, profile: ReferenceProfile, windows: int, rows: 
     scenario hurts when either mean falls more than HARM below scenario none's; judged per scenario, not per
     window: a 5,000-row window of generated traffic holds about 9 frauds, so one window's recall moves by
     0.1 on its own."""
-    policy, tests = DriftPolicy(), ScipyDistributionTests()
+    policy, tests = DriftPolicy(), ClosedFormDistributionTests()
     results: dict[str, Any] = {}
     baseline: tuple[float, float] | None = None
     for number, name in enumerate(SCENARIOS):
@@ -206,7 +206,7 @@ def timing(model: FraudModel, profile: ReferenceProfile, home: Path) -> dict[str
         store = LocalObjectStore(Path(folder))
         check = CheckDrift(
             PredictionLogWindow(store), ObjectStoreReferenceProfiles(store), ObjectStoreReports(store),
-            ScipyDistributionTests(), MatplotlibDriftChart(DriftPolicy().min_psi), InProcessPublisher(),
+            ClosedFormDistributionTests(), MatplotlibDriftChart(DriftPolicy().min_psi), InProcessPublisher(),
             DriftPolicy(), profile.model_name,
         )  # fmt: skip
         end_to_end = []
@@ -220,7 +220,7 @@ def timing(model: FraudModel, profile: ReferenceProfile, home: Path) -> dict[str
     compare_only = []
     for _ in range(TIMING_REPEATS):
         started = time.perf_counter()
-        compare(profile, inputs, probabilities, DriftPolicy(), ScipyDistributionTests())
+        compare(profile, inputs, probabilities, DriftPolicy(), ClosedFormDistributionTests())
         compare_only.append(time.perf_counter() - started)
     baseline = []
     for _ in range(TIMING_REPEATS):

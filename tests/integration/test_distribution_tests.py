@@ -1,16 +1,20 @@
-"""The drift check's p-values (scipy.special, for start-up time) held to scipy.stats, which computes the same
-tests with more machinery."""
+"""The drift check's p-values (closed forms over NumPy and `math`, for start-up time) held to scipy, which
+computes the same functions with more machinery."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy import stats
+from scipy import special, stats
 
-from fraud_detection.infrastructure.scipy.distribution_tests import ScipyDistributionTests
+from fraud_detection.infrastructure.numpy.distribution_tests import (
+    ClosedFormDistributionTests,
+    chi2_sf,
+    kolmogorov_sf,
+)
 
 pytestmark = pytest.mark.integration
-TESTS = ScipyDistributionTests()
+TESTS = ClosedFormDistributionTests()
 
 
 @pytest.mark.parametrize("rows", [300, 1_000, 4_000, 20_000, 100_000])
@@ -24,7 +28,8 @@ def test_the_ks_p_value_is_within_4_percent_of_the_exact_distribution(rows: int,
 @pytest.mark.parametrize(
     ("successes", "trials", "probability"),
     [(5, 100, 0.05), (60, 200, 0.2), (0, 50, 0.3), (50, 50, 0.3), (300, 2_000, 0.1), (130, 1_130, 0.1),
-     (12, 13, 0.5), (7, 1_500, 0.004)],
+     (12, 13, 0.5), (7, 1_500, 0.004), (0, 10, 0.0), (1, 10, 0.0), (10, 10, 1.0), (3, 10, 1.0),
+     (4_000, 100_000, 0.035)],
 )  # fmt: skip
 def test_the_binomial_p_value_is_scipys_exact_two_sided_test(
     successes: int, trials: int, probability: float
@@ -33,10 +38,24 @@ def test_the_binomial_p_value_is_scipys_exact_two_sided_test(
     assert TESTS.binomial_p_value(successes, trials, probability) == pytest.approx(expected, rel=1e-9)
 
 
-@pytest.mark.parametrize(("statistic", "degrees"), [(0.5, 1), (28.0, 28), (60.0, 28), (200.0, 28)])
+@pytest.mark.parametrize(
+    ("statistic", "degrees"),
+    [(0.5, 1), (28.0, 28), (60.0, 28), (200.0, 28), (0.0, 3), (1e-6, 2), (3.0, 3), (40.0, 27), (500.0, 29),
+     (900.0, 1), (5.0, 120), (150.0, 121)],
+)  # fmt: skip
 def test_the_chi2_tail_is_scipys(statistic: float, degrees: int) -> None:
     expected = stats.chi2.sf(statistic, degrees)
     assert TESTS.chi2_p_value(statistic, degrees) == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.parametrize("x", [0.0, 0.02, 0.2, 0.5, 0.8, 0.99, 1.0, 1.01, 1.36, 2.0, 3.0, 4.0, 6.0])
+def test_kolmogorovs_limit_is_scipys_in_both_forms_of_the_series(x: float) -> None:
+    assert kolmogorov_sf(x) == pytest.approx(float(special.kolmogorov(x)), rel=1e-9, abs=1e-300)
+
+
+def test_the_chi2_tail_refuses_no_degrees_of_freedom() -> None:
+    with pytest.raises(ValueError, match="degrees of freedom must be at least 1, got 0"):
+        chi2_sf(3.0, 0)
 
 
 def test_a_random_window_gets_the_same_decision_as_scipys_two_sample_test() -> None:

@@ -639,6 +639,19 @@ def test_a_bound_inside_one_file_keeps_exactly_the_rows_of_the_window(store: Loc
     assert read_predictions(store, since=since, until=until).table.num_rows == 3
 
 
+def test_files_of_two_writers_in_one_hour_are_read_back_in_scoring_order(store: LocalObjectStore) -> None:
+    """Two replicas' files interleave in time: the read sorts them (a single writer's files, already in
+    order, are taken as they are)."""
+    for writer, offsets in (("a", (10.0, 30.0)), ("b", (20.0, 40.0))):
+        log = ParquetPredictionLog(store, max_rows=1_000, max_seconds=NEVER)
+        for offset in offsets:
+            log.append(make_batch(f"{writer}{offset:.0f}", scored_at=T0 + offset))
+        log.close()
+    expected = ["a10", "b20", "a30", "b40"]
+    assert read_latest_predictions(store, 10).table.column("request_id").to_pylist() == expected
+    assert read_predictions(store).table.column("request_id").to_pylist() == expected
+
+
 def test_reading_a_drift_window_imports_no_pandas(store: LocalObjectStore, tmp_path: Path) -> None:
     """pandas costs 0.4 s of the 2 s a `fraud drift check` may take: the window is read without it."""
     log = ParquetPredictionLog(store, max_rows=1_000, max_seconds=NEVER)

@@ -29,9 +29,9 @@ def make_drift_policy(settings: Settings) -> DriftPolicy:
 
 
 def make_distribution_tests() -> DistributionTests:
-    from fraud_detection.infrastructure.scipy.distribution_tests import ScipyDistributionTests
+    from fraud_detection.infrastructure.numpy.distribution_tests import ClosedFormDistributionTests
 
-    return ScipyDistributionTests()
+    return ClosedFormDistributionTests()
 
 
 def make_drift_chart(policy: DriftPolicy) -> DriftChart:

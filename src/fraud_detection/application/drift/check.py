@@ -155,8 +155,10 @@ class CheckDrift:
                 f"model '{name}' v{version} has no reference profile (registered before drift profiles were "
                 "stored); train a new version to monitor drift"
             )
+        everyone = window.rows == len(rows)  # the usual case: no copy of the window for a mask of all rows
         found = compare(
-            reference, rows.inputs[mine], rows.probabilities[mine], self._policy, self._tests,
+            reference, rows.inputs if everyone else rows.inputs[mine],
+            rows.probabilities if everyone else rows.probabilities[mine], self._policy, self._tests,
             self._realised(version),
         )  # fmt: skip
         status: Status = (

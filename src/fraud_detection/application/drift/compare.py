@@ -16,8 +16,9 @@ from fraud_detection.domain.drift.profile import SCORE, DistributionProfile, Ref
 from fraud_detection.domain.drift.report import AlertRateDrift, ColumnDrift, Evidence, OutlierDrift
 from fraud_detection.domain.drift.statistics import (
     effective_rows,
-    ks_statistic,
-    population_stability_index,
+    finite_sorted,
+    sorted_ks_statistic,
+    sorted_population_stability_index,
 )
 from fraud_detection.domain.feedback import RealisedQuality
 from fraud_detection.domain.ports.drift import DistributionTests
@@ -117,9 +118,10 @@ def _column(
     tests: DistributionTests,
     name: str | None = None,
 ) -> ColumnDrift:
-    finite = int(np.count_nonzero(np.isfinite(values)))
-    statistic = ks_statistic(profile, values)
-    psi = population_stability_index(profile, values)
+    window = finite_sorted(values)
+    finite = len(window)
+    statistic = sorted_ks_statistic(profile, window)
+    psi = sorted_population_stability_index(profile, window)
     p_value = tests.ks_p_value(statistic, effective_rows(finite, profile.rows)) if finite else float("nan")
     drifted = bool(p_value < alpha and psi >= min_psi)
     return ColumnDrift(name or profile.name, psi, statistic, p_value, drifted)

@@ -11,10 +11,19 @@ from fraud_detection.domain.drift.profile import DistributionProfile
 EMPTY_BIN_SHARE = 1e-4
 
 
+def finite_sorted(values: np.ndarray) -> np.ndarray:
+    """The finite values in ascending order: what both statistics read, sorted once per column."""
+    return np.sort(values[np.isfinite(values)])
+
+
 def ks_statistic(reference: DistributionProfile, values: np.ndarray) -> float:
     """Kolmogorov-Smirnov distance between the window's empirical CDF and the reference's: the largest gap,
     looked for on both sides of every window value (which also catches the reference's point masses)."""
-    window = np.sort(values[np.isfinite(values)])
+    return sorted_ks_statistic(reference, finite_sorted(values))
+
+
+def sorted_ks_statistic(reference: DistributionProfile, window: np.ndarray) -> float:
+    """`ks_statistic` of a window already `finite_sorted`."""
     n = len(window)
     if not n:
         return float("nan")
@@ -27,7 +36,11 @@ def ks_statistic(reference: DistributionProfile, values: np.ndarray) -> float:
 def population_stability_index(reference: DistributionProfile, values: np.ndarray) -> float:
     """PSI over the reference's decile bins: sum of (window - reference) * ln(window / reference) shares.
     Conventional reading: < 0.1 stable, 0.1-0.25 moderate, > 0.25 a major shift."""
-    window = np.sort(values[np.isfinite(values)])
+    return sorted_population_stability_index(reference, finite_sorted(values))
+
+
+def sorted_population_stability_index(reference: DistributionProfile, window: np.ndarray) -> float:
+    """`population_stability_index` of a window already `finite_sorted`."""
     if not len(window):
         return float("nan")
     edges = reference.bin_edges()

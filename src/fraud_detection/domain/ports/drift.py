@@ -48,7 +48,7 @@ class ReferenceProfiles(ABC):
 
 
 class DistributionTests(ABC):
-    """p-values of the tests the decision rule uses (scipy in production)."""
+    """p-values of the tests the decision rule uses (closed forms in production, held to scipy.stats)."""
 
     @abstractmethod
     def ks_p_value(self, statistic: float, rows: int) -> float:

@@ -133,7 +133,7 @@ def read_latest_predictions(
             table = _within(table, start, end)
             tables.append(table)
             found += table.num_rows
-    logged = _logged(tables, skipped)
+    logged = _logged(tables[::-1], skipped)  # oldest first: usually in order already, so no sort
     latest = logged.table.slice(max(logged.table.num_rows - rows, 0)) if rows else logged.table.slice(0, 0)
     return LoggedPredictions(table=latest, skipped=logged.skipped)
 
@@ -155,9 +155,15 @@ def _dated_keys(
 
 def _logged(tables: list[pa.Table], skipped: list[str]) -> LoggedPredictions:
     combined = pa.concat_tables(tables) if tables else PREDICTION_SCHEMA.empty_table()
+    if _in_order(combined):  # one writer's files, oldest first: a sort would copy every column for nothing
+        return LoggedPredictions(table=combined, skipped=tuple(skipped))
     # Arrow's sort is stable, as pandas' "stable" was: rows of one instant keep their file order.
-    ordered = combined.sort_by([(SCORED_AT, "ascending")]) if combined.num_rows else combined
-    return LoggedPredictions(table=ordered, skipped=tuple(skipped))
+    return LoggedPredictions(table=combined.sort_by([(SCORED_AT, "ascending")]), skipped=tuple(skipped))
+
+
+def _in_order(table: pa.Table) -> bool:
+    instants = arrow_to_numpy(table.column(SCORED_AT).combine_chunks())
+    return bool(np.all(instants[1:] >= instants[:-1]))
 
 
 def _candidate_keys(

@@ -1,0 +1,1 @@
+"""Adapters that need nothing beyond NumPy and the standard library."""

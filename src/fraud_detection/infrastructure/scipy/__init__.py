@@ -1,1 +1,0 @@
-"""scipy adapters: the p-values of the drift tests (KS distribution, binomial, chi-square)."""
