@@ -401,6 +401,34 @@ def test_event_and_lambda_names_follow_the_contract() -> None:
     assert lambda_variables["timeout_seconds"]["default"] == 300
 
 
+def test_every_domain_event_is_kept_in_an_audit_log_only_its_rule_may_write() -> None:
+    """Rollout transitions (with their evidence), drift and retrain requests land in a log group: the
+    pattern matches the source the EventBridge publisher stamps on every event."""
+    from fraud_detection.infrastructure.aws.eventbridge import EVENT_SOURCE
+
+    events_tf = MODULES / "events" / "main.tf"
+    events = resources(events_tf)
+    rule, target = (
+        events[("aws_cloudwatch_event_rule", "audit")],
+        events[("aws_cloudwatch_event_target", "audit")],
+    )
+    assert rule["event_bus_name"] == "${aws_cloudwatch_event_bus.main.name}"
+    assert 'jsonencode({ source = ["fraud-detection"] })' in events_tf.read_text()
+    assert EVENT_SOURCE == "fraud-detection"
+    assert target["arn"] == "${var.events_log_group_arn}"
+    assert (
+        "values   = [aws_cloudwatch_event_rule.audit.arn]" in events_tf.read_text()
+    )  # only this rule writes
+    assert module_locals(MODULES / "observability" / "main.tf")["log_groups"]["events"].startswith(
+        "/aws/events/"
+    )
+    for env in ("dev", "prod"):
+        assert (
+            'events_log_group_arn    = module.observability.log_group_arns["events"]'
+            in (ENVS / env / "main.tf").read_text()
+        )
+
+
 def test_storage_secret_log_and_registry_names_follow_the_contract() -> None:
     storage = (MODULES / "storage" / "main.tf").read_text()
     log_groups = next(

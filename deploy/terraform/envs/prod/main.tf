@@ -178,6 +178,7 @@ module "events" {
   tasks_security_group_id = module.ecs.tasks_security_group_id
   drift_function_arn      = module.lambda_drift.function_arn
   drift_function_name     = module.lambda_drift.function_name
+  events_log_group_arn    = module.observability.log_group_arns["events"]
 }
 
 module "github_oidc" {

@@ -132,3 +132,43 @@ resource "aws_lambda_permission" "drift_check" {
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.drift_check.arn
 }
+
+# Audit trail: every domain event on the bus (DriftDetected, RetrainRequested, RolloutTransitioned with its
+# evidence, ...) is written to the environment's encrypted log group, so a rollout's transitions and the
+# reasons for a retrain can be read back without the registry. The log group's resource policy lets only
+# this rule write to it.
+resource "aws_cloudwatch_event_rule" "audit" {
+  name           = "${var.name_prefix}-domain-events-audit"
+  description    = "Log every domain event of ${var.name_prefix} (rollout transitions, drift, retrain requests)"
+  event_bus_name = aws_cloudwatch_event_bus.main.name
+  event_pattern  = jsonencode({ source = ["fraud-detection"] })
+}
+
+resource "aws_cloudwatch_event_target" "audit" {
+  rule           = aws_cloudwatch_event_rule.audit.name
+  event_bus_name = aws_cloudwatch_event_bus.main.name
+  target_id      = "audit-log"
+  arn            = var.events_log_group_arn
+}
+
+data "aws_iam_policy_document" "audit_log" {
+  statement {
+    sid       = "EventBridgeWritesTheAuditLogOnly"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${var.events_log_group_arn}:*"]
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com", "delivery.logs.amazonaws.com"]
+    }
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = [aws_cloudwatch_event_rule.audit.arn]
+    }
+  }
+}
+
+resource "aws_cloudwatch_log_resource_policy" "audit" {
+  policy_name     = "${var.name_prefix}-domain-events-audit"
+  policy_document = data.aws_iam_policy_document.audit_log.json
+}

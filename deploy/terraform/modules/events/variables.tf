@@ -74,3 +74,13 @@ variable "drift_check_schedule" {
     error_message = "drift_check_schedule must be cron(...) or rate(...)."
   }
 }
+
+variable "events_log_group_arn" {
+  description = "Log group (under /aws/events/) that keeps every domain event on the bus: the audit trail."
+  type        = string
+
+  validation {
+    condition     = can(regex(":log-group:/aws/events/", var.events_log_group_arn))
+    error_message = "events_log_group_arn must be a log group named /aws/events/..."
+  }
+}

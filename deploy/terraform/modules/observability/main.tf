@@ -13,6 +13,7 @@ locals {
     lambda  = "/aws/lambda/${var.name_prefix}-drift-check"
     vpc     = "/vpc/${var.name_prefix}/flow-logs"
     waf     = "aws-waf-logs-${var.name_prefix}" # WAF accepts only groups named aws-waf-logs-*
+    events  = "/aws/events/${var.name_prefix}/domain-events" # EventBridge log targets live under /aws/events/
   }
 }
 
