@@ -18,9 +18,16 @@ sits:
   draws, the policy's `min_frauds` keeps the count where the mean is near normal, and pairing removes what
   both models agree on, most of the variance.
 
-Promotion requires the interval's lower end above -margin; its upper end below -margin rolls back; in
-between holds for more labels. Measured on the real rows over 20 seeds (benchmarks/rollout.py), this stops
-the broken-extract challengers and keeps promoting the retrained ones that the other checks pass.
+Promotion requires the interval's lower end at or above -margin; its upper end below -margin rolls back; in
+between holds for more labels. Why averaged over budgets and not "caught at the champion's budget" (the paired
+counts of the realised checks): a fraud just past the budget counts almost as caught, so the few discordant
+frauds are not all the evidence; on the real rows the binary count could not tell a broken-extract challenger
+from a retrain after 50 frauds. Why not cost at the served thresholds: one broken challenger cost less than
+the champion. Measured (benchmarks/rollout.py, seeds 0-39, margin 0.05): broken-extract challengers promoted 3
+of 40 -> 0; retrains promoted 15 -> 15, after the same labels (median 2,009 / 51 frauds). The margin is a fall
+of recall one accepts, not a test of "better": a challenger 2 points behind is within 0.05 and, given enough
+frauds, is promoted (one broken challenger, 2 points behind over the whole day, held at a lower end of -0.052
+after 94 frauds; a margin of 0.06 promoted it).
 """
 
 from __future__ import annotations
