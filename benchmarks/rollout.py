@@ -10,20 +10,21 @@ The shared real rows, in time order, are cut in three: the training part (earlie
 Every model's AUPRC and realised precision/recall at its own threshold on the live part are printed, with a
 logistic regression fit on the training part, so "better" and "worse" are measured, not assumed.
 
-The rollout is replayed with the domain as production uses it: the live part streams in 30-minute windows
-of `Time`; both models score every transaction; in canary a transaction is served by the challenger when
+The rollout is replayed with the domain as production uses it: the live part streams in 30-minute windows of
+`Time`; both models score every transaction; in canary a transaction is served by the challenger when
 `routes_to_challenger(key, percent, salt)`; labels arrive with a delay (frauds: all, legitimate rows: 80%,
 each after a delay drawn uniformly in 1-4 hours of `Time`, a scaled stand-in for days of chargebacks); after
-each window `judge` sees the evidence as production gathers it (rows scored since the stage began, the
-labels that have arrived on every transaction since the rollout began, the label-free estimate of each
-model at its threshold) and ADVANCE/ROLL_BACK
-move the `Rollout`. Volume minimums are scaled to the sample (about 260 transactions and 4 frauds an
-hour); the tolerances are the defaults. 20 seeds vary the challengers' subsamples and LightGBM seed, the
-label delays, which legitimate rows are labelled, and the canary salt. Other policies (and labels of the
-current stage only, instead of pooled) are replayed on the same scores to show what the outcome depends
-on. Each challenger is also classed by the whole live part: within the policy's tolerances of the champion
-(precision, recall, alert rate at the served thresholds) or not, and its cost (missed fraud Amount + 5 per
-alert, the rule its threshold was chosen by). Figures, not asserts; writes benchmarks/out/rollout.json.
+each window `judge` sees the evidence as production gathers it (rows scored since the stage began, the labels
+that have arrived on every transaction since the rollout began, each labelled fraud's rank as the alert rate
+at which each model flags it among every transaction scored since then, the label-free estimate of each model
+at its threshold) and ADVANCE/ROLL_BACK move the `Rollout`. Volume minimums are scaled to the sample (about
+260 transactions and 4 frauds an hour); the tolerances are the defaults. 20 seeds vary the challengers'
+subsamples and LightGBM seed, the label delays, which legitimate rows are labelled, and the canary salt. Other
+policies (and labels of the current stage only, instead of pooled; the policy without its ranking check, the
+same-run baseline of that rule) are replayed on the same scores to show what the outcome depends on. Each
+challenger is also classed by the whole live part: within the policy's tolerances of the champion (precision,
+recall, alert rate at the served thresholds) or not, and its cost (missed fraud Amount + 5 per alert, the rule
+its threshold was chosen by). Figures, not asserts; writes benchmarks/out/rollout.json.
 
     .venv/bin/python benchmarks/rollout.py [--seeds 20] [--source PATH.csv.gz]
 """
@@ -44,6 +45,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from fraud_detection.application.rollout.evidence import alert_rates_at
 from fraud_detection.application.train import FoldedData, TrainModel, labelled
 from fraud_detection.domain.decision import flagged
 from fraud_detection.domain.drift.estimate import estimate_performance
@@ -87,6 +89,10 @@ VARIANTS = {
     "tolerances 0.02": replace(SCALED, precision_tolerance=0.02, recall_tolerance=0.02),
     "alert-rate tolerance 1.0": replace(SCALED, alert_rate_tolerance=1.0),
     "labels of the current stage only": SCALED,
+    "no ranking check (the policy before)": replace(SCALED, ranking_margin=1.0),
+    "ranking margin 0.02": replace(SCALED, ranking_margin=0.02),
+    "ranking margin 0.03": replace(SCALED, ranking_margin=0.03),
+    "ranking margin 0.10": replace(SCALED, ranking_margin=0.10),
 }
 # Production pools the matured labels of every stage (application/rollout/evidence.py; both models score
 # every transaction in every stage), so a canary step does not start again from no labels; this variant
@@ -169,19 +175,28 @@ class Stream:
 
 
 def paired_labels(
-    stream: Stream, rows: slice, now: float, mine: np.ndarray, theirs: np.ndarray
+    stream: Stream, rows: slice, now: float, challenger: Scored, champion: Scored
 ) -> PairedLabels:
+    """As production gathers them: counts on the labelled rows, ranks over every row both scored."""
+    mine, theirs = challenger.alerts[rows], champion.alerts[rows]
     arrived = stream.arrives[rows] <= now
     y, a, b = stream.labels[rows][arrived] == 1, mine[arrived], theirs[arrived]
+    frauds = arrived & (stream.labels[rows] == 1)
 
     def count(mask: np.ndarray) -> int:
         return int(np.count_nonzero(mask))
 
+    ranks = zip(
+        alert_rates_at(challenger.scores[rows], challenger.scores[rows][frauds]).tolist(),
+        alert_rates_at(champion.scores[rows], champion.scores[rows][frauds]).tolist(),
+        strict=True,
+    )
     return PairedLabels(
         labelled=int(arrived.sum()), frauds=count(y),
         caught_by_both=count(y & a & b), caught_by_challenger_only=count(y & a & ~b),
         caught_by_champion_only=count(y & ~a & b), false_alarms_of_challenger_only=count(~y & a & ~b),
         false_alarms_of_champion_only=count(~y & ~a & b), false_alarms_of_both=count(~y & a & b),
+        champion_alert_rate=float(theirs.mean()) if len(theirs) else None, fraud_alert_rates=tuple(ranks),
     )  # fmt: skip
 
 
@@ -217,14 +232,14 @@ def replay(
             champion=role(champion, 1, rows), challenger=role(challenger, 2, rows), paired_rows=paired,
             agreement=float(np.mean(mine[rows] == theirs[rows])) if paired else None,
             score_correlation=correlation,
-            labels=paired_labels(stream, pairs, now, mine[pairs], theirs[pairs]),
+            labels=paired_labels(stream, pairs, now, challenger, champion),
             canary_rows=int(served[rows].sum()),
         )  # fmt: skip
         verdict = judge(rollout, evidence, policy, now)
         if verdict.action is not Action.HOLD and verdict.to is not None:
             rollout = rollout.moved(verdict.to, verdict.percent, verdict.reason, now, evidence.to_dict())
             stage_start = end
-    seen = paired_labels(stream, slice(0, done), now, mine[:done], theirs[:done])
+    seen = paired_labels(stream, slice(0, done), now, challenger, champion)
     checks = verdict.checks if verdict is not None else ()
     return {
         "outcome": {Stage.CHAMPION: "promoted", Stage.ROLLED_BACK: "rolled back"}.get(rollout.stage, "held"),

@@ -84,7 +84,7 @@ def test_shadow_status_evaluate_advance_abort(registry) -> None:
 
     evaluated = run("evaluate")
     assert evaluated.exit_code == 0, evaluated.output
-    assert "verdict: hold (4 of 4 checks not yet met)" in evaluated.output
+    assert "verdict: hold (5 of 5 checks not yet met)" in evaluated.output  # ranking included
     assert "shadow_rows" in evaluated.output  # the checks table
     assert "report: " in evaluated.output
 

@@ -160,6 +160,9 @@ def test_paired_labels_count_who_caught_which_fraud(world: World) -> None:
     assert labels.false_alarms_of_champion_only == 1  # t4
     assert labels.false_alarms_of_challenger_only == 1  # t5
     assert labels.false_alarms_of_both == 1  # t6
+    # The ranking evidence: over all 8 paired rows, each fraud's alert rate at which each model flags it.
+    assert labels.champion_alert_rate == 0.5
+    assert sorted(labels.fraud_alert_rates) == [(0.5, 0.5), (0.5, 1.0), (1.0, 0.5), (1.0, 1.0)]
 
 
 def test_labels_are_pooled_over_the_rollout_while_rates_count_the_stage_only(world: World) -> None:

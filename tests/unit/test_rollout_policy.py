@@ -25,9 +25,12 @@ POLICY = RolloutPolicy(
     min_shadow_hours=1, min_shadow_rows=1_000, min_labels=500, min_frauds=20, canary_steps=(10.0, 50.0),
     min_canary_hours=1, min_canary_rows=200,
 )  # fmt: skip
-# Labels on which the two models agree closely: 40 frauds, each caught the same but for one either way.
+# Labels on which the two models agree closely: 40 frauds, each caught the same but for one either way, and
+# ranked the same but for two a little apart (the champion alerts on 1%: budgets 0.5%..1.5% are compared).
+RANKS = ((0.002, 0.002),) * 30 + ((0.004, 0.006), (0.006, 0.004)) + ((0.4, 0.4),) * 8
 EVEN = PairedLabels(labelled=1_000, frauds=40, caught_by_both=30, caught_by_challenger_only=1,
-                    caught_by_champion_only=1, false_alarms_of_both=8)  # fmt: skip
+                    caught_by_champion_only=1, false_alarms_of_both=8, champion_alert_rate=0.01,
+                    fraud_alert_rates=RANKS)  # fmt: skip
 
 
 def evidence(labels: PairedLabels = EVEN, **challenger: object) -> RolloutEvidence:

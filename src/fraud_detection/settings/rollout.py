@@ -37,6 +37,13 @@ class RolloutSettings(BaseSettings):
     rollout_recall_tolerance: float = Field(
         0.05, ge=0, le=1, description="Largest fall of realised recall (same labelled rows) tolerated."
     )
+    rollout_ranking_margin: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="Largest fall of recall at the champion's alert budgets (same labelled frauds) within "
+        "which a challenger must be shown, with confidence, to be promoted.",
+    )
     rollout_max_error_rate: float = Field(
         0.01, ge=0, le=1, description="Share of challenger scorings that may fail or run out of time."
     )
@@ -91,6 +98,7 @@ class RolloutSettings(BaseSettings):
             alert_rate_tolerance=self.rollout_alert_rate_tolerance,
             precision_tolerance=self.rollout_precision_tolerance,
             recall_tolerance=self.rollout_recall_tolerance,
+            ranking_margin=self.rollout_ranking_margin,
             max_error_rate=self.rollout_max_error_rate,
             max_latency_ratio=self.rollout_max_latency_ratio,
         )

@@ -77,7 +77,7 @@ class GatherEvidence:
             _scores(rollout.challenger, name, served_all, shadow_all),
             _scores(rollout.champion or 0, name, served_all, shadow_all),
         )
-        labels = self._labels(*whole, TimeWindow(start, until))
+        labels = self._labels(whole, TimeWindow(start, until))
         return RolloutEvidence(
             champion=self._role(champion),
             challenger=self._role(challenger),
@@ -105,22 +105,26 @@ class GatherEvidence:
             estimated_recall=estimate.recall,
         )
 
-    def _labels(
-        self, paired: np.ndarray, challenger: np.ndarray, champion: np.ndarray, window: TimeWindow
-    ) -> PairedLabels:
+    def _labels(self, paired: _Pairs, window: TimeWindow) -> PairedLabels:
         records = list(self._feedback.labelled_in(window))
-        if not records or not len(paired):
+        if not records or not len(paired.ids):
             return PairedLabels()
         ids = _keys(np.array([record.transaction_id for record in records], dtype=object))
         fraud = np.array([record.is_fraud for record in records], dtype=bool)
         ids, first = np.unique(ids, return_index=True)
         fraud = fraud[first]
-        _, at_label, at_pair = np.intersect1d(ids, paired, assume_unique=True, return_indices=True)
-        y, h, c = fraud[at_label], challenger[at_pair], champion[at_pair]
+        _, at_label, at_pair = np.intersect1d(ids, paired.ids, assume_unique=True, return_indices=True)
+        y, h, c = fraud[at_label], paired.challenger[at_pair], paired.champion[at_pair]
+        frauds = at_pair[y]
 
         def count(mask: np.ndarray) -> int:
             return int(np.count_nonzero(mask))
 
+        ranks = zip(
+            alert_rates_at(paired.challenger_scores, paired.challenger_scores[frauds]).tolist(),
+            alert_rates_at(paired.champion_scores, paired.champion_scores[frauds]).tolist(),
+            strict=True,
+        )
         return PairedLabels(
             labelled=len(y),
             frauds=count(y),
@@ -130,13 +134,39 @@ class GatherEvidence:
             false_alarms_of_challenger_only=count(~y & h & ~c),
             false_alarms_of_champion_only=count(~y & ~h & c),
             false_alarms_of_both=count(~y & h & c),
+            champion_alert_rate=float(np.mean(paired.champion)),
+            fraud_alert_rates=tuple(ranks),
         )
 
 
-def _paired(challenger: _Scores, champion: _Scores) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The ids both scored, with the challenger's and the champion's decisions on them."""
+@dataclass(frozen=True)
+class _Pairs:
+    """The transactions both scored since the rollout began: ids, each model's decision and score."""
+
+    ids: np.ndarray
+    challenger: np.ndarray
+    champion: np.ndarray
+    challenger_scores: np.ndarray
+    champion_scores: np.ndarray
+
+
+def _paired(challenger: _Scores, champion: _Scores) -> _Pairs:
     _, mine, theirs = np.intersect1d(challenger.ids, champion.ids, assume_unique=True, return_indices=True)
-    return challenger.ids[mine], challenger.id_decisions[mine], champion.id_decisions[theirs]
+    return _Pairs(
+        challenger.ids[mine],
+        challenger.id_decisions[mine],
+        champion.id_decisions[theirs],
+        challenger.id_probabilities[mine],
+        champion.id_probabilities[theirs],
+    )
+
+
+def alert_rates_at(scores: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """For each of `at`, the share of `scores` at or above it: the alert rate at which that row is flagged
+    (the ranking evidence of domain/rollout/ranking.py). A sort and a binary search: milliseconds."""
+    ordered = np.sort(scores)
+    shares: np.ndarray = (len(ordered) - np.searchsorted(ordered, at, side="left")) / max(len(ordered), 1)
+    return shares
 
 
 def _since(rows: CapturedRows, moment: datetime) -> CapturedRows:

@@ -41,6 +41,11 @@ class PairedLabels:
     false_alarms_of_challenger_only: int = 0
     false_alarms_of_champion_only: int = 0
     false_alarms_of_both: int = 0
+    # The ranking evidence (domain/rollout/ranking.py), over every transaction both scored since the rollout
+    # began: the champion's alert rate, and per labelled fraud the (challenger, champion) alert rate at which
+    # it would be flagged.
+    champion_alert_rate: float | None = None
+    fraud_alert_rates: tuple[tuple[float, float], ...] = ()
 
     def recall(self, challenger: bool) -> float | None:
         own = self.caught_by_challenger_only if challenger else self.caught_by_champion_only
@@ -84,7 +89,10 @@ class PairedLabels:
         return mine - theirs, low_mine - high_theirs, high_mine - low_theirs
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self) | {
+        """Without the per-fraud ranks (a rollout's history keeps this): their count stands for them."""
+        counts = {key: value for key, value in asdict(self).items() if key != "fraud_alert_rates"}
+        return counts | {
+            "ranked_frauds": len(self.fraud_alert_rates),
             "challenger_recall": self.recall(True), "champion_recall": self.recall(False),
             "challenger_precision": self.precision(True), "champion_precision": self.precision(False),
         }  # fmt: skip

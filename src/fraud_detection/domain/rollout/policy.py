@@ -10,6 +10,8 @@ paired counts: among the labelled frauds, those only the challenger caught again
 caught (and the same for false alarms). A difference is acted on only when it is beyond the tolerance with
 confidence (a Wilson interval on the share of discordant pairs), so a handful of labels never rolls back
 by chance; a challenger behind by more than the tolerance, not yet with confidence, holds for more labels.
+Within tolerance is not enough to move on: the challenger must also be shown, with confidence, to rank the
+labelled frauds no worse than the champion beyond a small margin (ranking.py says why and how).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from enum import StrEnum
 from typing import Any
 
 from fraud_detection.domain.rollout.evidence import PairedLabels, RoleEvidence, RolloutEvidence, wilson
+from fraud_detection.domain.rollout.ranking import ranking_difference
 from fraud_detection.domain.rollout.state import Rollout, Stage
 
 
@@ -44,6 +47,7 @@ class RolloutPolicy:
     alert_rate_tolerance: float = 0.5  # |challenger / champion - 1| on the same transactions
     precision_tolerance: float = 0.05  # realised, challenger - champion, on the same labelled rows
     recall_tolerance: float = 0.05
+    ranking_margin: float = 0.05  # budget-averaged recall, challenger - champion, shown above -margin
     max_error_rate: float = 0.01  # challenger scorings that failed or ran out of time
     max_latency_ratio: float = 2.0  # challenger p99 / champion p99, when both are measured
     min_rows_for_rates: int = 1_000  # alert and error rates are judged on at least this many rows
@@ -144,6 +148,7 @@ def _harm_checks(evidence: RolloutEvidence, policy: RolloutPolicy) -> list[Check
             )
         )
     checks.extend(_quality_checks(evidence.labels, policy))
+    checks.append(_ranking_check(evidence.labels, policy))
     return checks
 
 
@@ -194,6 +199,29 @@ def _quality_checks(labels: PairedLabels, policy: RolloutPolicy) -> list[Check]:
                 )
             )
     return checks
+
+
+def _ranking_check(labels: PairedLabels, policy: RolloutPolicy) -> Check:
+    """Passes only when shown not worse beyond the margin; shown worse beyond it rolls back; holds
+    otherwise, and with fewer ranked frauds than `min_frauds` (a normal interval on a handful misleads)."""
+    ranked, rate = len(labels.fraud_alert_rates), labels.champion_alert_rate
+    if ranked < max(policy.min_frauds, 2) or not rate:
+        return Check("ranking", False, f"ranking: {ranked} ranked frauds (need {max(policy.min_frauds, 2)})")
+    low_budget = max(0.0, 1 - policy.alert_rate_tolerance) * rate
+    high_budget = (1 + policy.alert_rate_tolerance) * rate
+    difference = ranking_difference(labels.fraud_alert_rates, low_budget, high_budget, policy.confidence_z)
+    if difference is None:
+        return Check("ranking", False, "ranking: no alert budget to compare at")
+    delta, low, high = difference
+    margin = policy.ranking_margin
+    text = (
+        f"recall at alert rates {low_budget:.2%}..{high_budget:.2%} {delta:+.3f} on {ranked} frauds "
+        f"(95% {low:+.3f}..{high:+.3f}, margin -{margin:g})"
+    )
+    if high < -margin:
+        return Check("ranking", False, f"{text}: ranks worse", harmful=True)
+    shown = low >= -margin
+    return Check("ranking", shown, text + ("" if shown else ": not yet shown not worse"))
 
 
 def _progress_checks(
