@@ -21,7 +21,7 @@ from fraud_detection.application.rollout import (
     RolloutRefusedError,
     StartRollout,
 )
-from fraud_detection.application.rollout.evidence import spearman
+from fraud_detection.application.rollout.ranks import spearman
 from fraud_detection.domain.errors import ModelNotFoundError, ServiceUnavailableError
 from fraud_detection.domain.events import ModelPromoted, RolloutTransitioned
 from fraud_detection.domain.feedback import ScoredTransaction

@@ -14,7 +14,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from fraud_detection.application.rollout.evidence import alert_rates_at
+from fraud_detection.application.rollout.ranks import alert_rates_at
 from fraud_detection.domain.rollout import (
     Action,
     PairedLabels,

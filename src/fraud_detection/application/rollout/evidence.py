@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from fraud_detection.application.rollout.ranks import alert_rates_at, spearman
 from fraud_detection.domain.drift.estimate import PerformanceEstimate, calibrated
 from fraud_detection.domain.feedback import TimeWindow
 from fraud_detection.domain.ports.drift import CapturedPredictions, CapturedRows
@@ -161,14 +162,6 @@ def _paired(challenger: _Scores, champion: _Scores) -> _Pairs:
     )
 
 
-def alert_rates_at(scores: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """For each of `at`, the share of `scores` at or above it: the alert rate at which that row is flagged
-    (the ranking evidence of domain/rollout/ranking.py). A sort and a binary search: milliseconds."""
-    ordered = np.sort(scores)
-    shares: np.ndarray = (len(ordered) - np.searchsorted(ordered, at, side="left")) / max(len(ordered), 1)
-    return shares
-
-
 def _since(rows: CapturedRows, moment: datetime) -> CapturedRows:
     """The rows scored at or after `moment` (captures are UTC datetime64[us])."""
     keep = rows.scored_at >= np.datetime64(moment.replace(tzinfo=None), "us")
@@ -185,25 +178,6 @@ def _since(rows: CapturedRows, moment: datetime) -> CapturedRows:
         transaction_ids=None if rows.transaction_ids is None else rows.transaction_ids[keep],
         times=None if rows.times is None else rows.times[keep],
     )
-
-
-def spearman(x: np.ndarray, y: np.ndarray) -> float | None:
-    """Spearman's rank correlation (ties take their average rank); None when either side is constant or
-    there are fewer than 3 pairs."""
-    if len(x) < 3:
-        return None
-    rx, ry = _ranks(x), _ranks(y)
-    rx, ry = rx - rx.mean(), ry - ry.mean()
-    spread = float(np.sqrt((rx * rx).sum() * (ry * ry).sum()))
-    return float((rx * ry).sum() / spread) if spread > 0 else None
-
-
-def _ranks(values: np.ndarray) -> np.ndarray:
-    """Average ranks, 1-based."""
-    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
-    ends = np.cumsum(counts).astype(np.float64)
-    average: np.ndarray = (ends - (counts - 1) / 2.0)[inverse]
-    return average
 
 
 def _scores(version: int, name: str, served: CapturedRows, shadow: CapturedRows) -> _Scores:
