@@ -9,7 +9,7 @@ import numpy as np
 from fraud_detection.domain.errors import ServiceUnavailableError
 from fraud_detection.domain.ports.drift import CapturedRows
 from fraud_detection.domain.ports.rollout import RolloutStore
-from fraud_detection.domain.rollout import Rollout
+from fraud_detection.domain.rollout import Rollout, ensure_unchanged
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -25,8 +25,9 @@ class FakeRolloutStore(RolloutStore):
         self._reachable()
         return self.saved[-1] if self.saved else None
 
-    def save(self, rollout: Rollout) -> None:
+    def save(self, rollout: Rollout, *, replacing: Rollout | None) -> None:
         self._reachable()
+        ensure_unchanged(self.saved[-1] if self.saved else None, replacing)
         self.saved.append(Rollout.from_dict(rollout.to_dict()))
 
     def _reachable(self) -> None:

@@ -22,7 +22,7 @@ from fraud_detection.application.rollout import (
     StartRollout,
 )
 from fraud_detection.application.rollout.ranks import spearman
-from fraud_detection.domain.errors import ModelNotFoundError, ServiceUnavailableError
+from fraud_detection.domain.errors import ModelNotFoundError, RolloutConflictError, ServiceUnavailableError
 from fraud_detection.domain.events import ModelPromoted, RolloutTransitioned
 from fraud_detection.domain.feedback import ScoredTransaction
 from fraud_detection.domain.model import CHAMPION, ModelMetadata
@@ -336,6 +336,48 @@ def test_evaluate_applies_an_advance_and_stores_the_evidence(world: World) -> No
     assert isinstance(event, RolloutTransitioned)
     assert event.to_stage == "canary"
     assert event.percent == 10.0
+
+
+def aborting_while_gathering(world: World):
+    """Evidence that takes long enough for an operator to abort the rollout meanwhile."""
+
+    def gather(rollout: Rollout, now: float):
+        evidence = world.gather(rollout, now)
+        AbortRollout(world.registry, world.store, world.publisher)("operator: alert storm", now=now)
+        return evidence
+
+    return gather
+
+
+def test_an_evaluation_never_undoes_a_roll_back_made_while_it_gathered(world: World) -> None:
+    world.start()
+    healthy_shadow(world)
+    evaluate = EvaluateRollout(
+        world.store, aborting_while_gathering(world), POLICY, world.registry, world.publisher, world.reports
+    )
+    decision = evaluate(now=T0 + 2 * HOUR)
+    assert decision.verdict.action is Action.ADVANCE
+    assert not decision.applied
+    assert "not applied: the rollout changed while this ran: it is now v2 in rolled_back" in decision.detail
+    stored = world.store.load()
+    assert stored is not None
+    assert (stored.stage, stored.history[-1].reason) == (Stage.ROLLED_BACK, "operator: alert storm")
+    last = world.publisher.events[-1]
+    assert isinstance(last, RolloutTransitioned)
+    assert last.to_stage == "rolled_back"  # no canary event after it
+
+
+def test_a_stale_step_to_champion_moves_no_alias(world: World) -> None:
+    world.start()
+    world.advance()
+    world.advance()  # canary 50%: the next step is champion
+    advance = AdvanceRollout(
+        world.registry, world.store, world.publisher, POLICY, aborting_while_gathering(world)
+    )
+    with pytest.raises(RolloutConflictError, match="it is now v2 in rolled_back"):
+        advance(now=T0 + 3 * HOUR)
+    assert world.registry.aliases[CHAMPION] == 1
+    assert not any(isinstance(e, ModelPromoted) for e in world.publisher.events)
 
 
 def test_evaluate_holds_while_evidence_is_short(world: World) -> None:

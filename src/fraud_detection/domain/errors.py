@@ -86,5 +86,10 @@ class RolloutRefusedError(FraudDetectionError):
     """The rollout action does not apply to the registry's or the rollout's state (named in the message)."""
 
 
+class RolloutConflictError(RolloutRefusedError):
+    """The stored rollout changed between reading it and writing the next state (another replica's
+    evaluation, an operator, an alert): nothing was written; decide again on the new state."""
+
+
 class NoActiveRolloutError(RolloutRefusedError):
     """No rollout is in shadow or canary (there never was one, or the last one is over)."""

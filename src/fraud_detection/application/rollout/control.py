@@ -15,7 +15,14 @@ from fraud_detection.domain.model import CHAMPION
 from fraud_detection.domain.ports.events import EventPublisher
 from fraud_detection.domain.ports.registry import ModelRegistry
 from fraud_detection.domain.ports.rollout import RolloutStore
-from fraud_detection.domain.rollout import Rollout, RolloutEvidence, RolloutPolicy, Stage, next_step
+from fraud_detection.domain.rollout import (
+    Rollout,
+    RolloutEvidence,
+    RolloutPolicy,
+    Stage,
+    ensure_unchanged,
+    next_step,
+)
 
 logger = logging.getLogger(__name__)
 Gather = Callable[[Rollout, float], RolloutEvidence]
@@ -62,11 +69,13 @@ def transition(
     publisher: EventPublisher,
 ) -> Rollout:
     """Champion alias first (a failure there leaves the rollout where it was), then the state, then the
-    event."""
+    event. `rollout` is the state as read: if the store holds another one by now, RolloutConflictError and
+    nothing moves (checked before the alias too, so a stale decision never promotes)."""
     moved = rollout.moved(to, percent, reason, now, compact_evidence(evidence) if evidence else None)
     if to is Stage.CHAMPION:
+        ensure_unchanged(store.load(), rollout)
         set_champion(registry, publisher, rollout.challenger, f"rollout: {reason}")
-    store.save(moved)
+    store.save(moved, replacing=rollout)
     publisher.publish(
         RolloutTransitioned(
             model_name=rollout.model_name, version=rollout.challenger, from_stage=str(rollout.stage),
@@ -114,7 +123,7 @@ class StartRollout:
         rollout = Rollout.start(
             self._registry.model_name, version, champion.version, moment, shadow_only, reason
         )
-        self._store.save(rollout)
+        self._store.save(rollout, replacing=current)
         self._publisher.publish(
             RolloutTransitioned(
                 model_name=rollout.model_name, version=version, from_stage=str(Stage.OFFLINE),

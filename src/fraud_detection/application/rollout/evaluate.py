@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fraud_detection.application.rollout.control import Gather, transition
-from fraud_detection.domain.errors import NoActiveRolloutError
+from fraud_detection.domain.errors import NoActiveRolloutError, RolloutConflictError
 from fraud_detection.domain.ports.events import EventPublisher
 from fraud_detection.domain.ports.registry import ModelRegistry
 from fraud_detection.domain.ports.reports import Reports
@@ -75,13 +75,16 @@ class EvaluateRollout:
             evidence = RolloutEvidence(RoleEvidence(rollout.champion or 0), RoleEvidence(rollout.challenger))
         verdict = judge(rollout, evidence, self._policy, moment)
         moves = verdict.action is not Action.HOLD and verdict.to is not None
-        after = rollout
+        after, detail = rollout, _detail(rollout, verdict, apply)
         if apply and moves and verdict.to is not None:
-            after = transition(rollout, verdict.to, verdict.percent, verdict.reason, moment, evidence,
-                               self._registry, self._store, self._publisher)  # fmt: skip
-        decision = RolloutDecision(
-            after, evidence, verdict, apply and moves, _detail(rollout, verdict, apply)
-        )
+            try:
+                after = transition(rollout, verdict.to, verdict.percent, verdict.reason, moment, evidence,
+                                   self._registry, self._store, self._publisher)  # fmt: skip
+            except (
+                RolloutConflictError
+            ) as conflict:  # another actor moved it: theirs stands, next run decides
+                moves, detail = False, f"{detail}; not applied: {conflict}"
+        decision = RolloutDecision(after, evidence, verdict, apply and moves, detail)
         if apply and rollout.active:
             logger.info("rollout evaluation: %s", decision.detail)
             decision = self._stored(decision, moment)

@@ -22,5 +22,7 @@ class RolloutStore(ABC):
         """The current (or last finished) rollout; None when there never was one."""
 
     @abstractmethod
-    def save(self, rollout: Rollout) -> None:
-        """Store the state (replacing the previous one). Storage failures raise ServiceUnavailableError."""
+    def save(self, rollout: Rollout, *, replacing: Rollout | None) -> None:
+        """Store the state if the stored one is still `replacing` (the state the caller read and decided on,
+        None when there was none; compared by `Rollout.revision`), else raise RolloutConflictError and write
+        nothing. Storage failures raise ServiceUnavailableError."""

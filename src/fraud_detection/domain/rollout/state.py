@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from fraud_detection.domain.errors import RolloutConflictError
+
 HISTORY_KEPT = 20  # transitions kept with the state (the registry tag); every one is also published
 
 
@@ -70,6 +72,12 @@ class Rollout:
         first = Transition(Stage.OFFLINE, Stage.SHADOW, 0.0, now, reason)
         return cls(model_name, challenger, champion, Stage.SHADOW, now, now, 0.0, shadow_only, (first,))
 
+    @property
+    def revision(self) -> tuple[int, float, float, str, float]:
+        """What changes with every write: which rollout (challenger, start) and which step of it. Two reads
+        with the same revision hold the same state, even once the stored history was compacted."""
+        return self.challenger, self.started_at, self.stage_since, str(self.stage), self.canary_percent
+
     def moved(self, to: Stage, percent: float, reason: str, now: float,
               evidence: dict[str, Any] | None = None) -> Rollout:  # fmt: skip
         """The next state, with the transition recorded. Moving from a finished rollout is a bug of the
@@ -100,3 +108,20 @@ class Rollout:
             shadow_only=bool(data.get("shadow_only", False)),
             history=tuple(Transition.from_dict(step) for step in data.get("history", ())),
         )  # fmt: skip
+
+
+def ensure_unchanged(stored: Rollout | None, replacing: Rollout | None) -> None:
+    """RolloutConflictError unless the stored state is still the one a caller read (`replacing`): a write
+    decided on a state that has moved since would undo another actor's step (a roll-back, say)."""
+    if (stored and stored.revision) != (replacing and replacing.revision):
+        raise RolloutConflictError(
+            f"the rollout changed while this ran: it is now {_described(stored)}; nothing was written, "
+            "run it again to decide on the new state"
+        )
+
+
+def _described(rollout: Rollout | None) -> str:
+    if rollout is None:
+        return "gone"
+    where = f"canary {rollout.canary_percent:g}%" if rollout.stage is Stage.CANARY else str(rollout.stage)
+    return f"v{rollout.challenger} in {where}"

@@ -20,7 +20,7 @@ from mlflow.exceptions import MlflowException
 from fraud_detection.domain.errors import ModelNotFoundError
 from fraud_detection.domain.model import CHALLENGER
 from fraud_detection.domain.ports.rollout import RolloutStore
-from fraud_detection.domain.rollout import Rollout, Transition
+from fraud_detection.domain.rollout import Rollout, Transition, ensure_unchanged
 from fraud_detection.infrastructure.mlflow.connection import (
     apply_env_defaults,
     client_for,
@@ -60,10 +60,15 @@ class MlflowRolloutStore(RolloutStore):
         raw = tags.get(ROLLOUT_TAG)
         return None if raw is None else Rollout.from_dict(json.loads(raw))
 
-    def save(self, rollout: Rollout) -> None:
+    def save(self, rollout: Rollout, *, replacing: Rollout | None) -> None:
         """The tag first, then the alias: a replica that reads the state between the two finds the alias
-        it needs on the version the state names (set before the rollout starts, removed after it ends)."""
+        it needs on the version the state names (set before the rollout starts, removed after it ends).
+
+        The stored state is read again just before writing and must still be `replacing`. MLflow has no
+        conditional write, so this is check-then-write: it closes the window of a whole evaluation (seconds
+        of reading captures and labels) down to one registry round trip, not to zero."""
         value = fitted(rollout)
+        ensure_unchanged(self.load(), replacing)
         with reaching(self._uri):
             try:
                 if rollout.active:
