@@ -407,3 +407,28 @@ def test_a_drain_after_the_response_is_offered_only_once_a_batch_of_dark_jobs_wa
     assert len(captured(rig.shadow_log)) == 32
     assert len(rig.shadow_log.batches) == 32  # one capture per request, all written by one drain
     assert rig.score.dark_work() is None
+
+
+def test_a_response_drains_dark_jobs_that_waited_a_fifth_of_the_budget_and_the_sweep_only_older_ones():
+    """Under load responses drain everything before the sweep thread would (no second thread taking the GIL
+    from the event loop); the sweep is for jobs no response came to drain."""
+    rig = Rig()
+    rig.start()
+    rig.request([-5.0], ids=["a"])
+    rig.now = 0.009
+    assert rig.score.dark_work() is None  # 1 job, 9 ms old (the budget is 50 ms)
+    rig.now = 0.010
+    assert rig.shadow.sweep() == 0  # not twice 10 ms yet: left to the next response
+    drain = rig.score.dark_work()
+    assert drain is not None
+    assert drain() == 1
+    rig.request([-5.0], ids=["b"])  # queued at 10 ms
+    assert rig.score.dark_work() is None
+    rig.now = 0.029
+    assert rig.shadow.sweep() == 0
+    rig.now = 0.031
+    assert rig.shadow.sweep() == 1
+    assert sorted(captured(rig.shadow_log)) == ["a", "b"]
+    assert rig.score.dark_work() is None
+    assert rig.shadow.sweep() == 0
+

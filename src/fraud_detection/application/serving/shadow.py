@@ -6,13 +6,15 @@ dropped when picked up, and a job arriving at a full queue is dropped at once. B
 when the dropped model is the challenger) and captured as NaN, so the evidence sees them: a challenger that
 cannot keep up with live traffic fails its error-rate check instead of hiding behind the drops.
 
-Where the jobs run: the API drains the queue right after each response is sent (a Starlette background
-task, on the thread that served the request), so no second thread competes for the GIL on every request.
-A thread that wakes once per sweep (half the budget) and wakes nobody on submit runs what no one drained
-(callers without a response to hang it on). A worker woken per job, as first built, halved the API's
-throughput in benchmarks/serve.py --rollout (each hand-off of the GIL stalls the event loop up to the 5 ms
-switch interval). A drain takes every job waiting (up to `batch_max`) and scores each model's rows in one
-call; the shadow role's scoring time is that call's, shared among its jobs by rows.
+Where the jobs run: the API drains the queue right after a response is sent (a Starlette background
+task, on the thread that served the request) once `drain_min` jobs wait or the oldest has waited a fifth
+of the budget, so no second thread competes for the GIL. A sweep thread that wakes every fifth of the budget
+and wakes nobody on submit runs only what waited twice that long (callers without a response to hang it
+on, traffic too thin to drain it): under load it finds nothing to do. A worker woken per job, as first
+built, halved the API's throughput in benchmarks/serve.py --rollout (each hand-off of the GIL stalls the
+event loop up to the 5 ms switch interval); a sweep that drained whatever waited still took most drains
+off the loop. A drain takes every job waiting (up to `batch_max`) and scores each model's rows in one call;
+the shadow role's scoring time is that call's, shared among its jobs by rows.
 """
 
 from __future__ import annotations
@@ -71,6 +73,8 @@ class ShadowScorer:
         self._log, self._recorder, self._budget = log, recorder, budget_ms / 1000
         self._chaos, self.clock, self._background = chaos or ChallengerChaos(), clock, background
         self._queue: queue.Queue[DarkJob] = queue.Queue(maxsize=queue_max)
+        self._waiting_since: float | None = None  # when the first job queued since the last drain was
+        self._due = self._budget / 5  # the age at which a response drains; the sweep waits twice as long
         self._stop = threading.Event()
         self._start_lock = threading.Lock()
         self._worker: threading.Thread | None = None
@@ -80,9 +84,16 @@ class ShadowScorer:
         return self._log
 
     def pending(self) -> bool:
-        """Enough jobs wait to be worth a drain now (one batched scoring and capture per model); fewer are
-        left for the next request or the sweep."""
-        return self._queue.qsize() >= self._drain_min
+        """Enough jobs wait to be worth a drain now (one batched scoring per model), or the oldest has
+        waited `_due`; otherwise they are left for a later response."""
+        return self._queue.qsize() >= self._drain_min or self._waited(self._due)
+
+    def _waited(self, seconds: float) -> bool:
+        """A job waits since at least `seconds` (or one was queued while a drain was ending)."""
+        since = self._waiting_since
+        if since is None:
+            return not self._queue.empty()
+        return self.clock() - since >= seconds
 
     def submit(self, job: DarkJob) -> None:
         """Queue a job; never blocks (a full queue drops it) and wakes no thread."""
@@ -92,10 +103,13 @@ class ShadowScorer:
             self._queue.put_nowait(job)
         except queue.Full:
             self._drop(job, QUEUE_FULL)
+            return
+        if self._waiting_since is None:
+            self._waiting_since = job.submitted_at
 
     def drain(self) -> int:
         """Run every queued job now, on this thread; return how many ran."""
-        done = 0
+        done, self._waiting_since = 0, None
         while jobs := self._take(None):
             self.run(jobs)
             done += len(jobs)
@@ -169,9 +183,13 @@ class ShadowScorer:
                 self._worker.start()
 
     def _work(self) -> None:
-        sweep = min(self._budget / 2, 0.25)
-        while not self._stop.wait(sweep):
-            self.drain()
+        while not self._stop.wait(min(self._due, 0.25)):
+            self.sweep()
+
+    def sweep(self) -> int:
+        """Run the queued jobs if the oldest has waited twice `_due` (no response drained it); return how
+        many ran."""
+        return self.drain() if self._waited(2 * self._due) else 0
 
     def _drop(self, job: DarkJob, reason: str) -> None:
         rows = len(job.inputs)
