@@ -20,9 +20,9 @@ the shadow role's scoring time is that call's, shared among its jobs by rows.
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -72,7 +72,11 @@ class ShadowScorer:
         self._batch_max, self._drain_min = batch_max, drain_min
         self._log, self._recorder, self._budget = log, recorder, budget_ms / 1000
         self._chaos, self.clock, self._background = chaos or ChallengerChaos(), clock, background
-        self._queue: queue.Queue[DarkJob] = queue.Queue(maxsize=queue_max)
+        # A deque, not a queue.Queue: nobody blocks on it, and its append and popleft are atomic without
+        # the Queue's lock and condition (~4 us per job, twice). The bound is checked before appending, so
+        # two threads submitting at once may pass it by one job.
+        self._queue: deque[DarkJob] = deque()
+        self._queue_max = queue_max
         self._waiting_since: float | None = None  # when the first job queued since the last drain was
         self._due = self._budget / 5  # the age at which a response drains; the sweep waits twice as long
         self._stop = threading.Event()
@@ -86,31 +90,30 @@ class ShadowScorer:
     def pending(self) -> bool:
         """Enough jobs wait to be worth a drain now (one batched scoring per model), or the oldest has
         waited `_due`; otherwise they are left for a later response."""
-        return self._queue.qsize() >= self._drain_min or self._waited(self._due)
+        return len(self._queue) >= self._drain_min or self._waited(self._due)
 
     def _waited(self, seconds: float) -> bool:
         """A job waits since at least `seconds` (or one was queued while a drain was ending)."""
         since = self._waiting_since
         if since is None:
-            return not self._queue.empty()
+            return bool(self._queue)
         return self.clock() - since >= seconds
 
     def submit(self, job: DarkJob) -> None:
         """Queue a job; never blocks (a full queue drops it) and wakes no thread."""
         if self._background and self._worker is None:
             self._start()
-        try:
-            self._queue.put_nowait(job)
-        except queue.Full:
+        if len(self._queue) >= self._queue_max:
             self._drop(job, QUEUE_FULL)
             return
+        self._queue.append(job)
         if self._waiting_since is None:
             self._waiting_since = job.submitted_at
 
     def drain(self) -> int:
         """Run every queued job now, on this thread; return how many ran."""
         done, self._waiting_since = 0, None
-        while jobs := self._take(None):
+        while jobs := self._take():
             self.run(jobs)
             done += len(jobs)
         return done
@@ -154,18 +157,14 @@ class ShadowScorer:
             self._recorder.errors(Role.SHADOW, version, len(job.inputs))
             self._capture_failed(job)
 
-    def _take(self, timeout: float | None) -> list[DarkJob]:
-        """The jobs waiting (up to `batch_max`); with a timeout, waits that long for the first."""
+    def _take(self) -> list[DarkJob]:
+        """The jobs waiting, oldest first (up to `batch_max`)."""
+        jobs: list[DarkJob] = []
         try:
-            first = self._queue.get_nowait() if timeout is None else self._queue.get(timeout=timeout)
-        except queue.Empty:
-            return []
-        jobs = [first]
-        while len(jobs) < self._batch_max:
-            try:
-                jobs.append(self._queue.get_nowait())
-            except queue.Empty:
-                break
+            while len(jobs) < self._batch_max:
+                jobs.append(self._queue.popleft())
+        except IndexError:  # emptied (by this thread or a concurrent drain)
+            pass
         return jobs
 
     def close(self, timeout: float = 5.0) -> None:
