@@ -7,10 +7,10 @@ when the dropped model is the challenger) and captured as NaN, so the evidence s
 cannot keep up with live traffic fails its error-rate check instead of hiding behind the drops.
 
 Where the jobs run: the API drains the queue right after a response is sent (a Starlette background
-task, on the thread that served the request) once `drain_min` jobs wait or the oldest has waited a fifth
-of the budget, so no second thread competes for the GIL. A sweep thread that wakes every fifth of the budget
-and wakes nobody on submit runs only what waited twice that long (callers without a response to hang it
-on, traffic too thin to drain it): under load it finds nothing to do. A worker woken per job, as first
+task, on the thread that served the request) once `drain_min` jobs wait or the oldest has waited `_due` (a
+fifth of the budget, at most 125 ms), so no second thread competes for the GIL. A sweep thread that wakes
+every `_due` and wakes nobody on submit runs only what waited twice that long (callers without a response to
+hang it on, traffic too thin to drain it): under load it finds nothing to do. A worker woken per job, as first
 built, halved the API's throughput in benchmarks/serve.py --rollout (each hand-off of the GIL stalls the
 event loop up to the 5 ms switch interval); a sweep that drained whatever waited still took most drains
 off the loop. A drain takes every job waiting (up to `batch_max`) and scores each model's rows in one call;
@@ -78,7 +78,7 @@ class ShadowScorer:
         self._queue: deque[DarkJob] = deque()
         self._queue_max = queue_max
         self._waiting_since: float | None = None  # when the first job queued since the last drain was
-        self._due = self._budget / 5  # the age at which a response drains; the sweep waits twice as long
+        self._due = min(self._budget / 5, 0.125)  # the age at which a response drains; the sweep, twice
         self._stop = threading.Event()
         self._start_lock = threading.Lock()
         self._worker: threading.Thread | None = None
@@ -182,7 +182,7 @@ class ShadowScorer:
                 self._worker.start()
 
     def _work(self) -> None:
-        while not self._stop.wait(min(self._due, 0.25)):
+        while not self._stop.wait(self._due):
             self.sweep()
 
     def sweep(self) -> int:
