@@ -4,15 +4,18 @@ Three modes of the same `fraud serve` (1 worker, the same champion), interleaved
 times, the median per mode reported:
   off      no rollout: the scoring path without a challenger
   shadow   a challenger in shadow on every request (FRAUD_ROLLOUT_SHADOW_SHARE=1): dark scoring and its
-           capture, batched after responses once 32 jobs wait (or by the sweep thread)
+           capture, batched after responses once 32 jobs wait or the oldest waited 10 ms (the sweep
+           thread takes only what waited 20 ms)
   canary   the challenger answers 10% of transactions (by a stable hash of the transaction id), the other
-           model scores every transaction in the dark
+           model scores a tenth of requests in the dark (FRAUD_ROLLOUT_CANARY_DARK_SHARE, its default)
 The challenger is a second registered version of the champion's own artifact (same tags, so the same
 verification and the same cost): the figures are the rollout's overhead, not a different model's. The state
 is written before each server starts as the registry holds it (the `rollout` registered-model tag, the
 `challenger` alias); servers read it at start (FRAUD_ROLLOUT_POLL_SECONDS is set high). wrk sends a new
 transaction id on every request (the canary routes by it). After each run the captured rows are counted:
-served, dark, and dark rows captured as NaN (dark scorings dropped over budget or for a full queue).
+served, dark, and dark rows captured as NaN (dark scorings dropped over budget or for a full queue); and the
+server's CPU time per request during the measured load (every thread; /proc): on a machine shared with other
+work throughput swings between rounds, the CPU a request costs much less.
 Aims: shadow loses at most 10% of throughput and keeps p99 within 1.2x; canary loses nothing beyond noise
 (at most 5%).
 """
@@ -22,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -154,21 +158,31 @@ def measure_mode(
         answered = 1
         if options.warmup > 0:
             answered += run_wrk(url, body_file, script, options.connections, options.warmup).requests
+        cpu_before = cpu_seconds(server.pid)
         result = run_wrk(url, body_file, script, options.connections, options.duration)
+        cpu_us = (cpu_seconds(server.pid) - cpu_before) / max(result.requests, 1) * 1e6
         answered += result.requests
     figures.runs.append(result)
     served, _ = captured(home, "predictions", server.pid)
     dark, dropped = captured(home, "shadow", server.pid)
-    counts = {"answered": answered, "served_rows": served, "dark_rows": dark, "dark_dropped": dropped}
+    counts = {"answered": answered, "served_rows": served, "dark_rows": dark, "dark_dropped": dropped,
+              "cpu_us_per_request": round(cpu_us, 1)}  # fmt: skip
     flag = "" if result.valid else f"  INVALID: {result.non_2xx} non-2xx responses"
     print(
         f"  {target.label:<24} {result.rps:8.0f} rps  p50 {result.p50_ms:6.2f} ms"
-        f"  p99 {result.p99_ms:6.2f} ms"
+        f"  p99 {result.p99_ms:6.2f} ms  cpu {cpu_us:5.0f} us/req"
         f"  (answered {answered:,}, captured {served:,} served, {dark:,} dark of which {dropped:,} dropped)"
         f"{flag}",
         flush=True,
     )
     return counts
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, every thread) a process used so far, from /proc (Linux): the server's cost
+    per request, which other load on a shared machine disturbs far less than its throughput."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime: fields 14, 15
 
 
 def measure_in_process(home: Path, transaction: dict[str, float], calls: int) -> dict[str, dict[str, Any]]:
@@ -240,8 +254,11 @@ def run_rollout_benchmark(options: argparse.Namespace) -> int:
     for mode in MODES:
         f = figures[mode]
         rounds = " ".join(f"{run.rps:.0f}" for run in f.runs)
+        cpu = statistics.median(c["cpu_us_per_request"] for c in counts[mode])
+        cpu_off = statistics.median(c["cpu_us_per_request"] for c in counts["off"])
         print(f"  {f.label:<24} {f.median('rps'):8.0f} rps  p50 {f.median('p50_ms'):6.2f} ms  "
-              f"p99 {f.median('p99_ms'):6.2f} ms   rounds: {rounds}")  # fmt: skip
+              f"p99 {f.median('p99_ms'):6.2f} ms  cpu {cpu:5.0f} us/req ({cpu / cpu_off:.2f}x off)"
+              f"   rounds: {rounds}")  # fmt: skip
     print("aims")
     for aim in aims:
         print(aim.row())

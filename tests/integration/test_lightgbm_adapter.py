@@ -107,3 +107,23 @@ def test_fast_path_survives_a_text_round_trip(model, data):
     copy = LightGBMFraudModel.from_text(model.to_text())
     row = data.test.features.to_numpy()[7]
     assert copy.predict_row(row) == model.predict_row(row)
+
+
+def test_serving_sized_calls_run_on_one_thread_large_ones_on_the_configured_threads(model, data, monkeypatch):
+    """OpenMP's threads for a few rows cost more than they save, on busy cores many times more (model.py)."""
+    from fraud_detection.infrastructure.lightgbm.model import PARALLEL_MIN_ROWS
+
+    threads: list[int] = []
+    predict = model.booster.predict
+
+    def spy(matrix, **options):
+        threads.append(options["num_threads"])
+        return predict(matrix, **options)
+
+    monkeypatch.setattr(model.booster, "predict", spy)
+    small = data.test.features.to_numpy()[:32]
+    large = np.resize(small, (PARALLEL_MIN_ROWS, small.shape[1]))
+    model.predict_matrix(small), model.contributions_matrix(small)
+    model.predict_matrix(large), model.contributions_matrix(large)
+    assert threads == [1, 1, 2, 2]  # the trainer's default TrainingParams.threads
+    np.testing.assert_array_equal(model.predict_matrix(small), predict(small, num_threads=2))

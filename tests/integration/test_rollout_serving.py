@@ -40,8 +40,8 @@ def transaction(v14: float, transaction_id: str) -> dict[str, object]:
     return {name: 0.1 for name in V_COLUMNS} | {"V14": v14, "Amount": 12.5, "transaction_id": transaction_id}
 
 
-def serve(tmp_path, rollout: Rollout) -> tuple[Container, TestClient]:
-    settings = Settings(home=tmp_path, model_poll_seconds=0, rollout_shadow_budget_ms=60_000.0)
+def serve(tmp_path, rollout: Rollout, **more: float) -> tuple[Container, TestClient]:
+    settings = Settings(home=tmp_path, model_poll_seconds=0, rollout_shadow_budget_ms=60_000.0, **more)
     container = Container(settings)
     registry = FakeRegistry()
     for weight in (1.0, -1.0):  # v1 the champion, v2 the challenger: their answers always differ
@@ -88,7 +88,7 @@ def test_shadow_rows_land_under_the_shadow_prefix_with_the_challengers_version(t
 
 def test_canary_answers_carry_the_challengers_version_and_the_champion_scores_them_in_the_dark(tmp_path):
     canary = Rollout.start("fake-model", 2, 1, now=0.0).moved(Stage.CANARY, 100.0, "test", now=1.0)
-    container, client = serve(tmp_path, canary)
+    container, client = serve(tmp_path, canary, rollout_canary_dark_share=1.0)  # pair every request
     with client:
         single = client.post("/v1/score", json=transaction(-5.0, "tx-1")).json()
         batch = client.post("/v1/score/batch", json={"transactions": [transaction(2.0, "tx-2")]}).json()

@@ -407,3 +407,50 @@ def test_a_drain_after_the_response_is_offered_only_once_a_batch_of_dark_jobs_wa
     assert len(captured(rig.shadow_log)) == 32
     assert len(rig.shadow_log.batches) == 32  # one capture per request, all written by one drain
     assert rig.score.dark_work() is None
+
+
+def test_a_response_drains_dark_jobs_that_waited_a_fifth_of_the_budget_and_the_sweep_only_older_ones():
+    """Under load responses drain everything before the sweep thread would (no second thread taking the GIL
+    from the event loop); the sweep is for jobs no response came to drain."""
+    rig = Rig()
+    rig.start()
+    rig.request([-5.0], ids=["a"])
+    rig.now = 0.009
+    assert rig.score.dark_work() is None  # 1 job, 9 ms old (the budget is 50 ms)
+    rig.now = 0.010
+    assert rig.shadow.sweep() == 0  # not twice 10 ms yet: left to the next response
+    drain = rig.score.dark_work()
+    assert drain is not None
+    assert drain() == 1
+    rig.request([-5.0], ids=["b"])  # queued at 10 ms
+    assert rig.score.dark_work() is None
+    rig.now = 0.029
+    assert rig.shadow.sweep() == 0
+    rig.now = 0.031
+    assert rig.shadow.sweep() == 1
+    assert sorted(captured(rig.shadow_log)) == ["a", "b"]
+    assert rig.score.dark_work() is None
+    assert rig.shadow.sweep() == 0
+
+
+def test_in_canary_only_a_share_of_requests_is_also_scored_by_the_model_that_did_not_answer():
+    """FRAUD_ROLLOUT_CANARY_DARK_SHARE: in canary the pairing is sampled per request (both directions); the
+    shadow stage keeps its own share."""
+    rig = Rig()
+    draws = iter([0.1, 0.9, 0.2, 0.7])
+    rig.rollout = RolloutScoring(rig.shadow, rig.recorder, shadow_share=1.0, draw=lambda: next(draws),
+                                 canary_dark_share=0.5)  # fmt: skip
+    rig.score = ScoreTransactions(rig.holder, rig.log, rig.telemetry, 3, rig.rollout)
+    rig.start()
+    rig.request([0.0], ids=["s1"])  # shadow: every request, no draw
+    assert rig.shadow.drain() == 1
+    rig.start(Stage.CANARY, 50.0)
+    for n, request_id in enumerate(("a", "b", "c", "d")):
+        rig.request([0.0] * 10, ids=[f"c{n}-{i}" for i in range(10)], request_id=request_id)
+    assert {b.request_id for b in rig.log.batches if b.request_id != "r1"} == {"a", "b", "c", "d"}
+    rig.shadow.drain()
+    dark = {b.request_id for b in rig.shadow_log.batches if b.request_id != "r1"}
+    assert dark == {"a", "c"}  # drawn below 0.5: both models' dark jobs; "b" and "d" none
+    assert {b.model_version for b in rig.shadow_log.batches if b.request_id == "a"} == {1, 2}
+    with pytest.raises(ValueError, match="canary dark share"):
+        RolloutScoring(rig.shadow, rig.recorder, canary_dark_share=0.0)

@@ -85,9 +85,12 @@ def make_rollout_scoring(
     recorder: RolloutRecorder,
     chaos: ChallengerChaos,
     share: float,
+    canary_dark_share: float,
 ) -> RolloutScoring | None:
     """None without a rollout store: no shadow log, no worker, scoring as it always was."""
-    return None if store is None else RolloutScoring(shadow(), recorder, chaos, share)
+    if store is None:
+        return None
+    return RolloutScoring(shadow(), recorder, chaos, share, canary_dark_share=canary_dark_share)
 
 
 def make_client_source(settings: Settings) -> ClientSource:
@@ -139,6 +142,7 @@ class Serving(containers.DeclarativeContainer):
         rollout_recorder,
         challenger_chaos,
         settings.provided.rollout_shadow_share,
+        settings.provided.rollout_canary_dark_share,
     )
     champion_loader = providers.Singleton(
         ChampionLoader,

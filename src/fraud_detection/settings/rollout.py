@@ -62,6 +62,13 @@ class RolloutSettings(BaseSettings):
     rollout_shadow_share: float = Field(
         1.0, gt=0, le=1, description="Share of requests the challenger scores in shadow (1 = every request)."
     )
+    rollout_canary_dark_share: float = Field(
+        0.1,
+        gt=0,
+        le=1,
+        description="In canary, share of requests the model that did not answer also scores in the dark, "
+        "pairing both on them (1 = every request).",
+    )
     chaos_challenger_error_rate: float = Field(
         0.0,
         ge=0,

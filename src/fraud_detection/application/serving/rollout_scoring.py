@@ -4,9 +4,12 @@ SHADOW: the champion answers, as without a rollout; the challenger scores the sa
 CANARY(p%): each row is routed by a stable hash of its transaction id (the client-scoped id, or
 `<request id>/<row>` without one), so a retried transaction meets the same model on every replica. Routed
 rows get the challenger's answer, computed on the request path; if it raises they fall back to the champion's
-answer (counted, and captured in the shadow log as NaN). The model that did not answer scores the rows in the
-dark, so both models' scores are paired on every transaction. Served rows go to the main capture log with the
-version that answered, dark ones to the shadow log.
+answer (counted, and captured in the shadow log as NaN). On a share of requests (`canary_dark_share`) the
+model that did not answer scores the rows in the dark, so both models' scores are paired on that share: on
+every request, as first built, a 10% canary cost more than shadow (benchmarks/serve.py --rollout); the
+canary's own checks (its served rows, the error and alert rates) need no pairs, and labels are paired over
+the whole rollout, shadow included. Served rows go to the main capture log with the version that answered,
+dark ones to the shadow log.
 """
 
 from __future__ import annotations
@@ -44,11 +47,14 @@ class RolloutScoring:
         chaos: ChallengerChaos | None = None,
         shadow_share: float = 1.0,
         draw: Callable[[], float] = random.random,
+        canary_dark_share: float = 1.0,
     ) -> None:
-        if not 0.0 < shadow_share <= 1.0:
-            raise ValueError(f"the shadow share must be within (0, 1], got {shadow_share}")
+        for name, share in (("shadow share", shadow_share), ("canary dark share", canary_dark_share)):
+            if not 0.0 < share <= 1.0:
+                raise ValueError(f"the {name} must be within (0, 1], got {share}")
         self.shadow, self.recorder, self._chaos = shadow, recorder, chaos or ChallengerChaos()
-        self._share, self._draw = shadow_share, draw
+        self._shares = {Stage.SHADOW: shadow_share, Stage.CANARY: canary_dark_share}
+        self._draw = draw
 
     def __call__(
         self,
@@ -63,11 +69,11 @@ class RolloutScoring:
         explain: bool,
         scorer: ScoreTransactions,
     ) -> ScoredTransactions:
-        n = len(features)
+        n, paired = len(features), self._paired(rollout.stage)
         routed = self.routing(rollout, ids, request_id) if rollout.stage is Stage.CANARY else None
         if routed is None or not routed.any():  # shadow, or no canary row: the champion answers everything
             return self._champion_answers(champion, challenger, features, inputs, times, ids, request_id,
-                                          explain, scorer)  # fmt: skip
+                                          explain, scorer, paired)  # fmt: skip
         probabilities, decisions = np.empty(n), np.zeros(n, bool)
         reasons: dict[int, Reasons] = {}
         dark_champion = routed.copy()  # rows the champion scores in the dark: those the canary answers
@@ -94,7 +100,7 @@ class RolloutScoring:
             self._serve(Role.CHAMPION, champion, rows, part, probabilities, decisions, reasons, explain,
                         features, inputs, times, ids, request_id, scorer)  # fmt: skip
         scorer.telemetry.scores(probabilities, decisions)
-        if self._share >= 1.0 or self._draw() < self._share:
+        if paired:
             now = self.shadow.clock()
             for serving, dark in ((challenger, ~routed), (champion, dark_champion)):
                 rows = np.flatnonzero(dark)
@@ -116,8 +122,9 @@ class RolloutScoring:
         request_id: str,
         explain: bool,
         scorer: ScoreTransactions,
+        paired: bool,
     ) -> ScoredTransactions:
-        """The path without a canary row: as without a rollout, plus the challenger's dark job."""
+        """The path without a canary row: as without a rollout, plus the challenger's dark job if `paired`."""
         probabilities, decisions, seconds = timed_scores(champion, features)
         explained = np.arange(len(probabilities)) if explain else np.flatnonzero(decisions)
         reasons = scorer.reasons(champion, features, explained) if explained.size else {}
@@ -125,10 +132,15 @@ class RolloutScoring:
         scorer.telemetry.scores(probabilities, decisions)
         self.recorder.scored(Role.CHAMPION, champion.version.version, len(probabilities),
                              int(np.count_nonzero(decisions)), seconds)  # fmt: skip
-        if self._share >= 1.0 or self._draw() < self._share:
+        if paired:
             self.shadow.submit(DarkJob(challenger, True, features, inputs, times, ids, request_id,
                                        self.shadow.clock()))  # fmt: skip
         return ScoredTransactions(champion, probabilities, decisions, reasons)
+
+    def _paired(self, stage: Stage) -> bool:
+        """Whether this request's rows are also scored by the model that did not answer."""
+        share = self._shares.get(stage, 1.0)
+        return share >= 1.0 or self._draw() < share
 
     @staticmethod
     def routing(rollout: Rollout, ids: tuple[str | None, ...], request_id: str) -> np.ndarray:

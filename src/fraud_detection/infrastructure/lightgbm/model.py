@@ -16,6 +16,11 @@ from fraud_detection.domain.ports.modelling import FraudModel
 
 C_API_PREDICT_NORMAL = 0  # LightGBM's c_api.h constants
 C_API_DTYPE_FLOAT64 = 1
+# Below this many rows the serving calls (`predict_matrix`, `contributions_matrix`) use one thread: starting
+# OpenMP's threads costs more than they save, and far more when the cores are busy (a 2-core machine under
+# API load: 32 rows took 2.8 ms on 2 threads against 0.5 ms on 1, one row's contributions 4.7 ms against
+# 0.4 ms; benchmarks/serve.py --rollout lost a sixth of its throughput to the shadow's batched scoring).
+PARALLEL_MIN_ROWS = 1_000
 
 
 class LightGBMFraudModel(FraudModel):
@@ -42,14 +47,16 @@ class LightGBMFraudModel(FraudModel):
         return np.asarray(self.booster.predict(matrix, pred_contrib=True, num_threads=self._threads))
 
     def predict_matrix(self, features: np.ndarray) -> np.ndarray:
-        return np.asarray(self.booster.predict(self._checked(features), num_threads=self._threads))
+        checked = self._checked(features)
+        return np.asarray(self.booster.predict(checked, num_threads=self._threads_for(checked)))
 
     def predict_row(self, features: np.ndarray) -> float:
         return self._single_row(features)
 
     def contributions_matrix(self, features: np.ndarray) -> np.ndarray:
         checked = self._checked(features)
-        return np.asarray(self.booster.predict(checked, pred_contrib=True, num_threads=self._threads))
+        threads = self._threads_for(checked)
+        return np.asarray(self.booster.predict(checked, pred_contrib=True, num_threads=threads))
 
     def to_text(self) -> str:
         """The booster as LightGBM's text model (what the local cache stores)."""
@@ -69,6 +76,9 @@ class LightGBMFraudModel(FraudModel):
                 f"model expects {len(self._features)} feature columns, got array of shape {features.shape}"
             )
         return features
+
+    def _threads_for(self, features: np.ndarray) -> int:
+        return self._threads if len(features) >= PARALLEL_MIN_ROWS else 1
 
     def _matrix(self, features: pd.DataFrame) -> np.ndarray:
         if tuple(features.columns) != self._features:
