@@ -212,8 +212,7 @@ def _ranking_check(labels: PairedLabels, policy: RolloutPolicy) -> Check:
     difference = ranking_difference(labels.fraud_alert_rates, low_budget, high_budget, policy.confidence_z)
     if difference is None:
         return Check("ranking", False, "ranking: no alert budget to compare at")
-    delta, low, high = difference
-    margin = policy.ranking_margin
+    (delta, low, high), margin = difference, policy.ranking_margin
     text = (
         f"recall at alert rates {low_budget:.2%}..{high_budget:.2%} {delta:+.3f} on {ranked} frauds "
         f"(95% {low:+.3f}..{high:+.3f}, margin -{margin:g})"
