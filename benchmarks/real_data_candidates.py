@@ -231,14 +231,14 @@ class LightGBMForest:
     """LightGBM's random-forest mode with extremely randomised splits, as a sklearn-like estimator: the
     same kind of averaging as sklearn's ExtraTrees, but a LightGBM booster (text model, lleaves, SHAP)."""
 
-    def __init__(self, seed: int, leaves: int = 1024) -> None:
+    def __init__(self, seed: int, leaves: int = 1024, bynode: float = 0.2) -> None:
         self.params = {
             "objective": "binary",
             "boosting": "rf",
             "extra_trees": True,
             "bagging_fraction": 0.9,
             "bagging_freq": 1,
-            "feature_fraction_bynode": 0.2,
+            "feature_fraction_bynode": bynode,
             "num_leaves": leaves,
             "min_data_in_leaf": 1,
             "min_sum_hessian_in_leaf": 1e-6,
@@ -302,6 +302,31 @@ def big_et_candidates(
     scores["pipeline+ET 2000, p 50/50"] = equal
 
 
+def lgb_forest_grid(
+    data: FoldedData,
+    test: LabelledData,
+    pipe: Fitted,
+    seed: int,
+    results: dict[str, float],
+    notes: dict[str, object],
+) -> None:
+    """The rf-mode forest's leaves and per-node feature share, and the blend weight, chosen together on
+    the pooled out-of-fold AUPRC of the blend."""
+    y_oof = data.out_of_fold.labels
+    blends = {
+        (leaves, bynode): blend(
+            pipe,
+            fit_forest(data, test, lambda leaves=leaves, bynode=bynode: LightGBMForest(seed, leaves, bynode)),
+            y_oof,
+            expit,
+        )
+        for leaves, bynode in ((1024, 0.2), (1024, 0.5), (64, 0.2), (64, 0.5))
+    }
+    chosen = max(blends, key=lambda key: blends[key][0].oof_auprc)
+    results["pipeline+LGB-rf-ET grid, p w oof"] = average_precision(test.labels, blends[chosen][0].test)
+    notes["LGB-rf grid chosen (leaves, bynode), w"] = (chosen, blends[chosen][1])
+
+
 def paired_bootstrap(
     labels: np.ndarray, a: np.ndarray, b: np.ndarray, draws: int = 1_000
 ) -> tuple[float, float]:
@@ -322,6 +347,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--optuna-trials", type=int, default=0)
     parser.add_argument("--lgbrf", action="store_true", help="LightGBM rf-mode extra-trees blends")
+    parser.add_argument("--lgbrf-grid", action="store_true", help="rf-mode settings chosen out of fold")
     parser.add_argument("--et-big", action="store_true", help="2,000 extra trees, equal average")
     parser.add_argument("--et", action="store_true", help="extra-trees blends, settings chosen out of fold")
     parser.add_argument("--forest", action="store_true", help="blends with a random forest / extra trees")
@@ -392,6 +418,8 @@ def main() -> None:
                     notes[f"blend {name} {scale}"] = w
             if options.lgbrf:
                 lgb_forest_candidates(data, test, pipe, seed, results, notes, scores)
+            if options.lgbrf_grid:
+                lgb_forest_grid(data, test, pipe, seed, results, notes)
             if options.et_big:
                 big_et_candidates(data, test, pipe, seed, results, scores)
             if options.et:
