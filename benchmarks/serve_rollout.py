@@ -4,8 +4,8 @@ Three modes of the same `fraud serve` (1 worker, the same champion), interleaved
 times, the median per mode reported:
   off      no rollout: the scoring path without a challenger
   shadow   a challenger in shadow on every request (FRAUD_ROLLOUT_SHADOW_SHARE=1): dark scoring and its
-           capture, batched after responses once 32 jobs wait or the oldest waited 10 ms (the sweep
-           thread takes only what waited 20 ms)
+           capture, batched after responses once 32 jobs wait or the oldest waited 125 ms (the sweep
+           thread takes only what waited 250 ms; FRAUD_ROLLOUT_SHADOW_BUDGET_MS 1000)
   canary   the challenger answers 10% of transactions (by a stable hash of the transaction id), the other
            model scores a tenth of requests in the dark (FRAUD_ROLLOUT_CANARY_DARK_SHARE, its default)
 The challenger is a second registered version of the champion's own artifact (same tags, so the same
@@ -187,7 +187,8 @@ def cpu_seconds(pid: int) -> float:
 
 def measure_in_process(home: Path, transaction: dict[str, float], calls: int) -> dict[str, dict[str, Any]]:
     """Single-row scoring use case per mode, as the API calls it (a new transaction id per call), with the
-    real registry, rollout store and Parquet captures; the dark work runs on its worker thread meanwhile."""
+    real registry, rollout store and Parquet captures; after each call the dark work the API would run once
+    the response is sent (`dark_work`, usually nothing: it drains once 32 jobs wait) runs and is timed too."""
     import itertools
 
     import numpy as np
@@ -206,12 +207,15 @@ def measure_in_process(home: Path, transaction: dict[str, float], calls: int) ->
         container.serving.champion_loader().refresh()
         score = container.serving.score_transactions()
         counter = itertools.count()
+
+        def call(score: Any = score, counter: Any = counter) -> None:
+            score(inputs, times, (f"bench-{next(counter)}",), "b")
+            work = score.dark_work()
+            if work is not None:
+                work()
+
         try:
-            figures[mode] = latency_of(
-                lambda score=score, counter=counter: score(inputs, times, (f"bench-{next(counter)}",), "b"),
-                calls,
-                max(calls // 20, 100),
-            )
+            figures[mode] = latency_of(call, calls, max(calls // 20, 100))
             time.sleep(0.5)  # the dark queue drains
             view = runtime.replica_view()
             figures[mode] |= {"shadow_dropped": view["shadow_dropped"], "counts": view["counts"]}
