@@ -286,6 +286,20 @@ def test_close_flushes_what_is_pending(store: LocalObjectStore) -> None:
     assert (log.rows_written, log.files_written, log.pending_rows) == (15, 1, 0)
 
 
+def test_a_batch_of_several_requests_is_written_with_each_rows_request_id(store: LocalObjectStore) -> None:
+    """The shadow scorer's drains capture many requests' rows in one batch; a batch whose per-row ids do
+    not match its rows is refused whole."""
+    with ParquetPredictionLog(store, max_seconds=NEVER) as log:
+        log.append(replace(make_batch("x", rows=3), request_id=("a", "b", "b")))
+        log.append(replace(make_batch("y", rows=2), request_id=("c",)))
+        log.append(make_batch("d", rows=1))
+        assert log.flush() == 4
+    frame = read_predictions(store).frame
+    assert list(zip(frame["transaction_id"], frame["request_id"], strict=True)) == [
+        ("x/0", "a"), ("x/1", "b"), ("x/2", "b"), ("d/0", "d"),
+    ]  # fmt: skip
+
+
 def test_flush_returns_the_rows_it_wrote(store: LocalObjectStore) -> None:
     with ParquetPredictionLog(store, max_seconds=NEVER) as log:
         log.append(make_batch("a", rows=4))

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
+from sys import getsizeof
 
 import numpy as np
 import pytest
 
 from fraud_detection.domain.ports.prediction_log import PredictionBatch
-from fraud_detection.infrastructure.arrow.prediction_log.column_buffer import ColumnBuffer, batch_problem
+from fraud_detection.infrastructure.arrow.prediction_log.column_buffer import (
+    SLOT_BYTES,
+    ColumnBuffer,
+    batch_problem,
+)
 from fraud_detection.infrastructure.arrow.prediction_log.layout import (
     date_prefixes,
     file_key,
@@ -117,6 +122,21 @@ def test_a_buffer_regroups_its_pending_rows_by_hour_in_place() -> None:
     assert (buffer.start, buffer.stop, buffer.request_ids[0]) == (0, 0, None)
 
 
+def test_a_batch_of_several_requests_keeps_each_rows_request_id_across_buffers() -> None:
+    """The shadow scorer captures many requests' rows as one batch, with one request id per row; each row
+    then holds (and counts the bytes of) its own id."""
+    rows = queue(buffer_rows=3)
+    rows.add(replace(batch("x", 1), request_id=("solo",)))  # a one-row batch: the put_row path
+    rows.add(replace(batch("x", 4, first_value=10.0), request_id=("a", "b", "b", "c")))
+    assert rows.seal() == 2
+    taken = [rows.take(), rows.take()]
+    assert [b.request_ids[b.start : b.stop].tolist() for b in taken if b is not None] == [
+        ["solo", "a", "b"], ["b", "c"]
+    ]  # fmt: skip
+    strings = getsizeof("solo") + sum(map(getsizeof, "abbc")) + 2 * getsizeof("m") + 5 * getsizeof(None)
+    assert rows.bytes == 5 * SLOT_BYTES + strings
+
+
 def test_batch_problem_names_what_is_wrong() -> None:
     good = batch("a", 2)
     assert batch_problem(good, 2) is None
@@ -124,6 +144,10 @@ def test_batch_problem_names_what_is_wrong() -> None:
     assert batch_problem(replace(good, inputs=np.zeros((2, 3)), transaction_ids=(None,)), 2) == (
         "inputs, transaction_ids do not match 2 probabilities"
     )
+    assert batch_problem(replace(good, request_id=("a", "b", "c")), 2) == (
+        "request_id do not match 2 probabilities"
+    )
+    assert batch_problem(replace(good, request_id=("a", "b")), 2) is None
     for scored_at in (float("nan"), -1.0, float("inf"), 1e20):
         assert "is not a Unix time" in str(batch_problem(replace(good, scored_at=scored_at), 2))
 

@@ -18,6 +18,7 @@ from fraud_detection.application.serving.score import ScoreTransactions
 from fraud_detection.application.serving.shadow import ShadowScorer
 from fraud_detection.domain.errors import ServiceUnavailableError
 from fraud_detection.domain.model import CHAMPION, ModelMetadata
+from fraud_detection.domain.ports.prediction_log import PredictionBatch
 from fraud_detection.domain.ports.rollout import RolloutStore
 from fraud_detection.domain.rollout import Rollout, Stage
 from tests.fakes import FakeModel, FakeModelCache, FakePredictionLog, FakeRegistry, RecordingTelemetry
@@ -376,7 +377,8 @@ class CountingModel(FakeModel):
         return super().predict_matrix(features)
 
 
-def test_the_worker_scores_the_waiting_jobs_in_one_call_and_captures_each_request():
+def test_the_worker_scores_the_waiting_jobs_in_one_call_and_captures_them_in_one_batch():
+    """One model call, one capture (each row keeps its own request id) and one count per drain."""
     challenger = CountingModel(-1.0)
     rig = Rig(challenger=challenger)
     rig.start()
@@ -385,8 +387,10 @@ def test_the_worker_scores_the_waiting_jobs_in_one_call_and_captures_each_reques
     assert rig.shadow.drain() == 2
     assert challenger.calls == 1
     assert [(b.request_id, b.transaction_ids) for b in rig.shadow_log.batches] == [
-        ("a", ("a1",)), ("b", ("b1", "b2")),
+        (("a", "b", "b"), ("a1", "b1", "b2")),
     ]  # fmt: skip
+    shadow = next(c for c in rig.recorder.view()["counts"] if c["role"] == "shadow")
+    assert (shadow["rows"], shadow["alerts"]) == (3, int(rig.shadow_log.batches[0].decisions.sum()))
     assert captured(rig.shadow_log)["b2"][1] == pytest.approx(
         1 / (1 + np.exp(-5.0))
     )  # the challenger: V14 mirrored
@@ -405,7 +409,7 @@ def test_a_drain_after_the_response_is_offered_only_once_a_batch_of_dark_jobs_wa
     assert drain is not None
     drain()
     assert len(captured(rig.shadow_log)) == 32
-    assert len(rig.shadow_log.batches) == 32  # one capture per request, all written by one drain
+    assert len(rig.shadow_log.batches) == 1  # one capture for the 32 requests
     assert rig.score.dark_work() is None
 
 
@@ -433,6 +437,12 @@ def test_a_response_drains_dark_jobs_that_waited_a_fifth_of_the_budget_and_the_s
     assert rig.shadow.sweep() == 0
 
 
+def row_requests(batch: PredictionBatch) -> tuple[str, ...]:
+    """Each row's request id (a dark drain captures several requests' rows in one batch)."""
+    request_id = batch.request_id
+    return request_id if isinstance(request_id, tuple) else (request_id,) * len(batch)
+
+
 def test_in_canary_only_a_share_of_requests_is_also_scored_by_the_model_that_did_not_answer():
     """FRAUD_ROLLOUT_CANARY_DARK_SHARE: in canary the pairing is sampled per request (both directions); the
     shadow stage keeps its own share."""
@@ -449,8 +459,8 @@ def test_in_canary_only_a_share_of_requests_is_also_scored_by_the_model_that_did
         rig.request([0.0] * 10, ids=[f"c{n}-{i}" for i in range(10)], request_id=request_id)
     assert {b.request_id for b in rig.log.batches if b.request_id != "r1"} == {"a", "b", "c", "d"}
     rig.shadow.drain()
-    dark = {b.request_id for b in rig.shadow_log.batches if b.request_id != "r1"}
+    dark = {request for b in rig.shadow_log.batches for request in row_requests(b)} - {"r1"}
     assert dark == {"a", "c"}  # drawn below 0.5: both models' dark jobs; "b" and "d" none
-    assert {b.model_version for b in rig.shadow_log.batches if b.request_id == "a"} == {1, 2}
+    assert {b.model_version for b in rig.shadow_log.batches if "a" in row_requests(b)} == {1, 2}
     with pytest.raises(ValueError, match="canary dark share"):
         RolloutScoring(rig.shadow, rig.recorder, canary_dark_share=0.0)

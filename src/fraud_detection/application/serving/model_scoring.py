@@ -56,7 +56,7 @@ def capture(
     transaction_ids: Sequence[str | None],
     probabilities: np.ndarray,
     decisions: np.ndarray,
-    request_id: str,
+    request_id: str | tuple[str, ...],  # one per row when the rows came from several requests
 ) -> None:
     version = serving.version
     log.append(

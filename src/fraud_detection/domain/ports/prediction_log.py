@@ -20,7 +20,9 @@ class PredictionBatch:
     decisions: np.ndarray  # (n,) bool, True = fraud
     model_name: str
     model_version: int
-    request_id: str
+    # The request's id, or each row's when the rows came from several requests: the shadow scorer scores
+    # and captures many requests' rows in one call (per-call overhead, not the model, was its cost).
+    request_id: str | tuple[str, ...]
     scored_at: float  # Unix seconds
 
     def __len__(self) -> int:

@@ -50,3 +50,11 @@ def copy_across(
                 recycle(taken)
         raise
     return filled, buffer, nbytes
+
+
+def requests_of(batch: PredictionBatch) -> str:
+    """The batch's request(s), for a log line: its id, or the first of the rows' ids."""
+    request_id = getattr(batch, "request_id", "?")
+    if isinstance(request_id, tuple) and request_id:
+        return f"requests {request_id[0]} and {len(request_id) - 1} more"
+    return f"request {request_id}"

@@ -39,6 +39,7 @@ def batch_problem(batch: PredictionBatch, rows: int) -> str | None:
         batch.inputs.shape == (rows, INPUT_WIDTH)
         and batch.times.shape == batch.decisions.shape == (rows,)
         and len(batch.transaction_ids) == rows
+        and (not isinstance(batch.request_id, tuple) or len(batch.request_id) == rows)
         and 0.0 <= batch.scored_at < LAST_SCORED_AT  # False for NaN and infinities too
     ):
         return None
@@ -46,6 +47,7 @@ def batch_problem(batch: PredictionBatch, rows: int) -> str | None:
         "inputs": batch.inputs.shape == (rows, INPUT_WIDTH),
         "times": batch.times.shape == (rows,),
         "transaction_ids": len(batch.transaction_ids) == rows,
+        "request_id": not isinstance(batch.request_id, tuple) or len(batch.request_id) == rows,
         "decisions": batch.decisions.shape == (rows,),
     }
     wrong = [name for name, ok in shapes.items() if not ok]
@@ -58,9 +60,10 @@ class ColumnBuffer:
     """Room for `capacity` rows, one array per column. Rows `start:stop` are pending: rows before `start`
     were written or dropped. `batch_numbers` tells which append each row came from, so a batch that turns
     out unwritable at flush can be dropped whole. `appended_at` is the log clock at the first pending row.
-    `text_bytes` is the size of the strings a row holds (its transaction id; the first row of a batch also
-    counts the batch's request id and model name), for the queue's byte bound. Rows `0:journaled` are in
-    the local journal (file chunks of `journal_id`); `generation` changes when the buffer is reused."""
+    `text_bytes` is the size of the strings a row holds (its transaction id, and its request id when the
+    batch has one per row; the first row of a batch also counts the batch's model name and single request
+    id), for the queue's byte bound. Rows `0:journaled` are in the local journal (file chunks of
+    `journal_id`); `generation` changes when the buffer is reused."""
 
     __slots__ = (
         "appended_at",
@@ -120,7 +123,8 @@ class ColumnBuffer:
         each against ~40-70 ns for an item, which keeps that append near a microsecond. Returns the bytes
         the row holds."""
         i = self.stop
-        text = getsizeof(batch.transaction_ids[0]) + getsizeof(batch.request_id) + getsizeof(batch.model_name)
+        request_id = batch.request_id[0] if isinstance(batch.request_id, tuple) else batch.request_id
+        text = getsizeof(batch.transaction_ids[0]) + getsizeof(request_id) + getsizeof(batch.model_name)
         self.inputs[i] = batch.inputs  # (1, 29) into one row
         self.times[i] = batch.times[0]
         self.probabilities[i] = batch.probabilities[0]
@@ -128,7 +132,7 @@ class ColumnBuffer:
         self.transaction_ids[i] = batch.transaction_ids[0]
         self.scored_at[i] = batch.scored_at
         self.model_versions[i] = batch.model_version
-        self.request_ids[i] = batch.request_id
+        self.request_ids[i] = request_id
         self.model_names[i] = batch.model_name
         self.batch_numbers[i] = number
         self.text_bytes[i] = text
@@ -142,8 +146,14 @@ class ColumnBuffer:
         i = self.stop
         j = i + end - begin
         text = np.fromiter(map(getsizeof, batch.transaction_ids[begin:end]), np.int64, end - begin)
+        request_id = batch.request_id
+        if isinstance(request_id, tuple):  # one per row (rows of several requests): each counts
+            request_id = request_id[begin:end]
+            text += np.fromiter(map(getsizeof, request_id), np.int64, end - begin)
+        elif begin == 0:
+            text[0] += getsizeof(request_id)
         if begin == 0:
-            text[0] += getsizeof(batch.request_id) + getsizeof(batch.model_name)
+            text[0] += getsizeof(batch.model_name)
         self.inputs[i:j] = batch.inputs[begin:end]
         self.times[i:j] = batch.times[begin:end]
         self.probabilities[i:j] = batch.probabilities[begin:end]
@@ -151,7 +161,7 @@ class ColumnBuffer:
         self.transaction_ids[i:j] = batch.transaction_ids[begin:end]
         self.scored_at[i:j] = batch.scored_at
         self.model_versions[i:j] = batch.model_version
-        self.request_ids[i:j] = batch.request_id
+        self.request_ids[i:j] = request_id
         self.model_names[i:j] = batch.model_name
         self.batch_numbers[i:j] = number
         self.text_bytes[i:j] = text

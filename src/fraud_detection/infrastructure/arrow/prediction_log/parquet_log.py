@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from fraud_detection.domain.ports.prediction_log import PredictionBatch, PredictionLog
 from fraud_detection.domain.ports.storage import ObjectStore
-from fraud_detection.infrastructure.arrow.prediction_log.batch_copy import UnwritableBatchError
+from fraud_detection.infrastructure.arrow.prediction_log.batch_copy import UnwritableBatchError, requests_of
 from fraud_detection.infrastructure.arrow.prediction_log.buffer_writer import BufferWriter
 from fraud_detection.infrastructure.arrow.prediction_log.journal_copier import JournalCopier, open_journal
 from fraud_detection.infrastructure.arrow.prediction_log.layout import normalise_prefix
@@ -153,9 +153,9 @@ class ParquetPredictionLog(CaptureCounters, PredictionLog):
             wake, dropped = self._pending.add(batch)
         except UnwritableBatchError as error:
             logger.error(
-                "prediction log: dropped %d rows of request %s (model %s v%s): %s",
+                "prediction log: dropped %d rows of %s (model %s v%s): %s",
                 error.rows,
-                getattr(batch, "request_id", "?"),
+                requests_of(batch),
                 getattr(batch, "model_name", "?"),
                 getattr(batch, "model_version", "?"),
                 error.problem,
