@@ -21,6 +21,12 @@ C_API_DTYPE_FLOAT64 = 1
 # API load: 32 rows took 2.8 ms on 2 threads against 0.5 ms on 1, one row's contributions 4.7 ms against
 # 0.4 ms; benchmarks/serve.py --rollout lost a sixth of its throughput to the shadow's batched scoring).
 PARALLEL_MIN_ROWS = 1_000
+# The single-row call through a handle that keeps the GIL (ctypes.PyDLL): the C call takes ~5 us, and a
+# CDLL call gives the GIL away for it. With other threads waiting to run Python (the capture writers, the
+# shadow scorer) the request thread then waited to get it back: the call took ~25 us, not ~5, and the
+# rollout's scoring use case 57 us against 31 per call, in process over 60,000 calls once its threads were
+# busy.
+_SINGLE_ROW_FAST = ctypes.PyDLL(_LIB._name).LGBM_BoosterPredictForMatSingleRowFast
 
 
 class LightGBMFraudModel(FraudModel):
@@ -126,7 +132,7 @@ class SingleRowPredictor:
         out = self._out
         with self._lock:
             _safe_call(
-                _LIB.LGBM_BoosterPredictForMatSingleRowFast(
+                _SINGLE_ROW_FAST(
                     self._config,
                     row.ctypes.data_as(ctypes.c_void_p),
                     ctypes.byref(self._out_len),
