@@ -54,6 +54,24 @@ def test_a_stop_during_register_lets_it_finish_whole_and_the_gate_never_runs(wor
     assert "promote" not in started(world)
 
 
+def test_a_stop_as_register_is_announced_lets_it_finish_whole(world, monkeypatch):
+    """The signal lands between the display's "register started" and the stage's first step: the stage is
+    atomic already, so it runs whole and the report can say so (it said "stopped while registering")."""
+    interruption = world.container.interruption()
+    stage_started = world.observer.stage_started
+
+    def announce_then_stop(stage: str) -> None:
+        stage_started(stage)
+        if stage == "register":
+            assert interruption.request() is False  # the handler must not raise: the stage is atomic
+
+    monkeypatch.setattr(world.observer, "stage_started", announce_then_stop)
+    with pytest.raises(Interrupted, match="before promote"):
+        world.run_pipeline()
+    assert world.registry.aliases == {CHALLENGER: 1}
+    assert ("done", "register") in world.observer.events
+
+
 def test_a_stop_requested_before_register_keeps_it_from_starting(world):
     interruption = world.container.interruption()
     pipeline = world.pipeline()

@@ -37,14 +37,16 @@ class StageClock:
         stage runs lets it finish (the next stage refuses to start)."""
         self.interruption.check(name)
         detail: list[str] = []
-        self.observer.stage_started(name)
-        start = time.perf_counter()
-        try:
-            with self.interruption.atomic(name) if atomic else nullcontext():
+        # Atomic from before the stage is announced: a stop landing between the two left the display saying
+        # `register` was running when it never started (a fresh-clone run's Ctrl-C test caught it).
+        with self.interruption.atomic(name) if atomic else nullcontext():
+            self.observer.stage_started(name)
+            start = time.perf_counter()
+            try:
                 yield detail
-        except BaseException as error:
+            except BaseException as error:
+                self.seconds[name] = time.perf_counter() - start
+                self.observer.stage_failed(name, self.seconds[name], error)
+                raise
             self.seconds[name] = time.perf_counter() - start
-            self.observer.stage_failed(name, self.seconds[name], error)
-            raise
-        self.seconds[name] = time.perf_counter() - start
-        self.observer.stage_finished(name, self.seconds[name], "; ".join(detail))
+            self.observer.stage_finished(name, self.seconds[name], "; ".join(detail))
