@@ -229,6 +229,47 @@ def test_canary_routing_serves_its_share_within_two_points():
     np.testing.assert_array_equal(routed, again)  # a retried transaction meets the same model
 
 
+def test_a_single_row_meets_the_model_its_transaction_meets_in_a_batch():
+    """One-row requests are routed without numpy (the online path): the same hash, key and salt as a batch,
+    so a transaction scored alone and then within a batch meets the same model."""
+    rig = Rig()
+    rollout = rig.start(Stage.CANARY, 10.0)
+    ids = [f"client:{i}" for i in range(1_000)]
+    scored = [rig.request([-2.0], [tid]) for tid in ids]
+    alone = [s.answered(0).version.version for s in scored]
+    routed = RolloutScoring.routing(rollout, tuple(ids), "any-request")
+    assert alone == [2 if r else 1 for r in routed]
+    assert 50 <= sum(v == 2 for v in alone) <= 150
+    served = captured(rig.log)
+    assert {tid: v for tid, (v, _) in served.items()} == dict(zip(ids, alone, strict=True))
+    champion = 1 / (1 + np.exp(-2.0))
+    expected = np.where(routed, 1 - champion, champion)
+    np.testing.assert_allclose([s.probabilities[0] for s in scored], expected)  # the answering model's
+    np.testing.assert_allclose([served[tid][1] for tid in ids], expected)
+    rig.shadow.drain()
+    dark = captured(rig.shadow_log)  # each one paired by the model that did not answer
+    assert {tid: v for tid, (v, _) in dark.items()} == {tid: 3 - v for tid, v in zip(ids, alone, strict=True)}
+    assert rig.telemetry.rows[("canary", 2)] == sum(routed)
+    assert rig.telemetry.rows[("champion", 1)] == 1_000 - sum(routed)
+    no_id = [rig.request([0.0], [None], request_id=f"q{i}").answered(0).version.version for i in range(1_000)]
+    by_request = [RolloutScoring.routing(rollout, (None,), f"q{i}")[0] for i in range(1_000)]
+    assert no_id == [2 if r else 1 for r in by_request]  # keyed by request id and row, as in a batch
+
+
+def test_a_batch_the_canary_wholly_owns_is_answered_captured_and_paired_as_one():
+    rig = Rig()
+    rig.start(Stage.CANARY, 100.0)
+    scored = rig.request([-5.0, -1.0, 5.0], ids=["a", "b", "c"])
+    np.testing.assert_allclose(scored.probabilities, 1 - 1 / (1 + np.exp([-5.0, -1.0, 5.0])))
+    assert [scored.answered(i).version.version for i in range(3)] == [2, 2, 2]
+    assert scored.serving.version.version == 1  # the batch response still names the champion
+    assert [(b.model_version, len(b)) for b in rig.log.batches] == [(2, 3)]
+    assert set(scored.reasons) == {2}  # the canary's alert (V14 = 5) is explained by the canary
+    rig.shadow.drain()
+    assert {v for v, _ in captured(rig.shadow_log).values()} == {1}
+    assert rig.telemetry.rows == {("canary", 2): 3, ("shadow", 1): 3}  # the champion scored it in the dark
+
+
 def test_canary_rows_get_the_challengers_answer_and_both_models_score_every_transaction():
     rig = Rig()
     rollout = rig.start(Stage.CANARY, 50.0)

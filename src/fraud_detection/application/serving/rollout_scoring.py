@@ -70,29 +70,29 @@ class RolloutScoring:
         scorer: ScoreTransactions,
     ) -> ScoredTransactions:
         n, paired = len(features), self._paired(rollout.stage)
-        routed = self.routing(rollout, ids, request_id) if rollout.stage is Stage.CANARY else None
-        if routed is None or not routed.any():  # shadow, or no canary row: the champion answers everything
-            return self._champion_answers(champion, challenger, features, inputs, times, ids, request_id,
-                                          explain, scorer, paired)  # fmt: skip
+        routed = self._canary_rows(rollout, ids, request_id) if rollout.stage is Stage.CANARY else None
+        if routed is not None and routed.all():  # the canary owns the request (e.g. one routed transaction)
+            part = self._canary_scores(challenger, features, inputs, times, ids, request_id)
+            if part is not None:
+                return self._one_model_answers(Role.CANARY, challenger, champion, part, features, inputs,
+                                               times, ids, request_id, explain, scorer, paired)  # fmt: skip
+            routed, paired = None, False  # it failed: the champion answers, and there is nothing to pair
+        if routed is None:  # shadow, or no canary row: the champion answers everything
+            part = timed_scores(champion, features)
+            return self._one_model_answers(Role.CHAMPION, champion, challenger, part, features, inputs, times,
+                                           ids, request_id, explain, scorer, paired)  # fmt: skip
         probabilities, decisions = np.empty(n), np.zeros(n, bool)
         reasons: dict[int, Reasons] = {}
         dark_champion = routed.copy()  # rows the champion scores in the dark: those the canary answers
         answered = np.zeros(n, bool)
         rows = np.flatnonzero(routed)
-        version = challenger.version.version
-        try:
-            self._chaos.strike()
-            part = timed_scores(challenger, _take(features, rows))
-        except Exception as error:  # fall back to the champion's answer; the failure is evidence
-            logger.warning("canary v%d failed, the champion answers: %s: %s", version,
-                           type(error).__name__, error)  # fmt: skip
-            self.recorder.errors(Role.CANARY, version, rows.size)
-            capture_failed(self.shadow.log, challenger, _take(inputs, rows), _take(times, rows),
-                           _pick(ids, rows), request_id)  # fmt: skip
+        canary = self._canary_scores(challenger, _take(features, rows), _take(inputs, rows),
+                                     _take(times, rows), _pick(ids, rows), request_id)  # fmt: skip
+        if canary is None:
             dark_champion[:] = False
         else:
             answered[rows] = True
-            self._serve(Role.CANARY, challenger, rows, part, probabilities, decisions, reasons, explain,
+            self._serve(Role.CANARY, challenger, rows, canary, probabilities, decisions, reasons, explain,
                         features, inputs, times, ids, request_id, scorer)  # fmt: skip
         rows = np.flatnonzero(~answered)
         if rows.size:
@@ -111,10 +111,34 @@ class RolloutScoring:
         return ScoredTransactions(champion, probabilities, decisions, reasons,
                                   challenger if answered.any() else None, answered)  # fmt: skip
 
-    def _champion_answers(
+    def _canary_scores(
         self,
-        champion: ServingModel,
         challenger: ServingModel,
+        features: np.ndarray,
+        inputs: np.ndarray,
+        times: np.ndarray,
+        ids: tuple[str | None, ...],
+        request_id: str,
+    ) -> tuple[np.ndarray, np.ndarray, float] | None:
+        """The canary's scores for its rows, or None when it failed: then the champion answers them, and the
+        failure is evidence (counted, captured in the shadow log as NaN)."""
+        try:
+            self._chaos.strike()
+            return timed_scores(challenger, features)
+        except Exception as error:
+            version = challenger.version.version
+            logger.warning("canary v%d failed, the champion answers: %s: %s", version,
+                           type(error).__name__, error)  # fmt: skip
+            self.recorder.errors(Role.CANARY, version, len(features))
+            capture_failed(self.shadow.log, challenger, inputs, times, ids, request_id)
+            return None
+
+    def _one_model_answers(
+        self,
+        role: Role,
+        answering: ServingModel,
+        other: ServingModel,
+        part: tuple[np.ndarray, np.ndarray, float],
         features: np.ndarray,
         inputs: np.ndarray,
         times: np.ndarray,
@@ -124,18 +148,25 @@ class RolloutScoring:
         scorer: ScoreTransactions,
         paired: bool,
     ) -> ScoredTransactions:
-        """The path without a canary row: as without a rollout, plus the challenger's dark job if `paired`."""
-        probabilities, decisions, seconds = timed_scores(champion, features)
+        """One model answers every row (`part`: its scores), the other's dark job if `paired`: the champion
+        in shadow and for requests without a canary row (as without a rollout), the canary for a request
+        whose every row it owns. No row masks: under load each array call on the request path cost several
+        times its in-process time (benchmarks/serve.py --rollout)."""
+        probabilities, decisions, seconds = part
         explained = np.arange(len(probabilities)) if explain else np.flatnonzero(decisions)
-        reasons = scorer.reasons(champion, features, explained) if explained.size else {}
-        capture(scorer.log, champion, inputs, times, ids, probabilities, decisions, request_id)
+        reasons = scorer.reasons(answering, features, explained) if explained.size else {}
+        capture(scorer.log, answering, inputs, times, ids, probabilities, decisions, request_id)
         scorer.telemetry.scores(probabilities, decisions)
-        self.recorder.scored(Role.CHAMPION, champion.version.version, len(probabilities),
+        self.recorder.scored(role, answering.version.version, len(probabilities),
                              int(np.count_nonzero(decisions)), seconds)  # fmt: skip
+        canary = role is Role.CANARY
         if paired:
-            self.shadow.submit(DarkJob(challenger, True, features, inputs, times, ids, request_id,
+            self.shadow.submit(DarkJob(other, not canary, features, inputs, times, ids, request_id,
                                        self.shadow.clock()))  # fmt: skip
-        return ScoredTransactions(champion, probabilities, decisions, reasons)
+        if canary:
+            return ScoredTransactions(other, probabilities, decisions, reasons, answering,
+                                      np.ones(len(probabilities), bool))  # fmt: skip
+        return ScoredTransactions(answering, probabilities, decisions, reasons)
 
     def _paired(self, stage: Stage) -> bool:
         """Whether this request's rows are also scored by the model that did not answer."""
@@ -145,9 +176,23 @@ class RolloutScoring:
     @staticmethod
     def routing(rollout: Rollout, ids: tuple[str | None, ...], request_id: str) -> np.ndarray:
         """Rows the canary answers."""
-        salt, percent = f"{rollout.model_name}:{rollout.challenger}", rollout.canary_percent
-        keys = (f"{request_id}/{row}" if tid is None else tid for row, tid in enumerate(ids))
+        salt, percent = _salt(rollout), rollout.canary_percent
+        keys = (_key(tid, request_id, row) for row, tid in enumerate(ids))
         return np.fromiter((routes_to_challenger(key, percent, salt) for key in keys), bool, len(ids))
+
+    @classmethod
+    def _canary_rows(
+        cls, rollout: Rollout, ids: tuple[str | None, ...], request_id: str
+    ) -> np.ndarray | None:
+        """Rows the canary answers, None when it answers none. A single row (the online case) is routed
+        without numpy: in `fraud serve` under load, `routing` and `any()` on a one-row array cost ~17 us a
+        request (benchmarks/serve.py --rollout), many times the hash itself; most requests need no array."""
+        if len(ids) == 1:
+            if not routes_to_challenger(_key(ids[0], request_id, 0), rollout.canary_percent, _salt(rollout)):
+                return None
+            return np.ones(1, bool)
+        routed = cls.routing(rollout, ids, request_id)
+        return routed if routed.any() else None
 
     def _serve(
         self,
@@ -175,6 +220,16 @@ class RolloutScoring:
         capture(scorer.log, serving, _take(inputs, rows), _take(times, rows), _pick(ids, rows), scores,
                 alerts, request_id)  # fmt: skip
         self.recorder.scored(role, serving.version.version, rows.size, int(alerts.sum()), seconds)
+
+
+def _salt(rollout: Rollout) -> str:
+    """Reshuffles the canary share between rollouts (routes_to_challenger)."""
+    return f"{rollout.model_name}:{rollout.challenger}"
+
+
+def _key(transaction_id: str | None, request_id: str, row: int) -> str:
+    """What a row is routed by: its client-scoped transaction id, else its request and position."""
+    return f"{request_id}/{row}" if transaction_id is None else transaction_id
 
 
 def _take(array: np.ndarray, rows: np.ndarray) -> np.ndarray:

@@ -34,11 +34,14 @@ class RolloutRecorder:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def scored(self, role: str, version: int, rows: int, alerts: int, seconds: float) -> None:
-        with self._lock:
-            counts = self._counts.setdefault((role, version), _Counts())
+        with self._lock:  # get before setdefault: a default built on every call costs the request path
+            counts = self._counts.get((role, version)) or self._counts.setdefault((role, version), _Counts())
             counts.rows += rows
             counts.alerts += alerts
-            self._latencies.setdefault(role, deque(maxlen=LATENCY_SAMPLES)).append(seconds)
+            ring = self._latencies.get(role)
+            if ring is None:
+                ring = self._latencies[role] = deque(maxlen=LATENCY_SAMPLES)
+            ring.append(seconds)
         self.telemetry.rollout_scored(role, version, rows, alerts, seconds)
 
     def errors(self, role: str, version: int, rows: int) -> None:
