@@ -12,19 +12,19 @@ logistic regression fit on the training part, so "better" and "worse" are measur
 
 The rollout is replayed with the domain as production uses it: the live part streams in 30-minute windows of
 `Time`; both models score every transaction; in canary a transaction is served by the challenger when
-`routes_to_challenger(key, percent, salt)`; labels arrive with a delay (frauds: all, legitimate rows: 80%,
-each after a delay drawn uniformly in 1-4 hours of `Time`, a scaled stand-in for days of chargebacks); after
-each window `judge` sees the evidence as production gathers it (rows scored since the stage began, the labels
-that have arrived on every transaction since the rollout began, each labelled fraud's rank as the alert rate
-at which each model flags it among every transaction scored since then, the label-free estimate of each model
-at its threshold) and ADVANCE/ROLL_BACK move the `Rollout`. Volume minimums are scaled to the sample (about
-260 transactions and 4 frauds an hour); the tolerances are the defaults. 20 seeds vary the challengers'
-subsamples and LightGBM seed, the label delays, which legitimate rows are labelled, and the canary salt. Other
-policies (and labels of the current stage only, instead of pooled; the policy without its ranking check, the
-same-run baseline of that rule) are replayed on the same scores to show what the outcome depends on. Each
-challenger is also classed by the whole live part: within the policy's tolerances of the champion (precision,
-recall, alert rate at the served thresholds) or not, and its cost (missed fraud Amount + 5 per alert, the rule
-its threshold was chosen by). Figures, not asserts; writes benchmarks/out/rollout.json.
+`CanaryRouter(percent, salt)(key)`, as in `fraud serve`; labels arrive with a delay (frauds: all, legitimate
+rows: 80%, each after a delay drawn uniformly in 1-4 hours of `Time`, a scaled stand-in for days of
+chargebacks); after each window `judge` sees the evidence as production gathers it (rows scored since the
+stage began, the labels that have arrived on every transaction since the rollout began, each labelled fraud's
+rank as the alert rate at which each model flags it among every transaction scored since then, the label-free
+estimate of each model at its threshold) and ADVANCE/ROLL_BACK move the `Rollout`. Volume minimums are scaled
+to the sample (about 260 transactions and 4 frauds an hour); the tolerances are the defaults. 20 seeds vary
+the challengers' subsamples and LightGBM seed, the label delays, which legitimate rows are labelled, and the
+canary salt. Other policies (and labels of the current stage only, instead of pooled; the policy without its
+ranking check, the same-run baseline of that rule) are replayed on the same scores to show what the outcome
+depends on. Each challenger is also classed by the whole live part: within the policy's tolerances of the
+champion (precision, recall, alert rate at the served thresholds) or not, and its cost (missed fraud Amount +
+5 per alert, the rule its threshold was chosen by). Figures, not asserts; writes benchmarks/out/rollout.json.
 
     .venv/bin/python benchmarks/rollout.py [--seeds 20] [--source PATH.csv.gz]
 """
@@ -54,6 +54,7 @@ from fraud_detection.domain.folds import FoldPolicy, time_ordered_folds
 from fraud_detection.domain.metrics import average_precision
 from fraud_detection.domain.rollout import (
     Action,
+    CanaryRouter,
     PairedLabels,
     RoleEvidence,
     Rollout,
@@ -61,7 +62,6 @@ from fraud_detection.domain.rollout import (
     RolloutPolicy,
     Stage,
     judge,
-    routes_to_challenger,
 )  # fmt: skip
 from fraud_detection.domain.schema import LABEL, TIME, check_transactions
 from fraud_detection.domain.training import TrainingParams
@@ -219,9 +219,8 @@ def replay(
         now += WINDOW_SECONDS
         end = int(np.searchsorted(stream.times, now, side="right"))
         if rollout.stage is Stage.CANARY:
-            served[done:end] = [
-                routes_to_challenger(k, rollout.canary_percent, salt) for k in stream.keys[done:end]
-            ]
+            routes = CanaryRouter(rollout.canary_percent, salt)
+            served[done:end] = [routes(k) for k in stream.keys[done:end]]
         done, rows = end, slice(stage_start, end)
         pairs = slice(0, end) if pooled else rows  # the rows whose labels count
         paired = end - stage_start

@@ -9,6 +9,7 @@ import pytest
 from fraud_detection.domain.rollout import (
     HISTORY_KEPT,
     Action,
+    CanaryRouter,
     PairedLabels,
     RoleEvidence,
     Rollout,
@@ -174,3 +175,19 @@ def test_the_canary_share_is_stable_and_within_two_points_of_the_setting() -> No
     assert other != routed  # a new rollout reshuffles who meets the new model first
     assert not any(routes_to_challenger(key, 0.0, "s") for key in ids[:100])
     assert all(routes_to_challenger(key, 100.0, "s") for key in ids[:100])
+
+
+def test_routing_keeps_its_assignment_salt_nul_key_hashed_in_one_go():
+    """The router hashes the salt once and the key after: the same digest as hashing `salt NUL key` at once,
+    so replicas of the old and the new code route every transaction alike during an upgrade."""
+    import hashlib
+
+    def one_go(key: str, percent: float, salt: str) -> bool:
+        digest = hashlib.blake2b(f"{salt}\x00{key}".encode(), digest_size=8).digest()
+        return int.from_bytes(digest, "big") < percent / 100 * 2**64
+
+    keys = [f"client:{i}" for i in range(5_000)] + ["", "é", "a/0"]
+    for percent in (0.0, 1.0, 10.0, 50.0, 100.0):
+        router = CanaryRouter(percent, "fraud-lgbm:7")
+        assert [router(k) for k in keys] == [one_go(k, percent, "fraud-lgbm:7") for k in keys]
+        assert [routes_to_challenger(k, percent, "fraud-lgbm:7") for k in keys] == [router(k) for k in keys]

@@ -505,3 +505,17 @@ def test_in_canary_only_a_share_of_requests_is_also_scored_by_the_model_that_did
     assert {b.model_version for b in rig.shadow_log.batches if "a" in row_requests(b)} == {1, 2}
     with pytest.raises(ValueError, match="canary dark share"):
         RolloutScoring(rig.shadow, rig.recorder, canary_dark_share=0.0)
+
+
+def test_a_new_canary_share_takes_effect_on_the_next_request():
+    """The router is kept between requests and rebuilt when the rollout changes (share or challenger)."""
+    rig = Rig()
+    rig.start(Stage.CANARY, 0.0)
+    assert {rig.request([0.0], [f"a{i}"]).answered(0).version.version for i in range(50)} == {1}
+    rig.start(Stage.CANARY, 100.0)
+    assert {rig.request([0.0], [f"a{i}"]).answered(0).version.version for i in range(50)} == {2}
+    rig.register(FakeModel(-1.0))
+    rig.start(Stage.CANARY, 50.0, challenger=3)
+    routed = RolloutScoring.routing(rig.holder.snapshot.rollout, tuple(f"a{i}" for i in range(50)), "r")
+    served = [rig.request([0.0], [f"a{i}"]).answered(0).version.version for i in range(50)]
+    assert served == [3 if r else 1 for r in routed]  # salted by the new challenger

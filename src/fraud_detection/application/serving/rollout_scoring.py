@@ -17,7 +17,8 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from enum import Enum
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -31,12 +32,19 @@ from fraud_detection.application.serving.model_scoring import (
 from fraud_detection.application.serving.rollout_stats import RolloutRecorder
 from fraud_detection.application.serving.score import Reasons, ScoredTransactions
 from fraud_detection.application.serving.shadow import DarkJob, ShadowScorer
-from fraud_detection.domain.rollout import Role, Rollout, Stage, routes_to_challenger
+from fraud_detection.domain.rollout import CanaryRouter, Role, Rollout, Stage
 
 if TYPE_CHECKING:
     from fraud_detection.application.serving.score import ScoreTransactions
 
 logger = logging.getLogger(__name__)
+
+
+class _Rows(Enum):
+    ALL = "all"  # _canary_rows: the canary answers every row of the request
+
+
+ALL_ROWS = _Rows.ALL
 
 
 class RolloutScoring:
@@ -55,6 +63,7 @@ class RolloutScoring:
         self.shadow, self.recorder, self._chaos = shadow, recorder, chaos or ChallengerChaos()
         self._shares = {Stage.SHADOW: shadow_share, Stage.CANARY: canary_dark_share}
         self._draw = draw
+        self._router: tuple[Rollout, CanaryRouter] | None = None  # the last rollout's (rebuilt on a change)
 
     def __call__(
         self,
@@ -71,13 +80,13 @@ class RolloutScoring:
     ) -> ScoredTransactions:
         n, paired = len(features), self._paired(rollout.stage)
         routed = self._canary_rows(rollout, ids, request_id) if rollout.stage is Stage.CANARY else None
-        if routed is not None and routed.all():  # the canary owns the request (e.g. one routed transaction)
+        if routed is ALL_ROWS:  # the canary owns the request (e.g. one routed transaction)
             part = self._canary_scores(challenger, features, inputs, times, ids, request_id)
             if part is not None:
                 return self._one_model_answers(Role.CANARY, challenger, champion, part, features, inputs,
                                                times, ids, request_id, explain, scorer, paired)  # fmt: skip
             routed, paired = None, False  # it failed: the champion answers, and there is nothing to pair
-        if routed is None:  # shadow, or no canary row: the champion answers everything
+        if not isinstance(routed, np.ndarray):  # shadow, or no canary row: the champion answers everything
             part = timed_scores(champion, features)
             return self._one_model_answers(Role.CHAMPION, champion, challenger, part, features, inputs, times,
                                            ids, request_id, explain, scorer, paired)  # fmt: skip
@@ -157,15 +166,14 @@ class RolloutScoring:
         reasons = scorer.reasons(answering, features, explained) if explained.size else {}
         capture(scorer.log, answering, inputs, times, ids, probabilities, decisions, request_id)
         scorer.telemetry.scores(probabilities, decisions)
-        self.recorder.scored(role, answering.version.version, len(probabilities),
-                             int(np.count_nonzero(decisions)), seconds)  # fmt: skip
+        alerts = int(decisions[0]) if len(decisions) == 1 else int(np.count_nonzero(decisions))
+        self.recorder.scored(role, answering.version.version, len(probabilities), alerts, seconds)
         canary = role is Role.CANARY
         if paired:
             self.shadow.submit(DarkJob(other, not canary, features, inputs, times, ids, request_id,
                                        self.shadow.clock()))  # fmt: skip
-        if canary:
-            return ScoredTransactions(other, probabilities, decisions, reasons, answering,
-                                      np.ones(len(probabilities), bool))  # fmt: skip
+        if canary:  # no `routed` mask: the canary answered every row
+            return ScoredTransactions(other, probabilities, decisions, reasons, answering)
         return ScoredTransactions(answering, probabilities, decisions, reasons)
 
     def _paired(self, stage: Stage) -> bool:
@@ -174,25 +182,27 @@ class RolloutScoring:
         return share >= 1.0 or self._draw() < share
 
     @staticmethod
-    def routing(rollout: Rollout, ids: tuple[str | None, ...], request_id: str) -> np.ndarray:
+    def routing(
+        rollout: Rollout, ids: tuple[str | None, ...], request_id: str, router: CanaryRouter | None = None
+    ) -> np.ndarray:
         """Rows the canary answers."""
-        salt, percent = _salt(rollout), rollout.canary_percent
+        routes = router or canary_router(rollout)
         keys = (_key(tid, request_id, row) for row, tid in enumerate(ids))
-        return np.fromiter((routes_to_challenger(key, percent, salt) for key in keys), bool, len(ids))
+        return np.fromiter((routes(key) for key in keys), bool, len(ids))
 
-    @classmethod
     def _canary_rows(
-        cls, rollout: Rollout, ids: tuple[str | None, ...], request_id: str
-    ) -> np.ndarray | None:
-        """Rows the canary answers, None when it answers none. A single row (the online case) is routed
-        without numpy: in `fraud serve` under load, `routing` and `any()` on a one-row array cost ~17 us a
-        request (benchmarks/serve.py --rollout), many times the hash itself; most requests need no array."""
+        self, rollout: Rollout, ids: tuple[str | None, ...], request_id: str
+    ) -> np.ndarray | Literal[_Rows.ALL] | None:
+        """Rows the canary answers: a mask, ALL_ROWS, or None for none. A single row (the online case) is
+        routed without numpy: in `fraud serve` under load, `routing` and `any()` on a one-row array cost
+        ~17 us a request (benchmarks/serve.py --rollout), many times the hash itself."""
+        routes = self._router
+        if routes is None or routes[0] is not rollout:  # a new rollout object: once per state change
+            routes = self._router = (rollout, canary_router(rollout))
         if len(ids) == 1:
-            if not routes_to_challenger(_key(ids[0], request_id, 0), rollout.canary_percent, _salt(rollout)):
-                return None
-            return np.ones(1, bool)
-        routed = cls.routing(rollout, ids, request_id)
-        return routed if routed.any() else None
+            return ALL_ROWS if routes[1](_key(ids[0], request_id, 0)) else None
+        mask = self.routing(rollout, ids, request_id, routes[1])
+        return ALL_ROWS if mask.all() else mask if mask.any() else None
 
     def _serve(
         self,
@@ -222,9 +232,10 @@ class RolloutScoring:
         self.recorder.scored(role, serving.version.version, rows.size, int(alerts.sum()), seconds)
 
 
-def _salt(rollout: Rollout) -> str:
-    """Reshuffles the canary share between rollouts (routes_to_challenger)."""
-    return f"{rollout.model_name}:{rollout.challenger}"
+def canary_router(rollout: Rollout) -> CanaryRouter:
+    """The rollout's share, salted by the model and challenger: the share is reshuffled between rollouts
+    (routes_to_challenger)."""
+    return CanaryRouter(rollout.canary_percent, f"{rollout.model_name}:{rollout.challenger}")
 
 
 def _key(transaction_id: str | None, request_id: str, row: int) -> str:

@@ -35,11 +35,11 @@ class ScoredTransactions:
     decisions: np.ndarray  # True = fraud
     reasons: dict[int, Reasons]  # row index -> top contributions, for the rows explained
     challenger: ServingModel | None = None  # set when the canary answered some rows
-    routed: np.ndarray | None = None  # (n,) bool: rows the challenger answered
+    routed: np.ndarray | None = None  # (n,) bool: rows the challenger answered; None: all of them
 
     def answered(self, row: int) -> ServingModel:
         """The model whose answer row `row` got."""
-        if self.challenger is not None and self.routed is not None and self.routed[row]:
+        if self.challenger is not None and (self.routed is None or self.routed[row]):
             return self.challenger
         return self.serving
 
