@@ -8,6 +8,8 @@ times, the median per mode reported:
            thread takes only what waited 250 ms; FRAUD_ROLLOUT_SHADOW_BUDGET_MS 1000)
   canary   the challenger answers 10% of transactions (by a stable hash of the transaction id), the other
            model scores a tenth of requests in the dark (FRAUD_ROLLOUT_CANARY_DARK_SHARE, its default)
+  off-aa   no rollout again, a server of its own (an A/A run): how far two identical servers land apart in the
+           same run, i.e. what "beyond noise" means on this machine today
 The challenger is a second registered version of the champion's own artifact (same tags, so the same
 verification and the same cost): the figures are the rollout's overhead, not a different model's. The state
 is written before each server starts as the registry holds it (the `rollout` registered-model tag, the
@@ -17,7 +19,7 @@ served, dark, and dark rows captured as NaN (dark scorings dropped over budget o
 server's CPU time per request during the measured load (every thread; /proc): on a machine shared with other
 work throughput swings between rounds, the CPU a request costs much less.
 Aims: shadow loses at most 10% of throughput and keeps p99 within 1.2x; canary loses nothing beyond noise
-(at most 5%).
+(at most 5%); the A/A pair lands within 5% of itself, else the run is too noisy to judge the others.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ from serve import (
 )
 
 ID_PLACEHOLDER = "IDXX"
-MODES = ("off", "shadow", "canary")
+MODES = ("off", "shadow", "canary", "off-aa")
 CANARY_PERCENT = 10.0
 BENCH_TAG = "benchmark_challenger"
 # The same POST, with a fresh transaction id per request: "<thread>-<counter>" in place of the placeholder.
@@ -100,7 +102,7 @@ def set_mode(home: Path, mode: str, champion: int, challenger: int) -> None:
     from fraud_detection.domain.rollout import Rollout, Stage
 
     client = registry_client(home)
-    if mode == "off":
+    if mode in ("off", "off-aa"):
         model = client.get_registered_model(MODEL_NAME)
         if "rollout" in (model.tags or {}):
             client.delete_registered_model_tag(MODEL_NAME, "rollout")
@@ -123,6 +125,7 @@ def mode_targets(home: Path, transaction: dict[str, float]) -> dict[str, Target]
         "off": "rollout off",
         "shadow": "shadow, every request",
         "canary": f"canary {CANARY_PERCENT:g}%",
+        "off-aa": "rollout off again (A/A)",
     }
     return {
         mode: Target(mode, labels[mode], base.command, env, base.ready_path, base.score_path, body,
@@ -146,7 +149,7 @@ def captured(home: Path, prefix: str, pid: int) -> tuple[int, int]:
 
 def measure_mode(
     target: Target, figures: TargetFigures, options: argparse.Namespace, home: Path, round_index: int
-) -> dict[str, int]:
+) -> dict[str, float]:
     workdir = options.workdir
     body_file, script = workdir / f"body-rollout-{target.key}.json", workdir / "post-rollout.lua"
     body_file.write_bytes(target.body)
@@ -200,7 +203,7 @@ def measure_in_process(home: Path, transaction: dict[str, float], calls: int) ->
     inputs = np.array([[transaction[name] for name in (*V_NAMES, "Amount")]], dtype=np.float64)
     times = np.array([transaction["Time"]])
     figures: dict[str, dict[str, Any]] = {}
-    for mode in MODES:
+    for mode in MODES[:-1]:  # the A/A server is an HTTP-only control
         set_mode(home, mode, champion, challenger)
         container = Container(Settings(home=home, model_poll_seconds=0, rollout_poll_seconds=3600))
         runtime = container.serving.runtime()
@@ -237,7 +240,7 @@ def run_rollout_benchmark(options: argparse.Namespace) -> int:
         targets = mode_targets(home, transaction)
         (options.workdir / "post-rollout.lua").write_text(ROLLOUT_WRK_SCRIPT)
         figures = {mode: TargetFigures(targets[mode].label) for mode in MODES}
-        counts: dict[str, list[dict[str, int]]] = {mode: [] for mode in MODES}
+        counts: dict[str, list[dict[str, float]]] = {mode: [] for mode in MODES}
         for round_index in range(options.rounds):
             print(f"round {round_index + 1}/{options.rounds}", flush=True)
             order = MODES if round_index % 2 == 0 else MODES[::-1]
@@ -290,7 +293,9 @@ def rollout_aims(figures: dict[str, TargetFigures]) -> list[Aim]:
             return None
         return figures[mode].median(name) / figures["off"].median(name)
 
+    aa = ratio("off-aa", "rps")  # two identical servers: a miss means the run is too noisy to judge
     return [
+        Aim("A/A: |off again / off - 1| throughput", None if aa is None else abs(aa - 1), "<=", 0.05),
         Aim("shadow / off throughput", ratio("shadow", "rps"), ">=", 0.90),
         Aim("shadow / off p99", ratio("shadow", "p99_ms"), "<=", 1.2),
         Aim("canary / off throughput", ratio("canary", "rps"), ">=", 0.95),
