@@ -86,7 +86,7 @@ class RolloutScoring:
                 return self._one_model_answers(Role.CANARY, challenger, champion, part, features, inputs,
                                                times, ids, request_id, explain, scorer, paired)  # fmt: skip
             routed, paired = None, False  # it failed: the champion answers, and there is nothing to pair
-        if not isinstance(routed, np.ndarray):  # shadow, or no canary row: the champion answers everything
+        if routed is None:  # shadow, or no canary row: the champion answers everything
             part = timed_scores(champion, features)
             return self._one_model_answers(Role.CHAMPION, champion, challenger, part, features, inputs, times,
                                            ids, request_id, explain, scorer, paired)  # fmt: skip
