@@ -81,6 +81,24 @@ def wait_until(condition, timeout: float = 30, interval: float = 0.2) -> bool:
     return False
 
 
+def send_labels(client: httpx.Client, labels: list[dict[str, object]], timeout: float = 60) -> None:
+    """Post every label, 1,000 a call. The feedback store learns of a scored id off the request path (about
+    a second after the answer), so an id scored a moment ago may still be `unknown`: those labels are sent
+    again until each is recorded."""
+    waiting = {str(label["transaction_id"]): label for label in labels}
+    deadline = time.monotonic() + timeout
+    while waiting and time.monotonic() < deadline:
+        pending = list(waiting.values())
+        for start in range(0, len(pending), 1_000):
+            answer = client.post("/v1/feedback", json={"labels": pending[start : start + 1_000]})
+            assert answer.status_code in (200, 404), answer.text[:1000]  # 404: every id of the call unknown
+            for result in answer.json()["results"]:
+                if result["outcome"] != "unknown":
+                    waiting.pop(result["transaction_id"], None)
+        time.sleep(0.2 if waiting else 0)
+    assert not waiting, f"{len(waiting)} labels still unknown to the feedback store after {timeout:.0f} s"
+
+
 def train_champion(home: Path) -> None:
     """A small champion in the home's SQLite registry, by the application's own pipeline (no Prefect)."""
     source = home / "train.parquet"

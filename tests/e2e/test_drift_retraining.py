@@ -26,14 +26,12 @@ from fraud_detection.simulation.scenarios import (
     TOP_FRAUD_FEATURES,
     DriftScenario,
 )
-from tests.api_clients import SERVICE
 from tests.e2e.conftest import make_cli
-from tests.e2e.serving import serve, wait_until
+from tests.e2e.serving import send_labels, serve, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 BATCH = 5_000
-LABELS_PER_CALL = 1_000
 # Inputs move (detectable without labels) and frauds take a pattern the champion never saw (a retrain on
 # labelled recent rows can learn it): the case where retraining should win the gate.
 SHIFT_AND_NEW_PATTERN = DriftScenario(
@@ -101,12 +99,7 @@ def test_drift_triggers_a_retrain_whose_champion_the_api_serves(tmp_path, traine
         labels = [
             {"transaction_id": f"d-{i}", "is_fraud": bool(label)} for i, label in enumerate(drifted["Class"])
         ]
-        headers = SERVICE  # the feedback scope, in the namespace that scored the ids
-        for start in range(0, len(labels), LABELS_PER_CALL):
-            response = client.post(
-                "/v1/feedback", json={"labels": labels[start : start + LABELS_PER_CALL]}, headers=headers
-            )
-            assert response.status_code == 200, response.text
+        send_labels(client, labels)  # as the `service` client: the namespace that scored the ids
 
         checked = cli("drift", "check", "--last-rows", "30000", timeout=900)
         output = checked.stdout + checked.stderr

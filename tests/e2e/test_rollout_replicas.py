@@ -7,7 +7,6 @@ on the state within one poll interval."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -23,7 +22,7 @@ from fraud_detection.infrastructure.local import LocalObjectStore
 from fraud_detection.simulation import generate_transactions
 from tests.api_clients import NAMESPACE
 from tests.e2e.conftest import Cli, make_cli
-from tests.e2e.serving import TOKEN, Server, copy_home, serve, wait_until
+from tests.e2e.serving import TOKEN, Server, copy_home, send_labels, serve, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -81,24 +80,13 @@ def score_one_by_one(servers: list[Server], bodies: list[dict[str, object]]) -> 
 
 
 def label(server: Server, bodies: list[dict[str, object]], frauds: pd.Series) -> None:
-    """Every transaction's label. The feedback store learns of a scored id off the request path, so an id
-    scored a moment ago may still be `unknown`: those are sent again until every label is recorded."""
-    waiting = {str(body["transaction_id"]): bool(frauds.iloc[i]) for i, body in enumerate(bodies)}
-    deadline = time.monotonic() + 60
+    """Every transaction's label, as the chargeback process would send it."""
+    labels = [
+        {"transaction_id": body["transaction_id"], "is_fraud": bool(frauds.iloc[i])}
+        for i, body in enumerate(bodies)
+    ]
     with server.client() as client:
-        while waiting and time.monotonic() < deadline:
-            ids = list(waiting)
-            for start in range(0, len(ids), 1_000):
-                labels = [
-                    {"transaction_id": tid, "is_fraud": waiting[tid]} for tid in ids[start : start + 1_000]
-                ]
-                answer = client.post("/v1/feedback", json={"labels": labels})
-                assert answer.status_code in (200, 404), answer.text  # 404: every id of the call unknown
-                for result in answer.json()["results"]:
-                    if result["outcome"] != "unknown":
-                        waiting.pop(result["transaction_id"], None)
-            time.sleep(0.2 if waiting else 0)
-    assert not waiting, f"{len(waiting)} labels still unknown to the feedback store"
+        send_labels(client, labels)
 
 
 def replica(server: Server) -> dict[str, object]:

@@ -27,6 +27,7 @@ from botocore.config import Config
 
 from fraud_detection.domain.features import SCORING_INPUTS
 from fraud_detection.simulation import generate_transactions
+from tests.e2e.serving import send_labels
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -230,9 +231,7 @@ def test_the_stack_runs_the_whole_model_lifecycle(stack: Stack) -> None:
         # Labels for every scored transaction (ids reach the Redis feedback store about a second later).
         labels = [{"transaction_id": r["transaction_id"], "is_fraud": bool(c)} for r, c in zip(
             rows, traffic["Class"], strict=True)]  # fmt: skip
-        accepted = lambda: api.post("/v1/feedback", json={"labels": labels[:1000]}).status_code == 200  # noqa: E731
-        assert wait_until(accepted, timeout=30)
-        assert api.post("/v1/feedback", json={"labels": labels[1000:]}).status_code == 200
+        send_labels(api, labels)
 
     check_prometheus(stack)
 
