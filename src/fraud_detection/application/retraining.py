@@ -3,10 +3,9 @@ captured transactions that have been labelled through feedback.
 
 Captured rows get `Time` values after the base data's last one, in the order they were scored, spaced at
 the base data's mean interval between transactions (scoring times can bunch up: a backfill scores a day in
-seconds, and the split's gap after each boundary would then swallow every recent row). The split is
-time-ordered, so recent rows fill the validation and test parts first and the promotion gate compares
-challenger and champion on the newest data, the data that drifted. A challenger learns from recent rows
-once they are more than the last 40% of the set (the valid and test shares of the split).
+seconds, and the folds' gap after each boundary would then swallow every recent row). The folds are
+time-ordered, so recent rows sit in the last blocks, scored out of fold, and the promotion gate compares
+challenger and champion on them, the data that drifted; the refit learns from every one of them.
 Rows without a label are left out: an unlabelled transaction is not known to be legit yet.
 """
 
