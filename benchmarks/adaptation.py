@@ -96,15 +96,26 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def held_out_pattern(frame: pd.DataFrame, clusters: int) -> pd.Index:
-    """The index of the frauds of one k-means cluster (on V1..V28) of `frame`'s frauds: the new pattern."""
+MIN_CLUSTER_FRAUDS = 20
+
+
+def fraud_clusters(frame: pd.DataFrame, clusters: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """`frame`'s frauds and their k-means cluster (on V1..V28)."""
     frauds = frame[frame[LABEL] == 1]
-    found = KMeans(n_clusters=clusters, n_init=10, random_state=0).fit_predict(frauds[list(V_COLUMNS)])
+    return frauds, KMeans(n_clusters=clusters, n_init=10, random_state=0).fit_predict(frauds[list(V_COLUMNS)])
+
+
+def held_out_pattern(frame: pd.DataFrame, clusters: int, held: int | None = None) -> pd.Index:
+    """The index of the frauds of one k-means cluster of `frame`'s frauds: the new pattern (`held`, or the
+    one chosen below)."""
+    frauds, found = fraud_clusters(frame, clusters)
     sizes = np.bincount(found, minlength=clusters)
+    if held is not None:
+        return frauds.index[found == held]
     # The held-out pattern: of the clusters with at least 20 frauds, the one a model fit without it scores
     # lowest (a cluster the other frauds already explain is no new pattern: the champion would catch it).
     unseen_score = {}
-    for cluster in np.flatnonzero(sizes >= 20):
+    for cluster in np.flatnonzero(sizes >= MIN_CLUSTER_FRAUDS):
         members = frauds.index[found == cluster]
         rest = frame.drop(index=members)
         model = lgb.LGBMClassifier(n_estimators=200, learning_rate=0.05, verbose=-1)
@@ -123,9 +134,11 @@ def held_out_pattern(frame: pd.DataFrame, clusters: int) -> pd.Index:
     return pattern
 
 
-def split_rows(frame: pd.DataFrame, clusters: int, labels: int) -> dict[str, pd.DataFrame]:
+def split_rows(
+    frame: pd.DataFrame, clusters: int, labels: int, held: int | None = None
+) -> dict[str, pd.DataFrame]:
     frame = frame.sort_values(TIME, kind="stable").reset_index(drop=True)
-    pattern = held_out_pattern(frame, clusters)
+    pattern = held_out_pattern(frame, clusters, held)
     others = frame.drop(index=pattern)
     # Base and post-drift rows by a hash of (Time, Amount, V1), as benchmarks/real_data.py: the shared rows
     # over-represent the first hours of the file, and a time cut leaves a base whose V3 mean (0.65) fails
@@ -162,15 +175,7 @@ def label_through_the_api(home: Home, stream: pd.DataFrame) -> tuple[float | Non
             response = client.post("/v1/score/batch", json={"transactions": rows[start : start + BATCH]})
             response.raise_for_status()
         time.sleep(2)  # the capture flushes every 0.5 s
-        labels = [
-            {"transaction_id": tid, "is_fraud": bool(y)} for tid, y in zip(ids, stream[LABEL], strict=True)
-        ]
-        headers = {"Authorization": f"Bearer {TOKEN}"}
-        for start in range(0, len(labels), BATCH):
-            response = client.post(
-                "/v1/feedback", json={"labels": labels[start : start + BATCH]}, headers=headers
-            )
-            response.raise_for_status()
+        post_labels(client, dict(zip(ids, stream[LABEL].astype(bool), strict=True)))
         last_label = time.perf_counter()
         home.run("retrain", "--reason", "adaptation benchmark")
         versions = json.loads(home.run("model", "list", "--json"))
@@ -185,6 +190,28 @@ def label_through_the_api(home: Home, stream: pd.DataFrame) -> tuple[float | Non
                 )
             time.sleep(0.2)
         return time.perf_counter() - last_label, int(served), reason
+
+
+def post_labels(client: httpx.Client, labels: dict[str, bool], timeout: float = 60) -> None:
+    """Post every label, re-sending those still `unknown`: the API learns of a scored id about a second
+    after scoring it (README, "Feedback and realised quality")."""
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    deadline = time.monotonic() + timeout
+    while labels:
+        ids = list(labels)
+        for start in range(0, len(ids), BATCH):
+            body = [
+                {"transaction_id": tid, "is_fraud": bool(labels[tid])} for tid in ids[start : start + BATCH]
+            ]
+            response = client.post("/v1/feedback", json={"labels": body}, headers=headers)
+            if response.status_code not in (200, 404):  # 404: every label of the call unknown (yet)
+                response.raise_for_status()
+            for result in response.json()["results"]:
+                if result["outcome"] != "unknown":
+                    labels.pop(result["transaction_id"], None)
+        if labels and time.monotonic() > deadline:
+            sys.exit(f"{len(labels)} labels still unknown to the API after {timeout:.0f} s")
+        time.sleep(0.2 if labels else 0)
 
 
 @contextmanager
