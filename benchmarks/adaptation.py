@@ -51,6 +51,7 @@ class Home:
         shutil.rmtree(path, ignore_errors=True)
         path.mkdir(parents=True)
         self.path = path
+        self.key: str | None = None
         env = {
             k: v
             for k, v in os.environ.items()
@@ -67,6 +68,16 @@ class Home:
         if done.returncode:
             sys.exit(f"fraud {' '.join(args[:2])} failed:\n{done.stderr[-3000:]}")
         return done.stdout + done.stderr
+
+    def api_key(self) -> str:
+        """A key of an API client that may score and send labels (made once, as an operator would)."""
+        if self.key is None:
+            args = ["clients", "add", "benchmark", "--scope", "score", "--scope", "feedback"]
+            done = subprocess.run([FRAUD, *args], env=self.env, capture_output=True, text=True, cwd=self.path)
+            if done.returncode:
+                sys.exit(f"fraud clients add failed:\n{done.stderr[-3000:]}")
+            self.key = done.stdout.strip()
+        return self.key
 
     def train(self, frame: pd.DataFrame, name: str) -> dict:
         frame.to_csv(self.path / f"{name}.csv", index=False)
@@ -195,7 +206,6 @@ def label_through_the_api(home: Home, stream: pd.DataFrame) -> tuple[float | Non
 def post_labels(client: httpx.Client, labels: dict[str, bool], timeout: float = 60) -> None:
     """Post every label, re-sending those still `unknown`: the API learns of a scored id about a second
     after scoring it (README, "Feedback and realised quality")."""
-    headers = {"Authorization": f"Bearer {TOKEN}"}
     deadline = time.monotonic() + timeout
     while labels:
         ids = list(labels)
@@ -203,7 +213,7 @@ def post_labels(client: httpx.Client, labels: dict[str, bool], timeout: float = 
             body = [
                 {"transaction_id": tid, "is_fraud": bool(labels[tid])} for tid in ids[start : start + BATCH]
             ]
-            response = client.post("/v1/feedback", json={"labels": body}, headers=headers)
+            response = client.post("/v1/feedback", json={"labels": body})
             if response.status_code not in (200, 404):  # 404: every label of the call unknown (yet)
                 response.raise_for_status()
             for result in response.json()["results"]:
@@ -218,11 +228,12 @@ def post_labels(client: httpx.Client, labels: dict[str, bool], timeout: float = 
 def serving(home: Home) -> Iterator[httpx.Client]:
     """`fraud serve` on a free port of loopback (captures flushed every 0.5 s), a client once it is ready."""
     port = free_port()
+    headers = {"Authorization": f"Bearer {home.api_key()}"}  # scoring and labels need a client's key
     log = (home.path / "serve.log").open("wb")
     env = home.env | {"FRAUD_MODEL_POLL_SECONDS": "1", "FRAUD_CAPTURE_MAX_SECONDS": "0.5"}
     server = subprocess.Popen([FRAUD, "serve", "--port", str(port)], env=env, stdout=log, stderr=log)
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60, headers=headers) as client:
             deadline = time.monotonic() + 90
             while True:
                 try:
