@@ -206,7 +206,7 @@ def label_through_the_api(home: Home, stream: pd.DataFrame) -> tuple[float | Non
 def post_labels(client: httpx.Client, labels: dict[str, bool], timeout: float = 60) -> None:
     """Post every label, re-sending those still `unknown`: the API learns of a scored id about a second
     after scoring it (README, "Feedback and realised quality")."""
-    deadline = time.monotonic() + timeout
+    labels, deadline = dict(labels), time.monotonic() + timeout  # a copy: recorded labels are removed
     while labels:
         ids = list(labels)
         for start in range(0, len(ids), BATCH):

@@ -31,6 +31,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from adaptation import DEFAULT_SOURCE, MIN_CLUSTER_FRAUDS, fraud_clusters, split_rows
 
+from fraud_detection.application.retraining import times_after
 from fraud_detection.application.train import FoldedData, TrainingResult, TrainModel
 from fraud_detection.domain.features import build_features
 from fraud_detection.domain.folds import FoldPolicy, time_ordered_folds
@@ -57,11 +58,9 @@ class Quality:
 
 
 def retraining_set(base: pd.DataFrame, stream: pd.DataFrame) -> pd.DataFrame:
-    """As BuildRetrainingSet: the stream's rows after the base's last, in order, at its mean interval."""
-    times = base[TIME].to_numpy(dtype=np.float64)
-    interval = (times.max() - times.min()) / max(len(times) - 1, 1)
+    """As BuildRetrainingSet builds it: the stream's rows after the base's, in order."""
     recent = stream.copy()
-    recent[TIME] = times.max() + 1.0 + interval * np.arange(len(recent), dtype=np.float64)
+    recent[TIME] = times_after(base[TIME].to_numpy(dtype=np.float64), len(recent))
     return pd.concat([base, recent], ignore_index=True)
 
 
@@ -103,16 +102,17 @@ def main() -> None:
             parts = split_rows(frame, CLUSTERS, labels, held)
             base, stream, fresh = parts["base"], parts["stream"], parts["fresh"]
             pattern = parts["fresh_pattern"].index  # the frame's index, as the fresh rows keep it
-            features = build_features(fresh).to_numpy(dtype=np.float64)
+            fresh_features = build_features(fresh)
+            features = fresh_features.to_numpy(dtype=np.float64)
             for seed in range(options.seeds):
                 params = replace(TrainingParams(), seed=42 + seed)
                 _, before = train(base, params)
                 _, upfront = train(pd.concat([base, stream], ignore_index=True), params)
                 data, retrain = train(retraining_set(base, stream), params)
-                low = Quality.of(before.model.predict_proba(build_features(fresh)), fresh, pattern)
-                high = Quality.of(upfront.model.predict_proba(build_features(fresh)), fresh, pattern)
+                low = Quality.of(before.model.predict_proba(fresh_features), fresh, pattern)
+                high = Quality.of(upfront.model.predict_proba(fresh_features), fresh, pattern)
                 same = weighted_refit(data, retrain, len(stream), 1.0).predict(features)
-                assert np.allclose(same, retrain.model.predict_proba(build_features(fresh))), "w=1 differs"
+                assert np.allclose(same, retrain.model.predict_proba(fresh_features)), "w=1 differs"
                 for weight in options.weights:
                     booster = weighted_refit(data, retrain, len(stream), weight)
                     got = Quality.of(np.asarray(booster.predict(features)), fresh, pattern)

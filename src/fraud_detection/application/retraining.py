@@ -30,6 +30,13 @@ from fraud_detection.domain.schema import LABEL, TIME, TRANSACTION_COLUMNS
 SECONDS_AFTER_BASE = 1.0
 
 
+def times_after(base_times: np.ndarray, count: int) -> np.ndarray:
+    """`Time` values for `count` rows placed after the base rows, in order, at the base's mean interval."""
+    interval = (base_times.max() - base_times.min()) / max(len(base_times) - 1, 1) or SECONDS_AFTER_BASE
+    start = float(base_times.max()) + SECONDS_AFTER_BASE
+    return start + interval * np.arange(count, dtype=np.float64)
+
+
 @dataclass(frozen=True)
 class RetrainingSet:
     base: DatasetRef
@@ -70,9 +77,7 @@ class BuildRetrainingSet:
             )
             return RetrainingSet(base, None, 0, 0, len(labels), detail)
         frame = self._datasets.load(base.id)
-        times = frame[TIME].to_numpy(dtype=np.float64)
-        interval = (times.max() - times.min()) / max(len(times) - 1, 1) or SECONDS_AFTER_BASE
-        recent[TIME] = times.max() + SECONDS_AFTER_BASE + interval * np.arange(matched, dtype=np.float64)
+        recent[TIME] = times_after(frame[TIME].to_numpy(dtype=np.float64), matched)
         combined = pd.concat([frame, recent[list(TRANSACTION_COLUMNS)]], ignore_index=True)
         dataset = self._datasets.save(combined, f"retrain:{base.id.short}+{matched}-labelled")
         frauds = int(recent[LABEL].sum())
