@@ -120,9 +120,9 @@ def held_out_pattern(frame: pd.DataFrame, clusters: int, held: int | None = None
     """The index of the frauds of one k-means cluster of `frame`'s frauds: the new pattern (`held`, or the
     one chosen below)."""
     frauds, found = fraud_clusters(frame, clusters)
-    sizes = np.bincount(found, minlength=clusters)
     if held is not None:
         return frauds.index[found == held]
+    sizes = np.bincount(found, minlength=clusters)
     # The held-out pattern: of the clusters with at least 20 frauds, the one a model fit without it scores
     # lowest (a cluster the other frauds already explain is no new pattern: the champion would catch it).
     unseen_score = {}
