@@ -102,3 +102,23 @@ def test_without_ranked_frauds_it_holds_even_when_every_count_is_in() -> None:
 def test_alert_rates_at_is_the_share_scored_at_or_above() -> None:
     scores = np.array([0.1, 0.2, 0.2, 0.9])
     assert alert_rates_at(scores, np.array([0.9, 0.2, 0.1])).tolist() == [0.25, 0.75, 1.0]
+
+
+def test_a_single_budget_counts_a_fraud_flagged_at_it_as_caught() -> None:
+    """Budgets from r to r (no tolerance): a fraud flagged at an alert rate up to r counts 1, beyond it 0."""
+    assert budget_recall(0.01, 0.01, 0.01) == 1.0
+    assert budget_recall(0.009, 0.01, 0.01) == 1.0
+    assert budget_recall(0.011, 0.01, 0.01) == 0.0
+
+
+def test_two_frauds_are_enough_for_an_interval() -> None:
+    """Differences +1 and 0: mean 0.5, sd 1/√2, so the interval is 0.5 ± z · 0.5."""
+    ranks = ((0.004, 0.02), (0.004, 0.004))
+    assert ranking_difference(ranks, 0.005, 0.015, 1.96) == pytest.approx((0.5, 0.5 - 0.98, 0.5 + 0.98))
+
+
+def test_budgets_may_start_at_zero() -> None:
+    """A tolerance of 100% puts the smaller budget at 0: budgets 0..1.5%, a fraud at 0.3% counts 0.8 and at
+    1.2% 0.2, so differences 0.6 and 0 give 0.3 ± z · 0.3."""
+    ranks = ((0.003, 0.012), (0.006, 0.006))
+    assert ranking_difference(ranks, 0.0, 0.015, 1.96) == pytest.approx((0.3, 0.3 - 0.588, 0.3 + 0.588))
