@@ -1,0 +1,127 @@
+"""The promotion gate at its edges: every way it keeps the champion is a plain `False` with the policy's
+metric, the challenger's score and the rows it counted (what `fraud model promote` and the pipeline report
+print), the gate is forced only when asked, and a bad metric setting names the metrics allowed."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from fraud_detection.application.promote import PromoteChallenger
+from fraud_detection.domain.errors import RolloutRefusedError, UntrustedModelError
+from fraud_detection.domain.model import CHALLENGER, CHAMPION
+from fraud_detection.domain.ports.modelling import FraudModel
+from fraud_detection.domain.promotion import PromotionDecision, PromotionPolicy
+from fraud_detection.domain.schema import LABEL
+from tests.unit.test_gate_and_training_details import Gate
+
+KEEP = "champion v1 kept (`fraud model promote 2` overrides)"
+
+
+def recall_gate(gate: Gate) -> PromoteChallenger:
+    """The same gate judging on recall: a metric other than the default, so a decision must name it."""
+    return PromoteChallenger(
+        gate.registry, PromotionPolicy("recall"), gate.evaluate, gate.publisher, gate.datasets
+    )
+
+
+def test_a_champion_whose_training_data_is_gone_is_kept_naming_the_dataset_by_its_short_id():
+    gate = Gate()
+    (base,) = gate.datasets.refs.values()
+    gate.datasets.refs.clear()
+    decision = recall_gate(gate)(gate.registry.get(2), gate.evidence(gate.better_scores()))
+    assert decision == PromotionDecision(
+        False,
+        f"{KEEP}: its training data, dataset {base.id.short}, is not in the store, so no rows can be shown "
+        "to be new to it",
+        "recall",
+        0.9,
+        None,
+    )
+    assert gate.registry.aliases == {CHAMPION: 1, CHALLENGER: 2}
+
+
+def test_new_rows_that_are_all_frauds_are_not_compared_on_and_counted():
+    """Only one class among the rows new to the champion: nothing to rank, whatever their number."""
+    gate = Gate()
+    gate.new[LABEL] = 1.0
+    decision = recall_gate(gate)(gate.registry.get(2), gate.evidence(gate.champion_scores()))
+    assert decision == PromotionDecision(
+        False,
+        f"{KEEP}: the challenger's out-of-fold rows hold 600 rows that champion v1 was not fitted on, "
+        "with 600 frauds: nothing to compare on",
+        "recall",
+        0.9,
+        None,
+        600,
+        600,
+    )
+
+
+def test_a_champion_failing_its_integrity_check_is_kept_with_the_rows_that_were_ready(monkeypatch):
+    gate = Gate()
+
+    def refused(version: int) -> FraudModel:
+        raise UntrustedModelError(f"fake-model v{version}: SHA-256 differs")
+
+    monkeypatch.setattr(gate.registry, "load_model", refused)
+    decision = recall_gate(gate)(gate.registry.get(2), gate.evidence(gate.better_scores()))
+    frauds = int(gate.new[LABEL].sum())
+    assert decision == PromotionDecision(
+        False,
+        f"{KEEP}: it failed its integrity check, so it was not loaded and nothing was compared "
+        "(fake-model v1: SHA-256 differs)",
+        "recall",
+        0.9,
+        None,
+        600,
+        frauds,
+    )
+
+
+def test_a_compared_decision_names_the_policys_metric():
+    gate = Gate()
+    decision = recall_gate(gate)(gate.registry.get(2), gate.evidence(gate.champion_scores()))
+    assert (decision.metric, decision.rows) == ("recall", 600)
+    assert decision.reason.startswith("champion kept: recall ")
+
+
+def test_deciding_without_force_keeps_what_the_gate_keeps():
+    """`decide` (the pipeline's read-only step) does not force a promotion unless asked to."""
+    gate = Gate()
+    evidence = gate.evidence(np.array([]), rows=gate.fitted.tail(200))
+    decision, champion = gate.gate.decide(gate.registry.get(2), evidence)
+    assert (decision.promote, decision.forced) == (False, False)
+    assert champion == gate.registry.get(1)
+
+
+def test_a_refused_rollout_leaves_a_plain_keep_decision():
+    """Staged mode, another rollout under way: the passing challenger is registered, not rolled out, and
+    the decision says `promote: false`, not a missing value."""
+    gate = Gate()
+    started: list[int] = []
+
+    def refuse(version: int, reason: str) -> None:
+        started.append(version)
+        raise RolloutRefusedError("a rollout of v7 is under way")
+
+    staged = PromoteChallenger(
+        gate.registry, PromotionPolicy(), gate.evaluate, gate.publisher, gate.datasets, start_rollout=refuse
+    )
+    decision = staged(gate.registry.get(2), gate.evidence(gate.better_scores()))
+    assert started == [2]
+    assert decision.as_dict()["promote"] is False
+    assert "; not rolled out: a rollout of v7 is under way (`fraud rollout start 2` later)" in decision.reason
+    assert gate.registry.get(2).tags["promotion_decision"] == "keep"
+    assert gate.registry.aliases == {CHAMPION: 1, CHALLENGER: 2}
+
+
+def test_an_unknown_promotion_metric_is_refused_listing_the_allowed_ones():
+    message = (
+        "the promotion metric must be one of auprc, roc_auc, recall_at_precision_90, precision_at_k, "
+        "precision, recall, not 'f1'"
+    )
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        PromotionPolicy("f1")  # type: ignore[arg-type]
