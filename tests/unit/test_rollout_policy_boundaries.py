@@ -97,8 +97,9 @@ def test_exactly_every_shadow_minimum_is_enough_to_advance() -> None:
     ],
 )
 def test_one_short_of_a_shadow_minimum_holds_on_that_check_alone(short: dict[str, object], name: str) -> None:
-    now = float(short.pop("now", T0 + HOUR))  # type: ignore[arg-type]
-    verdict = judge(shadow(), evidence(**short), POLICY, now=now)  # type: ignore[arg-type]
+    given = dict(short)  # a copy: the parameter is shared by every run of this test in the process
+    now = float(given.pop("now", T0 + HOUR))  # type: ignore[arg-type]
+    verdict = judge(shadow(), evidence(**given), POLICY, now=now)  # type: ignore[arg-type]
     assert (verdict.action, verdict.to) == (Action.HOLD, None)
     assert waiting(verdict) == [name]
 
