@@ -63,7 +63,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix src tests benchmarks scripts
 	$(BIN)/ruff format src tests benchmarks scripts
 
-## mutation: mutation testing of domain/ and the use cases that decide (mutmut over the unit tests, ~8 min
+## mutation: mutation testing of domain/ and the use cases that decide (mutmut over the unit tests, ~12 min
 ## here); prints the share of mutants killed and the survivors, and fails below 90%
 mutation: $(STAMP)
 	rm -rf mutants
