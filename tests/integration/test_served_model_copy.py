@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import stat
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import lightgbm as lgb
@@ -44,10 +45,25 @@ def model(tiny_booster: lgb.Booster) -> LightGBMFraudModel:
     return LightGBMFraudModel(tiny_booster)
 
 
-def start_service(home: Path, cache_key: str | None = None) -> Container:
-    container = Container(Settings(home=home, model_poll_seconds=0, model_compile=False, cache_key=cache_key))
-    container.serving.runtime().start()
-    return container
+StartService = Callable[..., Container]
+
+
+@pytest.fixture
+def start_service() -> Iterator[StartService]:
+    """Start the service's runtime on a home; stopped at teardown, or its rollout poller would go on reading
+    the corrupt registry (and logging to a closed stream) long after the test."""
+    started: list[Container] = []
+
+    def start(home: Path, cache_key: str | None = None) -> Container:
+        settings = Settings(home=home, model_poll_seconds=0, model_compile=False, cache_key=cache_key)
+        container = Container(settings)
+        container.serving.runtime().start()
+        started.append(container)
+        return container
+
+    yield start
+    for container in started:
+        container.serving.runtime().stop()
 
 
 def corrupt_registry(home: Path) -> None:
@@ -57,7 +73,11 @@ def corrupt_registry(home: Path) -> None:
 
 @pytest.mark.parametrize("cache_key", [None, CACHE_KEY], ids=["key-file", "FRAUD_CACHE_KEY"])
 def test_a_corrupt_registry_at_start_serves_the_verified_local_copy(
-    tmp_path: Path, model: LightGBMFraudModel, feature_rows: pd.DataFrame, cache_key: str | None
+    tmp_path: Path,
+    model: LightGBMFraudModel,
+    feature_rows: pd.DataFrame,
+    cache_key: str | None,
+    start_service: StartService,
 ) -> None:
     home = tmp_path / "home"
     corrupt_registry(home)
@@ -75,7 +95,9 @@ def test_a_corrupt_registry_at_start_serves_the_verified_local_copy(
     assert container.serving.champion_loader().registry_reachable is False
 
 
-def test_a_corrupt_registry_and_no_copy_is_live_and_not_ready(tmp_path: Path) -> None:
+def test_a_corrupt_registry_and_no_copy_is_live_and_not_ready(
+    tmp_path: Path, start_service: StartService
+) -> None:
     home = tmp_path / "home"
     corrupt_registry(home)
 
@@ -112,7 +134,7 @@ def reseal_without_key(path: Path, other: str) -> None:
     ],
 )
 def test_a_tampered_local_copy_is_refused_and_the_service_is_not_ready(
-    tmp_path: Path, model: LightGBMFraudModel, tamper: object
+    tmp_path: Path, model: LightGBMFraudModel, tamper: object, start_service: StartService
 ) -> None:
     home = tmp_path / "home"
     corrupt_registry(home)
