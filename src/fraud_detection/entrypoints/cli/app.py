@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Annotated
 
 import typer
@@ -66,4 +67,12 @@ _register()
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    finally:
+        # The interpreter's last full collection at exit walks every object Prefect, MLflow and pandas left
+        # behind: 3.1-3.2 s after `fraud retrain` printed its last line (0.14 s after `fraud model list`).
+        # Frozen objects are skipped (0.35-0.39 s and 0.01 s). What must run still runs: atexit hooks (the
+        # temporary Prefect server's stop, Prefect's log and event drains), the std streams' flush; files
+        # this command wrote are closed by now (atomic writes). Cyclic garbage's __del__ no longer runs.
+        gc.freeze()
