@@ -93,7 +93,12 @@ def interrupt_run(
             assert line is not None, f"the run ended before {after!r}:\n" + "\n".join(seen)
             seen.append(line)
         os.killpg(process.pid, signum)
-        code = process.wait(timeout=HANG_GUARD)
+        try:
+            code = process.wait(timeout=HANG_GUARD)
+        except subprocess.TimeoutExpired:
+            while not lines.empty() and (line := lines.get()) is not None:
+                seen.append(line)  # did it hang before its report line, or after (at exit)?
+            pytest.fail(f"still running {HANG_GUARD} s after the signal; its stderr:\n" + "\n".join(seen))
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
