@@ -102,18 +102,21 @@ def test_explain_needs_its_own_scope(api):
 
 def test_no_client_configured_means_every_score_is_refused_with_how_to_add_one(tmp_path):
     bare = Api(tmp_path, directory=ClientDirectory(()))
-    response = bare.anonymous.post("/v1/score", json=transaction(), headers=SERVICE)
+    with bare.client:  # the app's lifespan: what it starts is stopped at the end
+        response = bare.anonymous.post("/v1/score", json=transaction(), headers=SERVICE)
     assert response.status_code == 401
     assert "fraud clients add" in response.json()["error"]
 
 
 def test_docs_and_the_openapi_document_are_off_unless_asked_for(tmp_path):
     closed = Api(tmp_path / "closed")
-    for path in ("/docs", "/redoc", "/openapi.json"):
-        assert closed.client.get(path).status_code == 404, path
+    with closed.client:
+        for path in ("/docs", "/redoc", "/openapi.json"):
+            assert closed.client.get(path).status_code == 404, path
     opened = Api(tmp_path / "open", api_docs=True)
-    assert opened.client.get("/openapi.json").status_code == 200
-    assert opened.client.get("/docs").status_code == 200
+    with opened.client:
+        assert opened.client.get("/openapi.json").status_code == 200
+        assert opened.client.get("/docs").status_code == 200
 
 
 def test_refusals_are_counted_under_their_protected_prefix_not_as_unmatched(api):

@@ -49,8 +49,9 @@ def test_the_table_is_parsed():
 def test_every_served_endpoint_is_in_the_readme_table_and_no_other(tmp_path):
     documented = documented_endpoints(README.read_text()) - DOCUMENTATION
     api = Api(tmp_path, api_docs=True)
-    for method, path in HIDDEN:
-        assert api.client.request(method, path).status_code != 404, f"{method} {path} is not served"
-    served = served_endpoints(api)
+    with api.client:  # the app's lifespan: what it starts is stopped at the end
+        for method, path in HIDDEN:
+            assert api.client.request(method, path).status_code != 404, f"{method} {path} is not served"
+        served = served_endpoints(api)
     assert sorted(served - documented) == [], "served but missing from README's endpoint table"
     assert sorted(documented - served) == [], "in README's endpoint table but not served"
