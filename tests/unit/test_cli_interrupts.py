@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from fraud_detection.application.interruption import Interruption
+from fraud_detection.application.progress import StageClock
 from fraud_detection.entrypoints.cli.interrupts import run_flow_until_stopped
 from fraud_detection.entrypoints.cli.progress import ConsoleProgress
 from fraud_detection.flows import temporary_server
@@ -156,3 +157,37 @@ def test_system_exit_is_not_a_stop(calls, progress):
 
     with pytest.raises(SystemExit):
         run_flow_until_stopped("pipeline", progress, Interruption(), flow)
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_between_stages_of_a_flow_waits_for_the_next_stage(calls, progress, capsys, signum, code):
+    """Prefect's flow engine puts its own SIGTERM handler in (it raised TerminationSignal inside Prefect's
+    bookkeeping); the flow's body takes SIGTERM back, and a signal between stages lets that code go on."""
+    interruption = Interruption()
+    clock = StageClock(progress, interruption)
+
+    def orchestrator_handler(signum: int, frame: object) -> None:
+        raise AssertionError("the orchestrator's handler ran")
+
+    def flow() -> str:
+        ours = signal.getsignal(signal.SIGINT)
+        signal.signal(signal.SIGTERM, orchestrator_handler)  # what Prefect's engine does as a flow starts
+        interruption.stop_at_stages()  # what the flow's body does first
+        assert signal.getsignal(signal.SIGTERM) is ours
+        with clock.stage("features"):
+            pass
+        os.kill(os.getpid(), signum)  # lands in the orchestrator's bookkeeping
+        calls.append("the orchestrator went on")
+        with clock.stage("train"):
+            calls.append("train ran")
+        return "summary"
+
+    before = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    with pytest.raises(typer.Exit) as stopped:
+        run_flow_until_stopped("retrain", progress, interruption, flow)
+    assert stopped.value.exit_code == code
+    assert calls == ["detach", "the orchestrator went on"]
+    report = capsys.readouterr().err
+    assert report.endswith("the retrain stopped before registering; nothing was registered\n"), report
+    assert {number: signal.getsignal(number) for number in before} == before
+    assert interruption.reclaim is None

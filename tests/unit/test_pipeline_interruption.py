@@ -173,3 +173,79 @@ def test_a_stop_while_the_gate_records_lets_it_record_everything(world, monkeypa
     assert world.registry.aliases == {CHAMPION: 1}
     assert world.registry.get(1).tags["promotion_decision"] == "promote"
     assert world.tracker.runs[0].tags["promotion_decision"] == "promote"
+
+
+def test_under_an_orchestrator_a_stop_between_stages_waits_for_the_next_one(world, monkeypatch):
+    """Between stages the orchestrator records their states (Prefect's bookkeeping): a stop must not raise
+    there. The stage that just ended stays whole and the next one refuses to start."""
+    interruption = world.container.interruption()
+    interruption.stop_at_stages()
+    stage_finished = world.observer.stage_finished
+    answers: list[bool] = []
+
+    def finish_then_stop(stage: str, seconds: float, detail: str) -> None:
+        stage_finished(stage, seconds, detail)
+        if stage == "features":
+            answers.append(interruption.request(15))
+
+    monkeypatch.setattr(world.observer, "stage_finished", finish_then_stop)
+    with pytest.raises(Interrupted, match="before train"):
+        world.run_pipeline()
+    assert answers == [False]  # the handler must not raise here
+    assert started(world) == ["ingest", "validate", "features"]
+    assert world.registry.versions == {}
+
+
+def test_under_an_orchestrator_a_stop_in_a_stages_own_code_lands_at_once(world, monkeypatch):
+    interruption = world.container.interruption()
+    interruption.stop_at_stages()
+    fit = world.trainer.fit_fold
+    answers: list[bool] = []
+
+    def fit_then_stop(*args, **kwargs):
+        answers.append(interruption.request())
+        return fit(*args, **kwargs)
+
+    monkeypatch.setattr(world.trainer, "fit_fold", fit_then_stop)
+    with pytest.raises(Interrupted, match="before evaluate"):  # the fake went on: the next check stops it
+        world.run_pipeline()
+    assert answers[0] is True
+    assert ("start", "train") in world.observer.events
+
+
+def test_a_second_stop_between_stages_lands_at_once_but_never_inside_an_atomic_stage():
+    interruption = Interruption()
+    interruption.stop_at_stages()
+    assert interruption.request(2) is False  # the first waits for the next stage
+    assert interruption.request(2) is True  # the operator insists
+    with pytest.raises(Interrupted), interruption.atomic("register"):  # no start once a stop was asked
+        pass
+    atomic_answers: list[bool] = []
+    fresh = Interruption()
+    fresh.stop_at_stages()
+    with fresh.atomic("register"):
+        atomic_answers += [fresh.request(2), fresh.request(2)]
+    assert atomic_answers == [False, False]
+
+
+def test_stoppable_blocks_nest_and_restore_what_they_found():
+    interruption = Interruption()
+    interruption.stop_at_stages()
+    with interruption.stoppable():
+        with interruption.stoppable():
+            pass
+        assert interruption.request(2) is True  # still inside the outer block
+    fresh = Interruption()
+    fresh.stop_at_stages()
+    with fresh.stoppable():
+        pass
+    assert fresh.request(2) is False  # the block ended
+
+
+def test_an_orchestrated_run_lets_the_entry_point_take_its_handler_back_first():
+    interruption = Interruption()
+    calls: list[str] = []
+    interruption.reclaim = lambda: calls.append("reclaim")
+    interruption.stop_at_stages()
+    assert calls == ["reclaim"]
+    Interruption().stop_at_stages()  # no entry point owns the signals (a Prefect worker): nothing to do

@@ -24,7 +24,7 @@ class PipelineObserver:
 
 class StageClock:
     """Times each stage and forwards events to the observer; the times end up in the run summary. A stage
-    does not start once a stop was requested (`interruption`)."""
+    does not start once a stop was requested (`interruption`), and its own code is where a stop may land."""
 
     def __init__(self, observer: PipelineObserver, interruption: Interruption | None = None) -> None:
         self.observer = observer
@@ -43,7 +43,9 @@ class StageClock:
             self.observer.stage_started(name)
             start = time.perf_counter()
             try:
-                yield detail
+                # An atomic stage's code is not stoppable: a request lets it finish (see `Interruption`)
+                with nullcontext() if atomic else self.interruption.stoppable():
+                    yield detail
             except BaseException as error:
                 self.seconds[name] = time.perf_counter() - start
                 self.observer.stage_failed(name, self.seconds[name], error)

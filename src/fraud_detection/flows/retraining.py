@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from prefect import flow
 
+from fraud_detection.application.interruption import Interruption
 from fraud_detection.application.pipeline_summary import PipelineSummary
 from fraud_detection.application.retraining import BuildRetrainingSet, RetrainingSet
 from fraud_detection.composition import get_container
@@ -21,8 +22,9 @@ logger = logging.getLogger(__name__)
 
 
 @io_task("build-retraining-set")
-def build_set(build: BuildRetrainingSet) -> RetrainingSet:
-    return build()
+def build_set(build: BuildRetrainingSet, interruption: Interruption) -> RetrainingSet:
+    with interruption.stoppable():  # the run's own code, like a stage's (a stop may raise in it)
+        return build()
 
 
 @dataclass(frozen=True)
@@ -36,8 +38,10 @@ class RetrainOutcome:
 def retrain(reason: str = "requested", force_promotion: bool = False) -> RetrainOutcome:
     """Retrain on the champion's data plus labelled captured rows; the gate decides."""
     logger.info("retrain: %s", reason)
-    training = get_container().training
-    built = build_set(training.build_retraining_set())
+    container = get_container()
+    container.interruption().stop_at_stages()  # a stop waits out Prefect's bookkeeping between tasks
+    training = container.training
+    built = build_set(training.build_retraining_set(), container.interruption())
     if built.dataset is None:
         logger.info("retrain skipped: %s", built.detail)
         return RetrainOutcome(reason, built, None)

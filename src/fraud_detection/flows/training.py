@@ -25,6 +25,7 @@ def training_pipeline(source: str | None = None, force_promotion: bool = False) 
     """Train a challenger on `source` (default: the configured dataset path) and run the promotion gate
     (`force_promotion`: promote even where the gate would keep the champion)."""
     container = get_container()
+    container.interruption().stop_at_stages()  # a stop waits out Prefect's bookkeeping between tasks
     pipeline = container.training.pipeline()
     dataset = ingest(pipeline, source or str(container.settings().resolved_dataset_path))
     with pipeline.session(dataset) as session:

@@ -9,6 +9,7 @@ registering a model version too. This handler asks the run to stop through `Inte
 from __future__ import annotations
 
 import signal
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
@@ -70,16 +71,26 @@ def signal_behind(error: BaseException) -> int | None:
 
 @contextmanager
 def stopping_on_signals(interruption: Interruption) -> Iterator[None]:
-    """While the block runs, SIGINT and SIGTERM ask `interruption` to stop (main thread only)."""
+    """While the block runs, SIGINT and SIGTERM ask `interruption` to stop (main thread only), a flow's
+    body included (`Interruption.stop_at_stages`)."""
 
     def handle(signum: int, frame: FrameType | None) -> None:
         if interruption.request(signum):
             raise Interrupted(signal.Signals(signum).name)
 
+    def reclaim() -> None:
+        # Prefect's flow engine puts its own SIGTERM handler in (it raises TerminationSignal at any line,
+        # its own bookkeeping included); the flow's body takes SIGTERM back, in the main thread
+        if threading.current_thread() is threading.main_thread():
+            for number in SIGNALS:
+                signal.signal(number, handle)
+
     previous = {number: signal.signal(number, handle) for number in SIGNALS}
+    interruption.reclaim = reclaim
     try:
         yield
     finally:
+        interruption.reclaim = None
         for number, handler in previous.items():
             signal.signal(number, handler)
 
@@ -96,7 +107,8 @@ def what_was_left(progress: ConsoleProgress, interruption: Interruption, run: st
     see = "`fraud model list` shows what was recorded"
     if "register" not in progress.finished:
         if progress.running == "register":
-            # only SIGTERM can cut `register` short (Prefect's own handler, installed for the flow's run)
+            # `register` is atomic under our handler; this is for a stop that reached it another way
+            # (Prefect's SIGTERM handler, before the flow's body took SIGTERM back)
             return f"{verb}: the {run} stopped while registering; {see}"
         if progress.running:
             where = f"during {progress.running}, before registering"
@@ -104,9 +116,6 @@ def what_was_left(progress: ConsoleProgress, interruption: Interruption, run: st
             where = "before registering" if progress.finished else "before its first stage"
         return f"{verb}: the {run} stopped {where}; nothing was registered"
     registered = progress.finished["register"]
-    if progress.running == "promote" and interruption.signal == signal.SIGTERM:
-        # Prefect's own SIGTERM handler (installed for the flow's run) does not wait for the gate's records
-        return f"{verb}: the {run} stopped after registering {registered}, during the gate; {see}"
     if "promote" not in progress.finished:
         return f"{verb}: the {run} stopped after registering {registered}; the promotion gate decided nothing"
     return f"{verb}: the {run} had finished ({registered}, gate: {progress.finished['promote']})"

@@ -1,0 +1,84 @@
+"""A stop that arrives while Prefect records a task's state waits for the next stage, which refuses to
+start: the real training flow on Prefect's engine and server, every port faked (tests/unit/conftest.py).
+
+Before, SIGTERM went to Prefect's own handler and SIGINT to ours, and both raised at whatever line Prefect was
+running. Once, in a full test run, a `fraud retrain` stopped that way after `features` never exited: its flow
+run stayed RUNNING on the server (tests/e2e/test_cli_interrupt.py drives the real command).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+from collections.abc import Iterator
+from typing import Any
+from uuid import UUID
+
+import pytest
+import typer
+from dependency_injector import providers
+from prefect import get_client
+from prefect.task_engine import SyncTaskRunEngine
+from prefect.testing.utilities import prefect_test_harness
+from rich.console import Console
+
+from fraud_detection.composition import use_container
+from fraud_detection.entrypoints.cli.interrupts import run_flow_until_stopped
+from fraud_detection.entrypoints.cli.progress import ConsoleProgress
+from fraud_detection.flows import temporary_server
+from fraud_detection.flows.training import training_pipeline
+from tests.unit.conftest import World
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def prefect_server() -> Iterator[None]:
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture
+def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    monkeypatch.setattr(temporary_server, "detach_temporary_server", lambda: None)  # the harness's server
+    made = World()
+    use_container(made.container)
+    yield made
+    use_container(None)
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_while_prefect_records_a_finished_stage_stops_the_run_at_the_next_one(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], signum: int, code: int
+) -> None:
+    progress = ConsoleProgress(Console(file=io.StringIO()))
+    world.container.observer.override(providers.Object(progress))
+    log_finished = SyncTaskRunEngine.log_finished_message
+    went_on: list[str] = []
+    flow_runs: list[UUID] = []
+
+    def log_then_signal(engine: Any) -> None:
+        # the task engine's last step for a task (its state is set): where the hung run's signal landed
+        log_finished(engine)
+        if engine.task.name == "features":
+            flow_runs.append(engine.task_run.flow_run_id)
+            os.kill(os.getpid(), signum)
+            went_on.append("Prefect's bookkeeping went on after the signal")
+
+    monkeypatch.setattr(SyncTaskRunEngine, "log_finished_message", log_then_signal)
+    with pytest.raises(typer.Exit) as stopped:
+        run_flow_until_stopped(
+            "pipeline", progress, world.container.interruption(), lambda: training_pipeline("good.csv")
+        )
+    assert stopped.value.exit_code == code
+    assert went_on == ["Prefect's bookkeeping went on after the signal"]
+    assert list(progress.finished) == ["ingest", "validate", "features"]
+    assert progress.running is None  # `train` refused to start
+    report = capsys.readouterr().err
+    assert report.endswith("the pipeline stopped before registering; nothing was registered\n"), report
+    assert world.registry.versions == {}
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(flow_runs[0]).state
+    assert state is not None
+    assert state.is_final(), state  # crashed, not left RUNNING
