@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,8 +68,20 @@ def serve(cli: Cli, **env: str) -> Iterator[Server]:
 
 
 def copy_home(trained: Path, target: Path) -> Cli:
-    """A private copy of a trained FRAUD_HOME (the registry is SQLite inside it)."""
+    """A private copy of a trained FRAUD_HOME (the registry is SQLite inside it). MLflow keeps the
+    experiment's artifact location as an absolute URI: the copy's is pointed at its own `mlartifacts`, so
+    what a test logs lands in the copy, not in the shared home (its v1 and v2 stay read from there)."""
     shutil.copytree(trained, target)
+    database = target / "mlflow.db"
+    if database.exists():
+        with closing(sqlite3.connect(database)) as connection, connection:
+            for old, new in ((trained.resolve().as_uri(), target.resolve().as_uri()), (trained, target)):
+                prefix = f"{old}/"
+                connection.execute(
+                    "UPDATE experiments SET artifact_location = ? || substr(artifact_location, ?) "
+                    "WHERE substr(artifact_location, 1, ?) = ?",
+                    (f"{new}/", len(prefix) + 1, len(prefix), prefix),
+                )
     return make_cli(target)
 
 

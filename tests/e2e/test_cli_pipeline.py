@@ -10,6 +10,7 @@ adapter, tests/integration/test_lightgbm_adapter.py.)
 import json
 
 import pytest
+from mlflow import MlflowClient
 
 from tests.e2e.conftest import make_cli
 from tests.e2e.serving import copy_home
@@ -46,6 +47,11 @@ def test_two_runs_give_a_champion_then_a_logged_gate_decision(trained_home, tmp_
     assert "KEPT CHAMPION" in (runs / "2.stderr").read_text()
 
     cli = copy_home(trained_home, tmp_path / "home")
+    # what a test logs on the copy lands in the copy: the shared home is never changed
+    registry = MlflowClient(f"sqlite:///{tmp_path / 'home' / 'mlflow.db'}")
+    copied = registry.get_experiment_by_name("fraud-detection")
+    assert copied is not None
+    assert copied.artifact_location == (tmp_path / "home" / "mlartifacts").resolve().as_uri()
     listing = cli("model", "list", "--json")
     assert listing.returncode == 0
     aliases = {v["version"]: v["aliases"] for v in json.loads(listing.stdout)}
