@@ -147,7 +147,8 @@ def test_ctrl_c_during_training_stops_the_run_and_registers_nothing(
 ) -> None:
     extra = {"PREFECT_API_URL": request.getfixturevalue("prefect_api_url")} if server != "temporary" else {}
     cli = cli_for(tmp_path, dataset, **extra)
-    # "✓ features" is the last line before training starts: the signal lands in `train` (~30 s here)
+    # "✓ features" is the last line before training starts: the signal lands while Prefect records the stage
+    # (it then waits for `train`'s check: tests/integration/test_flow_stops.py) or in `train` (~30 s here)
     code, stderr = interrupt_run(cli, "✓ features")
     report = assert_one_line_report(stderr, code)
     assert report.endswith("nothing was registered"), report
@@ -223,7 +224,7 @@ def retrain_cli(trained_home: Path, tmp_path: Path) -> Cli:
 def test_a_stopped_retrain_registers_nothing_and_releases_its_lock(retrain_cli: Cli, signum: int) -> None:
     before = registered_versions(retrain_cli)
     assert sorted(v["version"] for v in before) == [1, 2]
-    # "✓ features" is the last line before training starts: the signal lands in `train`
+    # "✓ features" is the last line before training starts: the signal lands between the stages or in `train`
     code, stderr = interrupt_run(retrain_cli, "✓ features", ("retrain", "--reason", "e2e stop"), signum)
     report = assert_one_line_report(stderr, code, signum)
     assert " the retrain stopped " in report, report
