@@ -19,11 +19,15 @@ import pytest
 import typer
 from dependency_injector import providers
 from prefect import get_client
+from prefect.context import FlowRunContext
+from prefect.exceptions import TerminationSignal
 from prefect.task_engine import SyncTaskRunEngine
 from prefect.testing.utilities import prefect_test_harness
 from rich.console import Console
 
 from fraud_detection.composition import use_container
+from fraud_detection.domain.events import ModelRegistered
+from fraud_detection.domain.model import CHALLENGER
 from fraud_detection.entrypoints.cli.interrupts import run_flow_until_stopped
 from fraud_detection.entrypoints.cli.progress import ConsoleProgress
 from fraud_detection.flows import temporary_server
@@ -82,3 +86,41 @@ def test_a_signal_while_prefect_records_a_finished_stage_stops_the_run_at_the_ne
         state = client.read_flow_run(flow_runs[0]).state
     assert state is not None
     assert state.is_final(), state  # crashed, not left RUNNING
+
+
+def test_a_cancel_during_register_under_prefects_own_handler_lets_the_version_finish_whole(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run a Prefect worker started has no CLI handler: a cancel is SIGTERM to Prefect's handler, which
+    raises TerminationSignal at any line. `register` holds it and the run stops after the stage, whole."""
+    register = world.registry.register
+    flow_runs: list[UUID] = []
+
+    def register_then_cancel(*args: Any, **kwargs: Any) -> Any:
+        version = register(*args, **kwargs)
+        run = FlowRunContext.get()
+        assert run is not None
+        assert run.flow_run is not None
+        flow_runs.append(run.flow_run.id)
+        os.kill(os.getpid(), signal.SIGTERM)  # what the worker sends, mid-stage: the alias is not set yet
+        return version
+
+    monkeypatch.setattr(world.registry, "register", register_then_cancel)
+    # Prefect sends the signal on to the handler it found (by default the one that ends the process)
+    forwarded: list[int] = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: forwarded.append(signum))
+    try:
+        with pytest.raises(TerminationSignal):
+            training_pipeline("good.csv")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert forwarded == [signal.SIGTERM]
+    # the whole version: alias, reference profile and event; the gate never ran
+    assert world.registry.aliases == {CHALLENGER: 1}
+    assert ("fake-model", 1) in world.profiles.profiles
+    assert [(type(e), e.version) for e in world.publisher.events] == [(ModelRegistered, 1)]
+    assert "promotion_decision" not in world.registry.get(1).tags
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(flow_runs[0]).state
+    assert state is not None
+    assert state.is_final(), state

@@ -2,6 +2,7 @@
 `register`: the pipeline with every port faked, wired by the real container (tests/unit/conftest.py)."""
 
 import io
+from contextlib import contextmanager
 
 import pytest
 from rich.console import Console
@@ -249,3 +250,23 @@ def test_an_orchestrated_run_lets_the_entry_point_take_its_handler_back_first():
     interruption.stop_at_stages()
     assert calls == ["reclaim"]
     Interruption().stop_at_stages()  # no entry point owns the signals (a Prefect worker): nothing to do
+
+
+def test_an_atomic_block_runs_inside_the_hold_and_a_refused_one_never_enters_it():
+    """`hold` keeps the process's signals away from the block (the composition root's: held_signals)."""
+    events: list[str] = []
+
+    @contextmanager
+    def hold():
+        events.append("hold")
+        yield
+        events.append("release")
+
+    interruption = Interruption(hold=hold)
+    with interruption.atomic("register"):
+        events.append("register")
+    assert events == ["hold", "register", "release"]
+    interruption.request(15)
+    with pytest.raises(Interrupted), interruption.atomic("register"):
+        events.append("registered after the stop")
+    assert events == ["hold", "register", "release"]

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 
 class Interrupted(KeyboardInterrupt):
@@ -28,7 +28,10 @@ class Interrupted(KeyboardInterrupt):
 
 
 class Interruption:
-    def __init__(self) -> None:
+    def __init__(self, hold: Callable[[], AbstractContextManager[None]] = nullcontext) -> None:
+        """`hold`: what keeps the process's signals away from an atomic block whoever handles them (the
+        composition root holds SIGINT and SIGTERM; a worker's Prefect handles SIGTERM, not our handler)."""
+        self._hold = hold
         self._requested = threading.Event()
         self._atomic = False
         self._at_stages = False
@@ -80,6 +83,7 @@ class Interruption:
         self._atomic = True  # first: a request from here on waits for the block (see `request`)
         try:
             self.check(stage)
-            yield
+            with self._hold():
+                yield
         finally:
             self._atomic = False

@@ -18,6 +18,7 @@ from dependency_injector import providers
 
 from fraud_detection.application.interruption import Interruption
 from fraud_detection.application.progress import PipelineObserver
+from fraud_detection.infrastructure.local.held_signals import holding_signals
 from fraud_detection.settings import Settings
 
 if TYPE_CHECKING:
@@ -39,8 +40,9 @@ class Container:
             providers.Object(settings) if settings is not None else providers.Singleton(Settings)
         )
         self.observer = providers.Singleton(PipelineObserver)
-        # The entry point's signal handler asks the running pipeline to stop through this one object.
-        self.interruption = providers.Singleton(Interruption)
+        # The entry point's signal handler asks the running pipeline to stop through this one object; atomic
+        # stages hold the process's signals whatever handles them (a Prefect worker's cancel included).
+        self.interruption = providers.Singleton(Interruption, hold=holding_signals)
 
     @cached_property
     def adapters(self) -> Adapters:
