@@ -86,3 +86,14 @@ def test_outside_the_main_thread_the_block_runs_as_it_is():
     thread.join()
     assert ran == ["ran"]
     assert errors == []
+
+
+def test_a_handler_installed_outside_python_is_left_alone(seen, monkeypatch):
+    """`signal.getsignal` reads None for it, and None could not be put back (TypeError, after the block)."""
+    real = signal.getsignal
+    monkeypatch.setattr(signal, "getsignal", lambda number: None if number == signal.SIGINT else real(number))
+    before = {number: real(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    with holding_signals():
+        assert real(signal.SIGINT) is before[signal.SIGINT]
+        assert real(signal.SIGTERM) is not before[signal.SIGTERM]  # held
+    assert {number: real(number) for number in before} == before

@@ -33,7 +33,10 @@ def holding_signals() -> Iterator[None]:
         if signum not in held:
             held.append(signum)
 
-    previous = {number: signal.signal(number, remember) for number in HELD}
+    # A handler installed outside Python reads as None and could not be put back: that signal is left alone
+    previous = {
+        number: signal.signal(number, remember) for number in HELD if signal.getsignal(number) is not None
+    }
     try:
         yield
     finally:
