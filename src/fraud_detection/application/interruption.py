@@ -29,8 +29,9 @@ class Interrupted(KeyboardInterrupt):
 
 class Interruption:
     def __init__(self, hold: Callable[[], AbstractContextManager[None]] = nullcontext) -> None:
-        """`hold`: what keeps the process's signals away from an atomic block whoever handles them (the
-        composition root holds SIGINT and SIGTERM; a worker's Prefect handles SIGTERM, not our handler)."""
+        """`hold`: a context that keeps the process's signals out of an atomic block, whoever handles them.
+        The composition root's holds SIGINT and SIGTERM: in a run a Prefect worker started, SIGTERM goes to
+        Prefect's handler, which knows nothing of atomic blocks."""
         self._hold = hold
         self._requested = threading.Event()
         self._atomic = False
