@@ -48,7 +48,10 @@ class RolloutSettings(BaseSettings):
         0.01, ge=0, le=1, description="Share of challenger scorings that may fail or run out of time."
     )
     rollout_max_latency_ratio: float = Field(
-        2.0, gt=0, description="Largest challenger/champion p99 latency ratio tolerated."
+        2.0,
+        gt=0,
+        description="Largest challenger/champion p99 latency ratio tolerated, where the evidence measures "
+        "both; captures carry no latency yet, so the `FraudRolloutCanarySlow` alert rule watches it.",
     )
     rollout_poll_seconds: float = Field(
         10.0, gt=0, description="How often each API replica re-reads the rollout state from the registry."
