@@ -39,9 +39,10 @@ def retrain(reason: str = "requested", force_promotion: bool = False) -> Retrain
     """Retrain on the champion's data plus labelled captured rows; the gate decides."""
     logger.info("retrain: %s", reason)
     container = get_container()
-    container.interruption().stop_at_stages()  # a stop waits out Prefect's bookkeeping between tasks
+    interruption = container.interruption()
+    interruption.stop_at_stages()  # a stop waits out Prefect's bookkeeping between tasks
     training = container.training
-    built = build_set(training.build_retraining_set(), container.interruption())
+    built = build_set(training.build_retraining_set(), interruption)
     if built.dataset is None:
         logger.info("retrain skipped: %s", built.detail)
         return RetrainOutcome(reason, built, None)
