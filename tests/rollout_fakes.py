@@ -42,8 +42,10 @@ def scored(
     name: str = "fake-model",
     threshold: float = 0.5,
     start: datetime = START,
+    model_ms: list[float] | np.ndarray | None = None,
 ) -> CapturedRows:
-    """Rows of one version, scored a second apart from `start`, with their transaction ids."""
+    """Rows of one version, scored a second apart from `start`, with their transaction ids (and the model's
+    time per row: not measured unless given)."""
     p = np.asarray(probabilities, dtype=np.float64)
     n = len(p)
     moment = np.datetime64(start.replace(tzinfo=None), "us")
@@ -56,6 +58,7 @@ def scored(
         scored_at=moment + np.arange(n) * np.timedelta64(timedelta(seconds=1)),
         transaction_ids=np.asarray(list(ids), dtype=object),
         times=np.full(n, np.nan),
+        model_ms=np.full(n, np.nan) if model_ms is None else np.asarray(model_ms, dtype=np.float64),
     )
 
 
@@ -68,5 +71,5 @@ def joined(*parts: CapturedRows) -> CapturedRows:
     return CapturedRows(
         inputs=cat("inputs"), probabilities=cat("probabilities"), decisions=cat("decisions"),
         model_names=cat("model_names"), model_versions=cat("model_versions"), scored_at=cat("scored_at"),
-        transaction_ids=cat("transaction_ids"), times=cat("times"),
+        transaction_ids=cat("transaction_ids"), times=cat("times"), model_ms=cat("model_ms"),
     )  # fmt: skip

@@ -40,7 +40,7 @@ T0 = datetime(2026, 3, 4, 5, 6, 7, 123456, tzinfo=UTC).timestamp()
 NEVER = 3600.0  # max_seconds that no test waits for
 EXPECTED_COLUMNS = [
     *(f"V{i}" for i in range(1, 29)), "Amount", "Time", "transaction_id", "request_id", "probability",
-    "decision", "model_name", "model_version", "scored_at",
+    "decision", "model_name", "model_version", "scored_at", "model_ms",
 ]  # fmt: skip
 
 
@@ -347,6 +347,7 @@ def test_file_layout_and_schema(store: LocalObjectStore) -> None:
         times=np.array([12.5, np.nan]),
         transaction_ids=("tx-1", None),
         decisions=np.array([True, False]),
+        model_ms=0.0625,
     )
     with ParquetPredictionLog(store, max_seconds=NEVER) as log:
         log.append(batch)
@@ -361,7 +362,7 @@ def test_file_layout_and_schema(store: LocalObjectStore) -> None:
     assert schema.names == EXPECTED_COLUMNS
     assert all(schema.field(name).type == pa.float64() for name in EXPECTED_COLUMNS[:30])
     assert [str(schema.field(name).type) for name in EXPECTED_COLUMNS[30:]] == [
-        "string", "string", "double", "bool", "string", "int64", "timestamp[us, tz=UTC]",
+        "string", "string", "double", "bool", "string", "int64", "timestamp[us, tz=UTC]", "double",
     ]  # fmt: skip
     assert parquet.metadata.row_group(0).column(0).compression == "ZSTD"
 
@@ -376,6 +377,7 @@ def test_file_layout_and_schema(store: LocalObjectStore) -> None:
         ("req-1", "fraud-lgbm", 7)
     }
     assert row[0]["scored_at"] == datetime(2026, 3, 4, 5, 6, 7, 123456, tzinfo=UTC)
+    assert [r["model_ms"] for r in row] == [0.0625, 0.0625]  # the batch's time per row, on each row
 
 
 def test_rows_of_two_hours_go_to_their_own_partitions(store: LocalObjectStore) -> None:

@@ -3,6 +3,7 @@ abort with their refusals, and the policy applied (or only reported) by Evaluate
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -123,6 +124,39 @@ def test_canary_rows_are_served_challenger_rows_paired_with_the_shadow_champion(
     assert evidence.paired_rows == 10
     assert evidence.challenger.rows == evidence.champion.rows == 10
     assert evidence.agreement == pytest.approx(0.8)  # c2 and c3 differ
+
+
+def test_latency_is_the_p99_of_each_models_served_rows_timed_in_the_stage(world: World) -> None:
+    """Served rows only: dark scorings are batched across requests (a fraction of a served row's time), and
+    rows captured before the time was recorded (NaN) or before the stage began do not count."""
+    rollout = world.start().moved(Stage.CANARY, 10.0, "ok", now=T0)
+    champion_ms = np.arange(1.0, 201.0) / 100  # 0.01 .. 2.00 ms
+    world.served.rows = joined(
+        scored(ids(5, "old"), [0.1] * 5, version=1, start=START - timedelta(hours=1), model_ms=[50.0] * 5),
+        scored(ids(200), [0.1] * 200, version=1, model_ms=champion_ms),
+        scored(ids(3, "legacy"), [0.1] * 3, version=1),  # captured before model_ms: NaN
+        scored(ids(10, "c"), [0.1] * 10, version=2, model_ms=[4.0] * 9 + [9.0]),
+    )
+    world.shadow.rows = joined(
+        scored(ids(200), [0.1] * 200, version=2, model_ms=[0.001] * 200),
+        scored(ids(10, "c"), [0.1] * 10, version=1, model_ms=[0.001] * 10),
+    )
+    evidence = world.gather(rollout, T0 + HOUR)
+    assert evidence.champion.latency_rows == 200
+    assert evidence.champion.latency_p99_ms == pytest.approx(np.percentile(champion_ms, 99))
+    assert evidence.challenger.latency_rows == 10
+    assert evidence.challenger.latency_p99_ms == pytest.approx(np.percentile([4.0] * 9 + [9.0], 99))
+
+
+def test_a_challenger_in_shadow_has_no_latency_and_captures_without_the_column_none(world: World) -> None:
+    rollout = world.start()
+    world.served.rows = scored(ids(20), [0.1] * 20, version=1, model_ms=[0.05] * 20)
+    world.shadow.rows = scored(ids(20), [0.1] * 20, version=2, model_ms=[0.01] * 20)
+    evidence = world.gather(rollout, T0 + HOUR)
+    assert (evidence.challenger.latency_p99_ms, evidence.challenger.latency_rows) == (None, 0)
+    assert (evidence.champion.latency_p99_ms, evidence.champion.latency_rows) == (pytest.approx(0.05), 20)
+    world.served.rows = replace(world.served.rows, model_ms=None)  # a capture source without the column
+    assert world.gather(rollout, T0 + HOUR).champion.latency_rows == 0
 
 
 def test_rows_before_the_stage_began_other_models_and_retries_are_left_out(world: World) -> None:

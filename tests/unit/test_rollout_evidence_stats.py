@@ -179,7 +179,7 @@ def test_paired_labels_report_their_counts_rates_and_the_number_of_ranked_frauds
 
 
 def test_rollout_evidence_reports_both_roles_with_their_rates_and_the_labels() -> None:
-    champion = RoleEvidence(1, rows=1_000, alerts=20, errors=0, latency_p99_ms=4.5)
+    champion = RoleEvidence(1, rows=1_000, alerts=20, errors=0, latency_p99_ms=4.5, latency_rows=1_000)
     challenger = RoleEvidence(
         2, rows=900, alerts=9, errors=100, estimated_precision=0.7, estimated_recall=0.8
     )
@@ -189,11 +189,13 @@ def test_rollout_evidence_reports_both_roles_with_their_rates_and_the_labels() -
     assert evidence.to_dict() == {
         "champion": {
             "version": 1, "rows": 1_000, "alerts": 20, "errors": 0, "estimated_precision": None,
-            "estimated_recall": None, "latency_p99_ms": 4.5, "alert_rate": 0.02, "error_rate": 0.0,
+            "estimated_recall": None, "latency_p99_ms": 4.5, "latency_rows": 1_000, "alert_rate": 0.02,
+            "error_rate": 0.0,
         },
         "challenger": {
             "version": 2, "rows": 900, "alerts": 9, "errors": 100, "estimated_precision": 0.7,
-            "estimated_recall": 0.8, "latency_p99_ms": None, "alert_rate": 0.01, "error_rate": 0.1,
+            "estimated_recall": 0.8, "latency_p99_ms": None, "latency_rows": 0, "alert_rate": 0.01,
+            "error_rate": 0.1,
         },
         "paired_rows": 880, "agreement": 0.97, "score_correlation": 0.91, "labels": labels.to_dict(),
         "canary_rows": 120,

@@ -111,12 +111,12 @@ def test_canary_climbs_the_steps_then_becomes_champion() -> None:
         ({"errors": 100}, "error_rate"),  # 100 of 5,100 = 2% > 1%
         ({"alerts": 120}, "alert_rate"),  # +140% > 50%
         ({"alerts": 10}, "alert_rate"),  # -80%
-        ({"latency_p99_ms": 30.0}, "latency"),
+        ({"latency_p99_ms": 30.0, "latency_rows": 1_000}, "latency"),
     ],
 )
 def test_harm_rolls_back_at_any_stage(challenger: dict[str, object], check: str) -> None:
     base = evidence()
-    slow = replace(base, champion=replace(base.champion, latency_p99_ms=10.0))
+    slow = replace(base, champion=replace(base.champion, latency_p99_ms=10.0, latency_rows=5_000))
     ev = replace(slow, challenger=replace(slow.challenger, **challenger))  # type: ignore[arg-type]
     for rollout in (started(), started().moved(Stage.CANARY, 10.0, "ok", now=0.0)):
         verdict = judge(rollout, ev, POLICY, now=0.1 * HOUR)

@@ -59,6 +59,10 @@ def evidence(
     return RolloutEvidence(theirs, mine, paired_rows=paired_rows, labels=labels, canary_rows=canary_rows)
 
 
+# The champion's model time over the minimum of served rows: the latency check's other side.
+TIMED_CHAMPION = RoleEvidence(1, rows=1_000, alerts=10, latency_p99_ms=10.0, latency_rows=1_000)
+
+
 def shadow(shadow_only: bool = False) -> Rollout:
     return Rollout.start("fraud-lgbm", challenger=2, champion=1, now=T0, shadow_only=shadow_only)
 
@@ -147,9 +151,7 @@ def test_a_finished_rollout_holds_at_no_share_with_no_checks(end: Stage) -> None
 
 
 def test_a_roll_back_names_every_harm_and_serves_the_challenger_to_no_one() -> None:
-    slow_and_failing = evidence(
-        errors=50, latency_p99_ms=30.0, champion=RoleEvidence(1, rows=1_000, alerts=10, latency_p99_ms=10.0)
-    )
+    slow_and_failing = evidence(errors=50, latency_p99_ms=30.0, latency_rows=1_000, champion=TIMED_CHAMPION)
     verdict = judge(canary(50.0), slow_and_failing, POLICY, now=T0 + 2 * HOUR)
     harmful = [c for c in verdict.checks if c.harmful]
     assert [c.name for c in harmful] == ["error_rate", "latency"]
@@ -218,11 +220,23 @@ def test_the_alert_rate_is_judged_from_exactly_the_minimum_of_rows_on_both_sides
 
 @pytest.mark.parametrize("challenger_ms", [5.0, 15.0, 20.0])
 def test_a_p99_up_to_exactly_the_latency_ratio_passes(challenger_ms: float) -> None:
-    ev = evidence(latency_p99_ms=challenger_ms, champion=RoleEvidence(1, rows=1_000, alerts=10,
-                                                                      latency_p99_ms=10.0))  # fmt: skip
-    latency = check(judge(shadow(), ev, POLICY, T0 + HOUR), "latency")
+    ev = evidence(latency_p99_ms=challenger_ms, latency_rows=1_000, champion=TIMED_CHAMPION)
+    latency = check(judge(canary(), ev, POLICY, T0 + HOUR), "latency")
     assert (latency.passed, latency.harmful) == (True, False)
     assert latency.detail == f"p99 {challenger_ms:.1f} vs 10.0 ms (x{challenger_ms / 10:.2f}, limit x2)"
+
+
+@pytest.mark.parametrize(("challenger_rows", "champion_rows"), [(999, 1_000), (1_000, 999)])
+def test_latency_is_judged_from_exactly_the_minimum_of_timed_rows_on_both_sides(
+    challenger_rows: int, champion_rows: int
+) -> None:
+    """A p99 of a few hundred served rows is a handful of slowest calls (a GC pause, a cold cache): it waits
+    for as many rows as the rates do, on each side."""
+    champion = replace(TIMED_CHAMPION, latency_rows=champion_rows)
+    slow = evidence(latency_p99_ms=100.0, latency_rows=challenger_rows, champion=champion)
+    assert "latency" not in {c.name for c in judge(canary(), slow, POLICY, T0 + HOUR).checks}
+    enough = evidence(latency_p99_ms=100.0, latency_rows=1_000, champion=TIMED_CHAMPION)
+    assert check(judge(canary(), enough, POLICY, T0 + HOUR), "latency").harmful
 
 
 # --- harm: the alert rate -------------------------------------------------------------------------------

@@ -3,11 +3,15 @@ worker's bounds, failures of the challenger, and what a replica reports."""
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import replace
 
 import numpy as np
 import pytest
 
+from fraud_detection.application.serving import model_scoring
+from fraud_detection.application.serving import score as score_module
 from fraud_detection.application.serving.champion_loader import ChampionLoader
 from fraud_detection.application.serving.model_holder import ModelHolder, Snapshot
 from fraud_detection.application.serving.model_scoring import ChallengerChaos
@@ -317,6 +321,50 @@ def test_a_failing_shadow_is_captured_as_nan_and_counted():
     assert not batch.decisions.any()
     assert batch.model_version == 2
     assert rig.telemetry.errors == {("shadow", 2): 1}
+
+
+class SteppingClock:
+    """Stands in for the `time` module of the scoring code: every model call takes exactly 8 ms."""
+
+    def __init__(self) -> None:
+        self.reading = 0.0
+
+    def perf_counter(self) -> float:
+        self.reading += 0.008  # read once before and once after the call
+        return self.reading
+
+    time = staticmethod(time.time)
+
+
+@pytest.fixture
+def eight_ms_calls(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = SteppingClock()
+    monkeypatch.setattr(model_scoring, "time", clock)
+    monkeypatch.setattr(score_module, "time", clock)
+
+
+@pytest.mark.usefixtures("eight_ms_calls")
+def test_every_capture_carries_the_models_time_per_row_and_a_failed_scoring_none():
+    """What the rollout's latency check compares: the call's time over its rows, served and dark alike."""
+    plain = Rig()
+    plain.loader.refresh()
+    plain.request([-5.0])
+    plain.request([-5.0, 0.0, 1.0, 3.0])
+    assert [b.model_ms for b in plain.log.batches] == pytest.approx([8.0, 2.0])
+
+    rig = Rig()
+    rig.start(Stage.CANARY, 50.0)
+    rig.request(list(np.linspace(-5, 5, 40)), [f"t{i}" for i in range(40)])
+    rig.shadow.drain()
+    for batch in [*rig.log.batches, *rig.shadow_log.batches]:
+        assert batch.model_ms == pytest.approx(8.0 / len(batch))
+
+    broken = Rig(challenger=BrokenModel(-1.0))
+    broken.start()
+    broken.request([-5.0])
+    broken.shadow.drain()
+    (failed,) = broken.shadow_log.batches
+    assert math.isnan(failed.model_ms)
 
 
 def test_a_full_queue_and_a_spent_budget_drop_dark_scorings_and_count_them():

@@ -80,8 +80,8 @@ class GatherEvidence:
         )
         labels = self._labels(whole, TimeWindow(start, until))
         return RolloutEvidence(
-            champion=self._role(champion),
-            challenger=self._role(challenger),
+            champion=self._role(champion, _latency(served, champion.version, name)),
+            challenger=self._role(challenger, _latency(served, challenger.version, name)),
             paired_rows=len(mine),
             agreement=agreement,
             score_correlation=correlation,
@@ -89,7 +89,7 @@ class GatherEvidence:
             canary_rows=_finite_rows_of(served, rollout.challenger, name),
         )
 
-    def _role(self, scores: _Scores) -> RoleEvidence:
+    def _role(self, scores: _Scores, latency: tuple[float | None, int]) -> RoleEvidence:
         chance = calibrated(scores.probabilities, self._weight(scores.version)) if scores.rows else None
         estimate = PerformanceEstimate(
             rows=scores.rows,
@@ -104,6 +104,8 @@ class GatherEvidence:
             errors=scores.errors,
             estimated_precision=estimate.precision,
             estimated_recall=estimate.recall,
+            latency_p99_ms=latency[0],
+            latency_rows=latency[1],
         )
 
     def _labels(self, paired: _Pairs, window: TimeWindow) -> PairedLabels:
@@ -177,6 +179,7 @@ def _since(rows: CapturedRows, moment: datetime) -> CapturedRows:
         scored_at=rows.scored_at[keep],
         transaction_ids=None if rows.transaction_ids is None else rows.transaction_ids[keep],
         times=None if rows.times is None else rows.times[keep],
+        model_ms=None if rows.model_ms is None else rows.model_ms[keep],
     )
 
 
@@ -222,6 +225,17 @@ def _keys(ids: np.ndarray) -> np.ndarray:
     (100,000 ids: ~10 ms against ~150 ms), and two of a window's ids share a hash with odds of about
     n^2 / 2^64 (hashes are per process, and only compared within one call)."""
     return np.fromiter(map(hash, ids), dtype=np.int64, count=len(ids))
+
+
+def _latency(served: CapturedRows, version: int, name: str) -> tuple[float | None, int]:
+    """p99 of the model's time per row over the version's served rows that were timed (captures made before
+    the time was recorded have none)."""
+    if served.model_ms is None:
+        return None, 0
+    times = served.model_ms[_of(served, version, name)]
+    times = times[np.isfinite(times)]
+    p99 = float(np.percentile(times, 99)) if len(times) else None
+    return p99, len(times)
 
 
 def _finite_rows_of(rows: CapturedRows, version: int, name: str) -> int:

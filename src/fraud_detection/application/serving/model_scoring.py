@@ -3,6 +3,7 @@ shadow worker. `ChallengerChaos` makes a share of challenger scorings fail on pu
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -57,12 +58,18 @@ def capture(
     probabilities: np.ndarray,
     decisions: np.ndarray,
     request_id: str | tuple[str, ...],  # one per row when the rows came from several requests
+    seconds: float = math.nan,  # the model call's time (timed_scores), NaN when not measured
 ) -> None:
     version = serving.version
     log.append(
         PredictionBatch(inputs, times, tuple(transaction_ids), probabilities, decisions, version.name,
-                        version.version, request_id, time.time())
+                        version.version, request_id, time.time(), model_ms(seconds, len(probabilities)))
     )  # fmt: skip
+
+
+def model_ms(seconds: float, rows: int) -> float:
+    """The model's time per row in milliseconds (what the rollout compares), NaN for no rows."""
+    return seconds * 1000.0 / rows if rows else math.nan
 
 
 def capture_failed(

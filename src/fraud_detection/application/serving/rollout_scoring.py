@@ -164,7 +164,7 @@ class RolloutScoring:
         probabilities, decisions, seconds = part
         explained = np.arange(len(probabilities)) if explain else np.flatnonzero(decisions)
         reasons = scorer.reasons(answering, features, explained) if explained.size else {}
-        capture(scorer.log, answering, inputs, times, ids, probabilities, decisions, request_id)
+        capture(scorer.log, answering, inputs, times, ids, probabilities, decisions, request_id, seconds)
         scorer.telemetry.scores(probabilities, decisions)
         alerts = int(decisions[0]) if len(decisions) == 1 else int(np.count_nonzero(decisions))
         self.recorder.scored(role, answering.version.version, len(probabilities), alerts, seconds)
@@ -228,7 +228,7 @@ class RolloutScoring:
         if explained.size:
             reasons.update(scorer.reasons(serving, features, explained))
         capture(scorer.log, serving, _take(inputs, rows), _take(times, rows), _pick(ids, rows), scores,
-                alerts, request_id)  # fmt: skip
+                alerts, request_id, seconds)  # fmt: skip
         self.recorder.scored(role, serving.version.version, rows.size, int(alerts.sum()), seconds)
 
 

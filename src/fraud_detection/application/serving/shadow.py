@@ -150,7 +150,7 @@ class ShadowScorer:
         request_ids = jobs[0].request_id if len(jobs) == 1 else _per_row_request_ids(jobs)
         ids = tuple(transaction_id for job in jobs for transaction_id in job.transaction_ids)
         inputs, times = _joined([job.inputs for job in jobs]), _joined([job.times for job in jobs])
-        capture(self._log, serving, inputs, times, ids, probabilities, decisions, request_ids)
+        capture(self._log, serving, inputs, times, ids, probabilities, decisions, request_ids, seconds)
 
     def _failed(self, jobs: list[DarkJob], reason: str) -> None:
         version = jobs[0].serving.version.version

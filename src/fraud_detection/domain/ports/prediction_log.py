@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
@@ -24,6 +25,9 @@ class PredictionBatch:
     # and captures many requests' rows in one call (per-call overhead, not the model, was its cost).
     request_id: str | tuple[str, ...]
     scored_at: float  # Unix seconds
+    # The model's time per row in ms (the scoring call's time over its rows): the rollout compares the two
+    # models' p99 on it. NaN when not measured.
+    model_ms: float = math.nan
 
     def __len__(self) -> int:
         return len(self.probabilities)

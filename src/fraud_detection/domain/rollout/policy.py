@@ -49,8 +49,8 @@ class RolloutPolicy:
     recall_tolerance: float = 0.05
     ranking_margin: float = 0.05  # budget-averaged recall, challenger - champion, shown above -margin
     max_error_rate: float = 0.01  # challenger scorings that failed or ran out of time
-    max_latency_ratio: float = 2.0  # challenger p99 / champion p99, when both are measured
-    min_rows_for_rates: int = 1_000  # alert and error rates are judged on at least this many rows
+    max_latency_ratio: float = 2.0  # challenger p99 / champion p99 per row, once both served enough rows
+    min_rows_for_rates: int = 1_000  # rows the alert rate, error rate and latency are judged on, at least
     confidence_z: float = 1.96  # two-sided 95%
 
     def __post_init__(self) -> None:
@@ -135,7 +135,8 @@ def _harm_checks(evidence: RolloutEvidence, policy: RolloutPolicy) -> list[Check
         )
     if min(mine.rows, theirs.rows) >= policy.min_rows_for_rates and theirs.alert_rate:
         checks.append(_alert_rate_check(mine, theirs, policy))
-    if mine.latency_p99_ms is not None and theirs.latency_p99_ms:
+    timed = min(mine.latency_rows, theirs.latency_rows) >= policy.min_rows_for_rates
+    if timed and mine.latency_p99_ms is not None and theirs.latency_p99_ms:
         ratio = mine.latency_p99_ms / theirs.latency_p99_ms
         bad = ratio > policy.max_latency_ratio
         checks.append(

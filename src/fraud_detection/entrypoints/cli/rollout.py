@@ -14,7 +14,7 @@ from fraud_detection.entrypoints.cli.errors import handles_user_errors
 
 if TYPE_CHECKING:
     from fraud_detection.application.rollout import RolloutDecision
-    from fraud_detection.domain.rollout import Rollout
+    from fraud_detection.domain.rollout import RoleEvidence, Rollout
 
 app = typer.Typer(
     help="Staged promotion: a challenger in shadow, then a canary share, then champion (or rolled back).",
@@ -105,6 +105,7 @@ def _show(decision: RolloutDecision, as_json: bool) -> None:
             f"agreement {_share(evidence.agreement)}, rank correlation {_figure(evidence.score_correlation)}"
         )
         _say(f"labels: {labels.labelled:,} on transactions both scored, {labels.frauds:,} frauds")
+        _say(f"model time p99 per served row: challenger {_latency(mine)}, champion {_latency(theirs)}")
     verdict = decision.verdict
     _say(f"{'applied' if decision.applied else 'verdict'}: {_verdict_line(decision)}")
     if verdict.checks:
@@ -129,6 +130,13 @@ def _verdict_line(decision: RolloutDecision) -> str:
         return f"hold ({waiting} of {len(verdict.checks)} checks not yet met)" if waiting else verdict.reason
     target = f"canary {verdict.percent:g}%" if verdict.percent else str(verdict.to)
     return f"{verdict.action} to {target}"
+
+
+def _latency(role: RoleEvidence) -> str:
+    """Served rows only: in shadow the challenger serves none, so it has no figure yet."""
+    if role.latency_p99_ms is None:
+        return "-"
+    return f"{role.latency_p99_ms:.3f} ms ({role.latency_rows:,} rows)"
 
 
 def _share(value: float | None) -> str:

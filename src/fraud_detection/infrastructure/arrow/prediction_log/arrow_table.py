@@ -44,6 +44,7 @@ def buffer_table(buffer: ColumnBuffer, rows: slice | None = None) -> pa.Table:
         pa.array(buffer.model_names[rows], pa.string()),
         pa.array(buffer.model_versions[rows]),
         pa.array(np.round(buffer.scored_at[rows] * MICROSECONDS).astype(np.int64), SCORED_AT_TYPE),
+        pa.array(buffer.model_ms[rows]),
     ]
     return pa.Table.from_arrays(arrays, schema=PREDICTION_SCHEMA)
 

@@ -27,9 +27,9 @@ COPY_ERRORS = (
 )  # what numpy raises for values it cannot store
 
 
-# Bytes a queued row holds in the preallocated columns (29 inputs, 3 more floats, 3 int64, a bool, 3 object
-# pointers): 305. The strings it references are counted per row in `text_bytes`.
-SLOT_BYTES = INPUT_WIDTH * 8 + 3 * 8 + 3 * 8 + 1 + 3 * 8
+# Bytes a queued row holds in the preallocated columns (29 inputs, 4 more floats, 3 int64, a bool, 3 object
+# pointers): 313. The strings it references are counted per row in `text_bytes`.
+SLOT_BYTES = INPUT_WIDTH * 8 + 4 * 8 + 3 * 8 + 1 + 3 * 8
 
 
 def batch_problem(batch: PredictionBatch, rows: int) -> str | None:
@@ -75,6 +75,7 @@ class ColumnBuffer:
         "journal_chunks",
         "journal_id",
         "journaled",
+        "model_ms",
         "model_names",
         "model_versions",
         "probabilities",
@@ -94,6 +95,7 @@ class ColumnBuffer:
         self.decisions = np.empty(capacity, dtype=np.bool_)
         self.model_versions = np.empty(capacity, dtype=np.int64)
         self.scored_at = np.empty(capacity, dtype=np.float64)
+        self.model_ms = np.empty(capacity, dtype=np.float64)
         self.batch_numbers = np.empty(capacity, dtype=np.int64)
         self.text_bytes = np.zeros(capacity, dtype=np.int64)
         self.transaction_ids = np.full(capacity, None, dtype=object)
@@ -131,6 +133,7 @@ class ColumnBuffer:
         self.decisions[i] = batch.decisions[0]
         self.transaction_ids[i] = batch.transaction_ids[0]
         self.scored_at[i] = batch.scored_at
+        self.model_ms[i] = batch.model_ms
         self.model_versions[i] = batch.model_version
         self.request_ids[i] = request_id
         self.model_names[i] = batch.model_name
@@ -160,6 +163,7 @@ class ColumnBuffer:
         self.decisions[i:j] = batch.decisions[begin:end]
         self.transaction_ids[i:j] = batch.transaction_ids[begin:end]
         self.scored_at[i:j] = batch.scored_at
+        self.model_ms[i:j] = batch.model_ms
         self.model_versions[i:j] = batch.model_version
         self.request_ids[i:j] = request_id
         self.model_names[i:j] = batch.model_name
@@ -196,6 +200,7 @@ class ColumnBuffer:
             self.decisions,
             self.model_versions,
             self.scored_at,
+            self.model_ms,
             self.batch_numbers,
             self.text_bytes,
             self.transaction_ids,

@@ -16,6 +16,7 @@ from fraud_detection.infrastructure.arrow.prediction_log.reader import (
 )
 from fraud_detection.infrastructure.arrow.prediction_log.record_schema import (
     DECISION,
+    MODEL_MS,
     MODEL_NAME,
     MODEL_VERSION,
     PROBABILITY,
@@ -49,4 +50,5 @@ class PredictionLogWindow(CapturedPredictions):
             skipped_files=logged.skipped,
             transaction_ids=column(TRANSACTION_ID).astype(object, copy=False),
             times=column(TIME).astype(np.float64, copy=False),
+            model_ms=column(MODEL_MS).astype(np.float64, copy=False),
         )

@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from fraud_detection.infrastructure.arrow.prediction_log.column_buffer import ColumnBuffer
-from fraud_detection.infrastructure.arrow.prediction_log.record_schema import PREDICTION_SCHEMA
+from fraud_detection.infrastructure.arrow.prediction_log.record_schema import PREDICTION_SCHEMA, conformed
 
 logger = logging.getLogger(__name__)
 
@@ -127,7 +127,7 @@ def _read_chunk(path: Path) -> pa.Table | None:
     except (pa.ArrowException, OSError) as error:
         logger.error("prediction log: journal chunk %s is unreadable (%s); its rows are lost", path, error)
         return None
-    if not table.schema.equals(PREDICTION_SCHEMA, check_metadata=False):
+    usable = conformed(table)  # a chunk left by the previous version, before an upgrade: still its rows
+    if usable is None:
         logger.error("prediction log: journal chunk %s has another schema; its rows are lost", path)
-        return None
-    return table
+    return usable

@@ -28,6 +28,7 @@ from fraud_detection.infrastructure.arrow.prediction_log.layout import (
 from fraud_detection.infrastructure.arrow.prediction_log.record_schema import (
     PREDICTION_SCHEMA,
     SCORED_AT,
+    conformed,
 )
 
 if TYPE_CHECKING:
@@ -188,10 +189,10 @@ def _read_table(store: ObjectStore, key: str, skipped: list[str]) -> pa.Table | 
     except (pa.ArrowException, OSError) as error:
         _skip(skipped, key, f"not readable Parquet ({error})")
         return None
-    if not table.schema.equals(PREDICTION_SCHEMA, check_metadata=False):
+    usable = conformed(table)
+    if usable is None:
         _skip(skipped, key, f"another schema (columns {table.schema.names})")
-        return None
-    return table
+    return usable
 
 
 def _within(table: pa.Table, start: datetime | None, end: datetime | None) -> pa.Table:

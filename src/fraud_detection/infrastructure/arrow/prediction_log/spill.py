@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from fraud_detection.domain.errors import ObjectNotFoundError
-from fraud_detection.infrastructure.arrow.prediction_log.record_schema import PREDICTION_SCHEMA
+from fraud_detection.infrastructure.arrow.prediction_log.record_schema import readable_schema
 from fraud_detection.infrastructure.local import LocalObjectStore
 
 logger = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ class SpillDir:
         """The file's row count when it is a prediction-log Parquet file; otherwise set it aside, None."""
         try:
             metadata = pq.read_metadata(pa.BufferReader(data))
-            valid = metadata.schema.to_arrow_schema().equals(PREDICTION_SCHEMA, check_metadata=False)
+            valid = readable_schema(metadata.schema.to_arrow_schema())  # the reader conforms a legacy file
         except (pa.ArrowException, OSError):
             valid = False
         if valid:
