@@ -12,7 +12,7 @@ import threading
 import time
 import types
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -32,6 +32,7 @@ from fraud_detection.infrastructure.arrow.prediction_log import ParquetPredictio
 from fraud_detection.infrastructure.arrow.prediction_log.reader import read_latest_predictions
 from fraud_detection.infrastructure.local import LocalObjectStore
 from fraud_detection.infrastructure.s3 import S3ObjectStore, make_s3_client
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -57,15 +58,6 @@ def make_batch(request_id: str, rows: int = 1, scored_at: float = T0, seed: int 
         request_id=request_id,
         scored_at=scored_at,
     )
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.005)
-    return condition()
 
 
 def parquet_keys(store: ObjectStore) -> list[str]:

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,6 +31,7 @@ from fraud_detection.infrastructure.arrow.prediction_log import ParquetPredictio
 from fraud_detection.infrastructure.arrow.prediction_log.column_buffer import SLOT_BYTES
 from fraud_detection.infrastructure.local import LocalObjectStore
 from fraud_detection.infrastructure.prometheus.metrics import PrometheusCaptureTelemetry
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -50,15 +51,6 @@ def make_batch(request_id: str, rows: int = 1, scored_at: float = T0, id_length:
         request_id=request_id,
         scored_at=scored_at,
     )
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return condition()
 
 
 class OutageStore(ObjectStore):

@@ -8,8 +8,6 @@ where the old version left it: the store, the spill folder, a dead process's jou
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,6 +20,7 @@ from fraud_detection.domain.ports.prediction_log import PredictionBatch
 from fraud_detection.infrastructure.arrow.prediction_log import ParquetPredictionLog, read_predictions
 from fraud_detection.infrastructure.arrow.prediction_log.drift_window import PredictionLogWindow
 from fraud_detection.infrastructure.local import LocalObjectStore
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -55,15 +54,6 @@ def legacy_parquet(tmp_path: Path, request_id: str, rows: int) -> bytes:
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink)
     return bytes(sink.getvalue().to_pybytes())
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return condition()
 
 
 def test_a_legacy_file_in_the_store_is_read_with_its_model_time_unmeasured(tmp_path: Path) -> None:
