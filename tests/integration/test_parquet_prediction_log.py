@@ -369,7 +369,7 @@ def test_file_layout_and_schema(store: LocalObjectStore) -> None:
         ("req-1", "fraud-lgbm", 7)
     }
     assert row[0]["scored_at"] == datetime(2026, 3, 4, 5, 6, 7, 123456, tzinfo=UTC)
-    assert [r["model_ms"] for r in row] == [0.0625, 0.0625]  # the batch's time per row, on each row
+    assert [r["model_ms"] for r in row] == [0.0625, 0.0625]  # the batch's model_ms, on each of its rows
 
 
 def test_rows_of_two_hours_go_to_their_own_partitions(store: LocalObjectStore) -> None:

@@ -86,7 +86,7 @@ def test_shadow_status_evaluate_advance_abort(registry) -> None:
     assert evaluated.exit_code == 0, evaluated.output
     assert "verdict: hold (5 of 5 checks not yet met)" in evaluated.output  # ranking included
     assert "shadow_rows" in evaluated.output  # the checks table
-    assert "model time p99 per served row: challenger -, champion -" in evaluated.output  # nothing served
+    assert "model time p99 (served alone): challenger -, champion -" in evaluated.output  # nothing served
     assert "report: " in evaluated.output
 
     again = run("start", "3")

@@ -127,8 +127,8 @@ def test_canary_rows_are_served_challenger_rows_paired_with_the_shadow_champion(
 
 
 def test_latency_is_the_p99_of_each_models_served_rows_timed_in_the_stage(world: World) -> None:
-    """Served rows only: dark scorings are batched across requests (a fraction of a served row's time), and
-    rows captured before the time was recorded (NaN) or before the stage began do not count."""
+    """Served rows only (the shadow rows here carry a time to show they are left out), and rows without a
+    time (scored in a batch, or captured before the time was recorded) or before the stage do not count."""
     rollout = world.start().moved(Stage.CANARY, 10.0, "ok", now=T0)
     champion_ms = np.arange(1.0, 201.0) / 100  # 0.01 .. 2.00 ms
     world.served.rows = joined(

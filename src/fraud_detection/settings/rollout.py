@@ -50,8 +50,8 @@ class RolloutSettings(BaseSettings):
     rollout_max_latency_ratio: float = Field(
         2.0,
         gt=0,
-        description="Largest challenger/champion ratio of the p99 model time per served row, judged once "
-        "each served 1,000 timed rows (so from a canary step on: in shadow the challenger serves none).",
+        description="Largest challenger/champion ratio of the p99 model time of one-row scorings served, "
+        "judged once each has 1,000 (so from a canary step on: in shadow the challenger serves none).",
     )
     rollout_poll_seconds: float = Field(
         10.0, gt=0, description="How often each API replica re-reads the rollout state from the registry."

@@ -228,8 +228,8 @@ def _keys(ids: np.ndarray) -> np.ndarray:
 
 
 def _latency(served: CapturedRows, version: int, name: str) -> tuple[float | None, int]:
-    """p99 of the model's time per row over the version's served rows that were timed (captures made before
-    the time was recorded have none)."""
+    """p99 of the model's time over the version's served rows that were scored alone (rows of a batch, and
+    captures made before the time was recorded, have none)."""
     if served.model_ms is None:
         return None, 0
     times = served.model_ms[_of(served, version, name)]

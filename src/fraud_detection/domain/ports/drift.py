@@ -26,7 +26,7 @@ class CapturedRows:
     skipped_files: tuple[str, ...] = ()
     transaction_ids: np.ndarray | None = None  # (n,) object: str or None (the client sent no id)
     times: np.ndarray | None = None  # (n,) float64 `Time` as the client sent it, NaN when absent
-    model_ms: np.ndarray | None = None  # (n,) float64 the model's time per row, NaN when not measured
+    model_ms: np.ndarray | None = None  # (n,) float64 model time of a row scored alone, else NaN
 
     def __len__(self) -> int:
         return len(self.probabilities)

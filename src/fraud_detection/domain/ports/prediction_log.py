@@ -25,8 +25,8 @@ class PredictionBatch:
     # and captures many requests' rows in one call (per-call overhead, not the model, was its cost).
     request_id: str | tuple[str, ...]
     scored_at: float  # Unix seconds
-    # The model's time per row in ms (the scoring call's time over its rows): the rollout compares the two
-    # models' p99 on it. NaN when not measured.
+    # The model call's time in ms when the batch is one row scored alone (the online case): the rollout
+    # compares the two models' p99 of it. NaN otherwise (a call's time per row depends on its size).
     model_ms: float = math.nan
 
     def __len__(self) -> int:

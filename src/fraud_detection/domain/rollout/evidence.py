@@ -17,10 +17,11 @@ class RoleEvidence:
     errors: int = 0  # scorings that failed or were dropped for time
     estimated_precision: float | None = None
     estimated_recall: float | None = None
-    # The model's time per row on the response path (served rows: the champion's, the canary's), so both
-    # are timed alike; dark scorings are batched across requests and would flatter whichever model ran dark.
+    # The model's time for one row scored alone on the response path (served rows: the champion's, the
+    # canary's), so both are timed on the same work; a batch's time per row falls with its size, and dark
+    # scorings are batched across requests.
     latency_p99_ms: float | None = None
-    latency_rows: int = 0  # the served rows `latency_p99_ms` is measured on
+    latency_rows: int = 0  # the served one-row scorings `latency_p99_ms` is measured on
 
     @property
     def alert_rate(self) -> float | None:

@@ -49,7 +49,7 @@ class RolloutPolicy:
     recall_tolerance: float = 0.05
     ranking_margin: float = 0.05  # budget-averaged recall, challenger - champion, shown above -margin
     max_error_rate: float = 0.01  # challenger scorings that failed or ran out of time
-    max_latency_ratio: float = 2.0  # challenger p99 / champion p99 per row, once both served enough rows
+    max_latency_ratio: float = 2.0  # challenger / champion p99 of one-row scorings, once both served enough
     min_rows_for_rates: int = 1_000  # rows the alert rate, error rate and latency are judged on, at least
     confidence_z: float = 1.96  # two-sided 95%
 

@@ -105,7 +105,7 @@ def _show(decision: RolloutDecision, as_json: bool) -> None:
             f"agreement {_share(evidence.agreement)}, rank correlation {_figure(evidence.score_correlation)}"
         )
         _say(f"labels: {labels.labelled:,} on transactions both scored, {labels.frauds:,} frauds")
-        _say(f"model time p99 per served row: challenger {_latency(mine)}, champion {_latency(theirs)}")
+        _say(f"model time p99 (served alone): challenger {_latency(mine)}, champion {_latency(theirs)}")
     verdict = decision.verdict
     _say(f"{'applied' if decision.applied else 'verdict'}: {_verdict_line(decision)}")
     if verdict.checks:
@@ -133,10 +133,10 @@ def _verdict_line(decision: RolloutDecision) -> str:
 
 
 def _latency(role: RoleEvidence) -> str:
-    """Served rows only: in shadow the challenger serves none, so it has no figure yet."""
+    """Served one-row scorings only: in shadow the challenger serves none, so it has no figure yet."""
     if role.latency_p99_ms is None:
         return "-"
-    return f"{role.latency_p99_ms:.3f} ms ({role.latency_rows:,} rows)"
+    return f"{role.latency_p99_ms:.3f} ms ({role.latency_rows:,} scorings)"
 
 
 def _share(value: float | None) -> str:

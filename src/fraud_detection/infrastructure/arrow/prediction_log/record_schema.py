@@ -20,8 +20,8 @@ MODEL_NAME = "model_name"
 MODEL_VERSION = "model_version"
 SCORED_AT = "scored_at"
 SCORED_AT_TYPE = pa.timestamp("us", tz="UTC")
-# The model's time per row in milliseconds: its scoring call's time divided by the call's rows (so the call's
-# time for the one-row online case); NaN when not measured. The rollout compares the two models' p99 of it.
+# The model call's time in milliseconds for a row scored alone (the online case); NaN for a row scored in a
+# call of several (see model_scoring.model_ms) or not timed. The rollout compares the two models' p99 of it.
 MODEL_MS = "model_ms"
 
 PREDICTION_SCHEMA = pa.schema(
