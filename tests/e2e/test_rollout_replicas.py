@@ -193,6 +193,31 @@ def test_shadow_then_canary_then_champion_across_two_replicas(cli: Cli) -> None:
     assert [v["version"] for v in json.loads(listed.stdout) if "champion" in v["aliases"]] == [2]
 
 
+def test_an_injected_challenger_delay_rolls_the_canary_back_on_latency(cli: Cli) -> None:
+    """One replica's challenger is 20 ms slower (chaos, inside its timing): once each model has 1,000
+    one-row scorings served in the canary stage, the policy rolls back on latency alone."""
+    slow = POLICY | {"FRAUD_CHAOS_CHALLENGER_DELAY_MS": "20"}
+    with serve(cli, **POLICY) as a, serve(cli, **slow) as b:
+        servers = [a, b]
+        rollout(cli, "start", "2")
+        assert [rollout(cli, "advance")["canary_percent"] for _ in range(2)] == [10, 50]
+        agreed_within_a_poll(servers, lambda view: view["canary_percent"] == 50)
+        bodies, _ = transactions(2_600, seed=51, prefix="slow")
+        versions = score_one_by_one(servers, bodies)
+        assert versions.count(2) >= 1_100, versions.count(2)
+        ids = {f"{NAMESPACE}:slow-{i}" for i in range(2_600)}
+        assert wait_until(lambda: set(captured(cli, "predictions")["transaction_id"]) >= ids, timeout=30)
+
+        decision = rollout(cli, "evaluate")
+        assert (decision["verdict"]["action"], decision["applied"]) == ("roll_back", True)  # type: ignore[index]
+        harmful = [c["name"] for c in decision["verdict"]["checks"] if c["harmful"]]  # type: ignore[index]
+        assert harmful == ["latency"]
+        challenger = decision["evidence"]["challenger"]  # type: ignore[index]
+        assert challenger["latency_rows"] >= 1_000
+        assert challenger["latency_p99_ms"] >= 20.0  # the slow replica's half of the canary sets the tail
+        agreed_within_a_poll(servers, lambda view: view["challenger_version"] is None)
+
+
 def test_an_injected_challenger_error_rate_rolls_the_rollout_back(cli: Cli) -> None:
     faulty = POLICY | {"FRAUD_CHAOS_CHALLENGER_ERROR_RATE": "0.5"}
     with serve(cli, **POLICY) as a, serve(cli, **faulty) as b:

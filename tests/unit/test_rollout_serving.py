@@ -47,6 +47,7 @@ class RolloutTelemetry(RecordingTelemetry):
         super().__init__()
         self.states: list[tuple[str, float, int | None]] = []
         self.rows: dict[tuple[str, int], int] = {}
+        self.seconds: dict[tuple[str, int], list[float]] = {}
         self.errors: dict[tuple[str, int], int] = {}
         self.dropped: dict[str, int] = {}
         self.rollout_failures: list[str] = []
@@ -56,6 +57,7 @@ class RolloutTelemetry(RecordingTelemetry):
 
     def rollout_scored(self, role: str, version: int, rows: int, alerts: int, seconds: float) -> None:
         self.rows[(str(role), version)] = self.rows.get((str(role), version), 0) + rows
+        self.seconds.setdefault((str(role), version), []).append(seconds)
 
     def rollout_errors(self, role: str, version: int, rows: int) -> None:
         self.errors[(str(role), version)] = self.errors.get((str(role), version), 0) + rows
@@ -78,7 +80,13 @@ class BrokenModel(FakeModel):
 class Rig:
     """Champion v1 (score rises as V14 falls), challenger v2 (the opposite): their answers always differ."""
 
-    def __init__(self, queue_max: int = 100, chaos: float = 0.0, challenger: FakeModel | None = None) -> None:
+    def __init__(
+        self,
+        queue_max: int = 100,
+        chaos: float = 0.0,
+        challenger: FakeModel | None = None,
+        delay_ms: float = 0.0,
+    ) -> None:
         self.registry, self.holder, self.store = FakeRegistry(), ModelHolder(), MemoryRolloutStore()
         self.telemetry, self.log, self.shadow_log = (
             RolloutTelemetry(),
@@ -90,10 +98,10 @@ class Rig:
         )
         self.now = 0.0
         self.recorder = RolloutRecorder(self.telemetry)
-        chaos_of = ChallengerChaos(chaos)
+        chaos_of = ChallengerChaos(chaos, delay_ms=delay_ms)
         self.shadow = ShadowScorer(self.shadow_log, self.recorder, queue_max, budget_ms=50.0,
                                    chaos=chaos_of, clock=lambda: self.now, background=False)  # fmt: skip
-        self.rollout = RolloutScoring(self.shadow, self.recorder, ChallengerChaos(chaos))
+        self.rollout = RolloutScoring(self.shadow, self.recorder, ChallengerChaos(chaos, delay_ms=delay_ms))
         self.score = ScoreTransactions(self.holder, self.log, self.telemetry, 3, self.rollout)
         self.register(FakeModel(1.0))
         self.registry.set_alias(CHAMPION, 1)
@@ -333,6 +341,9 @@ class SteppingClock:
         self.reading += 0.008  # read once before and once after the call
         return self.reading
 
+    def sleep(self, seconds: float) -> None:  # a chaos delay: time passes, none is spent
+        self.reading += seconds
+
     time = staticmethod(time.time)
 
 
@@ -375,6 +386,24 @@ def test_a_row_scored_alone_carries_the_models_time_and_rows_of_a_batch_or_a_fai
     broken.shadow.drain()
     (failed,) = broken.shadow_log.batches
     assert math.isnan(failed.model_ms)
+
+
+@pytest.mark.usefixtures("eight_ms_calls")
+def test_a_chaos_delay_slows_every_challenger_scoring_inside_its_timing_and_never_the_champion():
+    rig = Rig(delay_ms=5.0)
+    rig.start(Stage.CANARY, 50.0)
+    for i in range(20):
+        rig.request([-1.0], [f"t{i}"], request_id=f"r{i}")
+    served = {(b.model_version, round(b.model_ms, 6)) for b in rig.log.batches}
+    assert served == {(1, 8.0), (2, 13.0)}  # the canary: its 5 ms on the call's 8
+    seen = rig.telemetry.seconds  # what the p99 histogram and the FraudRolloutCanarySlow alert see
+    assert {round(t, 6) for t in seen[("canary", 2)]} == {0.013}
+    assert {round(t, 6) for t in seen[("champion", 1)]} == {0.008}
+    rig.shadow.drain()  # the dark jobs: one call per model, its time shared by its jobs
+    jobs = {b.model_version: len(b) for b in rig.shadow_log.batches}
+    assert seen[("shadow", 2)] == [pytest.approx(0.013 / jobs[2])]
+    assert seen[("shadow", 1)] == [pytest.approx(0.008 / jobs[1])]
+    assert rig.telemetry.errors == {}  # slowed, not failed
 
 
 def test_a_full_queue_and_a_spent_budget_drop_dark_scorings_and_count_them():
@@ -424,9 +453,12 @@ def test_the_replica_view_reports_stage_models_counts_and_p99():
     assert rig.shadow_log.closed
 
 
-def test_chaos_rates_outside_zero_to_one_are_refused():
+def test_chaos_rates_outside_zero_to_one_and_delays_below_zero_or_unbounded_are_refused():
     with pytest.raises(ValueError, match=r"within 0\.\.1"):
         ChallengerChaos(1.5)
+    for delay in (-1.0, math.inf, math.nan):
+        with pytest.raises(ValueError, match="finite number of ms >= 0"):
+            ChallengerChaos(delay_ms=delay)
 
 
 def test_prometheus_names_the_rollout_metrics_as_the_alert_rules_expect():

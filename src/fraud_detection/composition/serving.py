@@ -126,7 +126,11 @@ class Serving(containers.DeclarativeContainer):
     rollout_store = providers.Singleton(make_rollout_store, settings, adapters.registry)
     shadow_prediction_log = providers.Singleton(make_prediction_log, adapters.object_store, settings, True)
     rollout_recorder = providers.Singleton(RolloutRecorder, scoring_telemetry)
-    challenger_chaos = providers.Singleton(ChallengerChaos, settings.provided.chaos_challenger_error_rate)
+    challenger_chaos = providers.Singleton(
+        ChallengerChaos,
+        settings.provided.chaos_challenger_error_rate,
+        delay_ms=settings.provided.chaos_challenger_delay_ms,
+    )
     shadow_scorer = providers.Singleton(
         ShadowScorer,
         shadow_prediction_log,

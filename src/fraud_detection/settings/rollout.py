@@ -84,6 +84,13 @@ class RolloutSettings(BaseSettings):
         description="For game days and tests only: this share of challenger scorings fail on purpose, so the "
         "roll-back path can be exercised on real replicas (0 = never).",
     )
+    chaos_challenger_delay_ms: float = Field(
+        0.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="For game days and tests only: every challenger scoring takes this much longer (ms), so "
+        "the latency roll-back can be exercised on real replicas (0 = never).",
+    )
 
     @field_validator("rollout_min_frauds")
     @classmethod

@@ -1,5 +1,6 @@
 """Scoring one part of a request with one model, and capturing it: shared by the request path and the
-shadow worker. `ChallengerChaos` makes a share of challenger scorings fail on purpose (game days, tests)."""
+shadow worker. `ChallengerChaos` makes a share of challenger scorings fail, or every one slow, on purpose
+(game days, tests): the roll-back paths can then be seen working on real replicas."""
 
 from __future__ import annotations
 
@@ -20,10 +21,15 @@ class ChallengerChaosError(RuntimeError):
 
 
 class ChallengerChaos:
-    def __init__(self, error_rate: float = 0.0, draw: Callable[[], float] = random.random) -> None:
+    def __init__(
+        self, error_rate: float = 0.0, draw: Callable[[], float] = random.random, delay_ms: float = 0.0
+    ) -> None:
         if not 0.0 <= error_rate <= 1.0:
             raise ValueError(f"the chaos error rate must be within 0..1, got {error_rate}")
+        if not 0.0 <= delay_ms < math.inf:
+            raise ValueError(f"the chaos delay must be a finite number of ms >= 0, got {delay_ms}")
         self.error_rate, self._draw = error_rate, draw
+        self.delay = delay_ms / 1000.0  # seconds added to every challenger scoring, inside its timing
 
     def fails(self) -> bool:
         return self.error_rate > 0 and self._draw() < self.error_rate
@@ -41,9 +47,13 @@ def probabilities_of(serving: ServingModel, features: np.ndarray) -> np.ndarray:
     return serving.model.predict_matrix(features)
 
 
-def timed_scores(serving: ServingModel, features: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """Probabilities, decisions and the model time in seconds."""
+def timed_scores(
+    serving: ServingModel, features: np.ndarray, delay: float = 0.0
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Probabilities, decisions and the model time in seconds (`delay`: chaos, a slower model)."""
     start = time.perf_counter()
+    if delay:
+        time.sleep(delay)
     probabilities = probabilities_of(serving, features)
     decisions = flagged(probabilities, serving.threshold)
     return probabilities, decisions, time.perf_counter() - start

@@ -133,7 +133,7 @@ class RolloutScoring:
         failure is evidence (counted, captured in the shadow log as NaN)."""
         try:
             self._chaos.strike()
-            return timed_scores(challenger, features)
+            return timed_scores(challenger, features, self._chaos.delay)
         except Exception as error:
             version = challenger.version.version
             logger.warning("canary v%d failed, the champion answers: %s: %s", version,

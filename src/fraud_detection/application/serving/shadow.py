@@ -138,7 +138,8 @@ class ShadowScorer:
         serving = jobs[0].serving
         try:
             features = _joined([job.features for job in jobs])
-            probabilities, decisions, seconds = timed_scores(serving, features)
+            delay = self._chaos.delay if jobs[0].is_challenger else 0.0
+            probabilities, decisions, seconds = timed_scores(serving, features, delay)
         except Exception as error:  # a challenger's bug must not take the worker down
             self._failed(jobs, f"{type(error).__name__}: {error}")
             return
