@@ -1,4 +1,4 @@
-"""Polling for what a background thread does (the prediction log's writer, journal and resender)."""
+"""Polling for what runs in the background: the prediction log's threads, a stack's servers."""
 
 from __future__ import annotations
 

@@ -13,8 +13,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from botocore.config import Config
 from fraud_detection.domain.features import SCORING_INPUTS
 from fraud_detection.simulation import generate_transactions
 from tests.e2e.serving import send_labels
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -145,15 +145,6 @@ def processes_of(pids: set[int]) -> set[int]:
     return found
 
 
-def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 0.5) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(interval)
-    return condition()
-
-
 def transaction_rows(frame: pd.DataFrame, prefix: str) -> list[dict[str, Any]]:
     names = ("Time", *SCORING_INPUTS)
     return [
@@ -236,7 +227,7 @@ def test_the_stack_runs_the_whole_model_lifecycle(stack: Stack) -> None:
     check_prometheus(stack)
 
     # Drift on the captured predictions (written to S3 every few seconds).
-    assert wait_until(lambda: captured_rows(stack) >= SCORED_ROWS, timeout=60)
+    assert wait_until(lambda: captured_rows(stack) >= SCORED_ROWS, timeout=60, interval=0.5)
     checked = stack.cli("drift", "check", "--last-rows", str(SCORED_ROWS), "--no-publish", "--json")
     assert checked.returncode == 0, checked.stderr
     report = json.loads(checked.stdout)
@@ -283,19 +274,19 @@ def check_prometheus(stack: Stack) -> None:
         up = {r["metric"]["job"]: r["value"][1] for r in stack.prometheus("up")}
         return up.get("fraud-api") == "1" and up.get("fraud-worker") == "1"
 
-    assert wait_until(both_up, timeout=60), stack.prometheus("up")
+    assert wait_until(both_up, timeout=60, interval=0.5), stack.prometheus("up")
 
     def series_from_both() -> bool:
         jobs = {r["metric"]["job"] for r in stack.prometheus('count by (job) ({__name__=~"fraud_.+"})')}
         return {"fraud-api", "fraud-worker"} <= jobs
 
-    assert wait_until(series_from_both, timeout=60)
+    assert wait_until(series_from_both, timeout=60, interval=0.5)
 
     def api_predictions_counted() -> bool:
         result = stack.prometheus('sum(fraud_predictions_total{job="fraud-api"})')
         return bool(result) and float(result[0]["value"][1]) >= SCORED_ROWS
 
-    assert wait_until(api_predictions_counted, timeout=30)
+    assert wait_until(api_predictions_counted, timeout=30, interval=0.5)
 
 
 def captured_rows(stack: Stack) -> int:

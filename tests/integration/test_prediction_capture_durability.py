@@ -20,7 +20,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
-import numpy as np
 import pytest
 from prometheus_client import REGISTRY
 
@@ -31,6 +30,7 @@ from fraud_detection.infrastructure.arrow.prediction_log import ParquetPredictio
 from fraud_detection.infrastructure.arrow.prediction_log.column_buffer import SLOT_BYTES
 from fraud_detection.infrastructure.local import LocalObjectStore
 from fraud_detection.infrastructure.prometheus.metrics import PrometheusCaptureTelemetry
+from tests.prediction_batches import scored_batch
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
@@ -40,17 +40,7 @@ NEVER = 3600.0
 
 
 def make_batch(request_id: str, rows: int = 1, scored_at: float = T0, id_length: int = 8) -> PredictionBatch:
-    return PredictionBatch(
-        inputs=np.ones((rows, 29)),
-        times=np.arange(rows, dtype=np.float64),
-        transaction_ids=tuple(f"{request_id}/{i}".ljust(id_length, "x") for i in range(rows)),
-        probabilities=np.full(rows, 0.25),
-        decisions=np.zeros(rows, dtype=np.bool_),
-        model_name="fraud-lgbm",
-        model_version=7,
-        request_id=request_id,
-        scored_at=scored_at,
-    )
+    return scored_batch(request_id, rows, scored_at, id_length)
 
 
 class OutageStore(ObjectStore):

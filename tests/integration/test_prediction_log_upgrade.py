@@ -16,10 +16,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from fraud_detection.domain.ports.prediction_log import PredictionBatch
 from fraud_detection.infrastructure.arrow.prediction_log import ParquetPredictionLog, read_predictions
 from fraud_detection.infrastructure.arrow.prediction_log.drift_window import PredictionLogWindow
 from fraud_detection.infrastructure.local import LocalObjectStore
+from tests.prediction_batches import scored_batch
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
@@ -29,26 +29,11 @@ NEVER = 3600.0
 LEGACY_KEY = "predictions/date=2026-03-04/hour=05/20260304T050000-1-000000-deadbeef.parquet"
 
 
-def batch(request_id: str, rows: int, scored_at: float, model_ms: float = float("nan")) -> PredictionBatch:
-    return PredictionBatch(
-        inputs=np.ones((rows, 29)),
-        times=np.arange(rows, dtype=np.float64),
-        transaction_ids=tuple(f"{request_id}/{i}" for i in range(rows)),
-        probabilities=np.full(rows, 0.25),
-        decisions=np.zeros(rows, dtype=np.bool_),
-        model_name="fraud-lgbm",
-        model_version=7,
-        request_id=request_id,
-        scored_at=scored_at,
-        model_ms=model_ms,
-    )
-
-
 def legacy_parquet(tmp_path: Path, request_id: str, rows: int) -> bytes:
     """A file as the previous version wrote it: today's columns but `model_ms`."""
     scratch = LocalObjectStore(tmp_path / "scratch")
     with ParquetPredictionLog(scratch, max_seconds=NEVER) as log:
-        log.append(batch(request_id, rows, T0 - 60))
+        log.append(scored_batch(request_id, rows, T0 - 60))
     [key] = list(scratch.list_keys("predictions/"))
     table = pq.read_table(pa.BufferReader(scratch.read_bytes(key))).drop_columns(["model_ms"])
     sink = pa.BufferOutputStream()
@@ -60,7 +45,7 @@ def test_a_legacy_file_in_the_store_is_read_with_its_model_time_unmeasured(tmp_p
     store = LocalObjectStore(tmp_path / "store")
     store.write_bytes(LEGACY_KEY, legacy_parquet(tmp_path, "old", rows=3))
     with ParquetPredictionLog(store, max_seconds=NEVER) as log:
-        log.append(batch("new", rows=2, scored_at=T0, model_ms=0.125))
+        log.append(scored_batch("new", rows=2, scored_at=T0, model_ms=0.125))
 
     logged = read_predictions(store)
     assert logged.skipped == ()
