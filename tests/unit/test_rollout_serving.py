@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 from fraud_detection.application.serving import model_scoring
-from fraud_detection.application.serving import score as score_module
 from fraud_detection.application.serving.champion_loader import ChampionLoader
 from fraud_detection.application.serving.model_holder import ModelHolder, Snapshot
 from fraud_detection.application.serving.model_scoring import ChallengerChaos
@@ -351,7 +350,6 @@ class SteppingClock:
 def eight_ms_calls(monkeypatch: pytest.MonkeyPatch) -> None:
     clock = SteppingClock()
     monkeypatch.setattr(model_scoring, "time", clock)
-    monkeypatch.setattr(score_module, "time", clock)
 
 
 @pytest.mark.usefixtures("eight_ms_calls")

@@ -9,7 +9,6 @@ or answers a stable share of transactions (canary); without one this is the only
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -17,10 +16,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from fraud_detection.application.serving.model_holder import ModelHolder, ServingModel
-from fraud_detection.application.serving.model_scoring import model_ms
-from fraud_detection.domain.decision import flagged
+from fraud_detection.application.serving.model_scoring import capture, timed_scores
 from fraud_detection.domain.features import feature_matrix
-from fraud_detection.domain.ports.prediction_log import PredictionBatch, PredictionLog
+from fraud_detection.domain.ports.prediction_log import PredictionLog
 from fraud_detection.domain.ports.telemetry import ScoringTelemetry
 
 if TYPE_CHECKING:
@@ -72,20 +70,12 @@ class ScoreTransactions:
         if snapshot.rollout is not None and snapshot.challenger is not None and self._rollout is not None:
             return self._rollout(snapshot.rollout, serving, snapshot.challenger, features, inputs, times,
                                  tuple(transaction_ids), request_id, explain, self)  # fmt: skip
-        started = time.perf_counter()
-        if len(features) == 1:  # the online case: the model's single-row fast path
-            probabilities = np.array([serving.model.predict_row(features[0])])
-        else:
-            probabilities = serving.model.predict_matrix(features)
-        decisions = flagged(probabilities, serving.threshold)
-        seconds = time.perf_counter() - started
+        probabilities, decisions, seconds = timed_scores(serving, features)
         explained = np.arange(len(probabilities)) if explain else np.flatnonzero(decisions)
         reasons = self.reasons(serving, features, explained) if explained.size else {}
-        version = serving.version
-        self._log.append(
-            PredictionBatch(inputs, times, tuple(transaction_ids), probabilities, decisions, version.name,
-                            version.version, request_id, time.time(), model_ms(seconds, len(probabilities)))
-        )  # fmt: skip
+        capture(
+            self._log, serving, inputs, times, transaction_ids, probabilities, decisions, request_id, seconds
+        )
         self._telemetry.scores(probabilities, decisions)
         return ScoredTransactions(serving, probabilities, decisions, reasons)
 
