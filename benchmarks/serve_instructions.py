@@ -2,7 +2,7 @@
 
 Why: on this 2-core machine two identical `fraud serve` servers land up to 5-10% apart in throughput
 (benchmarks/serve.py --rollout's A/A control), so a part worth 1-2% cannot be seen by timing it. The
-instructions a call executes hardly move between runs (0.2-0.7% here), so each part's share can be read.
+instructions a call executes hardly move between runs (under 1% here), so each part's share can be read.
 
 What is counted: the scoring use case as `POST /v1/score` calls it (one row, a new transaction id per call,
 then the dark work the API runs once the response is sent), `--calls` times after `--warmup` calls, on the
