@@ -30,7 +30,6 @@ Prints instructions per call per variant and against `off`; writes benchmarks/ou
 from __future__ import annotations
 
 import argparse
-import itertools
 import os
 import re
 import shutil
@@ -40,8 +39,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from serve import REPO, V_NAMES, BenchmarkError, prepare_home, sample_transaction, write_json
-from serve_rollout import ensure_challenger, set_mode
+from serve import REPO, BenchmarkError, prepare_home, sample_transaction, write_json
+from serve_rollout import api_scoring_call, ensure_challenger, set_mode
 
 VARIANTS: dict[str, tuple[str, dict[str, str], str]] = {  # name: (rollout mode, environment, probe)
     "off": ("off", {}, ""),
@@ -70,9 +69,9 @@ def count(
     command = [
         "valgrind", "--tool=callgrind", "--instr-atstart=no", "--separate-threads=yes",
         f"--callgrind-out-file={out}", sys.executable, __file__, "--child", str(home),
-        str(options.calls), str(options.warmup), probe or "-",
+        str(options.calls), str(options.warmup),
     ]  # fmt: skip
-    environment = os.environ | {"FRAUD_HOME": str(home), "BENCH_MODE": mode} | env
+    environment = os.environ | {"FRAUD_HOME": str(home), "BENCH_MODE": mode, "BENCH_PROBE": probe} | env
     result = subprocess.run(command, env=environment, cwd=REPO, capture_output=True, text=True)
     caller = out.with_name(f"{name}.out-01")  # callgrind numbers threads from 1: the main thread
     if result.returncode != 0 or not caller.is_file():
@@ -85,17 +84,12 @@ def count(
     return int(found.group(1))
 
 
-def child(home: Path, calls: int, warmup: int, probe: str) -> None:
-    """The measured loop (runs under valgrind): the use case as the API calls it."""
-    import numpy as np
-
+def child(home: Path, calls: int, warmup: int) -> None:
+    """The measured loop (runs under valgrind), after the variant's probe if any."""
     from fraud_detection.composition import Container
     from fraud_detection.settings import Settings
 
-    patch(probe)
-    transaction = sample_transaction(home)
-    inputs = np.array([[transaction[name] for name in (*V_NAMES, "Amount")]], dtype=np.float64)
-    times = np.array([transaction["Time"]])
+    patch(os.environ.get("BENCH_PROBE", ""))
     container = Container(Settings(home=home, model_poll_seconds=0, rollout_poll_seconds=3600))
     runtime = container.serving.runtime()
     runtime.start()
@@ -103,15 +97,7 @@ def child(home: Path, calls: int, warmup: int, probe: str) -> None:
     served = "off" if rollout is None else str(rollout.stage)
     if served != os.environ["BENCH_MODE"]:  # e.g. two runs on one home, each setting its own state
         raise SystemExit(f"serving {served}, not the variant's {os.environ['BENCH_MODE']}")
-    score = container.serving.score_transactions()
-    ids = itertools.count()
-
-    def call() -> None:
-        score(inputs, times, (f"bench-{next(ids)}",), "bench")
-        work = score.dark_work()
-        if work is not None:
-            work()
-
+    call = api_scoring_call(container, sample_transaction(home))
     for _ in range(warmup):
         call()
     callgrind("on")
@@ -138,7 +124,7 @@ def patch(probe: str) -> None:
         "no-prometheus": (PrometheusScoringTelemetry, "rollout_scored", nothing),
         "no-routing": (CanaryRouter, "__call__", champion),
     }
-    if probe != "-":
+    if probe:
         owner, attribute, replacement = targets[probe]
         setattr(owner, attribute, replacement)
 
@@ -149,8 +135,8 @@ def callgrind(switch: str) -> None:
 
 def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        home, calls, warmup, probe = sys.argv[2:6]
-        child(Path(home), int(calls), int(warmup), probe)
+        home, calls, warmup = sys.argv[2:5]
+        child(Path(home), int(calls), int(warmup))
         return 0
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter

@@ -29,6 +29,7 @@ import json
 import os
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -188,35 +189,41 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime: fields 14, 15
 
 
-def measure_in_process(home: Path, transaction: dict[str, float], calls: int) -> dict[str, dict[str, Any]]:
-    """Single-row scoring use case per mode, as the API calls it (a new transaction id per call), with the
-    real registry, rollout store and Parquet captures; after each call the dark work the API would run once
-    the response is sent (`dark_work`, usually nothing: it drains once 32 jobs wait) runs and is timed too."""
+def api_scoring_call(container: Any, transaction: dict[str, float]) -> Callable[[], None]:
+    """One call of the scoring use case as `POST /v1/score` makes it: one row, a new transaction id each
+    time, then the dark work the API runs once the response is sent (`dark_work`, usually nothing: it drains
+    once 32 jobs wait)."""
     import itertools
 
     import numpy as np
 
+    inputs = np.array([[transaction[name] for name in (*V_NAMES, "Amount")]], dtype=np.float64)
+    times = np.array([transaction["Time"]])
+    score, ids = container.serving.score_transactions(), itertools.count()
+
+    def call() -> None:
+        score(inputs, times, (f"bench-{next(ids)}",), "b")
+        work = score.dark_work()
+        if work is not None:
+            work()
+
+    return call
+
+
+def measure_in_process(home: Path, transaction: dict[str, float], calls: int) -> dict[str, dict[str, Any]]:
+    """Single-row scoring use case per mode (`api_scoring_call`), with the real registry, rollout store and
+    Parquet captures; the dark work after each call is timed too."""
     from fraud_detection.composition import Container
     from fraud_detection.settings import Settings
 
     champion, challenger = ensure_challenger(home)
-    inputs = np.array([[transaction[name] for name in (*V_NAMES, "Amount")]], dtype=np.float64)
-    times = np.array([transaction["Time"]])
     figures: dict[str, dict[str, Any]] = {}
     for mode in MODES[:-1]:  # the A/A server is an HTTP-only control
         set_mode(home, mode, champion, challenger)
         container = Container(Settings(home=home, model_poll_seconds=0, rollout_poll_seconds=3600))
         runtime = container.serving.runtime()
         container.serving.champion_loader().refresh()
-        score = container.serving.score_transactions()
-        counter = itertools.count()
-
-        def call(score: Any = score, counter: Any = counter) -> None:
-            score(inputs, times, (f"bench-{next(counter)}",), "b")
-            work = score.dark_work()
-            if work is not None:
-                work()
-
+        call = api_scoring_call(container, transaction)
         try:
             figures[mode] = latency_of(call, calls, max(calls // 20, 100))
             time.sleep(0.5)  # the dark queue drains
