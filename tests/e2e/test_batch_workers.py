@@ -395,6 +395,27 @@ def test_without_a_broker_the_cli_runs_the_job_itself_with_a_progress_bar(tmp_pa
     assert_complete_output(pd.read_parquet(tmp_path / "batch" / "out" / "out.parquet"), source)
 
 
+def test_a_job_the_cli_runs_itself_fails_with_its_reason_on_stderr_and_exit_2(
+    tmp_path: Path, champion_uri: str
+):
+    """The status line goes to stdout, the reason once to stderr (it was also printed to stdout)."""
+    cli = make_cli(tmp_path, MLFLOW_TRACKING_URI=champion_uri, FRAUD_MODEL_COMPILE="false")
+    inputs = tmp_path / "batch" / "in"
+    inputs.mkdir(parents=True)
+    scored_input(100, seed=19, prefix="cols").drop(columns=["V7"]).to_csv(inputs / "in.csv", index=False)
+
+    command = [FRAUD, "batch", "submit", "in.csv", "../out/out.parquet", "--job-id", "embedded-bad"]
+    result = cli.run(command, cwd=inputs, timeout=120)
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "embedded-bad: failed" in result.stdout
+    assert "missing columns" not in result.stdout
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: job embedded-bad failed: ")
+    assert "missing columns ['V7']" in last
+    assert not (tmp_path / "batch" / "out" / "out.parquet").exists()
+
+
 def test_the_cli_refuses_jobs_outside_the_roots_with_exit_2(tmp_path: Path, champion_uri: str):
     """Each attack now ends in one line on stderr and exit code 2; nothing is overwritten or recorded."""
     cli = make_cli(tmp_path, MLFLOW_TRACKING_URI=champion_uri, FRAUD_MODEL_COMPILE="false")

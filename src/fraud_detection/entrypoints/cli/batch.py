@@ -95,14 +95,15 @@ def _follow(job_id: str) -> None:
             progress.update(task, completed=current.rows_scored, total=current.rows_total)
             time.sleep(POLL_SECONDS)
             current = control.status(job_id)
-    _describe(current)
-    if current.state is JobState.FAILED:
+    failed = current.state is JobState.FAILED
+    _describe(current, error=not failed)  # a failure's error goes once, to stderr, with the exit code
+    if failed:
         raise fail(f"job {job_id} failed: {current.error}", BAD_INPUT)
     if current.state is JobState.CANCELLED:
         raise typer.Exit(1)
 
 
-def _describe(current: JobStatus) -> None:
+def _describe(current: JobStatus, error: bool = True) -> None:
     from fraud_detection.domain.jobs import JobState
 
     total = f"{current.rows_total:,}" if current.rows_total is not None else "?"
@@ -113,5 +114,5 @@ def _describe(current: JobStatus) -> None:
     )
     if current.state is JobState.SUCCEEDED:
         stdout.print(f"output: {current.request.output_uri}")
-    if current.error:
+    if error and current.error:
         stdout.print(f"error: {current.error}")
