@@ -398,7 +398,7 @@ def test_without_a_broker_the_cli_runs_the_job_itself_with_a_progress_bar(tmp_pa
 def test_a_job_the_cli_runs_itself_fails_with_its_reason_on_stderr_and_exit_2(
     tmp_path: Path, champion_uri: str
 ):
-    """The status line goes to stdout, the reason once to stderr (it was also printed to stdout)."""
+    """The status line goes to stdout; the reason ends stderr, with exit 2 (stdout repeated it)."""
     cli = make_cli(tmp_path, MLFLOW_TRACKING_URI=champion_uri, FRAUD_MODEL_COMPILE="false")
     inputs = tmp_path / "batch" / "in"
     inputs.mkdir(parents=True)
