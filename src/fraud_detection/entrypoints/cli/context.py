@@ -14,8 +14,10 @@ from rich.table import Table
 if TYPE_CHECKING:
     from fraud_detection.composition import Container
 
-console = Console(stderr=True)
-stdout = Console()
+# soft_wrap: a line longer than the width (80 in a pipe) stays one line; rich would break it, mid-path
+# too, so a URI copied from a log or a terminal came out in pieces. Tables and progress bars still fit.
+console = Console(stderr=True, soft_wrap=True)
+stdout = Console(soft_wrap=True)
 
 
 def container() -> Container:

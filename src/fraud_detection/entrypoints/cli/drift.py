@@ -83,7 +83,6 @@ def check(
         console.print(
             "stored as a historical report (the window ends before now): the live verdict "
             "(`fraud drift show`, /metrics) is unchanged" + (unpublished if outcome.report.at_risk else ""),
-            soft_wrap=True,
         )
 
 

@@ -61,7 +61,7 @@ def add(
         raise fail(f"no scored transaction with id '{transaction_id}' (never scored, or past retention)")
     if result.outcome is LabelOutcome.CONFLICT:
         raise fail(f"'{transaction_id}' is already labelled {label_name(not is_fraud)}; the label was kept")
-    stdout.print(f"{transaction_id}: {label_name(is_fraud)} ({result.outcome.value})", soft_wrap=True)
+    stdout.print(f"{transaction_id}: {label_name(is_fraud)} ({result.outcome.value})")
 
 
 @app.command("import")
@@ -197,19 +197,17 @@ def report_import(path: Path, results: list[LabelResult], as_json: bool) -> None
         print(json.dumps(document | {o.value: ids for o, ids in rejected.items()}, indent=2))
         return
     summary = ", ".join(f"{counts[outcome]} {outcome.value}" for outcome in LabelOutcome)
-    stdout.print(f"{path}: {len(results)} labels: {summary}", soft_wrap=True)
+    stdout.print(f"{path}: {len(results)} labels: {summary}")
     for outcome, ids in rejected.items():
         if ids:
             more = f" and {len(ids) - IDS_SHOWN} more" if len(ids) > IDS_SHOWN else ""
-            console.print(f"{outcome.value}: {', '.join(ids[:IDS_SHOWN])}{more}", soft_wrap=True)
+            console.print(f"{outcome.value}: {', '.join(ids[:IDS_SHOWN])}{more}")
 
 
 def describe_quality(stored: StoredQualityReport) -> None:
     report = stored.report
     window = f"{report.window.start:%Y-%m-%d %H:%M} to {report.window.end:%Y-%m-%d %H:%M} UTC"
-    stdout.print(
-        f"realised quality of transactions scored {window}: {report.labelled} labelled", soft_wrap=True
-    )
+    stdout.print(f"realised quality of transactions scored {window}: {report.labelled} labelled")
     if report.models:
         table = Table("model version", "labelled", "alerts confirmed", "false alerts", "missed frauds",
                       "true legit", "precision", "recall")  # fmt: skip
@@ -232,7 +230,7 @@ def describe_quality(stored: StoredQualityReport) -> None:
         console.print(
             "no labelled transactions in the window: `fraud feedback add|import`, POST /v1/feedback"
         )
-    stdout.print(f"stored: {stored.latest_uri} (copy: {stored.copy_uri})", soft_wrap=True)
+    stdout.print(f"stored: {stored.latest_uri} (copy: {stored.copy_uri})")
 
 
 def _ratio(value: float | None) -> str:

@@ -149,4 +149,4 @@ def _figure(value: float | None) -> str:
 
 def _say(text: str) -> None:
     """Plain text: model names and reasons are not rich markup."""
-    stdout.print(text, markup=False, highlight=False, soft_wrap=True)
+    stdout.print(text, markup=False, highlight=False)
