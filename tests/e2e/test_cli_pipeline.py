@@ -37,6 +37,7 @@ def test_two_runs_give_a_champion_then_a_logged_gate_decision(trained_home, tmp_
     for stage in ("ingest", "validate", "train", "promote"):
         assert f"✓ {stage}" in stderr  # progress was shown
     assert "PROMOTED" in stderr
+    assert f"mlflow run: {summary['mlflow_run']['location']}" in stderr.splitlines()  # piped: whole lines
 
     second = json.loads((runs / "2.json").read_text())
     decision = second["promotion"]
