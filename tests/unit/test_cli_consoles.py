@@ -1,4 +1,4 @@
-"""The CLI's consoles keep a long line whole: a URI printed to a pipe (width 80) copies out in one piece."""
+"""The CLI in a pipe: a long line stays whole (a URI copies out in one piece), a table is tab-separated."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from rich.console import Console
 from rich.table import Table
 
-from fraud_detection.entrypoints.cli.context import console, stdout
+from fraud_detection.entrypoints.cli.context import console, print_table, stdout
 
 URI = "file:///srv/fraud/store/drift/reports/20261205T001532387931Z-v1.json"
 
@@ -27,3 +27,15 @@ def test_tables_still_fit_the_console(target: Console) -> None:
     with target.capture() as captured:
         target.print(table)
     assert max(len(row) for row in captured.get().splitlines()) <= target.width
+
+
+def test_a_piped_table_is_tab_separated_without_markup(capsys: pytest.CaptureFixture[str]) -> None:
+    table = Table("evidence", "[bold]fired[/bold]")
+    table.add_row("alert_rate", "[red]yes[/red]")
+    table.add_row("score_distribution", "")
+    print_table(table)
+    assert capsys.readouterr().out.splitlines() == [
+        "evidence\tfired",
+        "alert_rate\tyes",
+        "score_distribution\t",
+    ]

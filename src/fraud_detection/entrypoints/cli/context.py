@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 if TYPE_CHECKING:
     from fraud_detection.composition import Container
@@ -32,6 +33,11 @@ def print_table(table: Table) -> None:
     if stdout.is_terminal:
         stdout.print(table)
         return
-    print("\t".join(str(column.header) for column in table.columns))
+    print("\t".join(_plain(column.header) for column in table.columns))
     for row in zip(*(list(column.cells) for column in table.columns), strict=True):
-        print("\t".join(str(cell) for cell in row))
+        print("\t".join(_plain(cell) for cell in row))
+
+
+def _plain(cell: object) -> str:
+    """A cell's text without its rich markup (`[red]yes[/red]` -> `yes`)."""
+    return Text.from_markup(cell).plain if isinstance(cell, str) else str(cell)

@@ -150,7 +150,7 @@ def _print(report: DriftReport) -> None:
                 f"{item.floor:g}", "-" if item.p_value is None else f"{item.p_value:.2g}",
                 "[red]yes[/red]" if item.fired else "",
             )  # fmt: skip
-        stdout.print(evidence)
+        print_table(evidence)
     if not report.columns:
         return
     table = Table(

@@ -225,7 +225,7 @@ def describe_quality(stored: StoredQualityReport) -> None:
                 str(model.model_version), _ratio(model.precision), _ratio(model.estimated_precision),
                 _ratio(model.recall), _ratio(model.estimated_recall),
             )  # fmt: skip
-        stdout.print(side)
+        print_table(side)
     else:
         console.print(
             "no labelled transactions in the window: `fraud feedback add|import`, POST /v1/feedback"
