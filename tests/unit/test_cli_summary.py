@@ -43,3 +43,10 @@ def test_on_a_terminal_the_box_fits_the_width(tmp_path: Path) -> None:
     assert "┃" in text or "│" in text
     assert max(len(line) for line in text.splitlines()) <= 80
     assert "PROMOTED: no champion yet" in text
+
+
+def test_it_points_at_fraud_mlflow_ui_for_the_embedded_store(tmp_path: Path) -> None:
+    lines = printed(False, tmp_path).splitlines()
+    assert (
+        f"browse: fraud mlflow-ui  (MLflow's UI on sqlite:///{(tmp_path / 'mlflow.db').resolve()})" in lines
+    )

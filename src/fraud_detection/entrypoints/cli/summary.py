@@ -73,6 +73,7 @@ def summary_rows(summary: PipelineSummary, settings: Settings) -> list[tuple[str
         rows.append(("report", summary.validation.html_uri))
     rows.append(("store", settings.resolved_storage_uri))
     if settings.mlflow_tracking_uri is None:
-        rows.append(("browse", f"mlflow ui --backend-store-uri {settings.resolved_tracking_uri}"))
+        # `fraud mlflow-ui`, not a bare `mlflow ui`: that one leaves workers running after SIGTERM (README)
+        rows.append(("browse", f"fraud mlflow-ui  (MLflow's UI on {settings.resolved_tracking_uri})"))
     rows.append(("stages", "  ".join(f"{k} {v:.1f}s" for k, v in summary.stage_seconds.items())))
     return rows
