@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.errors import MarkupError
 from rich.table import Table
 from rich.text import Text
 
@@ -39,5 +40,11 @@ def print_table(table: Table) -> None:
 
 
 def _plain(cell: object) -> str:
-    """A cell's text without its rich markup (`[red]yes[/red]` -> `yes`)."""
-    return Text.from_markup(cell).plain if isinstance(cell, str) else str(cell)
+    """A cell's text without its rich markup (`[red]yes[/red]` -> `yes`); a cell that is not valid markup
+    (a path holding `[/x]`) as it is."""
+    if not isinstance(cell, str):
+        return str(cell)
+    try:
+        return Text.from_markup(cell).plain
+    except MarkupError:
+        return cell
