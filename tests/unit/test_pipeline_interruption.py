@@ -8,6 +8,7 @@ import pytest
 from rich.console import Console
 
 from fraud_detection.application.interruption import Interrupted, Interruption
+from fraud_detection.application.progress import PipelineObserver, StageClock
 from fraud_detection.domain.events import ModelRegistered
 from fraud_detection.domain.model import CHALLENGER, CHAMPION
 from fraud_detection.entrypoints.cli.interrupts import what_was_left
@@ -227,6 +228,25 @@ def test_a_second_stop_between_stages_lands_at_once_but_never_inside_an_atomic_s
     with fresh.atomic("register"):
         atomic_answers += [fresh.request(2), fresh.request(2)]
     assert atomic_answers == [False, False]
+
+
+def test_a_stop_landing_while_a_stage_is_announced_keeps_its_code_from_running():
+    """Under an orchestrator, a stop between the stage's check and its code waits for a check; entering
+    the code is that check (it once waited for the next stage's, and `train` ran whole)."""
+    interruption = Interruption()
+    interruption.stop_at_stages()
+    answers: list[bool] = []
+
+    class Announcing(PipelineObserver):
+        def stage_started(self, stage: str) -> None:
+            answers.append(interruption.request(2))  # the signal lands while the spinner starts
+
+    clock = StageClock(Announcing(), interruption)
+    ran = False
+    with pytest.raises(Interrupted, match="before train"), clock.stage("train"):
+        ran = True
+    assert answers == [False]  # the handler could not raise there
+    assert not ran
 
 
 def test_stoppable_blocks_nest_and_restore_what_they_found():

@@ -70,8 +70,13 @@ class Interruption:
         self._at_stages = True
 
     @contextmanager
-    def stoppable(self) -> Iterator[None]:
-        """A block of the run's own code, where a stop request may raise at any line."""
+    def stoppable(self, stage: str = "the run's code") -> Iterator[None]:
+        """A block of the run's own code, where a stop request may raise at any line. A request already
+        made does not let it start: one that landed after the stage's check, while the display announced
+        the stage, had waited for a check that never came, and the whole stage ran (a loaded CI run's
+        Ctrl-C test caught `train` finishing ~30 s after the signal)."""
+        if self.requested and not self._atomic:
+            raise Interrupted(f"stopped before {stage}")
         outer, self._in_stage = self._in_stage, True
         try:
             yield

@@ -44,7 +44,7 @@ class StageClock:
             start = time.perf_counter()
             try:
                 # An atomic stage's code is not stoppable: a request lets it finish (see `Interruption`)
-                with nullcontext() if atomic else self.interruption.stoppable():
+                with nullcontext() if atomic else self.interruption.stoppable(name):
                     yield detail
             except BaseException as error:
                 self.seconds[name] = time.perf_counter() - start

@@ -23,7 +23,8 @@ logger = logging.getLogger(__name__)
 
 @io_task("build-retraining-set")
 def build_set(build: BuildRetrainingSet, interruption: Interruption) -> RetrainingSet:
-    with interruption.stoppable():  # the run's own code, like a stage's (a stop may raise in it)
+    # the run's own code, like a stage's (a stop may raise in it)
+    with interruption.stoppable("build-retraining-set"):
         return build()
 
 
