@@ -285,6 +285,21 @@ def test_missing_secret_fails_early_with_its_name(tmp_path: Path) -> None:
     assert "mlflow_db_password is empty" in result.stdout
 
 
+def test_an_rds_admin_user_without_its_password_fails_early_with_its_name(tmp_path: Path) -> None:
+    extra_vars = _as_invoking_user() | {
+        "mlflow_prefix": str(tmp_path / "p"),
+        "mlflow_artifacts_bucket": "b",
+        "mlflow_db_password": "x",
+        "mlflow_db_host": "db.example.internal",
+        "mlflow_db_admin_user": "mlflow_admin",
+    }
+
+    result = _playbook(_inventory(tmp_path), extra_vars, "--check", "--tags", "postgres")
+
+    assert _recap(result.stdout).failed == 1
+    assert "mlflow_db_admin_password is empty while mlflow_db_admin_user is set" in result.stdout
+
+
 @dataclass(frozen=True)
 class DeployedApp:
     """The outcome of the real `--tags mlflow_app` run."""
@@ -443,23 +458,59 @@ def test_postgres_tag_creates_a_login_with_an_awkward_password(
 
     assert (_recap(first.stdout).failed, _recap(first.stdout).changed) == (0, 1), first.stdout[-5000:]
     assert (_recap(second.stdout).failed, _recap(second.stdout).changed) == (0, 0), second.stdout[-5000:]
-    login = subprocess.run(
-        [
-            str(require_program("psql")),
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "-U",
-            "mlflow",
-            "-d",
-            "mlflow",
-            "-tAc",
-            "SELECT current_user",
-        ],
+    assert _psql_as("mlflow", password, port, "SELECT current_user") == "mlflow"
+
+
+def _psql_as(user: str, password: str, port: int, query: str, database: str = "mlflow") -> str:
+    """One query over TCP with a password, as a client of the server would log in."""
+    server = ["-h", "127.0.0.1", "-p", str(port), "-U", user, "-d", database]
+    result = subprocess.run(
+        [str(require_program("psql")), *server, "-tAc", query],
         env=os.environ | {"PGPASSWORD": password},
         capture_output=True,
         text=True,
         check=False,
     )
-    assert login.stdout.strip() == "mlflow", login.stderr
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+@pytest.mark.slow
+def test_postgres_tag_creates_the_login_on_a_remote_server_as_its_non_superuser_admin(
+    tmp_path: Path, throwaway_postgres: tuple[Path, int]
+) -> None:
+    """RDS: the role connects over TCP as the master user, which may create roles and databases but is no
+    superuser (like rds_superuser), so it must join the new role before giving it the database."""
+    socket_dir, port = throwaway_postgres
+    admin_password, password = "m@ster'pw", "app/pw:1%"
+    create_admin = "CREATE ROLE master LOGIN CREATEROLE CREATEDB PASSWORD 'm@ster''pw'"
+    psql = [str(require_program("psql")), "-h", str(socket_dir), "-p", str(port), "-U", "pgadmin"]
+    subprocess.run([*psql, "-d", "postgres", "-c", create_admin], check=True, capture_output=True)
+    extra_vars = _as_invoking_user() | {
+        "mlflow_prefix": str(tmp_path / "p"),
+        "mlflow_artifacts_bucket": "b",
+        "mlflow_db_host": "127.0.0.1",
+        "mlflow_db_port": port,
+        "mlflow_db_sslmode": "disable",  # the throwaway cluster has no certificate; RDS gets `require`
+        "mlflow_db_password": password,
+        "mlflow_db_admin_user": "master",
+        "mlflow_db_admin_password": admin_password,
+        "mlflow_postgres_client_packages": [],
+    }
+    inventory = _inventory(tmp_path)
+
+    first = _playbook(inventory, extra_vars, "--tags", "postgres")
+    second = _playbook(inventory, extra_vars, "--tags", "postgres")
+
+    assert (_recap(first.stdout).failed, _recap(first.stdout).changed) == (0, 1), first.stdout[-5000:]
+    assert "Create the MLflow role and database on the remote server" in first.stdout
+    assert (_recap(second.stdout).failed, _recap(second.stdout).changed) == (0, 0), second.stdout[-5000:]
+    superuser = "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"
+    owner = "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()"
+    assert _psql_as("master", admin_password, port, superuser, "postgres") == "f"
+    assert _psql_as("mlflow", password, port, owner) == "mlflow"
+    assert _psql_as("mlflow", password, port, "CREATE TABLE t (x int); DROP TABLE t; SELECT 'ok'").endswith(
+        "ok"
+    )
+    for secret in (password, admin_password):
+        assert secret not in first.stdout + first.stderr

@@ -35,6 +35,7 @@ EXPECTED_MODULES = {
     "redis",
     "secrets",
     "mlflow_host",
+    "mlflow_db",
     "ecs",
     "lambda_drift",
     "events",
@@ -61,6 +62,7 @@ ALLOWED_SKIPS = {
     ("modules/ecs/main.tf", "CKV_AWS_378"): "TLS ends at the ALB; ALB to task traffic stays in the VPC",
     ("modules/ecs/main.tf", "CKV_AWS_336"): "the non-root app writes under FRAUD_HOME; Fargate has no tmpfs",
     ("modules/lambda_drift/main.tf", "CKV_AWS_272"): "code signing exists only for .zip functions",
+    ("modules/mlflow_db/main.tf", "CKV_AWS_338"): "dev keeps logs 30 days on purpose; prod 365",
 }
 
 MODULE_META_ARGUMENTS = {"source", "version", "count", "for_each", "providers", "depends_on"}
@@ -336,6 +338,35 @@ def test_mlflow_host_requires_imdsv2_and_an_encrypted_root_volume() -> None:
     ssh = [rule for rule in group["ingress"] if rule["from_port"] == 22]
     assert ssh == [rule for rule in ssh if rule.get("cidr_blocks") == ["${var.admin_cidr}"]]
     assert all("0.0.0.0/0" not in rule.get("cidr_blocks", []) for rule in group["ingress"])
+
+
+def test_the_mlflow_database_is_private_encrypted_tls_only_and_reached_by_the_host_alone() -> None:
+    db_tf = MODULES / "mlflow_db" / "main.tf"
+    found = resources(db_tf)
+    db, group = found[("aws_db_instance", "db")], found[("aws_security_group", "db")]
+    parameters = {p["name"]: p["value"] for p in found[("aws_db_parameter_group", "db")]["parameter"]}
+    host = resources(MODULES / "mlflow_host" / "main.tf")[("aws_security_group", "host")]
+    (egress,) = [block["egress"] for block in host["dynamic"] if "egress" in block]
+
+    assert db["publicly_accessible"] is False
+    assert (db["storage_encrypted"], db["kms_key_id"]) == (True, "${var.kms_key_arn}")
+    assert db["manage_master_user_password"] is True, "no master password in the Terraform state"
+    assert "password" not in db
+    assert db["deletion_protection"] == "${var.deletion_protection}"
+    assert parameters["rds.force_ssl"] == "1"
+    # `ddl`/`all` would write Ansible's ALTER ROLE ... PASSWORD '...' to CloudWatch Logs in clear.
+    assert parameters["log_statement"] == "none"
+    assert [rule["security_groups"] for rule in group["ingress"]] == ["${var.client_security_group_ids}"]
+    assert [rule["from_port"] for rule in group["ingress"]] == [5432]
+    assert "egress" not in group
+    assert egress["content"][0]["from_port"] == 5432
+    for folder in env_folders():
+        calls = {name: body for _, name, body, _ in module_calls(folder)}
+        assert calls["mlflow_db"]["client_security_group_ids"] == ["${module.mlflow_host.security_group_id}"]
+        assert calls["mlflow_db"]["count"] == "${var.mlflow_rds ? 1 : 0}"
+        assert calls["mlflow_db"]["deletion_protection"] == "${local.sizes.protect}"
+    assert load_module(ENVS / "prod").variables["mlflow_rds"]["default"] is True
+    assert load_module(ENVS / "dev").variables["mlflow_rds"]["default"] is False
 
 
 # ---------------------------------------------------------------- naming contract

@@ -35,6 +35,7 @@ locals {
     mlflow_instance     = "t3.medium"
     mlflow_disk_gb      = 30
     force_destroy_store = true
+    mlflow_db           = { instance_class = "db.t4g.small", storage_gb = 20, backup_days = 7, multi_az = false }
   }
 
   ecr_repository_url = var.create_shared ? module.ecr[0].repository_url : data.aws_ecr_repository.shared[0].repository_url
@@ -112,6 +113,25 @@ module "mlflow_host" {
   root_volume_gb            = local.sizes.mlflow_disk_gb
   key_name                  = var.mlflow_key_name
   termination_protection    = local.sizes.protect
+  database_cidr             = var.mlflow_rds ? module.network.vpc_cidr_block : null
+}
+
+module "mlflow_db" {
+  source = "../../modules/mlflow_db"
+  count  = var.mlflow_rds ? 1 : 0
+
+  name_prefix               = local.name_prefix
+  vpc_id                    = module.network.vpc_id
+  subnet_ids                = module.network.private_subnet_ids
+  client_security_group_ids = [module.mlflow_host.security_group_id]
+  kms_key_arn               = module.observability.kms_key_arn
+  instance_class            = local.sizes.mlflow_db.instance_class
+  allocated_storage_gb      = local.sizes.mlflow_db.storage_gb
+  max_allocated_storage_gb  = local.sizes.mlflow_db.storage_gb * 5
+  multi_az                  = local.sizes.mlflow_db.multi_az
+  backup_retention_days     = local.sizes.mlflow_db.backup_days
+  deletion_protection       = local.sizes.protect
+  log_retention_days        = local.sizes.log_retention_days
 }
 
 module "ecs" {

@@ -59,6 +59,15 @@ output "mlflow_host_private_dns" {
   value       = module.mlflow_host.private_dns
 }
 
+output "mlflow_db" {
+  description = "The RDS backend store for Ansible (mlflow_db_host, mlflow_db_port, the master secret); null without mlflow_rds."
+  value = var.mlflow_rds ? {
+    host                   = module.mlflow_db[0].address
+    port                   = module.mlflow_db[0].port
+    master_user_secret_arn = module.mlflow_db[0].master_user_secret_arn
+  } : null
+}
+
 output "mlflow_host_instance_id" {
   description = "EC2 instance id of the MLflow host."
   value       = module.mlflow_host.instance_id

@@ -86,3 +86,9 @@ variable "extra_environment" {
   type        = map(string)
   default     = {}
 }
+
+variable "mlflow_rds" {
+  description = "Keep MLflow's backend store on RDS PostgreSQL (Multi-AZ, backups) instead of PostgreSQL on the MLflow host; dev: off by default (cost)."
+  type        = bool
+  default     = false
+}

@@ -99,6 +99,19 @@ resource "aws_security_group" "host" {
     protocol    = "tcp"
     cidr_blocks = ["0.0.0.0/0"]
   }
+
+  # Inline, not a rule resource of the database module: inline rules own the group's egress, and Terraform
+  # would delete a rule added from outside on the next apply.
+  dynamic "egress" {
+    for_each = var.database_cidr == null ? [] : [var.database_cidr]
+    content {
+      description = "PostgreSQL out: the RDS backend store (its own group admits this host only)"
+      from_port   = 5432
+      to_port     = 5432
+      protocol    = "tcp"
+      cidr_blocks = [egress.value]
+    }
+  }
 }
 
 resource "aws_instance" "host" {

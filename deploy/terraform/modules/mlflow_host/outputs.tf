@@ -12,3 +12,8 @@ output "private_ip" {
   description = "Private IP of the MLflow host."
   value       = aws_instance.host.private_ip
 }
+
+output "security_group_id" {
+  description = "Security group of the host: the RDS backend store admits it on 5432."
+  value       = aws_security_group.host.id
+}

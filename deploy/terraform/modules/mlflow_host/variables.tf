@@ -50,7 +50,7 @@ variable "instance_type" {
 }
 
 variable "root_volume_gb" {
-  description = "Size of the encrypted gp3 root volume (holds the local PostgreSQL backend)."
+  description = "Size of the encrypted gp3 root volume (holds the local PostgreSQL backend, unless RDS)."
   type        = number
   default     = 30
 
@@ -76,4 +76,10 @@ variable "termination_protection" {
   description = "Refuse API termination of the instance (prod)."
   type        = bool
   default     = false
+}
+
+variable "database_cidr" {
+  description = "Where the RDS backend store lives (the VPC CIDR): opens 5432 out; null when PostgreSQL is local."
+  type        = string
+  default     = null
 }
