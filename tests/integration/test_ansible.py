@@ -405,10 +405,47 @@ def _as_cluster_owner(command: list[str]) -> list[str]:
     return ["runuser", "-u", "nobody", "--", *command] if os.geteuid() == 0 else command
 
 
+def _certificate_authority(folder: Path, name: str) -> tuple[Path, Path]:
+    """A throwaway CA: (certificate, key) as `<name>.pem` and `<name>.key` in `folder`."""
+    openssl = str(require_program("openssl"))
+    certificate, key = folder / f"{name}.pem", folder / f"{name}.key"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", f"/CN={name}",
+         "-keyout", str(key), "-out", str(certificate)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return certificate, key
+
+
+def _server_certificate(folder: Path, authority: str) -> tuple[Path, Path]:
+    """A server certificate for 127.0.0.1 signed by a new CA `<authority>.pem`; the key readable by the
+    cluster's owner only, as PostgreSQL requires."""
+    openssl = str(require_program("openssl"))
+    ca_certificate, ca_key = _certificate_authority(folder, authority)
+    certificate, key, request = folder / "server.crt", folder / "server.key", folder / "server.csr"
+    extensions = folder / "server.ext"
+    extensions.write_text("subjectAltName = IP:127.0.0.1\n")
+    subprocess.run(
+        [openssl, "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", str(key),
+         "-out", str(request)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    subprocess.run(
+        [openssl, "x509", "-req", "-in", str(request), "-CA", str(ca_certificate), "-CAkey", str(ca_key),
+         "-CAcreateserial", "-days", "1", "-extfile", str(extensions), "-out", str(certificate)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    key.chmod(0o600)
+    if os.geteuid() == 0:
+        shutil.chown(key, "nobody")
+    return certificate, key
+
+
 @pytest.fixture
 def throwaway_postgres() -> Iterator[tuple[Path, int]]:
     """A PostgreSQL cluster in a temporary folder on a free port: (socket dir, port); superuser `pgadmin`
-    trusted on the socket, passwords (scram) on 127.0.0.1 like a distribution's default cluster."""
+    trusted on the socket, passwords (scram) on 127.0.0.1 like a distribution's default cluster, and TLS
+    with a certificate for 127.0.0.1 signed by `<socket dir>/ca.pem`, like RDS."""
     initdb, pg_ctl = str(require_program("initdb")), str(require_program("pg_ctl"))
     require_program("psql")
     root = Path(tempfile.mkdtemp(prefix="ansible-pg-"))
@@ -423,7 +460,9 @@ def throwaway_postgres() -> Iterator[tuple[Path, int]]:
         check=True,
         capture_output=True,
     )
-    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1"
+    certificate, key = _server_certificate(root, "ca")
+    tls = f"-c ssl=on -c ssl_cert_file={certificate} -c ssl_key_file={key}"
+    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 {tls}"
     start = [pg_ctl, "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "-t", "60", "start"]
     subprocess.run(_as_cluster_owner(start), check=True, capture_output=True)
     try:
@@ -475,23 +514,33 @@ def _psql_as(user: str, password: str, port: int, query: str, database: str = "m
     return result.stdout.strip()
 
 
+RDS_LIKE_ADMIN_PASSWORD = "m@ster'pw"
+
+
+def _create_rds_like_admin(socket_dir: Path, port: int) -> None:
+    """`master`: may create roles and databases, is no superuser (RDS's master user)."""
+    literal = RDS_LIKE_ADMIN_PASSWORD.replace("'", "''")
+    create = f"CREATE ROLE master LOGIN CREATEROLE CREATEDB PASSWORD '{literal}'"
+    psql = [str(require_program("psql")), "-h", str(socket_dir), "-p", str(port), "-U", "pgadmin"]
+    subprocess.run([*psql, "-d", "postgres", "-c", create], check=True, capture_output=True)
+
+
 @pytest.mark.slow
 def test_postgres_tag_creates_the_login_on_a_remote_server_as_its_non_superuser_admin(
     tmp_path: Path, throwaway_postgres: tuple[Path, int]
 ) -> None:
-    """RDS: the role connects over TCP as the master user, which may create roles and databases but is no
-    superuser (like rds_superuser), so it must join the new role before giving it the database."""
+    """RDS: the role connects over verified TLS as the master user, which may create roles and databases but
+    is no superuser (like rds_superuser), so it must join the new role before giving it the database."""
     socket_dir, port = throwaway_postgres
-    admin_password, password = "m@ster'pw", "app/pw:1%"
-    create_admin = "CREATE ROLE master LOGIN CREATEROLE CREATEDB PASSWORD 'm@ster''pw'"
-    psql = [str(require_program("psql")), "-h", str(socket_dir), "-p", str(port), "-U", "pgadmin"]
-    subprocess.run([*psql, "-d", "postgres", "-c", create_admin], check=True, capture_output=True)
+    admin_password, password = RDS_LIKE_ADMIN_PASSWORD, "app/pw:1%"
+    _create_rds_like_admin(socket_dir, port)
     extra_vars = _as_invoking_user() | {
         "mlflow_prefix": str(tmp_path / "p"),
         "mlflow_artifacts_bucket": "b",
         "mlflow_db_host": "127.0.0.1",
         "mlflow_db_port": port,
-        "mlflow_db_sslmode": "disable",  # the throwaway cluster has no certificate; RDS gets `require`
+        "mlflow_db_ca_bundle": str(socket_dir / "ca.pem"),  # so sslmode verify-full
+        "mlflow_db_ca_path": str(tmp_path / "db-ca.pem"),
         "mlflow_db_password": password,
         "mlflow_db_admin_user": "master",
         "mlflow_db_admin_password": admin_password,
@@ -502,8 +551,10 @@ def test_postgres_tag_creates_the_login_on_a_remote_server_as_its_non_superuser_
     first = _playbook(inventory, extra_vars, "--tags", "postgres")
     second = _playbook(inventory, extra_vars, "--tags", "postgres")
 
-    assert (_recap(first.stdout).failed, _recap(first.stdout).changed) == (0, 1), first.stdout[-5000:]
+    # changed: the CA bundle copied, the role and database created
+    assert (_recap(first.stdout).failed, _recap(first.stdout).changed) == (0, 2), first.stdout[-5000:]
     assert "Create the MLflow role and database on the remote server" in first.stdout
+    assert (tmp_path / "db-ca.pem").read_bytes() == (socket_dir / "ca.pem").read_bytes()
     assert (_recap(second.stdout).failed, _recap(second.stdout).changed) == (0, 0), second.stdout[-5000:]
     superuser = "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"
     owner = "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()"
@@ -514,3 +565,31 @@ def test_postgres_tag_creates_the_login_on_a_remote_server_as_its_non_superuser_
     )
     for secret in (password, admin_password):
         assert secret not in first.stdout + first.stderr
+
+
+@pytest.mark.slow
+def test_postgres_tag_refuses_a_remote_server_whose_certificate_another_ca_signed(
+    tmp_path: Path, throwaway_postgres: tuple[Path, int]
+) -> None:
+    """With a CA bundle the server is verified: one that is not the database's (here, a certificate from
+    another CA) is refused. Everything else is as in the test above, which succeeds."""
+    socket_dir, port = throwaway_postgres
+    _create_rds_like_admin(socket_dir, port)
+    other_ca, _ = _certificate_authority(tmp_path, "other")
+    extra_vars = _as_invoking_user() | {
+        "mlflow_prefix": str(tmp_path / "p"),
+        "mlflow_artifacts_bucket": "b",
+        "mlflow_db_host": "127.0.0.1",
+        "mlflow_db_port": port,
+        "mlflow_db_ca_bundle": str(other_ca),
+        "mlflow_db_ca_path": str(tmp_path / "db-ca.pem"),
+        "mlflow_db_password": "app/pw:1%",
+        "mlflow_db_admin_user": "master",
+        "mlflow_db_admin_password": RDS_LIKE_ADMIN_PASSWORD,
+        "mlflow_postgres_client_packages": [],
+    }
+
+    result = _playbook(_inventory(tmp_path), extra_vars, "--tags", "postgres")
+
+    assert _recap(result.stdout).failed == 1, result.stdout[-5000:]
+    assert "Create the MLflow role and database on the remote server" in result.stdout
