@@ -20,6 +20,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -332,74 +333,6 @@ def _stop_by_pid_file(prefix: Path) -> None:
     os.killpg(pid, signal.SIGKILL)
 
 
-@pytest.fixture(scope="module")
-def deployed_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DeployedApp]:
-    """`--tags mlflow_app` for real: fresh venv with the pinned MLflow, SQLite, local artifacts, free port."""
-    root = tmp_path_factory.mktemp("ansible-mlflow")
-    prefix = root / "opt-mlflow"
-    port = free_port()
-    extra_vars = _as_invoking_user() | {
-        "mlflow_prefix": str(prefix),
-        "mlflow_version": MLFLOW_VERSION,
-        "mlflow_backend_store_uri": f"sqlite:///{prefix / 'data' / 'mlflow.db'}",
-        "mlflow_artifacts_destination": str(prefix / "data" / "artifacts"),
-        "mlflow_start_without_systemd": True,
-        "mlflow_manage_systemd": False,
-        "mlflow_system_packages": [],
-        "mlflow_port": port,
-        "mlflow_workers": 1,
-        # Bytecode compilation is half of the install's ~70 s here and tests nothing of the role.
-        "mlflow_pip_extra_args": "--no-compile",
-    }
-    inventory = _inventory(root)
-    first_run = _playbook(inventory, extra_vars, "--tags", "mlflow_app")
-    try:
-        yield DeployedApp(prefix, port, first_run, inventory, extra_vars)
-    finally:
-        if (prefix / "run" / "mlflow.pid").exists():
-            _stop_by_pid_file(prefix)
-
-
-@pytest.mark.slow
-def test_app_tag_installs_the_pinned_mlflow_and_serves_health(deployed_app: DeployedApp) -> None:
-    recap = _recap(deployed_app.first_run.stdout)
-    assert recap.failed == 0, deployed_app.first_run.stdout[-5000:]
-
-    with urllib.request.urlopen(f"http://127.0.0.1:{deployed_app.port}/health", timeout=10) as response:
-        assert (response.status, response.read().decode().strip()) == (200, "OK")
-    version = subprocess.run(
-        [str(deployed_app.prefix / "venv" / "bin" / "mlflow"), "--version"],
-        capture_output=True,
-        text=True,
-        check=True,
-        env=_env(),
-    )
-    assert MLFLOW_VERSION in version.stdout
-
-
-@pytest.mark.slow
-def test_app_tag_keeps_the_password_carrying_uri_off_the_command_line(deployed_app: DeployedApp) -> None:
-    command_line = (Path("/proc") / str(_pid(deployed_app.prefix)) / "cmdline").read_bytes().split(b"\0")
-    environment_file = (deployed_app.prefix / "etc" / "mlflow.env").read_text()
-
-    assert b"server" in command_line
-    assert not any(b"sqlite" in argument for argument in command_line)
-    assert "MLFLOW_BACKEND_STORE_URI='sqlite:///" in environment_file
-    assert oct((deployed_app.prefix / "etc" / "mlflow.env").stat().st_mode & 0o777) == "0o640"
-
-
-@pytest.mark.slow
-def test_app_tag_second_run_changes_nothing_and_keeps_the_server(deployed_app: DeployedApp) -> None:
-    pid_before = _pid(deployed_app.prefix)
-
-    second = _playbook(deployed_app.inventory, deployed_app.extra_vars, "--tags", "mlflow_app")
-
-    assert _recap(second.stdout) == Recap(ok=_recap(second.stdout).ok, changed=0, unreachable=0, failed=0), (
-        second.stdout[-5000:]
-    )
-    assert _pid(deployed_app.prefix) == pid_before
-
-
 def _as_cluster_owner(command: list[str]) -> list[str]:
     """initdb refuses root: as root, run the throwaway cluster as `nobody`."""
     return ["runuser", "-u", "nobody", "--", *command] if os.geteuid() == 0 else command
@@ -441,8 +374,8 @@ def _server_certificate(folder: Path, authority: str) -> tuple[Path, Path]:
     return certificate, key
 
 
-@pytest.fixture
-def throwaway_postgres() -> Iterator[tuple[Path, int]]:
+@contextmanager
+def _postgres_cluster() -> Iterator[tuple[Path, int]]:
     """A PostgreSQL cluster in a temporary folder on a free port: (socket dir, port); superuser `pgadmin`
     trusted on the socket, passwords (scram) on 127.0.0.1 like a distribution's default cluster, and TLS
     with a certificate for 127.0.0.1 signed by `<socket dir>/ca.pem`, like RDS."""
@@ -471,6 +404,111 @@ def throwaway_postgres() -> Iterator[tuple[Path, int]]:
         stop = [pg_ctl, "-D", str(data), "-m", "fast", "-w", "-t", "30", "stop"]
         subprocess.run(_as_cluster_owner(stop), check=False, capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def throwaway_postgres() -> Iterator[tuple[Path, int]]:
+    with _postgres_cluster() as cluster:
+        yield cluster
+
+
+RDS_LIKE_ADMIN_PASSWORD = "m@ster'pw"
+
+
+def _create_rds_like_admin(socket_dir: Path, port: int) -> None:
+    """`master`: may create roles and databases, is no superuser (RDS's master user)."""
+    literal = RDS_LIKE_ADMIN_PASSWORD.replace("'", "''")
+    create = f"CREATE ROLE master LOGIN CREATEROLE CREATEDB PASSWORD '{literal}'"
+    psql = [str(require_program("psql")), "-h", str(socket_dir), "-p", str(port), "-U", "pgadmin"]
+    subprocess.run([*psql, "-d", "postgres", "-c", create], check=True, capture_output=True)
+
+
+APP_DB_PASSWORD = "app'db/pw%1"
+
+
+@pytest.fixture(scope="module")
+def deployed_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DeployedApp]:
+    """`--tags postgres,mlflow_app` for real: fresh venv with the pinned MLflow, its backend store on a
+    PostgreSQL server reached as RDS is (role and database created by its non-superuser admin, TLS verified
+    with the CA bundle), local artifacts, free port."""
+    root = tmp_path_factory.mktemp("ansible-mlflow")
+    prefix = root / "opt-mlflow"
+    port = free_port()
+    with _postgres_cluster() as (socket_dir, db_port):
+        _create_rds_like_admin(socket_dir, db_port)
+        extra_vars = _as_invoking_user() | {
+            "mlflow_prefix": str(prefix),
+            "mlflow_version": MLFLOW_VERSION,
+            "mlflow_db_host": "127.0.0.1",
+            "mlflow_db_port": db_port,
+            "mlflow_db_password": APP_DB_PASSWORD,
+            "mlflow_db_admin_user": "master",
+            "mlflow_db_admin_password": RDS_LIKE_ADMIN_PASSWORD,
+            "mlflow_db_ca_bundle": str(socket_dir / "ca.pem"),
+            "mlflow_db_ca_path": str(root / "db-ca.pem"),
+            "mlflow_postgres_client_packages": [],
+            "mlflow_artifacts_destination": str(prefix / "data" / "artifacts"),
+            "mlflow_start_without_systemd": True,
+            "mlflow_manage_systemd": False,
+            "mlflow_system_packages": [],
+            "mlflow_port": port,
+            "mlflow_workers": 1,
+            # Bytecode compilation is half of the install's ~70 s here and tests nothing of the role.
+            "mlflow_pip_extra_args": "--no-compile",
+        }
+        inventory = _inventory(root)
+        first_run = _playbook(inventory, extra_vars, "--tags", "postgres,mlflow_app")
+        try:
+            yield DeployedApp(prefix, port, first_run, inventory, extra_vars)
+        finally:
+            if (prefix / "run" / "mlflow.pid").exists():
+                _stop_by_pid_file(prefix)
+
+
+@pytest.mark.slow
+def test_app_tag_installs_the_pinned_mlflow_and_serves_health(deployed_app: DeployedApp) -> None:
+    recap = _recap(deployed_app.first_run.stdout)
+    assert recap.failed == 0, deployed_app.first_run.stdout[-5000:]
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{deployed_app.port}/health", timeout=10) as response:
+        assert (response.status, response.read().decode().strip()) == (200, "OK")
+    # /health does not touch the store: a search does (the default experiment, in PostgreSQL).
+    search = f"http://127.0.0.1:{deployed_app.port}/api/2.0/mlflow/experiments/search?max_results=5"
+    with urllib.request.urlopen(search, timeout=30) as response:
+        experiments = json.loads(response.read())["experiments"]
+    assert [experiment["name"] for experiment in experiments] == ["Default"]
+    version = subprocess.run(
+        [str(deployed_app.prefix / "venv" / "bin" / "mlflow"), "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=_env(),
+    )
+    assert MLFLOW_VERSION in version.stdout
+
+
+@pytest.mark.slow
+def test_app_tag_keeps_the_password_carrying_uri_off_the_command_line(deployed_app: DeployedApp) -> None:
+    command_line = (Path("/proc") / str(_pid(deployed_app.prefix)) / "cmdline").read_bytes().split(b"\0")
+    environment_file = (deployed_app.prefix / "etc" / "mlflow.env").read_text()
+
+    assert b"server" in command_line
+    assert not any(b"postgresql" in argument or b"db/pw" in argument for argument in command_line)
+    assert "MLFLOW_BACKEND_STORE_URI='postgresql+psycopg2://mlflow:" in environment_file
+    assert "?sslmode=verify-full&sslrootcert=" in environment_file
+    assert oct((deployed_app.prefix / "etc" / "mlflow.env").stat().st_mode & 0o777) == "0o640"
+
+
+@pytest.mark.slow
+def test_app_tag_second_run_changes_nothing_and_keeps_the_server(deployed_app: DeployedApp) -> None:
+    pid_before = _pid(deployed_app.prefix)
+
+    second = _playbook(deployed_app.inventory, deployed_app.extra_vars, "--tags", "mlflow_app")
+
+    assert _recap(second.stdout) == Recap(ok=_recap(second.stdout).ok, changed=0, unreachable=0, failed=0), (
+        second.stdout[-5000:]
+    )
+    assert _pid(deployed_app.prefix) == pid_before
 
 
 @pytest.mark.slow
@@ -512,17 +550,6 @@ def _psql_as(user: str, password: str, port: int, query: str, database: str = "m
     )
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
-
-
-RDS_LIKE_ADMIN_PASSWORD = "m@ster'pw"
-
-
-def _create_rds_like_admin(socket_dir: Path, port: int) -> None:
-    """`master`: may create roles and databases, is no superuser (RDS's master user)."""
-    literal = RDS_LIKE_ADMIN_PASSWORD.replace("'", "''")
-    create = f"CREATE ROLE master LOGIN CREATEROLE CREATEDB PASSWORD '{literal}'"
-    psql = [str(require_program("psql")), "-h", str(socket_dir), "-p", str(port), "-U", "pgadmin"]
-    subprocess.run([*psql, "-d", "postgres", "-c", create], check=True, capture_output=True)
 
 
 @pytest.mark.slow
