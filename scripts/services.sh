@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Find, or install, the system programs the test suite runs for real (`make services`, a step of `make test`).
 #
-# The tests start their own servers on free loopback ports (Redis, Prometheus, PostgreSQL) and build and run
+# The tests start their own servers on free loopback ports (Redis, Prometheus, PostgreSQL, nginx) and build and run
 # the container image with podman; this only makes sure the programs are on the machine. It is idempotent: when
 # everything is present it installs nothing and prints one line. Missing programs are installed from Debian's
 # packages with apt-get, as root or through passwordless sudo; where that is not possible it stops at once
@@ -27,6 +27,8 @@ declare -A PACKAGE_OF=(
   [podman]=podman
   [runc]=runc
   [debootstrap]=debootstrap
+  [nginx]=nginx
+  [openssl]=openssl
 )
 # Debian keeps PostgreSQL's server programs in a versioned folder off PATH (the tests look there too, see
 # tests/fixtures/programs.py), and runc/debootstrap in sbin, which a non-root PATH may lack.
@@ -48,7 +50,7 @@ KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 extra_packages=()
 [ -f "$KEYRING" ] || extra_packages+=(debian-archive-keyring)
 if [ ${#missing_programs[@]} -eq 0 ] && [ ${#extra_packages[@]} -eq 0 ]; then
-  echo "services: redis-server, prometheus, promtool, amtool, postgres, podman, runc and debootstrap are present"
+  echo "services: redis-server, prometheus, promtool, amtool, postgres, podman, runc, debootstrap, nginx and openssl are present"
   exit 0
 fi
 
