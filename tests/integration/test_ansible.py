@@ -28,15 +28,21 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.fixtures.mlflow_site import (
+    ANSIBLE_DIR,
+    ROLE_DIR,
+    TOOLS_BIN,
+    ansible_env,
+    ansible_tool,
+    certificate_authority,
+    server_certificate,
+)
 from tests.fixtures.programs import require_program
 from tests.fixtures.servers import free_port
 
 pytestmark = pytest.mark.integration
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-ANSIBLE_DIR = REPO_ROOT / "deploy" / "ansible"
 PLAYBOOK = "playbooks/mlflow.yml"
-TOOLS_BIN = Path(os.environ.get("FRAUD_TOOLS_BIN", str(REPO_ROOT / ".venv-tools" / "bin")))
 MLFLOW_VERSION = "3.17.2"
 # Installing MLflow into a fresh venv takes ~50-90 s on this machine; the whole real run ~100 s.
 PLAYBOOK_TIMEOUT_SECONDS = 420
@@ -54,29 +60,15 @@ class Recap:
     failed: int
 
 
-def _tool(name: str) -> Path:
-    path = TOOLS_BIN / name
-    if not path.exists():
-        pytest.skip(f"{path} is missing: build the tools venv (make tools)")
-    return path
-
-
-def _env() -> dict[str, str]:
-    """Ansible's own settings for a quiet, offline, colourless run from deploy/ansible."""
-    return os.environ | {
-        "ANSIBLE_CONFIG": str(ANSIBLE_DIR / "ansible.cfg"),
-        "ANSIBLE_NOCOLOR": "1",
-        "ANSIBLE_FORCE_COLOR": "0",
-        "ANSIBLE_GALAXY_SERVER": "",
-        "ANSIBLE_GALAXY_SERVER_LIST": "",
-        "MLFLOW_DISABLE_TELEMETRY": "true",
-        "DO_NOT_TRACK": "true",
-    }
-
-
 def _run(command: list[str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        command, cwd=ANSIBLE_DIR, env=_env(), capture_output=True, text=True, timeout=timeout, check=False
+        command,
+        cwd=ANSIBLE_DIR,
+        env=ansible_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 
@@ -109,13 +101,20 @@ def _as_invoking_user() -> dict[str, object]:
 def _playbook(inventory: Path, extra_vars: dict[str, object], *args: str) -> subprocess.CompletedProcess[str]:
     vars_file = inventory.parent / f"vars-{len(list(inventory.parent.glob('vars-*')))}.json"
     vars_file.write_text(json.dumps(extra_vars))
-    command = [str(_tool("ansible-playbook")), "-i", str(inventory), PLAYBOOK, "-e", f"@{vars_file}", *args]
+    command = [
+        str(ansible_tool("ansible-playbook")),
+        "-i",
+        str(inventory),
+        PLAYBOOK,
+        "-e",
+        f"@{vars_file}",
+        *args,
+    ]
     return _run(command, PLAYBOOK_TIMEOUT_SECONDS)
 
 
 # ---------------------------------------------------------------- secrets stay out of logs (no_log)
 
-ROLE_DIR = ANSIBLE_DIR / "roles" / "mlflow_host"
 SECRET_WORD = re.compile(r"password|secret|token", re.IGNORECASE)
 # Task keywords that are not the module's arguments (a secret's *name* in a task's title is fine).
 TASK_KEYWORDS = {
@@ -223,7 +222,7 @@ def test_every_task_that_writes_or_passes_a_secret_has_no_log() -> None:
 
 @pytest.mark.slow
 def test_ansible_lint_passes_with_the_configured_profile() -> None:
-    result = _run([str(_tool("ansible-lint")), "--offline", "--nocolor"])
+    result = _run([str(ansible_tool("ansible-lint")), "--offline", "--nocolor"])
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Profile 'production' was required, and it passed" in result.stderr + result.stdout
@@ -231,7 +230,7 @@ def test_ansible_lint_passes_with_the_configured_profile() -> None:
 
 def test_playbook_syntax_is_valid(tmp_path: Path) -> None:
     result = _run(
-        [str(_tool("ansible-playbook")), "-i", str(_inventory(tmp_path)), PLAYBOOK, "--syntax-check"]
+        [str(ansible_tool("ansible-playbook")), "-i", str(_inventory(tmp_path)), PLAYBOOK, "--syntax-check"]
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
@@ -338,42 +337,6 @@ def _as_cluster_owner(command: list[str]) -> list[str]:
     return ["runuser", "-u", "nobody", "--", *command] if os.geteuid() == 0 else command
 
 
-def _certificate_authority(folder: Path, name: str) -> tuple[Path, Path]:
-    """A throwaway CA: (certificate, key) as `<name>.pem` and `<name>.key` in `folder`."""
-    openssl = str(require_program("openssl"))
-    certificate, key = folder / f"{name}.pem", folder / f"{name}.key"
-    subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", f"/CN={name}",
-         "-keyout", str(key), "-out", str(certificate)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return certificate, key
-
-
-def _server_certificate(folder: Path, authority: str) -> tuple[Path, Path]:
-    """A server certificate for 127.0.0.1 signed by a new CA `<authority>.pem`; the key readable by the
-    cluster's owner only, as PostgreSQL requires."""
-    openssl = str(require_program("openssl"))
-    ca_certificate, ca_key = _certificate_authority(folder, authority)
-    certificate, key, request = folder / "server.crt", folder / "server.key", folder / "server.csr"
-    extensions = folder / "server.ext"
-    extensions.write_text("subjectAltName = IP:127.0.0.1\n")
-    subprocess.run(
-        [openssl, "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", str(key),
-         "-out", str(request)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    subprocess.run(
-        [openssl, "x509", "-req", "-in", str(request), "-CA", str(ca_certificate), "-CAkey", str(ca_key),
-         "-CAcreateserial", "-days", "1", "-extfile", str(extensions), "-out", str(certificate)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    key.chmod(0o600)
-    if os.geteuid() == 0:
-        shutil.chown(key, "nobody")
-    return certificate, key
-
-
 @contextmanager
 def _postgres_cluster() -> Iterator[tuple[Path, int]]:
     """A PostgreSQL cluster in a temporary folder on a free port: (socket dir, port); superuser `pgadmin`
@@ -393,7 +356,7 @@ def _postgres_cluster() -> Iterator[tuple[Path, int]]:
         check=True,
         capture_output=True,
     )
-    certificate, key = _server_certificate(root, "ca")
+    certificate, key = server_certificate(root, "ca", owner="nobody")
     tls = f"-c ssl=on -c ssl_cert_file={certificate} -c ssl_key_file={key}"
     options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 {tls}"
     start = [pg_ctl, "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "-t", "60", "start"]
@@ -482,7 +445,7 @@ def test_app_tag_installs_the_pinned_mlflow_and_serves_health(deployed_app: Depl
         capture_output=True,
         text=True,
         check=True,
-        env=_env(),
+        env=ansible_env(),
     )
     assert MLFLOW_VERSION in version.stdout
 
@@ -602,7 +565,7 @@ def test_postgres_tag_refuses_a_remote_server_whose_certificate_another_ca_signe
     another CA) is refused. Everything else is as in the test above, which succeeds."""
     socket_dir, port = throwaway_postgres
     _create_rds_like_admin(socket_dir, port)
-    other_ca, _ = _certificate_authority(tmp_path, "other")
+    other_ca, _ = certificate_authority(tmp_path, "other")
     extra_vars = _as_invoking_user() | {
         "mlflow_prefix": str(tmp_path / "p"),
         "mlflow_artifacts_bucket": "b",

@@ -12,32 +12,18 @@ from __future__ import annotations
 import base64
 import http.server
 import json
-import os
-import re
-import shutil
-import signal
-import socket
 import ssl
-import subprocess
-import tempfile
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-from tests.fixtures.programs import require_program
-from tests.fixtures.servers import free_port
-from tests.integration.test_ansible import ANSIBLE_DIR, ROLE_DIR, _env, _server_certificate, _tool
+from tests.fixtures.mlflow_site import READER, WRITER, MlflowSite, mlflow_site
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-WRITER, READER = ("fraud", "writer-pw"), ("fraud-reader", "reader-pw")
-START_TIMEOUT_SECONDS = 20.0
 
 
 class _EchoMlflow(http.server.BaseHTTPRequestHandler):
@@ -83,103 +69,19 @@ class Site:
     context: ssl.SSLContext
 
 
-def _htpasswd(folder: Path) -> Path:
-    """The two identities, SHA-512 crypt hashed as the role hashes them (`openssl passwd -6`)."""
-    lines = []
-    for user, password in (WRITER, READER):
-        hashed = subprocess.run(
-            [str(require_program("openssl")), "passwd", "-6", "-stdin"],
-            input=password, capture_output=True, text=True, check=True,
-        ).stdout.strip()  # fmt: skip
-        lines.append(f"{user}:{hashed}")
-    path = folder / "htpasswd"
-    path.write_text("\n".join(lines) + "\n")
-    path.chmod(0o644)  # nginx's workers (nobody, when the tests run as root) read it per request
-    return path
-
-
-def _render_site(folder: Path, variables: dict[str, object]) -> str:
-    """The role's template rendered by Ansible with the role's defaults and derived values."""
-    target = folder / "rendered.conf"
-    extra = folder / "vars.json"
-    extra.write_text(json.dumps(variables))
-    template = ROLE_DIR / "templates" / "nginx-mlflow.conf.j2"
-    command = [
-        str(_tool("ansible")), "localhost", "-i", "localhost,", "-c", "local",
-        "-m", "ansible.builtin.template", "-a", f"src={template} dest={target}",
-        "-e", f"@{ROLE_DIR / 'defaults' / 'main.yml'}", "-e", f"@{ROLE_DIR / 'vars' / 'main.yml'}",
-        "-e", f"@{extra}", "-e", f"ansible_python_interpreter={_tool('python')}",
-    ]  # fmt: skip
-    result = subprocess.run(command, cwd=ANSIBLE_DIR, env=_env(), capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return target.read_text()
-
-
-def _on_loopback(site: str, https: int, plain: int) -> str:
-    """The site as rendered, listening on free loopback ports instead of 443/80 on every address."""
-    site = re.sub(r"^\s*listen \[::\]:.*\n", "", site, flags=re.MULTILINE)
-    site = site.replace("listen 443 ", f"listen 127.0.0.1:{https} ").replace(
-        "listen 80 ", f"listen 127.0.0.1:{plain} "
-    )
-    assert f"127.0.0.1:{https} ssl" in site, site
-    assert f"127.0.0.1:{plain} default_server" in site, site
-    return site
-
-
 @pytest.fixture(scope="module")
 def site() -> Iterator[Site]:
-    nginx = str(require_program("nginx"))
-    root = Path(tempfile.mkdtemp(prefix="mlflow-nginx-"))
-    root.chmod(0o755)
     upstream = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _EchoMlflow)
     threading.Thread(target=upstream.serve_forever, daemon=True).start()
-    certificate, key = _server_certificate(root, "ca")
-    https, plain = free_port(), free_port()
-    rendered = _render_site(root, {
-        "mlflow_port": upstream.server_address[1],
-        "mlflow_server_name": "127.0.0.1",
-        "mlflow_nginx_htpasswd_path": str(_htpasswd(root)),
-        "mlflow_tls_certificate": str(certificate),
-        "mlflow_tls_certificate_key": str(key),
-        "mlflow_basic_auth_user": WRITER[0],
-        "mlflow_reader_user": READER[0],
-    })  # fmt: skip
-    (root / "mlflow.conf").write_text(_on_loopback(rendered, https, plain))
-    kinds = {"client_body": "body", "proxy": "proxy", "fastcgi": "fastcgi", "uwsgi": "uwsgi", "scgi": "scgi"}
-    for name in kinds.values():
-        (root / name).mkdir()
-        (root / name).chmod(0o777)  # nginx's workers write there
-    temp_paths = "".join(f"    {kind}_temp_path {root / name};\n" for kind, name in kinds.items())
-    (root / "nginx.conf").write_text(
-        f"worker_processes 1;\nerror_log {root / 'error.log'};\npid {root / 'nginx.pid'};\n"
-        f"events {{}}\nhttp {{\n    access_log off;\n{temp_paths}    include {root / 'mlflow.conf'};\n}}\n"
-    )
-    command = [nginx, "-p", str(root), "-c", str(root / "nginx.conf"), "-g", "daemon off;"]
-    checked = subprocess.run([*command[:-2], "-t"], capture_output=True, text=True)
-    assert checked.returncode == 0, checked.stderr
-    server = subprocess.Popen(command, stderr=subprocess.PIPE, start_new_session=True)
-    context = ssl.create_default_context(cafile=str(root / "ca.pem"))
     try:
-        _wait_until_listening(https, server)
-        yield Site(https, plain, context)
+        with mlflow_site(upstream.server_address[1]) as served:
+            yield _client_view(served)
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=10)
         upstream.shutdown()
-        shutil.rmtree(root, ignore_errors=True)
 
 
-def _wait_until_listening(port: int, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise AssertionError(f"nginx exited: {server.stderr.read().decode() if server.stderr else ''}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError(f"nginx did not listen on {port} within {START_TIMEOUT_SECONDS} s")
+def _client_view(served: MlflowSite) -> Site:
+    return Site(served.https, served.http, ssl.create_default_context(cafile=str(served.ca)))
 
 
 def _request(
