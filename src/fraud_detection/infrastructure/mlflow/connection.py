@@ -30,6 +30,10 @@ QUIET_DEFAULTS = {
     "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
 }
 UNAVAILABLE_CODES = {"TEMPORARILY_UNAVAILABLE", "REQUEST_LIMIT_EXCEEDED"}
+# A server that refused the identity rather than failed: MLflow's codes for an HTTP 401/403 (nginx in front of
+# the MLflow host answers the read-only identity's writes 403), and the statuses of artifact requests.
+DENIED_CODES = {"UNAUTHENTICATED": 401, "PERMISSION_DENIED": 403}
+DENIED_STATUSES = set(DENIED_CODES.values())
 # Turns off certificate checks for every MLflow request (model downloads included): refused, so a network
 # attacker can never hand this service a registry answer or a model file. A private CA goes in
 # MLFLOW_TRACKING_SERVER_CERT_PATH instead.
@@ -38,6 +42,10 @@ INSECURE_TLS_VARIABLE = "MLFLOW_TRACKING_INSECURE_TLS"
 
 class TrackingStoreUnavailableError(ServiceUnavailableError):
     """The MLflow tracking server or store could not be reached or written."""
+
+
+class TrackingStoreAccessDeniedError(FraudDetectionError):
+    """The MLflow server refused the identity: a wrong password, or a read-only identity trying to write."""
 
 
 class InsecureTlsRefusedError(FraudDetectionError):
@@ -98,14 +106,47 @@ def _unreachable(error: BaseException) -> bool:
     return False
 
 
+def _denied_status(error: BaseException) -> int | None:
+    """401 or 403 when the server refused the identity: an MLflow error with that code, or an artifact
+    request's HTTP error (a requests error, so an OSError: checked before `_unreachable`)."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, MlflowException) and error_code(seen) in DENIED_CODES:
+            return DENIED_CODES[error_code(seen)]
+        status = getattr(getattr(seen, "response", None), "status_code", None)
+        if status in DENIED_STATUSES:
+            return int(status)
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _denied_message(tracking_uri: str, status: int) -> str:
+    user = os.environ.get("MLFLOW_TRACKING_USERNAME")
+    who = f"MLFLOW_TRACKING_USERNAME={user}" if user else "no MLFLOW_TRACKING_USERNAME"
+    if status == 401:
+        return (
+            f"MLflow tracking store {display_uri(tracking_uri)} refused the credentials (401, {who}): check "
+            "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD"
+        )
+    return (
+        f"MLflow tracking store {display_uri(tracking_uri)} refused this request (403, {who}): that identity "
+        "may not do it; on the MLflow host only the writer (the retrain task's) may write, the read-only "
+        "identity of the API and the workers may only read"
+    )
+
+
 @contextmanager
 def reaching(tracking_uri: str) -> Iterator[None]:
-    """Run MLflow calls, raising `TrackingStoreUnavailableError` naming the URI when the store is down."""
+    """Run MLflow calls, raising `TrackingStoreUnavailableError` naming the URI when the store is down, and
+    `TrackingStoreAccessDeniedError` when it refused the identity (retrying would not help)."""
     try:
         yield
     except FraudDetectionError:
         raise
     except Exception as error:
+        status = _denied_status(error)
+        if status is not None:
+            raise TrackingStoreAccessDeniedError(_denied_message(tracking_uri, status)) from error
         if _unreachable(error):
             message = f"MLflow tracking store {display_uri(tracking_uri)} is unavailable: {error}"
             raise TrackingStoreUnavailableError(message) from error
