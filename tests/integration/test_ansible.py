@@ -28,14 +28,13 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.fixtures.certificates import certificate_authority, server_certificate
 from tests.fixtures.mlflow_site import (
     ANSIBLE_DIR,
     ROLE_DIR,
     TOOLS_BIN,
     ansible_env,
     ansible_tool,
-    certificate_authority,
-    server_certificate,
 )
 from tests.fixtures.programs import require_program
 from tests.fixtures.servers import free_port

@@ -11,6 +11,7 @@ Choices that matter for correctness, not only speed:
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from celery import Celery
 
@@ -33,12 +34,25 @@ def make_celery_app(settings: Settings, main: str = "fraud") -> Celery:
         raise ValueError("FRAUD_BROKER_URL is not set")
     app = Celery(
         main,
-        broker=settings.broker_url,
-        backend=settings.result_backend or settings.broker_url,
+        broker=verified_tls(settings.broker_url),
+        backend=verified_tls(settings.result_backend or settings.broker_url),
         set_as_current=False,
     )
     app.conf.update(celery_settings(settings))
     return app
+
+
+def verified_tls(url: str) -> str:
+    """A `rediss://` URL that does not say how to check the server's certificate gets
+    `ssl_cert_reqs=required`: without it Celery's Redis result backend refuses the URL at start (ValueError),
+    and kombu's broker connects without checking the certificate at all, so whoever answers gets the AUTH
+    token. Checked against the system's CAs; a private CA goes in the URL as `ssl_ca_certs=<path>`. Other URLs
+    are returned unchanged."""
+    parts = urlsplit(url)
+    if parts.scheme != "rediss" or any(key == "ssl_cert_reqs" for key, _ in parse_qsl(parts.query)):
+        return url
+    query = f"{parts.query}&ssl_cert_reqs=required" if parts.query else "ssl_cert_reqs=required"
+    return urlunsplit(parts._replace(query=query))
 
 
 def celery_settings(settings: Settings) -> dict[str, Any]:
