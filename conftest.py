@@ -19,6 +19,7 @@ pytest_plugins = [
     "tests.fixtures.mlflow_server",
     "tests.fixtures.prefect_server",
     "tests.fixtures.redis_server",
+    "tests.fixtures.mlflow_site",
 ]
 
 # The slowest test files (seconds of a `make test` on 2 cores, --durations), started first: xdist hands out
@@ -33,6 +34,7 @@ SLOWEST_FIRST = (
     "tests/e2e/test_drift_retraining.py",
     "tests/e2e/test_cli_pipeline.py",
     "tests/e2e/test_cli_real_services.py",
+    "tests/e2e/test_mlflow_identities.py",
     "tests/e2e/test_stack.py",
     "tests/e2e/test_cli_bad_input.py",
     "tests/e2e/test_prometheus_dashboards.py",

@@ -13,26 +13,21 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 
 from fraud_detection.simulation import generate_transactions
 from tests.e2e.conftest import Cli, make_cli
 from tests.e2e.serving import serve
-from tests.fixtures.mlflow_site import READER, WRITER, MlflowSite, mlflow_site
+from tests.fixtures.mlflow_site import READER, WRITER, MlflowSite
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def site(mlflow_server: str) -> Iterator[MlflowSite]:
-    port = urlparse(mlflow_server).port
-    assert port is not None
-    with mlflow_site(port) as served:
-        yield served
+def site(mlflow_site_on_server: MlflowSite) -> MlflowSite:
+    return mlflow_site_on_server
 
 
 def _as(identity: tuple[str, str], home: Path, site: MlflowSite, name: str, prefect_api_url: str) -> Cli:

@@ -85,17 +85,22 @@ class Jobs:
         return status, output
 
 
-@pytest.fixture(scope="module")
-def jobs(redis_server, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("celery-jobs")
-    settings = Settings(
+def job_settings(folder: Path, broker_url: str) -> Settings:
+    """Small chunks (300 rows), a short visibility timeout, LightGBM as it is (no compilation)."""
+    return Settings(
         home=folder,
         storage_uri=str(folder / "store"),
-        broker_url=redis_server.url(WORKER_DB),
+        broker_url=broker_url,
         batch_chunk_rows=300,
         broker_visibility_timeout=60,
         model_compile=False,
     )
+
+
+@pytest.fixture(scope="module")
+def jobs(redis_server, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("celery-jobs")
+    settings = job_settings(folder, redis_server.url(WORKER_DB))
     registry = FlakyRegistry()
     registry.register("models:/1", "run-1", ModelMetadata("fe-1", 0.5, "d" * 64))
     registry.set_alias(CHAMPION, 1)

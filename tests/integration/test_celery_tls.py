@@ -25,7 +25,7 @@ from fraud_detection.infrastructure.celery.app import verified_tls
 from fraud_detection.settings import Settings
 from fraud_detection.workers.app import create_worker_app
 from tests.fixtures.redis_server import TlsRedisServer
-from tests.integration.test_celery_jobs import FlakyRegistry, Jobs
+from tests.integration.test_celery_jobs import FlakyRegistry, Jobs, job_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -50,15 +50,8 @@ def test_a_rediss_url_is_made_to_verify_the_server_unless_it_says_how(url: str, 
 @pytest.fixture(scope="module")
 def tls_jobs(tls_redis_server: TlsRedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Jobs]:
     folder = tmp_path_factory.mktemp("celery-tls")
-    settings = Settings(
-        home=folder,
-        storage_uri=str(folder / "store"),
-        # As Terraform writes it, plus the private CA of this test's server (a public CA needs nothing).
-        broker_url=tls_redis_server.url(1, f"ssl_ca_certs={tls_redis_server.ca}"),
-        batch_chunk_rows=300,
-        broker_visibility_timeout=60,
-        model_compile=False,
-    )
+    # As Terraform writes it, plus the private CA of this test's server (a public CA needs nothing).
+    settings = job_settings(folder, tls_redis_server.url(1, f"ssl_ca_certs={tls_redis_server.ca}"))
     registry = FlakyRegistry()
     registry.register("models:/1", "run-1", ModelMetadata("fe-1", 0.5, "d" * 64))
     registry.set_alias(CHAMPION, 1)

@@ -8,8 +8,6 @@ what to check, and neither may look like "the store is down, try again".
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from urllib.parse import urlparse
 
 import pytest
 import requests
@@ -22,17 +20,14 @@ from fraud_detection.infrastructure.mlflow.connection import (
     TrackingStoreUnavailableError,
     reaching,
 )
-from tests.fixtures.mlflow_site import READER, WRITER, MlflowSite, mlflow_site
+from tests.fixtures.mlflow_site import READER, WRITER, MlflowSite
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def site(mlflow_server: str) -> Iterator[MlflowSite]:
-    port = urlparse(mlflow_server).port
-    assert port is not None
-    with mlflow_site(port) as served:
-        yield served
+def site(mlflow_site_on_server: MlflowSite) -> MlflowSite:
+    return mlflow_site_on_server
 
 
 def _as(
