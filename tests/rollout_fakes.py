@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from fraud_detection.domain.errors import ServiceUnavailableError
+from fraud_detection.domain.errors import RegistryAccessDeniedError, ServiceUnavailableError
 from fraud_detection.domain.ports.drift import CapturedRows
 from fraud_detection.domain.ports.rollout import RolloutStore
 from fraud_detection.domain.rollout import Rollout, ensure_unchanged
@@ -20,6 +20,7 @@ class FakeRolloutStore(RolloutStore):
     def __init__(self) -> None:
         self.saved: list[Rollout] = []
         self.down = False
+        self.read_only = False  # writes refused, as the registry answers the API's read-only identity
 
     def load(self) -> Rollout | None:
         self._reachable()
@@ -27,6 +28,8 @@ class FakeRolloutStore(RolloutStore):
 
     def save(self, rollout: Rollout, *, replacing: Rollout | None) -> None:
         self._reachable()
+        if self.read_only:
+            raise RegistryAccessDeniedError("registry at fake:// refused this request (403)")
         ensure_unchanged(self.saved[-1] if self.saved else None, replacing)
         self.saved.append(Rollout.from_dict(rollout.to_dict()))
 

@@ -19,7 +19,7 @@ import pytest
 
 from fraud_detection.simulation import generate_transactions
 from tests.e2e.conftest import Cli, make_cli
-from tests.e2e.serving import serve
+from tests.e2e.serving import TOKEN, serve
 from tests.fixtures.mlflow_site import READER, WRITER, MlflowSite
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -52,12 +52,16 @@ def test_the_writer_trains_and_the_reader_serves_scores_and_cannot_write(
     generated = writer("data", "generate", "--rows", "20000", "--fraud-rate", "0.01", "--seed", "3")
     assert generated.returncode == 0, generated.stderr
 
-    trained = writer("pipeline", "run")
-    assert trained.returncode == 0, trained.stderr[-3000:]
+    for _ in range(2):  # the same data twice: v1 champion, v2 kept as challenger (no row new to v1)
+        trained = writer("pipeline", "run")
+        assert trained.returncode == 0, trained.stderr[-3000:]
+    started = writer("rollout", "start", "2", "--shadow-only")
+    assert started.returncode == 0, started.stderr[-3000:]
 
     listed = reader("model", "list", "--json")
     assert listed.returncode == 0, listed.stderr[-3000:]
-    assert [(v["version"], v["aliases"]) for v in json.loads(listed.stdout)] == [(1, ["champion"])]
+    aliases = [(v["version"], v["aliases"]) for v in json.loads(listed.stdout)]
+    assert sorted(aliases) == [(1, ["champion"]), (2, ["challenger"])]
 
     transactions = generate_transactions(200, seed=11, fraud_rate=0.05).drop(columns="Class")
     with serve(reader) as server, server.client() as client:
@@ -68,6 +72,18 @@ def test_the_writer_trains_and_the_reader_serves_scores_and_cannot_write(
         scored = client.post("/v1/score", json=transactions.iloc[:1].to_dict(orient="records")[0])
         assert scored.status_code == 200, scored.text
         assert scored.json()["model"]["version"] == 1
+
+        # An alert's roll-back, which this API may not write: handed to the writer as an event.
+        admin = {"Authorization": f"Bearer {TOKEN}"}
+        handed = client.post("/admin/rollout/abort", json={"reason": "canary errors"}, headers=admin)
+        assert handed.status_code == 202, handed.text
+        assert (handed.json()["requested"], handed.json()["rollout"]["stage"]) == (True, "shadow")
+        assert "event RolloutAbortRequested" in server.log.read_text()
+
+    # What the event's subscriber runs as the writer (on AWS: an EventBridge rule, in the retrain task).
+    applied = writer("rollout", "abort", "--version", "2", "--reason", "canary errors", "--json")
+    assert applied.returncode == 0, applied.stderr[-3000:]
+    assert json.loads(applied.stdout)["stage"] == "rolled_back"
 
     inputs = tmp_path / "batch" / "in"
     inputs.mkdir(parents=True, exist_ok=True)

@@ -26,16 +26,18 @@ pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
 
 
-def terraform_commands() -> dict[str, list[str]]:
-    """The ECS containers' commands (`command = null`: the image's CMD)."""
-    with (REPO / "deploy" / "terraform" / "modules" / "ecs" / "main.tf").open() as handle:
-        document = hcl2.load(
+def _terraform(module: str) -> dict[str, Any]:
+    with (REPO / "deploy" / "terraform" / "modules" / module / "main.tf").open() as handle:
+        document: dict[str, Any] = hcl2.load(
             handle,
             serialization_options=SerializationOptions(strip_string_quotes=True, explicit_blocks=False),
         )
-    (containers,) = [
-        body["containers"] for entry in document["locals"] for body in [entry] if "containers" in body
-    ]
+    return document
+
+
+def terraform_commands() -> dict[str, list[str]]:
+    """The ECS containers' commands (`command = null`: the image's CMD)."""
+    (containers,) = [entry["containers"] for entry in _terraform("ecs")["locals"] if "containers" in entry]
     return {
         f"ecs {name}": spec["command"] for name, spec in containers.items() if spec["command"] is not None
     }
@@ -56,7 +58,21 @@ def image_commands() -> dict[str, list[str]]:
     return {f"image CMD {i}": argv for i, argv in enumerate(map(json.loads, found)) if argv[:1] == ["fraud"]}
 
 
-DEPLOYED = terraform_commands() | compose_commands() | image_commands()
+def event_commands() -> dict[str, list[str]]:
+    """The commands EventBridge runs in the retrain task (its input templates, placeholders filled in)."""
+    found = {}
+    for entry in _terraform("events")["resource"]:
+        for name, target in entry.get("aws_cloudwatch_event_target", {}).items():
+            for transformer in target.get("input_transformer", []):
+                heredoc = transformer["input_template"]  # python-hcl2 keeps the <<-EOT ... EOT markers
+                template = heredoc.split("\n", 1)[1].rsplit("\n", 1)[0].strip()
+                filled = template.replace('"<version>"', '"2"').replace("<reason>", json.dumps('alert "X"'))
+                for override in json.loads(filled)["containerOverrides"]:
+                    found[f"event {name} ({override['name']})"] = override["command"]
+    return found
+
+
+DEPLOYED = terraform_commands() | compose_commands() | image_commands() | event_commands()
 
 
 def parse(argv: list[str]) -> Any:
@@ -81,7 +97,8 @@ def parse(argv: list[str]) -> Any:
 
 
 def test_the_deployments_run_commands_of_their_own() -> None:
-    assert {"ecs worker", "ecs retrain", "compose worker", "image CMD 1"} <= set(DEPLOYED), sorted(DEPLOYED)
+    expected = {"ecs worker", "ecs retrain", "compose worker", "image CMD 1", "event rollout_abort (retrain)"}
+    assert expected <= set(DEPLOYED), sorted(DEPLOYED)
 
 
 @pytest.mark.parametrize("where", sorted(DEPLOYED))
@@ -90,7 +107,16 @@ def test_the_cli_accepts_the_deployed_command(where: str) -> None:
 
     context = parse(argv[1:])
 
-    assert context.command.name == argv[1]
+    assert argv[0] == "fraud"
+    assert context.command.name in argv[1:3]  # the (sub)command the deployment names
+
+
+def test_a_requested_rollback_runs_the_abort_guarded_by_its_version() -> None:
+    """EventBridge fills the reason in as a JSON string (quotes escaped) and the version as text."""
+    context = parse(DEPLOYED["event rollout_abort (retrain)"][1:])
+
+    assert (context.command.name, context.params["version"]) == ("abort", 2)
+    assert context.params["reason"] == 'alert "X"'
 
 
 @pytest.mark.parametrize(

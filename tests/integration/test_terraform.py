@@ -425,6 +425,15 @@ def test_event_and_lambda_names_follow_the_contract() -> None:
     assert event_variables["retrain_schedule"]["default"] == "cron(0 3 * * ? *)"
     assert event_variables["drift_check_schedule"]["default"] == "rate(1 hour)"
     assert '"DriftDetected", "RetrainRequested"' in events_tf.read_text()
+    # A roll-back the read-only API hands off runs in the retrain task (the writer), through the same role.
+    abort_rule, abort_target = (
+        events[(kind, "rollout_abort")]
+        for kind in ("aws_cloudwatch_event_rule", "aws_cloudwatch_event_target")
+    )
+    assert abort_rule["name"] == "${var.name_prefix}-rollout-abort"
+    assert '"detail-type" = ["RolloutAbortRequested"]' in events_tf.read_text()
+    assert abort_target["role_arn"] == "${aws_iam_role.run_retrain.arn}"
+    assert abort_target["ecs_target"][0]["task_definition_arn"] == "${local.retrain_task_definition}"
     assert "${var.name_prefix}-drift-check" in lambda_tf.read_text()
     assert function["package_type"] == "Image"
     assert function["image_uri"].endswith("${var.image_tag}-lambda")

@@ -24,7 +24,7 @@ from fraud_detection.application.rollout import (
 )
 from fraud_detection.application.rollout.ranks import spearman
 from fraud_detection.domain.errors import ModelNotFoundError, RolloutConflictError, ServiceUnavailableError
-from fraud_detection.domain.events import ModelPromoted, RolloutTransitioned
+from fraud_detection.domain.events import ModelPromoted, RolloutAbortRequested, RolloutTransitioned
 from fraud_detection.domain.feedback import ScoredTransaction
 from fraud_detection.domain.model import CHAMPION, ModelMetadata
 from fraud_detection.domain.rollout import Action, Rollout, RolloutPolicy, Stage
@@ -325,6 +325,48 @@ def test_abort_is_not_blocked_by_unreadable_evidence(world: World) -> None:
 
     rollout = AbortRollout(world.registry, world.store, world.publisher, down)("now", now=T0 + 1)
     assert rollout.stage is Stage.ROLLED_BACK
+
+
+def test_an_abort_the_registry_refuses_is_handed_to_its_writer_as_an_event(world: World) -> None:
+    started = world.start()
+    world.store.read_only = True  # the API's identity on AWS: reads only
+    abort = AbortRollout(world.registry, world.store, world.publisher, world.gather)
+
+    outcome = abort.or_hand_off("alert FraudRolloutCanaryErrors", now=T0 + 1)
+
+    assert outcome.handed_off
+    assert (outcome.rollout.stage, world.store.load()) == (Stage.SHADOW, started)  # nothing written
+    assert world.publisher.events[-1] == RolloutAbortRequested(
+        started.model_name,
+        2,
+        "alert FraudRolloutCanaryErrors",
+        occurred_at=world.publisher.events[-1].occurred_at,
+    )
+    assert not any(
+        isinstance(e, RolloutTransitioned) and e.to_stage == "rolled_back" for e in world.publisher.events
+    )
+
+
+def test_an_abort_the_registry_allows_rolls_back_here(world: World) -> None:
+    world.start()
+
+    outcome = AbortRollout(world.registry, world.store, world.publisher, world.gather).or_hand_off(
+        "bad", T0 + 1
+    )
+
+    assert (outcome.handed_off, outcome.rollout.stage) == (False, Stage.ROLLED_BACK)
+    assert not any(isinstance(e, RolloutAbortRequested) for e in world.publisher.events)
+
+
+def test_an_abort_for_another_version_rolls_nothing_back(world: World) -> None:
+    world.start(version=2)
+    abort = AbortRollout(world.registry, world.store, world.publisher, world.gather)
+
+    with pytest.raises(NoActiveRolloutError, match="is of v2, not v3"):
+        abort("requested for v3", now=T0 + 1, version=3)
+
+    assert world.store.load().stage is Stage.SHADOW
+    assert abort("requested for v2", now=T0 + 2, version=2).stage is Stage.ROLLED_BACK
 
 
 def test_abort_without_a_rollout_says_so(world: World) -> None:

@@ -27,6 +27,11 @@ class ServiceUnavailableError(FraudDetectionError):
     unlike bad input."""
 
 
+class RegistryAccessDeniedError(FraudDetectionError):
+    """The model registry refused this identity the request: a wrong password, or a read-only identity (the
+    API's and the workers' on AWS) trying to write. Not worth retrying with the same identity."""
+
+
 class ObjectNotFoundError(FraudDetectionError):
     """No object under that key in the store."""
 

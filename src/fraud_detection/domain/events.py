@@ -70,3 +70,15 @@ class RolloutTransitioned(DomainEvent):
     percent: float
     reason: str
     evidence: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RolloutAbortRequested(DomainEvent):
+    """A process that may only read the registry (the API on AWS, answering an operator or Alertmanager)
+    asks for a roll-back it cannot write: a subscriber with the writer identity applies it (on AWS an
+    EventBridge rule runs `fraud rollout abort` in the retrain task)."""
+
+    kind: ClassVar[str] = "RolloutAbortRequested"
+    model_name: str
+    version: int
+    reason: str

@@ -95,7 +95,7 @@ output "event_bus" {
 }
 
 output "event_rules" {
-  description = "The three EventBridge rules."
+  description = "The EventBridge rules: drift-retrain, retrain-nightly, drift-check, rollout-abort."
   value       = module.events.rule_names
 }
 

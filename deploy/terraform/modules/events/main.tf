@@ -113,6 +113,53 @@ resource "aws_cloudwatch_event_target" "retrain" {
   }
 }
 
+# A roll-back the API cannot write (it reads the registry only) comes as RolloutAbortRequested; the retrain
+# task definition, which holds the writer identity, applies it: `fraud rollout abort --version V`, so a
+# request applied late never ends a newer rollout. The reason is inserted unquoted, as a JSON string that
+# EventBridge escapes; the version quoted, because container commands are strings.
+resource "aws_cloudwatch_event_rule" "rollout_abort" {
+  name           = "${var.name_prefix}-rollout-abort"
+  description    = "Roll back a rollout in ${var.retrain_task_family} (RolloutAbortRequested)"
+  event_bus_name = aws_cloudwatch_event_bus.main.name
+  event_pattern  = jsonencode({ source = ["fraud-detection"], "detail-type" = ["RolloutAbortRequested"] })
+}
+
+resource "aws_cloudwatch_event_target" "rollout_abort" {
+  rule           = aws_cloudwatch_event_rule.rollout_abort.name
+  event_bus_name = aws_cloudwatch_event_bus.main.name
+  target_id      = "rollout-abort"
+  arn            = var.cluster_arn
+  role_arn       = aws_iam_role.run_retrain.arn
+
+  ecs_target {
+    task_definition_arn = local.retrain_task_definition
+    task_count          = 1
+    launch_type         = "FARGATE"
+    platform_version    = "LATEST"
+
+    network_configuration {
+      subnets          = var.private_subnet_ids
+      security_groups  = [var.tasks_security_group_id]
+      assign_public_ip = false
+    }
+  }
+
+  input_transformer {
+    input_paths = {
+      reason  = "$.detail.reason"
+      version = "$.detail.version"
+    }
+    input_template = <<-EOT
+      {"containerOverrides": [{"name": "retrain", "command": ["fraud", "rollout", "abort", "--version", "<version>", "--reason", <reason>]}]}
+    EOT
+  }
+
+  retry_policy {
+    maximum_event_age_in_seconds = 3600
+    maximum_retry_attempts       = 3
+  }
+}
+
 resource "aws_cloudwatch_event_rule" "drift_check" {
   name                = "${var.name_prefix}-drift-check"
   description         = "Run the drift check Lambda"

@@ -9,9 +9,12 @@ output "bus_arn" {
 }
 
 output "rule_names" {
-  description = "The three rule names: drift-retrain, retrain-nightly, drift-check."
+  description = "The rule names: drift-retrain, retrain-nightly, drift-check, rollout-abort."
   value = merge(
     { for key, rule in aws_cloudwatch_event_rule.retrain : key => rule.name },
-    { drift-check = aws_cloudwatch_event_rule.drift_check.name },
+    {
+      drift-check   = aws_cloudwatch_event_rule.drift_check.name
+      rollout-abort = aws_cloudwatch_event_rule.rollout_abort.name
+    },
   )
 }

@@ -6,11 +6,17 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from fraud_detection.application.champion import set_champion
-from fraud_detection.domain.errors import FraudDetectionError, NoActiveRolloutError, RolloutRefusedError
-from fraud_detection.domain.events import RolloutTransitioned
+from fraud_detection.domain.errors import (
+    FraudDetectionError,
+    NoActiveRolloutError,
+    RegistryAccessDeniedError,
+    RolloutRefusedError,
+)
+from fraud_detection.domain.events import RolloutAbortRequested, RolloutTransitioned
 from fraud_detection.domain.model import CHAMPION
 from fraud_detection.domain.ports.events import EventPublisher
 from fraud_detection.domain.ports.registry import ModelRegistry
@@ -159,6 +165,15 @@ class AdvanceRollout:
                           self._publisher)  # fmt: skip
 
 
+@dataclass(frozen=True)
+class AbortOutcome:
+    """What an abort did: rolled back here (`rollout` is the new state), or handed to the registry's writer
+    (`rollout` is the active state as read; `RolloutAbortRequested` was published)."""
+
+    rollout: Rollout
+    handed_off: bool
+
+
 class AbortRollout:
     """Roll back now: the champion serves everything again. Never blocked by unreadable evidence."""
 
@@ -172,12 +187,33 @@ class AbortRollout:
         self._registry, self._store, self._publisher = registry, store, publisher
         self._gather = gather
 
-    def __call__(self, reason: str = "aborted by an operator", now: float | None = None) -> Rollout:
+    def __call__(
+        self, reason: str = "aborted by an operator", now: float | None = None, version: int | None = None
+    ) -> Rollout:
+        """`version`: only if the active rollout is of that challenger, so a roll-back requested earlier and
+        applied later (RolloutAbortRequested) never ends a newer rollout."""
         rollout = active_rollout(self._store)
+        if version is not None and rollout.challenger != version:
+            raise NoActiveRolloutError(
+                f"the active rollout is of v{rollout.challenger}, not v{version}: nothing rolled back"
+            )
         moment = time.time() if now is None else now
         evidence = _evidence_if_readable(self._gather, rollout, moment)
         return transition(rollout, Stage.ROLLED_BACK, 0.0, reason, moment, evidence, self._registry,
                           self._store, self._publisher)  # fmt: skip
+
+    def or_hand_off(self, reason: str = "aborted by an operator", now: float | None = None) -> AbortOutcome:
+        """Roll back here, or, when the registry refuses this identity the write (a read-only replica),
+        publish `RolloutAbortRequested` for the writer instead of failing: an alert's roll-back must not be
+        lost to the API's least privilege. Nothing was written before the refusal (the state is the first
+        write of a roll-back)."""
+        try:
+            return AbortOutcome(self(reason, now), handed_off=False)
+        except RegistryAccessDeniedError as error:
+            rollout = active_rollout(self._store)
+            logger.warning("rollback of v%d handed to the registry's writer: %s", rollout.challenger, error)
+            self._publisher.publish(RolloutAbortRequested(rollout.model_name, rollout.challenger, reason))
+            return AbortOutcome(rollout, handed_off=True)
 
 
 def _evidence_if_readable(gather: Gather | None, rollout: Rollout, now: float) -> RolloutEvidence | None:

@@ -68,10 +68,16 @@ def abort(
     reason: Annotated[
         str, typer.Option(help="Why (recorded with the transition).")
     ] = "aborted by an operator",
+    version: Annotated[
+        int | None,
+        typer.Option(
+            "--version", min=1, help="Only if the active rollout is of this challenger (exit 2 otherwise)."
+        ),
+    ] = None,
     as_json: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """Roll back now: the champion serves every transaction again."""
-    _moved(container().rollout.abort()(reason), as_json)
+    _moved(container().rollout.abort()(reason, version=version), as_json)
 
 
 def _moved(rollout: Rollout, as_json: bool) -> None:

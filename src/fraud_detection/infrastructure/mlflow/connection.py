@@ -11,7 +11,11 @@ import sqlalchemy.exc
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from fraud_detection.domain.errors import FraudDetectionError, ServiceUnavailableError
+from fraud_detection.domain.errors import (
+    FraudDetectionError,
+    RegistryAccessDeniedError,
+    ServiceUnavailableError,
+)
 
 # MLflow's defaults (7 retries, backoff factor 2, 120 s timeout) make a request to a stopped server fail
 # only after ~4 minutes (measured: 246 s), because they are tuned for rate-limited hosted services. Against
@@ -44,7 +48,7 @@ class TrackingStoreUnavailableError(ServiceUnavailableError):
     """The MLflow tracking server or store could not be reached or written."""
 
 
-class TrackingStoreAccessDeniedError(FraudDetectionError):
+class TrackingStoreAccessDeniedError(RegistryAccessDeniedError):
     """The MLflow server refused the identity: a wrong password, or a read-only identity trying to write."""
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Body, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from fraud_detection.domain.clients import Scope
@@ -42,24 +42,37 @@ async def rollout_status(request: Request) -> dict[str, Any]:
     return body
 
 
-@router.post("/abort")
+@router.post(
+    "/abort",
+    responses={
+        202: {"description": "This API may only read the registry: the roll-back was handed to its writer."}
+    },
+)
 async def abort_rollout(
-    request: Request, payload: dict[str, Any] = Body(default={}, examples=[ABORT_EXAMPLE])
+    request: Request,
+    response: Response,
+    payload: dict[str, Any] = Body(default={}, examples=[ABORT_EXAMPLE]),
 ) -> dict[str, Any]:
     """Roll the active challenger back now. The body is `{"reason": "..."}` or an Alertmanager webhook
-    (the reason names the firing alerts); a resolved-only webhook changes nothing."""
+    (the reason names the firing alerts); a resolved-only webhook changes nothing. Where the API may only
+    read the registry (AWS), the roll-back is published as `RolloutAbortRequested` for the writer to apply
+    (202, `requested: true`)."""
     reason = abort_reason(payload)
     if reason is None:
         return {"aborted": False, "detail": "no firing alert in the notification"}
     abort = await rollout_abort(request)
     try:
-        rollout = await run_in_threadpool(abort, reason)
+        outcome = await run_in_threadpool(abort.or_hand_off, reason)
     except NoActiveRolloutError as error:
         if "alerts" not in payload:
             raise
         # Alertmanager repeats a firing alert (hourly): once the rollout is over, that is not an error.
         return {"aborted": False, "detail": str(error)}
-    return {"aborted": True, "detail": reason, "rollout": rollout.to_dict()}
+    if outcome.handed_off:
+        response.status_code = 202
+        detail = f"{reason} (this API may only read the registry: requested from its writer)"
+        return {"aborted": False, "requested": True, "detail": detail, "rollout": outcome.rollout.to_dict()}
+    return {"aborted": True, "detail": reason, "rollout": outcome.rollout.to_dict()}
 
 
 def abort_reason(payload: dict[str, Any]) -> str | None:
