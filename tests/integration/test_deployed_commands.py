@@ -69,6 +69,9 @@ def event_commands() -> dict[str, list[str]]:
                 filled = template.replace('"<version>"', '"2"').replace("<reason>", json.dumps('alert "X"'))
                 for override in json.loads(filled)["containerOverrides"]:
                     found[f"event {name} ({override['name']})"] = override["command"]
+    for entry in _terraform("events")["locals"]:  # the scheduled ones' commands, as jsonencode'd there
+        if "rollout_evaluate_command" in entry:
+            found["event rollout_evaluate (retrain)"] = entry["rollout_evaluate_command"]
     return found
 
 
@@ -97,7 +100,8 @@ def parse(argv: list[str]) -> Any:
 
 
 def test_the_deployments_run_commands_of_their_own() -> None:
-    expected = {"ecs worker", "ecs retrain", "compose worker", "image CMD 1", "event rollout_abort (retrain)"}
+    expected = {"ecs worker", "ecs retrain", "compose worker", "image CMD 1", "event rollout_abort (retrain)",
+                "event rollout_evaluate (retrain)"}  # fmt: skip
     assert expected <= set(DEPLOYED), sorted(DEPLOYED)
 
 

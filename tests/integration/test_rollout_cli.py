@@ -57,6 +57,26 @@ def test_no_rollout_yet_is_said_plainly(registry) -> None:
         assert "no rollout yet; start one with `fraud rollout start VERSION`" in result.output
 
 
+def test_a_scheduled_evaluation_without_a_rollout_is_a_quiet_no_op(registry) -> None:
+    """`--if-active` is what the AWS schedule runs every 15 minutes: no rollout is not a failed task."""
+    result = run("evaluate", "--if-active")
+
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("nothing to evaluate: no rollout yet")
+
+
+def test_abort_with_another_version_than_the_active_rollout_exits_2(registry) -> None:
+    assert run("start", "2").exit_code == 0
+
+    refused = run("abort", "--version", "3", "--reason", "requested for v3")
+    applied = run("abort", "--version", "2", "--reason", "requested for v2", "--json")
+
+    assert refused.exit_code == 2
+    assert "the active rollout is of v2, not v3: nothing rolled back" in refused.output
+    assert applied.exit_code == 0, applied.output
+    assert json.loads(applied.output)["stage"] == "rolled_back"
+
+
 @pytest.mark.parametrize(
     ("version", "message"),
     [("9", "has no version 9"), ("1", "v1 is already the champion"), ("0", "greater than or equal to 1")],

@@ -434,6 +434,13 @@ def test_event_and_lambda_names_follow_the_contract() -> None:
     assert '"detail-type" = ["RolloutAbortRequested"]' in events_tf.read_text()
     assert abort_target["role_arn"] == "${aws_iam_role.run_retrain.arn}"
     assert abort_target["ecs_target"][0]["task_definition_arn"] == "${local.retrain_task_definition}"
+    evaluate = events[("aws_cloudwatch_event_target", "rollout_evaluate")]
+    assert events[("aws_cloudwatch_event_rule", "rollout_evaluate")]["schedule_expression"] == (
+        "${var.rollout_evaluation_schedule}"
+    )
+    assert event_variables["rollout_evaluation_schedule"]["default"] == "rate(15 minutes)"
+    assert evaluate["role_arn"] == "${aws_iam_role.run_retrain.arn}"
+    assert "local.rollout_evaluate_command" in evaluate["input"]
     assert "${var.name_prefix}-drift-check" in lambda_tf.read_text()
     assert function["package_type"] == "Image"
     assert function["image_uri"].endswith("${var.image_tag}-lambda")

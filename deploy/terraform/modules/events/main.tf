@@ -5,6 +5,7 @@ data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
 
 locals {
+  rollout_evaluate_command = ["fraud", "rollout", "evaluate", "--if-active"]
   # Without a revision, EventBridge runs the family's latest ACTIVE revision: deploys need no rule change.
   retrain_task_definition = "arn:${data.aws_partition.current.partition}:ecs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:task-definition/${var.retrain_task_family}"
   retrain_rules = {
@@ -157,6 +158,36 @@ resource "aws_cloudwatch_event_target" "rollout_abort" {
   retry_policy {
     maximum_event_age_in_seconds = 3600
     maximum_retry_attempts       = 3
+  }
+}
+
+# The rollout's evaluation by the policy (advance, roll back on harm, hold) on a schedule, also in the retrain
+# task definition: it writes the rollout state, which only the writer identity may. `--if-active`: without a
+# rollout the task says so and exits 0. The task's own size (a minute's start each time; see the README).
+resource "aws_cloudwatch_event_rule" "rollout_evaluate" {
+  name                = "${var.name_prefix}-rollout-evaluate"
+  description         = "Evaluate the active rollout in ${var.retrain_task_family}"
+  schedule_expression = var.rollout_evaluation_schedule
+}
+
+resource "aws_cloudwatch_event_target" "rollout_evaluate" {
+  rule      = aws_cloudwatch_event_rule.rollout_evaluate.name
+  target_id = "rollout-evaluate"
+  arn       = var.cluster_arn
+  role_arn  = aws_iam_role.run_retrain.arn
+  input     = jsonencode({ containerOverrides = [{ name = "retrain", command = local.rollout_evaluate_command }] })
+
+  ecs_target {
+    task_definition_arn = local.retrain_task_definition
+    task_count          = 1
+    launch_type         = "FARGATE"
+    platform_version    = "LATEST"
+
+    network_configuration {
+      subnets          = var.private_subnet_ids
+      security_groups  = [var.tasks_security_group_id]
+      assign_public_ip = false
+    }
   }
 }
 

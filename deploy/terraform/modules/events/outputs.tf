@@ -9,12 +9,13 @@ output "bus_arn" {
 }
 
 output "rule_names" {
-  description = "The rule names: drift-retrain, retrain-nightly, drift-check, rollout-abort."
+  description = "The rule names: drift-retrain, retrain-nightly, drift-check, rollout-abort, rollout-evaluate."
   value = merge(
     { for key, rule in aws_cloudwatch_event_rule.retrain : key => rule.name },
     {
-      drift-check   = aws_cloudwatch_event_rule.drift_check.name
-      rollout-abort = aws_cloudwatch_event_rule.rollout_abort.name
+      drift-check      = aws_cloudwatch_event_rule.drift_check.name
+      rollout-abort    = aws_cloudwatch_event_rule.rollout_abort.name
+      rollout-evaluate = aws_cloudwatch_event_rule.rollout_evaluate.name
     },
   )
 }

@@ -84,3 +84,14 @@ variable "events_log_group_arn" {
     error_message = "events_log_group_arn must be a log group named /aws/events/..."
   }
 }
+
+variable "rollout_evaluation_schedule" {
+  description = "Schedule of the rollout's evaluation by the policy (a no-op task without an active rollout)."
+  type        = string
+  default     = "rate(15 minutes)"
+
+  validation {
+    condition     = can(regex("^(cron|rate)\\(.+\\)$", var.rollout_evaluation_schedule))
+    error_message = "rollout_evaluation_schedule must be cron(...) or rate(...)."
+  }
+}

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
+from fraud_detection.domain.errors import NoActiveRolloutError
 from fraud_detection.entrypoints.cli.context import container, print_table, stdout
 from fraud_detection.entrypoints.cli.errors import handles_user_errors
 
@@ -32,9 +33,24 @@ def status(as_json: Annotated[bool, JSON_OPTION] = False) -> None:
 
 @app.command()
 @handles_user_errors
-def evaluate(as_json: Annotated[bool, JSON_OPTION] = False) -> None:
+def evaluate(
+    if_active: Annotated[
+        bool,
+        typer.Option(
+            "--if-active", help="Without an active rollout say so and exit 0 (for schedules: a no-op run)."
+        ),
+    ] = False,
+    as_json: Annotated[bool, JSON_OPTION] = False,
+) -> None:
     """Apply the policy once: advance, roll back on harm, or hold (what the schedule runs)."""
-    _show(container().rollout.evaluate()(apply=True), as_json)
+    try:
+        decision = container().rollout.evaluate()(apply=True)
+    except NoActiveRolloutError as error:
+        if not if_active:
+            raise
+        _say(f"nothing to evaluate: {error}")
+        return
+    _show(decision, as_json)
 
 
 @app.command()
