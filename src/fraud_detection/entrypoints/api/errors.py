@@ -19,6 +19,7 @@ from fraud_detection.domain.errors import (
     ModelNotFoundError,
     ModelNotReadyError,
     NoActiveRolloutError,
+    RegistryAccessDeniedError,
     RolloutRefusedError,
     ServiceUnavailableError,
 )
@@ -74,6 +75,8 @@ async def domain_error(request: Request, exc: Exception) -> JSONResponse:
         status = 409
     elif isinstance(exc, InvalidDataError | IncompatibleModelError | DataSourceError):
         status = 422
+    elif isinstance(exc, RegistryAccessDeniedError):  # the API's own identity, not the caller's request
+        status = 502
     else:
         status = 400
     if status == 503:
