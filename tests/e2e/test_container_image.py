@@ -134,6 +134,23 @@ def test_the_service_runs_as_its_own_user_on_a_read_only_root(container: dict[st
     assert inspected["HostConfig"]["ReadonlyRootfs"] is True
 
 
+def test_the_service_image_trains_and_runs_the_retrain_tasks_command(images: dict[str, Any]) -> None:
+    """The ECS retrain task runs this image with `fraud retrain --reason event` (Terraform's command): the
+    pipeline and the retrain flow, Prefect's temporary server included, as the image's user, offline."""
+    script = (
+        "fraud data generate --rows 20000 --fraud-rate 0.01 --seed 4 >/dev/null"
+        " && fraud pipeline run >/dev/null && fraud retrain --reason event"
+    )
+    ran = podman(
+        "run", "--rm", "--network", "none", "--env", "FRAUD_HOME=/tmp/fraud-home", images["service"].tag,
+        "sh", "-c", script, check=False, timeout=600,
+    )  # fmt: skip
+
+    assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
+    assert "retrain (event): starting the Prefect flow" in ran.stdout + ran.stderr
+    assert "Traceback" not in ran.stdout + ran.stderr
+
+
 def test_the_healthcheck_passes_on_a_live_api_and_fails_without_one(
     images: dict[str, Any], container: dict[str, Any]
 ) -> None:
