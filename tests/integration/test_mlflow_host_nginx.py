@@ -17,7 +17,6 @@ import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 
@@ -62,30 +61,24 @@ class _EchoMlflow(http.server.BaseHTTPRequestHandler):
         pass
 
 
-@dataclass(frozen=True)
-class Site:
-    https: int
-    http: int
-    context: ssl.SSLContext
-
-
 @pytest.fixture(scope="module")
-def site() -> Iterator[Site]:
+def site() -> Iterator[MlflowSite]:
     upstream = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _EchoMlflow)
     threading.Thread(target=upstream.serve_forever, daemon=True).start()
     try:
         with mlflow_site(upstream.server_address[1]) as served:
-            yield _client_view(served)
+            yield served
     finally:
         upstream.shutdown()
 
 
-def _client_view(served: MlflowSite) -> Site:
-    return Site(served.https, served.http, ssl.create_default_context(cafile=str(served.ca)))
+def _trusting(site: MlflowSite) -> ssl.SSLContext:
+    """A client that verifies the site's certificate against the site's own CA."""
+    return ssl.create_default_context(cafile=str(site.ca))
 
 
 def _request(
-    site: Site, method: str, path: str, identity: tuple[str, str] | None = None
+    site: MlflowSite, method: str, path: str, identity: tuple[str, str] | None = None
 ) -> tuple[int, dict[str, str] | None]:
     """(status, what the stub MLflow received, or None when nginx answered itself)."""
     request = urllib.request.Request(f"https://127.0.0.1:{site.https}{path}", method=method)
@@ -96,7 +89,7 @@ def _request(
         token = base64.b64encode(f"{identity[0]}:{identity[1]}".encode()).decode()
         request.add_header("Authorization", f"Basic {token}")
     try:
-        with urllib.request.urlopen(request, context=site.context, timeout=10) as response:
+        with urllib.request.urlopen(request, context=_trusting(site), timeout=10) as response:
             body = response.read()
             return response.status, json.loads(body) if body else {"method": method}
     except urllib.error.HTTPError as error:
@@ -118,7 +111,7 @@ CREATE = "/api/2.0/mlflow/experiments/create"
         ("POST", "/api/2.0/mlflow/registered-models/get-latest-versions"),
     ],
 )
-def test_the_reader_may_read_and_search(site: Site, method: str, path: str) -> None:
+def test_the_reader_may_read_and_search(site: MlflowSite, method: str, path: str) -> None:
     status, seen = _request(site, method, path, READER)
 
     assert status == 200
@@ -140,12 +133,12 @@ def test_the_reader_may_read_and_search(site: Site, method: str, path: str) -> N
         ("PUT", "/api/2.0/mlflow-artifacts/artifacts/0/model.txt"),
     ],
 )
-def test_the_reader_may_not_write(site: Site, method: str, path: str) -> None:
+def test_the_reader_may_not_write(site: MlflowSite, method: str, path: str) -> None:
     assert _request(site, method, path, READER) == (403, None)
 
 
 @pytest.mark.parametrize(("method", "path"), [("POST", CREATE), ("DELETE", "/api/2.0/mlflow/runs/delete")])
-def test_the_writer_may_write(site: Site, method: str, path: str) -> None:
+def test_the_writer_may_write(site: MlflowSite, method: str, path: str) -> None:
     status, seen = _request(site, method, path, WRITER)
 
     assert status == 200
@@ -155,16 +148,16 @@ def test_the_writer_may_write(site: Site, method: str, path: str) -> None:
 @pytest.mark.parametrize(
     "identity", [None, (READER[0], "wrong"), (WRITER[0], "wrong"), ("someone", READER[1])], ids=str
 )
-def test_no_valid_password_no_access(site: Site, identity: tuple[str, str] | None) -> None:
+def test_no_valid_password_no_access(site: MlflowSite, identity: tuple[str, str] | None) -> None:
     assert _request(site, "GET", SEARCH, identity)[0] == 401
     assert _request(site, "POST", CREATE, identity)[0] in {401, 403}
 
 
-def test_health_needs_no_password(site: Site) -> None:
+def test_health_needs_no_password(site: MlflowSite) -> None:
     assert _request(site, "GET", "/health") == (200, {"method": "GET", "path": "/health"})
 
 
-def test_plain_http_only_redirects_to_https(site: Site) -> None:
+def test_plain_http_only_redirects_to_https(site: MlflowSite) -> None:
     request = urllib.request.Request(f"http://127.0.0.1:{site.http}{SEARCH}")
 
     class NoRedirect(urllib.request.HTTPRedirectHandler):
