@@ -91,3 +91,34 @@ def test_validation_failure_stops_before_training(cli):
     assert "expect_column_mean_to_be_between[Class]" in result.stderr
     assert "Traceback" not in result.stderr
     assert "no model registered yet" in cli("model", "list").stderr
+
+
+def test_a_running_rollout_keeps_the_champion_against_promotions_from_elsewhere(
+    trained_home, tmp_path, prefect_api_url
+):
+    """A rollout of v2 against v1: neither a forced pipeline run nor `fraud model promote` moves the champion
+    under it (its evidence is paired on v1), nor does a registration take the `challenger` alias off v2.
+    Before, both promoted v3 at once and the rollout held forever, comparing v2 with a champion that no longer
+    served."""
+    copy_home(trained_home, tmp_path / "home")
+    cli = make_cli(tmp_path / "home", PREFECT_API_URL=prefect_api_url)
+    assert cli("rollout", "start", "2").returncode == 0
+
+    summary_file = tmp_path / "3.json"
+    forced = cli("pipeline", "run", "--force-promotion", "--summary-json", str(summary_file), timeout=600)
+    promote = cli("model", "promote", "3")
+
+    assert forced.returncode == 0, forced.stderr
+    decision = json.loads(summary_file.read_text())["promotion"]
+    assert (decision["promote"], decision["forced"]) == (False, True)
+    held = "a rollout of v2 against champion v1 is active (shadow), and the champion moves only through it"
+    assert f"not promoted: {held}" in decision["reason"]
+    assert "(@challenger stays on v2, in rollout)" in forced.stderr
+    assert promote.returncode == 2
+    assert f"promoting v3 refused: {held}; end it first with `fraud rollout abort`" in promote.stderr
+    assert "Traceback" not in promote.stderr
+    listing = json.loads(cli("model", "list", "--json").stdout)
+    assert {v["version"]: v["aliases"] for v in listing} == {3: [], 2: ["challenger"], 1: ["champion"]}
+
+    assert cli("rollout", "abort", "--reason", "v3 instead").returncode == 0
+    assert "champion is now fraud-lgbm v3" in cli("model", "promote", "3").stdout

@@ -22,17 +22,20 @@ from tests.fakes import (
     FakeTrainer,
     FakeValidator,
 )
+from tests.rollout_fakes import FakeRolloutStore
 
 
 class RecordingObserver(PipelineObserver):
     def __init__(self) -> None:
         self.events: list[tuple[str, str]] = []
+        self.details: dict[str, str] = {}  # each stage's one-line detail, the last run's
 
     def stage_started(self, stage: str) -> None:
         self.events.append(("start", stage))
 
     def stage_finished(self, stage: str, seconds: float, detail: str) -> None:
         self.events.append(("done", stage))
+        self.details[stage] = detail
 
     def stage_failed(self, stage: str, seconds: float, error: BaseException) -> None:
         self.events.append(("failed", stage))
@@ -55,6 +58,7 @@ class World:
         self.registry = FakeRegistry()
         self.publisher = FakePublisher()
         self.profiles = FakeReferenceProfiles()
+        self.rollouts = FakeRolloutStore()
         self.observer = RecordingObserver()
         self.container = Container(Settings(home=Path("/nonexistent/unit-tests"), review_cost=5.0, top_k=20))
         for provider, fake in (
@@ -65,6 +69,7 @@ class World:
             (self.container.adapters.registry, self.registry),
             (self.container.adapters.publisher, self.publisher),
             (self.container.adapters.reference_profiles, self.profiles),
+            (self.container.rollout.store, self.rollouts),
             (self.container.training.validator, self.validator),
             (self.container.training.trainer, self.trainer),
             (self.container.training.plotter, FakePlotter()),

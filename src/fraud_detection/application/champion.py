@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from fraud_detection.domain.errors import RolloutRefusedError
 from fraud_detection.domain.events import ModelPromoted
 from fraud_detection.domain.model import CHAMPION
 from fraud_detection.domain.ports.events import EventPublisher
 from fraud_detection.domain.ports.registry import ModelRegistry
+from fraud_detection.domain.rollout import Rollout, Stage
 
 # Tag on the new champion naming the version it replaced: `fraud model rollback` walks back through these.
 PREVIOUS_CHAMPION_TAG = "previous_champion"
@@ -20,3 +24,35 @@ def set_champion(registry: ModelRegistry, publisher: EventPublisher, version: in
     registry.set_alias(CHAMPION, version)
     publisher.publish(ModelPromoted(registry.model_name, version, previous_version, reason))
     return previous_version
+
+
+# The registry's rollout state as stored now (RolloutStore.load), read where the champion alias may move.
+RolloutState = Callable[[], Rollout | None]
+
+
+def active_rollout_or_none(state: RolloutState | None) -> Rollout | None:
+    rollout = state() if state is not None else None
+    return rollout if rollout is not None and rollout.active else None
+
+
+def rollout_holding_champion(state: RolloutState | None) -> str | None:
+    """Why the champion alias may not move now, or None. While a rollout is active the alias moves only
+    through it (its last step): moved under it, the rollout would go on judging its challenger against a
+    champion that no longer serves (no paired rows: it holds until the stuck alert), and its promotion would
+    replace the newer champion."""
+    rollout = active_rollout_or_none(state)
+    if rollout is None:
+        return None
+    where = f"canary {rollout.canary_percent:g}%" if rollout.stage is Stage.CANARY else str(rollout.stage)
+    against = f" against champion v{rollout.champion}" if rollout.champion is not None else ""
+    return (
+        f"a rollout of v{rollout.challenger}{against} is active ({where}), and the champion moves only "
+        "through it; end it first with `fraud rollout abort`"
+    )
+
+
+def ensure_no_active_rollout(state: RolloutState | None, action: str) -> None:
+    """Raise `RolloutRefusedError` naming `action` while a rollout holds the champion alias."""
+    why = rollout_holding_champion(state)
+    if why is not None:
+        raise RolloutRefusedError(f"{action} refused: {why}")

@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import cached_property
 
-from fraud_detection.application.champion import PREVIOUS_CHAMPION_TAG, set_champion
+from fraud_detection.application.champion import (
+    PREVIOUS_CHAMPION_TAG,
+    RolloutState,
+    ensure_no_active_rollout,
+    set_champion,
+)
 from fraud_detection.domain.errors import ModelNotFoundError
 from fraud_detection.domain.events import ModelPromoted
 from fraud_detection.domain.model import CHAMPION, ModelVersion
@@ -18,11 +23,17 @@ class ModelAdministration:
     seconds of start-up (MLflow's import) that `fraud model list` should not pay."""
 
     def __init__(
-        self, catalog: ModelCatalog, registry: Callable[[], ModelRegistry], publisher: EventPublisher
+        self,
+        catalog: ModelCatalog,
+        registry: Callable[[], ModelRegistry],
+        publisher: EventPublisher,
+        rollout_state: RolloutState | None = None,
     ) -> None:
+        """`rollout_state`: the stored rollout; while one is active, promote and rollback are refused."""
         self._catalog = catalog
         self._registry_of = registry
         self._publisher = publisher
+        self._rollout_state = rollout_state
 
     @cached_property
     def _registry(self) -> ModelRegistry:
@@ -33,6 +44,7 @@ class ModelAdministration:
 
     def promote(self, version: int, reason: str = "promoted by an operator") -> ModelVersion:
         self._registry.get(version)  # raises ModelNotFoundError for an unknown version
+        ensure_no_active_rollout(self._rollout_state, f"promoting v{version}")
         set_champion(self._registry, self._publisher, version, reason)
         return self._registry.get(version)
 
@@ -48,6 +60,7 @@ class ModelAdministration:
         if current is not None and current.version == to_version:
             raise ModelNotFoundError(f"version {to_version} is already the champion")
         self._registry.get(to_version)
+        ensure_no_active_rollout(self._rollout_state, f"rolling back to v{to_version}")
         self._registry.set_alias(CHAMPION, to_version)
         replaced = current.version if current else None
         if replaced is not None:

@@ -178,7 +178,9 @@ class PipelineSession:
             uri = self._run.log_model(training.model, metadata, data.data.features.head(5))
             registry = self._steps.registry
             version = registry.register(uri, self._run.run_id, metadata)
-            registry.set_alias(CHALLENGER, version.version)
+            rollout = self._steps.promote.rollout_in_progress()
+            if rollout is None:
+                registry.set_alias(CHALLENGER, version.version)
             self._steps.reference_profile(
                 registry.model_name,
                 version.version,
@@ -194,7 +196,10 @@ class PipelineSession:
             )
             self._steps.publisher.publish(ModelRegistered(registry.model_name, version.version))
             self.summary.version = registry.get(version.version)
-            detail.append(f"{registry.model_name} v{version.version} @{CHALLENGER}")
+            alias = f"@{CHALLENGER}"
+            if rollout is not None:
+                alias = f"({alias} stays on v{rollout.challenger}, in rollout)"
+            detail.append(f"{registry.model_name} v{version.version} {alias}")
         return self.summary.version
 
     def promote(self, force: bool = False) -> PromotionDecision:

@@ -15,7 +15,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from fraud_detection.application.champion import set_champion
+from fraud_detection.application.champion import (
+    RolloutState,
+    active_rollout_or_none,
+    rollout_holding_champion,
+    set_champion,
+)
 from fraud_detection.application.evaluate import EvaluateModel
 from fraud_detection.domain.dataset import DatasetId
 from fraud_detection.domain.errors import DatasetNotFoundError, RolloutRefusedError, UntrustedModelError
@@ -25,6 +30,7 @@ from fraud_detection.domain.ports.datasets import DatasetStore
 from fraud_detection.domain.ports.events import EventPublisher
 from fraud_detection.domain.ports.registry import ModelRegistry
 from fraud_detection.domain.promotion import PromotionDecision, PromotionPolicy, rows_not_in
+from fraud_detection.domain.rollout import Rollout
 from fraud_detection.domain.training import LabelledData
 
 # Blocks of the rows new to the champion that the challenger scores one by one, each with a model fit on
@@ -58,15 +64,22 @@ class PromoteChallenger:
         publisher: EventPublisher,
         datasets: DatasetStore,
         start_rollout: Callable[[int, str], object] | None = None,
+        rollout_state: RolloutState | None = None,
     ) -> None:
         """`start_rollout` (FRAUD_PROMOTION_MODE=staged): a challenger that passes the gate starts a shadow
-        rollout against the champion (`version, reason`) instead of taking the champion alias at once."""
+        rollout against the champion (`version, reason`) instead of taking the champion alias at once.
+        `rollout_state`: the stored rollout; while one is active, neither alias moves here."""
         self._registry = registry
         self._policy = policy
         self._evaluate = evaluate
         self._publisher = publisher
         self._datasets = datasets
         self._start_rollout = start_rollout
+        self._rollout_state = rollout_state
+
+    def rollout_in_progress(self) -> Rollout | None:
+        """The active rollout, if any: its challenger keeps the `challenger` alias while it runs."""
+        return active_rollout_or_none(self._rollout_state)
 
     def __call__(
         self, challenger: ModelVersion, evidence: ChallengerEvidence, force: bool = False
@@ -102,6 +115,8 @@ class PromoteChallenger:
         )
         if staged and self._start_rollout is not None:
             decision = self._staged(self._start_rollout, challenger.version, decision)
+        elif decision.promote:
+            decision = self._unless_rollout(challenger.version, decision)
         outcome = ("staged" if staged else "promote") if decision.promote else "keep"
         self._registry.set_tag(challenger.version, "promotion_decision", outcome)
         self._registry.set_tag(challenger.version, "promotion_reason", decision.reason)
@@ -123,6 +138,15 @@ class PromoteChallenger:
             return replace(decision, promote=False, reason=reason)
         staged = f"{decision.reason}; staged: v{version} starts in shadow (`fraud rollout status`)"
         return replace(decision, reason=staged)
+
+    def _unless_rollout(self, version: int, decision: PromotionDecision) -> PromotionDecision:
+        """A direct promotion (or a forced one) waits for an active rollout to end: the champion moves only
+        through the rollout meanwhile (application/champion.py)."""
+        why = rollout_holding_champion(self._rollout_state)
+        if why is None:
+            return decision
+        reason = f"{decision.reason}; not promoted: {why} (then `fraud model promote {version}`)"
+        return replace(decision, promote=False, reason=reason)
 
     def _decide(
         self, challenger: ModelVersion, evidence: ChallengerEvidence, champion: ModelVersion | None

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from fraud_detection.composition.rollout import Rollout
     from fraud_detection.composition.serving import Serving
     from fraud_detection.composition.training import Training
+    from fraud_detection.domain.rollout import Rollout as StoredRollout
 
 
 class Container:
@@ -54,7 +55,9 @@ class Container:
     def models(self) -> Models:
         from fraud_detection.composition.models import Models
 
-        return Models(adapters=self.adapters)
+        models = Models(adapters=self.adapters)
+        models.admin.add_kwargs(rollout_state=providers.Object(self._rollout_state))
+        return models
 
     @cached_property
     def training(self) -> Training:
@@ -69,15 +72,21 @@ class Container:
         )
         # FRAUD_PROMOTION_MODE=staged: the gate starts a shadow rollout (the Rollout container is built,
         # and its store reached, only then).
+        # While a rollout is active, the champion and challenger aliases move only through it.
         training.promote.add_kwargs(
             start_rollout=providers.Callable(
                 staged_start, self.settings, providers.Object(self._rollout_start)
-            )
+            ),
+            rollout_state=providers.Object(self._rollout_state),
         )
         return training
 
     def _rollout_start(self) -> StartRollout:
         return self.rollout.start()
+
+    def _rollout_state(self) -> StoredRollout | None:
+        """The stored rollout (the store is built on first read: a promotion reads it once)."""
+        return self.rollout.store().load()
 
     @cached_property
     def serving(self) -> Serving:
