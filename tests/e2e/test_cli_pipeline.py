@@ -117,6 +117,9 @@ def test_a_running_rollout_keeps_the_champion_against_promotions_from_elsewhere(
     assert promote.returncode == 2
     assert f"promoting v3 refused: {held}; end it first with `fraud rollout abort`" in promote.stderr
     assert "Traceback" not in promote.stderr
+    retrain = cli("retrain", "--reason", "drift", timeout=600)  # what an hourly DriftDetected starts
+    assert retrain.returncode == 0, retrain.stderr
+    assert f"retraining set: nothing to retrain now: {held}" in retrain.stderr
     listing = json.loads(cli("model", "list", "--json").stdout)
     assert {v["version"]: v["aliases"] for v in listing} == {3: [], 2: ["challenger"], 1: ["champion"]}
 

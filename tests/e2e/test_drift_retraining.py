@@ -127,6 +127,12 @@ def test_drift_triggers_a_retrain_whose_champion_the_api_serves(tmp_path, traine
         before, after = average_precision(truth, old_scores), average_precision(truth, new_scores)
         print(f"fresh rows of the new pattern: AUPRC {before:.4f} before the retrain, {after:.4f} after")
         assert after > before + 0.05, (before, after)
+    # The same trigger again, no label since: the promoted set already holds every labelled row (before,
+    # they joined again on top of it), so nothing is trained and no version registered.
+    again = cli("retrain", "--reason", "the same labels again", timeout=900)
+    assert again.returncode == 0, again.stderr
+    assert "30,000 labelled captured transactions of the last 30 days are all rows of dataset" in again.stderr
+    assert max(v["version"] for v in json.loads(cli("model", "list", "--json").stdout)) == new["version"]
     latest = json.loads(cli("drift", "show", "--json").stdout)
     assert latest["status"] == "model_at_risk"
     assert latest["model_at_risk"]

@@ -7,6 +7,14 @@ seconds, and the folds' gap after each boundary would then swallow every recent 
 time-ordered, so recent rows sit in the last blocks, scored out of fold, and the promotion gate compares
 challenger and champion on them, the data that drifted; the refit learns from every one of them.
 Rows without a label are left out: an unlabelled transaction is not known to be legit yet.
+
+A retrain with nothing to gain is skipped, saying why, so repeated triggers cost nothing: a drift check
+publishes `DriftDetected` every hour the model stays at risk, and a nightly schedule runs whatever arrived.
+- While a rollout is active its challenger is being judged on live traffic, and no new challenger could be
+  promoted before it ends (application/champion.py).
+- When a registered version (of this feature version) was already trained on exactly this set (datasets
+  are content-addressed), training is deterministic: it would register the same model for the same gate
+  decision. The next label makes the set new.
 """
 
 from __future__ import annotations
@@ -17,10 +25,11 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pandas as pd
 
+from fraud_detection.application.champion import RolloutState, rollout_holding_champion
 from fraud_detection.domain.dataset import DatasetId, DatasetRef
 from fraud_detection.domain.errors import ModelNotFoundError
-from fraud_detection.domain.features import SCORING_INPUTS
-from fraud_detection.domain.model import CHAMPION
+from fraud_detection.domain.features import FEATURE_VERSION, SCORING_INPUTS
+from fraud_detection.domain.model import CHAMPION, ModelVersion
 from fraud_detection.domain.ports.datasets import DatasetStore
 from fraud_detection.domain.ports.drift import CapturedPredictions
 from fraud_detection.domain.ports.feedback import FeedbackStore
@@ -40,11 +49,13 @@ def times_after(base_times: np.ndarray, count: int) -> np.ndarray:
 @dataclass(frozen=True)
 class RetrainingSet:
     base: DatasetRef
-    dataset: DatasetRef | None  # None: nothing new to learn from (no labelled captured rows)
+    # None: nothing to train (no labelled captured rows, a rollout under way, or `trained_as` has it all)
+    dataset: DatasetRef | None
     labelled_rows: int
     labelled_frauds: int
     labels_without_capture: int  # labels whose captured row is outside the lookback or unreadable
     detail: str
+    trained_as: int | None = None  # the registered version already trained on exactly this set
 
 
 class BuildRetrainingSet:
@@ -55,6 +66,7 @@ class BuildRetrainingSet:
         captured: CapturedPredictions,
         feedback: FeedbackStore,
         lookback_days: float,
+        rollout_state: RolloutState | None = None,
     ) -> None:
         self._registry, self._datasets, self._captured, self._feedback = (
             registry,
@@ -63,29 +75,64 @@ class BuildRetrainingSet:
             feedback,
         )
         self._lookback = timedelta(days=lookback_days)
+        self._rollout_state = rollout_state
 
     def __call__(self, now: datetime | None = None) -> RetrainingSet:
         since = (now or datetime.now(UTC)) - self._lookback
         base = self._base()
+        held = rollout_holding_champion(self._rollout_state)
+        if held is not None:
+            return RetrainingSet(base, None, 0, 0, 0, f"nothing to retrain now: {held}")
         labels = {record.transaction_id: record.is_fraud for record in self._feedback.labels()}
         recent = self._labelled_rows(labels, since)
-        matched = len(recent)
-        if not matched:
+        found = len(recent)
+        if not found:
             detail = (
                 f"no labelled captured transactions in the last {self._lookback.days} days "
                 f"({len(labels):,} labels in all); nothing new to learn from"
             )
             return RetrainingSet(base, None, 0, 0, len(labels), detail)
         frame = self._datasets.load(base.id)
+        recent = rows_not_in(frame, recent)
+        matched, unmatched = len(recent), len(labels) - found
+        if not matched:
+            detail = (
+                f"the {found:,} labelled captured transactions of the last {self._lookback.days} days are "
+                f"all rows of dataset {base.id.short} already (the champion learned them in an earlier "
+                "retrain); nothing new to learn from"
+            )
+            return RetrainingSet(base, None, 0, 0, unmatched, detail)
         recent[TIME] = times_after(frame[TIME].to_numpy(dtype=np.float64), matched)
         combined = pd.concat([frame, recent[list(TRANSACTION_COLUMNS)]], ignore_index=True)
         dataset = self._datasets.save(combined, f"retrain:{base.id.short}+{matched}-labelled")
         frauds = int(recent[LABEL].sum())
+        known = f", {found - matched:,} more already in it" if found > matched else ""
         detail = (
             f"{base.rows:,} rows of dataset {base.id.short} + {matched:,} labelled captured rows "
-            f"({frauds:,} frauds) -> dataset {dataset.id.short}"
+            f"({frauds:,} frauds){known} -> dataset {dataset.id.short}"
         )
-        return RetrainingSet(base, dataset, matched, frauds, len(labels) - matched, detail)
+        trained = self._trained_on(dataset.id)
+        if trained is not None:
+            gate = trained.tags.get("promotion_decision", "no decision")
+            detail = (
+                f"{detail}, which v{trained.version} was already trained on (gate: {gate}); no label has "
+                "arrived since, so a retrain would register the same model: nothing new to learn from"
+            )
+            return RetrainingSet(base, None, matched, frauds, unmatched, detail, trained.version)
+        return RetrainingSet(base, dataset, matched, frauds, unmatched, detail)
+
+    def _trained_on(self, dataset: DatasetId) -> ModelVersion | None:
+        """The newest version of this feature version fitted on exactly `dataset` (a version of another
+        feature version is a different model: retraining it is the point)."""
+        for version in self._registry.list_versions():
+            metadata = version.metadata
+            if (
+                metadata is not None
+                and metadata.dataset_id == dataset.value
+                and metadata.feature_version == FEATURE_VERSION
+            ):
+                return version
+        return None
 
     def _base(self) -> DatasetRef:
         champion = self._registry.get_by_alias(CHAMPION)
@@ -109,3 +156,13 @@ class BuildRetrainingSet:
         frame.insert(0, TIME, 0.0)  # set by the caller, after the base
         frame[LABEL] = ids[keep].map(labels).astype(np.float64).to_numpy()
         return frame
+
+
+def rows_not_in(base: pd.DataFrame, recent: pd.DataFrame) -> pd.DataFrame:
+    """The labelled rows that `base` does not hold yet (same inputs and label; `Time` is the retrain's own).
+    After a retrain is promoted its dataset is the next retrain's base, and its labelled rows, still captured
+    and labelled, would otherwise join again: every retrain would add another copy of each."""
+    columns = [*SCORING_INPUTS, LABEL]
+    held = pd.util.hash_pandas_object(base[columns].astype(np.float64), index=False)
+    mine = pd.util.hash_pandas_object(recent[columns].astype(np.float64), index=False)
+    return recent.loc[~mine.isin(held).to_numpy()].reset_index(drop=True)

@@ -79,6 +79,7 @@ class Container:
             ),
             rollout_state=providers.Object(self._rollout_state),
         )
+        training.build_retraining_set.add_kwargs(rollout_state=providers.Object(self._rollout_state))
         return training
 
     def _rollout_start(self) -> StartRollout:
