@@ -80,6 +80,13 @@ def transition(
     moved = rollout.moved(to, percent, reason, now, compact_evidence(evidence) if evidence else None)
     if to is Stage.CHAMPION:
         ensure_unchanged(store.load(), rollout)
+        serving = registry.get_by_alias(CHAMPION)
+        if rollout.champion is not None and serving is not None and serving.version != rollout.champion:
+            raise RolloutRefusedError(
+                f"the champion alias moved outside the rollout, from v{rollout.champion} to "
+                f"v{serving.version}: v{rollout.challenger} does not replace a champion it was not judged "
+                "against; `fraud rollout abort`, then start a rollout against the new champion"
+            )
         set_champion(registry, publisher, rollout.challenger, f"rollout: {reason}")
     store.save(moved, replacing=rollout)
     publisher.publish(

@@ -12,6 +12,7 @@ from typing import Any
 
 from fraud_detection.application.rollout.control import Gather, transition
 from fraud_detection.domain.errors import NoActiveRolloutError, RolloutConflictError
+from fraud_detection.domain.model import CHAMPION
 from fraud_detection.domain.ports.events import EventPublisher
 from fraud_detection.domain.ports.registry import ModelRegistry
 from fraud_detection.domain.ports.reports import Reports
@@ -23,6 +24,7 @@ from fraud_detection.domain.rollout import (
     Rollout,
     RolloutEvidence,
     RolloutPolicy,
+    Stage,
     Verdict,
     judge,
 )
@@ -69,11 +71,12 @@ class EvaluateRollout:
         if rollout is None:
             raise NoActiveRolloutError("no rollout yet; start one with `fraud rollout start VERSION`")
         moment = time.time() if now is None else now
-        if rollout.active:
+        moved = self._champion_moved(rollout) if rollout.active else None
+        if rollout.active and moved is None:
             evidence = self._gather(rollout, moment)
         else:
             evidence = RolloutEvidence(RoleEvidence(rollout.champion or 0), RoleEvidence(rollout.challenger))
-        verdict = judge(rollout, evidence, self._policy, moment)
+        verdict = moved or judge(rollout, evidence, self._policy, moment)
         moves = verdict.action is not Action.HOLD and verdict.to is not None
         after, detail = rollout, _detail(rollout, verdict, apply)
         if apply and moves and verdict.to is not None:
@@ -89,6 +92,20 @@ class EvaluateRollout:
             logger.info("rollout evaluation: %s", decision.detail)
             decision = self._stored(decision, moment)
         return decision
+
+    def _champion_moved(self, rollout: Rollout) -> Verdict | None:
+        """A roll-back when the champion alias was moved outside the rollout (by hand in MLflow's UI, or by
+        a promotion that raced its start): the evidence would compare the challenger with a model that no
+        longer serves, and its last step would replace the newer champion."""
+        serving = self._registry.get_by_alias(CHAMPION)
+        if rollout.champion is None or serving is None or serving.version == rollout.champion:
+            return None
+        reason = (
+            f"the champion alias moved outside the rollout, from v{rollout.champion} to v{serving.version}: "
+            f"v{rollout.challenger} was judged against a model that no longer serves (start a rollout "
+            f"against v{serving.version} to judge it again)"
+        )
+        return Verdict(Action.ROLL_BACK, Stage.ROLLED_BACK, 0.0, reason, ())
 
     def _stored(self, decision: RolloutDecision, now: float) -> RolloutDecision:
         if self._reports is None:
