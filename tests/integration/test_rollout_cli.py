@@ -12,8 +12,10 @@ from mlflow import MlflowClient
 from typer.testing import CliRunner
 
 from fraud_detection.composition import Container, use_container
-from fraud_detection.domain.model import CHALLENGER, CHAMPION
+from fraud_detection.domain.features import FEATURE_VERSION
+from fraud_detection.domain.model import CHALLENGER, CHAMPION, ModelMetadata
 from fraud_detection.entrypoints.cli.app import app
+from fraud_detection.infrastructure.mlflow.version_tags import metadata_tags
 from fraud_detection.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -34,8 +36,9 @@ def registry(home: Path):
     built.rollout.store()  # creates the home and the embedded store
     client = MlflowClient(settings.resolved_tracking_uri, settings.resolved_tracking_uri)
     client.create_registered_model(settings.model_name)
+    servable = metadata_tags(ModelMetadata(FEATURE_VERSION, 0.5, "d"))  # a rollout refuses the others
     for _ in range(3):
-        client.create_model_version(settings.model_name, source=(home / "artifacts").as_uri())
+        client.create_model_version(settings.model_name, source=(home / "artifacts").as_uri(), tags=servable)
     client.set_registered_model_alias(settings.model_name, CHAMPION, "1")
     use_container(built)
     yield client, settings.model_name

@@ -11,7 +11,8 @@ from __future__ import annotations
 import pytest
 
 from fraud_detection.application.model_admin import ModelAdministration
-from fraud_detection.domain.errors import RolloutRefusedError
+from fraud_detection.application.rollout import StartRollout
+from fraud_detection.domain.errors import IncompatibleModelError, RolloutRefusedError
 from fraud_detection.domain.events import ModelPromoted
 from fraud_detection.domain.model import CHALLENGER, CHAMPION, ModelMetadata
 from fraud_detection.domain.rollout import Rollout, Stage
@@ -113,3 +114,27 @@ def test_the_refusal_names_the_canary_share_and_an_ended_rollout_refuses_nothing
     rollouts.save(canary.moved(Stage.ROLLED_BACK, 0.0, "aborted", 2.0, None), replacing=canary)
     assert admin.promote(3).version == 3
     assert registry.aliases == {CHAMPION: 3}
+
+
+def test_a_version_this_code_cannot_serve_is_neither_promoted_rolled_back_to_nor_rolled_out() -> None:
+    """v1 was trained on another feature version: the API would keep its last model, and a replica without
+    a local copy would never become ready."""
+    registry, publisher, rollouts = FakeRegistry(), FakePublisher(), FakeRolloutStore()
+    registry.register("models:/old", "run", ModelMetadata("fe-0", 0.5, "d"))
+    registry.register("models:/new", "run", ModelMetadata("fe-1", 0.5, "d"))
+    registry.set_alias(CHAMPION, 2)
+    registry.set_tag(2, "previous_champion", "1")
+    admin = ModelAdministration(registry, lambda: registry, publisher, rollouts.load)
+    start = StartRollout(registry, rollouts, publisher)
+    served_by = (
+        "fake-model v1 was trained on features fe-0, this code computes fe-1, so the API could not serve it"
+    )
+    for act, action in ((lambda: admin.promote(1), "promoting v1"),
+                        (lambda: admin.rollback(), "rolling back to v1"),
+                        (lambda: start(1), "a rollout of v1")):  # fmt: skip
+        with pytest.raises(IncompatibleModelError) as refused:
+            act()
+        assert str(refused.value) == f"{action} refused: {served_by}"
+    assert registry.aliases == {CHAMPION: 2}
+    assert rollouts.saved == []
+    assert publisher.events == []

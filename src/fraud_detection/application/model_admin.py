@@ -11,6 +11,7 @@ from fraud_detection.application.champion import (
     ensure_no_active_rollout,
     set_champion,
 )
+from fraud_detection.application.serving.compatibility import servable
 from fraud_detection.domain.errors import ModelNotFoundError
 from fraud_detection.domain.events import ModelPromoted
 from fraud_detection.domain.model import CHAMPION, ModelVersion
@@ -43,8 +44,9 @@ class ModelAdministration:
         return self._catalog.list_versions()
 
     def promote(self, version: int, reason: str = "promoted by an operator") -> ModelVersion:
-        self._registry.get(version)  # raises ModelNotFoundError for an unknown version
-        ensure_no_active_rollout(self._rollout_state, f"promoting v{version}")
+        action = f"promoting v{version}"
+        servable(self._registry.get(version), action)  # ModelNotFoundError for an unknown version
+        ensure_no_active_rollout(self._rollout_state, action)
         set_champion(self._registry, self._publisher, version, reason)
         return self._registry.get(version)
 
@@ -59,8 +61,9 @@ class ModelAdministration:
             to_version = int(previous)
         if current is not None and current.version == to_version:
             raise ModelNotFoundError(f"version {to_version} is already the champion")
-        self._registry.get(to_version)
-        ensure_no_active_rollout(self._rollout_state, f"rolling back to v{to_version}")
+        action = f"rolling back to v{to_version}"
+        servable(self._registry.get(to_version), action)
+        ensure_no_active_rollout(self._rollout_state, action)
         self._registry.set_alias(CHAMPION, to_version)
         replaced = current.version if current else None
         if replaced is not None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fraud_detection.application.champion import set_champion
+from fraud_detection.application.serving.compatibility import servable
 from fraud_detection.domain.errors import (
     FraudDetectionError,
     NoActiveRolloutError,
@@ -115,7 +116,7 @@ class StartRollout:
     ) -> Rollout:
         """Shadow for `version` against the current champion. Starting the rollout already active for the
         same version returns it unchanged (a retried command)."""
-        self._registry.get(version)  # ModelNotFoundError naming the version
+        servable(self._registry.get(version), f"a rollout of v{version}")  # ModelNotFoundError naming it
         current = self._store.load()
         if current is not None and current.active:
             if current.challenger == version:

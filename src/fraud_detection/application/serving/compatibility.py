@@ -18,3 +18,12 @@ def compatible_threshold(version: ModelVersion) -> float:
             f"{FEATURE_VERSION}"
         )
     return metadata.threshold
+
+
+def servable(version: ModelVersion, action: str) -> None:
+    """Refuse a champion (or challenger) this code could not serve: the API would keep the last model it
+    loaded, and a replica starting without a local copy would never become ready."""
+    try:
+        compatible_threshold(version)
+    except IncompatibleModelError as error:
+        raise IncompatibleModelError(f"{action} refused: {error}, so the API could not serve it") from None
