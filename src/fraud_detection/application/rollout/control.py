@@ -81,12 +81,12 @@ def transition(
     moved = rollout.moved(to, percent, reason, now, compact_evidence(evidence) if evidence else None)
     if to is Stage.CHAMPION:
         ensure_unchanged(store.load(), rollout)
-        serving = registry.get_by_alias(CHAMPION)
-        if rollout.champion is not None and serving is not None and serving.version != rollout.champion:
+        serving = moved_champion(registry, rollout)
+        if serving is not None:
             raise RolloutRefusedError(
-                f"the champion alias moved outside the rollout, from v{rollout.champion} to "
-                f"v{serving.version}: v{rollout.challenger} does not replace a champion it was not judged "
-                "against; `fraud rollout abort`, then start a rollout against the new champion"
+                f"the champion alias moved outside the rollout, from v{rollout.champion} to v{serving}: "
+                f"v{rollout.challenger} does not replace a champion it was not judged against; "
+                "`fraud rollout abort`, then start a rollout against the new champion"
             )
         set_champion(registry, publisher, rollout.challenger, f"rollout: {reason}")
     store.save(moved, replacing=rollout)
@@ -101,6 +101,15 @@ def transition(
         "rollout of %s v%d: %s -> %s (%s)", rollout.model_name, rollout.challenger, rollout.stage, to, reason
     )
     return moved
+
+
+def moved_champion(registry: ModelRegistry, rollout: Rollout) -> int | None:
+    """The version the champion alias names now, when it is not the one the rollout started against (moved
+    by hand in MLflow's UI, or by a promotion that raced the rollout's start)."""
+    serving = registry.get_by_alias(CHAMPION)
+    if rollout.champion is None or serving is None or serving.version == rollout.champion:
+        return None
+    return serving.version
 
 
 class StartRollout:

@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from fraud_detection.application.rollout.control import Gather, transition
+from fraud_detection.application.rollout.control import Gather, moved_champion, transition
 from fraud_detection.domain.errors import NoActiveRolloutError, RolloutConflictError
-from fraud_detection.domain.model import CHAMPION
 from fraud_detection.domain.ports.events import EventPublisher
 from fraud_detection.domain.ports.registry import ModelRegistry
 from fraud_detection.domain.ports.reports import Reports
@@ -94,16 +93,15 @@ class EvaluateRollout:
         return decision
 
     def _champion_moved(self, rollout: Rollout) -> Verdict | None:
-        """A roll-back when the champion alias was moved outside the rollout (by hand in MLflow's UI, or by
-        a promotion that raced its start): the evidence would compare the challenger with a model that no
-        longer serves, and its last step would replace the newer champion."""
-        serving = self._registry.get_by_alias(CHAMPION)
-        if rollout.champion is None or serving is None or serving.version == rollout.champion:
+        """A roll-back when the champion alias moved outside the rollout: the evidence would compare the
+        challenger with a model that no longer serves, and its last step would replace the newer champion."""
+        serving = moved_champion(self._registry, rollout)
+        if serving is None:
             return None
         reason = (
-            f"the champion alias moved outside the rollout, from v{rollout.champion} to v{serving.version}: "
+            f"the champion alias moved outside the rollout, from v{rollout.champion} to v{serving}: "
             f"v{rollout.challenger} was judged against a model that no longer serves (start a rollout "
-            f"against v{serving.version} to judge it again)"
+            f"against v{serving} to judge it again)"
         )
         return Verdict(Action.ROLL_BACK, Stage.ROLLED_BACK, 0.0, reason, ())
 
