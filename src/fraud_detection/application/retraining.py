@@ -141,7 +141,8 @@ class BuildRetrainingSet:
         return self._datasets.get(DatasetId(champion.metadata.dataset_id))
 
     def _labelled_rows(self, labels: dict[str, bool], since: datetime) -> pd.DataFrame:
-        rows = self._captured.read(since, None, None)
+        # The labelled rows alone: the lookback's weeks of traffic would have to fit in memory.
+        rows = self._captured.read_ids(since, labels.keys())
         # The empty frame's columns and dtype are never read (the caller stops at its length of 0), so no
         # mutant of these two lines can be told apart.
         columns = [TIME, *SCORING_INPUTS, LABEL]  # pragma: no mutate

@@ -4,7 +4,8 @@ through `ports.reports.Reports`)."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 
 import numpy as np
@@ -31,12 +32,31 @@ class CapturedRows:
     def __len__(self) -> int:
         return len(self.probabilities)
 
+    def take(self, positions: np.ndarray) -> CapturedRows:
+        """The rows at `positions` (an index or a boolean mask), in that order."""
+        arrays = {
+            item.name: value[positions]
+            for item in fields(self)
+            if isinstance(value := getattr(self, item.name), np.ndarray)
+        }
+        return replace(self, **arrays)
+
 
 class CapturedPredictions(ABC):
     @abstractmethod
     def read(self, since: datetime | None, until: datetime | None, last_rows: int | None) -> CapturedRows:
         """Rows scored in [since, until), then only the latest `last_rows` of them when given. Unreadable
         files are skipped and named in `skipped_files`, never fatal."""
+
+    def read_ids(self, since: datetime | None, ids: Collection[str]) -> CapturedRows:
+        """Rows scored since `since` whose transaction id is in `ids`, in scoring order. What a retrain
+        reads: an adapter over many rows should filter as it reads, so memory follows the labelled rows, not
+        the weeks of traffic around them; this default reads the whole window first."""
+        rows = self.read(since, None, None)
+        if rows.transaction_ids is None:
+            return rows.take(np.zeros(len(rows), bool))
+        wanted = set(ids)
+        return rows.take(np.fromiter((tid in wanted for tid in rows.transaction_ids), bool, len(rows)))
 
 
 class ReferenceProfiles(ABC):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 import numpy as np
@@ -11,6 +12,7 @@ from fraud_detection.domain.ports.drift import CapturedPredictions, CapturedRows
 from fraud_detection.domain.ports.storage import ObjectStore
 from fraud_detection.domain.schema import TIME
 from fraud_detection.infrastructure.arrow.prediction_log.reader import (
+    LoggedPredictions,
     read_latest_predictions,
     read_predictions,
 )
@@ -34,21 +36,30 @@ class PredictionLogWindow(CapturedPredictions):
             logged = read_predictions(self._store, self._prefix, since, until)
         else:
             logged = read_latest_predictions(self._store, last_rows, self._prefix, since, until)
-        column = logged.column  # Arrow columns as NumPy: no pandas on the drift check's path
-        # Column-major: each input is copied in one contiguous run and read back as one (the check works
-        # column by column); row-major doubled the read of a 100k-row window.
-        inputs = np.empty((logged.table.num_rows, len(SCORING_INPUTS)), order="F")
-        for position, name in enumerate(SCORING_INPUTS):
-            inputs[:, position] = column(name)
-        return CapturedRows(
-            inputs=inputs,
-            probabilities=column(PROBABILITY).astype(np.float64, copy=False),
-            decisions=column(DECISION).astype(bool, copy=False),
-            model_names=column(MODEL_NAME).astype(str),
-            model_versions=column(MODEL_VERSION).astype(np.int64, copy=False),
-            scored_at=column(SCORED_AT).astype("datetime64[us]"),
-            skipped_files=logged.skipped,
-            transaction_ids=column(TRANSACTION_ID).astype(object, copy=False),
-            times=column(TIME).astype(np.float64, copy=False),
-            model_ms=column(MODEL_MS).astype(np.float64, copy=False),
-        )
+        return _captured(logged)
+
+    def read_ids(self, since: datetime | None, ids: Collection[str]) -> CapturedRows:
+        """Filtered file by file (see read_predictions)."""
+        return _captured(read_predictions(self._store, self._prefix, since, None, ids))
+
+
+def _captured(logged: LoggedPredictions) -> CapturedRows:
+    """The window as NumPy columns (CapturedRows)."""
+    column = logged.column  # Arrow columns as NumPy: no pandas on the drift check's path
+    # Column-major: each input is copied in one contiguous run and read back as one (the check works
+    # column by column); row-major doubled the read of a 100k-row window.
+    inputs = np.empty((logged.table.num_rows, len(SCORING_INPUTS)), order="F")
+    for position, name in enumerate(SCORING_INPUTS):
+        inputs[:, position] = column(name)
+    return CapturedRows(
+        inputs=inputs,
+        probabilities=column(PROBABILITY).astype(np.float64, copy=False),
+        decisions=column(DECISION).astype(bool, copy=False),
+        model_names=column(MODEL_NAME).astype(str),
+        model_versions=column(MODEL_VERSION).astype(np.int64, copy=False),
+        scored_at=column(SCORED_AT).astype("datetime64[us]"),
+        skipped_files=logged.skipped,
+        transaction_ids=column(TRANSACTION_ID).astype(object, copy=False),
+        times=column(TIME).astype(np.float64, copy=False),
+        model_ms=column(MODEL_MS).astype(np.float64, copy=False),
+    )

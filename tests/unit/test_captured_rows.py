@@ -1,0 +1,37 @@
+"""CapturedRows.take and the port's plain `read_ids` (what an adapter's filtered read must equal)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fraud_detection.domain.ports.drift import CapturedRows
+from tests.drift_fakes import FakeCapturedPredictions, captured
+
+
+def test_take_keeps_every_column_aligned() -> None:
+    rows = CapturedRows(
+        inputs=np.arange(12.0).reshape(4, 3), probabilities=np.array([0.1, 0.2, 0.3, 0.4]),
+        decisions=np.array([False, True, False, True]), model_names=np.array(["m"] * 4),
+        model_versions=np.array([1, 2, 3, 4]), scored_at=np.arange(4).astype("datetime64[us]"),
+        skipped_files=("bad.parquet",), transaction_ids=np.array(["a", None, "c", "d"], dtype=object),
+        times=np.array([5.0, 6.0, 7.0, 8.0]), model_ms=None,
+    )  # fmt: skip
+    picked = rows.take(np.array([3, 1]))
+    assert picked.inputs.tolist() == [[9.0, 10.0, 11.0], [3.0, 4.0, 5.0]]
+    assert picked.model_versions.tolist() == [4, 2]
+    assert picked.transaction_ids.tolist() == ["d", None]
+    assert (picked.skipped_files, picked.model_ms) == (("bad.parquet",), None)
+
+
+def test_the_plain_read_ids_picks_the_ids_from_the_whole_window_in_order() -> None:
+    fake = FakeCapturedPredictions()
+    rows = captured(np.arange(5.0)[:, None] * np.ones((5, 29)), np.linspace(0.1, 0.5, 5))
+    fake.rows = type(rows)(
+        **{**rows.__dict__, "transaction_ids": np.array(["a", None, "b", "a", "c"], object)}
+    )
+    picked = fake.read_ids(None, {"a", "c", "zz"})
+    assert picked.transaction_ids.tolist() == ["a", "a", "c"]
+    assert picked.probabilities.tolist() == [0.1, 0.4, 0.5]
+    assert fake.requests == [(None, None, None)]
+    fake.rows = rows  # no ids captured at all: nothing matches
+    assert len(fake.read_ids(None, {"a"})) == 0
