@@ -35,3 +35,13 @@ def test_the_plain_read_ids_picks_the_ids_from_the_whole_window_in_order() -> No
     assert fake.requests == [(None, None, None)]
     fake.rows = rows  # no ids captured at all: nothing matches
     assert len(fake.read_ids(None, {"a"})) == 0
+
+
+def test_the_plain_read_scores_drops_the_inputs_and_times_only() -> None:
+    fake = FakeCapturedPredictions()
+    fake.rows = captured(np.ones((3, 29)), np.array([0.1, 0.2, 0.3]))
+    scores = fake.read_scores(None, None)
+    assert scores.inputs.shape == (3, 0)
+    assert scores.times is None
+    assert scores.probabilities.tolist() == [0.1, 0.2, 0.3]
+    assert fake.requests == [(None, None, None)]

@@ -62,8 +62,9 @@ class GatherEvidence:
         (benchmarks/rollout.py: with labels per stage, 2 of 18 out-of-tolerance challengers were promoted;
         pooled, none)."""
         start, stage, until = _moment(rollout.started_at), _moment(rollout.stage_since), _moment(now)
-        served_all = self._served.read(start, until, None)
-        shadow_all = self._shadow.read(start, until, None)
+        # Without the inputs: days of traffic, read in the API's process too (`GET /admin/rollout`).
+        served_all = self._served.read_scores(start, until)
+        shadow_all = self._shadow.read_scores(start, until)
         name = rollout.model_name
         served, shadow = _since(served_all, stage), _since(shadow_all, stage)
         champion = _scores(rollout.champion or 0, name, served, shadow)

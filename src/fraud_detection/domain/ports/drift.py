@@ -58,6 +58,13 @@ class CapturedPredictions(ABC):
         wanted = set(ids)
         return rows.take(np.fromiter((tid in wanted for tid in rows.transaction_ids), bool, len(rows)))
 
+    def read_scores(self, since: datetime | None, until: datetime | None) -> CapturedRows:
+        """Rows scored in [since, until) without their inputs (`inputs` has no columns, `times` is None):
+        what rollout evidence reads, over days of traffic and in the API's own process. An adapter should
+        not read the input columns at all; this default reads them and drops them."""
+        rows = self.read(since, until, None)
+        return replace(rows, inputs=rows.inputs[:, :0], times=None)
+
 
 class ReferenceProfiles(ABC):
     @abstractmethod

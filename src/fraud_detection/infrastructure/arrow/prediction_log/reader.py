@@ -7,7 +7,7 @@ stray object cannot stop drift monitoring; storage errors still raise, since ski
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -100,10 +100,11 @@ def read_predictions(
     since: datetime | None = None,
     until: datetime | None = None,
     ids: Collection[str] | None = None,
+    columns: Sequence[str] | None = None,
 ) -> LoggedPredictions:
-    """Rows scored in [since, until) (naive datetimes are taken as UTC); with `ids`, only the rows whose
-    transaction id is one of them, filtered file by file, so memory follows the matching rows (a retrain's
-    30 days of traffic hold few labelled ones)."""
+    """Rows scored in [since, until) (naive datetimes are taken as UTC). Memory follows what is kept, file
+    by file: with `ids`, only the rows whose transaction id is one of them (a retrain's 30 days of traffic
+    hold few labelled ones); with `columns`, only those columns (`scored_at` among them)."""
     start, end = _as_utc(since), _as_utc(until)
     skipped: list[str] = []
     tables: list[pa.Table] = []
@@ -112,8 +113,9 @@ def read_predictions(
         table = _read_table(store, key, skipped)
         if table is not None:
             table = _within(table, start, end)
-            tables.append(table if wanted is None else _with_ids(table, wanted))
-    return _logged(tables, skipped)
+            table = table if wanted is None else _with_ids(table, wanted)
+            tables.append(table if columns is None else table.select(list(columns)))
+    return _logged(tables, skipped, columns)
 
 
 def _with_ids(table: pa.Table, wanted: pa.Array) -> pa.Table:
@@ -166,8 +168,11 @@ def _dated_keys(
     return dated
 
 
-def _logged(tables: list[pa.Table], skipped: list[str]) -> LoggedPredictions:
-    combined = pa.concat_tables(tables) if tables else PREDICTION_SCHEMA.empty_table()
+def _logged(
+    tables: list[pa.Table], skipped: list[str], columns: Sequence[str] | None = None
+) -> LoggedPredictions:
+    empty = PREDICTION_SCHEMA.empty_table()
+    combined = pa.concat_tables(tables) if tables else empty.select(list(columns or empty.column_names))
     if _in_order(combined):  # one writer's files, oldest first: a sort would copy every column for nothing
         return LoggedPredictions(table=combined, skipped=tuple(skipped))
     # Arrow's sort is stable, as pandas' "stable" was: rows of one instant keep their file order.

@@ -1,14 +1,18 @@
-"""What a retrain's read of its labelled rows costs: the whole lookback window, or only the labelled ids.
+"""What reading captured predictions costs a retrain and a rollout's evidence: every column of every row of
+the window (before), or only what each needs (now).
 
-A retrain needs the captured rows that have a label (a few thousand) out of the lookback's traffic
-(FRAUD_RETRAIN_LOOKBACK_DAYS, 30 days). This writes `--days` days of prediction-log files (`--rows-per-day`
-rows, one file per hour, the layout `fraud serve` writes) and labels `--labels` ids spread over them, then in
-a fresh process each measures peak RSS and time of:
-  whole     read every row of the window, then pick the labelled ids (what the retrain did before)
-  filtered  PredictionLogWindow.read_ids: each file filtered as it is read (what it does now)
-Both must return the same rows. Prints a table and the ratios; run on demand, not a test.
+A retrain needs the captured rows that have a label (a few thousand) out of its lookback's traffic
+(FRAUD_RETRAIN_LOOKBACK_DAYS, 30 days); rollout evidence needs the scores, not the 29 inputs, of every row
+since the rollout started, and `GET /admin/rollout` gathers it in the API's own process. This writes
+`--days` days of prediction-log files (`--rows-per-day` rows, one file per hour, the layout `fraud serve`
+writes), labels `--labels` ids spread over them, then measures in a fresh process each, peak RSS and time:
+  retrain, before   every row of the window, then the labelled ids picked (the port's plain read_ids)
+  retrain, now      PredictionLogWindow.read_ids: each file filtered as it is read
+  evidence, before  every column of every row (read)
+  evidence, now     PredictionLogWindow.read_scores: the input columns dropped file by file
+Each pair must return the same rows. Prints a table and the ratios; run on demand, not a test.
 
-    .venv/bin/python benchmarks/retrain_memory.py [--days 30] [--rows-per-day 100000] [--labels 2000]
+    .venv/bin/python benchmarks/captured_reads.py [--days 30] [--rows-per-day 100000] [--labels 2000]
 """
 
 from __future__ import annotations
@@ -76,18 +80,24 @@ from pathlib import Path
 from fraud_detection.domain.ports.drift import CapturedPredictions
 from fraud_detection.infrastructure.arrow.prediction_log.drift_window import PredictionLogWindow
 from fraud_detection.infrastructure.local import LocalObjectStore
-root, mode = Path(sys.argv[1]), sys.argv[2]
+root, mode, since = Path(sys.argv[1]), sys.argv[2], datetime.fromisoformat(sys.argv[3])
 ids = json.loads((root / "ids.json").read_text())
 window = PredictionLogWindow(LocalObjectStore(root / "store"))
+reads = {
+    "retrain, before": lambda: CapturedPredictions.read_ids(window, since, ids),
+    "retrain, now": lambda: window.read_ids(since, ids),
+    "evidence, before": lambda: window.read(since, None, None),
+    "evidence, now": lambda: window.read_scores(since, None),
+}
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 started = time.perf_counter()
-since = datetime.fromisoformat(sys.argv[3])
-rows = window.read_ids(since, ids) if mode == "filtered" else CapturedPredictions.read_ids(window, since, ids)
+rows = reads[mode]()
 seconds = time.perf_counter() - started
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps({"rows": len(rows), "seconds": seconds, "before_mib": before / 1024, "peak_mib": peak / 1024,
                   "first": rows.transaction_ids[:3].tolist(), "sum": float(rows.probabilities.sum())}))
 """
+MODES = ("retrain, before", "retrain, now", "evidence, before", "evidence, now")
 
 
 def measure(root: Path, mode: str) -> dict[str, float]:
@@ -106,7 +116,7 @@ def main() -> int:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--rows-per-day", type=int, default=100_000)
     parser.add_argument("--labels", type=int, default=2_000)
-    parser.add_argument("--workdir", type=Path, default=REPO / "benchmarks" / "out" / "retrain_memory")
+    parser.add_argument("--workdir", type=Path, default=REPO / "benchmarks" / "out" / "captured_reads")
     args = parser.parse_args()
 
     shutil.rmtree(args.workdir, ignore_errors=True)
@@ -119,23 +129,21 @@ def main() -> int:
     print(f"window: {args.days} days, {total:,} captured rows in {args.days * 24} files ({size:,.0f} MiB), "
           f"{len(ids):,} labelled; written in {time.perf_counter() - started:.1f} s")  # fmt: skip
 
-    results = {mode: measure(args.workdir, mode) for mode in ("whole", "filtered")}
-    whole, filtered = results["whole"], results["filtered"]
-    same = (whole["rows"], whole["first"], whole["sum"]) == (
-        filtered["rows"],
-        filtered["first"],
-        filtered["sum"],
-    )
-    print(f"{'read':<10} {'rows':>7} {'seconds':>8} {'peak RSS MiB':>13} {'growth MiB':>11}")
+    results = {mode: measure(args.workdir, mode) for mode in MODES}
+    print(f"{'read':<17} {'rows':>10} {'seconds':>8} {'peak RSS MiB':>13} {'growth MiB':>11}")
+    grew = {}
     for mode, figures in results.items():
-        growth = figures["peak_mib"] - figures["before_mib"]
-        print(f"{mode:<10} {figures['rows']:>7,} {figures['seconds']:>8.2f} {figures['peak_mib']:>13,.0f} "
-              f"{growth:>11,.0f}")  # fmt: skip
-    growth_ratio = (whole["peak_mib"] - whole["before_mib"]) / max(
-        filtered["peak_mib"] - filtered["before_mib"], 1
-    )
-    print(f"filtered vs whole: time {filtered['seconds'] / whole['seconds']:.2f}x, memory growth "
-          f"1/{growth_ratio:.0f}; same rows: {same}")  # fmt: skip
+        grew[mode] = figures["peak_mib"] - figures["before_mib"]
+        print(f"{mode:<17} {figures['rows']:>10,} {figures['seconds']:>8.2f} {figures['peak_mib']:>13,.0f} "
+              f"{grew[mode]:>11,.0f}")  # fmt: skip
+    same = True
+    for use in ("retrain", "evidence"):
+        old, new = results[f"{use}, before"], results[f"{use}, now"]
+        agree = all(old[key] == new[key] for key in ("rows", "first", "sum"))
+        same &= agree
+        growth = grew[f"{use}, now"] / max(grew[f"{use}, before"], 1.0)
+        print(f"{use}: now vs before, time {new['seconds'] / old['seconds']:.2f}x, memory growth "
+              f"{growth:.3f}x; same rows: {agree}")  # fmt: skip
     return 0 if same else 1
 
 

@@ -1,8 +1,9 @@
-"""A retrain reads only the labelled rows of its lookback (`read_ids`), filtered file by file.
+"""The narrow reads of captured rows, filtered file by file: a retrain's labelled rows (`read_ids`) and
+rollout evidence's scores without inputs (`read_scores`).
 
-Before, it read every captured row of the last 30 days into memory to pick out the labelled ones: at a
-million scorings a day that is tens of gigabytes (benchmarks/retrain_memory.py measures it). The filtered
-read must give exactly what the port's plain definition gives: the whole window, then the matching ids.
+Before, both read every column of every captured row of their window into memory (30 days for a retrain,
+the rollout's days in the API's own process for `GET /admin/rollout`); benchmarks/captured_reads.py
+measures both. Each narrow read must give exactly what the port's plain definition gives.
 """
 
 from __future__ import annotations
@@ -87,3 +88,17 @@ def test_an_id_scored_twice_comes_back_twice_in_scoring_order(window) -> None:
     rows = window.read_ids(None, ["d0h0/5"])
     assert rows.transaction_ids.tolist() == ["d0h0/5", "d0h0/5"]
     assert rows.scored_at[0] < rows.scored_at[1]
+
+
+@pytest.mark.parametrize(
+    ("since", "until"),
+    [(None, None), (T0 + 0.5 * DAY, T0 + 2.1 * DAY), (T0 + 9 * DAY, None)],
+)
+def test_the_scores_read_gives_the_whole_window_without_inputs(window, since, until) -> None:
+    bounds = [None if moment is None else datetime.fromtimestamp(moment, UTC) for moment in (since, until)]
+    scores = window.read_scores(*bounds)
+    plain = CapturedPredictions.read_scores(window, *bounds)  # read all, then drop the inputs
+    assert_same_rows(scores, plain)
+    assert scores.inputs.shape == (len(scores), 0)
+    assert scores.times is None
+    assert len(scores) == len(window.read(*bounds, None))
