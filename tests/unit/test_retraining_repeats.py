@@ -86,7 +86,8 @@ def test_a_set_some_version_was_trained_on_is_not_trained_again() -> None:
         first,
         dataset=None,
         detail=f"{first.detail}, which v{kept} was already trained on (gate: keep); no label has arrived "
-        "since, so a retrain would register the same model: nothing new to learn from",
+        f"since, so a retrain would register the same model: nothing new to learn from (`fraud model "
+        f"promote {kept}` serves it)",
         trained_as=kept,
     )
 

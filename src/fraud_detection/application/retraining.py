@@ -116,7 +116,8 @@ class BuildRetrainingSet:
             gate = trained.tags.get("promotion_decision", "no decision")
             detail = (
                 f"{detail}, which v{trained.version} was already trained on (gate: {gate}); no label has "
-                "arrived since, so a retrain would register the same model: nothing new to learn from"
+                "arrived since, so a retrain would register the same model: nothing new to learn from "
+                f"(`fraud model promote {trained.version}` serves it)"
             )
             return RetrainingSet(base, None, matched, frauds, unmatched, detail, trained.version)
         return RetrainingSet(base, dataset, matched, frauds, unmatched, detail)
