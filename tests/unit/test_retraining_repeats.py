@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import pandas as pd
 import pytest
 
-from fraud_detection.application.retraining import BuildRetrainingSet, RetrainingSet, rows_not_in
+from fraud_detection.application.retraining import BuildRetrainingSet, RetrainingSet
 from fraud_detection.domain.features import SCORING_INPUTS
 from fraud_detection.domain.model import CHAMPION, ModelMetadata
+from fraud_detection.domain.promotion import rows_not_in
 from fraud_detection.domain.rollout import Rollout, Stage
 from fraud_detection.domain.schema import LABEL, TIME
 from tests.builders import transactions
@@ -127,13 +127,13 @@ def test_a_row_counts_as_held_only_with_the_same_inputs_and_label(label: float) 
     """Integer and float columns compare by value; `Time` is the retrain's own and never compared."""
     base = transactions(20, fraud_rate=0.2, seed=3)
     base[LABEL] = base[LABEL].astype("int64")
-    recent = base.iloc[[4, 7]].copy().reset_index(drop=True)
+    assert base[LABEL].iloc[[0, 8]].tolist() == [1, 1]  # frauds: a label of 1, whose bits differ by type
+    recent = base.iloc[[0, 8]].copy().reset_index(drop=True)
     recent[TIME] = [1e9, 2e9]
-    recent[LABEL] = [float(base[LABEL].iloc[4]), label]
-    recent.loc[1, SCORING_INPUTS[0]] = base[SCORING_INPUTS[0]].iloc[7]
-    kept = rows_not_in(base, recent)
-    expected = [] if label == float(base[LABEL].iloc[7]) else [1]
-    pd.testing.assert_frame_equal(kept, recent.iloc[expected].reset_index(drop=True))
+    recent[LABEL] = [1.0, label]
+    columns = [*SCORING_INPUTS, LABEL]
+    assert rows_not_in(recent, base, columns).tolist() == [False, label == 0.0]
+    assert rows_not_in(recent, base).tolist() == [True, True]  # on every column, `Time` included
     moved = recent.copy()
     moved.loc[0, "Amount"] += 0.01  # another amount: a new row
-    assert len(rows_not_in(base, moved)) == 1 + len(expected)
+    assert rows_not_in(moved, base, columns)[0]

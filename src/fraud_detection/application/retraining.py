@@ -34,6 +34,7 @@ from fraud_detection.domain.ports.datasets import DatasetStore
 from fraud_detection.domain.ports.drift import CapturedPredictions
 from fraud_detection.domain.ports.feedback import FeedbackStore
 from fraud_detection.domain.ports.registry import ModelRegistry
+from fraud_detection.domain.promotion import rows_not_in
 from fraud_detection.domain.schema import LABEL, TIME, TRANSACTION_COLUMNS
 
 SECONDS_AFTER_BASE = 1.0
@@ -93,7 +94,8 @@ class BuildRetrainingSet:
             )
             return RetrainingSet(base, None, 0, 0, len(labels), detail)
         frame = self._datasets.load(base.id)
-        recent = rows_not_in(frame, recent)
+        # Labelled rows the base already holds (a promoted retrain's set is the next base) join once only.
+        recent = recent.loc[rows_not_in(recent, frame, [*SCORING_INPUTS, LABEL])].reset_index(drop=True)
         matched, unmatched = len(recent), len(labels) - found
         if not matched:
             detail = (
@@ -158,13 +160,3 @@ class BuildRetrainingSet:
         frame.insert(0, TIME, 0.0)  # set by the caller, after the base
         frame[LABEL] = ids[keep].map(labels).astype(np.float64).to_numpy()
         return frame
-
-
-def rows_not_in(base: pd.DataFrame, recent: pd.DataFrame) -> pd.DataFrame:
-    """The labelled rows that `base` does not hold yet (same inputs and label; `Time` is the retrain's own).
-    After a retrain is promoted its dataset is the next retrain's base, and its labelled rows, still captured
-    and labelled, would otherwise join again: every retrain would add another copy of each."""
-    columns = [*SCORING_INPUTS, LABEL]
-    held = pd.util.hash_pandas_object(base[columns].astype(np.float64), index=False)
-    mine = pd.util.hash_pandas_object(recent[columns].astype(np.float64), index=False)
-    return recent.loc[~mine.isin(held).to_numpy()].reset_index(drop=True)

@@ -3,6 +3,7 @@ rows that neither model was fitted on."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,10 +74,14 @@ class PromotionPolicy:
         return PromotionDecision(False, f"champion kept: {comparison}", self.metric, score, incumbent)
 
 
-def rows_not_in(rows: pd.DataFrame, fitted: pd.DataFrame) -> np.ndarray:
-    """Mask of `rows` (transactions with `Time`) that are not rows of `fitted`, matched on every column, so
-    a retraining set's base rows are recognised and its newly labelled rows (given new `Time`s) are not."""
-    columns = list(TRANSACTION_COLUMNS)
-    known = pd.util.hash_pandas_object(fitted[columns], index=False).to_numpy()
-    keys = pd.util.hash_pandas_object(rows[columns], index=False).to_numpy()
+def rows_not_in(
+    rows: pd.DataFrame, fitted: pd.DataFrame, columns: Sequence[str] = TRANSACTION_COLUMNS
+) -> np.ndarray:
+    """Mask of `rows` that are not rows of `fitted`, matched by value on `columns` (integer and float
+    columns alike). On every column by default, so a retraining set's base rows are recognised and its
+    newly labelled rows (given new `Time`s) are not; a retrain leaves `Time` out to find the labelled rows
+    its base already holds."""
+    chosen = list(columns)
+    known = pd.util.hash_pandas_object(fitted[chosen].astype(np.float64), index=False).to_numpy()
+    keys = pd.util.hash_pandas_object(rows[chosen].astype(np.float64), index=False).to_numpy()
     return np.asarray(~np.isin(keys, known))
