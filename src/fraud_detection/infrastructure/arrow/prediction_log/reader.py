@@ -171,12 +171,18 @@ def _dated_keys(
 def _logged(
     tables: list[pa.Table], skipped: list[str], columns: Sequence[str] | None = None
 ) -> LoggedPredictions:
-    empty = PREDICTION_SCHEMA.empty_table()
-    combined = pa.concat_tables(tables) if tables else empty.select(list(columns or empty.column_names))
+    combined = pa.concat_tables(tables) if tables else _empty(columns)
     if _in_order(combined):  # one writer's files, oldest first: a sort would copy every column for nothing
         return LoggedPredictions(table=combined, skipped=tuple(skipped))
     # Arrow's sort is stable, as pandas' "stable" was: rows of one instant keep their file order.
     return LoggedPredictions(table=combined.sort_by([(SCORED_AT, "ascending")]), skipped=tuple(skipped))
+
+
+def _empty(columns: Sequence[str] | None) -> pa.Table:
+    """No rows, with the columns asked for (made only when there are no rows: `empty_table` imports pandas,
+    which the drift check's start-up avoids)."""
+    empty = PREDICTION_SCHEMA.empty_table()
+    return empty if columns is None else empty.select(list(columns))
 
 
 def _in_order(table: pa.Table) -> bool:
