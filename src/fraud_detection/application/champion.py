@@ -9,7 +9,7 @@ from fraud_detection.domain.events import ModelPromoted
 from fraud_detection.domain.model import CHAMPION
 from fraud_detection.domain.ports.events import EventPublisher
 from fraud_detection.domain.ports.registry import ModelRegistry
-from fraud_detection.domain.rollout import Rollout, Stage
+from fraud_detection.domain.rollout import Rollout
 
 # Tag on the new champion naming the version it replaced: `fraud model rollback` walks back through these.
 PREVIOUS_CHAMPION_TAG = "previous_champion"
@@ -43,11 +43,10 @@ def rollout_holding_champion(state: RolloutState | None) -> str | None:
     rollout = active_rollout_or_none(state)
     if rollout is None:
         return None
-    where = f"canary {rollout.canary_percent:g}%" if rollout.stage is Stage.CANARY else str(rollout.stage)
     against = f" against champion v{rollout.champion}" if rollout.champion is not None else ""
     return (
-        f"a rollout of v{rollout.challenger}{against} is active ({where}), and the champion moves only "
-        "through it; end it first with `fraud rollout abort`"
+        f"a rollout of v{rollout.challenger}{against} is active ({rollout.where}), and the champion moves "
+        "only through it; end it first with `fraud rollout abort`"
     )
 
 

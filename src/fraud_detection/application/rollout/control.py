@@ -131,7 +131,7 @@ class StartRollout:
             if current.challenger == version:
                 return current
             raise RolloutRefusedError(
-                f"a rollout of v{current.challenger} is active ({_where(current)}); "
+                f"a rollout of v{current.challenger} is active ({current.where}); "
                 "abort it first with `fraud rollout abort`"
             )
         champion = self._registry.get_by_alias(CHAMPION)
@@ -241,7 +241,3 @@ def _evidence_if_readable(gather: Gather | None, rollout: Rollout, now: float) -
     except FraudDetectionError as error:  # a store down must not keep an operator from acting
         logger.warning("rollout evidence unreadable, transition recorded without it: %s", error)
         return None
-
-
-def _where(rollout: Rollout) -> str:
-    return f"canary {rollout.canary_percent:g}%" if rollout.stage is Stage.CANARY else str(rollout.stage)

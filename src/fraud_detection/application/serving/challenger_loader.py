@@ -50,7 +50,7 @@ class ChallengerLoader:
         if current is not None and current.version.version == rollout.challenger:
             self._holder.set_challenger(current, rollout)
             self._report(rollout)
-            return snapshot.rollout != rollout, f"challenger v{rollout.challenger} in {_stage(rollout)}"
+            return snapshot.rollout != rollout, f"challenger v{rollout.challenger} in {rollout.where}"
         return self._load(rollout, snapshot)
 
     def promoted_elsewhere(self) -> bool:
@@ -85,8 +85,8 @@ class ChallengerLoader:
             return changed, f"{detail}; the champion serves alone"
         self._holder.set_challenger(ServingModel(version, model, threshold, REGISTRY, time.time()), rollout)
         self._report(rollout)
-        logger.info("challenger %s loaded, in %s", version.label, _stage(rollout))
-        return True, f"challenger v{rollout.challenger} loaded, in {_stage(rollout)}"
+        logger.info("challenger %s loaded, in %s", version.label, rollout.where)
+        return True, f"challenger v{rollout.challenger} loaded, in {rollout.where}"
 
     def _drop(self, snapshot: Snapshot, detail: str) -> tuple[bool, str]:
         if snapshot.challenger is not None:
@@ -102,10 +102,6 @@ class ChallengerLoader:
             self._telemetry.rollout_state("none", 0.0, None)
         else:
             self._telemetry.rollout_state(str(rollout.stage), rollout.canary_percent, rollout.challenger)
-
-
-def _stage(rollout: Rollout) -> str:
-    return f"canary {rollout.canary_percent:g}%" if rollout.stage is Stage.CANARY else str(rollout.stage)
 
 
 def _ended(rollout: Rollout | None) -> str:

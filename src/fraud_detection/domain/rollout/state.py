@@ -66,6 +66,11 @@ class Rollout:
     def active(self) -> bool:
         return self.stage in ACTIVE
 
+    @property
+    def where(self) -> str:
+        """The stage for people: `canary 10%`, else the stage's name."""
+        return f"canary {self.canary_percent:g}%" if self.stage is Stage.CANARY else str(self.stage)
+
     @classmethod
     def start(cls, model_name: str, challenger: int, champion: int | None, now: float,
               shadow_only: bool = False, reason: str = "started") -> Rollout:  # fmt: skip
@@ -123,5 +128,4 @@ def ensure_unchanged(stored: Rollout | None, replacing: Rollout | None) -> None:
 def _described(rollout: Rollout | None) -> str:
     if rollout is None:
         return "gone"
-    where = f"canary {rollout.canary_percent:g}%" if rollout.stage is Stage.CANARY else str(rollout.stage)
-    return f"v{rollout.challenger} in {where}"
+    return f"v{rollout.challenger} in {rollout.where}"
