@@ -9,17 +9,26 @@ measures both. Each narrow read must give exactly what the port's plain definiti
 from __future__ import annotations
 
 import zlib
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import UTC, datetime
 
 import numpy as np
 import pytest
 
-from fraud_detection.domain.ports.drift import CapturedPredictions, CapturedRows
+from fraud_detection.application.rollout.evidence import GatherEvidence
+from fraud_detection.domain.feedback import ScoredTransaction
+from fraud_detection.domain.ports.drift import (
+    NO_TRANSACTION_KEY,
+    CapturedPredictions,
+    CapturedRows,
+    transaction_keys,
+)
 from fraud_detection.domain.ports.prediction_log import PredictionBatch
+from fraud_detection.domain.rollout import Rollout
 from fraud_detection.infrastructure.arrow.prediction_log import ParquetPredictionLog
 from fraud_detection.infrastructure.arrow.prediction_log.drift_window import PredictionLogWindow
 from fraud_detection.infrastructure.local import LocalObjectStore
+from tests.feedback_fakes import FakeFeedbackStore
 
 pytestmark = pytest.mark.integration
 
@@ -102,3 +111,79 @@ def test_the_scores_read_gives_the_whole_window_without_inputs(window, since, un
     assert scores.inputs.shape == (len(scores), 0)
     assert scores.times is None
     assert len(scores) == len(window.read(*bounds, None))
+
+
+def test_the_scores_read_holds_keys_and_shared_names_not_strings_per_row(window) -> None:
+    """What keeps `GET /admin/rollout` inside an API task over a week of traffic: no id string is held (an
+    8-byte key each) and every row's model name is the same string object (one reference each)."""
+    scores = window.read_scores(None, None)
+    plain = window.read(None, None, None)
+    assert scores.transaction_ids is None
+    assert scores.transaction_keys is not None
+    assert scores.transaction_keys.dtype == np.int64
+    np.testing.assert_array_equal(scores.transaction_keys, transaction_keys(plain.transaction_ids))
+    assert (scores.transaction_keys == NO_TRANSACTION_KEY).sum() == 1  # the retry's row without an id
+    assert len({id(name) for name in scores.model_names}) == 1
+
+
+def test_files_listed_out_of_scoring_order_are_read_in_scoring_order(tmp_path) -> None:
+    """Two writers' files of one hour interleave (each is named for its first row): the rows come back
+    sorted by `scored_at`, rows of one instant in file order, as the plain read sorts them."""
+    store = LocalObjectStore(tmp_path / "store")
+    with ParquetPredictionLog(store, max_seconds=3600.0, max_rows=10) as log:
+        log.append(batch("a-early", 3, T0 + 60.0))
+        log.append(batch("a-late", 3, T0 + 900.0))
+    with ParquetPredictionLog(store, max_seconds=3600.0, max_rows=10) as log:
+        log.append(batch("b-middle", 3, T0 + 300.0))
+        log.append(batch("b-late", 2, T0 + 900.0))
+    reader = PredictionLogWindow(store)
+    scores = reader.read_scores(None, None)
+    assert_same_rows(scores, CapturedPredictions.read_scores(reader, None, None))
+    firsts = transaction_keys(["a-early/0", "b-middle/0", "a-late/0", "b-late/0"])
+    assert [scores.transaction_keys.tolist().index(key) for key in firsts] == [0, 3, 6, 9]
+
+
+class PlainReads(CapturedPredictions):
+    """The port's own definitions over the same files: what the adapter's reads must equal."""
+
+    def __init__(self, inner: CapturedPredictions) -> None:
+        self._inner = inner
+
+    def read(self, since: datetime | None, until: datetime | None, last_rows: int | None) -> CapturedRows:
+        return self._inner.read(since, until, last_rows)
+
+
+def test_rollout_evidence_over_the_files_is_the_evidence_of_the_plain_reads(tmp_path) -> None:
+    """GatherEvidence pairs and labels by key: the adapter's keys must meet the labels' keys (made from
+    the feedback store's id strings) exactly as the plain reads' do."""
+    store = LocalObjectStore(tmp_path / "store")
+    ids = tuple(f"acme:t{i}" for i in range(60))
+    rng = np.random.default_rng(3)
+    with ParquetPredictionLog(store, max_seconds=3600.0, max_rows=25) as served:
+        for hour in range(4):
+            part = (*ids[hour * 15 : (hour + 1) * 15 - 1], None)
+            served.append(replace(batch(f"s{hour}", 15, T0 + hour * 3600.0, part), model_version=1))
+        served.append(replace(batch("retry", 1, T0 + 4 * 3600.0, (ids[0],)), model_version=1))
+    with ParquetPredictionLog(store, prefix="shadow", max_seconds=3600.0, max_rows=25) as shadow:
+        for hour in range(4):
+            part = ids[hour * 15 : (hour + 1) * 15]
+            probabilities = rng.uniform(size=15)
+            probabilities[2] = np.nan  # a shadow scoring that failed
+            scored = batch(f"h{hour}", 15, T0 + hour * 3600.0 + 1.0, part)
+            shadow.append(replace(scored, model_version=2, probabilities=probabilities))
+    feedback = FakeFeedbackStore()
+    for n, tid in enumerate(ids[::3]):
+        at = datetime.fromtimestamp(T0 + n, UTC)
+        feedback.record_scored([ScoredTransaction(tid, 1, 0.5, False, at)])
+        feedback.add_label(tid, n % 4 == 0, at)
+    rollout = replace(Rollout.start("fraud-lgbm", 2, 1, T0 - 1.0), stage_since=T0 + 3600.0)
+    files = PredictionLogWindow(store), PredictionLogWindow(store, "shadow")
+
+    mine = GatherEvidence(*files, feedback)(rollout, T0 + DAY)
+    theirs = GatherEvidence(*(PlainReads(reads) for reads in files), feedback)(rollout, T0 + DAY)
+
+    assert mine == theirs
+    assert mine.labels.labelled > 10
+    assert mine.labels.frauds > 2
+    assert mine.paired_rows > 30
+    assert mine.challenger.errors == 3

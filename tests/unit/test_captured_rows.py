@@ -1,10 +1,11 @@
-"""CapturedRows.take and the port's plain `read_ids` (what an adapter's filtered read must equal)."""
+"""CapturedRows.take, the id keys, and the port's plain `read_ids` and `read_scores` (what an adapter's
+narrow reads must equal)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from fraud_detection.domain.ports.drift import CapturedRows
+from fraud_detection.domain.ports.drift import NO_TRANSACTION_KEY, CapturedRows, transaction_keys
 from tests.drift_fakes import FakeCapturedPredictions, captured
 
 
@@ -37,11 +38,26 @@ def test_the_plain_read_ids_picks_the_ids_from_the_whole_window_in_order() -> No
     assert len(fake.read_ids(None, {"a"})) == 0
 
 
-def test_the_plain_read_scores_drops_the_inputs_and_times_only() -> None:
+def test_the_plain_read_scores_drops_the_inputs_and_times_and_keeps_the_ids_as_keys() -> None:
     fake = FakeCapturedPredictions()
-    fake.rows = captured(np.ones((3, 29)), np.array([0.1, 0.2, 0.3]))
+    rows = captured(np.ones((3, 29)), np.array([0.1, 0.2, 0.3]))
+    fake.rows = type(rows)(**{**rows.__dict__, "transaction_ids": np.array(["a", None, "a"], object)})
     scores = fake.read_scores(None, None)
     assert scores.inputs.shape == (3, 0)
-    assert scores.times is None
+    assert (scores.times, scores.transaction_ids) == (None, None)
+    assert scores.transaction_keys.tolist() == [hash("a"), NO_TRANSACTION_KEY, hash("a")]
     assert scores.probabilities.tolist() == [0.1, 0.2, 0.3]
+    assert scores.model_versions.tolist() == rows.model_versions.tolist()
     assert fake.requests == [(None, None, None)]
+
+
+def test_id_keys_are_the_keys_read_or_made_from_the_ids() -> None:
+    rows = captured(np.ones((3, 29)), np.array([0.1, 0.2, 0.3]))
+    assert rows.transaction_ids is None  # nothing captured: no row has an id
+    assert rows.id_keys().tolist() == [NO_TRANSACTION_KEY] * 3
+    with_ids = type(rows)(**{**rows.__dict__, "transaction_ids": np.array(["x", "y", None], object)})
+    assert with_ids.id_keys().tolist() == transaction_keys(["x", "y", None]).tolist()
+    assert len(set(with_ids.id_keys().tolist())) == 3
+    keyed = type(rows)(**{**rows.__dict__, "transaction_keys": np.array([7, 8, 9])})
+    assert keyed.id_keys().tolist() == [7, 8, 9]
+    assert keyed.take(np.array([2, 0])).id_keys().tolist() == [9, 7]

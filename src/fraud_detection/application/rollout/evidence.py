@@ -11,7 +11,7 @@ column arithmetic on NumPy arrays: 100,000 captured rows take a few tens of mill
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
@@ -19,11 +19,14 @@ import numpy as np
 from fraud_detection.application.rollout.ranks import alert_rates_at, spearman
 from fraud_detection.domain.drift.estimate import PerformanceEstimate, calibrated
 from fraud_detection.domain.feedback import TimeWindow
-from fraud_detection.domain.ports.drift import CapturedPredictions, CapturedRows
+from fraud_detection.domain.ports.drift import (
+    NO_TRANSACTION_KEY,
+    CapturedPredictions,
+    CapturedRows,
+    transaction_keys,
+)
 from fraud_detection.domain.ports.feedback import FeedbackStore
 from fraud_detection.domain.rollout import PairedLabels, RoleEvidence, Rollout, RolloutEvidence
-
-NO_ID = hash(None)  # the key of a row whose client sent no transaction id
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,7 @@ class _Scores:
     errors: int
     probabilities: np.ndarray
     decisions: np.ndarray
-    ids: np.ndarray  # keys of the transaction ids (see `_keys`), sorted, unique
+    ids: np.ndarray  # `transaction_keys` of the ids, sorted, unique
     id_probabilities: np.ndarray
     id_decisions: np.ndarray
 
@@ -61,32 +64,42 @@ class GatherEvidence:
         its own: pooled since the start, the realised checks keep judging at every step
         (benchmarks/rollout.py: with labels per stage, 2 of 18 out-of-tolerance challengers were promoted;
         pooled, none)."""
-        start, stage, until = _moment(rollout.started_at), _moment(rollout.stage_since), _moment(now)
-        # Without the inputs: days of traffic, read in the API's process too (`GET /admin/rollout`).
+        start, until = _moment(rollout.started_at), _moment(now)
+        read = self._read(rollout, start, until)  # the captured rows are let go before the rank arithmetic
+        pairs = _paired(read.challenger, read.champion)
+        agreement = float(np.mean(pairs.challenger == pairs.champion)) if len(pairs.ids) else None
+        return RolloutEvidence(
+            champion=self._role(read.champion, read.champion_latency),
+            challenger=self._role(read.challenger, read.challenger_latency),
+            paired_rows=len(pairs.ids),
+            agreement=agreement,
+            score_correlation=spearman(pairs.challenger_scores, pairs.champion_scores),
+            labels=self._labels(read.whole or pairs, TimeWindow(start, until)),
+            canary_rows=read.canary_rows,
+        )
+
+    def _read(self, rollout: Rollout, start: datetime, until: datetime) -> _Read:
+        """Both versions' scorings of the stage, and the pairs of the whole rollout when it began before
+        this stage. No inputs, ids as keys: days of traffic, read in the API's process too
+        (`GET /admin/rollout`)."""
         served_all = self._served.read_scores(start, until)
         shadow_all = self._shadow.read_scores(start, until)
-        name = rollout.model_name
+        name, stage = rollout.model_name, _moment(rollout.stage_since)
         served, shadow = _since(served_all, stage), _since(shadow_all, stage)
         champion = _scores(rollout.champion or 0, name, served, shadow)
         challenger = _scores(rollout.challenger, name, served, shadow)
-        _, mine, theirs = np.intersect1d(
-            challenger.ids, champion.ids, assume_unique=True, return_indices=True
-        )
-        h_decisions, c_decisions = challenger.id_decisions[mine], champion.id_decisions[theirs]
-        agreement = float(np.mean(h_decisions == c_decisions)) if len(mine) else None
-        correlation = spearman(challenger.id_probabilities[mine], champion.id_probabilities[theirs])
-        whole = _paired(
-            _scores(rollout.challenger, name, served_all, shadow_all),
-            _scores(rollout.champion or 0, name, served_all, shadow_all),
-        )
-        labels = self._labels(whole, TimeWindow(start, until))
-        return RolloutEvidence(
-            champion=self._role(champion, _latency(served, champion.version, name)),
-            challenger=self._role(challenger, _latency(served, challenger.version, name)),
-            paired_rows=len(mine),
-            agreement=agreement,
-            score_correlation=correlation,
-            labels=labels,
+        whole = None  # in the first stage (every row is of this stage): the stage's pairs
+        if served is not served_all or shadow is not shadow_all:
+            whole = _paired(
+                _scores(rollout.challenger, name, served_all, shadow_all),
+                _scores(rollout.champion or 0, name, served_all, shadow_all),
+            )
+        return _Read(
+            champion=champion,
+            challenger=challenger,
+            whole=whole,
+            champion_latency=_latency(served, champion.version, name),
+            challenger_latency=_latency(served, challenger.version, name),
             canary_rows=_finite_rows_of(served, rollout.challenger, name),
         )
 
@@ -113,11 +126,11 @@ class GatherEvidence:
         records = list(self._feedback.labelled_in(window))
         if not records or not len(paired.ids):
             return PairedLabels()
-        ids = _keys(np.array([record.transaction_id for record in records], dtype=object))
+        ids = transaction_keys(record.transaction_id for record in records)
         fraud = np.array([record.is_fraud for record in records], dtype=bool)
         ids, first = np.unique(ids, return_index=True)
         fraud = fraud[first]
-        _, at_label, at_pair = np.intersect1d(ids, paired.ids, assume_unique=True, return_indices=True)
+        at_label, at_pair = _common(ids, paired.ids)
         y, h, c = fraud[at_label], paired.challenger[at_pair], paired.champion[at_pair]
         frauds = at_pair[y]
 
@@ -154,8 +167,20 @@ class _Pairs:
     champion_scores: np.ndarray
 
 
+@dataclass(frozen=True)
+class _Read:
+    """What the evidence keeps of the captured rows: per version, not per row read."""
+
+    champion: _Scores
+    challenger: _Scores
+    whole: _Pairs | None  # the pairs since the rollout began, when it began before this stage
+    champion_latency: tuple[float | None, int]
+    challenger_latency: tuple[float | None, int]
+    canary_rows: int
+
+
 def _paired(challenger: _Scores, champion: _Scores) -> _Pairs:
-    _, mine, theirs = np.intersect1d(challenger.ids, champion.ids, assume_unique=True, return_indices=True)
+    mine, theirs = _common(challenger.ids, champion.ids)
     return _Pairs(
         challenger.ids[mine],
         challenger.id_decisions[mine],
@@ -165,43 +190,50 @@ def _paired(challenger: _Scores, champion: _Scores) -> _Pairs:
     )
 
 
+def _common(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where the keys both sorted, unique arrays hold sit in each, in key order: a binary search of one in
+    the other (intersect1d sorts both together: five copies of the keys, and slower)."""
+    if not len(left) or not len(right):
+        return np.empty(0, np.intp), np.empty(0, np.intp)
+    at = np.searchsorted(right, left)
+    at[at == len(right)] = 0  # past the end: not there (checked below like any other position)
+    found = right[at] == left
+    return np.flatnonzero(found), at[found]
+
+
 def _since(rows: CapturedRows, moment: datetime) -> CapturedRows:
     """The rows scored at or after `moment` (captures are UTC datetime64[us])."""
     keep = rows.scored_at >= np.datetime64(moment.replace(tzinfo=None), "us")
-    if keep.all():
-        return rows
-    return replace(
-        rows,
-        inputs=rows.inputs[keep],
-        probabilities=rows.probabilities[keep],
-        decisions=rows.decisions[keep],
-        model_names=rows.model_names[keep],
-        model_versions=rows.model_versions[keep],
-        scored_at=rows.scored_at[keep],
-        transaction_ids=None if rows.transaction_ids is None else rows.transaction_ids[keep],
-        times=None if rows.times is None else rows.times[keep],
-        model_ms=None if rows.model_ms is None else rows.model_ms[keep],
-    )
+    return rows if keep.all() else rows.take(keep)
 
 
 def _scores(version: int, name: str, served: CapturedRows, shadow: CapturedRows) -> _Scores:
-    mine = [(rows, _of(rows, version, name)) for rows in (served, shadow)]
-    probabilities = np.concatenate([rows.probabilities[m] for rows, m in mine])
-    decisions = np.concatenate([rows.decisions[m] for rows, m in mine]).astype(bool, copy=False)
-    ids = np.concatenate([_ids(rows)[m] for rows, m in mine])
-    finite = np.isfinite(probabilities)
-    probabilities, decisions, ids = probabilities[finite], decisions[finite], ids[finite]
-    keys = _keys(ids)
-    has_id = keys != NO_ID
-    ids, first = np.unique(keys[has_id], return_index=True)  # a retried id: its first scoring
-    id_probabilities, id_decisions = probabilities[has_id][first], decisions[has_id][first]
-    kept_probabilities = np.concatenate([probabilities[~has_id], id_probabilities])
-    kept_decisions = np.concatenate([decisions[~has_id], id_decisions])
+    """One version's scorings, each column copied once: over days of traffic, every copy is ~10 bytes a
+    transaction more in the API's memory (benchmarks/captured_reads.py, "status")."""
+    picked = [(rows, _of(rows, version, name)) for rows in (served, shadow)]
+    kept = [(rows, mask & np.isfinite(rows.probabilities)) for rows, mask in picked]
+    errors = sum(int(np.count_nonzero(mask)) for _, mask in picked) - sum(
+        int(np.count_nonzero(mask)) for _, mask in kept
+    )
+    probabilities = np.concatenate([rows.probabilities[mask] for rows, mask in kept])
+    decisions = np.concatenate([rows.decisions[mask] for rows, mask in kept]).astype(bool, copy=False)
+    keys = np.concatenate([rows.id_keys()[mask] for rows, mask in kept])
+    del picked, kept
+    has_id = keys != NO_TRANSACTION_KEY
+    if has_id.all():  # the usual case: every client sent an id
+        ids, first = np.unique(keys, return_index=True)  # a retried id: its first scoring
+        id_probabilities, id_decisions = probabilities[first], decisions[first]
+        kept_probabilities, kept_decisions = id_probabilities, id_decisions
+    else:
+        ids, first = np.unique(keys[has_id], return_index=True)
+        id_probabilities, id_decisions = probabilities[has_id][first], decisions[has_id][first]
+        kept_probabilities = np.concatenate([probabilities[~has_id], id_probabilities])
+        kept_decisions = np.concatenate([decisions[~has_id], id_decisions])
     return _Scores(
         version=version,
         rows=len(kept_probabilities),
         alerts=int(np.count_nonzero(kept_decisions)),
-        errors=int(np.count_nonzero(~finite)),
+        errors=errors,
         probabilities=kept_probabilities,
         decisions=kept_decisions,
         ids=ids,
@@ -213,19 +245,6 @@ def _scores(version: int, name: str, served: CapturedRows, shadow: CapturedRows)
 def _of(rows: CapturedRows, version: int, name: str) -> np.ndarray:
     mask: np.ndarray = (rows.model_versions == version) & (rows.model_names == name)
     return mask
-
-
-def _ids(rows: CapturedRows) -> np.ndarray:
-    if rows.transaction_ids is None:
-        return np.full(len(rows), None, dtype=object)
-    return rows.transaction_ids.astype(object, copy=False)
-
-
-def _keys(ids: np.ndarray) -> np.ndarray:
-    """Transaction ids as 64-bit hashes: sorting and matching integers is ten times faster than strings
-    (100,000 ids: ~10 ms against ~150 ms), and two of a window's ids share a hash with odds of about
-    n^2 / 2^64 (hashes are per process, and only compared within one call)."""
-    return np.fromiter(map(hash, ids), dtype=np.int64, count=len(ids))
 
 
 def _latency(served: CapturedRows, version: int, name: str) -> tuple[float | None, int]:

@@ -20,9 +20,10 @@ def spearman(x: np.ndarray, y: np.ndarray) -> float | None:
     if len(x) < 3:
         return None
     rx, ry = _ranks(x), _ranks(y)
-    rx, ry = rx - rx.mean(), ry - ry.mean()
-    spread = float(np.sqrt((rx * rx).sum() * (ry * ry).sum()))
-    return float((rx * ry).sum() / spread) if spread > 0 else None
+    rx -= rx.mean()  # in place, and dot products: no temporary the size of a week of transactions
+    ry -= ry.mean()
+    spread = float(np.sqrt(np.dot(rx, rx) * np.dot(ry, ry)))
+    return float(np.dot(rx, ry) / spread) if spread > 0 else None
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:

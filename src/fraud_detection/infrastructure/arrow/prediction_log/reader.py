@@ -105,17 +105,30 @@ def read_predictions(
     """Rows scored in [since, until) (naive datetimes are taken as UTC). Memory follows what is kept, file
     by file: with `ids`, only the rows whose transaction id is one of them (a retrain's 30 days of traffic
     hold few labelled ones); with `columns`, only those columns (`scored_at` among them)."""
-    start, end = _as_utc(since), _as_utc(until)
     skipped: list[str] = []
-    tables: list[pa.Table] = []
+    tables = list(read_tables(store, prefix, since, until, skipped, ids, columns))
+    return _logged(tables, skipped, columns)
+
+
+def read_tables(
+    store: ObjectStore,
+    prefix: str,
+    since: datetime | None,
+    until: datetime | None,
+    skipped: list[str],
+    ids: Collection[str] | None = None,
+    columns: Sequence[str] | None = None,
+) -> Iterator[pa.Table]:
+    """`read_predictions` one file at a time, in listing order (not sorted by `scored_at` across files),
+    for a caller that keeps less than a table of each; unusable keys are appended to `skipped`."""
+    start, end = _as_utc(since), _as_utc(until)
     wanted = None if ids is None else pa.array(list(ids), pa.string())
     for _, key in _dated_keys(store, normalise_prefix(prefix), start, end, skipped):
         table = _read_table(store, key, skipped)
         if table is not None:
             table = _within(table, start, end)
             table = table if wanted is None else _with_ids(table, wanted)
-            tables.append(table if columns is None else table.select(list(columns)))
-    return _logged(tables, skipped, columns)
+            yield table if columns is None else table.select(list(columns))
 
 
 def _with_ids(table: pa.Table, wanted: pa.Array) -> pa.Table:
