@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -19,7 +22,7 @@ from fraud_detection.domain.schema import V_COLUMNS
 from fraud_detection.entrypoints.api.app import create_app
 from fraud_detection.infrastructure.arrow.prediction_log import read_predictions
 from fraud_detection.settings import Settings
-from tests.api_clients import SERVICE, write_clients
+from tests.api_clients import SERVICE, bearer, write_clients
 from tests.fakes import FakeModel, FakeModelCache, FakeRegistry
 
 pytestmark = pytest.mark.integration
@@ -101,3 +104,38 @@ def test_canary_answers_carry_the_challengers_version_and_the_champion_scores_th
     store = container.adapters.object_store()
     assert set(read_predictions(store).frame["model_version"]) == {2}
     assert set(read_predictions(store, SHADOW_CAPTURE_PREFIX).frame["model_version"]) == {1}
+
+
+class BlockingStatus:
+    """EvaluateRollout's stand-in for GET /admin/rollout: each gathering waits until released."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.release = threading.Event()
+
+    def __call__(self, apply: bool = True, now: float | None = None) -> SimpleNamespace:
+        self.calls += 1
+        number = self.calls
+        assert self.release.wait(30), "never released"
+        return SimpleNamespace(to_dict=lambda: {"gathering": number})
+
+
+def test_status_requests_that_arrive_during_a_gathering_share_it(tmp_path):
+    """Each gathering holds the rollout's evidence in the API's memory: concurrent status requests (a
+    dashboard and an operator) must not each hold their own."""
+    container, client = serve(tmp_path, Rollout.start("fraud-lgbm", 2, 1, time.time()))
+    status = BlockingStatus()
+    container.rollout.evaluate.override(providers.Object(status))
+    operator = bearer("operator")
+    with client, ThreadPoolExecutor(3) as pool:
+        asked = [pool.submit(client.get, "/admin/rollout", headers=operator) for _ in range(3)]
+        deadline = time.monotonic() + 30
+        while status.calls == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.5)  # the other two requests arrive while the first gathering runs
+        status.release.set()
+        answers = [future.result(timeout=30) for future in asked]
+        assert [answer.status_code for answer in answers] == [200] * 3
+        assert [answer.json()["gathering"] for answer in answers] == [1, 1, 1]
+        assert status.calls == 1
+        assert client.get("/admin/rollout", headers=operator).json()["gathering"] == 2  # not cached

@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 from starlette.routing import Route
 
 from fraud_detection import __version__
+from fraud_detection.application.rollout.evaluate import RolloutDecision
 from fraud_detection.composition import Container, get_container
 from fraud_detection.domain.reports import DRIFT, QUALITY
 from fraud_detection.entrypoints.api import errors
@@ -20,6 +21,7 @@ from fraud_detection.entrypoints.api.middleware import BodySizeLimit, RequestMet
 from fraud_detection.entrypoints.api.routes import admin, feedback, health, jobs, model, rollout, scoring
 from fraud_detection.entrypoints.api.schemas import transaction_model
 from fraud_detection.entrypoints.api.security import Authenticate
+from fraud_detection.entrypoints.api.shared_call import SharedCall
 from fraud_detection.infrastructure.prometheus.cached_read import CachedLatest
 from fraud_detection.infrastructure.prometheus.drift_collector import DriftCollector
 from fraud_detection.infrastructure.prometheus.quality_collector import QualityCollector
@@ -86,6 +88,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.state.container = container
     app.state.score_transactions = container.serving.score_transactions()  # the hot path skips per-request DI
     app.state.report_metrics = report_metrics(container)
+    app.state.rollout_status = SharedCall[RolloutDecision]()  # one evidence gathering at a time
     # The limits of a transaction (FRAUD_VALIDATION_AMOUNT_MAX...) are this app's settings, as in batch jobs.
     app.state.transaction_model = transaction_model(container.adapters.scoring_input())
     scoring_router = scoring.build_router(settings.score_batch_max, app.state.transaction_model)

@@ -8,11 +8,13 @@ from typing import Any
 from fastapi import APIRouter, Body, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
+from fraud_detection.application.rollout.evaluate import RolloutDecision
 from fraud_detection.domain.clients import Scope
 from fraud_detection.domain.errors import NoActiveRolloutError
 from fraud_detection.entrypoints.api.dependencies import rollout_abort, rollout_evaluate
 from fraud_detection.entrypoints.api.schemas import ErrorOut
 from fraud_detection.entrypoints.api.security import require_scope
+from fraud_detection.entrypoints.api.shared_call import SharedCall
 
 router = APIRouter(
     prefix="/admin/rollout",
@@ -32,9 +34,15 @@ MAX_REASON = 500
 @router.get("")
 async def rollout_status(request: Request) -> dict[str, Any]:
     """The rollout state, both models' evidence on the same transactions, what the policy would do now
-    (nothing is applied), and this replica's own view (the challenger it holds, its counters)."""
-    evaluate = await rollout_evaluate(request)
-    decision = await run_in_threadpool(evaluate, False)
+    (nothing is applied), and this replica's own view (the challenger it holds, its counters). Requests
+    that arrive while the evidence is being gathered share that gathering (SharedCall)."""
+
+    async def judge() -> RolloutDecision:
+        evaluate = await rollout_evaluate(request)
+        return await run_in_threadpool(evaluate, False)
+
+    shared: SharedCall[RolloutDecision] = request.app.state.rollout_status
+    decision = await shared(judge)
     body = decision.to_dict()
     runtime = request.app.state.container.serving.runtime()
     view = getattr(runtime, "replica_view", None)
