@@ -22,6 +22,7 @@ from fraud_detection.application.rollout import (
     RolloutRefusedError,
     StartRollout,
 )
+from fraud_detection.application.rollout.evidence import _common
 from fraud_detection.application.rollout.ranks import spearman
 from fraud_detection.domain.errors import ModelNotFoundError, RolloutConflictError, ServiceUnavailableError
 from fraud_detection.domain.events import ModelPromoted, RolloutAbortRequested, RolloutTransitioned
@@ -238,6 +239,25 @@ def test_spearman_matches_scipy_with_ties() -> None:
     x = rng.integers(0, 5, 200).astype(float)
     y = x + rng.integers(0, 3, 200)
     assert spearman(x, y) == pytest.approx(spearmanr(x, y).statistic)
+
+
+@pytest.mark.parametrize(
+    ("left", "right"),
+    [
+        ([1, 5, 9], [0, 5, 9, 12]),
+        ([3, 20, 40], [1, 2, 3]),  # keys past the right's end
+        ([-7, 0, 8], []),
+        ([], [1, 2]),
+        (sorted(set(np.random.default_rng(5).integers(-50, 50, 40).tolist())),
+         sorted(set(np.random.default_rng(6).integers(-50, 50, 40).tolist()))),
+    ],
+)  # fmt: skip
+def test_pairing_by_binary_search_finds_what_intersect1d_finds(left: list[int], right: list[int]) -> None:
+    a, b = np.array(left, np.int64), np.array(right, np.int64)
+    _, expected_left, expected_right = np.intersect1d(a, b, assume_unique=True, return_indices=True)
+    found_left, found_right = _common(a, b)
+    assert found_left.tolist() == expected_left.tolist()
+    assert found_right.tolist() == expected_right.tolist()
 
 
 def test_a_hundred_thousand_rows_are_paired_whole(world: World) -> None:

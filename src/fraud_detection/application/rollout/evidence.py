@@ -74,7 +74,7 @@ class GatherEvidence:
             paired_rows=len(pairs.ids),
             agreement=agreement,
             score_correlation=spearman(pairs.challenger_scores, pairs.champion_scores),
-            labels=self._labels(read.whole or pairs, TimeWindow(start, until)),
+            labels=self._labels(pairs if read.whole is None else read.whole, TimeWindow(start, until)),
             canary_rows=read.canary_rows,
         )
 
