@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -98,6 +100,61 @@ def test_missing_key_raises_object_not_found_naming_the_key(store: ObjectStore) 
         store.open_read("raw/missing.csv")
     with pytest.raises(ObjectNotFoundError):
         store.read_bytes("raw/missing.csv")
+
+
+def test_read_many_answers_in_the_order_asked_with_none_for_a_missing_key(store: ObjectStore) -> None:
+    keys = [f"predictions/f{i:03d}" for i in range(40)]  # more than the S3 store reads ahead
+    for key in keys:
+        store.write_bytes(key, key.encode() * 3)
+    asked = [*keys[20:], "predictions/gone", *keys[:20]]
+    answers = list(store.read_many(asked))
+    assert [key for key, _ in answers] == asked
+    assert [data for _, data in answers] == [
+        None if key == "predictions/gone" else key.encode() * 3 for key in asked
+    ]
+    assert list(store.read_many([])) == []
+
+
+def test_read_many_raises_other_errors_and_can_stop_early(store: ObjectStore) -> None:
+    for i in range(30):
+        store.write_bytes(f"k/{i:02d}", b"x")
+    with pytest.raises(ValueError, match="invalid object key"):
+        list(store.read_many(["k/00", "../outside", "k/01"]))
+    files = store.read_many(f"k/{i:02d}" for i in range(30))
+    assert [next(files)[0] for _ in range(3)] == ["k/00", "k/01", "k/02"]
+    files.close()  # the reads ahead are cancelled; nothing hangs
+
+
+@pytest.mark.parametrize(("read_ahead", "most"), [(1, 1), (8, 8)])
+def test_the_s3_store_keeps_its_read_ahead_of_gets_in_flight(
+    seaweedfs: SeaweedFS, seaweedfs_bucket: str, monkeypatch: pytest.MonkeyPatch, read_ahead: int, most: int
+) -> None:
+    """What makes a day of small capture files readable within a drift check's timeout (each GET waits on
+    the network): several GETs at once, never more than `read_ahead`."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", seaweedfs.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", seaweedfs.secret_key)
+    store = S3ObjectStore(seaweedfs_bucket, uuid.uuid4().hex, endpoint_url=seaweedfs.endpoint_url,
+                          region=REGION, read_ahead=read_ahead)  # fmt: skip
+    keys = [f"many/{i:03d}" for i in range(48)]
+    for key in keys:
+        store.write_bytes(key, key.encode())
+    in_flight, seen, lock = [0], [0], threading.Lock()
+
+    def sent(**_: Any) -> None:
+        with lock:
+            in_flight[0] += 1
+            seen[0] = max(seen[0], in_flight[0])
+        time.sleep(0.02)  # a network's wait, so reads overlap when they may
+
+    def answered(**_: Any) -> None:
+        with lock:
+            in_flight[0] -= 1
+
+    events = store._client.meta.events
+    events.register("before-send.s3.GetObject", sent)
+    events.register("after-call.s3.GetObject", answered)
+    assert [data for _, data in store.read_many(keys)] == [key.encode() for key in keys]
+    assert seen[0] == most
 
 
 @pytest.mark.parametrize("key", ["../outside", "/absolute", "a//b", "a/./b", "a/", ""])

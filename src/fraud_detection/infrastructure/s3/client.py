@@ -12,6 +12,9 @@ if TYPE_CHECKING:
 
 # "standard" mode retries throttling, 5xx and connection errors with backoff (legacy mode retries fewer).
 MAX_ATTEMPTS = 5  # the first try included
+# Connections a client keeps (botocore's default is 10): enough for the object store's read-ahead and a
+# multipart upload's parts at once, without "connection pool is full" discards.
+MAX_POOL_CONNECTIONS = 32
 
 
 def make_s3_client(endpoint_url: str | None = None, region: str | None = None) -> S3Client:
@@ -21,6 +24,7 @@ def make_s3_client(endpoint_url: str | None = None, region: str | None = None) -
         retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
         connect_timeout=5,
         read_timeout=60,
+        max_pool_connections=MAX_POOL_CONNECTIONS,
         s3={"addressing_style": "path"} if endpoint_url else None,
     )
     session = boto3.session.Session()  # a session per client: the default one is not thread-safe

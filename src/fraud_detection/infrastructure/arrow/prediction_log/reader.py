@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -17,7 +18,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from fraud_detection.domain.errors import ObjectNotFoundError
 from fraud_detection.domain.ports.storage import ObjectStore
 from fraud_detection.infrastructure.arrow.prediction_log.layout import (
     PARTITION_SPAN,
@@ -123,8 +123,9 @@ def read_tables(
     for a caller that keeps less than a table of each; unusable keys are appended to `skipped`."""
     start, end = _as_utc(since), _as_utc(until)
     wanted = None if ids is None else pa.array(list(ids), pa.string())
-    for _, key in _dated_keys(store, normalise_prefix(prefix), start, end, skipped):
-        table = _read_table(store, key, skipped)
+    keys = (key for _, key in _dated_keys(store, normalise_prefix(prefix), start, end, skipped))
+    for key, data in store.read_many(keys):
+        table = _parsed(key, data, skipped)
         if table is not None:
             table = _within(table, start, end)
             table = table if wanted is None else _with_ids(table, wanted)
@@ -150,17 +151,31 @@ def read_latest_predictions(
     skipped: list[str] = []
     dated = _dated_keys(store, normalise_prefix(prefix), start, end, skipped)
     tables: list[pa.Table] = []
-    found, last_hour = 0, None
-    for hour, key in sorted(dated, reverse=True):
+    found = 0
+    newest_first = sorted(dated, reverse=True)
+    hour_of = {key: hour for hour, key in newest_first}
+    last_hour: datetime | None = None
+
+    def enough(hour: datetime) -> bool:
         # Files of one hour may interleave (several writers): finish the hour before stopping.
-        if found >= rows and hour != last_hour:
-            break
-        last_hour = hour
-        table = _read_table(store, key, skipped)
-        if table is not None:
-            table = _within(table, start, end)
-            tables.append(table)
-            found += table.num_rows
+        return found >= rows and hour != last_hour
+
+    def wanted() -> Iterator[str]:  # asked lazily: a store that reads one by one reads no file too many
+        for hour, key in newest_first:
+            if enough(hour):
+                return
+            yield key
+
+    with closing(store.read_many(wanted())) as files:  # closing cancels the reads ahead of `enough`
+        for key, data in files:
+            if enough(hour_of[key]):
+                break
+            last_hour = hour_of[key]
+            table = _parsed(key, data, skipped)
+            if table is not None:
+                table = _within(table, start, end)
+                tables.append(table)
+                found += table.num_rows
     logged = _logged(tables[::-1], skipped)  # oldest first: usually in order already, so no sort
     latest = logged.table.slice(max(logged.table.num_rows - rows, 0)) if rows else logged.table.slice(0, 0)
     return LoggedPredictions(table=latest, skipped=logged.skipped)
@@ -214,14 +229,15 @@ def _candidate_keys(
         yield from store.list_keys(folder)
 
 
-def _read_table(store: ObjectStore, key: str, skipped: list[str]) -> pa.Table | None:
+def _parsed(key: str, data: bytes | None, skipped: list[str]) -> pa.Table | None:
+    """The file's rows in PREDICTION_SCHEMA, or None (and `key` named in `skipped`)."""
+    if data is None:
+        _skip(skipped, key, "deleted while reading")
+        return None
     try:
         # ParquetFile, not read_table: read_table goes through pyarrow.dataset (another import, ~0.1 s of
         # every `fraud drift check`); for one whole file both read the same table.
-        table = pq.ParquetFile(pa.BufferReader(store.read_bytes(key))).read()
-    except ObjectNotFoundError:
-        _skip(skipped, key, "deleted while reading")
-        return None
+        table = pq.ParquetFile(pa.BufferReader(data)).read()
     except (pa.ArrowException, OSError) as error:
         _skip(skipped, key, f"not readable Parquet ({error})")
         return None
