@@ -47,8 +47,12 @@ class ServingSettings(BaseSettings):
     max_body_bytes: int = Field(16 * 1024 * 1024, gt=0, description="Largest request body the API accepts.")
     top_reasons: int = Field(5, ge=0, description="Feature contributions returned per explained transaction.")
     capture_max_rows: int = Field(10_000, gt=0, description="Captured predictions per Parquet micro-batch.")
+    # A file per replica at least this often while traffic flows: at 5 s, a day was 17,280 files a replica
+    # for the drift check to read (benchmarks/capture_files.py); rows are journaled every second meanwhile.
     capture_max_seconds: float = Field(
-        5.0, gt=0, description="Longest a captured prediction waits unwritten."
+        60.0,
+        gt=0,
+        description="Longest a captured prediction waits unwritten (a file per replica this often).",
     )
     capture_max_pending_bytes: int = Field(
         64 * 1024 * 1024,
