@@ -70,7 +70,8 @@ def check(
             )
     except ValueError as error:
         raise fail(str(error)) from None
-    outcome = ioc.drift.check()(spec, publish=publish, chart=chart)
+    with console.status("reading the window's captured predictions..."):  # a day of files: seconds
+        outcome = ioc.drift.check()(spec, publish=publish, chart=chart)
     if as_json:
         print(json.dumps(outcome.report.to_dict(), indent=2))
     else:

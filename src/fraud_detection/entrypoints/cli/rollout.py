@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from fraud_detection.domain.errors import NoActiveRolloutError
-from fraud_detection.entrypoints.cli.context import container, print_table, stdout
+from fraud_detection.entrypoints.cli.context import console, container, print_table, stdout
 from fraud_detection.entrypoints.cli.errors import handles_user_errors
 
 if TYPE_CHECKING:
@@ -22,13 +22,17 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 JSON_OPTION = typer.Option("--json", help="Print JSON for scripts.")
+# On a terminal only (stderr): the evidence reads every capture file since the rollout began.
+GATHERING = "gathering the rollout's evidence from the captured predictions..."
 
 
 @app.command()
 @handles_user_errors
 def status(as_json: Annotated[bool, JSON_OPTION] = False) -> None:
     """The rollout's state, the evidence of its stage, and what the policy would do now (nothing moves)."""
-    _show(container().rollout.evaluate()(apply=False), as_json)
+    with console.status(GATHERING):
+        decision = container().rollout.evaluate()(apply=False)
+    _show(decision, as_json)
 
 
 @app.command()
@@ -44,7 +48,8 @@ def evaluate(
 ) -> None:
     """Apply the policy once: advance, roll back on harm, or hold (what the schedule runs)."""
     try:
-        decision = container().rollout.evaluate()(apply=True)
+        with console.status(GATHERING):
+            decision = container().rollout.evaluate()(apply=True)
     except NoActiveRolloutError as error:
         if not if_active:
             raise
