@@ -23,9 +23,8 @@ import os
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -34,20 +33,18 @@ import pyarrow.parquet as pq
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # the SeaweedFS launcher the integration tests use
 
+from captured_reads import START, capture_columns  # noqa: E402  (benchmarks/captured_reads.py)
 from tests.fixtures.seaweedfs import running_seaweedfs  # noqa: E402
 
 from fraud_detection.infrastructure.arrow.prediction_log.drift_window import (  # noqa: E402
     PredictionLogWindow,
 )
 from fraud_detection.infrastructure.arrow.prediction_log.record_schema import (  # noqa: E402
-    INPUT_NAMES,
     PREDICTION_SCHEMA,
-    SCORED_AT_TYPE,
 )
 from fraud_detection.infrastructure.s3 import S3ObjectStore, make_s3_client  # noqa: E402
 from fraud_detection.infrastructure.s3.object_store import READ_AHEAD  # noqa: E402
 
-START = datetime(2026, 11, 1, tzinfo=UTC)
 FILES_AN_HOUR = 720  # one replica, a file every 5 s
 DAY = 86_400
 
@@ -56,18 +53,7 @@ def capture_file(index: int, rows: int, rng: np.random.Generator) -> tuple[str, 
     """One micro-batch file: its key in the date=/hour= layout and its Parquet bytes."""
     at = START + timedelta(seconds=index * 3600 / FILES_AN_HOUR)
     ids = [f"acme:tx-{index}-{i}" for i in range(rows)]
-    columns: dict[str, Any] = {name: rng.normal(size=rows) for name in INPUT_NAMES}
-    columns |= {
-        "Time": np.arange(rows, dtype=np.float64),
-        "transaction_id": ids,
-        "request_id": ids,
-        "probability": rng.uniform(size=rows),
-        "decision": rng.uniform(size=rows) < 0.01,
-        "model_name": ["fraud-lgbm"] * rows,
-        "model_version": np.full(rows, 3, dtype=np.int64),
-        "scored_at": pa.array(np.full(rows, int(at.timestamp() * 1e6), dtype=np.int64), SCORED_AT_TYPE),
-        "model_ms": np.full(rows, 0.3),
-    }
+    columns = capture_columns(ids, np.full(rows, int(at.timestamp() * 1e6), dtype=np.int64), rng)
     sink = io.BytesIO()
     pq.write_table(pa.table(columns, schema=PREDICTION_SCHEMA), sink)
     key = f"predictions/date={at:%Y-%m-%d}/hour={at:%H}/{at:%Y%m%dT%H%M%S}-1-{index:06d}-bench.parquet"

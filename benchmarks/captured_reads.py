@@ -32,6 +32,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -47,6 +48,24 @@ REPO = Path(__file__).resolve().parent.parent
 START = datetime(2026, 11, 1, tzinfo=UTC)
 
 
+def capture_columns(ids: list[str], instants_us: np.ndarray, rng: np.random.Generator) -> dict[str, Any]:
+    """The columns of a capture file (PREDICTION_SCHEMA) of the champion v3's answers for `ids`, scored at
+    `instants_us` (microseconds since the epoch, UTC)."""
+    rows = len(ids)
+    columns: dict[str, Any] = {name: rng.normal(size=rows) for name in INPUT_NAMES}
+    return columns | {
+        "Time": np.arange(rows, dtype=np.float64),
+        "transaction_id": ids,
+        "request_id": ids,
+        "probability": rng.uniform(size=rows),
+        "decision": rng.uniform(size=rows) < 0.01,
+        "model_name": ["fraud-lgbm"] * rows,
+        "model_version": np.full(rows, 3, dtype=np.int64),
+        "scored_at": pa.array(instants_us, SCORED_AT_TYPE),
+        "model_ms": np.full(rows, 0.3),
+    }
+
+
 def write_window(root: Path, days: int, rows_per_day: int, labels: int, seed: int = 7) -> list[str]:
     """The prediction-log files of `days` days under `root/store`; returns the labelled ids."""
     rng = np.random.default_rng(seed)
@@ -60,18 +79,7 @@ def write_window(root: Path, days: int, rows_per_day: int, labels: int, seed: in
         ids = [f"acme:tx-{row + i}" for i in range(per_hour)]
         labelled.extend(ids[i] for i in range(per_hour) if row + i in chosen)
         instants = np.array(at.timestamp() * 1e6 + np.arange(per_hour) * (3.6e9 / per_hour), dtype="int64")
-        columns = {name: rng.normal(size=per_hour) for name in INPUT_NAMES}
-        columns |= {
-            "Time": np.arange(per_hour, dtype=np.float64),
-            "transaction_id": ids,
-            "request_id": ids,
-            "probability": rng.uniform(size=per_hour),
-            "decision": rng.uniform(size=per_hour) < 0.01,
-            "model_name": ["fraud-lgbm"] * per_hour,
-            "model_version": np.full(per_hour, 3, dtype=np.int64),
-            "scored_at": pa.array(instants, SCORED_AT_TYPE),
-            "model_ms": np.full(per_hour, 0.3),
-        }
+        columns = capture_columns(ids, instants, rng)
         shadow = columns | {
             "probability": np.clip(columns["probability"] + rng.normal(0, 0.1, per_hour), 0, 1),
             "model_version": np.full(per_hour, 4, dtype=np.int64),
