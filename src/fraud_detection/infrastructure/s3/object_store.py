@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 # GETs `read_many` keeps in flight. benchmarks/capture_files.py: a day of one replica's capture files
-# (17,280 at one every 5 s) at 20 ms a GET takes ~6 minutes one by one; 16 at once, under half a minute.
+# (17,280 at one every 5 s) at 20 ms a GET took ~7 minutes one by one; 16 at once, under a minute.
 READ_AHEAD = 16
 
 
