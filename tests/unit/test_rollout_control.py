@@ -347,6 +347,52 @@ def test_abort_is_not_blocked_by_unreadable_evidence(world: World) -> None:
     assert rollout.stage is Stage.ROLLED_BACK
 
 
+def test_an_abort_is_written_before_its_evidence_is_gathered(world: World) -> None:
+    """Gathering reads every capture file since the rollout began (minutes over days of traffic): a
+    misbehaving canary must stop serving first. The evidence still lands in the history and the event."""
+    world.start()
+    world.served.rows = scored(ids(20), np.linspace(0.0, 0.9, 20), version=1)
+    stage_while_gathering = []
+
+    def gather(rollout: Rollout, now: float):
+        stage_while_gathering.append(world.store.load().stage)
+        return world.gather(rollout, now)
+
+    rollout = AbortRollout(world.registry, world.store, world.publisher, gather)("errors", now=T0 + HOUR)
+
+    assert stage_while_gathering == [Stage.ROLLED_BACK]
+    assert world.store.load() == rollout
+    assert rollout.history[-1].evidence["champion"] == [20, 9]  # rows, alerts (scores 0.5 and up)
+    event = world.publisher.events[-1]
+    assert (event.to_stage, event.evidence["champion"]["rows"]) == ("rolled_back", 20)
+
+
+def test_an_abort_the_registry_refuses_reads_no_evidence(world: World) -> None:
+    world.start()
+    world.store.read_only = True
+    gathered = []
+    abort = AbortRollout(world.registry, world.store, world.publisher, lambda *a: gathered.append(a))
+    assert abort.or_hand_off("alert", now=T0 + 1).handed_off
+    assert gathered == []
+
+
+def test_a_rollout_started_while_an_abort_gathers_keeps_the_roll_back_without_its_evidence(
+    world: World,
+) -> None:
+    world.start(version=2)
+
+    def gather(rollout: Rollout, now: float):
+        world.start(version=3)  # the roll-back is written: another rollout may start meanwhile
+        return world.gather(rollout, now)
+
+    rollout = AbortRollout(world.registry, world.store, world.publisher, gather)("bad", now=T0 + 1)
+
+    assert (rollout.challenger, rollout.stage, rollout.history[-1].evidence) == (2, Stage.ROLLED_BACK, {})
+    assert (world.store.load().challenger, world.store.load().stage) == (3, Stage.SHADOW)
+    rolled_back = [e for e in world.publisher.events if getattr(e, "to_stage", None) == "rolled_back"]
+    assert rolled_back[-1].evidence  # the event still carries it
+
+
 def test_an_abort_the_registry_refuses_is_handed_to_its_writer_as_an_event(world: World) -> None:
     started = world.start()
     world.store.read_only = True  # the API's identity on AWS: reads only

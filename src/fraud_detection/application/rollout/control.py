@@ -15,6 +15,7 @@ from fraud_detection.domain.errors import (
     FraudDetectionError,
     NoActiveRolloutError,
     RegistryAccessDeniedError,
+    RolloutConflictError,
     RolloutRefusedError,
 )
 from fraud_detection.domain.events import RolloutAbortRequested, RolloutTransitioned
@@ -90,17 +91,25 @@ def transition(
             )
         set_champion(registry, publisher, rollout.challenger, f"rollout: {reason}")
     store.save(moved, replacing=rollout)
+    _announce(rollout, moved, reason, evidence, publisher)
+    return moved
+
+
+def _announce(
+    rollout: Rollout, moved: Rollout, reason: str, evidence: RolloutEvidence | None, publisher: EventPublisher
+) -> None:
+    """The transition's event (with the full evidence) and log line."""
     publisher.publish(
         RolloutTransitioned(
             model_name=rollout.model_name, version=rollout.challenger, from_stage=str(rollout.stage),
-            to_stage=str(to), percent=moved.canary_percent, reason=reason,
+            to_stage=str(moved.stage), percent=moved.canary_percent, reason=reason,
             evidence=evidence.to_dict() if evidence else {},
         )
     )  # fmt: skip
     logger.info(
-        "rollout of %s v%d: %s -> %s (%s)", rollout.model_name, rollout.challenger, rollout.stage, to, reason
-    )
-    return moved
+        "rollout of %s v%d: %s -> %s (%s)",
+        rollout.model_name, rollout.challenger, rollout.stage, moved.stage, reason,
+    )  # fmt: skip
 
 
 def moved_champion(registry: ModelRegistry, rollout: Rollout) -> int | None:
@@ -215,9 +224,29 @@ class AbortRollout:
                 f"the active rollout is of v{rollout.challenger}, not v{version}: nothing rolled back"
             )
         moment = time.time() if now is None else now
-        evidence = _evidence_if_readable(self._gather, rollout, moment)
-        return transition(rollout, Stage.ROLLED_BACK, 0.0, reason, moment, evidence, self._registry,
-                          self._store, self._publisher)  # fmt: skip
+        # The roll-back is written first: gathering reads every capture file since the rollout began
+        # (minutes over days of traffic), and a misbehaving canary must not serve meanwhile; a registry
+        # that refuses the write refuses it before anything is read (`or_hand_off`).
+        moved = rollout.moved(Stage.ROLLED_BACK, 0.0, reason, moment)
+        self._store.save(moved, replacing=rollout)
+        evidence = _evidence_if_readable(self._gather, rollout, moment)  # the rows scored before `moment`
+        if evidence is not None:
+            moved = self._with_evidence(rollout, moved, reason, moment, evidence)
+        _announce(rollout, moved, reason, evidence, self._publisher)
+        return moved
+
+    def _with_evidence(
+        self, rollout: Rollout, moved: Rollout, reason: str, moment: float, evidence: RolloutEvidence
+    ) -> Rollout:
+        """The roll-back's history entry with its evidence (a second write); left without it when the state
+        changed meanwhile (a new rollout started): the event still carries the evidence."""
+        recorded = rollout.moved(Stage.ROLLED_BACK, 0.0, reason, moment, compact_evidence(evidence))
+        try:
+            self._store.save(recorded, replacing=moved)
+        except RolloutConflictError as error:
+            logger.warning("roll-back of v%d recorded without its evidence: %s", rollout.challenger, error)
+            return moved
+        return recorded
 
     def or_hand_off(self, reason: str = "aborted by an operator", now: float | None = None) -> AbortOutcome:
         """Roll back here, or, when the registry refuses this identity the write (a read-only replica),
