@@ -393,6 +393,21 @@ def test_a_rollout_started_while_an_abort_gathers_keeps_the_roll_back_without_it
     assert rolled_back[-1].evidence  # the event still carries it
 
 
+def test_an_abort_stands_when_the_store_fails_while_its_evidence_is_recorded(world: World) -> None:
+    world.start()
+
+    def gather(rollout: Rollout, now: float):
+        evidence = world.gather(rollout, now)
+        world.store.down = True  # after the roll-back's write, before the evidence's
+        return evidence
+
+    rollout = AbortRollout(world.registry, world.store, world.publisher, gather)("bad", now=T0 + 1)
+
+    assert (rollout.stage, rollout.history[-1].evidence) == (Stage.ROLLED_BACK, {})
+    assert world.store.saved[-1].stage is Stage.ROLLED_BACK
+    assert world.publisher.events[-1].to_stage == "rolled_back"
+
+
 def test_an_abort_the_registry_refuses_is_handed_to_its_writer_as_an_event(world: World) -> None:
     started = world.start()
     world.store.read_only = True  # the API's identity on AWS: reads only

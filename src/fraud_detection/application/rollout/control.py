@@ -15,7 +15,6 @@ from fraud_detection.domain.errors import (
     FraudDetectionError,
     NoActiveRolloutError,
     RegistryAccessDeniedError,
-    RolloutConflictError,
     RolloutRefusedError,
 )
 from fraud_detection.domain.events import RolloutAbortRequested, RolloutTransitioned
@@ -238,12 +237,13 @@ class AbortRollout:
     def _with_evidence(
         self, rollout: Rollout, moved: Rollout, reason: str, moment: float, evidence: RolloutEvidence
     ) -> Rollout:
-        """The roll-back's history entry with its evidence (a second write); left without it when the state
-        changed meanwhile (a new rollout started): the event still carries the evidence."""
+        """The roll-back's history entry with its evidence (a second write); left without it when that
+        write fails (a new rollout started meanwhile, the store went down): the roll-back stands, and the
+        event still carries the evidence."""
         recorded = rollout.moved(Stage.ROLLED_BACK, 0.0, reason, moment, compact_evidence(evidence))
         try:
             self._store.save(recorded, replacing=moved)
-        except RolloutConflictError as error:
+        except FraudDetectionError as error:
             logger.warning("roll-back of v%d recorded without its evidence: %s", rollout.challenger, error)
             return moved
         return recorded
