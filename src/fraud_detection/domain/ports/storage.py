@@ -53,7 +53,11 @@ class ObjectStore(ABC):
         whose every read waits on the network should keep several in flight; this default reads one by
         one."""
         for key in keys:
-            try:
-                yield key, self.read_bytes(key)
-            except ObjectNotFoundError:
-                yield key, None
+            yield key, self.read_or_none(key)
+
+    def read_or_none(self, key: str) -> bytes | None:
+        """`read_bytes`, or None for a missing key (one of `read_many`'s answers)."""
+        try:
+            return self.read_bytes(key)
+        except ObjectNotFoundError:
+            return None

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from botocore.exceptions import ClientError
 
-from fraud_detection.domain.errors import ObjectNotFoundError
 from fraud_detection.domain.ports.storage import ObjectStore
 from fraud_detection.infrastructure.s3.body_stream import open_body_stream
 from fraud_detection.infrastructure.s3.client import MAX_POOL_CONNECTIONS, make_s3_client
@@ -77,7 +76,7 @@ class S3ObjectStore(ObjectStore):
             pending: deque[tuple[str, Future[bytes | None]]] = deque()
             try:
                 for key in keys:
-                    pending.append((key, pool.submit(self._bytes_or_none, key)))
+                    pending.append((key, pool.submit(self.read_or_none, key)))
                     if len(pending) >= self._read_ahead:
                         first, read = pending.popleft()
                         yield first, read.result()
@@ -87,12 +86,6 @@ class S3ObjectStore(ObjectStore):
             finally:
                 for _, read in pending:
                     read.cancel()
-
-    def _bytes_or_none(self, key: str) -> bytes | None:
-        try:
-            return self.read_bytes(key)
-        except ObjectNotFoundError:
-            return None
 
     def write_bytes(self, key: str, data: bytes) -> None:
         with s3_errors("write", self.uri_for(key)):
