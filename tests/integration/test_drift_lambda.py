@@ -14,7 +14,7 @@ import pytest
 from moto import mock_aws
 
 from fraud_detection.application.drift.reference import StoreReferenceProfile
-from fraud_detection.composition import use_container
+from fraud_detection.composition import get_container, use_container
 from fraud_detection.domain.features import SCORING_INPUTS
 from fraud_detection.domain.ports.prediction_log import PredictionBatch
 from fraud_detection.entrypoints import lambda_drift
@@ -61,8 +61,10 @@ class Aws:
             "fraud-lgbm", 4, reference, scores(inputs_of(20_000, seed=2)), THRESHOLD
         )
 
-    def capture(self, inputs: np.ndarray, version: int = 4) -> None:
-        log = ParquetPredictionLog(self.store, max_rows=1_000_000, max_seconds=60)
+    def capture(
+        self, inputs: np.ndarray, version: int = 4, scored_at: float | None = None, max_rows: int = 1_000_000
+    ) -> None:
+        log = ParquetPredictionLog(self.store, max_rows=max_rows, max_seconds=60)
         probabilities = scores(inputs)
         log.append(
             PredictionBatch(
@@ -74,7 +76,7 @@ class Aws:
                 model_name="fraud-lgbm",
                 model_version=version,
                 request_id="batch",
-                scored_at=time.time(),
+                scored_at=time.time() if scored_at is None else scored_at,
             )
         )
         log.close()
@@ -174,3 +176,30 @@ def test_a_bad_setting_is_an_error_result_naming_the_variable(
     assert result["status"] == "error"
     assert result["error"].startswith("invalid configuration: FRAUD_DRIFT_WINDOW_HOURS: ")
     assert not aws.store.exists("drift/latest.json")
+
+
+def test_the_closed_hours_files_are_merged_before_the_check(aws: Aws) -> None:
+    three_hours_ago = time.time() - 3 * 3600
+    aws.capture(inputs_of(5_000, seed=3), scored_at=three_hours_ago, max_rows=1_000)  # 5 files
+    hour = time.strftime("predictions/date=%Y-%m-%d/hour=%H/", time.gmtime(three_hours_ago))
+    result = lambda_drift.handler({"hours": 6}, None)
+    assert result["compaction"] == {
+        "hours": 1, "files_merged": 5, "rows": 5_000, "files_deleted": 0, "hours_left": 0
+    }  # fmt: skip
+    assert len(list(aws.store.list_keys(hour))) == 6  # the merged files stay for the grace period
+    assert result["window_rows"] == 5_000  # read once, not twice
+    assert lambda_drift.handler({"hours": 6, "compact": False}, None)["compaction"] is None
+
+
+def test_a_failed_compaction_still_checks_drift(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
+    aws.capture(inputs_of(5_000, seed=3))
+
+    def broken(*_: object) -> None:
+        raise OSError("the bucket said no")
+
+    compaction = get_container().adapters.capture_compaction()
+    monkeypatch.setattr(compaction, "compact", broken)
+    result = lambda_drift.handler({"hours": 1}, None)
+    assert result["compaction"] == {"error": "OSError: the bucket said no"}
+    assert result["status"] == "no_drift"
+    assert result["window_rows"] == 5_000

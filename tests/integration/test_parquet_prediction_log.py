@@ -627,7 +627,7 @@ def test_the_latest_rows_are_read_newest_hour_first_and_stop_early(tmp_path: Pat
 def test_arrays_made_numpy_without_pandas_hold_what_pyarrow_itself_gives(array: pa.Array) -> None:
     """arrow_to_numpy reads Arrow's buffers by hand (pyarrow's to_numpy imports pandas): same values,
     offsets of sliced arrays included."""
-    from fraud_detection.infrastructure.arrow.prediction_log.reader import arrow_to_numpy
+    from fraud_detection.infrastructure.arrow.prediction_log.numpy_view import arrow_to_numpy
 
     mine, theirs = arrow_to_numpy(array), array.to_numpy(zero_copy_only=False)
     assert mine.tolist() == theirs.tolist() or np.array_equal(mine, theirs, equal_nan=True)

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from fraud_detection.domain.ports.drift import CapturedPredictions, ReferenceProfiles
     from fraud_detection.domain.ports.feedback import FeedbackStore
     from fraud_detection.domain.ports.jobs import JobStore
+    from fraud_detection.domain.ports.prediction_log import CaptureCompaction
     from fraud_detection.domain.ports.reports import Reports
     from fraud_detection.domain.scoring_input import ScoringInput
     from fraud_detection.infrastructure.local.retrain_launcher import LaunchMode
@@ -142,6 +143,12 @@ def make_captured_predictions(store: ObjectStore) -> CapturedPredictions:
     return PredictionLogWindow(store)
 
 
+def make_capture_compaction(store: ObjectStore) -> CaptureCompaction:
+    from fraud_detection.infrastructure.arrow.prediction_log.compaction import CaptureCompactor
+
+    return CaptureCompactor(store)
+
+
 def make_job_store(store: ObjectStore) -> JobStore:
     from fraud_detection.infrastructure.documents.job_records import ObjectStoreJobStore
 
@@ -190,4 +197,5 @@ class Adapters(containers.DeclarativeContainer):
     reference_profiles = providers.Singleton(make_reference_profiles, object_store)
     reports = providers.Singleton(make_reports, object_store)
     captured_predictions = providers.Singleton(make_captured_predictions, object_store)
+    capture_compaction = providers.Singleton(make_capture_compaction, object_store)
     job_store = providers.Singleton(make_job_store, object_store)

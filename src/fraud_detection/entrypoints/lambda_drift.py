@@ -7,6 +7,9 @@ FRAUD_MODEL_NAME. The handler needs neither MLflow nor Prefect: profiles live in
 
 The event may carry the window, at its top level or under `detail` (an EventBridge rule's input):
     {"hours": 24, "last_rows": 5000, "publish": true}
+Before the check, the handler merges each closed hour of the last `compact_hours` (48) of captured files into
+one (compaction.py), spending at most `compact_seconds` (120) of the function's 300 s; `"compact": false`
+skips it. A failed compaction is logged and the check runs anyway: upkeep must not stop monitoring.
 Bad event input or a bad setting returns {"status": "error", ...} rather than raising, since a retry would
 fail the same way; an unreachable bucket or bus raises, so Lambda's retry policy applies.
 """
@@ -19,7 +22,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from fraud_detection.application.drift.check import DriftWindowSpec
-from fraud_detection.composition import get_container
+from fraud_detection.composition import Container, get_container
 from fraud_detection.entrypoints.configuration import configuration_problems
 
 logger = logging.getLogger(__name__)
@@ -32,6 +35,9 @@ class DriftCheckRequest(BaseModel):
     hours: float | None = Field(None, gt=0, description="Window: the last N hours (default: the setting).")
     last_rows: int | None = Field(None, ge=1, description="Only the latest N rows of the window.")
     publish: bool = True
+    compact: bool = True
+    compact_hours: float = Field(48.0, gt=0, description="Merge the closed hours of the last N hours.")
+    compact_seconds: float = Field(120.0, gt=0, description="Start no hour's merge after this long.")
 
 
 def handler(event: dict[str, Any] | None, context: object = None) -> dict[str, Any]:
@@ -48,6 +54,7 @@ def handler(event: dict[str, Any] | None, context: object = None) -> dict[str, A
         problem = configuration_problems(error.errors())
         logger.error("drift check refused: %s", problem)
         return {"status": "error", "error": problem}
+    compaction = _compact(container, request) if request.compact else None
     hours = request.hours or settings.drift_window_hours
     spec = DriftWindowSpec.last_hours(hours, last_rows=request.last_rows)
     outcome = container.drift.check()(spec, publish=request.publish)  # outages raise: Lambda retries
@@ -63,7 +70,19 @@ def handler(event: dict[str, Any] | None, context: object = None) -> dict[str, A
         "drifted_inputs": list(report.drifted_inputs),
         "report": outcome.location,
         "event": outcome.event.kind if outcome.event else None,
+        "compaction": compaction,
     }
+
+
+def _compact(container: Container, request: DriftCheckRequest) -> dict[str, Any]:
+    try:
+        summary = container.adapters.capture_compaction().compact(
+            request.compact_hours, request.compact_seconds
+        )
+    except Exception as error:  # upkeep: the drift check below still runs, and the next hour retries
+        logger.exception("capture compaction failed; checking drift anyway")
+        return {"error": f"{type(error).__name__}: {error}"}
+    return summary.to_dict()
 
 
 def _window_fields(event: dict[str, Any]) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 # The hourly drift check as an image Lambda: reads captured predictions and reference profiles from the
-# data bucket, writes its report under drift/, publishes DriftDetected on the bus.
+# data bucket, writes its report under drift/, publishes DriftDetected on the bus. Before the check it merges
+# each closed hour's capture files into one (so it writes and deletes under predictions/).
 data "aws_region" "current" {}
 
 locals {
@@ -38,6 +39,12 @@ data "aws_iam_policy_document" "function" {
     sid       = "ReadPredictionsAndDrift"
     actions   = ["s3:GetObject"]
     resources = ["${local.store}/predictions/*", "${local.store}/drift/*"]
+  }
+
+  statement {
+    sid       = "CompactPredictions" # merge an hour's files into one, then delete the merged ones
+    actions   = ["s3:PutObject", "s3:DeleteObject"]
+    resources = ["${local.store}/predictions/*"]
   }
 
   statement {

@@ -48,3 +48,32 @@ class PredictionLog(ABC):
     @abstractmethod
     def close(self) -> None:
         """Flush and stop the background writer."""
+
+
+@dataclass(frozen=True)
+class CompactionSummary:
+    hours: int  # hours whose files were merged into one in this run
+    files_merged: int
+    rows: int  # rows of the files written
+    files_deleted: int  # merged files removed after the grace period
+    hours_left: int  # hours the time budget left for the next run
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "hours": self.hours,
+            "files_merged": self.files_merged,
+            "rows": self.rows,
+            "files_deleted": self.files_deleted,
+            "hours_left": self.hours_left,
+        }
+
+
+class CaptureCompaction(ABC):
+    """Merges the many small capture files of each closed hour into one, so reads of days of traffic (drift,
+    rollout evidence, retraining) fetch an object an hour instead of one per writer per minute. Readers see
+    the same rows before, during and after."""
+
+    @abstractmethod
+    def compact(self, lookback_hours: float, budget_seconds: float | None = None) -> CompactionSummary:
+        """Merge the closed hours of the last `lookback_hours`, newest first; start no hour after
+        `budget_seconds` (the rest is left for the next run)."""

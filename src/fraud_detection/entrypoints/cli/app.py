@@ -31,6 +31,7 @@ def main_options(
 def _register() -> None:
     from fraud_detection.entrypoints.cli import (
         batch,
+        capture,
         clients,
         config,
         data,
@@ -52,6 +53,7 @@ def _register() -> None:
     app.add_typer(rollout.app, name="rollout")
     app.add_typer(batch.app, name="batch")
     app.add_typer(drift.app, name="drift")
+    app.add_typer(capture.app, name="capture")
     app.add_typer(feedback.app, name="feedback")
     app.add_typer(feedback.quality_app, name="quality")
     app.add_typer(clients.app, name="clients")

@@ -14,9 +14,9 @@ from fraud_detection.domain.features import SCORING_INPUTS
 from fraud_detection.domain.ports.drift import CapturedPredictions, CapturedRows, transaction_keys
 from fraud_detection.domain.ports.storage import ObjectStore
 from fraud_detection.domain.schema import TIME
+from fraud_detection.infrastructure.arrow.prediction_log.numpy_view import arrow_to_numpy
 from fraud_detection.infrastructure.arrow.prediction_log.reader import (
     LoggedPredictions,
-    arrow_to_numpy,
     read_latest_predictions,
     read_predictions,
     read_tables,

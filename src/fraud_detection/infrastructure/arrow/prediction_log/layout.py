@@ -3,6 +3,8 @@
 
 Partitions by UTC date and hour let readers skip whole days; pid, a per-log sequence and a random suffix keep
 names unique across uvicorn workers and replicas writing to the same store, so no write replaces another.
+A closed hour's files are later merged into `compacted-<YYYYmmddTHHMMSSffffff>-<uuid8>.parquet` in the same
+folder (see compaction.py), named by when the merge ran.
 """
 
 from __future__ import annotations
@@ -54,6 +56,33 @@ def file_key(prefix: str, first_scored_at: float, pid: int, sequence: int) -> st
     at = datetime.fromtimestamp(first_scored_at, UTC)
     name = f"{at:%Y%m%dT%H%M%S}-{pid}-{sequence:06d}-{uuid.uuid4().hex[:8]}.parquet"
     return f"{prefix}/date={at:%Y-%m-%d}/hour={at:%H}/{name}"
+
+
+COMPACTED_PREFIX = "compacted-"
+
+
+def compacted_key(prefix: str, hour: datetime, made_at: datetime) -> str:
+    """A new compacted file of `hour`'s folder; names sort by `made_at`, so the newest merge reads first."""
+    name = f"{COMPACTED_PREFIX}{made_at.astimezone(UTC):%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}.parquet"
+    return f"{prefix}/date={hour:%Y-%m-%d}/hour={hour:%H}/{name}"
+
+
+def file_name(key: str) -> str:
+    """The name within its hour folder: what a compacted file records of each file it merged."""
+    return key.rpartition("/")[2]
+
+
+def is_compacted(key: str) -> bool:
+    return file_name(key).startswith(COMPACTED_PREFIX)
+
+
+def compacted_at(key: str) -> datetime | None:
+    """When a compacted file was made, from its name; None for a name that is not one."""
+    stamp = file_name(key).removeprefix(COMPACTED_PREFIX).partition("-")[0]
+    try:
+        return datetime.strptime(stamp, "%Y%m%dT%H%M%S%f").replace(tzinfo=UTC)
+    except ValueError:
+        return None
 
 
 def partition_start(prefix: str, key: str) -> datetime | None:

@@ -19,17 +19,23 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from fraud_detection.domain.ports.storage import ObjectStore
+from fraud_detection.infrastructure.arrow.prediction_log.capture_file import (
+    CaptureFile,
+    Coverage,
+    capture_file,
+)
 from fraud_detection.infrastructure.arrow.prediction_log.layout import (
     PARTITION_SPAN,
     date_prefixes,
+    is_compacted,
     normalise_prefix,
     partition_start,
 )
+from fraud_detection.infrastructure.arrow.prediction_log.numpy_view import arrow_to_numpy
 from fraud_detection.infrastructure.arrow.prediction_log.record_schema import (
     PREDICTION_SCHEMA,
     SCORED_AT,
     TRANSACTION_ID,
-    conformed,
 )
 
 if TYPE_CHECKING:
@@ -54,44 +60,6 @@ class LoggedPredictions:
 
     def column(self, name: str) -> np.ndarray:
         return arrow_to_numpy(self.table.column(name).combine_chunks())
-
-
-# NumPy views of Arrow's buffers, by hand on purpose: pyarrow's own `to_numpy` imports pandas (0.4 s, a
-# fifth of the 2 s a `fraud drift check` may take from start-up) even for a column of doubles.
-_FIXED_WIDTH = {
-    pa.float64(): np.float64,
-    pa.float32(): np.float32,
-    pa.int64(): np.int64,
-    pa.int32(): np.int32,
-}
-
-
-def arrow_to_numpy(array: pa.Array) -> np.ndarray:
-    """The values of one Arrow array as NumPy, without pandas; arrays with nulls go through pyarrow."""
-    kind = array.type
-    if array.null_count:
-        values: np.ndarray = array.to_numpy(zero_copy_only=False)
-        return values
-    if kind in _FIXED_WIDTH or pa.types.is_timestamp(kind):
-        dtype = (
-            np.dtype(f"datetime64[{kind.unit}]")
-            if pa.types.is_timestamp(kind)
-            else np.dtype(_FIXED_WIDTH[kind])
-        )
-        if not len(array):
-            return np.empty(0, dtype)
-        return np.frombuffer(
-            array.buffers()[1], dtype=dtype, count=len(array), offset=array.offset * dtype.itemsize
-        )
-    if pa.types.is_boolean(kind):
-        if not len(array):
-            return np.empty(0, bool)
-        bits = np.unpackbits(np.frombuffer(array.buffers()[1], np.uint8), bitorder="little")
-        return bits[array.offset : array.offset + len(array)].astype(bool)
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        return np.array(array.to_pylist(), dtype=object)
-    values = array.to_numpy(zero_copy_only=False)
-    return values
 
 
 def read_predictions(
@@ -123,9 +91,10 @@ def read_tables(
     for a caller that keeps less than a table of each; unusable keys are appended to `skipped`."""
     start, end = _as_utc(since), _as_utc(until)
     wanted = None if ids is None else pa.array(list(ids), pa.string())
-    keys = (key for _, key in _dated_keys(store, normalise_prefix(prefix), start, end, skipped))
-    for key, data in store.read_many(keys):
-        table = _parsed(key, data, skipped)
+    dated = _dated_keys(store, normalise_prefix(prefix), start, end, skipped)
+    coverage = Coverage()
+    for key, data in store.read_many(key for _, key in reading_order(dated)):
+        table = _parsed(key, data, skipped, coverage)
         if table is not None:
             table = _within(table, start, end)
             table = table if wanted is None else _with_ids(table, wanted)
@@ -152,8 +121,9 @@ def read_latest_predictions(
     dated = _dated_keys(store, normalise_prefix(prefix), start, end, skipped)
     tables: list[pa.Table] = []
     found = 0
-    newest_first = sorted(dated, reverse=True)
+    newest_first = reading_order(dated, newest_hour_first=True)
     hour_of = {key: hour for hour, key in newest_first}
+    coverage = Coverage()
     last_hour: datetime | None = None
 
     def enough(hour: datetime) -> bool:
@@ -171,7 +141,7 @@ def read_latest_predictions(
             if enough(hour_of[key]):
                 break
             last_hour = hour_of[key]
-            table = _parsed(key, data, skipped)
+            table = _parsed(key, data, skipped, coverage)
             if table is not None:
                 table = _within(table, start, end)
                 tables.append(table)
@@ -194,6 +164,22 @@ def _dated_keys(
         elif (start is None or hour + PARTITION_SPAN > start) and (end is None or hour < end):
             dated.append((hour, key))
     return dated
+
+
+def reading_order(
+    dated: list[tuple[datetime, str]], newest_hour_first: bool = False
+) -> list[tuple[datetime, str]]:
+    """Hour by hour; within an hour, compacted files first, the newest merge first (it holds the most), then
+    the writers' files oldest name first (so usually in `scored_at` order): a file whose rows a compacted
+    file already gave is then read for nothing, only in the grace period before compaction deletes it."""
+    by_hour: dict[datetime, tuple[list[str], list[str]]] = {}
+    for hour, key in dated:
+        by_hour.setdefault(hour, ([], []))[0 if is_compacted(key) else 1].append(key)
+    ordered: list[tuple[datetime, str]] = []
+    for hour in sorted(by_hour, reverse=newest_hour_first):
+        compacted, written = by_hour[hour]
+        ordered += [(hour, key) for key in (*sorted(compacted, reverse=True), *sorted(written))]
+    return ordered
 
 
 def _logged(
@@ -229,8 +215,18 @@ def _candidate_keys(
         yield from store.list_keys(folder)
 
 
-def _parsed(key: str, data: bytes | None, skipped: list[str]) -> pa.Table | None:
-    """The file's rows in PREDICTION_SCHEMA, or None (and `key` named in `skipped`)."""
+def _parsed(key: str, data: bytes | None, skipped: list[str], coverage: Coverage) -> pa.Table | None:
+    """The file's rows in PREDICTION_SCHEMA that the read has not taken from another file, or None when it
+    has them all or the file cannot be used (then `key` is named in `skipped`)."""
+    file = parse_capture_file(key, data, skipped)
+    if file is None:
+        return None
+    rows = coverage.unseen(key, file)
+    return rows if rows.num_rows or file.rows.num_rows == 0 else None
+
+
+def parse_capture_file(key: str, data: bytes | None, skipped: list[str]) -> CaptureFile | None:
+    """The file as a CaptureFile, or None (and `key` named in `skipped`)."""
     if data is None:
         _skip(skipped, key, "deleted while reading")
         return None
@@ -241,10 +237,11 @@ def _parsed(key: str, data: bytes | None, skipped: list[str]) -> pa.Table | None
     except (pa.ArrowException, OSError) as error:
         _skip(skipped, key, f"not readable Parquet ({error})")
         return None
-    usable = conformed(table)
-    if usable is None:
-        _skip(skipped, key, f"another schema (columns {table.schema.names})")
-    return usable
+    file = capture_file(key, table)
+    if isinstance(file, str):
+        _skip(skipped, key, file)
+        return None
+    return file
 
 
 def _within(table: pa.Table, start: datetime | None, end: datetime | None) -> pa.Table:

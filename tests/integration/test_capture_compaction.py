@@ -1,0 +1,214 @@
+"""Compaction of captured predictions against real Parquet files in a local store: every read gives the same
+rows before a merge, during the grace period (merged files and the merge side by side), after the merged
+files are deleted, with a late file, and with two overlapping merges."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from fraud_detection.domain.ports.storage import ObjectStore
+from fraud_detection.infrastructure.arrow.prediction_log import ParquetPredictionLog, read_predictions
+from fraud_detection.infrastructure.arrow.prediction_log.capture_file import SOURCES_KEY, encode_compacted
+from fraud_detection.infrastructure.arrow.prediction_log.compaction import GRACE, CaptureCompactor
+from fraud_detection.infrastructure.arrow.prediction_log.drift_window import PredictionLogWindow
+from fraud_detection.infrastructure.arrow.prediction_log.layout import compacted_key, is_compacted
+from fraud_detection.infrastructure.arrow.prediction_log.reader import (
+    parse_capture_file,
+    read_latest_predictions,
+)
+from fraud_detection.infrastructure.arrow.prediction_log.record_schema import conformed
+from fraud_detection.infrastructure.local import LocalObjectStore
+from tests.prediction_batches import scored_batch
+
+pytestmark = pytest.mark.integration
+
+HOUR5 = datetime(2026, 3, 4, 5, tzinfo=UTC)
+HOUR6 = HOUR5 + timedelta(hours=1)
+LATER = HOUR5 + timedelta(hours=3)  # both hours closed and settled
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now.timestamp()
+
+
+def capture(store: ObjectStore, hour: datetime, requests: int, tag: str) -> None:
+    """`requests` requests of 3 rows spread over `hour`, two requests to a file."""
+    with ParquetPredictionLog(store, max_seconds=3600.0, max_rows=6) as log:
+        for request in range(requests):
+            at = hour + timedelta(seconds=60 * request + 7)
+            # model_ms set: NaN would make Arrow's `equals` false for equal tables
+            log.append(scored_batch(f"{tag}{request}", 3, at.timestamp(), model_ms=request + 0.5))
+
+
+def files(store: ObjectStore, hour: datetime) -> list[str]:
+    return list(store.list_keys(f"predictions/date={hour:%Y-%m-%d}/hour={hour:%H}/"))
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> LocalObjectStore:
+    store = LocalObjectStore(tmp_path / "store")
+    capture(store, HOUR5, 10, "a")  # 5 files
+    capture(store, HOUR6, 4, "b")  # 2 files
+    return store
+
+
+def everything(store: ObjectStore) -> pa.Table:
+    logged = read_predictions(store)
+    assert logged.skipped == ()
+    return logged.table
+
+
+def assert_reads_unchanged(store: ObjectStore, before: pa.Table) -> None:
+    """Every reader of the captured rows gives `before`'s rows, in the same order."""
+    assert everything(store).equals(before)
+    assert read_latest_predictions(store, 7).table.equals(before.slice(before.num_rows - 7))
+    window = PredictionLogWindow(store)
+    ids = ["a3/1", "b0/2", "nobody"]
+    assert window.read_ids(None, ids).transaction_ids.tolist() == ["a3/1", "b0/2"]  # type: ignore[union-attr]
+    assert len(window.read_scores(None, None)) == before.num_rows
+
+
+def test_reads_give_the_same_rows_before_during_and_after_a_merge(store: LocalObjectStore) -> None:
+    before = everything(store)
+    assert before.num_rows == 42
+    assert len(files(store, HOUR5)) == 5
+    clock = Clock(LATER)
+    compactor = CaptureCompactor(store, clock=clock)
+
+    merged = compactor.compact(lookback_hours=24)
+    assert (merged.hours, merged.files_merged, merged.rows, merged.files_deleted) == (2, 7, 42, 0)
+    assert len(files(store, HOUR5)) == 6  # the merge beside the 5 files it merged: the grace period
+    assert_reads_unchanged(store, before)
+
+    clock.now += GRACE - timedelta(seconds=1)
+    assert compactor.compact(lookback_hours=24).files_deleted == 0  # not yet
+    clock.now += timedelta(seconds=1)
+    swept = compactor.compact(lookback_hours=24)
+    assert (swept.hours, swept.files_deleted) == (0, 7)
+    assert [is_compacted(key) for key in files(store, HOUR5) + files(store, HOUR6)] == [True, True]
+    assert_reads_unchanged(store, before)
+    assert compactor.compact(lookback_hours=24).to_dict() == {
+        "hours": 0, "files_merged": 0, "rows": 0, "files_deleted": 0, "hours_left": 0
+    }  # fmt: skip
+
+
+def test_a_late_file_is_read_once_then_merged_with_the_earlier_merge(store: LocalObjectStore) -> None:
+    clock = Clock(LATER)
+    compactor = CaptureCompactor(store, clock=clock)
+    compactor.compact(lookback_hours=24)
+    clock.now += GRACE
+    compactor.compact(lookback_hours=24)
+    (first_merge,) = files(store, HOUR5)
+
+    capture(store, HOUR5 + timedelta(minutes=30), 1, "late")  # a spill resent after an outage
+    with_late = everything(store)
+    assert with_late.num_rows == 45
+
+    second = compactor.compact(lookback_hours=24)
+    assert (second.hours, second.files_merged, second.rows) == (1, 2, 33)
+    assert len(files(store, HOUR5)) == 3  # the two merges and the late file, until the grace period ends
+    assert everything(store).equals(with_late)
+
+    clock.now += GRACE
+    assert compactor.compact(lookback_hours=24).files_deleted == 2
+    (second_merge,) = files(store, HOUR5)
+    assert second_merge != first_merge
+    assert everything(store).equals(with_late)
+
+
+def test_two_merges_of_overlapping_files_give_each_row_once(store: LocalObjectStore) -> None:
+    """Two compactors at once (which the schedule avoids): each writes its own merge of the same files."""
+    before = everything(store)
+    raw = files(store, HOUR5)
+    skipped: list[str] = []
+    parsed = [parse_capture_file(key, store.read_bytes(key), skipped) for key in raw[1:]]
+    other = encode_compacted([file for file in parsed if file is not None])  # all but the first file
+    store.write_bytes(compacted_key("predictions", HOUR5, LATER + timedelta(minutes=1)), other)
+    CaptureCompactor(store, clock=Clock(LATER)).compact(lookback_hours=24)  # all five
+    for key in raw:
+        store.delete(key)
+    assert len(files(store, HOUR5)) == 2
+    assert everything(store).sort_by("transaction_id").equals(before.sort_by("transaction_id"))
+
+
+def test_the_open_hour_and_an_hour_of_one_file_are_left_as_they_are(tmp_path: Path) -> None:
+    store = LocalObjectStore(tmp_path / "store")
+    capture(store, HOUR5, 2, "one")  # one file
+    capture(store, HOUR6, 6, "open")  # three files, in the hour that ends 10 minutes before "now"
+    keys = sorted(store.list_keys("predictions/"))
+    summary = CaptureCompactor(store, clock=Clock(HOUR6 + timedelta(hours=1, minutes=9))).compact(24)
+    assert (summary.hours, summary.files_deleted) == (0, 0)
+    assert sorted(store.list_keys("predictions/")) == keys
+    settled = CaptureCompactor(store, clock=Clock(HOUR6 + timedelta(hours=1, minutes=10))).compact(24)
+    assert (settled.hours, settled.files_merged) == (1, 3)
+
+
+def test_an_unreadable_file_is_not_merged_and_readers_still_skip_it(store: LocalObjectStore) -> None:
+    stray = f"predictions/date={HOUR5:%Y-%m-%d}/hour=05/00000000T000000-1-000001-deadbeef.parquet"
+    store.write_bytes(stray, b"not parquet")
+    before = read_predictions(store)
+    assert before.skipped == (stray,)
+    clock = Clock(LATER)
+    compactor = CaptureCompactor(store, clock=clock)
+    compactor.compact(lookback_hours=24)
+    clock.now += GRACE
+    compactor.compact(lookback_hours=24)
+    assert stray in files(store, HOUR5)
+    assert len(files(store, HOUR5)) == 2
+    after = read_predictions(store)
+    assert after.skipped == (stray,)
+    assert after.table.equals(before.table)
+
+
+def test_the_time_budget_leaves_the_oldest_hours_for_the_next_run(store: LocalObjectStore) -> None:
+    ticks = iter(range(100))
+    compactor = CaptureCompactor(store, clock=Clock(LATER), monotonic=lambda: float(next(ticks)))
+    first = compactor.compact(lookback_hours=24, budget_seconds=1.5)  # starts one hour: the newest
+    assert (first.hours, first.hours_left) == (1, 1)
+    assert [is_compacted(key) for key in files(store, HOUR6)].count(True) == 1
+    assert not any(is_compacted(key) for key in files(store, HOUR5))
+    assert compactor.compact(lookback_hours=24).hours == 1
+
+
+def test_a_reader_older_than_compaction_skips_a_merge_instead_of_counting_its_rows_twice(
+    store: LocalObjectStore,
+) -> None:
+    CaptureCompactor(store, clock=Clock(LATER)).compact(lookback_hours=24)
+    (merge,) = [key for key in files(store, HOUR5) if is_compacted(key)]
+    table = pq.ParquetFile(pa.BufferReader(store.read_bytes(merge))).read()
+    assert table.num_rows == 30
+    assert conformed(table) is None  # what the reader before compaction checked: "another schema"
+
+
+def test_a_lookback_that_is_not_positive_is_refused(store: LocalObjectStore) -> None:
+    with pytest.raises(ValueError, match="lookback_hours"):
+        CaptureCompactor(store).compact(lookback_hours=0)
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [None, {SOURCES_KEY: b'"not a list"'}, {SOURCES_KEY: b"[}"}],
+)
+def test_a_merge_without_a_usable_source_list_is_skipped_and_hides_nothing(
+    store: LocalObjectStore, metadata: dict[bytes, bytes] | None
+) -> None:
+    before = everything(store)
+    fake = before.slice(0, 5).replace_schema_metadata(metadata)
+    sink = pa.BufferOutputStream()
+    pq.write_table(fake, sink)
+    key = compacted_key("predictions", HOUR5, LATER)
+    store.write_bytes(key, sink.getvalue().to_pybytes())
+    logged = read_predictions(store)
+    assert logged.skipped == (key,)
+    assert logged.table.equals(before)
+    merged = CaptureCompactor(store, clock=Clock(LATER)).compact(lookback_hours=24)
+    assert merged.files_merged == 7  # the writers' files, none taken as covered by the bad merge
