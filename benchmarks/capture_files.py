@@ -1,5 +1,5 @@
-"""How long a drift check takes to read a window of small capture files from S3: one GET at a time (before)
-or with the object store's read-ahead (now).
+"""How long a drift check takes to read a window of small capture files from S3: one GET at a time, with
+the object store's read-ahead, and after compaction merged each hour's files into one.
 
 `fraud serve` writes a capture file every FRAUD_CAPTURE_MAX_SECONDS (5 s) while traffic flows, so a replica
 writes ~720 files an hour at almost any traffic; the hourly drift check reads a day of them (prod, 2 API
@@ -7,10 +7,11 @@ replicas: ~34,560 files) within its Lambda's 300 s. This writes `--files` files 
 prediction-log layout, spread over the hours 720 files an hour) to a real SeaweedFS server on loopback, then
 reads the whole window through PredictionLogWindow.read (what the drift check runs) with read-ahead 1 and
 with READ_AHEAD, first as loopback serves it, then with `--latency-ms` added to every GET: a model of S3's
-time to first byte in-region (an assumption, not a measurement here). Each read must return the same rows.
-Prints the table, the ratios, and what reading a day of files would take at the measured rates for 2 and
-10 replicas (prod's range) writing a file every 5 s (the old default) or 60 s (the default now); run on
-demand, not a test.
+time to first byte in-region (an assumption, not a measurement here). Then CaptureCompactor merges the
+hours (timed with the added latency) and, a grace period later, deletes the merged files; the window is read
+again. Each read must return the same rows. Prints the table, the ratios, and what reading a day of files
+would take at the measured rates for 2 and 10 replicas (prod's range) writing a file every 5 s (the old
+default) or 60 s (the default now); run on demand, not a test.
 
     .venv/bin/python benchmarks/capture_files.py [--files 2000] [--rows 30] [--latency-ms 20]
 """
@@ -36,6 +37,11 @@ sys.path.insert(0, str(REPO))  # the SeaweedFS launcher the integration tests us
 from captured_reads import START, capture_columns  # noqa: E402  (benchmarks/captured_reads.py)
 from tests.fixtures.seaweedfs import running_seaweedfs  # noqa: E402
 
+from fraud_detection.infrastructure.arrow.prediction_log.compaction import (  # noqa: E402
+    GRACE,
+    SETTLE,
+    CaptureCompactor,
+)
 from fraud_detection.infrastructure.arrow.prediction_log.drift_window import (  # noqa: E402
     PredictionLogWindow,
 )
@@ -60,15 +66,42 @@ def capture_file(index: int, rows: int, rng: np.random.Generator) -> tuple[str, 
     return key, sink.getvalue()
 
 
-def read_window(endpoint: str, bucket: str, read_ahead: int, latency: float) -> tuple[float, int, float]:
-    """Seconds to read the window, its rows, and the sum of its probabilities (to compare reads)."""
+def slow_store(endpoint: str, bucket: str, read_ahead: int, latency: float) -> S3ObjectStore:
+    """The bucket's store with `latency` seconds added to every request (GET, PUT, LIST, DELETE)."""
     client = make_s3_client(endpoint_url=endpoint, region="us-east-1")
     if latency:
-        client.meta.events.register("before-send.s3.GetObject", lambda **_: time.sleep(latency))
-    store = S3ObjectStore(bucket, "fraud", client=client, read_ahead=read_ahead)
+        client.meta.events.register("before-send.s3", lambda **_: time.sleep(latency))
+    return S3ObjectStore(bucket, "fraud", client=client, read_ahead=read_ahead)
+
+
+def read_window(endpoint: str, bucket: str, read_ahead: int, latency: float) -> tuple[float, int, float]:
+    """Seconds to read the window, its rows, and the sum of its probabilities (to compare reads)."""
+    store = slow_store(endpoint, bucket, read_ahead, latency)
     started = time.perf_counter()
     rows = PredictionLogWindow(store).read(START, None, None)
     return time.perf_counter() - started, len(rows), float(rows.probabilities.sum())
+
+
+def compact(endpoint: str, bucket: str, files: int, latency: float) -> int:
+    """Merge every hour of the window, then delete the merged files a grace period later (both timed with
+    `latency` a request); the number of files left."""
+    last = START + timedelta(seconds=(files - 1) * 3600 / FILES_AN_HOUR)
+    now = [(last + timedelta(hours=1) + SETTLE).timestamp()]
+    store = slow_store(endpoint, bucket, READ_AHEAD, latency)
+    compactor = CaptureCompactor(store, clock=lambda: now[0])
+    hours = (now[0] - START.timestamp()) / 3600 + 1
+    started = time.perf_counter()
+    merged = compactor.compact(hours)
+    merging = time.perf_counter() - started
+    now[0] += GRACE.total_seconds()
+    started = time.perf_counter()
+    swept = compactor.compact(hours)
+    sweeping = time.perf_counter() - started
+    left = sum(1 for _ in store.list_keys("predictions/"))
+    print(f"compaction with +{latency * 1000:.0f} ms a request: {merged.files_merged:,} files into "
+          f"{merged.hours} in {merging:.1f} s; {swept.files_deleted:,} deleted after the grace period in "
+          f"{sweeping:.1f} s; {left} files left")  # fmt: skip
+    return left
 
 
 def main() -> int:
@@ -99,10 +132,19 @@ def main() -> int:
                 results[latency, read_ahead] = (seconds, rows, total)
                 rate = args.files / seconds
                 print(f"{latency * 1000:>14.0f} ms {read_ahead:>10} {seconds:>8.2f} {rate:>8.0f}")
+        compacted = compact(server.endpoint_url, bucket, args.files, args.latency_ms / 1000)
+        for latency in (0.0, args.latency_ms / 1000):
+            seconds, rows, total = read_window(server.endpoint_url, bucket, READ_AHEAD, latency)
+            results[latency, "compacted"] = (seconds, rows, total)
+            print(f"{latency * 1000:>14.0f} ms {'merged':>10} {seconds:>8.2f} {compacted / seconds:>8.0f}")
         same = len({(rows, total) for _, rows, total in results.values()}) == 1
         for latency in (0.0, args.latency_ms / 1000):
             ratio = results[latency, READ_AHEAD][0] / results[latency, 1][0]
             print(f"+{latency * 1000:.0f} ms a GET: read-ahead {READ_AHEAD} vs one by one, time {ratio:.2f}x")
+            merged = results[latency, "compacted"][0] / results[latency, READ_AHEAD][0]
+            print(
+                f"+{latency * 1000:.0f} ms a GET: merged hours vs read-ahead {READ_AHEAD}, time {merged:.3f}x"
+            )
         slow = args.latency_ms / 1000
         print(f"a day of files at the rates measured with +{args.latency_ms:.0f} ms a GET (Lambda: 300 s):")
         for every in (5, 60):

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from unittest.mock import MagicMock
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
@@ -23,6 +24,7 @@ from fraud_detection.domain.errors import DataSourceError, ObjectNotFoundError, 
 from fraud_detection.domain.ports.storage import ObjectStore
 from fraud_detection.infrastructure.local import LocalObjectStore
 from fraud_detection.infrastructure.s3 import S3ObjectStore, make_s3_client
+from fraud_detection.infrastructure.s3 import object_store as s3_object_store
 from tests.fixtures.seaweedfs import SeaweedFS
 
 if TYPE_CHECKING:
@@ -84,6 +86,18 @@ def test_exists_and_delete(store: ObjectStore) -> None:
     store.delete("models/a.bin")
     assert not store.exists("models/a.bin")
     store.delete("models/a.bin")  # deleting a missing key is not an error
+
+
+def test_delete_many_removes_every_key_in_batches_and_ignores_missing_ones(
+    store: ObjectStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(s3_object_store, "DELETE_BATCH", 7)  # several requests, the last one short
+    keys = [f"gone/{i:02d}" for i in range(20)]
+    for key in [*keys, "kept/00"]:
+        store.write_bytes(key, b"x")
+    store.delete_many([*keys, "gone/never-there"])
+    assert list(store.list_keys()) == ["kept/00"]
+    store.delete_many([])
 
 
 def test_list_keys_by_prefix_in_lexical_order(store: ObjectStore) -> None:
@@ -206,6 +220,17 @@ def moto_client() -> Iterator[S3Client]:
         client = make_s3_client(region=REGION)
         client.create_bucket(Bucket="fraud-specifics")
         yield client
+
+
+def test_a_key_s3_refuses_to_delete_raises_naming_it(moto_client: S3Client) -> None:
+    refusal = {"Key": "p/a", "Code": "AccessDenied", "Message": "Access Denied"}
+    client = MagicMock(wraps=moto_client)
+    client.delete_objects.return_value = {"Errors": [refusal, refusal | {"Key": "p/b"}]}
+    store = S3ObjectStore("fraud-specifics", "p", client=client)
+    with pytest.raises(
+        DataSourceError, match=r"s3://fraud-specifics/p/a: AccessDenied Access Denied \(1 more"
+    ):
+        store.delete_many(["a", "b"])
 
 
 def test_from_uri_roots_the_store_at_the_prefix(moto_client: S3Client) -> None:

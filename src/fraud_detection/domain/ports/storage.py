@@ -55,6 +55,12 @@ class ObjectStore(ABC):
         for key in keys:
             yield key, self.read_or_none(key)
 
+    def delete_many(self, keys: Iterable[str]) -> None:
+        """`delete` of each key (missing ones are not an error): what removing an hour's merged capture
+        files goes through. An adapter with a batch delete should use it; this default deletes one by one."""
+        for key in keys:
+            self.delete(key)
+
     def read_or_none(self, key: str) -> bytes | None:
         """`read_bytes`, or None for a missing key (one of `read_many`'s answers)."""
         try:

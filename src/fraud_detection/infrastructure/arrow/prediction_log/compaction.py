@@ -125,8 +125,7 @@ class CaptureCompactor(CaptureCompaction):
         ripe = now - self._grace
         doomed = [key for key in written if covered.get(file_name(key), now) <= ripe]
         doomed += _superseded(earlier, ripe, now)
-        for key in doomed:
-            self._store.delete(key)
+        self._store.delete_many(doomed)
         tally.files_deleted += len(doomed)
 
     def _parsed(self, keys: Iterable[str], skipped: list[str]) -> Iterable[tuple[str, CaptureFile]]:
