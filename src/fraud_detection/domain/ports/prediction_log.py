@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -59,13 +59,7 @@ class CompactionSummary:
     hours_left: int  # hours the time budget left for the next run
 
     def to_dict(self) -> dict[str, int]:
-        return {
-            "hours": self.hours,
-            "files_merged": self.files_merged,
-            "rows": self.rows,
-            "files_deleted": self.files_deleted,
-            "hours_left": self.hours_left,
-        }
+        return asdict(self)
 
 
 class CaptureCompaction(ABC):
