@@ -108,3 +108,9 @@ class Coverage:
     def unseen(self, key: str, file: CaptureFile) -> pa.Table:
         folder = key.rpartition("/")[0]
         return file.unseen(self._taken.setdefault(folder, set())).rows
+
+    def taken(self, key: str) -> bool:
+        """Whether the file's rows came from a merge already read: then its deletion since the listing
+        (compaction's sweep) loses nothing."""
+        folder, _, name = key.rpartition("/")
+        return name in self._taken.get(folder, ())

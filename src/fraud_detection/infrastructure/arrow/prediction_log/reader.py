@@ -218,6 +218,8 @@ def _candidate_keys(
 def _parsed(key: str, data: bytes | None, skipped: list[str], coverage: Coverage) -> pa.Table | None:
     """The file's rows in PREDICTION_SCHEMA that the read has not taken from another file, or None when it
     has them all or the file cannot be used (then `key` is named in `skipped`)."""
+    if data is None and coverage.taken(key):
+        return None  # merged, then swept after the read listed it: its rows are in
     file = parse_capture_file(key, data, skipped)
     if file is None:
         return None
