@@ -268,3 +268,32 @@ def test_a_merged_file_swept_after_the_listing_is_not_reported_as_skipped(tmp_pa
     merged = read_predictions(store)
     assert merged.skipped == ()
     assert merged.table.equals(before)
+
+
+class OlderMergeSweptAfterListing(LocalObjectStore):
+    """A store whose first merge of an hour vanishes between the listing and the read."""
+
+    first_merge = ""
+
+    def read_bytes(self, key: str) -> bytes:
+        if key == self.first_merge:
+            raise ObjectNotFoundError(key)
+        return super().read_bytes(key)
+
+
+def test_an_older_merge_swept_after_the_listing_is_not_reported_as_skipped(tmp_path: Path) -> None:
+    store = OlderMergeSweptAfterListing(tmp_path / "store")
+    capture(store, HOUR5, 10, "a")
+    clock = Clock(LATER)
+    compactor = CaptureCompactor(store, clock=clock)
+    compactor.compact(lookback_hours=24)
+    (store.first_merge,) = [key for key in files(store, HOUR5) if is_compacted(key)]
+    alone = read_predictions(store)  # the only merge vanished: the files it merged are still there
+    assert alone.skipped == (store.first_merge,)
+    assert alone.table.num_rows == 30
+    capture(store, HOUR5 + timedelta(minutes=30), 1, "late")
+    clock.now += GRACE
+    compactor.compact(lookback_hours=24)  # the second merge: it holds the first one's rows
+    both = read_predictions(store)
+    assert both.skipped == ()
+    assert both.table.num_rows == 33

@@ -104,13 +104,19 @@ class Coverage:
     """What a read has taken so far, per hour folder: each source's rows are taken once."""
 
     _taken: dict[str, set[str]] = field(default_factory=dict)
+    _newest_merge: dict[str, str] = field(default_factory=dict)
 
     def unseen(self, key: str, file: CaptureFile) -> pa.Table:
-        folder = key.rpartition("/")[0]
+        folder, _, name = key.rpartition("/")
+        if is_compacted(name):
+            self._newest_merge[folder] = max(self._newest_merge.get(folder, name), name)
         return file.unseen(self._taken.setdefault(folder, set())).rows
 
     def taken(self, key: str) -> bool:
-        """Whether the file's rows came from a merge already read: then its deletion since the listing
-        (compaction's sweep) loses nothing."""
+        """Whether a file deleted since the read listed it loses nothing: compaction's sweep deletes a file
+        only when a merge made a grace period earlier holds its rows, and such a merge was listed and read
+        first (newest merges first): a writer's file whose rows a merge gave, or an older merge."""
         folder, _, name = key.rpartition("/")
+        if is_compacted(name):
+            return self._newest_merge.get(folder, name) > name
         return name in self._taken.get(folder, ())
