@@ -4,6 +4,7 @@ files are deleted, with a late file, and with two overlapping merges."""
 
 from __future__ import annotations
 
+import tempfile
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -12,6 +13,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from fraud_detection.domain.errors import ObjectNotFoundError
 from fraud_detection.domain.ports.storage import ObjectStore
@@ -297,3 +300,45 @@ def test_an_older_merge_swept_after_the_listing_is_not_reported_as_skipped(tmp_p
     both = read_predictions(store)
     assert both.skipped == ()
     assert both.table.num_rows == 33
+
+
+# Any history of writes (late ones included), merges by one or two compactors, and sweeps: every read gives
+# each row written exactly once, and names no file as skipped.
+WRITE = st.tuples(st.just("write"), st.integers(0, 1), st.integers(1, 4))  # hour, requests (2 a file)
+# Minutes the clock moves first: within the grace period, or past it.
+COMPACT = st.tuples(st.just("compact"), st.sampled_from([0, 10, 31]), st.just(0))
+# A compactor that listed the hour before another one's merge landed: it merges the writers' files alone.
+STALE_MERGE = st.tuples(st.just("stale"), st.integers(0, 1), st.just(0))  # hour
+
+
+def stale_merge(store: ObjectStore, hour: datetime, now: datetime) -> None:
+    raw = [key for key in files(store, hour) if not is_compacted(key)]
+    parsed = [parse_capture_file(key, store.read_bytes(key), []) for key in raw]
+    if parsed:
+        merge = encode_compacted([file for file in parsed if file is not None])
+        store.write_bytes(compacted_key("predictions", hour, now), merge)
+
+
+@settings(max_examples=200, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(WRITE, COMPACT, STALE_MERGE), min_size=1, max_size=12))
+def test_any_history_of_writes_merges_and_sweeps_reads_every_row_once(
+    steps: list[tuple[str, int, int]],
+) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        store = LocalObjectStore(Path(folder))
+        clock = Clock(LATER)
+        compactor = CaptureCompactor(store, clock=clock)
+        written: list[str] = []
+        for number, (action, first, second) in enumerate(steps):
+            if action == "write":
+                hour = HOUR5 + timedelta(hours=first)  # 05:00 or 06:00: both closed by LATER
+                capture(store, hour + timedelta(minutes=number), second, f"s{number}-")
+                written += [f"s{number}-{request}/{row}" for request in range(second) for row in range(3)]
+            elif action == "stale":
+                stale_merge(store, HOUR5 + timedelta(hours=first), clock.now)
+            else:
+                clock.now += timedelta(minutes=first)
+                compactor.compact(lookback_hours=48)
+            logged = read_predictions(store)
+            assert logged.skipped == ()
+            assert sorted(logged.table.column("transaction_id").to_pylist()) == sorted(written)
