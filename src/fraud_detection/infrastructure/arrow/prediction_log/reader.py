@@ -2,6 +2,8 @@
 
 A bad file (not Parquet, another schema) is skipped and named rather than failing the whole read, so one
 stray object cannot stop drift monitoring; storage errors still raise, since skipping would hide rows.
+An hour compacted into one file (compaction.py) may still hold the files it merged, or an older merge: each
+written file's rows are taken once (capture_file.Coverage).
 """
 
 from __future__ import annotations
