@@ -782,6 +782,10 @@ def test_captured_predictions_expire_after_the_retention_variable() -> None:
     assert variables["predictions_retention_days"]["default"] == 90
     assert prefix_rule["for_each"] == "${local.prefix_rules}"
     assert {"expiration", "noncurrent_version_expiration", "transition"} <= dynamic_blocks
+    # Compaction deletes capture files hourly: their delete markers go once no version is left.
+    markers = bucket["dynamic"][1]["rule"]
+    assert "rules.expiry_days != null" in markers["for_each"]
+    assert markers["content"][0]["expiration"] == [{"expired_object_delete_marker": True}]
     for folder in env_folders():
         calls = {name: body for _, name, body, _ in module_calls(folder)}
         assert calls["storage"]["predictions_retention_days"] == "${var.predictions_retention_days}"

@@ -114,6 +114,25 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
     }
   }
 
+  # And the delete markers left there once their object's versions are gone: compaction deletes an hour's
+  # capture files every hour (~2,900 a day at 2 replicas), and a rule with Days would keep their markers for
+  # the whole retention, slowing every listing of those folders. S3 takes this only in a rule of its own.
+  dynamic "rule" {
+    for_each = { for prefix, rules in local.prefix_rules : prefix => rules if rules.expiry_days != null }
+    content {
+      id     = "delete-markers-${trimsuffix(replace(rule.key, "/", "-"), "-")}"
+      status = "Enabled"
+
+      filter {
+        prefix = rule.key
+      }
+
+      expiration {
+        expired_object_delete_marker = true
+      }
+    }
+  }
+
   depends_on = [aws_s3_bucket_versioning.this]
 }
 
