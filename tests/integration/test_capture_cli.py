@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from fraud_detection.composition import Container, use_container
+from fraud_detection.entrypoints.api.app import report_metrics
 from fraud_detection.entrypoints.cli.app import app
 from fraud_detection.infrastructure.arrow.prediction_log import ParquetPredictionLog, read_predictions
 from fraud_detection.settings import Settings
@@ -56,3 +57,10 @@ def test_bad_options_exit_2_naming_the_option(args: list[str]) -> None:
     result = run("capture", "compact", *args)
     assert result.exit_code == 2
     assert args[0] in result.output
+
+
+def test_a_run_leaves_the_report_the_api_exports_on_metrics(container: Container) -> None:
+    assert run("capture", "compact").exit_code == 0
+    registry = report_metrics(container)
+    assert registry.get_sample_value("fraud_capture_compaction_failed") == 0.0
+    assert registry.get_sample_value("fraud_capture_compaction_hours_left") == 0.0

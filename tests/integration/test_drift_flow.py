@@ -15,7 +15,7 @@ from prefect.testing.utilities import prefect_test_harness
 
 import fraud_detection.flows.drift as drift_flow
 from fraud_detection.application.drift.check import DriftWindowSpec
-from fraud_detection.domain.ports.prediction_log import CompactionSummary
+from fraud_detection.domain.compaction import CompactionSummary
 
 pytestmark = pytest.mark.integration
 
@@ -40,8 +40,7 @@ class Calls:
 def container(calls: Calls) -> Any:
     return SimpleNamespace(
         settings=lambda: SimpleNamespace(drift_window_hours=24.0),
-        adapters=SimpleNamespace(capture_compaction=lambda: calls),
-        drift=SimpleNamespace(check=lambda: calls.check),
+        drift=SimpleNamespace(check=lambda: calls.check, compact=lambda: calls.compact),
     )
 
 

@@ -187,6 +187,8 @@ def test_the_closed_hours_files_are_merged_before_the_check(aws: Aws) -> None:
         "hours": 1, "files_merged": 5, "rows": 5_000, "files_deleted": 0, "hours_left": 0
     }  # fmt: skip
     assert len(list(aws.store.list_keys(hour))) == 6  # the merged files stay for the grace period
+    stored = json.loads(aws.store.read_bytes("drift/compaction-latest.json"))
+    assert (stored["summary"], stored["error"]) == (result["compaction"], None)
     assert result["window_rows"] == 5_000  # read once, not twice
     assert lambda_drift.handler({"hours": 6, "compact": False}, None)["compaction"] is None
 
@@ -203,3 +205,6 @@ def test_a_failed_compaction_still_checks_drift(aws: Aws, monkeypatch: pytest.Mo
     assert result["compaction"] == {"error": "OSError: the bucket said no"}
     assert result["status"] == "no_drift"
     assert result["window_rows"] == 5_000
+    stored = json.loads(aws.store.read_bytes("drift/compaction-latest.json"))  # what /metrics exports
+    assert stored["summary"] is None
+    assert stored["error"] == "OSError: the bucket said no"

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from dependency_injector import containers, providers
 
+from fraud_detection.application.compaction import CompactCaptures
 from fraud_detection.application.drift.check import CheckDrift
 from fraud_detection.application.feedback import MeasureRealisedQuality, RecordFeedback
 from fraud_detection.application.feedback.measure import VersionCalibration
@@ -56,6 +57,7 @@ class Drift(containers.DeclarativeContainer):
         policy=policy,
         model_name=settings.provided.model_name,
     )
+    compact = providers.Factory(CompactCaptures, adapters.capture_compaction, adapters.reports)
 
 
 class Feedback(containers.DeclarativeContainer):

@@ -1,5 +1,5 @@
-"""The kinds of stored report: validation (per dataset), realised quality, drift (each check) and rollout
-(each applied rollout evaluation).
+"""The kinds of stored report: validation (per dataset), realised quality, drift (each check), rollout
+(each applied rollout evaluation) and compaction of captured predictions (each run).
 
 One port (`ports.reports.Reports`) stores them all, so writing, locating and reading a report back is one
 piece of code; a kind says only its name (where the adapter files it) and how its document reads back.
@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from fraud_detection.domain.compaction import CompactionReport
 from fraud_detection.domain.drift.report import DriftReport
 from fraud_detection.domain.feedback import QualityReport
 from fraud_detection.domain.validation import ValidationReport
@@ -29,3 +30,4 @@ QUALITY: ReportKind[QualityReport] = ReportKind("quality", QualityReport.from_di
 DRIFT: ReportKind[DriftReport] = ReportKind("drift", DriftReport.from_dict)
 # A rollout evaluation as `RolloutDecision.to_dict()` left it: read back as the document itself.
 ROLLOUT: ReportKind[dict[str, Any]] = ReportKind("rollout", dict)
+COMPACTION: ReportKind[CompactionReport] = ReportKind("compaction", CompactionReport.from_dict)

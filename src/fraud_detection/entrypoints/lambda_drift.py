@@ -76,9 +76,7 @@ def handler(event: dict[str, Any] | None, context: object = None) -> dict[str, A
 
 def _compact(container: Container, request: DriftCheckRequest) -> dict[str, Any]:
     try:
-        summary = container.adapters.capture_compaction().compact(
-            request.compact_hours, request.compact_seconds
-        )
+        summary = container.drift.compact()(request.compact_hours, request.compact_seconds)
     except Exception as error:  # upkeep: the drift check below still runs, and the next hour retries
         logger.exception("capture compaction failed; checking drift anyway")
         return {"error": f"{type(error).__name__}: {error}"}

@@ -9,9 +9,9 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 
+from fraud_detection.application.compaction import CompactCaptures
 from fraud_detection.application.drift.check import CheckDrift, DriftWindowSpec
 from fraud_detection.composition import get_container
-from fraud_detection.domain.ports.prediction_log import CaptureCompaction
 from fraud_detection.flows.tasks import io_task
 
 
@@ -26,8 +26,8 @@ COMPACT_SECONDS = 120.0
 
 
 @io_task("compact-captures", delay_seconds=5)
-def compact_captures(compaction: CaptureCompaction) -> dict[str, int]:
-    return compaction.compact(COMPACT_HOURS, COMPACT_SECONDS).to_dict()
+def compact_captures(compact: CompactCaptures) -> dict[str, int]:
+    return compact(COMPACT_HOURS, COMPACT_SECONDS).to_dict()
 
 
 @flow(name="drift_check", validate_parameters=True)
@@ -40,7 +40,7 @@ def drift_check(
     hours = container.settings().drift_window_hours if hours is None else hours
     spec = DriftWindowSpec.last_hours(hours, last_rows=last_rows)
     try:
-        compact_captures(container.adapters.capture_compaction())
+        compact_captures(container.drift.compact())
     except Exception:  # upkeep: the check still runs, and the next hour retries
         get_run_logger().exception("capture compaction failed; checking drift anyway")
     return check_window(container.drift.check(), spec, publish)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
+
+from fraud_detection.domain.compaction import CompactionSummary
 
 
 @dataclass(frozen=True)
@@ -48,18 +50,6 @@ class PredictionLog(ABC):
     @abstractmethod
     def close(self) -> None:
         """Flush and stop the background writer."""
-
-
-@dataclass(frozen=True)
-class CompactionSummary:
-    hours: int  # hours whose files were merged into one in this run
-    files_merged: int
-    rows: int  # rows of the files written
-    files_deleted: int  # merged files removed after the grace period
-    hours_left: int  # hours the time budget left for the next run
-
-    def to_dict(self) -> dict[str, int]:
-        return asdict(self)
 
 
 class CaptureCompaction(ABC):

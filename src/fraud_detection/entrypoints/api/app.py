@@ -15,7 +15,7 @@ from starlette.routing import Route
 from fraud_detection import __version__
 from fraud_detection.application.rollout.evaluate import RolloutDecision
 from fraud_detection.composition import Container, get_container
-from fraud_detection.domain.reports import DRIFT, QUALITY
+from fraud_detection.domain.reports import COMPACTION, DRIFT, QUALITY
 from fraud_detection.entrypoints.api import errors
 from fraud_detection.entrypoints.api.middleware import BodySizeLimit, RequestMetrics
 from fraud_detection.entrypoints.api.routes import admin, feedback, health, jobs, model, rollout, scoring
@@ -23,6 +23,7 @@ from fraud_detection.entrypoints.api.schemas import transaction_model
 from fraud_detection.entrypoints.api.security import Authenticate
 from fraud_detection.entrypoints.api.shared_call import SharedCall
 from fraud_detection.infrastructure.prometheus.cached_read import CachedLatest
+from fraud_detection.infrastructure.prometheus.compaction_collector import CompactionCollector
 from fraud_detection.infrastructure.prometheus.drift_collector import DriftCollector
 from fraud_detection.infrastructure.prometheus.quality_collector import QualityCollector
 from fraud_detection.settings import Settings
@@ -44,6 +45,7 @@ def report_metrics(container: Container) -> CollectorRegistry:
     registry, reports = CollectorRegistry(auto_describe=True), container.adapters.reports()
     registry.register(DriftCollector(CachedLatest(reports, DRIFT)))
     registry.register(QualityCollector(CachedLatest(reports, QUALITY)))
+    registry.register(CompactionCollector(CachedLatest(reports, COMPACTION)))
     return registry
 
 

@@ -32,7 +32,7 @@ def compact(
     read an object an hour; the merged files are deleted by a run 30 minutes or more later. Reads give the
     same rows before, during and after."""
     with console.status("merging captured predictions, hour by hour..."):
-        summary = container().adapters.capture_compaction().compact(hours, budget)
+        summary = container().drift.compact()(hours, budget)
     if as_json:
         print(json.dumps(summary.to_dict(), indent=2))
         return

@@ -8,6 +8,8 @@
                                                      alerts (a historical check never replaces it)
     rollout/reports/<evaluated at>Z-v<version>.json  every applied rollout evaluation
     rollout/latest.json                              a copy of the newest
+    drift/compaction/<ran at>Z.json                  every compaction of captured predictions (under drift/:
+    drift/compaction-latest.json                     the drift Lambda runs it and may write only there)
 
 Each object is one atomic write, so a reader sees a whole document or the previous one.
 """
@@ -21,7 +23,7 @@ from typing import Any, TypeVar
 from fraud_detection.domain.errors import InvalidDataError, ObjectNotFoundError
 from fraud_detection.domain.ports.reports import Attachments, Document, Reports, SavedReport
 from fraud_detection.domain.ports.storage import ObjectStore
-from fraud_detection.domain.reports import DRIFT, QUALITY, ROLLOUT, VALIDATION, ReportKind
+from fraud_detection.domain.reports import COMPACTION, DRIFT, QUALITY, ROLLOUT, VALIDATION, ReportKind
 
 T = TypeVar("T")
 
@@ -37,6 +39,7 @@ LAYOUTS: dict[str, Layout] = {
     QUALITY.name: Layout("quality/reports", "quality/latest.json"),
     DRIFT.name: Layout("drift/reports", "drift/latest.json"),
     ROLLOUT.name: Layout("rollout/reports", "rollout/latest.json"),
+    COMPACTION.name: Layout("drift/compaction", "drift/compaction-latest.json"),
 }
 
 

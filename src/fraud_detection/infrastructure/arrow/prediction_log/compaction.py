@@ -19,7 +19,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from fraud_detection.domain.ports.prediction_log import CaptureCompaction, CompactionSummary
+from fraud_detection.domain.compaction import CompactionSummary
+from fraud_detection.domain.ports.prediction_log import CaptureCompaction
 from fraud_detection.domain.ports.storage import ObjectStore
 from fraud_detection.infrastructure.arrow.prediction_log.capture_file import CaptureFile, encode_compacted
 from fraud_detection.infrastructure.arrow.prediction_log.layout import (
