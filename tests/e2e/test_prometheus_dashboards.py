@@ -255,10 +255,10 @@ def scraped(prometheus: Prometheus, jobs: list[str], scrapes: int) -> Callable[[
 
 
 def produce_reports(cli: Cli) -> None:
-    """`fraud drift check` and `fraud quality measure`, side by side: every drift and quality series the
-    dashboards and rules name comes from their reports."""
-    reports = {group: launch(cli, [group, verb], cli.home / f"{group}.log")
-               for group, verb in (("drift", "check"), ("quality", "measure"))}  # fmt: skip
+    """`fraud drift check`, `fraud quality measure` and `fraud capture compact`, side by side: every drift,
+    quality and compaction series the dashboards and rules name comes from their reports."""
+    commands = (("drift", "check"), ("quality", "measure"), ("capture", "compact"))
+    reports = {group: launch(cli, [group, verb], cli.home / f"{group}.log") for group, verb in commands}
     for group, report in reports.items():
         code = report.wait(120)
         assert code == 0, f"fraud {group}: exit {code}\n{(cli.home / f'{group}.log').read_text()[-3000:]}"
