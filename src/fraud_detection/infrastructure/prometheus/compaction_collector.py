@@ -9,44 +9,33 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 
-from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
+from prometheus_client.core import Metric
 
 from fraud_detection.domain.compaction import CompactionReport
-from fraud_detection.infrastructure.prometheus.cached_read import CachedRead
+from fraud_detection.infrastructure.prometheus.report_collector import LatestReportCollector, gauge
 
 
-class CompactionCollector(Collector):
-    def __init__(self, latest: CachedRead[CompactionReport]) -> None:
-        self._latest = latest
-
-    def collect(self) -> Iterator[Metric]:
-        report = self._latest.get()
-        if report is None:
-            return
-        yield _gauge(
+class CompactionCollector(LatestReportCollector[CompactionReport]):
+    def gauges(self, report: CompactionReport) -> Iterator[Metric]:
+        yield gauge(
             "fraud_capture_compaction_last_run_timestamp_seconds",
             "When the latest compaction of captured predictions ran.",
             datetime.fromisoformat(report.ran_at).timestamp(),
         )
-        yield _gauge(
+        yield gauge(
             "fraud_capture_compaction_failed",
             "1 when the latest compaction of captured predictions failed (reads stay right, but slow down).",
             report.summary is None,
         )
         if report.summary is None:
             return
-        yield _gauge(
+        yield gauge(
             "fraud_capture_compaction_hours_left",
             "Closed hours the latest compaction left unmerged for lack of time.",
             report.summary.hours_left,
         )
-        yield _gauge(
+        yield gauge(
             "fraud_capture_compaction_files_merged",
             "Capture files the latest compaction merged.",
             report.summary.files_merged,
         )
-
-
-def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
-    return GaugeMetricFamily(name, documentation, value=float(value))

@@ -11,44 +11,35 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
 
 from fraud_detection.domain.drift.report import DriftReport
-from fraud_detection.infrastructure.prometheus.cached_read import CachedRead
+from fraud_detection.infrastructure.prometheus.report_collector import LatestReportCollector, gauge
 
 
-class DriftCollector(Collector):
-    def __init__(self, latest: CachedRead[DriftReport]) -> None:
-        self._latest = latest
-
-    def collect(self) -> Iterator[Metric]:
-        report = self._latest.get()
-        if report is None:
-            return
-        yield _gauge(
+class DriftCollector(LatestReportCollector[DriftReport]):
+    def gauges(self, report: DriftReport) -> Iterator[Metric]:
+        yield gauge(
             "fraud_model_at_risk",
             "1 when the latest drift check found the served model at risk (this starts a retrain).",
             report.at_risk,
         )
-        yield _gauge(
+        yield gauge(
             "fraud_input_drift_detected",
             "1 when the latest drift check found input drift (a diagnostic: it never retrains by itself).",
             report.input_drift,
         )
-        yield _gauge(
+        yield gauge(
             "fraud_drift_insufficient_data",
             "1 when the latest drift check had too few rows to decide.",
             report.status == "insufficient_data",
         )
-        yield _gauge(
-            "fraud_drift_window_rows", "Rows in the latest drift check's window.", report.window.rows
-        )
-        yield _gauge(
+        yield gauge("fraud_drift_window_rows", "Rows in the latest drift check's window.", report.window.rows)
+        yield gauge(
             "fraud_drift_last_check_timestamp_seconds",
             "When the latest drift check ran.",
             datetime.fromisoformat(report.checked_at).timestamp(),
         )
-        yield _gauge(
+        yield gauge(
             "fraud_drift_skipped_files",
             "Captured files the latest drift check skipped (corrupt or another schema).",
             len(report.window.skipped_files),
@@ -117,7 +108,3 @@ class DriftCollector(Collector):
             families["ks"].add_metric([column.name], column.ks_statistic)
             families["drifted"].add_metric([column.name], float(column.drifted))
         yield from families.values()
-
-
-def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
-    return GaugeMetricFamily(name, documentation, value=float(value))
