@@ -342,3 +342,18 @@ def test_any_history_of_writes_merges_and_sweeps_reads_every_row_once(
             logged = read_predictions(store)
             assert logged.skipped == ()
             assert sorted(logged.table.column("transaction_id").to_pylist()) == sorted(written)
+
+
+def test_a_merge_of_interleaved_writers_is_in_time_order(tmp_path: Path) -> None:
+    """Two replicas' files overlap in time; the merge holds their rows sorted, so readers need no sort."""
+    store = LocalObjectStore(tmp_path / "store")
+    for replica, offset in (("a", 0), ("b", 30)):
+        with ParquetPredictionLog(store, max_seconds=3600.0, max_rows=6) as log:
+            for request in range(6):
+                at = HOUR5 + timedelta(seconds=60 * request + offset)
+                log.append(scored_batch(f"{replica}{request}", 3, at.timestamp(), model_ms=0.5))
+    CaptureCompactor(store, clock=Clock(LATER)).compact(lookback_hours=24)
+    (merge,) = [key for key in files(store, HOUR5) if is_compacted(key)]
+    instants = pq.ParquetFile(pa.BufferReader(store.read_bytes(merge))).read().column("scored_at").to_pylist()
+    assert len(instants) == 36
+    assert instants == sorted(instants)
