@@ -21,6 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from fraud_detection.application.compaction import BUDGET_SECONDS, LOOKBACK_HOURS
 from fraud_detection.application.drift.check import DriftWindowSpec
 from fraud_detection.composition import Container, get_container
 from fraud_detection.entrypoints.configuration import configuration_problems
@@ -36,8 +37,10 @@ class DriftCheckRequest(BaseModel):
     last_rows: int | None = Field(None, ge=1, description="Only the latest N rows of the window.")
     publish: bool = True
     compact: bool = True
-    compact_hours: float = Field(48.0, gt=0, description="Merge the closed hours of the last N hours.")
-    compact_seconds: float = Field(120.0, gt=0, description="Start no hour's merge after this long.")
+    compact_hours: float = Field(
+        LOOKBACK_HOURS, gt=0, description="Merge the closed hours of the last N hours."
+    )
+    compact_seconds: float = Field(BUDGET_SECONDS, gt=0, description="Start no hour's merge after this long.")
 
 
 def handler(event: dict[str, Any] | None, context: object = None) -> dict[str, Any]:

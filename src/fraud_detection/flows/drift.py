@@ -9,7 +9,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 
-from fraud_detection.application.compaction import CompactCaptures
+from fraud_detection.application.compaction import BUDGET_SECONDS, LOOKBACK_HOURS, CompactCaptures
 from fraud_detection.application.drift.check import CheckDrift, DriftWindowSpec
 from fraud_detection.composition import get_container
 from fraud_detection.flows.tasks import io_task
@@ -21,13 +21,9 @@ def check_window(check: CheckDrift, spec: DriftWindowSpec, publish: bool) -> dic
     return outcome.report.to_dict() | {"location": outcome.location}
 
 
-COMPACT_HOURS = 48.0
-COMPACT_SECONDS = 120.0
-
-
 @io_task("compact-captures", delay_seconds=5)
 def compact_captures(compact: CompactCaptures) -> dict[str, int]:
-    return compact(COMPACT_HOURS, COMPACT_SECONDS).to_dict()
+    return compact(LOOKBACK_HOURS, BUDGET_SECONDS).to_dict()
 
 
 @flow(name="drift_check", validate_parameters=True)

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from fraud_detection.application.compaction import LOOKBACK_HOURS
 from fraud_detection.entrypoints.cli.context import console, container
 from fraud_detection.entrypoints.cli.errors import handles_user_errors
 
@@ -21,7 +22,7 @@ app = typer.Typer(help="Upkeep of captured predictions.", no_args_is_help=True)
 def compact(
     hours: Annotated[
         float, typer.Option(min=1.0, help="Look back this many hours (closed hours only).")
-    ] = 48.0,
+    ] = LOOKBACK_HOURS,
     budget: Annotated[
         float | None,
         typer.Option(min=1.0, help="Start no hour after this many seconds; the rest waits for the next run."),
