@@ -26,6 +26,42 @@ resource "aws_cloudwatch_event_bus" "main" {
   name = var.name_prefix
 }
 
+# Where an event goes when its target still refuses it after the retries (RunTask failing for want of
+# capacity or a broken task definition, a Lambda that cannot be invoked): without it a retraining or a
+# roll-back request would vanish without a trace. Every target of this module sends there; the alarms
+# module pages on its depth. EventBridge writes it only for this environment's rules.
+resource "aws_sqs_queue" "dead_letter" {
+  name                      = "${var.name_prefix}-events-dlq"
+  kms_master_key_id         = var.kms_key_arn
+  message_retention_seconds = 1209600 # 14 days, the SQS maximum: time to read what was lost
+}
+
+data "aws_iam_policy_document" "dead_letter" {
+  statement {
+    sid       = "RulesOfThisEnvironmentOnly"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.dead_letter.arn]
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      # Rules on the default bus are rule/<name>, rules on a custom bus rule/<bus>/<name>.
+      values = [
+        "arn:${data.aws_partition.current.partition}:events:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:rule/${var.name_prefix}-*",
+        "arn:${data.aws_partition.current.partition}:events:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:rule/${var.name_prefix}/*",
+      ]
+    }
+  }
+}
+
+resource "aws_sqs_queue_policy" "dead_letter" {
+  queue_url = aws_sqs_queue.dead_letter.id
+  policy    = data.aws_iam_policy_document.dead_letter.json
+}
+
 resource "aws_cloudwatch_event_rule" "retrain" {
   for_each = local.retrain_rules
 
@@ -112,6 +148,10 @@ resource "aws_cloudwatch_event_target" "retrain" {
     maximum_event_age_in_seconds = 3600
     maximum_retry_attempts       = 3
   }
+
+  dead_letter_config {
+    arn = aws_sqs_queue.dead_letter.arn
+  }
 }
 
 # A roll-back the API cannot write (it reads the registry only) comes as RolloutAbortRequested; the retrain
@@ -159,6 +199,10 @@ resource "aws_cloudwatch_event_target" "rollout_abort" {
     maximum_event_age_in_seconds = 3600
     maximum_retry_attempts       = 3
   }
+
+  dead_letter_config {
+    arn = aws_sqs_queue.dead_letter.arn
+  }
 }
 
 # The rollout's evaluation by the policy (advance, roll back on harm, hold) on a schedule, also in the retrain
@@ -189,6 +233,16 @@ resource "aws_cloudwatch_event_target" "rollout_evaluate" {
       assign_public_ip = false
     }
   }
+
+  # An evaluation not started within one period is superseded by the next one: no backlog of stale starts.
+  retry_policy {
+    maximum_event_age_in_seconds = 900
+    maximum_retry_attempts       = 3
+  }
+
+  dead_letter_config {
+    arn = aws_sqs_queue.dead_letter.arn
+  }
 }
 
 resource "aws_cloudwatch_event_rule" "drift_check" {
@@ -201,6 +255,10 @@ resource "aws_cloudwatch_event_target" "drift_check" {
   rule      = aws_cloudwatch_event_rule.drift_check.name
   target_id = "drift-check"
   arn       = var.drift_function_arn
+
+  dead_letter_config {
+    arn = aws_sqs_queue.dead_letter.arn
+  }
 }
 
 resource "aws_lambda_permission" "drift_check" {
@@ -227,6 +285,10 @@ resource "aws_cloudwatch_event_target" "audit" {
   event_bus_name = aws_cloudwatch_event_bus.main.name
   target_id      = "audit-log"
   arn            = var.events_log_group_arn
+
+  dead_letter_config {
+    arn = aws_sqs_queue.dead_letter.arn
+  }
 }
 
 data "aws_iam_policy_document" "audit_log" {

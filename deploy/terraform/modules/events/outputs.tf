@@ -19,3 +19,18 @@ output "rule_names" {
     },
   )
 }
+
+output "dead_letter_queue_name" {
+  description = "SQS queue of the events no target took after its retries (the alarms module watches it)."
+  value       = aws_sqs_queue.dead_letter.name
+}
+
+output "dead_letter_queue_arn" {
+  description = "ARN of that queue: the alarms module's notification rules send there too."
+  value       = aws_sqs_queue.dead_letter.arn
+}
+
+output "dead_letter_queue_url" {
+  description = "URL of that queue, to read what was lost (aws sqs receive-message)."
+  value       = aws_sqs_queue.dead_letter.url
+}

@@ -95,3 +95,8 @@ variable "rollout_evaluation_schedule" {
     error_message = "rollout_evaluation_schedule must be cron(...) or rate(...)."
   }
 }
+
+variable "kms_key_arn" {
+  description = "The environment's KMS key: encrypts the dead-letter queue of undeliverable events."
+  type        = string
+}

@@ -12,3 +12,8 @@ output "dead_letter_queue_url" {
   description = "SQS queue receiving failed asynchronous invocations (operators inspect it)."
   value       = aws_sqs_queue.dead_letter.url
 }
+
+output "dead_letter_queue_name" {
+  description = "Name of that queue (the alarms module watches its depth)."
+  value       = aws_sqs_queue.dead_letter.name
+}

@@ -12,7 +12,7 @@ locals {
     retrain = "/ecs/${var.name_prefix}/retrain"
     lambda  = "/aws/lambda/${var.name_prefix}-drift-check"
     vpc     = "/vpc/${var.name_prefix}/flow-logs"
-    waf     = "aws-waf-logs-${var.name_prefix}" # WAF accepts only groups named aws-waf-logs-*
+    waf     = "aws-waf-logs-${var.name_prefix}"              # WAF accepts only groups named aws-waf-logs-*
     events  = "/aws/events/${var.name_prefix}/domain-events" # EventBridge log targets live under /aws/events/
   }
 }
@@ -44,6 +44,35 @@ data "aws_iam_policy_document" "key" {
       test     = "ArnLike"
       variable = "kms:EncryptionContext:aws:logs:arn"
       values   = ["arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.name}:${local.account_id}:log-group:*"]
+    }
+  }
+
+  # EventBridge writes undeliverable events to encrypted dead-letter queues and notifications to the
+  # encrypted alarms topic; both need a data key. Only this account's rules.
+  statement {
+    sid       = "EventBridgeEncryptsDeadLettersAndNotifications"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+    resources = ["*"]
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+
+  # CloudWatch alarms publish to the encrypted alarms topic. AWS documents this grant without a condition;
+  # the topic's own policy admits only this environment's alarms, and the key is usable only through it.
+  statement {
+    sid       = "CloudWatchAlarmsPublishToTheEncryptedTopic"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+    resources = ["*"]
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
     }
   }
 }
