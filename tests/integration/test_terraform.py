@@ -10,21 +10,30 @@ import os
 import re
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-import hcl2
 import pytest
-from hcl2 import SerializationOptions
+
+from tests.fixtures.terraform_files import (
+    ENVS,
+    MODULES,
+    REPO,
+    TERRAFORM,
+    all_modules,
+    blocks,
+    callers,
+    env_folders,
+    load_module,
+    module_calls,
+    module_locals,
+    parse,
+    resources,
+    typed_blocks,
+)
 
 pytestmark = pytest.mark.integration
 
-REPO = Path(__file__).resolve().parents[2]
-TERRAFORM = REPO / "deploy" / "terraform"
-MODULES = TERRAFORM / "modules"
-ENVS = TERRAFORM / "envs"
 CHECKOV = REPO / ".venv-tools" / "bin" / "checkov"
 
 EXPECTED_MODULES = {
@@ -41,6 +50,7 @@ EXPECTED_MODULES = {
     "events",
     "github_oidc",
     "observability",
+    "alarms",
 }
 
 # Module outputs no caller reads: they exist for operators (terraform output / console) or other tooling.
@@ -68,92 +78,6 @@ ALLOWED_SKIPS = {
 MODULE_META_ARGUMENTS = {"source", "version", "count", "for_each", "providers", "depends_on"}
 MODULE_OUTPUT_REFERENCE = re.compile(r"module\.(\w+)(?:\[[^\]]*\])?\.(\w+)")
 SKIP_COMMENT = re.compile(r"#\s*checkov:skip=(CKV2?_[A-Z]+_\d+):(.*)")
-
-
-# ---------------------------------------------------------------- parsing
-
-
-@cache
-def parse(path: Path) -> dict[str, Any]:
-    with path.open() as handle:
-        document: dict[str, Any] = hcl2.load(
-            handle,
-            serialization_options=SerializationOptions(strip_string_quotes=True, explicit_blocks=False),
-        )
-    return document
-
-
-def blocks(path: Path, kind: str) -> Iterator[tuple[str, Any]]:
-    """(name, body) of every `variable`, `output`, `module` or `locals` block of one file."""
-    for entry in parse(path).get(kind, []):
-        yield from entry.items()
-
-
-def typed_blocks(path: Path, kind: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
-    """(type, name, body) of every `resource` or `data` block of one file."""
-    for entry in parse(path).get(kind, []):
-        for type_name, named in entry.items():
-            for name, body in named.items():
-                yield type_name, name, body
-
-
-@dataclass
-class Module:
-    path: Path
-    variables: dict[str, dict[str, Any]] = field(default_factory=dict)
-    outputs: set[str] = field(default_factory=set)
-
-    @property
-    def key(self) -> str:
-        return self.path.relative_to(MODULES).as_posix()
-
-    @property
-    def required(self) -> set[str]:
-        return {name for name, body in self.variables.items() if "default" not in body}
-
-    def text(self, *, with_variables: bool = True) -> str:
-        return "\n".join(
-            tf.read_text()
-            for tf in sorted(self.path.glob("*.tf"))
-            if with_variables or tf.name != "variables.tf"
-        )
-
-
-def load_module(path: Path) -> Module:
-    module = Module(path)
-    for tf in sorted(path.glob("*.tf")):
-        module.variables.update(blocks(tf, "variable"))
-        module.outputs.update(name for name, _ in blocks(tf, "output"))
-    return module
-
-
-def all_modules() -> dict[str, Module]:
-    return {
-        module.key: module
-        for module in (load_module(main.parent) for main in sorted(MODULES.rglob("main.tf")))
-    }
-
-
-def callers() -> list[Path]:
-    """Every directory that calls modules: the envs and modules with submodules."""
-    folders = {tf.parent for tf in TERRAFORM.rglob("*.tf")}
-    return sorted(folder for folder in folders if any(blocks(tf, "module") for tf in folder.glob("*.tf")))
-
-
-def module_calls(folder: Path) -> Iterator[tuple[Path, str, dict[str, Any], Module]]:
-    """(file, call name, arguments, called module) of every local module call in one folder."""
-    for tf in sorted(folder.glob("*.tf")):
-        for name, body in blocks(tf, "module"):
-            source = (folder / body["source"]).resolve()
-            yield tf, name, body, load_module(source)
-
-
-def resources(path: Path) -> dict[tuple[str, str], dict[str, Any]]:
-    return {(kind, name): body for kind, name, body in typed_blocks(path, "resource")}
-
-
-def env_folders() -> list[Path]:
-    return sorted(folder for folder in ENVS.iterdir() if folder.is_dir())
 
 
 # ---------------------------------------------------------------- layout and wiring
@@ -546,10 +470,6 @@ def test_envs_name_themselves_and_prod_is_bigger_and_protected() -> None:
 
 # ---------------------------------------------------------------- security findings (MLflow identities, TLS,
 # ingress, WAF, CI trust, retention, internal paths)
-
-
-def module_locals(path: Path) -> dict[str, Any]:
-    return {name: body for name, body in blocks(path, "locals")}
 
 
 def trust_conditions(path: Path, document: str) -> dict[str, tuple[str, list[str]]]:

@@ -199,6 +199,26 @@ module "events" {
   drift_function_arn      = module.lambda_drift.function_arn
   drift_function_name     = module.lambda_drift.function_name
   events_log_group_arn    = module.observability.log_group_arns["events"]
+  kms_key_arn             = module.observability.kms_key_arn
+}
+
+module "alarms" {
+  source = "../../modules/alarms"
+
+  name_prefix              = local.name_prefix
+  kms_key_arn              = module.observability.kms_key_arn
+  notification_emails      = var.alarm_emails
+  cluster_arn              = module.ecs.cluster_arn
+  retrain_task_family      = module.ecs.task_definition_families["retrain"]
+  service_arns             = module.ecs.service_arns
+  load_balancer_arn_suffix = module.ecs.load_balancer_arn_suffix
+  target_group_arn_suffix  = module.ecs.target_group_arn_suffix
+  mlflow_instance_id       = module.mlflow_host.instance_id
+  dead_letter_queue_arn    = module.events.dead_letter_queue_arn
+  dead_letter_queues = {
+    events      = module.events.dead_letter_queue_name
+    drift-check = module.lambda_drift.dead_letter_queue_name
+  }
 }
 
 module "github_oidc" {

@@ -108,3 +108,18 @@ output "drift_dead_letter_queue" {
   description = "Failed drift-check invocations land here."
   value       = module.lambda_drift.dead_letter_queue_url
 }
+
+output "events_dead_letter_queue" {
+  description = "Events no target took after its retries (a retraining, roll-back or evaluation that never started) land here."
+  value       = module.events.dead_letter_queue_url
+}
+
+output "alarms_topic" {
+  description = "SNS topic of every CloudWatch alarm and ECS failure notification: subscribe pagers or chat here."
+  value       = module.alarms.topic_arn
+}
+
+output "alarms" {
+  description = "The CloudWatch alarms of the environment."
+  value       = module.alarms.alarm_names
+}

@@ -92,3 +92,9 @@ variable "mlflow_rds" {
   type        = bool
   default     = false
 }
+
+variable "alarm_emails" {
+  description = "Mail addresses notified of every alarm (each confirms a subscription mail first). Pagers and chat subscribe to the alarms_topic output."
+  type        = list(string)
+  default     = []
+}

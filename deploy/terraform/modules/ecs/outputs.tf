@@ -42,3 +42,13 @@ output "alb_dns_name" {
   description = "DNS name of the API load balancer: point the certificate's domain at it (CNAME/alias)."
   value       = aws_lb.api.dns_name
 }
+
+output "load_balancer_arn_suffix" {
+  description = "ARN suffix of the API load balancer: the LoadBalancer dimension of its CloudWatch metrics."
+  value       = aws_lb.api.arn_suffix
+}
+
+output "target_group_arn_suffix" {
+  description = "ARN suffix of the API target group: the TargetGroup dimension of its CloudWatch metrics."
+  value       = aws_lb_target_group.api.arn_suffix
+}

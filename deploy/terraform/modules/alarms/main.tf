@@ -1,0 +1,231 @@
+# Notifications for what the Prometheus rules in observability/ cannot see from the API's /metrics: an event
+# no target took (a retraining, a roll-back, a drift check lost), a task of the retrain family that failed, a
+# deploy the circuit breaker rolled back, a service that cannot start tasks, no healthy API task behind the
+# load balancer or errors it answers itself, and the MLflow host failing its status checks. Everything goes
+# to one encrypted SNS topic: mail addresses subscribe here, a pager or chat integration to its ARN.
+data "aws_region" "current" {}
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+
+locals {
+  arn_head = "arn:${data.aws_partition.current.partition}"
+  region   = data.aws_region.current.name
+  account  = data.aws_caller_identity.current.account_id
+
+  # Each rule: the ECS event it matches (patterns/*.json.tftpl) and the one-line message it sends, whose
+  # <placeholders> EventBridge fills from the event's paths. ECS sends its events to the default bus.
+  notifications = {
+    retrain-task-failed = {
+      description = "A task of ${var.retrain_task_family} (retrain, rollout evaluate or abort) failed"
+      pattern = templatefile("${path.module}/patterns/retrain_task_failed.json.tftpl", {
+        cluster_arn            = var.cluster_arn
+        task_definition_prefix = "${local.arn_head}:ecs:${local.region}:${local.account}:task-definition/${var.retrain_task_family}:"
+      })
+      # startedBy names the rule that ran the task (events-rule/<rule>, cut at 36 characters by ECS).
+      paths = {
+        task       = "$.detail.taskArn"
+        started_by = "$.detail.startedBy"
+        exit_code  = "$.detail.containers[0].exitCode"
+        stop_code  = "$.detail.stopCode"
+        reason     = "$.detail.stoppedReason"
+      }
+      message = "${var.name_prefix}: a ${var.retrain_task_family} task started by <started_by> failed (exit <exit_code>, <stop_code>: <reason>). A failed retrain leaves the champion serving; a failed rollout evaluate or abort leaves the rollout where it was. Task <task>; its log is in /ecs/${var.name_prefix}/retrain."
+    }
+    service-deployment-failed = {
+      description = "A deployment of the API or worker service failed and was rolled back"
+      pattern     = templatefile("${path.module}/patterns/service_deployment_failed.json.tftpl", { service_arns = values(var.service_arns) })
+      paths = {
+        service    = "$.resources[0]"
+        deployment = "$.detail.deploymentId"
+        reason     = "$.detail.reason"
+      }
+      message = "${var.name_prefix}: deployment <deployment> of <service> failed: <reason>. The circuit breaker rolls the service back to its previous task definition; the release is not serving."
+    }
+    service-tasks-not-starting = {
+      description = "The API or worker service cannot start its tasks"
+      pattern     = templatefile("${path.module}/patterns/service_tasks_not_starting.json.tftpl", { service_arns = values(var.service_arns) })
+      paths = {
+        service = "$.resources[0]"
+      }
+      message = "${var.name_prefix}: <service> keeps failing to start tasks (SERVICE_TASK_START_IMPAIRED): look at its stopped tasks' reasons (image pull, secrets, capacity)."
+    }
+  }
+}
+
+resource "aws_sns_topic" "alarms" {
+  name              = "${var.name_prefix}-alarms"
+  kms_master_key_id = var.kms_key_arn
+}
+
+data "aws_iam_policy_document" "topic" {
+  statement {
+    sid       = "AlarmsOfThisEnvironment"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.alarms.arn]
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
+    }
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["${local.arn_head}:cloudwatch:${local.region}:${local.account}:alarm:${var.name_prefix}-*"]
+    }
+  }
+
+  statement {
+    sid       = "NotificationRulesOfThisModule"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.alarms.arn]
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = [for rule in aws_cloudwatch_event_rule.notify : rule.arn]
+    }
+  }
+}
+
+resource "aws_sns_topic_policy" "alarms" {
+  arn    = aws_sns_topic.alarms.arn
+  policy = data.aws_iam_policy_document.topic.json
+}
+
+resource "aws_sns_topic_subscription" "email" {
+  for_each = toset(var.notification_emails)
+
+  topic_arn = aws_sns_topic.alarms.arn
+  protocol  = "email" # each address confirms by mail before it receives anything
+  endpoint  = each.value
+}
+
+# ---------------------------------------------------------------- ECS events -> the topic
+
+resource "aws_cloudwatch_event_rule" "notify" {
+  for_each = local.notifications
+
+  name          = "${var.name_prefix}-${each.key}"
+  description   = each.value.description
+  event_pattern = each.value.pattern
+}
+
+resource "aws_cloudwatch_event_target" "notify" {
+  for_each = local.notifications
+
+  rule      = aws_cloudwatch_event_rule.notify[each.key].name
+  target_id = "alarms-topic"
+  arn       = aws_sns_topic.alarms.arn
+
+  # A quoted template is a plain-text message; EventBridge escapes the values it inserts. Written as an
+  # escaped literal because jsonencode() would turn the placeholders' < and > into \u003c and \u003e.
+  input_transformer {
+    input_paths    = each.value.paths
+    input_template = "\"${each.value.message}\""
+  }
+
+  dead_letter_config {
+    arn = var.dead_letter_queue_arn
+  }
+}
+
+# ---------------------------------------------------------------- CloudWatch alarms -> the topic
+
+# A message in a dead-letter queue is a request that never ran: a retraining, a roll-back, a rollout
+# evaluation, a drift check or a notification. SQS stops reporting an idle queue's metrics, hence
+# notBreaching on missing data.
+resource "aws_cloudwatch_metric_alarm" "dead_letter" {
+  for_each = var.dead_letter_queues
+
+  alarm_name          = "${var.name_prefix}-${each.key}-dead-letter"
+  alarm_description   = "${each.value}: a request no target took after its retries. Read it (aws sqs receive-message) and redo it by hand; see deploy/terraform/README.md."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = each.value }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  ok_actions          = [aws_sns_topic.alarms.arn]
+}
+
+# No healthy task behind the load balancer: every call fails, and Prometheus, scraping the tasks, may see
+# nothing at all. Missing data means no target reported: breaching.
+resource "aws_cloudwatch_metric_alarm" "api_no_healthy_task" {
+  alarm_name          = "${var.name_prefix}-api-no-healthy-task"
+  alarm_description   = "No API task passes the /readyz health check: the load balancer answers 503 to every call."
+  namespace           = "AWS/ApplicationELB"
+  metric_name         = "HealthyHostCount"
+  dimensions          = { LoadBalancer = var.load_balancer_arn_suffix, TargetGroup = var.target_group_arn_suffix }
+  statistic           = "Minimum"
+  period              = 60
+  evaluation_periods  = 3
+  comparison_operator = "LessThanThreshold"
+  threshold           = 1
+  treat_missing_data  = "breaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  ok_actions          = [aws_sns_topic.alarms.arn]
+}
+
+# The share of calls answered 5xx, by the load balancer itself (502/503/504: tasks crashing, none healthy,
+# timeouts, which the API never counts) or by the API. Below 20 calls in 5 minutes a few errors are not a
+# rate: the expression gives 0.
+resource "aws_cloudwatch_metric_alarm" "api_errors" {
+  alarm_name          = "${var.name_prefix}-api-5xx"
+  alarm_description   = "More than ${var.error_rate_percent}% of the API's calls answered 5xx over 5 minutes, in 2 of the last 3 windows (load balancer or API)."
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.error_rate_percent
+  evaluation_periods  = 3
+  datapoints_to_alarm = 2
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  ok_actions          = [aws_sns_topic.alarms.arn]
+
+  metric_query {
+    id          = "error_percent"
+    expression  = "IF(requests >= 20, 100 * (FILL(balancer_5xx, 0) + FILL(api_5xx, 0)) / requests, 0)"
+    label       = "5xx answers (% of calls)"
+    return_data = true
+  }
+
+  dynamic "metric_query" {
+    for_each = {
+      requests     = "RequestCount"
+      balancer_5xx = "HTTPCode_ELB_5XX_Count"
+      api_5xx      = "HTTPCode_Target_5XX_Count"
+    }
+    content {
+      id = metric_query.key
+      metric {
+        namespace   = "AWS/ApplicationELB"
+        metric_name = metric_query.value
+        dimensions  = { LoadBalancer = var.load_balancer_arn_suffix }
+        period      = 300
+        stat        = "Sum"
+      }
+    }
+  }
+}
+
+# MLflow down stops retraining, promotion and new API tasks (they load the champion from it). The host has
+# detailed monitoring (1-minute data); a stopped host reports nothing, which is an outage too.
+resource "aws_cloudwatch_metric_alarm" "mlflow_host_status" {
+  alarm_name          = "${var.name_prefix}-mlflow-host-status"
+  alarm_description   = "The MLflow host fails its EC2 status checks (system or instance) or reports nothing: retraining, promotion and new API tasks cannot reach the registry."
+  namespace           = "AWS/EC2"
+  metric_name         = "StatusCheckFailed"
+  dimensions          = { InstanceId = var.mlflow_instance_id }
+  statistic           = "Maximum"
+  period              = 60
+  evaluation_periods  = 3
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  threshold           = 1
+  treat_missing_data  = "breaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  ok_actions          = [aws_sns_topic.alarms.arn]
+}

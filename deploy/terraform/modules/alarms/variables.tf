@@ -1,0 +1,86 @@
+variable "name_prefix" {
+  description = "Prefix of every name, `fraud-<env>` (the deployment naming contract)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^fraud-(dev|prod)$", var.name_prefix))
+    error_message = "name_prefix must be fraud-dev or fraud-prod."
+  }
+}
+
+variable "kms_key_arn" {
+  description = "The environment's KMS key: encrypts the alarms topic."
+  type        = string
+}
+
+variable "notification_emails" {
+  description = "Addresses subscribed to the alarms topic by mail (each confirms once). Pagers and chat subscribe to the topic's ARN."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for address in var.notification_emails : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", address))])
+    error_message = "notification_emails must be mail addresses."
+  }
+}
+
+variable "cluster_arn" {
+  description = "ECS cluster whose retrain-family tasks are watched."
+  type        = string
+}
+
+variable "retrain_task_family" {
+  description = "Task definition family of the retrain task, fraud-<env>-retrain (retrain, rollout evaluate and abort run in it)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^fraud-(dev|prod)-retrain$", var.retrain_task_family))
+    error_message = "retrain_task_family must be fraud-<env>-retrain."
+  }
+}
+
+variable "service_arns" {
+  description = "ECS services (api, worker) whose failed deployments and task starts are notified."
+  type        = map(string)
+
+  validation {
+    condition     = length(var.service_arns) > 0
+    error_message = "Give at least one service."
+  }
+}
+
+variable "load_balancer_arn_suffix" {
+  description = "ARN suffix of the API's load balancer (the LoadBalancer dimension of its metrics)."
+  type        = string
+}
+
+variable "target_group_arn_suffix" {
+  description = "ARN suffix of the API's target group (the TargetGroup dimension)."
+  type        = string
+}
+
+variable "error_rate_percent" {
+  description = "Share of the API's calls answered 5xx (load balancer or API) over 5 minutes above which the alarm fires."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.error_rate_percent > 0 && var.error_rate_percent < 100
+    error_message = "error_rate_percent must be between 0 and 100."
+  }
+}
+
+variable "mlflow_instance_id" {
+  description = "EC2 instance of the MLflow host (its status checks are watched)."
+  type        = string
+}
+
+variable "dead_letter_queues" {
+  description = "Dead-letter queues to watch, by short name (events, drift-check) => SQS queue name."
+  type        = map(string)
+}
+
+variable "dead_letter_queue_arn" {
+  description = "Dead-letter queue of the notification rules' own undeliverable events (the events module's)."
+  type        = string
+}
