@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from fraud_detection.application.rollout.evidence import GatherEvidence
+from fraud_detection.domain.errors import TooManyCapturedRowsError
 from fraud_detection.domain.feedback import ScoredTransaction
 from fraud_detection.domain.ports.drift import (
     NO_TRANSACTION_KEY,
@@ -187,3 +188,40 @@ def test_rollout_evidence_over_the_files_is_the_evidence_of_the_plain_reads(tmp_
     assert mine.labels.frauds > 2
     assert mine.paired_rows > 30
     assert mine.challenger.errors == 3
+
+
+def test_a_scores_read_past_its_row_limit_stops_at_the_file_that_passes_it(tmp_path, monkeypatch) -> None:
+    """What bounds `GET /admin/rollout`'s memory (FRAUD_ROLLOUT_STATUS_MAX_ROWS): ten hours of 30 rows
+    each; a limit of 45 is passed by the second file, and no third file is read."""
+    store = LocalObjectStore(tmp_path / "store")
+    with ParquetPredictionLog(store, max_seconds=3600.0, max_rows=30) as log:
+        for hour in range(10):
+            log.append(batch(f"h{hour}", 30, T0 + hour * 3600.0))
+    reader = PredictionLogWindow(store)
+    read: list[str] = []
+    plain_read = store.read_or_none
+
+    def counted(key: str) -> bytes | None:
+        read.append(key)
+        return plain_read(key)
+
+    monkeypatch.setattr(store, "read_or_none", counted)
+
+    assert len(reader.read_scores(None, None, max_rows=300)) == 300  # the limit itself is allowed
+    assert len(read) == 10
+    read.clear()
+    with pytest.raises(TooManyCapturedRowsError, match="more than 45 captured rows"):
+        reader.read_scores(None, None, max_rows=45)
+    assert len(read) == 2
+
+
+def test_a_bounded_gathering_over_files_names_the_whole_limit(window) -> None:
+    """Served rows within the limit, the shadow read past what is left of it."""
+    rows = len(window.read_scores(None, None))
+    rollout = Rollout.start("fraud-lgbm", 8, 7, T0 - 1.0)
+    limited = GatherEvidence(window, window, FakeFeedbackStore(), max_rows=rows + rows // 2)
+
+    with pytest.raises(TooManyCapturedRowsError) as raised:
+        limited(rollout, T0 + 9 * DAY)
+    assert raised.value.limit == rows + rows // 2
+    assert GatherEvidence(window, window, FakeFeedbackStore(), max_rows=2 * rows)(rollout, T0 + 9 * DAY)

@@ -4,7 +4,9 @@ narrow reads must equal)."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from fraud_detection.domain.errors import TooManyCapturedRowsError
 from fraud_detection.domain.ports.drift import NO_TRANSACTION_KEY, CapturedRows, transaction_keys
 from tests.drift_fakes import FakeCapturedPredictions, captured
 
@@ -61,3 +63,13 @@ def test_id_keys_are_the_keys_read_or_made_from_the_ids() -> None:
     keyed = type(rows)(**{**rows.__dict__, "transaction_keys": np.array([7, 8, 9])})
     assert keyed.id_keys().tolist() == [7, 8, 9]
     assert keyed.take(np.array([2, 0])).id_keys().tolist() == [9, 7]
+
+
+def test_the_plain_read_scores_refuses_a_window_beyond_its_row_limit() -> None:
+    fake = FakeCapturedPredictions()
+    fake.rows = captured(np.ones((3, 29)), np.array([0.1, 0.2, 0.3]))
+
+    assert len(fake.read_scores(None, None, max_rows=3)) == 3  # the limit itself is allowed
+    with pytest.raises(TooManyCapturedRowsError, match="more than 2 captured rows") as raised:
+        fake.read_scores(None, None, max_rows=2)
+    assert raised.value.limit == 2

@@ -24,7 +24,12 @@ from fraud_detection.application.rollout import (
 )
 from fraud_detection.application.rollout.evidence import _common
 from fraud_detection.application.rollout.ranks import spearman
-from fraud_detection.domain.errors import ModelNotFoundError, RolloutConflictError, ServiceUnavailableError
+from fraud_detection.domain.errors import (
+    ModelNotFoundError,
+    RolloutConflictError,
+    ServiceUnavailableError,
+    TooManyCapturedRowsError,
+)
 from fraud_detection.domain.events import ModelPromoted, RolloutAbortRequested, RolloutTransitioned
 from fraud_detection.domain.feedback import ScoredTransaction
 from fraud_detection.domain.model import CHAMPION, ModelMetadata
@@ -125,6 +130,40 @@ def test_canary_rows_are_served_challenger_rows_paired_with_the_shadow_champion(
     assert evidence.paired_rows == 10
     assert evidence.challenger.rows == evidence.champion.rows == 10
     assert evidence.agreement == pytest.approx(0.8)  # c2 and c3 differ
+
+
+@pytest.mark.parametrize(("limit", "gathered"), [(12, True), (11, False), (6, False)])
+def test_evidence_reads_served_and_shadow_rows_within_one_limit(
+    world: World, limit: int, gathered: bool
+) -> None:
+    """6 served and 6 shadow rows: a limit of 12 holds both; 11 stops at the shadow read, 6 at the served
+    one; either way the error names the whole limit, not what was left of it for the shadow read."""
+    rollout = world.start()
+    world.served.rows = scored(ids(6), [0.1] * 6, version=1)
+    world.shadow.rows = scored(ids(6), [0.2] * 6, version=2)
+    bounded = GatherEvidence(world.served, world.shadow, world.feedback, max_rows=limit)
+
+    if gathered:
+        assert bounded(rollout, T0 + HOUR).paired_rows == 6
+        return
+    with pytest.raises(TooManyCapturedRowsError) as raised:
+        bounded(rollout, T0 + HOUR)
+    assert raised.value.limit == limit
+    assert str(raised.value) == f"more than {limit} captured rows to read"
+
+
+def test_an_abort_past_the_evidence_limit_rolls_back_without_evidence(world: World) -> None:
+    world.start()
+    world.served.rows = scored(ids(6), [0.1] * 6, version=1)
+    bounded = GatherEvidence(world.served, world.shadow, world.feedback, max_rows=5)
+
+    rollout = AbortRollout(world.registry, world.store, world.publisher, bounded)("alert", now=T0 + HOUR)
+
+    assert rollout.stage is Stage.ROLLED_BACK
+    assert world.store.load() == rollout
+    event = world.publisher.events[-1]
+    assert isinstance(event, RolloutTransitioned)
+    assert event.evidence == {}
 
 
 def test_latency_is_the_p99_of_each_models_served_rows_timed_in_the_stage(world: World) -> None:

@@ -98,3 +98,12 @@ class RolloutConflictError(RolloutRefusedError):
 
 class NoActiveRolloutError(RolloutRefusedError):
     """No rollout is in shadow or canary (there never was one, or the last one is over)."""
+
+
+class TooManyCapturedRowsError(FraudDetectionError):
+    """A read of captured rows stopped at its row limit (`read_scores(max_rows=...)`): the caller holds a
+    bounded amount of memory (the API gathering rollout evidence next to its traffic) and refuses more."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"more than {limit:,} captured rows to read")
+        self.limit = limit

@@ -18,6 +18,7 @@ import numpy as np
 
 from fraud_detection.application.rollout.ranks import alert_rates_at, spearman
 from fraud_detection.domain.drift.estimate import PerformanceEstimate, calibrated
+from fraud_detection.domain.errors import TooManyCapturedRowsError
 from fraud_detection.domain.feedback import TimeWindow
 from fraud_detection.domain.ports.drift import (
     NO_TRANSACTION_KEY,
@@ -52,11 +53,15 @@ class GatherEvidence:
         shadow: CapturedPredictions,
         feedback: FeedbackStore,
         positive_weight: Callable[[int], float] | None = None,
+        max_rows: int | None = None,
     ) -> None:
         """`positive_weight`: a version's training weight of positives, undone before estimating its
-        precision and recall (1.0, i.e. calibrated, when not given)."""
+        precision and recall (1.0, i.e. calibrated, when not given). `max_rows`: the most captured rows,
+        served and shadow together, a gathering reads before it gives up with `TooManyCapturedRowsError`
+        (the API's bound on the memory a status takes next to its traffic; None: no bound)."""
         self._served, self._shadow, self._feedback = served, shadow, feedback
         self._weight = positive_weight or (lambda version: 1.0)
+        self._max_rows = max_rows
 
     def __call__(self, rollout: Rollout, now: float) -> RolloutEvidence:
         """Rates, agreement and canary volume over the current stage; matured labels over the whole
@@ -82,8 +87,7 @@ class GatherEvidence:
         """Both versions' scorings of the stage, and the pairs of the whole rollout when it began before
         this stage. No inputs, ids as keys: days of traffic, read in the API's process too
         (`GET /admin/rollout`)."""
-        served_all = self._served.read_scores(start, until)
-        shadow_all = self._shadow.read_scores(start, until)
+        served_all, shadow_all = self._read_scores(start, until)
         name, stage = rollout.model_name, _moment(rollout.stage_since)
         served, shadow = _since(served_all, stage), _since(shadow_all, stage)
         champion = _scores(rollout.champion or 0, name, served, shadow)
@@ -102,6 +106,16 @@ class GatherEvidence:
             challenger_latency=_latency(served, challenger.version, name),
             canary_rows=_finite_rows_of(served, rollout.challenger, name),
         )
+
+    def _read_scores(self, start: datetime, until: datetime) -> tuple[CapturedRows, CapturedRows]:
+        """Served then shadow rows of the rollout, within `max_rows` together."""
+        limit = self._max_rows
+        try:
+            served = self._served.read_scores(start, until, limit)
+            shadow = self._shadow.read_scores(start, until, None if limit is None else limit - len(served))
+        except TooManyCapturedRowsError as error:  # named with the whole limit, not the shadow's share
+            raise TooManyCapturedRowsError(error.limit if limit is None else limit) from None
+        return served, shadow
 
     def _role(self, scores: _Scores, latency: tuple[float | None, int]) -> RoleEvidence:
         chance = calibrated(scores.probabilities, self._weight(scores.version)) if scores.rows else None

@@ -12,6 +12,7 @@ import numpy as np
 
 from fraud_detection.domain.drift.profile import ReferenceProfile
 from fraud_detection.domain.drift.report import DriftReport
+from fraud_detection.domain.errors import TooManyCapturedRowsError
 
 
 @dataclass(frozen=True)
@@ -81,12 +82,18 @@ class CapturedPredictions(ABC):
         wanted = set(ids)
         return rows.take(np.fromiter((tid in wanted for tid in rows.transaction_ids), bool, len(rows)))
 
-    def read_scores(self, since: datetime | None, until: datetime | None) -> CapturedRows:
+    def read_scores(
+        self, since: datetime | None, until: datetime | None, max_rows: int | None = None
+    ) -> CapturedRows:
         """Rows scored in [since, until) without their inputs (`inputs` has no columns, `times` is None)
         and with their ids as `transaction_keys` (`transaction_ids` is None): what rollout evidence reads,
         over days of traffic and in the API's own process. An adapter should not hold the input columns
-        or the id strings at all; this default reads them and drops them."""
+        or the id strings at all; this default reads them and drops them. With `max_rows`, raises
+        `TooManyCapturedRowsError` when the window holds more: an adapter should stop reading as soon as it
+        knows, so the memory held stays bounded by the limit."""
         rows = self.read(since, until, None)
+        if max_rows is not None and len(rows) > max_rows:
+            raise TooManyCapturedRowsError(max_rows)
         return replace(
             rows, inputs=rows.inputs[:, :0], times=None, transaction_ids=None, transaction_keys=rows.id_keys()
         )

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Collection
+from contextlib import closing
 from dataclasses import fields, replace
 from datetime import datetime
 
 import numpy as np
 import pyarrow as pa
 
+from fraud_detection.domain.errors import TooManyCapturedRowsError
 from fraud_detection.domain.features import SCORING_INPUTS
 from fraud_detection.domain.ports.drift import CapturedPredictions, CapturedRows, transaction_keys
 from fraud_detection.domain.ports.storage import ObjectStore
@@ -48,13 +50,25 @@ class PredictionLogWindow(CapturedPredictions):
         """Filtered file by file (see read_predictions)."""
         return _captured(read_predictions(self._store, self._prefix, since, None, ids))
 
-    def read_scores(self, since: datetime | None, until: datetime | None) -> CapturedRows:
+    def read_scores(
+        self, since: datetime | None, until: datetime | None, max_rows: int | None = None
+    ) -> CapturedRows:
         """Each file becomes NumPy columns as it is read: no inputs, ids as 8-byte keys, model names shared.
         49 bytes a row are kept (benchmarks/captured_reads.py: ~115 bytes a row of peak memory, against
-        ~280 for one Arrow table of the window whose ids and names became Python strings at the end)."""
+        ~280 for one Arrow table of the window whose ids and names became Python strings at the end). With
+        `max_rows`, the read stops at the file that passes it (the reads ahead are cancelled)."""
         skipped: list[str] = []
-        files = read_tables(self._store, self._prefix, since, until, skipped, columns=SCORE_COLUMNS)
-        return _joined([_scores(table) for table in files], tuple(skipped))
+        pieces: list[CapturedRows] = []
+        held = 0
+        with closing(
+            read_tables(self._store, self._prefix, since, until, skipped, columns=SCORE_COLUMNS)
+        ) as files:
+            for table in files:
+                held += table.num_rows
+                if max_rows is not None and held > max_rows:
+                    raise TooManyCapturedRowsError(max_rows)
+                pieces.append(_scores(table))
+        return _joined(pieces, tuple(skipped))
 
 
 # What rollout evidence reads of a captured row: no inputs, no `Time`, no request id.

@@ -9,7 +9,7 @@ written file's rows are taken once (capture_file.Coverage).
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Generator, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -88,19 +88,21 @@ def read_tables(
     skipped: list[str],
     ids: Collection[str] | None = None,
     columns: Sequence[str] | None = None,
-) -> Iterator[pa.Table]:
+) -> Generator[pa.Table]:
     """`read_predictions` one file at a time, in listing order (not sorted by `scored_at` across files),
     for a caller that keeps less than a table of each; unusable keys are appended to `skipped`."""
     start, end = _as_utc(since), _as_utc(until)
     wanted = None if ids is None else pa.array(list(ids), pa.string())
     dated = _dated_keys(store, normalise_prefix(prefix), start, end, skipped)
     coverage = Coverage()
-    for key, data in store.read_many(key for _, key in reading_order(dated)):
-        table = _parsed(key, data, skipped, coverage)
-        if table is not None:
-            table = _within(table, start, end)
-            table = table if wanted is None else _with_ids(table, wanted)
-            yield table if columns is None else table.select(list(columns))
+    # closing: a caller that stops early (a row limit) cancels the reads ahead at once.
+    with closing(store.read_many(key for _, key in reading_order(dated))) as files:
+        for key, data in files:
+            table = _parsed(key, data, skipped, coverage)
+            if table is not None:
+                table = _within(table, start, end)
+                table = table if wanted is None else _with_ids(table, wanted)
+                yield table if columns is None else table.select(list(columns))
 
 
 def _with_ids(table: pa.Table, wanted: pa.Array) -> pa.Table:
