@@ -13,7 +13,9 @@ ids spread over them, then measures in a fresh process each, peak RSS and time:
   evidence, before  every column of every row (read)
   evidence, now     PredictionLogWindow.read_scores: no inputs, ids as keys, file by file
   status, plain     GatherEvidence of a shadow rollout since the first hour, over the plain read_scores
-  status, now       the same over PredictionLogWindow.read_scores (what the API runs)
+  status, now       the same over PredictionLogWindow.read_scores (what `fraud rollout status` runs)
+  status, bounded   the same within the API's FRAUD_ROLLOUT_STATUS_MAX_ROWS (`--status-max-rows`): past
+                    it the gathering stops at the file that passes it (what `GET /admin/rollout` runs)
 Each pair must return the same rows (or evidence). `--src DIR` runs the same modes with another checkout's
 code (e.g. a `git worktree` of an older commit) to compare commits. Prints a table and the ratios; run on
 demand, not a test.
@@ -43,6 +45,7 @@ from fraud_detection.infrastructure.arrow.prediction_log.record_schema import (
     PREDICTION_SCHEMA,
     SCORED_AT_TYPE,
 )
+from fraud_detection.settings.rollout import RolloutSettings
 
 REPO = Path(__file__).resolve().parent.parent
 START = datetime(2026, 11, 1, tzinfo=UTC)
@@ -98,12 +101,14 @@ import json, resource, sys, time
 from datetime import datetime, timedelta
 from pathlib import Path
 from fraud_detection.application.rollout.evidence import GatherEvidence
+from fraud_detection.domain.errors import TooManyCapturedRowsError
 from fraud_detection.domain.feedback import LabelRecord, ScoredTransaction
 from fraud_detection.domain.ports.drift import CapturedPredictions
 from fraud_detection.domain.rollout import Rollout
 from fraud_detection.infrastructure.arrow.prediction_log.drift_window import PredictionLogWindow
 from fraud_detection.infrastructure.local import LocalObjectStore
 root, mode, since = Path(sys.argv[1]), sys.argv[2], datetime.fromisoformat(sys.argv[3])
+limit = int(sys.argv[4])
 ids = json.loads((root / "ids.json").read_text())
 store = LocalObjectStore(root / "store")
 window, shadow = PredictionLogWindow(store), PredictionLogWindow(store, "shadow")
@@ -119,9 +124,13 @@ class Labels:  # every tenth labelled id is a fraud
         scored, at = ScoredTransaction("", 3, 0.5, False, since), since + timedelta(days=40)
         return (LabelRecord(tid, i % 10 == 0, at, scored) for i, tid in enumerate(ids))
 
-def status(served, shadowed):
+def status(served, shadowed, max_rows=None):
     rollout = Rollout.start("fraud-lgbm", 4, 3, since.timestamp())
-    evidence = GatherEvidence(served, shadowed, Labels())(rollout, since.timestamp() + 400 * 86400)
+    gather = GatherEvidence(served, shadowed, Labels(), max_rows=max_rows)
+    try:
+        evidence = gather(rollout, since.timestamp() + 400 * 86400)
+    except TooManyCapturedRowsError as error:  # stopped: the rows count is the limit it stopped at
+        return error.limit, [], None
     return evidence.paired_rows, [evidence.agreement, evidence.labels.labelled, evidence.labels.frauds], \
         evidence.score_correlation
 
@@ -132,6 +141,7 @@ reads = {
     "evidence, now": lambda: window.read_scores(since, None),
     "status, plain": lambda: status(Plain(window), Plain(shadow)),
     "status, now": lambda: status(window, shadow),
+    "status, bounded": lambda: status(window, shadow, limit),
 }
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 started = time.perf_counter()
@@ -154,16 +164,17 @@ MODES = (
     "evidence, now",
     "status, plain",
     "status, now",
+    "status, bounded",
 )
 
 
-def measure(root: Path, mode: str, src: Path | None) -> dict[str, float]:
+def measure(root: Path, mode: str, src: Path | None, limit: int) -> dict[str, float]:
     since = START.isoformat()
     env = os.environ | {"PYTHONHASHSEED": "0"}
     if src is not None:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(src), env.get("PYTHONPATH"))))
     result = subprocess.run(
-        [sys.executable, "-c", CHILD, str(root), mode, since],
+        [sys.executable, "-c", CHILD, str(root), mode, since, str(limit)],
         capture_output=True,
         text=True,
         check=True,
@@ -183,6 +194,12 @@ def main() -> int:
     parser.add_argument("--workdir", type=Path, default=REPO / "benchmarks" / "out" / "captured_reads")
     parser.add_argument("--src", type=Path, help="another checkout's src/ to measure instead of this one")
     parser.add_argument("--reuse", action="store_true", help="keep the window --workdir already holds")
+    parser.add_argument(
+        "--status-max-rows",
+        type=int,
+        default=RolloutSettings.model_fields["rollout_status_max_rows"].default,
+        help="the API's FRAUD_ROLLOUT_STATUS_MAX_ROWS for `status, bounded` (default: the setting's)",
+    )
     args = parser.parse_args()
 
     started = time.perf_counter()
@@ -197,7 +214,7 @@ def main() -> int:
     print(f"window: {args.days} days, {total:,} captured rows in {args.days * 24} files ({size:,.0f} MiB), "
           f"{len(ids):,} labelled; written in {time.perf_counter() - started:.1f} s")  # fmt: skip
 
-    results = {mode: measure(args.workdir, mode, args.src) for mode in MODES}
+    results = {mode: measure(args.workdir, mode, args.src, args.status_max_rows) for mode in MODES}
     print(f"{'read':<17} {'rows':>10} {'seconds':>8} {'peak RSS MiB':>13} {'growth MiB':>11}")
     grew = {}
     for mode, figures in results.items():
@@ -214,6 +231,12 @@ def main() -> int:
         kept = [grew[f"{use}, {side}"] * 2**20 / read for side in (baseline, "now")]
         print(f"{use}: now vs {baseline}, time {new['seconds'] / old['seconds']:.2f}x, memory growth "
               f"{growth:.3f}x ({kept[0]:,.0f} -> {kept[1]:,.0f} B/captured row), same: {agree}")  # fmt: skip
+    bounded, whole = results["status, bounded"], results["status, now"]
+    stopped = bounded["sum"] is None
+    print(f"status within {args.status_max_rows:,} rows: {'stopped' if stopped else 'gathered'} after "
+          f"{bounded['seconds']:.2f} s ({bounded['seconds'] / whole['seconds']:.2f}x the whole status), "
+          f"memory growth {grew['status, bounded']:,.0f} MiB "
+          f"({grew['status, bounded'] / max(grew['status, now'], 1.0):.3f}x)")  # fmt: skip
     return 0 if same else 1
 
 

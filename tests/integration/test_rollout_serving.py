@@ -16,11 +16,12 @@ from fastapi.testclient import TestClient
 from fraud_detection.composition import Container
 from fraud_detection.domain.model import CHAMPION, ModelMetadata
 from fraud_detection.domain.ports.acceleration import ModelAccelerator
+from fraud_detection.domain.ports.prediction_log import PredictionBatch
 from fraud_detection.domain.ports.rollout import SHADOW_CAPTURE_PREFIX, RolloutStore
 from fraud_detection.domain.rollout import Rollout, Stage
 from fraud_detection.domain.schema import V_COLUMNS
 from fraud_detection.entrypoints.api.app import create_app
-from fraud_detection.infrastructure.arrow.prediction_log import read_predictions
+from fraud_detection.infrastructure.arrow.prediction_log import ParquetPredictionLog, read_predictions
 from fraud_detection.settings import Settings
 from tests.api_clients import SERVICE, bearer, write_clients
 from tests.fakes import FakeModel, FakeModelCache, FakeRegistry
@@ -139,3 +140,43 @@ def test_status_requests_that_arrive_during_a_gathering_share_it(tmp_path):
         assert [answer.json()["gathering"] for answer in answers] == [1, 1, 1]
         assert status.calls == 1
         assert client.get("/admin/rollout", headers=operator).json()["gathering"] == 2  # not cached
+
+
+def captured_batch(request: str, rows: int, version: int, scored_at: float) -> PredictionBatch:
+    rng = np.random.default_rng(version)
+    return PredictionBatch(
+        inputs=rng.normal(size=(rows, 29)), times=np.zeros(rows),
+        transaction_ids=tuple(f"tx-{i}" for i in range(rows)), probabilities=rng.uniform(size=rows),
+        decisions=np.zeros(rows, bool), model_name="fraud-lgbm", model_version=version,
+        request_id=request, scored_at=scored_at,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(("limit", "gathered"), [(40, True), (39, False)])
+def test_a_status_past_the_apis_row_limit_comes_without_evidence(tmp_path, limit, gathered):
+    """20 served and 20 shadow rows: within FRAUD_ROLLOUT_STATUS_MAX_ROWS the evidence; past it the state
+    alone, saying where to read the evidence, instead of the API task running out of memory."""
+    started = time.time() - 3600.0
+    rollout = Rollout.start("fraud-lgbm", 2, 1, started)
+    container, client = serve(tmp_path, rollout, rollout_status_max_rows=limit)
+    container.rollout.store.override(providers.Object(MemoryRolloutStore(rollout)))
+    store = container.adapters.object_store()
+    for prefix, version in (("predictions", 1), (SHADOW_CAPTURE_PREFIX, 2)):
+        with ParquetPredictionLog(store, prefix=prefix) as log:
+            log.append(captured_batch(prefix, 20, version, started + 60.0))
+
+    with client:
+        answer = client.get("/admin/rollout", headers=bearer("operator"))
+
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["rollout"]["stage"] == "shadow"
+    assert isinstance(body["replica"], dict)  # this replica's own view still comes
+    if gathered:
+        assert body["evidence"]["paired_rows"] == 20
+        assert body["verdict"]["action"] == "hold"
+        return
+    assert (body["evidence"], body["verdict"], body["applied"]) == (None, None, False)
+    assert "more than 39 captured rows" in body["detail"]
+    assert "FRAUD_ROLLOUT_STATUS_MAX_ROWS" in body["detail"]
+    assert "fraud rollout status" in body["detail"]

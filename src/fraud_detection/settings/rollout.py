@@ -56,6 +56,15 @@ class RolloutSettings(BaseSettings):
     rollout_poll_seconds: float = Field(
         10.0, gt=0, description="How often each API replica re-reads the rollout state from the registry."
     )
+    # ~120 bytes of peak memory a captured row (benchmarks/captured_reads.py): 4M rows is ~0.5 GB next to
+    # the API's ~350 MB, inside the dev task's 1 GB. The CLI (the retrain task, 8-16 GB) reads without it.
+    rollout_status_max_rows: int = Field(
+        4_000_000,
+        ge=1,
+        description="Most captured rows (served and shadow) the API reads to gather a rollout's evidence "
+        "(GET /admin/rollout, an abort's evidence); beyond, the status comes without evidence, the abort "
+        "is recorded without it. `fraud rollout status` has no limit.",
+    )
     # 1 s, not 50 ms: the budget also paces the drains (a fifth of it, at most 125 ms). At 50 ms responses
     # drained every ~10 ms in small batches and the sweep woke 100 times a second. Off against shadow, same
     # runs (benchmarks/serve.py --rollout and A/B runs of 5 rounds): CPU per request 1.12-1.13x -> 1.03-1.13x

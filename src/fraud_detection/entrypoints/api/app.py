@@ -61,6 +61,9 @@ def create_app(container: Container | None = None) -> FastAPI:
     container.serving.api_clients()  # a malformed clients file or secret stops the start here, saying why
     # A retrain the API triggers locally (no event bus) runs detached: a request must not wait for training.
     container.adapters.retrain_launch.override(providers.Object("detach"))
+    # Rollout evidence gathered here shares the process with the traffic: past FRAUD_ROLLOUT_STATUS_MAX_ROWS
+    # captured rows a status comes without it (routes/rollout.py) instead of the task running out of memory.
+    container.rollout.gather.add_kwargs(max_rows=settings.rollout_status_max_rows)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

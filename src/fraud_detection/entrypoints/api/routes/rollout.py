@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from fraud_detection.application.rollout.evaluate import RolloutDecision
 from fraud_detection.domain.clients import Scope
-from fraud_detection.domain.errors import NoActiveRolloutError
+from fraud_detection.domain.errors import NoActiveRolloutError, TooManyCapturedRowsError
 from fraud_detection.entrypoints.api.dependencies import rollout_abort, rollout_evaluate
 from fraud_detection.entrypoints.api.schemas import ErrorOut
 from fraud_detection.entrypoints.api.security import require_scope
@@ -42,12 +42,30 @@ async def rollout_status(request: Request) -> dict[str, Any]:
         return await run_in_threadpool(evaluate, False)
 
     shared: SharedCall[RolloutDecision] = request.app.state.rollout_status
-    decision = await shared(judge)
-    body = decision.to_dict()
+    try:
+        body = (await shared(judge)).to_dict()
+    except TooManyCapturedRowsError as error:
+        body = await run_in_threadpool(without_evidence, request, error)
     runtime = request.app.state.container.serving.runtime()
     view = getattr(runtime, "replica_view", None)
     body["replica"] = view() if callable(view) else None
     return body
+
+
+def without_evidence(request: Request, error: TooManyCapturedRowsError) -> dict[str, Any]:
+    """The status past FRAUD_ROLLOUT_STATUS_MAX_ROWS: the state, and where to read the evidence instead."""
+    rollout = request.app.state.container.rollout.store().load()
+    if rollout is None:  # removed since the evaluation read it
+        raise NoActiveRolloutError("no rollout yet; start one with `fraud rollout start VERSION`")
+    detail = (
+        f"evidence not gathered: the rollout's captures hold {error} (FRAUD_ROLLOUT_STATUS_MAX_ROWS), "
+        "more than this API reads next to its traffic; read them with `fraud rollout status` where memory "
+        "allows (on AWS, in the retrain task)"
+    )
+    return {
+        "rollout": rollout.to_dict(), "evidence": None, "verdict": None, "applied": False,
+        "detail": detail, "report": None,
+    }  # fmt: skip
 
 
 @router.post(
