@@ -135,78 +135,40 @@ def test_the_matcher_follows_eventbridge_on_arrays_prefixes_and_anything_but() -
 
 # ---------------------------------------------------------------- the rules
 
-
-def render(template: str, values: dict[str, Any]) -> dict[str, Any]:
-    """templatefile() for these templates, which only interpolate ${jsonencode(name)}."""
-    text = (MODULES / "alarms" / template).read_text()
-    rendered = re.sub(r"\$\{jsonencode\((\w+)\)\}", lambda found: json.dumps(values[found.group(1)]), text)
-    assert "${" not in rendered, f"{template}: an interpolation the test cannot render"
-    pattern: dict[str, Any] = json.loads(rendered)
-    return pattern
-
-
-def notification(name: str) -> dict[str, Any]:
-    rule: dict[str, Any] = module_locals(ALARMS_TF)["notifications"][name]
-    return rule
-
-
-def test_a_failed_retrain_family_task_is_notified_and_nothing_else() -> None:
-    rule = notification("retrain-task-failed")
-    template = re.search(r"patterns/(\w+\.json\.tftpl)", rule["pattern"])
-    assert template is not None
-    assert "task-definition/${var.retrain_task_family}:" in rule["pattern"]  # the prefix ends at the family
-    pattern = render(template.group(0), {"cluster_arn": CLUSTER, "task_definition_prefix": RETRAIN_PREFIX})
-
-    failed = {
-        "exit 1 (a service down)": stopped_task(exit_code=1, stop_code="EssentialContainerExited"),
-        "exit 2 (bad input)": stopped_task(exit_code=2, stop_code="EssentialContainerExited"),
-        "killed, out of memory": stopped_task(exit_code=137, stop_code="EssentialContainerExited"),
-        "never started (image pull)": stopped_task(exit_code=None, stop_code="TaskFailedToStart"),
-    }
-    quiet = {
-        "exit 0": stopped_task(exit_code=0, stop_code="EssentialContainerExited"),
-        "an API task that failed": stopped_task(
-            exit_code=1, stop_code="EssentialContainerExited", family="fraud-dev-api"
-        ),
-        "a family that only starts with the name": stopped_task(
-            exit_code=1, stop_code="EssentialContainerExited", family="fraud-dev-retrain-old"
-        ),
-    }
-    running = stopped_task(exit_code=None, stop_code="EssentialContainerExited")
-    running["detail"]["lastStatus"] = "RUNNING"
-    quiet["still running"] = running
-    other_cluster = copy.deepcopy(failed["exit 1 (a service down)"])
-    other_cluster["detail"]["clusterArn"] = CLUSTER.replace("fraud-dev", "fraud-prod")
-    quiet["another cluster"] = other_cluster
-
-    for case, event in failed.items():
-        assert matches(pattern, event), f"not notified: {case}"
-    for case, event in quiet.items():
-        assert not matches(pattern, event), f"notified although fine: {case}"
-
-
-@pytest.mark.parametrize(
-    ("name", "detail_type", "event_name"),
-    [
-        ("service-deployment-failed", "ECS Deployment State Change", "SERVICE_DEPLOYMENT_FAILED"),
-        ("service-tasks-not-starting", "ECS Service Action", "SERVICE_TASK_START_IMPAIRED"),
-    ],
+# local.template_values of the module, for one environment.
+VALUES: dict[str, Any] = {
+    "name_prefix": "fraud-dev",
+    "retrain_task_family": "fraud-dev-retrain",
+    "cluster_arn": CLUSTER,
+    "task_definition_prefix": RETRAIN_PREFIX,
+    "service_arns": list(SERVICES.values()),
+}
+RULES = (
+    "retrain-task-failed",
+    "retrain-task-not-started",
+    "service-deployment-failed",
+    "service-tasks-not-starting",
 )
-def test_service_failures_of_this_environment_are_notified(
-    name: str, detail_type: str, event_name: str
-) -> None:
-    rule = notification(name)
-    assert "values(var.service_arns)" in rule["pattern"]
-    template = re.search(r"patterns/(\w+\.json\.tftpl)", rule["pattern"])
-    assert template is not None
-    pattern = render(template.group(0), {"service_arns": list(SERVICES.values())})
 
-    for service in SERVICES.values():
-        assert matches(pattern, service_event(detail_type, event_name, service))
-    assert not matches(pattern, service_event(detail_type, "SERVICE_DEPLOYMENT_COMPLETED"))
-    assert not matches(pattern, service_event(detail_type, "SERVICE_STEADY_STATE"))
-    elsewhere = SERVICES["api"].replace("fraud-dev", "other")
-    assert not matches(pattern, service_event(detail_type, event_name, elsewhere))
+
+def render(kind: str, rule: str) -> str:
+    """templatefile() for these templates, which interpolate ${name} and ${jsonencode(name)} only."""
+    text = (MODULES / "alarms" / kind / f"{rule}.json.tftpl").read_text()
+    text = re.sub(r"\$\{jsonencode\((\w+)\)\}", lambda found: json.dumps(VALUES[found.group(1)]), text)
+    text = re.sub(r"\$\{(\w+)\}", lambda found: str(VALUES[found.group(1)]), text)
+    assert "${" not in text, f"{kind}/{rule}: an interpolation the test cannot render"
+    assert "%{" not in text, f"{kind}/{rule}: a directive the test cannot render"
+    return text
+
+
+def pattern(rule: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(render("patterns", rule))
+    return loaded
+
+
+def paths(rule: str) -> dict[str, str]:
+    found: dict[str, str] = module_locals(ALARMS_TF)["notifications"][rule]["paths"]
+    return found
 
 
 def resolve(path: str, event: dict[str, Any]) -> Any:
@@ -219,29 +181,110 @@ def resolve(path: str, event: dict[str, Any]) -> Any:
     return value
 
 
-@pytest.mark.parametrize(
-    ("name", "event"),
-    [
-        ("retrain-task-failed", stopped_task(exit_code=1, stop_code="EssentialContainerExited")),
-        (
-            "service-deployment-failed",
-            service_event("ECS Deployment State Change", "SERVICE_DEPLOYMENT_FAILED"),
+def message(rule: str, event: dict[str, Any]) -> dict[str, Any]:
+    """What EventBridge sends for `event`: each unquoted <placeholder> replaced by its value as JSON."""
+    filled = re.sub(
+        r"<(\w+)>",
+        lambda found: json.dumps(resolve(paths(rule)[found.group(1)], event)),
+        render("messages", rule),
+    )
+    sent: dict[str, Any] = json.loads(filled)
+    return sent
+
+
+FAILED_TASKS = {
+    "exit 1 (a service down)": stopped_task(exit_code=1, stop_code="EssentialContainerExited"),
+    "exit 2 (bad input)": stopped_task(exit_code=2, stop_code="EssentialContainerExited"),
+    "killed, out of memory": stopped_task(exit_code=137, stop_code="EssentialContainerExited"),
+    "never started (image pull)": stopped_task(exit_code=None, stop_code="TaskFailedToStart"),
+}
+
+
+def fine_tasks() -> dict[str, dict[str, Any]]:
+    running = stopped_task(exit_code=None, stop_code="EssentialContainerExited")
+    running["detail"]["lastStatus"] = "RUNNING"
+    other_cluster = copy.deepcopy(FAILED_TASKS["exit 1 (a service down)"])
+    other_cluster["detail"]["clusterArn"] = CLUSTER.replace("fraud-dev", "fraud-prod")
+    not_started_elsewhere = stopped_task(
+        exit_code=None, stop_code="TaskFailedToStart", family="fraud-dev-api"
+    )
+    return {
+        "exit 0": stopped_task(exit_code=0, stop_code="EssentialContainerExited"),
+        "an API task that failed": stopped_task(
+            exit_code=1, stop_code="EssentialContainerExited", family="fraud-dev-api"
         ),
-        ("service-tasks-not-starting", service_event("ECS Service Action", "SERVICE_TASK_START_IMPAIRED")),
+        "a family that only starts with the name": stopped_task(
+            exit_code=1, stop_code="EssentialContainerExited", family="fraud-dev-retrain-old"
+        ),
+        "an API task that never started": not_started_elsewhere,
+        "still running": running,
+        "another cluster": other_cluster,
+    }
+
+
+def test_each_failed_retrain_family_task_is_notified_once_and_nothing_else() -> None:
+    rules = {rule: pattern(rule) for rule in ("retrain-task-failed", "retrain-task-not-started")}
+    # The prefix ends at the family: fraud-dev-retrain-old's tasks are not the retrain's.
+    assert 'task-definition/${var.retrain_task_family}:"' in ALARMS_TF.read_text()
+
+    for case, event in FAILED_TASKS.items():
+        matched = [rule for rule, wanted in rules.items() if matches(wanted, event)]
+        assert len(matched) == 1, f"{case}: notified by {matched}"
+        for key, path in paths(matched[0]).items():  # a path the event lacks would break the message
+            assert resolve(path, event) is not None, f"{case}: {key} = {path}"
+    for case, event in fine_tasks().items():
+        assert not any(matches(wanted, event) for wanted in rules.values()), f"notified although fine: {case}"
+
+
+@pytest.mark.parametrize(
+    ("rule", "detail_type", "event_name"),
+    [
+        ("service-deployment-failed", "ECS Deployment State Change", "SERVICE_DEPLOYMENT_FAILED"),
+        ("service-tasks-not-starting", "ECS Service Action", "SERVICE_TASK_START_IMPAIRED"),
     ],
 )
-def test_every_message_placeholder_is_filled_from_a_field_the_event_has(
-    name: str, event: dict[str, Any]
+def test_service_failures_of_this_environment_are_notified(
+    rule: str, detail_type: str, event_name: str
 ) -> None:
-    rule = notification(name)
-    placeholders = set(re.findall(r"<(\w+)>", rule["message"]))
+    wanted = pattern(rule)
 
-    assert placeholders == set(rule["paths"]), f"{name}: placeholders and input paths differ"
-    for key, path in rule["paths"].items():
-        assert resolve(path, event) not in (None, ""), f"{name}: {key} = {path} is empty in the event"
-    # The template is "<message>": a quote or backslash in it would make the JSON EventBridge parses invalid.
-    assert '"' not in rule["message"]
-    assert "\\" not in rule["message"]
+    for service in SERVICES.values():
+        assert matches(wanted, service_event(detail_type, event_name, service))
+    assert not matches(wanted, service_event(detail_type, "SERVICE_DEPLOYMENT_COMPLETED"))
+    assert not matches(wanted, service_event(detail_type, "SERVICE_STEADY_STATE"))
+    elsewhere = SERVICES["api"].replace("fraud-dev", "other")
+    assert not matches(wanted, service_event(detail_type, event_name, elsewhere))
+
+
+SAMPLES = {
+    "retrain-task-failed": FAILED_TASKS["exit 1 (a service down)"],
+    "retrain-task-not-started": FAILED_TASKS["never started (image pull)"],
+    "service-deployment-failed": service_event("ECS Deployment State Change", "SERVICE_DEPLOYMENT_FAILED"),
+    "service-tasks-not-starting": service_event("ECS Service Action", "SERVICE_TASK_START_IMPAIRED"),
+}
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_every_message_is_json_filled_from_fields_its_events_have(rule: str) -> None:
+    event = SAMPLES[rule]
+    placeholders = set(re.findall(r"<(\w+)>", render("messages", rule)))
+    assert matches(pattern(rule), event)
+
+    assert placeholders == set(paths(rule)), f"{rule}: placeholders and input paths differ"
+    sent = message(rule, event)
+    assert sent["alarm"] == f"fraud-dev-{rule}"
+    assert sent["summary"]
+    # Any string stays valid JSON: an unquoted placeholder's value is inserted as JSON, never unescaped
+    # inside quotes (a reason holding a quote or a backslash would otherwise break the message).
+    awkward = json.dumps('pull "image" failed \\ twice')
+    assert json.loads(re.sub(r"<(\w+)>", lambda _: awkward, render("messages", rule)))
+
+
+def test_every_rule_has_its_pattern_and_message_and_nothing_else_is_there() -> None:
+    for kind in ("patterns", "messages"):
+        files = {path.name.removesuffix(".json.tftpl") for path in (MODULES / "alarms" / kind).iterdir()}
+        assert files == set(RULES), kind
+    assert set(module_locals(ALARMS_TF)["notifications"]) == set(RULES)
 
 
 def test_notifications_reach_the_topic_and_undeliverable_ones_the_dead_letter_queue() -> None:
@@ -249,7 +292,10 @@ def test_notifications_reach_the_topic_and_undeliverable_ones_the_dead_letter_qu
     target = alarms[("aws_cloudwatch_event_target", "notify")]
 
     assert target["arn"] == TOPIC
-    assert target["input_transformer"][0]["input_template"] == '"${each.value.message}"'
+    assert "messages/${each.key}.json.tftpl" in target["input_transformer"][0]["input_template"]
+    assert (
+        "patterns/${each.key}.json.tftpl" in alarms[("aws_cloudwatch_event_rule", "notify")]["event_pattern"]
+    )
     assert target["dead_letter_config"][0]["arn"] == "${var.dead_letter_queue_arn}"
     assert alarms[("aws_cloudwatch_event_rule", "notify")]["name"] == "${var.name_prefix}-${each.key}"
 

@@ -12,43 +12,51 @@ locals {
   region   = data.aws_region.current.name
   account  = data.aws_caller_identity.current.account_id
 
-  # Each rule: the ECS event it matches (patterns/*.json.tftpl) and the one-line message it sends, whose
-  # <placeholders> EventBridge fills from the event's paths. ECS sends its events to the default bus.
+  # Each rule matches the ECS event in patterns/<rule>.json.tftpl and sends messages/<rule>.json.tftpl: a
+  # JSON document whose unquoted <placeholders> EventBridge fills with the values at `paths`, each inserted
+  # as JSON. Inside quotes it would insert them unescaped (a quote in a reason would break the message), and
+  # a path the event lacks leaves a placeholder behind: every path must exist in every event its rule
+  # matches, hence a rule for tasks that failed and another for tasks that never started (no exit code).
+  # ECS sends its events to the default bus.
   notifications = {
     retrain-task-failed = {
-      description = "A task of ${var.retrain_task_family} (retrain, rollout evaluate or abort) failed"
-      pattern = templatefile("${path.module}/patterns/retrain_task_failed.json.tftpl", {
-        cluster_arn            = var.cluster_arn
-        task_definition_prefix = "${local.arn_head}:ecs:${local.region}:${local.account}:task-definition/${var.retrain_task_family}:"
-      })
-      # startedBy names the rule that ran the task (events-rule/<rule>, cut at 36 characters by ECS).
+      description = "A task of ${var.retrain_task_family} (retrain, rollout evaluate or abort) exited non-zero"
       paths = {
-        task       = "$.detail.taskArn"
-        started_by = "$.detail.startedBy"
-        exit_code  = "$.detail.containers[0].exitCode"
-        stop_code  = "$.detail.stopCode"
-        reason     = "$.detail.stoppedReason"
+        task      = "$.detail.taskArn"
+        exit_code = "$.detail.containers[0].exitCode"
+        stop_code = "$.detail.stopCode"
+        reason    = "$.detail.stoppedReason"
       }
-      message = "${var.name_prefix}: a ${var.retrain_task_family} task started by <started_by> failed (exit <exit_code>, <stop_code>: <reason>). A failed retrain leaves the champion serving; a failed rollout evaluate or abort leaves the rollout where it was. Task <task>; its log is in /ecs/${var.name_prefix}/retrain."
+    }
+    retrain-task-not-started = {
+      description = "A task of ${var.retrain_task_family} never started"
+      paths = {
+        task      = "$.detail.taskArn"
+        stop_code = "$.detail.stopCode"
+        reason    = "$.detail.stoppedReason"
+      }
     }
     service-deployment-failed = {
       description = "A deployment of the API or worker service failed and was rolled back"
-      pattern     = templatefile("${path.module}/patterns/service_deployment_failed.json.tftpl", { service_arns = values(var.service_arns) })
       paths = {
         service    = "$.resources[0]"
         deployment = "$.detail.deploymentId"
         reason     = "$.detail.reason"
       }
-      message = "${var.name_prefix}: deployment <deployment> of <service> failed: <reason>. The circuit breaker rolls the service back to its previous task definition; the release is not serving."
     }
     service-tasks-not-starting = {
       description = "The API or worker service cannot start its tasks"
-      pattern     = templatefile("${path.module}/patterns/service_tasks_not_starting.json.tftpl", { service_arns = values(var.service_arns) })
       paths = {
         service = "$.resources[0]"
       }
-      message = "${var.name_prefix}: <service> keeps failing to start tasks (SERVICE_TASK_START_IMPAIRED): look at its stopped tasks' reasons (image pull, secrets, capacity)."
     }
+  }
+  template_values = {
+    name_prefix            = var.name_prefix
+    retrain_task_family    = var.retrain_task_family
+    cluster_arn            = var.cluster_arn
+    task_definition_prefix = "${local.arn_head}:ecs:${local.region}:${local.account}:task-definition/${var.retrain_task_family}:"
+    service_arns           = values(var.service_arns)
   }
 }
 
@@ -109,7 +117,7 @@ resource "aws_cloudwatch_event_rule" "notify" {
 
   name          = "${var.name_prefix}-${each.key}"
   description   = each.value.description
-  event_pattern = each.value.pattern
+  event_pattern = templatefile("${path.module}/patterns/${each.key}.json.tftpl", local.template_values)
 }
 
 resource "aws_cloudwatch_event_target" "notify" {
@@ -119,11 +127,9 @@ resource "aws_cloudwatch_event_target" "notify" {
   target_id = "alarms-topic"
   arn       = aws_sns_topic.alarms.arn
 
-  # A quoted template is a plain-text message; EventBridge escapes the values it inserts. Written as an
-  # escaped literal because jsonencode() would turn the placeholders' < and > into \u003c and \u003e.
   input_transformer {
     input_paths    = each.value.paths
-    input_template = "\"${each.value.message}\""
+    input_template = templatefile("${path.module}/messages/${each.key}.json.tftpl", local.template_values)
   }
 
   dead_letter_config {
