@@ -47,32 +47,18 @@ data "aws_iam_policy_document" "key" {
     }
   }
 
-  # EventBridge writes undeliverable events to encrypted dead-letter queues and notifications to the
-  # encrypted alarms topic; both need a data key. Only this account's rules.
+  # EventBridge writes undeliverable events to the encrypted dead-letter queues, and it and CloudWatch
+  # alarms publish to the encrypted alarms topic: each needs a data key. AWS documents this grant for
+  # service publishers without a condition (a condition the service does not send would drop every
+  # message, silently); who may write is decided by the queue and topic policies, which admit only this
+  # environment's rules and alarms.
   statement {
-    sid       = "EventBridgeEncryptsDeadLettersAndNotifications"
+    sid       = "EventsAndAlarmsWriteTheEncryptedQueuesAndTopic"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
     resources = ["*"]
     principals {
       type        = "Service"
-      identifiers = ["events.amazonaws.com"]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
-    }
-  }
-
-  # CloudWatch alarms publish to the encrypted alarms topic. AWS documents this grant without a condition;
-  # the topic's own policy admits only this environment's alarms, and the key is usable only through it.
-  statement {
-    sid       = "CloudWatchAlarmsPublishToTheEncryptedTopic"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
-    resources = ["*"]
-    principals {
-      type        = "Service"
-      identifiers = ["cloudwatch.amazonaws.com"]
+      identifiers = ["events.amazonaws.com", "cloudwatch.amazonaws.com"]
     }
   }
 }
