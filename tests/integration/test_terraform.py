@@ -534,9 +534,9 @@ def test_only_the_api_reads_its_clients_document_from_secrets_manager() -> None:
     }
     secrets = resources(MODULES / "secrets" / "main.tf")
 
-    assert local["container_environment"]["api"] == {
-        "FRAUD_API_CLIENTS_SECRET": "${var.api_clients_secret_arn}"
-    }
+    assert (
+        local["container_environment"]["api"]["FRAUD_API_CLIENTS_SECRET"] == "${var.api_clients_secret_arn}"
+    )
     assert local["container_environment"]["worker"] == {}
     assert local["container_environment"]["retrain"] == {}
     assert ecs[("aws_iam_role_policy", "api_clients")]["role"] == '${aws_iam_role.task["api"].id}'
@@ -551,6 +551,32 @@ def test_only_the_api_reads_its_clients_document_from_secrets_manager() -> None:
     for folder in env_folders():
         calls = {name: body for _, name, body, _ in module_calls(folder)}
         assert calls["ecs"]["api_clients_secret_arn"] == "${module.secrets.api_clients_secret_arn}"
+
+
+def test_the_api_bounds_its_rollout_evidence_by_its_task_memory() -> None:
+    """FRAUD_ROLLOUT_STATUS_MAX_ROWS follows the API task's memory unless extra_environment sets it; only the
+    API gathers evidence next to its traffic, so only it is bounded (the retrain task reads everything)."""
+    from fraud_detection.settings import Settings
+
+    ecs_tf = MODULES / "ecs" / "main.tf"
+    local = module_locals(ecs_tf)
+    api = local["container_environment"]["api"]
+    api_variable = load_module(MODULES / "ecs").variables["api"]
+
+    assert "rollout_status_max_rows" in Settings.model_fields  # the variable names a real setting
+    assert api["FRAUD_ROLLOUT_STATUS_MAX_ROWS"] == (
+        '${lookup(var.extra_environment, "FRAUD_ROLLOUT_STATUS_MAX_ROWS", tostring(local.status_max_rows))}'
+    )
+    assert local["status_max_rows"] == "${floor((var.api.memory - 400) * 0.75 * 1048576 / 112)}"
+    assert any("var.api.memory >= 1024" in rule["condition"] for rule in api_variable["validation"])
+    for key in ("worker", "retrain"):
+        assert "FRAUD_ROLLOUT_STATUS_MAX_ROWS" not in local["container_environment"][key]
+    for env in ("dev", "prod"):
+        sizes = module_locals(ENVS / env / "main.tf")["sizes"]
+        rows = (sizes["api"]["memory"] - 400) * 0.75 * 2**20 // 112
+        assert rows >= Settings.model_fields["rollout_status_max_rows"].default, (
+            env
+        )  # never below the default
 
 
 INSECURE_TLS_SETTING = re.compile(r"MLFLOW_TRACKING_INSECURE_TLS[\"']?\s*[:=]")

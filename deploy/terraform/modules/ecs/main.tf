@@ -44,9 +44,18 @@ locals {
     MLFLOW_TRACKING_PASSWORD = "${var.mlflow_basic_auth_secret_arn}:password::"
   }
 
-  # Settings only one container has: the API authenticates its clients from Secrets Manager (task role).
+  # What `GET /admin/rollout` may read in an API task, from the task's memory: three quarters of what the
+  # API's own ~400 MiB leaves, at the ~112 bytes a captured row benchmarks/captured_reads.py measured (dev's
+  # 1 GiB: 4.4M rows; prod's 2 GiB: 11.6M). `extra_environment` may still set it.
+  status_max_rows = floor((var.api.memory - 400) * 0.75 * 1048576 / 112)
+
+  # Settings only one container has: the API authenticates its clients from Secrets Manager (task role) and
+  # bounds the rollout evidence it gathers next to its traffic.
   container_environment = {
-    api     = { FRAUD_API_CLIENTS_SECRET = var.api_clients_secret_arn }
+    api = {
+      FRAUD_API_CLIENTS_SECRET      = var.api_clients_secret_arn
+      FRAUD_ROLLOUT_STATUS_MAX_ROWS = lookup(var.extra_environment, "FRAUD_ROLLOUT_STATUS_MAX_ROWS", tostring(local.status_max_rows))
+    }
     worker  = {}
     retrain = {}
   }

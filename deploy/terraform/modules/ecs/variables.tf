@@ -214,6 +214,11 @@ variable "api" {
     condition     = var.api.cpu_target_percent > 0 && var.api.cpu_target_percent <= 90
     error_message = "api.cpu_target_percent must be in (0, 90]."
   }
+
+  validation {
+    condition     = var.api.memory >= 1024
+    error_message = "api.memory must be at least 1024 MiB: the API takes ~400 MiB before any rollout evidence."
+  }
 }
 
 variable "worker" {
