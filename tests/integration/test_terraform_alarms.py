@@ -310,7 +310,13 @@ def test_every_alarm_notifies_the_topic_when_it_fires_and_when_it_clears() -> No
         if kind == "aws_cloudwatch_metric_alarm"
     }
 
-    assert set(alarms) == {"dead_letter", "api_no_healthy_task", "api_errors", "mlflow_host_status"}
+    assert set(alarms) == {
+        "dead_letter",
+        "api_no_healthy_task",
+        "api_errors",
+        "mlflow_host_status",
+        "redis_memory",
+    }
     for name, alarm in alarms.items():
         assert alarm["alarm_actions"] == [TOPIC], name
         assert alarm["ok_actions"] == [TOPIC], name
@@ -319,6 +325,22 @@ def test_every_alarm_notifies_the_topic_when_it_fires_and_when_it_clears() -> No
         # The topic admits alarms named ${var.name_prefix}-*; any other name would never be delivered.
         assert alarm["alarm_name"].startswith("${var.name_prefix}-"), name
         assert alarm.get("alarm_description"), name
+
+
+def test_every_redis_node_has_a_memory_alarm() -> None:
+    """The count must be known before apply (the replicas variable), the ids come from the group itself."""
+    alarm = resources(ALARMS_TF)[("aws_cloudwatch_metric_alarm", "redis_memory")]
+    outputs = dict(blocks(MODULES / "redis" / "outputs.tf", "output"))
+
+    assert alarm["count"] == "${var.redis_node_count}"
+    assert alarm["dimensions"] == {"CacheClusterId": "${var.redis_node_ids[count.index]}"}
+    assert outputs["node_count"]["value"] == "${var.replicas + 1}"
+    assert "aws_elasticache_replication_group.redis.member_clusters" in outputs["node_ids"]["value"]
+    assert "num_cache_clusters         = var.replicas + 1" in (MODULES / "redis" / "main.tf").read_text()
+    for env in ("dev", "prod"):
+        calls = {name: body for _, name, body, _ in module_calls(ENVS / env)}
+        assert calls["alarms"]["redis_node_count"] == "${module.redis.node_count}"
+        assert calls["alarms"]["redis_node_ids"] == "${module.redis.node_ids}"
 
 
 def test_the_topic_is_encrypted_and_admits_only_this_environments_alarms_and_rules() -> None:

@@ -214,6 +214,8 @@ module "alarms" {
   load_balancer_arn_suffix = module.ecs.load_balancer_arn_suffix
   target_group_arn_suffix  = module.ecs.target_group_arn_suffix
   mlflow_instance_id       = module.mlflow_host.instance_id
+  redis_node_count         = module.redis.node_count
+  redis_node_ids           = module.redis.node_ids
   dead_letter_queue_arn    = module.events.dead_letter_queue_arn
   dead_letter_queues = {
     events      = module.events.dead_letter_queue_name

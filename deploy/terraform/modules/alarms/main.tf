@@ -1,8 +1,9 @@
 # Notifications for what the Prometheus rules in observability/ cannot see from the API's /metrics: an event
 # no target took (a retraining, a roll-back, a drift check lost), a task of the retrain family that failed, a
 # deploy the circuit breaker rolled back, a service that cannot start tasks, no healthy API task behind the
-# load balancer or errors it answers itself, and the MLflow host failing its status checks. Everything goes
-# to one encrypted SNS topic: mail addresses subscribe here, a pager or chat integration to its ARN.
+# load balancer or errors it answers itself, the MLflow host failing its status checks, Redis filling up.
+# Everything goes to one encrypted SNS topic: mail addresses subscribe here, a pager or chat integration to
+# its ARN.
 data "aws_region" "current" {}
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -231,6 +232,28 @@ resource "aws_cloudwatch_metric_alarm" "mlflow_host_status" {
   evaluation_periods  = 3
   comparison_operator = "GreaterThanOrEqualToThreshold"
   threshold           = 1
+  treat_missing_data  = "breaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  ok_actions          = [aws_sns_topic.alarms.arn]
+}
+
+# Redis holds the Celery broker's queue (db 0) and the feedback records (db 1, kept for their retention by a
+# TTL). A full node evicts keys that have a TTL (ElastiCache's default policy, volatile-lru), so labels go
+# before their retention ends, then refuses writes: batch jobs stop being queued. One alarm per node (the
+# primary can move); their count is known before apply, their ids only after.
+resource "aws_cloudwatch_metric_alarm" "redis_memory" {
+  count = var.redis_node_count
+
+  alarm_name          = "${var.name_prefix}-redis-memory-${count.index + 1}"
+  alarm_description   = "Redis node ${count.index + 1} uses more than ${var.redis_memory_percent}% of its memory for 15 minutes: a full node evicts feedback labels before their retention ends, then refuses new batch jobs. Raise redis_node_type, or look for a backlog of batch jobs."
+  namespace           = "AWS/ElastiCache"
+  metric_name         = "DatabaseMemoryUsagePercentage"
+  dimensions          = { CacheClusterId = var.redis_node_ids[count.index] }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 3
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.redis_memory_percent
   treat_missing_data  = "breaching"
   alarm_actions       = [aws_sns_topic.alarms.arn]
   ok_actions          = [aws_sns_topic.alarms.arn]

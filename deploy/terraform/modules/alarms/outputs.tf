@@ -7,6 +7,7 @@ output "alarm_names" {
   description = "The CloudWatch alarms, for dashboards and `aws cloudwatch describe-alarms`."
   value = concat(
     [for alarm in aws_cloudwatch_metric_alarm.dead_letter : alarm.alarm_name],
+    aws_cloudwatch_metric_alarm.redis_memory[*].alarm_name,
     [
       aws_cloudwatch_metric_alarm.api_no_healthy_task.alarm_name,
       aws_cloudwatch_metric_alarm.api_errors.alarm_name,

@@ -84,3 +84,29 @@ variable "dead_letter_queue_arn" {
   description = "Dead-letter queue of the notification rules' own undeliverable events (the events module's)."
   type        = string
 }
+
+variable "redis_node_count" {
+  description = "Nodes of the Redis replication group (known before apply: one memory alarm each)."
+  type        = number
+
+  validation {
+    condition     = var.redis_node_count >= 1
+    error_message = "redis_node_count must be at least 1."
+  }
+}
+
+variable "redis_node_ids" {
+  description = "Cache cluster ids of the Redis nodes (the CacheClusterId dimension), in a stable order."
+  type        = list(string)
+}
+
+variable "redis_memory_percent" {
+  description = "Share of a Redis node's memory in use above which the alarm fires (the broker and the feedback labels share it)."
+  type        = number
+  default     = 80
+
+  validation {
+    condition     = var.redis_memory_percent > 0 && var.redis_memory_percent < 100
+    error_message = "redis_memory_percent must be between 0 and 100."
+  }
+}
