@@ -316,6 +316,7 @@ def test_every_alarm_notifies_the_topic_when_it_fires_and_when_it_clears() -> No
         "api_errors",
         "mlflow_host_status",
         "redis_memory",
+        "task_memory",
     }
     for name, alarm in alarms.items():
         assert alarm["alarm_actions"] == [TOPIC], name
@@ -341,6 +342,23 @@ def test_every_redis_node_has_a_memory_alarm() -> None:
         calls = {name: body for _, name, body, _ in module_calls(ENVS / env)}
         assert calls["alarms"]["redis_node_count"] == "${module.redis.node_count}"
         assert calls["alarms"]["redis_node_ids"] == "${module.redis.node_ids}"
+
+
+def test_the_api_and_worker_services_have_a_task_memory_alarm() -> None:
+    alarm = resources(ALARMS_TF)[("aws_cloudwatch_metric_alarm", "task_memory")]
+    ecs_outputs = dict(blocks(MODULES / "ecs" / "outputs.tf", "output"))
+
+    assert alarm["for_each"] == "${var.service_names}"
+    assert alarm["dimensions"] == {"ClusterName": "${var.cluster_name}", "ServiceName": "${each.value}"}
+    assert alarm["statistic"] == "Maximum"  # the fullest task, not the service's average
+    assert ecs_outputs["service_names"]["value"] == {
+        "api": "${aws_ecs_service.api.name}",
+        "worker": "${aws_ecs_service.worker.name}",
+    }
+    for env in ("dev", "prod"):
+        calls = {name: body for _, name, body, _ in module_calls(ENVS / env)}
+        assert calls["alarms"]["service_names"] == "${module.ecs.service_names}"
+        assert calls["alarms"]["cluster_name"] == "${module.ecs.cluster_name}"
 
 
 def test_the_topic_is_encrypted_and_admits_only_this_environments_alarms_and_rules() -> None:

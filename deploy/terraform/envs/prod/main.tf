@@ -209,8 +209,10 @@ module "alarms" {
   kms_key_arn              = module.observability.kms_key_arn
   notification_emails      = var.alarm_emails
   cluster_arn              = module.ecs.cluster_arn
+  cluster_name             = module.ecs.cluster_name
   retrain_task_family      = module.ecs.task_definition_families["retrain"]
   service_arns             = module.ecs.service_arns
+  service_names            = module.ecs.service_names
   load_balancer_arn_suffix = module.ecs.load_balancer_arn_suffix
   target_group_arn_suffix  = module.ecs.target_group_arn_suffix
   mlflow_instance_id       = module.mlflow_host.instance_id

@@ -1,9 +1,9 @@
 # Notifications for what the Prometheus rules in observability/ cannot see from the API's /metrics: an event
 # no target took (a retraining, a roll-back, a drift check lost), a task of the retrain family that failed, a
 # deploy the circuit breaker rolled back, a service that cannot start tasks, no healthy API task behind the
-# load balancer or errors it answers itself, the MLflow host failing its status checks, Redis filling up.
-# Everything goes to one encrypted SNS topic: mail addresses subscribe here, a pager or chat integration to
-# its ARN.
+# load balancer or errors it answers itself, the MLflow host failing its status checks, Redis or a task
+# filling up. Everything goes to one encrypted SNS topic: mail addresses subscribe here, a pager or chat
+# integration to its ARN.
 data "aws_region" "current" {}
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -255,6 +255,27 @@ resource "aws_cloudwatch_metric_alarm" "redis_memory" {
   comparison_operator = "GreaterThanThreshold"
   threshold           = var.redis_memory_percent
   treat_missing_data  = "breaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  ok_actions          = [aws_sns_topic.alarms.arn]
+}
+
+# A task that reaches its memory is killed (exit 137) with the requests or the batch chunk it held: the API
+# gathers rollout evidence and scores in one process, a worker holds a chunk of a batch file. Maximum over
+# the service is its fullest task.
+resource "aws_cloudwatch_metric_alarm" "task_memory" {
+  for_each = var.service_names
+
+  alarm_name          = "${var.name_prefix}-${each.key}-task-memory"
+  alarm_description   = "A ${each.value} task has used more than ${var.task_memory_percent}% of its memory for 10 minutes: at 100% ECS kills it (exit 137). Raise ${each.key}.memory in locals.sizes, or lower what it holds (FRAUD_ROLLOUT_STATUS_MAX_ROWS, FRAUD_BATCH_CHUNK_ROWS)."
+  namespace           = "AWS/ECS"
+  metric_name         = "MemoryUtilization"
+  dimensions          = { ClusterName = var.cluster_name, ServiceName = each.value }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 2
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.task_memory_percent
+  treat_missing_data  = "notBreaching"
   alarm_actions       = [aws_sns_topic.alarms.arn]
   ok_actions          = [aws_sns_topic.alarms.arn]
 }

@@ -8,6 +8,7 @@ output "alarm_names" {
   value = concat(
     [for alarm in aws_cloudwatch_metric_alarm.dead_letter : alarm.alarm_name],
     aws_cloudwatch_metric_alarm.redis_memory[*].alarm_name,
+    [for alarm in aws_cloudwatch_metric_alarm.task_memory : alarm.alarm_name],
     [
       aws_cloudwatch_metric_alarm.api_no_healthy_task.alarm_name,
       aws_cloudwatch_metric_alarm.api_errors.alarm_name,

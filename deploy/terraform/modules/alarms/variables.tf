@@ -110,3 +110,24 @@ variable "redis_memory_percent" {
     error_message = "redis_memory_percent must be between 0 and 100."
   }
 }
+
+variable "cluster_name" {
+  description = "ECS cluster name (the ClusterName dimension of the services' metrics)."
+  type        = string
+}
+
+variable "service_names" {
+  description = "ECS service names by role (api, worker): the ServiceName dimension of their memory alarms."
+  type        = map(string)
+}
+
+variable "task_memory_percent" {
+  description = "Memory use of a service's fullest task (percent of its task size) above which the alarm fires."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = var.task_memory_percent > 0 && var.task_memory_percent < 100
+    error_message = "task_memory_percent must be between 0 and 100."
+  }
+}
