@@ -12,28 +12,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
 
 from fraud_detection.domain.feedback import QualityReport
-from fraud_detection.infrastructure.prometheus.cached_read import CachedRead
+from fraud_detection.infrastructure.prometheus.report_collector import LatestReportCollector
 
 PRECISION = ("fraud_realised_precision", "Share of alerts later confirmed as fraud, per model version.")
 RECALL = ("fraud_realised_recall", "Share of confirmed frauds the model flagged, per model version.")
 LABELLED = ("fraud_labelled_transactions", "Labelled transactions in the latest quality report's window.")
 
 
-class QualityCollector(Collector):
-    def __init__(self, latest: CachedRead[QualityReport]) -> None:
-        self._latest = latest
-
+class QualityCollector(LatestReportCollector[QualityReport]):
     def describe(self) -> Iterator[Metric]:
         """The names without reading the store (the registry calls this when the collector is registered)."""
         return iter(self._families())
 
-    def collect(self) -> Iterator[Metric]:
-        report = self._latest.get()
-        if report is None:
-            return
+    def gauges(self, report: QualityReport) -> Iterator[Metric]:
         precision, recall, labelled = self._families()
         for model in report.models:
             version = [str(model.model_version)]
