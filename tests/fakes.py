@@ -277,6 +277,7 @@ class FakeRegistry(ModelRegistry):
         self.uri_models: dict[str, FraudModel] = {}
         self.down = False  # every call raises ServiceUnavailableError, as an unreachable server would
         self.broken: set[int] = set()  # versions whose artifacts fail to load
+        self.model_tags: dict[str, str] = {}
 
     @property
     def model_name(self) -> str:
@@ -318,6 +319,14 @@ class FakeRegistry(ModelRegistry):
 
     def set_tag(self, version: int, key: str, value: str) -> None:
         self.versions[version].tags[key] = value
+
+    def get_model_tag(self, key: str) -> str | None:
+        self._reachable()
+        return self.model_tags.get(key)
+
+    def set_model_tag(self, key: str, value: str) -> None:
+        self._reachable()
+        self.model_tags[key] = value
 
     def list_versions(self) -> list[ModelVersion]:
         return [self.get(v) for v in sorted(self.versions, reverse=True)]

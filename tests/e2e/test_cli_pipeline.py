@@ -61,6 +61,13 @@ def test_two_runs_give_a_champion_then_a_logged_gate_decision(trained_home, tmp_
 
     assert "champion is now fraud-lgbm v2" in cli("model", "promote", "2").stdout
     assert "champion is now fraud-lgbm v1" in cli("model", "rollback").stdout
+    for version in ("2", "1"):  # v1 champion a second time: rollbacks undo both promotions, then stop
+        assert cli("model", "promote", version).returncode == 0
+    assert "champion is now fraud-lgbm v2" in cli("model", "rollback").stdout
+    assert "champion is now fraud-lgbm v1" in cli("model", "rollback").stdout
+    first = cli("model", "rollback")
+    assert first.returncode == 2
+    assert "no previous champion" in first.stderr
     missing = cli("model", "promote", "9")
     assert missing.returncode == 2
     assert "Traceback" not in missing.stderr

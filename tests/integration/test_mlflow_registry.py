@@ -181,6 +181,19 @@ def test_set_tag_is_visible_on_the_version(metadata_registrar: Registrar) -> Non
     assert metadata_registrar.registry.get(number).tags["promotion"] == "kept: auprc 0.81 vs 0.82"
 
 
+def test_model_tags_are_none_before_registration_then_read_back(metadata_registrar: Registrar) -> None:
+    registry = metadata_registrar.registry
+    assert registry.get_model_tag("champion_history") is None  # no registered model yet
+
+    metadata_registrar.register()
+    assert registry.get_model_tag("champion_history") is None
+    registry.set_model_tag("champion_history", "1,2,1")
+    registry.set_model_tag("champion_history", "1,2")
+
+    assert registry.get_model_tag("champion_history") == "1,2"
+    assert registry.get(1).tags.get("champion_history") is None  # the model's tag, not a version's
+
+
 def test_version_registered_without_our_tags_has_no_metadata(
     registrar: Registrar, mlflow_backend: MlflowBackend
 ) -> None:

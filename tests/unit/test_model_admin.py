@@ -1,7 +1,9 @@
+from dataclasses import replace
+
 import pytest
 
 from fraud_detection.application.model_admin import ModelAdministration
-from fraud_detection.domain.errors import ModelNotFoundError
+from fraud_detection.domain.errors import IncompatibleModelError, ModelNotFoundError
 from fraud_detection.domain.events import ModelPromoted
 from fraud_detection.domain.model import CHAMPION, ModelMetadata
 from tests.fakes import FakePublisher, FakeRegistry
@@ -40,3 +42,56 @@ def test_rollback_to_a_named_version_and_errors(admin):
     with pytest.raises(ModelNotFoundError):
         admin_.promote(9)
     assert [v.version for v in admin_.list_versions()] == [3, 2, 1]
+
+
+def test_repeated_rollbacks_after_a_version_was_champion_twice_end_at_the_first(admin):
+    # promote 2 then 1 again: per-version tags pointed 1 and 2 at each other and rollbacks flipped for ever.
+    admin_, registry = admin
+    for version in (1, 2, 1):
+        admin_.promote(version)
+    assert [admin_.rollback().version for _ in range(2)] == [2, 1]
+    with pytest.raises(ModelNotFoundError, match="no previous champion"):
+        admin_.rollback()
+    assert registry.aliases[CHAMPION] == 1
+
+
+def test_rollback_to_a_named_version_then_on_from_there(admin):
+    admin_, _ = admin
+    for version in (1, 2, 3):
+        admin_.promote(version)
+    assert admin_.rollback(to_version=1).version == 1
+    with pytest.raises(ModelNotFoundError, match="no previous champion"):
+        admin_.rollback()  # back at the first champion: 2 and 3 were undone with it
+
+
+def test_registry_from_before_the_history_rolls_back_by_the_champions_tag(admin):
+    admin_, registry = admin
+    registry.aliases[CHAMPION] = 3
+    registry.set_tag(3, "previous_champion", "1")
+
+    assert admin_.rollback().version == 1
+    with pytest.raises(ModelNotFoundError, match="no previous champion"):
+        admin_.rollback()
+
+
+def test_champion_moved_outside_this_program_is_rolled_back_to_the_last_recorded(admin):
+    admin_, registry = admin
+    admin_.promote(1)
+    admin_.promote(2)
+    registry.aliases[CHAMPION] = 3  # moved by hand in MLflow's UI
+
+    assert admin_.rollback().version == 2
+    assert admin_.rollback().version == 1
+
+
+def test_refused_rollback_leaves_alias_and_history_as_they_were(admin):
+    admin_, registry = admin
+    admin_.promote(1)
+    admin_.promote(2)
+    before = dict(registry.model_tags)
+    stored = registry.versions[1]
+    registry.versions[1] = replace(stored, metadata=replace(stored.metadata, feature_version="fe-0"))
+    with pytest.raises(IncompatibleModelError, match="rolling back to v1 refused"):
+        admin_.rollback()
+    assert registry.aliases[CHAMPION] == 2
+    assert registry.model_tags == before

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from fraud_detection.domain.champion_history import ChampionHistory
 from fraud_detection.domain.errors import RolloutRefusedError
 from fraud_detection.domain.events import ModelPromoted
-from fraud_detection.domain.model import CHAMPION
+from fraud_detection.domain.model import CHAMPION, ModelVersion
 from fraud_detection.domain.ports.events import EventPublisher
 from fraud_detection.domain.ports.registry import ModelRegistry
 from fraud_detection.domain.rollout import Rollout
 
-# Tag on the new champion naming the version it replaced: `fraud model rollback` walks back through these.
+# Tag on the new champion naming the version it replaced, for people reading the registry; rollbacks
+# follow CHAMPION_HISTORY_TAG, which a registry from before it lacks (then this tag starts the history).
 PREVIOUS_CHAMPION_TAG = "previous_champion"
+# Registered-model tag: every version that became champion, in order (domain/champion_history.py).
+CHAMPION_HISTORY_TAG = "champion_history"
 
 
 def set_champion(registry: ModelRegistry, publisher: EventPublisher, version: int, reason: str) -> int | None:
@@ -21,9 +25,24 @@ def set_champion(registry: ModelRegistry, publisher: EventPublisher, version: in
     previous_version = previous.version if previous and previous.version != version else None
     if previous_version is not None:
         registry.set_tag(version, PREVIOUS_CHAMPION_TAG, str(previous_version))
+    history = stored_history(registry, previous)
+    # The alias first: a history written ahead of a move that then failed would name a version that never
+    # served as the one to go back to; a history behind the alias is mended by its next reader.
     registry.set_alias(CHAMPION, version)
+    registry.set_model_tag(CHAMPION_HISTORY_TAG, history.promoted(version, previous_version).encode())
     publisher.publish(ModelPromoted(registry.model_name, version, previous_version, reason))
     return previous_version
+
+
+def stored_history(registry: ModelRegistry, champion: ModelVersion | None) -> ChampionHistory:
+    """The champion history as stored; for a registry from before it, what the champion's own
+    `previous_champion` tag tells."""
+    history = ChampionHistory.parse(registry.get_model_tag(CHAMPION_HISTORY_TAG))
+    if history.versions or champion is None:
+        return history
+    previous = champion.tags.get(PREVIOUS_CHAMPION_TAG, "")
+    earlier = (int(previous),) if previous.isdigit() else ()
+    return ChampionHistory((*earlier, champion.version))
 
 
 # The registry's rollout state as stored now (RolloutStore.load), read where the champion alias may move.

@@ -6,10 +6,11 @@ from collections.abc import Callable
 from functools import cached_property
 
 from fraud_detection.application.champion import (
-    PREVIOUS_CHAMPION_TAG,
+    CHAMPION_HISTORY_TAG,
     RolloutState,
     ensure_no_active_rollout,
     set_champion,
+    stored_history,
 )
 from fraud_detection.application.serving.compatibility import servable
 from fraud_detection.domain.errors import ModelNotFoundError
@@ -51,22 +52,25 @@ class ModelAdministration:
         return self._registry.get(version)
 
     def rollback(self, to_version: int | None = None) -> ModelVersion:
-        """Champion back to `to_version`, or to the champion the current one replaced. The target keeps its
-        own `previous_champion` tag, so repeated rollbacks walk further back through history."""
+        """Champion back to `to_version`, or to the champion the current one replaced. Repeated rollbacks
+        undo promotions in the order they were made (domain/champion_history.py) and stop at the first."""
         current = self._registry.get_by_alias(CHAMPION)
-        if to_version is None:
-            previous = current.tags.get(PREVIOUS_CHAMPION_TAG) if current else None
-            if previous is None:
-                raise ModelNotFoundError("no previous champion recorded to roll back to; name one with --to")
-            to_version = int(previous)
+        history = stored_history(self._registry, current)
         if current is not None and current.version == to_version:
             raise ModelNotFoundError(f"version {to_version} is already the champion")
-        action = f"rolling back to v{to_version}"
-        servable(self._registry.get(to_version), action)
+        if current is None:
+            target, after = to_version, history.promoted(to_version) if to_version is not None else history
+        else:
+            target, after = history.rollback(current.version, to_version)
+        if target is None:
+            raise ModelNotFoundError("no previous champion recorded to roll back to; name one with --to")
+        action = f"rolling back to v{target}"
+        servable(self._registry.get(target), action)
         ensure_no_active_rollout(self._rollout_state, action)
-        self._registry.set_alias(CHAMPION, to_version)
+        self._registry.set_alias(CHAMPION, target)
+        self._registry.set_model_tag(CHAMPION_HISTORY_TAG, after.encode())
         replaced = current.version if current else None
         if replaced is not None:
-            self._registry.set_tag(to_version, "rolled_back_from", str(replaced))
-        self._publisher.publish(ModelPromoted(self._registry.model_name, to_version, replaced, "rollback"))
-        return self._registry.get(to_version)
+            self._registry.set_tag(target, "rolled_back_from", str(replaced))
+        self._publisher.publish(ModelPromoted(self._registry.model_name, target, replaced, "rollback"))
+        return self._registry.get(target)

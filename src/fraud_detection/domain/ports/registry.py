@@ -47,4 +47,11 @@ class ModelRegistry(ModelCatalog):
     def set_tag(self, version: int, key: str, value: str) -> None: ...
 
     @abstractmethod
+    def get_model_tag(self, key: str) -> str | None:
+        """A tag of the registered model itself (not of a version); None when unset or nothing registered."""
+
+    @abstractmethod
+    def set_model_tag(self, key: str, value: str) -> None: ...
+
+    @abstractmethod
     def load_model(self, version: int) -> FraudModel: ...

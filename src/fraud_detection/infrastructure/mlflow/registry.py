@@ -130,6 +130,20 @@ class MlflowModelRegistry(ModelRegistry):
         with self._version_lookup(version):
             self._client.set_model_version_tag(self._name, str(version), key, value)
 
+    def get_model_tag(self, key: str) -> str | None:
+        with reaching(self._tracking_uri):
+            try:
+                tags = self._client.get_registered_model(self._name).tags or {}
+            except MlflowException as error:
+                if error_code(error) == NOT_FOUND:
+                    return None
+                raise
+        return tags.get(key)
+
+    def set_model_tag(self, key: str, value: str) -> None:
+        with reaching(self._tracking_uri):
+            self._client.set_registered_model_tag(self._name, key, value)
+
     def list_versions(self) -> list[ModelVersion]:
         """Aliases come from the registered model: `search_model_versions` leaves them empty."""
         with reaching(self._tracking_uri):
