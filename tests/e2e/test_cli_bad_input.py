@@ -82,3 +82,13 @@ def test_bad_configuration_is_named(tmp_path):
     result = make_cli(tmp_path, FRAUD_TOP_K="many")("model", "list")
     assert result.returncode == 2
     assert "FRAUD_TOP_K" in result.stderr
+
+
+def test_labels_from_a_file_that_is_not_csv_text_are_refused_in_one_line(tmp_path):
+    labels = tmp_path / "labels.parquet"
+    labels.write_bytes(b"PAR1\x15\x04\x15\x80\x01\x15\x80\x01" + bytes(range(256)))
+    result = make_cli(tmp_path)("feedback", "import", str(labels))
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"error: {labels}: not UTF-8 text"), lines[0]

@@ -124,6 +124,25 @@ def test_bad_csv_is_refused_naming_file_column_and_row(tmp_path, text, named):
     assert named in str(raised.value)
 
 
+@pytest.mark.parametrize(
+    ("content", "named"),
+    [
+        (b"PAR1\x15\x04\x15\x80\x01\x15\x80\x01", "not UTF-8 text; labels are imported from a CSV file"),
+        (
+            b"transaction_id,is_fraud\na,1\n" + b"b" * 200_000 + b",0\n",
+            "row 2: not readable as CSV: field larger",
+        ),
+    ],
+)
+def test_a_file_that_is_not_csv_text_is_refused_naming_it(tmp_path, content, named):
+    path = tmp_path / "labels.parquet"
+    path.write_bytes(content)
+    with pytest.raises(InvalidDataError) as raised:
+        list(read_labels(path))
+    assert str(path) in str(raised.value)
+    assert named in str(raised.value)
+
+
 def test_a_missing_file_names_it(tmp_path):
     with pytest.raises(DataSourceError, match=r"nope\.csv"):
         list(read_labels(tmp_path / "nope.csv"))

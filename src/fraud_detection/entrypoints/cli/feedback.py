@@ -142,6 +142,9 @@ def parse_time(text: str, source: str, row: int | None = None, column: str | Non
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+HEADER_HINT = "transaction_id,is_fraud[,labelled_at]"
+
+
 def read_labels(path: Path) -> Iterator[LabelInput]:
     """Labels of a CSV file, streamed; InvalidDataError names the file, column and row of a bad value."""
     source = str(path)
@@ -151,25 +154,39 @@ def read_labels(path: Path) -> Iterator[LabelInput]:
         raise DataSourceError(f"cannot open {source}: {error.strerror or error}") from None
     with handle:
         reader = csv.reader(handle)
-        header = [name.strip() for name in next(reader, [])]
-        check_header(header, source)
-        at_column = header.index(LABELLED_AT) if LABELLED_AT in header else None
-        id_column, label_column = header.index(ID), header.index(IS_FRAUD)
-        for row, values in enumerate(reader):
-            if not values:
-                continue  # a blank line
-            if len(values) != len(header):
-                problem = f"{len(values)} fields, expected {len(header)} ({', '.join(header)})"
-                raise InvalidDataError(source, problem, row=row)
-            text = values[label_column].strip().lower()
-            if text not in LABEL_VALUES:
-                problem = f"'{values[label_column]}' is not a label: use 1/0, true/false or fraud/legit"
-                raise InvalidDataError(source, problem, column=IS_FRAUD, row=row)
-            transaction_id = values[id_column].strip()
-            check_id(transaction_id, source, row, ID)
-            at = values[at_column].strip() if at_column is not None else ""
-            labelled_at = parse_time(at, source, row, LABELLED_AT) if at else None
-            yield LabelInput(transaction_id, LABEL_VALUES[text], labelled_at)
+        try:
+            yield from labels_of(reader, source)
+        except UnicodeDecodeError:
+            problem = (
+                "not UTF-8 text; labels are imported from a CSV file (transaction_id,is_fraud[,labelled_at])"
+            )
+            raise InvalidDataError(source, problem) from None
+        except csv.Error as error:  # a NUL byte, a field over the csv module's limit
+            raise InvalidDataError(
+                source, f"not readable as CSV: {error}", row=max(reader.line_num - 2, 0)
+            ) from None
+
+
+def labels_of(reader: Iterator[list[str]], source: str) -> Iterator[LabelInput]:
+    header = [name.strip() for name in next(reader, [])]
+    check_header(header, source)
+    at_column = header.index(LABELLED_AT) if LABELLED_AT in header else None
+    id_column, label_column = header.index(ID), header.index(IS_FRAUD)
+    for row, values in enumerate(reader):
+        if not values:
+            continue  # a blank line
+        if len(values) != len(header):
+            problem = f"{len(values)} fields, expected {len(header)} ({', '.join(header)})"
+            raise InvalidDataError(source, problem, row=row)
+        text = values[label_column].strip().lower()
+        if text not in LABEL_VALUES:
+            problem = f"'{values[label_column]}' is not a label: use 1/0, true/false or fraud/legit"
+            raise InvalidDataError(source, problem, column=IS_FRAUD, row=row)
+        transaction_id = values[id_column].strip()
+        check_id(transaction_id, source, row, ID)
+        at = values[at_column].strip() if at_column is not None else ""
+        labelled_at = parse_time(at, source, row, LABELLED_AT) if at else None
+        yield LabelInput(transaction_id, LABEL_VALUES[text], labelled_at)
 
 
 def check_header(header: Sequence[str], source: str) -> None:
