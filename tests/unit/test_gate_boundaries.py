@@ -5,6 +5,7 @@ print), the gate is forced only when asked, and a bad metric setting names the m
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -58,6 +59,45 @@ def test_new_rows_that_are_all_frauds_are_not_compared_on_and_counted():
         600,
         600,
     )
+
+
+@pytest.mark.parametrize("extra", [1, 0])
+def test_fewer_new_frauds_than_the_minimum_keep_the_champion_before_anything_is_rescored(extra):
+    """The minimum counts the frauds new to the champion; at it, the comparison is made as before."""
+    gate = Gate()
+    frauds = int(gate.new[LABEL].sum())
+    rescored: list[int] = []
+
+    def rescore(mask: np.ndarray) -> np.ndarray:
+        rescored.append(int(mask.sum()))
+        return gate.better_scores()
+
+    policy = PromotionPolicy(min_frauds=frauds + extra)
+    promote = PromoteChallenger(gate.registry, policy, gate.evaluate, gate.publisher, gate.datasets)
+    evidence = replace(gate.evidence(gate.better_scores()), rescore=rescore)
+    decision = promote(gate.registry.get(2), evidence)
+    if extra:
+        assert decision == PromotionDecision(
+            False,
+            f"{KEEP}: the challenger's out-of-fold rows hold 600 rows that champion v1 was not fitted on, "
+            f"with {frauds} frauds, fewer than the {frauds + 1} FRAUD_PROMOTION_MIN_FRAUDS asks for: too few "
+            "to tell the better model; the next retrain compares again on every label gathered by then",
+            "auprc",
+            0.77,
+            None,
+            600,
+            frauds,
+        )
+        assert rescored == []  # the gate's extra fits are not paid for a comparison it will not make
+        assert gate.registry.aliases == {CHAMPION: 1, CHALLENGER: 2}
+    else:
+        assert decision.promote
+        assert rescored == [600]
+
+
+def test_a_policy_needing_no_fraud_is_refused():
+    with pytest.raises(ValueError, match="at least one fraud"):
+        PromotionPolicy(min_frauds=0)
 
 
 def test_a_champion_failing_its_integrity_check_is_kept_with_the_rows_that_were_ready(monkeypatch):

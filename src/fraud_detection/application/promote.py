@@ -178,6 +178,14 @@ class PromoteChallenger:
                 f"v{champion.version} was not fitted on, with {frauds:,} frauds: nothing to compare on"
             )
             return PromotionDecision(False, reason, metric, evidence.metrics[metric], None, rows, frauds)
+        if frauds < self._policy.min_frauds:
+            reason = (
+                f"{keep}: the challenger's out-of-fold rows hold {rows:,} rows that champion "
+                f"v{champion.version} was not fitted on, with {frauds:,} frauds, fewer than the "
+                f"{self._policy.min_frauds} FRAUD_PROMOTION_MIN_FRAUDS asks for: too few to tell the better "
+                "model; the next retrain compares again on every label gathered by then"
+            )
+            return PromotionDecision(False, reason, metric, evidence.metrics[metric], None, rows, frauds)
         data = evidence.data.take(np.flatnonzero(unseen))
         scores = evidence.rescore(unseen) if evidence.rescore else evidence.scores[unseen]
         mine = self._evaluate.of_scores(data, scores, evidence.threshold)

@@ -55,7 +55,9 @@ def make_fold_policy(settings: Settings) -> FoldPolicy:
 
 
 def make_promotion_policy(settings: Settings) -> PromotionPolicy:
-    return PromotionPolicy(settings.promotion_metric, settings.promotion_margin)
+    return PromotionPolicy(
+        settings.promotion_metric, settings.promotion_margin, settings.promotion_min_frauds
+    )
 
 
 class Training(containers.DeclarativeContainer):

@@ -29,6 +29,12 @@ class TrainingSettings(BaseSettings):
     promotion_margin: float = Field(
         0.0, ge=0, lt=1, description="The challenger must beat the champion by more than this."
     )
+    promotion_min_frauds: int = Field(
+        20,
+        ge=1,
+        description="Fewest labelled frauds, new to the champion, the gate compares on; with fewer it keeps "
+        "the champion (on a few frauds a worse model wins by chance: benchmarks/gate_evidence.py).",
+    )
     promotion_mode: Literal["direct", "staged"] = Field(
         "direct",
         description="When the gate passes: `direct` makes the challenger champion; `staged` starts a shadow "
