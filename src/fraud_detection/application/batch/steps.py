@@ -23,6 +23,7 @@ from fraud_detection.domain.ports.jobs import BatchFiles, ChunkRows, JobStore
 from fraud_detection.domain.scoring_input import TRANSACTION_ID_COLUMN, ScoringInput
 
 logger = logging.getLogger(__name__)
+JOB_FAILED = "job %s failed: %s"  # a worker's log line; `fraud batch submit` running a job itself drops it
 DEFAULT_CHUNK_ROWS = 250_000
 
 
@@ -118,6 +119,6 @@ class JobSteps:
 
     def fail(self, job_id: str, error: Exception) -> None:
         """End the job as failed with the error's message, and drop its staged data."""
-        logger.warning("job %s failed: %s", job_id, error)
+        logger.warning(JOB_FAILED, job_id, error)
         self._store.finish(job_id, JobState.FAILED, str(error))
         self._files.clean(job_id)

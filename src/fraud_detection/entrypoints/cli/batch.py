@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Annotated
 
@@ -43,13 +46,30 @@ def submit(
     Paths are resolved here (against this folder, symlinks followed) and must then sit under the roots;
     the output must not exist yet."""
     c = container()
-    status = c.batch.submit_job()(_resolved(input_uri), _resolved(output_uri), model, job_id)
-    stdout.print(status.job_id)
     embedded = not c.settings().broker_url
-    if embedded:
-        console.print("no FRAUD_BROKER_URL: the job runs in this process")
-    if wait or embedded:
-        _follow(status.job_id)
+    with _failure_reported_here() if embedded else nullcontext():  # the job runs on a thread of ours
+        status = c.batch.submit_job()(_resolved(input_uri), _resolved(output_uri), model, job_id)
+        stdout.print(status.job_id)
+        if embedded:
+            console.print("no FRAUD_BROKER_URL: the job runs in this process")
+        if wait or embedded:
+            _follow(status.job_id)
+
+
+@contextmanager
+def _failure_reported_here() -> Iterator[None]:
+    """A job run in this process fails into the status `_follow` reports (once, with the exit code): its
+    worker-side log line would print the same error to stderr first."""
+    from fraud_detection.application.batch import steps
+
+    def keep(record: logging.LogRecord) -> bool:
+        return record.msg != steps.JOB_FAILED
+
+    steps.logger.addFilter(keep)
+    try:
+        yield
+    finally:
+        steps.logger.removeFilter(keep)
 
 
 @app.command()
@@ -88,7 +108,8 @@ def _follow(job_id: str) -> None:
 
     control = container().batch.job_control()
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed:,} rows"))
-    with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as progress:
+    quiet = not console.is_terminal  # piped: no bar, and no blank line where it was
+    with Progress(*columns, TimeElapsedColumn(), console=console, transient=True, disable=quiet) as progress:
         task = progress.add_task(f"job {job_id}", total=None)
         current = control.status(job_id)
         while not current.state.finished:
