@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import fields
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -152,6 +153,11 @@ def test_empty_means_unset(monkeypatch, name):
     monkeypatch.setenv(name, "")
     field = name.removeprefix("FRAUD_").lower()
     assert getattr(Settings(), field) is None
+
+
+def test_an_empty_home_is_the_default_home_not_the_current_folder(monkeypatch):
+    monkeypatch.setenv("FRAUD_HOME", " ")
+    assert Settings().home == Path(".fraud")
 
 
 def test_every_gate_metric_is_one_the_evaluation_computes():

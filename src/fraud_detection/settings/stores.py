@@ -13,12 +13,15 @@ from fraud_detection.settings.rules import URL_LIKE, check_url, local_path, unse
 STORAGE_SCHEMES = ("s3://", "file://")
 # MLflow's tracking stores (a plain path is a file store too); `+driver` variants such as postgresql+psycopg.
 TRACKING_SCHEMES = ("http", "https", "file", "sqlite", "postgresql", "mysql", "mssql", "databricks")
+DEFAULT_HOME = Path(".fraud")
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"  # safe as an MLflow name and inside object-store keys
 
 
 class StoreSettings(BaseSettings):
     home: Path = Field(
-        Path(".fraud"), description="Data dir of the embedded mode (store, MLflow DB, reports)."
+        DEFAULT_HOME,
+        description="Data dir of the embedded mode (store, MLflow DB, reports). A relative path is taken "
+        "from the folder each command runs in: set an absolute one to run `fraud` from any folder.",
     )
     storage_uri: str | None = Field(
         None, description="Object store: `s3://bucket/prefix` or a folder path; default `<home>/store`."
@@ -56,7 +59,11 @@ class StoreSettings(BaseSettings):
     @field_validator("home", "dataset_path", mode="before")
     @classmethod
     def _store_local_paths(cls, value: object, info: ValidationInfo) -> object:
-        return local_path(value if info.field_name == "home" else unset_if_empty(value))
+        """An empty FRAUD_HOME is the default too: as the path "", it would be the current folder, and the
+        registry, store and data would land in whatever folder a command ran in."""
+        if info.field_name == "home":
+            return local_path(unset_if_empty(value) or DEFAULT_HOME)
+        return local_path(unset_if_empty(value))
 
     @field_validator("home")
     @classmethod

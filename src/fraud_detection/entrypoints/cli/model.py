@@ -27,7 +27,13 @@ def list_versions(
         print(json.dumps([asdict(v) for v in versions], indent=2))
         return
     if not versions:
-        console.print("no model registered yet; run `fraud pipeline run`")
+        settings = container().settings()
+        where = (  # the URI is not printed: a server's may hold credentials
+            "in the registry MLFLOW_TRACKING_URI names"
+            if settings.mlflow_tracking_uri
+            else f"in FRAUD_HOME {settings.home.resolve()} (a relative FRAUD_HOME is read from this folder)"
+        )
+        console.print(f"no model registered yet {where}; run `fraud pipeline run`")
         return
     table = Table(
         "version", "aliases", "created", "out-of-time AUPRC", "threshold", "features", "dataset", "gate"
