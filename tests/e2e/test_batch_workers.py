@@ -460,6 +460,10 @@ def test_the_cli_refuses_jobs_outside_the_roots_with_exit_2(tmp_path: Path, cham
         "choose a new name)",
     ], result.stderr
     assert taken.read_bytes() == b"earlier results"
+    ended = cli("batch", "cancel", "overwrite", timeout=60)
+    assert ended.returncode == 0, ended.stderr
+    assert "overwrite: failed" in ended.stdout
+    assert "nothing to cancel: job overwrite had already failed" in ended.stderr
 
 
 def test_a_worker_needs_a_broker(tmp_path: Path):

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+JOB_ID_RULE = "1-64 letters, digits, '.', '_' or '-', the first a letter or digit"
 
 
 class JobState(StrEnum):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fraud_detection.domain.errors import JobNotFoundError
-from fraud_detection.domain.jobs import JOB_ID, JobState, JobStatus
+from fraud_detection.domain.jobs import JOB_ID, JOB_ID_RULE, JobState, JobStatus
 from fraud_detection.domain.ports.jobs import BatchFiles, JobQueue, JobStore
 
 
@@ -28,5 +28,5 @@ class JobControl:
 def _checked(job_id: str) -> str:
     """A malformed id names no job (and must never reach the store as a key)."""
     if not JOB_ID.match(job_id):
-        raise JobNotFoundError(f"no job '{job_id}': job ids are 1-64 letters, digits, '.', '_' or '-'")
+        raise JobNotFoundError(f"no job '{job_id}': job ids are {JOB_ID_RULE}")
     return job_id

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from fraud_detection.domain.batch_roots import BatchRoots, Direction
 from fraud_detection.domain.errors import InvalidDataError, ServiceUnavailableError
-from fraud_detection.domain.jobs import JOB_ID, JobRequest, JobStatus
+from fraud_detection.domain.jobs import JOB_ID, JOB_ID_RULE, JobRequest, JobStatus
 from fraud_detection.domain.ports.jobs import JobQueue, JobStore
 
 
@@ -24,7 +24,7 @@ class SubmitScoringJob:
     ) -> JobStatus:
         job_id = job_id or uuid.uuid4().hex[:16]
         if not JOB_ID.match(job_id):
-            raise InvalidDataError("job_id", "use 1-64 letters, digits, '.', '_' or '-'", column="job_id")
+            raise InvalidDataError("job_id", f"'{job_id}' is not a job id: use {JOB_ID_RULE}")
         source = self._roots.place(input_uri, Direction.INPUT).uri
         target = self._roots.place(output_uri, Direction.OUTPUT).uri
         request = JobRequest(job_id, source, target, model, datetime.now(UTC).isoformat())

@@ -45,6 +45,10 @@ def submit(
     """Queue a scoring job. Without FRAUD_BROKER_URL the job runs in this process, so the command waits.
     Paths are resolved here (against this folder, symlinks followed) and must then sit under the roots;
     the output must not exist yet."""
+    from fraud_detection.domain.jobs import JOB_ID, JOB_ID_RULE
+
+    if job_id is not None and not JOB_ID.match(job_id):
+        raise fail(f"--job-id: '{job_id}' is not a job id: use {JOB_ID_RULE}")
     c = container()
     embedded = not c.settings().broker_url
     with _failure_reported_here() if embedded else nullcontext():  # the job runs on a thread of ours
@@ -89,8 +93,14 @@ def status(
 @app.command()
 @handles_user_errors
 def cancel(job_id: Annotated[str, typer.Argument(metavar="JOB")]) -> None:
-    """Cancel a job: no output is written; chunks already running finish and are discarded."""
-    _describe(container().batch.job_control().cancel(job_id))
+    """Cancel a job: no output is written; chunks already running finish and are discarded. A job that has
+    already ended is left as it is (exit 0, saying so)."""
+    from fraud_detection.domain.jobs import JobState
+
+    current = container().batch.job_control().cancel(job_id)
+    _describe(current)
+    if current.state is not JobState.CANCELLED:
+        console.print(f"nothing to cancel: job {job_id} had already {current.state.value}")
 
 
 def _resolved(uri: str) -> str:

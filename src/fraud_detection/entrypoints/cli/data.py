@@ -40,6 +40,8 @@ def generate(
     )
     from fraud_detection.simulation.writer import SUFFIXES
 
+    if if_absent and force:
+        raise fail("--if-absent and --force: keep an existing output or overwrite it, not both")
     settings = container().settings()
     option = "--output" if output else "FRAUD_DATASET_PATH"
     target = Output.parse(output or str(settings.resolved_dataset_path), option)
