@@ -350,6 +350,12 @@ def test_jobs_need_the_token_run_in_process_and_report_progress(api):
     assert "missing.csv" in failed["error"]
     cancelled = api.client.delete("/v1/jobs/api-job-1", headers=auth).json()
     assert cancelled["state"] == "succeeded"  # a finished job stays as it ended
+    csv_named = api.client.post(
+        "/v1/jobs", json=job | {"job_id": "j3", "output_uri": f"{roots.outputs[0]}/out.csv"}, headers=auth
+    )
+    assert csv_named.status_code == 422
+    assert "does not end in .parquet" in csv_named.json()["error"]
+    assert api.client.get("/v1/jobs/j3", headers=auth).status_code == 404  # nothing recorded
 
 
 def test_jobs_answer_503_when_the_queue_is_down(api):

@@ -284,3 +284,12 @@ def test_an_existing_output_fails_the_job_and_is_left_as_it_was(batch):
     assert "already exists" in batch.control.status("second").error
     assert batch.files.outputs["/out/out.parquet"] is before
     assert batch.control.status("first").state is JobState.SUCCEEDED
+
+
+@pytest.mark.parametrize("target", ["/out/scores.csv", "/out/scores"])
+def test_an_output_not_named_parquet_is_refused_naming_it_and_nothing_is_recorded(batch, target):
+    with pytest.raises(InvalidDataError, match=r"output: '/out/scores(\.csv)?' does not end in \.parquet"):
+        batch.submit("/in/in.parquet", target, job_id="named")
+    assert batch.store.requests == {}
+    assert batch.queue.enqueued == []
+    batch.submit("/in/in.parquet", "/out/Scores.PARQUET", job_id="upper")  # the suffix in any case

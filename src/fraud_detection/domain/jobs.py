@@ -8,6 +8,15 @@ from enum import StrEnum
 
 JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 JOB_ID_RULE = "1-64 letters, digits, '.', '_' or '-', the first a letter or digit"
+OUTPUT_SUFFIX = ".parquet"
+
+
+def output_name_problem(uri: str) -> str | None:
+    """Results are always Parquet: a job told to write `scores.csv` would leave Parquet bytes under a CSV
+    name for whatever reads it next."""
+    if uri.lower().endswith(OUTPUT_SUFFIX):
+        return None
+    return f"'{uri}' does not end in {OUTPUT_SUFFIX}: results are written as Parquet"
 
 
 class JobState(StrEnum):

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from fraud_detection.domain.batch_roots import BatchRoots, Direction
 from fraud_detection.domain.errors import InvalidDataError, ServiceUnavailableError
-from fraud_detection.domain.jobs import JOB_ID, JOB_ID_RULE, JobRequest, JobStatus
+from fraud_detection.domain.jobs import JOB_ID, JOB_ID_RULE, JobRequest, JobStatus, output_name_problem
 from fraud_detection.domain.ports.jobs import JobQueue, JobStore
 
 
@@ -27,6 +27,8 @@ class SubmitScoringJob:
             raise InvalidDataError("job_id", f"'{job_id}' is not a job id: use {JOB_ID_RULE}")
         source = self._roots.place(input_uri, Direction.INPUT).uri
         target = self._roots.place(output_uri, Direction.OUTPUT).uri
+        if (problem := output_name_problem(target)) is not None:  # after the roots' one answer for all
+            raise InvalidDataError("output", problem)
         request = JobRequest(job_id, source, target, model, datetime.now(UTC).isoformat())
         self._store.create(request)
         try:
