@@ -43,7 +43,7 @@ class Server:
 
 
 @contextmanager
-def serve(cli: Cli, **env: str) -> Iterator[Server]:
+def serve(cli: Cli, workers: int = 1, **env: str) -> Iterator[Server]:
     port = free_port()
     log = cli.home / f"serve-{port}.log"
     if not (cli.home / "api-clients.json").exists():
@@ -51,7 +51,11 @@ def serve(cli: Cli, **env: str) -> Iterator[Server]:
     environment = cli.env | {"FRAUD_ADMIN_TOKEN": TOKEN, "FRAUD_MODEL_POLL_SECONDS": "1"} | env
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            [FRAUD, "serve", "--port", str(port)], env=environment, cwd=cli.home, stdout=sink, stderr=sink
+            [FRAUD, "serve", "--port", str(port), "--workers", str(workers)],
+            env=environment,
+            cwd=cli.home,
+            stdout=sink,
+            stderr=sink,
         )
     server = Server(f"http://127.0.0.1:{port}", process, log)
     try:

@@ -155,6 +155,35 @@ def test_reload_under_concurrent_traffic_fails_no_request_and_mixes_no_versions(
     assert len(seen) > 100
 
 
+def test_two_workers_export_one_served_version_after_a_new_champion(tmp_path, trained_home, rows):
+    """`--workers 2`: /metrics sums both workers' files. A retired version's series cannot be removed from a
+    worker's file (prometheus_client's multi-process mode), so it drops to 0, which the rules and dashboards
+    read as not served; no UserWarning is printed."""
+    cli = copy_home(trained_home, tmp_path / "home")
+    with serve(cli, workers=2) as server, server.client() as client:
+        assert wait_until(lambda: client.get("/readyz").status_code == 200, timeout=60)
+        for index in range(40):  # connections spread over both workers
+            with server.client() as fresh:
+                assert fresh.post("/v1/score", json=body(rows.iloc[index])).status_code == 200
+        assert cli("model", "promote", "2").returncode == 0
+
+        def served() -> dict[str, float]:
+            values: dict[str, float] = {}
+            for line in client.get("/metrics").text.splitlines():
+                if line.startswith("fraud_model_info{"):
+                    version = line.split('version="')[1].split('"')[0]
+                    values[version] = max(values.get(version, 0.0), float(line.rsplit(" ", 1)[1]))
+            return values
+
+        assert wait_until(lambda: served() == {"1": 0.0, "2": 1.0}, timeout=30), served()
+        text = client.get("/metrics").text
+        scored = [line for line in text.splitlines() if line.startswith("fraud_predictions_total{")]
+        assert sum(float(line.rsplit(" ", 1)[1]) for line in scored) == 40  # summed over the workers
+        info = [line for line in text.splitlines() if line.startswith("fraud_model_info{")]
+        assert len({line.split('pid="')[1].split('"')[0] for line in info}) == 2  # both workers report
+    assert "UserWarning" not in server.log.read_text()
+
+
 def test_restart_with_the_registry_down_serves_the_last_good_model(tmp_path, trained_home, rows):
     cli = copy_home(trained_home, tmp_path / "home")
     with serve(cli) as server, server.client() as client:

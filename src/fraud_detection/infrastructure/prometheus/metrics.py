@@ -6,6 +6,7 @@ module is imported: prometheus_client then keeps per-process files that `/metric
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 
 import numpy as np
@@ -146,6 +147,7 @@ class PrometheusScoringTelemetry(ScoringTelemetry):
         self._fraud, self._legit = PREDICTIONS.labels("fraud"), PREDICTIONS.labels("legit")
         self._seconds = {role: ROLLOUT_SCORE_SECONDS.labels(role) for role in ROLLOUT_ROLES}
         self._scored: dict[tuple[str, int], tuple[Counter, Counter]] = {}  # label lookups cost ~3 us each
+        self._served: tuple[str, str, str] | None = None  # fraud_model_info's labels now at 1
 
     def scores(self, probabilities: np.ndarray, decisions: np.ndarray) -> None:
         frauds = int(np.count_nonzero(decisions))
@@ -160,8 +162,16 @@ class PrometheusScoringTelemetry(ScoringTelemetry):
                 SCORES.observe(probability)
 
     def model_loaded(self, version: ModelVersion, source: str) -> None:
-        MODEL_INFO.clear()
-        MODEL_INFO.labels(version.name, str(version.version), source).set(1)
+        served = (version.name, str(version.version), source)
+        if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+            MODEL_INFO.clear()
+        elif self._served is not None and self._served != served:
+            # Its value lives in this worker's file, which prometheus_client can neither clear nor remove
+            # from (it warns, and the old version kept reading 1 beside the new one): 0, and readers keep
+            # `== 1` (observability/).
+            MODEL_INFO.labels(*self._served).set(0)
+        MODEL_INFO.labels(*served).set(1)
+        self._served = served
         MODEL_LOADS.labels(source).inc()
         created = _unix_seconds(version.created_at)
         if created is not None:
