@@ -25,7 +25,8 @@ def test_a_stored_dataset_outside_the_bands_fails_with_names(tmp_path):
     assert result.returncode == 1
     assert "FAILED expect_column_mean_to_be_between[Class]" in result.stdout
     *_, verdict = result.stdout.strip().splitlines()
-    assert verdict.startswith("FAILED ") and verdict.endswith("/126 expectations passed"), verdict
+    assert verdict.startswith("FAILED "), verdict
+    assert verdict.endswith("/126 expectations passed"), verdict
     assert f"{dataset_id}.html" in result.stderr
     shortest = cli("validate", dataset_id[:1])  # the only dataset: one character is a unique prefix
     assert shortest.returncode == 1, shortest.stderr

@@ -52,7 +52,10 @@ def test_compact_merges_a_closed_hour_and_says_what_it_did(container: Container)
     assert "merged 0 files into 0 hourly files (0 rows); deleted 0 files merged earlier" in again.output
 
 
-@pytest.mark.parametrize("args", [["--hours", "0"], ["--budget", "0"], ["--hours", "soon"]])
+@pytest.mark.parametrize(
+    "args",
+    [["--hours", "0"], ["--budget", "0"], ["--hours", "soon"], ["--hours", "1e12"], ["--hours", "inf"]],
+)
 def test_bad_options_exit_2_naming_the_option(args: list[str]) -> None:
     result = run("capture", "compact", *args)
     assert result.exit_code == 2

@@ -45,7 +45,10 @@ def test_an_empty_window_is_a_stored_insufficient_data_report() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--hours", "0"], "hours must be greater than 0"),
+        (["--hours", "0"], "--hours: must be more than 0 and at most 8,784 (a year), got 0.0"),
+        (["--hours", "nan"], "--hours: must be more than 0"),
+        (["--hours", "inf"], "at most 8,784 (a year), got inf"),  # was an OverflowError traceback
+        (["--hours", "1e12"], "at most 8,784 (a year)"),
         (["--hours", "2", "--since", "2026-01-01"], "give --hours or --since, not both"),
         (["--since", "2026-01-02", "--until", "2026-01-01"], "the window is empty"),
         (["--last-rows", "0"], "--last-rows"),

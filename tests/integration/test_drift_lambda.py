@@ -164,6 +164,10 @@ def test_a_bad_event_is_refused_naming_the_field(aws: Aws) -> None:
     assert "hours: Input should be greater than 0" in result["error"]
     assert "colour: Extra inputs are not permitted" in result["error"]
     assert not aws.store.exists("drift/latest.json")
+    for field in ("hours", "compact_hours"):  # beyond a year, once an OverflowError the runtime retried
+        huge = lambda_drift.handler({field: 1e12}, None)
+        assert huge["status"] == "error"
+        assert f"{field}: Input should be less than or equal to 8784" in huge["error"]
 
 
 def test_a_bad_setting_is_an_error_result_naming_the_variable(

@@ -778,10 +778,13 @@ def test_last_hours_counts_back_from_until() -> None:
     assert before - timedelta(hours=2) <= spec.since <= datetime.now(UTC) - timedelta(hours=2)
 
 
-@pytest.mark.parametrize("hours", [0, -1.5])
-def test_last_hours_must_be_positive(hours: float) -> None:
-    with pytest.raises(ValueError, match=rf"^hours must be greater than 0, got {hours}$"):
+@pytest.mark.parametrize("hours", [0, -1.5, float("nan"), float("inf"), 1e12, 24 * 366 + 1])
+def test_last_hours_must_be_positive_and_at_most_a_year(hours: float) -> None:
+    with pytest.raises(
+        ValueError, match=rf"^hours: must be more than 0 and at most 8,784 \(a year\), got {hours}$"
+    ):
         DriftWindowSpec.last_hours(hours)
+    assert DriftWindowSpec.last_hours(24 * 366).since is not None
 
 
 # the use case on a small reference

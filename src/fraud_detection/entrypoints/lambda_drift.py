@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from fraud_detection.application.compaction import BUDGET_SECONDS, LOOKBACK_HOURS
 from fraud_detection.application.drift.check import DriftWindowSpec
 from fraud_detection.composition import Container, get_container
+from fraud_detection.domain.windows import MAX_WINDOW_HOURS
 from fraud_detection.entrypoints.configuration import configuration_problems
 
 logger = logging.getLogger(__name__)
@@ -33,12 +34,14 @@ logging.getLogger().setLevel(logging.INFO)  # Lambda's root handler drops INFO b
 class DriftCheckRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    hours: float | None = Field(None, gt=0, description="Window: the last N hours (default: the setting).")
+    hours: float | None = Field(
+        None, gt=0, le=MAX_WINDOW_HOURS, description="Window: the last N hours (default: the setting)."
+    )
     last_rows: int | None = Field(None, ge=1, description="Only the latest N rows of the window.")
     publish: bool = True
     compact: bool = True
     compact_hours: float = Field(
-        LOOKBACK_HOURS, gt=0, description="Merge the closed hours of the last N hours."
+        LOOKBACK_HOURS, gt=0, le=MAX_WINDOW_HOURS, description="Merge the closed hours of the last N hours."
     )
     compact_seconds: float = Field(BUDGET_SECONDS, gt=0, description="Start no hour's merge after this long.")
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings
 
+from fraud_detection.domain.windows import MAX_WINDOW_HOURS
+
 FEEDBACK_URL_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
@@ -35,7 +37,10 @@ class MonitoringSettings(BaseSettings):
         description="Fall of the realised precision or recall (labels) that puts it at risk.",
     )
     drift_window_hours: float = Field(
-        24.0, gt=0, description="Default drift-check window: predictions captured in the last N hours."
+        24.0,
+        gt=0,
+        le=MAX_WINDOW_HOURS,
+        description="Default drift-check window: predictions captured in the last N hours.",
     )
 
     feedback_url: str | None = Field(

@@ -33,6 +33,7 @@ from fraud_detection.domain.ports.drift import (
 from fraud_detection.domain.ports.events import EventPublisher
 from fraud_detection.domain.ports.reports import Reports
 from fraud_detection.domain.reports import DRIFT, QUALITY
+from fraud_detection.domain.windows import window_hours_problem
 
 logger = logging.getLogger(__name__)
 CHART_SUFFIX = ".png"
@@ -64,8 +65,8 @@ class DriftWindowSpec:
         cls, hours: float, until: datetime | None = None, last_rows: int | None = None
     ) -> DriftWindowSpec:
         """The `hours` before `until` (default now), as every entry point counts its default window."""
-        if not hours > 0:
-            raise ValueError(f"hours must be greater than 0, got {hours}")
+        if (problem := window_hours_problem(hours)) is not None:
+            raise ValueError(f"hours: {problem}")
         return cls((until or datetime.now(UTC)) - timedelta(hours=hours), until, last_rows)
 
 

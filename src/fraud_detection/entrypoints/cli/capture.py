@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from fraud_detection.application.compaction import LOOKBACK_HOURS
+from fraud_detection.domain.windows import MAX_WINDOW_HOURS
 from fraud_detection.entrypoints.cli.context import console, container
 from fraud_detection.entrypoints.cli.errors import handles_user_errors
 
@@ -21,7 +22,8 @@ app = typer.Typer(help="Upkeep of captured predictions.", no_args_is_help=True)
 @handles_user_errors
 def compact(
     hours: Annotated[
-        float, typer.Option(min=1.0, help="Look back this many hours (closed hours only).")
+        float,
+        typer.Option(min=1.0, max=MAX_WINDOW_HOURS, help="Look back this many hours (closed hours only)."),
     ] = LOOKBACK_HOURS,
     budget: Annotated[
         float | None,

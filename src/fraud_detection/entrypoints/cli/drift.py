@@ -29,7 +29,7 @@ SHOWN_COLUMNS = 10
 def check(
     hours: Annotated[
         float | None,
-        typer.Option(min=0.0, help="Window: the last N hours (default: FRAUD_DRIFT_WINDOW_HOURS)."),
+        typer.Option(help="Window: the last N hours (default: FRAUD_DRIFT_WINDOW_HOURS; at most a year)."),
     ] = None,
     since: Annotated[
         datetime | None,
@@ -58,6 +58,10 @@ def check(
     drift show`, /metrics) as it was and never publishes."""
     if hours is not None and since is not None:
         raise fail("give --hours or --since, not both")
+    from fraud_detection.domain.windows import window_hours_problem
+
+    if hours is not None and (problem := window_hours_problem(hours)) is not None:
+        raise fail(f"--hours: {problem}")
     from fraud_detection.application.drift.check import DriftWindowSpec
 
     ioc = container()
@@ -123,16 +127,21 @@ def list_reports(
         window = report.window
         table.add_row(
             name, "historical" if report.historical else "live", report.status,
-            f"{report.model_name} v{report.model_version}", f"{window.rows:,}",
+            _model(report), f"{window.rows:,}",
             f"{window.start or '-'} .. {window.end or '-'}",
         )  # fmt: skip
     print_table(table)
 
 
+def _model(report: DriftReport) -> str:
+    """A window without rows names no version (the report stores 0): no version is shown rather than v0."""
+    return f"{report.model_name} v{report.model_version}" if report.model_version else report.model_name
+
+
 def _print(report: DriftReport) -> None:
     window = report.window
     stdout.print(
-        f"[bold]{report.status}[/bold] {report.model_name} v{report.model_version}: {report.reason}\n"
+        f"[bold]{report.status}[/bold] {_model(report)}: {report.reason}\n"
         f"window: {window.rows:,} rows, {window.start or '-'} .. {window.end or '-'}"
         + (
             f" ({window.other_version_rows:,} rows of other versions left out)"

@@ -1,0 +1,14 @@
+"""How far back a drift check or a compaction may look."""
+
+from __future__ import annotations
+
+# A year: far beyond any capture a check reads (24 h by default); larger values overflow a timedelta (inf,
+# 1e12) and once ended the command in a traceback.
+MAX_WINDOW_HOURS = 24.0 * 366
+
+
+def window_hours_problem(hours: float) -> str | None:
+    """What is wrong with a window of `hours`, or None (NaN fails both comparisons)."""
+    if 0 < hours <= MAX_WINDOW_HOURS:
+        return None
+    return f"must be more than 0 and at most {MAX_WINDOW_HOURS:,.0f} (a year), got {hours}"
