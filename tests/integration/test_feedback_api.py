@@ -182,6 +182,10 @@ BAD = {
         {"labels": [{"transaction_id": "a", "is_fraud": True, "labelled_at": 1700000000}]},
         "labels[0].labelled_at",
     ),
+    "future time": (
+        {"labels": [{"transaction_id": "a", "is_fraud": True, "labelled_at": "2099-01-01T00:00:00Z"}]},
+        "labels[0].labelled_at",
+    ),
     "extra field": ({"labels": [{"transaction_id": "a", "is_fraud": True, "x": 1}]}, "labels[0].x"),
     "empty": ({"labels": []}, "labels"),
     "too many": ({"labels": [{"transaction_id": f"t{i}", "is_fraud": True} for i in range(21)]}, "labels"),

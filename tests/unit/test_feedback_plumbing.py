@@ -113,6 +113,10 @@ def test_csv_labels_in_every_accepted_spelling(tmp_path):
         ("transaction_id,is_fraud\na,1\nb,yes\n", "column 'is_fraud' row 2: 'yes' is not a label"),
         ("transaction_id,is_fraud\na b,1\n", "column 'transaction_id' row 1: 'a b' is not a transaction id"),
         ("transaction_id,is_fraud,labelled_at\na,1,tuesday\n", "column 'labelled_at' row 1: 'tuesday'"),
+        (
+            "transaction_id,is_fraud,labelled_at\na,1,2099-01-01\n",
+            "row 1: 2099-01-01T00:00:00+00:00 is in the future",
+        ),
         ("transaction_id,is_fraud\na,1,extra\n", "row 1: 3 fields, expected 2"),
     ],
 )
@@ -146,3 +150,15 @@ def test_a_file_that_is_not_csv_text_is_refused_naming_it(tmp_path, content, nam
 def test_a_missing_file_names_it(tmp_path):
     with pytest.raises(DataSourceError, match=r"nope\.csv"):
         list(read_labels(tmp_path / "nope.csv"))
+
+
+def test_a_label_a_few_minutes_ahead_is_clock_skew_and_kept():
+    from datetime import UTC, datetime, timedelta
+
+    from fraud_detection.domain.feedback import LABEL_CLOCK_SKEW, future_label_problem
+
+    now = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+    assert future_label_problem(now + LABEL_CLOCK_SKEW, now) is None
+    assert future_label_problem(now + LABEL_CLOCK_SKEW + timedelta(seconds=1), now) == (
+        "2026-12-05T12:05:01+00:00 is in the future (now 2026-12-05T12:00:00+00:00)"
+    )

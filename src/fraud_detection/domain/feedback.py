@@ -12,6 +12,16 @@ from typing import Any
 
 # The ids the scoring API accepts (and so the only ids a label can match).
 TRANSACTION_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+# How far ahead of this host's clock a label's time may be (the sender's clock may run ahead a little).
+LABEL_CLOCK_SKEW = timedelta(minutes=5)
+
+
+def future_label_problem(labelled_at: datetime, now: datetime) -> str | None:
+    """A label dated ahead of now: an outcome cannot be known before it happens, and the store would keep
+    the record past its retention (it is purged once both times are old)."""
+    if labelled_at <= now + LABEL_CLOCK_SKEW:
+        return None
+    return f"{labelled_at.isoformat()} is in the future (now {now.isoformat(timespec='seconds')})"
 
 
 class LabelOutcome(StrEnum):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
-from fraud_detection.domain.feedback import TRANSACTION_ID
+from fraud_detection.domain.feedback import TRANSACTION_ID, future_label_problem
 from fraud_detection.entrypoints.api.schemas import STRICT, ErrorOut
 
 # JSON has no time type: the field parses ISO 8601 text (lax), and the validator below refuses numbers.
@@ -31,6 +31,13 @@ class LabelIn(BaseModel):
     def _text_only(cls, value: object) -> object:
         if value is not None and not isinstance(value, str | datetime):
             raise ValueError("must be an ISO 8601 time with a timezone, as a string")
+        return value
+
+    @field_validator("labelled_at")
+    @classmethod
+    def _not_ahead(cls, value: datetime | None) -> datetime | None:
+        if value is not None and (problem := future_label_problem(value, datetime.now(UTC))) is not None:
+            raise ValueError(problem)
         return value
 
 

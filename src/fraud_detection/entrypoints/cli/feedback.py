@@ -17,7 +17,14 @@ from rich.table import Table
 
 from fraud_detection.domain.clients import NAME, scoped_id
 from fraud_detection.domain.errors import DataSourceError, InvalidDataError
-from fraud_detection.domain.feedback import TRANSACTION_ID, LabelInput, LabelOutcome, LabelResult, label_name
+from fraud_detection.domain.feedback import (
+    TRANSACTION_ID,
+    LabelInput,
+    LabelOutcome,
+    LabelResult,
+    future_label_problem,
+    label_name,
+)
 from fraud_detection.entrypoints.cli.context import console, container, print_table, stdout
 from fraud_detection.entrypoints.cli.errors import fail, handles_user_errors
 from fraud_detection.entrypoints.cli.outputs import URL_LIKE
@@ -139,7 +146,10 @@ def parse_time(text: str, source: str, row: int | None = None, column: str | Non
     except ValueError:
         problem = f"'{text}' is not an ISO 8601 time"
         raise InvalidDataError(source, problem, column=column, row=row) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if (ahead := future_label_problem(moment, datetime.now(UTC))) is not None:
+        raise InvalidDataError(source, ahead, column=column, row=row)
+    return moment
 
 
 HEADER_HINT = "transaction_id,is_fraud[,labelled_at]"
