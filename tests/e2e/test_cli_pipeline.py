@@ -24,6 +24,7 @@ STAGES = ["ingest", "validate", "features", "train", "evaluate", "register", "pr
 def test_two_runs_give_a_champion_then_a_logged_gate_decision(trained_home, tmp_path):
     runs = trained_home / "runs"
     summary = json.loads((runs / "1.json").read_text())
+    assert summary["status"] == "succeeded"
     stderr = (runs / "1.stderr").read_text()
     assert summary["model"]["version"] == 1
     assert summary["promotion"]["promote"] is True
@@ -92,12 +93,18 @@ def test_embedded_defaults_need_no_server(tmp_path):
 def test_validation_failure_stops_before_training(cli):
     # 8% frauds: the schema is fine, the fraud-rate band of the suite is not
     assert cli("data", "generate", "--rows", "20000", "--fraud-rate", "0.08").returncode == 0
-    result = cli("pipeline", "run")
+    result = cli("pipeline", "run", "--summary-json", "failed.json")
     assert result.returncode == 2
     assert "failed validation" in result.stderr
     assert "expect_column_mean_to_be_between[Class]" in result.stderr
+    assert "✗ validate" in result.stderr
+    assert "Error" not in result.stderr.split("✗ validate", 1)[1].splitlines()[0]  # no class name
     assert "Traceback" not in result.stderr
     assert "no model registered yet" in cli("model", "list").stderr
+    failure = json.loads((cli.home / "failed.json").read_text())  # what a script reads instead of stderr
+    assert (failure["status"], failure["failed_stage"]) == ("failed", "validate")
+    assert "expect_column_mean_to_be_between[Class]" in failure["error"]
+    assert list(failure["stage_seconds"]) == ["ingest"]
 
 
 def test_a_running_rollout_keeps_the_champion_against_promotions_from_elsewhere(

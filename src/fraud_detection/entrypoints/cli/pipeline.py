@@ -46,14 +46,28 @@ def run(
     progress = ConsoleProgress(console)
     c.observer.override(progress)
     console.print("starting the Prefect flow (a temporary local server unless PREFECT_API_URL is set)...")
-    summary = run_flow_until_stopped(
-        "pipeline", progress, c.interruption(), lambda: _run_flow(source, force_promotion)
-    )
+    try:
+        summary = run_flow_until_stopped(
+            "pipeline", progress, c.interruption(), lambda: _run_flow(source, force_promotion)
+        )
+    except typer.Exit:
+        raise  # stopped by Ctrl-C or SIGTERM: the command says how far it got
+    except Exception as error:
+        if summary_output is not None:  # a script reading it learns the run failed, where and why
+            failure = {
+                "status": "failed",
+                "failed_stage": progress.failed,
+                "error": str(error),
+                "stage_seconds": progress.seconds,
+            }
+            summary_output.write_text(json.dumps(failure, indent=2))
+        raise
     from fraud_detection.entrypoints.cli.summary import print_summary
 
     print_summary(console, summary, settings)
     if summary_output is not None:
-        summary_output.write_text(json.dumps(summary.to_dict(), indent=2, default=str))
+        document = {"status": "succeeded"} | summary.to_dict()
+        summary_output.write_text(json.dumps(document, indent=2, default=str))
 
 
 def _run_flow(source: str | None, force_promotion: bool) -> PipelineSummary:

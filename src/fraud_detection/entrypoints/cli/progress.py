@@ -16,7 +16,9 @@ class ConsoleProgress(PipelineObserver):
         self._console = console
         self._status: Status | None = None
         self.running: str | None = None
+        self.failed: str | None = None
         self.finished: dict[str, str] = {}
+        self.seconds: dict[str, float] = {}
 
     def stage_started(self, stage: str) -> None:
         self.running = stage
@@ -27,6 +29,7 @@ class ConsoleProgress(PipelineObserver):
         self._stop()
         self.running = None
         self.finished[stage] = detail
+        self.seconds[stage] = round(seconds, 3)
         self._console.print(f"[green]✓[/] {stage:<9} {seconds:6.1f}s  {detail}", highlight=False)
 
     def stage_failed(self, stage: str, seconds: float, error: BaseException) -> None:
@@ -35,8 +38,9 @@ class ConsoleProgress(PipelineObserver):
             # Ctrl-C, or SIGTERM (Prefect's TerminationSignal): the command reports it, once, with what it
             # left behind
             return
-        self.running = None
-        self._console.print(f"[red]✗[/] {stage:<9} {seconds:6.1f}s  {type(error).__name__}", highlight=False)
+        self.running, self.failed = None, stage
+        # The command's own `error:` line follows with the message: the class name told users nothing more.
+        self._console.print(f"[red]✗[/] {stage:<9} {seconds:6.1f}s  failed", highlight=False)
 
     def _stop(self) -> None:
         if self._status is not None:
