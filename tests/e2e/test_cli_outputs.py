@@ -74,6 +74,7 @@ def test_if_absent_and_force_apply_to_s3(s3_cli, seaweedfs):
         (["data", "generate", "--rows", "2000", "--if-absent", "--force"], "--if-absent and --force"),
         (["batch", "submit", "in.parquet", "out.parquet", "--job-id", "bad id/x"], "--job-id: 'bad id/x'"),
         (["pipeline", "run", "--summary-json", "gs://bucket/summary.json"], "--summary-json"),
+        (["pipeline", "run", "--source", "nope/creditcard.csv"], "--source: no file at nope/creditcard.csv"),
         (["feedback", "import", "s3://bucket/labels.csv"], "local file"),
     ],
     ids=[
@@ -85,6 +86,7 @@ def test_if_absent_and_force_apply_to_s3(s3_cli, seaweedfs):
         "keep and overwrite",
         "job id",
         "summary scheme",
+        "missing source",
         "labels from s3",
     ],
 )

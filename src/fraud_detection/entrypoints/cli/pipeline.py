@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -43,6 +44,8 @@ def run(
         raise fail(
             f"no dataset at {settings.resolved_dataset_path}; run `fraud data generate` or pass --source"
         )
+    if source is not None and ":" not in source and not Path(source).expanduser().exists():
+        raise fail(f"--source: no file at {source}")  # said now, not after Prefect's server started
     progress = ConsoleProgress(console)
     c.observer.override(progress)
     console.print("starting the Prefect flow (a temporary local server unless PREFECT_API_URL is set)...")
