@@ -93,6 +93,16 @@ def client_for(tracking_uri: str) -> MlflowClient:
     return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
 
 
+def registered_model_tags(client: MlflowClient, name: str) -> dict[str, str] | None:
+    """The tags of the registered model `name`, or None when it is not registered yet."""
+    try:
+        return dict(client.get_registered_model(name).tags or {})
+    except MlflowException as error:
+        if error_code(error) == "RESOURCE_DOES_NOT_EXIST":
+            return None
+        raise
+
+
 def error_code(error: MlflowException) -> str:
     return str(error.error_code)
 

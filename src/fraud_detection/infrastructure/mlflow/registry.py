@@ -24,6 +24,7 @@ from fraud_detection.infrastructure.mlflow.connection import (
     client_for,
     error_code,
     reaching,
+    registered_model_tags,
 )
 from fraud_detection.infrastructure.mlflow.fluent_scope import global_tracking_uri
 from fraud_detection.infrastructure.mlflow.trusted_model import (
@@ -132,13 +133,8 @@ class MlflowModelRegistry(ModelRegistry):
 
     def get_model_tag(self, key: str) -> str | None:
         with reaching(self._tracking_uri):
-            try:
-                tags = self._client.get_registered_model(self._name).tags or {}
-            except MlflowException as error:
-                if error_code(error) == NOT_FOUND:
-                    return None
-                raise
-        return tags.get(key)
+            tags = registered_model_tags(self._client, self._name)
+        return None if tags is None else tags.get(key)
 
     def set_model_tag(self, key: str, value: str) -> None:
         with reaching(self._tracking_uri):

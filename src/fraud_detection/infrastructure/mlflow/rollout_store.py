@@ -26,6 +26,7 @@ from fraud_detection.infrastructure.mlflow.connection import (
     client_for,
     error_code,
     reaching,
+    registered_model_tags,
 )
 
 ROLLOUT_TAG = "rollout"
@@ -51,13 +52,8 @@ class MlflowRolloutStore(RolloutStore):
 
     def load(self) -> Rollout | None:
         with reaching(self._uri):
-            try:
-                tags = self._client.get_registered_model(self._name).tags or {}
-            except MlflowException as error:
-                if error_code(error) == NOT_FOUND:
-                    return None
-                raise
-        raw = tags.get(ROLLOUT_TAG)
+            tags = registered_model_tags(self._client, self._name)
+        raw = None if tags is None else tags.get(ROLLOUT_TAG)
         return None if raw is None else Rollout.from_dict(json.loads(raw))
 
     def save(self, rollout: Rollout, *, replacing: Rollout | None) -> None:
