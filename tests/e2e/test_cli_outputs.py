@@ -75,6 +75,7 @@ def test_if_absent_and_force_apply_to_s3(s3_cli, seaweedfs):
         (["batch", "submit", "in.parquet", "out.parquet", "--job-id", "bad id/x"], "--job-id: 'bad id/x'"),
         (["pipeline", "run", "--summary-json", "gs://bucket/summary.json"], "--summary-json"),
         (["pipeline", "run", "--source", "nope/creditcard.csv"], "--source: no file at nope/creditcard.csv"),
+        (["serve", "--workers", "99999999999999999999"], "--workers: 99999999999999999999 is more than"),
         (["feedback", "import", "s3://bucket/labels.csv"], "local file"),
     ],
     ids=[
@@ -87,6 +88,7 @@ def test_if_absent_and_force_apply_to_s3(s3_cli, seaweedfs):
         "job id",
         "summary scheme",
         "missing source",
+        "workers beyond the cpus",
         "labels from s3",
     ],
 )
