@@ -76,6 +76,7 @@ def test_if_absent_and_force_apply_to_s3(s3_cli, seaweedfs):
         (["pipeline", "run", "--summary-json", "gs://bucket/summary.json"], "--summary-json"),
         (["pipeline", "run", "--source", "nope/creditcard.csv"], "--source: no file at nope/creditcard.csv"),
         (["serve", "--workers", "99999999999999999999"], "--workers: 99999999999999999999 is more than"),
+        (["worker", "--concurrency", "100000"], "--concurrency: 100000 is more than"),
         (["feedback", "import", "s3://bucket/labels.csv"], "local file"),
     ],
     ids=[
@@ -89,6 +90,7 @@ def test_if_absent_and_force_apply_to_s3(s3_cli, seaweedfs):
         "summary scheme",
         "missing source",
         "workers beyond the cpus",
+        "worker processes beyond the cpus",
         "labels from s3",
     ],
 )

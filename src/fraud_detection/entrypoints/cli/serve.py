@@ -9,11 +9,11 @@ from typing import Annotated
 import typer
 
 from fraud_detection.entrypoints.cli.context import console
-from fraud_detection.entrypoints.cli.errors import fail, handles_user_errors
+from fraud_detection.entrypoints.cli.errors import handles_user_errors
 from fraud_detection.entrypoints.cli.listen import check_bindable
+from fraud_detection.entrypoints.cli.processes import check_process_count
 
 APP = "fraud_detection.entrypoints.api.app:create_app"
-WORKERS_PER_CPU = 2
 
 
 @handles_user_errors
@@ -28,12 +28,7 @@ def serve(
 
     from fraud_detection.settings import Settings
 
-    limit = WORKERS_PER_CPU * len(os.sched_getaffinity(0))
-    if workers > limit:  # 10**20 of them once spawned processes until the host ran out of memory
-        raise fail(
-            f"--workers: {workers} is more than {limit} ({WORKERS_PER_CPU} per CPU this process may use): "
-            "each worker holds its own model copy, and scoring is CPU-bound, so more only add memory"
-        )
+    check_process_count("--workers", workers)
     settings = Settings()  # a malformed setting fails here, as one line, not inside every worker
     from fraud_detection.composition.serving import make_client_source
 

@@ -10,6 +10,7 @@ import typer
 
 from fraud_detection.entrypoints.cli.context import console
 from fraud_detection.entrypoints.cli.errors import BAD_INPUT, fail, handles_user_errors
+from fraud_detection.entrypoints.cli.processes import check_process_count
 
 
 @handles_user_errors
@@ -29,6 +30,7 @@ def worker(
     """Run batch-scoring tasks (prepare, score chunks, commit) from the broker until stopped."""
     from fraud_detection.settings import Settings
 
+    check_process_count("--concurrency", concurrency)
     settings = Settings()
     if not settings.broker_url:
         raise fail(
