@@ -12,10 +12,15 @@ from fraud_detection.domain.validation import ValidationRules
 from fraud_detection.settings.rules import check_above
 
 SEED_MAX = 2**31 - 1  # LightGBM's seed is a C int; numpy's generator refuses negative seeds
+# The generator holds ~1 KB a row at its peak (2M rows: 2.0 GB): 10M rows is 10 GB, and a mistyped count
+# (10**9) ended in numpy's "Unable to allocate 216 GiB" traceback, or in the OOM killer below that.
+GENERATOR_MAX_ROWS = 10_000_000
 
 
 class TrainingSettings(BaseSettings):
-    generator_rows: int = Field(284_807, gt=0, description="Rows `fraud data generate` writes by default.")
+    generator_rows: int = Field(
+        284_807, gt=0, le=GENERATOR_MAX_ROWS, description="Rows `fraud data generate` writes by default."
+    )
     seed: int = Field(42, ge=0, le=SEED_MAX, description="Seed of the generator and of training.")
     review_cost: float = Field(
         5.0, ge=0, description="Cost of reviewing one alert (euros), for the threshold."

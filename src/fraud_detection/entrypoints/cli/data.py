@@ -24,7 +24,9 @@ def generate(
             metavar="PATH", help="File to write (.csv, .csv.gz, .parquet): a path or s3://bucket/key."
         ),
     ] = None,
-    rows: Annotated[int | None, typer.Option(min=1, help="Rows (default FRAUD_GENERATOR_ROWS).")] = None,
+    rows: Annotated[
+        int | None, typer.Option(min=1, help="Rows (default FRAUD_GENERATOR_ROWS; at most 10,000,000).")
+    ] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed (default FRAUD_SEED).")] = None,
     fraud_rate: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of frauds.")] = 0.00172,
     scenario: Annotated[str, typer.Option(help="Drift scenario (see `fraud data scenarios`).")] = "none",
@@ -32,7 +34,7 @@ def generate(
     force: Annotated[bool, typer.Option(help="Overwrite an existing output.")] = False,
 ) -> None:
     """Write a synthetic dataset with the exact schema of Kaggle's creditcard.csv."""
-    from fraud_detection.settings.training import SEED_MAX
+    from fraud_detection.settings.training import GENERATOR_MAX_ROWS, SEED_MAX
     from fraud_detection.simulation import (
         generate_transactions,
         get_scenario,
@@ -40,6 +42,10 @@ def generate(
     )
     from fraud_detection.simulation.writer import SUFFIXES
 
+    if rows is not None and rows > GENERATOR_MAX_ROWS:  # a bound here, not in typer: it says why
+        raise fail(
+            f"--rows: {rows:,} is more than {GENERATOR_MAX_ROWS:,} (~1 KB of memory a row while generating)"
+        )
     if if_absent and force:
         raise fail("--if-absent and --force: keep an existing output or overwrite it, not both")
     settings = container().settings()
