@@ -39,18 +39,26 @@ class Output:
     def parse(cls, text: str, option: str) -> Output:
         """Refuses (exit 2, naming `option`) anything but a local path, file:// or s3://bucket/key."""
         if not URL_LIKE.match(text):
-            return cls(text, path=Path(text).expanduser())
+            return cls._local(text, Path(text).expanduser(), option)
         parts = urlsplit(text)
         if parts.scheme == "file" and parts.netloc in ("", "localhost") and parts.path:
             from urllib.request import url2pathname  # ~10 ms of imports: not for `fraud --help`
 
-            return cls(text, path=Path(url2pathname(parts.path)))
+            return cls._local(text, Path(url2pathname(parts.path)), option)
         if parts.scheme == "s3":
             key = parts.path.lstrip("/")
             if not parts.netloc or not key or key.endswith("/") or parts.query or parts.fragment:
                 raise fail(f"{option}: '{text}' names no object; expected s3://bucket/key")
             return cls(text, bucket=parts.netloc, key=key)
         raise fail(f"{option}: cannot write to '{text}'; an output is {WRITABLE}")
+
+    @classmethod
+    def _local(cls, text: str, path: Path, option: str) -> Output:
+        """A folder is refused now, not when the file is moved into place after the whole run (a pipeline
+        run trained and registered a model, then failed on it, leaving its temporary file beside it)."""
+        if path.is_dir():
+            raise fail(f"{option}: '{text}' is a folder; name a file")
+        return cls(text, path=path)
 
     @property
     def name(self) -> str:
