@@ -92,3 +92,16 @@ def test_labels_from_a_file_that_is_not_csv_text_are_refused_in_one_line(tmp_pat
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith(f"error: {labels}: not UTF-8 text"), lines[0]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["model", "promote", "99999999999999999999"], ["model", "rollback", "--to", "99999999999999999999"],
+     ["rollout", "start", "99999999999999999999"], ["rollout", "abort", "--version", "99999999999999999999"]],
+)  # fmt: skip
+def test_a_version_beyond_any_registry_is_refused_before_reaching_it(tmp_path, args):
+    """10**20 reached SQLite and ended in its 'Python int too large' traceback."""
+    result = make_cli(tmp_path)(*args)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "less than or equal to 2147483647" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -14,6 +14,8 @@ import typer
 from fraud_detection.domain.errors import FraudDetectionError, ServiceUnavailableError
 from fraud_detection.entrypoints.configuration import configuration_problems
 
+# A model version: MLflow keeps it in a 64-bit integer column; 10**20 ended in SQLite's overflow traceback.
+VERSION_MAX = 2**31 - 1
 BAD_INPUT = 2
 UNAVAILABLE = 1
 

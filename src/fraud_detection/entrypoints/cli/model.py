@@ -11,7 +11,7 @@ from rich.table import Table
 
 from fraud_detection.domain.model import ModelVersion
 from fraud_detection.entrypoints.cli.context import console, container, print_table, stdout
-from fraud_detection.entrypoints.cli.errors import handles_user_errors
+from fraud_detection.entrypoints.cli.errors import VERSION_MAX, handles_user_errors
 
 app = typer.Typer(help="List, promote and roll back registered model versions.", no_args_is_help=True)
 
@@ -56,7 +56,7 @@ def list_versions(
 @app.command()
 @handles_user_errors
 def promote(
-    version: Annotated[int, typer.Argument(min=1, help="Version to make champion.")],
+    version: Annotated[int, typer.Argument(min=1, max=VERSION_MAX, help="Version to make champion.")],
     reason: Annotated[str, typer.Option(help="Why (recorded in the event).")] = "promoted by an operator",
 ) -> None:
     """Make VERSION the champion now (bypasses the gate; the replaced champion is remembered)."""
@@ -67,7 +67,8 @@ def promote(
 @handles_user_errors
 def rollback(
     to: Annotated[
-        int | None, typer.Option(min=1, help="Version to restore (default: the previous champion).")
+        int | None,
+        typer.Option(min=1, max=VERSION_MAX, help="Version to restore (default: the previous champion)."),
     ] = None,
 ) -> None:
     """Put the previous champion (or --to VERSION) back."""

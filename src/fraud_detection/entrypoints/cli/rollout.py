@@ -11,7 +11,7 @@ from rich.table import Table
 
 from fraud_detection.domain.errors import NoActiveRolloutError
 from fraud_detection.entrypoints.cli.context import console, container, print_table, stdout
-from fraud_detection.entrypoints.cli.errors import handles_user_errors
+from fraud_detection.entrypoints.cli.errors import VERSION_MAX, handles_user_errors
 
 if TYPE_CHECKING:
     from fraud_detection.application.rollout import RolloutDecision
@@ -61,7 +61,7 @@ def evaluate(
 @app.command()
 @handles_user_errors
 def start(
-    version: Annotated[int, typer.Argument(min=1, help="Registered version to roll out.")],
+    version: Annotated[int, typer.Argument(min=1, max=VERSION_MAX, help="Registered version to roll out.")],
     shadow_only: Annotated[
         bool, typer.Option("--shadow-only", help="Stay in shadow until `fraud rollout advance`.")
     ] = False,
@@ -92,7 +92,10 @@ def abort(
     version: Annotated[
         int | None,
         typer.Option(
-            "--version", min=1, help="Only if the active rollout is of this challenger (exit 2 otherwise)."
+            "--version",
+            min=1,
+            max=VERSION_MAX,
+            help="Only if the active rollout is of this challenger (exit 2 otherwise).",
         ),
     ] = None,
     as_json: Annotated[bool, JSON_OPTION] = False,
