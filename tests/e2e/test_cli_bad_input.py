@@ -105,3 +105,12 @@ def test_a_version_beyond_any_registry_is_refused_before_reaching_it(tmp_path, a
     assert result.returncode == 2, result.stdout + result.stderr
     assert "less than or equal to 2147483647" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("args", [["serve", "--log-level", "nope"], ["worker", "--loglevel", "nope"]])
+def test_an_unknown_log_level_is_refused_naming_the_levels(tmp_path, args):
+    """It reached uvicorn (KeyError) or Celery (BadParameter) and ended in a traceback."""
+    result = make_cli(tmp_path)(*args)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "'nope' is not one of 'critical', 'error', 'warning', 'info', 'debug'" in result.stderr
+    assert "Traceback" not in result.stderr

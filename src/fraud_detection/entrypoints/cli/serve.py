@@ -11,6 +11,7 @@ import typer
 from fraud_detection.entrypoints.cli.context import console
 from fraud_detection.entrypoints.cli.errors import handles_user_errors
 from fraud_detection.entrypoints.cli.listen import check_bindable
+from fraud_detection.entrypoints.cli.log_levels import LogLevel
 from fraud_detection.entrypoints.cli.processes import check_process_count
 
 APP = "fraud_detection.entrypoints.api.app:create_app"
@@ -21,7 +22,9 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to bind (0.0.0.0 in a container).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes (one model copy each).")] = 1,
-    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    log_level: Annotated[
+        LogLevel, typer.Option(case_sensitive=False, help="uvicorn log level.")
+    ] = LogLevel.INFO,
 ) -> None:
     """Serve /v1/score, /v1/score/batch, /v1/model, /admin/*, /healthz, /readyz and /metrics."""
     import uvicorn
@@ -47,7 +50,7 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        log_level=log_level,
+        log_level=log_level.value,
         http=HeaderDeadlineProtocol,  # closes connections whose headers crawl in (slowloris)
         limit_concurrency=settings.api_concurrency_max,  # beyond it, 503 at once rather than a queue
         timeout_keep_alive=5,

@@ -10,6 +10,7 @@ import typer
 
 from fraud_detection.entrypoints.cli.context import console
 from fraud_detection.entrypoints.cli.errors import BAD_INPUT, fail, handles_user_errors
+from fraud_detection.entrypoints.cli.log_levels import LogLevel
 from fraud_detection.entrypoints.cli.processes import check_process_count
 
 
@@ -25,7 +26,9 @@ def worker(
     metrics_host: Annotated[
         str, typer.Option(help="Interface of the /metrics server (0.0.0.0 in a container, to be scraped).")
     ] = "127.0.0.1",
-    loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "info",
+    loglevel: Annotated[
+        LogLevel, typer.Option(case_sensitive=False, help="Celery log level.")
+    ] = LogLevel.INFO,
 ) -> None:
     """Run batch-scoring tasks (prepare, score chunks, commit) from the broker until stopped."""
     from fraud_detection.settings import Settings
@@ -44,4 +47,4 @@ def worker(
     port = settings.worker_metrics_port if metrics_port is None else metrics_port
     where = f"/metrics on {metrics_host}:{port}" if port else "no /metrics"
     console.print(f"batch worker: concurrency {concurrency}, {where}")
-    run_worker(settings, WorkerOptions(concurrency, port, metrics_host, loglevel))
+    run_worker(settings, WorkerOptions(concurrency, port, metrics_host, loglevel.value))
