@@ -49,6 +49,8 @@ def test_an_empty_window_is_a_stored_insufficient_data_report() -> None:
         (["--hours", "nan"], "--hours: must be more than 0"),
         (["--hours", "inf"], "at most 8,784 (a year), got inf"),  # was an OverflowError traceback
         (["--hours", "1e12"], "at most 8,784 (a year)"),
+        (["--since", "0001-01-01T00:00:00+14:00"], "the window is out of range"),  # was an OverflowError
+        (["--until", "0001-01-01"], "the window is out of range"),
         (["--hours", "2", "--since", "2026-01-01"], "give --hours or --since, not both"),
         (["--since", "2026-01-02", "--until", "2026-01-01"], "the window is empty"),
         (["--last-rows", "0"], "--last-rows"),

@@ -19,7 +19,11 @@ LABEL_CLOCK_SKEW = timedelta(minutes=5)
 def future_label_problem(labelled_at: datetime, now: datetime) -> str | None:
     """A label dated ahead of now: an outcome cannot be known before it happens, and the store would keep
     the record past its retention (it is purged once both times are old)."""
-    if labelled_at <= now + LABEL_CLOCK_SKEW:
+    try:
+        in_utc = labelled_at.astimezone(UTC)
+    except OverflowError:  # year 1 at +14:00 is before the first moment a datetime holds in UTC
+        return f"{labelled_at.isoformat()} is out of range"
+    if in_utc <= now + LABEL_CLOCK_SKEW:
         return None
     return f"{labelled_at.isoformat()} is in the future (now {now.isoformat(timespec='seconds')})"
 

@@ -72,6 +72,8 @@ def check(
             spec = DriftWindowSpec.last_hours(
                 ioc.settings().drift_window_hours if hours is None else hours, _utc(until), last_rows
             )
+    except OverflowError as error:  # year 1 with an offset, or a window reaching before it
+        raise fail(f"--since/--until: the window is out of range ({error})") from None
     except ValueError as error:
         raise fail(str(error)) from None
     with console.status("reading the window's captured predictions..."):  # a day of files: seconds
