@@ -44,6 +44,10 @@ BAD = {
     "seed beyond a C int": ({"FRAUD_SEED": str(2**31)}, "less than or equal to"),
     "first-fit fraction of 1": ({"FRAUD_FIRST_FIT_FRACTION": "1"}, "less than 1"),
     "no folds": ({"FRAUD_TRAIN_FOLDS": "0"}, "greater than or equal to 1"),
+    "batch root of another scheme": (
+        {"FRAUD_BATCH_INPUT_ROOTS": "/data/in, gs://bkt/x"},
+        "'gs://bkt/x' is neither a folder nor s3://bucket/prefix",
+    ),
     "nan slips past bounds": ({"FRAUD_REVIEW_COST": "nan"}, "finite"),
     "infinite window": ({"FRAUD_DRIFT_WINDOW_HOURS": "inf"}, "finite"),
     "fraud-rate band upside down": (

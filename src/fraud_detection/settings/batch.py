@@ -9,7 +9,7 @@ from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings
 
 from fraud_detection.domain.batch_roots import check_roots, normalize_root
-from fraud_detection.settings.rules import check_url, unset_if_empty
+from fraud_detection.settings.rules import URL_LIKE, check_url, unset_if_empty
 
 # Celery's Redis transport (the visibility timeout and sweeps are Redis's); memory:// for in-process tests.
 BROKER_SCHEMES = ("redis://", "rediss://", "redis+socket://", "memory://")
@@ -82,6 +82,9 @@ class BatchSettings(BaseSettings):
         """A root inside FRAUD_HOME's state (store, MLflow, model cache...) is refused at start."""
         if value is not None:
             setting = f"FRAUD_{str(info.field_name).upper()}"
+            for item in (item.strip() for item in value.split(",")):
+                if URL_LIKE.match(item) and not item.startswith("s3://"):  # `gs://b` became a folder `gs:/b`
+                    raise ValueError(f"'{item}' is neither a folder nor s3://bucket/prefix")
             check_roots(setting, split_roots(value), batch_state(info.data), _home(info.data))
         return value
 
