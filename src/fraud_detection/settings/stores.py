@@ -11,8 +11,8 @@ from pydantic_settings import BaseSettings
 from fraud_detection.settings.rules import URL_LIKE, check_url, local_path, unset_if_empty
 
 STORAGE_SCHEMES = ("s3://", "file://")
-# MLflow's tracking stores (a plain path is a file store too); `+driver` variants such as postgresql+psycopg.
-TRACKING_SCHEMES = ("http", "https", "file", "sqlite", "postgresql", "mysql", "mssql", "databricks")
+# The tracking stores that hold a model registry; `+driver` variants such as postgresql+psycopg.
+TRACKING_SCHEMES = ("http", "https", "sqlite", "postgresql", "mysql", "mssql", "databricks")
 DEFAULT_HOME = Path(".fraud")
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"  # safe as an MLflow name and inside object-store keys
 
@@ -96,9 +96,14 @@ class StoreSettings(BaseSettings):
     @field_validator("mlflow_tracking_uri")
     @classmethod
     def _tracking_uri(cls, value: str | None) -> str | None:
-        if value is None or "://" not in value:
-            return value  # a local path: MLflow's file store
-        scheme = value.split("://", 1)[0].split("+", 1)[0]
+        if value is None:
+            return value
+        scheme = value.split("://", 1)[0].split("+", 1)[0] if "://" in value else "file"
+        if scheme == "file":  # MLflow 3 refuses its file store unless MLFLOW_ALLOW_FILE_STORE is set
+            raise ValueError(
+                f"'{value}' is MLflow's file store, which holds no model registry here: use "
+                "sqlite:///PATH/mlflow.db or an http(s):// tracking server"
+            )
         if scheme not in TRACKING_SCHEMES:
             raise ValueError(f"has scheme {scheme!r}; MLflow understands {', '.join(TRACKING_SCHEMES)}")
         if scheme in ("http", "https"):
