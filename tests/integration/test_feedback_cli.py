@@ -115,10 +115,14 @@ def test_a_bad_file_records_nothing(container, tmp_path):
     assert "missing.csv" in missing.stderr
 
 
-def test_measure_refuses_a_window_that_makes_no_sense(container):
-    result = run("quality", "measure", "--days", "0")
+@pytest.mark.parametrize("days", ["0", "-1", "nan", "1e9"])
+def test_measure_refuses_a_window_that_makes_no_sense(tmp_path, monkeypatch, days):
+    monkeypatch.setenv("FRAUD_HOME", str(tmp_path / "home"))
+    use_container(None)
+    result = run("quality", "measure", "--days", days)
     assert result.exit_code == 2
-    assert "days" in result.stderr
+    assert "--days: must be more than 0 and less than 36500" in result.stderr
+    assert not (tmp_path / "home").exists()  # refused before the feedback store was created
 
 
 def test_namespace_labels_ids_the_api_scored_for_that_namespace(container, tmp_path):

@@ -121,6 +121,10 @@ def measure(
 ) -> None:
     """Precision and recall of the served decisions per model version, over labelled transactions; stores the
     report as quality/latest.json (what the API's /metrics exports) and a timestamped copy."""
+    from fraud_detection.application.feedback.measure import MAX_DAYS
+
+    if days is not None and not 0 < days < MAX_DAYS:  # before the store is opened (it creates its file)
+        raise fail(f"--days: must be more than 0 and less than {MAX_DAYS}, got {days!r}")
     c = container()
     stored = c.feedback.measure_quality()(days if days is not None else c.settings().quality_window_days)
     if as_json:
