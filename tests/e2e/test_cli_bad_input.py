@@ -114,3 +114,18 @@ def test_an_unknown_log_level_is_refused_naming_the_levels(tmp_path, args):
     assert result.returncode == 2, result.stdout + result.stderr
     assert "'nope' is not one of 'critical', 'error', 'warning', 'info', 'debug'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["serve", "--host", ""], "--host: empty"),
+        (["worker", "--metrics-host", "nan", "--metrics-port", "18890"], "--metrics-host/--metrics-port"),
+    ],
+)
+def test_an_address_no_server_can_listen_on_is_refused_in_one_line(tmp_path, args, said):
+    """An empty host listened on every interface; a name that resolves nowhere ended in a gaierror."""
+    result = make_cli(tmp_path, FRAUD_BROKER_URL="redis://127.0.0.1:1/0")(*args)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert said in result.stderr

@@ -10,6 +10,7 @@ import typer
 
 from fraud_detection.entrypoints.cli.context import console
 from fraud_detection.entrypoints.cli.errors import BAD_INPUT, fail, handles_user_errors
+from fraud_detection.entrypoints.cli.listen import check_bindable
 from fraud_detection.entrypoints.cli.log_levels import LogLevel
 from fraud_detection.entrypoints.cli.processes import check_process_count
 
@@ -45,6 +46,9 @@ def worker(
     from fraud_detection.workers.runner import WorkerOptions, run_worker
 
     port = settings.worker_metrics_port if metrics_port is None else metrics_port
+    if port:
+        # A bad --metrics-host ended in a gaierror traceback; a taken port is said before Celery starts.
+        check_bindable(metrics_host, port, "--metrics-host", "--metrics-port")
     where = f"/metrics on {metrics_host}:{port}" if port else "no /metrics"
     console.print(f"batch worker: concurrency {concurrency}, {where}")
     run_worker(settings, WorkerOptions(concurrency, port, metrics_host, loglevel.value))
