@@ -23,7 +23,8 @@ class LabelIn(BaseModel):
     is_fraud: bool = Field(description="true: confirmed fraud (chargeback); false: confirmed legitimate.")
     labelled_at: IsoTime | None = Field(
         None,
-        description="When the outcome was established: ISO 8601 with a timezone; default: when received.",
+        description="When the outcome was established: ISO 8601 with a timezone, at most 5 minutes ahead of "
+        "the server's clock; default: when received.",
     )
 
     @field_validator("labelled_at", mode="before")
