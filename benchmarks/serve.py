@@ -635,14 +635,21 @@ def raise_on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)  # unwinds through the finally blocks that stop the servers
 
 
-def main() -> int:
-    options = parse_args()
+def ready_to_load(options: argparse.Namespace) -> bool:
+    """wrk is installed (said when not), SIGTERM stops the servers, the workdir exists (made absolute)."""
     if shutil.which("wrk") is None:
         print("wrk is not installed (Debian: apt-get install wrk)", file=sys.stderr)
-        return 1
+        return False
     signal.signal(signal.SIGTERM, raise_on_sigterm)
     options.workdir = options.workdir.resolve()
     options.workdir.mkdir(parents=True, exist_ok=True)
+    return True
+
+
+def main() -> int:
+    options = parse_args()
+    if not ready_to_load(options):
+        return 1
     if options.rollout:
         from serve_rollout import run_rollout_benchmark
 

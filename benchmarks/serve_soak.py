@@ -19,8 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -38,7 +36,7 @@ from serve import (
     make_targets,
     prepare_home,
     probe,
-    raise_on_sigterm,
+    ready_to_load,
     running_server,
     sample_transaction,
 )
@@ -158,12 +156,8 @@ def main() -> int:
     options = parser.parse_args()
     if options.minutes < 3:
         parser.error("--minutes must be at least 3: the first minute is warm-up")
-    if shutil.which("wrk") is None:
-        print("wrk is not installed (Debian: apt-get install wrk)", file=sys.stderr)
+    if not ready_to_load(options):
         return 1
-    signal.signal(signal.SIGTERM, raise_on_sigterm)
-    options.workdir = options.workdir.resolve()
-    options.workdir.mkdir(parents=True, exist_ok=True)
     try:
         home = prepare_home(options.home, options.workdir)
         targets = make_targets(home, sample_transaction(home))
