@@ -21,6 +21,13 @@ from fraud_detection.domain.reports import QUALITY
 MAX_DAYS = 36_500  # a window reaching before year 1 cannot be represented
 
 
+def window_days_problem(days: float) -> str | None:
+    """What is wrong with a window of `days`, or None (NaN fails the comparison)."""
+    if 0 < days < MAX_DAYS:
+        return None
+    return f"must be more than 0 and less than {MAX_DAYS}, got {days!r}"
+
+
 @dataclass(frozen=True)
 class StoredQualityReport:
     report: QualityReport
@@ -63,8 +70,8 @@ class MeasureRealisedQuality:
     def __call__(self, days: float) -> StoredQualityReport:
         """Measure over [now - days, now) of scoring time and store the report (a timestamped copy, then
         the latest, which /metrics exports)."""
-        if not 0 < days < MAX_DAYS:
-            raise InvalidDataError("days", f"must be more than 0 and less than {MAX_DAYS}, got {days!r}")
+        if (problem := window_days_problem(days)) is not None:
+            raise InvalidDataError("days", problem)
         measured_at = self._clock()
         window = TimeWindow.last_days(days, measured_at)
         models = realised_quality(self._store.labelled_in(window), window, self._calibrate)

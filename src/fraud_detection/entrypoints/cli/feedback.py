@@ -121,10 +121,10 @@ def measure(
 ) -> None:
     """Precision and recall of the served decisions per model version, over labelled transactions; stores the
     report as quality/latest.json (what the API's /metrics exports) and a timestamped copy."""
-    from fraud_detection.application.feedback.measure import MAX_DAYS
+    from fraud_detection.application.feedback.measure import window_days_problem
 
-    if days is not None and not 0 < days < MAX_DAYS:  # before the store is opened (it creates its file)
-        raise fail(f"--days: must be more than 0 and less than {MAX_DAYS}, got {days!r}")
+    if days is not None and (problem := window_days_problem(days)) is not None:  # before the store opens
+        raise fail(f"--days: {problem}")
     c = container()
     stored = c.feedback.measure_quality()(days if days is not None else c.settings().quality_window_days)
     if as_json:
@@ -171,11 +171,9 @@ def read_labels(path: Path) -> Iterator[LabelInput]:
         try:
             yield from labels_of(reader, source)
         except UnicodeDecodeError:
-            problem = (
-                "not UTF-8 text; labels are imported from a CSV file (transaction_id,is_fraud[,labelled_at])"
-            )
+            problem = f"not UTF-8 text; labels are imported from a CSV file ({HEADER_HINT})"
             raise InvalidDataError(source, problem) from None
-        except csv.Error as error:  # a NUL byte, a field over the csv module's limit
+        except csv.Error as error:  # a field over the csv module's size limit, say
             raise InvalidDataError(
                 source, f"not readable as CSV: {error}", row=max(reader.line_num - 2, 0)
             ) from None
