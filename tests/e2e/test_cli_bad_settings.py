@@ -34,6 +34,9 @@ BAD_SETTINGS = {
     "misspelt setting": (
         {"FRAUD_PROMOTION_METRC": "auprc"}, "FRAUD_PROMOTION_METRC", "did you mean FRAUD_PROMOTION_METRIC",
     ),
+    "home the file system cannot name": (
+        {"FRAUD_HOME": "/tmp/" + "h" * 300}, "FRAUD_HOME", "File name too long",
+    ),
     "retired setting": ({"FRAUD_TRAIN_FRACTION": "0.9"}, "FRAUD_TRAIN_FRACTION", "FRAUD_FIRST_FIT_FRACTION"),
 }  # fmt: skip
 

@@ -109,6 +109,12 @@ def test_home_that_is_a_file_is_refused(monkeypatch, tmp_path):
     assert "is a file" in line
 
 
+def test_home_the_file_system_cannot_name_is_refused(monkeypatch, tmp_path):
+    """A component longer than the file system allows (255 bytes): the check itself used to raise OSError."""
+    line = refusal(monkeypatch, FRAUD_HOME=str(tmp_path / ("a" * 300)))
+    assert "FRAUD_HOME: cannot be used as a folder: File name too long" in line
+
+
 def test_several_bad_settings_are_named_together(monkeypatch):
     line = refusal(monkeypatch, FRAUD_TOP_K="0", FRAUD_PROMOTION_METRIC="f1")
     assert "FRAUD_TOP_K: " in line

@@ -68,7 +68,11 @@ class StoreSettings(BaseSettings):
     @field_validator("home")
     @classmethod
     def _home(cls, value: Path) -> Path:
-        if value.expanduser().exists() and not value.expanduser().is_dir():
+        try:
+            is_file = value.expanduser().exists() and not value.expanduser().is_dir()
+        except OSError as error:  # a name too long for the file system, a loop of links
+            raise ValueError(f"cannot be used as a folder: {error.strerror}") from None
+        if is_file:
             raise ValueError(f"{value} is a file, not a folder")
         return value
 

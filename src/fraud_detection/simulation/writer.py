@@ -35,15 +35,20 @@ def write_transactions(frame: pd.DataFrame, path: str | Path) -> Path:
     write = _writer_for(target)
     table = pa.Table.from_pandas(frame.loc[:, list(TRANSACTION_COLUMNS)], preserve_index=False)
     target.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    try:
+        descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    except OSError as error:  # named for the file asked for, not for its temporary sibling
+        raise OSError(error.errno, error.strerror, str(target)) from None
     os.close(descriptor)
     try:
         write(table, Path(temporary))
         os.chmod(temporary, target.stat().st_mode & 0o777 if target.exists() else NEW_FILE_MODE)
         os.replace(temporary, target)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
+        if isinstance(error, OSError) and error.errno is not None:  # a full disk: name the file asked for
+            raise OSError(error.errno, error.strerror, str(target)) from error
         raise
     return target
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -39,6 +40,10 @@ def user_errors() -> Iterator[None]:
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
+    except OSError as error:
+        if error.filename is None and error.errno not in FILE_SYSTEM_FAILURES:
+            raise  # not about a file (a socket, a pipe): keep the traceback
+        raise fail(*file_problem(error)) from None
     except Exception as error:
         # Looked up, not imported: pydantic costs ~0.2 s of every command's start, and its errors can only
         # come from a process that has imported it already.
@@ -47,6 +52,25 @@ def user_errors() -> Iterator[None]:
             raise
         # a setting from the environment has the wrong form
         raise fail(configuration_problems(error.errors())) from None
+
+
+# The file system, not the path, is at fault: free space or fix the disk, then run the same command again.
+FILE_SYSTEM_FAILURES = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO})
+
+
+def file_problem(error: OSError) -> tuple[str, int]:
+    """The operating system refused a named file (missing folder, no permission, name too long, disk full):
+    the user's path or machine, not a bug, so one line naming the path rather than a traceback."""
+    reason = error.strerror or type(error).__name__
+    code = UNAVAILABLE if error.errno in FILE_SYSTEM_FAILURES else BAD_INPUT
+    if error.filename is None:
+        return reason, code
+    return f"cannot use {shortened(str(error.filename))}: {reason}", code
+
+
+def shortened(text: str, limit: int = 240) -> str:
+    """A 5,000-character path in full would bury the reason at the end of the line."""
+    return text if len(text) <= limit else f"{text[: limit // 2]}...{text[-limit // 2 :]}"
 
 
 def handles_user_errors(command: Callable[P, R]) -> Callable[P, R]:

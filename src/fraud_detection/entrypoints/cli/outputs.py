@@ -8,6 +8,7 @@ temporary sibling and moved into place (os.replace); an S3 PUT is atomic per obj
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tempfile
@@ -87,9 +88,18 @@ class Output:
 
 def write_atomically(path: Path, text: str) -> None:
     """A reader (a benchmark, a CI step) sees the old file or the whole new one."""
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.", delete=False) as out:
-        out.write(text)
-    os.replace(out.name, path)
+    try:
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    except OSError as error:  # named for the file asked for, not for its temporary sibling
+        raise OSError(error.errno, error.strerror, str(path)) from None
+    try:
+        with os.fdopen(descriptor, "w") as out:
+            out.write(text)
+        os.replace(temporary, path)
+    except BaseException:  # a full disk: no temporary sibling left behind
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
 
 
 def _bucket(bucket: str) -> ObjectStore:
