@@ -4,7 +4,7 @@ import pytest
 
 from fraud_detection.application.ingest import IngestDataset
 from fraud_detection.application.validate import ValidateDataset
-from fraud_detection.domain.errors import InvalidDataError, ValidationFailedError
+from fraud_detection.domain.errors import DataSourceError, InvalidDataError, ValidationFailedError
 from fraud_detection.infrastructure.documents.reports import ObjectStoreReports
 from tests.fakes import FakeDatasetStore, FakeObjectStore, FakeSource, FakeValidator
 
@@ -24,6 +24,15 @@ def test_ingest_of_bad_rows_stores_nothing(world):
     datasets = FakeDatasetStore()
     with pytest.raises(InvalidDataError, match="column 'Amount' row 6: negative"):
         IngestDataset(FakeSource({"bad.csv": bad}), datasets)("bad.csv")
+    assert datasets.list() == []
+
+
+@pytest.mark.parametrize("source", ["", "  "])
+def test_ingest_of_an_empty_source_says_so(world, source):
+    """Read as a path, "" is the current folder: the source's "is a directory" hid the cause."""
+    datasets = FakeDatasetStore()
+    with pytest.raises(DataSourceError, match="the source is empty"):
+        IngestDataset(FakeSource({"": world.frame, "  ": world.frame}), datasets)(source)
     assert datasets.list() == []
 
 

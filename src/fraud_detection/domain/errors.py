@@ -22,6 +22,10 @@ class DataSourceError(FraudDetectionError):
     """A source could not be found, opened or downloaded."""
 
 
+# "" as a path is the current folder, and as an option it read as "not given" (the default dataset)
+EMPTY_SOURCE = "the source is empty: give a path, s3://bucket/key or kaggle://owner/dataset"
+
+
 class ServiceUnavailableError(FraudDetectionError):
     """A backing service (object store, tracking server, broker) could not be reached; worth retrying,
     unlike bad input."""

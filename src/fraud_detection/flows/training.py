@@ -27,6 +27,6 @@ def training_pipeline(source: str | None = None, force_promotion: bool = False) 
     container = get_container()
     container.interruption().stop_at_stages()  # a stop waits out Prefect's bookkeeping between tasks
     pipeline = container.training.pipeline()
-    dataset = ingest(pipeline, source or str(container.settings().resolved_dataset_path))
+    dataset = ingest(pipeline, str(container.settings().resolved_dataset_path) if source is None else source)
     with pipeline.session(dataset) as session:
         return run_stage_tasks(session, force_promotion)

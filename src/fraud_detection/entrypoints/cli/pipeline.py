@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from fraud_detection.domain.errors import EMPTY_SOURCE
 from fraud_detection.entrypoints.cli.context import console, container
 from fraud_detection.entrypoints.cli.errors import fail, handles_user_errors
 from fraud_detection.entrypoints.cli.interrupts import run_flow_until_stopped
@@ -44,6 +45,8 @@ def run(
         raise fail(
             f"no dataset at {settings.resolved_dataset_path}; run `fraud data generate` or pass --source"
         )
+    if source is not None and not source.strip():  # `--source "$DATA"` with DATA unset: not the default
+        raise fail(f"--source: {EMPTY_SOURCE}")
     if source is not None and ":" not in source and not Path(source).expanduser().exists():
         raise fail(f"--source: no file at {source}")  # said now, not after Prefect's server started
     progress = ConsoleProgress(console)
