@@ -76,6 +76,8 @@ def check(
         raise fail(f"--since/--until: the window is out of range ({error})") from None
     except ValueError as error:
         raise fail(str(error)) from None
+    if spec.since is not None and spec.since > datetime.now(UTC):  # no row can be there: an empty report
+        raise fail(f"--since: {spec.since:%Y-%m-%d %H:%M:%S} UTC is in the future; nothing is captured yet")
     with console.status("reading the window's captured predictions..."):  # a day of files: seconds
         outcome = ioc.drift.check()(spec, publish=publish, chart=chart)
     if as_json:
