@@ -471,12 +471,32 @@ def test_an_input_replaced_while_the_job_runs_is_refused(files: ParquetBatchFile
         files.read_chunk(chunks[0])
 
 
+def test_an_input_replaced_by_one_of_the_same_layout_is_refused(
+    files: ParquetBatchFiles, s3_files: ParquetBatchFiles, s3: S3Client, tmp_path: Path
+) -> None:
+    """Same rows per group (a day re-exported): only the row counts were compared, and a job scored chunk 0
+    of one file and the rest of the other, then reported success."""
+    path = write_row_groups(transactions(2_000, seed=1), tmp_path / "input.parquet", 500)
+    uri = put(s3, "in/moving.parquet", path)
+    local_chunks = tuple(files.stage("moving", str(path), 1_000))
+    s3_chunks = tuple(s3_files.stage("moving-s3", uri, 1_000))
+    assert files.read_chunk(local_chunks[0]).inputs.shape == (1_000, len(SCORING_INPUTS))  # unchanged: read
+    write_row_groups(transactions(2_000, seed=2), path, 500)
+    put(s3, "in/moving.parquet", path)
+    for batch_files, chunk in ((files, local_chunks[1]), (s3_files, s3_chunks[1])):
+        with pytest.raises(InvalidDataError, match="the input changed while the job ran"):
+            batch_files.read_chunk(chunk)
+
+
 def test_chunks_read_in_place_survive_the_job_records(work: LocalObjectStore) -> None:
     store = ObjectStoreJobStore(work)
     store.create(
         JobRequest("round-trip", "in.parquet", "out.parquet", "champion", "2026-01-01T00:00:00+00:00")
     )
-    chunks = (Chunk(0, "s3://b/in.parquet", 30, 0, row_groups=(0, 1, 2)), Chunk(1, "jobs/x/input/1", 5, 30))
+    chunks = (
+        Chunk(0, "s3://b/in.parquet", 30, 0, row_groups=(0, 1, 2), input_fingerprint="ab12"),
+        Chunk(1, "jobs/x/input/1", 5, 30),
+    )
     plan = JobPlan("fraud-lgbm", 3, 0.5, chunks, has_transaction_id=True)
     store.save_plan("round-trip", plan)
     assert store.plan("round-trip") == plan

@@ -53,6 +53,9 @@ class Chunk:
     rows: int
     first_row: int  # row number of the chunk's first row in the input (for error messages and row ids)
     row_groups: tuple[int, ...] = ()
+    # The input read in place as planned (a digest of its Parquet footer): a file replaced by another with
+    # the same row counts per group would otherwise be scored in part, and the job report success.
+    input_fingerprint: str = ""
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,17 @@ from fraud_detection.domain.jobs import Chunk
 from fraud_detection.domain.ports.jobs import ChunkRows
 from fraud_detection.infrastructure.arrow.batch.input_batches import TRANSACTION_ID, as_text
 from fraud_detection.infrastructure.arrow.batch.numeric_text import as_float64
+from fraud_detection.infrastructure.arrow.batch.row_group_plan import footer_fingerprint
 
 
 def read_row_groups(parquet: pq.ParquetFile, chunk: Chunk) -> ChunkRows:
     """Text cells that are not numbers are named by input row; a file whose groups no longer hold the
     planned rows (replaced while the job ran) is refused rather than scored as something else."""
     source = chunk.key
+    if chunk.input_fingerprint and footer_fingerprint(parquet) != chunk.input_fingerprint:
+        raise InvalidDataError(
+            source, "the input changed while the job ran (its Parquet footer is not the one planned)"
+        )
     with_ids = TRANSACTION_ID in parquet.schema_arrow.names
     names = [*SCORING_INPUTS, TRANSACTION_ID] if with_ids else list(SCORING_INPUTS)
     groups = list(chunk.row_groups)
