@@ -24,7 +24,7 @@ from fraud_detection.domain.errors import (
     ServiceUnavailableError,
 )
 from fraud_detection.domain.events import DomainEvent
-from fraud_detection.domain.jobs import Chunk, JobPlan, JobRequest, JobState, JobStatus
+from fraud_detection.domain.jobs import Chunk, JobMark, JobPlan, JobRequest, JobState, JobStatus
 from fraud_detection.domain.model import ModelMetadata, ModelVersion
 from fraud_detection.domain.ports import (
     DatasetStore,
@@ -411,6 +411,7 @@ class FakeJobStore(JobStore):
         self.plans: dict[str, JobPlan] = {}
         self.done: dict[str, dict[int, int]] = {}
         self.outcomes: dict[str, tuple[JobState, str | None]] = {}
+        self.marks: dict[str, set[JobMark]] = {}
 
     def create(self, request: JobRequest) -> None:
         if request.job_id in self.requests:
@@ -434,6 +435,12 @@ class FakeJobStore(JobStore):
 
     def finish(self, job_id: str, state: JobState, error: str | None = None) -> None:
         self.outcomes.setdefault(job_id, (state, error))
+
+    def mark(self, job_id: str, mark: JobMark) -> None:
+        self.marks.setdefault(job_id, set()).add(mark)
+
+    def has_mark(self, job_id: str, mark: JobMark) -> bool:
+        return mark in self.marks.get(job_id, set())
 
     def status(self, job_id: str) -> JobStatus:
         request = self.request(job_id)

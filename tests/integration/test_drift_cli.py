@@ -54,7 +54,7 @@ def test_an_empty_window_is_a_stored_insufficient_data_report() -> None:
         (["--hours", "2", "--since", "2026-01-01"], "give --hours or --since, not both"),
         (["--since", "2026-01-02", "--until", "2026-01-01"], "the window is empty"),
         (["--last-rows", "0"], "--last-rows"),
-        (["--since", "9999-12-31"], "--since: 9999-12-31 00:00:00 UTC is in the future"),  # was an empty report
+        (["--since", "9999-12-31"], "--since: 9999-12-31 00:00:00 UTC is in the future"),  # was empty
     ],
 )
 def test_bad_windows_exit_2_naming_the_problem(args: list[str], message: str) -> None:

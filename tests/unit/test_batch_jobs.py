@@ -13,7 +13,7 @@ from fraud_detection.application.batch.submit import SubmitScoringJob
 from fraud_detection.domain.batch_roots import BatchRoots
 from fraud_detection.domain.errors import InvalidDataError, LocationNotAllowedError, ServiceUnavailableError
 from fraud_detection.domain.features import SCORING_INPUTS, feature_matrix
-from fraud_detection.domain.jobs import JobState
+from fraud_detection.domain.jobs import JobMark, JobState
 from fraud_detection.domain.model import CHAMPION, ModelMetadata
 from fraud_detection.domain.ports.acceleration import ModelAccelerator
 from fraud_detection.domain.scoring_input import ScoringInput
@@ -139,6 +139,49 @@ def test_cancel_stops_the_job_before_commit(batch):
     assert batch.steps.score_chunk("job-5", plan.chunks[1].index) == 0
     assert batch.steps.commit("job-5") is JobState.CANCELLED
     assert "/out/out.parquet" not in batch.files.outputs
+
+
+def scored(batch: Batch, job_id: str) -> None:
+    batch.submit("/in/in.parquet", "/out/out.parquet", job_id=job_id)
+    for chunk in batch.steps.prepare(job_id).chunks:
+        batch.steps.score_chunk(job_id, chunk.index)
+
+
+def test_a_cancel_while_the_output_is_written_leaves_the_ending_to_the_commit(batch, monkeypatch):
+    """It answered "cancelled" while the commit went on to publish the whole output."""
+    scored(batch, "job-c1")
+    answers = []
+    write = batch.files.commit
+
+    def cancelled_meanwhile(job_id, chunks, output_uri):
+        answers.append(batch.control.cancel(job_id))
+        return write(job_id, chunks, output_uri)
+
+    monkeypatch.setattr(batch.files, "commit", cancelled_meanwhile)
+    assert batch.steps.commit("job-c1") is JobState.SUCCEEDED
+    assert answers[0].state is JobState.RUNNING  # not "cancelled": the commit decides
+    assert batch.queue.cancelled == []
+    assert batch.control.status("job-c1").state is JobState.SUCCEEDED
+    assert "/out/out.parquet" in batch.files.outputs
+
+
+def test_a_commit_that_sees_a_cancel_request_writes_nothing(batch):
+    """The cancel wrote its request, then saw the commit's mark and left it to the commit."""
+    scored(batch, "job-c2")
+    batch.store.mark("job-c2", JobMark.CANCEL_REQUESTED)
+    assert batch.steps.commit("job-c2") is JobState.CANCELLED
+    assert "/out/out.parquet" not in batch.files.outputs
+    assert batch.control.status("job-c2").error == "cancelled by request"
+    assert batch.steps.commit("job-c2") is JobState.CANCELLED  # a redelivered commit too
+
+
+def test_a_rerun_commit_that_had_started_goes_on_past_a_later_cancel(batch):
+    """The first run marked the commit started and died; a cancel since then saw the mark and withdrew."""
+    scored(batch, "job-c3")
+    batch.store.mark("job-c3", JobMark.COMMITTING)
+    assert batch.control.cancel("job-c3").state is JobState.RUNNING
+    assert batch.steps.commit("job-c3") is JobState.SUCCEEDED
+    assert "/out/out.parquet" in batch.files.outputs
 
 
 def test_unknown_alias_fails_the_job(batch):

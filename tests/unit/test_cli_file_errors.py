@@ -81,7 +81,7 @@ def test_a_dataset_that_cannot_be_written_is_named_and_leaves_nothing(tmp_path, 
 
     monkeypatch.setattr(writer, "_write_csv", full_disk)
     target = tmp_path / "data.csv"
-    with pytest.raises(OSError) as refused:
+    with pytest.raises(OSError, match="No space left") as refused:
         write_transactions(frame, target)
     assert refused.value.filename == str(target)
     assert refused.value.errno == errno.ENOSPC

@@ -31,6 +31,19 @@ class JobState(StrEnum):
         return self in (JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED)
 
 
+class JobMark(StrEnum):
+    """Marks that settle a cancel racing the commit. Each side writes its own mark, then reads the other's,
+    so at least one of them sees the other: the commit aborts on a cancel it sees, a cancel that sees the
+    commit started leaves the ending to it. Without them a cancel during the commit answered "cancelled"
+    while the output was published anyway."""
+
+    CANCEL_REQUESTED = "cancel-requested"
+    COMMITTING = "committing"
+
+
+CANCELLED_BY_REQUEST = "cancelled by request"
+
+
 @dataclass(frozen=True)
 class JobRequest:
     """What a client submitted. `model` is an alias ('champion') or a version number as text."""

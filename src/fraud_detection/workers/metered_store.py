@@ -3,7 +3,7 @@ cases: whichever worker process writes a job's first outcome counts it once in `
 
 from __future__ import annotations
 
-from fraud_detection.domain.jobs import JobPlan, JobRequest, JobState, JobStatus
+from fraud_detection.domain.jobs import JobMark, JobPlan, JobRequest, JobState, JobStatus
 from fraud_detection.domain.ports.jobs import JobStore
 from fraud_detection.infrastructure.prometheus.worker_metrics import JOBS
 
@@ -33,6 +33,12 @@ class MeteredJobStore(JobStore):
 
     def mark_chunk_done(self, job_id: str, index: int, rows: int) -> None:
         self._inner.mark_chunk_done(job_id, index, rows)
+
+    def mark(self, job_id: str, mark: JobMark) -> None:
+        self._inner.mark(job_id, mark)
+
+    def has_mark(self, job_id: str, mark: JobMark) -> bool:
+        return self._inner.has_mark(job_id, mark)
 
     def status(self, job_id: str) -> JobStatus:
         return self._inner.status(job_id)

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from fraud_detection.domain.errors import JobNotFoundError
-from fraud_detection.domain.jobs import JOB_ID, JOB_ID_RULE, JobState, JobStatus
+from fraud_detection.domain.jobs import (
+    CANCELLED_BY_REQUEST,
+    JOB_ID,
+    JOB_ID_RULE,
+    JobMark,
+    JobState,
+    JobStatus,
+)
 from fraud_detection.domain.ports.jobs import BatchFiles, JobQueue, JobStore
 
 
@@ -16,12 +23,18 @@ class JobControl:
 
     def cancel(self, job_id: str) -> JobStatus:
         """A finished job stays as it ended; otherwise no output will be written (chunks still running
-        finish, but the commit step sees the cancellation and only cleans up)."""
+        finish, but the commit step sees the cancellation and only cleans up). Once the commit has started
+        the cancel leaves the ending to it (`JobMark`): the status returned is then still running, and the
+        job ends cancelled if the commit saw this request in time, succeeded otherwise."""
         status = self._store.status(_checked(job_id))
-        if not status.state.finished:
-            self._store.finish(job_id, JobState.CANCELLED, "cancelled by request")
-            self._queue.cancel(job_id)
-            self._files.clean(job_id)
+        if status.state.finished:
+            return status
+        self._store.mark(job_id, JobMark.CANCEL_REQUESTED)
+        if self._store.has_mark(job_id, JobMark.COMMITTING):
+            return self._store.status(job_id)
+        self._store.finish(job_id, JobState.CANCELLED, CANCELLED_BY_REQUEST)
+        self._queue.cancel(job_id)
+        self._files.clean(job_id)
         return self._store.status(job_id)
 
 

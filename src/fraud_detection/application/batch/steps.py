@@ -18,7 +18,7 @@ from fraud_detection.application.batch.models import JobModels
 from fraud_detection.domain.decision import flagged
 from fraud_detection.domain.errors import FraudDetectionError, InvalidDataError, ServiceUnavailableError
 from fraud_detection.domain.features import feature_matrix
-from fraud_detection.domain.jobs import Chunk, JobPlan, JobState
+from fraud_detection.domain.jobs import CANCELLED_BY_REQUEST, Chunk, JobMark, JobPlan, JobState
 from fraud_detection.domain.ports.jobs import BatchFiles, ChunkRows, JobStore
 from fraud_detection.domain.scoring_input import TRANSACTION_ID_COLUMN, ScoringInput
 
@@ -95,6 +95,10 @@ class JobSteps:
             missing = len(plan.chunks) - status.chunks_done
             self.fail(job_id, FraudDetectionError(f"{missing} chunk(s) were never scored"))
             return JobState.FAILED
+        if self._cancelled_before_committing(job_id):
+            self._store.finish(job_id, JobState.CANCELLED, CANCELLED_BY_REQUEST)
+            self._files.clean(job_id)
+            return JobState.CANCELLED
         written = self._files.commit(job_id, plan.chunks, self._store.request(job_id).output_uri)
         self._store.finish(job_id, JobState.SUCCEEDED)
         self._files.clean(job_id)
@@ -102,6 +106,13 @@ class JobSteps:
             "job %s: %d rows scored with %s v%d", job_id, written, plan.model_name, plan.model_version
         )
         return JobState.SUCCEEDED
+
+    def _cancelled_before_committing(self, job_id: str) -> bool:
+        """Marks the commit started, then looks for a cancel (`JobMark`). A rerun of a commit that had
+        started goes on: a cancel arriving since then saw it and left the ending to it."""
+        resumed = self._store.has_mark(job_id, JobMark.COMMITTING)
+        self._store.mark(job_id, JobMark.COMMITTING)
+        return not resumed and self._store.has_mark(job_id, JobMark.CANCEL_REQUESTED)
 
     def _score(self, plan: JobPlan, chunk: Chunk, rows: ChunkRows, source: str) -> dict[str, np.ndarray]:
         self._rules.check_inputs(rows.inputs, source, chunk.first_row)

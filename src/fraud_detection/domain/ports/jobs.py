@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fraud_detection.domain.jobs import Chunk, JobPlan, JobRequest, JobState, JobStatus
+from fraud_detection.domain.jobs import Chunk, JobMark, JobPlan, JobRequest, JobState, JobStatus
 
 
 class JobStore(ABC):
@@ -35,6 +35,13 @@ class JobStore(ABC):
     @abstractmethod
     def finish(self, job_id: str, state: JobState, error: str | None = None) -> None:
         """Record the outcome (succeeded, failed or cancelled); the first outcome wins."""
+
+    @abstractmethod
+    def mark(self, job_id: str, mark: JobMark) -> None:
+        """Record `mark` for the job (idempotent); read back by every process once this returns."""
+
+    @abstractmethod
+    def has_mark(self, job_id: str, mark: JobMark) -> bool: ...
 
     @abstractmethod
     def status(self, job_id: str) -> JobStatus:

@@ -94,13 +94,18 @@ def status(
 @handles_user_errors
 def cancel(job_id: Annotated[str, typer.Argument(metavar="JOB")]) -> None:
     """Cancel a job: no output is written; chunks already running finish and are discarded. A job that has
-    already ended is left as it is (exit 0, saying so)."""
-    from fraud_detection.domain.jobs import JobState
-
-    current = container().batch.job_control().cancel(job_id)
+    already ended is left as it is, and so is one already writing its output (exit 0, saying so)."""
+    control = container().batch.job_control()
+    before = control.status(job_id)
+    current = before if before.state.finished else control.cancel(job_id)
     _describe(current)
-    if current.state is not JobState.CANCELLED:
-        console.print(f"nothing to cancel: job {job_id} had already {current.state.value}")
+    if before.state.finished:
+        console.print(f"nothing to cancel: job {job_id} had already {before.state.value}")
+    elif not current.state.finished:
+        console.print(
+            f"too late to cancel: job {job_id} is writing its output; it ends succeeded, or cancelled if the "
+            f"commit saw the request first (`fraud batch status {job_id}`)"
+        )
 
 
 def _resolved(uri: str) -> str:

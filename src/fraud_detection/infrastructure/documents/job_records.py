@@ -2,6 +2,7 @@
 
     request.json   what was submitted            plan.json     model version and chunks
     done/<n>.json  one per scored chunk           outcome.json  succeeded / failed / cancelled
+    cancel-requested.json, committing.json        the marks that settle a cancel racing the commit
 
 Every write is one atomic object; a chunk mark is written once per chunk key, so redelivered tasks cannot
 double-count; status is derived from what exists. No database to run, local or S3 alike.
@@ -15,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fraud_detection.domain.errors import JobExistsError, JobNotFoundError, ObjectNotFoundError
-from fraud_detection.domain.jobs import Chunk, JobPlan, JobRequest, JobState, JobStatus
+from fraud_detection.domain.jobs import Chunk, JobMark, JobPlan, JobRequest, JobState, JobStatus
 from fraud_detection.domain.ports.jobs import JobStore
 from fraud_detection.domain.ports.storage import ObjectStore
 
@@ -53,6 +54,12 @@ class ObjectStoreJobStore(JobStore):
     def finish(self, job_id: str, state: JobState, error: str | None = None) -> None:
         if self._read(job_id, "outcome.json") is None:  # the first outcome wins (e.g. a cancel)
             self._write(job_id, "outcome.json", {"state": state.value, "error": error, "at": _now()})
+
+    def mark(self, job_id: str, mark: JobMark) -> None:
+        self._write(job_id, f"{mark.value}.json", {"at": _now()})
+
+    def has_mark(self, job_id: str, mark: JobMark) -> bool:
+        return self._store.exists(self._key(job_id, f"{mark.value}.json"))
 
     def status(self, job_id: str) -> JobStatus:
         request = self.request(job_id)
