@@ -503,6 +503,10 @@ class FakeBatchFiles(BatchFiles):
     def write_part(self, job_id: str, chunk: Chunk, columns: dict[str, np.ndarray]) -> None:
         self.parts[(job_id, chunk.index)] = columns
 
+    def check_output(self, job_id: str, output_uri: str) -> None:
+        if output_uri in self.outputs and self.output_jobs.get(output_uri) != job_id:
+            raise LocationNotAllowedError(f"output '{output_uri}' already exists")
+
     def commit(self, job_id: str, chunks: tuple[Chunk, ...], output_uri: str) -> int:
         """Like the real adapter, never replaces an output (except this job's own, on a rerun)."""
         if output_uri in self.outputs:

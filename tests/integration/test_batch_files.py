@@ -563,9 +563,13 @@ def test_a_recommit_finds_its_own_output_and_another_job_cannot_replace_it(
     retried = scores(chunks[0], files.read_chunk(chunks[0]).transaction_ids)
     files.write_part("job-3", chunks[0], retried)  # a retried task overwrites its part
     output = tmp_path / "out.parquet"
+    files.check_output("job-3", str(output))  # free
     assert files.commit("job-3", chunks, output.as_uri()) == 1_500
     before = output.read_bytes()
+    files.check_output("job-3", str(output))  # its own
     assert files.commit("job-3", chunks, str(output)) == 1_500  # a redelivered commit: its own output
+    with pytest.raises(LocationNotAllowedError, match="already exists"):
+        files.check_output("job-3b", str(output))  # what prepare asks before any row is scored
     score_all(files, "job-3b", chunks)
     with pytest.raises(LocationNotAllowedError, match="already exists"):
         files.commit("job-3b", chunks, str(output))
@@ -581,6 +585,9 @@ def test_commit_to_s3(s3_files: ParquetBatchFiles, s3: S3Client, tmp_path: Path,
     uri = f"s3://{BUCKET}/out/scores.parquet"
     assert s3_files.commit("job-4", chunks, uri) == 1_200
     assert s3_files.commit("job-4", chunks, uri) == 1_200  # a redelivered commit finds its own output
+    s3_files.check_output("job-4", uri)
+    with pytest.raises(LocationNotAllowedError, match="already exists"):
+        s3_files.check_output("job-4b", uri)
     with pytest.raises(LocationNotAllowedError, match="already exists"):
         s3_files.commit("job-4b", chunks, uri)
     body = s3.get_object(Bucket=BUCKET, Key="out/scores.parquet")["Body"].read()

@@ -323,8 +323,10 @@ def test_an_existing_output_fails_the_job_and_is_left_as_it_was(batch):
     assert run_job(batch.steps, "first") is JobState.SUCCEEDED
     before = batch.files.outputs["/out/out.parquet"]
     batch.submit("/in/in.parquet", "/out/out.parquet", job_id="second")
-    assert run_job(batch.steps, "second") is JobState.FAILED
+    assert batch.steps.prepare("second") is None  # refused before staging or scoring a row
+    assert batch.control.status("second").state is JobState.FAILED
     assert "already exists" in batch.control.status("second").error
+    assert not [key for key in batch.files.staged if key.startswith("jobs/second/")]
     assert batch.files.outputs["/out/out.parquet"] is before
     assert batch.control.status("first").state is JobState.SUCCEEDED
 

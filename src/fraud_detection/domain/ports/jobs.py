@@ -104,6 +104,11 @@ class BatchFiles(ABC):
         """The chunk's scores, atomically, under a key fixed by (job, chunk): a retry overwrites it."""
 
     @abstractmethod
+    def check_output(self, job_id: str, output_uri: str) -> None:
+        """Raises `LocationNotAllowedError` when something other than this job's own output has the name:
+        checked before any row is scored, as the commit checks it again before writing."""
+
+    @abstractmethod
     def commit(self, job_id: str, chunks: tuple[Chunk, ...], output_uri: str) -> int:
         """Concatenate the parts in chunk order into `output_uri` atomically; return rows written. Nothing
         is ever replaced: an existing file or object there raises `LocationNotAllowedError`, unless it is

@@ -153,6 +153,10 @@ class ParquetBatchFiles(BatchFiles):
                 raise
             return earlier
 
+    def check_output(self, job_id: str, output_uri: str) -> None:
+        placement = self._roots.place(output_uri, Direction.OUTPUT)
+        self._earlier_output(placement, self._roots.refusal(output_uri, Direction.OUTPUT), job_id)
+
     def _earlier_output(
         self, placement: Placement, refusal: LocationNotAllowedError, job_id: str
     ) -> int | None:
