@@ -66,6 +66,12 @@ class FakeObjectStore(ObjectStore):
     def write_bytes(self, key: str, data: bytes) -> None:
         self.objects[key] = bytes(data)
 
+    def create_bytes(self, key: str, data: bytes) -> bool:
+        if key in self.objects:
+            return False
+        self.objects[key] = bytes(data)
+        return True
+
     def write_file(self, key: str, path: Path) -> None:
         self.objects[key] = path.read_bytes()
 

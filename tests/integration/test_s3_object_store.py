@@ -9,6 +9,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from unittest.mock import MagicMock
@@ -76,6 +77,27 @@ def test_overwrite_replaces_the_whole_object(store: ObjectStore) -> None:
     store.write_bytes("reports/latest.json", b'{"version": 1, "padding": "xxxxxxxxxxxx"}')
     store.write_bytes("reports/latest.json", b'{"version": 2}')
     assert store.read_bytes("reports/latest.json") == b'{"version": 2}'
+
+
+def test_create_writes_only_where_no_object_is(store: ObjectStore) -> None:
+    assert store.create_bytes("jobs/a/request.json", b"first")
+    assert not store.create_bytes("jobs/a/request.json", b"second")
+    assert store.read_bytes("jobs/a/request.json") == b"first"
+    assert list(store.list_keys("jobs/")) == ["jobs/a/request.json"]  # no temporary file left
+
+
+def test_of_clients_creating_one_key_at_once_exactly_one_wins(store: ObjectStore) -> None:
+    """Two submissions of a job id at once were both accepted (exists, then write)."""
+    start = threading.Barrier(8)
+
+    def create(n: int) -> bool:
+        start.wait()
+        return store.create_bytes("jobs/race/request.json", f"client {n}".encode())
+
+    with ThreadPoolExecutor(8) as pool:
+        won = list(pool.map(create, range(8)))
+    assert won.count(True) == 1
+    assert store.read_bytes("jobs/race/request.json") == f"client {won.index(True)}".encode()
 
 
 def test_exists_and_delete(store: ObjectStore) -> None:

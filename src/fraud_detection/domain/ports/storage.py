@@ -25,6 +25,12 @@ class ObjectStore(ABC):
         """Store `data` under `key`, replacing any object there, atomically."""
 
     @abstractmethod
+    def create_bytes(self, key: str, data: bytes) -> bool:
+        """Store `data` under `key` only where no object is: True when this call created it, False when the
+        key was taken (then nothing is written). Atomic against concurrent writers, unlike `exists` then
+        `write_bytes`: of two clients creating the same key, exactly one gets True."""
+
+    @abstractmethod
     def write_file(self, key: str, path: Path) -> None:
         """Upload a local file under `key` atomically, streaming it (no full read into memory)."""
 

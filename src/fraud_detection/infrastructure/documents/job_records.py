@@ -28,9 +28,11 @@ class ObjectStoreJobStore(JobStore):
         self._store = store
 
     def create(self, request: JobRequest) -> None:
-        if self._store.exists(self._key(request.job_id, "request.json")):
+        """Create-if-absent: of two submissions of one id at once, one is refused (both were accepted, and
+        the later record replaced the earlier one's locations)."""
+        document = json.dumps(asdict(request)).encode()
+        if not self._store.create_bytes(self._key(request.job_id, "request.json"), document):
             raise JobExistsError(f"job '{request.job_id}' already exists; choose another id")
-        self._write(request.job_id, "request.json", asdict(request))
 
     def request(self, job_id: str) -> JobRequest:
         return JobRequest(**self._read_required(job_id, "request.json"))

@@ -36,6 +36,9 @@ class LocalObjectStore(ObjectStore):
     def write_bytes(self, key: str, data: bytes) -> None:
         self._write_atomically(key, lambda out: out.write(data))
 
+    def create_bytes(self, key: str, data: bytes) -> bool:
+        return self._write_atomically(key, lambda out: out.write(data), replace=False)
+
     def write_file(self, key: str, path: Path) -> None:
         with Path(path).open("rb") as source:
             self._write_atomically(key, lambda out: shutil.copyfileobj(source, out, _COPY_CHUNK))
@@ -77,8 +80,11 @@ class LocalObjectStore(ObjectStore):
                 if not name.startswith(TEMP_PREFIX):
                     yield name if relative == "." else f"{relative}/{name}"
 
-    def _write_atomically(self, key: str, fill: Callable[[BinaryIO], object]) -> None:
-        """Readers see the old file or the whole new one: write a temp sibling, fsync, then rename."""
+    def _write_atomically(
+        self, key: str, fill: Callable[[BinaryIO], object], *, replace: bool = True
+    ) -> bool:
+        """Readers see the old file or the whole new one: write a temp sibling, fsync, then rename. Without
+        `replace`, a hard link puts the whole file in place only where no file is (False when one was)."""
         target = self._path(key)
         temp = target.parent / f"{TEMP_PREFIX}{uuid.uuid4().hex}"
         try:
@@ -87,7 +93,15 @@ class LocalObjectStore(ObjectStore):
                 fill(out)
                 out.flush()
                 os.fsync(out.fileno())
-            os.replace(temp, target)
+            if replace:
+                os.replace(temp, target)
+            else:
+                try:
+                    os.link(temp, target)
+                except FileExistsError:
+                    return False
+                finally:
+                    temp.unlink()
         except BaseException as error:
             with suppress(OSError):
                 temp.unlink()
@@ -95,6 +109,7 @@ class LocalObjectStore(ObjectStore):
                 raise DataSourceError(f"cannot write {target}: {error.strerror or error}") from error
             raise
         _fsync_directory(target.parent)
+        return True
 
 
 def _fsync_directory(directory: Path) -> None:
