@@ -418,6 +418,8 @@ class FakeJobStore(JobStore):
         self.done: dict[str, dict[int, int]] = {}
         self.outcomes: dict[str, tuple[JobState, str | None]] = {}
         self.marks: dict[str, set[JobMark]] = {}
+        self.runs: dict[tuple[str, str], set[str]] = {}
+        self.run_count = 0
 
     def create(self, request: JobRequest) -> None:
         if request.job_id in self.requests:
@@ -442,6 +444,17 @@ class FakeJobStore(JobStore):
     def finish(self, job_id: str, state: JobState, error: str | None = None) -> None:
         self.outcomes.setdefault(job_id, (state, error))
 
+    def begin_run(self, job_id: str, step: str) -> tuple[str, int]:
+        runs = self.runs.setdefault((job_id, step), set())
+        token = f"run-{self.run_count}"
+        self.run_count += 1
+        unfinished = len(runs)
+        runs.add(token)
+        return token, unfinished
+
+    def end_run(self, job_id: str, step: str, token: str) -> None:
+        self.runs[(job_id, step)].discard(token)
+
     def mark(self, job_id: str, mark: JobMark) -> None:
         self.marks.setdefault(job_id, set()).add(mark)
 
@@ -451,7 +464,8 @@ class FakeJobStore(JobStore):
     def status(self, job_id: str) -> JobStatus:
         request = self.request(job_id)
         plan = self.plans.get(job_id)
-        state, error = self.outcomes.get(job_id, (JobState.RUNNING if plan else JobState.QUEUED, None))
+        started = plan or self.runs.get((job_id, "prepare"))
+        state, error = self.outcomes.get(job_id, (JobState.RUNNING if started else JobState.QUEUED, None))
         return JobStatus(
             job_id, state, request, plan.rows if plan else None, sum(self.done[job_id].values()),
             len(plan.chunks) if plan else None, len(self.done[job_id]),

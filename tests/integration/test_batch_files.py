@@ -502,6 +502,23 @@ def test_chunks_read_in_place_survive_the_job_records(work: LocalObjectStore) ->
     assert store.plan("round-trip") == plan
 
 
+def test_job_records_count_the_runs_of_a_step_that_never_ended(work: LocalObjectStore) -> None:
+    store = ObjectStoreJobStore(work)
+    store.create(JobRequest("runs", "in.parquet", "out.parquet", "champion", "2026-01-01T00:00:00+00:00"))
+    assert store.status("runs").state is JobState.QUEUED
+    first, lost = store.begin_run("runs", "prepare")  # its worker is killed: the run never ends
+    assert lost == 0
+    assert store.status("runs").state is JobState.RUNNING  # staging has started
+    second, lost = store.begin_run("runs", "prepare")
+    assert lost == 1
+    store.end_run("runs", "prepare", second)
+    assert store.begin_run("runs", "prepare")[1] == 1  # an ended run is not counted
+    assert store.begin_run("runs", "chunk 3")[1] == 0  # per step
+    assert first not in "".join(work.list_keys("jobs/runs/runs/chunk-3/"))
+    store.delete("runs")
+    assert list(work.list_keys("jobs/runs/")) == []
+
+
 def test_a_chunk_staged_as_parquet_by_an_earlier_version_is_still_read(
     files: ParquetBatchFiles, work: LocalObjectStore, tmp_path: Path
 ) -> None:

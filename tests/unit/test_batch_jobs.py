@@ -8,7 +8,7 @@ import pytest
 from fraud_detection.application.batch.control import JobControl
 from fraud_detection.application.batch.inline import run_job
 from fraud_detection.application.batch.models import JobModels
-from fraud_detection.application.batch.steps import JobSteps
+from fraud_detection.application.batch.steps import MAX_LOST_RUNS, JobSteps
 from fraud_detection.application.batch.submit import SubmitScoringJob
 from fraud_detection.domain.batch_roots import BatchRoots
 from fraud_detection.domain.errors import InvalidDataError, LocationNotAllowedError, ServiceUnavailableError
@@ -182,6 +182,64 @@ def test_a_rerun_commit_that_had_started_goes_on_past_a_later_cancel(batch):
     assert batch.control.cancel("job-c3").state is JobState.RUNNING
     assert batch.steps.commit("job-c3") is JobState.SUCCEEDED
     assert "/out/out.parquet" in batch.files.outputs
+
+
+def lose_runs(batch: Batch, job_id: str, step: str, times: int) -> None:
+    """Runs of `step` whose worker was killed: begun, never ended."""
+    for _ in range(times):
+        batch.store.begin_run(job_id, step)
+
+
+def test_a_step_that_keeps_killing_its_worker_fails_the_job_naming_it(batch):
+    """A chunk that got its worker OOM-killed was delivered again for ever, the job "running" throughout."""
+    batch.submit("/in/in.parquet", "/out/out.parquet", job_id="job-k1")
+    batch.steps.prepare("job-k1")
+    lose_runs(batch, "job-k1", "chunk 1", MAX_LOST_RUNS)
+    assert batch.steps.score_chunk("job-k1", 1) == 0
+    status = batch.control.status("job-k1")
+    assert status.state is JobState.FAILED
+    assert status.error.startswith(f"chunk 1: its worker stopped {MAX_LOST_RUNS} times before finishing it")
+    assert batch.files.cleaned == ["job-k1"]
+    assert batch.steps.commit("job-k1") is JobState.FAILED
+    assert "/out/out.parquet" not in batch.files.outputs
+
+
+@pytest.mark.parametrize("step", ["prepare", "commit"])
+def test_prepare_and_commit_are_bounded_the_same_way(batch, step):
+    batch.submit("/in/in.parquet", "/out/out.parquet", job_id="job-k2")
+    if step == "commit":
+        for chunk in batch.steps.prepare("job-k2").chunks:
+            batch.steps.score_chunk("job-k2", chunk.index)
+    lose_runs(batch, "job-k2", step, MAX_LOST_RUNS)
+    assert run_job(batch.steps, "job-k2") is JobState.FAILED
+    assert batch.control.status("job-k2").error.startswith(f"{step}: its worker stopped")
+
+
+def test_a_replaced_worker_or_a_retried_outage_is_not_a_lost_run(batch, monkeypatch):
+    batch.submit("/in/in.parquet", "/out/out.parquet", job_id="job-k3")
+    batch.steps.prepare("job-k3")
+    lose_runs(batch, "job-k3", "chunk 0", MAX_LOST_RUNS - 1)  # e.g. workers replaced by deploys
+    read = batch.files.read_chunk
+    outages = iter(range(MAX_LOST_RUNS + 1))
+
+    def flaky(chunk):
+        if next(outages, None) is not None:
+            raise ServiceUnavailableError("storage down")
+        return read(chunk)
+
+    monkeypatch.setattr(batch.files, "read_chunk", flaky)
+    for _ in range(MAX_LOST_RUNS + 1):  # each raised run ended: not counted
+        with pytest.raises(ServiceUnavailableError):
+            batch.steps.score_chunk("job-k3", 0)
+    assert batch.steps.score_chunk("job-k3", 0) == 300
+    assert batch.control.status("job-k3").state is JobState.RUNNING
+
+
+def test_a_job_whose_prepare_started_is_running(batch):
+    batch.submit("/in/in.parquet", "/out/out.parquet", job_id="job-k4")
+    assert batch.control.status("job-k4").state is JobState.QUEUED
+    batch.store.begin_run("job-k4", "prepare")  # staging a large input: minutes
+    assert batch.control.status("job-k4").state is JobState.RUNNING
 
 
 def test_unknown_alias_fails_the_job(batch):

@@ -34,6 +34,12 @@ class MeteredJobStore(JobStore):
     def mark_chunk_done(self, job_id: str, index: int, rows: int) -> None:
         self._inner.mark_chunk_done(job_id, index, rows)
 
+    def begin_run(self, job_id: str, step: str) -> tuple[str, int]:
+        return self._inner.begin_run(job_id, step)
+
+    def end_run(self, job_id: str, step: str, token: str) -> None:
+        self._inner.end_run(job_id, step, token)
+
     def mark(self, job_id: str, mark: JobMark) -> None:
         self._inner.mark(job_id, mark)
 

@@ -11,6 +11,8 @@ Bad data fails the job with a message naming the problem and row; storage outage
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -25,6 +27,13 @@ from fraud_detection.domain.scoring_input import TRANSACTION_ID_COLUMN, ScoringI
 logger = logging.getLogger(__name__)
 JOB_FAILED = "job %s failed: %s"  # a worker's log line; `fraud batch submit` running a job itself drops it
 DEFAULT_CHUNK_ROWS = 250_000
+# Runs of one step whose worker died before it ended (SIGKILL, the OOM killer) before the job fails: one is a
+# replaced worker, three in a row is a step that kills its worker.
+MAX_LOST_RUNS = 3
+LOST_RUNS = (
+    "{step}: its worker stopped {lost} times before finishing it (killed, or out of memory: see the "
+    "workers' logs and FRAUD_BATCH_CHUNK_ROWS); not run again"
+)
 
 
 class JobSteps:
@@ -45,6 +54,10 @@ class JobSteps:
         status = self._store.status(job_id)
         if status.state.finished:
             return None
+        with self._run(job_id, "prepare") as allowed:
+            return self._prepare(job_id) if allowed else None
+
+    def _prepare(self, job_id: str) -> JobPlan | None:
         existing = self._store.plan(job_id)
         if existing is not None:
             return existing
@@ -72,6 +85,10 @@ class JobSteps:
         plan = self._store.plan(job_id)
         if status.state.finished or plan is None:
             return 0
+        with self._run(job_id, f"chunk {index}") as allowed:
+            return self._score_chunk(job_id, plan, index) if allowed else 0
+
+    def _score_chunk(self, job_id: str, plan: JobPlan, index: int) -> int:
         chunk = plan.chunks[index]
         try:
             rows = self._files.read_chunk(chunk)
@@ -96,6 +113,10 @@ class JobSteps:
             missing = len(plan.chunks) - status.chunks_done
             self.fail(job_id, FraudDetectionError(f"{missing} chunk(s) were never scored"))
             return JobState.FAILED
+        with self._run(job_id, "commit") as allowed:
+            return self._commit(job_id, plan) if allowed else JobState.FAILED
+
+    def _commit(self, job_id: str, plan: JobPlan) -> JobState:
         if self._cancelled_before_committing(job_id):
             self._store.finish(job_id, JobState.CANCELLED, CANCELLED_BY_REQUEST)
             self._files.clean(job_id)
@@ -107,6 +128,19 @@ class JobSteps:
             "job %s: %d rows scored with %s v%d", job_id, written, plan.model_name, plan.model_version
         )
         return JobState.SUCCEEDED
+
+    @contextmanager
+    def _run(self, job_id: str, step: str) -> Iterator[bool]:
+        """Counts the step's runs that never ended: a worker killed by the OOM killer leaves one, and its
+        task is delivered again (acknowledged late), for ever. After `MAX_LOST_RUNS` the job fails naming
+        the step, and this run yields False. A run that raises (an outage to retry) has ended."""
+        token, lost = self._store.begin_run(job_id, step)
+        try:
+            if lost >= MAX_LOST_RUNS:
+                self.fail(job_id, FraudDetectionError(LOST_RUNS.format(step=step, lost=lost)))
+            yield lost < MAX_LOST_RUNS
+        finally:
+            self._store.end_run(job_id, step, token)
 
     def _cancelled_before_committing(self, job_id: str) -> bool:
         """Marks the commit started, then looks for a cancel (`JobMark`). A rerun of a commit that had

@@ -37,6 +37,15 @@ class JobStore(ABC):
         """Record the outcome (succeeded, failed or cancelled); the first outcome wins."""
 
     @abstractmethod
+    def begin_run(self, job_id: str, step: str) -> tuple[str, int]:
+        """Record that a run of `step` ('prepare', 'chunk 3', 'commit') started: its token, and how many
+        earlier runs of the step never ended (their worker died, or one is still going)."""
+
+    @abstractmethod
+    def end_run(self, job_id: str, step: str, token: str) -> None:
+        """The run ended, whatever its result: it no longer counts as lost."""
+
+    @abstractmethod
     def mark(self, job_id: str, mark: JobMark) -> None:
         """Record `mark` for the job (idempotent); read back by every process once this returns."""
 

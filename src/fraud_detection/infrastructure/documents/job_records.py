@@ -3,6 +3,7 @@
     request.json   what was submitted            plan.json     model version and chunks
     done/<n>.json  one per scored chunk           outcome.json  succeeded / failed / cancelled
     cancel-requested.json, committing.json        the marks that settle a cancel racing the commit
+    runs/<step>/<token>.json                      a step's run under way; one left behind is a lost run
 
 Every write is one atomic object; a chunk mark is written once per chunk key, so redelivered tasks cannot
 double-count; status is derived from what exists. No database to run, local or S3 alike.
@@ -11,6 +12,7 @@ double-count; status is derived from what exists. No database to run, local or S
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
@@ -57,6 +59,16 @@ class ObjectStoreJobStore(JobStore):
         if self._read(job_id, "outcome.json") is None:  # the first outcome wins (e.g. a cancel)
             self._write(job_id, "outcome.json", {"state": state.value, "error": error, "at": _now()})
 
+    def begin_run(self, job_id: str, step: str) -> tuple[str, int]:
+        folder = self._key(job_id, f"runs/{_step_key(step)}/")
+        unfinished = sum(1 for _ in self._store.list_keys(folder))
+        token = uuid.uuid4().hex
+        self._store.write_bytes(f"{folder}{token}.json", json.dumps({"at": _now()}).encode())
+        return token, unfinished
+
+    def end_run(self, job_id: str, step: str, token: str) -> None:
+        self._store.delete(self._key(job_id, f"runs/{_step_key(step)}/{token}.json"))
+
     def mark(self, job_id: str, mark: JobMark) -> None:
         self._write(job_id, f"{mark.value}.json", {"at": _now()})
 
@@ -72,7 +84,8 @@ class ObjectStoreJobStore(JobStore):
         if outcome is not None:
             state, error = JobState(outcome["state"]), outcome["error"]
         else:
-            state, error = (JobState.RUNNING if plan or done else JobState.QUEUED), None
+            started = plan or done or any(self._store.list_keys(self._key(job_id, "runs/prepare/")))
+            state, error = (JobState.RUNNING if started else JobState.QUEUED), None
         return JobStatus(
             job_id=job_id,
             state=state,
@@ -108,6 +121,11 @@ class ObjectStoreJobStore(JobStore):
         if document is None:
             raise JobNotFoundError(f"no job '{job_id}'")
         return document
+
+
+def _step_key(step: str) -> str:
+    """'chunk 12' -> 'chunk-12': a key segment."""
+    return step.replace(" ", "-")
 
 
 def _now() -> str:
