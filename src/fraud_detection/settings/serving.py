@@ -32,7 +32,19 @@ class ServingSettings(BaseSettings):
         False, description="Serve /docs and /openapi.json (off by default: they map the API for anyone)."
     )
     api_concurrency_max: int = Field(
-        256, gt=0, description="Most requests `fraud serve` handles at once; more get 503 at once."
+        256,
+        gt=0,
+        description="Most connections `fraud serve` holds at once (idle keep-alive ones count); more get 503 "
+        "at once.",
+    )
+    api_batch_concurrency: int = Field(
+        2,
+        gt=0,
+        description="Batch requests (/v1/score/batch, /v1/feedback) one API process reads, parses and scores "
+        "at once; others wait their turn before their body is read (memory stays bounded).",
+    )
+    api_batch_wait_seconds: float = Field(
+        30.0, gt=0, description="Longest a batch request waits for its turn; then 503 with Retry-After."
     )
     api_body_seconds: float = Field(
         10.0, gt=0, description="Longest the API waits for the rest of a request body (slow clients: 408)."

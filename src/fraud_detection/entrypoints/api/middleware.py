@@ -69,6 +69,44 @@ def route_template(scope: Scope) -> str:
     return str(scope["path"]) if "endpoint" in scope else UNMATCHED
 
 
+class BatchAdmission:
+    """At most `limit` requests to `paths` (the batch routes) at once in this process, counted from before
+    their body is read to their answer. A 10,000-row batch is ~7 MB of JSON, tens of MB once parsed and
+    ~0.2-1 s of CPU; with no bound, 32 at once took the process from 0.3 to 1.6 GB and single scores waited
+    seconds (benchmarks/serve_batch_load.py). One process cannot score more at once than its cores anyway
+    (the GIL). Others wait their turn holding only their connection, up to `wait_seconds`; then 503 with
+    Retry-After. Their body deadline (`BodySizeLimit`, inside this) starts once admitted."""
+
+    def __init__(self, app: ASGIApp, paths: frozenset[str], limit: int, wait_seconds: float) -> None:
+        self.app = app
+        self.paths, self.limit, self.wait_seconds = paths, limit, wait_seconds
+        self._turns: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] not in self.paths:
+            await self.app(scope, receive, send)
+            return
+        turns = self._semaphore()
+        try:
+            async with asyncio.timeout(self.wait_seconds):
+                await turns.acquire()
+        except TimeoutError:
+            busy = f"{self.limit} batch request(s) at a time, none free in {self.wait_seconds:g} s"
+            await refuse(send, 503, f"busy: {busy}; retry", ((b"retry-after", b"1"),))
+            return
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            turns.release()
+
+    def _semaphore(self) -> asyncio.Semaphore:
+        """The running loop's (a semaphore belongs to one loop: a server has one, a test may run several)."""
+        loop = asyncio.get_running_loop()
+        if self._turns is None or self._turns[0] is not loop:
+            self._turns = (loop, asyncio.Semaphore(self.limit))
+        return self._turns[1]
+
+
 class BodySizeLimit:
     """413 before reading a body whose Content-Length is too large, or as soon as a chunked one grows so;
     408 when the rest of a body does not arrive within `body_seconds` (a slow client must not hold a
@@ -77,18 +115,27 @@ class BodySizeLimit:
     Neither raises into the app: FastAPI turns an exception from `receive` into a 422 ("error parsing the
     body"). The app is given an ended body instead, and whatever it answers is replaced by the 413/408."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, body_seconds: float = 10.0) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        body_seconds: float = 10.0,
+        path_limits: dict[str, int] | None = None,
+    ) -> None:
+        """`path_limits`: a lower limit for some paths (a single transaction needs far less than a batch)."""
         self.app = app
         self.max_bytes = max_bytes
         self.body_seconds = body_seconds
+        self.path_limits = {path: min(limit, max_bytes) for path, limit in (path_limits or {}).items()}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = self.path_limits.get(scope["path"], self.max_bytes)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await refuse(send, 413, self._too_large(int(declared)))
+        if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+            await refuse(send, 413, self._too_large(int(declared), max_bytes))
             return
         received = 0
         refusal: tuple[int, str] | None = None
@@ -106,8 +153,8 @@ class BodySizeLimit:
                 return {"type": "http.request", "body": b"", "more_body": False}
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    refusal = (413, self._too_large(received))
+                if received > max_bytes:
+                    refusal = (413, self._too_large(received, max_bytes))
                     return {"type": "http.request", "body": b"", "more_body": False}
             return message
 
@@ -126,8 +173,9 @@ class BodySizeLimit:
         if refusal is not None and not (answered or refused):
             await refuse(send, *refusal)
 
-    def _too_large(self, size: int) -> str:
-        return f"request body of {size} bytes or more exceeds the limit of {self.max_bytes} bytes"
+    @staticmethod
+    def _too_large(size: int, max_bytes: int) -> str:
+        return f"request body of {size} bytes or more exceeds the limit of {max_bytes} bytes"
 
 
 async def refuse(send: Send, status: int, problem: str, extra: tuple[tuple[bytes, bytes], ...] = ()) -> None:
