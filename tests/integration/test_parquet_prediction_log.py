@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import os
@@ -461,6 +462,36 @@ def test_close_is_bounded_when_a_write_hangs(
     gate.set()
     assert wait_until(lambda: log.rows_written == 5)
     assert (log.pending_rows, log.rows_dropped) == (0, 3)
+
+
+def test_a_batch_thread_waits_for_a_slow_writer_instead_of_dropping_rows(store: LocalObjectStore) -> None:
+    """32 clients of 10,000-row batches outran the writer: 85,000 scored rows dropped in 15 s. A batch
+    request's thread now waits for room while the writer is getting rows written; an event loop never
+    waits (a single score), and rows past the bound still go then."""
+    gate = threading.Event()
+    slow = FlakyStore(store, gate=gate)  # every write holds until the gate opens
+    log = ParquetPredictionLog(slow, max_rows=100, max_seconds=NEVER, max_pending_bytes=200_000)
+    for i in range(3):  # ~90 KB a batch: the writer takes the first, the rest wait past half the bound
+        log.append(make_batch(f"early-{i}", rows=100))
+    assert wait_until(lambda: slow.attempts == 1)
+    assert log.pending_bytes > 100_000
+    waited = threading.Thread(target=log.append, args=(make_batch("batch-thread", rows=100),))
+    waited.start()
+    waited.join(0.5)
+    assert waited.is_alive()  # waiting for room, not dropping the oldest rows
+
+    async def single_score() -> None:
+        log.append(make_batch("on-the-loop", rows=1))
+
+    started = time.monotonic()
+    asyncio.run(single_score())
+    assert time.monotonic() - started < 0.2  # never on an event loop
+    gate.set()
+    waited.join(10)
+    assert not waited.is_alive()
+    log.close()
+    assert log.rows_dropped == 0
+    assert log.rows_written == 401
 
 
 def test_unwritable_batches_are_dropped_and_the_rest_written(

@@ -59,6 +59,9 @@ class BufferWriter:
         self._sequence = itertools.count()
         self._last_drop_log = -math.inf
         self.last_store_error: BaseException | None = None
+        # The last buffer went somewhere (store or spill): waiting for room then means waiting for a write
+        # under way, not for storage to come back.
+        self.progressing = True
 
     def flush(self) -> int:
         """Write what is queued now (to the store, or to the spill what it refuses); return the rows written
@@ -132,6 +135,7 @@ class BufferWriter:
             table = self._table(buffer)
             store_ok = self._write_hours(buffer, table, use_store) if table is not None else True
         except Exception:
+            self.progressing = False  # before put_back wakes the waiters
             dropped = self._pending.put_back(buffer) if buffer.rows else 0
             self._wake()
             if dropped:
@@ -171,16 +175,19 @@ class BufferWriter:
             if stored:
                 self._stored(part.num_rows)
             else:
+                self.progressing = True
                 self._counters.rows_spilled += part.num_rows
                 self._telemetry.rows_spilled(part.num_rows)
         return store_ok or not use_store
 
     def _stored(self, rows: int) -> None:
+        self.progressing = True
         self._counters.rows_written += rows
         self._counters.files_written += 1
         self._telemetry.rows_written(rows)
 
     def _store_failed(self, error: BaseException) -> None:
+        self.progressing = self._spill is not None  # the spill takes it, unless it refuses (raised then)
         self._counters.write_failures += 1
         self.last_store_error = error
         self._telemetry.write_failed()

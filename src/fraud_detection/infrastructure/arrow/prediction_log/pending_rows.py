@@ -4,7 +4,8 @@ Request threads copy rows into the current buffer; when it is full (or the write
 enough) it is sealed and queued, and a spare takes its place, so appends never wait for a write (double
 buffering). The writer takes sealed buffers, writes them and hands them back as spares. While storage is
 down (and the local spill too) sealed buffers pile up; above `max_bytes` (or `max_rows`) the oldest rows
-are dropped (and counted) so memory stays bounded and the request path never blocks. Rows a writer has
+are dropped (and counted) so memory stays bounded and a single score never blocks (a batch request's thread
+may first wait for room while the writer is making progress: `wait_for_room`). Rows a writer has
 taken stay counted as pending until it settles them (written, spilled or dropped) or puts the buffer back
 (failed write).
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import itertools
 import math
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 
@@ -44,6 +46,7 @@ class PendingRows:
         max_bytes: float = math.inf,
     ) -> None:
         self._lock = threading.Lock()
+        self._room = threading.Condition(self._lock)  # notified whenever pending bytes fall
         self._buffer_rows = buffer_rows
         self._current = ColumnBuffer(buffer_rows)
         self._spares = [ColumnBuffer(buffer_rows)]
@@ -103,6 +106,20 @@ class PendingRows:
             self._lock.release()
         raise UnwritableBatchError(rows, problem)
 
+    def wait_for_room(self, fraction: float, timeout: float, worth_it: Callable[[], bool]) -> bool:
+        """Block until the pending bytes are at most `fraction` of the bound, or `timeout` passes or
+        `worth_it()` turns False (the writer failing); False then. For appenders that may wait (a batch
+        request's worker thread), so that a writer slower than the scoring slows the requests rather than
+        dropping their rows."""
+        deadline = time.monotonic() + timeout
+        with self._room:
+            while self._bytes > fraction * self._max_bytes and not self._closed:
+                left = deadline - time.monotonic()
+                if left <= 0 or self._abandoned or not worth_it():
+                    return False
+                self._room.wait(left)
+            return True
+
     def oldest_appended_at(self) -> float | None:
         with self._lock:
             return self._oldest_appended_at()
@@ -137,6 +154,7 @@ class PendingRows:
             self._bytes -= nbytes
             if dropped:
                 self.rows_dropped += rows
+            self._room.notify_all()
 
     def put_back(self, buffer: ColumnBuffer) -> int:
         """Queue a taken buffer again, first, after a failed write; return the rows dropped (bound or
@@ -149,6 +167,7 @@ class PendingRows:
                 self.rows_dropped += lost
                 return lost
             self._sealed.appendleft(buffer)
+            self._room.notify_all()  # a failed write: waiters look again whether waiting is worth it
             return self._drop_oldest() if self._over() else 0
 
     def release(self, buffer: ColumnBuffer) -> None:
@@ -162,6 +181,7 @@ class PendingRows:
         """Refuse further batches; True the first time."""
         with self._lock:
             first, self._closed = not self._closed, True
+            self._room.notify_all()
             return first
 
     def abandon(self) -> int:
@@ -174,6 +194,7 @@ class PendingRows:
             self._current.start = self._current.stop
             self._rows -= lost
             self.rows_dropped += lost
+            self._room.notify_all()
             return lost
 
     # Called with the lock held ---------------------------------------------------------------------
@@ -245,4 +266,6 @@ class PendingRows:
             if self._sealed and not buffer.rows:
                 self._discarded.append(self._sealed.popleft())
         self.rows_dropped += dropped
+        if dropped:
+            self._room.notify_all()
         return dropped
