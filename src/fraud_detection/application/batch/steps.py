@@ -63,10 +63,10 @@ class JobSteps:
             return existing
         request = self._store.request(job_id)
         try:
-            self._files.check_output(job_id, request.output_uri)  # not after scoring every row
             version, threshold = self._models.resolve(request.model)
             columns = self._files.describe(request.input_uri).columns
             self._rules.check_columns(columns, request.input_uri)
+            self._files.check_output(job_id, request.output_uri)  # not after scoring every row
             chunks = tuple(self._files.stage(job_id, request.input_uri, self._chunk_rows))
             if not chunks:
                 raise InvalidDataError(request.input_uri, "no rows to score")
