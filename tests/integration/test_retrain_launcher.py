@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -78,3 +79,45 @@ def test_no_second_retrain_while_one_holds_the_lock(tmp_path: Path, monkeypatch:
     assert not is_held(lock)  # released with the block
     launcher(drift())
     assert argv.exists()
+
+
+def test_requests_arriving_together_start_one_retrain(tmp_path: Path) -> None:
+    """5 POST /admin/retrain at once started 4 processes (all checked the lock before any child took it),
+    and the check itself made a real retrain fail."""
+    started = tmp_path / "started"
+    script = tmp_path / "slow.py"
+    script.write_text(
+        "import os, pathlib, sys, time\n"
+        f"pathlib.Path({str(started)!r}, str(os.getpid())).touch()\n"
+        "time.sleep(3)\n"
+    )
+    started.mkdir()
+    launcher = SubprocessRetrainLauncher(
+        "detach", tmp_path / "logs", [sys.executable, str(script)], lock=tmp_path / "retrain.lock"
+    )
+    threads = [threading.Thread(target=launcher, args=(RetrainRequested("operator"),)) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    time.sleep(1)
+    assert len(list(started.iterdir())) == 1
+
+
+def test_a_probe_of_the_lock_neither_fails_a_starting_retrain_nor_takes_its_pid(tmp_path: Path) -> None:
+    lock = tmp_path / "retrain.lock"
+    probes = threading.Event()
+
+    def probe() -> None:
+        while not probes.is_set():
+            is_held(lock)
+
+    prober = threading.Thread(target=probe)
+    prober.start()
+    try:
+        for _ in range(50):  # each start races the probe's momentary hold
+            with holding(lock):
+                assert lock.read_text() == str(os.getpid())
+    finally:
+        probes.set()
+        prober.join()

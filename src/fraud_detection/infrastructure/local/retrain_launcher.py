@@ -43,11 +43,28 @@ class SubprocessRetrainLauncher:
         self, mode: LaunchMode, log_dir: Path, command: list[str] | None = None, lock: Path | None = None
     ) -> None:
         self._mode, self._log_dir, self._command, self._lock = mode, log_dir, command, lock
+        # Requests arriving together all passed the lock check before the first child took the lock (5
+        # POST /admin/retrain at once started 4 processes): one launch at a time, none while ours runs.
+        self._launching = threading.Lock()
+        self._child: subprocess.Popen[bytes] | None = None
 
     def __call__(self, event: DomainEvent) -> None:
-        if self._lock is not None and is_held(self._lock):
-            logger.warning("%s: not starting a retrain, one is already running (%s)", event.kind, self._lock)
+        if not self._launching.acquire(blocking=False):  # another event is launching (or, waiting, running)
+            self._refuse(event)
             return
+        try:
+            running = self._child is not None and self._child.poll() is None
+            if running or (self._lock is not None and is_held(self._lock)):
+                self._refuse(event)
+                return
+            self._launch(event)
+        finally:
+            self._launching.release()
+
+    def _refuse(self, event: DomainEvent) -> None:
+        logger.warning("%s: not starting a retrain, one is already running (%s)", event.kind, self._lock)
+
+    def _launch(self, event: DomainEvent) -> None:
         reason = str(getattr(event, "reason", "") or event.kind)
         argv = [*(self._command or fraud_command()), "retrain", "--reason", f"{event.kind}: {reason}"]
         if self._mode == "wait":
@@ -62,6 +79,7 @@ class SubprocessRetrainLauncher:
             process = subprocess.Popen(
                 argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
             )
+        self._child = process
         logger.info("%s: retrain started as process %d, log %s", event.kind, process.pid, log_path)
         threading.Thread(
             target=_reap,
