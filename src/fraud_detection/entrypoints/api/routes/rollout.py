@@ -101,6 +101,9 @@ async def abort_rollout(
     return {"aborted": True, "detail": reason, "rollout": outcome.rollout.to_dict()}
 
 
+DEFAULT_REASON = "aborted by an operator (API)"
+
+
 def abort_reason(payload: dict[str, Any]) -> str | None:
     """The reason to record: the caller's, or Alertmanager's firing alerts (name: summary)."""
     alerts = payload.get("alerts")
@@ -110,8 +113,10 @@ def abort_reason(payload: dict[str, Any]) -> str | None:
             return None
         names = [_alert_name(alert) for alert in firing]
         return ("alert " + "; ".join(names))[:MAX_REASON]
-    reason = payload.get("reason", "aborted by an operator (API)")
-    return str(reason)[:MAX_REASON] if str(reason).strip() else "aborted by an operator (API)"
+    reason = payload.get("reason")
+    if not isinstance(reason, str) or not reason.strip():  # null, NaN or a number recorded "None", "nan"
+        return DEFAULT_REASON
+    return reason[:MAX_REASON]
 
 
 def _alert_name(alert: dict[str, Any]) -> str:
