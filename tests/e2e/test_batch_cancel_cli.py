@@ -1,6 +1,6 @@
-"""`fraud batch cancel` says what it did: cancelled, nothing to cancel (the job had ended, a cancelled one
-included: it printed the old "cancelled by request" as if it had just cancelled it), or too late (the last
-step is writing the output, and decides)."""
+"""`fraud batch cancel` and `resume` say what they did. Cancel: cancelled, nothing to cancel (the job had
+ended, a cancelled one included: it printed the old "cancelled by request" as if it had just cancelled it),
+or too late (the last step is writing the output, and decides). Resume: queued again, or nothing to resume."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from fraud_detection.domain.jobs import JobMark, JobRequest
 from fraud_detection.infrastructure.documents.job_records import ObjectStoreJobStore
 from fraud_detection.infrastructure.local.object_store import LocalObjectStore
 from tests.e2e.conftest import make_cli
+from tests.e2e.serving import copy_home
 
 pytestmark = pytest.mark.e2e
 
@@ -44,3 +45,23 @@ def test_a_cancel_during_the_commit_says_it_is_too_late(tmp_path: Path):
     assert "committing-1: queued" in result.stdout  # left as it was: the commit decides
     assert "too late to cancel: job committing-1 is writing its output" in result.stderr
     assert store.has_mark("committing-1", JobMark.CANCEL_REQUESTED)  # for a commit yet to look
+
+
+def test_resume_runs_a_stalled_job_to_its_end(tmp_path: Path, trained_home: Path):
+    """A job recorded whose tasks never ran (lost with a broker, or with the process that ran it)."""
+    cli = copy_home(trained_home, tmp_path / "home")
+    home = tmp_path / "home"
+    source = home / "batch" / "in" / "day.parquet"
+    generated = cli("data", "generate", "--rows", "3000", "--output", str(source), timeout=120)
+    assert generated.returncode == 0, generated.stderr
+    target = home / "batch" / "out" / "day-scores.parquet"
+    store = ObjectStoreJobStore(LocalObjectStore(home / "store"))
+    store.create(JobRequest("stalled-1", str(source), str(target), "champion", "2026-12-05T00:00:00+00:00"))
+    resumed = cli("batch", "resume", "stalled-1", timeout=180)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "job stalled-1 queued again" in resumed.stderr
+    assert "stalled-1: succeeded, 3,000/3,000 rows" in resumed.stdout
+    assert target.is_file()
+    again = cli("batch", "resume", "stalled-1", timeout=60)
+    assert again.returncode == 0, again.stderr
+    assert "nothing to resume: job stalled-1 had already succeeded" in again.stderr

@@ -141,6 +141,19 @@ def test_cancel_stops_the_job_before_commit(batch):
     assert "/out/out.parquet" not in batch.files.outputs
 
 
+def test_resume_queues_an_unfinished_job_again_and_it_finishes_once(batch):
+    """Its queued tasks lost (Redis restarted without persistence), a job stayed running for ever."""
+    batch.submit("/in/in.parquet", "/out/out.parquet", job_id="lost-1")
+    batch.steps.prepare("lost-1")
+    batch.steps.score_chunk("lost-1", 0)  # then the broker lost the rest
+    assert batch.control.resume("lost-1").state is JobState.RUNNING
+    assert batch.queue.enqueued == ["lost-1", "lost-1"]
+    assert run_job(batch.steps, "lost-1") is JobState.SUCCEEDED  # what the queued steps do
+    assert len(batch.files.outputs["/out/out.parquet"]) == 1_000
+    assert batch.control.resume("lost-1").state is JobState.SUCCEEDED
+    assert batch.queue.enqueued == ["lost-1", "lost-1"]  # a finished job is left as it ended
+
+
 def scored(batch: Batch, job_id: str) -> None:
     batch.submit("/in/in.parquet", "/out/out.parquet", job_id=job_id)
     for chunk in batch.steps.prepare(job_id).chunks:

@@ -37,6 +37,16 @@ class JobControl:
         self._files.clean(job_id)
         return self._store.status(job_id)
 
+    def resume(self, job_id: str) -> JobStatus:
+        """Queue an unfinished job's steps again: for a job whose queued tasks were lost (a broker that
+        restarted without persistence, a failover that lost its last writes), which would otherwise stay
+        running for ever. Safe to repeat, as every step is (a plan kept, a part rewritten, one commit);
+        a job still being worked on is merely scored twice. A finished job is left as it ended."""
+        status = self._store.status(_checked(job_id))
+        if not status.state.finished:
+            self._queue.enqueue(job_id)
+        return status
+
 
 def _checked(job_id: str) -> str:
     """A malformed id names no job (and must never reach the store as a key)."""

@@ -1,4 +1,4 @@
-"""`fraud batch submit|status|cancel`: score whole files as jobs (Celery workers, or this process)."""
+"""`fraud batch submit|status|cancel|resume`: score whole files as jobs (Celery workers, or this process)."""
 
 from __future__ import annotations
 
@@ -58,6 +58,30 @@ def submit(
             console.print("no FRAUD_BROKER_URL: the job runs in this process")
         if wait or embedded:
             _follow(status.job_id)
+
+
+@app.command()
+@handles_user_errors
+def resume(
+    job_id: Annotated[str, typer.Argument(metavar="JOB")],
+    wait: Annotated[bool, typer.Option(help="Follow the job with a progress bar until it ends.")] = False,
+) -> None:
+    """Queue an unfinished job again, when its progress stopped because its queued tasks were lost (a
+    Redis restarted without persistence, a failover) or the process running it in embedded mode died.
+    Every step is safe to run twice; a finished job is left as it ended (exit 0, saying so)."""
+    c = container()
+    embedded = not c.settings().broker_url
+    with _failure_reported_here() if embedded else nullcontext():
+        current = c.batch.job_control().resume(job_id)
+        if current.state.finished:
+            _describe(current)
+            console.print(f"nothing to resume: job {job_id} had already {current.state.value}")
+            return
+        console.print(
+            f"job {job_id} queued again from where its records stand ({current.chunks_done} chunks done)"
+        )
+        if wait or embedded:
+            _follow(job_id)
 
 
 @contextmanager
