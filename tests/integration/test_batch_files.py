@@ -635,6 +635,20 @@ def test_failed_commit_leaves_the_old_output_and_no_litter(
     assert files_under(scratch) == []
 
 
+def test_a_commit_removes_what_its_killed_runs_left_and_nothing_else(
+    files: ParquetBatchFiles, tmp_path: Path
+) -> None:
+    """A worker SIGKILLed mid-commit left its temporary output (8 MB) in the output folder for good."""
+    chunks = tuple(files.stage("job-9", str(write_input(transactions(500), tmp_path / "in.csv", "csv")), 500))
+    score_all(files, "job-9", chunks)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".day.parquet.job-9.0123abcd.tmp").write_bytes(b"half an output")  # the killed run's
+    (out / ".day.parquet.job-10.4567ef01.tmp").write_bytes(b"another job's")  # not this job's to touch
+    assert files.commit("job-9", chunks, str(out / "day.parquet")) == 500
+    assert sorted(path.name for path in out.iterdir()) == [".day.parquet.job-10.4567ef01.tmp", "day.parquet"]
+
+
 def test_commit_refuses_a_part_of_the_wrong_length(files: ParquetBatchFiles, tmp_path: Path) -> None:
     chunks = tuple(files.stage("job-6", str(write_input(transactions(20), tmp_path / "in.csv", "csv")), 10))
     score_all(files, "job-6", chunks)

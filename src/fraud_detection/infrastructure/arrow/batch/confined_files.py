@@ -72,10 +72,13 @@ def output_taken(placement: Placement, refusal: LocationNotAllowedError) -> bool
 
 
 @contextmanager
-def created_output(placement: Placement, refusal: LocationNotAllowedError) -> Iterator[Path]:
+def created_output(placement: Placement, refusal: LocationNotAllowedError, owner: str) -> Iterator[Path]:
     """A path to write the output to; on a clean exit it appears under its name, which must be free
     (`OutputExistsError` otherwise); on an error nothing is left behind. Missing folders below the root are
-    created; a symlink or a file on the way raises `refusal`."""
+    created; a symlink or a file on the way raises `refusal`. The temporary file is named for `owner` (a
+    job): one that a killed writer of the same owner left (a worker SIGKILLed mid-commit left 8 MB of it in
+    the output folder for good) is removed first. A commit is run again only once its first run is gone
+    (the broker's visibility timeout), so no live writer's file is taken."""
     uri = placement.uri
     try:
         folder = _walk(Path(placement.root), placement.parts[:-1], create=True)
@@ -84,7 +87,12 @@ def created_output(placement: Placement, refusal: LocationNotAllowedError) -> It
             raise refusal from None
         raise DataSourceError(f"cannot write {uri}: {error.strerror or error}") from error
     name = placement.parts[-1]
-    temp = f".{name}.{uuid.uuid4().hex}.tmp"
+    stale = f".{name}.{owner}."
+    for leftover in os.listdir(folder):
+        if leftover.startswith(stale) and leftover.endswith(".tmp"):
+            with suppress(OSError):
+                os.unlink(leftover, dir_fd=folder)
+    temp = f"{stale}{uuid.uuid4().hex}.tmp"
     fd = -1
     try:
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o644, dir_fd=folder)

@@ -141,7 +141,7 @@ class ParquetBatchFiles(BatchFiles):
         parts = (self._part(job_id, chunk) for chunk in chunks)
         try:
             if not placement.is_s3:
-                with created_output(placement, refusal) as temp:
+                with created_output(placement, refusal, job_id) as temp:
                     return concatenate(parts, temp, job_id)
             with scratch_folder(self._scratch_dir) as folder:
                 rows = concatenate(parts, folder / "output.parquet", job_id)
