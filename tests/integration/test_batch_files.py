@@ -203,6 +203,10 @@ def test_describe_errors_name_the_input(
         LocationNotAllowedError, match=r"'https://example\.com/a\.csv': not found or not allowed"
     ):
         files.describe("https://example.com/a.csv")
+    garbage = tmp_path / "garbage.parquet"
+    garbage.write_bytes(b"garbage\0\1\2")
+    with pytest.raises(InvalidDataError, match=r"not a Parquet file: it does not begin with .* PAR1"):
+        files.describe(str(garbage))  # it was read as a CSV: "missing columns ['V1', ...]"
     archive = tmp_path / "input.zip"
     archive.write_bytes(b"PK\x03\x04" + b"\x00" * 30)
     with pytest.raises(DataSourceError, match=r"input\.zip: a zip archive is not a supported format"):

@@ -22,6 +22,7 @@ _MAGIC: tuple[tuple[bytes, FileFormat], ...] = (
     (b"PAR1", FileFormat.PARQUET),
     (b"PK\x03\x04", FileFormat.ZIP),
 )
+NOT_PARQUET = "not a Parquet file: it does not begin with Parquet's magic bytes PAR1 (corrupt or misnamed)"
 FORMAT_NAMES = {FileFormat.CSV: "csv", FileFormat.GZIP_CSV: "csv.gz", FileFormat.PARQUET: "parquet"}
 
 
@@ -49,6 +50,8 @@ def describe_head(
     file_format = next((kind for magic, kind in _MAGIC if head.startswith(magic)), FileFormat.CSV)
     if file_format is FileFormat.ZIP:
         raise DataSourceError(f"{source}: a zip archive is not a supported format; extract the CSV first")
+    if file_format is FileFormat.CSV and _named_parquet(source):  # read as CSV: "missing columns V1..."
+        raise InvalidDataError(source, NOT_PARQUET)
     if file_format is FileFormat.PARQUET:
         try:
             return parquet_description(open_parquet())
@@ -56,6 +59,10 @@ def describe_head(
             raise InvalidDataError(source, f"not a readable Parquet file ({_one_line(error)})") from error
     columns = csv_header(head, file_format is FileFormat.GZIP_CSV, whole, source)
     return InputDescription(FORMAT_NAMES[file_format], columns, None)
+
+
+def _named_parquet(source: str) -> bool:
+    return source.split("?", 1)[0].lower().endswith(".parquet")
 
 
 def parquet_description(parquet: pq.ParquetFile) -> InputDescription:
