@@ -25,6 +25,16 @@ def api(tmp_path):
         yield service
 
 
+def http_scope(path: str, headers: dict[str, str]) -> dict:
+    """A POST's ASGI scope, as uvicorn builds it."""
+    return {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+        "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80),
+    }  # fmt: skip
+
+
 def call(app, path: str, headers: dict[str, str], chunks: list[bytes], stall: bool = False):
     """One raw ASGI request; returns (status, whether the app asked for the body). `stall`: the client
     announces more body after the last chunk and never sends it."""
@@ -42,12 +52,7 @@ def call(app, path: str, headers: dict[str, str], chunks: list[bytes], stall: bo
     async def send(message):
         sent.append(message)
 
-    scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
-        "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
-        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
-        "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80),
-    }  # fmt: skip
+    scope = http_scope(path, headers)
     asyncio.run(asyncio.wait_for(app(scope, receive, send), 10))
     start = next(m for m in sent if m["type"] == "http.response.start")
     return start["status"], bool(read)
@@ -147,12 +152,7 @@ def exchange(path: str, headers: dict[str, str], chunks: list[bytes], stall_seco
             answer["status"] = message["status"]
             answer["retry_after"] = dict(message["headers"]).get(b"retry-after")
 
-    scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
-        "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
-        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
-        "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80),
-    }  # fmt: skip
+    scope = http_scope(path, headers)
     return scope, receive, send, answer
 
 
