@@ -354,7 +354,9 @@ def test_jobs_need_the_token_run_in_process_and_report_progress(api):
         "/v1/jobs", json=job | {"job_id": "j3", "output_uri": f"{roots.outputs[0]}/out.csv"}, headers=auth
     )
     assert csv_named.status_code == 422
-    assert "does not end in .parquet" in csv_named.json()["error"]
+    [problem] = csv_named.json()["problems"]
+    assert problem["field"] == "output_uri"
+    assert "does not end in .parquet" in problem["problem"]
     assert api.client.get("/v1/jobs/j3", headers=auth).status_code == 404  # nothing recorded
 
 

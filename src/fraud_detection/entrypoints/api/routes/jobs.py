@@ -7,10 +7,12 @@ from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter, Depends, Response
+from fastapi.exceptions import RequestValidationError
 
 from fraud_detection.application.batch.control import JobControl
 from fraud_detection.application.batch.submit import SubmitScoringJob
 from fraud_detection.domain.clients import Scope
+from fraud_detection.domain.errors import InvalidDataError
 from fraud_detection.domain.jobs import JobStatus
 from fraud_detection.entrypoints.api import dependencies
 from fraud_detection.entrypoints.api.schemas import ErrorOut, JobIn, JobOut
@@ -26,6 +28,10 @@ router = APIRouter(
         404: {"model": ErrorOut, "description": "No such job."},
     },
 )
+
+
+# The submit use case's names for what it refuses -> the body's fields.
+BODY_FIELDS = {"output": "output_uri", "job_id": "job_id"}
 
 
 @router.post(
@@ -49,7 +55,15 @@ def submit_job(
     """Record and queue the job; poll GET /v1/jobs/{job_id}. The input and output must sit under the batch
     roots (else 422, nothing recorded). A missing or malformed input fails the job at once, with the problem
     in its `error`; so does an output that already exists (nothing is ever overwritten)."""
-    status = submit(job.input_uri, job.output_uri, job.model, job.job_id)
+    try:
+        status = submit(job.input_uri, job.output_uri, job.model, job.job_id)
+    except InvalidDataError as error:
+        field = BODY_FIELDS.get(error.source)
+        if field is None:
+            raise
+        # a 422 naming the body's field, as every other bad value of the body (it said `problems: []`)
+        problem = {"type": "value_error", "loc": ("body", field), "msg": error.problem}
+        raise RequestValidationError([problem]) from None
     response.headers["Location"] = f"/v1/jobs/{status.job_id}"
     return job_out(status)
 
