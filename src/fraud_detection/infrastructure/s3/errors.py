@@ -11,6 +11,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from fraud_detection.domain.errors import DataSourceError, ObjectNotFoundError, ServiceUnavailableError
 
 _MISSING_OBJECT = {"NoSuchKey", "404", "NotFound"}
+# A conditional write (`If-None-Match: *`) that found the key taken: 412, or 409 while another conditional
+# write to it is under way.
+KEY_TAKEN = frozenset({"PreconditionFailed", "412", "ConditionalRequestConflict", "409"})
 
 
 @contextmanager

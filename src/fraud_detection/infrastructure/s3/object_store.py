@@ -15,7 +15,7 @@ from fraud_detection.domain.errors import DataSourceError
 from fraud_detection.domain.ports.storage import ObjectStore
 from fraud_detection.infrastructure.s3.body_stream import open_body_stream
 from fraud_detection.infrastructure.s3.client import MAX_POOL_CONNECTIONS, make_s3_client
-from fraud_detection.infrastructure.s3.errors import s3_errors
+from fraud_detection.infrastructure.s3.errors import KEY_TAKEN, s3_errors
 from fraud_detection.infrastructure.s3.uri import S3Location
 
 if TYPE_CHECKING:
@@ -26,8 +26,6 @@ if TYPE_CHECKING:
 # (17,280 at one every 5 s) at 20 ms a GET took ~7 minutes one by one; 16 at once, under a minute.
 READ_AHEAD = 16
 DELETE_BATCH = 1_000  # the most keys one DeleteObjects request takes
-# A conditional write that found the key taken: 412, or 409 when another conditional write to it is under way
-KEY_TAKEN = frozenset({"PreconditionFailed", "412", "ConditionalRequestConflict", "409"})
 
 
 class S3ObjectStore(ObjectStore):

@@ -107,7 +107,7 @@ async def score(request: Request) -> JSONResponse:
     explain = parse_flag(request.query_params.get("explain", "false"), "explain")
     check_explain(client, explain)
     model: type[TransactionBase] = request.app.state.transaction_model
-    transaction = parse_transaction(request.headers.get("content-type", ""), await request.body(), model)
+    transaction = parse_body(request.headers.get("content-type", ""), await request.body(), model)
     request_id = request_id_from(request.headers.get("x-request-id"))
     scorer: ScoreTransactions = request.app.state.score_transactions
     inputs = np.array([transaction.inputs()], dtype=np.float64)
@@ -138,13 +138,9 @@ def parse_flag(value: str, name: str) -> bool:
     return flag
 
 
-def parse_transaction(content_type: str, raw: bytes, model: type[TransactionBase]) -> TransactionBase:
+def parse_body(content_type: str, raw: bytes, model: type[M]) -> M:
     """The same strict model FastAPI would apply, parsed from JSON bytes by pydantic-core; problems are
     raised as FastAPI's RequestValidationError so they render like every other 422."""
-    return parse_body(content_type, raw, model)
-
-
-def parse_body(content_type: str, raw: bytes, model: type[M]) -> M:
     if content_type.split(";", 1)[0].strip().lower() != "application/json":
         problem = {"type": "content_type", "loc": ("body",), "msg": "Content-Type must be application/json"}
         raise RequestValidationError([problem])
@@ -165,7 +161,7 @@ async def score_batch(request: Request) -> JSONResponse:
     explain = parse_flag(request.query_params.get("explain", "false"), "explain")
     check_explain(client, explain)
     raw = await request.body()
-    return await run_in_threadpool(_score_batch, request, raw, explain)
+    return await run_in_threadpool(_score_batch, request, client, raw, explain)
 
 
 def batch_document(
@@ -176,8 +172,7 @@ def batch_document(
     raise NotImplementedError  # the OpenAPI document's view of `score_batch`, which serves the path
 
 
-def _score_batch(request: Request, raw: bytes, explain: bool) -> JSONResponse:
-    client = client_of(request)
+def _score_batch(request: Request, client: ApiClient, raw: bytes, explain: bool) -> JSONResponse:
     body = parse_body(request.headers.get("content-type", ""), raw, request.app.state.batch_model)
     rows: list[TransactionBase] = body.transactions  # at most the app's limit
     request_id = request_id_from(request.headers.get("x-request-id"))

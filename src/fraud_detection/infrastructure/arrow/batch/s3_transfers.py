@@ -26,7 +26,7 @@ from fraud_detection.domain.errors import (
 from fraud_detection.domain.ports.jobs import InputDescription
 from fraud_detection.infrastructure.arrow.batch.confined_files import exists
 from fraud_detection.infrastructure.arrow.batch.input_description import HEAD_BYTES, describe_head
-from fraud_detection.infrastructure.s3.errors import s3_errors
+from fraud_detection.infrastructure.s3.errors import KEY_TAKEN, s3_errors
 from fraud_detection.infrastructure.s3.ranged_file import S3RangeReader, read_range
 from fraud_detection.infrastructure.s3.uri import S3Location
 
@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 # completion is conditional (S3 refuses either when the key exists: `If-None-Match: *`).
 PART_BYTES = 64 * 1024 * 1024
 JOB_METADATA, ROWS_METADATA = "fraud-job-id", "fraud-rows"
-_TAKEN = {"PreconditionFailed", "412"}
 
 
 class S3Transfers:
@@ -156,6 +155,6 @@ def _taken(uri: str) -> Iterator[None]:
     try:
         yield
     except ClientError as error:
-        if str(error.response.get("Error", {}).get("Code")) in _TAKEN:
+        if str(error.response.get("Error", {}).get("Code")) in KEY_TAKEN:
             raise exists(uri) from None
         raise
