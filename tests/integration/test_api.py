@@ -234,6 +234,30 @@ def test_reload_and_retrain(api):
     assert published[-1].reason == "drift on V14"
 
 
+def test_a_reload_that_loads_no_champion_is_a_5xx_naming_what_serves_on(api):
+    """A deploy script's `curl -f .../admin/model/reload` must fail when the new champion did not load:
+    503 for a registry that is down (retry later), 502 for an artifact the API refuses."""
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    broken = api.promote(weight=2.0)
+    api.registry.broken.add(broken)
+    refused = api.client.post("/admin/model/reload", headers=auth)
+    assert refused.status_code == 502, refused.text
+    body = refused.json()
+    assert body["error"].startswith(f"reload failed: loading fake-model v{broken} (champion) failed")
+    assert body["error"].endswith("is corrupt; still serving v1")
+    assert body["changed"] is False
+    assert body["model"]["version"] == 1  # the old champion serves on
+    api.registry.down = True
+    down = api.client.post("/admin/model/reload", headers=auth)
+    assert down.status_code == 503, down.text
+    assert "registry unreachable" in down.json()["error"]
+    assert "still serving v1" in down.json()["error"]
+    assert api.client.post("/v1/score", json=transaction()).status_code == 200
+    api.registry.down = False
+    api.registry.broken.clear()
+    assert api.client.post("/admin/model/reload", headers=auth).json()["model"]["version"] == broken
+
+
 # Stands in for `fraud retrain`: says who it is and ends at once.
 QUICK_RETRAIN = """
 import os, pathlib, sys

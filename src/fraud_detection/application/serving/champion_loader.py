@@ -12,6 +12,7 @@ active rollout is loaded beside the champion, and dropped when the rollout ends.
 
 from __future__ import annotations
 
+import enum
 import logging
 import threading
 import time
@@ -27,15 +28,23 @@ from fraud_detection.domain.ports.registry import ModelRegistry
 from fraud_detection.domain.ports.rollout import RolloutStore
 from fraud_detection.domain.ports.telemetry import ScoringTelemetry
 
-__all__ = ["ChampionLoader", "RefreshOutcome", "compatible_threshold"]
+__all__ = ["ChampionLoader", "RefreshFailure", "RefreshOutcome", "compatible_threshold"]
 
 logger = logging.getLogger(__name__)
+
+
+class RefreshFailure(enum.Enum):
+    """Why a refresh did not end with the registry's champion serving (an admin reload answers 5xx)."""
+
+    REGISTRY = "registry"  # unreachable or failing: worth retrying
+    MODEL = "model"  # the champion's artifact was refused (corrupt, incompatible): retrying will not help
 
 
 @dataclass(frozen=True)
 class RefreshOutcome:
     changed: bool
     detail: str
+    failure: RefreshFailure | None = None
 
 
 class ChampionLoader:
@@ -61,7 +70,7 @@ class ChampionLoader:
             if self._challengers is None:
                 return outcome
             changed, detail = self._challengers.refresh()
-            return RefreshOutcome(outcome.changed or changed, f"{outcome.detail}; {detail}")
+            return RefreshOutcome(outcome.changed or changed, f"{outcome.detail}; {detail}", outcome.failure)
 
     def refresh_rollout(self) -> RefreshOutcome:
         """The rollout's challenger only (between champion polls); a rollout that just promoted its
@@ -73,7 +82,7 @@ class ChampionLoader:
             if not self._challengers.promoted_elsewhere():
                 return RefreshOutcome(changed, detail)
             outcome = self._refresh_champion()
-            return RefreshOutcome(outcome.changed or changed, f"{detail}; {outcome.detail}")
+            return RefreshOutcome(outcome.changed or changed, f"{detail}; {outcome.detail}", outcome.failure)
 
     def _refresh_champion(self) -> RefreshOutcome:
         try:
@@ -81,11 +90,13 @@ class ChampionLoader:
         except ServiceUnavailableError as error:
             self.registry_reachable = False
             logger.warning("model registry unreachable: %s", error)
-            return self._fall_back_to_cache(f"registry unreachable: {error}")
+            return self._fall_back_to_cache(f"registry unreachable: {error}", RefreshFailure.REGISTRY)
         except Exception as error:  # auth, a corrupt store, a bug: the service must stay up regardless
             self.registry_reachable = False
             logger.error("model registry failed: %s: %s", type(error).__name__, error)
-            return self._fall_back_to_cache(f"registry failed: {type(error).__name__}: {error}")
+            return self._fall_back_to_cache(
+                f"registry failed: {type(error).__name__}: {error}", RefreshFailure.REGISTRY
+            )
         self.registry_reachable = True
         if version is None:
             return RefreshOutcome(False, f"no version has the alias '{self._alias}' yet")
@@ -105,8 +116,9 @@ class ChampionLoader:
         except Exception as error:  # network, refused or corrupt artifact, wrong features: keep the current
             detail = f"loading {version.label} failed: {type(error).__name__}: {error}"
             if self._holder.current is not None:
-                return self._failed(detail)
-            outcome = self._fall_back_to_cache(detail)  # nothing served yet: the verified local copy
+                serving = self._holder.current.version.version
+                return self._failed(f"{detail}; still serving v{serving}", RefreshFailure.MODEL)
+            outcome = self._fall_back_to_cache(detail, RefreshFailure.MODEL)  # the verified local copy
             if outcome.changed:  # else `_failed` already counted and logged it
                 self._telemetry.model_load_failed(detail)
                 logger.error("%s", detail)
@@ -122,27 +134,28 @@ class ChampionLoader:
         logger.info("serving %s%s", version.label, was)
         return RefreshOutcome(True, f"now serving v{version.version}{was}")
 
-    def _fall_back_to_cache(self, reason: str) -> RefreshOutcome:
+    def _fall_back_to_cache(self, reason: str, failure: RefreshFailure) -> RefreshOutcome:
         if self._holder.current is not None:
-            return RefreshOutcome(False, f"{reason}; still serving v{self._holder.current.version.version}")
+            serving = self._holder.current.version.version
+            return RefreshOutcome(False, f"{reason}; still serving v{serving}", failure)
         try:
             cached = self._cache.load()
         except Exception as error:  # the adapter verifies and returns None; anything else is no copy either
             logger.exception("the local model copy could not be read")
-            return self._failed(f"{reason}; local copy unreadable: {type(error).__name__}: {error}")
+            return self._failed(f"{reason}; local copy unreadable: {type(error).__name__}: {error}", failure)
         if cached is None:
-            return self._failed(f"{reason}; and no local copy of a model")
+            return self._failed(f"{reason}; and no local copy of a model", failure)
         version, model = cached
         try:
             threshold = compatible_threshold(version)
         except IncompatibleModelError as error:
-            return self._failed(f"{reason}; local copy unusable: {error}")
+            return self._failed(f"{reason}; local copy unusable: {error}", failure)
         self._holder.swap(ServingModel(version, model, threshold, LOCAL_CACHE, time.time()))
         self._telemetry.model_loaded(version, LOCAL_CACHE)
         logger.warning("serving the local copy of %s: %s", version.label, reason)
-        return RefreshOutcome(True, f"{reason}; serving the local copy of v{version.version}")
+        return RefreshOutcome(True, f"{reason}; serving the local copy of v{version.version}", failure)
 
-    def _failed(self, detail: str) -> RefreshOutcome:
+    def _failed(self, detail: str, failure: RefreshFailure) -> RefreshOutcome:
         self._telemetry.model_load_failed(detail)
         logger.error("%s", detail)
-        return RefreshOutcome(False, detail)
+        return RefreshOutcome(False, detail, failure)

@@ -145,6 +145,14 @@ class ReloadOut(BaseModel):
     model: ModelInfo | None
 
 
+class ReloadFailedOut(BaseModel):
+    """A reload that did not load the registry's champion; `model` is what serves on (null: nothing)."""
+
+    error: str
+    changed: bool
+    model: ModelInfo | None
+
+
 class RetrainIn(BaseModel):
     model_config = STRICT
     reason: str = Field("requested by an operator", min_length=1, max_length=500)

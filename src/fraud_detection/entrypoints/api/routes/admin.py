@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
 
 from fraud_detection.application.model_admin import ModelAdministration
-from fraud_detection.application.serving.champion_loader import ChampionLoader
+from fraud_detection.application.serving.champion_loader import ChampionLoader, RefreshFailure
 from fraud_detection.application.serving.model_holder import ModelHolder
 from fraud_detection.application.serving.retrain import RequestRetrain
 from fraud_detection.domain.clients import Scope
@@ -17,6 +18,7 @@ from fraud_detection.entrypoints.api.routes.model import model_info
 from fraud_detection.entrypoints.api.schemas import (
     ErrorOut,
     ModelVersionOut,
+    ReloadFailedOut,
     ReloadOut,
     RetrainIn,
     RetrainOut,
@@ -38,19 +40,32 @@ router = APIRouter(
 )
 
 
-@router.post("/model/reload", response_model=ReloadOut)
+# A reload that did not load the registry's champion is a 5xx, so `curl -f` in a deploy script fails on it:
+# 503 when the registry is down or failing (retry later), 502 when it served an artifact the API refuses.
+RELOAD_FAILED = {RefreshFailure.REGISTRY: 503, RefreshFailure.MODEL: 502}
+
+
+@router.post(
+    "/model/reload",
+    response_model=ReloadOut,
+    responses={
+        502: {"model": ReloadFailedOut, "description": "The champion's artifact was refused."},
+        503: {"model": ReloadFailedOut, "description": "The registry is unreachable or failing."},
+    },
+)
 def reload_model(
     loader: ChampionLoader = Depends(dependencies.loader),
     holder: ModelHolder = Depends(dependencies.holder),
-) -> dict[str, Any]:
+) -> Any:
     """Load the current champion now (the poller would within FRAUD_MODEL_POLL_SECONDS)."""
     outcome = loader.refresh()
     serving = holder.current
-    return {
-        "changed": outcome.changed,
-        "detail": outcome.detail,
-        "model": model_info(serving, loader.registry_reachable) if serving else None,
-    }
+    model = model_info(serving, loader.registry_reachable) if serving else None
+    if outcome.failure is not None:
+        error = f"reload failed: {outcome.detail}"
+        failed = ReloadFailedOut(error=error, changed=outcome.changed, model=model)
+        return JSONResponse(failed.model_dump(mode="json"), RELOAD_FAILED[outcome.failure])
+    return {"changed": outcome.changed, "detail": outcome.detail, "model": model}
 
 
 @router.post("/retrain", response_model=RetrainOut, status_code=202)
