@@ -45,12 +45,8 @@ from fraud_detection.infrastructure.arrow.batch.rebatch import fixed_size_tables
 from fraud_detection.infrastructure.arrow.batch.row_group_plan import plan_in_place
 from fraud_detection.infrastructure.arrow.batch.row_group_reads import read_row_groups
 from fraud_detection.infrastructure.arrow.batch.s3_transfers import S3Transfers
-from fraud_detection.infrastructure.arrow.batch.work_files import (
-    SUFFIX,
-    load_table,
-    scratch_folder,
-    store_table,
-)
+from fraud_detection.infrastructure.arrow.batch.scratch import scratch_folder
+from fraud_detection.infrastructure.arrow.batch.work_files import SUFFIX, load_table, store_table
 from fraud_detection.infrastructure.s3.client import make_s3_client
 from fraud_detection.infrastructure.s3.uri import S3Location
 
