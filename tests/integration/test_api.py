@@ -399,6 +399,7 @@ def test_jobs_answer_503_when_the_queue_is_down(api):
     assert response.status_code == 503
     assert "unreachable" in response.json()["error"]
     assert api.client.get("/v1/jobs/down-1", headers=SERVICE).status_code == 404
+    assert not (api.container.settings().home / "store" / "jobs" / "down-1").exists()  # not even a folder
 
 
 @pytest.mark.parametrize(

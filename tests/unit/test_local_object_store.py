@@ -141,3 +141,46 @@ def test_written_files_follow_the_umask(store: LocalObjectStore, tmp_path: Path)
     umask = os.umask(0)
     os.umask(umask)
     assert (tmp_path / "store" / "k").stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_deleting_the_last_object_of_a_folder_removes_the_emptied_folders_but_not_the_root(
+    store: LocalObjectStore,
+) -> None:
+    """As on S3, a deleted job or expired captures leave no folder behind (a refused submit left one)."""
+    store.write_bytes("jobs/j1/request.json", b"{}")
+    store.write_bytes("jobs/j1/runs/prepare-1.json", b"{}")
+    store.write_bytes("jobs/j2/request.json", b"{}")
+    for key in list(store.list_keys("jobs/j1/")):
+        store.delete(key)
+    assert not (store.root / "jobs" / "j1").exists()
+    assert (store.root / "jobs" / "j2" / "request.json").exists()
+    store.delete("jobs/j2/request.json")
+    assert store.root.is_dir()
+    assert list(store.root.iterdir()) == []
+    store.delete("jobs/never/written.json")  # a missing key prunes nothing and is no error
+    assert store.root.is_dir()
+
+
+def test_writes_racing_deletes_of_the_same_folder_are_never_lost(store: LocalObjectStore) -> None:
+    """A delete may prune a folder between a writer's mkdir and its open: the writer makes it again."""
+    import threading
+
+    failures: list[BaseException] = []
+
+    def churn(worker: int) -> None:
+        try:
+            for round_ in range(300):
+                key = f"a/b/c/{worker}-{round_}"
+                store.write_bytes(key, b"x")
+                assert store.read_bytes(key) == b"x"
+                store.delete(key)
+        except BaseException as error:  # reported below, with its thread's key
+            failures.append(error)
+
+    threads = [threading.Thread(target=churn, args=(worker,)) for worker in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert list(store.root.iterdir()) == []

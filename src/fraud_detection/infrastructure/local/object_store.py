@@ -54,8 +54,20 @@ class LocalObjectStore(ObjectStore):
 
     def delete(self, key: str) -> None:
         # A directory under that name is not an object, so there is nothing to delete.
+        path = self._path(key)
         with suppress(FileNotFoundError, IsADirectoryError, NotADirectoryError):
-            self._path(key).unlink()
+            path.unlink()
+        self._prune(path.parent)
+
+    def _prune(self, folder: Path) -> None:
+        """Remove the folders a delete left empty, up to the root, as S3 has no folders: a deleted job or
+        expired captures leave nothing behind. A writer racing this recreates its folder (see below)."""
+        while folder != self.root and folder.is_relative_to(self.root):
+            try:
+                folder.rmdir()
+            except OSError:  # not empty (the usual case), already gone, or not ours to remove
+                return
+            folder = folder.parent
 
     def uri_for(self, key: str) -> str:
         return self._path(key).as_uri()
@@ -88,8 +100,7 @@ class LocalObjectStore(ObjectStore):
         target = self._path(key)
         temp = target.parent / f"{TEMP_PREFIX}{uuid.uuid4().hex}"
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with temp.open("xb") as out:
+            with self._create(temp) as out:
                 fill(out)
                 out.flush()
                 os.fsync(out.fileno())
@@ -110,6 +121,19 @@ class LocalObjectStore(ObjectStore):
             raise
         _fsync_directory(target.parent)
         return True
+
+    def _create(self, temp: Path, attempts: int = 5) -> BinaryIO:
+        """The temporary file, its folders made first. A delete's `_prune` may remove a folder between our
+        mkdir and open, or within mkdir (which then says the folder exists, having found it gone): make it
+        again. Once the temp exists the folder is not empty, so it stays until the rename."""
+        for _ in range(attempts - 1):
+            try:
+                temp.parent.mkdir(parents=True, exist_ok=True)
+                return temp.open("xb")
+            except (FileNotFoundError, FileExistsError):
+                continue
+        temp.parent.mkdir(parents=True, exist_ok=True)
+        return temp.open("xb")
 
 
 def _fsync_directory(directory: Path) -> None:
