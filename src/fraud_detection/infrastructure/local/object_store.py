@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, suppress
@@ -15,6 +18,8 @@ from fraud_detection.domain.ports.storage import ObjectStore
 
 # Writes land in a hidden sibling first; listing skips these names and keys may not use them.
 TEMP_PREFIX = ".~write-"
+# A temp no writer holds and older than this was left by a writer that died (see _remove_abandoned_temps).
+TEMP_GRACE_SECONDS = 60.0
 _COPY_CHUNK = 1024 * 1024
 
 
@@ -65,8 +70,10 @@ class LocalObjectStore(ObjectStore):
         while folder != self.root and folder.is_relative_to(self.root):
             try:
                 folder.rmdir()
-            except OSError:  # not empty (the usual case), already gone, or not ours to remove
-                return
+            except OSError as error:  # not empty (the usual case), already gone, or not ours to remove
+                if error.errno != errno.ENOTEMPTY or not _remove_abandoned_temps(folder):
+                    return
+                continue  # it held only what killed writers left: try again
             folder = folder.parent
 
     def uri_for(self, key: str) -> str:
@@ -129,11 +136,47 @@ class LocalObjectStore(ObjectStore):
         for _ in range(attempts - 1):
             try:
                 temp.parent.mkdir(parents=True, exist_ok=True)
-                return temp.open("xb")
+                return _held(temp.open("xb"))
             except (FileNotFoundError, FileExistsError):
                 continue
         temp.parent.mkdir(parents=True, exist_ok=True)
-        return temp.open("xb")
+        return _held(temp.open("xb"))
+
+
+def _held(out: BinaryIO) -> BinaryIO:
+    """Lock a temp while it is written: the kernel drops the lock when its writer closes it or dies. A
+    filesystem without locks (some network mounts) still writes; only the grace period then protects it."""
+    with suppress(OSError):
+        fcntl.flock(out.fileno(), fcntl.LOCK_EX)
+    return out
+
+
+def _remove_abandoned_temps(folder: Path) -> bool:
+    """Whether `folder` held only temps of writers that died (SIGKILL, OOM) and they are now removed.
+
+    A temp is abandoned when no writer holds its lock and it is older than TEMP_GRACE_SECONDS (a writer
+    closes it just before its rename). Hand-written: no library sweeps another process's temp files."""
+    abandoned: list[Path] = []
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if not entry.name.startswith(TEMP_PREFIX):
+                    return False  # the folder holds objects: it stays, and so do its temps for now
+                abandoned.append(Path(entry.path))
+    except OSError:  # removed meanwhile by another delete, or unreadable: nothing to do here
+        return False
+    for temp in abandoned:
+        try:
+            if time.time() - temp.stat().st_mtime < TEMP_GRACE_SECONDS:
+                return False
+            with temp.open("rb") as held:
+                fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                temp.unlink()
+        except FileNotFoundError:
+            continue  # its writer renamed or removed it meanwhile
+        except OSError:  # locked (a live writer's), or no locks on this filesystem: keep it
+            return False
+    return True
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -17,7 +17,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from fraud_detection.domain.errors import DataSourceError
@@ -42,7 +42,8 @@ def scratch_folder(scratch_dir: Path | None) -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix=FOLDER_PREFIX, dir=scratch_dir) as folder:
         descriptor = os.open(folder, os.O_RDONLY)
         try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX)  # never blocks: nobody else knows the folder yet
+            with suppress(OSError):  # a filesystem without locks: only the grace period protects it
+                fcntl.flock(descriptor, fcntl.LOCK_EX)  # never blocks: nobody else knows the folder yet
             yield Path(folder)
         finally:
             os.close(descriptor)  # drops the lock
