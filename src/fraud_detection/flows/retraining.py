@@ -16,6 +16,7 @@ from fraud_detection.application.interruption import Interruption
 from fraud_detection.application.pipeline_summary import PipelineSummary
 from fraud_detection.application.retraining import BuildRetrainingSet, RetrainingSet
 from fraud_detection.composition import get_container
+from fraud_detection.flows.finished import keeps_result
 from fraud_detection.flows.tasks import io_task, run_stage_tasks
 
 logger = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ class RetrainOutcome:
 
 
 @flow(name="retrain", validate_parameters=True)
+@keeps_result
 def retrain(reason: str = "requested", force_promotion: bool = False) -> RetrainOutcome:
     """Retrain on the champion's data plus labelled captured rows; the gate decides."""
     logger.info("retrain: %s", reason)

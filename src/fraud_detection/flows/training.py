@@ -12,6 +12,7 @@ from fraud_detection.application.pipeline import TrainingPipeline
 from fraud_detection.application.pipeline_summary import PipelineSummary
 from fraud_detection.composition import get_container
 from fraud_detection.domain.dataset import DatasetRef
+from fraud_detection.flows.finished import keeps_result
 from fraud_detection.flows.tasks import io_task, run_stage_tasks
 
 
@@ -21,6 +22,7 @@ def ingest(pipeline: TrainingPipeline, source: str) -> DatasetRef:
 
 
 @flow(name="training_pipeline", validate_parameters=True)
+@keeps_result
 def training_pipeline(source: str | None = None, force_promotion: bool = False) -> PipelineSummary:
     """Train a challenger on `source` (default: the configured dataset path) and run the promotion gate
     (`force_promotion`: promote even where the gate would keep the champion)."""

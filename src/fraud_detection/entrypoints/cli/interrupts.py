@@ -119,3 +119,13 @@ def what_was_left(progress: ConsoleProgress, interruption: Interruption, run: st
     if "promote" not in progress.finished:
         return f"{verb}: the {run} stopped after registering {registered}; the promotion gate decided nothing"
     return f"{verb}: the {run} had finished ({registered}, gate: {progress.finished['promote']})"
+
+
+def warn_unrecorded(run: str, lost: str | None) -> None:
+    """One line on stderr when `run` finished but Prefect could not record its end (see flows/finished)."""
+    if lost is not None:
+        typer.echo(
+            f"warning: the {run} run finished and its result stands, but the Prefect server could not "
+            f"record its end ({lost}); check PREFECT_API_URL",
+            err=True,
+        )

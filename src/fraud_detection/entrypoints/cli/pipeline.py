@@ -11,7 +11,7 @@ import typer
 from fraud_detection.domain.errors import EMPTY_SOURCE
 from fraud_detection.entrypoints.cli.context import console, container
 from fraud_detection.entrypoints.cli.errors import fail, handles_user_errors
-from fraud_detection.entrypoints.cli.interrupts import run_flow_until_stopped
+from fraud_detection.entrypoints.cli.interrupts import run_flow_until_stopped, warn_unrecorded
 from fraud_detection.entrypoints.cli.outputs import Output
 from fraud_detection.entrypoints.cli.progress import ConsoleProgress
 
@@ -78,6 +78,12 @@ def run(
 
 def _run_flow(source: str | None, force_promotion: bool) -> PipelineSummary:
     # Imported here: Prefect's import costs ~1.5 s that the other commands should not pay.
+    from fraud_detection.flows.finished import run_keeping_result
     from fraud_detection.flows.training import training_pipeline
 
-    return training_pipeline(source=source, force_promotion=force_promotion)
+    summary, lost = run_keeping_result(
+        training_pipeline.fn.__name__,
+        lambda: training_pipeline(source=source, force_promotion=force_promotion),
+    )
+    warn_unrecorded("pipeline", lost)
+    return summary

@@ -12,7 +12,7 @@ import typer
 
 from fraud_detection.entrypoints.cli.context import console, container
 from fraud_detection.entrypoints.cli.errors import UNAVAILABLE, fail, handles_user_errors
-from fraud_detection.entrypoints.cli.interrupts import run_flow_until_stopped
+from fraud_detection.entrypoints.cli.interrupts import run_flow_until_stopped, warn_unrecorded
 from fraud_detection.entrypoints.cli.progress import ConsoleProgress
 from fraud_detection.infrastructure.local.retrain_lock import RetrainRunningError, holding, lock_path
 
@@ -47,6 +47,11 @@ def retrain(
 
 
 def _run_flow(reason: str, force_promotion: bool) -> RetrainOutcome:
+    from fraud_detection.flows.finished import run_keeping_result
     from fraud_detection.flows.retraining import retrain as retrain_flow  # Prefect's import is slow
 
-    return retrain_flow(reason=reason, force_promotion=force_promotion)
+    outcome, lost = run_keeping_result(
+        retrain_flow.fn.__name__, lambda: retrain_flow(reason=reason, force_promotion=force_promotion)
+    )
+    warn_unrecorded("retrain", lost)
+    return outcome

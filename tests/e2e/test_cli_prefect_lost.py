@@ -1,0 +1,71 @@
+"""`fraud pipeline run` reporting to a real Prefect server that is killed mid-run (found on `make stack`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import FRAUD, make_cli
+from tests.fixtures.servers import free_port, http_ok, start, stop
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+def test_a_prefect_server_killed_mid_run_leaves_the_finished_run_a_success(tmp_path: Path) -> None:
+    """Every stage runs and the model is registered and promoted; only Prefect's record of the run's end is
+    lost. That is a warning and exit 0, not a traceback and exit 1 (a CI job would train and register
+    again)."""
+    prefect_home, port = tmp_path / "prefect", free_port()
+    prefect_home.mkdir()
+    url = f"http://127.0.0.1:{port}/api"
+    server_env = os.environ | {
+        "PREFECT_HOME": str(prefect_home),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "true",
+        "PREFECT_SERVER_UI_ENABLED": "false",
+    }
+    prefect = str(Path(sys.executable).parent / "prefect")
+    command = [prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port)]
+    ready = http_ok(f"{url}/health")
+    server = start(command, prefect_home / "server.log", ready, timeout=120, env=server_env)
+    home = tmp_path / "home"
+    home.mkdir()
+    # Few client retries: the loss is the same, found in seconds instead of Prefect's ~2 min of backoff.
+    cli = make_cli(home, PREFECT_API_URL=url, PREFECT_CLIENT_MAX_RETRIES="1")
+    assert cli("data", "generate", "--rows", "20000", "--fraud-rate", "0.01").returncode == 0
+    run = subprocess.Popen(
+        [FRAUD, "pipeline", "run", "--summary-json", "summary.json"],
+        env=cli.env,
+        cwd=home,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert run.stdout is not None
+    seen: list[str] = []
+    try:
+        for line in run.stdout:
+            seen.append(line)
+            if "✓ validate" in line:
+                stop(server)  # the server goes while training runs
+                break
+        seen.extend(run.stdout)
+        returncode = run.wait(timeout=600)
+    finally:
+        run.kill()
+        stop(server)
+    output = "".join(seen)
+    assert any("✓ validate" in line for line in seen), output
+    assert returncode == 0, output[-3000:]
+    assert "Traceback" not in output
+    assert "warning: the pipeline run finished and its result stands" in output
+    summary = json.loads((home / "summary.json").read_text())
+    assert summary["status"] == "succeeded"
+    assert summary["model"]["version"] == 1
+    listing = cli("model", "list", "--json")
+    assert json.loads(listing.stdout)[0]["aliases"] == ["champion"]
