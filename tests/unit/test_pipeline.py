@@ -91,3 +91,26 @@ def test_stages_out_of_order_are_refused(world):
         pytest.raises(RuntimeError, match="validate"),
     ):
         session.build_features()
+
+
+def test_a_version_whose_profile_was_not_stored_gets_no_alias_and_cannot_be_promoted(world, monkeypatch):
+    """S3 down while registering (seen on a real stack): the version existed with @challenger and no drift
+    profile, `fraud model promote` served it, and drift checks then failed with a false explanation."""
+    from fraud_detection.domain.errors import DataSourceError, IncompatibleModelError
+    from fraud_detection.domain.model import REGISTRATION_FAILED_TAG
+
+    def storage_down(profile):
+        raise DataSourceError("cannot write s3://fraud/data/drift/profiles/v1.json: Could not connect")
+
+    monkeypatch.setattr(world.profiles, "save", storage_down)
+    with pytest.raises(DataSourceError):
+        world.run_pipeline()
+    assert world.registry.aliases == {}  # not @challenger, let alone champion
+    assert "Could not connect" in world.registry.versions[1].tags[REGISTRATION_FAILED_TAG]
+    admin = world.container.models.admin()
+    with pytest.raises(IncompatibleModelError, match="what a failed registration left"):
+        admin.promote(1)
+    monkeypatch.undo()
+    summary = world.run_pipeline()  # the retry registers a whole version
+    assert summary.version.version == 2
+    assert world.registry.aliases == {CHAMPION: 2}

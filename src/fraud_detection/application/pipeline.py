@@ -7,6 +7,7 @@ MLflow run spans validate..promote: a failed validation leaves a FAILED run hold
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -28,7 +29,7 @@ from fraud_detection.domain.drift.estimate import brier_score, calibrated, relia
 from fraud_detection.domain.events import ModelRegistered
 from fraud_detection.domain.features import FEATURE_VERSION
 from fraud_detection.domain.folds import FoldPolicy, time_ordered_folds
-from fraud_detection.domain.model import CHALLENGER, ModelMetadata, ModelVersion
+from fraud_detection.domain.model import CHALLENGER, REGISTRATION_FAILED_TAG, ModelMetadata, ModelVersion
 from fraud_detection.domain.ports.datasets import DatasetStore
 from fraud_detection.domain.ports.events import EventPublisher
 from fraud_detection.domain.ports.registry import ModelRegistry
@@ -36,6 +37,8 @@ from fraud_detection.domain.ports.tracking import ExperimentTracker, TrackingRun
 from fraud_detection.domain.promotion import PromotionDecision
 from fraud_detection.domain.schema import V_COLUMNS
 from fraud_detection.domain.training import LabelledData
+
+logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -178,22 +181,28 @@ class PipelineSession:
             uri = self._run.log_model(training.model, metadata, data.data.features.head(5))
             registry = self._steps.registry
             version = registry.register(uri, self._run.run_id, metadata)
+            # The profile before the alias: a version whose profile could not be stored (S3 down) gets no
+            # alias and a tag that refuses its promotion, instead of an @challenger that drift cannot check.
+            try:
+                self._steps.reference_profile(
+                    registry.model_name,
+                    version.version,
+                    training_inputs(data.data),
+                    # The served model's own scores on its rows, not the out-of-fold ones: those come from
+                    # other, weaker fold models, and normal traffic would look like drift against them (KS
+                    # 0.35 on the real rows, 0.06 against these).
+                    training.model.predict_proba(data.data.features),
+                    training.threshold.threshold,
+                    held_out_scores=training.oof_scores,
+                    held_out_labels=training.out_of_fold.labels,
+                    positive_weight=training.chosen.scale_pos_weight,
+                )
+            except BaseException as error:
+                self._mark_failed(version.version, f"reference profile not stored: {error}")
+                raise
             rollout = self._steps.promote.rollout_in_progress()
             if rollout is None:
                 registry.set_alias(CHALLENGER, version.version)
-            self._steps.reference_profile(
-                registry.model_name,
-                version.version,
-                training_inputs(data.data),
-                # The served model's own scores on its rows, not the out-of-fold ones: those come from
-                # other, weaker fold models, and normal traffic would look like drift against them (KS 0.35
-                # on the real rows, 0.06 against these).
-                training.model.predict_proba(data.data.features),
-                training.threshold.threshold,
-                held_out_scores=training.oof_scores,
-                held_out_labels=training.out_of_fold.labels,
-                positive_weight=training.chosen.scale_pos_weight,
-            )
             self._steps.publisher.publish(ModelRegistered(registry.model_name, version.version))
             self.summary.version = registry.get(version.version)
             alias = f"@{CHALLENGER}"
@@ -201,6 +210,12 @@ class PipelineSession:
                 alias = f"({alias} stays on v{rollout.challenger}, in rollout)"
             detail.append(f"{registry.model_name} v{version.version} {alias}")
         return self.summary.version
+
+    def _mark_failed(self, version: int, why: str) -> None:
+        try:
+            self._steps.registry.set_tag(version, REGISTRATION_FAILED_TAG, why[:500])
+        except Exception:  # the registry failing too: the version has no alias at least; the error is raised
+            logger.exception("could not tag v%d as a failed registration", version)
 
     def promote(self, force: bool = False) -> PromotionDecision:
         """The gate; `force` promotes even when it would keep the champion (the decision says so)."""

@@ -9,6 +9,9 @@ CHALLENGER = "challenger"
 # Version tag holding the SHA-256 (hex) of the model file recorded at registration; every load of the
 # version, from the registry or a local copy, must match it.
 MODEL_DIGEST_TAG = "model_sha256"
+# Set on a version whose registration failed after the registry created it (its reference profile could not
+# be stored): it has no alias, and promoting it is refused (drift checks need the profile).
+REGISTRATION_FAILED_TAG = "registration_failed"
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fraud_detection.domain.errors import IncompatibleModelError
 from fraud_detection.domain.features import FEATURE_VERSION
-from fraud_detection.domain.model import ModelVersion
+from fraud_detection.domain.model import REGISTRATION_FAILED_TAG, ModelVersion
 
 
 def compatible_threshold(version: ModelVersion) -> float:
@@ -27,3 +27,8 @@ def servable(version: ModelVersion, action: str) -> None:
         compatible_threshold(version)
     except IncompatibleModelError as error:
         raise IncompatibleModelError(f"{action} refused: {error}, so the API could not serve it") from None
+    if (failure := version.tags.get(REGISTRATION_FAILED_TAG)) is not None:
+        raise IncompatibleModelError(
+            f"{action} refused: {version.label} is what a failed registration left ({failure}); "
+            "train again (fraud pipeline run or fraud retrain)"
+        )
