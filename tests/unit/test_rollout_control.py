@@ -363,6 +363,48 @@ def test_advance_walks_shadow_canary_steps_then_champion(world: World) -> None:
         world.advance()
 
 
+def _promotion_saved_halfway(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The last advance moves the alias, then the registry fails before the state is saved (MLflow killed
+    between the two writes on a real stack)."""
+    world.start()
+    world.advance()
+    world.advance()
+    monkeypatch.setattr(world.store, "save", _registry_gone)
+    with pytest.raises(ServiceUnavailableError):
+        world.advance()
+    monkeypatch.undo()
+    assert world.registry.aliases[CHAMPION] == 2
+    assert world.store.load().stage is Stage.CANARY
+
+
+def _registry_gone(rollout: Rollout, *, replacing: Rollout | None) -> None:
+    raise ServiceUnavailableError("MLflow at fake:// is unreachable")
+
+
+def test_advancing_again_completes_a_promotion_whose_state_was_not_saved(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The retry read the half-done move as 'the champion alias moved outside the rollout' and refused,
+    and an evaluation then recorded rolled_back while the challenger stayed champion."""
+    _promotion_saved_halfway(world, monkeypatch)
+    rollout = world.advance()
+    assert rollout.stage is Stage.CHAMPION
+    assert world.registry.aliases[CHAMPION] == 2
+    assert world.registry.get(2).tags["previous_champion"] == "1"
+    assert world.registry.get_model_tag("champion_history") == "1,2"  # written once
+
+
+def test_an_evaluation_completes_a_promotion_whose_state_was_not_saved(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _promotion_saved_halfway(world, monkeypatch)
+    decision = world.evaluate()
+    assert decision.verdict.action is Action.ADVANCE
+    assert "already holds the champion alias" in decision.verdict.reason
+    assert world.store.load().stage is Stage.CHAMPION
+    assert world.registry.aliases[CHAMPION] == 2
+
+
 def test_abort_rolls_back_and_keeps_the_champion(world: World) -> None:
     world.start()
     world.advance()

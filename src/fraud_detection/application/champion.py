@@ -34,6 +34,20 @@ def set_champion(registry: ModelRegistry, publisher: EventPublisher, version: in
     return previous_version
 
 
+def finish_champion_move(
+    registry: ModelRegistry, publisher: EventPublisher, version: int, replaced: int | None, reason: str
+) -> None:
+    """Complete a `set_champion` whose alias moved but whose bookkeeping may not have (the registry failed
+    in between): the previous-champion tag, the history (written once) and the event (again: consumers
+    reload, which is idempotent)."""
+    if replaced is not None:
+        registry.set_tag(version, PREVIOUS_CHAMPION_TAG, str(replaced))
+    history = ChampionHistory.parse(registry.get_model_tag(CHAMPION_HISTORY_TAG))
+    if not history.versions or history.versions[-1] != version:
+        registry.set_model_tag(CHAMPION_HISTORY_TAG, history.promoted(version, replaced).encode())
+    publisher.publish(ModelPromoted(registry.model_name, version, replaced, reason))
+
+
 def stored_history(registry: ModelRegistry, champion: ModelVersion | None) -> ChampionHistory:
     """The champion history as stored; for a registry from before it, what the champion's own
     `previous_champion` tag tells."""

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fraud_detection.application.champion import set_champion
+from fraud_detection.application.champion import finish_champion_move, set_champion
 from fraud_detection.application.serving.compatibility import servable
 from fraud_detection.domain.errors import (
     FraudDetectionError,
@@ -82,13 +82,17 @@ def transition(
     if to is Stage.CHAMPION:
         ensure_unchanged(store.load(), rollout)
         serving = moved_champion(registry, rollout)
-        if serving is not None:
+        if serving == rollout.challenger:  # this move's alias landed, its state did not (the registry failed)
+            why = f"rollout: {reason}"
+            finish_champion_move(registry, publisher, rollout.challenger, rollout.champion, why)
+        elif serving is not None:
             raise RolloutRefusedError(
                 f"the champion alias moved outside the rollout, from v{rollout.champion} to v{serving}: "
                 f"v{rollout.challenger} does not replace a champion it was not judged against; "
                 "`fraud rollout abort`, then start a rollout against the new champion"
             )
-        set_champion(registry, publisher, rollout.challenger, f"rollout: {reason}")
+        else:
+            set_champion(registry, publisher, rollout.challenger, f"rollout: {reason}")
     store.save(moved, replacing=rollout)
     _announce(rollout, moved, reason, evidence, publisher)
     return moved
@@ -113,7 +117,8 @@ def _announce(
 
 def moved_champion(registry: ModelRegistry, rollout: Rollout) -> int | None:
     """The version the champion alias names now, when it is not the one the rollout started against (moved
-    by hand in MLflow's UI, or by a promotion that raced the rollout's start)."""
+    by hand in MLflow's UI, by a promotion that raced the rollout's start, or, when it is the challenger, by
+    this rollout's last step, whose state could not be saved after the alias moved)."""
     serving = registry.get_by_alias(CHAMPION)
     if rollout.champion is None or serving is None or serving.version == rollout.champion:
         return None

@@ -98,6 +98,12 @@ class EvaluateRollout:
         serving = moved_champion(self._registry, rollout)
         if serving is None:
             return None
+        if serving == rollout.challenger:  # its last step moved the alias and failed before saving: finish it
+            reason = (
+                f"v{rollout.challenger} already holds the champion alias (the promotion's state was not "
+                "saved when the registry failed): completing the promotion"
+            )
+            return Verdict(Action.ADVANCE, Stage.CHAMPION, 0.0, reason, ())
         reason = (
             f"the champion alias moved outside the rollout, from v{rollout.champion} to v{serving}: "
             f"v{rollout.challenger} was judged against a model that no longer serves (start a rollout "
