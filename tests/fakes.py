@@ -24,7 +24,7 @@ from fraud_detection.domain.errors import (
     ServiceUnavailableError,
 )
 from fraud_detection.domain.events import DomainEvent
-from fraud_detection.domain.jobs import Chunk, JobMark, JobPlan, JobRequest, JobState, JobStatus
+from fraud_detection.domain.jobs import Chunk, FailureKind, JobMark, JobPlan, JobRequest, JobState, JobStatus
 from fraud_detection.domain.model import ModelMetadata, ModelVersion
 from fraud_detection.domain.ports import (
     DatasetStore,
@@ -417,6 +417,7 @@ class FakeJobStore(JobStore):
         self.plans: dict[str, JobPlan] = {}
         self.done: dict[str, dict[int, int]] = {}
         self.outcomes: dict[str, tuple[JobState, str | None]] = {}
+        self.kinds: dict[str, FailureKind | None] = {}
         self.marks: dict[str, set[JobMark]] = {}
         self.runs: dict[tuple[str, str], set[str]] = {}
         self.run_count = 0
@@ -441,8 +442,11 @@ class FakeJobStore(JobStore):
     def mark_chunk_done(self, job_id: str, index: int, rows: int) -> None:
         self.done[job_id][index] = rows
 
-    def finish(self, job_id: str, state: JobState, error: str | None = None) -> None:
-        self.outcomes.setdefault(job_id, (state, error))
+    def finish(
+        self, job_id: str, state: JobState, error: str | None = None, kind: FailureKind | None = None
+    ) -> None:
+        if job_id not in self.outcomes:
+            self.outcomes[job_id], self.kinds[job_id] = (state, error), kind
 
     def begin_run(self, job_id: str, step: str) -> tuple[str, int]:
         runs = self.runs.setdefault((job_id, step), set())
@@ -469,7 +473,7 @@ class FakeJobStore(JobStore):
         return JobStatus(
             job_id, state, request, plan.rows if plan else None, sum(self.done[job_id].values()),
             len(plan.chunks) if plan else None, len(self.done[job_id]),
-            plan.model_version if plan else None, error,
+            plan.model_version if plan else None, error, error_kind=self.kinds.get(job_id),
         )  # fmt: skip
 
     def delete(self, job_id: str) -> None:

@@ -19,7 +19,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 
 from fraud_detection.composition import Container, use_container
 from fraud_detection.domain.errors import ServiceUnavailableError
-from fraud_detection.domain.jobs import JobState
+from fraud_detection.domain.jobs import FailureKind, JobState
 from fraud_detection.domain.model import CHAMPION, ModelMetadata
 from fraud_detection.domain.ports.acceleration import ModelAccelerator
 from fraud_detection.entrypoints.api.app import create_app
@@ -230,6 +230,7 @@ def test_bad_data_in_one_chunk_fails_the_job_naming_column_and_row(jobs):
     status, output = jobs.run(jobs.input("nan", 1_000, V7=(650, np.nan)), "nan-1")
     assert status.state is JobState.FAILED
     assert "column 'V7' row 651" in status.error
+    assert status.error_kind is FailureKind.INPUT  # `fraud batch ... --wait` exits 2: fix the data
     assert not Path(output).exists()
     assert sample("fraud_batch_jobs_total", state="failed") - before == 1
 
@@ -239,6 +240,7 @@ def test_a_task_that_crashes_fails_the_job_instead_of_leaving_it_running(jobs):
     status, output = jobs.run(jobs.input("crash", 700), "crash-1", model="2")
     assert status.state is JobState.FAILED
     assert "score_chunk: unexpected RuntimeError: artifact of v2 is corrupt" in status.error
+    assert status.error_kind is FailureKind.INTERNAL
     assert not Path(output).exists()
     assert sample("fraud_batch_task_failures_total", task="fraud.batch.score_chunk") - before >= 1
 
@@ -250,6 +252,7 @@ def test_the_chord_fails_the_job_even_when_the_task_failure_handler_does_not_run
     status, output = jobs.run(jobs.input("bypass", 700), "bypass-1", model="2")
     assert status.state is JobState.FAILED
     assert status.error == "a task of the job failed for good; see the worker logs"
+    assert status.error_kind is FailureKind.INTERNAL
     assert not Path(output).exists()
 
 
@@ -266,6 +269,7 @@ def test_an_outage_that_outlasts_the_retries_fails_the_job(jobs, monkeypatch):
     status, _ = jobs.run(jobs.input("down", 400), "down-1")
     assert status.state is JobState.FAILED
     assert status.error == "prepare: registry at fake:// is unreachable (gave up after 1 retries)"
+    assert status.error_kind is FailureKind.SERVICE  # exit 1: the same job may succeed later
 
 
 def test_the_api_answers_503_and_records_nothing_when_the_broker_is_down(tmp_path):

@@ -11,9 +11,16 @@ from fraud_detection.application.batch.models import JobModels
 from fraud_detection.application.batch.steps import MAX_LOST_RUNS, JobSteps
 from fraud_detection.application.batch.submit import SubmitScoringJob
 from fraud_detection.domain.batch_roots import BatchRoots
-from fraud_detection.domain.errors import InvalidDataError, LocationNotAllowedError, ServiceUnavailableError
+from fraud_detection.domain.errors import (
+    DataSourceError,
+    FraudDetectionError,
+    InvalidDataError,
+    LocationNotAllowedError,
+    ModelNotFoundError,
+    ServiceUnavailableError,
+)
 from fraud_detection.domain.features import SCORING_INPUTS, feature_matrix
-from fraud_detection.domain.jobs import JobMark, JobState
+from fraud_detection.domain.jobs import FailureKind, JobMark, JobRequest, JobState, failure_kind
 from fraud_detection.domain.model import CHAMPION, ModelMetadata
 from fraud_detection.domain.ports.acceleration import ModelAccelerator
 from fraud_detection.domain.scoring_input import ScoringInput
@@ -409,3 +416,37 @@ def test_an_output_not_named_parquet_is_refused_naming_it_and_nothing_is_recorde
     assert batch.store.requests == {}
     assert batch.queue.enqueued == []
     batch.submit("/in/in.parquet", "/out/Scores.PARQUET", job_id="upper")  # the suffix in any case
+
+
+@pytest.mark.parametrize(
+    ("error", "kind"),
+    [
+        (ServiceUnavailableError("S3 at x is unreachable"), FailureKind.SERVICE),
+        (InvalidDataError("V7", "not a number"), FailureKind.INPUT),
+        (DataSourceError("no file at in.csv"), FailureKind.INPUT),
+        (ModelNotFoundError("no alias 'canary'"), FailureKind.INPUT),
+        (FraudDetectionError("2 chunk(s) were never scored"), FailureKind.INTERNAL),
+        (RuntimeError("a bug"), FailureKind.INTERNAL),
+    ],
+)
+def test_a_failure_says_whether_running_the_job_again_can_help(error, kind):
+    """`fraud batch ... --wait` exits 2 for input (fix it first), 1 for the others (a retry may succeed)."""
+    assert failure_kind(error) is kind
+
+
+def test_a_failure_recorded_before_kinds_existed_reads_as_no_kind(tmp_path):
+    """outcome.json of an older release has no `kind`: the CLI then keeps its old exit code, 2."""
+    import json
+
+    from fraud_detection.infrastructure.documents.job_records import ObjectStoreJobStore
+    from fraud_detection.infrastructure.local import LocalObjectStore
+
+    store = LocalObjectStore(tmp_path)
+    jobs = ObjectStoreJobStore(store)
+    jobs.create(JobRequest("old-1", "in.csv", "out.parquet", "champion", "2026-01-01T00:00:00+00:00"))
+    old = {"state": "failed", "error": "prepare: bad", "at": "2026-01-01T00:00:01+00:00"}
+    store.write_bytes("jobs/old-1/outcome.json", json.dumps(old).encode())
+    assert jobs.status("old-1").error_kind is None
+    jobs.create(JobRequest("new-1", "in.csv", "out.parquet", "champion", "2026-01-01T00:00:00+00:00"))
+    jobs.finish("new-1", JobState.FAILED, "prepare: S3 down", FailureKind.SERVICE)
+    assert jobs.status("new-1").error_kind is FailureKind.SERVICE

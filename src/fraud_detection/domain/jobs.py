@@ -6,6 +6,15 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from fraud_detection.domain.errors import (
+    DataSourceError,
+    IncompatibleModelError,
+    InvalidDataError,
+    ModelNotFoundError,
+    ObjectNotFoundError,
+    ServiceUnavailableError,
+)
+
 JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 JOB_ID_RULE = "1-64 letters, digits, '.', '_' or '-', the first a letter or digit"
 OUTPUT_SUFFIX = ".parquet"
@@ -17,6 +26,24 @@ def output_name_problem(uri: str) -> str | None:
     if uri.lower().endswith(OUTPUT_SUFFIX):
         return None
     return f"'{uri}' does not end in {OUTPUT_SUFFIX}: results are written as Parquet"
+
+
+class FailureKind(StrEnum):
+    """Why a job failed, so that a caller knows whether running it again can help (CLI: exit 2 or 1)."""
+
+    INPUT = "input"  # the request or its data (bad rows, a missing file, an unknown model): fix them first
+    SERVICE = "service"  # storage, registry or broker out past the retries: run it again later
+    INTERNAL = "internal"  # lost runs, an unexpected error: see the worker logs
+
+
+def failure_kind(error: BaseException) -> FailureKind:
+    if isinstance(error, ServiceUnavailableError):
+        return FailureKind.SERVICE
+    if isinstance(error, InvalidDataError | DataSourceError | ObjectNotFoundError | ModelNotFoundError):
+        return FailureKind.INPUT
+    if isinstance(error, IncompatibleModelError):
+        return FailureKind.INPUT
+    return FailureKind.INTERNAL
 
 
 class JobState(StrEnum):
@@ -99,6 +126,7 @@ class JobStatus:
     error: str | None = None
     updated_at: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    error_kind: FailureKind | None = None  # a failed job's; None for one recorded before kinds existed
 
     @property
     def progress(self) -> float:

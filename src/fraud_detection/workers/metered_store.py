@@ -3,7 +3,7 @@ cases: whichever worker process writes a job's first outcome counts it once in `
 
 from __future__ import annotations
 
-from fraud_detection.domain.jobs import JobMark, JobPlan, JobRequest, JobState, JobStatus
+from fraud_detection.domain.jobs import FailureKind, JobMark, JobPlan, JobRequest, JobState, JobStatus
 from fraud_detection.domain.ports.jobs import JobStore
 from fraud_detection.infrastructure.prometheus.worker_metrics import JOBS
 
@@ -12,10 +12,12 @@ class MeteredJobStore(JobStore):
     def __init__(self, inner: JobStore) -> None:
         self._inner = inner
 
-    def finish(self, job_id: str, state: JobState, error: str | None = None) -> None:
+    def finish(
+        self, job_id: str, state: JobState, error: str | None = None, kind: FailureKind | None = None
+    ) -> None:
         # Same check as the store's "first outcome wins"; a job ended by another process is not recounted.
         already_ended = self._inner.status(job_id).state.finished
-        self._inner.finish(job_id, state, error)
+        self._inner.finish(job_id, state, error, kind)
         if not already_ended:
             JOBS.labels(state=state.value).inc()
 

@@ -17,6 +17,7 @@ from celery.utils.log import get_task_logger
 from kombu.exceptions import OperationalError
 
 from fraud_detection.domain.errors import FraudDetectionError, JobNotFoundError, ServiceUnavailableError
+from fraud_detection.domain.jobs import FailureKind, failure_kind
 from fraud_detection.infrastructure.celery.names import (
     ABORT,
     COMMIT,
@@ -55,7 +56,8 @@ class JobTask(Task):  # type: ignore[misc]
             logger.error("%s for job %s failed: %s", self.name, job_id, exc)
             return
         try:
-            job_steps().fail(str(job_id), FraudDetectionError(failure_reason(self, exc)))
+            kind = FailureKind.SERVICE if isinstance(exc, OperationalError) else failure_kind(exc)
+            job_steps().fail(str(job_id), FraudDetectionError(failure_reason(self, exc)), kind)
         except Exception:
             logger.exception("could not record the failure of job %s", job_id)
 

@@ -20,7 +20,15 @@ from fraud_detection.application.batch.models import JobModels
 from fraud_detection.domain.decision import flagged
 from fraud_detection.domain.errors import FraudDetectionError, InvalidDataError, ServiceUnavailableError
 from fraud_detection.domain.features import feature_matrix
-from fraud_detection.domain.jobs import CANCELLED_BY_REQUEST, Chunk, JobMark, JobPlan, JobState
+from fraud_detection.domain.jobs import (
+    CANCELLED_BY_REQUEST,
+    Chunk,
+    FailureKind,
+    JobMark,
+    JobPlan,
+    JobState,
+    failure_kind,
+)
 from fraud_detection.domain.ports.jobs import BatchFiles, ChunkRows, JobStore
 from fraud_detection.domain.scoring_input import TRANSACTION_ID_COLUMN, ScoringInput
 
@@ -163,8 +171,9 @@ class JobSteps:
         columns["model_version"] = np.full(chunk.rows, plan.model_version, dtype=np.int32)
         return columns
 
-    def fail(self, job_id: str, error: Exception) -> None:
-        """End the job as failed with the error's message, and drop its staged data."""
+    def fail(self, job_id: str, error: Exception, kind: FailureKind | None = None) -> None:
+        """End the job as failed with the error's message and kind (by default, the error's), and drop its
+        staged data."""
         logger.warning(JOB_FAILED, job_id, error)
-        self._store.finish(job_id, JobState.FAILED, str(error))
+        self._store.finish(job_id, JobState.FAILED, str(error), kind or failure_kind(error))
         self._files.clean(job_id)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fraud_detection.domain.jobs import Chunk, JobMark, JobPlan, JobRequest, JobState, JobStatus
+from fraud_detection.domain.jobs import Chunk, FailureKind, JobMark, JobPlan, JobRequest, JobState, JobStatus
 
 
 class JobStore(ABC):
@@ -33,8 +33,10 @@ class JobStore(ABC):
     def mark_chunk_done(self, job_id: str, index: int, rows: int) -> None: ...
 
     @abstractmethod
-    def finish(self, job_id: str, state: JobState, error: str | None = None) -> None:
-        """Record the outcome (succeeded, failed or cancelled); the first outcome wins."""
+    def finish(
+        self, job_id: str, state: JobState, error: str | None = None, kind: FailureKind | None = None
+    ) -> None:
+        """Record the outcome (succeeded, failed or cancelled; a failure's kind); the first outcome wins."""
 
     @abstractmethod
     def begin_run(self, job_id: str, step: str) -> tuple[str, int]:

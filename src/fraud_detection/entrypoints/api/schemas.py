@@ -226,4 +226,9 @@ class JobOut(BaseModel):
     progress: float
     model_version: int | None
     error: str | None
+    error_kind: Literal["input", "service", "internal"] | None = Field(
+        None,
+        description="A failed job's: input (fix the request or its data), service (storage, registry or "
+        "broker out past the retries: submit again later), internal (see the worker logs).",
+    )
     updated_at: str | None

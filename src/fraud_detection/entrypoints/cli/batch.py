@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from fraud_detection.entrypoints.cli.context import console, container, stdout
-from fraud_detection.entrypoints.cli.errors import BAD_INPUT, fail, handles_user_errors
+from fraud_detection.entrypoints.cli.errors import BAD_INPUT, UNAVAILABLE, fail, handles_user_errors
 
 if TYPE_CHECKING:
     from fraud_detection.domain.jobs import JobStatus
@@ -143,7 +143,7 @@ def _resolved(uri: str) -> str:
 def _follow(job_id: str) -> None:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from fraud_detection.domain.jobs import JobState
+    from fraud_detection.domain.jobs import FailureKind, JobState
 
     control = container().batch.job_control()
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed:,} rows"))
@@ -157,8 +157,9 @@ def _follow(job_id: str) -> None:
             current = control.status(job_id)
     failed = current.state is JobState.FAILED
     _describe(current, error=not failed)  # a failure's error goes once, to stderr, with the exit code
-    if failed:
-        raise fail(f"job {job_id} failed: {current.error}", BAD_INPUT)
+    if failed:  # bad input (or a job recorded before failures had kinds) is 2; a retry may help otherwise
+        retry_may_help = current.error_kind in (FailureKind.SERVICE, FailureKind.INTERNAL)
+        raise fail(f"job {job_id} failed: {current.error}", UNAVAILABLE if retry_may_help else BAD_INPUT)
     if current.state is JobState.CANCELLED:
         raise typer.Exit(1)
 

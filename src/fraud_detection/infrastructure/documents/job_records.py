@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fraud_detection.domain.errors import JobExistsError, JobNotFoundError, ObjectNotFoundError
-from fraud_detection.domain.jobs import Chunk, JobMark, JobPlan, JobRequest, JobState, JobStatus
+from fraud_detection.domain.jobs import Chunk, FailureKind, JobMark, JobPlan, JobRequest, JobState, JobStatus
 from fraud_detection.domain.ports.jobs import JobStore
 from fraud_detection.domain.ports.storage import ObjectStore
 
@@ -55,9 +55,13 @@ class ObjectStoreJobStore(JobStore):
     def mark_chunk_done(self, job_id: str, index: int, rows: int) -> None:
         self._write(job_id, f"done/{index:06d}.json", {"rows": rows, "at": _now()})
 
-    def finish(self, job_id: str, state: JobState, error: str | None = None) -> None:
+    def finish(
+        self, job_id: str, state: JobState, error: str | None = None, kind: FailureKind | None = None
+    ) -> None:
         if self._read(job_id, "outcome.json") is None:  # the first outcome wins (e.g. a cancel)
-            self._write(job_id, "outcome.json", {"state": state.value, "error": error, "at": _now()})
+            kind_value = kind.value if kind else None
+            outcome = {"state": state.value, "error": error, "kind": kind_value, "at": _now()}
+            self._write(job_id, "outcome.json", outcome)
 
     def begin_run(self, job_id: str, step: str) -> tuple[str, int]:
         folder = self._key(job_id, f"runs/{_step_key(step)}/")
@@ -97,6 +101,7 @@ class ObjectStoreJobStore(JobStore):
             model_version=plan.model_version if plan else None,
             error=error,
             updated_at=outcome["at"] if outcome else None,
+            error_kind=FailureKind(outcome["kind"]) if outcome and outcome.get("kind") else None,
         )
 
     def delete(self, job_id: str) -> None:

@@ -85,6 +85,7 @@ def job_out(status: JobStatus) -> dict[str, Any]:
     document.pop("extra")
     return document | {
         "state": status.state.value,
+        "error_kind": status.error_kind.value if status.error_kind else None,
         "input_uri": request["input_uri"],
         "output_uri": request["output_uri"],
         "model": request["model"],
