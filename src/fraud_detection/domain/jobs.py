@@ -36,12 +36,21 @@ class FailureKind(StrEnum):
     INTERNAL = "internal"  # lost runs, an unexpected error: see the worker logs
 
 
+# Errors that name something wrong with the request or its data (a missing or bad file, an unknown model).
+_INPUT_ERRORS = (
+    InvalidDataError,
+    DataSourceError,
+    ObjectNotFoundError,
+    ModelNotFoundError,
+    IncompatibleModelError,
+)
+
+
 def failure_kind(error: BaseException) -> FailureKind:
+    """The kind of a job's failure, told by its error's type; anything unforeseen is internal."""
     if isinstance(error, ServiceUnavailableError):
         return FailureKind.SERVICE
-    if isinstance(error, InvalidDataError | DataSourceError | ObjectNotFoundError | ModelNotFoundError):
-        return FailureKind.INPUT
-    if isinstance(error, IncompatibleModelError):
+    if isinstance(error, _INPUT_ERRORS):
         return FailureKind.INPUT
     return FailureKind.INTERNAL
 
