@@ -421,6 +421,7 @@ class FakeJobStore(JobStore):
         self.marks: dict[str, set[JobMark]] = {}
         self.runs: dict[tuple[str, str], set[str]] = {}
         self.run_count = 0
+        self.resume_claims: set[tuple[str, str]] = set()
 
     def create(self, request: JobRequest) -> None:
         if request.job_id in self.requests:
@@ -479,12 +480,36 @@ class FakeJobStore(JobStore):
     def delete(self, job_id: str) -> None:
         self.requests.pop(job_id, None)
 
+    def done_chunks(self, job_id: str) -> frozenset[int]:
+        return frozenset(self.done.get(job_id, {}))
+
+    def open_jobs(self) -> Iterator[str]:
+        return iter([job_id for job_id in self.requests if job_id not in self.outcomes])
+
+    def progress(self, job_id: str) -> str:
+        """Whatever a step records shows here: the plan, chunks done, runs under way, marks."""
+        runs = sorted(token for (job, _), tokens in self.runs.items() if job == job_id for token in tokens)
+        return repr((job_id in self.plans, sorted(self.done.get(job_id, {})), runs, self.marks.get(job_id)))
+
+    def claim_resume(self, job_id: str, progress: str) -> bool:
+        if (job_id, progress) in self.resume_claims:
+            return False
+        self.resume_claims.add((job_id, progress))
+        return True
+
+    def release_resume(self, job_id: str, progress: str) -> None:
+        self.resume_claims.discard((job_id, progress))
+
 
 class FakeJobQueue(JobQueue):
     def __init__(self, down: bool = False) -> None:
         self.enqueued: list[str] = []
         self.cancelled: list[str] = []
         self.down = down
+        self.work: frozenset[str] | None = frozenset()  # jobs with a task in the queue; None: cannot tell
+
+    def jobs_with_work(self) -> frozenset[str] | None:
+        return self.work
 
     def enqueue(self, job_id: str) -> None:
         if self.down:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 import pytest
+import redis
 from prometheus_client.parser import text_string_to_metric_families
 
 from fraud_detection.application.batch.control import JobControl
@@ -25,6 +26,7 @@ from fraud_detection.composition import Container
 from fraud_detection.domain.jobs import JobState, JobStatus
 from fraud_detection.infrastructure.arrow.batch import ParquetBatchFiles
 from fraud_detection.infrastructure.celery import CeleryJobQueue, make_celery_app
+from fraud_detection.infrastructure.celery.names import QUEUE
 from fraud_detection.infrastructure.documents.job_records import ObjectStoreJobStore
 from fraud_detection.infrastructure.s3 import S3ObjectStore
 from fraud_detection.settings import Settings
@@ -41,6 +43,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 CHUNK_ROWS = 10_000
 VISIBILITY_TIMEOUT = 10  # seconds before a dead worker's task goes to another worker
 JOB_TIMEOUT = 90.0
+SWEEP_SECONDS = 2
 WORKER_START_TIMEOUT = 60.0
 OUTPUT_COLUMNS = ["row", "transaction_id", "probability", "decision", "model_version"]
 
@@ -186,6 +189,9 @@ def cluster(
         "FRAUD_MODEL_COMPILE": "false",
         "FRAUD_BATCH_INPUT_ROOTS": f"s3://{bucket}/in",
         "FRAUD_BATCH_OUTPUT_ROOTS": f"s3://{bucket}/out",
+        # Workers look for stalled jobs every 2 s: every test of the module also checks that no job merely
+        # running, waiting or retrying is taken for one (`test_a_job_whose_tasks_the_broker_lost...`).
+        "FRAUD_BATCH_SWEEP_SECONDS": str(SWEEP_SECONDS),
     }
     cli = make_cli(tmp_path_factory.mktemp("batch-cluster"), **env)
     settings = Settings(
@@ -367,6 +373,28 @@ def test_a_broker_down_at_submit_fails_fast_with_one_line_and_records_nothing(cl
     assert lines[0].startswith(f"error: message broker redis://:**@127.0.0.1:{closed.rsplit(':', 1)[1]}")
     assert "hunter2" not in result.stderr + result.stdout
     assert cluster.keys("work/jobs/down-1/") == []
+
+
+def test_a_job_whose_tasks_the_broker_lost_is_queued_again_by_the_workers_themselves(cluster: Cluster):
+    """A Redis that restarts without its data after a submit: the job is recorded, its message gone. The
+    workers' sweepers find it (open, nothing queued, no progress in two looks) and one queues it again."""
+    logs = lambda: "".join(w.text() for w in cluster.workers.values())  # noqa: E731
+    # Every job of the module so far ran with the sweepers on: none was taken for a stalled one.
+    assert "queued again" not in logs()
+    cluster.stop_workers(*cluster.workers)
+    source = scored_input(30_000, seed=17, prefix="lost")
+    cluster.submit(cluster.put_input("in/lost.parquet", source), "out/lost.parquet", "lost-1")
+    redis_client = redis.Redis.from_url(cluster.settings.broker_url)
+    assert redis_client.delete(QUEUE) == 1  # the prepare message, lost
+    cluster.start_workers(*cluster.workers)
+
+    status = cluster.wait("lost-1")
+
+    assert (status.state, status.rows_scored) == (JobState.SUCCEEDED, 30_000)
+    assert_complete_output(cluster.output("out/lost.parquet"), source)
+    assert logs().count("job lost-1 had nothing queued and made no progress: queued again") == 1
+    resumed = sum(w.metrics().get("fraud_batch_jobs_resumed_total", 0.0) for w in cluster.workers.values())
+    assert resumed == 1
 
 
 def test_without_a_broker_the_cli_runs_the_job_itself_with_a_progress_bar(tmp_path: Path, champion_uri: str):

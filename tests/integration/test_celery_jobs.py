@@ -3,6 +3,7 @@ whole jobs run by an in-process worker (a thread) over the real job store and ba
 The model registry is a fake; the e2e tests run real worker processes with a real registry."""
 
 import base64
+import gc
 import json
 import socket
 import time
@@ -59,8 +60,9 @@ class FlakyRegistry(FakeRegistry):
 class Jobs:
     """Submit jobs to the in-process worker and wait for them."""
 
-    def __init__(self, container, registry: FlakyRegistry, folder) -> None:
+    def __init__(self, container, registry: FlakyRegistry, folder, redis_url: str) -> None:
         self.container, self.registry, self.folder = container, registry, folder
+        self.redis_url = redis_url
 
     def input(self, name: str, rows: int, **cells: tuple[int, float]) -> str:
         frame = transactions(rows, seed=3).drop(columns=["Class"])
@@ -113,9 +115,10 @@ def jobs(redis_server, tmp_path_factory):
     app = create_worker_app(settings)
     try:
         with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
-            yield Jobs(container, registry, folder)
+            yield Jobs(container, registry, folder, settings.broker_url)
     finally:
         use_container(None)
+        gc.collect()  # chord results left by the tasks unsubscribe while their Redis still answers
         redis.Redis.from_url(redis_server.url(WORKER_DB)).flushdb()
 
 
@@ -293,3 +296,83 @@ def test_the_api_answers_503_and_records_nothing_when_the_broker_is_down(tmp_pat
         assert "redis://:**@127.0.0.1" in response.json()["error"]
         assert "hunter2" not in response.text
         assert client.get("/v1/jobs/api-down", headers=auth).status_code == 404
+
+
+def test_the_jobs_with_work_are_read_from_the_queue_and_from_what_workers_hold(redis_server):
+    """Waiting messages (the queue's list) and delivered, unacknowledged ones (kombu's `unacked` hash, as a
+    worker running or prefetching a task, or waiting out a retry's countdown, leaves them)."""
+    queue = CeleryJobQueue(make_celery_app(Settings(broker_url=redis_server.url(IDLE_DB))))
+    client = redis.Redis.from_url(redis_server.url(IDLE_DB))
+    client.flushdb()
+    try:
+        assert queue.jobs_with_work() == frozenset()
+        queue.enqueue("job.with.dots")
+        queue.enqueue("job-b")
+        held = json.loads(client.lindex(QUEUE, -1))
+        held["headers"]["id"] = "job-c.chunk.000007"
+        client.hset("unacked", "tag-1", json.dumps([held, "", QUEUE]))
+        other = json.loads(client.lindex(QUEUE, -1)) | {"headers": {"id": "3f1c-some-uuid", "task": "x"}}
+        client.lpush(QUEUE, json.dumps(other), b"not json")
+        assert queue.jobs_with_work() == {"job.with.dots", "job-b", "job-c"}
+        client.delete(QUEUE)  # a broker that lost its queue
+        assert queue.jobs_with_work() == {"job-c"}
+    finally:
+        client.flushdb()
+    assert CeleryJobQueue(make_celery_app(Settings(broker_url="memory://"))).jobs_with_work() is None
+    down = CeleryJobQueue(make_celery_app(Settings(broker_url=f"redis://127.0.0.1:{free_port()}/0")))
+    assert down.jobs_with_work() is None
+
+
+def test_a_job_recorded_but_never_queued_is_found_by_two_looks_and_runs_to_its_end(jobs):
+    """What an API replica whose submit stopped between the record and the message leaves (seen on a real
+    stack with S3 frozen under a client that gave up): a job `queued` for ever, its id taken."""
+    from fraud_detection.application.batch.stalled import StalledJobs
+    from fraud_detection.domain.jobs import JobRequest
+
+    store = jobs.container.adapters.job_store()
+    output = str(jobs.folder / "batch" / "out" / "lost-1-out.parquet")
+    store.create(JobRequest("lost-1", jobs.input("lost", 700), output, "champion", "2026-12-05T00:00:00Z"))
+    stalled = StalledJobs(store, jobs.container.batch.job_queue())
+    first = stalled.look()
+    assert first.seen
+    assert "lost-1" in first.idle
+    sweep = stalled.sweep(first)
+    assert sweep.resumed == ("lost-1",)
+    control = jobs.container.batch.job_control()
+    assert eventually(lambda: control.status("lost-1").state.finished, JOB_TIMEOUT_SECONDS)
+    status = control.status("lost-1")
+    assert (status.state, status.rows_scored) == (JobState.SUCCEEDED, 700)
+    assert len(pd.read_parquet(output)) == 700
+    assert "lost-1" not in list(store.open_jobs())
+    assert stalled.sweep(sweep.look).resumed == ()
+
+
+def test_a_job_queued_again_sends_only_its_chunks_not_done_or_else_only_its_commit(jobs, redis_server):
+    """prepare run again (a resumed job, a redelivery once its chunks were out) on a broker nobody consumes:
+    the messages it sends are the chunks left, then, with none left, the commit alone."""
+    from fraud_detection.domain.jobs import Chunk, JobPlan, JobRequest
+
+    store = jobs.container.adapters.job_store()
+    store.create(JobRequest("again-1", "in.parquet", "out.parquet", "champion", "2026-12-05T00:00:00Z"))
+    chunks = tuple(Chunk(i, f"jobs/again-1/input/{i}", 10, 10 * i) for i in range(3))
+    store.save_plan("again-1", JobPlan("fraud", 1, 0.5, chunks, False))
+    store.mark_chunk_done("again-1", 1, 10)
+    idle_app = create_worker_app(job_settings(jobs.folder, redis_server.url(IDLE_DB)))
+    client = redis.Redis.from_url(redis_server.url(IDLE_DB))
+    client.flushdb()
+
+    def sent() -> list[str]:
+        ids = [json.loads(raw)["headers"]["id"] for raw in client.lrange(QUEUE, 0, -1)]
+        client.delete(QUEUE)
+        return sorted(ids)
+
+    try:
+        assert idle_app.tasks[PREPARE].apply(args=["again-1"]).get() == 2
+        assert sent() == ["again-1.chunk.000000", "again-1.chunk.000002"]
+        store.mark_chunk_done("again-1", 0, 10)
+        store.mark_chunk_done("again-1", 2, 10)
+        assert idle_app.tasks[PREPARE].apply(args=["again-1"]).get() == 0
+        assert sent() == ["again-1.commit"]
+    finally:
+        client.flushdb()
+        store.finish("again-1", JobState.CANCELLED, "test over")

@@ -10,6 +10,7 @@ from dependency_injector import containers, providers
 from fraud_detection.application.batch.control import JobControl
 from fraud_detection.application.batch.inline import run_job
 from fraud_detection.application.batch.models import JobModels
+from fraud_detection.application.batch.stalled import StalledJobs
 from fraud_detection.application.batch.steps import JobSteps
 from fraud_detection.application.batch.submit import SubmitScoringJob
 from fraud_detection.composition.adapters import cache_key
@@ -72,3 +73,4 @@ class Batch(containers.DeclarativeContainer):
         SubmitScoringJob, adapters.job_store, job_queue, settings.provided.batch_roots
     )
     job_control = providers.Factory(JobControl, adapters.job_store, job_queue, batch_files)
+    stalled_jobs = providers.Factory(StalledJobs, adapters.job_store, job_queue)

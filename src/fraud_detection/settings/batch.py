@@ -30,6 +30,12 @@ class BatchSettings(BaseSettings):
         3600, gt=0, description="Seconds before a task a dead worker held is handed to another worker."
     )
     batch_chunk_rows: int = Field(250_000, gt=0, description="Rows per batch-scoring task (chunk).")
+    batch_sweep_seconds: int = Field(
+        60,
+        ge=0,
+        description="Seconds between a worker's looks for jobs whose tasks the broker lost (open, nothing "
+        "queued, no progress): such a job is queued again after two looks. 0 = off.",
+    )
     batch_input_roots: str | None = Field(
         None,
         description="Where batch jobs may read: comma-separated folders and/or `s3://bucket/prefix`; "

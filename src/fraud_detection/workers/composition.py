@@ -13,6 +13,7 @@ import weakref
 from dependency_injector import providers
 
 from fraud_detection.application.batch.models import JobModels
+from fraud_detection.application.batch.stalled import StalledJobs
 from fraud_detection.application.batch.steps import JobSteps
 from fraud_detection.composition import Container, get_container
 from fraud_detection.composition.adapters import make_job_store
@@ -48,6 +49,11 @@ def job_models() -> JobModels:
     """This process's loaded (and accelerated) models, shared by every task."""
     with _lock:
         return _worker_container().batch.job_models()
+
+
+def stalled_jobs() -> StalledJobs:
+    with _lock:
+        return _worker_container().batch.stalled_jobs()
 
 
 def _forget_after_fork() -> None:

@@ -3,6 +3,8 @@ cases: whichever worker process writes a job's first outcome counts it once in `
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from fraud_detection.domain.jobs import FailureKind, JobMark, JobPlan, JobRequest, JobState, JobStatus
 from fraud_detection.domain.ports.jobs import JobStore
 from fraud_detection.infrastructure.prometheus.worker_metrics import JOBS
@@ -53,3 +55,18 @@ class MeteredJobStore(JobStore):
 
     def delete(self, job_id: str) -> None:
         self._inner.delete(job_id)
+
+    def done_chunks(self, job_id: str) -> frozenset[int]:
+        return self._inner.done_chunks(job_id)
+
+    def open_jobs(self) -> Iterator[str]:
+        return self._inner.open_jobs()
+
+    def progress(self, job_id: str) -> str:
+        return self._inner.progress(job_id)
+
+    def claim_resume(self, job_id: str, progress: str) -> bool:
+        return self._inner.claim_resume(job_id, progress)
+
+    def release_resume(self, job_id: str, progress: str) -> None:
+        self._inner.release_resume(job_id, progress)

@@ -15,6 +15,7 @@ from fraud_detection.infrastructure.prometheus.worker_metrics import serve_metri
 from fraud_detection.settings import Settings
 from fraud_detection.workers.app import create_worker_app
 from fraud_detection.workers.preload import preload_at_start
+from fraud_detection.workers.sweeper import sweep_while_working
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ def run_worker(settings: Settings, options: WorkerOptions) -> None:
     app = create_worker_app(settings)
     if settings.worker_preload:
         preload_at_start(prefork=options.concurrency > 1)
+    sweep_while_working(settings.batch_sweep_seconds)
     if options.metrics_port:
         serve_metrics(options.metrics_port, options.metrics_host, CeleryJobQueue(app).depth)
     app.worker_main(argv=worker_argv(options))

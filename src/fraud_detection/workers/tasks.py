@@ -73,23 +73,30 @@ def failure_reason(task: JobTask, error: BaseException) -> str:
 
 @shared_task(name=PREPARE, base=JobTask, bind=True, ignore_result=True)  # type: ignore[untyped-decorator]
 def prepare(self: JobTask, job_id: str) -> int:
-    """Stage and plan the job, then queue its chunks; returns the number of chunks queued. Signatures are
-    built by name on this task's own app (no reliance on a process-wide "current app")."""
-    plan = job_steps().prepare(job_id)
+    """Stage and plan the job, then queue its chunks not yet done (all of them on a first run) and the
+    commit after them; returns the number of chunks queued. Signatures are built by name on this task's own
+    app (no reliance on a process-wide "current app")."""
+    steps = job_steps()
+    plan = steps.prepare(job_id)
     if plan is None:
         return 0  # the job already ended (cancelled, failed on bad input, or done)
     app = self.app
+    chunks = steps.chunks_to_score(job_id, plan)
+    callback = app.signature(COMMIT, (job_id,), task_id=commit_task_id(job_id), immutable=True)
+    callback.on_error(app.signature(ABORT, (job_id,), immutable=True))
+    if not chunks:  # every chunk was scored before the job's tasks were lost: only the commit is left
+        callback.apply_async()
+        logger.info("job %s: every chunk already scored; commit queued", job_id)
+        return 0
     header = [
         app.signature(
             SCORE_CHUNK, (job_id, chunk.index), task_id=chunk_task_id(job_id, chunk.index), immutable=True
         )
-        for chunk in plan.chunks
+        for chunk in chunks
     ]
-    callback = app.signature(COMMIT, (job_id,), task_id=commit_task_id(job_id), immutable=True)
-    callback.on_error(app.signature(ABORT, (job_id,), immutable=True))
     chord(header, app=app)(callback)
-    logger.info("job %s: %d chunk(s) of %d rows queued", job_id, len(plan.chunks), plan.rows)
-    return len(plan.chunks)
+    logger.info("job %s: %d of %d chunk(s) queued", job_id, len(chunks), len(plan.chunks))
+    return len(chunks)
 
 
 @shared_task(name=SCORE_CHUNK, base=JobTask)  # type: ignore[untyped-decorator]

@@ -87,6 +87,12 @@ class JobSteps:
         self._store.save_plan(job_id, plan)
         return plan
 
+    def chunks_to_score(self, job_id: str, plan: JobPlan) -> tuple[Chunk, ...]:
+        """The plan's chunks not marked done: a job queued again (a prepare redelivered after its worker
+        died once its chunks were out, a job resumed) scores only those, rather than every row again."""
+        done = self._store.done_chunks(job_id)
+        return tuple(chunk for chunk in plan.chunks if chunk.index not in done)
+
     def score_chunk(self, job_id: str, index: int) -> int:
         """Rows scored (0 when skipped: done already, cancelled, or failed)."""
         status = self._store.status(job_id)

@@ -62,6 +62,29 @@ class JobStore(ABC):
     def delete(self, job_id: str) -> None:
         """Forget the job entirely (used to undo a submission the queue refused)."""
 
+    @abstractmethod
+    def done_chunks(self, job_id: str) -> frozenset[int]:
+        """Indexes of the chunks marked done: a job queued again needs only the others."""
+
+    @abstractmethod
+    def open_jobs(self) -> Iterator[str]:
+        """Ids of the jobs recorded and not yet ended (read from an index, not by listing every record;
+        an id may still come out for a job that ended a moment ago)."""
+
+    @abstractmethod
+    def progress(self, job_id: str) -> str:
+        """An opaque digest of the job's records that changes whenever a step records anything: equal
+        digests a while apart mean nothing happened to the job meanwhile."""
+
+    @abstractmethod
+    def claim_resume(self, job_id: str, progress: str) -> bool:
+        """Create-if-absent of a claim to queue the job again from the point `progress` names: of several
+        sweepers seeing one stalled job, one gets True; a second stall at the same point gets False."""
+
+    @abstractmethod
+    def release_resume(self, job_id: str, progress: str) -> None:
+        """Undo `claim_resume` (the queue refused the job): a later sweep may claim it again."""
+
 
 class JobQueue(ABC):
     """Runs jobs: Celery workers in production, a thread in this process in the embedded mode."""
@@ -76,6 +99,11 @@ class JobQueue(ABC):
 
     def depth(self) -> int | None:
         """Tasks waiting, when the queue can tell."""
+        return None
+
+    def jobs_with_work(self) -> frozenset[str] | None:
+        """Ids of the jobs that have a task waiting in the queue or held by a worker (running, prefetched,
+        or waiting to retry), or None when the queue cannot tell (then no job is ever deemed stalled)."""
         return None
 
 

@@ -1,4 +1,5 @@
-"""`fraud batch submit|status|cancel|resume`: score whole files as jobs (Celery workers, or this process)."""
+"""`fraud batch submit|status|cancel|resume|sweep`: score whole files as jobs (Celery workers, or this
+process)."""
 
 from __future__ import annotations
 
@@ -82,6 +83,33 @@ def resume(
         )
         if wait or embedded:
             _follow(job_id)
+
+
+@app.command()
+@handles_user_errors
+def sweep(
+    seconds: Annotated[
+        float, typer.Option("--seconds", min=1.0, help="Time between the two looks at the open jobs.")
+    ] = 60.0,
+) -> None:
+    """Queue again every job whose tasks the broker lost: open, with nothing queued or held by a worker,
+    and no progress between two looks SECONDS apart. What each worker does by itself every
+    FRAUD_BATCH_SWEEP_SECONDS; for workers run with it off, or to act at once. Prints the jobs queued."""
+    c = container()
+    if not c.settings().broker_url:
+        raise fail("no FRAUD_BROKER_URL: jobs run in the process that submitted them (`fraud batch resume`)")
+    stalled = c.batch.stalled_jobs()
+    first = stalled.look()
+    if not first.seen:
+        raise fail("the broker cannot tell which jobs it holds (unreachable?): nothing done", UNAVAILABLE)
+    console.print(f"{len(first.idle)} open job(s) with nothing queued; looking again in {seconds:g} s")
+    time.sleep(seconds)
+    result = stalled.sweep(first)
+    for job_id in result.resumed:
+        stdout.print(job_id)
+    for job_id in result.stuck:
+        console.print(f"job {job_id} was queued again from this point before and stalled again")
+    console.print(f"{len(result.resumed)} job(s) queued again")
 
 
 @contextmanager

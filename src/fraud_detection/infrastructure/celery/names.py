@@ -6,6 +6,8 @@ upgrade. The infrastructure side sends by name only, so it never imports the wor
 
 from __future__ import annotations
 
+import re
+
 QUEUE = "fraud.batch"
 PREPARE = "fraud.batch.prepare"
 SCORE_CHUNK = "fraud.batch.score_chunk"
@@ -25,3 +27,12 @@ def chunk_task_id(job_id: str, index: int) -> str:
 
 def commit_task_id(job_id: str) -> str:
     return f"{job_id}.commit"
+
+
+_JOB_TASK_ID = re.compile(r"^(?P<job>.+)\.(?:prepare|commit|chunk\.\d{6})$")
+
+
+def job_of_task_id(task_id: str) -> str | None:
+    """The job a task id above belongs to; None for any other task (an abort callback's, say)."""
+    match = _JOB_TASK_ID.match(task_id)
+    return match["job"] if match else None

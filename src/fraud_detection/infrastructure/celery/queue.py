@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 import logging
+from collections.abc import Iterable, Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 from celery import Celery
@@ -11,11 +15,12 @@ from kombu.utils.url import maybe_sanitize_url
 
 from fraud_detection.domain.errors import ServiceUnavailableError
 from fraud_detection.domain.ports.jobs import JobQueue
-from fraud_detection.infrastructure.celery.names import PREPARE, QUEUE, prepare_task_id
+from fraud_detection.infrastructure.celery.names import PREPARE, QUEUE, job_of_task_id, prepare_task_id
 
 logger = logging.getLogger(__name__)
 BROKER_ERRORS: tuple[type[Exception], ...] = (OperationalError, OSError)
 REDIS_SCHEMES = frozenset({"redis", "rediss", "redis+socket", "sentinel"})
+PAGE = 500  # messages read from Redis per call when looking for jobs' tasks
 
 
 class CeleryJobQueue(JobQueue):
@@ -59,6 +64,51 @@ class CeleryJobQueue(JobQueue):
                 logger.debug("queue depth unknown: %s", error)
                 return None
 
+    def jobs_with_work(self) -> frozenset[str] | None:
+        """Read from Redis itself: the messages waiting in the queue's lists and those delivered to a
+        worker and not yet acknowledged (kombu keeps them in its `unacked` hash until the task ends, as
+        tasks are acknowledged late; a retry waiting out its countdown is one of them). Task ids name their
+        job (`names`). None for another broker, or when Redis cannot be reached."""
+        if urlsplit(self._app.conf.broker_url).scheme not in REDIS_SCHEMES:
+            return None
+        with self._app.connection_for_read() as connection:
+            errors = (*BROKER_ERRORS, *connection.connection_errors, *connection.channel_errors)
+            try:
+                connection.ensure_connection(max_retries=0)
+                channel = connection.default_channel
+                with channel.conn_or_acquire() as client:
+                    return frozenset(_jobs_of(_queued_and_held(client, channel)))
+            except errors as error:
+                logger.debug("jobs with work unknown: %s", error)
+                return None
+
     def _unavailable(self, error: Exception) -> ServiceUnavailableError:
         reason = " ".join(str(error).split()) or type(error).__name__
         return ServiceUnavailableError(f"message broker {self._broker} is unreachable: {reason}")
+
+
+def _queued_and_held(client: Any, channel: Any) -> Iterator[bytes]:
+    """Raw messages of the queue (every priority list, read a page at a time), then the unacked ones."""
+    for priority in channel.priority_steps:
+        key = channel._q_for_pri(QUEUE, priority)
+        for start in itertools.count(0, PAGE):
+            page = client.lrange(key, start, start + PAGE - 1)
+            yield from page
+            if len(page) < PAGE:
+                break
+    for _, held in client.hscan_iter(channel.unacked_key, count=PAGE):
+        yield held
+
+
+def _jobs_of(messages: Iterable[bytes]) -> Iterator[str]:
+    for raw in messages:
+        try:
+            message = json.loads(raw)
+        except ValueError:
+            continue
+        if isinstance(message, list) and message:  # unacked: [message, exchange, routing key]
+            message = message[0]
+        headers = message.get("headers") if isinstance(message, dict) else None
+        task_id = headers.get("id") if isinstance(headers, dict) else None
+        if isinstance(task_id, str) and (job_id := job_of_task_id(task_id)) is not None:
+            yield job_id

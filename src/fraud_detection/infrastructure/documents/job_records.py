@@ -4,15 +4,20 @@
     done/<n>.json  one per scored chunk           outcome.json  succeeded / failed / cancelled
     cancel-requested.json, committing.json        the marks that settle a cancel racing the commit
     runs/<step>/<token>.json                      a step's run under way; one left behind is a lost run
+    resumed/<progress>.json                       a sweeper queued the stalled job again from that point
 
-Every write is one atomic object; a chunk mark is written once per chunk key, so redelivered tasks cannot
-double-count; status is derived from what exists. No database to run, local or S3 alike.
+plus `job-index/open/<id>.json` while a job has no outcome, so a sweep for stalled jobs reads the open ones
+without listing every job ever run. Every write is one atomic object; a chunk mark is written once per
+chunk key, so redelivered tasks cannot double-count; status is derived from what exists. No database to
+run, local or S3 alike.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
+from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +28,8 @@ from fraud_detection.domain.ports.jobs import JobStore
 from fraud_detection.domain.ports.storage import ObjectStore
 
 PREFIX = "jobs"
+OPEN_PREFIX = "job-index/open/"
+RESUMED = "resumed/"
 
 
 class ObjectStoreJobStore(JobStore):
@@ -35,6 +42,8 @@ class ObjectStoreJobStore(JobStore):
         document = json.dumps(asdict(request)).encode()
         if not self._store.create_bytes(self._key(request.job_id, "request.json"), document):
             raise JobExistsError(f"job '{request.job_id}' already exists; choose another id")
+        # After the request: an entry written first could be the one a refused duplicate id deletes.
+        self._store.write_bytes(_open_key(request.job_id), b"{}")
 
     def request(self, job_id: str) -> JobRequest:
         return JobRequest(**self._read_required(job_id, "request.json"))
@@ -62,6 +71,7 @@ class ObjectStoreJobStore(JobStore):
             kind_value = kind.value if kind else None
             outcome = {"state": state.value, "error": error, "kind": kind_value, "at": _now()}
             self._write(job_id, "outcome.json", outcome)
+        self._store.delete(_open_key(job_id))
 
     def begin_run(self, job_id: str, step: str) -> tuple[str, int]:
         folder = self._key(job_id, f"runs/{_step_key(step)}/")
@@ -107,6 +117,40 @@ class ObjectStoreJobStore(JobStore):
     def delete(self, job_id: str) -> None:
         for key in list(self._store.list_keys(f"{PREFIX}/{job_id}/")):
             self._store.delete(key)
+        self._store.delete(_open_key(job_id))
+
+    def done_chunks(self, job_id: str) -> frozenset[int]:
+        keys = self._store.list_keys(self._key(job_id, "done/"))
+        return frozenset(int(key.rsplit("/", 1)[1][:-5]) for key in keys if key.endswith(".json"))
+
+    def open_jobs(self) -> Iterator[str]:
+        """An entry whose job has an outcome (its finish stopped before removing the entry) or no request
+        (deleted: the entry is written after the request and removed after it) is removed as it is met."""
+        for key in list(self._store.list_keys(OPEN_PREFIX)):
+            job_id = key.removeprefix(OPEN_PREFIX).removesuffix(".json")
+            recorded = self._store.exists(self._key(job_id, "request.json"))
+            if recorded and not self._store.exists(self._key(job_id, "outcome.json")):
+                yield job_id
+            else:
+                self._store.delete(key)
+
+    def progress(self, job_id: str) -> str:
+        """The names of the job's records (a chunk done, a plan, a run begun or ended, a mark), hashed; the
+        records' content never changes once written except through a name that also appears or goes."""
+        names = (
+            key
+            for key in self._store.list_keys(self._key(job_id, ""))
+            if not key.startswith(self._key(job_id, RESUMED))
+        )
+        return hashlib.sha256("\n".join(names).encode()).hexdigest()[:32]
+
+    def claim_resume(self, job_id: str, progress: str) -> bool:
+        return self._store.create_bytes(
+            self._key(job_id, f"{RESUMED}{progress}.json"), json.dumps({"at": _now()}).encode()
+        )
+
+    def release_resume(self, job_id: str, progress: str) -> None:
+        self._store.delete(self._key(job_id, f"{RESUMED}{progress}.json"))
 
     def _key(self, job_id: str, name: str) -> str:
         return f"{PREFIX}/{job_id}/{name}"
@@ -126,6 +170,10 @@ class ObjectStoreJobStore(JobStore):
         if document is None:
             raise JobNotFoundError(f"no job '{job_id}'")
         return document
+
+
+def _open_key(job_id: str) -> str:
+    return f"{OPEN_PREFIX}{job_id}.json"
 
 
 def _step_key(step: str) -> str:

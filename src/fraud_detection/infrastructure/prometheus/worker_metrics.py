@@ -27,6 +27,14 @@ CHUNK_SECONDS = Histogram(
 TASK_FAILURES = Counter(
     "fraud_batch_task_failures", "Batch tasks that failed for good (after any retries), by task.", ["task"]
 )
+JOBS_RESUMED = Counter(
+    "fraud_batch_jobs_resumed",
+    "Jobs this worker queued again because the broker had lost their tasks (nothing queued, no progress).",
+)
+JOBS_STUCK = Counter(
+    "fraud_batch_jobs_stuck",
+    "Jobs found stalled again after being queued again once: `fraud batch resume` them (see the broker).",
+)
 
 # Every series exists from the start at 0: a counter born at its first increment hides that increment
 # from `increase()`, so the first failed job would never fire an alert.

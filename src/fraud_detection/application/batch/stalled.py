@@ -1,0 +1,82 @@
+"""Find jobs whose queued work was lost, and queue them again.
+
+A broker that loses messages (a Redis restarted or failed over, or one that stalled while a step queued the
+next ones) leaves a job `running` or `queued` with nothing left to run it, for ever. A job is stalled when
+it is open, the queue holds no task of it (waiting, running, prefetched or waiting to retry), and its
+records did not change between two looks some time apart: then it is queued again from where its records
+stand (`JobControl.resume`'s one step, safe to run twice). Looks the queue cannot answer deem nothing
+stalled: a duplicate of a job merely waiting its turn would double its work.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from fraud_detection.domain.errors import JobNotFoundError, ServiceUnavailableError
+from fraud_detection.domain.ports.jobs import JobQueue, JobStore
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Look:
+    """One look at the open jobs that have nothing queued: job id -> digest of its records. `seen` is
+    False when the queue could not tell which jobs it holds."""
+
+    idle: dict[str, str] = field(default_factory=dict)
+    seen: bool = True
+    claimed: frozenset[str] = frozenset()  # idle ones already queued again from this point (by any sweeper)
+
+
+@dataclass(frozen=True)
+class Sweep:
+    look: Look
+    resumed: tuple[str, ...] = ()
+    stuck: tuple[str, ...] = ()  # still idle a look after being queued again: left to an operator
+
+
+class StalledJobs:
+    def __init__(self, store: JobStore, queue: JobQueue) -> None:
+        self._store, self._queue = store, queue
+
+    def look(self) -> Look:
+        busy = self._queue.jobs_with_work()
+        if busy is None:
+            return Look(seen=False)
+        idle: dict[str, str] = {}
+        for job_id in self._store.open_jobs():
+            if job_id not in busy:
+                idle[job_id] = self._store.progress(job_id)
+        return Look(idle)
+
+    def sweep(self, earlier: Look) -> Sweep:
+        """Look again, and queue again each job idle in both looks with the same records. Of several
+        sweepers (one per worker), one queues a given job. A job queued again that is still idle at the
+        same point a look later lost its tasks again (a broker losing what it is sent): it is not queued a
+        third time but reported in `stuck`."""
+        now = self.look()
+        resumed: list[str] = []
+        claimed: set[str] = set()
+        for job_id, progress in now.idle.items():
+            if earlier.idle.get(job_id) != progress or not self._still_open(job_id):
+                continue
+            if self._store.claim_resume(job_id, progress):
+                try:
+                    self._queue.enqueue(job_id)
+                except ServiceUnavailableError:
+                    self._store.release_resume(job_id, progress)  # a later sweep tries again
+                    raise
+                logger.warning("job %s had nothing queued and made no progress: queued again", job_id)
+                resumed.append(job_id)
+            else:
+                claimed.add(job_id)
+        stuck = tuple(sorted(claimed & earlier.claimed))
+        return Sweep(Look(now.idle, now.seen, frozenset(claimed)), tuple(resumed), stuck)
+
+    def _still_open(self, job_id: str) -> bool:
+        """The index may still list a job that ended (or was deleted) a moment ago."""
+        try:
+            return not self._store.status(job_id).state.finished
+        except JobNotFoundError:
+            return False

@@ -1,0 +1,105 @@
+"""Looking for stalled jobs over the real job records (a local store) and a real Redis: the index of open
+jobs, the digest of a job's progress, the one claim per stalled point, and `fraud batch sweep`."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import redis
+from typer.testing import CliRunner
+
+from fraud_detection.composition import Container, use_container
+from fraud_detection.domain.jobs import JobRequest, JobState
+from fraud_detection.entrypoints.cli.app import app
+from fraud_detection.infrastructure.celery.names import QUEUE
+from fraud_detection.infrastructure.documents.job_records import OPEN_PREFIX, ObjectStoreJobStore
+from fraud_detection.infrastructure.local import LocalObjectStore
+from fraud_detection.settings import Settings
+from tests.fixtures.servers import free_port
+
+pytestmark = pytest.mark.integration
+SWEEP_DB = 3
+
+
+def request(job_id: str) -> JobRequest:
+    return JobRequest(job_id, "in.csv", f"{job_id}.parquet", "champion", "2026-12-05T00:00:00+00:00")
+
+
+def test_open_jobs_are_indexed_from_their_record_until_their_outcome(tmp_path):
+    store = LocalObjectStore(tmp_path)
+    jobs = ObjectStoreJobStore(store)
+    for job_id in ("a", "b", "c", "ab"):
+        jobs.create(request(job_id))
+    jobs.finish("b", JobState.SUCCEEDED)
+    jobs.delete("c")  # a submission the broker refused
+    assert sorted(jobs.open_jobs()) == ["a", "ab"]
+    assert sorted(store.list_keys(OPEN_PREFIX)) == [f"{OPEN_PREFIX}a.json", f"{OPEN_PREFIX}ab.json"]
+    # A finish that stopped between its outcome and the index: the entry goes when next met.
+    store.write_bytes("jobs/a/outcome.json", json.dumps({"state": "failed", "error": "x"}).encode())
+    assert list(jobs.open_jobs()) == ["ab"]
+    assert list(store.list_keys(OPEN_PREFIX)) == [f"{OPEN_PREFIX}ab.json"]
+
+
+def test_progress_changes_with_what_steps_record_and_one_claim_is_granted_per_point(tmp_path):
+    jobs = ObjectStoreJobStore(LocalObjectStore(tmp_path))
+    jobs.create(request("j"))
+    jobs.create(request("j2"))  # another job's records are not this one's progress
+    start = jobs.progress("j")
+    token, _ = jobs.begin_run("j", "prepare")
+    running = jobs.progress("j")
+    assert running != start
+    jobs.end_run("j", "prepare", token)
+    assert jobs.progress("j") == start  # a run that recorded nothing
+    jobs.mark_chunk_done("j2", 0, 10)
+    assert jobs.progress("j") == start
+    assert jobs.claim_resume("j", start) is True
+    assert jobs.progress("j") == start  # the claim is the sweeper's, not progress
+    assert jobs.claim_resume("j", start) is False
+    jobs.release_resume("j", start)
+    assert jobs.claim_resume("j", start) is True
+    jobs.mark_chunk_done("j", 3, 10)
+    assert jobs.progress("j") != start
+    assert jobs.done_chunks("j") == {3}
+    assert jobs.claim_resume("j", jobs.progress("j")) is True
+
+
+@pytest.fixture
+def swept(redis_server, tmp_path):
+    settings = Settings(home=tmp_path, broker_url=redis_server.url(SWEEP_DB))
+    client = redis.Redis.from_url(redis_server.url(SWEEP_DB))
+    client.flushdb()
+    container = Container(settings)
+    use_container(container)
+    yield container, client
+    use_container(None)
+    client.flushdb()
+
+
+def test_fraud_batch_sweep_queues_again_the_job_the_broker_lost_and_leaves_the_queued_one(swept):
+    container, client = swept
+    store, queue = container.adapters.job_store(), container.batch.job_queue()
+    store.create(request("lost-1"))  # recorded, its message lost
+    store.create(request("waiting-1"))
+    queue.enqueue("waiting-1")
+    result = CliRunner().invoke(app, ["batch", "sweep", "--seconds", "1"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.split() == ["lost-1"]
+    assert "1 job(s) queued again" in result.stderr
+    ids = sorted(json.loads(raw)["headers"]["id"] for raw in client.lrange(QUEUE, 0, -1))
+    assert ids == ["lost-1.prepare", "waiting-1.prepare"]
+
+
+def test_fraud_batch_sweep_needs_a_broker_that_answers(tmp_path):
+    use_container(Container(Settings(home=tmp_path)))
+    try:
+        embedded = CliRunner().invoke(app, ["batch", "sweep", "--seconds", "1"])
+        assert embedded.exit_code == 2
+        assert "no FRAUD_BROKER_URL" in embedded.stderr
+        use_container(Container(Settings(home=tmp_path, broker_url=f"redis://127.0.0.1:{free_port()}/0")))
+        down = CliRunner().invoke(app, ["batch", "sweep", "--seconds", "1"])
+        assert down.exit_code == 1
+        assert "cannot tell which jobs it holds" in down.stderr
+        assert "Traceback" not in down.output
+    finally:
+        use_container(None)
