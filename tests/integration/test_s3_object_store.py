@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import socket
 import threading
 import time
 import uuid
@@ -310,6 +311,25 @@ def test_unreachable_endpoint_is_a_service_unavailable_error(monkeypatch: pytest
     store = S3ObjectStore("b", endpoint_url="http://127.0.0.1:9", region=REGION)  # port 9: discard, closed
     with pytest.raises(ServiceUnavailableError, match=r"cannot write s3://b/k: Could not connect"):
         store.write_bytes("k", b"x")
+
+
+def test_an_s3_that_never_answers_is_retried_aloud_then_unavailable(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A server that accepts and never answers (a frozen SeaweedFS): each retry says so as it starts, and
+    the error follows after the attempts' read timeouts (20 s each in production; 0.3 s here)."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "y")
+    monkeypatch.setattr("fraud_detection.infrastructure.s3.client.MAX_ATTEMPTS", 3)
+    assert make_s3_client(region=REGION).meta.config.read_timeout == 20.0
+    with socket.create_server(("127.0.0.1", 0), backlog=16) as hung:
+        endpoint = f"http://127.0.0.1:{hung.getsockname()[1]}"
+        store = S3ObjectStore("b", client=make_s3_client(endpoint, REGION, read_timeout=0.3))
+        with pytest.raises(ServiceUnavailableError, match=r"cannot read s3://b/k: Read timeout"):
+            store.read_bytes("k")
+    said = [r.getMessage() for r in caplog.records if r.name == "fraud_detection.infrastructure.s3.client"]
+    assert [line.rsplit("(", 1)[1] for line in said] == ["attempt 2 of 3)", "attempt 3 of 3)"]
+    assert all(line.startswith("S3 GetObject: Read timeout on endpoint URL") for line in said)
 
 
 def test_wrong_credentials_on_a_real_server(seaweedfs: SeaweedFS) -> None:
