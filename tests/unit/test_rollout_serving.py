@@ -181,6 +181,23 @@ def test_an_unreadable_state_keeps_the_snapshot_and_is_counted():
     assert rig.telemetry.rollout_failures == ["read"]
 
 
+def test_a_refresh_that_finds_the_registry_down_leaves_the_rollout_unread():
+    """The rollout's state is a registry tag: reading it after the champion's lookup failed would fail the
+    same way, after as long again (an admin reload then took twice ~46 s on a host that never answers)."""
+    rig = Rig()
+    rig.start()
+    before = rig.holder.snapshot
+    reads = []
+    load = rig.store.load
+    rig.store.load = lambda: reads.append(1) or load()
+    rig.registry.down = True
+    outcome = rig.loader.refresh()
+    assert outcome.detail.endswith("still serving v1; rollout state kept as it was")
+    assert outcome.failure is not None
+    assert reads == []
+    assert rig.holder.snapshot is before
+
+
 @pytest.mark.parametrize("problem", ["broken", "features"])
 def test_a_challenger_that_fails_to_load_is_counted_and_the_champion_serves_alone(problem):
     rig = Rig()

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from fraud_detection.application.serving.champion_loader import ChampionLoader, RefreshOutcome
+from fraud_detection.application.serving.champion_loader import ChampionLoader, RefreshFailure, RefreshOutcome
 from fraud_detection.application.serving.model_holder import LOCAL_CACHE, REGISTRY, ModelHolder
 from fraud_detection.application.serving.runtime import ServingRuntime
 from fraud_detection.application.serving.score import ScoreTransactions
@@ -208,3 +208,39 @@ def test_a_loader_that_raises_at_start_leaves_the_service_not_ready(serving):
     loader = Exploding(serving.registry, serving.cache, serving.holder, serving.telemetry)
     ServingRuntime(loader, serving.log, poll_seconds=0).start()
     assert serving.holder.current is None
+
+
+def test_a_reload_behind_a_refresh_stuck_on_the_registry_gives_up_after_its_wait(serving):
+    """The poller's refresh waits on a registry that does not answer; an admin reload waiting for it took
+    minutes. With a wait it answers at once that the registry is slow, naming what serves on."""
+    import threading
+    import time
+
+    serving.champion()
+    serving.loader.refresh()
+    answering, stuck = threading.Event(), threading.Event()
+    original = serving.registry.get_by_alias
+
+    def slow_lookup(alias: str):
+        stuck.set()
+        answering.wait(10)
+        return original(alias)
+
+    serving.registry.get_by_alias = slow_lookup
+    poller = threading.Thread(target=serving.loader.refresh)
+    poller.start()
+    assert stuck.wait(5)
+    started = time.monotonic()
+    outcome = serving.loader.refresh(wait=0.2)
+    waited = time.monotonic() - started
+    answering.set()
+    poller.join(5)
+    assert outcome == RefreshOutcome(
+        False,
+        "another refresh has been under way for over 0.2 s (a registry slow to answer); still serving v1",
+        RefreshFailure.REGISTRY,
+    )
+    assert waited < 5
+    serving.registry.get_by_alias = original
+    serving.champion(weight=2.0)
+    assert serving.loader.refresh(wait=0.2).detail == "now serving v2 (was v1)"  # the lock was released

@@ -16,7 +16,7 @@ import enum
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from fraud_detection.application.serving.challenger_loader import ChallengerLoader
 from fraud_detection.application.serving.compatibility import compatible_threshold
@@ -63,14 +63,27 @@ class ChampionLoader:
         self.registry_reachable: bool | None = None  # None until the first refresh
         self._challengers = ChallengerLoader(registry, holder, telemetry, rollouts) if rollouts else None
 
-    def refresh(self) -> RefreshOutcome:
-        """The champion, then the rollout's challenger."""
-        with self._lock:
+    def refresh(self, wait: float | None = None) -> RefreshOutcome:
+        """The champion, then the rollout's challenger. With `wait`, gives up after that many seconds if
+        another refresh is under way (the poller's, stuck on a registry that does not answer): an admin
+        reload queued behind it took minutes, past a load balancer's idle timeout."""
+        if not self._lock.acquire(timeout=-1 if wait is None else wait):
+            serving = self._holder.current
+            still = f"; still serving v{serving.version.version}" if serving else ""
+            busy = f"another refresh has been under way for over {wait:g} s (a registry slow to answer)"
+            detail = f"{busy}{still}"
+            return RefreshOutcome(False, detail, RefreshFailure.REGISTRY)
+        try:
             outcome = self._refresh_champion()
             if self._challengers is None:
                 return outcome
+            if outcome.failure is RefreshFailure.REGISTRY:  # the rollout's state lives there too: its read
+                # would fail the same way, after as long again (~46 s for a host that never answers)
+                return replace(outcome, detail=f"{outcome.detail}; rollout state kept as it was")
             changed, detail = self._challengers.refresh()
             return RefreshOutcome(outcome.changed or changed, f"{outcome.detail}; {detail}", outcome.failure)
+        finally:
+            self._lock.release()
 
     def refresh_rollout(self) -> RefreshOutcome:
         """The rollout's challenger only (between champion polls); a rollout that just promoted its

@@ -43,6 +43,9 @@ router = APIRouter(
 # A reload that did not load the registry's champion is a 5xx, so `curl -f` in a deploy script fails on it:
 # 503 when the registry is down or failing (retry later), 502 when it served an artifact the API refuses.
 RELOAD_FAILED = {RefreshFailure.REGISTRY: 503, RefreshFailure.MODEL: 502}
+# Longest wait for a refresh already under way (the poller's) before answering 503: behind one stuck on a
+# registry that accepts and never answers, a reload took 2-4 min, past a load balancer's idle timeout (60 s).
+RELOAD_QUEUE_SECONDS = 10.0
 
 
 @router.post(
@@ -58,7 +61,7 @@ def reload_model(
     holder: ModelHolder = Depends(dependencies.holder),
 ) -> Any:
     """Load the current champion now (the poller would within FRAUD_MODEL_POLL_SECONDS)."""
-    outcome = loader.refresh()
+    outcome = loader.refresh(wait=RELOAD_QUEUE_SECONDS)
     serving = holder.current
     model = model_info(serving, loader.registry_reachable) if serving else None
     if outcome.failure is not None:
