@@ -1,22 +1,60 @@
 """A flow's result, kept the moment its body returns, so that a Prefect server failing while the engine
-records the run's end (killed, unreachable) does not turn finished work into a failure.
+records the run's end (killed, unreachable, hung) does not turn finished work into a failure.
 
 Seen on a real stack: the Prefect server killed during `fraud pipeline run`; every stage ran, the new model
 was registered and promoted, then the engine's last `set_state` raised `httpx.ConnectError` and the command
 exited 1 with a traceback. A CI job reading that would train and register again. The work is what the user
 asked for; Prefect's record of it is bookkeeping, so its loss is a warning.
+
+A server that hangs (accepts connections and never answers) is worse: the engine retried that `set_state`
+for 7 minutes (6 tries of 60 s), then the process hung at exit draining its logs to the server. So the
+caller may also say how to finish without Prefect (`on_hang`), which a watchdog calls once the body has been
+returned for `FINISH_GRACE_SECONDS` without the engine letting go.
 """
 
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable
-from typing import Any, ParamSpec, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, NoReturn, ParamSpec, TypeVar
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
+# A healthy server records a run's end in milliseconds, a busy one in seconds.
+FINISH_GRACE_SECONDS = 60.0
+
 _kept: dict[str, Any] = {}
+
+
+@dataclass
+class _Watch:
+    """Calls `on_hang` `grace` seconds after the body returned, unless the run was let go first."""
+
+    on_hang: Callable[[Any, str], NoReturn]
+    grace: float
+    ending: threading.Lock = field(default_factory=threading.Lock)  # whoever takes it finishes the run
+    timer: threading.Timer | None = None
+
+    def arm(self, result: Any) -> None:
+        self.timer = threading.Timer(self.grace, self._fire, args=(result,))
+        self.timer.daemon = True
+        self.timer.start()
+
+    def disarm(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        # If the watchdog got there first, it is ending the process: wait for it rather than print twice.
+        self.ending.acquire(timeout=self.grace)
+
+    def _fire(self, result: Any) -> None:
+        if self.ending.acquire(blocking=False):
+            self.on_hang(result, f"no answer from it {self.grace:g} s after the run finished")
+
+
+_watches: dict[str, _Watch] = {}
 
 
 def keeps_result(body: Callable[P, T]) -> Callable[P, T]:
@@ -26,15 +64,27 @@ def keeps_result(body: Callable[P, T]) -> Callable[P, T]:
     def keeping(*args: P.args, **kwargs: P.kwargs) -> T:
         result = body(*args, **kwargs)
         _kept[body.__name__] = result
+        if (watch := _watches.get(body.__name__)) is not None:
+            watch.arm(result)
         return result
 
     return keeping
 
 
-def run_keeping_result(name: str, run: Callable[[], T]) -> tuple[T, str | None]:
+def run_keeping_result(
+    name: str,
+    run: Callable[[], T],
+    on_hang: Callable[[T, str], NoReturn] | None = None,
+    grace: float = FINISH_GRACE_SECONDS,
+) -> tuple[T, str | None]:
     """(`run()`'s result, None); or, when it raised after the flow body `name` returned, (that body's
-    result, what went wrong in Prefect's bookkeeping). An error before the body returned is raised."""
+    result, what went wrong in Prefect's bookkeeping). An error before the body returned is raised. With
+    `on_hang`, a body that returned `grace` seconds ago while `run()` still has not gets `on_hang(result,
+    reason)` on another thread, which must end the process (the main thread is stuck in Prefect's client)."""
     _kept.pop(name, None)
+    watch = _Watch(on_hang, grace) if on_hang is not None else None
+    if watch is not None:
+        _watches[name] = watch
     try:
         return run(), None
     except Exception as error:
@@ -44,3 +94,6 @@ def run_keeping_result(name: str, run: Callable[[], T]) -> tuple[T, str | None]:
         return _kept.pop(name), f"{type(error).__name__}: {reason}" if reason else type(error).__name__
     finally:
         _kept.pop(name, None)
+        _watches.pop(name, None)
+        if watch is not None:
+            watch.disarm()

@@ -64,3 +64,9 @@ def detach_temporary_server() -> None:
     """
     if None not in SubprocessASGIServer._instances:
         DetachedTemporaryServer()
+
+
+def stop_temporary_server() -> None:
+    """Stop the temporary server if one runs (Prefect's exit hook does it on a normal exit)."""
+    for server in list(SubprocessASGIServer._instances.values()):
+        server.stop()

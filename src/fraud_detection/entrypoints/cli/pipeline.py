@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -13,6 +14,7 @@ from fraud_detection.entrypoints.cli.context import console, container
 from fraud_detection.entrypoints.cli.errors import fail, handles_user_errors
 from fraud_detection.entrypoints.cli.interrupts import run_flow_until_stopped, warn_unrecorded
 from fraud_detection.entrypoints.cli.outputs import Output
+from fraud_detection.entrypoints.cli.prefect_hang import exit_within, hang_ending
 from fraud_detection.entrypoints.cli.progress import ConsoleProgress
 
 if TYPE_CHECKING:
@@ -51,10 +53,19 @@ def run(
         raise fail(f"--source: no file at {source}")  # said now, not after Prefect's server started
     progress = ConsoleProgress(console)
     c.observer.override(progress)
+
+    def report(summary: PipelineSummary) -> None:
+        from fraud_detection.entrypoints.cli.summary import print_summary
+
+        print_summary(console, summary, settings)
+        if summary_output is not None:
+            document = {"status": "succeeded"} | summary.to_dict()
+            summary_output.write_text(json.dumps(document, indent=2, default=str))
+
     console.print("starting the Prefect flow (a temporary local server unless PREFECT_API_URL is set)...")
     try:
         summary = run_flow_until_stopped(
-            "pipeline", progress, c.interruption(), lambda: _run_flow(source, force_promotion)
+            "pipeline", progress, c.interruption(), lambda: _run_flow(source, force_promotion, report)
         )
     except typer.Exit:
         raise  # stopped by Ctrl-C or SIGTERM: the command says how far it got
@@ -68,15 +79,13 @@ def run(
             }
             summary_output.write_text(json.dumps(failure, indent=2))
         raise
-    from fraud_detection.entrypoints.cli.summary import print_summary
-
-    print_summary(console, summary, settings)
-    if summary_output is not None:
-        document = {"status": "succeeded"} | summary.to_dict()
-        summary_output.write_text(json.dumps(document, indent=2, default=str))
+    report(summary)
+    exit_within("pipeline")
 
 
-def _run_flow(source: str | None, force_promotion: bool) -> PipelineSummary:
+def _run_flow(
+    source: str | None, force_promotion: bool, report: Callable[[PipelineSummary], None]
+) -> PipelineSummary:
     # Imported here: Prefect's import costs ~1.5 s that the other commands should not pay.
     from fraud_detection.flows.finished import run_keeping_result
     from fraud_detection.flows.training import training_pipeline
@@ -84,6 +93,7 @@ def _run_flow(source: str | None, force_promotion: bool) -> PipelineSummary:
     summary, lost = run_keeping_result(
         training_pipeline.fn.__name__,
         lambda: training_pipeline(source=source, force_promotion=force_promotion),
+        on_hang=hang_ending("pipeline", report),
     )
     warn_unrecorded("pipeline", lost)
     return summary

@@ -6,6 +6,7 @@ Ctrl-C and SIGTERM (an ECS task stopped, the API's local launcher shut down) sto
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -13,6 +14,7 @@ import typer
 from fraud_detection.entrypoints.cli.context import console, container
 from fraud_detection.entrypoints.cli.errors import UNAVAILABLE, fail, handles_user_errors
 from fraud_detection.entrypoints.cli.interrupts import run_flow_until_stopped, warn_unrecorded
+from fraud_detection.entrypoints.cli.prefect_hang import exit_within, hang_ending
 from fraud_detection.entrypoints.cli.progress import ConsoleProgress
 from fraud_detection.infrastructure.local.retrain_lock import RetrainRunningError, holding, lock_path
 
@@ -31,27 +33,34 @@ def retrain(
     c = container()
     progress = ConsoleProgress(console)
     c.observer.override(progress)
+
+    def report(outcome: RetrainOutcome) -> None:
+        from fraud_detection.entrypoints.cli.summary import print_summary
+
+        console.print(f"retraining set: {outcome.retraining_set.detail}")
+        if outcome.summary is not None:
+            print_summary(console, outcome.summary, c.settings())
+
     try:
         with holding(lock_path(c.settings().home)):  # released however the block ends, a stop included
             console.print(f"retrain ({reason}): starting the Prefect flow...")
             outcome = run_flow_until_stopped(
-                "retrain", progress, c.interruption(), lambda: _run_flow(reason, force_promotion)
+                "retrain", progress, c.interruption(), lambda: _run_flow(reason, force_promotion, report)
             )
     except RetrainRunningError as error:
         raise fail(str(error), UNAVAILABLE) from None
-    from fraud_detection.entrypoints.cli.summary import print_summary
-
-    console.print(f"retraining set: {outcome.retraining_set.detail}")
-    if outcome.summary is not None:
-        print_summary(console, outcome.summary, c.settings())
+    report(outcome)
+    exit_within("retrain")
 
 
-def _run_flow(reason: str, force_promotion: bool) -> RetrainOutcome:
+def _run_flow(reason: str, force_promotion: bool, report: Callable[[RetrainOutcome], None]) -> RetrainOutcome:
     from fraud_detection.flows.finished import run_keeping_result
     from fraud_detection.flows.retraining import retrain as retrain_flow  # Prefect's import is slow
 
     outcome, lost = run_keeping_result(
-        retrain_flow.fn.__name__, lambda: retrain_flow(reason=reason, force_promotion=force_promotion)
+        retrain_flow.fn.__name__,
+        lambda: retrain_flow(reason=reason, force_promotion=force_promotion),
+        on_hang=hang_ending("retrain", report),  # the lock is an flock: the kernel releases it
     )
     warn_unrecorded("retrain", lost)
     return outcome

@@ -1,0 +1,68 @@
+"""Ending `fraud pipeline run` and `fraud retrain` when their Prefect server hangs after the work is done.
+
+A server that accepts connections and never answers (frozen, or behind a stalled proxy) held a finished run
+for 7 minutes while Prefect's client retried recording its end, then for good at exit, where Prefect drains
+its logs and events to the server with no time limit. The run's result is what the user asked for
+(flows/finished.py), so the command reports it and ends without Prefect's bookkeeping, saying so.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections.abc import Callable
+from typing import NoReturn, TypeVar
+
+import typer
+
+from fraud_detection.entrypoints.cli.interrupts import warn_unrecorded
+
+T = TypeVar("T")
+
+
+def hang_ending(run: str, report: Callable[[T], None]) -> Callable[[T, str], NoReturn]:
+    """What the watchdog of `run_keeping_result` calls while the main thread is stuck in Prefect's client:
+    the warning and the report the command would print anyway, then exit 0."""
+
+    def end(result: T, reason: str) -> NoReturn:
+        warn_unrecorded(run, reason)
+        report(result)
+        _exit_now(0)
+
+    return end
+
+
+def exit_within(run: str, seconds: float | None = None) -> threading.Timer:
+    """Armed once the command has said everything: a process still alive `seconds` later (by default the
+    grace a finished run gets, `FINISH_GRACE_SECONDS`) is stuck in Prefect's exit-time drain; it warns and
+    exits 0 (the result was reported)."""
+    from fraud_detection.flows.finished import FINISH_GRACE_SECONDS  # Prefect is loaded by now
+
+    seconds = FINISH_GRACE_SECONDS if seconds is None else seconds
+
+    def end() -> None:
+        typer.echo(
+            f"warning: Prefect could not hand the {run} run's last logs and events to its server within "
+            f"{seconds:g} s; exiting without them (check PREFECT_API_URL)",
+            err=True,
+        )
+        _exit_now(0)
+
+    timer = threading.Timer(seconds, end)
+    timer.daemon = True  # runs while the interpreter waits in Prefect's exit hooks
+    timer.start()
+    return timer
+
+
+def _exit_now(code: int) -> NoReturn:
+    """Skips the exit hooks that hang; stops the temporary Prefect server one of them would have stopped.
+    Imports nothing: this may run while the interpreter shuts down, when a first import of Prefect hangs."""
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        servers = sys.modules.get("fraud_detection.flows.temporary_server")  # loaded by any flow run
+        if servers is not None:
+            servers.stop_temporary_server()
+    finally:
+        os._exit(code)

@@ -1,0 +1,87 @@
+"""A flow's result kept as its body returns (flows/finished.py), and how a command ends when Prefect's
+bookkeeping after that fails, hangs, or hangs the exit (entrypoints/cli/prefect_hang.py)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import pytest
+
+from fraud_detection.flows.finished import keeps_result, run_keeping_result
+
+
+@keeps_result
+def body(value: int) -> int:
+    return value * 2
+
+
+def test_the_result_stands_when_the_bookkeeping_after_the_body_fails():
+    def run() -> int:
+        body(21)
+        raise ConnectionError("All connection attempts failed\nmore lines")
+
+    assert run_keeping_result("body", run) == (42, "ConnectionError: All connection attempts failed")
+
+
+def test_an_error_before_the_body_returned_is_raised():
+    def run() -> int:
+        raise RuntimeError("the flow failed")
+
+    with pytest.raises(RuntimeError, match="the flow failed"):
+        run_keeping_result("body", run)
+
+
+def test_a_run_that_returns_in_time_never_calls_the_hang_ending():
+    ended: list[object] = []
+    assert run_keeping_result("body", lambda: body(1), on_hang=lambda *a: ended.append(a), grace=0.05) == (
+        2,
+        None,
+    )
+    time.sleep(0.2)
+    assert ended == []
+
+
+def test_a_run_still_held_by_prefect_a_grace_after_its_body_returned_is_ended_once():
+    """The engine's last call blocks (a server that never answers): the watchdog hands the kept result to
+    the hang ending, once, while the main thread is still stuck."""
+    released, ended = threading.Event(), []
+
+    def end(result: int, reason: str):
+        ended.append((result, reason, threading.current_thread() is threading.main_thread()))
+        released.set()  # a real ending exits the process; here, let the stuck call go
+
+    def run() -> int:
+        result = body(5)
+        released.wait(10)  # Prefect's client, waiting on the frozen server
+        return result
+
+    started = time.monotonic()
+    assert run_keeping_result("body", run, on_hang=end, grace=0.2) == (10, None)
+    assert ended == [(10, "no answer from it 0.2 s after the run finished", False)]
+    assert time.monotonic() - started < 5
+
+
+def test_a_process_stuck_in_an_exit_hook_exits_0_with_a_warning_after_the_grace(tmp_path):
+    """Prefect drains its logs and events to the server in a `threading` exit hook with no time limit: a
+    frozen server held the process for good. The hook here never returns."""
+    script = textwrap.dedent(
+        """
+        import threading
+        from fraud_detection.entrypoints.cli.prefect_hang import exit_within
+
+        threading._register_atexit(threading.Event().wait)  # as Prefect's services drain at exit
+        print("summary printed", flush=True)
+        exit_within("pipeline", 0.5)
+        """
+    )
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert time.monotonic() - started < 30
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "summary printed\n"
+    assert done.stderr.startswith("warning: Prefect could not hand the pipeline run's last logs and events")
+    assert "within 0.5 s; exiting without them" in done.stderr
