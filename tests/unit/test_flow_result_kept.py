@@ -85,3 +85,18 @@ def test_a_process_stuck_in_an_exit_hook_exits_0_with_a_warning_after_the_grace(
     assert done.stdout == "summary printed\n"
     assert done.stderr.startswith("warning: Prefect could not hand the pipeline run's last logs and events")
     assert "within 0.5 s; exiting without them" in done.stderr
+
+
+def test_the_exit_watchdog_is_armed_by_the_program_only_when_a_training_command_asked(monkeypatch):
+    """A command called in-process (a test's CliRunner) must never end its caller's process a minute on."""
+    from fraud_detection.entrypoints.cli import prefect_hang
+
+    armed: list[str] = []
+    monkeypatch.setattr(prefect_hang, "exit_within", lambda run, seconds=None: armed.append(run))
+    prefect_hang.arm_pending_exit()
+    assert armed == []
+    prefect_hang.exit_within_later("retrain")
+    assert armed == []  # asked, not armed: that is `main`'s, after the command returned
+    prefect_hang.arm_pending_exit()
+    prefect_hang.arm_pending_exit()
+    assert armed == ["retrain"]

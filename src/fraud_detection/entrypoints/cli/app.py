@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from fraud_detection.entrypoints.cli import prefect_hang
 from fraud_detection.entrypoints.cli.environment import apply_defaults
 
 app = typer.Typer(
@@ -72,6 +73,7 @@ def main() -> None:
     try:
         app()
     finally:
+        prefect_hang.arm_pending_exit()  # a training run's exit must not wait for ever on a hung Prefect
         # The interpreter's last full collection at exit walks every object Prefect, MLflow and pandas left
         # behind: 3.1-3.2 s after `fraud retrain` printed its last line (0.14 s after `fraud model list`).
         # Frozen objects are skipped (0.35-0.39 s and 0.01 s). What must run still runs: atexit hooks (the

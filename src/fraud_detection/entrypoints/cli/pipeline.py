@@ -14,7 +14,7 @@ from fraud_detection.entrypoints.cli.context import console, container
 from fraud_detection.entrypoints.cli.errors import fail, handles_user_errors
 from fraud_detection.entrypoints.cli.interrupts import run_flow_until_stopped, warn_unrecorded
 from fraud_detection.entrypoints.cli.outputs import Output
-from fraud_detection.entrypoints.cli.prefect_hang import exit_within, hang_ending
+from fraud_detection.entrypoints.cli.prefect_hang import exit_within_later, hang_ending
 from fraud_detection.entrypoints.cli.progress import ConsoleProgress
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ def run(
             summary_output.write_text(json.dumps(failure, indent=2))
         raise
     report(summary)
-    exit_within("pipeline")
+    exit_within_later("pipeline")
 
 
 def _run_flow(

@@ -33,6 +33,20 @@ def hang_ending(run: str, report: Callable[[T], None]) -> Callable[[T, str], NoR
     return end
 
 
+_pending_exit: list[str] = []  # the run whose command asked for an exit watchdog (`exit_within_later`)
+
+
+def exit_within_later(run: str) -> None:
+    """Ask for `exit_within(run)` once the command has returned: armed by the `fraud` program's `main`
+    only, so that a command called in-process (a test's CliRunner) never ends its caller's process."""
+    _pending_exit[:] = [run]
+
+
+def arm_pending_exit() -> None:
+    if _pending_exit:
+        exit_within(_pending_exit.pop())
+
+
 def exit_within(run: str, seconds: float | None = None) -> threading.Timer:
     """Armed once the command has said everything: a process still alive `seconds` later (by default the
     grace a finished run gets, `FINISH_GRACE_SECONDS`) is stuck in Prefect's exit-time drain; it warns and

@@ -14,7 +14,7 @@ import typer
 from fraud_detection.entrypoints.cli.context import console, container
 from fraud_detection.entrypoints.cli.errors import UNAVAILABLE, fail, handles_user_errors
 from fraud_detection.entrypoints.cli.interrupts import run_flow_until_stopped, warn_unrecorded
-from fraud_detection.entrypoints.cli.prefect_hang import exit_within, hang_ending
+from fraud_detection.entrypoints.cli.prefect_hang import exit_within_later, hang_ending
 from fraud_detection.entrypoints.cli.progress import ConsoleProgress
 from fraud_detection.infrastructure.local.retrain_lock import RetrainRunningError, holding, lock_path
 
@@ -50,7 +50,7 @@ def retrain(
     except RetrainRunningError as error:
         raise fail(str(error), UNAVAILABLE) from None
     report(outcome)
-    exit_within("retrain")
+    exit_within_later("retrain")
 
 
 def _run_flow(reason: str, force_promotion: bool, report: Callable[[RetrainOutcome], None]) -> RetrainOutcome:

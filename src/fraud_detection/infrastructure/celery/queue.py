@@ -5,8 +5,8 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from celery import Celery
@@ -21,6 +21,7 @@ logger = logging.getLogger(__name__)
 BROKER_ERRORS: tuple[type[Exception], ...] = (OperationalError, OSError)
 REDIS_SCHEMES = frozenset({"redis", "rediss", "redis+socket", "sentinel"})
 PAGE = 500  # messages read from Redis per call when looking for jobs' tasks
+T = TypeVar("T")
 
 
 class CeleryJobQueue(JobQueue):
@@ -52,34 +53,32 @@ class CeleryJobQueue(JobQueue):
     def depth(self) -> int | None:
         """Task messages waiting in the Redis queue (every priority list), or None for another broker or
         when the broker cannot be reached."""
-        if urlsplit(self._app.conf.broker_url).scheme not in REDIS_SCHEMES:
-            return None
-        with self._app.connection_for_read() as connection:
-            errors = (*BROKER_ERRORS, *connection.connection_errors, *connection.channel_errors)
-            try:
-                connection.ensure_connection(max_retries=0)
-                # kombu's own count: LLEN of the queue's list for each priority step.
-                return int(connection.default_channel._size(QUEUE))
-            except errors as error:
-                logger.debug("queue depth unknown: %s", error)
-                return None
+        # kombu's own count: LLEN of the queue's list for each priority step.
+        return self._ask_redis("queue depth", lambda channel: int(channel._size(QUEUE)))
 
     def jobs_with_work(self) -> frozenset[str] | None:
         """Read from Redis itself: the messages waiting in the queue's lists and those delivered to a
         worker and not yet acknowledged (kombu keeps them in its `unacked` hash until the task ends, as
         tasks are acknowledged late; a retry waiting out its countdown is one of them). Task ids name their
         job (`names`). None for another broker, or when Redis cannot be reached."""
+
+        def ask(channel: Any) -> frozenset[str]:
+            with channel.conn_or_acquire() as client:
+                return frozenset(_jobs_of(_queued_and_held(client, channel)))
+
+        return self._ask_redis("jobs with work", ask)
+
+    def _ask_redis(self, what: str, ask: Callable[[Any], T]) -> T | None:
+        """`ask(channel)` on the Redis broker; None for another broker or when Redis cannot be reached."""
         if urlsplit(self._app.conf.broker_url).scheme not in REDIS_SCHEMES:
             return None
         with self._app.connection_for_read() as connection:
             errors = (*BROKER_ERRORS, *connection.connection_errors, *connection.channel_errors)
             try:
                 connection.ensure_connection(max_retries=0)
-                channel = connection.default_channel
-                with channel.conn_or_acquire() as client:
-                    return frozenset(_jobs_of(_queued_and_held(client, channel)))
+                return ask(connection.default_channel)
             except errors as error:
-                logger.debug("jobs with work unknown: %s", error)
+                logger.debug("%s unknown: %s", what, error)
                 return None
 
     def _unavailable(self, error: Exception) -> ServiceUnavailableError:
