@@ -68,8 +68,8 @@ class JobStore(ABC):
 
     @abstractmethod
     def open_jobs(self) -> Iterator[str]:
-        """Ids of the jobs recorded and not yet ended (read from an index, not by listing every record;
-        an id may still come out for a job that ended a moment ago)."""
+        """Ids of the jobs recorded and not yet ended, read from an index rather than by listing every
+        record; a job that ended (or was deleted) may still come out, until `progress` is asked of it."""
 
     @abstractmethod
     def progress(self, job_id: str) -> str:

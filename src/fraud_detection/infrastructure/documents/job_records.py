@@ -124,24 +124,21 @@ class ObjectStoreJobStore(JobStore):
         return frozenset(int(key.rsplit("/", 1)[1][:-5]) for key in keys if key.endswith(".json"))
 
     def open_jobs(self) -> Iterator[str]:
-        """An entry whose job has an outcome (its finish stopped before removing the entry) or no request
-        (deleted: the entry is written after the request and removed after it) is removed as it is met."""
-        for key in list(self._store.list_keys(OPEN_PREFIX)):
-            job_id = key.removeprefix(OPEN_PREFIX).removesuffix(".json")
-            recorded = self._store.exists(self._key(job_id, "request.json"))
-            if recorded and not self._store.exists(self._key(job_id, "outcome.json")):
-                yield job_id
-            else:
-                self._store.delete(key)
+        """One listing of the index, whatever the number of jobs ever run; an entry a finish or a delete
+        left behind (it stopped between its records and the index) is removed by `progress`."""
+        for key in self._store.list_keys(OPEN_PREFIX):
+            yield key.removeprefix(OPEN_PREFIX).removesuffix(".json")
 
     def progress(self, job_id: str) -> str:
         """The names of the job's records (a chunk done, a plan, a run begun or ended, a mark), hashed; the
         records' content never changes once written except through a name that also appears or goes."""
-        names = (
+        names = [
             key
             for key in self._store.list_keys(self._key(job_id, ""))
             if not key.startswith(self._key(job_id, RESUMED))
-        )
+        ]
+        if self._key(job_id, "outcome.json") in names or self._key(job_id, "request.json") not in names:
+            self._store.delete(_open_key(job_id))  # ended, or deleted: no longer open
         return hashlib.sha256("\n".join(names).encode()).hexdigest()[:32]
 
     def claim_resume(self, job_id: str, progress: str) -> bool:
