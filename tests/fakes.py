@@ -506,9 +506,10 @@ class FakeJobQueue(JobQueue):
         self.enqueued: list[str] = []
         self.cancelled: list[str] = []
         self.down = down
-        self.work: frozenset[str] | None = frozenset()  # jobs with a task in the queue; None: cannot tell
+        # job -> steps of its tasks in the queue ({"j": {"prepare"}}); None: the queue cannot tell
+        self.work: dict[str, frozenset[str]] | None = {}
 
-    def jobs_with_work(self) -> frozenset[str] | None:
+    def queued_steps(self) -> dict[str, frozenset[str]] | None:
         return self.work
 
     def enqueue(self, job_id: str) -> None:

@@ -60,9 +60,9 @@ class FlakyRegistry(FakeRegistry):
 class Jobs:
     """Submit jobs to the in-process worker and wait for them."""
 
-    def __init__(self, container, registry: FlakyRegistry, folder, redis_url: str) -> None:
+    def __init__(self, container, registry: FlakyRegistry, folder, redis_url: str, app) -> None:
         self.container, self.registry, self.folder = container, registry, folder
-        self.redis_url = redis_url
+        self.redis_url, self.app = redis_url, app
 
     def input(self, name: str, rows: int, **cells: tuple[int, float]) -> str:
         frame = transactions(rows, seed=3).drop(columns=["Class"])
@@ -115,7 +115,7 @@ def jobs(redis_server, tmp_path_factory):
     app = create_worker_app(settings)
     try:
         with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
-            yield Jobs(container, registry, folder, settings.broker_url)
+            yield Jobs(container, registry, folder, settings.broker_url, app)
     finally:
         use_container(None)
         gc.collect()  # chord results left by the tasks unsubscribe while their Redis still answers
@@ -298,29 +298,35 @@ def test_the_api_answers_503_and_records_nothing_when_the_broker_is_down(tmp_pat
         assert client.get("/v1/jobs/api-down", headers=auth).status_code == 404
 
 
-def test_the_jobs_with_work_are_read_from_the_queue_and_from_what_workers_hold(redis_server):
+def test_the_queued_steps_are_read_from_the_queue_and_from_what_workers_hold(redis_server):
     """Waiting messages (the queue's list) and delivered, unacknowledged ones (kombu's `unacked` hash, as a
     worker running or prefetching a task, or waiting out a retry's countdown, leaves them)."""
     queue = CeleryJobQueue(make_celery_app(Settings(broker_url=redis_server.url(IDLE_DB))))
     client = redis.Redis.from_url(redis_server.url(IDLE_DB))
     client.flushdb()
     try:
-        assert queue.jobs_with_work() == frozenset()
+        assert queue.queued_steps() == {}
         queue.enqueue("job.with.dots")
         queue.enqueue("job-b")
         held = json.loads(client.lindex(QUEUE, -1))
         held["headers"]["id"] = "job-c.chunk.000007"
         client.hset("unacked", "tag-1", json.dumps([held, "", QUEUE]))
+        held["headers"]["id"] = "job-c.commit"
+        client.hset("unacked", "tag-2", json.dumps([held, "", QUEUE]))
         other = json.loads(client.lindex(QUEUE, -1)) | {"headers": {"id": "3f1c-some-uuid", "task": "x"}}
         client.lpush(QUEUE, json.dumps(other), b"not json")
-        assert queue.jobs_with_work() == {"job.with.dots", "job-b", "job-c"}
+        assert queue.queued_steps() == {
+            "job.with.dots": {"prepare"},
+            "job-b": {"prepare"},
+            "job-c": {"chunk 7", "commit"},
+        }
         client.delete(QUEUE)  # a broker that lost its queue
-        assert queue.jobs_with_work() == {"job-c"}
+        assert queue.queued_steps() == {"job-c": {"chunk 7", "commit"}}
     finally:
         client.flushdb()
-    assert CeleryJobQueue(make_celery_app(Settings(broker_url="memory://"))).jobs_with_work() is None
+    assert CeleryJobQueue(make_celery_app(Settings(broker_url="memory://"))).queued_steps() is None
     down = CeleryJobQueue(make_celery_app(Settings(broker_url=f"redis://127.0.0.1:{free_port()}/0")))
-    assert down.jobs_with_work() is None
+    assert down.queued_steps() is None
 
 
 def test_a_job_recorded_but_never_queued_is_found_by_two_looks_and_runs_to_its_end(jobs):
@@ -376,3 +382,37 @@ def test_a_job_queued_again_sends_only_its_chunks_not_done_or_else_only_its_comm
     finally:
         client.flushdb()
         store.finish("again-1", JobState.CANCELLED, "test over")
+
+
+@pytest.mark.filterwarnings("ignore:Exception raised outside body:RuntimeWarning")  # Celery's, as expected
+def test_a_chunk_result_redis_could_not_store_leaves_the_job_to_its_commit_not_failed(jobs, monkeypatch):
+    """Seen on a real stack with Redis frozen 30 s: a chunk scored and marked done, then storing its result
+    for the chord timed out (after the task's body: no retry applies). The task failure and the chord's
+    error failed the whole job ("internal"); its work stood."""
+    from redis.exceptions import TimeoutError as RedisTimeout
+
+    backends = type(jobs.app.backend)  # each thread has its own instance: the worker's is another
+    store_result = backends.store_result  # what the worker's tracer calls as a task succeeds
+    failed: list[str] = []
+
+    def stalled_once(backend, task_id, result, state, *args, **kwargs):
+        if task_id.endswith(".chunk.000001") and state == "SUCCESS" and not failed:
+            failed.append(task_id)
+            raise RedisTimeout("Timeout reading from socket")
+        return store_result(backend, task_id, result, state, *args, **kwargs)
+
+    monkeypatch.setattr(backends, "store_result", stalled_once)
+    status, output = jobs.run(jobs.input("stall", 1_000), "stall-1")
+    assert failed == ["stall-1.chunk.000001"]
+    assert (status.state, status.rows_scored, status.error) == (JobState.SUCCEEDED, 1_000, None)
+    assert pd.read_parquet(output)["row"].tolist() == list(range(1_000))
+
+
+def test_a_task_of_a_submission_that_was_undone_does_nothing_and_fails_nothing(jobs):
+    """A submit timing out on a stalled Redis after writing the message is undone (503); the message still
+    arrives. It used to raise JobNotFoundError with a traceback and count a task failure."""
+    before = sample("fraud_batch_task_failures_total", task=PREPARE)
+    queue = jobs.container.batch.job_queue()
+    queue.enqueue("ghost-1")
+    assert eventually(lambda: queue.queued_steps() == {}, JOB_TIMEOUT_SECONDS)
+    assert sample("fraud_batch_task_failures_total", task=PREPARE) == before

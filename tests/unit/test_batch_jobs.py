@@ -87,7 +87,9 @@ def test_a_rerun_step_does_not_duplicate_work(batch):
     first_plan = batch.steps.prepare("job-2")
     assert batch.steps.prepare("job-2") == first_plan  # redelivered: the same plan, nothing restaged
     assert batch.steps.score_chunk("job-2", 0) == 300
-    assert batch.steps.score_chunk("job-2", 0) == 300  # idempotent: same part key, same mark
+    part = batch.files.parts[("job-2", 0)]
+    assert batch.steps.score_chunk("job-2", 0) == 0  # delivered again: skipped, its part kept
+    assert batch.files.parts[("job-2", 0)] is part
     for chunk in first_plan.chunks[1:]:
         batch.steps.score_chunk("job-2", chunk.index)
     batch.steps.commit("job-2")

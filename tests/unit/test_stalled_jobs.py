@@ -41,17 +41,32 @@ def test_a_job_with_nothing_queued_and_no_progress_is_queued_again_once(jobs):
 
 def test_a_job_with_a_task_in_the_queue_is_left_alone(jobs):
     jobs.open("waiting")
-    jobs.queue.work = frozenset({"waiting"})
+    jobs.queue.work = {"waiting": frozenset({"prepare"})}
     assert jobs.two_looks().resumed == ()
     assert jobs.queue.enqueued == []
+
+
+def test_tasks_held_for_chunks_already_scored_are_no_work_left(jobs):
+    """After a Redis restart from its append-only file, a chunk task that ran but whose acknowledgement was
+    lost stays `held` for the visibility timeout (an hour): the job's commit, never queued, waited as long."""
+    jobs.open("held")
+    chunks = (Chunk(0, "k0", 10, 0), Chunk(1, "k1", 10, 10))
+    jobs.store.save_plan("held", JobPlan("m", 1, 0.5, chunks, False))
+    jobs.store.mark_chunk_done("held", 0, 10)
+    jobs.queue.work = {"held": frozenset({"chunk 0", "chunk 1"})}
+    assert jobs.two_looks().resumed == ()  # chunk 1 is still to be scored
+    jobs.store.mark_chunk_done("held", 1, 10)
+    assert jobs.two_looks().resumed == ("held",)
+    jobs.queue.work = {"held": frozenset({"chunk 0", "commit"})}
+    assert jobs.two_looks().resumed == ()  # its commit is queued
 
 
 def test_a_job_idle_in_one_look_only_is_left_alone(jobs):
     """Busy in the first look (a task running), idle in the second: it may have just ended a step."""
     jobs.open("moving")
-    jobs.queue.work = frozenset({"moving"})
+    jobs.queue.work = {"moving": frozenset({"chunk 0"})}
     first = jobs.stalled.look()
-    jobs.queue.work = frozenset()
+    jobs.queue.work = {}
     assert jobs.stalled.sweep(first).resumed == ()
 
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from celery import Task, chord, shared_task
+import redis.exceptions
+from celery import Celery, Signature, Task, chord, shared_task
 from celery.utils.log import get_task_logger
 from kombu.exceptions import OperationalError
 
@@ -34,12 +35,19 @@ logger = get_task_logger(__name__)
 # storage, registry or broker outage of ~3.5 min on average, 7 at most. With 5, a real stack's S3 down for
 # ~15 s failed the job (and, S3 still down, its failure could not even be recorded).
 MAX_RETRIES = 12
+# Redis errors that reach a task without kombu's wrapping: the result backend's (a chord's setup in prepare,
+# storing a chunk's result for its chord). A 30 s Redis stall otherwise failed the job as "internal".
+BROKER_OUTAGES: tuple[type[Exception], ...] = (
+    OperationalError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+)
 
 
 class JobTask(Task):  # type: ignore[misc]
     """Retry policy and failure handling shared by the batch tasks (the first argument is the job id)."""
 
-    autoretry_for = (ServiceUnavailableError, OperationalError)
+    autoretry_for = (ServiceUnavailableError, *BROKER_OUTAGES)
     retry_backoff = True
     retry_backoff_max = 60
     retry_jitter = True
@@ -56,15 +64,35 @@ class JobTask(Task):  # type: ignore[misc]
             logger.error("%s for job %s failed: %s", self.name, job_id, exc)
             return
         try:
-            kind = FailureKind.SERVICE if isinstance(exc, OperationalError) else failure_kind(exc)
+            if self._only_its_result_was_lost(exc, str(job_id), args):
+                logger.warning(
+                    "job %s: chunk %s was scored, but the broker could not store its result (%s); the chord "
+                    "completes the job once the broker is back",
+                    job_id,
+                    args[1],
+                    exc,
+                )
+                return
+            kind = FailureKind.SERVICE if isinstance(exc, BROKER_OUTAGES) else failure_kind(exc)
             job_steps().fail(str(job_id), FraudDetectionError(failure_reason(self, exc)), kind)
         except Exception:
             logger.exception("could not record the failure of job %s", job_id)
 
+    def _only_its_result_was_lost(self, error: BaseException, job_id: str, args: tuple[Any, ...]) -> bool:
+        """A chunk task that scored and marked its chunk, then failed to store its result in Redis (after the
+        body, where no retry applies): the job's work stands. Its chord's error callback (`abort`) then
+        queues the commit rather than failing the job."""
+        return (
+            self.name == SCORE_CHUNK
+            and isinstance(error, BROKER_OUTAGES)
+            and len(args) > 1
+            and job_steps().chunk_done(job_id, int(args[1]))
+        )
+
 
 def failure_reason(task: JobTask, error: BaseException) -> str:
     step = task.name.rsplit(".", 1)[-1]
-    if isinstance(error, ServiceUnavailableError | OperationalError):
+    if isinstance(error, (ServiceUnavailableError, *BROKER_OUTAGES)):
         return f"{step}: {error} (gave up after {task.request.retries} retries)"
     if isinstance(error, FraudDetectionError):
         return f"{step}: {error}"
@@ -77,13 +105,15 @@ def prepare(self: JobTask, job_id: str) -> int:
     commit after them; returns the number of chunks queued. Signatures are built by name on this task's own
     app (no reliance on a process-wide "current app")."""
     steps = job_steps()
-    plan = steps.prepare(job_id)
+    try:
+        plan = steps.prepare(job_id)
+    except JobNotFoundError:
+        return _no_record(job_id)
     if plan is None:
         return 0  # the job already ended (cancelled, failed on bad input, or done)
     app = self.app
     chunks = steps.chunks_to_score(job_id, plan)
-    callback = app.signature(COMMIT, (job_id,), task_id=commit_task_id(job_id), immutable=True)
-    callback.on_error(app.signature(ABORT, (job_id,), immutable=True))
+    callback = commit_signature(app, job_id)
     if not chunks:  # every chunk was scored before the job's tasks were lost: only the commit is left
         callback.apply_async()
         logger.info("job %s: every chunk already scored; commit queued", job_id)
@@ -99,10 +129,27 @@ def prepare(self: JobTask, job_id: str) -> int:
     return len(chunks)
 
 
+def _no_record(job_id: str) -> int:
+    """A task of a job with no record: its submission timed out on a stalled Redis after the message was
+    written, and was undone (HTTP 503); the message arrived anyway. Nothing to do, and no traceback."""
+    logger.warning("job %s has no record (its submission was refused and undone): nothing to do", job_id)
+    return 0
+
+
+def commit_signature(app: Celery, job_id: str) -> Signature:
+    """The job's commit, with `abort` as its error callback."""
+    callback = app.signature(COMMIT, (job_id,), task_id=commit_task_id(job_id), immutable=True)
+    callback.on_error(app.signature(ABORT, (job_id,), immutable=True))
+    return callback
+
+
 @shared_task(name=SCORE_CHUNK, base=JobTask)  # type: ignore[untyped-decorator]
 def score_chunk(job_id: str, index: int) -> int:
     started = time.perf_counter()
-    rows = job_steps().score_chunk(job_id, index)
+    try:
+        rows = job_steps().score_chunk(job_id, index)
+    except JobNotFoundError:
+        return _no_record(job_id)
     if rows:
         seconds = time.perf_counter() - started
         ROWS_SCORED.inc(rows)
@@ -118,8 +165,18 @@ def commit(job_id: str) -> str:
     return state.value
 
 
-@shared_task(name=ABORT, base=JobTask, ignore_result=True)  # type: ignore[untyped-decorator]
-def abort(job_id: str) -> None:
+@shared_task(name=ABORT, base=JobTask, bind=True, ignore_result=True)  # type: ignore[untyped-decorator]
+def abort(self: JobTask, job_id: str) -> None:
     """Error callback of a job's chord: a chunk (or the commit) failed for good. `on_failure` has usually
-    recorded the precise error already; the first recorded outcome wins."""
-    job_steps().fail(job_id, FraudDetectionError("a task of the job failed for good; see the worker logs"))
+    recorded the precise error already; the first recorded outcome wins. A chord whose every chunk was
+    scored failed only in Redis's bookkeeping (a result it could not store while stalled): the commit is
+    queued instead."""
+    steps = job_steps()
+    if steps.only_commit_left(job_id):
+        # Without `abort` as its error callback: a commit failing for good records that itself.
+        self.app.signature(COMMIT, (job_id,), task_id=commit_task_id(job_id), immutable=True).apply_async()
+        logger.warning(
+            "job %s: every chunk was scored; its chord failed in the broker only; commit queued", job_id
+        )
+        return
+    steps.fail(job_id, FraudDetectionError("a task of the job failed for good; see the worker logs"))

@@ -2,10 +2,10 @@
 
 A broker that loses messages (a Redis restarted or failed over, or one that stalled while a step queued the
 next ones) leaves a job `running` or `queued` with nothing left to run it, for ever. A job is stalled when
-it is open, the queue holds no task of it (waiting, running, prefetched or waiting to retry), and its
-records did not change between two looks some time apart: then it is queued again from where its records
-stand (`JobControl.resume`'s one step, safe to run twice). Looks the queue cannot answer deem nothing
-stalled: a duplicate of a job merely waiting its turn would double its work.
+it is open, the queue holds no task of it (waiting, running, prefetched or waiting to retry) but tasks of
+chunks already scored, and its records did not change between two looks some time apart: then it is queued
+again from where its records stand (`JobControl.resume`'s one step, safe to run twice). Looks the queue
+cannot answer deem nothing stalled: a duplicate of a job merely waiting its turn would double its work.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from fraud_detection.domain.errors import JobNotFoundError, ServiceUnavailableEr
 from fraud_detection.domain.ports.jobs import JobQueue, JobStore
 
 logger = logging.getLogger(__name__)
+CHUNK_STEP = "chunk "  # a chunk's step: 'chunk 3'
 
 
 @dataclass(frozen=True)
@@ -41,14 +42,24 @@ class StalledJobs:
         self._store, self._queue = store, queue
 
     def look(self) -> Look:
-        busy = self._queue.jobs_with_work()
-        if busy is None:
+        queued = self._queue.queued_steps()
+        if queued is None:
             return Look(seen=False)
         idle: dict[str, str] = {}
         for job_id in self._store.open_jobs():
-            if job_id not in busy:
+            steps = queued.get(job_id, frozenset())
+            if not steps or self._only_chunks_done(job_id, steps):
                 idle[job_id] = self._store.progress(job_id)
         return Look(idle)
+
+    def _only_chunks_done(self, job_id: str, steps: frozenset[str]) -> bool:
+        """Tasks of chunks already scored are no work left: seen held by a worker for an hour after a Redis
+        restart (its acknowledgement lost, the entry back from the append-only file), they hid a job whose
+        commit was never queued until the visibility timeout. Run again, such a task only skips its chunk."""
+        if not all(step.startswith(CHUNK_STEP) for step in steps):
+            return False
+        done = self._store.done_chunks(job_id)
+        return all(int(step.removeprefix(CHUNK_STEP)) in done for step in steps)
 
     def sweep(self, earlier: Look) -> Sweep:
         """Look again, and queue again each job idle in both looks with the same records. Of several

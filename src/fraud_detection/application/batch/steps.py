@@ -93,11 +93,26 @@ class JobSteps:
         done = self._store.done_chunks(job_id)
         return tuple(chunk for chunk in plan.chunks if chunk.index not in done)
 
+    def only_commit_left(self, job_id: str) -> bool:
+        """Open, planned, and every chunk scored: what a chord that failed only in the broker's bookkeeping
+        (a chunk's result that Redis, stalled, could not store) leaves."""
+        plan = self._store.plan(job_id)
+        return (
+            plan is not None
+            and not self._store.status(job_id).state.finished
+            and not self.chunks_to_score(job_id, plan)
+        )
+
+    def chunk_done(self, job_id: str, index: int) -> bool:
+        return index in self._store.done_chunks(job_id)
+
     def score_chunk(self, job_id: str, index: int) -> int:
-        """Rows scored (0 when skipped: done already, cancelled, or failed)."""
+        """Rows scored (0 when skipped: done already, cancelled, or failed). A chunk done already is one
+        whose task is delivered again: its acknowledgement lost with a Redis restart, or a job queued again
+        while a copy of its tasks was still about."""
         status = self._store.status(job_id)
         plan = self._store.plan(job_id)
-        if status.state.finished or plan is None:
+        if status.state.finished or plan is None or self.chunk_done(job_id, index):
             return 0
         with self._run(job_id, f"chunk {index}") as allowed:
             return self._score_chunk(job_id, plan, index) if allowed else 0

@@ -101,9 +101,10 @@ class JobQueue(ABC):
         """Tasks waiting, when the queue can tell."""
         return None
 
-    def jobs_with_work(self) -> frozenset[str] | None:
-        """Ids of the jobs that have a task waiting in the queue or held by a worker (running, prefetched,
-        or waiting to retry), or None when the queue cannot tell (then no job is ever deemed stalled)."""
+    def queued_steps(self) -> dict[str, frozenset[str]] | None:
+        """For each job with a task waiting in the queue or held by a worker (running, prefetched, or waiting
+        to retry), the steps of those tasks ('prepare', 'chunk 3', 'commit'); None when the queue cannot
+        tell (then no job is ever deemed stalled)."""
         return None
 
 

@@ -29,10 +29,13 @@ def commit_task_id(job_id: str) -> str:
     return f"{job_id}.commit"
 
 
-_JOB_TASK_ID = re.compile(r"^(?P<job>.+)\.(?:prepare|commit|chunk\.\d{6})$")
+_JOB_TASK_ID = re.compile(r"^(?P<job>.+)\.(?:(?P<step>prepare|commit)|chunk\.(?P<chunk>\d{6}))$")
 
 
-def job_of_task_id(task_id: str) -> str | None:
-    """The job a task id above belongs to; None for any other task (an abort callback's, say)."""
+def step_of_task_id(task_id: str) -> tuple[str, str] | None:
+    """(job, step) of a task id above, the step named as the job's records name it ('prepare', 'chunk 3',
+    'commit'); None for any other task (an abort callback's, say)."""
     match = _JOB_TASK_ID.match(task_id)
-    return match["job"] if match else None
+    if match is None:
+        return None
+    return match["job"], match["step"] or f"chunk {int(match['chunk'])}"

@@ -15,7 +15,7 @@ from kombu.utils.url import maybe_sanitize_url
 
 from fraud_detection.domain.errors import ServiceUnavailableError
 from fraud_detection.domain.ports.jobs import JobQueue
-from fraud_detection.infrastructure.celery.names import PREPARE, QUEUE, job_of_task_id, prepare_task_id
+from fraud_detection.infrastructure.celery.names import PREPARE, QUEUE, prepare_task_id, step_of_task_id
 
 logger = logging.getLogger(__name__)
 BROKER_ERRORS: tuple[type[Exception], ...] = (OperationalError, OSError)
@@ -56,17 +56,20 @@ class CeleryJobQueue(JobQueue):
         # kombu's own count: LLEN of the queue's list for each priority step.
         return self._ask_redis("queue depth", lambda channel: int(channel._size(QUEUE)))
 
-    def jobs_with_work(self) -> frozenset[str] | None:
+    def queued_steps(self) -> dict[str, frozenset[str]] | None:
         """Read from Redis itself: the messages waiting in the queue's lists and those delivered to a
         worker and not yet acknowledged (kombu keeps them in its `unacked` hash until the task ends, as
         tasks are acknowledged late; a retry waiting out its countdown is one of them). Task ids name their
-        job (`names`). None for another broker, or when Redis cannot be reached."""
+        job and step (`names`). None for another broker, or when Redis cannot be reached."""
 
-        def ask(channel: Any) -> frozenset[str]:
+        def ask(channel: Any) -> dict[str, frozenset[str]]:
+            steps: dict[str, set[str]] = {}
             with channel.conn_or_acquire() as client:
-                return frozenset(_jobs_of(_queued_and_held(client, channel)))
+                for job_id, step in _steps_of(_queued_and_held(client, channel)):
+                    steps.setdefault(job_id, set()).add(step)
+            return {job_id: frozenset(named) for job_id, named in steps.items()}
 
-        return self._ask_redis("jobs with work", ask)
+        return self._ask_redis("queued steps", ask)
 
     def _ask_redis(self, what: str, ask: Callable[[Any], T]) -> T | None:
         """`ask(channel)` on the Redis broker; None for another broker or when Redis cannot be reached."""
@@ -99,7 +102,7 @@ def _queued_and_held(client: Any, channel: Any) -> Iterator[bytes]:
         yield held
 
 
-def _jobs_of(messages: Iterable[bytes]) -> Iterator[str]:
+def _steps_of(messages: Iterable[bytes]) -> Iterator[tuple[str, str]]:
     for raw in messages:
         try:
             message = json.loads(raw)
@@ -109,5 +112,5 @@ def _jobs_of(messages: Iterable[bytes]) -> Iterator[str]:
             message = message[0]
         headers = message.get("headers") if isinstance(message, dict) else None
         task_id = headers.get("id") if isinstance(headers, dict) else None
-        if isinstance(task_id, str) and (job_id := job_of_task_id(task_id)) is not None:
-            yield job_id
+        if isinstance(task_id, str) and (step := step_of_task_id(task_id)) is not None:
+            yield step
