@@ -43,7 +43,14 @@ from fraud_detection.domain.ports import (
     TrackingRun,
     TransactionSource,
 )
-from fraud_detection.domain.ports.jobs import BatchFiles, ChunkRows, InputDescription, JobQueue, JobStore
+from fraud_detection.domain.ports.jobs import (
+    BatchFiles,
+    ChunkRows,
+    InputDescription,
+    JobQueue,
+    JobStore,
+    QueuedWork,
+)
 from fraud_detection.domain.ports.modelling import FoldFit
 from fraud_detection.domain.schema import V_COLUMNS
 from fraud_detection.domain.training import LabelledData, TrainingParams
@@ -491,6 +498,9 @@ class FakeJobStore(JobStore):
         runs = sorted(token for (job, _), tokens in self.runs.items() if job == job_id for token in tokens)
         return repr((job_id in self.plans, sorted(self.done.get(job_id, {})), runs, self.marks.get(job_id)))
 
+    def runs_under_way(self, job_id: str) -> frozenset[str]:
+        return frozenset(step for (job, step), tokens in self.runs.items() if job == job_id and tokens)
+
     def claim_resume(self, job_id: str, progress: str) -> bool:
         if (job_id, progress) in self.resume_claims:
             return False
@@ -506,11 +516,12 @@ class FakeJobQueue(JobQueue):
         self.enqueued: list[str] = []
         self.cancelled: list[str] = []
         self.down = down
-        # job -> steps of its tasks in the queue ({"j": {"prepare"}}); None: the queue cannot tell
+        # job -> steps of its tasks waiting ({"j": {"prepare"}}), and held by a worker; None: cannot tell
         self.work: dict[str, frozenset[str]] | None = {}
+        self.held: dict[str, frozenset[str]] = {}
 
-    def queued_steps(self) -> dict[str, frozenset[str]] | None:
-        return self.work
+    def queued_work(self) -> QueuedWork | None:
+        return None if self.work is None else QueuedWork(self.work, self.held)
 
     def enqueue(self, job_id: str) -> None:
         if self.down:

@@ -23,6 +23,7 @@ from fraud_detection.domain.errors import ServiceUnavailableError
 from fraud_detection.domain.jobs import FailureKind, JobState
 from fraud_detection.domain.model import CHAMPION, ModelMetadata
 from fraud_detection.domain.ports.acceleration import ModelAccelerator
+from fraud_detection.domain.ports.jobs import QueuedWork
 from fraud_detection.entrypoints.api.app import create_app
 from fraud_detection.infrastructure.celery import CeleryJobQueue, make_celery_app
 from fraud_detection.infrastructure.celery.names import PREPARE, QUEUE
@@ -298,35 +299,34 @@ def test_the_api_answers_503_and_records_nothing_when_the_broker_is_down(tmp_pat
         assert client.get("/v1/jobs/api-down", headers=auth).status_code == 404
 
 
-def test_the_queued_steps_are_read_from_the_queue_and_from_what_workers_hold(redis_server):
+def test_the_queued_work_is_read_from_the_queue_and_from_what_workers_hold(redis_server):
     """Waiting messages (the queue's list) and delivered, unacknowledged ones (kombu's `unacked` hash, as a
     worker running or prefetching a task, or waiting out a retry's countdown, leaves them)."""
     queue = CeleryJobQueue(make_celery_app(Settings(broker_url=redis_server.url(IDLE_DB))))
     client = redis.Redis.from_url(redis_server.url(IDLE_DB))
     client.flushdb()
     try:
-        assert queue.queued_steps() == {}
+        assert queue.queued_work() == QueuedWork({}, {})
         queue.enqueue("job.with.dots")
         queue.enqueue("job-b")
         held = json.loads(client.lindex(QUEUE, -1))
         held["headers"]["id"] = "job-c.chunk.000007"
         client.hset("unacked", "tag-1", json.dumps([held, "", QUEUE]))
-        held["headers"]["id"] = "job-c.commit"
+        held["headers"]["id"] = "job-b.commit"
         client.hset("unacked", "tag-2", json.dumps([held, "", QUEUE]))
         other = json.loads(client.lindex(QUEUE, -1)) | {"headers": {"id": "3f1c-some-uuid", "task": "x"}}
         client.lpush(QUEUE, json.dumps(other), b"not json")
-        assert queue.queued_steps() == {
-            "job.with.dots": {"prepare"},
-            "job-b": {"prepare"},
-            "job-c": {"chunk 7", "commit"},
-        }
+        assert queue.queued_work() == QueuedWork(
+            {"job.with.dots": {"prepare"}, "job-b": {"prepare"}},
+            {"job-b": {"commit"}, "job-c": {"chunk 7"}},
+        )
         client.delete(QUEUE)  # a broker that lost its queue
-        assert queue.queued_steps() == {"job-c": {"chunk 7", "commit"}}
+        assert queue.queued_work() == QueuedWork({}, {"job-b": {"commit"}, "job-c": {"chunk 7"}})
     finally:
         client.flushdb()
-    assert CeleryJobQueue(make_celery_app(Settings(broker_url="memory://"))).queued_steps() is None
+    assert CeleryJobQueue(make_celery_app(Settings(broker_url="memory://"))).queued_work() is None
     down = CeleryJobQueue(make_celery_app(Settings(broker_url=f"redis://127.0.0.1:{free_port()}/0")))
-    assert down.queued_steps() is None
+    assert down.queued_work() is None
 
 
 def test_a_job_recorded_but_never_queued_is_found_by_two_looks_and_runs_to_its_end(jobs):
@@ -414,5 +414,5 @@ def test_a_task_of_a_submission_that_was_undone_does_nothing_and_fails_nothing(j
     before = sample("fraud_batch_task_failures_total", task=PREPARE)
     queue = jobs.container.batch.job_queue()
     queue.enqueue("ghost-1")
-    assert eventually(lambda: queue.queued_steps() == {}, JOB_TIMEOUT_SECONDS)
+    assert eventually(lambda: queue.queued_work() == QueuedWork({}, {}), JOB_TIMEOUT_SECONDS)
     assert sample("fraud_batch_task_failures_total", task=PREPARE) == before

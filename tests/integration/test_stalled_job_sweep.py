@@ -60,6 +60,10 @@ def test_progress_changes_with_what_steps_record_and_one_claim_is_granted_per_po
     assert jobs.claim_resume("j", start) is False
     jobs.release_resume("j", start)
     assert jobs.claim_resume("j", start) is True
+    token, _ = jobs.begin_run("j", "chunk 12")
+    assert jobs.runs_under_way("j") == {"chunk 12"}
+    jobs.end_run("j", "chunk 12", token)
+    assert jobs.runs_under_way("j") == frozenset()
     jobs.mark_chunk_done("j", 3, 10)
     assert jobs.progress("j") != start
     assert jobs.done_chunks("j") == {3}

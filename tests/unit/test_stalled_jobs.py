@@ -46,19 +46,18 @@ def test_a_job_with_a_task_in_the_queue_is_left_alone(jobs):
     assert jobs.queue.enqueued == []
 
 
-def test_tasks_held_for_chunks_already_scored_are_no_work_left(jobs):
-    """After a Redis restart from its append-only file, a chunk task that ran but whose acknowledgement was
-    lost stays `held` for the visibility timeout (an hour): the job's commit, never queued, waited as long."""
+def test_a_task_held_by_a_worker_counts_only_while_its_step_has_a_run_under_way(jobs):
+    """Held without a run: an entry no worker has (a chunk never handed to its task after a Redis stall, or
+    one that ran and whose acknowledgement a Redis restart lost), which hid the job for an hour."""
     jobs.open("held")
     chunks = (Chunk(0, "k0", 10, 0), Chunk(1, "k1", 10, 10))
     jobs.store.save_plan("held", JobPlan("m", 1, 0.5, chunks, False))
     jobs.store.mark_chunk_done("held", 0, 10)
-    jobs.queue.work = {"held": frozenset({"chunk 0", "chunk 1"})}
-    assert jobs.two_looks().resumed == ()  # chunk 1 is still to be scored
-    jobs.store.mark_chunk_done("held", 1, 10)
+    jobs.queue.held = {"held": frozenset({"chunk 1"})}
+    token, _ = jobs.store.begin_run("held", "chunk 1")
+    assert jobs.two_looks().resumed == ()  # chunk 1 is being scored
+    jobs.store.end_run("held", "chunk 1", token)
     assert jobs.two_looks().resumed == ("held",)
-    jobs.queue.work = {"held": frozenset({"chunk 0", "commit"})}
-    assert jobs.two_looks().resumed == ()  # its commit is queued
 
 
 def test_a_job_idle_in_one_look_only_is_left_alone(jobs):

@@ -70,3 +70,6 @@ class MeteredJobStore(JobStore):
 
     def release_resume(self, job_id: str, progress: str) -> None:
         self._inner.release_resume(job_id, progress)
+
+    def runs_under_way(self, job_id: str) -> frozenset[str]:
+        return self._inner.runs_under_way(job_id)

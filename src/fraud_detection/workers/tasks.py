@@ -9,6 +9,7 @@ acknowledgement and redelivery after a worker dies are safe.
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -31,6 +32,8 @@ from fraud_detection.infrastructure.prometheus.worker_metrics import CHUNK_SECON
 from fraud_detection.workers.composition import job_steps
 
 logger = get_task_logger(__name__)
+# For `on_failure`, which runs outside the task's context: the task logger's format would print "???[???]".
+failure_logger = logging.getLogger("fraud_detection.workers.failures")
 # Waits of 1, 2, 4, ... s, capped at 60 s and jittered (each drawn in [0, wait]): 12 retries ride out a
 # storage, registry or broker outage of ~3.5 min on average, 7 at most. With 5, a real stack's S3 down for
 # ~15 s failed the job (and, S3 still down, its failure could not even be recorded).
@@ -61,11 +64,11 @@ class JobTask(Task):  # type: ignore[misc]
         TASK_FAILURES.labels(task=self.name).inc()
         job_id = args[0] if args else kwargs.get("job_id")
         if job_id is None or isinstance(exc, JobNotFoundError):
-            logger.error("%s for job %s failed: %s", self.name, job_id, exc)
+            failure_logger.error("%s[%s] for job %s failed: %s", self.name, task_id, job_id, exc)
             return
         try:
             if self._only_its_result_was_lost(exc, str(job_id), args):
-                logger.warning(
+                failure_logger.warning(
                     "job %s: chunk %s was scored, but the broker could not store its result (%s); the chord "
                     "completes the job once the broker is back",
                     job_id,
@@ -76,7 +79,7 @@ class JobTask(Task):  # type: ignore[misc]
             kind = FailureKind.SERVICE if isinstance(exc, BROKER_OUTAGES) else failure_kind(exc)
             job_steps().fail(str(job_id), FraudDetectionError(failure_reason(self, exc)), kind)
         except Exception:
-            logger.exception("could not record the failure of job %s", job_id)
+            failure_logger.exception("could not record the failure of job %s", job_id)
 
     def _only_its_result_was_lost(self, error: BaseException, job_id: str, args: tuple[Any, ...]) -> bool:
         """A chunk task that scored and marked its chunk, then failed to store its result in Redis (after the

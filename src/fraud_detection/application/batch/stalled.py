@@ -2,8 +2,8 @@
 
 A broker that loses messages (a Redis restarted or failed over, or one that stalled while a step queued the
 next ones) leaves a job `running` or `queued` with nothing left to run it, for ever. A job is stalled when
-it is open, the queue holds no task of it (waiting, running, prefetched or waiting to retry) but tasks of
-chunks already scored, and its records did not change between two looks some time apart: then it is queued
+it is open, no task of it waits in the queue or runs (a task held by a worker counts while its step has a
+run under way), and its records did not change between two looks some time apart: then it is queued
 again from where its records stand (`JobControl.resume`'s one step, safe to run twice). Looks the queue
 cannot answer deem nothing stalled: a duplicate of a job merely waiting its turn would double its work.
 """
@@ -17,7 +17,6 @@ from fraud_detection.domain.errors import JobNotFoundError, ServiceUnavailableEr
 from fraud_detection.domain.ports.jobs import JobQueue, JobStore
 
 logger = logging.getLogger(__name__)
-CHUNK_STEP = "chunk "  # a chunk's step: 'chunk 3'
 
 
 @dataclass(frozen=True)
@@ -42,24 +41,22 @@ class StalledJobs:
         self._store, self._queue = store, queue
 
     def look(self) -> Look:
-        queued = self._queue.queued_steps()
-        if queued is None:
+        work = self._queue.queued_work()
+        if work is None:
             return Look(seen=False)
         idle: dict[str, str] = {}
         for job_id in self._store.open_jobs():
-            steps = queued.get(job_id, frozenset())
-            if not steps or self._only_chunks_done(job_id, steps):
+            if not work.waiting.get(job_id) and not self._running(job_id, work.held.get(job_id, frozenset())):
                 idle[job_id] = self._store.progress(job_id)
         return Look(idle)
 
-    def _only_chunks_done(self, job_id: str, steps: frozenset[str]) -> bool:
-        """Tasks of chunks already scored are no work left: seen held by a worker for an hour after a Redis
-        restart (its acknowledgement lost, the entry back from the append-only file), they hid a job whose
-        commit was never queued until the visibility timeout. Run again, such a task only skips its chunk."""
-        if not all(step.startswith(CHUNK_STEP) for step in steps):
-            return False
-        done = self._store.done_chunks(job_id)
-        return all(int(step.removeprefix(CHUNK_STEP)) in done for step in steps)
+    def _running(self, job_id: str, held: frozenset[str]) -> bool:
+        """A task held by a worker counts while its step has a run under way. Held without one, it is
+        prefetched behind another task, or an entry no worker has: seen on a real stack after a Redis stall
+        (a chunk never handed to its task) and a Redis restart (a chunk that ran, its acknowledgement lost),
+        each hiding a stalled job until the visibility timeout, an hour. Queued again, such a job sends its
+        chunks not done (a prefetched copy that runs later skips its chunk)."""
+        return bool(held) and bool(held & self._store.runs_under_way(job_id))
 
     def sweep(self, earlier: Look) -> Sweep:
         """Look again, and queue again each job idle in both looks with the same records. Of several

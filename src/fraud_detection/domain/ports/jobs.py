@@ -77,6 +77,10 @@ class JobStore(ABC):
         digests a while apart mean nothing happened to the job meanwhile."""
 
     @abstractmethod
+    def runs_under_way(self, job_id: str) -> frozenset[str]:
+        """Steps with a run begun and not ended ('chunk 3'): running now, or lost with their worker."""
+
+    @abstractmethod
     def claim_resume(self, job_id: str, progress: str) -> bool:
         """Create-if-absent of a claim to queue the job again from the point `progress` names: of several
         sweepers seeing one stalled job, one gets True; a second stall at the same point gets False."""
@@ -84,6 +88,16 @@ class JobStore(ABC):
     @abstractmethod
     def release_resume(self, job_id: str, progress: str) -> None:
         """Undo `claim_resume` (the queue refused the job): a later sweep may claim it again."""
+
+
+@dataclass(frozen=True)
+class QueuedWork:
+    """Steps ('prepare', 'chunk 3', 'commit') of the tasks a queue holds, by job."""
+
+    waiting: dict[str, frozenset[str]]  # in the queue, for a worker to take
+    # delivered to a worker and not acknowledged: running, prefetched, waiting out a retry; or an entry no
+    # worker has any more (its acknowledgement lost, or never handed to the task after a broker stall)
+    held: dict[str, frozenset[str]]
 
 
 class JobQueue(ABC):
@@ -101,10 +115,9 @@ class JobQueue(ABC):
         """Tasks waiting, when the queue can tell."""
         return None
 
-    def queued_steps(self) -> dict[str, frozenset[str]] | None:
-        """For each job with a task waiting in the queue or held by a worker (running, prefetched, or waiting
-        to retry), the steps of those tasks ('prepare', 'chunk 3', 'commit'); None when the queue cannot
-        tell (then no job is ever deemed stalled)."""
+    def queued_work(self) -> QueuedWork | None:
+        """The steps of the jobs' tasks in the queue, or None when the queue cannot tell (then no job is
+        ever deemed stalled)."""
         return None
 
 

@@ -14,7 +14,7 @@ from kombu.exceptions import OperationalError
 from kombu.utils.url import maybe_sanitize_url
 
 from fraud_detection.domain.errors import ServiceUnavailableError
-from fraud_detection.domain.ports.jobs import JobQueue
+from fraud_detection.domain.ports.jobs import JobQueue, QueuedWork
 from fraud_detection.infrastructure.celery.names import PREPARE, QUEUE, prepare_task_id, step_of_task_id
 
 logger = logging.getLogger(__name__)
@@ -56,20 +56,19 @@ class CeleryJobQueue(JobQueue):
         # kombu's own count: LLEN of the queue's list for each priority step.
         return self._ask_redis("queue depth", lambda channel: int(channel._size(QUEUE)))
 
-    def queued_steps(self) -> dict[str, frozenset[str]] | None:
-        """Read from Redis itself: the messages waiting in the queue's lists and those delivered to a
+    def queued_work(self) -> QueuedWork | None:
+        """Read from Redis itself: the messages waiting in the queue's lists, and those delivered to a
         worker and not yet acknowledged (kombu keeps them in its `unacked` hash until the task ends, as
-        tasks are acknowledged late; a retry waiting out its countdown is one of them). Task ids name their
-        job and step (`names`). None for another broker, or when Redis cannot be reached."""
+        tasks are acknowledged late). Task ids name their job and step (`names`). None for another broker,
+        or when Redis cannot be reached."""
 
-        def ask(channel: Any) -> dict[str, frozenset[str]]:
-            steps: dict[str, set[str]] = {}
+        def ask(channel: Any) -> QueuedWork:
             with channel.conn_or_acquire() as client:
-                for job_id, step in _steps_of(_queued_and_held(client, channel)):
-                    steps.setdefault(job_id, set()).add(step)
-            return {job_id: frozenset(named) for job_id, named in steps.items()}
+                waiting = _by_job(_steps_of(_queued(client, channel)))
+                held = _by_job(_steps_of(_held(client, channel)))
+            return QueuedWork(waiting, held)
 
-        return self._ask_redis("queued steps", ask)
+        return self._ask_redis("queued work", ask)
 
     def _ask_redis(self, what: str, ask: Callable[[Any], T]) -> T | None:
         """`ask(channel)` on the Redis broker; None for another broker or when Redis cannot be reached."""
@@ -89,8 +88,8 @@ class CeleryJobQueue(JobQueue):
         return ServiceUnavailableError(f"message broker {self._broker} is unreachable: {reason}")
 
 
-def _queued_and_held(client: Any, channel: Any) -> Iterator[bytes]:
-    """Raw messages of the queue (every priority list, read a page at a time), then the unacked ones."""
+def _queued(client: Any, channel: Any) -> Iterator[bytes]:
+    """Raw messages of the queue, every priority list, read a page at a time."""
     for priority in channel.priority_steps:
         key = channel._q_for_pri(QUEUE, priority)
         for start in itertools.count(0, PAGE):
@@ -98,8 +97,18 @@ def _queued_and_held(client: Any, channel: Any) -> Iterator[bytes]:
             yield from page
             if len(page) < PAGE:
                 break
+
+
+def _held(client: Any, channel: Any) -> Iterator[bytes]:
     for _, held in client.hscan_iter(channel.unacked_key, count=PAGE):
         yield held
+
+
+def _by_job(steps: Iterable[tuple[str, str]]) -> dict[str, frozenset[str]]:
+    named: dict[str, set[str]] = {}
+    for job_id, step in steps:
+        named.setdefault(job_id, set()).add(step)
+    return {job_id: frozenset(found) for job_id, found in named.items()}
 
 
 def _steps_of(messages: Iterable[bytes]) -> Iterator[tuple[str, str]]:

@@ -141,6 +141,11 @@ class ObjectStoreJobStore(JobStore):
             self._store.delete(_open_key(job_id))  # ended, or deleted: no longer open
         return hashlib.sha256("\n".join(names).encode()).hexdigest()[:32]
 
+    def runs_under_way(self, job_id: str) -> frozenset[str]:
+        folder = self._key(job_id, "runs/")
+        steps = (key.removeprefix(folder).split("/", 1)[0] for key in self._store.list_keys(folder))
+        return frozenset(step.replace("-", " ") for step in steps)
+
     def claim_resume(self, job_id: str, progress: str) -> bool:
         return self._store.create_bytes(
             self._key(job_id, f"{RESUMED}{progress}.json"), json.dumps({"at": _now()}).encode()
