@@ -61,7 +61,7 @@ class FlakyRegistry(FakeRegistry):
 class Jobs:
     """Submit jobs to the in-process worker and wait for them."""
 
-    def __init__(self, container, registry: FlakyRegistry, folder, redis_url: str, app) -> None:
+    def __init__(self, container, registry: FlakyRegistry, folder, redis_url: str = "", app=None) -> None:
         self.container, self.registry, self.folder = container, registry, folder
         self.redis_url, self.app = redis_url, app
 
