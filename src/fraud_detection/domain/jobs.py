@@ -28,6 +28,14 @@ def output_name_problem(uri: str) -> str | None:
     return f"'{uri}' does not end in {OUTPUT_SUFFIX}: results are written as Parquet"
 
 
+# A job's steps as its records and its queue's tasks name them: one run of "prepare", "chunk 3", "commit".
+PREPARE_STEP, COMMIT_STEP = "prepare", "commit"
+
+
+def chunk_step(index: int) -> str:
+    return f"chunk {index}"
+
+
 class FailureKind(StrEnum):
     """Why a job failed, so that a caller knows whether running it again can help (CLI: exit 2 or 1)."""
 

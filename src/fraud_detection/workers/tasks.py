@@ -139,10 +139,11 @@ def _no_record(job_id: str) -> int:
     return 0
 
 
-def commit_signature(app: Celery, job_id: str) -> Signature:
-    """The job's commit, with `abort` as its error callback."""
+def commit_signature(app: Celery, job_id: str, aborting: bool = True) -> Signature:
+    """The job's commit, with `abort` as its error callback unless told otherwise."""
     callback = app.signature(COMMIT, (job_id,), task_id=commit_task_id(job_id), immutable=True)
-    callback.on_error(app.signature(ABORT, (job_id,), immutable=True))
+    if aborting:
+        callback.on_error(app.signature(ABORT, (job_id,), immutable=True))
     return callback
 
 
@@ -177,7 +178,7 @@ def abort(self: JobTask, job_id: str) -> None:
     steps = job_steps()
     if steps.only_commit_left(job_id):
         # Without `abort` as its error callback: a commit failing for good records that itself.
-        self.app.signature(COMMIT, (job_id,), task_id=commit_task_id(job_id), immutable=True).apply_async()
+        commit_signature(self.app, job_id, aborting=False).apply_async()
         logger.warning(
             "job %s: every chunk was scored; its chord failed in the broker only; commit queued", job_id
         )

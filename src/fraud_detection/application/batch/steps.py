@@ -22,11 +22,14 @@ from fraud_detection.domain.errors import FraudDetectionError, InvalidDataError,
 from fraud_detection.domain.features import feature_matrix
 from fraud_detection.domain.jobs import (
     CANCELLED_BY_REQUEST,
+    COMMIT_STEP,
+    PREPARE_STEP,
     Chunk,
     FailureKind,
     JobMark,
     JobPlan,
     JobState,
+    chunk_step,
     failure_kind,
 )
 from fraud_detection.domain.ports.jobs import BatchFiles, ChunkRows, JobStore
@@ -62,7 +65,7 @@ class JobSteps:
         status = self._store.status(job_id)
         if status.state.finished:
             return None
-        with self._run(job_id, "prepare") as allowed:
+        with self._run(job_id, PREPARE_STEP) as allowed:
             return self._prepare(job_id) if allowed else None
 
     def _prepare(self, job_id: str) -> JobPlan | None:
@@ -114,7 +117,7 @@ class JobSteps:
         plan = self._store.plan(job_id)
         if status.state.finished or plan is None or self.chunk_done(job_id, index):
             return 0
-        with self._run(job_id, f"chunk {index}") as allowed:
+        with self._run(job_id, chunk_step(index)) as allowed:
             return self._score_chunk(job_id, plan, index) if allowed else 0
 
     def _score_chunk(self, job_id: str, plan: JobPlan, index: int) -> int:
@@ -142,7 +145,7 @@ class JobSteps:
             missing = len(plan.chunks) - status.chunks_done
             self.fail(job_id, FraudDetectionError(f"{missing} chunk(s) were never scored"))
             return JobState.FAILED
-        with self._run(job_id, "commit") as allowed:
+        with self._run(job_id, COMMIT_STEP) as allowed:
             return self._commit(job_id, plan) if allowed else JobState.FAILED
 
     def _commit(self, job_id: str, plan: JobPlan) -> JobState:

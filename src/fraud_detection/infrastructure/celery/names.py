@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from fraud_detection.domain.jobs import chunk_step
+
 QUEUE = "fraud.batch"
 PREPARE = "fraud.batch.prepare"
 SCORE_CHUNK = "fraud.batch.score_chunk"
@@ -38,4 +40,4 @@ def step_of_task_id(task_id: str) -> tuple[str, str] | None:
     match = _JOB_TASK_ID.match(task_id)
     if match is None:
         return None
-    return match["job"], match["step"] or f"chunk {int(match['chunk'])}"
+    return match["job"], match["step"] or chunk_step(int(match["chunk"]))

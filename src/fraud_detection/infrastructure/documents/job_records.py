@@ -144,7 +144,7 @@ class ObjectStoreJobStore(JobStore):
     def runs_under_way(self, job_id: str) -> frozenset[str]:
         folder = self._key(job_id, "runs/")
         steps = (key.removeprefix(folder).split("/", 1)[0] for key in self._store.list_keys(folder))
-        return frozenset(step.replace("-", " ") for step in steps)
+        return frozenset(_step_of_key(step) for step in steps)
 
     def claim_resume(self, job_id: str, progress: str) -> bool:
         return self._store.create_bytes(
@@ -181,6 +181,11 @@ def _open_key(job_id: str) -> str:
 def _step_key(step: str) -> str:
     """'chunk 12' -> 'chunk-12': a key segment."""
     return step.replace(" ", "-")
+
+
+def _step_of_key(segment: str) -> str:
+    """'chunk-12' -> 'chunk 12': `_step_key` undone."""
+    return segment.replace("-", " ")
 
 
 def _now() -> str:
