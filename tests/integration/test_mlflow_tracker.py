@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -14,6 +16,7 @@ import mlflow
 import pandas as pd
 import pytest
 from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
 from mlflow.models import Model
 from mlflow.utils.validation import MAX_PARAM_VAL_LENGTH
 
@@ -21,6 +24,7 @@ from fraud_detection.domain.model import ModelMetadata
 from fraud_detection.infrastructure.lightgbm.model import LightGBMFraudModel
 from fraud_detection.infrastructure.mlflow import MlflowExperimentTracker, TrackingStoreUnavailableError
 from fraud_detection.infrastructure.mlflow.connection import HTTP_DEFAULTS
+from fraud_detection.infrastructure.mlflow.tracker import ABANDONED_TAG
 from tests.fixtures.mlflow_server import MlflowBackend
 
 pytestmark = pytest.mark.integration
@@ -90,6 +94,50 @@ def test_run_ends_failed_when_the_block_raises(mlflow_backend: MlflowBackend) ->
         fail_inside_a_run(tracker_for(mlflow_backend), started)
 
     assert MlflowClient(mlflow_backend.tracking_uri).get_run(started[0]).info.status == "FAILED"
+
+
+def test_a_new_run_marks_runs_left_running_past_the_bound_failed_and_no_other(
+    mlflow_backend: MlflowBackend, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A run whose process died before its end reached MLflow stays RUNNING until a later run ends it."""
+    caplog.set_level(logging.WARNING)
+    tracker = tracker_for(mlflow_backend)
+    client = MlflowClient(mlflow_backend.tracking_uri)
+    now_ms = int(time.time() * 1000)
+    abandoned = client.create_run(tracker.experiment_id, start_time=now_ms - 13 * 3_600_000).info.run_id
+    recent = client.create_run(tracker.experiment_id, start_time=now_ms - 11 * 3_600_000).info.run_id
+    ended = client.create_run(tracker.experiment_id, start_time=now_ms - 20 * 3_600_000).info.run_id
+    client.set_terminated(ended, "FINISHED")
+
+    with tracker.start_run("train", {}) as run:
+        pass
+
+    marked = client.get_run(abandoned)
+    assert marked.info.status == "FAILED"
+    assert marked.data.tags[ABANDONED_TAG].startswith("no end recorded within 12 h of its start")
+    assert run.run_id in marked.data.tags[ABANDONED_TAG]
+    assert client.get_run(recent).info.status == "RUNNING"
+    assert client.get_run(ended).info.status == "FINISHED"
+    assert ABANDONED_TAG not in client.get_run(ended).data.tags
+    assert client.get_run(run.run_id).info.status == "FINISHED"
+    assert any(abandoned in record.getMessage() for record in caplog.records)
+
+
+def test_a_failed_look_for_abandoned_runs_does_not_stop_the_new_run(
+    mlflow_sqlite_store: MlflowBackend, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+    tracker = tracker_for(mlflow_sqlite_store)
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise MlflowException("search is down")
+
+    monkeypatch.setattr(MlflowClient, "search_runs", refuse)
+    with tracker.start_run("train", {}) as run:
+        run.log_metrics({"auprc": 0.5})
+
+    assert MlflowClient(mlflow_sqlite_store.tracking_uri).get_run(run.run_id).info.status == "FINISHED"
+    assert "could not look for abandoned MLflow runs" in caplog.text
 
 
 def test_nan_metrics_are_kept_as_nan(mlflow_backend: MlflowBackend) -> None:

@@ -6,6 +6,7 @@ Each factory imports its vendor SDK inside the function, so a command that needs
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -72,6 +73,7 @@ def make_tracker(settings: Settings) -> ExperimentTracker:
         settings.resolved_tracking_uri,
         settings.mlflow_experiment,
         artifact_location=settings.mlflow_artifact_root if embedded else None,
+        abandoned_after=timedelta(hours=settings.mlflow_abandoned_run_hours),
     )
 
 

@@ -43,6 +43,13 @@ class StoreSettings(BaseSettings):
     mlflow_experiment: str = Field(
         "fraud-detection", min_length=1, description="MLflow experiment for training runs."
     )
+    mlflow_abandoned_run_hours: float = Field(
+        12.0,
+        gt=0,
+        description="A training run still RUNNING this long after its start is taken as abandoned (its "
+        "process died before its end reached MLflow): the next run marks it FAILED, tagged "
+        "`fraud.abandoned`.",
+    )
     model_name: str = Field("fraud-lgbm", pattern=NAME_PATTERN, description="Registered model name.")
     event_bus: str | None = Field(
         None, description="EventBridge bus name for domain events; unset = in-process (logged)."

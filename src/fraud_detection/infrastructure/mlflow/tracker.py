@@ -3,14 +3,20 @@
 Runs are created and ended through an `MlflowClient` bound to this tracker's URI with explicit run ids, not
 through `mlflow.start_run`: the fluent active-run stack and tracking URI are process (or thread) state, and
 one process may hold several trackers while Prefect runs tasks in threads.
+
+A run whose process died before its end reached MLflow (MLflow down or frozen when the block ended, the task
+SIGKILLed) would show RUNNING for good; each new run marks such runs of its experiment FAILED once they are
+older than `abandoned_after`, a bound on how long a training run can take.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import timedelta
 from functools import cached_property
 
 from mlflow import MlflowClient
@@ -29,13 +35,24 @@ from fraud_detection.infrastructure.mlflow.run import MlflowTrackingRun
 
 _log = logging.getLogger(__name__)
 
+ABANDONED_TAG = "fraud.abandoned"
+# Runs marked per new run; any more are marked by the next ones (a backlog needs no single long call).
+ABANDONED_BATCH = 100
+
 
 class MlflowExperimentTracker(ExperimentTracker):
     """`artifact_location` applies only when this tracker creates the experiment: embedded mode passes a
     file:// folder next to the SQLite file; with a tracking server leave it None (the server proxies)."""
 
-    def __init__(self, tracking_uri: str, experiment_name: str, artifact_location: str | None = None) -> None:
+    def __init__(
+        self,
+        tracking_uri: str,
+        experiment_name: str,
+        artifact_location: str | None = None,
+        abandoned_after: timedelta = timedelta(hours=12),
+    ) -> None:
         self._tracking_uri = tracking_uri
+        self._abandoned_after = abandoned_after
         apply_env_defaults(tracking_uri)
         self._experiment_name = experiment_name
         self._artifact_location = artifact_location
@@ -63,6 +80,7 @@ class MlflowExperimentTracker(ExperimentTracker):
         with reaching(self._tracking_uri):
             run = self._client.create_run(experiment_id, run_name=run_name, tags=dict(tags))
         run_id = str(run.info.run_id)
+        self._end_abandoned_runs(experiment_id, run_id)
         try:
             yield MlflowTrackingRun(self._client, self._tracking_uri, run)
         except Exception:
@@ -81,6 +99,28 @@ class MlflowExperimentTracker(ExperimentTracker):
         except Exception:
             where = display_uri(self._tracking_uri)
             _log.warning("could not mark MLflow run %s as failed on %s", run_id, where, exc_info=True)
+
+    def _end_abandoned_runs(self, experiment_id: str, by_run: str) -> None:
+        """Mark FAILED, with a tag saying why, the runs still RUNNING past the bound. Best effort: a failure
+        here is logged and never stops the new run. A run that was in fact still alive and ends later
+        records its own end over this one (`set_terminated` overwrites the status)."""
+        cutoff_ms = int((time.time() - self._abandoned_after.total_seconds()) * 1000)
+        hours = self._abandoned_after.total_seconds() / 3600
+        try:
+            stale = self._client.search_runs(
+                [experiment_id],
+                filter_string=f"attributes.status = 'RUNNING' AND attributes.start_time < {cutoff_ms}",
+                max_results=ABANDONED_BATCH,
+            )
+            for found in stale:
+                stale_id = str(found.info.run_id)
+                reason = f"no end recorded within {hours:g} h of its start; marked FAILED by run {by_run}"
+                self._client.set_tag(stale_id, ABANDONED_TAG, reason)
+                self._client.set_terminated(stale_id, RunStatus.to_string(RunStatus.FAILED))
+                _log.warning("MLflow run %s: %s", stale_id, reason)
+        except Exception:
+            where = display_uri(self._tracking_uri)
+            _log.warning("could not look for abandoned MLflow runs on %s", where, exc_info=True)
 
     def _get_or_create_experiment(self) -> str:
         found = self._client.get_experiment_by_name(self._experiment_name)
