@@ -5,6 +5,7 @@ The model registry is a fake; the e2e tests run real worker processes with a rea
 import base64
 import gc
 import json
+import logging
 import socket
 import time
 from pathlib import Path
@@ -385,7 +386,9 @@ def test_a_job_queued_again_sends_only_its_chunks_not_done_or_else_only_its_comm
 
 
 @pytest.mark.filterwarnings("ignore:Exception raised outside body:RuntimeWarning")  # Celery's, as expected
-def test_a_chunk_result_redis_could_not_store_leaves_the_job_to_its_commit_not_failed(jobs, monkeypatch):
+def test_a_chunk_result_redis_could_not_store_leaves_the_job_to_its_commit_not_failed(
+    jobs, monkeypatch, caplog
+):
     """Seen on a real stack with Redis frozen 30 s: a chunk scored and marked done, then storing its result
     for the chord timed out (after the task's body: no retry applies). The task failure and the chord's
     error failed the whole job ("internal"); its work stood."""
@@ -402,10 +405,20 @@ def test_a_chunk_result_redis_could_not_store_leaves_the_job_to_its_commit_not_f
         return store_result(backend, task_id, result, state, *args, **kwargs)
 
     monkeypatch.setattr(backends, "store_result", stalled_once)
+    caplog.set_level(logging.WARNING)  # a worker started in this process left the root logger at ERROR
     status, output = jobs.run(jobs.input("stall", 1_000), "stall-1")
     assert failed == ["stall-1.chunk.000001"]
     assert (status.state, status.rows_scored, status.error) == (JobState.SUCCEEDED, 1_000, None)
     assert pd.read_parquet(output)["row"].tolist() == list(range(1_000))
+    # Celery's own lines about it (the task's failure, its chord's): one line each, no redis-py traceback
+    celerys = [r for r in caplog.records if r.name.startswith("celery.") and r.levelno >= logging.ERROR]
+    assert {"raised unexpected", "Chord"} <= {
+        w for r in celerys for w in ("raised unexpected", "Chord") if w in r.getMessage()
+    }
+    assert all(
+        r.exc_info is None and "[broker outage: redis.exceptions.TimeoutError" in r.getMessage()
+        for r in celerys
+    )
 
 
 def test_a_task_of_a_submission_that_was_undone_does_nothing_and_fails_nothing(jobs):

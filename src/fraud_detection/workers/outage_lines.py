@@ -1,0 +1,74 @@
+"""Broker outages in Celery's own log lines: one line each, not a traceback through redis-py.
+
+A Redis stall of a few seconds while a chunk's result is stored makes Celery log a RuntimeWarning
+("Exception raised outside body"), a task failure and a chord failure, each with a ~60-line traceback:
+about 130 lines for one event that the job's recovery handles and reports in one line of its own. The
+traceback of a socket timeout tells an operator nothing; what stays is each line, at its level, with the
+outage's type and message. Every other record passes untouched. A filter on Celery's loggers, because
+Celery offers no setting for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from fraud_detection.workers.tasks import BROKER_OUTAGES
+
+# The loggers that log those three lines: the tracer's task failure, a chord's failure in the result
+# backend (Redis's or the base class's), and Python warnings once Celery routes them to logging.
+CELERY_LOGGERS = ("celery.app.trace", "celery.backends.redis", "celery.backends.base", "py.warnings")
+OUTSIDE_BODY = "Exception raised outside body"
+# The last line of a formatted traceback whose error is a broker outage.
+OUTAGE_LINE = re.compile(
+    r"^((?:redis\.exceptions\.\w+|kombu\.exceptions\.OperationalError)(?:: .*)?)$", re.MULTILINE
+)
+MAX_CHAIN = 10  # __cause__/__context__ links followed before giving up
+
+
+class BrokerOutageLines(logging.Filter):
+    """Rewrites a record about a broker outage as one line; never drops a record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        outage = _outage_in(error) if error is not None else None
+        if outage is not None:
+            _one_line(record, f"{record.getMessage()} [broker outage: {_describe(outage)}; no traceback]")
+        elif record.name == "py.warnings":
+            text = record.getMessage()
+            found = OUTAGE_LINE.findall(text) if OUTSIDE_BODY in text else []
+            if found:
+                first = text.split("\n", 1)[0].rstrip(":")
+                _one_line(record, f"{first} [broker outage: {found[-1]}; no traceback]")
+        return True
+
+
+def install() -> None:
+    """Add the filter to Celery's loggers once per process (a filter on a logger outlives Celery's own
+    handler set-up at worker start)."""
+    for name in CELERY_LOGGERS:
+        target = logging.getLogger(name)
+        if not any(isinstance(existing, BrokerOutageLines) for existing in target.filters):
+            target.addFilter(BrokerOutageLines())
+
+
+def _outage_in(error: BaseException) -> BaseException | None:
+    """The broker error in `error`'s chain (a ChordError carries it as its cause), if there is one."""
+    current: BaseException | None = error
+    for _ in range(MAX_CHAIN):
+        if current is None:
+            return None
+        if isinstance(current, BROKER_OUTAGES):
+            return current
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _describe(error: BaseException) -> str:
+    name = f"{type(error).__module__}.{type(error).__qualname__}"
+    return f"{name}: {error}" if str(error) else name
+
+
+def _one_line(record: logging.LogRecord, message: str) -> None:
+    record.msg, record.args = message, None
+    record.exc_info, record.exc_text = None, None
