@@ -49,6 +49,7 @@ EXPECTED_MODULES = {
     "lambda_drift",
     "events",
     "github_oidc",
+    "github_deploy",
     "observability",
     "alarms",
 }
@@ -77,6 +78,7 @@ ALLOWED_SKIPS = {
 
 MODULE_META_ARGUMENTS = {"source", "version", "count", "for_each", "providers", "depends_on"}
 MODULE_OUTPUT_REFERENCE = re.compile(r"module\.(\w+)(?:\[[^\]]*\])?\.(\w+)")
+MOVED_BLOCK = re.compile(r"(?ms)^moved \{.*?^\}")  # names resources by their old address, not outputs
 SKIP_COMMENT = re.compile(r"#\s*checkov:skip=(CKV2?_[A-Z]+_\d+):(.*)")
 
 
@@ -131,7 +133,7 @@ def test_every_module_output_a_caller_reads_exists() -> None:
     checked = 0
     for folder in callers():
         sources = {name: module for _, name, _, module in module_calls(folder)}
-        text = "\n".join(tf.read_text() for tf in folder.glob("*.tf"))
+        text = MOVED_BLOCK.sub("", "\n".join(tf.read_text() for tf in folder.glob("*.tf")))
         for call, output in MODULE_OUTPUT_REFERENCE.findall(text):
             assert call in sources, (
                 f"{folder.relative_to(TERRAFORM)} reads module.{call}, which it never calls"
@@ -153,7 +155,7 @@ def test_every_module_output_is_read_by_a_caller_or_listed_for_operators() -> No
     read: set[tuple[str, str]] = set()
     for folder in callers():
         sources = {name: module.key for _, name, _, module in module_calls(folder)}
-        text = "\n".join(tf.read_text() for tf in folder.glob("*.tf"))
+        text = MOVED_BLOCK.sub("", "\n".join(tf.read_text() for tf in folder.glob("*.tf")))
         read |= {(sources[call], output) for call, output in MODULE_OUTPUT_REFERENCE.findall(text)}
 
     for key, module in all_modules().items():
@@ -436,16 +438,39 @@ def test_storage_secret_log_and_registry_names_follow_the_contract() -> None:
 
 
 def test_github_roles_follow_the_contract() -> None:
-    oidc_tf = MODULES / "github_oidc" / "main.tf"
-    roles = resources(oidc_tf)
-    text = oidc_tf.read_text()
+    oidc_tf, deploy_tf = MODULES / "github_oidc" / "main.tf", MODULES / "github_deploy" / "main.tf"
 
-    assert roles[("aws_iam_role", "release")]["name"] == "fraud-github-release"
-    assert roles[("aws_iam_role", "deploy")]["name"] == "fraud-${var.environment}-github-deploy"
-    assert 'oidc_host    = "token.actions.githubusercontent.com"' in text
-    assert "repo:${var.github_repository}:ref:refs/heads/main" in text
-    assert "repo:${var.github_repository}:ref:refs/tags/v*" in text
-    assert "repo:${var.github_repository}:environment:${var.environment}" in text
+    assert resources(oidc_tf)[("aws_iam_role", "release")]["name"] == "fraud-github-release"
+    assert (
+        resources(deploy_tf)[("aws_iam_role", "deploy")]["name"] == "fraud-${var.environment}-github-deploy"
+    )
+    for tf in (oidc_tf, deploy_tf):
+        assert module_locals(tf)["oidc_host"] == "token.actions.githubusercontent.com"
+    assert "repo:${var.github_repository}:ref:refs/heads/main" in oidc_tf.read_text()
+    assert "repo:${var.github_repository}:ref:refs/tags/v*" in oidc_tf.read_text()
+    assert "repo:${var.github_repository}:environment:${var.environment}" in deploy_tf.read_text()
+
+
+def test_the_release_role_can_be_applied_before_any_image_exists() -> None:
+    """Deploy step 2 applies `-target=module.ecr -target=module.github_oidc` before the first release. A
+    target pulls in everything its inputs reference: an input from ECS or the Lambda (whose image does not
+    exist yet) would make that apply create them, and fail."""
+    for folder in env_folders():
+        calls = {name: body for _, name, body, _ in module_calls(folder)}
+        inputs = {key: value for key, value in calls["github_oidc"].items() if not key.startswith("__")}
+        references = " ".join(str(value) for key, value in inputs.items() if key != "source")
+        assert "module." not in references, f"envs/{folder.name}: github_oidc reads {references}"
+        assert "local.ecr_repository_arn" in references
+        deploy = calls["github_deploy"]
+        assert deploy["oidc_provider_arn"] == "${module.github_oidc.provider_arn}"
+        moved = [body for tf in folder.glob("*.tf") for body in parse(tf).get("moved", [])]
+        assert {(m["from"].strip("${}"), m["to"].strip("${}")) for m in moved} >= {
+            ("module.github_oidc.aws_iam_role.deploy", "module.github_deploy.aws_iam_role.deploy"),
+            (
+                "module.github_oidc.aws_iam_role_policy.deploy",
+                "module.github_deploy.aws_iam_role_policy.deploy",
+            ),
+        }
 
 
 def test_envs_name_themselves_and_prod_is_bigger_and_protected() -> None:
@@ -761,14 +786,17 @@ def test_batch_jobs_are_confined_to_their_roots_in_the_task_settings_and_iam() -
 
 
 def test_ci_roles_trust_only_their_workflow_file_and_refs() -> None:
-    oidc_tf = MODULES / "github_oidc" / "main.tf"
-    local = module_locals(oidc_tf)
+    oidc_tf, deploy_tf = MODULES / "github_oidc" / "main.tf", MODULES / "github_deploy" / "main.tf"
     release = trust_conditions(oidc_tf, "release_trust")
-    deploy = trust_conditions(oidc_tf, "deploy_trust")
+    deploy = trust_conditions(deploy_tf, "deploy_trust")
     workflows = REPO / ".github" / "workflows"
 
-    assert local["release_workflow"] == "${var.github_repository}/.github/workflows/release.yml"
-    assert local["deploy_workflow"] == "${var.github_repository}/.github/workflows/deploy.yml"
+    assert (
+        module_locals(oidc_tf)["release_workflow"] == "${var.github_repository}/.github/workflows/release.yml"
+    )
+    assert (
+        module_locals(deploy_tf)["deploy_workflow"] == "${var.github_repository}/.github/workflows/deploy.yml"
+    )
     assert (workflows / "release.yml").is_file()
     assert (workflows / "deploy.yml").is_file()
     assert release["aud"] == ("StringEquals", ["sts.amazonaws.com"])

@@ -349,11 +349,13 @@ def test_deploy_rolls_out_every_workload_named_in_the_contract() -> None:
 
 def test_ci_jobs_match_what_the_aws_roles_trust() -> None:
     """The roles trust only release.yml (main, v* tags; a job without environment, so `sub` is ref-based)
-    and deploy.yml from main (deploy/terraform/modules/github_oidc): the files keep those names, the release
-    job names no environment, and the deploy job refuses a run outside main before it asks for a role."""
+    and deploy.yml from main (deploy/terraform/modules/github_oidc and github_deploy): the files keep those
+    names, the release job names no environment, and the deploy job refuses a run outside main before it
+    asks for a role."""
     release = _jobs("release.yml")["images"]
     deploy = _jobs("deploy.yml")["deploy"]
-    trust = (REPO / "deploy" / "terraform" / "modules" / "github_oidc" / "main.tf").read_text()
+    modules = REPO / "deploy" / "terraform" / "modules"
+    trust = "".join((modules / name / "main.tf").read_text() for name in ("github_oidc", "github_deploy"))
     steps = _steps(deploy)
     role_step = next(i for i, step in enumerate(steps) if step.get("uses", "").startswith(f"{ROLE_ACTION}@"))
     guard = steps[0]

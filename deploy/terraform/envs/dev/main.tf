@@ -225,14 +225,35 @@ module "alarms" {
   }
 }
 
+# The provider and the release role depend on the repository alone: step 2 of the deploy order applies them
+# with `-target=module.ecr -target=module.github_oidc` before the first image exists.
 module "github_oidc" {
   source = "../../modules/github_oidc"
 
+  github_repository  = var.github_repository
+  create_shared      = var.create_shared
+  ecr_repository_arn = local.ecr_repository_arn
+}
+
+module "github_deploy" {
+  source = "../../modules/github_deploy"
+
   environment         = local.environment
   github_repository   = var.github_repository
-  create_shared       = var.create_shared
+  oidc_provider_arn   = module.github_oidc.provider_arn
   ecr_repository_arn  = local.ecr_repository_arn
   ecs_service_arns    = values(module.ecs.service_arns)
   pass_role_arns      = concat(values(module.ecs.task_role_arns), [module.ecs.execution_role_arn])
   lambda_function_arn = module.lambda_drift.function_arn
+}
+
+# The deploy role lived in module.github_oidc until it moved to its own module: keep it, do not recreate it.
+moved {
+  from = module.github_oidc.aws_iam_role.deploy
+  to   = module.github_deploy.aws_iam_role.deploy
+}
+
+moved {
+  from = module.github_oidc.aws_iam_role_policy.deploy
+  to   = module.github_deploy.aws_iam_role_policy.deploy
 }

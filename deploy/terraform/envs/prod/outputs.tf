@@ -21,7 +21,7 @@ output "aws_release_role_arn" {
 
 output "aws_deploy_role_arn" {
   description = "GitHub environment variable AWS_DEPLOY_ROLE_ARN of this environment."
-  value       = module.github_oidc.deploy_role_arn
+  value       = module.github_deploy.deploy_role_arn
 }
 
 output "ecs_cluster" {

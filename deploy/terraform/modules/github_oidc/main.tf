@@ -1,7 +1,9 @@
 # Keyless CI: GitHub's OIDC tokens are exchanged for short-lived credentials of two narrow roles.
-# fraud-github-release: push images, only from release.yml running for main or a v* tag.
-# fraud-<env>-github-deploy: roll the services and the Lambda of one environment, only from deploy.yml as it is
-# on main, in a job of the GitHub environment `<env>` (prod's required reviewers approve that job).
+# fraud-github-release (this module): push images, only from release.yml running for main or a v* tag.
+# fraud-<env>-github-deploy (modules/github_deploy): roll the services and the Lambda of one environment.
+# This module depends on nothing but the ECR repository, so `terraform apply -target=module.ecr
+# -target=module.github_oidc` sets up the first release before any image exists; the deploy role names the
+# services and the Lambda, which need that image.
 #
 # Which claims the trust policies check, and why these keys:
 # - `sub` (GitHub's default template, no customisation): `repo:<org>/<repo>:ref:<ref>` for a job without an
@@ -20,7 +22,6 @@ locals {
   provider_arn = var.create_shared ? aws_iam_openid_connect_provider.github[0].arn : data.aws_iam_openid_connect_provider.github[0].arn
 
   release_workflow = "${var.github_repository}/.github/workflows/release.yml"
-  deploy_workflow  = "${var.github_repository}/.github/workflows/deploy.yml"
 }
 
 resource "aws_iam_openid_connect_provider" "github" {
@@ -108,82 +109,4 @@ resource "aws_iam_role_policy" "release" {
   name   = "push-images"
   role   = aws_iam_role.release[0].id
   policy = data.aws_iam_policy_document.release.json
-}
-
-# ---------------------------------------------------------------- deploy role (one per environment)
-data "aws_iam_policy_document" "deploy_trust" {
-  statement {
-    actions = ["sts:AssumeRoleWithWebIdentity"]
-    principals {
-      type        = "Federated"
-      identifiers = [local.provider_arn]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "${local.oidc_host}:aud"
-      values   = ["sts.amazonaws.com"]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "${local.oidc_host}:sub"
-      values   = ["repo:${var.github_repository}:environment:${var.environment}"]
-    }
-    # Only deploy.yml as it is on main deploys, to dev (after a release of main) as to prod: a branch with an
-    # edited deploy.yml, or any other workflow naming the environment, gets no credentials. For prod this is
-    # the mandatory main-only branch policy, whatever the repository's environment settings say.
-    condition {
-      test     = "StringEquals"
-      variable = "${local.oidc_host}:job_workflow_ref"
-      values   = ["${local.deploy_workflow}@refs/heads/main"]
-    }
-  }
-}
-
-resource "aws_iam_role" "deploy" {
-  name                 = "fraud-${var.environment}-github-deploy"
-  assume_role_policy   = data.aws_iam_policy_document.deploy_trust.json
-  max_session_duration = 3600
-}
-
-data "aws_iam_policy_document" "deploy" {
-  statement {
-    sid       = "TaskDefinitions"
-    actions   = ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"]
-    resources = ["*"] # neither action supports resource-level permissions
-  }
-
-  statement {
-    sid       = "RollOwnServices"
-    actions   = ["ecs:UpdateService", "ecs:DescribeServices"]
-    resources = var.ecs_service_arns
-  }
-
-  statement {
-    sid       = "PassOwnTaskRoles"
-    actions   = ["iam:PassRole"]
-    resources = var.pass_role_arns
-    condition {
-      test     = "StringEquals"
-      variable = "iam:PassedToService"
-      values   = ["ecs-tasks.amazonaws.com"]
-    }
-  }
-
-  statement {
-    sid       = "UpdateDriftLambdaImage"
-    actions   = ["lambda:UpdateFunctionCode", "lambda:GetFunction", "lambda:GetFunctionConfiguration"]
-    resources = [var.lambda_function_arn]
-  }
-
-  statement {
-    sid       = "ReadReleasedImages"
-    actions   = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:DescribeImages"]
-    resources = [var.ecr_repository_arn]
-  }
-}
-
-resource "aws_iam_role_policy" "deploy" {
-  name   = "deploy-${var.environment}"
-  role   = aws_iam_role.deploy.id
-  policy = data.aws_iam_policy_document.deploy.json
 }

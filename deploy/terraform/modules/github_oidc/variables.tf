@@ -1,15 +1,5 @@
-variable "environment" {
-  description = "Environment whose deploy role this module creates: dev or prod."
-  type        = string
-
-  validation {
-    condition     = contains(["dev", "prod"], var.environment)
-    error_message = "environment must be dev or prod."
-  }
-}
-
 variable "github_repository" {
-  description = "GitHub repository allowed to assume the roles, as `<org>/<repo>`."
+  description = "GitHub repository allowed to assume the release role, as `<org>/<repo>`."
   type        = string
 
   validation {
@@ -24,21 +14,6 @@ variable "create_shared" {
 }
 
 variable "ecr_repository_arn" {
-  description = "ECR repository the release role pushes to and deploys read from."
-  type        = string
-}
-
-variable "ecs_service_arns" {
-  description = "The api and worker services the deploy role may update."
-  type        = list(string)
-}
-
-variable "pass_role_arns" {
-  description = "Task and execution roles the deploy role may pass to ECS in new revisions."
-  type        = list(string)
-}
-
-variable "lambda_function_arn" {
-  description = "Drift Lambda whose image the deploy role updates."
+  description = "ECR repository the release role pushes to."
   type        = string
 }
