@@ -16,6 +16,7 @@ from fraud_detection.domain.clients import (
     ClientDirectory,
     Scope,
     key_digest,
+    parse_clients,
 )
 from fraud_detection.entrypoints.cli.app import app
 from fraud_detection.infrastructure.aws.secrets_manager import SecretsManagerClients
@@ -130,3 +131,52 @@ def test_fraud_clients_add_rotate_revoke_remove(tmp_path):
     assert "no key 'nope'" in bad.output
     assert runner.invoke(app, ["clients", "remove", "checkout"], env=env).exit_code == 0
     assert KeyFileClients(path).directory().clients == {}
+
+
+@pytest.mark.parametrize("command", [["add", "checkout", "-s", "score"], ["rotate", "checkout"]])
+def test_print_writes_exactly_the_secret_document_to_stdout_and_the_key_to_stderr(tmp_path, command):
+    """`fraud clients add x --print > clients.json` is what `put-secret-value` stores: a key after the
+    document made it invalid JSON, and put the key in the secret."""
+    runner, env = CliRunner(), {"FRAUD_HOME": str(tmp_path), "COLUMNS": "200"}
+    if command[0] == "rotate":
+        assert runner.invoke(app, ["clients", "add", "checkout", "-s", "score"], env=env).exit_code == 0
+    before = (tmp_path / "api-clients.json").read_bytes() if command[0] == "rotate" else None
+
+    printed = runner.invoke(app, ["clients", *command, "--print"], env=env)
+
+    assert printed.exit_code == 0, printed.output
+    key = printed.stderr.strip().splitlines()[-1]
+    assert key.startswith("fdk_")
+    assert key not in printed.stdout
+    document = parse_clients(json.loads(printed.stdout))
+    assert document.authenticate(key).name == "checkout"
+    if before is None:
+        assert not (tmp_path / "api-clients.json").exists()  # --print writes no file
+    else:
+        assert (tmp_path / "api-clients.json").read_bytes() == before
+
+
+@mock_aws
+def test_print_with_the_secret_set_changes_the_secrets_document_and_keeps_its_clients(tmp_path, monkeypatch):
+    """A secret set-up keeps no local file: a document built on the empty file would drop every client
+    already in the secret at the next `put-secret-value`."""
+    for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(variable, "testing")
+    aws = boto3.client("secretsmanager", region_name="eu-west-1")
+    aws.create_secret(Name="fraud/dev/api-clients", SecretString=json.dumps(directory(OLD).to_document()))
+    env = {"FRAUD_HOME": str(tmp_path), "FRAUD_API_CLIENTS_SECRET": "fraud/dev/api-clients"}
+    runner = CliRunner()
+
+    printed = runner.invoke(app, ["clients", "add", "payouts", "-s", "score", "--print"], env=env)
+
+    assert printed.exit_code == 0, printed.output
+    document = parse_clients(json.loads(printed.stdout))
+    assert document.authenticate(OLD) is not None  # the secret's client is kept
+    assert document.authenticate(printed.stderr.strip().splitlines()[-1]).name == "payouts"
+    assert not (tmp_path / "api-clients.json").exists()
+    missing = runner.invoke(
+        app, ["clients", "add", "x", "-s", "score", "--print"], env=env | {"FRAUD_API_CLIENTS_SECRET": "nope"}
+    )
+    assert missing.exit_code == 2
+    assert "API clients secret 'nope': cannot read it" in missing.output
+    assert missing.stdout == ""

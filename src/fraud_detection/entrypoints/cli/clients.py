@@ -2,7 +2,9 @@
 
 A key is shown once, when it is made; the file keeps only its SHA-256. A running API re-reads the file
 within a second, so adding, rotating and revoking need no restart. For FRAUD_API_CLIENTS_SECRET, `--print`
-shows the document to store in the secret instead (`aws secretsmanager put-secret-value`).
+writes to stdout the secret's current document with the change, and a new key to stderr, so
+`fraud clients add x --print > clients.json` is the exact next secret value (`aws secretsmanager
+put-secret-value --secret-string file://clients.json`).
 """
 
 from __future__ import annotations
@@ -60,6 +62,24 @@ def clients_file() -> Path:
     return settings.resolved_api_clients_file
 
 
+def current(print_only: bool) -> tuple[Path, ClientDirectory]:
+    """The document a change applies to. With `--print` and FRAUD_API_CLIENTS_SECRET set it is the
+    secret's current value: a secret set-up keeps no file, and a document built on an empty one would
+    drop every existing client at the next `put-secret-value`."""
+    if not print_only:
+        path = clients_file()
+        return path, load(path)
+    settings = _settings()
+    if settings.api_clients_secret:
+        import boto3
+
+        from fraud_detection.infrastructure.aws.secrets_manager import read_clients_secret
+
+        aws = boto3.client("secretsmanager", region_name=settings.aws_region)
+        return settings.resolved_api_clients_file, read_clients_secret(aws, settings.api_clients_secret)
+    return settings.resolved_api_clients_file, load(settings.resolved_api_clients_file)
+
+
 def load(path: Path) -> ClientDirectory:
     from fraud_detection.infrastructure.local.client_key_file import read_document
 
@@ -75,15 +95,21 @@ def save(path: Path, directory: ClientDirectory, print_only: bool) -> None:
     write_document(path, directory)
 
 
-def show_key(client: ApiClient, key_id: str, key: str) -> None:
+def show_key(client: ApiClient, key_id: str, key: str, print_only: bool) -> None:
+    """On stdout (`KEY=$(fraud clients add ...)`), or on stderr when stdout carries the document."""
     typer.echo(
         f"client '{client.name}' key {key_id} (shown once; store it in the client's secret store):", err=True
     )
-    print(key)
+    typer.echo(key, err=print_only)
 
 
 PrintOnly = Annotated[
-    bool, typer.Option("--print", help="Print the new document instead of writing the file.")
+    bool,
+    typer.Option(
+        "--print",
+        help="Print the changed document on stdout instead of writing the file: the secret's, when "
+        "FRAUD_API_CLIENTS_SECRET is set (a new key goes to stderr).",
+    ),
 ]
 
 
@@ -103,8 +129,7 @@ def add(
     """Add a client with its first key (printed once)."""
     if not NAME.match(name):
         raise InvalidDataError("NAME", f"'{name}' is not a client name ({NAME.pattern})")
-    path = clients_file() if not print_only else _settings().resolved_api_clients_file
-    directory = load(path)
+    path, directory = current(print_only)
     if name in directory.clients:
         raise fail(f"client '{name}' exists; use `fraud clients rotate {name}` for a new key")
     key, text = new_key()
@@ -112,15 +137,14 @@ def add(
     document = directory.to_document()
     document["clients"][name] = ClientDirectory([client]).to_document()["clients"][name]
     save(path, parse_clients(document), print_only)  # parse: the same checks as the API's load
-    show_key(client, key.key_id, text)
+    show_key(client, key.key_id, text, print_only)
 
 
 @app.command()
 @handles_user_errors
 def rotate(name: ClientName, print_only: PrintOnly = False) -> None:
     """Give a client a new key; its old keys keep working until `fraud clients revoke`."""
-    path = clients_file() if not print_only else _settings().resolved_api_clients_file
-    directory = load(path)
+    path, directory = current(print_only)
     client = _existing(directory, name)
     key, text = new_key()
     changed = replace(client, keys=(*client.keys, key))
@@ -129,7 +153,7 @@ def rotate(name: ClientName, print_only: PrintOnly = False) -> None:
         ClientDirectory([*(c for c in directory.clients.values() if c.name != name), changed]),
         print_only,
     )
-    show_key(changed, key.key_id, text)
+    show_key(changed, key.key_id, text, print_only)
 
 
 @app.command()
@@ -140,8 +164,7 @@ def revoke(
     print_only: PrintOnly = False,
 ) -> None:
     """Remove one key of a client (the API refuses it within a second)."""
-    path = clients_file() if not print_only else _settings().resolved_api_clients_file
-    directory = load(path)
+    path, directory = current(print_only)
     client = _existing(directory, name)
     kept = tuple(key for key in client.keys if key.key_id != key_id)
     if len(kept) == len(client.keys):
@@ -161,8 +184,7 @@ def revoke(
 @handles_user_errors
 def remove(name: ClientName, print_only: PrintOnly = False) -> None:
     """Remove a client and all its keys."""
-    path = clients_file() if not print_only else _settings().resolved_api_clients_file
-    directory = load(path)
+    path, directory = current(print_only)
     _existing(directory, name)
     save(path, ClientDirectory([c for c in directory.clients.values() if c.name != name]), print_only)
     typer.echo(f"removed client '{name}'", err=True)

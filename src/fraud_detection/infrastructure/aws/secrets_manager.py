@@ -36,19 +36,7 @@ class SecretsManagerClients(ClientSource):
         return self._directory
 
     def fetch(self) -> ClientDirectory:
-        try:
-            secret = self._client.get_secret_value(SecretId=self.secret_id)
-        except (BotoCoreError, ClientError) as error:
-            raise ClientConfigError(
-                f"API clients secret '{self.secret_id}': cannot read it ({error})"
-            ) from None
-        try:
-            document = json.loads(secret.get("SecretString") or "")
-        except json.JSONDecodeError as error:
-            raise ClientConfigError(f"API clients secret '{self.secret_id}': not JSON ({error})") from None
-        if not isinstance(document, dict):
-            raise ClientConfigError(f"API clients secret '{self.secret_id}': must hold a JSON object")
-        return parse_clients(document)
+        return read_clients_secret(self._client, self.secret_id)
 
     def refresh(self) -> None:
         """Keep the previous clients when the fetch fails: an AWS hiccup must not lock every client out."""
@@ -63,3 +51,19 @@ class SecretsManagerClients(ClientSource):
     def _refresh_loop(self) -> None:
         while not self._stop.wait(self._refresh_seconds):
             self.refresh()
+
+
+def read_clients_secret(client: Any, secret_id: str) -> ClientDirectory:
+    """The secret's current clients document, checked as the API checks it. Also what `fraud clients ...
+    --print` changes, so the document it prints keeps every client already in the secret."""
+    try:
+        secret = client.get_secret_value(SecretId=secret_id)
+    except (BotoCoreError, ClientError) as error:
+        raise ClientConfigError(f"API clients secret '{secret_id}': cannot read it ({error})") from None
+    try:
+        document = json.loads(secret.get("SecretString") or "")
+    except json.JSONDecodeError as error:
+        raise ClientConfigError(f"API clients secret '{secret_id}': not JSON ({error})") from None
+    if not isinstance(document, dict):
+        raise ClientConfigError(f"API clients secret '{secret_id}': must hold a JSON object")
+    return parse_clients(document)
