@@ -183,6 +183,8 @@ def test_batches_wait_their_turn_and_single_scores_do_not(tmp_path):
     assert (late[3]["status"], late[3]["retry_after"]) == (503, b"1")
     assert single[3]["status"] == 200
     assert single_seconds < 0.3  # no queue for single scores
+    # the refusal is a 5xx of /v1/score/batch for the error-rate rule over /v1/*, not an `unmatched` one
+    assert 'route="/v1/score/batch",status="503"' in service.client.get("/metrics").text
 
 
 def test_a_single_score_body_is_capped_far_below_a_batch(tmp_path):
@@ -193,6 +195,9 @@ def test_a_single_score_body_is_capped_far_below_a_batch(tmp_path):
         status, read = call(service.client.app, "/v1/score", headers, [b"{"])
         assert (status, read) == (413, False)  # refused before a byte of it is parsed
         assert call(service.client.app, "/v1/score/batch", headers, [b"{"], stall=True)[0] == 408  # not 413
+        metrics = service.client.get("/metrics").text
+    assert 'route="/v1/score",status="413"' in metrics  # labelled by their routes, though none ran
+    assert 'route="/v1/score/batch",status="408"' in metrics
 
 
 def test_a_client_that_hangs_up_is_499_not_a_server_error(api):

@@ -90,6 +90,9 @@ class Authenticate:
             await refuse(send, 403, f"client '{client.name}' lacks the '{needed}' scope")
             return
         scope[CLIENT_KEY] = client
+        # Labels an answer a later middleware gives before routing (batch admission's 503, the body limits'
+        # 413/408), which the 5xx rule over `/v1/*` must count; a matched route labels everything else.
+        scope[ROUTE_KEY] = prefix
         await self.app(scope, receive, send)
 
     def _client(self, token: str, needed: ClientScope) -> ApiClient | None:
