@@ -126,6 +126,14 @@ def test_docs_and_the_openapi_document_are_off_unless_asked_for(tmp_path):
         assert opened.client.get("/docs").status_code == 200
 
 
+def test_the_openapi_document_lists_the_statuses_the_rollout_abort_answers(tmp_path):
+    opened = Api(tmp_path, api_docs=True)
+    with opened.client:
+        document = opened.client.get("/openapi.json").json()
+    answers = document["paths"]["/admin/rollout/abort"]["post"]["responses"]
+    assert {"200", "202", "401", "403", "404", "409", "503"} <= set(answers)  # 409: the rollout moved
+
+
 def test_refusals_are_counted_under_their_protected_prefix_not_as_unmatched(api):
     anonymous = TestClient(api.client.app)
     assert anonymous.get("/v1/jobs/some-job").status_code == 401

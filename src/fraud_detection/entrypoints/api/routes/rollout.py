@@ -71,7 +71,12 @@ def without_evidence(request: Request, error: TooManyCapturedRowsError) -> dict[
 @router.post(
     "/abort",
     responses={
-        202: {"description": "This API may only read the registry: the roll-back was handed to its writer."}
+        202: {"description": "This API may only read the registry: the roll-back was handed to its writer."},
+        409: {
+            "model": ErrorOut,
+            "description": "The rollout changed while the abort was being decided (nothing written); "
+            "read it again.",
+        },
     },
 )
 async def abort_rollout(
