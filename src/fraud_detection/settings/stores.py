@@ -33,12 +33,14 @@ class StoreSettings(BaseSettings):
         "eu-west-1",
         pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$",
         validation_alias=AliasChoices("FRAUD_AWS_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"),
-        description="AWS region for S3 and EventBridge.",
+        description="AWS region for S3, EventBridge and Secrets Manager; unset, `AWS_REGION` or "
+        "`AWS_DEFAULT_REGION` (the AWS SDKs' own) is used when set.",
     )
     mlflow_tracking_uri: str | None = Field(
         None,
         validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "FRAUD_MLFLOW_TRACKING_URI"),
-        description="MLflow tracking/registry server; default SQLite `<home>/mlflow.db`.",
+        description="MLflow tracking/registry server (also read as `FRAUD_MLFLOW_TRACKING_URI`); default "
+        "SQLite `<home>/mlflow.db`.",
     )
     mlflow_experiment: str = Field(
         "fraud-detection", min_length=1, description="MLflow experiment for training runs."
