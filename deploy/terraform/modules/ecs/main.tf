@@ -44,9 +44,10 @@ locals {
     MLFLOW_TRACKING_PASSWORD = "${var.mlflow_basic_auth_secret_arn}:password::"
   }
 
-  # What `GET /admin/rollout` may read in an API task, from the task's memory: three quarters of what the
-  # API's own ~400 MiB leaves, at the ~112 bytes a captured row benchmarks/captured_reads.py measured (dev's
-  # 1 GiB: 4.4M rows; prod's 2 GiB: 11.6M). `extra_environment` may still set it.
+  # What `GET /admin/rollout` may read in an API task, from the task's memory: three quarters of what is
+  # left after 400 MiB for the API itself (benchmarks/serve_soak.py measured an RSS of 337-362 MiB, ~350 MiB,
+  # rounded up), at the ~112 bytes a captured row benchmarks/captured_reads.py measured (dev's 1 GiB: 4.4M
+  # rows; prod's 2 GiB: 11.6M). `extra_environment` may still set it.
   status_max_rows = floor((var.api.memory - 400) * 0.75 * 1048576 / 112)
 
   # Settings only one container has: the API authenticates its clients from Secrets Manager (task role) and

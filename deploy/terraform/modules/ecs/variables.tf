@@ -217,7 +217,7 @@ variable "api" {
 
   validation {
     condition     = var.api.memory >= 1024
-    error_message = "api.memory must be at least 1024 MiB: the API takes ~400 MiB before any rollout evidence."
+    error_message = "api.memory must be at least 1024 MiB: the API itself takes ~350 MiB (400 MiB reserved) before any rollout evidence."
   }
 }
 
