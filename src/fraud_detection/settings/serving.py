@@ -29,7 +29,8 @@ class ServingSettings(BaseSettings):
         60.0, gt=0, description="How often the API re-reads FRAUD_API_CLIENTS_SECRET (key rotation)."
     )
     api_docs: bool = Field(
-        False, description="Serve /docs and /openapi.json (off by default: they map the API for anyone)."
+        False,
+        description="Serve /docs, /redoc and /openapi.json (off by default: they map the API for anyone).",
     )
     api_concurrency_max: int = Field(
         256,

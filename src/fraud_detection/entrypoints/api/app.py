@@ -90,8 +90,9 @@ def create_app(container: Container | None = None) -> FastAPI:
     app = FastAPI(
         title="Fraud scoring API",
         version=__version__,
-        description="Scores card transactions with the champion model; every call but the probes needs an "
-        "API client's key (`Authorization: Bearer <key>`) with the route's scope.",
+        description="Scores card transactions with the champion model; every call but the probes, "
+        "`/metrics`, `GET /v1/model` and these documentation pages needs an API client's key "
+        "(`Authorization: Bearer <key>`) with the route's scope.",
         lifespan=lifespan,
         docs_url="/docs" if docs else None,
         redoc_url="/redoc" if docs else None,
