@@ -2,7 +2,8 @@
 
 Choices that matter for correctness, not only speed:
 - late acks, one message prefetched, rejected back on worker loss: a worker killed mid-chunk leaves its
-  message unacknowledged, and Redis hands it to another worker after the visibility timeout;
+  message unacknowledged, and Redis hands it to another worker after the visibility timeout; an
+  acknowledgement Redis could not confirm does not stop the worker taking the next (`redis_transport`);
 - the unacked-message sweep runs a few times per visibility timeout (kombu's default sweep is every ~100 s,
   far longer than a short timeout);
 - short connect timeouts and few publish retries: submitting to a dead broker fails in seconds.
@@ -16,6 +17,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 from celery import Celery
 
 from fraud_detection.infrastructure.celery.names import QUEUE
+from fraud_detection.infrastructure.celery.redis_transport import TRANSPORT
 from fraud_detection.settings import Settings
 
 # A refused connection fails at once; these bound a broker that is unreachable (2 s per connect attempt,
@@ -75,6 +77,7 @@ def celery_settings(settings: Settings) -> dict[str, Any]:
         "worker_prefetch_multiplier": 1,
         "worker_cancel_long_running_tasks_on_connection_loss": True,
         "worker_send_task_events": False,
+        "broker_transport": TRANSPORT,  # kombu's Redis transport, with acknowledgements that cannot wedge
         "broker_transport_options": transport,
         "result_backend_transport_options": {"visibility_timeout": visibility},
         "broker_connection_retry_on_startup": True,
