@@ -382,6 +382,9 @@ def _start_seaweedfs(plan: Plan) -> Running:
         f"-filer.port={p['s3-filer']}", f"-admin.port={p['s3-admin']}", f"-s3.config={config}",
         "-webdav=false", "-admin.ui=false", "-s3.port.iceberg=0", "-s3.port.lance=0",
         "-master.telemetry=false",
+        # Volume slots: weed's default is free disk / 128 MB, and each bucket takes volumes of its own; with
+        # 8 GB free the stack's buckets ran out ("no free volumes left"). Volumes are not preallocated.
+        "-volume.max=1000",
     ]  # fmt: skip
     if len(str(folder / "filer.sock")) < 100:  # unix socket paths are limited; else weed's /tmp default
         command += [f"-filer.localSocket={folder / 'filer.sock'}", f"-s3.localSocket={folder / 's3.sock'}"]
