@@ -132,3 +132,25 @@ def test_install_adds_one_filter_to_each_celery_logger_however_often_it_runs() -
     for name in CELERY_LOGGERS:
         filters = logging.getLogger(name).filters
         assert sum(isinstance(f, BrokerOutageLines) for f in filters) == 1, name
+
+
+def test_a_failed_acknowledgement_logged_through_celerys_request_logger_is_one_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """kombu logs "Couldn't ack" at CRITICAL, with the traceback, on the logger Celery hands it."""
+    install()
+    caplog.set_level(logging.WARNING)
+    try:
+        raise redis.exceptions.TimeoutError("Timeout reading from socket")
+    except redis.exceptions.TimeoutError:
+        logging.getLogger("celery.worker.request").critical(
+            "Couldn't ack %r, reason:%r", 7, "network:TimeoutError", exc_info=True
+        )
+
+    (record,) = [r for r in caplog.records if r.name == "celery.worker.request"]
+    assert record.levelno == logging.CRITICAL
+    assert record.exc_info is None
+    assert record.getMessage() == (
+        "Couldn't ack 7, reason:'network:TimeoutError' [broker outage: redis.exceptions.TimeoutError: "
+        "Timeout reading from socket; no traceback]"
+    )

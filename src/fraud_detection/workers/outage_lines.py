@@ -1,7 +1,8 @@
 """Broker outages in Celery's own log lines: one line each, not a traceback through redis-py.
 
 A Redis stall of a few seconds while a chunk's result is stored makes Celery log a RuntimeWarning
-("Exception raised outside body"), a task failure and a chord failure, each with a ~60-line traceback:
+("Exception raised outside body"), a task failure and a chord failure (and, during an acknowledgement,
+"Couldn't ack"), each with a ~60-line traceback:
 about 130 lines for one event that the job's recovery handles and reports in one line of its own. The
 traceback of a socket timeout tells an operator nothing; what stays is each line, at its level, with the
 outage's type and message. Every other record passes untouched. A filter on Celery's loggers, because
@@ -15,9 +16,17 @@ import re
 
 from fraud_detection.workers.tasks import BROKER_OUTAGES
 
-# The loggers that log those three lines: the tracer's task failure, a chord's failure in the result
-# backend (Redis's or the base class's), and Python warnings once Celery routes them to logging.
-CELERY_LOGGERS = ("celery.app.trace", "celery.backends.redis", "celery.backends.base", "py.warnings")
+# The loggers that log those lines: the tracer's task failure, a chord's failure in the result backend
+# (Redis's or the base class's), Python warnings once Celery routes them to logging, and a request's
+# acknowledgement Redis could not confirm ("Couldn't ack ...", CRITICAL, which kombu logs on the logger
+# Celery hands it).
+CELERY_LOGGERS = (
+    "celery.app.trace",
+    "celery.backends.redis",
+    "celery.backends.base",
+    "celery.worker.request",
+    "py.warnings",
+)
 OUTSIDE_BODY = "Exception raised outside body"
 # The last line of a formatted traceback whose error is a broker outage.
 OUTAGE_LINE = re.compile(
