@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 
@@ -25,3 +26,13 @@ def scored_batch(
         scored_at=scored_at,
         model_ms=model_ms,
     )
+
+
+def spilled_files(spill: Path) -> list[Path]:
+    """The spill files under `spill`. The writer prunes emptied hour folders while a test polls; a walk that
+    meets one vanishing (rglob's FileNotFoundError, seen in full runs) walks again."""
+    while True:
+        try:
+            return sorted((spill / "predictions").rglob("*.parquet"))
+        except FileNotFoundError:
+            continue

@@ -30,7 +30,7 @@ from fraud_detection.infrastructure.arrow.prediction_log import ParquetPredictio
 from fraud_detection.infrastructure.arrow.prediction_log.column_buffer import SLOT_BYTES
 from fraud_detection.infrastructure.local import LocalObjectStore
 from fraud_detection.infrastructure.prometheus.metrics import PrometheusCaptureTelemetry
-from tests.prediction_batches import scored_batch
+from tests.prediction_batches import scored_batch, spilled_files
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
@@ -82,10 +82,6 @@ class OutageStore(ObjectStore):
         return self.inner.uri_for(key)
 
 
-def spilled(spill: Path) -> list[Path]:
-    return sorted((spill / "predictions").rglob("*.parquet"))
-
-
 def stored_request_ids(store: ObjectStore) -> list[str]:
     return sorted(read_predictions(store).frame["request_id"])
 
@@ -117,11 +113,11 @@ def test_an_outage_spills_to_disk_and_the_rows_reach_the_store_when_it_recovers(
     assert wait_until(lambda: log.rows_spilled == 50)
     assert (log.pending_rows, log.rows_dropped, log.rows_written) == (0, 0, 0)  # safe on disk, not in memory
     assert list(local.list_keys()) == []
-    assert len(spilled(spill)) == 5
+    assert len(spilled_files(spill)) == 5
     assert store.failed_writes >= 1
 
     store.down.clear()
-    assert wait_until(lambda: not spilled(spill))
+    assert wait_until(lambda: not spilled_files(spill))
     assert stored_request_ids(local) == [f"r{i:02d}" for i in range(50)]
     assert store.spilled_copy_present
     assert all(store.spilled_copy_present.values())
@@ -139,11 +135,11 @@ def test_close_during_an_outage_spills_what_is_queued_and_the_next_start_resends
     first.append(make_batch("before-stop", rows=7))
     first.close()
     assert (first.rows_dropped, first.rows_spilled) == (0, 7)  # used to be "7 rows lost"
-    assert len(spilled(spill)) == 1
+    assert len(spilled_files(spill)) == 1
 
     store.down.clear()
     second = ParquetPredictionLog(store, max_seconds=NEVER, spill_dir=spill)
-    assert wait_until(lambda: not spilled(spill))
+    assert wait_until(lambda: not spilled_files(spill))
     second.close()
     assert stored_request_ids(local) == ["before-stop"] * 7
 
@@ -162,13 +158,13 @@ def test_the_spill_is_bounded_in_bytes_and_beyond_it_rows_wait_in_memory(
         log.append(make_batch(f"r{i:03d}"))
     assert wait_until(lambda: log.rows_spilled > 0 and log.pending_rows == 100 - log.rows_spilled)
     time.sleep(0.2)
-    on_disk = sum(path.stat().st_size for path in spilled(spill))
+    on_disk = sum(path.stat().st_size for path in spilled_files(spill))
     assert 0 < on_disk <= 12_000
     assert log.rows_spilled < 100
     assert log.pending_rows > 0
     assert log.rows_dropped == 0
     store.down.clear()
-    assert wait_until(lambda: log.pending_rows == 0 and not spilled(spill))
+    assert wait_until(lambda: log.pending_rows == 0 and not spilled_files(spill))
     log.close()
     assert stored_request_ids(local) == [f"r{i:03d}" for i in range(100)]
 
@@ -340,7 +336,7 @@ def test_after_sigkill_a_restart_recovers_every_row_but_the_last_journal_interva
     assert list(LocalObjectStore(store).list_keys()) == []  # nothing reached the store before the kill
 
     restarted = ParquetPredictionLog(LocalObjectStore(store), spill_dir=spill, max_seconds=NEVER)
-    assert wait_until(lambda: restarted.rows_recovered > 0 and not spilled(spill))
+    assert wait_until(lambda: restarted.rows_recovered > 0 and not spilled_files(spill))
     restarted.close()
     frame = read_predictions(LocalObjectStore(store)).frame
     recovered = {int(request_id.removeprefix("r-")) for request_id in frame["request_id"]}
@@ -416,7 +412,7 @@ def test_400_scores_then_sigkill_after_the_journal_interval_lose_nothing(tmp_pat
     assert list(LocalObjectStore(store).list_keys()) == []
 
     restarted = ParquetPredictionLog(LocalObjectStore(store), spill_dir=spill, max_seconds=NEVER)
-    assert wait_until(lambda: restarted.rows_recovered == 400 and not spilled(spill))
+    assert wait_until(lambda: restarted.rows_recovered == 400 and not spilled_files(spill))
     restarted.close()
     assert stored_request_ids(LocalObjectStore(store)) == sorted(f"r-{i}" for i in range(400))
 

@@ -19,7 +19,7 @@ import pytest
 from fraud_detection.infrastructure.arrow.prediction_log import ParquetPredictionLog, read_predictions
 from fraud_detection.infrastructure.arrow.prediction_log.drift_window import PredictionLogWindow
 from fraud_detection.infrastructure.local import LocalObjectStore
-from tests.prediction_batches import scored_batch
+from tests.prediction_batches import scored_batch, spilled_files
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
@@ -81,18 +81,9 @@ def test_a_legacy_journal_chunk_of_a_dead_process_is_recovered(tmp_path: Path) -
     log = ParquetPredictionLog(store, max_seconds=NEVER, spill_dir=spill)
     try:
         assert wait_until(lambda: log.rows_recovered == 5 and not orphan.exists())
-        assert wait_until(lambda: no_spilled_files(spill))
+        assert wait_until(lambda: not spilled_files(spill))
     finally:
         log.close()
     frame = read_predictions(store).frame
     assert frame["request_id"].tolist() == ["journaled"] * 5
     assert frame["model_ms"].isna().all()
-
-
-def no_spilled_files(spill: Path) -> bool:
-    """False while a spill file remains, or while the writer prunes a folder under the walk (rglob then
-    raised FileNotFoundError, once in a full run): the next poll looks again."""
-    try:
-        return not any((spill / "predictions").rglob("*.parquet"))
-    except FileNotFoundError:
-        return False
