@@ -7,8 +7,10 @@ import pytest
 from dependency_injector import providers
 from typer.testing import CliRunner
 
-from fraud_detection.composition import Container, use_container
+from fraud_detection.composition import Container, get_container, use_container
+from fraud_detection.domain.errors import ServiceUnavailableError
 from fraud_detection.domain.model import CHAMPION, ModelMetadata
+from fraud_detection.entrypoints.cli import status_reads
 from fraud_detection.entrypoints.cli.app import app
 from fraud_detection.settings import Settings
 from tests.builders import transactions
@@ -52,3 +54,47 @@ def test_a_job_failed_by_an_outage_exits_1_and_one_failed_by_its_input_exits_2(h
     bad = submit(home, "bad")
     assert bad.exit_code == 2, bad.output
     assert "job bad failed: " in bad.stderr
+
+
+class StatusOutage:
+    """The job control of a real container whose status reads fail while `down` is above zero: the object
+    store holding the job records is out for the follower (the job itself runs on)."""
+
+    def __init__(self, control, down: int) -> None:
+        self._control, self.down = control, down
+
+    def __getattr__(self, name: str):
+        return getattr(self._control, name)
+
+    def status(self, job_id: str):
+        current = self._control.status(job_id)  # the job's record exists: only the follower's read fails
+        if self.down > 0:
+            self.down -= 1
+            raise ServiceUnavailableError(f"cannot read s3://b/jobs/{job_id}/request.json: Read timeout")
+        return current
+
+
+def follow_through_outage(home, monkeypatch, down: int):
+    container = get_container()
+    outage = StatusOutage(container.batch.job_control(), down)
+    container.batch.job_control.override(providers.Object(outage))
+    monkeypatch.setattr(status_reads, "RETRY_SECONDS", 0.01)
+    monkeypatch.setattr(status_reads, "OUTAGE_PATIENCE_SECONDS", 0.5)
+    return submit(home, f"outage-{down}")
+
+
+def test_a_follower_waits_out_a_status_outage_and_reports_the_job_that_succeeded(home, monkeypatch):
+    result = follow_through_outage(home, monkeypatch, down=3)
+    assert result.exit_code == 0, result.output
+    assert "outage-3: succeeded, 300/300 rows" in result.stdout
+    assert result.stderr.count("cannot read its status") == 1
+    assert result.stderr.count("status readable again") == 1
+    assert "Traceback" not in result.output
+
+
+def test_a_follower_gives_up_past_its_patience_saying_the_job_may_still_end(home, monkeypatch):
+    result = follow_through_outage(home, monkeypatch, down=10**6)
+    assert result.exit_code == 1, result.output
+    assert "stayed unreadable for" in result.stderr
+    assert "`fraud batch status outage-1000000`" in result.stderr
+    assert "Traceback" not in result.output

@@ -172,17 +172,20 @@ def _follow(job_id: str) -> None:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from fraud_detection.domain.jobs import FailureKind, JobState
+    from fraud_detection.entrypoints.cli.status_reads import PatientStatusReads
 
-    control = container().batch.job_control()
+    read_status = PatientStatusReads(
+        container().batch.job_control().status, lambda line: console.print(line, markup=False)
+    )
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed:,} rows"))
     quiet = not console.is_terminal  # piped: no bar, and no blank line where it was
     with Progress(*columns, TimeElapsedColumn(), console=console, transient=True, disable=quiet) as progress:
         task = progress.add_task(f"job {job_id}", total=None)
-        current = control.status(job_id)
+        current = read_status(job_id)
         while not current.state.finished:
             progress.update(task, completed=current.rows_scored, total=current.rows_total)
             time.sleep(POLL_SECONDS)
-            current = control.status(job_id)
+            current = read_status(job_id)
     failed = current.state is JobState.FAILED
     _describe(current, error=not failed)  # a failure's error goes once, to stderr, with the exit code
     if failed:  # bad input (or a job recorded before failures had kinds) is 2; a retry may help otherwise
