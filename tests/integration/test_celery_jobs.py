@@ -268,13 +268,21 @@ def test_an_outage_is_retried_and_the_job_still_succeeds(jobs):
     assert jobs.registry.outages == 0
 
 
-def test_an_outage_that_outlasts_the_retries_fails_the_job(jobs, monkeypatch):
+def test_an_outage_that_outlasts_the_retries_fails_the_job(jobs, monkeypatch, caplog):
     monkeypatch.setattr(tasks.prepare, "max_retries", 1)
     jobs.registry.outages = 2
+    caplog.set_level(logging.WARNING)  # a worker started in this process left the root logger at ERROR
     status, _ = jobs.run(jobs.input("down", 400), "down-1")
     assert status.state is JobState.FAILED
     assert status.error == "prepare: registry at fake:// is unreachable (gave up after 1 retries)"
     assert status.error_kind is FailureKind.SERVICE  # exit 1: the same job may succeed later
+    # Celery's line about the task that gave up: one line, without the outage's traceback
+    (failure,) = [r for r in caplog.records if r.name == "celery.app.trace" and r.levelno >= logging.ERROR]
+    assert failure.exc_info is None
+    assert (
+        "[service outage: fraud_detection.domain.errors.ServiceUnavailableError: registry at fake:// is "
+        "unreachable; no traceback]" in failure.getMessage()
+    )
 
 
 def test_the_api_answers_503_and_records_nothing_when_the_broker_is_down(tmp_path):

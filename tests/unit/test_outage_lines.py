@@ -1,4 +1,5 @@
-"""Celery's log lines about a broker outage become one line each; every other record passes as it was."""
+"""The workers' log lines about a broker or storage outage become one line each; every other record passes
+as it was."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import redis.exceptions
 from celery.exceptions import ChordError
 from kombu.exceptions import OperationalError
 
-from fraud_detection.workers.outage_lines import CELERY_LOGGERS, BrokerOutageLines, install
+from fraud_detection.domain.errors import ServiceUnavailableError
+from fraud_detection.workers.outage_lines import LOGGERS, OutageLines, install
 
 # What Celery's warnings capture logged on a real stack (Redis frozen while a chunk's result was stored).
 OUTSIDE_BODY_WARNING = """\
@@ -68,7 +70,7 @@ def test_a_broker_outage_becomes_one_line_at_its_level(error: BaseException) -> 
     record = record_of(error)
     original = record.getMessage()
 
-    assert BrokerOutageLines().filter(record) is True
+    assert OutageLines().filter(record) is True
     assert record.exc_info is None
     assert record.exc_text is None
     assert record.levelno == logging.ERROR
@@ -88,7 +90,7 @@ def test_any_other_error_keeps_its_traceback(error: BaseException) -> None:
     record = record_of(error)
     before = (record.msg, record.args, record.exc_info)
 
-    assert BrokerOutageLines().filter(record) is True
+    assert OutageLines().filter(record) is True
     assert (record.msg, record.args, record.exc_info) == before
 
 
@@ -100,7 +102,7 @@ def warning_record(text: str) -> logging.LogRecord:
 def test_celerys_outside_body_warning_about_an_outage_becomes_one_line() -> None:
     record = warning_record(OUTSIDE_BODY_WARNING)
 
-    BrokerOutageLines().filter(record)
+    OutageLines().filter(record)
 
     assert record.getMessage() == (
         "/venv/lib/python3.11/site-packages/celery/app/trace.py:809: RuntimeWarning: Exception raised "
@@ -120,7 +122,7 @@ def test_celerys_outside_body_warning_about_an_outage_becomes_one_line() -> None
 def test_other_warnings_pass_whole(text: str) -> None:
     record = warning_record(text)
 
-    BrokerOutageLines().filter(record)
+    OutageLines().filter(record)
 
     assert record.getMessage() == text
 
@@ -129,9 +131,9 @@ def test_install_adds_one_filter_to_each_celery_logger_however_often_it_runs() -
     install()
     install()
 
-    for name in CELERY_LOGGERS:
+    for name in LOGGERS:
         filters = logging.getLogger(name).filters
-        assert sum(isinstance(f, BrokerOutageLines) for f in filters) == 1, name
+        assert sum(isinstance(f, OutageLines) for f in filters) == 1, name
 
 
 def test_a_failed_acknowledgement_logged_through_celerys_request_logger_is_one_line(
@@ -154,3 +156,49 @@ def test_a_failed_acknowledgement_logged_through_celerys_request_logger_is_one_l
         "Couldn't ack 7, reason:'network:TimeoutError' [broker outage: redis.exceptions.TimeoutError: "
         "Timeout reading from socket; no traceback]"
     )
+
+
+def service_outage() -> ServiceUnavailableError:
+    """As `s3_errors` raises it after botocore's own attempts: the botocore error as its cause."""
+    try:
+        try:
+            raise ConnectionRefusedError(111, "Connection refused")
+        except ConnectionRefusedError as cause:
+            raise ServiceUnavailableError(
+                'cannot read s3://fraud/data/jobs/j/request.json: Could not connect to the endpoint URL: "http://s3"'
+            ) from cause
+    except ServiceUnavailableError as error:
+        return error
+
+
+def test_a_service_outage_the_retries_gave_up_on_becomes_one_line() -> None:
+    record = record_of(service_outage())
+    original = record.getMessage()
+
+    OutageLines().filter(record)
+
+    assert record.exc_info is None
+    assert record.getMessage() == (
+        f"{original} [service outage: fraud_detection.domain.errors.ServiceUnavailableError: cannot read "
+        's3://fraud/data/jobs/j/request.json: Could not connect to the endpoint URL: "http://s3"; '
+        "no traceback]"
+    )
+
+
+def test_a_failure_that_could_not_be_recorded_for_the_same_outage_is_one_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """`JobTask.on_failure` logs on the workers' own failure logger when the store is down as well."""
+    install()
+    caplog.set_level(logging.WARNING)
+    try:
+        raise service_outage()
+    except ServiceUnavailableError:
+        logging.getLogger("fraud_detection.workers.failures").exception(
+            "could not record the failure of job %s", "j"
+        )
+
+    (record,) = [r for r in caplog.records if r.name == "fraud_detection.workers.failures"]
+    assert record.levelno == logging.ERROR
+    assert record.exc_info is None
+    assert record.getMessage().startswith("could not record the failure of job j [service outage: ")

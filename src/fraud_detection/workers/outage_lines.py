@@ -1,12 +1,15 @@
-"""Broker outages in Celery's own log lines: one line each, not a traceback through redis-py.
+"""Broker and storage outages in the workers' log lines: one line each, not a traceback through redis-py
+or botocore.
 
 A Redis stall of a few seconds while a chunk's result is stored makes Celery log a RuntimeWarning
 ("Exception raised outside body"), a task failure and a chord failure (and, during an acknowledgement,
 "Couldn't ack"), each with a ~60-line traceback:
-about 130 lines for one event that the job's recovery handles and reports in one line of its own. The
-traceback of a socket timeout tells an operator nothing; what stays is each line, at its level, with the
-outage's type and message. Every other record passes untouched. A filter on Celery's loggers, because
-Celery offers no setting for it.
+about 130 lines for one event that the job's recovery handles and reports in one line of its own. A storage
+or registry outage that outlasts a task's retries (`ServiceUnavailableError`) logged the task's failure with
+the ~90-line botocore/urllib3 chain behind it, and again if the job's failure could not be recorded either.
+The traceback of a socket timeout tells an operator nothing; what stays is each line, at its level, with the
+outage's type and message. Every other record passes untouched. A filter on Celery's loggers (and the
+workers' own failure logger), because Celery offers no setting for it.
 """
 
 from __future__ import annotations
@@ -14,18 +17,20 @@ from __future__ import annotations
 import logging
 import re
 
-from fraud_detection.workers.tasks import BROKER_OUTAGES
+from fraud_detection.domain.errors import ServiceUnavailableError
+from fraud_detection.workers.tasks import BROKER_OUTAGES, failure_logger
 
 # The loggers that log those lines: the tracer's task failure, a chord's failure in the result backend
 # (Redis's or the base class's), Python warnings once Celery routes them to logging, and a request's
 # acknowledgement Redis could not confirm ("Couldn't ack ...", CRITICAL, which kombu logs on the logger
 # Celery hands it).
-CELERY_LOGGERS = (
+LOGGERS = (
     "celery.app.trace",
     "celery.backends.redis",
     "celery.backends.base",
     "celery.worker.request",
     "py.warnings",
+    failure_logger.name,  # "could not record the failure of job ..." when the store is down too
 )
 OUTSIDE_BODY = "Exception raised outside body"
 # The last line of a formatted traceback whose error is a broker outage.
@@ -35,14 +40,15 @@ OUTAGE_LINE = re.compile(
 MAX_CHAIN = 10  # __cause__/__context__ links followed before giving up
 
 
-class BrokerOutageLines(logging.Filter):
-    """Rewrites a record about a broker outage as one line; never drops a record."""
+class OutageLines(logging.Filter):
+    """Rewrites a record about a broker or service outage as one line; never drops a record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
         outage = _outage_in(error) if error is not None else None
         if outage is not None:
-            _one_line(record, f"{record.getMessage()} [broker outage: {_describe(outage)}; no traceback]")
+            kind = "service" if isinstance(outage, ServiceUnavailableError) else "broker"
+            _one_line(record, f"{record.getMessage()} [{kind} outage: {_describe(outage)}; no traceback]")
         elif record.name == "py.warnings":
             text = record.getMessage()
             found = OUTAGE_LINE.findall(text) if OUTSIDE_BODY in text else []
@@ -55,19 +61,20 @@ class BrokerOutageLines(logging.Filter):
 def install() -> None:
     """Add the filter to Celery's loggers once per process (a filter on a logger outlives Celery's own
     handler set-up at worker start)."""
-    for name in CELERY_LOGGERS:
+    for name in LOGGERS:
         target = logging.getLogger(name)
-        if not any(isinstance(existing, BrokerOutageLines) for existing in target.filters):
-            target.addFilter(BrokerOutageLines())
+        if not any(isinstance(existing, OutageLines) for existing in target.filters):
+            target.addFilter(OutageLines())
 
 
 def _outage_in(error: BaseException) -> BaseException | None:
-    """The broker error in `error`'s chain (a ChordError carries it as its cause), if there is one."""
+    """The outage in `error`'s chain (a ChordError carries it as its cause), if there is one: a broker error,
+    or a service the task's retries gave up on (its message already names the service and the cause)."""
     current: BaseException | None = error
     for _ in range(MAX_CHAIN):
         if current is None:
             return None
-        if isinstance(current, BROKER_OUTAGES):
+        if isinstance(current, (*BROKER_OUTAGES, ServiceUnavailableError)):
             return current
         current = current.__cause__ or current.__context__
     return None
