@@ -17,6 +17,7 @@ from fraud_detection.domain.model import CHAMPION, ModelMetadata
 from fraud_detection.domain.ports.acceleration import ModelAccelerator
 from fraud_detection.domain.schema import V_COLUMNS
 from fraud_detection.entrypoints.api.app import create_app
+from fraud_detection.entrypoints.api.repeated_keys import PROBLEM
 from fraud_detection.infrastructure.local import retrain_launcher
 from fraud_detection.settings import Settings
 from tests.api_clients import KEYS, SERVICE, bearer, clients, write_clients
@@ -133,6 +134,70 @@ def test_non_finite_malformed_and_wrong_content_type_are_422(api, raw, content_t
     assert problems
     if field:
         assert problems[0]["field"] == field
+
+
+def repeating(body: dict, key: str, value: object) -> str:
+    """`body` as JSON with `key` given a second time, `value` last (what a last-wins parser would keep)."""
+    text = json.dumps(body)
+    return text[:-1] + f", {json.dumps(key)}: {json.dumps(value)}}}"
+
+
+@pytest.mark.parametrize(
+    ("transaction_id", "key"),
+    [("tx-1", "Amount"), ("order:7:tx-1", "Amount"), ("tx-1", "transaction_id"), ("tx-1", "V28")],
+    ids=["repeat", "repeat-with-colons-in-the-id", "repeated-id", "repeated-last-v"],
+)
+def test_a_field_given_twice_is_422_naming_it_and_nothing_is_scored(api, transaction_id, key):
+    body = transaction(transaction_id=transaction_id)
+    raw = repeating(body, key, "tx-2" if key == "transaction_id" else 9_000.0)
+    response = api.client.post("/v1/score", content=raw, headers={"content-type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert response.json()["problems"] == [{"field": key, "problem": PROBLEM}]
+    assert api.log.batches == []
+
+
+def test_a_batch_row_with_a_field_given_twice_is_422_naming_its_row(api):
+    rows = [json.dumps(transaction(transaction_id=f"id:{i}")) for i in range(3)]
+    rows[2] = repeating(transaction(transaction_id="id:2"), "V3", 1.0)
+    raw = '{"transactions": [' + ", ".join(rows) + "]}"
+    response = api.client.post("/v1/score/batch", content=raw, headers={"content-type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert response.json()["problems"] == [{"field": "transactions[2].V3", "problem": PROBLEM}]
+    top = '{"transactions": [' + rows[0] + '], "transactions": [' + rows[1] + "]}"
+    response = api.client.post("/v1/score/batch", content=top, headers={"content-type": "application/json"})
+    assert response.json()["problems"] == [{"field": "transactions", "problem": PROBLEM}]
+
+
+@pytest.mark.parametrize(
+    ("path", "raw", "field"),
+    [
+        ("/v1/jobs", '{"input_uri": "{home}/batch/in/a.csv", "output_uri": "{home}/batch/out/a.parquet", '
+         '"output_uri": "{home}/batch/out/b.parquet"}', "output_uri"),
+        ("/admin/retrain", '{"reason": "a", "reason": "b"}', "reason"),
+        ("/admin/rollout/abort", '{"reason": "a", "reason": "b"}', "reason"),
+    ],
+    ids=["job", "retrain", "rollout-abort"],
+)  # fmt: skip
+def test_other_bodies_with_a_field_given_twice_are_422_naming_it(api, path, raw, field):
+    """Each body would be accepted with either value: only the repeat is wrong."""
+    home = api.container.settings().home.resolve()
+    headers = {"content-type": "application/json"}
+    if path.startswith("/admin"):
+        headers["Authorization"] = f"Bearer {TOKEN}"
+    client = api.anonymous if path.startswith("/admin") else api.client
+    response = client.post(path, content=raw.replace("{home}", str(home)), headers=headers)
+    assert response.status_code == 422, response.text
+    assert [p["field"] for p in response.json()["problems"]] == [field]
+
+
+def test_colons_inside_strings_alone_are_not_a_repeat(api):
+    body = transaction(transaction_id="a:b:c:d:e:f")
+    single = api.client.post(
+        "/v1/score", content=json.dumps(body), headers={"content-type": "application/json"}
+    )
+    assert single.status_code == 200, single.text
+    batch = {"transactions": [body, transaction(transaction_id="x:1")]}
+    assert api.client.post("/v1/score/batch", json=batch).status_code == 200
 
 
 def test_body_over_the_limit_is_413(tmp_path):

@@ -204,6 +204,18 @@ def test_bad_bodies_are_422_naming_the_field(service, case):
     assert field in [problem["field"] for problem in response.json()["problems"]]
 
 
+def test_a_label_given_twice_in_one_item_is_422_and_nothing_is_recorded(service):
+    service.score(("a", 3.0))
+    service.index()
+    raw = '{"labels": [{"transaction_id": "a", "is_fraud": true, "is_fraud": false}]}'
+    headers = AUTH | {"content-type": "application/json"}
+    response = service.client.post("/v1/feedback", content=raw, headers=headers)
+    assert response.status_code == 422, response.text
+    assert [p["field"] for p in response.json()["problems"]] == ["labels[0].is_fraud"]
+    status, body = service.label(("a", False))
+    assert (status, body["results"][0]["outcome"]) == (200, "new")  # the refused one left no label
+
+
 def test_feedback_needs_a_client_with_the_feedback_scope(service):
     body = {"labels": [{"transaction_id": "a", "is_fraud": True}]}
     anonymous = TestClient(service.client.app)

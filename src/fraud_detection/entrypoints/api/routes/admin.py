@@ -14,6 +14,7 @@ from fraud_detection.application.serving.model_holder import ModelHolder
 from fraud_detection.application.serving.retrain import RequestRetrain
 from fraud_detection.domain.clients import Scope
 from fraud_detection.entrypoints.api import dependencies
+from fraud_detection.entrypoints.api.repeated_keys import unique_keys
 from fraud_detection.entrypoints.api.routes.model import model_info
 from fraud_detection.entrypoints.api.schemas import (
     ErrorOut,
@@ -28,7 +29,7 @@ from fraud_detection.entrypoints.api.security import require_scope
 router = APIRouter(
     prefix="/admin",
     tags=["admin"],
-    dependencies=[Depends(require_scope(Scope.ADMIN))],
+    dependencies=[Depends(require_scope(Scope.ADMIN)), Depends(unique_keys)],
     responses={
         401: {"model": ErrorOut, "description": "Missing or wrong bearer token."},
         403: {

@@ -20,6 +20,7 @@ from fraud_detection.entrypoints.api import dependencies
 from fraud_detection.entrypoints.api.bodies import limited, with_body
 from fraud_detection.entrypoints.api.errors import error_body
 from fraud_detection.entrypoints.api.feedback_schemas import FeedbackErrorOut, FeedbackIn, FeedbackOut
+from fraud_detection.entrypoints.api.repeated_keys import unique_keys
 from fraud_detection.entrypoints.api.schemas import ErrorOut
 from fraud_detection.entrypoints.api.security import client_of, require_scope
 
@@ -57,7 +58,8 @@ Status codes, including mixed batches:
 
 def build_router(labels_max: int) -> APIRouter:
     """The feedback route of one app, the body capped at FRAUD_FEEDBACK_BATCH_MAX by its schema."""
-    router = APIRouter(prefix="/v1", tags=["feedback"], dependencies=[Depends(require_scope(Scope.FEEDBACK))])
+    scoped = [Depends(require_scope(Scope.FEEDBACK)), Depends(unique_keys)]
+    router = APIRouter(prefix="/v1", tags=["feedback"], dependencies=scoped)
     endpoint = with_body(post_feedback, "body", limited(FeedbackIn, "labels", labels_max))
     router.add_api_route(
         "/feedback", endpoint, methods=["POST"], response_model=FeedbackOut, description=DESCRIPTION,

@@ -15,13 +15,14 @@ from fraud_detection.domain.clients import Scope
 from fraud_detection.domain.errors import InvalidDataError
 from fraud_detection.domain.jobs import JobStatus
 from fraud_detection.entrypoints.api import dependencies
+from fraud_detection.entrypoints.api.repeated_keys import unique_keys
 from fraud_detection.entrypoints.api.schemas import ErrorOut, JobIn, JobOut
 from fraud_detection.entrypoints.api.security import require_scope
 
 router = APIRouter(
     prefix="/v1/jobs",
     tags=["batch jobs"],
-    dependencies=[Depends(require_scope(Scope.JOBS))],
+    dependencies=[Depends(require_scope(Scope.JOBS)), Depends(unique_keys)],
     responses={
         401: {"model": ErrorOut, "description": "Missing or wrong bearer token."},
         403: {"model": ErrorOut, "description": "The client lacks the `jobs` scope."},

@@ -12,6 +12,7 @@ from fraud_detection.application.rollout.evaluate import RolloutDecision
 from fraud_detection.domain.clients import Scope
 from fraud_detection.domain.errors import NoActiveRolloutError, TooManyCapturedRowsError
 from fraud_detection.entrypoints.api.dependencies import rollout_abort, rollout_evaluate
+from fraud_detection.entrypoints.api.repeated_keys import unique_keys
 from fraud_detection.entrypoints.api.schemas import ErrorOut
 from fraud_detection.entrypoints.api.security import require_scope
 from fraud_detection.entrypoints.api.shared_call import SharedCall
@@ -19,7 +20,7 @@ from fraud_detection.entrypoints.api.shared_call import SharedCall
 router = APIRouter(
     prefix="/admin/rollout",
     tags=["admin"],
-    dependencies=[Depends(require_scope(Scope.ADMIN))],
+    dependencies=[Depends(require_scope(Scope.ADMIN)), Depends(unique_keys)],
     responses={
         401: {"model": ErrorOut, "description": "Missing or wrong bearer token."},
         403: {"model": ErrorOut, "description": "No `admin` scope, or admin disabled."},
