@@ -98,3 +98,31 @@ def test_a_follower_gives_up_past_its_patience_saying_the_job_may_still_end(home
     assert "stayed unreadable for" in result.stderr
     assert "`fraud batch status outage-1000000`" in result.stderr
     assert "Traceback" not in result.output
+
+
+class UnrecordableEnds:
+    """A job store whose `finish` fails as an unreachable store would: a run that fails cannot say so."""
+
+    def __init__(self, store) -> None:
+        self._store = store
+
+    def __getattr__(self, name: str):
+        return getattr(self._store, name)
+
+    def finish(self, *args, **kwargs):
+        raise ServiceUnavailableError("cannot write s3://b/jobs/x/outcome.json: Read timeout")
+
+
+@pytest.mark.timeout(60)  # the old follower polled a record nothing would ever close, for ever
+def test_a_run_here_that_could_not_record_its_end_stops_the_follower_pointing_to_resume(home, caplog):
+    _, registry = home
+    container = get_container()
+    container.adapters.job_store.override(providers.Object(UnrecordableEnds(container.adapters.job_store())))
+    registry.down = True  # the run fails, and its failure cannot be recorded either
+    result = submit(home, "lost")
+    assert result.exit_code == 1, result.output
+    assert "job lost: its run in this process ended without recording an end" in result.stderr
+    assert "`fraud batch resume lost`" in result.stderr
+    (line,) = [r for r in caplog.records if r.name.endswith("in_process_jobs")]
+    assert line.getMessage().startswith("batch job lost stopped without recording its end: cannot write")
+    assert line.exc_info is None

@@ -7,7 +7,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Annotated
@@ -18,6 +18,7 @@ from fraud_detection.entrypoints.cli.context import console, container, stdout
 from fraud_detection.entrypoints.cli.errors import BAD_INPUT, UNAVAILABLE, fail, handles_user_errors
 
 if TYPE_CHECKING:
+    from fraud_detection.composition import Container
     from fraud_detection.domain.jobs import JobStatus
 
 app = typer.Typer(help="Batch scoring jobs.", no_args_is_help=True)
@@ -58,7 +59,7 @@ def submit(
         if embedded:
             console.print("no FRAUD_BROKER_URL: the job runs in this process")
         if wait or embedded:
-            _follow(status.job_id)
+            _follow(status.job_id, _held_here(c) if embedded else None)
 
 
 @app.command()
@@ -82,7 +83,7 @@ def resume(
             f"job {job_id} queued again from where its records stand ({current.chunks_done} chunks done)"
         )
         if wait or embedded:
-            _follow(job_id)
+            _follow(job_id, _held_here(c) if embedded else None)
 
 
 @app.command()
@@ -168,7 +169,18 @@ def _resolved(uri: str) -> str:
     return os.path.realpath(os.path.expanduser(uri))
 
 
-def _follow(job_id: str) -> None:
+def _held_here(c: Container) -> Callable[[str], bool]:
+    """Whether this process still holds a job it runs (embedded mode)."""
+    from fraud_detection.infrastructure.local.in_process_jobs import InProcessJobQueue
+
+    queue = c.batch.job_queue()
+    return queue.holds if isinstance(queue, InProcessJobQueue) else lambda job_id: True
+
+
+def _follow(job_id: str, held_here: Callable[[str], bool] | None = None) -> None:
+    """Until the job ends; in embedded mode (`held_here`), also until this process's run of it ends: a run
+    that could not record its end (the store down as it failed) would otherwise leave it `running` for
+    ever, and this loop with it."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from fraud_detection.domain.jobs import FailureKind, JobState
@@ -185,7 +197,15 @@ def _follow(job_id: str) -> None:
         while not current.state.finished:
             progress.update(task, completed=current.rows_scored, total=current.rows_total)
             time.sleep(POLL_SECONDS)
-            current = read_status(job_id)
+            ended_here = held_here is not None and not held_here(job_id)
+            current = read_status(job_id)  # read after the look, so an end recorded meanwhile is seen
+            if ended_here and not current.state.finished:
+                raise fail(
+                    f"job {job_id}: its run in this process ended without recording an end (was the store "
+                    f"unreachable?); its records stand at {current.chunks_done} of "
+                    f"{current.chunks_total or '?'} chunks: `fraud batch resume {job_id}`",
+                    UNAVAILABLE,
+                )
     failed = current.state is JobState.FAILED
     _describe(current, error=not failed)  # a failure's error goes once, to stderr, with the exit code
     if failed:  # bad input (or a job recorded before failures had kinds) is 2; a retry may help otherwise

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
+from fraud_detection.domain.errors import ServiceUnavailableError
 from fraud_detection.domain.jobs import JobState
 from fraud_detection.domain.ports.jobs import JobQueue
 
@@ -38,6 +39,13 @@ class InProcessJobQueue(JobQueue):
         with self._lock:
             return sum(1 for future in self._futures.values() if not future.done())
 
+    def holds(self, job_id: str) -> bool:
+        """Whether the job is waiting or running here: once not, a record still open will never close (the
+        run ended without recording its end, e.g. the store down when it failed)."""
+        with self._lock:
+            future = self._futures.get(job_id)
+        return future is not None and not future.done()
+
     def wait(self, job_id: str, timeout: float | None = None) -> JobState | None:
         """Block until the job ends (the CLI's embedded mode); None when it was cancelled before starting."""
         future = self._futures.get(job_id)
@@ -48,6 +56,9 @@ class InProcessJobQueue(JobQueue):
     def _guarded(self, job_id: str) -> JobState:
         try:
             return self._run(job_id)
+        except ServiceUnavailableError as error:  # the run's failure could not be recorded: a line, no trace
+            logger.error("batch job %s stopped without recording its end: %s", job_id, error)
+            raise
         except Exception:
             logger.exception("batch job %s crashed", job_id)
             raise
