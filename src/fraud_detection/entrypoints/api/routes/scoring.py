@@ -110,8 +110,9 @@ async def score(request: Request) -> JSONResponse:
     model: type[TransactionBase] = request.app.state.transaction_model
     raw = await request.body()
     transaction = parse_body(request.headers.get("content-type", ""), raw, model)
+    # fields_and_colons, inlined for one row: ~1 us less
     colons = transaction.transaction_id.count(":") if transaction.transaction_id else 0
-    refuse_repeated_keys(raw, len(transaction.model_fields_set), colons)  # fields_and_colons, ~1 us sooner
+    refuse_repeated_keys(raw, len(transaction.model_fields_set), colons)
     request_id = request_id_from(request.headers.get("x-request-id"))
     scorer: ScoreTransactions = request.app.state.score_transactions
     inputs = np.array([transaction.inputs()], dtype=np.float64)
