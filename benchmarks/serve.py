@@ -233,7 +233,10 @@ def make_targets(home: Path, transaction: dict[str, float]) -> dict[str, Target]
             "--factory", "--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--log-level", "info",
         ]  # fmt: skip
 
-    clients = home.parent / "bench-api-clients.json"
+    # Under the (ignored) benchmarks/out, not beside a --home given by the user (the repository's .fraud put
+    # it in the work tree).
+    clients = REPO / "benchmarks" / "out" / "bench-api-clients.json"
+    clients.parent.mkdir(parents=True, exist_ok=True)
     write_bench_clients(clients)
     service_env = env | {"FRAUD_MODEL_POLL_SECONDS": "0", "FRAUD_API_CLIENTS_FILE": str(clients)}
     mlflow_env = env | {"MLFLOW_TRACKING_URI": f"sqlite:///{home / 'mlflow.db'}"}
