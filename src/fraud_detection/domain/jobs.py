@@ -148,3 +148,13 @@ class JobStatus:
     @property
     def progress(self) -> float:
         return self.rows_scored / self.rows_total if self.rows_total else 0.0
+
+
+@dataclass(frozen=True)
+class JobSnapshot:
+    """A job's status with the plan and the done chunks it was derived from: what a chunk task needs, in
+    one read of each record (on S3, a round trip each, for every chunk of every job)."""
+
+    status: JobStatus
+    plan: JobPlan | None
+    done: frozenset[int]

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from fraud_detection.domain.jobs import FailureKind, JobMark, JobPlan, JobRequest, JobState, JobStatus
+from fraud_detection.domain.jobs import (
+    FailureKind,
+    JobMark,
+    JobPlan,
+    JobRequest,
+    JobSnapshot,
+    JobState,
+    JobStatus,
+)
 from fraud_detection.domain.ports.jobs import JobStore
 from fraud_detection.infrastructure.prometheus.worker_metrics import JOBS
 
@@ -52,6 +60,9 @@ class MeteredJobStore(JobStore):
 
     def status(self, job_id: str) -> JobStatus:
         return self._inner.status(job_id)
+
+    def snapshot(self, job_id: str) -> JobSnapshot:
+        return self._inner.snapshot(job_id)
 
     def delete(self, job_id: str) -> None:
         self._inner.delete(job_id)

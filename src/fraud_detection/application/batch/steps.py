@@ -113,18 +113,18 @@ class JobSteps:
         """Rows scored (0 when skipped: done already, cancelled, or failed). A chunk done already is one
         whose task is delivered again: its acknowledgement lost with a Redis restart, or a job queued again
         while a copy of its tasks was still about."""
-        status = self._store.status(job_id)
-        plan = self._store.plan(job_id)
-        if status.state.finished or plan is None or self.chunk_done(job_id, index):
+        snapshot = self._store.snapshot(job_id)  # each record read once: a round trip each on S3
+        plan = snapshot.plan
+        if snapshot.status.state.finished or plan is None or index in snapshot.done:
             return 0
         with self._run(job_id, chunk_step(index)) as allowed:
-            return self._score_chunk(job_id, plan, index) if allowed else 0
+            return self._score_chunk(job_id, plan, index, snapshot.status.request.input_uri) if allowed else 0
 
-    def _score_chunk(self, job_id: str, plan: JobPlan, index: int) -> int:
+    def _score_chunk(self, job_id: str, plan: JobPlan, index: int, input_uri: str) -> int:
         chunk = plan.chunks[index]
         try:
             rows = self._files.read_chunk(chunk)
-            scores = self._score(plan, chunk, rows, self._store.request(job_id).input_uri)
+            scores = self._score(plan, chunk, rows, input_uri)
         except ServiceUnavailableError:
             raise
         except FraudDetectionError as error:

@@ -9,7 +9,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fraud_detection.domain.jobs import Chunk, FailureKind, JobMark, JobPlan, JobRequest, JobState, JobStatus
+from fraud_detection.domain.jobs import (
+    Chunk,
+    FailureKind,
+    JobMark,
+    JobPlan,
+    JobRequest,
+    JobSnapshot,
+    JobState,
+    JobStatus,
+)
 
 
 class JobStore(ABC):
@@ -57,6 +66,11 @@ class JobStore(ABC):
     @abstractmethod
     def status(self, job_id: str) -> JobStatus:
         """Derived from the records; raises `JobNotFoundError`."""
+
+    def snapshot(self, job_id: str) -> JobSnapshot:
+        """The status with its plan and done chunks; stores that derive the status from them override this
+        to read each record once."""
+        return JobSnapshot(self.status(job_id), self.plan(job_id), self.done_chunks(job_id))
 
     @abstractmethod
     def delete(self, job_id: str) -> None:

@@ -23,7 +23,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fraud_detection.domain.errors import JobExistsError, JobNotFoundError, ObjectNotFoundError
-from fraud_detection.domain.jobs import Chunk, FailureKind, JobMark, JobPlan, JobRequest, JobState, JobStatus
+from fraud_detection.domain.jobs import (
+    Chunk,
+    FailureKind,
+    JobMark,
+    JobPlan,
+    JobRequest,
+    JobSnapshot,
+    JobState,
+    JobStatus,
+)
 from fraud_detection.domain.ports.jobs import JobStore
 from fraud_detection.domain.ports.storage import ObjectStore
 
@@ -90,17 +99,20 @@ class ObjectStoreJobStore(JobStore):
         return self._store.exists(self._key(job_id, f"{mark.value}.json"))
 
     def status(self, job_id: str) -> JobStatus:
+        return self.snapshot(job_id).status
+
+    def snapshot(self, job_id: str) -> JobSnapshot:
         request = self.request(job_id)
         plan = self.plan(job_id)
         outcome = self._read(job_id, "outcome.json")
-        done = [key for key in self._store.list_keys(self._key(job_id, "done/")) if key.endswith(".json")]
-        done_rows = sum(plan.chunks[int(key.rsplit("/", 1)[1][:-5])].rows for key in done) if plan else 0
+        done = self.done_chunks(job_id)
+        done_rows = sum(plan.chunks[index].rows for index in done) if plan else 0
         if outcome is not None:
             state, error = JobState(outcome["state"]), outcome["error"]
         else:
             started = plan or done or any(self._store.list_keys(self._key(job_id, "runs/prepare/")))
             state, error = (JobState.RUNNING if started else JobState.QUEUED), None
-        return JobStatus(
+        status = JobStatus(
             job_id=job_id,
             state=state,
             request=request,
@@ -113,6 +125,7 @@ class ObjectStoreJobStore(JobStore):
             updated_at=outcome["at"] if outcome else None,
             error_kind=FailureKind(outcome["kind"]) if outcome and outcome.get("kind") else None,
         )
+        return JobSnapshot(status, plan, done)
 
     def delete(self, job_id: str) -> None:
         for key in list(self._store.list_keys(f"{PREFIX}/{job_id}/")):
