@@ -11,8 +11,11 @@ import pytest
 from dependency_injector import providers
 from fastapi.testclient import TestClient
 
+from fraud_detection.application.batch.patience import OutagePatience
 from fraud_detection.composition import Container
+from fraud_detection.composition import batch as batch_composition
 from fraud_detection.domain.clients import ClientDirectory, Scope
+from fraud_detection.domain.errors import ServiceUnavailableError
 from fraud_detection.domain.model import CHAMPION, ModelMetadata
 from fraud_detection.domain.ports.acceleration import ModelAccelerator
 from fraud_detection.domain.schema import V_COLUMNS
@@ -447,6 +450,54 @@ def test_jobs_need_the_token_run_in_process_and_report_progress(api):
     assert problem["field"] == "output_uri"
     assert "does not end in .parquet" in problem["problem"]
     assert api.client.get("/v1/jobs/j3", headers=auth).status_code == 404  # nothing recorded
+
+
+class UnrecordableEnds:
+    """The real job store, whose `finish` fails while `down`: a run that fails cannot say so."""
+
+    def __init__(self, store) -> None:
+        self._store, self.down = store, True
+
+    def __getattr__(self, name: str):
+        return getattr(self._store, name)
+
+    def finish(self, *args, **kwargs):
+        if self.down:
+            raise ServiceUnavailableError("cannot write s3://b/jobs/x/outcome.json: Read timeout")
+        return self._store.finish(*args, **kwargs)
+
+
+@pytest.mark.timeout(60)
+def test_an_embedded_job_that_could_not_record_its_end_runs_again_and_ends(api, monkeypatch, caplog):
+    """Before, its record read `running` over HTTP for ever: nothing but `fraud batch resume` reran it."""
+    from tests.builders import transactions
+    from tests.fakes import FakeBatchFiles
+
+    monkeypatch.setattr(batch_composition, "RERUN_SECONDS", 0.3)
+    files = FakeBatchFiles()
+    roots = api.container.settings().batch_roots
+    source, target = f"{roots.inputs[0]}/in.parquet", f"{roots.outputs[0]}/out.parquet"
+    files.inputs[source] = transactions(900).drop(columns=["Class"])
+    api.container.batch.batch_files.override(providers.Object(files))
+    api.container.batch.outage_patience.override(providers.Object(OutagePatience(2, lambda seconds: None)))
+    store = UnrecordableEnds(api.container.adapters.job_store())
+    api.container.adapters.job_store.override(providers.Object(store))
+    api.registry.down = True  # the run fails past its retries, and its failure cannot be recorded
+    job = {"input_uri": source, "output_uri": target, "job_id": "orphan"}
+    assert api.client.post("/v1/jobs", json=job).status_code == 202
+    queue = api.container.batch.job_queue()
+    deadline = time.monotonic() + 30
+    while "runs again in" not in caplog.text and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert api.client.get("/v1/jobs/orphan").json()["state"] == "queued"  # open: prepare never got through
+    assert queue.holds("orphan")  # due to run again
+    api.registry.down, store.down = False, False  # the outage ends
+    while queue.holds("orphan") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    done = api.client.get("/v1/jobs/orphan").json()
+    assert (done["state"], done["rows_scored"]) == ("succeeded", 900)
+    assert len(files.outputs[target]) == 900
+    assert "batch job orphan: running it again from where its records stand" in caplog.text
 
 
 def test_jobs_answer_503_when_the_queue_is_down(api):

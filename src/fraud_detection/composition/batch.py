@@ -10,12 +10,17 @@ from dependency_injector import containers, providers
 from fraud_detection.application.batch.control import JobControl
 from fraud_detection.application.batch.inline import run_job
 from fraud_detection.application.batch.models import JobModels
+from fraud_detection.application.batch.patience import OutagePatience
 from fraud_detection.application.batch.stalled import StalledJobs
 from fraud_detection.application.batch.steps import JobSteps
 from fraud_detection.application.batch.submit import SubmitScoringJob
 from fraud_detection.composition.adapters import cache_key
 from fraud_detection.domain.ports.acceleration import ModelAccelerator
 from fraud_detection.settings import Settings
+
+# After its run and its failure each waited out an outage for minutes, an unrecorded job waits a minute
+# more before running again: the store is likely still down, and each try logs a line.
+RERUN_SECONDS = 60.0
 
 if TYPE_CHECKING:
     from fraud_detection.domain.ports import ObjectStore
@@ -42,15 +47,20 @@ def make_model_accelerator(settings: Settings) -> ModelAccelerator:
     return CompilingAccelerator(settings.home / "compiled-models", cache_key=cache_key(settings))
 
 
-def make_job_queue(settings: Settings, steps: JobSteps) -> JobQueue:
-    """Celery (Redis) when FRAUD_BROKER_URL is set; otherwise jobs run on a thread of this process."""
+def make_job_queue(
+    settings: Settings, steps: JobSteps, patience: OutagePatience, rerun_unrecorded: bool = False
+) -> JobQueue:
+    """Celery (Redis) when FRAUD_BROKER_URL is set; otherwise jobs run on a thread of this process, riding
+    out outages with `patience` as the workers' tasks do. `rerun_unrecorded` (a long-lived process: the
+    API) runs a job again whose end could not be recorded, every RERUN_SECONDS until it ends."""
     if settings.broker_url:
         from fraud_detection.infrastructure.celery import CeleryJobQueue, make_celery_app
 
         return CeleryJobQueue(make_celery_app(settings))
     from fraud_detection.infrastructure.local.in_process_jobs import InProcessJobQueue
 
-    return InProcessJobQueue(partial(run_job, steps))
+    rerun_after = RERUN_SECONDS if rerun_unrecorded else None
+    return InProcessJobQueue(partial(run_job, steps, patience=patience), rerun_after=rerun_after)
 
 
 class Batch(containers.DeclarativeContainer):
@@ -68,7 +78,8 @@ class Batch(containers.DeclarativeContainer):
         adapters.scoring_input,
         settings.provided.batch_chunk_rows,
     )
-    job_queue = providers.Singleton(make_job_queue, settings, job_steps)
+    outage_patience = providers.Object(OutagePatience())  # tests override it with one that does not wait
+    job_queue = providers.Singleton(make_job_queue, settings, job_steps, outage_patience)
     submit_job = providers.Factory(
         SubmitScoringJob, adapters.job_store, job_queue, settings.provided.batch_roots
     )

@@ -36,6 +36,19 @@ def chunk_step(index: int) -> str:
     return f"chunk {index}"
 
 
+# How a job's step rides out a storage, registry or broker outage, on the workers (Celery's retry_backoff)
+# and in the embedded queue alike: waits of 1, 2, 4, ... s, capped at 60 s and jittered (each drawn in
+# [0, wait]), 12 times: an outage of ~3.5 min on average, 7 at most. With 5, a real stack's S3 down for
+# ~15 s failed the job (and, S3 still down, its failure could not even be recorded).
+OUTAGE_RETRIES = 12
+OUTAGE_WAIT_MAX_SECONDS = 60
+
+
+def outage_wait_bound(retry: int) -> float:
+    """The longest wait before retry number `retry` (0 for the first): the jittered wait is drawn below it."""
+    return float(min(OUTAGE_WAIT_MAX_SECONDS, 2**retry))
+
+
 class FailureKind(StrEnum):
     """Why a job failed, so that a caller knows whether running it again can help (CLI: exit 2 or 1)."""
 

@@ -19,7 +19,7 @@ from celery.utils.log import get_task_logger
 from kombu.exceptions import OperationalError
 
 from fraud_detection.domain.errors import FraudDetectionError, JobNotFoundError, ServiceUnavailableError
-from fraud_detection.domain.jobs import FailureKind, failure_kind
+from fraud_detection.domain.jobs import OUTAGE_RETRIES, OUTAGE_WAIT_MAX_SECONDS, FailureKind, failure_kind
 from fraud_detection.infrastructure.celery.names import (
     ABORT,
     COMMIT,
@@ -34,10 +34,7 @@ from fraud_detection.workers.composition import job_steps
 logger = get_task_logger(__name__)
 # For `on_failure`, which runs outside the task's context: the task logger's format would print "???[???]".
 failure_logger = logging.getLogger("fraud_detection.workers.failures")
-# Waits of 1, 2, 4, ... s, capped at 60 s and jittered (each drawn in [0, wait]): 12 retries ride out a
-# storage, registry or broker outage of ~3.5 min on average, 7 at most. With 5, a real stack's S3 down for
-# ~15 s failed the job (and, S3 still down, its failure could not even be recorded).
-MAX_RETRIES = 12
+MAX_RETRIES = OUTAGE_RETRIES  # the schedule and why: domain/jobs.py
 # Redis errors that reach a task without kombu's wrapping: the result backend's (a chord's setup in prepare,
 # storing a chunk's result for its chord). A 30 s Redis stall otherwise failed the job as "internal".
 BROKER_OUTAGES: tuple[type[Exception], ...] = (
@@ -52,7 +49,7 @@ class JobTask(Task):  # type: ignore[misc]
 
     autoretry_for = (ServiceUnavailableError, *BROKER_OUTAGES)
     retry_backoff = True
-    retry_backoff_max = 60
+    retry_backoff_max = OUTAGE_WAIT_MAX_SECONDS
     retry_jitter = True
     max_retries = MAX_RETRIES
     acks_late = True

@@ -197,7 +197,7 @@ class JobSteps:
 
     def fail(self, job_id: str, error: Exception, kind: FailureKind | None = None) -> None:
         """End the job as failed with the error's message and kind (by default, the error's), and drop its
-        staged data."""
-        logger.warning(JOB_FAILED, job_id, error)
+        staged data. Logged once recorded: a record that cannot be written yet is retried."""
         self._store.finish(job_id, JobState.FAILED, str(error), kind or failure_kind(error))
+        logger.warning(JOB_FAILED, job_id, error)
         self._files.clean(job_id)

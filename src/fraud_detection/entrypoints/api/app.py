@@ -71,6 +71,9 @@ def create_app(container: Container | None = None) -> FastAPI:
     # Rollout evidence gathered here shares the process with the traffic: past FRAUD_ROLLOUT_STATUS_MAX_ROWS
     # captured rows a status comes without it (routes/rollout.py) instead of the task running out of memory.
     container.rollout.gather.add_kwargs(max_rows=settings.rollout_status_max_rows)
+    # Embedded jobs (no broker) run here while the process lives: one whose end could not be recorded (the
+    # store down past the retries) runs again later, or its record would read `running` for ever.
+    container.batch.job_queue.add_kwargs(rerun_unrecorded=True)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -1,6 +1,7 @@
 """Reading a followed job's status through a storage outage.
 
-The job goes on without its follower: the workers retry an outage for minutes (`workers.tasks.MAX_RETRIES`).
+The job goes on without its follower: its steps retry an outage for minutes (`domain.jobs.OUTAGE_RETRIES`), on
+the workers and in the embedded queue alike.
 A follower that exited with "a service is down; try again" at the first status read that failed (after the
 object store's own 5 attempts) left a CI script failing while the job went on to succeed (seen on `make
 stack` with S3 frozen for 150 s). So `--wait` keeps following through an outage, says so once, and gives up

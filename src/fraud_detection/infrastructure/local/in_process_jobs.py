@@ -1,7 +1,10 @@
 """The embedded job queue: jobs run one after another on a thread of this process (no broker to run).
 
 The same job steps as the Celery workers, in order; what it cannot do is survive this process, so the CLI
-waits for its job and the API runs its jobs while it lives.
+waits for its job and the API runs its jobs while it lives. A run whose end could not be recorded (the store
+still down once its steps and its failure had waited out the outage) leaves an open record that nothing else
+would close: the CLI stops following it, pointing to `fraud batch resume`; a long-lived process (the API)
+runs it again after `rerun_after` seconds, as often as it takes, as a worker's sweeper would.
 """
 
 from __future__ import annotations
@@ -19,14 +22,16 @@ logger = logging.getLogger(__name__)
 
 
 class InProcessJobQueue(JobQueue):
-    def __init__(self, run: Callable[[str], JobState]) -> None:
-        self._run = run
+    def __init__(self, run: Callable[[str], JobState], rerun_after: float | None = None) -> None:
+        self._run, self._rerun_after = run, rerun_after
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch-job")
         self._futures: dict[str, Future[JobState]] = {}
+        self._reruns: dict[str, threading.Timer] = {}
         self._lock = threading.Lock()
 
     def enqueue(self, job_id: str) -> None:
         with self._lock:
+            self._reruns.pop(job_id, None)
             self._futures[job_id] = self._executor.submit(self._guarded, job_id)
 
     def cancel(self, job_id: str) -> None:
@@ -40,11 +45,11 @@ class InProcessJobQueue(JobQueue):
             return sum(1 for future in self._futures.values() if not future.done())
 
     def holds(self, job_id: str) -> bool:
-        """Whether the job is waiting or running here: once not, a record still open will never close (the
-        run ended without recording its end, e.g. the store down when it failed)."""
+        """Whether the job is waiting, running or due to run again here: once not, a record still open will
+        never close (the run ended without recording its end, e.g. the store down when it failed)."""
         with self._lock:
             future = self._futures.get(job_id)
-        return future is not None and not future.done()
+            return job_id in self._reruns or (future is not None and not future.done())
 
     def wait(self, job_id: str, timeout: float | None = None) -> JobState | None:
         """Block until the job ends (the CLI's embedded mode); None when it was cancelled before starting."""
@@ -57,8 +62,32 @@ class InProcessJobQueue(JobQueue):
         try:
             return self._run(job_id)
         except ServiceUnavailableError as error:  # the run's failure could not be recorded: a line, no trace
-            logger.error("batch job %s stopped without recording its end: %s", job_id, error)
+            if self._rerun_after is None:
+                logger.error("batch job %s stopped without recording its end: %s", job_id, error)
+            else:
+                logger.error(
+                    "batch job %s stopped without recording its end: %s; it runs again in %g s",
+                    job_id,
+                    error,
+                    self._rerun_after,
+                )
+                self._rerun_later(job_id, self._rerun_after)
             raise
         except Exception:
             logger.exception("batch job %s crashed", job_id)
             raise
+
+    def _rerun_later(self, job_id: str, seconds: float) -> None:
+        """A daemon timer: a process that exits meanwhile leaves the job to `fraud batch resume`."""
+        timer = threading.Timer(seconds, self._rerun, (job_id,))
+        timer.daemon = True
+        with self._lock:
+            self._reruns[job_id] = timer
+        timer.start()
+
+    def _rerun(self, job_id: str) -> None:
+        with self._lock:
+            due = job_id in self._reruns
+        if due:  # not queued again by hand meanwhile
+            logger.warning("batch job %s: running it again from where its records stand", job_id)
+            self.enqueue(job_id)

@@ -1,0 +1,56 @@
+"""The embedded queue's steps ride out a storage or registry outage as the workers' tasks do.
+
+Without it, a job run in process (no broker) failed on the first `ServiceUnavailableError`: an S3 that
+stalled for 15 s failed a job that a worker would have finished, and, the store still down, the failure
+could not be recorded either, leaving the job `running`. The schedule is the workers' (domain/jobs.py).
+Written by hand, not with a retry library: a loop of a few lines over that schedule, with the clock and the
+draw injected so that tests do not wait.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from fraud_detection.domain.errors import ServiceUnavailableError
+from fraud_detection.domain.jobs import OUTAGE_RETRIES, outage_wait_bound
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class OutagePatience:
+    retries: int = OUTAGE_RETRIES
+    sleep: Callable[[float], None] = time.sleep
+    draw: Callable[[float, float], float] = random.uniform
+
+    def call(self, job_id: str, step: str, run: Callable[[], T]) -> T:
+        """`run()` (one idempotent step of the job), again after each outage, up to `retries` times; past
+        them the outage is raised with the step's name and the retries in its message, as a worker's."""
+        for retry in range(self.retries + 1):
+            try:
+                return run()
+            except ServiceUnavailableError as error:
+                if retry == self.retries:
+                    if not self.retries:
+                        raise  # no patience asked for: the outage as it came
+                    raise ServiceUnavailableError(
+                        f"{step}: {error} (gave up after {self.retries} retries)"
+                    ) from error
+                wait = self.draw(0.0, outage_wait_bound(retry))
+                logger.warning(
+                    "job %s, %s: %s; trying again in %.1f s (retry %d of %d)",
+                    job_id,
+                    step,
+                    error,
+                    wait,
+                    retry + 1,
+                    self.retries,
+                )
+                self.sleep(wait)
+        raise AssertionError("unreachable: the last attempt returns or raises")
