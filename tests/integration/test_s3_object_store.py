@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 from unittest.mock import MagicMock
 from urllib.parse import urlsplit
@@ -21,12 +22,14 @@ from urllib.request import url2pathname
 import pandas as pd
 import pyarrow.csv as pa_csv
 import pytest
+from botocore.exceptions import ReadTimeoutError
 from moto import mock_aws
 
 from fraud_detection.domain.errors import DataSourceError, ObjectNotFoundError, ServiceUnavailableError
 from fraud_detection.domain.ports.storage import ObjectStore
 from fraud_detection.infrastructure.local import LocalObjectStore
 from fraud_detection.infrastructure.s3 import S3ObjectStore, make_s3_client
+from fraud_detection.infrastructure.s3 import client as s3_client
 from fraud_detection.infrastructure.s3 import object_store as s3_object_store
 from tests.fixtures.seaweedfs import SeaweedFS
 
@@ -333,6 +336,43 @@ def test_an_s3_that_never_answers_is_retried_aloud_then_unavailable(
     said = [r.getMessage() for r in caplog.records if r.name == "fraud_detection.infrastructure.s3.client"]
     assert [line.rsplit("(", 1)[1] for line in said] == ["attempt 2 of 3)", "attempt 3 of 3)"]
     assert all(line.startswith("S3 GetObject: Read timeout on endpoint URL") for line in said)
+
+
+def test_retries_alike_print_one_line_per_round(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The parts of one upload retried together (a frozen S3): one line per attempt, not one per part."""
+    now = [0.0]
+    monkeypatch.setattr(s3_client, "RETRY_LINES", s3_client.RetryLines(30.0, lambda: now[0]))
+    caplog.set_level(logging.WARNING, logger="fraud_detection.infrastructure.s3.client")
+    upload = SimpleNamespace(name="UploadPart")
+
+    def part_times_out(part: int, key: str = "jobs/j/input/000003.arrow") -> Exception:
+        url = f"http://127.0.0.1:1/fraud/{key}?uploadId=abc_def&partNumber={part}"
+        return ReadTimeoutError(endpoint_url=url)
+
+    def say(attempts: int, error: Exception) -> None:
+        s3_client._say_retrying(attempts, caught_exception=error, operation=upload)
+
+    for part in range(1, 11):
+        say(1, part_times_out(part))
+    now[0] = 5.0
+    for part in range(1, 11):
+        say(2, part_times_out(part))  # the next round: a line of its own
+    say(2, part_times_out(1, key="jobs/j/input/000004.arrow"))  # another object: a line of its own
+    now[0] = 40.0
+    say(2, part_times_out(3))  # past the window: said again
+    said = [r.getMessage() for r in caplog.records if r.name == "fraud_detection.infrastructure.s3.client"]
+    assert said == [
+        'S3 UploadPart: Read timeout on endpoint URL: "http://127.0.0.1:1/fraud/jobs/j/input/000003.arrow"; '
+        "trying again (attempt 2 of 5)",
+        'S3 UploadPart: Read timeout on endpoint URL: "http://127.0.0.1:1/fraud/jobs/j/input/000003.arrow"; '
+        "trying again (attempt 3 of 5)",
+        'S3 UploadPart: Read timeout on endpoint URL: "http://127.0.0.1:1/fraud/jobs/j/input/000004.arrow"; '
+        "trying again (attempt 3 of 5)",
+        'S3 UploadPart: Read timeout on endpoint URL: "http://127.0.0.1:1/fraud/jobs/j/input/000003.arrow"; '
+        "trying again (attempt 3 of 5)",
+    ]
 
 
 def test_wrong_credentials_on_a_real_server(seaweedfs: SeaweedFS) -> None:
