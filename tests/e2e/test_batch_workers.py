@@ -5,6 +5,7 @@ Jobs are submitted with `fraud batch submit`; the test reads job records and out
 from __future__ import annotations
 
 import io
+import os
 import re
 import signal
 import subprocess
@@ -206,6 +207,11 @@ def cluster(
         yield cluster
     finally:
         cluster.stop_workers(*cluster.workers)
+
+
+def plain(text: str) -> str:
+    """Without the styles of the forced terminal (bold digits)."""
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
 
 
 def scored_input(rows: int, seed: int, prefix: str) -> pd.DataFrame:
@@ -418,9 +424,56 @@ def test_without_a_broker_the_cli_runs_the_job_itself_with_a_progress_bar(tmp_pa
     assert result.returncode == 0, result.stderr
     assert "no FRAUD_BROKER_URL: the job runs in this process" in result.stderr
     assert re.search(r"job embedded-1.* rows", result.stderr)  # the progress bar's line
-    stdout = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", result.stdout)  # the forced terminal adds bold digits
+    stdout = plain(result.stdout)
     assert "embedded-1: succeeded, 12,000/12,000 rows, 6/6 chunks, model v1" in stdout
     assert_complete_output(pd.read_parquet(tmp_path / "batch" / "out" / "out.parquet"), source)
+
+
+def test_ctrl_c_during_a_job_the_cli_runs_itself_cancels_it_and_exits_130(tmp_path: Path, champion_uri: str):
+    """SIGINT to the command's process group once its first chunks are scored, as a terminal sends it.
+    Before, the command exited under its job, which its thread then failed as `internal`: "cannot schedule
+    new futures after interpreter shutdown"."""
+    cli = make_cli(
+        tmp_path,
+        MLFLOW_TRACKING_URI=champion_uri,
+        FRAUD_MODEL_COMPILE="false",
+        FRAUD_BATCH_CHUNK_ROWS="2000",  # 100 chunks: seconds to go when the first are scored
+        TTY_INTERACTIVE="1",  # the progress bar says how many rows are scored
+        TTY_COMPATIBLE="1",
+    )
+    inputs = tmp_path / "batch" / "in"
+    inputs.mkdir(parents=True)
+    scored_input(200_000, seed=23, prefix="stop").to_parquet(inputs / "in.parquet")
+    command = [FRAUD, "batch", "submit", "in.parquet", "../out/out.parquet", "--job-id", "stop-1"]
+    process = subprocess.Popen(
+        command,
+        env=cli.env,
+        cwd=inputs,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        assert process.stderr is not None
+        seen = b""
+        while not re.search(rb" [1-9][\d,]* rows", seen):  # a chunk scored: the job is under way
+            chunk = process.stderr.read1(4096)
+            assert chunk, "the command ended before its first chunk was scored:\n" + seen.decode()
+            seen += chunk
+        os.killpg(process.pid, signal.SIGINT)
+        out, err = process.communicate(timeout=60)  # seconds: far above the one chunk it waits for
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    stderr = (seen + err).decode()
+    assert process.returncode == 130, stderr
+    assert "interrupted: cancelling job stop-1" in stderr
+    assert "cannot schedule new futures" not in stderr
+    assert "Traceback" not in stderr
+    assert re.search(r"stop-1: cancelled, [\d,]+/200,000 rows", plain(out.decode()))
+    assert plain(cli("batch", "status", "stop-1").stdout).startswith("stop-1: cancelled")
+    assert not (tmp_path / "batch" / "out" / "out.parquet").exists()
 
 
 def test_a_job_the_cli_runs_itself_fails_with_its_reason_on_stderr_and_exit_2(

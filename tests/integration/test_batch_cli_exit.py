@@ -3,6 +3,8 @@ typer's runner over a real container: the exit code of a failed job says whether
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from dependency_injector import providers
 from typer.testing import CliRunner
@@ -11,6 +13,7 @@ from fraud_detection.application.batch.patience import OutagePatience
 from fraud_detection.composition import Container, get_container, use_container
 from fraud_detection.domain.errors import ServiceUnavailableError
 from fraud_detection.domain.model import CHAMPION, ModelMetadata
+from fraud_detection.entrypoints.cli import batch as batch_cli
 from fraud_detection.entrypoints.cli import status_reads
 from fraud_detection.entrypoints.cli.app import app
 from fraud_detection.settings import Settings
@@ -133,3 +136,103 @@ def test_a_run_here_that_could_not_record_its_end_stops_the_follower_pointing_to
         "prepare: registry at fake:// is unreachable (gave up after 12 retries)"
     )
     assert line.exc_info is None
+
+
+class HeldAtSecondChunk(FakeModel):
+    """Scores the first chunk at once and holds the second until `release` is set: a job in progress."""
+
+    def __init__(self) -> None:
+        super().__init__(1.0)
+        self.calls, self.in_second, self.release = 0, threading.Event(), threading.Event()
+
+    def predict_matrix(self, features):
+        self.calls += 1
+        if self.calls == 2:
+            self.in_second.set()
+            self.release.wait(10)
+        return super().predict_matrix(features)
+
+
+def ctrl_c_during(model: HeldAtSecondChunk, monkeypatch):
+    """The follower's first poll after the job reached its second chunk raises KeyboardInterrupt (Ctrl-C);
+    the chunk is let go a moment later, after the cancel has landed."""
+    polls = {"n": 0}
+
+    def sleep(seconds: float) -> None:
+        polls["n"] += 1
+        if polls["n"] == 1:
+            assert model.in_second.wait(10)
+            threading.Timer(0.3, model.release.set).start()
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch_cli.time, "sleep", sleep)
+
+
+@pytest.fixture
+def chunked(tmp_path):
+    model = HeldAtSecondChunk()
+    registry = FakeRegistry()
+    registry.uri_models["models:/1"] = model
+    registry.register("models:/1", "run-1", ModelMetadata("fe-1", 0.5, "d" * 64, {"auprc": 0.9}))
+    registry.set_alias(CHAMPION, 1)
+    container = Container(Settings(home=tmp_path, batch_chunk_rows=50))
+    container.adapters.registry.override(providers.Object(registry))
+    use_container(container)
+    inputs = tmp_path / "batch" / "in"
+    inputs.mkdir(parents=True)
+    transactions(300).drop(columns=["Class"]).to_csv(inputs / "day.csv", index=False)
+    yield (tmp_path, registry), model, container
+    use_container(None)
+
+
+@pytest.mark.timeout(60)
+def test_ctrl_c_cancels_the_job_this_process_runs_and_exits_130(chunked, monkeypatch):
+    """Before, the command exited under its running job, which then failed as `internal` ("cannot
+    schedule new futures after interpreter shutdown") or, here without a shutdown, went on to succeed."""
+    home, model, container = chunked
+    ctrl_c_during(model, monkeypatch)
+    result = submit(home, "stopped")
+    assert result.exit_code == 130, result.output
+    assert "interrupted: cancelling job stopped; its current chunk ends first" in result.stderr
+    assert "stopped: cancelled, " in result.stdout
+    status = container.batch.job_control().status("stopped")
+    assert status.state.value == "cancelled"
+    assert not (home[0] / "batch" / "out" / "stopped.parquet").exists()
+    assert not container.batch.job_queue().holds("stopped")  # the run ended before the command did
+
+
+class CancelRefused:
+    """The real job control, whose cancel meets a store outage."""
+
+    def __init__(self, control) -> None:
+        self._control = control
+
+    def __getattr__(self, name: str):
+        return getattr(self._control, name)
+
+    def cancel(self, job_id: str):
+        where = f"s3://b/jobs/{job_id}/cancel-requested.json"
+        raise ServiceUnavailableError(f"cannot write {where}: Read timeout")
+
+
+@pytest.mark.timeout(60)
+def test_ctrl_c_whose_cancel_the_store_refuses_exits_at_once_leaving_the_job_open(chunked, monkeypatch):
+    home, model, container = chunked
+    container.batch.job_control.override(providers.Object(CancelRefused(container.batch.job_control())))
+    ctrl_c_during(model, monkeypatch)
+    exits: list[int] = []
+
+    def hard_exit(code: int) -> None:  # os._exit would end the test run: record the code and stop here
+        exits.append(code)
+        raise SystemExit(code)
+
+    monkeypatch.setattr(batch_cli.os, "_exit", hard_exit)
+    result = submit(home, "open")
+    assert exits == [130]
+    assert result.exit_code == 130
+    assert "job open left open (cannot write s3://b/jobs/open/cancel-requested.json: Read timeout)" in (
+        result.stderr
+    )
+    assert "`fraud batch resume open` goes on from its last chunk" in result.stderr
+    model.release.set()
+    container.batch.job_queue().wait("open", timeout=30)

@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -20,6 +21,7 @@ from fraud_detection.entrypoints.cli.errors import BAD_INPUT, UNAVAILABLE, fail,
 if TYPE_CHECKING:
     from fraud_detection.composition import Container
     from fraud_detection.domain.jobs import JobStatus
+    from fraud_detection.infrastructure.local.in_process_jobs import InProcessJobQueue
 
 app = typer.Typer(help="Batch scoring jobs.", no_args_is_help=True)
 POLL_SECONDS = 0.5
@@ -58,8 +60,10 @@ def submit(
         stdout.print(status.job_id)
         if embedded:
             console.print("no FRAUD_BROKER_URL: the job runs in this process")
-        if wait or embedded:
-            _follow(status.job_id, _held_here(c) if embedded else None)
+        if embedded:
+            _run_here(c, status.job_id)
+        elif wait:
+            _follow(status.job_id)
 
 
 @app.command()
@@ -82,8 +86,10 @@ def resume(
         console.print(
             f"job {job_id} queued again from where its records stand ({current.chunks_done} chunks done)"
         )
-        if wait or embedded:
-            _follow(job_id, _held_here(c) if embedded else None)
+        if embedded:
+            _run_here(c, job_id)
+        elif wait:
+            _follow(job_id)
 
 
 @app.command()
@@ -169,12 +175,50 @@ def _resolved(uri: str) -> str:
     return os.path.realpath(os.path.expanduser(uri))
 
 
-def _held_here(c: Container) -> Callable[[str], bool]:
-    """Whether this process still holds a job it runs (embedded mode)."""
+def _run_here(c: Container, job_id: str) -> None:
+    """Follow a job that this process runs (embedded mode) to its end. Ctrl-C cancels it: the run cannot
+    outlive the process, and exiting under it used to fail the job as `internal` ("cannot schedule new
+    futures after interpreter shutdown") once the interpreter began to shut down around its thread."""
     from fraud_detection.infrastructure.local.in_process_jobs import InProcessJobQueue
 
     queue = c.batch.job_queue()
-    return queue.holds if isinstance(queue, InProcessJobQueue) else lambda job_id: True
+    if not isinstance(queue, InProcessJobQueue):  # a test's queue: nothing runs here to stop
+        _follow(job_id)
+        return
+    try:
+        _follow(job_id, queue.holds)
+    except KeyboardInterrupt:
+        _cancel_on_interrupt(c, job_id, queue)
+
+
+def _cancel_on_interrupt(c: Container, job_id: str, queue: InProcessJobQueue) -> NoReturn:
+    """Cancel the job and wait for its run to stop (its current chunk ends first, a second or two), then
+    exit 130 with its status. A second Ctrl-C, or a cancel the store refuses, exits at once with the job
+    left open: a graceful exit would wait for the run's thread anyway."""
+    from fraud_detection.domain.errors import FraudDetectionError
+
+    typer.echo(
+        f"interrupted: cancelling job {job_id}; its current chunk ends first (Ctrl-C again: exit now, "
+        "leaving the job open)",
+        err=True,
+    )
+    control = c.batch.job_control()
+    try:
+        control.cancel(job_id)
+        with suppress(Exception):  # the run logged its own end; its status tells the rest
+            queue.wait(job_id)
+        _describe(control.status(job_id))
+    except (KeyboardInterrupt, FraudDetectionError) as error:
+        reason = "" if isinstance(error, KeyboardInterrupt) else f" ({error})"
+        typer.echo(
+            f"job {job_id} left open{reason}: `fraud batch resume {job_id}` goes on from its last chunk, "
+            f"`fraud batch cancel {job_id}` ends it",
+            err=True,
+        )
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)  # the run's thread would otherwise hold the exit until it ends
+    raise typer.Exit(130)
 
 
 def _follow(job_id: str, held_here: Callable[[str], bool] | None = None) -> None:
