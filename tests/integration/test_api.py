@@ -19,7 +19,7 @@ from fraud_detection.domain.errors import ServiceUnavailableError
 from fraud_detection.domain.model import CHAMPION, ModelMetadata
 from fraud_detection.domain.ports.acceleration import ModelAccelerator
 from fraud_detection.domain.schema import V_COLUMNS
-from fraud_detection.entrypoints.api.app import create_app
+from fraud_detection.entrypoints.api.app import create_app, embedded_sweeper
 from fraud_detection.entrypoints.api.repeated_keys import PROBLEM
 from fraud_detection.infrastructure.local import retrain_launcher
 from fraud_detection.settings import Settings
@@ -498,6 +498,39 @@ def test_an_embedded_job_that_could_not_record_its_end_runs_again_and_ends(api, 
     assert (done["state"], done["rows_scored"]) == ("succeeded", 900)
     assert len(files.outputs[target]) == 900
     assert "batch job orphan: running it again from where its records stand" in caplog.text
+
+
+@pytest.mark.timeout(60)
+def test_an_embedded_api_runs_the_jobs_a_restart_left_open(tmp_path):
+    """A job recorded and never run to its end (the process that ran it stopped): the API's sweeper finds it
+    idle in two looks and runs it here. Before, its record stayed `queued` for ever over HTTP."""
+    from tests.builders import transactions
+    from tests.fakes import FakeBatchFiles, FakeJobQueue
+
+    service = Api(tmp_path, batch_sweep_seconds=1)
+    files = FakeBatchFiles()
+    roots = service.container.settings().batch_roots
+    source, target = f"{roots.inputs[0]}/in.parquet", f"{roots.outputs[0]}/out.parquet"
+    files.inputs[source] = transactions(900).drop(columns=["Class"])
+    service.container.batch.batch_files.override(providers.Object(files))
+    with service.container.batch.job_queue.override(providers.Object(FakeJobQueue())):  # the process gone
+        service.container.batch.submit_job()(source, target, "champion", "left-open")
+    with service.client:
+        deadline = time.monotonic() + 30
+        while (state := service.client.get("/v1/jobs/left-open").json()["state"]) != "succeeded":
+            assert time.monotonic() < deadline, f"still {state}"
+            time.sleep(0.1)
+    assert len(files.outputs[target]) == 900
+
+
+def test_an_api_with_a_broker_leaves_sweeping_to_the_workers(tmp_path):
+    service = Api(tmp_path, batch_sweep_seconds=1, broker_url="redis://127.0.0.1:9/0")
+    assert embedded_sweeper(service.container) is None
+    embedded = Api(tmp_path / "embedded", batch_sweep_seconds=1)
+    sweeper = embedded_sweeper(embedded.container)
+    assert sweeper is not None
+    sweeper.stop()
+    assert embedded_sweeper(Api(tmp_path / "off", batch_sweep_seconds=0).container) is None
 
 
 def test_jobs_answer_503_when_the_queue_is_down(api):

@@ -141,7 +141,7 @@ def test_a_workers_sweeper_counts_what_it_queues_again_and_reports_a_stuck_job_o
         return REGISTRY.get_sample_value(name) or 0.0
 
     before = count("fraud_batch_jobs_resumed_total"), count("fraud_batch_jobs_stuck_total")
-    sweeper = Sweeper(jobs.stalled, interval=60)
+    sweeper = Sweeper(lambda: jobs.stalled, interval=60)
     jobs.open("lost")
     assert sweeper.once() == ()  # the first look only records
     assert sweeper.once() == ("lost",)

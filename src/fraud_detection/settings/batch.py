@@ -34,7 +34,8 @@ class BatchSettings(BaseSettings):
         60,
         ge=0,
         description="Seconds between a worker's looks for jobs whose tasks the broker lost (open, nothing "
-        "queued, no progress): such a job is queued again after two looks. 0 = off.",
+        "queued, no progress): such a job is queued again after two looks. Without a broker the API looks "
+        "likewise, for jobs a restart left open. 0 = off.",
     )
     batch_input_roots: str | None = Field(
         None,

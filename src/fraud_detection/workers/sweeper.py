@@ -7,59 +7,30 @@ queue a given job.
 from __future__ import annotations
 
 import logging
-import threading
 
 from celery.signals import worker_ready, worker_shutdown
 
-from fraud_detection.application.batch.stalled import Look, StalledJobs
+from fraud_detection.application.batch.sweeper import Sweeper as StalledJobSweeper
 from fraud_detection.infrastructure.prometheus.worker_metrics import JOBS_RESUMED, JOBS_STUCK
 from fraud_detection.workers.composition import stalled_jobs
 
 logger = logging.getLogger(__name__)
 
 
-class Sweeper:
-    def __init__(self, jobs: StalledJobs, interval: float) -> None:
-        self._jobs, self._interval = jobs, interval
-        self._stop = threading.Event()
-        self._reported: set[str] = set()
-        self._look: Look | None = None
+class Sweeper(StalledJobSweeper):
+    """A worker's: counted in its metrics, and a job that stalls again blamed on the broker."""
 
-    def start(self) -> threading.Thread:
-        thread = threading.Thread(target=self._run, name="stalled-job-sweeper", daemon=True)
-        thread.start()
-        return thread
+    def resumed(self, job_ids: tuple[str, ...]) -> None:
+        JOBS_RESUMED.inc(len(job_ids))
 
-    def stop(self) -> None:
-        self._stop.set()
-
-    def once(self) -> tuple[str, ...]:
-        """One look (the first only records what it saw); returns the jobs queued again."""
-        if self._look is None:
-            self._look = self._jobs.look()
-            return ()
-        sweep = self._jobs.sweep(self._look)
-        self._look = sweep.look
-        JOBS_RESUMED.inc(len(sweep.resumed))
-        for job_id in set(sweep.stuck) - self._reported:
-            JOBS_STUCK.inc()
-            logger.error(
-                "job %s lost its tasks again after being queued again from the same point: the broker "
-                "drops what it is sent; once it is healthy, run `fraud batch resume %s`",
-                job_id,
-                job_id,
-            )
-        self._reported &= set(sweep.look.claimed)  # a job that moved on may be reported again later
-        self._reported |= set(sweep.stuck)
-        return sweep.resumed
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                self.once()
-            except Exception as error:  # an outage: look again from scratch next time
-                logger.warning("could not look for stalled batch jobs: %s", error)
-                self._look = None
+    def stuck(self, job_id: str) -> None:
+        JOBS_STUCK.inc()
+        logger.error(
+            "job %s lost its tasks again after being queued again from the same point: the broker "
+            "drops what it is sent; once it is healthy, run `fraud batch resume %s`",
+            job_id,
+            job_id,
+        )
 
 
 def sweep_while_working(interval: float) -> None:
@@ -69,7 +40,7 @@ def sweep_while_working(interval: float) -> None:
         return
 
     def start(**_: object) -> None:
-        sweeper = Sweeper(stalled_jobs(), interval)
+        sweeper = Sweeper(stalled_jobs, interval)
         worker_shutdown.connect(lambda **__: sweeper.stop(), weak=False)
         sweeper.start()
 

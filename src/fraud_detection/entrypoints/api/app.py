@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 from starlette.routing import Route
 
 from fraud_detection import __version__
+from fraud_detection.application.batch.sweeper import Sweeper
 from fraud_detection.application.rollout.evaluate import RolloutDecision
 from fraud_detection.composition import Container, get_container
 from fraud_detection.domain.reports import COMPACTION, DRIFT, QUALITY
@@ -79,6 +80,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = container.serving.runtime()
         runtime.start()  # loads the champion (or the local copy); the app starts even without one
+        sweeper = embedded_sweeper(container)
         # Everything imported and loaded so far lives as long as the process: move it out of the cyclic
         # GC's sight. Otherwise each full collection walks ~350k such objects, a ~180 ms stall under load
         # (benchmarks/serve_gc_tail.py: p99 92 ms -> ~30 ms).
@@ -88,6 +90,8 @@ def create_app(container: Container | None = None) -> FastAPI:
             yield
         finally:
             runtime.stop()  # SIGTERM lands here: captured predictions are flushed before exit
+            if sweeper is not None:
+                sweeper.stop()
 
     docs = settings.api_docs  # off by default: a map of every route is for operators, not the public
     app = FastAPI(
@@ -146,3 +150,16 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.add_middleware(Authenticate, clients=clients, admin_token=lambda: admin_token(settings))
     app.add_middleware(RequestMetrics)
     return app
+
+
+def embedded_sweeper(container: Container) -> Sweeper | None:
+    """In the embedded mode (no broker) this process runs the jobs submitted to it, and a restart left
+    those it was running open, with nothing to run them: it looks for stalled jobs every
+    FRAUD_BATCH_SWEEP_SECONDS, as each worker does, and runs them again from where their records stand.
+    With a broker the workers sweep."""
+    settings = container.settings()
+    if settings.broker_url or settings.batch_sweep_seconds <= 0:
+        return None
+    sweeper = Sweeper(container.batch.stalled_jobs, settings.batch_sweep_seconds)
+    sweeper.start()
+    return sweeper

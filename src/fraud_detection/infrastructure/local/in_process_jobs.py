@@ -16,7 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from fraud_detection.domain.errors import ServiceUnavailableError
 from fraud_detection.domain.jobs import JobState
-from fraud_detection.domain.ports.jobs import JobQueue
+from fraud_detection.domain.ports.jobs import JobQueue, QueuedWork
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +43,16 @@ class InProcessJobQueue(JobQueue):
     def depth(self) -> int:
         with self._lock:
             return sum(1 for future in self._futures.values() if not future.done())
+
+    def queued_work(self) -> QueuedWork:
+        """The jobs this process holds (waiting, running or due to run again), each as waiting work: a
+        sweep here leaves them be. It cannot see another process's: a job one runs (a CLI's embedded job on
+        the same store) counts as idle, and is queued here only if it also made no progress between two
+        looks, when running it again is safe (every step is idempotent)."""
+        with self._lock:
+            held = {job_id for job_id, future in self._futures.items() if not future.done()}
+            held |= set(self._reruns)
+        return QueuedWork({job_id: frozenset({"run"}) for job_id in held}, {})
 
     def holds(self, job_id: str) -> bool:
         """Whether the job is waiting, running or due to run again here: once not, a record still open will

@@ -1,0 +1,64 @@
+"""The embedded job queue on its real threads: what it holds, as a sweep and a follower see it."""
+
+import threading
+
+import pytest
+
+from fraud_detection.domain.errors import ServiceUnavailableError
+from fraud_detection.domain.jobs import JobState
+from fraud_detection.infrastructure.local.in_process_jobs import InProcessJobQueue
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_sweep_sees_the_jobs_held_here_as_waiting_work_and_no_others():
+    release = threading.Event()
+
+    def run(job_id: str) -> JobState:
+        release.wait(10)
+        return JobState.SUCCEEDED
+
+    queue = InProcessJobQueue(run)
+    queue.enqueue("running")
+    queue.enqueue("waiting")  # one job at a time: behind the first
+    work = queue.queued_work()
+    assert work.waiting == {"running": frozenset({"run"}), "waiting": frozenset({"run"})}
+    assert work.held == {}
+    release.set()
+    assert queue.wait("waiting", timeout=10) is JobState.SUCCEEDED
+    assert queue.queued_work().waiting == {}
+
+
+def test_a_run_that_could_not_record_its_end_is_held_until_it_runs_again():
+    runs: list[str] = []
+    ran_again = threading.Event()
+
+    def run(job_id: str) -> JobState:
+        runs.append(job_id)
+        if len(runs) == 1:
+            raise ServiceUnavailableError("cannot write s3://b/jobs/j/outcome.json: Read timeout")
+        ran_again.set()
+        return JobState.SUCCEEDED
+
+    queue = InProcessJobQueue(run, rerun_after=0.5)
+    queue.enqueue("j")
+    with pytest.raises(ServiceUnavailableError):
+        queue.wait("j", timeout=10)
+    assert queue.holds("j")  # due to run again: a sweep must not queue it a second time
+    assert queue.queued_work().waiting == {"j": frozenset({"run"})}
+    assert ran_again.wait(10)
+    assert queue.wait("j", timeout=10) is JobState.SUCCEEDED
+    assert runs == ["j", "j"]
+    assert not queue.holds("j")
+
+
+def test_without_rerun_a_run_that_could_not_record_its_end_is_let_go():
+    def run(job_id: str) -> JobState:
+        raise ServiceUnavailableError("down")
+
+    queue = InProcessJobQueue(run)
+    queue.enqueue("j")
+    with pytest.raises(ServiceUnavailableError):
+        queue.wait("j", timeout=10)
+    assert not queue.holds("j")
+    assert queue.queued_work().waiting == {}
