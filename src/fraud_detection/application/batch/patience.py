@@ -1,8 +1,8 @@
 """The embedded queue's steps ride out a storage or registry outage as the workers' tasks do.
 
-Without it, a job run in process (no broker) failed on the first `ServiceUnavailableError`: an S3 that
-stalled for 15 s failed a job that a worker would have finished, and, the store still down, the failure
-could not be recorded either, leaving the job `running`. The schedule is the workers' (domain/jobs.py).
+Without it, a job run in process (no broker) failed on the first `ServiceUnavailableError`, once the S3
+client's own 5 attempts were spent: S3 frozen for 150 s on `make stack` failed a 1.5M-row job that a
+worker would have finished, and, the store still down, its failure might not be recorded either. The schedule is the workers' (domain/jobs.py).
 Written by hand, not with a retry library: a loop of a few lines over that schedule, with the clock and the
 draw injected so that tests do not wait.
 """
