@@ -2,9 +2,9 @@
 
 Without it, a job run in process (no broker) failed on the first `ServiceUnavailableError`, once the S3
 client's own 5 attempts were spent: S3 frozen for 150 s on `make stack` failed a 1.5M-row job that a
-worker would have finished, and, the store still down, its failure might not be recorded either. The schedule is the workers' (domain/jobs.py).
-Written by hand, not with a retry library: a loop of a few lines over that schedule, with the clock and the
-draw injected so that tests do not wait.
+worker would have finished, and, the store still down, its failure might not be recorded either. The
+schedule is the workers' (domain/jobs.py). Written by hand, not with a retry library: a loop of a few lines
+over that schedule, with the clock and the draw injected so that tests do not wait.
 """
 
 from __future__ import annotations
