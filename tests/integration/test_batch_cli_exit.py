@@ -236,3 +236,34 @@ def test_ctrl_c_whose_cancel_the_store_refuses_exits_at_once_leaving_the_job_ope
     assert "`fraud batch resume open` goes on from its last chunk" in result.stderr
     model.release.set()
     container.batch.job_queue().wait("open", timeout=30)
+
+
+class InterruptedSubmit:
+    """The real submit use case, with a Ctrl-C landing just before it (`after=False`) or just after it
+    recorded and queued the job (`after=True`), before the command could print the id or follow it."""
+
+    def __init__(self, submit, after: bool) -> None:
+        self._submit, self._after = submit, after
+
+    def __call__(self, *args, **kwargs):
+        if self._after:
+            self._submit(*args, **kwargs)
+        raise KeyboardInterrupt
+
+
+@pytest.mark.timeout(60)
+def test_ctrl_c_while_the_job_is_submitted_cancels_it_once_recorded(chunked):
+    home, model, container = chunked
+    submit_job = container.batch.submit_job()
+    container.batch.submit_job.override(providers.Object(InterruptedSubmit(submit_job, after=True)))
+    threading.Timer(0.5, model.release.set).start()  # the run is held at its second chunk meanwhile
+    result = submit(home, "early")
+    assert result.exit_code == 130, result.output
+    assert "interrupted: cancelling job early" in result.stderr
+    assert container.batch.job_control().status("early").state.value == "cancelled"
+    assert not container.batch.job_queue().holds("early")
+    before = InterruptedSubmit(submit_job, after=False)
+    container.batch.submit_job.override(providers.Object(before))
+    nothing = submit(home, "never")
+    assert nothing.exit_code == 130, nothing.output
+    assert "job never was not recorded: nothing to cancel" in nothing.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -18,6 +19,11 @@ from fraud_detection.domain.errors import (
 JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 JOB_ID_RULE = "1-64 letters, digits, '.', '_' or '-', the first a letter or digit"
 OUTPUT_SUFFIX = ".parquet"
+
+
+def new_job_id() -> str:
+    """A job id for a submitter that gave none: 16 hex digits of a random UUID."""
+    return uuid.uuid4().hex[:16]
 
 
 def output_name_problem(uri: str) -> str | None:

@@ -6,12 +6,18 @@ between submit and run, and the workers check the roots again as they open each 
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 
 from fraud_detection.domain.batch_roots import BatchRoots, Direction
 from fraud_detection.domain.errors import InvalidDataError, ServiceUnavailableError
-from fraud_detection.domain.jobs import JOB_ID, JOB_ID_RULE, JobRequest, JobStatus, output_name_problem
+from fraud_detection.domain.jobs import (
+    JOB_ID,
+    JOB_ID_RULE,
+    JobRequest,
+    JobStatus,
+    new_job_id,
+    output_name_problem,
+)
 from fraud_detection.domain.ports.jobs import JobQueue, JobStore
 
 
@@ -22,7 +28,7 @@ class SubmitScoringJob:
     def __call__(
         self, input_uri: str, output_uri: str, model: str = "champion", job_id: str | None = None
     ) -> JobStatus:
-        job_id = job_id or uuid.uuid4().hex[:16]
+        job_id = job_id or new_job_id()
         if not JOB_ID.match(job_id):
             raise InvalidDataError("job_id", f"'{job_id}' is not a job id: use {JOB_ID_RULE}")
         source = self._roots.place(input_uri, Direction.INPUT).uri

@@ -21,7 +21,6 @@ from fraud_detection.entrypoints.cli.errors import BAD_INPUT, UNAVAILABLE, fail,
 if TYPE_CHECKING:
     from fraud_detection.composition import Container
     from fraud_detection.domain.jobs import JobStatus
-    from fraud_detection.infrastructure.local.in_process_jobs import InProcessJobQueue
 
 app = typer.Typer(help="Batch scoring jobs.", no_args_is_help=True)
 POLL_SECONDS = 0.5
@@ -49,18 +48,23 @@ def submit(
     """Queue a scoring job. Without FRAUD_BROKER_URL the job runs in this process, so the command waits.
     Paths are resolved here (against this folder, symlinks followed) and must then sit under the roots;
     the output must not exist yet."""
-    from fraud_detection.domain.jobs import JOB_ID, JOB_ID_RULE
+    from fraud_detection.domain.jobs import JOB_ID, JOB_ID_RULE, new_job_id
 
     if job_id is not None and not JOB_ID.match(job_id):
         raise fail(f"--job-id: '{job_id}' is not a job id: use {JOB_ID_RULE}")
     c = container()
     embedded = not c.settings().broker_url
+    job_id = job_id or new_job_id()  # known before its record: a Ctrl-C while it is written can cancel it
     with _failure_reported_here() if embedded else nullcontext():  # the job runs on a thread of ours
-        status = c.batch.submit_job()(_resolved(input_uri), _resolved(output_uri), model, job_id)
+        try:
+            status = c.batch.submit_job()(_resolved(input_uri), _resolved(output_uri), model, job_id)
+        except KeyboardInterrupt:
+            if embedded:  # the record may be written and the run started: neither outlives this process
+                _cancel_on_interrupt(c, job_id)
+            raise
         stdout.print(status.job_id)
         if embedded:
             console.print("no FRAUD_BROKER_URL: the job runs in this process")
-        if embedded:
             _run_here(c, status.job_id)
         elif wait:
             _follow(status.job_id)
@@ -188,26 +192,30 @@ def _run_here(c: Container, job_id: str) -> None:
     try:
         _follow(job_id, queue.holds)
     except KeyboardInterrupt:
-        _cancel_on_interrupt(c, job_id, queue)
+        _cancel_on_interrupt(c, job_id)
 
 
-def _cancel_on_interrupt(c: Container, job_id: str, queue: InProcessJobQueue) -> NoReturn:
+def _cancel_on_interrupt(c: Container, job_id: str) -> NoReturn:
     """Cancel the job and wait for its run to stop (its current chunk ends first, a second or two), then
     exit 130 with its status. A second Ctrl-C, or a cancel the store refuses, exits at once with the job
     left open: a graceful exit would wait for the run's thread anyway."""
-    from fraud_detection.domain.errors import FraudDetectionError
+    from fraud_detection.domain.errors import FraudDetectionError, JobNotFoundError
+    from fraud_detection.infrastructure.local.in_process_jobs import InProcessJobQueue
 
     typer.echo(
         f"interrupted: cancelling job {job_id}; its current chunk ends first (Ctrl-C again: exit now, "
         "leaving the job open)",
         err=True,
     )
-    control = c.batch.job_control()
+    control, queue = c.batch.job_control(), c.batch.job_queue()
     try:
         control.cancel(job_id)
         with suppress(Exception):  # the run logged its own end; its status tells the rest
-            queue.wait(job_id)
+            if isinstance(queue, InProcessJobQueue):
+                queue.wait(job_id)
         _describe(control.status(job_id))
+    except JobNotFoundError:
+        typer.echo(f"job {job_id} was not recorded: nothing to cancel", err=True)
     except (KeyboardInterrupt, FraudDetectionError) as error:
         reason = "" if isinstance(error, KeyboardInterrupt) else f" ({error})"
         typer.echo(
