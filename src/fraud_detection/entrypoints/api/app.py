@@ -73,7 +73,9 @@ def create_app(container: Container | None = None) -> FastAPI:
     # captured rows a status comes without it (routes/rollout.py) instead of the task running out of memory.
     container.rollout.gather.add_kwargs(max_rows=settings.rollout_status_max_rows)
     # Embedded jobs (no broker) run here while the process lives: one whose end could not be recorded (the
-    # store down past the retries) runs again later, or its record would read `running` for ever.
+    # store down past the retries) runs again later, or its record would read `running` for ever. The sweep
+    # below does not cover it: it queues a job once per point of progress, and a long outage ends such a
+    # rerun at the same point again.
     container.batch.job_queue.add_kwargs(rerun_unrecorded=True)
 
     @asynccontextmanager
