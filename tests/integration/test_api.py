@@ -479,7 +479,8 @@ def test_an_embedded_job_that_could_not_record_its_end_runs_again_and_ends(api, 
     source, target = f"{roots.inputs[0]}/in.parquet", f"{roots.outputs[0]}/out.parquet"
     files.inputs[source] = transactions(900).drop(columns=["Class"])
     api.container.batch.batch_files.override(providers.Object(files))
-    api.container.batch.outage_patience.override(providers.Object(OutagePatience(2, lambda seconds: None)))
+    no_waits = OutagePatience(2, lambda seconds, stop: stop.is_set())
+    api.container.batch.outage_patience.override(providers.Object(no_waits))
     store = UnrecordableEnds(api.container.adapters.job_store())
     api.container.adapters.job_store.override(providers.Object(store))
     api.registry.down = True  # the run fails past its retries, and its failure cannot be recorded

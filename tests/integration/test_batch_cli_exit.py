@@ -4,6 +4,7 @@ typer's runner over a real container: the exit code of a failed job says whether
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from dependency_injector import providers
@@ -21,7 +22,8 @@ from tests.builders import transactions
 from tests.fakes import FakeModel, FakeRegistry
 
 pytestmark = pytest.mark.integration
-NO_WAITS = OutagePatience(sleep=lambda seconds: None)  # the workers' 12 retries, without their minutes
+# the workers' 12 retries, without their minutes (a cancel still ends the wait)
+NO_WAITS = OutagePatience(pause=lambda seconds, stop: stop.is_set())
 
 
 @pytest.fixture
@@ -199,6 +201,34 @@ def test_ctrl_c_cancels_the_job_this_process_runs_and_exits_130(chunked, monkeyp
     assert status.state.value == "cancelled"
     assert not (home[0] / "batch" / "out" / "stopped.parquet").exists()
     assert not container.batch.job_queue().holds("stopped")  # the run ended before the command did
+
+
+@pytest.mark.timeout(20)  # before, the cancel waited for the run's 30 s outage wait to end
+def test_ctrl_c_during_an_outage_wait_cancels_the_job_without_waiting_for_the_outage(home, monkeypatch):
+    folder, registry = home
+    container = get_container()
+    waiting = threading.Event()
+
+    def draw(low: float, high: float) -> float:  # the run is about to wait out the registry's outage
+        waiting.set()
+        return 30.0
+
+    container.batch.outage_patience.override(providers.Object(OutagePatience(draw=draw)))
+    registry.down = True
+
+    def sleep(seconds: float) -> None:  # the follower's poll: Ctrl-C once the run waits
+        assert waiting.wait(10)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch_cli.time, "sleep", sleep)
+    started = time.monotonic()
+    result = submit(home, "outage")
+    assert result.exit_code == 130, result.output
+    assert time.monotonic() - started < 10
+    assert "outage: cancelled, " in result.stdout
+    assert container.batch.job_control().status("outage").state.value == "cancelled"
+    assert not container.batch.job_queue().holds("outage")  # the run ended before the command did
+    assert not (folder / "batch" / "out" / "outage.parquet").exists()
 
 
 class CancelRefused:

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.integration
 def test_a_sweep_sees_the_jobs_held_here_as_waiting_work_and_no_others():
     release = threading.Event()
 
-    def run(job_id: str) -> JobState:
+    def run(job_id: str, stop: threading.Event) -> JobState:
         release.wait(10)
         return JobState.SUCCEEDED
 
@@ -33,7 +33,7 @@ def test_a_run_that_could_not_record_its_end_is_held_until_it_runs_again():
     runs: list[str] = []
     ran_again = threading.Event()
 
-    def run(job_id: str) -> JobState:
+    def run(job_id: str, stop: threading.Event) -> JobState:
         runs.append(job_id)
         if len(runs) == 1:
             raise ServiceUnavailableError("cannot write s3://b/jobs/j/outcome.json: Read timeout")
@@ -53,7 +53,7 @@ def test_a_run_that_could_not_record_its_end_is_held_until_it_runs_again():
 
 
 def test_without_rerun_a_run_that_could_not_record_its_end_is_let_go():
-    def run(job_id: str) -> JobState:
+    def run(job_id: str, stop: threading.Event) -> JobState:
         raise ServiceUnavailableError("down")
 
     queue = InProcessJobQueue(run)
@@ -62,3 +62,43 @@ def test_without_rerun_a_run_that_could_not_record_its_end_is_let_go():
         queue.wait("j", timeout=10)
     assert not queue.holds("j")
     assert queue.queued_work().waiting == {}
+
+
+def test_a_cancel_sets_the_stop_of_that_jobs_run_only():
+    started = {"a": threading.Event(), "b": threading.Event()}
+    stops: dict[str, threading.Event] = {}
+
+    def run(job_id: str, stop: threading.Event) -> JobState:
+        stops[job_id] = stop
+        started[job_id].set()
+        return JobState.CANCELLED if stop.wait(10) else JobState.SUCCEEDED
+
+    queue = InProcessJobQueue(run)
+    queue.enqueue("a")
+    assert started["a"].wait(10)
+    queue.cancel("a")
+    assert queue.wait("a", timeout=2) is JobState.CANCELLED  # at once, not after the run's 10 s wait
+    queue.enqueue("b")
+    assert started["b"].wait(10)
+    queue.cancel("a")  # a job already ended: nothing reaches b's run
+    assert not stops["b"].is_set()
+    queue.cancel("b")
+    assert queue.wait("b", timeout=2) is JobState.CANCELLED
+
+
+def test_a_cancel_drops_a_pending_rerun():
+    runs: list[str] = []
+
+    def run(job_id: str, stop: threading.Event) -> JobState:
+        runs.append(job_id)
+        raise ServiceUnavailableError("down")
+
+    queue = InProcessJobQueue(run, rerun_after=0.3)
+    queue.enqueue("j")
+    with pytest.raises(ServiceUnavailableError):
+        queue.wait("j", timeout=10)
+    assert queue.holds("j")
+    queue.cancel("j")  # the cancel recorded the job's end: nothing is left to run again
+    assert not queue.holds("j")
+    threading.Event().wait(0.8)
+    assert runs == ["j"]

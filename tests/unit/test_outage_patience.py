@@ -1,6 +1,7 @@
 """The embedded queue's steps ride out outages on the workers' schedule (application/batch/patience.py)."""
 
 import logging
+import threading
 
 import pytest
 
@@ -17,11 +18,12 @@ class Clock:
     def __init__(self) -> None:
         self.waits: list[float] = []
 
-    def sleep(self, seconds: float) -> None:
+    def pause(self, seconds: float, stop: threading.Event) -> bool:
         self.waits.append(seconds)
+        return stop.is_set()
 
     def patience(self, retries: int = OUTAGE_RETRIES) -> OutagePatience:
-        return OutagePatience(retries, self.sleep, lambda low, high: high)
+        return OutagePatience(retries, self.pause, lambda low, high: high)
 
 
 def failing(times: int, error: Exception):
@@ -51,7 +53,7 @@ def test_an_outage_shorter_than_the_retries_is_waited_out_on_the_workers_schedul
 
 def test_waits_are_drawn_below_their_bound():
     drawn: list[tuple[float, float]] = []
-    patience = OutagePatience(3, lambda s: None, lambda low, high: drawn.append((low, high)) or low)
+    patience = OutagePatience(3, lambda s, stop: False, lambda low, high: drawn.append((low, high)) or low)
     step, _ = failing(3, ServiceUnavailableError("down"))
     assert patience.call("j", "prepare", step) == "done"
     assert drawn == [(0.0, 1.0), (0.0, 2.0), (0.0, 4.0)]
@@ -93,10 +95,11 @@ class Recovering(Clock):
         super().__init__()
         self.batch, self.after = batch, after
 
-    def sleep(self, seconds: float) -> None:
-        super().sleep(seconds)
+    def pause(self, seconds: float, stop: threading.Event) -> bool:
+        super().pause(seconds, stop)
         if len(self.waits) >= self.after:
             self.batch.registry.down = False
+        return False
 
 
 def test_an_embedded_job_rides_out_a_registry_outage_and_succeeds():
@@ -126,3 +129,39 @@ def test_an_outage_past_the_retries_fails_the_job_as_a_service_failure_naming_th
     status = batch.control.status("long")
     assert status.error == "prepare: registry at fake:// is unreachable (gave up after 12 retries)"
     assert status.error_kind is FailureKind.SERVICE
+
+
+class CancelledDuringTheWait(Clock):
+    """An operator cancels the job while its step waits for the registry to come back."""
+
+    def __init__(self, batch: Batch, job_id: str) -> None:
+        super().__init__()
+        self.batch, self.job_id = batch, job_id
+
+    def pause(self, seconds: float, stop: threading.Event) -> bool:
+        self.waits.append(seconds)
+        self.batch.control.cancel(self.job_id)  # records the end; the embedded queue then sets the stop
+        stop.set()
+        return stop.is_set()
+
+
+def test_a_cancel_during_an_outage_wait_ends_the_run_without_trying_the_step_again(caplog):
+    batch = Batch()
+    batch.submit("/in/in.parquet", "/out/out.parquet", job_id="c1")
+    batch.registry.down = True
+    clock = CancelledDuringTheWait(batch, "c1")
+    with caplog.at_level(logging.WARNING):
+        assert run_job(batch.steps, "c1", clock.patience(), threading.Event()) is JobState.CANCELLED
+    assert clock.waits == [1.0]  # one wait, cut short; no 12 retries
+    status = batch.control.status("c1")
+    assert status.state is JobState.CANCELLED
+    assert status.error_kind is None  # ended by the cancel, not recorded as a failure
+    assert "/out/out.parquet" not in batch.files.outputs
+    assert "job c1, prepare: stopped waiting out the outage: the job was cancelled" in caplog.messages
+
+
+def test_the_default_pause_ends_early_once_the_stop_is_set():
+    stop = threading.Event()
+    threading.Timer(0.1, stop.set).start()
+    assert OutagePatience().pause(30.0, stop) is True  # well before 30 s, or the test's timeout fails it
+    assert OutagePatience().pause(0.01, threading.Event()) is False

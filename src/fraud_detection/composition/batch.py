@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import partial
+import threading
 from typing import TYPE_CHECKING
 
 from dependency_injector import containers, providers
@@ -15,6 +15,7 @@ from fraud_detection.application.batch.stalled import StalledJobs
 from fraud_detection.application.batch.steps import JobSteps
 from fraud_detection.application.batch.submit import SubmitScoringJob
 from fraud_detection.composition.adapters import cache_key
+from fraud_detection.domain.jobs import JobState
 from fraud_detection.domain.ports.acceleration import ModelAccelerator
 from fraud_detection.settings import Settings
 
@@ -60,7 +61,11 @@ def make_job_queue(
     from fraud_detection.infrastructure.local.in_process_jobs import InProcessJobQueue
 
     rerun_after = RERUN_SECONDS if rerun_unrecorded else None
-    return InProcessJobQueue(partial(run_job, steps, patience=patience), rerun_after=rerun_after)
+
+    def run(job_id: str, stop: threading.Event) -> JobState:
+        return run_job(steps, job_id, patience, stop)
+
+    return InProcessJobQueue(run, rerun_after=rerun_after)
 
 
 class Batch(containers.DeclarativeContainer):

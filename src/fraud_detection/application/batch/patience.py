@@ -4,14 +4,16 @@ Without it, a job run in process (no broker) failed on the first `ServiceUnavail
 client's own 5 attempts were spent: S3 frozen for 150 s on `make stack` failed a 1.5M-row job that a
 worker would have finished, and, the store still down, its failure might not be recorded either. The
 schedule is the workers' (domain/jobs.py). Written by hand, not with a retry library: a loop of a few lines
-over that schedule, with the clock and the draw injected so that tests do not wait.
+over that schedule, with the pause and the draw injected so that tests do not wait. A wait ends early when
+the job is cancelled (its `stop` is set): a Ctrl-C on `fraud batch submit` during an outage otherwise held
+the command for up to a minute after the cancel had been recorded.
 """
 
 from __future__ import annotations
 
 import logging
 import random
-import time
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -23,15 +25,26 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+class CancelledWhileWaitingError(Exception):
+    """The job's `stop` was set while its step waited out an outage: the step is not tried again."""
+
+
+def wait_unless_stopped(seconds: float, stop: threading.Event) -> bool:
+    """Waits `seconds`, or less if `stop` is set meanwhile; True when it was (the default pause)."""
+    return stop.wait(seconds)
+
+
 @dataclass(frozen=True)
 class OutagePatience:
     retries: int = OUTAGE_RETRIES
-    sleep: Callable[[float], None] = time.sleep
+    pause: Callable[[float, threading.Event], bool] = wait_unless_stopped
     draw: Callable[[float, float], float] = random.uniform
 
-    def call(self, job_id: str, step: str, run: Callable[[], T]) -> T:
+    def call(self, job_id: str, step: str, run: Callable[[], T], stop: threading.Event | None = None) -> T:
         """`run()` (one idempotent step of the job), again after each outage, up to `retries` times; past
-        them the outage is raised with the step's name and the retries in its message, as a worker's."""
+        them the outage is raised with the step's name and the retries in its message, as a worker's.
+        `stop` set during a wait (the job cancelled) raises `CancelledWhileWaitingError`, not trying again."""
+        stop = stop or threading.Event()
         for retry in range(self.retries + 1):
             try:
                 return run()
@@ -52,5 +65,11 @@ class OutagePatience:
                     retry + 1,
                     self.retries,
                 )
-                self.sleep(wait)
+                if self.pause(wait, stop):
+                    logger.warning(
+                        "job %s, %s: stopped waiting out the outage: the job was cancelled", job_id, step
+                    )
+                    raise CancelledWhileWaitingError(
+                        f"{step}: the job was cancelled while it waited out an outage"
+                    ) from error
         raise AssertionError("unreachable: the last attempt returns or raises")

@@ -4,7 +4,8 @@ The same job steps as the Celery workers, in order; what it cannot do is survive
 waits for its job and the API runs its jobs while it lives. A run whose end could not be recorded (the store
 still down once its steps and its failure had waited out the outage) leaves an open record that nothing else
 would close: the CLI stops following it, pointing to `fraud batch resume`; a long-lived process (the API)
-runs it again after `rerun_after` seconds, as often as it takes, as a worker's sweeper would.
+runs it again after `rerun_after` seconds, as often as it takes, as a worker's sweeper would. Each run is
+given a `stop` event, set by a cancel: a run waiting for an outage to pass ends then, not a minute later.
 """
 
 from __future__ import annotations
@@ -22,21 +23,30 @@ logger = logging.getLogger(__name__)
 
 
 class InProcessJobQueue(JobQueue):
-    def __init__(self, run: Callable[[str], JobState], rerun_after: float | None = None) -> None:
+    def __init__(
+        self, run: Callable[[str, threading.Event], JobState], rerun_after: float | None = None
+    ) -> None:
         self._run, self._rerun_after = run, rerun_after
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch-job")
         self._futures: dict[str, Future[JobState]] = {}
+        self._stops: dict[str, threading.Event] = {}
         self._reruns: dict[str, threading.Timer] = {}
         self._lock = threading.Lock()
 
     def enqueue(self, job_id: str) -> None:
         with self._lock:
             self._reruns.pop(job_id, None)
-            self._futures[job_id] = self._executor.submit(self._guarded, job_id)
+            stop = self._stops[job_id] = threading.Event()
+            self._futures[job_id] = self._executor.submit(self._guarded, job_id, stop)
 
     def cancel(self, job_id: str) -> None:
         with self._lock:
-            future = self._futures.get(job_id)
+            future, stop = self._futures.get(job_id), self._stops.get(job_id)
+            rerun = self._reruns.pop(job_id, None)
+        if stop is not None:
+            stop.set()  # a wait for an outage to pass ends now
+        if rerun is not None:
+            rerun.cancel()
         if future is not None:
             future.cancel()  # not started yet: never starts; running: its next chunk sees the record
 
@@ -68,9 +78,9 @@ class InProcessJobQueue(JobQueue):
             return None
         return future.result(timeout)
 
-    def _guarded(self, job_id: str) -> JobState:
+    def _guarded(self, job_id: str, stop: threading.Event) -> JobState:
         try:
-            return self._run(job_id)
+            return self._run(job_id, stop)
         except ServiceUnavailableError as error:  # the run's failure could not be recorded: a line, no trace
             if self._rerun_after is None:
                 logger.error("batch job %s stopped without recording its end: %s", job_id, error)
