@@ -276,6 +276,31 @@ def test_only_the_latest_versions_rows_are_checked(drift: Drift) -> None:
     assert report.status == "no_drift", report.reason
 
 
+def test_during_a_canary_the_champion_is_checked_whichever_version_answered_last(drift: Drift) -> None:
+    """Before, the newest row's version was checked: here the challenger's 500 rows (insufficient data)."""
+    inputs, scores = sample(5_000, 12)
+    rows = captured(inputs, scores, version=1, threshold=drift.threshold)
+    rows.model_versions[9::10] = 2  # a 10% canary of v2; the newest row is one of its
+    assert rows.model_versions[-1] == 2
+    drift.captured.rows = rows
+    report = drift.check().report
+    assert report.model_version == 1
+    assert (report.window.rows, report.window.other_version_rows) == (4_500, 500)
+    assert report.status == "no_drift", report.reason
+    assert drift.reports.latest(DRIFT).model_version == 1  # the live verdict
+
+
+def test_a_version_that_stopped_answering_is_not_checked_even_if_older(drift: Drift) -> None:
+    """A promotion (or rollback) ended v3's traffic 300 rows ago: v1, the one serving, is checked."""
+    inputs, scores = sample(2_000, 19)
+    rows = captured(inputs, scores, version=1, threshold=drift.threshold)
+    rows.model_versions[:1_700] = 3
+    drift.captured.rows = rows
+    report = drift.check().report
+    assert report.model_version == 1
+    assert report.reason == "insufficient data: 300 rows of v1, at least 1,000 needed"
+
+
 def test_a_version_without_a_profile_is_a_clear_error(drift: Drift) -> None:
     drift.serve(*sample(2_000, 18), version=7)
     with pytest.raises(ReferenceProfileMissingError, match="'fraud-lgbm' v7 has no reference profile"):

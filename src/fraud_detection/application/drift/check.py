@@ -37,6 +37,9 @@ from fraud_detection.domain.windows import window_hours_problem
 
 logger = logging.getLogger(__name__)
 CHART_SUFFIX = ".png"
+# The newest rows that tell which versions still serve: a canary at p% leaves its champion out of all of them
+# with odds (p/100)^200 (0.5^200 at the last default step), and a version replaced 200 rows ago is out.
+SERVING_TAIL_ROWS = 200
 
 
 @dataclass(frozen=True)
@@ -136,7 +139,7 @@ class CheckDrift:
             window = DriftWindow(0, None, None, skipped_files=rows.skipped_files)
             reason = "insufficient data: no captured predictions in the window"
             return self._report(self._model_name, 0, "insufficient_data", reason, window, checked_at)
-        name, version = str(rows.model_names[-1]), int(rows.model_versions[-1])
+        name, version = serving_version(rows)
         mine = (rows.model_versions == version) & (rows.model_names == name)
         scored = rows.scored_at[mine]
         window = DriftWindow(
@@ -197,6 +200,19 @@ class CheckDrift:
             estimate=found.estimate if found else None,
             id=f"{checked_at:%Y%m%dT%H%M%S%fZ}-v{version}",
         )
+
+
+def serving_version(rows: CapturedRows) -> tuple[str, int]:
+    """The version to check: the oldest registration among those answering the newest rows. During a
+    canary the champion and its challenger both answer; the challenger is the newer registration (a
+    retrain's) and is watched by the rollout's own evidence, so the champion, which most traffic meets and
+    a retrain replaces, is checked. Before, the newest row's version was: at a 10% canary every tenth check
+    was about the challenger's share (often `insufficient_data`), and the live verdict flipped. Read from
+    the rows, not the registry, so that the drift Lambda keeps needing no MLflow."""
+    name = str(rows.model_names[-1])
+    tail = slice(max(0, len(rows) - SERVING_TAIL_ROWS), None)
+    versions = rows.model_versions[tail][rows.model_names[tail] == name]
+    return name, int(versions.min())
 
 
 def _reason(found: Comparison) -> str:
