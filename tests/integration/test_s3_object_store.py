@@ -22,7 +22,7 @@ from urllib.request import url2pathname
 import pandas as pd
 import pyarrow.csv as pa_csv
 import pytest
-from botocore.exceptions import ReadTimeoutError
+from botocore.exceptions import ClientError, ReadTimeoutError
 from moto import mock_aws
 
 from fraud_detection.domain.errors import DataSourceError, ObjectNotFoundError, ServiceUnavailableError
@@ -45,6 +45,17 @@ LARGE_SIZE = 20 * 1024 * 1024
 
 @pytest.fixture(params=["local", "moto", "seaweedfs"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ObjectStore]:
+    yield from _store(request, tmp_path)
+
+
+@pytest.fixture(params=["moto", "seaweedfs"])
+def s3_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[S3ObjectStore]:
+    for made in _store(request, tmp_path):
+        assert isinstance(made, S3ObjectStore)
+        yield made
+
+
+def _store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ObjectStore]:
     if request.param == "local":
         yield LocalObjectStore(tmp_path / "store")
     elif request.param == "moto":
@@ -103,6 +114,74 @@ def test_of_clients_creating_one_key_at_once_exactly_one_wins(store: ObjectStore
         won = list(pool.map(create, range(8)))
     assert won.count(True) == 1
     assert store.read_bytes("jobs/race/request.json") == f"client {won.index(True)}".encode()
+
+
+def lose_the_first_put_answer(client: Any) -> None:
+    """The first PutObject reaches the server, but its answer is lost (as on a read timeout after the write):
+    botocore's retry handler is told to try again at once, as its standard mode does."""
+    calls = {"n": 0}
+
+    def retry_once(**kwargs: Any) -> int | None:
+        calls["n"] += 1
+        return 0 if calls["n"] == 1 else None
+
+    client.meta.events.register_first("needs-retry.s3.PutObject", retry_once)
+
+
+def test_a_create_whose_answer_was_lost_and_retried_still_counts_as_ours(s3_store: S3ObjectStore) -> None:
+    """Before, the retry's 412 (this call's own object) read as "taken": a submit was refused as existing
+    while its record stayed behind, never queued."""
+    lose_the_first_put_answer(s3_store._client)
+    assert s3_store.create_bytes("jobs/lost/request.json", b"mine")
+    assert s3_store.read_bytes("jobs/lost/request.json") == b"mine"
+    assert not s3_store.create_bytes("jobs/lost/request.json", b"another caller")
+
+
+def test_a_job_submitted_through_a_lost_answer_is_recorded_and_open(moto_client: S3Client) -> None:
+    from fraud_detection.domain.jobs import JobRequest
+    from fraud_detection.infrastructure.documents.job_records import ObjectStoreJobStore
+
+    jobs = ObjectStoreJobStore(S3ObjectStore("fraud-specifics", "p", client=moto_client))
+    lose_the_first_put_answer(moto_client)
+    request = JobRequest(
+        "job1", "s3://in/x.csv", "s3://out/y.parquet", "champion", "2026-01-01T00:00:00+00:00"
+    )
+    jobs.create(request)  # before: JobExistsError, the record left behind and no open-jobs entry
+    assert list(jobs.open_jobs()) == ["job1"]
+
+
+def conflict() -> ClientError:
+    return ClientError(
+        {"Error": {"Code": "ConditionalRequestConflict"}, "ResponseMetadata": {"HTTPStatusCode": 409}},
+        "PutObject",
+    )
+
+
+def test_a_conflict_that_left_no_object_is_tried_again(moto_client: S3Client) -> None:
+    client = MagicMock(wraps=moto_client)
+    store = S3ObjectStore("fraud-specifics", "p", client=client)
+    calls: list[dict[str, Any]] = []
+
+    def put(**kwargs: Any) -> Any:
+        calls.append(kwargs)
+        if len(calls) == 1:
+            raise conflict()  # another conditional write under way, which then failed
+        return moto_client.put_object(**kwargs)
+
+    client.put_object.side_effect = put
+    assert store.create_bytes("k", b"v")
+    assert len(calls) == 2
+    assert store.read_bytes("k") == b"v"
+
+
+def test_conflicts_that_keep_leaving_no_object_are_an_outage_not_a_taken_key(moto_client: S3Client) -> None:
+    client = MagicMock(wraps=moto_client)
+    client.put_object.side_effect = conflict()
+    store = S3ObjectStore("fraud-specifics", "p", client=client)
+    with pytest.raises(
+        ServiceUnavailableError, match=r"cannot create s3://fraud-specifics/p/k: 3 conditional"
+    ):
+        store.create_bytes("k", b"v")
 
 
 def test_exists_and_delete(store: ObjectStore) -> None:

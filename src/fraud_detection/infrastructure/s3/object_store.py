@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections import deque
 from collections.abc import Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from botocore.exceptions import ClientError
 
-from fraud_detection.domain.errors import DataSourceError
+from fraud_detection.domain.errors import DataSourceError, ServiceUnavailableError
 from fraud_detection.domain.ports.storage import ObjectStore
 from fraud_detection.infrastructure.s3.body_stream import open_body_stream
 from fraud_detection.infrastructure.s3.client import MAX_POOL_CONNECTIONS, make_s3_client
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
 # (17,280 at one every 5 s) at 20 ms a GET took ~7 minutes one by one; 16 at once, under a minute.
 READ_AHEAD = 16
 DELETE_BATCH = 1_000  # the most keys one DeleteObjects request takes
+WRITER_METADATA = "fraud-writer"  # the token of the `create_bytes` call that made an object
+CREATE_ATTEMPTS = 3  # conditional PUTs of one `create_bytes`, when a failed concurrent writer left no object
 
 
 class S3ObjectStore(ObjectStore):
@@ -95,17 +98,43 @@ class S3ObjectStore(ObjectStore):
             self._client.put_object(Bucket=self.bucket, Key=self._full_key(key), Body=data)
 
     def create_bytes(self, key: str, data: bytes) -> bool:
-        """A conditional PUT (`If-None-Match: *`, which S3 has honoured since 2024)."""
+        """A conditional PUT (`If-None-Match: *`, which S3 has honoured since 2024), tagged with a token of
+        this call. botocore retries a PUT whose answer was lost (a read timeout, a 5xx after the write):
+        the retry meets this call's own object, and was taken for another writer's, so a submit was refused
+        as "exists" while its record stayed behind, never queued. The token tells the two apart. A 409 (a
+        conditional write under way) that left no object is tried again: that writer failed."""
+        token, full_key = uuid.uuid4().hex, self._full_key(key)
         with s3_errors("write", self.uri_for(key)):
-            try:
-                self._client.put_object(
-                    Bucket=self.bucket, Key=self._full_key(key), Body=data, IfNoneMatch="*"
-                )
-            except ClientError as error:
-                if str(error.response.get("Error", {}).get("Code")) in KEY_TAKEN:
-                    return False
-                raise
-        return True
+            for _ in range(CREATE_ATTEMPTS):
+                try:
+                    self._client.put_object(
+                        Bucket=self.bucket,
+                        Key=full_key,
+                        Body=data,
+                        IfNoneMatch="*",
+                        Metadata={WRITER_METADATA: token},
+                    )
+                    return True
+                except ClientError as error:
+                    if str(error.response.get("Error", {}).get("Code")) not in KEY_TAKEN:
+                        raise
+                holder = self._writer(full_key)
+                if holder is not None:
+                    return holder == token
+        raise ServiceUnavailableError(
+            f"cannot create {self.uri_for(key)}: {CREATE_ATTEMPTS} conditional writes met a conflicting "
+            "write that then left no object"
+        )
+
+    def _writer(self, full_key: str) -> str | None:
+        """The creating call's token ("" for an object written otherwise); None when there is no object."""
+        try:
+            head = self._client.head_object(Bucket=self.bucket, Key=full_key)
+        except ClientError as error:
+            if error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
+                return None
+            raise
+        return head.get("Metadata", {}).get(WRITER_METADATA, "")
 
     def write_file(self, key: str, path: Path) -> None:
         # upload_file streams from disk and switches to multipart (parallel parts) above 8 MB.
