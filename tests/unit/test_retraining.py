@@ -109,3 +109,10 @@ def test_labelled_rows_scored_before_the_lookback_stay_out() -> None:
     built = world.build(datetime(2026, 12, 1, 0, 0, 2, tzinfo=UTC))
     assert (built.labelled_rows, built.labels_without_capture) == (2, 2)
     assert world.captured.requests[-1][0] == datetime(2026, 11, 1, 0, 0, 2, tzinfo=UTC)
+
+
+def test_a_fractional_lookback_is_named_as_set() -> None:
+    """Before, half a day read "in the last 0 days" (the timedelta's whole days)."""
+    world = Retraining()
+    build = BuildRetrainingSet(world.registry, world.datasets, world.captured, world.feedback, 0.5)
+    assert build(NOW).detail.startswith("no labelled captured transactions in the last 0.5 days ")

@@ -15,7 +15,7 @@ import pytest
 
 from fraud_detection.application.retraining import BuildRetrainingSet, RetrainingSet
 from fraud_detection.domain.features import SCORING_INPUTS
-from fraud_detection.domain.model import CHAMPION, ModelMetadata
+from fraud_detection.domain.model import CHAMPION, REGISTRATION_FAILED_TAG, ModelMetadata
 from fraud_detection.domain.promotion import rows_not_in
 from fraud_detection.domain.rollout import Rollout, Stage
 from fraud_detection.domain.schema import LABEL, TIME
@@ -90,6 +90,18 @@ def test_a_set_some_version_was_trained_on_is_not_trained_again() -> None:
         f"promote {kept}` serves it)",
         trained_as=kept,
     )
+
+
+def test_a_version_a_failed_registration_left_on_the_same_set_does_not_block_the_retrain() -> None:
+    """Before, the retry after a failed registration (S3 down as the profile was stored) was skipped as
+    "nothing new to learn from", pointing to a `fraud model promote` that refuses that version."""
+    world = labelled(Retraining())
+    first = world.build(NOW)
+    failed = promote(world, first, decision="keep")
+    world.registry.set_tag(failed, REGISTRATION_FAILED_TAG, "reference profile not stored: S3 down")
+    again = world.build(NOW)
+    assert again.dataset == first.dataset
+    assert again.trained_as is None
 
 
 def test_a_version_of_another_feature_version_on_the_same_set_is_retrained() -> None:

@@ -50,6 +50,7 @@ BAD = {
     ),
     "nan slips past bounds": ({"FRAUD_REVIEW_COST": "nan"}, "finite"),
     "infinite window": ({"FRAUD_DRIFT_WINDOW_HOURS": "inf"}, "finite"),
+    "lookback before year 1": ({"FRAUD_RETRAIN_LOOKBACK_DAYS": "1e9"}, "less than 36500"),
     "fraud-rate band upside down": (
         {"FRAUD_VALIDATION_FRAUD_RATE_MIN": "0.1", "FRAUD_VALIDATION_FRAUD_RATE_MAX": "0.05"},
         "must be greater than FRAUD_VALIDATION_FRAUD_RATE_MIN (0.1)",

@@ -29,7 +29,7 @@ from fraud_detection.application.champion import RolloutState, rollout_holding_c
 from fraud_detection.domain.dataset import DatasetId, DatasetRef
 from fraud_detection.domain.errors import ModelNotFoundError
 from fraud_detection.domain.features import FEATURE_VERSION, SCORING_INPUTS
-from fraud_detection.domain.model import CHAMPION, ModelVersion
+from fraud_detection.domain.model import CHAMPION, REGISTRATION_FAILED_TAG, ModelVersion
 from fraud_detection.domain.ports.datasets import DatasetStore
 from fraud_detection.domain.ports.drift import CapturedPredictions
 from fraud_detection.domain.ports.feedback import FeedbackStore
@@ -75,7 +75,7 @@ class BuildRetrainingSet:
             captured,
             feedback,
         )
-        self._lookback = timedelta(days=lookback_days)
+        self._lookback_days, self._lookback = lookback_days, timedelta(days=lookback_days)
         self._rollout_state = rollout_state
 
     def __call__(self, now: datetime | None = None) -> RetrainingSet:
@@ -89,7 +89,7 @@ class BuildRetrainingSet:
         found = len(recent)
         if not found:
             detail = (
-                f"no labelled captured transactions in the last {self._lookback.days} days "
+                f"no labelled captured transactions in the last {self._lookback_days:g} days "
                 f"({len(labels):,} labels in all); nothing new to learn from"
             )
             return RetrainingSet(base, None, 0, 0, len(labels), detail)
@@ -99,7 +99,7 @@ class BuildRetrainingSet:
         matched, unmatched = len(recent), len(labels) - found
         if not matched:
             detail = (
-                f"the {found:,} labelled captured transactions of the last {self._lookback.days} days are "
+                f"the {found:,} labelled captured transactions of the last {self._lookback_days:g} days are "
                 f"all rows of dataset {base.id.short} already (the champion learned them in an earlier "
                 "retrain); nothing new to learn from"
             )
@@ -126,11 +126,14 @@ class BuildRetrainingSet:
 
     def _trained_on(self, dataset: DatasetId) -> ModelVersion | None:
         """The newest version of this feature version fitted on exactly `dataset` (a version of another
-        feature version is a different model: retraining it is the point)."""
+        feature version is a different model: retraining it is the point). What a failed registration left
+        does not count: it can never be promoted, and it blocked every later retrain on the same labels,
+        pointing to a `fraud model promote` that is refused."""
         for version in self._registry.list_versions():
             metadata = version.metadata
             if (
-                metadata is not None
+                REGISTRATION_FAILED_TAG not in version.tags
+                and metadata is not None
                 and metadata.dataset_id == dataset.value
                 and metadata.feature_version == FEATURE_VERSION
             ):

@@ -1,4 +1,4 @@
-"""How far back a drift check or a compaction may look."""
+"""How far back a drift check, a compaction, a quality window or a retrain's labels may look."""
 
 from __future__ import annotations
 
@@ -12,3 +12,13 @@ def window_hours_problem(hours: float) -> str | None:
     if 0 < hours <= MAX_WINDOW_HOURS:
         return None
     return f"must be more than 0 and at most {MAX_WINDOW_HOURS:,.0f} (a year), got {hours}"
+
+
+MAX_DAYS = 36_500  # a window of days reaching before year 1 cannot be represented
+
+
+def window_days_problem(days: float) -> str | None:
+    """What is wrong with a window of `days`, or None (NaN fails the comparison)."""
+    if 0 < days < MAX_DAYS:
+        return None
+    return f"must be more than 0 and less than {MAX_DAYS}, got {days!r}"

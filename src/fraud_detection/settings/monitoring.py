@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings
 
-from fraud_detection.domain.windows import MAX_WINDOW_HOURS
+from fraud_detection.domain.windows import MAX_DAYS, MAX_WINDOW_HOURS
 
 FEEDBACK_URL_SCHEMES = ("redis://", "rediss://", "unix://")
 
@@ -59,7 +59,10 @@ class MonitoringSettings(BaseSettings):
     )
 
     retrain_lookback_days: float = Field(
-        30.0, gt=0, description="Captured, labelled transactions of the last N days join a retrain's data."
+        30.0,
+        gt=0,
+        lt=MAX_DAYS,  # larger overflowed the retrain's datetime arithmetic: a traceback
+        description="Captured, labelled transactions of the last N days join a retrain's data.",
     )
     retrain_on_events: bool = Field(
         True,

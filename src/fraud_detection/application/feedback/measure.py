@@ -17,15 +17,7 @@ from fraud_detection.domain.ports.drift import ReferenceProfiles
 from fraud_detection.domain.ports.feedback import FeedbackStore
 from fraud_detection.domain.ports.reports import Reports
 from fraud_detection.domain.reports import QUALITY
-
-MAX_DAYS = 36_500  # a window reaching before year 1 cannot be represented
-
-
-def window_days_problem(days: float) -> str | None:
-    """What is wrong with a window of `days`, or None (NaN fails the comparison)."""
-    if 0 < days < MAX_DAYS:
-        return None
-    return f"must be more than 0 and less than {MAX_DAYS}, got {days!r}"
+from fraud_detection.domain.windows import window_days_problem
 
 
 @dataclass(frozen=True)

@@ -121,7 +121,7 @@ def measure(
 ) -> None:
     """Precision and recall of the served decisions per model version, over labelled transactions; stores the
     report as quality/latest.json (what the API's /metrics exports) and a timestamped copy."""
-    from fraud_detection.application.feedback.measure import window_days_problem
+    from fraud_detection.domain.windows import window_days_problem
 
     if days is not None and (problem := window_days_problem(days)) is not None:  # before the store opens
         raise fail(f"--days: {problem}")
