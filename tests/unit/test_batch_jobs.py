@@ -270,6 +270,16 @@ def test_unknown_alias_fails_the_job(batch):
     assert "alias 'canary'" in batch.control.status("job-6").error
 
 
+@pytest.mark.parametrize("model", ["²", "1²"])  # digits to str.isdigit, not to int()
+def test_a_model_of_digits_that_are_no_number_fails_the_job_as_input(batch, model):
+    """Before, int() raised ValueError: the job failed as `internal` ("unexpected ValueError")."""
+    batch.submit("/in/in.parquet", "/out/out.parquet", model=model, job_id="sup")
+    assert batch.steps.prepare("sup") is None
+    status = batch.control.status("sup")
+    assert status.error_kind is FailureKind.INPUT
+    assert status.error == f"no model version has the alias '{model}'"
+
+
 def test_job_ids_are_checked(batch):
     with pytest.raises(InvalidDataError, match="job_id"):
         batch.submit("/in/in.parquet", "/out/out.parquet", job_id="../etc")

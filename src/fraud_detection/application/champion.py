@@ -55,7 +55,7 @@ def stored_history(registry: ModelRegistry, champion: ModelVersion | None) -> Ch
     if history.versions or champion is None:
         return history
     previous = champion.tags.get(PREVIOUS_CHAMPION_TAG, "")
-    earlier = (int(previous),) if previous.isdigit() else ()
+    earlier = (int(previous),) if previous.isdecimal() else ()
     return ChampionHistory((*earlier, champion.version))
 
 

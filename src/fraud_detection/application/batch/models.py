@@ -20,7 +20,7 @@ class JobModels:
 
     def resolve(self, model: str) -> tuple[ModelVersion, float]:
         """'champion' (any alias) or a version number -> the version and its decision threshold."""
-        version = self._registry.get(int(model)) if model.isdigit() else self._registry.get_by_alias(model)
+        version = self._registry.get(int(model)) if model.isdecimal() else self._registry.get_by_alias(model)
         if version is None:
             raise ModelNotFoundError(f"no model version has the alias '{model}'")
         return version, compatible_threshold(version)

@@ -86,7 +86,7 @@ class S3Transfers:
             return None
         metadata = head.get("Metadata", {})
         rows = metadata.get(ROWS_METADATA, "")
-        return metadata.get(JOB_METADATA, ""), int(rows) if rows.isdigit() else 0
+        return metadata.get(JOB_METADATA, ""), int(rows) if rows.isdecimal() else 0
 
     def upload_new(self, path: Path, location: S3Location, job_id: str, rows: int) -> None:
         """Create the object, recording the job that wrote it; `OutputExistsError` when the key is taken.
