@@ -16,8 +16,10 @@ import numpy as np
 import pandas as pd
 
 from fraud_detection.application.champion import (
+    PREVIOUS_CHAMPION_TAG,
     RolloutState,
     active_rollout_or_none,
+    finish_champion_move,
     rollout_holding_champion,
     set_champion,
 )
@@ -89,8 +91,14 @@ class PromoteChallenger:
     def decide(
         self, challenger: ModelVersion, evidence: ChallengerEvidence, force: bool = False
     ) -> tuple[PromotionDecision, ModelVersion | None]:
-        """The decision and the champion it was taken against; reads only (a run may stop here)."""
+        """The decision and the champion it was taken against; reads only (a run may stop here). A
+        challenger already champion is a retry of this stage after its alias moved (the registry failed
+        later in `record`): it is decided again against the champion it replaced, so the retry records the
+        same comparison; before, it compared the challenger with itself and recorded "no champion yet"."""
         champion = self._registry.get_by_alias(CHAMPION)
+        if champion is not None and champion.version == challenger.version:
+            replaced = champion.tags.get(PREVIOUS_CHAMPION_TAG, "")
+            champion = self._registry.get(int(replaced)) if replaced.isdecimal() else None
         decision = self._decide(challenger, evidence, champion)
         if force and not decision.promote:
             decision = replace(
@@ -121,7 +129,14 @@ class PromoteChallenger:
         self._registry.set_tag(challenger.version, "promotion_decision", outcome)
         self._registry.set_tag(challenger.version, "promotion_reason", decision.reason)
         if decision.promote and not staged:
-            set_champion(self._registry, self._publisher, challenger.version, decision.reason)
+            current = self._registry.get_by_alias(CHAMPION)
+            if current is not None and current.version == challenger.version:  # moved by an earlier try
+                replaced = champion.version if champion is not None else None
+                finish_champion_move(
+                    self._registry, self._publisher, challenger.version, replaced, decision.reason
+                )
+            else:
+                set_champion(self._registry, self._publisher, challenger.version, decision.reason)
             self._registry.remove_alias(CHALLENGER)
         return decision
 

@@ -1,0 +1,46 @@
+"""The `promote` stage is retried on an outage (Prefect's task retries, `retried=True`). When the first try
+moved the champion alias and the registry failed after it, the retry used to compare the challenger with
+itself: it recorded "no champion yet", lost the comparison and published a promotion from no one."""
+
+import pytest
+
+from fraud_detection.application.champion import CHAMPION_HISTORY_TAG
+from fraud_detection.application.pipeline_stages import STAGES
+from fraud_detection.domain.champion_history import ChampionHistory
+from fraud_detection.domain.errors import ServiceUnavailableError
+from fraud_detection.domain.events import ModelPromoted
+from fraud_detection.domain.model import CHALLENGER, CHAMPION
+from tests.unit.conftest import World
+
+
+def test_a_retried_promotion_records_the_comparison_of_its_first_try(monkeypatch):
+    world = World()
+    world.run_pipeline()
+    world.registry.models[1].weight = -1.0  # the champion ranks frauds last: the challenger is better
+    pipeline = world.pipeline()
+    with pipeline.session(pipeline.ingest("more.csv")) as session:
+        for stage in STAGES[:-1]:
+            stage.run(session, False)
+        remove_alias, failures = world.registry.remove_alias, [ServiceUnavailableError("registry blip")]
+
+        def fails_once(alias: str) -> None:
+            if failures:
+                raise failures.pop()
+            remove_alias(alias)
+
+        monkeypatch.setattr(world.registry, "remove_alias", fails_once)
+        with pytest.raises(ServiceUnavailableError):
+            session.promote()  # the alias moved, then the registry failed
+        first = world.registry.get(2).tags["promotion_reason"]
+        decision = session.promote()  # the retry
+    assert first.startswith("challenger better: ")
+    assert decision.reason == first
+    assert decision.champion_score is not None
+    assert decision.rows > 0
+    assert world.registry.get(2).tags["promotion_reason"] == first
+    assert world.registry.get_by_alias(CHAMPION).version == 2
+    assert world.registry.get_by_alias(CHALLENGER) is None
+    promoted = [event for event in world.publisher.events if isinstance(event, ModelPromoted)]
+    assert [(event.version, event.previous_version) for event in promoted[1:]] == [(2, 1), (2, 1)]
+    history = ChampionHistory.parse(world.registry.get_model_tag(CHAMPION_HISTORY_TAG))
+    assert history.versions == (1, 2)  # written once
