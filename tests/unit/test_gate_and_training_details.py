@@ -198,6 +198,17 @@ def test_no_rows_new_to_the_champion_keeps_it_and_says_so():
     assert gate.registry.aliases == {CHAMPION: 1, CHALLENGER: 2}
 
 
+def test_the_champions_rows_exported_again_with_other_times_are_not_new_to_it():
+    """`Time` counts from a file's first row: a re-export from another start moves it. Before, the gate
+    matched on it, took the champion's 200 rows for unseen ones and compared on 800 rows."""
+    gate = Gate()
+    moved = gate.fitted.tail(200).copy()
+    moved[TIME] += 3_600.0
+    rows = pd.concat([moved, gate.new], ignore_index=True)
+    decision = gate.gate(gate.registry.get(2), gate.evidence(gate.champion_scores(), rows=rows))
+    assert (decision.rows, decision.frauds) == (600, int(gate.new[LABEL].sum()))
+
+
 def test_new_rows_without_a_fraud_are_not_compared_on():
     gate = Gate()
     gate.new[LABEL] = 0.0

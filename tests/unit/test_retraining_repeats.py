@@ -143,9 +143,9 @@ def test_a_row_counts_as_held_only_with_the_same_inputs_and_label(label: float) 
     recent = base.iloc[[0, 8]].copy().reset_index(drop=True)
     recent[TIME] = [1e9, 2e9]
     recent[LABEL] = [1.0, label]
-    columns = [*SCORING_INPUTS, LABEL]
-    assert rows_not_in(recent, base, columns).tolist() == [False, label == 0.0]
-    assert rows_not_in(recent, base).tolist() == [True, True]  # on every column, `Time` included
+    assert rows_not_in(recent, base).tolist() == [False, label == 0.0]
+    with_time = [*SCORING_INPUTS, LABEL, TIME]  # what the gate matched on before: every row looked new
+    assert rows_not_in(recent, base, with_time).tolist() == [True, True]
     moved = recent.copy()
     moved.loc[0, "Amount"] += 0.01  # another amount: a new row
-    assert rows_not_in(moved, base, columns)[0]
+    assert rows_not_in(moved, base)[0]

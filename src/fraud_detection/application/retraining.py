@@ -95,7 +95,7 @@ class BuildRetrainingSet:
             return RetrainingSet(base, None, 0, 0, len(labels), detail)
         frame = self._datasets.load(base.id)
         # Labelled rows the base already holds (a promoted retrain's set is the next base) join once only.
-        recent = recent.loc[rows_not_in(recent, frame, [*SCORING_INPUTS, LABEL])].reset_index(drop=True)
+        recent = recent.loc[rows_not_in(recent, frame)].reset_index(drop=True)
         matched, unmatched = len(recent), len(labels) - found
         if not matched:
             detail = (

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from fraud_detection.domain.features import SCORING_INPUTS
 from fraud_detection.domain.gate_metrics import GATE_METRICS, GateMetric
-from fraud_detection.domain.schema import TRANSACTION_COLUMNS
+from fraud_detection.domain.schema import LABEL
 
 
 @dataclass(frozen=True)
@@ -84,13 +85,18 @@ class PromotionPolicy:
         return PromotionDecision(False, f"champion kept: {comparison}", self.metric, score, incumbent)
 
 
+# What makes a row the same to a model: its inputs and its label. `Time` is not a model input (fe-1 drops
+# it) and counts seconds from a file's first row, so the same transactions exported again from another start
+# get other Times: matched on it, the gate took the champion's own training rows for unseen ones.
+MODEL_ROW_COLUMNS: tuple[str, ...] = (*SCORING_INPUTS, LABEL)
+
+
 def rows_not_in(
-    rows: pd.DataFrame, fitted: pd.DataFrame, columns: Sequence[str] = TRANSACTION_COLUMNS
+    rows: pd.DataFrame, fitted: pd.DataFrame, columns: Sequence[str] = MODEL_ROW_COLUMNS
 ) -> np.ndarray:
     """Mask of `rows` that are not rows of `fitted`, matched by value on `columns` (integer and float
-    columns alike). On every column by default, so a retraining set's base rows are recognised and its
-    newly labelled rows (given new `Time`s) are not; a retrain leaves `Time` out to find the labelled rows
-    its base already holds."""
+    columns alike): the promotion gate's rows new to the champion, a retrain's labelled rows new to its
+    base."""
     chosen = list(columns)
     known = pd.util.hash_pandas_object(fitted[chosen].astype(np.float64), index=False).to_numpy()
     keys = pd.util.hash_pandas_object(rows[chosen].astype(np.float64), index=False).to_numpy()
