@@ -102,3 +102,12 @@ def test_a_cancel_drops_a_pending_rerun():
     assert not queue.holds("j")
     threading.Event().wait(0.8)
     assert runs == ["j"]
+
+
+def test_runs_that_ended_are_let_go_when_the_next_job_comes():
+    """Before, the API's queue kept a future and an event for every job it had ever run."""
+    queue = InProcessJobQueue(lambda job_id, stop: JobState.SUCCEEDED)
+    for n in range(50):
+        queue.enqueue(f"j{n}")
+        assert queue.wait(f"j{n}", timeout=10) is JobState.SUCCEEDED
+    assert len(queue._futures) == len(queue._stops) == 1  # the last one, which its caller may still wait for

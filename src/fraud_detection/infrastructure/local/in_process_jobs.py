@@ -34,7 +34,10 @@ class InProcessJobQueue(JobQueue):
         self._lock = threading.Lock()
 
     def enqueue(self, job_id: str) -> None:
+        """Also lets go of the runs that have ended: the API's queue lives for weeks of jobs."""
         with self._lock:
+            for done in [job for job, future in self._futures.items() if future.done()]:
+                del self._futures[done], self._stops[done]
             self._reruns.pop(job_id, None)
             stop = self._stops[job_id] = threading.Event()
             self._futures[job_id] = self._executor.submit(self._guarded, job_id, stop)
