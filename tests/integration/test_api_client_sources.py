@@ -66,6 +66,27 @@ def test_a_broken_edit_keeps_the_last_good_clients_and_a_broken_start_fails(tmp_
         KeyFileClients(path)
 
 
+def test_a_file_that_cannot_be_checked_keeps_the_last_good_clients(tmp_path, monkeypatch, caplog):
+    """Before, an error other than a missing file (EACCES, EIO: a secret remounted) escaped the check, and
+    every protected request answered 500 until it passed. Root ignores permissions: the error is injected."""
+    path, clock = tmp_path / "clients.json", Clock()
+    write_document(path, directory(OLD))
+    source = KeyFileClients(path, clock=clock)
+    stat = type(path).stat
+
+    def refused(self, *args, **kwargs):
+        if self == path:
+            raise PermissionError(13, "Permission denied", str(path))
+        return stat(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(path), "stat", refused)
+    clock.now = 2.0
+    assert source.directory().authenticate(OLD) is not None
+    assert "not checked, keeping the previous clients: [Errno 13] Permission denied" in caplog.text
+    with pytest.raises(ClientConfigError, match=r"clients.json: cannot read \(\[Errno 13\]"):
+        KeyFileClients(path)
+
+
 def test_no_file_means_no_client_until_one_appears(tmp_path):
     path, clock = tmp_path / "clients.json", Clock()
     source = KeyFileClients(path, clock=clock)

@@ -53,6 +53,13 @@ class KeyFileClients(ClientSource):
                 )
             self._stamp, self._directory = None, EMPTY
             return
+        except OSError as error:  # EACCES, EIO (a secret remounted): as a file that cannot be read
+            if first:
+                raise ClientConfigError(f"API clients file {self.path}: cannot read ({error})") from None
+            logger.error(
+                "API clients file %s not checked, keeping the previous clients: %s", self.path, error
+            )
+            return
         stamp = (status.st_mtime_ns, status.st_size, status.st_ino)
         if stamp == self._stamp:
             return
