@@ -32,7 +32,7 @@ def test_a_run_returns_its_summary_and_reports_it_as_the_latest() -> None:
     summary = CompactCaptures(compaction, reports, clock=NOW.timestamp)(48.0, 120.0)
     assert summary == SUMMARY
     assert compaction.calls == [(48.0, 120.0)]
-    assert [(kind, name) for kind, name, _, _ in reports.saved] == [("compaction", "20261205T101703Z")]
+    assert [(kind, name) for kind, name, _, _ in reports.saved] == [("compaction", "20261205T101703000000Z")]
     assert reports.latest(COMPACTION) == CompactionReport("2026-12-05T10:17:03+00:00", SUMMARY, None)
 
 
@@ -47,3 +47,12 @@ def test_a_failed_run_is_reported_then_raised() -> None:
 def test_the_report_reads_back_as_written() -> None:
     for report in (CompactionReport(NOW.isoformat(), SUMMARY), CompactionReport(NOW.isoformat(), None, "x")):
         assert CompactionReport.from_dict(report.to_dict()) == report
+
+
+def test_two_runs_in_one_second_keep_two_reports() -> None:
+    """Before, the report's name had whole seconds: the second run's replaced the first's."""
+    reports, moments = FakeReports(), iter([NOW.timestamp(), NOW.timestamp() + 0.25])
+    use_case = CompactCaptures(FakeCompaction(), reports, clock=lambda: next(moments))
+    use_case(48.0)
+    use_case(48.0)
+    assert [name for _, name, _, _ in reports.saved] == ["20261205T101703000000Z", "20261205T101703250000Z"]

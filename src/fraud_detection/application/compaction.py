@@ -37,4 +37,5 @@ class CompactCaptures:
         return summary
 
     def _save(self, report: CompactionReport, ran_at: datetime) -> None:
-        self._reports.save(COMPACTION, f"{ran_at:%Y%m%dT%H%M%S}Z", report.to_dict())
+        # Microseconds, as drift reports: two runs in one second (the Lambda and a flow) kept one report.
+        self._reports.save(COMPACTION, f"{ran_at:%Y%m%dT%H%M%S%f}Z", report.to_dict())
