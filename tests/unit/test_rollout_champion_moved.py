@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from fraud_detection.domain.errors import RolloutRefusedError
+from fraud_detection.application.champion import CHAMPION_HISTORY_TAG
+from fraud_detection.domain.champion_history import ChampionHistory
+from fraud_detection.domain.errors import RolloutConflictError, RolloutRefusedError
 from fraud_detection.domain.events import ModelPromoted, RolloutTransitioned
 from fraud_detection.domain.model import CHAMPION
 from fraud_detection.domain.rollout import Action, Stage
@@ -58,3 +60,48 @@ def test_advancing_to_champion_refuses_to_replace_a_champion_it_was_not_judged_a
     assert world.registry.aliases[CHAMPION] == 3
     assert world.store.load().stage is Stage.CANARY
     assert not [e for e in world.publisher.events if isinstance(e, ModelPromoted)]
+
+
+def test_an_abort_landing_while_the_challenger_is_promoted_puts_the_champion_back(world: World) -> None:
+    """The last step moves the alias, then saves its state; an abort saved in between made that save fail.
+    Before, the aborted challenger stayed champion while the rollout read rolled back."""
+    world.start()
+    world.advance(T0 + HOUR)  # canary 10%
+    world.advance(T0 + 2 * HOUR)  # canary 50%
+    save = world.store.save
+
+    def abort_first(rollout, replacing):
+        if rollout.stage is Stage.CHAMPION:
+            world.store.save = save  # the abort's own writes go through
+            world.abort("alert: error rate", now=T0 + 3 * HOUR)
+        return save(rollout, replacing=replacing)
+
+    world.store.save = abort_first
+    with pytest.raises(RolloutConflictError, match="rolled_back"):
+        world.advance(T0 + 3 * HOUR)
+    assert world.store.load().stage is Stage.ROLLED_BACK
+    assert world.registry.aliases[CHAMPION] == 1
+    history = ChampionHistory.parse(world.registry.get_model_tag(CHAMPION_HISTORY_TAG))
+    assert history.versions[-1] == 1  # a later `fraud model rollback` does not go to the aborted v2
+    promoted = [
+        (e.version, e.previous_version) for e in world.publisher.events if isinstance(e, ModelPromoted)
+    ]
+    assert promoted == [(2, 1), (1, 2)]
+
+
+def test_the_same_promotion_saved_by_another_evaluator_is_left_in_place(world: World) -> None:
+    world.start()
+    world.advance(T0 + HOUR)
+    world.advance(T0 + 2 * HOUR)
+    stale, load, save = world.store.load(), world.store.load, world.store.save
+    world.advance(T0 + 3 * HOUR)  # another evaluator's step promoted v2 first
+    world.store.load = lambda: stale  # this one read the state before that step, until its own save
+
+    def save_as_stored(rollout, replacing):
+        world.store.load = load
+        return save(rollout, replacing=replacing)
+
+    world.store.save = save_as_stored
+    with pytest.raises(RolloutConflictError):
+        world.advance(T0 + 3 * HOUR)
+    assert world.registry.aliases[CHAMPION] == 2

@@ -9,15 +9,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fraud_detection.application.champion import finish_champion_move, set_champion
+from fraud_detection.application.champion import (
+    CHAMPION_HISTORY_TAG,
+    finish_champion_move,
+    set_champion,
+    stored_history,
+)
 from fraud_detection.application.serving.compatibility import servable
 from fraud_detection.domain.errors import (
     FraudDetectionError,
     NoActiveRolloutError,
     RegistryAccessDeniedError,
+    RolloutConflictError,
     RolloutRefusedError,
 )
-from fraud_detection.domain.events import RolloutAbortRequested, RolloutTransitioned
+from fraud_detection.domain.events import ModelPromoted, RolloutAbortRequested, RolloutTransitioned
 from fraud_detection.domain.model import CHAMPION
 from fraud_detection.domain.ports.events import EventPublisher
 from fraud_detection.domain.ports.registry import ModelRegistry
@@ -93,9 +99,41 @@ def transition(
             )
         else:
             set_champion(registry, publisher, rollout.challenger, f"rollout: {reason}")
-    store.save(moved, replacing=rollout)
+    try:
+        store.save(moved, replacing=rollout)
+    except RolloutConflictError:
+        if to is Stage.CHAMPION:
+            _undo_champion_move(rollout, store.load(), registry, publisher)
+        raise
     _announce(rollout, moved, reason, evidence, publisher)
     return moved
+
+
+def _undo_champion_move(
+    rollout: Rollout, stored: Rollout | None, registry: ModelRegistry, publisher: EventPublisher
+) -> None:
+    """The state changed between the check and the save while the alias moved to the challenger: an abort
+    (or another actor's step) landed in between. Unless that change made the same promotion, the champion
+    the rollout started against gets the alias back; before, the aborted challenger stayed champion while
+    the rollout read rolled back."""
+    same_move = (
+        stored is not None and stored.challenger == rollout.challenger and stored.stage is Stage.CHAMPION
+    )
+    if same_move or rollout.champion is None:
+        return
+    current = registry.get_by_alias(CHAMPION)
+    if current is None or current.version != rollout.challenger:
+        return
+    _, history = stored_history(registry, current).rollback(rollout.challenger, rollout.champion)
+    registry.set_alias(CHAMPION, rollout.champion)
+    registry.set_model_tag(CHAMPION_HISTORY_TAG, history.encode())  # as a `fraud model rollback` leaves it
+    why = f"rollout of v{rollout.challenger} changed while it was promoted (now {_stage_of(stored)}): undone"
+    logger.warning("%s; champion back to v%d", why, rollout.champion)
+    publisher.publish(ModelPromoted(registry.model_name, rollout.champion, rollout.challenger, why))
+
+
+def _stage_of(rollout: Rollout | None) -> str:
+    return "gone" if rollout is None else str(rollout.stage)
 
 
 def _announce(
