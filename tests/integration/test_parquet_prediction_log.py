@@ -255,12 +255,24 @@ def test_size_trigger_writes_files_of_max_rows(store: LocalObjectStore) -> None:
 
 def test_age_trigger_follows_the_injected_clock(store: LocalObjectStore) -> None:
     clock = FakeClock(T0)
-    log = ParquetPredictionLog(store, max_rows=10_000, max_seconds=0.05, clock=clock)
+    log = ParquetPredictionLog(store, max_rows=10_000, max_seconds=0.05, monotonic=clock)
     log.append(make_batch("r1", rows=3))
     time.sleep(0.2)  # several of the writer's checks pass; by its clock no time has, so nothing is due
     assert log.files_written == 0
     clock.now += 1.0
     assert wait_until(lambda: log.files_written == 1)
+    assert (log.rows_written, log.pending_rows) == (3, 0)
+    log.close()
+
+
+def test_a_wall_clock_stepped_back_does_not_hold_rows_past_max_seconds(store: LocalObjectStore) -> None:
+    """Buffers were aged by the wall clock: after a 10-minute step back (NTP, VM resume) rows stayed in
+    memory for those 10 minutes instead of max_seconds."""
+    clock = FakeClock(T0)
+    log = ParquetPredictionLog(store, max_rows=10_000, max_seconds=0.05, clock=clock)
+    log.append(make_batch("r1", rows=3))
+    clock.now -= 600.0
+    assert wait_until(lambda: log.files_written == 1, timeout=2.0)
     assert (log.rows_written, log.pending_rows) == (3, 0)
     log.close()
 

@@ -39,7 +39,7 @@ def batch(request_id: str, rows: int, scored_at: float = 0.0, first_value: float
 
 
 def queue(max_rows: int = 100, buffer_rows: int = 10, now: float = 5.0) -> PendingRows:
-    return PendingRows(buffer_rows=buffer_rows, max_rows=max_rows, clock=lambda: now)
+    return PendingRows(buffer_rows=buffer_rows, max_rows=max_rows, monotonic=lambda: now)
 
 
 def pending_values(buffer: ColumnBuffer) -> list[float]:

@@ -59,7 +59,7 @@ def batch_problem(batch: PredictionBatch, rows: int) -> str | None:
 class ColumnBuffer:
     """Room for `capacity` rows, one array per column. Rows `start:stop` are pending: rows before `start`
     were written or dropped. `batch_numbers` tells which append each row came from, so a batch that turns
-    out unwritable at flush can be dropped whole. `appended_at` is the log clock at the first pending row.
+    out unwritable at flush can be dropped whole. `appended_at`: monotonic time of the first pending row.
     `text_bytes` is the size of the strings a row holds (its transaction id, and its request id when the
     batch has one per row; the first row of a batch also counts the batch's model name and single request
     id), for the queue's byte bound. Rows `0:journaled` are in the local journal (file chunks of

@@ -51,9 +51,11 @@ class ParquetPredictionLog(CaptureCounters, PredictionLog):
     """`append` copies the batch's values into preallocated column buffers of `max_rows` rows and keeps no
     reference to the batch (no I/O, nothing per request left for the garbage collector); a daemon thread
     writes one zstd Parquet file per micro-batch (split by UTC hour, so each file sits in the partition of
-    all its rows) once a buffer is full or its oldest row is `max_seconds` old by `clock`. A batch that
-    cannot be stored (shapes that disagree, values of the wrong type, a bad timestamp) is dropped, counted
-    and logged with its request id, at append or, for text columns, when its buffer is written.
+    all its rows) once a buffer is full or its oldest row is `max_seconds` old by `monotonic`. The wall
+    `clock` only dates the retention sweep: aged by it, a buffer waited out any backward step (NTP, VM
+    resume) in memory. A batch that cannot be stored (shapes that disagree, values of the wrong type, a bad
+    timestamp) is dropped, counted and logged with its request id, at append or, for text columns, when its
+    buffer is written.
 
     With a `spill_dir`:
     - a file the store refuses is written to the spill folder instead (atomically; at most `spill_max_bytes`),
@@ -80,6 +82,7 @@ class ParquetPredictionLog(CaptureCounters, PredictionLog):
         max_seconds: float = 5.0,
         prefix: str = "predictions",
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
         max_pending_rows: int = 1_000_000,
         max_pending_bytes: int = 64 * MIB,
         spill_dir: Path | None = None,
@@ -103,7 +106,7 @@ class ParquetPredictionLog(CaptureCounters, PredictionLog):
         self._prefix = normalise_prefix(prefix)
         self._max_rows = max_rows
         self._max_seconds = max_seconds
-        self._clock = clock
+        self._monotonic = monotonic
         # pyarrow imports pandas on its first NumPy conversion (0.4-1 s); paid here, at start, rather than
         # by the first journal chunk, which must land within one journal interval to survive a SIGKILL.
         # (The drift check's reader never converts this way, so it never pays it.)
@@ -111,7 +114,7 @@ class ParquetPredictionLog(CaptureCounters, PredictionLog):
         self._close_timeout = close_timeout_seconds
         self._max_pending_bytes = max_pending_bytes
         self._pending = PendingRows(
-            buffer_rows=max_rows, max_rows=max_pending_rows, max_bytes=max_pending_bytes, clock=clock
+            buffer_rows=max_rows, max_rows=max_pending_rows, max_bytes=max_pending_bytes, monotonic=monotonic
         )
         self._telemetry: CaptureTelemetry = telemetry or NoTelemetry()
         self._spill = SpillDir(spill_dir, self._prefix, spill_max_bytes) if spill_dir is not None else None
@@ -238,7 +241,7 @@ class ParquetPredictionLog(CaptureCounters, PredictionLog):
         if oldest is None:
             return HEARTBEAT_SECONDS
         # Capped at max_seconds so an injected clock that jumps ahead is noticed within that time.
-        due = min(max(self._max_seconds - (self._clock() - oldest), 0.0), self._max_seconds)
+        due = min(max(self._max_seconds - (self._monotonic() - oldest), 0.0), self._max_seconds)
         return min(due, HEARTBEAT_SECONDS)
 
     def _log_failure(self, error: BaseException | None, failures: int, retry_in: float) -> None:

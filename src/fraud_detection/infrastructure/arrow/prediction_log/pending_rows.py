@@ -42,7 +42,7 @@ class PendingRows:
         *,
         buffer_rows: int,
         max_rows: int,
-        clock: Callable[[], float],
+        monotonic: Callable[[], float],
         max_bytes: float = math.inf,
     ) -> None:
         self._lock = threading.Lock()
@@ -53,7 +53,7 @@ class PendingRows:
         self._sealed: deque[ColumnBuffer] = deque()
         self._max_rows = max_rows
         self._max_bytes = max_bytes
-        self._clock = clock
+        self._monotonic = monotonic  # for ages: a wall clock stepped back (NTP) would hold rows in memory
         self._numbers = itertools.count()
         self._rows = 0
         self._bytes = 0
@@ -138,7 +138,7 @@ class PendingRows:
 
     def take(self, max_age: float | None = None) -> ColumnBuffer | None:
         """The oldest queued buffer (sealing the current one when none is). With `max_age`, only when a write
-        is due: the queued rows fill a buffer, or the oldest is `max_age` old by the clock. So rows put back
+        is due: the queued rows fill a buffer, or the oldest is `max_age` old by `monotonic`. So rows put back
         after a failed flush wait for those triggers, as rows never taken do."""
         with self._lock:
             if max_age is not None and not self._due(max_age):
@@ -211,7 +211,7 @@ class PendingRows:
         if self._queued_rows() >= self._buffer_rows:
             return True
         oldest = self._oldest_appended_at()
-        return oldest is not None and self._clock() - oldest >= max_age
+        return oldest is not None and self._monotonic() - oldest >= max_age
 
     def _copy(self, batch: PredictionBatch, rows: int) -> tuple[bool, int]:
         """Copy all the batch's rows or none (numpy raises one of COPY_ERRORS); return as `add` does."""
@@ -222,13 +222,13 @@ class PendingRows:
         number = next(self._numbers)
         if buffer.stop + rows > buffer.capacity:
             filled, self._current, nbytes = copy_across(
-                buffer, batch, rows, number, self._fresh, self._spares.append, self._clock
+                buffer, batch, rows, number, self._fresh, self._spares.append, self._monotonic
             )  # all rows or none: a value numpy rejects midway leaves the queue as it was
             self._sealed.extend(filled)
             sealed = True
         else:
             if buffer.stop == buffer.start:
-                buffer.appended_at = self._clock()
+                buffer.appended_at = self._monotonic()
             nbytes = buffer.put_row(batch, number) if rows == 1 else buffer.put(batch, number, 0, rows)
             sealed = buffer.stop == buffer.capacity
             if sealed:
