@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import pytest
 from prometheus_client import REGISTRY
@@ -28,6 +28,13 @@ from fraud_detection.domain.ports.prediction_log import PredictionBatch
 from fraud_detection.domain.ports.storage import ObjectStore
 from fraud_detection.infrastructure.arrow.prediction_log import ParquetPredictionLog, read_predictions
 from fraud_detection.infrastructure.arrow.prediction_log.column_buffer import SLOT_BYTES
+from fraud_detection.infrastructure.arrow.prediction_log.journal import (
+    LOCK_NAME,
+    SETUP_GRACE_SECONDS,
+    SETUP_PREFIX,
+    Journal,
+)
+from fraud_detection.infrastructure.arrow.prediction_log.journal_copier import open_journal
 from fraud_detection.infrastructure.local import LocalObjectStore
 from fraud_detection.infrastructure.prometheus.metrics import PrometheusCaptureTelemetry
 from tests.prediction_batches import scored_batch, spilled_files
@@ -444,6 +451,67 @@ def test_a_live_process_journal_is_not_taken_and_a_flushed_buffer_leaves_no_chun
     second.close()
     assert stored_request_ids(local) == ["first"] * 3
     assert not (spill / "journal").exists() or not list((spill / "journal").iterdir())
+
+
+def test_recovery_running_while_a_sibling_starts_leaves_the_sibling_its_journal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker's start-up recovery running between a starting sibling's mkdir and its lock took the new
+    folder for a dead process's and deleted it: the sibling ran without a journal (a SIGKILL lost all)."""
+    spill = tmp_path / "spill"
+    running = Journal(spill)
+    recovered: list[str] = []
+    real_mkdir = Path.mkdir
+
+    def mkdir_then_recover(self: Path, *args: Any, **kwargs: Any) -> None:
+        real_mkdir(self, *args, **kwargs)
+        if self.parent == running.root:  # the running worker's recovery, right after the sibling's mkdir
+            for owner, _rows, delete in running.orphans():
+                recovered.append(owner)
+                delete()
+
+    monkeypatch.setattr(Path, "mkdir", mkdir_then_recover)
+    starting = open_journal(spill)
+    monkeypatch.undo()
+    assert starting is not None
+    assert starting.folder.is_dir()
+    assert recovered == []
+    assert list(running.orphans()) == []  # once in place, it is locked by its live owner
+    starting.close()
+    running.close()
+
+
+def test_recovery_neither_takes_nor_locks_a_folder_without_a_lock_file_until_it_is_stale(
+    tmp_path: Path,
+) -> None:
+    """Recovery created a missing lock file and took the folder: a worker (of the previous version) between
+    its mkdir and its lock file lost its journal."""
+    journal = Journal(tmp_path / "spill")
+    starting = journal.root / "4321-0a1b2c3d"
+    starting.mkdir()
+    assert list(journal.orphans()) == []
+    assert starting.is_dir()
+    assert not (starting / LOCK_NAME).exists()
+
+    stale = time.time() - SETUP_GRACE_SECONDS - 1  # its process died before it could lock (or journal)
+    os.utime(starting, (stale, stale))
+    assert [owner for owner, _rows, _delete in journal.orphans()] == ["4321-0a1b2c3d"]
+    journal.close()
+
+
+def test_a_setup_folder_of_a_worker_killed_while_starting_is_removed_once_stale(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "spill")
+    setup = journal.root / f"{SETUP_PREFIX}4321-0a1b2c3d"
+    setup.mkdir()
+    (setup / LOCK_NAME).touch()
+    assert list(journal.orphans()) == []
+    assert setup.is_dir()  # it may be a starting worker's, between its lock and its rename
+
+    stale = time.time() - SETUP_GRACE_SECONDS - 1
+    os.utime(setup, (stale, stale))
+    assert list(journal.orphans()) == []  # nothing to recover: it never held a chunk
+    assert not setup.exists()
+    journal.close()
 
 
 def test_a_file_in_the_spill_that_is_not_a_prediction_file_is_never_sent(

@@ -7,6 +7,12 @@ that the process keeps `flock`ed while it lives; the kernel releases it however 
 included), so the next process to start finds the folder unlocked and turns its chunks into spill files,
 which are then sent to the store. Chunks are not fsynced: they survive the process, not a power cut.
 
+The folder is made and locked under a hidden setup name, then renamed into place: a worker's recovery
+running while a sibling starts took the sibling's folder, seen before its lock, for a dead process's and
+deleted it. Setup folders of a process killed while starting hold no chunk; they go after SETUP_GRACE_SECONDS
+(as in scratch.py). Recovery never creates a lock file: a folder without one is an older version's that is
+still starting, unless it has been so for SETUP_GRACE_SECONDS.
+
 Delivery is at least once: rows stored just before a kill (and not yet deleted from the journal) are sent
 again, as their own file; `request_id` and `transaction_id` identify the duplicates.
 """
@@ -18,6 +24,7 @@ import itertools
 import logging
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import suppress
@@ -35,6 +42,8 @@ logger = logging.getLogger(__name__)
 
 LOCK_NAME = "owner.lock"
 TEMP_PREFIX = ".~chunk-"
+SETUP_PREFIX = ".~owner-"
+SETUP_GRACE_SECONDS = 60.0
 
 
 class Journal:
@@ -43,9 +52,7 @@ class Journal:
         self._pid = os.getpid()  # a forked child must not write (or delete) its parent's chunks
         self.owner = f"{self._pid}-{uuid.uuid4().hex[:8]}"
         self.folder = self.root / self.owner
-        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self._lock_file: BinaryIO | None = (self.folder / LOCK_NAME).open("ab")
-        fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        self._lock_file: BinaryIO | None = _locked_folder(self.root, self.owner)
         self._ids = itertools.count()
 
     def append(self, buffer: ColumnBuffer, data: bytes) -> None:
@@ -93,32 +100,84 @@ class Journal:
         for folder in sorted(self.root.iterdir()):
             if folder == self.folder or not folder.is_dir():
                 continue
-            lock = _try_lock(folder / LOCK_NAME)
-            if lock is None:
-                continue  # its process still runs
+            if folder.name.startswith(SETUP_PREFIX):
+                _remove_abandoned_setup(folder)
+                continue
+            try:
+                lock = _try_lock(folder / LOCK_NAME)
+            except FileNotFoundError:
+                if _age(folder) < SETUP_GRACE_SECONDS:
+                    continue  # an older version's process between its mkdir and its lock file
+                lock = None  # its process died before it could lock, let alone journal
+            except OSError:
+                continue  # locked: its process still runs
             try:
                 tables = [t for t in map(_read_chunk, sorted(folder.glob("*.parquet"))) if t is not None]
                 rows = pa.concat_tables(tables) if tables else PREDICTION_SCHEMA.empty_table()
                 yield folder.name, rows, partial(shutil.rmtree, folder, ignore_errors=True)
             finally:
-                lock.close()
+                if lock is not None:
+                    lock.close()
 
 
 def _chunk_name(journal_id: int, chunk: int) -> str:
     return f"{journal_id:09d}-{chunk:06d}.parquet"
 
 
-def _try_lock(path: Path) -> BinaryIO | None:
+def _locked_folder(root: Path, owner: str) -> BinaryIO:
+    """Make `root/owner` with its lock file held: made and locked under a setup name, then renamed, so
+    no other process's recovery ever sees it unlocked. Raises OSError, leaving nothing behind."""
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    setup = root / f"{SETUP_PREFIX}{owner}"
+    setup.mkdir(mode=0o700)
+    lock: BinaryIO | None = None
     try:
-        handle = path.open("ab")
-    except OSError:
-        return None
+        lock = (setup / LOCK_NAME).open("xb")
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # nobody else knows the folder yet
+        setup.rename(root / owner)  # the lock goes with the open file, not the name
+    except BaseException:
+        if lock is not None:
+            lock.close()
+        shutil.rmtree(setup, ignore_errors=True)
+        raise
+    return lock
+
+
+def _try_lock(path: Path) -> BinaryIO:
+    """The existing lock file, held; raises FileNotFoundError when there is none (never creates it) and
+    OSError when a live process holds it."""
+    handle = path.open("rb")  # flock needs no write access
     try:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         handle.close()
-        return None
+        raise
     return handle
+
+
+def _age(path: Path) -> float:
+    try:
+        return time.time() - path.stat().st_mtime
+    except OSError:
+        return 0.0  # gone meanwhile: leave it
+
+
+def _remove_abandoned_setup(folder: Path) -> None:
+    """Remove a setup folder left by a process killed while starting (it holds no chunk yet); one younger
+    than SETUP_GRACE_SECONDS or still locked is a starting process's."""
+    if _age(folder) < SETUP_GRACE_SECONDS:
+        return
+    try:
+        lock = _try_lock(folder / LOCK_NAME)
+    except FileNotFoundError:
+        lock = None
+    except OSError:
+        return
+    try:
+        shutil.rmtree(folder, ignore_errors=True)
+    finally:
+        if lock is not None:
+            lock.close()
 
 
 def _read_chunk(path: Path) -> pa.Table | None:
