@@ -22,6 +22,7 @@ from fraud_detection.application.serving.model_holder import LOCAL_CACHE
 from fraud_detection.composition import Container
 from fraud_detection.domain.errors import UntrustedModelError
 from fraud_detection.domain.model import CHAMPION, MODEL_DIGEST_TAG, ModelMetadata, ModelVersion
+from fraud_detection.infrastructure.lightgbm import model_cache
 from fraud_detection.infrastructure.lightgbm.model import LightGBMFraudModel
 from fraud_detection.infrastructure.lightgbm.model_cache import FILE_NAME, MAGIC, LightGBMModelCache
 from fraud_detection.infrastructure.local.cache_seal import KEY_FILE
@@ -165,6 +166,26 @@ def test_a_version_without_a_recorded_digest_is_never_kept(tmp_path: Path, model
     with pytest.raises(UntrustedModelError, match="not the registry's recorded digest"):
         LightGBMModelCache(tmp_path).save(version_of(model, **{MODEL_DIGEST_TAG: ""}), model)
     assert not (tmp_path / FILE_NAME).exists()
+
+
+@pytest.mark.parametrize("failing", ["fsync", "replace"])
+def test_a_failed_save_leaves_no_temp_file_and_keeps_the_previous_copy(
+    tmp_path: Path, model: LightGBMFraudModel, monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    """A save failing on a full disk left its multi-MB `.served-*` temp behind, every attempt, never swept."""
+    cache = LightGBMModelCache(tmp_path, secret=CACHE_KEY)
+    cache.save(version_of(model), model)
+    kept = (tmp_path / FILE_NAME).read_bytes()
+
+    def full_disk(*args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(model_cache.os, failing, full_disk)
+    for _ in range(3):
+        with pytest.raises(OSError, match="No space left"):
+            cache.save(version_of(model, attempt="2"), model)
+    assert sorted(path.name for path in tmp_path.iterdir()) == [FILE_NAME]
+    assert (tmp_path / FILE_NAME).read_bytes() == kept
 
 
 def test_the_cache_key_setting_must_be_long_and_empty_means_a_key_file() -> None:

@@ -49,11 +49,17 @@ class LightGBMModelCache(ModelCache):
         _check_digest(version, text)  # never keep a copy that could not be trusted back
         payload = json.dumps({"version": asdict(version), "model": text}).encode()
         private_folder(self._directory)
-        with tempfile.NamedTemporaryFile("wb", dir=self._directory, prefix=".served-", delete=False) as out:
-            out.write(MAGIC + self._seal.seal(FILE_NAME, payload) + payload)  # NamedTemporaryFile: 0600
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(out.name, self._path)
+        seal = self._seal.seal(FILE_NAME, payload)
+        descriptor, name = tempfile.mkstemp(dir=self._directory, prefix=".served-")  # 0600
+        try:  # a failed write (disk full, EIO) left a multi-MB temp per save that nothing swept
+            with os.fdopen(descriptor, "wb") as out:
+                out.write(MAGIC + seal + payload)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(name, self._path)
+        except BaseException:
+            Path(name).unlink(missing_ok=True)
+            raise
 
     def load(self) -> tuple[ModelVersion, FraudModel] | None:
         try:
