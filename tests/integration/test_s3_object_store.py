@@ -460,3 +460,45 @@ def test_wrong_credentials_on_a_real_server(seaweedfs: SeaweedFS) -> None:
     store = S3ObjectStore(bucket, client=wrong)
     with pytest.raises(DataSourceError, match=rf"cannot write s3://{bucket}/k: SignatureDoesNotMatch"):
         store.write_bytes("k", b"x")
+
+
+class RacingFinish:
+    """The store of a job record where another process's outcome lands as this one's is recorded: a cancel
+    right after this one's read of `outcome.json`, or before its create."""
+
+    def __init__(self, store: ObjectStore) -> None:
+        self.store, self.raced = store, False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    def _race(self, key: str) -> None:
+        if key.endswith("outcome.json") and not self.raced:
+            from fraud_detection.domain.jobs import JobState
+            from fraud_detection.infrastructure.documents.job_records import ObjectStoreJobStore
+
+            self.raced = True
+            ObjectStoreJobStore(self.store).finish("j", JobState.CANCELLED, "cancelled by request")
+
+    def read_bytes(self, key: str) -> bytes:
+        try:
+            return self.store.read_bytes(key)
+        finally:  # the other outcome lands between this read and the write that follows it
+            self._race(key)
+
+    def create_bytes(self, key: str, data: bytes) -> bool:
+        self._race(key)
+        return self.store.create_bytes(key, data)
+
+
+def test_of_two_outcomes_recorded_at_once_the_first_stays(store: ObjectStore) -> None:
+    """Before, finish read, then wrote: a failure recorded as a cancel landed replaced the cancel."""
+    from fraud_detection.domain.jobs import FailureKind, JobRequest, JobState
+    from fraud_detection.infrastructure.documents.job_records import ObjectStoreJobStore
+
+    request = JobRequest("j", "in.csv", "out.parquet", "champion", "2026-01-01T00:00Z")
+    ObjectStoreJobStore(store).create(request)
+    racing = ObjectStoreJobStore(RacingFinish(store))  # type: ignore[arg-type]
+    racing.finish("j", JobState.FAILED, "chunk 2: bad row", FailureKind.INPUT)
+    status = ObjectStoreJobStore(store).status("j")
+    assert (status.state, status.error) == (JobState.CANCELLED, "cancelled by request")

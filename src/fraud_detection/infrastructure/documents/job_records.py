@@ -76,10 +76,11 @@ class ObjectStoreJobStore(JobStore):
     def finish(
         self, job_id: str, state: JobState, error: str | None = None, kind: FailureKind | None = None
     ) -> None:
-        if self._read(job_id, "outcome.json") is None:  # the first outcome wins (e.g. a cancel)
-            kind_value = kind.value if kind else None
-            outcome = {"state": state.value, "error": error, "kind": kind_value, "at": _now()}
-            self._write(job_id, "outcome.json", outcome)
+        """The first outcome wins (e.g. a cancel), created only where none is: a read, then a write, let a
+        cancel and a failure recorded at once both write, the later one replacing the first."""
+        kind_value = kind.value if kind else None
+        outcome = {"state": state.value, "error": error, "kind": kind_value, "at": _now()}
+        self._store.create_bytes(self._key(job_id, "outcome.json"), json.dumps(outcome).encode())
         self._store.delete(_open_key(job_id))
 
     def begin_run(self, job_id: str, step: str) -> tuple[str, int]:
