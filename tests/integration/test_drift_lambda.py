@@ -27,6 +27,7 @@ from fraud_detection.simulation.generator import generate_transactions
 pytestmark = pytest.mark.integration
 
 REGION, BUCKET, BUS = "eu-west-1", "fraud-data", "fraud"
+ROOT = "fraud"  # the store's root in the bucket, as Terraform sets FRAUD_STORAGE_URI
 THRESHOLD = 0.5
 
 
@@ -46,7 +47,7 @@ class Aws:
     def __init__(self) -> None:
         self.s3 = boto3.client("s3", region_name=REGION)
         self.s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-        self.store = S3ObjectStore(BUCKET, "prod", region=REGION)
+        self.store = S3ObjectStore(BUCKET, ROOT, region=REGION)
         events, sqs = boto3.client("events", region_name=REGION), boto3.client("sqs", region_name=REGION)
         events.create_event_bus(Name=BUS)
         self.queue = sqs.create_queue(QueueName="retrain")["QueueUrl"]
@@ -90,7 +91,7 @@ class Aws:
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION,
-        "FRAUD_STORAGE_URI": f"s3://{BUCKET}/prod", "FRAUD_EVENT_BUS": BUS, "FRAUD_AWS_REGION": REGION,
+        "FRAUD_STORAGE_URI": f"s3://{BUCKET}/{ROOT}", "FRAUD_EVENT_BUS": BUS, "FRAUD_AWS_REGION": REGION,
     }.items():  # fmt: skip
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("FRAUD_S3_ENDPOINT_URL", raising=False)
@@ -212,3 +213,81 @@ def test_a_failed_compaction_still_checks_drift(aws: Aws, monkeypatch: pytest.Mo
     stored = json.loads(aws.store.read_bytes("drift/compaction-latest.json"))  # what /metrics exports
     assert stored["summary"] is None
     assert stored["error"] == "OSError: the bucket said no"
+
+
+# --- the function's IAM role (deploy/terraform/modules/lambda_drift), which moto does not enforce -----------
+
+S3_ACTIONS = {
+    "GetObject": "s3:GetObject", "HeadObject": "s3:GetObject", "ListObjectsV2": "s3:ListBucket",
+    "PutObject": "s3:PutObject", "DeleteObject": "s3:DeleteObject", "DeleteObjects": "s3:DeleteObject",
+}  # fmt: skip
+
+
+def role_statements() -> list[dict[str, object]]:
+    """The function policy's statements, its ARNs filled in for this bucket."""
+    from tests.fixtures.terraform_files import MODULES, typed_blocks
+
+    arns = {
+        "${local.store}": f"arn:aws:s3:::{BUCKET}/{ROOT}",
+        "${var.data_bucket_arn}": f"arn:aws:s3:::{BUCKET}",
+    }
+    (policy,) = [
+        body for kind, name, body in typed_blocks(MODULES / "lambda_drift" / "main.tf", "data")
+        if (kind, name) == ("aws_iam_policy_document", "function")
+    ]  # fmt: skip
+    filled = json.loads(
+        functools.reduce(lambda text, arn: text.replace(*arn), arns.items(), json.dumps(policy))
+    )
+    return list(filled["statement"])
+
+
+def allowed(statements: list[dict[str, object]], action: str, resource: str, prefix: str | None) -> bool:
+    from fnmatch import fnmatchcase
+
+    for statement in statements:
+        prefixes = [c["values"] for c in statement.get("condition", []) if c["variable"] == "s3:prefix"]
+        if (
+            action in statement["actions"]
+            and any(fnmatchcase(resource, pattern) for pattern in statement["resources"])
+            and all(prefix is not None and any(fnmatchcase(prefix, v) for v in values) for values in prefixes)
+        ):
+            return True
+    return False
+
+
+def test_every_s3_request_of_a_check_is_one_the_functions_role_allows(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """moto lets every request through; AWS would have refused the read of `quality/latest.json` (the
+    realised evidence), failing every check once a window held enough rows."""
+    from botocore.client import BaseClient
+
+    requests: list[tuple[str, dict[str, object]]] = []
+    call = BaseClient._make_api_call
+
+    def recorded(client: BaseClient, operation: str, params: dict[str, object]) -> object:
+        if client.meta.service_model.service_name == "s3":
+            requests.append((operation, params))
+        return call(client, operation, params)
+
+    aws.capture(inputs_of(5_000, seed=3), scored_at=time.time() - 3 * 3600, max_rows=1_000)  # to compact
+    aws.capture(inputs_of(2_000, seed=5))
+    monkeypatch.setattr(BaseClient, "_make_api_call", recorded)
+    result = lambda_drift.handler({"hours": 6}, None)
+    assert result["status"] == "no_drift", result
+    assert result["compaction"]["files_merged"] == 5
+    statements = role_statements()
+    refused = []
+    for operation, params in requests:
+        keys = (
+            [o["Key"] for o in params["Delete"]["Objects"]]
+            if operation == "DeleteObjects"
+            else [params.get("Key")]
+        )
+        for key in keys:
+            resource = f"arn:aws:s3:::{params['Bucket']}" + (f"/{key}" if key else "")
+            prefix = params.get("Prefix") if operation == "ListObjectsV2" else None
+            if not allowed(statements, S3_ACTIONS[operation], resource, prefix):
+                refused.append(f"{operation} {key or prefix}")
+    assert {operation for operation, _ in requests} >= {"GetObject", "ListObjectsV2", "PutObject"}
+    assert refused == []

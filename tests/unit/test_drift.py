@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -17,9 +18,14 @@ from fraud_detection.domain.drift.policy import DriftPolicy
 from fraud_detection.domain.drift.profile import SCORE, DistributionProfile, ReferenceProfile
 from fraud_detection.domain.drift.report import DriftReport
 from fraud_detection.domain.drift.statistics import ks_statistic, population_stability_index
-from fraud_detection.domain.errors import ReferenceProfileMissingError
+from fraud_detection.domain.errors import (
+    DataSourceError,
+    ReferenceProfileMissingError,
+    ServiceUnavailableError,
+)
 from fraud_detection.domain.events import DriftDetected
 from fraud_detection.domain.features import SCORING_INPUTS
+from fraud_detection.domain.feedback import QualityReport
 from fraud_detection.domain.ports.drift import DistributionTests
 from fraud_detection.domain.reports import DRIFT
 from tests.drift_fakes import (
@@ -299,6 +305,31 @@ def test_a_version_that_stopped_answering_is_not_checked_even_if_older(drift: Dr
     report = drift.check().report
     assert report.model_version == 1
     assert report.reason == "insufficient data: 300 rows of v1, at least 1,000 needed"
+
+
+def checking_with(drift: Drift, latest_quality: Callable[[], QualityReport | None]) -> CheckDrift:
+    return CheckDrift(
+        drift.captured, drift.profiles, drift.reports, AsymptoticTests(), FakeDriftChart(), drift.publisher,
+        DriftPolicy(), model_name="fraud-lgbm", latest_quality=latest_quality,
+    )  # fmt: skip
+
+
+def test_an_unreadable_quality_report_leaves_the_check_to_the_other_evidence(
+    drift: Drift, caplog: pytest.LogCaptureFixture
+) -> None:
+    """On AWS the drift Lambda's role could not read it: every check with enough rows failed."""
+
+    def denied() -> QualityReport | None:
+        raise DataSourceError("cannot read s3://b/fraud/quality/latest.json: AccessDenied")
+
+    def down() -> QualityReport | None:
+        raise ServiceUnavailableError("cannot read s3://b/fraud/quality/latest.json: Read timeout")
+
+    drift.serve(*sample(2_000, 14))
+    assert checking_with(drift, denied)().report.status == "no_drift"
+    assert "drift check without realised quality: its report is unreadable: cannot read" in caplog.text
+    with pytest.raises(ServiceUnavailableError):  # an outage: the whole check is retried
+        checking_with(drift, down)()
 
 
 def test_a_version_without_a_profile_is_a_clear_error(drift: Drift) -> None:

@@ -25,20 +25,22 @@ resource "aws_iam_role" "function" {
 
 data "aws_iam_policy_document" "function" {
   statement {
-    sid       = "ListPredictionsAndDrift"
+    sid       = "ListPredictionsDriftAndQuality"
     actions   = ["s3:ListBucket"]
     resources = [var.data_bucket_arn]
     condition {
       test     = "StringLike"
       variable = "s3:prefix"
-      values   = ["fraud/predictions/*", "fraud/drift/*"]
+      values   = ["fraud/predictions/*", "fraud/drift/*", "fraud/quality/*"]
     }
   }
 
+  # quality/latest.json: the realised precision and recall (`fraud quality measure`), one piece of the
+  # check's evidence, read on every check with enough rows (tests/integration/test_drift_lambda.py).
   statement {
-    sid       = "ReadPredictionsAndDrift"
+    sid       = "ReadPredictionsDriftAndQuality"
     actions   = ["s3:GetObject"]
-    resources = ["${local.store}/predictions/*", "${local.store}/drift/*"]
+    resources = ["${local.store}/predictions/*", "${local.store}/drift/*", "${local.store}/quality/*"]
   }
 
   statement {

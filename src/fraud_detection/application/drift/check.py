@@ -20,7 +20,11 @@ import numpy as np
 from fraud_detection.application.drift.compare import Comparison, compare
 from fraud_detection.domain.drift.policy import DriftPolicy
 from fraud_detection.domain.drift.report import DriftReport, DriftWindow, Status
-from fraud_detection.domain.errors import ReferenceProfileMissingError
+from fraud_detection.domain.errors import (
+    FraudDetectionError,
+    ReferenceProfileMissingError,
+    ServiceUnavailableError,
+)
 from fraud_detection.domain.events import DriftDetected
 from fraud_detection.domain.feedback import QualityReport, RealisedQuality
 from fraud_detection.domain.ports.drift import (
@@ -171,7 +175,16 @@ class CheckDrift:
         return self._report(name, version, status, _reason(found), window, checked_at, found)
 
     def _realised(self, version: int) -> RealisedQuality | None:
-        report = self._latest_quality()
+        """The realised evidence is one piece of seven: a report that cannot be read (a role without access
+        to it, a corrupt file) leaves the check to the others, saying so, rather than failing every check.
+        An outage still raises: the whole check is retried."""
+        try:
+            report = self._latest_quality()
+        except ServiceUnavailableError:
+            raise
+        except FraudDetectionError as error:
+            logger.warning("drift check without realised quality: its report is unreadable: %s", error)
+            return None
         return next((m for m in report.models if m.model_version == version), None) if report else None
 
     def _report(
