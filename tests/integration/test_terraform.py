@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from fraud_detection.domain.ports.rollout import SHADOW_CAPTURE_PREFIX
 from tests.fixtures.terraform_files import (
     ENVS,
     MODULES,
@@ -747,8 +748,11 @@ def test_captured_predictions_expire_after_the_retention_variable() -> None:
     assert app_prefix, "the prediction log's default prefix moved: update the lifecycle rule"
     assert "s3://${var.data_bucket_name}/fraud" in str(storage_uri)
     assert local["predictions_prefix"] == f"fraud/{app_prefix[1]}/"
+    # A rollout's dark scores: before, they never expired on S3.
+    assert local["shadow_prefix"] == f"fraud/{SHADOW_CAPTURE_PREFIX}/"
     assert data["expiry_days_by_prefix"] == {
-        "${(local.predictions_prefix)}": "${var.predictions_retention_days}"
+        "${(local.predictions_prefix)}": "${var.predictions_retention_days}",
+        "${(local.shadow_prefix)}": "${var.predictions_retention_days}",
     }
     assert variables["predictions_retention_days"]["default"] == 90
     assert prefix_rule["for_each"] == "${local.prefix_rules}"

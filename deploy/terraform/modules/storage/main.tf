@@ -11,6 +11,9 @@ locals {
   # + "predictions/". They expire after predictions_retention_days, and move to STANDARD_IA first only when
   # they live longer than predictions_ia_after_days.
   predictions_prefix = "fraud/predictions/"
+  # A rollout's dark scores (the model that did not answer), in the same layout: copies of live
+  # transactions, which expire with the served ones (the app's own sweep runs on a local store only).
+  shadow_prefix = "fraud/shadow/"
   predictions_to_ia = {
     for prefix, days in { (local.predictions_prefix) = var.predictions_ia_after_days } :
     prefix => days if days < var.predictions_retention_days
@@ -69,7 +72,10 @@ module "data" {
   force_destroy          = var.force_destroy
   noncurrent_expiry_days = var.noncurrent_expiry_days
   transitions_to_ia      = local.predictions_to_ia
-  expiry_days_by_prefix  = { (local.predictions_prefix) = var.predictions_retention_days }
+  expiry_days_by_prefix = {
+    (local.predictions_prefix) = var.predictions_retention_days
+    (local.shadow_prefix)      = var.predictions_retention_days
+  }
   access_log_bucket      = local.logs_bucket
 
   depends_on = [module.logs] # access logging needs the logs bucket and its delivery policy first
