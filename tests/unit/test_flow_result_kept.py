@@ -35,6 +35,26 @@ def test_an_error_before_the_body_returned_is_raised():
         run_keeping_result("body", run)
 
 
+def test_a_prefect_api_unreachable_before_the_body_is_an_outage_in_one_line():
+    """Before, `fraud pipeline run` and `fraud retrain` ended in three tracebacks (158 lines), exit 1."""
+    import httpx
+
+    from fraud_detection.domain.errors import ServiceUnavailableError
+
+    def run() -> int:
+        try:
+            raise httpx.ConnectError("[Errno 111] Connection refused")
+        except httpx.ConnectError as refused:
+            raise RuntimeError("Failed to reach API at http://127.0.0.1:9/api/") from refused
+
+    with pytest.raises(ServiceUnavailableError) as raised:
+        run_keeping_result("body", run)
+    assert str(raised.value) == (
+        "Prefect API unreachable: Failed to reach API at http://127.0.0.1:9/api/ "
+        "(ConnectError: [Errno 111] Connection refused)"
+    )
+
+
 def test_a_run_that_returns_in_time_never_calls_the_hang_ending():
     ended: list[object] = []
     assert run_keeping_result("body", lambda: body(1), on_hang=lambda *a: ended.append(a), grace=0.05) == (

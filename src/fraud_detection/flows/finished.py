@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NoReturn, ParamSpec, TypeVar
 
+from fraud_detection.domain.errors import ServiceUnavailableError
+
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -89,11 +91,32 @@ def run_keeping_result(
         return run(), None
     except Exception as error:
         if name not in _kept:
+            if (transport := _transport_failure(error)) is not None:  # one line, exit 1: not a traceback
+                raise ServiceUnavailableError(
+                    f"Prefect API unreachable: {_first_line(error)} ({transport})"
+                ) from error
             raise
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        reason = _first_line(error)
         return _kept.pop(name), f"{type(error).__name__}: {reason}" if reason else type(error).__name__
     finally:
         _kept.pop(name, None)
         _watches.pop(name, None)
         if watch is not None:
             watch.disarm()
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else ""
+
+
+def _transport_failure(error: BaseException) -> str | None:
+    """The connection failure behind `error` (Prefect's client raises `RuntimeError("Failed to reach API
+    ...")` from httpx's), as `Type: message`; None for any other error."""
+    import httpx
+
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, httpx.TransportError):
+            return f"{type(seen).__name__}: {_first_line(seen)}"
+        seen = seen.__cause__ or seen.__context__
+    return None
