@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from fraud_detection.domain.errors import EMPTY_SOURCE
+from fraud_detection.domain.errors import EMPTY_SOURCE, FraudDetectionError
 from fraud_detection.entrypoints.cli.context import console, container
-from fraud_detection.entrypoints.cli.errors import fail, handles_user_errors
+from fraud_detection.entrypoints.cli.errors import UNAVAILABLE, fail, handles_user_errors
 from fraud_detection.entrypoints.cli.interrupts import run_flow_until_stopped, warn_unrecorded
 from fraud_detection.entrypoints.cli.outputs import Output
 from fraud_detection.entrypoints.cli.prefect_hang import exit_within_later, hang_ending
@@ -60,15 +60,33 @@ def run(
         print_summary(console, summary, settings)
         if summary_output is not None:
             document = {"status": "succeeded"} | summary.to_dict()
-            summary_output.write_text(json.dumps(document, indent=2, default=str))
+            try:
+                summary_output.write_text(json.dumps(document, indent=2, default=str))
+            except (FraudDetectionError, OSError) as error:  # not "try again": that trains another version
+                raise fail(
+                    f"the run finished ({_outcome(summary)}), but --summary-json was not written: {error}; "
+                    "running it again would train another version (`fraud model list` shows this one)",
+                    UNAVAILABLE,
+                ) from None
 
     console.print("starting the Prefect flow (a temporary local server unless PREFECT_API_URL is set)...")
     try:
         summary = run_flow_until_stopped(
             "pipeline", progress, c.interruption(), lambda: _run_flow(source, force_promotion, report)
         )
-    except typer.Exit:
-        raise  # stopped by Ctrl-C or SIGTERM: the command says how far it got
+    except typer.Exit:  # stopped by Ctrl-C or SIGTERM: the command says how far it got
+        if summary_output is not None:  # and the file, where a previous run's "succeeded" stayed
+            stopped = {
+                "status": "interrupted",
+                "stopped_stage": progress.running,
+                "finished_stages": list(progress.finished),
+                "stage_seconds": progress.seconds,
+            }
+            try:
+                summary_output.write_text(json.dumps(stopped, indent=2, default=str))
+            except (FraudDetectionError, OSError) as error:
+                typer.echo(f"warning: --summary-json was not written: {error}", err=True)
+        raise
     except Exception as error:
         if summary_output is not None:  # a script reading it learns the run failed, where and why
             failure = {
@@ -97,3 +115,10 @@ def _run_flow(
     )
     warn_unrecorded("pipeline", lost)
     return summary
+
+
+def _outcome(summary: PipelineSummary) -> str:
+    if summary.version is None:
+        return "nothing registered"
+    kept = "promoted" if summary.decision is not None and summary.decision.promote else "champion kept"
+    return f"v{summary.version.version} registered, {kept}"

@@ -26,9 +26,17 @@ def hang_ending(run: str, report: Callable[[T], None]) -> Callable[[T, str], NoR
     the warning and the report the command would print anyway, then exit 0."""
 
     def end(result: T, reason: str) -> NoReturn:
-        warn_unrecorded(run, reason)
-        report(result)
-        _exit_now(0)
+        code = 0
+        try:
+            warn_unrecorded(run, reason)
+            report(result)
+        except typer.Exit as refused:  # the report said why (a summary file that could not be written)
+            code = refused.exit_code
+        except BaseException as error:  # on this thread an escaping error ended the thread, not the process
+            typer.echo(f"error: the {run} run's report failed: {error}", err=True)
+            code = 1
+        finally:
+            _exit_now(code)
 
     return end
 
