@@ -84,7 +84,6 @@ BAD = {
     "tracking file store": ({"MLFLOW_TRACKING_URI": "/srv/mlruns"}, "is MLflow's file store"),
     "tracking file URI": ({"MLFLOW_TRACKING_URI": "file:///srv/mlruns"}, "is MLflow's file store"),
     "model name": ({"FRAUD_MODEL_NAME": "fraud lgbm/v2"}, "should match pattern"),
-    "empty experiment": ({"FRAUD_MLFLOW_EXPERIMENT": ""}, "at least 1 character"),
     "region": ({"FRAUD_AWS_REGION": "EU West 1"}, "should match pattern"),
     "port": ({"FRAUD_WORKER_METRICS_PORT": "70000"}, "less than or equal to 65535"),
     "not a number": ({"FRAUD_TOP_K": "many"}, "valid integer"),
@@ -166,6 +165,20 @@ def test_empty_means_unset(monkeypatch, name):
     monkeypatch.setenv(name, "")
     field = name.removeprefix("FRAUD_").lower()
     assert getattr(Settings(), field) is None
+
+
+def test_an_empty_variable_lets_the_next_alias_or_the_default_decide(monkeypatch):
+    """Before, `MLFLOW_TRACKING_URI=` hid FRAUD_MLFLOW_TRACKING_URI (models went to the embedded SQLite
+    registry), `AWS_REGION=` was refused naming FRAUD_AWS_REGION, and an empty experiment was refused."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "")
+    monkeypatch.setenv("FRAUD_MLFLOW_TRACKING_URI", "http://mlflow.internal:5000")
+    monkeypatch.setenv("AWS_REGION", "")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-2")
+    monkeypatch.setenv("FRAUD_MLFLOW_EXPERIMENT", "")
+    settings = Settings()
+    assert settings.mlflow_tracking_uri == "http://mlflow.internal:5000"
+    assert settings.aws_region == "us-east-2"
+    assert settings.mlflow_experiment == "fraud-detection"
 
 
 def test_an_empty_home_is_the_default_home_not_the_current_folder(monkeypatch):

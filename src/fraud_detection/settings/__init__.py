@@ -37,7 +37,11 @@ class Settings(
     RolloutSettings, MonitoringSettings, BatchSettings, ServingSettings, TrainingSettings, StoreSettings
 ):
     # allow_inf_nan=False: `nan` slips past every bound (comparisons with it are false), `inf` past open ones.
-    model_config = SettingsConfigDict(env_prefix="FRAUD_", extra="ignore", frozen=True, allow_inf_nan=False)
+    # env_ignore_empty: an empty variable is unset (README), alias included: `MLFLOW_TRACKING_URI=` hid
+    # FRAUD_MLFLOW_TRACKING_URI (the embedded SQLite registry was used), `AWS_REGION=` was refused.
+    model_config = SettingsConfigDict(
+        env_prefix="FRAUD_", extra="ignore", frozen=True, allow_inf_nan=False, env_ignore_empty=True
+    )
 
     @property
     def batch_roots(self) -> BatchRoots:
