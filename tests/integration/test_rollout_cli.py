@@ -66,6 +66,11 @@ def test_a_scheduled_evaluation_without_a_rollout_is_a_quiet_no_op(registry) -> 
 
     assert result.exit_code == 0, result.output
     assert result.output.startswith("nothing to evaluate: no rollout yet")
+    as_json = run("evaluate", "--if-active", "--json")  # before: the plain sentence, which no script parses
+    assert as_json.exit_code == 0, as_json.output
+    document = json.loads(as_json.stdout)
+    assert (document["rollout"], document["applied"]) == (None, False)
+    assert document["detail"].startswith("nothing to evaluate: no rollout yet")
 
 
 def test_abort_with_another_version_than_the_active_rollout_exits_2(registry) -> None:

@@ -53,7 +53,10 @@ def evaluate(
     except NoActiveRolloutError as error:
         if not if_active:
             raise
-        _say(f"nothing to evaluate: {error}")
+        if as_json:  # what the rollout_evaluation flow returns for the same case: JSON for scripts, always
+            print(json.dumps({"rollout": None, "applied": False, "detail": f"nothing to evaluate: {error}"}))
+        else:
+            _say(f"nothing to evaluate: {error}")
         return
     _show(decision, as_json)
 
