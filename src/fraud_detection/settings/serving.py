@@ -35,8 +35,8 @@ class ServingSettings(BaseSettings):
     api_concurrency_max: int = Field(
         256,
         gt=0,
-        description="Most connections `fraud serve` holds at once (idle keep-alive ones count); more get 503 "
-        "at once.",
+        description="Most connections `fraud serve` holds at once (idle keep-alive ones count), shared "
+        "equally among its workers; more get 503 at once.",
     )
     api_batch_concurrency: int = Field(
         2,

@@ -52,6 +52,8 @@ def serve(
         workers=workers,
         log_level=log_level.value,
         http=HeaderDeadlineProtocol,  # closes connections whose headers crawl in (slowloris)
-        limit_concurrency=settings.api_concurrency_max,  # beyond it, 503 at once rather than a queue
+        # Beyond it, 503 at once rather than a queue. uvicorn applies it in each worker: shared out, so the
+        # setting bounds what `fraud serve` holds, as it says (before, --workers N held N times as many).
+        limit_concurrency=max(1, settings.api_concurrency_max // workers),
         timeout_keep_alive=5,
     )
