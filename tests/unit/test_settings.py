@@ -181,6 +181,17 @@ def test_an_empty_variable_lets_the_next_alias_or_the_default_decide(monkeypatch
     assert settings.mlflow_experiment == "fraud-detection"
 
 
+def test_a_home_given_with_a_tilde_is_under_the_users_home(monkeypatch, tmp_path):
+    """An env file leaves `~` unexpanded: the home was a folder named `~` under the current one, while the
+    batch roots' overlap check, which expanded it, guarded another."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("FRAUD_HOME", "~/fraud-home")
+    monkeypatch.setenv("FRAUD_DATASET_PATH", "~/data/creditcard.csv")
+    settings = Settings()
+    assert settings.home == tmp_path / "fraud-home"
+    assert settings.resolved_dataset_path == tmp_path / "data" / "creditcard.csv"
+
+
 def test_an_empty_home_is_the_default_home_not_the_current_folder(monkeypatch):
     monkeypatch.setenv("FRAUD_HOME", " ")
     assert Settings().home == Path(".fraud")

@@ -22,4 +22,5 @@ def measure(use_case: MeasureRealisedQuality, days: float) -> dict[str, Any]:
 def quality_measure(days: float | None = None) -> dict[str, Any]:
     """Measure over the last `days` of scoring (default FRAUD_QUALITY_WINDOW_DAYS) and store the report."""
     container = get_container()
-    return measure(container.feedback.measure_quality(), days or container.settings().quality_window_days)
+    window = days if days is not None else container.settings().quality_window_days  # 0 is refused, not 30
+    return measure(container.feedback.measure_quality(), window)

@@ -3,6 +3,7 @@ instead of failing a stage minutes later."""
 
 from __future__ import annotations
 
+import os
 import re
 from urllib.parse import urlsplit
 
@@ -17,10 +18,12 @@ def unset_if_empty(value: object) -> object:
 
 
 def local_path(value: object) -> object:
-    """A setting that is a local file or folder: `s3://b/k` would silently become the folder `s3:/b/k`."""
+    """A setting that is a local file or folder: `s3://b/k` would silently become the folder `s3:/b/k`, and
+    `~/x` (as an env file or a compose `env_file` leaves it: no shell expands it) a folder named `~` under
+    the current one, while the batch roots' overlap check, which expands it, guarded another."""
     if isinstance(value, str) and URL_LIKE.match(value):
         raise ValueError(f"must be a local path, got {value!r}")
-    return value
+    return os.path.expanduser(value) if isinstance(value, str) else value
 
 
 def check_url(value: str, schemes: tuple[str, ...], *, needs_host: bool = True) -> str:
