@@ -70,8 +70,9 @@ def event_commands() -> dict[str, list[str]]:
                 for override in json.loads(filled)["containerOverrides"]:
                     found[f"event {name} ({override['name']})"] = override["command"]
     for entry in _terraform("events")["locals"]:  # the scheduled ones' commands, as jsonencode'd there
-        if "rollout_evaluate_command" in entry:
-            found["event rollout_evaluate (retrain)"] = entry["rollout_evaluate_command"]
+        for name in ("rollout_evaluate", "quality_measure"):
+            if f"{name}_command" in entry:
+                found[f"event {name} (retrain)"] = entry[f"{name}_command"]
     return found
 
 
@@ -101,7 +102,7 @@ def parse(argv: list[str]) -> Any:
 
 def test_the_deployments_run_commands_of_their_own() -> None:
     expected = {"ecs worker", "ecs retrain", "compose worker", "image CMD 1", "event rollout_abort (retrain)",
-                "event rollout_evaluate (retrain)"}  # fmt: skip
+                "event rollout_evaluate (retrain)", "event quality_measure (retrain)"}  # fmt: skip
     assert expected <= set(DEPLOYED), sorted(DEPLOYED)
 
 

@@ -368,6 +368,17 @@ def test_event_and_lambda_names_follow_the_contract() -> None:
     assert event_variables["rollout_evaluation_schedule"]["default"] == "rate(15 minutes)"
     assert evaluate["role_arn"] == "${aws_iam_role.run_retrain.arn}"
     assert "local.rollout_evaluate_command" in evaluate["input"]
+    # The realised quality (what Prefect's quality-daily runs elsewhere): before, nothing ran it on AWS.
+    quality = events[("aws_cloudwatch_event_target", "quality_measure")]
+    assert events[("aws_cloudwatch_event_rule", "quality_measure")]["schedule_expression"] == (
+        "${var.quality_measure_schedule}"
+    )
+    assert event_variables["quality_measure_schedule"]["default"] == "cron(30 4 * * ? *)"
+    assert quality["role_arn"] == "${aws_iam_role.run_retrain.arn}"
+    assert quality["ecs_target"][0]["task_definition_arn"] == "${local.retrain_task_definition}"
+    commands = next(body for name, body in blocks(events_tf, "locals") if name == "quality_measure_command")
+    assert commands == ["fraud", "quality", "measure"]
+    assert "local.quality_measure_command" in quality["input"]
     assert "${var.name_prefix}-drift-check" in lambda_tf.read_text()
     assert function["package_type"] == "Image"
     assert function["image_uri"].endswith("${var.image_tag}-lambda")

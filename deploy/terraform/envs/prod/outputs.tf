@@ -95,7 +95,7 @@ output "event_bus" {
 }
 
 output "event_rules" {
-  description = "The EventBridge rules: drift-retrain, retrain-nightly, drift-check, rollout-abort, rollout-evaluate."
+  description = "The EventBridge rules: drift-retrain, retrain-nightly, drift-check, rollout-abort, rollout-evaluate, quality-measure."
   value       = module.events.rule_names
 }
 

@@ -1,11 +1,12 @@
-# The event bus of the domain events and the three rules of the contract. Schedule expressions work only on
-# the account's default bus, so the two scheduled rules live there; the event-pattern rule on fraud-<env>.
+# The event bus of the domain events and the rules of the contract. Schedule expressions work only on the
+# account's default bus, so the scheduled rules live there; the event-pattern rules on fraud-<env>.
 data "aws_region" "current" {}
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
 
 locals {
   rollout_evaluate_command = ["fraud", "rollout", "evaluate", "--if-active"]
+  quality_measure_command  = ["fraud", "quality", "measure"]
   # Without a revision, EventBridge runs the family's latest ACTIVE revision: deploys need no rule change.
   retrain_task_definition = "arn:${data.aws_partition.current.partition}:ecs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:task-definition/${var.retrain_task_family}"
   retrain_rules = {
@@ -237,6 +238,46 @@ resource "aws_cloudwatch_event_target" "rollout_evaluate" {
   # An evaluation not started within one period is superseded by the next one: no backlog of stale starts.
   retry_policy {
     maximum_event_age_in_seconds = 900
+    maximum_retry_attempts       = 3
+  }
+
+  dead_letter_config {
+    arn = aws_sqs_queue.dead_letter.arn
+  }
+}
+
+# The realised precision and recall of the served decisions (`fraud quality measure`, what Prefect's
+# `quality-daily` runs off AWS), daily in the retrain task definition (it reads the labels in Redis and the
+# captured rows, and writes quality/). Without it nothing wrote quality/latest.json on AWS: the realised
+# metrics, their alert and the drift check's realised evidence stayed empty.
+resource "aws_cloudwatch_event_rule" "quality_measure" {
+  name                = "${var.name_prefix}-quality-measure"
+  description         = "Measure the realised quality in ${var.retrain_task_family}"
+  schedule_expression = var.quality_measure_schedule
+}
+
+resource "aws_cloudwatch_event_target" "quality_measure" {
+  rule      = aws_cloudwatch_event_rule.quality_measure.name
+  target_id = "quality-measure"
+  arn       = var.cluster_arn
+  role_arn  = aws_iam_role.run_retrain.arn
+  input     = jsonencode({ containerOverrides = [{ name = "retrain", command = local.quality_measure_command }] })
+
+  ecs_target {
+    task_definition_arn = local.retrain_task_definition
+    task_count          = 1
+    launch_type         = "FARGATE"
+    platform_version    = "LATEST"
+
+    network_configuration {
+      subnets          = var.private_subnet_ids
+      security_groups  = [var.tasks_security_group_id]
+      assign_public_ip = false
+    }
+  }
+
+  retry_policy {
+    maximum_event_age_in_seconds = 3600
     maximum_retry_attempts       = 3
   }
 

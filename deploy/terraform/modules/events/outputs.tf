@@ -9,13 +9,14 @@ output "bus_arn" {
 }
 
 output "rule_names" {
-  description = "The rule names: drift-retrain, retrain-nightly, drift-check, rollout-abort, rollout-evaluate."
+  description = "The rule names: drift-retrain, retrain-nightly, drift-check, rollout-abort, rollout-evaluate, quality-measure."
   value = merge(
     { for key, rule in aws_cloudwatch_event_rule.retrain : key => rule.name },
     {
       drift-check      = aws_cloudwatch_event_rule.drift_check.name
       rollout-abort    = aws_cloudwatch_event_rule.rollout_abort.name
       rollout-evaluate = aws_cloudwatch_event_rule.rollout_evaluate.name
+      quality-measure  = aws_cloudwatch_event_rule.quality_measure.name
     },
   )
 }

@@ -96,6 +96,17 @@ variable "rollout_evaluation_schedule" {
   }
 }
 
+variable "quality_measure_schedule" {
+  description = "Schedule of `fraud quality measure` (realised precision and recall, for /metrics and drift)."
+  type        = string
+  default     = "cron(30 4 * * ? *)" # as Prefect's quality-daily: 04:30 UTC, after the nightly retrain
+
+  validation {
+    condition     = can(regex("^(cron|rate)\\(.+\\)$", var.quality_measure_schedule))
+    error_message = "quality_measure_schedule must be cron(...) or rate(...)."
+  }
+}
+
 variable "kms_key_arn" {
   description = "The environment's KMS key: encrypts the dead-letter queue of undeliverable events."
   type        = string
