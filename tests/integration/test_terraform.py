@@ -384,6 +384,15 @@ def test_event_and_lambda_names_follow_the_contract() -> None:
     assert function["image_uri"].endswith("${var.image_tag}-lambda")
     assert lambda_variables["memory_mb"]["default"] == 2048
     assert lambda_variables["timeout_seconds"]["default"] == 300
+    # The drift settings of extra_environment reach the Lambda, which alone runs the check on AWS (before,
+    # they reached the ECS containers only); its own locations win over them.
+    variables = function["environment"][0]["variables"]
+    assert variables.startswith("${merge(var.settings, {") and "FRAUD_STORAGE_URI" in variables
+    for folder in env_folders():
+        call = {name: body for _, name, body, _ in module_calls(folder)}["lambda_drift"]
+        assert "var.extra_environment" in call["settings"]
+        assert 'startswith(name, "FRAUD_DRIFT_")' in call["settings"]
+        assert 'name == "FRAUD_MODEL_NAME"' in call["settings"]
 
 
 def test_every_domain_event_is_kept_in_an_audit_log_only_its_rule_may_write() -> None:

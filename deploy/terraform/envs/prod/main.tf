@@ -185,6 +185,11 @@ module "lambda_drift" {
   event_bus_name       = module.events.bus_name
   event_bus_arn        = module.events.bus_arn
   log_group_arn        = module.observability.log_group_arns["lambda"]
+  # The drift check runs here, not in ECS: its settings in extra_environment would otherwise change nothing.
+  settings = {
+    for name, value in var.extra_environment : name => value
+    if startswith(name, "FRAUD_DRIFT_") || name == "FRAUD_MODEL_NAME"
+  }
 }
 
 module "events" {

@@ -82,7 +82,7 @@ variable "mlflow_key_name" {
 }
 
 variable "extra_environment" {
-  description = "Extra FRAUD_* settings for every ECS container (MLFLOW_TRACKING_INSECURE_TLS is refused)."
+  description = "Extra FRAUD_* settings for every ECS container (MLFLOW_TRACKING_INSECURE_TLS is refused); FRAUD_DRIFT_* and FRAUD_MODEL_NAME also reach the drift Lambda."
   type        = map(string)
   default     = {}
 }

@@ -135,13 +135,14 @@ resource "aws_lambda_function" "drift" {
   }
 
   environment {
-    variables = {
+    # The operator's drift settings first: where the data is and where events go are not theirs to move.
+    variables = merge(var.settings, {
       FRAUD_STORAGE_URI        = "s3://${var.data_bucket_name}/fraud"
       FRAUD_EVENT_BUS          = var.event_bus_name
       FRAUD_AWS_REGION         = data.aws_region.current.name
       MLFLOW_DISABLE_TELEMETRY = "true"
       DO_NOT_TRACK             = "true"
-    }
+    })
   }
 
   dead_letter_config {

@@ -84,3 +84,9 @@ variable "timeout_seconds" {
     error_message = "timeout_seconds must be between 30 and 900 (the Lambda maximum)."
   }
 }
+
+variable "settings" {
+  description = "FRAUD_* settings of the drift check (FRAUD_DRIFT_*, FRAUD_MODEL_NAME): the environment passes them from its extra_environment, as the ECS containers get it."
+  type        = map(string)
+  default     = {}
+}
