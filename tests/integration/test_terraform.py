@@ -387,7 +387,8 @@ def test_event_and_lambda_names_follow_the_contract() -> None:
     # The drift settings of extra_environment reach the Lambda, which alone runs the check on AWS (before,
     # they reached the ECS containers only); its own locations win over them.
     variables = function["environment"][0]["variables"]
-    assert variables.startswith("${merge(var.settings, {") and "FRAUD_STORAGE_URI" in variables
+    assert variables.startswith("${merge(var.settings, {")
+    assert "FRAUD_STORAGE_URI" in variables
     for folder in env_folders():
         call = {name: body for _, name, body, _ in module_calls(folder)}["lambda_drift"]
         assert "var.extra_environment" in call["settings"]
@@ -413,6 +414,10 @@ def test_every_domain_event_is_kept_in_an_audit_log_only_its_rule_may_write() ->
     assert (
         "values   = [aws_cloudwatch_event_rule.audit.arn]" in events_tf.read_text()
     )  # only this rule writes
+    (policy,) = [body for kind, name, body in typed_blocks(events_tf, "data") if name == "audit_log"]
+    conditioned = {tuple(s["actions"]): bool(s.get("condition")) for s in policy["statement"]}
+    # the rule's ARN on the writes only: under it, EventBridge's CreateLogStream was seen refused
+    assert conditioned == {("logs:CreateLogStream",): False, ("logs:PutLogEvents",): True}
     assert module_locals(MODULES / "observability" / "main.tf")["log_groups"]["events"].startswith(
         "/aws/events/"
     )

@@ -332,10 +332,23 @@ resource "aws_cloudwatch_event_target" "audit" {
   }
 }
 
+# The rule's ARN conditions the writes only, as aws-samples' serverless-patterns came to after EventBridge's
+# CreateLogStream was refused under that condition (then no event is written: each lands in the dead-letter
+# queue). Not verifiable without an AWS account; a stream's creation alone writes no event.
 data "aws_iam_policy_document" "audit_log" {
   statement {
-    sid       = "EventBridgeWritesTheAuditLogOnly"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    sid       = "EventBridgeCreatesTheAuditLogStreams"
+    actions   = ["logs:CreateLogStream"]
+    resources = ["${var.events_log_group_arn}:*"]
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com", "delivery.logs.amazonaws.com"]
+    }
+  }
+
+  statement {
+    sid       = "OnlyTheAuditRuleWritesEvents"
+    actions   = ["logs:PutLogEvents"]
     resources = ["${var.events_log_group_arn}:*"]
     principals {
       type        = "Service"
