@@ -191,3 +191,19 @@ def test_a_signal_between_stages_of_a_flow_waits_for_the_next_stage(calls, progr
     assert report.endswith("the retrain stopped before registering; nothing was registered\n"), report
     assert {number: signal.getsignal(number) for number in before} == before
     assert interruption.reclaim is None
+
+
+def test_a_stage_that_failed_then_succeeded_on_its_retry_is_no_longer_the_failed_one(
+    progress: ConsoleProgress,
+) -> None:
+    """Before, a failure after the retry, outside any stage, was reported in the summary as that stage's."""
+    shown = progress
+    shown.stage_started("register")
+    shown.stage_failed("register", 1.0, OSError("S3 down"))
+    assert shown.failed == "register"
+    shown.stage_started("register")  # the orchestrator's retry
+    shown.stage_finished("register", 1.0, "v2")
+    assert shown.failed is None
+    shown.stage_started("promote")
+    shown.stage_failed("promote", 1.0, OSError("registry down"))
+    assert shown.failed == "promote"

@@ -28,6 +28,8 @@ class ConsoleProgress(PipelineObserver):
     def stage_finished(self, stage: str, seconds: float, detail: str) -> None:
         self._stop()
         self.running = None
+        if self.failed == stage:  # a retry of it succeeded: a later failure is not this stage's
+            self.failed = None
         self.finished[stage] = detail
         self.seconds[stage] = round(seconds, 3)
         self._console.print(f"[green]✓[/] {stage:<9} {seconds:6.1f}s  {detail}", highlight=False)
