@@ -3,7 +3,8 @@ start `fraud retrain` in a child process, the local stand-in for the EventBridge
 
 A child process, not a thread: training takes a CPU and a gigabyte for tens of seconds, which must not
 happen inside the scoring API, and a crash in training must not take the caller down. The CLI waits for
-it (the user sees the retrain's progress after the drift report); the API starts it detached, logging to
+it (the publish is part of the check, so the retrain's progress shows before the drift report the command
+prints once the check returns); the API starts it detached, logging to
 `<home>/logs/retrain-<UTC stamp>.log`, and answers at once; a daemon thread waits for the child, so it
 is reaped when it ends (no zombie per request) and its exit code is logged. While a retrain runs (it holds
 `<home>/retrain.lock`), further events start nothing: one training at a time per home.
