@@ -706,7 +706,12 @@ def test_a_waf_web_acl_with_a_rate_limit_guards_the_load_balancer() -> None:
 
     assert acl["scope"] == "REGIONAL"
     rate = rules["rate-limit-per-ip"]["statement"][0]["rate_based_statement"][0]
-    assert rate == {"limit": "${var.waf_rate_limit}", "aggregate_key_type": "IP"}
+    assert rate == {"limit": "${local.waf_rate_limit}", "aggregate_key_type": "IP"}
+    # By default one client may use the API's scaled capacity (a fixed 66 requests/s throttled a gateway's
+    # single egress IP at 40% of prod's ceiling).
+    assert module_locals(MODULES / "ecs" / "waf.tf")["waf_rate_limit"] == (
+        "${coalesce(var.waf_rate_limit, var.api.max_count * var.api.requests_per_target * 5)}"
+    )
     assert "block" in rules["rate-limit-per-ip"]["action"][0]
     assert waf[("aws_wafv2_web_acl_association", "api")] == {
         "resource_arn": "${aws_lb.api.arn}",

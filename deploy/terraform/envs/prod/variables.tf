@@ -47,9 +47,9 @@ variable "allow_public_ingress" {
 }
 
 variable "waf_rate_limit" {
-  description = "Requests per client IP per 5 minutes the API's WAF lets through before answering 429."
+  description = "Requests per client IP per 5 minutes the API's WAF lets through before answering 429; null: what the API serves at its autoscaling ceiling."
   type        = number
-  default     = 20000
+  default     = null
 }
 
 variable "predictions_retention_days" {

@@ -60,12 +60,13 @@ variable "allow_public_ingress" {
 }
 
 variable "waf_rate_limit" {
-  description = "Requests per client IP per 5 minutes the WAF lets through before it answers 429."
+  description = "Requests per client IP per 5 minutes the WAF lets through before it answers 429; null: what the API serves at its autoscaling ceiling (api.max_count x api.requests_per_target per minute, x 5)."
   type        = number
-  default     = 20000
+  default     = null
 
   validation {
-    condition     = var.waf_rate_limit >= 10 && var.waf_rate_limit <= 2000000000
+    # coalesce: `||` does not short-circuit before Terraform 1.12, so `null >= 10` would fail the check
+    condition     = coalesce(var.waf_rate_limit, 10) >= 10 && coalesce(var.waf_rate_limit, 10) <= 2000000000
     error_message = "waf_rate_limit must be between 10 and 2,000,000,000 (AWS WAF's limits)."
   }
 }

@@ -1,3 +1,10 @@
+locals {
+  # One client (a payment gateway's single egress IP) may use what the API serves at its autoscaling
+  # ceiling, no more. A fixed 20,000 per 5 minutes (66 requests/s) throttled such a client at 40% of
+  # prod's ceiling (10 tasks x 1,000 requests a minute: 166/s).
+  waf_rate_limit = coalesce(var.waf_rate_limit, var.api.max_count * var.api.requests_per_target * 5)
+}
+
 # AWS WAF in front of the API's load balancer: a per-client-IP rate limit, AWS's known-bad-inputs and
 # anonymous-IP rules, and the internal paths (/docs, /redoc, /openapi.json, /metrics) refused after URL
 # decoding and path normalisation, so `/%6detrics` or `//metrics` cannot slip past the listener rule's plain
@@ -72,7 +79,7 @@ resource "aws_wafv2_web_acl" "api" {
 
     statement {
       rate_based_statement {
-        limit              = var.waf_rate_limit
+        limit              = local.waf_rate_limit
         aggregate_key_type = "IP"
       }
     }
