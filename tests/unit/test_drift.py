@@ -296,15 +296,16 @@ def test_during_a_canary_the_champion_is_checked_whichever_version_answered_last
     assert drift.reports.latest(DRIFT).model_version == 1  # the live verdict
 
 
-def test_a_version_that_stopped_answering_is_not_checked_even_if_older(drift: Drift) -> None:
-    """A promotion (or rollback) ended v3's traffic 300 rows ago: v1, the one serving, is checked."""
+def test_a_replaced_version_is_not_checked_though_older_and_most_of_the_window(drift: Drift) -> None:
+    """A promotion ended v1's traffic 60 rows ago: v3, the one serving, is checked, not v1 and its 1,940
+    rows (at risk, it would be published again after its replacement)."""
     inputs, scores = sample(2_000, 19)
-    rows = captured(inputs, scores, version=1, threshold=drift.threshold)
-    rows.model_versions[:1_700] = 3
+    rows = captured(inputs, scores, version=3, threshold=drift.threshold)
+    rows.model_versions[:1_940] = 1
     drift.captured.rows = rows
     report = drift.check().report
-    assert report.model_version == 1
-    assert report.reason == "insufficient data: 300 rows of v1, at least 1,000 needed"
+    assert report.model_version == 3
+    assert report.reason == "insufficient data: 60 rows of v3, at least 1,000 needed"
 
 
 def checking_with(drift: Drift, latest_quality: Callable[[], QualityReport | None]) -> CheckDrift:

@@ -42,8 +42,9 @@ from fraud_detection.domain.windows import window_hours_problem
 logger = logging.getLogger(__name__)
 CHART_SUFFIX = ".png"
 # The newest rows that tell which versions still serve: a canary at p% leaves its champion out of all of them
-# with odds (p/100)^200 (0.5^200 at the last default step), and a version replaced 200 rows ago is out.
-SERVING_TAIL_ROWS = 200
+# with odds (p/100)^50 (1e-15 at the last default step, 50%; 0.5% at a 90% step), and a version replaced is
+# out 50 rows later (its thousands of rows in the window would otherwise go on being judged, and published).
+SERVING_TAIL_ROWS = 50
 
 
 @dataclass(frozen=True)
@@ -221,7 +222,8 @@ def serving_version(rows: CapturedRows) -> tuple[str, int]:
     retrain's) and is watched by the rollout's own evidence, so the champion, which most traffic meets and
     a retrain replaces, is checked. Before, the newest row's version was: at a 10% canary every tenth check
     was about the challenger's share (often `insufficient_data`), and the live verdict flipped. Read from
-    the rows, not the registry, so that the drift Lambda keeps needing no MLflow."""
+    the rows, not the registry, so that the drift Lambda keeps needing no MLflow. A rollout of an older
+    registration than its champion would have its challenger checked."""
     name = str(rows.model_names[-1])
     tail = slice(max(0, len(rows) - SERVING_TAIL_ROWS), None)
     versions = rows.model_versions[tail][rows.model_names[tail] == name]
