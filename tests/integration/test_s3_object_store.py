@@ -174,14 +174,37 @@ def test_a_conflict_that_left_no_object_is_tried_again(moto_client: S3Client) ->
     assert store.read_bytes("k") == b"v"
 
 
-def test_conflicts_that_keep_leaving_no_object_are_an_outage_not_a_taken_key(moto_client: S3Client) -> None:
+def test_a_conflicting_write_that_lands_meanwhile_takes_the_key(
+    moto_client: S3Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 409 means another conditional write is under way: once it lands, the key is taken (a duplicate
+    submit is refused as existing), not an outage."""
+    client = MagicMock(wraps=moto_client)
+    store = S3ObjectStore("fraud-specifics", "p", client=client)
+    waits: list[float] = []
+
+    def other_write_lands(seconds: float) -> None:
+        waits.append(seconds)
+        if len(waits) == 2:
+            moto_client.put_object(Bucket="fraud-specifics", Key="p/k", Body=b"theirs")
+
+    monkeypatch.setattr(s3_object_store.time, "sleep", other_write_lands)
+    client.put_object.side_effect = conflict()
+    assert not store.create_bytes("k", b"mine")
+    assert waits == [0.05, 0.25]
+    assert store.read_bytes("k") == b"theirs"
+
+
+def test_conflicts_that_keep_leaving_no_object_are_an_outage_not_a_taken_key(
+    moto_client: S3Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(s3_object_store.time, "sleep", lambda seconds: None)
     client = MagicMock(wraps=moto_client)
     client.put_object.side_effect = conflict()
     store = S3ObjectStore("fraud-specifics", "p", client=client)
-    with pytest.raises(
-        ServiceUnavailableError, match=r"cannot create s3://fraud-specifics/p/k: 3 conditional"
-    ):
+    with pytest.raises(ServiceUnavailableError, match=r"p/k: another conditional write to it was still"):
         store.create_bytes("k", b"v")
+    assert client.put_object.call_count == 4
 
 
 def test_exists_and_delete(store: ObjectStore) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections import deque
 from collections.abc import Generator, Iterable, Iterator
@@ -28,7 +29,8 @@ if TYPE_CHECKING:
 READ_AHEAD = 16
 DELETE_BATCH = 1_000  # the most keys one DeleteObjects request takes
 WRITER_METADATA = "fraud-writer"  # the token of the `create_bytes` call that made an object
-CREATE_ATTEMPTS = 3  # conditional PUTs of one `create_bytes`, when a failed concurrent writer left no object
+# Waits of `create_bytes` after a conditional PUT met another one under way (409) that has not landed yet.
+CREATE_WAITS = (0.05, 0.25, 1.0)
 
 
 class S3ObjectStore(ObjectStore):
@@ -102,10 +104,11 @@ class S3ObjectStore(ObjectStore):
         this call. botocore retries a PUT whose answer was lost (a read timeout, a 5xx after the write):
         the retry meets this call's own object, and was taken for another writer's, so a submit was refused
         as "exists" while its record stayed behind, never queued. The token tells the two apart. A 409 (a
-        conditional write under way) that left no object is tried again: that writer failed."""
+        conditional write under way) leaves no object yet: waited for (CREATE_WAITS), the other write lands
+        (the key is taken) or fails (this one is tried again)."""
         token, full_key = uuid.uuid4().hex, self._full_key(key)
         with s3_errors("write", self.uri_for(key)):
-            for _ in range(CREATE_ATTEMPTS):
+            for wait in (*CREATE_WAITS, None):
                 try:
                     self._client.put_object(
                         Bucket=self.bucket,
@@ -121,9 +124,11 @@ class S3ObjectStore(ObjectStore):
                 holder = self._writer(full_key)
                 if holder is not None:
                     return holder == token
+                if wait is not None:
+                    time.sleep(wait)
         raise ServiceUnavailableError(
-            f"cannot create {self.uri_for(key)}: {CREATE_ATTEMPTS} conditional writes met a conflicting "
-            "write that then left no object"
+            f"cannot create {self.uri_for(key)}: another conditional write to it was still under way "
+            f"after {sum(CREATE_WAITS):g} s"
         )
 
     def _writer(self, full_key: str) -> str | None:
