@@ -55,6 +55,21 @@ def test_a_prefect_api_unreachable_before_the_body_is_an_outage_in_one_line():
     )
 
 
+def test_a_prefect_api_lost_while_the_body_runs_is_raised_as_it_came():
+    """Mid-run, "try again" (an outage's advice) could train and register another version."""
+    import httpx
+
+    @keeps_result
+    def dropped(value: int) -> int:
+        try:
+            raise httpx.ConnectError("[Errno 111] Connection refused")
+        except httpx.ConnectError as refused:
+            raise RuntimeError("Failed to reach API at http://127.0.0.1:9/api/") from refused
+
+    with pytest.raises(RuntimeError, match="Failed to reach API"):
+        run_keeping_result("dropped", lambda: dropped(1))
+
+
 def test_a_run_that_returns_in_time_never_calls_the_hang_ending():
     ended: list[object] = []
     assert run_keeping_result("body", lambda: body(1), on_hang=lambda *a: ended.append(a), grace=0.05) == (

@@ -29,6 +29,7 @@ T = TypeVar("T")
 FINISH_GRACE_SECONDS = 60.0
 
 _kept: dict[str, Any] = {}
+_started: set[str] = set()  # bodies that began: a Prefect outage before that ran nothing of the work
 
 
 @dataclass
@@ -64,6 +65,7 @@ def keeps_result(body: Callable[P, T]) -> Callable[P, T]:
 
     @functools.wraps(body)
     def keeping(*args: P.args, **kwargs: P.kwargs) -> T:
+        _started.add(body.__name__)
         result = body(*args, **kwargs)
         _kept[body.__name__] = result
         if (watch := _watches.get(body.__name__)) is not None:
@@ -84,6 +86,7 @@ def run_keeping_result(
     `on_hang`, a body that returned `grace` seconds ago while `run()` still has not gets `on_hang(result,
     reason)` on another thread, which must end the process (the main thread is stuck in Prefect's client)."""
     _kept.pop(name, None)
+    _started.discard(name)
     watch = _Watch(on_hang, grace) if on_hang is not None else None
     if watch is not None:
         _watches[name] = watch
@@ -91,15 +94,17 @@ def run_keeping_result(
         return run(), None
     except Exception as error:
         if name not in _kept:
-            if (transport := _transport_failure(error)) is not None:  # one line, exit 1: not a traceback
+            transport = _transport_failure(error) if name not in _started else None
+            if transport is not None:  # nothing ran: one line, exit 1 ("try again"), not three tracebacks
                 raise ServiceUnavailableError(
                     f"Prefect API unreachable: {_first_line(error)} ({transport})"
                 ) from error
-            raise
+            raise  # mid-run: "try again" could train another version
         reason = _first_line(error)
         return _kept.pop(name), f"{type(error).__name__}: {reason}" if reason else type(error).__name__
     finally:
         _kept.pop(name, None)
+        _started.discard(name)
         _watches.pop(name, None)
         if watch is not None:
             watch.disarm()
