@@ -21,7 +21,7 @@ locals {
   # ECS sends its events to the default bus.
   notifications = {
     retrain-task-failed = {
-      description = "A task of ${var.retrain_task_family} (retrain, rollout evaluate or abort) exited non-zero"
+      description = "A task of ${var.retrain_task_family} (retrain, rollout evaluate or abort, quality measure) exited non-zero"
       paths = {
         task      = "$.detail.taskArn"
         exit_code = "$.detail.containers[0].exitCode"

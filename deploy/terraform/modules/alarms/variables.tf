@@ -30,7 +30,7 @@ variable "cluster_arn" {
 }
 
 variable "retrain_task_family" {
-  description = "Task definition family of the retrain task, fraud-<env>-retrain (retrain, rollout evaluate and abort run in it)."
+  description = "Task definition family of the retrain task, fraud-<env>-retrain (retrain, rollout evaluate and abort, quality measure run in it)."
   type        = string
 
   validation {
