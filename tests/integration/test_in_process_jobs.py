@@ -111,3 +111,23 @@ def test_runs_that_ended_are_let_go_when_the_next_job_comes():
         queue.enqueue(f"j{n}")
         assert queue.wait(f"j{n}", timeout=10) is JobState.SUCCEEDED
     assert len(queue._futures) == len(queue._stops) == 1  # the last one, which its caller may still wait for
+
+
+def test_a_job_queued_again_while_its_run_lives_shares_that_runs_stop():
+    """A resume queued behind a run waiting out an outage: the cancel reached only the newer run before."""
+    started, heard = threading.Event(), threading.Event()
+
+    def run(job_id: str, stop: threading.Event) -> JobState:
+        started.set()
+        if stop.wait(10):
+            heard.set()
+            return JobState.CANCELLED
+        return JobState.SUCCEEDED
+
+    queue = InProcessJobQueue(run)
+    queue.enqueue("j")
+    assert started.wait(10)
+    queue.enqueue("j")  # `fraud batch resume` while the first run still waits
+    queue.cancel("j")
+    assert heard.wait(2)  # the first run heard it at once, not at the end of its 10 s wait
+    assert queue.wait("j", timeout=5) is None  # the queued one never started

@@ -39,7 +39,9 @@ class InProcessJobQueue(JobQueue):
             for done in [job for job, future in self._futures.items() if future.done()]:
                 del self._futures[done], self._stops[done]
             self._reruns.pop(job_id, None)
-            stop = self._stops[job_id] = threading.Event()
+            # One stop per job while a run of it lives (a resume queued behind a run waiting out an
+            # outage): a new one there left that run deaf to a cancel.
+            stop = self._stops.setdefault(job_id, threading.Event())
             self._futures[job_id] = self._executor.submit(self._guarded, job_id, stop)
 
     def cancel(self, job_id: str) -> None:
