@@ -203,3 +203,32 @@ def test_print_with_the_secret_set_changes_the_secrets_document_and_keeps_its_cl
     assert missing.exit_code == 2
     assert "API clients secret 'nope': cannot read it" in missing.output
     assert missing.stdout == ""
+
+
+def test_two_adds_at_once_keep_both_clients(tmp_path, monkeypatch, capsys):
+    """Each read the document before the other wrote it: the later write dropped the other's client, whose
+    key had been shown already. The second now reads the file once the first has saved it."""
+    import threading
+    import time as clock
+
+    from fraud_detection.domain.clients import Scope
+    from fraud_detection.entrypoints.cli import clients
+
+    monkeypatch.setenv("FRAUD_HOME", str(tmp_path))
+    load = clients.load
+
+    def slow_load(path):
+        directory = load(path)
+        clock.sleep(0.3)  # both commands read before either writes, unless one waits for the other
+        return directory
+
+    monkeypatch.setattr(clients, "load", slow_load)
+    adds = [
+        threading.Thread(target=clients.add, args=(name, [Scope.SCORE]), kwargs={"print_only": False})
+        for name in ("checkout", "payouts")
+    ]
+    for add in adds:
+        add.start()
+    for add in adds:
+        add.join(10)
+    assert set(json.loads((tmp_path / "api-clients.json").read_text())["clients"]) == {"checkout", "payouts"}

@@ -9,8 +9,11 @@ put-secret-value --secret-string file://clients.json`).
 
 from __future__ import annotations
 
+import fcntl
 import json
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -80,6 +83,20 @@ def current(print_only: bool) -> tuple[Path, ClientDirectory]:
     return settings.resolved_api_clients_file, load(settings.resolved_api_clients_file)
 
 
+@contextmanager
+def editing(print_only: bool) -> Iterator[tuple[Path, ClientDirectory]]:
+    """`current`, with the file locked until the change is saved: two `add`s at once each read the same
+    document, and the later write dropped the other's client (and its key, already shown)."""
+    if print_only:
+        yield current(print_only)
+        return
+    path = clients_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.with_name(f".{path.name}.lock").open("a") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)  # released with the file, however the command ends
+        yield path, load(path)
+
+
 def load(path: Path) -> ClientDirectory:
     from fraud_detection.infrastructure.local.client_key_file import read_document
 
@@ -129,14 +146,14 @@ def add(
     """Add a client with its first key (printed once)."""
     if not NAME.match(name):
         raise InvalidDataError("NAME", f"'{name}' is not a client name ({NAME.pattern})")
-    path, directory = current(print_only)
-    if name in directory.clients:
-        raise fail(f"client '{name}' exists; use `fraud clients rotate {name}` for a new key")
-    key, text = new_key()
-    client = ApiClient(name, namespace or name, frozenset(scope), (key,))
-    document = directory.to_document()
-    document["clients"][name] = ClientDirectory([client]).to_document()["clients"][name]
-    save(path, parse_clients(document), print_only)  # parse: the same checks as the API's load
+    with editing(print_only) as (path, directory):
+        if name in directory.clients:
+            raise fail(f"client '{name}' exists; use `fraud clients rotate {name}` for a new key")
+        key, text = new_key()
+        client = ApiClient(name, namespace or name, frozenset(scope), (key,))
+        document = directory.to_document()
+        document["clients"][name] = ClientDirectory([client]).to_document()["clients"][name]
+        save(path, parse_clients(document), print_only)  # parse: the same checks as the API's load
     show_key(client, key.key_id, text, print_only)
 
 
@@ -144,15 +161,15 @@ def add(
 @handles_user_errors
 def rotate(name: ClientName, print_only: PrintOnly = False) -> None:
     """Give a client a new key; its old keys keep working until `fraud clients revoke`."""
-    path, directory = current(print_only)
-    client = _existing(directory, name)
-    key, text = new_key()
-    changed = replace(client, keys=(*client.keys, key))
-    save(
-        path,
-        ClientDirectory([*(c for c in directory.clients.values() if c.name != name), changed]),
-        print_only,
-    )
+    with editing(print_only) as (path, directory):
+        client = _existing(directory, name)
+        key, text = new_key()
+        changed = replace(client, keys=(*client.keys, key))
+        save(
+            path,
+            ClientDirectory([*(c for c in directory.clients.values() if c.name != name), changed]),
+            print_only,
+        )
     show_key(changed, key.key_id, text, print_only)
 
 
@@ -164,19 +181,18 @@ def revoke(
     print_only: PrintOnly = False,
 ) -> None:
     """Remove one key of a client (the API refuses it within a second)."""
-    path, directory = current(print_only)
-    client = _existing(directory, name)
-    kept = tuple(key for key in client.keys if key.key_id != key_id)
-    if len(kept) == len(client.keys):
-        raise fail(
-            f"client '{name}' has no key '{key_id}' (keys: {', '.join(k.key_id for k in client.keys)})"
+    with editing(print_only) as (path, directory):
+        client = _existing(directory, name)
+        kept = tuple(key for key in client.keys if key.key_id != key_id)
+        if len(kept) == len(client.keys):
+            listed = ", ".join(k.key_id for k in client.keys)
+            raise fail(f"client '{name}' has no key '{key_id}' (keys: {listed})")
+        changed = replace(client, keys=kept)
+        save(
+            path,
+            ClientDirectory([*(c for c in directory.clients.values() if c.name != name), changed]),
+            print_only,
         )
-    changed = replace(client, keys=kept)
-    save(
-        path,
-        ClientDirectory([*(c for c in directory.clients.values() if c.name != name), changed]),
-        print_only,
-    )
     typer.echo(f"revoked key {key_id} of '{name}' ({len(kept)} left)", err=True)
 
 
@@ -184,9 +200,9 @@ def revoke(
 @handles_user_errors
 def remove(name: ClientName, print_only: PrintOnly = False) -> None:
     """Remove a client and all its keys."""
-    path, directory = current(print_only)
-    _existing(directory, name)
-    save(path, ClientDirectory([c for c in directory.clients.values() if c.name != name]), print_only)
+    with editing(print_only) as (path, directory):
+        _existing(directory, name)
+        save(path, ClientDirectory([c for c in directory.clients.values() if c.name != name]), print_only)
     typer.echo(f"removed client '{name}'", err=True)
 
 
