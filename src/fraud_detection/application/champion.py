@@ -48,6 +48,21 @@ def finish_champion_move(
     publisher.publish(ModelPromoted(registry.model_name, version, replaced, reason))
 
 
+def put_champion_back(
+    registry: ModelRegistry,
+    publisher: EventPublisher,
+    target: int,
+    history: ChampionHistory,
+    replaced: int | None,
+    reason: str,
+) -> None:
+    """The alias back on `target` with the history a rollback leaves, then the event: what `fraud model
+    rollback` does, and a rollout undoing the promotion an abort overtook."""
+    registry.set_alias(CHAMPION, target)
+    registry.set_model_tag(CHAMPION_HISTORY_TAG, history.encode())
+    publisher.publish(ModelPromoted(registry.model_name, target, replaced, reason))
+
+
 def stored_history(registry: ModelRegistry, champion: ModelVersion | None) -> ChampionHistory:
     """The champion history as stored; for a registry from before it, what the champion's own
     `previous_champion` tag tells."""

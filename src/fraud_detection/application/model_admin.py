@@ -6,15 +6,14 @@ from collections.abc import Callable
 from functools import cached_property
 
 from fraud_detection.application.champion import (
-    CHAMPION_HISTORY_TAG,
     RolloutState,
     ensure_no_active_rollout,
+    put_champion_back,
     set_champion,
     stored_history,
 )
 from fraud_detection.application.serving.compatibility import servable
 from fraud_detection.domain.errors import ModelNotFoundError
-from fraud_detection.domain.events import ModelPromoted
 from fraud_detection.domain.model import CHAMPION, ModelVersion
 from fraud_detection.domain.ports.events import EventPublisher
 from fraud_detection.domain.ports.registry import ModelCatalog, ModelRegistry
@@ -67,10 +66,8 @@ class ModelAdministration:
         action = f"rolling back to v{target}"
         servable(self._registry.get(target), action)
         ensure_no_active_rollout(self._rollout_state, action)
-        self._registry.set_alias(CHAMPION, target)
-        self._registry.set_model_tag(CHAMPION_HISTORY_TAG, after.encode())
         replaced = current.version if current else None
+        put_champion_back(self._registry, self._publisher, target, after, replaced, "rollback")
         if replaced is not None:
             self._registry.set_tag(target, "rolled_back_from", str(replaced))
-        self._publisher.publish(ModelPromoted(self._registry.model_name, target, replaced, "rollback"))
         return self._registry.get(target)

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from fraud_detection.application.champion import (
-    CHAMPION_HISTORY_TAG,
     finish_champion_move,
+    put_champion_back,
     set_champion,
     stored_history,
 )
@@ -23,7 +23,7 @@ from fraud_detection.domain.errors import (
     RolloutConflictError,
     RolloutRefusedError,
 )
-from fraud_detection.domain.events import ModelPromoted, RolloutAbortRequested, RolloutTransitioned
+from fraud_detection.domain.events import RolloutAbortRequested, RolloutTransitioned
 from fraud_detection.domain.model import CHAMPION
 from fraud_detection.domain.ports.events import EventPublisher
 from fraud_detection.domain.ports.registry import ModelRegistry
@@ -125,11 +125,9 @@ def _undo_champion_move(
     if current is None or current.version != rollout.challenger:
         return
     _, history = stored_history(registry, current).rollback(rollout.challenger, rollout.champion)
-    registry.set_alias(CHAMPION, rollout.champion)
-    registry.set_model_tag(CHAMPION_HISTORY_TAG, history.encode())  # as a `fraud model rollback` leaves it
     why = f"rollout of v{rollout.challenger} changed while it was promoted (now {_stage_of(stored)}): undone"
     logger.warning("%s; champion back to v%d", why, rollout.champion)
-    publisher.publish(ModelPromoted(registry.model_name, rollout.champion, rollout.challenger, why))
+    put_champion_back(registry, publisher, rollout.champion, history, rollout.challenger, why)
 
 
 def _stage_of(rollout: Rollout | None) -> str:
