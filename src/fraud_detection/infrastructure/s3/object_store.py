@@ -22,7 +22,7 @@ from fraud_detection.infrastructure.s3.uri import S3Location
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
-    from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
+    from mypy_boto3_s3.type_defs import HeadObjectOutputTypeDef, ObjectIdentifierTypeDef
 
 # GETs `read_many` keeps in flight. benchmarks/capture_files.py: a day of one replica's capture files
 # (17,280 at one every 5 s) at 20 ms a GET took ~7 minutes one by one; 16 at once, under a minute.
@@ -133,13 +133,17 @@ class S3ObjectStore(ObjectStore):
 
     def _writer(self, full_key: str) -> str | None:
         """The creating call's token ("" for an object written otherwise); None when there is no object."""
+        head = self._head(full_key)
+        return None if head is None else head.get("Metadata", {}).get(WRITER_METADATA, "")
+
+    def _head(self, full_key: str) -> HeadObjectOutputTypeDef | None:
+        """The object's HEAD, or None when there is no object."""
         try:
-            head = self._client.head_object(Bucket=self.bucket, Key=full_key)
+            return self._client.head_object(Bucket=self.bucket, Key=full_key)
         except ClientError as error:
             if error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
                 return None
             raise
-        return head.get("Metadata", {}).get(WRITER_METADATA, "")
 
     def write_file(self, key: str, path: Path) -> None:
         # upload_file streams from disk and switches to multipart (parallel parts) above 8 MB.
@@ -147,15 +151,8 @@ class S3ObjectStore(ObjectStore):
             self._client.upload_file(str(path), self.bucket, self._full_key(key))
 
     def exists(self, key: str) -> bool:
-        full_key = self._full_key(key)
         with s3_errors("check", self.uri_for(key)):
-            try:
-                self._client.head_object(Bucket=self.bucket, Key=full_key)
-            except ClientError as error:
-                if error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
-                    return False
-                raise
-        return True
+            return self._head(self._full_key(key)) is not None
 
     def list_keys(self, prefix: str = "") -> Iterator[str]:
         base = f"{self.prefix}/" if self.prefix else ""
