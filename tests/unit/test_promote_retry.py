@@ -44,3 +44,37 @@ def test_a_retried_promotion_records_the_comparison_of_its_first_try(monkeypatch
     assert [(event.version, event.previous_version) for event in promoted[1:]] == [(2, 1), (2, 1)]
     history = ChampionHistory.parse(world.registry.get_model_tag(CHAMPION_HISTORY_TAG))
     assert history.versions == (1, 2)  # written once
+
+
+def test_a_retry_that_keeps_the_champion_puts_back_the_alias_the_first_try_moved(monkeypatch):
+    """Between the tries the champion's training data left the store, so the retry keeps it: before, the
+    challenger went on serving under a recorded "keep"."""
+    world = World()
+    world.run_pipeline()
+    world.registry.models[1].weight = -1.0
+    pipeline = world.pipeline()
+    with pipeline.session(pipeline.ingest("more.csv")) as session:
+        for stage in STAGES[:-1]:
+            stage.run(session, False)
+        remove_alias, failures = world.registry.remove_alias, [ServiceUnavailableError("registry blip")]
+
+        def fails_once(alias: str) -> None:
+            if failures:
+                raise failures.pop()
+            remove_alias(alias)
+
+        monkeypatch.setattr(world.registry, "remove_alias", fails_once)
+        with pytest.raises(ServiceUnavailableError):
+            session.promote()
+        assert world.registry.get_by_alias(CHAMPION).version == 2  # the first try moved it
+        champion_data = world.registry.get(1).metadata.dataset_id
+        del world.datasets.refs[champion_data]
+        decision = session.promote()
+    assert not decision.promote
+    assert world.registry.get(2).tags["promotion_decision"] == "keep"
+    assert world.registry.get_by_alias(CHAMPION).version == 1
+    history = ChampionHistory.parse(world.registry.get_model_tag(CHAMPION_HISTORY_TAG))
+    assert history.versions == (1,)
+    last = [event for event in world.publisher.events if isinstance(event, ModelPromoted)][-1]
+    assert (last.version, last.previous_version) == (1, 2)
+    assert "undone" in last.reason

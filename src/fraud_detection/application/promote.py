@@ -20,8 +20,10 @@ from fraud_detection.application.champion import (
     RolloutState,
     active_rollout_or_none,
     finish_champion_move,
+    put_champion_back,
     rollout_holding_champion,
     set_champion,
+    stored_history,
 )
 from fraud_detection.application.evaluate import EvaluateModel
 from fraud_detection.domain.dataset import DatasetId
@@ -125,6 +127,8 @@ class PromoteChallenger:
             decision = self._staged(self._start_rollout, challenger.version, decision)
         elif decision.promote:
             decision = self._unless_rollout(challenger.version, decision)
+        if not decision.promote:
+            self._undo_earlier_move(challenger.version, champion)
         outcome = ("staged" if staged else "promote") if decision.promote else "keep"
         self._registry.set_tag(challenger.version, "promotion_decision", outcome)
         self._registry.set_tag(challenger.version, "promotion_reason", decision.reason)
@@ -139,6 +143,19 @@ class PromoteChallenger:
                 set_champion(self._registry, self._publisher, challenger.version, decision.reason)
             self._registry.remove_alias(CHALLENGER)
         return decision
+
+    def _undo_earlier_move(self, version: int, champion: ModelVersion | None) -> None:
+        """A retry that now keeps the champion (its dataset or model became unreadable, a rollout began)
+        while an earlier try had moved the alias: the alias and history go back, as a rollback leaves them,
+        so the registry agrees with the decision recorded; before, the challenger served under "keep"."""
+        current = self._registry.get_by_alias(CHAMPION)
+        if champion is None or current is None or current.version != version:
+            return
+        if active_rollout_or_none(self._rollout_state) is not None:  # the alias is the rollout's now
+            return
+        _, history = stored_history(self._registry, current).rollback(version, champion.version)
+        reason = f"an earlier try's promotion of v{version} undone: its retry kept v{champion.version}"
+        put_champion_back(self._registry, self._publisher, champion.version, history, version, reason)
 
     @staticmethod
     def _staged(
