@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import urlsplit, urlunsplit
 
 import typer
 from rich.table import Table
@@ -27,22 +26,23 @@ def variables() -> list[tuple[str, str, str]]:
 
 def shown(value: Any) -> str:
     """A value as `fraud config` prints it: secrets stay masked (pydantic's SecretStr), and so does the
-    password inside a URL (redis://:pw@host, https://user:pw@mlflow), which is a plain string setting."""
+    password inside a URL (redis://:pw@host, https://user:pw@mlflow), which is a plain string setting.
+
+    Not `urlsplit`: a password typed without percent-encoding may hold `/`, `?` or `#`, which end its
+    netloc early, so the password read as a port or a path and was printed (`redis://:12/ab@h`). Here the
+    credentials are everything up to the last `@`, as clients read them; a path holding `@` after a port
+    is masked too, which errs on the safe side."""
     if value is None:
         return ""
     text = str(value)
     if "://" not in text or "@" not in text:
         return text
-    try:
-        parts = urlsplit(text)
-        _ = parts.port  # a malformed port makes the parse unreliable: mask the whole credentials part
-    except ValueError:
-        return text.split("://", 1)[0] + "://**@" + text.rsplit("@", 1)[1]
-    if parts.password is None:
+    scheme, rest = text.split("://", 1)
+    credentials, host = rest.rsplit("@", 1)
+    if ":" not in credentials:
         return text
-    credentials, host = parts.netloc.rsplit("@", 1)
     user = credentials.split(":", 1)[0]
-    return urlunsplit(parts._replace(netloc=f"{user}:**@{host}"))
+    return f"{scheme}://{user}:**@{host}"
 
 
 @handles_user_errors
