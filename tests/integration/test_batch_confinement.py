@@ -16,7 +16,7 @@ import pytest
 from moto import mock_aws
 
 from fraud_detection.domain.batch_roots import BatchRoots
-from fraud_detection.domain.errors import LocationNotAllowedError
+from fraud_detection.domain.errors import InvalidDataError, LocationNotAllowedError
 from fraud_detection.domain.jobs import Chunk
 from fraud_detection.infrastructure.arrow.batch import ParquetBatchFiles
 from fraud_detection.infrastructure.arrow.batch.s3_transfers import S3Transfers
@@ -221,3 +221,24 @@ def assert_conditional_upload(transfers: S3Transfers, bucket: str, folder: Path,
     with pytest.raises(LocationNotAllowedError, match="already exists"):
         transfers.upload_new(second, location, "job-b", 1)
     assert transfers.written_by(location) == ("job-a", 1)
+
+
+def test_a_parquet_input_replaced_between_ranged_reads_is_refused_on_seaweedfs(
+    seaweedfs: SeaweedFS, tmp_path
+):
+    """Each ranged GET names the ETag its HEAD saw: a replaced object is refused by a real S3 server, not
+    read as the footer of one file and the row groups of another."""
+    client, bucket = seaweedfs.client(), seaweedfs.create_bucket("ranged")
+    for name, seed in (("first", 1), ("second", 2)):
+        pq.write_table(
+            pa.Table.from_pandas(transactions(2_000, seed=seed)), tmp_path / name, row_group_size=500
+        )
+    location = S3Location(bucket, "in/data.parquet")
+    refusal = LocationNotAllowedError(location.uri)
+    transfers = S3Transfers(lambda: client)
+    client.upload_file(str(tmp_path / "first"), bucket, location.key)
+    assert transfers.open_parquet(location, refusal).read_row_group(1).num_rows == 500  # unchanged: read
+    parquet = transfers.open_parquet(location, refusal)  # the footer of the first file
+    client.upload_file(str(tmp_path / "second"), bucket, location.key)
+    with pytest.raises(InvalidDataError, match="the input changed while it was read"):
+        parquet.read_row_group(1)

@@ -492,6 +492,28 @@ def test_an_input_replaced_by_one_of_the_same_layout_is_refused(
             batch_files.read_chunk(chunk)
 
 
+def test_an_s3_input_replaced_between_its_footer_and_its_row_groups_is_refused(
+    s3_files: ParquetBatchFiles, s3: S3Client, tmp_path: Path
+) -> None:
+    """The footer check passes on the planned file; the row groups then came from its replacement (every
+    ranged GET read whatever the key held then), mixing two files. Each GET now names the HEAD's ETag."""
+    frame = transactions(2_000, seed=1)
+    path = write_row_groups(frame, tmp_path / "input.parquet", 500)
+    uri = put(s3, "in/racing.parquet", path)
+    chunks = tuple(s3_files.stage("racing", uri, 1_000))
+    replacement = write_row_groups(transactions(2_000, seed=2), tmp_path / "other.parquet", 500)
+    replaced: list[str] = []
+
+    def replace_once(**_: Any) -> None:
+        if not replaced:  # after the read's first GET (the footer): another writer replaces the object
+            replaced.append(put(s3, "in/racing.parquet", replacement))
+
+    s3.meta.events.register("after-call.s3.GetObject", replace_once)
+    with pytest.raises(InvalidDataError, match="the input changed while it was read"):
+        s3_files.read_chunk(chunks[1])
+    assert replaced
+
+
 def test_chunks_read_in_place_survive_the_job_records(work: LocalObjectStore) -> None:
     store = ObjectStoreJobStore(work)
     store.create(

@@ -1,14 +1,19 @@
 """A seekable, read-only file over one S3 object where every read is a ranged GET.
 
 pyarrow finds a Parquet file's schema and row count in its footer, a few KB at the end: through this
-view it reads just those bytes, so describing a 5 GB input downloads almost nothing.
+view it reads just those bytes, so describing a 5 GB input downloads almost nothing. Every read names the
+object version its HEAD saw (`If-Match` on the ETag): an input replaced between two reads of one file (the
+footer, then its row groups) is refused, where the reads would have mixed two files.
 """
 
 from __future__ import annotations
 
 import io
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
+from fraud_detection.domain.errors import InvalidDataError
 from fraud_detection.infrastructure.s3.errors import s3_errors
 from fraud_detection.infrastructure.s3.uri import S3Location
 
@@ -17,16 +22,28 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 
-def read_range(client: S3Client, location: S3Location, start: int, end: int) -> bytes:
-    """Bytes `start` to `end` inclusive (fewer when the object is shorter)."""
+def read_range(client: S3Client, location: S3Location, start: int, end: int, etag: str = "") -> bytes:
+    """Bytes `start` to `end` inclusive (fewer when the object is shorter), of the version `etag` names
+    when given (`InvalidDataError` once the object was replaced)."""
+    condition: dict[str, Any] = {"IfMatch": etag} if etag else {}
     with s3_errors("read", location.uri):
-        response = client.get_object(Bucket=location.bucket, Key=location.key, Range=f"bytes={start}-{end}")
+        try:
+            response = client.get_object(
+                Bucket=location.bucket, Key=location.key, Range=f"bytes={start}-{end}", **condition
+            )
+        except ClientError as error:
+            if etag and error.response.get("Error", {}).get("Code") in {"PreconditionFailed", "412"}:
+                raise InvalidDataError(
+                    location.uri, "the input changed while it was read (replaced between two reads)"
+                ) from error
+            raise
         return response["Body"].read()
 
 
 class S3RangeReader(io.RawIOBase):
-    def __init__(self, client: S3Client, location: S3Location, size: int) -> None:
-        self._client, self._location, self._size = client, location, size
+    def __init__(self, client: S3Client, location: S3Location, size: int, etag: str = "") -> None:
+        """`size` and `etag` from the object's HEAD: every read is of that version."""
+        self._client, self._location, self._size, self._etag = client, location, size, etag
         self._position = 0
 
     def readable(self) -> bool:
@@ -50,7 +67,7 @@ class S3RangeReader(io.RawIOBase):
         if self._position >= self._size or not len(view):
             return 0
         end = min(self._position + len(view), self._size) - 1
-        data = read_range(self._client, self._location, self._position, end)
+        data = read_range(self._client, self._location, self._position, end, self._etag)
         view[: len(data)] = data
         self._position += len(data)
         return len(data)

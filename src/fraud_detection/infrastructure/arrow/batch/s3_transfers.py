@@ -48,11 +48,12 @@ class S3Transfers:
         """HEAD for the size, one ranged GET for the first bytes, and for Parquet the footer."""
         client = self._s3(location.uri)
         with _unreadable(refusal), s3_errors("read", location.uri):
-            size = client.head_object(Bucket=location.bucket, Key=location.key)["ContentLength"]
-            head = read_range(client, location, 0, HEAD_BYTES - 1) if size else b""
+            found = client.head_object(Bucket=location.bucket, Key=location.key)
+            size, etag = found["ContentLength"], found.get("ETag", "")
+            head = read_range(client, location, 0, HEAD_BYTES - 1, etag) if size else b""
 
         def footer() -> pq.ParquetFile:
-            return pq.ParquetFile(S3RangeReader(client, location, size))
+            return pq.ParquetFile(S3RangeReader(client, location, size, etag))
 
         return describe_head(head, len(head) >= size, location.uri, footer)
 
@@ -61,10 +62,12 @@ class S3Transfers:
         row groups and columns a reader asks for (HEAD for the size first)."""
         client = self._s3(location.uri)
         with _unreadable(refusal), s3_errors("read", location.uri):
-            size = client.head_object(Bucket=location.bucket, Key=location.key)["ContentLength"]
+            found = client.head_object(Bucket=location.bucket, Key=location.key)
         with _unreadable(refusal):
             try:
-                return pq.ParquetFile(S3RangeReader(client, location, size))
+                return pq.ParquetFile(
+                    S3RangeReader(client, location, found["ContentLength"], found.get("ETag", ""))
+                )
             except (pa.ArrowException, OSError) as error:
                 message = " ".join(str(error).split()) or type(error).__name__
                 raise InvalidDataError(location.uri, f"not a readable Parquet file ({message})") from error
