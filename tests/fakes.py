@@ -429,6 +429,7 @@ class FakeJobStore(JobStore):
         self.runs: dict[tuple[str, str], set[str]] = {}
         self.run_count = 0
         self.resume_claims: set[tuple[str, str]] = set()
+        self.owners: dict[str, str] = {}
 
     def create(self, request: JobRequest) -> None:
         if request.job_id in self.requests:
@@ -440,6 +441,12 @@ class FakeJobStore(JobStore):
         if job_id not in self.requests:
             raise JobNotFoundError(job_id)
         return self.requests[job_id]
+
+    def set_owner(self, job_id: str, owner: str) -> None:
+        self.owners[job_id] = owner
+
+    def owner(self, job_id: str) -> str | None:
+        return self.owners.get(job_id)
 
     def save_plan(self, job_id: str, plan: JobPlan) -> None:
         self.plans[job_id] = plan

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from fraud_detection.application.batch.patience import OutagePatience
 from fraud_detection.composition import Container
 from fraud_detection.composition import batch as batch_composition
-from fraud_detection.domain.clients import ClientDirectory, Scope
+from fraud_detection.domain.clients import ApiClient, ApiKey, ClientDirectory, Scope, key_digest
 from fraud_detection.domain.errors import ServiceUnavailableError
 from fraud_detection.domain.model import CHAMPION, ModelMetadata
 from fraud_detection.domain.ports.acceleration import ModelAccelerator
@@ -23,7 +23,7 @@ from fraud_detection.entrypoints.api.app import create_app, embedded_sweeper
 from fraud_detection.entrypoints.api.repeated_keys import PROBLEM
 from fraud_detection.infrastructure.local import retrain_launcher
 from fraud_detection.settings import Settings
-from tests.api_clients import KEYS, SERVICE, bearer, clients, write_clients
+from tests.api_clients import KEYS, NAMESPACE, SERVICE, bearer, clients, write_clients
 from tests.fakes import FakeModel, FakeModelCache, FakePredictionLog, FakeRegistry
 
 pytestmark = pytest.mark.integration
@@ -502,6 +502,51 @@ def test_an_embedded_job_that_could_not_record_its_end_runs_again_and_ends(api, 
 
 
 @pytest.mark.timeout(60)
+def test_a_job_is_seen_and_cancelled_only_by_clients_of_its_namespace(tmp_path):
+    """Any `jobs` client read another's job (paths, row counts) and cancelled it, by an id often guessed
+    (`acme-2024-05-01`). Another namespace's job now reads as no job; `admin` sees all; an operator's (CLI)
+    job is the admins'; one recorded before owners were is seen by every `jobs` client, as when submitted."""
+    from tests.fakes import FakeJobQueue
+
+    rival_key = "fdk_test-rival-key-jobs-in-another-ns-0005"
+    directory = ClientDirectory(
+        [
+            *clients().clients.values(),
+            ApiClient("rival", "evil", frozenset({Scope.JOBS}), (ApiKey("rival", key_digest(rival_key)),)),
+            ApiClient("auditor", "evil", frozenset({Scope.JOBS, Scope.ADMIN}),
+                      (ApiKey("auditor", key_digest(KEYS["operator"][0] + "x")),)),
+        ]
+    )  # fmt: skip
+    service = Api(tmp_path, directory=directory)
+    rival, auditor = (
+        {"Authorization": f"Bearer {rival_key}"},
+        {"Authorization": f"Bearer {KEYS['operator'][0]}x"},
+    )
+    roots = service.container.settings().batch_roots
+    job = {"input_uri": f"{roots.inputs[0]}/in.csv", "output_uri": f"{roots.outputs[0]}/out.parquet"}
+    with service.container.batch.job_queue.override(providers.Object(FakeJobQueue())), service.client:
+        assert service.client.post("/v1/jobs", json=job | {"job_id": "acme-2024-05-01"}).status_code == 202
+        mine = service.client.get("/v1/jobs/acme-2024-05-01")
+        theirs = service.client.get("/v1/jobs/acme-2024-05-01", headers=rival)
+        cancel = service.client.delete("/v1/jobs/acme-2024-05-01", headers=rival)
+        missing = service.client.get("/v1/jobs/no-such-job", headers=rival)
+        assert (mine.status_code, theirs.status_code, cancel.status_code) == (200, 404, 404)
+        assert theirs.json() == {
+            key: json.loads(json.dumps(value).replace("no-such-job", "acme-2024-05-01"))
+            for key, value in missing.json().items()
+        }  # the same answer as for an id nobody used
+        assert service.client.get("/v1/jobs/acme-2024-05-01").json()["state"] == "queued"  # not cancelled
+        assert service.client.get("/v1/jobs/acme-2024-05-01", headers=auditor).status_code == 200
+        submit = service.container.batch.submit_job()
+        submit(job["input_uri"], f"{roots.outputs[0]}/op.parquet", "champion", "by-operator")
+        assert service.client.get("/v1/jobs/by-operator").status_code == 404
+        assert service.client.get("/v1/jobs/by-operator", headers=auditor).status_code == 200
+        submit(job["input_uri"], f"{roots.outputs[0]}/old.parquet", "champion", "before-owners")
+        # as a version from before owners wrote it
+        next(tmp_path.rglob("jobs/before-owners/owner.json")).unlink()
+        assert service.client.get("/v1/jobs/before-owners", headers=rival).status_code == 200
+
+
 def test_an_embedded_api_runs_the_jobs_a_restart_left_open(tmp_path):
     """A job recorded and never run to its end (the process that ran it stopped): the API's sweeper finds it
     idle in two looks and runs it here. Before, its record stayed `queued` for ever over HTTP."""
@@ -515,7 +560,7 @@ def test_an_embedded_api_runs_the_jobs_a_restart_left_open(tmp_path):
     files.inputs[source] = transactions(900).drop(columns=["Class"])
     service.container.batch.batch_files.override(providers.Object(files))
     with service.container.batch.job_queue.override(providers.Object(FakeJobQueue())):  # the process gone
-        service.container.batch.submit_job()(source, target, "champion", "left-open")
+        service.container.batch.submit_job()(source, target, "champion", "left-open", NAMESPACE)
     with service.client:
         deadline = time.monotonic() + 30
         while (state := service.client.get("/v1/jobs/left-open").json()["state"]) != "succeeded":

@@ -15,12 +15,13 @@ from fraud_detection.domain.errors import (
     DataSourceError,
     FraudDetectionError,
     InvalidDataError,
+    JobNotFoundError,
     LocationNotAllowedError,
     ModelNotFoundError,
     ServiceUnavailableError,
 )
 from fraud_detection.domain.features import SCORING_INPUTS, feature_matrix
-from fraud_detection.domain.jobs import FailureKind, JobMark, JobRequest, JobState, failure_kind
+from fraud_detection.domain.jobs import FailureKind, JobMark, JobRequest, JobState, JobViewer, failure_kind
 from fraud_detection.domain.model import CHAMPION, ModelMetadata
 from fraud_detection.domain.ports.acceleration import ModelAccelerator
 from fraud_detection.domain.scoring_input import ScoringInput
@@ -462,3 +463,28 @@ def test_a_failure_recorded_before_kinds_existed_reads_as_no_kind(tmp_path):
     jobs.create(JobRequest("new-1", "in.csv", "out.parquet", "champion", "2026-01-01T00:00:00+00:00"))
     jobs.finish("new-1", JobState.FAILED, "prepare: S3 down", FailureKind.SERVICE)
     assert jobs.status("new-1").error_kind is FailureKind.SERVICE
+
+
+def test_a_job_is_its_submitters_namespace_s_and_an_operator_s_is_the_admins(batch):
+    batch.submit("/in/in.parquet", "/out/a.parquet", job_id="acme-1", owner="acme")
+    batch.submit("/in/in.parquet", "/out/b.parquet", job_id="by-operator")
+    acme, rival, admin = JobViewer("acme"), JobViewer("evil"), JobViewer("evil", admin=True)
+    assert batch.control.status("acme-1", acme).job_id == "acme-1"
+    assert batch.control.status("acme-1", admin).job_id == "acme-1"
+    assert batch.control.status("acme-1").job_id == "acme-1"  # the operator (CLI)
+    for viewer, job_id in ((rival, "acme-1"), (acme, "by-operator")):
+        with pytest.raises(JobNotFoundError, match=f"^no job '{job_id}'$"):
+            batch.control.status(job_id, viewer)
+        with pytest.raises(JobNotFoundError):
+            batch.control.cancel(job_id, viewer)
+    assert batch.control.status("acme-1").state is JobState.QUEUED  # the refused cancel changed nothing
+    del batch.store.owners["acme-1"]  # recorded before jobs had owners: as it was, any `jobs` client
+    assert batch.control.status("acme-1", rival).job_id == "acme-1"
+
+
+def test_a_job_id_with_a_trailing_newline_is_refused(batch):
+    """`$` matches before a final newline: `abc\\n` passed as a job id and reached the store as a key."""
+    with pytest.raises(InvalidDataError, match="is not a job id"):
+        batch.submit("/in/in.parquet", "/out/a.parquet", job_id="abc\n")
+    with pytest.raises(JobNotFoundError, match="job ids are"):
+        batch.control.status("abc\n")

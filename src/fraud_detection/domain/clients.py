@@ -107,12 +107,12 @@ def parse_clients(document: Mapping[str, Any]) -> ClientDirectory:
 
 def _client(name: str, entry: Any) -> ApiClient:
     where = f"client '{name}'"
-    if not NAME.match(name):
+    if not NAME.fullmatch(name):
         raise ClientConfigError(f"{where}: the name must match {NAME.pattern}")
     if not isinstance(entry, Mapping):
         raise ClientConfigError(f"{where}: must be an object")
     namespace = entry.get("namespace", name)
-    if not isinstance(namespace, str) or not NAME.match(namespace):
+    if not isinstance(namespace, str) or not NAME.fullmatch(namespace):
         raise ClientConfigError(f"{where}: namespace must match {NAME.pattern}")
     raw_scopes = entry.get("scopes")
     if not isinstance(raw_scopes, list) or not raw_scopes:
@@ -126,7 +126,7 @@ def _client(name: str, entry: Any) -> ApiClient:
         raise ClientConfigError(f"{where}: keys must be a list")
     keys = []
     for i, key in enumerate(raw_keys):
-        if not isinstance(key, Mapping) or not DIGEST.match(str(key.get("sha256", ""))):
+        if not isinstance(key, Mapping) or not DIGEST.fullmatch(str(key.get("sha256", ""))):
             raise ClientConfigError(f"{where}: keys[{i}].sha256 must be 64 lowercase hex characters")
         keys.append(ApiKey(str(key.get("id", key["sha256"][:8])), str(key["sha256"])))
     return ApiClient(name, namespace, scopes, tuple(keys))

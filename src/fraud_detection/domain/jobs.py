@@ -21,6 +21,25 @@ JOB_ID_RULE = "1-64 letters, digits, '.', '_' or '-', the first a letter or digi
 OUTPUT_SUFFIX = ".parquet"
 
 
+# A job's owner: the namespace of the API client that submitted it, or OPERATOR for one submitted through the
+# CLI (no client namespace is empty: domain/clients.py NAME). None: recorded before jobs had owners.
+OPERATOR = ""
+
+
+@dataclass(frozen=True)
+class JobViewer:
+    """An API client asking about a job. Jobs are private to their submitter's namespace: any `jobs` client
+    could read (paths, row counts) and cancel every other client's job, whose ids are often guessable
+    (`acme-2024-05-01`). A client with `admin` sees all; a job recorded before owners were is seen by every
+    `jobs` client, as it was when submitted."""
+
+    namespace: str
+    admin: bool = False
+
+    def sees(self, owner: str | None) -> bool:
+        return self.admin or owner is None or owner == self.namespace
+
+
 def new_job_id() -> str:
     """A job id for a submitter that gave none: 16 hex digits of a random UUID."""
     return uuid.uuid4().hex[:16]

@@ -37,6 +37,12 @@ class MeteredJobStore(JobStore):
     def request(self, job_id: str) -> JobRequest:
         return self._inner.request(job_id)
 
+    def set_owner(self, job_id: str, owner: str) -> None:
+        self._inner.set_owner(job_id, owner)
+
+    def owner(self, job_id: str) -> str | None:
+        return self._inner.owner(job_id)
+
     def save_plan(self, job_id: str, plan: JobPlan) -> None:
         self._inner.save_plan(job_id, plan)
 

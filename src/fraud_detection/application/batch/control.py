@@ -10,6 +10,7 @@ from fraud_detection.domain.jobs import (
     JobMark,
     JobState,
     JobStatus,
+    JobViewer,
 )
 from fraud_detection.domain.ports.jobs import BatchFiles, JobQueue, JobStore
 
@@ -18,15 +19,20 @@ class JobControl:
     def __init__(self, store: JobStore, queue: JobQueue, files: BatchFiles) -> None:
         self._store, self._queue, self._files = store, queue, files
 
-    def status(self, job_id: str) -> JobStatus:
-        return self._store.status(_checked(job_id))
+    def status(self, job_id: str, viewer: JobViewer | None = None) -> JobStatus:
+        """`viewer`: an API client, who sees only its namespace's jobs (another's reads as no job: the
+        answer says nothing of what exists); None for an operator."""
+        status = self._store.status(_checked(job_id))
+        if viewer is not None and not viewer.sees(self._store.owner(job_id)):
+            raise JobNotFoundError(f"no job '{job_id}'")
+        return status
 
-    def cancel(self, job_id: str) -> JobStatus:
+    def cancel(self, job_id: str, viewer: JobViewer | None = None) -> JobStatus:
         """A finished job stays as it ended; otherwise no output will be written (chunks still running
         finish, but the commit step sees the cancellation and only cleans up). Once the commit has started
         the cancel leaves the ending to it (`JobMark`): the status returned is then still running, and the
         job ends cancelled if the commit saw this request in time, succeeded otherwise."""
-        status = self._store.status(_checked(job_id))
+        status = self.status(job_id, viewer)
         if status.state.finished:
             return status
         self._store.mark(job_id, JobMark.CANCEL_REQUESTED)
@@ -50,6 +56,6 @@ class JobControl:
 
 def _checked(job_id: str) -> str:
     """A malformed id names no job (and must never reach the store as a key)."""
-    if not JOB_ID.match(job_id):
+    if not JOB_ID.fullmatch(job_id):
         raise JobNotFoundError(f"no job '{job_id}': job ids are {JOB_ID_RULE}")
     return job_id

@@ -13,6 +13,7 @@ from fraud_detection.domain.errors import InvalidDataError, ServiceUnavailableEr
 from fraud_detection.domain.jobs import (
     JOB_ID,
     JOB_ID_RULE,
+    OPERATOR,
     JobRequest,
     JobStatus,
     new_job_id,
@@ -26,10 +27,16 @@ class SubmitScoringJob:
         self._store, self._queue, self._roots = store, queue, roots
 
     def __call__(
-        self, input_uri: str, output_uri: str, model: str = "champion", job_id: str | None = None
+        self,
+        input_uri: str,
+        output_uri: str,
+        model: str = "champion",
+        job_id: str | None = None,
+        owner: str = OPERATOR,
     ) -> JobStatus:
+        """`owner`: the submitting API client's namespace (its clients alone see the job over HTTP)."""
         job_id = job_id or new_job_id()
-        if not JOB_ID.match(job_id):
+        if not JOB_ID.fullmatch(job_id):
             raise InvalidDataError("job_id", f"'{job_id}' is not a job id: use {JOB_ID_RULE}")
         source = self._roots.place(input_uri, Direction.INPUT).uri
         target = self._roots.place(output_uri, Direction.OUTPUT).uri
@@ -38,6 +45,7 @@ class SubmitScoringJob:
         request = JobRequest(job_id, source, target, model, datetime.now(UTC).isoformat())
         self._store.create(request)
         try:
+            self._store.set_owner(job_id, owner)
             self._queue.enqueue(job_id)
         except ServiceUnavailableError:
             self._store.delete(job_id)

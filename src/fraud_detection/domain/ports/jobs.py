@@ -33,6 +33,15 @@ class JobStore(ABC):
         """Raises `JobNotFoundError`."""
 
     @abstractmethod
+    def set_owner(self, job_id: str, owner: str) -> None:
+        """Record who submitted the job (domain/jobs.py OPERATOR or a client namespace), beside its request:
+        a reader of the request from before owners existed must still read it."""
+
+    @abstractmethod
+    def owner(self, job_id: str) -> str | None:
+        """The job's owner; None for a job recorded before owners were."""
+
+    @abstractmethod
     def save_plan(self, job_id: str, plan: JobPlan) -> None: ...
 
     @abstractmethod

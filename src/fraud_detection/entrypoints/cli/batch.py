@@ -50,7 +50,7 @@ def submit(
     the output must not exist yet."""
     from fraud_detection.domain.jobs import JOB_ID, JOB_ID_RULE, new_job_id
 
-    if job_id is not None and not JOB_ID.match(job_id):
+    if job_id is not None and not JOB_ID.fullmatch(job_id):
         raise fail(f"--job-id: '{job_id}' is not a job id: use {JOB_ID_RULE}")
     c = container()
     embedded = not c.settings().broker_url

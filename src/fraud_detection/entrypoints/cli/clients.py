@@ -144,7 +144,7 @@ def add(
     print_only: PrintOnly = False,
 ) -> None:
     """Add a client with its first key (printed once)."""
-    if not NAME.match(name):
+    if not NAME.fullmatch(name):
         raise InvalidDataError("NAME", f"'{name}' is not a client name ({NAME.pattern})")
     with editing(print_only) as (path, directory):
         if name in directory.clients:

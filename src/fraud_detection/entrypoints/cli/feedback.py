@@ -134,12 +134,12 @@ def measure(
 
 
 def check_namespace(namespace: str | None) -> None:
-    if namespace is not None and not NAME.match(namespace):
+    if namespace is not None and not NAME.fullmatch(namespace):
         raise InvalidDataError("--namespace", f"'{namespace}' is not a namespace ({NAME.pattern})")
 
 
 def check_id(text: str, source: str, row: int | None = None, column: str | None = None) -> None:
-    if not TRANSACTION_ID.match(text):
+    if not TRANSACTION_ID.fullmatch(text):
         problem = f"'{text}' is not a transaction id (1-128 of A-Z a-z 0-9 . _ : -)"
         raise InvalidDataError(source, problem, column=column, row=row)
 

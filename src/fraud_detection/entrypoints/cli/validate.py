@@ -25,7 +25,7 @@ def validate(
 
     c = container()
     with console.status("validating..."):
-        if HEX_PREFIX.match(dataset) and not Path(dataset).exists():  # a file named like hex stays a file
+        if HEX_PREFIX.fullmatch(dataset) and not Path(dataset).exists():  # a file named like hex stays a file
             ref = c.adapters.datasets().resolve(dataset)
             frame, dataset_id = c.adapters.datasets().load(ref.id), ref.id.value
         else:

@@ -1,6 +1,8 @@
 """Job records as small JSON objects under `jobs/<id>/` in the object store every worker already shares:
 
     request.json   what was submitted            plan.json     model version and chunks
+    owner.json     the submitter's namespace (its own object: a reader from before it read request.json
+                   as exactly its fields)
     done/<n>.json  one per scored chunk           outcome.json  succeeded / failed / cancelled
     cancel-requested.json, committing.json        the marks that settle a cancel racing the commit
     runs/<step>/<token>.json                      a step's run under way; one left behind is a lost run
@@ -56,6 +58,13 @@ class ObjectStoreJobStore(JobStore):
 
     def request(self, job_id: str) -> JobRequest:
         return JobRequest(**self._read_required(job_id, "request.json"))
+
+    def set_owner(self, job_id: str, owner: str) -> None:
+        self._write(job_id, "owner.json", {"namespace": owner})
+
+    def owner(self, job_id: str) -> str | None:
+        document = self._read(job_id, "owner.json")
+        return None if document is None else str(document["namespace"])
 
     def save_plan(self, job_id: str, plan: JobPlan) -> None:
         self._write(job_id, "plan.json", asdict(plan))

@@ -6,18 +6,18 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 
 from fraud_detection.application.batch.control import JobControl
 from fraud_detection.application.batch.submit import SubmitScoringJob
 from fraud_detection.domain.clients import Scope
 from fraud_detection.domain.errors import InvalidDataError
-from fraud_detection.domain.jobs import JobStatus
+from fraud_detection.domain.jobs import JobStatus, JobViewer
 from fraud_detection.entrypoints.api import dependencies
 from fraud_detection.entrypoints.api.repeated_keys import unique_keys
 from fraud_detection.entrypoints.api.schemas import ErrorOut, JobIn, JobOut
-from fraud_detection.entrypoints.api.security import require_scope
+from fraud_detection.entrypoints.api.security import client_of, require_scope
 
 router = APIRouter(
     prefix="/v1/jobs",
@@ -26,7 +26,7 @@ router = APIRouter(
     responses={
         401: {"model": ErrorOut, "description": "Missing or wrong bearer token."},
         403: {"model": ErrorOut, "description": "The client lacks the `jobs` scope."},
-        404: {"model": ErrorOut, "description": "No such job."},
+        404: {"model": ErrorOut, "description": "No such job, or one of another namespace's clients."},
     },
 )
 
@@ -51,13 +51,17 @@ BODY_FIELDS = {"output": "output_uri", "job_id": "job_id"}
     },
 )
 def submit_job(
-    job: JobIn, response: Response, submit: SubmitScoringJob = Depends(dependencies.submit_job)
+    job: JobIn,
+    request: Request,
+    response: Response,
+    submit: SubmitScoringJob = Depends(dependencies.submit_job),
 ) -> dict[str, Any]:
     """Record and queue the job; poll GET /v1/jobs/{job_id}. The input and output must sit under the batch
     roots (else 422, nothing recorded). A missing or malformed input fails the job at once, with the problem
     in its `error`; so does an output that already exists (nothing is ever overwritten)."""
     try:
-        status = submit(job.input_uri, job.output_uri, job.model, job.job_id)
+        owner = client_of(request).namespace
+        status = submit(job.input_uri, job.output_uri, job.model, job.job_id, owner)
     except InvalidDataError as error:
         field = BODY_FIELDS.get(error.source)
         if field is None:
@@ -70,14 +74,25 @@ def submit_job(
 
 
 @router.get("/{job_id}", response_model=JobOut)
-def job_status(job_id: str, control: JobControl = Depends(dependencies.job_control)) -> dict[str, Any]:
-    return job_out(control.status(job_id))
+def job_status(
+    job_id: str, request: Request, control: JobControl = Depends(dependencies.job_control)
+) -> dict[str, Any]:
+    """A job of the client's namespace (any job for a client with `admin`); 404 otherwise."""
+    return job_out(control.status(job_id, viewer(request)))
 
 
 @router.delete("/{job_id}", response_model=JobOut)
-def cancel_job(job_id: str, control: JobControl = Depends(dependencies.job_control)) -> dict[str, Any]:
-    """Cancel: no output will be written (a finished job is left as it ended)."""
-    return job_out(control.cancel(job_id))
+def cancel_job(
+    job_id: str, request: Request, control: JobControl = Depends(dependencies.job_control)
+) -> dict[str, Any]:
+    """Cancel: no output will be written (a finished job is left as it ended). Only a job the client
+    sees (as GET)."""
+    return job_out(control.cancel(job_id, viewer(request)))
+
+
+def viewer(request: Request) -> JobViewer:
+    client = client_of(request)
+    return JobViewer(client.namespace, client.allows(Scope.ADMIN))
 
 
 def job_out(status: JobStatus) -> dict[str, Any]:

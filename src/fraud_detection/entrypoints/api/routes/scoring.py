@@ -66,7 +66,7 @@ class FastJSONResponse(JSONResponse):
 
 def request_id_from(header: str | None) -> str:
     """The caller's X-Request-ID when it is a sane token (it ends up in logs and files), else a new one."""
-    return header if header is not None and REQUEST_ID.match(header) else uuid.uuid4().hex
+    return header if header is not None and REQUEST_ID.fullmatch(header) else uuid.uuid4().hex
 
 
 def batch_model(batch_max: int, transaction: type[TransactionBase]) -> type[BaseModel]:

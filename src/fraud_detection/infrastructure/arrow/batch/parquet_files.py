@@ -225,7 +225,7 @@ def _s3(placement: Placement) -> S3Location:
 
 
 def _job_prefix(job_id: str) -> str:
-    if not JOB_ID.match(job_id):
+    if not JOB_ID.fullmatch(job_id):
         raise ValueError(f"invalid job id {job_id!r}")
     return f"{PREFIX}/{job_id}"
 
