@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationInfo
 
+from fraud_detection.domain.redaction import masked_url
+
 URL_LIKE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")  # `gs://b`, or `s3:/b` with a slash lost on the way
 
 
@@ -22,21 +24,21 @@ def local_path(value: object) -> object:
     `~/x` (as an env file or a compose `env_file` leaves it: no shell expands it) a folder named `~` under
     the current one, while the batch roots' overlap check, which expands it, guarded another."""
     if isinstance(value, str) and URL_LIKE.match(value):
-        raise ValueError(f"must be a local path, got {value!r}")
+        raise ValueError(f"must be a local path, got {masked_url(value)!r}")
     return os.path.expanduser(value) if isinstance(value, str) else value
 
 
 def check_url(value: str, schemes: tuple[str, ...], *, needs_host: bool = True) -> str:
     """`value` starts with one of `schemes` (`redis://`...) and, when `needs_host`, names a host."""
     if not value.startswith(schemes):
-        raise ValueError(f"must start with one of {', '.join(schemes)}, got {value!r}")
+        raise ValueError(f"must start with one of {', '.join(schemes)}, got {masked_url(value)!r}")
     try:
         parts = urlsplit(value)
         _ = parts.port  # a port that is not a number raises here
     except ValueError as error:
         raise ValueError(f"is not a valid URL ({error})") from None
     if needs_host and not parts.hostname:
-        raise ValueError(f"names no host: {value!r}")
+        raise ValueError(f"names no host: {masked_url(value)!r}")
     return value
 
 

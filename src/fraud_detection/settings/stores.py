@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from pydantic import AliasChoices, Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings
 
+from fraud_detection.domain.redaction import masked_url
 from fraud_detection.settings.rules import URL_LIKE, check_url, local_path, unset_if_empty
 
 STORAGE_SCHEMES = ("s3://", "file://")
@@ -93,12 +94,11 @@ class StoreSettings(BaseSettings):
         if value is None or not URL_LIKE.match(value):
             return value
         if not value.startswith(STORAGE_SCHEMES):
-            raise ValueError(
-                f"must be a folder or start with one of {', '.join(STORAGE_SCHEMES)}, got {value!r}"
-            )
+            schemes = ", ".join(STORAGE_SCHEMES)
+            raise ValueError(f"must be a folder or start with one of {schemes}, got {masked_url(value)!r}")
         parts = urlsplit(value)
         if parts.scheme == "s3" and (not parts.netloc or parts.query or parts.fragment):
-            raise ValueError(f"must be s3://bucket or s3://bucket/prefix, got {value!r}")
+            raise ValueError(f"must be s3://bucket or s3://bucket/prefix, got {masked_url(value)!r}")
         return value
 
     @field_validator("s3_endpoint_url")

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from fraud_detection.domain.redaction import masked_url
 from fraud_detection.entrypoints.cli.context import print_table
 from fraud_detection.entrypoints.cli.errors import handles_user_errors
 
@@ -25,24 +26,9 @@ def variables() -> list[tuple[str, str, str]]:
 
 
 def shown(value: Any) -> str:
-    """A value as `fraud config` prints it: secrets stay masked (pydantic's SecretStr), and so does the
-    password inside a URL (redis://:pw@host, https://user:pw@mlflow), which is a plain string setting.
-
-    Not `urlsplit`: a password typed without percent-encoding may hold `/`, `?` or `#`, which end its
-    netloc early, so the password read as a port or a path and was printed (`redis://:12/ab@h`). Here the
-    credentials are everything up to the last `@`, as clients read them; a path holding `@` after a port
-    is masked too, which errs on the safe side."""
-    if value is None:
-        return ""
-    text = str(value)
-    if "://" not in text or "@" not in text:
-        return text
-    scheme, rest = text.split("://", 1)
-    credentials, host = rest.rsplit("@", 1)
-    if ":" not in credentials:
-        return text
-    user = credentials.split(":", 1)[0]
-    return f"{scheme}://{user}:**@{host}"
+    """A value as `fraud config` prints it: secrets stay masked (pydantic's SecretStr), and so do the
+    passwords inside a URL (redis://:pw@host, ...?password=pw), which is a plain string setting."""
+    return "" if value is None else masked_url(str(value))
 
 
 @handles_user_errors

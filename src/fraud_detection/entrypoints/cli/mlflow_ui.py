@@ -23,13 +23,14 @@ def mlflow_ui(
 ) -> None:
     """Browse runs, plots and the registry of FRAUD_HOME's SQLite store with `mlflow ui` (one worker, no
     job runner), in a process group of its own that Ctrl+C or SIGTERM stops entirely."""
+    from fraud_detection.domain.redaction import masked_url
     from fraud_detection.settings import Settings
 
     settings = Settings()
     store = settings.resolved_tracking_uri
     if not store.startswith("sqlite:"):
         raise fail(
-            f"MLFLOW_TRACKING_URI is a tracking server ({store}): open it in a browser; "
+            f"MLFLOW_TRACKING_URI is a tracking server ({masked_url(store)}): open it in a browser; "
             "`fraud mlflow-ui` serves the embedded SQLite store",
             BAD_INPUT,
         )

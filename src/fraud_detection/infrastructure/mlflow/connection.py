@@ -16,6 +16,7 @@ from fraud_detection.domain.errors import (
     RegistryAccessDeniedError,
     ServiceUnavailableError,
 )
+from fraud_detection.domain.redaction import masked_url
 
 # MLflow's defaults (7 retries, backoff factor 2, 120 s timeout) make a request to a stopped server fail
 # only after ~4 minutes (measured: 246 s), because they are tuned for rate-limited hosted services. Against
@@ -70,11 +71,12 @@ def is_http(uri: str) -> bool:
 
 
 def display_uri(uri: str) -> str:
-    """The URI without any user:password, for messages and links."""
+    """The URI for messages, logs and links: an http(s) server's without its user:password; a database's
+    (`postgresql://mlflow:pw@db/x`, which reached 503 bodies and every poll's log line) with them masked."""
     parts = urlsplit(uri)
     if not is_http(uri) or "@" not in parts.netloc:
-        return uri
-    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+        return masked_url(uri)
+    return masked_url(urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1])))
 
 
 def apply_env_defaults(tracking_uri: str) -> None:
