@@ -89,6 +89,26 @@ def test_a_file_that_cannot_be_checked_keeps_the_last_good_clients(tmp_path, mon
         KeyFileClients(path)
 
 
+def test_a_clients_file_others_can_write_is_refused(tmp_path, caplog):
+    """Any local user who could write the file could add an `admin` client: refused at start, and a later
+    change that makes it writable keeps the last good clients."""
+    caplog.set_level(logging.WARNING)
+    path, clock = tmp_path / "clients.json", Clock()
+    write_document(path, directory(OLD))
+    path.chmod(0o666)
+    with pytest.raises(ClientConfigError, match=r"writable by group or others \(mode -rw-rw-rw-\)"):
+        KeyFileClients(path, check_seconds=1.0, clock=clock)
+    path.chmod(0o644)  # readable by all (a mounted secret): accepted
+    source = KeyFileClients(path, check_seconds=1.0, clock=clock)
+    assert source.directory().authenticate(OLD) is not None
+    write_document(path, directory(NEW))
+    path.chmod(0o620)
+    clock.now = 1.5
+    assert source.directory().authenticate(OLD) is not None  # the last good clients
+    assert source.directory().authenticate(NEW) is None
+    assert "writable by group or others" in caplog.text
+
+
 def test_no_file_means_no_client_until_one_appears(tmp_path):
     path, clock = tmp_path / "clients.json", Clock()
     source = KeyFileClients(path, clock=clock)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import stat
 import tempfile
 import threading
 import time
@@ -64,6 +65,7 @@ class KeyFileClients(ClientSource):
         if stamp == self._stamp:
             return
         try:
+            _require_trusted(self.path, status)
             directory = parse_clients(read_document(self.path))
         except ClientConfigError as error:
             if first:
@@ -76,6 +78,21 @@ class KeyFileClients(ClientSource):
             return
         self._stamp, self._directory = stamp, directory
         logger.info("API clients loaded from %s: %d client(s)", self.path, len(directory.clients))
+
+
+def _require_trusted(path: Path, status: os.stat_result) -> None:
+    """Only this service's user (or root, who mounts secrets) may be able to change who the clients are: a
+    file other users can write would let any of them add an `admin` client (sshd's StrictModes rule)."""
+    if status.st_uid not in (os.geteuid(), 0):
+        raise ClientConfigError(
+            f"API clients file {path}: owned by uid {status.st_uid}, neither this service's "
+            f"({os.geteuid()}) nor root's; refused"
+        )
+    if status.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise ClientConfigError(
+            f"API clients file {path}: writable by group or others (mode {stat.filemode(status.st_mode)}); "
+            f"refused (`chmod 600 {path}`)"
+        )
 
 
 def read_document(path: Path) -> dict[str, Any]:
