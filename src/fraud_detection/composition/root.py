@@ -19,6 +19,7 @@ from dependency_injector import providers
 from fraud_detection.application.interruption import Interruption
 from fraud_detection.application.progress import PipelineObserver
 from fraud_detection.infrastructure.local.held_signals import holding_signals
+from fraud_detection.infrastructure.local.home import private_home
 from fraud_detection.settings import Settings
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ class Container:
         """`settings`: fixed settings (tests, benchmarks); by default they are read from the environment
         when first needed."""
         self.settings: providers.Provider[Settings] = (
-            providers.Object(settings) if settings is not None else providers.Singleton(Settings)
+            providers.Object(settings) if settings is not None else providers.Singleton(environment_settings)
         )
         self.observer = providers.Singleton(PipelineObserver)
         # The entry point's signal handler asks the running pipeline to stop through this one object; atomic
@@ -118,3 +119,11 @@ class Container:
         from fraud_detection.composition.rollout import Rollout
 
         return Rollout(settings=self.settings, adapters=self.adapters)
+
+
+def environment_settings() -> Settings:
+    """The settings from the environment, with FRAUD_HOME created private (before any command writes in
+    it)."""
+    settings = Settings()
+    private_home(settings.home)
+    return settings

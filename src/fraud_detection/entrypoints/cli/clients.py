@@ -33,6 +33,7 @@ from fraud_detection.domain.clients import (
 from fraud_detection.domain.errors import InvalidDataError
 from fraud_detection.entrypoints.cli.context import print_table
 from fraud_detection.entrypoints.cli.errors import fail, handles_user_errors
+from fraud_detection.infrastructure.local.home import private_home
 
 if TYPE_CHECKING:
     from fraud_detection.settings import Settings
@@ -91,6 +92,7 @@ def editing(print_only: bool) -> Iterator[tuple[Path, ClientDirectory]]:
         yield current(print_only)
         return
     path = clients_file()
+    private_home(path.parent)  # FRAUD_HOME by default: created private, as every command creates it
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.with_name(f".{path.name}.lock").open("a") as lock:
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX)  # released with the file, however the command ends
