@@ -4,6 +4,7 @@ Manager (moto), and the `fraud clients` commands that write the file."""
 import json
 import logging
 import os
+import time
 
 import boto3
 import pytest
@@ -138,6 +139,32 @@ def test_secrets_manager_clients_refresh_and_keep_the_last_good_document():
         source.close()
     with pytest.raises(ClientConfigError, match="cannot read it"):
         SecretsManagerClients("fraud/missing", "eu-west-1", client=aws)
+
+
+@mock_aws
+def test_the_secret_refresh_outlives_an_unexpected_error(caplog):
+    """Only a config error was caught: anything else ended the refresh thread, and a key revoked later kept
+    working until a restart."""
+    caplog.set_level(logging.WARNING)
+    aws = boto3.client("secretsmanager", region_name="eu-west-1")
+    aws.create_secret(Name="fraud/api-clients", SecretString=json.dumps(directory(OLD).to_document()))
+    source = SecretsManagerClients("fraud/api-clients", "eu-west-1", refresh_seconds=0.05, client=aws)
+    fetch, failures = source.fetch, [RecursionError("maximum recursion depth exceeded")]
+
+    def fails_once() -> ClientDirectory:
+        if failures:
+            raise failures.pop()
+        return fetch()
+
+    source.fetch = fails_once  # type: ignore[method-assign]
+    aws.put_secret_value(SecretId="fraud/api-clients", SecretString=json.dumps(directory(NEW).to_document()))
+    deadline = time.monotonic() + 10
+    while source.directory().authenticate(OLD) is not None:  # revoked: the thread must live to see it
+        assert time.monotonic() < deadline, "the refresh thread stopped"
+        time.sleep(0.02)
+    source.close()
+    assert not failures
+    assert "not refreshed" in caplog.text
 
 
 def test_fraud_clients_add_rotate_revoke_remove(tmp_path):

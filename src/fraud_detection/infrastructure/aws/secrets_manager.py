@@ -49,8 +49,14 @@ class SecretsManagerClients(ClientSource):
         self._stop.set()
 
     def _refresh_loop(self) -> None:
+        """Whatever one refresh raises, the next still runs: an unexpected error (a parse that recursed too
+        deep, a botocore bug) ended the thread, and a key revoked afterwards kept working until a restart."""
         while not self._stop.wait(self._refresh_seconds):
-            self.refresh()
+            try:
+                self.refresh()
+            except Exception:
+                logger.exception("API clients secret '%s' not refreshed; keeping the previous clients",
+                                 self.secret_id)  # fmt: skip
 
 
 def read_clients_secret(client: Any, secret_id: str) -> ClientDirectory:
