@@ -203,6 +203,22 @@ def test_no_iam_policy_document_allows_every_action_on_every_resource() -> None:
     assert not policies, f"hand-written JSON policies with wildcards: {policies}"
 
 
+def test_every_role_uses_the_key_only_through_the_services_that_hold_its_data() -> None:
+    """A grant of kms:Decrypt without `kms:ViaService` lets the role decrypt anything sealed with the key,
+    by a direct call; the drift Lambda's was the one without it."""
+    grants = [
+        (tf, name, statement)
+        for tf, name, statement in policy_statements()
+        if any(str(action).startswith("kms:") for action in statement.get("actions", []))
+        and statement.get("effect", "Allow") == "Allow"
+        and not any(principal for principal in statement.get("principals", []))  # key policies: the account
+    ]
+    assert len(grants) >= 4
+    for tf, name, statement in grants:
+        conditions = [condition["variable"] for condition in statement.get("condition", [])]
+        assert "kms:ViaService" in conditions, f"{tf.relative_to(TERRAFORM)}: {name} {statement.get('sid')}"
+
+
 def test_every_s3_bucket_has_versioning_encryption_and_a_public_access_block() -> None:
     buckets = 0
     for tf in sorted(TERRAFORM.rglob("*.tf")):

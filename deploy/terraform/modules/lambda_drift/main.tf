@@ -56,9 +56,20 @@ data "aws_iam_policy_document" "function" {
   }
 
   statement {
+    # Through the services that hold its data only, as every other role's grant on the key: S3 (the store),
+    # SQS (its encrypted dead-letter queue) and Lambda (its encrypted environment).
     sid       = "UseKey"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
     resources = [var.kms_key_arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values = [
+        "s3.${data.aws_region.current.name}.amazonaws.com",
+        "sqs.${data.aws_region.current.name}.amazonaws.com",
+        "lambda.${data.aws_region.current.name}.amazonaws.com",
+      ]
+    }
   }
 
   statement {
