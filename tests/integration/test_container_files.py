@@ -297,7 +297,8 @@ def test_app_services_share_the_built_image(services: dict[str, dict[str, Any]])
     assert api["image"] == worker["image"]
     # `fraud worker` serves /metrics on loopback by default; Prometheus is another container
     assert worker["command"] == ["fraud", "worker", "--metrics-host", "0.0.0.0"]
-    assert {"path": ".env", "required": False} in api["env_file"]
+    # Their tuning file, not .env: that one holds every secret of the stack (the database's, Grafana's).
+    assert api["env_file"] == worker["env_file"] == [{"path": "fraud.env", "required": False}]
     assert "command" not in api, "the api runs the image's CMD (fraud serve)"
 
 
@@ -323,9 +324,10 @@ def test_env_example_names_every_variable_with_placeholders() -> None:
             assert value.startswith("change-me"), f".env.example: {key} must hold a placeholder"
 
 
-def test_env_file_is_never_committed() -> None:
-    result = _run(["git", "check-ignore", "--no-index", "--quiet", ".env"])
-    assert result.returncode == 0, ".env (the stack's secrets) is not git-ignored: add `.env` to .gitignore"
+@pytest.mark.parametrize("name", [".env", "fraud.env"])
+def test_env_files_are_never_committed(name: str) -> None:
+    result = _run(["git", "check-ignore", "--no-index", "--quiet", name])
+    assert result.returncode == 0, f"{name} (the stack's secrets or settings) is not git-ignored"
 
 
 def test_every_service_has_a_healthcheck(services: dict[str, dict[str, Any]]) -> None:
