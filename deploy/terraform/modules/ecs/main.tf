@@ -166,7 +166,10 @@ resource "aws_iam_role_policy" "execution" {
   policy = data.aws_iam_policy_document.execution.json
 }
 
-# Task roles: what the application code does (the object store under fraud/, the event bus).
+# Task roles: what the application code does (the object store under fraud/, the event bus), each role
+# what its task needs (tests/integration/test_task_roles.py replays the API's and a worker's S3 requests
+# against these documents). The internet-facing API used to share the retrain task's policy: a compromise
+# of it could rewrite the training datasets (fraud/raw/) and reports that the retrain task trusts.
 resource "aws_iam_role" "task" {
   for_each = local.containers
 
@@ -174,6 +177,8 @@ resource "aws_iam_role" "task" {
   assume_role_policy = data.aws_iam_policy_document.tasks_trust.json
 }
 
+# The retrain task: every command of the retrain family (retrain, quality measure, rollout evaluate, batch
+# sweep) reads and writes the store (datasets, reports, profiles, captured predictions, job records).
 data "aws_iam_policy_document" "task" {
   statement {
     sid       = "ListObjectStore"
@@ -224,12 +229,120 @@ data "aws_iam_policy_document" "task" {
   }
 }
 
+# The API: captures what it scores (served and dark rows), records and cancels batch jobs (their files are
+# the workers'), reads the drift and quality reports for its metrics and the captured rows for a rollout's
+# evidence. Nothing of the datasets, reference profiles or rollout reports.
+data "aws_iam_policy_document" "api_task" {
+  statement {
+    sid       = "ListCapturedRowsAndJobs"
+    actions   = ["s3:ListBucket"]
+    resources = [var.data_bucket_arn]
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["fraud/predictions/*", "fraud/shadow/*", "fraud/jobs/*", "fraud/job-index/*"]
+    }
+  }
+
+  statement {
+    sid       = "CaptureScoredRows" # written once, read for rollout evidence; expired by the bucket's rule
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"]
+    resources = ["${var.data_bucket_arn}/fraud/predictions/*", "${var.data_bucket_arn}/fraud/shadow/*"]
+  }
+
+  statement {
+    sid       = "RecordJobs" # submit, status, cancel (which removes the job's staged chunks)
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    resources = ["${var.data_bucket_arn}/fraud/jobs/*", "${var.data_bucket_arn}/fraud/job-index/*"]
+  }
+
+  statement {
+    sid       = "ReadReports"
+    actions   = ["s3:GetObject"]
+    resources = ["${var.data_bucket_arn}/fraud/drift/*", "${var.data_bucket_arn}/fraud/quality/*"]
+  }
+
+  statement {
+    sid       = "UseDataBucketKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [var.kms_key_arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["s3.${data.aws_region.current.name}.amazonaws.com"]
+    }
+  }
+
+  statement {
+    sid       = "PublishDomainEvents"
+    actions   = ["events:PutEvents"]
+    resources = [var.event_bus_arn]
+  }
+}
+
+# A batch worker: job records, inputs read, outputs created; the sweep of stalled jobs.
+data "aws_iam_policy_document" "worker_task" {
+  statement {
+    sid       = "ListJobsAndInputs"
+    actions   = ["s3:ListBucket"]
+    resources = [var.data_bucket_arn]
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["fraud/jobs/*", "fraud/job-index/*", "batch/in/*", "batch/out/*"]
+    }
+  }
+
+  statement {
+    sid       = "RecordJobs" # plans, staged chunks, parts, marks, outcomes; removed when a job ends
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
+    resources = ["${var.data_bucket_arn}/fraud/jobs/*", "${var.data_bucket_arn}/fraud/job-index/*"]
+  }
+
+  statement {
+    sid       = "ReadBatchInputs"
+    actions   = ["s3:GetObject"]
+    resources = ["${var.data_bucket_arn}/batch/in/*"]
+  }
+
+  statement {
+    sid       = "WriteBatchOutputs"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"]
+    resources = ["${var.data_bucket_arn}/batch/out/*"]
+  }
+
+  statement {
+    sid       = "UseDataBucketKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [var.kms_key_arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["s3.${data.aws_region.current.name}.amazonaws.com"]
+    }
+  }
+
+  statement {
+    sid       = "PublishDomainEvents"
+    actions   = ["events:PutEvents"]
+    resources = [var.event_bus_arn]
+  }
+}
+
+locals {
+  task_policies = {
+    api     = data.aws_iam_policy_document.api_task.json
+    worker  = data.aws_iam_policy_document.worker_task.json
+    retrain = data.aws_iam_policy_document.task.json
+  }
+}
+
 resource "aws_iam_role_policy" "task" {
   for_each = aws_iam_role.task
 
   name   = "application"
   role   = each.value.id
-  policy = data.aws_iam_policy_document.task.json
+  policy = local.task_policies[each.key]
 }
 
 # The API alone reads its clients document at run time (the key digests it authenticates callers with).
