@@ -4,6 +4,7 @@ jobs, the digest of a job's progress, the one claim per stalled point, and `frau
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 
 import pytest
 import redis
@@ -13,7 +14,7 @@ from fraud_detection.composition import Container, use_container
 from fraud_detection.domain.jobs import JobRequest, JobState
 from fraud_detection.entrypoints.cli.app import app
 from fraud_detection.infrastructure.celery.names import QUEUE
-from fraud_detection.infrastructure.documents.job_records import OPEN_PREFIX, ObjectStoreJobStore
+from fraud_detection.infrastructure.documents.job_records import BACKFILLED, OPEN_PREFIX, ObjectStoreJobStore
 from fraud_detection.infrastructure.local import LocalObjectStore
 from fraud_detection.settings import Settings
 from tests.fixtures.servers import free_port
@@ -41,6 +42,24 @@ def test_open_jobs_are_indexed_from_their_record_until_their_outcome(tmp_path):
     jobs.progress("a")
     jobs.progress("ab")
     assert list(jobs.open_jobs()) == ["ab"]
+
+
+def test_jobs_a_version_from_before_the_index_left_open_are_indexed_once(tmp_path):
+    """Such a version never wrote index entries, so a job it left open was never swept after an upgrade:
+    it stayed `running` for ever (seen upgrading from e49e0f9)."""
+    store = LocalObjectStore(tmp_path)
+    for job_id in ("old-open", "old-done"):  # as the old version recorded them: no index entry
+        store.write_bytes(f"jobs/{job_id}/request.json", json.dumps(asdict(request(job_id))).encode())
+        store.write_bytes(f"jobs/{job_id}/plan.json", b"{}")
+    store.write_bytes(
+        "jobs/old-done/outcome.json", json.dumps({"state": "succeeded", "error": None}).encode()
+    )
+    jobs = ObjectStoreJobStore(store)
+    jobs.create(request("new-open"))
+    assert sorted(jobs.open_jobs()) == ["new-open", "old-open"]
+    assert store.exists(BACKFILLED)
+    store.write_bytes("jobs/later/request.json", json.dumps(asdict(request("later"))).encode())
+    assert sorted(ObjectStoreJobStore(store).open_jobs()) == ["new-open", "old-open"]  # once per store
 
 
 def test_progress_changes_with_what_steps_record_and_one_claim_is_granted_per_point(tmp_path):

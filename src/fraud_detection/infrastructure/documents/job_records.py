@@ -9,9 +9,10 @@
     resumed/<progress>.json                       a sweeper queued the stalled job again from that point
 
 plus `job-index/open/<id>.json` while a job has no outcome, so a sweep for stalled jobs reads the open ones
-without listing every job ever run. Every write is one atomic object; a chunk mark is written once per
-chunk key, so redelivered tasks cannot double-count; status is derived from what exists. No database to
-run, local or S3 alike.
+without listing every job ever run (`job-index/backfilled.json`: the jobs of a version from before the
+index, which it never named, were indexed once by one listing of every job). Every write is one atomic
+object; a chunk mark is written once per chunk key, so redelivered tasks cannot double-count; status is
+derived from what exists. No database to run, local or S3 alike.
 """
 
 from __future__ import annotations
@@ -40,12 +41,14 @@ from fraud_detection.domain.ports.storage import ObjectStore
 
 PREFIX = "jobs"
 OPEN_PREFIX = "job-index/open/"
+BACKFILLED = "job-index/backfilled.json"
 RESUMED = "resumed/"
 
 
 class ObjectStoreJobStore(JobStore):
     def __init__(self, store: ObjectStore) -> None:
         self._store = store
+        self._backfilled = False
 
     def create(self, request: JobRequest) -> None:
         """Create-if-absent: of two submissions of one id at once, one is refused (both were accepted, and
@@ -149,8 +152,29 @@ class ObjectStoreJobStore(JobStore):
     def open_jobs(self) -> Iterator[str]:
         """One listing of the index, whatever the number of jobs ever run; an entry a finish or a delete
         left behind (it stopped between its records and the index) is removed by `progress`."""
+        if not self._backfilled:
+            self._backfill()
         for key in self._store.list_keys(OPEN_PREFIX):
             yield key.removeprefix(OPEN_PREFIX).removesuffix(".json")
+
+    def _backfill(self) -> None:
+        """Index the open jobs of a version from before the index, once per store: they were never swept,
+        so a job such a version left open stayed `running` for ever after an upgrade (seen upgrading from
+        e49e0f9). One listing of every job's records, then a marker; a store without jobs costs a HEAD."""
+        if not self._store.exists(BACKFILLED):
+            requested, ended = set(), set()
+            for key in self._store.list_keys(f"{PREFIX}/"):
+                job_id, _, name = key.removeprefix(f"{PREFIX}/").partition("/")
+                if name == "request.json":
+                    requested.add(job_id)
+                elif name == "outcome.json":
+                    ended.add(job_id)
+            for job_id in sorted(requested - ended):
+                self._store.write_bytes(_open_key(job_id), b"{}")
+            self._store.write_bytes(
+                BACKFILLED, json.dumps({"at": _now(), "indexed": len(requested - ended)}).encode()
+            )
+        self._backfilled = True
 
     def progress(self, job_id: str) -> str:
         """The names of the job's records (a chunk done, a plan, a run begun or ended, a mark), hashed; the
