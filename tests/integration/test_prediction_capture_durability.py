@@ -9,6 +9,7 @@ a store that fails on demand (as S3 does while unreachable), then recovers.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -544,3 +545,33 @@ def test_batch_roots_may_not_overlap_the_capture_spill(tmp_path: Path) -> None:
         Settings(
             home=home, capture_spill_dir=tmp_path / "spill", batch_input_roots=str(tmp_path / "spill" / "x")
         )
+
+
+def test_a_setup_folder_removed_by_an_older_versions_recovery_is_set_up_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A replica of a version from before setup names recovers every folder: it removed this replica's
+    setup folder between its lock and its rename, and the replica ran without a journal."""
+    import fcntl as real_fcntl
+
+    from fraud_detection.infrastructure.arrow.prediction_log import journal as module
+
+    removed: list[str] = []
+
+    class OlderRecovery:
+        LOCK_EX, LOCK_NB = real_fcntl.LOCK_EX, real_fcntl.LOCK_NB
+
+        @staticmethod
+        def flock(descriptor: int, operation: int) -> None:
+            real_fcntl.flock(descriptor, operation)
+            folder = Path(os.readlink(f"/proc/self/fd/{descriptor}")).parent
+            if folder.name.startswith(SETUP_PREFIX) and not removed:
+                removed.append(folder.name)
+                shutil.rmtree(folder)  # the older replica took it as an orphan and deleted it
+
+    monkeypatch.setattr(module, "fcntl", OlderRecovery)
+    journal = Journal(tmp_path / "spill")
+    assert removed
+    assert journal.folder.is_dir()
+    assert (journal.folder / LOCK_NAME).exists()
+    journal.close()

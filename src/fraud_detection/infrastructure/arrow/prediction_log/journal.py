@@ -44,6 +44,7 @@ LOCK_NAME = "owner.lock"
 TEMP_PREFIX = ".~chunk-"
 SETUP_PREFIX = ".~owner-"
 SETUP_GRACE_SECONDS = 60.0
+SETUP_ATTEMPTS = 3
 
 
 class Journal:
@@ -126,7 +127,20 @@ def _chunk_name(journal_id: int, chunk: int) -> str:
 
 def _locked_folder(root: Path, owner: str) -> BinaryIO:
     """Make `root/owner` with its lock file held: made and locked under a setup name, then renamed, so
-    no other process's recovery ever sees it unlocked. Raises OSError, leaving nothing behind."""
+    no other process's recovery ever sees it unlocked. Raises OSError, leaving nothing behind.
+
+    Set up again when the setup folder vanished or was taken meanwhile: a replica of a version from before
+    setup names (still running during a rolling deploy) recovers every folder, this one included, and
+    the replica then ran without a journal."""
+    for attempt in range(SETUP_ATTEMPTS - 1):
+        try:
+            return _set_up(root, owner)
+        except (FileNotFoundError, FileExistsError, BlockingIOError):
+            time.sleep(0.05 * (attempt + 1))
+    return _set_up(root, owner)
+
+
+def _set_up(root: Path, owner: str) -> BinaryIO:
     root.mkdir(mode=0o700, parents=True, exist_ok=True)
     setup = root / f"{SETUP_PREFIX}{owner}"
     setup.mkdir(mode=0o700)
