@@ -23,6 +23,7 @@ from fraud_detection.infrastructure.aws.eventbridge import EVENT_SOURCE
 from fraud_detection.infrastructure.documents.reference_profiles import ObjectStoreReferenceProfiles
 from fraud_detection.infrastructure.s3 import S3ObjectStore
 from fraud_detection.simulation.generator import generate_transactions
+from tests.iam_replay import policy_statements, record_s3_requests, refused
 
 pytestmark = pytest.mark.integration
 
@@ -217,42 +218,14 @@ def test_a_failed_compaction_still_checks_drift(aws: Aws, monkeypatch: pytest.Mo
 
 # --- the function's IAM role (deploy/terraform/modules/lambda_drift), which moto does not enforce -----------
 
-S3_ACTIONS = {
-    "GetObject": "s3:GetObject", "HeadObject": "s3:GetObject", "ListObjectsV2": "s3:ListBucket",
-    "PutObject": "s3:PutObject", "DeleteObject": "s3:DeleteObject", "DeleteObjects": "s3:DeleteObject",
-}  # fmt: skip
-
 
 def role_statements() -> list[dict[str, object]]:
     """The function policy's statements, its ARNs filled in for this bucket."""
-    from tests.fixtures.terraform_files import MODULES, typed_blocks
-
     arns = {
         "${local.store}": f"arn:aws:s3:::{BUCKET}/{ROOT}",
         "${var.data_bucket_arn}": f"arn:aws:s3:::{BUCKET}",
     }
-    (policy,) = [
-        body for kind, name, body in typed_blocks(MODULES / "lambda_drift" / "main.tf", "data")
-        if (kind, name) == ("aws_iam_policy_document", "function")
-    ]  # fmt: skip
-    filled = json.loads(
-        functools.reduce(lambda text, arn: text.replace(*arn), arns.items(), json.dumps(policy))
-    )
-    return list(filled["statement"])
-
-
-def allowed(statements: list[dict[str, object]], action: str, resource: str, prefix: str | None) -> bool:
-    from fnmatch import fnmatchcase
-
-    for statement in statements:
-        prefixes = [c["values"] for c in statement.get("condition", []) if c["variable"] == "s3:prefix"]
-        if (
-            action in statement["actions"]
-            and any(fnmatchcase(resource, pattern) for pattern in statement["resources"])
-            and all(prefix is not None and any(fnmatchcase(prefix, v) for v in values) for values in prefixes)
-        ):
-            return True
-    return False
+    return policy_statements("lambda_drift", "function", arns)
 
 
 def test_every_s3_request_of_a_check_is_one_the_functions_role_allows(
@@ -260,34 +233,11 @@ def test_every_s3_request_of_a_check_is_one_the_functions_role_allows(
 ) -> None:
     """moto lets every request through; AWS would have refused the read of `quality/latest.json` (the
     realised evidence), failing every check once a window held enough rows."""
-    from botocore.client import BaseClient
-
-    requests: list[tuple[str, dict[str, object]]] = []
-    call = BaseClient._make_api_call
-
-    def recorded(client: BaseClient, operation: str, params: dict[str, object]) -> object:
-        if client.meta.service_model.service_name == "s3":
-            requests.append((operation, params))
-        return call(client, operation, params)
-
     aws.capture(inputs_of(5_000, seed=3), scored_at=time.time() - 3 * 3600, max_rows=1_000)  # to compact
     aws.capture(inputs_of(2_000, seed=5))
-    monkeypatch.setattr(BaseClient, "_make_api_call", recorded)
+    requests = record_s3_requests(monkeypatch)
     result = lambda_drift.handler({"hours": 6}, None)
     assert result["status"] == "no_drift", result
     assert result["compaction"]["files_merged"] == 5
-    statements = role_statements()
-    refused = []
-    for operation, params in requests:
-        keys = (
-            [o["Key"] for o in params["Delete"]["Objects"]]
-            if operation == "DeleteObjects"
-            else [params.get("Key")]
-        )
-        for key in keys:
-            resource = f"arn:aws:s3:::{params['Bucket']}" + (f"/{key}" if key else "")
-            prefix = params.get("Prefix") if operation == "ListObjectsV2" else None
-            if not allowed(statements, S3_ACTIONS[operation], resource, prefix):
-                refused.append(f"{operation} {key or prefix}")
     assert {operation for operation, _ in requests} >= {"GetObject", "ListObjectsV2", "PutObject"}
-    assert refused == []
+    assert refused(role_statements(), requests) == []

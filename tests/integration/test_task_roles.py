@@ -5,10 +5,8 @@ write the training datasets (`raw/`) and reports the retrain task trusts, when o
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
-from fnmatch import fnmatchcase
 from typing import Any
 
 import boto3
@@ -26,78 +24,28 @@ from fraud_detection.entrypoints.api.app import create_app
 from fraud_detection.settings import Settings
 from tests.api_clients import SERVICE, bearer, write_clients
 from tests.fakes import FakeJobQueue, FakeModel, FakeModelCache, FakeRegistry
-from tests.fixtures.terraform_files import MODULES, typed_blocks
+from tests.iam_replay import Request, policy_statements, record_s3_requests, refused
 from tests.rollout_fakes import FakeRolloutStore
 
 pytestmark = pytest.mark.integration
 REGION, BUCKET = "eu-west-1", "fraud-data"
-S3_ACTIONS = {
-    "GetObject": "s3:GetObject", "HeadObject": "s3:GetObject", "ListObjectsV2": "s3:ListBucket",
-    "PutObject": "s3:PutObject", "CreateMultipartUpload": "s3:PutObject", "UploadPart": "s3:PutObject",
-    "CompleteMultipartUpload": "s3:PutObject", "AbortMultipartUpload": "s3:AbortMultipartUpload",
-    "DeleteObject": "s3:DeleteObject", "DeleteObjects": "s3:DeleteObject",
-}  # fmt: skip
 
 
 def role_statements(document: str) -> list[dict[str, Any]]:
     """A task policy's statements, the bucket's ARN filled in."""
-    (policy,) = [
-        body for kind, name, body in typed_blocks(MODULES / "ecs" / "main.tf", "data")
-        if (kind, name) == ("aws_iam_policy_document", document)
-    ]  # fmt: skip
-    text = json.dumps(policy).replace("${var.data_bucket_arn}", f"arn:aws:s3:::{BUCKET}")
-    return list(json.loads(text)["statement"])
-
-
-def allowed(statements: list[dict[str, Any]], action: str, resource: str, prefix: str | None) -> bool:
-    for statement in statements:
-        prefixes = [c["values"] for c in statement.get("condition", []) if c["variable"] == "s3:prefix"]
-        if (
-            action in statement["actions"]
-            and any(fnmatchcase(resource, pattern) for pattern in statement["resources"])
-            and all(prefix is not None and any(fnmatchcase(prefix, v) for v in values) for values in prefixes)
-        ):
-            return True
-    return False
-
-
-def refused(statements: list[dict[str, Any]], requests: list[tuple[str, dict[str, Any]]]) -> list[str]:
-    found = []
-    for operation, params in requests:
-        keys = (
-            [o["Key"] for o in params["Delete"]["Objects"]]
-            if operation == "DeleteObjects"
-            else [params.get("Key")]
-        )
-        for key in keys:
-            resource = f"arn:aws:s3:::{params['Bucket']}" + (f"/{key}" if key else "")
-            prefix = params.get("Prefix") if operation == "ListObjectsV2" else None
-            if not allowed(statements, S3_ACTIONS[operation], resource, prefix):
-                found.append(f"{operation} {key or prefix}")
-    return sorted(set(found))
+    return policy_statements("ecs", document, {"${var.data_bucket_arn}": f"arn:aws:s3:::{BUCKET}"})
 
 
 @pytest.fixture
-def recorded(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, dict[str, Any]]]]:
-    from botocore.client import BaseClient
-
+def recorded(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Request]]:
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION,
     }.items():  # fmt: skip
         monkeypatch.setenv(name, value)
-    requests: list[tuple[str, dict[str, Any]]] = []
-    call = BaseClient._make_api_call
-
-    def record(client: BaseClient, operation: str, params: dict[str, Any]) -> Any:
-        if client.meta.service_model.service_name == "s3":
-            requests.append((operation, params))
-        return call(client, operation, params)
-
     with mock_aws():
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-        monkeypatch.setattr(BaseClient, "_make_api_call", record)
-        yield requests
+        yield record_s3_requests(monkeypatch)
 
 
 def container(tmp_path: Any, **more: Any) -> Container:

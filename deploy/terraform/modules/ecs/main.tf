@@ -177,9 +177,31 @@ resource "aws_iam_role" "task" {
   assume_role_policy = data.aws_iam_policy_document.tasks_trust.json
 }
 
+# What every task does besides its share of the bucket: the data key through S3, and domain events.
+data "aws_iam_policy_document" "task_common" {
+  statement {
+    sid       = "UseDataBucketKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [var.kms_key_arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["s3.${data.aws_region.current.name}.amazonaws.com"]
+    }
+  }
+
+  statement {
+    sid       = "PublishDomainEvents"
+    actions   = ["events:PutEvents"]
+    resources = [var.event_bus_arn]
+  }
+}
+
 # The retrain task: every command of the retrain family (retrain, quality measure, rollout evaluate, batch
 # sweep) reads and writes the store (datasets, reports, profiles, captured predictions, job records).
 data "aws_iam_policy_document" "task" {
+  source_policy_documents = [data.aws_iam_policy_document.task_common.json]
+
   statement {
     sid       = "ListObjectStore"
     actions   = ["s3:ListBucket"]
@@ -210,29 +232,14 @@ data "aws_iam_policy_document" "task" {
     actions   = ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"]
     resources = ["${var.data_bucket_arn}/batch/out/*"]
   }
-
-  statement {
-    sid       = "UseDataBucketKey"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-    resources = [var.kms_key_arn]
-    condition {
-      test     = "StringEquals"
-      variable = "kms:ViaService"
-      values   = ["s3.${data.aws_region.current.name}.amazonaws.com"]
-    }
-  }
-
-  statement {
-    sid       = "PublishDomainEvents"
-    actions   = ["events:PutEvents"]
-    resources = [var.event_bus_arn]
-  }
 }
 
 # The API: captures what it scores (served and dark rows), records and cancels batch jobs (their files are
 # the workers'), reads the drift and quality reports for its metrics and the captured rows for a rollout's
 # evidence. Nothing of the datasets, reference profiles or rollout reports.
 data "aws_iam_policy_document" "api_task" {
+  source_policy_documents = [data.aws_iam_policy_document.task_common.json]
+
   statement {
     sid       = "ListCapturedRowsAndJobs"
     actions   = ["s3:ListBucket"]
@@ -261,27 +268,12 @@ data "aws_iam_policy_document" "api_task" {
     actions   = ["s3:GetObject"]
     resources = ["${var.data_bucket_arn}/fraud/drift/*", "${var.data_bucket_arn}/fraud/quality/*"]
   }
-
-  statement {
-    sid       = "UseDataBucketKey"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-    resources = [var.kms_key_arn]
-    condition {
-      test     = "StringEquals"
-      variable = "kms:ViaService"
-      values   = ["s3.${data.aws_region.current.name}.amazonaws.com"]
-    }
-  }
-
-  statement {
-    sid       = "PublishDomainEvents"
-    actions   = ["events:PutEvents"]
-    resources = [var.event_bus_arn]
-  }
 }
 
 # A batch worker: job records, inputs read, outputs created; the sweep of stalled jobs.
 data "aws_iam_policy_document" "worker_task" {
+  source_policy_documents = [data.aws_iam_policy_document.task_common.json]
+
   statement {
     sid       = "ListJobsAndInputs"
     actions   = ["s3:ListBucket"]
@@ -309,23 +301,6 @@ data "aws_iam_policy_document" "worker_task" {
     sid       = "WriteBatchOutputs"
     actions   = ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"]
     resources = ["${var.data_bucket_arn}/batch/out/*"]
-  }
-
-  statement {
-    sid       = "UseDataBucketKey"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-    resources = [var.kms_key_arn]
-    condition {
-      test     = "StringEquals"
-      variable = "kms:ViaService"
-      values   = ["s3.${data.aws_region.current.name}.amazonaws.com"]
-    }
-  }
-
-  statement {
-    sid       = "PublishDomainEvents"
-    actions   = ["events:PutEvents"]
-    resources = [var.event_bus_arn]
   }
 }
 
