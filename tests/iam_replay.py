@@ -62,16 +62,23 @@ def record_s3_requests(monkeypatch: Any) -> list[Request]:
 
 def policy_statements(module: str, document: str, arns: dict[str, str]) -> list[dict[str, Any]]:
     """The statements of `data "aws_iam_policy_document" "<document>"` in deploy/terraform/modules/<module>/
-    main.tf, each Terraform reference of `arns` replaced by its value (`${var.data_bucket_arn}` -> an ARN)."""
+    main.tf, with those of the documents it names in `source_policy_documents`, each Terraform reference
+    of `arns` replaced by its value (`${var.data_bucket_arn}` -> an ARN)."""
     import json
+    import re
 
     from tests.fixtures.terraform_files import MODULES, typed_blocks
 
-    (policy,) = [
-        body for kind, name, body in typed_blocks(MODULES / module / "main.tf", "data")
-        if (kind, name) == ("aws_iam_policy_document", document)
-    ]  # fmt: skip
-    text = json.dumps(policy)
+    documents = {
+        name: body for kind, name, body in typed_blocks(MODULES / module / "main.tf", "data")
+        if kind == "aws_iam_policy_document"
+    }  # fmt: skip
+    policy = documents[document]
+    statements = list(policy.get("statement", []))
+    for source in policy.get("source_policy_documents", []):
+        (named,) = re.findall(r"aws_iam_policy_document\.(\w+)\.json", source)
+        statements += policy_statements(module, named, {})
+    text = json.dumps(statements)
     for reference, value in arns.items():
         text = text.replace(reference, value)
-    return list(json.loads(text)["statement"])
+    return list(json.loads(text))

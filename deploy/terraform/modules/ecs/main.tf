@@ -197,10 +197,28 @@ data "aws_iam_policy_document" "task_common" {
   }
 }
 
+# Batch jobs (FRAUD_BATCH_*_ROOTS), for the workers and the retrain family: read inputs, create outputs;
+# never delete or overwrite either (the app writes outputs with If-None-Match: *; no DeleteObject here).
+data "aws_iam_policy_document" "batch_files" {
+  statement {
+    sid       = "ReadBatchInputs"
+    actions   = ["s3:GetObject"]
+    resources = ["${var.data_bucket_arn}/batch/in/*"]
+  }
+
+  statement {
+    sid       = "WriteBatchOutputs"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"]
+    resources = ["${var.data_bucket_arn}/batch/out/*"]
+  }
+}
+
 # The retrain task: every command of the retrain family (retrain, quality measure, rollout evaluate, batch
 # sweep) reads and writes the store (datasets, reports, profiles, captured predictions, job records).
 data "aws_iam_policy_document" "task" {
-  source_policy_documents = [data.aws_iam_policy_document.task_common.json]
+  source_policy_documents = [
+    data.aws_iam_policy_document.task_common.json, data.aws_iam_policy_document.batch_files.json,
+  ]
 
   statement {
     sid       = "ListObjectStore"
@@ -217,20 +235,6 @@ data "aws_iam_policy_document" "task" {
     sid       = "ReadWriteObjectStore"
     actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
     resources = ["${var.data_bucket_arn}/fraud/*"]
-  }
-
-  # Batch jobs (FRAUD_BATCH_*_ROOTS): read inputs, create outputs; never delete or overwrite either (the
-  # app writes outputs with If-None-Match: *; no DeleteObject here).
-  statement {
-    sid       = "ReadBatchInputs"
-    actions   = ["s3:GetObject"]
-    resources = ["${var.data_bucket_arn}/batch/in/*"]
-  }
-
-  statement {
-    sid       = "WriteBatchOutputs"
-    actions   = ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"]
-    resources = ["${var.data_bucket_arn}/batch/out/*"]
   }
 }
 
@@ -272,7 +276,9 @@ data "aws_iam_policy_document" "api_task" {
 
 # A batch worker: job records, inputs read, outputs created; the sweep of stalled jobs.
 data "aws_iam_policy_document" "worker_task" {
-  source_policy_documents = [data.aws_iam_policy_document.task_common.json]
+  source_policy_documents = [
+    data.aws_iam_policy_document.task_common.json, data.aws_iam_policy_document.batch_files.json,
+  ]
 
   statement {
     sid       = "ListJobsAndInputs"
@@ -289,18 +295,6 @@ data "aws_iam_policy_document" "worker_task" {
     sid       = "RecordJobs" # plans, staged chunks, parts, marks, outcomes; removed when a job ends
     actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
     resources = ["${var.data_bucket_arn}/fraud/jobs/*", "${var.data_bucket_arn}/fraud/job-index/*"]
-  }
-
-  statement {
-    sid       = "ReadBatchInputs"
-    actions   = ["s3:GetObject"]
-    resources = ["${var.data_bucket_arn}/batch/in/*"]
-  }
-
-  statement {
-    sid       = "WriteBatchOutputs"
-    actions   = ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"]
-    resources = ["${var.data_bucket_arn}/batch/out/*"]
   }
 }
 
