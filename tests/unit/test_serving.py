@@ -210,6 +210,36 @@ def test_a_loader_that_raises_at_start_leaves_the_service_not_ready(serving):
     assert serving.holder.current is None
 
 
+def test_a_start_behind_a_registry_that_does_not_answer_goes_on_and_the_load_ends_later(serving, caplog):
+    """A database tracking URI retries its connection for ~100 s: the start waited for it, and the API
+    answered nothing (not even /healthz) meanwhile."""
+    import logging
+    import threading
+    import time
+
+    caplog.set_level(logging.WARNING)
+    serving.champion()
+    answer = threading.Event()
+
+    class Unanswered(ChampionLoader):
+        def refresh(self, wait: float | None = None) -> RefreshOutcome:
+            answer.wait(10)
+            return super().refresh(wait)
+
+    loader = Unanswered(serving.registry, serving.cache, serving.holder, serving.telemetry)
+    began = time.monotonic()
+    ServingRuntime(loader, serving.log, poll_seconds=0, start_wait_seconds=0.2).start()
+    assert time.monotonic() - began < 5
+    assert serving.holder.current is None  # live, not ready
+    assert "still under way" in caplog.text
+    answer.set()
+    deadline = time.monotonic() + 10
+    while serving.holder.current is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert serving.holder.require().version.version == 1
+
+
 def test_a_reload_behind_a_refresh_stuck_on_the_registry_gives_up_after_its_wait(serving):
     """The poller's refresh waits on a registry that does not answer; an admin reload waiting for it took
     minutes. With a wait it answers at once that the registry is slow, naming what serves on."""

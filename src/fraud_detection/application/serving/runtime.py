@@ -16,6 +16,9 @@ from fraud_detection.domain.ports.prediction_log import PredictionLog
 
 logger = logging.getLogger(__name__)
 
+# How long the start waits for the first load before the service answers (live, not ready, until it ends).
+START_WAIT_SECONDS = 20.0
+
 
 class ServingRuntime:
     def __init__(
@@ -26,8 +29,10 @@ class ServingRuntime:
         rollout_poll_seconds: float | None = None,  # None: no rollout state to read
         holder: ModelHolder | None = None,
         rollout: RolloutScoring | None = None,
+        start_wait_seconds: float = START_WAIT_SECONDS,
     ) -> None:
         self._loader, self._log, self._poll_seconds = loader, log, poll_seconds
+        self._start_wait = start_wait_seconds
         self._rollout_poll = rollout_poll_seconds or 0.0
         self._holder, self._rollout = holder, rollout
         self._stop = threading.Event()
@@ -36,15 +41,29 @@ class ServingRuntime:
 
     def start(self) -> None:
         """Load the champion now, then poll for changes. No failure stops the start: the service comes up
-        serving the verified local copy, or live and not ready until a poll loads a model."""
+        serving the verified local copy, or live and not ready until a poll loads a model. Nor does a
+        registry that does not answer: past `start_wait_seconds` the start goes on and the load ends on
+        its own (a database tracking URI retries its connection for ~100 s, and the API answered nothing,
+        not even /healthz, meanwhile)."""
+        loading = threading.Thread(target=self._load_at_start, name="champion-at-start", daemon=True)
+        loading.start()
+        loading.join(self._start_wait)
+        if loading.is_alive():
+            logger.warning(
+                "model load at start still under way after %.0f s (the registry is slow or unreachable): "
+                "live and not ready until it ends",
+                self._start_wait,
+            )
+        if self._poll_seconds > 0 or self._rollout_poll > 0:
+            self._poller = threading.Thread(target=self._poll, name="champion-poller", daemon=True)
+            self._poller.start()
+
+    def _load_at_start(self) -> None:
         try:
             outcome = self._loader.refresh()
             logger.info("model at start: %s", outcome.detail)
         except Exception:
             logger.exception("no model at start; live and not ready until a refresh succeeds")
-        if self._poll_seconds > 0 or self._rollout_poll > 0:
-            self._poller = threading.Thread(target=self._poll, name="champion-poller", daemon=True)
-            self._poller.start()
 
     def stop(self) -> None:
         """Stop polling, then flush every captured prediction, dark ones included (graceful shutdown)."""
