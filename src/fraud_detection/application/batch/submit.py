@@ -46,6 +46,10 @@ class SubmitScoringJob:
         self._store.create(request)
         try:
             self._store.set_owner(job_id, owner)
+        except BaseException:
+            self._store.delete(job_id)  # never a job without its owner: it would be every client's
+            raise
+        try:
             self._queue.enqueue(job_id)
         except ServiceUnavailableError:
             self._store.delete(job_id)
