@@ -384,6 +384,7 @@ ROLLOUT_METRICS = {
     "fraud_rollout_stage",
     "fraud_rollout_canary_percent",
     "fraud_rollout_challenger_version",
+    "fraud_rollout_challenger",
 }
 ROLLBACK_ALERTS = {"FraudRolloutChallengerErrors", "FraudRolloutCanarySlow", "FraudRolloutAlertRateDiverges"}
 

@@ -505,8 +505,13 @@ def test_prometheus_names_the_rollout_metrics_as_the_alert_rules_expect():
     assert value("fraud_rollout_stage", stage="none") == 0.0
     assert value("fraud_rollout_canary_percent") == 10.0
     assert value("fraud_rollout_challenger_version") == 97.0
+    assert value("fraud_rollout_challenger", version="97") == 1.0
+    telemetry.rollout_state("canary", 10.0, 98)  # another challenger: the first one's series at 0
+    assert value("fraud_rollout_challenger", version="97") == 0.0
+    assert value("fraud_rollout_challenger", version="98") == 1.0
     telemetry.rollout_state("none", 0.0, None)
     assert value("fraud_rollout_challenger_version") == 0.0
+    assert value("fraud_rollout_challenger", version="98") == 0.0  # roll-back alerts keep to an active one
 
 
 class CountingModel(FakeModel):

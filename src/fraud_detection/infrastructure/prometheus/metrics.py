@@ -128,6 +128,15 @@ ROLLOUT_CHALLENGER_VERSION = Gauge(
     "The challenger version loaded (0 when none).",
     multiprocess_mode="livemax",
 )
+# The challenger of an active rollout as a label, for the roll-back alerts to keep to its series: the counters
+# outlive a rollout by their windows (an ended one fired on for an hour), and in canary the champion's dark
+# scorings count under role "shadow" with the champion's version.
+ROLLOUT_CHALLENGER = Gauge(
+    "fraud_rollout_challenger",
+    "1 for the challenger version of this process's active rollout, 0 once it is not.",
+    ["version"],
+    multiprocess_mode="livemax",
+)
 ROLLOUT_FAILURES = Counter(
     "fraud_rollout_failures",
     "Reading the rollout state (what=read) or loading its challenger (what=load) failed; serving went on.",
@@ -148,6 +157,7 @@ class PrometheusScoringTelemetry(ScoringTelemetry):
         self._seconds = {role: ROLLOUT_SCORE_SECONDS.labels(role) for role in ROLLOUT_ROLES}
         self._scored: dict[tuple[str, int], tuple[Counter, Counter]] = {}  # label lookups cost ~3 us each
         self._served: tuple[str, str, str] | None = None  # fraud_model_info's labels now at 1
+        self._challenger: str | None = None  # fraud_rollout_challenger's version now at 1
 
     def scores(self, probabilities: np.ndarray, decisions: np.ndarray) -> None:
         frauds = int(np.count_nonzero(decisions))
@@ -185,6 +195,12 @@ class PrometheusScoringTelemetry(ScoringTelemetry):
             ROLLOUT_STAGE.labels(name).set(1 if name == stage else 0)
         ROLLOUT_CANARY_PERCENT.set(percent)
         ROLLOUT_CHALLENGER_VERSION.set(challenger or 0)
+        active = str(challenger) if challenger and stage in ("shadow", "canary") else None
+        if self._challenger is not None and self._challenger != active:
+            ROLLOUT_CHALLENGER.labels(self._challenger).set(0)  # 0, not removed: see model_loaded
+        if active is not None:
+            ROLLOUT_CHALLENGER.labels(active).set(1)
+        self._challenger = active
 
     def rollout_scored(self, role: str, version: int, rows: int, alerts: int, seconds: float) -> None:
         children = self._scored.get((role, version))
