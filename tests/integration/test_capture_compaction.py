@@ -357,3 +357,30 @@ def test_a_merge_of_interleaved_writers_is_in_time_order(tmp_path: Path) -> None
     instants = pq.ParquetFile(pa.BufferReader(store.read_bytes(merge))).read().column("scored_at").to_pylist()
     assert len(instants) == 36
     assert instants == sorted(instants)
+
+
+def test_a_rollouts_dark_scores_are_compacted_with_the_served_rows(tmp_path: Path) -> None:
+    """Only `predictions/` was merged: `shadow/` kept a file per replica per flush, and a rollout's
+    evaluation and status read ever more of them. Through the use case every schedule runs."""
+    from fraud_detection.composition import Container
+    from fraud_detection.domain.ports.rollout import SHADOW_CAPTURE_PREFIX
+    from fraud_detection.settings import Settings
+
+    container = Container(Settings(home=tmp_path))
+    store = container.adapters.object_store()
+    hour = datetime.fromtimestamp(time.time(), UTC).replace(minute=0, second=0, microsecond=0) - timedelta(
+        hours=3
+    )
+    capture(store, hour, 6, "s")
+    with ParquetPredictionLog(store, prefix=SHADOW_CAPTURE_PREFIX, max_seconds=3600.0, max_rows=6) as log:
+        for request in range(6):
+            at = hour + timedelta(seconds=60 * request + 7)
+            log.append(scored_batch(f"d{request}", 3, at.timestamp(), model_ms=request + 0.5))
+    shadow_files = lambda: list(store.list_keys(f"shadow/date={hour:%Y-%m-%d}/hour={hour:%H}/"))  # noqa: E731
+    dark = PredictionLogWindow(store, SHADOW_CAPTURE_PREFIX)
+    before = dark.read_scores(None, None)
+    assert len(shadow_files()) == 3
+    summary = container.drift.compact()(lookback_hours=24)
+    assert (summary.hours, summary.files_merged) == (2, 6)  # an hour of each log, 3 files each
+    assert [is_compacted(key) for key in shadow_files()].count(True) == 1
+    assert len(dark.read_scores(None, None)) == len(before) == 18

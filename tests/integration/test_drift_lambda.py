@@ -64,9 +64,14 @@ class Aws:
         )
 
     def capture(
-        self, inputs: np.ndarray, version: int = 4, scored_at: float | None = None, max_rows: int = 1_000_000
+        self,
+        inputs: np.ndarray,
+        version: int = 4,
+        scored_at: float | None = None,
+        max_rows: int = 1_000_000,
+        prefix: str = "predictions",
     ) -> None:
-        log = ParquetPredictionLog(self.store, max_rows=max_rows, max_seconds=60)
+        log = ParquetPredictionLog(self.store, prefix=prefix, max_rows=max_rows, max_seconds=60)
         probabilities = scores(inputs)
         log.append(
             PredictionBatch(
@@ -234,10 +239,11 @@ def test_every_s3_request_of_a_check_is_one_the_functions_role_allows(
     """moto lets every request through; AWS would have refused the read of `quality/latest.json` (the
     realised evidence), failing every check once a window held enough rows."""
     aws.capture(inputs_of(5_000, seed=3), scored_at=time.time() - 3 * 3600, max_rows=1_000)  # to compact
+    aws.capture(inputs_of(2_000, seed=4), 5, time.time() - 3 * 3600, 1_000, "shadow")  # a rollout's dark rows
     aws.capture(inputs_of(2_000, seed=5))
     requests = record_s3_requests(monkeypatch)
     result = lambda_drift.handler({"hours": 6}, None)
     assert result["status"] == "no_drift", result
-    assert result["compaction"]["files_merged"] == 5
+    assert result["compaction"]["files_merged"] == 5 + 2
     assert {operation for operation, _ in requests} >= {"GetObject", "ListObjectsV2", "PutObject"}
     assert refused(role_statements(), requests) == []

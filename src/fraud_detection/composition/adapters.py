@@ -146,9 +146,14 @@ def make_captured_predictions(store: ObjectStore) -> CapturedPredictions:
 
 
 def make_capture_compaction(store: ObjectStore) -> CaptureCompaction:
-    from fraud_detection.infrastructure.arrow.prediction_log.compaction import CaptureCompactor
+    """The served rows, then a rollout's dark scores."""
+    from fraud_detection.domain.ports.rollout import SHADOW_CAPTURE_PREFIX
+    from fraud_detection.infrastructure.arrow.prediction_log.compaction import (
+        CaptureCompactor,
+        CaptureCompactors,
+    )
 
-    return CaptureCompactor(store)
+    return CaptureCompactors([CaptureCompactor(store), CaptureCompactor(store, SHADOW_CAPTURE_PREFIX)])
 
 
 def make_job_store(store: ObjectStore) -> JobStore:

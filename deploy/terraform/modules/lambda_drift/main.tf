@@ -31,7 +31,7 @@ data "aws_iam_policy_document" "function" {
     condition {
       test     = "StringLike"
       variable = "s3:prefix"
-      values   = ["fraud/predictions/*", "fraud/drift/*", "fraud/quality/*"]
+      values   = ["fraud/predictions/*", "fraud/shadow/*", "fraud/drift/*", "fraud/quality/*"]
     }
   }
 
@@ -43,10 +43,11 @@ data "aws_iam_policy_document" "function" {
     resources = ["${local.store}/predictions/*", "${local.store}/drift/*", "${local.store}/quality/*"]
   }
 
+  # Merge an hour's files into one, then delete the merged ones: the served rows and a rollout's dark scores.
   statement {
-    sid       = "CompactPredictions" # merge an hour's files into one, then delete the merged ones
-    actions   = ["s3:PutObject", "s3:DeleteObject"]
-    resources = ["${local.store}/predictions/*"]
+    sid       = "CompactCaptures"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    resources = ["${local.store}/predictions/*", "${local.store}/shadow/*"]
   }
 
   statement {
