@@ -600,9 +600,12 @@ def _start_prefect(plan: Plan) -> Running:
 
 
 def _prometheus_config(plan: Plan) -> Path:
-    """The project's scrape config with this stack's targets, its alert rules by absolute path."""
+    """The project's scrape config with this stack's targets, its alert rules by absolute path, and no
+    Alertmanager: the stack runs none, and the project's `localhost:9093` sent every alert (roll-backs
+    included) to whatever listened there, or logged a refused connection every evaluation."""
     source = REPO / "observability" / "prometheus" / "prometheus.yml"
     config: dict[str, Any] = yaml.safe_load(source.read_text())
+    config.pop("alerting", None)
     config["global"] |= {"scrape_interval": plan.scrape_interval, "evaluation_interval": plan.scrape_interval}
     config["rule_files"] = [
         str((source.parent / pattern).resolve()) for pattern in config.get("rule_files", [])
