@@ -108,6 +108,10 @@ def test_a_clients_file_others_can_write_is_refused(tmp_path, caplog):
     assert source.directory().authenticate(OLD) is not None  # the last good clients
     assert source.directory().authenticate(NEW) is None
     assert "writable by group or others" in caplog.text
+    path.chmod(0o600)  # the fix the message asks for: only the mode changes
+    clock.now = 3.0
+    assert source.directory().authenticate(NEW) is not None
+    assert source.directory().authenticate(OLD) is None  # the key the edit revoked
 
 
 def test_no_file_means_no_client_until_one_appears(tmp_path):

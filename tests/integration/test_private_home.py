@@ -34,6 +34,16 @@ def test_a_new_fraud_home_is_private(tmp_path, monkeypatch, command):
     assert stat.S_IMODE(home.stat().st_mode) == 0o700
 
 
+def test_fraud_mlflow_ui_creates_a_private_fraud_home_too(tmp_path, monkeypatch):
+    """It read the settings without the container, and MLflow made the folder (and mlflow.db) 0755."""
+    home = tmp_path / "ui-home"
+    monkeypatch.setenv("FRAUD_HOME", str(home))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "https://mlflow.example")  # refused (exit 2) before it serves
+    result = CliRunner().invoke(app, ["mlflow-ui"])
+    assert result.exit_code == 2, result.output
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+
+
 def test_an_existing_fraud_home_keeps_the_mode_its_owner_set(tmp_path, monkeypatch):
     home = tmp_path / "shared"
     home.mkdir(mode=0o750)

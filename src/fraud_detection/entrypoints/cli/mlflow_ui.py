@@ -24,9 +24,11 @@ def mlflow_ui(
     """Browse runs, plots and the registry of FRAUD_HOME's SQLite store with `mlflow ui` (one worker, no
     job runner), in a process group of its own that Ctrl+C or SIGTERM stops entirely."""
     from fraud_detection.domain.redaction import masked_url
+    from fraud_detection.infrastructure.local.home import private_home
     from fraud_detection.settings import Settings
 
     settings = Settings()
+    private_home(settings.home)  # before MLflow makes it, and mlflow.db in it, with the umask's modes
     store = settings.resolved_tracking_uri
     if not store.startswith("sqlite:"):
         raise fail(

@@ -30,7 +30,7 @@ class KeyFileClients(ClientSource):
         self._check_seconds = check_seconds
         self._clock = clock
         self._lock = threading.Lock()
-        self._stamp: tuple[int, int, int] | None = None
+        self._stamp: tuple[int, ...] | None = None
         self._next_check = 0.0
         self._directory = EMPTY
         self._load(first=True)
@@ -61,7 +61,16 @@ class KeyFileClients(ClientSource):
                 "API clients file %s not checked, keeping the previous clients: %s", self.path, error
             )
             return
-        stamp = (status.st_mtime_ns, status.st_size, status.st_ino)
+        # The mode, owner and ctime too: a `chmod 600` that mends a refused file changes nothing else, and the
+        # file stayed refused (a key its edit revoked still worked) until its next edit.
+        stamp = (
+            status.st_mtime_ns,
+            status.st_size,
+            status.st_ino,
+            status.st_mode,
+            status.st_uid,
+            status.st_ctime_ns,
+        )
         if stamp == self._stamp:
             return
         try:
