@@ -24,7 +24,16 @@ from fraud_detection.domain.errors import (
     ServiceUnavailableError,
 )
 from fraud_detection.domain.events import DomainEvent
-from fraud_detection.domain.jobs import Chunk, FailureKind, JobMark, JobPlan, JobRequest, JobState, JobStatus
+from fraud_detection.domain.jobs import (
+    OPERATOR,
+    Chunk,
+    FailureKind,
+    JobMark,
+    JobPlan,
+    JobRequest,
+    JobState,
+    JobStatus,
+)
 from fraud_detection.domain.model import ModelMetadata, ModelVersion
 from fraud_detection.domain.ports import (
     DatasetStore,
@@ -431,9 +440,10 @@ class FakeJobStore(JobStore):
         self.resume_claims: set[tuple[str, str]] = set()
         self.owners: dict[str, str] = {}
 
-    def create(self, request: JobRequest) -> None:
+    def create(self, request: JobRequest, owner: str = OPERATOR) -> None:
         if request.job_id in self.requests:
             raise JobExistsError(request.job_id)
+        self.owners[request.job_id] = owner
         self.requests[request.job_id] = request
         self.done[request.job_id] = {}
 
@@ -441,9 +451,6 @@ class FakeJobStore(JobStore):
         if job_id not in self.requests:
             raise JobNotFoundError(job_id)
         return self.requests[job_id]
-
-    def set_owner(self, job_id: str, owner: str) -> None:
-        self.owners[job_id] = owner
 
     def owner(self, job_id: str) -> str | None:
         return self.owners.get(job_id)

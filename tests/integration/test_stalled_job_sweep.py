@@ -62,6 +62,62 @@ def test_jobs_a_version_from_before_the_index_left_open_are_indexed_once(tmp_pat
     assert sorted(ObjectStoreJobStore(store).open_jobs()) == ["new-open", "old-open"]  # once per store
 
 
+def test_a_job_is_never_readable_without_its_owner(tmp_path):
+    """The request was written before the owner: between the two (or for good, when the owner's write
+    failed) the job read as one from before owners, so any client could read and cancel it."""
+    from fraud_detection.domain.errors import JobExistsError, JobNotFoundError
+
+    store = LocalObjectStore(tmp_path)
+    jobs = ObjectStoreJobStore(store)
+    created = store.create_bytes
+    seen: list[str] = []
+
+    def watched(key: str, data: bytes) -> bool:
+        if key.endswith("request.json"):  # the moment before the request: the owner is already there
+            seen.append(str(jobs.owner("acme-1")))
+        return created(key, data)
+
+    store.create_bytes = watched  # type: ignore[method-assign]
+    jobs.create(request("acme-1"), "acme")
+    assert seen == ["acme"]
+    assert jobs.owner("acme-1") == "acme"
+    with pytest.raises(JobExistsError):
+        jobs.create(request("acme-1"), "evil")  # another owner: the id is taken
+    assert jobs.owner("acme-1") == "acme"
+
+    def owner_refused(key: str, data: bytes) -> bool:
+        raise OSError("the store refused the write")
+
+    store.create_bytes = owner_refused  # type: ignore[method-assign]
+    with pytest.raises(OSError, match="refused the write"):
+        jobs.create(request("acme-2"), "acme")
+    with pytest.raises(JobNotFoundError):
+        jobs.request("acme-2")  # nothing readable was left
+
+
+def test_a_job_from_before_owners_keeps_its_id_and_stays_ownerless(tmp_path):
+    from fraud_detection.domain.errors import JobExistsError
+
+    store = LocalObjectStore(tmp_path)
+    store.write_bytes("jobs/old/request.json", json.dumps(asdict(request("old"))).encode())
+    jobs = ObjectStoreJobStore(store)
+    with pytest.raises(JobExistsError):
+        jobs.create(request("old"), "acme")
+    assert jobs.owner("old") is None
+
+
+def test_an_owner_claim_left_without_a_request_blocks_the_id_for_others_only(tmp_path):
+    from fraud_detection.domain.errors import JobExistsError
+
+    store = LocalObjectStore(tmp_path)
+    store.write_bytes("jobs/half/owner.json", json.dumps({"namespace": "acme"}).encode())  # stopped there
+    jobs = ObjectStoreJobStore(store)
+    with pytest.raises(JobExistsError):
+        jobs.create(request("half"), "evil")
+    jobs.create(request("half"), "acme")
+    assert jobs.request("half").job_id == "half"
+
+
 def test_progress_changes_with_what_steps_record_and_one_claim_is_granted_per_point(tmp_path):
     jobs = ObjectStoreJobStore(LocalObjectStore(tmp_path))
     jobs.create(request("j"))

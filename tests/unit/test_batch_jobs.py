@@ -488,16 +488,3 @@ def test_a_job_id_with_a_trailing_newline_is_refused(batch):
         batch.submit("/in/in.parquet", "/out/a.parquet", job_id="abc\n")
     with pytest.raises(JobNotFoundError, match="job ids are"):
         batch.control.status("abc\n")
-
-
-def test_a_job_whose_owner_cannot_be_recorded_is_not_kept(batch, monkeypatch):
-    """Kept without its owner, it would read as a job from before owners: every client's."""
-
-    def refused(job_id: str, owner: str) -> None:
-        raise DataSourceError("cannot write jobs/j/owner.json: AccessDenied")
-
-    monkeypatch.setattr(batch.store, "set_owner", refused)
-    with pytest.raises(DataSourceError):
-        batch.submit("/in/in.parquet", "/out/a.parquet", job_id="j", owner="acme")
-    assert "j" not in batch.store.requests
-    assert batch.queue.enqueued == []

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from fraud_detection.domain.jobs import (
+    OPERATOR,
     FailureKind,
     JobMark,
     JobPlan,
@@ -31,14 +32,11 @@ class MeteredJobStore(JobStore):
         if not already_ended:
             JOBS.labels(state=state.value).inc()
 
-    def create(self, request: JobRequest) -> None:
-        self._inner.create(request)
+    def create(self, request: JobRequest, owner: str = OPERATOR) -> None:
+        self._inner.create(request, owner)
 
     def request(self, job_id: str) -> JobRequest:
         return self._inner.request(job_id)
-
-    def set_owner(self, job_id: str, owner: str) -> None:
-        self._inner.set_owner(job_id, owner)
 
     def owner(self, job_id: str) -> str | None:
         return self._inner.owner(job_id)

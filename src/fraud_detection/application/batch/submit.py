@@ -43,12 +43,7 @@ class SubmitScoringJob:
         if (problem := output_name_problem(target)) is not None:  # after the roots' one answer for all
             raise InvalidDataError("output", problem)
         request = JobRequest(job_id, source, target, model, datetime.now(UTC).isoformat())
-        self._store.create(request)
-        try:
-            self._store.set_owner(job_id, owner)
-        except BaseException:
-            self._store.delete(job_id)  # never a job without its owner: it would be every client's
-            raise
+        self._store.create(request, owner)
         try:
             self._queue.enqueue(job_id)
         except ServiceUnavailableError:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fraud_detection.domain.jobs import (
+    OPERATOR,
     Chunk,
     FailureKind,
     JobMark,
@@ -25,17 +26,14 @@ class JobStore(ABC):
     """Durable job records shared by every worker; each write is atomic and chunk marks are idempotent."""
 
     @abstractmethod
-    def create(self, request: JobRequest) -> None:
-        """Record a new job (state queued). Raises `JobExistsError` if the id is taken."""
+    def create(self, request: JobRequest, owner: str = OPERATOR) -> None:
+        """Record a new job (state queued) of `owner` (domain/jobs.py OPERATOR or a client namespace), the
+        owner first: a job readable before its owner is recorded reads as one from before owners, every
+        client's. Raises `JobExistsError` if the id is taken (by another owner's claim, too)."""
 
     @abstractmethod
     def request(self, job_id: str) -> JobRequest:
         """Raises `JobNotFoundError`."""
-
-    @abstractmethod
-    def set_owner(self, job_id: str, owner: str) -> None:
-        """Record who submitted the job (domain/jobs.py OPERATOR or a client namespace), beside its request:
-        a reader of the request from before owners existed must still read it."""
 
     @abstractmethod
     def owner(self, job_id: str) -> str | None:

@@ -1,8 +1,8 @@
 """Job records as small JSON objects under `jobs/<id>/` in the object store every worker already shares:
 
     request.json   what was submitted            plan.json     model version and chunks
-    owner.json     the submitter's namespace (its own object: a reader from before it read request.json
-                   as exactly its fields)
+    owner.json     the submitter's namespace, created first (its own object: a reader from before it read
+                   request.json as exactly its fields)
     done/<n>.json  one per scored chunk           outcome.json  succeeded / failed / cancelled
     cancel-requested.json, committing.json        the marks that settle a cancel racing the commit
     runs/<step>/<token>.json                      a step's run under way; one left behind is a lost run
@@ -27,6 +27,7 @@ from typing import Any
 
 from fraud_detection.domain.errors import JobExistsError, JobNotFoundError, ObjectNotFoundError
 from fraud_detection.domain.jobs import (
+    OPERATOR,
     Chunk,
     FailureKind,
     JobMark,
@@ -50,20 +51,26 @@ class ObjectStoreJobStore(JobStore):
         self._store = store
         self._backfilled = False
 
-    def create(self, request: JobRequest) -> None:
-        """Create-if-absent: of two submissions of one id at once, one is refused (both were accepted, and
-        the later record replaced the earlier one's locations)."""
+    def create(self, request: JobRequest, owner: str = OPERATOR) -> None:
+        """The owner claimed first, then the request, each create-if-absent: of two submissions of one id
+        at once, one is refused (both were accepted, and the later record replaced the earlier one's
+        locations); a job is never readable without its owner. A claim left by a submission that stopped
+        before its request blocks the id for other owners only; its owner may submit it again."""
+        job_id = request.job_id
+        owner_key = self._key(job_id, "owner.json")
+        claimed = self._store.create_bytes(owner_key, json.dumps({"namespace": owner}).encode())
+        if not claimed and self.owner(job_id) != owner:
+            raise JobExistsError(f"job '{job_id}' already exists; choose another id")
         document = json.dumps(asdict(request)).encode()
-        if not self._store.create_bytes(self._key(request.job_id, "request.json"), document):
-            raise JobExistsError(f"job '{request.job_id}' already exists; choose another id")
+        if not self._store.create_bytes(self._key(job_id, "request.json"), document):
+            if claimed:  # a job from before owners holds the id: it stays as it was, every client's
+                self._store.delete(owner_key)
+            raise JobExistsError(f"job '{job_id}' already exists; choose another id")
         # After the request: an entry written first could be the one a refused duplicate id deletes.
-        self._store.write_bytes(_open_key(request.job_id), b"{}")
+        self._store.write_bytes(_open_key(job_id), b"{}")
 
     def request(self, job_id: str) -> JobRequest:
         return JobRequest(**self._read_required(job_id, "request.json"))
-
-    def set_owner(self, job_id: str, owner: str) -> None:
-        self._write(job_id, "owner.json", {"namespace": owner})
 
     def owner(self, job_id: str) -> str | None:
         document = self._read(job_id, "owner.json")
