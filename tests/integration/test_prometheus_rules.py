@@ -385,6 +385,7 @@ ROLLOUT_METRICS = {
     "fraud_rollout_canary_percent",
     "fraud_rollout_challenger_version",
     "fraud_rollout_challenger",
+    "fraud_rollout_started_timestamp_seconds",
 }
 ROLLBACK_ALERTS = {"FraudRolloutChallengerErrors", "FraudRolloutCanarySlow", "FraudRolloutAlertRateDiverges"}
 

@@ -51,7 +51,9 @@ class RolloutTelemetry(RecordingTelemetry):
         self.dropped: dict[str, int] = {}
         self.rollout_failures: list[str] = []
 
-    def rollout_state(self, stage: str, percent: float, challenger: int | None) -> None:
+    def rollout_state(
+        self, stage: str, percent: float, challenger: int | None, started_at: float | None = None
+    ) -> None:
         self.states.append((stage, percent, challenger))
 
     def rollout_scored(self, role: str, version: int, rows: int, alerts: int, seconds: float) -> None:
@@ -492,7 +494,7 @@ def test_prometheus_names_the_rollout_metrics_as_the_alert_rules_expect():
         "timed": value("fraud_rollout_score_seconds_count", role="canary"),
     }
     telemetry = PrometheusScoringTelemetry()
-    telemetry.rollout_state("canary", 10.0, 97)
+    telemetry.rollout_state("canary", 10.0, 97, 1_700_000_000.0)
     telemetry.rollout_scored("canary", 97, rows=3, alerts=1, seconds=0.001)
     telemetry.rollout_errors("shadow", 97, 2)
     telemetry.shadow_dropped("over_budget", 2)
@@ -506,12 +508,14 @@ def test_prometheus_names_the_rollout_metrics_as_the_alert_rules_expect():
     assert value("fraud_rollout_canary_percent") == 10.0
     assert value("fraud_rollout_challenger_version") == 97.0
     assert value("fraud_rollout_challenger", version="97") == 1.0
+    assert value("fraud_rollout_started_timestamp_seconds") == 1_700_000_000.0
     telemetry.rollout_state("canary", 10.0, 98)  # another challenger: the first one's series at 0
     assert value("fraud_rollout_challenger", version="97") == 0.0
     assert value("fraud_rollout_challenger", version="98") == 1.0
     telemetry.rollout_state("none", 0.0, None)
     assert value("fraud_rollout_challenger_version") == 0.0
     assert value("fraud_rollout_challenger", version="98") == 0.0  # roll-back alerts keep to an active one
+    assert value("fraud_rollout_started_timestamp_seconds") == 0.0
 
 
 class CountingModel(FakeModel):

@@ -101,7 +101,9 @@ class ChallengerLoader:
         if rollout is None:
             self._telemetry.rollout_state("none", 0.0, None)
         else:
-            self._telemetry.rollout_state(str(rollout.stage), rollout.canary_percent, rollout.challenger)
+            self._telemetry.rollout_state(
+                str(rollout.stage), rollout.canary_percent, rollout.challenger, rollout.started_at
+            )
 
 
 def _ended(rollout: Rollout | None) -> str:

@@ -22,8 +22,11 @@ class ScoringTelemetry:
     # Staged promotion. `role`: champion (served by the champion), canary (served by the challenger) or
     # shadow (scored in the dark, by whichever model did not answer; `version` says which).
 
-    def rollout_state(self, stage: str, percent: float, challenger: int | None) -> None:
-        """This process's view: stage 'none', 'shadow' or 'canary', the canary share, the challenger."""
+    def rollout_state(
+        self, stage: str, percent: float, challenger: int | None, started_at: float | None = None
+    ) -> None:
+        """This process's view: stage 'none', 'shadow' or 'canary', the canary share, the challenger, when
+        its rollout started (Unix seconds)."""
 
     def rollout_scored(self, role: str, version: int, rows: int, alerts: int, seconds: float) -> None:
         """One request part scored by one model in `seconds` (model time only)."""

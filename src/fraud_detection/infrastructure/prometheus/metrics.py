@@ -137,6 +137,12 @@ ROLLOUT_CHALLENGER = Gauge(
     ["version"],
     multiprocess_mode="livemax",
 )
+ROLLOUT_STARTED = Gauge(
+    "fraud_rollout_started_timestamp_seconds",
+    "When this process's active rollout started (Unix seconds; 0 without one): the roll-back alerts judge "
+    "only windows that lie within it.",
+    multiprocess_mode="livemax",
+)
 ROLLOUT_FAILURES = Counter(
     "fraud_rollout_failures",
     "Reading the rollout state (what=read) or loading its challenger (what=load) failed; serving went on.",
@@ -190,7 +196,9 @@ class PrometheusScoringTelemetry(ScoringTelemetry):
     def model_load_failed(self, reason: str) -> None:
         MODEL_LOAD_FAILURES.inc()
 
-    def rollout_state(self, stage: str, percent: float, challenger: int | None) -> None:
+    def rollout_state(
+        self, stage: str, percent: float, challenger: int | None, started_at: float | None = None
+    ) -> None:
         for name in ROLLOUT_STAGES:
             ROLLOUT_STAGE.labels(name).set(1 if name == stage else 0)
         ROLLOUT_CANARY_PERCENT.set(percent)
@@ -201,6 +209,7 @@ class PrometheusScoringTelemetry(ScoringTelemetry):
         if active is not None:
             ROLLOUT_CHALLENGER.labels(active).set(1)
         self._challenger = active
+        ROLLOUT_STARTED.set(started_at if active is not None and started_at is not None else 0)
 
     def rollout_scored(self, role: str, version: int, rows: int, alerts: int, seconds: float) -> None:
         children = self._scored.get((role, version))
