@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from fraud_detection.domain.compaction import CompactionSummary
 from fraud_detection.domain.errors import ObjectNotFoundError
 from fraud_detection.domain.ports.storage import ObjectStore
 from fraud_detection.infrastructure.arrow.prediction_log import ParquetPredictionLog, read_predictions
@@ -384,3 +385,35 @@ def test_a_rollouts_dark_scores_are_compacted_with_the_served_rows(tmp_path: Pat
     assert (summary.hours, summary.files_merged) == (2, 6)  # an hour of each log, 3 files each
     assert [is_compacted(key) for key in shadow_files()].count(True) == 1
     assert len(dark.read_scores(None, None)) == len(before) == 18
+
+
+def test_the_logs_share_the_time_budget_so_a_backlog_of_served_rows_starves_no_dark_scores() -> None:
+    from fraud_detection.infrastructure.arrow.prediction_log.compaction import CaptureCompactors
+
+    given: list[float | None] = []
+
+    class Greedy:
+        def compact(self, lookback_hours: float, budget_seconds: float | None = None) -> CompactionSummary:
+            given.append(budget_seconds)
+            clock.now += budget_seconds or 0.0  # spends all it is given
+            return CompactionSummary(1, 1, 1, 0, 0)
+
+    class Clock:
+        now = 0.0
+
+        def __call__(self) -> float:
+            return self.now
+
+    clock = Clock()
+    summary = CaptureCompactors([Greedy(), Greedy()], monotonic=clock).compact(24, 120.0)  # type: ignore[list-item]
+    assert given == [60.0, 60.0]  # the second log got its half; before, nothing
+    assert summary.to_dict() == {
+        "hours": 2,
+        "files_merged": 2,
+        "rows": 2,
+        "files_deleted": 0,
+        "hours_left": 0,
+    }
+    given.clear()
+    CaptureCompactors([Greedy()], monotonic=clock).compact(24, None)  # type: ignore[list-item]
+    assert given == [None]

@@ -145,9 +145,10 @@ class PromoteChallenger:
         return decision
 
     def _undo_earlier_move(self, version: int, champion: ModelVersion | None) -> None:
-        """A retry that now keeps the champion (its dataset or model became unreadable, a rollout began)
-        while an earlier try had moved the alias: the alias and history go back, as a rollback leaves them,
-        so the registry agrees with the decision recorded; before, the challenger served under "keep"."""
+        """A retry that now keeps the champion (its dataset or model became unreadable) while an earlier try
+        had moved the alias: the alias and history go back, as a rollback leaves them, so the registry
+        agrees with the decision recorded; before, the challenger served under "keep". Not while a rollout
+        is active: one started meanwhile runs against the moved alias, and only it may move the alias now."""
         current = self._registry.get_by_alias(CHAMPION)
         if champion is None or current is None or current.version != version:
             return

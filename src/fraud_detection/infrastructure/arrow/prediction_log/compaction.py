@@ -137,23 +137,25 @@ class CaptureCompactor(CaptureCompaction):
 
 
 class CaptureCompactors(CaptureCompaction):
-    """Several capture logs compacted in one run, in order, sharing the time budget: the served rows
+    """Several capture logs compacted in one run, in order, each with an equal share of the time budget
+    left: the served rows
     (`predictions/`) and a rollout's dark scores (`shadow/`), which were never merged, so a rollout's
     evaluation and status read one object per replica per flush, ever more of them (seen on the stack's soak:
     ~550 shadow files an hour, at its 5-second flush, left as they were)."""
 
     def __init__(
         self, compactors: Iterable[CaptureCompaction], monotonic: Callable[[], float] = time.monotonic
-    ):
+    ) -> None:
         self._compactors, self._monotonic = tuple(compactors), monotonic
 
     def compact(self, lookback_hours: float, budget_seconds: float | None = None) -> CompactionSummary:
         started = self._monotonic()
         total = CompactionSummary(0, 0, 0, 0, 0)
-        for compactor in self._compactors:
-            left = (
-                None if budget_seconds is None else max(0.0, budget_seconds - (self._monotonic() - started))
-            )
+        for position, compactor in enumerate(self._compactors):
+            # An equal share of what is left: a backlog of served rows must not starve the dark scores.
+            share = len(self._compactors) - position
+            spent = self._monotonic() - started
+            left = None if budget_seconds is None else max(0.0, budget_seconds - spent) / share
             summary = compactor.compact(lookback_hours, left)
             total = CompactionSummary(*(a + b for a, b in zip(astuple(total), astuple(summary), strict=True)))
         return total
