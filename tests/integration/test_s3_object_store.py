@@ -362,6 +362,39 @@ def test_a_key_s3_refuses_to_delete_raises_naming_it(moto_client: S3Client) -> N
         store.delete_many(["a", "b"])
 
 
+def test_a_missing_key_s3_answers_403_for_is_missing_and_a_refused_one_stays_refused(
+    moto_client: S3Client,
+) -> None:
+    """S3 answers 404 for a missing key only to a caller allowed to list the bucket: the task roles may list
+    only their prefixes (an `s3:prefix` condition, which a GET carries none of), so on AWS a job's missing
+    marks and the reports not written yet may read 403, failing the read. A listing of the key tells."""
+
+    def forbidden(operation: str, code: str) -> ClientError:
+        response = {
+            "Error": {"Code": code, "Message": "Forbidden"},
+            "ResponseMetadata": {"HTTPStatusCode": 403},
+        }
+        return ClientError(response, operation)  # type: ignore[arg-type]
+
+    client = MagicMock(wraps=moto_client)
+    client.get_object.side_effect = forbidden("GetObject", "AccessDenied")
+    client.head_object.side_effect = forbidden("HeadObject", "403")
+    store = S3ObjectStore("fraud-specifics", "p", client=client)
+    assert store.exists("jobs/j/outcome.json") is False
+    assert store.read_or_none("drift/latest.json") is None
+    with pytest.raises(ObjectNotFoundError, match=r"no object at s3://fraud-specifics/p/drift/latest\.json"):
+        store.read_bytes("drift/latest.json")
+    moto_client.put_object(Bucket="fraud-specifics", Key="p/drift/latest.json", Body=b"{}")
+    moto_client.put_object(Bucket="fraud-specifics", Key="p/drift/latest.json.bak", Body=b"{}")
+    with pytest.raises(DataSourceError, match="AccessDenied"):  # there, and truly refused
+        store.read_bytes("drift/latest.json")
+    with pytest.raises(DataSourceError, match="403"):
+        store.exists("drift/latest.json")
+    client.list_objects_v2.side_effect = forbidden("ListObjectsV2", "AccessDenied")
+    with pytest.raises(DataSourceError, match="403"):  # nothing tells: the refusal stands
+        store.exists("jobs/j/outcome.json")
+
+
 def test_from_uri_roots_the_store_at_the_prefix(moto_client: S3Client) -> None:
     store = S3ObjectStore.from_uri("s3://fraud-specifics/env/prod/", client=moto_client)
     assert (store.bucket, store.prefix) == ("fraud-specifics", "env/prod")

@@ -24,7 +24,7 @@ from fraud_detection.entrypoints.api.app import create_app
 from fraud_detection.settings import Settings
 from tests.api_clients import SERVICE, bearer, write_clients
 from tests.fakes import FakeJobQueue, FakeModel, FakeModelCache, FakeRegistry
-from tests.iam_replay import Request, policy_statements, record_s3_requests, refused
+from tests.iam_replay import Request, allowed, policy_statements, record_s3_requests, refused
 from tests.rollout_fakes import FakeRolloutStore
 
 pytestmark = pytest.mark.integration
@@ -118,3 +118,18 @@ def test_every_s3_request_of_a_batch_worker_is_one_its_role_allows(tmp_path, rec
         queue.wait(name, timeout=60)
         assert worker.batch.job_control().status(name).state.value == "succeeded"
     assert refused(role_statements("worker_task"), recorded) == []
+
+
+@pytest.mark.parametrize("document", ["api_task", "worker_task", "task"])
+def test_every_prefix_a_role_reads_it_may_list(document: str) -> None:
+    """S3 answers 404 for a missing key only to a caller allowed to list it, else 403: the store then lists
+    the key to tell absent from refused, which needs the listing (a job's marks, reports not written yet)."""
+    statements = role_statements(document)
+    bucket = f"arn:aws:s3:::{BUCKET}/"
+    for statement in statements:
+        if "s3:GetObject" in statement["actions"]:
+            for resource in statement["resources"]:
+                prefix = resource.removeprefix(bucket)
+                assert allowed(statements, "s3:ListBucket", f"arn:aws:s3:::{BUCKET}", prefix), (
+                    f"{document}: reads {prefix} but may not list it"
+                )

@@ -244,14 +244,19 @@ data "aws_iam_policy_document" "task" {
 data "aws_iam_policy_document" "api_task" {
   source_policy_documents = [data.aws_iam_policy_document.task_common.json]
 
+  # Every prefix it reads: a read of a missing key may answer 403 to a role that may not list it (S3 tells
+  # 404 only to a lister), and the store then lists the key to tell (infrastructure/s3/object_store.py).
   statement {
-    sid       = "ListCapturedRowsAndJobs"
+    sid       = "ListWhatItReads"
     actions   = ["s3:ListBucket"]
     resources = [var.data_bucket_arn]
     condition {
       test     = "StringLike"
       variable = "s3:prefix"
-      values   = ["fraud/predictions/*", "fraud/shadow/*", "fraud/jobs/*", "fraud/job-index/*"]
+      values = [
+        "fraud/predictions/*", "fraud/shadow/*", "fraud/jobs/*", "fraud/job-index/*", "fraud/drift/*",
+        "fraud/quality/*",
+      ]
     }
   }
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from botocore.exceptions import ClientError
 
-from fraud_detection.domain.errors import DataSourceError, ServiceUnavailableError
+from fraud_detection.domain.errors import DataSourceError, ObjectNotFoundError, ServiceUnavailableError
 from fraud_detection.domain.ports.storage import ObjectStore
 from fraud_detection.infrastructure.s3.body_stream import open_body_stream
 from fraud_detection.infrastructure.s3.client import MAX_POOL_CONNECTIONS, make_s3_client
@@ -69,7 +69,12 @@ class S3ObjectStore(ObjectStore):
         full_key = self._full_key(key)
         uri = self.uri_for(key)
         with s3_errors("read", uri):
-            response = self._client.get_object(Bucket=self.bucket, Key=full_key)
+            try:
+                response = self._client.get_object(Bucket=self.bucket, Key=full_key)
+            except ClientError as error:
+                if _refused(error) and self._missing(full_key):
+                    raise ObjectNotFoundError(f"no object at {uri}") from error
+                raise
         return open_body_stream(response["Body"], uri)
 
     def read_many(self, keys: Iterable[str]) -> Generator[tuple[str, bytes | None]]:
@@ -143,7 +148,21 @@ class S3ObjectStore(ObjectStore):
         except ClientError as error:
             if error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
                 return None
+            if _refused(error) and self._missing(full_key):
+                return None
             raise
+
+    def _missing(self, full_key: str) -> bool:
+        """Whether a key S3 refused to read (403) is simply absent. S3 answers 404 for a missing key only to
+        a caller allowed to list the bucket; the task roles may list only their prefixes (a condition on
+        `s3:prefix`), which a GET carries none of, so every read of a missing key (a job's marks, a report
+        not written yet) may come back 403 on AWS. A listing of that very key tells; a listing refused too
+        leaves the 403 as it was."""
+        try:
+            listed = self._client.list_objects_v2(Bucket=self.bucket, Prefix=full_key, MaxKeys=1)
+        except ClientError:
+            return False
+        return not any(item.get("Key") == full_key for item in listed.get("Contents", []))
 
     def write_file(self, key: str, path: Path) -> None:
         # upload_file streams from disk and switches to multipart (parallel parts) above 8 MB.
@@ -201,3 +220,7 @@ class S3ObjectStore(ObjectStore):
         if any(segment in ("", ".", "..") or "\\" in segment for segment in key.split("/")):
             raise ValueError(f"invalid object key {key!r}: use a relative 'a/b/c' path inside the store")
         return f"{self.prefix}/{key}" if self.prefix else key
+
+
+def _refused(error: ClientError) -> bool:
+    return str(error.response.get("Error", {}).get("Code")) in {"AccessDenied", "403", "Forbidden"}
