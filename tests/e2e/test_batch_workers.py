@@ -437,7 +437,7 @@ def test_ctrl_c_during_a_job_the_cli_runs_itself_cancels_it_and_exits_130(tmp_pa
         tmp_path,
         MLFLOW_TRACKING_URI=champion_uri,
         FRAUD_MODEL_COMPILE="false",
-        FRAUD_BATCH_CHUNK_ROWS="2000",  # 100 chunks: seconds to go when the first are scored
+        FRAUD_BATCH_CHUNK_ROWS="1000",  # 200 chunks: seconds to go when the first are scored, under load too
         TTY_INTERACTIVE="1",  # the progress bar says how many rows are scored
         TTY_COMPATIBLE="1",
     )
