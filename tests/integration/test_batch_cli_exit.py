@@ -297,3 +297,31 @@ def test_ctrl_c_while_the_job_is_submitted_cancels_it_once_recorded(chunked):
     nothing = submit(home, "never")
     assert nothing.exit_code == 130, nothing.output
     assert "job never was not recorded: nothing to cancel" in nothing.stderr
+
+
+def test_the_failure_of_a_job_run_here_is_printed_once_even_when_its_run_logs_late(home, monkeypatch, caplog):
+    """The run logs its failure a moment after recording it; the command's filter of that line was gone by
+    then, and the log line printed after the command's own error (seen in the e2e suite)."""
+    import logging
+
+    from fraud_detection.application.batch import steps
+
+    caplog.set_level(logging.WARNING)
+    folder, _ = home
+    (folder / "batch" / "in" / "bad.csv").write_text("Time,Amount\n0,1.5\n")
+    warning = steps.logger.warning
+
+    def late(message: str, *args: object) -> None:
+        if message == steps.JOB_FAILED:
+            time.sleep(1.0)  # the follower has seen the recorded failure by now
+        warning(message, *args)
+
+    monkeypatch.setattr(steps.logger, "warning", late)
+    target = folder / "batch" / "out" / "bad.parquet"
+    result = CliRunner().invoke(
+        app, ["batch", "submit", str(folder / "batch" / "in" / "bad.csv"), str(target)]
+    )
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip().splitlines()[-1].startswith("error: job ")
+    time.sleep(1.5)  # a run still under way would have logged by now
+    assert not [record for record in caplog.records if record.msg == steps.JOB_FAILED]

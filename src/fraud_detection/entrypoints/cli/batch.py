@@ -21,6 +21,7 @@ from fraud_detection.entrypoints.cli.errors import BAD_INPUT, UNAVAILABLE, fail,
 if TYPE_CHECKING:
     from fraud_detection.composition import Container
     from fraud_detection.domain.jobs import JobStatus
+    from fraud_detection.infrastructure.local.in_process_jobs import InProcessJobQueue
 
 app = typer.Typer(help="Batch scoring jobs.", no_args_is_help=True)
 POLL_SECONDS = 0.5
@@ -179,6 +180,10 @@ def _resolved(uri: str) -> str:
     return os.path.realpath(os.path.expanduser(uri))
 
 
+# How long a run may take to end after its job's status did (it logs and drops its staged data).
+RUN_END_SECONDS = 30.0
+
+
 def _run_here(c: Container, job_id: str) -> None:
     """Follow a job that this process runs (embedded mode) to its end. Ctrl-C cancels it: the run cannot
     outlive the process, and exiting under it used to fail the job as `internal` ("cannot schedule new
@@ -193,6 +198,18 @@ def _run_here(c: Container, job_id: str) -> None:
         _follow(job_id, queue.holds)
     except KeyboardInterrupt:
         _cancel_on_interrupt(c, job_id)
+    except BaseException:  # the job's failure (exit 2), or it ended without recording its end
+        _run_ended(queue, job_id)
+        raise
+    _run_ended(queue, job_id)
+
+
+def _run_ended(queue: InProcessJobQueue, job_id: str) -> None:
+    """The run ends a moment after its job's status does (its log line, its clean-up): waited for inside
+    `_failure_reported_here`; before, the failure's log line could print after the command's own error,
+    once the filter was gone (seen in the e2e suite)."""
+    with suppress(Exception):
+        queue.wait(job_id, RUN_END_SECONDS)
 
 
 def _cancel_on_interrupt(c: Container, job_id: str) -> NoReturn:
