@@ -429,6 +429,14 @@ def test_without_a_broker_the_cli_runs_the_job_itself_with_a_progress_bar(tmp_pa
     assert_complete_output(pd.read_parquet(tmp_path / "batch" / "out" / "out.parquet"), source)
 
 
+def as_from_a_terminal() -> None:
+    """In the child: SIGINT handled and deliverable, as a shell at a terminal starts a command. The runner's
+    own disposition is inherited otherwise (ignored under a background `make test`, or blocked), and the
+    command then rightly ignores Ctrl-C: seen as a job that ran to its end in the whole suite."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def test_ctrl_c_during_a_job_the_cli_runs_itself_cancels_it_and_exits_130(tmp_path: Path, champion_uri: str):
     """SIGINT to the command's process group once its first chunks are scored, as a terminal sends it.
     Before, the command exited under its job, which its thread then failed as `internal`: "cannot schedule
@@ -452,6 +460,7 @@ def test_ctrl_c_during_a_job_the_cli_runs_itself_cancels_it_and_exits_130(tmp_pa
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,
+        preexec_fn=as_from_a_terminal,
     )
     try:
         assert process.stderr is not None
