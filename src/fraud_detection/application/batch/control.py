@@ -22,10 +22,9 @@ class JobControl:
     def status(self, job_id: str, viewer: JobViewer | None = None) -> JobStatus:
         """`viewer`: an API client, who sees only its namespace's jobs (another's reads as no job: the
         answer says nothing of what exists); None for an operator."""
-        status = self._store.status(_checked(job_id))
-        if viewer is not None and not viewer.sees(self._store.owner(job_id)):
-            raise JobNotFoundError(f"no job '{job_id}'")
-        return status
+        if viewer is not None and not viewer.sees(self._store.owner(_checked(job_id))):
+            raise JobNotFoundError(f"no job '{job_id}'")  # before its records are read: they are not its
+        return self._store.status(_checked(job_id))
 
     def cancel(self, job_id: str, viewer: JobViewer | None = None) -> JobStatus:
         """A finished job stays as it ended; otherwise no output will be written (chunks still running

@@ -43,6 +43,7 @@ from fraud_detection.domain.ports.storage import ObjectStore
 PREFIX = "jobs"
 OPEN_PREFIX = "job-index/open/"
 BACKFILLED = "job-index/backfilled.json"
+OWNER = "owner.json"
 RESUMED = "resumed/"
 
 
@@ -57,7 +58,7 @@ class ObjectStoreJobStore(JobStore):
         locations); a job is never readable without its owner. A claim left by a submission that stopped
         before its request blocks the id for other owners only; its owner may submit it again."""
         job_id = request.job_id
-        owner_key = self._key(job_id, "owner.json")
+        owner_key = self._key(job_id, OWNER)
         claimed = self._store.create_bytes(owner_key, json.dumps({"namespace": owner}).encode())
         if not claimed and self.owner(job_id) != owner:
             raise JobExistsError(f"job '{job_id}' already exists; choose another id")
@@ -73,7 +74,7 @@ class ObjectStoreJobStore(JobStore):
         return JobRequest(**self._read_required(job_id, "request.json"))
 
     def owner(self, job_id: str) -> str | None:
-        document = self._read(job_id, "owner.json")
+        document = self._read(job_id, OWNER)
         return None if document is None else str(document["namespace"])
 
     def save_plan(self, job_id: str, plan: JobPlan) -> None:

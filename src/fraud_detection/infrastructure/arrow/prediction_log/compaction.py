@@ -138,10 +138,9 @@ class CaptureCompactor(CaptureCompaction):
 
 class CaptureCompactors(CaptureCompaction):
     """Several capture logs compacted in one run, in order, each with an equal share of the time budget
-    left: the served rows
-    (`predictions/`) and a rollout's dark scores (`shadow/`), which were never merged, so a rollout's
-    evaluation and status read one object per replica per flush, ever more of them (seen on the stack's soak:
-    ~550 shadow files an hour, at its 5-second flush, left as they were)."""
+    left: the served rows (`predictions/`) and a rollout's dark scores (`shadow/`). The dark scores were
+    never merged, so a rollout's evaluation and status read one object per replica per flush, ever more of
+    them (seen on the stack's soak: ~550 shadow files an hour, at its 5-second flush, left as they were)."""
 
     def __init__(
         self, compactors: Iterable[CaptureCompaction], monotonic: Callable[[], float] = time.monotonic
