@@ -1,6 +1,7 @@
 """The scoring service as deployed: `fraud serve` (uvicorn) in its own process, on pipeline-trained models."""
 
 import json
+import os
 import signal
 import threading
 import time
@@ -180,7 +181,29 @@ def test_two_workers_export_one_served_version_after_a_new_champion(tmp_path, tr
         scored = [line for line in text.splitlines() if line.startswith("fraud_predictions_total{")]
         assert sum(float(line.rsplit(" ", 1)[1]) for line in scored) == 40  # summed over the workers
         info = [line for line in text.splitlines() if line.startswith("fraud_model_info{")]
-        assert len({line.split('pid="')[1].split('"')[0] for line in info}) == 2  # both workers report
+        workers = {int(line.split('pid="')[1].split('"')[0]) for line in info}
+        assert len(workers) == 2  # both workers report
+
+        # A worker killed (as by the OOM killer) is replaced by uvicorn; its live gauges leave the scrape
+        # (they named the version it served for as long as the folder lived), its counts stay.
+        killed = min(workers)
+        os.kill(killed, signal.SIGKILL)
+
+        def reporting() -> set[int]:
+            with server.client() as fresh:  # a connection of its own: the kept one may be the killed one's
+                lines = fresh.get("/metrics").text.splitlines()
+            return {
+                int(line.split('pid="')[1].split('"')[0])
+                for line in lines
+                if line.startswith("fraud_model_info{")
+            }
+
+        assert wait_until(lambda: len(reporting() - {killed}) == 2, timeout=60), reporting()
+        assert killed not in reporting()
+        with server.client() as fresh:
+            text = fresh.get("/metrics").text
+        scored = [line for line in text.splitlines() if line.startswith("fraud_predictions_total{")]
+        assert sum(float(line.rsplit(" ", 1)[1]) for line in scored) == 40
     assert "UserWarning" not in server.log.read_text()
 
 

@@ -12,6 +12,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from fraud_detection.application.serving.model_holder import ModelHolder
 from fraud_detection.entrypoints.api import dependencies
 from fraud_detection.entrypoints.api.schemas import Alive, Health
+from fraud_detection.infrastructure.prometheus.dead_processes import forget_dead_processes
 
 router = APIRouter(tags=["operations"])
 
@@ -36,8 +37,11 @@ async def readyz(holder: ModelHolder = Depends(dependencies.holder)) -> JSONResp
 def metrics(request: Request) -> Response:
     """Served as a plain route: mounting prometheus_client's ASGI app answers 307 to /metrics/. Gauges read
     from stored reports (drift, realised quality) come from `app.state.report_metrics`, apart from the
-    process metrics, so they appear once even when several workers' samples are merged."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    process metrics, so they appear once even when several workers' samples are merged. A killed worker's
+    live gauges are dropped first."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        forget_dead_processes(folder)
         registry = CollectorRegistry()
         MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     else:
