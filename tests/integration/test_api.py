@@ -547,6 +547,35 @@ def test_a_job_is_seen_and_cancelled_only_by_clients_of_its_namespace(tmp_path):
         assert service.client.get("/v1/jobs/before-owners", headers=rival).status_code == 200
 
 
+def test_namespace_folders_keep_a_clients_jobs_to_its_own_files(tmp_path):
+    """FRAUD_BATCH_NAMESPACE_FOLDERS: a `jobs` client named any file under the roots, another tenant's
+    included. Now its job reads and writes only under `<root>/<its namespace>/`, with the roots' one answer
+    (422, nothing recorded) for anything else; an operator's job still goes anywhere under the roots."""
+    from tests.fakes import FakeJobQueue
+
+    service = Api(tmp_path, batch_namespace_folders=True)
+    roots = service.container.settings().batch_roots
+    mine = {
+        "input_uri": f"{roots.inputs[0]}/{NAMESPACE}/in.csv",
+        "output_uri": f"{roots.outputs[0]}/{NAMESPACE}/o.parquet",
+    }
+    theirs = mine | {"input_uri": f"{roots.inputs[0]}/evil/in.csv"}
+    shared = mine | {"output_uri": f"{roots.outputs[0]}/o.parquet"}
+    with service.container.batch.job_queue.override(providers.Object(FakeJobQueue())), service.client:
+        assert service.client.post("/v1/jobs", json=mine | {"job_id": "mine"}).status_code == 202
+        refused = (("theirs", theirs, roots.inputs[0]), ("shared", shared, roots.outputs[0]))
+        for job_id, job, root in refused:
+            answer = service.client.post("/v1/jobs", json=job | {"job_id": job_id})
+            assert answer.status_code == 422, answer.text
+            assert f"namespace '{NAMESPACE}''s" in answer.json()["error"]
+            assert answer.json()["error"].endswith(f": {root}/{NAMESPACE})")  # its folder, named
+            assert service.client.get(f"/v1/jobs/{job_id}").status_code == 404  # nothing recorded
+        operators = service.container.batch.submit_job()(
+            theirs["input_uri"], shared["output_uri"], "champion", "by-operator"
+        )
+        assert operators.request.input_uri == theirs["input_uri"]
+
+
 def test_an_embedded_api_runs_the_jobs_a_restart_left_open(tmp_path):
     """A job recorded and never run to its end (the process that ran it stopped): the API's sweeper finds it
     idle in two looks and runs it here. Before, its record stayed `queued` for ever over HTTP."""

@@ -62,6 +62,27 @@ def batch() -> Batch:
     return Batch()
 
 
+def test_namespace_folders_confine_an_api_clients_job_and_not_an_operators(batch):
+    confined = SubmitScoringJob(batch.store, batch.queue, ROOTS, namespace_folders=True)
+    status = confined("/in/acme/day.parquet", "/out/acme/s.parquet", job_id="mine", owner="acme")
+    assert (status.request.input_uri, status.request.output_uri) == (
+        "/in/acme/day.parquet",
+        "/out/acme/s.parquet",
+    )
+    refused = [
+        ("/in/evil/day.parquet", "/out/acme/t.parquet"),  # another namespace's input
+        ("/in/acme/day.parquet", "/out/t.parquet"),  # an output outside its folder
+    ]
+    for source, target in refused:
+        with pytest.raises(LocationNotAllowedError, match="namespace 'acme''s"):
+            confined(source, target, job_id="theirs", owner="acme")
+    assert batch.store.owners == {"mine": "acme"}  # nothing recorded for the refused ones
+    confined("/in/evil/day.parquet", "/out/op.parquet", job_id="ops")  # an operator's: anywhere
+    # Off (the default): a namespace names anything under the roots, as before.
+    batch.submit("/in/evil/day.parquet", "/out/u.parquet", job_id="open", owner="acme")
+    assert batch.store.owners == {"mine": "acme", "ops": "", "open": "acme"}
+
+
 def test_a_job_runs_to_one_output_in_input_order(batch):
     status = batch.submit("/in/in.parquet", "/out/out.parquet", job_id="job-1")
     assert status.state is JobState.QUEUED

@@ -119,3 +119,37 @@ def test_settings_resolve_symlinked_roots(tmp_path: Path):
     (tmp_path / "link").symlink_to(tmp_path / "real")
     roots = Settings(home=tmp_path / "home", batch_output_roots=str(tmp_path / "link")).batch_roots
     assert roots.outputs == (str((tmp_path / "real").resolve()),)
+
+
+def test_a_namespaces_roots_are_its_folder_of_each_root():
+    acme = ROOTS.within("acme")
+    assert acme.inputs == ("/srv/batch/in/acme", "s3://lake/in/acme/")
+    assert acme.outputs == ("/srv/batch/out/acme", "s3://lake/out/scores/acme/")
+    assert acme.place("s3://lake/in/acme/day.parquet", Direction.INPUT).uri == "s3://lake/in/acme/day.parquet"
+    assert acme.place("/srv/batch/out/acme/x/s.parquet", Direction.OUTPUT).parts == ("x", "s.parquet")
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "/srv/batch/in/evil/day.parquet",  # another namespace's file
+        "/srv/batch/in/day.parquet",  # the shared root itself
+        "/srv/batch/in/acme",  # the folder, not a file in it
+        "/srv/batch/in/acme/../evil/day.parquet",
+        "s3://lake/in/acmex/day.parquet",  # a namespace whose name starts with this one's
+        "s3://lake/in/evil/acme/day.parquet",
+    ],
+)
+def test_a_namespace_cannot_name_files_outside_its_folders(uri):
+    with pytest.raises(LocationNotAllowedError) as refused:
+        ROOTS.within("acme").place(uri, Direction.INPUT)
+    assert str(refused.value) == (
+        f"input '{uri}': not found or not allowed (namespace 'acme''s inputs (FRAUD_BATCH_NAMESPACE_FOLDERS) "
+        "must sit under FRAUD_BATCH_INPUT_ROOTS: /srv/batch/in/acme, s3://lake/in/acme/)"
+    )
+
+
+@pytest.mark.parametrize("folder", ["", ".", "..", "a/b", "a\x00"])
+def test_a_namespace_folder_is_one_plain_segment(folder):
+    with pytest.raises(ValueError, match="is not one folder name"):
+        ROOTS.within(folder)

@@ -86,7 +86,11 @@ class Batch(containers.DeclarativeContainer):
     outage_patience = providers.Object(OutagePatience())  # tests override it with one that does not wait
     job_queue = providers.Singleton(make_job_queue, settings, job_steps, outage_patience)
     submit_job = providers.Factory(
-        SubmitScoringJob, adapters.job_store, job_queue, settings.provided.batch_roots
+        SubmitScoringJob,
+        adapters.job_store,
+        job_queue,
+        settings.provided.batch_roots,
+        settings.provided.batch_namespace_folders,
     )
     job_control = providers.Factory(JobControl, adapters.job_store, job_queue, batch_files)
     stalled_jobs = providers.Factory(StalledJobs, adapters.job_store, job_queue)

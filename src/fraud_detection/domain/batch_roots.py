@@ -93,6 +93,7 @@ def overlaps(a: str, b: str) -> bool:
 class BatchRoots:
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
+    namespace: str | None = None  # set by `within`: whose folders these are (named in a refusal)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "inputs", tuple(normalize_root(r) for r in self.inputs))
@@ -100,6 +101,16 @@ class BatchRoots:
 
     def roots(self, direction: Direction) -> tuple[str, ...]:
         return self.inputs if direction is Direction.INPUT else self.outputs
+
+    def within(self, folder: str) -> BatchRoots:
+        """Every root narrowed to its sub-folder `folder` (one segment): a tenant's share of the roots."""
+        if not folder or "/" in folder or "\x00" in folder or folder in (".", ".."):
+            raise ValueError(f"'{folder}' is not one folder name")
+        return BatchRoots(
+            tuple(f"{root.rstrip('/')}/{folder}" for root in self.inputs),
+            tuple(f"{root.rstrip('/')}/{folder}" for root in self.outputs),
+            folder,
+        )
 
     def place(self, uri: str, direction: Direction) -> Placement:
         """The root and segments of `uri`; raises `LocationNotAllowedError` (the uniform refusal)."""
@@ -114,9 +125,12 @@ class BatchRoots:
     def refusal(self, uri: str, direction: Direction) -> LocationNotAllowedError:
         """The one answer for a location that is outside the roots, missing, a symlink or unreadable."""
         roots = ", ".join(self.roots(direction)) or "none configured"
+        whose = f"{direction.value}s"
+        if self.namespace is not None:
+            whose = f"namespace '{self.namespace}''s {whose} (FRAUD_BATCH_NAMESPACE_FOLDERS)"
         return LocationNotAllowedError(
             f"{direction.value} '{uri}': not found or not allowed "
-            f"({direction.value}s must sit under {direction.setting}: {roots})"
+            f"({whose} must sit under {direction.setting}: {roots})"
         )
 
 

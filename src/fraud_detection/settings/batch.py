@@ -47,6 +47,12 @@ class BatchSettings(BaseSettings):
         description="Where batch jobs may write (never overwriting): folders and/or `s3://bucket/prefix`; "
         "default `<home>/batch/out`. Never inside the system's own state.",
     )
+    batch_namespace_folders: bool = Field(
+        False,
+        description="Each API client's jobs read and write only below its namespace's folder of every batch "
+        "root (`<root>/<namespace>/`), so tenants cannot name each other's files; operators' jobs (`fraud "
+        "batch submit`) anywhere below the roots.",
+    )
     worker_metrics_port: int = Field(
         9100, ge=0, le=65535, description="`fraud worker`'s /metrics port (0=off)."
     )

@@ -23,8 +23,12 @@ from fraud_detection.domain.ports.jobs import JobQueue, JobStore
 
 
 class SubmitScoringJob:
-    def __init__(self, store: JobStore, queue: JobQueue, roots: BatchRoots) -> None:
+    def __init__(
+        self, store: JobStore, queue: JobQueue, roots: BatchRoots, namespace_folders: bool = False
+    ) -> None:
+        """`namespace_folders`: an API client's job is confined to its namespace's folder of each root."""
         self._store, self._queue, self._roots = store, queue, roots
+        self._namespace_folders = namespace_folders
 
     def __call__(
         self,
@@ -38,8 +42,9 @@ class SubmitScoringJob:
         job_id = job_id or new_job_id()
         if not JOB_ID.fullmatch(job_id):
             raise InvalidDataError("job_id", f"'{job_id}' is not a job id: use {JOB_ID_RULE}")
-        source = self._roots.place(input_uri, Direction.INPUT).uri
-        target = self._roots.place(output_uri, Direction.OUTPUT).uri
+        roots = self._roots_of(owner)
+        source = roots.place(input_uri, Direction.INPUT).uri
+        target = roots.place(output_uri, Direction.OUTPUT).uri
         if (problem := output_name_problem(target)) is not None:  # after the roots' one answer for all
             raise InvalidDataError("output", problem)
         request = JobRequest(job_id, source, target, model, datetime.now(UTC).isoformat())
@@ -50,3 +55,10 @@ class SubmitScoringJob:
             self._store.delete(job_id)
             raise
         return self._store.status(job_id)
+
+    def _roots_of(self, owner: str) -> BatchRoots:
+        """Checked here only: a job's locations are recorded once, by this call, and the workers read that
+        record (they check the roots again, and refuse symlinks, as they open each file)."""
+        if self._namespace_folders and owner != OPERATOR:
+            return self._roots.within(owner)
+        return self._roots

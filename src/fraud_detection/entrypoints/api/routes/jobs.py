@@ -44,7 +44,8 @@ BODY_FIELDS = {"output": "output_uri", "job_id": "job_id"}
         422: {
             "model": ErrorOut,
             "description": "Invalid body, or an input or output not under FRAUD_BATCH_INPUT_ROOTS / "
-            "FRAUD_BATCH_OUTPUT_ROOTS (absolute paths or s3:// URIs; one answer whatever exists there). A "
+            "FRAUD_BATCH_OUTPUT_ROOTS (absolute paths or s3:// URIs; one answer whatever exists there; with "
+            "FRAUD_BATCH_NAMESPACE_FOLDERS, under the client's namespace folder of each root). A "
             "relative path is refused naming its field: over HTTP there is no working folder to resolve it.",
         },
         503: {"model": ErrorOut, "description": "The broker is unreachable; nothing was recorded."},
