@@ -184,3 +184,12 @@ def test_fraud_batch_sweep_needs_a_broker_that_answers(tmp_path):
         assert "Traceback" not in down.output
     finally:
         use_container(None)
+
+
+@pytest.mark.parametrize("seconds", ["1e10", "inf", "0.5"])
+def test_fraud_batch_sweep_refuses_a_wait_it_cannot_make(seconds):
+    """`--seconds 1e10` ended in an OverflowError traceback from time.sleep after the first look."""
+    result = CliRunner().invoke(app, ["batch", "sweep", "--seconds", seconds])
+    assert result.exit_code == 2
+    assert "Invalid value for '--seconds'" in result.output  # refused before any look at the broker
+    assert "Traceback" not in result.output

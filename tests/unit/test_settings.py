@@ -51,6 +51,13 @@ BAD = {
     "nan slips past bounds": ({"FRAUD_REVIEW_COST": "nan"}, "finite"),
     "infinite window": ({"FRAUD_DRIFT_WINDOW_HOURS": "inf"}, "finite"),
     "lookback before year 1": ({"FRAUD_RETRAIN_LOOKBACK_DAYS": "1e9"}, "less than 36500"),
+    # Durations that passed `fraud config` and failed later: Redis refused the EXPIRE (ids lost, a label
+    # half-written), the daily sweep's cutoff fell before year 1, timedelta or a thread's wait overflowed.
+    "feedback kept beyond Redis's expiry": ({"FRAUD_FEEDBACK_RETENTION_DAYS": "1e12"}, "less than 36500"),
+    "capture kept from before year 1": ({"FRAUD_CAPTURE_RETENTION_DAYS": "800000"}, "less than 36500"),
+    "quality window before year 1": ({"FRAUD_QUALITY_WINDOW_DAYS": "40000"}, "less than 36500"),
+    "abandoned-run age overflowing": ({"FRAUD_MLFLOW_ABANDONED_RUN_HOURS": "1e308"}, "less than 876000"),
+    "sweeper wait overflowing": ({"FRAUD_BATCH_SWEEP_SECONDS": "99999999999"}, "or equal to 604800"),
     "fraud-rate band upside down": (
         {"FRAUD_VALIDATION_FRAUD_RATE_MIN": "0.1", "FRAUD_VALIDATION_FRAUD_RATE_MAX": "0.05"},
         "must be greater than FRAUD_VALIDATION_FRAUD_RATE_MIN (0.1)",

@@ -1,4 +1,5 @@
-"""How far back a drift check, a compaction, a quality window or a retrain's labels may look."""
+"""How far back a drift check, a compaction, a quality window or a retrain's labels may look; how long
+the batch sweeper may wait between its looks."""
 
 from __future__ import annotations
 
@@ -22,3 +23,8 @@ def window_days_problem(days: float) -> str | None:
     if 0 < days < MAX_DAYS:
         return None
     return f"must be more than 0 and less than {MAX_DAYS}, got {days!r}"
+
+
+# A week between two looks for stalled batch jobs: far beyond any useful interval; much larger values overflow
+# a thread's wait (the sweeper died) or time.sleep (a traceback).
+MAX_SWEEP_SECONDS = 7 * 24 * 3600

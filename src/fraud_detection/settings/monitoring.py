@@ -49,12 +49,16 @@ class MonitoringSettings(BaseSettings):
         "`<home>/feedback.db` (one host).",
     )
     feedback_retention_days: float = Field(
-        180.0, gt=0, description="Days scored transaction ids and their labels are kept for feedback."
+        180.0,
+        gt=0,
+        lt=MAX_DAYS,  # larger overflowed Redis's EXPIRE (ids lost, labels half-written) or a traceback
+        description="Days scored transaction ids and their labels are kept for feedback.",
     )
     feedback_batch_max: int = Field(1_000, gt=0, description="Most labels in one POST /v1/feedback call.")
     quality_window_days: float = Field(
         30.0,
         gt=0,
+        lt=MAX_DAYS,  # as `fraud quality measure --days`: checked at start, naming the variable
         description="Default `fraud quality measure` window: transactions scored in the last N days.",
     )
 

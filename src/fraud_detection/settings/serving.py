@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings
 
+from fraud_detection.domain.windows import MAX_DAYS
 from fraud_detection.settings.rules import local_path, unset_if_empty
 
 MIN_TOKEN_LENGTH = 32
@@ -89,6 +90,7 @@ class ServingSettings(BaseSettings):
     capture_retention_days: float = Field(
         90.0,
         ge=0,
+        lt=MAX_DAYS,  # larger: the daily sweep's cutoff fell before year 1 (a traceback a day)
         description="Captured predictions in a local store are deleted after N days (0 = kept forever; S3: "
         "bucket lifecycle rule).",
     )

@@ -9,6 +9,7 @@ from pydantic import AliasChoices, Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings
 
 from fraud_detection.domain.redaction import masked_url
+from fraud_detection.domain.windows import MAX_DAYS
 from fraud_detection.settings.rules import URL_LIKE, check_url, local_path, unset_if_empty
 
 STORAGE_SCHEMES = ("s3://", "file://")
@@ -49,6 +50,7 @@ class StoreSettings(BaseSettings):
     mlflow_abandoned_run_hours: float = Field(
         12.0,
         gt=0,
+        lt=MAX_DAYS * 24,  # larger overflowed timedelta: a traceback at the first run
         description="A training run still RUNNING this long after its start is taken as abandoned (its "
         "process died before its end reached MLflow): the next run marks it FAILED, tagged "
         "`fraud.abandoned`.",

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
+from fraud_detection.domain.windows import MAX_SWEEP_SECONDS
 from fraud_detection.entrypoints.cli.context import console, container, stdout
 from fraud_detection.entrypoints.cli.errors import BAD_INPUT, UNAVAILABLE, fail, handles_user_errors
 
@@ -101,7 +102,13 @@ def resume(
 @handles_user_errors
 def sweep(
     seconds: Annotated[
-        float, typer.Option("--seconds", min=1.0, help="Time between the two looks at the open jobs.")
+        float,
+        typer.Option(
+            "--seconds",
+            min=1.0,
+            max=MAX_SWEEP_SECONDS,
+            help="Time between the two looks at the open jobs.",
+        ),
     ] = 60.0,
 ) -> None:
     """Queue again every job whose tasks the broker lost: open, with nothing queued or held by a worker,
