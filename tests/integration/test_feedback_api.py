@@ -3,7 +3,7 @@ store), the real indexer and SQLite feedback store; fakes only behind the model 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from dependency_injector import providers
@@ -163,10 +163,33 @@ def test_duplicate_conflict_and_unknown_statuses(service):
 def test_the_label_time_is_kept(service):
     service.score(("a", FRAUD_V14))
     service.index()
-    status, _ = service.label(("a", True), labelled_at="2026-03-04T05:06:07+01:00")
+    at = (datetime.now(UTC) - timedelta(days=3)).replace(microsecond=0)
+    in_paris = at.astimezone(timezone(timedelta(hours=1))).isoformat()
+    status, _ = service.label(("a", True), labelled_at=in_paris)
     assert status == 200
     (record,) = service.container.adapters.feedback_store().labels()
-    assert record.labelled_at.isoformat() == "2026-03-04T04:06:07+00:00"
+    assert record.labelled_at == at
+    assert record.labelled_at.utcoffset() == timedelta(0)  # kept in UTC
+
+
+def test_a_label_older_than_the_retention_is_422_and_nothing_of_the_call_is_recorded(service):
+    """A label dated before the feedback retention (an outcome follows its transaction, so that transaction
+    too): SQLite kept it, Redis dropped it from its time index at once, and retraining never saw it."""
+    service.score(("a", FRAUD_V14), ("b", FRAUD_V14))
+    service.index()
+    old = (datetime.now(UTC) - timedelta(days=181)).isoformat()
+    body = {
+        "labels": [
+            {"transaction_id": "a", "is_fraud": True},
+            {"transaction_id": "b", "is_fraud": True, "labelled_at": old},
+        ]
+    }
+    response = service.client.post("/v1/feedback", json=body, headers=AUTH)
+    assert response.status_code == 422, response.text
+    (problem,) = response.json()["problems"]
+    assert problem["field"] == "labels[1].labelled_at"
+    assert "older than the feedback retention (180 days, FRAUD_FEEDBACK_RETENTION_DAYS)" in problem["problem"]
+    assert service.container.adapters.feedback_store().labels() == []
 
 
 BAD = {

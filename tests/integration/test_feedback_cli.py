@@ -40,10 +40,11 @@ def test_add_records_a_label_and_reports_duplicates(container):
     assert result.exit_code == 0, result.output
     assert "a: fraud (new)" in result.stdout
     assert "(duplicate)" in run("feedback", "add", "--id", "a", "--fraud").stdout
-    at = run("feedback", "add", "--id", "b", "--legit", "--at", "2026-01-02T03:04:05")
+    when = (datetime.now(UTC) - timedelta(days=2)).replace(microsecond=0)
+    at = run("feedback", "add", "--id", "b", "--legit", "--at", when.replace(tzinfo=None).isoformat())
     assert at.exit_code == 0
     labelled = {r.transaction_id: r for r in container.adapters.feedback_store().labels()}
-    assert labelled["b"].labelled_at == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    assert labelled["b"].labelled_at == when  # no zone: UTC
     assert labelled["a"].is_fraud
     assert not labelled["b"].is_fraud
 
@@ -54,6 +55,7 @@ def test_add_records_a_label_and_reports_duplicates(container):
         (["--id", "zzz", "--fraud"], "no scored transaction with id 'zzz'"),
         (["--id", "a b", "--fraud"], "'a b' is not a transaction id"),
         (["--id", "a", "--fraud", "--at", "soon"], "'soon' is not an ISO 8601 time"),
+        (["--id", "a", "--fraud", "--at", "1970-01-01"], "--at: 1970-01-01T00:00:00+00:00 is older"),
     ],
 )
 def test_add_bad_input_exits_2_with_one_line(container, args, message):
@@ -113,6 +115,12 @@ def test_a_bad_file_records_nothing(container, tmp_path):
     missing = run("feedback", "import", str(tmp_path / "missing.csv"))
     assert missing.exit_code == 2
     assert "missing.csv" in missing.stderr
+    stale = tmp_path / "stale.csv"
+    stale.write_text("transaction_id,is_fraud,labelled_at\na,1,\nb,1,2000-01-01T00:00:00Z\n")
+    result = run("feedback", "import", str(stale))
+    assert result.exit_code == 2
+    assert f"{stale}: column 'labelled_at' row 2: 2000-01-01T00:00:00+00:00 is older than" in result.stderr
+    assert container.adapters.feedback_store().labels() == []
 
 
 @pytest.mark.parametrize("days", ["0", "-1", "nan", "1e9"])

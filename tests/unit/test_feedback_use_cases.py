@@ -67,6 +67,18 @@ def test_label_times_default_to_now_and_naive_times_are_utc(store, record):
     assert record([]) == []
 
 
+def test_a_label_dated_before_the_retention_refuses_the_call_and_records_nothing(store):
+    record = RecordFeedback(store, clock=lambda: NOW, retention_days=180)
+    store.record_scored([scored("a", True), scored("b", True)])
+    edge = NOW - timedelta(days=180)
+    with pytest.raises(InvalidDataError) as refused:
+        record([LabelInput("a", True), LabelInput("b", True, edge - timedelta(seconds=1))])
+    assert (refused.value.source, refused.value.row) == ("labelled_at", 1)
+    assert "older than the feedback retention (180 days" in refused.value.problem
+    assert store.labelled == {}  # the first label was not recorded either
+    assert [r.outcome for r in record([LabelInput("b", True, edge)])] == [LabelOutcome.NEW]  # the edge is in
+
+
 def test_outcomes_that_count_as_accepted():
     assert {o for o in LabelOutcome if o.accepted} == {LabelOutcome.NEW, LabelOutcome.DUPLICATE}
 

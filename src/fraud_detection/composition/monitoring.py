@@ -66,7 +66,11 @@ class Feedback(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
     adapters = providers.DependenciesContainer()
 
-    record = providers.Factory(RecordFeedback, adapters.feedback_store)
+    record = providers.Factory(
+        RecordFeedback,
+        adapters.feedback_store,
+        retention_days=settings.provided.feedback_retention_days,
+    )
     measure_quality = providers.Factory(
         MeasureRealisedQuality,
         adapters.feedback_store,

@@ -28,6 +28,20 @@ def future_label_problem(labelled_at: datetime, now: datetime) -> str | None:
     return f"{labelled_at.isoformat()} is in the future (now {now.isoformat(timespec='seconds')})"
 
 
+def stale_label_problem(labelled_at: datetime, now: datetime, retention_days: float) -> str | None:
+    """A label dated before the feedback retention began: its transaction was scored before the label (an
+    outcome follows its transaction), so before the retention too, and no such id is kept. Without this the
+    stores disagreed: SQLite kept the label, Redis dropped it from its time index at once (retraining never
+    saw it)."""
+    if labelled_at.astimezone(UTC) >= now - timedelta(days=retention_days):
+        return None
+    return (
+        f"{labelled_at.isoformat()} is older than the feedback retention ({retention_days:g} days, "
+        "FRAUD_FEEDBACK_RETENTION_DAYS): a label follows its transaction's scoring, and no scored id is kept "
+        "that long"
+    )
+
+
 class LabelOutcome(StrEnum):
     NEW = "new"  # recorded
     DUPLICATE = "duplicate"  # the same label was already recorded: nothing changed

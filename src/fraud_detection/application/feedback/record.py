@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-from fraud_detection.domain.feedback import LabelInput, LabelResult
+from fraud_detection.domain.errors import InvalidDataError
+from fraud_detection.domain.feedback import LabelInput, LabelResult, stale_label_problem
 from fraud_detection.domain.ports.feedback import FeedbackStore
 
 
@@ -14,10 +15,17 @@ def utc_now() -> datetime:
 
 
 class RecordFeedback:
-    """Times without a timezone are taken as UTC; a label without a time is stamped when it is received."""
+    """Times without a timezone are taken as UTC; a label without a time is stamped when it is received; a
+    time before the retention is refused (`InvalidDataError` on `labelled_at`, its row the label's index),
+    and then nothing of the batch is recorded."""
 
-    def __init__(self, store: FeedbackStore, clock: Callable[[], datetime] = utc_now) -> None:
-        self._store, self._clock = store, clock
+    def __init__(
+        self,
+        store: FeedbackStore,
+        clock: Callable[[], datetime] = utc_now,
+        retention_days: float | None = None,
+    ) -> None:
+        self._store, self._clock, self._retention_days = store, clock, retention_days
 
     def __call__(self, labels: Sequence[LabelInput]) -> list[LabelResult]:
         if not labels:
@@ -25,7 +33,15 @@ class RecordFeedback:
         stamped = [
             LabelInput(label.transaction_id, label.is_fraud, _as_utc(label.labelled_at)) for label in labels
         ]
-        outcomes = self._store.add_labels(stamped, self._clock())
+        now = self._clock()
+        if self._retention_days is not None:
+            for row, label in enumerate(stamped):
+                if label.labelled_at is None:
+                    continue
+                problem = stale_label_problem(label.labelled_at, now, self._retention_days)
+                if problem is not None:
+                    raise InvalidDataError("labelled_at", problem, row=row)
+        outcomes = self._store.add_labels(stamped, now)
         return [
             LabelResult(label.transaction_id, label.is_fraud, outcome)
             for label, outcome in zip(labels, outcomes, strict=True)

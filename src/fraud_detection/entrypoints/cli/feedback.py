@@ -24,6 +24,7 @@ from fraud_detection.domain.feedback import (
     LabelResult,
     future_label_problem,
     label_name,
+    stale_label_problem,
 )
 from fraud_detection.entrypoints.cli.context import console, container, print_table, stdout
 from fraud_detection.entrypoints.cli.errors import fail, handles_user_errors
@@ -61,9 +62,10 @@ def add(
     """Record one label. Exits 2 when the id is unknown or already has the other label (kept)."""
     check_id(transaction_id, "--id")
     check_namespace(namespace)
-    labelled_at = parse_time(at, "--at") if at else None
+    c = container()
+    labelled_at = parse_time(at, "--at", c.settings().feedback_retention_days) if at else None
     stored = scoped_id(namespace, transaction_id) if namespace else transaction_id
-    result = container().feedback.record()([LabelInput(stored, is_fraud, labelled_at)])[0]
+    result = c.feedback.record()([LabelInput(stored, is_fraud, labelled_at)])[0]
     if result.outcome is LabelOutcome.UNKNOWN:
         raise fail(f"no scored transaction with id '{transaction_id}' (never scored, or past retention)")
     if result.outcome is LabelOutcome.CONFLICT:
@@ -87,12 +89,15 @@ def import_labels(
     if URL_LIKE.match(file):  # a `Path` argument would read `s3://b/k` as the local `s3:/b/k`
         raise fail(f"FILE.csv: cannot read '{file}'; labels are imported from a local file")
     path = Path(file).expanduser()
-    rows = sum(1 for _ in read_labels(path))  # first pass: a bad row refuses the file, nothing recorded
+    c = container()
+    retention = c.settings().feedback_retention_days
+    # First pass: a bad row refuses the file, nothing recorded.
+    rows = sum(1 for _ in read_labels(path, retention))
     if not rows:
         raise InvalidDataError(str(path), "no rows (header only)")
-    record = container().feedback.record()
+    record = c.feedback.record()
     results: list[LabelResult] = []
-    labels = read_labels(path)
+    labels = read_labels(path, retention)
     while chunk := list(itertools.islice(labels, IMPORT_CHUNK)):
         if namespace:
             stored = record(
@@ -144,22 +149,33 @@ def check_id(text: str, source: str, row: int | None = None, column: str | None 
         raise InvalidDataError(source, problem, column=column, row=row)
 
 
-def parse_time(text: str, source: str, row: int | None = None, column: str | None = None) -> datetime:
+def parse_time(
+    text: str,
+    source: str,
+    retention_days: float | None = None,
+    row: int | None = None,
+    column: str | None = None,
+) -> datetime:
+    """A label's time: ISO 8601 (UTC without a zone), not ahead of now, not before the retention."""
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
         problem = f"'{text}' is not an ISO 8601 time"
         raise InvalidDataError(source, problem, column=column, row=row) from None
     moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    if (ahead := future_label_problem(moment, datetime.now(UTC))) is not None:
-        raise InvalidDataError(source, ahead, column=column, row=row)
+    now = datetime.now(UTC)
+    refused = future_label_problem(moment, now)
+    if refused is None and retention_days is not None:
+        refused = stale_label_problem(moment, now, retention_days)
+    if refused is not None:
+        raise InvalidDataError(source, refused, column=column, row=row)
     return moment
 
 
 HEADER_HINT = "transaction_id,is_fraud[,labelled_at]"
 
 
-def read_labels(path: Path) -> Iterator[LabelInput]:
+def read_labels(path: Path, retention_days: float | None = None) -> Iterator[LabelInput]:
     """Labels of a CSV file, streamed; InvalidDataError names the file, column and row of a bad value."""
     source = str(path)
     try:
@@ -169,7 +185,7 @@ def read_labels(path: Path) -> Iterator[LabelInput]:
     with handle:
         reader = csv.reader(handle)
         try:
-            yield from labels_of(reader, source)
+            yield from labels_of(reader, source, retention_days)
         except UnicodeDecodeError:
             problem = f"not UTF-8 text; labels are imported from a CSV file ({HEADER_HINT})"
             raise InvalidDataError(source, problem) from None
@@ -179,7 +195,9 @@ def read_labels(path: Path) -> Iterator[LabelInput]:
             ) from None
 
 
-def labels_of(reader: Iterator[list[str]], source: str) -> Iterator[LabelInput]:
+def labels_of(
+    reader: Iterator[list[str]], source: str, retention_days: float | None = None
+) -> Iterator[LabelInput]:
     header = [name.strip() for name in next(reader, [])]
     check_header(header, source)
     at_column = header.index(LABELLED_AT) if LABELLED_AT in header else None
@@ -197,7 +215,7 @@ def labels_of(reader: Iterator[list[str]], source: str) -> Iterator[LabelInput]:
         transaction_id = values[id_column].strip()
         check_id(transaction_id, source, row, ID)
         at = values[at_column].strip() if at_column is not None else ""
-        labelled_at = parse_time(at, source, row, LABELLED_AT) if at else None
+        labelled_at = parse_time(at, source, retention_days, row, LABELLED_AT) if at else None
         yield LabelInput(transaction_id, LABEL_VALUES[text], labelled_at)
 
 

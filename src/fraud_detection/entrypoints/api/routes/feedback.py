@@ -10,11 +10,13 @@ from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import Counter
 
 from fraud_detection.application.feedback import RecordFeedback
 from fraud_detection.domain.clients import Scope
+from fraud_detection.domain.errors import InvalidDataError
 from fraud_detection.domain.feedback import LabelInput, LabelOutcome, LabelResult, label_name
 from fraud_detection.entrypoints.api import dependencies
 from fraud_detection.entrypoints.api.bodies import limited, with_body
@@ -86,9 +88,15 @@ def post_feedback(
 ) -> JSONResponse:
     labels = body.labels  # at most FRAUD_FEEDBACK_BATCH_MAX: the app's body model says so
     client = client_of(request)
-    scoped = record(
-        [LabelInput(client.scoped_id(i.transaction_id), i.is_fraud, i.labelled_at) for i in labels]
-    )
+    try:
+        scoped = record(
+            [LabelInput(client.scoped_id(i.transaction_id), i.is_fraud, i.labelled_at) for i in labels]
+        )
+    except InvalidDataError as error:  # a time before the retention: a 422 naming the label's field
+        if error.source != "labelled_at" or error.row is None:
+            raise
+        loc = ("body", "labels", error.row, "labelled_at")
+        raise RequestValidationError([{"type": "value_error", "loc": loc, "msg": error.problem}]) from None
     # Answer in the client's own ids.
     results = [replace(r, transaction_id=item.transaction_id) for r, item in zip(scoped, labels, strict=True)]
     count_labels(results)
