@@ -24,7 +24,7 @@ class LabelIn(BaseModel):
     labelled_at: IsoTime | None = Field(
         None,
         description="When the outcome was established: ISO 8601 with a timezone, at most 5 minutes ahead of "
-        "the server's clock; default: when received.",
+        "the server's clock and not older than FRAUD_FEEDBACK_RETENTION_DAYS; default: when received.",
     )
 
     @field_validator("labelled_at", mode="before")
