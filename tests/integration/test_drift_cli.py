@@ -55,6 +55,9 @@ def test_an_empty_window_is_a_stored_insufficient_data_report() -> None:
         (["--since", "2026-01-02", "--until", "2026-01-01"], "the window is empty"),
         (["--last-rows", "0"], "--last-rows"),
         (["--since", "9999-12-31"], "--since: 9999-12-31 00:00:00 UTC is in the future"),  # was empty
+        # It blamed --since, which was not given.
+        (["--hours", "2", "--until", "9999-12-31"], "--until: the window (2 h up to it) starts in the"),
+        (["--until", "9999-12-31"], "--until: the window (FRAUD_DRIFT_WINDOW_HOURS up to it) starts in"),
     ],
 )
 def test_bad_windows_exit_2_naming_the_problem(args: list[str], message: str) -> None:

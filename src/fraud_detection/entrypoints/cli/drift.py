@@ -77,7 +77,11 @@ def check(
     except ValueError as error:
         raise fail(str(error)) from None
     if spec.since is not None and spec.since > datetime.now(UTC):  # no row can be there: an empty report
-        raise fail(f"--since: {spec.since:%Y-%m-%d %H:%M:%S} UTC is in the future; nothing is captured yet")
+        start = f"{spec.since:%Y-%m-%d %H:%M:%S} UTC"
+        if since is not None:
+            raise fail(f"--since: {start} is in the future; nothing is captured yet")
+        length = f"{hours:g} h" if hours is not None else "FRAUD_DRIFT_WINDOW_HOURS"
+        raise fail(f"--until: the window ({length} up to it) starts in the future, at {start}")
     with console.status("reading the window's captured predictions..."):  # a day of files: seconds
         outcome = ioc.drift.check()(spec, publish=publish, chart=chart)
     if as_json:
