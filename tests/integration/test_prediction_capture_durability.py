@@ -277,6 +277,27 @@ def test_partitions_older_than_the_retention_are_deleted_at_start(local: LocalOb
     assert stored_request_ids(local) == ["0-days-old", "89-days-old"]
 
 
+# Hour boundaries ----------------------------------------------------------------------------------
+
+
+def test_a_row_scored_within_a_microsecond_of_an_hour_is_read_by_exactly_one_hours_window(
+    local: LocalObjectStore,
+) -> None:
+    """The partition floored the float time while the column rounds it to the microsecond: a row scored
+    0.3 us before midnight was filed under 23:00 but stored as 00:00, so neither hour's window read it."""
+    midnight = datetime(2027, 1, 1, tzinfo=UTC)
+    offsets = (-6e-7, -4e-7, -2.4e-7, 0.0, 2e-7, 6e-7)
+    log = ParquetPredictionLog(local, max_seconds=NEVER)
+    for index, offset in enumerate(offsets):
+        log.append(make_batch(f"r{index}", scored_at=midnight.timestamp() + offset))
+    log.close()
+    hour = timedelta(hours=1)
+    before = read_predictions(local, since=midnight - hour, until=midnight).frame["request_id"].tolist()
+    after = read_predictions(local, since=midnight, until=midnight + hour).frame["request_id"].tolist()
+    assert sorted(before + after) == [f"r{index}" for index in range(len(offsets))]
+    assert before == ["r0"]  # -0.6 us rounds to the microsecond before midnight; the others to midnight
+
+
 # SIGKILL: the journal bounds the loss --------------------------------------------------------------
 
 CHILD = """

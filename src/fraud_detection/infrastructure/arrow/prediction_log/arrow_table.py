@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from fraud_detection.infrastructure.arrow.prediction_log.column_buffer import INPUT_WIDTH, ColumnBuffer
+from fraud_detection.infrastructure.arrow.prediction_log.layout import scored_microseconds
 from fraud_detection.infrastructure.arrow.prediction_log.record_schema import (
     MODEL_NAME,
     MODEL_VERSION,
@@ -25,7 +26,6 @@ COMPRESSION = "zstd"
 # 8 ms for 10,000 rows) and the file larger.
 DICTIONARY_COLUMNS = [REQUEST_ID, MODEL_NAME, MODEL_VERSION]
 BUILD_ERRORS = (ValueError, TypeError, pa.ArrowException)
-MICROSECONDS = 1_000_000
 
 
 def buffer_table(buffer: ColumnBuffer, rows: slice | None = None) -> pa.Table:
@@ -43,7 +43,7 @@ def buffer_table(buffer: ColumnBuffer, rows: slice | None = None) -> pa.Table:
         pa.array(buffer.decisions[rows]),
         pa.array(buffer.model_names[rows], pa.string()),
         pa.array(buffer.model_versions[rows]),
-        pa.array(np.round(buffer.scored_at[rows] * MICROSECONDS).astype(np.int64), SCORED_AT_TYPE),
+        pa.array(scored_microseconds(buffer.scored_at[rows]), SCORED_AT_TYPE),
         pa.array(buffer.model_ms[rows]),
     ]
     return pa.Table.from_arrays(arrays, schema=PREDICTION_SCHEMA)

@@ -17,7 +17,9 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 
 SECONDS_PER_HOUR = 3600
+MICROSECONDS = 1_000_000
 PARTITION_SPAN = timedelta(hours=1)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _PARTITION = re.compile(r"date=(\d{4}-\d{2}-\d{2})/hour=(\d{2})/[^/]+")
 
 
@@ -28,9 +30,17 @@ def normalise_prefix(prefix: str) -> str:
     return cleaned
 
 
+def scored_microseconds(scored_at: np.ndarray) -> np.ndarray:
+    """Unix microseconds, as the `scored_at` column stores them. The partition and the file name follow the
+    same rounding: a row scored 0.3 us before an hour was stored at the hour but filed in the hour before,
+    and read by neither hour's window."""
+    micros: np.ndarray = np.round(np.asarray(scored_at, dtype=np.float64) * MICROSECONDS).astype(np.int64)
+    return micros
+
+
 def hour_buckets(scored_at: np.ndarray) -> np.ndarray:
     """UTC hours since the epoch: rows sharing one share a partition (Unix time has no leap seconds)."""
-    hours: np.ndarray = np.floor_divide(scored_at, SECONDS_PER_HOUR)
+    hours: np.ndarray = np.floor_divide(scored_microseconds(scored_at), SECONDS_PER_HOUR * MICROSECONDS)
     return hours
 
 
@@ -53,7 +63,7 @@ def hour_runs(scored_at: np.ndarray) -> list[slice]:
 
 
 def file_key(prefix: str, first_scored_at: float, pid: int, sequence: int) -> str:
-    at = datetime.fromtimestamp(first_scored_at, UTC)
+    at = EPOCH + timedelta(microseconds=int(scored_microseconds(np.array([first_scored_at]))[0]))
     name = f"{at:%Y%m%dT%H%M%S}-{pid}-{sequence:06d}-{uuid.uuid4().hex[:8]}.parquet"
     return f"{prefix}/date={at:%Y-%m-%d}/hour={at:%H}/{name}"
 
