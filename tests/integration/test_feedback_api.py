@@ -205,6 +205,10 @@ BAD = {
         {"labels": [{"transaction_id": "a", "is_fraud": True, "labelled_at": 1700000000}]},
         "labels[0].labelled_at",
     ),
+    "numeric text time": (  # lax parsing read it as Unix seconds
+        {"labels": [{"transaction_id": "a", "is_fraud": True, "labelled_at": "1733400000"}]},
+        "labels[0].labelled_at",
+    ),
     "time out of range": (
         {"labels": [{"transaction_id": "a", "is_fraud": True, "labelled_at": "0001-01-01T00:00:00+14:00"}]},
         "labels[0].labelled_at",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
@@ -11,6 +12,7 @@ from fraud_detection.domain.feedback import TRANSACTION_ID, future_label_problem
 from fraud_detection.entrypoints.api.schemas import STRICT, ErrorOut
 
 # JSON has no time type: the field parses ISO 8601 text (lax), and the validator below refuses numbers.
+NUMBER = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
 IsoTime = Annotated[AwareDatetime, Field(strict=False)]
 
 
@@ -30,7 +32,10 @@ class LabelIn(BaseModel):
     @field_validator("labelled_at", mode="before")
     @classmethod
     def _text_only(cls, value: object) -> object:
-        if value is not None and not isinstance(value, str | datetime):
+        # Lax parsing also reads a string of digits as Unix seconds ("1733400000"): not what ISO 8601 says.
+        if (value is not None and not isinstance(value, str | datetime)) or (
+            isinstance(value, str) and NUMBER.fullmatch(value)
+        ):
             raise ValueError("must be an ISO 8601 time with a timezone, as a string")
         return value
 
