@@ -192,6 +192,7 @@ def test_a_label_older_than_the_retention_is_422_and_nothing_of_the_call_is_reco
     assert service.container.adapters.feedback_store().labels() == []
 
 
+YESTERDAY_AS_DIGITS = str(int((datetime.now(UTC) - timedelta(days=1)).timestamp()))
 BAD = {
     "string boolean": ({"labels": [{"transaction_id": "a", "is_fraud": "yes"}]}, "labels[0].is_fraud"),
     "number boolean": ({"labels": [{"transaction_id": "a", "is_fraud": 1}]}, "labels[0].is_fraud"),
@@ -206,7 +207,7 @@ BAD = {
         "labels[0].labelled_at",
     ),
     "numeric text time": (  # lax parsing read it as Unix seconds
-        {"labels": [{"transaction_id": "a", "is_fraud": True, "labelled_at": "1733400000"}]},
+        {"labels": [{"transaction_id": "a", "is_fraud": True, "labelled_at": YESTERDAY_AS_DIGITS}]},
         "labels[0].labelled_at",
     ),
     "time out of range": (
