@@ -119,6 +119,7 @@ def test_labels_realised_quality_and_metrics_end_to_end(service):
         'fraud_realised_precision{model_version="1"} 0.75',
         'fraud_realised_recall{model_version="1"} 0.6',
         'fraud_labelled_transactions{model_version="1"} 8.0',
+        'fraud_labelled_frauds{model_version="1"} 5.0',
         'fraud_realised_precision{model_version="2"} 0.0',
         'fraud_realised_recall{model_version="2"} 0.0',
         'fraud_labelled_transactions{model_version="2"} 2.0',

@@ -49,6 +49,9 @@ def test_gauges_per_model_version_from_the_latest_report():
     assert registry.get_sample_value("fraud_realised_precision", {"model_version": "3"}) == 0.75
     assert registry.get_sample_value("fraud_realised_recall", {"model_version": "3"}) == 0.6
     assert registry.get_sample_value("fraud_labelled_transactions", {"model_version": "3"}) == 8
+    # recall's denominator (true positives + misses): what the recall alert waits for, not the labels
+    assert registry.get_sample_value("fraud_labelled_frauds", {"model_version": "3"}) == 5
+    assert registry.get_sample_value("fraud_labelled_frauds", {"model_version": "4"}) == 0
     assert registry.get_sample_value("fraud_realised_precision", {"model_version": "4"}) == 0.0
     # version 4 had no fraud among its labels: recall is undefined, so no series rather than a false 0
     assert registry.get_sample_value("fraud_realised_recall", {"model_version": "4"}) is None

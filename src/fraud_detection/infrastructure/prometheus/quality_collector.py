@@ -19,6 +19,9 @@ from fraud_detection.infrastructure.prometheus.report_collector import LatestRep
 PRECISION = ("fraud_realised_precision", "Share of alerts later confirmed as fraud, per model version.")
 RECALL = ("fraud_realised_recall", "Share of confirmed frauds the model flagged, per model version.")
 LABELLED = ("fraud_labelled_transactions", "Labelled transactions in the latest quality report's window.")
+# Recall's denominator: FraudRealisedRecallLow waits for enough of these, not of labels (500 labels can hold
+# one fraud, whose miss reads as 0% recall).
+FRAUDS = ("fraud_labelled_frauds", "Confirmed frauds among the latest quality report's labelled rows.")
 
 
 class QualityCollector(LatestReportCollector[QualityReport]):
@@ -27,19 +30,20 @@ class QualityCollector(LatestReportCollector[QualityReport]):
         return iter(self._families())
 
     def gauges(self, report: QualityReport) -> Iterator[Metric]:
-        precision, recall, labelled = self._families()
+        precision, recall, labelled, frauds = self._families()
         for model in report.models:
             version = [str(model.model_version)]
             labelled.add_metric(version, model.labelled)
+            frauds.add_metric(version, model.true_positives + model.false_negatives)
             if model.precision is not None:
                 precision.add_metric(version, model.precision)
             if model.recall is not None:
                 recall.add_metric(version, model.recall)
-        yield from (family for family in (precision, recall, labelled) if family.samples)
+        yield from (family for family in (precision, recall, labelled, frauds) if family.samples)
 
     @staticmethod
     def _families() -> list[GaugeMetricFamily]:
         return [
             GaugeMetricFamily(name, documentation, labels=["model_version"])
-            for name, documentation in (PRECISION, RECALL, LABELLED)
+            for name, documentation in (PRECISION, RECALL, LABELLED, FRAUDS)
         ]
