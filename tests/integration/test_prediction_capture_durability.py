@@ -246,6 +246,8 @@ def test_written_failed_spilled_dropped_and_pending_rows_are_exported_to_prometh
     assert wait_until(lambda: sample("fraud_capture_pending_rows") == 25)
     assert sample("fraud_capture_pending_bytes") > 25 * SLOT_BYTES
     assert sample("fraud_capture_pending_max_bytes") == 64 * 1024 * 1024
+    fill = sample("fraud_capture_pending_bytes") / (64 * 1024 * 1024)
+    assert sample("fraud_capture_pending_fill_ratio") == pytest.approx(fill)  # what the backlog alert reads
     assert wait_until(
         lambda: sample("fraud_capture_write_failures_total") > before["fraud_capture_write_failures_total"]
     )

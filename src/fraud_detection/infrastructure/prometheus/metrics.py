@@ -75,6 +75,13 @@ CAPTURE_PENDING_MAX_BYTES = Gauge(
     "Bound of the capture queue in memory (FRAUD_CAPTURE_MAX_PENDING_BYTES); older rows dropped beyond.",
     multiprocess_mode="livesum",
 )
+# Each worker process has its own queue and bound: the sums above hide one full worker among idle ones (one
+# of 4 at 95% read 24%), so the backlog alert reads the fullest process's own share.
+CAPTURE_PENDING_FILL = Gauge(
+    "fraud_capture_pending_fill_ratio",
+    "Share of its FRAUD_CAPTURE_MAX_PENDING_BYTES this process's capture queue holds (the fullest process).",
+    multiprocess_mode="livemax",
+)
 CAPTURE_SPILL_FILES = Gauge(
     "fraud_capture_spill_files",
     "Capture files on local disk waiting for the object store.",
@@ -260,6 +267,7 @@ class PrometheusCaptureTelemetry:
         CAPTURE_PENDING_ROWS.set(pending_rows)
         CAPTURE_PENDING_BYTES.set(pending_bytes)
         CAPTURE_PENDING_MAX_BYTES.set(max_pending_bytes)
+        CAPTURE_PENDING_FILL.set(pending_bytes / max_pending_bytes if max_pending_bytes > 0 else 0.0)
         CAPTURE_SPILL_FILES.set(spill_files)
         CAPTURE_SPILL_BYTES.set(spill_bytes)
 
