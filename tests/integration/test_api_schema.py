@@ -13,7 +13,8 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from fraud_detection.domain.feedback import future_label_problem
+from fraud_detection.domain.feedback import future_label_problem, stale_label_problem
+from fraud_detection.settings import Settings
 from tests.api_clients import SERVICE
 from tests.integration.test_api import TOKEN, Api
 
@@ -48,9 +49,13 @@ def credentials(case: schemathesis.Case, headers: dict[str, str]) -> dict[str, s
     return {} if "Authorization" in mutated else headers
 
 
+RETENTION_DAYS = Settings.model_fields["feedback_retention_days"].default  # the fuzzed service's
+
+
 def refused_by_the_clock(case: schemathesis.Case) -> bool:
-    """A label time ahead of the server's clock (or before year 1 in UTC) is rightly refused (422): a rule
-    relative to now, which no schema can state. Other feedback cases keep the acceptance check."""
+    """A label time ahead of the server's clock (or before year 1 in UTC), or older than the feedback
+    retention, is rightly refused (422): a rule relative to now, which no schema can state. Other feedback
+    cases keep the acceptance check."""
     labels = case.body.get("labels") if isinstance(case.body, dict) else None
     for label in labels if isinstance(labels, list) else ():
         at = label.get("labelled_at") if isinstance(label, dict) else None
@@ -58,7 +63,10 @@ def refused_by_the_clock(case: schemathesis.Case) -> bool:
             moment = datetime.fromisoformat(at) if isinstance(at, str) else None
         except ValueError:
             continue
-        if moment is not None and moment.tzinfo and future_label_problem(moment, datetime.now(UTC)):
+        if moment is None or not moment.tzinfo:
+            continue
+        now = datetime.now(UTC)
+        if future_label_problem(moment, now) or stale_label_problem(moment, now, RETENTION_DAYS):
             return True
     return False
 

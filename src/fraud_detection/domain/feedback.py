@@ -33,7 +33,11 @@ def stale_label_problem(labelled_at: datetime, now: datetime, retention_days: fl
     outcome follows its transaction), so before the retention too, and no such id is kept. Without this the
     stores disagreed: SQLite kept the label, Redis dropped it from its time index at once (retraining never
     saw it)."""
-    if labelled_at.astimezone(UTC) >= now - timedelta(days=retention_days):
+    try:
+        in_utc = labelled_at.astimezone(UTC)
+    except OverflowError:  # as in future_label_problem
+        return f"{labelled_at.isoformat()} is out of range"
+    if in_utc >= now - timedelta(days=retention_days):
         return None
     return (
         f"{labelled_at.isoformat()} is older than the feedback retention ({retention_days:g} days, "
