@@ -79,6 +79,18 @@ def test_a_label_dated_before_the_retention_refuses_the_call_and_records_nothing
     assert [r.outcome for r in record([LabelInput("b", True, edge)])] == [LabelOutcome.NEW]  # the edge is in
 
 
+def test_an_import_judges_the_retention_from_the_time_it_checked_its_file(store):
+    """`fraud feedback import` checks the whole file, then records it chunk by chunk: judged from each
+    chunk's own now, a row at the edge passed the check and was refused after earlier chunks were stored."""
+    later = RecordFeedback(store, clock=lambda: NOW + HOUR, retention_days=180)
+    store.record_scored([scored("a", True)])
+    at_the_edge = NOW - timedelta(days=180)
+    with pytest.raises(InvalidDataError):
+        later([LabelInput("a", True, at_the_edge)])
+    outcomes = later([LabelInput("a", True, at_the_edge)], checked_at=NOW)
+    assert [r.outcome for r in outcomes] == [LabelOutcome.NEW]
+
+
 def test_outcomes_that_count_as_accepted():
     assert {o for o in LabelOutcome if o.accepted} == {LabelOutcome.NEW, LabelOutcome.DUPLICATE}
 

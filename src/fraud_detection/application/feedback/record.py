@@ -27,7 +27,10 @@ class RecordFeedback:
     ) -> None:
         self._store, self._clock, self._retention_days = store, clock, retention_days
 
-    def __call__(self, labels: Sequence[LabelInput]) -> list[LabelResult]:
+    def __call__(self, labels: Sequence[LabelInput], checked_at: datetime | None = None) -> list[LabelResult]:
+        """`checked_at`: the time the retention is judged from (default now). An import that checked its
+        whole file first passes that check's time, so a row at the edge cannot pass it and then be refused
+        after earlier chunks were stored."""
         if not labels:
             return []
         stamped = [
@@ -38,7 +41,7 @@ class RecordFeedback:
             for row, label in enumerate(stamped):
                 if label.labelled_at is None:
                     continue
-                problem = stale_label_problem(label.labelled_at, now, self._retention_days)
+                problem = stale_label_problem(label.labelled_at, checked_at or now, self._retention_days)
                 if problem is not None:
                     raise InvalidDataError("labelled_at", problem, row=row)
         outcomes = self._store.add_labels(stamped, now)

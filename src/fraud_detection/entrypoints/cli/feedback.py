@@ -63,7 +63,9 @@ def add(
     check_id(transaction_id, "--id")
     check_namespace(namespace)
     c = container()
-    labelled_at = parse_time(at, "--at", c.settings().feedback_retention_days) if at else None
+    labelled_at = (
+        parse_time(at, "--at", (c.settings().feedback_retention_days, datetime.now(UTC))) if at else None
+    )
     stored = scoped_id(namespace, transaction_id) if namespace else transaction_id
     result = c.feedback.record()([LabelInput(stored, is_fraud, labelled_at)])[0]
     if result.outcome is LabelOutcome.UNKNOWN:
@@ -90,7 +92,8 @@ def import_labels(
         raise fail(f"FILE.csv: cannot read '{file}'; labels are imported from a local file")
     path = Path(file).expanduser()
     c = container()
-    retention = c.settings().feedback_retention_days
+    # One reference time for every check of the file: a row at the retention's edge passes or fails once.
+    retention = (c.settings().feedback_retention_days, datetime.now(UTC))
     # First pass: a bad row refuses the file, nothing recorded.
     rows = sum(1 for _ in read_labels(path, retention))
     if not rows:
@@ -101,14 +104,18 @@ def import_labels(
     while chunk := list(itertools.islice(labels, IMPORT_CHUNK)):
         if namespace:
             stored = record(
-                [replace(label, transaction_id=scoped_id(namespace, label.transaction_id)) for label in chunk]
+                [
+                    replace(label, transaction_id=scoped_id(namespace, label.transaction_id))
+                    for label in chunk
+                ],
+                checked_at=retention[1],
             )
             chunk_results = [
                 replace(r, transaction_id=label.transaction_id)
                 for r, label in zip(stored, chunk, strict=True)
             ]
         else:
-            chunk_results = record(chunk)
+            chunk_results = record(chunk, checked_at=retention[1])
         results += chunk_results
     report_import(path, results, as_json)
 
@@ -149,10 +156,14 @@ def check_id(text: str, source: str, row: int | None = None, column: str | None 
         raise InvalidDataError(source, problem, column=column, row=row)
 
 
+# The feedback retention in days, and the time it is judged from.
+Retention = tuple[float, datetime]
+
+
 def parse_time(
     text: str,
     source: str,
-    retention_days: float | None = None,
+    retention: Retention | None = None,
     row: int | None = None,
     column: str | None = None,
 ) -> datetime:
@@ -165,8 +176,8 @@ def parse_time(
     moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     now = datetime.now(UTC)
     refused = future_label_problem(moment, now)
-    if refused is None and retention_days is not None:
-        refused = stale_label_problem(moment, now, retention_days)
+    if refused is None and retention is not None:
+        refused = stale_label_problem(moment, retention[1], retention[0])
     if refused is not None:
         raise InvalidDataError(source, refused, column=column, row=row)
     return moment
@@ -175,7 +186,7 @@ def parse_time(
 HEADER_HINT = "transaction_id,is_fraud[,labelled_at]"
 
 
-def read_labels(path: Path, retention_days: float | None = None) -> Iterator[LabelInput]:
+def read_labels(path: Path, retention: Retention | None = None) -> Iterator[LabelInput]:
     """Labels of a CSV file, streamed; InvalidDataError names the file, column and row of a bad value."""
     source = str(path)
     try:
@@ -185,7 +196,7 @@ def read_labels(path: Path, retention_days: float | None = None) -> Iterator[Lab
     with handle:
         reader = csv.reader(handle)
         try:
-            yield from labels_of(reader, source, retention_days)
+            yield from labels_of(reader, source, retention)
         except UnicodeDecodeError:
             problem = f"not UTF-8 text; labels are imported from a CSV file ({HEADER_HINT})"
             raise InvalidDataError(source, problem) from None
@@ -196,7 +207,7 @@ def read_labels(path: Path, retention_days: float | None = None) -> Iterator[Lab
 
 
 def labels_of(
-    reader: Iterator[list[str]], source: str, retention_days: float | None = None
+    reader: Iterator[list[str]], source: str, retention: Retention | None = None
 ) -> Iterator[LabelInput]:
     header = [name.strip() for name in next(reader, [])]
     check_header(header, source)
@@ -215,7 +226,7 @@ def labels_of(
         transaction_id = values[id_column].strip()
         check_id(transaction_id, source, row, ID)
         at = values[at_column].strip() if at_column is not None else ""
-        labelled_at = parse_time(at, source, retention_days, row, LABELLED_AT) if at else None
+        labelled_at = parse_time(at, source, retention, row, LABELLED_AT) if at else None
         yield LabelInput(transaction_id, LABEL_VALUES[text], labelled_at)
 
 
