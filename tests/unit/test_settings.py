@@ -58,6 +58,9 @@ BAD = {
     "quality window before year 1": ({"FRAUD_QUALITY_WINDOW_DAYS": "40000"}, "less than 36500"),
     "abandoned-run age overflowing": ({"FRAUD_MLFLOW_ABANDONED_RUN_HOURS": "1e308"}, "less than 876000"),
     "sweeper wait overflowing": ({"FRAUD_BATCH_SWEEP_SECONDS": "99999999999"}, "or equal to 604800"),
+    "clients refresh wait overflowing": ({"FRAUD_API_CLIENTS_REFRESH_SECONDS": "1e10"}, "or equal to 604800"),
+    "model poll wait overflowing": ({"FRAUD_MODEL_POLL_SECONDS": "1e10"}, "or equal to 604800"),
+    "rollout poll wait overflowing": ({"FRAUD_ROLLOUT_POLL_SECONDS": "1e10"}, "or equal to 604800"),
     "fraud-rate band upside down": (
         {"FRAUD_VALIDATION_FRAUD_RATE_MIN": "0.1", "FRAUD_VALIDATION_FRAUD_RATE_MAX": "0.05"},
         "must be greater than FRAUD_VALIDATION_FRAUD_RATE_MIN (0.1)",

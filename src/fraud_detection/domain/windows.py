@@ -1,5 +1,5 @@
-"""How far back a drift check, a compaction, a quality window or a retrain's labels may look; how long
-the batch sweeper may wait between its looks."""
+"""How far back a drift check, a compaction, a quality window or a retrain's labels may look; how long a
+background loop may wait between its looks."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ def window_days_problem(days: float) -> str | None:
     return f"must be more than 0 and less than {MAX_DAYS}, got {days!r}"
 
 
-# A week between two looks for stalled batch jobs: far beyond any useful interval; much larger values overflow
-# a thread's wait (the sweeper died) or time.sleep (a traceback).
-MAX_SWEEP_SECONDS = 7 * 24 * 3600
+# A week between two looks of a background loop (the batch sweeper, the model and rollout polls, the clients
+# refresh): far beyond any useful interval; much larger values overflow a thread's wait (the loop's thread
+# died, silently) or time.sleep (a traceback).
+MAX_INTERVAL_SECONDS = 7 * 24 * 3600

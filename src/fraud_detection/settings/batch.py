@@ -9,7 +9,7 @@ from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings
 
 from fraud_detection.domain.batch_roots import check_roots, normalize_root
-from fraud_detection.domain.windows import MAX_SWEEP_SECONDS
+from fraud_detection.domain.windows import MAX_INTERVAL_SECONDS
 from fraud_detection.settings.rules import URL_LIKE, check_url, unset_if_empty
 
 # Celery's Redis transport (the visibility timeout and sweeps are Redis's); memory:// for in-process tests.
@@ -34,7 +34,7 @@ class BatchSettings(BaseSettings):
     batch_sweep_seconds: int = Field(
         60,
         ge=0,
-        le=MAX_SWEEP_SECONDS,  # larger overflowed the sweeper thread's wait: it died, silently
+        le=MAX_INTERVAL_SECONDS,  # larger overflowed the sweeper thread's wait: it died, silently
         description="Seconds between a worker's looks for jobs whose tasks the broker lost (open, nothing "
         "queued, no progress): such a job is queued again after two looks. Without a broker the API looks "
         "likewise, for jobs a restart left open. 0 = off.",

@@ -6,6 +6,7 @@ from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings
 
 from fraud_detection.domain.rollout import RolloutPolicy
+from fraud_detection.domain.windows import MAX_INTERVAL_SECONDS
 
 
 class RolloutSettings(BaseSettings):
@@ -54,7 +55,10 @@ class RolloutSettings(BaseSettings):
         "judged once each has 1,000 (so from a canary step on: in shadow the challenger serves none).",
     )
     rollout_poll_seconds: float = Field(
-        10.0, gt=0, description="How often each API replica re-reads the rollout state from the registry."
+        10.0,
+        gt=0,
+        le=MAX_INTERVAL_SECONDS,  # larger overflowed the poller's wait
+        description="How often each API replica re-reads the rollout state from the registry.",
     )
     # ~120 bytes of peak memory a captured row (benchmarks/captured_reads.py): 4M rows is ~0.5 GB next to
     # the API's ~350 MB, inside the dev task's 1 GB. The CLI (the retrain task, 8-16 GB) reads without it.

@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings
 
-from fraud_detection.domain.windows import MAX_DAYS
+from fraud_detection.domain.windows import MAX_DAYS, MAX_INTERVAL_SECONDS
 from fraud_detection.settings.rules import local_path, unset_if_empty
 
 MIN_TOKEN_LENGTH = 32
@@ -27,7 +27,10 @@ class ServingSettings(BaseSettings):
         None, description="AWS Secrets Manager secret holding the API clients document (instead of the file)."
     )
     api_clients_refresh_seconds: float = Field(
-        60.0, gt=0, description="How often the API re-reads FRAUD_API_CLIENTS_SECRET (key rotation)."
+        60.0,
+        gt=0,
+        le=MAX_INTERVAL_SECONDS,  # larger overflowed the refresher's wait: it died, revoked keys kept working
+        description="How often the API re-reads FRAUD_API_CLIENTS_SECRET (key rotation).",
     )
     api_docs: bool = Field(
         False,
@@ -55,7 +58,10 @@ class ServingSettings(BaseSettings):
         10.0, gt=0, description="`fraud serve` closes a connection whose request headers take longer."
     )
     model_poll_seconds: float = Field(
-        30.0, ge=0, description="How often the API checks the registry for a new champion (0 = never)."
+        30.0,
+        ge=0,
+        le=MAX_INTERVAL_SECONDS,  # larger overflowed the poller's wait
+        description="How often the API checks the registry for a new champion (0 = never).",
     )
     score_batch_max: int = Field(10_000, gt=0, description="Most transactions in one /v1/score/batch call.")
     max_body_bytes: int = Field(16 * 1024 * 1024, gt=0, description="Largest request body the API accepts.")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from fraud_detection.domain.windows import MAX_SWEEP_SECONDS
+from fraud_detection.domain.windows import MAX_INTERVAL_SECONDS
 from fraud_detection.entrypoints.cli.context import console, container, stdout
 from fraud_detection.entrypoints.cli.errors import BAD_INPUT, UNAVAILABLE, fail, handles_user_errors
 
@@ -106,7 +106,7 @@ def sweep(
         typer.Option(
             "--seconds",
             min=1.0,
-            max=MAX_SWEEP_SECONDS,
+            max=MAX_INTERVAL_SECONDS,
             help="Time between the two looks at the open jobs.",
         ),
     ] = 60.0,
