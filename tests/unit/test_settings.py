@@ -61,6 +61,14 @@ BAD = {
     "clients refresh wait overflowing": ({"FRAUD_API_CLIENTS_REFRESH_SECONDS": "1e10"}, "or equal to 604800"),
     "model poll wait overflowing": ({"FRAUD_MODEL_POLL_SECONDS": "1e10"}, "or equal to 604800"),
     "rollout poll wait overflowing": ({"FRAUD_ROLLOUT_POLL_SECONDS": "1e10"}, "or equal to 604800"),
+    "namespace folders of nested roots": (  # namespace `out` of /srv/data would get every tenant's outputs
+        {
+            "FRAUD_BATCH_INPUT_ROOTS": "/srv/data",
+            "FRAUD_BATCH_OUTPUT_ROOTS": "/srv/data/out",
+            "FRAUD_BATCH_NAMESPACE_FOLDERS": "true",
+        },
+        "root '/srv/data/out' lies inside root '/srv/data'",
+    ),
     "fraud-rate band upside down": (
         {"FRAUD_VALIDATION_FRAUD_RATE_MIN": "0.1", "FRAUD_VALIDATION_FRAUD_RATE_MAX": "0.05"},
         "must be greater than FRAUD_VALIDATION_FRAUD_RATE_MIN (0.1)",

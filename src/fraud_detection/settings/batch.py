@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings
 
-from fraud_detection.domain.batch_roots import check_roots, normalize_root
+from fraud_detection.domain.batch_roots import check_roots, inside, normalize_root
 from fraud_detection.domain.windows import MAX_INTERVAL_SECONDS
 from fraud_detection.settings.rules import URL_LIKE, check_url, unset_if_empty
 
@@ -101,6 +101,28 @@ class BatchSettings(BaseSettings):
                 if URL_LIKE.match(item) and not item.startswith("s3://"):  # `gs://b` became a folder `gs:/b`
                     raise ValueError(f"'{item}' is neither a folder nor s3://bucket/prefix")
             check_roots(setting, split_roots(value), batch_state(info.data), _home(info.data))
+        return value
+
+    @field_validator("batch_namespace_folders", mode="after")
+    @classmethod
+    def _roots_apart(cls, value: bool, info: ValidationInfo) -> bool:
+        """With namespace folders, no root may lie inside another (of either direction): a namespace named
+        after the inner root's folder would get all of it (`/data/out` for namespace `out` of `/data`), and
+        another namespace's folder of the outer root could lie in it."""
+        if value:
+            roots = [
+                root
+                for name in ("batch_input_roots", "batch_output_roots")
+                if isinstance(text := info.data.get(name), str)
+                for root in split_roots(text)
+            ]
+            for outer in roots:
+                for inner in roots:
+                    if inner != outer and inside(inner, outer):
+                        raise ValueError(
+                            f"root '{inner}' lies inside root '{outer}': with namespace folders, a "
+                            "namespace could reach another's files; use roots side by side"
+                        )
         return value
 
 
