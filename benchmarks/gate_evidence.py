@@ -25,7 +25,6 @@ Figures, not asserts; writes benchmarks/out/gate_evidence.json.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -36,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from rollout import Scored, load, train, worse
+from rollout import Scored, load, real_rows_parser, train, worse
 
 from fraud_detection.domain.metrics import average_precision
 from fraud_detection.domain.promotion import PromotionPolicy
@@ -75,14 +74,9 @@ def promoted_share(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--source", type=Path)
-    parser.add_argument("--seeds", type=int, default=10)
+    parser = real_rows_parser(__doc__, 10, "benchmarks/out/gate_evidence.json")
     parser.add_argument("--windows", type=int, default=400)
     parser.add_argument("--margin", type=float, default=0.0, help="FRAUD_PROMOTION_MARGIN (default 0)")
-    parser.add_argument("--output", type=Path, default=Path("benchmarks/out/gate_evidence.json"))
     options = parser.parse_args()
     started = time.perf_counter()
     policy = PromotionPolicy("auprc", options.margin)

@@ -17,12 +17,11 @@ against the same model's precision and recall on the future at its served thresh
 figures against its own future ones are the baseline of the same error without any leak. Figures, not
 asserts; writes benchmarks/out/gate_threshold.json.
 
-    .venv/bin/python benchmarks/gate_threshold.py [--seeds 10] [--source PATH.csv.gz]
+    .venv/bin/python benchmarks/gate_threshold.py [--seeds 20] [--source PATH.csv.gz]
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -33,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from rollout import REVIEW_COST, THREADS, load
+from rollout import REVIEW_COST, THREADS, load, real_rows_parser
 
 from fraud_detection.application.promote import GATE_BLOCKS
 from fraud_detection.application.train import FoldedData, TrainingResult, TrainModel, labelled
@@ -97,13 +96,7 @@ def one_seed(frame: pd.DataFrame, seed: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--source", type=Path)
-    parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--output", type=Path, default=Path("benchmarks/out/gate_threshold.json"))
-    options = parser.parse_args()
+    options = real_rows_parser(__doc__, 20, "benchmarks/out/gate_threshold.json").parse_args()
     started = time.perf_counter()
     frame = load(options.source)
     runs = []

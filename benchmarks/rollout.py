@@ -282,14 +282,20 @@ def load(source: Path | None) -> pd.DataFrame:
     return frame.sort_values(TIME, kind="stable").reset_index(drop=True)
 
 
-def main() -> None:
+def real_rows_parser(description: str | None, seeds: int, output: str) -> argparse.ArgumentParser:
+    """The options every benchmark on the shared real rows takes: where the rows are, how many seeds,
+    where the JSON goes."""
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--source", type=Path)
-    parser.add_argument("--seeds", type=int, default=20)
-    parser.add_argument("--output", type=Path, default=Path("benchmarks/out/rollout.json"))
-    options = parser.parse_args()
+    parser.add_argument("--seeds", type=int, default=seeds)
+    parser.add_argument("--output", type=Path, default=Path(output))
+    return parser
+
+
+def main() -> None:
+    options = real_rows_parser(__doc__, 20, "benchmarks/out/rollout.json").parse_args()
     started = time.perf_counter()
     frame = load(options.source)
     a, b = int(0.5 * len(frame)), int(0.65 * len(frame))
