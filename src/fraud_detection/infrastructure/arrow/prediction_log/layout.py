@@ -63,7 +63,7 @@ def hour_runs(scored_at: np.ndarray) -> list[slice]:
 
 
 def file_key(prefix: str, first_scored_at: float, pid: int, sequence: int) -> str:
-    at = EPOCH + timedelta(microseconds=int(scored_microseconds(np.array([first_scored_at]))[0]))
+    at = EPOCH + timedelta(microseconds=round(first_scored_at * MICROSECONDS))  # as scored_microseconds
     name = f"{at:%Y%m%dT%H%M%S}-{pid}-{sequence:06d}-{uuid.uuid4().hex[:8]}.parquet"
     return f"{prefix}/date={at:%Y-%m-%d}/hour={at:%H}/{name}"
 
