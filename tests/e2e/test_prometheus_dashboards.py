@@ -418,7 +418,7 @@ def test_the_live_alerts_are_the_ones_this_traffic_should_raise(stack: Stack):
         "FraudApiNoTraffic",
         "FraudModelLoadFailures",
         "FraudModelStale",
-        "FraudRealisedRecallLow",  # recall is low here, but on fewer than 500 labels
+        "FraudRealisedRecallLow",  # every alert labelled a fraud, 1 label in 25 a miss
         "FraudDriftCheckStale",
         "FraudDriftCheckMissing",
     }
