@@ -28,6 +28,7 @@ pytest_plugins = [
 SLOWEST_FIRST = (
     "tests/e2e/test_container_image.py",
     "tests/e2e/test_api_server.py",  # builds the shared trained home first
+    "tests/e2e/test_cli_prefect_lost.py",  # ~230 s: a Prefect server killed mid-run
     "tests/integration/test_ansible.py",
     "tests/e2e/test_batch_workers.py",
     "tests/e2e/test_prefect_deployment.py",
