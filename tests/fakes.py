@@ -449,7 +449,7 @@ class FakeJobStore(JobStore):
 
     def request(self, job_id: str) -> JobRequest:
         if job_id not in self.requests:
-            raise JobNotFoundError(job_id)
+            raise JobNotFoundError(f"no job '{job_id}'")  # as the real store says
         return self.requests[job_id]
 
     def owner(self, job_id: str) -> str | None:

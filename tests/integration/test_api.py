@@ -421,7 +421,7 @@ def test_jobs_need_the_token_run_in_process_and_report_progress(api):
     submitted = api.client.post("/v1/jobs", json=job, headers=auth)
     assert submitted.status_code == 202
     assert submitted.headers["Location"] == "/v1/jobs/api-job-1"
-    api.container.batch.job_queue().wait("api-job-1", timeout=30)
+    api.container.batch.job_queue().wait(f"{NAMESPACE}:api-job-1", timeout=30)  # as recorded
     done = api.client.get("/v1/jobs/api-job-1", headers=auth).json()
     assert (done["state"], done["rows_scored"], done["progress"], done["model_version"]) == (
         "succeeded",
@@ -436,7 +436,7 @@ def test_jobs_need_the_token_run_in_process_and_report_progress(api):
         "/v1/jobs", json=job | {"job_id": "j2", "input_uri": f"{roots.inputs[0]}/missing.csv"}, headers=auth
     )
     assert missing.status_code == 202  # accepted, then failed at once with the reason in its status
-    api.container.batch.job_queue().wait("j2", timeout=30)
+    api.container.batch.job_queue().wait(f"{NAMESPACE}:j2", timeout=30)
     failed = api.client.get("/v1/jobs/j2", headers=auth).json()
     assert failed["state"] == "failed"
     assert "missing.csv" in failed["error"]
@@ -491,21 +491,22 @@ def test_an_embedded_job_that_could_not_record_its_end_runs_again_and_ends(api, 
     while "runs again in" not in caplog.text and time.monotonic() < deadline:
         time.sleep(0.02)
     assert api.client.get("/v1/jobs/orphan").json()["state"] == "queued"  # open: prepare never got through
-    assert queue.holds("orphan")  # due to run again
+    assert queue.holds(f"{NAMESPACE}:orphan")  # due to run again
     api.registry.down, store.down = False, False  # the outage ends
-    while queue.holds("orphan") and time.monotonic() < deadline:
+    while queue.holds(f"{NAMESPACE}:orphan") and time.monotonic() < deadline:
         time.sleep(0.05)
     done = api.client.get("/v1/jobs/orphan").json()
     assert (done["state"], done["rows_scored"]) == ("succeeded", 900)
     assert len(files.outputs[target]) == 900
-    assert "batch job orphan: running it again from where its records stand" in caplog.text
+    assert f"batch job {NAMESPACE}:orphan: running it again from where its records stand" in caplog.text
 
 
 @pytest.mark.timeout(60)
 def test_a_job_is_seen_and_cancelled_only_by_clients_of_its_namespace(tmp_path):
     """Any `jobs` client read another's job (paths, row counts) and cancelled it, by an id often guessed
-    (`acme-2024-05-01`). Another namespace's job now reads as no job; `admin` sees all; an operator's (CLI)
-    job is the admins'; one recorded before owners were is seen by every `jobs` client, as when submitted."""
+    (`acme-2024-05-01`). Another namespace's job now reads as no job, and its id is free for this one;
+    `admin` sees all (another namespace's as `ns:id`); an operator's (CLI) job is the admins'; one recorded
+    before owners were is seen by every `jobs` client, as when submitted."""
     from tests.fakes import FakeJobQueue
 
     rival_key = "fdk_test-rival-key-jobs-in-another-ns-0005"
@@ -536,7 +537,22 @@ def test_a_job_is_seen_and_cancelled_only_by_clients_of_its_namespace(tmp_path):
             for key, value in missing.json().items()
         }  # the same answer as for an id nobody used
         assert service.client.get("/v1/jobs/acme-2024-05-01").json()["state"] == "queued"  # not cancelled
-        assert service.client.get("/v1/jobs/acme-2024-05-01", headers=auditor).status_code == 200
+        # An admin of another namespace names it as recorded, `<namespace>:<id>`.
+        assert service.client.get("/v1/jobs/acme-2024-05-01", headers=auditor).status_code == 404
+        seen = service.client.get("/v1/jobs/acme:acme-2024-05-01", headers=auditor)
+        assert (seen.status_code, seen.json()["job_id"]) == (200, "acme:acme-2024-05-01")
+        # Each namespace has its own ids: the rival's job of the same id is its own (before: 409).
+        theirs_too = service.client.post(
+            "/v1/jobs",
+            json={**job, "job_id": "acme-2024-05-01", "output_uri": f"{roots.outputs[0]}/r.parquet"},
+            headers=rival,
+        )
+        assert (theirs_too.status_code, theirs_too.headers["Location"]) == (202, "/v1/jobs/acme-2024-05-01")
+        outputs = {
+            service.client.get("/v1/jobs/acme-2024-05-01", headers=who).json()["output_uri"].rsplit("/", 1)[1]
+            for who in ({}, rival)
+        }
+        assert outputs == {"out.parquet", "r.parquet"}
         submit = service.container.batch.submit_job()
         submit(job["input_uri"], f"{roots.outputs[0]}/op.parquet", "champion", "by-operator")
         assert service.client.get("/v1/jobs/by-operator").status_code == 404

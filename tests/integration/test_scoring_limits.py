@@ -4,6 +4,7 @@ fails naming the column and row), through the same settings-built rules."""
 import pytest
 from dependency_injector import providers
 
+from tests.api_clients import NAMESPACE
 from tests.builders import transactions
 from tests.fakes import FakeBatchFiles
 from tests.integration.test_api import Api, transaction
@@ -45,7 +46,7 @@ def test_a_batch_job_refuses_a_row_over_the_configured_maximum(api):
     api.container.batch.batch_files.override(providers.Object(files))
     job = {"input_uri": source, "output_uri": target, "job_id": "over-max"}
     assert api.client.post("/v1/jobs", json=job).status_code == 202
-    api.container.batch.job_queue().wait("over-max", timeout=30)
+    api.container.batch.job_queue().wait(f"{NAMESPACE}:over-max", timeout=30)  # as recorded
     status = api.client.get("/v1/jobs/over-max").json()
     assert status["state"] == "failed"
     assert status["error"] == f"{source}: column 'Amount' row 124: above the maximum 1000"

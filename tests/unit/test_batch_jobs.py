@@ -15,6 +15,7 @@ from fraud_detection.domain.errors import (
     DataSourceError,
     FraudDetectionError,
     InvalidDataError,
+    JobExistsError,
     JobNotFoundError,
     LocationNotAllowedError,
     ModelNotFoundError,
@@ -76,11 +77,11 @@ def test_namespace_folders_confine_an_api_clients_job_and_not_an_operators(batch
     for source, target in refused:
         with pytest.raises(LocationNotAllowedError, match="namespace 'acme''s"):
             confined(source, target, job_id="theirs", owner="acme")
-    assert batch.store.owners == {"mine": "acme"}  # nothing recorded for the refused ones
+    assert batch.store.owners == {"acme:mine": "acme"}  # nothing recorded for the refused ones
     confined("/in/evil/day.parquet", "/out/op.parquet", job_id="ops")  # an operator's: anywhere
     # Off (the default): a namespace names anything under the roots, as before.
     batch.submit("/in/evil/day.parquet", "/out/u.parquet", job_id="open", owner="acme")
-    assert batch.store.owners == {"mine": "acme", "ops": "", "open": "acme"}
+    assert batch.store.owners == {"acme:mine": "acme", "ops": "", "acme:open": "acme"}
 
 
 def test_a_job_runs_to_one_output_in_input_order(batch):
@@ -487,20 +488,51 @@ def test_a_failure_recorded_before_kinds_existed_reads_as_no_kind(tmp_path):
 
 
 def test_a_job_is_its_submitters_namespace_s_and_an_operator_s_is_the_admins(batch):
-    batch.submit("/in/in.parquet", "/out/a.parquet", job_id="acme-1", owner="acme")
+    """A client names its jobs by the ids it gave; they are recorded as `<namespace>:<id>`, the name by
+    which operators (CLI) and admins of other namespaces address them."""
+    assert batch.submit("/in/in.parquet", "/out/a.parquet", job_id="acme-1", owner="acme").job_id == "acme-1"
     batch.submit("/in/in.parquet", "/out/b.parquet", job_id="by-operator")
     acme, rival, admin = JobViewer("acme"), JobViewer("evil"), JobViewer("evil", admin=True)
     assert batch.control.status("acme-1", acme).job_id == "acme-1"
-    assert batch.control.status("acme-1", admin).job_id == "acme-1"
-    assert batch.control.status("acme-1").job_id == "acme-1"  # the operator (CLI)
-    for viewer, job_id in ((rival, "acme-1"), (acme, "by-operator")):
+    assert batch.control.status("acme:acme-1", acme).job_id == "acme-1"
+    assert batch.control.status("acme:acme-1", admin).job_id == "acme:acme-1"
+    assert batch.control.status("by-operator", admin).job_id == "by-operator"
+    assert batch.control.status("acme:acme-1").job_id == "acme:acme-1"  # the operator (CLI)
+    unseen = ((rival, "acme-1"), (rival, "acme:acme-1"), (acme, "by-operator"), (admin, "acme-1"))
+    for viewer, job_id in unseen:
         with pytest.raises(JobNotFoundError, match=f"^no job '{job_id}'$"):
             batch.control.status(job_id, viewer)
         with pytest.raises(JobNotFoundError):
             batch.control.cancel(job_id, viewer)
-    assert batch.control.status("acme-1").state is JobState.QUEUED  # the refused cancel changed nothing
-    del batch.store.owners["acme-1"]  # recorded before jobs had owners: as it was, any `jobs` client
-    assert batch.control.status("acme-1", rival).job_id == "acme-1"
+    assert batch.control.status("acme:acme-1").state is JobState.QUEUED  # the refused cancels changed nothing
+    assert batch.control.cancel("acme-1", acme).state is JobState.CANCELLED
+    assert batch.queue.cancelled == ["acme:acme-1"]
+
+
+def test_namespaces_have_their_own_job_ids(batch):
+    """Before, one id space: a 409 told a client that another namespace had used an id (`acme-2024-05`)."""
+    batch.submit("/in/in.parquet", "/out/a.parquet", job_id="day-1", owner="acme")
+    theirs = batch.submit("/in/in.parquet", "/out/b.parquet", job_id="day-1", owner="evil")
+    assert theirs.job_id == "day-1"
+    assert batch.control.status("day-1", JobViewer("evil")).request.output_uri == "/out/b.parquet"
+    assert batch.control.status("day-1", JobViewer("acme")).request.output_uri == "/out/a.parquet"
+    assert batch.queue.enqueued == ["acme:day-1", "evil:day-1"]
+    with pytest.raises(JobExistsError, match=r"^job 'day-1' already exists"):  # the id the client gave
+        batch.submit("/in/in.parquet", "/out/c.parquet", job_id="day-1", owner="acme")
+
+
+def test_a_namespace_s_job_recorded_before_ids_were_namespaced_is_still_its_own(batch):
+    """Recorded by an older version under the bare id: its clients still find it, and cannot reuse the id."""
+    batch.submit("/in/in.parquet", "/out/a.parquet", job_id="old-1")  # the bare id, as before
+    batch.store.owners["old-1"] = "acme"
+    assert batch.control.status("old-1", JobViewer("acme")).job_id == "old-1"
+    with pytest.raises(JobNotFoundError):
+        batch.control.status("old-1", JobViewer("evil"))
+    with pytest.raises(JobExistsError, match=r"^job 'old-1' already exists"):
+        batch.submit("/in/in.parquet", "/out/b.parquet", job_id="old-1", owner="acme")
+    batch.submit("/in/in.parquet", "/out/c.parquet", job_id="old-1", owner="evil")  # not evil's: free
+    del batch.store.owners["old-1"]  # recorded before jobs had owners: as it was, any `jobs` client
+    assert batch.control.status("old-1", JobViewer("rival")).job_id == "old-1"
 
 
 def test_a_job_id_with_a_trailing_newline_is_refused(batch):

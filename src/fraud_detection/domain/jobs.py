@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from fraud_detection.domain.clients import NAME, NAMESPACE_SEPARATOR
 from fraud_detection.domain.errors import (
     DataSourceError,
     IncompatibleModelError,
@@ -18,6 +19,11 @@ from fraud_detection.domain.errors import (
 
 JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 JOB_ID_RULE = "1-64 letters, digits, '.', '_' or '-', the first a letter or digit"
+# An id as recorded: an API client's job is kept under its namespace (`acme:day-1`), so every namespace has
+# its own ids (a taken id told a client that another namespace had used it); an operator's keeps its id.
+STORED_JOB_ID = re.compile(
+    rf"^(?:{NAME.pattern.strip('^$')}{NAMESPACE_SEPARATOR})?{JOB_ID.pattern.strip('^$')}$"
+)
 OUTPUT_SUFFIX = ".parquet"
 
 
@@ -38,6 +44,23 @@ class JobViewer:
 
     def sees(self, owner: str | None) -> bool:
         return self.admin or owner is None or owner == self.namespace
+
+    def candidates(self, job_id: str) -> tuple[str, ...]:
+        """The recorded ids an id this client gives may name, in order: its namespace's job, then the id as
+        recorded (an operator's job or one from before namespaced ids; `ns:id`, as an admin names another
+        namespace's job). Whether the client may see it is `sees`' answer."""
+        if NAMESPACE_SEPARATOR in job_id:
+            return (job_id,)
+        return (stored_job_id(self.namespace, job_id), job_id)
+
+    def shown(self, stored_id: str) -> str:
+        """A recorded id as this client names it: its namespace's jobs without the prefix."""
+        return stored_id.removeprefix(f"{self.namespace}{NAMESPACE_SEPARATOR}")
+
+
+def stored_job_id(owner: str, job_id: str) -> str:
+    """The id recorded for a job submitted by `owner` under the id it gave."""
+    return job_id if owner == OPERATOR else f"{owner}{NAMESPACE_SEPARATOR}{job_id}"
 
 
 def new_job_id() -> str:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from fraud_detection.domain.errors import JobNotFoundError
 from fraud_detection.domain.jobs import (
     CANCELLED_BY_REQUEST,
-    JOB_ID,
     JOB_ID_RULE,
+    STORED_JOB_ID,
     JobMark,
     JobState,
     JobStatus,
@@ -20,27 +22,41 @@ class JobControl:
         self._store, self._queue, self._files = store, queue, files
 
     def status(self, job_id: str, viewer: JobViewer | None = None) -> JobStatus:
-        """`viewer`: an API client, who sees only its namespace's jobs (another's reads as no job: the
-        answer says nothing of what exists); None for an operator."""
-        if viewer is not None and not viewer.sees(self._store.owner(_checked(job_id))):
-            raise JobNotFoundError(f"no job '{job_id}'")  # before its records are read: they are not its
-        return self._store.status(_checked(job_id))
+        """`viewer`: an API client, who sees only its namespace's jobs, by the ids it gave (another's reads
+        as no job: the answer says nothing of what exists); None for an operator, who names jobs as
+        recorded (`acme:day-1`)."""
+        stored = self._recorded(job_id, viewer)
+        status = self._store.status(stored)
+        return status if viewer is None else replace(status, job_id=viewer.shown(stored))
 
     def cancel(self, job_id: str, viewer: JobViewer | None = None) -> JobStatus:
         """A finished job stays as it ended; otherwise no output will be written (chunks still running
         finish, but the commit step sees the cancellation and only cleans up). Once the commit has started
         the cancel leaves the ending to it (`JobMark`): the status returned is then still running, and the
         job ends cancelled if the commit saw this request in time, succeeded otherwise."""
+        stored = self._recorded(job_id, viewer)
         status = self.status(job_id, viewer)
         if status.state.finished:
             return status
-        self._store.mark(job_id, JobMark.CANCEL_REQUESTED)
-        if self._store.has_mark(job_id, JobMark.COMMITTING):
-            return self._store.status(job_id)
-        self._store.finish(job_id, JobState.CANCELLED, CANCELLED_BY_REQUEST)
-        self._queue.cancel(job_id)
-        self._files.clean(job_id)
-        return self._store.status(job_id)
+        self._store.mark(stored, JobMark.CANCEL_REQUESTED)
+        if not self._store.has_mark(stored, JobMark.COMMITTING):
+            self._store.finish(stored, JobState.CANCELLED, CANCELLED_BY_REQUEST)
+            self._queue.cancel(stored)
+            self._files.clean(stored)
+        return self.status(job_id, viewer)
+
+    def _recorded(self, job_id: str, viewer: JobViewer | None) -> str:
+        """The recorded id `job_id` names for `viewer`, checked before any of its records is read (they
+        are not the viewer's to read unless it sees the job)."""
+        if viewer is None:
+            return _checked(job_id)
+        for stored in viewer.candidates(_checked(job_id)):
+            owner = self._store.owner(stored)
+            if stored != job_id and owner is None:
+                continue  # no such job in the viewer's namespace (such a record always has an owner)
+            if viewer.sees(owner):
+                return stored
+        raise JobNotFoundError(f"no job '{job_id}'")
 
     def resume(self, job_id: str) -> JobStatus:
         """Queue an unfinished job's steps again: for a job whose queued tasks were lost (a broker that
@@ -55,6 +71,6 @@ class JobControl:
 
 def _checked(job_id: str) -> str:
     """A malformed id names no job (and must never reach the store as a key)."""
-    if not JOB_ID.fullmatch(job_id):
+    if not STORED_JOB_ID.fullmatch(job_id):
         raise JobNotFoundError(f"no job '{job_id}': job ids are {JOB_ID_RULE}")
     return job_id

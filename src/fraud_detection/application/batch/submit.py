@@ -6,10 +6,11 @@ between submit and run, and the workers check the roots again as they open each 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from fraud_detection.domain.batch_roots import BatchRoots, Direction
-from fraud_detection.domain.errors import InvalidDataError, ServiceUnavailableError
+from fraud_detection.domain.errors import InvalidDataError, JobExistsError, ServiceUnavailableError
 from fraud_detection.domain.jobs import (
     JOB_ID,
     JOB_ID_RULE,
@@ -18,6 +19,7 @@ from fraud_detection.domain.jobs import (
     JobStatus,
     new_job_id,
     output_name_problem,
+    stored_job_id,
 )
 from fraud_detection.domain.ports.jobs import JobQueue, JobStore
 
@@ -38,7 +40,8 @@ class SubmitScoringJob:
         job_id: str | None = None,
         owner: str = OPERATOR,
     ) -> JobStatus:
-        """`owner`: the submitting API client's namespace (its clients alone see the job over HTTP)."""
+        """`owner`: the submitting API client's namespace (its clients alone see the job over HTTP, by the
+        id they gave; it is recorded as `<owner>:<job_id>`, `stored_job_id`)."""
         job_id = job_id or new_job_id()
         if not JOB_ID.fullmatch(job_id):
             raise InvalidDataError("job_id", f"'{job_id}' is not a job id: use {JOB_ID_RULE}")
@@ -47,14 +50,21 @@ class SubmitScoringJob:
         target = roots.place(output_uri, Direction.OUTPUT).uri
         if (problem := output_name_problem(target)) is not None:  # after the roots' one answer for all
             raise InvalidDataError("output", problem)
-        request = JobRequest(job_id, source, target, model, datetime.now(UTC).isoformat())
-        self._store.create(request, owner)
+        taken = JobExistsError(f"job '{job_id}' already exists; choose another id")  # the id it gave
+        if owner != OPERATOR and self._store.owner(job_id) == owner:
+            raise taken  # its namespace's job, recorded under the bare id before ids were namespaced
+        stored = stored_job_id(owner, job_id)
+        request = JobRequest(stored, source, target, model, datetime.now(UTC).isoformat())
         try:
-            self._queue.enqueue(job_id)
+            self._store.create(request, owner)
+        except JobExistsError:
+            raise taken from None
+        try:
+            self._queue.enqueue(stored)
         except ServiceUnavailableError:
-            self._store.delete(job_id)
+            self._store.delete(stored)
             raise
-        return self._store.status(job_id)
+        return replace(self._store.status(stored), job_id=job_id)
 
     def _roots_of(self, owner: str) -> BatchRoots:
         """Checked here only: a job's locations are recorded once, by this call, and the workers read that

@@ -40,7 +40,7 @@ BODY_FIELDS = {"output": "output_uri", "job_id": "job_id"}
     response_model=JobOut,
     status_code=202,
     responses={
-        409: {"model": ErrorOut, "description": "The job id is taken."},
+        409: {"model": ErrorOut, "description": "The job id is taken in the client's namespace."},
         422: {
             "model": ErrorOut,
             "description": "Invalid body, or an input or output not under FRAUD_BATCH_INPUT_ROOTS / "
@@ -78,7 +78,8 @@ def submit_job(
 def job_status(
     job_id: str, request: Request, control: JobControl = Depends(dependencies.job_control)
 ) -> dict[str, Any]:
-    """A job of the client's namespace (any job for a client with `admin`); 404 otherwise."""
+    """A job of the client's namespace, by the id it gave (any job for a client with `admin`, another
+    namespace's as `<namespace>:<id>`); 404 otherwise."""
     return job_out(control.status(job_id, viewer(request)))
 
 

@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 from fraud_detection.domain.batch_roots import BatchRoots, Direction, Placement
 from fraud_detection.domain.errors import DataSourceError, InvalidDataError, LocationNotAllowedError
 from fraud_detection.domain.features import SCORING_INPUTS
-from fraud_detection.domain.jobs import JOB_ID, Chunk
+from fraud_detection.domain.jobs import STORED_JOB_ID, Chunk
 from fraud_detection.domain.ports.jobs import BatchFiles, ChunkRows, InputDescription
 from fraud_detection.domain.ports.storage import ObjectStore
 from fraud_detection.infrastructure.arrow.batch.confined_files import (
@@ -225,7 +225,7 @@ def _s3(placement: Placement) -> S3Location:
 
 
 def _job_prefix(job_id: str) -> str:
-    if not JOB_ID.fullmatch(job_id):
+    if not STORED_JOB_ID.fullmatch(job_id):
         raise ValueError(f"invalid job id {job_id!r}")
     return f"{PREFIX}/{job_id}"
 
