@@ -10,9 +10,9 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from fraud_detection.domain.clients import ClientDirectory
+from fraud_detection.domain.clients import ApiClient, ApiKey, ClientDirectory, Scope, key_digest
 from fraud_detection.entrypoints.api.middleware import OTHER_METHOD
-from tests.api_clients import SERVICE, bearer
+from tests.api_clients import SERVICE, bearer, clients
 from tests.integration.test_api import Api, transaction
 
 pytestmark = pytest.mark.integration
@@ -193,6 +193,47 @@ def test_batches_wait_their_turn_and_single_scores_do_not(tmp_path):
     assert single_seconds < 0.3  # no queue for single scores
     # the refusal is a 5xx of /v1/score/batch for the error-rate rule over /v1/*, not an `unmatched` one
     assert 'route="/v1/score/batch",status="503"' in service.client.get("/metrics").text
+
+
+def test_one_namespace_s_waiting_batches_do_not_hold_up_another_s(tmp_path):
+    """Found by a tenant probe: a client holding every batch slot with slow bodies and queueing more kept
+    another namespace's feedback waiting until its 503 (turns were first come, first served)."""
+    rival_key = "fdk_test-rival-key-slow-batches-000000006"
+    directory = ClientDirectory(
+        [
+            *clients().clients.values(),
+            ApiClient("rival", "evil", frozenset({Scope.SCORE}), (ApiKey("rival", key_digest(rival_key)),)),
+        ]
+    )
+    service = Api(
+        tmp_path, directory=directory, api_batch_concurrency=1, api_batch_wait_seconds=2.5, api_body_seconds=5
+    )
+    rival = {"Authorization": f"Bearer {rival_key}", "content-type": "application/json"}
+    batch = json.dumps({"transactions": [transaction()]}).encode()
+    with service.client:
+        app = service.client.app
+        slow = [
+            exchange("/v1/score/batch", rival, [batch[:10], batch[10:]], stall_seconds=1.0) for _ in range(3)
+        ]
+        mine = exchange("/v1/score/batch", SERVICE | {"content-type": "application/json"}, [batch])
+        ended: list[str] = []
+
+        async def request(name: str, parts) -> None:
+            await app(*parts[:3])
+            ended.append(name)
+
+        async def together():
+            tasks = []
+            for n, parts in enumerate(slow):  # the first holds the only slot for 1 s, two more wait
+                tasks.append(asyncio.create_task(request(f"rival-{n}", parts)))
+                await asyncio.sleep(0.05)
+            await asyncio.gather(request("mine", mine), *tasks)
+
+        asyncio.run(asyncio.wait_for(together(), 10))
+    # First come, first served: mine would be admitted after ~3 s of the rival's turns, past its 2.5 s: 503.
+    assert mine[3]["status"] == 200
+    assert ended.index("mine") == 1  # next after the turn that held the slot when it came
+    assert [slow[n][3]["status"] for n in range(3)] == [200, 200, 200]
 
 
 def test_a_single_score_body_is_capped_far_below_a_batch(tmp_path):

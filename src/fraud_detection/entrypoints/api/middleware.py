@@ -10,6 +10,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from fraud_detection.entrypoints.api.fair_turns import FairTurns
 from fraud_detection.infrastructure.prometheus.metrics import HTTP_IN_FLIGHT, HTTP_LATENCY, HTTP_REQUESTS
 
 UNMATCHED = "unmatched"  # one label for every unknown path, so scanners cannot explode the series count
@@ -17,6 +18,7 @@ UNMATCHED = "unmatched"  # one label for every unknown path, so scanners cannot 
 # call, the batch admission's and the body limits' (its protected prefix, set by `Authenticate`; a batch
 # route's own path, set by `BatchAdmission`). Set only for known paths: an unknown one shares `unmatched`.
 ROUTE_KEY = "fraud.route"
+CLIENT_KEY = "fraud.client"  # where `Authenticate` leaves the authenticated client in the ASGI scope
 # The method is a label too: anything outside the standard set is OTHER, or random methods would each add
 # a series (300 requests with 4,000-character methods grew /metrics from 57 KB to 23 MB).
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -78,22 +80,25 @@ class BatchAdmission:
     ~0.2-1 s of CPU; with no bound, 32 at once took the process from 0.3 to 1.6 GB and single scores waited
     seconds (benchmarks/serve_batch_load.py). One process cannot score more at once than its cores anyway
     (the GIL). Others wait their turn holding only their connection, up to `wait_seconds`; then 503 with
-    Retry-After. Their body deadline (`BodySizeLimit`, inside this) starts once admitted."""
+    Retry-After. Their body deadline (`BodySizeLimit`, inside this) starts once admitted. Turns are fair
+    between namespaces (`FairTurns`): a tenant's waiting requests do not hold up another's."""
 
     def __init__(self, app: ASGIApp, paths: frozenset[str], limit: int, wait_seconds: float) -> None:
         self.app = app
         self.paths, self.limit, self.wait_seconds = paths, limit, wait_seconds
-        self._turns: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
+        self._turns: tuple[asyncio.AbstractEventLoop, FairTurns] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] not in self.paths:
             await self.app(scope, receive, send)
             return
         scope[ROUTE_KEY] = scope["path"]  # a known route: labels this refusal, or the body limits' own
-        turns = self._semaphore()
+        turns = self._fair_turns()
+        client = scope.get(CLIENT_KEY)  # set by `Authenticate`, which runs first
+        owner = "" if client is None else str(client.namespace)
         try:
             async with asyncio.timeout(self.wait_seconds):
-                await turns.acquire()
+                await turns.acquire(owner)
         except TimeoutError:
             busy = f"{self.limit} batch request(s) at a time, none free in {self.wait_seconds:g} s"
             await refuse(send, 503, f"busy: {busy}; retry", ((b"retry-after", b"1"),))
@@ -101,13 +106,13 @@ class BatchAdmission:
         try:
             await self.app(scope, receive, send)
         finally:
-            turns.release()
+            turns.release(owner)
 
-    def _semaphore(self) -> asyncio.Semaphore:
-        """The running loop's (a semaphore belongs to one loop: a server has one, a test may run several)."""
+    def _fair_turns(self) -> FairTurns:
+        """The running loop's (futures belong to one loop: a server has one, a test may run several)."""
         loop = asyncio.get_running_loop()
         if self._turns is None or self._turns[0] is not loop:
-            self._turns = (loop, asyncio.Semaphore(self.limit))
+            self._turns = (loop, FairTurns(self.limit))
         return self._turns[1]
 
 

@@ -26,10 +26,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from fraud_detection.domain.clients import ApiClient
 from fraud_detection.domain.clients import Scope as ClientScope
 from fraud_detection.domain.ports.clients import ClientSource
-from fraud_detection.entrypoints.api.middleware import ROUTE_KEY, refuse
+from fraud_detection.entrypoints.api.middleware import CLIENT_KEY, ROUTE_KEY, refuse
 
 CHALLENGE = ((b"www-authenticate", b"Bearer"),)
-CLIENT_KEY = "fraud.client"  # where the authenticated client sits in the ASGI scope
 PROTECTED: tuple[tuple[str, ClientScope], ...] = (
     ("/v1/score", ClientScope.SCORE),
     ("/v1/feedback", ClientScope.FEEDBACK),
