@@ -207,6 +207,35 @@ def test_fraud_clients_add_rotate_revoke_remove(tmp_path):
     assert KeyFileClients(path).directory().clients == {}
 
 
+def test_an_empty_namespace_is_refused_and_joining_a_used_one_is_said(tmp_path):
+    """Found by a tenant probe: `--namespace ""` silently became the client's name, and a client added
+    without --namespace under a name that is another tenant's namespace joined it without a word."""
+    runner, env = CliRunner(), {"FRAUD_HOME": str(tmp_path), "COLUMNS": "200"}
+    empty = runner.invoke(app, ["clients", "add", "globex", "-s", "score", "--namespace", ""], env=env)
+    assert empty.exit_code == 2
+    assert "--namespace" in empty.output
+    assert "'' is not a namespace" in empty.output
+    assert not (tmp_path / "api-clients.json").exists()  # nothing written
+    assert (
+        runner.invoke(
+            app, ["clients", "add", "checkout", "-s", "score", "--namespace", "acme"], env=env
+        ).exit_code
+        == 0
+    )
+    alone = runner.invoke(app, ["clients", "add", "globex", "-s", "score"], env=env)
+    assert alone.exit_code == 0
+    assert "shared" not in alone.stderr
+    joined = runner.invoke(app, ["clients", "add", "acme", "-s", "feedback"], env=env)
+    assert joined.exit_code == 0
+    assert "namespace 'acme' is shared with client(s) checkout" in joined.stderr
+    source = KeyFileClients(tmp_path / "api-clients.json").directory()
+    assert {c.name: c.namespace for c in source.clients.values()} == {
+        "checkout": "acme",
+        "globex": "globex",
+        "acme": "acme",
+    }
+
+
 @pytest.mark.parametrize("command", [["add", "checkout", "-s", "score"], ["rotate", "checkout"]])
 def test_print_writes_exactly_the_secret_document_to_stdout_and_the_key_to_stderr(tmp_path, command):
     """`fraud clients add x --print > clients.json` is what `put-secret-value` stores: a key after the

@@ -145,14 +145,24 @@ def add(
     ] = None,
     print_only: PrintOnly = False,
 ) -> None:
-    """Add a client with its first key (printed once)."""
+    """Add a client with its first key (printed once). Without --namespace, its own name is its namespace."""
     if not NAME.fullmatch(name):
         raise InvalidDataError("NAME", f"'{name}' is not a client name ({NAME.pattern})")
+    if namespace is not None and not NAME.fullmatch(namespace):  # '' read as "not given" before
+        raise InvalidDataError("--namespace", f"'{namespace}' is not a namespace ({NAME.pattern})")
+    namespace = name if namespace is None else namespace
     with editing(print_only) as (path, directory):
         if name in directory.clients:
             raise fail(f"client '{name}' exists; use `fraud clients rotate {name}` for a new key")
+        if sharing := sorted(c.name for c in directory.clients.values() if c.namespace == namespace):
+            # by design (checkout and chargebacks name the same ids), but a default can join one unawares
+            typer.echo(
+                f"note: namespace '{namespace}' is shared with client(s) {', '.join(sharing)}: they score "
+                "and label the same transaction ids and see the same batch jobs",
+                err=True,
+            )
         key, text = new_key()
-        client = ApiClient(name, namespace or name, frozenset(scope), (key,))
+        client = ApiClient(name, namespace, frozenset(scope), (key,))
         document = directory.to_document()
         document["clients"][name] = ClientDirectory([client]).to_document()["clients"][name]
         save(path, parse_clients(document), print_only)  # parse: the same checks as the API's load
