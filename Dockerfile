@@ -55,7 +55,11 @@ RUN groupadd --system --gid 10001 fraud \
 
 COPY --from=builder /opt/venv /opt/venv
 
+# The commit the image is built from (release.yml passes it), tagged on each training run: an installed
+# package has no git checkout to read it from. Empty (a local build) means unknown.
+ARG CODE_COMMIT=""
 ENV PATH=/opt/venv/bin:$PATH \
+    FRAUD_CODE_COMMIT=${CODE_COMMIT} \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     FRAUD_HOME=/var/lib/fraud \

@@ -65,15 +65,20 @@ def make_transaction_source(settings: Settings) -> TransactionSource:
 
 def make_tracker(settings: Settings) -> ExperimentTracker:
     from fraud_detection.infrastructure.mlflow import MlflowExperimentTracker
+    from fraud_detection.infrastructure.mlflow.provenance import run_tags, setting_params
+    from fraud_detection.settings.training import TrainingSettings
 
     embedded = settings.mlflow_tracking_uri is None
     if embedded:
         settings.home.mkdir(parents=True, exist_ok=True)
+    training = {name: getattr(settings, name) for name in TrainingSettings.model_fields}
     return MlflowExperimentTracker(
         settings.resolved_tracking_uri,
         settings.mlflow_experiment,
         artifact_location=settings.mlflow_artifact_root if embedded else None,
         abandoned_after=timedelta(hours=settings.mlflow_abandoned_run_hours),
+        run_tags=run_tags(settings.code_commit),
+        run_params=setting_params(training),
     )
 
 

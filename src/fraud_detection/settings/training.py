@@ -67,6 +67,12 @@ class TrainingSettings(BaseSettings):
         0.05, gt=0, le=1, description="Highest plausible fraud rate (above the lowest)."
     )
     validation_amount_max: float = Field(100_000.0, gt=0, description="Largest plausible Amount.")
+    code_commit: str | None = Field(
+        None,
+        pattern=r"^[0-9a-f]{7,40}$",
+        description="Git commit of this code, tagged on each training run (the image is built with it; in "
+        "a git checkout the commit is read from it).",
+    )
 
     @field_validator("promotion_metric", mode="before")
     @classmethod

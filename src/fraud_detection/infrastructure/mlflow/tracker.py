@@ -50,7 +50,11 @@ class MlflowExperimentTracker(ExperimentTracker):
         experiment_name: str,
         artifact_location: str | None = None,
         abandoned_after: timedelta = timedelta(hours=12),
+        run_tags: Mapping[str, str] | None = None,
+        run_params: Mapping[str, str] | None = None,
     ) -> None:
+        """`run_tags`, `run_params`: recorded on every run (provenance.py: code, user, settings)."""
+        self._run_tags, self._run_params = dict(run_tags or {}), dict(run_params or {})
         self._tracking_uri = tracking_uri
         self._abandoned_after = abandoned_after
         apply_env_defaults(tracking_uri)
@@ -78,11 +82,14 @@ class MlflowExperimentTracker(ExperimentTracker):
     def start_run(self, run_name: str, tags: Mapping[str, str]) -> Iterator[TrackingRun]:
         experiment_id = self.experiment_id
         with reaching(self._tracking_uri):
-            run = self._client.create_run(experiment_id, run_name=run_name, tags=dict(tags))
+            run = self._client.create_run(experiment_id, run_name=run_name, tags=self._run_tags | dict(tags))
         run_id = str(run.info.run_id)
         self._end_abandoned_runs(experiment_id, run_id)
         try:
-            yield MlflowTrackingRun(self._client, self._tracking_uri, run)
+            tracking_run = MlflowTrackingRun(self._client, self._tracking_uri, run)
+            if self._run_params:
+                tracking_run.log_params(self._run_params)
+            yield tracking_run
         except Exception:
             self._end_after_error(run_id, RunStatus.FAILED)
             raise

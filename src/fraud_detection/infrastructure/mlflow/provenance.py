@@ -1,0 +1,64 @@
+"""What a training run records about where it came from: the code (version, git commit), who ran it where,
+and the training settings in effect. A model-risk review must be able to say which code and which
+settings made a registered version; `mlflow.start_run` would add user and commit tags by itself, but runs
+are created through the client (tracker.py), which adds none."""
+
+from __future__ import annotations
+
+import getpass
+import importlib.metadata
+import socket
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+
+# MLflow's own tag names, which its UI shows; ours under `fraud.`.
+USER_TAG, COMMIT_TAG = "mlflow.user", "mlflow.source.git.commit"
+CODE_VERSION_TAG, HOST_TAG = "fraud.code_version", "fraud.host"
+SETTING_PARAM_PREFIX = "setting."  # apart from the trainer's own params (`seed` is logged by both)
+UNKNOWN = "unknown"
+
+
+def run_tags(commit: str | None) -> dict[str, str]:
+    """`commit`: the configured one (FRAUD_CODE_COMMIT, set in the image); else the checkout's, if any."""
+    tags = {CODE_VERSION_TAG: _package_version(), USER_TAG: _user(), HOST_TAG: socket.gethostname()}
+    found = commit or checkout_commit(Path(__file__).resolve().parent)
+    if found:
+        tags[COMMIT_TAG] = found
+    return tags
+
+
+def setting_params(values: Mapping[str, object]) -> dict[str, str]:
+    return {f"{SETTING_PARAM_PREFIX}{name}": str(value) for name, value in sorted(values.items())}
+
+
+def checkout_commit(folder: Path) -> str | None:
+    """HEAD of the git work tree holding `folder` (an editable install), `+dirty` when files differ from
+    it; None outside one or without git."""
+    try:
+        head = _git(folder, "rev-parse", "HEAD")
+        changed = _git(folder, "status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return f"{head}+dirty" if changed else head
+
+
+def _git(folder: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(folder), *args], capture_output=True, text=True, timeout=10, check=True
+    )
+    return done.stdout.strip()
+
+
+def _package_version() -> str:
+    try:
+        return importlib.metadata.version("fraud-detection")
+    except importlib.metadata.PackageNotFoundError:
+        return UNKNOWN
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # a container user with no passwd entry and no USER variable
+        return UNKNOWN

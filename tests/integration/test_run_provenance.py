@@ -1,0 +1,61 @@
+"""Each training run records its code, who ran it where, and the training settings in effect (found by a
+lineage audit: a run carried no commit, no user and none of the settings that move the threshold)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from mlflow import MlflowClient
+
+from fraud_detection.composition.adapters import make_tracker
+from fraud_detection.infrastructure.mlflow.provenance import (
+    CODE_VERSION_TAG,
+    COMMIT_TAG,
+    HOST_TAG,
+    USER_TAG,
+    checkout_commit,
+)
+from fraud_detection.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_run_records_the_commit_the_user_and_the_training_settings(tmp_path):
+    settings = Settings(home=tmp_path, review_cost=50.0, split_gap_seconds=3600, code_commit="abc1234")
+    tracker = make_tracker(settings)
+    with tracker.start_run("train-x", {"dataset_id": "d1"}) as run:
+        run.log_params({"seed": 7})  # the trainer's own params stay apart from the settings'
+    recorded = MlflowClient(settings.resolved_tracking_uri).get_run(run.run_id).data
+    assert recorded.tags[COMMIT_TAG] == "abc1234"
+    assert recorded.tags["dataset_id"] == "d1"
+    assert recorded.tags[CODE_VERSION_TAG] not in ("", "unknown")
+    assert recorded.tags[USER_TAG]
+    assert recorded.tags[HOST_TAG]
+    assert recorded.params["setting.review_cost"] == "50.0"
+    assert recorded.params["setting.split_gap_seconds"] == "3600.0"
+    assert recorded.params["setting.promotion_metric"] == settings.promotion_metric
+    assert recorded.params["seed"] == "7"
+
+
+def test_a_bad_commit_setting_is_refused():
+    with pytest.raises(ValueError, match="code_commit"):
+        Settings(code_commit="main; rm -rf /")
+
+
+def test_the_commit_of_a_checkout_and_whether_it_has_changes(tmp_path):
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", "-C", str(tmp_path), *args], capture_output=True, text=True, check=True)
+        return done.stdout.strip()
+
+    assert checkout_commit(tmp_path) is None  # not a checkout (an installed package, the image)
+    git("init", "-q")
+    (tmp_path / "a.py").write_text("x = 1\n")
+    git("add", "a.py")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "first")
+    head = git("rev-parse", "HEAD")
+    assert checkout_commit(tmp_path) == head
+    (tmp_path / "a.py").write_text("x = 2\n")
+    assert checkout_commit(tmp_path) == f"{head}+dirty"  # not the code of that commit
+    assert checkout_commit(Path("/nonexistent")) is None
