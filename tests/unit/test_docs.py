@@ -27,8 +27,8 @@ def test_every_setting_is_documented_with_its_default():
 def test_every_documented_command_exists():
     runner = CliRunner()
     for command in (["data", "generate"], ["data", "ingest"], ["data", "list"], ["data", "scenarios"],
-                    ["validate"], ["pipeline", "run"], ["model", "list"], ["model", "promote"],
-                    ["model", "rollback"], ["config"], ["mlflow-ui"]):  # fmt: skip
+                    ["validate"], ["pipeline", "run"], ["model", "list"], ["model", "history"],
+                    ["model", "promote"], ["model", "rollback"], ["config"], ["mlflow-ui"]):  # fmt: skip
         assert f"fraud {' '.join(command)}" in README
         result = runner.invoke(app, [*command, "--help"])
         assert result.exit_code == 0, (command, result.output)

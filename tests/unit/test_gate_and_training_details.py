@@ -3,6 +3,7 @@ read, the tags and events stored with a promotion, and the exact rows and times 
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -134,7 +135,10 @@ def test_a_promotion_is_tagged_moves_the_aliases_and_publishes_the_reason():
     decision = gate.gate(gate.registry.get(2), gate.evidence(gate.better_scores()))
     assert decision.promote
     assert "vs champion v1 " in decision.reason
-    assert gate.registry.get(2).tags == {
+    tags = gate.registry.get(2).tags
+    (move,) = (json.loads(value) for key, value in tags.items() if key.startswith("champion."))
+    assert (move["replaced"], move["reason"]) == (1, decision.reason)  # `fraud model history`
+    assert {key: value for key, value in tags.items() if not key.startswith("champion.")} == {
         "promotion_decision": "promote",
         "promotion_reason": decision.reason,
         "previous_champion": "1",
@@ -273,7 +277,11 @@ def test_set_champion_remembers_and_announces_the_replaced_version():
         ("fake-model", 2, None, "again"),
     ]
     assert all(isinstance(e, ModelPromoted) for e in publisher.events)
-    assert registry.get(2).tags == {"previous_champion": "1"}
+    moved = [key for key in registry.get(2).tags if key.startswith("champion.")]
+    assert len(moved) == 1  # "again" moved nothing: no record
+    assert {key: value for key, value in registry.get(2).tags.items() if key not in moved} == {
+        "previous_champion": "1"
+    }
 
 
 # --- Training ------------------------------------------------------------------------------------------

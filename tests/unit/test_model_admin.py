@@ -1,4 +1,5 @@
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -7,6 +8,8 @@ from fraud_detection.domain.errors import IncompatibleModelError, ModelNotFoundE
 from fraud_detection.domain.events import ModelPromoted
 from fraud_detection.domain.model import CHAMPION, ModelMetadata
 from tests.fakes import FakePublisher, FakeRegistry
+
+FIXED = datetime(2026, 12, 6, 17, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -95,3 +98,28 @@ def test_refused_rollback_leaves_alias_and_history_as_they_were(admin):
         admin_.rollback()
     assert registry.aliases[CHAMPION] == 2
     assert registry.model_tags == before
+
+
+def test_every_champion_move_is_recorded_and_a_rollback_erases_none(admin, monkeypatch):
+    """Found by a lineage audit: a rollback turned the champion history `1,2` into `1` (v2's time as
+    champion erased) and a promotion's reason was kept nowhere. Each move is now a tag of its own."""
+    from fraud_detection.application import champion
+
+    ticks = iter(range(10))
+    monkeypatch.setattr(champion, "_now", lambda: FIXED + timedelta(seconds=next(ticks)))
+    admin_, registry = admin
+    admin_.promote(1, reason="first model")
+    admin_.promote(2, reason="ticket CHG-1: manual override")
+    admin_.rollback()
+    admin_.promote(2, reason="again")
+    moves = admin_.history()
+    assert [(m.version, m.replaced, m.reason) for m in moves] == [
+        (1, None, "first model"),
+        (2, 1, "ticket CHG-1: manual override"),
+        (1, 2, "rollback"),
+        (2, 1, "again"),
+    ]
+    assert [m.at for m in moves] == [(FIXED + timedelta(seconds=n)).isoformat() for n in range(4)]
+    assert all("@" in m.by for m in moves)  # user@host of the process that moved it
+    registry.versions[1].tags["champion.x"] = "{"
+    assert admin_.history()[0].version == 1  # a record edited by hand is shown, not dropped

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import getpass
+import json
+import socket
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from fraud_detection.domain.champion_history import ChampionHistory
 from fraud_detection.domain.errors import RolloutRefusedError
@@ -17,6 +22,67 @@ from fraud_detection.domain.rollout import Rollout
 PREVIOUS_CHAMPION_TAG = "previous_champion"
 # Registered-model tag: every version that became champion, in order (domain/champion_history.py).
 CHAMPION_HISTORY_TAG = "champion_history"
+# A tag per move onto a version, never rewritten: `champion.<UTC time>` = {"replaced", "reason", "by"}. The
+# history above is a rollback stack (a rollback pops it) and the event is gone once handled; an audit of
+# who made which version champion, when and why, reads these (`fraud model history`).
+MOVE_TAG_PREFIX = "champion."
+
+
+def move_tag(at: datetime) -> str:
+    """Sortable as text; MLflow tag keys allow no ':'."""
+    return f"{MOVE_TAG_PREFIX}{at.astimezone(UTC).strftime('%Y%m%dT%H%M%S.%fZ')}"
+
+
+def record_move(registry: ModelRegistry, version: int, replaced: int | None, reason: str) -> None:
+    record = {"replaced": replaced, "reason": reason, "by": _actor()}
+    registry.set_tag(version, move_tag(_now()), json.dumps(record))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class ChampionMove:
+    at: str  # UTC, ISO 8601
+    version: int
+    replaced: int | None
+    reason: str
+    by: str
+
+
+def champion_moves(versions: Iterable[ModelVersion]) -> list[ChampionMove]:
+    """Every recorded move of the champion alias, oldest first. A record that does not parse (tags can be
+    edited in MLflow's UI) is shown with what it holds rather than dropped."""
+    moves = []
+    for version in versions:
+        for key, value in version.tags.items():
+            if not key.startswith(MOVE_TAG_PREFIX):
+                continue
+            try:
+                at = datetime.strptime(key.removeprefix(MOVE_TAG_PREFIX), "%Y%m%dT%H%M%S.%fZ")
+                record = json.loads(value)
+                replaced = record.get("replaced")
+                move = ChampionMove(
+                    at.replace(tzinfo=UTC).isoformat(),
+                    version.version,
+                    replaced if isinstance(replaced, int) else None,
+                    str(record.get("reason", "")),
+                    str(record.get("by", "")),
+                )
+            except (ValueError, AttributeError):
+                move = ChampionMove(key.removeprefix(MOVE_TAG_PREFIX), version.version, None, value, "?")
+            moves.append(move)
+    return sorted(moves, key=lambda m: m.at)
+
+
+def _actor() -> str:
+    """The process's user and host: an operator's CLI, or the service that applied a gate or rollout."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"
 
 
 def set_champion(registry: ModelRegistry, publisher: EventPublisher, version: int, reason: str) -> int | None:
@@ -29,6 +95,8 @@ def set_champion(registry: ModelRegistry, publisher: EventPublisher, version: in
     # The alias first: a history written ahead of a move that then failed would name a version that never
     # served as the one to go back to; a history behind the alias is mended by its next reader.
     registry.set_alias(CHAMPION, version)
+    if previous is None or previous.version != version:  # before the history: see finish_champion_move
+        record_move(registry, version, previous_version, reason)
     registry.set_model_tag(CHAMPION_HISTORY_TAG, history.promoted(version, previous_version).encode())
     publisher.publish(ModelPromoted(registry.model_name, version, previous_version, reason))
     return previous_version
@@ -43,7 +111,8 @@ def finish_champion_move(
     if replaced is not None:
         registry.set_tag(version, PREVIOUS_CHAMPION_TAG, str(replaced))
     history = ChampionHistory.parse(registry.get_model_tag(CHAMPION_HISTORY_TAG))
-    if not history.versions or history.versions[-1] != version:
+    if not history.versions or history.versions[-1] != version:  # so its move record may be missing too
+        record_move(registry, version, replaced, reason)
         registry.set_model_tag(CHAMPION_HISTORY_TAG, history.promoted(version, replaced).encode())
     publisher.publish(ModelPromoted(registry.model_name, version, replaced, reason))
 
@@ -59,6 +128,7 @@ def put_champion_back(
     """The alias back on `target` with the history a rollback leaves, then the event: what `fraud model
     rollback` does, and a rollout undoing the promotion an abort overtook."""
     registry.set_alias(CHAMPION, target)
+    record_move(registry, target, replaced, reason)
     registry.set_model_tag(CHAMPION_HISTORY_TAG, history.encode())
     publisher.publish(ModelPromoted(registry.model_name, target, replaced, reason))
 

@@ -6,7 +6,9 @@ from collections.abc import Callable
 from functools import cached_property
 
 from fraud_detection.application.champion import (
+    ChampionMove,
     RolloutState,
+    champion_moves,
     ensure_no_active_rollout,
     put_champion_back,
     set_champion,
@@ -42,6 +44,10 @@ class ModelAdministration:
 
     def list_versions(self) -> list[ModelVersion]:
         return self._catalog.list_versions()
+
+    def history(self) -> list[ChampionMove]:
+        """Who made which version champion, when and why (`champion.*` version tags), oldest first."""
+        return champion_moves(self._catalog.list_versions())
 
     def promote(self, version: int, reason: str = "promoted by an operator") -> ModelVersion:
         action = f"promoting v{version}"

@@ -1,4 +1,4 @@
-"""`fraud model list|promote|rollback`: operate the registry by hand."""
+"""`fraud model list|history|promote|rollback`: operate the registry by hand."""
 
 from __future__ import annotations
 
@@ -55,9 +55,32 @@ def list_versions(
 
 @app.command()
 @handles_user_errors
+def history(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Every move of the champion, oldest first: when, to which version, replacing which, why, by whom.
+    Kept on the versions (`champion.*` tags) and never rewritten, unlike the rollback stack."""
+    moves = container().models.admin().history()
+    if as_json:
+        print(json.dumps([asdict(m) for m in moves], indent=2))
+        return
+    if not moves:
+        console.print("no champion move recorded (moves are recorded since this release)")
+        return
+    table = Table("at (UTC)", "champion", "replaced", "reason", "by")
+    for move in moves:
+        replaced = "" if move.replaced is None else str(move.replaced)
+        table.add_row(move.at[:23], str(move.version), replaced, move.reason, move.by)
+    print_table(table)
+
+
+@app.command()
+@handles_user_errors
 def promote(
     version: Annotated[int, typer.Argument(min=1, max=VERSION_MAX, help="Version to make champion.")],
-    reason: Annotated[str, typer.Option(help="Why (recorded in the event).")] = "promoted by an operator",
+    reason: Annotated[
+        str, typer.Option(help="Why (recorded with the move: `fraud model history`).")
+    ] = "promoted by an operator",
 ) -> None:
     """Make VERSION the champion now (bypasses the gate; the replaced champion is remembered)."""
     _report(container().models.admin().promote(version, reason))
