@@ -14,6 +14,7 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
+from mlflow import MlflowClient
 
 from fraud_detection.domain.features import SCORING_INPUTS
 from fraud_detection.domain.metrics import average_precision
@@ -26,6 +27,7 @@ from fraud_detection.simulation.scenarios import (
     TOP_FRAUD_FEATURES,
     DriftScenario,
 )
+from tests.api_clients import NAMESPACE
 from tests.e2e.conftest import make_cli
 from tests.e2e.serving import send_labels, serve, wait_until
 
@@ -121,6 +123,19 @@ def test_drift_triggers_a_retrain_whose_champion_the_api_serves(tmp_path, traine
             f"expected the retrain on the new pattern to win the gate: {output[-3000:]}"
         )
         assert "labelled rows" in new["tags"]["promotion_reason"]  # compared on rows new to the champion
+        # The run says what started it and which labels it learnt from (a lineage audit found neither).
+        tracking = MlflowClient(f"sqlite:///{home}/mlflow.db")
+        run = tracking.get_run(new["run_id"]).data
+        assert run.tags["retrain.reason"].startswith("DriftDetected: ")
+        assert run.tags["retrain.labelled_rows"] == "30000"
+        assert "setting.review_cost" in run.params
+        learnt = json.loads(
+            Path(tracking.download_artifacts(new["run_id"], "retraining/labels.json")).read_text()
+        )
+        assert len(learnt["labels"]) == 30_000
+        assert {label["transaction_id"] for label in learnt["labels"]} == {
+            f"{NAMESPACE}:d-{i}" for i in range(30_000)
+        }
         new_scores, new_versions = score(client, fresh, "h2")
         assert new_versions == {new["version"]}
         truth = fresh["Class"].to_numpy()

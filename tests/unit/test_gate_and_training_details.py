@@ -439,7 +439,20 @@ def test_the_set_stacks_base_then_recent_rows_under_a_fresh_index_and_names_its_
         0,
         f"200 rows of dataset {world.base.id.short} + 2 labelled captured rows (1 frauds) "
         f"-> dataset {built.dataset.id.short}",
+        None,
+        (("a", False, NOW.isoformat()), ("c", True, NOW.isoformat())),  # what it learnt, in scoring order
+        (NOW - timedelta(days=30)).isoformat(),
     )
+    # Kept with the retrain's run (`retraining/labels.json`); before, nothing said which labels it used.
+    assert built.lineage() == {
+        "base_dataset": world.base.id.value,
+        "dataset": built.dataset.id.value,
+        "lookback_since": (NOW - timedelta(days=30)).isoformat(),
+        "labels": [
+            {"transaction_id": "a", "is_fraud": False, "labelled_at": NOW.isoformat()},
+            {"transaction_id": "c", "is_fraud": True, "labelled_at": NOW.isoformat()},
+        ],
+    }
 
 
 def test_labels_of_rows_outside_the_lookback_leave_nothing_to_learn_from():

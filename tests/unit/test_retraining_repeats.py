@@ -89,6 +89,8 @@ def test_a_set_some_version_was_trained_on_is_not_trained_again() -> None:
         f"since, so a retrain would register the same model: nothing new to learn from (`fraud model "
         f"promote {kept}` serves it)",
         trained_as=kept,
+        labels=(),  # nothing trained: no record of what was learnt
+        since="",
     )
 
 

@@ -8,10 +8,10 @@ MLflow run spans validate..promote: a failed validation leaves a FAILED run hold
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -75,9 +75,12 @@ class TrainingPipeline:
         return ref
 
     @contextmanager
-    def session(self, dataset: DatasetRef) -> Iterator[PipelineSession]:
-        tags = {"dataset_id": dataset.id.value, "feature_version": FEATURE_VERSION, "source": dataset.source}
-        with self._steps.tracker.start_run(f"train-{dataset.id.short}", tags) as run:
+    def session(
+        self, dataset: DatasetRef, tags: Mapping[str, str] | None = None
+    ) -> Iterator[PipelineSession]:
+        """`tags`: more for the run (a retrain's trigger and what it learnt from)."""
+        base = {"dataset_id": dataset.id.value, "feature_version": FEATURE_VERSION, "source": dataset.source}
+        with self._steps.tracker.start_run(f"train-{dataset.id.short}", base | dict(tags or {})) as run:
             yield PipelineSession(self._steps, self._clock, dataset, run)
 
 
@@ -90,6 +93,10 @@ class PipelineSession:
         self.summary.stage_seconds = clock.seconds
         self._frame: pd.DataFrame | None = None
         self._data: FoldedData | None = None
+
+    def record(self, document: Mapping[str, Any], artifact_file: str) -> None:
+        """A document kept with the run (a retrain's labels: `retraining/labels.json`)."""
+        self._run.log_dict(document, artifact_file)
 
     def validate(self) -> ValidationResult:
         with self._clock.stage("validate") as detail:

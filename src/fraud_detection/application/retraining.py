@@ -38,6 +38,7 @@ from fraud_detection.domain.promotion import rows_not_in
 from fraud_detection.domain.schema import LABEL, TIME, TRANSACTION_COLUMNS
 
 SECONDS_AFTER_BASE = 1.0
+ID_COLUMN = "transaction_id"
 
 
 def times_after(base_times: np.ndarray, count: int) -> np.ndarray:
@@ -57,6 +58,22 @@ class RetrainingSet:
     labels_without_capture: int  # labels whose captured row is outside the lookback or unreadable
     detail: str
     trained_as: int | None = None  # the registered version already trained on exactly this set
+    # What it learnt from, for the run's record (`retraining/labels.json`): the labelled rows joined, as
+    # (transaction id, is fraud, labelled at), and the start of the lookback window they were read from.
+    labels: tuple[tuple[str, bool, str], ...] = ()
+    since: str = ""
+
+    def lineage(self) -> dict[str, object]:
+        """Which labels a retrain used, up to when: a challenger's record must say what it learnt from."""
+        return {
+            "base_dataset": self.base.id.value,
+            "dataset": None if self.dataset is None else self.dataset.id.value,
+            "lookback_since": self.since,
+            "labels": [
+                {"transaction_id": tid, "is_fraud": fraud, "labelled_at": at}
+                for tid, fraud, at in self.labels
+            ],
+        }
 
 
 class BuildRetrainingSet:
@@ -84,7 +101,8 @@ class BuildRetrainingSet:
         held = rollout_holding_champion(self._rollout_state)
         if held is not None:
             return RetrainingSet(base, None, 0, 0, 0, f"nothing to retrain now: {held}")
-        labels = {record.transaction_id: record.is_fraud for record in self._feedback.labels()}
+        records = {record.transaction_id: record for record in self._feedback.labels()}
+        labels = {transaction_id: record.is_fraud for transaction_id, record in records.items()}
         recent = self._labelled_rows(labels, since)
         found = len(recent)
         if not found:
@@ -105,6 +123,9 @@ class BuildRetrainingSet:
             )
             return RetrainingSet(base, None, 0, 0, unmatched, detail)
         recent[TIME] = times_after(frame[TIME].to_numpy(dtype=np.float64), matched)
+        used = tuple(
+            (str(i), records[i].is_fraud, records[i].labelled_at.isoformat()) for i in recent[ID_COLUMN]
+        )
         combined = pd.concat([frame, recent[list(TRANSACTION_COLUMNS)]], ignore_index=True)
         dataset = self._datasets.save(combined, f"retrain:{base.id.short}+{matched}-labelled")
         frauds = int(recent[LABEL].sum())
@@ -122,7 +143,7 @@ class BuildRetrainingSet:
                 f"(`fraud model promote {trained.version}` serves it)"
             )
             return RetrainingSet(base, None, matched, frauds, unmatched, detail, trained.version)
-        return RetrainingSet(base, dataset, matched, frauds, unmatched, detail)
+        return RetrainingSet(base, dataset, matched, frauds, unmatched, detail, None, used, since.isoformat())
 
     def _trained_on(self, dataset: DatasetId) -> ModelVersion | None:
         """The newest version of this feature version fitted on exactly `dataset` (a version of another
@@ -162,4 +183,5 @@ class BuildRetrainingSet:
         frame = pd.DataFrame(rows.inputs[keep], columns=list(SCORING_INPUTS))
         frame.insert(0, TIME, 0.0)  # set by the caller, after the base
         frame[LABEL] = ids[keep].map(labels).astype(np.float64).to_numpy()
+        frame[ID_COLUMN] = ids[keep].to_numpy()  # for the record of what was learnt; not a training column
         return frame

@@ -20,6 +20,7 @@ from fraud_detection.flows.finished import keeps_result
 from fraud_detection.flows.tasks import io_task, run_stage_tasks
 
 logger = logging.getLogger(__name__)
+MAX_REASON = 5_000  # MLflow's limit on a tag's value
 
 
 @io_task("build-retraining-set")
@@ -49,5 +50,12 @@ def retrain(reason: str = "requested", force_promotion: bool = False) -> Retrain
     if built.dataset is None:
         logger.info("retrain skipped: %s", built.detail)
         return RetrainOutcome(reason, built, None)
-    with training.pipeline().session(built.dataset) as session:
+    tags = {  # what started it and what it learnt from, kept with the run (and so with the version's run)
+        "retrain.reason": reason[:MAX_REASON],
+        "retrain.base_dataset": built.base.id.value,
+        "retrain.labelled_rows": str(built.labelled_rows),
+        "retrain.lookback_since": built.since,
+    }
+    with training.pipeline().session(built.dataset, tags) as session:
+        session.record(built.lineage(), "retraining/labels.json")
         return RetrainOutcome(reason, built, run_stage_tasks(session, force_promotion))
