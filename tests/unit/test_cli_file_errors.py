@@ -86,3 +86,23 @@ def test_a_dataset_that_cannot_be_written_is_named_and_leaves_nothing(tmp_path, 
     assert refused.value.filename == str(target)
     assert refused.value.errno == errno.ENOSPC
     assert not any(tmp_path.iterdir())
+
+
+def test_running_out_of_memory_is_one_line_and_never_retried(capsys):
+    """A scale probe: 2.85M rows under a 5 GB limit were ingested three times (Prefect retried the task as
+    an outage), then ~150 lines of traceback ended in `Unable to allocate 674. MiB`."""
+    import numpy as np
+    from prefect.states import Failed
+
+    from fraud_detection.flows.tasks import retry_unless_bad_input
+
+    try:
+        np.empty(2**62, dtype=np.uint8)  # numpy's own MemoryError subclass, as the probe saw
+    except MemoryError as raised:
+        error = raised
+    exit_code, err = outcome(error, capsys)
+    assert exit_code == 1
+    assert err.count("\n") == 1
+    assert err.startswith("error: out of memory: Unable to allocate")
+    assert not retry_unless_bad_input(None, None, Failed(data=error))  # type: ignore[arg-type]
+    assert retry_unless_bad_input(None, None, Failed(data=ConnectionError("S3 reset")))  # type: ignore[arg-type]

@@ -40,6 +40,10 @@ def user_errors() -> Iterator[None]:
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
+    except MemoryError as error:  # the machine's or the task's limit, not a bug: ~150 lines of traceback
+        detail = f": {error}" if str(error) else ""
+        advice = "give the process more memory (a bigger task or machine) or use fewer rows"
+        raise fail(f"out of memory{detail}; {advice}", UNAVAILABLE) from None
     except OSError as error:
         if error.filename is None and error.errno not in FILE_SYSTEM_FAILURES:
             raise  # not about a file (a socket, a pipe): keep the traceback
