@@ -128,7 +128,7 @@ class PipelineSession:
     def train(self) -> TrainingResult:
         with self._clock.stage("train") as detail:
             data = self._require(self._data, "build_features")
-            result = self._steps.train(data)
+            result = self._steps.train(data, self._clock.progress("train"))
             self._run.log_params(result.params.as_dict() | {"imbalance_strategy": result.chosen.strategy})
             self._run.log_metrics(
                 {f"oof_auprc_{c.strategy}": c.oof_auprc for c in result.candidates}
@@ -235,7 +235,9 @@ class PipelineSession:
             gap = self._steps.fold_policy.gap_seconds
 
             def rescore(mask: np.ndarray) -> np.ndarray:
-                return self._steps.train.prequential_scores(data, training, positions[mask], GATE_BLOCKS, gap)
+                return self._steps.train.prequential_scores(
+                    data, training, positions[mask], GATE_BLOCKS, gap, self._clock.progress("promote")
+                )
 
             evidence = ChallengerEvidence(
                 rows=data.folds.ordered.iloc[positions],

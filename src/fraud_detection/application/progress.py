@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 
 from fraud_detection.application.interruption import Interruption
@@ -21,6 +21,9 @@ class PipelineObserver:
     def stage_failed(self, stage: str, seconds: float, error: BaseException) -> None:
         """A stage raised; the error propagates after this call."""
 
+    def stage_progress(self, stage: str, message: str) -> None:
+        """A step within a long stage (a fold fitted): minutes of silence read as a hang."""
+
 
 class StageClock:
     """Times each stage and forwards events to the observer; the times end up in the run summary. A stage
@@ -30,6 +33,10 @@ class StageClock:
         self.observer = observer
         self.interruption = interruption or Interruption()
         self.seconds: dict[str, float] = {}
+
+    def progress(self, stage: str) -> Callable[[str], None]:
+        """What a stage's steps report through (`stage_progress`)."""
+        return lambda message: self.observer.stage_progress(stage, message)
 
     @contextmanager
     def stage(self, name: str, atomic: bool = False) -> Iterator[list[str]]:

@@ -11,6 +11,8 @@ never learns what has just changed.
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cached_property
 
@@ -87,23 +89,39 @@ def imbalance_strategies(train: LabelledData) -> list[tuple[str, float]]:
     return [("none", 1.0), ("sqrt_balanced", math.sqrt((len(train) - positives) / positives))]
 
 
+Progress = Callable[[str], None]
+
+
+def _silent(message: str) -> None:
+    """No progress shown (tests, library use)."""
+
+
+def _elapsed(started: float) -> str:
+    return f" ({time.monotonic() - started:.0f} s in)"
+
+
 class TrainModel:
     def __init__(self, trainer: ModelTrainer, params: TrainingParams, review_cost: float) -> None:
         self._trainer = trainer
         self._params = params
         self._review_cost = review_cost
 
-    def __call__(self, data: FoldedData) -> TrainingResult:
+    def __call__(self, data: FoldedData, progress: Progress = _silent) -> TrainingResult:
+        """`progress`: a line per fold fitted and before the refit (minutes each on millions of rows)."""
         tried: list[tuple[Candidate, TrainingParams, np.ndarray]] = []
+        started = time.monotonic()
         for strategy, weight in imbalance_strategies(data.data):
             params = self._params.with_scale_pos_weight(weight)
-            candidate, scores = self._cross_validate(data, strategy, params)
+            candidate, scores = self._cross_validate(data, strategy, params, progress, started)
             tried.append((candidate, params, scores))
         # max() keeps the first of equal scores: the unweighted model wins ties.
         chosen, params, oof_scores = max(tried, key=lambda entry: entry[0].oof_auprc)
         oof = data.out_of_fold
         mean_fit_rows = float(np.mean([len(fold.fit) for fold in data.folds.folds]))
         rounds = refit_rounds(chosen.rounds, mean_fit_rows, len(data.data))
+        progress(
+            f"refit on {len(data.data):,} rows, {rounds} rounds ({chosen.strategy} won){_elapsed(started)}"
+        )
         model = self._trainer.fit(data.data, params, rounds)
         threshold = choose_threshold(oof.labels, oof_scores, oof.amounts, self._review_cost)
         candidates = tuple(candidate for candidate, _, _ in tried)
@@ -112,7 +130,13 @@ class TrainModel:
         )
 
     def prequential_scores(
-        self, data: FoldedData, result: TrainingResult, positions: np.ndarray, blocks: int, gap_seconds: float
+        self,
+        data: FoldedData,
+        result: TrainingResult,
+        positions: np.ndarray,
+        blocks: int,
+        gap_seconds: float,
+        progress: Progress = _silent,
     ) -> np.ndarray:
         """Scores of the rows at `positions` (ascending, in the time-ordered data), cut into `blocks`
         consecutive blocks, each scored by a model fit with the chosen settings on every row more than
@@ -122,23 +146,30 @@ class TrainModel:
         times = data.folds.ordered[TIME].to_numpy(dtype=np.float64)
         scores = np.empty(len(positions), dtype=np.float64)
         done = 0
-        for block in np.array_split(np.asarray(positions), max(1, min(blocks, len(positions)))):
+        started = time.monotonic()
+        parts = np.array_split(np.asarray(positions), max(1, min(blocks, len(positions))))
+        for number, block in enumerate(parts, start=1):
             if not len(block):
                 continue
             end = int(np.searchsorted(times, times[block[0]] - gap_seconds, side="right"))
             fitted = np.arange(min(end, int(block[0])))
             rounds = refit_rounds(result.chosen.rounds, result.mean_fold_fit_rows, len(fitted))
+            progress(f"block {number}/{len(parts)}: fitting on {len(fitted):,} rows{_elapsed(started)}")
             model = self._trainer.fit(data.data.take(fitted), result.params, rounds)
             scores[done : done + len(block)] = model.predict_proba(data.data.take(block).features)
             done += len(block)
         return scores
 
     def _cross_validate(
-        self, data: FoldedData, strategy: str, params: TrainingParams
+        self, data: FoldedData, strategy: str, params: TrainingParams, progress: Progress, started: float
     ) -> tuple[Candidate, np.ndarray]:
         fits, evaluations = [], []
-        for fold in data.folds.folds:
+        folds = data.folds.folds
+        for number, fold in enumerate(folds, start=1):
             train, evaluate = data.parts(fold)
+            progress(
+                f"{strategy}: fold {number}/{len(folds)}, fitting on {len(train):,} rows{_elapsed(started)}"
+            )
             fits.append(self._trainer.fit_fold(train, evaluate, params))
             evaluations.append(evaluate)
             # The rounds are chosen within the length every fold reached: rounds past the shortest curve

@@ -44,6 +44,13 @@ class ConsoleProgress(PipelineObserver):
         # The command's own `error:` line follows with the message: the class name told users nothing more.
         self._console.print(f"[red]✗[/] {stage:<9} {seconds:6.1f}s  failed", highlight=False)
 
+    def stage_progress(self, stage: str, message: str) -> None:
+        """On a terminal, the spinner's text; elsewhere (CI, a task's log) a line: a spinner shows nothing."""
+        if self._status is not None and self._console.is_terminal:
+            self._status.update(f"{stage}... {message}")
+        else:
+            self._console.print(f"  {stage:<9} {message}", highlight=False)
+
     def _stop(self) -> None:
         if self._status is not None:
             self._status.stop()
