@@ -105,6 +105,12 @@ def test_validation_failure_stops_before_training(cli):
     assert (failure["status"], failure["failed_stage"]) == ("failed", "validate")
     assert "expect_column_mean_to_be_between[Class]" in failure["error"]
     assert list(failure["stage_seconds"]) == ["ingest"]
+    # A summary that cannot be written (a disk-full probe): the run's own error stays the one reported.
+    (cli.home / "a-file").write_text("not a folder")
+    unwritable = cli("pipeline", "run", "--summary-json", "a-file/failed.json")
+    assert unwritable.returncode == 2
+    assert "failed validation" in unwritable.stderr
+    assert "warning: --summary-json was not written" in unwritable.stderr
 
 
 def test_a_running_rollout_keeps_the_champion_against_promotions_from_elsewhere(

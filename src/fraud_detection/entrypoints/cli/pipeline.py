@@ -95,7 +95,10 @@ def run(
                 "error": str(error),
                 "stage_seconds": progress.seconds,
             }
-            summary_output.write_text(json.dumps(failure, indent=2))
+            try:
+                summary_output.write_text(json.dumps(failure, indent=2))
+            except (FraudDetectionError, OSError) as unwritten:  # the run's own error is the one to show
+                typer.echo(f"warning: --summary-json was not written: {unwritten}", err=True)
         raise
     report(summary)
     exit_within_later("pipeline")
