@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from fraud_detection.domain.errors import DataSourceError, ObjectNotFoundError
+from fraud_detection.domain.errors import ObjectNotFoundError, StorageFullError
 from fraud_detection.infrastructure.local import LocalObjectStore
 from fraud_detection.infrastructure.local.object_store import TEMP_PREFIX
 
@@ -74,7 +74,7 @@ def test_failed_replace_keeps_the_old_object_and_leaves_no_temp_file(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", disk_full)
-    with pytest.raises(DataSourceError, match="No space left on device"):
+    with pytest.raises(StorageFullError, match="No space left on device"):  # the disk's, not the input's
         store.write_bytes("model.bin", b"new")
     assert store.read_bytes("model.bin") == b"old"
     assert _all_files(tmp_path / "store") == ["model.bin"]
@@ -90,7 +90,7 @@ def test_failed_fsync_leaves_no_partial_object(
         raise OSError(5, "Input/output error")
 
     monkeypatch.setattr(os, "fsync", io_error)
-    with pytest.raises(DataSourceError, match=r"cannot write .*partial\.bin: Input/output error"):
+    with pytest.raises(StorageFullError, match=r"cannot write .*partial\.bin: Input/output error"):
         store.write_file("new/partial.bin", source)
     assert not store.exists("new/partial.bin")
     assert _all_files(tmp_path / "store") == []

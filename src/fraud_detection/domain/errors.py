@@ -31,6 +31,11 @@ class ServiceUnavailableError(FraudDetectionError):
     unlike bad input."""
 
 
+class StorageFullError(ServiceUnavailableError):
+    """The disk (or quota) under a write is full or failing: not the input's fault (it read as bad input:
+    exit 2, HTTP 422, a job failed as `input`); free space and the same call works."""
+
+
 class RegistryAccessDeniedError(FraudDetectionError):
     """The model registry refused this identity the request: a wrong password, or a read-only identity (the
     API's and the workers' on AWS) trying to write. Not worth retrying with the same identity."""

@@ -12,7 +12,7 @@ from typing import ParamSpec, TypeVar
 
 import typer
 
-from fraud_detection.domain.errors import FraudDetectionError, ServiceUnavailableError
+from fraud_detection.domain.errors import FraudDetectionError, ServiceUnavailableError, StorageFullError
 from fraud_detection.entrypoints.configuration import configuration_problems
 
 # A model version: MLflow keeps it in a 64-bit integer column; 10**20 ended in SQLite's overflow traceback.
@@ -33,6 +33,8 @@ def fail(message: str, code: int = BAD_INPUT) -> typer.Exit:
 def user_errors() -> Iterator[None]:
     try:
         yield
+    except StorageFullError as error:  # its own advice: "a service is down" would send users elsewhere
+        raise fail(str(error), UNAVAILABLE) from None
     except ServiceUnavailableError as error:
         raise fail(f"{error} (a service is down or unreachable; try again)", UNAVAILABLE) from None
     except FraudDetectionError as error:

@@ -21,6 +21,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
@@ -63,12 +64,32 @@ class ObjectStoreJobStore(JobStore):
         if not claimed and self.owner(job_id) != owner:
             raise JobExistsError(f"job '{job_id}' already exists; choose another id")
         document = json.dumps(asdict(request)).encode()
-        if not self._store.create_bytes(self._key(job_id, "request.json"), document):
+        request_key = self._key(job_id, "request.json")
+        try:
+            written = self._store.create_bytes(request_key, document)
+        except BaseException:
+            self._unclaim(owner_key, claimed)
+            raise
+        if not written:
             if claimed:  # a job from before owners holds the id: it stays as it was, every client's
                 self._store.delete(owner_key)
             raise JobExistsError(f"job '{job_id}' already exists; choose another id")
         # After the request: an entry written first could be the one a refused duplicate id deletes.
-        self._store.write_bytes(_open_key(job_id), b"{}")
+        try:
+            self._store.write_bytes(_open_key(job_id), b"{}")
+        except BaseException:
+            # Nothing half-written: a request without its open entry is never run or swept, and it kept the
+            # id taken (a disk-full probe: a job `queued` for good, its id refused with 409).
+            with suppress(Exception):
+                self._store.delete(request_key)
+            self._unclaim(owner_key, claimed)
+            raise
+
+    def _unclaim(self, owner_key: str, claimed: bool) -> None:
+        """Give back an owner claim this call made (another call's stays)."""
+        if claimed:
+            with suppress(Exception):  # the write's own error is the one to report
+                self._store.delete(owner_key)
 
     def request(self, job_id: str) -> JobRequest:
         return JobRequest(**self._read_required(job_id, "request.json"))

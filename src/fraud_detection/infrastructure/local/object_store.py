@@ -15,6 +15,7 @@ from typing import BinaryIO
 
 from fraud_detection.domain.errors import DataSourceError, ObjectNotFoundError
 from fraud_detection.domain.ports.storage import ObjectStore
+from fraud_detection.infrastructure.local.write_errors import write_failure
 
 # Writes land in a hidden sibling first; listing skips these names and keys may not use them.
 TEMP_PREFIX = ".~write-"
@@ -124,7 +125,7 @@ class LocalObjectStore(ObjectStore):
             with suppress(OSError):
                 temp.unlink()
             if isinstance(error, OSError):
-                raise DataSourceError(f"cannot write {target}: {error.strerror or error}") from error
+                raise write_failure(target, error) from error
             raise
         _fsync_directory(target.parent)
         return True

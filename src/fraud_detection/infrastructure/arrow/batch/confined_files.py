@@ -19,7 +19,8 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from fraud_detection.domain.batch_roots import Placement
-from fraud_detection.domain.errors import DataSourceError, LocationNotAllowedError
+from fraud_detection.domain.errors import LocationNotAllowedError
+from fraud_detection.infrastructure.local.write_errors import write_failure
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _DIRECTORY = getattr(os, "O_DIRECTORY", 0)
@@ -85,7 +86,7 @@ def created_output(placement: Placement, refusal: LocationNotAllowedError, owner
     except OSError as error:
         if error.errno in (errno.ELOOP, errno.ENOTDIR, errno.EEXIST):
             raise refusal from None
-        raise DataSourceError(f"cannot write {uri}: {error.strerror or error}") from error
+        raise write_failure(uri, error) from error
     name = placement.parts[-1]
     stale = f".{name}.{owner}."
     for leftover in os.listdir(folder):
@@ -104,7 +105,7 @@ def created_output(placement: Placement, refusal: LocationNotAllowedError, owner
             raise exists(uri) from None
         os.fsync(folder)
     except OSError as error:
-        raise DataSourceError(f"cannot write {uri}: {error.strerror or error}") from error
+        raise write_failure(uri, error) from error
     finally:
         if fd >= 0:
             os.close(fd)

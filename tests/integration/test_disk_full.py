@@ -1,0 +1,77 @@
+"""A full disk under a write (found by a disk-full probe on tmpfs): it read as bad input (exit 2, HTTP 422, a
+job failed as `input`), and a job whose records were half-written stayed `queued` for good, its id taken.
+The disk is filled by making the store's writes fail with ENOSPC, as a full tmpfs does."""
+
+from __future__ import annotations
+
+import errno
+import os
+
+import pytest
+import typer
+
+from fraud_detection.domain.errors import JobExistsError, StorageFullError
+from fraud_detection.domain.jobs import FailureKind, JobRequest, failure_kind
+from fraud_detection.entrypoints.cli.errors import user_errors
+from fraud_detection.infrastructure.documents.job_records import ObjectStoreJobStore
+from fraud_detection.infrastructure.local import LocalObjectStore
+from fraud_detection.infrastructure.local import object_store as local_store
+
+pytestmark = pytest.mark.integration
+
+REQUEST = JobRequest("acme:day-1", "/in/in.csv", "/out/out.parquet", "champion", "2026-12-06T00:00:00+00:00")
+
+
+def full_after(monkeypatch: pytest.MonkeyPatch, writes: int) -> None:
+    """The disk fills after `writes` more files are written."""
+    fsync = os.fsync
+    left = [writes]
+
+    def fsync_or_full(fd: int) -> None:
+        if os.path.isdir(f"/proc/self/fd/{fd}"):
+            return fsync(fd)  # a folder's entry, not data
+        if left[0] <= 0:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        left[0] -= 1
+        return fsync(fd)
+
+    monkeypatch.setattr(local_store.os, "fsync", fsync_or_full)
+
+
+def test_a_full_disk_is_an_outage_to_retry_not_bad_input(tmp_path, monkeypatch, capsys):
+    store = LocalObjectStore(tmp_path)
+    full_after(monkeypatch, 0)
+    with pytest.raises(StorageFullError, match="No space left on device") as raised:
+        store.write_bytes("reports/x.json", b"{}")
+    assert failure_kind(raised.value) is FailureKind.SERVICE  # a job's `error_kind`; `input` before
+    with pytest.raises(typer.Exit) as exited, user_errors():
+        raise raised.value
+    assert exited.value.exit_code == 1  # 2 before: "fix your input"
+    err = capsys.readouterr().err
+    assert "free space on that disk and try again" in err
+    assert "a service is down" not in err
+    assert list(tmp_path.rglob("*.tmp")) == []  # no temporary file left
+
+
+def test_a_job_whose_records_could_not_all_be_written_leaves_none(tmp_path, monkeypatch):
+    store = LocalObjectStore(tmp_path)
+    jobs = ObjectStoreJobStore(store)
+    full_after(monkeypatch, 2)  # the owner claim and the request are written, the open entry is not
+    with pytest.raises(StorageFullError):
+        jobs.create(REQUEST, "acme")
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []  # nothing half-written
+    monkeypatch.undo()  # space freed: the same id is free again (409 before, the job never run)
+    jobs.create(REQUEST, "acme")
+    assert jobs.owner("acme:day-1") == "acme"
+    assert list(jobs.open_jobs()) == ["acme:day-1"]
+    with pytest.raises(JobExistsError):
+        jobs.create(REQUEST, "acme")
+
+
+def test_a_request_that_could_not_be_written_gives_the_id_back(tmp_path, monkeypatch):
+    store = LocalObjectStore(tmp_path)
+    jobs = ObjectStoreJobStore(store)
+    full_after(monkeypatch, 1)  # the owner claim only
+    with pytest.raises(StorageFullError):
+        jobs.create(REQUEST, "acme")
+    assert jobs.owner("acme:day-1") is None
