@@ -161,3 +161,24 @@ def test_full_size_dataset_round_trip(datasets: ParquetDatasetStore) -> None:
     ref = datasets.save(frame, "full")
     assert ref.rows == 284_807
     assert DatasetId.of(datasets.load(ref.id)) == ref.id
+
+
+def test_a_save_whose_manifest_failed_is_completed_without_writing_the_data_again(tmp_path, monkeypatch):
+    """A disk-full probe: the manifest write failed after the 68 MB data file was stored, and every later
+    ingest of the same file failed too, writing that file again through a temporary copy."""
+    store = LocalObjectStore(tmp_path / "store")
+    datasets = ParquetDatasetStore(store)
+    frame = _transactions(500, seed=3)
+    real_write_bytes = store.write_bytes
+
+    def full(key: str, data: bytes) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(store, "write_bytes", full)
+    with pytest.raises(OSError, match="No space left"):
+        datasets.save(frame, "first.csv")
+    assert datasets.list() == []  # no manifest: not a dataset yet
+    monkeypatch.setattr(store, "write_bytes", real_write_bytes)
+    monkeypatch.setattr(store, "write_file", lambda key, path: pytest.fail(f"{key} written again"))
+    ref = datasets.save(frame, "again.csv")
+    pd.testing.assert_frame_equal(datasets.load(ref.id), frame[list(TRANSACTION_COLUMNS)])

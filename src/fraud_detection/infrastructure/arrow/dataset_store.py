@@ -39,11 +39,15 @@ class ParquetDatasetStore(DatasetStore):
         if self._store.exists(_manifest_key(dataset_id)):
             return self.get(dataset_id)  # same content: keep the first ref (and its source)
         data_key = _data_key(dataset_id)
-        with tempfile.TemporaryDirectory(prefix="fraud-dataset-") as folder:
-            path = Path(folder) / DATA_FILE
-            table = pa.Table.from_pandas(frame.loc[:, list(TRANSACTION_COLUMNS)], preserve_index=False)
-            pq.write_table(table, path, compression=COMPRESSION)
-            self._store.write_file(data_key, path)
+        # Written whole or not at all (the store's writes are atomic), and named by its content: a data file
+        # left by a save whose manifest failed (a disk-full probe) is this content. Writing it again needed
+        # its full size free a second time; `load` checks the content against the id all the same.
+        if not self._store.exists(data_key):
+            with tempfile.TemporaryDirectory(prefix="fraud-dataset-") as folder:
+                path = Path(folder) / DATA_FILE
+                table = pa.Table.from_pandas(frame.loc[:, list(TRANSACTION_COLUMNS)], preserve_index=False)
+                pq.write_table(table, path, compression=COMPRESSION)
+                self._store.write_file(data_key, path)
         ref = DatasetRef(
             id=dataset_id,
             uri=self._store.uri_for(data_key),
