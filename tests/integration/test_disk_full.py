@@ -75,3 +75,29 @@ def test_a_request_that_could_not_be_written_gives_the_id_back(tmp_path, monkeyp
     with pytest.raises(StorageFullError):
         jobs.create(REQUEST, "acme")
     assert jobs.owner("acme:day-1") is None
+
+
+def test_a_full_tracking_database_is_one_line_saying_so(capsys):
+    """The probe's MLflow SQLite on a full tmpfs: a 4-line error (the SQL and its parameters) saying "a
+    service is down or unreachable", after 8 tracebacks that MLflow logged at ERROR."""
+    import sqlite3
+
+    import sqlalchemy.exc
+
+    from fraud_detection.entrypoints.cli.environment import QUIET_OFFLINE_DEFAULTS
+    from fraud_detection.infrastructure.mlflow.connection import TrackingStoreUnavailableError, reaching
+
+    cause = sqlite3.OperationalError("database or disk is full")
+    statement = "INSERT INTO metrics (key, value)\nVALUES (?, ?)"
+    with pytest.raises(StorageFullError) as raised, reaching("sqlite:////tmp/home/mlflow.db"):
+        raise sqlalchemy.exc.OperationalError(statement, ("auprc", 0.8), cause)
+    assert isinstance(
+        raised.value, TrackingStoreUnavailableError
+    )  # callers that expect an outage still see one
+    with pytest.raises(typer.Exit) as exited, user_errors():
+        raise raised.value
+    err = capsys.readouterr().err
+    assert exited.value.exit_code == 1
+    assert err.count("\n") == 1
+    assert "its database or disk is full (free space on that disk and try again)" in err
+    assert QUIET_OFFLINE_DEFAULTS["MLFLOW_LOGGING_LEVEL"] == "CRITICAL"  # its own tracebacks unless --verbose

@@ -15,6 +15,7 @@ from fraud_detection.domain.errors import (
     FraudDetectionError,
     RegistryAccessDeniedError,
     ServiceUnavailableError,
+    StorageFullError,
 )
 from fraud_detection.domain.redaction import masked_url
 
@@ -47,6 +48,14 @@ INSECURE_TLS_VARIABLE = "MLFLOW_TRACKING_INSECURE_TLS"
 
 class TrackingStoreUnavailableError(ServiceUnavailableError):
     """The MLflow tracking server or store could not be reached or written."""
+
+
+class TrackingStoreFullError(TrackingStoreUnavailableError, StorageFullError):
+    """The tracking store's SQLite file, or the disk under it or its artifacts, is full."""
+
+
+# SQLite's and the operating system's words for it (SQLITE_FULL; ENOSPC)
+DISK_FULL_SIGNS = ("database or disk is full", "No space left on device")
 
 
 class TrackingStoreAccessDeniedError(RegistryAccessDeniedError):
@@ -164,6 +173,10 @@ def reaching(tracking_uri: str) -> Iterator[None]:
         if status is not None:
             raise TrackingStoreAccessDeniedError(_denied_message(tracking_uri, status)) from error
         if _unreachable(error):
-            message = f"MLflow tracking store {display_uri(tracking_uri)} is unavailable: {error}"
-            raise TrackingStoreUnavailableError(message) from error
+            where = f"MLflow tracking store {display_uri(tracking_uri)}"
+            if any(sign in str(error) for sign in DISK_FULL_SIGNS):
+                # one line: SQLAlchemy's message goes on with the statement and its parameters
+                full = f"{where}: its database or disk is full (free space on that disk and try again)"
+                raise TrackingStoreFullError(full) from error
+            raise TrackingStoreUnavailableError(f"{where} is unavailable: {error}") from error
         raise
