@@ -96,3 +96,23 @@ def test_with_one_slot_namespaces_take_turns():
 
     # first come would be evil, evil, acme, beta; those never served come first, then evil again
     assert run(scenario()) == ["acme", "beta", "evil", "evil"]
+
+
+def test_a_waiter_cancelled_but_not_yet_resumed_is_not_granted_the_freed_slot():
+    """A timeout cancels the waiter's future at once; the holder releasing before the waiter's task resumes
+    granted it anyway: set_result raised in the holder, the waiter's cleanup raised ValueError (a 500) and the
+    slot stayed counted for good."""
+
+    async def scenario() -> dict[str, int]:
+        turns = FairTurns(1)
+        await turns.acquire("a")
+        late = asyncio.create_task(turns.acquire("b"))
+        await asyncio.sleep(0)  # b is queued
+        late.cancel()  # its future is cancelled now; its task resumes on the next turn of the loop
+        turns.release("a")  # must skip b
+        with pytest.raises(asyncio.CancelledError):
+            await late
+        await turns.acquire("c")  # would wait for ever if b's slot were counted
+        return turns.held()
+
+    assert run(scenario()) == {"c": 1}

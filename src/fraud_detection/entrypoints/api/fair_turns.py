@@ -35,7 +35,7 @@ class FairTurns:
         except BaseException:
             if waiter[1].done() and not waiter[1].cancelled():
                 self.release(owner)  # granted as it was cancelled: the slot goes to the next
-            else:
+            elif waiter in self._waiting:  # _grant may have dropped it already (cancelled, not yet resumed)
                 self._waiting.remove(waiter)
             raise
 
@@ -52,6 +52,9 @@ class FairTurns:
         return sum(self._held.values())
 
     def _grant(self) -> None:
+        # A timeout cancels a waiter's future at once but the waiter leaves the queue only when its task
+        # resumes; a release in between must not grant it (the slot would be counted for good).
+        self._waiting = [w for w in self._waiting if not w[1].done()]
         while self._waiting and self._taken() < self.limit:
             waiter = min(self._waiting, key=lambda w: (self._held[w[0]], self._served.get(w[0], -1)))
             self._waiting.remove(waiter)
