@@ -77,6 +77,46 @@ def test_a_request_that_could_not_be_written_gives_the_id_back(tmp_path, monkeyp
     assert jobs.owner("acme:day-1") is None
 
 
+def test_a_request_whose_removal_failed_keeps_its_owner(tmp_path, monkeypatch):
+    """The open entry failed and so did the rollback's delete of the request: the owner claim went anyway,
+    and every client could read and cancel a request without an owner (a review found it)."""
+    store = LocalObjectStore(tmp_path)
+    jobs = ObjectStoreJobStore(store)
+    full_after(monkeypatch, 2)
+    delete = store.delete
+
+    def delete_failing_on_the_request(key: str) -> None:
+        if key.endswith("request.json"):
+            raise OSError(errno.EIO, "Input/output error")
+        delete(key)
+
+    monkeypatch.setattr(store, "delete", delete_failing_on_the_request)
+    with pytest.raises(StorageFullError):
+        jobs.create(REQUEST, "acme")
+    assert jobs.owner("acme:day-1") == "acme"  # None before: the request readable by every namespace
+
+
+def test_a_full_scratch_disk_is_an_outage_not_an_internal_error(tmp_path, monkeypatch):
+    """Chunks, staged inputs and outputs pass through the scratch folder: a full one failed the job as
+    `internal` (not retried), and a scratch folder that could not be made as `input` (a review found it)."""
+    import pyarrow as pa
+
+    from fraud_detection.infrastructure.arrow.batch import work_files
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "Error writing bytes to file. Detail: [errno 28] No space left on device")
+
+    store = LocalObjectStore(tmp_path / "store")
+    with monkeypatch.context() as patched:
+        patched.setattr(work_files.pa.ipc, "new_file", full)
+        with pytest.raises(StorageFullError, match="scratch folder") as raised:
+            work_files.store_table(store, "batch/x/parts/000001.arrow", pa.table({"a": [1]}), tmp_path / "s")
+    assert failure_kind(raised.value) is FailureKind.SERVICE
+    monkeypatch.setattr(work_files.Path, "mkdir", full)
+    with pytest.raises(StorageFullError, match="cannot write scratch folder"):
+        work_files.store_table(store, "batch/x/parts/000001.arrow", pa.table({"a": [1]}), tmp_path / "new")
+
+
 def test_a_full_tracking_database_is_one_line_saying_so(capsys):
     """The probe's MLflow SQLite on a full tmpfs: a 4-line error (the SQL and its parameters) saying "a
     service is down or unreachable", after 8 tracebacks that MLflow logged at ERROR."""

@@ -80,9 +80,11 @@ class ObjectStoreJobStore(JobStore):
         except BaseException:
             # Nothing half-written: a request without its open entry is never run or swept, and it kept the
             # id taken (a disk-full probe: a job `queued` for good, its id refused with 409).
+            # The owner claim goes only once the request is gone: a request left without its owner would
+            # be readable and cancellable by every client (a failed delete here kept it, the claim went).
             with suppress(Exception):
                 self._store.delete(request_key)
-            self._unclaim(owner_key, claimed)
+                self._unclaim(owner_key, claimed)
             raise
 
     def _unclaim(self, owner_key: str, claimed: bool) -> None:
@@ -170,7 +172,9 @@ class ObjectStoreJobStore(JobStore):
         return JobSnapshot(status, plan, done)
 
     def delete(self, job_id: str) -> None:
-        for key in list(self._store.list_keys(f"{PREFIX}/{job_id}/")):
+        """The owner claim last: a delete that stops half-way never leaves a request without its owner."""
+        keys = sorted(self._store.list_keys(f"{PREFIX}/{job_id}/"), key=lambda key: key.endswith(f"/{OWNER}"))
+        for key in keys:
             self._store.delete(key)
         self._store.delete(_open_key(job_id))
 
