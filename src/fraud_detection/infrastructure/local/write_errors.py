@@ -13,5 +13,6 @@ DISK_FAILURES = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO})
 def write_failure(target: object, error: OSError) -> FraudDetectionError:
     reason = error.strerror or str(error)
     if error.errno in DISK_FAILURES:
-        return StorageFullError(f"cannot write {target}: {reason} (free space on that disk and try again)")
+        advice = "check that disk" if error.errno == errno.EIO else "free space on that disk"
+        return StorageFullError(f"cannot write {target}: {reason} ({advice} and try again)")
     return DataSourceError(f"cannot write {target}: {reason}")

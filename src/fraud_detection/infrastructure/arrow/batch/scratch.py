@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from fraud_detection.domain.errors import DataSourceError
+from fraud_detection.infrastructure.local.write_errors import DISK_FAILURES, write_failure
 
 logger = logging.getLogger(__name__)
 
@@ -35,9 +35,7 @@ def scratch_folder(scratch_dir: Path | None) -> Iterator[Path]:
         try:
             scratch_dir.mkdir(parents=True, exist_ok=True)
         except OSError as error:
-            raise DataSourceError(
-                f"cannot create scratch folder {scratch_dir}: {error.strerror or error}"
-            ) from error
+            raise write_failure(f"scratch folder {scratch_dir}", error) from error
         remove_abandoned(scratch_dir)
     with tempfile.TemporaryDirectory(prefix=FOLDER_PREFIX, dir=scratch_dir) as folder:
         descriptor = os.open(folder, os.O_RDONLY)
@@ -45,6 +43,12 @@ def scratch_folder(scratch_dir: Path | None) -> Iterator[Path]:
             with suppress(OSError):  # a filesystem without locks: only the grace period protects it
                 fcntl.flock(descriptor, fcntl.LOCK_EX)  # never blocks: nobody else knows the folder yet
             yield Path(folder)
+        except OSError as error:
+            # The scratch disk full or failing under a staged input, a chunk or an output before its
+            # commit: an outage to retry (a job's `error_kind` service), not an internal error.
+            if error.errno in DISK_FAILURES:
+                raise write_failure(f"scratch folder {Path(folder).parent}", error) from error
+            raise
         finally:
             os.close(descriptor)  # drops the lock
 
