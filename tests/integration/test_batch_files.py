@@ -42,6 +42,7 @@ from fraud_detection.domain.schema import TRANSACTION_COLUMNS, V_COLUMNS
 from fraud_detection.domain.scoring_input import ScoringInput
 from fraud_detection.domain.validation import ValidationRules
 from fraud_detection.infrastructure.arrow.batch import ParquetBatchFiles
+from fraud_detection.infrastructure.arrow.batch.confined_files import temporary_prefix
 from fraud_detection.infrastructure.arrow.batch.row_group_plan import group_row_groups
 from fraud_detection.infrastructure.documents.job_records import ObjectStoreJobStore
 from fraud_detection.infrastructure.local import LocalObjectStore
@@ -669,10 +670,25 @@ def test_a_commit_removes_what_its_killed_runs_left_and_nothing_else(
     score_all(files, "job-9", chunks)
     out = tmp_path / "out"
     out.mkdir()
-    (out / ".day.parquet.job-9.0123abcd.tmp").write_bytes(b"half an output")  # the killed run's
-    (out / ".day.parquet.job-10.4567ef01.tmp").write_bytes(b"another job's")  # not this job's to touch
+    killed = f"{temporary_prefix('day.parquet', 'job-9')}0123abcd.tmp"
+    other = f"{temporary_prefix('day.parquet', 'job-10')}4567ef01.tmp"
+    (out / killed).write_bytes(b"half an output")  # the killed run's
+    (out / other).write_bytes(b"another job's")  # not this job's to touch
     assert files.commit("job-9", chunks, str(out / "day.parquet")) == 500
-    assert sorted(path.name for path in out.iterdir()) == [".day.parquet.job-10.4567ef01.tmp", "day.parquet"]
+    assert sorted(path.name for path in out.iterdir()) == sorted([other, "day.parquet"])
+
+
+def test_a_long_namespaced_job_id_and_a_long_output_name_commit(
+    files: ParquetBatchFiles, tmp_path: Path
+) -> None:
+    """The temporary name held the job id itself: with a 128-character namespaced id, an output name over
+    ~89 characters failed its commit with ENAMETOOLONG (a review found it)."""
+    job_id = f"{'n' * 63}:{'j' * 64}"
+    chunks = tuple(files.stage(job_id, str(write_input(transactions(10), tmp_path / "in.csv", "csv")), 10))
+    score_all(files, job_id, chunks)
+    target = tmp_path / f"{'o' * 180}.parquet"
+    assert files.commit(job_id, chunks, str(target)) == 10
+    assert target.exists()
 
 
 def test_commit_refuses_a_part_of_the_wrong_length(files: ParquetBatchFiles, tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ the output appears whole or not at all.
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import stat
 import uuid
@@ -72,6 +73,12 @@ def output_taken(placement: Placement, refusal: LocationNotAllowedError) -> bool
     return True
 
 
+def temporary_prefix(name: str, owner: str) -> str:
+    """What the temporary files of `owner`'s output `name` start with. The owner by a digest: a namespaced
+    job id is up to 128 characters, and the temporary name must fit the file system's 255 beside `name`."""
+    return f".{name}.{hashlib.sha256(owner.encode()).hexdigest()[:16]}."
+
+
 @contextmanager
 def created_output(placement: Placement, refusal: LocationNotAllowedError, owner: str) -> Iterator[Path]:
     """A path to write the output to; on a clean exit it appears under its name, which must be free
@@ -88,7 +95,7 @@ def created_output(placement: Placement, refusal: LocationNotAllowedError, owner
             raise refusal from None
         raise write_failure(uri, error) from error
     name = placement.parts[-1]
-    stale = f".{name}.{owner}."
+    stale = temporary_prefix(name, owner)
     for leftover in os.listdir(folder):
         if leftover.startswith(stale) and leftover.endswith(".tmp"):
             with suppress(OSError):
