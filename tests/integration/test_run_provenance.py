@@ -49,13 +49,15 @@ def test_the_commit_of_a_checkout_and_whether_it_has_changes(tmp_path):
         done = subprocess.run(["git", "-C", str(tmp_path), *args], capture_output=True, text=True, check=True)
         return done.stdout.strip()
 
-    assert checkout_commit(tmp_path) is None  # not a checkout (an installed package, the image)
+    source = tmp_path / "a.py"
+    source.write_text("x = 1\n")
+    assert checkout_commit(source) is None  # not a checkout (an installed package, the image)
     git("init", "-q")
-    (tmp_path / "a.py").write_text("x = 1\n")
+    assert checkout_commit(source) is None  # inside a repository that does not track it (a venv in one)
     git("add", "a.py")
     git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "first")
     head = git("rev-parse", "HEAD")
-    assert checkout_commit(tmp_path) == head
-    (tmp_path / "a.py").write_text("x = 2\n")
-    assert checkout_commit(tmp_path) == f"{head}+dirty"  # not the code of that commit
-    assert checkout_commit(Path("/nonexistent")) is None
+    assert checkout_commit(source) == head
+    source.write_text("x = 2\n")
+    assert checkout_commit(source) == f"{head}+dirty"  # not the code of that commit
+    assert checkout_commit(Path("/nonexistent/a.py")) is None

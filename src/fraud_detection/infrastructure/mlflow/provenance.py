@@ -22,7 +22,7 @@ UNKNOWN = "unknown"
 def run_tags(commit: str | None) -> dict[str, str]:
     """`commit`: the configured one (FRAUD_CODE_COMMIT, set in the image); else the checkout's, if any."""
     tags = {CODE_VERSION_TAG: _package_version(), USER_TAG: _user(), HOST_TAG: socket.gethostname()}
-    found = commit or checkout_commit(Path(__file__).resolve().parent)
+    found = commit or checkout_commit(Path(__file__).resolve())
     if found:
         tags[COMMIT_TAG] = found
     return tags
@@ -32,12 +32,14 @@ def setting_params(values: Mapping[str, object]) -> dict[str, str]:
     return {f"{SETTING_PARAM_PREFIX}{name}": str(value) for name, value in sorted(values.items())}
 
 
-def checkout_commit(folder: Path) -> str | None:
-    """HEAD of the git work tree holding `folder` (an editable install), `+dirty` when files differ from
-    it; None outside one or without git."""
+def checkout_commit(source: Path) -> str | None:
+    """HEAD of the git work tree that tracks the file `source` (an editable install), `+dirty` when files
+    differ from it; None outside one or without git. Tracked, not merely inside: a package installed into
+    a venv inside some other repository would record that repository's commit."""
     try:
-        head = _git(folder, "rev-parse", "HEAD")
-        changed = _git(folder, "status", "--porcelain", "--untracked-files=no")
+        _git(source.parent, "ls-files", "--error-unmatch", "--", source.name)
+        head = _git(source.parent, "rev-parse", "HEAD")
+        changed = _git(source.parent, "status", "--porcelain", "--untracked-files=no")
     except (OSError, subprocess.SubprocessError):
         return None
     return f"{head}+dirty" if changed else head
