@@ -108,6 +108,7 @@ class FakeDatasetStore(DatasetStore):
     def __init__(self) -> None:
         self.frames: dict[str, pd.DataFrame] = {}
         self.refs: dict[str, DatasetRef] = {}
+        self.removed: dict[str, str] = {}
 
     def save(self, frame: pd.DataFrame, source: str) -> DatasetRef:
         dataset_id = DatasetId.of(frame)
@@ -129,6 +130,11 @@ class FakeDatasetStore(DatasetStore):
 
     def list(self) -> list[DatasetRef]:
         return sorted(self.refs.values(), key=lambda r: r.created_at, reverse=True)
+
+    def remove(self, dataset_id: DatasetId, note: str) -> None:
+        self.refs.pop(dataset_id.value, None)
+        self.frames.pop(dataset_id.value, None)
+        self.removed[dataset_id.value] = note
 
 
 class FakeSource(TransactionSource):

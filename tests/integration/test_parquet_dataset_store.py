@@ -14,7 +14,12 @@ import pytest
 from moto import mock_aws
 
 from fraud_detection.domain.dataset import DatasetId
-from fraud_detection.domain.errors import DatasetNotFoundError, DataSourceError, InvalidDataError
+from fraud_detection.domain.errors import (
+    DatasetNotFoundError,
+    DatasetRemovedError,
+    DataSourceError,
+    InvalidDataError,
+)
 from fraud_detection.domain.ports.storage import ObjectStore
 from fraud_detection.domain.schema import TRANSACTION_COLUMNS
 from fraud_detection.infrastructure.arrow.dataset_store import ParquetDatasetStore
@@ -182,3 +187,27 @@ def test_a_save_whose_manifest_failed_is_completed_without_writing_the_data_agai
     monkeypatch.setattr(store, "write_file", lambda key, path: pytest.fail(f"{key} written again"))
     ref = datasets.save(frame, "again.csv")
     pd.testing.assert_frame_equal(datasets.load(ref.id), frame[list(TRANSACTION_COLUMNS)])
+
+
+def test_a_removed_dataset_leaves_a_note_and_saving_its_rows_again_restores_it(
+    datasets: ParquetDatasetStore, object_store: ObjectStore
+) -> None:
+    frame = _transactions(300, seed=11)
+    ref = datasets.save(frame, "first")
+    other = datasets.save(_transactions(200, seed=12), "other")
+    datasets.remove(ref.id, "pruned at 2026-12-06T12:00:00+00:00 by ops@host; trained v1")
+    assert [r.id for r in datasets.list()] == [other.id]
+    assert sorted(object_store.list_keys(f"raw/{ref.id.value}/")) == [f"raw/{ref.id.value}/removed.json"]
+    for lookup in (
+        lambda: datasets.get(ref.id),
+        lambda: datasets.load(ref.id),
+        lambda: datasets.resolve(ref.id.value),
+    ):
+        with pytest.raises(
+            DatasetRemovedError, match=r"was removed \(pruned at 2026-12-06T12:00:00\+00:00 by ops"
+        ):
+            lookup()
+    with pytest.raises(DatasetNotFoundError, match="matches no stored dataset"):
+        datasets.resolve(ref.id.value[:12])  # a prefix names no note: it could have meant any dataset
+    assert datasets.save(frame, "again").id == ref.id
+    pd.testing.assert_frame_equal(datasets.load(ref.id), frame, check_dtype=False)

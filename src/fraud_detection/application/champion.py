@@ -34,7 +34,7 @@ def move_tag(at: datetime) -> str:
 
 
 def record_move(registry: ModelRegistry, version: int, replaced: int | None, reason: str) -> None:
-    record = {"replaced": replaced, "reason": reason, "by": _actor()}
+    record = {"replaced": replaced, "reason": reason, "by": actor()}
     registry.set_tag(version, move_tag(_now()), json.dumps(record))
 
 
@@ -76,7 +76,7 @@ def champion_moves(versions: Iterable[ModelVersion]) -> list[ChampionMove]:
     return sorted(moves, key=lambda m: m.at)
 
 
-def _actor() -> str:
+def actor() -> str:
     """The process's user and host: an operator's CLI, or the service that applied a gate or rollout."""
     try:
         user = getpass.getuser()

@@ -1,4 +1,5 @@
-"""Operating the registry by hand: list, promote, roll back (`fraud model`, `/admin/model`).
+"""Operating the registry by hand: list, promote, roll back (`fraud model`, `/admin/model`); pruning the
+datasets no version needs any more (`fraud data prune`).
 
 Kept apart from training so that listing versions imports neither the training use cases nor MLflow.
 """
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 from dependency_injector import containers, providers
 
+from fraud_detection.application.dataset_retention import DatasetRetention
 from fraud_detection.application.model_admin import ModelAdministration
 
 
@@ -16,3 +18,4 @@ class Models(containers.DeclarativeContainer):
     admin = providers.Factory(
         ModelAdministration, adapters.catalog, adapters.registry.provider, adapters.publisher
     )
+    dataset_retention = providers.Factory(DatasetRetention, adapters.datasets, adapters.registry)

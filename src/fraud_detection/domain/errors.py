@@ -49,6 +49,10 @@ class DatasetNotFoundError(FraudDetectionError):
     """No stored dataset matches that id or prefix."""
 
 
+class DatasetRemovedError(DatasetNotFoundError):
+    """The dataset was stored once and pruned; the message quotes the note the prune left."""
+
+
 class InsufficientDataError(FraudDetectionError):
     """Too few rows or frauds to train and evaluate honestly."""
 

@@ -9,6 +9,7 @@ import pandas as pd
 from fraud_detection.domain.dataset import DatasetId, DatasetRef
 
 SHOWN = 10  # candidates an ambiguous prefix names
+FULL_ID_LENGTH = 64  # SHA-256, hex
 
 
 class DatasetStore(ABC):
@@ -28,14 +29,27 @@ class DatasetStore(ABC):
     def list(self) -> list[DatasetRef]:
         """Newest first."""
 
+    @abstractmethod
+    def remove(self, dataset_id: DatasetId, note: str) -> None:
+        """Delete a dataset's rows; `note` (when, by whom, why) stays in its place, and `get` of the id then
+        raises `DatasetNotFoundError` quoting it. Saving the same rows again stores them again."""
+
     def resolve(self, id_or_prefix: str) -> DatasetRef:
         """Find a dataset by full id or any unique prefix (as printed, 12 hex characters, or fewer); an
         ambiguous prefix names the datasets it matches, so the user sees how many characters to add."""
-        from fraud_detection.domain.errors import DatasetNotFoundError
+        from fraud_detection.domain.errors import DatasetNotFoundError, DatasetRemovedError
 
         matches = (
             [ref for ref in self.list() if ref.id.value.startswith(id_or_prefix)] if id_or_prefix else []
         )
+        if not matches and len(id_or_prefix) == FULL_ID_LENGTH:
+            try:
+                return self.get(
+                    DatasetId(id_or_prefix)
+                )  # a stored one `list` missed (a manifest just written)
+            except DatasetNotFoundError as error:
+                if isinstance(error, DatasetRemovedError):
+                    raise  # its message quotes the prune's note: when, by whom, which versions
         if len(matches) == 1:
             return matches[0]
         if matches:

@@ -1,4 +1,4 @@
-"""`fraud data ...`: generate synthetic transactions, ingest a raw file, list stored datasets."""
+"""`fraud data ...`: generate synthetic transactions, ingest a raw file, list and prune stored datasets."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from fraud_detection.entrypoints.cli.context import console, container, print_ta
 from fraud_detection.entrypoints.cli.errors import fail, handles_user_errors
 from fraud_detection.entrypoints.cli.outputs import Output
 
-app = typer.Typer(help="Generate, ingest and list datasets.", no_args_is_help=True)
+app = typer.Typer(help="Generate, ingest, list and prune datasets.", no_args_is_help=True)
 
 
 @app.command()
@@ -107,3 +107,60 @@ def list_datasets() -> None:
     for ref in container().adapters.datasets().list():
         table.add_row(ref.id.short, f"{ref.rows:,}", f"{ref.frauds:,}", ref.created_at[:19], ref.source)
     print_table(table)
+
+
+@app.command()
+@handles_user_errors
+def prune(
+    keep_versions: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=10_000,
+            help="Keep the data of this many newest versions, and of as many rollback targets.",
+        ),
+    ] = 3,
+    min_age_hours: Annotated[
+        float, typer.Option(min=0, max=1e6, help="Keep datasets younger than this (a run may be using one).")
+    ] = 24.0,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be removed; remove nothing.")
+    ] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Remove without asking (needed when not on a terminal).")
+    ] = False,
+) -> None:
+    """Remove stored datasets no version needs: every dataset is kept that an aliased version (champion,
+    challenger), one of the newest versions or one of the newest rollback targets was trained on, or that
+    is younger than --min-age-hours; a note stays in each removed one's place."""
+    from datetime import timedelta
+
+    from fraud_detection.domain.dataset_retention import RetentionPolicy
+
+    policy = RetentionPolicy(keep_versions, timedelta(hours=min_age_hours))
+    retention = container().models.dataset_retention()
+    plan = retention.plan(policy)
+    table = Table("id", "rows", "created", "action", "why / trained versions")
+    for kept in plan.kept:
+        ref = kept.dataset
+        table.add_row(ref.id.short, f"{ref.rows:,}", ref.created_at[:19], "keep", kept.reason)
+    for item in plan.removable:
+        ref, trained = item.dataset, ", ".join(f"v{v}" for v in item.versions) or "none"
+        table.add_row(ref.id.short, f"{ref.rows:,}", ref.created_at[:19], "remove", f"trained {trained}")
+    print_table(table)
+    count, rows = len(plan.removable), plan.removable_rows
+    summary = f"{count} of {count + len(plan.kept)} datasets ({rows:,} rows)"  # "of 2": never one
+    if not count:
+        console.print(f"nothing to remove ({len(plan.kept)} datasets kept)")
+        return
+    if dry_run:
+        console.print(f"would remove {summary}")
+        return
+    if not yes:
+        if not console.is_terminal:
+            raise fail(f"would remove {summary}: pass --yes to remove them, or --dry-run to only list them")
+        if not typer.confirm(f"remove {summary}?", err=True):
+            raise fail("nothing removed", 1)
+    removed = retention.prune(plan, policy, lambda done, total: console.print(f"  removed {done}/{total}"))
+    noun = "dataset" if removed == 1 else "datasets"
+    console.print(f"removed {removed} {noun}; the runs of versions trained on them keep their ids")

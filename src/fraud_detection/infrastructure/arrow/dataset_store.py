@@ -1,7 +1,8 @@
 """Datasets as Parquet files in any object store, keyed by their content hash.
 
-Layout: `datasets/<id>/data.parquet`, then `datasets/<id>/manifest.json`. The manifest is written last and
-is the commit marker: a crash between the two leaves data that `list()` ignores and the next save rewrites.
+Layout: `raw/<id>/data.parquet`, then `raw/<id>/manifest.json` (`raw/<id>/removed.json` once pruned). The
+manifest is written last and is the commit marker: a crash between the two leaves data that `list()`
+ignores and the next save reuses.
 """
 
 from __future__ import annotations
@@ -18,7 +19,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from fraud_detection.domain.dataset import DatasetId, DatasetRef, count_frauds
-from fraud_detection.domain.errors import DatasetNotFoundError, DataSourceError, ObjectNotFoundError
+from fraud_detection.domain.errors import (
+    DatasetNotFoundError,
+    DatasetRemovedError,
+    DataSourceError,
+    ObjectNotFoundError,
+)
 from fraud_detection.domain.ports.datasets import DatasetStore
 from fraud_detection.domain.ports.storage import ObjectStore
 from fraud_detection.domain.schema import TRANSACTION_COLUMNS, check_transactions
@@ -26,6 +32,7 @@ from fraud_detection.domain.schema import TRANSACTION_COLUMNS, check_transaction
 PREFIX = "raw/"
 DATA_FILE = "data.parquet"
 MANIFEST_FILE = "manifest.json"
+REMOVED_FILE = "removed.json"  # what a prune left in a removed dataset's place
 COMPRESSION = "zstd"
 
 
@@ -78,8 +85,20 @@ class ParquetDatasetStore(DatasetStore):
         try:
             manifest = self._store.read_bytes(_manifest_key(dataset_id))
         except ObjectNotFoundError as error:
+            removed = self._store.read_or_none(_removed_key(dataset_id))
+            if removed is not None:
+                note = _removal_note(removed)
+                raise DatasetRemovedError(f"dataset {dataset_id.value} was removed ({note})") from error
             raise DatasetNotFoundError(f"no stored dataset {dataset_id.value}") from error
         return _parse_manifest(manifest, _manifest_key(dataset_id))
+
+    def remove(self, dataset_id: DatasetId, note: str) -> None:
+        """The note first, then the manifest (the commit marker: from then on the dataset is not listed),
+        then the rows. A removal that stops half-way leaves a dataset still listed, or rows nobody lists,
+        which the next save of the same content reuses; never a listed dataset without its rows."""
+        self._store.write_bytes(_removed_key(dataset_id), json.dumps({"note": note}).encode())
+        self._store.delete(_manifest_key(dataset_id))
+        self._store.delete(_data_key(dataset_id))
 
     def list(self) -> list[DatasetRef]:
         refs = [
@@ -96,6 +115,17 @@ def _data_key(dataset_id: DatasetId) -> str:
 
 def _manifest_key(dataset_id: DatasetId) -> str:
     return f"{PREFIX}{dataset_id.value}/{MANIFEST_FILE}"
+
+
+def _removal_note(data: bytes) -> str:
+    try:
+        return str(json.loads(data)["note"])
+    except (ValueError, KeyError, TypeError):
+        return "no note"
+
+
+def _removed_key(dataset_id: DatasetId) -> str:
+    return f"{PREFIX}{dataset_id.value}/{REMOVED_FILE}"
 
 
 def _read_table(stream: IO[bytes]) -> pa.Table:
