@@ -28,6 +28,7 @@ from fraud_detection.domain.errors import (
 from fraud_detection.domain.ports.datasets import DatasetStore
 from fraud_detection.domain.ports.storage import ObjectStore
 from fraud_detection.domain.schema import TRANSACTION_COLUMNS, check_transactions
+from fraud_detection.infrastructure.arrow.frames import FRAME_FROM_ARROW, PRE_BUFFER
 
 PREFIX = "raw/"
 DATA_FILE = "data.parquet"
@@ -76,7 +77,8 @@ class ParquetDatasetStore(DatasetStore):
             raise DataSourceError(f"dataset {dataset_id.short}: manifest present but data missing") from error
         except (pa.ArrowException, OSError) as error:
             raise DataSourceError(f"dataset {dataset_id.short}: unreadable Parquet at {ref.uri}") from error
-        frame: pd.DataFrame = table.to_pandas()
+        frame: pd.DataFrame = table.to_pandas(**FRAME_FROM_ARROW)
+        del table
         if list(frame.columns) != list(TRANSACTION_COLUMNS) or DatasetId.of(frame) != dataset_id:
             raise DataSourceError(f"dataset {dataset_id.short}: content at {ref.uri} does not match its id")
         return frame
@@ -131,11 +133,11 @@ def _removed_key(dataset_id: DatasetId) -> str:
 def _read_table(stream: IO[bytes]) -> pa.Table:
     """Parquet needs random access; a non-seekable stream (S3) is spooled to a temporary file first."""
     if stream.seekable():
-        return pq.read_table(stream)
+        return pq.read_table(stream, pre_buffer=PRE_BUFFER)
     with tempfile.TemporaryFile(prefix="fraud-dataset-") as spool:
         shutil.copyfileobj(stream, spool, 1024 * 1024)
         spool.seek(0)
-        return pq.read_table(spool)
+        return pq.read_table(spool, pre_buffer=PRE_BUFFER)
 
 
 def _parse_manifest(data: bytes, key: str) -> DatasetRef:

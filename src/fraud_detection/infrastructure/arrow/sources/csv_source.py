@@ -19,6 +19,7 @@ import pyarrow.csv as pa_csv
 
 from fraud_detection.domain.errors import InvalidDataError
 from fraud_detection.domain.schema import TRANSACTION_COLUMNS, check_columns
+from fraud_detection.infrastructure.arrow.frames import FRAME_FROM_ARROW
 from fraud_detection.infrastructure.arrow.sources.csv_diagnosis import locate_csv_problem
 from fraud_detection.infrastructure.arrow.sources.formats import FileFormat, open_csv_bytes
 
@@ -42,7 +43,7 @@ def read_csv_transactions(path: Path, source: str, file_format: FileFormat) -> p
     except (pa.ArrowException, *_DECODE_ERRORS) as error:
         located = locate_csv_problem(path, source, file_format)
         raise (located or _from_arrow_message(error, source)) from error
-    frame: pd.DataFrame = table.to_pandas()
+    frame: pd.DataFrame = table.to_pandas(**FRAME_FROM_ARROW)
     return frame
 
 

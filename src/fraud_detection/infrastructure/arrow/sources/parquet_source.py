@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 
 from fraud_detection.domain.errors import InvalidDataError
 from fraud_detection.domain.schema import TRANSACTION_COLUMNS, check_columns, numeric_frame
+from fraud_detection.infrastructure.arrow.frames import FRAME_FROM_ARROW, PRE_BUFFER
 
 
 def read_parquet_transactions(path: Path, source: str) -> pd.DataFrame:
@@ -19,8 +20,9 @@ def read_parquet_transactions(path: Path, source: str) -> pd.DataFrame:
         raise InvalidDataError(source, f"not a readable Parquet file ({_one_line(error)})") from error
     check_columns(_data_columns(schema), source)
     try:
-        table = pq.read_table(path, columns=list(TRANSACTION_COLUMNS))
-        frame = table.to_pandas(ignore_metadata=True)
+        table = pq.read_table(path, columns=list(TRANSACTION_COLUMNS), pre_buffer=PRE_BUFFER)
+        frame = table.to_pandas(ignore_metadata=True, **FRAME_FROM_ARROW)
+        del table  # its buffers were handed over column by column (FRAME_FROM_ARROW)
     except (pa.ArrowException, OSError) as error:
         raise InvalidDataError(source, f"unreadable Parquet data ({_one_line(error)})") from error
     return numeric_frame(frame, source)
