@@ -124,3 +124,27 @@ def test_every_champion_move_is_recorded_and_a_rollback_erases_none(admin, monke
     registry.versions[1].tags["champion.x"] = "{"
     edited = [m for m in admin_.history() if m.at == "x"]
     assert [m.version for m in edited] == [1]  # a record edited by hand is shown, not dropped
+
+
+def test_finishing_a_move_whose_history_write_failed_records_it_once(monkeypatch):
+    """set_champion wrote the move record, then the registry failed on the history; finishing the move
+    wrote a second record of the same move (a review found it)."""
+    from fraud_detection.application.champion import champion_moves, finish_champion_move, set_champion
+    from fraud_detection.domain.errors import ServiceUnavailableError
+
+    registry = FakeRegistry()
+    for _ in range(2):
+        registry.register("m", "run", ModelMetadata("fe-1", 0.5, "d" * 64))
+    set_champion(registry, FakePublisher(), 1, "first")
+    set_model_tag = registry.set_model_tag
+
+    def down_once(key: str, value: str) -> None:
+        monkeypatch.setattr(registry, "set_model_tag", set_model_tag)
+        raise ServiceUnavailableError("registry down")
+
+    monkeypatch.setattr(registry, "set_model_tag", down_once)
+    with pytest.raises(ServiceUnavailableError):
+        set_champion(registry, FakePublisher(), 2, "gate")
+    finish_champion_move(registry, FakePublisher(), 2, 1, "gate")
+    moves = champion_moves(registry.list_versions())
+    assert [(m.version, m.replaced) for m in moves] == [(1, None), (2, 1)]

@@ -112,7 +112,9 @@ def finish_champion_move(
         registry.set_tag(version, PREVIOUS_CHAMPION_TAG, str(replaced))
     history = ChampionHistory.parse(registry.get_model_tag(CHAMPION_HISTORY_TAG))
     if not history.versions or history.versions[-1] != version:  # so its move record may be missing too
-        record_move(registry, version, replaced, reason)
+        moves = champion_moves(registry.list_versions())
+        if not moves or (moves[-1].version, moves[-1].replaced) != (version, replaced):
+            record_move(registry, version, replaced, reason)  # not twice: set_champion may have written it
         registry.set_model_tag(CHAMPION_HISTORY_TAG, history.promoted(version, replaced).encode())
     publisher.publish(ModelPromoted(registry.model_name, version, replaced, reason))
 
