@@ -114,3 +114,19 @@ def test_a_version_whose_profile_was_not_stored_gets_no_alias_and_cannot_be_prom
     summary = world.run_pipeline()  # the retry registers a whole version
     assert summary.version.version == 2
     assert world.registry.aliases == {CHAMPION: 2}
+
+
+def test_a_version_left_without_its_alias_is_tagged_as_a_failed_registration(world, monkeypatch):
+    """The registry failing at the challenger alias left a version with no alias and no tag: a retrain on
+    the same labels then stopped as "already trained on this set" (a review of the disk-full probe)."""
+    from fraud_detection.domain.errors import ServiceUnavailableError
+    from fraud_detection.domain.model import REGISTRATION_FAILED_TAG
+
+    def registry_down(alias, version):
+        raise ServiceUnavailableError("registry unreachable")
+
+    monkeypatch.setattr(world.registry, "set_alias", registry_down)
+    with pytest.raises(ServiceUnavailableError):
+        world.run_pipeline()
+    failure = world.registry.versions[1].tags[REGISTRATION_FAILED_TAG]
+    assert failure == "challenger alias not set: registry unreachable"

@@ -190,6 +190,7 @@ class PipelineSession:
             version = registry.register(uri, self._run.run_id, metadata)
             # The profile before the alias: a version whose profile could not be stored (S3 down) gets no
             # alias and a tag that refuses its promotion, instead of an @challenger that drift cannot check.
+            step = "reference profile not stored"
             try:
                 self._steps.reference_profile(
                     registry.model_name,
@@ -204,12 +205,15 @@ class PipelineSession:
                     held_out_labels=training.out_of_fold.labels,
                     positive_weight=training.chosen.scale_pos_weight,
                 )
+                # Untagged, a version left without its alias (the registry failing there) counted as
+                # "already trained on this set": every retrain on the same labels stopped before training.
+                step = "challenger alias not set"
+                rollout = self._steps.promote.rollout_in_progress()
+                if rollout is None:
+                    registry.set_alias(CHALLENGER, version.version)
             except BaseException as error:
-                self._mark_failed(version.version, f"reference profile not stored: {error}")
+                self._mark_failed(version.version, f"{step}: {error}")
                 raise
-            rollout = self._steps.promote.rollout_in_progress()
-            if rollout is None:
-                registry.set_alias(CHALLENGER, version.version)
             self._steps.publisher.publish(ModelRegistered(registry.model_name, version.version))
             self.summary.version = registry.get(version.version)
             alias = f"@{CHALLENGER}"

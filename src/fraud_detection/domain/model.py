@@ -10,7 +10,7 @@ CHALLENGER = "challenger"
 # version, from the registry or a local copy, must match it.
 MODEL_DIGEST_TAG = "model_sha256"
 # Set on a version whose registration failed after the registry created it (its reference profile could not
-# be stored): it has no alias, and promoting it is refused (drift checks need the profile).
+# be stored, or its alias not set): promoting it is refused (drift checks need the profile).
 REGISTRATION_FAILED_TAG = "registration_failed"
 
 
