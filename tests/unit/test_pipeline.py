@@ -130,3 +130,14 @@ def test_a_version_left_without_its_alias_is_tagged_as_a_failed_registration(wor
         world.run_pipeline()
     failure = world.registry.versions[1].tags[REGISTRATION_FAILED_TAG]
     assert failure == "challenger alias not set: registry unreachable"
+
+
+def test_a_registered_version_records_its_training_configuration(world):
+    """What a retrain compares before skipping a set a version was already trained on."""
+    from fraud_detection.domain.training_config import TRAINING_CONFIG_TAG
+
+    world.run_pipeline()
+    config = json.loads(world.registry.versions[1].tags[TRAINING_CONFIG_TAG])
+    assert config["folds"] == 3
+    assert config["review_cost"] == 5.0
+    assert "threads" not in config

@@ -151,3 +151,32 @@ def test_a_row_counts_as_held_only_with_the_same_inputs_and_label(label: float) 
     moved = recent.copy()
     moved.loc[0, "Amount"] += 0.01  # another amount: a new row
     assert rows_not_in(moved, base)[0]
+
+
+def test_a_set_trained_with_another_configuration_is_trained_again_with_the_current_one() -> None:
+    """The skip held for the data alone: after FRAUD_REVIEW_COST (or the seed, or the folds) changed, a
+    retrain on the same labels still stopped, and the model the new settings call for was never trained."""
+    from fraud_detection.domain.folds import FoldPolicy
+    from fraud_detection.domain.training import TrainingParams
+    from fraud_detection.domain.training_config import TRAINING_CONFIG_TAG, encode_config, training_config
+
+    world = labelled(Retraining())
+    current = training_config(TrainingParams(), FoldPolicy(), review_cost=5.0)
+    build = BuildRetrainingSet(
+        world.registry, world.datasets, world.captured, world.feedback, 30, config=current
+    )
+    first = build(NOW)
+    kept = promote(world, first, decision="keep")
+    before = training_config(TrainingParams(), FoldPolicy(), review_cost=50.0)
+    world.registry.set_tag(kept, TRAINING_CONFIG_TAG, encode_config(before))
+    again = build(NOW)
+    assert again.dataset == first.dataset  # trained again, with review cost 5
+    assert again.detail.endswith(f"(v{kept} was trained on it with another training configuration)")
+
+    world.registry.set_tag(kept, TRAINING_CONFIG_TAG, encode_config(current))
+    assert build(NOW).trained_as == kept  # the same configuration: the same model, not trained again
+    del world.registry.versions[kept].tags[TRAINING_CONFIG_TAG]
+    assert build(NOW).trained_as == kept  # a version from before the tag counts as it did then
+    world.registry.set_tag(kept, TRAINING_CONFIG_TAG, "{edited")
+    assert build(NOW).trained_as is None  # unreadable: trained again rather than wrongly skipped
+    assert training_config(TrainingParams(threads=1), FoldPolicy(), 5.0) == current  # the same trees

@@ -37,6 +37,7 @@ from fraud_detection.domain.ports.tracking import ExperimentTracker, TrackingRun
 from fraud_detection.domain.promotion import PromotionDecision
 from fraud_detection.domain.schema import V_COLUMNS
 from fraud_detection.domain.training import LabelledData
+from fraud_detection.domain.training_config import TRAINING_CONFIG_TAG, encode_config
 
 logger = logging.getLogger(__name__)
 
@@ -207,6 +208,9 @@ class PipelineSession:
                 )
                 # Untagged, a version left without its alias (the registry failing there) counted as
                 # "already trained on this set": every retrain on the same labels stopped before training.
+                step = "training configuration not recorded"
+                config = encode_config(self._steps.train.config(self._steps.fold_policy))
+                registry.set_tag(version.version, TRAINING_CONFIG_TAG, config)
                 step = "challenger alias not set"
                 rollout = self._steps.promote.rollout_in_progress()
                 if rollout is None:

@@ -19,6 +19,7 @@ publishes `DriftDetected` every hour the model stays at risk, and a nightly sche
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -36,6 +37,7 @@ from fraud_detection.domain.ports.feedback import FeedbackStore
 from fraud_detection.domain.ports.registry import ModelRegistry
 from fraud_detection.domain.promotion import rows_not_in
 from fraud_detection.domain.schema import LABEL, TIME, TRANSACTION_COLUMNS
+from fraud_detection.domain.training_config import TRAINING_CONFIG_TAG, same_config
 
 SECONDS_AFTER_BASE = 1.0
 ID_COLUMN = "transaction_id"
@@ -85,7 +87,10 @@ class BuildRetrainingSet:
         feedback: FeedbackStore,
         lookback_days: float,
         rollout_state: RolloutState | None = None,
+        config: Mapping[str, object] | None = None,
     ) -> None:
+        """`config`: the training configuration a retrain would use (domain/training_config.py); a version
+        trained on the same set with another one does not make the retrain redundant."""
         self._registry, self._datasets, self._captured, self._feedback = (
             registry,
             datasets,
@@ -94,6 +99,7 @@ class BuildRetrainingSet:
         )
         self._lookback_days, self._lookback = lookback_days, timedelta(days=lookback_days)
         self._rollout_state = rollout_state
+        self._config = config
 
     def __call__(self, now: datetime | None = None) -> RetrainingSet:
         since = (now or datetime.now(UTC)) - self._lookback
@@ -143,9 +149,12 @@ class BuildRetrainingSet:
                 f"(`fraud model promote {trained.version}` serves it)"
             )
             return RetrainingSet(base, None, matched, frauds, unmatched, detail, trained.version)
+        earlier = self._trained_on(dataset.id, any_config=True)
+        if earlier is not None:
+            detail = f"{detail} (v{earlier.version} was trained on it with another training configuration)"
         return RetrainingSet(base, dataset, matched, frauds, unmatched, detail, None, used, since.isoformat())
 
-    def _trained_on(self, dataset: DatasetId) -> ModelVersion | None:
+    def _trained_on(self, dataset: DatasetId, any_config: bool = False) -> ModelVersion | None:
         """The newest version of this feature version fitted on exactly `dataset` (a version of another
         feature version is a different model: retraining it is the point). What a failed registration left
         does not count: it can never be promoted, and it blocked every later retrain on the same labels,
@@ -157,6 +166,11 @@ class BuildRetrainingSet:
                 and metadata is not None
                 and metadata.dataset_id == dataset.value
                 and metadata.feature_version == FEATURE_VERSION
+                and (
+                    any_config
+                    or self._config is None
+                    or same_config(version.tags.get(TRAINING_CONFIG_TAG), self._config)
+                )
             ):
                 return version
         return None

@@ -20,13 +20,14 @@ import numpy as np
 import pandas as pd
 
 from fraud_detection.domain.features import build_features
-from fraud_detection.domain.folds import Fold, TimeFolds
+from fraud_detection.domain.folds import Fold, FoldPolicy, TimeFolds
 from fraud_detection.domain.metrics import average_precision
 from fraud_detection.domain.ports.modelling import FraudModel, ModelTrainer
 from fraud_detection.domain.schema import AMOUNT, LABEL, TIME
 from fraud_detection.domain.selection import refit_rounds, rounds_by_mean_loss
 from fraud_detection.domain.threshold import ThresholdChoice, choose_threshold
 from fraud_detection.domain.training import LabelledData, TrainingParams
+from fraud_detection.domain.training_config import training_config
 
 
 def labelled(frame: pd.DataFrame) -> LabelledData:
@@ -105,6 +106,10 @@ class TrainModel:
         self._trainer = trainer
         self._params = params
         self._review_cost = review_cost
+
+    def config(self, folds: FoldPolicy) -> dict[str, object]:
+        """What this trainer with `folds` makes of a dataset (domain/training_config.py)."""
+        return training_config(self._params, folds, self._review_cost)
 
     def __call__(self, data: FoldedData, progress: Progress = _silent) -> TrainingResult:
         """`progress`: a line per fold fitted and before the refit (minutes each on millions of rows)."""

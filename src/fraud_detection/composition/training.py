@@ -19,6 +19,7 @@ from fraud_detection.application.validate import ValidateDataset
 from fraud_detection.domain.folds import FoldPolicy
 from fraud_detection.domain.promotion import PromotionPolicy
 from fraud_detection.domain.training import TrainingParams
+from fraud_detection.domain.training_config import training_config
 from fraud_detection.domain.validation import ValidationRules
 from fraud_detection.settings import Settings
 
@@ -52,6 +53,10 @@ def make_training_params(settings: Settings) -> TrainingParams:
 
 def make_fold_policy(settings: Settings) -> FoldPolicy:
     return FoldPolicy(settings.train_folds, settings.first_fit_fraction, settings.split_gap_seconds)
+
+
+def make_training_config(settings: Settings) -> dict[str, object]:
+    return training_config(make_training_params(settings), make_fold_policy(settings), settings.review_cost)
 
 
 def make_promotion_policy(settings: Settings) -> PromotionPolicy:
@@ -94,6 +99,7 @@ class Training(containers.DeclarativeContainer):
         adapters.captured_predictions,
         adapters.feedback_store,
         settings.provided.retrain_lookback_days,
+        config=providers.Callable(make_training_config, settings),
     )
     steps = providers.Factory(
         PipelineSteps,
