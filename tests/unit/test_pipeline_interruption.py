@@ -164,9 +164,10 @@ def test_a_stop_while_the_gate_records_lets_it_record_everything(world, monkeypa
     interruption = world.container.interruption()
     set_tag = world.registry.set_tag
 
-    def tag_then_stop(*args, **kwargs):
-        assert interruption.request() is False
-        return set_tag(*args, **kwargs)
+    def tag_then_stop(version, key, value):
+        if key == "promotion_decision":  # the gate's first record (register tags the version too)
+            assert interruption.request() is False
+        return set_tag(version, key, value)
 
     monkeypatch.setattr(world.registry, "set_tag", tag_then_stop)
     summary = world.run_pipeline()  # promote is the last stage: the run ends, the CLI reports the stop
