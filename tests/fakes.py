@@ -15,6 +15,7 @@ import pandas as pd
 from fraud_detection.domain.dataset import DatasetId, DatasetRef
 from fraud_detection.domain.errors import (
     DatasetNotFoundError,
+    DatasetRemovedError,
     DataSourceError,
     JobExistsError,
     JobNotFoundError,
@@ -61,6 +62,7 @@ from fraud_detection.domain.ports.jobs import (
     QueuedWork,
 )
 from fraud_detection.domain.ports.modelling import FoldFit
+from fraud_detection.domain.ports.tracking import RunRecord
 from fraud_detection.domain.schema import V_COLUMNS
 from fraud_detection.domain.training import LabelledData, TrainingParams
 from fraud_detection.domain.validation import ExpectationOutcome, ValidationReport
@@ -112,6 +114,7 @@ class FakeDatasetStore(DatasetStore):
 
     def save(self, frame: pd.DataFrame, source: str) -> DatasetRef:
         dataset_id = DatasetId.of(frame)
+        self.removed.pop(dataset_id.value, None)
         if dataset_id.value not in self.refs:
             self.frames[dataset_id.value] = frame.copy()
             self.refs[dataset_id.value] = DatasetRef(
@@ -124,6 +127,10 @@ class FakeDatasetStore(DatasetStore):
         return self.frames[self.get(dataset_id).id.value].copy()
 
     def get(self, dataset_id: DatasetId) -> DatasetRef:
+        if dataset_id.value in self.removed:
+            raise DatasetRemovedError(
+                f"dataset {dataset_id.value} was removed ({self.removed[dataset_id.value]})"
+            )
         if dataset_id.value not in self.refs:
             raise DatasetNotFoundError(dataset_id.value)
         return self.refs[dataset_id.value]
@@ -295,6 +302,13 @@ class FakeTracker(ExperimentTracker):
 
     def start_run(self, run_name: str, tags: Mapping[str, str]) -> AbstractContextManager[TrackingRun]:
         return self._run(run_name, tags)
+
+    def run_record(self, run_id: str) -> RunRecord | None:
+        for run in self.runs:
+            if run.run_id == run_id:
+                params = {key: str(value) for key, value in run.params.items()}
+                return RunRecord(run_id, run.status, "", "", f"memory://{run_id}", dict(run.tags), params)
+        return None
 
 
 class FakeRegistry(ModelRegistry):

@@ -10,13 +10,8 @@ import pytest
 from mlflow import MlflowClient
 
 from fraud_detection.composition.adapters import make_tracker
-from fraud_detection.infrastructure.mlflow.provenance import (
-    CODE_VERSION_TAG,
-    COMMIT_TAG,
-    HOST_TAG,
-    USER_TAG,
-    checkout_commit,
-)
+from fraud_detection.domain.run_provenance import CODE_VERSION_TAG, COMMIT_TAG, HOST_TAG, USER_TAG
+from fraud_detection.infrastructure.mlflow.provenance import checkout_commit
 from fraud_detection.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -37,6 +32,16 @@ def test_a_run_records_the_commit_the_user_and_the_training_settings(tmp_path):
     assert recorded.params["setting.split_gap_seconds"] == "3600.0"
     assert recorded.params["setting.promotion_metric"] == settings.promotion_metric
     assert recorded.params["seed"] == "7"
+    record = tracker.run_record(run.run_id)  # what `fraud model show` reads back
+    assert record is not None
+    assert (record.status, record.tags[COMMIT_TAG], record.params["setting.review_cost"]) == (
+        "FINISHED",
+        "abc1234",
+        "50.0",
+    )
+    assert record.started <= record.ended
+    assert record.location == run.location
+    assert tracker.run_record("0" * 32) is None  # deleted, or another store's
 
 
 def test_a_bad_commit_setting_is_refused():

@@ -1,5 +1,5 @@
 """Operating the registry by hand: list, promote, roll back (`fraud model`, `/admin/model`); pruning the
-datasets no version needs any more (`fraud data prune`).
+datasets no version needs any more (`fraud data prune`); one version's whole record (`fraud model show`).
 
 Kept apart from training so that listing versions imports neither the training use cases nor MLflow.
 """
@@ -10,6 +10,7 @@ from dependency_injector import containers, providers
 
 from fraud_detection.application.dataset_retention import DatasetRetention
 from fraud_detection.application.model_admin import ModelAdministration
+from fraud_detection.application.version_lineage import DescribeVersion
 
 
 class Models(containers.DeclarativeContainer):
@@ -19,3 +20,4 @@ class Models(containers.DeclarativeContainer):
         ModelAdministration, adapters.catalog, adapters.registry.provider, adapters.publisher
     )
     dataset_retention = providers.Factory(DatasetRetention, adapters.datasets, adapters.registry)
+    describe = providers.Factory(DescribeVersion, adapters.registry, adapters.tracker, adapters.datasets)

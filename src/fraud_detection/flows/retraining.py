@@ -16,6 +16,12 @@ from fraud_detection.application.interruption import Interruption
 from fraud_detection.application.pipeline_summary import PipelineSummary
 from fraud_detection.application.retraining import BuildRetrainingSet, RetrainingSet
 from fraud_detection.composition import get_container
+from fraud_detection.domain.run_provenance import (
+    RETRAIN_BASE_TAG,
+    RETRAIN_REASON_TAG,
+    RETRAIN_ROWS_TAG,
+    RETRAIN_SINCE_TAG,
+)
 from fraud_detection.flows.finished import keeps_result
 from fraud_detection.flows.tasks import io_task, run_stage_tasks
 
@@ -51,10 +57,10 @@ def retrain(reason: str = "requested", force_promotion: bool = False) -> Retrain
         logger.info("retrain skipped: %s", built.detail)
         return RetrainOutcome(reason, built, None)
     tags = {  # what started it and what it learnt from, kept with the run (and so with the version's run)
-        "retrain.reason": reason[:MAX_REASON],
-        "retrain.base_dataset": built.base.id.value,
-        "retrain.labelled_rows": str(built.labelled_rows),
-        "retrain.lookback_since": built.since,
+        RETRAIN_REASON_TAG: reason[:MAX_REASON],
+        RETRAIN_BASE_TAG: built.base.id.value,
+        RETRAIN_ROWS_TAG: str(built.labelled_rows),
+        RETRAIN_SINCE_TAG: built.since,
     }
     with training.pipeline().session(built.dataset, tags) as session:
         session.record(built.lineage(), "retraining/labels.json")

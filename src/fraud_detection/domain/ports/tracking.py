@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -45,7 +46,24 @@ class TrackingRun(ABC):
         """Log the model with signature, input example and metadata; return its URI for registration."""
 
 
+@dataclass(frozen=True)
+class RunRecord:
+    """A run as the tracking store holds it: what `fraud model show` reports of a version's run."""
+
+    run_id: str
+    status: str  # FINISHED, FAILED, KILLED, RUNNING
+    started: str  # ISO 8601, UTC; "" when unknown
+    ended: str
+    location: str
+    tags: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+
+
 class ExperimentTracker(ABC):
     @abstractmethod
     def start_run(self, run_name: str, tags: Mapping[str, str]) -> AbstractContextManager[TrackingRun]:
         """Open a run; it ends FINISHED on normal exit and FAILED when the block raises."""
+
+    @abstractmethod
+    def run_record(self, run_id: str) -> RunRecord | None:
+        """The run as recorded; None when the store has no such run (deleted, or another store's)."""

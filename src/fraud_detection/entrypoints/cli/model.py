@@ -1,10 +1,10 @@
-"""`fraud model list|history|promote|rollback`: operate the registry by hand."""
+"""`fraud model list|show|history|promote|rollback`: operate the registry by hand."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -51,6 +51,75 @@ def list_versions(
             v.tags.get("promotion_decision", ""),
         )
     print_table(table)
+
+
+@app.command()
+@handles_user_errors
+def show(
+    version: Annotated[int, typer.Argument(min=1, max=VERSION_MAX, help="Version to describe.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Everything recorded about VERSION: its data (still stored?), training configuration and settings,
+    code and who ran it, what started a retrain, the gate's decision, and its moves as champion."""
+    lineage = container().models.describe()(version)
+    document = lineage.as_dict()
+    if as_json:
+        print(json.dumps(document, indent=2))
+        return
+    stdout.print(lineage.version.label, markup=False, highlight=False)
+    for name, value in _lines(document):
+        stdout.print(f"  {name:<16}{value}", markup=False, highlight=False)
+
+
+def _lines(document: dict[str, Any]) -> list[tuple[str, str]]:
+    """One line per fact, skipping what was never recorded (a version from before it was)."""
+    dataset, gate, run = document["dataset"], document["gate"], document["run"]
+    provenance, metrics = document["provenance"], document["out_of_time_metrics"]
+    rows = (
+        f"{dataset['rows']:,} rows, {dataset['frauds']:,} frauds, from {dataset['source']}; "
+        if ("rows" in dataset)
+        else ""
+    )
+    lines = [
+        ("created", str(document["created_at"])),
+        ("threshold", f"{document['threshold']}" if document["threshold"] is not None else ""),
+        ("features", str(document["feature_version"] or "")),
+        ("out-of-time", ", ".join(f"{k} {_figure(v)}" for k, v in metrics.items())),
+        ("dataset", f"{dataset['id']} ({rows}{dataset['state']})"),
+        ("config", ", ".join(f"{k}={v}" for k, v in (document["training_config"] or {}).items())),
+        ("gate", f"{gate['decision']}: {gate['reason']}" if gate["decision"] else ""),
+        (
+            "registration",
+            f"FAILED: {document['registration_failed']}" if document["registration_failed"] else "",
+        ),
+        ("code", " ".join(filter(None, [provenance.get("code_version"), provenance.get("commit")]))),
+        ("by", "@".join(filter(None, [provenance.get("user"), provenance.get("host")]))),
+        ("retrain", _retrain(provenance)),
+        (
+            "run",
+            f"{run['id']} {run['status']} {run['started']}..{run['ended']} {run['location']}" if run else "",
+        ),
+        ("model sha256", str(document["model_sha256"] or "")),
+    ]
+    lines += [
+        ("champion since", f"{move['at']} replacing v{move['replaced']}: {move['reason']} ({move['by']})")
+        if move["replaced"] is not None
+        else ("champion since", f"{move['at']}: {move['reason']} ({move['by']})")
+        for move in document["champion_moves"]
+    ]
+    return [(name, value) for name, value in lines if value]
+
+
+def _figure(value: float) -> str:
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:.4f}"
+
+
+def _retrain(provenance: dict[str, str]) -> str:
+    if "retrain_reason" not in provenance:
+        return ""
+    rows, since = provenance.get("retrain_labelled_rows", "?"), provenance.get("retrain_lookback_since", "?")
+    base = provenance.get("retrain_base_dataset", "?")[:12]
+    return f"{provenance['retrain_reason']}; {rows} labelled rows since {since} on dataset {base}"
 
 
 @app.command()

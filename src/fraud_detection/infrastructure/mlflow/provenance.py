@@ -12,9 +12,8 @@ import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
-# MLflow's own tag names, which its UI shows; ours under `fraud.`.
-USER_TAG, COMMIT_TAG = "mlflow.user", "mlflow.source.git.commit"
-CODE_VERSION_TAG, HOST_TAG = "fraud.code_version", "fraud.host"
+from fraud_detection.domain.run_provenance import CODE_VERSION_TAG, COMMIT_TAG, HOST_TAG, USER_TAG
+
 SETTING_PARAM_PREFIX = "setting."  # apart from the trainer's own params (`seed` is logged by both)
 UNKNOWN = "unknown"
 

@@ -46,6 +46,14 @@ def _plain(value: object) -> object:
     return str(value)
 
 
+def run_location(tracking_uri: str, experiment_id: str, run_id: str, artifact_uri: str) -> str:
+    """Where a person finds a run: its page in the UI of a tracking server, else its artifact folder."""
+    if is_http(tracking_uri):
+        base = display_uri(tracking_uri).rstrip("/")
+        return f"{base}/#/experiments/{experiment_id}/runs/{run_id}"
+    return artifact_uri
+
+
 class MlflowTrackingRun(TrackingRun):
     def __init__(self, client: MlflowClient, tracking_uri: str, run: Run) -> None:
         self._client = client
@@ -60,10 +68,7 @@ class MlflowTrackingRun(TrackingRun):
 
     @property
     def location(self) -> str:
-        if is_http(self._tracking_uri):
-            base = display_uri(self._tracking_uri).rstrip("/")
-            return f"{base}/#/experiments/{self._experiment_id}/runs/{self._run_id}"
-        return self._artifact_uri
+        return run_location(self._tracking_uri, self._experiment_id, self._run_id, self._artifact_uri)
 
     def log_params(self, params: Mapping[str, Any]) -> None:
         batch = [Param(str(key), param_text(value)) for key, value in params.items()]

@@ -16,14 +16,14 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 
 from mlflow import MlflowClient
 from mlflow.entities import RunStatus
 from mlflow.exceptions import MlflowException
 
-from fraud_detection.domain.ports.tracking import ExperimentTracker, TrackingRun
+from fraud_detection.domain.ports.tracking import ExperimentTracker, RunRecord, TrackingRun
 from fraud_detection.infrastructure.mlflow.connection import (
     apply_env_defaults,
     client_for,
@@ -31,7 +31,7 @@ from fraud_detection.infrastructure.mlflow.connection import (
     error_code,
     reaching,
 )
-from fraud_detection.infrastructure.mlflow.run import MlflowTrackingRun
+from fraud_detection.infrastructure.mlflow.run import MlflowTrackingRun, run_location
 
 _log = logging.getLogger(__name__)
 
@@ -99,6 +99,27 @@ class MlflowExperimentTracker(ExperimentTracker):
         with reaching(self._tracking_uri):
             self._client.set_terminated(run_id, RunStatus.to_string(RunStatus.FINISHED))
 
+    def run_record(self, run_id: str) -> RunRecord | None:
+        with reaching(self._tracking_uri):
+            try:
+                run = self._client.get_run(run_id)
+            except MlflowException as error:
+                if error_code(error) == "RESOURCE_DOES_NOT_EXIST":
+                    return None
+                raise
+        info = run.info
+        return RunRecord(
+            run_id=str(info.run_id),
+            status=str(info.status),
+            started=_utc(info.start_time),
+            ended=_utc(info.end_time),
+            location=run_location(
+                self._tracking_uri, str(info.experiment_id), run_id, str(info.artifact_uri)
+            ),
+            tags=dict(run.data.tags),
+            params=dict(run.data.params),
+        )
+
     def _end_after_error(self, run_id: str, status: int) -> None:
         """Mark the run; if even that fails, log it and let the block's own error propagate."""
         try:
@@ -148,3 +169,9 @@ class MlflowExperimentTracker(ExperimentTracker):
             _log.warning("restoring deleted MLflow experiment '%s'", self._experiment_name)
             self._client.restore_experiment(found.experiment_id)
         return str(found.experiment_id)
+
+
+def _utc(milliseconds: int | None) -> str:
+    if not milliseconds:
+        return ""
+    return datetime.fromtimestamp(milliseconds / 1000, UTC).isoformat(timespec="seconds")
