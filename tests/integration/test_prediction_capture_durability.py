@@ -260,6 +260,27 @@ def test_written_failed_spilled_dropped_and_pending_rows_are_exported_to_prometh
     assert sample("fraud_capture_spill_files") == 0
 
 
+def test_a_journal_that_cannot_be_written_is_counted_on_metrics(
+    local: LocalObjectStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The journal's disk full or failing was a log line a minute and nothing an alert could see, while a
+    kill would lose every queued row rather than the last second's (disk-full probe)."""
+    def full(self: object, buffer: object, data: bytes) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Journal, "append", full)
+    before = sample("fraud_capture_journal_failures_total")
+    log = ParquetPredictionLog(
+        local, max_rows=1000, max_seconds=NEVER, spill_dir=tmp_path / "spill", journal_seconds=0.05,
+        telemetry=PrometheusCaptureTelemetry(),
+    )  # fmt: skip
+    log.append(make_batch("queued"))
+    assert wait_until(lambda: sample("fraud_capture_journal_failures_total") > before)
+    assert log.journal_failures >= 1
+    log.close()
+    assert stored_request_ids(local) == ["queued"]  # the rows themselves still reach the store
+
+
 # Retention of a local store ----------------------------------------------------------------------
 
 

@@ -363,6 +363,7 @@ def test_the_prediction_capture_alerts_exist_and_select_metrics_the_api_exports(
         "FraudPredictionCaptureDropping",
         "FraudPredictionCaptureFailing",
         "FraudPredictionCaptureBacklog",
+        "FraudPredictionCaptureJournalFailing",
     }
     for name, rule in capture.items():
         assert metric_names(str(rule["expr"])) <= exported, name

@@ -62,6 +62,10 @@ CAPTURE_ROWS_DROPPED = Counter(
     "fraud_capture_rows_dropped",
     "Captured predictions lost: queue over its bound with the spill full, unwritable, or unwritten at stop.",
 )
+CAPTURE_JOURNAL_FAILURES = Counter(
+    "fraud_capture_journal_failures",
+    "Journal chunks of captured predictions that could not be written (spill folder's disk full or failing).",
+)
 CAPTURE_PENDING_ROWS = Gauge(
     "fraud_capture_pending_rows", "Captured predictions queued in memory.", multiprocess_mode="livesum"
 )
@@ -255,6 +259,9 @@ class PrometheusCaptureTelemetry:
 
     def rows_dropped(self, rows: int) -> None:
         CAPTURE_ROWS_DROPPED.inc(rows)
+
+    def journal_failed(self) -> None:
+        CAPTURE_JOURNAL_FAILURES.inc()
 
     def state(
         self,

@@ -21,7 +21,11 @@ from fraud_detection.infrastructure.arrow.prediction_log.arrow_table import (
 from fraud_detection.infrastructure.arrow.prediction_log.column_buffer import ColumnBuffer
 from fraud_detection.infrastructure.arrow.prediction_log.journal import Journal
 from fraud_detection.infrastructure.arrow.prediction_log.pending_rows import PendingRows
-from fraud_detection.infrastructure.arrow.prediction_log.telemetry import CaptureCounters
+from fraud_detection.infrastructure.arrow.prediction_log.telemetry import (
+    CaptureCounters,
+    CaptureTelemetry,
+    NoTelemetry,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -29,10 +33,19 @@ ERROR_LOG_INTERVAL_SECONDS = 10.0
 
 
 class JournalCopier:
-    def __init__(self, journal: Journal, pending: PendingRows, counters: CaptureCounters) -> None:
+    def __init__(
+        self,
+        journal: Journal,
+        pending: PendingRows,
+        counters: CaptureCounters,
+        telemetry: CaptureTelemetry | None = None,
+    ) -> None:
         self.journal = journal
         self._pending = pending
         self._counters = counters
+        # Counted on /metrics too (fraud_capture_journal_failures_total): a journal on a full or failing
+        # disk was a log line every minute and nothing an alert could see.
+        self._telemetry: CaptureTelemetry = telemetry or NoTelemetry()
         self._lock = threading.Lock()  # journal chunks and discards, against buffer reuse
         self._last_error = -math.inf
 
@@ -82,6 +95,7 @@ class JournalCopier:
             self.journal.append(buffer, data)
         except OSError as error:
             self._counters.journal_failures += 1
+            self._telemetry.journal_failed()
             now = time.monotonic()
             if now - self._last_error >= ERROR_LOG_INTERVAL_SECONDS:
                 self._last_error = now

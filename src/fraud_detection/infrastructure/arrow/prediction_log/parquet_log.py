@@ -120,7 +120,9 @@ class ParquetPredictionLog(CaptureCounters, PredictionLog):
         self._spill = SpillDir(spill_dir, self._prefix, spill_max_bytes) if spill_dir is not None else None
         self._journal = open_journal(spill_dir) if journal_seconds > 0 else None
         self._journal_seconds = journal_seconds
-        self._copier = JournalCopier(self._journal, self._pending, self) if self._journal else None
+        self._copier = (
+            JournalCopier(self._journal, self._pending, self, self._telemetry) if self._journal else None
+        )
         self._sweep = RetentionSweep(store, self._prefix, retention_days, clock) if retention_days else None
         self._upkeep = CaptureUpkeep(
             self._pending, self._telemetry, max_pending_bytes, spill=self._spill, copier=self._copier,

@@ -18,6 +18,9 @@ class CaptureTelemetry(Protocol):
     def rows_dropped(self, rows: int) -> None:
         """Rows given up for good (queue over its bound with the spill full, unwritable, close)."""
 
+    def journal_failed(self) -> None:
+        """A journal chunk was not written: a killed process would lose more than the journal interval."""
+
     def state(
         self,
         pending_rows: int,
@@ -40,6 +43,9 @@ class NoTelemetry:
         pass
 
     def rows_dropped(self, rows: int) -> None:
+        pass
+
+    def journal_failed(self) -> None:
         pass
 
     def state(
