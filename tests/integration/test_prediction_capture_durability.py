@@ -265,6 +265,7 @@ def test_a_journal_that_cannot_be_written_is_counted_on_metrics(
 ) -> None:
     """The journal's disk full or failing was a log line a minute and nothing an alert could see, while a
     kill would lose every queued row rather than the last second's (disk-full probe)."""
+
     def full(self: object, buffer: object, data: bytes) -> None:
         raise OSError(28, "No space left on device")
 
