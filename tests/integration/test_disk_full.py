@@ -117,6 +117,20 @@ def test_a_full_scratch_disk_is_an_outage_not_an_internal_error(tmp_path, monkey
         work_files.store_table(store, "batch/x/parts/000001.arrow", pa.table({"a": [1]}), tmp_path / "new")
 
 
+def test_a_full_disk_under_the_clients_file_names_the_file_and_keeps_the_old_one(tmp_path, monkeypatch):
+    """`fraud clients add` on a full disk printed a bare "[Errno 28] No space left on device"."""
+    from fraud_detection.domain.clients import ClientDirectory
+    from fraud_detection.infrastructure.local.client_key_file import write_document
+
+    path = tmp_path / "clients.json"
+    path.write_text('{"clients": []}\n')
+    full_after(monkeypatch, 0)
+    with pytest.raises(StorageFullError, match=f"cannot write API clients file {path}: No space left"):
+        write_document(path, ClientDirectory(()))
+    assert path.read_text() == '{"clients": []}\n'
+    assert [p.name for p in tmp_path.iterdir()] == ["clients.json"]  # no temporary file left
+
+
 def test_a_full_tracking_database_is_one_line_saying_so(capsys):
     """The probe's MLflow SQLite on a full tmpfs: a 4-line error (the SQL and its parameters) saying "a
     service is down or unreachable", after 8 tracebacks that MLflow logged at ERROR."""

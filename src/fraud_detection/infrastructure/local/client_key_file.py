@@ -16,6 +16,7 @@ from typing import Any
 
 from fraud_detection.domain.clients import ClientConfigError, ClientDirectory, parse_clients
 from fraud_detection.domain.ports.clients import ClientSource
+from fraud_detection.infrastructure.local.write_errors import write_failure
 
 logger = logging.getLogger(__name__)
 
@@ -116,8 +117,11 @@ def read_document(path: Path) -> dict[str, Any]:
 
 def write_document(path: Path, directory: ClientDirectory) -> None:
     """Atomically, readable by the owner only (it names every client and its key digests)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as error:
+        raise write_failure(f"API clients file {path}", error) from error
     try:
         with os.fdopen(handle, "w") as file:
             json.dump(directory.to_document(), file, indent=2)
@@ -126,6 +130,8 @@ def write_document(path: Path, directory: ClientDirectory) -> None:
             os.fsync(file.fileno())
         os.chmod(temporary, 0o600)
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as error:
         Path(temporary).unlink(missing_ok=True)
+        if isinstance(error, OSError):  # a full disk named with its file, not a bare errno (disk-full probe)
+            raise write_failure(f"API clients file {path}", error) from error
         raise
