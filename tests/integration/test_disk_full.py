@@ -131,6 +131,43 @@ def test_a_full_disk_under_the_clients_file_names_the_file_and_keeps_the_old_one
     assert [p.name for p in tmp_path.iterdir()] == ["clients.json"]  # no temporary file left
 
 
+def test_a_full_disk_under_the_feedback_store_says_so_and_a_held_lock_stays_an_outage(tmp_path, monkeypatch):
+    """SQLite's "database or disk is full" reached the CLI as "a service is down or unreachable"."""
+    import sqlite3
+
+    from fraud_detection.domain.errors import ServiceUnavailableError
+    from fraud_detection.infrastructure.sqlite import feedback_store
+
+    store = feedback_store.SqliteFeedbackStore(tmp_path / "feedback.db", retention_days=180)
+    connect = sqlite3.connect
+
+    def failing(message: str):
+        def connect_then_fail(*args, **kwargs):
+            connection = connect(*args, **kwargs)
+
+            class Failing:
+                def execute(self, *a, **k):
+                    raise sqlite3.OperationalError(message)
+
+                def close(self):
+                    connection.close()
+
+            return Failing()
+
+        return connect_then_fail
+
+    monkeypatch.setattr(feedback_store.sqlite3, "connect", failing("database or disk is full"))
+    with pytest.raises(StorageFullError, match=r"database or disk is full \(free space on that disk and try"):
+        store.labels()
+    monkeypatch.setattr(feedback_store.sqlite3, "connect", failing("disk I/O error"))
+    with pytest.raises(StorageFullError, match=r"disk I/O error \(check that disk and try again\)"):
+        store.labels()
+    monkeypatch.setattr(feedback_store.sqlite3, "connect", failing("database is locked"))
+    with pytest.raises(ServiceUnavailableError) as raised:
+        store.labels()
+    assert not isinstance(raised.value, StorageFullError)
+
+
 def test_a_full_tracking_database_is_one_line_saying_so(capsys):
     """The probe's MLflow SQLite on a full tmpfs: a 4-line error (the SQL and its parameters) saying "a
     service is down or unreachable", after 8 tracebacks that MLflow logged at ERROR."""

@@ -17,7 +17,7 @@ from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 
-from fraud_detection.domain.errors import ServiceUnavailableError
+from fraud_detection.domain.errors import ServiceUnavailableError, StorageFullError
 from fraud_detection.domain.feedback import (
     LabelInput,
     LabelOutcome,
@@ -165,14 +165,27 @@ class SqliteFeedbackStore(FeedbackStore):
         try:
             connection = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None)
         except sqlite3.Error as error:
-            raise ServiceUnavailableError(f"feedback store {self.path}: {error}") from error
+            raise _unavailable(self.path, error) from error
         try:
             connection.execute(f"PRAGMA synchronous={synchronous}")
             yield connection
         except sqlite3.Error as error:
-            raise ServiceUnavailableError(f"feedback store {self.path}: {error}") from error
+            raise _unavailable(self.path, error) from error
         finally:
             connection.close()
+
+
+# SQLite's own words for the disk, not the store, at fault.
+_DISK_ERRORS = {"database or disk is full": "free space on that disk", "disk I/O error": "check that disk"}
+
+
+def _unavailable(path: Path, error: sqlite3.Error) -> ServiceUnavailableError:
+    """A full or failing disk is StorageFullError, with what to do (the CLI called it "a service is down or
+    unreachable": a disk-full probe); anything else (a lock held past the timeout) stays an outage."""
+    for words, advice in _DISK_ERRORS.items():
+        if words in str(error):
+            return StorageFullError(f"feedback store {path}: {error} ({advice} and try again)")
+    return ServiceUnavailableError(f"feedback store {path}: {error}")
 
 
 @contextmanager
