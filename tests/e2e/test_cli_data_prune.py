@@ -19,7 +19,7 @@ def test_prune_removes_only_what_no_version_needs_and_says_so(trained_home, tmp_
     young = cli("data", "prune")  # both datasets were stored minutes ago: a run may be using them
     assert young.returncode == 0, young.stderr
     assert "nothing to remove (2 datasets kept)" in young.stderr
-    assert young.stdout.count("younger than 24 h") == 1  # the other is the champion's, which says so
+    assert young.stdout.count("stored less than 24 h ago") == 1  # the other is the champion's, which says so
 
     shown = cli("data", "prune", "--min-age-hours", "0", "--dry-run")
     assert shown.returncode == 0, shown.stderr

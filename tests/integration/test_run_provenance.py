@@ -41,7 +41,11 @@ def test_a_run_records_the_commit_the_user_and_the_training_settings(tmp_path):
     )
     assert record.started <= record.ended
     assert record.location == run.location
-    assert tracker.run_record("0" * 32) is None  # deleted, or another store's
+    assert tracker.run_record("0" * 32) is None  # another store's, or garbage-collected
+    MlflowClient(settings.resolved_tracking_uri).delete_run(run.run_id)
+    deleted = tracker.run_record(run.run_id)
+    assert deleted is not None
+    assert deleted.status == "FINISHED (deleted)"  # readable until garbage-collected: not shown as live
 
 
 def test_a_bad_commit_setting_is_refused():

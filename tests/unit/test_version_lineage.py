@@ -71,3 +71,18 @@ def test_what_is_gone_or_failed_says_so():
     assert document["run"] is None
     assert document["provenance"] == {}
     assert isinstance(pd.Timestamp(document["created_at"]), pd.Timestamp)
+
+
+def test_a_store_that_cannot_answer_leaves_the_rest_of_the_record(monkeypatch):
+    """The dataset store down (S3) or a corrupt manifest aborted the whole command (a review found it)."""
+    from fraud_detection.domain.errors import ServiceUnavailableError
+
+    registry, tracker, datasets, _ = world()
+
+    def down(dataset_id):
+        raise ServiceUnavailableError("s3 unreachable")
+
+    monkeypatch.setattr(datasets, "get", down)
+    document = DescribeVersion(registry, tracker, datasets)(1).as_dict()
+    assert document["dataset"]["state"] == "unknown: s3 unreachable"
+    assert document["gate"]["decision"] == "promote"

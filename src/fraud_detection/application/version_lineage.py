@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 
 from fraud_detection.application.champion import ChampionMove, champion_moves
 from fraud_detection.domain.dataset import DatasetId, DatasetRef
-from fraud_detection.domain.errors import DatasetNotFoundError
+from fraud_detection.domain.errors import DatasetNotFoundError, DataSourceError, ServiceUnavailableError
 from fraud_detection.domain.model import MODEL_DIGEST_TAG, REGISTRATION_FAILED_TAG, ModelVersion
 from fraud_detection.domain.ports.datasets import DatasetStore
 from fraud_detection.domain.ports.registry import ModelRegistry
@@ -132,3 +132,5 @@ class DescribeVersion:
             return self._datasets.get(DatasetId(version.metadata.dataset_id)), "stored"
         except DatasetNotFoundError as error:
             return None, str(error)
+        except (DataSourceError, ServiceUnavailableError) as error:  # the rest of the record still stands
+            return None, f"unknown: {error}"

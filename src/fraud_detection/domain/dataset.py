@@ -46,6 +46,9 @@ class DatasetRef:
     frauds: int
     source: str
     created_at: str
+    # The latest save of these rows (content-addressed: saving them again keeps the first ref, so its
+    # `created_at`); what a prune's minimum age counts from. "" on a manifest from before it was kept.
+    saved_at: str = ""
 
     @property
     def fraud_rate(self) -> float:
@@ -59,6 +62,7 @@ class DatasetRef:
             "frauds": self.frauds,
             "source": self.source,
             "created_at": self.created_at,
+            **({"saved_at": self.saved_at} if self.saved_at else {}),
         }
 
     @classmethod
@@ -70,6 +74,7 @@ class DatasetRef:
             frauds=int(str(data["frauds"])),
             source=str(data["source"]),
             created_at=str(data["created_at"]),
+            saved_at=str(data.get("saved_at", "")),
         )
 
 

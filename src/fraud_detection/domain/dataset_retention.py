@@ -7,7 +7,8 @@ next retrain's base and the gate's "rows it was fit on"; a challenger or a rollo
 of the versions a rollback can put back (the newest entries of the champion history: once back, a version
 is the retrain base again), and of the newest registered versions (to compare or re-run recent work). A
 dataset younger than the minimum age stays too: a run that has just stored it has not registered its model
-yet. Everything else, including ingests never trained on, may go."""
+yet; its age counts from its latest save, since saving rows stored before keeps their first record. Everything
+else, including ingests never trained on, may go."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from fraud_detection.domain.dataset import DatasetRef
+from fraud_detection.domain.errors import RetentionRefusedError
 from fraud_detection.domain.model import CHAMPION, ModelVersion
 
 
@@ -58,12 +60,22 @@ class RetentionPlan:
 def plan_retention(
     datasets: Iterable[DatasetRef],
     versions: Sequence[ModelVersion],
-    rollback_targets: Sequence[int],
+    champion_history: Sequence[int],
     policy: RetentionPolicy,
     now: datetime,
 ) -> RetentionPlan:
-    """`versions`: every registered version, newest first; `rollback_targets`: the champion history, oldest
-    first (its newest entries are what `fraud model rollback` puts back)."""
+    """`versions`: every registered version, newest first; `champion_history`: oldest first, the current
+    champion last (the entries before it are what `fraud model rollback` puts back, newest first).
+
+    Refuses (RetentionRefusedError) rather than guess: with no champion, a wrong model name or tracking
+    store would make every dataset look unused; a version to keep whose metadata cannot be read names no
+    dataset."""
+    champion = next((version for version in versions if CHAMPION in version.aliases), None)
+    if champion is None:
+        raise RetentionRefusedError(
+            f"no champion among the {len(versions)} registered versions: with a wrong model name or "
+            "tracking store every dataset would look unused, so nothing is removed"
+        )
     trained_on: dict[str, list[int]] = {}
     for version in versions:
         if version.metadata is not None:
@@ -71,15 +83,19 @@ def plan_retention(
     needed: dict[str, str] = {}
 
     def need(version: ModelVersion, why: str) -> None:
-        if version.metadata is not None:
-            needed.setdefault(version.metadata.dataset_id, f"v{version.version} {why}")
+        if version.metadata is None:
+            raise RetentionRefusedError(
+                f"v{version.version} {why}, but its metadata cannot be read: its dataset is unknown, so "
+                "nothing is removed"
+            )
+        needed.setdefault(version.metadata.dataset_id, f"v{version.version} {why}")
 
     for version in sorted(versions, key=lambda v: CHAMPION not in v.aliases):  # the champion's reason first
         if version.aliases:
             need(version, f"holds {', '.join(version.aliases)}")
     by_number = {version.version: version for version in versions}
-    targets = list(dict.fromkeys(reversed(rollback_targets)))[: policy.keep_versions]
-    for number in targets:
+    earlier = [number for number in dict.fromkeys(reversed(champion_history)) if number != champion.version]
+    for number in earlier[: policy.keep_versions]:
         if number in by_number:
             need(by_number[number], f"is among the {policy.keep_versions} newest rollback targets")
     for version in sorted(versions, key=lambda v: v.version, reverse=True)[: policy.keep_versions]:
@@ -88,11 +104,11 @@ def plan_retention(
     removable: list[Removable] = []
     for dataset in datasets:
         reason = needed.get(dataset.id.value)
-        created = _created(dataset)
-        if reason is None and created is None:
+        stored = _last_stored(dataset)
+        if reason is None and stored is None:
             reason = f"its creation time is unreadable ({dataset.created_at!r})"
-        elif reason is None and created is not None and now - created < policy.min_age:
-            reason = f"younger than {_hours(policy.min_age)} (a run may be training on it)"
+        elif reason is None and stored is not None and now - stored < policy.min_age:
+            reason = f"stored less than {_hours(policy.min_age)} ago (a run may be training on it)"
         if reason is None:
             removable.append(Removable(dataset, tuple(sorted(trained_on.get(dataset.id.value, ())))))
         else:
@@ -100,9 +116,15 @@ def plan_retention(
     return RetentionPlan(tuple(kept), tuple(removable))
 
 
-def _created(dataset: DatasetRef) -> datetime | None:
+def _last_stored(dataset: DatasetRef) -> datetime | None:
+    """The latest save: rows saved again (a run on a file stored before) count from then."""
+    times = [_created(dataset.created_at), _created(dataset.saved_at) if dataset.saved_at else None]
+    return max((time for time in times if time is not None), default=None)
+
+
+def _created(text: str) -> datetime | None:
     try:
-        created = datetime.fromisoformat(dataset.created_at)
+        created = datetime.fromisoformat(text)
     except ValueError:
         return None
     return created if created.tzinfo else created.replace(tzinfo=UTC)

@@ -53,6 +53,10 @@ class DatasetRemovedError(DatasetNotFoundError):
     """The dataset was stored once and pruned; the message quotes the note the prune left."""
 
 
+class RetentionRefusedError(FraudDetectionError):
+    """A prune cannot tell which datasets are in use (no champion, unreadable metadata): it removes none."""
+
+
 class InsufficientDataError(FraudDetectionError):
     """Too few rows or frauds to train and evaluate honestly."""
 

@@ -121,7 +121,12 @@ def prune(
         ),
     ] = 3,
     min_age_hours: Annotated[
-        float, typer.Option(min=0, max=1e6, help="Keep datasets younger than this (a run may be using one).")
+        float,
+        typer.Option(
+            min=0,
+            max=1e6,
+            help="Keep datasets stored (or saved again) less than this ago (a run may be using one).",
+        ),
     ] = 24.0,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would be removed; remove nothing.")
@@ -132,7 +137,8 @@ def prune(
 ) -> None:
     """Remove stored datasets no version needs: every dataset is kept that an aliased version (champion,
     challenger), one of the newest versions or one of the newest rollback targets was trained on, or that
-    is younger than --min-age-hours; a note stays in each removed one's place."""
+    was saved less than --min-age-hours ago; a note stays in each removed one's place. Refused (exit 2)
+    when the registry shows no champion."""
     from datetime import timedelta
 
     from fraud_detection.domain.dataset_retention import RetentionPolicy

@@ -85,7 +85,7 @@ def _lines(document: dict[str, Any]) -> list[tuple[str, str]]:
         ("threshold", f"{document['threshold']}" if document["threshold"] is not None else ""),
         ("features", str(document["feature_version"] or "")),
         ("out-of-time", ", ".join(f"{k} {_figure(v)}" for k, v in metrics.items())),
-        ("dataset", f"{dataset['id']} ({rows}{dataset['state']})"),
+        ("dataset", f"{dataset['id']} ({rows}{dataset['state']})" if dataset["id"] else "(no metadata)"),
         ("config", ", ".join(f"{k}={v}" for k, v in (document["training_config"] or {}).items())),
         ("gate", f"{gate['decision']}: {gate['reason']}" if gate["decision"] else ""),
         (

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
@@ -44,12 +45,18 @@ class ParquetDatasetStore(DatasetStore):
     def save(self, frame: pd.DataFrame, source: str) -> DatasetRef:
         frame = check_transactions(frame, source)
         dataset_id = DatasetId.of(frame)
-        if self._store.exists(_manifest_key(dataset_id)):
-            return self.get(dataset_id)  # same content: keep the first ref (and its source)
         data_key = _data_key(dataset_id)
+        now = datetime.now(UTC).isoformat()
+        if self._store.exists(_manifest_key(dataset_id)) and self._store.exists(data_key):
+            # Same content: the first ref (and its source) stays, with this save's time, which a prune's
+            # minimum age counts from (a run storing rows stored before had the old time: no protection).
+            ref = replace(self.get(dataset_id), saved_at=now)
+            self._store.write_bytes(_manifest_key(dataset_id), json.dumps(ref.to_dict(), indent=2).encode())
+            return ref
         # Written whole or not at all (the store's writes are atomic), and named by its content: a data file
         # left by a save whose manifest failed (a disk-full probe) is this content. Writing it again needed
-        # its full size free a second time; `load` checks the content against the id all the same.
+        # its full size free a second time; `load` checks the content against the id all the same. A
+        # manifest whose data a prune removed under a concurrent save gets its data back here.
         if not self._store.exists(data_key):
             with tempfile.TemporaryDirectory(prefix="fraud-dataset-") as folder:
                 path = Path(folder) / DATA_FILE
@@ -62,7 +69,8 @@ class ParquetDatasetStore(DatasetStore):
             rows=len(frame),
             frauds=count_frauds(frame),
             source=source,
-            created_at=datetime.now(UTC).isoformat(),
+            created_at=now,
+            saved_at=now,
         )
         manifest = json.dumps(ref.to_dict(), indent=2).encode()
         self._store.write_bytes(_manifest_key(dataset_id), manifest)
@@ -97,7 +105,9 @@ class ParquetDatasetStore(DatasetStore):
     def remove(self, dataset_id: DatasetId, note: str) -> None:
         """The note first, then the manifest (the commit marker: from then on the dataset is not listed),
         then the rows. A removal that stops half-way leaves a dataset still listed, or rows nobody lists,
-        which the next save of the same content reuses; never a listed dataset without its rows."""
+        which the next save of the same content reuses. A save of the same rows between the last two steps
+        (no lock spans stores) can leave a manifest without rows: its load says so, and the next save
+        writes the rows again."""
         self._store.write_bytes(_removed_key(dataset_id), json.dumps({"note": note}).encode())
         self._store.delete(_manifest_key(dataset_id))
         self._store.delete(_data_key(dataset_id))

@@ -110,7 +110,8 @@ class MlflowExperimentTracker(ExperimentTracker):
         info = run.info
         return RunRecord(
             run_id=str(info.run_id),
-            status=str(info.status),
+            # A deleted run stays readable until MLflow's garbage collection: said, not shown as live.
+            status=f"{info.status} (deleted)" if info.lifecycle_stage == "deleted" else str(info.status),
             started=_utc(info.start_time),
             ended=_utc(info.end_time),
             location=run_location(
