@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -116,10 +115,6 @@ class FakeDatasetStore(DatasetStore):
     def save(self, frame: pd.DataFrame, source: str) -> DatasetRef:
         dataset_id = DatasetId.of(frame)
         self.removed.pop(dataset_id.value, None)
-        if dataset_id.value in self.refs:  # the first ref stays, with this save's time
-            self.refs[dataset_id.value] = replace(
-                self.refs[dataset_id.value], saved_at=datetime.now(UTC).isoformat()
-            )
         if dataset_id.value not in self.refs:
             self.frames[dataset_id.value] = frame.copy()
             self.refs[dataset_id.value] = DatasetRef(

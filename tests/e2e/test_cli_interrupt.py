@@ -43,6 +43,8 @@ HANG_GUARD = (
 )
 STARTUP_GUARD = 600  # the temporary server's cold start and the first stages on a loaded 2-core machine
 PROGRESS = ("starting the Prefect flow", "retrain (", "✓ ")
+# A stage's own progress when piped: "  train     none: fold 1/3, ..." (PipelineObserver.stage_progress).
+STAGE_PROGRESS = tuple(f"  {stage:<9} " for stage in ("ingest", "validate", "features", "train", "promote"))
 LABELLED_ROWS = 3_000
 
 
@@ -133,7 +135,7 @@ def assert_one_line_report(stderr: list[str], code: int, signum: int = signal.SI
     text = "\n".join(stderr)
     assert code == 128 + signum, text
     assert "Traceback" not in text
-    others = [line for line in stderr if line.strip() and not line.startswith(PROGRESS)]
+    others = [line for line in stderr if line.strip() and not line.startswith(PROGRESS + STAGE_PROGRESS)]
     assert len(others) == 1, text
     assert others[0] == stderr[-1]
     verb = "terminated" if signum == signal.SIGTERM else "interrupted"
