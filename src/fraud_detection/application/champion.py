@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 import socket
 from collections.abc import Callable, Iterable
@@ -16,6 +15,7 @@ from fraud_detection.domain.model import CHAMPION, ModelVersion
 from fraud_detection.domain.ports.events import EventPublisher
 from fraud_detection.domain.ports.registry import ModelRegistry
 from fraud_detection.domain.rollout import Rollout
+from fraud_detection.domain.run_provenance import process_user
 
 # Tag on the new champion naming the version it replaced, for people reading the registry; rollbacks
 # follow CHAMPION_HISTORY_TAG, which a registry from before it lacks (then this tag starts the history).
@@ -78,11 +78,7 @@ def champion_moves(versions: Iterable[ModelVersion]) -> list[ChampionMove]:
 
 def actor() -> str:
     """The process's user and host: an operator's CLI, or the service that applied a gate or rollout."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "unknown"
-    return f"{user}@{socket.gethostname()}"
+    return f"{process_user()}@{socket.gethostname()}"
 
 
 def set_champion(registry: ModelRegistry, publisher: EventPublisher, version: int, reason: str) -> int | None:

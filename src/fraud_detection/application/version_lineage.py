@@ -7,7 +7,6 @@ store and the champion's move records; each had to be looked up by hand in MLflo
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 
 from fraud_detection.application.champion import ChampionMove, champion_moves
@@ -27,7 +26,7 @@ from fraud_detection.domain.run_provenance import (
     RETRAIN_SINCE_TAG,
     USER_TAG,
 )
-from fraud_detection.domain.training_config import TRAINING_CONFIG_TAG
+from fraud_detection.domain.training_config import TRAINING_CONFIG_TAG, decode_config
 
 SETTING_PREFIX = "setting."
 
@@ -43,12 +42,7 @@ class VersionLineage:
 
     @property
     def training_config(self) -> dict[str, object] | None:
-        text = self.version.tags.get(TRAINING_CONFIG_TAG)
-        try:
-            parsed = json.loads(text) if text else None
-        except ValueError:
-            return None
-        return parsed if isinstance(parsed, dict) else None
+        return decode_config(self.version.tags.get(TRAINING_CONFIG_TAG))
 
     @property
     def settings(self) -> dict[str, str]:
@@ -80,8 +74,11 @@ class VersionLineage:
             "dataset": {
                 "id": metadata.dataset_id if metadata else None,
                 "state": self.dataset_state,
-                **({"rows": self.dataset.rows, "frauds": self.dataset.frauds} if self.dataset else {}),
-                **({"source": self.dataset.source} if self.dataset else {}),
+                **(
+                    {"rows": self.dataset.rows, "frauds": self.dataset.frauds, "source": self.dataset.source}
+                    if self.dataset
+                    else {}
+                ),
             },
             "training_config": self.training_config,
             "settings": self.settings,
@@ -120,7 +117,7 @@ class DescribeVersion:
         version = self._registry.get(number)
         run = self._tracker.run_record(version.run_id) if version.run_id else None
         dataset, state = self._dataset(version)
-        moves = tuple(move for move in champion_moves([version]))
+        moves = tuple(champion_moves([version]))
         tags = run.tags if run else {}
         provenance = {name: tags[key] for name, key in PROVENANCE.items() if key in tags}
         return VersionLineage(version, run, dataset, state, moves, provenance)

@@ -3,6 +3,8 @@ the retrain flow, read by `fraud model show`): one list, so the reader and the w
 
 from __future__ import annotations
 
+import getpass
+
 # MLflow's own tag names, which its UI shows; ours under `fraud.`.
 USER_TAG = "mlflow.user"
 COMMIT_TAG = "mlflow.source.git.commit"
@@ -13,3 +15,11 @@ RETRAIN_REASON_TAG = "retrain.reason"
 RETRAIN_BASE_TAG = "retrain.base_dataset"
 RETRAIN_ROWS_TAG = "retrain.labelled_rows"
 RETRAIN_SINCE_TAG = "retrain.lookback_since"
+
+
+def process_user() -> str:
+    """Who runs this process, for the records (a run's `mlflow.user`, a champion move's `by`)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # a container user with no passwd entry and no USER variable
+        return "unknown"

@@ -36,12 +36,18 @@ def encode_config(config: Mapping[str, object]) -> str:
     return json.dumps(config, sort_keys=True)
 
 
+def decode_config(text: str | None) -> dict[str, object] | None:
+    """The recorded configuration; None when absent or unreadable (a tag edited by hand)."""
+    try:
+        parsed = json.loads(text) if text else None
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
 def same_config(recorded: str | None, current: Mapping[str, object]) -> bool:
     """A version without the tag (registered before it existed) counts as the same, as it did then; one
     whose tag does not parse (edited by hand) as different: retraining costs minutes, a wrong skip a model."""
     if recorded is None:
         return True
-    try:
-        return bool(json.loads(recorded) == json.loads(encode_config(current)))
-    except ValueError:
-        return False
+    return bool(decode_config(recorded) == json.loads(encode_config(current)))

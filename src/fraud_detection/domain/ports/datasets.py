@@ -44,12 +44,11 @@ class DatasetStore(ABC):
         )
         if not matches and len(id_or_prefix) == FULL_ID_LENGTH:
             try:
-                return self.get(
-                    DatasetId(id_or_prefix)
-                )  # a stored one `list` missed (a manifest just written)
-            except DatasetNotFoundError as error:
-                if isinstance(error, DatasetRemovedError):
-                    raise  # its message quotes the prune's note: when, by whom, which versions
+                return self.get(DatasetId(id_or_prefix))  # one `list` missed (a manifest just written)
+            except DatasetRemovedError:
+                raise  # its message quotes the prune's note: when, by whom, which versions
+            except DatasetNotFoundError:
+                pass  # never stored: said below
         if len(matches) == 1:
             return matches[0]
         if matches:

@@ -50,9 +50,7 @@ class ParquetDatasetStore(DatasetStore):
         if self._store.exists(_manifest_key(dataset_id)) and self._store.exists(data_key):
             # Same content: the first ref (and its source) stays, with this save's time, which a prune's
             # minimum age counts from (a run storing rows stored before had the old time: no protection).
-            ref = replace(self.get(dataset_id), saved_at=now)
-            self._store.write_bytes(_manifest_key(dataset_id), json.dumps(ref.to_dict(), indent=2).encode())
-            return ref
+            return self._commit(replace(self.get(dataset_id), saved_at=now))
         # Written whole or not at all (the store's writes are atomic), and named by its content: a data file
         # left by a save whose manifest failed (a disk-full probe) is this content. Writing it again needed
         # its full size free a second time; `load` checks the content against the id all the same. A
@@ -72,8 +70,11 @@ class ParquetDatasetStore(DatasetStore):
             created_at=now,
             saved_at=now,
         )
-        manifest = json.dumps(ref.to_dict(), indent=2).encode()
-        self._store.write_bytes(_manifest_key(dataset_id), manifest)
+        return self._commit(ref)
+
+    def _commit(self, ref: DatasetRef) -> DatasetRef:
+        """Write the manifest, the dataset's commit marker."""
+        self._store.write_bytes(_manifest_key(ref.id), json.dumps(ref.to_dict(), indent=2).encode())
         return ref
 
     def load(self, dataset_id: DatasetId) -> pd.DataFrame:

@@ -104,12 +104,16 @@ def client_for(tracking_uri: str) -> MlflowClient:
     return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
 
 
+# MLflow's error code for a missing run, model, version or alias.
+NOT_FOUND = "RESOURCE_DOES_NOT_EXIST"
+
+
 def registered_model_tags(client: MlflowClient, name: str) -> dict[str, str] | None:
     """The tags of the registered model `name`, or None when it is not registered yet."""
     try:
         return dict(client.get_registered_model(name).tags or {})
     except MlflowException as error:
-        if error_code(error) == "RESOURCE_DOES_NOT_EXIST":
+        if error_code(error) == NOT_FOUND:
             return None
         raise
 

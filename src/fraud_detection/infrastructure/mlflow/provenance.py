@@ -5,14 +5,19 @@ are created through the client (tracker.py), which adds none."""
 
 from __future__ import annotations
 
-import getpass
 import importlib.metadata
 import socket
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
-from fraud_detection.domain.run_provenance import CODE_VERSION_TAG, COMMIT_TAG, HOST_TAG, USER_TAG
+from fraud_detection.domain.run_provenance import (
+    CODE_VERSION_TAG,
+    COMMIT_TAG,
+    HOST_TAG,
+    USER_TAG,
+    process_user,
+)
 
 SETTING_PARAM_PREFIX = "setting."  # apart from the trainer's own params (`seed` is logged by both)
 UNKNOWN = "unknown"
@@ -20,7 +25,7 @@ UNKNOWN = "unknown"
 
 def run_tags(commit: str | None) -> dict[str, str]:
     """`commit`: the configured one (FRAUD_CODE_COMMIT, set in the image); else the checkout's, if any."""
-    tags = {CODE_VERSION_TAG: _package_version(), USER_TAG: _user(), HOST_TAG: socket.gethostname()}
+    tags = {CODE_VERSION_TAG: _package_version(), USER_TAG: process_user(), HOST_TAG: socket.gethostname()}
     found = commit or checkout_commit(Path(__file__).resolve())
     if found:
         tags[COMMIT_TAG] = found
@@ -55,11 +60,4 @@ def _package_version() -> str:
     try:
         return importlib.metadata.version("fraud-detection")
     except importlib.metadata.PackageNotFoundError:
-        return UNKNOWN
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # a container user with no passwd entry and no USER variable
         return UNKNOWN

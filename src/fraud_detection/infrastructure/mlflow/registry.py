@@ -20,6 +20,7 @@ from fraud_detection.domain.errors import ModelNotFoundError, UntrustedModelErro
 from fraud_detection.domain.model import MODEL_DIGEST_TAG, ModelMetadata, ModelVersion
 from fraud_detection.domain.ports.registry import ModelRegistry
 from fraud_detection.infrastructure.mlflow.connection import (
+    NOT_FOUND,
     apply_env_defaults,
     client_for,
     error_code,
@@ -38,7 +39,6 @@ from fraud_detection.infrastructure.mlflow.version_tags import metadata_tags
 
 READY_TIMEOUT_SECONDS = 120
 LOGGED_MODEL_URI_PREFIX = "models:/m-"
-NOT_FOUND = "RESOURCE_DOES_NOT_EXIST"
 if TYPE_CHECKING:
     from fraud_detection.infrastructure.lightgbm.model import LightGBMFraudModel
 

@@ -22,6 +22,7 @@ from fraud_detection.domain.model import CHALLENGER
 from fraud_detection.domain.ports.rollout import RolloutStore
 from fraud_detection.domain.rollout import Rollout, Transition, ensure_unchanged
 from fraud_detection.infrastructure.mlflow.connection import (
+    NOT_FOUND,
     apply_env_defaults,
     client_for,
     error_code,
@@ -32,7 +33,6 @@ from fraud_detection.infrastructure.mlflow.connection import (
 ROLLOUT_TAG = "rollout"
 TAG_VALUE_LIMIT = 5_000  # registered_model_tags.value is String(5000) in MLflow's SQL schema
 REASON_LIMIT = 240  # characters of a transition's reason kept in the tag once it must shrink
-NOT_FOUND = "RESOURCE_DOES_NOT_EXIST"
 
 
 class MlflowRolloutStore(RolloutStore):

@@ -25,6 +25,7 @@ from mlflow.exceptions import MlflowException
 
 from fraud_detection.domain.ports.tracking import ExperimentTracker, RunRecord, TrackingRun
 from fraud_detection.infrastructure.mlflow.connection import (
+    NOT_FOUND,
     apply_env_defaults,
     client_for,
     display_uri,
@@ -104,7 +105,7 @@ class MlflowExperimentTracker(ExperimentTracker):
             try:
                 run = self._client.get_run(run_id)
             except MlflowException as error:
-                if error_code(error) == "RESOURCE_DOES_NOT_EXIST":
+                if error_code(error) == NOT_FOUND:
                     return None
                 raise
         info = run.info
