@@ -25,17 +25,15 @@ class JobControl:
         """`viewer`: an API client, who sees only its namespace's jobs, by the ids it gave (another's reads
         as no job: the answer says nothing of what exists); None for an operator, who names jobs as
         recorded (`acme:day-1`)."""
-        stored = self._recorded(job_id, viewer)
-        status = self._store.status(stored)
-        return status if viewer is None else replace(status, job_id=viewer.shown(stored))
+        return self._shown(self._recorded(job_id, viewer), viewer)
 
     def cancel(self, job_id: str, viewer: JobViewer | None = None) -> JobStatus:
         """A finished job stays as it ended; otherwise no output will be written (chunks still running
         finish, but the commit step sees the cancellation and only cleans up). Once the commit has started
         the cancel leaves the ending to it (`JobMark`): the status returned is then still running, and the
         job ends cancelled if the commit saw this request in time, succeeded otherwise."""
-        stored = self._recorded(job_id, viewer)
-        status = self.status(job_id, viewer)
+        stored = self._recorded(job_id, viewer)  # the owner looked up once
+        status = self._shown(stored, viewer)
         if status.state.finished:
             return status
         self._store.mark(stored, JobMark.CANCEL_REQUESTED)
@@ -43,7 +41,12 @@ class JobControl:
             self._store.finish(stored, JobState.CANCELLED, CANCELLED_BY_REQUEST)
             self._queue.cancel(stored)
             self._files.clean(stored)
-        return self.status(job_id, viewer)
+        return self._shown(stored, viewer)
+
+    def _shown(self, stored: str, viewer: JobViewer | None) -> JobStatus:
+        """The status of the recorded job `stored`, named as `viewer` named it."""
+        status = self._store.status(stored)
+        return status if viewer is None else replace(status, job_id=viewer.shown(stored))
 
     def _recorded(self, job_id: str, viewer: JobViewer | None) -> str:
         """The recorded id `job_id` names for `viewer`, checked before any of its records is read (they
