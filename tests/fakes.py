@@ -23,6 +23,7 @@ from fraud_detection.domain.errors import (
     ModelNotFoundError,
     ObjectNotFoundError,
     ServiceUnavailableError,
+    UntrustedModelError,
 )
 from fraud_detection.domain.events import DomainEvent
 from fraud_detection.domain.jobs import (
@@ -319,6 +320,7 @@ class FakeRegistry(ModelRegistry):
         self.uri_models: dict[str, FraudModel] = {}
         self.down = False  # every call raises ServiceUnavailableError, as an unreachable server would
         self.broken: set[int] = set()  # versions whose artifacts fail to load
+        self.untrusted: set[int] = set()  # versions whose artifacts fail the adapter's checks (tags edited)
         self.model_tags: dict[str, str] = {}
 
     @property
@@ -378,6 +380,8 @@ class FakeRegistry(ModelRegistry):
         self.get(version)
         if version in self.broken:
             raise RuntimeError(f"artifact of v{version} is corrupt")
+        if version in self.untrusted:
+            raise UntrustedModelError(f"v{version}: its registry tags differ from the artifact's metadata")
         return self.models[version]
 
     def _reachable(self) -> None:

@@ -7,6 +7,8 @@ import json
 import uuid
 from pathlib import Path
 
+import lightgbm as lgb
+import pandas as pd
 import pytest
 from mlflow import MlflowClient
 from typer.testing import CliRunner
@@ -15,7 +17,8 @@ from fraud_detection.composition import Container, use_container
 from fraud_detection.domain.features import FEATURE_VERSION
 from fraud_detection.domain.model import CHALLENGER, CHAMPION, ModelMetadata
 from fraud_detection.entrypoints.cli.app import app
-from fraud_detection.infrastructure.mlflow.version_tags import metadata_tags
+from fraud_detection.infrastructure.lightgbm.model import LightGBMFraudModel
+from fraud_detection.infrastructure.mlflow import MlflowExperimentTracker, MlflowModelRegistry
 from fraud_detection.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -29,16 +32,21 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def registry(home: Path):
-    """Versions 1..3 of a fresh model name, v1 champion, and the process's container on that home."""
+def registry(home: Path, tiny_booster: lgb.Booster, feature_rows: pd.DataFrame):
+    """Versions 1..3 of a fresh model name (one logged booster, registered three times: a rollout loads its
+    challenger first), v1 champion, and the process's container on that home."""
     settings = Settings(home=home, model_name=f"fraud-{uuid.uuid4().hex[:8]}")
     built = Container(settings)
     built.rollout.store()  # creates the home and the embedded store
-    client = MlflowClient(settings.resolved_tracking_uri, settings.resolved_tracking_uri)
-    client.create_registered_model(settings.model_name)
-    servable = metadata_tags(ModelMetadata(FEATURE_VERSION, 0.5, "d"))  # a rollout refuses the others
-    for _ in range(3):
-        client.create_model_version(settings.model_name, source=(home / "artifacts").as_uri(), tags=servable)
+    uri = settings.resolved_tracking_uri
+    client = MlflowClient(uri, uri)
+    tracker = MlflowExperimentTracker(uri, settings.model_name, (home / "artifacts").as_uri())
+    registry = MlflowModelRegistry(uri, settings.model_name)
+    metadata = ModelMetadata(FEATURE_VERSION, 0.5, "d")  # a rollout refuses other feature versions
+    with tracker.start_run("train", {}) as run:
+        logged = run.log_model(LightGBMFraudModel(tiny_booster), metadata, feature_rows)
+        for _ in range(3):
+            registry.register(logged, run.run_id, metadata)
     client.set_registered_model_alias(settings.model_name, CHAMPION, "1")
     use_container(built)
     yield client, settings.model_name

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import pickle
+import re
 import uuid
+from dataclasses import asdict, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
@@ -75,7 +77,11 @@ def craft_version(
     folder.mkdir()
     for name, data in files.items():
         (folder / name).write_bytes(data)
-    mlmodel = {"flavors": {"lightgbm": flavor}, "mlflow_version": mlflow.__version__}
+    mlmodel = {
+        "flavors": {"lightgbm": flavor},
+        "mlflow_version": mlflow.__version__,
+        "metadata": asdict(METADATA),
+    }
     (folder / "MLmodel").write_text(yaml.safe_dump(mlmodel))
     name = store.registry.model_name
     store.client.create_registered_model(name)
@@ -175,6 +181,107 @@ def test_a_model_file_changed_between_logging_and_registration_is_not_registered
             store.registry.register(uri, run.run_id, METADATA)
 
     assert store.registry.list_versions() == []
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "named"),
+    [
+        ("threshold", "1.0", "threshold is '1.0' in the registry, '0.5' in the artifact"),
+        ("threshold", "0.5 ", "threshold is '0.5 ' in the registry"),
+        ("threshold", "high", "threshold is 'high' in the registry"),
+        ("feature_version", "fe-0", "feature_version is 'fe-0' in the registry, 'fe-1' in the artifact"),
+        ("dataset_id", "cd" * 32, "dataset_id is"),
+        ("metric.auprc", "0.99", "metric.auprc is '0.99' in the registry, '0.8' in the artifact"),
+        ("metric.recall", "1.0", "metric.recall is in the registry only"),
+    ],
+)
+def test_a_version_whose_metadata_tag_was_edited_after_registration_is_refused(
+    store: Store, tiny_booster: lgb.Booster, feature_rows: pd.DataFrame, key: str, value: str, named: str
+) -> None:
+    """Anyone who can write to MLflow can edit a tag in its UI: a threshold of 1.0 would clear every
+    transaction. The tags must agree with the metadata the training process wrote into the artifact."""
+    version = store.register(LightGBMFraudModel(tiny_booster), feature_rows)
+    store.client.set_model_version_tag(store.registry.model_name, str(version), key, value)
+
+    with pytest.raises(UntrustedModelError, match=re.escape(named)):
+        store.registry.load_model(version)
+
+
+def test_a_version_whose_threshold_tag_was_deleted_is_refused(
+    store: Store, tiny_booster: lgb.Booster, feature_rows: pd.DataFrame
+) -> None:
+    version = store.register(LightGBMFraudModel(tiny_booster), feature_rows)
+    store.client.delete_model_version_tag(store.registry.model_name, str(version), "threshold")
+
+    with pytest.raises(UntrustedModelError, match=re.escape("threshold is '(missing)' in the registry")):
+        store.registry.load_model(version)
+
+
+def test_an_unparsable_threshold_tag_leaves_the_version_listed_without_metadata(
+    store: Store, tiny_booster: lgb.Booster, feature_rows: pd.DataFrame
+) -> None:
+    """One bad tag used to raise ValueError from every read of the registry (listing, the champion's
+    lookup), so the API fell back to its local copy as if the registry were down."""
+    version = store.register(LightGBMFraudModel(tiny_booster), feature_rows)
+    store.client.set_model_version_tag(store.registry.model_name, str(version), "threshold", "high")
+
+    assert store.registry.get(version).metadata is None
+    assert [found.version for found in store.registry.list_versions()] == [version]
+
+
+def test_an_edited_threshold_in_the_artifact_alone_is_refused(
+    store: Store, tiny_booster: lgb.Booster, feature_rows: pd.DataFrame
+) -> None:
+    version = store.register(LightGBMFraudModel(tiny_booster), feature_rows)
+    mlmodel = store.local_folder(version) / "MLmodel"
+    document = yaml.safe_load(mlmodel.read_text())
+    document["metadata"]["threshold"] = 0.99
+    mlmodel.write_text(yaml.safe_dump(document))
+
+    with pytest.raises(UntrustedModelError, match=re.escape("threshold is '0.5' in the registry, '0.99'")):
+        store.registry.load_model(version)
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [None, {"threshold": 0.5}, {**asdict(METADATA), "threshold": True}, {**asdict(METADATA), "metrics": [1]}],
+    ids=["none", "partial", "bool-threshold", "metrics-not-a-mapping"],
+)
+def test_an_artifact_without_valid_training_metadata_is_refused(
+    store: Store, tiny_booster: lgb.Booster, feature_rows: pd.DataFrame, metadata: object
+) -> None:
+    version = store.register(LightGBMFraudModel(tiny_booster), feature_rows)
+    mlmodel = store.local_folder(version) / "MLmodel"
+    document = yaml.safe_load(mlmodel.read_text())
+    document["metadata"] = metadata
+    mlmodel.write_text(yaml.safe_dump(document))
+
+    with pytest.raises(UntrustedModelError, match="carries no valid training metadata"):
+        store.registry.load_model(version)
+
+
+def test_registration_refuses_metadata_other_than_the_logged_models(
+    store: Store, tiny_booster: lgb.Booster, feature_rows: pd.DataFrame
+) -> None:
+    with store.tracker.start_run("train", {}) as run:
+        uri = run.log_model(LightGBMFraudModel(tiny_booster), METADATA, feature_rows)
+
+        with pytest.raises(UntrustedModelError, match=re.escape("threshold is '0.9' in the registry")):
+            store.registry.register(uri, run.run_id, replace(METADATA, threshold=0.9))
+
+    assert store.registry.list_versions() == []
+
+
+def test_metrics_that_are_not_numbers_in_text_still_round_trip(
+    store: Store, tiny_booster: lgb.Booster, feature_rows: pd.DataFrame
+) -> None:
+    """NaN (a metric of a holdout without frauds) and integers written by YAML agree with their tags."""
+    metadata = replace(METADATA, threshold=1, metrics={"auprc": float("nan"), "rows": 3})
+    with store.tracker.start_run("train", {}) as run:
+        uri = run.log_model(LightGBMFraudModel(tiny_booster), metadata, feature_rows)
+        version = store.registry.register(uri, run.run_id, metadata).version
+
+    assert store.registry.load_model(version).to_text() == LightGBMFraudModel(tiny_booster).to_text()
 
 
 def test_only_logged_models_can_be_registered(store: Store) -> None:

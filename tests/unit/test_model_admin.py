@@ -47,6 +47,22 @@ def test_rollback_to_a_named_version_and_errors(admin):
     assert [v.version for v in admin_.list_versions()] == [3, 2, 1]
 
 
+def test_a_version_serving_would_refuse_to_load_is_neither_promoted_nor_rolled_back_to(admin):
+    """Its tags edited in MLflow's UI (a threshold of 1.0): the API would keep serving the old champion and
+    a replica without a local copy would never be ready, so the move is refused before it is made."""
+    admin_, registry = admin
+    admin_.promote(1)
+    admin_.promote(2)
+    registry.untrusted.add(3)
+    with pytest.raises(IncompatibleModelError, match="promoting v3 refused: v3: its registry tags differ"):
+        admin_.promote(3)
+    registry.untrusted.add(1)
+    with pytest.raises(IncompatibleModelError, match="rolling back to v1 refused"):
+        admin_.rollback()
+    assert registry.aliases[CHAMPION] == 2
+    assert admin_._publisher.events[-1].version == 2
+
+
 def test_repeated_rollbacks_after_a_version_was_champion_twice_end_at_the_first(admin):
     # promote 2 then 1 again: per-version tags pointed 1 and 2 at each other and rollbacks flipped for ever.
     admin_, registry = admin

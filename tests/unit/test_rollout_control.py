@@ -25,6 +25,7 @@ from fraud_detection.application.rollout import (
 from fraud_detection.application.rollout.evidence import _common
 from fraud_detection.application.rollout.ranks import spearman
 from fraud_detection.domain.errors import (
+    IncompatibleModelError,
     ModelNotFoundError,
     RolloutConflictError,
     ServiceUnavailableError,
@@ -341,11 +342,14 @@ def test_start_again_for_the_same_version_changes_nothing(world: World) -> None:
         (None, 1, RolloutRefusedError, "v1 is already the champion"),
         ("active", 3, RolloutRefusedError, "a rollout of v2 is active"),
         ("no champion", 2, RolloutRefusedError, "no champion to compare v2 with"),
+        ("untrusted", 2, IncompatibleModelError, "a rollout of v2 refused: v2: its registry tags differ"),
     ],
 )
 def test_start_refuses_naming_the_problem(world, setup, version, error, message) -> None:
     if setup == "active":
         world.start(2)
+    if setup == "untrusted":
+        world.registry.untrusted.add(2)
     if setup == "no champion":
         world.registry.remove_alias(CHAMPION)
     with pytest.raises(error, match=message):

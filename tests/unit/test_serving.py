@@ -91,7 +91,7 @@ def test_registry_down_at_start_serves_the_local_copy_then_the_registry_again(se
     assert restarted.holder.require().source == LOCAL_CACHE
     assert restarted.loader.registry_reachable is False
     serving.registry.down = False
-    restarted.loader.refresh()
+    assert "now serving v1 from the registry (was its local copy)" in restarted.loader.refresh().detail
     assert restarted.holder.require().source == REGISTRY
     assert restarted.loader.registry_reachable is True
 
@@ -198,6 +198,12 @@ def test_a_refused_champion_at_start_serves_the_verified_local_copy(serving):
     assert restarted.holder.require().version.version == number
     assert "UntrustedModelError" in outcome.detail
     assert restarted.telemetry.failures  # the refusal is still counted
+
+    polled = restarted.loader.refresh()  # the registry answers, and still has the refused version
+
+    assert restarted.holder.require().source == LOCAL_CACHE  # not relabelled as the registry's
+    assert "still serving v1" in polled.detail
+    assert len(restarted.telemetry.failures) == 2
 
 
 def test_a_loader_that_raises_at_start_leaves_the_service_not_ready(serving):

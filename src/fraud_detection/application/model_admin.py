@@ -14,7 +14,7 @@ from fraud_detection.application.champion import (
     set_champion,
     stored_history,
 )
-from fraud_detection.application.serving.compatibility import servable
+from fraud_detection.application.serving.compatibility import loadable
 from fraud_detection.domain.errors import ModelNotFoundError
 from fraud_detection.domain.model import CHAMPION, ModelVersion
 from fraud_detection.domain.ports.events import EventPublisher
@@ -51,7 +51,7 @@ class ModelAdministration:
 
     def promote(self, version: int, reason: str = "promoted by an operator") -> ModelVersion:
         action = f"promoting v{version}"
-        servable(self._registry.get(version), action)  # ModelNotFoundError for an unknown version
+        loadable(self._registry, version, action)  # ModelNotFoundError for an unknown version
         ensure_no_active_rollout(self._rollout_state, action)
         set_champion(self._registry, self._publisher, version, reason)
         return self._registry.get(version)
@@ -70,7 +70,7 @@ class ModelAdministration:
         if target is None:
             raise ModelNotFoundError("no previous champion recorded to roll back to; name one with --to")
         action = f"rolling back to v{target}"
-        servable(self._registry.get(target), action)
+        loadable(self._registry, target, action)
         ensure_no_active_rollout(self._rollout_state, action)
         replaced = current.version if current else None
         put_champion_back(self._registry, self._publisher, target, after, replaced, "rollback")

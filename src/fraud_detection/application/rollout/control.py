@@ -15,7 +15,7 @@ from fraud_detection.application.champion import (
     set_champion,
     stored_history,
 )
-from fraud_detection.application.serving.compatibility import servable
+from fraud_detection.application.serving.compatibility import loadable
 from fraud_detection.domain.errors import (
     FraudDetectionError,
     NoActiveRolloutError,
@@ -174,7 +174,7 @@ class StartRollout:
     ) -> Rollout:
         """Shadow for `version` against the current champion. Starting the rollout already active for the
         same version returns it unchanged (a retried command)."""
-        servable(self._registry.get(version), f"a rollout of v{version}")  # ModelNotFoundError naming it
+        loadable(self._registry, version, f"a rollout of v{version}")  # ModelNotFoundError naming it
         current = self._store.load()
         if current is not None and current.active:
             if current.challenger == version:

@@ -114,12 +114,11 @@ class ChampionLoader:
         if version is None:
             return RefreshOutcome(False, f"no version has the alias '{self._alias}' yet")
         current = self._holder.current
-        if current is not None and current.version.version == version.version:
-            if current.source != REGISTRY:  # the registry is back and agrees with the local copy
-                self._holder.swap(
-                    ServingModel(version, current.model, current.threshold, REGISTRY, time.time())
-                )
+        if current is not None and current.version.version == version.version and current.source == REGISTRY:
             return RefreshOutcome(False, f"v{version.version} already serving")
+        # Serving the local copy of this version: the registry's is loaded, and checked, before it is called
+        # the registry's. A version refused at start (its tags edited) stays refused, and counted, at every
+        # poll, instead of being relabelled as served from the registry once the registry answers.
         return self._load(version)
 
     def _load(self, version: ModelVersion) -> RefreshOutcome:
@@ -144,6 +143,8 @@ class ChampionLoader:
         except Exception:  # the cache only matters for the next restart: serve on, say why
             logger.exception("could not keep a local copy of %s", version.label)
         was = f" (was v{previous.version.version})" if previous else ""
+        if previous is not None and previous.version.version == version.version:
+            was = " from the registry (was its local copy)"
         logger.info("serving %s%s", version.label, was)
         return RefreshOutcome(True, f"now serving v{version.version}{was}")
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from fraud_detection.domain.errors import IncompatibleModelError
+from fraud_detection.domain.errors import IncompatibleModelError, UntrustedModelError
 from fraud_detection.domain.features import FEATURE_VERSION
 from fraud_detection.domain.model import REGISTRATION_FAILED_TAG, ModelVersion
+from fraud_detection.domain.ports.registry import ModelRegistry
 
 
 def compatible_threshold(version: ModelVersion) -> float:
     """The version's decision threshold, once its feature version matches this code's."""
     metadata = version.metadata
     if metadata is None:
-        raise IncompatibleModelError(f"{version.label} has no feature version or threshold recorded")
+        raise IncompatibleModelError(f"{version.label} has no valid feature version or threshold recorded")
     if metadata.feature_version != FEATURE_VERSION:
         raise IncompatibleModelError(
             f"{version.label} was trained on features {metadata.feature_version}, this code computes "
@@ -32,3 +33,16 @@ def servable(version: ModelVersion, action: str) -> None:
             f"{action} refused: {version.label} is what a failed registration left ({failure}); "
             "train again (fraud pipeline run or fraud retrain)"
         )
+
+
+def loadable(registry: ModelRegistry, version: int, action: str) -> ModelVersion:
+    """The version, once it is `servable` and its artifact loads as serving would load it (digest, format,
+    tags agreeing with the artifact's metadata): a champion the API refuses to load would leave it serving
+    the previous one, and a replica with no local copy not ready. Costs one download and parse (~0.3 s)."""
+    found = registry.get(version)  # ModelNotFoundError naming it
+    servable(found, action)
+    try:
+        registry.load_model(version)
+    except UntrustedModelError as error:
+        raise IncompatibleModelError(f"{action} refused: {error}") from None
+    return found

@@ -32,6 +32,8 @@ from fraud_detection.infrastructure.mlflow.trusted_model import (
     MLMODEL_FILE,
     booster_data_file,
     booster_from_text,
+    check_sealed_metadata,
+    read_mlmodel,
     verified_text,
 )
 from fraud_detection.infrastructure.mlflow.version_mapping import to_model_version
@@ -68,7 +70,8 @@ class MlflowModelRegistry(ModelRegistry):
         returns once it is READY.
 
         The digest is the one the training process recorded on the LoggedModel; the uploaded artifact must
-        be a native Booster whose file still matches it, or nothing is registered (`UntrustedModelError`).
+        be a native Booster whose file still matches it, and `metadata` what that process wrote into its
+        MLmodel file, or nothing is registered (`UntrustedModelError`).
         """
         if not model_uri.startswith(LOGGED_MODEL_URI_PREFIX):
             raise UntrustedModelError(
@@ -77,8 +80,9 @@ class MlflowModelRegistry(ModelRegistry):
         model_id = model_uri.removeprefix("models:/")
         with reaching(self._tracking_uri):
             logged = self._client.get_logged_model(model_id)
-            digest = _checked_digest(logged.tags.get(MODEL_DIGEST_TAG), f"logged model {model_id}")
-            self._verified_text(str(logged.artifact_location), digest, f"logged model {model_id}")
+            label = f"logged model {model_id}"
+            digest = _checked_digest(logged.tags.get(MODEL_DIGEST_TAG), label)
+            self._verified_text(str(logged.artifact_location), digest, metadata_tags(metadata), label)
             self._ensure_registered_model()
             # The SQL registry store looks up a `models:/m-<id>` source with a client on the global
             # tracking URI (an MLflow TODO), so the call runs in the scoped, locked global URI.
@@ -165,7 +169,8 @@ class MlflowModelRegistry(ModelRegistry):
         return sorted(versions, key=lambda version: version.version, reverse=True)
 
     def load_model(self, version: int) -> LightGBMFraudModel:
-        """The version's Booster, once its artifact passed `trusted_model`'s checks (`UntrustedModelError`).
+        """The version's Booster, once its artifact passed `trusted_model`'s checks and its tags agree with
+        the metadata sealed in that artifact (`UntrustedModelError`).
 
         Artifacts are resolved through this registry's client, not `mlflow.lightgbm.load_model("models:/..")`:
         MLflow resolves `models:/` URIs with the process-wide registry URI, and its loader unpickles any
@@ -173,20 +178,24 @@ class MlflowModelRegistry(ModelRegistry):
         label = f"{self._name} v{version}"
         with self._version_lookup(version):
             found = self._client.get_model_version(self._name, str(version))
-            digest = _checked_digest((found.tags or {}).get(MODEL_DIGEST_TAG), label)
+            tags = {str(key): str(value) for key, value in (found.tags or {}).items()}
+            digest = _checked_digest(tags.get(MODEL_DIGEST_TAG), label)
             source = self._client.get_model_version_download_uri(self._name, str(version))
-            text = self._verified_text(source, digest, label)
+            text = self._verified_text(source, digest, tags, label)
         from fraud_detection.infrastructure.lightgbm.model import LightGBMFraudModel
 
         return LightGBMFraudModel(booster_from_text(text, label))
 
-    def _verified_text(self, location: str, digest: str, label: str) -> str:
-        """Download the MLmodel file, then only the Booster file it names, and check that file's digest."""
+    def _verified_text(self, location: str, digest: str, tags: dict[str, str], label: str) -> str:
+        """Download the MLmodel file, then only the Booster file it names; check that file's digest, then
+        that `tags` (the metadata tags the version has, or is to be given) agree with the MLmodel's."""
         base = location.rstrip("/")
         with tempfile.TemporaryDirectory(prefix="fraud-model-") as scratch:
-            mlmodel = self._download(f"{base}/{MLMODEL_FILE}", Path(scratch) / "meta")
-            data_file = booster_data_file(mlmodel, label)
-            return verified_text(self._download(f"{base}/{data_file}", Path(scratch) / "data"), digest, label)
+            document = read_mlmodel(self._download(f"{base}/{MLMODEL_FILE}", Path(scratch) / "meta"), label)
+            data_file = booster_data_file(document, label)
+            text = verified_text(self._download(f"{base}/{data_file}", Path(scratch) / "data"), digest, label)
+        check_sealed_metadata(tags, document, label)
+        return text
 
     def _download(self, artifact_uri: str, folder: Path) -> Path:
         folder.mkdir()

@@ -8,6 +8,13 @@ equal the digest recorded as a model-version tag when the training process regis
 LightGBM's text parser read it, from the very bytes that were hashed (no window to swap the file between
 check and parse); nothing is ever unpickled.
 
+The version's tags (threshold, feature version, dataset, metrics: what serving acts on) are kept in the
+registry's database, which anyone with write access to MLflow can edit from its UI; the training process
+also wrote them into the MLmodel file's `metadata`, in the artifact store. A load compares the two and
+refuses a version whose tags differ from its artifact (`sealed_metadata_differences`): a threshold edited in
+one place alone (set to 1.0, it would clear every transaction) is refused instead of served. Whoever can
+write both the registry and the artifacts can still change both; that identity is the retrain task's.
+
 LightGBM's parser can take the whole process down on malformed text (a segfault or `std::terminate` from its
 parallel tree parsing, measured), which no `except` catches. So the text is parsed first in a throwaway
 child process that loads only LightGBM's C library (~0.1 s for 200 trees); a version that kills the child is
@@ -21,11 +28,13 @@ import hmac
 import subprocess
 import sys
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 import yaml  # type: ignore[import-untyped]
 
 from fraud_detection.domain.errors import UntrustedModelError
+from fraud_detection.domain.model import ModelMetadata
+from fraud_detection.infrastructure.mlflow.version_tags import METRIC_TAG_PREFIX, metadata_tags
 
 if TYPE_CHECKING:
     import lightgbm as lgb
@@ -50,15 +59,22 @@ def text_digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def booster_data_file(mlmodel: Path, label: str) -> str:
-    """The Booster's data file named by an MLmodel file; refuses every other flavour or class."""
+def read_mlmodel(mlmodel: Path, label: str) -> dict[str, Any]:
+    """The MLmodel file's document, read with `yaml.safe_load` (no tag can construct an object)."""
     try:
         if mlmodel.stat().st_size > MAX_MLMODEL_BYTES:
             raise UntrustedModelError(f"{label}: the MLmodel file is larger than {MAX_MLMODEL_BYTES} bytes")
         document: Any = yaml.safe_load(mlmodel.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
         raise UntrustedModelError(f"{label}: unreadable MLmodel file ({error})") from error
-    flavors = document.get("flavors") if isinstance(document, dict) else None
+    if not isinstance(document, dict):
+        raise UntrustedModelError(f"{label}: the MLmodel file is not a mapping")
+    return document
+
+
+def booster_data_file(document: dict[str, Any], label: str) -> str:
+    """The Booster's data file named by an MLmodel document; refuses every other flavour or class."""
+    flavors = document.get("flavors")
     flavor = flavors.get(FLAVOR) if isinstance(flavors, dict) else None
     if not isinstance(flavor, dict):
         raise UntrustedModelError(f"{label}: not a LightGBM model (no '{FLAVOR}' flavour in MLmodel)")
@@ -75,6 +91,59 @@ def booster_data_file(mlmodel: Path, label: str) -> str:
             f"{label}: the model's data file {data!r} is not a file in the model folder"
         )
     return name.name
+
+
+def sealed_metadata(document: dict[str, Any], label: str) -> ModelMetadata:
+    """The training metadata the training process wrote into the MLmodel file beside the model."""
+    found = document.get("metadata")
+    fields = found if isinstance(found, dict) else {}
+    feature_version, dataset_id = fields.get("feature_version"), fields.get("dataset_id")
+    threshold, metrics = fields.get("threshold"), fields.get("metrics", {})
+    if (
+        not isinstance(feature_version, str)
+        or not isinstance(dataset_id, str)
+        or not _is_number(threshold)
+        or not isinstance(metrics, dict)
+        or not all(isinstance(name, str) and _is_number(value) for name, value in metrics.items())
+    ):
+        raise UntrustedModelError(
+            f"{label}: the MLmodel file carries no valid training metadata (feature version, threshold, "
+            "dataset, metrics) to check the version's tags against, so the version is not loaded"
+        )
+    return ModelMetadata(
+        feature_version, float(threshold), dataset_id, {k: float(v) for k, v in metrics.items()}
+    )
+
+
+def sealed_metadata_differences(tags: dict[str, str], sealed: ModelMetadata) -> list[str]:
+    """Each metadata tag whose text differs from what `metadata_tags` makes of the sealed metadata (the
+    text, not the parsed value: a tag edited to something unparsable is a difference too), and any metric
+    tag the training process did not write."""
+    expected = metadata_tags(sealed)
+    differences = [
+        f"{key} is {tags.get(key, '(missing)')!r} in the registry, {value!r} in the artifact"
+        for key, value in expected.items()
+        if tags.get(key) != value
+    ]
+    extra = sorted(key for key in tags if key.startswith(METRIC_TAG_PREFIX) and key not in expected)
+    return differences + [f"{key} is in the registry only" for key in extra]
+
+
+def check_sealed_metadata(tags: dict[str, str], document: dict[str, Any], label: str) -> ModelMetadata:
+    """The sealed metadata, once the version's tags agree with it (`UntrustedModelError` names each
+    difference)."""
+    sealed = sealed_metadata(document, label)
+    if differences := sealed_metadata_differences(tags, sealed):
+        raise UntrustedModelError(
+            f"{label}: its registry tags differ from the training metadata stored with its artifact "
+            f"({'; '.join(differences)}); a tag or the MLmodel file was changed after training, so the "
+            "version is not loaded (set the tag back to the artifact's value, or train a new version)"
+        )
+    return sealed
+
+
+def _is_number(value: object) -> TypeGuard[int | float]:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def verified_text(model_file: Path, expected_digest: str, label: str) -> str:

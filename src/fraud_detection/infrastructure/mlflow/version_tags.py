@@ -25,18 +25,24 @@ def metadata_tags(metadata: ModelMetadata) -> dict[str, str]:
 
 
 def metadata_from_tags(tags: dict[str, str]) -> ModelMetadata | None:
-    """None for a version registered without our tags (e.g. by hand in the UI)."""
+    """None for a version registered without our tags (e.g. by hand in the UI), or one whose threshold or a
+    metric was edited into something that is not a number: a listing shows it without metadata, and
+    serving refuses it, rather than one bad tag failing every read of the registry."""
     required = (FEATURE_VERSION_TAG, THRESHOLD_TAG, DATASET_ID_TAG)
     if any(key not in tags for key in required):
         return None
-    metrics = {
-        key.removeprefix(METRIC_TAG_PREFIX): float(value)
-        for key, value in tags.items()
-        if key.startswith(METRIC_TAG_PREFIX)
-    }
+    try:
+        metrics = {
+            key.removeprefix(METRIC_TAG_PREFIX): float(value)
+            for key, value in tags.items()
+            if key.startswith(METRIC_TAG_PREFIX)
+        }
+        threshold = float(tags[THRESHOLD_TAG])
+    except ValueError:
+        return None
     return ModelMetadata(
         feature_version=tags[FEATURE_VERSION_TAG],
-        threshold=float(tags[THRESHOLD_TAG]),
+        threshold=threshold,
         dataset_id=tags[DATASET_ID_TAG],
         metrics=metrics,
     )
