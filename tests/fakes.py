@@ -348,6 +348,7 @@ class FakeRegistry(ModelRegistry):
             stored.created_at,
             stored.metadata,
             dict(stored.tags),
+            stored.metadata_problem,
         )
 
     def get_by_alias(self, alias: str) -> ModelVersion | None:
@@ -375,9 +376,9 @@ class FakeRegistry(ModelRegistry):
     def list_versions(self) -> list[ModelVersion]:
         return [self.get(v) for v in sorted(self.versions, reverse=True)]
 
-    def load_model(self, version: int) -> FraudModel:
+    def load_model(self, found: ModelVersion) -> FraudModel:
         self._reachable()
-        self.get(version)
+        version = self.get(found.version).version
         if version in self.broken:
             raise RuntimeError(f"artifact of v{version} is corrupt")
         if version in self.untrusted:
@@ -520,6 +521,7 @@ class FakeJobStore(JobStore):
             job_id, state, request, plan.rows if plan else None, sum(self.done[job_id].values()),
             len(plan.chunks) if plan else None, len(self.done[job_id]),
             plan.model_version if plan else None, error, error_kind=self.kinds.get(job_id),
+            threshold=plan.threshold if plan else None,
         )  # fmt: skip
 
     def delete(self, job_id: str) -> None:

@@ -57,7 +57,7 @@ def registry(home) -> MlflowModelRegistry:
 def test_scores_match_the_registered_model_exactly(shared, rows):
     home = shared.log.parent
     champion = registry(home).get_by_alias(CHAMPION)
-    model = registry(home).load_model(champion.version)
+    model = registry(home).load_model(champion)
     with shared.client() as client:
         info = client.get("/v1/model").json()
         assert (info["version"], info["source"]) == (champion.version, "registry")

@@ -429,6 +429,7 @@ def test_jobs_need_the_token_run_in_process_and_report_progress(api):
         1.0,
         1,
     )
+    assert done["threshold"] == 0.5
     assert len(files.outputs[target]) == 900
     assert api.client.post("/v1/jobs", json=job, headers=auth).status_code == 409
     assert api.client.get("/v1/jobs/nope", headers=auth).status_code == 404

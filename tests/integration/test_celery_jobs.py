@@ -222,7 +222,16 @@ def test_a_job_fans_out_over_chunks_and_commits_one_output_in_input_order(jobs):
     frame = pd.read_parquet(output)
     assert frame["row"].tolist() == list(range(1_000))
     assert frame["transaction_id"].tolist() == [f"ok-{i}" for i in range(1_000)]
-    assert list(frame.columns) == ["row", "transaction_id", "probability", "decision", "model_version"]
+    assert list(frame.columns) == [
+        "row",
+        "transaction_id",
+        "probability",
+        "decision",
+        "model_version",
+        "threshold",
+    ]
+    assert set(frame["threshold"]) == {0.5}
+    assert status.threshold == 0.5
     assert sample("fraud_batch_rows_scored_total") - before[0] == 1_000
     # counted just after the outcome is written: this thread may read the outcome in between
     assert eventually(lambda: sample("fraud_batch_jobs_total", state="succeeded") - before[1] == 1)

@@ -59,6 +59,10 @@ class Store:
             uri = run.log_model(model, METADATA, rows)
             return self.registry.register(uri, run.run_id, METADATA).version
 
+    def load(self, version: int) -> LightGBMFraudModel:
+        """The version as a caller loads it: read from the registry, then loaded as read."""
+        return self.registry.load_model(self.registry.get(version))
+
     def local_folder(self, version: int) -> Path:
         """The version's artifact folder on disk (the SQLite store's artifacts are file:// URIs)."""
         uri = self.client.get_model_version_download_uri(self.registry.model_name, str(version))
@@ -126,7 +130,7 @@ def test_a_pickled_sklearn_model_version_is_refused_and_never_unpickled(
     version = craft_pickled_version(store, tmp_path / "crafted", marker, digest_of_payload)
 
     with pytest.raises(UntrustedModelError, match=refusal):
-        store.registry.load_model(version)
+        store.load(version)
 
     assert not marker.exists()
     # The replay is a real attack: MLflow's own loader runs the payload from the same artifact.
@@ -142,7 +146,7 @@ def test_a_model_file_changed_after_registration_is_refused(
     model_file.write_text(attacker_model(feature_rows))
 
     with pytest.raises(UntrustedModelError, match="differs from the digest recorded at registration"):
-        store.registry.load_model(version)
+        store.load(version)
 
 
 def test_a_version_without_the_digest_tag_is_refused(
@@ -152,7 +156,7 @@ def test_a_version_without_the_digest_tag_is_refused(
     store.client.delete_model_version_tag(store.registry.model_name, str(version), MODEL_DIGEST_TAG)
 
     with pytest.raises(UntrustedModelError, match="no valid 'model_sha256' digest"):
-        store.registry.load_model(version)
+        store.load(version)
 
 
 def test_registration_records_the_digest_of_the_trained_model_file(
@@ -165,7 +169,7 @@ def test_registration_records_the_digest_of_the_trained_model_file(
     file_bytes = (store.local_folder(version) / "model.lgb").read_bytes()
     assert recorded == hashlib.sha256(model.to_text().encode()).hexdigest()
     assert recorded == hashlib.sha256(file_bytes).hexdigest()
-    assert store.registry.load_model(version).to_text() == model.to_text()
+    assert store.load(version).to_text() == model.to_text()
 
 
 def test_a_model_file_changed_between_logging_and_registration_is_not_registered(
@@ -204,7 +208,33 @@ def test_a_version_whose_metadata_tag_was_edited_after_registration_is_refused(
     store.client.set_model_version_tag(store.registry.model_name, str(version), key, value)
 
     with pytest.raises(UntrustedModelError, match=re.escape(named)):
-        store.registry.load_model(version)
+        store.load(version)
+
+
+def test_the_threshold_checked_is_the_one_the_caller_read_even_if_the_tag_was_set_back(
+    store: Store, tiny_booster: lgb.Booster, feature_rows: pd.DataFrame
+) -> None:
+    """A tag set to 1.0 around the champion lookup and back before the load: the load re-read the tags, found
+    them right, and the API served the threshold of its lookup, 1.0."""
+    version = store.register(LightGBMFraudModel(tiny_booster), feature_rows)
+    name = store.registry.model_name
+    store.client.set_model_version_tag(name, str(version), "threshold", "1.0")
+    read = store.registry.get(version)
+    store.client.set_model_version_tag(name, str(version), "threshold", "0.5")
+
+    with pytest.raises(UntrustedModelError, match=re.escape("threshold is '1.0' in the registry, '0.5'")):
+        store.registry.load_model(read)
+
+
+def test_a_version_whose_artifact_is_missing_is_refused_naming_the_artifact_not_the_version(
+    store: Store, tiny_booster: lgb.Booster, feature_rows: pd.DataFrame
+) -> None:
+    """It said "has no version N" of a version that exists."""
+    version = store.register(LightGBMFraudModel(tiny_booster), feature_rows)
+    (store.local_folder(version) / "model.lgb").unlink()
+
+    with pytest.raises(UntrustedModelError, match=r"v\d+: its artifact .*model\.lgb is missing"):
+        store.load(version)
 
 
 def test_a_version_whose_threshold_tag_was_deleted_is_refused(
@@ -214,7 +244,7 @@ def test_a_version_whose_threshold_tag_was_deleted_is_refused(
     store.client.delete_model_version_tag(store.registry.model_name, str(version), "threshold")
 
     with pytest.raises(UntrustedModelError, match=re.escape("threshold is '(missing)' in the registry")):
-        store.registry.load_model(version)
+        store.load(version)
 
 
 def test_an_unparsable_threshold_tag_leaves_the_version_listed_without_metadata(
@@ -239,7 +269,7 @@ def test_an_edited_threshold_in_the_artifact_alone_is_refused(
     mlmodel.write_text(yaml.safe_dump(document))
 
     with pytest.raises(UntrustedModelError, match=re.escape("threshold is '0.5' in the registry, '0.99'")):
-        store.registry.load_model(version)
+        store.load(version)
 
 
 @pytest.mark.parametrize(
@@ -257,7 +287,7 @@ def test_an_artifact_without_valid_training_metadata_is_refused(
     mlmodel.write_text(yaml.safe_dump(document))
 
     with pytest.raises(UntrustedModelError, match="carries no valid training metadata"):
-        store.registry.load_model(version)
+        store.load(version)
 
 
 def test_registration_refuses_metadata_other_than_the_logged_models(
@@ -281,7 +311,7 @@ def test_metrics_that_are_not_numbers_in_text_still_round_trip(
         uri = run.log_model(LightGBMFraudModel(tiny_booster), metadata, feature_rows)
         version = store.registry.register(uri, run.run_id, metadata).version
 
-    assert store.registry.load_model(version).to_text() == LightGBMFraudModel(tiny_booster).to_text()
+    assert store.load(version).to_text() == LightGBMFraudModel(tiny_booster).to_text()
 
 
 def test_only_logged_models_can_be_registered(store: Store) -> None:
@@ -319,7 +349,7 @@ def test_a_booster_file_that_would_crash_the_parser_is_refused_and_the_process_l
     )
 
     with pytest.raises(UntrustedModelError, match="LightGBM cannot parse the model file"):
-        store.registry.load_model(version)
+        store.load(version)
 
 
 @pytest.mark.parametrize("data", ["../../outside.lgb", "/etc/passwd", "sub/model.lgb", ".."])
@@ -328,4 +358,4 @@ def test_a_data_file_outside_the_model_folder_is_refused(store: Store, tmp_path:
     version = craft_version(store, tmp_path / "crafted", {}, flavor, "0" * 64)
 
     with pytest.raises(UntrustedModelError, match="is not a file in the model folder"):
-        store.registry.load_model(version)
+        store.load(version)

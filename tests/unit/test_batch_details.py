@@ -86,6 +86,7 @@ def test_an_input_without_ids_is_planned_and_written_without_them(jobs):
         "probability",
         "decision",
         "model_version",
+        "threshold",
     ]
 
 
@@ -95,7 +96,7 @@ def test_a_part_file_holds_row_numbers_ids_probabilities_decisions_and_the_versi
     jobs.steps.prepare("parts")
     assert jobs.steps.score_chunk("parts", 1) == 300
     part = jobs.files.parts[("parts", 1)]
-    assert list(part) == ["row", "transaction_id", "probability", "decision", "model_version"]
+    assert list(part) == ["row", "transaction_id", "probability", "decision", "model_version", "threshold"]
     assert part["row"].tolist() == list(range(300, 600))
     assert part["row"].dtype == np.int64
     assert part["transaction_id"].tolist() == [f"t{i}" for i in range(300, 600)]

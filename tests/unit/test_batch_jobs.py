@@ -1,6 +1,7 @@
 """Batch scoring use cases on fakes: submit (fail fast, undo on broker outage), steps, reruns, cancel."""
 
 import re
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -95,7 +96,11 @@ def test_a_job_runs_to_one_output_in_input_order(batch):
     assert output["transaction_id"].tolist()[:2] == ["t0", "t1"]
     assert set(output["decision"]) <= {"fraud", "legit"}
     assert (output["model_version"] == 1).all()
+    assert (
+        output["threshold"] == 0.5
+    ).all()  # the file says what `decision` was cut at, without the registry
     final = batch.control.status("job-1")
+    assert final.threshold == 0.5
     assert (final.state, final.rows_scored, final.chunks_done, final.chunks_total) == (
         JobState.SUCCEEDED,
         1_000,
@@ -382,6 +387,25 @@ def test_a_row_scored_exactly_at_the_threshold_is_fraud_in_batch_as_online(batch
     output = batch.files.outputs["/out/edge-out.parquet"]
     assert output["probability"].tolist()[0] == 0.5
     assert output["decision"].tolist() == ["fraud", "legit", "fraud"]
+
+
+def test_a_threshold_tag_edited_between_planning_and_scoring_fails_the_job_unscored(batch):
+    """The plan takes the threshold from the registry's tags; the model is checked against its artifact
+    when a chunk loads it. A threshold other than the one that load checked is refused, also when this
+    process loaded the version for an earlier job (it is not checked again)."""
+    batch.submit("/in/in.parquet", "/out/first.parquet", job_id="first")
+    assert run_job(batch.steps, "first") is JobState.SUCCEEDED  # v1 loaded, at threshold 0.5
+    stored = batch.registry.versions[1]
+    batch.registry.versions[1] = replace(stored, metadata=replace(stored.metadata, threshold=1.0))
+    batch.submit("/in/in.parquet", "/out/edited.parquet", job_id="edited")
+
+    assert run_job(batch.steps, "edited") is JobState.FAILED
+    status = batch.control.status("edited")
+    assert status.error == (
+        "v1's threshold was 1.0 in the registry when the job was planned, 0.5 in its artifact: a tag was "
+        "edited; the job is not scored (set the tag back, then submit the job again)"
+    )
+    assert "/out/edited.parquet" not in batch.files.outputs
 
 
 def test_batch_scores_the_models_features_not_the_raw_inputs(batch):

@@ -17,13 +17,13 @@ from fraud_detection.application.evaluate import EvaluateModel
 from fraud_detection.application.promote import ChallengerEvidence, PromoteChallenger
 from fraud_detection.application.retraining import BuildRetrainingSet, RetrainingSet
 from fraud_detection.application.train import FoldedData, TrainModel, imbalance_strategies, labelled
-from fraud_detection.domain.errors import ModelNotFoundError, UntrustedModelError
+from fraud_detection.domain.errors import IncompatibleModelError, ModelNotFoundError, UntrustedModelError
 from fraud_detection.domain.events import ModelPromoted
 from fraud_detection.domain.features import SCORING_INPUTS
 from fraud_detection.domain.feedback import ScoredTransaction
 from fraud_detection.domain.folds import FoldPolicy, time_ordered_folds
 from fraud_detection.domain.metrics import average_precision
-from fraud_detection.domain.model import CHALLENGER, CHAMPION, ModelMetadata
+from fraud_detection.domain.model import CHALLENGER, CHAMPION, ModelMetadata, ModelVersion
 from fraud_detection.domain.ports.modelling import FraudModel
 from fraud_detection.domain.promotion import PromotionDecision, PromotionPolicy
 from fraud_detection.domain.schema import LABEL, TIME, TRANSACTION_COLUMNS
@@ -521,6 +521,21 @@ def test_no_champion_or_one_without_metadata_is_the_same_clear_error(metadata):
     assert str(error.value) == "no champion to retrain from; run `fraud pipeline run` first"
 
 
+def test_a_champion_whose_tags_cannot_be_read_is_named_not_called_missing():
+    world = Retrain()
+    world.registry.versions[1] = replace(
+        world.registry.versions[1],
+        metadata=None,
+        metadata_problem="its tag 'threshold' is 'high', not a number",
+    )
+    with pytest.raises(IncompatibleModelError) as error:
+        world.build(NOW)
+    assert str(error.value) == (
+        "champion fake-model v1 (champion): its tag 'threshold' is 'high', not a number; its dataset cannot "
+        "be told, so nothing is retrained"
+    )
+
+
 # --- The gate's rescoring of rows new to the champion ------------------------------------------------------
 
 
@@ -565,8 +580,8 @@ def test_a_champion_that_fails_its_integrity_check_is_kept_for_a_person_to_decid
     through on its own; `fraud model promote` (or --force-promotion) is the way on."""
     gate = Gate()
 
-    def refused(version: int) -> FraudModel:
-        raise UntrustedModelError(f"fake-model v{version}: SHA-256 differs from the recorded digest")
+    def refused(version: ModelVersion) -> FraudModel:
+        raise UntrustedModelError(f"fake-model v{version.version}: SHA-256 differs from the recorded digest")
 
     monkeypatch.setattr(gate.registry, "load_model", refused)
     decision = gate.gate(gate.registry.get(2), gate.evidence(gate.better_scores()))
@@ -575,4 +590,23 @@ def test_a_champion_that_fails_its_integrity_check_is_kept_for_a_person_to_decid
     assert decision.champion_score is None
     assert "failed its integrity check" in decision.reason
     assert "`fraud model promote 2` overrides" in decision.reason
+    assert gate.registry.aliases == {CHAMPION: 1, CHALLENGER: 2}
+
+
+def test_a_champion_whose_tags_were_edited_into_nonsense_is_kept_not_replaced():
+    """Its threshold tag edited into "0.5%": read as a champion built for other features, it was replaced
+    by any challenger (one of AUPRC 0.1 in the probe), with no comparison and no rollout."""
+    gate = Gate()
+    champion = gate.registry.versions[1]
+    gate.registry.versions[1] = replace(
+        champion, metadata=None, metadata_problem="its tag 'threshold' is '0.5%'"
+    )
+
+    decision = gate.gate(gate.registry.get(2), gate.evidence(gate.better_scores()))
+
+    assert not decision.promote
+    assert decision.reason == (
+        "champion v1 kept (`fraud model promote 2` overrides): its tag 'threshold' is '0.5%', so it is "
+        "neither compared nor replaced"
+    )
     assert gate.registry.aliases == {CHAMPION: 1, CHALLENGER: 2}

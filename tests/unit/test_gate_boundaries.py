@@ -12,7 +12,7 @@ import pytest
 
 from fraud_detection.application.promote import PromoteChallenger
 from fraud_detection.domain.errors import RolloutRefusedError, UntrustedModelError
-from fraud_detection.domain.model import CHALLENGER, CHAMPION
+from fraud_detection.domain.model import CHALLENGER, CHAMPION, ModelVersion
 from fraud_detection.domain.ports.modelling import FraudModel
 from fraud_detection.domain.promotion import PromotionDecision, PromotionPolicy
 from fraud_detection.domain.schema import LABEL
@@ -103,8 +103,8 @@ def test_a_policy_needing_no_fraud_is_refused():
 def test_a_champion_failing_its_integrity_check_is_kept_with_the_rows_that_were_ready(monkeypatch):
     gate = Gate()
 
-    def refused(version: int) -> FraudModel:
-        raise UntrustedModelError(f"fake-model v{version}: SHA-256 differs")
+    def refused(version: ModelVersion) -> FraudModel:
+        raise UntrustedModelError(f"fake-model v{version.version}: SHA-256 differs")
 
     monkeypatch.setattr(gate.registry, "load_model", refused)
     decision = recall_gate(gate)(gate.registry.get(2), gate.evidence(gate.better_scores()))

@@ -63,6 +63,17 @@ def test_a_version_serving_would_refuse_to_load_is_neither_promoted_nor_rolled_b
     assert admin_._publisher.events[-1].version == 2
 
 
+def test_promoting_a_version_whose_threshold_tag_is_not_a_number_names_the_tag(admin):
+    admin_, registry = admin
+    problem = "its tag 'threshold' is 'high', not a number (edited after registration?)"
+    registry.versions[2] = replace(registry.versions[2], metadata=None, metadata_problem=problem)
+    with pytest.raises(IncompatibleModelError) as error:
+        admin_.promote(2)
+    assert str(error.value) == (
+        f"promoting v2 refused: fake-model v2: {problem}, so the API could not serve it"
+    )
+
+
 def test_repeated_rollbacks_after_a_version_was_champion_twice_end_at_the_first(admin):
     # promote 2 then 1 again: per-version tags pointed 1 and 2 at each other and rollbacks flipped for ever.
     admin_, registry = admin

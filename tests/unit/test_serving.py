@@ -188,8 +188,8 @@ def test_a_refused_champion_at_start_serves_the_verified_local_copy(serving):
     restarted = Serving()
     restarted.loader = ChampionLoader(serving.registry, serving.cache, restarted.holder, restarted.telemetry)
 
-    def refused(version: int) -> FraudModel:
-        raise UntrustedModelError(f"v{version}: digest mismatch")
+    def refused(version: ModelVersion) -> FraudModel:
+        raise UntrustedModelError(f"v{version.version}: digest mismatch")
 
     serving.registry.load_model = refused  # type: ignore[method-assign]
     outcome = restarted.loader.refresh()

@@ -187,6 +187,10 @@ class PromoteChallenger:
         metric = self._policy.metric
         if champion is None or champion.version == challenger.version:
             return self._policy.decide(evidence.metrics, None)
+        keep = f"champion v{champion.version} kept (`fraud model promote {challenger.version}` overrides)"
+        if champion.metadata is None and champion.metadata_problem:  # edited tags: a person decides
+            reason = f"{keep}: {champion.metadata_problem}, so it is neither compared nor replaced"
+            return PromotionDecision(False, reason, metric, evidence.metrics[metric], None)
         if champion.metadata is None or champion.metadata.feature_version != FEATURE_VERSION:
             built_for = champion.metadata.feature_version if champion.metadata else "unknown"
             reason = (
@@ -194,7 +198,6 @@ class PromoteChallenger:
                 f"{FEATURE_VERSION}: it cannot be served or compared, so the challenger replaces it"
             )
             return PromotionDecision(True, reason, metric, evidence.metrics[metric], None)
-        keep = f"champion v{champion.version} kept (`fraud model promote {challenger.version}` overrides)"
         try:
             fitted = self._datasets.load(DatasetId(champion.metadata.dataset_id))
         except DatasetNotFoundError:
@@ -223,7 +226,7 @@ class PromoteChallenger:
         scores = evidence.rescore(unseen) if evidence.rescore else evidence.scores[unseen]
         mine = self._evaluate.of_scores(data, scores, evidence.threshold)
         try:
-            champion_model = self._registry.load_model(champion.version)
+            champion_model = self._registry.load_model(champion)
         except UntrustedModelError as error:  # a security event: a person decides, not the gate
             reason = (
                 f"{keep}: it failed its integrity check, so it was not loaded and nothing was compared "

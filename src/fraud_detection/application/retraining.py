@@ -28,7 +28,7 @@ import pandas as pd
 
 from fraud_detection.application.champion import RolloutState, rollout_holding_champion
 from fraud_detection.domain.dataset import DatasetId, DatasetRef
-from fraud_detection.domain.errors import ModelNotFoundError
+from fraud_detection.domain.errors import IncompatibleModelError, ModelNotFoundError
 from fraud_detection.domain.features import FEATURE_VERSION, SCORING_INPUTS
 from fraud_detection.domain.model import CHAMPION, REGISTRATION_FAILED_TAG, ModelVersion
 from fraud_detection.domain.ports.datasets import DatasetStore
@@ -177,6 +177,11 @@ class BuildRetrainingSet:
 
     def _base(self) -> DatasetRef:
         champion = self._registry.get_by_alias(CHAMPION)
+        if champion is not None and champion.metadata is None and champion.metadata_problem:
+            raise IncompatibleModelError(
+                f"champion {champion.label}: {champion.metadata_problem}; its dataset cannot be told, so "
+                "nothing is retrained"
+            )
         if champion is None or champion.metadata is None:
             raise ModelNotFoundError("no champion to retrain from; run `fraud pipeline run` first")
         return self._datasets.get(DatasetId(champion.metadata.dataset_id))

@@ -203,6 +203,7 @@ class JobStatus:
     model_version: int | None = None
     error: str | None = None
     updated_at: str | None = None
+    threshold: float | None = None  # the pinned version's: `decision` is fraud at or above it
     extra: dict[str, str] = field(default_factory=dict)
     error_kind: FailureKind | None = None  # a failed job's; None for one recorded before kinds existed
 

@@ -33,6 +33,9 @@ class ModelVersion:
     created_at: str
     metadata: ModelMetadata | None
     tags: dict[str, str] = field(default_factory=dict)
+    # Why `metadata` is None although its tags are there (a threshold edited into "high"): such a version
+    # is neither served, nor compared, nor replaced as if it had been built for other features.
+    metadata_problem: str | None = None
 
     @property
     def label(self) -> str:

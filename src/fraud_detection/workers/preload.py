@@ -41,8 +41,8 @@ def _load_champion() -> None:
     started = time.perf_counter()
     try:
         models = job_models()
-        version, _ = models.resolve(CHAMPION)
-        models.get(version.version)
+        version, threshold = models.resolve(CHAMPION)
+        models.get(version.version, threshold)
     except Exception as error:  # best effort: the job loads its pinned version itself
         logger.warning("could not preload the champion (each job loads its model instead): %s", error)
         return

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from fraud_detection.application.serving.champion_loader import compatible_threshold
-from fraud_detection.domain.errors import ModelNotFoundError
+from fraud_detection.domain.errors import ModelNotFoundError, UntrustedModelError
 from fraud_detection.domain.model import ModelVersion
 from fraud_detection.domain.ports.acceleration import ModelAccelerator
 from fraud_detection.domain.ports.modelling import FraudModel
@@ -15,7 +15,7 @@ from fraud_detection.domain.ports.registry import ModelRegistry
 class JobModels:
     def __init__(self, registry: ModelRegistry, accelerator: ModelAccelerator) -> None:
         self._registry, self._accelerator = registry, accelerator
-        self._loaded: dict[int, FraudModel] = {}
+        self._loaded: dict[int, tuple[float, FraudModel]] = {}  # version -> its checked threshold, model
         self._lock = threading.Lock()
 
     def resolve(self, model: str) -> tuple[ModelVersion, float]:
@@ -25,9 +25,22 @@ class JobModels:
             raise ModelNotFoundError(f"no model version has the alias '{model}'")
         return version, compatible_threshold(version)
 
-    def get(self, version: int) -> FraudModel:
+    def get(self, version: int, threshold: float) -> FraudModel:
+        """The version's model, once the threshold the job was planned with (read from the registry's tags,
+        which anyone with MLflow write access can edit) is the one sealed in its artifact: the registry
+        adapter checks the tags it is given against the artifact, and a model already loaded in this
+        process is held with the threshold checked then."""
         with self._lock:
             if version not in self._loaded:
-                model = self._registry.load_model(version)
-                self._loaded[version] = self._accelerator.accelerate(self._registry.get(version), model)
-            return self._loaded[version]
+                found = self._registry.get(version)
+                model = self._registry.load_model(found)
+                accelerated = self._accelerator.accelerate(found, model)
+                self._loaded[version] = (compatible_threshold(found), accelerated)
+            checked, model = self._loaded[version]
+        if checked != threshold:
+            raise UntrustedModelError(
+                f"v{version}'s threshold was {threshold} in the registry when the job was planned, "
+                f"{checked} in its artifact: a tag was edited; the job is not scored (set the tag back, "
+                "then submit the job again)"
+            )
+        return model

@@ -183,7 +183,7 @@ class JobSteps:
 
     def _score(self, plan: JobPlan, chunk: Chunk, rows: ChunkRows, source: str) -> dict[str, np.ndarray]:
         self._rules.check_inputs(rows.inputs, source, chunk.first_row)
-        model = self._models.get(plan.model_version)
+        model = self._models.get(plan.model_version, plan.threshold)
         probabilities = model.predict_matrix(feature_matrix(rows.inputs))
         columns: dict[str, np.ndarray] = {
             "row": np.arange(chunk.first_row, chunk.first_row + chunk.rows, dtype=np.int64)
@@ -193,6 +193,9 @@ class JobSteps:
         columns["probability"] = probabilities
         columns["decision"] = np.where(flagged(probabilities, plan.threshold), "fraud", "legit")
         columns["model_version"] = np.full(chunk.rows, plan.model_version, dtype=np.int32)
+        # The decision's threshold on every row, as the API's answers carry it: the file is read without
+        # the registry, whose tag may have moved since (one value: dictionary-encoded, ~nothing on disk)
+        columns["threshold"] = np.full(chunk.rows, plan.threshold, dtype=np.float64)
         return columns
 
     def fail(self, job_id: str, error: Exception, kind: FailureKind | None = None) -> None:

@@ -76,7 +76,7 @@ class ChallengerLoader:
         try:
             version = self._registry.get(rollout.challenger)
             threshold = compatible_threshold(version)
-            model = self._registry.load_model(version.version)
+            model = self._registry.load_model(version)
         except Exception as error:  # unreachable, refused or corrupt artifact, wrong features
             self._telemetry.rollout_failed("load")
             detail = f"loading challenger v{rollout.challenger} failed: {type(error).__name__}: {error}"

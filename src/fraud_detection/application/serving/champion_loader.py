@@ -124,7 +124,7 @@ class ChampionLoader:
     def _load(self, version: ModelVersion) -> RefreshOutcome:
         try:
             threshold = compatible_threshold(version)
-            model = self._registry.load_model(version.version)
+            model = self._registry.load_model(version)
         except Exception as error:  # network, refused or corrupt artifact, wrong features: keep the current
             detail = f"loading {version.label} failed: {type(error).__name__}: {error}"
             if self._holder.current is not None:

@@ -11,6 +11,8 @@ from fraud_detection.domain.ports.registry import ModelRegistry
 def compatible_threshold(version: ModelVersion) -> float:
     """The version's decision threshold, once its feature version matches this code's."""
     metadata = version.metadata
+    if metadata is None and version.metadata_problem:
+        raise IncompatibleModelError(f"{version.label}: {version.metadata_problem}")
     if metadata is None:
         raise IncompatibleModelError(f"{version.label} has no valid feature version or threshold recorded")
     if metadata.feature_version != FEATURE_VERSION:
@@ -42,7 +44,7 @@ def loadable(registry: ModelRegistry, version: int, action: str) -> ModelVersion
     found = registry.get(version)  # ModelNotFoundError naming it
     servable(found, action)
     try:
-        registry.load_model(version)
+        registry.load_model(found)
     except UntrustedModelError as error:
         raise IncompatibleModelError(f"{action} refused: {error}") from None
     return found

@@ -54,4 +54,7 @@ class ModelRegistry(ModelCatalog):
     def set_model_tag(self, key: str, value: str) -> None: ...
 
     @abstractmethod
-    def load_model(self, version: int) -> FraudModel: ...
+    def load_model(self, version: ModelVersion) -> FraudModel:
+        """The model of `version` as the caller read it: the adapter refuses (`UntrustedModelError`) an
+        artifact that does not match the digest and the metadata in `version`'s tags, so the threshold the
+        caller goes on to use is the one checked, even if the tags changed since."""

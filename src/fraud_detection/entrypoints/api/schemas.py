@@ -225,6 +225,9 @@ class JobOut(BaseModel):
     chunks_done: int
     progress: float
     model_version: int | None
+    threshold: float | None = Field(
+        None, description="The pinned version's decision threshold: `decision` is fraud at or above it."
+    )
     error: str | None
     error_kind: Literal["input", "service", "internal"] | None = Field(
         None,

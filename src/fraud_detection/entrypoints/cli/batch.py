@@ -296,6 +296,8 @@ def _describe(current: JobStatus, error: bool = True) -> None:
 
     total = f"{current.rows_total:,}" if current.rows_total is not None else "?"
     model = f"v{current.model_version}" if current.model_version else current.request.model
+    if current.threshold is not None:
+        model = f"{model} (threshold {current.threshold:.4f})"
     stdout.print(
         f"{current.job_id}: {current.state.value}, {current.rows_scored:,}/{total} rows, "
         f"{current.chunks_done}/{current.chunks_total or '?'} chunks, model {model}"

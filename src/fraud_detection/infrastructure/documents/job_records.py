@@ -165,6 +165,7 @@ class ObjectStoreJobStore(JobStore):
             chunks_total=len(plan.chunks) if plan else None,
             chunks_done=len(done),
             model_version=plan.model_version if plan else None,
+            threshold=plan.threshold if plan else None,
             error=error,
             updated_at=outcome["at"] if outcome else None,
             error_kind=FailureKind(outcome["kind"]) if outcome and outcome.get("kind") else None,

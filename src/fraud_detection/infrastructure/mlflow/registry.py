@@ -168,20 +168,20 @@ class MlflowModelRegistry(ModelRegistry):
         ]
         return sorted(versions, key=lambda version: version.version, reverse=True)
 
-    def load_model(self, version: int) -> LightGBMFraudModel:
-        """The version's Booster, once its artifact passed `trusted_model`'s checks and its tags agree with
-        the metadata sealed in that artifact (`UntrustedModelError`).
+    def load_model(self, version: ModelVersion) -> LightGBMFraudModel:
+        """The version's Booster, once its artifact passed `trusted_model`'s checks and the tags of
+        `version`, as the caller read them, agree with the metadata sealed in that artifact
+        (`UntrustedModelError`).
 
         Artifacts are resolved through this registry's client, not `mlflow.lightgbm.load_model("models:/..")`:
         MLflow resolves `models:/` URIs with the process-wide registry URI, and its loader unpickles any
         scikit-learn model class an MLmodel file names."""
-        label = f"{self._name} v{version}"
-        with self._version_lookup(version):
-            found = self._client.get_model_version(self._name, str(version))
-            tags = {str(key): str(value) for key, value in (found.tags or {}).items()}
-            digest = _checked_digest(tags.get(MODEL_DIGEST_TAG), label)
-            source = self._client.get_model_version_download_uri(self._name, str(version))
-            text = self._verified_text(source, digest, tags, label)
+        label = f"{self._name} v{version.version}"
+        digest = _checked_digest(version.tags.get(MODEL_DIGEST_TAG), label)
+        with self._version_lookup(version.version):
+            source = self._client.get_model_version_download_uri(self._name, str(version.version))
+        with reaching(self._tracking_uri):
+            text = self._verified_text(source, digest, version.tags, label)
         from fraud_detection.infrastructure.lightgbm.model import LightGBMFraudModel
 
         return LightGBMFraudModel(booster_from_text(text, label))
@@ -191,17 +191,27 @@ class MlflowModelRegistry(ModelRegistry):
         that `tags` (the metadata tags the version has, or is to be given) agree with the MLmodel's."""
         base = location.rstrip("/")
         with tempfile.TemporaryDirectory(prefix="fraud-model-") as scratch:
-            document = read_mlmodel(self._download(f"{base}/{MLMODEL_FILE}", Path(scratch) / "meta"), label)
+            mlmodel = self._download(f"{base}/{MLMODEL_FILE}", Path(scratch) / "meta", label)
+            document = read_mlmodel(mlmodel, label)
             data_file = booster_data_file(document, label)
-            text = verified_text(self._download(f"{base}/{data_file}", Path(scratch) / "data"), digest, label)
+            model_file = self._download(f"{base}/{data_file}", Path(scratch) / "data", label)
+            text = verified_text(model_file, digest, label)
         check_sealed_metadata(tags, document, label)
         return text
 
-    def _download(self, artifact_uri: str, folder: Path) -> Path:
+    def _download(self, artifact_uri: str, folder: Path, label: str) -> Path:
+        """A missing file is the artifact's fault, not the version's (which exists): refused naming it."""
         folder.mkdir()
-        local = mlflow.artifacts.download_artifacts(
-            artifact_uri=artifact_uri, dst_path=str(folder), tracking_uri=self._tracking_uri
-        )
+        try:
+            local = mlflow.artifacts.download_artifacts(
+                artifact_uri=artifact_uri, dst_path=str(folder), tracking_uri=self._tracking_uri
+            )
+        except MlflowException as error:
+            if error_code(error) != NOT_FOUND:
+                raise
+            raise UntrustedModelError(f"{label}: its artifact {artifact_uri} is missing") from error
+        except FileNotFoundError as error:  # a local (file://) artifact store
+            raise UntrustedModelError(f"{label}: its artifact {artifact_uri} is missing") from error
         return Path(local)
 
     def _ensure_registered_model(self) -> None:

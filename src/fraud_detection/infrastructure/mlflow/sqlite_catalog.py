@@ -17,7 +17,7 @@ from pathlib import Path
 
 from fraud_detection.domain.model import ModelVersion
 from fraud_detection.domain.ports.registry import ModelCatalog
-from fraud_detection.infrastructure.mlflow.version_tags import metadata_from_tags
+from fraud_detection.infrastructure.mlflow.version_tags import metadata_from_tags, metadata_problem
 
 # MLflow marks deleted versions with this stage instead of removing the row at once.
 DELETED_STAGE = "Deleted_Internal"
@@ -63,6 +63,7 @@ class SqliteModelCatalog(ModelCatalog):
                 created_at=datetime.fromtimestamp(created / 1000, tz=UTC).isoformat(),
                 metadata=metadata_from_tags(tags.get(int(version), {})),
                 tags=tags.get(int(version), {}),
+                metadata_problem=metadata_problem(tags.get(int(version), {})),
             )
             for version, created, run_id in rows
         ]

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from mlflow.entities.model_registry import ModelVersion as MlflowModelVersion
 
 from fraud_detection.domain.model import ModelVersion
-from fraud_detection.infrastructure.mlflow.version_tags import metadata_from_tags
+from fraud_detection.infrastructure.mlflow.version_tags import metadata_from_tags, metadata_problem
 
 
 def to_model_version(mlflow_version: MlflowModelVersion) -> ModelVersion:
@@ -21,4 +21,5 @@ def to_model_version(mlflow_version: MlflowModelVersion) -> ModelVersion:
         created_at=created.isoformat(),
         metadata=metadata_from_tags(tags),
         tags=tags,
+        metadata_problem=metadata_problem(tags),
     )

@@ -24,6 +24,20 @@ def metadata_tags(metadata: ModelMetadata) -> dict[str, str]:
     } | {f"{METRIC_TAG_PREFIX}{name}": str(float(value)) for name, value in metadata.metrics.items()}
 
 
+def metadata_problem(tags: dict[str, str]) -> str | None:
+    """What makes tags that are all there unreadable as metadata (`metadata_from_tags` gives None), or
+    None when they read, or when some are missing (a version registered by hand: nothing to read)."""
+    if any(key not in tags for key in (FEATURE_VERSION_TAG, THRESHOLD_TAG, DATASET_ID_TAG)):
+        return None
+    for key in sorted(tags):
+        if key == THRESHOLD_TAG or key.startswith(METRIC_TAG_PREFIX):
+            try:
+                float(tags[key])
+            except ValueError:
+                return f"its tag '{key}' is {tags[key]!r}, not a number (edited after registration?)"
+    return None
+
+
 def metadata_from_tags(tags: dict[str, str]) -> ModelMetadata | None:
     """None for a version registered without our tags (e.g. by hand in the UI), or one whose threshold or a
     metric was edited into something that is not a number: a listing shows it without metadata, and
