@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 
@@ -225,6 +227,21 @@ def test_a_run_ge_cannot_finish_fails_every_expectation(
 
     assert len(report.failures) == SUITE_SIZE
     assert all("store unavailable" in str(o.observed) for o in report.outcomes)
+
+
+def test_the_validator_lets_go_of_the_frame_it_validated(
+    validator: GreatExpectationsValidator, clean_frame: pd.DataFrame
+) -> None:
+    """GE's datasource kept the last frame in its batch caches for as long as the validator lived: the
+    whole dataset, after the pipeline had moved on from it."""
+    frame = clean_frame.copy()
+    validated = weakref.ref(frame)
+
+    assert validator.validate(frame, "let-go").success
+    del frame
+    gc.collect()
+
+    assert validated() is None
 
 
 @pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # pandas' std of inf

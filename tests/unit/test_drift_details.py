@@ -377,6 +377,23 @@ def test_a_row_is_outlying_from_exactly_min_columns_extreme_cells() -> None:
     assert (cells.tolist(), rows) == ([3, 3, 2, 1], 3)
 
 
+def test_outlying_cells_counted_column_by_column_are_the_extreme_matrixs() -> None:
+    """Counted from the whole (n, columns) boolean matrix before, now a column at a time, from a matrix or
+    from one array per column (a training set's columns, not copied into a matrix)."""
+    rng = np.random.default_rng(3)
+    shared = rng.standard_t(2, size=(5_000, 1))  # rows extreme on several columns at once, as frauds are
+    inputs = shared + 0.5 * rng.standard_normal(size=(5_000, 6))
+    profiles = tuple(DistributionProfile.of(f"c{i}", inputs[:1_000, i]) for i in range(6))
+    extreme = extreme_cells(inputs, profiles)
+    outlying = extreme.sum(axis=1) >= 3
+    expected = (extreme[outlying].sum(axis=0).tolist(), int(outlying.sum()))
+    assert expected[1] > 10  # the case has outlying rows to count
+
+    for given in (inputs, list(inputs.T)):
+        cells, rows = outlier_cells(given, profiles)
+        assert (cells.tolist(), rows) == expected
+
+
 def test_a_window_counts_its_cells_with_the_signatures_tail_and_minimum() -> None:
     profiles = tuple(ramp(f"c{i}") for i in range(3))
     inputs = np.array([[0.0, 0.0, 500.0], [1.5, 1.5, 1.5]])

@@ -129,3 +129,16 @@ def test_a_single_row_is_refused():
 def test_the_policy_refuses_impossible_settings(folds, first, gap, message):
     with pytest.raises(ValueError, match=f"^{message}$"):
         FoldPolicy(folds, first, gap)
+
+
+def test_rows_already_in_time_order_are_not_copied():
+    """Training holds the folds' rows beside nothing else of the dataset's (pandas hands a sorted frame's
+    columns back from `sort_values` instead of copying them; a `.copy()` here would double the memory)."""
+    frame = frame_of(TIMES, LABELS)
+    folds = time_ordered_folds(frame, POLICY)
+    assert np.shares_memory(folds.ordered["V1"].to_numpy(), frame["V1"].to_numpy())
+
+    shuffled = frame.iloc[::-1]
+    ordered = time_ordered_folds(shuffled, POLICY).ordered
+    assert ordered["Time"].tolist() == TIMES
+    assert list(ordered.index) == list(range(len(TIMES)))

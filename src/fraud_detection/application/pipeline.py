@@ -115,6 +115,7 @@ class PipelineSession:
     def build_features(self) -> FoldedData:
         with self._clock.stage("features") as detail:
             folds = time_ordered_folds(self._require(self._frame, "validate"), self._steps.fold_policy)
+            self._frame = None  # the folds hold the rows (in time order) from here on; not a second copy
             self._data = FoldedData.of(folds)
             self.summary.folds = folds.describe()
             self._run.log_params(self.summary.folds | {"feature_version": FEATURE_VERSION})
@@ -273,6 +274,8 @@ class PipelineSession:
         return value
 
 
-def training_inputs(data: LabelledData) -> np.ndarray:
-    """The raw inputs (V1..V28, Amount) of labelled rows, as drift checks see captured rows."""
-    return np.column_stack([data.features[list(V_COLUMNS)].to_numpy(dtype=np.float64), data.amounts])
+def training_inputs(data: LabelledData) -> list[np.ndarray]:
+    """The raw inputs (V1..V28, Amount) of labelled rows, as drift checks see captured rows: one array per
+    column, the features' own V columns and the raw amounts. Selecting the columns, then stacking them,
+    made two copies of the whole features (one, 315 MiB on 1.4M rows, when filled column by column)."""
+    return [data.features[name].to_numpy(dtype=np.float64) for name in V_COLUMNS] + [data.amounts]

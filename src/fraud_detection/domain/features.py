@@ -27,15 +27,29 @@ SCORING_INPUTS: tuple[str, ...] = (*V_COLUMNS, AMOUNT)
 def feature_matrix(inputs: np.ndarray) -> np.ndarray:
     """The transformation itself, on an (n, 29) array of `SCORING_INPUTS` (V1..V28, Amount) -> (n, 29) in
     `FEATURE_COLUMNS` order. Online scoring calls it directly (no pandas on the request path); training and
-    batch scoring reach it through `build_features`, so every path computes the same numbers."""
+    batch scoring reach `_transform_in_place` through `build_features`, so every path computes the same
+    numbers."""
     matrix = np.array(inputs, dtype=np.float64, copy=True, ndmin=2)
-    matrix[:, -1] = np.log1p(matrix[:, -1])
+    _transform_in_place(matrix)
     return matrix
 
 
 def build_features(transactions: pd.DataFrame) -> pd.DataFrame:
-    """Model inputs from transactions (any extra columns, such as `Time` or `Class`, are ignored)."""
+    """Model inputs from transactions (any extra columns, such as `Time` or `Class`, are ignored).
+
+    One row-major array, filled column by column and handed to pandas without a copy (going through
+    `to_numpy` and `feature_matrix` made three copies of every value: 2x the features' size at once, ~600
+    MiB on 1.4M rows). Row-major, so that a run of rows (a fold's, see `LabelledData.take`) is one
+    contiguous block LightGBM reads in place; column-major, it copied each fold's rows to bin them."""
     import pandas as pd  # here, not at the top: the drift check reads the column names without pandas
 
-    inputs = transactions.loc[:, list(SCORING_INPUTS)].to_numpy(dtype=np.float64)
-    return pd.DataFrame(feature_matrix(inputs), columns=list(FEATURE_COLUMNS), index=transactions.index)
+    matrix = np.empty((len(transactions), len(SCORING_INPUTS)), dtype=np.float64)
+    for position, name in enumerate(SCORING_INPUTS):
+        matrix[:, position] = transactions[name].to_numpy(dtype=np.float64)
+    _transform_in_place(matrix)
+    return pd.DataFrame(matrix, columns=list(FEATURE_COLUMNS), index=transactions.index, copy=False)
+
+
+def _transform_in_place(matrix: np.ndarray) -> None:
+    """`SCORING_INPUTS` -> `FEATURE_COLUMNS`: Amount becomes log1p(Amount)."""
+    matrix[:, -1] = np.log1p(matrix[:, -1])

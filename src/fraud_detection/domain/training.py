@@ -22,12 +22,23 @@ class LabelledData:
         return int(self.labels.sum())
 
     def take(self, positions: np.ndarray) -> LabelledData:
-        """The rows at `positions` (0-based), in that order."""
+        """The rows at `positions` (0-based), in that order. A run of consecutive positions (a fold's fitted
+        rows, its evaluation block) is a slice, which shares the rows instead of copying them: each fold
+        held a copy of up to 80% of the features through its whole fit, and LightGBM reads a run of the
+        row-major features (`build_features`) in place."""
+        first = int(positions[0]) if len(positions) else 0
+        if len(positions) and int(positions[-1]) - first == len(positions) - 1 and _ascending(positions):
+            rows: slice | np.ndarray = slice(first, first + len(positions))
+        else:
+            rows = positions
         return LabelledData(
-            self.features.iloc[positions].reset_index(drop=True),
-            self.labels[positions],
-            self.amounts[positions],
+            self.features.iloc[rows].reset_index(drop=True), self.labels[rows], self.amounts[rows]
         )
+
+
+def _ascending(positions: np.ndarray) -> bool:
+    """Each position one more than the one before (with the ends checked, a run without gaps)."""
+    return bool(np.all(np.diff(positions) == 1))
 
 
 @dataclass(frozen=True)

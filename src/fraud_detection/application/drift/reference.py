@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import numpy as np
@@ -22,7 +23,7 @@ class StoreReferenceProfile:
         self,
         model_name: str,
         version: int,
-        training_inputs: np.ndarray,
+        training_inputs: np.ndarray | Sequence[np.ndarray],
         reference_scores: np.ndarray,
         threshold: float,
         *,
@@ -30,14 +31,15 @@ class StoreReferenceProfile:
         held_out_labels: np.ndarray | None = None,
         positive_weight: float = 1.0,
     ) -> ReferenceProfile:
-        """`training_inputs` are the raw inputs (n, 29) the model was fitted on, in `SCORING_INPUTS` order;
+        """`training_inputs` are the raw inputs the model was fitted on, in `SCORING_INPUTS` order: an (n,
+        29) matrix, or one array per column (the training set's, without a copy of them all);
         `reference_scores` the served model's scores of those rows (the score distribution);
         `held_out_scores` and `held_out_labels` the out-of-fold rows (alert rate, estimated and realised
         precision/recall; without them the reference scores stand in and nothing is realised);
         `positive_weight` the training's scale_pos_weight (see domain/drift/estimate.py)."""
+        columns = training_inputs.T if isinstance(training_inputs, np.ndarray) else training_inputs
         features = tuple(
-            DistributionProfile.of(name, training_inputs[:, position])
-            for position, name in enumerate(SCORING_INPUTS)
+            DistributionProfile.of(name, column) for name, column in zip(SCORING_INPUTS, columns, strict=True)
         )
         scores = np.asarray(reference_scores, dtype=np.float64)
         held_out = scores if held_out_scores is None else np.asarray(held_out_scores, dtype=np.float64)

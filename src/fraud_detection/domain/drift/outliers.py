@@ -15,6 +15,8 @@ the least null p-value: at best 0.08 in 200 windows without drift).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from fraud_detection.domain.drift.profile import DistributionProfile, OutlierSignature
@@ -33,25 +35,43 @@ def extreme_cells(
     return (inputs < low) | (inputs > high)
 
 
+Columns = np.ndarray | Sequence[np.ndarray]  # an (n, columns) matrix, or one 1-D array per column
+
+
 def outlier_cells(
-    inputs: np.ndarray,
+    inputs: Columns,
     profiles: tuple[DistributionProfile, ...],
     tail_index: int = TAIL_INDEX,
     min_columns: int = MIN_EXTREME_COLUMNS,
 ) -> tuple[np.ndarray, int]:
-    """Extreme cells per column over the outlying rows, and how many rows were outlying."""
-    extreme = extreme_cells(inputs, profiles, tail_index)
-    outlying = extreme.sum(axis=1) >= min_columns
-    return extreme[outlying].sum(axis=0), int(np.count_nonzero(outlying))
+    """Extreme cells per column over the outlying rows, and how many rows were outlying, as
+    `extreme_cells` tells them. Column by column: a training set's whole (n, columns) boolean matrices
+    took three times a byte per value (79 MiB on 1.4M rows), beside its inputs."""
+    columns = inputs.T if isinstance(inputs, np.ndarray) else inputs
+    extreme_counts = np.zeros(len(columns[0]) if len(columns) else 0, dtype=np.int32)
+    for column, profile in zip(columns, profiles, strict=True):
+        extreme_counts += _extreme(column, profile, tail_index)
+    outlying = extreme_counts >= min_columns
+    cells = [
+        np.count_nonzero(_extreme(column[outlying], profile, tail_index))
+        for column, profile in zip(columns, profiles, strict=True)
+    ]
+    return np.array(cells, dtype=np.int64), int(np.count_nonzero(outlying))
 
 
-def signature_of(inputs: np.ndarray, profiles: tuple[DistributionProfile, ...]) -> OutlierSignature:
+def _extreme(column: np.ndarray, profile: DistributionProfile, tail_index: int) -> np.ndarray:
+    low, high = profile.quantiles[tail_index], profile.quantiles[-1 - tail_index]
+    extreme: np.ndarray = (column < low) | (column > high)
+    return extreme
+
+
+def signature_of(inputs: Columns, profiles: tuple[DistributionProfile, ...]) -> OutlierSignature:
     cells, rows = outlier_cells(inputs, profiles)
     return OutlierSignature(tuple(float(c) for c in cells), rows, TAIL_INDEX, MIN_EXTREME_COLUMNS)
 
 
 def window_cells(
-    inputs: np.ndarray, profiles: tuple[DistributionProfile, ...], signature: OutlierSignature
+    inputs: Columns, profiles: tuple[DistributionProfile, ...], signature: OutlierSignature
 ) -> tuple[np.ndarray, int]:
     """A window's outlier cells, counted as the signature's were."""
     return outlier_cells(inputs, profiles, signature.tail_index, signature.min_columns)

@@ -29,7 +29,11 @@ from fraud_detection.domain.errors import (
 from fraud_detection.domain.ports.datasets import DatasetStore
 from fraud_detection.domain.ports.storage import ObjectStore
 from fraud_detection.domain.schema import TRANSACTION_COLUMNS, check_transactions
-from fraud_detection.infrastructure.arrow.frames import FRAME_FROM_ARROW, PRE_BUFFER
+from fraud_detection.infrastructure.arrow.frames import (
+    FRAME_FROM_ARROW,
+    PRE_BUFFER,
+    release_unused_arrow_memory,
+)
 
 PREFIX = "raw/"
 DATA_FILE = "data.parquet"
@@ -60,6 +64,8 @@ class ParquetDatasetStore(DatasetStore):
                 path = Path(folder) / DATA_FILE
                 table = pa.Table.from_pandas(frame.loc[:, list(TRANSACTION_COLUMNS)], preserve_index=False)
                 pq.write_table(table, path, compression=COMPRESSION)
+                del table
+                release_unused_arrow_memory()
                 self._store.write_file(data_key, path)
         ref = DatasetRef(
             id=dataset_id,
@@ -88,6 +94,7 @@ class ParquetDatasetStore(DatasetStore):
             raise DataSourceError(f"dataset {dataset_id.short}: unreadable Parquet at {ref.uri}") from error
         frame: pd.DataFrame = table.to_pandas(**FRAME_FROM_ARROW)
         del table
+        release_unused_arrow_memory()
         if list(frame.columns) != list(TRANSACTION_COLUMNS) or DatasetId.of(frame) != dataset_id:
             raise DataSourceError(f"dataset {dataset_id.short}: content at {ref.uri} does not match its id")
         return frame

@@ -39,13 +39,18 @@ class SuiteRuntime:
         try:
             return self.definition.run(batch_parameters={"dataframe": frame}, result_format=RESULT_FORMAT)
         finally:
-            self._forget_results()
+            self._forget_run()
 
-    def _forget_results(self) -> None:
-        """The ephemeral context keeps every result in memory; the report is ours to keep, not GE's."""
+    def _forget_run(self) -> None:
+        """The ephemeral context keeps every result in memory, and the datasource's engine the last frame
+        it validated (its batch caches), for as long as the validator lives: the whole dataset, after the
+        caller let go of it. The report is ours to keep, not GE's."""
         store = self.context.validation_results_store
         for key in store.list_keys():
             store.remove_key(key)  # type: ignore[no-untyped-call]
+        batches = self.context.data_sources.get(_DATASOURCE).get_execution_engine().batch_manager
+        batches.reset_batch_cache()
+        batches.batch_data_cache.clear()
 
 
 def build_runtime(rules: ValidationRules) -> SuiteRuntime:

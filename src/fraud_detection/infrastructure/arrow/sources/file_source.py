@@ -18,6 +18,7 @@ import pandas as pd
 
 from fraud_detection.domain.errors import DataSourceError, InvalidDataError, ObjectNotFoundError
 from fraud_detection.domain.ports.sources import TransactionSource
+from fraud_detection.infrastructure.arrow.frames import release_unused_arrow_memory
 from fraud_detection.infrastructure.arrow.sources.csv_source import read_csv_transactions
 from fraud_detection.infrastructure.arrow.sources.formats import FileFormat, sniff_format
 from fraud_detection.infrastructure.arrow.sources.kaggle import download_kaggle_file
@@ -89,11 +90,14 @@ def read_transaction_file(path: Path, source: str) -> pd.DataFrame:
         raise DataSourceError(f"{source}: cannot open ({error.strerror or error})") from error
     if file_format is None:
         raise InvalidDataError(source, "empty file (0 bytes)")
-    if file_format is FileFormat.PARQUET:
-        return read_parquet_transactions(path, source)
     if file_format is FileFormat.ZIP:
         raise InvalidDataError(source, "is a zip archive; extract the CSV from it first")
-    return read_csv_transactions(path, source, file_format)
+    if file_format is FileFormat.PARQUET:
+        frame = read_parquet_transactions(path, source)
+    else:
+        frame = read_csv_transactions(path, source, file_format)
+    release_unused_arrow_memory()
+    return frame
 
 
 def _file_uri_path(uri: str) -> Path:
