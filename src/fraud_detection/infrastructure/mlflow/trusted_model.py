@@ -129,17 +129,15 @@ def sealed_metadata_differences(tags: dict[str, str], sealed: ModelMetadata) -> 
     return differences + [f"{key} is in the registry only" for key in extra]
 
 
-def check_sealed_metadata(tags: dict[str, str], document: dict[str, Any], label: str) -> ModelMetadata:
-    """The sealed metadata, once the version's tags agree with it (`UntrustedModelError` names each
-    difference)."""
-    sealed = sealed_metadata(document, label)
-    if differences := sealed_metadata_differences(tags, sealed):
+def check_sealed_metadata(tags: dict[str, str], document: dict[str, Any], label: str) -> None:
+    """`UntrustedModelError`, naming each difference, unless the version's tags agree with the metadata
+    sealed in its MLmodel document."""
+    if differences := sealed_metadata_differences(tags, sealed_metadata(document, label)):
         raise UntrustedModelError(
             f"{label}: its registry tags differ from the training metadata stored with its artifact "
             f"({'; '.join(differences)}); a tag or the MLmodel file was changed after training, so the "
             "version is not loaded (set the tag back to the artifact's value, or train a new version)"
         )
-    return sealed
 
 
 def _is_number(value: object) -> TypeGuard[int | float]:
