@@ -46,7 +46,7 @@ VISIBILITY_TIMEOUT = 10  # seconds before a dead worker's task goes to another w
 JOB_TIMEOUT = 90.0
 SWEEP_SECONDS = 2
 WORKER_START_TIMEOUT = 60.0
-OUTPUT_COLUMNS = ["row", "transaction_id", "probability", "decision", "model_version"]
+OUTPUT_COLUMNS = ["row", "transaction_id", "probability", "decision", "model_version", "threshold"]
 
 
 @pytest.fixture(scope="module")
@@ -228,6 +228,9 @@ def assert_complete_output(output: pd.DataFrame, source: pd.DataFrame) -> None:
     assert output["probability"].between(0, 1).all()
     assert set(output["decision"]) <= {"fraud", "legit"}
     assert (output["model_version"] == 1).all()
+    assert output["threshold"].nunique() == 1  # the pinned version's, on every row
+    flagged = output["probability"] >= output["threshold"]
+    assert (output["decision"] == np.where(flagged, "fraud", "legit")).all()
 
 
 def chunk_lines(log: str, job_id: str, event: str) -> list[str]:
