@@ -30,9 +30,10 @@ def extreme_cells(
 ) -> np.ndarray:
     """(n, columns) booleans: the value lies beyond its column's quantile at `tail_index` from either end
     (by default the 0.2% and 99.8% points)."""
-    low = np.array([p.quantiles[tail_index] for p in profiles])
-    high = np.array([p.quantiles[-1 - tail_index] for p in profiles])
-    return (inputs < low) | (inputs > high)
+    columns = [
+        _extreme(column, profile, tail_index) for column, profile in zip(inputs.T, profiles, strict=True)
+    ]
+    return np.column_stack(columns) if columns else np.zeros((len(inputs), 0), dtype=bool)
 
 
 Columns = np.ndarray | Sequence[np.ndarray]  # an (n, columns) matrix, or one 1-D array per column

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from fraud_detection.domain.model import ModelVersion
 from fraud_detection.domain.ports.registry import ModelCatalog
-from fraud_detection.infrastructure.mlflow.version_tags import metadata_from_tags, metadata_problem
+from fraud_detection.infrastructure.mlflow.version_tags import read_metadata
 
 # MLflow marks deleted versions with this stage instead of removing the row at once.
 DELETED_STAGE = "Deleted_Internal"
@@ -54,16 +54,20 @@ class SqliteModelCatalog(ModelCatalog):
             aliases: dict[int, list[str]] = {}
             for version, alias in connection.execute(ALIASES, (self._name,)):
                 aliases.setdefault(int(version), []).append(str(alias))
-        return [
-            ModelVersion(
-                name=self._name,
-                version=int(version),
-                aliases=tuple(sorted(aliases.get(int(version), ()))),
-                run_id=run_id or None,
-                created_at=datetime.fromtimestamp(created / 1000, tz=UTC).isoformat(),
-                metadata=metadata_from_tags(tags.get(int(version), {})),
-                tags=tags.get(int(version), {}),
-                metadata_problem=metadata_problem(tags.get(int(version), {})),
+        versions = []
+        for version, created, run_id in rows:
+            version_tags = tags.get(int(version), {})
+            metadata, problem = read_metadata(version_tags)
+            versions.append(
+                ModelVersion(
+                    name=self._name,
+                    version=int(version),
+                    aliases=tuple(sorted(aliases.get(int(version), ()))),
+                    run_id=run_id or None,
+                    created_at=datetime.fromtimestamp(created / 1000, tz=UTC).isoformat(),
+                    metadata=metadata,
+                    tags=version_tags,
+                    metadata_problem=problem,
+                )
             )
-            for version, created, run_id in rows
-        ]
+        return versions

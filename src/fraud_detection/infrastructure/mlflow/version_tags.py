@@ -24,39 +24,32 @@ def metadata_tags(metadata: ModelMetadata) -> dict[str, str]:
     } | {f"{METRIC_TAG_PREFIX}{name}": str(float(value)) for name, value in metadata.metrics.items()}
 
 
-def metadata_problem(tags: dict[str, str]) -> str | None:
-    """What makes tags that are all there unreadable as metadata (`metadata_from_tags` gives None), or
-    None when they read, or when some are missing (a version registered by hand: nothing to read)."""
+def read_metadata(tags: dict[str, str]) -> tuple[ModelMetadata | None, str | None]:
+    """The metadata, and why there is none although every tag is there (a threshold or a metric edited
+    into something that is not a number). No metadata and no problem: a version registered without our
+    tags (e.g. by hand in the UI). A listing shows a version without metadata and serving refuses it,
+    rather than one bad tag failing every read of the registry."""
     if any(key not in tags for key in (FEATURE_VERSION_TAG, THRESHOLD_TAG, DATASET_ID_TAG)):
-        return None
-    for key in sorted(tags):
+        return None, None
+    numbers: dict[str, float] = {}
+    unreadable: list[str] = []
+    for key, value in tags.items():
         if key == THRESHOLD_TAG or key.startswith(METRIC_TAG_PREFIX):
             try:
-                float(tags[key])
+                numbers[key] = float(value)
             except ValueError:
-                return f"its tag '{key}' is {tags[key]!r}, not a number (edited after registration?)"
-    return None
-
-
-def metadata_from_tags(tags: dict[str, str]) -> ModelMetadata | None:
-    """None for a version registered without our tags (e.g. by hand in the UI), or one whose threshold or a
-    metric was edited into something that is not a number: a listing shows it without metadata, and
-    serving refuses it, rather than one bad tag failing every read of the registry."""
-    required = (FEATURE_VERSION_TAG, THRESHOLD_TAG, DATASET_ID_TAG)
-    if any(key not in tags for key in required):
-        return None
-    try:
-        metrics = {
-            key.removeprefix(METRIC_TAG_PREFIX): float(value)
-            for key, value in tags.items()
-            if key.startswith(METRIC_TAG_PREFIX)
-        }
-        threshold = float(tags[THRESHOLD_TAG])
-    except ValueError:
-        return None
-    return ModelMetadata(
+                unreadable.append(key)
+    if unreadable:
+        key = min(unreadable)
+        return None, f"its tag '{key}' is {tags[key]!r}, not a number (edited after registration?)"
+    metadata = ModelMetadata(
         feature_version=tags[FEATURE_VERSION_TAG],
-        threshold=threshold,
+        threshold=numbers[THRESHOLD_TAG],
         dataset_id=tags[DATASET_ID_TAG],
-        metrics=metrics,
+        metrics={
+            key.removeprefix(METRIC_TAG_PREFIX): value
+            for key, value in numbers.items()
+            if key.startswith(METRIC_TAG_PREFIX)
+        },
     )
+    return metadata, None
