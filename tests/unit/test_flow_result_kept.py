@@ -126,12 +126,38 @@ def test_the_exit_watchdog_is_armed_by_the_program_only_when_a_training_command_
     """A command called in-process (a test's CliRunner) must never end its caller's process a minute on."""
     from fraud_detection.entrypoints.cli import prefect_hang
 
-    armed: list[str] = []
-    monkeypatch.setattr(prefect_hang, "exit_within", lambda run, seconds=None: armed.append(run))
+    armed: list[tuple[str, float | None]] = []
+    monkeypatch.setattr(prefect_hang, "exit_within", lambda run, seconds=None: armed.append((run, seconds)))
     prefect_hang.arm_pending_exit()
     assert armed == []
     prefect_hang.exit_within_later("retrain")
     assert armed == []  # asked, not armed: that is `main`'s, after the command returned
     prefect_hang.arm_pending_exit()
     prefect_hang.arm_pending_exit()
-    assert armed == ["retrain"]
+    assert armed == [("retrain", None)]  # the whole grace
+
+
+def test_a_run_whose_end_the_server_lost_waits_seconds_not_the_grace_for_the_rest(monkeypatch):
+    """The server already failed to record the run's end: its last logs and events go to the same server.
+    A killed server held the process 60 s after the report, each queued event failing after ~7 s."""
+    from fraud_detection.entrypoints.cli import prefect_hang
+
+    armed: list[tuple[str, float | None]] = []
+    monkeypatch.setattr(prefect_hang, "exit_within", lambda run, seconds=None: armed.append((run, seconds)))
+    prefect_hang.exit_within_later("pipeline", end_lost=True)
+    prefect_hang.arm_pending_exit()
+    assert armed == [("pipeline", prefect_hang.LOST_SERVER_EXIT_SECONDS)]
+    assert prefect_hang.LOST_SERVER_EXIT_SECONDS <= 10
+
+
+def test_the_grace_is_one_request_timeout_of_prefects_client():
+    """A server that has not answered within the client's own limit is not answering; a deployment that
+    raised the limit for a slow server gets a longer grace with it."""
+    from prefect.settings import PREFECT_API_REQUEST_TIMEOUT, temporary_settings
+
+    from fraud_detection.flows.finished import finish_grace_seconds
+
+    with temporary_settings({PREFECT_API_REQUEST_TIMEOUT: 7.5}):
+        assert finish_grace_seconds() == 7.5
+    with temporary_settings({PREFECT_API_REQUEST_TIMEOUT: 240}):
+        assert finish_grace_seconds() == 240

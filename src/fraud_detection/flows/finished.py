@@ -9,7 +9,7 @@ asked for; Prefect's record of it is bookkeeping, so its loss is a warning.
 A server that hangs (accepts connections and never answers) is worse: the engine retried that `set_state`
 for 7 minutes (6 tries of 60 s), then the process hung at exit draining its logs to the server. So the
 caller may also say how to finish without Prefect (`on_hang`), which a watchdog calls once the body has been
-returned for `FINISH_GRACE_SECONDS` without the engine letting go.
+returned for one request timeout of Prefect's client (`finish_grace_seconds`) without the engine letting go.
 """
 
 from __future__ import annotations
@@ -25,8 +25,16 @@ from fraud_detection.domain.errors import ServiceUnavailableError
 P = ParamSpec("P")
 T = TypeVar("T")
 
-# A healthy server records a run's end in milliseconds, a busy one in seconds.
-FINISH_GRACE_SECONDS = 60.0
+
+def finish_grace_seconds() -> float:
+    """How long a finished run waits for Prefect to let go: one request timeout of its client
+    (PREFECT_API_REQUEST_TIMEOUT, 60 s by default). A healthy server records a run's end in milliseconds, a
+    busy one in seconds; one that has not answered a request within the client's own limit is not answering
+    (its client would go on retrying: 6 tries of that timeout)."""
+    from prefect.settings import get_current_settings
+
+    return float(get_current_settings().api.request_timeout)
+
 
 _kept: dict[str, Any] = {}
 _started: set[str] = set()  # bodies that began: a Prefect outage before that ran nothing of the work
@@ -79,15 +87,18 @@ def run_keeping_result(
     name: str,
     run: Callable[[], T],
     on_hang: Callable[[T, str], NoReturn] | None = None,
-    grace: float = FINISH_GRACE_SECONDS,
+    grace: float | None = None,
 ) -> tuple[T, str | None]:
     """(`run()`'s result, None); or, when it raised after the flow body `name` returned, (that body's
     result, what went wrong in Prefect's bookkeeping). An error before the body returned is raised. With
-    `on_hang`, a body that returned `grace` seconds ago while `run()` still has not gets `on_hang(result,
-    reason)` on another thread, which must end the process (the main thread is stuck in Prefect's client)."""
+    `on_hang`, a body that returned `grace` seconds ago (by default `finish_grace_seconds()`) while `run()`
+    still has not gets `on_hang(result, reason)` on another thread, which must end the process (the main
+    thread is stuck in Prefect's client)."""
     _kept.pop(name, None)
     _started.discard(name)
-    watch = _Watch(on_hang, grace) if on_hang is not None else None
+    if on_hang is not None and grace is None:
+        grace = finish_grace_seconds()
+    watch = _Watch(on_hang, grace) if on_hang is not None and grace is not None else None
     if watch is not None:
         _watches[name] = watch
     try:

@@ -101,7 +101,6 @@ def run(
                 typer.echo(f"warning: --summary-json was not written: {unwritten}", err=True)
         raise
     report(summary)
-    exit_within_later("pipeline")
 
 
 def _run_flow(
@@ -117,6 +116,7 @@ def _run_flow(
         on_hang=hang_ending("pipeline", report),
     )
     warn_unrecorded("pipeline", lost)
+    exit_within_later("pipeline", end_lost=lost is not None)  # armed once the command returns
     return summary
 
 

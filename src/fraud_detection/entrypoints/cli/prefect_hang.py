@@ -41,27 +41,34 @@ def hang_ending(run: str, report: Callable[[T], None]) -> Callable[[T, str], NoR
     return end
 
 
-_pending_exit: list[str] = []  # the run whose command asked for an exit watchdog (`exit_within_later`)
+# A server that already failed to record the run's end gets this long for the rest: the drain goes to the
+# same server. Measured with the server killed: each queued event took ~7 s to fail, 60 s of waiting after
+# the report was printed, for nothing.
+LOST_SERVER_EXIT_SECONDS = 5.0
+
+_pending_exit: list[tuple[str, bool]] = []  # (run, end lost) of the command that asked (`exit_within_later`)
 
 
-def exit_within_later(run: str) -> None:
+def exit_within_later(run: str, end_lost: bool = False) -> None:
     """Ask for `exit_within(run)` once the command has returned: armed by the `fraud` program's `main`
-    only, so that a command called in-process (a test's CliRunner) never ends its caller's process."""
-    _pending_exit[:] = [run]
+    only, so that a command called in-process (a test's CliRunner) never ends its caller's process.
+    `end_lost`: the server could not record the run's end (`warn_unrecorded` said so)."""
+    _pending_exit[:] = [(run, end_lost)]
 
 
 def arm_pending_exit() -> None:
     if _pending_exit:
-        exit_within(_pending_exit.pop())
+        run, end_lost = _pending_exit.pop()
+        exit_within(run, LOST_SERVER_EXIT_SECONDS if end_lost else None)
 
 
 def exit_within(run: str, seconds: float | None = None) -> threading.Timer:
     """Armed once the command has said everything: a process still alive `seconds` later (by default the
-    grace a finished run gets, `FINISH_GRACE_SECONDS`) is stuck in Prefect's exit-time drain; it warns and
-    exits 0 (the result was reported)."""
-    from fraud_detection.flows.finished import FINISH_GRACE_SECONDS  # Prefect is loaded by now
+    grace a finished run gets, one request timeout of Prefect's client) is stuck in Prefect's exit-time
+    drain; it warns and exits 0 (the result was reported)."""
+    from fraud_detection.flows.finished import finish_grace_seconds  # Prefect is loaded by now
 
-    seconds = FINISH_GRACE_SECONDS if seconds is None else seconds
+    seconds = finish_grace_seconds() if seconds is None else seconds
 
     def end() -> None:
         typer.echo(

@@ -50,7 +50,6 @@ def retrain(
     except RetrainRunningError as error:
         raise fail(str(error), UNAVAILABLE) from None
     report(outcome)
-    exit_within_later("retrain")
 
 
 def _run_flow(reason: str, force_promotion: bool, report: Callable[[RetrainOutcome], None]) -> RetrainOutcome:
@@ -63,4 +62,5 @@ def _run_flow(reason: str, force_promotion: bool, report: Callable[[RetrainOutco
         on_hang=hang_ending("retrain", report),  # the lock is an flock: the kernel releases it
     )
     warn_unrecorded("retrain", lost)
+    exit_within_later("retrain", end_lost=lost is not None)  # armed once the command returns
     return outcome
