@@ -327,6 +327,17 @@ def test_a_reload_that_loads_no_champion_is_a_5xx_naming_what_serves_on(api):
     assert api.client.post("/admin/model/reload", headers=auth).json()["model"]["version"] == broken
 
 
+def test_a_reload_with_no_champion_registered_is_a_503_not_a_200(tmp_path):
+    """The API is not ready (nothing to serve): a deploy script's `curl -f` read the 200 as loaded."""
+    service = Api(tmp_path, champion=False)
+    with service.client:
+        answer = service.client.post("/admin/model/reload", headers={"Authorization": f"Bearer {TOKEN}"})
+        assert answer.status_code == 503, answer.text
+        assert answer.json()["error"].startswith("reload failed: no version has the alias 'champion' yet")
+        assert answer.json()["model"] is None
+        assert service.client.get("/readyz").status_code == 503
+
+
 # Stands in for `fraud retrain`: says who it is and ends at once.
 QUICK_RETRAIN = """
 import os, pathlib, sys

@@ -64,7 +64,11 @@ class ServingSettings(BaseSettings):
         description="How often the API checks the registry for a new champion (0 = never).",
     )
     score_batch_max: int = Field(10_000, gt=0, description="Most transactions in one /v1/score/batch call.")
-    max_body_bytes: int = Field(16 * 1024 * 1024, gt=0, description="Largest request body the API accepts.")
+    max_body_bytes: int = Field(
+        16 * 1024 * 1024,
+        gt=0,
+        description="Largest request body the API accepts (a batch's; every other route has a lower limit).",
+    )
     top_reasons: int = Field(5, ge=0, description="Feature contributions returned per explained transaction.")
     capture_max_rows: int = Field(10_000, gt=0, description="Captured predictions per Parquet micro-batch.")
     # A file per replica at least this often while traffic flows: at 5 s, a day was 17,280 files a replica

@@ -38,6 +38,7 @@ class RefreshFailure(enum.Enum):
 
     REGISTRY = "registry"  # unreachable or failing: worth retrying
     MODEL = "model"  # the champion's artifact was refused (corrupt, incompatible): retrying will not help
+    NO_CHAMPION = "no champion"  # no version has the alias: retry once one is promoted
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,9 @@ class ChampionLoader:
             )
         self.registry_reachable = True
         if version is None:
-            return RefreshOutcome(False, f"no version has the alias '{self._alias}' yet")
+            return RefreshOutcome(
+                False, f"no version has the alias '{self._alias}' yet", RefreshFailure.NO_CHAMPION
+            )
         current = self._holder.current
         if current is not None and current.version.version == version.version and current.source == REGISTRY:
             return RefreshOutcome(False, f"v{version.version} already serving")

@@ -54,11 +54,23 @@ def admin_token(settings: Settings) -> str | None:
     return settings.admin_token.get_secret_value() if settings.admin_token else None
 
 
-# One transaction is ~1 KB of JSON: a 16 MB body there (millions of `{}` in an extra field) was ~0.9 s of
-# parsing on the event loop, every probe waiting behind it. 64 KiB leaves room for any id and layout.
-SINGLE_SCORE_MAX_BYTES = 64 * 1024
+# Every body but a batch's is a few fields (one transaction is ~1 KB of JSON; a job, a retrain or an abort
+# less): a 16 MB body there (millions of `{}` in an extra field) was 1-4 s of parsing on the event loop,
+# every probe waiting behind it. 64 KiB leaves room for any id and layout.
+SMALL_BODY_MAX_BYTES = 64 * 1024
+# A label is ~100 bytes of JSON; 2 KiB each leaves room for the longest id written in `\u` escapes (128
+# characters of 6 bytes), a time and pretty-printing (~880 bytes: tests/integration/test_api_bodies.py).
+FEEDBACK_LABEL_MAX_BYTES = 2048
 # The routes whose bodies hold up to thousands of rows (FRAUD_SCORE_BATCH_MAX, FRAUD_FEEDBACK_BATCH_MAX).
 BATCH_PATHS = frozenset({"/v1/score/batch", "/v1/feedback"})
+
+
+def body_limits(settings: Settings) -> dict[str, int]:
+    """The body limit of each batch route (every other route: SMALL_BODY_MAX_BYTES); FRAUD_MAX_BODY_BYTES
+    caps them all. A full feedback call of FRAUD_FEEDBACK_BATCH_MAX labels fits its limit with room to spare
+    (tests/integration/test_api_hardening.py sends one)."""
+    feedback = SMALL_BODY_MAX_BYTES + settings.feedback_batch_max * FEEDBACK_LABEL_MAX_BYTES
+    return {"/v1/score/batch": settings.max_body_bytes, "/v1/feedback": feedback}
 
 
 def create_app(container: Container | None = None) -> FastAPI:
@@ -115,7 +127,8 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.state.transaction_model = transaction_model(container.adapters.scoring_input())
     app.state.batch_model = scoring.batch_model(settings.score_batch_max, app.state.transaction_model)
     scoring_router = scoring.build_router(app.state.batch_model, app.state.transaction_model)
-    feedback_router = feedback.build_router(settings.feedback_batch_max)
+    app.state.feedback_model = feedback.body_model(settings.feedback_batch_max)
+    feedback_router = feedback.build_router(app.state.feedback_model)
     for router in (
         scoring_router,
         model.router,
@@ -132,6 +145,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.router.routes.insert(0, Route("/v1/score", scoring.score, methods=["POST"]))
     # /v1/score/batch likewise, so that its body is parsed off the event loop (scoring.score_batch).
     app.router.routes.insert(1, Route("/v1/score/batch", scoring.score_batch, methods=["POST"]))
+    app.router.routes.insert(2, Route("/v1/feedback", feedback.feedback, methods=["POST"]))  # the same
     errors.install(app)
     # Each added around the last: metrics see every answer; authentication decides before any body is read;
     # a batch waits its turn (BatchAdmission) before its body is read; the size and time limits apply to the
@@ -140,7 +154,8 @@ def create_app(container: Container | None = None) -> FastAPI:
         BodySizeLimit,
         max_bytes=settings.max_body_bytes,
         body_seconds=settings.api_body_seconds,
-        path_limits={"/v1/score": SINGLE_SCORE_MAX_BYTES},
+        path_limits=body_limits(settings),
+        others_max_bytes=SMALL_BODY_MAX_BYTES,
     )
     app.add_middleware(
         BatchAdmission,

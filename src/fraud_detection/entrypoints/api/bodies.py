@@ -13,9 +13,14 @@ import inspect
 import typing
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, Field, create_model
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field, ValidationError, create_model
+
+from fraud_detection.entrypoints.api.repeated_keys import refuse_non_json
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def limited(
@@ -44,3 +49,15 @@ def with_body(endpoint: Callable[..., Any], parameter: str, model: type[BaseMode
     call.__signature__ = signature.replace(parameters=parameters, return_annotation=hints.get("return"))  # type: ignore[attr-defined]
     del call.__wrapped__  # FastAPI must read the signature above, not the original's string annotations
     return call
+
+
+def parse_body(content_type: str, raw: bytes, model: type[M]) -> M:
+    """The same strict model FastAPI would apply, parsed from JSON bytes by pydantic-core; problems are
+    raised as FastAPI's RequestValidationError so they render like every other 422."""
+    refuse_non_json(content_type)
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as error:
+        raise RequestValidationError(
+            [dict(e) | {"loc": ("body", *e["loc"])} for e in error.errors()]
+        ) from None

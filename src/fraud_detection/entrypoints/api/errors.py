@@ -45,13 +45,27 @@ def _field(location: tuple[int | str, ...]) -> str | None:
 async def invalid_request(request: Request, exc: Exception) -> JSONResponse:
     """FastAPI's default echoes the input, which fails to render for NaN (a 500): never echo it."""
     assert isinstance(exc, RequestValidationError)
-    problems = [{"field": _field(tuple(e.get("loc", ()))), "problem": _problem(e)} for e in exc.errors()]
+    problems = [{"field": _field(_location(e)), "problem": _problem(e)} for e in exc.errors()]
     return JSONResponse(error_body("invalid request", problems), status_code=422)
 
 
+def _location(error: dict[str, object]) -> tuple[int | str, ...]:
+    """FastAPI places a body that is not JSON at ('body', <character offset>): the body itself, not an
+    item of a list."""
+    location = error.get("loc", ())
+    assert isinstance(location, tuple)
+    return ("body",) if error.get("type") == "json_invalid" else location
+
+
 def _problem(error: dict[str, object]) -> str:
-    """pydantic's message, except for a list over its limit: say how many, and the limit per call."""
+    """pydantic's message, except for a list over its limit (say how many, and the limit per call) and
+    FastAPI's "JSON decode error" (say what the decoder found, and where)."""
     context = error.get("ctx")
+    location = error.get("loc")
+    if error.get("type") == "json_invalid" and isinstance(context, dict) and isinstance(location, tuple):
+        offset = location[-1] if location and isinstance(location[-1], int) else None
+        if offset is not None:  # pydantic's own (scoring bodies) reads "Invalid JSON: ... line 1 column 13"
+            return f"Invalid JSON: {context.get('error')} at character {offset}"
     if error.get("type") == "too_long" and isinstance(context, dict) and "actual_length" in context:
         location = error.get("loc")
         what = location[-1] if isinstance(location, tuple) and location else "items"

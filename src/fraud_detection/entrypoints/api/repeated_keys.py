@@ -48,12 +48,20 @@ def refuse_repeated_keys(raw: bytes, fields_kept: int, colons_in_values: int) ->
         raise RequestValidationError([problem])
 
 
-async def unique_keys(request: Request) -> None:
-    """The check for the routes whose body FastAPI parses (feedback, jobs, admin): the exact pass on every
-    body with a key, as none of them is on the scoring path."""
+async def json_body(request: Request) -> None:
+    """A dependency of the routes whose body FastAPI parses (a job, a retrain, an abort: each under 64 KiB,
+    app.py): a body must say it is JSON (FastAPI handed any other as bytes, to be refused as "not a valid
+    dictionary"), and name each field once (the exact pass: none of them is on the scoring path)."""
     raw = await request.body()
     if raw:
+        refuse_non_json(request.headers.get("content-type", ""))
         refuse_repeated_keys(raw, 0, 0)
+
+
+def refuse_non_json(content_type: str) -> None:
+    if content_type.split(";", 1)[0].strip().lower() != "application/json":
+        problem = {"type": "content_type", "loc": ("body",), "msg": "Content-Type must be application/json"}
+        raise RequestValidationError([problem])
 
 
 def fields_and_colons(rows: Sequence[TransactionBase]) -> tuple[int, int]:

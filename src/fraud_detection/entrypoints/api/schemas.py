@@ -174,6 +174,25 @@ class ErrorOut(BaseModel):
     problems: list[Problem] = []
 
 
+Responses = dict[int | str, dict[str, Any]]
+
+
+def body_refusals(limit: str) -> Responses:
+    """What the body middleware answers before a route runs (middleware.BodySizeLimit), for the OpenAPI
+    document of a route that takes a body no larger than `limit`."""
+    return {
+        408: {"model": ErrorOut, "description": "The body did not arrive within FRAUD_API_BODY_SECONDS."},
+        413: {"model": ErrorOut, "description": f"Body over {limit}."},
+        415: {"model": ErrorOut, "description": "A Content-Encoding other than identity (send it plain)."},
+    }
+
+
+SMALL_BODY = "64 KiB"
+# A batch route's 503 when no turn frees up in time (middleware.BatchAdmission).
+BUSY = "or no batch turn free within FRAUD_API_BATCH_WAIT_SECONDS (then `Retry-After: 1`)"
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait (busy).", "schema": {"type": "integer"}}}
+
+
 class Health(BaseModel):
     status: str
     model_version: int | None = None

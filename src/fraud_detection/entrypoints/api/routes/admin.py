@@ -14,22 +14,24 @@ from fraud_detection.application.serving.model_holder import ModelHolder
 from fraud_detection.application.serving.retrain import RequestRetrain
 from fraud_detection.domain.clients import Scope
 from fraud_detection.entrypoints.api import dependencies
-from fraud_detection.entrypoints.api.repeated_keys import unique_keys
+from fraud_detection.entrypoints.api.repeated_keys import json_body
 from fraud_detection.entrypoints.api.routes.model import model_info
 from fraud_detection.entrypoints.api.schemas import (
+    SMALL_BODY,
     ErrorOut,
     ModelVersionOut,
     ReloadFailedOut,
     ReloadOut,
     RetrainIn,
     RetrainOut,
+    body_refusals,
 )
 from fraud_detection.entrypoints.api.security import require_scope
 
 router = APIRouter(
     prefix="/admin",
     tags=["admin"],
-    dependencies=[Depends(require_scope(Scope.ADMIN)), Depends(unique_keys)],
+    dependencies=[Depends(require_scope(Scope.ADMIN))],
     responses={
         401: {"model": ErrorOut, "description": "Missing or wrong bearer token."},
         403: {
@@ -42,8 +44,9 @@ router = APIRouter(
 
 
 # A reload that did not load the registry's champion is a 5xx, so `curl -f` in a deploy script fails on it:
-# 503 when the registry is down or failing (retry later), 502 when it served an artifact the API refuses.
-RELOAD_FAILED = {RefreshFailure.REGISTRY: 503, RefreshFailure.MODEL: 502}
+# 503 when the registry is down or failing, or has no champion yet (retry later), 502 when it served an
+# artifact the API refuses.
+RELOAD_FAILED = {RefreshFailure.REGISTRY: 503, RefreshFailure.NO_CHAMPION: 503, RefreshFailure.MODEL: 502}
 # Longest wait for a refresh already under way (the poller's) before answering 503: behind one stuck on a
 # registry that accepts and never answers, a reload took 2-4 min, past a load balancer's idle timeout (60 s).
 RELOAD_QUEUE_SECONDS = 10.0
@@ -54,7 +57,10 @@ RELOAD_QUEUE_SECONDS = 10.0
     response_model=ReloadOut,
     responses={
         502: {"model": ReloadFailedOut, "description": "The champion's artifact was refused."},
-        503: {"model": ReloadFailedOut, "description": "The registry is unreachable or failing."},
+        503: {
+            "model": ReloadFailedOut,
+            "description": "The registry is unreachable or failing, or no version is champion yet.",
+        },
     },
 )
 def reload_model(
@@ -72,7 +78,13 @@ def reload_model(
     return {"changed": outcome.changed, "detail": outcome.detail, "model": model}
 
 
-@router.post("/retrain", response_model=RetrainOut, status_code=202)
+@router.post(
+    "/retrain",
+    response_model=RetrainOut,
+    status_code=202,
+    dependencies=[Depends(json_body)],
+    responses=body_refusals(SMALL_BODY),
+)
 def retrain(
     request: RetrainIn | None = None,
     request_retrain: RequestRetrain = Depends(dependencies.retrain),

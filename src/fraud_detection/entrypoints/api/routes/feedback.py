@@ -13,17 +13,19 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import Counter
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from fraud_detection.application.feedback import RecordFeedback
 from fraud_detection.domain.clients import Scope
 from fraud_detection.domain.errors import InvalidDataError
 from fraud_detection.domain.feedback import LabelInput, LabelOutcome, LabelResult, label_name
 from fraud_detection.entrypoints.api import dependencies
-from fraud_detection.entrypoints.api.bodies import limited, with_body
+from fraud_detection.entrypoints.api.bodies import limited, parse_body, with_body
 from fraud_detection.entrypoints.api.errors import error_body
 from fraud_detection.entrypoints.api.feedback_schemas import FeedbackErrorOut, FeedbackIn, FeedbackOut
-from fraud_detection.entrypoints.api.repeated_keys import unique_keys
-from fraud_detection.entrypoints.api.schemas import ErrorOut
+from fraud_detection.entrypoints.api.repeated_keys import refuse_repeated_keys
+from fraud_detection.entrypoints.api.schemas import BUSY, RETRY_AFTER, ErrorOut, Responses, body_refusals
 from fraud_detection.entrypoints.api.security import client_of, require_scope
 
 FEEDBACK_LABELS = Counter(
@@ -58,11 +60,16 @@ Status codes, including mixed batches:
 """
 
 
-def build_router(labels_max: int) -> APIRouter:
-    """The feedback route of one app, the body capped at FRAUD_FEEDBACK_BATCH_MAX by its schema."""
-    scoped = [Depends(require_scope(Scope.FEEDBACK)), Depends(unique_keys)]
-    router = APIRouter(prefix="/v1", tags=["feedback"], dependencies=scoped)
-    endpoint = with_body(post_feedback, "body", limited(FeedbackIn, "labels", labels_max))
+def body_model(labels_max: int) -> type[BaseModel]:
+    """The feedback body of one app: FeedbackIn capped at FRAUD_FEEDBACK_BATCH_MAX labels by its schema."""
+    return limited(FeedbackIn, "labels", labels_max)
+
+
+def build_router(body: type[BaseModel]) -> APIRouter:
+    """The OpenAPI document's view of POST /v1/feedback; `feedback` serves the path (app.py places it
+    first), so that the body is parsed off the event loop."""
+    router = APIRouter(prefix="/v1", tags=["feedback"], dependencies=[Depends(require_scope(Scope.FEEDBACK))])
+    endpoint = with_body(post_feedback, "body", body)
     router.add_api_route(
         "/feedback", endpoint, methods=["POST"], response_model=FeedbackOut, description=DESCRIPTION,
         responses=RESPONSES,
@@ -70,15 +77,33 @@ def build_router(labels_max: int) -> APIRouter:
     return router
 
 
-RESPONSES: dict[int | str, dict[str, Any]] = {
+FEEDBACK_LIMIT = "64 KiB plus 2 KiB per label of FRAUD_FEEDBACK_BATCH_MAX (at most FRAUD_MAX_BODY_BYTES)"
+RESPONSES: Responses = body_refusals(FEEDBACK_LIMIT) | {
     401: {"model": ErrorOut, "description": "Missing or unknown API key."},
     403: {"model": ErrorOut, "description": "The client lacks the `feedback` scope."},
     404: {"model": FeedbackErrorOut, "description": "Every label names an unknown transaction id."},
     409: {"model": FeedbackErrorOut, "description": "No label accepted; at least one conflicts."},
-    413: {"model": ErrorOut, "description": "Body over FRAUD_MAX_BODY_BYTES."},
     422: {"model": ErrorOut, "description": "Invalid body: each problem names the field."},
-    503: {"model": ErrorOut, "description": "The feedback store is unreachable; nothing was recorded."},
+    503: {
+        "model": ErrorOut,
+        "description": f"The feedback store is unreachable, {BUSY}; nothing was recorded.",
+        "headers": RETRY_AFTER,
+    },
 }
+
+
+async def feedback(request: Request) -> JSONResponse:
+    """POST /v1/feedback as served: the body is read on the event loop, then parsed, checked for repeated
+    keys and recorded on a worker thread. FastAPI parsed it on the loop, and the repeated-key check parsed
+    it again there: a body of junk held every probe and single score for seconds."""
+    raw = await request.body()  # the client is authenticated, and the batch turn taken, by the middleware
+    return await run_in_threadpool(_feedback, request, raw)
+
+
+def _feedback(request: Request, raw: bytes) -> JSONResponse:
+    body = parse_body(request.headers.get("content-type", ""), raw, request.app.state.feedback_model)
+    refuse_repeated_keys(raw, 0, 0)  # the exact pass: a time's colons cannot be counted from its value
+    return post_feedback(request, body, request.app.state.container.feedback.record())
 
 
 def post_feedback(

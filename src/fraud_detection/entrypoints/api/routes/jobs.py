@@ -15,14 +15,14 @@ from fraud_detection.domain.clients import Scope
 from fraud_detection.domain.errors import InvalidDataError
 from fraud_detection.domain.jobs import JobStatus, JobViewer
 from fraud_detection.entrypoints.api import dependencies
-from fraud_detection.entrypoints.api.repeated_keys import unique_keys
-from fraud_detection.entrypoints.api.schemas import ErrorOut, JobIn, JobOut
+from fraud_detection.entrypoints.api.repeated_keys import json_body
+from fraud_detection.entrypoints.api.schemas import SMALL_BODY, ErrorOut, JobIn, JobOut, body_refusals
 from fraud_detection.entrypoints.api.security import client_of, require_scope
 
 router = APIRouter(
     prefix="/v1/jobs",
     tags=["batch jobs"],
-    dependencies=[Depends(require_scope(Scope.JOBS)), Depends(unique_keys)],
+    dependencies=[Depends(require_scope(Scope.JOBS))],
     responses={
         401: {"model": ErrorOut, "description": "Missing or wrong bearer token."},
         403: {"model": ErrorOut, "description": "The client lacks the `jobs` scope."},
@@ -39,7 +39,9 @@ BODY_FIELDS = {"output": "output_uri", "job_id": "job_id"}
     "",
     response_model=JobOut,
     status_code=202,
-    responses={
+    dependencies=[Depends(json_body)],
+    responses=body_refusals(SMALL_BODY)
+    | {
         409: {"model": ErrorOut, "description": "The job id is taken in the client's namespace."},
         422: {
             "model": ErrorOut,

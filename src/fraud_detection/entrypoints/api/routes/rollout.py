@@ -12,15 +12,15 @@ from fraud_detection.application.rollout.evaluate import RolloutDecision
 from fraud_detection.domain.clients import Scope
 from fraud_detection.domain.errors import NoActiveRolloutError, TooManyCapturedRowsError
 from fraud_detection.entrypoints.api.dependencies import rollout_abort, rollout_evaluate
-from fraud_detection.entrypoints.api.repeated_keys import unique_keys
-from fraud_detection.entrypoints.api.schemas import ErrorOut
+from fraud_detection.entrypoints.api.repeated_keys import json_body
+from fraud_detection.entrypoints.api.schemas import SMALL_BODY, ErrorOut, body_refusals
 from fraud_detection.entrypoints.api.security import require_scope
 from fraud_detection.entrypoints.api.shared_call import SharedCall
 
 router = APIRouter(
     prefix="/admin/rollout",
     tags=["admin"],
-    dependencies=[Depends(require_scope(Scope.ADMIN)), Depends(unique_keys)],
+    dependencies=[Depends(require_scope(Scope.ADMIN))],
     responses={
         401: {"model": ErrorOut, "description": "Missing or wrong bearer token."},
         403: {"model": ErrorOut, "description": "No `admin` scope, or admin disabled."},
@@ -71,7 +71,9 @@ def without_evidence(request: Request, error: TooManyCapturedRowsError) -> dict[
 
 @router.post(
     "/abort",
-    responses={
+    dependencies=[Depends(json_body)],
+    responses=body_refusals(SMALL_BODY)
+    | {
         202: {"description": "This API may only read the registry: the roll-back was handed to its writer."},
         409: {
             "model": ErrorOut,

@@ -11,32 +11,41 @@ import orjson
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from fraud_detection.application.serving.model_holder import ServingModel
 from fraud_detection.application.serving.score import ScoredTransactions, ScoreTransactions
 from fraud_detection.domain.clients import ApiClient, Scope
-from fraud_detection.entrypoints.api.bodies import limited, with_body
+from fraud_detection.entrypoints.api.bodies import limited, parse_body, with_body
 from fraud_detection.entrypoints.api.repeated_keys import fields_and_colons, refuse_repeated_keys
 from fraud_detection.entrypoints.api.schemas import (
+    BUSY,
+    RETRY_AFTER,
+    SMALL_BODY,
     BatchIn,
     BatchScoreOut,
     ErrorOut,
+    Responses,
     ScoreOut,
     TransactionBase,
+    body_refusals,
     inputs_matrix,
 )
 from fraud_detection.entrypoints.api.security import client_of, require_scope
 
-ERRORS: dict[int | str, dict[str, Any]] = {
+ERRORS: Responses = {
     401: {"model": ErrorOut, "description": "Missing or unknown API key."},
     403: {"model": ErrorOut, "description": "The client lacks `score` (or `explain` for explain=true)."},
-    413: {"model": ErrorOut, "description": "Body over FRAUD_MAX_BODY_BYTES."},
     422: {"model": ErrorOut, "description": "Invalid body: each problem names the field."},
     503: {"model": ErrorOut, "description": "No model loaded yet."},
 }
+BATCH_ERRORS: Responses = (
+    ERRORS
+    | body_refusals("FRAUD_MAX_BODY_BYTES")
+    | {503: {"model": ErrorOut, "description": f"No model loaded yet, {BUSY}.", "headers": RETRY_AFTER}}
+)
 M = TypeVar("M", bound=BaseModel)
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
 REQUEST_ID_HELP = (
@@ -85,12 +94,12 @@ def build_router(batch: type[BaseModel], transaction: type[TransactionBase]) -> 
         score,
         methods=["POST"],
         response_model=ScoreOut,
-        responses=ERRORS,
+        responses=ERRORS | body_refusals(SMALL_BODY),
         openapi_extra={"parameters": SCORE_PARAMETERS, "requestBody": body},
     )
     documented = with_body(batch_document, "batch", batch)
     router.add_api_route(
-        "/score/batch", documented, methods=["POST"], response_model=BatchScoreOut, responses=ERRORS
+        "/score/batch", documented, methods=["POST"], response_model=BatchScoreOut, responses=BATCH_ERRORS
     )
     return router
 
@@ -141,20 +150,6 @@ def parse_flag(value: str, name: str) -> bool:
         problem = {"type": "bool_parsing", "loc": ("query", name), "msg": "Input should be a valid boolean"}
         raise RequestValidationError([problem])
     return flag
-
-
-def parse_body(content_type: str, raw: bytes, model: type[M]) -> M:
-    """The same strict model FastAPI would apply, parsed from JSON bytes by pydantic-core; problems are
-    raised as FastAPI's RequestValidationError so they render like every other 422."""
-    if content_type.split(";", 1)[0].strip().lower() != "application/json":
-        problem = {"type": "content_type", "loc": ("body",), "msg": "Content-Type must be application/json"}
-        raise RequestValidationError([problem])
-    try:
-        return model.model_validate_json(raw)
-    except ValidationError as error:
-        raise RequestValidationError(
-            [dict(e) | {"loc": ("body", *e["loc"])} for e in error.errors()]
-        ) from None
 
 
 async def score_batch(request: Request) -> JSONResponse:
