@@ -61,7 +61,7 @@ QUIET_ENV = {
 FALLBACK_TRANSACTION: dict[str, float] = {name: 0.0 for name in V_NAMES} | {"Amount": 22.0, "Time": 3600.0}
 STOP_TIMEOUT_SECONDS = 20.0
 # Every target gets the same request bytes, this header included; only `fraud serve` checks it (a client
-# with the score and explain scopes, in a clients file of the workdir so a given --home is left alone).
+# with every scope but admin, in a clients file of the workdir so a given --home is left alone).
 BENCH_KEY = "fdk_benchmark-client-key-000000000000000"
 AUTHORIZATION = f"Bearer {BENCH_KEY}"
 LOG_TAIL_LINES = 40
@@ -201,7 +201,7 @@ def write_bench_clients(path: Path) -> None:
     from fraud_detection.domain.clients import ApiClient, ApiKey, ClientDirectory, Scope, key_digest
     from fraud_detection.infrastructure.local.client_key_file import write_document
 
-    scopes = frozenset({Scope.SCORE, Scope.EXPLAIN})
+    scopes = frozenset({Scope.SCORE, Scope.EXPLAIN, Scope.FEEDBACK, Scope.JOBS})  # serve_batch_load: all
     write_document(
         path,
         ClientDirectory([ApiClient("bench", "bench", scopes, (ApiKey("bench", key_digest(BENCH_KEY)),))]),

@@ -8,10 +8,13 @@ probes every `--probe-interval` seconds. The same probes against the idle server
 Reported per level: batch rows scored a second, the batch answers by status (408 and 503 included, from the
 server's own metrics), the probes' median / p99 / max latency and their ratio to the idle ones, the server's
 peak resident memory (VmRSS) against idle, and captured rows dropped (`fraud_capture_rows_dropped_total`).
-Then the same for `--hostile` clients each sending 16 MB single-score bodies (an extra field of millions of
-`{}`). Figures, not asserts; writes benchmarks/out/serve_batch_load.json.
+Then the same for `--hostile` clients each sending junk bodies (a valid body plus an extra field of `{}`s) of
+each `--hostile-bytes` size to each `--hostile-routes` route: a route's body limit refuses the larger ones
+unread (413), a body under it is parsed and refused (422), on the event loop or off it. Figures, not asserts;
+writes benchmarks/out/serve_batch_load.json.
 
     .venv/bin/python benchmarks/serve_batch_load.py [--connections 4 16 32] [--duration 20] [--home H]
+        [--hostile-routes /v1/score /v1/feedback /v1/jobs] [--hostile-bytes 16777000 2000000]
 """
 
 from __future__ import annotations
@@ -43,7 +46,11 @@ from serve import (
 )
 
 BATCH_ROWS = 10_000  # FRAUD_SCORE_BATCH_MAX's default: the largest batch a client may send
-HOSTILE_ITEMS = 5_500_000  # `{}` items in a single-score body's extra field: just under 16 MiB
+# A valid body of each route a hostile client pads with an extra field.
+HOSTILE_BODIES: dict[str, dict[str, Any]] = {
+    "/v1/feedback": {"labels": [{"transaction_id": "junk-1", "is_fraud": True}]},
+    "/v1/jobs": {"input_uri": "/data/in.csv", "output_uri": "/data/out.parquet"},
+}
 
 
 def request_seconds(url: str, body: bytes | None) -> tuple[float, int]:
@@ -190,6 +197,11 @@ def hostile_load(url: str, body: bytes, clients: int, requests: int) -> dict[str
     return {"statuses": {str(code): statuses.count(code) for code in sorted(set(statuses))}}
 
 
+def padded(body: dict[str, Any], size: int) -> bytes:
+    """`body` with an extra field of `{}` items, ~`size` bytes in all."""
+    return json.dumps(body)[:-1].encode() + b', "pad": [' + b",".join([b"{}"] * (size // 3)) + b"]}"
+
+
 def print_level(name: str, figures: dict[str, Any], idle_rss: int) -> None:
     score, ready = figures["score"], figures["readyz"]
     print(
@@ -206,10 +218,14 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--connections", type=int, nargs="+", default=[4, 16, 32])
+    parser.add_argument("--connections", type=int, nargs="*", default=[4, 16, 32])
     parser.add_argument("--duration", type=int, default=20, help="Seconds of batch load per level.")
     parser.add_argument("--probe-interval", type=float, default=0.25)
-    parser.add_argument("--hostile", type=int, default=2, help="Clients sending 16 MB single-score bodies.")
+    parser.add_argument("--hostile", type=int, default=2, help="Clients sending junk bodies (0: none).")
+    parser.add_argument(
+        "--hostile-routes", nargs="+", default=["/v1/score", "/v1/feedback", "/v1/jobs"], metavar="PATH"
+    )
+    parser.add_argument("--hostile-bytes", type=int, nargs="+", default=[16_777_000, 2_000_000])
     parser.add_argument("--home", type=Path, help="An existing trained FRAUD_HOME (default: make one).")
     parser.add_argument("--workdir", type=Path, default=REPO / "benchmarks" / "out" / "serve_batch_load")
     parser.add_argument("--output", type=Path, default=REPO / "benchmarks" / "out" / "serve_batch_load.json")
@@ -230,13 +246,7 @@ def main() -> int:
     batch_file.write_text(json.dumps({"transactions": rows}))
     script = options.workdir / "wrk.lua"
     script.write_text(WRK_SCRIPT)
-    hostile = (
-        json.dumps(transaction)[:-1].encode() + b', "pad": [' + b",".join([b"{}"] * HOSTILE_ITEMS) + b"]}"
-    )
-    report: dict[str, Any] = {
-        "batch_body_bytes": batch_file.stat().st_size,
-        "hostile_body_bytes": len(hostile),
-    }
+    report: dict[str, Any] = {"batch_body_bytes": batch_file.stat().st_size}
     try:
         with running_server(target, options.workdir / "server.log", options.ready_timeout) as server:
             base = server.base_url
@@ -261,13 +271,15 @@ def main() -> int:
                 report[f"batch_c{connections}"] = figures
                 print_level(f"batch c={connections}", figures, idle_rss)
                 print(f"{'':>22}  batch rows scored/s {rate:,.0f}")
-            if options.hostile:
-                figures = loaded(
-                    base, server.pid, single, options,
-                    lambda: hostile_load(base + "/v1/score", hostile, options.hostile, 6), idle,
-                )  # fmt: skip
-                report["hostile"] = figures
-                print_level(f"{options.hostile} x 16 MB bodies", figures, idle_rss)
+            for route in options.hostile_routes if options.hostile else []:
+                for size in options.hostile_bytes:
+                    junk = padded(HOSTILE_BODIES.get(route, transaction), size)
+                    figures = loaded(
+                        base, server.pid, single, options,
+                        lambda r=route, j=junk: hostile_load(base + r, j, options.hostile, 6), idle,
+                    )  # fmt: skip
+                    report[f"hostile {route} {size}"] = figures
+                    print_level(f"{options.hostile} x {size / 2**20:.1f} MiB {route}", figures, idle_rss)
     except BenchmarkError as error:
         print(f"benchmark failed: {error}", file=sys.stderr)
         return 1
