@@ -102,6 +102,28 @@ def test_import_then_measure(container, tmp_path):
     assert "quality/latest.json" in table.stdout
 
 
+def test_an_import_that_records_no_label_exits_2_saying_why(container, tmp_path):
+    """It printed "0 new, 0 duplicate, 0 conflict, 1 unknown" and exited 0: a forgotten --namespace (the trap
+    the README warns about) passed silently in scripts, where `feedback add` and the API refuse."""
+    path = tmp_path / "labels.csv"
+    path.write_text("transaction_id,is_fraud\nnobody,1\nnone-either,0\n")
+    result = run("feedback", "import", str(path))
+    assert result.exit_code == 2
+    assert "0 new, 0 duplicate, 0 conflict, 2 unknown" in result.stdout
+    assert f"{path}: no label was recorded" in result.stderr
+    assert "pass --namespace" in result.stderr
+    assert run("feedback", "import", str(path), "--json").exit_code == 2
+    assert run("feedback", "add", "--id", "a", "--fraud").exit_code == 0
+    conflicting = tmp_path / "conflicting.csv"
+    conflicting.write_text("transaction_id,is_fraud\na,legit\nnobody,1\n")
+    refused = run("feedback", "import", str(conflicting))
+    assert refused.exit_code == 2
+    assert "0 new, 0 duplicate, 1 conflict, 1 unknown" in refused.stdout
+    duplicate = tmp_path / "duplicate.csv"
+    duplicate.write_text("transaction_id,is_fraud\na,fraud\nnobody,1\n")
+    assert run("feedback", "import", str(duplicate)).exit_code == 0  # a retry is harmless
+
+
 def test_a_bad_file_records_nothing(container, tmp_path):
     path = tmp_path / "labels.csv"
     path.write_text("transaction_id,is_fraud\na,1\nb,maybe\n")

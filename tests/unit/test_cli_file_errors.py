@@ -58,6 +58,19 @@ def test_write_atomically_names_the_file_asked_for(tmp_path):
     assert refused.value.filename == str(tmp_path / "missing" / "summary.json")
 
 
+def test_a_name_of_255_bytes_is_written_and_readable_by_others(tmp_path):
+    """The temporary sibling was named after the file (10 bytes more): a valid name of 246-255 bytes failed
+    after the whole run; and it was private (0600), where a CI uploader may run as another user."""
+    target = tmp_path / ("s" * 250 + ".json")
+    write_atomically(target, "{}")
+    assert target.read_text() == "{}"
+    assert target.stat().st_mode & 0o777 == 0o644
+    target.chmod(0o640)
+    write_atomically(target, "[]")
+    assert target.stat().st_mode & 0o777 == 0o640  # a file's own mode is kept
+    assert [path.name for path in tmp_path.iterdir()] == [target.name]
+
+
 def test_a_failed_write_leaves_the_old_file_and_no_temporary_one(tmp_path, monkeypatch):
     target = tmp_path / "summary.json"
     target.write_text("old")

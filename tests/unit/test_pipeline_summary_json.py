@@ -83,3 +83,35 @@ def test_the_hang_ending_ends_the_process_even_when_its_report_fails(
     prefect_hang.hang_ending("pipeline", report)(object(), "no answer from it 60 s after the run finished")
     assert exits == [1]
     assert "error: the pipeline run's report failed: [Errno 5] Input/output error" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "existing",
+    ["Time,V1\n1,2\n", "PAR1\x00\x01", '{"not": "a summary"}', '[{"status": "succeeded"}]'],
+)
+def test_the_summary_replaces_a_previous_summary_never_another_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, existing: str
+) -> None:
+    """`--summary-json data.csv --source data.csv` replaced the run's raw data with the summary."""
+    target = tmp_path / "data.csv"  # `run` also reads its --source from this path
+    monkeypatch.setattr(pipeline, "_run_flow", lambda *args: pytest.fail("the run must not start"))
+    use_container(World().container)
+    try:
+        target.write_text(existing)
+        result = CliRunner().invoke(
+            app, ["pipeline", "run", "--source", str(target), "--summary-json", str(target)]
+        )
+    finally:
+        use_container(None)
+    assert result.exit_code == 2
+    assert f"--summary-json: '{target}' exists and is not a run summary" in result.stderr
+    assert target.read_text() == existing
+
+
+def test_a_summary_name_too_long_for_the_file_system_is_refused_before_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline, "_run_flow", lambda *args: pytest.fail("the run must not start"))
+    result = run(World(), tmp_path, str(tmp_path / ("s" * 251 + ".json")))
+    assert result.exit_code == 2
+    assert "File name too long" in result.stderr

@@ -86,7 +86,8 @@ def import_labels(
     namespace: Namespace = None,
 ) -> None:
     """Record labels from a CSV file. is_fraud: 1/0, true/false or fraud/legit; labelled_at: ISO 8601 (UTC if
-    no zone), default now. The whole file is checked before anything is recorded."""
+    no zone), default now. The whole file is checked before anything is recorded. Exits 2 when no label was
+    recorded (every id unknown or conflicting)."""
     check_namespace(namespace)
     if URL_LIKE.match(file):  # a `Path` argument would read `s3://b/k` as the local `s3:/b/k`
         raise fail(f"FILE.csv: cannot read '{file}'; labels are imported from a local file")
@@ -118,6 +119,9 @@ def import_labels(
             chunk_results = record(chunk, checked_at=retention[1])
         results += chunk_results
     report_import(path, results, as_json)
+    if not any(result.outcome.accepted for result in results):  # as the API's 404/409 and `feedback add`
+        hint = "" if namespace else " (ids scored through the API are kept per namespace: pass --namespace)"
+        raise fail(f"{path}: no label was recorded: none names a scored transaction without a conflict{hint}")
 
 
 @quality_app.command()

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from fraud_detection.domain.ports import ObjectStore
 
 WRITABLE = "a local path, file:///path or s3://bucket/key"
+NEW_FILE_MODE = 0o644  # mkstemp's temporary files are private (0o600); an output is read by others (CI)
 URL_LIKE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")  # `gs://b/k`, or `s3:/b/k` with a slash lost on the way
 
 
@@ -87,14 +88,17 @@ class Output:
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """A reader (a benchmark, a CI step) sees the old file or the whole new one."""
+    """A reader (a benchmark, a CI step) sees the old file or the whole new one, with the old one's mode
+    (a new file: 0644). The temporary sibling's name is short: named after the file, a name of 246-255
+    bytes, valid, failed after the whole run."""
     try:
-        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".fraud-output-", suffix=".tmp")
     except OSError as error:  # named for the file asked for, not for its temporary sibling
         raise OSError(error.errno, error.strerror, str(path)) from None
     try:
         with os.fdopen(descriptor, "w") as out:
             out.write(text)
+        os.chmod(temporary, path.stat().st_mode & 0o777 if path.exists() else NEW_FILE_MODE)
         os.replace(temporary, path)
     except BaseException:  # a full disk: no temporary sibling left behind
         with contextlib.suppress(FileNotFoundError):

@@ -32,7 +32,9 @@ def run(
     summary_json: Annotated[
         str | None,
         typer.Option(
-            metavar="PATH", help="Also write the run summary as JSON here: a path or s3://bucket/key."
+            metavar="PATH",
+            help="Also write the run summary as JSON here (replacing a previous summary, never another "
+            "file): a path or s3://bucket/key.",
         ),
     ] = None,
     force_promotion: Annotated[
@@ -41,6 +43,11 @@ def run(
 ) -> None:
     """Ingest -> validate -> features -> train -> evaluate -> register (challenger) -> promotion gate."""
     summary_output = Output.parse(summary_json, "--summary-json") if summary_json else None  # before the run
+    if summary_output is not None and not _replaceable(summary_output.path):
+        raise fail(
+            f"--summary-json: '{summary_json}' exists and is not a run summary; name another file "
+            "(it replaces a previous summary, never another file)"
+        )
     c = container()
     settings = c.settings()
     if source is None and not settings.resolved_dataset_path.exists():
@@ -118,6 +125,24 @@ def _run_flow(
     warn_unrecorded("pipeline", lost)
     exit_within_later("pipeline", end_lost=lost is not None)  # armed once the command returns
     return summary
+
+
+# A summary is a few KB; a file much larger is something else (a dataset given by mistake).
+SUMMARY_MAX_BYTES = 1_000_000
+
+
+def _replaceable(path: Path | None) -> bool:
+    """Nothing there (or an S3 object), or a previous run's summary. `--summary-json data.csv --source
+    data.csv` replaced the run's own source with the summary."""
+    try:
+        if path is None or not path.exists():
+            return True
+        if not path.is_file() or path.stat().st_size > SUMMARY_MAX_BYTES:
+            return False
+        document = json.loads(path.read_bytes())
+    except (OSError, ValueError):  # unreadable, or not JSON (UnicodeDecodeError is a ValueError)
+        return False
+    return isinstance(document, dict) and document.get("status") in {"succeeded", "failed", "interrupted"}
 
 
 def _outcome(summary: PipelineSummary) -> str:

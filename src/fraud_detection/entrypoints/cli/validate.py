@@ -8,8 +8,9 @@ from typing import Annotated
 
 import typer
 
+from fraud_detection.domain.errors import EMPTY_SOURCE
 from fraud_detection.entrypoints.cli.context import console, container, stdout
-from fraud_detection.entrypoints.cli.errors import handles_user_errors
+from fraud_detection.entrypoints.cli.errors import fail, handles_user_errors
 
 HEX_PREFIX = re.compile(r"^[0-9a-f]{1,64}$")  # a dataset id or any prefix of it
 SUITE_FAILED = 1
@@ -23,6 +24,8 @@ def validate(
     from fraud_detection.domain.dataset import DatasetId
     from fraud_detection.domain.schema import check_transactions
 
+    if not dataset.strip():  # `fraud validate "$DATA"` with DATA unset; read as a path, it was "a directory"
+        raise fail(f"DATASET: {EMPTY_SOURCE}, or a stored dataset id")
     c = container()
     with console.status("validating..."):
         if HEX_PREFIX.fullmatch(dataset) and not Path(dataset).exists():  # a file named like hex stays a file
