@@ -477,6 +477,14 @@ def test_an_output_not_named_parquet_is_refused_naming_it_and_nothing_is_recorde
     batch.submit("/in/in.parquet", "/out/Scores.PARQUET", job_id="upper")  # the suffix in any case
 
 
+def test_a_local_output_name_longer_than_a_file_system_holds_is_refused_before_any_row_is_scored(batch):
+    """A 256-byte name failed the job as "internal" once every row was scored."""
+    with pytest.raises(InvalidDataError, match=r"output: the file name is 256 bytes, more than a file"):
+        batch.submit("/in/in.parquet", f"/out/{'é' * 124}.parquet", job_id="long")  # 248 + 8 bytes
+    assert batch.store.requests == {}
+    batch.submit("/in/in.parquet", f"/out/{'e' * 247}.parquet", job_id="longest")  # 255 bytes
+
+
 @pytest.mark.parametrize(
     ("error", "kind"),
     [

@@ -68,12 +68,19 @@ def new_job_id() -> str:
     return uuid.uuid4().hex[:16]
 
 
+NAME_MAX_BYTES = 255  # one file name on Linux and macOS file systems (an S3 key has no such part)
+
+
 def output_name_problem(uri: str) -> str | None:
     """Results are always Parquet: a job told to write `scores.csv` would leave Parquet bytes under a CSV
-    name for whatever reads it next."""
-    if uri.lower().endswith(OUTPUT_SUFFIX):
-        return None
-    return f"'{uri}' does not end in {OUTPUT_SUFFIX}: results are written as Parquet"
+    name for whatever reads it next. A local name the file system cannot hold failed the job only once
+    every row was scored."""
+    if not uri.lower().endswith(OUTPUT_SUFFIX):
+        return f"'{uri}' does not end in {OUTPUT_SUFFIX}: results are written as Parquet"
+    name = uri.rsplit("/", 1)[-1].encode()
+    if not uri.startswith("s3://") and len(name) > NAME_MAX_BYTES:
+        return f"the file name is {len(name)} bytes, more than a file system holds ({NAME_MAX_BYTES})"
+    return None
 
 
 # A job's steps as its records and its queue's tasks name them: one run of "prepare", "chunk 3", "commit".

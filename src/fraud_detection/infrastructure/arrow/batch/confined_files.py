@@ -74,9 +74,10 @@ def output_taken(placement: Placement, refusal: LocationNotAllowedError) -> bool
 
 
 def temporary_prefix(name: str, owner: str) -> str:
-    """What the temporary files of `owner`'s output `name` start with. The owner by a digest: a namespaced
-    job id is up to 128 characters, and the temporary name must fit the file system's 255 beside `name`."""
-    return f".{name}.{hashlib.sha256(owner.encode()).hexdigest()[:16]}."
+    """What the temporary files of `owner`'s output `name` start with: both by a digest, so that the
+    temporary name fits the file system's 255 bytes whatever theirs (a namespaced job id is up to 128
+    characters; a valid output name of over 200 failed its commit once every row was scored)."""
+    return f".fraud-output-{hashlib.sha256(f'{name}/{owner}'.encode()).hexdigest()[:24]}."
 
 
 @contextmanager
