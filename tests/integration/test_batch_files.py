@@ -312,6 +312,27 @@ def test_stage_names_column_and_row_of_text_in_a_numeric_csv_column(
     assert "'n/a?' is not a number" in str(caught.value)
 
 
+@pytest.mark.parametrize("column", ["V1", "transaction_id"])
+def test_stage_names_column_and_row_of_a_byte_that_is_not_utf8(
+    files: ParquetBatchFiles, tmp_path: Path, column: str
+) -> None:
+    """A Latin-1 file: pyarrow said "CSV conversion error to double: invalid value '\ufffd-0.75'" or "invalid
+    UTF8 data", naming no row (the locating pass read the column as text and failed the same way)."""
+    frame = transactions(10_000).assign(transaction_id=[f"tx-{i}" for i in range(10_000)])
+    path = write_input(frame, tmp_path / "latin1.csv", "csv")
+    lines = path.read_bytes().split(b"\n")
+    header = lines[0].decode().split(",")
+    cells = lines[2_001].split(b",")
+    cells[header.index(column)] = b"\xe9" + cells[header.index(column)]  # row 2,000, after the header
+    lines[2_001] = b",".join(cells)
+    path.write_bytes(b"\n".join(lines))
+    with pytest.raises(InvalidDataError) as caught:
+        list(files.stage("job-latin1", str(path), 5_000))
+    assert (caught.value.column, caught.value.row) == (column, 2_000)
+    assert "is not UTF-8 text" in str(caught.value)
+    assert "b'\\xe9" in str(caught.value)
+
+
 def test_stage_names_column_and_row_of_text_in_a_numeric_parquet_column(
     files: ParquetBatchFiles, tmp_path: Path
 ) -> None:
@@ -682,11 +703,12 @@ def test_a_long_namespaced_job_id_and_a_long_output_name_commit(
     files: ParquetBatchFiles, tmp_path: Path
 ) -> None:
     """The temporary name held the job id itself: with a 128-character namespaced id, an output name over
-    ~89 characters failed its commit with ENAMETOOLONG (a review found it)."""
+    ~89 characters failed its commit with ENAMETOOLONG (a review found it); then the name itself, so that
+    a valid name over 200 bytes failed once every row was scored (a probe found it)."""
     job_id = f"{'n' * 63}:{'j' * 64}"
     chunks = tuple(files.stage(job_id, str(write_input(transactions(10), tmp_path / "in.csv", "csv")), 10))
     score_all(files, job_id, chunks)
-    target = tmp_path / f"{'o' * 180}.parquet"
+    target = tmp_path / f"{'o' * 247}.parquet"  # 255 bytes: the longest name the file system holds
     assert files.commit(job_id, chunks, str(target)) == 10
     assert target.exists()
 

@@ -20,6 +20,7 @@ from fraud_detection.domain.errors import InvalidDataError
 from fraud_detection.infrastructure.arrow.batch.numeric_text import first_unparsable, not_a_number
 
 _ARROW_COLUMN = re.compile(r"In CSV column #(\d+): (.*)", re.DOTALL)
+_SHOWN_BYTES = 40
 
 
 def csv_problem(
@@ -36,14 +37,22 @@ def csv_problem(
 
 
 def _first_bad_cell(path: Path, compression: str | None, column: str, source: str) -> InvalidDataError | None:
+    """The column read as bytes: read as text, a byte that is not UTF-8 failed this pass too, and the error
+    named no row."""
     options = pa_csv.ConvertOptions(
-        column_types={column: pa.string()}, include_columns=[column], strings_can_be_null=True
+        column_types={column: pa.binary()}, include_columns=[column], strings_can_be_null=True
     )
     first_row = 0
     try:
         with pa.input_stream(str(path), compression=compression) as stream:
             for batch in pa_csv.open_csv(stream, convert_options=options):
-                values = batch.column(0)
+                raw = batch.column(0)
+                bad = _first_not_utf8(raw)
+                if bad is not None:
+                    shown = raw[bad].as_py()[:_SHOWN_BYTES]
+                    problem = f"{shown!r} is not UTF-8 text (save the file as UTF-8)"
+                    return InvalidDataError(source, problem, column=column, row=first_row + bad)
+                values = raw.cast(pa.string())
                 bad = first_unparsable(values)
                 if bad is not None:
                     return not_a_number(source, column, values, bad, first_row)
@@ -51,6 +60,28 @@ def _first_bad_cell(path: Path, compression: str | None, column: str, source: st
     except (pa.ArrowException, OSError, EOFError):
         return None  # broken in another way further on: keep pyarrow's own message
     return None
+
+
+def _first_not_utf8(values: pa.Array) -> int | None:
+    """Index of the first value that is not UTF-8, by halving (a cast checks a whole slice at C speed)."""
+    if _utf8(values):
+        return None
+    low, high = 0, len(values)  # values[:low] is UTF-8, values[:high] is not
+    while high - low > 1:
+        middle = (low + high) // 2
+        if _utf8(values.slice(low, middle - low)):
+            low = middle
+        else:
+            high = middle
+    return low
+
+
+def _utf8(values: pa.Array) -> bool:
+    try:
+        values.cast(pa.string())
+    except pa.ArrowInvalid:
+        return False
+    return True
 
 
 def _sequential_parse_error(path: Path, compression: str | None, first_column: str) -> str | None:
