@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import signal
 import subprocess
@@ -27,13 +28,15 @@ LocalObjectStore(Path(sys.argv[1])).write_file(sys.argv[2], Path(sys.argv[3]))
 
 
 class StalledWriter:
-    def __init__(self, store: LocalObjectStore, key: str, fifo: Path) -> None:
+    def __init__(
+        self, store: LocalObjectStore, key: str, fifo: Path, data: bytes = b"half an object"
+    ) -> None:
         os.mkfifo(fifo)
         self.process = subprocess.Popen(
             [sys.executable, "-c", STALLED_WRITER, str(store.root), key, str(fifo)]
         )
         self.feed = os.open(fifo, os.O_WRONLY)  # blocks until the writer opens its end
-        os.write(self.feed, b"half an object")
+        os.write(self.feed, data)
         folder = store.root / key.rpartition("/")[0]
         deadline = time.monotonic() + 30
         while not list(folder.glob(f"{TEMP_PREFIX}*")) and time.monotonic() < deadline:
@@ -90,9 +93,47 @@ def test_a_killed_writers_temp_goes_with_its_folder_and_a_live_writers_stays(
         live.kill()
 
 
-def test_a_young_temp_is_kept_even_unheld(store: LocalObjectStore) -> None:
-    """A writer closes its temp just before the rename: within the grace period an unheld temp stays."""
+def test_a_young_empty_temp_is_kept_even_unheld(store: LocalObjectStore) -> None:
+    """A writer creates its temp, then locks it: within the grace period an empty unheld temp stays."""
     store.write_bytes("a/b", b"x")
-    (store.root / "a" / f"{TEMP_PREFIX}young").write_bytes(b"y")
+    (store.root / "a" / f"{TEMP_PREFIX}young").write_bytes(b"")
     store.delete("a/b")
     assert (store.root / "a" / f"{TEMP_PREFIX}young").exists()
+    age(store.root / "a" / f"{TEMP_PREFIX}young")
+    store.write_bytes("a/c", b"x")
+    store.delete("a/c")
+    assert not (store.root / "a").exists()
+
+
+def test_a_writer_killed_a_moment_ago_leaves_nothing_once_its_folder_is_emptied(
+    store: LocalObjectStore, tmp_path: Path
+) -> None:
+    """A batch job SIGKILLed while staging its input and resumed at once finished within the minute: its
+    half-written temp (3-48 MB) was younger than the grace period, kept, and stayed for good."""
+    store.write_bytes("jobs/j1/input/000000.arrow", b"chunk")
+    half = b"x" * 3_000_000  # past the 1 MiB reads of its copy: on disk, as a real staged chunk would be
+    killed = StalledWriter(store, "jobs/j1/input/000001.arrow", tmp_path / "fifo", half)
+    killed.kill()  # not aged: killed a moment ago
+    assert killed.temp.stat().st_size > 0
+    store.delete("jobs/j1/input/000000.arrow")  # the resumed job ends and cleans its folder
+    assert not (store.root / "jobs").exists()
+
+
+def test_a_write_is_locked_until_its_rename(store: LocalObjectStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unlocked between the close and the rename, a whole temp would be taken for a dead writer's."""
+    seen: list[bool] = []
+    replace = os.replace
+
+    def checked(source, target):  # a sweeper's look, between the write and the rename
+        with Path(source).open("rb") as look:
+            try:
+                fcntl.flock(look.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                seen.append(False)
+            except BlockingIOError:
+                seen.append(True)
+        return replace(source, target)
+
+    monkeypatch.setattr(os, "replace", checked)
+    store.write_bytes("a/b", b"whole")
+    assert seen == [True]
+    assert store.read_bytes("a/b") == b"whole"

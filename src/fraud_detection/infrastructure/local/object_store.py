@@ -19,7 +19,8 @@ from fraud_detection.infrastructure.local.write_errors import write_failure
 
 # Writes land in a hidden sibling first; listing skips these names and keys may not use them.
 TEMP_PREFIX = ".~write-"
-# A temp no writer holds and older than this was left by a writer that died (see _remove_abandoned_temps).
+# An empty temp no writer holds may be one created a moment ago, before its writer locked it; older than
+# this, it was left by a writer that died (see _remove_abandoned_temps).
 TEMP_GRACE_SECONDS = 60.0
 _COPY_CHUNK = 1024 * 1024
 
@@ -104,7 +105,8 @@ class LocalObjectStore(ObjectStore):
         self, key: str, fill: Callable[[BinaryIO], object], *, replace: bool = True
     ) -> bool:
         """Readers see the old file or the whole new one: write a temp sibling, fsync, then rename. Without
-        `replace`, a hard link puts the whole file in place only where no file is (False when one was)."""
+        `replace`, a hard link puts the whole file in place only where no file is (False when one was). The
+        temp stays locked until it is renamed: an unlocked temp with data is a dead writer's."""
         target = self._path(key)
         temp = target.parent / f"{TEMP_PREFIX}{uuid.uuid4().hex}"
         try:
@@ -112,15 +114,15 @@ class LocalObjectStore(ObjectStore):
                 fill(out)
                 out.flush()
                 os.fsync(out.fileno())
-            if replace:
-                os.replace(temp, target)
-            else:
-                try:
-                    os.link(temp, target)
-                except FileExistsError:
-                    return False
-                finally:
-                    temp.unlink()
+                if replace:
+                    os.replace(temp, target)
+                else:
+                    try:
+                        os.link(temp, target)
+                    except FileExistsError:
+                        return False
+                    finally:
+                        temp.unlink()
         except BaseException as error:
             with suppress(OSError):
                 temp.unlink()
@@ -155,8 +157,11 @@ def _held(out: BinaryIO) -> BinaryIO:
 def _remove_abandoned_temps(folder: Path) -> bool:
     """Whether `folder` held only temps of writers that died (SIGKILL, OOM) and they are now removed.
 
-    A temp is abandoned when no writer holds its lock and it is older than TEMP_GRACE_SECONDS (a writer
-    closes it just before its rename). Hand-written: no library sweeps another process's temp files."""
+    A temp is abandoned when no writer holds its lock (a writer holds it from before its first byte until
+    the rename) and it holds data, or is older than TEMP_GRACE_SECONDS: an empty one may have been created a
+    moment ago, not locked yet. Before, every temp younger than that stayed: a job killed while staging and
+    resumed at once finished within the minute and left its half-written input (3-48 MB) for good, as
+    nothing deletes in that folder again. Hand-written: no library sweeps another process's temp files."""
     abandoned: list[Path] = []
     try:
         with os.scandir(folder) as entries:
@@ -168,10 +173,11 @@ def _remove_abandoned_temps(folder: Path) -> bool:
         return False
     for temp in abandoned:
         try:
-            if time.time() - temp.stat().st_mtime < TEMP_GRACE_SECONDS:
-                return False
             with temp.open("rb") as held:
                 fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                found = os.fstat(held.fileno())
+                if found.st_size == 0 and time.time() - found.st_mtime < TEMP_GRACE_SECONDS:
+                    return False
                 temp.unlink()
         except FileNotFoundError:
             continue  # its writer renamed or removed it meanwhile
