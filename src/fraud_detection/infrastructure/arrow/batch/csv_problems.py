@@ -17,7 +17,11 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 
 from fraud_detection.domain.errors import InvalidDataError
-from fraud_detection.infrastructure.arrow.batch.numeric_text import first_unparsable, not_a_number
+from fraud_detection.infrastructure.arrow.batch.numeric_text import (
+    first_failing,
+    first_unparsable,
+    not_a_number,
+)
 
 _ARROW_COLUMN = re.compile(r"In CSV column #(\d+): (.*)", re.DOTALL)
 _SHOWN_BYTES = 40
@@ -47,7 +51,7 @@ def _first_bad_cell(path: Path, compression: str | None, column: str, source: st
         with pa.input_stream(str(path), compression=compression) as stream:
             for batch in pa_csv.open_csv(stream, convert_options=options):
                 raw = batch.column(0)
-                bad = _first_not_utf8(raw)
+                bad = first_failing(raw, _utf8)
                 if bad is not None:
                     shown = raw[bad].as_py()[:_SHOWN_BYTES]
                     problem = f"{shown!r} is not UTF-8 text (save the file as UTF-8)"
@@ -62,21 +66,8 @@ def _first_bad_cell(path: Path, compression: str | None, column: str, source: st
     return None
 
 
-def _first_not_utf8(values: pa.Array) -> int | None:
-    """Index of the first value that is not UTF-8, by halving (a cast checks a whole slice at C speed)."""
-    if _utf8(values):
-        return None
-    low, high = 0, len(values)  # values[:low] is UTF-8, values[:high] is not
-    while high - low > 1:
-        middle = (low + high) // 2
-        if _utf8(values.slice(low, middle - low)):
-            low = middle
-        else:
-            high = middle
-    return low
-
-
 def _utf8(values: pa.Array) -> bool:
+    """Whether every value is UTF-8 (a cast to text checks it)."""
     try:
         values.cast(pa.string())
     except pa.ArrowInvalid:

@@ -7,6 +7,8 @@ spaces as its CSV reader.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -17,13 +19,18 @@ _SHOWN_CHARS = 40
 
 def first_unparsable(values: pa.Array) -> int | None:
     """Index of the first non-null string that is not a number, or None when all are."""
-    trimmed = pc.utf8_trim_whitespace(values)
-    if _parses(trimmed):
+    return first_failing(pc.utf8_trim_whitespace(values), _parses)
+
+
+def first_failing(values: pa.Array, passes: Callable[[pa.Array], bool]) -> int | None:
+    """Index of the first value for which `passes` (a check of a whole slice, at Arrow speed) fails, found
+    by halving; None when all pass."""
+    if passes(values):
         return None
-    low, high = 0, len(trimmed)  # trimmed[:low] parses, trimmed[:high] does not
+    low, high = 0, len(values)  # values[:low] passes, values[:high] does not
     while high - low > 1:
         middle = (low + high) // 2
-        if _parses(trimmed.slice(low, middle - low)):
+        if passes(values.slice(low, middle - low)):
             low = middle
         else:
             high = middle
