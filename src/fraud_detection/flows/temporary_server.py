@@ -4,7 +4,8 @@ Without `PREFECT_API_URL` Prefect starts a uvicorn subprocess on first use, in t
 terminal's Ctrl-C reaches it too and kills it mid-run, and the flow, which still has a crash state to report
 and events to send, then retries against a dead server for minutes and ends in an httpx traceback. Started in
 its own session the server hears no terminal signal; Prefect's own exit hook still stops it (terminate, then
-kill after 5 s) when this process exits normally, on an exception or on `sys.exit`.
+kill after 5 s) when this process exits normally, on an exception or on `sys.exit`, and it stops itself
+when this process is killed outright (orphan_guard.py).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ class DetachedTemporaryServer(SubprocessASGIServer):
             args=[
                 sys.executable,
                 "-m",
+                "fraud_detection.flows.orphan_guard",  # ends with this process, even a SIGKILLed one
+                str(os.getpid()),
                 "uvicorn",
                 "--app-dir",
                 str(prefect.__module_path__.parent),
