@@ -335,6 +335,18 @@ def test_start_again_for_the_same_version_changes_nothing(world: World) -> None:
     assert len(world.store.saved) == 1
 
 
+@pytest.mark.parametrize(("first", "again"), [(False, True), (True, False)])
+def test_start_again_asking_another_shadow_only_is_refused_not_answered_as_done(
+    world: World, first: bool, again: bool
+) -> None:
+    """`start 2 --shadow-only` on a running rollout of v2 said it was done: the policy then moved it to a
+    canary the operator believed pinned to shadow."""
+    world.start(shadow_only=first)
+    with pytest.raises(RolloutRefusedError, match=r"already active \(shadow.*abort it"):
+        world.start(shadow_only=again)
+    assert len(world.store.saved) == 1
+
+
 @pytest.mark.parametrize(
     ("setup", "version", "error", "message"),
     [

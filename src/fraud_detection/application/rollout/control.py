@@ -173,10 +173,17 @@ class StartRollout:
         reason: str = "started by an operator",
     ) -> Rollout:
         """Shadow for `version` against the current champion. Starting the rollout already active for the
-        same version returns it unchanged (a retried command)."""
+        same version returns it unchanged (a retried command); asking it to be shadow-only when it is not
+        (or the reverse) is refused: it was answered as done, and the policy went on to a canary."""
         loadable(self._registry, version, f"a rollout of v{version}")  # ModelNotFoundError naming it
         current = self._store.load()
         if current is not None and current.active:
+            if current.challenger == version and current.shadow_only != shadow_only:
+                kind = "shadow-only" if current.shadow_only else "not shadow-only"
+                raise RolloutRefusedError(
+                    f"the rollout of v{version} is already active ({current.where}) and {kind}; to change "
+                    f"that, abort it (`fraud rollout abort`) and start it again"
+                )
             if current.challenger == version:
                 return current
             raise RolloutRefusedError(
