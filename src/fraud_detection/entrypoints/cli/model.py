@@ -12,6 +12,7 @@ from rich.table import Table
 from fraud_detection.domain.model import ModelVersion
 from fraud_detection.entrypoints.cli.context import console, container, print_table, stdout
 from fraud_detection.entrypoints.cli.errors import VERSION_MAX, handles_user_errors
+from fraud_detection.entrypoints.cli.reasons import checked_reason
 
 app = typer.Typer(help="List, promote and roll back registered model versions.", no_args_is_help=True)
 
@@ -152,7 +153,7 @@ def promote(
     ] = "promoted by an operator",
 ) -> None:
     """Make VERSION the champion now (bypasses the gate; the replaced champion is remembered)."""
-    _report(container().models.admin().promote(version, reason))
+    _report(container().models.admin().promote(version, checked_reason(reason)))
 
 
 @app.command()

@@ -16,6 +16,7 @@ from fraud_detection.entrypoints.cli.errors import UNAVAILABLE, fail, handles_us
 from fraud_detection.entrypoints.cli.interrupts import run_flow_until_stopped, warn_unrecorded
 from fraud_detection.entrypoints.cli.prefect_hang import exit_within_later, hang_ending
 from fraud_detection.entrypoints.cli.progress import ConsoleProgress
+from fraud_detection.entrypoints.cli.reasons import checked_reason
 from fraud_detection.infrastructure.local.retrain_lock import RetrainRunningError, holding, lock_path
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ def retrain(
     ] = False,
 ) -> None:
     """Train a challenger on the champion's data plus labelled captured transactions; the gate decides."""
+    reason = checked_reason(reason)
     c = container()
     progress = ConsoleProgress(console)
     c.observer.override(progress)

@@ -12,6 +12,7 @@ from rich.table import Table
 from fraud_detection.domain.errors import NoActiveRolloutError
 from fraud_detection.entrypoints.cli.context import console, container, print_table, stdout
 from fraud_detection.entrypoints.cli.errors import VERSION_MAX, handles_user_errors
+from fraud_detection.entrypoints.cli.reasons import checked_reason
 
 if TYPE_CHECKING:
     from fraud_detection.application.rollout import RolloutDecision
@@ -83,7 +84,7 @@ def advance(
     as_json: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """Move to the next step now (shadow -> first canary share -> ... -> champion), whatever the evidence."""
-    _moved(container().rollout.advance()(reason), as_json)
+    _moved(container().rollout.advance()(checked_reason(reason)), as_json)
 
 
 @app.command()
@@ -104,7 +105,7 @@ def abort(
     as_json: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """Roll back now: the champion serves every transaction again."""
-    _moved(container().rollout.abort()(reason, version=version), as_json)
+    _moved(container().rollout.abort()(checked_reason(reason), version=version), as_json)
 
 
 def _moved(rollout: Rollout, as_json: bool) -> None:
