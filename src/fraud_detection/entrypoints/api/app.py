@@ -20,7 +20,11 @@ from fraud_detection.domain.reports import COMPACTION, DRIFT, QUALITY
 from fraud_detection.entrypoints.api import errors
 from fraud_detection.entrypoints.api.middleware import BatchAdmission, BodySizeLimit, RequestMetrics
 from fraud_detection.entrypoints.api.routes import admin, feedback, health, jobs, model, rollout, scoring
-from fraud_detection.entrypoints.api.schemas import transaction_model
+from fraud_detection.entrypoints.api.schemas import (
+    FEEDBACK_LABEL_MAX_BYTES,
+    SMALL_BODY_MAX_BYTES,
+    transaction_model,
+)
 from fraud_detection.entrypoints.api.security import Authenticate
 from fraud_detection.entrypoints.api.shared_call import SharedCall
 from fraud_detection.infrastructure.prometheus.cached_read import CachedLatest
@@ -54,13 +58,6 @@ def admin_token(settings: Settings) -> str | None:
     return settings.admin_token.get_secret_value() if settings.admin_token else None
 
 
-# Every body but a batch's is a few fields (one transaction is ~1 KB of JSON; a job, a retrain or an abort
-# less): a 16 MB body there (millions of `{}` in an extra field) was 1-4 s of parsing on the event loop,
-# every probe waiting behind it. 64 KiB leaves room for any id and layout.
-SMALL_BODY_MAX_BYTES = 64 * 1024
-# A label is ~100 bytes of JSON; 2 KiB each leaves room for the longest id written in `\u` escapes (128
-# characters of 6 bytes), a time and pretty-printing (~880 bytes: tests/integration/test_api_bodies.py).
-FEEDBACK_LABEL_MAX_BYTES = 2048
 # The routes whose bodies hold up to thousands of rows (FRAUD_SCORE_BATCH_MAX, FRAUD_FEEDBACK_BATCH_MAX).
 BATCH_PATHS = frozenset({"/v1/score/batch", "/v1/feedback"})
 
@@ -68,7 +65,7 @@ BATCH_PATHS = frozenset({"/v1/score/batch", "/v1/feedback"})
 def body_limits(settings: Settings) -> dict[str, int]:
     """The body limit of each batch route (every other route: SMALL_BODY_MAX_BYTES); FRAUD_MAX_BODY_BYTES
     caps them all. A full feedback call of FRAUD_FEEDBACK_BATCH_MAX labels fits its limit with room to spare
-    (tests/integration/test_api_hardening.py sends one)."""
+    (tests/integration/test_api_bodies.py sends one)."""
     feedback = SMALL_BODY_MAX_BYTES + settings.feedback_batch_max * FEEDBACK_LABEL_MAX_BYTES
     return {"/v1/score/batch": settings.max_body_bytes, "/v1/feedback": feedback}
 

@@ -4,7 +4,8 @@ FastAPI builds a route's body model from the endpoint's annotations at import ti
 (FRAUD_SCORE_BATCH_MAX, FRAUD_FEEDBACK_BATCH_MAX, the scoring-input rules such as
 FRAUD_VALIDATION_AMOUNT_MAX) are settings. Each app therefore gets its own body model,
 `max_length` included: pydantic stops validating items past the limit (half the work on an oversized
-batch), the OpenAPI document states `maxItems`, and no handler counts rows after the fact.
+batch), the OpenAPI document states `maxItems`, and no handler counts rows after the fact. The routes
+that parse their body off the event loop (a single score, a batch, feedback) parse it here, from bytes.
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ from typing import Any, TypeVar
 
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError, create_model
-
-from fraud_detection.entrypoints.api.repeated_keys import refuse_non_json
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -49,6 +48,13 @@ def with_body(endpoint: Callable[..., Any], parameter: str, model: type[BaseMode
     call.__signature__ = signature.replace(parameters=parameters, return_annotation=hints.get("return"))  # type: ignore[attr-defined]
     del call.__wrapped__  # FastAPI must read the signature above, not the original's string annotations
     return call
+
+
+def refuse_non_json(content_type: str) -> None:
+    """A body must say it is JSON: read as JSON whatever it says, bytes and header would disagree."""
+    if content_type.split(";", 1)[0].strip().lower() != "application/json":
+        problem = {"type": "content_type", "loc": ("body",), "msg": "Content-Type must be application/json"}
+        raise RequestValidationError([problem])
 
 
 def parse_body(content_type: str, raw: bytes, model: type[M]) -> M:

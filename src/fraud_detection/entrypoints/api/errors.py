@@ -67,7 +67,6 @@ def _problem(error: dict[str, object]) -> str:
         if offset is not None:  # pydantic's own (scoring bodies) reads "Invalid JSON: ... line 1 column 13"
             return f"Invalid JSON: {context.get('error')} at character {offset}"
     if error.get("type") == "too_long" and isinstance(context, dict) and "actual_length" in context:
-        location = error.get("loc")
         what = location[-1] if isinstance(location, tuple) and location else "items"
         return f"{context['actual_length']} {what} exceed the limit of {context['max_length']} per call"
     return str(error.get("msg"))

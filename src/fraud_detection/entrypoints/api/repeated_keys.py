@@ -22,6 +22,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 
+from fraud_detection.entrypoints.api.bodies import refuse_non_json
 from fraud_detection.entrypoints.api.schemas import TransactionBase
 
 PROBLEM = "given more than once: each field may appear once in a JSON object"
@@ -56,12 +57,6 @@ async def json_body(request: Request) -> None:
     if raw:
         refuse_non_json(request.headers.get("content-type", ""))
         refuse_repeated_keys(raw, 0, 0)
-
-
-def refuse_non_json(content_type: str) -> None:
-    if content_type.split(";", 1)[0].strip().lower() != "application/json":
-        problem = {"type": "content_type", "loc": ("body",), "msg": "Content-Type must be application/json"}
-        raise RequestValidationError([problem])
 
 
 def fields_and_colons(rows: Sequence[TransactionBase]) -> tuple[int, int]:

@@ -187,7 +187,18 @@ def body_refusals(limit: str) -> Responses:
     }
 
 
-SMALL_BODY = "64 KiB"
+# Every body but a batch's is a few fields (one transaction is ~1 KB of JSON; a job, a retrain or an abort
+# less): a 16 MB body there (millions of `{}` in an extra field) was 1-4 s of parsing on the event loop,
+# every probe waiting behind it. 64 KiB leaves room for any id and layout (app.body_limits).
+SMALL_BODY_MAX_BYTES = 64 * 1024
+SMALL_BODY = f"{SMALL_BODY_MAX_BYTES // 1024} KiB"
+# A label is ~100 bytes of JSON; 2 KiB each leaves room for the longest id written in `\u` escapes (128
+# characters of 6 bytes), a time and pretty-printing (~880 bytes: tests/integration/test_api_bodies.py).
+FEEDBACK_LABEL_MAX_BYTES = 2048
+FEEDBACK_BODY = (
+    f"{SMALL_BODY} plus {FEEDBACK_LABEL_MAX_BYTES // 1024} KiB per label of FRAUD_FEEDBACK_BATCH_MAX "
+    "(at most FRAUD_MAX_BODY_BYTES)"
+)
 # A batch route's 503 when no turn frees up in time (middleware.BatchAdmission).
 BUSY = "or no batch turn free within FRAUD_API_BATCH_WAIT_SECONDS (then `Retry-After: 1`)"
 RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait (busy).", "schema": {"type": "integer"}}}

@@ -25,7 +25,14 @@ from fraud_detection.entrypoints.api.bodies import limited, parse_body, with_bod
 from fraud_detection.entrypoints.api.errors import error_body
 from fraud_detection.entrypoints.api.feedback_schemas import FeedbackErrorOut, FeedbackIn, FeedbackOut
 from fraud_detection.entrypoints.api.repeated_keys import refuse_repeated_keys
-from fraud_detection.entrypoints.api.schemas import BUSY, RETRY_AFTER, ErrorOut, Responses, body_refusals
+from fraud_detection.entrypoints.api.schemas import (
+    BUSY,
+    FEEDBACK_BODY,
+    RETRY_AFTER,
+    ErrorOut,
+    Responses,
+    body_refusals,
+)
 from fraud_detection.entrypoints.api.security import client_of, require_scope
 
 FEEDBACK_LABELS = Counter(
@@ -77,8 +84,7 @@ def build_router(body: type[BaseModel]) -> APIRouter:
     return router
 
 
-FEEDBACK_LIMIT = "64 KiB plus 2 KiB per label of FRAUD_FEEDBACK_BATCH_MAX (at most FRAUD_MAX_BODY_BYTES)"
-RESPONSES: Responses = body_refusals(FEEDBACK_LIMIT) | {
+RESPONSES: Responses = body_refusals(FEEDBACK_BODY) | {
     401: {"model": ErrorOut, "description": "Missing or unknown API key."},
     403: {"model": ErrorOut, "description": "The client lacks the `feedback` scope."},
     404: {"model": FeedbackErrorOut, "description": "Every label names an unknown transaction id."},
