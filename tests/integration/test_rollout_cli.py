@@ -91,6 +91,11 @@ def test_abort_with_another_version_than_the_active_rollout_exits_2(registry) ->
     assert "the active rollout is of v2, not v3: nothing rolled back" in refused.output
     assert applied.exit_code == 0, applied.output
     assert json.loads(applied.output)["stage"] == "rolled_back"
+    # The schedule's evaluation after the abort: said to be nothing to do, as with no rollout at all (it
+    # printed a whole decision, "holds: the rollout is over").
+    scheduled = run("evaluate", "--if-active")
+    assert scheduled.exit_code == 0, scheduled.output
+    assert scheduled.output.strip() == "nothing to evaluate: the rollout of v2 is over (rolled_back)"
 
 
 @pytest.mark.parametrize(

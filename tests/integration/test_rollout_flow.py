@@ -17,6 +17,7 @@ from prefect.flows import load_flow_from_entrypoint
 from prefect.testing.utilities import prefect_test_harness
 
 import fraud_detection.flows.rollout as rollout_flow
+from fraud_detection.application.rollout.evaluate import RolloutDecision
 from fraud_detection.domain.errors import (
     ModelNotFoundError,
     NoActiveRolloutError,
@@ -44,30 +45,15 @@ EVIDENCE = RolloutEvidence(
 )
 
 
-@dataclass(frozen=True)
-class Decision:
-    rollout: Rollout
-    evidence: RolloutEvidence
-    verdict: Verdict
-    applied: bool
-    detail: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "rollout": self.rollout.to_dict(), "evidence": self.evidence.to_dict(),
-            "verdict": self.verdict.to_dict(), "applied": self.applied, "detail": self.detail,
-        }  # fmt: skip
-
-
 @dataclass
 class FakeEvaluate:
     """The use case: answers `decision`, after raising each of `failures` once."""
 
-    decision: Decision
+    decision: RolloutDecision
     failures: list[Exception] = field(default_factory=list)
     calls: list[dict[str, Any]] = field(default_factory=list)
 
-    def __call__(self, apply: bool = True, now: float | None = None) -> Decision:
+    def __call__(self, apply: bool = True, now: float | None = None) -> RolloutDecision:
         self.calls.append({"apply": apply, "now": now})
         if self.failures:
             raise self.failures.pop(0)
@@ -91,34 +77,35 @@ def in_shadow() -> Rollout:
     return Rollout.start("fraud-detector", challenger=7, champion=6, now=NOW - 30 * 3600)
 
 
-def advanced() -> Decision:
+def advanced() -> RolloutDecision:
     """Shadow evidence complete: moved to the first canary step (`rollout` is the state after)."""
     reason = "to canary 10%: 30.0h in shadow (need 24)"
     verdict = Verdict(Action.ADVANCE, Stage.CANARY, 10.0, reason, (Check("shadow_hours", True, "30.0h"),))
     after = in_shadow().moved(Stage.CANARY, 10.0, reason, NOW)
     detail = f"fraud-detector v7 (shadow) moved to canary 10% (advance): {reason}"
-    return Decision(after, EVIDENCE, verdict, applied=True, detail=detail)
+    return RolloutDecision(after, EVIDENCE, verdict, applied=True, detail=detail)
 
 
-def rolled_back() -> Decision:
+def rolled_back() -> RolloutDecision:
     reason = "challenger error rate 2.00% (limit 1.00%)"
     verdict = Verdict(Action.ROLL_BACK, Stage.ROLLED_BACK, 0.0, reason, ())
     after = in_shadow().moved(Stage.ROLLED_BACK, 0.0, reason, NOW)
     detail = f"fraud-detector v7 (shadow) moved to rolled_back (roll_back): {reason}"
-    return Decision(after, EVIDENCE, verdict, applied=True, detail=detail)
+    return RolloutDecision(after, EVIDENCE, verdict, applied=True, detail=detail)
 
 
-def held() -> Decision:
+def held() -> RolloutDecision:
     verdict = Verdict(Action.HOLD, None, 0.0, "3.0h in shadow (need 24)", ())
-    return Decision(in_shadow(), EVIDENCE, verdict, False, "fraud-detector v7 (shadow) holds: 3.0h in shadow")
+    detail = "fraud-detector v7 (shadow) holds: 3.0h in shadow"
+    return RolloutDecision(in_shadow(), EVIDENCE, verdict, False, detail)
 
 
-def over() -> Decision:
+def over() -> RolloutDecision:
     """The last rollout ended: evaluated as over, nothing read."""
     ended = in_shadow().moved(Stage.ROLLED_BACK, 0.0, "aborted", NOW - 3600)
     verdict = Verdict(Action.HOLD, None, 0.0, "the rollout is over (rolled_back)", ())
     empty = RolloutEvidence(RoleEvidence(6), RoleEvidence(7))
-    return Decision(
+    return RolloutDecision(
         ended, empty, verdict, False, "fraud-detector v7 (rolled_back) holds: the rollout is over"
     )
 

@@ -28,11 +28,6 @@ def evaluate(use_case: EvaluateRollout) -> RolloutDecision | None:
         return None
 
 
-def evaluated(decision: RolloutDecision) -> bool:
-    """Whether the run judged an active rollout (`rollout` is the state after: a roll-back ends it)."""
-    return decision.applied or decision.rollout.active
-
-
 @flow(name="rollout_evaluation", validate_parameters=True)
 def rollout_evaluation() -> dict[str, Any]:
     """Evaluate the active rollout once and apply the verdict; a no-op when none is active. Returns the
@@ -41,7 +36,7 @@ def rollout_evaluation() -> dict[str, Any]:
     decision = evaluate(get_container().rollout.evaluate())
     if decision is None:
         return {"rollout": None, "applied": False, "detail": "no rollout"}
-    if not evaluated(decision):
+    if not decision.judged:
         rollout = decision.rollout
         logger.info("no active rollout, nothing to evaluate (v%s is %s)", rollout.challenger, rollout.stage)
         return decision.to_dict()

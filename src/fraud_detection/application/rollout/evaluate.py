@@ -42,6 +42,12 @@ class RolloutDecision:
     detail: str
     report: str | None = None  # where the evaluation was stored, when it was
 
+    @property
+    def judged(self) -> bool:
+        """Whether an active rollout was judged (`rollout` is the state after: a roll-back ends it); False
+        for one that was over already, which an evaluation only reports."""
+        return self.applied or self.rollout.active
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "rollout": self.rollout.to_dict(), "evidence": self.evidence.to_dict(),

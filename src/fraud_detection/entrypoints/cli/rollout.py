@@ -59,6 +59,10 @@ def evaluate(
         else:
             _say(f"nothing to evaluate: {error}")
         return
+    if if_active and not decision.judged and not as_json:  # over already: the flow logs the same line
+        rollout = decision.rollout
+        _say(f"nothing to evaluate: the rollout of v{rollout.challenger} is over ({rollout.stage})")
+        return
     _show(decision, as_json)
 
 
