@@ -379,6 +379,24 @@ def test_advance_walks_shadow_canary_steps_then_champion(world: World) -> None:
         world.advance()
 
 
+@pytest.mark.parametrize("ending", ["promoted", "rolled back"])
+def test_the_status_of_an_ended_rollout_says_when_the_champion_moved_since(world: World, ending: str) -> None:
+    """`fraud model rollback` after a promotion: the status read "v2: champion" while v1 served."""
+    world.start()
+    if ending == "promoted":
+        for _ in range(3):
+            world.advance()
+        left, moved_to = 2, 1
+    else:
+        world.abort()
+        left, moved_to = 1, 3
+    assert "since then" not in world.evaluate(apply=False).detail  # where the rollout left it
+    world.registry.set_alias(CHAMPION, moved_to)
+    decision = world.evaluate(apply=False)
+    assert decision.detail.endswith(f"; since then the champion alias moved from v{left} to v{moved_to}")
+    assert decision.applied is False
+
+
 def _promotion_saved_halfway(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     """The last advance moves the alias, then the registry fails before the state is saved (MLflow killed
     between the two writes on a real stack)."""

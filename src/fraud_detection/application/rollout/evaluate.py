@@ -12,6 +12,7 @@ from typing import Any
 
 from fraud_detection.application.rollout.control import Gather, moved_champion, transition
 from fraud_detection.domain.errors import NoActiveRolloutError, RolloutConflictError
+from fraud_detection.domain.model import CHAMPION
 from fraud_detection.domain.ports.events import EventPublisher
 from fraud_detection.domain.ports.registry import ModelRegistry
 from fraud_detection.domain.ports.reports import Reports
@@ -84,6 +85,8 @@ class EvaluateRollout:
         verdict = moved or judge(rollout, evidence, self._policy, moment)
         moves = verdict.action is not Action.HOLD and verdict.to is not None
         after, detail = rollout, _detail(rollout, verdict, apply)
+        if not rollout.active:
+            detail += self._moved_since(rollout)
         if apply and moves and verdict.to is not None:
             try:
                 after = transition(rollout, verdict.to, verdict.percent, verdict.reason, moment, evidence,
@@ -97,6 +100,16 @@ class EvaluateRollout:
             logger.info("rollout evaluation: %s", decision.detail)
             decision = self._stored(decision, moment)
         return decision
+
+    def _moved_since(self, rollout: Rollout) -> str:
+        """A note when the champion alias left where the ended rollout put it (a `fraud model rollback` or a
+        promotion since): the status read "v3: champion" while v2 served."""
+        left = rollout.challenger if rollout.stage is Stage.CHAMPION else rollout.champion
+        serving = self._registry.get_by_alias(CHAMPION)
+        now = f"v{serving.version}" if serving is not None else "no version"
+        if left is None or (serving is not None and serving.version == left):
+            return ""
+        return f"; since then the champion alias moved from v{left} to {now}"
 
     def _champion_moved(self, rollout: Rollout) -> Verdict | None:
         """A roll-back when the champion alias moved outside the rollout: the evidence would compare the
