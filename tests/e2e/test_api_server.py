@@ -113,7 +113,9 @@ def test_reload_under_concurrent_traffic_fails_no_request_and_mixes_no_versions(
     cli = copy_home(trained_home, tmp_path / "home")
     thresholds = {v.version: v.metadata.threshold for v in registry(cli.home).list_versions()}
     single, batch = body(rows.iloc[3]), {"transactions": [body(r) for _, r in rows.head(50).iterrows()]}
-    seen: list[tuple[int, int, float]] = []
+    # (status, version, threshold, sent, answered): the order of the list is the order answers were
+    # recorded, which a 50-row batch sent before the swap can reach after many single scores sent later.
+    seen: list[tuple[int, int, float, float, float]] = []
     stop = threading.Event()
     with serve(cli, FRAUD_MODEL_POLL_SECONDS="0") as server:
 
@@ -121,6 +123,7 @@ def test_reload_under_concurrent_traffic_fails_no_request_and_mixes_no_versions(
             """Every answer is recorded, failures included (a thread that died would hide them)."""
             with server.client() as client:
                 while not stop.is_set():
+                    sent = time.monotonic()
                     try:
                         response = (
                             client.post("/v1/score/batch", json=batch)
@@ -128,13 +131,14 @@ def test_reload_under_concurrent_traffic_fails_no_request_and_mixes_no_versions(
                             else client.post("/v1/score", json=single)
                         )
                     except httpx.HTTPError:
-                        seen.append((0, 0, float("nan")))
+                        seen.append((0, 0, float("nan"), sent, time.monotonic()))
                         continue
                     if response.status_code != 200:
-                        seen.append((response.status_code, 0, float("nan")))
+                        seen.append((response.status_code, 0, float("nan"), sent, time.monotonic()))
                         continue
                     document = response.json()
-                    seen.append((response.status_code, document["model"]["version"], document["threshold"]))
+                    answer = (response.status_code, document["model"]["version"], document["threshold"])
+                    seen.append((*answer, sent, time.monotonic()))
 
         workers = [threading.Thread(target=traffic, args=(i % 2 == 0,)) for i in range(4)]
         for worker in workers:
@@ -143,16 +147,19 @@ def test_reload_under_concurrent_traffic_fails_no_request_and_mixes_no_versions(
         assert cli("model", "promote", "2").returncode == 0
         with server.client() as client:
             reloaded = client.post("/admin/model/reload", headers=ADMIN).json()
+        swapped = time.monotonic()
         time.sleep(2)
         stop.set()
         for worker in workers:
             worker.join(30)
     assert reloaded["changed"] is True
-    assert {status for status, _, _ in seen} == {200}
-    assert {version for _, version, _ in seen} == {1, 2}
-    assert all(threshold == thresholds[version] for _, version, threshold in seen)  # one model per response
-    switch = next(i for i, (_, version, _) in enumerate(seen) if version == 2)
-    assert all(version == 2 for _, version, _ in seen[switch + 8 :])  # after the swap, only the new one
+    assert {status for status, *_ in seen} == {200}
+    assert {version for _, version, *_ in seen} == {1, 2}
+    # One model per response; after the swap only the new one; never back to the old one once it answered.
+    assert all(threshold == thresholds[version] for _, version, threshold, *_ in seen)
+    assert all(version == 2 for _, version, _, sent, _ in seen if sent > swapped)
+    first_new = min(answered for _, version, _, _, answered in seen if version == 2)
+    assert all(version == 2 for _, version, _, sent, _ in seen if sent > first_new)
     assert len(seen) > 100
 
 
