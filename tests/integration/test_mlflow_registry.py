@@ -231,6 +231,19 @@ def test_unreachable_server_raises_a_domain_error_naming_the_uri(monkeypatch: py
         registry.list_versions()
 
 
+def test_a_tracking_file_that_is_not_a_database_is_one_line_naming_the_setting(tmp_path: Path) -> None:
+    """`sqlite:////etc/passwd` (a typo, a copied text file): SQLAlchemy's DatabaseError was a traceback."""
+    text = tmp_path / "notes.db"
+    text.write_text("root:x:0:0:root:/root:/bin/bash\n" * 100)
+
+    with pytest.raises(TrackingStoreUnavailableError) as raised:
+        MlflowModelRegistry(f"sqlite:///{text}", "fraud-lgbm").list_versions()
+    message = str(raised.value)
+    assert message.endswith("notes.db: that file is not a SQLite database (check MLFLOW_TRACKING_URI)")
+    assert raised.value.advice_included  # the CLI adds no "try again"
+    assert text.read_text().startswith("root:x")  # left as it was
+
+
 def test_unopenable_sqlite_store_raises_a_domain_error_naming_the_uri(tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the store's folder should be")

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 import typer
 
+from fraud_detection.domain.errors import ServiceUnavailableError, StorageFullError
 from fraud_detection.entrypoints.cli.errors import user_errors
 from fraud_detection.entrypoints.cli.outputs import write_atomically
 from fraud_detection.simulation import writer
@@ -44,6 +45,25 @@ def test_a_refused_file_is_one_line(capsys, error, code, line):
     assert err.count("\n") == 1
     assert line in err
     assert len(err) < 300  # a 5,000-character path is shortened, keeping the reason in sight
+
+
+class ConfiguredWrongError(ServiceUnavailableError):
+    advice_included = True
+
+
+@pytest.mark.parametrize(
+    ("error", "line"),
+    [
+        (ServiceUnavailableError("broker redis://q:6379 is unreachable"),
+         "error: broker redis://q:6379 is unreachable (a service is down or unreachable; try again)\n"),
+        (StorageFullError("disk full under /srv"), "error: disk full under /srv\n"),
+        (ConfiguredWrongError("that file is not a SQLite database (check X)"),
+         "error: that file is not a SQLite database (check X)\n"),
+    ],
+    ids=["down", "full", "says what to fix"],
+)  # fmt: skip
+def test_an_unavailable_service_says_try_again_unless_its_message_says_what_to_fix(capsys, error, line):
+    assert outcome(error, capsys) == (1, line)
 
 
 @pytest.mark.parametrize("error", [ConnectionResetError(errno.ECONNRESET, "reset"), OSError("no errno")])

@@ -30,6 +30,8 @@ class ServiceUnavailableError(FraudDetectionError):
     """A backing service (object store, tracking server, broker) could not be reached; worth retrying,
     unlike bad input."""
 
+    advice_included = False  # True: the message says what to fix; "try again" would mislead
+
 
 class StorageFullError(ServiceUnavailableError):
     """The disk (or quota) under a write is full or failing: not the input's fault (it read as bad input:

@@ -33,10 +33,11 @@ def fail(message: str, code: int = BAD_INPUT) -> typer.Exit:
 def user_errors() -> Iterator[None]:
     try:
         yield
-    except StorageFullError as error:  # its own advice: "a service is down" would send users elsewhere
-        raise fail(str(error), UNAVAILABLE) from None
     except ServiceUnavailableError as error:
-        raise fail(f"{error} (a service is down or unreachable; try again)", UNAVAILABLE) from None
+        # a full disk, a file that is not a database: their own advice; "a service is down" would mislead
+        own = isinstance(error, StorageFullError) or error.advice_included
+        suffix = "" if own else " (a service is down or unreachable; try again)"
+        raise fail(f"{error}{suffix}", UNAVAILABLE) from None
     except FraudDetectionError as error:
         raise fail(str(error)) from None
     except KeyboardInterrupt:

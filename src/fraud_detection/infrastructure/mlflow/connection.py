@@ -56,6 +56,15 @@ class TrackingStoreFullError(TrackingStoreUnavailableError, StorageFullError):
 
 # SQLite's and the operating system's words for it (SQLITE_FULL; ENOSPC)
 DISK_FULL_SIGNS = ("database or disk is full", "No space left on device")
+# SQLITE_NOTADB: the tracking URI names a file that is not a SQLite database (a typo, a copied text file)
+NOT_A_DATABASE_SIGN = "file is not a database"
+
+
+class TrackingStoreNotADatabaseError(TrackingStoreUnavailableError):
+    """The SQLite tracking URI names a file that is not a database: the API cannot serve (503) until it is
+    fixed, and the message says what to fix."""
+
+    advice_included = True
 
 
 class TrackingStoreAccessDeniedError(RegistryAccessDeniedError):
@@ -176,6 +185,12 @@ def reaching(tracking_uri: str) -> Iterator[None]:
         status = _denied_status(error)
         if status is not None:
             raise TrackingStoreAccessDeniedError(_denied_message(tracking_uri, status)) from error
+        if isinstance(error, sqlalchemy.exc.DatabaseError) and NOT_A_DATABASE_SIGN in str(error):
+            # one line, as below (SQLAlchemy's message goes on with the statement)
+            raise TrackingStoreNotADatabaseError(
+                f"MLflow tracking store {display_uri(tracking_uri)}: that file is not a SQLite database "
+                "(check MLFLOW_TRACKING_URI)"
+            ) from error
         if _unreachable(error):
             where = f"MLflow tracking store {display_uri(tracking_uri)}"
             if any(sign in str(error) for sign in DISK_FULL_SIGNS):
