@@ -101,6 +101,26 @@ BAD = {
     "tracking scheme": ({"MLFLOW_TRACKING_URI": "mlfow://host"}, "MLflow understands"),
     "tracking file store": ({"MLFLOW_TRACKING_URI": "/srv/mlruns"}, "is MLflow's file store"),
     "tracking file URI": ({"MLFLOW_TRACKING_URI": "file:///srv/mlruns"}, "is MLflow's file store"),
+    "feedback port": ({"FRAUD_FEEDBACK_URL": "redis://h:abc"}, "not a valid URL"),
+    "feedback IPv6 host": ({"FRAUD_FEEDBACK_URL": "redis://[::1"}, "not a valid URL"),
+    "feedback host missing": ({"FRAUD_FEEDBACK_URL": "redis://"}, "names no host"),
+    "feedback socket missing": ({"FRAUD_FEEDBACK_URL": "unix://"}, "names no socket path"),
+    "broker socket missing": ({"FRAUD_BROKER_URL": "redis+socket://"}, "names no socket path"),
+    "tracking in memory": ({"MLFLOW_TRACKING_URI": "sqlite://"}, "in-memory database"),
+    "tracking in memory, named": ({"MLFLOW_TRACKING_URI": "sqlite:///:memory:"}, "in-memory database"),
+    "tracking driver missing": ({"MLFLOW_TRACKING_URI": "mysql://u:p@db/mlflow"}, "'MySQLdb'"),
+    "tracking default driver": (  # SQLAlchemy 2.1 reads postgresql:// as psycopg 3, not installed
+        {"MLFLOW_TRACKING_URI": "postgresql://u:p@db/mlflow"},
+        "postgresql+psycopg2://",
+    ),
+    "tracking driver unknown": ({"MLFLOW_TRACKING_URI": "postgresql+nosuch://db/x"}, "SQLAlchemy"),
+    "tracking on Databricks": ({"MLFLOW_TRACKING_URI": "databricks"}, "not supported"),
+    "storage file URL without a folder": ({"FRAUD_STORAGE_URI": "file://"}, "names no folder"),
+    "storage of an unknown user": ({"FRAUD_STORAGE_URI": "~nobody-here/store"}, "does not know"),
+    "home of an unknown user": ({"FRAUD_HOME": "~nobody-here/x"}, "'~nobody-here', a user"),
+    "dataset of an unknown user": ({"FRAUD_DATASET_PATH": "~nobody-here/x.csv"}, "does not know"),
+    "journal wait overflowing": ({"FRAUD_CAPTURE_JOURNAL_SECONDS": "1e10"}, "or equal to 604800"),
+    "threads past OpenMP's reach": ({"FRAUD_TRAIN_THREADS": "99999999999"}, "or equal to 1024"),
     "model name": ({"FRAUD_MODEL_NAME": "fraud lgbm/v2"}, "should match pattern"),
     "region": ({"FRAUD_AWS_REGION": "EU West 1"}, "should match pattern"),
     "port": ({"FRAUD_WORKER_METRICS_PORT": "70000"}, "less than or equal to 65535"),
@@ -125,6 +145,29 @@ def test_home_that_is_a_file_is_refused(monkeypatch, tmp_path):
     line = refusal(monkeypatch, FRAUD_HOME=str(tmp_path / "file"))
     assert "FRAUD_HOME: " in line
     assert "is a file" in line
+
+
+@pytest.mark.parametrize(
+    ("name", "made", "expected"),
+    [
+        ("FRAUD_STORAGE_URI", "file", "is a file, not a folder"),
+        ("FRAUD_CAPTURE_SPILL_DIR", "file", "is a file, not a folder"),
+        ("FRAUD_API_CLIENTS_FILE", "folder", "is a folder, not a file"),  # was "chmod 600" advice
+    ],
+)
+def test_a_file_for_a_folder_and_back_are_refused(monkeypatch, tmp_path, name, made, expected):
+    target = tmp_path / made
+    target.mkdir() if made == "folder" else target.write_text("")
+    line = refusal(monkeypatch, **{name: str(target)})
+    assert f"{name}: {target} {expected}" in line
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("AWS_REGION", "EU_WEST"), ("FRAUD_MLFLOW_TRACKING_URI", "ftp://x")]
+)
+def test_an_alias_is_named_as_set_not_as_first_listed(monkeypatch, name, value):
+    """`AWS_REGION=EU_WEST` was reported as FRAUD_AWS_REGION, a variable nobody had set."""
+    assert f"invalid configuration: {name}: " in refusal(monkeypatch, **{name: value})
 
 
 def test_home_the_file_system_cannot_name_is_refused(monkeypatch, tmp_path):
@@ -160,7 +203,10 @@ def test_defaults_are_valid():
         ("FRAUD_BROKER_URL", "redis://:secret@redis:6379/0"),
         ("FRAUD_BROKER_URL", "memory://"),
         ("MLFLOW_TRACKING_URI", "http://mlflow:5000"),
-        ("MLFLOW_TRACKING_URI", "postgresql+psycopg://u:p@db/mlflow"),
+        ("MLFLOW_TRACKING_URI", "postgresql+psycopg2://u:p@db/mlflow"),
+        ("FRAUD_FEEDBACK_URL", "unix:///run/redis/redis.sock"),
+        ("FRAUD_FEEDBACK_URL", "rediss://:pw@cache.internal:6380/2"),
+        ("FRAUD_BROKER_URL", "redis+socket:///run/redis/redis.sock"),
         ("MLFLOW_TRACKING_URI", "sqlite:////srv/mlflow.db"),
         ("FRAUD_AWS_REGION", "us-east-1"),
         ("FRAUD_PROMOTION_METRIC", "recall"),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import AliasChoices
 from pydantic_settings import SettingsConfigDict
 
 from fraud_detection.domain.batch_roots import BatchRoots
@@ -29,6 +30,7 @@ __all__ = [
     "PLACEHOLDER",
     "STATE_ENTRIES",
     "Settings",
+    "alias_groups",
     "batch_state",
 ]
 
@@ -85,3 +87,14 @@ class Settings(
     def feedback_db_path(self) -> Path:
         """The SQLite feedback store (when FRAUD_FEEDBACK_URL is unset), shared by this host's API workers."""
         return (self.home / "feedback.db").resolve()
+
+
+def alias_groups() -> dict[str, tuple[str, ...]]:
+    """Each variable of a setting read under several names (`AWS_REGION`...) -> all of them, in the order
+    pydantic-settings tries them: an error names the first, whichever one was set."""
+    groups: dict[str, tuple[str, ...]] = {}
+    for field in Settings.model_fields.values():
+        if isinstance(field.validation_alias, AliasChoices):
+            names = tuple(str(choice) for choice in field.validation_alias.choices)
+            groups.update(dict.fromkeys(names, names))
+    return groups

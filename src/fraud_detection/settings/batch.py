@@ -77,7 +77,12 @@ class BatchSettings(BaseSettings):
         the first job is queued)."""
         value = unset_if_empty(value)
         if isinstance(value, str):
-            check_url(value, BROKER_SCHEMES, needs_host=value.startswith(("redis://", "rediss://")))
+            check_url(
+                value,
+                BROKER_SCHEMES,
+                needs_host=value.startswith(("redis://", "rediss://")),
+                needs_path=value.startswith("redis+socket://"),
+            )
         return value
 
     @field_validator("cache_key", mode="before")

@@ -6,6 +6,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings
 
 from fraud_detection.domain.windows import MAX_DAYS, MAX_WINDOW_HOURS
+from fraud_detection.settings.rules import check_url
 
 FEEDBACK_URL_SCHEMES = ("redis://", "rediss://", "unix://")
 
@@ -82,4 +83,7 @@ class MonitoringSettings(BaseSettings):
         if isinstance(value, str) and not value.startswith(FEEDBACK_URL_SCHEMES):
             schemes = ", ".join(FEEDBACK_URL_SCHEMES)
             raise ValueError(f"must start with one of {schemes} (or be empty for SQLite)")
+        if isinstance(value, str):  # a bad port or no host failed each call, with a traceback
+            socket = value.startswith("unix://")
+            check_url(value, FEEDBACK_URL_SCHEMES, needs_host=not socket, needs_path=socket)
         return value

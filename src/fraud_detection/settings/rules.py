@@ -25,11 +25,36 @@ def local_path(value: object) -> object:
     the current one, while the batch roots' overlap check, which expands it, guarded another."""
     if isinstance(value, str) and URL_LIKE.match(value):
         raise ValueError(f"must be a local path, got {masked_url(value)!r}")
-    return os.path.expanduser(value) if isinstance(value, str) else value
+    return expanded(value) if isinstance(value, str) else value
 
 
-def check_url(value: str, schemes: tuple[str, ...], *, needs_host: bool = True) -> str:
-    """`value` starts with one of `schemes` (`redis://`...) and, when `needs_host`, names a host."""
+def expanded(path: str) -> str:
+    """`~` and `~user` expanded; an unknown user is refused: expanduser leaves `~nobody/x` as it is, which
+    became a folder named `~nobody` under the current one (or pathlib's traceback)."""
+    result = os.path.expanduser(path)
+    if result.startswith("~"):
+        user = result.split("/", 1)[0]
+        raise ValueError(f"names the home folder of {user!r}, a user this machine does not know")
+    return result
+
+
+def folder_not_file(path: str) -> None:
+    """A setting that is a folder (to hold state) must not name an existing file."""
+    target = os.path.expanduser(path)
+    if os.path.exists(target) and not os.path.isdir(target):
+        raise ValueError(f"{path} is a file, not a folder")
+
+
+def file_not_folder(path: str) -> None:
+    if os.path.isdir(os.path.expanduser(path)):
+        raise ValueError(f"{path} is a folder, not a file")
+
+
+def check_url(
+    value: str, schemes: tuple[str, ...], *, needs_host: bool = True, needs_path: bool = False
+) -> str:
+    """`value` starts with one of `schemes` (`redis://`...) and, when `needs_host`, names a host; when
+    `needs_path` (a Unix socket: `unix:///run/redis.sock`), a path."""
     if not value.startswith(schemes):
         raise ValueError(f"must start with one of {', '.join(schemes)}, got {masked_url(value)!r}")
     try:
@@ -39,6 +64,8 @@ def check_url(value: str, schemes: tuple[str, ...], *, needs_host: bool = True) 
         raise ValueError(f"is not a valid URL ({error})") from None
     if needs_host and not parts.hostname:
         raise ValueError(f"names no host: {masked_url(value)!r}")
+    if needs_path and parts.path in ("", "/"):
+        raise ValueError(f"names no socket path: {masked_url(value)!r}")
     return value
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings
 
 from fraud_detection.domain.windows import MAX_DAYS, MAX_INTERVAL_SECONDS
-from fraud_detection.settings.rules import local_path, unset_if_empty
+from fraud_detection.settings.rules import file_not_folder, folder_not_file, local_path, unset_if_empty
 
 MIN_TOKEN_LENGTH = 32
 PLACEHOLDER = "change-me"  # .env.example's placeholders start with it
@@ -94,6 +94,7 @@ class ServingSettings(BaseSettings):
     capture_journal_seconds: float = Field(
         1.0,
         ge=0,
+        le=MAX_INTERVAL_SECONDS,  # larger overflowed the journal threads' wait: they died, no journal
         description="Captured rows are journaled to local disk this often: a killed API loses at most this "
         "interval (0 = no journal).",
     )
@@ -112,8 +113,13 @@ class ServingSettings(BaseSettings):
 
     @field_validator("api_clients_file", "capture_spill_dir", mode="before")
     @classmethod
-    def _serving_local_paths(cls, value: object) -> object:
-        return local_path(value)
+    def _serving_local_paths(cls, value: object, info: ValidationInfo) -> object:
+        """The clients file must not be a folder (refused as "writable by others", with `chmod 600` as the
+        advice), nor the spill folder a file ("File exists", naming no variable)."""
+        path = local_path(value)
+        if isinstance(path, str):
+            (file_not_folder if info.field_name == "api_clients_file" else folder_not_file)(path)
+        return path
 
     @field_validator("admin_token", mode="before")
     @classmethod

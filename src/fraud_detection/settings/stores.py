@@ -10,11 +10,19 @@ from pydantic_settings import BaseSettings
 
 from fraud_detection.domain.redaction import masked_url
 from fraud_detection.domain.windows import MAX_DAYS
-from fraud_detection.settings.rules import URL_LIKE, check_url, local_path, unset_if_empty
+from fraud_detection.settings.rules import (
+    URL_LIKE,
+    check_url,
+    expanded,
+    folder_not_file,
+    local_path,
+    unset_if_empty,
+)
 
 STORAGE_SCHEMES = ("s3://", "file://")
 # The tracking stores that hold a model registry; `+driver` variants such as postgresql+psycopg.
-TRACKING_SCHEMES = ("http", "https", "sqlite", "postgresql", "mysql", "mssql", "databricks")
+DATABASE_SCHEMES = ("postgresql", "mysql", "mssql")
+TRACKING_SCHEMES = ("http", "https", "sqlite", *DATABASE_SCHEMES)
 DEFAULT_HOME = Path(".fraud")
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"  # safe as an MLflow name and inside object-store keys
 
@@ -93,7 +101,13 @@ class StoreSettings(BaseSettings):
     def _storage_uri(cls, value: str | None) -> str | None:
         """A folder, `file://folder` or `s3://bucket[/prefix]`; another scheme would become a folder named
         `gs:` (the bug class of a URL read as a path)."""
-        if value is None or not URL_LIKE.match(value):
+        if value is None:
+            return value
+        if not URL_LIKE.match(value) or value.startswith("file://"):
+            folder = value.removeprefix("file://")
+            if not folder:  # `file://`: the store was the current folder of each command
+                raise ValueError("file:// names no folder: use file:///absolute/path or a path")
+            folder_not_file(expanded(folder))
             return value
         if not value.startswith(STORAGE_SCHEMES):
             schemes = ", ".join(STORAGE_SCHEMES)
@@ -113,7 +127,14 @@ class StoreSettings(BaseSettings):
     def _tracking_uri(cls, value: str | None) -> str | None:
         if value is None:
             return value
-        scheme = value.split("://", 1)[0].split("+", 1)[0] if "://" in value else "file"
+        if "://" in value:
+            scheme = value.split("://", 1)[0].split("+", 1)[0]
+        else:  # MLflow's `databricks`; any other bare value is a folder
+            scheme = "databricks" if value.split(":", 1)[0] == "databricks" else "file"
+        if scheme == "databricks":  # its registry and credentials were never tried: a traceback at first use
+            raise ValueError(
+                "Databricks-hosted MLflow is not supported: use an http(s):// MLflow server or a database"
+            )
         if scheme == "file":  # MLflow 3 refuses its file store unless MLFLOW_ALLOW_FILE_STORE is set
             raise ValueError(
                 f"'{value}' is MLflow's file store, which holds no model registry here: use "
@@ -123,4 +144,38 @@ class StoreSettings(BaseSettings):
             raise ValueError(f"has scheme {scheme!r}; MLflow understands {', '.join(TRACKING_SCHEMES)}")
         if scheme in ("http", "https"):
             check_url(value, ("http://", "https://"))
+        if scheme == "sqlite":
+            _check_sqlite(value)
+        if scheme in DATABASE_SCHEMES:
+            _check_driver(value)
         return value
+
+
+def _check_sqlite(uri: str) -> None:
+    """An in-memory SQLite registry (`sqlite://`, `sqlite:///:memory:`) is gone when the command exits: a
+    run reported its model registered and the next command found none."""
+    parts = urlsplit(uri)
+    if parts.path in ("", "/", "/:memory:") or "mode=memory" in parts.query:
+        raise ValueError(
+            f"{masked_url(uri)!r} is an in-memory database, lost when each command exits: name a file, "
+            "sqlite:////absolute/path/mlflow.db"
+        )
+
+
+def _check_driver(uri: str) -> None:
+    """The database's Python driver must be installed: `postgresql://` means psycopg (3) to SQLAlchemy 2.1,
+    which this image does not ship; without the check every MLflow call failed with a traceback."""
+    import sqlalchemy.exc  # here, not at the top: only database URIs pay for the import (~0.1 s)
+    from sqlalchemy.engine import make_url
+
+    try:
+        make_url(uri).get_dialect().import_dbapi()
+    except ImportError as error:
+        module = getattr(error, "name", None) or str(error)
+        hint = " (installed: postgresql+psycopg2://)" if uri.startswith("postgresql") else ""
+        raise ValueError(
+            f"needs the Python database driver {module!r}, which is not installed: name an installed one "
+            f"as scheme+driver{hint}"
+        ) from None
+    except (sqlalchemy.exc.ArgumentError, sqlalchemy.exc.NoSuchModuleError) as error:
+        raise ValueError(f"is not a database URL SQLAlchemy understands: {error}") from None

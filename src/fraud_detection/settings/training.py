@@ -12,6 +12,7 @@ from fraud_detection.domain.validation import ValidationRules
 from fraud_detection.settings.rules import check_above
 
 SEED_MAX = 2**31 - 1  # LightGBM's seed is a C int; numpy's generator refuses negative seeds
+MAX_TRAIN_THREADS = 1_024  # above the largest cloud machines (~450 vCPUs); far below OpenMP's failing counts
 # The generator holds ~1 KB a row at its peak (2M rows: 2.0 GB): 10M rows is 10 GB, and a mistyped count
 # (10**9) ended in numpy's "Unable to allocate 216 GiB" traceback, or in the OOM killer below that.
 GENERATOR_MAX_ROWS = 10_000_000
@@ -58,7 +59,12 @@ class TrainingSettings(BaseSettings):
         600.0, ge=0, description="Transactions dropped after each fold's last fitted row."
     )
     train_max_rounds: int = Field(2_000, gt=0, description="Upper bound of boosting rounds.")
-    train_threads: int = Field(2, gt=0, description="Threads LightGBM uses.")
+    train_threads: int = Field(
+        2,
+        gt=0,
+        le=MAX_TRAIN_THREADS,  # larger: OpenMP's allocation failed after ingest and validation had written
+        description="Threads LightGBM uses.",
+    )
     validation_min_rows: int = Field(
         1_000, gt=0, le=ValidationRules.max_rows, description="Fewest rows a dataset may have."
     )
