@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -462,6 +462,9 @@ class FakeJobStore(JobStore):
         self.marks: dict[str, set[JobMark]] = {}
         self.runs: dict[tuple[str, str], set[str]] = {}
         self.run_count = 0
+        self.run_times: dict[str, datetime] = {}  # token -> when its run began or was last renewed
+        self.renewals: list[tuple[str, str, str]] = []
+        self.now: Callable[[], datetime] = lambda: datetime.now(UTC)
         self.resume_claims: set[tuple[str, str]] = set()
         self.owners: dict[str, str] = {}
 
@@ -501,10 +504,16 @@ class FakeJobStore(JobStore):
         self.run_count += 1
         unfinished = len(runs)
         runs.add(token)
+        self.run_times[token] = self.now()
         return token, unfinished
+
+    def renew_run(self, job_id: str, step: str, token: str) -> None:
+        self.renewals.append((job_id, step, token))
+        self.run_times[token] = self.now()
 
     def end_run(self, job_id: str, step: str, token: str) -> None:
         self.runs[(job_id, step)].discard(token)
+        self.run_times.pop(token, None)
 
     def mark(self, job_id: str, mark: JobMark) -> None:
         self.marks.setdefault(job_id, set()).add(mark)
@@ -538,8 +547,12 @@ class FakeJobStore(JobStore):
         runs = sorted(token for (job, _), tokens in self.runs.items() if job == job_id for token in tokens)
         return repr((job_id in self.plans, sorted(self.done.get(job_id, {})), runs, self.marks.get(job_id)))
 
-    def runs_under_way(self, job_id: str) -> frozenset[str]:
-        return frozenset(step for (job, step), tokens in self.runs.items() if job == job_id and tokens)
+    def runs_under_way(self, job_id: str) -> dict[str, datetime]:
+        return {
+            step: max(self.run_times[token] for token in tokens)
+            for (job, step), tokens in self.runs.items()
+            if job == job_id and tokens
+        }
 
     def claim_resume(self, job_id: str, progress: str) -> bool:
         if (job_id, progress) in self.resume_claims:

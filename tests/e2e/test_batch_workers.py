@@ -101,10 +101,11 @@ class Cluster:
     settings: Settings
     workers: dict[str, Worker] = field(default_factory=dict)
 
-    def start_workers(self, *names: str, preload: bool = True) -> None:
+    def start_workers(self, *names: str, preload: bool = True, **settings: str) -> None:
         """Start them all, then wait for each to say "ready" (startup costs seconds of imports). Without
-        `preload` a worker loads the model inside its first chunk task: seconds in which to catch it."""
-        env = self.cli.env | {"FRAUD_WORKER_PRELOAD": str(preload).lower()}
+        `preload` a worker loads the model inside its first chunk task: seconds in which to catch it.
+        `settings`: variables of these workers only (`FRAUD_BROKER_VISIBILITY_TIMEOUT="3600"`)."""
+        env = self.cli.env | {"FRAUD_WORKER_PRELOAD": str(preload).lower()} | settings
         command = [FRAUD, "worker", "--metrics-host", "127.0.0.1", "--metrics-port"]
         for name in names:
             worker = self.workers.setdefault(
@@ -302,6 +303,41 @@ def test_a_worker_killed_mid_chunk_loses_nothing_and_the_job_completes_once(clus
         assert len(re.findall(r"job kill-1: succeeded", survivor)) == 1
     finally:
         cluster.start_workers("a")
+
+
+def test_a_worker_killed_mid_chunk_is_found_by_the_sweeps_well_before_the_visibility_timeout(
+    cluster: Cluster,
+):
+    """With a deployment's visibility timeout (an hour), the killed worker's task stays held and its run
+    mark stays: that read as a chunk being scored, and the job sat `running` for the hour (seen on `make
+    stack`). The mark is no longer renewed: after FRAUD_BATCH_RUN_LOST_SECONDS the sweeps queue the job
+    again, and the next worker ends it."""
+    patient = {"FRAUD_BROKER_VISIBILITY_TIMEOUT": "3600", "FRAUD_BATCH_RUN_LOST_SECONDS": "6"}
+    cluster.stop_workers(*cluster.workers)
+    # Alone and cold: it loads the model inside its first chunk's run, seconds in which to kill it.
+    cluster.start_workers("a", preload=False, **patient)
+    victim = cluster.workers["a"]
+    source = scored_input(100_000, seed=14, prefix="gone")
+    try:
+        cluster.submit(cluster.put_input("in/gone.parquet", source), "out/gone.parquet", "gone-1")
+        deadline = time.monotonic() + JOB_TIMEOUT
+        while not cluster.keys("work/jobs/gone-1/runs/chunk-"):  # a chunk's run under way
+            assert time.monotonic() < deadline, victim.text()[-3000:]
+            time.sleep(0.02)
+        victim.process.send_signal(signal.SIGKILL)
+        victim.process.wait(10)
+        assert cluster.control().status("gone-1").chunks_done < 10
+        cluster.start_workers("b", **patient)
+
+        status = cluster.wait("gone-1")  # JOB_TIMEOUT, 90 s: the hour's redelivery never came into it
+
+        assert (status.state, status.rows_scored, status.chunks_done) == (JobState.SUCCEEDED, 100_000, 10)
+        assert_complete_output(cluster.output("out/gone.parquet"), source)
+        survivor = cluster.workers["b"].text()
+        assert "job gone-1 had nothing queued and made no progress: queued again" in survivor
+    finally:
+        cluster.stop_workers(*cluster.workers)
+        cluster.start_workers(*cluster.workers)
 
 
 def test_a_cancelled_job_ends_cancelled_and_writes_no_output(cluster: Cluster):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from datetime import UTC, datetime
 
 import pytest
 import redis
@@ -136,13 +137,41 @@ def test_progress_changes_with_what_steps_record_and_one_claim_is_granted_per_po
     jobs.release_resume("j", start)
     assert jobs.claim_resume("j", start) is True
     token, _ = jobs.begin_run("j", "chunk 12")
-    assert jobs.runs_under_way("j") == {"chunk 12"}
+    assert list(jobs.runs_under_way("j")) == ["chunk 12"]
     jobs.end_run("j", "chunk 12", token)
-    assert jobs.runs_under_way("j") == frozenset()
+    assert jobs.runs_under_way("j") == {}
     jobs.mark_chunk_done("j", 3, 10)
     assert jobs.progress("j") != start
     assert jobs.done_chunks("j") == {3}
     assert jobs.claim_resume("j", jobs.progress("j")) is True
+
+
+def test_a_renewed_run_mark_keeps_its_name_and_reports_its_latest_time(tmp_path):
+    """Renewing rewrites the mark under its name (no progress: a sweep must not read a running step as
+    movement), and a step's time is its latest run's; a mark of a version that wrote no time is now."""
+    store = LocalObjectStore(tmp_path)
+    jobs = ObjectStoreJobStore(store)
+    jobs.create(request("j"))
+    old, _ = jobs.begin_run("j", "chunk 1")
+    store.write_bytes(
+        f"jobs/j/runs/chunk-1/{old}.json", json.dumps({"at": "2026-12-07T01:00:00+00:00"}).encode()
+    )
+    assert jobs.runs_under_way("j") == {"chunk 1": datetime(2026, 12, 7, 1, 0, tzinfo=UTC)}
+    before = jobs.progress("j")
+    newer, _ = jobs.begin_run("j", "chunk 1")
+    store.write_bytes(
+        f"jobs/j/runs/chunk-1/{newer}.json", json.dumps({"at": "2026-12-07T02:00:00+00:00"}).encode()
+    )
+    assert jobs.runs_under_way("j") == {"chunk 1": datetime(2026, 12, 7, 2, 0, tzinfo=UTC)}
+    moment = datetime.now(UTC)
+    jobs.renew_run("j", "chunk 1", old)
+    assert jobs.runs_under_way("j")["chunk 1"] >= moment
+    assert jobs.progress("j") != before  # the second run began
+    after_renewal = jobs.progress("j")
+    jobs.renew_run("j", "chunk 1", newer)
+    assert jobs.progress("j") == after_renewal
+    store.write_bytes("jobs/j/runs/prepare/0123.json", b"{}")  # no time: taken as renewed now
+    assert jobs.runs_under_way("j")["prepare"] >= moment
 
 
 @pytest.fixture

@@ -1,5 +1,8 @@
 """Stalled jobs on fakes: which open jobs a sweep queues again, once, and which it leaves alone."""
 
+import time
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from fraud_detection.application.batch.stalled import Look, StalledJobs
@@ -7,6 +10,7 @@ from fraud_detection.application.batch.steps import JobSteps
 from fraud_detection.domain.errors import ServiceUnavailableError
 from fraud_detection.domain.jobs import Chunk, JobPlan, JobRequest, JobState
 from tests.fakes import FakeJobQueue, FakeJobStore
+from tests.waiting import wait_until
 
 
 class Jobs:
@@ -116,6 +120,55 @@ def test_a_claim_the_broker_refused_is_released_for_a_later_sweep(jobs):
         jobs.stalled.sweep(first)
     jobs.queue.down = False
     assert jobs.stalled.sweep(first).resumed == ("refused",)
+
+
+def test_a_held_task_whose_run_was_not_renewed_lost_its_worker():
+    """A worker SIGKILLed mid-chunk: Redis holds its task until the visibility timeout (an hour) and its run
+    mark stays. Before, that read as a chunk being scored and the job sat `running` for the hour."""
+    clock = [datetime(2026, 12, 7, 3, 0, tzinfo=UTC)]
+    jobs = Jobs()
+    jobs.store.now = lambda: clock[0]
+    jobs.stalled = StalledJobs(jobs.store, jobs.queue, clock=lambda: clock[0], run_lost_seconds=300)
+    jobs.open("killed")
+    jobs.store.save_plan(
+        "killed", JobPlan("m", 1, 0.5, (Chunk(0, "k0", 10, 0), Chunk(1, "k1", 10, 10)), False)
+    )
+    jobs.queue.held = {"killed": frozenset({"chunk 1"})}
+    token, _ = jobs.store.begin_run("killed", "chunk 1")
+    clock[0] += timedelta(seconds=299)
+    assert jobs.two_looks().resumed == ()  # within the margin: taken as running
+    jobs.store.renew_run("killed", "chunk 1", token)  # a live worker renews it
+    clock[0] += timedelta(seconds=299)
+    assert jobs.two_looks().resumed == ()
+    clock[0] += timedelta(seconds=1)  # not renewed for 300 s: its worker is gone
+    assert jobs.two_looks().resumed == ("killed",)
+    assert jobs.queue.enqueued == ["killed"]
+
+
+def test_a_fresh_run_of_another_step_does_not_keep_a_dead_one_alive():
+    clock = [datetime(2026, 12, 7, 3, 0, tzinfo=UTC)]
+    jobs = Jobs()
+    jobs.store.now = lambda: clock[0]
+    jobs.stalled = StalledJobs(jobs.store, jobs.queue, clock=lambda: clock[0], run_lost_seconds=300)
+    jobs.open("mixed")
+    jobs.queue.held = {"mixed": frozenset({"chunk 0"})}
+    jobs.store.begin_run("mixed", "chunk 0")
+    clock[0] += timedelta(seconds=400)
+    jobs.store.begin_run("mixed", "chunk 1")  # not held: a run the queue does not list
+    assert jobs.two_looks().resumed == ("mixed",)
+
+
+def test_a_running_step_renews_its_mark_until_it_ends():
+    store = FakeJobStore()
+    store.create(JobRequest("j", "/in/a.parquet", "/out/j.parquet", "champion", "now"))
+    steps = JobSteps(store, files=None, models=None, rules=None, renew_seconds=0.01)  # type: ignore[arg-type]
+    with steps._run("j", "chunk 0"):
+        assert wait_until(lambda: len(store.renewals) >= 2, timeout=10)
+    ended = len(store.renewals)
+    assert store.runs_under_way("j") == {}
+    time.sleep(0.1)  # ten intervals: a renewal after the end would bring the mark back
+    assert len(store.renewals) == ended
+    assert store.runs_under_way("j") == {}
 
 
 def test_a_job_queued_again_scores_only_the_chunks_not_done():

@@ -82,6 +82,7 @@ class Batch(containers.DeclarativeContainer):
         job_models,
         adapters.scoring_input,
         settings.provided.batch_chunk_rows,
+        settings.provided.batch_run_renew_seconds,
     )
     outage_patience = providers.Object(OutagePatience())  # tests override it with one that does not wait
     job_queue = providers.Singleton(make_job_queue, settings, job_steps, outage_patience)
@@ -93,4 +94,6 @@ class Batch(containers.DeclarativeContainer):
         settings.provided.batch_namespace_folders,
     )
     job_control = providers.Factory(JobControl, adapters.job_store, job_queue, batch_files)
-    stalled_jobs = providers.Factory(StalledJobs, adapters.job_store, job_queue)
+    stalled_jobs = providers.Factory(
+        StalledJobs, adapters.job_store, job_queue, run_lost_seconds=settings.provided.batch_run_lost_seconds
+    )

@@ -91,6 +91,16 @@ def chunk_step(index: int) -> str:
     return f"chunk {index}"
 
 
+# A step's run renews its mark while it runs; a mark not renewed for RUN_LOST_SECONDS (the default of
+# FRAUD_BATCH_RUN_LOST_SECONDS) is a run whose worker died (SIGKILL, the OOM killer, its host gone). Without
+# it a killed worker's mark, with its task still held by Redis, read as a chunk being scored: the job sat
+# `running` for the visibility timeout, an hour. Five renewals' margin: a busy worker's renewal thread may
+# wait for the GIL, or a slow store, a while.
+RUN_LOST_SECONDS = 300.0
+RENEWALS_PER_LOST = 5
+RUN_RENEW_SECONDS = RUN_LOST_SECONDS / RENEWALS_PER_LOST
+
+
 # How a job's step rides out a storage, registry or broker outage, on the workers (Celery's retry_backoff)
 # and in the embedded queue alike: waits of 1, 2, 4, ... s, capped at 60 s and jittered (each drawn in
 # [0, wait]), 12 times: an outage of ~3.5 min on average, 7 at most. With 5, a real stack's S3 down for

@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings
 
 from fraud_detection.domain.batch_roots import check_roots, inside, normalize_root
+from fraud_detection.domain.jobs import RENEWALS_PER_LOST, RUN_LOST_SECONDS
 from fraud_detection.domain.windows import MAX_INTERVAL_SECONDS
 from fraud_detection.settings.rules import URL_LIKE, check_url, unset_if_empty
 
@@ -38,6 +39,14 @@ class BatchSettings(BaseSettings):
         description="Seconds between a worker's looks for jobs whose tasks the broker lost (open, nothing "
         "queued, no progress): such a job is queued again after two looks. Without a broker the API looks "
         "likewise, for jobs a restart left open. 0 = off.",
+    )
+    batch_run_lost_seconds: float = Field(
+        RUN_LOST_SECONDS,
+        ge=5,
+        le=MAX_INTERVAL_SECONDS,
+        description="A batch step renews its run mark every fifth of this; a mark not renewed this long is "
+        "a dead worker's (SIGKILLed, out of memory), and the sweeps queue its job again rather than wait "
+        "for FRAUD_BROKER_VISIBILITY_TIMEOUT.",
     )
     batch_input_roots: str | None = Field(
         None,
@@ -69,6 +78,10 @@ class BatchSettings(BaseSettings):
         description="Secret (32+ characters) sealing the local model copy and compiled-model cache "
         "(HMAC-SHA256); unset = a generated 0600 key file per cache folder. Set it when those are shared.",
     )
+
+    @property
+    def batch_run_renew_seconds(self) -> float:
+        return self.batch_run_lost_seconds / RENEWALS_PER_LOST
 
     @field_validator("broker_url", "result_backend", mode="before")
     @classmethod

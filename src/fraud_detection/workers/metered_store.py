@@ -4,6 +4,7 @@ cases: whichever worker process writes a job's first outcome counts it once in `
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 
 from fraud_detection.domain.jobs import (
     OPERATOR,
@@ -53,6 +54,9 @@ class MeteredJobStore(JobStore):
     def begin_run(self, job_id: str, step: str) -> tuple[str, int]:
         return self._inner.begin_run(job_id, step)
 
+    def renew_run(self, job_id: str, step: str, token: str) -> None:
+        self._inner.renew_run(job_id, step, token)
+
     def end_run(self, job_id: str, step: str, token: str) -> None:
         self._inner.end_run(job_id, step, token)
 
@@ -86,5 +90,5 @@ class MeteredJobStore(JobStore):
     def release_resume(self, job_id: str, progress: str) -> None:
         self._inner.release_resume(job_id, progress)
 
-    def runs_under_way(self, job_id: str) -> frozenset[str]:
+    def runs_under_way(self, job_id: str) -> dict[str, datetime]:
         return self._inner.runs_under_way(job_id)

@@ -11,9 +11,12 @@ cannot answer deem nothing stalled: a duplicate of a job merely waiting its turn
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from fraud_detection.domain.errors import JobNotFoundError, ServiceUnavailableError
+from fraud_detection.domain.jobs import RUN_LOST_SECONDS
 from fraud_detection.domain.ports.jobs import JobQueue, JobStore
 
 logger = logging.getLogger(__name__)
@@ -36,9 +39,20 @@ class Sweep:
     stuck: tuple[str, ...] = ()  # still idle a look after being queued again: left to an operator
 
 
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 class StalledJobs:
-    def __init__(self, store: JobStore, queue: JobQueue) -> None:
-        self._store, self._queue = store, queue
+    def __init__(
+        self,
+        store: JobStore,
+        queue: JobQueue,
+        clock: Callable[[], datetime] = utc_now,
+        run_lost_seconds: float = RUN_LOST_SECONDS,
+    ) -> None:
+        self._store, self._queue, self._clock = store, queue, clock
+        self._run_lost = timedelta(seconds=run_lost_seconds)
 
     def look(self) -> Look:
         work = self._queue.queued_work()
@@ -55,8 +69,14 @@ class StalledJobs:
         prefetched behind another task, or an entry no worker has: seen on a real stack after a Redis stall
         (a chunk never handed to its task) and a Redis restart (a chunk that ran, its acknowledgement lost),
         each hiding a stalled job until the visibility timeout, an hour. Queued again, such a job sends its
-        chunks not done (a prefetched copy that runs later skips its chunk)."""
-        return bool(held) and bool(held & self._store.runs_under_way(job_id))
+        chunks not done (a prefetched copy that runs later skips its chunk). A run whose mark was not
+        renewed for `RUN_LOST_SECONDS` lost its worker (SIGKILLed, out of memory): its task stays held
+        until the visibility timeout, an hour, which was how long such a job sat `running`."""
+        if not held:
+            return False
+        now = self._clock()
+        runs = self._store.runs_under_way(job_id)
+        return any(now - renewed < self._run_lost for step, renewed in runs.items() if step in held)
 
     def sweep(self, earlier: Look) -> Sweep:
         """Look again, and queue again each job idle in both looks with the same records. Of several

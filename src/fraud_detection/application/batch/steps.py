@@ -17,6 +17,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from fraud_detection.application.batch.models import JobModels
+from fraud_detection.application.batch.run_renewal import RunRenewal
 from fraud_detection.domain.decision import flagged
 from fraud_detection.domain.errors import FraudDetectionError, InvalidDataError, ServiceUnavailableError
 from fraud_detection.domain.features import feature_matrix
@@ -24,6 +25,7 @@ from fraud_detection.domain.jobs import (
     CANCELLED_BY_REQUEST,
     COMMIT_STEP,
     PREPARE_STEP,
+    RUN_RENEW_SECONDS,
     Chunk,
     FailureKind,
     JobMark,
@@ -55,9 +57,12 @@ class JobSteps:
         models: JobModels,
         rules: ScoringInput,
         chunk_rows: int = DEFAULT_CHUNK_ROWS,
+        renew_seconds: float = RUN_RENEW_SECONDS,
     ) -> None:
-        """`rules`: what a row must hold to be scored (limits from settings, as the API applies them)."""
+        """`rules`: what a row must hold to be scored (limits from settings, as the API applies them);
+        `renew_seconds`: how often a running step renews its run mark."""
         self._store, self._files, self._models, self._chunk_rows = store, files, models, chunk_rows
+        self._renew_seconds = renew_seconds
         self._rules = rules
 
     def prepare(self, job_id: str) -> JobPlan | None:
@@ -165,13 +170,17 @@ class JobSteps:
     def _run(self, job_id: str, step: str) -> Iterator[bool]:
         """Counts the step's runs that never ended: a worker killed by the OOM killer leaves one, and its
         task is delivered again (acknowledged late), for ever. After `MAX_LOST_RUNS` the job fails naming
-        the step, and this run yields False. A run that raises (an outage to retry) has ended."""
+        the step, and this run yields False. A run that raises (an outage to retry) has ended. While it
+        runs its mark is renewed: a sweep takes a mark not renewed for `RUN_LOST_SECONDS` as a dead
+        worker's."""
         token, lost = self._store.begin_run(job_id, step)
+        renewal = RunRenewal(self._store, job_id, step, token, self._renew_seconds).start()
         try:
             if lost >= MAX_LOST_RUNS:
                 self.fail(job_id, FraudDetectionError(LOST_RUNS.format(step=step, lost=lost)))
             yield lost < MAX_LOST_RUNS
         finally:
+            renewal.stop()
             self._store.end_run(job_id, step, token)
 
     def _cancelled_before_committing(self, job_id: str) -> bool:

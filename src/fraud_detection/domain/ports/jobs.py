@@ -6,6 +6,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 
@@ -60,6 +61,10 @@ class JobStore(ABC):
         earlier runs of the step never ended (their worker died, or one is still going)."""
 
     @abstractmethod
+    def renew_run(self, job_id: str, step: str, token: str) -> None:
+        """The run is still going: its mark's time becomes now (a mark not renewed is a dead worker's)."""
+
+    @abstractmethod
     def end_run(self, job_id: str, step: str, token: str) -> None:
         """The run ended, whatever its result: it no longer counts as lost."""
 
@@ -98,8 +103,9 @@ class JobStore(ABC):
         digests a while apart mean nothing happened to the job meanwhile."""
 
     @abstractmethod
-    def runs_under_way(self, job_id: str) -> frozenset[str]:
-        """Steps with a run begun and not ended ('chunk 3'): running now, or lost with their worker."""
+    def runs_under_way(self, job_id: str) -> dict[str, datetime]:
+        """Steps with a run begun and not ended ('chunk 3') -> the latest time one of those runs began or
+        was renewed: running now (renewed lately), or lost with their worker."""
 
     @abstractmethod
     def claim_resume(self, job_id: str, progress: str) -> bool:

@@ -133,6 +133,10 @@ class ObjectStoreJobStore(JobStore):
         self._store.write_bytes(f"{folder}{token}.json", json.dumps({"at": _now()}).encode())
         return token, unfinished
 
+    def renew_run(self, job_id: str, step: str, token: str) -> None:
+        key = self._key(job_id, f"runs/{_step_key(step)}/{token}.json")
+        self._store.write_bytes(key, json.dumps({"at": _now(), "renewed": True}).encode())
+
     def end_run(self, job_id: str, step: str, token: str) -> None:
         self._store.delete(self._key(job_id, f"runs/{_step_key(step)}/{token}.json"))
 
@@ -222,10 +226,19 @@ class ObjectStoreJobStore(JobStore):
             self._store.delete(_open_key(job_id))  # ended, or deleted: no longer open
         return hashlib.sha256("\n".join(names).encode()).hexdigest()[:32]
 
-    def runs_under_way(self, job_id: str) -> frozenset[str]:
+    def runs_under_way(self, job_id: str) -> dict[str, datetime]:
+        """One read per mark (a job has one or two under way): a mark gone since the listing ended; one
+        unreadable (a version that wrote no time) counts as renewed now, so it is never taken as lost."""
         folder = self._key(job_id, "runs/")
-        steps = (key.removeprefix(folder).split("/", 1)[0] for key in self._store.list_keys(folder))
-        return frozenset(_step_of_key(step) for step in steps)
+        runs: dict[str, datetime] = {}
+        for key in self._store.list_keys(folder):
+            try:
+                renewed = _mark_time(self._store.read_bytes(key))
+            except ObjectNotFoundError:
+                continue
+            step = _step_of_key(key.removeprefix(folder).split("/", 1)[0])
+            runs[step] = max(renewed, runs.get(step, renewed))
+        return runs
 
     def claim_resume(self, job_id: str, progress: str) -> bool:
         return self._store.create_bytes(
@@ -271,3 +284,11 @@ def _step_of_key(segment: str) -> str:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat()
+
+
+def _mark_time(content: bytes) -> datetime:
+    try:
+        moment = datetime.fromisoformat(str(json.loads(content)["at"]))
+    except (ValueError, KeyError, TypeError):
+        return datetime.now(UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
