@@ -514,8 +514,15 @@ def test_wrong_credentials_on_a_real_server(seaweedfs: SeaweedFS) -> None:
     bucket = seaweedfs.create_bucket("creds")
     wrong = SeaweedFS(seaweedfs.endpoint_url, seaweedfs.access_key, "not-the-secret").client()
     store = S3ObjectStore(bucket, client=wrong)
-    with pytest.raises(DataSourceError, match=rf"cannot write s3://{bucket}/k: SignatureDoesNotMatch"):
+    credentials = r"check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY \(or AWS_PROFILE, or the task role\)$"
+    refused = rf"cannot write s3://{bucket}/k: S3 refused the credentials \(SignatureDoesNotMatch .*\): "
+    with pytest.raises(DataSourceError, match=refused + credentials):
         store.write_bytes("k", b"x")
+    # A HEAD's answer has no body: a bare 403, the same for a wrong secret as for a missing permission.
+    with pytest.raises(
+        DataSourceError, match=r"S3 refused access \(403 .*\): the credentials, AWS_ACCESS_KEY_ID"
+    ):
+        store.exists("k")
 
 
 class RacingFinish:

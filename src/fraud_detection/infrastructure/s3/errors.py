@@ -11,6 +11,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 from fraud_detection.domain.errors import DataSourceError, ObjectNotFoundError, ServiceUnavailableError
 
 _MISSING_OBJECT = {"NoSuchKey", "404", "NotFound"}
+# S3's words for credentials it does not accept (a wrong secret, an unknown key id, an expired session), and
+# for a refusal (a HEAD's bare 403 looks the same for a wrong secret as for a missing permission).
+_BAD_CREDENTIALS = {"SignatureDoesNotMatch", "InvalidAccessKeyId", "InvalidToken", "ExpiredToken"}
+_REFUSED = {"AccessDenied", "403", "Forbidden"}
+CREDENTIALS = "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE, or the task role)"
 # A conditional write (`If-None-Match: *`) that found the key taken: 412, or 409 while another conditional
 # write to it is under way.
 KEY_TAKEN = frozenset({"PreconditionFailed", "412", "ConditionalRequestConflict", "409"})
@@ -39,7 +44,17 @@ def _translate(error: ClientError, action: str, uri: str) -> Exception:
         bucket = uri.removeprefix("s3://").split("/", 1)[0]
         return DataSourceError(f"cannot {action} {uri}: bucket '{bucket}' does not exist")
     message = details.get("Message") or error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", "")
-    return DataSourceError(f"cannot {action} {uri}: {code} {message}".rstrip())
+    problem = f"{code} {message}".rstrip()
+    if code in _BAD_CREDENTIALS:  # named: "SignatureDoesNotMatch" alone sent users looking at the data
+        return DataSourceError(
+            f"cannot {action} {uri}: S3 refused the credentials ({problem}): check {CREDENTIALS}"
+        )
+    if code in _REFUSED:
+        return DataSourceError(
+            f"cannot {action} {uri}: S3 refused access ({problem}): the credentials, {CREDENTIALS}, are "
+            "wrong or may not do this there"
+        )
+    return DataSourceError(f"cannot {action} {uri}: {problem}")
 
 
 def _one_line(error: Exception) -> str:
