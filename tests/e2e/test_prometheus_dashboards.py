@@ -421,6 +421,10 @@ def test_the_live_alerts_are_the_ones_this_traffic_should_raise(stack: Stack):
         "FraudRealisedRecallLow",  # every alert labelled a fraud, 1 label in 25 a miss
         "FraudDriftCheckStale",
         "FraudDriftCheckMissing",
+        "FraudQualityMeasureStale",  # measured in this run
+        "FraudFeedbackIdsDropping",  # every scored id recorded
+        "FraudFeedbackIndexFailing",
+        "FraudApiScoringRefused",
     }
     assert firing() & quiet == set()
 

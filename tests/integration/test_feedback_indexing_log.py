@@ -162,3 +162,16 @@ def test_a_malformed_batch_is_left_to_the_capture_log_and_does_not_raise(parts):
     log.append(broken)  # the capture log drops and logs it; indexing skips it
     assert log.malformed_batches == 1
     assert log.flush() == 0
+
+
+def test_the_container_wraps_the_capture_with_an_index_reporting_to_prometheus(tmp_path):
+    from fraud_detection.composition import Container
+    from fraud_detection.infrastructure.prometheus.metrics import PrometheusFeedbackIndexTelemetry
+    from fraud_detection.settings import Settings
+
+    log = Container(Settings(home=tmp_path)).serving.indexed_prediction_log()
+    try:
+        assert isinstance(log, IndexingPredictionLog)
+        assert isinstance(log._telemetry, PrometheusFeedbackIndexTelemetry)
+    finally:
+        log.close()

@@ -369,6 +369,29 @@ def test_the_prediction_capture_alerts_exist_and_select_metrics_the_api_exports(
         assert metric_names(str(rule["expr"])) <= exported, name
 
 
+def test_the_feedback_index_alerts_exist_and_select_metrics_the_api_exports():
+    from prometheus_client import REGISTRY
+
+    import fraud_detection.infrastructure.prometheus.metrics  # noqa: F401  (defines the families)
+
+    feedback = {rule["alert"]: rule for path, rule in rules("alert") if path.name == "fraud_feedback.yml"}
+    exported = {sample.name for family in REGISTRY.collect() for sample in family.samples}
+
+    assert set(feedback) == {"FraudFeedbackIdsDropping", "FraudFeedbackIndexFailing"}
+    for name, rule in feedback.items():
+        assert metric_names(str(rule["expr"])) <= exported, name
+
+
+def test_the_quality_staleness_alert_reads_the_gauge_the_quality_collector_exports():
+    from fraud_detection.infrastructure.prometheus.quality_collector import QualityCollector
+
+    alerts = {rule["alert"]: rule for _, rule in rules("alert")}
+    described = {family.name for family in QualityCollector(None).describe()}  # type: ignore[arg-type]
+
+    assert metric_names(str(alerts["FraudQualityMeasureStale"]["expr"])) <= described
+    assert metric_names(str(alerts["FraudRealisedRecallLow"]["expr"])) - {"fraud_model_info"} <= described
+
+
 # ---------------------------------------------------------------- staged rollout: rules, dashboard, routing
 
 ALERTMANAGER_CONFIG = OBSERVABILITY / "alertmanager" / "alertmanager.yml"

@@ -56,6 +56,34 @@ def test_gauges_per_model_version_from_the_latest_report():
     # version 4 had no fraud among its labels: recall is undefined, so no series rather than a false 0
     assert registry.get_sample_value("fraud_realised_recall", {"model_version": "4"}) is None
     assert "# TYPE fraud_realised_recall gauge" in text(registry)
+    assert registry.get_sample_value("fraud_quality_measured_timestamp_seconds") == NOW.timestamp()
+
+
+def test_the_measurement_time_is_exported_even_when_no_row_was_labelled():
+    """FraudRealisedRecallLow judges the latest report whatever its age: its time says when the daily
+    measurement stopped (FraudQualityMeasureStale), and a report with no labels still counts as one."""
+    store, clock = FakeObjectStore(), Clock()
+    write_report(store)
+    registry, _ = exposition(store, clock)
+    assert registry.get_sample_value("fraud_quality_measured_timestamp_seconds") == NOW.timestamp()
+    assert "# TYPE fraud_quality_measured_timestamp_seconds gauge" in text(registry)
+    assert "fraud_realised" not in text(registry)
+    later = datetime(2026, 5, 2, 4, 30, tzinfo=UTC)
+    window = TimeWindow.last_days(30, later)
+    store.write_bytes(KEY, json.dumps(QualityReport(later, window).to_dict()).encode())
+    clock.now = 15.0
+    assert registry.get_sample_value("fraud_quality_measured_timestamp_seconds") == later.timestamp()
+
+
+def test_registration_names_every_gauge_without_a_report():
+    collector = QualityCollector(CachedLatest(ObjectStoreReports(FakeObjectStore()), QUALITY, ttl_seconds=15))
+    assert {family.name for family in collector.describe()} == {
+        "fraud_realised_precision",
+        "fraud_realised_recall",
+        "fraud_labelled_transactions",
+        "fraud_labelled_frauds",
+        "fraud_quality_measured_timestamp_seconds",
+    }
 
 
 class CountingStore(FakeObjectStore):
@@ -75,6 +103,7 @@ def test_no_report_means_no_series_and_registration_reads_nothing():
     assert "fraud_realised" not in text(registry)
     assert store.reads == 1
     assert "fraud_labelled_transactions" not in text(registry)
+    assert "fraud_quality_measured" not in text(registry)  # no report: no age (no alert on a fresh install)
 
 
 def test_the_read_is_cached_for_the_ttl():

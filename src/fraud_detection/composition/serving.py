@@ -75,8 +75,9 @@ def make_scoring_telemetry() -> ScoringTelemetry:
 
 def make_indexing_prediction_log(log: PredictionLog, store: FeedbackStore) -> PredictionLog:
     from fraud_detection.infrastructure.local.feedback.indexing_log import IndexingPredictionLog
+    from fraud_detection.infrastructure.prometheus.metrics import PrometheusFeedbackIndexTelemetry
 
-    return IndexingPredictionLog(log, store)
+    return IndexingPredictionLog(log, store, telemetry=PrometheusFeedbackIndexTelemetry())
 
 
 def make_rollout_scoring(

@@ -20,7 +20,8 @@ class DriftCollector(LatestReportCollector[DriftReport]):
     def gauges(self, report: DriftReport) -> Iterator[Metric]:
         yield gauge(
             "fraud_model_at_risk",
-            "1 when the latest drift check found the served model at risk (this starts a retrain).",
+            "1 when the latest drift check found the served model at risk (a check that publishes, as the "
+            "scheduled ones do, starts a retrain).",
             report.at_risk,
         )
         yield gauge(

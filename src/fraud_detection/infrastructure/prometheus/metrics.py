@@ -97,6 +97,29 @@ CAPTURE_SPILL_BYTES = Gauge(
     multiprocess_mode="livemax",
 )
 
+# Feedback index (infrastructure/local/feedback/indexing_log.py): scored transaction ids recorded in the
+# feedback store off the request path, so labels can be matched with the decision served. An id dropped or
+# lost makes its label come back `unknown`.
+FEEDBACK_DROP_REASONS = ("over_bound", "at_close")
+FEEDBACK_IDS_RECORDED = Counter(
+    "fraud_feedback_ids_recorded", "Scored transaction ids the feedback store took (for labels to match)."
+)
+FEEDBACK_INDEX_FAILURES = Counter(
+    "fraud_feedback_index_failures",
+    "Calls recording scored transaction ids that the feedback store (Redis, SQLite) refused; ids retried.",
+)
+FEEDBACK_IDS_DROPPED = Counter(
+    "fraud_feedback_ids_dropped",
+    "Scored transaction ids never recorded (their labels will be unknown), by reason: over_bound (more than "
+    "the index's bound waiting), at_close (unrecorded when the process stopped).",
+    ["reason"],
+)
+FEEDBACK_IDS_PENDING = Gauge(
+    "fraud_feedback_ids_pending",
+    "Scored transaction ids waiting to be recorded in the feedback store.",
+    multiprocess_mode="livesum",
+)
+
 
 # Staged promotion (application/serving/rollout_scoring.py). role: champion (served by the champion), canary
 # (served by the challenger), shadow (scored in the dark; `version` says by which model).
@@ -166,6 +189,8 @@ for _what in ("read", "load"):
     ROLLOUT_FAILURES.labels(what=_what)
 for _stage in ROLLOUT_STAGES:
     ROLLOUT_STAGE.labels(stage=_stage)
+for _reason in FEEDBACK_DROP_REASONS:
+    FEEDBACK_IDS_DROPPED.labels(reason=_reason)
 
 
 class PrometheusScoringTelemetry(ScoringTelemetry):
@@ -277,6 +302,22 @@ class PrometheusCaptureTelemetry:
         CAPTURE_PENDING_FILL.set(pending_bytes / max_pending_bytes if max_pending_bytes > 0 else 0.0)
         CAPTURE_SPILL_FILES.set(spill_files)
         CAPTURE_SPILL_BYTES.set(spill_bytes)
+
+
+class PrometheusFeedbackIndexTelemetry:
+    """The feedback index's counters (infrastructure/local/feedback/indexing_log.py's IndexTelemetry)."""
+
+    def ids_recorded(self, rows: int) -> None:
+        FEEDBACK_IDS_RECORDED.inc(rows)
+
+    def store_failed(self) -> None:
+        FEEDBACK_INDEX_FAILURES.inc()
+
+    def ids_dropped(self, rows: int, reason: str) -> None:
+        FEEDBACK_IDS_DROPPED.labels(reason).inc(rows)
+
+    def pending(self, rows: int) -> None:
+        FEEDBACK_IDS_PENDING.set(rows)
 
 
 def _unix_seconds(iso: str) -> float | None:

@@ -7,7 +7,10 @@ them with one `record_scored` call per `interval_seconds`; a failing store is re
 rows wait, up to `max_pending_rows`, beyond which rows are dropped and counted (their labels will be
 `unknown`). Capture itself never depends on the feedback store.
 
-Counters for metrics: rows_indexed, store_calls, store_failures, rows_dropped, pending_rows, store_seconds.
+Counters for metrics (also sent to `telemetry`): rows_indexed, store_calls, store_failures, rows_dropped,
+rows_lost_at_close, pending_rows, store_seconds. `append` reports nothing (it is the request path): drops and
+the pending rows are reported from the indexer's tick, before its store call, so ticks that fail or hang
+still report them.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import Protocol
 
 from fraud_detection.domain.ports.feedback import FeedbackStore
 from fraud_detection.domain.ports.prediction_log import PredictionBatch, PredictionLog
@@ -22,6 +26,40 @@ from fraud_detection.infrastructure.local.background_writer import BackgroundWri
 from fraud_detection.infrastructure.local.feedback.scored_ids import PendingScoredIds, ScoredIdColumns
 
 logger = logging.getLogger(__name__)
+
+DROPPED_OVER_BOUND = "over_bound"  # more than max_pending_rows waiting: the store failing or slow
+DROPPED_AT_CLOSE = "at_close"  # still unrecorded when the log closed (the store failing or hanging then)
+
+
+class IndexTelemetry(Protocol):
+    """What the feedback index reports for metrics; infrastructure/prometheus/metrics.py implements it."""
+
+    def ids_recorded(self, rows: int) -> None:
+        """Scored ids the feedback store took."""
+
+    def store_failed(self) -> None:
+        """One call recording scored ids failed (the ids stay queued for the retry)."""
+
+    def ids_dropped(self, rows: int, reason: str) -> None:
+        """Scored ids given up for good (`reason`: DROPPED_OVER_BOUND or DROPPED_AT_CLOSE); their labels
+        will come back `unknown`."""
+
+    def pending(self, rows: int) -> None:
+        """Scored ids waiting to be recorded now."""
+
+
+class NoTelemetry:
+    def ids_recorded(self, rows: int) -> None:
+        pass
+
+    def store_failed(self) -> None:
+        pass
+
+    def ids_dropped(self, rows: int, reason: str) -> None:
+        pass
+
+    def pending(self, rows: int) -> None:
+        pass
 
 
 class IndexingPredictionLog(PredictionLog):
@@ -34,6 +72,7 @@ class IndexingPredictionLog(PredictionLog):
         max_pending_rows: int = 100_000,
         retry_max_seconds: float = 30.0,
         close_timeout_seconds: float = 10.0,
+        telemetry: IndexTelemetry | None = None,
     ) -> None:
         if min(interval_seconds, retry_max_seconds, close_timeout_seconds) <= 0:
             raise ValueError("interval, retry and close timings must be positive")
@@ -48,6 +87,10 @@ class IndexingPredictionLog(PredictionLog):
         self.store_failures = 0
         self.store_seconds = 0.0
         self.malformed_batches = 0
+        self.rows_lost_at_close = 0
+        self._telemetry: IndexTelemetry = telemetry or NoTelemetry()
+        self._report_lock = threading.Lock()  # the thread's tick, flush() and close() report
+        self._dropped_reported = 0
         self._writer = BackgroundWriter(
             "feedback-indexer",
             write=self._record,
@@ -83,18 +126,42 @@ class IndexingPredictionLog(PredictionLog):
 
     def close(self) -> None:
         if not self._writer.stopping and not self._writer.stop(self._close_timeout):
+            unrecorded = self.pending_rows
             logger.error(
                 "feedback index: store still busy after %.0f s; %d scored ids not recorded",
                 self._close_timeout,
-                self.pending_rows,
+                unrecorded,
             )
+            self._lost_at_close(unrecorded)
         self.inner.close()
 
     def _record(self, primary: bool = True) -> bool:
-        """Record what is pending (there is no fallback target: `primary` is always True)."""
+        """Record what is pending (there is no fallback target: `primary` is always True). Drops and the
+        pending rows are reported first, so a store call that fails or hangs does not hide them."""
         with self._index_lock:
-            self._index_pending()
+            self._report_state()
+            try:
+                self._index_pending()
+            finally:
+                self._report_state()
         return True
+
+    def _report_state(self) -> None:
+        """Drops since the last report (counted by request threads, reported here) and the pending rows."""
+        with self._report_lock:
+            dropped = self._pending.rows_dropped
+            if dropped > self._dropped_reported:
+                self._telemetry.ids_dropped(dropped - self._dropped_reported, DROPPED_OVER_BOUND)
+                self._dropped_reported = dropped
+            self._telemetry.pending(self.pending_rows)
+
+    def _lost_at_close(self, rows: int) -> None:
+        """`rows` still unrecorded when the log closed: lost with the process, counted as dropped."""
+        self._report_state()  # drops over the bound since the last tick
+        if rows:
+            self.rows_lost_at_close += rows
+            self._telemetry.ids_dropped(rows, DROPPED_AT_CLOSE)
+        self._telemetry.pending(0)  # closed: nothing waits any more (what did is counted above)
 
     def _log_failure(self, error: BaseException | None, failures: int, retry_in: float) -> None:
         logger.warning(
@@ -107,12 +174,14 @@ class IndexingPredictionLog(PredictionLog):
         )
 
     def _log_unrecorded(self, error: BaseException, attempts: int) -> None:
+        unrecorded = self.pending_rows
         logger.error(
             "feedback index: %d scored ids not recorded at close (%d attempts, last error: %s)",
-            self.pending_rows,
+            unrecorded,
             attempts,
             error,
         )
+        self._lost_at_close(unrecorded)
 
     def _index_pending(self) -> None:
         """The held rows (a failed earlier attempt), then what was queued until now. Caller holds the lock."""
@@ -128,9 +197,11 @@ class IndexingPredictionLog(PredictionLog):
                 self._store.record_scored(rows)
             except Exception:
                 self.store_failures += 1
+                self._telemetry.store_failed()
                 raise
             finally:
                 self.store_seconds += time.perf_counter() - started
             self.rows_indexed += len(rows)
+            self._telemetry.ids_recorded(len(rows))
             self._pending.release(self._held)
             self._held = None
