@@ -56,6 +56,8 @@ class TrackingStoreFullError(TrackingStoreUnavailableError, StorageFullError):
 
 # SQLite's and the operating system's words for it (SQLITE_FULL; ENOSPC)
 DISK_FULL_SIGNS = ("database or disk is full", "No space left on device")
+# Where an MLflow server proxies artifacts (`mlflow server --serve-artifacts`, MLflow 2+ default)
+ARTIFACT_PROXY_PATH = "/mlflow-artifacts/"
 # SQLITE_NOTADB: the tracking URI names a file that is not a SQLite database (a typo, a copied text file)
 NOT_A_DATABASE_SIGN = "file is not a database"
 
@@ -190,6 +192,13 @@ def reaching(tracking_uri: str) -> Iterator[None]:
             raise TrackingStoreNotADatabaseError(
                 f"MLflow tracking store {display_uri(tracking_uri)}: that file is not a SQLite database "
                 "(check MLFLOW_TRACKING_URI)"
+            ) from error
+        if _unreachable(error) and ARTIFACT_PROXY_PATH in str(error):
+            # The server answered; the artifact store behind it (its S3 bucket) did not: naming the server
+            # alone sent operators to restart a healthy MLflow
+            raise TrackingStoreUnavailableError(
+                f"MLflow server {display_uri(tracking_uri)} could not reach its artifact store (an artifact "
+                f"request failed: check the bucket or S3 endpoint the server stores artifacts in): {error}"
             ) from error
         if _unreachable(error):
             where = f"MLflow tracking store {display_uri(tracking_uri)}"
