@@ -158,6 +158,37 @@ def test_a_failed_acknowledgement_logged_through_celerys_request_logger_is_one_l
     )
 
 
+def test_a_task_the_solo_pool_could_not_cancel_on_connection_loss_is_one_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Redis SIGKILLed mid-job on `make stack`: the consumer cancels the running task, which the solo pool
+    cannot do; its warning carried the redis chain and the NotImplementedError, ~200 lines."""
+    install()
+    caplog.set_level(logging.WARNING)
+    try:
+        raise redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+    except redis.exceptions.ConnectionError:
+        try:
+            raise NotImplementedError(
+                "<class 'celery.concurrency.solo.TaskPool'> does not implement kill_job"
+            )
+        except NotImplementedError:
+            logging.getLogger("celery.worker.consumer.consumer").warning(
+                "Failed to cancel active request %r after connection loss",
+                "<Request j.chunk.000001>",
+                exc_info=True,
+            )
+
+    (record,) = [r for r in caplog.records if r.name == "celery.worker.consumer.consumer"]
+    assert record.levelno == logging.WARNING
+    assert record.exc_info is None
+    assert record.getMessage() == (
+        "Failed to cancel active request '<Request j.chunk.000001>' after connection loss [broker outage: "
+        "redis.exceptions.ConnectionError: Error 111 connecting to 127.0.0.1:6379. Connection refused.; "
+        "no traceback]"
+    )
+
+
 def service_outage() -> ServiceUnavailableError:
     """As `s3_errors` raises it after botocore's own attempts: the botocore error as its cause."""
     try:

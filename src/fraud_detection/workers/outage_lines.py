@@ -23,9 +23,12 @@ from fraud_detection.workers.tasks import BROKER_OUTAGES, failure_logger
 # The loggers that log those lines: the tracer's task failure, a chord's failure in the result backend
 # (Redis's or the base class's), Python warnings once Celery routes them to logging, and a request's
 # acknowledgement Redis could not confirm ("Couldn't ack ...", CRITICAL, which kombu logs on the logger
-# Celery hands it).
+# Celery hands it), and the consumer's "Failed to cancel active request ... after connection loss" (a solo
+# pool cannot cancel a running task: its NotImplementedError came with the whole redis chain, ~200 lines,
+# on a Redis restarted mid-job).
 LOGGERS = (
     "celery.app.trace",
+    "celery.worker.consumer.consumer",
     "celery.backends.redis",
     "celery.backends.base",
     "celery.worker.request",
