@@ -40,6 +40,11 @@ BIN = Path(sys.executable).parent
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 BUCKET = "fraud"
 S3_ACCESS_KEY = "fraud-stack"
+# Creates the bucket, nothing else: the stack's own, like an account's admin. The services' identity may use
+# bucket `fraud` only (as the task roles on AWS): with bucket-wide rights, a mistyped FRAUD_STORAGE_URI
+# bucket was created by its first PUT, and a whole pipeline run landed in it.
+S3_ADMIN_ACCESS_KEY = "fraud-stack-admin"
+S3_BUCKET_ACTIONS = ("Read", "Write", "List", "Tagging")
 # Conventional ports, used when free (each falls back to a free port otherwise; --free-ports skips them).
 PREFERRED_PORTS = {
     "s3": 8333,
@@ -123,6 +128,7 @@ class Plan:
     admin_token: str
     api_key: str
     s3_secret: str
+    s3_admin_secret: str
     pg_password: str
     prefect: bool
     scrape_interval: str
@@ -369,9 +375,18 @@ def _start_seaweedfs(plan: Plan) -> Running:
     folder = plan.layout.root / "seaweedfs"
     (folder / "data").mkdir(parents=True, exist_ok=True)
     config = folder / "s3.json"
-    identity = {"accessKey": S3_ACCESS_KEY, "secretKey": plan.s3_secret}
-    actions = ["Admin", "Read", "List", "Tagging", "Write"]
-    document = {"identities": [{"name": "fraud-stack", "credentials": [identity], "actions": actions}]}
+    services = {"accessKey": S3_ACCESS_KEY, "secretKey": plan.s3_secret}
+    admin = {"accessKey": S3_ADMIN_ACCESS_KEY, "secretKey": plan.s3_admin_secret}
+    document = {
+        "identities": [
+            {
+                "name": "fraud-stack",
+                "credentials": [services],
+                "actions": [f"{action}:{BUCKET}" for action in S3_BUCKET_ACTIONS],
+            },
+            {"name": "fraud-stack-admin", "credentials": [admin], "actions": ["Admin", "List"]},
+        ]
+    }
     fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as out:
         json.dump(document, out)
@@ -401,6 +416,7 @@ def _weed() -> Path:
 
 
 def _s3_client(plan: Plan) -> Any:
+    """The admin identity's: it creates the bucket (and lists buckets to see the server up)."""
     import boto3
     from botocore.config import Config
 
@@ -411,8 +427,8 @@ def _s3_client(plan: Plan) -> Any:
         "s3",
         endpoint_url=plan.url("s3"),
         region_name="us-east-1",
-        aws_access_key_id=S3_ACCESS_KEY,
-        aws_secret_access_key=plan.s3_secret,
+        aws_access_key_id=S3_ADMIN_ACCESS_KEY,
+        aws_secret_access_key=plan.s3_admin_secret,
         config=config,
     )
 
@@ -680,6 +696,7 @@ def up(args: argparse.Namespace) -> int:
         admin_token=_secret(layout, "admin-token"),
         api_key=_secret(layout, "api-key"),
         s3_secret=_secret(layout, "s3-secret-key"),
+        s3_admin_secret=_secret(layout, "s3-admin-secret-key"),
         pg_password=_secret(layout, "postgres-password"),
         prefect=not args.no_prefect,
         scrape_interval=args.scrape_interval,

@@ -292,6 +292,28 @@ def check_prometheus(stack: Stack) -> None:
     assert answer["data"]["activeAlertmanagers"] == [], answer
 
 
+def test_the_services_key_may_not_create_or_use_another_bucket(stack: Stack) -> None:
+    """As a task role on AWS: a mistyped bucket in FRAUD_STORAGE_URI was created by the first write (a whole
+    pipeline run went into it); now it is refused, naming the credentials, and no bucket appears."""
+    stack.env["FRAUD_STORAGE_URI"], saved = "s3://fruad/data", stack.env["FRAUD_STORAGE_URI"]
+    try:
+        generated = stack.cli("data", "generate", "--rows", "2000", "--output", "s3://fruad/inputs/x.parquet")
+    finally:
+        stack.env["FRAUD_STORAGE_URI"] = saved
+    assert generated.returncode == 2, generated.stderr
+    assert "S3 refused access" in generated.stderr
+    assert "AWS_ACCESS_KEY_ID" in generated.stderr
+    admin = boto3.session.Session().client(  # the key that sees every bucket
+        "s3",
+        endpoint_url=stack.env["FRAUD_S3_ENDPOINT_URL"],
+        region_name="us-east-1",
+        aws_access_key_id="fraud-stack-admin",
+        aws_secret_access_key=(stack.root / "secrets" / "s3-admin-secret-key").read_text().strip(),
+        config=Config(s3={"addressing_style": "path"}),
+    )
+    assert {bucket["Name"] for bucket in admin.list_buckets()["Buckets"]} == {BUCKET}
+
+
 def captured_rows(stack: Stack) -> int:
     client = stack.s3()
     total = 0
