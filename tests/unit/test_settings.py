@@ -122,6 +122,9 @@ BAD = {
     "journal wait overflowing": ({"FRAUD_CAPTURE_JOURNAL_SECONDS": "1e10"}, "or equal to 604800"),
     "threads past OpenMP's reach": ({"FRAUD_TRAIN_THREADS": "99999999999"}, "or equal to 1024"),
     "model name": ({"FRAUD_MODEL_NAME": "fraud lgbm/v2"}, "should match pattern"),
+    "blank experiment": ({"FRAUD_MLFLOW_EXPERIMENT": "   "}, "should match pattern"),
+    "blank admin token": ({"FRAUD_ADMIN_TOKEN": " " * 40}, "only whitespace"),
+    "blank cache key": ({"FRAUD_CACHE_KEY": " " * 40}, "only whitespace"),
     "region": ({"FRAUD_AWS_REGION": "EU West 1"}, "should match pattern"),
     "port": ({"FRAUD_WORKER_METRICS_PORT": "70000"}, "less than or equal to 65535"),
     "not a number": ({"FRAUD_TOP_K": "many"}, "valid integer"),
@@ -216,6 +219,15 @@ def test_defaults_are_valid():
 def test_good_values_are_accepted(monkeypatch, name, value):
     monkeypatch.setenv(name, value)
     Settings()
+
+
+@pytest.mark.parametrize("value", [",", " , ", " "])
+def test_roots_of_commas_and_spaces_mean_the_defaults(monkeypatch, tmp_path, value):
+    monkeypatch.setenv("FRAUD_HOME", str(tmp_path))
+    monkeypatch.setenv("FRAUD_BATCH_INPUT_ROOTS", value)
+    settings = Settings()
+    assert settings.batch_input_roots is None
+    assert settings.batch_roots.inputs == (str(tmp_path.resolve() / "batch" / "in"),)
 
 
 @pytest.mark.parametrize(

@@ -105,6 +105,8 @@ class BatchSettings(BaseSettings):
         text = value.get_secret_value() if isinstance(value, SecretStr) else value
         if text is None or text == "":
             return None
+        if isinstance(text, str) and not text.strip():
+            raise ValueError("is only whitespace; generate one: `openssl rand -hex 32`")
         if isinstance(text, str) and len(text) < 32:
             raise ValueError("must be at least 32 characters (or empty for a generated key file)")
         return value
@@ -112,7 +114,11 @@ class BatchSettings(BaseSettings):
     @field_validator("batch_input_roots", "batch_output_roots", mode="after")
     @classmethod
     def _batch_roots(cls, value: str | None, info: ValidationInfo) -> str | None:
-        """A root inside FRAUD_HOME's state (store, MLflow, model cache...) is refused at start."""
+        """A root inside FRAUD_HOME's state (store, MLflow, model cache...) is refused at start. A value of
+        commas and spaces names no root: unset, like an empty one (it meant no root at all, and every job
+        failed with "none configured")."""
+        if value is not None and not split_roots(value):
+            return None
         if value is not None:
             setting = f"FRAUD_{str(info.field_name).upper()}"
             for item in (item.strip() for item in value.split(",")):

@@ -130,6 +130,8 @@ class ServingSettings(BaseSettings):
             return None
         if isinstance(text, str) and text.startswith(PLACEHOLDER):
             raise ValueError("is still the .env.example placeholder; generate one: `openssl rand -hex 32`")
+        if isinstance(text, str) and not text.strip():  # 40 spaces passed the length check
+            raise ValueError("is only whitespace; generate one: `openssl rand -hex 32`")
         if isinstance(text, str) and len(text) < MIN_TOKEN_LENGTH:
             raise ValueError(f"must be at least {MIN_TOKEN_LENGTH} characters (or empty to disable admin)")
         return value

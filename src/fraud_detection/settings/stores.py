@@ -53,7 +53,10 @@ class StoreSettings(BaseSettings):
         "SQLite `<home>/mlflow.db`.",
     )
     mlflow_experiment: str = Field(
-        "fraud-detection", min_length=1, description="MLflow experiment for training runs."
+        "fraud-detection",
+        min_length=1,
+        pattern=r"\S",  # something besides spaces: " " made an experiment named " "
+        description="MLflow experiment for training runs.",
     )
     mlflow_abandoned_run_hours: float = Field(
         12.0,
