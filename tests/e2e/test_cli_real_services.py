@@ -6,6 +6,7 @@ import uuid
 import pytest
 
 from tests.e2e.conftest import make_cli
+from tests.fixtures.servers import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -53,4 +54,25 @@ def test_an_unreachable_tracking_server_is_exit_code_1_not_a_traceback(tmp_path)
     result = cli("model", "list", timeout=120)
     assert result.returncode == 1
     assert "http://127.0.0.1:9" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_outage_the_flow_retries_says_it_is_trying_again_then_fails_once(tmp_path):
+    """S3 down: ingest fails, is retried twice by the flow, and fails; the run said "✗ ingest failed" three
+    times with no word of retrying (a make-stack probe read it as three runs)."""
+    cli = make_cli(
+        tmp_path,
+        FRAUD_STORAGE_URI="s3://fraud/data",
+        FRAUD_S3_ENDPOINT_URL=f"http://127.0.0.1:{free_port()}",
+        AWS_ACCESS_KEY_ID="k",
+        AWS_SECRET_ACCESS_KEY="s",
+    )
+    assert cli("data", "generate", "--rows", "2000", "--output", "local.csv").returncode == 0
+    result = cli("pipeline", "run", "--source", "local.csv", timeout=300)
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.splitlines()
+    retries = [line for line in lines if line.startswith("↻ ingest")]
+    assert len(retries) == 2, result.stderr
+    assert all("failed, trying again in 2 s: cannot" in line for line in retries)
+    assert [line[:8] for line in lines if line.startswith("✗ ")] == ["✗ ingest"]
     assert "Traceback" not in result.stderr

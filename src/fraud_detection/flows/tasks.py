@@ -15,18 +15,35 @@ from fraud_detection.application.pipeline_summary import PipelineSummary
 from fraud_detection.domain.errors import FraudDetectionError, ServiceUnavailableError
 
 R = TypeVar("R")
+IO_RETRIES = 2
+STAGE_RETRY_DELAY_SECONDS = 2.0
+# The pipeline's stages that run as `io_task`s, by the names the progress lines use.
+RETRIED_STAGES = frozenset({"ingest", *(stage.name for stage in STAGES if stage.retried)})
 
 
-def retry_unless_bad_input(task: Task[..., object], task_run: TaskRun, state: State[object]) -> bool:
-    """Retry I/O failures (a flaky S3 or MLflow server), never bad input or memory running out: either would
+def retryable(error: object) -> bool:
+    """I/O failures (a flaky S3 or MLflow server), never bad input or memory running out: either would
     fail the same way (a scale probe saw ingest of 2.85M rows run out of memory three times in a row)."""
-    error = state.result(raise_on_failure=False)
     if isinstance(error, MemoryError):
         return False
     return isinstance(error, ServiceUnavailableError) or not isinstance(error, FraudDetectionError)
 
 
-def io_task(name: str, delay_seconds: float = 2) -> Callable[[Callable[..., R]], Task[..., R]]:
+def retry_unless_bad_input(task: Task[..., object], task_run: TaskRun, state: State[object]) -> bool:
+    return retryable(state.result(raise_on_failure=False))
+
+
+def stage_retry_delay(stage: str, error: BaseException, failures: int) -> float | None:
+    """Seconds before a pipeline stage's `failures`-th failure is tried again, or None when it is final:
+    the progress lines say "trying again" rather than print the same failure three times."""
+    if stage in RETRIED_STAGES and failures <= IO_RETRIES and retryable(error):
+        return STAGE_RETRY_DELAY_SECONDS
+    return None
+
+
+def io_task(
+    name: str, delay_seconds: float = STAGE_RETRY_DELAY_SECONDS
+) -> Callable[[Callable[..., R]], Task[..., R]]:
     """A task that reads or writes remote state: retried twice after an outage, never on bad input.
     Nothing is cached: tasks receive per-run objects, whose results must not be persisted."""
 
@@ -34,7 +51,7 @@ def io_task(name: str, delay_seconds: float = 2) -> Callable[[Callable[..., R]],
         return task(
             name=name,
             cache_policy=NO_CACHE,
-            retries=2,
+            retries=IO_RETRIES,
             retry_delay_seconds=delay_seconds,
             retry_condition_fn=retry_unless_bad_input,
         )(fn)

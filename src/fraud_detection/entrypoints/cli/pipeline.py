@@ -58,7 +58,9 @@ def run(
         raise fail(f"--source: {EMPTY_SOURCE}")
     if source is not None and ":" not in source and not Path(source).expanduser().exists():
         raise fail(f"--source: no file at {source}")  # said now, not after Prefect's server started
-    progress = ConsoleProgress(console)
+    from fraud_detection.flows.tasks import stage_retry_delay
+
+    progress = ConsoleProgress(console, stage_retry_delay)
     c.observer.override(progress)
 
     def report(summary: PipelineSummary) -> None:

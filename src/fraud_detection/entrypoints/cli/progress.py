@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.console import Console
 from rich.status import Status
 
@@ -12,8 +14,16 @@ class ConsoleProgress(PipelineObserver):
     """Also remembers which stages finished (with their detail) and which one was running, so that an
     interrupted command can say how far the run got."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(
+        self,
+        console: Console,
+        retry_delay: Callable[[str, BaseException, int], float | None] = lambda stage, error, failures: None,
+    ) -> None:
+        """`retry_delay(stage, error, failures)`: the seconds before the orchestrator tries that failure of
+        the stage again, or None when it is final."""
         self._console = console
+        self._retry_delay = retry_delay
+        self._failures: dict[str, int] = {}
         self._status: Status | None = None
         self.running: str | None = None
         self.failed: str | None = None
@@ -39,6 +49,15 @@ class ConsoleProgress(PipelineObserver):
         if not isinstance(error, Exception):
             # Ctrl-C, or SIGTERM (Prefect's TerminationSignal): the command reports it, once, with what it
             # left behind
+            return
+        self._failures[stage] = failures = self._failures.get(stage, 0) + 1
+        delay = self._retry_delay(stage, error, failures)
+        if delay is not None:  # the same failure three times, with no word of retrying, read as three runs
+            reason = " ".join(str(error).split()) or type(error).__name__
+            self._console.print(
+                f"[yellow]↻[/] {stage:<9} {seconds:6.1f}s  failed, trying again in {delay:g} s: {reason}",
+                highlight=False,
+            )
             return
         self.running, self.failed = None, stage
         # The command's own `error:` line follows with the message: the class name told users nothing more.

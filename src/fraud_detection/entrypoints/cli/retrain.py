@@ -33,7 +33,9 @@ def retrain(
     """Train a challenger on the champion's data plus labelled captured transactions; the gate decides."""
     reason = checked_reason(reason)
     c = container()
-    progress = ConsoleProgress(console)
+    from fraud_detection.flows.tasks import stage_retry_delay
+
+    progress = ConsoleProgress(console, stage_retry_delay)
     c.observer.override(progress)
 
     def report(outcome: RetrainOutcome) -> None:
