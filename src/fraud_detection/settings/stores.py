@@ -20,7 +20,7 @@ from fraud_detection.settings.rules import (
 )
 
 STORAGE_SCHEMES = ("s3://", "file://")
-# The tracking stores that hold a model registry; `+driver` variants such as postgresql+psycopg.
+# The tracking stores that hold a model registry; `+driver` variants such as postgresql+psycopg2.
 DATABASE_SCHEMES = ("postgresql", "mysql", "mssql")
 TRACKING_SCHEMES = ("http", "https", "sqlite", *DATABASE_SCHEMES)
 DEFAULT_HOME = Path(".fraud")
