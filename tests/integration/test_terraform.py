@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -913,3 +914,16 @@ def test_checkov_reports_no_failed_check(checkov_report: list[dict[str, Any]]) -
 
     assert checkov_report, "checkov returned no report"
     assert not failed, "\n".join(failed)
+
+
+@pytest.mark.skipif(shutil.which("terraform") is None, reason="no terraform here; CI's terraform job runs it")
+def test_the_terraform_files_are_formatted_as_ci_checks_them():
+    """CI runs `terraform fmt -check -recursive` first: a misaligned `=` failed every push (7866bda)."""
+    checked = subprocess.run(
+        ["terraform", "fmt", "-check", "-recursive", "-list=true", str(TERRAFORM)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=os.environ | {"TF_CLI_CONFIG_FILE": os.devnull},
+    )
+    assert checked.returncode == 0, f"not formatted (run `terraform fmt -recursive`):\n{checked.stdout}"

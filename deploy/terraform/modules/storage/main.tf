@@ -76,7 +76,7 @@ module "data" {
     (local.predictions_prefix) = var.predictions_retention_days
     (local.shadow_prefix)      = var.predictions_retention_days
   }
-  access_log_bucket      = local.logs_bucket
+  access_log_bucket = local.logs_bucket
 
   depends_on = [module.logs] # access logging needs the logs bucket and its delivery policy first
 }
