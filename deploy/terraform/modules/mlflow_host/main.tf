@@ -4,6 +4,8 @@ data "aws_ssm_parameter" "ami" {
   name = var.ami_ssm_parameter
 }
 
+data "aws_region" "current" {}
+
 data "aws_iam_policy_document" "trust" {
   statement {
     actions = ["sts:AssumeRole"]
@@ -37,9 +39,9 @@ data "aws_iam_policy_document" "artifacts" {
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
     resources = [var.kms_key_arn]
     condition {
-      test     = "StringLike"
+      test     = "StringEquals" # this region's S3 only, as every other role's grant on the key
       variable = "kms:ViaService"
-      values   = ["s3.*.amazonaws.com"]
+      values   = ["s3.${data.aws_region.current.name}.amazonaws.com"]
     }
   }
 }
@@ -133,11 +135,13 @@ resource "aws_instance" "host" {
   }
 
   root_block_device {
-    volume_type           = "gp3"
-    volume_size           = var.root_volume_gb
-    encrypted             = true
-    kms_key_id            = var.kms_key_arn
-    delete_on_termination = true
+    volume_type = "gp3"
+    volume_size = var.root_volume_gb
+    encrypted   = true
+    kms_key_id  = var.kms_key_arn
+    # With the local PostgreSQL (no RDS: dev's default) the volume holds the model registry: it outlives a
+    # terminated or replaced instance (it was deleted with it), to be attached and restored from by hand.
+    delete_on_termination = var.database_cidr != null
   }
 
   tags = { Name = "${var.name_prefix}-mlflow" }
