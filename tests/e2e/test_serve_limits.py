@@ -32,7 +32,7 @@ def closed_within(sock: socket.socket, seconds: float) -> float | None:
 def test_slow_headers_are_cut_off_and_concurrency_is_bounded(tmp_path):
     cli = make_cli(tmp_path / "home")
     cli.home.mkdir()
-    env = {"FRAUD_API_HEADER_SECONDS": "1", "FRAUD_API_CONCURRENCY_MAX": "3"}
+    env = {"FRAUD_API_HEADER_SECONDS": "2", "FRAUD_API_CONCURRENCY_MAX": "3"}
     with serve(cli, **env) as server:
         slow = connect(server.url)
         slow.sendall(b"POST /v1/score HTTP/1.1\r\nHost: x\r\n")  # and never the rest of the headers
@@ -40,13 +40,21 @@ def test_slow_headers_are_cut_off_and_concurrency_is_bounded(tmp_path):
         assert waited is not None, "a slowloris connection was held open"
         assert waited < 5
 
-        idle = [connect(server.url) for _ in range(3)]  # hold the three slots
-        try:
-            with server.client() as client:
-                assert client.get("/healthz").status_code == 503  # over the limit: refused at once
-        finally:
-            for sock in idle:
-                sock.close()
+        with server.client() as kept:
+            assert kept.get("/healthz").status_code == 200  # a keep-alive connection within the limit
+            idle = [connect(server.url) for _ in range(3)]  # two more fill the three slots, one is beyond
+            try:
+                time.sleep(0.3)  # accepted by the server (its header deadline, 2 s, has not cut it yet)
+                # Those within the limit are served still: uvicorn's own check refused every request of
+                # every connection while more than the limit were open (idle sockets took the service down).
+                assert kept.get("/healthz").status_code == 200
+                with server.client() as client:
+                    refused = client.get("/healthz")
+                    assert refused.status_code == 503  # a new connection beyond the limit: refused at once
+                    assert refused.headers["connection"] == "close"
+            finally:
+                for sock in idle:
+                    sock.close()
         time.sleep(1.5)  # the server notices the closed sockets
         with server.client() as client:
             assert client.get("/healthz").status_code == 200

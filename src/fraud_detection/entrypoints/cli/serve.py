@@ -52,9 +52,9 @@ def serve(
         workers=workers,
         log_level=log_level.value,
         http=HeaderDeadlineProtocol,  # closes connections whose headers crawl in (slowloris)
-        # Beyond it, 503 at once rather than a queue. uvicorn applies it in each worker, counting the new
-        # connection itself (a limit of 8 holds 7: seen on the stack): shared out, plus that one, so the
-        # setting bounds what `fraud serve` holds, as it says (before, --workers 2 held 14 of a limit of 8).
-        limit_concurrency=max(1, settings.api_concurrency_max // workers) + 1,
+        # The connections each worker holds (HeaderDeadlineProtocol applies it): beyond it, 503 at once rather
+        # than a queue. Shared out, so the setting bounds what `fraud serve` holds, as it says (before,
+        # --workers 2 held 14 of a limit of 8).
+        limit_concurrency=max(1, settings.api_concurrency_max // workers),
         timeout_keep_alive=5,
     )
