@@ -33,3 +33,4 @@ def test_each_worker_gets_its_share_of_the_connection_limit(
     result = CliRunner().invoke(app, ["serve", "--port", str(free_port()), "--workers", str(workers)])
     assert result.exit_code == 0, result.output
     assert (started[0]["workers"], started[0]["limit_concurrency"]) == (workers, each)
+    assert started[0]["timeout_graceful_shutdown"] == 15  # a stop is bounded: within ECS's 30 s

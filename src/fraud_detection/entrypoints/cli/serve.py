@@ -15,6 +15,7 @@ from fraud_detection.entrypoints.cli.log_levels import LogLevel
 from fraud_detection.entrypoints.cli.processes import check_process_count
 
 APP = "fraud_detection.entrypoints.api.app:create_app"
+GRACEFUL_SHUTDOWN_SECONDS = 15
 
 
 @handles_user_errors
@@ -57,4 +58,7 @@ def serve(
         # --workers 2 held 14 of a limit of 8).
         limit_concurrency=max(1, settings.api_concurrency_max // workers),
         timeout_keep_alive=5,
+        # A stop (SIGTERM) waits this long for requests under way, then closes what is left: keep-alive
+        # clients that kept sending held a `--workers 2` server for 56 s in a load probe (ECS kills at 30 s).
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
