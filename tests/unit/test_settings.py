@@ -14,6 +14,7 @@ from fraud_detection.domain.metrics import ClassificationMetrics
 from fraud_detection.domain.promotion import GATE_METRICS, PromotionPolicy
 from fraud_detection.entrypoints.configuration import configuration_problems
 from fraud_detection.settings import Settings
+from tests.fixtures.certificates import certificate_authority
 
 
 @pytest.fixture(autouse=True)
@@ -129,6 +130,20 @@ BAD = {
     "port": ({"FRAUD_WORKER_METRICS_PORT": "70000"}, "less than or equal to 65535"),
     "not a number": ({"FRAUD_TOP_K": "many"}, "valid integer"),
     "short admin token": ({"FRAUD_ADMIN_TOKEN": "x" * 31}, "at least 32 characters"),
+    # The MLflow server's CA: a bundle the client cannot load would fail every MLflow request, later.
+    "CA bundle of no certificate": (
+        {"FRAUD_MLFLOW_CA_BUNDLE": "MIIBIjANBgkqhkiG9w0B"},
+        "holds no -----BEGIN",
+    ),
+    "CA bundle of a path": ({"FRAUD_MLFLOW_CA_BUNDLE": "/etc/ssl/mlflow-ca.pem"}, "holds no -----BEGIN"),
+    "CA bundle that does not parse": (
+        {"FRAUD_MLFLOW_CA_BUNDLE": "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n"},
+        "holds a certificate that does not parse",
+    ),
+    "CA bundle with a private key": (
+        {"FRAUD_MLFLOW_CA_BUNDLE": "-----BEGIN CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\nMIIE\n"},
+        "holds a private key",
+    ),
 }
 
 
@@ -234,13 +249,31 @@ def test_roots_of_commas_and_spaces_mean_the_defaults(monkeypatch, tmp_path, val
     "name",
     ["FRAUD_STORAGE_URI", "FRAUD_S3_ENDPOINT_URL", "FRAUD_BROKER_URL", "FRAUD_RESULT_BACKEND",
      "FRAUD_EVENT_BUS", "MLFLOW_TRACKING_URI", "FRAUD_API_CLIENTS_SECRET", "FRAUD_FEEDBACK_URL",
-     "FRAUD_DATASET_PATH", "FRAUD_API_CLIENTS_FILE", "FRAUD_CAPTURE_SPILL_DIR"],
+     "FRAUD_DATASET_PATH", "FRAUD_API_CLIENTS_FILE", "FRAUD_CAPTURE_SPILL_DIR", "FRAUD_MLFLOW_CA_BUNDLE"],
 )  # fmt: skip
 def test_empty_means_unset(monkeypatch, name):
     """As a compose or .env file writes an unset value (`FRAUD_BROKER_URL=`)."""
     monkeypatch.setenv(name, "")
     field = name.removeprefix("FRAUD_").lower()
     assert getattr(Settings(), field) is None
+
+
+def test_a_ca_bundle_of_pem_certificates_is_accepted_and_one_broken_block_refused(monkeypatch, tmp_path):
+    """What ECS injects from fraud/<env>/mlflow-ca: one CA or several, text around them allowed; a second
+    block cut short is refused, not silently dropped."""
+    authority, _key = certificate_authority(tmp_path, "mlflow-ca")
+    other, _other_key = certificate_authority(tmp_path, "other-ca")
+    pem, second = authority.read_text(), other.read_text()
+    for bundle in (pem, pem + second, f"# MLflow CA\n{pem}"):
+        monkeypatch.setenv("FRAUD_MLFLOW_CA_BUNDLE", bundle)
+        assert Settings().mlflow_ca_bundle == bundle
+
+    lines = second.splitlines()
+    cut = "\n".join([*lines[:3], *lines[-1:]])
+    line = refusal(monkeypatch, FRAUD_MLFLOW_CA_BUNDLE=f"{pem}{cut}\n")
+    assert "FRAUD_MLFLOW_CA_BUNDLE: holds a certificate that does not parse" in line
+    assert "\n" not in line
+    assert "_ssl.c" not in line
 
 
 def test_an_empty_variable_lets_the_next_alias_or_the_default_decide(monkeypatch):

@@ -20,6 +20,7 @@ from fraud_detection.application.interruption import Interruption
 from fraud_detection.application.progress import PipelineObserver
 from fraud_detection.infrastructure.local.held_signals import holding_signals
 from fraud_detection.infrastructure.local.home import private_home
+from fraud_detection.infrastructure.mlflow.ca_bundle import trust_ca_bundle
 from fraud_detection.settings import Settings
 
 if TYPE_CHECKING:
@@ -123,7 +124,9 @@ class Container:
 
 def environment_settings() -> Settings:
     """The settings from the environment, with FRAUD_HOME created private (before any command writes in
-    it)."""
+    it) and the MLflow server's CA, when FRAUD_MLFLOW_CA_BUNDLE gives it, in a file that
+    MLFLOW_TRACKING_SERVER_CERT_PATH names before any MLflow client is made (a path the deployer set wins)."""
     settings = Settings()
     private_home(settings.home)
+    trust_ca_bundle(settings.mlflow_ca_bundle, settings.home.resolve())
     return settings

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import ssl
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -25,6 +27,8 @@ DATABASE_SCHEMES = ("postgresql", "mysql", "mssql")
 TRACKING_SCHEMES = ("http", "https", "sqlite", *DATABASE_SCHEMES)
 DEFAULT_HOME = Path(".fraud")
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"  # safe as an MLflow name and inside object-store keys
+CERTIFICATE_MARK = "-----BEGIN CERTIFICATE-----"
+PRIVATE_KEY_MARK = "PRIVATE KEY-----"  # BEGIN PRIVATE KEY, BEGIN RSA/EC/ENCRYPTED PRIVATE KEY
 
 
 class StoreSettings(BaseSettings):
@@ -52,6 +56,13 @@ class StoreSettings(BaseSettings):
         description="MLflow tracking/registry server (also read as `FRAUD_MLFLOW_TRACKING_URI`); default "
         "SQLite `<home>/mlflow.db`.",
     )
+    mlflow_ca_bundle: str | None = Field(
+        None,
+        description="PEM text of the CA certificate(s) that sign the MLflow server's TLS certificate (on "
+        "ECS, from the secret `fraud/<env>/mlflow-ca`): written to a private file under FRAUD_HOME, which "
+        "`MLFLOW_TRACKING_SERVER_CERT_PATH` then names, unless that variable is already set (then the "
+        "deployer's path wins); unset: the image's public CAs.",
+    )
     mlflow_experiment: str = Field(
         "fraud-detection",
         min_length=1,
@@ -74,7 +85,14 @@ class StoreSettings(BaseSettings):
         None, description="Default source of `fraud pipeline run`; default `<home>/data/creditcard.csv`."
     )
 
-    @field_validator("storage_uri", "s3_endpoint_url", "mlflow_tracking_uri", "event_bus", mode="before")
+    @field_validator(
+        "storage_uri",
+        "s3_endpoint_url",
+        "mlflow_tracking_uri",
+        "mlflow_ca_bundle",
+        "event_bus",
+        mode="before",
+    )
     @classmethod
     def _store_empty_is_unset(cls, value: object) -> object:
         return unset_if_empty(value)
@@ -152,6 +170,32 @@ class StoreSettings(BaseSettings):
         if scheme in DATABASE_SCHEMES:
             _check_driver(value)
         return value
+
+    @field_validator("mlflow_ca_bundle")
+    @classmethod
+    def _ca_bundle(cls, value: str | None) -> str | None:
+        return None if value is None else _check_ca_bundle(value)
+
+
+def _check_ca_bundle(pem: str) -> str:
+    """PEM certificates OpenSSL loads as trust anchors, as the MLflow client will: a bundle it cannot load
+    would fail every MLflow request with an SSL error, far from the setting. A private key pasted with the
+    certificate is refused rather than handed to every task."""
+    if PRIVATE_KEY_MARK in pem:
+        raise ValueError("holds a private key: put only the CA certificate(s), in PEM")
+    if CERTIFICATE_MARK not in pem:
+        raise ValueError(
+            f"holds no {CERTIFICATE_MARK} block: put the PEM of the CA certificate(s) that sign the MLflow "
+            "server's certificate"
+        )
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cadata=pem)
+    except (ssl.SSLError, ValueError) as error:
+        reason = re.sub(r"\s*\(_ssl\.c:\d+\)$", "", str(error).splitlines()[0])  # OpenSSL's, not its line
+        raise ValueError(
+            f"holds a certificate that does not parse ({reason}): put each CA certificate's PEM block whole"
+        ) from None
+    return pem
 
 
 def _check_sqlite(uri: str) -> None:

@@ -161,6 +161,7 @@ module "ecs" {
   admin_token_secret_arn       = module.secrets.admin_token_secret_arn
   mlflow_basic_auth_secret_arn = module.secrets.mlflow_basic_auth_secret_arn
   mlflow_reader_secret_arn     = module.secrets.mlflow_reader_secret_arn
+  mlflow_ca_secret_arn         = module.secrets.mlflow_ca_secret_arn
   api_clients_secret_arn       = module.secrets.api_clients_secret_arn
   redis_urls_secret_arn        = module.redis.urls_secret_arn
   mlflow_tracking_uri          = "https://${module.mlflow_host.private_dns}"

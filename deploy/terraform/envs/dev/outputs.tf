@@ -84,6 +84,7 @@ output "secret_arns" {
     admin_token       = module.secrets.admin_token_secret_arn
     mlflow_basic_auth = module.secrets.mlflow_basic_auth_secret_arn
     mlflow_reader     = module.secrets.mlflow_reader_secret_arn
+    mlflow_ca         = module.secrets.mlflow_ca_secret_arn
     api_clients       = module.secrets.api_clients_secret_arn
     redis_urls        = module.redis.urls_secret_arn
   }

@@ -43,6 +43,11 @@ locals {
     MLFLOW_TRACKING_USERNAME = "${var.mlflow_basic_auth_secret_arn}:username::"
     MLFLOW_TRACKING_PASSWORD = "${var.mlflow_basic_auth_secret_arn}:password::"
   }
+  # Every container verifies the MLflow host's certificate with this CA (the process writes it to a private
+  # file and points MLFLOW_TRACKING_SERVER_CERT_PATH at it, unless extra_environment sets that path).
+  mlflow_ca_secrets = {
+    FRAUD_MLFLOW_CA_BUNDLE = var.mlflow_ca_secret_arn
+  }
 
   # What `GET /admin/rollout` may read in an API task, from the task's memory: three quarters of what is
   # left after 400 MiB for the API itself (benchmarks/serve_soak.py measured an RSS of 337-362 MiB, ~350 MiB,
@@ -65,7 +70,7 @@ locals {
     api = {
       command = null
       ports   = [8000]
-      secrets = merge(local.redis_secrets, local.mlflow_reader_secrets, { FRAUD_ADMIN_TOKEN = var.admin_token_secret_arn })
+      secrets = merge(local.redis_secrets, local.mlflow_reader_secrets, local.mlflow_ca_secrets, { FRAUD_ADMIN_TOKEN = var.admin_token_secret_arn })
       cpu     = var.api.cpu
       memory  = var.api.memory
     }
@@ -73,14 +78,14 @@ locals {
       # /metrics on all interfaces (the default is loopback): Prometheus scrapes the task from the VPC.
       command = ["fraud", "worker", "--concurrency", "2", "--metrics-port", "9100", "--metrics-host", "0.0.0.0"]
       ports   = [9100]
-      secrets = merge(local.redis_secrets, local.mlflow_reader_secrets)
+      secrets = merge(local.redis_secrets, local.mlflow_reader_secrets, local.mlflow_ca_secrets)
       cpu     = var.worker.cpu
       memory  = var.worker.memory
     }
     retrain = {
       command = ["fraud", "retrain", "--reason", "event"]
       ports   = []
-      secrets = merge(local.redis_secrets, local.mlflow_writer_secrets)
+      secrets = merge(local.redis_secrets, local.mlflow_writer_secrets, local.mlflow_ca_secrets)
       cpu     = var.retrain.cpu
       memory  = var.retrain.memory
     }
@@ -143,6 +148,7 @@ data "aws_iam_policy_document" "execution" {
     resources = [
       var.admin_token_secret_arn,
       var.mlflow_basic_auth_secret_arn,
+      var.mlflow_ca_secret_arn,
       var.mlflow_reader_secret_arn,
       var.redis_urls_secret_arn,
     ]

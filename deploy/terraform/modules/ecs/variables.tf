@@ -167,6 +167,11 @@ variable "mlflow_reader_secret_arn" {
   type        = string
 }
 
+variable "mlflow_ca_secret_arn" {
+  description = "Secret fraud/<env>/mlflow-ca: PEM of the CA that signs the MLflow host's certificate (FRAUD_MLFLOW_CA_BUNDLE of every container)."
+  type        = string
+}
+
 variable "redis_urls_secret_arn" {
   description = "Secret with the JSON keys broker_url and feedback_url."
   type        = string
@@ -189,7 +194,7 @@ variable "extra_environment" {
 
   validation {
     condition     = !contains([for name in keys(var.extra_environment) : upper(name)], "MLFLOW_TRACKING_INSECURE_TLS")
-    error_message = "TLS verification towards MLflow stays on: give the host a certificate the containers trust (MLFLOW_TRACKING_SERVER_CERT_PATH for a private CA) instead of MLFLOW_TRACKING_INSECURE_TLS."
+    error_message = "TLS verification towards MLflow stays on: give the host a certificate the containers trust (for a private CA, its PEM in the secret fraud/<env>/mlflow-ca) instead of MLFLOW_TRACKING_INSECURE_TLS."
   }
 }
 

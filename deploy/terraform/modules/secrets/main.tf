@@ -92,3 +92,25 @@ resource "aws_secretsmanager_secret_version" "api_clients" {
     ignore_changes = [secret_string]
   }
 }
+
+# The CA that signs the MLflow host's certificate (FRAUD_MLFLOW_CA_BUNDLE of every task): the tasks always
+# verify TLS, and the host's certificate comes from the operator's CA (deploy/ansible: mlflow_tls_certificate),
+# so the operator puts that CA's PEM here: `aws secretsmanager put-secret-value --secret-id
+# fraud/<env>/mlflow-ca --secret-string file://ca.pem`. Secrets Manager refuses an empty value, and ECS cannot
+# start a task whose secret has none, so it starts as one space, which the tasks read as unset (the image's
+# public CAs).
+resource "aws_secretsmanager_secret" "mlflow_ca" {
+  #checkov:skip=CKV2_AWS_57:A CA certificate, public by nature, put by operators when their CA changes; there is nothing for a rotation Lambda to generate.
+  name        = "fraud/${var.environment}/mlflow-ca"
+  description = "FRAUD_MLFLOW_CA_BUNDLE: PEM of the CA certificate(s) that sign the MLflow host's TLS certificate (one space = unset)"
+  kms_key_id  = var.kms_key_arn
+}
+
+resource "aws_secretsmanager_secret_version" "mlflow_ca" {
+  secret_id     = aws_secretsmanager_secret.mlflow_ca.id
+  secret_string = " "
+
+  lifecycle {
+    ignore_changes = [secret_string]
+  }
+}

@@ -17,3 +17,8 @@ output "api_clients_secret_arn" {
   description = "ARN of fraud/<env>/api-clients (FRAUD_API_CLIENTS_SECRET of the API)."
   value       = aws_secretsmanager_secret.api_clients.arn
 }
+
+output "mlflow_ca_secret_arn" {
+  description = "ARN of fraud/<env>/mlflow-ca (FRAUD_MLFLOW_CA_BUNDLE of every task): the PEM of the CA that signs the MLflow host's certificate."
+  value       = aws_secretsmanager_secret.mlflow_ca.arn
+}
