@@ -106,6 +106,19 @@ def test_a_version_a_failed_registration_left_on_the_same_set_does_not_block_the
     assert again.trained_as is None
 
 
+def test_a_version_the_gate_never_judged_does_not_block_the_retrain() -> None:
+    """A retrain stopped during `promote` (SIGTERM after `register`) left a version without a gate
+    decision; every later retrain on the same labels stopped as "already trained on", so the gate never
+    judged that model, and drift-triggered retrains skipped for good."""
+    world = labelled(Retraining())
+    first = world.build(NOW)
+    assert first.dataset is not None
+    world.registry.register("models:/n", "run-n", ModelMetadata("fe-1", 0.5, first.dataset.id.value))
+    again = world.build(NOW)
+    assert again.dataset == first.dataset
+    assert again.trained_as is None
+
+
 def test_a_version_of_another_feature_version_on_the_same_set_is_retrained() -> None:
     world = labelled(Retraining())
     first = world.build(NOW)

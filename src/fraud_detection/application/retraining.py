@@ -30,7 +30,7 @@ from fraud_detection.application.champion import RolloutState, rollout_holding_c
 from fraud_detection.domain.dataset import DatasetId, DatasetRef
 from fraud_detection.domain.errors import IncompatibleModelError, ModelNotFoundError
 from fraud_detection.domain.features import FEATURE_VERSION, SCORING_INPUTS
-from fraud_detection.domain.model import CHAMPION, REGISTRATION_FAILED_TAG, ModelVersion
+from fraud_detection.domain.model import CHAMPION, GATE_DECISION_TAG, REGISTRATION_FAILED_TAG, ModelVersion
 from fraud_detection.domain.ports.datasets import DatasetStore
 from fraud_detection.domain.ports.drift import CapturedPredictions
 from fraud_detection.domain.ports.feedback import FeedbackStore
@@ -142,7 +142,7 @@ class BuildRetrainingSet:
         )
         trained = self._trained_on(dataset.id)
         if trained is not None:
-            gate = trained.tags.get("promotion_decision", "no decision")
+            gate = trained.tags[GATE_DECISION_TAG]
             detail = (
                 f"{detail}, which v{trained.version} was already trained on (gate: {gate}); no label has "
                 "arrived since, so a retrain would register the same model: nothing new to learn from "
@@ -158,11 +158,14 @@ class BuildRetrainingSet:
         """The newest version of this feature version fitted on exactly `dataset` (a version of another
         feature version is a different model: retraining it is the point). What a failed registration left
         does not count: it can never be promoted, and it blocked every later retrain on the same labels,
-        pointing to a `fraud model promote` that is refused."""
+        pointing to a `fraud model promote` that is refused. Nor does a version the gate never judged (its
+        retrain stopped during `promote`): every later retrain on the same labels stopped before training,
+        so the gate never judged that model at all."""
         for version in self._registry.list_versions():
             metadata = version.metadata
             if (
                 REGISTRATION_FAILED_TAG not in version.tags
+                and GATE_DECISION_TAG in version.tags
                 and metadata is not None
                 and metadata.dataset_id == dataset.value
                 and metadata.feature_version == FEATURE_VERSION

@@ -12,6 +12,8 @@ MODEL_DIGEST_TAG = "model_sha256"
 # Set on a version whose registration failed after the registry created it (its reference profile could not
 # be stored, or its alias not set): promoting it is refused (drift checks need the profile).
 REGISTRATION_FAILED_TAG = "registration_failed"
+# The promotion gate's decision on a version (promote, staged, keep); absent: the gate never judged it.
+GATE_DECISION_TAG = "promotion_decision"
 
 
 @dataclass(frozen=True)
