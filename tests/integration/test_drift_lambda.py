@@ -189,6 +189,37 @@ def test_a_bad_setting_is_an_error_result_naming_the_variable(
     assert not aws.store.exists("drift/latest.json")
 
 
+def test_a_misspelt_setting_is_refused_as_the_cli_refuses_it(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FRAUD_DRIFT_WINDOW_HOUR=3: the CLI refused it, the function ran with the default 24 h."""
+    monkeypatch.setenv("FRAUD_DRIFT_WINDOW_HOUR", "3")
+    use_container(None)
+    result = lambda_drift.handler({}, None)
+    assert result == {
+        "status": "error",
+        "error": "invalid configuration: FRAUD_DRIFT_WINDOW_HOUR: not a setting (did you mean "
+        "FRAUD_DRIFT_WINDOW_HOURS?)",
+    }
+    assert not aws.store.exists("drift/latest.json")
+
+
+@pytest.mark.parametrize(
+    ("event", "problem"),
+    [
+        (5, "a JSON object is needed, got int"),  # a TypeError before
+        (["hours"], "a JSON object is needed, got list"),
+        ({"hours": True}, "hours: Input should be a valid number"),  # was one hour
+        ({"hours": "2"}, "hours: Input should be a valid number"),
+    ],
+)
+def test_an_event_that_is_not_an_object_of_numbers_is_refused(aws: Aws, event: object, problem: str) -> None:
+    result = lambda_drift.handler(event, None)  # type: ignore[arg-type]
+    assert result["status"] == "error"
+    assert problem in result["error"]
+    assert not aws.store.exists("drift/latest.json")
+
+
 def test_the_closed_hours_files_are_merged_before_the_check(aws: Aws) -> None:
     three_hours_ago = time.time() - 3 * 3600
     aws.capture(inputs_of(5_000, seed=3), scored_at=three_hours_ago, max_rows=1_000)  # 5 files

@@ -5,9 +5,9 @@ from pydantic import ValidationError
 
 from fraud_detection.domain.redaction import masked_url
 from fraud_detection.entrypoints.cli.config import shown
-from fraud_detection.entrypoints.configuration import configuration_problems
 from fraud_detection.infrastructure.mlflow.connection import display_uri
 from fraud_detection.settings import Settings
+from fraud_detection.settings.problems import configuration_problems
 
 MASKED = [
     ("redis://:hunter2@127.0.0.1:6379/0", "redis://:**@127.0.0.1:6379/0"),

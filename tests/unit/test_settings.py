@@ -12,8 +12,8 @@ from pydantic import ValidationError
 
 from fraud_detection.domain.metrics import ClassificationMetrics
 from fraud_detection.domain.promotion import GATE_METRICS, PromotionPolicy
-from fraud_detection.entrypoints.configuration import configuration_problems
 from fraud_detection.settings import Settings
+from fraud_detection.settings.problems import configuration_problems
 from tests.fixtures.certificates import certificate_authority
 
 
@@ -343,3 +343,31 @@ def test_reading_the_settings_imports_no_numpy_or_pandas():
     code = "import sys, fraud_detection.settings; print(sorted({'numpy', 'pandas'} & set(sys.modules)))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "line"),
+    [
+        (
+            "FRAUD_DRIFT_WINDOW_HOUR",
+            "3",
+            "FRAUD_DRIFT_WINDOW_HOUR: not a setting (did you mean FRAUD_DRIFT_WINDOW_HOURS?)",
+        ),
+        (
+            "FRAUD_DRIFT_MIN_ROWS",
+            "abc",
+            "FRAUD_DRIFT_MIN_ROWS: Input should be a valid integer, unable to parse string as an integer",
+        ),
+    ],
+)
+def test_every_entry_points_settings_refuse_what_the_cli_refuses(monkeypatch, tmp_path, name, value, line):
+    """The composition root (the Prefect flows, the Lambda, the API's workers): a misspelt name ran with the
+    default, a malformed value raised pydantic's own multi-line message."""
+    from fraud_detection.composition.root import environment_settings
+    from fraud_detection.domain.errors import ConfigurationError
+
+    monkeypatch.setenv("FRAUD_HOME", str(tmp_path))
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigurationError) as refused:
+        environment_settings()
+    assert str(refused.value) == f"invalid configuration: {line}"

@@ -11,17 +11,22 @@ real container (`container.adapters.registry.override(...)`), as dependency-inje
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 from typing import TYPE_CHECKING
 
 from dependency_injector import providers
+from pydantic import ValidationError
 
 from fraud_detection.application.interruption import Interruption
 from fraud_detection.application.progress import PipelineObserver
+from fraud_detection.domain.errors import ConfigurationError
 from fraud_detection.infrastructure.local.held_signals import holding_signals
 from fraud_detection.infrastructure.local.home import private_home
 from fraud_detection.infrastructure.mlflow.ca_bundle import trust_ca_bundle
 from fraud_detection.settings import Settings
+from fraud_detection.settings.problems import configuration_problems
+from fraud_detection.settings.unknown import setting_variables, unknown_setting_problems
 
 if TYPE_CHECKING:
     from fraud_detection.application.rollout import StartRollout
@@ -125,8 +130,18 @@ class Container:
 def environment_settings() -> Settings:
     """The settings from the environment, with FRAUD_HOME created private (before any command writes in
     it) and the MLflow server's CA, when FRAUD_MLFLOW_CA_BUNDLE gives it, in a file that
-    MLFLOW_TRACKING_SERVER_CERT_PATH names before any MLflow client is made (a path the deployer set wins)."""
-    settings = Settings()
+    MLFLOW_TRACKING_SERVER_CERT_PATH names before any MLflow client is made (a path the deployer set wins).
+
+    A bad or misspelt setting is a `ConfigurationError` naming each variable, for every entry point: the CLI
+    checked it, but the drift Lambda and the Prefect flows ran with FRAUD_DRIFT_WINDOW_HOUR=3 ignored (the
+    default 24 h) and showed pydantic's own message for a malformed one."""
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        raise ConfigurationError(configuration_problems(error.errors())) from None
+    problems = unknown_setting_problems(os.environ, setting_variables())
+    if problems:
+        raise ConfigurationError(f"invalid configuration: {'; '.join(problems)}")
     private_home(settings.home)
     trust_ca_bundle(settings.mlflow_ca_bundle, settings.home.resolve())
     return settings

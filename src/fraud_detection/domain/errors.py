@@ -26,6 +26,10 @@ class DataSourceError(FraudDetectionError):
 EMPTY_SOURCE = "the source is empty: give a path, s3://bucket/key or kaggle://owner/dataset"
 
 
+class ConfigurationError(FraudDetectionError):
+    """A setting in the environment is malformed, or a misspelt or retired name of one (each named)."""
+
+
 class ServiceUnavailableError(FraudDetectionError):
     """A backing service (object store, tracking server, broker) could not be reached; worth retrying,
     unlike bad input."""

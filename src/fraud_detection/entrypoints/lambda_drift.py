@@ -24,15 +24,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from fraud_detection.application.compaction import BUDGET_SECONDS, LOOKBACK_HOURS
 from fraud_detection.application.drift.check import DriftWindowSpec
 from fraud_detection.composition import Container, get_container
+from fraud_detection.domain.errors import ConfigurationError
 from fraud_detection.domain.windows import MAX_WINDOW_HOURS
-from fraud_detection.entrypoints.configuration import configuration_problems
 
 logger = logging.getLogger(__name__)
 logging.getLogger().setLevel(logging.INFO)  # Lambda's root handler drops INFO by default
 
 
 class DriftCheckRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: `{"hours": true}` was one hour, `"2"` two; JSON numbers and booleans only, as they are
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     hours: float | None = Field(
         None, gt=0, le=MAX_WINDOW_HOURS, description="Window: the last N hours (default: the setting)."
@@ -47,6 +48,12 @@ class DriftCheckRequest(BaseModel):
 
 
 def handler(event: dict[str, Any] | None, context: object = None) -> dict[str, Any]:
+    if event is not None and not isinstance(event, dict):  # a bare number or list: a TypeError before
+        logger.error("drift check refused: the event is a %s, not a JSON object", type(event).__name__)
+        return {
+            "status": "error",
+            "error": f"invalid event: a JSON object is needed, got {type(event).__name__}",
+        }
     try:
         request = DriftCheckRequest.model_validate(_window_fields(event or {}))
     except ValidationError as error:
@@ -56,10 +63,9 @@ def handler(event: dict[str, Any] | None, context: object = None) -> dict[str, A
     container = get_container()  # reused across warm invocations
     try:
         settings = container.settings()
-    except ValidationError as error:  # the function's environment: a retry would fail the same way
-        problem = configuration_problems(error.errors())
-        logger.error("drift check refused: %s", problem)
-        return {"status": "error", "error": problem}
+    except ConfigurationError as error:  # the function's environment: a retry would fail the same way
+        logger.error("drift check refused: %s", error)
+        return {"status": "error", "error": str(error)}
     compaction = _compact(container, request) if request.compact else None
     hours = request.hours or settings.drift_window_hours
     spec = DriftWindowSpec.last_hours(hours, last_rows=request.last_rows)

@@ -13,7 +13,7 @@ from typing import ParamSpec, TypeVar
 import typer
 
 from fraud_detection.domain.errors import FraudDetectionError, ServiceUnavailableError, StorageFullError
-from fraud_detection.entrypoints.configuration import configuration_problems
+from fraud_detection.settings.problems import configuration_problems
 
 # A model version: MLflow keeps it in a 64-bit integer column; 10**20 ended in SQLite's overflow traceback.
 VERSION_MAX = 2**31 - 1

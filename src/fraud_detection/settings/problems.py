@@ -1,4 +1,5 @@
-"""A settings error as one line naming each environment variable, for every entry point (CLI, Lambda).
+"""A settings error as one line naming each environment variable, for every entry point (CLI, Lambda,
+flows).
 
 Takes pydantic's `ValidationError.errors()` list without importing pydantic: the CLI keeps it off the path
 of `fraud --help`.
