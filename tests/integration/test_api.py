@@ -384,6 +384,33 @@ def test_each_retrain_the_api_starts_is_reaped_when_it_ends(tmp_path, monkeypatc
     assert len(list((tmp_path / "logs").glob("retrain-*.log"))) == 3
 
 
+SLOW_RETRAIN = """
+import pathlib, sys, time
+pathlib.Path(sys.argv[1]).touch()
+time.sleep(30)
+"""
+
+
+def test_a_retrain_request_while_one_runs_is_409_and_starts_nothing(tmp_path, monkeypatch):
+    """It answered 202, as if a retrain would start; only the server log said none did."""
+    script, started = tmp_path / "slow_retrain.py", tmp_path / "started"
+    script.write_text(SLOW_RETRAIN)
+    monkeypatch.setattr(
+        retrain_launcher, "fraud_command", lambda: [sys.executable, str(script), str(started)]
+    )
+    service = Api(tmp_path, retrain_on_events=True)
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    with service.client as client:
+        assert client.post("/admin/retrain", json={"reason": "first"}, headers=auth).status_code == 202
+        busy = client.post("/admin/retrain", json={"reason": "second"}, headers=auth)
+        assert busy.status_code == 409
+        assert busy.json()["error"].startswith("a retrain is already running on this host: this request")
+        launcher = service.container.adapters.retrain_launcher()
+        launcher._child.kill()  # the test's slow stand-in, not a real retrain
+        launcher._child.wait()
+    assert len(list((tmp_path / "logs").glob("retrain-*.log"))) == 1
+
+
 def test_readiness_follows_the_model(tmp_path):
     service = Api(tmp_path, champion=False)
     with service.client as client:

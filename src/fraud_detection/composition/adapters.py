@@ -6,6 +6,7 @@ Each factory imports its vendor SDK inside the function, so a command that needs
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from fraud_detection.domain.ports.prediction_log import CaptureCompaction
     from fraud_detection.domain.ports.reports import Reports
     from fraud_detection.domain.scoring_input import ScoringInput
-    from fraud_detection.infrastructure.local.retrain_launcher import LaunchMode
+    from fraud_detection.infrastructure.local.retrain_launcher import LaunchMode, SubprocessRetrainLauncher
 
 
 def make_object_store(settings: Settings) -> ObjectStore:
@@ -101,19 +102,31 @@ def make_catalog(settings: Settings, registry: providers.Provider[ModelRegistry]
     return registry()
 
 
-def make_publisher(settings: Settings, retrain_launch: LaunchMode) -> EventPublisher:
+def make_retrain_launcher(settings: Settings, retrain_launch: LaunchMode) -> SubprocessRetrainLauncher | None:
+    """The local retrain that events start (the embedded mode, no event bus), or None."""
+    if settings.event_bus or not settings.retrain_on_events:
+        return None
+    from fraud_detection.infrastructure.local.retrain_launcher import SubprocessRetrainLauncher
+    from fraud_detection.infrastructure.local.retrain_lock import lock_path
+
+    home = settings.home.resolve()
+    return SubprocessRetrainLauncher(retrain_launch, home / "logs", lock=lock_path(home))
+
+
+def retrain_busy(launcher: SubprocessRetrainLauncher | None) -> Callable[[], bool] | None:
+    """Whether a request would start nothing: known only of a local retrain (the ECS task says for itself)."""
+    return None if launcher is None else launcher.busy
+
+
+def make_publisher(settings: Settings, launcher: SubprocessRetrainLauncher | None) -> EventPublisher:
     if settings.event_bus:
         from fraud_detection.infrastructure.aws.eventbridge import EventBridgePublisher
 
         return EventBridgePublisher(settings.event_bus, settings.aws_region)
     from fraud_detection.infrastructure.local.in_process_events import InProcessPublisher
-    from fraud_detection.infrastructure.local.retrain_launcher import SubprocessRetrainLauncher
-    from fraud_detection.infrastructure.local.retrain_lock import lock_path
 
     publisher = InProcessPublisher()
-    if settings.retrain_on_events:
-        home = settings.home.resolve()
-        launcher = SubprocessRetrainLauncher(retrain_launch, home / "logs", lock=lock_path(home))
+    if launcher is not None:
         for kind in (DriftDetected.kind, RetrainRequested.kind):
             publisher.subscribe(kind, launcher)
     return publisher
@@ -204,7 +217,9 @@ class Adapters(containers.DeclarativeContainer):
     tracker = providers.Singleton(make_tracker, settings)
     registry = providers.Singleton(make_registry, settings)
     catalog = providers.Singleton(make_catalog, settings, registry.provider)
-    publisher = providers.Singleton(make_publisher, settings, retrain_launch)
+    retrain_launcher = providers.Singleton(make_retrain_launcher, settings, retrain_launch)
+    retrain_busy = providers.Callable(retrain_busy, retrain_launcher)
+    publisher = providers.Singleton(make_publisher, settings, retrain_launcher)
     feedback_store = providers.Singleton(make_feedback_store, settings)
     reference_profiles = providers.Singleton(make_reference_profiles, object_store)
     reports = providers.Singleton(make_reports, object_store)

@@ -174,4 +174,4 @@ class Serving(containers.DeclarativeContainer):
         model_holder,
         rollout_scoring,
     )
-    request_retrain = providers.Factory(RequestRetrain, adapters.publisher)
+    request_retrain = providers.Factory(RequestRetrain, adapters.publisher, adapters.retrain_busy)

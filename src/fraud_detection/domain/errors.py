@@ -30,6 +30,10 @@ class ConfigurationError(FraudDetectionError):
     """A setting in the environment is malformed, or a misspelt or retired name of one (each named)."""
 
 
+class RetrainInProgressError(FraudDetectionError):
+    """A retrain already runs where this request would start one: it would start nothing."""
+
+
 class ServiceUnavailableError(FraudDetectionError):
     """A backing service (object store, tracking server, broker) could not be reached; worth retrying,
     unlike bad input."""

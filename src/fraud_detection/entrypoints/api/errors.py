@@ -21,6 +21,7 @@ from fraud_detection.domain.errors import (
     ModelNotReadyError,
     NoActiveRolloutError,
     RegistryAccessDeniedError,
+    RetrainInProgressError,
     RolloutRefusedError,
     ServiceUnavailableError,
 )
@@ -86,7 +87,7 @@ async def domain_error(request: Request, exc: Exception) -> JSONResponse:
         status = 503
     elif isinstance(exc, ModelNotFoundError | JobNotFoundError | NoActiveRolloutError):
         status = 404
-    elif isinstance(exc, (RolloutRefusedError, JobExistsError)):
+    elif isinstance(exc, (RolloutRefusedError, JobExistsError, RetrainInProgressError)):
         status = 409
     elif isinstance(exc, InvalidDataError | IncompatibleModelError | DataSourceError):
         status = 422

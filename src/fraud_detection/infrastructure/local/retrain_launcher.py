@@ -49,6 +49,12 @@ class SubprocessRetrainLauncher:
         self._launching = threading.Lock()
         self._child: subprocess.Popen[bytes] | None = None
 
+    def busy(self) -> bool:
+        """A retrain this process launched still runs, or any holds the home's lock: an event would start
+        nothing."""
+        running = self._child is not None and self._child.poll() is None
+        return running or self._launching.locked() or (self._lock is not None and is_held(self._lock))
+
     def __call__(self, event: DomainEvent) -> None:
         if not self._launching.acquire(blocking=False):  # another event is launching (or, waiting, running)
             self._refuse(event)

@@ -83,13 +83,15 @@ def reload_model(
     response_model=RetrainOut,
     status_code=202,
     dependencies=[Depends(json_body)],
-    responses=body_refusals(SMALL_BODY),
+    responses=body_refusals(SMALL_BODY)
+    | {409: {"model": ErrorOut, "description": "A retrain already runs on this host: none is started."}},
 )
 def retrain(
     request: RetrainIn | None = None,
     request_retrain: RequestRetrain = Depends(dependencies.retrain),
 ) -> dict[str, Any]:
-    """Publish RetrainRequested; whatever subscribes (an EventBridge rule, the local flow) trains."""
+    """Publish RetrainRequested; whatever subscribes (an EventBridge rule, the local flow) trains. 409 when a
+    local retrain runs already (the embedded mode): the request would start nothing."""
     event = request_retrain((request or RetrainIn()).reason)
     return {"event": event.kind, "reason": event.reason, "occurred_at": event.occurred_at}
 
