@@ -50,10 +50,12 @@ locals {
   }
 
   # What `GET /admin/rollout` may read in an API task, from the task's memory: three quarters of what is
-  # left after 400 MiB for the API itself (benchmarks/serve_soak.py measured an RSS of 337-362 MiB, ~350 MiB,
-  # rounded up), at the ~112 bytes a captured row benchmarks/captured_reads.py measured (dev's 1 GiB: 4.4M
-  # rows; prod's 2 GiB: 11.6M). `extra_environment` may still set it.
-  status_max_rows = floor((var.api.memory - 400) * 0.75 * 1048576 / 112)
+  # left after 600 MiB for the API itself, at the ~112 bytes a captured row benchmarks/captured_reads.py
+  # measured (dev's 1 GiB: 3.0M rows; prod's 2 GiB: 10.2M). 600 MiB: single scores keep it at 337-362 MiB
+  # (benchmarks/serve_soak.py), but batch traffic leaves it at 530-545 MiB, 582 at its peak (a load probe;
+  # serve_batch_load.py: 593); with 400 a dev task's full status reached ~1,020 of its 1,024 MiB.
+  # `extra_environment` may still set it.
+  status_max_rows = floor((var.api.memory - 600) * 0.75 * 1048576 / 112)
 
   # Settings only one container has: the API authenticates its clients from Secrets Manager (task role) and
   # bounds the rollout evidence it gathers next to its traffic.
