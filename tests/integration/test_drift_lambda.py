@@ -15,6 +15,7 @@ from moto import mock_aws
 
 from fraud_detection.application.drift.reference import StoreReferenceProfile
 from fraud_detection.composition import get_container, use_container
+from fraud_detection.domain.errors import ServiceUnavailableError
 from fraud_detection.domain.features import SCORING_INPUTS
 from fraud_detection.domain.ports.prediction_log import PredictionBatch
 from fraud_detection.entrypoints import lambda_drift
@@ -250,6 +251,25 @@ def test_a_failed_compaction_still_checks_drift(aws: Aws, monkeypatch: pytest.Mo
     stored = json.loads(aws.store.read_bytes("drift/compaction-latest.json"))  # what /metrics exports
     assert stored["summary"] is None
     assert stored["error"] == "OSError: the bucket said no"
+
+
+def test_a_store_outage_during_compaction_ends_the_invocation_at_once(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Compaction, its failure report, then the check each waited out the S3 client's retries on a hung S3:
+    307 s, past the function's 300 s limit. The outage is raised after the first (Lambda retries)."""
+    aws.capture(inputs_of(500, seed=3))
+
+    def down(*_: object) -> None:
+        raise ServiceUnavailableError("cannot list s3://fraud/predictions/: Read timeout")
+
+    monkeypatch.setattr(get_container().adapters.capture_compaction(), "compact", down)
+    checked = []
+    monkeypatch.setattr(get_container().drift, "check", lambda: checked.append(1))
+    with pytest.raises(ServiceUnavailableError, match="Read timeout"):
+        lambda_drift.handler({"hours": 1}, None)
+    assert checked == []
+    assert not aws.store.exists("drift/compaction-latest.json")
 
 
 # --- the function's IAM role (deploy/terraform/modules/lambda_drift), which moto does not enforce -----------

@@ -8,6 +8,7 @@ import pytest
 
 from fraud_detection.application.compaction import CompactCaptures
 from fraud_detection.domain.compaction import CompactionReport, CompactionSummary
+from fraud_detection.domain.errors import ServiceUnavailableError
 from fraud_detection.domain.ports.prediction_log import CaptureCompaction
 from fraud_detection.domain.reports import COMPACTION
 from tests.drift_fakes import FakeReports
@@ -42,6 +43,15 @@ def test_a_failed_run_is_reported_then_raised() -> None:
     with pytest.raises(OSError, match="bucket gone"):
         use_case(48.0)
     assert reports.latest(COMPACTION) == CompactionReport(NOW.isoformat(), None, "OSError: bucket gone")
+
+
+def test_an_outage_of_the_store_is_raised_without_a_report_to_that_store() -> None:
+    """A hung S3: the report waited out the client's retries a second time (a Lambda past its limit)."""
+    reports = FakeReports()
+    down = ServiceUnavailableError("cannot list s3://fraud/predictions/: Read timeout")
+    with pytest.raises(ServiceUnavailableError):
+        CompactCaptures(FakeCompaction(down), reports, clock=NOW.timestamp)(48.0)
+    assert reports.saved == []
 
 
 def test_the_report_reads_back_as_written() -> None:

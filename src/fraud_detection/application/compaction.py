@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from fraud_detection.domain.compaction import CompactionReport, CompactionSummary
+from fraud_detection.domain.errors import ServiceUnavailableError
 from fraud_detection.domain.ports.prediction_log import CaptureCompaction
 from fraud_detection.domain.ports.reports import Reports
 from fraud_detection.domain.reports import COMPACTION
@@ -26,10 +27,14 @@ class CompactCaptures:
         self._compaction, self._reports, self._clock = compaction, reports, clock
 
     def __call__(self, lookback_hours: float, budget_seconds: float | None = None) -> CompactionSummary:
-        """The run's summary; a failure is reported, then raised (the caller decides whether it stops)."""
+        """The run's summary; a failure is reported, then raised (the caller decides whether it stops). Not
+        an outage of the store: the report would go to that store, and waited out its retries a second time
+        (a Lambda facing a hung S3 ran past its 300 s limit)."""
         ran_at = datetime.fromtimestamp(self._clock(), UTC)
         try:
             summary = self._compaction.compact(lookback_hours, budget_seconds)
+        except ServiceUnavailableError:
+            raise
         except Exception as error:
             self._save(CompactionReport(ran_at.isoformat(), None, f"{type(error).__name__}: {error}"), ran_at)
             raise

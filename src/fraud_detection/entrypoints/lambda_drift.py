@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from fraud_detection.application.compaction import BUDGET_SECONDS, LOOKBACK_HOURS
 from fraud_detection.application.drift.check import DriftWindowSpec
 from fraud_detection.composition import Container, get_container
-from fraud_detection.domain.errors import ConfigurationError
+from fraud_detection.domain.errors import ConfigurationError, ServiceUnavailableError
 from fraud_detection.domain.windows import MAX_WINDOW_HOURS
 
 logger = logging.getLogger(__name__)
@@ -89,6 +89,10 @@ def handler(event: dict[str, Any] | None, context: object = None) -> dict[str, A
 def _compact(container: Container, request: DriftCheckRequest) -> dict[str, Any]:
     try:
         summary = container.drift.compact()(request.compact_hours, request.compact_seconds)
+    except ServiceUnavailableError:
+        # The store is down: the check reads the same store and would wait out its retries again (a hung
+        # S3 took the function past its 300 s limit); raised, Lambda retries the invocation
+        raise
     except Exception as error:  # upkeep: the drift check below still runs, and the next hour retries
         logger.exception("capture compaction failed; checking drift anyway")
         return {"error": f"{type(error).__name__}: {error}"}
