@@ -65,6 +65,19 @@ def test_a_report_kept_out_of_the_latest_is_stored_and_listed_but_never_read_as_
     assert json.loads(store.objects["drift/reports/20261102T000000Z-v0.json"]) == {"id": "past"}
 
 
+def test_an_unreadable_report_is_skipped_naming_it_and_the_others_listed(caplog):
+    """One stray or hand-edited file under drift/reports/ made `fraud drift list` exit 2 for every report."""
+    store = FakeObjectStore()
+    reports = ObjectStoreReports(store)
+    for day in (1, 2, 3):
+        report = QualityReport(NOW.replace(day=day), TimeWindow.last_days(1, NOW.replace(day=day)), ())
+        reports.save(QUALITY, f"2026050{day}T000000.000000Z", report.to_dict())
+    store.objects["quality/reports/20260502T000000.000000Z.json"] = b"{not json"
+    listed = reports.recent(QUALITY, 2)
+    assert [name for name, _ in listed] == ["20260503T000000.000000Z", "20260501T000000.000000Z"]
+    assert "quality/reports/20260502T000000.000000Z.json" in caplog.text
+
+
 def test_recent_reports_are_listed_newest_first_within_the_limit():
     store = FakeObjectStore()
     reports = ObjectStoreReports(store)

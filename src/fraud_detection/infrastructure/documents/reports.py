@@ -17,6 +17,7 @@ Each object is one atomic write, so a reader sees a whole document or the previo
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -26,6 +27,8 @@ from fraud_detection.domain.ports.storage import ObjectStore
 from fraud_detection.domain.reports import COMPACTION, DRIFT, QUALITY, ROLLOUT, VALIDATION, ReportKind
 
 T = TypeVar("T")
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -76,10 +79,21 @@ class ObjectStoreReports(Reports):
         return _parse(kind, key, raw)
 
     def recent(self, kind: ReportKind[T], limit: int) -> list[tuple[str, T]]:
+        """The newest `limit` readable reports; one that is not (hand-edited, a stray file) is skipped with
+        a warning naming it: it made `fraud drift list` fail for every report."""
         folder = LAYOUTS[kind.name].folder + "/"
-        keys = sorted(k for k in self._store.list_keys(folder) if k.endswith(".json"))
-        chosen = keys[::-1][: max(limit, 0)]
-        return [(k[len(folder) : -len(".json")], _parse(kind, k, self._store.read_bytes(k))) for k in chosen]
+        keys = sorted((k for k in self._store.list_keys(folder) if k.endswith(".json")), reverse=True)
+        found: list[tuple[str, T]] = []
+        for key in keys:
+            if len(found) >= limit:
+                break
+            try:
+                report = _parse(kind, key, self._store.read_bytes(key))
+            except InvalidDataError as error:
+                logger.warning("skipped %s", error)
+                continue
+            found.append((key[len(folder) : -len(".json")], report))
+        return found
 
     def _write(self, key: str, content: bytes) -> str:
         self._store.write_bytes(key, content)
