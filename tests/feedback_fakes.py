@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 
@@ -39,3 +40,17 @@ class FakeFeedbackStore(FeedbackStore):
     def _records(self) -> Iterator[LabelRecord]:
         for transaction_id, (is_fraud, labelled_at) in self.labelled.items():
             yield LabelRecord(transaction_id, is_fraud, labelled_at, self.scored[transaction_id])
+
+
+class BlockingFeedbackStore(FakeFeedbackStore):
+    """record_scored waits until released: a store call hanging on the network."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def record_scored(self, rows: Sequence[ScoredTransaction]) -> None:
+        self.entered.set()
+        assert self.release.wait(30)
+        super().record_scored(rows)

@@ -3,7 +3,6 @@ every row is captured, ids are recorded off the request path, a failing or hangi
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -18,7 +17,7 @@ from fraud_detection.infrastructure.arrow.prediction_log import ParquetPredictio
 from fraud_detection.infrastructure.local import LocalObjectStore
 from fraud_detection.infrastructure.local.feedback.indexing_log import IndexingPredictionLog
 from fraud_detection.infrastructure.sqlite.feedback_store import SqliteFeedbackStore
-from tests.feedback_fakes import FakeFeedbackStore
+from tests.feedback_fakes import BlockingFeedbackStore, FakeFeedbackStore
 
 pytestmark = pytest.mark.integration
 
@@ -83,22 +82,8 @@ def test_the_background_thread_records_without_a_flush(tmp_path):
         log.close()
 
 
-class BlockingStore(FakeFeedbackStore):
-    """record_scored waits until released: a store call hanging on the network."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.entered = threading.Event()
-        self.release = threading.Event()
-
-    def record_scored(self, rows: Sequence[ScoredTransaction]) -> None:
-        self.entered.set()
-        assert self.release.wait(30)
-        super().record_scored(rows)
-
-
 def test_appends_never_wait_for_the_store(tmp_path):
-    store = BlockingStore()
+    store = BlockingFeedbackStore()
     inner = ParquetPredictionLog(LocalObjectStore(tmp_path), max_seconds=NEVER)
     log = IndexingPredictionLog(inner, store, interval_seconds=0.01, max_pending_rows=50)
     try:

@@ -4,7 +4,6 @@ transactions came back `unknown` with nothing on /metrics for an alert to see.""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 
 import numpy as np
@@ -24,7 +23,7 @@ from fraud_detection.infrastructure.prometheus.metrics import (
     PrometheusFeedbackIndexTelemetry,
 )
 from tests.fakes import FakePredictionLog
-from tests.feedback_fakes import FakeFeedbackStore
+from tests.feedback_fakes import BlockingFeedbackStore, FakeFeedbackStore
 from tests.waiting import wait_until
 
 NEVER = 3600.0  # an interval no test waits for: the tests flush or close explicitly
@@ -163,23 +162,9 @@ def test_ids_unrecorded_when_the_store_still_fails_at_close_are_counted_dropped(
     assert telemetry.dropped == {DROPPED_AT_CLOSE: 2}
 
 
-class HangingStore(FakeFeedbackStore):
-    """record_scored waits until released: a store call hanging on the network."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.entered = threading.Event()
-        self.release = threading.Event()
-
-    def record_scored(self, rows: Sequence[ScoredTransaction]) -> None:
-        self.entered.set()
-        assert self.release.wait(30)
-        super().record_scored(rows)
-
-
 def test_ids_left_behind_a_store_call_hanging_at_close_are_counted_dropped():
     telemetry = RecordingTelemetry()
-    store = HangingStore()
+    store = BlockingFeedbackStore()
     log = IndexingPredictionLog(
         FakePredictionLog(), store, interval_seconds=0.01, max_pending_rows=2, close_timeout_seconds=0.05,
         telemetry=telemetry,
