@@ -14,6 +14,7 @@ from prometheus_client import Counter, Gauge, Histogram
 
 from fraud_detection.domain.model import ModelVersion
 from fraud_detection.domain.ports.telemetry import ScoringTelemetry
+from fraud_detection.infrastructure.local.feedback.indexing_log import DROPPED_AT_CLOSE, DROPPED_OVER_BOUND
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 SCORE_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 0.99, 1.0)
@@ -100,7 +101,7 @@ CAPTURE_SPILL_BYTES = Gauge(
 # Feedback index (infrastructure/local/feedback/indexing_log.py): scored transaction ids recorded in the
 # feedback store off the request path, so labels can be matched with the decision served. An id dropped or
 # lost makes its label come back `unknown`.
-FEEDBACK_DROP_REASONS = ("over_bound", "at_close")
+FEEDBACK_DROP_REASONS = (DROPPED_OVER_BOUND, DROPPED_AT_CLOSE)  # the index's own names, created at 0
 FEEDBACK_IDS_RECORDED = Counter(
     "fraud_feedback_ids_recorded", "Scored transaction ids the feedback store took (for labels to match)."
 )
