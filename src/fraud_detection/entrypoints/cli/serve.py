@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from typing import Annotated
 
 import typer
@@ -12,6 +10,7 @@ from fraud_detection.entrypoints.cli.context import console
 from fraud_detection.entrypoints.cli.errors import handles_user_errors
 from fraud_detection.entrypoints.cli.listen import check_bindable
 from fraud_detection.entrypoints.cli.log_levels import LogLevel
+from fraud_detection.entrypoints.cli.metrics_folder import multiprocess_metrics_folder
 from fraud_detection.entrypoints.cli.processes import check_process_count
 
 APP = "fraud_detection.entrypoints.api.app:create_app"
@@ -28,8 +27,6 @@ def serve(
     ] = LogLevel.INFO,
 ) -> None:
     """Serve /v1/score, /v1/score/batch, /v1/model, /admin/*, /healthz, /readyz and /metrics."""
-    import uvicorn
-
     from fraud_detection.settings import Settings
 
     check_process_count("--workers", workers)
@@ -38,15 +35,21 @@ def serve(
 
     make_client_source(settings)  # so does a malformed clients file or secret
     check_bindable(host, port)  # and a taken port, before any worker loads a model
-    from fraud_detection.entrypoints.api.header_deadline import HeaderDeadlineProtocol
 
-    if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
-        # Each worker keeps its metrics in files here; /metrics sums them (prometheus_client multiprocess).
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="fraud-metrics-")
     docs = "docs at /docs" if settings.api_docs else "docs off (FRAUD_API_DOCS=true to serve /docs)"
     console.print(f"serving on http://{host}:{port} with {workers} worker(s); {docs}")
+    # Each worker keeps its metrics in files there; /metrics sums them (prometheus_client multiprocess).
+    with multiprocess_metrics_folder(workers, "fraud-metrics-"):
+        _run(APP, host, port, workers, log_level, settings.api_concurrency_max)
+
+
+def _run(app: str, host: str, port: int, workers: int, log_level: LogLevel, concurrency_max: int) -> None:
+    import uvicorn
+
+    from fraud_detection.entrypoints.api.header_deadline import HeaderDeadlineProtocol
+
     uvicorn.run(
-        APP,
+        app,
         factory=True,
         host=host,
         port=port,
@@ -56,7 +59,7 @@ def serve(
         # The connections each worker holds (HeaderDeadlineProtocol applies it): beyond it, 503 at once rather
         # than a queue. Shared out, so the setting bounds what `fraud serve` holds, as it says (before,
         # --workers 2 held 14 of a limit of 8).
-        limit_concurrency=max(1, settings.api_concurrency_max // workers),
+        limit_concurrency=max(1, concurrency_max // workers),
         timeout_keep_alive=5,
         # A stop (SIGTERM) waits this long for requests under way, then closes what is left: keep-alive
         # clients that kept sending held a `--workers 2` server for 56 s in a load probe (ECS kills at 30 s).

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from typing import Annotated
 
 import typer
@@ -12,6 +10,7 @@ from fraud_detection.entrypoints.cli.context import console
 from fraud_detection.entrypoints.cli.errors import BAD_INPUT, fail, handles_user_errors
 from fraud_detection.entrypoints.cli.listen import check_bindable
 from fraud_detection.entrypoints.cli.log_levels import LogLevel
+from fraud_detection.entrypoints.cli.metrics_folder import multiprocess_metrics_folder
 from fraud_detection.entrypoints.cli.processes import check_process_count
 
 
@@ -40,15 +39,14 @@ def worker(
         raise fail(
             "FRAUD_BROKER_URL is not set: a worker needs a broker (e.g. redis://host:6379/0)", BAD_INPUT
         )
-    if concurrency > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
-        # Must precede the first import of prometheus_client: children write samples there, /metrics sums.
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="fraud-worker-metrics-")
-    from fraud_detection.workers.runner import WorkerOptions, run_worker
-
     port = settings.worker_metrics_port if metrics_port is None else metrics_port
     if port:
         # A bad --metrics-host ended in a gaierror traceback; a taken port is said before Celery starts.
         check_bindable(metrics_host, port, "--metrics-host", "--metrics-port")
     where = f"/metrics on {metrics_host}:{port}" if port else "no /metrics"
     console.print(f"batch worker: concurrency {concurrency}, {where}")
-    run_worker(settings, WorkerOptions(concurrency, port, metrics_host, loglevel.value))
+    # Entered before the first import of prometheus_client: children write samples there, /metrics sums.
+    with multiprocess_metrics_folder(concurrency, "fraud-worker-metrics-"):
+        from fraud_detection.workers.runner import WorkerOptions, run_worker
+
+        run_worker(settings, WorkerOptions(concurrency, port, metrics_host, loglevel.value))
