@@ -44,6 +44,22 @@ def test_other_values_are_printed_as_they_are(value, printed):
     assert shown(value) == printed
 
 
+PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+
+
+@pytest.mark.parametrize(
+    ("value", "printed"),
+    [
+        (PEM * 2, f"PEM: 2 block(s), {2 * len(PEM)} characters"),
+        ("first\nsecond\nthird", "first ... (3 lines)"),
+        ("one line\n", "one line\n"),
+    ],
+)
+def test_a_value_of_several_lines_is_summed_up_on_one(value, printed):
+    """A CA bundle (FRAUD_MLFLOW_CA_BUNDLE) printed whole broke `fraud config`'s one row per setting."""
+    assert shown(value) == printed
+
+
 @pytest.mark.parametrize(
     ("variable", "value"),
     [

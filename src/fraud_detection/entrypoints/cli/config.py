@@ -27,8 +27,17 @@ def variables() -> list[tuple[str, str, str]]:
 
 def shown(value: Any) -> str:
     """A value as `fraud config` prints it: secrets stay masked (pydantic's SecretStr), and so do the
-    passwords inside a URL (redis://:pw@host, ...?password=pw), which is a plain string setting."""
-    return "" if value is None else masked_url(str(value))
+    passwords inside a URL (redis://:pw@host, ...?password=pw), which is a plain string setting. A value of
+    several lines (a PEM bundle) is summed up on one, so each setting stays one row: the whole certificate
+    filled the screen, and piped, its lines broke the tab-separated rows that `cut -f` reads."""
+    if value is None:
+        return ""
+    text = str(value)
+    if "\n" not in text.strip():
+        return masked_url(text)
+    if text.lstrip().startswith("-----BEGIN "):
+        return f"PEM: {text.count('-----BEGIN ')} block(s), {len(text):,} characters"
+    return f"{text.strip().splitlines()[0]} ... ({len(text.strip().splitlines())} lines)"
 
 
 @handles_user_errors
