@@ -206,8 +206,15 @@ def test_a_broker_that_accepts_but_never_answers_is_unavailable_within_seconds()
             queue.enqueue("job-y")
 
 
+def in_memory_queue() -> CeleryJobQueue:
+    """A queue on Celery's in-memory broker, which the settings refuse (no worker could see its jobs)."""
+    app = make_celery_app(Settings(broker_url="redis://127.0.0.1:1/0"))
+    app.conf.broker_url = "memory://"
+    return CeleryJobQueue(app)
+
+
 def test_depth_is_unknown_for_a_broker_other_than_redis():
-    assert CeleryJobQueue(make_celery_app(Settings(broker_url="memory://"))).depth() is None
+    assert in_memory_queue().depth() is None
 
 
 def test_a_job_fans_out_over_chunks_and_commits_one_output_in_input_order(jobs):
@@ -352,7 +359,7 @@ def test_the_queued_work_is_read_from_the_queue_and_from_what_workers_hold(redis
         assert queue.queued_work() == QueuedWork({}, {"job-b": {"commit"}, "job-c": {"chunk 7"}})
     finally:
         client.flushdb()
-    assert CeleryJobQueue(make_celery_app(Settings(broker_url="memory://"))).queued_work() is None
+    assert in_memory_queue().queued_work() is None
     down = CeleryJobQueue(make_celery_app(Settings(broker_url=f"redis://127.0.0.1:{free_port()}/0")))
     assert down.queued_work() is None
 

@@ -13,8 +13,8 @@ from fraud_detection.domain.jobs import RENEWALS_PER_LOST, RUN_LOST_SECONDS
 from fraud_detection.domain.windows import MAX_INTERVAL_SECONDS
 from fraud_detection.settings.rules import URL_LIKE, check_url, unset_if_empty
 
-# Celery's Redis transport (the visibility timeout and sweeps are Redis's); memory:// for in-process tests.
-BROKER_SCHEMES = ("redis://", "rediss://", "redis+socket://", "memory://")
+# Celery's Redis transport: the visibility timeout and sweeps are Redis's.
+BROKER_SCHEMES = ("redis://", "rediss://", "redis+socket://")
 
 # FRAUD_HOME entries that are the system's own state: batch roots may not overlap them.
 STATE_ENTRIES = (
@@ -89,6 +89,13 @@ class BatchSettings(BaseSettings):
         """Empty means unset; otherwise a URL Celery's Redis transport understands (checked here, not when
         the first job is queued)."""
         value = unset_if_empty(value)
+        if isinstance(value, str) and value.startswith("memory://"):
+            # It was accepted, then `fraud worker` died in a ModuleNotFoundError traceback and `fraud batch
+            # submit` reported Redis on localhost:6379 unreachable.
+            raise ValueError(
+                "memory:// is Celery's in-process broker: no `fraud worker` could ever see its jobs; "
+                "unset it to run batch jobs inside the command or the API, or name a Redis (redis://host:6379/0)"
+            )
         if isinstance(value, str):
             check_url(
                 value,
