@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import socket
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -229,6 +230,33 @@ def test_unreachable_server_raises_a_domain_error_naming_the_uri(monkeypatch: py
         registry.get_by_alias(CHAMPION)
     with pytest.raises(TrackingStoreUnavailableError, match=r"http://127\.0\.0\.1:9 is unavailable"):
         registry.list_versions()
+
+
+def test_a_stopped_database_store_is_one_line_after_a_few_seconds_of_tries(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """MLflow tried a database 10 times, waiting 102 s in all, and the error ran over three lines."""
+    from mlflow.store.db import utils as database_utils
+
+    waits: list[float] = []
+    monkeypatch.setattr(database_utils.time, "sleep", waits.append)
+    port = closed_port()
+    registry = MlflowModelRegistry(f"postgresql+psycopg2://u:pw@127.0.0.1:{port}/mlflow", "fraud-lgbm")
+
+    with pytest.raises(TrackingStoreUnavailableError) as raised:
+        registry.list_versions()
+    message = str(raised.value)
+    assert message.startswith(f"MLflow tracking store postgresql+psycopg2://u:**@127.0.0.1:{port}/mlflow")
+    assert "Connection refused" in message
+    assert "\n" not in message
+    assert "Background on this error" not in message
+    assert 3 <= sum(waits) <= 10  # long enough for a restarting database, not a minute and a half
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def test_a_tracking_file_that_is_not_a_database_is_one_line_naming_the_setting(tmp_path: Path) -> None:
