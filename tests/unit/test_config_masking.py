@@ -30,6 +30,16 @@ MASKED = [
     ),
     ("redis:/:Sup3rSecret@redis.internal:6379/0", "redis:/:**@redis.internal:6379/0"),  # a mistyped scheme
     ("sqlite:///tmp/mlflow.db", "sqlite:///tmp/mlflow.db"),
+    # Shown whole: a blank before the scheme (as settings files leave), a scheme missing its colon, a token
+    # as the user part, and the secret parameters of a presigned URL.
+    (" redis://:SECRETPW@host", " redis://:**@host"),
+    ("redis//:SECRETPW@host:6379/0", "redis//:**@host:6379/0"),
+    ("https://ghp_SECRETTOKEN@mlflow.example", "https://**@mlflow.example"),
+    (
+        "https://m.example/?X-Amz-Security-Token=S1&X-Amz-Signature=S2&sig=S3&auth=S4&X-Amz-Credential=S5",
+        "https://m.example/?X-Amz-Security-Token=**&X-Amz-Signature=**&sig=**&auth=**&X-Amz-Credential=**",
+    ),
+    ("https://m.example/?design=1&signal=2", "https://m.example/?design=1&signal=2"),
 ]
 
 
@@ -67,6 +77,8 @@ def test_a_value_of_several_lines_is_summed_up_on_one(value, printed):
         ("FRAUD_BROKER_URL", "redis:/:34secret@redis.internal:6379/0"),  # wrong scheme
         ("FRAUD_STORAGE_URI", "gs://u:34secret@bucket/x"),
         ("FRAUD_HOME", "s3://u:34secret@bucket"),
+        ("FRAUD_BROKER_URL", " redis://:34secret@host"),
+        ("FRAUD_BROKER_URL", "redis//:34secret@host:6379/0"),
     ],
 )
 def test_a_refused_setting_is_named_without_its_password(monkeypatch, variable, value):

@@ -12,16 +12,21 @@ from __future__ import annotations
 import re
 
 MASK = "**"
-_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:/*")
-# Query parameters that carry a secret: libpq's `password`/`sslpassword`, redis-py's `password`, tokens, keys.
+# A scheme, or what a typo left of one (`redis//`, `redis:`), after any blank a settings file left in front.
+_SCHEME = re.compile(r"\s*[A-Za-z][A-Za-z0-9+.-]*(?::/*|/+:?)")
+# Query parameters that carry a secret: libpq's `password`/`sslpassword`, redis-py's `password`, tokens, keys,
+# a presigned URL's signature and session token (`X-Amz-Signature`, `X-Amz-Security-Token`), `sig`, `auth`.
+_NAME = r"[a-z_-]*"
 _SECRET_PARAMETER = re.compile(
-    r"(?i)([?&;](?:[a-z_]*pass(?:word|wd)?|pwd|[a-z_]*secret[a-z_]*|[a-z_]*token|[a-z_]*key)=)[^&#;]*"
+    rf"(?i)([?&;](?:{_NAME}pass(?:word|wd)?|pwd|{_NAME}secret{_NAME}|{_NAME}token|{_NAME}key|"
+    rf"{_NAME}signature|sig|auth|{_NAME}credential)=)[^&#;]*"
 )
 
 
 def masked_url(text: str) -> str:
-    """`text` with the password of its credentials part and of its secret query parameters replaced by
-    `**`; anything that is not a URL with either comes back unchanged."""
+    """`text` with the secrets of its credentials part and of its secret query parameters replaced by
+    `**`: the password of `user:password@`, and the whole of a `token@` with no colon (a token passed as the
+    user, as `https://TOKEN@host` does); anything that is not a URL with either comes back unchanged."""
     scheme = _SCHEME.match(text)
     if scheme is None or scheme.end() == len(text):
         return text
@@ -30,4 +35,6 @@ def masked_url(text: str) -> str:
         credentials, host = rest.rsplit("@", 1)
         if ":" in credentials:
             rest = f"{credentials.split(':', 1)[0]}:{MASK}@{host}"
+        elif credentials and "/" not in credentials:  # `s3://bucket/a@b` is a path, not credentials
+            rest = f"{MASK}@{host}"
     return head + _SECRET_PARAMETER.sub(rf"\g<1>{MASK}", rest)
