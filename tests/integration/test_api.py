@@ -280,6 +280,14 @@ def test_the_admin_token_alone_no_longer_opens_feedback_jobs_or_scoring(api):
         assert api.anonymous.request(method, path, headers=admin, json={}).status_code == 401, path
 
 
+def test_an_admin_token_read_with_a_trailing_newline_still_opens_admin(tmp_path):
+    """As a mounted secret file or `echo` hands it over: the newline made a token no request could match."""
+    service = Api(tmp_path, admin_token=f"{TOKEN}\n")
+    with service.client:
+        response = service.anonymous.get("/admin/models", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert response.status_code == 200, response.text
+
+
 def test_admin_is_disabled_without_a_configured_token(tmp_path):
     no_admins = ClientDirectory(c for c in clients().clients.values() if not c.allows(Scope.ADMIN))
     service = Api(tmp_path, admin_token=None, directory=no_admins)

@@ -131,6 +131,8 @@ BAD = {
     "port": ({"FRAUD_WORKER_METRICS_PORT": "70000"}, "less than or equal to 65535"),
     "not a number": ({"FRAUD_TOP_K": "many"}, "valid integer"),
     "short admin token": ({"FRAUD_ADMIN_TOKEN": "x" * 31}, "at least 32 characters"),
+    "short admin token once its newline is dropped": ({"FRAUD_ADMIN_TOKEN": "x" * 31 + "\n"}, "at least 32"),
+    "admin token of two words": ({"FRAUD_ADMIN_TOKEN": "x" * 20 + " " + "y" * 20}, "blank inside"),
     # The MLflow server's CA: a bundle the client cannot load would fail every MLflow request, later.
     "CA bundle of no certificate": (
         {"FRAUD_MLFLOW_CA_BUNDLE": "MIIBIjANBgkqhkiG9w0B"},

@@ -124,14 +124,21 @@ class ServingSettings(BaseSettings):
     @field_validator("admin_token", mode="before")
     @classmethod
     def _admin_token(cls, value: object) -> object:
-        """Empty means unset (admin disabled); a set token must be long enough to resist guessing."""
+        """Empty means unset (admin disabled); a set token must be long enough to resist guessing. Blanks
+        around it are dropped, as the API drops them from the token it receives: a secret file's trailing
+        newline made a token that no request could match, so admin was silently shut."""
         text = value.get_secret_value() if isinstance(value, SecretStr) else value
         if text is None or text == "":
             return None
-        if isinstance(text, str) and text.startswith(PLACEHOLDER):
+        if not isinstance(text, str):
+            return value
+        if text.startswith(PLACEHOLDER):
             raise ValueError("is still the .env.example placeholder; generate one: `openssl rand -hex 32`")
-        if isinstance(text, str) and not text.strip():  # 40 spaces passed the length check
+        text = text.strip()
+        if not text:  # 40 spaces passed the length check
             raise ValueError("is only whitespace; generate one: `openssl rand -hex 32`")
-        if isinstance(text, str) and len(text) < MIN_TOKEN_LENGTH:
+        if any(character.isspace() for character in text):
+            raise ValueError("holds a blank inside, which no Authorization header can carry")
+        if len(text) < MIN_TOKEN_LENGTH:
             raise ValueError(f"must be at least {MIN_TOKEN_LENGTH} characters (or empty to disable admin)")
-        return value
+        return text
