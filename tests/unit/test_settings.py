@@ -70,6 +70,19 @@ BAD = {
         },
         "root '/srv/data/out' lies inside root '/srv/data'",
     ),
+    # Start accepted these, and a job's error then quoted the clients file's lines as bad column names.
+    "batch root holding the clients file": (
+        {"FRAUD_API_CLIENTS_FILE": "/srv/px/clients.json", "FRAUD_BATCH_INPUT_ROOTS": "/srv/px"},
+        "overlaps the system's own state (FRAUD_API_CLIENTS_FILE: /srv/px/clients.json)",
+    ),
+    "batch root holding the training file": (
+        {"FRAUD_DATASET_PATH": "/srv/px/train.csv", "FRAUD_BATCH_INPUT_ROOTS": "/srv/px"},
+        "overlaps the system's own state (FRAUD_DATASET_PATH: /srv/px/train.csv)",
+    ),
+    "batch root in the home's data folder": (
+        {"FRAUD_HOME": "/srv/h", "FRAUD_BATCH_OUTPUT_ROOTS": "/srv/h/data"},
+        "overlaps the system's own state (data: /srv/h/data)",
+    ),
     "fraud-rate band upside down": (
         {"FRAUD_VALIDATION_FRAUD_RATE_MIN": "0.1", "FRAUD_VALIDATION_FRAUD_RATE_MAX": "0.05"},
         "must be greater than FRAUD_VALIDATION_FRAUD_RATE_MIN (0.1)",

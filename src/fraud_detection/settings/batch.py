@@ -19,7 +19,7 @@ BROKER_SCHEMES = ("redis://", "rediss://", "redis+socket://")
 # FRAUD_HOME entries that are the system's own state: batch roots may not overlap them.
 STATE_ENTRIES = (
     "store", "mlflow.db", "mlartifacts", "serving", "compiled-models", "scratch", "logs", "feedback.db",
-    "api-clients.json", "reports", "capture-spill",
+    "api-clients.json", "reports", "capture-spill", "data",
 )  # fmt: skip
 
 
@@ -181,6 +181,11 @@ def batch_state(data: dict[str, object]) -> dict[str, str]:
         state["MLFLOW_TRACKING_URI"] = tracking.removeprefix("sqlite:///")
     if data.get("capture_spill_dir"):  # captured predictions waiting for the store: never a batch root
         state["FRAUD_CAPTURE_SPILL_DIR"] = os.path.expanduser(str(data["capture_spill_dir"]))
+    # Wherever they were moved: the clients' key digests, and the raw training file with its labels (a
+    # job's error quoted the clients file's lines back as bad column names).
+    for name in ("api_clients_file", "dataset_path"):
+        if data.get(name):
+            state[f"FRAUD_{name.upper()}"] = os.path.expanduser(str(data[name]))
     return {
         name: normalize_root(location if location.startswith("s3://") else os.path.realpath(location))
         for name, location in state.items()
