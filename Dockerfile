@@ -46,12 +46,14 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends libgomp1=12.2.0-14+deb12u1 \
     && rm -rf /var/lib/apt/lists/*
 
-# Fixed IDs so volume ownership is the same on every host and in every orchestrator.
+# Fixed IDs so volume ownership is the same on every host and in every orchestrator. The home is its user's
+# alone (0700, as `fraud` creates one): its databases and captured rows are written 0644 inside it.
 RUN groupadd --system --gid 10001 fraud \
     && useradd --system --uid 10001 --gid fraud --home-dir /var/lib/fraud --no-create-home \
         --shell /usr/sbin/nologin fraud \
     && mkdir -p /var/lib/fraud \
-    && chown fraud:fraud /var/lib/fraud
+    && chown fraud:fraud /var/lib/fraud \
+    && chmod 0700 /var/lib/fraud
 
 COPY --from=builder /opt/venv /opt/venv
 

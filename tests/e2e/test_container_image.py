@@ -134,6 +134,14 @@ def test_the_service_runs_as_its_own_user_on_a_read_only_root(container: dict[st
     assert inspected["HostConfig"]["ReadonlyRootfs"] is True
 
 
+def test_the_image_home_is_readable_by_its_user_alone(images: dict[str, Any]) -> None:
+    """Its databases and captured rows are 0644 inside it: a home made 0755 exposed them to every user."""
+    listed = podman(
+        "run", "--rm", "--entrypoint", "stat", images["service"].tag, "-c", "%a %u", "/var/lib/fraud"
+    )  # fmt: skip
+    assert listed.stdout.split() == ["700", UID]
+
+
 def test_the_service_image_trains_and_runs_the_retrain_tasks_command(images: dict[str, Any]) -> None:
     """The ECS retrain task runs this image with `fraud retrain --reason event` (Terraform's command): the
     pipeline and the retrain flow, Prefect's temporary server included, as the image's user, offline."""
