@@ -453,6 +453,20 @@ def test_metrics_name_routes_decisions_and_the_model(api):
     assert "fraud_prediction_score_bucket" in text
 
 
+def test_metrics_say_while_the_clients_file_is_refused(api, tmp_path):
+    """A group-writable edit kept the previous clients in force (a revoked key scored) with one log line."""
+    assert "fraud_api_clients_refused 0.0" in api.client.get("/metrics").text
+    (tmp_path / "api-clients.json").chmod(0o664)
+    deadline = time.monotonic() + 10  # the file is checked at most once a second
+    while "fraud_api_clients_refused 1.0" not in api.client.get("/metrics").text:
+        assert time.monotonic() < deadline, "the refusal never reached /metrics"
+        time.sleep(0.2)
+    (tmp_path / "api-clients.json").chmod(0o600)
+    while "fraud_api_clients_refused 0.0" not in api.client.get("/metrics").text:
+        assert time.monotonic() < deadline + 10, "the mended file never cleared the gauge"
+        time.sleep(0.2)
+
+
 def test_jobs_need_the_token_run_in_process_and_report_progress(api):
     from tests.builders import transactions
     from tests.fakes import FakeBatchFiles

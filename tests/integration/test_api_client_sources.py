@@ -102,14 +102,17 @@ def test_a_clients_file_others_can_write_is_refused(tmp_path, caplog):
     path.chmod(0o644)  # readable by all (a mounted secret): accepted
     source = KeyFileClients(path, check_seconds=1.0, clock=clock)
     assert source.directory().authenticate(OLD) is not None
+    assert source.refusal() is None
     write_document(path, directory(NEW))
     path.chmod(0o620)
     clock.now = 1.5
     assert source.directory().authenticate(OLD) is not None  # the last good clients
     assert source.directory().authenticate(NEW) is None
     assert "writable by group or others" in caplog.text
+    assert "writable by group or others" in str(source.refusal())  # for /metrics: the revocation did not take
     path.chmod(0o600)  # the fix the message asks for: only the mode changes
     clock.now = 3.0
+    assert source.refusal() is None
     assert source.directory().authenticate(NEW) is not None
     assert source.directory().authenticate(OLD) is None  # the key the edit revoked
 
@@ -136,9 +139,11 @@ def test_secrets_manager_clients_refresh_and_keep_the_last_good_document():
         source.refresh()
         assert source.directory().authenticate(NEW) is not None
         assert source.directory().authenticate(OLD) is None
+        assert source.refusal() is None
         aws.put_secret_value(SecretId="fraud/api-clients", SecretString="not json")
         source.refresh()
         assert source.directory().authenticate(NEW) is not None
+        assert "not JSON" in str(source.refusal())
     finally:
         source.close()
     with pytest.raises(ClientConfigError, match="cannot read it"):
@@ -169,6 +174,23 @@ def test_the_secret_refresh_outlives_an_unexpected_error(caplog):
     source.close()
     assert not failures
     assert "not refreshed" in caplog.text
+
+
+def test_fraud_clients_list_says_when_the_api_refuses_the_file(tmp_path):
+    """A hand edit under umask 002 left the file group-writable: the API kept the clients it had, and this
+    listed the removed client gone, saying nothing."""
+    env = {"FRAUD_HOME": str(tmp_path), "COLUMNS": "200"}
+    path = tmp_path / "api-clients.json"
+    write_document(path, directory(OLD))
+    listed = CliRunner().invoke(app, ["clients", "list"], env=env)
+    assert listed.exit_code == 0, listed.output
+    assert "warning" not in listed.stderr
+    path.chmod(0o664)
+    listed = CliRunner().invoke(app, ["clients", "list"], env=env)
+    assert listed.exit_code == 0, listed.output
+    assert "writable by group or others" in listed.stderr
+    assert "the API serves the clients it loaded before this file changed" in listed.stderr
+    assert "checkout" in listed.stdout
 
 
 def test_fraud_clients_add_rotate_revoke_remove(tmp_path):

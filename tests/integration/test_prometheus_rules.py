@@ -392,6 +392,25 @@ def test_the_quality_staleness_alert_reads_the_gauge_the_quality_collector_expor
     assert metric_names(str(alerts["FraudRealisedRecallLow"]["expr"])) - {"fraud_model_info"} <= described
 
 
+def test_the_clients_refused_alert_reads_the_gauge_the_clients_collector_exports():
+    from fraud_detection.domain.clients import ClientDirectory
+    from fraud_detection.domain.ports.clients import ClientSource
+    from fraud_detection.infrastructure.prometheus.clients_collector import ClientsCollector
+
+    class Refused(ClientSource):
+        def directory(self) -> ClientDirectory:
+            return ClientDirectory(())
+
+        def refusal(self) -> str | None:
+            return "writable by group or others"
+
+    alerts = {rule["alert"]: rule for _, rule in rules("alert")}
+    exported = {family.name: family for family in ClientsCollector(Refused).collect()}
+
+    assert metric_names(str(alerts["FraudApiClientsRefused"]["expr"])) <= set(exported)
+    assert exported["fraud_api_clients_refused"].samples[0].value == 1
+
+
 # ---------------------------------------------------------------- staged rollout: rules, dashboard, routing
 
 ALERTMANAGER_CONFIG = OBSERVABILITY / "alertmanager" / "alertmanager.yml"

@@ -28,6 +28,7 @@ from fraud_detection.entrypoints.api.schemas import (
 from fraud_detection.entrypoints.api.security import Authenticate
 from fraud_detection.entrypoints.api.shared_call import SharedCall
 from fraud_detection.infrastructure.prometheus.cached_read import CachedLatest
+from fraud_detection.infrastructure.prometheus.clients_collector import ClientsCollector
 from fraud_detection.infrastructure.prometheus.compaction_collector import CompactionCollector
 from fraud_detection.infrastructure.prometheus.drift_collector import DriftCollector
 from fraud_detection.infrastructure.prometheus.quality_collector import QualityCollector
@@ -51,6 +52,7 @@ def report_metrics(container: Container) -> CollectorRegistry:
     registry.register(DriftCollector(CachedLatest(reports, DRIFT)))
     registry.register(QualityCollector(CachedLatest(reports, QUALITY)))
     registry.register(CompactionCollector(CachedLatest(reports, COMPACTION)))
+    registry.register(ClientsCollector(container.serving.api_clients))
     return registry
 
 

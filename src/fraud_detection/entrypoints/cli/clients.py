@@ -25,6 +25,7 @@ from fraud_detection.domain.clients import (
     NAME,
     ApiClient,
     ApiKey,
+    ClientConfigError,
     ClientDirectory,
     Scope,
     key_digest,
@@ -224,7 +225,9 @@ def list_clients(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Clients, namespaces, scopes and key ids (never the keys)."""
-    directory = load(clients_file())
+    path = clients_file()
+    directory = load(path)
+    warn_if_refused(path)
     if as_json:
         print(json.dumps(directory.to_document(), indent=2))
         return
@@ -233,6 +236,24 @@ def list_clients(
         scopes = ", ".join(sorted(s.value for s in client.scopes))
         table.add_row(client.name, client.namespace, scopes, ", ".join(k.key_id for k in client.keys))
     print_table(table)
+
+
+def warn_if_refused(path: Path) -> None:
+    """Say so when the API would refuse this file (writable by others, another user's): it then serves the
+    clients it loaded before, not the list printed (a client removed by a hand edit under umask 002 kept
+    scoring while this listed it gone)."""
+    from fraud_detection.infrastructure.local.client_key_file import require_trusted
+
+    try:
+        require_trusted(path, path.stat())
+    except FileNotFoundError:
+        return
+    except ClientConfigError as error:
+        typer.echo(
+            f"warning: {error}: the API serves the clients it loaded before this file changed, "
+            "not the ones listed",
+            err=True,
+        )
 
 
 def _existing(directory: ClientDirectory, name: str) -> ApiClient:

@@ -28,6 +28,7 @@ class SecretsManagerClients(ClientSource):
         self._client = client or boto3.client("secretsmanager", region_name=region)
         self._refresh_seconds = refresh_seconds
         self._directory = self.fetch()  # a missing or malformed secret stops the start, with its reason
+        self._refusal: str | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._refresh_loop, name="api-clients-refresh", daemon=True)
         self._thread.start()
@@ -44,6 +45,12 @@ class SecretsManagerClients(ClientSource):
             self._directory = self.fetch()
         except ClientConfigError as error:
             logger.error("%s; keeping the previous clients", error)
+            self._refusal = str(error)
+        else:
+            self._refusal = None
+
+    def refusal(self) -> str | None:
+        return self._refusal
 
     def close(self) -> None:
         self._stop.set()
@@ -54,9 +61,10 @@ class SecretsManagerClients(ClientSource):
         while not self._stop.wait(self._refresh_seconds):
             try:
                 self.refresh()
-            except Exception:
+            except Exception as error:
                 logger.exception("API clients secret '%s' not refreshed; keeping the previous clients",
                                  self.secret_id)  # fmt: skip
+                self._refusal = f"API clients secret '{self.secret_id}': not refreshed ({error!r})"
 
 
 def read_clients_secret(client: Any, secret_id: str) -> ClientDirectory:

@@ -34,6 +34,7 @@ class KeyFileClients(ClientSource):
         self._stamp: tuple[int, ...] | None = None
         self._next_check = 0.0
         self._directory = EMPTY
+        self._refusal: str | None = None
         self._load(first=True)
 
     def directory(self) -> ClientDirectory:
@@ -44,6 +45,10 @@ class KeyFileClients(ClientSource):
                     self._load(first=False)
         return self._directory
 
+    def refusal(self) -> str | None:
+        self.directory()  # checked now, not only when a request came in
+        return self._refusal
+
     def _load(self, first: bool) -> None:
         self._next_check = self._clock() + self._check_seconds
         try:
@@ -53,7 +58,7 @@ class KeyFileClients(ClientSource):
                 logger.warning(
                     "API clients file %s is gone: no client is accepted until it is back", self.path
                 )
-            self._stamp, self._directory = None, EMPTY
+            self._stamp, self._directory, self._refusal = None, EMPTY, None
             return
         except OSError as error:  # EACCES, EIO (a secret remounted): as a file that cannot be read
             if first:
@@ -61,6 +66,7 @@ class KeyFileClients(ClientSource):
             logger.error(
                 "API clients file %s not checked, keeping the previous clients: %s", self.path, error
             )
+            self._refusal = f"API clients file {self.path}: cannot read ({error})"
             return
         # The mode, owner and ctime too: a `chmod 600` that mends a refused file changes nothing else, and the
         # file stayed refused (a key its edit revoked still worked) until its next edit.
@@ -75,7 +81,7 @@ class KeyFileClients(ClientSource):
         if stamp == self._stamp:
             return
         try:
-            _require_trusted(self.path, status)
+            require_trusted(self.path, status)
             directory = parse_clients(read_document(self.path))
         except ClientConfigError as error:
             if first:
@@ -84,13 +90,13 @@ class KeyFileClients(ClientSource):
             logger.error(
                 "API clients file %s not reloaded, keeping the previous clients: %s", self.path, error
             )
-            self._stamp = stamp
+            self._stamp, self._refusal = stamp, str(error)
             return
-        self._stamp, self._directory = stamp, directory
+        self._stamp, self._directory, self._refusal = stamp, directory, None
         logger.info("API clients loaded from %s: %d client(s)", self.path, len(directory.clients))
 
 
-def _require_trusted(path: Path, status: os.stat_result) -> None:
+def require_trusted(path: Path, status: os.stat_result) -> None:
     """Only this service's user (or root, who mounts secrets) may be able to change who the clients are: a
     file other users can write would let any of them add an `admin` client (sshd's StrictModes rule)."""
     if status.st_uid not in (os.geteuid(), 0):
