@@ -245,6 +245,30 @@ def test_a_label_given_twice_in_one_item_is_422_and_nothing_is_recorded(service)
     assert (status, body["results"][0]["outcome"]) == (200, "new")  # the refused one left no label
 
 
+def test_one_call_labelling_an_id_both_ways_is_422_and_nothing_is_recorded(service):
+    """The first label was kept for good and the other answered `conflict` with a 200: a correction later in
+    the call was lost."""
+    service.score(("a", 3.0), ("b", 3.0))
+    service.index()
+    body = {
+        "labels": [
+            {"transaction_id": "a", "is_fraud": True},
+            {"transaction_id": "b", "is_fraud": True},
+            {"transaction_id": "a", "is_fraud": False},
+        ]
+    }
+    response = service.client.post("/v1/feedback", json=body, headers=AUTH)
+    assert response.status_code == 422, response.text
+    (problem,) = response.json()["problems"]
+    assert problem["field"] == "labels[2].is_fraud"
+    assert "'a' is labelled legit here and fraud at labels[0]" in problem["problem"]
+    assert service.container.adapters.feedback_store().labels() == []
+    twice = {"labels": [{"transaction_id": "a", "is_fraud": True}, {"transaction_id": "a", "is_fraud": True}]}
+    response = service.client.post("/v1/feedback", json=twice, headers=AUTH)
+    assert response.status_code == 200, response.text  # the same label twice is a harmless retry
+    assert [r["outcome"] for r in response.json()["results"]] == ["new", "duplicate"]
+
+
 def test_feedback_needs_a_client_with_the_feedback_scope(service):
     body = {"labels": [{"transaction_id": "a", "is_fraud": True}]}
     anonymous = TestClient(service.client.app)

@@ -77,6 +77,37 @@ def test_add_needs_fraud_or_legit(container):
     assert run("feedback", "add", "--id", "a").exit_code == 2
 
 
+def test_add_refuses_fraud_and_legit_together(container):
+    """One flag pair let the last of the two win, and a recorded label is never replaced."""
+    for flags in (["--fraud", "--legit"], ["--legit", "--fraud"]):
+        result = run("feedback", "add", "--id", "a", *flags)
+        assert result.exit_code == 2
+        assert "error: give one of --fraud or --legit, not both" in result.stderr
+    assert container.adapters.feedback_store().labels() == []
+
+
+def test_a_file_labelling_an_id_both_ways_is_refused_whole(container, tmp_path):
+    """The first row's label was kept for good, the correction below reported a `conflict`, and exit 0."""
+    path = tmp_path / "labels.csv"
+    path.write_text("transaction_id,is_fraud\na,1\nb,0\na,1\na,0\n")
+    result = run("feedback", "import", str(path))
+    assert result.exit_code == 2
+    assert (
+        f"{path}: column 'is_fraud' row 4: 'a' is labelled legit here and fraud at row 1: give each "
+        "transaction one label" in result.stderr
+    )
+    assert container.adapters.feedback_store().labels() == []
+
+
+def test_an_id_with_a_line_break_is_named_on_one_line(container, tmp_path):
+    path = tmp_path / "labels.csv"
+    path.write_text('transaction_id,is_fraud\n"tx-78\nx",1\n')
+    result = run("feedback", "import", str(path))
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1
+    assert "'tx-78\\nx' is not a transaction id" in result.stderr
+
+
 def test_import_then_measure(container, tmp_path):
     path = tmp_path / "labels.csv"
     path.write_text("transaction_id,is_fraud\na,1\nb,fraud\nc,0\nd,legit\nnobody,1\n")

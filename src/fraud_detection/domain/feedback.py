@@ -46,6 +46,27 @@ def stale_label_problem(labelled_at: datetime, now: datetime, retention_days: fl
     )
 
 
+class LabelContradictions:
+    """Remembers the first label each id was given in one submission (a file, a call) to catch a later one
+    that contradicts it: the store keeps the first for good and reports the other a mere `conflict`, so a
+    correction further down a file was silently lost while the import succeeded."""
+
+    def __init__(self) -> None:
+        self._first: dict[str, tuple[bool, int]] = {}
+
+    def earlier(self, transaction_id: str, is_fraud: bool, position: int) -> int | None:
+        """The position of an earlier, opposite label of the same id, or None."""
+        first, at = self._first.setdefault(transaction_id, (is_fraud, position))
+        return None if first == is_fraud else at
+
+
+def contradiction_problem(transaction_id: str, is_fraud: bool, earlier: str) -> str:
+    return (
+        f"'{transaction_id}' is labelled {label_name(is_fraud)} here and {label_name(not is_fraud)} at "
+        f"{earlier}: give each transaction one label (the first recorded is kept for good)"
+    )
+
+
 class LabelOutcome(StrEnum):
     NEW = "new"  # recorded
     DUPLICATE = "duplicate"  # the same label was already recorded: nothing changed

@@ -19,9 +19,11 @@ from fraud_detection.domain.clients import NAME, scoped_id
 from fraud_detection.domain.errors import DataSourceError, InvalidDataError
 from fraud_detection.domain.feedback import (
     TRANSACTION_ID,
+    LabelContradictions,
     LabelInput,
     LabelOutcome,
     LabelResult,
+    contradiction_problem,
     future_label_problem,
     label_name,
     stale_label_problem,
@@ -33,6 +35,7 @@ from fraud_detection.entrypoints.cli.outputs import URL_LIKE
 if TYPE_CHECKING:
     from fraud_detection.application.feedback import StoredQualityReport
 
+NAMESPACE_HINT = "; ids scored through the API are kept per namespace: pass --namespace"
 app = typer.Typer(help="Record confirmed fraud/legit labels for scored transactions.", no_args_is_help=True)
 quality_app = typer.Typer(help="Realised model quality on labelled transactions.", no_args_is_help=True)
 
@@ -53,13 +56,18 @@ IDS_SHOWN = 10
 @handles_user_errors
 def add(
     transaction_id: Annotated[str, typer.Option("--id", help="The transaction_id it was scored with.")],
-    is_fraud: Annotated[bool, typer.Option("--fraud/--legit", help="Confirmed fraud, or confirmed legit.")],
+    fraud: Annotated[bool, typer.Option("--fraud", help="Confirmed fraud (or --legit).")] = False,
+    legit: Annotated[bool, typer.Option("--legit", help="Confirmed legit (or --fraud).")] = False,
     at: Annotated[
         str | None, typer.Option(help="When it was established (ISO 8601; UTC if no zone). Default: now.")
     ] = None,
     namespace: Namespace = None,
 ) -> None:
     """Record one label. Exits 2 when the id is unknown or already has the other label (kept)."""
+    if fraud == legit:
+        # One boolean flag pair let the last of `--fraud --legit` win, and a recorded label is never replaced.
+        raise fail("give one of --fraud or --legit" + (", not both" if fraud else ""))
+    is_fraud = fraud
     check_id(transaction_id, "--id")
     check_namespace(namespace)
     c = container()
@@ -69,7 +77,10 @@ def add(
     stored = scoped_id(namespace, transaction_id) if namespace else transaction_id
     result = c.feedback.record()([LabelInput(stored, is_fraud, labelled_at)])[0]
     if result.outcome is LabelOutcome.UNKNOWN:
-        raise fail(f"no scored transaction with id '{transaction_id}' (never scored, or past retention)")
+        raise fail(
+            f"no scored transaction with id '{transaction_id}' (never scored, or past retention)"
+            + ("" if namespace else NAMESPACE_HINT)
+        )
     if result.outcome is LabelOutcome.CONFLICT:
         raise fail(f"'{transaction_id}' is already labelled {label_name(not is_fraud)}; the label was kept")
     stdout.print(f"{transaction_id}: {label_name(is_fraud)} ({result.outcome.value})")
@@ -120,7 +131,7 @@ def import_labels(
         results += chunk_results
     report_import(path, results, as_json)
     if not any(result.outcome.accepted for result in results):  # as the API's 404/409 and `feedback add`
-        hint = "" if namespace else " (ids scored through the API are kept per namespace: pass --namespace)"
+        hint = "" if namespace else NAMESPACE_HINT
         raise fail(f"{path}: no label was recorded: none names a scored transaction without a conflict{hint}")
 
 
@@ -156,7 +167,7 @@ def check_namespace(namespace: str | None) -> None:
 
 def check_id(text: str, source: str, row: int | None = None, column: str | None = None) -> None:
     if not TRANSACTION_ID.fullmatch(text):
-        problem = f"'{text}' is not a transaction id (1-128 of A-Z a-z 0-9 . _ : -)"
+        problem = f"{text!r} is not a transaction id (1-128 of A-Z a-z 0-9 . _ : -)"
         raise InvalidDataError(source, problem, column=column, row=row)
 
 
@@ -175,7 +186,7 @@ def parse_time(
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
-        problem = f"'{text}' is not an ISO 8601 time"
+        problem = f"{text!r} is not an ISO 8601 time"
         raise InvalidDataError(source, problem, column=column, row=row) from None
     moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     now = datetime.now(UTC)
@@ -217,6 +228,7 @@ def labels_of(
     check_header(header, source)
     at_column = header.index(LABELLED_AT) if LABELLED_AT in header else None
     id_column, label_column = header.index(ID), header.index(IS_FRAUD)
+    contradictions = LabelContradictions()
     for row, values in enumerate(reader):
         if not values:
             continue  # a blank line
@@ -225,13 +237,18 @@ def labels_of(
             raise InvalidDataError(source, problem, row=row)
         text = values[label_column].strip().lower()
         if text not in LABEL_VALUES:
-            problem = f"'{values[label_column]}' is not a label: use 1/0, true/false or fraud/legit"
+            problem = f"{values[label_column]!r} is not a label: use 1/0, true/false or fraud/legit"
             raise InvalidDataError(source, problem, column=IS_FRAUD, row=row)
         transaction_id = values[id_column].strip()
         check_id(transaction_id, source, row, ID)
         at = values[at_column].strip() if at_column is not None else ""
         labelled_at = parse_time(at, source, retention, row, LABELLED_AT) if at else None
-        yield LabelInput(transaction_id, LABEL_VALUES[text], labelled_at)
+        is_fraud = LABEL_VALUES[text]
+        earlier = contradictions.earlier(transaction_id, is_fraud, row)
+        if earlier is not None:
+            problem = contradiction_problem(transaction_id, is_fraud, f"row {earlier + 1}")
+            raise InvalidDataError(source, problem, column=IS_FRAUD, row=row)
+        yield LabelInput(transaction_id, is_fraud, labelled_at)
 
 
 def check_header(header: Sequence[str], source: str) -> None:

@@ -19,11 +19,23 @@ from starlette.concurrency import run_in_threadpool
 from fraud_detection.application.feedback import RecordFeedback
 from fraud_detection.domain.clients import Scope
 from fraud_detection.domain.errors import InvalidDataError
-from fraud_detection.domain.feedback import LabelInput, LabelOutcome, LabelResult, label_name
+from fraud_detection.domain.feedback import (
+    LabelContradictions,
+    LabelInput,
+    LabelOutcome,
+    LabelResult,
+    contradiction_problem,
+    label_name,
+)
 from fraud_detection.entrypoints.api import dependencies
 from fraud_detection.entrypoints.api.bodies import limited, parse_body, with_body
 from fraud_detection.entrypoints.api.errors import error_body
-from fraud_detection.entrypoints.api.feedback_schemas import FeedbackErrorOut, FeedbackIn, FeedbackOut
+from fraud_detection.entrypoints.api.feedback_schemas import (
+    FeedbackErrorOut,
+    FeedbackIn,
+    FeedbackOut,
+    LabelIn,
+)
 from fraud_detection.entrypoints.api.repeated_keys import refuse_repeated_keys
 from fraud_detection.entrypoints.api.schemas import (
     BUSY,
@@ -118,6 +130,7 @@ def post_feedback(
     record: RecordFeedback = Depends(dependencies.record_feedback),
 ) -> JSONResponse:
     labels = body.labels  # at most FRAUD_FEEDBACK_BATCH_MAX: the app's body model says so
+    refuse_contradictions(labels)
     client = client_of(request)
     try:
         scoped = record(
@@ -136,6 +149,18 @@ def post_feedback(
     if status == 200:
         return JSONResponse(document)
     return JSONResponse(error_body(*rejection(results)) | document, status_code=status)
+
+
+def refuse_contradictions(labels: Sequence[LabelIn]) -> None:
+    """422 for a call that labels one id both ways, nothing recorded: the first would be kept for good and
+    the other answered a mere `conflict` (200), so a correction later in the call was lost."""
+    contradictions = LabelContradictions()
+    for i, item in enumerate(labels):
+        earlier = contradictions.earlier(item.transaction_id, item.is_fraud, i)
+        if earlier is not None:
+            problem = contradiction_problem(item.transaction_id, item.is_fraud, f"labels[{earlier}]")
+            loc = ("body", "labels", i, "is_fraud")
+            raise RequestValidationError([{"type": "value_error", "loc": loc, "msg": problem}])
 
 
 def feedback_status(outcomes: Sequence[LabelOutcome]) -> int:
