@@ -66,6 +66,9 @@ def test_two_runs_give_a_champion_then_a_logged_gate_decision(trained_home, tmp_
         assert cli("model", "promote", version).returncode == 0
     assert "champion is now fraud-lgbm v2" in cli("model", "rollback").stdout
     assert "champion is now fraud-lgbm v1" in cli("model", "rollback").stdout
+    again = cli("model", "promote", "1")  # it said "champion is now", as if it had moved
+    assert again.returncode == 0
+    assert "fraud-lgbm v1 is already the champion; nothing moved" in again.stdout
     first = cli("model", "rollback")
     assert first.returncode == 2
     assert "no previous champion" in first.stderr

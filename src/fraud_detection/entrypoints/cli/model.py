@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from fraud_detection.domain.model import ModelVersion
+from fraud_detection.domain.model import CHAMPION, ModelVersion
 from fraud_detection.entrypoints.cli.context import console, container, print_table, stdout
 from fraud_detection.entrypoints.cli.errors import VERSION_MAX, handles_user_errors
 from fraud_detection.entrypoints.cli.reasons import checked_reason
@@ -153,7 +153,13 @@ def promote(
     ] = "promoted by an operator",
 ) -> None:
     """Make VERSION the champion now (bypasses the gate; the replaced champion is remembered)."""
-    _report(container().models.admin().promote(version, checked_reason(reason)))
+    c = container()
+    before = c.adapters.registry().get_by_alias(CHAMPION)
+    promoted = c.models.admin().promote(version, checked_reason(reason))
+    if before is not None and before.version == version:  # "champion is now" claimed a move that was not
+        stdout.print(f"{promoted.name} v{promoted.version} is already the champion; nothing moved")
+        return
+    _report(promoted)
 
 
 @app.command()
