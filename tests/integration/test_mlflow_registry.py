@@ -253,6 +253,33 @@ def test_a_stopped_database_store_is_one_line_after_a_few_seconds_of_tries(
     assert 3 <= sum(waits) <= 10  # long enough for a restarting database, not a minute and a half
 
 
+@pytest.mark.slow  # SQLite waits out its busy timeout on each of MLflow's tries: ~20 s
+def test_a_locked_sqlite_store_is_one_line_without_the_statement(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process holding the registry's write lock: the message went on with SQLAlchemy's statement
+    (`[SQL: SELECT ...]`) and its link, over three lines, into the CLI's error and the API's 503 body."""
+    import sqlite3
+
+    from mlflow.store.db import utils as database_utils
+
+    monkeypatch.setattr(database_utils.time, "sleep", lambda seconds: None)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    assert MlflowModelRegistry(uri, "fraud-lgbm").list_versions() == []  # the schema is made
+    holder = sqlite3.connect(tmp_path / "mlflow.db", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(TrackingStoreUnavailableError) as raised:
+            MlflowModelRegistry(uri, "fraud-lgbm").list_versions()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    message = str(raised.value)
+    assert "database is locked" in message
+    assert "\n" not in message
+    assert "[SQL:" not in message
+
+
 def closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
