@@ -3,10 +3,11 @@ an operator or Alertmanager calls when a canary misbehaves (observability/alertm
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 from fastapi import APIRouter, Body, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 
 from fraud_detection.application.rollout.evaluate import RolloutDecision
 from fraud_detection.domain.clients import Scope
@@ -113,18 +114,30 @@ DEFAULT_REASON = "aborted by an operator (API)"
 
 
 def abort_reason(payload: dict[str, Any]) -> str | None:
-    """The reason to record: the caller's, or Alertmanager's firing alerts (name: summary)."""
-    alerts = payload.get("alerts")
-    if isinstance(alerts, list):
+    """The reason to record: the caller's, or Alertmanager's firing alerts (name: summary). A body that is
+    neither is refused (422), as the CLI refuses a bad --reason: `{"alerts": "firing"}` rolled the rollout
+    back under the operator's default reason, and a long reason was cut without a word."""
+    if "alerts" in payload:
+        alerts = payload["alerts"]
+        if not isinstance(alerts, list):
+            _refuse("alerts", "must be the list of alerts of an Alertmanager notification")
         firing = [alert for alert in alerts if isinstance(alert, dict) and alert.get("status") == "firing"]
         if not firing:
             return None
         names = [_alert_name(alert) for alert in firing]
         return ("alert " + "; ".join(names))[:MAX_REASON]
     reason = payload.get("reason")
-    if not isinstance(reason, str) or not reason.strip():  # null, NaN or a number recorded "None", "nan"
+    if reason is None or (isinstance(reason, str) and not reason.strip()):
         return DEFAULT_REASON
-    return reason[:MAX_REASON]
+    if not isinstance(reason, str):  # a number or NaN was recorded as "nan"
+        _refuse("reason", "must be text")
+    if len(reason) > MAX_REASON:
+        _refuse("reason", f"must be at most {MAX_REASON} characters, got {len(reason)}")
+    return reason
+
+
+def _refuse(field: str, problem: str) -> NoReturn:
+    raise RequestValidationError([{"type": "value_error", "loc": ("body", field), "msg": problem}])
 
 
 def _alert_name(alert: dict[str, Any]) -> str:
