@@ -75,6 +75,7 @@ def test_shadow_rows_land_under_the_shadow_prefix_with_the_challengers_version(t
     assert single["model"]["version"] == 1
     assert single["decision"] == "fraud"
     assert [item["model_version"] for item in batch["results"]] == [1, 1]
+    assert batch["canary"] is None  # shadow: every answer is the champion's
     store = container.adapters.object_store()
     served = read_predictions(store).frame
     dark = read_predictions(store, SHADOW_CAPTURE_PREFIX).frame
@@ -101,6 +102,10 @@ def test_canary_answers_carry_the_challengers_version_and_the_champion_scores_th
     assert single["decision"] == "legit"
     assert batch["model"]["version"] == 1
     assert batch["results"][0]["model_version"] == 2
+    # The threshold its row was decided at: a client checking decisions against the champion's found
+    # canary rows flagged below it.
+    assert batch["canary"]["model"] == {"name": "fake-model", "version": 2}
+    assert batch["canary"]["threshold"] == single["threshold"]
     assert (view["stage"], view["challenger_version"]) == ("canary", 2)
     store = container.adapters.object_store()
     assert set(read_predictions(store).frame["model_version"]) == {2}

@@ -103,14 +103,23 @@ class ScoreOut(ScoreItem):
 class BatchItem(ScoreItem):
     model_version: int = Field(
         description="The version that answered this transaction: the batch's `model` (the champion), or the "
-        "challenger for a canary transaction (decided at that version's own threshold)."
+        "challenger for a canary transaction (decided at the `canary` threshold)."
     )
+
+
+class CanaryRef(BaseModel):
+    model: ModelRef
+    threshold: float = Field(description="The threshold the challenger's rows were decided at.")
 
 
 class BatchScoreOut(BaseModel):
     request_id: str
     threshold: float = Field(description="The champion's threshold.")
     model: ModelRef = Field(description="The champion.")
+    canary: CanaryRef | None = Field(
+        description="The challenger that answered some rows during a canary (their `model_version`), else "
+        "null: without it, a client checking decisions against `threshold` found canary rows that broke it."
+    )
     results: list[BatchItem]
 
 

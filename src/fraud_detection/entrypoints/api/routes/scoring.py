@@ -186,6 +186,9 @@ def _score_batch(request: Request, client: ApiClient, raw: bytes, explain: bool)
         "request_id": request_id,
         "threshold": scored.serving.threshold,
         "model": _model(scored.serving),
+        "canary": None
+        if scored.challenger is None
+        else {"model": _model(scored.challenger), "threshold": scored.challenger.threshold},
         "results": [
             _item(scored, i, ids[i]) | {"model_version": _version(scored, i)} for i in range(len(rows))
         ],
