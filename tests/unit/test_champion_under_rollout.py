@@ -103,6 +103,17 @@ def test_promote_and_rollback_by_hand_are_refused_while_a_rollout_runs(held_admi
     assert publisher.events == []
 
 
+def test_a_rollback_with_no_history_names_the_rollout_first(held_admin) -> None:
+    """It said "no previous champion recorded" while a rollout held the alias, which is what to act on."""
+    admin, registry, _, publisher = held_admin
+    registry.versions[1].tags.pop("previous_champion", None)
+    with pytest.raises(RolloutRefusedError) as refused:
+        admin.rollback()
+    assert str(refused.value) == f"rolling back refused: {HELD}; end it first with `fraud rollout abort`"
+    assert registry.aliases == {CHAMPION: 1}
+    assert publisher.events == []
+
+
 def test_the_refusal_names_the_canary_share_and_an_ended_rollout_refuses_nothing(held_admin) -> None:
     admin, registry, rollouts, _ = held_admin
     shadow = rollouts.load()

@@ -68,6 +68,8 @@ class ModelAdministration:
         else:
             target, after = history.rollback(current.version, to_version)
         if target is None:
+            # The rollout's refusal first: it is what the operator must act on, history or not.
+            ensure_no_active_rollout(self._rollout_state, "rolling back")
             raise ModelNotFoundError("no previous champion recorded to roll back to; name one with --to")
         action = f"rolling back to v{target}"
         loadable(self._registry, target, action)
