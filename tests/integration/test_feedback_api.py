@@ -233,6 +233,13 @@ def test_bad_bodies_are_422_naming_the_field(service, case):
     assert field in [problem["field"] for problem in response.json()["problems"]]
 
 
+def test_a_refused_time_is_said_in_the_projects_words_not_pydantics(service):
+    body = {"labels": [{"transaction_id": "a", "is_fraud": True, "labelled_at": "2099-01-01T00:00:00Z"}]}
+    response = service.client.post("/v1/feedback", json=body, headers=AUTH)
+    (problem,) = response.json()["problems"]
+    assert problem["problem"].startswith("2099-01-01"), problem  # it began "Value error, "
+
+
 def test_a_label_given_twice_in_one_item_is_422_and_nothing_is_recorded(service):
     service.score(("a", 3.0))
     service.index()

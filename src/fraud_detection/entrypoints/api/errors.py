@@ -25,6 +25,7 @@ from fraud_detection.domain.errors import (
     RolloutRefusedError,
     ServiceUnavailableError,
 )
+from fraud_detection.settings.problems import PYDANTIC_PREFIXES
 
 logger = logging.getLogger(__name__)
 CLIENT_CLOSED_REQUEST = 499
@@ -70,7 +71,10 @@ def _problem(error: dict[str, object]) -> str:
     if error.get("type") == "too_long" and isinstance(context, dict) and "actual_length" in context:
         what = location[-1] if isinstance(location, tuple) and location else "items"
         return f"{context['actual_length']} {what} exceed the limit of {context['max_length']} per call"
-    return str(error.get("msg"))
+    message = str(error.get("msg"))
+    for prefix in PYDANTIC_PREFIXES:  # pydantic's wording around our validators' messages, not the caller's
+        message = message.removeprefix(prefix)
+    return message
 
 
 async def http_error(request: Request, exc: Exception) -> JSONResponse:
