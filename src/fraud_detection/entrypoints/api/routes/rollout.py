@@ -8,6 +8,7 @@ from typing import Any, NoReturn
 from fastapi import APIRouter, Body, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from fraud_detection.application.rollout.evaluate import RolloutDecision
 from fraud_detection.domain.clients import Scope
@@ -31,6 +32,20 @@ router = APIRouter(
 )
 ABORT_EXAMPLE = {"reason": "canary alert rate doubled"}
 MAX_REASON = 500
+
+
+class AbortIn(BaseModel):
+    """An operator's `{"reason": "..."}`, or an Alertmanager notification (which carries more fields)."""
+
+    model_config = ConfigDict(extra="allow")
+    reason: str | None = Field(
+        None, max_length=MAX_REASON, description="Why (default: `aborted by an operator (API)`)."
+    )
+    alerts: list[Any] | None = Field(
+        None,
+        description="An Alertmanager notification's alerts: the firing ones become the reason; a "
+        "notification of resolved alerts only changes nothing.",
+    )
 
 
 @router.get("")
@@ -86,12 +101,13 @@ def without_evidence(request: Request, error: TooManyCapturedRowsError) -> dict[
 async def abort_rollout(
     request: Request,
     response: Response,
-    payload: dict[str, Any] = Body(default={}, examples=[ABORT_EXAMPLE]),
+    body: AbortIn = Body(default_factory=AbortIn, examples=[ABORT_EXAMPLE]),
 ) -> dict[str, Any]:
     """Roll the active challenger back now. The body is `{"reason": "..."}` or an Alertmanager webhook
     (the reason names the firing alerts); a resolved-only webhook changes nothing. Where the API may only
     read the registry (AWS), the roll-back is published as `RolloutAbortRequested` for the writer to apply
     (202, `requested: true`)."""
+    payload = body.model_dump(exclude_none=True)
     reason = abort_reason(payload)
     if reason is None:
         return {"aborted": False, "detail": "no firing alert in the notification"}
@@ -117,8 +133,8 @@ def abort_reason(payload: dict[str, Any]) -> str | None:
     """The reason to record: the caller's, or Alertmanager's firing alerts (name: summary). A body that is
     neither is refused (422), as the CLI refuses a bad --reason: `{"alerts": "firing"}` rolled the rollout
     back under the operator's default reason, and a long reason was cut without a word."""
-    if "alerts" in payload:
-        alerts = payload["alerts"]
+    alerts = payload.get("alerts")
+    if alerts is not None:
         if not isinstance(alerts, list):
             _refuse("alerts", "must be the list of alerts of an Alertmanager notification")
         firing = [alert for alert in alerts if isinstance(alert, dict) and alert.get("status") == "firing"]
