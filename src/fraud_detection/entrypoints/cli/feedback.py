@@ -306,8 +306,9 @@ def describe_quality(stored: StoredQualityReport) -> None:
             )  # fmt: skip
         print_table(side)
     else:
-        console.print(
-            "no labelled transactions in the window: `fraud feedback add|import`, POST /v1/feedback"
+        console.print(  # the window is of scoring times: labels of older transactions were read as missing
+            "no transaction scored in this window has a label: widen it with --days (a label counts by its "
+            "transaction's scoring time), or add labels (`fraud feedback add|import`, POST /v1/feedback)"
         )
     stdout.print(f"stored: {stored.latest_uri} (copy: {stored.copy_uri})")
 
