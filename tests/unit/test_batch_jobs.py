@@ -571,5 +571,13 @@ def test_a_job_id_with_a_trailing_newline_is_refused(batch):
     """`$` matches before a final newline: `abc\\n` passed as a job id and reached the store as a key."""
     with pytest.raises(InvalidDataError, match="is not a job id"):
         batch.submit("/in/in.parquet", "/out/a.parquet", job_id="abc\n")
-    with pytest.raises(JobNotFoundError, match="job ids are"):
+    with pytest.raises(JobNotFoundError, match="job ids are") as refused:
         batch.control.status("abc\n")
+    assert str(refused.value).startswith("no job 'abc\\n': ")  # quoted on one line
+
+
+def test_a_long_refused_job_id_is_quoted_shortened(batch):
+    """A 10 KB id came back whole in the 404."""
+    with pytest.raises(JobNotFoundError) as refused:
+        batch.control.status("x" * 10_000 + "!")
+    assert str(refused.value).startswith(f"no job '{'x' * 80}'... (10,001 characters): job ids are")

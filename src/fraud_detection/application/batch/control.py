@@ -72,8 +72,15 @@ class JobControl:
         return status
 
 
+# A refused id is quoted this far: a 10 KB one came back whole in the 404 (and a line break split it).
+SHOWN_ID_MAX = 80
+
+
 def _checked(job_id: str) -> str:
     """A malformed id names no job (and must never reach the store as a key)."""
     if not STORED_JOB_ID.fullmatch(job_id):
-        raise JobNotFoundError(f"no job '{job_id}': job ids are {JOB_ID_RULE}")
+        shown = repr(job_id[:SHOWN_ID_MAX])
+        if len(job_id) > SHOWN_ID_MAX:
+            shown += f"... ({len(job_id):,} characters)"
+        raise JobNotFoundError(f"no job {shown}: job ids are {JOB_ID_RULE}")
     return job_id
