@@ -194,6 +194,23 @@ def test_other_bodies_with_a_field_given_twice_are_422_naming_it(api, path, raw,
     assert [p["field"] for p in response.json()["problems"]] == [field]
 
 
+@pytest.mark.parametrize(
+    ("path", "client", "raw", "field"),
+    [
+        ("/v1/score/batch", "checkout", '{"transactions": [], "transactions": []}', "transactions"),
+        ("/v1/feedback", "chargebacks",
+         '{"labels": [{"transaction_id": "a", "is_fraud": true}], "labels": []}', "labels"),
+    ],
+    ids=["batch", "feedback"],
+)  # fmt: skip
+def test_a_repeated_key_whose_last_value_is_invalid_is_named_as_repeated(api, path, client, raw, field):
+    """pydantic judged the last value first: the answer was "List should have at least 1 item"."""
+    headers = {"content-type": "application/json", "Authorization": f"Bearer {KEYS[client][0]}"}
+    response = api.anonymous.post(path, content=raw, headers=headers)
+    assert response.status_code == 422, response.text
+    assert response.json()["problems"] == [{"field": field, "problem": PROBLEM}]
+
+
 def test_colons_inside_strings_alone_are_not_a_repeat(api):
     body = transaction(transaction_id="a:b:c:d:e:f")
     single = api.client.post(

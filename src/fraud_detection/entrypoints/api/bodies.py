@@ -64,6 +64,11 @@ def parse_body(content_type: str, raw: bytes, model: type[M]) -> M:
     try:
         return model.model_validate_json(raw)
     except ValidationError as error:
+        # A repeated key first: pydantic judged its last value, so `{"labels": [...], "labels": []}` was
+        # refused as "at least 1 item" (only the failure path pays for the exact pass).
+        from fraud_detection.entrypoints.api.repeated_keys import refuse_repeated_keys
+
+        refuse_repeated_keys(raw, 0, 0)
         raise RequestValidationError(
             [dict(e) | {"loc": ("body", *e["loc"])} for e in error.errors()]
         ) from None
