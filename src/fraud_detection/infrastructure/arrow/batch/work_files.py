@@ -43,7 +43,8 @@ def load_table(store: ObjectStore, key: str, what: str) -> pa.Table:
         with store.open_read(key) as stream:
             buffer = _contents(stream)
         if buffer.size >= len(_PARQUET_MAGIC) and buffer.slice(0, 4).to_pybytes() == _PARQUET_MAGIC:
-            return pq.read_table(pa.BufferReader(buffer))
+            # On this thread, as capture files are (prediction_log/reader.py): the buffer may be Python's.
+            return pq.read_table(pa.BufferReader(buffer), use_threads=False)
         return pa.ipc.open_file(buffer).read_all()
     except ObjectNotFoundError as error:
         raise DataSourceError(f"{what} is missing ({store.uri_for(key)})") from error
