@@ -52,7 +52,7 @@ def test_new_rows_that_are_all_frauds_are_not_compared_on_and_counted():
     assert decision == PromotionDecision(
         False,
         f"{KEEP}: the challenger's out-of-fold rows hold 600 rows that champion v1 was not fitted on, "
-        "with 600 frauds: nothing to compare on",
+        "with 600 frauds: no legitimate row among them, so nothing to compare on",
         "recall",
         0.9,
         None,
