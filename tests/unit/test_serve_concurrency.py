@@ -23,7 +23,7 @@ def free_port() -> int:
 
 
 # Each worker holds its share of connections (HeaderDeadlineProtocol applies the limit per connection).
-@pytest.mark.parametrize(("workers", "limit", "each"), [(1, 256, 256), (2, 256, 128), (2, 3, 1), (2, 1, 1)])
+@pytest.mark.parametrize(("workers", "limit", "each"), [(1, 256, 256), (2, 256, 128), (2, 3, 1), (2, 2, 1)])
 def test_each_worker_gets_its_share_of_the_connection_limit(
     tmp_path: Any, monkeypatch: pytest.MonkeyPatch, workers: int, limit: int, each: int
 ) -> None:
@@ -37,6 +37,17 @@ def test_each_worker_gets_its_share_of_the_connection_limit(
     assert result.exit_code == 0, result.output
     assert (started[0]["workers"], started[0]["limit_concurrency"]) == (workers, each)
     assert started[0]["timeout_graceful_shutdown"] == 15  # a stop is bounded: within ECS's 30 s
+
+
+def test_a_limit_below_the_workers_is_refused(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each worker held one connection whatever the share, so 2 workers under a limit of 1 held 2."""
+    monkeypatch.setenv("FRAUD_HOME", str(tmp_path))
+    monkeypatch.setenv("FRAUD_API_CONCURRENCY_MAX", "1")
+    monkeypatch.setattr("fraud_detection.entrypoints.cli.serve.check_process_count", lambda *args: None)
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: pytest.fail("started"))
+    result = CliRunner().invoke(app, ["serve", "--port", str(free_port()), "--workers", "2"])
+    assert result.exit_code == 2
+    assert "FRAUD_API_CONCURRENCY_MAX (1) is below --workers (2)" in result.stderr
 
 
 def test_the_metrics_folder_of_several_workers_is_removed_when_serve_ends(

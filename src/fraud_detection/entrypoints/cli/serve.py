@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from fraud_detection.entrypoints.cli.context import console
-from fraud_detection.entrypoints.cli.errors import handles_user_errors
+from fraud_detection.entrypoints.cli.errors import fail, handles_user_errors
 from fraud_detection.entrypoints.cli.listen import check_bindable
 from fraud_detection.entrypoints.cli.log_levels import LogLevel
 from fraud_detection.entrypoints.cli.metrics_folder import multiprocess_metrics_folder
@@ -31,6 +31,11 @@ def serve(
 
     check_process_count("--workers", workers)
     settings = Settings()  # a malformed setting fails here, as one line, not inside every worker
+    if settings.api_concurrency_max < workers:  # each worker holds at least one: the limit would not hold
+        raise fail(
+            f"FRAUD_API_CONCURRENCY_MAX ({settings.api_concurrency_max}) is below --workers ({workers}): it "
+            "is shared among the workers, and each needs room for one connection"
+        )
     from fraud_detection.composition.serving import make_client_source
 
     make_client_source(settings)  # so does a malformed clients file or secret
