@@ -132,7 +132,7 @@ def held_out_pattern(frame: pd.DataFrame, clusters: int, held: int | None = None
         model = lgb.LGBMClassifier(n_estimators=200, learning_rate=0.05, verbose=-1)
         model.fit(build_features(rest), rest[LABEL])
         unseen_score[int(cluster)] = float(
-            np.median(model.predict_proba(build_features(frame.loc[members]))[:, 1])
+            np.median(np.asarray(model.predict_proba(build_features(frame.loc[members])))[:, 1])
         )
     held = min(unseen_score, key=unseen_score.__getitem__)
     pattern = frauds.index[found == held]

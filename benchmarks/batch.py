@@ -154,7 +154,7 @@ def timed(call: Callable[[], Any], repeats: int) -> tuple[list[float], Any]:
 
 def measure_bare(container: Container, source: Path, repeats: int) -> tuple[Model, dict[str, Any]]:
     version, threshold = container.batch.job_models().resolve("champion")
-    loaded = container.adapters.registry().load_model(version.version)
+    loaded = container.adapters.registry().load_model(version)
     if not isinstance(loaded, LightGBMFraudModel):
         raise bench.BenchmarkError(f"expected the LightGBM adapter, got {type(loaded).__name__}")
     inputs = read_inputs(source)
@@ -757,7 +757,12 @@ def main() -> int:
         roots = {"batch_input_roots": str(inputs_dir), "batch_output_roots": str(options.workdir / "outputs")}
         env = bench.clean_env(options.home) | {f"FRAUD_{key.upper()}": value for key, value in roots.items()}
         with redis_server(options.workdir / "redis") as broker:
-            settings = Settings(home=options.home, broker_url=broker, **roots)
+            settings = Settings(
+                home=options.home,
+                broker_url=broker,
+                batch_input_roots=roots["batch_input_roots"],
+                batch_output_roots=roots["batch_output_roots"],
+            )
             container = Container(settings)
             model, bare = measure_bare(container, inputs["1M"], options.bare_repeats)
             print(

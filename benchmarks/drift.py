@@ -93,7 +93,7 @@ def champion(home: Path) -> tuple[FraudModel, ReferenceProfile, Settings]:
         raise bench.BenchmarkError(
             f"{version.label} has no drift profile: train it with this code (no --home)"
         )
-    return registry.load_model(version.version), profile, settings
+    return registry.load_model(version), profile, settings
 
 
 def scored_windows(

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import lightgbm as lgb
 import numpy as np
 import pandas as pd
 from scipy.special import expit, logit
@@ -154,7 +155,9 @@ def optuna_params(
         train = TrainModel(lgbm_trainer.LightGBMTrainer(), params, REVIEW_COST)
         try:  # the selection of `TrainModel.__call__` without its refit (not needed to rank a trial)
             return max(
-                train._cross_validate(data, strategy, params.with_scale_pos_weight(weight))[0].oof_auprc
+                train._cross_validate(
+                    data, strategy, params.with_scale_pos_weight(weight), lambda _: None, time.monotonic()
+                )[0].oof_auprc
                 for strategy, weight in imbalance_strategies(data.data)
             )
         finally:
@@ -251,7 +254,6 @@ class LightGBMForest:
         }
 
     def fit(self, features: pd.DataFrame, labels: np.ndarray) -> LightGBMForest:
-        lgb = lgbm_trainer.lgb
         self.booster = lgb.train(self.params, lgb.Dataset(features, label=labels), num_boost_round=500)
         return self
 
@@ -345,7 +347,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
-    parser.add_argument("--optuna-trials", type=int, default=0)
+    parser.add_argument(
+        "--optuna-trials", type=int, default=0, help="an Optuna search of N trials (`pip install optuna`)"
+    )
     parser.add_argument("--lgbrf", action="store_true", help="LightGBM rf-mode extra-trees blends")
     parser.add_argument("--lgbrf-grid", action="store_true", help="rf-mode settings chosen out of fold")
     parser.add_argument("--et-big", action="store_true", help="2,000 extra trees, equal average")
@@ -353,6 +357,11 @@ def main() -> None:
     parser.add_argument("--forest", action="store_true", help="blends with a random forest / extra trees")
     parser.add_argument("--grid", action="store_true", help="also path_smooth / min hessian / DART variants")
     options = parser.parse_args()
+    if options.optuna_trials:
+        try:
+            import optuna  # noqa: F401  (not a dependency of the project)
+        except ModuleNotFoundError:
+            parser.error("--optuna-trials needs optuna, which is not a dependency: `pip install optuna`")
     frame = check_transactions(FileTransactionSource().read(str(options.source)), str(options.source))
     first, second = halves(frame)
     rows: list[dict[str, object]] = []
@@ -360,7 +369,7 @@ def main() -> None:
         base = baselines(train, test_frame)
         fit = labelled(train)
         best_baseline_scores = (
-            lgbm_trainer.lgb.LGBMClassifier(n_estimators=300, learning_rate=0.05, verbose=-1)
+            lgb.LGBMClassifier(n_estimators=300, learning_rate=0.05, verbose=-1)
             .fit(fit.features, fit.labels)
             .predict_proba(labelled(test_frame).features)[:, 1]
         )

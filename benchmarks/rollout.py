@@ -45,7 +45,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from fraud_detection.application.rollout.evidence import alert_rates_at
+from fraud_detection.application.rollout.ranks import alert_rates_at
 from fraud_detection.application.train import FoldedData, TrainModel, labelled
 from fraud_detection.domain.decision import flagged
 from fraud_detection.domain.drift.estimate import estimate_performance

@@ -52,7 +52,7 @@ def load_champion_booster(home: Path) -> Any:
     version = registry.get_by_alias("champion")
     if version is None:
         raise SystemExit(f"no champion in {settings.resolved_tracking_uri}: run `fraud pipeline run` first")
-    return registry.load_model(version.version).booster
+    return registry.load_model(version).booster
 
 
 def create_app() -> FastAPI:

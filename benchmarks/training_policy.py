@@ -47,7 +47,7 @@ def before_policy(earlier: pd.DataFrame) -> lgb.Booster:
             callbacks=[lgb.early_stopping(50, verbose=False)],
         )
         score = average_precision(
-            stop.labels, booster.predict(stop.features, num_iteration=booster.best_iteration)
+            stop.labels, np.asarray(booster.predict(stop.features, num_iteration=booster.best_iteration))
         )
         if best is None or score > best[0]:
             best = (score, booster)
@@ -69,9 +69,9 @@ def compare(name: str, frame: pd.DataFrame) -> None:
         rows.features, rows.labels
     )
     figures = {
-        "before": before.predict(test.features, num_iteration=before.best_iteration),
+        "before": np.asarray(before.predict(test.features, num_iteration=before.best_iteration)),
         "folds + refit": result.model.predict_proba(test.features),
-        "LGBMClassifier(300, 0.05)": plain.predict_proba(test.features)[:, 1],
+        "LGBMClassifier(300, 0.05)": np.asarray(plain.predict_proba(test.features))[:, 1],
     }
     print(f"{name}: AUPRC on the newest {len(test):,} rows ({test.frauds} frauds)")
     for label, scores in figures.items():
