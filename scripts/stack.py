@@ -392,7 +392,8 @@ def _start_seaweedfs(plan: Plan) -> Running:
         json.dump(document, out)
     p = plan.ports
     command = [
-        str(_weed()), "mini", f"-dir={folder / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+        str(_weed()), f"-logdir={folder}", "mini", f"-dir={folder / 'data'}",
+        "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
         f"-s3.port={p['s3']}", f"-master.port={p['s3-master']}", f"-volume.port={p['s3-volume']}",
         f"-filer.port={p['s3-filer']}", f"-admin.port={p['s3-admin']}", f"-s3.config={config}",
         "-webdav=false", "-admin.ui=false", "-s3.port.iceberg=0", "-s3.port.lance=0",
