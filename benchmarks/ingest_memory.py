@@ -58,7 +58,7 @@ MODES = ("plain pandas", "fraud data ingest", "dataset load")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=2_848_070, help="10x the default dataset")
     parser.add_argument("--format", choices=("parquet", "csv"), default="parquet")
     parser.add_argument("--src", type=Path, default=ROOT / "src", help="the code to measure")

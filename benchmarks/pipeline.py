@@ -155,7 +155,7 @@ def main() -> None:
         f"{bare['bare_train_chosen_rounds_s']:.2f} s, 100 rounds {bare['bare_train_100_rounds_s']:.2f} s"
     )
     print(
-        f"train stage (2 imbalance candidates with early stopping + threshold) {train_stage:.2f} s = "
+        f"train stage (each imbalance strategy on the folds, the refit, the threshold) {train_stage:.2f} s = "
         f"{train_stage / bare['bare_train_chosen_rounds_s']:.1f}x one bare fit"
     )
     print(

@@ -81,7 +81,7 @@ MODES = ("plain LightGBM", "fraud pipeline")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_424_035, help="rows to generate (default 5x Kaggle's)")
     parser.add_argument("--src", type=Path, default=ROOT / "src", help="the code to measure (a src folder)")
     args = parser.parse_args()
