@@ -1,6 +1,6 @@
 """Benchmark of the CLI's answer time: whole processes, start-up included (issue 14's figures).
 
-One run, one machine, median of `--repeats` processes each:
+One run, one machine, median of `--repeats` processes each (the drift check: always 5, as in drift.py):
   fraud --help                     aim < 0.5 s
   fraud model list --json          aim < 2 s (a trained home's registry: the SQLite catalog, no MLflow)
   fraud drift check (100k rows)    aim < 2 s (a 100,000-row captured window; see benchmarks/drift.py)

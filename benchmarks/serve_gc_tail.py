@@ -99,7 +99,8 @@ def measure(options: argparse.Namespace) -> None:
     def command(port: int) -> list[str]:
         return [sys.executable, str(Path(__file__).resolve()), "--serve", str(port)]
 
-    for _ in range(options.rounds):
+    as_is: dict[int, float] = {}  # p99 of the first variant, per round: the others' ratios are to it
+    for round_number in range(options.rounds):
         for name, extra in VARIANTS.items():
             target = dataclasses.replace(
                 service, command=command, env=service.env | extra | {"GC_LOG": str(gc_log)}
@@ -111,9 +112,11 @@ def measure(options: argparse.Namespace) -> None:
                 before = len(gc_log.read_text().splitlines())
                 result = bench.run_wrk(url, body, script, options.connections, options.duration)
                 during = gc_log.read_text().splitlines()[before:]
+            baseline = as_is.setdefault(round_number, result.p99_ms)
             print(
-                f"{name:<32} {result.rps:6.0f} rps  p50 {result.p50_ms:5.2f}  p99 {result.p99_ms:6.2f}"
-                f"  max {result.max_ms:6.1f} ms | {summarise(during)}",
+                f"{name:<32} {result.rps:6.0f} rps  p50 {result.p50_ms:5.2f}  p99 {result.p99_ms:6.2f} "
+                f"({result.p99_ms / baseline:4.2f}x as is)  max {result.max_ms:6.1f} ms | "
+                f"{summarise(during)}",
                 flush=True,
             )
 
