@@ -196,8 +196,8 @@ def test_no_rows_new_to_the_champion_keeps_it_and_says_so():
     assert not decision.promote
     assert (decision.rows, decision.frauds, decision.champion_score) == (0, 0, None)
     assert decision.reason == (
-        "champion v1 kept (`fraud model promote 2` overrides): the challenger's out-of-fold rows hold 0 rows "
-        "that champion v1 was not fitted on, with 0 frauds: no row among them, so nothing to compare on"
+        "champion v1 kept (`fraud model promote 2` overrides): none of the challenger's out-of-fold rows is "
+        "new to champion v1 (it was fitted on all of them): nothing to compare on"
     )
     assert gate.registry.aliases == {CHAMPION: 1, CHALLENGER: 2}
 

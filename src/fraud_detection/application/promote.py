@@ -211,12 +211,18 @@ class PromoteChallenger:
         if frauds == 0 or frauds == rows:
             # Why nothing: a ranking metric needs both classes ("15 rows, with 15 frauds: nothing to compare
             # on" read as a contradiction).
-            missing = "no row" if rows == 0 else ("no fraud" if frauds == 0 else "no legitimate row")
-            reason = (
-                f"{keep}: the challenger's out-of-fold rows hold {rows:,} rows that champion "
-                f"v{champion.version} was not fitted on, with {frauds:,} frauds: {missing} among them, so "
-                "nothing to compare on"
-            )
+            if rows == 0:
+                reason = (
+                    f"{keep}: none of the challenger's out-of-fold rows is new to champion "
+                    f"v{champion.version} (it was fitted on all of them): nothing to compare on"
+                )
+            else:
+                missing = "no fraud" if frauds == 0 else "no legitimate row"
+                reason = (
+                    f"{keep}: the challenger's out-of-fold rows hold {rows:,} rows that champion "
+                    f"v{champion.version} was not fitted on, with {frauds:,} frauds: {missing} among them, "
+                    "so nothing to compare on"
+                )
             return PromotionDecision(False, reason, metric, evidence.metrics[metric], None, rows, frauds)
         if frauds < self._policy.min_frauds:
             reason = (
