@@ -86,11 +86,16 @@ def test_add_refuses_fraud_and_legit_together(container):
     assert container.adapters.feedback_store().labels() == []
 
 
+def imported(tmp_path, text: str):
+    """`fraud feedback import` of a labels.csv holding `text`: (its path, the result)."""
+    path = tmp_path / "labels.csv"
+    path.write_text(text)
+    return path, run("feedback", "import", str(path))
+
+
 def test_a_file_labelling_an_id_both_ways_is_refused_whole(container, tmp_path):
     """The first row's label was kept for good, the correction below reported a `conflict`, and exit 0."""
-    path = tmp_path / "labels.csv"
-    path.write_text("transaction_id,is_fraud\na,1\nb,0\na,1\na,0\n")
-    result = run("feedback", "import", str(path))
+    path, result = imported(tmp_path, "transaction_id,is_fraud\na,1\nb,0\na,1\na,0\n")
     assert result.exit_code == 2
     assert (
         f"{path}: column 'is_fraud' row 4: 'a' is labelled legit here and fraud at row 1: give each "
@@ -100,9 +105,7 @@ def test_a_file_labelling_an_id_both_ways_is_refused_whole(container, tmp_path):
 
 
 def test_an_id_with_a_line_break_is_named_on_one_line(container, tmp_path):
-    path = tmp_path / "labels.csv"
-    path.write_text('transaction_id,is_fraud\n"tx-78\nx",1\n')
-    result = run("feedback", "import", str(path))
+    _, result = imported(tmp_path, 'transaction_id,is_fraud\n"tx-78\nx",1\n')
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1
     assert "'tx-78\\nx' is not a transaction id" in result.stderr
