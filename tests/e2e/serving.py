@@ -51,6 +51,11 @@ def serve(cli: Cli, workers: int = 1, **env: str) -> Iterator[Server]:
     if not (cli.home / "api-clients.json").exists():
         write_clients(cli.home)
     environment = cli.env | {"FRAUD_ADMIN_TOKEN": TOKEN, "FRAUD_MODEL_POLL_SECONDS": "1"} | env
+    if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in environment:
+        # The SIGKILL below skips `fraud serve`'s removal of its own temporary folder: one in the test's.
+        metrics = cli.home / f"metrics-{port}"
+        metrics.mkdir()
+        environment["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)
     with log.open("wb") as sink:
         process = subprocess.Popen(
             [FRAUD, "serve", "--port", str(port), "--workers", str(workers)],
