@@ -383,15 +383,21 @@ def zombie_or_child(pid: int) -> str | None:
     return "zombie" if state == "Z" else "running"
 
 
-def test_each_retrain_the_api_starts_is_reaped_when_it_ends(tmp_path, monkeypatch):
-    """/admin/retrain starts a detached child and answers at once; once the child ends it must not stay a
-    zombie of the API process (one per call, for as long as the API runs)."""
-    script, started = tmp_path / "quick_retrain.py", tmp_path / "started.txt"
-    script.write_text(QUICK_RETRAIN)
+def api_retraining_with(tmp_path, monkeypatch, script_text: str) -> tuple[Api, Path]:
+    """An API whose local retrain launcher runs `script_text` (given the path it may write) instead of
+    `fraud retrain`: (the API, that path)."""
+    script, started = tmp_path / "retrain_script.py", tmp_path / "started.txt"
+    script.write_text(script_text)
     monkeypatch.setattr(
         retrain_launcher, "fraud_command", lambda: [sys.executable, str(script), str(started)]
     )
-    service = Api(tmp_path, retrain_on_events=True)
+    return Api(tmp_path, retrain_on_events=True), started
+
+
+def test_each_retrain_the_api_starts_is_reaped_when_it_ends(tmp_path, monkeypatch):
+    """/admin/retrain starts a detached child and answers at once; once the child ends it must not stay a
+    zombie of the API process (one per call, for as long as the API runs)."""
+    service, started = api_retraining_with(tmp_path, monkeypatch, QUICK_RETRAIN)
     auth = {"Authorization": f"Bearer {TOKEN}"}
     with service.client as client:
         for call in range(1, 4):  # one after the other: while one runs, another request starts nothing
@@ -418,12 +424,7 @@ time.sleep(30)
 
 def test_a_retrain_request_while_one_runs_is_409_and_starts_nothing(tmp_path, monkeypatch):
     """It answered 202, as if a retrain would start; only the server log said none did."""
-    script, started = tmp_path / "slow_retrain.py", tmp_path / "started"
-    script.write_text(SLOW_RETRAIN)
-    monkeypatch.setattr(
-        retrain_launcher, "fraud_command", lambda: [sys.executable, str(script), str(started)]
-    )
-    service = Api(tmp_path, retrain_on_events=True)
+    service, _ = api_retraining_with(tmp_path, monkeypatch, SLOW_RETRAIN)
     auth = {"Authorization": f"Bearer {TOKEN}"}
     with service.client as client:
         assert client.post("/admin/retrain", json={"reason": "first"}, headers=auth).status_code == 202
