@@ -65,7 +65,8 @@ def parse_body(content_type: str, raw: bytes, model: type[M]) -> M:
         return model.model_validate_json(raw)
     except ValidationError as error:
         # A repeated key first: pydantic judged its last value, so `{"labels": [...], "labels": []}` was
-        # refused as "at least 1 item" (only the failure path pays for the exact pass).
+        # refused as "at least 1 item" (only the failure path pays for the exact pass). Imported here:
+        # repeated_keys imports this module.
         from fraud_detection.entrypoints.api.repeated_keys import refuse_repeated_keys
 
         refuse_repeated_keys(raw, 0, 0)
