@@ -1,6 +1,7 @@
 """`fraud batch cancel` and `resume` say what they did. Cancel: cancelled, nothing to cancel (the job had
 ended, a cancelled one included: it printed the old "cancelled by request" as if it had just cancelled it),
-or too late (the last step is writing the output, and decides). Resume: queued again, or nothing to resume."""
+or too late (the last step is writing the output, and decides). Resume: queued again, nothing to
+resume, or refused while a step of the job runs."""
 
 from __future__ import annotations
 
@@ -65,3 +66,16 @@ def test_resume_runs_a_stalled_job_to_its_end(tmp_path: Path, trained_home: Path
     again = cli("batch", "resume", "stalled-1", timeout=60)
     assert again.returncode == 0, again.stderr
     assert "nothing to resume: job stalled-1 had already succeeded" in again.stderr
+
+
+def test_resume_refuses_a_job_whose_step_is_running(tmp_path: Path):
+    """A resume of a job a live process was scoring queued it again: its work was done twice."""
+    cli = make_cli(tmp_path)
+    store = recorded(tmp_path, "busy-1")
+    store.begin_run("busy-1", "prepare")  # its mark fresh: the process running the step is alive
+    refused = cli("batch", "resume", "busy-1", timeout=60)
+    assert refused.returncode == 2, refused.stderr
+    assert "error: job busy-1 is being worked on: its step 'prepare' renewed its run mark" in refused.stderr
+    assert "--force" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert "job busy-1 queued again" not in refused.stderr

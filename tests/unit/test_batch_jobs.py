@@ -2,6 +2,7 @@
 
 import re
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from fraud_detection.domain.errors import (
     DataSourceError,
     FraudDetectionError,
     InvalidDataError,
+    JobBusyError,
     JobExistsError,
     JobNotFoundError,
     LocationNotAllowedError,
@@ -189,6 +191,41 @@ def test_resume_queues_an_unfinished_job_again_and_it_finishes_once(batch):
     assert len(batch.files.outputs["/out/out.parquet"]) == 1_000
     assert batch.control.resume("lost-1").state is JobState.SUCCEEDED
     assert batch.queue.enqueued == ["lost-1", "lost-1"]  # a finished job is left as it ended
+
+
+def test_resume_refuses_a_job_whose_step_is_running_unless_forced(batch):
+    """`fraud batch resume` of a job a worker was scoring queued it again: its work was done twice."""
+    batch.submit("/in/in.parquet", "/out/out.parquet", job_id="busy-1")
+    batch.steps.prepare("busy-1")
+    batch.store.begin_run("busy-1", "chunk 1")  # a worker scores chunk 1 now
+    busy = r"busy-1 is being worked on: its step 'chunk 1' renewed its run mark 0 s ago"
+    with pytest.raises(JobBusyError, match=busy):
+        batch.control.resume("busy-1")
+    assert batch.queue.enqueued == ["busy-1"]  # the submit's only
+    assert batch.control.resume("busy-1", force=True).state is JobState.RUNNING
+    assert batch.queue.enqueued == ["busy-1", "busy-1"]
+
+
+def test_resume_takes_a_run_mark_not_renewed_for_the_lost_time_as_a_dead_workers(batch):
+    now = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+    batch.store.now = lambda: now - timedelta(seconds=301)  # the run began, then its worker was SIGKILLed
+    control = JobControl(batch.store, batch.queue, batch.files, run_lost_seconds=300, clock=lambda: now)
+    batch.submit("/in/in.parquet", "/out/out.parquet", job_id="dead-1")
+    batch.steps.prepare("dead-1")
+    batch.store.begin_run("dead-1", "chunk 0")
+    assert control.resume("dead-1").state is JobState.RUNNING
+    assert batch.queue.enqueued == ["dead-1", "dead-1"]
+
+
+def test_resume_refuses_a_job_whose_tasks_wait_in_the_queue(batch):
+    batch.submit("/in/in.parquet", "/out/out.parquet", job_id="waiting-1")
+    batch.queue.work = {"waiting-1": frozenset({"chunk 0", "chunk 1", "chunk 2", "chunk 3"})}
+    waiting = r"4 task\(s\) waiting in the queue \(chunk 0, chunk 1, chunk 2, \.\.\.\)"
+    with pytest.raises(JobBusyError, match=waiting):
+        batch.control.resume("waiting-1")
+    batch.queue.work = None  # Redis cannot tell: the enqueue decides (it fails on the same outage)
+    assert batch.control.resume("waiting-1").state is JobState.QUEUED
+    assert batch.queue.enqueued == ["waiting-1", "waiting-1"]
 
 
 def scored(batch: Batch, job_id: str) -> None:

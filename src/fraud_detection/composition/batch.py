@@ -93,7 +93,13 @@ class Batch(containers.DeclarativeContainer):
         settings.provided.batch_roots,
         settings.provided.batch_namespace_folders,
     )
-    job_control = providers.Factory(JobControl, adapters.job_store, job_queue, batch_files)
+    job_control = providers.Factory(
+        JobControl,
+        adapters.job_store,
+        job_queue,
+        batch_files,
+        run_lost_seconds=settings.provided.batch_run_lost_seconds,
+    )
     stalled_jobs = providers.Factory(
         StalledJobs, adapters.job_store, job_queue, run_lost_seconds=settings.provided.batch_run_lost_seconds
     )

@@ -91,6 +91,11 @@ class JobExistsError(FraudDetectionError):
     """A batch job with that id was already submitted."""
 
 
+class JobBusyError(FraudDetectionError):
+    """A job asked to be queued again is still being worked on (a live step, tasks waiting): its work would
+    be done twice."""
+
+
 class ModelNotReadyError(FraudDetectionError):
     """No model is loaded yet (no champion registered, or the registry and the local copy both failed)."""
 

@@ -77,14 +77,23 @@ def submit(
 def resume(
     job_id: Annotated[str, typer.Argument(metavar="JOB")],
     wait: Annotated[bool, typer.Option(help="Follow the job with a progress bar until it ends.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            help="Queue it again even while a step of it runs or its tasks wait in the queue (its work is "
+            "then done twice): for a worker you know is gone, before its run mark expires."
+        ),
+    ] = False,
 ) -> None:
     """Queue an unfinished job again, when its progress stopped because its queued tasks were lost (a
     Redis restarted without persistence, a failover) or the process running it in embedded mode died.
-    Every step is safe to run twice; a finished job is left as it ended (exit 0, saying so)."""
+    Refused (exit 2) while it is being worked on: a step's run mark renewed within
+    FRAUD_BATCH_RUN_LOST_SECONDS, or tasks of it waiting in the queue. Every step is safe to run twice; a
+    finished job is left as it ended (exit 0, saying so)."""
     c = container()
     embedded = not c.settings().broker_url
     with _failure_reported_here() if embedded else nullcontext():
-        current = c.batch.job_control().resume(job_id)
+        current = c.batch.job_control().resume(job_id, force=force)
         if current.state.finished:
             _describe(current)
             console.print(f"nothing to resume: job {job_id} had already {current.state.value}")
