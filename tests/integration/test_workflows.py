@@ -402,3 +402,86 @@ def test_lambda_command_names_a_real_handler() -> None:
     tree = ast.parse(source.read_text())
 
     assert function in {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+
+
+# ---------------------------------------------------------------- the release script, run with stand-ins
+
+STUB_AWS = """#!/bin/sh
+# describe-images answers as $ECR_ANSWER says: found, missing or denied
+case "$ECR_ANSWER" in
+  found) echo '{"imageDetails": []}' ;;
+  missing) echo "An error occurred (ImageNotFoundException) when calling DescribeImages" >&2; exit 254 ;;
+  *) echo "An error occurred (AccessDeniedException) when calling DescribeImages" >&2; exit 254 ;;
+esac
+"""
+STUB_DOCKER = '#!/bin/sh\necho "$*" >> "$DOCKER_CALLS"\n'
+
+
+def _release_build(tmp_path: Path, answer: str) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    """The release's build step as GitHub runs it (bash -e), with `aws` and `docker` stand-ins on PATH."""
+    step = next(s for s in _steps(_jobs("release.yml")["images"]) if s.get("name", "").startswith("Build"))
+    stubs = tmp_path / "bin"
+    stubs.mkdir(exist_ok=True)
+    for name, text in (("aws", STUB_AWS), ("docker", STUB_DOCKER)):
+        (stubs / name).write_text(text)
+        (stubs / name).chmod(0o755)
+    calls = tmp_path / f"docker-{answer}.log"
+    env = {
+        "PATH": f"{stubs}:/usr/bin:/bin",
+        "ECR_ANSWER": answer,
+        "DOCKER_CALLS": str(calls),
+        "REGISTRY": "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
+        "ECR_REPOSITORY": "fraud-detection",
+        "COMMIT_SHA": "a" * 40,
+    }
+    result = subprocess.run(
+        ["bash", "-e", "-c", step["run"]], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    return result, calls.read_text().splitlines() if calls.exists() else []
+
+
+def test_release_builds_what_is_missing_and_the_lambda_image_without_an_attestation(tmp_path: Path) -> None:
+    """Lambda refuses an OCI image index, which a provenance attestation (Docker 29's default) makes."""
+    result, calls = _release_build(tmp_path, "missing")
+    assert result.returncode == 0, result.stdout + result.stderr
+    builds = [call for call in calls if call.startswith("build ")]
+    assert len(builds) == 2
+    assert sum(call.startswith("push ") for call in calls) == 2
+    lambda_build = next(call for call in builds if "--target lambda" in call)
+    assert "--provenance=false" in lambda_build
+    assert lambda_build.endswith(f"fraud-detection:{'a' * 40}-lambda .")
+
+
+def test_release_keeps_what_ecr_has(tmp_path: Path) -> None:
+    result, calls = _release_build(tmp_path, "found")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert calls == []
+    assert result.stdout.count("is already in ECR: kept as it is") == 2
+
+
+def test_release_stops_when_ecr_cannot_say_whether_an_image_is_there(tmp_path: Path) -> None:
+    """Any error was taken for "not pushed": the job rebuilt, and the push failed on the immutable tag."""
+    result, calls = _release_build(tmp_path, "denied")
+    assert result.returncode == 1
+    assert calls == []
+    assert "::error::cannot tell whether fraud-detection:" in result.stdout
+    assert "AccessDeniedException" in result.stdout
+
+
+def test_runs_of_one_commit_take_turns() -> None:
+    """A push to main and a v* tag on the same commit built the same images side by side."""
+    assert _load(WORKFLOWS / "release.yml")["concurrency"] == {
+        "group": "release-${{ github.sha }}",
+        "cancel-in-progress": False,
+    }
+
+
+def test_the_ecs_deploy_action_fails_on_a_rolled_back_deployment() -> None:
+    """Before v2.6.2 it waited for a stable service only: a deployment the circuit breaker rolled back is
+    stable on the old revision, and the run went green."""
+    versions = re.findall(
+        r"amazon-ecs-deploy-task-definition@[0-9a-f]{40} # v(\d+)\.(\d+)\.(\d+)",
+        (WORKFLOWS / "deploy.yml").read_text(),
+    )
+    assert len(versions) == 3
+    assert all(tuple(map(int, version)) >= (2, 6, 2) for version in versions)
