@@ -76,6 +76,7 @@ ALLOWED_SKIPS = {
     ("modules/ecs/main.tf", "CKV_AWS_336"): "the non-root app writes under FRAUD_HOME; Fargate has no tmpfs",
     ("modules/lambda_drift/main.tf", "CKV_AWS_272"): "code signing exists only for .zip functions",
     ("modules/mlflow_db/main.tf", "CKV_AWS_338"): "dev keeps logs 30 days on purpose; prod 365",
+    ("modules/ecs/main.tf", "CKV2_AWS_34"): "the deployed image tag names a public commit, not a secret",
 }
 
 MODULE_META_ARGUMENTS = {"source", "version", "count", "for_each", "providers", "depends_on"}
@@ -492,6 +493,38 @@ def test_github_roles_follow_the_contract() -> None:
     assert "repo:${var.github_repository}:ref:refs/heads/main" in oidc_tf.read_text()
     assert "repo:${var.github_repository}:ref:refs/tags/v*" in oidc_tf.read_text()
     assert "repo:${var.github_repository}:environment:${var.environment}" in deploy_tf.read_text()
+
+
+def test_terraform_task_definitions_run_the_image_the_deploy_workflow_recorded() -> None:
+    """Its revisions used `image_tag`, the first release: an apply changing a setting put every family back on
+    that image (the scheduled retrain, rollout evaluation and abort run the latest revision) until the next
+    deploy. The deploy workflow records each rolled-out tag; Terraform creates the parameter, never writes
+    it again, and reads it back."""
+    ecs_tf, deploy_tf = MODULES / "ecs" / "main.tf", MODULES / "github_deploy" / "main.tf"
+    parameter = resources(ecs_tf)[("aws_ssm_parameter", "deployed_image_tag")]
+    workflow = (REPO / ".github" / "workflows" / "deploy.yml").read_text()
+
+    assert parameter["name"] == "/${var.name_prefix}/deployed-image-tag"
+    assert parameter["value"] == "${var.image_tag}"
+    assert parameter["lifecycle"][0]["ignore_changes"] == ["value"]
+    assert module_locals(ecs_tf)["image"] == (
+        "${var.image_repository_url}:${data.aws_ssm_parameter.deployed_image_tag.insecure_value}"
+    )
+    assert '"/fraud-${DEPLOY_ENV}/deployed-image-tag" --value "${IMAGE_TAG}"' in workflow
+    statements = {
+        statement["sid"]: statement
+        for kind, _, document in typed_blocks(deploy_tf, "data")
+        if kind == "aws_iam_policy_document"
+        for statement in document.get("statement", [])
+        if "sid" in statement
+    }
+    assert statements["RecordDeployedImage"]["actions"] == ["ssm:PutParameter"]
+    assert statements["RecordDeployedImage"]["resources"] == ["${var.image_tag_parameter_arn}"]
+    for folder in env_folders():
+        calls = {name: body for _, name, body, _ in module_calls(folder)}
+        assert calls["github_deploy"]["image_tag_parameter_arn"] == (
+            "${module.ecs.deployed_image_tag_parameter_arn}"
+        )
 
 
 def test_the_release_role_can_be_applied_before_any_image_exists() -> None:

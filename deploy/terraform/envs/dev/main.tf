@@ -251,6 +251,8 @@ module "github_deploy" {
   ecs_service_arns    = values(module.ecs.service_arns)
   pass_role_arns      = concat(values(module.ecs.task_role_arns), [module.ecs.execution_role_arn])
   lambda_function_arn = module.lambda_drift.function_arn
+
+  image_tag_parameter_arn = module.ecs.deployed_image_tag_parameter_arn
 }
 
 # The deploy role lived in module.github_oidc until it moved to its own module: keep it, do not recreate it.

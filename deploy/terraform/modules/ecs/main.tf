@@ -1,12 +1,34 @@
 # ECS Fargate: the API behind an HTTPS ALB (autoscaled on CPU and on requests per task), the Celery batch
 # worker, and the retrain task definition that EventBridge runs. Terraform creates the first task definition
-# revisions; the deploy workflow registers later ones, hence `ignore_changes = [task_definition]`.
+# revisions; the deploy workflow registers later ones, hence `ignore_changes = [task_definition]`, and records
+# the image it rolled out in an SSM parameter that Terraform's own revisions read.
 data "aws_region" "current" {}
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
 
+# The image tag the deploy workflow last rolled out: it writes this parameter after each deploy, Terraform
+# creates it with `image_tag` and never writes it again. The task definitions read it back, so an apply that
+# registers new revisions (an environment variable, a size, a secret changed) keeps the deployed code: with
+# `image_tag` alone it put the api, worker and retrain families (the scheduled retrain, rollout evaluation
+# and abort run the latest revision) back on the first release's image until the next deploy.
+resource "aws_ssm_parameter" "deployed_image_tag" {
+  #checkov:skip=CKV2_AWS_34:An image tag is public information (it names a commit), not a secret to encrypt.
+  name        = "/${var.name_prefix}/deployed-image-tag"
+  description = "Image tag the deploy workflow last rolled out; Terraform's task definitions use it."
+  type        = "String"
+  value       = var.image_tag
+
+  lifecycle {
+    ignore_changes = [value] # the deploy workflow's to write
+  }
+}
+
+data "aws_ssm_parameter" "deployed_image_tag" {
+  name = aws_ssm_parameter.deployed_image_tag.name
+}
+
 locals {
-  image = "${var.image_repository_url}:${var.image_tag}"
+  image = "${var.image_repository_url}:${data.aws_ssm_parameter.deployed_image_tag.insecure_value}"
 
   # Paths the API serves that the internet must not reach (OpenAPI documents, Prometheus metrics).
   internal_paths         = ["/docs", "/redoc", "/openapi.json", "/metrics"]

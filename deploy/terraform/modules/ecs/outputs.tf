@@ -52,3 +52,8 @@ output "target_group_arn_suffix" {
   description = "ARN suffix of the API target group: the TargetGroup dimension of its CloudWatch metrics."
   value       = aws_lb_target_group.api.arn_suffix
 }
+
+output "deployed_image_tag_parameter_arn" {
+  description = "SSM parameter the deploy workflow writes the rolled-out image tag to (read by the task definitions)."
+  value       = aws_ssm_parameter.deployed_image_tag.arn
+}

@@ -93,7 +93,7 @@ variable "image_repository_arn" {
 }
 
 variable "image_tag" {
-  description = "Tag of the first task definitions' image (full git SHA); later deploys register new revisions."
+  description = "Tag of the first task definitions' image (full git SHA); once the SSM parameter `/<name_prefix>/deployed-image-tag` exists, the tag the deploy workflow recorded there wins."
   type        = string
 
   validation {

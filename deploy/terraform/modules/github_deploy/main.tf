@@ -71,6 +71,12 @@ data "aws_iam_policy_document" "deploy" {
   }
 
   statement {
+    sid       = "RecordDeployedImage"
+    actions   = ["ssm:PutParameter"]
+    resources = [var.image_tag_parameter_arn]
+  }
+
+  statement {
     sid       = "ReadReleasedImages"
     actions   = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:DescribeImages"]
     resources = [var.ecr_repository_arn]

@@ -42,3 +42,8 @@ variable "lambda_function_arn" {
   description = "Drift Lambda whose image the deploy role updates."
   type        = string
 }
+
+variable "image_tag_parameter_arn" {
+  description = "SSM parameter the deploy role records the rolled-out image tag in (Terraform's task definitions read it)."
+  type        = string
+}
