@@ -186,6 +186,7 @@ def make_validation_rules(settings: Settings) -> ValidationRules:
         fraud_rate_min=settings.validation_fraud_rate_min,
         fraud_rate_max=settings.validation_fraud_rate_max,
         amount_max=settings.validation_amount_max,
+        v_mean_max_stds=settings.validation_v_mean_max_stds,
     )
 
 

@@ -73,6 +73,13 @@ class TrainingSettings(BaseSettings):
         0.05, gt=0, le=1, description="Highest plausible fraud rate (above the lowest)."
     )
     validation_amount_max: float = Field(100_000.0, gt=0, description="Largest plausible Amount.")
+    validation_v_mean_max_stds: float = Field(
+        ValidationRules.v_mean_max_stds,
+        gt=0,
+        le=100,
+        description="Largest plausible absolute mean of a V column, in the full dataset's standard "
+        "deviations of that column (real days reach ~0.5, 3,000 consecutive real rows ~1.05).",
+    )
     code_commit: str | None = Field(
         None,
         pattern=r"^[0-9a-f]{7,40}$",

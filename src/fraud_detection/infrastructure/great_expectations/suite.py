@@ -73,7 +73,9 @@ def _statistics(rules: ValidationRules) -> list[Expectation]:
         reference = rules.reference_v_std[column]
         components += [
             ExpectColumnMeanToBeBetween(
-                column=column, min_value=-rules.v_mean_abs_max, max_value=rules.v_mean_abs_max
+                column=column,
+                min_value=-rules.v_mean_max_stds * reference,
+                max_value=rules.v_mean_max_stds * reference,
             ),
             ExpectColumnStdevToBeBetween(
                 column=column,
