@@ -46,6 +46,8 @@ JUST_BELOW, JUST_ABOVE = RISK_ALPHA * 0.99, RISK_ALPHA * 1.01
 TINY = 1e-300  # as significant as a p-value gets
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 QUALITY_WINDOW = TimeWindow.last_days(30, NOW)
+# Where a drift report says its realised figures come from: the quality report's rows, not the window's.
+FROM_REPORT = "labelled rows scored 2026-10-02 00:00..2026-11-01 00:00 UTC (latest quality report)"
 
 
 def scores(alerts: int, alert_score: float, rest_sum: float, rows: int = 1_000) -> np.ndarray:
@@ -463,14 +465,14 @@ def test_realised_precision_fires_on_a_significant_fall_beyond_the_tolerance() -
     item = evidence(found, "realised_precision")
     assert (item.observed, item.reference, item.floor, item.p_value) == (0.6, 0.8, 0.1, JUST_BELOW)
     assert item.effect == pytest.approx(0.2)
-    assert item.detail == "realised precision 0.600 vs 0.800 out of fold, on 50 rows"
+    assert item.detail == f"realised precision 0.600 vs 0.800 out of fold, on 50 {FROM_REPORT}"
 
 
 def test_realised_recall_fires_on_a_significant_fall_beyond_the_tolerance() -> None:
     found = judge(tests=StubTests(binomial=JUST_BELOW), quality=realised(40, 10, 60))  # recall 0.4
     assert found.fired() == ["realised_recall"]
     assert evidence(found, "realised_recall").detail == (
-        "realised recall 0.400 vs 0.600 out of fold, on 100 rows"
+        f"realised recall 0.400 vs 0.600 out of fold, on 100 {FROM_REPORT}"
     )
 
 
@@ -519,7 +521,7 @@ def test_too_few_labelled_frauds_decide_nothing_and_ask_for_no_test() -> None:
     assert item.p_value is None
     assert item.effect == pytest.approx(0.2)  # reported all the same
     assert item.detail == (
-        "realised precision 0.600 vs 0.800 out of fold, on 50 rows "
+        f"realised precision 0.600 vs 0.800 out of fold, on 50 {FROM_REPORT} "
         "(fewer than 51 labelled frauds: too few to decide)"
     )
 
@@ -628,7 +630,7 @@ def test_both_verdicts_at_once_publish_and_the_reason_names_both() -> None:
     assert outcome.event is not None
     assert outcome.event.evidence == ("realised_precision",)
     assert report.reason == (
-        "model at risk: realised precision 0.600 vs 0.800 out of fold, on 50 rows; "
+        f"model at risk: realised precision 0.600 vs 0.800 out of fold, on 50 {FROM_REPORT}; "
         f"input drift (diagnostic) in c2 (PSI {report.columns[2].psi:.3f})"
     )
     assert report.to_dict()["fired_evidence"] == ["realised_precision"]
@@ -643,8 +645,8 @@ def test_several_pieces_of_evidence_are_all_named() -> None:
     assert outcome.event.evidence == outcome.report.fired_evidence
     assert outcome.report.reason == (
         "model at risk: estimated precision 0.600 vs 0.800 in the reference; "
-        "realised precision 0.600 vs 0.800 out of fold, on 50 rows; "
-        "realised recall 0.333 vs 0.600 out of fold, on 90 rows; no input drift"
+        f"realised precision 0.600 vs 0.800 out of fold, on 50 {FROM_REPORT}; "
+        f"realised recall 0.333 vs 0.600 out of fold, on 90 {FROM_REPORT}; no input drift"
     )
 
 
@@ -664,8 +666,8 @@ def test_a_quiet_window_is_no_drift_naming_the_closest_call() -> None:
     assert report.status == "no_drift"
     assert (report.at_risk, report.input_drift) == (False, False)
     assert report.reason == (
-        "model not at risk (closest: realised precision 0.720 vs 0.800 out of fold, on 50 rows, floor 0.1); "
-        "no input drift"
+        "model not at risk (closest: realised precision 0.720 vs 0.800 out of fold, "
+        f"on 50 {FROM_REPORT}, floor 0.1); no input drift"
     )
     assert outcome.event is None
     assert report.estimate is not None

@@ -20,7 +20,7 @@ from fraud_detection.domain.drift.statistics import (
     sorted_ks_statistic,
     sorted_population_stability_index,
 )
-from fraud_detection.domain.feedback import RealisedQuality
+from fraud_detection.domain.feedback import RealisedQuality, TimeWindow
 from fraud_detection.domain.ports.drift import DistributionTests
 
 
@@ -209,7 +209,12 @@ def _realised(
         enough = realised.true_positives + realised.false_negatives >= policy.min_labelled_frauds
         p_value = tests.binomial_p_value(successes, trials, expected) if trials and enough else None
         fired = bool(p_value is not None and p_value < alpha and drop > policy.realised_tolerance)
-        detail = f"realised {name} {observed:.3f} vs {expected:.3f} out of fold, on {trials} rows" + (
+        # The labelled rows are the quality report's (`fraud quality measure`), not the drift window's: a
+        # window of unlabelled rows showed figures that read as its own.
+        detail = (
+            f"realised {name} {observed:.3f} vs {expected:.3f} out of fold, on {trials} labelled rows "
+            f"scored {_span(realised.window)} (latest quality report)"
+        ) + (
             "" if enough else f" (fewer than {policy.min_labelled_frauds} labelled frauds: too few to decide)"
         )
         found.append(
@@ -225,6 +230,10 @@ def _realised(
             )
         )
     return found
+
+
+def _span(window: TimeWindow) -> str:
+    return f"{window.start:%Y-%m-%d %H:%M}..{window.end:%Y-%m-%d %H:%M} UTC"
 
 
 def _figure(value: float | None) -> str:
