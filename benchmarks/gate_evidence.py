@@ -18,9 +18,12 @@ applied as the gate applies it. Prints, per k, how often each challenger would b
 minimum of m frauds refuses every k < m and is otherwise the same rule, so the table reads as "what each
 minimum lets through". The models are scored once on the live part (the gate's block-by-block rescoring of
 a retrain's challenger is left out: it changes the challenger's scores, not how noisy AUPRC is on k frauds).
+With `--min-confidence C` a lead also needs the challenger ahead in at least C of `--resamples` bootstrap
+resamples of the window (`domain/gate_confidence.py`, FRAUD_PROMOTION_MIN_CONFIDENCE).
 Figures, not asserts; writes benchmarks/out/gate_evidence.json.
 
     .venv/bin/python benchmarks/gate_evidence.py [--seeds 10] [--windows 400] [--source PATH.csv.gz]
+        [--min-confidence 0.8] [--resamples 200]
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from rollout import Scored, load, real_rows_parser, train, worse
 
+from fraud_detection.domain.gate_confidence import metric_function, paired_bootstrap
 from fraud_detection.domain.metrics import average_precision
 from fraud_detection.domain.promotion import PromotionPolicy
 from fraud_detection.domain.schema import LABEL
@@ -63,13 +67,27 @@ def windows_with(labels: np.ndarray, frauds: int, count: int, rng: np.random.Gen
 
 
 def promoted_share(
-    challenger: Scored, champion: Scored, labels: np.ndarray, spans: list[slice], policy: PromotionPolicy
+    challenger: Scored,
+    champion: Scored,
+    labels: np.ndarray,
+    spans: list[slice],
+    policy: PromotionPolicy,
+    resamples: int,
 ) -> float:
     wins = 0
     for span in spans:
         metric = {"auprc": average_precision(labels[span], challenger.scores[span])}
         incumbent = {"auprc": average_precision(labels[span], champion.scores[span])}
-        wins += policy.decide(metric, incumbent).promote
+        confidence = None
+        if policy.min_confidence > 0 and metric["auprc"] > incumbent["auprc"] + policy.min_improvement:
+            confidence = paired_bootstrap(
+                labels[span],
+                (challenger.scores[span], 0.5),
+                (champion.scores[span], 0.5),
+                metric_function("auprc", 100),
+                resamples,
+            )
+        wins += policy.decide(metric, incumbent, confidence=confidence).promote
     return wins / len(spans)
 
 
@@ -77,14 +95,21 @@ def main() -> None:
     parser = real_rows_parser(__doc__, 10, "benchmarks/out/gate_evidence.json")
     parser.add_argument("--windows", type=int, default=400)
     parser.add_argument("--margin", type=float, default=0.0, help="FRAUD_PROMOTION_MARGIN (default 0)")
+    parser.add_argument(
+        "--min-confidence", type=float, default=0.0, help="FRAUD_PROMOTION_MIN_CONFIDENCE (default 0: off)"
+    )
+    parser.add_argument("--resamples", type=int, default=200, help="bootstrap resamples per window")
     options = parser.parse_args()
     started = time.perf_counter()
-    policy = PromotionPolicy("auprc", options.margin)
+    policy = PromotionPolicy("auprc", options.margin, min_confidence=options.min_confidence)
     frame = load(options.source)
     a, b = int(0.5 * len(frame)), int(0.65 * len(frame))
     training, recent, live = frame.iloc[:a], frame.iloc[a:b], frame.iloc[b:]
     labels = live[LABEL].to_numpy(dtype=np.int64)
-    print(f"live part: {len(live):,} rows, {int(labels.sum())} frauds; margin {options.margin:g}")
+    print(
+        f"live part: {len(live):,} rows, {int(labels.sum())} frauds; margin {options.margin:g}, "
+        f"min confidence {options.min_confidence:g}"
+    )
     champion = train("champion", training, live, seed=42)
     champion_auprc = average_precision(labels, champion.scores)
     both = pd.concat([training, recent])
@@ -105,7 +130,9 @@ def main() -> None:
             spans = windows_with(labels, k, options.windows, rng)
             rows[k] += [span.stop - span.start for span in spans]
             for kind, challenger in challengers.items():
-                shares[kind][k].append(promoted_share(challenger, champion, labels, spans, policy))
+                shares[kind][k].append(
+                    promoted_share(challenger, champion, labels, spans, policy, options.resamples)
+                )
         print(
             f"seed {seed:>2}: AUPRC on the whole live part: champion {champion_auprc:.3f}"
             + "".join(f", {kind} {whole[kind][-1]:.3f}" for kind in KINDS),
@@ -121,6 +148,8 @@ def main() -> None:
         print(f"{k:>6} {int(np.median(rows[k])):>13,} {cells}")
     results: dict[str, Any] = {
         "margin": options.margin,
+        "min_confidence": options.min_confidence,
+        "resamples": options.resamples,
         "seeds": options.seeds,
         "windows": options.windows,
         "champion_auprc": champion_auprc,

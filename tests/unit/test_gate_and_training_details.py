@@ -84,6 +84,7 @@ def test_a_decision_as_a_document():
         "rows": 0,
         "frauds": 0,
         "forced": False,
+        "confidence": None,
     }
 
 
@@ -165,8 +166,11 @@ def test_the_gate_compares_only_the_rows_the_champion_was_not_fitted_on_and_name
     assert decision.champion_score == pytest.approx(champion)
     assert decision.reason == (
         f"champion kept: auprc {champion:.4f} vs champion v1 {champion:.4f} (needs > {champion:.4f}, "
-        f"margin 0) on 600 labelled rows ({frauds} frauds) neither model was fitted on"
+        f"margin 0) on 600 labelled rows ({frauds} frauds) neither model was fitted on; challenger ahead "
+        "in 0% of 1,000 resamples of these rows (90% interval of the difference +0.0000 to +0.0000)"
     )
+    assert decision.confidence is not None
+    assert decision.confidence.as_dict() == {"ahead": 0.0, "low": 0.0, "high": 0.0, "resamples": 1_000.0}
     assert gate.registry.get(2).tags == {"promotion_decision": "keep", "promotion_reason": decision.reason}
     assert gate.registry.aliases == {CHAMPION: 1, CHALLENGER: 2}
     assert gate.publisher.events == []

@@ -24,6 +24,10 @@ class EvaluateModel:
         self._review_cost = review_cost
         self._top_k = top_k
 
+    @property
+    def top_k(self) -> int:
+        return self._top_k
+
     def __call__(self, model: FraudModel, data: LabelledData, threshold: float) -> Evaluation:
         return self.of_scores(data, model.predict_proba(data.features), threshold)
 

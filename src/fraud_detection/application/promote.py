@@ -29,6 +29,7 @@ from fraud_detection.application.evaluate import EvaluateModel
 from fraud_detection.domain.dataset import DatasetId
 from fraud_detection.domain.errors import DatasetNotFoundError, RolloutRefusedError, UntrustedModelError
 from fraud_detection.domain.features import FEATURE_VERSION
+from fraud_detection.domain.gate_confidence import metric_function, paired_bootstrap
 from fraud_detection.domain.model import CHALLENGER, CHAMPION, ModelVersion
 from fraud_detection.domain.ports.datasets import DatasetStore
 from fraud_detection.domain.ports.events import EventPublisher
@@ -245,10 +246,13 @@ class PromoteChallenger:
             return PromotionDecision(False, reason, metric, evidence.metrics[metric], None, rows, frauds)
         theirs = self._evaluate(champion_model, data, champion.metadata.threshold)
         described = f"{rows:,} labelled rows ({frauds:,} frauds) neither model was fitted on"
-        decision = self._policy.decide(
-            mine.metrics.as_dict(), theirs.metrics.as_dict(), f"v{champion.version}", described
+        confidence = paired_bootstrap(
+            data.labels,
+            (scores, evidence.threshold),
+            (theirs.scores, champion.metadata.threshold),
+            metric_function(metric, self._evaluate.top_k),
         )
-        return PromotionDecision(
-            decision.promote, decision.reason, metric, decision.challenger_score, decision.champion_score,
-            rows, frauds,
-        )  # fmt: skip
+        decision = self._policy.decide(
+            mine.metrics.as_dict(), theirs.metrics.as_dict(), f"v{champion.version}", described, confidence
+        )
+        return replace(decision, rows=rows, frauds=frauds)

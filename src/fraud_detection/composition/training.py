@@ -61,7 +61,10 @@ def make_training_config(settings: Settings) -> dict[str, object]:
 
 def make_promotion_policy(settings: Settings) -> PromotionPolicy:
     return PromotionPolicy(
-        settings.promotion_metric, settings.promotion_margin, settings.promotion_min_frauds
+        settings.promotion_metric,
+        settings.promotion_margin,
+        settings.promotion_min_frauds,
+        settings.promotion_min_confidence,
     )
 
 

@@ -4,12 +4,13 @@ rows that neither model was fitted on."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
 from fraud_detection.domain.features import SCORING_INPUTS
+from fraud_detection.domain.gate_confidence import PairedDifference
 from fraud_detection.domain.gate_metrics import GATE_METRICS, GateMetric
 from fraud_detection.domain.schema import LABEL
 
@@ -24,6 +25,7 @@ class PromotionDecision:
     rows: int = 0  # the rows both models were scored on (0: no comparison was made)
     frauds: int = 0
     forced: bool = False
+    confidence: PairedDifference | None = None  # the difference's bootstrap, when the models were compared
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -35,6 +37,7 @@ class PromotionDecision:
             "rows": self.rows,
             "frauds": self.frauds,
             "forced": self.forced,
+            "confidence": None if self.confidence is None else self.confidence.as_dict(),
         }
 
 
@@ -53,6 +56,8 @@ class PromotionPolicy:
     metric: GateMetric = "auprc"
     min_improvement: float = 0.0
     min_frauds: int = 1
+    # Share of bootstrap resamples of the gate's rows in which the challenger must be ahead (0: any lead).
+    min_confidence: float = 0.0
 
     def __post_init__(self) -> None:
         if self.metric not in GATE_METRICS:
@@ -63,6 +68,8 @@ class PromotionPolicy:
             raise ValueError(f"the promotion margin must be in [0, 1), got {self.min_improvement}")
         if self.min_frauds < 1:
             raise ValueError(f"the gate needs at least one fraud to compare on, got {self.min_frauds}")
+        if not 0 <= self.min_confidence < 1:
+            raise ValueError(f"the promotion confidence must be in [0, 1), got {self.min_confidence}")
 
     def decide(
         self,
@@ -70,7 +77,10 @@ class PromotionPolicy:
         champion: dict[str, float] | None,
         champion_label: str = "",
         rows: str = "the same rows",
+        confidence: PairedDifference | None = None,
     ) -> PromotionDecision:
+        """`confidence`: the bootstrap of the difference on those rows; `min_confidence` needs it to pass a
+        lead (without one, a lead is not enough: the gate cannot tell it from noise)."""
         score = challenger[self.metric]
         if champion is None:
             return PromotionDecision(True, "no champion yet", self.metric, score, None)
@@ -80,9 +90,20 @@ class PromotionPolicy:
             f"{self.metric} {score:.4f} vs champion {champion_label} {incumbent:.4f} "
             f"(needs > {needed:.4f}, margin {self.min_improvement:g}) on {rows}"
         )
-        if score > needed:
-            return PromotionDecision(True, f"challenger better: {comparison}", self.metric, score, incumbent)
-        return PromotionDecision(False, f"champion kept: {comparison}", self.metric, score, incumbent)
+        if confidence is not None:
+            comparison += f"; {confidence.describe()}"
+        keep = PromotionDecision(False, f"champion kept: {comparison}", self.metric, score, incumbent)
+        if score <= needed:
+            return replace(keep, confidence=confidence)
+        if self.min_confidence > 0 and (confidence is None or confidence.ahead < self.min_confidence):
+            short = (
+                f"champion kept: the lead is within noise, {comparison}; FRAUD_PROMOTION_MIN_CONFIDENCE asks "
+                f"for {self.min_confidence:.0%}"
+            )
+            return replace(keep, reason=short, confidence=confidence)
+        return PromotionDecision(
+            True, f"challenger better: {comparison}", self.metric, score, incumbent, confidence=confidence
+        )
 
 
 # What makes a row the same to a model: its inputs and its label. `Time` is not a model input (fe-1 drops
