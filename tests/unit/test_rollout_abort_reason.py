@@ -28,6 +28,9 @@ def test_the_callers_text_is_kept_whole_up_to_its_limit():
         ({"reason": "x" * (MAX_REASON + 5)}, "reason", f"at most {MAX_REASON} characters"),
         ({"alerts": "firing"}, "alerts", "must be the list of alerts"),
         ({"alerts": {"status": "firing"}}, "alerts", "must be the list of alerts"),
+        ({"reasn": "canary alert rate doubled"}, "reasn", 'unknown field: the body is {"reason"'),
+        ({"foo": 1}, "foo", "unknown field"),
+        ({"reason": "latency", "force": True}, "force", "unknown field"),
     ],
     ids=repr,
 )
@@ -50,3 +53,5 @@ def test_firing_alerts_name_themselves():
     ]
     assert abort_reason({"alerts": alerts}) == "alert FraudRolloutCanarySlow: p99"
     assert abort_reason({"alerts": [{"status": "resolved"}]}) is None
+    notification = {"receiver": "rollout", "status": "firing", "groupLabels": {}, "alerts": alerts}
+    assert abort_reason(notification) == "alert FraudRolloutCanarySlow: p99"  # its other fields are fine

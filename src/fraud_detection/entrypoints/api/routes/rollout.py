@@ -131,8 +131,9 @@ DEFAULT_REASON = "aborted by an operator (API)"
 
 def abort_reason(payload: dict[str, Any]) -> str | None:
     """The reason to record: the caller's, or Alertmanager's firing alerts (name: summary). A body that is
-    neither is refused (422), as the CLI refuses a bad --reason: `{"alerts": "firing"}` rolled the rollout
-    back under the operator's default reason, and a long reason was cut without a word."""
+    neither is refused (422), as the CLI refuses a bad --reason: `{"alerts": "firing"}` or a misspelt
+    `reason` rolled the rollout back under the operator's default reason, and a long reason was cut without
+    a word. A notification carries more fields (receiver, groupLabels...): only there are they allowed."""
     alerts = payload.get("alerts")
     if alerts is not None:
         if not isinstance(alerts, list):
@@ -142,6 +143,13 @@ def abort_reason(payload: dict[str, Any]) -> str | None:
             return None
         names = [_alert_name(alert) for alert in firing]
         return ("alert " + "; ".join(names))[:MAX_REASON]
+    unknown = sorted(set(payload) - {"reason"})
+    if unknown:  # `{"reasn": "..."}` rolled the rollout back under the default reason
+        _refuse(
+            unknown[0],
+            'unknown field: the body is {"reason": "..."} or an Alertmanager notification with a list of '
+            "`alerts`",
+        )
     reason = payload.get("reason")
     if reason is None or (isinstance(reason, str) and not reason.strip()):
         return DEFAULT_REASON
