@@ -275,6 +275,8 @@ def test_print_writes_exactly_the_secret_document_to_stdout_and_the_key_to_stder
     assert key not in printed.stdout
     document = parse_clients(json.loads(printed.stdout))
     assert document.authenticate(key).name == "checkout"
+    # A key for a document stored nowhere was refused by the API with no word of why.
+    assert f"--print: nothing stored; {tmp_path / 'api-clients.json'} is unchanged" in printed.stderr
     if before is None:
         assert not (tmp_path / "api-clients.json").exists()  # --print writes no file
     else:
@@ -299,6 +301,7 @@ def test_print_with_the_secret_set_changes_the_secrets_document_and_keeps_its_cl
     assert document.authenticate(OLD) is not None  # the secret's client is kept
     assert document.authenticate(printed.stderr.strip().splitlines()[-1]).name == "payouts"
     assert not (tmp_path / "api-clients.json").exists()
+    assert "--print: nothing stored; put it in the secret 'fraud/dev/api-clients'" in printed.stderr
     missing = runner.invoke(
         app, ["clients", "add", "x", "-s", "score", "--print"], env=env | {"FRAUD_API_CLIENTS_SECRET": "nope"}
     )

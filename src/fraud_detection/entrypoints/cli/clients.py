@@ -107,8 +107,21 @@ def load(path: Path) -> ClientDirectory:
 
 
 def save(path: Path, directory: ClientDirectory, print_only: bool) -> None:
+    """With `--print` nothing is stored, which stderr says before any key: a key printed for a document
+    kept nowhere was refused by the API (401) with no word of why."""
     if print_only:
         print(json.dumps(directory.to_document(), indent=2))
+        secret = _settings().api_clients_secret
+        where = (
+            f"put it in the secret {secret!r} (`aws secretsmanager put-secret-value --secret-id {secret} "
+            "--secret-string file://clients.json`)"
+            if secret
+            else f"{path} is unchanged: put the document where the API reads its clients, or run without "
+            "--print"
+        )
+        typer.echo(
+            f"--print: nothing stored; {where}. Until then the API does not know this change.", err=True
+        )
         return
     from fraud_detection.infrastructure.local.client_key_file import write_document
 
