@@ -50,3 +50,20 @@ def test_it_points_at_fraud_mlflow_ui_for_the_embedded_store(tmp_path: Path) -> 
     assert (
         f"browse: fraud mlflow-ui  (MLflow's UI on sqlite:///{(tmp_path / 'mlflow.db').resolve()})" in lines
     )
+
+
+def test_a_staged_pass_does_not_read_as_a_promotion(tmp_path: Path) -> None:
+    """FRAUD_PROMOTION_MODE=staged: "PROMOTED" read as the new version serving, while v1 still did."""
+    staged = summary()
+    reason = "challenger better: ...; staged: v2 starts in shadow (`fraud rollout status`)"
+    staged.decision = PromotionDecision(True, reason, "auprc", 0.9, 0.8, staged=True)
+    out = io.StringIO()
+    print_summary(Console(file=out, width=80, color_system=None), staged, Settings(home=tmp_path))
+    lines = out.getvalue().splitlines()
+    assert (
+        "promotion: PASSED, ROLLOUT STARTED (the champion serves until it completes): "
+        "challenger better: ...; staged: v2 starts in shadow (`fraud rollout status`)"
+    ) in lines
+    assert not any("PROMOTED" in line for line in lines)
+    assert staged.decision.outcome == "staged"
+    assert staged.decision.as_dict()["staged"] is True

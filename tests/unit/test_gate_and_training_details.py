@@ -85,6 +85,7 @@ def test_a_decision_as_a_document():
         "frauds": 0,
         "forced": False,
         "confidence": None,
+        "staged": False,
     }
 
 

@@ -726,6 +726,8 @@ def test_staged_mode_starts_a_shadow_rollout_instead_of_promoting(staged) -> Non
     assert (rollout.challenger, rollout.champion, rollout.stage) == (2, 1, Stage.SHADOW)
     assert rollout.history[0].reason.startswith("the promotion gate passed: ")
     assert world.registry.get(2).tags["promotion_decision"] == "staged"
+    assert summary.decision.staged
+    assert world.tracker.runs[-1].tags["promotion_decision"] == "staged"  # the run said "promote"
     assert any(isinstance(e, RolloutTransitioned) and e.version == 2 for e in world.publisher.events)
 
 

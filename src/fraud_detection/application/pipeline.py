@@ -260,7 +260,7 @@ class PipelineSession:
             # Recorded whole or not at all: a stop requested from here waits for the run's tags too.
             with self._clock.interruption.atomic("promote"):
                 decision = self._steps.promote.record(version, decision, champion)
-                self._run.set_tags({"promotion_decision": "promote" if decision.promote else "keep"})
+                self._run.set_tags({"promotion_decision": decision.outcome})
                 self._run.log_dict(decision.as_dict(), "promotion/decision.json")
             self.summary.decision = decision
             self.summary.version = self._steps.registry.get(version.version)

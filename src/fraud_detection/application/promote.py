@@ -130,10 +130,9 @@ class PromoteChallenger:
             decision = self._unless_rollout(challenger.version, decision)
         if not decision.promote:
             self._undo_earlier_move(challenger.version, champion)
-        outcome = ("staged" if staged else "promote") if decision.promote else "keep"
-        self._registry.set_tag(challenger.version, "promotion_decision", outcome)
+        self._registry.set_tag(challenger.version, "promotion_decision", decision.outcome)
         self._registry.set_tag(challenger.version, "promotion_reason", decision.reason)
-        if decision.promote and not staged:
+        if decision.promote and not decision.staged:
             current = self._registry.get_by_alias(CHAMPION)
             if current is not None and current.version == challenger.version:  # moved by an earlier try
                 replaced = champion.version if champion is not None else None
@@ -171,7 +170,7 @@ class PromoteChallenger:
             reason = f"{decision.reason}; not rolled out: {refused} (`fraud rollout start {version}` later)"
             return replace(decision, promote=False, reason=reason)
         staged = f"{decision.reason}; staged: v{version} starts in shadow (`fraud rollout status`)"
-        return replace(decision, reason=staged)
+        return replace(decision, reason=staged, staged=True)
 
     def _unless_rollout(self, version: int, decision: PromotionDecision) -> PromotionDecision:
         """A direct promotion (or a forced one) waits for an active rollout to end: the champion moves only

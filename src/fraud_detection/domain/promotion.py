@@ -26,6 +26,12 @@ class PromotionDecision:
     frauds: int = 0
     forced: bool = False
     confidence: PairedDifference | None = None  # the difference's bootstrap, when the models were compared
+    staged: bool = False  # passed, and a shadow rollout started: the champion has not moved
+
+    @property
+    def outcome(self) -> str:
+        """`promote`, `staged` or `keep`: the version's `promotion_decision` tag."""
+        return ("staged" if self.staged else "promote") if self.promote else "keep"
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -38,6 +44,7 @@ class PromotionDecision:
             "frauds": self.frauds,
             "forced": self.forced,
             "confidence": None if self.confidence is None else self.confidence.as_dict(),
+            "staged": self.staged,
         }
 
 

@@ -150,5 +150,6 @@ def _replaceable(path: Path | None) -> bool:
 def _outcome(summary: PipelineSummary) -> str:
     if summary.version is None:
         return "nothing registered"
-    kept = "promoted" if summary.decision is not None and summary.decision.promote else "champion kept"
+    outcome = summary.decision.outcome if summary.decision is not None else "keep"
+    kept = {"promote": "promoted", "staged": "rollout started", "keep": "champion kept"}[outcome]
     return f"v{summary.version.version} registered, {kept}"

@@ -66,7 +66,12 @@ def summary_rows(summary: PipelineSummary, settings: Settings) -> list[tuple[str
         aliases = ", ".join(summary.version.aliases) or "no alias"
         rows.append(("model", f"{summary.version.name} v{summary.version.version} ({aliases})"))
     if summary.decision:
-        verdict = "[green]PROMOTED[/]" if summary.decision.promote else "[yellow]KEPT CHAMPION[/]"
+        verdict = {
+            "promote": "[green]PROMOTED[/]",
+            # "PROMOTED" read as the new version serving: the champion moves when the rollout completes
+            "staged": "[green]PASSED, ROLLOUT STARTED[/] (the champion serves until it completes)",
+            "keep": "[yellow]KEPT CHAMPION[/]",
+        }[summary.decision.outcome]
         rows.append(("promotion", f"{verdict}: {summary.decision.reason}"))
     rows.append(("mlflow run", summary.run_location))
     if summary.validation:
