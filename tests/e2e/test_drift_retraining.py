@@ -110,6 +110,10 @@ def test_drift_triggers_a_retrain_whose_champion_the_api_serves(tmp_path, traine
         assert "V15" in output  # the input diagnostic, reported beside it
         assert "published DriftDetected" in output
         assert "30,000 labelled captured rows" in output, output[-4000:]  # the retrain's set: base + labels
+        # The verdict, then the retrain it started (its whole progress came first, before the verdict).
+        assert checked.stderr.index("published DriftDetected") < checked.stderr.index(
+            "labelled captured rows"
+        )
 
         after = json.loads(cli("model", "list", "--json").stdout)
         new = next(v for v in after if v["version"] not in {b["version"] for b in before})

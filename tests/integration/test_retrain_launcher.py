@@ -44,6 +44,23 @@ def test_an_event_starts_fraud_retrain_with_its_reason_and_waits(tmp_path: Path)
     assert argv.read_text() == "retrain --reason DriftDetected: drift in V15"
 
 
+def test_a_deferred_event_starts_its_retrain_only_when_asked(tmp_path: Path) -> None:
+    """`fraud drift check`: the retrain its verdict starts runs after the report is printed."""
+    command, argv = recorder(tmp_path)
+    publisher = InProcessPublisher()
+    launcher = SubprocessRetrainLauncher("defer", tmp_path / "logs", command, lock=tmp_path / "retrain.lock")
+    publisher.subscribe(DriftDetected.kind, launcher)
+    publisher.subscribe(RetrainRequested.kind, launcher)
+    publisher.publish(drift())
+    publisher.publish(RetrainRequested("operator"))  # one training at a time: the first one runs
+    assert not argv.exists()
+    launcher.run_deferred()
+    assert argv.read_text() == "retrain --reason DriftDetected: drift in V15"
+    argv.unlink()
+    launcher.run_deferred()  # nothing left
+    assert not argv.exists()
+
+
 def test_the_detached_launch_logs_to_a_file_and_returns_at_once(tmp_path: Path) -> None:
     command, argv = recorder(tmp_path)
     SubprocessRetrainLauncher("detach", tmp_path / "logs", command)(RetrainRequested("operator"))

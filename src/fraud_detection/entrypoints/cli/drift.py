@@ -62,9 +62,14 @@ def check(
 
     if hours is not None and (problem := window_hours_problem(hours)) is not None:
         raise fail(f"--hours: {problem}")
+    from dependency_injector import providers
+
     from fraud_detection.application.drift.check import DriftWindowSpec
 
     ioc = container()
+    # A retrain the verdict starts runs once the report is printed: during the check, its whole progress
+    # came before the verdict that started it.
+    ioc.adapters.retrain_launch.override(providers.Object("defer"))
     try:
         if since is not None:
             spec = DriftWindowSpec(_utc(since), _utc(until), last_rows)
@@ -97,6 +102,9 @@ def check(
             "stored as a historical report (the window ends before now): the live verdict "
             "(`fraud drift show`, /metrics) is unchanged" + (unpublished if outcome.report.at_risk else ""),
         )
+    launcher = ioc.adapters.retrain_launcher()
+    if launcher is not None:
+        launcher.run_deferred()
 
 
 @app.command()

@@ -3,8 +3,9 @@ start `fraud retrain` in a child process, the local stand-in for the EventBridge
 
 A child process, not a thread: training takes a CPU and a gigabyte for tens of seconds, which must not
 happen inside the scoring API, and a crash in training must not take the caller down. The CLI waits for
-it (the publish is part of the check, so the retrain's progress shows before the drift report the command
-prints once the check returns); the API starts it detached, logging to
+it; `fraud drift check` defers it until its report is printed (`run_deferred`): the publish is part of the
+check, and the retrain's whole progress came before the verdict that started it. The API starts it
+detached, logging to
 `<home>/logs/retrain-<UTC stamp>.log`, and answers at once; a daemon thread waits for the child, so it
 is reaped when it ends (no zombie per request) and its exit code is logged. While a retrain runs (it holds
 `<home>/retrain.lock`), further events start nothing: one training at a time per home.
@@ -27,7 +28,7 @@ from fraud_detection.infrastructure.local.retrain_lock import is_held
 
 logger = logging.getLogger(__name__)
 
-LaunchMode = Literal["wait", "detach"]
+LaunchMode = Literal["wait", "defer", "detach"]
 
 
 def fraud_command() -> list[str]:
@@ -48,6 +49,7 @@ class SubprocessRetrainLauncher:
         # POST /admin/retrain at once started 4 processes): one launch at a time, none while ours runs.
         self._launching = threading.Lock()
         self._child: subprocess.Popen[bytes] | None = None
+        self._deferred: list[tuple[str, list[str]]] = []  # ("defer") what run_deferred will start
 
     def busy(self) -> bool:
         """A retrain this process launched still runs, or any holds the home's lock: an event would start
@@ -74,11 +76,12 @@ class SubprocessRetrainLauncher:
     def _launch(self, event: DomainEvent) -> None:
         reason = str(getattr(event, "reason", "") or event.kind)
         argv = [*(self._command or fraud_command()), "retrain", "--reason", f"{event.kind}: {reason}"]
+        if self._mode == "defer":
+            if not self._deferred:  # one training at a time: a second event would find the first's lock
+                self._deferred.append((event.kind, argv))
+            return
         if self._mode == "wait":
-            logger.info("%s: retraining now (%s)", event.kind, " ".join(argv[1:]))
-            result = subprocess.run(argv, env=os.environ.copy(), check=False)  # output goes to the user
-            if result.returncode != 0:
-                logger.error("retrain after %s failed (exit %d)", event.kind, result.returncode)
+            self._wait_for(event.kind, argv)
             return
         self._log_dir.mkdir(parents=True, exist_ok=True)
         log_path = self._log_dir / f"retrain-{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}.log"
@@ -94,6 +97,21 @@ class SubprocessRetrainLauncher:
             name=f"reap-retrain-{process.pid}",
             daemon=True,
         ).start()
+
+    def run_deferred(self) -> None:
+        """Start, and wait for, the retrain a deferred event asked for (none: nothing)."""
+        while self._deferred:
+            kind, argv = self._deferred.pop(0)
+            self._wait_for(kind, argv)
+
+    @staticmethod
+    def _wait_for(kind: str, argv: list[str]) -> None:
+        logger.info("%s: retraining now (%s)", kind, " ".join(argv[1:]))
+        sys.stdout.flush()  # what this process printed comes before the child's output in a pipe too
+        sys.stderr.flush()
+        result = subprocess.run(argv, env=os.environ.copy(), check=False)  # output goes to the user
+        if result.returncode != 0:
+            logger.error("retrain after %s failed (exit %d)", kind, result.returncode)
 
 
 def _reap(process: subprocess.Popen[bytes], kind: str, log_path: Path) -> None:
