@@ -283,7 +283,9 @@ def test_kaggle_without_kagglehub_says_what_to_install(
     source: FileTransactionSource, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(sys.modules, "kagglehub", None)  # makes `import kagglehub` fail
-    with pytest.raises(DataSourceError, match=r"pip install 'fraud-detection\[kaggle\]'"):
+    # Not `fraud-detection[kaggle]`: PyPI's `fraud-detection` is another project.
+    hint = r"pip install '\.\[kaggle\]' from this project's checkout \(or pip install kagglehub\)"
+    with pytest.raises(DataSourceError, match=hint):
         source.read("kaggle://mlg-ulb/creditcardfraud")
 
 

@@ -12,7 +12,8 @@ from urllib.parse import urlsplit
 
 from fraud_detection.domain.errors import DataSourceError
 
-INSTALL_HINT = "pip install 'fraud-detection[kaggle]'"
+# The extra from this checkout (`.[kaggle]`): PyPI's `fraud-detection` is another project.
+INSTALL_HINT = "pip install '.[kaggle]' from this project's checkout (or pip install kagglehub)"
 DATA_SUFFIXES = (".csv", ".csv.gz", ".parquet")
 PREFERRED_FILE = "creditcard.csv"
 _SHOWN_CHARS = 160
