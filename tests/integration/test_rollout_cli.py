@@ -143,6 +143,7 @@ def test_shadow_status_evaluate_advance_abort(registry) -> None:
     state = json.loads(aborted.output)
     assert state["stage"] == "rolled_back"
     assert state["history"][-1]["reason"] == "alert storm"
+    assert "(champion v1 kept, shadow only)" in run("status").output
     assert CHALLENGER not in aliases(client, name)
     assert aliases(client, name)[CHAMPION] == "1"
 
@@ -158,5 +159,6 @@ def test_advancing_past_the_last_canary_step_makes_the_challenger_champion(regis
         result = run("advance", "--reason", "looks good")
         assert result.exit_code == 0, result.output
     assert f"{name} v3: champion since" in result.output
+    assert "(replaced champion v1)" in result.output  # "(champion v1)" named the one it replaced
     assert aliases(client, name) == {CHAMPION: "3"}
     assert client.get_model_version(name, "3").tags["previous_champion"] == "1"

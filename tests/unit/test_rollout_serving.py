@@ -220,9 +220,13 @@ def test_a_promoted_challenger_becomes_the_champion_at_the_next_rollout_poll():
     rollout = rig.start(Stage.CANARY, 50.0)
     rig.registry.set_alias(CHAMPION, 2)
     rig.store.save(rollout.moved(Stage.CHAMPION, 0.0, "passed", now=5.0))
-    assert rig.loader.refresh_rollout().changed
+    outcome = rig.loader.refresh_rollout()
+    assert outcome.changed
     assert rig.holder.snapshot == Snapshot(rig.holder.current)
     assert rig.holder.current.version.version == 2
+    # "rollout of v2 champion" read as a rollout under way, in the log and /admin/model/reload's answer
+    assert outcome.detail.startswith("no active rollout (the last, of v2, completed)")
+    assert "no active rollout (the last, of v2, completed)" in rig.loader.refresh_rollout().detail
 
 
 def test_shadow_never_changes_the_answer_and_captures_the_challenger_in_the_dark():

@@ -111,4 +111,6 @@ def _ended(rollout: Rollout | None) -> str:
         return "no rollout"
     if rollout.active:
         return f"rollout of v{rollout.challenger} not servable here"
-    return f"rollout of v{rollout.challenger} {rollout.stage}"
+    # "rollout of v2 champion" read as a rollout still under way, long after it ended
+    outcome = "completed" if rollout.stage is Stage.CHAMPION else str(rollout.stage).replace("_", " ")
+    return f"no active rollout (the last, of v{rollout.challenger}, {outcome})"

@@ -122,11 +122,18 @@ def _moved(rollout: Rollout, as_json: bool) -> None:
 
 
 def _state(rollout: Rollout) -> str:
+    from fraud_detection.domain.rollout import Stage
+
     where = f"canary {rollout.canary_percent:g}%" if rollout.canary_percent else str(rollout.stage)
-    champion = f"v{rollout.champion}" if rollout.champion is not None else "none"
+    before = f"v{rollout.champion}" if rollout.champion is not None else "none"
+    # The champion the rollout started against: once it completed, "(champion v3)" named the one replaced.
+    champion = {
+        Stage.CHAMPION: f"replaced champion {before}",
+        Stage.ROLLED_BACK: f"champion {before} kept",
+    }.get(rollout.stage, f"champion {before}")
     since = datetime.fromtimestamp(rollout.stage_since, tz=UTC).isoformat(timespec="seconds")
     mode = ", shadow only" if rollout.shadow_only else ""
-    return f"{rollout.model_name} v{rollout.challenger}: {where} since {since} (champion {champion}{mode})"
+    return f"{rollout.model_name} v{rollout.challenger}: {where} since {since} ({champion}{mode})"
 
 
 def _show(decision: RolloutDecision, as_json: bool) -> None:
