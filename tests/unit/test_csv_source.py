@@ -338,3 +338,14 @@ def test_kaggle_folder_with_several_files_asks_for_a_name(
 def test_kaggle_uri_needs_owner_and_dataset(source: FileTransactionSource) -> None:
     with pytest.raises(DataSourceError, match="expected kaggle://owner/dataset"):
         source.read("kaggle://mlg-ulb")
+
+
+def test_a_relative_path_is_recorded_as_absolute(
+    source: FileTransactionSource, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`fraud data ingest small.csv` recorded `small.csv`: nothing to go on from another folder."""
+    monkeypatch.chdir(tmp_path)
+    assert source.located("small.csv") == str(tmp_path.resolve() / "small.csv")
+    assert source.located("s3://bucket/in/day.csv") == "s3://bucket/in/day.csv"
+    assert source.located("kaggle://mlg-ulb/creditcardfraud") == "kaggle://mlg-ulb/creditcardfraud"
+    assert source.located("file:///data/x.csv") == "file:///data/x.csv"

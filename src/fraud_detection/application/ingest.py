@@ -19,4 +19,4 @@ class IngestDataset:
         if not source.strip():  # "" is the current folder as a path: "is a directory" would hide the cause
             raise DataSourceError(EMPTY_SOURCE)
         frame = check_transactions(self._source.read(source), source)
-        return self._datasets.save(frame, source)
+        return self._datasets.save(frame, self._source.located(source))

@@ -14,3 +14,8 @@ class TransactionSource(ABC):
         `DataSourceError` when it cannot be opened and `InvalidDataError` (naming column and row) when it
         cannot be parsed (header, a cell that is not a number). Value rules (NaN, negative Amount, Class)
         are the caller's: `domain.schema.check_transactions`."""
+
+    def located(self, source: str) -> str:
+        """Where a dataset records it came from: `source` as given, unless the adapter can say it better
+        (a relative path means nothing once read from another folder)."""
+        return source

@@ -60,6 +60,13 @@ class FileTransactionSource(TransactionSource):
             raise DataSourceError(f"unsupported source '{source}': use {SUPPORTED}")
         return read_transaction_file(Path(source).expanduser(), source)
 
+    def located(self, source: str) -> str:
+        """A local path made absolute: `fraud data ingest small.csv` recorded `small.csv`, which said
+        nothing in `data list` or `model show` run from another folder. URIs are kept as given."""
+        if urlsplit(source).scheme or not source.strip():
+            return source
+        return str(Path(source).expanduser().resolve())
+
     def _download_s3(self, source: str, folder: Path) -> Path:
         location = S3Location.parse(source)
         if not location.key or location.key.endswith("/"):
