@@ -37,7 +37,14 @@ MAX_REASON = 500
 class AbortIn(BaseModel):
     """An operator's `{"reason": "..."}`, or an Alertmanager notification (which carries more fields)."""
 
-    model_config = ConfigDict(extra="allow")
+    # The schema states what `abort_reason` enforces: other fields only beside `alerts`.
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "if": {"required": ["alerts"], "properties": {"alerts": {"type": "array"}}},
+            "else": {"properties": {"reason": {}}, "additionalProperties": False},
+        },
+    )
     reason: str | None = Field(
         None, max_length=MAX_REASON, description="Why (default: `aborted by an operator (API)`)."
     )
