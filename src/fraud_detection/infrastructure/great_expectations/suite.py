@@ -31,8 +31,32 @@ LABEL_VALUES = (0, 1)
 
 
 def build_expectations(rules: ValidationRules) -> list[Expectation]:
-    """Every expectation of the suite, schema first, so a report reads from structure to statistics."""
+    """The expectations on the whole frame, schema first, so a report reads from structure to statistics."""
     return [*_schema(), *_completeness(), *_ranges(rules), *_statistics(rules)]
+
+
+def build_legitimate_row_expectations(rules: ValidationRules) -> list[Expectation]:
+    """The PCA columns' bands, checked on the legitimate rows (`Class` 0) alone: frauds sit far out (V17
+    near -7), so a sample enriched with them had V17's std at 2-2.5x the reference over 3,000-5,000
+    consecutive real rows at a 1.5-2.4% fraud rate, which the fraud-rate band accepts: 16 of 54 such
+    windows of the real rows were refused. A frame of its own rather than GE's `row_condition`, which
+    filtered the frame again for every expectation (validation of 284,807 rows took 1.9 s, not 0.4)."""
+    components: list[Expectation] = []
+    for column in V_COLUMNS:
+        reference = rules.reference_v_std[column]
+        components += [
+            ExpectColumnMeanToBeBetween(
+                column=column,
+                min_value=-rules.v_mean_max_stds * reference,
+                max_value=rules.v_mean_max_stds * reference,
+            ),
+            ExpectColumnStdevToBeBetween(
+                column=column,
+                min_value=rules.v_std_ratio_min * reference,
+                max_value=rules.v_std_ratio_max * reference,
+            ),
+        ]
+    return components
 
 
 def _schema() -> list[Expectation]:
@@ -68,21 +92,6 @@ def _statistics(rules: ValidationRules) -> list[Expectation]:
             column=LABEL, min_value=rules.fraud_rate_min, max_value=rules.fraud_rate_max
         ),
     ]
-    components: list[Expectation] = []
-    for column in V_COLUMNS:
-        reference = rules.reference_v_std[column]
-        components += [
-            ExpectColumnMeanToBeBetween(
-                column=column,
-                min_value=-rules.v_mean_max_stds * reference,
-                max_value=rules.v_mean_max_stds * reference,
-            ),
-            ExpectColumnStdevToBeBetween(
-                column=column,
-                min_value=rules.v_std_ratio_min * reference,
-                max_value=rules.v_std_ratio_max * reference,
-            ),
-        ]
     amounts: list[Expectation] = [
         ExpectColumnMedianToBeBetween(
             column=AMOUNT, min_value=rules.amount_median_min, max_value=rules.amount_median_max
@@ -91,4 +100,4 @@ def _statistics(rules: ValidationRules) -> list[Expectation]:
             column=AMOUNT, min_value=rules.amount_mean_min, max_value=rules.amount_mean_max
         ),
     ]
-    return table + components + amounts
+    return table + amounts

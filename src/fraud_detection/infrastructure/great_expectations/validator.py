@@ -62,7 +62,7 @@ class GreatExpectationsValidator(DataValidator):
         )
 
         try:
-            results = runtime.run(frame).results
+            results = runtime.run(frame)
         except Exception as error:  # a run GE could not even start fails every expectation, not the caller
             logger.exception("great expectations could not validate dataset %s", dataset_id)
             message = f"validation run failed: {type(error).__name__}: {error}"
