@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from fraud_detection.application.batch.stalled import utc_now
 from fraud_detection.domain.errors import JobBusyError, JobNotFoundError
 from fraud_detection.domain.jobs import (
     CANCELLED_BY_REQUEST,
@@ -18,10 +19,6 @@ from fraud_detection.domain.jobs import (
     JobViewer,
 )
 from fraud_detection.domain.ports.jobs import BatchFiles, JobQueue, JobStore
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class JobControl:

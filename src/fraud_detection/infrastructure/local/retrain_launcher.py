@@ -49,7 +49,7 @@ class SubprocessRetrainLauncher:
         # POST /admin/retrain at once started 4 processes): one launch at a time, none while ours runs.
         self._launching = threading.Lock()
         self._child: subprocess.Popen[bytes] | None = None
-        self._deferred: list[tuple[str, list[str]]] = []  # ("defer") what run_deferred will start
+        self._deferred: tuple[str, list[str]] | None = None  # ("defer") what run_deferred will start
 
     def busy(self) -> bool:
         """A retrain this process launched still runs, or any holds the home's lock: an event would start
@@ -77,8 +77,8 @@ class SubprocessRetrainLauncher:
         reason = str(getattr(event, "reason", "") or event.kind)
         argv = [*(self._command or fraud_command()), "retrain", "--reason", f"{event.kind}: {reason}"]
         if self._mode == "defer":
-            if not self._deferred:  # one training at a time: a second event would find the first's lock
-                self._deferred.append((event.kind, argv))
+            if self._deferred is None:  # one training at a time: a second event would find the first's lock
+                self._deferred = (event.kind, argv)
             return
         if self._mode == "wait":
             self._wait_for(event.kind, argv)
@@ -100,8 +100,9 @@ class SubprocessRetrainLauncher:
 
     def run_deferred(self) -> None:
         """Start, and wait for, the retrain a deferred event asked for (none: nothing)."""
-        while self._deferred:
-            kind, argv = self._deferred.pop(0)
+        if self._deferred is not None:
+            kind, argv = self._deferred
+            self._deferred = None
             self._wait_for(kind, argv)
 
     @staticmethod
