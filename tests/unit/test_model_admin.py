@@ -175,3 +175,56 @@ def test_finishing_a_move_whose_history_write_failed_records_it_once(monkeypatch
     finish_champion_move(registry, FakePublisher(), 2, 1, "gate")
     moves = champion_moves(registry.list_versions())
     assert [(m.version, m.replaced) for m in moves] == [(1, None), (2, 1)]
+
+
+class Killed(BaseException):
+    """The process stopping (SIGKILL) right there: nothing after it runs, no handler."""
+
+
+def stop_at_move_record(registry, monkeypatch):
+    """Writing the next move record (just after the alias moved) stops the process."""
+    set_tag = registry.set_tag
+
+    def killed(version: int, key: str, value: str) -> None:
+        if key.startswith("champion."):
+            raise Killed
+        set_tag(version, key, value)
+
+    monkeypatch.setattr(registry, "set_tag", killed)
+    return lambda: monkeypatch.setattr(registry, "set_tag", set_tag)
+
+
+def test_a_rollback_stopped_after_its_alias_moved_is_completed_not_undone(admin, monkeypatch):
+    """A crash probe: history 1,3,2, a rollback killed once the alias read v3; the next rollback read the
+    history (still 1,3,2) as if v3 had been promoted outside it (1,3,2,3) and put v2, the model rolled back
+    from, in service again."""
+    admin_, registry = admin
+    for version in (1, 3, 2):
+        admin_.promote(version)
+    resume = stop_at_move_record(registry, monkeypatch)
+    with pytest.raises(Killed):
+        admin_.rollback()
+    resume()
+    assert registry.aliases[CHAMPION] == 3
+    assert [m.version for m in admin_.history()][-1] == 3  # the landed move shows before anything mends it
+    assert admin_.rollback().version == 1  # on from v3, never back to v2
+    moves = admin_.history()
+    assert [(m.version, m.replaced, m.reason) for m in moves][-2:] == [(3, 2, "rollback"), (1, 3, "rollback")]
+    assert registry.model_tags["champion_history"] == "1"
+    assert registry.model_tags["champion_move_pending"] == ""
+
+
+def test_a_promotion_stopped_after_its_alias_moved_gets_its_record_once(admin, monkeypatch):
+    """A crash probe: `fraud model promote 3` killed after the alias moved left no record of the move;
+    `fraud model history` then showed the later rollback as '1 replaced 3' with no entry for 3."""
+    admin_, registry = admin
+    admin_.promote(1)
+    resume = stop_at_move_record(registry, monkeypatch)
+    with pytest.raises(Killed):
+        admin_.promote(3, reason="CHG-7")
+    resume()
+    assert [(m.version, m.replaced, m.reason) for m in admin_.history()][1:] == [(3, 1, "CHG-7")]
+    admin_.rollback()
+    moves = [(m.version, m.replaced, m.reason) for m in admin_.history()]
+    assert moves[1:] == [(3, 1, "CHG-7"), (1, 3, "rollback")]
+    assert len(moves) == 3

@@ -10,6 +10,7 @@ from fraud_detection.application.champion import (
     RolloutState,
     champion_moves,
     ensure_no_active_rollout,
+    landed_move,
     put_champion_back,
     set_champion,
     stored_history,
@@ -47,7 +48,7 @@ class ModelAdministration:
 
     def history(self) -> list[ChampionMove]:
         """Who made which version champion, when and why (`champion.*` version tags), oldest first."""
-        return champion_moves(self._catalog.list_versions())
+        return champion_moves(self._catalog.list_versions(), landed_move(self._registry))
 
     def promote(self, version: int, reason: str = "promoted by an operator") -> ModelVersion:
         action = f"promoting v{version}"
