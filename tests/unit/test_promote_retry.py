@@ -43,13 +43,13 @@ def first_try_failed_after_the_alias_moved(world: World, monkeypatch) -> Iterato
 def test_a_retried_promotion_records_the_comparison_of_its_first_try(monkeypatch):
     world = World()
     with first_try_failed_after_the_alias_moved(world, monkeypatch) as retry:
-        first = world.registry.get(2).tags["promotion_reason"]
+        assert "promotion_decision" not in world.registry.get(2).tags  # written once the alias is done
         decision = retry()
-    assert first.startswith("challenger better: ")
-    assert decision.reason == first
+    assert decision.reason.startswith("challenger better: ")
     assert decision.champion_score is not None
     assert decision.rows > 0
-    assert world.registry.get(2).tags["promotion_reason"] == first
+    assert world.registry.get(2).tags["promotion_reason"] == decision.reason
+    assert world.registry.get(2).tags["promotion_decision"] == "promote"
     assert world.registry.get_by_alias(CHAMPION).version == 2
     assert world.registry.get_by_alias(CHALLENGER) is None
     promoted = [event for event in world.publisher.events if isinstance(event, ModelPromoted)]
@@ -73,3 +73,64 @@ def test_a_retry_that_keeps_the_champion_puts_back_the_alias_the_first_try_moved
     last = [event for event in world.publisher.events if isinstance(event, ModelPromoted)][-1]
     assert (last.version, last.previous_version) == (1, 2)
     assert "undone" in last.reason
+
+
+class Killed(BaseException):
+    """The process stopping (SIGKILL) right there: nothing after it runs."""
+
+
+def test_a_promotion_stopped_before_its_alias_moved_records_no_decision(monkeypatch):
+    """A crash probe: a retrain killed inside the gate left v5 tagged `promote` with v1 still champion, and
+    every later retrain stopped as "already trained on (gate: promote)", so the promotion never happened.
+    The decision is now written after the alias: a version tagged `promote` is champion (or was)."""
+    world = World()
+    world.run_pipeline()
+    world.registry.models[1].weight = -1.0
+    pipeline = world.pipeline()
+    with pipeline.session(pipeline.ingest("more.csv")) as session:
+        for stage in STAGES[:-1]:
+            stage.run(session, False)
+        set_alias = world.registry.set_alias
+
+        def killed(alias: str, version: int) -> None:
+            if alias == CHAMPION:
+                raise Killed
+            set_alias(alias, version)
+
+        monkeypatch.setattr(world.registry, "set_alias", killed)
+        with pytest.raises(Killed):
+            session.promote()
+    assert world.registry.get_by_alias(CHAMPION).version == 1
+    tags = world.registry.get(2).tags
+    assert "promotion_decision" not in tags
+    assert "promotion_reason" not in tags
+
+
+def test_a_champion_moved_while_the_gate_ran_is_kept(monkeypatch):
+    """A concurrency probe: `fraud model promote 4` while a retrain's gate ran; the gate, which had compared
+    its challenger with v6, then replaced v4, and the operator's move was gone."""
+    from fraud_detection.application.promote import PromoteChallenger
+    from fraud_detection.domain.model import ModelMetadata
+
+    world = World()
+    world.run_pipeline()
+    world.registry.models[1].weight = -1.0  # the challenger is better than v1
+    operator = world.registry.register("models:/x", "run", ModelMetadata("fe-1", 0.5, "d")).version
+    decide = PromoteChallenger.decide
+
+    def operator_promotes_meanwhile(self, *args, **kwargs):
+        decided = decide(self, *args, **kwargs)
+        world.registry.set_alias(CHAMPION, operator)
+        return decided
+
+    monkeypatch.setattr(PromoteChallenger, "decide", operator_promotes_meanwhile)
+    pipeline = world.pipeline()
+    with pipeline.session(pipeline.ingest("more.csv")) as session:
+        for stage in STAGES[:-1]:
+            stage.run(session, False)
+        decision = session.promote()
+    assert not decision.promote
+    assert f"the champion moved from v1 to v{operator} while the gate ran" in decision.reason
+    assert world.registry.get_by_alias(CHAMPION).version == operator
+    challenger = world.registry.get(operator + 1)
+    assert challenger.tags["promotion_decision"] == "keep"

@@ -30,7 +30,7 @@ from fraud_detection.domain.dataset import DatasetId
 from fraud_detection.domain.errors import DatasetNotFoundError, RolloutRefusedError, UntrustedModelError
 from fraud_detection.domain.features import FEATURE_VERSION
 from fraud_detection.domain.gate_confidence import metric_function, paired_bootstrap
-from fraud_detection.domain.model import CHALLENGER, CHAMPION, ModelVersion
+from fraud_detection.domain.model import CHALLENGER, CHAMPION, GATE_DECISION_TAG, ModelVersion
 from fraud_detection.domain.ports.datasets import DatasetStore
 from fraud_detection.domain.ports.events import EventPublisher
 from fraud_detection.domain.ports.registry import ModelRegistry
@@ -115,7 +115,11 @@ class PromoteChallenger:
     def record(
         self, challenger: ModelVersion, decision: PromotionDecision, champion: ModelVersion | None
     ) -> PromotionDecision:
-        """Write the decision: tags, then the champion alias and its event, or a staged rollout."""
+        """Write the decision: a staged rollout or the champion alias (and its event), then the decision's
+        tags, the reason before the decision (`GATE_DECISION_TAG`, read as "judged"). A process stopped
+        between the alias and the tags is retried as one whose alias moved (`decide`); with the tags first,
+        a version tagged `promote` never became champion, and every later retrain on its labels stopped as
+        "already trained on"."""
         # Staged only against a champion that serves (one built for other features is simply replaced).
         staged = bool(
             decision.promote
@@ -128,10 +132,9 @@ class PromoteChallenger:
             decision = self._staged(self._start_rollout, challenger.version, decision)
         elif decision.promote:
             decision = self._unless_rollout(challenger.version, decision)
+            decision = self._unless_champion_moved(challenger.version, decision, champion)
         if not decision.promote:
             self._undo_earlier_move(challenger.version, champion)
-        self._registry.set_tag(challenger.version, "promotion_decision", decision.outcome)
-        self._registry.set_tag(challenger.version, "promotion_reason", decision.reason)
         if decision.promote and not decision.staged:
             current = self._registry.get_by_alias(CHAMPION)
             if current is not None and current.version == challenger.version:  # moved by an earlier try
@@ -142,6 +145,8 @@ class PromoteChallenger:
             else:
                 set_champion(self._registry, self._publisher, challenger.version, decision.reason)
             self._registry.remove_alias(CHALLENGER)
+        self._registry.set_tag(challenger.version, "promotion_reason", decision.reason)
+        self._registry.set_tag(challenger.version, GATE_DECISION_TAG, decision.outcome)
         return decision
 
     def _undo_earlier_move(self, version: int, champion: ModelVersion | None) -> None:
@@ -179,6 +184,23 @@ class PromoteChallenger:
         if why is None:
             return decision
         reason = f"{decision.reason}; not promoted: {why} (then `fraud model promote {version}`)"
+        return replace(decision, promote=False, reason=reason)
+
+    def _unless_champion_moved(
+        self, version: int, decision: PromotionDecision, champion: ModelVersion | None
+    ) -> PromotionDecision:
+        """Keep a champion that changed after the decision (an operator's promote or rollback while the gate
+        ran): the challenger was not compared with it. Before, the gate replaced it silently, and the
+        operator's move was undone under a reason naming the champion it had replaced."""
+        current = self._registry.get_by_alias(CHAMPION)
+        decided = champion.version if champion is not None else None
+        if current is None or current.version in (version, decided):
+            return decision
+        moved = f"from v{decided}" if decided is not None else "from none"
+        reason = (
+            f"{decision.reason}; not promoted: the champion moved {moved} to v{current.version} while the "
+            f"gate ran, and v{version} was not compared with it (`fraud model promote {version}` overrides)"
+        )
         return replace(decision, promote=False, reason=reason)
 
     def _decide(
