@@ -105,3 +105,34 @@ def test_the_same_promotion_saved_by_another_evaluator_is_left_in_place(world: W
     with pytest.raises(RolloutConflictError):
         world.advance(T0 + 3 * HOUR)
     assert world.registry.aliases[CHAMPION] == 2
+
+
+class Killed(BaseException):
+    """The process stopping (SIGKILL) right there: nothing after it runs."""
+
+
+def test_an_abort_after_a_last_step_stopped_past_its_alias_move_puts_the_champion_back(world: World) -> None:
+    """A crash probe: `fraud rollout advance` to champion killed once the alias named v2 (its state still
+    canary); `fraud rollout abort` then printed '(champion v1 kept)' and left v2 serving everything."""
+    world.start()
+    world.advance(T0 + HOUR)
+    world.advance(T0 + 2 * HOUR)
+    save = world.store.save
+
+    def killed(rollout, replacing):
+        raise Killed
+
+    world.store.save = killed
+    with pytest.raises(Killed):
+        world.advance(T0 + 3 * HOUR)
+    world.store.save = save
+    assert world.registry.aliases[CHAMPION] == 2
+    assert world.store.load().stage is Stage.CANARY
+    world.abort("alert: error rate", now=T0 + 4 * HOUR)
+    assert world.store.load().stage is Stage.ROLLED_BACK
+    assert world.registry.aliases[CHAMPION] == 1
+    history = ChampionHistory.parse(world.registry.get_model_tag(CHAMPION_HISTORY_TAG))
+    assert history.versions[-1] == 1
+    last = [e for e in world.publisher.events if isinstance(e, ModelPromoted)][-1]
+    assert (last.version, last.previous_version) == (1, 2)
+    assert "aborted after its promotion's alias move" in last.reason

@@ -110,7 +110,11 @@ def transition(
 
 
 def _undo_champion_move(
-    rollout: Rollout, stored: Rollout | None, registry: ModelRegistry, publisher: EventPublisher
+    rollout: Rollout,
+    stored: Rollout | None,
+    registry: ModelRegistry,
+    publisher: EventPublisher,
+    why: str | None = None,
 ) -> None:
     """The state changed between the check and the save while the alias moved to the challenger: an abort
     (or another actor's step) landed in between. Unless that change made the same promotion, the champion
@@ -125,7 +129,10 @@ def _undo_champion_move(
     if current is None or current.version != rollout.challenger:
         return
     _, history = stored_history(registry, current).rollback(rollout.challenger, rollout.champion)
-    why = f"rollout of v{rollout.challenger} changed while it was promoted (now {_stage_of(stored)}): undone"
+    why = (
+        why
+        or f"rollout of v{rollout.challenger} changed while it was promoted (now {_stage_of(stored)}): undone"
+    )
     logger.warning("%s; champion back to v%d", why, rollout.champion)
     put_champion_back(registry, publisher, rollout.champion, history, rollout.challenger, why)
 
@@ -276,6 +283,12 @@ class AbortRollout:
         # that refuses the write refuses it before anything is read (`or_hand_off`).
         moved = rollout.moved(Stage.ROLLED_BACK, 0.0, reason, moment)
         self._store.save(moved, replacing=rollout)
+        if moved_champion(self._registry, rollout) == rollout.challenger:
+            # A last `advance` stopped (killed, the registry failing) after the alias moved to the challenger
+            # and before its state was saved: the abort said the champion was kept while the challenger
+            # served everything. The state first, so an advance racing this abort sees the conflict.
+            why = f"rollout of v{rollout.challenger} aborted after its promotion's alias move: undone"
+            _undo_champion_move(rollout, moved, self._registry, self._publisher, why)
         evidence = _evidence_if_readable(self._gather, rollout, moment)  # the rows scored before `moment`
         if evidence is not None:
             moved = self._with_evidence(rollout, moved, reason, moment, evidence)
