@@ -327,10 +327,18 @@ class FakeRegistry(ModelRegistry):
     def model_name(self) -> str:
         return "fake-model"
 
-    def register(self, model_uri: str, run_id: str, metadata: ModelMetadata) -> ModelVersion:
+    def register(
+        self, model_uri: str, run_id: str, metadata: ModelMetadata, tags: Mapping[str, str] | None = None
+    ) -> ModelVersion:
         number = len(self.versions) + 1
         self.versions[number] = ModelVersion(
-            self.model_name, number, (), run_id, f"2026-01-01T00:00:{number:02d}+00:00", metadata, {}
+            self.model_name,
+            number,
+            (),
+            run_id,
+            f"2026-01-01T00:00:{number:02d}+00:00",
+            metadata,
+            dict(tags or {}),
         )
         self.models[number] = self.uri_models.get(model_uri, FakeModel())
         return self.get(number)

@@ -116,6 +116,35 @@ def test_a_version_whose_profile_was_not_stored_gets_no_alias_and_cannot_be_prom
     assert world.registry.aliases == {CHAMPION: 2}
 
 
+class Killed(BaseException):
+    """The process stopping (SIGKILL) right there: no handler runs, so no failure tag is written."""
+
+
+def test_a_version_whose_registration_was_killed_cannot_be_promoted_or_rolled_out(world, monkeypatch):
+    """A crash probe: `fraud pipeline run` killed once the version existed left it READY with no alias,
+    profile or tag; `fraud model promote` and `fraud rollout start` took it, and drift checks then failed
+    for want of its reference profile."""
+    from fraud_detection.domain.errors import IncompatibleModelError
+    from fraud_detection.domain.model import REGISTRATION_TAG
+
+    world.run_pipeline()
+    assert world.registry.versions[1].tags[REGISTRATION_TAG] == "complete"
+
+    def killed(*args, **kwargs):
+        raise Killed
+
+    monkeypatch.setattr(world.profiles, "save", killed)
+    monkeypatch.setattr(world.registry, "set_tag", killed)  # nor can a failure tag be written
+    with pytest.raises(Killed):
+        world.run_pipeline()
+    monkeypatch.undo()
+    assert world.registry.versions[2].tags[REGISTRATION_TAG] == "started"
+    admin = world.container.models.admin()
+    with pytest.raises(IncompatibleModelError, match=r"registration never finished \(the process stopped"):
+        admin.promote(2)
+    assert world.registry.aliases[CHAMPION] == 1
+
+
 def test_a_version_left_without_its_alias_is_tagged_as_a_failed_registration(world, monkeypatch):
     """The registry failing at the challenger alias left a version with no alias and no tag: a retrain on
     the same labels then stopped as "already trained on this set" (a review of the disk-full probe)."""

@@ -29,7 +29,15 @@ from fraud_detection.domain.drift.estimate import brier_score, calibrated, relia
 from fraud_detection.domain.events import ModelRegistered
 from fraud_detection.domain.features import FEATURE_VERSION
 from fraud_detection.domain.folds import FoldPolicy, time_ordered_folds
-from fraud_detection.domain.model import CHALLENGER, REGISTRATION_FAILED_TAG, ModelMetadata, ModelVersion
+from fraud_detection.domain.model import (
+    CHALLENGER,
+    REGISTRATION_COMPLETE,
+    REGISTRATION_FAILED_TAG,
+    REGISTRATION_STARTED,
+    REGISTRATION_TAG,
+    ModelMetadata,
+    ModelVersion,
+)
 from fraud_detection.domain.ports.datasets import DatasetStore
 from fraud_detection.domain.ports.events import EventPublisher
 from fraud_detection.domain.ports.registry import ModelRegistry
@@ -189,7 +197,9 @@ class PipelineSession:
             )
             uri = self._run.log_model(training.model, metadata, data.data.features.head(5))
             registry = self._steps.registry
-            version = registry.register(uri, self._run.run_id, metadata)
+            version = registry.register(
+                uri, self._run.run_id, metadata, {REGISTRATION_TAG: REGISTRATION_STARTED}
+            )
             # The profile before the alias: a version whose profile could not be stored (S3 down) gets no
             # alias and a tag that refuses its promotion, instead of an @challenger that drift cannot check.
             step = "reference profile not stored"
@@ -216,6 +226,8 @@ class PipelineSession:
                 rollout = self._steps.promote.rollout_in_progress()
                 if rollout is None:
                     registry.set_alias(CHALLENGER, version.version)
+                step = "registration not marked complete"
+                registry.set_tag(version.version, REGISTRATION_TAG, REGISTRATION_COMPLETE)
             except BaseException as error:
                 self._mark_failed(version.version, f"{step}: {error}")
                 raise

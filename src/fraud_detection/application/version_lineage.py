@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from fraud_detection.application.champion import ChampionMove, champion_moves
+from fraud_detection.application.serving.compatibility import registration_failure
 from fraud_detection.domain.dataset import DatasetId, DatasetRef
 from fraud_detection.domain.errors import DatasetNotFoundError, DataSourceError, ServiceUnavailableError
-from fraud_detection.domain.model import MODEL_DIGEST_TAG, REGISTRATION_FAILED_TAG, ModelVersion
+from fraud_detection.domain.model import MODEL_DIGEST_TAG, ModelVersion
 from fraud_detection.domain.ports.datasets import DatasetStore
 from fraud_detection.domain.ports.registry import ModelRegistry
 from fraud_detection.domain.ports.tracking import ExperimentTracker, RunRecord
@@ -57,7 +58,7 @@ class VersionLineage:
 
     @property
     def registration_failed(self) -> str | None:
-        return self.version.tags.get(REGISTRATION_FAILED_TAG)
+        return registration_failure(self.version)
 
     def as_dict(self) -> dict[str, object]:
         version, metadata = self.version, self.version.metadata

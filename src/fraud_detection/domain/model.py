@@ -12,6 +12,13 @@ MODEL_DIGEST_TAG = "model_sha256"
 # Set on a version whose registration failed after the registry created it (its reference profile could not
 # be stored, or its alias not set): promoting it is refused (drift checks need the profile).
 REGISTRATION_FAILED_TAG = "registration_failed"
+# Created with a version as "started" and set to "complete" once its registration is (reference profile,
+# training configuration, alias): a version left "started" is what a stopped process left, refused like a
+# failed one. Before, a `fraud pipeline run` killed there left a version that could be promoted and rolled
+# out, whose drift checks then failed for want of a reference profile. Older versions have no such tag.
+REGISTRATION_TAG = "registration"
+REGISTRATION_STARTED = "started"
+REGISTRATION_COMPLETE = "complete"
 # The promotion gate's decision on a version (promote, staged, keep); absent: the gate never judged it.
 GATE_DECISION_TAG = "promotion_decision"
 

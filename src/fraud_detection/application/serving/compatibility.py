@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from fraud_detection.domain.errors import IncompatibleModelError, UntrustedModelError
 from fraud_detection.domain.features import FEATURE_VERSION
-from fraud_detection.domain.model import REGISTRATION_FAILED_TAG, ModelVersion
+from fraud_detection.domain.model import (
+    REGISTRATION_FAILED_TAG,
+    REGISTRATION_STARTED,
+    REGISTRATION_TAG,
+    ModelVersion,
+)
 from fraud_detection.domain.ports.registry import ModelRegistry
 
 
@@ -30,11 +35,21 @@ def servable(version: ModelVersion, action: str) -> None:
         compatible_threshold(version)
     except IncompatibleModelError as error:
         raise IncompatibleModelError(f"{action} refused: {error}, so the API could not serve it") from None
-    if (failure := version.tags.get(REGISTRATION_FAILED_TAG)) is not None:
+    if (failure := registration_failure(version)) is not None:
         raise IncompatibleModelError(
             f"{action} refused: {version.label} is what a failed registration left ({failure}); "
             "train again (fraud pipeline run or fraud retrain)"
         )
+
+
+def registration_failure(version: ModelVersion) -> str | None:
+    """Why `version` is half a version, or None: its registration failed, or its process stopped during it
+    (no reference profile, training configuration or alias may have been written)."""
+    if (failure := version.tags.get(REGISTRATION_FAILED_TAG)) is not None:
+        return failure
+    if version.tags.get(REGISTRATION_TAG) == REGISTRATION_STARTED:
+        return "its registration never finished (the process stopped during it)"
+    return None
 
 
 def loadable(registry: ModelRegistry, version: int, action: str) -> ModelVersion:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from fraud_detection.domain.model import ModelMetadata, ModelVersion
@@ -27,7 +28,10 @@ class ModelRegistry(ModelCatalog):
     """One registered model name per registry instance (configured in the adapter)."""
 
     @abstractmethod
-    def register(self, model_uri: str, run_id: str, metadata: ModelMetadata) -> ModelVersion: ...
+    def register(
+        self, model_uri: str, run_id: str, metadata: ModelMetadata, tags: Mapping[str, str] | None = None
+    ) -> ModelVersion:
+        """A new version; `tags` are created with it (no moment exists where it lacks them)."""
 
     @abstractmethod
     def get(self, version: int) -> ModelVersion:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from functools import cached_property
@@ -65,7 +65,9 @@ class MlflowModelRegistry(ModelRegistry):
     def model_name(self) -> str:
         return self._name
 
-    def register(self, model_uri: str, run_id: str, metadata: ModelMetadata) -> ModelVersion:
+    def register(
+        self, model_uri: str, run_id: str, metadata: ModelMetadata, tags: Mapping[str, str] | None = None
+    ) -> ModelVersion:
         """A new version from a `log_model` URI, tagged with `metadata` and the model file's SHA-256;
         returns once it is READY.
 
@@ -91,7 +93,7 @@ class MlflowModelRegistry(ModelRegistry):
                     self._name,
                     source=model_uri,
                     run_id=run_id,
-                    tags=metadata_tags(metadata) | {MODEL_DIGEST_TAG: digest},
+                    tags={**(tags or {}), **metadata_tags(metadata), MODEL_DIGEST_TAG: digest},
                     await_creation_for=READY_TIMEOUT_SECONDS,  # raises unless READY within the bound
                     model_id=model_id,
                 )
