@@ -166,3 +166,51 @@ def test_mlflow_ui_leaves_no_process_behind_after_sigterm(home: Cli) -> None:
         for pid in started:  # whatever the test found still running
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+
+def alive(pids: set[int]) -> set[int]:
+    table = process_table()
+    return {pid for pid in pids if pid in table and table[pid][2] != "Z"}
+
+
+def sigkill_leaves_nothing_behind(argv: list[str], env: dict[str, str], url: str, home: Path) -> None:
+    """Start `argv`, wait for `url`, SIGKILL that process alone (the OOM killer, `kill -9`): every process
+    it started must end by itself, where they were adopted by init and went on serving."""
+    log = home / f"{argv[1]}-sigkill.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            argv, env=env, cwd=home, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    started: set[int] = set()
+    try:
+        health = http_ok(url)
+        wait_until(lambda: process.poll() is not None or health(), 180)
+        assert process.poll() is None, log.read_text()[-3000:]
+        assert health(), log.read_text()[-3000:]
+        started = set(descendants(process.pid))
+        assert len(started) >= 2, log.read_text()[-3000:]
+        process.kill()
+        process.wait(10)
+        wait_until(lambda: not alive(started), 60)
+        assert not alive(started), f"left running: {alive(started)}\n{log.read_text()[-3000:]}"
+        assert not health()
+    finally:
+        for pid in alive(started):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_a_sigkilled_serve_leaves_no_worker_serving(home: Cli, tmp_path: Path) -> None:
+    """A crash probe: `fraud serve --workers 2` killed with SIGKILL left both workers answering scores and
+    holding the port, so the restart failed with 'port in use'."""
+    port = free_port()
+    env = home.env | {"PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}  # its own folder is left by a SIGKILL
+    argv = [FRAUD, "serve", "--port", str(port), "--workers", "2"]
+    sigkill_leaves_nothing_behind(argv, env, f"http://127.0.0.1:{port}/healthz", home.home)
+
+
+def test_a_sigkilled_mlflow_ui_leaves_no_server_behind(home: Cli) -> None:
+    port = free_port()
+    env = home.env | {"MLFLOW_DISABLE_TELEMETRY": "true"}
+    argv = [FRAUD, "mlflow-ui", "--port", str(port)]
+    sigkill_leaves_nothing_behind(argv, env, f"http://127.0.0.1:{port}/health", home.home)

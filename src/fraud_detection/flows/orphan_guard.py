@@ -7,7 +7,7 @@ adopted by init. The kernel reparents an orphan, so the child watches its parent
 changes, stops itself as `stop()` would have (SIGTERM, then a hard exit if that did not end it).
 Hand-written: PR_SET_PDEATHSIG would also fire when the thread that started the child ends.
 
-    python -m fraud_detection.flows.orphan_guard PARENT_PID MODULE [ARGS...]
+    python -m fraud_detection.flows.orphan_guard [--group] PARENT_PID MODULE [ARGS...]
 """
 
 from __future__ import annotations
@@ -29,18 +29,32 @@ def watch_parent(parent: int, interval: float = CHECK_SECONDS) -> None:
         time.sleep(interval)
 
 
-def _stop_when_orphaned(parent: int) -> None:
+def _stop_when_orphaned(parent: int, group: bool, stop_seconds: float) -> None:
     watch_parent(parent)
-    os.kill(os.getpid(), signal.SIGTERM)
-    time.sleep(STOP_SECONDS)
+    if group:  # the process's children too (`mlflow ui` runs its server as one); SIGTERM ends this one
+        os.killpg(os.getpgrp(), signal.SIGTERM)
+    else:
+        os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(stop_seconds)
     os._exit(1)
 
 
+def guard(parent: int, group: bool = False, stop_seconds: float = STOP_SECONDS) -> None:
+    """In this process: once `parent` is no longer its parent, SIGTERM it (its process group with `group`),
+    and end it `stop_seconds` later if that did not. Also what each `fraud serve --workers N` worker runs:
+    a SIGKILLed `fraud serve` left its workers serving, and holding the port, for good."""
+    threading.Thread(
+        target=_stop_when_orphaned, args=(parent, group, stop_seconds), name="orphan-guard", daemon=True
+    ).start()
+
+
 def main(argv: list[str]) -> None:
+    group = argv[:1] == ["--group"]
+    argv = argv[1:] if group else argv
     if len(argv) < 2 or not argv[0].isdigit():
-        sys.exit("usage: python -m fraud_detection.flows.orphan_guard PARENT_PID MODULE [ARGS...]")
+        sys.exit("usage: python -m fraud_detection.flows.orphan_guard [--group] PARENT_PID MODULE [ARGS...]")
     parent, module = int(argv[0]), argv[1]
-    threading.Thread(target=_stop_when_orphaned, args=(parent,), name="orphan-guard", daemon=True).start()
+    guard(parent, group)
     sys.argv = [module, *argv[2:]]
     runpy.run_module(module, run_name="__main__", alter_sys=True)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import multiprocessing
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -27,6 +28,8 @@ from fraud_detection.entrypoints.api.schemas import (
 )
 from fraud_detection.entrypoints.api.security import Authenticate
 from fraud_detection.entrypoints.api.shared_call import SharedCall
+from fraud_detection.entrypoints.cli.serve import GRACEFUL_SHUTDOWN_SECONDS
+from fraud_detection.flows.orphan_guard import guard
 from fraud_detection.infrastructure.prometheus.cached_read import CachedLatest
 from fraud_detection.infrastructure.prometheus.clients_collector import ClientsCollector
 from fraud_detection.infrastructure.prometheus.compaction_collector import CompactionCollector
@@ -91,6 +94,10 @@ def create_app(container: Container | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        supervisor = multiprocessing.parent_process()  # uvicorn's, under `fraud serve --workers N` (N > 1)
+        if supervisor is not None and supervisor.pid is not None:
+            # It stops gracefully (captures flushed) once the supervisor is gone, even SIGKILLed.
+            guard(supervisor.pid, stop_seconds=GRACEFUL_SHUTDOWN_SECONDS + 5)
         runtime = container.serving.runtime()
         runtime.start()  # loads the champion (or the local copy); the app starts even without one
         sweeper = embedded_sweeper(container)

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import shutil
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -37,19 +35,13 @@ def mlflow_ui(
             BAD_INPUT,
         )
     check_bindable(host, port)
+    # Through the orphan guard: a SIGKILLed `fraud mlflow-ui` (no handler runs) left `mlflow ui` and its
+    # server listening, adopted by init; the guard ends their group once this process is gone.
     argv = [
-        _mlflow(), "ui", "--backend-store-uri", store, "--host", host, "--port", str(port), "--workers", "1",
+        sys.executable, "-m", "fraud_detection.flows.orphan_guard", "--group", str(os.getpid()), "mlflow",
+        "ui", "--backend-store-uri", store, "--host", host, "--port", str(port), "--workers", "1",
     ]  # fmt: skip
     # The job runner (GenAI jobs; ~7 more processes) has nothing to do for runs and models.
     env = os.environ | {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
     console.print(f"MLflow UI on http://{host}:{port} for {store} (Ctrl+C stops it)")
     raise typer.Exit(run_process_group(argv, env))
-
-
-def _mlflow() -> str:
-    """The `mlflow` script beside this interpreter (a venv), else the one on PATH."""
-    beside = Path(sys.executable).parent / "mlflow"
-    found = str(beside) if beside.exists() else shutil.which("mlflow")
-    if found is None:
-        raise fail("the `mlflow` command is not installed beside this Python nor on PATH", BAD_INPUT)
-    return found
