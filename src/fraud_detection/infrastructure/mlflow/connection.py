@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import sqlalchemy.exc
@@ -121,7 +123,24 @@ def client_for(tracking_uri: str) -> MlflowClient:
     process that starts with it set stays up on its verified local copy)."""
     refuse_insecure_tls()
     apply_env_defaults(tracking_uri)
-    return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    with _one_schema_creator(tracking_uri):
+        return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+
+
+@contextmanager
+def _one_schema_creator(tracking_uri: str) -> Iterator[None]:
+    """For a SQLite file, one process at a time opens the store (MLflow creates or migrates its schema then):
+    two `fraud pipeline run` on a fresh home both created the tables, and one failed with "table runs
+    already exists", reported as a store that is down. An `flock` beside the database, held for the
+    opening only; the kernel drops it however the process ends."""
+    database = tracking_uri.removeprefix("sqlite:///") if tracking_uri.startswith("sqlite:///") else ""
+    folder = Path(database).parent
+    if database in ("", ":memory:") or not folder.is_dir():
+        yield  # a server, memory, or a folder MLflow will report missing
+        return
+    with (folder / f"{Path(database).name}.open-lock").open("a") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        yield
 
 
 # MLflow's error code for a missing run, model, version or alias.
