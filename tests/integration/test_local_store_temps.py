@@ -137,3 +137,29 @@ def test_a_write_is_locked_until_its_rename(store: LocalObjectStore, monkeypatch
     store.write_bytes("a/b", b"whole")
     assert seen == [True]
     assert store.read_bytes("a/b") == b"whole"
+
+
+def test_a_killed_writers_temp_beside_objects_goes_at_the_next_process_write_there(
+    store: LocalObjectStore, tmp_path: Path
+) -> None:
+    """A crash probe: `fraud data ingest` killed mid-write left a 24 MB temp beside the dataset's objects,
+    and the re-run that succeeded kept it for good (only an emptied folder was swept)."""
+    store.write_bytes("raw/d1/meta.json", b"{}")
+    killed = StalledWriter(store, "raw/d1/data.parquet", tmp_path / "a")
+    killed.kill()
+    age(killed.temp)  # its bytes may still have been in its buffer: empty, so past the grace period
+    folder = store.root / "raw" / "d1"
+    young = folder / f"{TEMP_PREFIX}young"
+    young.write_bytes(b"")  # a writer's, created a moment ago, not locked yet
+    with (folder / f"{TEMP_PREFIX}live").open("wb") as live:
+        live.write(b"being written")
+        live.flush()
+        fcntl.flock(live.fileno(), fcntl.LOCK_EX)  # a live writer holds its temp
+        age(folder / f"{TEMP_PREFIX}live")
+        rerun = LocalObjectStore(store.root)  # the next command, a process of its own
+        rerun.write_bytes("raw/d1/data.parquet", b"whole")
+        assert not killed.temp.exists()
+        assert (folder / f"{TEMP_PREFIX}live").exists()
+        assert young.exists()
+    assert rerun.read_bytes("raw/d1/meta.json") == b"{}"
+    assert rerun.read_bytes("raw/d1/data.parquet") == b"whole"

@@ -30,6 +30,7 @@ class LocalObjectStore(ObjectStore):
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root).expanduser().resolve()
+        self._swept: set[Path] = set()  # folders whose dead writers' temps this process removed
 
     def open_read(self, key: str) -> AbstractContextManager[BinaryIO]:
         path = self._path(key)
@@ -130,6 +131,9 @@ class LocalObjectStore(ObjectStore):
                 raise write_failure(target, error) from error
             raise
         _fsync_directory(target.parent)
+        if target.parent not in self._swept:  # once a folder per process: a scan per write would cost
+            self._swept.add(target.parent)
+            _remove_abandoned_temps(target.parent, beside_objects=True)
         return True
 
     def _create(self, temp: Path, attempts: int = 5) -> BinaryIO:
@@ -154,8 +158,10 @@ def _held(out: BinaryIO) -> BinaryIO:
     return out
 
 
-def _remove_abandoned_temps(folder: Path) -> bool:
-    """Whether `folder` held only temps of writers that died (SIGKILL, OOM) and they are now removed.
+def _remove_abandoned_temps(folder: Path, beside_objects: bool = False) -> bool:
+    """Whether `folder` held only temps of writers that died (SIGKILL, OOM) and they are now removed; with
+    `beside_objects`, those temps are removed from a folder of objects too (the first write there in a
+    process: a killed ingest or compaction left a temp of 10-24 MB that its successful re-run kept).
 
     A temp is abandoned when no writer holds its lock (a writer holds it from before its first byte until
     the rename) and it holds data, or is older than TEMP_GRACE_SECONDS: an empty one may have been created a
@@ -166,9 +172,10 @@ def _remove_abandoned_temps(folder: Path) -> bool:
     try:
         with os.scandir(folder) as entries:
             for entry in entries:
-                if not entry.name.startswith(TEMP_PREFIX):
+                if entry.name.startswith(TEMP_PREFIX):
+                    abandoned.append(Path(entry.path))
+                elif not beside_objects:
                     return False  # the folder holds objects: it stays, and so do its temps for now
-                abandoned.append(Path(entry.path))
     except OSError:  # removed meanwhile by another delete, or unreadable: nothing to do here
         return False
     for temp in abandoned:
@@ -177,11 +184,15 @@ def _remove_abandoned_temps(folder: Path) -> bool:
                 fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
                 found = os.fstat(held.fileno())
                 if found.st_size == 0 and time.time() - found.st_mtime < TEMP_GRACE_SECONDS:
+                    if beside_objects:
+                        continue
                     return False
                 temp.unlink()
         except FileNotFoundError:
             continue  # its writer renamed or removed it meanwhile
         except OSError:  # locked (a live writer's), or no locks on this filesystem: keep it
+            if beside_objects:
+                continue
             return False
     return True
 
