@@ -428,6 +428,7 @@ def test_the_container_builds_the_log_with_the_capture_settings(tmp_path: Path) 
         assert log._journal_seconds == 0.5
         assert log._sweep is not None  # a local store expires its partitions
         assert isinstance(log._telemetry, PrometheusCaptureTelemetry)
+        assert log._upkeep._recovered is not None  # recovered rows reach the feedback index
     finally:
         log.close()
     assert not log._journal.folder.exists()  # closed cleanly: nothing left to recover
@@ -468,6 +469,43 @@ def test_400_scores_then_sigkill_after_the_journal_interval_lose_nothing(tmp_pat
     assert wait_until(lambda: restarted.rows_recovered == 400 and not spilled_files(spill))
     restarted.close()
     assert stored_request_ids(LocalObjectStore(store)) == sorted(f"r-{i}" for i in range(400))
+
+
+@pytest.mark.slow
+def test_rows_recovered_after_sigkill_can_take_labels(tmp_path: Path) -> None:
+    """A crash probe: after a SIGKILLed `fraud serve` the journal's rows were recovered into the capture,
+    but the feedback index never learnt their ids (its indexer runs each second): labels for 8,600 of them
+    came back `unknown`, so no retrain learnt from them."""
+    from functools import partial
+
+    from fraud_detection.infrastructure.local.feedback.indexing_log import index_recovered
+    from fraud_detection.infrastructure.sqlite.feedback_store import SqliteFeedbackStore
+
+    store, spill = tmp_path / "store", tmp_path / "spill"
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(store), str(spill), "100000", "1.0", "300"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert child.stdout is not None
+    try:
+        while (line := child.stdout.readline().strip()) != "done":
+            assert line, "the capturing process ended early"
+        time.sleep(1.0 + 0.3)  # one journal interval, and the chunk's write
+        child.send_signal(signal.SIGKILL)
+        child.wait(10)
+    finally:
+        child.kill()
+        child.wait(10)
+    feedback = SqliteFeedbackStore(tmp_path / "feedback.db", retention_days=30)
+    restarted = ParquetPredictionLog(
+        LocalObjectStore(store), spill_dir=spill, max_seconds=NEVER,
+        on_recovered=partial(index_recovered, feedback),
+    )  # fmt: skip
+    assert wait_until(lambda: restarted.rows_recovered == 300 and not spilled_files(spill))
+    restarted.close()
+    labelled = datetime.now(UTC)
+    outcomes = {str(feedback.add_label(f"tx-{i}", i % 2 == 0, labelled)) for i in range(300)}
+    assert outcomes == {"new"}
 
 
 def test_a_live_process_journal_is_not_taken_and_a_flushed_buffer_leaves_no_chunk(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING
 
 from dependency_injector import containers, providers
@@ -34,11 +35,15 @@ def make_model_cache(settings: Settings) -> ModelCache:
     return LightGBMModelCache(settings.model_cache_dir, cache_key(settings))
 
 
-def make_prediction_log(store: ObjectStore, settings: Settings, shadow: bool = False) -> PredictionLog:
+def make_prediction_log(
+    store: ObjectStore, settings: Settings, shadow: bool = False, feedback: FeedbackStore | None = None
+) -> PredictionLog:
     """The capture log; `shadow`: the one of dark scores, under SHADOW_CAPTURE_PREFIX with its own spill
     folder and journal (a journal's recovery writes under its log's prefix) and without the capture
-    metrics (their gauges describe the served capture)."""
+    metrics (their gauges describe the served capture). `feedback`: the store the served log's ids are
+    indexed in (make_indexing_prediction_log), told of the rows recovered from a killed process's journal."""
     from fraud_detection.infrastructure.arrow.prediction_log import ParquetPredictionLog
+    from fraud_detection.infrastructure.local.feedback.indexing_log import index_recovered
     from fraud_detection.infrastructure.prometheus.metrics import PrometheusCaptureTelemetry
 
     local_store = not settings.resolved_storage_uri.startswith("s3://")
@@ -54,6 +59,7 @@ def make_prediction_log(store: ObjectStore, settings: Settings, shadow: bool = F
         journal_seconds=settings.capture_journal_seconds,
         retention_days=settings.capture_retention_days if local_store else 0.0,
         telemetry=None if shadow else PrometheusCaptureTelemetry(),
+        on_recovered=partial(index_recovered, feedback) if feedback is not None else None,
     )
 
 
@@ -115,7 +121,9 @@ class Serving(containers.DeclarativeContainer):
     api_clients = providers.Singleton(make_client_source, settings)
     model_cache = providers.Singleton(make_model_cache, settings)
     scoring_telemetry = providers.Singleton(make_scoring_telemetry)
-    prediction_log = providers.Singleton(make_prediction_log, adapters.object_store, settings)
+    prediction_log = providers.Singleton(
+        make_prediction_log, adapters.object_store, settings, feedback=adapters.feedback_store
+    )
     # Scoring captures through this: the capture log above, wrapped to record scored transaction ids in the
     # feedback store off the request path (tests that override `prediction_log` still get it wrapped).
     indexed_prediction_log = providers.Singleton(

@@ -19,6 +19,7 @@ from fraud_detection.infrastructure.arrow.prediction_log.buffer_writer import Bu
 from fraud_detection.infrastructure.arrow.prediction_log.journal_copier import JournalCopier, open_journal
 from fraud_detection.infrastructure.arrow.prediction_log.layout import normalise_prefix
 from fraud_detection.infrastructure.arrow.prediction_log.pending_rows import PendingRows
+from fraud_detection.infrastructure.arrow.prediction_log.recovery import Recovered
 from fraud_detection.infrastructure.arrow.prediction_log.retention import RetentionSweep
 from fraud_detection.infrastructure.arrow.prediction_log.spill import SpillDir
 from fraud_detection.infrastructure.arrow.prediction_log.telemetry import (
@@ -63,7 +64,8 @@ class ParquetPredictionLog(CaptureCounters, PredictionLog):
       when the store answers again and at start-up, and deleted only once the store has them;
     - with `journal_seconds` > 0 a second thread copies newly queued rows to a local journal that often, and
       the next process to start recovers what a killed one left: SIGKILL loses at most the rows of the last
-      `journal_seconds` (plus the few milliseconds a journal chunk takes to write).
+      `journal_seconds` (plus the few milliseconds a journal chunk takes to write); `on_recovered` is
+      given those rows (the served log's feedback index: labels for them would come back `unknown`).
     Only when neither the store nor the spill takes a buffer do rows wait in memory, retried with exponential
     backoff, up to `max_pending_bytes` (and `max_pending_rows`); beyond that the oldest rows are dropped and
     counted. `retention_days` > 0 deletes partitions older than that from the store (meant for a local store;
@@ -94,6 +96,7 @@ class ParquetPredictionLog(CaptureCounters, PredictionLog):
         retry_max_seconds: float = 30.0,
         close_timeout_seconds: float = 30.0,
         close_attempts: int = 5,
+        on_recovered: Recovered | None = None,
     ) -> None:
         if min(max_rows, max_pending_rows, max_pending_bytes, close_attempts) < 1:
             raise ValueError(
@@ -126,7 +129,7 @@ class ParquetPredictionLog(CaptureCounters, PredictionLog):
         self._sweep = RetentionSweep(store, self._prefix, retention_days, clock) if retention_days else None
         self._upkeep = CaptureUpkeep(
             self._pending, self._telemetry, max_pending_bytes, spill=self._spill, copier=self._copier,
-            sweep=self._sweep, counters=self, prefix=self._prefix, wake=self._wake,
+            sweep=self._sweep, counters=self, prefix=self._prefix, wake=self._wake, recovered=on_recovered,
         )  # fmt: skip
         self._writes = BufferWriter(
             store, self._prefix, self._pending, spill=self._spill, journal=self._copier, counters=self,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+from collections.abc import Callable
 
 import numpy as np
 import pyarrow as pa
@@ -17,9 +18,20 @@ from fraud_detection.infrastructure.arrow.prediction_log.telemetry import Captur
 logger = logging.getLogger(__name__)
 
 
-def recover_journals(journal: Journal, spill: SpillDir, prefix: str, counters: CaptureCounters) -> None:
-    """Spill the rows of every orphaned journal, one file per UTC hour, then delete the journal (counted in
-    `rows_recovered`). A file's name depends only on the journal, so recovering twice overwrites."""
+# Told of the rows a journal held once they are spilled (the feedback index: those ids were scored).
+Recovered = Callable[[pa.Table], None]
+
+
+def recover_journals(
+    journal: Journal,
+    spill: SpillDir,
+    prefix: str,
+    counters: CaptureCounters,
+    recovered: Recovered | None = None,
+) -> None:
+    """Spill the rows of every orphaned journal, one file per UTC hour, hand them to `recovered`, then
+    delete the journal (counted in `rows_recovered`). A file's name depends only on the journal, so
+    recovering twice overwrites."""
     for owner, table, delete in journal.orphans():
         hours = hour_buckets(table["scored_at"].cast(pa.int64()).to_numpy() / 1_000_000)
         order = np.argsort(hours, kind="stable")
@@ -32,6 +44,11 @@ def recover_journals(journal: Journal, spill: SpillDir, prefix: str, counters: C
             name = f"{int(first)}-recovered-{owner}-{number:06d}.parquet"  # same name if recovered twice
             if not spill.put(f"{key}/{name}", encode_parquet(part), force=True):
                 raise SpillRefusedError(f"cannot spill the journal of {owner}")
+        if recovered is not None and table.num_rows:
+            try:
+                recovered(table)
+            except Exception:  # the rows are safe in the spill; only their labels' matching is lost
+                logger.exception("prediction log: %d recovered rows of %s not indexed", table.num_rows, owner)
         delete()
         if not table.num_rows:
             continue

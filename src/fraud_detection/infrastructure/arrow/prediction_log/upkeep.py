@@ -10,7 +10,7 @@ from collections.abc import Callable
 from fraud_detection.infrastructure.arrow.prediction_log.journal import Journal
 from fraud_detection.infrastructure.arrow.prediction_log.journal_copier import JournalCopier
 from fraud_detection.infrastructure.arrow.prediction_log.pending_rows import PendingRows
-from fraud_detection.infrastructure.arrow.prediction_log.recovery import recover_journals
+from fraud_detection.infrastructure.arrow.prediction_log.recovery import Recovered, recover_journals
 from fraud_detection.infrastructure.arrow.prediction_log.retention import (
     SWEEP_INTERVAL_SECONDS,
     RetentionSweep,
@@ -34,10 +34,12 @@ class CaptureUpkeep:
         counters: CaptureCounters,
         prefix: str,
         wake: Callable[[], None],
+        recovered: Recovered | None = None,
     ) -> None:
         self._pending, self._telemetry, self._max_pending_bytes = pending, telemetry, max_pending_bytes
         self._spill, self._copier, self._sweep = spill, copier, sweep
         self._counters, self._prefix, self._wake = counters, prefix, wake
+        self._recovered = recovered
         self._next_sweep = 0.0
         self._dropped_reported = 0
 
@@ -46,7 +48,7 @@ class CaptureUpkeep:
         try:
             journal: Journal | None = self._copier.journal if self._copier is not None else None
             if journal is not None and self._spill is not None:
-                recover_journals(journal, self._spill, self._prefix, self._counters)
+                recover_journals(journal, self._spill, self._prefix, self._counters, self._recovered)
             if self._spill is not None and self._spill.scan():
                 self._wake()  # resend them now
         except Exception:

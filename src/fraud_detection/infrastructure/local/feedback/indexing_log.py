@@ -20,8 +20,19 @@ import threading
 import time
 from typing import Protocol
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from fraud_detection.domain.feedback import ScoredTransaction
 from fraud_detection.domain.ports.feedback import FeedbackStore
 from fraud_detection.domain.ports.prediction_log import PredictionBatch, PredictionLog
+from fraud_detection.infrastructure.arrow.prediction_log.record_schema import (
+    DECISION,
+    MODEL_VERSION,
+    PROBABILITY,
+    SCORED_AT,
+    TRANSACTION_ID,
+)
 from fraud_detection.infrastructure.local.background_writer import BackgroundWriter, Backoff
 from fraud_detection.infrastructure.local.feedback.scored_ids import PendingScoredIds, ScoredIdColumns
 
@@ -29,6 +40,22 @@ logger = logging.getLogger(__name__)
 
 DROPPED_OVER_BOUND = "over_bound"  # more than max_pending_rows waiting: the store failing or slow
 DROPPED_AT_CLOSE = "at_close"  # still unrecorded when the log closed (the store failing or hanging then)
+
+
+def index_recovered(store: FeedbackStore, rows: pa.Table) -> None:
+    """Record the ids of captured rows a killed process had journalled but not indexed (its indexer runs
+    every `interval_seconds`): a crash probe found 8,600 such rows whose labels came back `unknown`,
+    though they sat in the capture files. An id's first scoring is kept: one indexed before is unchanged."""
+    kept = rows.filter(pc.is_valid(rows[TRANSACTION_ID]))
+    columns = [kept[name].to_pylist() for name in (TRANSACTION_ID, MODEL_VERSION, PROBABILITY, DECISION)]
+    store.record_scored(
+        [
+            ScoredTransaction(str(tid), int(version), float(probability), bool(decision), scored_at)
+            for tid, version, probability, decision, scored_at in zip(
+                *columns, kept[SCORED_AT].to_pylist(), strict=True
+            )
+        ]
+    )
 
 
 class IndexTelemetry(Protocol):
