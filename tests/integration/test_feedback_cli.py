@@ -201,3 +201,28 @@ def test_namespace_labels_ids_the_api_scored_for_that_namespace(container, tmp_p
     imported = json.loads(run("feedback", "import", str(path), "--json", "--namespace", "acme").stdout)
     assert imported["counts"]["duplicate"] == 1
     assert imported["counts"]["unknown"] == 1
+
+
+def test_an_interrupted_import_says_how_many_labels_stay_recorded(container, tmp_path, monkeypatch):
+    """A crash probe: Ctrl-C after 23,000 of 64,200 labels printed only 'interrupted', though every chunk
+    handled so far stayed recorded."""
+    from fraud_detection.application.feedback import RecordFeedback
+    from fraud_detection.entrypoints.cli import feedback
+
+    monkeypatch.setattr(feedback, "IMPORT_CHUNK", 2)
+    call = RecordFeedback.__call__
+    calls = []
+
+    def ctrl_c_at_the_second_chunk(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return call(self, *args, **kwargs)
+
+    monkeypatch.setattr(RecordFeedback, "__call__", ctrl_c_at_the_second_chunk)
+    path = tmp_path / "labels.csv"
+    path.write_text("transaction_id,is_fraud\na,1\nb,fraud\nc,0\nd,legit\n")
+    result = run("feedback", "import", str(path))
+    assert result.exit_code == 130
+    assert "interrupted: 2 of 4 labels were handled and stay recorded" in result.stderr
+    assert {label.transaction_id for label in container.adapters.feedback_store().labels()} == {"a", "b"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+import sys
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
@@ -33,7 +34,7 @@ from fraud_detection.entrypoints.cli.errors import fail, handles_user_errors
 from fraud_detection.entrypoints.cli.outputs import URL_LIKE
 
 if TYPE_CHECKING:
-    from fraud_detection.application.feedback import StoredQualityReport
+    from fraud_detection.application.feedback import RecordFeedback, StoredQualityReport
 
 NAMESPACE_HINT = "; ids scored through the API are kept per namespace: pass --namespace"
 app = typer.Typer(help="Record confirmed fraud/legit labels for scored transactions.", no_args_is_help=True)
@@ -113,6 +114,31 @@ def import_labels(
     record = c.feedback.record()
     results: list[LabelResult] = []
     labels = read_labels(path, retention)
+    try:
+        _record_chunks(labels, record, namespace, retention[1], results)
+    except KeyboardInterrupt:
+        # Each chunk is recorded whole (one transaction): say how far it got; a re-run reports those again
+        # as duplicates. Before, "interrupted" alone left the operator to guess whether anything was kept.
+        typer.echo(
+            f"interrupted: {len(results):,} of {rows:,} labels were handled and stay recorded; importing the "
+            "file again reports them as duplicates",
+            err=True,
+        )
+        sys.exit(130)
+    report_import(path, results, as_json)
+    if not any(result.outcome.accepted for result in results):  # as the API's 404/409 and `feedback add`
+        hint = "" if namespace else NAMESPACE_HINT
+        raise fail(f"{path}: no label was recorded: none names a scored transaction without a conflict{hint}")
+
+
+def _record_chunks(
+    labels: Iterator[LabelInput],
+    record: RecordFeedback,
+    namespace: str | None,
+    checked_at: datetime,
+    results: list[LabelResult],
+) -> None:
+    """Record `labels` IMPORT_CHUNK at a time, appending each chunk's results once it is stored."""
     while chunk := list(itertools.islice(labels, IMPORT_CHUNK)):
         if namespace:
             stored = record(
@@ -120,19 +146,15 @@ def import_labels(
                     replace(label, transaction_id=scoped_id(namespace, label.transaction_id))
                     for label in chunk
                 ],
-                checked_at=retention[1],
+                checked_at=checked_at,
             )
             chunk_results = [
                 replace(r, transaction_id=label.transaction_id)
                 for r, label in zip(stored, chunk, strict=True)
             ]
         else:
-            chunk_results = record(chunk, checked_at=retention[1])
+            chunk_results = record(chunk, checked_at=checked_at)
         results += chunk_results
-    report_import(path, results, as_json)
-    if not any(result.outcome.accepted for result in results):  # as the API's 404/409 and `feedback add`
-        hint = "" if namespace else NAMESPACE_HINT
-        raise fail(f"{path}: no label was recorded: none names a scored transaction without a conflict{hint}")
 
 
 @quality_app.command()
