@@ -196,6 +196,13 @@ def actor() -> str:
 
 def set_champion(registry: ModelRegistry, publisher: EventPublisher, version: int, reason: str) -> int | None:
     """Move the champion alias, remembering the one it replaces so an operator can roll back."""
+    with registry.champion_turn():
+        return _set_champion(registry, publisher, version, reason)
+
+
+def _set_champion(
+    registry: ModelRegistry, publisher: EventPublisher, version: int, reason: str
+) -> int | None:
     previous = registry.get_by_alias(CHAMPION)
     settle_pending_move(registry, publisher, previous)
     previous_version = previous.version if previous and previous.version != version else None
@@ -239,9 +246,10 @@ def put_champion_back(
     """The alias back on `target` with the history a rollback leaves, then the event: what `fraud model
     rollback` does, and a rollout undoing the promotion an abort overtook. `history` is what the caller
     read with `stored_history`, which counts a move a stopped process left pending; that move's own record
-    is written first."""
-    settle_pending_move(registry, publisher, registry.get_by_alias(CHAMPION))
-    _move(registry, publisher, target, replaced, history, reason)
+    is written first. The caller holds `registry.champion_turn()` from that read."""
+    with registry.champion_turn():
+        settle_pending_move(registry, publisher, registry.get_by_alias(CHAMPION))
+        _move(registry, publisher, target, replaced, history, reason)
 
 
 def stored_history(registry: ModelRegistry, champion: ModelVersion | None) -> ChampionHistory:

@@ -53,13 +53,18 @@ class ModelAdministration:
     def promote(self, version: int, reason: str = "promoted by an operator") -> ModelVersion:
         action = f"promoting v{version}"
         loadable(self._registry, version, action)  # ModelNotFoundError for an unknown version
-        ensure_no_active_rollout(self._rollout_state, action)
-        set_champion(self._registry, self._publisher, version, reason)
+        with self._registry.champion_turn():  # no rollout may start between the check and the move
+            ensure_no_active_rollout(self._rollout_state, action)
+            set_champion(self._registry, self._publisher, version, reason)
         return self._registry.get(version)
 
     def rollback(self, to_version: int | None = None) -> ModelVersion:
         """Champion back to `to_version`, or to the champion the current one replaced. Repeated rollbacks
         undo promotions in the order they were made (domain/champion_history.py) and stop at the first."""
+        with self._registry.champion_turn():  # from the history's read to its write
+            return self._rollback(to_version)
+
+    def _rollback(self, to_version: int | None) -> ModelVersion:
         current = self._registry.get_by_alias(CHAMPION)
         history = stored_history(self._registry, current)
         if current is not None and current.version == to_version:

@@ -119,7 +119,13 @@ class PromoteChallenger:
         tags, the reason before the decision (`GATE_DECISION_TAG`, read as "judged"). A process stopped
         between the alias and the tags is retried as one whose alias moved (`decide`); with the tags first,
         a version tagged `promote` never became champion, and every later retrain on its labels stopped as
-        "already trained on"."""
+        "already trained on". Under `champion_turn`, from the check of the champion to the move."""
+        with self._registry.champion_turn():
+            return self._record(challenger, decision, champion)
+
+    def _record(
+        self, challenger: ModelVersion, decision: PromotionDecision, champion: ModelVersion | None
+    ) -> PromotionDecision:
         # Staged only against a champion that serves (one built for other features is simply replaced).
         staged = bool(
             decision.promote

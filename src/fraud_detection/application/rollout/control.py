@@ -84,6 +84,21 @@ def transition(
     """Champion alias first (a failure there leaves the rollout where it was), then the state, then the
     event. `rollout` is the state as read: if the store holds another one by now, RolloutConflictError and
     nothing moves (checked before the alias too, so a stale decision never promotes)."""
+    with registry.champion_turn():
+        return _transition(rollout, to, percent, reason, now, evidence, registry, store, publisher)
+
+
+def _transition(
+    rollout: Rollout,
+    to: Stage,
+    percent: float,
+    reason: str,
+    now: float,
+    evidence: RolloutEvidence | None,
+    registry: ModelRegistry,
+    store: RolloutStore,
+    publisher: EventPublisher,
+) -> Rollout:
     moved = rollout.moved(to, percent, reason, now, compact_evidence(evidence) if evidence else None)
     if to is Stage.CHAMPION:
         ensure_unchanged(store.load(), rollout)
@@ -183,6 +198,10 @@ class StartRollout:
         same version returns it unchanged (a retried command); asking it to be shadow-only when it is not
         (or the reverse) is refused: it was answered as done, and the policy went on to a canary."""
         loadable(self._registry, version, f"a rollout of v{version}")  # ModelNotFoundError naming it
+        with self._registry.champion_turn():  # no promotion between reading the champion and the save
+            return self._start(version, shadow_only, now, reason)
+
+    def _start(self, version: int, shadow_only: bool, now: float | None, reason: str) -> Rollout:
         current = self._store.load()
         if current is not None and current.active:
             if current.challenger == version and current.shadow_only != shadow_only:
@@ -282,18 +301,22 @@ class AbortRollout:
         # (minutes over days of traffic), and a misbehaving canary must not serve meanwhile; a registry
         # that refuses the write refuses it before anything is read (`or_hand_off`).
         moved = rollout.moved(Stage.ROLLED_BACK, 0.0, reason, moment)
-        self._store.save(moved, replacing=rollout)
+        with self._registry.champion_turn():
+            self._store.save(moved, replacing=rollout)
+            self._undo_landed_promotion(rollout, moved)
+        evidence = _evidence_if_readable(self._gather, rollout, moment)  # the rows scored before `moment`
+        if evidence is not None:
+            moved = self._with_evidence(rollout, moved, reason, moment, evidence)
+        _announce(rollout, moved, reason, evidence, self._publisher)
+        return moved
+
+    def _undo_landed_promotion(self, rollout: Rollout, moved: Rollout) -> None:
         if moved_champion(self._registry, rollout) == rollout.challenger:
             # A last `advance` stopped (killed, the registry failing) after the alias moved to the challenger
             # and before its state was saved: the abort said the champion was kept while the challenger
             # served everything. The state first, so an advance racing this abort sees the conflict.
             why = f"rollout of v{rollout.challenger} aborted after its promotion's alias move: undone"
             _undo_champion_move(rollout, moved, self._registry, self._publisher, why)
-        evidence = _evidence_if_readable(self._gather, rollout, moment)  # the rows scored before `moment`
-        if evidence is not None:
-            moved = self._with_evidence(rollout, moved, reason, moment, evidence)
-        _announce(rollout, moved, reason, evidence, self._publisher)
-        return moved
 
     def _with_evidence(
         self, rollout: Rollout, moved: Rollout, reason: str, moment: float, evidence: RolloutEvidence

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING
 
 from fraud_detection.domain.model import ModelMetadata, ModelVersion
@@ -56,6 +57,12 @@ class ModelRegistry(ModelCatalog):
 
     @abstractmethod
     def set_model_tag(self, key: str, value: str) -> None: ...
+
+    def champion_turn(self) -> AbstractContextManager[None]:
+        """Held by whatever moves the champion alias or starts a rollout (which gates such moves), from
+        its check to its last write, so that processes take turns where the registry allows it (a local
+        store). Default: no turns (a server's registry has no lock to take)."""
+        return nullcontext()
 
     @abstractmethod
     def load_model(self, version: ModelVersion) -> FraudModel:

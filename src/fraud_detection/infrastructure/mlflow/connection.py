@@ -127,18 +127,25 @@ def client_for(tracking_uri: str) -> MlflowClient:
         return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
 
 
+def sqlite_database(tracking_uri: str) -> Path | None:
+    """The database file of a SQLite tracking URI whose folder exists; None for a server or memory."""
+    database = tracking_uri.removeprefix("sqlite:///") if tracking_uri.startswith("sqlite:///") else ""
+    if database in ("", ":memory:") or not Path(database).parent.is_dir():
+        return None
+    return Path(database)
+
+
 @contextmanager
 def _one_schema_creator(tracking_uri: str) -> Iterator[None]:
     """For a SQLite file, one process at a time opens the store (MLflow creates or migrates its schema then):
     two `fraud pipeline run` on a fresh home both created the tables, and one failed with "table runs
     already exists", reported as a store that is down. An `flock` beside the database, held for the
     opening only; the kernel drops it however the process ends."""
-    database = tracking_uri.removeprefix("sqlite:///") if tracking_uri.startswith("sqlite:///") else ""
-    folder = Path(database).parent
-    if database in ("", ":memory:") or not folder.is_dir():
+    database = sqlite_database(tracking_uri)
+    if database is None:
         yield  # a server, memory, or a folder MLflow will report missing
         return
-    with (folder / f"{Path(database).name}.open-lock").open("a") as lock:
+    with database.with_name(f"{database.name}.open-lock").open("a") as lock:
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
         yield
 

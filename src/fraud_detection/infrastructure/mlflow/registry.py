@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import tempfile
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
@@ -19,6 +19,7 @@ from mlflow.exceptions import MlflowException
 from fraud_detection.domain.errors import ModelNotFoundError, UntrustedModelError
 from fraud_detection.domain.model import MODEL_DIGEST_TAG, ModelMetadata, ModelVersion
 from fraud_detection.domain.ports.registry import ModelRegistry
+from fraud_detection.infrastructure.local.file_turns import FileTurns
 from fraud_detection.infrastructure.mlflow.connection import (
     NOT_FOUND,
     apply_env_defaults,
@@ -26,6 +27,7 @@ from fraud_detection.infrastructure.mlflow.connection import (
     error_code,
     reaching,
     registered_model_tags,
+    sqlite_database,
 )
 from fraud_detection.infrastructure.mlflow.fluent_scope import global_tracking_uri
 from fraud_detection.infrastructure.mlflow.trusted_model import (
@@ -54,6 +56,16 @@ class MlflowModelRegistry(ModelRegistry):
         self._tracking_uri = tracking_uri
         apply_env_defaults(tracking_uri)
         self._name = model_name
+
+    def champion_turn(self) -> AbstractContextManager[None]:
+        """On a SQLite store, an `flock` beside it: two `fraud model promote` at once each read the history
+        before the other wrote it, and one promotion was lost from it (the next rollback went to the wrong
+        version); a `fraud rollout start` racing a promotion started against the champion being replaced. A
+        tracking server has no such lock (README, "Known limits")."""
+        database = sqlite_database(self._tracking_uri)
+        if database is None:
+            return nullcontext()
+        return FileTurns.at(database.with_name(f"{database.name}.champion-lock")).held()
 
     @cached_property
     def _client(self) -> MlflowClient:
