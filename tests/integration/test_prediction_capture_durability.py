@@ -444,13 +444,11 @@ def test_the_container_builds_the_log_with_the_capture_settings(tmp_path: Path) 
         s3_log.close()
 
 
-@pytest.mark.slow
-def test_400_scores_then_sigkill_after_the_journal_interval_lose_nothing(tmp_path: Path) -> None:
-    """The reported case (400 of 400 lost): 400 scores, no write to the store due yet (5 s, 10,000 rows),
-    SIGKILL once the journal interval has passed: the restart finds all 400."""
-    store, spill = tmp_path / "store", tmp_path / "spill"
+def appended_then_killed(store: Path, spill: Path, rows: int) -> None:
+    """A capturing process appends `rows` rows at once (no write to the store due yet: 5 s, 10,000 rows)
+    and is SIGKILLed once the journal interval has passed."""
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(store), str(spill), "100000", "1.0", "400"],
+        [sys.executable, "-c", CHILD, str(store), str(spill), "100000", "1.0", str(rows)],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     assert child.stdout is not None
@@ -463,6 +461,14 @@ def test_400_scores_then_sigkill_after_the_journal_interval_lose_nothing(tmp_pat
     finally:
         child.kill()
         child.wait(10)
+
+
+@pytest.mark.slow
+def test_400_scores_then_sigkill_after_the_journal_interval_lose_nothing(tmp_path: Path) -> None:
+    """The reported case (400 of 400 lost): 400 scores, no write to the store due yet (5 s, 10,000 rows),
+    SIGKILL once the journal interval has passed: the restart finds all 400."""
+    store, spill = tmp_path / "store", tmp_path / "spill"
+    appended_then_killed(store, spill, 400)
     assert list(LocalObjectStore(store).list_keys()) == []
 
     restarted = ParquetPredictionLog(LocalObjectStore(store), spill_dir=spill, max_seconds=NEVER)
@@ -482,20 +488,7 @@ def test_rows_recovered_after_sigkill_can_take_labels(tmp_path: Path) -> None:
     from fraud_detection.infrastructure.sqlite.feedback_store import SqliteFeedbackStore
 
     store, spill = tmp_path / "store", tmp_path / "spill"
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(store), str(spill), "100000", "1.0", "300"],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    assert child.stdout is not None
-    try:
-        while (line := child.stdout.readline().strip()) != "done":
-            assert line, "the capturing process ended early"
-        time.sleep(1.0 + 0.3)  # one journal interval, and the chunk's write
-        child.send_signal(signal.SIGKILL)
-        child.wait(10)
-    finally:
-        child.kill()
-        child.wait(10)
+    appended_then_killed(store, spill, 300)
     feedback = SqliteFeedbackStore(tmp_path / "feedback.db", retention_days=30)
     restarted = ParquetPredictionLog(
         LocalObjectStore(store), spill_dir=spill, max_seconds=NEVER,

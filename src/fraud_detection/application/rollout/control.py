@@ -84,42 +84,28 @@ def transition(
     """Champion alias first (a failure there leaves the rollout where it was), then the state, then the
     event. `rollout` is the state as read: if the store holds another one by now, RolloutConflictError and
     nothing moves (checked before the alias too, so a stale decision never promotes)."""
-    with registry.champion_turn():
-        return _transition(rollout, to, percent, reason, now, evidence, registry, store, publisher)
-
-
-def _transition(
-    rollout: Rollout,
-    to: Stage,
-    percent: float,
-    reason: str,
-    now: float,
-    evidence: RolloutEvidence | None,
-    registry: ModelRegistry,
-    store: RolloutStore,
-    publisher: EventPublisher,
-) -> Rollout:
-    moved = rollout.moved(to, percent, reason, now, compact_evidence(evidence) if evidence else None)
-    if to is Stage.CHAMPION:
-        ensure_unchanged(store.load(), rollout)
-        serving = moved_champion(registry, rollout)
-        if serving == rollout.challenger:  # this move's alias landed, its state did not (the registry failed)
-            why = f"rollout: {reason}"
-            finish_champion_move(registry, publisher, rollout.challenger, rollout.champion, why)
-        elif serving is not None:
-            raise RolloutRefusedError(
-                f"the champion alias moved outside the rollout, from v{rollout.champion} to v{serving}: "
-                f"v{rollout.challenger} does not replace a champion it was not judged against; "
-                "`fraud rollout abort`, then start a rollout against the new champion"
-            )
-        else:
-            set_champion(registry, publisher, rollout.challenger, f"rollout: {reason}")
-    try:
-        store.save(moved, replacing=rollout)
-    except RolloutConflictError:
+    with registry.champion_turn():  # from the check of the stored state to its save
+        moved = rollout.moved(to, percent, reason, now, compact_evidence(evidence) if evidence else None)
         if to is Stage.CHAMPION:
-            _undo_champion_move(rollout, store.load(), registry, publisher)
-        raise
+            ensure_unchanged(store.load(), rollout)
+            serving = moved_champion(registry, rollout)
+            if serving == rollout.challenger:  # this move's alias landed, its state did not (registry failed)
+                why = f"rollout: {reason}"
+                finish_champion_move(registry, publisher, rollout.challenger, rollout.champion, why)
+            elif serving is not None:
+                raise RolloutRefusedError(
+                    f"the champion alias moved outside the rollout, from v{rollout.champion} to v{serving}: "
+                    f"v{rollout.challenger} does not replace a champion it was not judged against; "
+                    "`fraud rollout abort`, then start a rollout against the new champion"
+                )
+            else:
+                set_champion(registry, publisher, rollout.challenger, f"rollout: {reason}")
+        try:
+            store.save(moved, replacing=rollout)
+        except RolloutConflictError:
+            if to is Stage.CHAMPION:
+                _undo_champion_move(rollout, store.load(), registry, publisher)
+            raise
     _announce(rollout, moved, reason, evidence, publisher)
     return moved
 
