@@ -28,7 +28,7 @@ from fraud_detection.entrypoints.api.schemas import (
 )
 from fraud_detection.entrypoints.api.security import Authenticate
 from fraud_detection.entrypoints.api.shared_call import SharedCall
-from fraud_detection.entrypoints.cli.serve import GRACEFUL_SHUTDOWN_SECONDS
+from fraud_detection.entrypoints.api.shutdown import GRACEFUL_SHUTDOWN_SECONDS
 from fraud_detection.flows.orphan_guard import guard
 from fraud_detection.infrastructure.prometheus.cached_read import CachedLatest
 from fraud_detection.infrastructure.prometheus.clients_collector import ClientsCollector

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from fraud_detection.entrypoints.api.shutdown import GRACEFUL_SHUTDOWN_SECONDS
 from fraud_detection.entrypoints.cli.context import console
 from fraud_detection.entrypoints.cli.errors import fail, handles_user_errors
 from fraud_detection.entrypoints.cli.listen import check_bindable
@@ -14,7 +15,6 @@ from fraud_detection.entrypoints.cli.metrics_folder import multiprocess_metrics_
 from fraud_detection.entrypoints.cli.processes import check_process_count
 
 APP = "fraud_detection.entrypoints.api.app:create_app"
-GRACEFUL_SHUTDOWN_SECONDS = 15
 
 
 @handles_user_errors

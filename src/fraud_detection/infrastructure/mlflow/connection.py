@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -21,6 +20,7 @@ from fraud_detection.domain.errors import (
     StorageFullError,
 )
 from fraud_detection.domain.redaction import masked_url
+from fraud_detection.infrastructure.local.file_turns import FileTurns
 
 # MLflow's defaults (7 retries, backoff factor 2, 120 s timeout) make a request to a stopped server fail
 # only after ~4 minutes (measured: 246 s), because they are tuned for rate-limited hosted services. Against
@@ -135,19 +135,15 @@ def sqlite_database(tracking_uri: str) -> Path | None:
     return Path(database)
 
 
-@contextmanager
-def _one_schema_creator(tracking_uri: str) -> Iterator[None]:
+def _one_schema_creator(tracking_uri: str) -> AbstractContextManager[None]:
     """For a SQLite file, one process at a time opens the store (MLflow creates or migrates its schema then):
     two `fraud pipeline run` on a fresh home both created the tables, and one failed with "table runs
-    already exists", reported as a store that is down. An `flock` beside the database, held for the
-    opening only; the kernel drops it however the process ends."""
+    already exists", reported as a store that is down. A turn on a lock file beside the database, held for
+    the opening only; the kernel drops it however the process ends."""
     database = sqlite_database(tracking_uri)
-    if database is None:
-        yield  # a server, memory, or a folder MLflow will report missing
-        return
-    with database.with_name(f"{database.name}.open-lock").open("a") as lock:
-        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
-        yield
+    if database is None:  # a server, memory, or a folder MLflow will report missing
+        return nullcontext()
+    return FileTurns.at(database.with_name(f"{database.name}.open-lock")).held()
 
 
 # MLflow's error code for a missing run, model, version or alias.
