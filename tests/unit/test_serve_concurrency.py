@@ -68,6 +68,7 @@ def test_the_metrics_folder_of_several_workers_is_removed_when_serve_ends(
     assert result.exit_code == 0, result.output
     assert folders
     assert not folders[0].exists()
+    assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ  # it named the removed folder for what ran next
 
 
 def test_a_metrics_folder_the_operator_set_is_kept(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -24,4 +24,7 @@ def multiprocess_metrics_folder(processes: int, prefix: str) -> Iterator[None]:
     try:
         yield
     finally:
+        # The variable goes with its folder: a command run in-process (tests) left it naming a removed
+        # folder, and every later server or worker started from that process failed on it.
+        os.environ.pop(VARIABLE, None)
         shutil.rmtree(folder, ignore_errors=True)
