@@ -6,10 +6,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from dependency_injector import providers
 
 import fraud_detection.flows.training as training_module
 from fraud_detection.application.pipeline import TrainingPipeline
 from fraud_detection.composition import Container, get_container, process, use_container
+from fraud_detection.domain.errors import JobNotFoundError
 from fraud_detection.infrastructure.aws.eventbridge import EventBridgePublisher
 from fraud_detection.infrastructure.local import LocalObjectStore
 from fraud_detection.infrastructure.local.in_process_events import InProcessPublisher
@@ -24,6 +26,18 @@ def test_embedded_defaults_need_no_server(tmp_path):
     assert isinstance(container.adapters.object_store(), LocalObjectStore)
     assert isinstance(container.adapters.publisher(), InProcessPublisher)
     assert container.settings().resolved_tracking_uri == f"sqlite:///{tmp_path.resolve()}/mlflow.db"
+
+
+def test_job_status_without_a_broker_builds_no_scoring_steps(tmp_path):
+    """The steps hold the registry and LightGBM (~3 s of imports): `fraud batch status` took 5 s for them."""
+
+    def steps_not_wanted() -> None:
+        raise AssertionError("the job steps were built to read a job's status")
+
+    container = Container(Settings(home=tmp_path))
+    container.batch.job_steps.override(providers.Callable(steps_not_wanted))
+    with pytest.raises(JobNotFoundError):
+        container.batch.job_control().status("no-such-job")
 
 
 def test_settings_from_the_environment_switch_adapters(monkeypatch, tmp_path):

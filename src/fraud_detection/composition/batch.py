@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from dependency_injector import containers, providers
@@ -49,11 +50,17 @@ def make_model_accelerator(settings: Settings) -> ModelAccelerator:
 
 
 def make_job_queue(
-    settings: Settings, steps: JobSteps, patience: OutagePatience, rerun_unrecorded: bool = False
+    settings: Settings,
+    steps: Callable[[], JobSteps],
+    patience: OutagePatience,
+    rerun_unrecorded: bool = False,
 ) -> JobQueue:
     """Celery (Redis) when FRAUD_BROKER_URL is set; otherwise jobs run on a thread of this process, riding
     out outages with `patience` as the workers' tasks do. `rerun_unrecorded` (a long-lived process: the
-    API) runs a job again whose end could not be recorded, every RERUN_SECONDS until it ends."""
+    API) runs a job again whose end could not be recorded, every RERUN_SECONDS until it ends.
+
+    `steps` is called only when a job runs: the steps hold the model registry and LightGBM (~3 s of
+    imports), which `fraud batch status`, `cancel` and `resume` never use."""
     if settings.broker_url:
         from fraud_detection.infrastructure.celery import CeleryJobQueue, make_celery_app
 
@@ -63,7 +70,7 @@ def make_job_queue(
     rerun_after = RERUN_SECONDS if rerun_unrecorded else None
 
     def run(job_id: str, stop: threading.Event) -> JobState:
-        return run_job(steps, job_id, patience, stop)
+        return run_job(steps(), job_id, patience, stop)
 
     return InProcessJobQueue(run, rerun_after=rerun_after)
 
@@ -85,7 +92,7 @@ class Batch(containers.DeclarativeContainer):
         settings.provided.batch_run_renew_seconds,
     )
     outage_patience = providers.Object(OutagePatience())  # tests override it with one that does not wait
-    job_queue = providers.Singleton(make_job_queue, settings, job_steps, outage_patience)
+    job_queue = providers.Singleton(make_job_queue, settings, job_steps.provider, outage_patience)
     submit_job = providers.Factory(
         SubmitScoringJob,
         adapters.job_store,
