@@ -62,7 +62,7 @@ from fraud_detection.domain.ports.jobs import (
     JobStore,
     QueuedWork,
 )
-from fraud_detection.domain.ports.modelling import FoldFit
+from fraud_detection.domain.ports.modelling import FoldFit, RoundCallback
 from fraud_detection.domain.ports.tracking import RunRecord
 from fraud_detection.domain.schema import V_COLUMNS
 from fraud_detection.domain.training import LabelledData, TrainingParams
@@ -231,16 +231,34 @@ class FakeTrainer(ModelTrainer):
         self.weight_by_spw = dict(weight_by_spw or {})
         self.best_round = best_round
 
-    def fit_fold(self, train: LabelledData, valid: LabelledData, params: TrainingParams) -> FoldFit:
+    def fit_fold(
+        self,
+        train: LabelledData,
+        valid: LabelledData,
+        params: TrainingParams,
+        on_round: RoundCallback | None = None,
+    ) -> FoldFit:
         self.calls.append(params)
         self.folds.append((train, valid))
         rounds = np.arange(1, self.best_round + 30, dtype=np.float64)
         fit = FakeFoldFit(FakeModel(self._weight(params)), 0.1 + (rounds - self.best_round) ** 2 / 1e4)
         self.fold_fits.append(fit)
+        for done in range(1, len(rounds) + 1):
+            if on_round is not None:
+                on_round(done, params.max_rounds)
         return fit
 
-    def fit(self, train: LabelledData, params: TrainingParams, rounds: int) -> FraudModel:
+    def fit(
+        self,
+        train: LabelledData,
+        params: TrainingParams,
+        rounds: int,
+        on_round: RoundCallback | None = None,
+    ) -> FraudModel:
         self.refits.append((train, params, rounds))
+        for done in range(1, rounds + 1):
+            if on_round is not None:
+                on_round(done, rounds)
         return FakeModel(self._weight(params), rounds)
 
     def _weight(self, params: TrainingParams) -> float:

@@ -84,6 +84,16 @@ def test_columns_in_another_order_are_refused(model, data):
         model.predict_proba(data.test.features[list(reversed(FEATURE_COLUMNS))])
 
 
+def test_each_round_is_told_with_the_most_rounds_the_fit_may_take(data):
+    told: list[tuple[int, int]] = []
+    LightGBMTrainer().fit(data.train, TrainingParams(), rounds=12, on_round=lambda *r: told.append(r))
+    assert told == [(done, 12) for done in range(1, 13)]
+    told.clear()
+    params = TrainingParams(learning_rate=0.3, max_rounds=300, early_stopping_rounds=20)
+    fold = LightGBMTrainer().fit_fold(data.train, data.valid, params, on_round=lambda *r: told.append(r))
+    assert told == [(done, 300) for done in range(1, len(fold.valid_loss) + 1)]  # until it stopped
+
+
 def test_same_seed_same_model(data):
     first = LightGBMTrainer().fit(data.train, TrainingParams(), rounds=30)
     second = LightGBMTrainer().fit(data.train, TrainingParams(), rounds=30)

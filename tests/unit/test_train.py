@@ -110,3 +110,24 @@ def test_training_reports_each_fold_and_the_refit_as_it_goes(capsys):
     progress.stage_started("train")
     progress.stage_progress("train", messages[0])
     assert capsys.readouterr().err == f"  train     {messages[0]}\n"
+
+
+def test_a_long_fit_reports_its_round_every_report_interval():
+    """A fold's fit on 2.85M rows ran for minutes between two lines; quick fits add none."""
+    ticks = iter(range(1_000_000))  # the clock: a second later at each look
+    messages: list[str] = []
+    trainer = FakeTrainer(best_round=10)  # 39 rounds a fold
+    train = TrainModel(trainer, TrainingParams(), review_cost=5.0, clock=lambda: float(next(ticks)))
+    train(folded(), messages.append)
+    rounds = [m.split(" (")[0] for m in messages if ": round " in m]
+    most = TrainingParams().max_rounds
+    assert rounds[:2] == [
+        f"none: fold 1/3: round 15 of at most {most}",
+        f"none: fold 1/3: round 30 of at most {most}",
+    ]
+    refit_rounds = trainer.refits[0][2]
+    assert f"refit: round 15/{refit_rounds}" in rounds
+    assert all(m.endswith(" s in)") for m in messages)
+    quiet: list[str] = []
+    TrainModel(FakeTrainer(), TrainingParams(), review_cost=5.0)(folded(), quiet.append)
+    assert not [m for m in quiet if ": round " in m]  # on the real clock the fake's fits take no time

@@ -22,7 +22,7 @@ import pandas as pd
 from fraud_detection.domain.features import build_features
 from fraud_detection.domain.folds import Fold, FoldPolicy, TimeFolds
 from fraud_detection.domain.metrics import average_precision
-from fraud_detection.domain.ports.modelling import FraudModel, ModelTrainer
+from fraud_detection.domain.ports.modelling import FraudModel, ModelTrainer, RoundCallback
 from fraud_detection.domain.schema import AMOUNT, LABEL, TIME
 from fraud_detection.domain.selection import refit_rounds, rounds_by_mean_loss
 from fraud_detection.domain.threshold import ThresholdChoice, choose_threshold
@@ -97,15 +97,40 @@ def _silent(message: str) -> None:
     """No progress shown (tests, library use)."""
 
 
-def _elapsed(started: float) -> str:
-    return f" ({time.monotonic() - started:.0f} s in)"
+# Within one fit, a line this often: a fold's fit on 2.85M rows ran for minutes with nothing shown. A fit
+# quicker than this (the default dataset's) adds no line.
+ROUND_REPORT_SECONDS = 15.0
 
 
 class TrainModel:
-    def __init__(self, trainer: ModelTrainer, params: TrainingParams, review_cost: float) -> None:
+    def __init__(
+        self,
+        trainer: ModelTrainer,
+        params: TrainingParams,
+        review_cost: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._trainer = trainer
         self._params = params
         self._review_cost = review_cost
+        self._clock = clock
+
+    def _elapsed(self, started: float) -> str:
+        return f" ({self._clock() - started:.0f} s in)"
+
+    def _rounds(self, progress: Progress, fit: str, started: float, most: str = "/") -> RoundCallback:
+        """Tells `progress` the round a fit has reached, every ROUND_REPORT_SECONDS of it."""
+        last = self._clock()
+
+        def told(done: int, rounds: int) -> None:
+            nonlocal last
+            now = self._clock()
+            if progress is _silent or now - last < ROUND_REPORT_SECONDS:
+                return
+            last = now
+            progress(f"{fit}: round {done}{most}{rounds} ({now - started:.0f} s in)")
+
+        return told
 
     def config(self, folds: FoldPolicy) -> dict[str, object]:
         """What this trainer with `folds` makes of a dataset (domain/training_config.py)."""
@@ -114,7 +139,7 @@ class TrainModel:
     def __call__(self, data: FoldedData, progress: Progress = _silent) -> TrainingResult:
         """`progress`: a line per fold fitted and before the refit (minutes each on millions of rows)."""
         tried: list[tuple[Candidate, TrainingParams, np.ndarray]] = []
-        started = time.monotonic()
+        started = self._clock()
         for strategy, weight in imbalance_strategies(data.data):
             params = self._params.with_scale_pos_weight(weight)
             candidate, scores = self._cross_validate(data, strategy, params, progress, started)
@@ -125,9 +150,10 @@ class TrainModel:
         mean_fit_rows = float(np.mean([len(fold.fit) for fold in data.folds.folds]))
         rounds = refit_rounds(chosen.rounds, mean_fit_rows, len(data.data))
         progress(
-            f"refit on {len(data.data):,} rows, {rounds} rounds ({chosen.strategy} won){_elapsed(started)}"
+            f"refit on {len(data.data):,} rows, {rounds} rounds ({chosen.strategy} won)"
+            f"{self._elapsed(started)}"
         )
-        model = self._trainer.fit(data.data, params, rounds)
+        model = self._trainer.fit(data.data, params, rounds, self._rounds(progress, "refit", started))
         threshold = choose_threshold(oof.labels, oof_scores, oof.amounts, self._review_cost)
         candidates = tuple(candidate for candidate, _, _ in tried)
         return TrainingResult(
@@ -151,7 +177,7 @@ class TrainModel:
         times = data.folds.ordered[TIME].to_numpy(dtype=np.float64)
         scores = np.empty(len(positions), dtype=np.float64)
         done = 0
-        started = time.monotonic()
+        started = self._clock()
         parts = np.array_split(np.asarray(positions), max(1, min(blocks, len(positions))))
         for number, block in enumerate(parts, start=1):
             if not len(block):
@@ -159,8 +185,10 @@ class TrainModel:
             end = int(np.searchsorted(times, times[block[0]] - gap_seconds, side="right"))
             fitted = np.arange(min(end, int(block[0])))
             rounds = refit_rounds(result.chosen.rounds, result.mean_fold_fit_rows, len(fitted))
-            progress(f"block {number}/{len(parts)}: fitting on {len(fitted):,} rows{_elapsed(started)}")
-            model = self._trainer.fit(data.data.take(fitted), result.params, rounds)
+            block_name = f"block {number}/{len(parts)}"
+            progress(f"{block_name}: fitting on {len(fitted):,} rows{self._elapsed(started)}")
+            told = self._rounds(progress, block_name, started)
+            model = self._trainer.fit(data.data.take(fitted), result.params, rounds, told)
             scores[done : done + len(block)] = model.predict_proba(data.data.take(block).features)
             done += len(block)
         return scores
@@ -172,10 +200,10 @@ class TrainModel:
         folds = data.folds.folds
         for number, fold in enumerate(folds, start=1):
             train, evaluate = data.parts(fold)
-            progress(
-                f"{strategy}: fold {number}/{len(folds)}, fitting on {len(train):,} rows{_elapsed(started)}"
-            )
-            fits.append(self._trainer.fit_fold(train, evaluate, params))
+            fold_name = f"{strategy}: fold {number}/{len(folds)}"
+            progress(f"{fold_name}, fitting on {len(train):,} rows{self._elapsed(started)}")
+            told = self._rounds(progress, fold_name, started, most=" of at most ")
+            fits.append(self._trainer.fit_fold(train, evaluate, params, told))
             evaluations.append(evaluate)
             # The rounds are chosen within the length every fold reached: rounds past the shortest curve
             # so far could never be chosen, so later folds stop there (on the default data this halved

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -61,12 +62,29 @@ class FoldFit(ABC):
         """Fraud probability per row from the first `rounds` rounds."""
 
 
+# Told after each boosting round: (rounds done, most rounds this fit may take). A fit on millions of rows
+# runs for minutes; this is how its caller shows it is moving.
+RoundCallback = Callable[[int, int], None]
+
+
 class ModelTrainer(ABC):
     @abstractmethod
-    def fit_fold(self, train: LabelledData, valid: LabelledData, params: TrainingParams) -> FoldFit:
+    def fit_fold(
+        self,
+        train: LabelledData,
+        valid: LabelledData,
+        params: TrainingParams,
+        on_round: RoundCallback | None = None,
+    ) -> FoldFit:
         """Fit on `train`, recording the log-loss on `valid` after each round."""
 
     @abstractmethod
-    def fit(self, train: LabelledData, params: TrainingParams, rounds: int) -> FraudModel:
+    def fit(
+        self,
+        train: LabelledData,
+        params: TrainingParams,
+        rounds: int,
+        on_round: RoundCallback | None = None,
+    ) -> FraudModel:
         """Fit on every row of `train` for exactly `rounds` rounds (no validation rows: the rounds were
         chosen on the folds)."""

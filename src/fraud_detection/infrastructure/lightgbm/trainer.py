@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from fraud_detection.domain.ports.modelling import FoldFit, FraudModel, ModelTrainer
+from fraud_detection.domain.ports.modelling import FoldFit, FraudModel, ModelTrainer, RoundCallback
 from fraud_detection.domain.training import LabelledData, TrainingParams
 from fraud_detection.infrastructure.lightgbm.model import LightGBMFraudModel
 
@@ -33,6 +35,17 @@ def booster_params(params: TrainingParams) -> dict[str, object]:
     }
 
 
+def round_callbacks(on_round: RoundCallback | None) -> list[Callable[[lgb.callback.CallbackEnv], None]]:
+    """LightGBM's per-round callback telling `on_round` (rounds done, most rounds), if one is given."""
+    if on_round is None:
+        return []
+
+    def told(env: lgb.callback.CallbackEnv) -> None:
+        on_round(env.iteration + 1 - env.begin_iteration, env.end_iteration - env.begin_iteration)
+
+    return [told]
+
+
 class LightGBMFoldFit(FoldFit):
     def __init__(self, booster: lgb.Booster, valid_loss: list[float], threads: int) -> None:
         self._booster = booster
@@ -49,7 +62,13 @@ class LightGBMFoldFit(FoldFit):
 
 
 class LightGBMTrainer(ModelTrainer):
-    def fit_fold(self, train: LabelledData, valid: LabelledData, params: TrainingParams) -> FoldFit:
+    def fit_fold(
+        self,
+        train: LabelledData,
+        valid: LabelledData,
+        params: TrainingParams,
+        on_round: RoundCallback | None = None,
+    ) -> FoldFit:
         train_set = lgb.Dataset(train.features, label=train.labels, free_raw_data=True)
         valid_set = lgb.Dataset(valid.features, label=valid.labels, reference=train_set)
         history: dict[str, dict[str, list[float]]] = {}
@@ -62,13 +81,22 @@ class LightGBMTrainer(ModelTrainer):
             callbacks=[
                 lgb.early_stopping(params.early_stopping_rounds, verbose=False),
                 lgb.record_evaluation(history),
+                *round_callbacks(on_round),
             ],
         )
         booster.free_dataset()
         return LightGBMFoldFit(booster, history["valid"]["binary_logloss"], params.threads)
 
-    def fit(self, train: LabelledData, params: TrainingParams, rounds: int) -> FraudModel:
+    def fit(
+        self,
+        train: LabelledData,
+        params: TrainingParams,
+        rounds: int,
+        on_round: RoundCallback | None = None,
+    ) -> FraudModel:
         train_set = lgb.Dataset(train.features, label=train.labels, free_raw_data=True)
-        booster = lgb.train(booster_params(params), train_set, num_boost_round=rounds)
+        booster = lgb.train(
+            booster_params(params), train_set, num_boost_round=rounds, callbacks=round_callbacks(on_round)
+        )
         booster.free_dataset()
         return LightGBMFraudModel(booster, threads=params.threads)
