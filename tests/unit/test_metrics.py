@@ -3,9 +3,14 @@ import pytest
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
 
 from fraud_detection.domain.metrics import (
+    Curve,
+    RankedRows,
     alert_cost,
     average_precision,
     classification_metrics,
+    curve_average_precision,
+    curve_recall_at_precision,
+    curve_roc_auc,
     precision_at_k,
     recall_at_precision,
     roc_auc,
@@ -57,3 +62,28 @@ def test_degenerate_inputs_do_not_crash():
     assert recall_at_precision(np.array([1, 0.0]), np.array([1.0, 0]), 0.99) == 1.0
     metrics = classification_metrics(np.array([0, 1.0]), np.array([0.1, 0.2]), np.ones(2), 0.9, 1.0, 5)
     assert (metrics.alerts, metrics.precision, metrics.recall) == (0, 0.0, 0.0)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_weighted_curve_of_rows_sorted_once_equals_the_curve_of_the_resample_itself(seed):
+    """The gate's bootstrap reads each resample's curve off rows sorted once (RankedRows): it must be the
+    resample's own curve, ties and undrawn rows included, or the speed-up changes the gate's confidence."""
+    rng = np.random.default_rng(seed)
+    rows = 400
+    labels = (rng.random(rows) < 0.1).astype(np.int64)
+    scores = np.round(rng.random(rows) + 0.4 * labels, 1)  # few distinct scores: many ties
+    ranked = RankedRows.of(labels, scores)
+    for _ in range(20):
+        drawn = rng.choice(rows, size=rows)
+        expected = Curve.of(labels[drawn], scores[drawn])
+        found = ranked.curve(np.bincount(drawn, minlength=rows))
+        np.testing.assert_array_equal(found.thresholds, expected.thresholds)
+        np.testing.assert_array_equal(found.true_positives, expected.true_positives)
+        np.testing.assert_array_equal(found.false_positives, expected.false_positives)
+        assert curve_average_precision(found) == average_precision(labels[drawn], scores[drawn])
+        assert curve_roc_auc(found) == roc_auc(labels[drawn], scores[drawn])
+        assert curve_recall_at_precision(found, 0.5) == recall_at_precision(labels[drawn], scores[drawn], 0.5)
+    top = np.argsort(-scores, kind="mergesort")[:50]
+    weights = np.ones(rows, dtype=np.int64)
+    weights[top] = 0  # the highest scores never drawn: no point of the curve stands for them
+    assert ranked.curve(weights).thresholds.max() == scores[weights > 0].max()

@@ -44,8 +44,44 @@ class Curve:
         return self.true_positives / positives if positives else np.zeros_like(self.true_positives)
 
 
+@dataclass(frozen=True)
+class RankedRows:
+    """Rows sorted by score once, for many curves of the same rows under different row weights: a bootstrap
+    resample is the rows weighted by how often each was drawn, and its curve then costs two cumulative sums
+    rather than a sort of the resample (the gate's 1,000 resamples of 500,000 rows took ~4 min sorting).
+    The curve equals `Curve.of` on the resample itself: a score none of its rows was drawn with is dropped,
+    and integer weights sum exactly."""
+
+    order: np.ndarray
+    labels: np.ndarray  # in score order, descending
+    thresholds: np.ndarray  # each distinct score, descending
+    ends: np.ndarray  # the position of each distinct score's last row, in score order
+
+    @classmethod
+    def of(cls, labels: np.ndarray, scores: np.ndarray) -> RankedRows:
+        labels = np.asarray(labels, dtype=np.float64)
+        scores = np.asarray(scores, dtype=np.float64)
+        if labels.shape != scores.shape or labels.size == 0:
+            raise ValueError("labels and scores must be non-empty and of the same length")
+        order = np.argsort(-scores, kind="mergesort")
+        sorted_scores = scores[order]
+        ends = np.r_[np.flatnonzero(np.diff(sorted_scores)), sorted_scores.size - 1]
+        return cls(order, labels[order], sorted_scores[ends], ends)
+
+    def curve(self, weights: np.ndarray) -> Curve:
+        """The curve of the rows each counted `weights[i]` times (non-negative whole numbers)."""
+        weights = np.asarray(weights, dtype=np.float64)[self.order]
+        counted = np.cumsum(weights)[self.ends]
+        tps = np.cumsum(self.labels * weights)[self.ends]
+        drawn = np.diff(np.r_[0.0, counted]) > 0
+        return Curve(self.thresholds[drawn], tps[drawn], counted[drawn] - tps[drawn])
+
+
 def average_precision(labels: np.ndarray, scores: np.ndarray) -> float:
-    curve = Curve.of(labels, scores)
+    return curve_average_precision(Curve.of(labels, scores))
+
+
+def curve_average_precision(curve: Curve) -> float:
     if curve.true_positives[-1] == 0:
         return 0.0
     recall_steps = np.diff(np.r_[0.0, curve.recall])
@@ -53,7 +89,10 @@ def average_precision(labels: np.ndarray, scores: np.ndarray) -> float:
 
 
 def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
-    curve = Curve.of(labels, scores)
+    return curve_roc_auc(Curve.of(labels, scores))
+
+
+def curve_roc_auc(curve: Curve) -> float:
     positives, negatives = curve.true_positives[-1], curve.false_positives[-1]
     if positives == 0 or negatives == 0:
         return float("nan")
@@ -64,7 +103,10 @@ def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
 
 def recall_at_precision(labels: np.ndarray, scores: np.ndarray, min_precision: float) -> float:
     """Best recall over thresholds whose precision is at least `min_precision` (0 when none reaches it)."""
-    curve = Curve.of(labels, scores)
+    return curve_recall_at_precision(Curve.of(labels, scores), min_precision)
+
+
+def curve_recall_at_precision(curve: Curve, min_precision: float) -> float:
     reachable = curve.precision >= min_precision
     return float(curve.recall[reachable].max()) if reachable.any() else 0.0
 
