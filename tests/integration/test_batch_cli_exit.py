@@ -325,3 +325,37 @@ def test_the_failure_of_a_job_run_here_is_printed_once_even_when_its_run_logs_la
     assert result.stderr.strip().splitlines()[-1].startswith("error: job ")
     time.sleep(1.5)  # a run still under way would have logged by now
     assert not [record for record in caplog.records if record.msg == steps.JOB_FAILED]
+
+
+class ScriptedControl:
+    """A job's statuses as a follower reads them, one per look: its rows land in chunks."""
+
+    def __init__(self, *scored: int, total: int | None = 1_000_000) -> None:
+        from fraud_detection.domain.jobs import JobRequest, JobState, JobStatus
+
+        request = JobRequest("long", "/in/day.csv", "/out/day.parquet", "champion", "now")
+        self.looks = [JobStatus("long", JobState.RUNNING, request, total, rows) for rows in scored]
+        self.looks.append(JobStatus("long", JobState.SUCCEEDED, request, total, total or scored[-1]))
+
+    def status(self, job_id: str):
+        return self.looks.pop(0) if len(self.looks) > 1 else self.looks[0]
+
+
+def test_a_piped_follower_prints_a_line_with_the_time_left_as_rows_are_scored(home, monkeypatch, capsys):
+    """A 3M-row job printed nothing between its id and its end when piped (a CI log, a scheduler)."""
+    monkeypatch.setattr(batch_cli, "POLL_SECONDS", 0.0)
+    monkeypatch.setattr(batch_cli, "PIPED_LINE_SECONDS", 0.0)
+    control = ScriptedControl(0, 250_000, 250_000, 500_000)
+    get_container().batch.job_control.override(providers.Object(control))
+    batch_cli._follow("long")
+    err = capsys.readouterr().err.splitlines()
+    assert [line.split(" (")[0] for line in err] == [
+        "job long: 250,000/1,000,000 rows",
+        "job long: 500,000/1,000,000 rows",
+    ]
+    assert err[0].startswith("job long: 250,000/1,000,000 rows (25%), about ")
+    assert " left, " in err[1]
+    assert err[1].endswith(" s in")
+    get_container().batch.job_control.override(providers.Object(ScriptedControl(0, 7, total=None)))
+    batch_cli._follow("long")
+    assert capsys.readouterr().err.startswith("job long: 7 rows, ")  # the total not planned yet

@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help="Batch scoring jobs.", no_args_is_help=True)
 POLL_SECONDS = 0.5
+# Piped (a CI log, a scheduler's task), where the bar is off: a line this often while rows are being scored.
+# Before, a 3M-row job printed nothing for minutes between its id and its end.
+PIPED_LINE_SECONDS = 15.0
 
 
 @app.command()
@@ -266,7 +269,7 @@ def _follow(job_id: str, held_here: Callable[[str], bool] | None = None) -> None
     """Until the job ends; in embedded mode (`held_here`), also until this process's run of it ends: a run
     that could not record its end (the store down as it failed) would otherwise leave it `running` for
     ever, and this loop with it."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from fraud_detection.domain.jobs import FailureKind, JobState
     from fraud_detection.entrypoints.cli.status_reads import PatientStatusReads
@@ -276,11 +279,16 @@ def _follow(job_id: str, held_here: Callable[[str], bool] | None = None) -> None
     )
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed:,} rows"))
     quiet = not console.is_terminal  # piped: no bar, and no blank line where it was
-    with Progress(*columns, TimeElapsedColumn(), console=console, transient=True, disable=quiet) as progress:
+    lines = _PipedLines(job_id) if quiet else None
+    with Progress(
+        *columns, TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True, disable=quiet
+    ) as progress:
         task = progress.add_task(f"job {job_id}", total=None)
         current = read_status(job_id)
         while not current.state.finished:
             progress.update(task, completed=current.rows_scored, total=current.rows_total)
+            if lines is not None:
+                lines.show(current)
             time.sleep(POLL_SECONDS)
             ended_here = held_here is not None and not held_here(job_id)
             current = read_status(job_id)  # read after the look, so an end recorded meanwhile is seen
@@ -298,6 +306,37 @@ def _follow(job_id: str, held_here: Callable[[str], bool] | None = None) -> None
         raise fail(f"job {job_id} failed: {current.error}", UNAVAILABLE if retry_may_help else BAD_INPUT)
     if current.state is JobState.CANCELLED:
         raise typer.Exit(1)
+
+
+class _PipedLines:
+    """A job's progress as a line every PIPED_LINE_SECONDS while its rows are being scored, with the time
+    left at the rate so far (rows scored since the first line, as chunks land)."""
+
+    def __init__(self, job_id: str) -> None:
+        self._job_id, self._started = job_id, time.monotonic()
+        self._last_time, self._first_rows, self._last_rows = self._started, -1, 0
+
+    def show(self, current: JobStatus) -> None:
+        now = time.monotonic()
+        if self._first_rows < 0:
+            self._first_rows = current.rows_scored  # rows done before this command followed the job
+        if current.rows_scored == self._last_rows or now - self._last_time < PIPED_LINE_SECONDS:
+            return
+        self._last_time, self._last_rows = now, current.rows_scored
+        line = f"job {self._job_id}: {current.rows_scored:,}"
+        if current.rows_total:
+            line += f"/{current.rows_total:,} rows ({current.progress:.0%})"
+            rate = (current.rows_scored - self._first_rows) / max(now - self._started, 1e-9)
+            if rate > 0:
+                line += f", about {_duration((current.rows_total - current.rows_scored) / rate)} left"
+        else:
+            line += " rows"
+        console.print(f"{line}, {_duration(now - self._started)} in", highlight=False, markup=False)
+
+
+def _duration(seconds: float) -> str:
+    whole = round(seconds)
+    return f"{whole // 60} min {whole % 60} s" if whole >= 60 else f"{whole} s"
 
 
 def _describe(current: JobStatus, error: bool = True) -> None:
