@@ -86,6 +86,22 @@ def test_a_boolean_label_column_is_refused_not_read_as_zero_and_one():
     assert (error.value.column, error.value.row) == ("Class", None)
 
 
+@pytest.mark.parametrize(
+    ("convert", "kind"),
+    [
+        (lambda t: pd.to_datetime(t, unit="s"), "timestamp"),
+        (lambda t: pd.to_timedelta(t, unit="s"), "duration"),
+    ],
+)
+def test_a_time_column_of_timestamps_or_durations_is_refused_not_read_as_microseconds(convert, kind):
+    """A probe: a Parquet Time of durations was stored as microseconds (7 s as 7,000,000) and ingested."""
+    frame = transactions(5)
+    frame["Time"] = convert(frame["Time"])
+    with pytest.raises(InvalidDataError) as error:
+        numeric_frame(frame, "f.parquet")
+    assert str(error.value) == f"f.parquet: column 'Time': {kind} values, expected numbers (seconds)"
+
+
 def test_parsing_keeps_the_callers_index():
     frame = transactions(4)
     frame.index = pd.Index([7, 3, 5, 1])

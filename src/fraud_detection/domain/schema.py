@@ -80,6 +80,11 @@ def _as_float(values: pd.Series, source: str, column: str) -> np.ndarray:
 
     if pd.api.types.is_bool_dtype(values):
         raise InvalidDataError(source, "boolean values, expected numbers", column=column)
+    # A Parquet timestamp or duration became microseconds (7 s read as 7,000,000), caught only by Time's
+    # upper bound, and not at all for a short span: Time counts seconds, as a plain number.
+    if pd.api.types.is_datetime64_any_dtype(values) or pd.api.types.is_timedelta64_dtype(values):
+        kind = "timestamp" if pd.api.types.is_datetime64_any_dtype(values) else "duration"
+        raise InvalidDataError(source, f"{kind} values, expected numbers (seconds)", column=column)
     if not pd.api.types.is_numeric_dtype(values):
         numbers = pd.to_numeric(values, errors="coerce")
         bad = numbers.isna() & values.notna()
