@@ -43,8 +43,11 @@ HANG_GUARD = (
 )
 STARTUP_GUARD = 600  # the temporary server's cold start and the first stages on a loaded 2-core machine
 PROGRESS = ("starting the Prefect flow", "retrain (", "✓ ")
-# A stage's own progress when piped: "  train     none: fold 1/3, ..." (PipelineObserver.stage_progress).
-STAGE_PROGRESS = tuple(f"  {stage:<9} " for stage in ("ingest", "validate", "features", "train", "promote"))
+# A stage's own progress when piped: "  train     none: fold 1/3, ..." (PipelineObserver.stage_progress);
+# "set": the retrain building its set.
+STAGE_PROGRESS = tuple(
+    f"  {stage:<9} " for stage in ("set", "ingest", "validate", "features", "train", "promote")
+)
 LABELLED_ROWS = 3_000
 
 

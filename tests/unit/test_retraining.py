@@ -71,6 +71,52 @@ def test_labelled_captured_rows_join_the_champions_data_after_its_last_time() ->
     assert "2 labelled captured rows (1 frauds)" in built.detail
 
 
+def test_building_the_set_says_what_it_reads_and_stores_as_it_goes() -> None:
+    """A scale probe: minutes of reading weeks of captured rows and a 3M-row base, with nothing shown."""
+    world = Retraining()
+    world.capture(3, ["a", "b", "c"])
+    world.label("a", True)
+    messages: list[str] = []
+    built = world.build(NOW, progress=messages.append)
+    assert [m.split(" (")[0] for m in messages] == [
+        "reading the labels",
+        "reading the captured rows of the last 30 days for 1 labels",
+        f"1 labelled captured rows; reading dataset {world.base.id.short}",
+        "storing the retraining set: 2,001 rows",
+    ]
+    assert all(m.endswith(" s in)") for m in messages)
+    assert built.dataset is not None
+
+
+def test_a_labelled_row_with_an_impossible_value_is_left_out_and_named() -> None:
+    """A probe: one scored row with V1 = 1e308, once labelled, failed every retrain's validation for the
+    30 days of the lookback, naming only V1's standard deviation."""
+    world = Retraining()
+    inputs = world.capture(4, ["a", "bug-1", "b", "bug-2"])
+    world.label("a", True)
+    for tid in ("b", "bug-1", "bug-2"):
+        world.label(tid, False)
+    world.captured.rows.inputs[1, 0] = 1e308  # V1
+    world.captured.rows.inputs[3, 27] = -0.330 * 201  # V28, 201 of its standard deviations
+    built = world.build(NOW)
+    assert built.dataset is not None
+    assert built.labelled_rows == 2
+    recent = world.datasets.load(built.dataset.id).iloc[-2:]
+    np.testing.assert_array_equal(recent[list(SCORING_INPUTS)].to_numpy(), inputs[[0, 2]])
+    assert built.detail.endswith(
+        "; 2 left out, each with a V value beyond 200 standard deviations of its column (the full dataset's "
+        "largest is 103): an input error, not a pattern to learn (transaction ids bug-1, bug-2)"
+    )
+    assert [tid for tid, _, _ in built.labels] == ["a", "b"]
+    fresh = Retraining()  # only an error labelled: nothing to learn, and the detail says why
+    fresh.capture(1, ["bug-1"])
+    fresh.captured.rows.inputs[0, 0] = 1e308
+    fresh.label("bug-1", False)
+    nothing = fresh.build(NOW)
+    assert nothing.dataset is None
+    assert nothing.detail.startswith("no labelled captured row to learn from; 1 left out, ")
+
+
 def test_an_id_scored_twice_counts_once_with_its_first_scoring() -> None:
     """A later re-score of an id (another caller's features) never becomes the labelled row."""
     world = Retraining()

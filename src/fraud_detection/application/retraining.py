@@ -19,7 +19,8 @@ publishes `DriftDetected` every hour the model stays at risk, and a nightly sche
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -31,12 +32,13 @@ from fraud_detection.domain.dataset import DatasetId, DatasetRef
 from fraud_detection.domain.errors import IncompatibleModelError, ModelNotFoundError
 from fraud_detection.domain.features import FEATURE_VERSION, SCORING_INPUTS
 from fraud_detection.domain.model import CHAMPION, GATE_DECISION_TAG, REGISTRATION_FAILED_TAG, ModelVersion
+from fraud_detection.domain.plausibility import MAX_STDS, implausible
 from fraud_detection.domain.ports.datasets import DatasetStore
 from fraud_detection.domain.ports.drift import CapturedPredictions
 from fraud_detection.domain.ports.feedback import FeedbackStore
 from fraud_detection.domain.ports.registry import ModelRegistry
 from fraud_detection.domain.promotion import rows_not_in
-from fraud_detection.domain.schema import LABEL, TIME, TRANSACTION_COLUMNS
+from fraud_detection.domain.schema import LABEL, TIME, TRANSACTION_COLUMNS, V_COLUMNS
 from fraud_detection.domain.training_config import TRAINING_CONFIG_TAG, same_config
 
 SECONDS_AFTER_BASE = 1.0
@@ -101,14 +103,25 @@ class BuildRetrainingSet:
         self._rollout_state = rollout_state
         self._config = config
 
-    def __call__(self, now: datetime | None = None) -> RetrainingSet:
+    def __call__(
+        self, now: datetime | None = None, progress: Callable[[str], None] = lambda message: None
+    ) -> RetrainingSet:
+        """`progress`: a line before each long read or write (the captured weeks, the base dataset, the new
+        one): on millions of rows each takes minutes, silent before."""
         since = (now or datetime.now(UTC)) - self._lookback
+        started = time.monotonic()
+
+        def step(message: str) -> None:
+            progress(f"{message} ({time.monotonic() - started:.0f} s in)")
+
         base = self._base()
         held = rollout_holding_champion(self._rollout_state)
         if held is not None:
             return RetrainingSet(base, None, 0, 0, 0, f"nothing to retrain now: {held}")
+        step("reading the labels")
         records = {record.transaction_id: record for record in self._feedback.labels()}
         labels = {transaction_id: record.is_fraud for transaction_id, record in records.items()}
+        step(f"reading the captured rows of the last {self._lookback_days:g} days for {len(labels):,} labels")
         recent = self._labelled_rows(labels, since)
         found = len(recent)
         if not found:
@@ -117,11 +130,18 @@ class BuildRetrainingSet:
                 f"({len(labels):,} labels in all); nothing new to learn from"
             )
             return RetrainingSet(base, None, 0, 0, len(labels), detail)
+        step(f"{found:,} labelled captured rows; reading dataset {base.id.short} ({base.rows:,} rows)")
         frame = self._datasets.load(base.id)
         # Labelled rows the base already holds (a promoted retrain's set is the next base) join once only.
         recent = recent.loc[rows_not_in(recent, frame)].reset_index(drop=True)
+        errors = implausible(recent[list(V_COLUMNS)].to_numpy())
+        left_out = _left_out(recent.loc[errors, ID_COLUMN].tolist())
+        recent = recent.loc[~errors].reset_index(drop=True)
         matched, unmatched = len(recent), len(labels) - found
         if not matched:
+            if left_out:
+                detail = f"no labelled captured row to learn from{left_out}"
+                return RetrainingSet(base, None, 0, 0, unmatched, detail)
             detail = (
                 f"the {found:,} labelled captured transactions of the last {self._lookback_days:g} days are "
                 f"all rows of dataset {base.id.short} already (the champion learned them in an earlier "
@@ -133,12 +153,14 @@ class BuildRetrainingSet:
             (str(i), records[i].is_fraud, records[i].labelled_at.isoformat()) for i in recent[ID_COLUMN]
         )
         combined = pd.concat([frame, recent[list(TRANSACTION_COLUMNS)]], ignore_index=True)
+        step(f"storing the retraining set: {len(combined):,} rows")
         dataset = self._datasets.save(combined, f"retrain:{base.id.short}+{matched}-labelled")
         frauds = int(recent[LABEL].sum())
-        known = f", {found - matched:,} more already in it" if found > matched else ""
+        already = found - matched - int(errors.sum())
+        known = f", {already:,} more already in it" if already else ""
         detail = (
             f"{base.rows:,} rows of dataset {base.id.short} + {matched:,} labelled captured rows "
-            f"({frauds:,} frauds){known} -> dataset {dataset.id.short}"
+            f"({frauds:,} frauds){known} -> dataset {dataset.id.short}{left_out}"
         )
         trained = self._trained_on(dataset.id)
         if trained is not None:
@@ -207,3 +229,18 @@ class BuildRetrainingSet:
         frame[LABEL] = ids[keep].map(labels).astype(np.float64).to_numpy()
         frame[ID_COLUMN] = ids[keep].to_numpy()  # for the record of what was learnt; not a training column
         return frame
+
+
+SHOWN_IDS = 5
+
+
+def _left_out(ids: list[object]) -> str:
+    """What the detail says of labelled rows left out as input errors (domain/plausibility.py)."""
+    if not ids:
+        return ""
+    shown = ", ".join(str(i) for i in ids[:SHOWN_IDS]) + (", ..." if len(ids) > SHOWN_IDS else "")
+    return (
+        f"; {len(ids):,} left out, each with a V value beyond {MAX_STDS:g} standard deviations of its "
+        f"column (the full dataset's largest is 103): an input error, not a pattern to learn (transaction "
+        f"ids {shown})"
+    )

@@ -14,6 +14,7 @@ from prefect import flow
 
 from fraud_detection.application.interruption import Interruption
 from fraud_detection.application.pipeline_summary import PipelineSummary
+from fraud_detection.application.progress import PipelineObserver
 from fraud_detection.application.retraining import BuildRetrainingSet, RetrainingSet
 from fraud_detection.composition import get_container
 from fraud_detection.domain.run_provenance import (
@@ -30,10 +31,14 @@ MAX_REASON = 5_000  # MLflow's limit on a tag's value
 
 
 @io_task("build-retraining-set")
-def build_set(build: BuildRetrainingSet, interruption: Interruption) -> RetrainingSet:
+def build_set(
+    build: BuildRetrainingSet, interruption: Interruption, observer: PipelineObserver | None = None
+) -> RetrainingSet:
     # the run's own code, like a stage's (a stop may raise in it)
     with interruption.stoppable("build-retraining-set"):
-        return build()
+        if observer is None:
+            return build()
+        return build(progress=lambda message: observer.stage_progress("set", message))
 
 
 @dataclass(frozen=True)
@@ -52,7 +57,7 @@ def retrain(reason: str = "requested", force_promotion: bool = False) -> Retrain
     interruption = container.interruption()
     interruption.stop_at_stages()  # a stop waits out Prefect's bookkeeping between tasks
     training = container.training
-    built = build_set(training.build_retraining_set(), interruption)
+    built = build_set(training.build_retraining_set(), interruption, container.observer())
     if built.dataset is None:
         logger.info("retrain skipped: %s", built.detail)
         return RetrainOutcome(reason, built, None)
