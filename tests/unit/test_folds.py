@@ -112,6 +112,16 @@ def test_a_single_class_part_is_refused_naming_the_fold(labels, message):
         time_ordered_folds(frame_of(TIMES, labels), POLICY)
 
 
+def test_a_block_the_gap_swallows_is_refused_naming_the_gap_and_the_span_of_time():
+    """A probe: Time all 0 (or in kiloseconds) read as "frauds too concentrated in time" with 242 frauds."""
+    with pytest.raises(InsufficientDataError) as error:
+        time_ordered_folds(frame_of([0.0] * 12, LABELS), POLICY)
+    assert str(error.value) == (
+        "fold 1 of 2: all 3 rows of its evaluation block lie within FRAUD_SPLIT_GAP_SECONDS (10 s) of its "
+        "last fitted row, so none is left to evaluate on; the dataset's Time spans 0 s (Time counts seconds)"
+    )
+
+
 def test_a_single_row_is_refused():
     with pytest.raises(InsufficientDataError, match="fold 1"):
         time_ordered_folds(frame_of([0.0], [1.0]), POLICY)

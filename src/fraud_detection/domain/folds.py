@@ -83,6 +83,13 @@ def time_ordered_folds(frame: pd.DataFrame, policy: FoldPolicy) -> TimeFolds:
         fit = np.arange(start)
         block = np.arange(start, end)
         evaluate = block[times[block] >= times[start - 1] + policy.gap_seconds] if start else block
+        if len(block) and not len(evaluate):  # the gap took the whole block: not a matter of classes
+            raise InsufficientDataError(
+                f"fold {number} of {policy.folds}: all {len(block):,} rows of its evaluation block lie "
+                f"within FRAUD_SPLIT_GAP_SECONDS ({policy.gap_seconds:g} s) of its last fitted row, so none "
+                f"is left to evaluate on; the dataset's Time spans {times[-1] - times[0]:g} s (Time counts "
+                "seconds)"
+            )
         for part, rows in (("fitted", fit), ("evaluation", evaluate)):
             if np.unique(labels[rows]).size < 2:
                 raise InsufficientDataError(
