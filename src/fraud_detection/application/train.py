@@ -118,14 +118,17 @@ class TrainModel:
     def _elapsed(self, started: float) -> str:
         return f" ({self._clock() - started:.0f} s in)"
 
-    def _rounds(self, progress: Progress, fit: str, started: float, most: str = "/") -> RoundCallback:
-        """Tells `progress` the round a fit has reached, every ROUND_REPORT_SECONDS of it."""
+    def _rounds(self, progress: Progress, fit: str, started: float, most: str = "/") -> RoundCallback | None:
+        """Tells `progress` the round a fit has reached, every ROUND_REPORT_SECONDS of it (silent: no
+        callback at all, so the trainer does not call one per round)."""
+        if progress is _silent:
+            return None
         last = self._clock()
 
         def told(done: int, rounds: int) -> None:
             nonlocal last
             now = self._clock()
-            if progress is _silent or now - last < ROUND_REPORT_SECONDS:
+            if now - last < ROUND_REPORT_SECONDS:
                 return
             last = now
             progress(f"{fit}: round {done}{most}{rounds} ({now - started:.0f} s in)")
