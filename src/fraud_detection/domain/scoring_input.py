@@ -2,9 +2,10 @@
 training suite, so a limit set in the environment (FRAUD_VALIDATION_AMOUNT_MAX) reaches all of them.
 
 The columns: V1..V28 and Amount are required; Time, Class and a transaction_id may come along in a batch
-file (the API's body takes Time and a transaction_id); nothing else. The values: every scoring input finite, Amount within [0, amount_max]. The API also holds a sent Time
-to at least 0 and a transaction_id to its id rules, as both are captured for drift and feedback; a batch
-job captures nothing and reads neither Time nor Class (a transaction_id is copied to its output as given).
+file (the API's body takes Time and a transaction_id); nothing else. The values: every scoring input
+finite, Amount within [0, amount_max]. The API also holds a sent Time to at least 0 and a transaction_id to
+its id rules, as both are captured for drift and feedback; a batch job captures nothing and reads neither
+Time nor Class (a transaction_id is copied to its output as given).
 The limits come from `ValidationRules`, which the container builds from settings.
 """
 
