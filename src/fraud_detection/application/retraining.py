@@ -160,7 +160,7 @@ class BuildRetrainingSet:
         known = f", {already:,} more already in it" if already else ""
         detail = (
             f"{base.rows:,} rows of dataset {base.id.short} + {matched:,} labelled captured rows "
-            f"({frauds:,} frauds){known} -> dataset {dataset.id.short}{left_out}"
+            f"({frauds:,} frauds){known} -> dataset {dataset.id.short}"
         )
         trained = self._trained_on(dataset.id)
         if trained is not None:
@@ -168,12 +168,13 @@ class BuildRetrainingSet:
             detail = (
                 f"{detail}, which v{trained.version} was already trained on (gate: {gate}); no label has "
                 "arrived since, so a retrain would register the same model: nothing new to learn from "
-                f"(`fraud model promote {trained.version}` serves it)"
+                f"(`fraud model promote {trained.version}` serves it){left_out}"
             )
             return RetrainingSet(base, None, matched, frauds, unmatched, detail, trained.version)
         earlier = self._trained_on(dataset.id, any_config=True)
         if earlier is not None:
             detail = f"{detail} (v{earlier.version} was trained on it with another training configuration)"
+        detail += left_out
         return RetrainingSet(base, dataset, matched, frauds, unmatched, detail, None, used, since.isoformat())
 
     def _trained_on(self, dataset: DatasetId, any_config: bool = False) -> ModelVersion | None:
