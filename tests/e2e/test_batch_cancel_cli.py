@@ -32,6 +32,8 @@ def test_cancel_says_what_it_did(tmp_path: Path):
     first = cli("batch", "cancel", "queued-1", timeout=60)
     assert first.returncode == 0, first.stderr
     assert "queued-1: cancelled" in first.stdout
+    assert "reason: cancelled by request" in first.stdout  # printed as "error:", with exit 0
+    assert "error" not in first.stdout + first.stderr
     assert "nothing to cancel" not in first.stderr
     again = cli("batch", "cancel", "queued-1", timeout=60)
     assert again.returncode == 0, again.stderr

@@ -352,5 +352,5 @@ def _describe(current: JobStatus, error: bool = True) -> None:
     )
     if current.state is JobState.SUCCEEDED:
         stdout.print(f"output: {current.request.output_uri}")
-    if error and current.error:
-        stdout.print(f"error: {current.error}")
+    if error and current.error:  # a cancelled job's "error" is why it ended: no error to a reader
+        stdout.print(f"{'reason' if current.state is JobState.CANCELLED else 'error'}: {current.error}")
