@@ -3,6 +3,7 @@ every row is captured, ids are recorded off the request path, a failing or hangi
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -160,3 +161,35 @@ def test_the_container_wraps_the_capture_with_an_index_reporting_to_prometheus(t
         assert isinstance(log._telemetry, PrometheusFeedbackIndexTelemetry)
     finally:
         log.close()
+
+
+class BrokenStore(FakeFeedbackStore):
+    def __init__(self, error: Exception) -> None:
+        super().__init__()
+        self.error = error
+
+    def record_scored(self, rows: Sequence[ScoredTransaction]) -> None:
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    ("error", "traceback"),
+    [(ServiceUnavailableError("feedback store (Redis): Connection refused"), False), (KeyError("bug"), True)],
+)
+def test_an_outage_is_logged_in_one_line_and_anything_else_with_its_traceback(
+    tmp_path, caplog, error, traceback
+):
+    """A probe: Redis down put ~20 lines of redis-py traceback per API process into the log at WARNING."""
+    caplog.set_level(logging.WARNING)
+    inner = ParquetPredictionLog(LocalObjectStore(tmp_path), max_seconds=NEVER)
+    log = IndexingPredictionLog(inner, BrokenStore(error), interval_seconds=0.01)
+    try:
+        log.append(batch(("a",)))
+        deadline = time.monotonic() + 10
+        while not caplog.records and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        log.close()
+    first = caplog.records[0]
+    assert "feedback index: recording scored ids failed" in first.getMessage()
+    assert bool(first.exc_info) is traceback

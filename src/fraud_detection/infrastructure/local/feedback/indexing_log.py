@@ -23,6 +23,7 @@ from typing import Protocol
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from fraud_detection.domain.errors import ServiceUnavailableError
 from fraud_detection.domain.feedback import ScoredTransaction
 from fraud_detection.domain.ports.feedback import FeedbackStore
 from fraud_detection.domain.ports.prediction_log import PredictionBatch, PredictionLog
@@ -197,7 +198,9 @@ class IndexingPredictionLog(PredictionLog):
             self.pending_rows,
             failures,
             retry_in,
-            exc_info=failures == 1,
+            # The first failure's traceback, unless it is an outage the message names (Redis down: 20 lines
+            # of redis-py per API process said nothing more).
+            exc_info=failures == 1 and not isinstance(error, ServiceUnavailableError),
         )
 
     def _log_unrecorded(self, error: BaseException, attempts: int) -> None:
