@@ -206,10 +206,14 @@ def test_fraud_batch_sweep_needs_a_broker_that_answers(tmp_path):
         embedded = CliRunner().invoke(app, ["batch", "sweep", "--seconds", "1"])
         assert embedded.exit_code == 2
         assert "no FRAUD_BROKER_URL" in embedded.stderr
-        use_container(Container(Settings(home=tmp_path, broker_url=f"redis://127.0.0.1:{free_port()}/0")))
+        port = free_port()
+        broker = f"redis://:s3cret@127.0.0.1:{port}/0"
+        use_container(Container(Settings(home=tmp_path, broker_url=broker)))
         down = CliRunner().invoke(app, ["batch", "sweep", "--seconds", "1"])
         assert down.exit_code == 1
-        assert "cannot tell which jobs it holds" in down.stderr
+        # The broker named, as every other command names it (the sweep said only "the broker"), masked
+        assert f"message broker redis://:**@127.0.0.1:{port}/0 could not be asked which jobs" in down.stderr
+        assert "s3cret" not in down.output
         assert "Traceback" not in down.output
     finally:
         use_container(None)

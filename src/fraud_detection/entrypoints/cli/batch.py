@@ -132,7 +132,14 @@ def sweep(
     stalled = c.batch.stalled_jobs()
     first = stalled.look()
     if not first.seen:
-        raise fail("the broker cannot tell which jobs it holds (unreachable?): nothing done", UNAVAILABLE)
+        from fraud_detection.domain.redaction import masked_url
+
+        broker = masked_url(c.settings().broker_url or "")
+        raise fail(
+            f"message broker {broker} could not be asked which jobs it holds (unreachable, or not Redis, "
+            "whose queues a sweep reads): nothing done",
+            UNAVAILABLE,
+        )
     console.print(f"{len(first.idle)} open job(s) with nothing queued; looking again in {seconds:g} s")
     time.sleep(seconds)
     result = stalled.sweep(first)
