@@ -24,15 +24,9 @@ class Curve:
 
     @classmethod
     def of(cls, labels: np.ndarray, scores: np.ndarray) -> Curve:
-        labels = np.asarray(labels, dtype=np.float64)
-        scores = np.asarray(scores, dtype=np.float64)
-        if labels.shape != scores.shape or labels.size == 0:
-            raise ValueError("labels and scores must be non-empty and of the same length")
-        order = np.argsort(-scores, kind="mergesort")
-        sorted_scores, sorted_labels = scores[order], labels[order]
-        last_of_each = np.r_[np.flatnonzero(np.diff(sorted_scores)), sorted_scores.size - 1]
-        tps = np.cumsum(sorted_labels)[last_of_each]
-        return cls(sorted_scores[last_of_each], tps, (last_of_each + 1) - tps)
+        ranked = RankedRows.of(labels, scores)
+        tps = np.cumsum(ranked.labels)[ranked.ends]
+        return cls(ranked.thresholds, tps, (ranked.ends + 1) - tps)
 
     @property
     def precision(self) -> np.ndarray:
