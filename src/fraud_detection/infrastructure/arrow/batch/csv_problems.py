@@ -24,6 +24,8 @@ from fraud_detection.infrastructure.arrow.batch.numeric_text import (
 )
 
 _ARROW_COLUMN = re.compile(r"In CSV column #(\d+): (.*)", re.DOTALL)
+# pyarrow counts the header as row 1 and skips blank lines, and appends the row's text (not shown here).
+_ARROW_FIELDS = re.compile(r"CSV parse error: Row #(\d+): Expected (\d+) columns, got (\d+)")
 _SHOWN_BYTES = 40
 
 
@@ -37,6 +39,10 @@ def csv_problem(
         located = _first_bad_cell(path, compression, column, source)
         return located or InvalidDataError(source, match.group(2), column=column)
     numbered = _sequential_parse_error(path, compression, header[0])
+    fields = _ARROW_FIELDS.match(numbered or "")
+    if fields:  # as every other error names a row: data rows from 1, blank lines skipped, no content shown
+        line, expected, got = (int(group) for group in fields.groups())
+        return InvalidDataError(source, f"{got} fields, expected {expected}", row=line - 2)
     return InvalidDataError(source, f"unreadable CSV ({numbered or message})")
 
 
