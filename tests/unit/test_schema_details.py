@@ -117,3 +117,14 @@ def test_missing_values_in_nullable_columns_are_reported_as_missing():
     with pytest.raises(InvalidDataError) as error:
         check_transactions(frame, "f.csv")
     assert str(error.value) == "f.csv: column 'V4' row 3: missing or non-finite value (nan)"
+
+
+def test_a_file_without_its_header_is_named_as_such():
+    """A probe: a CSV whose first line was data read as "column '0': duplicated columns ['0']"."""
+    first_line = ["0", "-1.36", "0", *["0.5"] * 28]
+    with pytest.raises(InvalidDataError) as error:
+        check_columns(first_line, "f.csv")
+    assert str(error.value).startswith("f.csv: no header: the first line holds numbers; the file must start")
+    assert str(error.value).endswith(",".join(TRANSACTION_COLUMNS))
+    with pytest.raises(InvalidDataError, match="missing columns"):  # a header, just a wrong one
+        check_columns(["Time", "1"], "f.csv")

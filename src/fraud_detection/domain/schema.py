@@ -28,6 +28,10 @@ def check_columns(columns: list[str], source: str) -> None:
     expected = list(TRANSACTION_COLUMNS)
     if columns == expected:
         return
+    if columns and all(_looks_numeric(name) for name in columns):  # read as "duplicated columns ['0']"
+        raise InvalidDataError(
+            source, f"no header: the first line holds numbers; the file must start with {','.join(expected)}"
+        )
     missing = [c for c in expected if c not in columns]
     extra = [c for c in columns if c not in expected]
     duplicated = sorted({c for c in columns if columns.count(c) > 1})
@@ -43,6 +47,14 @@ def check_columns(columns: list[str], source: str) -> None:
         f"columns out of order: position {first + 1} is '{columns[first]}', expected '{expected[first]}'",
         column=columns[first],
     )
+
+
+def _looks_numeric(name: str) -> bool:
+    try:
+        float(name)
+    except ValueError:
+        return False
+    return True
 
 
 def numeric_frame(frame: pd.DataFrame, source: str) -> pd.DataFrame:
