@@ -34,7 +34,7 @@ from fraud_detection.domain.model import CHALLENGER, CHAMPION, GATE_DECISION_TAG
 from fraud_detection.domain.ports.datasets import DatasetStore
 from fraud_detection.domain.ports.events import EventPublisher
 from fraud_detection.domain.ports.registry import ModelRegistry
-from fraud_detection.domain.promotion import PromotionDecision, PromotionPolicy, rows_not_in
+from fraud_detection.domain.promotion import PromotionDecision, PromotionPolicy, first_of_each, rows_not_in
 from fraud_detection.domain.rollout import Rollout
 from fraud_detection.domain.training import LabelledData
 
@@ -234,8 +234,10 @@ class PromoteChallenger:
                 "store, so no rows can be shown to be new to it"
             )
             return PromotionDecision(False, reason, metric, evidence.metrics[metric], None)
-        unseen = rows_not_in(evidence.rows, fitted)
+        new = rows_not_in(evidence.rows, fitted)
+        unseen = new & first_of_each(evidence.rows)
         rows, frauds = int(unseen.sum()), int(evidence.data.labels[unseen].sum())
+        copies = int(new.sum()) - rows
         if frauds == 0 or frauds == rows:
             # Why nothing: a ranking metric needs both classes ("15 rows, with 15 frauds: nothing to compare
             # on" read as a contradiction).
@@ -273,6 +275,8 @@ class PromoteChallenger:
             return PromotionDecision(False, reason, metric, evidence.metrics[metric], None, rows, frauds)
         theirs = self._evaluate(champion_model, data, champion.metadata.threshold)
         described = f"{rows:,} labelled rows ({frauds:,} frauds) neither model was fitted on"
+        if copies:
+            described += f" ({copies:,} copies of them counted once)"
         confidence = paired_bootstrap(
             data.labels,
             (scores, evidence.threshold),
