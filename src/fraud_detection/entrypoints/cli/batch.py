@@ -317,7 +317,7 @@ def _follow(job_id: str, held_here: Callable[[str], bool] | None = None) -> None
 
 class _PipedLines:
     """A job's progress as a line every PIPED_LINE_SECONDS while its rows are being scored, with the time
-    left at the rate so far (rows scored since the first line, as chunks land)."""
+    left at the rate so far (rows scored since this command's first look, as chunks land)."""
 
     def __init__(self, job_id: str) -> None:
         self._job_id, self._started = job_id, time.monotonic()
