@@ -135,6 +135,6 @@ def first_of_each(rows: pd.DataFrame, columns: Sequence[str] = MODEL_ROW_COLUMNS
     """Mask of the rows that are the first with their values on `columns`: the gate counts a transaction
     once. A file holding its newest 40% three times passed validation, and the gate promoted on "15,150
     rows (183 frauds)" where 6,955 distinct rows (111 frauds) stood: copies met FRAUD_PROMOTION_MIN_FRAUDS
-    and narrowed the bootstrap's interval. The real rows hold no duplicate, so no real decision changes."""
+    and narrowed the bootstrap's interval. The shared real rows hold no copy: no decision on them changes."""
     keys = pd.util.hash_pandas_object(rows[list(columns)].astype(np.float64), index=False)
     return np.asarray(~keys.duplicated(keep="first").to_numpy())
