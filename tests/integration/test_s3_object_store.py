@@ -102,8 +102,14 @@ def test_create_writes_only_where_no_object_is(store: ObjectStore) -> None:
     assert list(store.list_keys("jobs/")) == ["jobs/a/request.json"]  # no temporary file left
 
 
-def test_of_clients_creating_one_key_at_once_exactly_one_wins(store: ObjectStore) -> None:
+def test_of_clients_creating_one_key_at_once_exactly_one_wins(
+    store: ObjectStore, request: pytest.FixtureRequest
+) -> None:
     """Two submissions of a job id at once were both accepted (exists, then write)."""
+    if request.node.callspec.params["store"] == "moto":
+        # moto checks If-None-Match and then stores, unlocked (moto/s3/responses.py), so two threads can
+        # both pass the check: a race in the fake, not in S3. SeaweedFS, a real server, holds the contract.
+        pytest.skip("moto's conditional PUT is not atomic across threads; SeaweedFS covers this")
     start = threading.Barrier(8)
 
     def create(n: int) -> bool:
