@@ -44,9 +44,9 @@ services:
 	scripts/services.sh
 
 ## test: the whole suite (unit, integration against real libraries and servers, e2e through the CLI and HTTP,
-## the container image built and run), on $(TEST_WORKERS) xdist workers
+## the container image built and run), on $(TEST_WORKERS) xdist workers; lists the 40 slowest steps at the end
 test: $(STAMP) $(TOOLS_STAMP) services
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=40
 
 ## test-fast: unit tests only
 test-fast: $(STAMP)
