@@ -240,8 +240,9 @@ def test_sigterm_flushes_every_captured_prediction(tmp_path, trained_home, rows)
             == 200
         )
         assert not (cli.home / "store" / "predictions").exists()  # still buffered
-        # uvicorn shuts down gracefully, then re-raises the signal so supervisors see why it stopped
-        assert server.terminate() in (0, -signal.SIGTERM)
+        # uvicorn shuts down gracefully, then re-raises the signal: `fraud` turns SIGTERM into Ctrl-C's
+        # KeyboardInterrupt (so the command's clean-up runs), which uvicorn.run ends quietly, as after Ctrl-C
+        assert server.terminate() == 0
     assert "Application shutdown complete" in server.log.read_text()
     logged = read_predictions(LocalObjectStore(cli.home / "store"))
     assert logged.skipped == ()

@@ -476,10 +476,18 @@ def as_from_a_terminal() -> None:
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
-def test_ctrl_c_during_a_job_the_cli_runs_itself_cancels_it_and_exits_130(tmp_path: Path, champion_uri: str):
+@pytest.mark.parametrize(
+    ("signum", "verb"),
+    [(signal.SIGINT, "interrupted"), (signal.SIGTERM, "terminated")],
+    ids=["ctrl-c", "sigterm"],
+)
+def test_ctrl_c_during_a_job_the_cli_runs_itself_cancels_it_and_exits_130(
+    tmp_path: Path, champion_uri: str, signum: int, verb: str
+):
     """SIGINT to the command's process group once its first chunks are scored, as a terminal sends it.
     Before, the command exited under its job, which its thread then failed as `internal`: "cannot schedule
-    new futures after interpreter shutdown"."""
+    new futures after interpreter shutdown". SIGTERM (a container stop) cancels it too, exit 143; before, it
+    killed the command and left the job open."""
     cli = make_cli(
         tmp_path,
         MLFLOW_TRACKING_URI=champion_uri,
@@ -508,15 +516,15 @@ def test_ctrl_c_during_a_job_the_cli_runs_itself_cancels_it_and_exits_130(tmp_pa
             chunk = process.stderr.read1(4096)
             assert chunk, "the command ended before its first chunk was scored:\n" + seen.decode()
             seen += chunk
-        os.killpg(process.pid, signal.SIGINT)
+        os.killpg(process.pid, signum)
         out, err = process.communicate(timeout=60)  # seconds: far above the one chunk it waits for
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
     stderr = (seen + err).decode()
-    assert process.returncode == 130, stderr
-    assert "interrupted: cancelling job stop-1" in stderr
+    assert process.returncode == 128 + signum, stderr
+    assert f"{verb}: cancelling job stop-1" in stderr
     assert "cannot schedule new futures" not in stderr
     assert "Traceback" not in stderr
     assert re.search(r"stop-1: cancelled, [\d,]+/200,000 rows", plain(out.decode()))

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from fraud_detection.entrypoints.cli import prefect_hang
+from fraud_detection.entrypoints.cli import prefect_hang, terminated
 from fraud_detection.entrypoints.cli.environment import apply_defaults
 
 app = typer.Typer(
@@ -70,6 +70,7 @@ _register()
 
 
 def main() -> None:
+    terminated.stop_on_sigterm()  # a container stop cleans up as Ctrl-C does
     try:
         app()
     finally:

@@ -18,6 +18,7 @@ import typer
 from fraud_detection.domain.windows import MAX_INTERVAL_SECONDS
 from fraud_detection.entrypoints.cli.context import console, container, stdout
 from fraud_detection.entrypoints.cli.errors import BAD_INPUT, UNAVAILABLE, fail, handles_user_errors
+from fraud_detection.entrypoints.cli.terminated import stop_exit_code, stop_verb
 
 if TYPE_CHECKING:
     from fraud_detection.composition import Container
@@ -63,9 +64,9 @@ def submit(
     with _failure_reported_here() if embedded else nullcontext():  # the job runs on a thread of ours
         try:
             status = c.batch.submit_job()(_resolved(input_uri), _resolved(output_uri), model, job_id)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as stop:
             if embedded:  # the record may be written and the run started: neither outlives this process
-                _cancel_on_interrupt(c, job_id)
+                _cancel_on_interrupt(c, job_id, stop)
             raise
         stdout.print(status.job_id)
         if embedded:
@@ -222,8 +223,8 @@ def _run_here(c: Container, job_id: str) -> None:
         return
     try:
         _follow(job_id, queue.holds)
-    except KeyboardInterrupt:
-        _cancel_on_interrupt(c, job_id)
+    except KeyboardInterrupt as stop:
+        _cancel_on_interrupt(c, job_id, stop)
     except BaseException:  # the job's failure (exit 2), or it ended without recording its end
         _run_ended(queue, job_id)
         raise
@@ -238,16 +239,16 @@ def _run_ended(queue: InProcessJobQueue, job_id: str) -> None:
         queue.wait(job_id, RUN_END_SECONDS)
 
 
-def _cancel_on_interrupt(c: Container, job_id: str) -> NoReturn:
+def _cancel_on_interrupt(c: Container, job_id: str, stop: KeyboardInterrupt) -> NoReturn:
     """Cancel the job and wait for its run to stop (its current chunk ends first, a second or two), then
-    exit 130 with its status. A second Ctrl-C, or a cancel the store refuses, exits at once with the job
-    left open: a graceful exit would wait for the run's thread anyway."""
+    exit 130 (143 for SIGTERM) with its status. A second Ctrl-C, or a cancel the store refuses, exits at
+    once with the job left open: a graceful exit would wait for the run's thread anyway."""
     from fraud_detection.domain.errors import FraudDetectionError, JobNotFoundError
     from fraud_detection.infrastructure.local.in_process_jobs import InProcessJobQueue
 
     typer.echo(
-        f"interrupted: cancelling job {job_id}; its current chunk ends first (Ctrl-C again: exit now, "
-        "leaving the job open)",
+        f"{stop_verb(stop)}: cancelling job {job_id}; its current chunk ends first (Ctrl-C or SIGTERM again: "
+        "exit now, leaving the job open)",
         err=True,
     )
     control, queue = c.batch.job_control(), c.batch.job_queue()
@@ -268,8 +269,8 @@ def _cancel_on_interrupt(c: Container, job_id: str) -> NoReturn:
         )
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(130)  # the run's thread would otherwise hold the exit until it ends
-    raise typer.Exit(130)
+        os._exit(stop_exit_code(stop))  # the run's thread would otherwise hold the exit until it ends
+    raise typer.Exit(stop_exit_code(stop))
 
 
 def _follow(job_id: str, held_here: Callable[[str], bool] | None = None) -> None:

@@ -13,6 +13,7 @@ from typing import ParamSpec, TypeVar
 import typer
 
 from fraud_detection.domain.errors import FraudDetectionError, ServiceUnavailableError, StorageFullError
+from fraud_detection.entrypoints.cli.terminated import stop_exit_code, stop_verb
 from fraud_detection.settings.problems import configuration_problems
 
 # A model version: MLflow keeps it in a 64-bit integer column; 10**20 ended in SQLite's overflow traceback.
@@ -40,9 +41,9 @@ def user_errors() -> Iterator[None]:
         raise fail(f"{error}{suffix}", UNAVAILABLE) from None
     except FraudDetectionError as error:
         raise fail(str(error)) from None
-    except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
-        sys.exit(130)
+    except KeyboardInterrupt as error:  # Ctrl-C, or SIGTERM (entrypoints/cli/terminated.py)
+        typer.echo(stop_verb(error), err=True)
+        sys.exit(stop_exit_code(error))
     except MemoryError as error:  # the machine's or the task's limit, not a bug: ~150 lines of traceback
         detail = f": {error}" if str(error) else ""
         advice = "give the process more memory (a bigger task or machine) or use fewer rows"

@@ -32,6 +32,7 @@ from fraud_detection.domain.feedback import (
 from fraud_detection.entrypoints.cli.context import console, container, print_table, stdout
 from fraud_detection.entrypoints.cli.errors import fail, handles_user_errors
 from fraud_detection.entrypoints.cli.outputs import URL_LIKE
+from fraud_detection.entrypoints.cli.terminated import stop_exit_code, stop_verb
 
 if TYPE_CHECKING:
     from fraud_detection.application.feedback import RecordFeedback, StoredQualityReport
@@ -116,15 +117,15 @@ def import_labels(
     labels = read_labels(path, retention)
     try:
         _record_chunks(labels, record, namespace, retention[1], results)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as error:
         # Each chunk is recorded whole (one transaction): say how far it got; a re-run reports those again
         # as duplicates. Before, "interrupted" alone left the operator to guess whether anything was kept.
         typer.echo(
-            f"interrupted: {len(results):,} of {rows:,} labels were handled and stay recorded; importing the "
-            "file again reports them as duplicates",
+            f"{stop_verb(error)}: {len(results):,} of {rows:,} labels were handled and stay recorded; "
+            "importing the file again reports them as duplicates",
             err=True,
         )
-        sys.exit(130)
+        sys.exit(stop_exit_code(error))
     report_import(path, results, as_json)
     if not any(result.outcome.accepted for result in results):  # as the API's 404/409 and `feedback add`
         hint = "" if namespace else NAMESPACE_HINT

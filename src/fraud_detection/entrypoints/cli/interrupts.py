@@ -19,6 +19,7 @@ import typer
 
 from fraud_detection.application.interruption import Interrupted, Interruption
 from fraud_detection.entrypoints.cli.progress import ConsoleProgress
+from fraud_detection.entrypoints.cli.terminated import stop_signal
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 T = TypeVar("T")
@@ -60,8 +61,8 @@ def signal_behind(error: BaseException) -> int | None:
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if isinstance(current, KeyboardInterrupt):
-            return signal.SIGINT
+        if isinstance(current, KeyboardInterrupt):  # Ctrl-C, or SIGTERM before our handler took over
+            return stop_signal(current)
         number = getattr(current, "signal", None)
         if not isinstance(current, Exception | SystemExit | GeneratorExit) and isinstance(number, int):
             return number
