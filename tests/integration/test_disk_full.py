@@ -192,3 +192,41 @@ def test_a_full_tracking_database_is_one_line_saying_so(capsys):
     assert err.count("\n") == 1
     assert "its database or disk is full (free space on that disk and try again)" in err
     assert QUIET_OFFLINE_DEFAULTS["MLFLOW_LOGGING_LEVEL"] == "CRITICAL"  # its own tracebacks unless --verbose
+
+
+def test_a_disk_io_error_on_a_full_disk_says_to_free_space(tmp_path, monkeypatch, capsys):
+    """SQLite's "disk I/O error" when its journal's write ran out of space (a disk-full probe under `fraud
+    feedback import` and the MLflow store): "check that disk" sent the operator after a hardware fault, and
+    MLflow's read "a service is down or unreachable"."""
+    import shutil
+    import sqlite3
+
+    import sqlalchemy.exc
+
+    from fraud_detection.infrastructure.local import disk_space
+    from fraud_detection.infrastructure.mlflow.connection import TrackingStoreUnavailableError, reaching
+    from fraud_detection.infrastructure.sqlite.feedback_store import _unavailable
+
+    io_error = sqlite3.OperationalError("disk I/O error")
+    assert "(check that disk and try again)" in str(_unavailable(tmp_path / "feedback.db", io_error))
+
+    def full(path):
+        return shutil._ntuple_diskusage(10 * 2**30, 10 * 2**30 - 2**19, 2**19)  # 0.5 MiB left
+
+    monkeypatch.setattr(disk_space.shutil, "disk_usage", full)
+    refused = _unavailable(tmp_path / "feedback.db", io_error)
+    assert isinstance(refused, StorageFullError)
+    assert "disk I/O error (free space on that disk (0.5 MiB free) and try again)" in str(refused)
+
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    with pytest.raises(StorageFullError) as raised, reaching(uri):
+        raise sqlalchemy.exc.OperationalError("INSERT INTO metrics", ("auprc", 0.8), io_error)
+    assert isinstance(raised.value, TrackingStoreUnavailableError)
+    with pytest.raises(typer.Exit) as exited, user_errors():
+        raise raised.value
+    err = capsys.readouterr().err
+    assert exited.value.exit_code == 1
+    assert err == (
+        f"error: MLflow tracking store {uri}: disk I/O error (free space on that disk (0.5 MiB free) and try "
+        "again)\n"
+    )

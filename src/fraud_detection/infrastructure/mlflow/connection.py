@@ -20,6 +20,7 @@ from fraud_detection.domain.errors import (
     StorageFullError,
 )
 from fraud_detection.domain.redaction import masked_url
+from fraud_detection.infrastructure.local.disk_space import io_error_advice
 from fraud_detection.infrastructure.local.file_turns import FileTurns
 
 # MLflow's defaults (7 retries, backoff factor 2, 120 s timeout) make a request to a stopped server fail
@@ -65,6 +66,8 @@ class TrackingStoreFullError(TrackingStoreUnavailableError, StorageFullError):
 DISK_FULL_SIGNS = ("database or disk is full", "No space left on device")
 # Where an MLflow server proxies artifacts (`mlflow server --serve-artifacts`, MLflow 2+ default)
 ARTIFACT_PROXY_PATH = "/mlflow-artifacts/"
+# SQLITE_IOERR: a failing disk, or a full one when the write that failed was the journal's
+IO_ERROR_SIGN = "disk I/O error"
 # SQLITE_NOTADB: the tracking URI names a file that is not a SQLite database (a typo, a copied text file)
 NOT_A_DATABASE_SIGN = "file is not a database"
 
@@ -237,6 +240,10 @@ def reaching(tracking_uri: str) -> Iterator[None]:
                 # one line: SQLAlchemy's message goes on with the statement and its parameters
                 full = f"{where}: its database or disk is full (free space on that disk and try again)"
                 raise TrackingStoreFullError(full) from error
+            database = sqlite_database(tracking_uri)
+            if database is not None and IO_ERROR_SIGN in str(error):  # on a full disk too (its journal)
+                failed = f"{where}: disk I/O error ({io_error_advice(database)} and try again)"
+                raise TrackingStoreFullError(failed) from error
             raise TrackingStoreUnavailableError(f"{where} is unavailable: {_one_line(error)}") from error
         raise
 

@@ -26,6 +26,7 @@ from fraud_detection.domain.feedback import (
     TimeWindow,
 )
 from fraud_detection.domain.ports.feedback import FeedbackStore
+from fraud_detection.infrastructure.local.disk_space import io_error_advice
 
 logger = logging.getLogger(__name__)
 
@@ -175,16 +176,18 @@ class SqliteFeedbackStore(FeedbackStore):
             connection.close()
 
 
-# SQLite's own words for the disk, not the store, at fault.
-_DISK_ERRORS = {"database or disk is full": "free space on that disk", "disk I/O error": "check that disk"}
+# SQLite's own words for the disk, not the store, at fault ("disk I/O error" on a full disk too: its advice
+# depends on the space left, `io_error_advice`).
+FULL_DISK, IO_ERROR = "database or disk is full", "disk I/O error"
 
 
 def _unavailable(path: Path, error: sqlite3.Error) -> ServiceUnavailableError:
     """A full or failing disk is StorageFullError, with what to do (the CLI called it "a service is down or
     unreachable": a disk-full probe); anything else (a lock held past the timeout) stays an outage."""
-    for words, advice in _DISK_ERRORS.items():
-        if words in str(error):
-            return StorageFullError(f"feedback store {path}: {error} ({advice} and try again)")
+    if FULL_DISK in str(error):
+        return StorageFullError(f"feedback store {path}: {error} (free space on that disk and try again)")
+    if IO_ERROR in str(error):
+        return StorageFullError(f"feedback store {path}: {error} ({io_error_advice(path)} and try again)")
     return ServiceUnavailableError(f"feedback store {path}: {error}")
 
 
