@@ -64,3 +64,29 @@ def test_a_training_run_stopped_by_sigterm_before_its_handler_reports_sigterm() 
 
 def test_typer_exit_is_not_a_stop() -> None:
     assert signal_behind(typer.Exit(2)) is None
+
+
+@pytest.mark.parametrize(
+    ("stop", "verb", "code"), [(Terminated, "terminated", 143), (KeyboardInterrupt, "interrupted", 130)]
+)
+def test_a_stop_before_any_command_runs_is_one_line_not_a_traceback(
+    stop: type[KeyboardInterrupt],
+    verb: str,
+    code: int,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """While typer builds the command tree, before a command's own handling (a stop probe: exit 1 and a
+    traceback ending in `Terminated`)."""
+    from fraud_detection.entrypoints.cli import app as cli_app
+
+    def building() -> None:
+        raise stop
+
+    monkeypatch.setattr(cli_app, "app", building)
+    monkeypatch.setattr(cli_app.terminated, "stop_on_sigterm", lambda: None)
+    monkeypatch.setattr(cli_app.prefect_hang, "arm_pending_exit", lambda: None)
+    monkeypatch.setattr(cli_app.gc, "freeze", lambda: None)
+    with pytest.raises(SystemExit) as exited:
+        cli_app.main()
+    assert (exited.value.code, capsys.readouterr().err) == (code, f"{verb}\n")

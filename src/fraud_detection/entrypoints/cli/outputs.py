@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from fraud_detection.entrypoints.cli.errors import fail
+from fraud_detection.infrastructure.local.scratch_folder import scratch_folder
 
 if TYPE_CHECKING:
     from fraud_detection.domain.ports import ObjectStore
@@ -78,7 +79,7 @@ class Output:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             write(self.path)
             return
-        with tempfile.TemporaryDirectory(prefix="fraud-output-") as folder:
+        with scratch_folder("fraud-output-") as folder:
             local = Path(folder) / self.name
             write(local)
             _bucket(self.bucket).write_file(self.key, local)

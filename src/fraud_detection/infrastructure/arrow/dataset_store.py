@@ -34,6 +34,7 @@ from fraud_detection.infrastructure.arrow.frames import (
     PRE_BUFFER,
     release_unused_arrow_memory,
 )
+from fraud_detection.infrastructure.local.scratch_folder import scratch_folder
 
 PREFIX = "raw/"
 DATA_FILE = "data.parquet"
@@ -60,7 +61,7 @@ class ParquetDatasetStore(DatasetStore):
         # its full size free a second time; `load` checks the content against the id all the same. A
         # manifest whose data a prune removed under a concurrent save gets its data back here.
         if not self._store.exists(data_key):
-            with tempfile.TemporaryDirectory(prefix="fraud-dataset-") as folder:
+            with scratch_folder("fraud-dataset-") as folder:
                 path = Path(folder) / DATA_FILE
                 table = pa.Table.from_pandas(frame.loc[:, list(TRANSACTION_COLUMNS)], preserve_index=False)
                 pq.write_table(table, path, compression=COMPRESSION)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import importlib
 import logging
-import tempfile
 import time
 from importlib.metadata import version as installed_version
 from pathlib import Path
@@ -30,6 +29,7 @@ from fraud_detection.domain.ports.acceleration import ModelAccelerator
 from fraud_detection.domain.ports.modelling import FraudModel
 from fraud_detection.infrastructure.lightgbm.compiled_cache import CompiledObjectCache
 from fraud_detection.infrastructure.lightgbm.model import LightGBMFraudModel
+from fraud_detection.infrastructure.local.scratch_folder import scratch_folder
 
 logger = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ class CompilingAccelerator(ModelAccelerator):
         key = f"{hashlib.sha256(text.encode()).hexdigest()}-{toolchain_fingerprint(llvm)}"
         probe = probe_rows(model.booster, model.best_iteration, PROBE_ROWS)
         expected = model.predict_matrix(probe)
-        with tempfile.TemporaryDirectory(prefix="lleaves-") as work:
+        with scratch_folder("lleaves-") as work:
             model_file, object_file = Path(work) / "model.txt", Path(work) / "forest.o"
             model_file.write_text(text)
             forest = self._cached(version, key, lleaves, model_file, object_file, probe, expected)

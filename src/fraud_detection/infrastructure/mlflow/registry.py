@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import replace
@@ -20,6 +19,7 @@ from fraud_detection.domain.errors import ModelNotFoundError, UntrustedModelErro
 from fraud_detection.domain.model import MODEL_DIGEST_TAG, ModelMetadata, ModelVersion
 from fraud_detection.domain.ports.registry import ModelRegistry
 from fraud_detection.infrastructure.local.file_turns import FileTurns
+from fraud_detection.infrastructure.local.scratch_folder import scratch_folder
 from fraud_detection.infrastructure.mlflow.connection import (
     NOT_FOUND,
     apply_env_defaults,
@@ -204,7 +204,7 @@ class MlflowModelRegistry(ModelRegistry):
         """Download the MLmodel file, then only the Booster file it names; check that file's digest, then
         that `tags` (the metadata tags the version has, or is to be given) agree with the MLmodel's."""
         base = location.rstrip("/")
-        with tempfile.TemporaryDirectory(prefix="fraud-model-") as scratch:
+        with scratch_folder("fraud-model-") as scratch:
             mlmodel = self._download(f"{base}/{MLMODEL_FILE}", Path(scratch) / "meta", label)
             document = read_mlmodel(mlmodel, label)
             data_file = booster_data_file(document, label)

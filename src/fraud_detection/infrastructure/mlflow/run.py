@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import asdict
@@ -21,6 +20,7 @@ from fraud_detection.domain.model import MODEL_DIGEST_TAG, ModelMetadata
 from fraud_detection.domain.ports.modelling import FraudModel
 from fraud_detection.domain.ports.tracking import TrackingRun
 from fraud_detection.infrastructure.lightgbm.model import LightGBMFraudModel
+from fraud_detection.infrastructure.local.scratch_folder import scratch_folder
 from fraud_detection.infrastructure.mlflow.connection import display_uri, is_http, reaching
 from fraud_detection.infrastructure.mlflow.fluent_scope import global_tracking_uri
 from fraud_detection.infrastructure.mlflow.trusted_model import text_digest
@@ -96,7 +96,7 @@ class MlflowTrackingRun(TrackingRun):
     def log_bytes(self, data: bytes, artifact_file: str) -> None:
         target = PurePosixPath(artifact_file)
         folder = str(target.parent) if str(target.parent) != "." else None
-        with tempfile.TemporaryDirectory(prefix="fraud-artifact-") as scratch:
+        with scratch_folder("fraud-artifact-") as scratch:
             local = Path(scratch) / target.name
             local.write_bytes(data)
             with reaching(self._tracking_uri):

@@ -6,7 +6,6 @@ source is parsed the same way: by pyarrow from disk, never held whole as a Pytho
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -23,6 +22,7 @@ from fraud_detection.infrastructure.arrow.sources.csv_source import read_csv_tra
 from fraud_detection.infrastructure.arrow.sources.formats import FileFormat, sniff_format
 from fraud_detection.infrastructure.arrow.sources.kaggle import download_kaggle_file
 from fraud_detection.infrastructure.arrow.sources.parquet_source import read_parquet_transactions
+from fraud_detection.infrastructure.local.scratch_folder import scratch_folder
 from fraud_detection.infrastructure.s3.client import make_s3_client
 from fraud_detection.infrastructure.s3.errors import s3_errors
 from fraud_detection.infrastructure.s3.uri import S3Location
@@ -50,7 +50,7 @@ class FileTransactionSource(TransactionSource):
     def read(self, source: str) -> pd.DataFrame:
         scheme = urlsplit(source).scheme
         if scheme == "s3":
-            with tempfile.TemporaryDirectory(prefix="fraud-source-") as folder:
+            with scratch_folder("fraud-source-") as folder:
                 return read_transaction_file(self._download_s3(source, Path(folder)), source)
         if scheme == "kaggle":
             return read_transaction_file(download_kaggle_file(source), source)
