@@ -18,9 +18,12 @@ from fraud_detection.infrastructure.local.retrain_lock import RetrainRunningErro
 
 pytestmark = pytest.mark.integration
 
+# Written whole, then moved into place: the detached test polls for the file, and read it empty once (the
+# child had created it, not yet written it).
 RECORDER = """
-import pathlib, sys
-pathlib.Path(sys.argv[1]).write_text(" ".join(sys.argv[2:]))
+import os, pathlib, sys
+pathlib.Path(sys.argv[1] + ".part").write_text(" ".join(sys.argv[2:]))
+os.replace(sys.argv[1] + ".part", sys.argv[1])
 print("retrain output")
 """
 
