@@ -54,3 +54,23 @@ def test_the_folder_is_removed_whole_on_an_error_too(monkeypatch: pytest.MonkeyP
     with pytest.raises(ValueError, match="bad rows"), scratch_folder("fraud-source-") as folder:
         fail_in(folder)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_sigterm_while_the_folder_is_made_removes_it_too(
+    sigterm_raises: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Held while the folder is made, the signal is delivered once it exists: it must not outlive the stop."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    make = module.tempfile.mkdtemp
+
+    def made_then_stopped(prefix: str) -> str:
+        folder = make(prefix=prefix)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return folder
+
+    monkeypatch.setattr(module.tempfile, "mkdtemp", made_then_stopped)
+    entered = []
+    with pytest.raises(Terminated), scratch_folder("fraud-source-"):
+        entered.append(True)
+    assert entered == []
+    assert list(tmp_path.iterdir()) == []

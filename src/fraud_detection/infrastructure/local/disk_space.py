@@ -1,8 +1,8 @@
 """What to advise when SQLite reports "disk I/O error": a full disk, more often than a failing one.
 
 SQLite says "database or disk is full" when a write to the database runs out of space, but "disk I/O error"
-when the write that failed was its journal's: a probe filling the disk under `fraud feedback import` got the
-second, and "check that disk" sent the operator to look for a hardware fault on a disk that was only full.
+when the write that failed was its journal's: a disk-full probe got the second, and "check that disk" sent
+the operator to look for a hardware fault on a disk that was only full.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ LOW_FREE_BYTES = 64 * 2**20
 
 
 def io_error_advice(database: Path) -> str:
-    """ "free space on that disk (N MiB free)" when the disk under `database` is (nearly) full, else "check
-    that disk"; the same when its space cannot be read (a folder gone with its disk)."""
+    """The advice for a disk I/O error: to free space, with the MiB left, when the disk under `database` is
+    (nearly) full; else to check that disk (also when its space cannot be read: a folder gone with its
+    disk)."""
     folder = database.parent
     try:
         free = shutil.disk_usage(folder).free

@@ -19,10 +19,12 @@ from fraud_detection.infrastructure.local.held_signals import holding_signals
 @contextmanager
 def scratch_folder(prefix: str) -> Iterator[str]:
     """A new private folder under the system's temporary directory, removed whole when the block ends."""
-    with holding_signals():  # a stop between making the folder and entering the block would leave it
-        folder = tempfile.mkdtemp(prefix=prefix)
+    folder: str | None = None
     try:
+        with holding_signals():  # a stop held while the folder is made is delivered inside the `try`
+            folder = tempfile.mkdtemp(prefix=prefix)
         yield folder
     finally:
-        with holding_signals():
-            shutil.rmtree(folder, ignore_errors=True)
+        if folder is not None:
+            with holding_signals():
+                shutil.rmtree(folder, ignore_errors=True)
