@@ -13,12 +13,6 @@ from fraud_detection.domain.ports.prediction_log import CaptureCompaction
 from fraud_detection.domain.ports.reports import Reports
 from fraud_detection.domain.reports import COMPACTION
 
-# What every scheduled run merges (the drift Lambda, the drift flow; `fraud capture compact` by default):
-# two days of closed hours, so a day-long outage of the schedule heals by itself; and at most 120 s of the
-# Lambda's 300 s, leaving the rest to the drift check.
-LOOKBACK_HOURS = 48.0
-BUDGET_SECONDS = 120.0
-
 
 class CompactCaptures:
     def __init__(

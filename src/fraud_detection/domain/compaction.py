@@ -5,6 +5,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+# What every scheduled run merges (the drift Lambda, the drift flow; `fraud capture compact` by default):
+# two days of closed hours, so a day-long outage of the schedule heals by itself; and at most 120 s of the
+# Lambda's 300 s, leaving the rest to the drift check. Here, not beside the use case: the CLI reads the
+# default for its option without importing the drift report's numpy.
+LOOKBACK_HOURS = 48.0
+BUDGET_SECONDS = 120.0
+
 
 @dataclass(frozen=True)
 class CompactionSummary:

@@ -21,9 +21,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from fraud_detection.application.compaction import BUDGET_SECONDS, LOOKBACK_HOURS
 from fraud_detection.application.drift.check import DriftWindowSpec
 from fraud_detection.composition import Container, get_container
+from fraud_detection.domain.compaction import BUDGET_SECONDS, LOOKBACK_HOURS
 from fraud_detection.domain.errors import ConfigurationError, ServiceUnavailableError
 from fraud_detection.domain.windows import MAX_WINDOW_HOURS
 

@@ -9,9 +9,10 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 
-from fraud_detection.application.compaction import BUDGET_SECONDS, LOOKBACK_HOURS, CompactCaptures
+from fraud_detection.application.compaction import CompactCaptures
 from fraud_detection.application.drift.check import CheckDrift, DriftWindowSpec
 from fraud_detection.composition import get_container
+from fraud_detection.domain.compaction import BUDGET_SECONDS, LOOKBACK_HOURS
 from fraud_detection.flows.tasks import io_task
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from fraud_detection.domain.compaction import CompactionSummary
+
+if TYPE_CHECKING:  # the CLI imports this port for its constants: numpy would cost every command ~0.1-0.3 s
+    import numpy as np
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from fraud_detection.application.compaction import LOOKBACK_HOURS
+from fraud_detection.domain.compaction import LOOKBACK_HOURS
 from fraud_detection.domain.windows import MAX_WINDOW_HOURS
 from fraud_detection.entrypoints.cli.context import console, container
 from fraud_detection.entrypoints.cli.errors import handles_user_errors

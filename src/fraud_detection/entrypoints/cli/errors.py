@@ -14,7 +14,6 @@ import typer
 
 from fraud_detection.domain.errors import FraudDetectionError, ServiceUnavailableError, StorageFullError
 from fraud_detection.entrypoints.cli.terminated import stop_exit_code, stop_verb
-from fraud_detection.settings.problems import configuration_problems
 
 # A model version: MLflow keeps it in a 64-bit integer column; 10**20 ended in SQLite's overflow traceback.
 VERSION_MAX = 2**31 - 1
@@ -58,7 +57,10 @@ def user_errors() -> Iterator[None]:
         pydantic = sys.modules.get("pydantic")
         if pydantic is None or not isinstance(error, pydantic.ValidationError):
             raise
-        # a setting from the environment has the wrong form
+        # a setting from the environment has the wrong form. Imported here: the `settings` package loads
+        # pydantic-settings (~0.4 s), which `fraud --help` and the commands that read no setting skip.
+        from fraud_detection.settings.problems import configuration_problems
+
         raise fail(configuration_problems(error.errors())) from None
 
 
