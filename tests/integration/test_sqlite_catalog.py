@@ -130,7 +130,7 @@ def test_fraud_model_list_reads_the_catalog_without_mlflow_or_training_libraries
     )
     assert [version["version"] for version in json.loads(out)] == [3, 2, 1]
     assert "fraud_detection" in modules
-    assert not modules & HEAVY
+    assert not modules & (HEAVY | {"pandas", "numpy", "pyarrow"})  # 2.4 s with them, 1.1-1.5 s without
 
 
 def test_the_table_piped_keeps_every_cell_whole(store) -> None:

@@ -13,6 +13,8 @@ STOPPED_IN_IMPORT = """
 import os, signal, sys
 from fraud_detection.entrypoints.cli.launch import main
 
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as at a terminal: an xdist worker's child ignores it
+
 class StopDuringImport:
     def find_spec(self, name, path, target=None):
         if name == "fraud_detection.entrypoints.cli.app":

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from fraud_detection.domain.schema import LABEL, TRANSACTION_COLUMNS
+
+if TYPE_CHECKING:  # refs are read by commands that load no frame (`fraud model list`): pandas costs ~0.5 s
+    import pandas as pd
 
 SHORT_ID_LENGTH = 12
 
@@ -28,6 +29,8 @@ class DatasetId:
 
     @classmethod
     def of(cls, frame: pd.DataFrame) -> DatasetId:
+        import numpy as np  # loaded with the frame already
+
         digest = hashlib.sha256()
         for column in TRANSACTION_COLUMNS:
             digest.update(column.encode())

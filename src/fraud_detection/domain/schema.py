@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from fraud_detection.domain.errors import InvalidDataError
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 TIME = "Time"
@@ -74,6 +73,8 @@ def numeric_frame(frame: pd.DataFrame, source: str) -> pd.DataFrame:
 
 def check_transactions(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     """Return the frame as float64 columns in schema order, or raise naming the first bad column and row."""
+    import numpy as np  # imported where used, as pandas is
+
     frame = numeric_frame(frame, source)
     if frame.empty:
         raise InvalidDataError(source, "no rows (header only or empty file)")
@@ -88,6 +89,7 @@ def check_transactions(frame: pd.DataFrame, source: str) -> pd.DataFrame:
 
 
 def _as_float(values: pd.Series, source: str, column: str) -> np.ndarray:
+    import numpy as np
     import pandas as pd  # imported where used: the column names are read by commands without pandas
 
     if pd.api.types.is_bool_dtype(values):
@@ -112,5 +114,5 @@ def _as_float(values: pd.Series, source: str, column: str) -> np.ndarray:
 def _require(source: str, column: str, array: np.ndarray, ok: np.ndarray, problem: str) -> None:
     if bool(ok.all()):
         return
-    row = int(np.argmin(ok))
+    row = int(ok.argmin())
     raise InvalidDataError(source, f"{problem} ({float(array[row])!r})", column=column, row=row)

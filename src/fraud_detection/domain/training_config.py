@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from fraud_detection.domain.folds import FoldPolicy
-from fraud_detection.domain.training import TrainingParams
+if TYPE_CHECKING:  # annotations only: `fraud model describe` compares configs and loads no frame
+    from fraud_detection.domain.folds import FoldPolicy
+    from fraud_detection.domain.training import TrainingParams
 
 # Version tag: the configuration as sorted JSON (readable in MLflow's UI); absent on versions from before.
 TRAINING_CONFIG_TAG = "training_config"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fraud_detection.domain.errors import IncompatibleModelError, UntrustedModelError
-from fraud_detection.domain.features import FEATURE_VERSION
 from fraud_detection.domain.model import (
     REGISTRATION_FAILED_TAG,
     REGISTRATION_STARTED,
@@ -15,6 +14,9 @@ from fraud_detection.domain.ports.registry import ModelRegistry
 
 def compatible_threshold(version: ModelVersion) -> float:
     """The version's decision threshold, once its feature version matches this code's."""
+    # Imported here: the features module loads numpy, which the registry's commands (`fraud model list`) skip.
+    from fraud_detection.domain.features import FEATURE_VERSION
+
     metadata = version.metadata
     if metadata is None and version.metadata_problem:
         raise IncompatibleModelError(f"{version.label}: {version.metadata_problem}")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from fraud_detection.domain.dataset import DatasetId, DatasetRef
+
+if TYPE_CHECKING:  # annotations only: the model registry's commands (`fraud model list`) load no frame
+    import pandas as pd
 
 SHOWN = 10  # candidates an ambiguous prefix names
 FULL_ID_LENGTH = 64  # SHA-256, hex

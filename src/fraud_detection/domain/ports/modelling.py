@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:  # annotations only: the model registry's commands (`fraud model list`) load no frame
+    import numpy as np
+    import pandas as pd
 
-from fraud_detection.domain.training import LabelledData, TrainingParams
+    from fraud_detection.domain.training import LabelledData, TrainingParams
 
 
 class FraudModel(ABC):

@@ -6,12 +6,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from fraud_detection.domain.model import ModelMetadata
-from fraud_detection.domain.ports.modelling import FraudModel
+
+if TYPE_CHECKING:  # annotations only: the model registry's commands (`fraud model list`) load no frame
+    import pandas as pd
+
+    from fraud_detection.domain.ports.modelling import FraudModel
 
 
 class TrackingRun(ABC):
