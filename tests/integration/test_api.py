@@ -121,6 +121,36 @@ def test_bad_bodies_are_422_naming_the_field(api, case):
     assert field in [p["field"] for p in response.json()["problems"]]
 
 
+@pytest.mark.parametrize("key", ["body", "query", "header", ""])
+def test_an_unknown_key_named_like_a_request_part_is_named(api, key):
+    """FastAPI's locations start with "body": keys of those names were dropped with it (`field: null`)."""
+    named = key or '""'
+    response = api.client.post("/v1/score", json=transaction() | {key: 1})
+    assert response.status_code == 422, response.text
+    assert [p["field"] for p in response.json()["problems"]] == [named]
+    rows = [transaction(), transaction() | {key: 1}]
+    response = api.client.post("/v1/score/batch", json={"transactions": rows})
+    assert [p["field"] for p in response.json()["problems"]] == [f"transactions[1].{named}"]
+
+
+@pytest.mark.parametrize("path", ["/v1/score", "/v1/score/batch", "/v1/feedback"])
+def test_json_nested_past_the_decoders_depth_is_422_not_500(api, path):
+    """2 KiB of brackets: the exact repeated-key pass hit Python's recursion limit (a 500, a traceback)."""
+    key = {"/v1/score": "Amount", "/v1/score/batch": "transactions", "/v1/feedback": "labels"}[path]
+    raw = f'{{"{key}": {"[" * 1_000}{"]" * 1_000}}}'
+    caller = "chargebacks" if path == "/v1/feedback" else "checkout"
+    headers = {"content-type": "application/json", "Authorization": f"Bearer {KEYS[caller][0]}"}
+    response = api.anonymous.post(path, content=raw, headers=headers)
+    assert response.status_code == 422, response.text
+    assert "recursion limit exceeded" in response.json()["problems"][0]["problem"]
+
+
+def test_a_job_without_a_body_says_the_body_is_missing(api):
+    response = api.client.post("/v1/jobs", headers={"content-type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert response.json()["problems"] == [{"field": None, "problem": "no body: a JSON object is required"}]
+
+
 @pytest.mark.parametrize(
     ("raw", "content_type", "field"),
     [
@@ -661,12 +691,16 @@ def test_namespace_folders_keep_a_clients_jobs_to_its_own_files(tmp_path):
     shared = mine | {"output_uri": f"{roots.outputs[0]}/o.parquet"}
     with service.container.batch.job_queue.override(providers.Object(FakeJobQueue())), service.client:
         assert service.client.post("/v1/jobs", json=mine | {"job_id": "mine"}).status_code == 202
-        refused = (("theirs", theirs, roots.inputs[0]), ("shared", shared, roots.outputs[0]))
-        for job_id, job, root in refused:
+        refused = (
+            ("theirs", theirs, roots.inputs[0], "input_uri"),
+            ("shared", shared, roots.outputs[0], "output_uri"),
+        )
+        for job_id, job, root, field in refused:
             answer = service.client.post("/v1/jobs", json=job | {"job_id": job_id})
             assert answer.status_code == 422, answer.text
-            assert f"namespace '{NAMESPACE}''s" in answer.json()["error"]
-            assert answer.json()["error"].endswith(f": {root}/{NAMESPACE})")  # its folder, named
+            (problem,) = answer.json()["problems"]
+            assert (problem["field"], f"namespace '{NAMESPACE}''s" in problem["problem"]) == (field, True)
+            assert problem["problem"].endswith(f": {root}/{NAMESPACE})")  # its folder, named
             assert service.client.get(f"/v1/jobs/{job_id}").status_code == 404  # nothing recorded
         operators = service.container.batch.submit_job()(
             theirs["input_uri"], shared["output_uri"], "champion", "by-operator"
@@ -747,9 +781,11 @@ def test_jobs_outside_the_batch_roots_answer_422_and_record_nothing(api, tmp_pat
     }
     response = api.client.post("/v1/jobs", json=job, headers=SERVICE)
     assert response.status_code == 422, response.text
-    error = response.json()["error"]
-    assert "not found or not allowed" in error
-    assert "FRAUD_BATCH_INPUT_ROOTS" in error or "FRAUD_BATCH_OUTPUT_ROOTS" in error
+    (problem,) = response.json()["problems"]  # it said `problems: []`, naming no field
+    refused = "input" if input_uri.startswith("/etc") else "output"
+    assert problem["field"] == f"{refused}_uri"
+    assert "not found or not allowed" in problem["problem"]
+    assert f"FRAUD_BATCH_{refused.upper()}_ROOTS" in problem["problem"]
     assert api.client.get("/v1/jobs/attack", headers=SERVICE).status_code == 404  # nothing recorded
 
 

@@ -13,7 +13,7 @@ STOPPED_IN_IMPORT = """
 import os, signal, sys
 from fraud_detection.entrypoints.cli.launch import main
 
-signal.signal(signal.SIGINT, signal.default_int_handler)  # as at a terminal: an xdist worker's child ignores it
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as at a terminal: an xdist child ignores it
 
 class StopDuringImport:
     def find_spec(self, name, path, target=None):

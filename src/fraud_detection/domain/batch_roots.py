@@ -130,7 +130,8 @@ class BatchRoots:
             whose = f"namespace '{self.namespace}''s {whose} (FRAUD_BATCH_NAMESPACE_FOLDERS)"
         return LocationNotAllowedError(
             f"{direction.value} '{uri}': not found or not allowed "
-            f"({whose} must sit under {direction.setting}: {roots})"
+            f"({whose} must sit under {direction.setting}: {roots})",
+            direction.value,
         )
 
 

@@ -116,7 +116,12 @@ class UntrustedModelError(FraudDetectionError):
 class LocationNotAllowedError(DataSourceError):
     """A batch job's input or output is outside the configured roots, missing, a symlink or unreadable (one
     message for all, so a refusal reveals nothing about files outside the roots), or an output that
-    already exists (outputs never overwrite anything)."""
+    already exists (outputs never overwrite anything). `direction`: "input" or "output", which of the
+    job's two locations (the API names its field)."""
+
+    def __init__(self, message: str, direction: str | None = None) -> None:
+        super().__init__(message)
+        self.direction = direction
 
 
 class RolloutRefusedError(FraudDetectionError):

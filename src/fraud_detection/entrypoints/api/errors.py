@@ -36,12 +36,18 @@ def error_body(error: str, problems: list[dict[str, str | None]] | None = None) 
 
 
 def _field(location: tuple[int | str, ...]) -> str | None:
-    """('body', 'transactions', 3, 'V2') -> 'transactions[3].V2'; the body itself -> None."""
-    parts = [p for p in location if p not in ("body", "query", "header")]
+    """('body', 'transactions', 3, 'V2') -> 'transactions[3].V2'; the body itself -> None. Only the first
+    part says where the value came from: an unknown key named "body" or "" is named as such (it was
+    dropped, and the 422 named no field)."""
+    parts = location[1:] if location and location[0] in REQUEST_PARTS else location
     text = ""
     for part in parts:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+        name = str(part) or '""'
+        text += f"[{part}]" if isinstance(part, int) else (f".{name}" if text else name)
     return text or None
+
+
+REQUEST_PARTS = ("body", "query", "header", "path", "cookie")  # FastAPI's first part of an error's location
 
 
 async def invalid_request(request: Request, exc: Exception) -> JSONResponse:
@@ -71,6 +77,8 @@ def _problem(error: dict[str, object]) -> str:
     if error.get("type") == "too_long" and isinstance(context, dict) and "actual_length" in context:
         what = location[-1] if isinstance(location, tuple) and location else "items"
         return f"{context['actual_length']} {what} exceed the limit of {context['max_length']} per call"
+    if error.get("type") == "missing" and location == ("body",):  # FastAPI's "Field required" for no body
+        return "no body: a JSON object is required"
     message = str(error.get("msg"))
     for prefix in PYDANTIC_PREFIXES:  # pydantic's wording around our validators' messages, not the caller's
         message = message.removeprefix(prefix)

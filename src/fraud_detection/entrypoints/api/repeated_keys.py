@@ -43,6 +43,10 @@ def refuse_repeated_keys(raw: bytes, fields_kept: int, colons_in_values: int) ->
         document = json.loads(raw, object_pairs_hook=_pairs)
     except ValueError:
         return  # not JSON: the route's own parsing answers it
+    except RecursionError:
+        # nested deeper than Python's decoder goes (~1,000 levels; 2 KiB of brackets): pydantic's own
+        # answer stands, where this was a 500 with a traceback
+        return
     found = _first_repeat(document, ())
     if found is not None:
         problem = {"type": "repeated_key", "loc": ("body", *found), "msg": PROBLEM}

@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fraud_detection.application.batch.control import JobControl
 from fraud_detection.application.batch.submit import SubmitScoringJob
 from fraud_detection.domain.clients import Scope
-from fraud_detection.domain.errors import InvalidDataError
+from fraud_detection.domain.errors import InvalidDataError, LocationNotAllowedError
 from fraud_detection.domain.jobs import JobStatus, JobViewer
 from fraud_detection.entrypoints.api import dependencies
 from fraud_detection.entrypoints.api.repeated_keys import json_body
@@ -32,7 +32,7 @@ router = APIRouter(
 
 
 # The submit use case's names for what it refuses -> the body's fields.
-BODY_FIELDS = {"output": "output_uri", "job_id": "job_id"}
+BODY_FIELDS = {"input": "input_uri", "output": "output_uri", "job_id": "job_id"}
 
 
 @router.post(
@@ -65,12 +65,15 @@ def submit_job(
     try:
         owner = client_of(request).namespace
         status = submit(job.input_uri, job.output_uri, job.model, job.job_id, owner)
-    except InvalidDataError as error:
-        field = BODY_FIELDS.get(error.source)
+    except (InvalidDataError, LocationNotAllowedError) as error:
+        # a 422 naming the body's field, as every other bad value of the body (it said `problems: []`)
+        if isinstance(error, InvalidDataError):
+            field, message = BODY_FIELDS.get(error.source), error.problem
+        else:
+            field, message = BODY_FIELDS.get(error.direction or ""), str(error)
         if field is None:
             raise
-        # a 422 naming the body's field, as every other bad value of the body (it said `problems: []`)
-        problem = {"type": "value_error", "loc": ("body", field), "msg": error.problem}
+        problem = {"type": "value_error", "loc": ("body", field), "msg": message}
         raise RequestValidationError([problem]) from None
     response.headers["Location"] = f"/v1/jobs/{status.job_id}"
     return job_out(status)

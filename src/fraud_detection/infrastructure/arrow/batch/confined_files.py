@@ -124,7 +124,7 @@ def created_output(placement: Placement, refusal: LocationNotAllowedError, owner
 
 def exists(uri: str) -> OutputExistsError:
     return OutputExistsError(
-        f"output '{uri}' already exists (outputs are never overwritten: choose a new name)"
+        f"output '{uri}' already exists (outputs are never overwritten: choose a new name)", "output"
     )
 
 
