@@ -358,6 +358,33 @@ def test_reload_and_retrain(api):
     assert published[-1].reason == "drift on V14"
 
 
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/admin/retrain", {"reason": "a\u0000b"}, "reason"),  # was a 500 after the event was logged
+        ("/admin/rollout/abort", {"reason": "canary\nCRITICAL: forged"}, "reason"),
+        ("/v1/jobs", {"input_uri": "{inputs}/x\nCRITICAL: forged\n.csv", "output_uri": "{outputs}/f.parquet"},
+         "input_uri"),  # a line of the caller's choosing in the API's log
+        ("/v1/jobs", {"input_uri": "{inputs}/x.csv", "output_uri": "{outputs}/f\r.parquet"}, "output_uri"),
+        ("/v1/jobs", {"input_uri": "{inputs}/x.csv", "output_uri": "{outputs}/f.parquet", "model": "\u00001"},
+         "model"),
+    ],
+    ids=["retrain-nul", "abort-newline", "job-input-newline", "job-output-return", "job-model-nul"],
+)  # fmt: skip
+def test_text_that_is_recorded_and_logged_is_refused_with_a_control_character(api, path, body, field):
+    roots = api.container.settings().batch_roots
+    where = {"inputs": roots.inputs[0], "outputs": roots.outputs[0]}
+    body = {key: value.format(**where) for key, value in body.items()}
+    admin = path.startswith("/admin")
+    headers = {"Authorization": f"Bearer {TOKEN}"} if admin else SERVICE
+    response = (api.anonymous if admin else api.client).post(path, json=body, headers=headers)
+    assert response.status_code == 422, response.text
+    (problem,) = response.json()["problems"]
+    assert problem["field"] == field
+    assert "holds a control character (U+00" in problem["problem"]
+    assert api.container.adapters.publisher().published == []  # no retrain requested
+
+
 def test_a_reload_that_loads_no_champion_is_a_5xx_naming_what_serves_on(api):
     """A deploy script's `curl -f .../admin/model/reload` must fail when the new champion did not load:
     503 for a registry that is down (retry later), 502 for an artifact the API refuses."""

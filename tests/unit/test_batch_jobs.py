@@ -345,6 +345,20 @@ def test_a_model_of_digits_that_are_no_number_fails_the_job_as_input(batch, mode
     assert status.error == f"no model version has the alias '{model}'"
 
 
+@pytest.mark.parametrize(
+    ("model", "error"),
+    [("9223372036854775808", "no model version 9223372036854775808"),  # was `internal`: SQLite's overflow
+     ("2147483648", "no model version 2147483648"),
+     ("\uff11", "no model version has the alias '\uff11'")],  # a full-width 1 served version 1
+    ids=["2**63", "2**31", "full-width-digit"],
+)  # fmt: skip
+def test_a_version_past_the_registrys_numbers_or_in_other_digits_fails_the_job_as_input(batch, model, error):
+    batch.submit("/in/in.parquet", "/out/out.parquet", model=model, job_id="big")
+    assert batch.steps.prepare("big") is None
+    status = batch.control.status("big")
+    assert (status.error_kind, status.error) == (FailureKind.INPUT, error)
+
+
 def test_job_ids_are_checked(batch):
     with pytest.raises(InvalidDataError, match="job_id"):
         batch.submit("/in/in.parquet", "/out/out.parquet", job_id="../etc")

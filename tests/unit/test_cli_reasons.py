@@ -18,8 +18,9 @@ COMMANDS = [["model", "promote", "1"], ["rollout", "advance"], ["rollout", "abor
 @pytest.mark.parametrize(
     ("reason", "problem"),
     [("", "--reason: empty; say why"), ("   ", "--reason: empty; say why"),
-     ("x" * (REASON_MAX_CHARS + 1), f"--reason: 501 characters; at most {REASON_MAX_CHARS}")],
-    ids=["empty", "blank", "too long"],
+     ("x" * (REASON_MAX_CHARS + 1), f"--reason: 501 characters; at most {REASON_MAX_CHARS}"),
+     ("drift\nforged line", "--reason: holds a control character (U+000A) at character 6")],
+    ids=["empty", "blank", "too long", "line break"],
 )  # fmt: skip
 def test_a_reason_that_says_nothing_or_too_much_is_refused_before_anything_is_done(
     command: list[str], reason: str, problem: str

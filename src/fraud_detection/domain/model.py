@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
+# The highest version number asked of the registry (the CLI's options, a batch job's `model`): 10**20 ended
+# in SQLite's overflow traceback, and 2**63 failed a job as `internal`.
+VERSION_MAX = 2**31 - 1
 # Version tag holding the SHA-256 (hex) of the model file recorded at registration; every load of the
 # version, from the registry or a local copy, must match it.
 MODEL_DIGEST_TAG = "model_sha256"

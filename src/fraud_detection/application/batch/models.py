@@ -6,7 +6,7 @@ import threading
 
 from fraud_detection.application.serving.champion_loader import compatible_threshold
 from fraud_detection.domain.errors import ModelNotFoundError, UntrustedModelError
-from fraud_detection.domain.model import ModelVersion
+from fraud_detection.domain.model import VERSION_MAX, ModelVersion
 from fraud_detection.domain.ports.acceleration import ModelAccelerator
 from fraud_detection.domain.ports.modelling import FraudModel
 from fraud_detection.domain.ports.registry import ModelRegistry
@@ -20,9 +20,16 @@ class JobModels:
 
     def resolve(self, model: str) -> tuple[ModelVersion, float]:
         """'champion' (any alias) or a version number -> the version and its decision threshold."""
-        version = self._registry.get(int(model)) if model.isdecimal() else self._registry.get_by_alias(model)
-        if version is None:
-            raise ModelNotFoundError(f"no model version has the alias '{model}'")
+        if model.isascii() and model.isdecimal():  # not "１" (a full-width digit) as version 1
+            number = int(model)
+            # past the registry's integers: 2**63 failed the job as `internal` (SQLite's overflow)
+            version = self._registry.get(number) if number <= VERSION_MAX else None
+            if version is None:
+                raise ModelNotFoundError(f"no model version {model}")
+        else:
+            version = self._registry.get_by_alias(model)
+            if version is None:
+                raise ModelNotFoundError(f"no model version has the alias '{model}'")
         return version, compatible_threshold(version)
 
     def get(self, version: int, threshold: float) -> FraudModel:

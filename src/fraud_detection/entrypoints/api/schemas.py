@@ -14,6 +14,7 @@ from fraud_detection.domain.features import SCORING_INPUTS
 from fraud_detection.domain.feedback import TRANSACTION_ID
 from fraud_detection.domain.schema import AMOUNT, TIME, V_COLUMNS
 from fraud_detection.domain.scoring_input import ScoringInput
+from fraud_detection.domain.text import control_character_problem
 
 STRICT = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
 
@@ -166,6 +167,11 @@ class RetrainIn(BaseModel):
     model_config = STRICT
     reason: str = Field("requested by an operator", min_length=1, max_length=500)
 
+    @field_validator("reason")
+    @classmethod
+    def _one_line(cls, reason: str) -> str:
+        return one_line_only(reason)
+
 
 class RetrainOut(BaseModel):
     event: str
@@ -249,6 +255,19 @@ class JobIn(BaseModel):
                 f"under {direction.setting} or an s3:// URI"
             )
         return uri
+
+    @field_validator("input_uri", "output_uri", "model")
+    @classmethod
+    def _one_line(cls, text: str) -> str:
+        return one_line_only(text)
+
+
+def one_line_only(text: str) -> str:
+    """A field that is recorded and logged: refused (422 naming it) when it holds a control character."""
+    problem = control_character_problem(text)
+    if problem is not None:
+        raise ValueError(problem)
+    return text
 
 
 class JobOut(BaseModel):

@@ -15,8 +15,6 @@ import typer
 from fraud_detection.domain.errors import FraudDetectionError, ServiceUnavailableError, StorageFullError
 from fraud_detection.entrypoints.cli.terminated import stop_exit_code, stop_verb
 
-# A model version: MLflow keeps it in a 64-bit integer column; 10**20 ended in SQLite's overflow traceback.
-VERSION_MAX = 2**31 - 1
 BAD_INPUT = 2
 UNAVAILABLE = 1
 

@@ -9,9 +9,9 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from fraud_detection.domain.model import CHAMPION, ModelVersion
+from fraud_detection.domain.model import CHAMPION, VERSION_MAX, ModelVersion
 from fraud_detection.entrypoints.cli.context import console, container, print_table, stdout
-from fraud_detection.entrypoints.cli.errors import VERSION_MAX, handles_user_errors
+from fraud_detection.entrypoints.cli.errors import handles_user_errors
 from fraud_detection.entrypoints.cli.reasons import checked_reason
 
 app = typer.Typer(help="List, promote and roll back registered model versions.", no_args_is_help=True)

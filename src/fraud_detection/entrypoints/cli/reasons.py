@@ -6,6 +6,7 @@ and a long one was echoed whole, then cut where it is kept (a retrain's tag, a r
 
 from __future__ import annotations
 
+from fraud_detection.domain.text import control_character_problem
 from fraud_detection.entrypoints.cli.errors import fail
 
 REASON_MAX_CHARS = 500  # as the API's rollout abort keeps (routes/rollout.py)
@@ -18,4 +19,7 @@ def checked_reason(reason: str) -> str:
         raise fail("--reason: empty; say why (it is recorded with what the command does)")
     if len(text) > REASON_MAX_CHARS:
         raise fail(f"--reason: {len(text):,} characters; at most {REASON_MAX_CHARS}")
+    problem = control_character_problem(text)
+    if problem is not None:
+        raise fail(f"--reason: {problem}")
     return text

@@ -10,8 +10,9 @@ import typer
 from rich.table import Table
 
 from fraud_detection.domain.errors import NoActiveRolloutError
+from fraud_detection.domain.model import VERSION_MAX
 from fraud_detection.entrypoints.cli.context import console, container, print_table, stdout
-from fraud_detection.entrypoints.cli.errors import VERSION_MAX, handles_user_errors
+from fraud_detection.entrypoints.cli.errors import handles_user_errors
 from fraud_detection.entrypoints.cli.reasons import checked_reason
 
 if TYPE_CHECKING:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from fraud_detection.application.rollout.evaluate import RolloutDecision
 from fraud_detection.domain.clients import Scope
 from fraud_detection.domain.errors import NoActiveRolloutError, TooManyCapturedRowsError
+from fraud_detection.domain.text import control_character_problem, one_line
 from fraud_detection.entrypoints.api.dependencies import rollout_abort, rollout_evaluate
 from fraud_detection.entrypoints.api.repeated_keys import json_body
 from fraud_detection.entrypoints.api.schemas import SMALL_BODY, ErrorOut, body_refusals
@@ -149,7 +150,7 @@ def abort_reason(payload: dict[str, Any]) -> str | None:
         if not firing:
             return None
         names = [_alert_name(alert) for alert in firing]
-        return ("alert " + "; ".join(names))[:MAX_REASON]
+        return one_line("alert " + "; ".join(names))[:MAX_REASON]  # a summary may span lines
     unknown = sorted(set(payload) - {"reason"})
     if unknown:  # `{"reasn": "..."}` rolled the rollout back under the default reason
         _refuse(
@@ -164,6 +165,9 @@ def abort_reason(payload: dict[str, Any]) -> str | None:
         _refuse("reason", "must be text")
     if len(reason) > MAX_REASON:
         _refuse("reason", f"must be at most {MAX_REASON} characters, got {len(reason)}")
+    problem = control_character_problem(reason)
+    if problem is not None:
+        _refuse("reason", problem)
     return reason
 
 
