@@ -499,12 +499,15 @@ def test_readiness_follows_the_model(tmp_path):
     with service.client as client:
         assert client.get("/healthz").json() == {"status": "ok", "model_version": None}
         assert client.get("/readyz").status_code == 503
+        heads = [client.head(path) for path in ("/healthz", "/readyz")]  # an uptime checker's HEAD: was 405
+        assert [(head.status_code, head.content) for head in heads] == [(200, b""), (503, b"")]
         assert client.post("/v1/score", json=transaction()).status_code == 503
         assert client.get("/v1/model").status_code == 503
         service.promote(weight=1.0)
         client.post("/admin/model/reload", headers={"Authorization": f"Bearer {TOKEN}"})
         assert client.get("/readyz").json() == {"status": "ready", "model_version": 1}
         assert client.get("/healthz").json() == {"status": "ok", "model_version": 1}
+        assert client.head("/readyz").status_code == 200
 
 
 def test_model_info(api):

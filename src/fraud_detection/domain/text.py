@@ -13,6 +13,8 @@ import re
 
 # Unicode's control characters (category Cc): C0, DEL and C1. Tabs and line breaks included.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# The same rule as a JSON Schema `pattern`, for the API's OpenAPI document (its clients and fuzzers).
+ONE_LINE_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*$"
 
 
 def control_character_problem(text: str) -> str | None:

@@ -8,15 +8,18 @@ from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, create_model, field_validator
+from pydantic.config import JsonDict
 
 from fraud_detection.domain.batch_roots import Direction, is_relative_path
 from fraud_detection.domain.features import SCORING_INPUTS
 from fraud_detection.domain.feedback import TRANSACTION_ID
 from fraud_detection.domain.schema import AMOUNT, TIME, V_COLUMNS
 from fraud_detection.domain.scoring_input import ScoringInput
-from fraud_detection.domain.text import control_character_problem
+from fraud_detection.domain.text import ONE_LINE_PATTERN, control_character_problem
 
 STRICT = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
+# In the OpenAPI document only: the validators refuse a control character with a message of their own.
+ONE_LINE: JsonDict = {"pattern": ONE_LINE_PATTERN}
 
 
 class TransactionBase(BaseModel):
@@ -165,7 +168,7 @@ class ReloadFailedOut(BaseModel):
 
 class RetrainIn(BaseModel):
     model_config = STRICT
-    reason: str = Field("requested by an operator", min_length=1, max_length=500)
+    reason: str = Field("requested by an operator", min_length=1, max_length=500, json_schema_extra=ONE_LINE)
 
     @field_validator("reason")
     @classmethod
@@ -237,10 +240,24 @@ class Alive(BaseModel):
 class JobIn(BaseModel):
     model_config = STRICT
     input_uri: str = Field(
-        min_length=1, max_length=2048, description="CSV, CSV.gz or Parquet: path or s3://."
+        min_length=1,
+        max_length=2048,
+        description="CSV, CSV.gz or Parquet: path or s3://.",
+        json_schema_extra=ONE_LINE,
     )
-    output_uri: str = Field(min_length=1, max_length=2048, description="Parquet to write: path or s3://.")
-    model: str = Field("champion", min_length=1, max_length=64, description="Alias or version number.")
+    output_uri: str = Field(
+        min_length=1,
+        max_length=2048,
+        description="Parquet to write: path or s3://.",
+        json_schema_extra=ONE_LINE,
+    )
+    model: str = Field(
+        "champion",
+        min_length=1,
+        max_length=64,
+        description="Alias or version number.",
+        json_schema_extra=ONE_LINE,
+    )
     job_id: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
     @field_validator("input_uri", "output_uri")

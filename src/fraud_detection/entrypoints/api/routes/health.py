@@ -33,6 +33,12 @@ async def readyz(holder: ModelHolder = Depends(dependencies.holder)) -> JSONResp
     return JSONResponse({"status": "ready", "model_version": serving.version.version})
 
 
+# HEAD too: an uptime checker that sends HEAD got 405 and reported the service down. Out of the OpenAPI
+# document, where a second operation of the same function would repeat its operation id.
+router.add_api_route("/healthz", healthz, methods=["HEAD"], include_in_schema=False)
+router.add_api_route("/readyz", readyz, methods=["HEAD"], include_in_schema=False)
+
+
 @router.get("/metrics", include_in_schema=False)
 def metrics(request: Request) -> Response:
     """Served as a plain route: mounting prometheus_client's ASGI app answers 307 to /metrics/. Gauges read

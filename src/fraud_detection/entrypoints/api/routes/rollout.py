@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from fraud_detection.application.rollout.evaluate import RolloutDecision
 from fraud_detection.domain.clients import Scope
 from fraud_detection.domain.errors import NoActiveRolloutError, TooManyCapturedRowsError
-from fraud_detection.domain.text import control_character_problem, one_line
+from fraud_detection.domain.text import ONE_LINE_PATTERN, control_character_problem, one_line
 from fraud_detection.entrypoints.api.dependencies import rollout_abort, rollout_evaluate
 from fraud_detection.entrypoints.api.repeated_keys import json_body
 from fraud_detection.entrypoints.api.schemas import SMALL_BODY, ErrorOut, body_refusals
@@ -47,7 +47,10 @@ class AbortIn(BaseModel):
         },
     )
     reason: str | None = Field(
-        None, max_length=MAX_REASON, description="Why (default: `aborted by an operator (API)`)."
+        None,
+        max_length=MAX_REASON,
+        description="Why (default: `aborted by an operator (API)`).",
+        json_schema_extra={"pattern": ONE_LINE_PATTERN},
     )
     alerts: list[Any] | None = Field(
         None,
