@@ -21,12 +21,17 @@ import hashlib
 import json
 import uuid
 from collections.abc import Iterator
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-from fraud_detection.domain.errors import JobExistsError, JobNotFoundError, ObjectNotFoundError
+from fraud_detection.domain.errors import (
+    DataSourceError,
+    JobExistsError,
+    JobNotFoundError,
+    ObjectNotFoundError,
+)
 from fraud_detection.domain.jobs import (
     OPERATOR,
     Chunk,
@@ -94,11 +99,14 @@ class ObjectStoreJobStore(JobStore):
                 self._store.delete(owner_key)
 
     def request(self, job_id: str) -> JobRequest:
-        return JobRequest(**self._read_required(job_id, "request.json"))
+        document = self._read_required(job_id, "request.json")
+        with self._damaged(job_id, "request.json"):
+            return JobRequest(**document)
 
     def owner(self, job_id: str) -> str | None:
         document = self._read(job_id, OWNER)
-        return None if document is None else str(document["namespace"])
+        with self._damaged(job_id, OWNER):
+            return None if document is None else str(document["namespace"])
 
     def save_plan(self, job_id: str, plan: JobPlan) -> None:
         self._write(job_id, "plan.json", asdict(plan))
@@ -107,11 +115,12 @@ class ObjectStoreJobStore(JobStore):
         document = self._read(job_id, "plan.json")
         if document is None:
             return None
-        chunks = tuple(
-            Chunk(**chunk | {"row_groups": tuple(chunk.get("row_groups", ()))})
-            for chunk in document.pop("chunks")
-        )
-        return JobPlan(**document, chunks=chunks)
+        with self._damaged(job_id, "plan.json"):
+            chunks = tuple(
+                Chunk(**chunk | {"row_groups": tuple(chunk.get("row_groups", ()))})
+                for chunk in document.pop("chunks")
+            )
+            return JobPlan(**document, chunks=chunks)
 
     def mark_chunk_done(self, job_id: str, index: int, rows: int) -> None:
         self._write(job_id, f"done/{index:06d}.json", {"rows": rows, "at": _now()})
@@ -155,8 +164,11 @@ class ObjectStoreJobStore(JobStore):
         outcome = self._read(job_id, "outcome.json")
         done = self.done_chunks(job_id)
         done_rows = sum(plan.chunks[index].rows for index in done) if plan else 0
+        updated_at, error_kind = None, None
         if outcome is not None:
-            state, error = JobState(outcome["state"]), outcome["error"]
+            with self._damaged(job_id, "outcome.json"):
+                state, error, updated_at = JobState(outcome["state"]), outcome["error"], outcome["at"]
+                error_kind = FailureKind(outcome["kind"]) if outcome.get("kind") else None
         else:
             started = plan or done or any(self._store.list_keys(self._key(job_id, "runs/prepare/")))
             state, error = (JobState.RUNNING if started else JobState.QUEUED), None
@@ -171,8 +183,8 @@ class ObjectStoreJobStore(JobStore):
             model_version=plan.model_version if plan else None,
             threshold=plan.threshold if plan else None,
             error=error,
-            updated_at=outcome["at"] if outcome else None,
-            error_kind=FailureKind(outcome["kind"]) if outcome and outcome.get("kind") else None,
+            updated_at=updated_at,
+            error_kind=error_kind,
         )
         return JobSnapshot(status, plan, done)
 
@@ -256,10 +268,26 @@ class ObjectStoreJobStore(JobStore):
 
     def _read(self, job_id: str, name: str) -> dict[str, Any] | None:
         try:
-            document: dict[str, Any] = json.loads(self._store.read_bytes(self._key(job_id, name)))
+            raw = self._store.read_bytes(self._key(job_id, name))
         except ObjectNotFoundError:
             return None
+        with self._damaged(job_id, name):
+            document = json.loads(raw)
+            if not isinstance(document, dict):
+                raise TypeError(f"a JSON {type(document).__name__}, not an object")
         return document
+
+    @contextmanager
+    def _damaged(self, job_id: str, name: str) -> Iterator[None]:
+        """A record that is not what this code writes (edited by hand, cut short by a full disk): one line
+        naming the job and the file, where `fraud batch status` printed a JSONDecodeError's traceback."""
+        try:
+            yield
+        except (KeyError, TypeError, ValueError) as error:
+            problem = f"missing field {error}" if isinstance(error, KeyError) else str(error)
+            raise DataSourceError(
+                f"job '{job_id}': its record {self._key(job_id, name)} is damaged ({problem})"
+            ) from None
 
     def _read_required(self, job_id: str, name: str) -> dict[str, Any]:
         document = self._read(job_id, name)
