@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
+from fraud_detection.domain.text import control_character_problem
 from fraud_detection.domain.windows import MAX_INTERVAL_SECONDS
 from fraud_detection.entrypoints.cli.context import console, container, stdout
 from fraud_detection.entrypoints.cli.errors import BAD_INPUT, UNAVAILABLE, fail, handles_user_errors
@@ -58,6 +59,11 @@ def submit(
 
     if job_id is not None and not JOB_ID.fullmatch(job_id):
         raise fail(f"--job-id: '{job_id}' is not a job id: use {JOB_ID_RULE}")
+    if not model.strip():  # a job was recorded, then failed on "no model version has the alias ''"
+        raise fail("--model: empty; give an alias (champion) or a version number")
+    problem = control_character_problem(model)
+    if problem is not None:
+        raise fail(f"--model: {problem}")
     c = container()
     embedded = not c.settings().broker_url
     job_id = job_id or new_job_id()  # known before its record: a Ctrl-C while it is written can cancel it

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from fraud_detection.entrypoints.cli.context import console, container, print_table, stdout
 from fraud_detection.entrypoints.cli.errors import fail, handles_user_errors
-from fraud_detection.entrypoints.cli.outputs import Output
+from fraud_detection.entrypoints.cli.outputs import Output, refuse_the_store
 
 app = typer.Typer(help="Generate, ingest, list and prune datasets.", no_args_is_help=True)
 
@@ -28,7 +28,15 @@ def generate(
         int | None, typer.Option(min=1, help="Rows (default FRAUD_GENERATOR_ROWS; at most 10,000,000).")
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed (default FRAUD_SEED).")] = None,
-    fraud_rate: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of frauds.")] = 0.00172,
+    fraud_rate: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Share of frauds (default 0.00172, the Kaggle data's); with a scenario that changes the "
+            "share (fraud_rate_change), the share it changes to.",
+        ),
+    ] = None,
     scenario: Annotated[str, typer.Option(help="Drift scenario (see `fraud data scenarios`).")] = "none",
     if_absent: Annotated[bool, typer.Option(help="Do nothing when the output exists.")] = False,
     force: Annotated[bool, typer.Option(help="Overwrite an existing output.")] = False,
@@ -40,6 +48,7 @@ def generate(
         get_scenario,
         write_transactions,
     )
+    from fraud_detection.simulation.generator import DEFAULT_FRAUD_RATE
     from fraud_detection.simulation.writer import SUFFIXES
 
     if rows is not None and rows > GENERATOR_MAX_ROWS:  # a bound here, not in typer: it says why
@@ -49,14 +58,17 @@ def generate(
     if if_absent and force:
         raise fail("--if-absent and --force: keep an existing output or overwrite it, not both")
     settings = container().settings()
-    option = "--output" if output else "FRAUD_DATASET_PATH"
-    target = Output.parse(output or str(settings.resolved_dataset_path), option)
+    option = "--output" if output is not None else "FRAUD_DATASET_PATH"  # "" is refused, not the default
+    target = Output.parse(str(settings.resolved_dataset_path) if output is None else output, option)
+    refuse_the_store(target, settings.resolved_storage_uri, option)
     if not target.name.lower().endswith(SUFFIXES):  # checked before minutes of generating, not after
         raise fail(f"{option}: '{target.text}' has an unsupported suffix; use one of {', '.join(SUFFIXES)}")
     if seed is not None and not 0 <= seed <= SEED_MAX:
         raise fail(f"--seed: must be between 0 and {SEED_MAX}, got {seed}")
     try:
         drift = get_scenario(scenario)
+        if fraud_rate is not None and drift.fraud_rate is not None:  # it was dropped without a word
+            drift = get_scenario(scenario, fraud_rate=fraud_rate)
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="--scenario") from None
     if (if_absent or not force) and target.exists():
@@ -68,7 +80,10 @@ def generate(
     started = time.perf_counter()
     with console.status(f"generating {n:,} transactions..."):
         frame = generate_transactions(
-            n, seed=settings.seed if seed is None else seed, fraud_rate=fraud_rate, scenario=drift
+            n,
+            seed=settings.seed if seed is None else seed,
+            fraud_rate=DEFAULT_FRAUD_RATE if fraud_rate is None else fraud_rate,
+            scenario=drift,
         )
         target.write_with(lambda path: write_transactions(frame, path))
     frauds = int(frame["Class"].sum())

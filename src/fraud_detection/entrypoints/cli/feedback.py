@@ -73,9 +73,9 @@ def add(
     check_id(transaction_id, "--id")
     check_namespace(namespace)
     c = container()
-    labelled_at = (
-        parse_time(at, "--at", (c.settings().feedback_retention_days, datetime.now(UTC))) if at else None
-    )
+    labelled_at = None
+    if at is not None:  # "" is refused by the parser, not taken as "now"
+        labelled_at = parse_time(at, "--at", (c.settings().feedback_retention_days, datetime.now(UTC)))
     stored = scoped_id(namespace, transaction_id) if namespace else transaction_id
     result = c.feedback.record()([LabelInput(stored, is_fraud, labelled_at)])[0]
     if result.outcome is LabelOutcome.UNKNOWN:
@@ -102,6 +102,8 @@ def import_labels(
     no zone), default now. The whole file is checked before anything is recorded. Exits 2 when no label was
     recorded (every id unknown or conflicting)."""
     check_namespace(namespace)
+    if not file.strip():  # Path("") is the current folder: "cannot open .: Is a directory"
+        raise fail("FILE.csv: empty; give the CSV file of labels")
     if URL_LIKE.match(file):  # a `Path` argument would read `s3://b/k` as the local `s3:/b/k`
         raise fail(f"FILE.csv: cannot read '{file}'; labels are imported from a local file")
     path = Path(file).expanduser()

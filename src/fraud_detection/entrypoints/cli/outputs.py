@@ -41,6 +41,8 @@ class Output:
     @classmethod
     def parse(cls, text: str, option: str) -> Output:
         """Refuses (exit 2, naming `option`) anything but a local path, file:// or s3://bucket/key."""
+        if not text.strip():  # "" read as "not given": the default dataset was written, no summary was
+            raise fail(f"{option}: empty; give a path or s3://bucket/key")
         if not URL_LIKE.match(text):
             return cls._local(text, Path(text).expanduser(), option)
         parts = urlsplit(text)
@@ -61,6 +63,12 @@ class Output:
         run trained and registered a model, then failed on it, leaving its temporary file beside it)."""
         if path.is_dir():
             raise fail(f"{option}: '{text}' is a folder; name a file")
+        # The nearest parent that exists must be a folder: found now, not after a whole run.
+        for parent in path.parents:
+            if parent.exists():
+                if not parent.is_dir():
+                    raise fail(f"{option}: '{text}': {parent} is a file, not a folder")
+                break
         return cls(text, path=path)
 
     @property
@@ -112,3 +120,19 @@ def _bucket(bucket: str) -> ObjectStore:
     from fraud_detection.entrypoints.cli.context import container
 
     return object_store_at(container().settings(), f"s3://{bucket}")
+
+
+def refuse_the_store(target: Output, storage_uri: str, option: str) -> None:
+    """Exit 2 for an output inside the store (`FRAUD_STORAGE_URI`): `fraud data generate --force` there
+    replaced a stored dataset's data file, which then failed its content check for good."""
+    if storage_uri.startswith("s3://"):
+        bucket, _, prefix = storage_uri.removeprefix("s3://").partition("/")
+        folder = f"{prefix.rstrip('/')}/" if prefix.strip("/") else ""
+        inside = target.bucket == bucket and target.key.startswith(folder)
+    else:
+        inside = target.path is not None and target.path.resolve().is_relative_to(Path(storage_uri).resolve())
+    if inside:
+        raise fail(
+            f"{option}: '{target.text}' is inside the store ({storage_uri}), whose files only ingest writes; "
+            "name a file elsewhere"
+        )

@@ -42,7 +42,8 @@ def run(
     ] = False,
 ) -> None:
     """Ingest -> validate -> features -> train -> evaluate -> register (challenger) -> promotion gate."""
-    summary_output = Output.parse(summary_json, "--summary-json") if summary_json else None  # before the run
+    # before the run; "" is refused, not taken as "no summary"
+    summary_output = Output.parse(summary_json, "--summary-json") if summary_json is not None else None
     if summary_output is not None and not _replaceable(summary_output.path):
         raise fail(
             f"--summary-json: '{summary_json}' exists and is not a run summary; name another file "
