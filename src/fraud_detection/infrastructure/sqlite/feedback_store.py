@@ -179,6 +179,15 @@ class SqliteFeedbackStore(FeedbackStore):
 # SQLite's own words for the disk, not the store, at fault ("disk I/O error" on a full disk too: its advice
 # depends on the space left, `io_error_advice`).
 FULL_DISK, IO_ERROR = "database or disk is full", "disk I/O error"
+# SQLITE_NOTADB and SQLITE_CORRUPT: the file itself is damaged; no retry mends it.
+DAMAGED = ("file is not a database", "database disk image is malformed")
+
+
+class FeedbackStoreDamagedError(ServiceUnavailableError):
+    """The feedback store's file is not a (whole) SQLite database: the API answers 503 until it is replaced,
+    and the message says so, where the CLI said "a service is down or unreachable; try again"."""
+
+    advice_included = True
 
 
 def _unavailable(path: Path, error: sqlite3.Error) -> ServiceUnavailableError:
@@ -188,6 +197,11 @@ def _unavailable(path: Path, error: sqlite3.Error) -> ServiceUnavailableError:
         return StorageFullError(f"feedback store {path}: {error} (free space on that disk and try again)")
     if IO_ERROR in str(error):
         return StorageFullError(f"feedback store {path}: {error} ({io_error_advice(path)} and try again)")
+    if any(sign in str(error) for sign in DAMAGED):
+        return FeedbackStoreDamagedError(
+            f"feedback store {path}: {error}: the file is damaged or not SQLite; move it aside and restore "
+            "it from a backup (or start an empty store: labels recorded in it are then lost)"
+        )
     return ServiceUnavailableError(f"feedback store {path}: {error}")
 
 
