@@ -97,7 +97,9 @@ BAD = {
         "must not exceed FRAUD_ROLLOUT_MIN_LABELS (10)",
     ),
     "canary steps falling": ({"FRAUD_ROLLOUT_CANARY_STEPS": "50,10"}, "increasing"),
-    "canary step not a number": ({"FRAUD_ROLLOUT_CANARY_STEPS": "10,half"}, "half"),
+    "canary step not a number": ({"FRAUD_ROLLOUT_CANARY_STEPS": "10,half"}, "'half' is not a share"),
+    "canary steps by spaces": ({"FRAUD_ROLLOUT_CANARY_STEPS": "10 50"}, "separated by commas, such as 10,50"),
+    "canary step missing": ({"FRAUD_ROLLOUT_CANARY_STEPS": "10,,50"}, "'' is not a share in percent"),
     "tolerance beyond a rate": ({"FRAUD_ROLLOUT_PRECISION_TOLERANCE": "5"}, "less than or equal to 1"),
     "drift tolerance beyond a rate": ({"FRAUD_DRIFT_RECALL_TOLERANCE": "2"}, "less than or equal to 1"),
     "storage scheme": ({"FRAUD_STORAGE_URI": "gs://bucket/prefix"}, "s3://"),
@@ -194,6 +196,17 @@ def test_a_file_for_a_folder_and_back_are_refused(monkeypatch, tmp_path, name, m
     target.mkdir() if made == "folder" else target.write_text("")
     line = refusal(monkeypatch, **{name: str(target)})
     assert f"{name}: {target} {expected}" in line
+
+
+@pytest.mark.parametrize(
+    "name", ["FRAUD_HOME", "FRAUD_STORAGE_URI", "FRAUD_CAPTURE_SPILL_DIR", "FRAUD_API_CLIENTS_FILE"]
+)
+def test_a_path_under_a_file_is_refused_naming_the_file(monkeypatch, tmp_path, name):
+    """`FRAUD_HOME=<a file>/home` passed: `fraud model list` said "no model registered yet" there, and the
+    first write failed with "Not a directory", naming no variable."""
+    (tmp_path / "notes.txt").write_text("")
+    line = refusal(monkeypatch, **{name: str(tmp_path / "notes.txt" / "inside" / "x.json")})
+    assert f"{name}: {tmp_path / 'notes.txt'} is a file, not a folder" in line
 
 
 @pytest.mark.parametrize(

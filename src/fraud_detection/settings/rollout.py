@@ -140,5 +140,17 @@ class RolloutSettings(BaseSettings):
 
 
 def canary_steps(text: str) -> tuple[float, ...]:
-    """ "10,50" -> (10.0, 50.0); a part that is not a number raises ValueError."""
-    return tuple(float(part) for part in text.split(",") if part.strip())
+    """ "10,50" -> (10.0, 50.0); "" -> () (no canary). A part that is not a number, or empty between two
+    commas, raises ValueError naming it and the form (Python's "could not convert string to float: 'abc'"
+    reached the user, and "10,,50" passed)."""
+    if not text.strip():
+        return ()
+    steps = []
+    for part in text.split(","):
+        try:
+            steps.append(float(part))
+        except ValueError:
+            raise ValueError(
+                f"'{part.strip()}' is not a share in percent; give shares separated by commas, such as 10,50"
+            ) from None
+    return tuple(steps)

@@ -39,15 +39,44 @@ def expanded(path: str) -> str:
 
 
 def folder_not_file(path: str) -> None:
-    """A setting that is a folder (to hold state) must not name an existing file."""
+    """A setting that is a folder (to hold state) must not name an existing file, nor lie under one
+    (`FRAUD_HOME=/srv/notes.txt/home` passed, and the first write failed with "Not a directory")."""
     target = os.path.expanduser(path)
-    if os.path.exists(target) and not os.path.isdir(target):
-        raise ValueError(f"{path} is a file, not a folder")
+    try:
+        blocking = _file_in_the_way(target)
+    except OSError as error:  # a name too long for the file system, a loop of links
+        raise ValueError(f"cannot be used as a folder: {error.strerror}") from None
+    if blocking is not None:
+        named = path if blocking == os.path.abspath(target) else blocking
+        raise ValueError(f"{named} is a file, not a folder")
 
 
 def file_not_folder(path: str) -> None:
-    if os.path.isdir(os.path.expanduser(path)):
+    target = os.path.expanduser(path)
+    if os.path.isdir(target):
         raise ValueError(f"{path} is a folder, not a file")
+    try:
+        blocking = _file_in_the_way(os.path.dirname(target) or ".")
+    except OSError as error:
+        raise ValueError(f"cannot be used as a file: {error.strerror}") from None
+    if blocking is not None:
+        raise ValueError(f"{blocking} is a file, not a folder")
+
+
+def _file_in_the_way(folder: str) -> str | None:
+    """The nearest of `folder` and its parents that exists, when it is not a folder."""
+    current = os.path.abspath(folder)
+    while True:
+        try:
+            os.lstat(current)
+        except (FileNotFoundError, NotADirectoryError):  # not there (yet), or below a file: look higher
+            pass
+        else:
+            return None if os.path.isdir(current) else current
+        parent = os.path.dirname(current)
+        if parent == current:
+            return None
+        current = parent
 
 
 def check_url(

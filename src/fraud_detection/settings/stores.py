@@ -109,12 +109,7 @@ class StoreSettings(BaseSettings):
     @field_validator("home")
     @classmethod
     def _home(cls, value: Path) -> Path:
-        try:
-            is_file = value.expanduser().exists() and not value.expanduser().is_dir()
-        except OSError as error:  # a name too long for the file system, a loop of links
-            raise ValueError(f"cannot be used as a folder: {error.strerror}") from None
-        if is_file:
-            raise ValueError(f"{value} is a file, not a folder")
+        folder_not_file(str(value))
         return value
 
     @field_validator("storage_uri")
