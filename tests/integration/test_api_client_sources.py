@@ -310,6 +310,19 @@ def test_print_with_the_secret_set_changes_the_secrets_document_and_keeps_its_cl
     assert missing.stdout == ""
 
 
+@pytest.mark.parametrize(
+    ("command", "advice"),
+    [(["list"], "Read them with `aws secretsmanager get-secret-value"),  # it said "Run with --print"
+     (["add", "x", "-s", "score"], "Run with --print and store the document")],
+    ids=["list", "add"],
+)  # fmt: skip
+def test_with_the_secret_set_local_commands_say_what_to_do_instead(tmp_path, command, advice):
+    env = {"FRAUD_HOME": str(tmp_path), "FRAUD_API_CLIENTS_SECRET": "fraud/dev/api-clients"}
+    result = CliRunner().invoke(app, ["clients", *command], env=env)
+    assert result.exit_code == 2, result.output
+    assert "FRAUD_API_CLIENTS_SECRET is set: the clients live in that secret. " + advice in result.stderr
+
+
 def test_two_adds_at_once_keep_both_clients(tmp_path, monkeypatch, capsys):
     """Each read the document before the other wrote it: the later write dropped the other's client, whose
     key had been shown already. The second now reads the file once the first has saved it."""

@@ -57,13 +57,18 @@ def _settings() -> Settings:
     return Settings()
 
 
-def clients_file() -> Path:
+# What to do instead when the clients live in a secret: a change is printed, then stored by hand.
+EDIT_THE_SECRET = "Run with --print and store the document with `aws secretsmanager put-secret-value`."
+READ_THE_SECRET = (
+    "Read them with `aws secretsmanager get-secret-value --secret-id <that secret>` (this command reads "
+    "only the local file)."
+)
+
+
+def clients_file(instead: str = EDIT_THE_SECRET) -> Path:
     settings = _settings()
     if settings.api_clients_secret:
-        raise fail(
-            "FRAUD_API_CLIENTS_SECRET is set: the clients live in that secret. Run with --print and store "
-            "the document with `aws secretsmanager put-secret-value`."
-        )
+        raise fail(f"FRAUD_API_CLIENTS_SECRET is set: the clients live in that secret. {instead}")
     return settings.resolved_api_clients_file
 
 
@@ -238,7 +243,7 @@ def list_clients(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Clients, namespaces, scopes and key ids (never the keys)."""
-    path = clients_file()
+    path = clients_file(READ_THE_SECRET)  # `list` has no --print to suggest
     directory = load(path)
     warn_if_refused(path)
     if as_json:
