@@ -19,6 +19,7 @@ from fraud_detection.domain.text import control_character_problem
 from fraud_detection.domain.windows import MAX_INTERVAL_SECONDS
 from fraud_detection.entrypoints.cli.context import console, container, stdout
 from fraud_detection.entrypoints.cli.errors import BAD_INPUT, UNAVAILABLE, fail, handles_user_errors
+from fraud_detection.entrypoints.cli.numbers import number_in
 from fraud_detection.entrypoints.cli.terminated import stop_exit_code, stop_verb
 
 if TYPE_CHECKING:
@@ -124,8 +125,7 @@ def sweep(
         float,
         typer.Option(
             "--seconds",
-            min=1.0,
-            max=MAX_INTERVAL_SECONDS,
+            parser=number_in(1.0, MAX_INTERVAL_SECONDS),
             help="Time between the two looks at the open jobs.",
         ),
     ] = 60.0,

@@ -14,6 +14,7 @@ from fraud_detection.domain.compaction import LOOKBACK_HOURS
 from fraud_detection.domain.windows import MAX_WINDOW_HOURS
 from fraud_detection.entrypoints.cli.context import console, container
 from fraud_detection.entrypoints.cli.errors import handles_user_errors
+from fraud_detection.entrypoints.cli.numbers import number_in
 
 app = typer.Typer(help="Upkeep of captured predictions.", no_args_is_help=True)
 
@@ -23,11 +24,16 @@ app = typer.Typer(help="Upkeep of captured predictions.", no_args_is_help=True)
 def compact(
     hours: Annotated[
         float,
-        typer.Option(min=1.0, max=MAX_WINDOW_HOURS, help="Look back this many hours (closed hours only)."),
+        typer.Option(
+            parser=number_in(1.0, MAX_WINDOW_HOURS), help="Look back this many hours (closed hours only)."
+        ),
     ] = LOOKBACK_HOURS,
     budget: Annotated[
         float | None,
-        typer.Option(min=1.0, help="Start no hour after this many seconds; the rest waits for the next run."),
+        typer.Option(
+            parser=number_in(1.0),
+            help="Start no hour after this many seconds; the rest waits for the next run.",
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:

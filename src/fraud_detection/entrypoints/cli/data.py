@@ -10,6 +10,7 @@ from rich.table import Table
 
 from fraud_detection.entrypoints.cli.context import console, container, print_table, stdout
 from fraud_detection.entrypoints.cli.errors import fail, handles_user_errors
+from fraud_detection.entrypoints.cli.numbers import number_in
 from fraud_detection.entrypoints.cli.outputs import Output, refuse_the_store
 
 app = typer.Typer(help="Generate, ingest, list and prune datasets.", no_args_is_help=True)
@@ -31,8 +32,7 @@ def generate(
     fraud_rate: Annotated[
         float | None,
         typer.Option(
-            min=0.0,
-            max=1.0,
+            parser=number_in(0.0, 1.0),
             help="Share of frauds (default 0.00172, the Kaggle data's); with a scenario that changes the "
             "share (fraud_rate_change), the share it changes to.",
         ),
@@ -138,8 +138,7 @@ def prune(
     min_age_hours: Annotated[
         float,
         typer.Option(
-            min=0,
-            max=1e6,
+            parser=number_in(0.0, 1e6),
             help="Keep datasets stored (or saved again) less than this ago (a run may be using one).",
         ),
     ] = 24.0,
