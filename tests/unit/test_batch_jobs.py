@@ -528,6 +528,14 @@ def test_an_output_not_named_parquet_is_refused_naming_it_and_nothing_is_recorde
     batch.submit("/in/in.parquet", "/out/Scores.PARQUET", job_id="upper")  # the suffix in any case
 
 
+@pytest.mark.parametrize("target", ["/out/.parquet", "/out/day/.PARQUET"])
+def test_an_output_named_only_by_its_suffix_is_refused(batch, target):
+    """A hidden file no `ls` lists: the job succeeded and its scores were nowhere to be seen."""
+    with pytest.raises(InvalidDataError, match=r"names no file: \.parquet is only the suffix"):
+        batch.submit("/in/in.parquet", target, job_id="hidden")
+    assert batch.store.requests == {}
+
+
 def test_a_local_output_name_longer_than_a_file_system_holds_is_refused_before_any_row_is_scored(batch):
     """A 256-byte name failed the job as "internal" once every row was scored."""
     with pytest.raises(InvalidDataError, match=r"output: the file name is 256 bytes, more than a file"):

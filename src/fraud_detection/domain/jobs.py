@@ -78,6 +78,8 @@ def output_name_problem(uri: str) -> str | None:
     if not uri.lower().endswith(OUTPUT_SUFFIX):
         return f"'{uri}' does not end in {OUTPUT_SUFFIX}: results are written as Parquet"
     name = uri.rsplit("/", 1)[-1].encode()
+    if name.lower() == OUTPUT_SUFFIX.encode():  # a hidden file, listed by no `ls`
+        return f"'{uri}' names no file: {OUTPUT_SUFFIX} is only the suffix (scores{OUTPUT_SUFFIX}, say)"
     if not uri.startswith("s3://") and len(name) > NAME_MAX_BYTES:
         return f"the file name is {len(name)} bytes, more than a file system holds ({NAME_MAX_BYTES})"
     return None
