@@ -189,6 +189,7 @@ def test_home_that_is_a_file_is_refused(monkeypatch, tmp_path):
         ("FRAUD_STORAGE_URI", "file", "is a file, not a folder"),
         ("FRAUD_CAPTURE_SPILL_DIR", "file", "is a file, not a folder"),
         ("FRAUD_API_CLIENTS_FILE", "folder", "is a folder, not a file"),  # was "chmod 600" advice
+        ("FRAUD_DATASET_PATH", "folder", "is a folder, not a file"),  # the run's ingest named no variable
     ],
 )
 def test_a_file_for_a_folder_and_back_are_refused(monkeypatch, tmp_path, name, made, expected):
@@ -199,7 +200,14 @@ def test_a_file_for_a_folder_and_back_are_refused(monkeypatch, tmp_path, name, m
 
 
 @pytest.mark.parametrize(
-    "name", ["FRAUD_HOME", "FRAUD_STORAGE_URI", "FRAUD_CAPTURE_SPILL_DIR", "FRAUD_API_CLIENTS_FILE"]
+    "name",
+    [
+        "FRAUD_HOME",
+        "FRAUD_STORAGE_URI",
+        "FRAUD_CAPTURE_SPILL_DIR",
+        "FRAUD_API_CLIENTS_FILE",
+        "FRAUD_DATASET_PATH",
+    ],
 )
 def test_a_path_under_a_file_is_refused_naming_the_file(monkeypatch, tmp_path, name):
     """`FRAUD_HOME=<a file>/home` passed: `fraud model list` said "no model registered yet" there, and the

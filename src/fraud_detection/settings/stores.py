@@ -16,6 +16,7 @@ from fraud_detection.settings.rules import (
     URL_LIKE,
     check_url,
     expanded,
+    file_not_folder,
     folder_not_file,
     local_path,
     unset_if_empty,
@@ -104,7 +105,10 @@ class StoreSettings(BaseSettings):
         registry, store and data would land in whatever folder a command ran in."""
         if info.field_name == "home":
             return local_path(unset_if_empty(value) or DEFAULT_HOME)
-        return local_path(unset_if_empty(value))
+        path = local_path(unset_if_empty(value))
+        if isinstance(path, str):  # a folder failed the run's ingest, naming the path but not the variable
+            file_not_folder(path)
+        return path
 
     @field_validator("home")
     @classmethod
