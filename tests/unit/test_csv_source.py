@@ -225,7 +225,21 @@ def test_corrupt_gzip(source: FileTransactionSource, tmp_path: Path) -> None:
 def test_truncated_gzip(source: FileTransactionSource, tmp_path: Path) -> None:
     data = gzip.compress(_csv([_row(v=str(i)) for i in range(3000)]))
     path = _write(tmp_path, data[: len(data) // 2], "tx.csv.gz")
-    with pytest.raises(InvalidDataError, match=rf"{path}: .*unreadable after data row \d+"):
+    with pytest.raises(InvalidDataError, match=rf"{path}: .*unreadable from data row \d+"):
+        source.read(str(path))
+
+
+def test_a_field_over_the_csv_limit_names_its_data_row(source: FileTransactionSource, tmp_path: Path) -> None:
+    """It read "unreadable before the first data row", the header being whole."""
+    path = _write(tmp_path, _csv([]) + b"1," + b"9" * 2_000_000 + b",3\n")  # a short row pyarrow refuses
+    with pytest.raises(InvalidDataError, match=r"unreadable from data row 1 \(field larger than field limit"):
+        source.read(str(path))
+
+
+def test_digits_of_another_script_name_their_cell(source: FileTransactionSource, tmp_path: Path) -> None:
+    """Python's float() reads "١٢" as 12 where pyarrow refuses it: the error named no row."""
+    path = _write(tmp_path, _csv([_row(), _row(amount="\u0661\u0662")]))
+    with pytest.raises(InvalidDataError, match=r"column 'Amount' row 2: '\u0661\u0662' is not a number"):
         source.read(str(path))
 
 

@@ -22,11 +22,12 @@ _NULL_TOKENS = frozenset(pa_csv.ConvertOptions().null_values)
 
 
 def locate_csv_problem(path: Path, source: str, file_format: FileFormat) -> InvalidDataError | None:
-    row = 0
+    row, header_read = 0, False
     try:
         with open_csv_text(path, file_format, errors="replace") as text:
             reader = csv.reader(text)
             next(reader, None)
+            header_read = True
             for fields in reader:
                 if not fields:
                     continue
@@ -36,7 +37,8 @@ def locate_csv_problem(path: Path, source: str, file_format: FileFormat) -> Inva
                     return InvalidDataError(source, f"{message} (line {reader.line_num})", column, row)
                 row += 1
     except (OSError, EOFError, zlib.error, csv.Error) as error:
-        where = f"after data row {row}" if row else "before the first data row"
+        # the row being read when it failed: a 2 MB field in data row 1 read "before the first data row"
+        where = f"from data row {row + 1}" if header_read else "in the header"
         return InvalidDataError(source, f"unreadable {where} ({' '.join(str(error).split())})")
     return None
 
@@ -55,7 +57,7 @@ def _is_number(token: str) -> bool:
     if token in _NULL_TOKENS:
         return True
     text = token.strip()
-    if "_" in text:  # Python's float() accepts "1_000"; pyarrow and every CSV tool do not
+    if "_" in text or not text.isascii():  # Python's float() accepts "1_000" and "١٢"; pyarrow does not
         return False
     try:
         float(text)
