@@ -190,6 +190,7 @@ def test_home_that_is_a_file_is_refused(monkeypatch, tmp_path):
         ("FRAUD_CAPTURE_SPILL_DIR", "file", "is a file, not a folder"),
         ("FRAUD_API_CLIENTS_FILE", "folder", "is a folder, not a file"),  # was "chmod 600" advice
         ("FRAUD_DATASET_PATH", "folder", "is a folder, not a file"),  # the run's ingest named no variable
+        ("FRAUD_BATCH_OUTPUT_ROOTS", "file", "is a file, not a folder"),  # every job failed, "not under" it
     ],
 )
 def test_a_file_for_a_folder_and_back_are_refused(monkeypatch, tmp_path, name, made, expected):

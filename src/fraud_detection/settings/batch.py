@@ -11,7 +11,7 @@ from pydantic_settings import BaseSettings
 from fraud_detection.domain.batch_roots import check_roots, inside, normalize_root
 from fraud_detection.domain.jobs import RENEWALS_PER_LOST, RUN_LOST_SECONDS
 from fraud_detection.domain.windows import MAX_INTERVAL_SECONDS
-from fraud_detection.settings.rules import URL_LIKE, check_url, unset_if_empty
+from fraud_detection.settings.rules import URL_LIKE, check_url, folder_not_file, unset_if_empty
 
 # Celery's Redis transport: the visibility timeout and sweeps are Redis's.
 BROKER_SCHEMES = ("redis://", "rediss://", "redis+socket://")
@@ -131,6 +131,8 @@ class BatchSettings(BaseSettings):
             for item in (item.strip() for item in value.split(",")):
                 if URL_LIKE.match(item) and not item.startswith("s3://"):  # `gs://b` became a folder `gs:/b`
                     raise ValueError(f"'{item}' is neither a folder nor s3://bucket/prefix")
+                if item and not item.startswith("s3://"):  # a file as a root refused every job, naming it
+                    folder_not_file(item)
             check_roots(setting, split_roots(value), batch_state(info.data), _home(info.data))
         return value
 
