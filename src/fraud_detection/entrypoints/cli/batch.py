@@ -126,7 +126,7 @@ def sweep(
         typer.Option(
             "--seconds",
             parser=number_in(1.0, MAX_INTERVAL_SECONDS),
-            help="Time between the two looks at the open jobs.",
+            help="Time between the two looks at the open jobs (1 to 604,800).",
         ),
     ] = 60.0,
 ) -> None:

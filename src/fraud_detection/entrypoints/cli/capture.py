@@ -25,14 +25,15 @@ def compact(
     hours: Annotated[
         float,
         typer.Option(
-            parser=number_in(1.0, MAX_WINDOW_HOURS), help="Look back this many hours (closed hours only)."
+            parser=number_in(1.0, MAX_WINDOW_HOURS),
+            help="Look back this many hours (closed hours only; 1 to 8,784).",
         ),
     ] = LOOKBACK_HOURS,
     budget: Annotated[
         float | None,
         typer.Option(
             parser=number_in(1.0),
-            help="Start no hour after this many seconds; the rest waits for the next run.",
+            help="Start no hour after this many seconds (at least 1); the rest waits for the next run.",
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,

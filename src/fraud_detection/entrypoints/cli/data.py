@@ -33,8 +33,8 @@ def generate(
         float | None,
         typer.Option(
             parser=number_in(0.0, 1.0),
-            help="Share of frauds (default 0.00172, the Kaggle data's); with a scenario that changes the "
-            "share (fraud_rate_change), the share it changes to.",
+            help="Share of frauds, 0 to 1 (default 0.00172, the Kaggle data's); with a scenario that changes "
+            "the share (fraud_rate_change), the share it changes to.",
         ),
     ] = None,
     scenario: Annotated[str, typer.Option(help="Drift scenario (see `fraud data scenarios`).")] = "none",
@@ -139,7 +139,8 @@ def prune(
         float,
         typer.Option(
             parser=number_in(0.0, 1e6),
-            help="Keep datasets stored (or saved again) less than this ago (a run may be using one).",
+            help="Keep datasets stored (or saved again) less than this ago (a run may be using one; 0 to "
+            "1,000,000).",
         ),
     ] = 24.0,
     dry_run: Annotated[
