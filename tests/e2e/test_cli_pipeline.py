@@ -108,9 +108,14 @@ def test_validation_failure_stops_before_training(cli):
     assert (failure["status"], failure["failed_stage"]) == ("failed", "validate")
     assert "expect_column_mean_to_be_between[Class]" in failure["error"]
     assert list(failure["stage_seconds"]) == ["ingest"]
-    # A summary that cannot be written (a disk-full probe): the run's own error stays the one reported.
+    # A summary under a file is refused before the run (it was found only after training and registering).
     (cli.home / "a-file").write_text("not a folder")
-    unwritable = cli("pipeline", "run", "--summary-json", "a-file/failed.json")
+    refused = cli("pipeline", "run", "--summary-json", "a-file/failed.json")
+    assert (refused.returncode, "a-file is a file, not a folder" in refused.stderr) == (2, True)
+    assert "validate" not in refused.stderr
+    # A summary that passes those checks but cannot be written (a disk-full probe; nobody creates files in
+    # /proc): the run's own error stays the one reported.
+    unwritable = cli("pipeline", "run", "--summary-json", "/proc/1/failed.json")
     assert unwritable.returncode == 2
     assert "failed validation" in unwritable.stderr
     assert "warning: --summary-json was not written" in unwritable.stderr
