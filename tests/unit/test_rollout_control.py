@@ -379,6 +379,34 @@ def test_advance_walks_shadow_canary_steps_then_champion(world: World) -> None:
         world.advance()
 
 
+def misses_frauds(world: World) -> None:
+    """The champion catches all 40 frauds of 60 labelled rows, the challenger none: harm, roll back."""
+    n = 60
+    champion_p = np.full(n, 0.1)
+    champion_p[:40] = 0.9
+    world.served.rows = scored(ids(n), champion_p, version=1)
+    world.shadow.rows = scored(ids(n), np.full(n, 0.1), version=2)
+    world.label(ids(n), {f"t{i}" for i in range(40)})
+
+
+def test_an_advance_over_a_roll_back_verdict_records_the_override(world: World) -> None:
+    """The operator may advance whatever the evidence; the history says the policy would have rolled back."""
+    world.start()
+    misses_frauds(world)
+    moved = world.advance()
+    assert (moved.stage, moved.canary_percent) == (Stage.CANARY, 10.0)
+    reason = moved.history[-1].reason
+    assert reason.startswith("advanced by an operator (over the policy's verdict to roll back: ")
+    assert "worse" in reason
+    assert healthy_advance_reason(World()) == "advanced by an operator"
+
+
+def healthy_advance_reason(world: World) -> str:
+    world.start()
+    healthy_shadow(world)
+    return world.advance().history[-1].reason
+
+
 @pytest.mark.parametrize("ending", ["promoted", "rolled back"])
 def test_the_status_of_an_ended_rollout_says_when_the_champion_moved_since(world: World, ending: str) -> None:
     """`fraud model rollback` after a promotion: the status read "v2: champion" while v1 served."""
@@ -663,13 +691,7 @@ def test_evaluate_holds_while_evidence_is_short(world: World) -> None:
 
 def test_evaluate_rolls_back_a_challenger_that_misses_frauds(world: World) -> None:
     world.start()
-    n = 60
-    champion_p = np.full(n, 0.1)
-    frauds = {f"t{i}" for i in range(40)}
-    champion_p[:40] = 0.9  # the champion catches every fraud, the challenger none
-    world.served.rows = scored(ids(n), champion_p, version=1)
-    world.shadow.rows = scored(ids(n), np.full(n, 0.1), version=2)
-    world.label(ids(n), frauds)
+    misses_frauds(world)
     decision = world.evaluate()
     assert decision.verdict.action is Action.ROLL_BACK
     assert decision.applied

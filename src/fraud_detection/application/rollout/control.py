@@ -29,11 +29,13 @@ from fraud_detection.domain.ports.events import EventPublisher
 from fraud_detection.domain.ports.registry import ModelRegistry
 from fraud_detection.domain.ports.rollout import RolloutStore
 from fraud_detection.domain.rollout import (
+    Action,
     Rollout,
     RolloutEvidence,
     RolloutPolicy,
     Stage,
     ensure_unchanged,
+    judge,
     next_step,
 )
 
@@ -228,7 +230,8 @@ class StartRollout:
 
 class AdvanceRollout:
     """The operator's step forward (`next_step`: shadow -> first canary share -> ... -> champion), whatever
-    the evidence says; the evidence at that moment is recorded with the transition when it can be read."""
+    the evidence says; the evidence at that moment is recorded with the transition when it can be read.
+    An advance over the policy's roll-back verdict says so in its reason: the history shows the override."""
 
     def __init__(
         self,
@@ -246,6 +249,12 @@ class AdvanceRollout:
         moment = time.time() if now is None else now
         to, percent = next_step(rollout, self._policy)
         evidence = _evidence_if_readable(self._gather, rollout, moment)
+        if evidence is not None:
+            verdict = judge(rollout, evidence, self._policy, moment)
+            if verdict.action is Action.ROLL_BACK:
+                logger.warning("v%d advanced against the policy's roll-back verdict: %s",
+                               rollout.challenger, verdict.reason)  # fmt: skip
+                reason = f"{reason} (over the policy's verdict to roll back: {verdict.reason})"
         return transition(rollout, to, percent, reason, moment, evidence, self._registry, self._store,
                           self._publisher)  # fmt: skip
 
