@@ -129,3 +129,17 @@ def test_an_address_no_server_can_listen_on_is_refused_in_one_line(tmp_path, arg
     assert result.returncode == 2, result.stdout + result.stderr
     assert result.stderr.strip().splitlines() == [result.stderr.strip()]
     assert said in result.stderr
+
+
+def test_a_file_joining_periods_that_each_count_from_0_is_stored_with_a_warning(tmp_path):
+    """Sorted by Time for training, such periods interleave: nothing fails, so the ingest says so."""
+    period = [ROW.replace("0", f"{minute * 60}", 1) for minute in range(100)]  # 0 to 5,940 s
+    rows = period + period
+    path = tmp_path / "joined.csv"
+    path.write_text(csv(*rows))
+    result = make_cli(tmp_path)("data", "ingest", str(path))
+    assert result.returncode == 0, result.stderr
+    warning = next(line for line in result.stderr.splitlines() if line.startswith("warning: "))
+    assert warning.startswith(f"warning: {path}: Time goes back by more than 3600 s once in file order")
+    assert "data row 101: from 5940 s to 0 s" in warning
+    assert len(result.stdout.split()) == 1  # stdout is still the dataset id alone, for scripts

@@ -18,6 +18,24 @@ def test_ingest_stores_content_addressed_and_is_idempotent(world):
     assert len(world.datasets.list()) == 1
 
 
+def test_ingest_warns_of_time_jumping_back_and_still_stores_the_rows(world):
+    ordered = world.frame.sort_values("Time", ignore_index=True)
+    rejoined = ordered.copy()
+    half = len(rejoined) // 2
+    rejoined.loc[half:, "Time"] -= rejoined.loc[half, "Time"]  # the second half counts from 0 again
+    datasets, warned = FakeDatasetStore(), []
+    ingest = IngestDataset(FakeSource({"days.csv": rejoined, "ordered.csv": ordered}), datasets)
+
+    ref = ingest("days.csv", warn=warned.append)
+
+    assert len(warned) == 1
+    assert warned[0].startswith(f"days.csv: Time goes back by more than 3600 s once in file order (first at "
+                                f"data row {half + 1:,}: ")  # fmt: skip
+    assert [stored.id for stored in datasets.list()] == [ref.id]
+    ingest("ordered.csv", warn=warned.append)
+    assert len(warned) == 1
+
+
 def test_ingest_of_bad_rows_stores_nothing(world):
     bad = world.frame.copy()
     bad.loc[5, "Amount"] = -3.0

@@ -1,5 +1,6 @@
 import json
 
+import pandas as pd
 import pytest
 
 from fraud_detection.domain.errors import ValidationFailedError
@@ -82,6 +83,19 @@ def test_stages_report_progress_and_time_and_the_summary_is_json(world):
     document = json.loads(json.dumps(summary.to_dict()))
     assert document["model"] == {"name": "fake-model", "version": 1}
     assert document["training"]["imbalance_strategy"] == "none"
+
+
+def test_the_ingest_stage_line_carries_a_warning_of_time_jumping_back(world):
+    """The flow's quiet logging hides warnings: the stage's line is what the user reads."""
+    world.run_pipeline()
+    assert "warning" not in world.observer.details["ingest"]
+    rejoined = world.frame.copy()
+    rejoined["Time"] -= rejoined["Time"].min()
+    world.source.frames["days.csv"] = pd.concat([rejoined, rejoined], ignore_index=True)
+    world.run_pipeline("days.csv")
+    first, warning = world.observer.details["ingest"].split("; warning: ")
+    assert first.startswith("8,000 rows, ")
+    assert warning.startswith("days.csv: Time goes back by more than 3600 s once in file order")
 
 
 def test_stages_out_of_order_are_refused(world):

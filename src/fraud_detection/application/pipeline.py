@@ -79,8 +79,10 @@ class TrainingPipeline:
 
     def ingest(self, source: str) -> DatasetRef:
         with self._clock.stage("ingest") as detail:
-            ref = self._steps.ingest(source)
+            warnings: list[str] = []
+            ref = self._steps.ingest(source, warn=warnings.append)
             detail.append(f"{ref.rows:,} rows, {ref.frauds:,} frauds -> dataset {ref.id.short}")
+            detail.extend(f"warning: {warning}" for warning in warnings)
         return ref
 
     @contextmanager

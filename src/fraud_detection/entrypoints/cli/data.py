@@ -109,9 +109,13 @@ def ingest(
 ) -> None:
     """Read a raw creditcard CSV (plain or gzip) or Parquet and store it content-addressed as Parquet."""
     with console.status(f"ingesting {source}..."):
-        ref = container().training.ingest()(source)
+        ref = container().training.ingest()(source, warn=_warn)
     console.print(f"dataset {ref.id.value}\n  {ref.rows:,} rows, {ref.frauds:,} frauds -> {ref.uri}")
     stdout.print(ref.id.value)
+
+
+def _warn(text: str) -> None:
+    typer.echo(f"warning: {text}", err=True)
 
 
 @app.command("list")
