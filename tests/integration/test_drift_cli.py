@@ -52,7 +52,11 @@ def test_an_empty_window_is_a_stored_insufficient_data_report() -> None:
         (["--since", "0001-01-01T00:00:00+14:00"], "the window is out of range"),  # was an OverflowError
         (["--until", "0001-01-01"], "the window is out of range"),
         (["--hours", "2", "--since", "2026-01-01"], "give --hours or --since, not both"),
-        (["--since", "2026-01-02", "--until", "2026-01-01"], "the window is empty"),
+        (
+            ["--since", "2026-01-02", "--until", "2026-01-01"],
+            "--since/--until: the window is empty: --since 2026-01-02 00:00:00 UTC is not before --until "
+            "2026-01-01 00:00:00 UTC; give a start before the end",
+        ),
         (["--last-rows", "0"], "--last-rows"),
         (["--since", "9999-12-31"], "--since: 9999-12-31 00:00:00 UTC is in the future"),  # was empty
         # It blamed --since, which was not given.

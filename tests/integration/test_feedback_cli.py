@@ -125,7 +125,11 @@ def test_import_then_measure(container, tmp_path):
     # a: flagged fraud (TP); b: passed, fraud (FN); c: flagged, legit (FP); d: passed, legit (TN)
     measured = run("quality", "measure", "--days", "2", "--json")
     assert measured.exit_code == 0, measured.output
-    (model,) = json.loads(measured.stdout)["models"]
+    printed = json.loads(measured.stdout)
+    (model,) = printed["models"]
+    stored = container.settings().home / "store" / "quality" / "latest.json"
+    assert printed == json.loads(stored.read_text())  # what --json prints is what is stored, `days` included
+    assert printed["days"] == 2
     assert (model["labelled"], model["precision"], model["recall"]) == (4, 0.5, 0.5)
     # from the scores alone: alerts a (0.9) and c (0.8) of 2.0 expected frauds
     assert model["estimated_precision"] == pytest.approx(0.85)

@@ -16,7 +16,9 @@ PLACEHOLDER = "change-me"  # .env.example's placeholders start with it
 
 class ServingSettings(BaseSettings):
     admin_token: SecretStr | None = Field(
-        None, description="Bearer token of the /admin endpoints; unset = admin endpoints disabled (403)."
+        None,
+        description="Bearer token of the /admin endpoints (clients with the `admin` scope are let in too); "
+        "unset, with no `admin` client, the admin endpoints answer 403.",
     )
     api_clients_file: Path | None = Field(
         None,

@@ -4,8 +4,9 @@ scored in the last N days; the report is stored for `/metrics` (the API exports 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 
@@ -25,6 +26,12 @@ class StoredQualityReport:
     report: QualityReport
     latest_uri: str
     copy_uri: str
+    days: float
+
+    @property
+    def document(self) -> dict[str, Any]:
+        """What is stored (and what `--json` prints): the report and the window's length in days."""
+        return self.report.to_dict() | {"days": self.days}
 
 
 def report_name(measured_at: datetime) -> str:
@@ -68,5 +75,6 @@ class MeasureRealisedQuality:
         window = TimeWindow.last_days(days, measured_at)
         models = realised_quality(self._store.labelled_in(window), window, self._calibrate)
         report = QualityReport(measured_at, window, tuple(models))
-        saved = self._reports.save(QUALITY, report_name(measured_at), report.to_dict() | {"days": days})
-        return StoredQualityReport(report, saved.latest_uri or saved.uri, saved.uri)
+        stored = StoredQualityReport(report, "", "", days)
+        saved = self._reports.save(QUALITY, report_name(measured_at), stored.document)
+        return replace(stored, latest_uri=saved.latest_uri or saved.uri, copy_uri=saved.uri)

@@ -180,7 +180,7 @@ def measure(
     c = container()
     stored = c.feedback.measure_quality()(days if days is not None else c.settings().quality_window_days)
     if as_json:
-        print(json.dumps(stored.report.to_dict(), indent=2))
+        print(json.dumps(stored.document, indent=2))
         return
     describe_quality(stored)
 

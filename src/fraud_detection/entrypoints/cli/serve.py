@@ -26,7 +26,8 @@ def serve(
         LogLevel, typer.Option(case_sensitive=False, help="uvicorn log level.")
     ] = LogLevel.INFO,
 ) -> None:
-    """Serve /v1/score, /v1/score/batch, /v1/model, /admin/*, /healthz, /readyz and /metrics."""
+    """Serve /v1/score, /v1/score/batch, /v1/model, /v1/feedback, /v1/jobs, /admin/*, /healthz, /readyz and
+    /metrics."""
     from fraud_detection.settings import Settings
 
     check_process_count("--workers", workers)
