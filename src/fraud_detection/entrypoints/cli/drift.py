@@ -72,10 +72,11 @@ def check(
     ioc.adapters.retrain_launch.override(providers.Object("defer"))
     try:
         if since is not None:
-            if until is not None and _utc(since) >= _utc(until):
+            first, last = _utc(since), _utc(until)
+            if first is not None and last is not None and first >= last:
                 raise fail(
-                    f"--since/--until: the window is empty: --since {_utc(since):%Y-%m-%d %H:%M:%S} UTC is "
-                    f"not before --until {_utc(until):%Y-%m-%d %H:%M:%S} UTC; give a start before the end"
+                    f"--since/--until: the window is empty: --since {first:%Y-%m-%d %H:%M:%S} UTC is "
+                    f"not before --until {last:%Y-%m-%d %H:%M:%S} UTC; give a start before the end"
                 )
             spec = DriftWindowSpec(_utc(since), _utc(until), last_rows)
         else:
