@@ -13,7 +13,6 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -237,10 +236,6 @@ def pretty_json(data: dict[str, Any]) -> str:
     scalar = r'(?:-?[0-9][0-9.eE+-]*|"[^"\[\],]*")'
     flat_list = re.compile(rf"\[\s*((?:{scalar},\s*)*{scalar})\s*\]")
     return flat_list.sub(lambda m: "[" + ", ".join(re.split(r",\s*", m.group(1))) + "]", text) + "\n"
-
-
-def read_calibration(path: Path) -> Calibration:
-    return Calibration.from_dict(json.loads(path.read_text(encoding="utf-8")))
 
 
 @lru_cache(maxsize=1)

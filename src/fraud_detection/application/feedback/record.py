@@ -50,9 +50,6 @@ class RecordFeedback:
             for label, outcome in zip(labels, outcomes, strict=True)
         ]
 
-    def one(self, transaction_id: str, is_fraud: bool, labelled_at: datetime | None = None) -> LabelResult:
-        return self([LabelInput(transaction_id, is_fraud, labelled_at)])[0]
-
 
 def _as_utc(moment: datetime | None) -> datetime | None:
     if moment is None:
