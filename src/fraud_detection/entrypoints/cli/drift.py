@@ -78,7 +78,7 @@ def check(
                     f"--since/--until: the window is empty: --since {first:%Y-%m-%d %H:%M:%S} UTC is "
                     f"not before --until {last:%Y-%m-%d %H:%M:%S} UTC; give a start before the end"
                 )
-            spec = DriftWindowSpec(_utc(since), _utc(until), last_rows)
+            spec = DriftWindowSpec(first, last, last_rows)
         else:
             spec = DriftWindowSpec.last_hours(
                 ioc.settings().drift_window_hours if hours is None else hours, _utc(until), last_rows
