@@ -34,7 +34,8 @@ class TimeJumps:
 
 def time_jumps(times: np.ndarray) -> TimeJumps | None:
     """The backward jumps of a file otherwise in time order, or None (in order, or shuffled)."""
-    steps = np.diff(np.asarray(times, dtype=np.float64))
+    times = np.asarray(times, dtype=np.float64)
+    steps = np.diff(times)
     if steps.size == 0 or np.count_nonzero(steps < 0) > (1 - ORDERED_SHARE) * steps.size:
         return None
     jumps = np.flatnonzero(steps < -JUMP_SECONDS)

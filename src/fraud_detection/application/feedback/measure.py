@@ -4,7 +4,7 @@ scored in the last N days; the report is stored for `/metrics` (the API exports 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -30,8 +30,12 @@ class StoredQualityReport:
 
     @property
     def document(self) -> dict[str, Any]:
-        """What is stored (and what `--json` prints): the report and the window's length in days."""
-        return self.report.to_dict() | {"days": self.days}
+        return quality_document(self.report, self.days)
+
+
+def quality_document(report: QualityReport, days: float) -> dict[str, Any]:
+    """What is stored (and what `--json` prints): the report and the window's length in days."""
+    return report.to_dict() | {"days": days}
 
 
 def report_name(measured_at: datetime) -> str:
@@ -75,6 +79,5 @@ class MeasureRealisedQuality:
         window = TimeWindow.last_days(days, measured_at)
         models = realised_quality(self._store.labelled_in(window), window, self._calibrate)
         report = QualityReport(measured_at, window, tuple(models))
-        stored = StoredQualityReport(report, "", "", days)
-        saved = self._reports.save(QUALITY, report_name(measured_at), stored.document)
-        return replace(stored, latest_uri=saved.latest_uri or saved.uri, copy_uri=saved.uri)
+        saved = self._reports.save(QUALITY, report_name(measured_at), quality_document(report, days))
+        return StoredQualityReport(report, saved.latest_uri or saved.uri, saved.uri, days)
